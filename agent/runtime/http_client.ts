@@ -1,0 +1,112 @@
+/**
+ * HTTP(S) client for talking to site systems (vCenter, Proxmox) with the TLS choices a
+ * site needs: verified by default, an extra CA file, a pinned SHA-256 certificate
+ * thumbprint for self-signed servers, or `insecure` only when asked for.
+ *
+ * Built on node:http/https (available in Node and Deno) because fetch cannot pin a
+ * certificate. Keep-alive is on: one capture makes many requests to one host.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { PeerCertificate } from 'node:tls';
+import { CollectorError } from '../collectors/collector.ts';
+
+export type TlsOptions = { insecure?: boolean; caFile?: string; thumbprint?: string };
+
+export type HttpResponse = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+
+export type HttpRequest = {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+  /** Per-request time limit in ms (the source's timeout still applies through `signal`). */
+  timeoutMs?: number;
+};
+
+export type HttpClient = {
+  request(url: string, req?: HttpRequest): Promise<HttpResponse>;
+  close(): void;
+};
+
+function normalizeThumbprint(t: string): string {
+  return t.replace(/:/g, '').toLowerCase();
+}
+
+/** Creates a client; `onWarning` is told once when TLS verification is off. */
+export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string) => void): HttpClient {
+  const pinned = tls.thumbprint ? normalizeThumbprint(tls.thumbprint) : null;
+  if (tls.insecure && !pinned) onWarning?.('TLS certificate verification is OFF for this source (insecure: true)');
+  const httpsAgent = new https.Agent({
+    keepAlive: true,
+    maxSockets: 8,
+    ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
+    // With a pinned thumbprint the chain is not checked; the fingerprint is, below.
+    rejectUnauthorized: !(tls.insecure || pinned),
+    checkServerIdentity: pinned
+      ? (_host: string, cert: PeerCertificate) => {
+          const actual = createHash('sha256').update(cert.raw).digest('hex');
+          return actual === pinned
+            ? undefined
+            : new Error(`certificate thumbprint ${actual} does not match the pinned ${pinned}`);
+        }
+      : undefined,
+  });
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+  function request(url: string, req: HttpRequest = {}): Promise<HttpResponse> {
+    const u = new URL(url);
+    const isHttps = u.protocol === 'https:';
+    const lib = isHttps ? https : http;
+    return new Promise((resolve, reject) => {
+      if (req.signal?.aborted) return reject(abortError(req.signal));
+      const r = lib.request(
+        u,
+        { method: req.method ?? 'GET', headers: req.headers, agent: isHttps ? httpsAgent : httpAgent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      const onAbort = () => r.destroy(abortError(req.signal!));
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      if (req.timeoutMs) {
+        r.setTimeout(req.timeoutMs, () => r.destroy(new CollectorError('timeout', `${u.host} did not answer within ${req.timeoutMs} ms`)));
+      }
+      r.on('error', (err) => reject(describeNetworkError(err, u)));
+      r.on('close', () => req.signal?.removeEventListener('abort', onAbort));
+      if (req.body !== undefined) r.write(req.body);
+      r.end();
+    });
+  }
+
+  return {
+    request,
+    close() {
+      httpsAgent.destroy();
+      httpAgent.destroy();
+    },
+  };
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  return reason instanceof Error ? reason : new CollectorError('aborted', String(reason ?? 'aborted'));
+}
+
+/** Turns socket/TLS errors into messages a site admin can act on. */
+function describeNetworkError(err: Error & { code?: string }, u: URL): Error {
+  if (err instanceof CollectorError) return err;
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return new CollectorError('unreachable', `${u.host}: connection refused`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CollectorError('unreachable', `${u.hostname}: host not found`);
+  if (code === 'ETIMEDOUT') return new CollectorError('timeout', `${u.host}: connection timed out`);
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|thumbprint/i.test(code + err.message)) {
+    return new CollectorError('tls', `${u.host}: TLS verification failed (${err.message}); set caFile or thumbprint`);
+  }
+  return new CollectorError('network', `${u.host}: ${err.message}`);
+}

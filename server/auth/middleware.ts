@@ -1,0 +1,65 @@
+/**
+ * Authentication for the two kinds of client: API callers with `Authorization: Bearer`,
+ * and browsers with a session cookie from the login page.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { Sql } from '../db/connect.ts';
+import { ApiError } from '../http/errors.ts';
+import { findSession, type Session } from './sessions.ts';
+import { verifyToken, type Role, type TokenInfo } from './tokens.ts';
+
+export const SESSION_COOKIE = 'vmledger_session';
+
+export type AuthVariables = { auth: TokenInfo; session?: Session };
+
+/** Which roles satisfy a required role: admin implies viewer. */
+function allows(have: Role, need: Role): boolean {
+  if (have === need) return true;
+  return have === 'admin' && need === 'viewer';
+}
+
+/** Requires a valid Bearer token; sets `c.var.auth`. 401 without or with a bad token. */
+export function bearerAuth(sql: Sql): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function bearerAuth(c, next) {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <token> header');
+    const info = await verifyToken(sql, match[1]);
+    if (!info) throw new ApiError(401, 'unauthorized', 'invalid, expired or revoked token');
+    c.set('auth', info);
+    await next();
+  };
+}
+
+/** Requires one of the roles (admin implies viewer); 403 otherwise. */
+export function requireRole(...roles: Role[]): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function requireRole(c, next) {
+    const have = c.get('auth').role;
+    if (!roles.some((need) => allows(have, need))) {
+      throw new ApiError(403, 'forbidden', `this route needs the ${roles.join(' or ')} role; the token has ${have}`);
+    }
+    await next();
+  };
+}
+
+/** Page guard: a valid session cookie, else a redirect to the login page. */
+export function sessionAuth(sql: Sql): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function sessionAuth(c, next) {
+    const session = await findSession(sql, getCookie(c, SESSION_COOKIE) ?? '');
+    if (!session || session.role === 'agent') return redirectToLogin(c);
+    c.set('auth', session);
+    c.set('session', session);
+    await next();
+  };
+}
+
+function redirectToLogin(c: Context) {
+  const back = encodeURIComponent(c.req.path + (new URL(c.req.url).search || ''));
+  // htmx requests get a full-page redirect instead of a login form inside a fragment.
+  if (c.req.header('hx-request')) {
+    c.header('HX-Redirect', `/login?next=${back}`);
+    return c.body(null, 401);
+  }
+  return c.redirect(`/login?next=${back}`, 303);
+}

@@ -1,0 +1,88 @@
+/**
+ * Server configuration: every environment read happens here, once, at start.
+ * A bad value stops the start with one line naming the setting (exit code 2).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const flag = z
+  .enum(['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const Env = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(8080),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  VMLEDGER_DATA_DIR: z.string().min(1).default('./data'),
+  VMLEDGER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  VMLEDGER_DEMO: flag.default(true),
+  VMLEDGER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
+  VMLEDGER_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+});
+
+export type ServerConfig = {
+  host: string;
+  port: number;
+  /** Undefined: start the embedded PostgreSQL under `dataDir/pg`. */
+  databaseUrl?: string;
+  dataDir: string;
+  adminToken?: string;
+  demo: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  maxBodyBytes: number;
+  sessionHours: number;
+  embeddedPgPort: number;
+};
+
+/** A setting that cannot be used; `main` prints `message` and exits with code 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads `*_FILE` variants (secrets from files) into their plain names. */
+function withFileSecrets(env: Record<string, string | undefined>) {
+  const out = { ...env };
+  for (const name of ['DATABASE_URL', 'VMLEDGER_ADMIN_TOKEN']) {
+    const file = env[`${name}_FILE`];
+    if (file && !out[name]) {
+      try {
+        out[name] = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        throw new ConfigError(`${name}_FILE: cannot read ${file}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Parses the environment into a resolved config, or throws ConfigError naming the setting. */
+export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
+  const cleaned = Object.fromEntries(
+    Object.entries(withFileSecrets(env)).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = Env.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    throw new ConfigError(`${name}=${JSON.stringify(cleaned[name] ?? '')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.VMLEDGER_DATA_DIR),
+    adminToken: e.VMLEDGER_ADMIN_TOKEN,
+    demo: e.VMLEDGER_DEMO,
+    logLevel: e.VMLEDGER_LOG_LEVEL,
+    maxBodyBytes: e.VMLEDGER_MAX_BODY_BYTES,
+    sessionHours: e.VMLEDGER_SESSION_HOURS,
+    embeddedPgPort: e.VMLEDGER_PG_PORT,
+  };
+}

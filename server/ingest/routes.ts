@@ -1,0 +1,33 @@
+/** HTTP routes of the ingest API: `POST /api/v1/captures`. */
+import { Hono } from 'hono';
+import { Capture, describeIssues } from '../../agent/capture/schema.ts';
+import type { AuthVariables } from '../auth/middleware.ts';
+import { requireRole } from '../auth/middleware.ts';
+import type { Sql } from '../db/connect.ts';
+import { ApiError } from '../http/errors.ts';
+import { log } from '../log.ts';
+import { readJsonBody } from './read_body.ts';
+import { storeCapture } from './store_capture.ts';
+
+/** Routes mounted under /api/v1 (auth already applied by the caller). */
+export function ingestRoutes(sql: Sql, options: { maxBodyBytes: number }) {
+  const app = new Hono<{ Variables: AuthVariables }>();
+
+  app.post('/captures', requireRole('agent', 'admin'), async (c) => {
+    const body = await readJsonBody(c.req.raw, options.maxBodyBytes);
+    const parsed = Capture.safeParse(body);
+    if (!parsed.success) {
+      const issues = describeIssues(parsed.error);
+      throw new ApiError(400, 'invalid_capture',
+        `capture is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
+    }
+    const result = await storeCapture(sql, parsed.data, c.get('auth'));
+    if (result.duplicate) {
+      return c.json({ captureId: result.captureId, duplicate: true }, 200);
+    }
+    log.info('capture stored', { captureId: result.captureId, sourceId: result.sourceId, vms: result.vmCount });
+    return c.json({ captureId: result.captureId, sourceId: result.sourceId, duplicate: false, vms: result.vmCount }, 201);
+  });
+
+  return app;
+}

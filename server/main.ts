@@ -1,0 +1,105 @@
+/**
+ * The server program: config → database (embedded or DATABASE_URL) → migrations →
+ * admin token → HTTP. `startServer` is also what `npm start` and the end-to-end tests use.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './app.ts';
+import { ensureAdminToken, type AdminTokenOutcome } from './admin_token.ts';
+import { ConfigError, loadServerConfig, type ServerConfig } from './config.ts';
+import { openDatabase, type Database } from './db/connect.ts';
+import { migrate } from './db/migrate.ts';
+import { log, setLogLevel } from './log.ts';
+import { listen } from './runtime.ts';
+
+export type RunningVmledger = {
+  url: string;
+  db: Database;
+  adminToken: AdminTokenOutcome;
+  stop(): Promise<void>;
+};
+
+/** Starts everything the server needs; `stop` undoes it in reverse order. */
+export async function startServer(config: ServerConfig): Promise<RunningVmledger> {
+  setLogLevel(config.logLevel);
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPgPort,
+    onLog: (line) => log.debug('postgres', { line: line.trim() }),
+  });
+  try {
+    const migrated = await migrate(db.sql);
+    if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
+    if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
+    const adminToken = await ensureAdminToken(db.sql, { dataDir: config.dataDir, adminToken: config.adminToken });
+    const app = createApp(db.sql, { maxBodyBytes: config.maxBodyBytes, sessionHours: config.sessionHours });
+    const server = await listen(app.fetch, config.host, config.port);
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
+    return {
+      url,
+      db,
+      adminToken,
+      stop: async () => {
+        await server.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Prints where to go and how to log in. */
+export function announce(running: RunningVmledger, print: (line: string) => void = console.log) {
+  print(`vmledger listening on ${running.url}`);
+  const t = running.adminToken;
+  if (t.kind === 'created') {
+    print(`admin token (shown once, also saved to ${t.file}):`);
+    print(`  ${t.token}`);
+  } else if (t.kind === 'existing') {
+    print(t.file ? `admin token: in ${t.file}` : 'admin token: already created earlier (see the first start)');
+  } else {
+    print('admin token: the value of VMLEDGER_ADMIN_TOKEN');
+  }
+}
+
+/** Runs `fn` on SIGINT/SIGTERM once; a second signal exits at once. */
+export function onShutdown(fn: () => Promise<void>) {
+  let stopping = false;
+  const handler = async (signal: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    log.info('shutting down', { signal });
+    try {
+      await fn();
+      process.exit(0);
+    } catch (err) {
+      log.error('shutdown failed', { error: err });
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void handler('SIGINT'));
+  process.on('SIGTERM', () => void handler('SIGTERM'));
+}
+
+/** Loads the config or exits with code 2 and one line naming the bad setting. */
+export function configOrExit(env: Record<string, string | undefined> = process.env): ServerConfig {
+  try {
+    return loadServerConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`vmledger: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const config = configOrExit();
+  const running = await startServer(config);
+  announce(running);
+  onShutdown(running.stop);
+}
