@@ -1,0 +1,253 @@
+/**
+ * The demo fleet: a deterministic synthetic estate whose state is a pure function of
+ * (seed, source, time). Capturing the same instant twice gives the same VMs, so history
+ * can be backfilled from the same generator that the live demo agent uses.
+ *
+ * Churn is built in: most slots hold one long-lived VM; some slots recycle, so VMs are
+ * created and deleted over time (with a reused vmid on the Proxmox-like source, as real
+ * Proxmox does). VMs are resized every few weeks, move between hosts, change pools and
+ * power state.
+ */
+import type { CaptureDatastore, CaptureEvent, CaptureHost, CaptureInput, CaptureVm } from '../../capture/schema.ts';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+/** Long-lived demo VMs were "created" before this instant. */
+const EPOCH = Date.UTC(2026, 0, 1);
+
+/** 32-bit integer hash of a list of integers (deterministic, well mixed). */
+export function hash(...parts: number[]): number {
+  let h = 0x811c9dc5;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p | 0), 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    h = Math.imul(h, 0x297a2d39);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
+
+function pick<T>(list: readonly T[], h: number): T {
+  return list[h % list.length];
+}
+
+/** A deterministic uuid-shaped string. */
+function fakeUuid(...parts: number[]): string {
+  const hex = [0, 1, 2, 3].map((i) => hash(...parts, i).toString(16).padStart(8, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export type DemoFlavor = 'vcenter' | 'proxmox';
+
+type Layout = {
+  sourceId: string;
+  sourceName: string;
+  datacenters: string[];
+  clusters: string[];
+  hosts: string[];
+  pools: string[];
+  datastores: string[];
+  roles: string[];
+};
+
+function layout(flavor: DemoFlavor, seed: number): Layout {
+  if (flavor === 'vcenter') {
+    return {
+      sourceId: fakeUuid(seed, 1),
+      sourceName: 'demo-vcenter',
+      datacenters: ['DC-East'],
+      clusters: ['prod-a', 'prod-b', 'dev'],
+      hosts: Array.from({ length: 12 }, (_, i) => `esx${String(i + 1).padStart(2, '0')}.demo.local`),
+      pools: ['Gold', 'Silver', 'Bronze'],
+      datastores: ['vsan-prod-a', 'vsan-prod-b', 'nfs-dev', 'iso-library'],
+      roles: ['web', 'app', 'db', 'cache', 'build', 'mq', 'ldap', 'proxy'],
+    };
+  }
+  return {
+    sourceId: `demo-pve-${seed}`,
+    sourceName: 'demo-proxmox',
+    datacenters: ['pve'],
+    clusters: [`demo-pve-${seed}`],
+    hosts: ['pve1', 'pve2', 'pve3', 'pve4', 'pve5'],
+    pools: ['prod', 'dev', 'lab'],
+    datastores: ['local-lvm', 'ceph-vm', 'nfs-backup'],
+    roles: ['ct', 'svc', 'k8s', 'runner', 'lab'],
+  };
+}
+
+/** How many of the `total` VMs each flavour gets (60% vCenter-like, 40% Proxmox-like). */
+export function slotsFor(flavor: DemoFlavor, total: number): number {
+  const vc = Math.round(total * 0.6);
+  return flavor === 'vcenter' ? vc : total - vc;
+}
+
+type Generation = { gen: number; createdAt: number; deletedAt: number | null };
+
+/**
+ * Which VM lives in a slot at time t. 80% of slots hold one long-lived VM; the rest recycle
+ * with lifetimes of 5–40 days and a gap of up to two days between one VM and the next.
+ */
+function generationAt(seed: number, flavorCode: number, slot: number, t: number): Generation | null {
+  const h = hash(seed, flavorCode, slot);
+  if (h % 10 < 8) {
+    return { gen: 0, createdAt: EPOCH - (1 + (h % 700)) * DAY - (h % 86400) * 1000, deletedAt: null };
+  }
+  const period = (5 + (h % 36)) * DAY;
+  const offset = (h % 97) * DAY;
+  const gen = Math.floor((t - EPOCH + offset) / period);
+  const start = EPOCH - offset + gen * period;
+  const gap = (hash(seed, flavorCode, slot, gen) % 48) * HOUR + (hash(seed, slot, gen, 7) % 3600) * 1000;
+  const createdAt = start + gap;
+  const deletedAt = start + period;
+  if (t < createdAt) return null; // between two VMs of this slot
+  return { gen, createdAt, deletedAt };
+}
+
+const VCPU = [1, 2, 2, 2, 4, 4, 4, 8, 8, 16] as const;
+const RAM_PER_VCPU_GB = [1, 2, 4, 4, 8] as const;
+
+function vmAt(seed: number, flavor: DemoFlavor, L: Layout, slot: number, g: Generation, t: number): CaptureVm {
+  const fc = flavor === 'vcenter' ? 1 : 2;
+  const id = hash(seed, fc, slot, g.gen);
+  const isTemplate = g.gen === 0 && id % 50 === 0;
+  // Resizes: every 14 days of its life a VM may get a new size (about 1 in 6 do).
+  const sizeEpoch = Math.floor((t - g.createdAt) / (14 * DAY));
+  const resized = sizeEpoch > 0 && hash(id, sizeEpoch, 3) % 6 === 0;
+  const sizeSeed = resized ? hash(id, sizeEpoch) : id;
+  const vcpu = pick(VCPU, sizeSeed >>> 3);
+  const ramMb = vcpu * pick(RAM_PER_VCPU_GB, sizeSeed >>> 7) * 1024;
+  const provisionedDiskGb = 20 + (hash(id, 5) % 480) + (resized ? 50 : 0);
+  // Power: 6-hour blocks; ~7% of blocks off, ~1% suspended; templates always off.
+  const block = hash(id, Math.floor(t / (6 * HOUR)));
+  const powerState = isTemplate ? 'poweredOff' : block % 100 < 7 ? 'poweredOff' : block % 100 < 8 ? 'suspended' : 'poweredOn';
+  // Moves: host chosen per 3-day window, pool rarely changes (per 20-day window, 1 in 10).
+  const hostIndex = hash(id, Math.floor(t / (3 * DAY))) % L.hosts.length;
+  const poolWindow = Math.floor(t / (20 * DAY));
+  const pool = pick(L.pools, hash(id, hash(id, poolWindow) % 10 === 0 ? poolWindow : 0));
+  const role = pick(L.roles, id >>> 11);
+  const name = `${role}-${String(slot).padStart(4, '0')}${g.gen ? `-g${g.gen}` : ''}`;
+  const vmid = 100 + slot;
+  const instanceUuid = fakeUuid(id, 11);
+  const key = flavor === 'vcenter' ? `${L.sourceId}:${instanceUuid}` : `${L.sourceId}:${vmid}:${Math.floor(g.createdAt / 1000)}`;
+  // Creation time is not always known: vCenter's createDate is often empty, LXC has no ctime.
+  const createdKnown = flavor === 'vcenter' ? id % 10 < 7 : id % 5 !== 0;
+  const cluster = flavor === 'vcenter' ? L.clusters[hostIndex % L.clusters.length] : L.clusters[0];
+  return {
+    key,
+    sourceVmId: flavor === 'vcenter' ? `vm-${1000 + slot * 7 + g.gen}` : String(vmid),
+    biosUuid: flavor === 'vcenter' ? fakeUuid(id, 12) : null,
+    instanceUuid: flavor === 'vcenter' ? instanceUuid : null,
+    name,
+    powerState,
+    isTemplate,
+    vcpu,
+    ramMb,
+    provisionedDiskGb,
+    usedDiskGb: Math.round(provisionedDiskGb * (0.2 + (hash(id, 9) % 60) / 100) * 1000) / 1000,
+    datacenter: L.datacenters[0],
+    cluster,
+    host: L.hosts[hostIndex],
+    resourcePool: pool,
+    folder: flavor === 'vcenter' ? `/DC-East/vm/${role}` : null,
+    guestOs: pick(['ubuntu64Guest', 'rhel9_64Guest', 'windows2019srv_64Guest', 'debian12_64Guest'], id >>> 5),
+    ipAddresses: powerState === 'poweredOn' ? [`10.${fc}.${(slot >> 8) & 255}.${slot & 255}`] : [],
+    tags: id % 4 === 0 ? ['backup'] : [],
+    annotation: null,
+    createdAt: createdKnown ? new Date(g.createdAt).toISOString() : null,
+  };
+}
+
+export type DemoCaptureOptions = {
+  flavor: DemoFlavor;
+  seed: number;
+  /** Total VM slots across both demo flavours. */
+  totalVms: number;
+  at: Date;
+  since: Date | null;
+  sourceName?: string;
+  captureId?: string;
+};
+
+/** The demo fleet of one flavour as a capture at `at`, with lifecycle events since `since`. */
+export function demoCapture(options: DemoCaptureOptions): CaptureInput {
+  const { flavor, seed } = options;
+  const L = layout(flavor, seed);
+  const fc = flavor === 'vcenter' ? 1 : 2;
+  const t = options.at.getTime();
+  const since = options.since?.getTime() ?? null;
+  const slots = slotsFor(flavor, options.totalVms);
+  const vms: CaptureVm[] = [];
+  const events: CaptureEvent[] = [];
+  for (let slot = 0; slot < slots; slot++) {
+    const g = generationAt(seed, fc, slot, t);
+    if (g) vms.push(vmAt(seed, flavor, L, slot, g, t));
+    if (since !== null) events.push(...eventsBetween(seed, flavor, L, slot, since, t));
+  }
+  return {
+    captureId: options.captureId ?? crypto.randomUUID(),
+    source: {
+      kind: 'demo',
+      id: L.sourceId,
+      name: options.sourceName ?? L.sourceName,
+      endpoint: `demo://${flavor}/${seed}`,
+      version: flavor === 'vcenter' ? 'demo vCenter 8.0.3' : 'demo pve-manager 8.2',
+    },
+    capturedAt: options.at.toISOString(),
+    complete: true,
+    vms,
+    hosts: hostsOf(flavor, L),
+    datastores: datastoresOf(L, seed),
+    events,
+  };
+}
+
+/** Creation/deletion events of a recycling slot in (since, t]. */
+function eventsBetween(seed: number, flavor: DemoFlavor, L: Layout, slot: number, since: number, t: number): CaptureEvent[] {
+  const fc = flavor === 'vcenter' ? 1 : 2;
+  if (hash(seed, fc, slot) % 10 < 8) return [];
+  const out: CaptureEvent[] = [];
+  // Walk generations that overlap the window; windows are hours, lifetimes days, so few steps.
+  let probe = since;
+  for (let guard = 0; guard < 10 && probe <= t; guard++) {
+    const g = generationAt(seed, fc, slot, probe) ?? generationAt(seed, fc, slot, probe + 2 * DAY);
+    if (!g) break;
+    const vm = vmAt(seed, flavor, L, slot, g, Math.max(g.createdAt, Math.min(t, (g.deletedAt ?? t) - 1)));
+    if (g.createdAt > since && g.createdAt <= t) {
+      out.push({ type: 'created', at: new Date(g.createdAt).toISOString(), vmKey: vm.key, sourceVmId: vm.sourceVmId, vmName: vm.name, detail: null });
+    }
+    if (g.deletedAt !== null && g.deletedAt > since && g.deletedAt <= t) {
+      out.push({ type: 'deleted', at: new Date(g.deletedAt).toISOString(), vmKey: vm.key, sourceVmId: vm.sourceVmId, vmName: vm.name, detail: null });
+    }
+    if (g.deletedAt === null) break;
+    probe = g.deletedAt;
+  }
+  return out;
+}
+
+function hostsOf(flavor: DemoFlavor, L: Layout): CaptureHost[] {
+  return L.hosts.map((name, i) => ({
+    key: flavor === 'vcenter' ? `host-${100 + i}` : name,
+    name,
+    datacenter: L.datacenters[0],
+    cluster: flavor === 'vcenter' ? L.clusters[i % L.clusters.length] : L.clusters[0],
+    connectionState: 'connected',
+    powerState: 'poweredOn',
+    cpuCores: 64,
+    cpuMhz: 2600,
+    memoryMb: 1024 * 1024,
+    version: flavor === 'vcenter' ? 'VMware ESXi 8.0.3' : 'pve-manager/8.2.4',
+  }));
+}
+
+function datastoresOf(L: Layout, seed: number): CaptureDatastore[] {
+  return L.datastores.map((name, i) => ({
+    key: `ds-${i}`,
+    name,
+    type: name.startsWith('nfs') ? 'NFS' : name.startsWith('vsan') ? 'vsan' : 'VMFS',
+    capacityGb: 20_000 + (hash(seed, i) % 10) * 1000,
+    freeGb: 5_000 + (hash(seed, i, 2) % 5000),
+    accessible: true,
+  }));
+}

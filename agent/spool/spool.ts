@@ -1,0 +1,118 @@
+/**
+ * The on-disk spool: every capture is written here (gzip, fsync, atomic rename) before it
+ * is sent, and removed only when the server has acknowledged its capture id. Files are
+ * named so that a plain sort is captured-at order: oldest is sent first.
+ *
+ *   <dir>/pending/<capturedAt ms, 15 digits>-<captureId>.json.gz
+ *   <dir>/rejected/<same name> + <same name>.reason.json
+ */
+import type { Capture } from '../capture/schema.ts';
+import type { Logger } from '../log.ts';
+import { ensureDir, fileSize, listDir, moveFile, path, readBytes, removeFile, writeFileAtomic } from '../runtime/host.ts';
+
+export type SpoolEntry = { name: string; file: string; captureId: string; capturedAt: Date };
+
+export type SpoolStats = {
+  pending: number;
+  pendingBytes: number;
+  rejected: number;
+  /** Captures refused because the spool was at its size cap, since the agent started. */
+  refusedAtCap: number;
+  maxBytes: number;
+};
+
+const NAME = /^(\d{15})-([0-9a-f-]{36})\.json\.gz$/;
+
+/** gzip with the web-standard CompressionStream (Node and Deno). */
+export async function gzip(text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** gunzip counterpart, for `capture-once --out` and tests. */
+export async function gunzip(bytes: Uint8Array): Promise<string> {
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return await new Response(stream).text();
+}
+
+export class SpoolFullError extends Error {
+  override name = 'SpoolFullError';
+}
+
+export type Spool = ReturnType<typeof openSpool> extends Promise<infer S> ? S : never;
+
+/** Opens (creating if needed) the spool under `dir`. */
+export async function openSpool(dir: string, options: { maxBytes: number; log: Logger }) {
+  const pendingDir = path.join(dir, 'pending');
+  const rejectedDir = path.join(dir, 'rejected');
+  await ensureDir(pendingDir);
+  await ensureDir(rejectedDir);
+  let refusedAtCap = 0;
+
+  async function pendingBytes(): Promise<number> {
+    let total = 0;
+    for (const name of await listDir(pendingDir)) {
+      if (NAME.test(name)) total += await fileSize(path.join(pendingDir, name)).catch(() => 0);
+    }
+    return total;
+  }
+
+  return {
+    dir,
+
+    /**
+     * Writes a capture durably. At the size cap the new capture is refused (older captures
+     * are history that cannot be taken again; the refusal is logged and counted).
+     */
+    async put(capture: Capture): Promise<SpoolEntry> {
+      const body = await gzip(JSON.stringify(capture));
+      const used = await pendingBytes();
+      if (used + body.byteLength > options.maxBytes) {
+        refusedAtCap++;
+        options.log.error('spool is full: capture refused', {
+          captureId: capture.captureId, source: capture.source.name, spoolBytes: used, maxBytes: options.maxBytes, refusedAtCap,
+        });
+        throw new SpoolFullError(`spool at its cap (${used} of ${options.maxBytes} bytes): capture ${capture.captureId} refused`);
+      }
+      const at = new Date(capture.capturedAt);
+      const name = `${String(at.getTime()).padStart(15, '0')}-${capture.captureId}.json.gz`;
+      const file = path.join(pendingDir, name);
+      await writeFileAtomic(file, body);
+      return { name, file, captureId: capture.captureId, capturedAt: at };
+    },
+
+    /** Pending captures, oldest captured first. */
+    async list(): Promise<SpoolEntry[]> {
+      return (await listDir(pendingDir))
+        .filter((n) => NAME.test(n))
+        .sort()
+        .map((name) => {
+          const m = NAME.exec(name)!;
+          return { name, file: path.join(pendingDir, name), captureId: m[2], capturedAt: new Date(Number(m[1])) };
+        });
+    },
+
+    /** The gzip bytes of a pending capture, as sent on the wire. */
+    read(entry: SpoolEntry): Promise<Uint8Array> {
+      return readBytes(entry.file);
+    },
+
+    /** The server has the capture: forget it. */
+    async ack(entry: SpoolEntry): Promise<void> {
+      await removeFile(entry.file);
+    },
+
+    /** The server refused the capture for good: keep it aside with the reason. */
+    async reject(entry: SpoolEntry, reason: { status: number; body: string }): Promise<void> {
+      const target = path.join(rejectedDir, entry.name);
+      await writeFileAtomic(`${target}.reason.json`, JSON.stringify({ ...reason, rejectedAt: new Date().toISOString() }, null, 2));
+      await moveFile(entry.file, target);
+    },
+
+    async stats(): Promise<SpoolStats> {
+      const pending = (await listDir(pendingDir)).filter((n) => NAME.test(n)).length;
+      const rejected = (await listDir(rejectedDir)).filter((n) => NAME.test(n)).length;
+      return { pending, pendingBytes: await pendingBytes(), rejected, refusedAtCap, maxBytes: options.maxBytes };
+    },
+  };
+}
