@@ -25,7 +25,7 @@ export function ingestRoutes(sql: Sql, options: { maxBodyBytes: number }) {
     if (result.duplicate) {
       return c.json({ captureId: result.captureId, duplicate: true }, 200);
     }
-    log.info('capture stored', { captureId: result.captureId, sourceId: result.sourceId, vms: result.vmCount });
+    log.debug('capture stored', { captureId: result.captureId, sourceId: result.sourceId, vms: result.vmCount });
     return c.json({ captureId: result.captureId, sourceId: result.sourceId, duplicate: false, vms: result.vmCount }, 201);
   });
 

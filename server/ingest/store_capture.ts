@@ -96,14 +96,14 @@ export async function storeCapture(sql: Sql, capture: Capture, token: TokenInfo)
 
 /**
  * Facts and inventory in one statement from one JSON parameter (expanded by
- * json_to_recordset). The inventory only moves forward: a late capture (an agent draining
+ * jsonb_to_recordset). The inventory only moves forward: a late capture (an agent draining
  * its spool) adds facts but never overwrites newer live state.
  */
 async function writeFactsAndInventory(tx: Sql, sourceId: number, capture: Capture) {
   if (capture.vms.length === 0) return;
   await tx`
     with r as (
-      select * from json_to_recordset(${tx.json(vmRows(capture) as any)}) as r(
+      select * from jsonb_to_recordset(${tx.json(vmRows(capture) as any)}) as r(
         key text, source_vm_id text, bios_uuid text, instance_uuid text, name text, power_state text,
         is_template boolean, vcpu integer, ram_mb integer, provisioned_disk_gb numeric, used_disk_gb numeric,
         datacenter text, cluster text, host text, resource_pool text, folder text, guest_os text,

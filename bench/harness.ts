@@ -1,0 +1,59 @@
+/**
+ * The shape every benchmark returns, and helpers they share. Speed targets live here as
+ * goals compared against a peer measured in the same run (ratios), never in timed tests.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export type BenchReport = {
+  /** Short id, also the JSON file name in bench/results/. */
+  name: string;
+  /** What was measured, in one line. */
+  title: string;
+  /** The goal as a person would state it ("agent ≤ 1.0× govmomi"). */
+  goal: string;
+  /** Whether the goal held in this run; null when there is no pass/fail goal. */
+  met: boolean | null;
+  /** Named measurements: numbers with their unit in the name (`agentMs`, `peakRssMb`). */
+  metrics: Record<string, number | string>;
+  /** Anything a reader needs to interpret the numbers (machine, repetitions, sizes). */
+  notes?: string;
+  at?: string;
+};
+
+/** Writes a report to bench/results/<name>.json and returns it. */
+export function saveReport(report: BenchReport): BenchReport {
+  const dir = path.join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const full = { ...report, at: new Date().toISOString() };
+  writeFileSync(path.join(dir, `${report.name}.json`), JSON.stringify(full, null, 2) + '\n');
+  return full;
+}
+
+/** Median of a list of numbers. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The p-th percentile (0–100) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Prints reports as a table. */
+export function printTable(reports: BenchReport[], print: (line: string) => void = console.log) {
+  for (const r of reports) {
+    print(`\n${r.title}  [${r.met === null ? 'no goal' : r.met ? 'goal met' : 'GOAL MISSED'}: ${r.goal}]`);
+    const width = Math.max(...Object.keys(r.metrics).map((k) => k.length));
+    for (const [k, v] of Object.entries(r.metrics)) {
+      print(`  ${k.padEnd(width)}  ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : v}`);
+    }
+    if (r.notes) print(`  (${r.notes})`);
+  }
+}
