@@ -41,9 +41,11 @@ if (config.demo) {
     if (code !== 0 && signal !== 'SIGTERM') log.warn('demo agent exited', { code, signal });
   });
   console.log(`demo agent: running (500 VMs in 2 sources, a capture a minute); VMLEDGER_DEMO=0 turns it off`);
-  void backfillDemoHistory({ url: running.url, token, sql: running.db.sql, days: 21 }).catch((err) =>
-    log.error('demo backfill failed', { error: err as Error }),
-  );
+  if (config.demoBackfillDays > 0) {
+    void backfillDemoHistory({ url: running.url, token, sql: running.db.sql, days: config.demoBackfillDays }).catch((err) =>
+      log.error('demo backfill failed', { error: err as Error }),
+    );
+  }
 }
 
 onShutdown(async () => {

@@ -20,6 +20,7 @@ const Env = z.object({
   VMLEDGER_DATA_DIR: z.string().min(1).default('./data'),
   VMLEDGER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   VMLEDGER_DEMO: flag.default(true),
+  VMLEDGER_DEMO_BACKFILL_DAYS: z.coerce.number().int().min(0).max(400).default(21),
   VMLEDGER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
@@ -34,6 +35,8 @@ export type ServerConfig = {
   dataDir: string;
   adminToken?: string;
   demo: boolean;
+  /** Days of hourly demo history loaded at first start (0: none). */
+  demoBackfillDays: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   maxBodyBytes: number;
   sessionHours: number;
@@ -80,6 +83,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     dataDir: path.resolve(e.VMLEDGER_DATA_DIR),
     adminToken: e.VMLEDGER_ADMIN_TOKEN,
     demo: e.VMLEDGER_DEMO,
+    demoBackfillDays: e.VMLEDGER_DEMO_BACKFILL_DAYS,
     logLevel: e.VMLEDGER_LOG_LEVEL,
     maxBodyBytes: e.VMLEDGER_MAX_BODY_BYTES,
     sessionHours: e.VMLEDGER_SESSION_HOURS,

@@ -16,7 +16,7 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const groupArg = args.indexOf('--group');
 const groups = groupArg >= 0 ? args[groupArg + 1].split(',') : ['unit', 'integration', 'system'];
-const explicit = args.filter((a, i) => !a.startsWith('--') && i !== groupArg + 1);
+const explicit = args.filter((a, i) => !a.startsWith('--') && (groupArg < 0 || i !== groupArg + 1));
 
 function suitesIn(dir: string): string[] {
   let out: string[] = [];
