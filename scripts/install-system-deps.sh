@@ -10,7 +10,7 @@ groups=${*:-postgres vcsim browser office}
 pkgs=""
 for g in $groups; do
   case "$g" in
-    postgres) command -v pg_ctlcluster >/dev/null 2>&1 || pkgs="$pkgs postgresql" ;;
+    postgres) ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs="$pkgs postgresql" ;;
     vcsim) { command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/github.com/vmware/govmomi ]; } || pkgs="$pkgs golang-go golang-github-vmware-govmomi-dev" ;;
     browser) [ -x /usr/bin/chromium ] || pkgs="$pkgs chromium" ;;
     office) command -v soffice >/dev/null 2>&1 || pkgs="$pkgs libreoffice-calc-nogui" ;;
