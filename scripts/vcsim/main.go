@@ -1,0 +1,211 @@
+// vcsim for vmledger: launches govmomi's vCenter simulator (simulator.VPX) with an
+// inventory shaped by flags, prints one JSON line describing how to reach it, and
+// serves until stdin closes or SIGTERM/SIGINT arrives.
+//
+// Built from Debian's golang-github-vmware-govmomi-dev (0.24), whose PropertyCollector
+// ignores RetrieveOptions.maxObjects and has no ContinueRetrievePropertiesEx. Real
+// vCenter pages property results (and caps a page well below maxObjects), so this
+// launcher wraps the PropertyCollector with paging that honours maxObjects and an
+// optional server-side cap (-page-cap), which is what lets the agent's paging be tested.
+package main
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"io/ioutil"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// pagingCollector adds RetrievePropertiesEx paging to the simulator's PropertyCollector.
+// The simulator makes one instance per session with reflect.New, so the zero value must
+// work: the token map is created lazily.
+type pagingCollector struct {
+	simulator.PropertyCollector
+
+	pmu     sync.Mutex
+	pending map[string]pendingResult
+}
+
+// pendingResult is what a token still owes, and the page size its caller asked for.
+type pendingResult struct {
+	objects []types.ObjectContent
+	max     int32
+}
+
+var pageCap int32
+var tokenSeq int64
+
+func (pc *pagingCollector) page(objects []types.ObjectContent, max int32) types.RetrieveResult {
+	limit := int(max)
+	if pageCap > 0 && (limit <= 0 || limit > int(pageCap)) {
+		limit = int(pageCap)
+	}
+	if limit <= 0 || len(objects) <= limit {
+		return types.RetrieveResult{Objects: objects}
+	}
+	token := strconv.FormatInt(atomic.AddInt64(&tokenSeq, 1), 10)
+	pc.pmu.Lock()
+	if pc.pending == nil {
+		pc.pending = make(map[string]pendingResult)
+	}
+	pc.pending[token] = pendingResult{objects: objects[limit:], max: max}
+	pc.pmu.Unlock()
+	return types.RetrieveResult{Token: token, Objects: objects[:limit]}
+}
+
+// RetrievePropertiesEx returns the first page and a token when more objects remain.
+func (pc *pagingCollector) RetrievePropertiesEx(ctx *simulator.Context, r *types.RetrievePropertiesEx) soap.HasFault {
+	res := pc.PropertyCollector.RetrievePropertiesEx(ctx, r)
+	body, ok := res.(*methods.RetrievePropertiesExBody)
+	if !ok || body.Res == nil || body.Res.Returnval == nil {
+		return res
+	}
+	page := pc.page(body.Res.Returnval.Objects, r.Options.MaxObjects)
+	body.Res.Returnval = &page
+	return body
+}
+
+// ContinueRetrievePropertiesEx returns the next page for a token, as vCenter does.
+func (pc *pagingCollector) ContinueRetrievePropertiesEx(ctx *simulator.Context, r *types.ContinueRetrievePropertiesEx) soap.HasFault {
+	body := &methods.ContinueRetrievePropertiesExBody{}
+	pc.pmu.Lock()
+	rest, ok := pc.pending[r.Token]
+	delete(pc.pending, r.Token)
+	pc.pmu.Unlock()
+	if !ok {
+		body.Fault_ = simulator.Fault("unknown or finished token", &types.InvalidArgument{InvalidProperty: "token"})
+		return body
+	}
+	body.Res = &types.ContinueRetrievePropertiesExResponse{Returnval: pc.page(rest.objects, rest.max)}
+	return body
+}
+
+// CancelRetrievePropertiesEx drops the rest of a paged result.
+func (pc *pagingCollector) CancelRetrievePropertiesEx(ctx *simulator.Context, r *types.CancelRetrievePropertiesEx) soap.HasFault {
+	pc.pmu.Lock()
+	delete(pc.pending, r.Token)
+	pc.pmu.Unlock()
+	return &methods.CancelRetrievePropertiesExBody{Res: &types.CancelRetrievePropertiesExResponse{}}
+}
+
+type ready struct {
+	URL          string         `json:"url"`
+	SDK          string         `json:"sdk"`
+	Username     string         `json:"username"`
+	Password     string         `json:"password"`
+	TLS          bool           `json:"tls"`
+	Thumbprint   string         `json:"thumbprint,omitempty"`
+	CertPEMFile  string         `json:"certFile,omitempty"`
+	InstanceUUID string         `json:"instanceUuid"`
+	Counts       map[string]int `json:"counts"`
+	PID          int            `json:"pid"`
+}
+
+func main() {
+	dc := flag.Int("dc", 1, "datacenters")
+	cluster := flag.Int("cluster", 1, "clusters per datacenter")
+	clusterHost := flag.Int("cluster-host", 3, "hosts per cluster")
+	host := flag.Int("host", 0, "standalone hosts per datacenter")
+	pool := flag.Int("pool", 0, "child resource pools per cluster (VMs live in each cluster's root pool)")
+	machine := flag.Int("vm", 2, "VMs per cluster root pool and per standalone host")
+	folder := flag.Int("folder", 0, "datacenters placed inside a folder (with sub-folders for vm/host/network/datastore)")
+	datastore := flag.Int("datastore", 1, "local datastores")
+	app := flag.Int("app", 0, "vApps per cluster")
+	portgroup := flag.Int("portgroup", 1, "distributed portgroups per datacenter")
+	autostart := flag.Bool("autostart", true, "power on the VMs the model creates")
+	useTLS := flag.Bool("tls", false, "serve HTTPS with a self-signed certificate")
+	username := flag.String("username", "user", "login user name")
+	password := flag.String("password", "pass", "login password")
+	port := flag.Int("port", 0, "TCP port on 127.0.0.1 (0 = any free port)")
+	capFlag := flag.Int("page-cap", 0, "largest page RetrievePropertiesEx returns, whatever maxObjects asks (0 = maxObjects only)")
+	flag.Parse()
+	pageCap = int32(*capFlag)
+
+	model := simulator.VPX()
+	model.Datacenter = *dc
+	model.Cluster = *cluster
+	model.ClusterHost = *clusterHost
+	model.Host = *host
+	model.Pool = *pool
+	model.Machine = *machine
+	model.Folder = *folder
+	model.Datastore = *datastore
+	model.App = *app
+	model.Portgroup = *portgroup
+	model.Autostart = *autostart
+
+	if err := model.Create(); err != nil {
+		fmt.Fprintln(os.Stderr, "vcsim: create model:", err)
+		os.Exit(1)
+	}
+	defer model.Remove()
+
+	// Swap in the paging collector under the same moref; sessions clone its type.
+	pcRef := simulator.Map.Get(model.ServiceContent.PropertyCollector).Reference()
+	pc := &pagingCollector{}
+	pc.Self = pcRef
+	simulator.Map.Put(pc)
+
+	model.Service.Listen = &url.URL{Host: "127.0.0.1:" + strconv.Itoa(*port), User: url.UserPassword(*username, *password)}
+	if *useTLS {
+		model.Service.TLS = new(tls.Config)
+	}
+	server := model.Service.NewServer()
+	defer server.Close()
+
+	out := ready{
+		Username:     *username,
+		Password:     *password,
+		TLS:          *useTLS,
+		InstanceUUID: model.ServiceContent.About.InstanceUuid,
+		PID:          os.Getpid(),
+	}
+	u := *server.URL
+	out.URL = u.String()
+	u.User = nil
+	out.SDK = u.String()
+	if *useTLS {
+		sum := sha256.Sum256(server.Certificate().Raw)
+		out.Thumbprint = hex.EncodeToString(sum[:])
+		if f, err := server.CertificateFile(); err == nil {
+			out.CertPEMFile = f
+		}
+	}
+	c := model.Count()
+	out.Counts = map[string]int{
+		"datacenter": c.Datacenter, "cluster": c.Cluster, "host": c.Host, "pool": c.Pool,
+		"vm": c.Machine, "folder": c.Folder, "datastore": c.Datastore, "app": c.App,
+	}
+	line, _ := json.Marshal(out)
+	fmt.Println(string(line))
+
+	// Serve until the parent goes away (stdin EOF) or asks us to stop.
+	done := make(chan struct{}, 2)
+	go func() {
+		_, _ = io.Copy(ioutil.Discard, os.Stdin)
+		done <- struct{}{}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sig
+		done <- struct{}{}
+	}()
+	<-done
+}
