@@ -9,11 +9,18 @@ import type { Sql } from './db/connect.ts';
 import { bearerAuth, type AuthVariables } from './auth/middleware.ts';
 import { ApiError, handleError } from './http/errors.ts';
 import { staticRoutes } from './http/static.ts';
+import { agentRoutes } from './agents/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
+import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
 
-export type AppOptions = { maxBodyBytes: number; sessionHours: number };
+export type AppOptions = {
+  maxBodyBytes: number;
+  sessionHours: number;
+  /** Called after each newly stored capture (e.g. to re-aggregate a closed day); errors are logged. */
+  onCaptureStored?: (result: StoreResult) => void | Promise<void>;
+};
 
 export function createApp(sql: Sql, options: AppOptions) {
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -45,7 +52,8 @@ export function createApp(sql: Sql, options: AppOptions) {
 
   const api = new Hono<{ Variables: AuthVariables }>();
   api.use('*', bearerAuth(sql));
-  api.route('/', ingestRoutes(sql, { maxBodyBytes: options.maxBodyBytes }));
+  api.route('/', ingestRoutes(sql, { maxBodyBytes: options.maxBodyBytes, onStored: options.onCaptureStored }));
+  api.route('/', agentRoutes(sql));
   api.route('/', inventoryRoutes(sql));
   api.all('*', (c) => {
     throw new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);

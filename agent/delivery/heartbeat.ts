@@ -3,19 +3,11 @@
  * poll health and its spool depth. The answer may ask for an immediate capture of some
  * sources (an admin's "capture now"), which is run at once.
  */
+import type { Heartbeat, HeartbeatAnswer } from '../capture/heartbeat.ts';
 import type { Logger } from '../log.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
-import type { Spool } from '../spool/spool.ts';
-import type { DeliveryState } from './delivery.ts';
 
-export type HeartbeatBody = {
-  agentVersion: string;
-  hostname: string | null;
-  sentAt: string;
-  sources: ReturnType<Scheduler['health']>;
-  spool: Awaited<ReturnType<Spool['stats']>>;
-  delivery: DeliveryState;
-};
+export type HeartbeatBody = Heartbeat;
 
 /** Sends one heartbeat and acts on the answer; errors are logged, never thrown. */
 export async function sendHeartbeat(options: {
@@ -37,7 +29,7 @@ export async function sendHeartbeat(options: {
       options.log.warn('heartbeat not accepted', { status: res.status, body: (await res.text()).slice(0, 200) });
       return false;
     }
-    const answer = (await res.json()) as { captureNow?: { sourceId: string }[] };
+    const answer = (await res.json()) as Partial<HeartbeatAnswer>;
     for (const req of answer.captureNow ?? []) {
       const name = options.scheduler.nameOf(req.sourceId);
       if (name) {

@@ -7,10 +7,10 @@ import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
 import { readJsonBody } from './read_body.ts';
-import { storeCapture } from './store_capture.ts';
+import { storeCapture, type StoreResult } from './store_capture.ts';
 
 /** Routes mounted under /api/v1 (auth already applied by the caller). */
-export function ingestRoutes(sql: Sql, options: { maxBodyBytes: number }) {
+export function ingestRoutes(sql: Sql, options: { maxBodyBytes: number; onStored?: (r: StoreResult) => void | Promise<void> }) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   app.post('/captures', requireRole('agent', 'admin'), async (c) => {
@@ -25,8 +25,17 @@ export function ingestRoutes(sql: Sql, options: { maxBodyBytes: number }) {
     if (result.duplicate) {
       return c.json({ captureId: result.captureId, duplicate: true }, 200);
     }
-    log.debug('capture stored', { captureId: result.captureId, sourceId: result.sourceId, vms: result.vmCount });
-    return c.json({ captureId: result.captureId, sourceId: result.sourceId, duplicate: false, vms: result.vmCount }, 201);
+    log.debug('capture stored', { captureId: result.captureId, sourceId: result.sourceId, vms: result.vmCount, late: result.late });
+    // Follow-up work (late-day re-aggregation) must never fail an ingest that has committed.
+    try {
+      await options.onStored?.(result);
+    } catch (err) {
+      log.error('after-capture hook failed', { captureId: result.captureId, error: err as Error });
+    }
+    return c.json({
+      captureId: result.captureId, sourceId: result.sourceId, duplicate: false, vms: result.vmCount,
+      late: result.late, deleted: result.deleted, reappeared: result.reappeared,
+    }, 201);
   });
 
   return app;

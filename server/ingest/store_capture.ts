@@ -1,44 +1,32 @@
 /**
- * Stores one validated capture in one transaction: source registration, the captures
- * row (idempotency by capture id), the facts and the live inventory. Either all of it is
- * committed or none of it.
+ * Stores one validated capture in one transaction: source registration and ownership,
+ * the captures row (idempotency by capture id), then the staged VMs applied to facts,
+ * lifecycle, inventory, hosts, datastores, totals and registry by
+ * sql/routines/ingest_apply_capture.sql. Either all of it is committed or none of it.
  */
 import type { Capture } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { ApiError } from '../http/errors.ts';
+import { stageVms } from './stage.ts';
 
-export type StoreResult = { captureId: string; sourceId: number; duplicate: boolean; vmCount: number };
+export type StoreResult = {
+  captureId: string;
+  sourceId: number;
+  capturedAt: string;
+  duplicate: boolean;
+  vmCount: number;
+  /** Arrived after a newer capture of the same source (an agent draining its spool). */
+  late: boolean;
+  deleted: number;
+  reappeared: number;
+};
 
-/** Columns of a VM row as the SQL below reads them from the capture's JSON. */
-function vmRows(capture: Capture) {
-  return capture.vms.map((vm) => ({
-    key: vm.key,
-    source_vm_id: vm.sourceVmId,
-    bios_uuid: vm.biosUuid,
-    instance_uuid: vm.instanceUuid,
-    name: vm.name,
-    power_state: vm.powerState,
-    is_template: vm.isTemplate,
-    vcpu: vm.vcpu,
-    ram_mb: vm.ramMb,
-    // Rounded to the column's scale here so both sides agree on the stored value.
-    provisioned_disk_gb: Math.round(vm.provisionedDiskGb * 1000) / 1000,
-    used_disk_gb: vm.usedDiskGb === null ? null : Math.round(vm.usedDiskGb * 1000) / 1000,
-    datacenter: vm.datacenter,
-    cluster: vm.cluster,
-    host: vm.host,
-    resource_pool: vm.resourcePool,
-    folder: vm.folder,
-    guest_os: vm.guestOs,
-    ip_addresses: vm.ipAddresses,
-    tags: vm.tags,
-    annotation: vm.annotation,
-    created_at: vm.createdAt,
-  }));
-}
-
-/** Registers the source if new and checks that `token` may post for it. */
+/**
+ * Registers the source if new and checks that `token` may post for it. The row lock
+ * taken here also serialises concurrent captures of one source, so lifecycle reasoning
+ * always sees a consistent order.
+ */
 async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise<number> {
   const s = capture.source;
   const claimant = token.role === 'agent' ? token.id : null;
@@ -58,6 +46,7 @@ async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise
 /** Stores `capture` once; a capture id seen before is reported as a duplicate and changes nothing. */
 export async function storeCapture(sql: Sql, capture: Capture, token: TokenInfo): Promise<StoreResult> {
   const started = performance.now();
+  const base = { captureId: capture.captureId, capturedAt: capture.capturedAt, vmCount: capture.vms.length };
   // Partition DDL takes a strong lock on the parent: keep it out of the ingest transaction.
   await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt})`;
   try {
@@ -73,16 +62,19 @@ export async function storeCapture(sql: Sql, capture: Capture, token: TokenInfo)
         on conflict (capture_id) do nothing
         returning capture_id`;
       if (inserted.length === 0) {
-        return { captureId: capture.captureId, sourceId, duplicate: true, vmCount: capture.vms.length };
+        return { ...base, sourceId, duplicate: true, late: false, deleted: 0, reappeared: 0 };
       }
-      await writeFactsAndInventory(tx, sourceId, capture);
+      await stageVms(tx, capture.vms);
+      const [{ outcome }] = await tx`
+        select ingest_apply_capture(${sourceId}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
+          ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${tx.json(capture.datastores as any)}) as outcome`;
       await tx`
         update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz)
         where id = ${sourceId}`;
       await tx`
         update captures set ingest_ms = ${Math.round(performance.now() - started)}
         where capture_id = ${capture.captureId}`;
-      return { captureId: capture.captureId, sourceId, duplicate: false, vmCount: capture.vms.length };
+      return { ...base, sourceId, duplicate: false, late: outcome.late, deleted: outcome.deleted, reappeared: outcome.reappeared };
     });
   } catch (err) {
     const e = err as { code?: string; constraint_name?: string };
@@ -92,49 +84,4 @@ export async function storeCapture(sql: Sql, capture: Capture, token: TokenInfo)
     }
     throw err;
   }
-}
-
-/**
- * Facts and inventory in one statement from one JSON parameter (expanded by
- * jsonb_to_recordset). The inventory only moves forward: a late capture (an agent draining
- * its spool) adds facts but never overwrites newer live state.
- */
-async function writeFactsAndInventory(tx: Sql, sourceId: number, capture: Capture) {
-  if (capture.vms.length === 0) return;
-  await tx`
-    with r as (
-      select * from jsonb_to_recordset(${tx.json(vmRows(capture) as any)}) as r(
-        key text, source_vm_id text, bios_uuid text, instance_uuid text, name text, power_state text,
-        is_template boolean, vcpu integer, ram_mb integer, provisioned_disk_gb numeric, used_disk_gb numeric,
-        datacenter text, cluster text, host text, resource_pool text, folder text, guest_os text,
-        ip_addresses text[], tags text[], annotation text, created_at timestamptz)
-    ), facts as (
-      insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name,
-        power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster,
-        host, resource_pool, folder, guest_os)
-      select ${sourceId}, key, ${capture.capturedAt}, ${capture.captureId}, source_vm_id, name,
-        power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster,
-        host, resource_pool, folder, guest_os
-      from r
-    )
-    insert into vm_inventory as inv (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name,
-      power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host,
-      resource_pool, folder, guest_os, ip_addresses, tags, annotation, created_at, first_seen_at,
-      last_seen_at, last_capture_id)
-    select ${sourceId}, key, source_vm_id, bios_uuid, instance_uuid, name, power_state, is_template,
-      vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder,
-      guest_os, coalesce(ip_addresses, '{}'), coalesce(tags, '{}'), annotation, created_at,
-      ${capture.capturedAt}, ${capture.capturedAt}, ${capture.captureId}
-    from r
-    on conflict (source_id, vm_key) do update set
-      source_vm_id = excluded.source_vm_id, bios_uuid = excluded.bios_uuid,
-      instance_uuid = excluded.instance_uuid, name = excluded.name, power_state = excluded.power_state,
-      is_template = excluded.is_template, vcpu = excluded.vcpu, ram_mb = excluded.ram_mb,
-      provisioned_disk_gb = excluded.provisioned_disk_gb, used_disk_gb = excluded.used_disk_gb,
-      datacenter = excluded.datacenter, cluster = excluded.cluster, host = excluded.host,
-      resource_pool = excluded.resource_pool, folder = excluded.folder, guest_os = excluded.guest_os,
-      ip_addresses = excluded.ip_addresses, tags = excluded.tags, annotation = excluded.annotation,
-      created_at = coalesce(excluded.created_at, inv.created_at),
-      last_seen_at = excluded.last_seen_at, last_capture_id = excluded.last_capture_id
-    where inv.last_seen_at <= excluded.last_seen_at`;
 }

@@ -1,0 +1,210 @@
+-- Applies one staged capture (its VMs in the temp table capture_stage) to the canonical
+-- tables, inside the caller's ingest transaction: facts, lifecycle, events, live inventory,
+-- reconcile (deletions and reappearances), hosts and datastores, source totals and the
+-- snapshot registry. One call, set-based statements only.
+--
+-- Ordering rules (captures can arrive late, when an agent drains its spool):
+--  * facts are always stored;
+--  * the live inventory only moves forward (a late capture never overwrites newer state);
+--  * deletion follows captured-at order: only the newest complete capture of a source
+--    deletes by absence; a late capture's VMs that no later complete capture saw are
+--    marked deleted at that later capture;
+--  * an incomplete capture never deletes.
+create or replace function ingest_apply_capture(
+  p_source_id   integer,
+  p_capture_id  uuid,
+  p_at          timestamptz,
+  p_complete    boolean,
+  p_events      jsonb,
+  p_hosts       jsonb,
+  p_datastores  jsonb
+) returns jsonb
+language plpgsql
+as $$
+declare
+  v_newest      timestamptz;
+  v_late        boolean;
+  v_deleted     integer := 0;
+  v_reappeared  integer := 0;
+  v_next_complete record;
+begin
+  select max(captured_at) into v_newest from captures where source_id = p_source_id and capture_id <> p_capture_id;
+  v_late := v_newest is not null and p_at < v_newest;
+
+  -- 1. Facts.
+  insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
+    is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os)
+  select p_source_id, key, p_at, p_capture_id, source_vm_id, name, power_state, is_template, vcpu, ram_mb,
+    provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os
+  from capture_stage;
+
+  -- 2. Events as reported (idempotent: a re-reported event is the same row).
+  insert into vm_events (source_id, at, type, vm_key, source_vm_id, vm_name, detail, capture_id)
+  select p_source_id, e.at, e.type, e."vmKey", e."sourceVmId", e."vmName", e.detail, p_capture_id
+  from jsonb_to_recordset(coalesce(p_events, '[]')) as e(type text, at timestamptz, "vmKey" text, "sourceVmId" text,
+    "vmName" text, detail text)
+  on conflict do nothing;
+
+  -- 3. Lifecycle of every VM in the capture. A VM deleted before this capture's time and
+  --    seen again is back: that is a reappearance, recorded as such.
+  with upserted as (
+    insert into vm_lifecycle as l (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at, created_from)
+    select p_source_id, s.key, s.source_vm_id, s.name, p_at, p_at, s.created_at,
+           case when s.created_at is not null then 'source' end
+    from capture_stage s
+    on conflict (source_id, vm_key) do update set
+      first_seen_at = least(l.first_seen_at, excluded.first_seen_at),
+      last_seen_at = greatest(l.last_seen_at, excluded.last_seen_at),
+      name = case when excluded.last_seen_at >= l.last_seen_at then excluded.name else l.name end,
+      source_vm_id = case when excluded.last_seen_at >= l.last_seen_at then excluded.source_vm_id else l.source_vm_id end,
+      created_at = coalesce(excluded.created_at, l.created_at),
+      created_from = case when excluded.created_at is not null then 'source' else l.created_from end,
+      reappeared_count = l.reappeared_count + (l.deleted_at is not null and excluded.last_seen_at > l.deleted_at)::int,
+      last_reappeared_at = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at
+                                then excluded.last_seen_at else l.last_reappeared_at end,
+      deleted_at = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at then null else l.deleted_at end,
+      deleted_from = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at then null else l.deleted_from end,
+      deletion_capture_id = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at
+                                 then null else l.deletion_capture_id end
+    returning l.vm_key, l.name, l.source_vm_id, l.last_reappeared_at
+  ), back as (
+    insert into vm_events (source_id, at, type, vm_key, source_vm_id, vm_name, detail, capture_id)
+    select p_source_id, p_at, 'reappeared', vm_key, source_vm_id, name, 'seen again after it was marked deleted', p_capture_id
+    from upserted where last_reappeared_at = p_at
+    on conflict do nothing
+    returning 1
+  )
+  select count(*) into v_reappeared from back;
+
+  -- 4. Creation times the source did not give come from its creation events (never invented).
+  update vm_lifecycle l set created_at = e.at, created_from = 'event'
+  from (
+    select distinct on (s.key) s.key, e.at
+    from capture_stage s
+    join vm_events e on e.source_id = p_source_id and e.type = 'created'
+      and (e.vm_key = s.key or (e.vm_key is null and e.source_vm_id = s.source_vm_id and e.at <= p_at))
+    order by s.key, e.at desc
+  ) e
+  where l.source_id = p_source_id and l.vm_key = e.key and l.created_at is null;
+
+  -- 5. A late capture: its VMs that no later complete capture saw were deleted by then.
+  if v_late then
+    select captured_at, capture_id into v_next_complete from captures
+    where source_id = p_source_id and complete and captured_at > p_at order by captured_at limit 1;
+    if found then
+      update vm_lifecycle l set deleted_at = v_next_complete.captured_at, deleted_from = 'absence',
+             deletion_capture_id = v_next_complete.capture_id
+      from capture_stage s
+      where l.source_id = p_source_id and l.vm_key = s.key and l.last_seen_at = p_at and l.deleted_at is null;
+    end if;
+  end if;
+
+  -- 6. Live inventory: forward only, and only for VMs that are live.
+  insert into vm_inventory as inv (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name, power_state,
+    is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder,
+    guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, last_seen_at, last_capture_id)
+  select p_source_id, s.key, s.source_vm_id, s.bios_uuid, s.instance_uuid, s.name, s.power_state, s.is_template,
+    s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.used_disk_gb, s.datacenter, s.cluster, s.host, s.resource_pool,
+    s.folder, s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at, p_at, p_capture_id
+  from capture_stage s
+  join vm_lifecycle l on l.source_id = p_source_id and l.vm_key = s.key and l.deleted_at is null
+  on conflict (source_id, vm_key) do update set
+    source_vm_id = excluded.source_vm_id, bios_uuid = excluded.bios_uuid, instance_uuid = excluded.instance_uuid,
+    name = excluded.name, power_state = excluded.power_state, is_template = excluded.is_template,
+    vcpu = excluded.vcpu, ram_mb = excluded.ram_mb, provisioned_disk_gb = excluded.provisioned_disk_gb,
+    used_disk_gb = excluded.used_disk_gb, datacenter = excluded.datacenter, cluster = excluded.cluster,
+    host = excluded.host, resource_pool = excluded.resource_pool, folder = excluded.folder,
+    guest_os = excluded.guest_os, ip_addresses = excluded.ip_addresses, tags = excluded.tags,
+    annotation = excluded.annotation, created_at = excluded.created_at, first_seen_at = excluded.first_seen_at,
+    last_seen_at = excluded.last_seen_at, last_capture_id = excluded.last_capture_id
+  where inv.last_seen_at <= excluded.last_seen_at;
+  -- Lifecycle fields of VMs a late capture touched (first seen, creation) stay current too.
+  if v_late then
+    update vm_inventory i set first_seen_at = l.first_seen_at, created_at = l.created_at
+    from capture_stage s join vm_lifecycle l on l.source_id = p_source_id and l.vm_key = s.key
+    where i.source_id = p_source_id and i.vm_key = s.key
+      and (i.first_seen_at <> l.first_seen_at or i.created_at is distinct from l.created_at);
+  end if;
+
+  -- 7. Reconcile: the newest complete capture deletes what it no longer sees. The time is
+  --    the source's deletion event in (last seen, this capture] when there is one, else
+  --    this capture's time (the VM was gone by then; last_seen_at bounds it from below).
+  if p_complete and not v_late then
+    with gone as (
+      update vm_lifecycle l set
+        deleted_at = coalesce(ev.at, p_at),
+        deleted_from = case when ev.at is not null then 'event' else 'absence' end,
+        deletion_capture_id = p_capture_id
+      from vm_lifecycle l2
+      left join lateral (
+        select max(e.at) as at from vm_events e
+        where e.source_id = p_source_id and e.type = 'deleted' and e.at > l2.last_seen_at and e.at <= p_at
+          and (e.vm_key = l2.vm_key or (e.vm_key is null and e.source_vm_id = l2.source_vm_id))
+      ) ev on true
+      where l.source_id = p_source_id and l2.source_id = p_source_id and l2.vm_key = l.vm_key
+        and l.deleted_at is null and l.last_seen_at < p_at
+        and not exists (select 1 from capture_stage s where s.key = l.vm_key)
+      returning l.vm_key
+    ), removed as (
+      delete from vm_inventory i using gone where i.source_id = p_source_id and i.vm_key = gone.vm_key returning 1
+    )
+    select count(*) into v_deleted from removed;
+  end if;
+
+  -- 8. Deletion events that arrive after the absence was noticed refine its time.
+  update vm_lifecycle l set deleted_at = e.at, deleted_from = 'event'
+  from jsonb_to_recordset(coalesce(p_events, '[]')) as e(type text, at timestamptz, "vmKey" text, "sourceVmId" text)
+  where e.type = 'deleted' and l.source_id = p_source_id and l.deleted_from = 'absence'
+    and (l.vm_key = e."vmKey" or (e."vmKey" is null and l.source_vm_id = e."sourceVmId"))
+    and e.at > l.last_seen_at and e.at < l.deleted_at;
+
+  -- 9. Hosts and datastores: per-capture facts always, latest state forward only.
+  insert into host_facts (source_id, host_key, snapshot_time, connection_state, power_state, cpu_cores, cpu_mhz, memory_mb)
+  select p_source_id, h.key, p_at, h."connectionState", h."powerState", h."cpuCores", h."cpuMhz", h."memoryMb"
+  from jsonb_to_recordset(coalesce(p_hosts, '[]')) as h(key text, "connectionState" text, "powerState" text,
+    "cpuCores" integer, "cpuMhz" double precision, "memoryMb" double precision)
+  on conflict do nothing;
+  insert into host_inventory as hi (source_id, host_key, name, datacenter, cluster, connection_state, power_state,
+    cpu_cores, cpu_mhz, memory_mb, version, last_seen_at)
+  select p_source_id, h.key, h.name, h.datacenter, h.cluster, h."connectionState", h."powerState", h."cpuCores",
+    h."cpuMhz", h."memoryMb", h.version, p_at
+  from jsonb_to_recordset(coalesce(p_hosts, '[]')) as h(key text, name text, datacenter text, cluster text,
+    "connectionState" text, "powerState" text, "cpuCores" integer, "cpuMhz" double precision,
+    "memoryMb" double precision, version text)
+  on conflict (source_id, host_key) do update set name = excluded.name, datacenter = excluded.datacenter,
+    cluster = excluded.cluster, connection_state = excluded.connection_state, power_state = excluded.power_state,
+    cpu_cores = excluded.cpu_cores, cpu_mhz = excluded.cpu_mhz, memory_mb = excluded.memory_mb,
+    version = excluded.version, last_seen_at = excluded.last_seen_at
+  where hi.last_seen_at <= excluded.last_seen_at;
+
+  insert into datastore_facts (source_id, datastore_key, snapshot_time, capacity_gb, free_gb, accessible)
+  select p_source_id, d.key, p_at, d."capacityGb", d."freeGb", d.accessible
+  from jsonb_to_recordset(coalesce(p_datastores, '[]')) as d(key text, "capacityGb" double precision,
+    "freeGb" double precision, accessible boolean)
+  on conflict do nothing;
+  insert into datastore_inventory as di (source_id, datastore_key, name, type, capacity_gb, free_gb, accessible, last_seen_at)
+  select p_source_id, d.key, d.name, d.type, d."capacityGb", d."freeGb", d.accessible, p_at
+  from jsonb_to_recordset(coalesce(p_datastores, '[]')) as d(key text, name text, type text,
+    "capacityGb" double precision, "freeGb" double precision, accessible boolean)
+  on conflict (source_id, datastore_key) do update set name = excluded.name, type = excluded.type,
+    capacity_gb = excluded.capacity_gb, free_gb = excluded.free_gb, accessible = excluded.accessible,
+    last_seen_at = excluded.last_seen_at
+  where di.last_seen_at <= excluded.last_seen_at;
+
+  -- 10. Totals of this capture (templates excluded from sizing) and the registry row.
+  insert into source_totals (source_id, captured_at, capture_id, complete, vm_count, powered_on_count, template_count,
+    vcpu, ram_mb, provisioned_disk_gb)
+  select p_source_id, p_at, p_capture_id, p_complete,
+    count(*) filter (where not is_template),
+    count(*) filter (where not is_template and power_state = 'poweredOn'),
+    count(*) filter (where is_template),
+    coalesce(sum(vcpu) filter (where not is_template), 0),
+    coalesce(sum(ram_mb) filter (where not is_template), 0),
+    coalesce(sum(provisioned_disk_gb) filter (where not is_template), 0)
+  from capture_stage;
+  insert into snapshot_registry (kind, source_id, period_start, period_end, row_count, capture_id, complete)
+  values ('capture', p_source_id, p_at, p_at, (select count(*) from capture_stage), p_capture_id, p_complete);
+
+  return jsonb_build_object('late', v_late, 'deleted', v_deleted, 'reappeared', v_reappeared);
+end;
+$$;
