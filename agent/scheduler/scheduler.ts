@@ -4,26 +4,15 @@
  * captures, validates, and spools; delivery happens elsewhere. Poll health per source
  * is kept for the heartbeat.
  */
+import type { z } from 'zod';
+import type { SourceHealthReport } from '../capture/heartbeat.ts';
 import { Capture, describeIssues } from '../capture/schema.ts';
 import type { Collector } from '../collectors/collector.ts';
 import type { SourceConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 
-export type SourceHealth = {
-  name: string;
-  kind: string;
-  /** The source's own id as the last capture reported it (what the server knows it by). */
-  sourceId: string | null;
-  running: boolean;
-  lastRunAt: string | null;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  lastDurationMs: number | null;
-  lastVmCount: number | null;
-  lastComplete: boolean | null;
-  nextRunAt: string | null;
-  consecutiveFailures: number;
-};
+/** Poll health of one source, as reported in heartbeats. */
+export type SourceHealth = z.infer<typeof SourceHealthReport>;
 
 /** The next aligned run after `now`: the next multiple of the interval since the epoch. */
 export function nextAlignedRun(now: number, intervalSeconds: number): number {
