@@ -10,14 +10,21 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"io/ioutil"
+	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -25,6 +32,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -104,6 +112,33 @@ func (pc *pagingCollector) CancelRetrievePropertiesEx(ctx *simulator.Context, r 
 	return &methods.CancelRetrievePropertiesExBody{Res: &types.CancelRetrievePropertiesExResponse{}}
 }
 
+// selfSignedCert makes a P-256 certificate for 127.0.0.1/localhost that is its own CA.
+// The simulator's built-in test certificate is RSA-1024, which OpenSSL (Node 24) rejects
+// as too weak even when it is given as the trusted CA.
+func selfSignedCert() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "vcsim.localhost", Organization: []string{"vmledger vcsim"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
 type ready struct {
 	URL          string         `json:"url"`
 	SDK          string         `json:"sdk"`
@@ -164,7 +199,12 @@ func main() {
 
 	model.Service.Listen = &url.URL{Host: "127.0.0.1:" + strconv.Itoa(*port), User: url.UserPassword(*username, *password)}
 	if *useTLS {
-		model.Service.TLS = new(tls.Config)
+		cert, err := selfSignedCert()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vcsim: certificate:", err)
+			os.Exit(1)
+		}
+		model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 	server := model.Service.NewServer()
 	defer server.Close()

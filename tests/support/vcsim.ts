@@ -1,12 +1,18 @@
 /**
  * Builds (once, via scripts/vcsim/build.sh) and launches the vCenter simulator for tests
  * and benches. Each launch is its own process with its own inventory on a free port of
- * 127.0.0.1; `stop()` ends it.
+ * 127.0.0.1; `stop()` ends it. `connectVim` gives tests a logged-in vim25 session to change
+ * the simulated inventory or read it the slow, independent way.
  */
 import { spawn, execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { createHttpClient } from '../../agent/runtime/http_client.ts';
+import { createSoapClient, moRefXml, readMoRef, textXml, type MoRef } from '../../agent/collectors/vcenter/soap.ts';
+import { login, logout, retrieveServiceContent, type ServiceContent } from '../../agent/collectors/vcenter/session.ts';
+import { retrieveObject } from '../../agent/collectors/vcenter/retrieve.ts';
+import { child, type XmlElement } from '../../agent/collectors/vcenter/xml.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -45,6 +51,8 @@ export type Vcsim = {
   tls: boolean;
   /** SHA-256 of the server certificate (hex) when `tls`. */
   thumbprint: string | null;
+  /** PEM file of the (self-signed, CA) server certificate when `tls`, usable as `caFile`. */
+  certFile: string | null;
   instanceUuid: string;
   /** Object counts vcsim's own model reports (simulator.Model.Count). */
   counts: Record<string, number>;
@@ -103,7 +111,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   lines.close();
   const info = JSON.parse(first) as {
     url: string; sdk: string; username: string; password: string; tls: boolean;
-    thumbprint?: string; instanceUuid: string; counts: Record<string, number>; pid: number;
+    thumbprint?: string; certFile?: string; instanceUuid: string; counts: Record<string, number>; pid: number;
   };
   let stopping: Promise<void> | null = null;
   return {
@@ -113,6 +121,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
     password: info.password,
     tls: info.tls,
     thumbprint: info.thumbprint ?? null,
+    certFile: info.certFile ?? null,
     instanceUuid: info.instanceUuid,
     counts: info.counts,
     pid: info.pid,
@@ -129,3 +138,63 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
     },
   };
 }
+
+
+/** A logged-in vim25 session on a simulator, for tests to change the inventory or read the truth. */
+export type Vim = {
+  content: ServiceContent;
+  call(method: string, self: MoRef, inner?: string): Promise<XmlElement>;
+  /** Runs a `…_Task` method and waits for success; returns the task result element. */
+  task(method: string, self: MoRef, inner?: string): Promise<XmlElement | undefined>;
+  /** SearchIndex.FindByInventoryPath: vcsim's own path resolution, or null. */
+  findByPath(path: string): Promise<MoRef | null>;
+  /** Reads properties of one object, one request (the slow way the collector avoids). */
+  props(ref: MoRef, paths: string[]): Promise<Map<string, XmlElement>>;
+  close(): Promise<void>;
+};
+
+/** Logs in to a simulator with its own credentials. */
+export async function connectVim(sim: Vcsim): Promise<Vim> {
+  const http = createHttpClient({ insecure: sim.tls });
+  const soap = createSoapClient({ http, sdkUrl: sim.url, timeoutMs: 30_000 });
+  const signal = AbortSignal.timeout(120_000);
+  const content = await retrieveServiceContent(soap, signal);
+  await login(soap, content, sim.username, sim.password, signal);
+  const call = (method: string, self: MoRef, inner = '') => soap.call(method, self, inner, signal);
+  async function props(ref: MoRef, paths: string[]) {
+    const o = await retrieveObject(soap, content.propertyCollector, ref, paths, signal);
+    return o?.props ?? new Map<string, XmlElement>();
+  }
+  return {
+    content,
+    call,
+    props,
+    async task(method, self, inner = '') {
+      const res = await call(method, self, inner);
+      const task = readMoRef(child(res, 'returnval'));
+      if (!task) throw new Error(`${method} returned no task`);
+      for (let i = 0; i < 600; i++) {
+        const p = await props(task, ['info.state', 'info.result', 'info.error']);
+        const state = p.get('info.state')?.text;
+        if (state === 'success') return p.get('info.result');
+        if (state === 'error') {
+          const fault = child(p.get('info.error'), 'fault');
+          throw new Error(`${method} failed: ${fault?.xsiType ?? 'unknown fault'}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`${method} did not finish`);
+    },
+    async findByPath(path) {
+      const res = await call('FindByInventoryPath', { type: 'SearchIndex', value: 'SearchIndex' }, textXml('inventoryPath', path));
+      return readMoRef(child(res, 'returnval'));
+    },
+    async close() {
+      await logout(soap, content, signal);
+      http.close();
+    },
+  };
+}
+
+/** `<tag type=…>value</tag>`, re-exported for tests building method bodies. */
+export { moRefXml, textXml };
