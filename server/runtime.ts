@@ -33,6 +33,9 @@ export function listen(fetch: FetchHandler, host: string, port: number): Promise
         }),
       });
     });
+    // Longer than agents' and load balancers' idle timeouts, so a pooled connection is
+    // not closed by us just as a client sends a capture on it (ECONNRESET).
+    (server as any).keepAliveTimeout = 65_000;
     server.on('error', reject);
   });
 }

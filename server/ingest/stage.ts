@@ -54,7 +54,7 @@ function* chunks(vms: CaptureVm[]): Generator<string> {
 export async function stageVms(tx: Sql, vms: CaptureVm[]): Promise<void> {
   await tx`
     create temp table capture_stage (
-      key text primary key, source_vm_id text not null, bios_uuid text, instance_uuid text, name text not null,
+      key text not null, source_vm_id text not null, bios_uuid text, instance_uuid text, name text not null,
       power_state text not null, is_template boolean not null, vcpu integer not null, ram_mb integer not null,
       provisioned_disk_gb numeric(16, 3) not null, used_disk_gb numeric(16, 3), datacenter text, cluster text,
       host text, resource_pool text, folder text, guest_os text, ip_addresses text[] not null, tags text[] not null,

@@ -71,8 +71,9 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<Page<VmList
     ${query.sourceId ? sql`and i.source_id = ${query.sourceId}` : sql``}
     ${query.powerState ? sql`and i.power_state = ${query.powerState}` : sql``}`;
   const rows = await sql`
-    select i.*, s.name as source_name, s.kind as source_kind, lower(i.name) as sort_name
+    select i.*, s.name as source_name, s.kind as source_kind, lower(i.name) as sort_name, l.last_seen_at
     from vm_inventory i join sources s on s.id = i.source_id
+    join vm_lifecycle l on l.source_id = i.source_id and l.vm_key = i.vm_key
     ${where}
     ${cursor ? sql`and (lower(i.name), i.source_id, i.vm_key) > (${cursor.n}, ${cursor.s}, ${cursor.k})` : sql``}
     order by lower(i.name), i.source_id, i.vm_key

@@ -99,15 +99,28 @@ begin
     end if;
   end if;
 
-  -- 6. Live inventory: forward only, and only for VMs that are live.
+  -- 6. Live inventory: only VMs that are live, only from their newest observation, and
+  --    only rows whose state changed (most VMs are unchanged from one capture to the next).
   insert into vm_inventory as inv (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name, power_state,
     is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder,
-    guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, last_seen_at, last_capture_id)
+    guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, state_at, state_capture_id)
   select p_source_id, s.key, s.source_vm_id, s.bios_uuid, s.instance_uuid, s.name, s.power_state, s.is_template,
     s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.used_disk_gb, s.datacenter, s.cluster, s.host, s.resource_pool,
     s.folder, s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at, p_at, p_capture_id
   from capture_stage s
-  join vm_lifecycle l on l.source_id = p_source_id and l.vm_key = s.key and l.deleted_at is null
+  join vm_lifecycle l on l.source_id = p_source_id and l.vm_key = s.key
+  left join vm_inventory cur on cur.source_id = p_source_id and cur.vm_key = s.key
+  where l.deleted_at is null and l.last_seen_at = p_at
+    -- Unchanged rows are filtered here: ON CONFLICT would lock (and so write) each of them.
+    and (cur.vm_key is null or
+         (cur.source_vm_id, cur.bios_uuid, cur.instance_uuid, cur.name, cur.power_state, cur.is_template, cur.vcpu,
+          cur.ram_mb, cur.provisioned_disk_gb, cur.used_disk_gb, cur.datacenter, cur.cluster, cur.host,
+          cur.resource_pool, cur.folder, cur.guest_os, cur.ip_addresses, cur.tags, cur.annotation, cur.created_at,
+          cur.first_seen_at)
+         is distinct from
+         (s.source_vm_id, s.bios_uuid, s.instance_uuid, s.name, s.power_state, s.is_template, s.vcpu, s.ram_mb,
+          s.provisioned_disk_gb, s.used_disk_gb, s.datacenter, s.cluster, s.host, s.resource_pool, s.folder,
+          s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at))
   on conflict (source_id, vm_key) do update set
     source_vm_id = excluded.source_vm_id, bios_uuid = excluded.bios_uuid, instance_uuid = excluded.instance_uuid,
     name = excluded.name, power_state = excluded.power_state, is_template = excluded.is_template,
@@ -116,8 +129,8 @@ begin
     host = excluded.host, resource_pool = excluded.resource_pool, folder = excluded.folder,
     guest_os = excluded.guest_os, ip_addresses = excluded.ip_addresses, tags = excluded.tags,
     annotation = excluded.annotation, created_at = excluded.created_at, first_seen_at = excluded.first_seen_at,
-    last_seen_at = excluded.last_seen_at, last_capture_id = excluded.last_capture_id
-  where inv.last_seen_at <= excluded.last_seen_at;
+    state_at = excluded.state_at, state_capture_id = excluded.state_capture_id
+  where inv.state_at <= excluded.state_at;
   -- Lifecycle fields of VMs a late capture touched (first seen, creation) stay current too.
   if v_late then
     update vm_inventory i set first_seen_at = l.first_seen_at, created_at = l.created_at

@@ -177,7 +177,7 @@ test('out-of-order captures: a late capture adds facts, never overwrites newer s
   const body = await res.json();
   assert.is(body.late, true);
   assert.is(body.deleted, 0);
-  const [inv] = await t.db.sql`select vcpu, last_seen_at from vm_inventory where vm_key = 'a' and source_id = (select id from sources where external_id = ${s})`;
+  const [inv] = await t.db.sql`select vcpu, state_at from vm_inventory where vm_key = 'a' and source_id = (select id from sources where external_id = ${s})`;
   assert.is(inv.vcpu, 8, 'newer state kept');
   assert.equal(await live(s), ['a'], 'b and x stay gone');
   const b = await lifecycle(s, 'b');

@@ -120,7 +120,7 @@ test('server killed in the middle of an ingest: nothing partial; the re-sent cap
   assert.is(n, 0, 'no captures row');
   const [{ f }] = await db.sql`select count(*)::int as f from vm_hourly_stats where capture_id = ${big.captureId}`;
   assert.is(f, 0, 'no facts');
-  const [{ i }] = await db.sql`select count(*)::int as i from vm_inventory where last_capture_id = ${big.captureId}`;
+  const [{ i }] = await db.sql`select count(*)::int as i from vm_inventory where state_capture_id = ${big.captureId}`;
   assert.is(i, 0, 'no inventory');
   server = await start();
   try {

@@ -1,0 +1,111 @@
+/**
+ * Ingest speed: the end-to-end time of a 10,000-VM capture (HTTP request to commit, gzip,
+ * validation, facts, lifecycle, inventory, totals) next to a raw COPY of the same fact rows
+ * into an empty copy of the table, measured in the same run; and sustained throughput for
+ * 20 such captures from 4 concurrent agents.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
+import { Capture } from '../agent/capture/schema.ts';
+import { demoCapture } from '../agent/collectors/demo/fleet.ts';
+import { createApp } from '../server/app.ts';
+import { createToken } from '../server/auth/tokens.ts';
+import { listen } from '../server/runtime.ts';
+import { openBenchDatabase } from './bench_db.ts';
+import { median, type BenchReport } from './harness.ts';
+
+const VMS = 10_000;
+const REPEAT = 5;
+
+function captureAt(sourceId: string, at: Date): Capture {
+  const c = Capture.parse(demoCapture({ flavor: 'vcenter', seed: 7, totalVms: Math.ceil(VMS / 0.6) + 50, at, since: null }));
+  c.vms = c.vms.slice(0, VMS);
+  c.source = { ...c.source, id: sourceId, name: sourceId };
+  return c;
+}
+
+function factLines(c: Capture): string {
+  return c.vms.map((v) => [
+    1, v.key, c.capturedAt, c.captureId, v.sourceVmId, v.name, v.powerState, v.isTemplate ? 't' : 'f', v.vcpu, v.ramMb,
+    v.provisionedDiskGb.toFixed(3), v.usedDiskGb === null ? '\\N' : v.usedDiskGb.toFixed(3), v.datacenter ?? '\\N',
+    v.cluster ?? '\\N', v.host ?? '\\N', v.resourcePool ?? '\\N', v.folder ?? '\\N', v.guestOs ?? '\\N',
+  ].join('\t')).join('\n') + '\n';
+}
+
+export default async function benchIngest(): Promise<BenchReport> {
+  const db = await openBenchDatabase('ingest');
+  const app = createApp(db.sql, { maxBodyBytes: 256 * 1024 * 1024, sessionHours: 1 });
+  const server = await listen(app.fetch, '127.0.0.1', 0);
+  const url = `http://127.0.0.1:${server.port}`;
+  try {
+    const tokens = await Promise.all([0, 1, 2, 3].map((i) => createToken(db.sql, { name: `agent ${i}`, role: 'agent' })));
+    const post = (c: Capture, token: string) => fetch(`${url}/api/v1/captures`, {
+      method: 'POST', body: gzipSync(JSON.stringify(c)),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    }).then(async (r) => {
+      if (r.status !== 201) throw new Error(`ingest answered ${r.status}: ${await r.text()}`);
+    });
+
+    // Warm up: first capture creates the partition and the inventory rows.
+    const base = Date.UTC(2026, 5, 1, 0);
+    await post(captureAt('site-0', new Date(base)), tokens[0].token);
+
+    const e2e: number[] = [];
+    for (let i = 1; i <= REPEAT; i++) {
+      const c = captureAt('site-0', new Date(base + i * 3600_000));
+      const body = gzipSync(JSON.stringify(c));
+      const t0 = performance.now();
+      const r = await fetch(`${url}/api/v1/captures`, {
+        method: 'POST', body, headers: { authorization: `Bearer ${tokens[0].token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      });
+      await r.text();
+      e2e.push(performance.now() - t0);
+      if (r.status !== 201) throw new Error(`ingest answered ${r.status}`);
+    }
+
+    await db.sql`create table bench_copy (like vm_hourly_stats including all)`;
+    const copy: number[] = [];
+    for (let i = 1; i <= REPEAT; i++) {
+      const lines = factLines(captureAt('site-0', new Date(base + i * 3600_000)));
+      await db.sql`truncate bench_copy`;
+      const t0 = performance.now();
+      const w = await db.sql`copy bench_copy (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
+        is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os) from stdin`.writable();
+      await pipeline(Readable.from([lines]), w);
+      copy.push(performance.now() - t0);
+    }
+
+    // Sustained: 4 agents (one source each) × 5 captures, the agents running concurrently.
+    const captures = [0, 1, 2, 3].map((a) => Array.from({ length: 5 }, (_, i) => captureAt(`site-${a + 1}`, new Date(base + (10 + i) * 3600_000))));
+    const t0 = performance.now();
+    await Promise.all(captures.map(async (list, a) => {
+      for (const c of list) await post(c, tokens[a].token);
+    }));
+    const sustainedMs = performance.now() - t0;
+
+    const e2eMs = median(e2e);
+    const copyMs = median(copy);
+    const ratio = e2eMs / copyMs;
+    return {
+      name: 'ingest',
+      title: `Ingest of a ${VMS.toLocaleString('en-US')}-VM capture: end to end vs raw COPY`,
+      goal: 'end-to-end ≤ 2× raw COPY of the same rows',
+      met: ratio <= 2,
+      metrics: {
+        endToEndMedianMs: Math.round(e2eMs),
+        rawCopyMedianMs: Math.round(copyMs),
+        ratio: Number(ratio.toFixed(2)),
+        sustainedCaptures: 20,
+        sustainedAgents: 4,
+        sustainedSeconds: Number((sustainedMs / 1000).toFixed(2)),
+        sustainedCapturesPerSecond: Number((20 / (sustainedMs / 1000)).toFixed(2)),
+        sustainedVmRowsPerSecond: Math.round((20 * VMS) / (sustainedMs / 1000)),
+      },
+      notes: `median of ${REPEAT}; end to end = gzip'd POST over loopback until the 201 after commit`,
+    };
+  } finally {
+    await server.close();
+    await db.close();
+  }
+}
