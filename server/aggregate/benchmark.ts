@@ -1,0 +1,145 @@
+/**
+ * SQL vs TypeScript vs the floor on one period: every path runs `reps` times inside a
+ * transaction that is rolled back (so the stored rollups are untouched and each run starts
+ * from the same state), each run fingerprints its output before the rollback, and every
+ * run is stored in benchmark_runs with a parity verdict against the SQL path. The first
+ * SQL run also records EXPLAIN (ANALYZE, BUFFERS) of the statements inside the procedure
+ * (auto_explain with nested statements), for the benchmark page.
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import type { Sql } from '../db/connect.ts';
+import { periodFingerprint, type Fingerprint } from './checksum.ts';
+import { runFloor } from './floor.ts';
+import { addMonths, dayBounds, monthOf } from './period.ts';
+import { runAggregation, type Kind } from './run.ts';
+
+export type BenchPath = 'sql' | 'ts' | 'floor';
+export type BenchmarkInput = { kind: Kind; sourceId: number; period: string; tz: string; reps: number; notes?: Record<string, unknown> };
+export type BenchmarkRun = { path: BenchPath; rep: number; ms: number; rowsOut: number; checksum: string; parity: 'match' | 'mismatch' };
+export type BenchmarkResult = {
+  runGroup: string;
+  kind: Kind;
+  period: string;
+  sourceId: number;
+  rowsIn: number;
+  runs: BenchmarkRun[];
+  parity: boolean;
+  explain: string | null;
+};
+
+async function rowsIn(sql: Sql, i: BenchmarkInput): Promise<number> {
+  if (i.kind === 'daily') {
+    const b = await dayBounds(sql, i.period, i.tz);
+    const [r] = await sql`select count(*)::int as n from vm_hourly_stats where source_id = ${i.sourceId}
+      and snapshot_time >= ${b.start}::timestamptz and snapshot_time < ${b.end}::timestamptz`;
+    return r.n;
+  }
+  const m0 = monthOf(i.period);
+  const [r] = await sql`select count(*)::int as n from vm_daily_rollup where source_id = ${i.sourceId}
+    and day >= ${m0}::date and day < ${addMonths(m0, 1)}::date`;
+  return r.n;
+}
+
+/** One timed run of `path` in a rolled-back transaction. */
+async function timedRun(sql: Sql, path: BenchPath, i: BenchmarkInput): Promise<{ ms: number; rowsOut: number; print: Fingerprint }> {
+  let print: Fingerprint = { rows: 0, checksum: '' };
+  const inspect = async (tx: Sql) => {
+    print = await periodFingerprint(tx, i.kind, i.sourceId, i.period);
+  };
+  if (path !== 'floor') {
+    const r = await runAggregation(sql, path, { kind: i.kind, sourceId: i.sourceId, period: i.period, tz: i.tz }, { keep: false, inspect });
+    return { ms: r.ms, rowsOut: r.rowsOut, print };
+  }
+  const tx = (await sql.reserve()) as unknown as Sql & { release(): void };
+  try {
+    await tx`begin`;
+    // Same starting state as the engines after their replace step: the period empty.
+    if (i.kind === 'daily') await tx`delete from vm_daily_rollup where source_id = ${i.sourceId} and day = ${i.period}::date`;
+    else await tx`delete from vm_monthly_rollup where source_id = ${i.sourceId} and month = ${monthOf(i.period)}::date`;
+    const started = performance.now();
+    const rowsOut = await runFloor(tx, i.kind, i.sourceId, i.period, i.tz);
+    const ms = performance.now() - started;
+    await inspect(tx);
+    return { ms, rowsOut, print };
+  } finally {
+    await tx`rollback`.catch(() => {});
+    tx.release();
+  }
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of the SQL procedure's statements via auto_explain, rolled back. */
+export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
+  const o = (sql as any).options;
+  const notices: string[] = [];
+  const one = postgres({
+    host: o.host, port: o.port, database: o.database, username: o.user, password: o.pass, max: 1,
+    connection: { TimeZone: 'UTC', application_name: 'vmledger-explain' },
+    onnotice: (n) => notices.push(String(n.message)),
+  });
+  try {
+    return await one.begin(async (tx) => {
+      try {
+        await tx`load 'auto_explain'`;
+      } catch (err) {
+        return `auto_explain unavailable: ${(err as Error).message}`;
+      }
+      await tx.unsafe(`set local auto_explain.log_min_duration = 0; set local auto_explain.log_analyze = on;
+        set local auto_explain.log_buffers = on; set local auto_explain.log_nested_statements = on;
+        set local auto_explain.log_level = notice; set local client_min_messages = notice`);
+      if (i.kind === 'daily') await tx`select aggregate_daily(${i.sourceId}, ${i.period}::date, ${i.tz})`;
+      else await tx`select aggregate_monthly(${i.sourceId}, ${monthOf(i.period)}::date, ${i.tz})`;
+      throw new Rollback(notices.join('\n\n'));
+    });
+  } catch (err) {
+    if (err instanceof Rollback) return err.text;
+    throw err;
+  } finally {
+    await one.end({ timeout: 5 });
+  }
+}
+
+class Rollback extends Error {
+  readonly text: string;
+  constructor(text: string) {
+    super('rollback');
+    this.text = text;
+  }
+}
+
+/** Runs the benchmark and stores every run; returns the runs and the parity verdict. */
+export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<BenchmarkResult> {
+  const runGroup = randomUUID();
+  const period = i.kind === 'monthly' ? monthOf(i.period) : i.period;
+  const input = { ...i, period };
+  const inCount = await rowsIn(sql, input);
+  const explain = await explainSqlPath(sql, input);
+  const runs: (BenchmarkRun & { explain: string | null })[] = [];
+  const order: BenchPath[] = ['floor', 'sql', 'ts'];
+  let reference: string | null = null;
+  for (let rep = 1; rep <= i.reps; rep++) {
+    // Rotate the order so no path always runs first (cold) or last.
+    const paths = order.map((_, k) => order[(k + rep - 1) % order.length]);
+    for (const path of paths) {
+      const r = await timedRun(sql, path, input);
+      runs.push({ path, rep, ms: r.ms, rowsOut: r.rowsOut, checksum: r.print.checksum, parity: 'match', explain: null });
+    }
+  }
+  reference = runs.find((r) => r.path === 'sql')!.checksum;
+  for (const r of runs) r.parity = r.checksum === reference ? 'match' : 'mismatch';
+  runs.find((r) => r.path === 'sql')!.explain = explain;
+  const notes = i.notes ?? {};
+  await sql`
+    insert into benchmark_runs (run_group, path, kind, period, source_id, rep, rows_in, rows_out, duration_ms,
+      checksum, parity, explain, notes)
+    select ${runGroup}, r.path, ${i.kind}, ${period}::date, ${i.sourceId}, r.rep, ${inCount}, r.rows_out,
+           round(r.ms::numeric, 3), r.checksum, r.parity, r.explain, ${sql.json({ ...notes, tz: i.tz } as any)}
+    from jsonb_to_recordset(${sql.json(runs.map((r) => ({ path: r.path, rep: r.rep, rows_out: r.rowsOut, ms: r.ms, checksum: r.checksum, parity: r.parity, explain: r.explain })) as any)})
+      as r(path text, rep int, rows_out int, ms float8, checksum text, parity text, explain text)`;
+  return {
+    runGroup, kind: i.kind, period, sourceId: i.sourceId, rowsIn: inCount,
+    runs: runs.map(({ explain: _e, ...r }) => r),
+    parity: runs.every((r) => r.parity === 'match'),
+    explain,
+  };
+}
