@@ -63,18 +63,35 @@ export function createProxmoxApi(options: ProxmoxApiOptions): ProxmoxApi {
   async function get<T>(path: string, req: GetOptions = {}): Promise<T> {
     const url = new URL(`${base}/api2/json${path}`);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const timeoutMs = req.timeoutMs ?? options.requestTimeoutMs;
+    const timedOut = () => new CollectorError('timeout', `GET ${path}: ${host} did not answer within ${timeoutMs} ms`);
+    // Our own timer, raced against the request: under Deno 2.9.6 neither the socket timeout
+    // nor destroy() ends a request on a reused keep-alive connection (the answer still comes,
+    // late), and a slow node must never hang a capture. A request we gave up on finishes
+    // in the background and is ignored.
+    const timer = new AbortController();
+    const clock = setTimeout(() => timer.abort(timedOut()), timeoutMs);
+    const stop = req.signal ? AbortSignal.any([req.signal, timer.signal]) : timer.signal;
     let res;
     try {
-      res = await http.request(url.toString(), {
+      const answer = http.request(url.toString(), {
         headers: { Authorization: authorization, Accept: 'application/json' },
-        signal: req.signal,
-        timeoutMs: req.timeoutMs ?? options.requestTimeoutMs,
+        signal: stop,
+        timeoutMs,
       });
-    } catch (err) {
-      if (err instanceof CollectorError && err.code === 'timeout') {
-        throw new CollectorError('timeout', `GET ${path}: ${host} did not answer within ${req.timeoutMs ?? options.requestTimeoutMs} ms`);
+      answer.catch(() => {});
+      const giveUp = abandoned(stop);
+      try {
+        res = await Promise.race([answer, giveUp.promise]);
+      } finally {
+        giveUp.dispose();
       }
+    } catch (err) {
+      if (req.signal?.aborted) throw err;
+      if (timer.signal.aborted || (err instanceof CollectorError && err.code === 'timeout')) throw timedOut();
       throw err;
+    } finally {
+      clearTimeout(clock);
     }
     const body = decoder.decode(res.body);
     if (res.status === 401) {
@@ -103,6 +120,17 @@ export function createProxmoxApi(options: ProxmoxApiOptions): ProxmoxApi {
   }
 
   return { endpoint: base, get, close: () => http.close() };
+}
+
+/** A promise rejecting with the signal's reason once it aborts; `dispose` detaches it. */
+function abandoned(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
 function statusText(body: string): string {

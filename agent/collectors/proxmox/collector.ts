@@ -1,0 +1,405 @@
+/**
+ * The Proxmox VE collector. One capture:
+ *   1. `/version`, `/cluster/status`, `/cluster/resources` (guests, nodes, storage in one
+ *      call) and `/cluster/tasks`, concurrently — served by the API node itself, fast.
+ *   2. The task window since the last capture: events, and which configs may have changed
+ *      (a node's own log is read when `/cluster/tasks` does not reach back far enough).
+ *   3. Guest configs, only where config_cache.ts says they may have changed.
+ *   4. Generations: QEMU `meta` ctime; LXC `vzcreate` task time (else 0).
+ *   5. Guest-agent facts (IPs, used disk) and node details, each on its own refresh period.
+ *   6. Records, events; what failed goes to `errors` and makes the capture incomplete.
+ *
+ * Nodes are the unit of failure (node_health.ts): a node that is offline or too slow is
+ * named in `errors`; its guests are kept with their last known data (never reported
+ * deleted), and guests this agent has never seen cannot be keyed, so they are left out —
+ * harmless, because an incomplete capture never implies deletions.
+ *
+ * State across captures (configs, last known VMs, generations, guest facts) lives in this
+ * collector instance, in memory: an agent restart costs one full read of every config.
+ */
+import type { CaptureEvent, CaptureInput } from '../../capture/schema.ts';
+import { resolveSecret, type ProxmoxSourceConfig } from '../../config.ts';
+import type { Logger } from '../../log.ts';
+import { CollectorError, type CaptureOptions, type CheckResult, type Collector } from '../collector.ts';
+import { canAuditVms, heldPrivileges, privilegeTrapMessage } from './access.ts';
+import { createProxmoxApi, ProxmoxApiError, type ProxmoxApi } from './api.ts';
+import {
+  isGuest,
+  isNode,
+  isStorage,
+  type AnyResource,
+  type ClusterStatusEntry,
+  type GuestResource,
+  type NodeStatus,
+  type Permissions,
+  type TaskEntry,
+  type VersionInfo,
+} from './api_shapes.ts';
+import { createConfigCache, type CachedConfig } from './config_cache.ts';
+import { parseGuestConfig } from './config_parse.ts';
+import { ipsFromAgent, ipsFromLxc, usedBytesFromFsinfo } from './guest_agent.ts';
+import { createNodeGate, isNodeFailure, mapLimit, SKIPPED, type NodeGate } from './node_health.ts';
+import { toDatastores, toHost, toProxmoxVm, vmKey, powerStateOf, type ProxmoxVm } from './records.ts';
+import {
+  destroyedVmids,
+  finishedSince,
+  lifecycleVmids,
+  lxcCreationTimes,
+  mergeTasks,
+  nodesNeedingBackfill,
+  toCaptureEvents,
+  touchedVmids,
+  type KnownVm,
+  type PresentVm,
+} from './tasks.ts';
+
+export type ProxmoxCollectorOptions = {
+  /** Per-request limit; default a third of the source timeout, between 1 s and 30 s. */
+  requestTimeoutMs?: number;
+  /** Longest a cached guest config is trusted without a refetch (default 6 h). */
+  configMaxAgeSeconds?: number;
+  /** Refresh period of guest-agent IPs and used disk (default 4 h; sooner after a reboot). */
+  guestInfoMaxAgeSeconds?: number;
+  /** Refresh period of node CPU MHz and PVE version (default 24 h). */
+  hostInfoMaxAgeSeconds?: number;
+  /** Requests in flight at once (default 6). */
+  concurrency?: number;
+};
+
+type KnownRecord = { vm: ProxmoxVm; type: 'qemu' | 'lxc'; createdAtSec: number | null };
+type GuestInfo = { ips: string[]; usedBytes: number | null; fetchedAtMs: number; uptime: number };
+type Plan = { r: GuestResource; cfg: CachedConfig; generation: number; createdAtSec: number | null; key: string };
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const isPermission = (err: unknown) => err instanceof CollectorError && err.code === 'permission';
+
+/** Creates the collector for one configured Proxmox VE source (cluster or lone node). */
+export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger, options: ProxmoxCollectorOptions = {}): Collector {
+  const where = `sources.${config.name}`;
+  const requestTimeoutMs = options.requestTimeoutMs ?? Math.min(30_000, Math.max(1000, Math.floor((config.timeoutSeconds * 1000) / 3)));
+  const concurrency = options.concurrency ?? 6;
+  const guestInfoMaxAgeMs = (options.guestInfoMaxAgeSeconds ?? 4 * 3600) * 1000;
+  const hostInfoMaxAgeMs = (options.hostInfoMaxAgeSeconds ?? 24 * 3600) * 1000;
+
+  const configs = createConfigCache((options.configMaxAgeSeconds ?? 6 * 3600) * 1000);
+  const lastKnown = new Map<number, KnownRecord>();
+  const lxcGenerations = new Map<number, number>();
+  /** vmid → latest vzcreate time from a scan of every node's task log; null until a complete scan. */
+  let lxcHistory: Map<number, number> | null = null;
+  const guestInfo = new Map<string, GuestInfo>();
+  const hostInfo = new Map<string, { mhz: number | null; version: string | null; fetchedAtMs: number }>();
+  /** Tasks already turned into events (the windows overlap by a little on purpose). */
+  const reportedUpids = new Map<string, number>();
+
+  let api: ProxmoxApi | null = null;
+  async function getApi(): Promise<ProxmoxApi> {
+    if (api) return api;
+    const tokenSecret = await resolveSecret(config as unknown as Record<string, unknown>, 'tokenSecret', where);
+    api = createProxmoxApi({
+      url: config.url,
+      tokenId: config.tokenId,
+      tokenSecret: tokenSecret!,
+      tls: { insecure: config.insecure, caFile: config.caFile, thumbprint: config.thumbprint },
+      requestTimeoutMs,
+      onWarning: (msg) => log.warn(msg, { source: config.name }),
+    });
+    return api;
+  }
+
+  async function privilegeError(a: ProxmoxApi, signal: AbortSignal): Promise<CollectorError> {
+    const perms = await a.get<Permissions>('/access/permissions', { signal }).catch(() => null);
+    return new CollectorError('permission', privilegeTrapMessage(config.tokenId, heldPrivileges(perms)));
+  }
+
+  /** Scans every online node's task log for vzcreate tasks (once, or until a scan completes). */
+  async function scanLxcHistory(a: ProxmoxApi, nodes: string[], gate: NodeGate, signal: AbortSignal): Promise<Map<number, number>> {
+    const found: TaskEntry[] = [];
+    let complete = true;
+    await mapLimit(nodes, concurrency, async (node) => {
+      const list = await gate.run(node, () => a.get<TaskEntry[]>(`/nodes/${encodeURIComponent(node)}/tasks`, { query: { typefilter: 'vzcreate', limit: 100_000 }, signal }));
+      if (list === SKIPPED) complete = false;
+      else found.push(...list);
+    });
+    const times = lxcCreationTimes(found);
+    if (complete && !gate.failures.size) lxcHistory = times;
+    return times;
+  }
+
+  async function capture(opts: CaptureOptions): Promise<CaptureInput> {
+    const { signal } = opts;
+    const at = opts.at ?? new Date();
+    const nowMs = at.getTime();
+    const sinceSec = opts.since ? Math.floor(opts.since.getTime() / 1000) : null;
+    const a = await getApi();
+    const errors: string[] = [];
+    const started = Date.now();
+
+    // 1. The cluster-wide view, all served by the API node itself.
+    const [version, status, resources, clusterTasks] = await Promise.all([
+      a.get<VersionInfo>('/version', { signal }),
+      a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((err) => (isPermission(err) ? null : Promise.reject(err))),
+      a.get<AnyResource[]>('/cluster/resources', { signal }),
+      a.get<TaskEntry[]>('/cluster/tasks', { signal }).catch((err) => {
+        if (err instanceof CollectorError && err.code === 'auth') throw err;
+        errors.push(`cluster task list unavailable (${reason(err)}): lifecycle events and config-change hints may be missing`);
+        return [] as TaskEntry[];
+      }),
+    ]);
+    if (status === null) throw await privilegeError(a, signal);
+
+    const clusterEntry = status.find((e) => e.type === 'cluster');
+    const statusNodes = status.filter((e) => e.type === 'node');
+    if (statusNodes.length === 0) throw await privilegeError(a, signal);
+    const clusterName = clusterEntry?.name ?? null;
+    // A lone node has no cluster entry: its own name is the source id.
+    const clusterId = clusterName ?? [...statusNodes].map((n) => n.name).sort()[0];
+
+    const guests = resources.filter(isGuest);
+    const nodeResources = resources.filter(isNode);
+    const storages = resources.filter(isStorage);
+    if (guests.length === 0) {
+      const perms = await a.get<Permissions>('/access/permissions', { signal }).catch(() => null);
+      if (perms && !canAuditVms(heldPrivileges(perms))) throw new CollectorError('permission', privilegeTrapMessage(config.tokenId, heldPrivileges(perms)));
+      if (!perms) errors.push('no guests visible and the token privileges could not be verified (/access/permissions failed)');
+    }
+
+    const gate = createNodeGate(signal);
+    for (const n of statusNodes) if (n.online !== 1) gate.fail(n.name, 'offline (cluster status reports it unreachable)');
+    const onlineNodes = statusNodes.map((n) => n.name).filter((n) => !gate.failed(n));
+
+    // 2. Task window: /cluster/tasks keeps only recent tasks per node; fill gaps per node.
+    let tasks = clusterTasks;
+    const backfill = nodesNeedingBackfill(clusterTasks, onlineNodes, sinceSec);
+    await mapLimit(backfill, concurrency, async (node) => {
+      const more = await gate.run(node, () => a.get<TaskEntry[]>(`/nodes/${encodeURIComponent(node)}/tasks`, { query: { since: sinceSec! - 60, limit: 10_000 }, signal }));
+      if (more !== SKIPPED) tasks = mergeTasks(tasks, more);
+    });
+    // A couple of seconds of overlap: a task ending in the capture's own second is not lost.
+    const window = finishedSince(tasks, sinceSec == null ? null : sinceSec - 2);
+    const fresh = window.filter((t) => !reportedUpids.has(t.upid));
+    const touched = touchedVmids(window);
+    for (const vmid of destroyedVmids(fresh)) lxcGenerations.delete(vmid);
+
+    // 3. Configs, only where they may have changed.
+    const refreshFailed = new Map<number, string>();
+    const toFetch = guests.filter((r) => r.status !== 'unknown' && configs.refetchReason(r, touched, nowMs) !== null);
+    await mapLimit(toFetch, concurrency, async (r) => {
+      try {
+        const data = await gate.run(r.node, () =>
+          a.get<Record<string, unknown>>(`/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}/config`, { signal }));
+        if (data === SKIPPED) refreshFailed.set(r.vmid, `node ${r.node} failed`);
+        else configs.store(r, parseGuestConfig(r.type, data), nowMs);
+      } catch (err) {
+        if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
+        // One guest's config (e.g. it migrated a moment ago): that guest only.
+        refreshFailed.set(r.vmid, reason(err));
+        errors.push(`config of ${r.type} ${r.vmid} on ${r.node} could not be read: ${reason(err)}`);
+      }
+    });
+
+    // 4. Generations. LXC: cached, else the task log, else a one-off scan of every node's log.
+    const lxcFromTasks = lxcCreationTimes(tasks);
+    const lxcUnresolved = guests.filter((r) => r.type === 'lxc' && r.status !== 'unknown' && !lxcGenerations.has(r.vmid) && !lxcFromTasks.has(r.vmid));
+    const history = lxcUnresolved.length ? (lxcHistory ?? (await scanLxcHistory(a, onlineNodes, gate, signal))) : null;
+    const lxcGeneration = (vmid: number): number => {
+      const cached = lxcGenerations.get(vmid);
+      if (cached !== undefined) return cached;
+      const fromTasks = lxcFromTasks.get(vmid) ?? history?.get(vmid);
+      const gen = fromTasks ?? 0;
+      // "No vzcreate found" is only trusted (cached) when every node's log was read.
+      if (fromTasks !== undefined || lxcHistory) lxcGenerations.set(vmid, gen);
+      return gen;
+    };
+
+    const plans: Plan[] = [];
+    const kept: ProxmoxVm[] = [];
+    const perNode = new Map<string, { kept: number[]; left: number[] }>();
+    const note = (node: string, which: 'kept' | 'left', vmid: number) => {
+      const entry = perNode.get(node) ?? { kept: [], left: [] };
+      entry[which].push(vmid);
+      perNode.set(node, entry);
+    };
+    // A failed refresh after a create/destroy task may hide a reused vmid: the stale config
+    // would give the old generation to a new guest, so such a guest is left out instead.
+    const lifecycle = lifecycleVmids(window);
+    for (const r of guests) {
+      const cfg = configs.get(r.vmid);
+      const known = lastKnown.get(r.vmid);
+      const staleAfterLifecycle = refreshFailed.has(r.vmid) && lifecycle.has(r.vmid);
+      if (staleAfterLifecycle || r.status === 'unknown' || !cfg || cfg.type !== r.type) {
+        if (staleAfterLifecycle) {
+          note(r.node, 'left', r.vmid);
+          continue;
+        }
+        if (known && known.type === r.type) {
+          // Last known data, with the live facts /cluster/resources still gives.
+          kept.push({ ...known.vm, host: r.node, name: r.name ?? known.vm.name, powerState: r.status === 'unknown' ? known.vm.powerState : powerStateOf(r) });
+          note(r.node, 'kept', r.vmid);
+        } else {
+          note(r.node, 'left', r.vmid);
+        }
+        continue;
+      }
+      if (refreshFailed.has(r.vmid) && gate.failed(r.node)) note(r.node, 'kept', r.vmid);
+      const generation = r.type === 'qemu' ? (cfg.parsed.ctime ?? 0) : lxcGeneration(r.vmid);
+      const createdAtSec = r.type === 'qemu' ? cfg.parsed.ctime : generation || null;
+      plans.push({ r, cfg, generation, createdAtSec, key: vmKey(clusterId, r.vmid, generation) });
+    }
+
+    // 5. Guest-agent facts and node details: optional, on their own refresh periods.
+    const slowAgentNodes = new Set<string>();
+    const infoFor = async (p: Plan): Promise<GuestInfo | null> => {
+      const { r, cfg } = p;
+      const cached = guestInfo.get(p.key);
+      if (r.status !== 'running') return cached ? { ...cached, ips: [] } : null;
+      if (r.type === 'qemu' && !cfg.parsed.agentEnabled) return null;
+      const fresh = cached && nowMs - cached.fetchedAtMs < guestInfoMaxAgeMs && (r.uptime ?? 0) >= cached.uptime;
+      if (fresh || gate.failed(r.node) || slowAgentNodes.has(r.node)) return cached ?? null;
+      const base = `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}`;
+      const ask = async <T>(path: string): Promise<T | null> => {
+        try {
+          return await a.get<T>(path, { signal });
+        } catch (err) {
+          if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
+          // A hung agent must not fail the node or the capture: skip the node's agents this time.
+          if (isNodeFailure(err)) slowAgentNodes.add(r.node);
+          return null; // agent not running / not installed: PVE answers 500
+        }
+      };
+      let info: GuestInfo;
+      if (r.type === 'qemu') {
+        const net = await ask<unknown>(`${base}/agent/network-get-interfaces`);
+        const fs = net === null ? null : await ask<unknown>(`${base}/agent/get-fsinfo`);
+        info = { ips: net === null ? [] : ipsFromAgent(net), usedBytes: fs === null ? null : usedBytesFromFsinfo(fs), fetchedAtMs: nowMs, uptime: r.uptime ?? 0 };
+      } else {
+        const nics = await ask<unknown>(`${base}/interfaces`);
+        info = { ips: nics === null ? [] : ipsFromLxc(nics), usedBytes: null, fetchedAtMs: nowMs, uptime: r.uptime ?? 0 };
+      }
+      if (slowAgentNodes.has(r.node) && cached) return cached;
+      guestInfo.set(p.key, info);
+      return info;
+    };
+    const nodeDetails = async (node: string) => {
+      const cached = hostInfo.get(node);
+      if ((cached && nowMs - cached.fetchedAtMs < hostInfoMaxAgeMs) || gate.failed(node)) return;
+      try {
+        const s = await a.get<NodeStatus>(`/nodes/${encodeURIComponent(node)}/status`, { signal });
+        const mhz = Number(s.cpuinfo?.mhz);
+        hostInfo.set(node, { mhz: Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz) : null, version: s.pveversion ?? null, fetchedAtMs: nowMs });
+      } catch (err) {
+        if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
+        log.debug('node details unavailable', { source: config.name, node, error: reason(err) });
+      }
+    };
+    const [infos] = await Promise.all([mapLimit(plans, concurrency, infoFor), mapLimit(onlineNodes, concurrency, nodeDetails)]);
+
+    // 6. Records.
+    const vms: ProxmoxVm[] = plans.map((p, i) => {
+      const info = infos[i];
+      // LXC usage is in /cluster/resources while running; QEMU's `disk` there is always 0.
+      const usedBytes = p.r.type === 'lxc' ? (p.r.status === 'running' && p.r.disk ? p.r.disk : (lastKnownUsed(p) ?? null)) : (info?.usedBytes ?? null);
+      return toProxmoxVm(p.r, { clusterId, clusterName, generation: p.generation, createdAtSec: p.createdAtSec, config: p.cfg.parsed, ips: info?.ips ?? [], usedBytes });
+    });
+    function lastKnownUsed(p: Plan): number | null {
+      const known = lastKnown.get(p.r.vmid);
+      return known && known.vm.key === p.key && known.vm.usedDiskGb != null ? known.vm.usedDiskGb * 1024 ** 3 : null;
+    }
+    vms.push(...kept);
+
+    for (const [node, why] of gate.failures) {
+      const counts = perNode.get(node) ?? { kept: [], left: [] };
+      errors.push(
+        `node ${node}: ${why}; ${counts.kept.length} guests reported with last known data` +
+          (counts.left.length ? `, ${counts.left.length} never seen before left out (vmid ${counts.left.slice(0, 20).join(', ')})` : ''),
+      );
+    }
+    for (const [node, counts] of perNode) {
+      if (gate.failures.has(node)) continue;
+      const unknown = guests.filter((r) => r.node === node && r.status === 'unknown').map((r) => r.vmid);
+      if (unknown.length) errors.push(`node ${node}: status unknown for vmid ${unknown.slice(0, 20).join(', ')}; reported with last known data where known`);
+      else if (counts.left.length) errors.push(`node ${node}: vmid ${counts.left.slice(0, 20).join(', ')} left out (config unreadable)`);
+    }
+
+    // Events, then state for the next capture.
+    const present = new Map<number, PresentVm>();
+    plans.forEach((p, i) => present.set(p.r.vmid, { key: p.key, name: vms[i].name, createdAtSec: p.createdAtSec }));
+    for (const k of kept) present.set(Number(k.sourceVmId), { key: k.key, name: k.name, createdAtSec: null });
+    const known = new Map<number, KnownVm>([...lastKnown].map(([vmid, k]) => [vmid, { key: k.vm.key, name: k.vm.name }]));
+    const events: CaptureEvent[] = toCaptureEvents(fresh, present, known);
+
+    const guestByVmid = new Map(guests.map((r) => [r.vmid, r]));
+    plans.forEach((p, i) => lastKnown.set(p.r.vmid, { vm: vms[i], type: p.r.type, createdAtSec: p.createdAtSec }));
+    for (const vm of kept) {
+      const vmid = Number(vm.sourceVmId);
+      lastKnown.set(vmid, { vm, type: guestByVmid.get(vmid)!.type, createdAtSec: lastKnown.get(vmid)?.createdAtSec ?? null });
+    }
+    for (const vmid of [...lastKnown.keys(), ...configs.vmids(), ...lxcGenerations.keys()]) {
+      if (guestByVmid.has(vmid)) continue;
+      lastKnown.delete(vmid);
+      configs.forget(vmid);
+      lxcGenerations.delete(vmid);
+    }
+    const liveKeys = new Set(vms.map((v) => v.key));
+    for (const key of guestInfo.keys()) if (!liveKeys.has(key)) guestInfo.delete(key);
+    for (const t of fresh) reportedUpids.set(t.upid, t.endtime ?? t.starttime);
+    for (const [upid, end] of reportedUpids) if (sinceSec != null && end < sinceSec - 86_400) reportedUpids.delete(upid);
+
+    log.info('proxmox capture', {
+      source: config.name,
+      cluster: clusterId,
+      vms: vms.length,
+      configsFetched: toFetch.length,
+      failedNodes: [...gate.failures.keys()],
+      ms: Date.now() - started,
+    });
+
+    return {
+      captureId: crypto.randomUUID(),
+      source: { kind: 'proxmox', id: clusterId, name: config.name, endpoint: a.endpoint, version: version.version ?? null },
+      capturedAt: at.toISOString(),
+      complete: errors.length === 0,
+      errors: errors.slice(0, 100).map((e) => e.slice(0, 2048)),
+      vms,
+      hosts: nodeResources.map((n) => toHost(clusterId, clusterName, n, hostInfo.get(n.node))),
+      datastores: toDatastores(clusterId, storages),
+      events,
+    };
+  }
+
+  async function check(signal: AbortSignal): Promise<CheckResult> {
+    try {
+      const a = await getApi();
+      const version = await a.get<VersionInfo>('/version', { signal });
+      const [resources, perms, status] = await Promise.all([
+        a.get<AnyResource[]>('/cluster/resources', { query: { type: 'vm' }, signal }),
+        a.get<Permissions>('/access/permissions', { signal }).catch(() => null),
+        a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((err) => (isPermission(err) ? null : Promise.reject(err))),
+      ]);
+      const held = heldPrivileges(perms);
+      const guests = resources.filter(isGuest).length;
+      const details: Record<string, unknown> = { version: version.version, guests, privileges: perms ? [...held].sort() : null };
+      if (status === null || (guests === 0 && perms && !canAuditVms(held))) {
+        return { ok: false, message: privilegeTrapMessage(config.tokenId, held), details };
+      }
+      const nodes = status.filter((e) => e.type === 'node');
+      const cluster = status.find((e) => e.type === 'cluster')?.name ?? nodes[0]?.name ?? '?';
+      const offline = nodes.filter((n) => n.online !== 1).map((n) => n.name);
+      Object.assign(details, { cluster, nodes: nodes.length, offline });
+      return {
+        ok: true,
+        message:
+          `Proxmox VE ${version.version} at ${a.endpoint}: ${status.some((e) => e.type === 'cluster') ? 'cluster' : 'node'} ${cluster}, ` +
+          `${nodes.length} node(s)${offline.length ? ` (offline: ${offline.join(', ')})` : ''}; token ${config.tokenId} sees ${guests} guest(s)` +
+          (guests === 0 && !perms ? ' (privileges could not be verified)' : ''),
+        details,
+      };
+    } catch (err) {
+      return { ok: false, message: reason(err), details: err instanceof ProxmoxApiError ? { status: err.status, path: err.path } : undefined };
+    }
+  }
+
+  return { check, capture };
+}
