@@ -30,21 +30,20 @@ import {
   type AnyResource,
   type ClusterStatusEntry,
   type GuestResource,
-  type NodeStatus,
   type Permissions,
   type TaskEntry,
   type VersionInfo,
 } from './api_shapes.ts';
 import { createConfigCache, type CachedConfig } from './config_cache.ts';
 import { parseGuestConfig } from './config_parse.ts';
-import { ipsFromAgent, ipsFromLxc, usedBytesFromFsinfo } from './guest_agent.ts';
-import { createNodeGate, isNodeFailure, mapLimit, SKIPPED, type NodeGate } from './node_health.ts';
+import { createFactsCache, type FactsContext } from './guest_facts.ts';
+import { createLxcGenerations } from './lxc_generations.ts';
+import { createNodeGate, mapLimit, SKIPPED } from './node_health.ts';
 import { toDatastores, toHost, toProxmoxVm, vmKey, powerStateOf, type ProxmoxVm } from './records.ts';
 import {
   destroyedVmids,
   finishedSince,
   lifecycleVmids,
-  lxcCreationTimes,
   mergeTasks,
   nodesNeedingBackfill,
   toCaptureEvents,
@@ -66,8 +65,7 @@ export type ProxmoxCollectorOptions = {
   concurrency?: number;
 };
 
-type KnownRecord = { vm: ProxmoxVm; type: 'qemu' | 'lxc'; createdAtSec: number | null };
-type GuestInfo = { ips: string[]; usedBytes: number | null; fetchedAtMs: number; uptime: number };
+type KnownRecord = { vm: ProxmoxVm; type: 'qemu' | 'lxc' };
 type Plan = { r: GuestResource; cfg: CachedConfig; generation: number; createdAtSec: number | null; key: string };
 
 function reason(err: unknown): string {
@@ -85,12 +83,10 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
   const hostInfoMaxAgeMs = (options.hostInfoMaxAgeSeconds ?? 24 * 3600) * 1000;
 
   const configs = createConfigCache((options.configMaxAgeSeconds ?? 6 * 3600) * 1000);
+  const lxcGenerations = createLxcGenerations();
+  const facts = createFactsCache({ guestMaxAgeMs: guestInfoMaxAgeMs, nodeMaxAgeMs: hostInfoMaxAgeMs, log, source: config.name });
+  /** What each vmid looked like in the last capture: kept for unreachable nodes, keys for events. */
   const lastKnown = new Map<number, KnownRecord>();
-  const lxcGenerations = new Map<number, number>();
-  /** vmid → latest vzcreate time from a scan of every node's task log; null until a complete scan. */
-  let lxcHistory: Map<number, number> | null = null;
-  const guestInfo = new Map<string, GuestInfo>();
-  const hostInfo = new Map<string, { mhz: number | null; version: string | null; fetchedAtMs: number }>();
   /** Tasks already turned into events (the windows overlap by a little on purpose). */
   const reportedUpids = new Map<string, number>();
 
@@ -112,20 +108,6 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
   async function privilegeError(a: ProxmoxApi, signal: AbortSignal): Promise<CollectorError> {
     const perms = await a.get<Permissions>('/access/permissions', { signal }).catch(() => null);
     return new CollectorError('permission', privilegeTrapMessage(config.tokenId, heldPrivileges(perms)));
-  }
-
-  /** Scans every online node's task log for vzcreate tasks (once, or until a scan completes). */
-  async function scanLxcHistory(a: ProxmoxApi, nodes: string[], gate: NodeGate, signal: AbortSignal): Promise<Map<number, number>> {
-    const found: TaskEntry[] = [];
-    let complete = true;
-    await mapLimit(nodes, concurrency, async (node) => {
-      const list = await gate.run(node, () => a.get<TaskEntry[]>(`/nodes/${encodeURIComponent(node)}/tasks`, { query: { typefilter: 'vzcreate', limit: 100_000 }, signal }));
-      if (list === SKIPPED) complete = false;
-      else found.push(...list);
-    });
-    const times = lxcCreationTimes(found);
-    if (complete && !gate.failures.size) lxcHistory = times;
-    return times;
   }
 
   async function capture(opts: CaptureOptions): Promise<CaptureInput> {
@@ -181,7 +163,7 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     const window = finishedSince(tasks, sinceSec == null ? null : sinceSec - 2);
     const fresh = window.filter((t) => !reportedUpids.has(t.upid));
     const touched = touchedVmids(window);
-    for (const vmid of destroyedVmids(fresh)) lxcGenerations.delete(vmid);
+    for (const vmid of destroyedVmids(fresh)) lxcGenerations.forget(vmid);
 
     // 3. Configs, only where they may have changed.
     const refreshFailed = new Map<number, string>();
@@ -200,19 +182,12 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
       }
     });
 
-    // 4. Generations. LXC: cached, else the task log, else a one-off scan of every node's log.
-    const lxcFromTasks = lxcCreationTimes(tasks);
-    const lxcUnresolved = guests.filter((r) => r.type === 'lxc' && r.status !== 'unknown' && !lxcGenerations.has(r.vmid) && !lxcFromTasks.has(r.vmid));
-    const history = lxcUnresolved.length ? (lxcHistory ?? (await scanLxcHistory(a, onlineNodes, gate, signal))) : null;
-    const lxcGeneration = (vmid: number): number => {
-      const cached = lxcGenerations.get(vmid);
-      if (cached !== undefined) return cached;
-      const fromTasks = lxcFromTasks.get(vmid) ?? history?.get(vmid);
-      const gen = fromTasks ?? 0;
-      // "No vzcreate found" is only trusted (cached) when every node's log was read.
-      if (fromTasks !== undefined || lxcHistory) lxcGenerations.set(vmid, gen);
-      return gen;
-    };
+    // 4. Generations: QEMU from its config's ctime, LXC from the task log (lxc_generations.ts).
+    const lxcGeneration = await lxcGenerations.prepare(
+      { api: a, gate, signal, onlineNodes, concurrency },
+      tasks,
+      guests.filter((r) => r.type === 'lxc' && r.status !== 'unknown').map((r) => r.vmid),
+    );
 
     const plans: Plan[] = [];
     const kept: ProxmoxVm[] = [];
@@ -250,51 +225,12 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     }
 
     // 5. Guest-agent facts and node details: optional, on their own refresh periods.
+    const ctx: FactsContext = { api: a, gate, signal, nowMs };
     const slowAgentNodes = new Set<string>();
-    const infoFor = async (p: Plan): Promise<GuestInfo | null> => {
-      const { r, cfg } = p;
-      const cached = guestInfo.get(p.key);
-      if (r.status !== 'running') return cached ? { ...cached, ips: [] } : null;
-      if (r.type === 'qemu' && !cfg.parsed.agentEnabled) return null;
-      const fresh = cached && nowMs - cached.fetchedAtMs < guestInfoMaxAgeMs && (r.uptime ?? 0) >= cached.uptime;
-      if (fresh || gate.failed(r.node) || slowAgentNodes.has(r.node)) return cached ?? null;
-      const base = `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}`;
-      const ask = async <T>(path: string): Promise<T | null> => {
-        try {
-          return await a.get<T>(path, { signal });
-        } catch (err) {
-          if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
-          // A hung agent must not fail the node or the capture: skip the node's agents this time.
-          if (isNodeFailure(err)) slowAgentNodes.add(r.node);
-          return null; // agent not running / not installed: PVE answers 500
-        }
-      };
-      let info: GuestInfo;
-      if (r.type === 'qemu') {
-        const net = await ask<unknown>(`${base}/agent/network-get-interfaces`);
-        const fs = net === null ? null : await ask<unknown>(`${base}/agent/get-fsinfo`);
-        info = { ips: net === null ? [] : ipsFromAgent(net), usedBytes: fs === null ? null : usedBytesFromFsinfo(fs), fetchedAtMs: nowMs, uptime: r.uptime ?? 0 };
-      } else {
-        const nics = await ask<unknown>(`${base}/interfaces`);
-        info = { ips: nics === null ? [] : ipsFromLxc(nics), usedBytes: null, fetchedAtMs: nowMs, uptime: r.uptime ?? 0 };
-      }
-      if (slowAgentNodes.has(r.node) && cached) return cached;
-      guestInfo.set(p.key, info);
-      return info;
-    };
-    const nodeDetails = async (node: string) => {
-      const cached = hostInfo.get(node);
-      if ((cached && nowMs - cached.fetchedAtMs < hostInfoMaxAgeMs) || gate.failed(node)) return;
-      try {
-        const s = await a.get<NodeStatus>(`/nodes/${encodeURIComponent(node)}/status`, { signal });
-        const mhz = Number(s.cpuinfo?.mhz);
-        hostInfo.set(node, { mhz: Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz) : null, version: s.pveversion ?? null, fetchedAtMs: nowMs });
-      } catch (err) {
-        if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
-        log.debug('node details unavailable', { source: config.name, node, error: reason(err) });
-      }
-    };
-    const [infos] = await Promise.all([mapLimit(plans, concurrency, infoFor), mapLimit(onlineNodes, concurrency, nodeDetails)]);
+    const [infos] = await Promise.all([
+      mapLimit(plans, concurrency, (p) => facts.guest(ctx, p.key, p.r, p.cfg.parsed.agentEnabled, slowAgentNodes)),
+      mapLimit(onlineNodes, concurrency, (node) => facts.refreshNode(ctx, node)),
+    ]);
 
     // 6. Records.
     const vms: ProxmoxVm[] = plans.map((p, i) => {
@@ -331,19 +267,15 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     const events: CaptureEvent[] = toCaptureEvents(fresh, present, known);
 
     const guestByVmid = new Map(guests.map((r) => [r.vmid, r]));
-    plans.forEach((p, i) => lastKnown.set(p.r.vmid, { vm: vms[i], type: p.r.type, createdAtSec: p.createdAtSec }));
-    for (const vm of kept) {
-      const vmid = Number(vm.sourceVmId);
-      lastKnown.set(vmid, { vm, type: guestByVmid.get(vmid)!.type, createdAtSec: lastKnown.get(vmid)?.createdAtSec ?? null });
-    }
-    for (const vmid of [...lastKnown.keys(), ...configs.vmids(), ...lxcGenerations.keys()]) {
+    plans.forEach((p, i) => lastKnown.set(p.r.vmid, { vm: vms[i], type: p.r.type }));
+    for (const vm of kept) lastKnown.set(Number(vm.sourceVmId), { vm, type: guestByVmid.get(Number(vm.sourceVmId))!.type });
+    for (const vmid of [...lastKnown.keys(), ...configs.vmids(), ...lxcGenerations.vmids()]) {
       if (guestByVmid.has(vmid)) continue;
       lastKnown.delete(vmid);
       configs.forget(vmid);
-      lxcGenerations.delete(vmid);
+      lxcGenerations.forget(vmid);
     }
-    const liveKeys = new Set(vms.map((v) => v.key));
-    for (const key of guestInfo.keys()) if (!liveKeys.has(key)) guestInfo.delete(key);
+    facts.retain(new Set(vms.map((v) => v.key)));
     for (const t of fresh) reportedUpids.set(t.upid, t.endtime ?? t.starttime);
     for (const [upid, end] of reportedUpids) if (sinceSec != null && end < sinceSec - 86_400) reportedUpids.delete(upid);
 
@@ -363,7 +295,7 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
       complete: errors.length === 0,
       errors: errors.slice(0, 100).map((e) => e.slice(0, 2048)),
       vms,
-      hosts: nodeResources.map((n) => toHost(clusterId, clusterName, n, hostInfo.get(n.node))),
+      hosts: nodeResources.map((n) => toHost(clusterId, clusterName, n, facts.node(n.node))),
       datastores: toDatastores(clusterId, storages),
       events,
     };
