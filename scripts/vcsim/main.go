@@ -41,14 +41,17 @@ import (
 )
 
 // pagingCollector adds RetrievePropertiesEx paging to the simulator's PropertyCollector.
-// The simulator makes one instance per session with reflect.New, so the zero value must
-// work: the token map is created lazily.
+// The simulator makes one instance per session with reflect.New (and two concurrent first
+// calls of a session can each make one), so pending results live in one process-wide map
+// keyed by unique tokens rather than in the instance.
 type pagingCollector struct {
 	simulator.PropertyCollector
-
-	pmu     sync.Mutex
-	pending map[string]pendingResult
 }
+
+var (
+	pmu     sync.Mutex
+	pending = make(map[string]pendingResult)
+)
 
 // pendingResult is what a token still owes, and the page size its caller asked for.
 type pendingResult struct {
@@ -68,12 +71,9 @@ func (pc *pagingCollector) page(objects []types.ObjectContent, max int32) types.
 		return types.RetrieveResult{Objects: objects}
 	}
 	token := strconv.FormatInt(atomic.AddInt64(&tokenSeq, 1), 10)
-	pc.pmu.Lock()
-	if pc.pending == nil {
-		pc.pending = make(map[string]pendingResult)
-	}
-	pc.pending[token] = pendingResult{objects: objects[limit:], max: max}
-	pc.pmu.Unlock()
+	pmu.Lock()
+	pending[token] = pendingResult{objects: objects[limit:], max: max}
+	pmu.Unlock()
 	return types.RetrieveResult{Token: token, Objects: objects[:limit]}
 }
 
@@ -92,10 +92,10 @@ func (pc *pagingCollector) RetrievePropertiesEx(ctx *simulator.Context, r *types
 // ContinueRetrievePropertiesEx returns the next page for a token, as vCenter does.
 func (pc *pagingCollector) ContinueRetrievePropertiesEx(ctx *simulator.Context, r *types.ContinueRetrievePropertiesEx) soap.HasFault {
 	body := &methods.ContinueRetrievePropertiesExBody{}
-	pc.pmu.Lock()
-	rest, ok := pc.pending[r.Token]
-	delete(pc.pending, r.Token)
-	pc.pmu.Unlock()
+	pmu.Lock()
+	rest, ok := pending[r.Token]
+	delete(pending, r.Token)
+	pmu.Unlock()
 	if !ok {
 		body.Fault_ = simulator.Fault("unknown or finished token", &types.InvalidArgument{InvalidProperty: "token"})
 		return body
@@ -106,9 +106,9 @@ func (pc *pagingCollector) ContinueRetrievePropertiesEx(ctx *simulator.Context, 
 
 // CancelRetrievePropertiesEx drops the rest of a paged result.
 func (pc *pagingCollector) CancelRetrievePropertiesEx(ctx *simulator.Context, r *types.CancelRetrievePropertiesEx) soap.HasFault {
-	pc.pmu.Lock()
-	delete(pc.pending, r.Token)
-	pc.pmu.Unlock()
+	pmu.Lock()
+	delete(pending, r.Token)
+	pmu.Unlock()
 	return &methods.CancelRetrievePropertiesExBody{Res: &types.CancelRetrievePropertiesExResponse{}}
 }
 

@@ -3,6 +3,7 @@
  * and hierarchy checked against vcsim's own answers, paging, changes between captures,
  * and the failure modes a site admin meets (wrong password, TLS pinning, unreachable).
  */
+import http from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Capture, type CaptureInput } from '../../agent/capture/schema.ts';
@@ -208,6 +209,72 @@ test('creation, clone, removal, power-off, reconfigure and attributes show in th
   assert.is(removedEv!.vmName, 'DC0_C0_RP0_VM2');
   // Only events inside the window (since, minus the clock-skew allowance) are reported.
   for (const e of events) assert.ok(Date.parse(e.at) >= since.getTime() - 5 * 60_000);
+});
+
+/**
+ * A fault-injecting proxy in front of vcsim: requests whose SOAP body calls one of
+ * `failing` get a SOAP fault (as a vCenter under load or without privileges would answer);
+ * everything else is forwarded untouched.
+ */
+async function faultProxy(target: string, failing: RegExp): Promise<{ url: string; close(): Promise<void> }> {
+  const t = new URL(target);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (failing.test(body.toString())) {
+        res.writeHead(500, { 'content-type': 'text/xml' });
+        res.end('<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>injected: event history unavailable</faultstring><detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError"><reason>injected</reason></SystemErrorFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>');
+        return;
+      }
+      const up = http.request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}${t.pathname}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+test('a failing part (events, inventory) still yields the VMs, marked incomplete with the reason', async ({ sim }) => {
+  const expected = (await capture(sim)).vms.length;
+  const proxy = await faultProxy(sim.url, /<CreateCollectorForEvents|<CreateContainerView[^]*<type>Folder<\/type>/);
+  try {
+    const cap = await capture({ ...sim, url: proxy.url });
+    assert.ok(Capture.safeParse(cap).success);
+    assert.is(cap.complete, false);
+    assert.is(cap.vms.length, expected, 'the VMs are all there');
+    assert.equal(cap.events, []);
+    assert.is(cap.errors!.length, 2);
+    assert.match(cap.errors![0], /^inventory .*SystemError: injected/);
+    assert.match(cap.errors![1], /^events: .*SystemError: injected/);
+    // Without the inventory, locations are unknown (null), never guessed.
+    assert.ok(cap.vms.every((v) => v.datacenter === null && v.cluster === null && v.host === null));
+    assert.equal(cap.hosts, []);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a failing VM retrieval is a failed poll (CollectorError), not a half capture', async ({ sim }) => {
+  const proxy = await faultProxy(sim.url, /<RetrievePropertiesEx[^]*<type>VirtualMachine<\/type>/);
+  try {
+    await capture({ ...sim, url: proxy.url });
+    assert.unreachable('capture should fail');
+  } catch (err) {
+    assert.instance(err, CollectorError);
+    assert.match((err as Error).message, /retrieving the VM inventory failed: .*injected/);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('a wrong password is a CollectorError with a clear message, and check says so', async ({ sim }) => {

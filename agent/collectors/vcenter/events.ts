@@ -16,7 +16,7 @@ export const REMOVAL_EVENT_TYPES = ['VmRemovedEvent'] as const;
 /** Registration adds an existing VM to the inventory: it says nothing about when the VM was made. */
 const ORIGIN_EVENT_TYPES = new Set(['VmCreatedEvent', 'VmClonedEvent', 'VmDeployedEvent']);
 
-/** Events read per ReadNextEvents call (vCenter's maximum page). */
+/** Events per ReadNextEvents call and latest-page size (vCenter's maximum page). */
 const PAGE = 1000;
 /** Clock-skew allowance for the `since` window. */
 export const SINCE_OVERLAP_MS = 5 * 60_000;
@@ -42,7 +42,8 @@ export function eventFilterXml(root: { type: string; value: string }, begin: Dat
     // The formatted message is not used; skipping it saves the server work per event.
     '<disableFullMessage>true</disableFullMessage>' +
     [...CREATION_EVENT_TYPES, ...REMOVAL_EVENT_TYPES].map((t) => textXml('eventTypeId', t)).join('') +
-    textXml('maxCount', PAGE) +
+    // No `maxCount`: newer vCenters read it as a cap on the events returned, which would
+    // silently truncate; the collector is paged instead (SetCollectorPageSize below).
     '</filter>'
   );
 }
@@ -92,6 +93,9 @@ export async function readVmEvents(
   const seen = new Set<number>();
   let truncated = false;
   try {
+    // The latest page holds the newest events; vcsim only serves what fits in it, and a
+    // real vCenter reads on past it from the oldest after the rewind.
+    await soap.call('SetCollectorPageSize', collector, textXml('maxCount', PAGE), signal);
     await soap.call('RewindCollector', collector, '', signal);
     for (;;) {
       const page = await soap.call('ReadNextEvents', collector, textXml('maxCount', PAGE), signal);
