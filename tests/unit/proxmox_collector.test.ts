@@ -10,6 +10,7 @@ import { CollectorError, type Collector } from '../../agent/collectors/collector
 import { ProxmoxSourceConfig } from '../../agent/config.ts';
 import { createLogger } from '../../agent/log.ts';
 import {
+  addTask,
   createGuest,
   destroyGuest,
   findGuest,
@@ -30,14 +31,14 @@ type Ctx = { fake: ProxmoxFake; model: FakeCluster; collector: Collector };
 const open: ProxmoxFake[] = [];
 
 async function setup(
-  options: { mutate?: (m: FakeCluster) => void; token?: { id: string; secret: string }; collector?: ProxmoxCollectorOptions } = {},
+  options: { mutate?: (m: FakeCluster) => void; token?: { id: string; secret: string }; collector?: ProxmoxCollectorOptions; urlSuffix?: string } = {},
 ): Promise<Ctx> {
   const model = loadFixtureCluster();
   options.mutate?.(model);
   const fake = await startProxmoxFake(model);
   open.push(fake);
   const token = options.token ?? GOOD;
-  const config = ProxmoxSourceConfig.parse({ kind: 'proxmox', name: 'lab', url: fake.url, tokenId: token.id, tokenSecret: token.secret, timeoutSeconds: 30 });
+  const config = ProxmoxSourceConfig.parse({ kind: 'proxmox', name: 'lab', url: fake.url + (options.urlSuffix ?? ''), tokenId: token.id, tokenSecret: token.secret, timeoutSeconds: 30 });
   const collector = createProxmoxCollector(config, createLogger({ level: 'silent' }), { requestTimeoutMs: 300, ...options.collector });
   return { fake, model, collector };
 }
@@ -276,6 +277,18 @@ test('LXC without ctime: vzcreate task time, also when only the node task log st
   assert.is(byVmid(c, 210)!.vcpu, 2);
   assert.is(byVmid(c, 201)!.key, 'pve-lab:201:0', 'no task anywhere: generation 0');
   assert.is(byVmid(c, 201)!.createdAt, null, 'never invented');
+});
+
+test('clone: PVE logs it under the source vmid; the clone is matched by its creation time', async () => {
+  const { collector, model, fake } = await setup({ urlSuffix: '/api2/json/' });
+  await captureAt(collector, T0);
+  const src = findGuest(model, 104);
+  createGuest(model, { ...src, vmid: 300, config: { ...src.config, name: 'web02' } }, T0 + 101, { task: false });
+  addTask(model, { node: 'pve3', type: 'qmclone', id: 104, starttime: T0 + 100, endtime: T0 + 130 });
+  const c = await captureAt(collector, T0 + 200, T0);
+  assert.equal(c.events.map((e) => [e.type, e.vmKey, e.sourceVmId, e.vmName]), [['created', `pve-lab:300:${T0 + 101}`, '300', 'web02']]);
+  assert.match(c.events[0].detail!, /^clone of vmid 104: qmclone on pve3 by root@pam/);
+  assert.is(c.source.endpoint, fake.url, 'configured with an /api2/json/ suffix, reported without');
 });
 
 test('a lone node (no cluster): its name is the source id', async () => {
