@@ -14,12 +14,16 @@ import { ingestRoutes } from './ingest/routes.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
+import { aggregationRoutes } from './aggregate/routes.ts';
+import type { Jobs } from './jobs/boss.ts';
 
 export type AppOptions = {
   maxBodyBytes: number;
   sessionHours: number;
   /** Called after each newly stored capture (e.g. to re-aggregate a closed day); errors are logged. */
   onCaptureStored?: (result: StoreResult) => void | Promise<void>;
+  /** Background jobs (pg-boss); without them job-backed routes answer 503. */
+  jobs?: Jobs;
 };
 
 export function createApp(sql: Sql, options: AppOptions) {
@@ -55,6 +59,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', ingestRoutes(sql, { maxBodyBytes: options.maxBodyBytes, onStored: options.onCaptureStored }));
   api.route('/', agentRoutes(sql));
   api.route('/', inventoryRoutes(sql));
+  api.route('/', aggregationRoutes(sql, options.jobs));
   api.all('*', (c) => {
     throw new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
   });

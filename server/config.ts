@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isTimeZone } from './aggregate/period.ts';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -25,6 +26,13 @@ const Env = z.object({
   VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
   VMLEDGER_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  VMLEDGER_REPORT_TZ: z
+    .string()
+    .refine((tz) => isTimeZone(tz), 'must be an IANA time zone name such as UTC or Europe/Berlin')
+    .default('UTC'),
+  VMLEDGER_AGG_ENGINE: z.enum(['sql', 'ts']).default('sql'),
+  VMLEDGER_AGG_DAILY_AT: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour clock)').default('00:30'),
+  VMLEDGER_JOBS: flag.default(true),
 });
 
 export type ServerConfig = {
@@ -41,6 +49,14 @@ export type ServerConfig = {
   maxBodyBytes: number;
   sessionHours: number;
   embeddedPgPort: number;
+  /** Calendar days of rollups are days in this zone. */
+  reportTz: string;
+  /** Engine of scheduled aggregation (sql is faster per bench/aggregate.bench.ts; docs/aggregation.md). */
+  aggEngine: 'sql' | 'ts';
+  /** Local time (reportTz) at which the previous day is aggregated, HH:MM. */
+  aggDailyAt: string;
+  /** Start pg-boss (queues, schedules, workers) with the server. */
+  jobs: boolean;
 };
 
 /** A setting that cannot be used; `main` prints `message` and exits with code 2. */
@@ -88,5 +104,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     maxBodyBytes: e.VMLEDGER_MAX_BODY_BYTES,
     sessionHours: e.VMLEDGER_SESSION_HOURS,
     embeddedPgPort: e.VMLEDGER_PG_PORT,
+    reportTz: e.VMLEDGER_REPORT_TZ,
+    aggEngine: e.VMLEDGER_AGG_ENGINE,
+    aggDailyAt: e.VMLEDGER_AGG_DAILY_AT,
+    jobs: e.VMLEDGER_JOBS,
   };
 }

@@ -11,6 +11,8 @@ import { openDatabase, type Database } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { log, setLogLevel } from './log.ts';
 import { listen } from './runtime.ts';
+import { startJobs, type Jobs } from './jobs/boss.ts';
+import { notifyCaptureStored } from './jobs/aggregation_jobs.ts';
 
 export type RunningVmledger = {
   url: string;
@@ -28,12 +30,19 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
     embeddedPort: config.embeddedPgPort,
     onLog: (line) => log.debug('postgres', { line: line.trim() }),
   });
+  let jobs: Jobs | undefined;
   try {
     const migrated = await migrate(db.sql);
     if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
     if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
     const adminToken = await ensureAdminToken(db.sql, { dataDir: config.dataDir, adminToken: config.adminToken });
-    const app = createApp(db.sql, { maxBodyBytes: config.maxBodyBytes, sessionHours: config.sessionHours });
+    if (config.jobs) {
+      jobs = await startJobs({ sql: db.sql, url: db.url, reportTz: config.reportTz, engine: config.aggEngine, dailyAt: config.aggDailyAt });
+    }
+    const app = createApp(db.sql, {
+      maxBodyBytes: config.maxBodyBytes, sessionHours: config.sessionHours, jobs,
+      onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
+    });
     const server = await listen(app.fetch, config.host, config.port);
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
     return {
@@ -42,10 +51,12 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
       adminToken,
       stop: async () => {
         await server.close();
+        await jobs?.stop();
         await db.close();
       },
     };
   } catch (err) {
+    await jobs?.stop().catch(() => {});
     await db.close().catch(() => {});
     throw err;
   }

@@ -1,0 +1,104 @@
+/**
+ * Reading rollups for the API: one page of daily or monthly VM rows ordered by source and
+ * key (keyset pagination), with the total count. Data access only.
+ */
+import type { Sql } from '../db/connect.ts';
+
+export type RollupItem = {
+  key: string;
+  sourceId: number;
+  period: string;
+  sourceVmId: string;
+  name: string;
+  totalSamples: number;
+  samplesPresent: number;
+  poweredOnSamples: number;
+  presence: number;
+  avgVcpu: number;
+  avgRamGb: number;
+  avgDiskGb: number;
+  poweredOnRatio: number;
+  poweredOnHours: number;
+  vcpuHours: number;
+  ramGbHours: number;
+  diskGbHours: number;
+  poolPct: Record<string, number>;
+  firstSampleAt: string;
+  lastSampleAt: string;
+  firstSeenAt: string | null;
+  lastSeenAt: string | null;
+  createdAt: string | null;
+  deletedAt: string | null;
+  daysPresent?: number;
+  daysCovered?: number;
+};
+
+export type RollupPage = { items: RollupItem[]; total: number; next: string | null };
+export type RollupQuery = { kind: 'daily' | 'monthly'; period: string; sourceId?: number; limit: number; cursor?: string };
+
+type Cursor = { s: number; k: string };
+
+export function encodeRollupCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+/** Decodes a cursor; null when it is not one of ours. */
+export function decodeRollupCursor(value: string): Cursor | null {
+  try {
+    const c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (Number.isInteger(c?.s) && typeof c?.k === 'string') return c;
+  } catch {
+    // not ours
+  }
+  return null;
+}
+
+const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+
+/** One page of rollup rows for a day (daily) or month (monthly). */
+export async function listRollups(sql: Sql, q: RollupQuery): Promise<RollupPage> {
+  const cursor = q.cursor ? decodeRollupCursor(q.cursor) : null;
+  const table = q.kind === 'daily' ? sql`vm_daily_rollup` : sql`vm_monthly_rollup`;
+  const periodCol = q.kind === 'daily' ? sql`day` : sql`month`;
+  const where = sql`where r.${periodCol} = ${q.period}::date ${q.sourceId ? sql`and r.source_id = ${q.sourceId}` : sql``}`;
+  const rows = await sql`
+    select r.*, r.${periodCol}::text as period_text from ${table} r
+    ${where}
+    ${cursor ? sql`and (r.source_id, r.vm_key) > (${cursor.s}, ${cursor.k})` : sql``}
+    order by r.source_id, r.vm_key
+    limit ${q.limit + 1}`;
+  const [{ count }] = await sql`select count(*)::int as count from ${table} r ${where}`;
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((r) => ({
+      key: r.vm_key,
+      sourceId: r.source_id,
+      period: r.period_text,
+      sourceVmId: r.source_vm_id,
+      name: r.name,
+      totalSamples: r.total_samples,
+      samplesPresent: r.samples_present,
+      poweredOnSamples: r.powered_on_samples,
+      presence: Number(r.presence),
+      avgVcpu: Number(r.avg_vcpu),
+      avgRamGb: Number(r.avg_ram_gb),
+      avgDiskGb: Number(r.avg_disk_gb),
+      poweredOnRatio: Number(r.powered_on_ratio),
+      poweredOnHours: Number(r.powered_on_hours),
+      vcpuHours: Number(r.vcpu_hours),
+      ramGbHours: Number(r.ram_gb_hours),
+      diskGbHours: Number(r.disk_gb_hours),
+      poolPct: r.pool_pct,
+      firstSampleAt: iso(r.first_sample_at)!,
+      lastSampleAt: iso(r.last_sample_at)!,
+      firstSeenAt: iso(r.first_seen_at),
+      lastSeenAt: iso(r.last_seen_at),
+      createdAt: iso(r.created_at),
+      deletedAt: iso(r.deleted_at),
+      ...(q.kind === 'monthly' ? { daysPresent: r.days_present, daysCovered: r.days_covered } : {}),
+    })),
+    total: count,
+    next: rows.length > q.limit && last ? encodeRollupCursor({ s: last.source_id, k: last.vm_key }) : null,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * HTTP routes of aggregation, mounted under /api/v1:
+ *   POST /aggregations (admin)        rerun/backfill a range as jobs; `wait: true` returns when done
+ *   GET  /aggregations/:id (admin)    a request with its jobs' states
+ *   GET  /rollups/daily?day=&source=  (viewer) and /rollups/monthly?month=&source=
+ *   POST /benchmarks (admin), GET /benchmarks (viewer)
+ * Jobs listing and retry live in server/jobs/routes.ts.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AuthVariables } from '../auth/middleware.ts';
+import { requireRole } from '../auth/middleware.ts';
+import type { Sql } from '../db/connect.ts';
+import { ApiError } from '../http/errors.ts';
+import type { Jobs } from '../jobs/boss.ts';
+import { enqueueRange } from '../jobs/aggregation_jobs.ts';
+import { enqueueBenchmark } from '../jobs/benchmark_job.ts';
+import { jobsByIds, type JobRow } from '../jobs/job_queries.ts';
+import { jobsRoutes } from '../jobs/routes.ts';
+import { daysBetween, isDay, monthsBetween } from './period.ts';
+import { sourceExists } from './pending.ts';
+import { findAggregationRequest, listBenchmarkRuns, saveAggregationRequest } from './request_queries.ts';
+import { decodeRollupCursor, listRollups } from './rollup_queries.ts';
+import { jsonBody, parseOr400, query } from './validate.ts';
+
+const MAX_JOBS_PER_REQUEST = 5000;
+const WAIT_LIMIT_MS = 10 * 60_000;
+const Day = z.string().refine(isDay, 'must be a date YYYY-MM-DD');
+const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month YYYY-MM').or(Day);
+const toMonthDay = (m: string) => (m.length === 7 ? `${m}-01` : `${m.slice(0, 7)}-01`);
+
+const AggregationBody = z
+  .object({
+    kind: z.enum(['daily', 'monthly']),
+    source: z.number().int().positive().optional(),
+    from: Month,
+    to: Month,
+    engine: z.enum(['sql', 'ts']).optional(),
+    wait: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => b.kind === 'monthly' || (isDay(b.from) && isDay(b.to)), { message: 'daily ranges need days YYYY-MM-DD', path: ['from'] })
+  .refine((b) => b.from <= b.to, { message: 'must not be after `to`', path: ['from'] });
+
+const BenchmarkBody = z
+  .object({
+    kind: z.enum(['daily', 'monthly']),
+    source: z.number().int().positive(),
+    period: Month,
+    reps: z.number().int().min(1).max(20).default(3),
+  })
+  .strict();
+
+const RollupParams = (periodName: 'day' | 'month') =>
+  z.object({
+    [periodName]: periodName === 'day' ? Day : Month,
+    source: z.coerce.number().int().positive().optional(),
+    limit: z.coerce.number().int().min(1).max(5000).default(500),
+    cursor: z.string().max(2000).refine((c) => decodeRollupCursor(c) !== null, 'not a cursor from this API').optional(),
+  });
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+function needJobs(jobs: Jobs | undefined): Jobs {
+  if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+  return jobs;
+}
+
+function summarize(jobs: JobRow[]) {
+  const counts: Record<string, number> = {};
+  for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
+  const done = jobs.every((j) => TERMINAL.has(j.state));
+  const state = !done ? 'running' : jobs.some((j) => j.state !== 'completed') ? 'failed' : 'completed';
+  return { state, counts };
+}
+
+/** Routes mounted under /api/v1 (auth already applied by the caller). */
+export function aggregationRoutes(sql: Sql, jobs?: Jobs) {
+  const app = new Hono<{ Variables: AuthVariables }>();
+
+  app.post('/aggregations', requireRole('admin'), async (c) => {
+    const j = needJobs(jobs);
+    const b = parseOr400(AggregationBody, await jsonBody(c.req.raw));
+    if (b.source && !(await sourceExists(sql, b.source))) {
+      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, { issues: [{ path: 'source', message: 'no such source' }] });
+    }
+    const periods = b.kind === 'daily' ? daysBetween(b.from, b.to) : monthsBetween(toMonthDay(b.from), toMonthDay(b.to));
+    if (periods.length > MAX_JOBS_PER_REQUEST) {
+      throw new ApiError(400, 'invalid_request', `range too long: ${periods.length} periods (at most ${MAX_JOBS_PER_REQUEST})`,
+        { issues: [{ path: 'to', message: 'range too long' }] });
+    }
+    const engine = b.engine ?? j.engine;
+    const enqueued = await enqueueRange(j, { kind: b.kind, sourceId: b.source, periods, engine });
+    const refs = enqueued.map((e) => ({ id: e.id, queue: e.queue, sourceId: e.sourceId, period: e.period }));
+    const saved = await saveAggregationRequest(sql, {
+      kind: b.kind, engine, params: b, jobs: refs, requestedBy: c.get('auth').id ?? null,
+    });
+    const ids = refs.map((r) => r.id);
+    let rows = await jobsByIds(sql, ids);
+    if (b.wait) {
+      const deadline = Date.now() + WAIT_LIMIT_MS;
+      while (!rows.every((r) => TERMINAL.has(r.state)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        rows = await jobsByIds(sql, ids);
+      }
+    }
+    const summary = summarize(rows);
+    return c.json({ id: saved.id, kind: b.kind, engine, ...summary, jobs: rows }, b.wait && summary.state !== 'running' ? 200 : 202);
+  });
+
+  app.get('/aggregations/:id', requireRole('admin'), async (c) => {
+    const id = c.req.param('id');
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
+    const r = await findAggregationRequest(sql, id);
+    if (!r) throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
+    const rows = await jobsByIds(sql, r.jobs.map((x) => x.id));
+    return c.json({ id: r.id, kind: r.kind, engine: r.engine, params: r.params, createdAt: r.createdAt, ...summarize(rows), jobs: rows });
+  });
+
+  app.get('/rollups/daily', requireRole('viewer'), async (c) => {
+    const p = parseOr400(RollupParams('day'), query(c.req.query()), 'invalid_query');
+    return c.json(await listRollups(sql, { kind: 'daily', period: p.day as string, sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined }));
+  });
+
+  app.get('/rollups/monthly', requireRole('viewer'), async (c) => {
+    const p = parseOr400(RollupParams('month'), query(c.req.query()), 'invalid_query');
+    return c.json(await listRollups(sql, { kind: 'monthly', period: toMonthDay(p.month as string), sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined }));
+  });
+
+  app.post('/benchmarks', requireRole('admin'), async (c) => {
+    const j = needJobs(jobs);
+    const b = parseOr400(BenchmarkBody, await jsonBody(c.req.raw));
+    if (b.kind === 'daily' && !isDay(b.period)) {
+      throw new ApiError(400, 'invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', { issues: [{ path: 'period', message: 'must be a day' }] });
+    }
+    if (!(await sourceExists(sql, b.source))) {
+      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, { issues: [{ path: 'source', message: 'no such source' }] });
+    }
+    const period = b.kind === 'monthly' ? toMonthDay(b.period) : b.period;
+    const id = await enqueueBenchmark(j, { kind: b.kind, sourceId: b.source, period, reps: b.reps });
+    return c.json({ jobId: id, state: 'created' }, 202);
+  });
+
+  app.get('/benchmarks', requireRole('viewer'), async (c) => {
+    const p = parseOr400(z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }), query(c.req.query()), 'invalid_query');
+    return c.json({ items: await listBenchmarkRuns(sql, p.limit) });
+  });
+
+  app.route('/', jobsRoutes(sql, jobs));
+  return app;
+}

@@ -1,0 +1,119 @@
+/**
+ * Aggregation jobs: enqueueing (one job per source and period, deduplicated by the stately
+ * queue), the workers that run them with the configured engine, the cron ticks, and the
+ * hook the ingest path calls after storing a capture (a late capture for a closed day
+ * enqueues that day again).
+ */
+import type { Job } from 'pg-boss';
+import { dayIn, monthOf, isDay } from '../aggregate/period.ts';
+import { allSourceIds, sourceExists, sourcesWithDays, staleDays } from '../aggregate/pending.ts';
+import { runAggregation, type Engine, type Kind } from '../aggregate/run.ts';
+import { addMonths } from '../aggregate/period.ts';
+import { log } from '../log.ts';
+import type { Jobs } from './boss.ts';
+import { periodKey, QUEUES } from './queues.ts';
+
+export type AggregationJobData = {
+  sourceId: number;
+  /** YYYY-MM-DD (monthly: the 1st). */
+  period: string;
+  engine?: Engine;
+  /** After a daily job of a closed month, enqueue that month again. */
+  cascade?: boolean;
+  reason?: string;
+};
+
+export type EnqueuedJob = { id: string; queue: string; kind: Kind; sourceId: number; period: string };
+
+const queueOf = (kind: Kind) => (kind === 'daily' ? QUEUES.daily : QUEUES.monthly);
+
+/**
+ * Enqueues one aggregation. When the same (source, period) is already queued the stately
+ * queue refuses a second one; the queued job's id is returned instead.
+ */
+export async function enqueueAggregation(jobs: Jobs, kind: Kind, data: AggregationJobData, options: { retryLimit?: number } = {}): Promise<EnqueuedJob> {
+  const period = kind === 'monthly' ? monthOf(data.period) : data.period;
+  const queue = queueOf(kind);
+  const key = periodKey(data.sourceId, period);
+  let id = await jobs.boss.send(queue, { ...data, period }, { singletonKey: key, ...options });
+  if (!id) {
+    const queued = await jobs.boss.findJobs(queue, { key, queued: true });
+    id = queued[0]?.id ?? null;
+  }
+  if (!id) throw new Error(`could not enqueue ${kind} ${key}`);
+  return { id, queue, kind, sourceId: data.sourceId, period };
+}
+
+/**
+ * Called by ingest after a capture is stored: a capture for a day that is already closed in
+ * the reporting zone (an agent draining its spool, a delayed batch) re-aggregates that day.
+ * Returns the job, or null when the day is still open (the scheduled run will see it).
+ */
+export async function notifyCaptureStored(
+  jobs: Jobs | undefined,
+  capture: { sourceId: number; capturedAt: string | Date },
+  now: Date = new Date(),
+): Promise<EnqueuedJob | null> {
+  if (!jobs) return null;
+  const day = dayIn(new Date(capture.capturedAt), jobs.reportTz);
+  if (day >= dayIn(now, jobs.reportTz)) return null;
+  return enqueueAggregation(jobs, 'daily', { sourceId: capture.sourceId, period: day, cascade: true, reason: 'late capture' });
+}
+
+async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
+  const d = job.data;
+  if (!Number.isInteger(d?.sourceId) || typeof d?.period !== 'string' || !isDay(d.period)) {
+    throw new Error(`invalid job data: ${JSON.stringify(d)}`);
+  }
+  if (!(await sourceExists(jobs.sql, d.sourceId))) throw new Error(`source ${d.sourceId} does not exist`);
+  const engine = d.engine ?? jobs.engine;
+  const r = await runAggregation(jobs.sql, engine, { kind, sourceId: d.sourceId, period: d.period, tz: jobs.reportTz });
+  log.info('aggregated', { kind, sourceId: d.sourceId, period: d.period, engine, rows: r.rowsOut, ms: Math.round(r.ms) });
+  if (kind === 'daily' && d.cascade && monthOf(d.period) < monthOf(dayIn(new Date(), jobs.reportTz))) {
+    await enqueueAggregation(jobs, 'monthly', { sourceId: d.sourceId, period: monthOf(d.period), cascade: false, reason: 'closed month changed' });
+  }
+  return { engine, rows: r.rowsOut, ms: Math.round(r.ms) };
+}
+
+/** Daily tick: every closed day (last 35) whose captures are newer than its rollup, yesterday included. */
+export async function dailyTick(jobs: Jobs): Promise<EnqueuedJob[]> {
+  const out: EnqueuedJob[] = [];
+  for (const s of await staleDays(jobs.sql, jobs.reportTz)) {
+    out.push(await enqueueAggregation(jobs, 'daily', { sourceId: s.sourceId, period: s.day, cascade: true, reason: 'scheduled' }));
+  }
+  return out;
+}
+
+/** Monthly tick (on the 1st): the previous month of every source with daily rollups in it. */
+export async function monthlyTick(jobs: Jobs, now: Date = new Date()): Promise<EnqueuedJob[]> {
+  const previous = addMonths(monthOf(dayIn(now, jobs.reportTz)), -1);
+  const out: EnqueuedJob[] = [];
+  for (const sourceId of await sourcesWithDays(jobs.sql, previous)) {
+    out.push(await enqueueAggregation(jobs, 'monthly', { sourceId, period: previous, reason: 'scheduled' }));
+  }
+  return out;
+}
+
+/** Enqueues a rerun/backfill: every source (or one) × every day or month in [from, to]. */
+export async function enqueueRange(
+  jobs: Jobs,
+  r: { kind: Kind; sourceId?: number; periods: string[]; engine?: Engine },
+): Promise<EnqueuedJob[]> {
+  const sources = r.sourceId ? [r.sourceId] : await allSourceIds(jobs.sql);
+  const out: EnqueuedJob[] = [];
+  for (const period of r.periods) {
+    for (const sourceId of sources) {
+      out.push(await enqueueAggregation(jobs, r.kind, { sourceId, period, engine: r.engine, reason: 'requested' }));
+    }
+  }
+  return out;
+}
+
+/** Registers the aggregation workers and the tick handlers. */
+export async function registerAggregationWorkers(jobs: Jobs, pollingIntervalSeconds: number) {
+  const options = { batchSize: 1, pollingIntervalSeconds, localConcurrency: 2 };
+  await jobs.boss.work<AggregationJobData>(QUEUES.daily, options, async ([job]) => runOne(jobs, 'daily', job));
+  await jobs.boss.work<AggregationJobData>(QUEUES.monthly, options, async ([job]) => runOne(jobs, 'monthly', job));
+  await jobs.boss.work(QUEUES.dailyTick, { pollingIntervalSeconds }, async () => ({ enqueued: (await dailyTick(jobs)).length }));
+  await jobs.boss.work(QUEUES.monthlyTick, { pollingIntervalSeconds }, async () => ({ enqueued: (await monthlyTick(jobs)).length }));
+}

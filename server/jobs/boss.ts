@@ -1,0 +1,77 @@
+/**
+ * pg-boss on the application database, in its own schema (`pgboss`): started after the
+ * migrations, it creates every queue (pg-boss 12 wants a queue before `send`), installs the
+ * schedules (daily aggregation of the previous day at `dailyAt` in the reporting zone,
+ * monthly on the 1st) and runs the workers. `stop()` drains gracefully.
+ */
+import { PgBoss } from 'pg-boss';
+import type { Sql } from '../db/connect.ts';
+import type { Engine } from '../aggregate/run.ts';
+import { log } from '../log.ts';
+import { ALL_QUEUES, QUEUES, queueOptions } from './queues.ts';
+import { registerAggregationWorkers } from './aggregation_jobs.ts';
+import { registerBenchmarkWorker } from './benchmark_job.ts';
+
+export const BOSS_SCHEMA = 'pgboss';
+
+export type JobsOptions = {
+  sql: Sql;
+  /** Connection string of the same database (pg-boss uses its own `pg` pool). */
+  url: string;
+  reportTz: string;
+  engine: Engine;
+  /** HH:MM in reportTz. */
+  dailyAt: string;
+  /** Run workers on this node (default true). */
+  workers?: boolean;
+  /** Install cron schedules (default true). */
+  schedule?: boolean;
+  retryDelaySeconds?: number;
+  pollingIntervalSeconds?: number;
+};
+
+export type Jobs = {
+  boss: PgBoss;
+  sql: Sql;
+  reportTz: string;
+  engine: Engine;
+  stop(): Promise<void>;
+};
+
+/** Starts pg-boss, creates queues and schedules, starts workers. */
+export async function startJobs(o: JobsOptions): Promise<Jobs> {
+  const boss = new PgBoss({ connectionString: o.url, schema: BOSS_SCHEMA, max: 4, application_name: 'vmledger-jobs' });
+  boss.on('error', (err) => log.error('pg-boss error', { error: err }));
+  await boss.start();
+  const jobs: Jobs = {
+    boss,
+    sql: o.sql,
+    reportTz: o.reportTz,
+    engine: o.engine,
+    stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
+  };
+  try {
+    const existing = new Set((await boss.getQueues()).map((q) => q.name));
+    for (const name of ALL_QUEUES) {
+      const options = queueOptions(name, o.retryDelaySeconds ?? 30);
+      if (existing.has(name)) await boss.updateQueue(name, options as any);
+      else await boss.createQueue(name, options);
+    }
+    if (o.schedule !== false) {
+      const [hh, mm] = o.dailyAt.split(':').map(Number);
+      await boss.schedule(QUEUES.dailyTick, `${mm} ${hh} * * *`, {}, { tz: o.reportTz });
+      // Later on the 1st than the daily tick, so the month's last day is usually in; a
+      // daily job for a closed month also re-enqueues its month, which covers the rest.
+      await boss.schedule(QUEUES.monthlyTick, `${mm} ${(hh + 2) % 24} 1 * *`, {}, { tz: o.reportTz });
+    }
+    if (o.workers !== false) {
+      const polling = o.pollingIntervalSeconds ?? 2;
+      await registerAggregationWorkers(jobs, polling);
+      await registerBenchmarkWorker(jobs, polling);
+    }
+  } catch (err) {
+    await boss.stop({ graceful: false }).catch(() => {});
+    throw err;
+  }
+  return jobs;
+}

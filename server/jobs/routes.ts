@@ -1,0 +1,44 @@
+/**
+ * HTTP routes of background jobs, mounted under /api/v1:
+ *   GET  /jobs?state=&queue=&limit=  (admin) newest first; failed jobs carry `error`
+ *   POST /jobs/:queue/:id/retry      (admin) retry a failed job
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AuthVariables } from '../auth/middleware.ts';
+import { requireRole } from '../auth/middleware.ts';
+import type { Sql } from '../db/connect.ts';
+import { ApiError } from '../http/errors.ts';
+import { parseOr400, query } from '../aggregate/validate.ts';
+import type { Jobs } from './boss.ts';
+import { JOB_STATES, jobsByIds, listJobs } from './job_queries.ts';
+import { ALL_QUEUES } from './queues.ts';
+
+const ListParams = z.object({
+  state: z.enum(JOB_STATES).optional(),
+  queue: z.enum(ALL_QUEUES as [string, ...string[]]).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export function jobsRoutes(sql: Sql, jobs?: Jobs) {
+  const app = new Hono<{ Variables: AuthVariables }>();
+
+  app.get('/jobs', requireRole('admin'), async (c) => {
+    if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+    const p = parseOr400(ListParams, query(c.req.query()), 'invalid_query');
+    return c.json({ items: await listJobs(sql, p) });
+  });
+
+  app.post('/jobs/:queue/:id/retry', requireRole('admin'), async (c) => {
+    if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+    const { queue, id } = c.req.param();
+    if (!(ALL_QUEUES as string[]).includes(queue) || !/^[0-9a-f-]{36}$/i.test(id)) throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
+    const [job] = await jobsByIds(sql, [id]);
+    if (!job || job.queue !== queue) throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
+    if (job.state !== 'failed') throw new ApiError(409, 'not_failed', `job ${id} is ${job.state}; only failed jobs can be retried`);
+    await jobs.boss.retry(queue, id);
+    return c.json({ job: (await jobsByIds(sql, [id]))[0] });
+  });
+
+  return app;
+}
