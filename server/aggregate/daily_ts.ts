@@ -6,7 +6,7 @@
  * facts are read.
  */
 import type { Sql } from '../db/connect.ts';
-import { jsonNumberMap, parseScaled, ratio, formatScaled } from './numeric.ts';
+import { exact, jsonNumberMap, ratio, formatScaled } from './numeric.ts';
 import { dayBounds } from './period.ts';
 import { insertDailyRows, insertDailyTotals, registerSnapshot, type DailyRow } from './write_rollups.ts';
 
@@ -21,9 +21,10 @@ type Vm = {
   name: string;
   present: number;
   on: number;
-  vcpu: bigint;
-  ram: bigint;
-  diskMilli: bigint;
+  // Per-VM sums as JS integers (checked safe when the VM is finished); BigInt from there on.
+  vcpu: number;
+  ram: number;
+  diskMilli: number;
   pools: Map<string, number>;
   first: string;
   last: string;
@@ -63,7 +64,8 @@ export async function aggregateDailyTs(read: Sql, tx: Sql, input: DailyInput): P
     pending = insertDailyRows(tx, sourceId, day, rows);
   };
 
-  const finish = (vm: Vm) => {
+  const finish = (v: Vm) => {
+    const vm = { ...v, vcpu: exact(v.vcpu, v.key), ram: exact(v.ram, v.key), diskMilli: exact(v.diskMilli, v.key) };
     const sp = BigInt(vm.present);
     const on = BigInt(vm.on);
     const poolEntries = [...vm.pools.entries()];
@@ -103,7 +105,7 @@ export async function aggregateDailyTs(read: Sql, tx: Sql, input: DailyInput): P
   let vm: Vm | null = null;
   const cursor = read`
     select vm_key, source_vm_id, name, power_state = 'poweredOn', vcpu, ram_mb,
-           provisioned_disk_gb::text, coalesce(resource_pool, '(none)'), snapshot_time::text
+           (provisioned_disk_gb * 1000)::int8, coalesce(resource_pool, '(none)'), snapshot_time::text
     from vm_hourly_stats
     where source_id = ${sourceId} and snapshot_time >= ${bounds.start}::timestamptz
       and snapshot_time < ${bounds.end}::timestamptz and not is_template
@@ -111,12 +113,12 @@ export async function aggregateDailyTs(read: Sql, tx: Sql, input: DailyInput): P
     .values()
     .cursor(CURSOR_ROWS);
   for await (const rows of cursor) {
-    for (const r of rows as unknown as [string, string, string, boolean, number, number, string, string, string][]) {
+    for (const r of rows as unknown as [string, string, string, boolean, number, number, number, string, string][]) {
       if (vm === null || vm.key !== r[0]) {
         if (vm) finish(vm);
         if (batch.length >= WRITE_BATCH) await flush();
         vm = {
-          key: r[0], sourceVmId: r[1], name: r[2], present: 0, on: 0, vcpu: 0n, ram: 0n, diskMilli: 0n,
+          key: r[0], sourceVmId: r[1], name: r[2], present: 0, on: 0, vcpu: 0, ram: 0, diskMilli: 0,
           pools: new Map(), first: r[8], last: r[8],
         };
       }
@@ -125,9 +127,9 @@ export async function aggregateDailyTs(read: Sql, tx: Sql, input: DailyInput): P
       vm.name = r[2];
       vm.present++;
       if (r[3]) vm.on++;
-      vm.vcpu += BigInt(r[4]);
-      vm.ram += BigInt(r[5]);
-      vm.diskMilli += parseScaled(r[6], 3);
+      vm.vcpu += r[4];
+      vm.ram += r[5];
+      vm.diskMilli += r[6];
       vm.pools.set(r[7], (vm.pools.get(r[7]) ?? 0) + 1);
       vm.last = r[8];
     }

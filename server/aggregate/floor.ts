@@ -6,7 +6,7 @@
  * benchmark's parity verdict checks it produces the same rows.
  */
 import type { Sql } from '../db/connect.ts';
-import { addMonths, monthOf } from './period.ts';
+import { addMonths, dayBounds, monthOf } from './period.ts';
 import type { Kind } from './run.ts';
 
 /** Runs the floor statement for one period inside `tx`; returns rows inserted. */
@@ -15,15 +15,15 @@ export async function runFloor(tx: Sql, kind: Kind, sourceId: number, period: st
   return r.count;
 }
 
-function dailyFloor(tx: Sql, sourceId: number, day: string, tz: string) {
+// The period's constants (bounds, total samples) are looked up first and passed as values,
+// as the procedure's variables are, so the planner sees the same literal time range.
+async function dailyFloor(tx: Sql, sourceId: number, day: string, tz: string) {
+  const b = await dayBounds(tx, day, tz);
+  const [{ n }] = await tx`select count(*)::int as n from captures where source_id = ${sourceId}
+    and captured_at >= ${b.start}::timestamptz and captured_at < ${b.end}::timestamptz`;
   return tx`
-    with b as (
-      select ${day}::date::timestamp at time zone ${tz} as t0, (${day}::date + 1)::timestamp at time zone ${tz} as t1
-    ), k as (
-      select b.t0, b.t1, extract(epoch from b.t1 - b.t0)::integer as secs,
-             (select count(*)::integer from captures c where c.source_id = ${sourceId}
-                and c.captured_at >= b.t0 and c.captured_at < b.t1) as n
-      from b
+    with k as (
+      select ${b.start}::timestamptz as t0, ${b.end}::timestamptz as t1, ${b.seconds}::integer as secs, ${n}::integer as n
     ), per_pool as (
       select f.vm_key, coalesce(f.resource_pool, '(none)') as pool, count(*) as hits,
              sum(count(*)) over (partition by f.vm_key) as vm_hits,
@@ -32,8 +32,9 @@ function dailyFloor(tx: Sql, sourceId: number, day: string, tz: string) {
              min(f.snapshot_time) as first_t, max(f.snapshot_time) as last_t,
              (array_agg(f.name order by f.snapshot_time desc))[1] as last_name,
              (array_agg(f.source_vm_id order by f.snapshot_time desc))[1] as last_vm_id
-      from vm_hourly_stats f, k
-      where f.source_id = ${sourceId} and f.snapshot_time >= k.t0 and f.snapshot_time < k.t1 and not f.is_template
+      from vm_hourly_stats f
+      where f.source_id = ${sourceId} and f.snapshot_time >= ${b.start}::timestamptz
+        and f.snapshot_time < ${b.end}::timestamptz and not f.is_template
       group by f.vm_key, coalesce(f.resource_pool, '(none)')
     ), per_vm as (
       select vm_key, sum(hits)::integer as sp, sum(on_hits)::integer as on_s, sum(s_vcpu)::bigint as s_vcpu,
@@ -60,14 +61,14 @@ function dailyFloor(tx: Sql, sourceId: number, day: string, tz: string) {
     left join vm_lifecycle l on l.source_id = ${sourceId} and l.vm_key = v.vm_key`;
 }
 
-function monthlyFloor(tx: Sql, sourceId: number, period: string) {
+async function monthlyFloor(tx: Sql, sourceId: number, period: string) {
   const m0 = monthOf(period);
   const m1 = addMonths(m0, 1);
+  const [c] = await tx`
+    select coalesce(sum(total_samples), 0)::integer as n, count(*)::integer as covered
+    from source_daily_totals where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date`;
   return tx`
-    with k as (
-      select coalesce(sum(total_samples), 0)::integer as n, count(*)::integer as covered
-      from source_daily_totals where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date
-    ), days as (
+    with k as (select ${c.n}::integer as n, ${c.covered}::integer as covered), days as (
       select * from vm_daily_rollup r where r.source_id = ${sourceId} and r.day >= ${m0}::date and r.day < ${m1}::date
     ), per_vm as (
       select vm_key, sum(samples_present)::integer as sp, sum(powered_on_samples)::integer as on_s,

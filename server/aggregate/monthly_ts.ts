@@ -4,7 +4,7 @@
  * never the facts; exact BigInt sums; batches written through the caller's transaction.
  */
 import type { Sql } from '../db/connect.ts';
-import { formatScaled, jsonNumberMap, parseScaled, ratio } from './numeric.ts';
+import { exact, formatScaled, jsonNumberMap, parseScaled, ratio } from './numeric.ts';
 import { addMonths, monthOf } from './period.ts';
 import { insertMonthlyRows, insertMonthlyTotals, registerSnapshot, type MonthlyRow } from './write_rollups.ts';
 
@@ -18,14 +18,15 @@ type Vm = {
   present: number;
   on: number;
   days: number;
-  vcpu: bigint;
-  ram: bigint;
-  diskMilli: bigint;
-  onH: bigint;
-  vcpuH: bigint;
-  ramH: bigint;
-  diskH: bigint;
-  pools: Map<string, bigint>;
+  // JS integer sums (checked safe when the VM is finished); micro-hours for the hours.
+  vcpu: number;
+  ram: number;
+  diskMilli: number;
+  onH: number;
+  vcpuH: number;
+  ramH: number;
+  diskH: number;
+  pools: Map<string, number>;
   first: string;
   last: string;
   latest: { sourceVmId: string; name: string; firstSeen: string | null; lastSeen: string | null; created: string | null; deleted: string | null };
@@ -82,9 +83,14 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
     await pending;
     pending = insertMonthlyRows(tx, sourceId, m0, rows);
   };
-  const finish = (vm: Vm) => {
+  const finish = (v: Vm) => {
+    const x = (n: number) => exact(n, v.key);
+    const vm = {
+      ...v, vcpu: x(v.vcpu), ram: x(v.ram), diskMilli: x(v.diskMilli), onH: x(v.onH), vcpuH: x(v.vcpuH),
+      ramH: x(v.ramH), diskH: x(v.diskH),
+    };
     const sp = BigInt(vm.present);
-    const pools = [...vm.pools.entries()];
+    const pools = [...v.pools.entries()].map(([p, h]) => [p, x(h)] as const);
     batch.push({
       vm_key: vm.key,
       source_vm_id: vm.latest.sourceVmId,
@@ -121,8 +127,8 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
   let vm: Vm | null = null;
   const cursor = read`
     select vm_key, source_vm_id, name, samples_present, powered_on_samples, sum_vcpu, sum_ram_mb,
-           sum_disk_gb::text, powered_on_hours::text, vcpu_hours::text, ram_gb_hours::text,
-           disk_gb_hours::text, pool_samples, first_sample_at::text, last_sample_at::text,
+           (sum_disk_gb * 1000)::int8, (powered_on_hours * 1000000)::int8, (vcpu_hours * 1000000)::int8,
+           (ram_gb_hours * 1000000)::int8, (disk_gb_hours * 1000000)::int8, pool_samples, first_sample_at::text, last_sample_at::text,
            first_seen_at::text, last_seen_at::text, created_at::text, deleted_at::text
     from vm_daily_rollup
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date
@@ -135,23 +141,21 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
         if (vm) finish(vm);
         if (batch.length >= WRITE_BATCH) await flush();
         vm = {
-          key: r[0], present: 0, on: 0, days: 0, vcpu: 0n, ram: 0n, diskMilli: 0n, onH: 0n, vcpuH: 0n,
-          ramH: 0n, diskH: 0n, pools: new Map(), first: r[13], last: r[14], latest: null as any,
+          key: r[0], present: 0, on: 0, days: 0, vcpu: 0, ram: 0, diskMilli: 0, onH: 0, vcpuH: 0,
+          ramH: 0, diskH: 0, pools: new Map(), first: r[13], last: r[14], latest: null as any,
         };
       }
       vm.present += r[3];
       vm.on += r[4];
       vm.days++;
-      vm.vcpu += BigInt(r[5]);
-      vm.ram += BigInt(r[6]);
-      vm.diskMilli += parseScaled(r[7], 3);
-      vm.onH += micro(r[8]);
-      vm.vcpuH += micro(r[9]);
-      vm.ramH += micro(r[10]);
-      vm.diskH += micro(r[11]);
-      for (const [pool, hits] of Object.entries(r[12] as Record<string, number>)) {
-        vm.pools.set(pool, (vm.pools.get(pool) ?? 0n) + BigInt(hits));
-      }
+      vm.vcpu += r[5];
+      vm.ram += r[6];
+      vm.diskMilli += r[7];
+      vm.onH += r[8];
+      vm.vcpuH += r[9];
+      vm.ramH += r[10];
+      vm.diskH += r[11];
+      for (const pool in r[12]) vm.pools.set(pool, (vm.pools.get(pool) ?? 0) + r[12][pool]);
       vm.last = r[14];
       // Days come in order: the last one carries the latest identity and lifecycle.
       vm.latest = { sourceVmId: r[1], name: r[2], firstSeen: r[15], lastSeen: r[16], created: r[17], deleted: r[18] };

@@ -48,3 +48,12 @@ export function ratio(pNum: bigint, pDen: bigint, q: bigint): string {
 export function jsonNumberMap(entries: [string, string][]): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
 }
+
+/**
+ * A JS integer sum as BigInt, refusing one that may have lost precision (beyond 2^53).
+ * Hot loops add plain numbers (much faster than BigInt) and convert once per VM.
+ */
+export function exact(sum: number, what: string): bigint {
+  if (!Number.isSafeInteger(sum)) throw new RangeError(`sum for ${what} exceeds exact integer range: ${sum}`);
+  return BigInt(sum);
+}
