@@ -76,9 +76,9 @@ async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
 }
 
 /** Daily tick: every closed day (last 35) whose captures are newer than its rollup, yesterday included. */
-export async function dailyTick(jobs: Jobs): Promise<EnqueuedJob[]> {
+export async function dailyTick(jobs: Jobs, lookbackDays = 35): Promise<EnqueuedJob[]> {
   const out: EnqueuedJob[] = [];
-  for (const s of await staleDays(jobs.sql, jobs.reportTz)) {
+  for (const s of await staleDays(jobs.sql, jobs.reportTz, lookbackDays)) {
     out.push(await enqueueAggregation(jobs, 'daily', { sourceId: s.sourceId, period: s.day, cascade: true, reason: 'scheduled' }));
   }
   return out;
