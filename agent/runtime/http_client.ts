@@ -10,12 +10,18 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { CollectorError } from '../collectors/collector.ts';
 
 export type TlsOptions = { insecure?: boolean; caFile?: string; thumbprint?: string };
 
-export type HttpResponse = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+export type HttpResponse = {
+  status: number;
+  /** The reason phrase: Proxmox often puts the only error text there. */
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+};
 
 export type HttpRequest = {
   method?: string;
@@ -45,15 +51,33 @@ export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string)
     ca: tls.caFile ? readFileSync(tls.caFile) : undefined,
     // With a pinned thumbprint the chain is not checked; the fingerprint is, below.
     rejectUnauthorized: !(tls.insecure || pinned),
-    checkServerIdentity: pinned
-      ? (_host: string, cert: PeerCertificate) => {
-          const actual = createHash('sha256').update(cert.raw).digest('hex');
-          return actual === pinned
-            ? undefined
-            : new Error(`certificate thumbprint ${actual} does not match the pinned ${pinned}`);
-        }
-      : undefined,
   });
+  if (pinned) {
+    // Node calls checkServerIdentity only for a verified chain, so a pin on a self-signed
+    // certificate must be checked here, before the socket is handed to any request:
+    // nothing (a login password) is ever written to a server with another certificate.
+    (httpsAgent as unknown as { createConnection: unknown }).createConnection = (
+      options: ConnectionOptions,
+      cb: (err: Error | null, socket?: TLSSocket) => void,
+    ) => {
+      const socket = tlsConnect({ ...options, rejectUnauthorized: false });
+      let done = false;
+      socket.once('secureConnect', () => {
+        const actual = createHash('sha256').update(socket.getPeerCertificate().raw).digest('hex');
+        done = true;
+        if (actual === pinned) return cb(null, socket);
+        socket.destroy();
+        cb(new CollectorError('tls', `certificate thumbprint ${actual} does not match the pinned ${pinned}`));
+      });
+      socket.once('error', (err) => {
+        if (!done) {
+          done = true;
+          cb(err);
+        }
+      });
+      return undefined;
+    };
+  }
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
   function request(url: string, req: HttpRequest = {}): Promise<HttpResponse> {
@@ -62,23 +86,48 @@ export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string)
     const lib = isHttps ? https : http;
     return new Promise((resolve, reject) => {
       if (req.signal?.aborted) return reject(abortError(req.signal));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = () => {
+        if (timer) clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+      };
       const r = lib.request(
         u,
         { method: req.method ?? 'GET', headers: req.headers, agent: isHttps ? httpsAgent : httpAgent },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
+          res.on('end', () => {
+            finish();
+            resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks) });
+          });
+          res.on('error', (err) => {
+            finish();
+            reject(err);
+          });
         },
       );
-      const onAbort = () => r.destroy(abortError(req.signal!));
+      // Reject directly as well as destroying the request: under Deno, destroying a request
+      // on a reused keep-alive socket does not always end it, and a slow server would hang us.
+      function onAbort() {
+        const err = abortError(req.signal!);
+        finish();
+        r.destroy(err);
+        reject(err);
+      }
       req.signal?.addEventListener('abort', onAbort, { once: true });
       if (req.timeoutMs) {
-        r.setTimeout(req.timeoutMs, () => r.destroy(new CollectorError('timeout', `${u.host} did not answer within ${req.timeoutMs} ms`)));
+        timer = setTimeout(() => {
+          const err = new CollectorError('timeout', `${u.host} did not answer within ${req.timeoutMs} ms`);
+          finish();
+          r.destroy(err);
+          reject(err);
+        }, req.timeoutMs);
       }
-      r.on('error', (err) => reject(describeNetworkError(err, u)));
-      r.on('close', () => req.signal?.removeEventListener('abort', onAbort));
+      r.on('error', (err) => {
+        finish();
+        reject(describeNetworkError(err, u));
+      });
       if (req.body !== undefined) r.write(req.body);
       r.end();
     });
