@@ -6,7 +6,12 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Sql } from './db/connect.ts';
-import { bearerAuth, type AuthVariables } from './auth/middleware.ts';
+import { bearerAuth, requireRole, type AuthVariables } from './auth/middleware.ts';
+import { createFailureLimiter } from './auth/rate_limit.ts';
+import { adminRoutes } from './auth/routes.ts';
+import { ApiDoc } from './http/api_doc.ts';
+import { createMetrics, renderMetrics, type Metrics } from './metrics/metrics.ts';
+import { queryRoutes } from './queries/routes.ts';
 import { ApiError, handleError } from './http/errors.ts';
 import { staticRoutes } from './http/static.ts';
 import { agentRoutes } from './agents/routes.ts';
@@ -22,12 +27,20 @@ export type AppOptions = {
   sessionHours: number;
   /** Called after each newly stored capture (e.g. to re-aggregate a closed day); errors are logged. */
   onCaptureStored?: (result: StoreResult) => void | Promise<void>;
+  /** The route registry (tests read it); a fresh one by default. */
+  doc?: ApiDoc;
+  /** Process metrics (the server shares one with its jobs); fresh by default. */
+  metrics?: Metrics;
   /** Background jobs (pg-boss); without them job-backed routes answer 503. */
   jobs?: Jobs;
 };
 
 export function createApp(sql: Sql, options: AppOptions) {
   const app = new Hono<{ Variables: AuthVariables }>();
+  const doc = options.doc ?? new ApiDoc();
+  const metrics = options.metrics ?? createMetrics();
+  // Guessing tokens: 20 failures per address in 5 minutes, then 429 until the window passes.
+  const apiLimiter = createFailureLimiter({ max: 20, windowMs: 5 * 60_000 });
   app.onError(handleError);
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.use(
@@ -55,16 +68,29 @@ export function createApp(sql: Sql, options: AppOptions) {
   app.route('/', staticRoutes());
 
   const api = new Hono<{ Variables: AuthVariables }>();
-  api.use('*', bearerAuth(sql));
-  api.route('/', ingestRoutes(sql, { maxBodyBytes: options.maxBodyBytes, onStored: options.onCaptureStored }));
-  api.route('/', agentRoutes(sql));
-  api.route('/', inventoryRoutes(sql));
+  api.use('*', bearerAuth(sql, { limiter: apiLimiter, onFailure: () => metrics.authFailures.inc({ kind: 'api' }) }));
+  api.route('/', ingestRoutes(sql, doc, { maxBodyBytes: options.maxBodyBytes, onStored: options.onCaptureStored, metrics }));
+  api.route('/', agentRoutes(sql, doc));
+  api.route('/', inventoryRoutes(sql, doc));
+  api.route('/', queryRoutes(sql, doc));
+  api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, options.jobs));
+  doc.define(api, {
+    method: 'get', path: '/openapi.json', tag: 'Meta', roles: ['viewer'],
+    summary: 'This document (OpenAPI 3.1), built from the same zod schemas that validate requests',
+  }, (c) => c.json(doc.openapi({ title: 'vmledger API', version: '1' })));
   api.all('*', (c) => {
     throw new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
   });
   app.route('/api/v1', api);
 
-  app.route('/', pageRoutes(sql, { sessionHours: options.sessionHours }));
+  app.get('/metrics', bearerAuth(sql, { limiter: apiLimiter }), requireRole('admin', 'metrics'), async (c) =>
+    c.body(await renderMetrics(sql, metrics), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+
+  app.route('/', pageRoutes(sql, {
+    sessionHours: options.sessionHours,
+    loginLimiter: createFailureLimiter({ max: 10, windowMs: 5 * 60_000 }),
+    onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
+  }));
   return app;
 }

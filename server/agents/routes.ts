@@ -2,16 +2,21 @@
 import { Hono } from 'hono';
 import { describeIssues } from '../../agent/capture/schema.ts';
 import { Heartbeat } from '../../agent/capture/heartbeat.ts';
+import { audit } from '../audit/audit_log.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
-import { requireRole } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
+import { intParam, type ApiDoc } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import { recordHeartbeat, requestCapture } from './heartbeats.ts';
 
-export function agentRoutes(sql: Sql) {
+export function agentRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
-  app.post('/heartbeats', requireRole('agent'), async (c) => {
+  doc.define(app, {
+    method: 'post', path: '/heartbeats', tag: 'Ingest', roles: ['agent'], body: Heartbeat,
+    summary: "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
+    responses: { 200: '`{"captureNow": [{"sourceId"}]}`' },
+  }, async (c) => {
     const body = await c.req.json().catch(() => {
       throw new ApiError(400, 'invalid_json', 'body is not valid JSON');
     });
@@ -24,11 +29,15 @@ export function agentRoutes(sql: Sql) {
     return c.json({ captureNow });
   });
 
-  app.post('/sources/:id/capture', requireRole('admin'), async (c) => {
-    const id = Number(c.req.param('id'));
-    if (!Number.isInteger(id) || id <= 0) throw new ApiError(400, 'invalid_id', 'source id must be a positive integer');
+  doc.define(app, {
+    method: 'post', path: '/sources/:id/capture', tag: 'Sources', roles: ['admin'],
+    summary: "Ask the source's agent to capture now (delivered with its next heartbeat)",
+    responses: { 202: 'Queued', 404: 'No such source' },
+  }, async (c) => {
+    const id = intParam(c, 'id');
     const req = await requestCapture(sql, id, c.get('auth').id);
     if (!req) throw new ApiError(404, 'not_found', `no source ${id}`);
+    await audit(sql, { action: 'capture.request', actorId: c.get('auth').id, actorName: c.get('auth').name, target: `source:${id}` });
     return c.json({ requestId: req.id, sourceId: id, status: 'pending' }, 202);
   });
 

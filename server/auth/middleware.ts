@@ -4,8 +4,11 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { audit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
+import { clientIp } from '../http/client_ip.ts';
 import { ApiError } from '../http/errors.ts';
+import type { FailureLimiter } from './rate_limit.ts';
 import { findSession, type Session } from './sessions.ts';
 import { verifyToken, type Role, type TokenInfo } from './tokens.ts';
 
@@ -19,14 +22,28 @@ function allows(have: Role, need: Role): boolean {
   return have === 'admin' && need === 'viewer';
 }
 
-/** Requires a valid Bearer token; sets `c.var.auth`. 401 without or with a bad token. */
-export function bearerAuth(sql: Sql): MiddlewareHandler<{ Variables: AuthVariables }> {
+/**
+ * Requires a valid Bearer token; sets `c.var.auth`. 401 without or with a bad token; a
+ * client address with too many recent failures gets 429. Bad tokens are audited (never
+ * their value).
+ */
+export function bearerAuth(sql: Sql, options: { limiter?: FailureLimiter; onFailure?: () => void } = {}): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function bearerAuth(c, next) {
+    const ip = clientIp(c);
+    const wait = options.limiter?.blockedFor(ip) ?? 0;
+    if (wait > 0) {
+      throw new ApiError(429, 'too_many_failures', `too many failed authentications from this address; retry in ${wait} s`, {}, { 'retry-after': String(wait) });
+    }
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <token> header');
     const info = await verifyToken(sql, match[1]);
-    if (!info) throw new ApiError(401, 'unauthorized', 'invalid, expired or revoked token');
+    if (!info) {
+      options.limiter?.fail(ip);
+      options.onFailure?.();
+      await audit(sql, { action: 'auth.failure', ip, target: `${c.req.method} ${c.req.path}`, detail: { kind: 'api' } });
+      throw new ApiError(401, 'unauthorized', 'invalid, expired or revoked token');
+    }
     c.set('auth', info);
     await next();
   };

@@ -8,7 +8,13 @@ import type { Sql } from '../db/connect.ts';
 export const ROLES = ['admin', 'viewer', 'agent', 'metrics'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type TokenInfo = { id: number; name: string; role: Role };
+export type TokenInfo = {
+  id: number;
+  name: string;
+  role: Role;
+  /** For agent tokens created for named sources ("kind:id"); null: any source it registers first. */
+  allowedSources?: string[] | null;
+};
 
 /** SHA-256 of a token or session value; what the database keeps. */
 export function hashSecret(value: string): Buffer {
@@ -23,12 +29,13 @@ export function newTokenValue(): string {
 /** Stores a token (hashed) and returns its id with the plain value, which is never stored. */
 export async function createToken(
   sql: Sql,
-  options: { name: string; role: Role; expiresAt?: Date | null; value?: string },
+  options: { name: string; role: Role; expiresAt?: Date | null; value?: string; allowedSources?: string[] | null; createdBy?: number | null },
 ): Promise<{ id: number; token: string }> {
   const token = options.value ?? newTokenValue();
   const [row] = await sql`
-    insert into api_tokens (name, role, token_hash, prefix, expires_at)
-    values (${options.name}, ${options.role}, ${hashSecret(token)}, ${token.slice(0, 10)}, ${options.expiresAt ?? null})
+    insert into api_tokens (name, role, token_hash, prefix, expires_at, allowed_sources, created_by)
+    values (${options.name}, ${options.role}, ${hashSecret(token)}, ${token.slice(0, 10)}, ${options.expiresAt ?? null},
+            ${options.allowedSources ?? null}, ${options.createdBy ?? null})
     returning id`;
   return { id: row.id as number, token };
 }
@@ -39,15 +46,15 @@ export async function verifyToken(sql: Sql, token: string): Promise<TokenInfo | 
   // last_used_at is written at most once a minute per token, to keep reads cheap.
   const rows = await sql`
     with hit as (
-      select id, name, role, last_used_at from api_tokens
+      select id, name, role, allowed_sources, last_used_at from api_tokens
       where token_hash = ${hashSecret(token)}
         and revoked_at is null and (expires_at is null or expires_at > now())
     ), touch as (
       update api_tokens t set last_used_at = now() from hit
       where t.id = hit.id and (hit.last_used_at is null or hit.last_used_at < now() - interval '1 minute')
     )
-    select id, name, role from hit`;
-  return rows.length ? { id: rows[0].id, name: rows[0].name, role: rows[0].role } : null;
+    select id, name, role, allowed_sources from hit`;
+  return rows.length ? { id: rows[0].id, name: rows[0].name, role: rows[0].role, allowedSources: rows[0].allowed_sources } : null;
 }
 
 /** Whether a token with exactly this value exists and is live. */
@@ -70,5 +77,28 @@ export async function hasAdminToken(sql: Sql): Promise<boolean> {
   const rows = await sql`
     select 1 from api_tokens
     where role = 'admin' and revoked_at is null and (expires_at is null or expires_at > now()) limit 1`;
+  return rows.length > 0;
+}
+
+export type TokenListItem = {
+  id: number; name: string; role: Role; prefix: string; createdAt: string; expiresAt: string | null;
+  revokedAt: string | null; lastUsedAt: string | null; allowedSources: string[] | null; status: 'active' | 'expired' | 'revoked';
+};
+
+/** Every token (never the values), newest first. */
+export async function listTokens(sql: Sql): Promise<TokenListItem[]> {
+  const rows = await sql`select * from api_tokens order by id desc`;
+  const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+  return rows.map((r) => ({
+    id: r.id, name: r.name, role: r.role, prefix: r.prefix, createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at),
+    revokedAt: iso(r.revoked_at), lastUsedAt: iso(r.last_used_at), allowedSources: r.allowed_sources,
+    status: r.revoked_at ? 'revoked' : r.expires_at && new Date(r.expires_at) <= new Date() ? 'expired' : 'active',
+  }));
+}
+
+/** Revokes a token and ends its sessions; false when there is no such live token. */
+export async function revokeToken(sql: Sql, id: number): Promise<boolean> {
+  const rows = await sql`update api_tokens set revoked_at = now() where id = ${id} and revoked_at is null returning id`;
+  if (rows.length) await sql`delete from sessions where token_id = ${id}`;
   return rows.length > 0;
 }

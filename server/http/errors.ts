@@ -12,17 +12,19 @@ import { log } from '../log.ts';
 export class ApiError extends HTTPException {
   readonly code: string;
   readonly details: Record<string, unknown>;
+  readonly headers: Record<string, string>;
 
-  constructor(status: ContentfulStatusCode, code: string, message: string, details: Record<string, unknown> = {}) {
+  constructor(status: ContentfulStatusCode, code: string, message: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
     super(status, { message });
     this.code = code;
     this.details = details;
+    this.headers = headers;
   }
 
   override getResponse(): Response {
     return new Response(JSON.stringify({ error: { code: this.code, message: this.message, ...this.details } }), {
       status: this.status,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
+      headers: { 'content-type': 'application/json; charset=utf-8', ...this.headers },
     });
   }
 }

@@ -2,26 +2,47 @@
 import { Hono } from 'hono';
 import { Capture, describeIssues } from '../../agent/capture/schema.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
-import { requireRole } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
+import type { ApiDoc } from '../http/api_doc.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
 import { readJsonBody } from './read_body.ts';
 import { storeCapture, type StoreResult } from './store_capture.ts';
 
 /** Routes mounted under /api/v1 (auth already applied by the caller). */
-export function ingestRoutes(sql: Sql, options: { maxBodyBytes: number; onStored?: (r: StoreResult) => void | Promise<void> }) {
+export function ingestRoutes(
+  sql: Sql,
+  doc: ApiDoc,
+  options: { maxBodyBytes: number; onStored?: (r: StoreResult) => void | Promise<void>; metrics?: Metrics },
+) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
-  app.post('/captures', requireRole('agent', 'admin'), async (c) => {
-    const body = await readJsonBody(c.req.raw, options.maxBodyBytes);
-    const parsed = Capture.safeParse(body);
-    if (!parsed.success) {
-      const issues = describeIssues(parsed.error);
-      throw new ApiError(400, 'invalid_capture',
-        `capture is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
+  doc.define(app, {
+    method: 'post', path: '/captures', tag: 'Ingest', roles: ['agent', 'admin'], body: Capture,
+    summary: 'Store one capture (JSON, optionally Content-Encoding: gzip); idempotent by captureId',
+    responses: {
+      201: 'Stored', 200: '`{"duplicate": true}`: this capture id was stored before', 403: "Another agent's source",
+      409: 'Another capture id for the same source and time', 413: 'Body over the size limit', 415: 'Unsupported Content-Encoding',
+    },
+  }, async (c) => {
+    const started = performance.now();
+    let result;
+    try {
+      const body = await readJsonBody(c.req.raw, options.maxBodyBytes);
+      const parsed = Capture.safeParse(body);
+      if (!parsed.success) {
+        const issues = describeIssues(parsed.error);
+        throw new ApiError(400, 'invalid_capture',
+          `capture is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
+      }
+      result = await storeCapture(sql, parsed.data, c.get('auth'));
+    } catch (err) {
+      options.metrics?.capturesRejected.inc({ status: String(err instanceof ApiError ? err.status : 500) });
+      throw err;
     }
-    const result = await storeCapture(sql, parsed.data, c.get('auth'));
+    options.metrics?.capturesReceived.inc({ outcome: result.duplicate ? 'duplicate' : 'stored' });
+    options.metrics?.ingestSeconds.observe((performance.now() - started) / 1000);
     if (result.duplicate) {
       return c.json({ captureId: result.captureId, duplicate: true }, 200);
     }

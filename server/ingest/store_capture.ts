@@ -29,6 +29,9 @@ export type StoreResult = {
  */
 async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise<number> {
   const s = capture.source;
+  if (token.role === 'agent' && token.allowedSources && !token.allowedSources.includes(`${s.kind}:${s.id}`)) {
+    throw new ApiError(403, 'source_not_yours', `this agent token may post only for ${token.allowedSources.join(', ')}`);
+  }
   const claimant = token.role === 'agent' ? token.id : null;
   const [row] = await tx`
     insert into sources (kind, external_id, name, endpoint, version, owner_token_id)

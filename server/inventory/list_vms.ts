@@ -4,10 +4,18 @@
  */
 import type { Sql } from '../db/connect.ts';
 
+export const VM_SORTS = ['name', 'source', 'power', 'vcpu', 'ram', 'disk', 'created', 'firstSeen'] as const;
+export type VmSort = (typeof VM_SORTS)[number];
+
 export type VmListQuery = {
   q?: string;
   sourceId?: number;
+  cluster?: string;
+  pool?: string;
   powerState?: 'poweredOn' | 'poweredOff' | 'suspended';
+  template?: boolean;
+  sort?: VmSort;
+  order?: 'asc' | 'desc';
   limit: number;
   cursor?: string | null;
 };
@@ -29,18 +37,24 @@ export type VmListItem = {
   cluster: string | null;
   host: string | null;
   resourcePool: string | null;
+  folder: string | null;
   guestOs: string | null;
   ipAddresses: string[];
+  tags: string[];
+  biosUuid: string | null;
+  instanceUuid: string | null;
   createdAt: string | null;
   firstSeenAt: string;
   lastSeenAt: string;
+  stateAt: string;
 };
 
 export type Page<T> = { items: T[]; total: number; next: string | null };
 
-type Cursor = { n: string; s: number; k: string };
+/** The sort key of the last row of a page: value of the sort column, then source and key. */
+type Cursor = { v: string | number | null; s: number; k: string };
 
-/** Opaque cursor: the sort key of the last row of the previous page. */
+/** Opaque cursor for keyset pagination. */
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
@@ -49,7 +63,7 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(value: string): Cursor | null {
   try {
     const c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (typeof c?.n === 'string' && Number.isInteger(c?.s) && typeof c?.k === 'string') return c;
+    if (c && 'v' in c && Number.isInteger(c.s) && typeof c.k === 'string') return c;
   } catch {
     // fall through
   }
@@ -61,35 +75,67 @@ function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 }
 
-/** One page of live VMs ordered by name, with the total matching count. */
+/** Sort columns (whitelisted SQL expressions; never user text) and how to read their value back. */
+const SORT_SQL: Record<VmSort, { expr: string; pick: (r: Record<string, any>) => string | number | null }> = {
+  name: { expr: 'lower(i.name)', pick: (r) => r.sort_value },
+  source: { expr: 's.name', pick: (r) => r.sort_value },
+  power: { expr: 'i.power_state', pick: (r) => r.sort_value },
+  vcpu: { expr: 'i.vcpu', pick: (r) => r.sort_value },
+  ram: { expr: 'i.ram_mb', pick: (r) => r.sort_value },
+  disk: { expr: 'i.provisioned_disk_gb', pick: (r) => (r.sort_value === null ? null : String(r.sort_value)) },
+  created: { expr: "coalesce(i.created_at, '-infinity'::timestamptz)", pick: (r) => new Date(r.sort_value).getTime() },
+  firstSeen: { expr: 'i.first_seen_at', pick: (r) => new Date(r.sort_value).getTime() },
+};
+
+function cursorValue(sort: VmSort, v: string | number | null) {
+  if (sort === 'created' || sort === 'firstSeen') return Number.isFinite(v as number) ? new Date(v as number) : new Date(-8.64e15);
+  return v;
+}
+
+/** One page of live VMs with the total matching count. */
 export async function listVms(sql: Sql, query: VmListQuery): Promise<Page<VmListItem>> {
+  const sort = query.sort ?? 'name';
+  const desc = query.order === 'desc';
+  const expr = sql.unsafe(SORT_SQL[sort].expr);
   const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+  const q = query.q;
   const where = sql`
     where true
-    ${query.q ? sql`and (i.name ilike ${likePattern(query.q)} or i.vm_key = ${query.q}
-      or i.instance_uuid = ${query.q} or i.bios_uuid = ${query.q} or ${query.q} = any(i.ip_addresses))` : sql``}
+    ${q ? sql`and (i.name ilike ${likePattern(q)} or i.vm_key = ${q} or i.source_vm_id = ${q}
+      or i.instance_uuid = ${q.toLowerCase()} or i.bios_uuid = ${q.toLowerCase()} or ${q} = any(i.ip_addresses))` : sql``}
     ${query.sourceId ? sql`and i.source_id = ${query.sourceId}` : sql``}
-    ${query.powerState ? sql`and i.power_state = ${query.powerState}` : sql``}`;
-  const rows = await sql`
-    select i.*, s.name as source_name, s.kind as source_kind, lower(i.name) as sort_name, l.last_seen_at
-    from vm_inventory i join sources s on s.id = i.source_id
-    join vm_lifecycle l on l.source_id = i.source_id and l.vm_key = i.vm_key
-    ${where}
-    ${cursor ? sql`and (lower(i.name), i.source_id, i.vm_key) > (${cursor.n}, ${cursor.s}, ${cursor.k})` : sql``}
-    order by lower(i.name), i.source_id, i.vm_key
-    limit ${query.limit + 1}`;
-  const [{ count }] = await sql`select count(*)::int as count from vm_inventory i ${where}`;
+    ${query.cluster ? sql`and i.cluster = ${query.cluster}` : sql``}
+    ${query.pool ? sql`and i.resource_pool = ${query.pool}` : sql``}
+    ${query.powerState ? sql`and i.power_state = ${query.powerState}` : sql``}
+    ${query.template !== undefined ? sql`and i.is_template = ${query.template}` : sql``}`;
+  const after = cursor
+    ? desc
+      ? sql`and (${expr}, i.source_id, i.vm_key) < (${cursorValue(sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
+      : sql`and (${expr}, i.source_id, i.vm_key) > (${cursorValue(sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
+    : sql``;
+  const direction = sql.unsafe(desc ? 'desc' : 'asc');
+  const [rows, [{ count }]] = await Promise.all([
+    sql`
+      select i.*, s.name as source_name, s.kind as source_kind, ${expr} as sort_value, l.last_seen_at
+      from vm_inventory i join sources s on s.id = i.source_id
+      join vm_lifecycle l on l.source_id = i.source_id and l.vm_key = i.vm_key
+      ${where} ${after}
+      order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
+      limit ${query.limit + 1}`,
+    sql`select count(*)::int as count from vm_inventory i ${where}`,
+  ]);
   const hasMore = rows.length > query.limit;
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {
     items: page.map(toItem),
     total: count,
-    next: hasMore && last ? encodeCursor({ n: last.sort_name, s: last.source_id, k: last.vm_key }) : null,
+    next: hasMore && last ? encodeCursor({ v: SORT_SQL[sort].pick(last), s: last.source_id, k: last.vm_key }) : null,
   };
 }
 
-function toItem(r: Record<string, any>): VmListItem {
+/** Row → API item (camelCase, ISO times, numbers). */
+export function toItem(r: Record<string, any>): VmListItem {
   return {
     key: r.vm_key,
     sourceId: r.source_id,
@@ -107,11 +153,16 @@ function toItem(r: Record<string, any>): VmListItem {
     cluster: r.cluster,
     host: r.host,
     resourcePool: r.resource_pool,
+    folder: r.folder,
     guestOs: r.guest_os,
     ipAddresses: r.ip_addresses,
+    tags: r.tags,
+    biosUuid: r.bios_uuid,
+    instanceUuid: r.instance_uuid,
     createdAt: r.created_at ? new Date(r.created_at).toISOString() : null,
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.last_seen_at).toISOString(),
+    stateAt: new Date(r.state_at).toISOString(),
   };
 }
 

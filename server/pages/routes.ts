@@ -8,6 +8,9 @@ import { verifyToken } from '../auth/tokens.ts';
 import { fleetSummary, listSources, listVms } from '../inventory/list_vms.ts';
 import { parseVmListParams } from '../inventory/routes.ts';
 import { ApiError } from '../http/errors.ts';
+import { audit } from '../audit/audit_log.ts';
+import type { FailureLimiter } from '../auth/rate_limit.ts';
+import { clientIp } from '../http/client_ip.ts';
 import { loginPage } from '../../web/pages/login.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
@@ -18,7 +21,7 @@ function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/(?!\/)/.test(value) ? value : '/';
 }
 
-export function pageRoutes(sql: Sql, options: { sessionHours: number }) {
+export function pageRoutes(sql: Sql, options: { sessionHours: number; loginLimiter?: FailureLimiter; onLoginFailure?: () => void }) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   app.get('/login', (c) => c.html(loginPage({ next: safeNext(c.req.query('next')) })));
@@ -26,10 +29,20 @@ export function pageRoutes(sql: Sql, options: { sessionHours: number }) {
   app.post('/login', async (c) => {
     const form = await c.req.parseBody();
     const next = safeNext(form.next);
+    const ip = clientIp(c);
+    const wait = options.loginLimiter?.blockedFor(ip) ?? 0;
+    if (wait > 0) {
+      c.header('Retry-After', String(wait));
+      return c.html(loginPage({ next, error: `Too many failed logins from this address. Try again in ${wait} seconds.` }), 429);
+    }
     const info = await verifyToken(sql, typeof form.token === 'string' ? form.token.trim() : '');
     if (!info || info.role === 'agent' || info.role === 'metrics') {
+      options.loginLimiter?.fail(ip);
+      options.onLoginFailure?.();
+      await audit(sql, { action: 'auth.failure', ip, target: 'POST /login', detail: { kind: 'login' } });
       return c.html(loginPage({ next, error: 'That token is not valid for logging in.' }), 401);
     }
+    options.loginLimiter?.succeed(ip);
     const session = await createSession(sql, info.id, options.sessionHours);
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,

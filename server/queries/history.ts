@@ -1,0 +1,108 @@
+/** Captures, the snapshot registry and totals over time. Data access only. */
+import type { Sql } from '../db/connect.ts';
+
+const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+type Range = { sourceId?: number; from?: Date; to?: Date; limit: number; before?: string };
+
+/** Captures newest first, keyset-paged by captured-at. */
+export async function listCaptures(sql: Sql, q: Range) {
+  const where = sql`where true
+    ${q.sourceId ? sql`and c.source_id = ${q.sourceId}` : sql``}
+    ${q.from ? sql`and c.captured_at >= ${q.from}` : sql``}
+    ${q.to ? sql`and c.captured_at < ${q.to}` : sql``}`;
+  const [rows, [{ total }]] = await Promise.all([
+    sql`select c.*, s.name as source_name from captures c join sources s on s.id = c.source_id ${where}
+        ${q.before ? sql`and c.captured_at < ${new Date(q.before)}` : sql``}
+        order by c.captured_at desc, c.capture_id limit ${q.limit + 1}`,
+    sql`select count(*)::int as total from captures c ${where}`,
+  ]);
+  const page = rows.slice(0, q.limit);
+  return {
+    items: page.map((r) => ({
+      captureId: r.capture_id, sourceId: r.source_id, sourceName: r.source_name, capturedAt: iso(r.captured_at),
+      receivedAt: iso(r.received_at), complete: r.complete, errors: r.errors, vmCount: r.vm_count, hostCount: r.host_count,
+      datastoreCount: r.datastore_count, eventCount: r.event_count, ingestMs: r.ingest_ms,
+      late: new Date(r.received_at).getTime() - new Date(r.captured_at).getTime() > 3600_000,
+    })),
+    total,
+    next: rows.length > q.limit ? iso(page[page.length - 1].captured_at) : null,
+  };
+}
+
+/** The snapshot registry (captures and rollups) newest first. */
+export async function listSnapshots(sql: Sql, q: Range & { kind?: 'capture' | 'daily' | 'monthly' }) {
+  const where = sql`where true
+    ${q.kind ? sql`and r.kind = ${q.kind}` : sql``}
+    ${q.sourceId ? sql`and r.source_id = ${q.sourceId}` : sql``}
+    ${q.from ? sql`and r.period_start >= ${q.from}` : sql``}
+    ${q.to ? sql`and r.period_start < ${q.to}` : sql``}`;
+  const [rows, [{ total }]] = await Promise.all([
+    sql`select r.*, s.name as source_name from snapshot_registry r join sources s on s.id = r.source_id ${where}
+        ${q.before ? sql`and r.period_start < ${new Date(q.before)}` : sql``}
+        order by r.period_start desc, r.kind, r.source_id limit ${q.limit + 1}`,
+    sql`select count(*)::int as total from snapshot_registry r ${where}`,
+  ]);
+  const page = rows.slice(0, q.limit);
+  return {
+    items: page.map((r) => ({
+      kind: r.kind, sourceId: r.source_id, sourceName: r.source_name, periodStart: iso(r.period_start),
+      periodEnd: iso(r.period_end), rowCount: r.row_count, captureId: r.capture_id, complete: r.complete, createdAt: iso(r.created_at),
+    })),
+    total,
+    next: rows.length > q.limit ? iso(page[page.length - 1].period_start) : null,
+  };
+}
+
+export type TotalsPoint = {
+  at: string;
+  sourceId: number | null;
+  vmCount: number;
+  poweredOn: number;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+  complete: boolean;
+};
+
+/**
+ * Totals over time per source (or the fleet when no source is given): per capture from
+ * source_totals; daily and monthly from the aggregation's source totals (averages over
+ * the period). Fleet per-capture totals are summed per hour, since sources capture at
+ * different instants.
+ */
+export async function totalsOverTime(sql: Sql, q: { granularity: 'capture' | 'daily' | 'monthly'; sourceId?: number; from: Date; to: Date }): Promise<TotalsPoint[]> {
+  if (q.granularity === 'capture') {
+    const rows = q.sourceId
+      ? await sql`
+          select captured_at as at, source_id, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete
+          from source_totals where source_id = ${q.sourceId} and captured_at >= ${q.from} and captured_at < ${q.to}
+          order by captured_at limit 10000`
+      : await sql`
+          select at, null::int as source_id, sum(vm_count)::int as vm_count, sum(powered_on_count)::int as powered_on_count,
+                 sum(vcpu) as vcpu, sum(ram_mb) as ram_mb, sum(provisioned_disk_gb) as provisioned_disk_gb, bool_and(complete) as complete
+          from (select distinct on (source_id, date_trunc('hour', captured_at)) date_trunc('hour', captured_at) as at, *
+                from source_totals where captured_at >= ${q.from} and captured_at < ${q.to}
+                order by source_id, date_trunc('hour', captured_at), captured_at desc) t
+          group by at order by at limit 10000`;
+    return rows.map((r) => ({
+      at: iso(r.at)!, sourceId: r.source_id, vmCount: r.vm_count, poweredOn: r.powered_on_count, vcpu: Number(r.vcpu),
+      ramGb: Number(r.ram_mb) / 1024, diskGb: Number(r.provisioned_disk_gb), complete: r.complete,
+    }));
+  }
+  const table = sql.unsafe(q.granularity === 'daily' ? 'source_daily_totals' : 'source_monthly_totals');
+  const period = sql.unsafe(q.granularity === 'daily' ? 'day' : 'month');
+  const from = q.from.toISOString().slice(0, 10);
+  const to = q.to.toISOString().slice(0, 10);
+  const rows = q.sourceId
+    ? await sql`select ${period}::text as at, source_id, avg_vm_count, avg_powered_on, avg_vcpu, avg_ram_gb, avg_disk_gb, complete
+                from ${table} where source_id = ${q.sourceId} and ${period} >= ${from}::date and ${period} < ${to}::date order by ${period}`
+    : await sql`select ${period}::text as at, null::int as source_id, sum(avg_vm_count) as avg_vm_count, sum(avg_powered_on) as avg_powered_on,
+                  sum(avg_vcpu) as avg_vcpu, sum(avg_ram_gb) as avg_ram_gb, sum(avg_disk_gb) as avg_disk_gb, bool_and(complete) as complete
+                from ${table} where ${period} >= ${from}::date and ${period} < ${to}::date group by ${period} order by ${period}`;
+  return rows.map((r) => ({
+    at: r.at, sourceId: r.source_id, vmCount: num(r.avg_vm_count)!, poweredOn: num(r.avg_powered_on)!, vcpu: num(r.avg_vcpu)!,
+    ramGb: num(r.avg_ram_gb)!, diskGb: num(r.avg_disk_gb)!, complete: r.complete,
+  }));
+}

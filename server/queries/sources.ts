@@ -1,0 +1,58 @@
+/** Sources with their poll health and agent, as the API and pages show them. Data access only. */
+import type { Sql } from '../db/connect.ts';
+
+const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+
+export type SourceRow = {
+  id: number;
+  kind: string;
+  externalId: string;
+  name: string;
+  endpoint: string | null;
+  version: string | null;
+  createdAt: string;
+  lastCaptureAt: string | null;
+  secondsSinceLastCapture: number | null;
+  vms: number;
+  lastCapture: { captureId: string; complete: boolean; vmCount: number; errors: string[]; ingestMs: number | null } | null;
+  health: Record<string, unknown> | null;
+  healthReportedAt: string | null;
+  agent: { tokenId: number; name: string; version: string | null; hostname: string | null; lastHeartbeatAt: string; spool: unknown } | null;
+};
+
+function toSource(r: Record<string, any>): SourceRow {
+  return {
+    id: r.id, kind: r.kind, externalId: r.external_id, name: r.name, endpoint: r.endpoint, version: r.version,
+    createdAt: iso(r.created_at)!, lastCaptureAt: iso(r.last_capture_at),
+    secondsSinceLastCapture: r.last_capture_at ? Math.round((Date.now() - new Date(r.last_capture_at).getTime()) / 1000) : null,
+    vms: r.vms,
+    lastCapture: r.lc_id ? { captureId: r.lc_id, complete: r.lc_complete, vmCount: r.lc_vm_count, errors: r.lc_errors, ingestMs: r.lc_ingest_ms } : null,
+    health: r.health, healthReportedAt: iso(r.reported_at),
+    agent: r.agent_token_id
+      ? { tokenId: r.agent_token_id, name: r.agent_name, version: r.agent_version, hostname: r.agent_hostname, lastHeartbeatAt: iso(r.last_heartbeat_at)!, spool: r.agent_spool }
+      : null,
+  };
+}
+
+const SELECT = (sql: Sql) => sql`
+  select s.*,
+    (select count(*) from vm_inventory i where i.source_id = s.id)::int as vms,
+    lc.capture_id::text as lc_id, lc.complete as lc_complete, lc.vm_count as lc_vm_count, lc.errors as lc_errors, lc.ingest_ms as lc_ingest_ms,
+    h.health, h.reported_at,
+    t.id as agent_token_id, t.name as agent_name, a.version as agent_version, a.hostname as agent_hostname,
+    a.last_heartbeat_at, a.spool as agent_spool
+  from sources s
+  left join lateral (select * from captures c where c.source_id = s.id order by captured_at desc limit 1) lc on true
+  left join source_health h on h.source_id = s.id
+  left join api_tokens t on t.id = s.owner_token_id
+  left join agents a on a.token_id = s.owner_token_id`;
+
+export async function listSourcesDetailed(sql: Sql): Promise<SourceRow[]> {
+  const rows = await sql`${SELECT(sql)} order by s.name, s.id`;
+  return rows.map(toSource);
+}
+
+export async function getSource(sql: Sql, id: number): Promise<SourceRow | null> {
+  const rows = await sql`${SELECT(sql)} where s.id = ${id}`;
+  return rows.length ? toSource(rows[0]) : null;
+}

@@ -1,0 +1,122 @@
+/**
+ * One VM: its current state (if live), lifecycle and events; and its trace through time
+ * at capture, daily or monthly granularity, with the list of what changed when.
+ * Data access only.
+ */
+import type { Sql } from '../db/connect.ts';
+import { toItem } from '../inventory/list_vms.ts';
+
+const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+/** Current state, lifecycle and events of a VM; null when the source has no such VM. */
+export async function getVm(sql: Sql, sourceId: number, key: string) {
+  const [life] = await sql`
+    select l.*, s.name as source_name, s.kind as source_kind
+    from vm_lifecycle l join sources s on s.id = l.source_id
+    where l.source_id = ${sourceId} and l.vm_key = ${key}`;
+  if (!life) return null;
+  const [inv] = await sql`
+    select i.*, s.name as source_name, s.kind as source_kind, ${life.last_seen_at}::timestamptz as last_seen_at
+    from vm_inventory i join sources s on s.id = i.source_id
+    where i.source_id = ${sourceId} and i.vm_key = ${key}`;
+  const [last] = inv ? [null] : await sql`
+    select * from vm_hourly_stats where source_id = ${sourceId} and vm_key = ${key} and snapshot_time = ${life.last_seen_at}`;
+  const events = await sql`
+    select type, at, detail, vm_name from vm_events
+    where source_id = ${sourceId} and (vm_key = ${key} or (vm_key is null and source_vm_id = ${life.source_vm_id}
+      and at between ${life.first_seen_at}::timestamptz - interval '1 day' and coalesce(${life.deleted_at}::timestamptz, now())))
+    order by at`;
+  return {
+    key,
+    sourceId,
+    sourceName: life.source_name,
+    sourceKind: life.source_kind,
+    live: life.deleted_at === null,
+    current: inv ? toItem(inv) : null,
+    /** For a deleted VM: its last captured state. */
+    lastState: last
+      ? {
+          name: last.name, powerState: last.power_state, isTemplate: last.is_template, vcpu: last.vcpu, ramMb: last.ram_mb,
+          provisionedDiskGb: Number(last.provisioned_disk_gb), cluster: last.cluster, host: last.host,
+          resourcePool: last.resource_pool, at: iso(last.snapshot_time),
+        }
+      : null,
+    lifecycle: {
+      name: life.name,
+      sourceVmId: life.source_vm_id,
+      firstSeenAt: iso(life.first_seen_at),
+      lastSeenAt: iso(life.last_seen_at),
+      createdAt: iso(life.created_at),
+      createdFrom: life.created_from,
+      deletedAt: iso(life.deleted_at),
+      deletedFrom: life.deleted_from,
+      reappearedCount: life.reappeared_count,
+      lastReappearedAt: iso(life.last_reappeared_at),
+    },
+    events: events.map((e) => ({ type: e.type, at: iso(e.at), detail: e.detail, vmName: e.vm_name })),
+  };
+}
+
+export type TracePoint = {
+  at: string;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+  /** Share of the period powered on (1 or 0 per capture). */
+  poweredOn: number;
+  powerState?: string;
+  host?: string | null;
+  pool?: string | null;
+  name?: string;
+  presence?: number;
+};
+
+export type TraceChange = { at: string; field: string; from: string | number | null; to: string | number | null };
+
+const TRACKED: [keyof TracePoint, string][] = [
+  ['name', 'name'], ['vcpu', 'vCPU'], ['ramGb', 'RAM GB'], ['diskGb', 'disk GB'], ['powerState', 'power'], ['host', 'host'], ['pool', 'pool'],
+];
+
+/** What changed between consecutive points (capture granularity). */
+export function changesOf(points: TracePoint[]): TraceChange[] {
+  const out: TraceChange[] = [];
+  for (let i = 1; i < points.length; i++) {
+    for (const [field, label] of TRACKED) {
+      const a = points[i - 1][field];
+      const b = points[i][field];
+      if (a !== b) out.push({ at: points[i].at, field: label, from: (a ?? null) as any, to: (b ?? null) as any });
+    }
+  }
+  return out;
+}
+
+/** The VM's trace in [from, to) at the given granularity (at most 5,000 points). */
+export async function vmTrace(sql: Sql, q: { sourceId: number; key: string; granularity: 'capture' | 'daily' | 'monthly'; from: Date; to: Date }) {
+  let points: TracePoint[];
+  if (q.granularity === 'capture') {
+    const rows = await sql`
+      select snapshot_time, name, power_state, vcpu, ram_mb, provisioned_disk_gb, host, resource_pool
+      from vm_hourly_stats
+      where source_id = ${q.sourceId} and vm_key = ${q.key} and snapshot_time >= ${q.from} and snapshot_time < ${q.to}
+      order by snapshot_time limit 5000`;
+    points = rows.map((r) => ({
+      at: iso(r.snapshot_time)!, vcpu: r.vcpu, ramGb: r.ram_mb / 1024, diskGb: Number(r.provisioned_disk_gb),
+      poweredOn: r.power_state === 'poweredOn' ? 1 : 0, powerState: r.power_state, host: r.host, pool: r.resource_pool, name: r.name,
+    }));
+  } else {
+    const table = sql.unsafe(q.granularity === 'daily' ? 'vm_daily_rollup' : 'vm_monthly_rollup');
+    const period = sql.unsafe(q.granularity === 'daily' ? 'day' : 'month');
+    const rows = await sql`
+      select ${period}::text as period, name, avg_vcpu, avg_ram_gb, avg_disk_gb, powered_on_ratio, presence
+      from ${table}
+      where source_id = ${q.sourceId} and vm_key = ${q.key}
+        and ${period} >= ${q.from.toISOString().slice(0, 10)}::date and ${period} < ${q.to.toISOString().slice(0, 10)}::date
+      order by ${period} limit 5000`;
+    points = rows.map((r) => ({
+      at: r.period, vcpu: num(r.avg_vcpu)!, ramGb: num(r.avg_ram_gb)!, diskGb: num(r.avg_disk_gb)!,
+      poweredOn: num(r.powered_on_ratio)!, presence: num(r.presence)!, name: r.name,
+    }));
+  }
+  return { granularity: q.granularity, from: q.from.toISOString(), to: q.to.toISOString(), points, changes: q.granularity === 'capture' ? changesOf(points) : [] };
+}
