@@ -1,0 +1,61 @@
+/**
+ * A Writable that stores what is written to it as numbered ~1 MiB chunks of a report,
+ * one INSERT per chunk, and computes the file's size and SHA-256 on the way. The write
+ * callback waits for the INSERT, so a slow database slows the producer instead of
+ * filling memory.
+ */
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Sql } from '../db/connect.ts';
+import { writeChunk } from './report_store.ts';
+
+export const CHUNK_BYTES = 1024 * 1024;
+
+export class ChunkWriter extends Writable {
+  sizeBytes = 0;
+  chunkCount = 0;
+  private readonly hash = createHash('sha256');
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly sql: Sql;
+  private readonly reportId: string;
+
+  constructor(sql: Sql, reportId: string) {
+    super({ highWaterMark: CHUNK_BYTES });
+    this.sql = sql;
+    this.reportId = reportId;
+  }
+
+  /** Hex SHA-256 of everything written (valid after 'finish'). */
+  digest = '';
+
+  private async flush(final: boolean) {
+    while (this.pendingBytes >= CHUNK_BYTES || (final && this.pendingBytes > 0)) {
+      const all = Buffer.concat(this.pending);
+      const take = Math.min(all.length, CHUNK_BYTES);
+      const chunk = all.subarray(0, take);
+      const rest = all.subarray(take);
+      this.pending = rest.length ? [rest] : [];
+      this.pendingBytes = rest.length;
+      await writeChunk(this.sql, this.reportId, this.chunkCount, Buffer.from(chunk));
+      this.chunkCount++;
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    this.hash.update(buf);
+    this.sizeBytes += buf.length;
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    if (this.pendingBytes < CHUNK_BYTES) return cb();
+    this.flush(false).then(() => cb(), cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void) {
+    this.flush(true).then(() => {
+      this.digest = this.hash.digest('hex');
+      cb();
+    }, cb);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * pg-boss jobs for reports, registered through server/jobs (`registerReportJobs`):
+ *   report-generate   generates one report: a requested one (by id) or a scheduled one,
+ *                     which waits (retries with backoff) until the period's rollups are
+ *                     current — reports follow aggregation, never run inside it
+ *   report-tick       cron: the previous day after the daily aggregation (+1 h), the
+ *                     previous month on the 1st after the monthly one (+3 h)
+ *   report-retention  cron: reports_cleanup() (expired reports, abandoned generations)
+ * One generation per node at a time: a 100,000-VM month is ~1 CPU and ~200 MB for a while.
+ */
+import type { Job, Queue } from 'pg-boss';
+import type { Jobs } from '../jobs/boss.ts';
+import { log } from '../log.ts';
+import { generateReport } from './generate.ts';
+import { normalisePeriod, periodDay, todayIn, type ReportFormat, type ReportKind } from './period.ts';
+import { describeStaleness, staleSources } from './readiness.ts';
+import { cleanupReports, createReport, replaceScheduled } from './report_store.ts';
+
+export const REPORT_QUEUES = {
+  generate: 'report-generate',
+  tick: 'report-tick',
+  retention: 'report-retention',
+} as const;
+
+export type ReportJobData =
+  | { reportId: string }
+  | { kind: 'daily' | 'monthly'; period: string; format: ReportFormat; scheduled: true };
+
+export type ReportJobsOptions = {
+  workers?: boolean;
+  schedule?: boolean;
+  /** HH:MM in the reporting zone of the daily aggregation (reports follow an hour later). */
+  dailyAt?: string;
+  pollingIntervalSeconds?: number;
+  retryDelaySeconds?: number;
+};
+
+/** Thrown while the rollups a scheduled report needs are not current; pg-boss retries. */
+export class RollupsNotReady extends Error {
+  override name = 'RollupsNotReady';
+}
+
+function queueOptions(name: string, retryDelay: number): Omit<Queue, 'name'> {
+  if (name === REPORT_QUEUES.generate) {
+    // A scheduled report may wait for late aggregation: ~10 tries over several hours.
+    return { policy: 'standard', retryLimit: 10, retryDelay, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 3600, deleteAfterSeconds: 14 * 86400 };
+  }
+  return { policy: 'standard', retryLimit: 1, retryDelay, expireInSeconds: 600, deleteAfterSeconds: 7 * 86400 };
+}
+
+/** Queues a requested report for any node's worker. */
+export async function enqueueReport(jobs: Jobs, reportId: string): Promise<string | null> {
+  return jobs.boss.send(REPORT_QUEUES.generate, { reportId } satisfies ReportJobData);
+}
+
+/** Runs one generate job. */
+export async function runReportJob(jobs: Jobs, data: ReportJobData) {
+  if ('reportId' in data) {
+    const r = await generateReport(jobs.sql, data.reportId, { tz: jobs.reportTz });
+    if (r.status === 'failed') throw new Error(`report ${r.id} failed: ${r.error}`);
+    return { id: r.id, status: r.status };
+  }
+  const stale = await staleSources(jobs.sql, data.kind, periodDay(data.kind, data.period), jobs.reportTz);
+  if (stale.length) throw new RollupsNotReady(`${data.kind} ${data.period}: ${describeStaleness(stale)}`);
+  const created = await createReport(jobs.sql, { kind: data.kind, period: data.period, format: data.format, origin: 'schedule' });
+  const r = await generateReport(jobs.sql, created.id, { tz: jobs.reportTz });
+  if (r.status !== 'ready') throw new Error(`report ${r.id} failed: ${r.error}`);
+  const replaced = await replaceScheduled(jobs.sql, r);
+  return { id: r.id, status: r.status, replaced };
+}
+
+/** The tick: enqueues the scheduled report of the previous day or month. */
+export async function reportTick(jobs: Jobs, kind: 'daily' | 'monthly', now = new Date()): Promise<string | null> {
+  const p = normalisePeriod(kind, undefined, todayIn(jobs.reportTz, now));
+  if ('error' in p) throw new Error(p.error);
+  const data: ReportJobData = { kind, period: p.period, format: 'xlsx', scheduled: true };
+  return jobs.boss.send(REPORT_QUEUES.generate, data, { singletonKey: `${kind}:${p.period}:xlsx`, singletonSeconds: 3600 });
+}
+
+function plusHours(hhmm: string, h: number): { hh: number; mm: number } {
+  const [hh, mm] = hhmm.split(':').map(Number);
+  return { hh: (hh + h) % 24, mm };
+}
+
+/** Creates the report queues, installs the schedules and starts the workers. */
+export async function registerReportJobs(jobs: Jobs, o: ReportJobsOptions = {}): Promise<void> {
+  const retryDelay = o.retryDelaySeconds ?? 300;
+  const existing = new Set((await jobs.boss.getQueues()).map((q) => q.name));
+  for (const name of Object.values(REPORT_QUEUES)) {
+    const options = queueOptions(name, retryDelay);
+    if (existing.has(name)) await jobs.boss.updateQueue(name, options as any);
+    else await jobs.boss.createQueue(name, options);
+  }
+  if (o.schedule !== false) {
+    const daily = plusHours(o.dailyAt ?? '00:30', 1);
+    const monthly = plusHours(o.dailyAt ?? '00:30', 3);
+    await jobs.boss.schedule(REPORT_QUEUES.tick, `${daily.mm} ${daily.hh} * * *`, { kind: 'daily' }, { tz: jobs.reportTz, key: 'daily' });
+    await jobs.boss.schedule(REPORT_QUEUES.tick, `${monthly.mm} ${monthly.hh} 1 * *`, { kind: 'monthly' }, { tz: jobs.reportTz, key: 'monthly' });
+    await jobs.boss.schedule(REPORT_QUEUES.retention, `${monthly.mm} ${(monthly.hh + 1) % 24} * * *`, {}, { tz: jobs.reportTz });
+  }
+  if (o.workers === false) return;
+  const pollingIntervalSeconds = o.pollingIntervalSeconds ?? 2;
+  await jobs.boss.work<ReportJobData>(REPORT_QUEUES.generate, { batchSize: 1, pollingIntervalSeconds, localConcurrency: 1 }, async ([job]: Job<ReportJobData>[]) => {
+    try {
+      return await runReportJob(jobs, job.data);
+    } catch (err) {
+      if (err instanceof RollupsNotReady) log.info('scheduled report waits for aggregation', { detail: err.message });
+      throw err;
+    }
+  });
+  await jobs.boss.work<{ kind: 'daily' | 'monthly' }>(REPORT_QUEUES.tick, { pollingIntervalSeconds }, async ([job]) => {
+    const kind = job.data?.kind === 'monthly' ? 'monthly' : 'daily';
+    return { kind, job: await reportTick(jobs, kind) };
+  });
+  await jobs.boss.work(REPORT_QUEUES.retention, { pollingIntervalSeconds }, async () => cleanupReports(jobs.sql));
+}
+

@@ -1,0 +1,35 @@
+/**
+ * What a report builder writes to, whatever the format: one Summary (fields and small
+ * blocks) and any number of streamed tables. `xlsx_writer.ts` makes sheets of them,
+ * `csv_zip_writer.ts` one CSV file each inside a zip.
+ */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { ColumnType, Row, TableSpec } from './columns.ts';
+
+export type SummaryField = { label: string; value: unknown; type: ColumnType };
+
+export type SummaryBlock = { title: string; spec: TableSpec; rows: Row[]; note?: string };
+
+export type Summary = { title: string; fields: SummaryField[]; blocks: SummaryBlock[] };
+
+export interface ReportWriter {
+  summary(s: Summary): Promise<void>;
+  /** Writes a table from row batches (a postgres.js cursor); returns the row count. */
+  table(spec: TableSpec, batches: AsyncIterable<Row[]>): Promise<number>;
+  /** Completes the file; `out` has ended when this resolves. */
+  finish(): Promise<void>;
+}
+
+/**
+ * Lets the event loop run and waits while `out` is over its buffer: exceljs and our CSV
+ * path produce bytes faster than the database takes chunks, and exceljs ignores
+ * backpressure, so without this pause memory would grow with the row count.
+ */
+export async function breathe(out: Writable): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  while (out.writableNeedDrain && !out.destroyed) await once(out, 'drain');
+}
+
+/** Rows between two `breathe` calls. */
+export const YIELD_EVERY = 1000;

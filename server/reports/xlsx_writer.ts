@@ -1,0 +1,134 @@
+/**
+ * XLSX output with exceljs's streaming WorkbookWriter: every sheet has a bold frozen
+ * header row, an autofilter, column widths and number formats; numbers are numbers and
+ * times are real dates (UTC). Sheets are committed one after the other because the zip
+ * inside exceljs takes its entries in order: rows of a later sheet written while an
+ * earlier one is open would wait in memory.
+ */
+import type { Writable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import { numFmtOf, widthOf, type Column, type ColumnType, type Row, type TableSpec } from './columns.ts';
+import { breathe, YIELD_EVERY, type ReportWriter, type Summary } from './report_writer.ts';
+
+type Sheet = ExcelJS.Worksheet & { commit(): void };
+
+/** A cell value for exceljs from a query value of the column's type. */
+export function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'int':
+    case 'decimal':
+    case 'ratio':
+      return Number(v);
+    case 'date':
+    case 'datetime':
+      return v instanceof Date ? v : new Date(String(v));
+    case 'bool':
+      return Boolean(v);
+    default:
+      return String(v);
+  }
+}
+
+function lastColumn(n: number): string {
+  let s = '';
+  for (let i = n; i > 0; i = Math.floor((i - 1) / 26)) s = String.fromCharCode(65 + ((i - 1) % 26)) + s;
+  return s;
+}
+
+const BOLD = { bold: true };
+const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFE8EEF4' } };
+
+/** Writes a ReportWriter's output as an XLSX workbook to `out`. */
+export function createXlsxWriter(out: Writable): ReportWriter {
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  wb.creator = 'vmledger';
+  wb.created = new Date();
+
+  function addSheet(name: string, columns: Column[], frozenRows: number): Sheet {
+    const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: frozenRows, xSplit: 0 }] }) as Sheet;
+    ws.columns = columns.map((c) => ({ key: c.key, width: widthOf(c), style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {} }));
+    return ws;
+  }
+
+  function headerRow(ws: Sheet, columns: Column[]) {
+    const row = ws.addRow(columns.map((c) => c.header));
+    row.font = BOLD;
+    row.eachCell((cell) => {
+      cell.fill = HEADER_FILL;
+      cell.numFmt = '@';
+      cell.alignment = { wrapText: true, vertical: 'top' };
+    });
+    row.commit();
+  }
+
+  return {
+    async summary(s: Summary) {
+      // Two leading columns for the fields; blocks below reuse the sheet's grid, so the
+      // widest block sets the widths.
+      const widest = s.blocks.reduce((a, b) => (b.spec.columns.length > a.length ? b.spec.columns : a), [] as Column[]);
+      const ws = wb.addWorksheet('Summary', { views: [{ state: 'normal' }] }) as Sheet;
+      ws.columns = widest.map((c, i) => ({ width: Math.max(widthOf(c), i === 0 ? 30 : i === 1 ? 24 : 0) }));
+      const title = ws.addRow([s.title]);
+      title.font = { bold: true, size: 14 };
+      title.commit();
+      ws.addRow([]).commit();
+      for (const f of s.fields) {
+        const row = ws.addRow([f.label, xlsxValue(f.type, f.value)]);
+        row.getCell(1).font = BOLD;
+        const fmt = numFmtOf({ key: '', header: '', type: f.type });
+        if (fmt) row.getCell(2).numFmt = fmt;
+        row.getCell(2).alignment = { horizontal: 'left' };
+        row.commit();
+      }
+      for (const b of s.blocks) {
+        ws.addRow([]).commit();
+        const t = ws.addRow([b.title]);
+        t.font = { bold: true, size: 12 };
+        t.commit();
+        if (b.note) ws.addRow([b.note]).commit();
+        headerRow(ws, b.spec.columns);
+        for (const r of b.rows) {
+          const row = ws.addRow(b.spec.columns.map((c) => xlsxValue(c.type, r[c.key])));
+          b.spec.columns.forEach((c, i) => {
+            const fmt = numFmtOf(c);
+            if (fmt) row.getCell(i + 1).numFmt = fmt;
+          });
+          if (r.source === 'All sources') row.font = BOLD;
+          row.commit();
+        }
+      }
+      ws.commit();
+    },
+
+    async table(spec: TableSpec, batches: AsyncIterable<Row[]>) {
+      const ws = addSheet(spec.sheet, spec.columns, 1);
+      headerRow(ws, spec.columns);
+      const cols = spec.columns;
+      let n = 0;
+      for await (const batch of batches) {
+        for (const r of batch) {
+          const values = new Array(cols.length);
+          for (let i = 0; i < cols.length; i++) values[i] = xlsxValue(cols[i].type, r[cols[i].key]);
+          const row = ws.addRow(values);
+          if (r.source === 'All sources') row.font = BOLD;
+          row.commit();
+          if (++n % YIELD_EVERY === 0) await breathe(out);
+        }
+      }
+      ws.autoFilter = { from: 'A1', to: `${lastColumn(cols.length)}${Math.max(1, n + 1)}` };
+      ws.commit();
+      await breathe(out);
+      return n;
+    },
+
+    async finish() {
+      const ended = new Promise<void>((resolve, reject) => {
+        out.once('finish', resolve);
+        out.once('error', reject);
+      });
+      await wb.commit();
+      await ended;
+    },
+  };
+}
