@@ -24,14 +24,28 @@ const only = args.length > 0;
 type Step = { name: string; passed: number; failed: number };
 const steps: Step[] = [];
 
+// Token values have a recognisable shape; none may appear in anything the suite prints
+// (logs of servers, agents and tests). Chunk boundaries could split one: a split token
+// is still caught by the in-suite log test, this is the wide net.
+const TOKEN_SHAPE = /vml_[A-Za-z0-9_-]{43}/g;
+const leakedTokens = new Set<string>();
+function scanForTokens(chunk: Buffer) {
+  for (const m of chunk.toString().matchAll(TOKEN_SHAPE)) leakedTokens.add(m[0].slice(0, 12) + '…');
+}
+
 /** Runs a command, streaming its output; returns its exit code and the last `N passed, N failed`. */
 function run(cmd: string, cmdArgs: string[], env: Record<string, string> = {}): Promise<{ code: number; passed?: number; failed?: number }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     child.stdout.on('data', (d: Buffer) => {
       process.stdout.write(d);
+      scanForTokens(d);
       tail = (tail + d.toString()).slice(-4000);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      scanForTokens(d);
     });
     child.on('close', (code) => {
       const lines = tail.trim().split('\n');
@@ -82,6 +96,10 @@ try {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }
 
+if (!only) {
+  steps.push({ name: 'no token values in any output', passed: leakedTokens.size === 0 ? 1 : 0, failed: leakedTokens.size === 0 ? 0 : 1 });
+  if (leakedTokens.size) console.log(`token values seen in output: ${[...leakedTokens].join(', ')}`);
+}
 const passed = steps.reduce((n, s) => n + s.passed, 0);
 const failed = steps.reduce((n, s) => n + s.failed, 0);
 console.log('\n' + steps.map((s) => `  ${s.name}: ${s.passed} passed, ${s.failed} failed`).join('\n'));

@@ -13,6 +13,7 @@ import { ApiDoc } from './http/api_doc.ts';
 import { createMetrics, renderMetrics, type Metrics } from './metrics/metrics.ts';
 import { queryRoutes } from './queries/routes.ts';
 import { ApiError, handleError } from './http/errors.ts';
+import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
@@ -29,6 +30,8 @@ export type AppOptions = {
   onCaptureStored?: (result: StoreResult) => void | Promise<void>;
   /** The route registry (tests read it); a fresh one by default. */
   doc?: ApiDoc;
+  /** Failed authentications per client address in 5 minutes before 429 (default 20; 10 for logins). */
+  authFailureLimit?: number;
   /** Process metrics (the server shares one with its jobs); fresh by default. */
   metrics?: Metrics;
   /** Background jobs (pg-boss); without them job-backed routes answer 503. */
@@ -40,7 +43,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   const doc = options.doc ?? new ApiDoc();
   const metrics = options.metrics ?? createMetrics();
   // Guessing tokens: 20 failures per address in 5 minutes, then 429 until the window passes.
-  const apiLimiter = createFailureLimiter({ max: 20, windowMs: 5 * 60_000 });
+  const apiLimiter = createFailureLimiter({ max: options.authFailureLimit ?? 20, windowMs: 5 * 60_000 });
   app.onError(handleError);
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.use(
@@ -55,6 +58,13 @@ export function createApp(sql: Sql, options: AppOptions) {
       },
     }),
   );
+
+  // Request log at debug level: method, path and status only — never headers or bodies.
+  app.use(async function requestLog(c, next) {
+    const started = performance.now();
+    await next();
+    log.debug('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
+  });
 
   app.get('/healthz', async (c) => {
     try {
@@ -89,7 +99,7 @@ export function createApp(sql: Sql, options: AppOptions) {
 
   app.route('/', pageRoutes(sql, {
     sessionHours: options.sessionHours,
-    loginLimiter: createFailureLimiter({ max: 10, windowMs: 5 * 60_000 }),
+    loginLimiter: createFailureLimiter({ max: Math.min(10, options.authFailureLimit ?? 10), windowMs: 5 * 60_000 }),
     onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
   }));
   return app;

@@ -8,6 +8,7 @@ import { audit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { clientIp } from '../http/client_ip.ts';
 import { ApiError } from '../http/errors.ts';
+import { log } from '../log.ts';
 import type { FailureLimiter } from './rate_limit.ts';
 import { findSession, type Session } from './sessions.ts';
 import { verifyToken, type Role, type TokenInfo } from './tokens.ts';
@@ -41,6 +42,7 @@ export function bearerAuth(sql: Sql, options: { limiter?: FailureLimiter; onFail
     if (!info) {
       options.limiter?.fail(ip);
       options.onFailure?.();
+      log.warn('API authentication failed', { ip, method: c.req.method, path: c.req.path });
       await audit(sql, { action: 'auth.failure', ip, target: `${c.req.method} ${c.req.path}`, detail: { kind: 'api' } });
       throw new ApiError(401, 'unauthorized', 'invalid, expired or revoked token');
     }

@@ -5,6 +5,7 @@ import { audit, listAudit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { intParam, parseBody, parseQuery, type ApiDoc } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
+import { log } from '../log.ts';
 import type { AuthVariables } from './middleware.ts';
 import { createToken, listTokens, revokeToken, ROLES } from './tokens.ts';
 
@@ -44,6 +45,7 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
     if (expiresAt && expiresAt <= new Date()) throw new ApiError(400, 'invalid_body', 'expiresAt is in the past', { issues: [{ path: 'expiresAt', message: 'in the past' }] });
     const actor = c.get('auth');
     const created = await createToken(sql, { name: b.name, role: b.role, expiresAt, allowedSources: b.sources ?? null, createdBy: actor.id });
+    log.info('token created', { id: created.id, name: b.name, role: b.role, by: actor.name });
     await audit(sql, { action: 'token.create', actorId: actor.id, actorName: actor.name, target: `token:${created.id}`, detail: { name: b.name, role: b.role } });
     return c.json({ id: created.id, token: created.token, name: b.name, role: b.role, expiresAt: expiresAt?.toISOString() ?? null }, 201);
   });
@@ -55,6 +57,7 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
     const id = intParam(c, 'id');
     const actor = c.get('auth');
     if (!(await revokeToken(sql, id))) throw new ApiError(404, 'not_found', `no live token ${id}`);
+    log.info('token revoked', { id, by: actor.name });
     await audit(sql, { action: 'token.revoke', actorId: actor.id, actorName: actor.name, target: `token:${id}` });
     return c.json({ id, revoked: true });
   });

@@ -11,6 +11,7 @@ import { ApiError } from '../http/errors.ts';
 import { audit } from '../audit/audit_log.ts';
 import type { FailureLimiter } from '../auth/rate_limit.ts';
 import { clientIp } from '../http/client_ip.ts';
+import { log } from '../log.ts';
 import { loginPage } from '../../web/pages/login.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
@@ -39,6 +40,7 @@ export function pageRoutes(sql: Sql, options: { sessionHours: number; loginLimit
     if (!info || info.role === 'agent' || info.role === 'metrics') {
       options.loginLimiter?.fail(ip);
       options.onLoginFailure?.();
+      log.warn('login failed', { ip });
       await audit(sql, { action: 'auth.failure', ip, target: 'POST /login', detail: { kind: 'login' } });
       return c.html(loginPage({ next, error: 'That token is not valid for logging in.' }), 401);
     }

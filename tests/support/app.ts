@@ -4,6 +4,7 @@
  */
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
+import type { ApiDoc } from '../../server/http/api_doc.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export type TestApp = {
@@ -15,9 +16,11 @@ export type TestApp = {
   close(): Promise<void>;
 };
 
-export async function createTestApp(suite: string, options: { maxBodyBytes?: number } = {}): Promise<TestApp> {
+export async function createTestApp(suite: string, options: { maxBodyBytes?: number; authFailureLimit?: number; doc?: ApiDoc } = {}): Promise<TestApp> {
   const db = await createTestDatabase(suite);
-  const app = createApp(db.sql, { maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024, sessionHours: 1 });
+  const app = createApp(db.sql, {
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024, sessionHours: 1, authFailureLimit: options.authFailureLimit ?? 1000, doc: options.doc,
+  });
   const tokens = {
     admin: (await createToken(db.sql, { name: 'test admin', role: 'admin' })).token,
     viewer: (await createToken(db.sql, { name: 'test viewer', role: 'viewer' })).token,
