@@ -22,6 +22,7 @@ import { inventoryRoutes } from './inventory/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
+import { reportRoutes } from './reports/routes.ts';
 
 export type AppOptions = {
   maxBodyBytes: number;
@@ -85,6 +86,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', queryRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, options.jobs));
+  api.route('/', reportRoutes(sql, doc, { jobs: options.jobs }));
   doc.define(api, {
     method: 'get', path: '/openapi.json', tag: 'Meta', roles: ['viewer'],
     summary: 'This document (OpenAPI 3.1), built from the same zod schemas that validate requests',

@@ -64,7 +64,7 @@ export function poolRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable
  */
 export function dailyTotalRows(sql: Sql, month: string): AsyncIterable<Row[]> {
   return sql`
-    select t.day, coalesce(min(s.name), 'All sources') as source,
+    select t.day, case when grouping(t.source_id) = 1 then 'All sources' else min(s.name) end as source,
            sum(t.total_samples)::bigint as total_samples, bool_and(t.complete) as complete,
            sum(t.vm_count)::bigint as vm_count, sum(t.avg_vm_count) as avg_vm_count,
            sum(t.avg_powered_on) as avg_powered_on, sum(t.avg_vcpu) as avg_vcpu,

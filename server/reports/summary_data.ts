@@ -110,7 +110,7 @@ export async function rollupSummary(
       { label: 'Incomplete captures in period', value: incomplete.total, type: 'int' },
     ],
     blocks: [
-      { title: 'Sources', spec: SUMMARY_SOURCES, rows: sources },
+      { title: 'Totals per source', spec: SUMMARY_SOURCES, rows: sources },
       {
         title: 'Incomplete captures',
         spec: SUMMARY_INCOMPLETE,
