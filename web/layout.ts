@@ -1,40 +1,51 @@
 /** The page shell: document head, header with navigation, and the main region. */
 import { html } from 'hono/html';
-import type { HtmlEscapedString } from 'hono/utils/html';
+import type { Content } from './components.ts';
 
-type Content = HtmlEscapedString | Promise<HtmlEscapedString> | string;
+/** Who is looking at the page (from the session). */
+export type Viewer = { name: string; role: string; csrf: string };
 
-const NAV = [
+const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/', label: 'Dashboard' },
   { href: '/vms', label: 'VMs' },
+  { href: '/sources', label: 'Sources' },
+  { href: '/totals', label: 'Totals' },
+  { href: '/snapshots', label: 'Snapshots' },
+  { href: '/reports', label: 'Reports' },
+  { href: '/benchmarks', label: 'Benchmarks' },
+  { href: '/admin', label: 'Admin', admin: true },
 ];
 
-/** A full page. `current` marks the navigation entry of this page; `user` shows who is logged in. */
-export function page(options: { title: string; current?: string; user?: string; csrf?: string; body: Content }) {
+/** A full page. `current` marks the navigation entry of this page. */
+export function page(options: { title: string; current?: string; viewer?: Viewer; body: Content; events?: string }) {
+  const v = options.viewer;
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>${options.title} · vmledger</title>
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/htmx.min.js" defer></script>
+<script src="/static/app.js" defer></script>
 </head>
-<body>
+<body${options.events ? html` data-events="${options.events}"` : ''}>
 <a class="skip" href="#main">Skip to content</a>
-${options.user
+${v
     ? html`<header class="shell">
-  <a class="brand" href="/">vmledger</a>
-  <nav aria-label="Main">
-    ${NAV.map((n) => html`<a href="${n.href}" ${n.href === options.current ? html`aria-current="page"` : ''}>${n.label}</a>`)}
-  </nav>
-  <form method="post" action="/logout">
-    <input type="hidden" name="csrf" value="${options.csrf ?? ''}">
-    <span class="muted">${options.user}</span> <button class="quiet" type="submit">Log out</button>
+  <a class="brand" href="/">vm<span>ledger</span></a>
+  <nav aria-label="Main"><ul>
+    ${NAV.filter((n) => !n.admin || v.role === 'admin').map((n) => html`<li><a href="${n.href}"${n.href === options.current ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}
+  </ul></nav>
+  <form class="who" method="post" action="/logout">
+    <input type="hidden" name="csrf" value="${v.csrf}">
+    <span class="name muted" title="role: ${v.role}">${v.name}</span>
+    <button class="quiet small" type="submit">Log out</button>
   </form>
 </header>`
     : ''}
-<main id="main">${options.body}</main>
+<main id="main" tabindex="-1">${options.body}</main>
 </body>
 </html>`;
 }

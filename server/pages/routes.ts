@@ -1,29 +1,37 @@
-/** Page routes: login/logout and the HTMX pages. Pages get data from query modules and render it. */
+/**
+ * Page routes: login/logout here, each page area in its own module. Every page is behind a
+ * session (sessionAuth, per route so unknown paths still answer 404); pages get data from
+ * query modules and render templates from web/; form posts carry the session's CSRF token.
+ */
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Sql } from '../db/connect.ts';
-import { SESSION_COOKIE, sessionAuth, type AuthVariables } from '../auth/middleware.ts';
+import { SESSION_COOKIE, sessionAuth } from '../auth/middleware.ts';
 import { createSession, deleteSession } from '../auth/sessions.ts';
 import { verifyToken } from '../auth/tokens.ts';
-import { fleetSummary, listSources, listVms } from '../inventory/list_vms.ts';
-import { parseVmListParams } from '../inventory/routes.ts';
-import { ApiError } from '../http/errors.ts';
-import { audit } from '../audit/audit_log.ts';
 import type { FailureLimiter } from '../auth/rate_limit.ts';
+import { audit } from '../audit/audit_log.ts';
 import { clientIp } from '../http/client_ip.ts';
 import { log } from '../log.ts';
 import { loginPage } from '../../web/pages/login.ts';
-import { dashboardPage } from '../../web/pages/dashboard.ts';
-import { vmsPage } from '../../web/pages/vms.ts';
-import { vmTable } from '../../web/partials/vm_table.ts';
+import { adminRoutes } from './admin.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { requireCsrf, type PageEnv } from './guard.ts';
+import { historyRoutes } from './history.ts';
+import { reportRoutes } from './reports.ts';
+import { sourceRoutes } from './sources.ts';
+import { vmRoutes } from './vms.ts';
 
 /** Only same-site relative paths are followed after login (no open redirect). */
 function safeNext(value: unknown): string {
-  return typeof value === 'string' && /^\/(?!\/)/.test(value) ? value : '/';
+  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/';
 }
 
-export function pageRoutes(sql: Sql, options: { sessionHours: number; loginLimiter?: FailureLimiter; onLoginFailure?: () => void }) {
-  const app = new Hono<{ Variables: AuthVariables }>();
+export function pageRoutes(sql: Sql, options: {
+  sessionHours: number; loginLimiter?: FailureLimiter; onLoginFailure?: () => void; eventPollMs?: number;
+}) {
+  const app = new Hono<PageEnv>();
+  const auth = sessionAuth(sql);
 
   app.get('/login', (c) => c.html(loginPage({ next: safeNext(c.req.query('next')) })));
 
@@ -56,32 +64,17 @@ export function pageRoutes(sql: Sql, options: { sessionHours: number; loginLimit
     return c.redirect(next, 303);
   });
 
-  app.post('/logout', sessionAuth(sql), async (c) => {
-    const form = await c.req.parseBody();
-    if (form.csrf !== c.get('session')!.csrfToken) throw new ApiError(403, 'csrf', 'missing or wrong CSRF token');
+  app.post('/logout', auth, requireCsrf(), async (c) => {
     await deleteSession(sql, getCookie(c, SESSION_COOKIE) ?? '');
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/login', 303);
   });
 
-  app.get('/', sessionAuth(sql), async (c) => {
-    const s = c.get('session')!;
-    const [summary, sources] = await Promise.all([fleetSummary(sql), listSources(sql)]);
-    return c.html(dashboardPage({ user: s.name, csrf: s.csrfToken, summary, sources }));
-  });
-
-  app.get('/vms', sessionAuth(sql), async (c) => {
-    const s = c.get('session')!;
-    const query = c.req.query();
-    const params = parseVmListParams(query);
-    const result = await listVms(sql, params);
-    const nextUrl = result.next
-      ? `/vms?${new URLSearchParams({ ...query, cursor: result.next }).toString()}`
-      : null;
-    if (c.req.header('hx-request')) return c.html(vmTable(result, nextUrl));
-    const sources = await listSources(sql);
-    return c.html(vmsPage({ user: s.name, csrf: s.csrfToken, filters: params, sources, result, nextUrl }));
-  });
-
+  app.route('/', dashboardRoutes(sql, auth, { pollMs: options.eventPollMs }));
+  app.route('/', vmRoutes(sql, auth));
+  app.route('/', sourceRoutes(sql, auth));
+  app.route('/', historyRoutes(sql, auth));
+  app.route('/', reportRoutes(sql, auth));
+  app.route('/', adminRoutes(sql, auth));
   return app;
 }

@@ -1,39 +1,76 @@
-/** The VM table: rows of the live inventory, with a pager. Rendered alone for htmx swaps. */
+/**
+ * The VM table: rows of the live inventory with sortable headers (aria-sort), the match
+ * count, CSV export and a keyset pager. Rendered alone for htmx swaps, carrying the sort
+ * state back into the filter form out of band.
+ */
 import { html } from 'hono/html';
-import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
+import type { Page, VmListItem, VmSort } from '../../server/inventory/list_vms.ts';
+import { badge, empty, powerBadge } from '../components.ts';
+import { fmtInt, fmtNum } from '../format.ts';
 
-const fmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
-const POWER: Record<string, [string, string]> = {
-  poweredOn: ['on', 'On'], poweredOff: ['off', 'Off'], suspended: ['suspended', 'Suspended'],
-};
+/** The list's state as URL parameters (filters, sort, page number). */
+export type VmListState = { params: Record<string, string>; sort: VmSort; order: 'asc' | 'desc'; page: number };
 
-export function vmTable(result: Page<VmListItem>, nextUrl: string | null) {
-  if (result.items.length === 0) return html`<div id="vm-table"><p class="empty">No VMs match.</p></div>`;
+const COLUMNS: { label: string; sort?: VmSort; num?: boolean }[] = [
+  { label: 'Name', sort: 'name' }, { label: 'Source', sort: 'source' }, { label: 'Power', sort: 'power' },
+  { label: 'vCPU', sort: 'vcpu', num: true }, { label: 'RAM GB', sort: 'ram', num: true }, { label: 'Disk GB', sort: 'disk', num: true },
+  { label: 'Cluster' }, { label: 'Host' }, { label: 'Pool' }, { label: 'Created', sort: 'created' },
+];
+
+/** /vms?… for the given overrides; empty values are dropped. */
+export function vmsUrl(base: Record<string, string>, over: Record<string, string | null>, path = '/vms'): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...base, ...over })) if (v !== null && v !== undefined && v !== '') p.set(k, v);
+  const s = p.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+function header(state: VmListState) {
+  return COLUMNS.map((c) => {
+    if (!c.sort) return html`<th scope="col"${c.num ? html` class="num"` : ''}>${c.label}</th>`;
+    const active = state.sort === c.sort;
+    const nextOrder = active && state.order === 'asc' ? 'desc' : 'asc';
+    const url = vmsUrl(state.params, { sort: c.sort, order: nextOrder, cursor: null, p: null });
+    const aria = active ? (state.order === 'asc' ? 'ascending' : 'descending') : null;
+    return html`<th scope="col"${c.num ? html` class="num"` : ''}${aria ? html` aria-sort="${aria}"` : ''}><a href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true">${c.label}<span class="arrow" aria-hidden="true">${active ? (state.order === 'asc' ? '▲' : '▼') : '↕'}</span><span class="visually-hidden">, sort ${nextOrder === 'asc' ? 'ascending' : 'descending'}</span></a></th>`;
+  });
+}
+
+export function vmTable(result: Page<VmListItem>, state: VmListState, options: { oob?: boolean } = {}) {
+  const base = state.params;
+  const nextUrl = result.next ? vmsUrl(base, { cursor: result.next, p: String(state.page + 1) }) : null;
+  const firstUrl = state.page > 1 || base.cursor ? vmsUrl(base, { cursor: null, p: null }) : null;
+  const csvUrl = vmsUrl(base, { cursor: null, p: null }, '/vms.csv');
+  const pages = Math.max(1, Math.ceil(result.total / 100));
+  const hx = (url: string) => html`href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true"`;
   return html`<div id="vm-table">
-<p class="muted" aria-live="polite">${fmt.format(result.total)} VMs</p>
-<div class="table-wrap">
+${options.oob ? html`<input type="hidden" id="f-sort" name="sort" value="${state.sort}" hx-swap-oob="true"><input type="hidden" id="f-order" name="order" value="${state.order}" hx-swap-oob="true">` : ''}
+<div class="table-meta">
+  <p class="muted" role="status" aria-live="polite" id="vm-count">${fmtInt(result.total)} VMs${result.total > 0 ? ` · page ${state.page} of ${fmtInt(pages)}` : ''}</p>
+  <a class="button quiet small" href="${csvUrl}" download>Export CSV</a>
+</div>
+${result.items.length === 0
+    ? empty('No VMs match.', 'Clear the search or a filter to see more.')
+    : html`<div class="table-wrap" tabindex="0" role="region" aria-label="VMs">
 <table>
-  <thead><tr>
-    <th scope="col">Name</th><th scope="col">Source</th><th scope="col">Power</th>
-    <th scope="col" class="num">vCPU</th><th scope="col" class="num">RAM GB</th><th scope="col" class="num">Disk GB</th>
-    <th scope="col">Cluster</th><th scope="col">Host</th><th scope="col">Pool</th>
-  </tr></thead>
+  <caption class="visually-hidden">Live VMs, ${state.sort} ${state.order === 'asc' ? 'ascending' : 'descending'}</caption>
+  <thead><tr>${header(state)}</tr></thead>
   <tbody>
-  ${result.items.map((vm) => {
-    const [cls, label] = POWER[vm.powerState] ?? ['off', vm.powerState];
-    return html`<tr>
-    <td>${vm.name}${vm.isTemplate ? html` <span class="badge off">template</span>` : ''}</td>
+  ${result.items.map((vm) => html`<tr>
+    <td><a href="/vms/${vm.sourceId}/${encodeURIComponent(vm.key)}">${vm.name}</a>${vm.isTemplate ? html` ${badge('neutral', 'template')}` : ''}</td>
     <td>${vm.sourceName}</td>
-    <td><span class="badge ${cls}">${label}</span></td>
+    <td>${powerBadge(vm.powerState)}</td>
     <td class="num">${vm.vcpu}</td>
-    <td class="num">${fmt.format(vm.ramMb / 1024)}</td>
-    <td class="num">${fmt.format(vm.provisionedDiskGb)}</td>
+    <td class="num">${fmtNum(vm.ramMb / 1024)}</td>
+    <td class="num">${fmtNum(vm.provisionedDiskGb)}</td>
     <td>${vm.cluster ?? ''}</td><td>${vm.host ?? ''}</td><td>${vm.resourcePool ?? ''}</td>
-  </tr>`;
-  })}
+    <td>${vm.createdAt ? vm.createdAt.slice(0, 10) : html`<span class="muted" title="the source did not report it">unknown</span>`}</td>
+  </tr>`)}
   </tbody>
 </table>
-</div>
-${nextUrl ? html`<div class="pager"><a class="button" href="${nextUrl}" hx-get="${nextUrl}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true">Next page</a></div>` : ''}
+</div>`}
+${firstUrl || nextUrl
+    ? html`<nav class="pager" aria-label="Pages">${firstUrl ? html`<a class="button quiet small" ${hx(firstUrl)}>First page</a>` : ''}${nextUrl ? html`<a class="button small" rel="next" ${hx(nextUrl)}>Next page</a>` : ''}</nav>`
+    : ''}
 </div>`;
 }

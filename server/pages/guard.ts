@@ -1,0 +1,59 @@
+/**
+ * What every page route needs from the session: the viewer (name, role, CSRF token), a
+ * CSRF check for form posts, and an admin-only guard that answers with a page, not JSON.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AuthVariables } from '../auth/middleware.ts';
+import { ApiError } from '../http/errors.ts';
+import type { Viewer } from '../../web/layout.ts';
+
+export type PageEnv = { Variables: AuthVariables };
+
+/** The logged-in viewer of a page (sessionAuth has run). */
+export function viewerOf(c: Context<PageEnv>): Viewer {
+  const s = c.get('session')!;
+  return { name: s.name, role: s.role, csrf: s.csrfToken };
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Form posts from pages must carry the session's CSRF token, as the `csrf` form field or
+ * an `X-CSRF-Token` header (htmx requests). SameSite=Strict cookies already stop most
+ * cross-site posts; this covers same-site attackers and older browsers.
+ */
+export function requireCsrf(): MiddlewareHandler<PageEnv> {
+  return async function requireCsrf(c, next) {
+    const expected = c.get('session')?.csrfToken ?? '';
+    let given = c.req.header('x-csrf-token') ?? '';
+    if (!given) {
+      const type = c.req.header('content-type') ?? '';
+      if (type.includes('form')) {
+        const form = await c.req.parseBody();
+        given = typeof form.csrf === 'string' ? form.csrf : '';
+      }
+    }
+    if (!expected || !given || !same(given, expected)) throw new ApiError(403, 'csrf', 'missing or wrong CSRF token');
+    await next();
+  };
+}
+
+/** Admin-only pages and actions; a viewer gets 403. */
+export function requireAdminPage(): MiddlewareHandler<PageEnv> {
+  return async function requireAdminPage(c, next) {
+    if (c.get('session')?.role !== 'admin') throw new ApiError(403, 'forbidden', 'this page needs the admin role');
+    await next();
+  };
+}
+
+/** A positive integer path or query value, or null. */
+export function positiveInt(v: string | undefined): number | null {
+  if (!v || !/^\d{1,9}$/.test(v)) return null;
+  const n = Number(v);
+  return n > 0 ? n : null;
+}

@@ -1,0 +1,66 @@
+/** Benchmark runs (SQL vs TypeScript aggregation) grouped for the Benchmarks page. Data access only. */
+import type { Sql } from '../db/connect.ts';
+
+export type BenchGroup = {
+  runGroup: string; kind: string; period: string; sourceId: number; sourceName: string | null; at: string;
+  rowsIn: number; rowsOut: number; reps: number;
+  /** Median milliseconds per path (null when the path did not run). */
+  sqlMs: number | null; tsMs: number | null; floorMs: number | null;
+  parity: boolean;
+};
+
+/** The latest benchmark groups, newest first (one row per run_group). */
+export async function listBenchGroups(sql: Sql, limit: number): Promise<BenchGroup[]> {
+  const rows = await sql`
+    select b.run_group::text, min(b.kind) as kind, min(b.period)::text as period, min(b.source_id) as source_id,
+           min(s.name) as source_name, min(b.created_at) as at, max(b.rows_in) as rows_in, max(b.rows_out) as rows_out,
+           max(b.rep) as reps,
+           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'sql') as sql_ms,
+           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'ts') as ts_ms,
+           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'floor') as floor_ms,
+           bool_and(b.parity = 'match') filter (where b.path <> 'floor') as parity
+    from benchmark_runs b left join sources s on s.id = b.source_id
+    group by b.run_group order by min(b.created_at) desc limit ${limit}`;
+  return rows.map((r) => ({
+    runGroup: r.run_group, kind: r.kind, period: r.period, sourceId: r.source_id, sourceName: r.source_name,
+    at: new Date(r.at).toISOString(), rowsIn: Number(r.rows_in), rowsOut: r.rows_out, reps: r.reps,
+    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms), tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
+    floorMs: r.floor_ms === null ? null : Number(r.floor_ms), parity: r.parity !== false,
+  }));
+}
+
+export type BenchRun = { path: string; rep: number; ms: number; rowsOut: number; checksum: string; parity: string; notes: unknown };
+
+/** One group's runs and the SQL path's plan. */
+export async function getBenchGroup(sql: Sql, runGroup: string): Promise<{ group: BenchGroup; runs: BenchRun[]; explain: string | null } | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(runGroup)) return null;
+  const groups = await sql`select 1 from benchmark_runs where run_group = ${runGroup}::uuid limit 1`;
+  if (!groups.length) return null;
+  const [all, rows] = await Promise.all([
+    listBenchGroupsWhere(sql, runGroup),
+    sql`select path, rep, duration_ms, rows_out, checksum, parity, explain, notes from benchmark_runs
+        where run_group = ${runGroup}::uuid order by array_position(array['sql','ts','floor'], path), rep`,
+  ]);
+  return {
+    group: all,
+    runs: rows.map((r) => ({ path: r.path, rep: r.rep, ms: Number(r.duration_ms), rowsOut: r.rows_out, checksum: r.checksum, parity: r.parity, notes: r.notes })),
+    explain: rows.find((r) => r.path === 'sql' && r.explain)?.explain ?? null,
+  };
+}
+
+async function listBenchGroupsWhere(sql: Sql, runGroup: string): Promise<BenchGroup> {
+  const [r] = await sql`
+    select b.run_group::text, min(b.kind) as kind, min(b.period)::text as period, min(b.source_id) as source_id,
+           min(s.name) as source_name, min(b.created_at) as at, max(b.rows_in) as rows_in, max(b.rows_out) as rows_out, max(b.rep) as reps,
+           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'sql') as sql_ms,
+           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'ts') as ts_ms,
+           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'floor') as floor_ms,
+           bool_and(b.parity = 'match') filter (where b.path <> 'floor') as parity
+    from benchmark_runs b left join sources s on s.id = b.source_id where b.run_group = ${runGroup}::uuid group by b.run_group`;
+  return {
+    runGroup: r.run_group, kind: r.kind, period: r.period, sourceId: r.source_id, sourceName: r.source_name,
+    at: new Date(r.at).toISOString(), rowsIn: Number(r.rows_in), rowsOut: r.rows_out, reps: r.reps,
+    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms), tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
+    floorMs: r.floor_ms === null ? null : Number(r.floor_ms), parity: r.parity !== false,
+  };
+}
