@@ -1,0 +1,134 @@
+/**
+ * Every generated workbook opened by LibreOffice headless (Debian's libreoffice-calc,
+ * `sh scripts/install-system-deps.sh office`): each sheet converted to CSV by soffice itself,
+ * and the numbers it read compared with the rollups and inventory in the database. A
+ * workbook LibreOffice cannot read, or reads differently from what we meant, fails here.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DAILY_VMS, MONTHLY_VMS, type TableSpec } from '../../server/reports/layouts.ts';
+import { createTestApp, type TestApp } from '../support/app.ts';
+import { csvObjects, DAYS, download, expectedPools, generate, MONTH, near, rollupsByKey, seed } from '../integration/reports_fixture.ts';
+
+const test = suite('reports opened by LibreOffice');
+let t: TestApp;
+let tmp: string;
+
+// All sheets (-1), UTF-8, raw values rather than "as shown", so numbers keep every digit.
+const CSV_FILTER = 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1';
+
+/** Converts an XLSX with soffice; returns sheet name → CSV text. */
+function sheetsViaLibreOffice(xlsx: Buffer, name: string): Promise<Map<string, string>> {
+  const dir = path.join(tmp, name);
+  const file = path.join(tmp, `${name}.xlsx`);
+  writeFileSync(file, xlsx);
+  // Own profile directory: concurrent soffice runs with one profile block each other.
+  const profile = `file://${path.join(tmp, 'lo-profile')}`;
+  return new Promise((resolve, reject) => {
+    execFile('soffice', [`-env:UserInstallation=${profile}`, '--headless', '--convert-to', CSV_FILTER, '--outdir', dir, file],
+      { timeout: 120_000 }, (err, _stdout, stderr) => {
+        if (err) return reject(new Error(`soffice failed (install: sh scripts/install-system-deps.sh office): ${stderr || err.message}`));
+        const out = new Map<string, string>();
+        for (const f of readdirSync(dir)) out.set(f.slice(name.length + 1, -'.csv'.length), readFileSync(path.join(dir, f), 'utf8'));
+        resolve(out);
+      });
+  });
+}
+
+/** A date as LibreOffice writes it raw: ISO for ISO-like formats, else its default MM/DD/YYYY. */
+function isoDay(s: string): string {
+  const us = /^(\d{2})\/(\d{2})\/(\d{4})$/.exec(s);
+  return us ? `${us[3]}-${us[1]}-${us[2]}` : s.slice(0, 10);
+}
+
+/** LibreOffice's text of a rollup value equals the database value. */
+function assertVmSheet(rows: Record<string, string>[], expected: Map<string, Record<string, any>>, spec: TableSpec) {
+  assert.equal(rows.length, expected.size, `${spec.sheet}: one row per rollup row`);
+  for (const row of rows) {
+    const db = expected.get(`${row.Source}|${row['VM key']}`)!;
+    assert.ok(db, `${row.Source}|${row['VM key']}`);
+    for (const c of spec.columns) {
+      if (!(c.key in db)) continue;
+      const want = db[c.key];
+      const got = row[c.header];
+      if (want === null) assert.equal(got, '', `${c.header} empty`);
+      else if (c.type === 'datetime') assert.equal(got, (want as Date).toISOString().slice(0, 19).replace('T', ' '), c.header);
+      else if (c.type === 'date') assert.equal(isoDay(got), (want as Date).toISOString().slice(0, 10), `${c.header}: ${got}`);
+      else if (c.type === 'text') assert.equal(got, String(want), c.header);
+      else if (c.type === 'ratio') near(Number(got.replace(/%$/, '')) / (got.endsWith('%') ? 100 : 1), Number(want), `${c.header} of ${db.vm_key}: ${got}`);
+      else assert.equal(Number(got), Number(want), `${c.header} of ${db.vm_key}: ${got} vs ${want}`);
+    }
+  }
+}
+
+test.before(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'vml-lo-'));
+  t = await createTestApp('reports_libreoffice');
+  await seed(t);
+});
+
+test.after(async () => {
+  await t?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+test('daily workbook: LibreOffice reads every sheet; VMs and Pools equal the rollups', async () => {
+  const sheets = await sheetsViaLibreOffice(await download(t, await generate(t, { kind: 'daily', period: DAYS[1] })), 'daily');
+  assert.equal([...sheets.keys()].sort(), ['Pools', 'Summary', 'VMs']);
+  const expected = await rollupsByKey(t.db.sql, 'daily', DAYS[1]);
+  assertVmSheet(csvObjects(sheets.get('VMs')!), expected, DAILY_VMS);
+  const want = expectedPools(expected.values());
+  const pools = csvObjects(sheets.get('Pools')!);
+  assert.equal(pools.length, want.size);
+  for (const p of pools) {
+    const e = want.get(`${p.Source}|${p['Pool / tier']}`)!;
+    assert.equal(Number(p['VMs (count)']), e.vms);
+    near(p['vCPU-hours (vCPU·h)'], e.vcpu, 'vCPU-hours');
+    near(p['Disk GB-hours (GB·h)'], e.disk, 'disk GB-hours');
+  }
+  const summary = sheets.get('Summary')!;
+  assert.match(summary, /Incomplete captures in period,1/);
+  assert.match(summary, new RegExp(`Period start \\(UTC\\),${DAYS[1]} 00:00:00`));
+});
+
+test('monthly workbook: VMs, Daily Totals and the Summary fleet totals equal the database', async () => {
+  const sheets = await sheetsViaLibreOffice(await download(t, await generate(t, { kind: 'monthly', period: MONTH })), 'monthly');
+  assert.equal([...sheets.keys()].sort(), ['Daily Totals', 'Pools', 'Summary', 'VMs']);
+  assertVmSheet(csvObjects(sheets.get('VMs')!), await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`), MONTHLY_VMS);
+  const totals = csvObjects(sheets.get('Daily Totals')!);
+  const db = await t.db.sql`select t.*, s.name as source from source_daily_totals t join sources s on s.id = t.source_id`;
+  for (const d of db) {
+    const row = totals.find((x) => x.Source === d.source && x.Day.startsWith(d.day.toISOString().slice(0, 10)))!;
+    assert.ok(row, `${d.source} ${d.day}`);
+    assert.equal(Number(row['vCPU-hours (vCPU·h)']), Number(d.vcpu_hours));
+    assert.equal(Number(row['Avg RAM (GB)']), Number(d.avg_ram_gb));
+    assert.equal(row['All captures complete'], d.complete ? 'TRUE' : 'FALSE');
+  }
+  const [m] = await t.db.sql`select sum(vcpu_hours) as v, sum(disk_gb_hours) as d from source_monthly_totals where month = ${`${MONTH}-01`}`;
+  const line = (label: string) => sheets.get('Summary')!.split('\n').find((l) => l.startsWith(`${label},`))!.split(',')[1];
+  assert.equal(Number(line('vCPU-hours (fleet)')), Number(m.v));
+  assert.equal(Number(line('Disk GB-hours (fleet)')), Number(m.d));
+});
+
+test('inventory workbook: vInfo, vHost, vDatastore and vSource as LibreOffice reads them', async () => {
+  const sheets = await sheetsViaLibreOffice(await download(t, await generate(t, { kind: 'inventory' })), 'inventory');
+  assert.equal([...sheets.keys()].sort(), ['Summary', 'vDatastore', 'vHost', 'vInfo', 'vSource']);
+  const info = csvObjects(sheets.get('vInfo')!);
+  const inv = await t.db.sql`select i.*, s.name as source from vm_inventory i join sources s on s.id = i.source_id`;
+  assert.equal(info.length, inv.length);
+  for (const v of inv) {
+    const row = info.find((x) => x['VM key'] === v.vm_key && x['VI SDK Server'] === v.source)!;
+    assert.equal([Number(row.CPUs), Number(row['Memory (MB)']), Number(row['Provisioned (GB)'])], [v.vcpu, v.ram_mb, Number(v.provisioned_disk_gb)]);
+    assert.equal(row.VM, v.name);
+  }
+  const ds = csvObjects(sheets.get('vDatastore')!).find((d) => d.Name === 'vsan')!;
+  assert.equal([Number(ds['Capacity (GB)']), Number(ds['Free (GB)']), Number(ds['In use (GB)'])], [10240, 4096.5, 6143.5]);
+  const src = csvObjects(sheets.get('vSource')!).find((s) => s.Name === 'vc-alpha')!;
+  assert.equal(Number(src['VMs (count)']), 3);
+});
+
+test.run();
