@@ -78,7 +78,7 @@ try {
     databaseUrl = pg.url;
     stopPg = pg.stop;
   }
-  const env = { TEST_DATABASE_URL: databaseUrl, VMLEDGER_LOG_LEVEL: process.env.VMLEDGER_LOG_LEVEL ?? 'warn' };
+  const env = { TEST_DATABASE_URL: databaseUrl, VMLEDGER_LOG_LEVEL: process.env.VMLEDGER_LOG_LEVEL ?? 'error' };
 
   await suites('node suites', bin('node'), ['tests/run.ts', ...(only ? args : [])], env);
   if (!only) {

@@ -85,7 +85,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', inventoryRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
-  api.route('/', aggregationRoutes(sql, options.jobs));
+  api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', reportRoutes(sql, doc, { jobs: options.jobs }));
   doc.define(api, {
     method: 'get', path: '/openapi.json', tag: 'Meta', roles: ['viewer'],

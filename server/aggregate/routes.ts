@@ -9,7 +9,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
-import { requireRole } from '../auth/middleware.ts';
+import type { ApiDoc } from '../http/api_doc.ts';
+import { csvResponse, wantsCsv } from '../http/csv.ts';
 import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
@@ -59,6 +60,19 @@ const RollupParams = (periodName: 'day' | 'month') =>
     cursor: z.string().max(2000).refine((c) => decodeRollupCursor(c) !== null, 'not a cursor from this API').optional(),
   });
 
+/** Every row of the period, a page at a time (CSV export), pool percentages flattened. */
+async function* allRollupPages(sql: Sql, q: Parameters<typeof listRollups>[1]) {
+  let cursor: string | undefined = q.cursor;
+  do {
+    const page = await listRollups(sql, { ...q, limit: 5000, cursor });
+    yield page.items.map((r) => ({
+      ...r,
+      poolPct: Object.entries((r.poolPct ?? {}) as Record<string, unknown>).map(([k, v]) => `${k}=${v}`).join(';'),
+    }));
+    cursor = page.next ?? undefined;
+  } while (cursor);
+}
+
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 function needJobs(jobs: Jobs | undefined): Jobs {
@@ -75,10 +89,10 @@ function summarize(jobs: JobRow[]) {
 }
 
 /** Routes mounted under /api/v1 (auth already applied by the caller). */
-export function aggregationRoutes(sql: Sql, jobs?: Jobs) {
+export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
-  app.post('/aggregations', requireRole('admin'), async (c) => {
+  doc.define(app, { method: 'post', path: '/aggregations', tag: 'Aggregation', roles: ['admin'], body: AggregationBody, summary: 'Rerun or backfill daily/monthly aggregation over a range (wait: true returns when done)', responses: { 202: 'Queued: request id and job states', 200: 'Done (wait: true)', 503: 'Jobs not running' } }, async (c) => {
     const j = needJobs(jobs);
     const b = parseOr400(AggregationBody, await jsonBody(c.req.raw));
     if (b.source && !(await sourceExists(sql, b.source))) {
@@ -108,8 +122,8 @@ export function aggregationRoutes(sql: Sql, jobs?: Jobs) {
     return c.json({ id: saved.id, kind: b.kind, engine, ...summary, jobs: rows }, b.wait && summary.state !== 'running' ? 200 : 202);
   });
 
-  app.get('/aggregations/:id', requireRole('admin'), async (c) => {
-    const id = c.req.param('id');
+  doc.define(app, { method: 'get', path: '/aggregations/:id', tag: 'Aggregation', roles: ['admin'], summary: 'Progress of an aggregation request: its jobs and their states', responses: { 200: 'The request', 404: 'No such request' } }, async (c) => {
+    const id = c.req.param('id') ?? '';
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
     const r = await findAggregationRequest(sql, id);
     if (!r) throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
@@ -117,17 +131,21 @@ export function aggregationRoutes(sql: Sql, jobs?: Jobs) {
     return c.json({ id: r.id, kind: r.kind, engine: r.engine, params: r.params, createdAt: r.createdAt, ...summarize(rows), jobs: rows });
   });
 
-  app.get('/rollups/daily', requireRole('viewer'), async (c) => {
+  doc.define(app, { method: 'get', path: '/rollups/daily', tag: 'Aggregation', roles: ['viewer'], query: RollupParams('day'), produces: ['text/csv'], summary: 'Daily VM rollups of a day (paged JSON; Accept: text/csv streams the whole day as CSV)', responses: { 200: '`{"items", "total", "next"}` or CSV' } }, async (c) => {
     const p = parseOr400(RollupParams('day'), query(c.req.query()), 'invalid_query');
-    return c.json(await listRollups(sql, { kind: 'daily', period: p.day as string, sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined }));
+    const q = { kind: 'daily' as const, period: p.day as string, sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined };
+    if (wantsCsv(c.req.header('accept'))) return csvResponse(`vmledger-daily-${q.period}.csv`, allRollupPages(sql, q));
+    return c.json(await listRollups(sql, q));
   });
 
-  app.get('/rollups/monthly', requireRole('viewer'), async (c) => {
+  doc.define(app, { method: 'get', path: '/rollups/monthly', tag: 'Aggregation', roles: ['viewer'], query: RollupParams('month'), produces: ['text/csv'], summary: 'Monthly VM rollups of a month (paged JSON; Accept: text/csv streams the whole month as CSV)', responses: { 200: '`{"items", "total", "next"}` or CSV' } }, async (c) => {
     const p = parseOr400(RollupParams('month'), query(c.req.query()), 'invalid_query');
-    return c.json(await listRollups(sql, { kind: 'monthly', period: toMonthDay(p.month as string), sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined }));
+    const q = { kind: 'monthly' as const, period: toMonthDay(p.month as string), sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined };
+    if (wantsCsv(c.req.header('accept'))) return csvResponse(`vmledger-monthly-${q.period.slice(0, 7)}.csv`, allRollupPages(sql, q));
+    return c.json(await listRollups(sql, q));
   });
 
-  app.post('/benchmarks', requireRole('admin'), async (c) => {
+  doc.define(app, { method: 'post', path: '/benchmarks', tag: 'Aggregation', roles: ['admin'], body: BenchmarkBody, summary: 'Run the SQL-vs-TypeScript benchmark on one period (a job)', responses: { 202: 'Queued', 503: 'Jobs not running' } }, async (c) => {
     const j = needJobs(jobs);
     const b = parseOr400(BenchmarkBody, await jsonBody(c.req.raw));
     if (b.kind === 'daily' && !isDay(b.period)) {
@@ -141,11 +159,11 @@ export function aggregationRoutes(sql: Sql, jobs?: Jobs) {
     return c.json({ jobId: id, state: 'created' }, 202);
   });
 
-  app.get('/benchmarks', requireRole('viewer'), async (c) => {
+  doc.define(app, { method: 'get', path: '/benchmarks', tag: 'Aggregation', roles: ['viewer'], summary: 'Benchmark runs: path, period, rows, duration, checksum, parity verdict', responses: { 200: '`{"items"}`' } }, async (c) => {
     const p = parseOr400(z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }), query(c.req.query()), 'invalid_query');
     return c.json({ items: await listBenchmarkRuns(sql, p.limit) });
   });
 
-  app.route('/', jobsRoutes(sql, jobs));
+  app.route('/', jobsRoutes(sql, doc, jobs));
   return app;
 }

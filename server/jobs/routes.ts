@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
-import { requireRole } from '../auth/middleware.ts';
+import type { ApiDoc } from '../http/api_doc.ts';
 import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
 import { parseOr400, query } from '../aggregate/validate.ts';
@@ -20,16 +20,16 @@ const ListParams = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export function jobsRoutes(sql: Sql, jobs?: Jobs) {
+export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
-  app.get('/jobs', requireRole('admin'), async (c) => {
+  doc.define(app, { method: 'get', path: '/jobs', tag: 'Jobs', roles: ['admin'], query: ListParams, summary: 'Background jobs (pg-boss) with state and error; failed ones first', responses: { 200: '`{"items"}`', 503: 'Jobs not running' } }, async (c) => {
     if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
     const p = parseOr400(ListParams, query(c.req.query()), 'invalid_query');
     return c.json({ items: await listJobs(sql, p) });
   });
 
-  app.post('/jobs/:queue/:id/retry', requireRole('admin'), async (c) => {
+  doc.define(app, { method: 'post', path: '/jobs/:queue/:id/retry', tag: 'Jobs', roles: ['admin'], summary: 'Retry a failed job', responses: { 200: 'Retried', 404: 'No such job', 409: 'Not failed' } }, async (c) => {
     if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
     const { queue, id } = c.req.param();
     if (!(ALL_QUEUES as string[]).includes(queue) || !/^[0-9a-f-]{36}$/i.test(id)) throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);

@@ -1,0 +1,47 @@
+/** CSV for API responses (RFC 4180): fields quoted when they need it, CRLF line ends. */
+
+/** One CSV field from any value: null → empty, objects → JSON, strings quoted when needed. */
+export function csvValue(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One CSV line. */
+export function csvLine(values: unknown[]): string {
+  return values.map(csvValue).join(',') + '\r\n';
+}
+
+/** Whether the client asked for CSV (`Accept: text/csv`). */
+export function wantsCsv(accept: string | undefined): boolean {
+  return !!accept && /\btext\/csv\b/i.test(accept);
+}
+
+/** A streamed CSV response from pages of objects; the header comes from the first item's keys. */
+export function csvResponse(fileName: string, pages: AsyncIterable<Record<string, unknown>[]>): Response {
+  const encoder = new TextEncoder();
+  let columns: string[] | null = null;
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      try {
+        for await (const items of pages) {
+          let chunk = '';
+          for (const item of items) {
+            if (!columns) {
+              columns = Object.keys(item);
+              chunk += csvLine(columns);
+            }
+            chunk += csvLine(columns.map((k) => item[k]));
+          }
+          if (chunk) controller.enqueue(encoder.encode(chunk));
+        }
+        controller.close();
+      } catch (err) {
+        controller.error(err);
+      }
+    },
+  });
+  return new Response(stream, {
+    headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` },
+  });
+}
