@@ -54,8 +54,13 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     const existing = new Set((await boss.getQueues()).map((q) => q.name));
     for (const name of ALL_QUEUES) {
       const options = queueOptions(name, o.retryDelaySeconds ?? 30);
-      if (existing.has(name)) await boss.updateQueue(name, options as any);
-      else await boss.createQueue(name, options);
+      if (existing.has(name)) {
+        // pg-boss refuses to change a queue's policy after creation, even to the same value.
+        const { policy: _policy, ...changeable } = options as { policy?: unknown };
+        await boss.updateQueue(name, changeable as any);
+      } else {
+        await boss.createQueue(name, options);
+      }
     }
     if (o.schedule !== false) {
       const [hh, mm] = o.dailyAt.split(':').map(Number);
