@@ -18,7 +18,7 @@ const CONNECTIONS = 50;
 const SECONDS = 15;
 
 /** 100,000 live VMs over 4 sources, set-based. */
-async function seed(sql: import('../server/db/connect.ts').Sql) {
+export async function seed(sql: import('../server/db/connect.ts').Sql) {
   await sql`insert into sources (kind, external_id, name) select 'vcenter', 'vc-' || g, 'vcenter-' || g from generate_series(1, 4) g`;
   await sql`
     insert into vm_lifecycle (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at)

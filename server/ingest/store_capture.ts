@@ -8,6 +8,7 @@ import type { Capture } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { ApiError } from '../http/errors.ts';
+import { invalidateVmCounts } from '../inventory/list_vms.ts';
 import { stageVms } from './stage.ts';
 
 export type StoreResult = {
@@ -78,6 +79,9 @@ export async function storeCapture(sql: Sql, capture: Capture, token: TokenInfo)
         update captures set ingest_ms = ${Math.round(performance.now() - started)}
         where capture_id = ${capture.captureId}`;
       return { ...base, sourceId, duplicate: false, late: outcome.late, deleted: outcome.deleted, reappeared: outcome.reappeared };
+    }).then((result) => {
+      if (!result.duplicate) invalidateVmCounts(sql);
+      return result;
     });
   } catch (err) {
     const e = err as { code?: string; constraint_name?: string };

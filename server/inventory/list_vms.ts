@@ -75,10 +75,27 @@ function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 }
 
+const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-f:]+:[0-9a-f:.]*$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What a search means depends on its shape: an IP address matches addresses, a UUID the
+ * BIOS or instance UUID, anything else a name substring or an exact key / vmid / MoRef.
+ * Few branches, each with its own index, keep the search an index lookup at any size.
+ */
+function searchCondition(sql: Sql, q: string) {
+  if (IP.test(q)) return sql`and i.ip_addresses @> ${[q]}::text[]`;
+  if (UUID.test(q)) {
+    const u = q.toLowerCase();
+    return sql`and (i.instance_uuid = ${u} or i.bios_uuid = ${u} or i.vm_key = ${q})`;
+  }
+  return sql`and (i.name ilike ${likePattern(q)} or i.source_vm_id = ${q} or i.vm_key = ${q})`;
+}
+
 /** Sort columns (whitelisted SQL expressions; never user text) and how to read their value back. */
 const SORT_SQL: Record<VmSort, { expr: string; pick: (r: Record<string, any>) => string | number | null }> = {
   name: { expr: 'lower(i.name)', pick: (r) => r.sort_value },
-  source: { expr: 's.name', pick: (r) => r.sort_value },
+  source: { expr: '(select name from sources where id = i.source_id)', pick: (r) => r.sort_value },
   power: { expr: 'i.power_state', pick: (r) => r.sort_value },
   vcpu: { expr: 'i.vcpu', pick: (r) => r.sort_value },
   ram: { expr: 'i.ram_mb', pick: (r) => r.sort_value },
@@ -92,6 +109,32 @@ function cursorValue(sort: VmSort, v: string | number | null) {
   return v;
 }
 
+/**
+ * Totals are cached for a few seconds per filter: paging through a list or many people
+ * looking at the same list do not recount 100,000 rows each time, and the inventory
+ * changes when captures arrive (minutes to hours), not between two page views.
+ */
+const COUNT_TTL_MS = 5000;
+const countCaches = new WeakMap<Sql, Map<string, { at: number; value: Promise<number> }>>();
+
+/** Forgets cached totals (called when this server stores a capture). */
+export function invalidateVmCounts(sql: Sql) {
+  countCaches.delete(sql);
+}
+
+function countCached(sql: Sql, key: string, compute: () => Promise<number>): Promise<number> {
+  let counts = countCaches.get(sql);
+  if (!counts) countCaches.set(sql, (counts = new Map()));
+  const now = Date.now();
+  const hit = counts.get(key);
+  if (hit && now - hit.at < COUNT_TTL_MS) return hit.value;
+  if (counts.size > 1000) counts.clear();
+  const value = compute();
+  counts.set(key, { at: now, value });
+  value.catch(() => counts.delete(key));
+  return value;
+}
+
 /** One page of live VMs with the total matching count. */
 export async function listVms(sql: Sql, query: VmListQuery): Promise<Page<VmListItem>> {
   const sort = query.sort ?? 'name';
@@ -99,10 +142,12 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<Page<VmList
   const expr = sql.unsafe(SORT_SQL[sort].expr);
   const cursor = query.cursor ? decodeCursor(query.cursor) : null;
   const q = query.q;
+  // An IP or UUID matches a handful of rows; the fence (offset 0) makes PostgreSQL find them
+  // by their index first instead of walking the name index hoping to meet them.
+  const exact = !!q && (IP.test(q) || UUID.test(q));
   const where = sql`
     where true
-    ${q ? sql`and (i.name ilike ${likePattern(q)} or i.vm_key = ${q} or i.source_vm_id = ${q}
-      or i.instance_uuid = ${q.toLowerCase()} or i.bios_uuid = ${q.toLowerCase()} or ${q} = any(i.ip_addresses))` : sql``}
+    ${q ? searchCondition(sql, q) : sql``}
     ${query.sourceId ? sql`and i.source_id = ${query.sourceId}` : sql``}
     ${query.cluster ? sql`and i.cluster = ${query.cluster}` : sql``}
     ${query.pool ? sql`and i.resource_pool = ${query.pool}` : sql``}
@@ -114,15 +159,23 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<Page<VmList
       : sql`and (${expr}, i.source_id, i.vm_key) > (${cursorValue(sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
     : sql``;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
-  const [rows, [{ count }]] = await Promise.all([
+  const [rows, count] = await Promise.all([
+    // The page is chosen from vm_inventory alone (an index walk for the default sort), and
+    // only its rows are joined: joining first would hash all 100,000 rows on every request.
     sql`
-      select i.*, s.name as source_name, s.kind as source_kind, ${expr} as sort_value, l.last_seen_at
-      from vm_inventory i join sources s on s.id = i.source_id
-      join vm_lifecycle l on l.source_id = i.source_id and l.vm_key = i.vm_key
-      ${where} ${after}
-      order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
-      limit ${query.limit + 1}`,
-    sql`select count(*)::int as count from vm_inventory i ${where}`,
+      select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at
+      from (
+        select i.*, ${expr} as sort_value
+        from ${exact ? sql`(select * from vm_inventory i ${where} offset 0) i where true` : sql`vm_inventory i ${where}`}
+        ${after}
+        order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
+        limit ${query.limit + 1}
+      ) p
+      join sources s on s.id = p.source_id
+      join vm_lifecycle l on l.source_id = p.source_id and l.vm_key = p.vm_key
+      order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`,
+    countCached(sql, JSON.stringify([q, query.sourceId, query.cluster, query.pool, query.powerState, query.template]),
+      async () => (await sql`select count(*)::int as count from vm_inventory i ${where}`)[0].count as number),
   ]);
   const hasMore = rows.length > query.limit;
   const page = rows.slice(0, query.limit);
