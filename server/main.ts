@@ -13,6 +13,8 @@ import { log, setLogLevel } from './log.ts';
 import { listen } from './runtime.ts';
 import { startJobs, type Jobs } from './jobs/boss.ts';
 import { notifyCaptureStored } from './jobs/aggregation_jobs.ts';
+import { runMaintenance } from './maintenance/maintenance.ts';
+import { registerMaintenanceJobs } from './maintenance/maintenance_jobs.ts';
 
 export type RunningVmledger = {
   url: string;
@@ -36,8 +38,11 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
     if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
     if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
     const adminToken = await ensureAdminToken(db.sql, { dataDir: config.dataDir, adminToken: config.adminToken });
+    // Partitions for this month and the next two exist before the first capture arrives.
+    await runMaintenance(db.sql, { retentionMonths: 0 });
     if (config.jobs) {
       jobs = await startJobs({ sql: db.sql, url: db.url, reportTz: config.reportTz, engine: config.aggEngine, dailyAt: config.aggDailyAt });
+      await registerMaintenanceJobs(jobs, { retentionMonths: config.retentionMonths });
     }
     const app = createApp(db.sql, {
       maxBodyBytes: config.maxBodyBytes, sessionHours: config.sessionHours, jobs,

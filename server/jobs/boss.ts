@@ -4,7 +4,7 @@
  * schedules (daily aggregation of the previous day at `dailyAt` in the reporting zone,
  * monthly on the 1st) and runs the workers. `stop()` drains gracefully.
  */
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type Queue } from 'pg-boss';
 import type { Sql } from '../db/connect.ts';
 import type { Engine } from '../aggregate/run.ts';
 import { log } from '../log.ts';
@@ -38,6 +38,22 @@ export type Jobs = {
   stop(): Promise<void>;
 };
 
+/**
+ * Creates missing queues and brings existing ones to the given options. pg-boss refuses
+ * any `policy` in updateQueue (even the same value), so it is left out there.
+ */
+export async function ensureQueues(boss: PgBoss, queues: [string, Omit<Queue, 'name'>][]): Promise<void> {
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  for (const [name, options] of queues) {
+    if (existing.has(name)) {
+      const { policy: _policy, ...changeable } = options;
+      await boss.updateQueue(name, changeable as any);
+    } else {
+      await boss.createQueue(name, options);
+    }
+  }
+}
+
 /** Starts pg-boss, creates queues and schedules, starts workers. */
 export async function startJobs(o: JobsOptions): Promise<Jobs> {
   const boss = new PgBoss({ connectionString: o.url, schema: BOSS_SCHEMA, max: 4, application_name: 'vmledger-jobs' });
@@ -51,17 +67,7 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
   };
   try {
-    const existing = new Set((await boss.getQueues()).map((q) => q.name));
-    for (const name of ALL_QUEUES) {
-      const options = queueOptions(name, o.retryDelaySeconds ?? 30);
-      if (existing.has(name)) {
-        // pg-boss refuses to change a queue's policy after creation, even to the same value.
-        const { policy: _policy, ...changeable } = options as { policy?: unknown };
-        await boss.updateQueue(name, changeable as any);
-      } else {
-        await boss.createQueue(name, options);
-      }
-    }
+    await ensureQueues(boss, ALL_QUEUES.map((name) => [name, queueOptions(name, o.retryDelaySeconds ?? 30)]));
     if (o.schedule !== false) {
       const [hh, mm] = o.dailyAt.split(':').map(Number);
       await boss.schedule(QUEUES.dailyTick, `${mm} ${hh} * * *`, {}, { tz: o.reportTz });

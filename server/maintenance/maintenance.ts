@@ -1,0 +1,46 @@
+/**
+ * Storage maintenance: fact partitions created ahead of time, fact partitions past the
+ * retention dropped (rollups, lifecycle and totals are kept), per-capture host and
+ * datastore facts past the retention deleted, expired sessions removed. Idempotent.
+ */
+import type { Sql } from '../db/connect.ts';
+import { log } from '../log.ts';
+
+export type MaintenanceResult = {
+  partitionsEnsured: string[];
+  partitionsDropped: string[];
+  hostFactsDeleted: number;
+  datastoreFactsDeleted: number;
+  sessionsDeleted: number;
+};
+
+/** The first instant kept: the start of the month `months` months before `now`'s month (UTC). */
+export function retentionCutoff(now: Date, months: number): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - months, 1));
+}
+
+/** Runs maintenance; `retentionMonths` 0 keeps facts forever. */
+export async function runMaintenance(sql: Sql, o: { retentionMonths: number; aheadMonths?: number; now?: Date }): Promise<MaintenanceResult> {
+  const now = o.now ?? new Date();
+  const ahead = o.aheadMonths ?? 2;
+  const partitionsEnsured: string[] = [];
+  for (let m = 0; m <= ahead; m++) {
+    const at = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + m, 1));
+    const [{ part }] = await sql`select vm_hourly_stats_ensure_partition(${at}) as part`;
+    partitionsEnsured.push(part);
+  }
+  let partitionsDropped: string[] = [];
+  let hostFactsDeleted = 0;
+  let datastoreFactsDeleted = 0;
+  if (o.retentionMonths > 0) {
+    const cutoff = retentionCutoff(now, o.retentionMonths);
+    partitionsDropped = (await sql`select vm_hourly_stats_drop_partitions_before(${cutoff}) as name`).map((r) => r.name);
+    hostFactsDeleted = (await sql`delete from host_facts where snapshot_time < ${cutoff}`).count;
+    datastoreFactsDeleted = (await sql`delete from datastore_facts where snapshot_time < ${cutoff}`).count;
+    if (partitionsDropped.length) log.info('fact partitions dropped (retention)', { partitions: partitionsDropped, cutoff: cutoff.toISOString() });
+  }
+  const sessionsDeleted = (await sql`delete from sessions where expires_at < now()`).count;
+  const result = { partitionsEnsured, partitionsDropped, hostFactsDeleted, datastoreFactsDeleted, sessionsDeleted };
+  log.info('maintenance done', result);
+  return result;
+}
