@@ -18,6 +18,7 @@ const web = (name: string) => path.resolve(here, '../../web/static', name);
 const ASSETS: Record<string, { file: string; type: string }> = {
   'app.css': { file: web('app.css'), type: 'text/css; charset=utf-8' },
   'app.js': { file: web('app.js'), type: 'text/javascript; charset=utf-8' },
+  'favicon.svg': { file: web('favicon.svg'), type: 'image/svg+xml' },
   'htmx.min.js': { file: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
 };
 

@@ -9,7 +9,7 @@ import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { notFoundPage } from '../../web/pages/not_found.ts';
 import { SPANS, vmDetailPage, type Granularity } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
-import { vmTable, type VmListState } from '../../web/partials/vm_table.ts';
+import { vmTable, vmsUrl, type VmListState } from '../../web/partials/vm_table.ts';
 import { positiveInt, viewerOf, type PageEnv } from './guard.ts';
 
 const LIST_KEYS = ['q', 'source', 'cluster', 'pool', 'power', 'template', 'sort', 'order', 'cursor'];
@@ -48,7 +48,11 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const state = listState(c.req.query());
     const result = await listVms(sql, { ...parseVmListParams(state.params), limit: PAGE_SIZE });
     // htmx (search, filters, sort, pages) gets the table alone; history restores get the page.
-    if (c.req.header('hx-request') && !c.req.header('hx-history-restore-request')) return c.html(vmTable(result, state, { oob: true }));
+    if (c.req.header('hx-request') && !c.req.header('hx-history-restore-request')) {
+      // The address bar gets the canonical URL (no empty filters), whatever the form sent.
+      c.header('HX-Push-Url', vmsUrl(state.params, { p: state.page > 1 ? String(state.page) : null }));
+      return c.html(vmTable(result, state, { oob: true }));
+    }
     const [sources, choices] = await Promise.all([listSources(sql), vmFilterChoices(sql)]);
     return c.html(vmsPage(viewerOf(c), { state, sources, choices, result }));
   });
