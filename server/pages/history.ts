@@ -2,7 +2,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { listSnapshots, totalsOverTime, type TotalsPoint } from '../queries/history.ts';
-import { registryCounts } from '../queries/pages_history.ts';
+import { fleetTotalsByHour, registryCounts } from '../queries/pages_history.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { snapshotsPage } from '../../web/pages/snapshots.ts';
 import { TOTALS_SPANS, totalsPage, type TotalsGranularity } from '../../web/pages/totals.ts';
@@ -22,15 +22,17 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const to = new Date(g === 'capture' ? anchor + 3600_000 : anchor + 86400_000);
     const from = new Date(to.getTime() - TOTALS_SPANS[g] * 86400_000);
     const [points, perSource] = await Promise.all([
-      totalsOverTime(sql, { granularity: g, sourceId: sourceId ?? undefined, from, to }),
+      !sourceId && g === 'capture' ? fleetTotalsByHour(sql, from, to) : totalsOverTime(sql, { granularity: g, sourceId: sourceId ?? undefined, from, to }),
       // Per-source lines on the fleet view (a handful of sources only).
       !sourceId && g === 'capture' && sources.length > 1 && sources.length <= 4
         ? Promise.all(sources.map(async (s) => ({ name: s.name, points: await totalsOverTime(sql, { granularity: g, sourceId: s.id, from, to }) })))
         : Promise.resolve([] as { name: string; points: TotalsPoint[] }[]),
     ]);
+    // Charts start where the data does when that is later than the window.
+    const first = points.length ? Date.parse(points[0].at.length === 10 ? `${points[0].at}T00:00:00Z` : points[0].at) : from.getTime();
     return c.html(totalsPage(viewerOf(c), {
       granularity: g, sourceId, sources: sources.map((s) => ({ id: s.id, name: s.name })), points, perSource,
-      from: from.toISOString(), to: to.toISOString(),
+      from: new Date(Math.max(from.getTime(), first)).toISOString(), to: to.toISOString(),
     }));
   });
 

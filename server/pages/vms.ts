@@ -97,7 +97,10 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     // Anchor the window at the VM's last sighting, so a deleted VM still shows its last days.
     const lastSeen = Date.parse(vm.lifecycle.lastSeenAt!);
     const to = new Date(g === 'capture' ? lastSeen + 1000 : lastSeen + 86400_000);
-    const from = new Date(to.getTime() - span * 86400_000);
+    // …and not before it was first seen (an empty stretch before its first capture says nothing).
+    const firstSeen = Date.parse(vm.lifecycle.firstSeenAt!);
+    const floor = g === 'capture' ? firstSeen : g === 'daily' ? Date.parse(vm.lifecycle.firstSeenAt!.slice(0, 10)) : Date.parse(`${vm.lifecycle.firstSeenAt!.slice(0, 7)}-01`);
+    const from = new Date(Math.max(to.getTime() - span * 86400_000, floor));
     const trace = await vmTrace(sql, { sourceId: sourceId!, key, granularity: g as Granularity, from, to });
     return c.html(vmDetailPage(viewer, { vm, trace, span, base: `/vms/${sourceId}/${encodeURIComponent(key)}` }));
   });

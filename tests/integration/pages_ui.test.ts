@@ -138,7 +138,7 @@ test('VM detail: state, lifecycle, SVG charts with titles at every granularity, 
   const html = await (await get(base)).text();
   assert.match(html, /Lifecycle/);
   for (const id of ['vcpu', 'ram', 'disk', 'power']) assert.match(html, new RegExp(`<figure class="chart" id="chart-${id}">`));
-  assert.match(html, /<svg viewBox="0 0 720 180" role="img" aria-labelledby="chart-vcpu-title chart-vcpu-desc"/);
+  assert.match(html, /<svg viewBox="0 0 520 200" role="img" aria-labelledby="chart-vcpu-title chart-vcpu-desc"/);
   assert.match(html, /<rect class="hit"[^>]*><title>2026-05-0\d \d\d:\d\d UTC\n/);
   assert.match(html, /What changed when/);
   assert.match(html, /<caption class="visually-hidden">Changes<\/caption>/);

@@ -32,13 +32,13 @@ export type TimeChartOptions = {
   id: string;
 };
 
-const M = { top: 10, right: 12, bottom: 24, left: 52 };
+const M = { top: 10, right: 14, bottom: 26, left: 52 };
 const MAX_HITS = 240;
 
 /** An SVG time chart inside a <figure> with a caption and legend. */
 export function timeChart(o: TimeChartOptions) {
-  const W = o.width ?? 720;
-  const H = o.height ?? 180;
+  const W = o.width ?? 520;
+  const H = o.height ?? 200;
   const fmt = o.format ?? fmtCompact;
   const tlabel = o.timeLabel ?? ((t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
   const all = o.series.flatMap((s) => s.points);

@@ -40,7 +40,7 @@ export function sourceCard(s: SourceRow, options: { capture?: { csrf: string; pe
     <dt>VMs</dt><dd><a href="/vms?source=${s.id}">${fmtInt(s.vms)}</a></dd>
     <dt>Last capture</dt><dd>${s.lastCaptureAt ? html`${time(s.lastCaptureAt)} <span class="muted">(${fmtAge(s.lastCaptureAt)})</span>` : 'never'}</dd>
     ${s.agent
-      ? html`<dt>Agent</dt><dd>${s.agent.name}${s.agent.hostname ? ` on ${s.agent.hostname}` : ''} <span class="muted">· heartbeat ${fmtAge(s.agent.lastHeartbeatAt)}</span></dd>
+      ? html`<dt>Agent</dt><dd>${s.agent.name}${s.agent.hostname ? ` on ${s.agent.hostname}` : ''} <span class="muted">· ${s.agent.lastHeartbeatAt ? `heartbeat ${fmtAge(s.agent.lastHeartbeatAt)}` : 'no heartbeat yet'}</span></dd>
     <dt>Spool</dt><dd>${spool ? html`${fmtInt(spool.pending ?? 0)} pending${spool.rejected ? html`, <span class="error">${fmtInt(spool.rejected)} rejected</span>` : ''}` : '–'}</dd>`
       : html`<dt>Agent</dt><dd class="muted">no heartbeat yet</dd>`}
     ${err ? html`<dt>Last error</dt><dd class="error">${err}</dd>` : ''}
