@@ -34,8 +34,9 @@ export function sourceRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       registryCounts(sql, source.id),
       pendingCaptureRequests(sql),
     ]);
+    const chartFrom = history.length ? new Date(Math.max(from.getTime(), Date.parse(history[0].at))) : from;
     return c.html(sourceDetailPage(viewer, {
-      source, history, from: from.toISOString(), to: to.toISOString(), captures, registry,
+      source, history, from: chartFrom.toISOString(), to: to.toISOString(), captures, registry,
       pending: pending.get(source.id) ?? null, flash: FLASH[c.req.query('done') ?? ''] ?? null,
     }));
   });

@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoCapture, type DemoFlavor } from '../../agent/collectors/demo/fleet.ts';
+import { runBenchmark } from '../../server/aggregate/benchmark.ts';
+import { runAggregation } from '../../server/aggregate/run.ts';
 import { verifyToken } from '../../server/auth/tokens.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 
@@ -216,6 +218,48 @@ test('server-sent events: a capture arriving after the page was rendered is anno
   assert.ok(await read(/event: capture\ndata: \{"count":2,"lastCapturedAt":"2026-05-04T00:00:00.000Z"\}/, 8000), `capture event, got ${text}`);
   ctl.abort();
   await reader.cancel().catch(() => {});
+});
+
+test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with parity and plan, report download', async () => {
+  const sources = await t.db.sql`select id from sources order by id`;
+  for (const { id } of sources) {
+    for (const day of ['2026-05-01', '2026-05-02']) await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId: id, period: day, tz: 'UTC' });
+    await runAggregation(t.db.sql, 'sql', { kind: 'monthly', sourceId: id, period: '2026-05-01', tz: 'UTC' });
+  }
+  const [vm] = await t.db.sql`select source_id, vm_key from vm_daily_rollup order by source_id, vm_key limit 1`;
+  const daily = await (await get(`/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`)).text();
+  assert.match(daily, /vCPU \(average\)/);
+  assert.match(daily, /<rect class="bar s0"/);
+  assert.match(daily, /<title>2026-05-01\n/);
+  const totals = await (await get('/totals?granularity=daily')).text();
+  assert.match(totals, /<td>2026-05-02<\/td>/);
+  assert.match(await (await get('/totals?granularity=monthly')).text(), /<td>2026-05<\/td>/);
+  assert.match(await (await get('/snapshots?kind=daily')).text(), />daily<\/span>/);
+
+  const bench = await runBenchmark(t.db.sql, { kind: 'daily', sourceId: sources[0].id, period: '2026-05-02', tz: 'UTC', reps: 2 });
+  const list = await (await get('/benchmarks')).text();
+  assert.match(list, /<figure class="chart" id="chart-bench">/);
+  assert.match(list, /badge ok">match</);
+  const detail = await get(`/benchmarks/${bench.runGroup}`);
+  assert.is(detail.status, 200);
+  const html = await detail.text();
+  assert.match(html, /parity: match/);
+  assert.match(html, /<h2>SQL plan<\/h2>/);
+  assert.is((await get('/benchmarks/00000000-0000-0000-0000-000000000000')).status, 404);
+
+  const [r] = await t.db.sql`
+    insert into reports (kind, period, format, status, file_name, content_type, size_bytes, chunk_count, row_count, expires_at)
+    values ('monthly', '2026-05', 'csv', 'ready', 'vmledger-monthly-2026-05.zip', 'application/zip', 6, 2, 10, now() + interval '1 day')
+    returning id`;
+  await t.db.sql`insert into report_chunks (report_id, seq, data) values (${r.id}, 0, ${Buffer.from('abc')}), (${r.id}, 1, ${Buffer.from('def')})`;
+  const reports = await (await get('/reports')).text();
+  assert.match(reports, new RegExp(`href="/reports/${r.id}/download"`));
+  const dl = await get(`/reports/${r.id}/download`);
+  assert.is(dl.status, 200);
+  assert.is(dl.headers.get('content-type'), 'application/zip');
+  assert.match(dl.headers.get('content-disposition')!, /vmledger-monthly-2026-05\.zip/);
+  assert.is(await dl.text(), 'abcdef');
+  assert.is((await get('/reports/not-a-uuid/download')).status, 404);
 });
 
 test('static assets: app.js and CSS served gzipped with an ETag; unknown assets 404', async () => {

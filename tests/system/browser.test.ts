@@ -10,6 +10,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoCapture, type DemoFlavor } from '../../agent/collectors/demo/fleet.ts';
+import { runBenchmark } from '../../server/aggregate/benchmark.ts';
+import { runAggregation } from '../../server/aggregate/run.ts';
 import { listen, type RunningServer } from '../../server/runtime.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 
@@ -24,6 +26,7 @@ let t: TestApp;
 let server: RunningServer;
 let base: string;
 let profile: string;
+let benchGroup: string;
 let context: BrowserContext;
 /** Console errors and page errors, per page URL. */
 const problems: string[] = [];
@@ -76,6 +79,12 @@ async function setUp() {
   if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: sh scripts/install-system-deps.sh browser');
   t = await createTestApp('browser');
   await seed();
+  // Rollups and a benchmark run, so the daily/monthly views and the Benchmarks page have data.
+  for (const { id } of await t.db.sql`select id from sources order by id`) {
+    for (const day of ['2026-05-01', '2026-05-02']) await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId: id, period: day, tz: 'UTC' });
+    await runAggregation(t.db.sql, 'sql', { kind: 'monthly', sourceId: id, period: '2026-05-01', tz: 'UTC' });
+    benchGroup = (await runBenchmark(t.db.sql, { kind: 'daily', sourceId: id, period: '2026-05-02', tz: 'UTC', reps: 2 })).runGroup;
+  }
   server = await listen(t.app.fetch, '127.0.0.1', 0);
   base = `http://127.0.0.1:${server.port}`;
   profile = mkdtempSync(path.join(os.tmpdir(), 'vml-chromium-'));
@@ -234,8 +243,8 @@ test('every page: no console errors, screenshots at desktop and 375 px', async (
   const pages: [string, string][] = [
     ['dashboard', '/'], ['vms', '/vms'], ['vm-trace', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`],
     ['vm-trace-daily', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`],
-    ['sources', '/sources'], ['source', `/sources/${sourceId}`], ['totals', '/totals'], ['totals-source', `/totals?source=${sourceId}`],
-    ['snapshots', '/snapshots'], ['reports', '/reports'], ['benchmarks', '/benchmarks'], ['admin', '/admin'],
+    ['sources', '/sources'], ['source', `/sources/${sourceId}`], ['totals', '/totals'], ['totals-source', `/totals?source=${sourceId}`], ['totals-daily', '/totals?granularity=daily'],
+    ['snapshots', '/snapshots'], ['reports', '/reports'], ['benchmarks', '/benchmarks'], ['benchmark', `/benchmarks/${benchGroup}`], ['admin', '/admin'],
     ['admin-agents', '/admin/agents'], ['admin-jobs', '/admin/jobs'], ['admin-audit', '/admin/audit'],
   ];
   for (const [width, height, label] of [[1280, 860, 'desktop'], [375, 812, 'mobile']] as const) {

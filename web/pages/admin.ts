@@ -38,7 +38,7 @@ ${f.error ? html`<div class="notice danger" role="alert">${f.error}</div>` : ''}
       <option value="viewer">viewer — read pages and API</option><option value="agent">agent — post captures</option>
       <option value="metrics">metrics — scrape metrics</option><option value="admin">admin — everything</option>
     </select></label>
-    <label for="t-days">Expires after (days, empty: never)<input id="t-days" name="days" type="number" min="1" max="3650" inputmode="numeric"></label>
+    <label for="t-days">Expires in days (optional)<input id="t-days" name="days" type="number" min="1" max="3650" inputmode="numeric"></label>
     <div><button type="submit">Create token</button></div>
   </form>
 </section>

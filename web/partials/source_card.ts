@@ -46,7 +46,7 @@ export function sourceCard(s: SourceRow, options: { capture?: { csrf: string; pe
     ${err ? html`<dt>Last error</dt><dd class="error">${err}</dd>` : ''}
   </dl>
   ${options.capture
-    ? html`<form method="post" action="/sources/${s.id}/capture" class="toolbar small">
+    ? html`<form method="post" action="/sources/${s.id}/capture" class="actions">
     ${csrfField(options.capture.csrf)}
     <button class="quiet small" type="submit">Capture now</button>
     ${options.capture.pending ? html`<span class="muted small">requested ${fmtAge(options.capture.pending)}, waiting for the agent</span>` : ''}
