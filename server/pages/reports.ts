@@ -1,19 +1,49 @@
 /** Reports (list and download) and aggregation benchmarks (runs, chart, parity, plan). */
 import { Hono, type MiddlewareHandler } from 'hono';
+import { audit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
+import type { Jobs } from '../jobs/boss.ts';
+import { log } from '../log.ts';
+import { generateReport } from '../reports/generate.ts';
+import { normalisePeriod, REPORT_FORMATS, REPORT_KINDS, todayIn, type ReportFormat, type ReportKind } from '../reports/period.ts';
+import { enqueueReport } from '../reports/report_jobs.ts';
+import { createReport } from '../reports/report_store.ts';
 import { getBenchGroup, listBenchGroups } from '../queries/pages_benchmarks.ts';
 import { getReportRow, hasReports, listReportRows, reportChunk } from '../queries/pages_reports.ts';
 import { benchmarkDetailPage, benchmarksPage } from '../../web/pages/benchmarks.ts';
 import { notFoundPage } from '../../web/pages/not_found.ts';
-import { reportsPage } from '../../web/pages/reports.ts';
-import { viewerOf, type PageEnv } from './guard.ts';
+import { reportsPage, reportsTable } from '../../web/pages/reports.ts';
+import { requireAdminPage, requireCsrf, viewerOf, type PageEnv } from './guard.ts';
 
-export function reportRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
+/** `jobs`: the server's job runner, when it has one; otherwise reports are generated in this process. */
+export function reportRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, options: { jobs?: Jobs; tz?: string } = {}) {
   const app = new Hono<PageEnv>();
+  const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
 
-  app.get('/reports', auth, async (c) => {
+  const list = async (c: Parameters<MiddlewareHandler<PageEnv>>[0], extra: { error?: string; requested?: string } = {}, status: 200 | 400 = 200) => {
     const installed = await hasReports(sql);
-    return c.html(reportsPage(viewerOf(c), { installed, reports: installed ? await listReportRows(sql, 200) : [] }));
+    const reports = installed ? await listReportRows(sql, 200) : [];
+    if (c.req.query('part') === 'table' && c.req.header('hx-request')) return c.html(reportsTable(reports));
+    return c.html(reportsPage(viewerOf(c), { installed, reports, ...extra }), status);
+  };
+
+  app.get('/reports', auth, async (c) => list(c, { requested: c.req.query('requested') }));
+
+  // Generate: queued for the report job (or generated in the background here), then listed.
+  app.post('/reports', auth, requireAdminPage(), requireCsrf(), async (c) => {
+    const s = c.get('session')!;
+    const form = await c.req.parseBody();
+    const kind = REPORT_KINDS.find((k) => k === form.kind) as ReportKind | undefined;
+    const format = (REPORT_FORMATS.find((f) => f === form.format) ?? 'xlsx') as ReportFormat;
+    if (!kind) return list(c, { error: `Kind: one of ${REPORT_KINDS.join(', ')}.` }, 400);
+    const raw = typeof form.period === 'string' && form.period.trim() ? form.period.trim() : undefined;
+    const p = normalisePeriod(kind, kind === 'inventory' ? undefined : raw, todayIn(tz()));
+    if ('error' in p) return list(c, { error: `Period: ${p.error}` }, 400);
+    const created = await createReport(sql, { kind, period: p.period, format, origin: 'request', requestedBy: s.id });
+    await audit(sql, { action: 'report.request', actorId: s.id, actorName: s.name, target: `report:${created.id}`, detail: { kind, period: p.period, format, via: 'page' } });
+    if (options.jobs) await enqueueReport(options.jobs, created.id);
+    else generateReport(sql, created.id, { tz: tz() }).catch((err) => log.error('report failed', { id: created.id, error: err as Error }));
+    return c.redirect(`/reports?requested=${encodeURIComponent(created.fileName)}`, 303);
   });
 
   // Streams a ready report's chunks one query at a time.

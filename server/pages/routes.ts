@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Sql } from '../db/connect.ts';
+import type { Jobs } from '../jobs/boss.ts';
 import { SESSION_COOKIE, sessionAuth } from '../auth/middleware.ts';
 import { createSession, deleteSession } from '../auth/sessions.ts';
 import { verifyToken } from '../auth/tokens.ts';
@@ -29,6 +30,8 @@ function safeNext(value: unknown): string {
 
 export function pageRoutes(sql: Sql, options: {
   sessionHours: number; loginLimiter?: FailureLimiter; onLoginFailure?: () => void; eventPollMs?: number;
+  /** The job runner (report generation is queued on it when present). */
+  jobs?: Jobs;
 }) {
   const app = new Hono<PageEnv>();
   const auth = sessionAuth(sql);
@@ -74,7 +77,7 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', vmRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));
-  app.route('/', reportRoutes(sql, auth));
+  app.route('/', reportRoutes(sql, auth, { jobs: options.jobs }));
   app.route('/', adminRoutes(sql, auth));
   return app;
 }

@@ -260,6 +260,25 @@ test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with
   assert.match(dl.headers.get('content-disposition')!, /vmledger-monthly-2026-05\.zip/);
   assert.is(await dl.text(), 'abcdef');
   assert.is((await get('/reports/not-a-uuid/download')).status, 404);
+
+  // Generate from the page: admin + CSRF; generated in the background (no job runner here).
+  assert.is((await post('/reports', { kind: 'inventory', format: 'csv' })).status, 403);
+  assert.is((await post('/reports', { csrf: viewer.csrf, kind: 'inventory', format: 'csv' }, viewer)).status, 403);
+  const badPeriod = await post('/reports', { csrf: admin.csrf, kind: 'monthly', period: 'last tuesday', format: 'xlsx' });
+  assert.is(badPeriod.status, 400);
+  assert.match(await badPeriod.text(), /Period: /);
+  const made = await post('/reports', { csrf: admin.csrf, kind: 'inventory', format: 'csv' });
+  assert.is(made.status, 303);
+  assert.match(made.headers.get('location')!, /^\/reports\?requested=/);
+  let status = '';
+  for (let i = 0; i < 100 && status !== 'ready' && status !== 'failed'; i++) {
+    [{ status }] = await t.db.sql`select status from reports where kind = 'inventory' order by created_at desc limit 1`;
+    if (status !== 'ready') await new Promise((ok) => setTimeout(ok, 100));
+  }
+  assert.is(status, 'ready');
+  const table = await (await get('/reports?part=table', admin, { 'hx-request': 'true' })).text();
+  assert.match(table, /^<div id="reports">/);
+  assert.match(table, /inventory/);
 });
 
 test('static assets: app.js and CSS served gzipped with an ETag; unknown assets 404', async () => {

@@ -19,7 +19,7 @@ function winner(g: BenchGroup) {
 export function benchmarksPage(viewer: Viewer, o: { groups: BenchGroup[] }) {
   const chrono = [...o.groups].reverse().slice(-24);
   const mismatches = o.groups.filter((g) => !g.parity).length;
-  const label = (g: BenchGroup) => `${g.kind === 'daily' ? g.period.slice(5) : g.period.slice(0, 7)}`;
+  const label = (g: BenchGroup) => `${g.kind === 'daily' ? g.period.slice(5) : g.period.slice(0, 7)} · ${g.sourceName ?? `#${g.sourceId}`}`;
   return page({
     title: 'Benchmarks',
     current: '/benchmarks',

@@ -19,7 +19,8 @@ export function totalsPage(viewer: Viewer, o: {
   const url = (gran: TotalsGranularity, source: number | null) => `/totals?granularity=${gran}${source ? `&source=${source}` : ''}`;
   const kind = g === 'capture' ? 'line' : 'bar';
   const tl = g === 'capture' ? undefined : (t: number) => new Date(t).toISOString().slice(0, g === 'daily' ? 10 : 7);
-  const range = { from: Date.parse(o.from), to: Date.parse(o.to) };
+  // Per capture: the requested window. Rollups: the periods present (bars need no empty tail).
+  const range = g === 'capture' ? { from: Date.parse(o.from), to: Date.parse(o.to) } : {};
   const avg = g === 'capture' ? '' : ' (average)';
   const scope = o.sourceId ? o.sources.find((s) => s.id === o.sourceId)?.name ?? `source ${o.sourceId}` : 'Fleet';
   const vmSeries = o.perSource.length > 1 && o.perSource.length <= 4 && g === 'capture'
@@ -37,7 +38,7 @@ export function totalsPage(viewer: Viewer, o: {
 ${pts.length === 0
     ? empty(g === 'capture' ? 'No captures in this span.' : `No ${g} totals yet.`, g === 'capture' ? '' : 'They appear once the aggregation job has run for a closed day or month.')
     : html`<div class="grid-2">
-  <div class="card">${timeChart({ id: 'chart-vms', title: `VMs${avg}`, kind: 'line', series: vmSeries, ...range, timeLabel: tl })}</div>
+  <div class="card">${timeChart({ id: 'chart-vms', title: `VMs${avg}`, kind, series: vmSeries, ...range, timeLabel: tl })}</div>
   <div class="card">${timeChart({ id: 'chart-vcpu', title: `vCPU${avg}`, kind, series: [{ label: 'vCPU', points: pts.map((p) => ({ at: at(p), value: p.vcpu })) }], ...range, timeLabel: tl })}</div>
   <div class="card">${timeChart({ id: 'chart-ram', title: `RAM GB${avg}`, kind, unit: 'GB', series: [{ label: 'RAM', points: pts.map((p) => ({ at: at(p), value: p.ramGb })) }], ...range, timeLabel: tl })}</div>
   <div class="card">${timeChart({ id: 'chart-disk', title: `Provisioned disk GB${avg}`, kind, unit: 'GB', series: [{ label: 'Disk', points: pts.map((p) => ({ at: at(p), value: p.diskGb })) }], ...range, timeLabel: tl })}</div>
