@@ -3,13 +3,15 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { audit, listAudit } from '../audit/audit_log.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../auth/tokens.ts';
 import type { Sql } from '../db/connect.ts';
-import { jobOverview, listAgents } from '../queries/pages_admin.ts';
+import type { Jobs } from '../jobs/boss.ts';
+import { jobOverview, jobState, listAgents } from '../queries/pages_admin.ts';
 import { agentsPage, auditPage, jobsPage, tokensPage, type TokenFlash } from '../../web/pages/admin.ts';
 import { positiveInt, requireAdminPage, requireCsrf, viewerOf, type PageEnv } from './guard.ts';
 
 const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'];
 
-export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
+/** `jobs`: the job runner, when this server has one (needed to retry failed jobs). */
+export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, options: { jobs?: Jobs } = {}) {
   const app = new Hono<PageEnv>();
   const admin = requireAdminPage();
 
@@ -50,7 +52,23 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
 
   app.get('/admin/jobs', auth, admin, async (c) => {
     const state = JOB_STATES.find((s) => s === c.req.query('state')) ?? null;
-    return c.html(jobsPage(viewerOf(c), { jobs: await jobOverview(sql, { state: state ?? undefined, limit: 100 }), state }));
+    const flash = c.req.query('retried') ? `Job ${c.req.query('retried')} queued again.` : null;
+    return c.html(jobsPage(viewerOf(c), { jobs: await jobOverview(sql, { state: state ?? undefined, limit: 100 }), state, canRetry: !!options.jobs, flash }));
+  });
+
+  // Retry a failed job through pg-boss (the job runner of this server).
+  app.post('/admin/jobs/:id/retry', auth, admin, requireCsrf(), async (c) => {
+    const s = c.get('session')!;
+    const id = c.req.param('id');
+    const job = await jobState(sql, id);
+    const back = async (error: string, status: 400 | 404 | 503) =>
+      c.html(jobsPage(viewerOf(c), { jobs: await jobOverview(sql, { limit: 100 }), state: null, canRetry: !!options.jobs, error }), status);
+    if (!options.jobs) return back('Background jobs are not running on this server, so nothing can retry the job.', 503);
+    if (!job) return back('No such job.', 404);
+    if (job.state !== 'failed') return back(`That job is ${job.state}; only failed jobs can be retried.`, 400);
+    await options.jobs.boss.retry(job.queue, id);
+    await audit(sql, { action: 'job.retry', actorId: s.id, actorName: s.name, target: `job:${job.queue}/${id}`, detail: { via: 'page' } });
+    return c.redirect(`/admin/jobs?retried=${encodeURIComponent(id)}`, 303);
   });
 
   app.get('/admin/audit', auth, admin, async (c) => {

@@ -78,6 +78,6 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));
   app.route('/', reportRoutes(sql, auth, { jobs: options.jobs }));
-  app.route('/', adminRoutes(sql, auth));
+  app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
   return app;
 }

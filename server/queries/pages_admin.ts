@@ -51,3 +51,10 @@ export async function jobOverview(sql: Sql, options: { state?: string; limit: nu
     })),
   };
 }
+
+/** One pg-boss job's queue and state, or null. */
+export async function jobState(sql: Sql, id: string): Promise<{ queue: string; state: string } | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(id) || !(await hasJobTable(sql))) return null;
+  const rows = await sql`select name, state::text from pgboss.job where id = ${id}::uuid`;
+  return rows.length ? { queue: rows[0].name, state: rows[0].state } : null;
+}

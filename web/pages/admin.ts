@@ -65,18 +65,24 @@ export function agentsPage(viewer: Viewer, o: { agents: AgentRow[] }) {
 
 const JOB_TONE: Record<string, Tone> = { completed: 'ok', failed: 'bad', retry: 'warn', active: 'info', created: 'neutral', cancelled: 'neutral' };
 
-export function jobsPage(viewer: Viewer, o: { jobs: JobSummary; state: string | null }) {
+export function jobsPage(viewer: Viewer, o: { jobs: JobSummary; state: string | null; canRetry: boolean; flash?: string | null; error?: string }) {
   const j = o.jobs;
   if (!j.installed) return adminPage(viewer, 'jobs', empty('Background jobs are not installed on this database.', 'pg-boss creates its schema when the server starts its workers.'));
   const states = ['failed', 'retry', 'active', 'created', 'completed'];
+  const retry = (r: JobSummary['recent'][number]) => r.state === 'failed' && o.canRetry
+    ? html`<form method="post" action="/admin/jobs/${r.id}/retry" class="inline">${csrfField(viewer.csrf)}<button class="quiet small" type="submit" aria-label="Retry ${r.queue} job ${r.id}">Retry</button></form>`
+    : '';
   return adminPage(viewer, 'jobs', html`
+${o.flash ? html`<div class="notice success" role="status">${o.flash}</div>` : ''}
+${o.error ? html`<div class="notice danger" role="alert">${o.error}</div>` : ''}
+${!o.canRetry ? html`<p class="muted small">This server runs no job workers, so failed jobs cannot be retried from here.</p>` : ''}
 ${table('Jobs by queue and state', html`<th scope="col">Queue</th><th scope="col">State</th><th scope="col" class="num">Jobs</th>`,
     html`${j.byState.map((r) => html`<tr><td>${r.queue}</td><td>${badge(JOB_TONE[r.state] ?? 'neutral', r.state)}</td><td class="num">${fmtInt(r.count)}</td></tr>`)}`, { short: true })}
 <h2>Latest jobs</h2>
 <div class="toolbar">${segmented('Job state', [{ href: '/admin/jobs', label: 'All', current: !o.state }, ...states.map((s) => ({ href: `/admin/jobs?state=${s}`, label: s, current: s === o.state }))])}</div>
-${j.recent.length === 0 ? empty('No jobs.') : table('Jobs', html`<th scope="col">Queue</th><th scope="col">State</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Finished</th><th scope="col" class="num">Retries</th><th scope="col">Error</th>`,
+${j.recent.length === 0 ? empty('No jobs.') : table('Jobs', html`<th scope="col">Queue</th><th scope="col">State</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Finished</th><th scope="col" class="num">Retries</th><th scope="col">Error</th><th scope="col"><span class="visually-hidden">Actions</span></th>`,
     html`${j.recent.map((r) => html`<tr><td>${r.queue}</td><td>${badge(JOB_TONE[r.state] ?? 'neutral', r.state)}</td><td class="mono">${r.singletonKey ?? ''}</td>
-      <td>${time(r.createdOn)}</td><td>${time(r.completedOn)}</td><td class="num">${r.retryCount}</td><td class="wrap error">${r.error ?? ''}</td></tr>`)}`)}`);
+      <td>${time(r.createdOn)}</td><td>${time(r.completedOn)}</td><td class="num">${r.retryCount}</td><td class="wrap error">${r.error ?? ''}</td><td>${retry(r)}</td></tr>`)}`)}`);
 }
 
 export function auditPage(viewer: Viewer, o: { rows: AuditRow[]; total: number; next: string | null }) {

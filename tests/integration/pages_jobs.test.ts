@@ -1,0 +1,63 @@
+import { Hono } from 'hono';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createToken } from '../../server/auth/tokens.ts';
+import { handleError } from '../../server/http/errors.ts';
+import { startJobs, type Jobs } from '../../server/jobs/boss.ts';
+import { QUEUES } from '../../server/jobs/queues.ts';
+import { pageRoutes } from '../../server/pages/routes.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+const test = suite('pages: jobs on the dashboard and admin, retry through pg-boss');
+let db: TestDatabase;
+let jobs: Jobs;
+let app: Hono;
+let cookie = '';
+let csrf = '';
+let failedId = '';
+
+test.before(async () => {
+  db = await createTestDatabase('pages_jobs');
+  // pg-boss without workers or schedules: the jobs stay where the test puts them.
+  jobs = await startJobs({ sql: db.sql, url: db.url, reportTz: 'UTC', engine: 'sql', dailyAt: '01:30', workers: false, schedule: false });
+  app = new Hono();
+  app.onError(handleError);
+  app.route('/', pageRoutes(db.sql, { sessionHours: 1, jobs }));
+  const { token } = await createToken(db.sql, { name: 'admin', role: 'admin' });
+  const res = await app.request('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+  cookie = res.headers.get('set-cookie')!.split(';')[0];
+  csrf = /name="csrf" value="([^"]+)"/.exec(await (await app.request('/', { headers: { cookie } })).text())![1];
+  failedId = (await jobs.boss.send(QUEUES.daily, { sourceId: 1, day: '2026-05-01' }, { retryLimit: 0 }))!;
+  await jobs.boss.fail(QUEUES.daily, failedId, { message: 'rollup exploded on purpose' });
+});
+test.after(async () => {
+  await jobs?.stop();
+  await db?.drop();
+});
+
+test('the dashboard lists failed jobs with their error', async () => {
+  const html = await (await app.request('/', { headers: { cookie } })).text();
+  assert.match(html, /Failed jobs/);
+  assert.match(html, /rollup exploded on purpose/);
+  assert.match(html, new RegExp(QUEUES.daily));
+});
+
+test('admin jobs: counts by state, failed job retried with CSRF, then queued again', async () => {
+  const page = await (await app.request('/admin/jobs?state=failed', { headers: { cookie } })).text();
+  assert.match(page, new RegExp(`action="/admin/jobs/${failedId}/retry"`));
+  const post = (form: string) => app.request(`/admin/jobs/${failedId}/retry`, {
+    method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: form,
+  });
+  assert.is((await post('')).status, 403);
+  const ok = await post(`csrf=${csrf}`);
+  assert.is(ok.status, 303);
+  const [{ state }] = await db.sql`select state::text from pgboss.job where id = ${failedId}::uuid`;
+  assert.is(state, 'retry');
+  const again = await post(`csrf=${csrf}`);
+  assert.is(again.status, 400);
+  assert.match(await again.text(), /only failed jobs can be retried/);
+  const [{ n }] = await db.sql`select count(*)::int as n from audit_log where action = 'job.retry'`;
+  assert.is(n, 1);
+});
+
+test.run();
