@@ -67,7 +67,8 @@ export function timeChart(o: TimeChartOptions) {
     + `<text x="${M.left - 6}" y="${r(sy(v)) + 4}" text-anchor="end">${esc(o.yLabel ? o.yLabel(v) : fmtCompact(v))}</text>`).join('');
   const xt = timeTicks(x0, x1, Math.max(2, Math.floor(pw / 110))).map((t) =>
     `<line class="axis" x1="${r(sx(t.at))}" x2="${r(sx(t.at))}" y1="${M.top + ph}" y2="${M.top + ph + 4}"/>`
-    + `<text x="${r(sx(t.at))}" y="${H - 6}" text-anchor="middle">${esc(t.label)}</text>`).join('');
+    // A label at the very left starts there, clear of the y axis' "0".
+    + `<text x="${r(sx(t.at))}" y="${H - 6}" text-anchor="${sx(t.at) - M.left < 24 ? 'start' : 'middle'}">${esc(t.label)}</text>`).join('');
   const axis = `<line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${M.top + ph}"/>`;
 
   const marks = o.series.map((s, i) => {
