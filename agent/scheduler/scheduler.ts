@@ -67,8 +67,11 @@ export function createScheduler(options: {
     const started = now();
     e.health.lastRunAt = new Date(started).toISOString();
     const log = options.log.child({ source: name });
-    const timeout = AbortSignal.timeout(e.config.timeoutSeconds * 1000);
-    const signal = AbortSignal.any([timeout, controller.signal]);
+    // A ref'd timer, not AbortSignal.timeout (unref'd in Node): a capture waiting only on
+    // its timeout must still keep the process alive until it fails.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`timed out after ${e.config.timeoutSeconds} s`)), e.config.timeoutSeconds * 1000);
+    const signal = AbortSignal.any([timeout.signal, controller.signal]);
     try {
       const raw = await e.collector.capture({ signal, since: e.since });
       const parsed = Capture.safeParse(raw);
@@ -87,12 +90,13 @@ export function createScheduler(options: {
       log.info('capture spooled', { captureId: parsed.data.captureId, vms: parsed.data.vms.length, complete: parsed.data.complete, ms: now() - started });
       return true;
     } catch (err) {
-      const message = timeout.aborted ? `timed out after ${e.config.timeoutSeconds} s` : (err as Error).message;
+      const message = timeout.signal.aborted ? `timed out after ${e.config.timeoutSeconds} s` : (err as Error).message;
       e.health.lastError = message;
       e.health.consecutiveFailures++;
       log.error('capture failed', { error: message });
       return false;
     } finally {
+      clearTimeout(timer);
       e.health.running = false;
       e.health.lastDurationMs = now() - started;
     }
