@@ -103,6 +103,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     sessionHours: options.sessionHours,
     loginLimiter: createFailureLimiter({ max: Math.min(10, options.authFailureLimit ?? 10), windowMs: 5 * 60_000 }),
     onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
+    jobs: options.jobs,
   }));
   return app;
 }
