@@ -55,6 +55,35 @@ export async function listSnapshots(sql: Sql, q: Range & { kind?: 'capture' | 'd
   };
 }
 
+export type FleetHourPoint = { at: string; sourceId: null; vmCount: number; poweredOn: number; vcpu: number; ramGb: number; diskGb: number; complete: boolean; sources: number };
+
+/**
+ * Fleet totals per hour in [from, to): for every hour in which any source captured, the sum
+ * over sources of each one's latest capture at or before the end of that hour (within a day),
+ * so a source that captures at :05 and another at :50 — or one that is late — do not make
+ * the fleet dip. One index probe per source and hour.
+ */
+export async function fleetTotalsByHour(sql: Sql, from: Date, to: Date): Promise<FleetHourPoint[]> {
+  const rows = await sql`
+    with hours as (
+      select distinct date_trunc('hour', captured_at) as h from source_totals where captured_at >= ${from} and captured_at < ${to}
+    )
+    select h.h as at, count(*)::int as sources, sum(t.vm_count)::int as vm_count, sum(t.powered_on_count)::int as powered_on,
+           sum(t.vcpu)::float8 as vcpu, sum(t.ram_mb)::float8 as ram_mb, sum(t.provisioned_disk_gb)::float8 as disk_gb,
+           bool_and(t.complete) as complete
+    from hours h cross join sources s
+    cross join lateral (
+      select vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete from source_totals
+      where source_id = s.id and captured_at < h.h + interval '1 hour' and captured_at >= h.h - interval '1 day'
+      order by captured_at desc limit 1
+    ) t
+    group by h.h order by h.h limit 10000`;
+  return rows.map((r) => ({
+    at: new Date(r.at).toISOString(), sourceId: null, vmCount: r.vm_count, poweredOn: r.powered_on, vcpu: r.vcpu,
+    ramGb: r.ram_mb / 1024, diskGb: r.disk_gb, complete: r.complete, sources: r.sources,
+  }));
+}
+
 export type TotalsPoint = {
   at: string;
   sourceId: number | null;
@@ -69,23 +98,16 @@ export type TotalsPoint = {
 /**
  * Totals over time per source (or the fleet when no source is given): per capture from
  * source_totals; daily and monthly from the aggregation's source totals (averages over
- * the period). Fleet per-capture totals are summed per hour, since sources capture at
- * different instants.
+ * the period). Fleet per-capture totals are per hour, each source carried forward from its
+ * latest capture (see fleetTotalsByHour).
  */
 export async function totalsOverTime(sql: Sql, q: { granularity: 'capture' | 'daily' | 'monthly'; sourceId?: number; from: Date; to: Date }): Promise<TotalsPoint[]> {
   if (q.granularity === 'capture') {
-    const rows = q.sourceId
-      ? await sql`
-          select captured_at as at, source_id, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete
-          from source_totals where source_id = ${q.sourceId} and captured_at >= ${q.from} and captured_at < ${q.to}
-          order by captured_at limit 10000`
-      : await sql`
-          select at, null::int as source_id, sum(vm_count)::int as vm_count, sum(powered_on_count)::int as powered_on_count,
-                 sum(vcpu) as vcpu, sum(ram_mb) as ram_mb, sum(provisioned_disk_gb) as provisioned_disk_gb, bool_and(complete) as complete
-          from (select distinct on (source_id, date_trunc('hour', captured_at)) date_trunc('hour', captured_at) as at, *
-                from source_totals where captured_at >= ${q.from} and captured_at < ${q.to}
-                order by source_id, date_trunc('hour', captured_at), captured_at desc) t
-          group by at order by at limit 10000`;
+    if (!q.sourceId) return (await fleetTotalsByHour(sql, q.from, q.to)).map(({ sources: _s, ...p }) => p);
+    const rows = await sql`
+      select captured_at as at, source_id, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete
+      from source_totals where source_id = ${q.sourceId} and captured_at >= ${q.from} and captured_at < ${q.to}
+      order by captured_at limit 10000`;
     return rows.map((r) => ({
       at: iso(r.at)!, sourceId: r.source_id, vmCount: r.vm_count, poweredOn: r.powered_on_count, vcpu: Number(r.vcpu),
       ramGb: Number(r.ram_mb) / 1024, diskGb: Number(r.provisioned_disk_gb), complete: r.complete,

@@ -35,31 +35,4 @@ export async function pendingCaptureRequests(sql: Sql): Promise<Map<number, stri
   return new Map(rows.map((r) => [r.source_id as number, new Date(r.at).toISOString()]));
 }
 
-export type FleetHourPoint = { at: string; sourceId: null; vmCount: number; poweredOn: number; vcpu: number; ramGb: number; diskGb: number; complete: boolean; sources: number };
-
-/**
- * Fleet totals per hour in [from, to): for every hour in which any source captured, the sum
- * over sources of each one's latest capture at or before the end of that hour (within a day),
- * so a source that captures at :05 and another at :50 — or one that is late — do not make
- * the fleet dip. One index probe per source and hour.
- */
-export async function fleetTotalsByHour(sql: Sql, from: Date, to: Date): Promise<FleetHourPoint[]> {
-  const rows = await sql`
-    with hours as (
-      select distinct date_trunc('hour', captured_at) as h from source_totals where captured_at >= ${from} and captured_at < ${to}
-    )
-    select h.h as at, count(*)::int as sources, sum(t.vm_count)::int as vm_count, sum(t.powered_on_count)::int as powered_on,
-           sum(t.vcpu)::float8 as vcpu, sum(t.ram_mb)::float8 as ram_mb, sum(t.provisioned_disk_gb)::float8 as disk_gb,
-           bool_and(t.complete) as complete
-    from hours h cross join sources s
-    cross join lateral (
-      select vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete from source_totals
-      where source_id = s.id and captured_at < h.h + interval '1 hour' and captured_at >= h.h - interval '1 day'
-      order by captured_at desc limit 1
-    ) t
-    group by h.h order by h.h limit 10000`;
-  return rows.map((r) => ({
-    at: new Date(r.at).toISOString(), sourceId: null, vmCount: r.vm_count, poweredOn: r.powered_on, vcpu: r.vcpu,
-    ramGb: r.ram_mb / 1024, diskGb: r.disk_gb, complete: r.complete, sources: r.sources,
-  }));
-}
+export { fleetTotalsByHour, type FleetHourPoint } from './history.ts';
