@@ -1,12 +1,12 @@
 /** HTTP routes for agents: heartbeats, and an admin's "capture now" for a source. */
 import { Hono } from 'hono';
-import { describeIssues } from '../../agent/capture/schema.ts';
 import { Heartbeat } from '../../agent/capture/heartbeat.ts';
 import { audit } from '../audit/audit_log.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import { intParam, type ApiDoc } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
+import { jsonBody, parseOr400 } from '../http/validate.ts';
 import { recordHeartbeat, requestCapture } from './heartbeats.ts';
 
 export function agentRoutes(sql: Sql, doc: ApiDoc) {
@@ -17,15 +17,8 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
     summary: "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
     responses: { 200: '`{"captureNow": [{"sourceId"}]}`' },
   }, async (c) => {
-    const body = await c.req.json().catch(() => {
-      throw new ApiError(400, 'invalid_json', 'body is not valid JSON');
-    });
-    const parsed = Heartbeat.safeParse(body);
-    if (!parsed.success) {
-      const issues = describeIssues(parsed.error);
-      throw new ApiError(400, 'invalid_heartbeat', `heartbeat is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
-    }
-    const captureNow = await recordHeartbeat(sql, c.get('auth').id, parsed.data);
+    const heartbeat = parseOr400(Heartbeat, await jsonBody(c.req.raw), 'invalid_heartbeat');
+    const captureNow = await recordHeartbeat(sql, c.get('auth').id, heartbeat);
     return c.json({ captureNow });
   });
 

@@ -22,7 +22,7 @@ import { daysBetween, isDay, monthsBetween } from './period.ts';
 import { sourceExists } from './pending.ts';
 import { findAggregationRequest, listBenchmarkRuns, saveAggregationRequest } from './request_queries.ts';
 import { decodeRollupCursor, listRollups } from './rollup_queries.ts';
-import { jsonBody, parseOr400, query } from './validate.ts';
+import { jsonBody, parseOr400, query } from '../http/validate.ts';
 
 const MAX_JOBS_PER_REQUEST = 5000;
 const WAIT_LIMIT_MS = 10 * 60_000;

@@ -5,10 +5,10 @@
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { describeIssues } from '../../agent/capture/schema.ts';
 import { requireRole, type AuthVariables } from '../auth/middleware.ts';
 import type { Role } from '../auth/tokens.ts';
 import { ApiError } from './errors.ts';
+import { jsonBody, parseOr400, query } from './validate.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -84,30 +84,13 @@ export class ApiDoc {
 }
 
 /** Parses query parameters with a zod schema; 400 naming each bad parameter. */
-export function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.infer<T> {
-  const cleaned = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== ''));
-  const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
-    throw new ApiError(400, 'invalid_query', `${issues[0].path}: ${issues[0].message}`, { issues });
-  }
-  return parsed.data;
+export function parseQuery<T extends z.ZodType>(schema: T, q: Record<string, string>): z.infer<T> {
+  return parseOr400(schema, query(q), 'invalid_query');
 }
 
 /** Parses a JSON body with a zod schema; 400 naming each bad field. */
 export async function parseBody<T extends z.ZodType>(schema: T, c: Context): Promise<z.infer<T>> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'body is not valid JSON');
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
-    throw new ApiError(400, 'invalid_body', `${issues[0].path}: ${issues[0].message}`, { issues });
-  }
-  return parsed.data;
+  return parseOr400(schema, await jsonBody(c.req.raw), 'invalid_body');
 }
 
 /** A positive integer path parameter, or 400. */

@@ -9,7 +9,7 @@ import type { AuthVariables } from '../auth/middleware.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
-import { parseOr400, query } from '../aggregate/validate.ts';
+import { parseOr400, query } from '../http/validate.ts';
 import type { Jobs } from './boss.ts';
 import { JOB_STATES, jobsByIds, listJobs } from './job_queries.ts';
 import { ALL_QUEUES } from './queues.ts';

@@ -1,7 +1,7 @@
 /** Parses request input with a zod schema; bad input answers 400 naming every problem and where. */
 import type { z } from 'zod';
 import { describeIssues } from '../../agent/capture/schema.ts';
-import { ApiError } from '../http/errors.ts';
+import { ApiError } from './errors.ts';
 
 export function parseOr400<T extends z.ZodType>(schema: T, input: unknown, code = 'invalid_request'): z.infer<T> {
   const parsed = schema.safeParse(input);
