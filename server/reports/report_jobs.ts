@@ -11,7 +11,7 @@
 import type { Job, Queue } from 'pg-boss';
 import type { Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
-import { generateReport } from './generate.ts';
+import { generateInWorker } from './run_in_worker.ts';
 import { normalisePeriod, periodDay, todayIn, type ReportFormat, type ReportKind } from './period.ts';
 import { describeStaleness, staleSources } from './readiness.ts';
 import { cleanupReports, createReport, replaceScheduled } from './report_store.ts';
@@ -56,14 +56,14 @@ export async function enqueueReport(jobs: Jobs, reportId: string): Promise<strin
 /** Runs one generate job. */
 export async function runReportJob(jobs: Jobs, data: ReportJobData) {
   if ('reportId' in data) {
-    const r = await generateReport(jobs.sql, data.reportId, { tz: jobs.reportTz });
+    const r = await generateInWorker(jobs.sql, data.reportId, { tz: jobs.reportTz });
     if (r.status === 'failed') throw new Error(`report ${r.id} failed: ${r.error}`);
     return { id: r.id, status: r.status };
   }
   const stale = await staleSources(jobs.sql, data.kind, periodDay(data.kind, data.period), jobs.reportTz);
   if (stale.length) throw new RollupsNotReady(`${data.kind} ${data.period}: ${describeStaleness(stale)}`);
   const created = await createReport(jobs.sql, { kind: data.kind, period: data.period, format: data.format, origin: 'schedule' });
-  const r = await generateReport(jobs.sql, created.id, { tz: jobs.reportTz });
+  const r = await generateInWorker(jobs.sql, created.id, { tz: jobs.reportTz });
   if (r.status !== 'ready') throw new Error(`report ${r.id} failed: ${r.error}`);
   const replaced = await replaceScheduled(jobs.sql, r);
   return { id: r.id, status: r.status, replaced };

@@ -13,7 +13,7 @@ import { parseBody, parseQuery, type ApiDoc } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
-import { generateReport } from './generate.ts';
+import { generateInWorker } from './run_in_worker.ts';
 import { normalisePeriod, REPORT_FORMATS, REPORT_KINDS, todayIn } from './period.ts';
 import { enqueueReport } from './report_jobs.ts';
 import { createReport, getReport, listReports, readChunk, type ReportRecord } from './report_store.ts';
@@ -111,14 +111,14 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
       requestedBy: c.get('auth').id, retentionDays: options.retentionDays,
     });
     if (body.wait) {
-      const done = await generateReport(sql, created.id, { tz: tz() });
+      const done = await generateInWorker(sql, created.id, { tz: tz() });
       if (done.status === 'failed') throw new ApiError(500, 'report_failed', `report generation failed: ${done.error}`, { id: done.id });
       return c.json(view(done), 201);
     }
     if (options.jobs) await enqueueReport(options.jobs, created.id);
     else {
       // No job runner on this server: generate in the background of this process.
-      generateReport(sql, created.id, { tz: tz() }).catch((err) => log.error('report failed', { id: created.id, error: err as Error }));
+      generateInWorker(sql, created.id, { tz: tz() }).catch((err) => log.error('report failed', { id: created.id, error: err as Error }));
     }
     return c.json(view(created), 202);
   });

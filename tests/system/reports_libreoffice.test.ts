@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DAILY_VMS, MONTHLY_VMS, type TableSpec } from '../../server/reports/layouts.ts';
+import type { TableSpec } from '../../server/reports/columns.ts';
+import { DAILY_VMS, MONTHLY_VMS } from '../../server/reports/layouts.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { csvObjects, DAYS, download, expectedPools, generate, MONTH, near, rollupsByKey, seed } from '../integration/reports_fixture.ts';
 

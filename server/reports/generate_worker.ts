@@ -1,0 +1,21 @@
+/**
+ * Worker-thread entry of report generation (see run_in_worker.ts): its own small pool,
+ * one report, the resulting status posted back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createPool } from '../db/connect.ts';
+import { setLogLevel } from '../log.ts';
+import { generateReport } from './generate.ts';
+
+export type WorkerInput = { url: string; reportId: string; tz: string };
+
+const input = workerData as WorkerInput;
+// The parent logs the outcome with its own logger and level; the worker only warns.
+setLogLevel('warn');
+const sql = createPool(input.url, { max: 2 });
+try {
+  const r = await generateReport(sql, input.reportId, { tz: input.tz });
+  parentPort?.postMessage({ status: r.status });
+} finally {
+  await sql.end({ timeout: 5 });
+}
