@@ -11,6 +11,7 @@ import { log } from '../log.ts';
 import { ALL_QUEUES, QUEUES, queueOptions } from './queues.ts';
 import { registerAggregationWorkers } from './aggregation_jobs.ts';
 import { registerBenchmarkWorker } from './benchmark_job.ts';
+import { registerReportJobs } from '../reports/report_jobs.ts';
 
 export const BOSS_SCHEMA = 'pgboss';
 
@@ -80,6 +81,7 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
       await registerAggregationWorkers(jobs, polling);
       await registerBenchmarkWorker(jobs, polling);
     }
+    await registerReportJobs(jobs, { workers: o.workers !== false, schedule: o.schedule !== false, dailyAt: o.dailyAt, pollingIntervalSeconds: o.pollingIntervalSeconds, retryDelaySeconds: o.retryDelaySeconds });
   } catch (err) {
     await boss.stop({ graceful: false }).catch(() => {});
     throw err;

@@ -48,3 +48,14 @@ export function describeStaleness(stale: StaleSource[]): string {
     .map((s) => `${s.source} (${[s.staleDays ? `${s.staleDays} day(s) with newer captures` : '', s.monthlyStale ? 'monthly rollup older than its days' : ''].filter(Boolean).join(', ')})`)
     .join('; ');
 }
+
+/** Whether any source captured anything in the period starting `day` (else there is nothing to report). */
+export async function periodHasCaptures(sql: Sql, kind: RollupKind, day: string, tz: string): Promise<boolean> {
+  const [r] = await sql`
+    select exists (
+      select 1 from captures
+      where captured_at >= (${day}::date::timestamp at time zone ${tz})
+        and captured_at < ((${day}::date + ${kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`})::timestamp at time zone ${tz})
+    ) as any`;
+  return r.any;
+}

@@ -9,11 +9,11 @@
  * One generation per node at a time: a 100,000-VM month is ~1 CPU and ~200 MB for a while.
  */
 import type { Job, Queue } from 'pg-boss';
-import type { Jobs } from '../jobs/boss.ts';
+import { ensureQueues, type Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
 import { normalisePeriod, periodDay, todayIn, type ReportFormat, type ReportKind } from './period.ts';
-import { describeStaleness, staleSources } from './readiness.ts';
+import { describeStaleness, periodHasCaptures, staleSources } from './readiness.ts';
 import { cleanupReports, createReport, replaceScheduled } from './report_store.ts';
 
 export const REPORT_QUEUES = {
@@ -60,7 +60,9 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
     if (r.status === 'failed') throw new Error(`report ${r.id} failed: ${r.error}`);
     return { id: r.id, status: r.status };
   }
-  const stale = await staleSources(jobs.sql, data.kind, periodDay(data.kind, data.period), jobs.reportTz);
+  const day = periodDay(data.kind, data.period);
+  if (!(await periodHasCaptures(jobs.sql, data.kind, day, jobs.reportTz))) return { skipped: 'no captures in the period' };
+  const stale = await staleSources(jobs.sql, data.kind, day, jobs.reportTz);
   if (stale.length) throw new RollupsNotReady(`${data.kind} ${data.period}: ${describeStaleness(stale)}`);
   const created = await createReport(jobs.sql, { kind: data.kind, period: data.period, format: data.format, origin: 'schedule' });
   const r = await generateInWorker(jobs.sql, created.id, { tz: jobs.reportTz });
@@ -85,12 +87,7 @@ function plusHours(hhmm: string, h: number): { hh: number; mm: number } {
 /** Creates the report queues, installs the schedules and starts the workers. */
 export async function registerReportJobs(jobs: Jobs, o: ReportJobsOptions = {}): Promise<void> {
   const retryDelay = o.retryDelaySeconds ?? 300;
-  const existing = new Set((await jobs.boss.getQueues()).map((q) => q.name));
-  for (const name of Object.values(REPORT_QUEUES)) {
-    const options = queueOptions(name, retryDelay);
-    if (existing.has(name)) await jobs.boss.updateQueue(name, options as any);
-    else await jobs.boss.createQueue(name, options);
-  }
+  await ensureQueues(jobs.boss, Object.values(REPORT_QUEUES).map((name) => [name, queueOptions(name, retryDelay)]));
   if (o.schedule !== false) {
     const daily = plusHours(o.dailyAt ?? '00:30', 1);
     const monthly = plusHours(o.dailyAt ?? '00:30', 3);
