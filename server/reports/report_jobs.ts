@@ -50,7 +50,8 @@ function queueOptions(name: string, retryDelay: number): Omit<Queue, 'name'> {
 
 /** Queues a requested report for any node's worker. */
 export async function enqueueReport(jobs: Jobs, reportId: string): Promise<string | null> {
-  return jobs.boss.send(REPORT_QUEUES.generate, { reportId } satisfies ReportJobData);
+  // A requested report that failed once has its reason recorded; one retry covers a lost node.
+  return jobs.boss.send(REPORT_QUEUES.generate, { reportId } satisfies ReportJobData, { retryLimit: 1 });
 }
 
 /** Runs one generate job. */
