@@ -104,6 +104,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     loginLimiter: createFailureLimiter({ max: Math.min(10, options.authFailureLimit ?? 10), windowMs: 5 * 60_000 }),
     onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
     jobs: options.jobs,
+    apiDoc: doc,
   }));
   return app;
 }

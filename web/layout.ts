@@ -13,6 +13,7 @@ const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/snapshots', label: 'Snapshots' },
   { href: '/reports', label: 'Reports' },
   { href: '/benchmarks', label: 'Benchmarks' },
+  { href: '/api-reference', label: 'API' },
   { href: '/admin', label: 'Admin', admin: true },
 ];
 

@@ -17,7 +17,9 @@ import { log } from '../log.ts';
 import { loginPage } from '../../web/pages/login.ts';
 import { adminRoutes } from './admin.ts';
 import { dashboardRoutes } from './dashboard.ts';
-import { requireCsrf, type PageEnv } from './guard.ts';
+import { requireCsrf, viewerOf, type PageEnv } from './guard.ts';
+import type { ApiDoc } from '../http/api_doc.ts';
+import { apiReferencePage } from '../../web/pages/api_reference.ts';
 import { historyRoutes } from './history.ts';
 import { reportRoutes } from './reports.ts';
 import { sourceRoutes } from './sources.ts';
@@ -30,6 +32,8 @@ function safeNext(value: unknown): string {
 
 export function pageRoutes(sql: Sql, options: {
   sessionHours: number; loginLimiter?: FailureLimiter; onLoginFailure?: () => void; eventPollMs?: number;
+  /** The API's route registry, for the API reference page. */
+  apiDoc?: ApiDoc;
   /** The job runner (report generation is queued on it when present). */
   jobs?: Jobs;
 }) {
@@ -79,5 +83,9 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', historyRoutes(sql, auth));
   app.route('/', reportRoutes(sql, auth, { jobs: options.jobs }));
   app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
+  if (options.apiDoc) {
+    const doc = options.apiDoc;
+    app.get('/api-reference', auth, (c) => c.html(apiReferencePage(viewerOf(c), doc.openapi({ title: 'vmledger API', version: '1' }) as any)));
+  }
   return app;
 }

@@ -56,6 +56,20 @@ test('GET /api/v1/openapi.json serves the OpenAPI 3.1 document', async () => {
   assert.ok(body.paths['/api/v1/captures'].post.requestBody);
 });
 
+test('the API reference page lists every route with its roles (login needed)', async () => {
+  assert.is((await t.app.request('/api-reference')).status, 303);
+  const login = await t.app.request('/login', {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: t.tokens.viewer }).toString(),
+  });
+  const cookie = login.headers.get('set-cookie')!.split(';')[0];
+  const res = await t.app.request('/api-reference', { headers: { cookie } });
+  assert.is(res.status, 200);
+  const page = await res.text();
+  for (const r of doc.routes) assert.ok(page.includes(`<code>/api/v1${r.path.replace(/:([A-Za-z_]+)/g, '{$1}')}</code>`), `${r.path} listed`);
+  assert.ok(page.includes('agent, admin'), 'roles shown');
+});
+
 test('each route × each caller', async () => {
   const roles = new Map(doc.routes.map((r) => [`${r.method.toUpperCase()} /api/v1${r.path}`, r.roles]));
   roles.set('GET /metrics', ['admin', 'metrics']);
