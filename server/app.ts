@@ -29,6 +29,10 @@ export type AppOptions = {
   sessionHours: number;
   /** Called after each newly stored capture (e.g. to re-aggregate a closed day); errors are logged. */
   onCaptureStored?: (result: StoreResult) => void | Promise<void>;
+  /** Time zone of report days and months when no job runner carries it (default UTC). */
+  reportTz?: string;
+  /** Days a generated report is kept (default 90). */
+  reportRetentionDays?: number;
   /** The route registry (tests read it); a fresh one by default. */
   doc?: ApiDoc;
   /** Failed authentications per client address in 5 minutes before 429 (default 20; 10 for logins). */
@@ -86,7 +90,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', queryRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
-  api.route('/', reportRoutes(sql, doc, { jobs: options.jobs }));
+  api.route('/', reportRoutes(sql, doc, { jobs: options.jobs, tz: options.reportTz, retentionDays: options.reportRetentionDays }));
   doc.define(api, {
     method: 'get', path: '/openapi.json', tag: 'Meta', roles: ['viewer'],
     summary: 'This document (OpenAPI 3.1), built from the same zod schemas that validate requests',

@@ -25,6 +25,7 @@ const Env = z.object({
   VMLEDGER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
+  VMLEDGER_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VMLEDGER_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(25),
   VMLEDGER_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   VMLEDGER_REPORT_TZ: z
@@ -52,6 +53,8 @@ export type ServerConfig = {
   embeddedPgPort: number;
   /** Months of per-capture facts kept (whole months before the current one); 0 keeps them forever. Rollups are always kept. */
   retentionMonths: number;
+  /** Days a generated report is kept. */
+  reportRetentionDays: number;
   /** Calendar days of rollups are days in this zone. */
   reportTz: string;
   /** Engine of scheduled aggregation (sql is faster per bench/aggregate.bench.ts; docs/aggregation.md). */
@@ -108,6 +111,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     sessionHours: e.VMLEDGER_SESSION_HOURS,
     embeddedPgPort: e.VMLEDGER_PG_PORT,
     retentionMonths: e.VMLEDGER_RETENTION_MONTHS,
+    reportRetentionDays: e.VMLEDGER_REPORT_RETENTION_DAYS,
     reportTz: e.VMLEDGER_REPORT_TZ,
     aggEngine: e.VMLEDGER_AGG_ENGINE,
     aggDailyAt: e.VMLEDGER_AGG_DAILY_AT,

@@ -46,6 +46,7 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
     }
     const app = createApp(db.sql, {
       maxBodyBytes: config.maxBodyBytes, sessionHours: config.sessionHours, jobs,
+      reportTz: config.reportTz, reportRetentionDays: config.reportRetentionDays,
       onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
     });
     const server = await listen(app.fetch, config.host, config.port);

@@ -244,7 +244,7 @@ test('every page: no console errors, screenshots at desktop and 375 px', async (
     ['dashboard', '/'], ['vms', '/vms'], ['vm-trace', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`],
     ['vm-trace-daily', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`],
     ['sources', '/sources'], ['source', `/sources/${sourceId}`], ['totals', '/totals'], ['totals-source', `/totals?source=${sourceId}`], ['totals-daily', '/totals?granularity=daily'],
-    ['snapshots', '/snapshots'], ['reports', '/reports'], ['benchmarks', '/benchmarks'], ['benchmark', `/benchmarks/${benchGroup}`], ['admin', '/admin'],
+    ['snapshots', '/snapshots'], ['reports', '/reports'], ['benchmarks', '/benchmarks'], ['benchmark', `/benchmarks/${benchGroup}`], ['admin', '/admin'], ['api-reference', '/api-reference'],
     ['admin-agents', '/admin/agents'], ['admin-jobs', '/admin/jobs'], ['admin-audit', '/admin/audit'],
   ];
   for (const [width, height, label] of [[1280, 860, 'desktop'], [375, 812, 'mobile']] as const) {
