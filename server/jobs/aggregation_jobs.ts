@@ -35,10 +35,12 @@ export async function enqueueAggregation(jobs: Jobs, kind: Kind, data: Aggregati
   const period = kind === 'monthly' ? monthOf(data.period) : data.period;
   const queue = queueOf(kind);
   const key = periodKey(data.sourceId, period);
-  let id = await jobs.boss.send(queue, { ...data, period }, { singletonKey: key, ...options });
-  if (!id) {
-    const queued = await jobs.boss.findJobs(queue, { key, queued: true });
-    id = queued[0]?.id ?? null;
+  // A stately queue holds one queued job per key: `send` answers null while one is queued,
+  // and that job may start between our send and our look-up; then sending again succeeds.
+  let id: string | null = null;
+  for (let attempt = 0; attempt < 3 && !id; attempt++) {
+    id = await jobs.boss.send(queue, { ...data, period }, { singletonKey: key, ...options });
+    if (!id) id = (await jobs.boss.findJobs(queue, { key, queued: true }))[0]?.id ?? null;
   }
   if (!id) throw new Error(`could not enqueue ${kind} ${key}`);
   return { id, queue, kind, sourceId: data.sourceId, period };
