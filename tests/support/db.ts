@@ -5,6 +5,10 @@
  */
 import { createPool, type Sql } from '../../server/db/connect.ts';
 import { migrate } from '../../server/db/migrate.ts';
+import { setLogLevel } from '../../server/log.ts';
+
+// In-process servers log at the level the test runner asks for (scripts/test.ts: error).
+setLogLevel((process.env.VMLEDGER_LOG_LEVEL as Parameters<typeof setLogLevel>[0]) ?? 'error');
 
 export type TestDatabase = { sql: Sql; url: string; name: string; drop(): Promise<void> };
 
