@@ -42,6 +42,7 @@ export function createDelivery(options: {
   const state: DeliveryState = { delivered: 0, rejected: 0, lastDeliveredAt: null, lastError: null, retryAt: null };
   let attempt = 0;
   let wake: (() => void) | null = null;
+  let nudged = false;
 
   async function send(entry: SpoolEntry): Promise<Outcome> {
     let res: Response;
@@ -108,6 +109,9 @@ export function createDelivery(options: {
 
     /** Wakes the loop now (a new capture was spooled). */
     nudge() {
+      // Remembered when the loop is busy draining: that drain may have listed the spool
+      // before this capture landed, and the loop must not then sleep past it.
+      nudged = true;
       wake?.();
     },
 
@@ -115,6 +119,7 @@ export function createDelivery(options: {
     async run(signal: AbortSignal): Promise<void> {
       while (!signal.aborted) {
         let delay: number | null;
+        nudged = false;
         try {
           delay = await drain();
         } catch (err) {
@@ -122,6 +127,8 @@ export function createDelivery(options: {
           options.log.error('delivery loop error', { error: err as Error });
           delay = backoffDelay(attempt++, options.backoff);
         }
+        // A capture spooled during the drain is sent now, unless we are backing off.
+        if (nudged && delay === null) continue;
         await new Promise<void>((resolve) => {
           const timer = delay === null ? null : setTimeout(resolve, delay);
           wake = () => {

@@ -21,7 +21,17 @@ test.before(async () => {
   port = await freePort();
   pgPort = await freePort();
 });
-test.after(() => rmSync(dataDir, { recursive: true, force: true }));
+// A failed step must not leave its server (and embedded PostgreSQL) holding the data folder.
+const running: { child: ChildProcess; exited: Promise<number | null> }[] = [];
+test.after(async () => {
+  for (const r of running) {
+    if (r.child.exitCode === null && r.child.signalCode === null) {
+      r.child.kill('SIGTERM');
+      await r.exited;
+    }
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 function start(env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['scripts/start.ts'], {
@@ -60,6 +70,7 @@ test('a bad setting stops the start with one line naming it, exit code 2', async
 
 test('first start: URL and admin token printed, demo VMs listed; Ctrl-C stops cleanly', async () => {
   const run = start({ VMLEDGER_DEMO_BACKFILL_DAYS: '0' });
+  running.push(run);
   await waitFor(() => run.output().includes('vmledger listening on'), 60_000, 'the listening line');
   assert.match(run.output(), new RegExp(`vmledger listening on http://127\\.0\\.0\\.1:${port}`));
   assert.match(run.output(), /admin token \(shown once/);
@@ -76,6 +87,7 @@ test('first start: URL and admin token printed, demo VMs listed; Ctrl-C stops cl
 test('second start finds its data; no migration re-applied', async () => {
   const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
   const run = start({ VMLEDGER_DEMO: '0' });
+  running.push(run);
   await waitFor(() => run.output().includes('vmledger listening on'), 60_000, 'the listening line');
   assert.not.match(run.output(), /migrations applied/);
   assert.match(run.output(), /admin token: in /);

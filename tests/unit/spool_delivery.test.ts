@@ -121,6 +121,40 @@ test('network failure keeps the capture and backs off exponentially', async () =
   assert.match(d.state.lastError!, /unreachable/);
 });
 
+test('a capture spooled while the loop is draining is not left waiting for the next one', async () => {
+  const spool = await openSpool(dir, { maxBytes: 50e6, log });
+  const sent: string[] = [];
+  let releaseList!: () => void;
+  const listGate = new Promise<void>((r) => (releaseList = r));
+  // The loop's first drain lists an empty spool, then stalls until the capture has landed.
+  const realList = spool.list;
+  let first = true;
+  spool.list = async () => {
+    const entries = await realList();
+    if (first) {
+      first = false;
+      await listGate;
+    }
+    return entries;
+  };
+  const fetchFn = (async (_u: string, init: RequestInit) => {
+    sent.push(JSON.parse(await gunzip(init.body as Uint8Array)).captureId);
+    return new Response('{}', { status: 201 });
+  }) as unknown as typeof fetch;
+  const d = createDelivery({ serverUrl: 'http://127.0.0.1:1', token: 't', spool, log, userAgent: 'test', fetch: fetchFn });
+  const stop = new AbortController();
+  const loop = d.run(stop.signal);
+  await new Promise((r) => setTimeout(r, 20));
+  const c = capture(3);
+  await spool.put(c);
+  d.nudge();
+  releaseList();
+  for (let i = 0; i < 50 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  stop.abort();
+  await loop;
+  assert.equal(sent, [c.captureId]);
+});
+
 test('backoff and Retry-After parsing', () => {
   assert.is(backoffDelay(0, { random: () => 1 }), 1000);
   assert.is(backoffDelay(3, { random: () => 1 }), 8000);
