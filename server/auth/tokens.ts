@@ -57,11 +57,6 @@ export async function verifyToken(sql: Sql, token: string): Promise<TokenInfo | 
   return rows.length ? { id: rows[0].id, name: rows[0].name, role: rows[0].role, allowedSources: rows[0].allowed_sources } : null;
 }
 
-/** Whether a token with exactly this value exists and is live. */
-export async function tokenExists(sql: Sql, token: string): Promise<boolean> {
-  return (await verifyToken(sql, token)) !== null;
-}
-
 /** Ensures a live token with this value exists (used for VMLEDGER_ADMIN_TOKEN and the demo agent). */
 export async function ensureToken(sql: Sql, options: { name: string; role: Role; value: string }): Promise<number> {
   const [row] = await sql`
