@@ -141,6 +141,20 @@ test('POST /aggregations reruns a range and waits; progress and rollups are read
   assert.is((await monthly.json()).state, 'completed');
   const m = await (await call(`/api/v1/rollups/monthly?month=2026-03&source=${source}`, viewer)).json();
   assert.is(m.total, 3);
+
+  // Accept: text/csv streams the whole day (not one page) with a header row.
+  const csv = await app.request(`/api/v1/rollups/daily?day=${D}&source=${source}&limit=1`, {
+    headers: { authorization: `Bearer ${viewer}`, accept: 'text/csv' },
+  });
+  assert.is(csv.status, 200);
+  assert.match(csv.headers.get('content-type')!, /^text\/csv/);
+  assert.match(csv.headers.get('content-disposition')!, new RegExp(`vmledger-daily-${D}\\.csv`));
+  const lines = (await csv.text()).trim().split('\r\n');
+  assert.is(lines.length, 1 + 3, 'header + every VM of the day');
+  const header = lines[0].split(',');
+  const row = lines.find((l) => l.startsWith('j-2,'))!.split(',');
+  assert.is(row[header.indexOf('presence')], '0.666667');
+  assert.is(row[header.indexOf('poolPct')], 'Gold=50;Silver=50');
 });
 
 test('bad input answers 400 with every problem and where', async () => {
