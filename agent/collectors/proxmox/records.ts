@@ -5,7 +5,7 @@
  * Units: PVE sizes are binary (`32G` = 32 GiB); the capture's "GB" fields carry GiB, the
  * same convention vCenter's KB/MB figures follow, so both sources add up.
  */
-import type { CaptureDatastore, CaptureHost, PowerState } from '../../capture/schema.ts';
+import type { CaptureDatastore, CaptureHost, CaptureVm, PowerState } from '../../capture/schema.ts';
 import type { GuestResource, NodeResource, StorageResource } from './api_shapes.ts';
 import { splitTags, type ParsedGuestConfig } from './config_parse.ts';
 
@@ -13,30 +13,8 @@ const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const gib = (bytes: number) => Math.round((bytes / GiB) * 1000) / 1000;
 
-/** The capture VM shape as the collector builds it (defaults already applied). */
-export type ProxmoxVm = {
-  key: string;
-  sourceVmId: string;
-  biosUuid: string | null;
-  instanceUuid: string | null;
-  name: string;
-  powerState: PowerState;
-  isTemplate: boolean;
-  vcpu: number;
-  ramMb: number;
-  provisionedDiskGb: number;
-  usedDiskGb: number | null;
-  datacenter: string | null;
-  cluster: string | null;
-  host: string | null;
-  resourcePool: string | null;
-  folder: string | null;
-  guestOs: string | null;
-  ipAddresses: string[];
-  tags: string[];
-  annotation: string | null;
-  createdAt: string | null;
-};
+/** The capture VM shape as the collector builds it (defaults already applied): the contract's own type. */
+export type ProxmoxVm = CaptureVm;
 
 /** `${clusterId}:${vmid}:${generation}` — a reused vmid with a new generation is a new VM. */
 export function vmKey(clusterId: string, vmid: number, generation: number): string {
