@@ -34,8 +34,9 @@ export async function seed(sql: import('../server/db/connect.ts').Sql) {
            array['10.' || (g >> 16) || '.' || ((g >> 8) & 255) || '.' || (g & 255)], now() - interval '30 days', now(), gen_random_uuid()
     from vm_lifecycle l, lateral (select substr(l.vm_key, 5)::int as g) x
   `;
-  await sql`analyze vm_inventory`;
-  await sql`analyze vm_lifecycle`;
+  // Steady state, as autovacuum leaves a table that was bulk-loaded a while ago.
+  await sql`vacuum analyze vm_inventory`;
+  await sql`vacuum analyze vm_lifecycle`;
 }
 
 const PATHS = [
@@ -46,6 +47,54 @@ const PATHS = [
   '/api/v1/vms?q=10.1.2.3&limit=50',
   '/api/v1/vms?q=cache-04&template=false&sort=ram&limit=100',
 ];
+
+/**
+ * Queries no client asked before (a cache cannot answer them): the same shapes as PATHS
+ * with other search terms, filters and sorts, drawn from a seeded generator.
+ */
+function* distinctPaths(): Generator<string> {
+  const words = ['web', 'app', 'db', 'cache', 'build'];
+  const sorts = ['name', 'source', 'power', 'vcpu', 'ram', 'disk', 'created', 'firstSeen'];
+  let n = 0;
+  for (;;) {
+    n++;
+    const g = (n * 7919) % 100_000;
+    const word = words[n % 5];
+    const sort = sorts[(n >> 3) % 8];
+    const order = n % 3 ? 'asc' : 'desc';
+    switch (n % 6) {
+      case 0: yield `/api/v1/vms?limit=${20 + (n % 80)}&sort=${sort}&order=${order}`; break;
+      case 1: yield `/api/v1/vms?q=${word}-0${String(g).padStart(6, '0').slice(0, 4)}&limit=50`; break;
+      case 2: yield `/api/v1/vms?q=${word}&source=${1 + (n % 4)}&power=${n % 2 ? 'poweredOn' : 'poweredOff'}&limit=${40 + (n % 20)}`; break;
+      case 3: yield `/api/v1/vms?cluster=cluster-${n % 8}&pool=${['Gold', 'Silver', 'Bronze'][n % 3]}&sort=${sort}&order=${order}&limit=${40 + (n % 20)}`; break;
+      case 4: yield `/api/v1/vms?q=10.${g >> 16}.${(g >> 8) & 255}.${g & 255}&limit=50`; break;
+      default: yield `/api/v1/vms?q=${word}-0${String(g).padStart(6, '0').slice(0, 2)}&template=false&sort=${sort}&limit=100`;
+    }
+  }
+}
+
+async function load(url: string, token: string, next: () => string) {
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [{ setupRequest: (req: any) => ({ ...req, path: next() }) }],
+  });
+}
+
+/** The server's own count of list answers reused and read, from /metrics. */
+async function answerSources(url: string, token: string): Promise<{ cache: number; database: number }> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const read = (source: string) => Number(new RegExp(`vmledger_vm_list_answers_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+  return { cache: read('cache'), database: read('database') };
+}
+
+function hitRate(before: { cache: number; database: number }, after: { cache: number; database: number }): number {
+  const cache = after.cache - before.cache;
+  const database = after.database - before.database;
+  return Number((cache / Math.max(1, cache + database)).toFixed(3));
+}
 
 export default async function benchApi(): Promise<BenchReport> {
   const db = await openBenchDatabase('api');
@@ -63,19 +112,18 @@ export default async function benchApi(): Promise<BenchReport> {
       if (body.next) paths.push(`${p}&cursor=${body.next}`);
     }
     let i = 0;
-    const result = await autocannon({
-      url: server.url,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      headers: { authorization: `Bearer ${adminToken}` },
-      requests: [{ setupRequest: (req: any) => ({ ...req, path: paths[i++ % paths.length] }) }],
-    });
+    const before = await answerSources(server.url, adminToken);
+    const result = await load(server.url, adminToken, () => paths[i++ % paths.length]);
+    const middle = await answerSources(server.url, adminToken);
+    const fresh = distinctPaths();
+    const cold = await load(server.url, adminToken, () => fresh.next().value as string);
+    const after = await answerSources(server.url, adminToken);
     const p99 = result.latency.p99;
     return {
       name: 'api',
       title: `GET /api/v1/vms (search + filter + page) with ${VMS.toLocaleString('en-US')} VMs, ${CONNECTIONS} concurrent clients`,
       goal: 'p99 < 100 ms',
-      met: p99 < 100 && result.non2xx === 0 && result.errors === 0,
+      met: p99 < 100 && result.non2xx === 0 && result.errors === 0 && cold.non2xx === 0 && cold.errors === 0,
       metrics: {
         p50Ms: result.latency.p50,
         p90Ms: result.latency.p90,
@@ -83,10 +131,16 @@ export default async function benchApi(): Promise<BenchReport> {
         maxMs: result.latency.max,
         requestsPerSecond: Math.round(result.requests.average),
         requests: result.requests.total,
-        non2xx: result.non2xx,
-        errors: result.errors,
+        reusedAnswerRate: hitRate(before, middle),
+        distinctQueriesP50Ms: cold.latency.p50,
+        distinctQueriesP99Ms: cold.latency.p99,
+        distinctQueriesRequestsPerSecond: Math.round(cold.requests.average),
+        distinctQueriesReusedAnswerRate: hitRate(middle, after),
+        non2xx: result.non2xx + cold.non2xx,
+        errors: result.errors + cold.errors,
       },
-      notes: `${SECONDS} s, autocannon on loopback against the server process; ${paths.length} distinct URLs`,
+      notes: `${SECONDS} s each, autocannon on loopback against the server process; first the ${paths.length} URLs above ` +
+        'repeated (the goal), then queries of the same shapes that no client asked before (distinctQueries*)',
     };
   } finally {
     await server.kill('SIGTERM');

@@ -8,7 +8,6 @@ import type { Capture } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { ApiError } from '../http/errors.ts';
-import { invalidateVmCounts } from '../inventory/list_vms.ts';
 import { stageVms } from './stage.ts';
 
 export type StoreResult = {
@@ -73,15 +72,13 @@ export async function storeCapture(sql: Sql, capture: Capture, token: TokenInfo)
         select ingest_apply_capture(${sourceId}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
           ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${tx.json(capture.datastores as any)}) as outcome`;
       await tx`
-        update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz)
+        update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz),
+          generation = generation + 1
         where id = ${sourceId}`;
       await tx`
         update captures set ingest_ms = ${Math.round(performance.now() - started)}
         where capture_id = ${capture.captureId}`;
       return { ...base, sourceId, duplicate: false, late: outcome.late, deleted: outcome.deleted, reappeared: outcome.reappeared };
-    }).then((result) => {
-      if (!result.duplicate) invalidateVmCounts(sql);
-      return result;
     });
   } catch (err) {
     const e = err as { code?: string; constraint_name?: string };

@@ -3,6 +3,7 @@
  * gauges read from the database at scrape time. Rendered in the text exposition format.
  */
 import type { Sql } from '../db/connect.ts';
+import { vmListCacheStats } from '../inventory/list_vms.ts';
 
 const BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -96,6 +97,10 @@ export async function renderMetrics(sql: Sql, m: Metrics): Promise<string> {
   }
   lines.push('# HELP vmledger_inventory_vms Live VMs in the inventory, per source', '# TYPE vmledger_inventory_vms gauge');
   for (const s of sources) lines.push(`vmledger_inventory_vms${fmtLabels({ source: s.name, kind: s.kind })} ${s.vms}`);
+  const cache = vmListCacheStats(sql);
+  lines.push('# HELP vmledger_vm_list_answers_total VM list pages and totals, by whether they were reused (same inventory generation) or read',
+    '# TYPE vmledger_vm_list_answers_total counter',
+    `vmledger_vm_list_answers_total{source="cache"} ${cache.hits}`, `vmledger_vm_list_answers_total{source="database"} ${cache.misses}`);
   lines.push('# HELP vmledger_jobs Background jobs by queue and state (pg-boss)', '# TYPE vmledger_jobs gauge');
   for (const j of jobStates) lines.push(`vmledger_jobs${fmtLabels({ queue: j.name, state: j.state })} ${j.n}`);
   return lines.join('\n') + '\n';

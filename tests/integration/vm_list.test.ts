@@ -1,0 +1,142 @@
+/**
+ * The VM list read path: every sort in both directions pages through exactly the rows a
+ * reference sort gives (no row twice, none missed) whichever plan serves it, and reused
+ * answers are never stale: a stored capture is visible at once, also on another server
+ * node that answered the same question before.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createApp } from '../../server/app.ts';
+import { createPool } from '../../server/db/connect.ts';
+import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { makeCapture } from '../support/captures.ts';
+
+const test = suite('VM list: sorts, cursors, reused answers');
+let t: TestApp;
+
+// Source names sort differently from their ids (registered m, a, z).
+const SOURCES = ['vc-m', 'vc-a', 'vc-z'];
+const WORDS = ['web', 'app', 'db'];
+
+function fleet(source: string, n: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    key: `${source}:k${String(i).padStart(2, '0')}`,
+    name: `${WORDS[i % 3]}-${source.slice(3)}${String((i * 7) % n).padStart(2, '0')}`,
+    vcpu: 1 + (i % 4),
+    ramMb: 1024 * (1 + (i % 5)),
+    provisionedDiskGb: 10 + (i % 6) * 2.5,
+    powerState: i % 3 === 0 ? 'poweredOff' as const : 'poweredOn' as const,
+    cluster: i % 2 ? 'c1' : 'c2',
+    resourcePool: i % 2 ? 'Gold' : 'Silver',
+    createdAt: i % 4 === 0 ? null : new Date(Date.UTC(2026, 0, 1 + i)).toISOString(),
+    ipAddresses: [`10.9.${SOURCES.indexOf(source)}.${i}`],
+  }));
+}
+
+test.before(async () => {
+  t = await createTestApp('vm_list');
+  for (const [i, source] of SOURCES.entries()) {
+    const r = await t.call('/api/v1/captures', {
+      ...json(makeCapture({ sourceId: source, at: `2026-05-10T1${i}:00:00Z`, vms: fleet(source, 20 + i * 3) })), token: t.tokens.agent,
+    });
+    assert.is(r.status, 201, await r.text());
+  }
+});
+test.after(async () => t.close());
+
+const get = async (path: string, app = t) => {
+  const res = await app.call(path, { token: t.tokens.viewer });
+  assert.is(res.status, 200, path);
+  return res.json();
+};
+
+/** Every row of a list, page by page through its cursors. */
+async function walk(query: string, limit: number): Promise<any[]> {
+  const rows: any[] = [];
+  let cursor: string | null = null;
+  for (let pages = 0; pages < 100; pages++) {
+    const body: any = await get(`/api/v1/vms?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+    rows.push(...body.items);
+    cursor = body.next;
+    if (!cursor) return rows;
+  }
+  throw new Error('more than 100 pages');
+}
+
+const SORT_VALUE: Record<string, (v: any) => string | number> = {
+  name: (v) => v.name.toLowerCase(),
+  source: (v) => v.sourceName,
+  power: (v) => v.powerState,
+  vcpu: (v) => v.vcpu,
+  ram: (v) => v.ramMb,
+  disk: (v) => v.provisionedDiskGb,
+  created: (v) => (v.createdAt ? Date.parse(v.createdAt) : -Infinity),
+  firstSeen: (v) => Date.parse(v.firstSeenAt),
+};
+
+function compare(a: string | number, b: string | number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What the list must return: the sort value, then source id, then key (the cursor's tie-break). */
+function reference(all: any[], sort: string, order: string): string[] {
+  const sign = order === 'desc' ? -1 : 1;
+  return [...all]
+    .sort((a, b) => sign * (compare(SORT_VALUE[sort](a), SORT_VALUE[sort](b)) || a.sourceId - b.sourceId || compare(a.key, b.key)))
+    .map((v) => `${v.sourceId}/${v.key}`);
+}
+
+test('every sort, both directions, with and without filters, pages through exactly the reference order', async () => {
+  const all: any[] = (await get('/api/v1/vms?limit=1000')).items;
+  assert.is(all.length, 20 + 23 + 26);
+  const filters: [string, (v: any) => boolean][] = [
+    ['', () => true],
+    ['cluster=c1&pool=Gold', (v) => v.cluster === 'c1' && v.resourcePool === 'Gold'],
+    ['q=web', (v) => v.name.includes('web')],
+    ['q=web-', (v) => v.name.includes('web-')],
+    ['power=poweredOn&source=2', (v) => v.powerState === 'poweredOn' && v.sourceId === 2],
+  ];
+  for (const [filter, keep] of filters) {
+    const subset = all.filter(keep);
+    for (const sort of Object.keys(SORT_VALUE)) {
+      for (const order of ['asc', 'desc']) {
+        const got = (await walk(`${filter}&sort=${sort}&order=${order}`, 7)).map((v) => `${v.sourceId}/${v.key}`);
+        assert.equal(got, reference(subset, sort, order), `${filter} sort=${sort} order=${order}`);
+      }
+    }
+  }
+});
+
+test('a stored capture is visible at once to a node that answered the same question before', async () => {
+  // A second server node: its own connection pool, so its own reused answers.
+  const otherSql = createPool(t.db.url, { max: 2 });
+  const other = createApp(otherSql, { maxBodyBytes: 1 << 20, sessionHours: 1 });
+  const call = (path: string, init: RequestInit & { token?: string } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+    return Promise.resolve(other.request(path, { ...init, headers }));
+  };
+  const otherNode = { ...t, call } as TestApp;
+  try {
+    const before = await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode);
+    assert.equal(await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode), before, 'asked twice: the same answer');
+    const vms = fleet('vc-m', 20);
+    vms[0] = { ...vms[0], name: 'db-renamed', vcpu: 64 };
+    const r = await t.call('/api/v1/captures', { ...json(makeCapture({ sourceId: 'vc-m', at: '2026-05-10T20:00:00Z', vms })), token: t.tokens.agent });
+    assert.is(r.status, 201);
+    const after: any = await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode);
+    assert.is(after.total, before.total + 1);
+    assert.is(after.items.at(-1).name, 'db-renamed');
+    assert.is(after.items.at(-1).lastSeenAt, '2026-05-10T20:00:00.000Z');
+
+    const metrics = await (await call('/metrics', { token: t.tokens.admin })).text();
+    const reused = Number(/vmledger_vm_list_answers_total\{source="cache"\} (\d+)/.exec(metrics)?.[1]);
+    const read = Number(/vmledger_vm_list_answers_total\{source="database"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(reused >= 1, `reused ${reused}`);
+    assert.ok(read >= 4, `read ${read}`);
+  } finally {
+    await otherSql.end();
+  }
+});
+
+test.run();
