@@ -43,7 +43,8 @@ function connectWithoutDelay(options: { host: string[]; port: number[]; path?: s
 export function createPool(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
-    socket: connectWithoutDelay as any,
+    // `socket` is a documented postgres.js option that its type definitions leave out.
+    ...({ socket: connectWithoutDelay } as {}),
     onnotice: () => {},
     connection: { TimeZone: 'UTC', application_name: 'vmledger' },
     types: {
