@@ -46,35 +46,38 @@ begin
   on conflict do nothing;
 
   -- 3. Lifecycle of every VM in the capture. A VM deleted before this capture's time and
-  --    seen again is back: that is a reappearance, recorded as such.
-  with upserted as (
-    insert into vm_lifecycle as l (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at, created_from)
-    select p_source_id, s.key, s.source_vm_id, s.name, p_at, p_at, s.created_at,
-           case when s.created_at is not null then 'source' end
+  --    seen again is back: that is a reappearance, recorded as such. Known VMs are one
+  --    joined UPDATE and new ones one INSERT (an INSERT .. ON CONFLICT per row took ~1.7×
+  --    as long); the source's row lock, taken before this, keeps the two consistent.
+  with updated as (
+    update vm_lifecycle l set
+      first_seen_at = least(l.first_seen_at, p_at),
+      last_seen_at = greatest(l.last_seen_at, p_at),
+      name = case when p_at >= l.last_seen_at then s.name else l.name end,
+      source_vm_id = case when p_at >= l.last_seen_at then s.source_vm_id else l.source_vm_id end,
+      created_at = coalesce(s.created_at, l.created_at),
+      created_from = case when s.created_at is not null then 'source' else l.created_from end,
+      reappeared_count = l.reappeared_count + (l.deleted_at is not null and p_at > l.deleted_at)::int,
+      last_reappeared_at = case when l.deleted_at is not null and p_at > l.deleted_at then p_at else l.last_reappeared_at end,
+      deleted_at = case when l.deleted_at is not null and p_at > l.deleted_at then null else l.deleted_at end,
+      deleted_from = case when l.deleted_at is not null and p_at > l.deleted_at then null else l.deleted_from end,
+      deletion_capture_id = case when l.deleted_at is not null and p_at > l.deleted_at then null else l.deletion_capture_id end
     from capture_stage s
-    on conflict (source_id, vm_key) do update set
-      first_seen_at = least(l.first_seen_at, excluded.first_seen_at),
-      last_seen_at = greatest(l.last_seen_at, excluded.last_seen_at),
-      name = case when excluded.last_seen_at >= l.last_seen_at then excluded.name else l.name end,
-      source_vm_id = case when excluded.last_seen_at >= l.last_seen_at then excluded.source_vm_id else l.source_vm_id end,
-      created_at = coalesce(excluded.created_at, l.created_at),
-      created_from = case when excluded.created_at is not null then 'source' else l.created_from end,
-      reappeared_count = l.reappeared_count + (l.deleted_at is not null and excluded.last_seen_at > l.deleted_at)::int,
-      last_reappeared_at = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at
-                                then excluded.last_seen_at else l.last_reappeared_at end,
-      deleted_at = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at then null else l.deleted_at end,
-      deleted_from = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at then null else l.deleted_from end,
-      deletion_capture_id = case when l.deleted_at is not null and excluded.last_seen_at > l.deleted_at
-                                 then null else l.deletion_capture_id end
+    where l.source_id = p_source_id and l.vm_key = s.key
     returning l.vm_key, l.name, l.source_vm_id, l.last_reappeared_at
   ), back as (
     insert into vm_events (source_id, at, type, vm_key, source_vm_id, vm_name, detail, capture_id)
     select p_source_id, p_at, 'reappeared', vm_key, source_vm_id, name, 'seen again after it was marked deleted', p_capture_id
-    from upserted where last_reappeared_at = p_at
+    from updated where last_reappeared_at = p_at
     on conflict do nothing
     returning 1
   )
   select count(*) into v_reappeared from back;
+  insert into vm_lifecycle (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at, created_from)
+  select p_source_id, s.key, s.source_vm_id, s.name, p_at, p_at, s.created_at,
+         case when s.created_at is not null then 'source' end
+  from capture_stage s
+  where not exists (select 1 from vm_lifecycle l where l.source_id = p_source_id and l.vm_key = s.key);
 
   -- 4. Creation times the source did not give come from its creation events (never invented).
   update vm_lifecycle l set created_at = e.at, created_from = 'event'
