@@ -1,11 +1,12 @@
 -- Read-path predictability for the VM list.
 --
 -- GIN "fast update" parks new index entries in a pending list that every search scans
--- linearly until VACUUM merges it; after a large first capture a one-row IP lookup took
--- ~4 ms instead of ~0.1 ms. Ingest rewrites only inventory rows that changed, so paying
--- for the index insert at write time is cheap and keeps every search an index lookup.
-alter index vm_inventory_name_trgm set (fastupdate = off);
-alter index vm_inventory_ips set (fastupdate = off);
+-- linearly until it is merged; at the default 4 MB limit, after a large first capture, a
+-- one-row IP lookup took ~4 ms instead of ~0.1 ms. A 512 kB limit bounds that scan while
+-- keeping most of the bulk-merge benefit for ingest (a 10,000-VM first capture inserts its
+-- inventory in ~640 ms; without fast update ~890 ms).
+alter index vm_inventory_name_trgm set (gin_pending_list_limit = 512);
+alter index vm_inventory_ips set (gin_pending_list_limit = 512);
 select gin_clean_pending_list('vm_inventory_name_trgm'::regclass);
 select gin_clean_pending_list('vm_inventory_ips'::regclass);
 
