@@ -16,7 +16,7 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, options:
   const admin = requireAdminPage();
 
   const tokens = async (c: Parameters<MiddlewareHandler<PageEnv>>[0], flash: TokenFlash, status: 200 | 400 = 200) =>
-    c.html(tokensPage(viewerOf(c), { tokens: await listTokens(sql), flash }), status);
+    c.html(tokensPage(viewerOf(c), { tokens: await listTokens(sql), ownTokenId: c.get('session')!.id, flash }), status);
 
   app.get('/admin', auth, admin, async (c) => tokens(c, c.req.query('revoked') ? { revoked: c.req.query('revoked') } : {}));
 

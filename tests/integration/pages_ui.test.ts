@@ -174,6 +174,12 @@ test('sources: health cards; capture now needs admin and the CSRF token, and que
 
 test('admin: a viewer gets 403; tokens are created once-shown and revoked with CSRF', async () => {
   assert.is((await get('/admin', viewer)).status, 403);
+  // The token this session logged in with is marked, not offered for a revoke the server refuses.
+  const own = await (await get('/admin')).text();
+  const ownRow = own.split('<tr>').find((row) => row.includes('<td>test admin</td>'))!;
+  assert.match(ownRow, /this session/);
+  assert.not.match(ownRow, /Revoke/);
+  assert.match(own, /aria-label="Revoke test viewer"/);
   assert.not.match(await (await get('/', viewer)).text(), /href="\/admin"/);
   assert.is((await post('/admin/tokens', { name: 'x', role: 'viewer' })).status, 403);
   const created = await post('/admin/tokens', { csrf: admin.csrf, name: 'page-made', role: 'viewer', days: '30' });

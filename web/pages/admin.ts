@@ -23,7 +23,8 @@ ${body}`,
 
 export type TokenFlash = { created?: { name: string; role: string; token: string }; revoked?: string; error?: string };
 
-export function tokensPage(viewer: Viewer, o: { tokens: TokenListItem[]; flash: TokenFlash }) {
+/** `ownTokenId`: the token this session logged in with; it cannot be revoked from here. */
+export function tokensPage(viewer: Viewer, o: { tokens: TokenListItem[]; ownTokenId: number; flash: TokenFlash }) {
   const f = o.flash;
   return adminPage(viewer, 'tokens', html`
 ${f.created ? html`<div class="notice success" role="status"><p><strong>Token “${f.created.name}” (${f.created.role}) created.</strong> Copy it now: it is shown only once.</p><code class="secret" id="new-token">${f.created.token}</code></div>` : ''}
@@ -47,7 +48,7 @@ ${o.tokens.length === 0 ? empty('No tokens.') : table('API tokens', html`<th sco
     html`${o.tokens.map((t) => html`<tr><td>${t.name}</td><td>${t.role}</td><td class="mono">${t.prefix}…</td><td>${time(t.createdAt)}</td>
       <td>${t.lastUsedAt ? fmtAge(t.lastUsedAt) : html`<span class="muted">never</span>`}</td><td>${t.expiresAt ? time(t.expiresAt) : html`<span class="muted">never</span>`}</td>
       <td>${t.status === 'active' ? badge('ok', 'active') : t.status === 'revoked' ? badge('bad', 'revoked') : badge('neutral', 'expired')}</td>
-      <td>${t.status === 'active' ? html`<form method="post" action="/admin/tokens/${t.id}/revoke" class="inline" data-confirm="Revoke “${t.name}”? Clients using it stop working at once.">${csrfField(viewer.csrf)}<button class="danger small" type="submit" aria-label="Revoke ${t.name}">Revoke</button></form>` : ''}</td></tr>`)}`)}`);
+      <td>${t.id === o.ownTokenId ? html`<span class="muted">this session</span>` : t.status === 'active' ? html`<form method="post" action="/admin/tokens/${t.id}/revoke" class="inline" data-confirm="Revoke “${t.name}”? Clients using it stop working at once.">${csrfField(viewer.csrf)}<button class="danger small" type="submit" aria-label="Revoke ${t.name}">Revoke</button></form>` : ''}</td></tr>`)}`)}`);
 }
 
 export function agentsPage(viewer: Viewer, o: { agents: AgentRow[] }) {
