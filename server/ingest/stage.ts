@@ -14,16 +14,23 @@ const COLUMNS = [
   'ip_addresses', 'tags', 'annotation', 'created_at',
 ] as const;
 
+const SPECIAL = /[\\\t\n\r]/;
+
 /** COPY text format: backslash, tab, newline and carriage return escaped; null is \N. */
 function field(value: string | number | boolean | null): string {
   if (value === null) return '\\N';
   if (typeof value !== 'string') return String(value);
+  // Most names and paths have nothing to escape; testing first skips building a new string.
+  if (!SPECIAL.test(value)) return value;
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
+const ARRAY_SPECIAL = /[\\"]/;
+
 /** A text[] literal: every element quoted, with " and \ escaped. */
 function arrayLiteral(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+  if (values.length === 0) return '{}';
+  return `{${values.map((v) => `"${ARRAY_SPECIAL.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`) : v}"`).join(',')}}`;
 }
 
 /** Disk sizes are stored with three decimals; rounding here keeps both sides identical. */

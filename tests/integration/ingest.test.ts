@@ -233,4 +233,26 @@ test('heartbeat stores poll health; an admin capture-now reaches the owning agen
   assert.is((await bad.json()).error.issues[0].path, 'spool');
 });
 
+test('text with COPY and array metacharacters is stored exactly, in facts and inventory', async () => {
+  const name = 'odd\tname\nwith\\back\rslash \\N "quoted"';
+  const tags = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', '', 'tab\there'];
+  const annotation = 'line 1\nline 2\t\\ end';
+  const c = makeCapture({ sourceId: 'escapes', at: '2026-05-03T10:00:00Z', vms: [
+    { key: 'k\t1', name, tags, annotation, ipAddresses: ['10.0.0.1', 'fe80::1'], folder: '\\N' },
+    { key: 'k2', name: 'plain', tags: [], annotation: null },
+  ] });
+  assert.is((await post(c)).status, 201);
+  const inv = await t.db.sql`
+    select i.vm_key, i.name, i.tags, i.annotation, i.ip_addresses, i.folder from vm_inventory i
+    join sources s on s.id = i.source_id where s.external_id = 'escapes' order by i.vm_key`;
+  assert.equal(inv.map((r) => ({ ...r })), [
+    { vm_key: 'k\t1', name, tags, annotation, ip_addresses: ['10.0.0.1', 'fe80::1'], folder: '\\N' },
+    { vm_key: 'k2', name: 'plain', tags: [], annotation: null, ip_addresses: [], folder: null },
+  ]);
+  const facts = await t.db.sql`
+    select f.vm_key, f.name, f.folder from vm_hourly_stats f join sources s on s.id = f.source_id
+    where s.external_id = 'escapes' order by f.vm_key`;
+  assert.equal(facts.map((r) => [r.vm_key, r.name, r.folder]), [['k\t1', name, '\\N'], ['k2', 'plain', null]]);
+});
+
 test.run();
