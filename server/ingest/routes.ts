@@ -1,6 +1,6 @@
 /** HTTP routes of the ingest API: `POST /api/v1/captures`. */
 import { Hono } from 'hono';
-import { Capture, describeIssues } from '../../agent/capture/schema.ts';
+import { Capture } from '../../agent/capture/schema.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
@@ -9,6 +9,7 @@ import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
 import { readJsonBody } from './read_body.ts';
 import { storeCapture, type StoreResult } from './store_capture.ts';
+import { parseCapture } from './validate_capture.ts';
 
 /** Routes mounted under /api/v1 (auth already applied by the caller). */
 export function ingestRoutes(
@@ -30,9 +31,9 @@ export function ingestRoutes(
     let result;
     try {
       const body = await readJsonBody(c.req.raw, options.maxBodyBytes);
-      const parsed = Capture.safeParse(body);
+      const parsed = parseCapture(body);
       if (!parsed.success) {
-        const issues = describeIssues(parsed.error);
+        const issues = parsed.issues;
         throw new ApiError(400, 'invalid_capture',
           `capture is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
       }

@@ -1,0 +1,399 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { z } from 'zod';
+import { Capture, CaptureVm, describeIssues } from '../../agent/capture/schema.ts';
+import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
+import { parseCapture, type CaptureIssue } from '../../server/ingest/validate_capture.ts';
+
+const test = suite('validate capture (fast path agrees with zod)');
+
+type Outcome = { success: true; data: unknown } | { success: false; issues: CaptureIssue[] };
+type Validator = (body: unknown) => Outcome;
+type Case = { label: string; input: unknown };
+
+const viaZod = (schema: z.ZodType): Validator => (body) => {
+  const r = schema.safeParse(body);
+  return r.success ? { success: true, data: r.data } : { success: false, issues: describeIssues(r.error) };
+};
+/** The interpreted parse the ingest API answered with before the fast path: the reference. */
+const reference = viaZod(Capture);
+
+/** Where two values first differ (null if nowhere), telling -0 from 0, own keys from inherited ones, arrays from objects. */
+function difference(a: unknown, b: unknown, path = ''): { path: string; a: unknown; b: unknown } | null {
+  if (Object.is(a, b)) return null;
+  const here = { path: path || '(root)', a, b };
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return here;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return here;
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (!Object.hasOwn(a, k) || !Object.hasOwn(b, k)) return { path: `${path}.${k}`, a: (a as any)[k], b: (b as any)[k] };
+    const d = difference((a as any)[k], (b as any)[k], `${path}.${k}`);
+    if (d) return d;
+  }
+  return null;
+}
+const same = (a: unknown, b: unknown) => difference(a, b) === null;
+
+function mismatch(validate: Validator, c: Case, expected = reference(c.input)): string | null {
+  const d = difference(validate(c.input), expected);
+  if (!d) return null;
+  const brief = (o: unknown) => String(JSON.stringify(o, (_k, v) => (typeof v === 'string' && v.length > 40 ? `${v.slice(0, 40)}…(${v.length})` : v))).slice(0, 300);
+  return `${c.label}: at ${d.path} zod has ${brief(d.b)}, got ${brief(d.a)}`;
+}
+
+/** Runs every case; fails listing the first disagreements. Returns how many were valid. */
+function assertAgree(cases: Iterable<Case>): { total: number; valid: number } {
+  let total = 0;
+  let valid = 0;
+  const bad: string[] = [];
+  for (const c of cases) {
+    total++;
+    const expected = reference(c.input);
+    const m = mismatch(parseCapture, c, expected);
+    if (m) bad.push(m);
+    else if (expected.success) valid++;
+  }
+  assert.ok(bad.length === 0, `${bad.length} of ${total} cases disagree with zod:\n${bad.slice(0, 5).join('\n')}`);
+  return { total, valid };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The base capture every case mutates: small, but with every kind of object present.
+
+const baseJson = (() => {
+  const c = JSON.parse(JSON.stringify(demoCapture({
+    flavor: 'proxmox', seed: 3, totalVms: 40, at: new Date('2026-05-01T10:00:00Z'),
+    since: new Date('2026-03-01T10:00:00Z'), captureId: '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f',
+  })));
+  c.vms = c.vms.slice(0, 4);
+  c.hosts = c.hosts.slice(0, 2);
+  c.datastores = c.datastores.slice(0, 2);
+  c.events = c.events.slice(0, 2);
+  c.complete = false;
+  c.errors = ['datastore nfs-backup: timeout'];
+  Object.assign(c.vms[1], { tags: ['prod', 'team:a'], ipAddresses: ['10.0.0.5', 'fe80::1'], annotation: 'owner: ops' });
+  return JSON.stringify(c);
+})();
+const base = (): any => JSON.parse(baseJson);
+
+const unwrap = (s: any): any => (['default', 'nullable', 'optional'].includes(s.type) ? unwrap(s.def.innerType) : s);
+const lengthCheck = (s: any, kind: 'max_length' | 'min_length'): number | undefined => {
+  const d = (s.def.checks ?? []).map((c: any) => c._zod.def).find((d: any) => d.check === kind);
+  return d ? (kind === 'max_length' ? d.maximum : d.minimum) : undefined;
+};
+
+/** Every object schema reachable from Capture, with where the base capture holds one: derived, so a new nested object is fuzzed too. */
+function objectLocations(schema: any, path: (string | number)[] = []): { path: (string | number)[]; shape: Record<string, any> }[] {
+  const out = [{ path, shape: schema.shape }];
+  for (const [key, field] of Object.entries<any>(schema.shape)) {
+    const s = unwrap(field);
+    if (s.type === 'object') out.push(...objectLocations(s, [...path, key]));
+    if (s.type === 'array' && unwrap(s.element).type === 'object') out.push(...objectLocations(unwrap(s.element), [...path, key, 1]));
+  }
+  return out;
+}
+const locations = objectLocations(Capture);
+const at = (root: any, path: (string | number)[]) => path.reduce((o, k) => o[k], root);
+
+const DATETIMES = [
+  '2026-05-01T10:00:00Z', '2026-05-01T10:00:00.123Z', '2026-05-01T10:00:00.123456789Z', '2026-05-01T10:00:00+02:00',
+  '2026-05-01T10:00:00-05:30', '2026-05-01T10:00:00.5+02:00', '2026-05-01T10:00:00+00:00', '2026-05-01T10:00Z',
+  '2026-05-01T10:00:00', '2026-05-01 10:00:00Z', '2026-05-01t10:00:00z', '2026-13-01T10:00:00Z', '2026-02-30T10:00:00Z',
+  '2024-02-29T00:00:00Z', '2025-02-29T00:00:00Z', '2000-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2026-05-01T24:00:00Z',
+  '2026-05-01T10:60:00Z', '2026-05-01T10:00:60Z', '2026-05-01T10:00:00+24:00', '2026-05-01T10:00:00+0200',
+  '2026-05-01T10:00:00+02', '2026-05-01', '2026-05-01T10:00:00.Z', ' 2026-05-01T10:00:00Z', '2026-05-01T10:00:00Z\n',
+  '+002026-05-01T10:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z',
+];
+const UUIDS = [
+  '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f', '7D0C1F9A-5B8E-4C2D-9F3A-1E2B3C4D5E6F', '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff', '01890a5d-ac96-774b-bcce-b302099a8057', 'c232ab00-9414-11ec-b3c8-9f6bdeced846',
+  '7d0c1f9a-5b8e-4c2d-cf3a-1e2b3c4d5e6f', '7d0c1f9a-5b8e-0c2d-9f3a-1e2b3c4d5e6f', '7d0c1f9a5b8e4c2d9f3a1e2b3c4d5e6f',
+  '{7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f}', '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6',
+];
+const GENERIC: [string, () => unknown][] = [
+  ['undefined', () => undefined], ['null', () => null], ['""', () => ''], ['"x"', () => 'x'], ['" "', () => ' '],
+  ['"1"', () => '1'], ['"true"', () => 'true'], ['0', () => 0], ['-0', () => -0], ['-1', () => -1], ['1', () => 1],
+  ['1.5', () => 1.5], ['1e9', () => 1e9], ['1e9+1', () => 1e9 + 1], ['2**53', () => 2 ** 53], ['-(2**53)', () => -(2 ** 53)],
+  ['NaN', () => NaN], ['Infinity', () => Infinity], ['-Infinity', () => -Infinity], ['true', () => true], ['false', () => false],
+  ['{}', () => ({})], ['[]', () => []], ['["x"]', () => ['x']], ['[1]', () => [1]], ['[null]', () => [null]], ['[{}]', () => [{}]],
+  ['Date', () => new Date(0)], ['String object', () => new String('x')], ['bigint', () => 1n], ['function', () => () => 'x'],
+  ['"poweredOn"', () => 'poweredOn'], ['"vcenter"', () => 'vcenter'], ['"created"', () => 'created'],
+];
+
+/** Edge values for one field, read off its zod schema (limits, options, element type). */
+function boundaries(field: any, sample: unknown): [string, () => unknown][] {
+  const s = unwrap(field);
+  const out: [string, () => unknown][] = [];
+  if (s.type === 'string') {
+    const max = lengthCheck(s, 'max_length');
+    const min = lengthCheck(s, 'min_length');
+    if (max !== undefined) {
+      out.push(
+        [`"a"×${max}`, () => 'a'.repeat(max)], [`"a"×${max + 1}`, () => 'a'.repeat(max + 1)],
+        [`"😀"×${max} (${2 * max} units)`, () => '😀'.repeat(max)], [`"😀"×${max + 1}`, () => '😀'.repeat(max + 1)],
+        [`"a"×${max - 1}+"😀" (${max + 1} units)`, () => 'a'.repeat(max - 1) + '😀'],
+        [`"a"×${max}+"😀"`, () => 'a'.repeat(max) + '😀'],
+        [`lone high surrogate×${max}`, () => '\uD83D'.repeat(max)], [`lone high surrogate×${max + 1}`, () => '\uD83D'.repeat(max + 1)],
+        [`lone low+"a"×${max - 1}`, () => '\uDE00' + 'a'.repeat(max - 1)], [`"é"(combining)×${max}`, () => 'e\u0301'.repeat(Math.ceil(max / 2))],
+      );
+    }
+    if (min !== undefined) out.push([`"a"×${min - 1}`, () => 'a'.repeat(min - 1)], [`"a"×${min}`, () => 'a'.repeat(min)], ['"😀"', () => '😀']);
+    for (const d of DATETIMES) out.push([JSON.stringify(d), () => d]);
+    for (const u of UUIDS) out.push([JSON.stringify(u), () => u]);
+  }
+  if (s.type === 'number') {
+    const lo = s.minValue as number | null;
+    const hi = s.maxValue as number | null;
+    for (const [name, v] of [['min', lo], ['max', hi]] as const) {
+      if (v === null || !Number.isFinite(v) || Math.abs(v) > 2 ** 53) continue;
+      for (const d of [-1, -0.5, -Number.EPSILON, 0, 0.5, 1]) out.push([`${name}${d >= 0 ? '+' : ''}${d}`, () => v + d]);
+    }
+    out.push(['MAX_SAFE_INTEGER', () => Number.MAX_SAFE_INTEGER], ['MAX_VALUE', () => Number.MAX_VALUE], ['5e-324', () => 5e-324], ['1e-7', () => 1e-7]);
+  }
+  if (s.type === 'array') {
+    const max = lengthCheck(s, 'max_length');
+    const element = unwrap(s.element);
+    const item = Array.isArray(sample) && sample.length ? sample[0] : element.type === 'string' ? 'x' : {};
+    // A million-item vms array takes zod seconds per parse; its length check is zod's own either way.
+    if (max !== undefined && max <= 10_000) {
+      out.push([`${max} items`, () => Array(max).fill(item)], [`${max + 1} items`, () => Array(max + 1).fill(item)]);
+    }
+    out.push(['[item, null]', () => [item, null]], ['[item, 1]', () => [item, 1]], ['[item, "x"]', () => [item, 'x']],
+      ['[item, []]', () => [item, []]], ['sparse [item, , item]', () => [item, , item]], ['array-like object', () => ({ 0: item, length: 1 })]);
+    if (element.type !== 'object') {
+      for (const [label, make] of boundaries(element, undefined)) out.push([`[item, ${label}]`, () => [item, make()]]);
+    }
+  }
+  if (s.type === 'enum') {
+    for (const o of s.options) out.push([JSON.stringify(o), () => o], [`${JSON.stringify(o)} upper`, () => String(o).toUpperCase()], [`${JSON.stringify(o)}+" "`, () => `${o} `]);
+  }
+  if (s.type === 'literal') {
+    for (const v of s.def.values) out.push([`literal ${String(v)}`, () => v], [`literal+1`, () => v + 1], [`String(literal)`, () => String(v)]);
+  }
+  if (s.type === 'object') {
+    out.push(['inherits every field', () => Object.create(structuredClone(sample) as object)],
+      ['with unknown key', () => ({ ...(sample as object), unknownKey: 1 })], ['Map', () => new Map()]);
+  }
+  return out;
+}
+
+const ownKey = (o: object, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+
+/** For every key of every object in the capture: missing, wrong types, and the edges of its own schema. */
+function* systematicCases(): Generator<Case> {
+  for (const { path, shape } of locations) {
+    const where = path.join('.') || '(root)';
+    const sample = at(base(), path);
+    for (const [key, field] of Object.entries(shape)) {
+      yield { label: `${where}.${key} missing`, input: ((c) => (delete at(c, path)[key], c))(base()) };
+      for (const [label, make] of [...GENERIC, ...boundaries(field, sample[key])]) {
+        const c = base();
+        at(c, path)[key] = make();
+        yield { label: `${where}.${key} = ${label}`, input: c };
+      }
+    }
+    for (const extra of ['unknownKey', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const c = base();
+      ownKey(at(c, path), extra, { nested: [1] });
+      yield { label: `${where} + own key ${extra}`, input: c };
+    }
+    const c = base();
+    const target = at(c, path);
+    const parent = path.length ? at(c, path.slice(0, -1)) : null;
+    if (parent) {
+      parent[path[path.length - 1]] = Object.setPrototypeOf({ ...target }, { inheritedExtra: 1 });
+      yield { label: `${where} with an inherited extra key`, input: c };
+    }
+  }
+}
+
+function* shapeCases(): Generator<Case> {
+  for (const [label, make] of GENERIC) yield { label: `body = ${label}`, input: make() };
+  yield { label: 'body = [capture]', input: [base()] };
+  yield { label: 'body = capture as prototype', input: Object.create(base()) };
+  yield { label: 'body = JSON with own __proto__', input: JSON.parse(baseJson.replace('{', '{"__proto__":{"complete":true},')) };
+  for (const [label, make] of GENERIC) {
+    const c = base();
+    c.vms[2] = make();
+    yield { label: `vms[2] = ${label}`, input: c };
+  }
+  const withVms = (label: string, edit: (vms: any[]) => void) => {
+    const c = base();
+    edit(c.vms);
+    return { label, input: c };
+  };
+  yield withVms('no VMs', (vms) => vms.splice(0));
+  yield withVms('vms[2] has vms[0] key', (vms) => (vms[2].key = vms[0].key));
+  yield withVms('vms[1] has vms[0] key', (vms) => (vms[1].key = vms[0].key));
+  yield withVms('one key three times', (vms) => (vms[1].key = vms[3].key = vms[0].key));
+  yield withVms('two duplicate pairs', (vms) => ((vms[1].key = vms[0].key), (vms[3].key = vms[2].key)));
+  yield withVms('same VM object twice', (vms) => vms.push(vms[0]));
+  yield withVms('duplicate key, other VM invalid', (vms) => ((vms[1].key = vms[0].key), (vms[2].vcpu = -1)));
+  yield withVms('keys differing in case only', (vms) => (vms[1].key = vms[0].key.toUpperCase()));
+  yield withVms('keys differing by trailing space', (vms) => (vms[1].key = `${vms[0].key} `));
+  yield withVms('keys equal after normalisation only', (vms) => ((vms[0].key = 'caf\u00e9'), (vms[1].key = 'cafe\u0301')));
+  yield withVms('VM with a symbol key', (vms) => (vms[0][Symbol('x')] = 1));
+  yield withVms('VM with only inherited fields', (vms) => (vms[0] = Object.create(vms[0])));
+  yield withVms('VM as a class instance', (vms) => (vms[0] = Object.assign(new (class Vm {})(), vms[0])));
+  yield withVms('VM with null prototype', (vms) => (vms[0] = Object.assign(Object.create(null), vms[0])));
+  yield withVms('frozen VM', (vms) => Object.freeze(vms[0]));
+  yield withVms('all nullable fields null, defaults missing', (vms) => {
+    for (const [key, field] of Object.entries<any>(CaptureVm.shape)) {
+      if (field.type === 'default') delete vms[0][key];
+      else if (field.safeParse(null).success) vms[0][key] = null;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeded random mutations: up to three edits at once, mostly with the field's own edge values so
+// that a good share of the results is still valid and reaches the accepting path.
+
+function mulberry32(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function* randomCases(count: number, seed: number): Generator<Case> {
+  const rnd = mulberry32(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)];
+  const sampleBase = base();
+  for (let n = 0; n < count; n++) {
+    const c = base();
+    const edits: string[] = [];
+    const k = 1 + Math.floor(rnd() * 3);
+    for (let e = 0; e < k; e++) {
+      const loc = pick(locations);
+      // Spread edits over every element, not only the one the systematic cases use.
+      const path: (string | number)[] = [];
+      let target: any = c;
+      for (const p of loc.path) {
+        if (target === null || typeof target !== 'object') break;
+        const step = typeof p === 'number' && Array.isArray(target) && target.length ? Math.floor(rnd() * target.length) : p;
+        path.push(step);
+        target = target[step];
+      }
+      if (target === null || typeof target !== 'object') continue;
+      const roll = rnd();
+      if (roll < 0.05 && c.vms.length > 1) {
+        const [i, j] = [Math.floor(rnd() * c.vms.length), Math.floor(rnd() * c.vms.length)];
+        if (c.vms[i] && typeof c.vms[i] === 'object' && c.vms[j] && typeof c.vms[j] === 'object') c.vms[i].key = c.vms[j].key;
+        edits.push(`vms[${i}].key = vms[${j}].key`);
+        continue;
+      }
+      if (roll < 0.1) {
+        const extra = pick(['unknownKey', '__proto__', 'x']);
+        ownKey(target, extra, pick(GENERIC)[1]());
+        edits.push(`${path.join('.')} + ${extra}`);
+        continue;
+      }
+      const key = pick(Object.keys(loc.shape));
+      if (roll < 0.2) {
+        delete target[key];
+        edits.push(`${path.join('.')}.${key} missing`);
+        continue;
+      }
+      const own = boundaries(loc.shape[key], at(sampleBase, loc.path)[key]);
+      const [label, make] = roll < 0.6 && own.length ? pick(own) : pick(GENERIC);
+      target[key] = make();
+      edits.push(`${path.join('.')}.${key} = ${label}`);
+    }
+    yield { label: `random #${n} (${edits.join('; ')})`, input: c };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+test('the reference is the interpreted zod parser, not a compiled one', () => {
+  // Were zod's global compile mode on (import "zod/compile"), both sides would be the same code.
+  assert.is((Capture._zod.run as any).__originalRun, undefined);
+});
+
+test('the capture schema compiles entirely (otherwise parseCapture silently runs at zod speed)', () => {
+  z.compile(Capture, { strict: true });
+});
+
+test('a realistic capture: output identical to zod', () => {
+  for (const input of [
+    demoCapture({ flavor: 'vcenter', seed: 7, totalVms: 3000, at: new Date('2026-05-01T10:00:00Z'), since: null }),
+    JSON.parse(JSON.stringify(demoCapture({
+      flavor: 'proxmox', seed: 4, totalVms: 2000, at: new Date('2026-05-01T10:00:00Z'), since: new Date('2026-01-15T00:00:00Z'),
+    }))),
+  ]) {
+    const expected = reference(input);
+    assert.ok(expected.success, 'the demo capture is valid');
+    const actual = parseCapture(input);
+    assert.ok(actual.success);
+    assert.ok(same(actual, expected), 'same data as zod');
+    assert.equal(actual, expected);
+  }
+});
+
+test('valid output: defaults filled, unknown keys stripped, fresh objects', () => {
+  const c = base();
+  for (const [key, field] of Object.entries<any>(CaptureVm.shape)) if (field.type === 'default') delete c.vms[0][key];
+  c.vms[0].extra = 1;
+  c.extra = 1;
+  delete c.schemaVersion;
+  const r = parseCapture(c);
+  if (!r.success) throw new Error(JSON.stringify(r.issues));
+  assert.equal(r, reference(c));
+  assert.is(r.data.schemaVersion, 1);
+  assert.is(r.data.vms[0].createdAt, null);
+  assert.equal(r.data.vms[0].tags, []);
+  assert.not.ok('extra' in r.data.vms[0]);
+  assert.not.ok('extra' in r.data);
+  assert.ok(r.data.vms[0] !== c.vms[0], 'a new VM object');
+  assert.equal(Object.keys(r.data.vms[0]).sort(), Object.keys(CaptureVm.shape).sort());
+});
+
+test('every key of every object: missing, wrong types, boundaries, extra keys', () => {
+  const { total, valid } = assertAgree(systematicCases());
+  // Guards against a generator gone blind: the edge values must hit both sides of each limit.
+  assert.ok(total > 3000, `only ${total} cases`);
+  assert.ok(valid > 500, `only ${valid} of ${total} cases valid: the accepting path is barely exercised`);
+});
+
+test('non-object bodies and VMs, vms not an array, duplicate VM keys', () => {
+  const { total, valid } = assertAgree(shapeCases());
+  assert.ok(total > 60 && valid > 5, `${total} cases, ${valid} valid`);
+});
+
+test('seeded random mutations', () => {
+  const { total, valid } = assertAgree(randomCases(4000, 20260501));
+  assert.is(total, 4000);
+  assert.ok(valid > 400, `only ${valid} of ${total} random cases valid`);
+});
+
+test('the cases catch validators that differ from zod in one way', () => {
+  // The real duplicate-key refinement, reused so that only the named difference remains.
+  const withVm = (vm: z.ZodObject<any, any>) =>
+    z.object({ ...Capture.shape, vms: z.array(vm).max(1_000_000) }).check(...((Capture.def.checks ?? []) as any[]));
+  const mutants: [string, Validator][] = [
+    ['no duplicate-key rule', viaZod(z.object(Capture.shape))],
+    ['keeps unknown VM keys', viaZod(withVm(CaptureVm.loose()))],
+    ['accepts fractional vcpu', viaZod(withVm(CaptureVm.extend({ vcpu: z.number().min(0).max(100_000) })))],
+    ['no default for tags', viaZod(withVm(CaptureVm.extend({ tags: z.array(z.string().max(256)).max(256).optional() })))],
+    ['datetime without offsets', viaZod(withVm(CaptureVm.extend({ createdAt: z.iso.datetime().nullable().default(null) })))],
+    ['ipAddresses max 255', viaZod(withVm(CaptureVm.extend({ ipAddresses: z.array(z.string().max(64)).max(255).default([]) })))],
+    // Differs only on acceptance (a schema refine would also differ on every over-long ASCII name's issues).
+    ['measures VM names in UTF-16 units', (body) => {
+      const r = reference(body);
+      return r.success && (r.data as Capture).vms.some((vm) => vm.name.length > 512) ? { success: false, issues: [] } : r;
+    }],
+  ];
+  function* allCases() {
+    yield* systematicCases();
+    yield* shapeCases();
+  }
+  for (const [name, validate] of mutants) {
+    let caught = false;
+    for (const c of allCases()) if ((caught = mismatch(validate, c) !== null)) break;
+    assert.ok(caught, `a validator that "${name}" passes every case`);
+  }
+});
+
+test.run();
