@@ -21,7 +21,7 @@ const SECONDS = 15;
 export async function seed(sql: import('../server/db/connect.ts').Sql) {
   await sql`insert into sources (kind, external_id, name) select 'vcenter', 'vc-' || g, 'vcenter-' || g from generate_series(1, 4) g`;
   await sql`
-    insert into vm_lifecycle (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at)
+    insert into vm_lifecycle_base (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at)
     select 1 + g % 4, 'key-' || g, 'vm-' || g, (array['web','app','db','cache','build'])[1 + g % 5] || '-' || lpad(g::text, 6, '0'),
            now() - interval '30 days', now()
     from generate_series(1, ${VMS}) g`;
@@ -36,7 +36,7 @@ export async function seed(sql: import('../server/db/connect.ts').Sql) {
   `;
   // Steady state, as autovacuum leaves a table that was bulk-loaded a while ago.
   await sql`vacuum analyze vm_inventory`;
-  await sql`vacuum analyze vm_lifecycle`;
+  await sql`vacuum analyze vm_lifecycle_base`;
 }
 
 const PATHS = [

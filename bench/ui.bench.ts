@@ -39,7 +39,7 @@ async function seed(sql: Sql, vms: number) {
     select case when i % 2 = 0 then 'vcenter' else 'proxmox' end, 'bench-' || i, 'site-' || i, 'https://site-' || i || '.example', ${now}
     from generate_series(1, ${SOURCES}) i`;
   await sql`
-    insert into vm_lifecycle (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at, created_from)
+    insert into vm_lifecycle_base (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at, created_from)
     select s.id, 'vm-' || g, 'vm-' || g, 'vm-' || lpad(g::text, 6, '0'), ${now}::timestamptz - interval '30 days', ${now},
            ${now}::timestamptz - (g % 900) * interval '1 day', 'source'
     from generate_series(1, ${vms}) g join sources s on s.external_id = 'bench-' || (1 + g % ${SOURCES})`;

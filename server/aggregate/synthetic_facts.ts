@@ -77,7 +77,7 @@ export async function generateFacts(sql: Sql, o: SyntheticOptions): Promise<numb
     )
     select count(*)::int as count from ins`;
   await sql`
-    insert into vm_lifecycle (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at,
+    insert into vm_lifecycle_base (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at,
       created_from, deleted_at, deleted_from)
     select f.source_id, f.vm_key, min(f.source_vm_id), min(f.name), min(f.snapshot_time), max(f.snapshot_time),
            case when substr(f.vm_key, 4)::int % 17 = 0 then null else min(f.snapshot_time) - interval '20 minutes' end,
@@ -90,5 +90,7 @@ export async function generateFacts(sql: Sql, o: SyntheticOptions): Promise<numb
       and f.snapshot_time <= ${new Date(endMs).toISOString()}::timestamptz
     group by f.source_id, f.vm_key
     on conflict (source_id, vm_key) do update set last_seen_at = excluded.last_seen_at, deleted_at = excluded.deleted_at`;
+  // Lifecycle rows written outside ingest: ingest's cached view of the source is now stale.
+  await sql`update sources set generation = generation + 1 where id = ${o.sourceId}`;
   return count;
 }

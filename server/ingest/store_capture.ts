@@ -1,14 +1,24 @@
 /**
  * Stores one validated capture in one transaction: source registration and ownership,
- * the captures row (idempotency by capture id), then the staged VMs applied to facts,
- * lifecycle, inventory, hosts, datastores, totals and registry by
+ * the captures row (idempotency by capture id), then the VMs applied to facts, lifecycle,
+ * inventory, hosts, datastores, totals and registry by
  * sql/routines/ingest_apply_capture.sql. Either all of it is committed or none of it.
+ *
+ * A capture newer than its source's newest (the usual case) takes the fast way: facts are
+ * COPYed straight into their partition, and only the VMs whose rows may change are staged
+ * for the routine, found through the source's state (source_state.ts). Late captures and a
+ * source's first capture stage every VM and let the routine do all of it.
  */
 import type { Capture } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { ApiError } from '../http/errors.ts';
-import { stageVms } from './stage.ts';
+import { captureTotals } from './capture_totals.ts';
+import { copyFactsPickingChanges, stageAllVms } from './copy_facts.ts';
+import {
+  CaptureComparison, creationEvents, loadSourceState, type SourceState, sourceStateCache,
+} from './source_state.ts';
+import { stageLines } from './stage.ts';
 
 export type StoreResult = {
   captureId: string;
@@ -20,14 +30,27 @@ export type StoreResult = {
   late: boolean;
   deleted: number;
   reappeared: number;
+  /** How many VMs were staged for the routine: all of them, or (fast way) those that may change. */
+  staged: number;
 };
+
+export type StoreOptions = {
+  /** Stage every VM even for a newer capture: the reference the fast way is tested against. */
+  stageEverything?: boolean;
+};
+
+/** A source's first capture with at least this many VMs refreshes the planner's statistics. */
+const ANALYZE_AFTER_FIRST_VMS = 1000;
+
+type ClaimedSource = { id: number; generation: string; lastCaptureAt: Date | null };
 
 /**
  * Registers the source if new and checks that `token` may post for it. The row lock
  * taken here also serialises concurrent captures of one source, so lifecycle reasoning
- * always sees a consistent order.
+ * always sees a consistent order, and the generation read here is the one this
+ * transaction will bump.
  */
-async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise<number> {
+async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise<ClaimedSource> {
   const s = capture.source;
   if (token.role === 'agent' && token.allowedSources && !token.allowedSources.includes(`${s.kind}:${s.id}`)) {
     throw new ApiError(403, 'source_not_yours', `this agent token may post only for ${token.allowedSources.join(', ')}`);
@@ -39,47 +62,86 @@ async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise
     on conflict (kind, external_id) do update set
       name = excluded.name, endpoint = excluded.endpoint, version = excluded.version,
       owner_token_id = coalesce(sources.owner_token_id, excluded.owner_token_id)
-    returning id, owner_token_id`;
+    returning id, owner_token_id, generation::text as generation, last_capture_at`;
   if (token.role === 'agent' && row.owner_token_id !== token.id) {
     throw new ApiError(403, 'source_not_yours', `source ${s.kind}:${s.id} belongs to another agent token`);
   }
-  return row.id as number;
+  return { id: row.id, generation: row.generation, lastCaptureAt: row.last_capture_at };
 }
 
 /** Stores `capture` once; a capture id seen before is reported as a duplicate and changes nothing. */
-export async function storeCapture(sql: Sql, capture: Capture, token: TokenInfo): Promise<StoreResult> {
+export async function storeCapture(
+  sql: Sql, capture: Capture, token: TokenInfo, options: StoreOptions = {},
+): Promise<StoreResult> {
   const started = performance.now();
   const base = { captureId: capture.captureId, capturedAt: capture.capturedAt, vmCount: capture.vms.length };
+  const cache = sourceStateCache(sql);
   // Partition DDL takes a strong lock on the parent: keep it out of the ingest transaction.
-  await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt})`;
+  const [{ partition }] = await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`;
+  const kept: { sourceId?: number; state?: SourceState } = {};
+  let firstOfSource = false;
   try {
-    return await sql.begin(async (txn) => {
+    const result = await sql.begin(async (txn) => {
       const tx = txn as unknown as Sql;
-      const sourceId = await claimSource(tx, capture, token);
+      const source = await claimSource(tx, capture, token);
       const inserted = await tx`
         insert into captures (capture_id, source_id, captured_at, complete, errors, vm_count,
                               host_count, datastore_count, event_count, token_id, schema_version)
-        values (${capture.captureId}, ${sourceId}, ${capture.capturedAt}, ${capture.complete},
+        values (${capture.captureId}, ${source.id}, ${capture.capturedAt}, ${capture.complete},
                 ${tx.json(capture.errors)}, ${capture.vms.length}, ${capture.hosts.length},
                 ${capture.datastores.length}, ${capture.events.length}, ${token.id}, ${capture.schemaVersion})
         on conflict (capture_id) do nothing
         returning capture_id`;
       if (inserted.length === 0) {
-        return { ...base, sourceId, duplicate: true, late: false, deleted: 0, reappeared: 0 };
+        return { ...base, sourceId: source.id, duplicate: true, late: false, deleted: 0, reappeared: 0, staged: 0 };
       }
-      await stageVms(tx, capture.vms);
+      firstOfSource = source.lastCaptureAt === null;
+      const newer = !firstOfSource && new Date(capture.capturedAt) > source.lastCaptureAt!;
+      let leftOut: string[] | null = null;
+      let staged = capture.vms.length;
+      if (newer && !options.stageEverything) {
+        const state = cache.take(source.id, source.generation) ?? await loadSourceState(tx, source.id, source.generation);
+        const comparison = new CaptureComparison(state, creationEvents(capture.events));
+        const changedLines = await copyFactsPickingChanges(tx, partition, source.id, capture, comparison);
+        await stageLines(tx, changedLines);
+        staged = changedLines.length;
+        leftOut = comparison.leftOut(capture.vms);
+        comparison.advance(leftOut, capture.complete);
+        kept.sourceId = source.id;
+        kept.state = state;
+      } else {
+        await stageAllVms(tx, capture.vms);
+      }
       const [{ outcome }] = await tx`
-        select ingest_apply_capture(${sourceId}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
-          ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${tx.json(capture.datastores as any)}) as outcome`;
-      await tx`
-        update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz),
-          generation = generation + 1
-        where id = ${sourceId}`;
-      await tx`
-        update captures set ingest_ms = ${Math.round(performance.now() - started)}
-        where capture_id = ${capture.captureId}`;
-      return { ...base, sourceId, duplicate: false, late: outcome.late, deleted: outcome.deleted, reappeared: outcome.reappeared };
+        select ingest_apply_capture(${source.id}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
+          ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${tx.json(capture.datastores as any)},
+          ${tx.json(captureTotals(capture.vms))}, ${leftOut}::text[]) as outcome`;
+      const [{ generation }] = await tx`
+        with bump as (
+          update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz),
+            generation = generation + 1
+          where id = ${source.id}
+          returning generation::text as generation
+        ), timing as (
+          update captures set ingest_ms = ${Math.round(performance.now() - started)}
+          where capture_id = ${capture.captureId}
+        )
+        select generation from bump`;
+      if (kept.state) kept.state.generation = generation;
+      return {
+        ...base, sourceId: source.id, duplicate: false, late: outcome.late, deleted: outcome.deleted,
+        reappeared: outcome.reappeared, staged,
+      };
     });
+    // Only a committed state describes the database; it is what the next capture starts from.
+    if (kept.state) cache.put(kept.sourceId!, kept.state);
+    if (firstOfSource && capture.vms.length >= ANALYZE_AFTER_FIRST_VMS) {
+      // A new source can multiply the size of these tables, and until autovacuum analyzes
+      // them (a minute or more later) the planner takes the source for a few dozen rows and
+      // hashes all of them on every capture instead of probing the few that changed.
+      await sql`analyze vm_lifecycle_base, vm_inventory`;
+    }
+    return result;
   } catch (err) {
     const e = err as { code?: string; constraint_name?: string };
     if (e.code === '23505' && e.constraint_name === 'captures_source_id_captured_at_key') {

@@ -1,7 +1,16 @@
--- Applies one staged capture (its VMs in the temp table capture_stage) to the canonical
--- tables, inside the caller's ingest transaction: facts, lifecycle, events, live inventory,
--- reconcile (deletions and reappearances), hosts and datastores, source totals and the
--- snapshot registry. One call, set-based statements only.
+-- Applies one capture to the canonical tables, inside the caller's ingest transaction:
+-- facts, lifecycle, events, live inventory, reconcile (deletions and reappearances),
+-- hosts and datastores, source totals and the snapshot registry. Set-based statements only.
+--
+-- Two ways in (server/ingest/store_capture.ts):
+--  * p_left_out is null: the temp table capture_stage holds every VM of the capture; the
+--    facts are written from it here. Used for late captures and a source's first capture.
+--  * p_left_out is given: the caller has already COPYed the facts and knows, from the
+--    source's state at this generation, which VMs can change. capture_stage then holds
+--    only those (new, changed, left out of the previous capture, creation time unknown),
+--    and p_left_out lists the live VMs this capture does not contain. Every statement
+--    below is a no-op for a VM that is in the newest capture and unchanged, which is why
+--    leaving such VMs out of the stage gives the same result.
 --
 -- Ordering rules (captures can arrive late, when an agent drains its spool):
 --  * facts are always stored;
@@ -10,6 +19,9 @@
 --    deletes by absence; a late capture's VMs that no later complete capture saw are
 --    marked deleted at that later capture;
 --  * an incomplete capture never deletes.
+--
+-- Last-seen times (see migration 0006): a VM with in_newest_capture has last seen the
+-- source's newest capture; only the others store their last-seen time.
 create or replace function ingest_apply_capture(
   p_source_id   integer,
   p_capture_id  uuid,
@@ -17,26 +29,37 @@ create or replace function ingest_apply_capture(
   p_complete    boolean,
   p_events      jsonb,
   p_hosts       jsonb,
-  p_datastores  jsonb
+  p_datastores  jsonb,
+  -- {"vms", "poweredOn", "templates", "vcpu", "ramMb", "provisionedDiskGb"} (templates excluded from sizing)
+  p_totals      jsonb,
+  p_left_out    text[]
 ) returns jsonb
 language plpgsql
 as $$
 declare
-  v_newest      timestamptz;
+  v_prev        timestamptz;  -- the source's newest capture before this one
+  v_newest      timestamptz;  -- and after it
   v_late        boolean;
   v_deleted     integer := 0;
   v_reappeared  integer := 0;
   v_next_complete record;
 begin
-  select max(captured_at) into v_newest from captures where source_id = p_source_id and capture_id <> p_capture_id;
-  v_late := v_newest is not null and p_at < v_newest;
+  select last_capture_at into v_prev from sources where id = p_source_id;
+  v_late := v_prev is not null and p_at < v_prev;
+  v_newest := greatest(v_prev, p_at);
 
-  -- 1. Facts.
-  insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
-    is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os)
-  select p_source_id, key, p_at, p_capture_id, source_vm_id, name, power_state, is_template, vcpu, ram_mb,
-    provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os
-  from capture_stage;
+  -- 1. Facts (unless the caller COPYed them; then a temp table without statistics, which
+  --    the planner would take for ~100 rows, holds a few VMs: with the true count it
+  --    probes the source's rows by key instead of hashing all of them).
+  if p_left_out is not null then
+    analyze capture_stage;
+  else
+    insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
+      is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os)
+    select p_source_id, key, p_at, p_capture_id, source_vm_id, name, power_state, is_template, vcpu, ram_mb,
+      provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os
+    from capture_stage;
+  end if;
 
   -- 2. Events as reported (idempotent: a re-reported event is the same row).
   insert into vm_events (source_id, at, type, vm_key, source_vm_id, vm_name, detail, capture_id)
@@ -45,16 +68,32 @@ begin
     "vmName" text, detail text)
   on conflict do nothing;
 
-  -- 3. Lifecycle of every VM in the capture. A VM deleted before this capture's time and
-  --    seen again is back: that is a reappearance, recorded as such. Known VMs are one
-  --    joined UPDATE and new ones one INSERT (an INSERT .. ON CONFLICT per row took ~1.7×
-  --    as long); the source's row lock, taken before this, keeps the two consistent.
+  -- 3. Lifecycle. VMs of the previous newest capture that this newer one left out get
+  --    their last-seen time written down (it stops following the newest capture).
+  if not v_late and v_prev is not null then
+    if p_left_out is null then
+      update vm_lifecycle_base l set last_seen_at = v_prev, in_newest_capture = false
+      where l.source_id = p_source_id and l.in_newest_capture
+        and not exists (select 1 from capture_stage s where s.key = l.vm_key);
+    else
+      update vm_lifecycle_base l set last_seen_at = v_prev, in_newest_capture = false
+      where l.source_id = p_source_id and l.in_newest_capture and l.vm_key = any(p_left_out);
+    end if;
+  end if;
+  --    Every staged VM: a VM deleted before this capture's time and seen again is back,
+  --    recorded as a reappearance. Known VMs are one joined UPDATE and new ones one INSERT
+  --    (an INSERT .. ON CONFLICT per row took ~1.7× as long); the source's row lock, taken
+  --    before this, keeps the two consistent. Names follow the newest observation.
   with updated as (
-    update vm_lifecycle l set
+    update vm_lifecycle_base l set
       first_seen_at = least(l.first_seen_at, p_at),
-      last_seen_at = greatest(l.last_seen_at, p_at),
-      name = case when p_at >= l.last_seen_at then s.name else l.name end,
-      source_vm_id = case when p_at >= l.last_seen_at then s.source_vm_id else l.source_vm_id end,
+      last_seen_at = case when not v_late then p_at when l.in_newest_capture then l.last_seen_at
+                          else greatest(l.last_seen_at, p_at) end,
+      in_newest_capture = l.in_newest_capture or not v_late,
+      name = case when p_at >= (case when l.in_newest_capture then v_prev else l.last_seen_at end)
+                  then s.name else l.name end,
+      source_vm_id = case when p_at >= (case when l.in_newest_capture then v_prev else l.last_seen_at end)
+                          then s.source_vm_id else l.source_vm_id end,
       created_at = coalesce(s.created_at, l.created_at),
       created_from = case when s.created_at is not null then 'source' else l.created_from end,
       reappeared_count = l.reappeared_count + (l.deleted_at is not null and p_at > l.deleted_at)::int,
@@ -73,14 +112,15 @@ begin
     returning 1
   )
   select count(*) into v_reappeared from back;
-  insert into vm_lifecycle (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, created_at, created_from)
-  select p_source_id, s.key, s.source_vm_id, s.name, p_at, p_at, s.created_at,
+  insert into vm_lifecycle_base (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, in_newest_capture,
+    created_at, created_from)
+  select p_source_id, s.key, s.source_vm_id, s.name, p_at, p_at, not v_late, s.created_at,
          case when s.created_at is not null then 'source' end
   from capture_stage s
-  where not exists (select 1 from vm_lifecycle l where l.source_id = p_source_id and l.vm_key = s.key);
+  where not exists (select 1 from vm_lifecycle_base l where l.source_id = p_source_id and l.vm_key = s.key);
 
   -- 4. Creation times the source did not give come from its creation events (never invented).
-  update vm_lifecycle l set created_at = e.at, created_from = 'event'
+  update vm_lifecycle_base l set created_at = e.at, created_from = 'event'
   from (
     select distinct on (s.key) s.key, e.at
     from capture_stage s
@@ -95,10 +135,11 @@ begin
     select captured_at, capture_id into v_next_complete from captures
     where source_id = p_source_id and complete and captured_at > p_at order by captured_at limit 1;
     if found then
-      update vm_lifecycle l set deleted_at = v_next_complete.captured_at, deleted_from = 'absence',
+      update vm_lifecycle_base l set deleted_at = v_next_complete.captured_at, deleted_from = 'absence',
              deletion_capture_id = v_next_complete.capture_id
       from capture_stage s
-      where l.source_id = p_source_id and l.vm_key = s.key and l.last_seen_at = p_at and l.deleted_at is null;
+      where l.source_id = p_source_id and l.vm_key = s.key and not l.in_newest_capture and l.last_seen_at = p_at
+        and l.deleted_at is null;
     end if;
   end if;
 
@@ -106,24 +147,25 @@ begin
   --    only rows whose state changed (most VMs are unchanged from one capture to the next).
   insert into vm_inventory as inv (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name, power_state,
     is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder,
-    guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, state_at, state_capture_id)
+    guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, state_at, state_capture_id, state_hash)
   select p_source_id, s.key, s.source_vm_id, s.bios_uuid, s.instance_uuid, s.name, s.power_state, s.is_template,
     s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.used_disk_gb, s.datacenter, s.cluster, s.host, s.resource_pool,
-    s.folder, s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at, p_at, p_capture_id
+    s.folder, s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at, p_at, p_capture_id,
+    s.state_hash
   from capture_stage s
-  join vm_lifecycle l on l.source_id = p_source_id and l.vm_key = s.key
+  join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
   left join vm_inventory cur on cur.source_id = p_source_id and cur.vm_key = s.key
-  where l.deleted_at is null and l.last_seen_at = p_at
+  where l.deleted_at is null and (case when l.in_newest_capture then v_newest else l.last_seen_at end) = p_at
     -- Unchanged rows are filtered here: ON CONFLICT would lock (and so write) each of them.
     and (cur.vm_key is null or
          (cur.source_vm_id, cur.bios_uuid, cur.instance_uuid, cur.name, cur.power_state, cur.is_template, cur.vcpu,
           cur.ram_mb, cur.provisioned_disk_gb, cur.used_disk_gb, cur.datacenter, cur.cluster, cur.host,
           cur.resource_pool, cur.folder, cur.guest_os, cur.ip_addresses, cur.tags, cur.annotation, cur.created_at,
-          cur.first_seen_at)
+          cur.first_seen_at, cur.state_hash)
          is distinct from
          (s.source_vm_id, s.bios_uuid, s.instance_uuid, s.name, s.power_state, s.is_template, s.vcpu, s.ram_mb,
           s.provisioned_disk_gb, s.used_disk_gb, s.datacenter, s.cluster, s.host, s.resource_pool, s.folder,
-          s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at))
+          s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at, s.state_hash))
   on conflict (source_id, vm_key) do update set
     source_vm_id = excluded.source_vm_id, bios_uuid = excluded.bios_uuid, instance_uuid = excluded.instance_uuid,
     name = excluded.name, power_state = excluded.power_state, is_template = excluded.is_template,
@@ -132,12 +174,12 @@ begin
     host = excluded.host, resource_pool = excluded.resource_pool, folder = excluded.folder,
     guest_os = excluded.guest_os, ip_addresses = excluded.ip_addresses, tags = excluded.tags,
     annotation = excluded.annotation, created_at = excluded.created_at, first_seen_at = excluded.first_seen_at,
-    state_at = excluded.state_at, state_capture_id = excluded.state_capture_id
+    state_at = excluded.state_at, state_capture_id = excluded.state_capture_id, state_hash = excluded.state_hash
   where inv.state_at <= excluded.state_at;
   -- Lifecycle fields of VMs a late capture touched (first seen, creation) stay current too.
   if v_late then
     update vm_inventory i set first_seen_at = l.first_seen_at, created_at = l.created_at
-    from capture_stage s join vm_lifecycle l on l.source_id = p_source_id and l.vm_key = s.key
+    from capture_stage s join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
     where i.source_id = p_source_id and i.vm_key = s.key
       and (i.first_seen_at <> l.first_seen_at or i.created_at is distinct from l.created_at);
   end if;
@@ -145,21 +187,22 @@ begin
   -- 7. Reconcile: the newest complete capture deletes what it no longer sees. The time is
   --    the source's deletion event in (last seen, this capture] when there is one, else
   --    this capture's time (the VM was gone by then; last_seen_at bounds it from below).
+  --    After step 3 the live VMs this capture left out are exactly the live ones that
+  --    are not in the newest capture and were last seen before it.
   if p_complete and not v_late then
     with gone as (
-      update vm_lifecycle l set
+      update vm_lifecycle_base l set
         deleted_at = coalesce(ev.at, p_at),
         deleted_from = case when ev.at is not null then 'event' else 'absence' end,
         deletion_capture_id = p_capture_id
-      from vm_lifecycle l2
+      from vm_lifecycle_base l2
       left join lateral (
         select max(e.at) as at from vm_events e
         where e.source_id = p_source_id and e.type = 'deleted' and e.at > l2.last_seen_at and e.at <= p_at
           and (e.vm_key = l2.vm_key or (e.vm_key is null and e.source_vm_id = l2.source_vm_id))
       ) ev on true
       where l.source_id = p_source_id and l2.source_id = p_source_id and l2.vm_key = l.vm_key
-        and l.deleted_at is null and l.last_seen_at < p_at
-        and not exists (select 1 from capture_stage s where s.key = l.vm_key)
+        and l2.deleted_at is null and not l2.in_newest_capture and l2.last_seen_at < p_at
       returning l.vm_key
     ), removed as (
       delete from vm_inventory i using gone where i.source_id = p_source_id and i.vm_key = gone.vm_key returning 1
@@ -168,11 +211,13 @@ begin
   end if;
 
   -- 8. Deletion events that arrive after the absence was noticed refine its time.
-  update vm_lifecycle l set deleted_at = e.at, deleted_from = 'event'
-  from jsonb_to_recordset(coalesce(p_events, '[]')) as e(type text, at timestamptz, "vmKey" text, "sourceVmId" text)
-  where e.type = 'deleted' and l.source_id = p_source_id and l.deleted_from = 'absence'
-    and (l.vm_key = e."vmKey" or (e."vmKey" is null and l.source_vm_id = e."sourceVmId"))
-    and e.at > l.last_seen_at and e.at < l.deleted_at;
+  if jsonb_path_exists(p_events, '$[*] ? (@.type == "deleted")') then
+    update vm_lifecycle_base l set deleted_at = e.at, deleted_from = 'event'
+    from jsonb_to_recordset(coalesce(p_events, '[]')) as e(type text, at timestamptz, "vmKey" text, "sourceVmId" text)
+    where e.type = 'deleted' and l.source_id = p_source_id and l.deleted_from = 'absence'
+      and (l.vm_key = e."vmKey" or (e."vmKey" is null and l.source_vm_id = e."sourceVmId"))
+      and e.at > l.last_seen_at and e.at < l.deleted_at;
+  end if;
 
   -- 9. Hosts and datastores: per-capture facts always, latest state forward only.
   insert into host_facts (source_id, host_key, snapshot_time, connection_state, power_state, cpu_cores, cpu_mhz, memory_mb)
@@ -210,16 +255,11 @@ begin
   -- 10. Totals of this capture (templates excluded from sizing) and the registry row.
   insert into source_totals (source_id, captured_at, capture_id, complete, vm_count, powered_on_count, template_count,
     vcpu, ram_mb, provisioned_disk_gb)
-  select p_source_id, p_at, p_capture_id, p_complete,
-    count(*) filter (where not is_template),
-    count(*) filter (where not is_template and power_state = 'poweredOn'),
-    count(*) filter (where is_template),
-    coalesce(sum(vcpu) filter (where not is_template), 0),
-    coalesce(sum(ram_mb) filter (where not is_template), 0),
-    coalesce(sum(provisioned_disk_gb) filter (where not is_template), 0)
-  from capture_stage;
+  values (p_source_id, p_at, p_capture_id, p_complete, (p_totals->>'vms')::integer, (p_totals->>'poweredOn')::integer,
+    (p_totals->>'templates')::integer, (p_totals->>'vcpu')::bigint, (p_totals->>'ramMb')::bigint,
+    (p_totals->>'provisionedDiskGb')::numeric);
   insert into snapshot_registry (kind, source_id, period_start, period_end, row_count, capture_id, complete)
-  values ('capture', p_source_id, p_at, p_at, (select count(*) from capture_stage), p_capture_id, p_complete);
+  values ('capture', p_source_id, p_at, p_at, (p_totals->>'rows')::integer, p_capture_id, p_complete);
 
   return jsonb_build_object('late', v_late, 'deleted', v_deleted, 'reappeared', v_reappeared);
 end;

@@ -45,7 +45,7 @@ export async function addCapture(sql: Sql, sourceId: number, at: string, facts: 
       template boolean, vcpu int, ram int, disk numeric, pool text)`;
 }
 
-/** Writes a vm_lifecycle row. */
+/** Writes a vm_lifecycle row (its last-seen time stored, not following the newest capture). */
 export async function addLifecycle(
   sql: Sql,
   sourceId: number,
@@ -53,7 +53,7 @@ export async function addLifecycle(
   l: { firstSeen: string; lastSeen: string; created?: string | null; deleted?: string | null; vmId?: string },
 ) {
   await sql`
-    insert into vm_lifecycle (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at,
+    insert into vm_lifecycle_base (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at,
       created_at, created_from, deleted_at, deleted_from)
     values (${sourceId}, ${key}, ${l.vmId ?? key}, ${key}, ${l.firstSeen}, ${l.lastSeen},
       ${l.created ?? null}, ${l.created ? 'source' : null}, ${l.deleted ?? null}, ${l.deleted ? 'event' : null})`;

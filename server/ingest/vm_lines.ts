@@ -1,0 +1,89 @@
+/**
+ * A captured VM as COPY text, in the two shapes ingest writes: a fact row of
+ * vm_hourly_stats and a row of the capture_stage temp table (the fact fields followed by
+ * the inventory-only fields and a state hash). Both start with the same fields in the
+ * same order, so each VM's text is built once.
+ */
+import type { CaptureVm } from '../../agent/capture/schema.ts';
+
+/** vm_hourly_stats columns in COPY order: the capture's prefix, then FACT_FIELDS. */
+export const FACT_COLUMNS = [
+  'source_id', 'snapshot_time', 'capture_id', 'vm_key', 'source_vm_id', 'name', 'power_state', 'is_template', 'vcpu',
+  'ram_mb', 'provisioned_disk_gb', 'used_disk_gb', 'datacenter', 'cluster', 'host', 'resource_pool', 'folder', 'guest_os',
+] as const;
+
+/** capture_stage columns in COPY order: FACT_FIELDS, STATE_FIELDS, the hash of both. */
+export const STAGE_COLUMNS = [
+  'key', 'source_vm_id', 'name', 'power_state', 'is_template', 'vcpu', 'ram_mb', 'provisioned_disk_gb', 'used_disk_gb',
+  'datacenter', 'cluster', 'host', 'resource_pool', 'folder', 'guest_os',
+  'bios_uuid', 'instance_uuid', 'ip_addresses', 'tags', 'annotation', 'created_at', 'state_hash',
+] as const;
+
+const SPECIAL = /[\\\t\n\r]/;
+
+/** COPY text format: backslash, tab, newline and carriage return escaped; null is \N. */
+function field(value: string | null): string {
+  if (value === null) return '\\N';
+  // Most names and paths have nothing to escape; testing first skips building a new string.
+  if (!SPECIAL.test(value)) return value;
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+const ARRAY_SPECIAL = /[\\"]/;
+
+/** A text[] literal: every element quoted, with " and \ escaped. */
+function arrayLiteral(values: string[]): string {
+  if (values.length === 0) return '{}';
+  return `{${values.map((v) => `"${ARRAY_SPECIAL.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`) : v}"`).join(',')}}`;
+}
+
+/** Disk sizes are stored with three decimals; rounding here keeps every path identical. */
+export function thousandths(value: number): number {
+  return Math.round(value * 1000);
+}
+
+function gb(value: number): string {
+  return (thousandths(value) / 1000).toFixed(3);
+}
+
+/** The fields a fact row and a stage row share (key … guest_os), tab-separated. */
+export function factFields(vm: CaptureVm): string {
+  return `${field(vm.key)}\t${field(vm.sourceVmId)}\t${field(vm.name)}\t${vm.powerState}\t${vm.isTemplate ? 't' : 'f'}\t` +
+    `${vm.vcpu}\t${vm.ramMb}\t${gb(vm.provisionedDiskGb)}\t${vm.usedDiskGb === null ? '\\N' : gb(vm.usedDiskGb)}\t` +
+    `${field(vm.datacenter)}\t${field(vm.cluster)}\t${field(vm.host)}\t${field(vm.resourcePool)}\t` +
+    `${field(vm.folder)}\t${field(vm.guestOs)}`;
+}
+
+/** The inventory-only fields (bios_uuid … created_at), tab-separated. */
+export function stateFields(vm: CaptureVm): string {
+  return `${field(vm.biosUuid)}\t${field(vm.instanceUuid)}\t${field(arrayLiteral(vm.ipAddresses))}\t` +
+    `${field(arrayLiteral(vm.tags))}\t${field(vm.annotation)}\t${field(vm.createdAt)}`;
+}
+
+/**
+ * A 53-bit hash (cyrb53) of a VM's captured state text. Stored with the inventory row, it
+ * lets ingest skip VMs whose state is unchanged without reading their rows; a collision
+ * (odds ~2^-53 per changed VM) would leave one inventory row one capture behind.
+ */
+export function stateHash(factText: string, stateText: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (const text of [factText, stateText]) {
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    // A separator, so moving text between the two parts changes the hash.
+    h1 = Math.imul(h1 ^ 9, 2654435761);
+    h2 = Math.imul(h2 ^ 9, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** One capture_stage line. */
+export function stageLine(factText: string, stateText: string, hash: number): string {
+  return `${factText}\t${stateText}\t${hash}\n`;
+}
