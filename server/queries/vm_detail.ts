@@ -95,11 +95,23 @@ export function changesOf(points: TracePoint[]): TraceChange[] {
 export async function vmTrace(sql: Sql, q: { sourceId: number; key: string; granularity: 'capture' | 'daily' | 'monthly'; from: Date; to: Date }) {
   let points: TracePoint[];
   if (q.granularity === 'capture') {
+    // Facts are keyed (source, time, VM): walk the source's capture times in the period, one
+    // index step each, and probe the VM's row at each (a month is ~720 probes, a few ms).
     const rows = await sql`
-      select snapshot_time, name, power_state, vcpu, ram_mb, provisioned_disk_gb, host, resource_pool
-      from vm_hourly_stats
-      where source_id = ${q.sourceId} and vm_key = ${q.key} and snapshot_time >= ${q.from} and snapshot_time < ${q.to}
-      order by snapshot_time limit 5000`;
+      with recursive t as (
+        (select snapshot_time from vm_hourly_stats
+         where source_id = ${q.sourceId} and snapshot_time >= ${q.from} and snapshot_time < ${q.to}
+         order by snapshot_time limit 1)
+        union all
+        select (select f.snapshot_time from vm_hourly_stats f
+                where f.source_id = ${q.sourceId} and f.snapshot_time > t.snapshot_time and f.snapshot_time < ${q.to}
+                order by f.snapshot_time limit 1)
+        from t where t.snapshot_time is not null
+      )
+      select f.snapshot_time, f.name, f.power_state, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.host, f.resource_pool
+      from t
+      join vm_hourly_stats f on f.source_id = ${q.sourceId} and f.snapshot_time = t.snapshot_time and f.vm_key = ${q.key}
+      order by f.snapshot_time limit 5000`;
     points = rows.map((r) => ({
       at: iso(r.snapshot_time)!, vcpu: r.vcpu, ramGb: r.ram_mb / 1024, diskGb: Number(r.provisioned_disk_gb),
       poweredOn: r.power_state === 'poweredOn' ? 1 : 0, powerState: r.power_state, host: r.host, pool: r.resource_pool, name: r.name,

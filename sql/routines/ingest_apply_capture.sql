@@ -48,9 +48,8 @@ begin
   v_late := v_prev is not null and p_at < v_prev;
   v_newest := greatest(v_prev, p_at);
 
-  -- 1. Facts (unless the caller COPYed them; then a temp table without statistics, which
-  --    the planner would take for ~100 rows, holds a few VMs: with the true count it
-  --    probes the source's rows by key instead of hashing all of them).
+  -- 1. Facts (unless the caller COPYed them; then the temp table, which has no statistics
+  --    and so passes for ~100 rows, holds only a few VMs: say how many).
   if p_left_out is not null then
     analyze capture_stage;
   else
@@ -77,7 +76,8 @@ begin
         and not exists (select 1 from capture_stage s where s.key = l.vm_key);
     else
       update vm_lifecycle_base l set last_seen_at = v_prev, in_newest_capture = false
-      where l.source_id = p_source_id and l.in_newest_capture and l.vm_key = any(p_left_out);
+      from unnest(p_left_out) as k(key)
+      where l.source_id = p_source_id and l.vm_key = k.key and l.in_newest_capture;
     end if;
   end if;
   --    Every staged VM: a VM deleted before this capture's time and seen again is back,
