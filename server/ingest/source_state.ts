@@ -34,16 +34,21 @@ export function creationEvents(events: { type: string; vmKey: string | null; sou
   return found;
 }
 
-/** Reads the state of a source's live VMs (~10 ms for 10,000 VMs). */
+/**
+ * Reads the state of a source's live VMs (~10 ms for 10,000 VMs). Two scans joined here
+ * rather than one join in SQL: when statistics still take the source for a row or two (a
+ * new source), the planner rescans the source's inventory for every lifecycle row.
+ */
 export async function loadSourceState(tx: Sql, sourceId: number, generation: string): Promise<SourceState> {
-  const rows = await tx`
-    select l.vm_key, l.in_newest_capture, l.created_at is null as creation_unchecked, i.state_hash::float8 as state_hash
-    from vm_lifecycle_base l
-    left join vm_inventory i on i.source_id = l.source_id and i.vm_key = l.vm_key
-    where l.source_id = ${sourceId} and l.deleted_at is null`.values();
+  const [lifecycle, hashes] = await Promise.all([
+    tx`select vm_key, in_newest_capture, created_at is null from vm_lifecycle_base
+       where source_id = ${sourceId} and deleted_at is null`.values(),
+    tx`select vm_key, state_hash::float8 from vm_inventory where source_id = ${sourceId}`.values(),
+  ]);
+  const hashOf = new Map<string, number | null>(hashes as unknown as [string, number | null][]);
   const state: SourceState = { generation, live: new Map(), leftOut: new Set(), creationUnchecked: new Set() };
-  for (const [key, inNewest, creationUnchecked, hash] of rows) {
-    state.live.set(key, hash);
+  for (const [key, inNewest, creationUnchecked] of lifecycle) {
+    state.live.set(key, hashOf.get(key) ?? null);
     if (!inNewest) state.leftOut.add(key);
     if (creationUnchecked) state.creationUnchecked.add(key);
   }

@@ -39,9 +39,6 @@ export type StoreOptions = {
   stageEverything?: boolean;
 };
 
-/** A source's first capture with at least this many VMs refreshes the planner's statistics. */
-const ANALYZE_AFTER_FIRST_VMS = 1000;
-
 type ClaimedSource = { id: number; generation: string; lastCaptureAt: Date | null };
 
 /**
@@ -79,7 +76,6 @@ export async function storeCapture(
   // Partition DDL takes a strong lock on the parent: keep it out of the ingest transaction.
   const [{ partition }] = await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`;
   const kept: { sourceId?: number; state?: SourceState } = {};
-  let firstOfSource = false;
   try {
     const result = await sql.begin(async (txn) => {
       const tx = txn as unknown as Sql;
@@ -95,8 +91,7 @@ export async function storeCapture(
       if (inserted.length === 0) {
         return { ...base, sourceId: source.id, duplicate: true, late: false, deleted: 0, reappeared: 0, staged: 0 };
       }
-      firstOfSource = source.lastCaptureAt === null;
-      const newer = !firstOfSource && new Date(capture.capturedAt) > source.lastCaptureAt!;
+      const newer = source.lastCaptureAt !== null && new Date(capture.capturedAt) > source.lastCaptureAt;
       let leftOut: string[] | null = null;
       let staged = capture.vms.length;
       if (newer && !options.stageEverything) {
@@ -135,12 +130,6 @@ export async function storeCapture(
     });
     // Only a committed state describes the database; it is what the next capture starts from.
     if (kept.state) cache.put(kept.sourceId!, kept.state);
-    if (firstOfSource && capture.vms.length >= ANALYZE_AFTER_FIRST_VMS) {
-      // A new source can multiply the size of these tables, and until autovacuum analyzes
-      // them (a minute or more later) the planner takes the source for a few dozen rows and
-      // hashes all of them on every capture instead of probing the few that changed.
-      await sql`analyze vm_lifecycle_base, vm_inventory`;
-    }
     return result;
   } catch (err) {
     const e = err as { code?: string; constraint_name?: string };
