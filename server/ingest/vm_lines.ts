@@ -6,13 +6,13 @@
  */
 import type { CaptureVm } from '../../agent/capture/schema.ts';
 
-/** vm_hourly_stats columns in COPY order: the capture's prefix, then FACT_FIELDS. */
+/** vm_hourly_stats columns in COPY order: the capture's prefix, then those of factFields(). */
 export const FACT_COLUMNS = [
   'source_id', 'snapshot_time', 'capture_id', 'vm_key', 'source_vm_id', 'name', 'power_state', 'is_template', 'vcpu',
   'ram_mb', 'provisioned_disk_gb', 'used_disk_gb', 'datacenter', 'cluster', 'host', 'resource_pool', 'folder', 'guest_os',
 ] as const;
 
-/** capture_stage columns in COPY order: FACT_FIELDS, STATE_FIELDS, the hash of both. */
+/** capture_stage columns in COPY order: those of factFields(), of stateFields(), the hash of both. */
 export const STAGE_COLUMNS = [
   'key', 'source_vm_id', 'name', 'power_state', 'is_template', 'vcpu', 'ram_mb', 'provisioned_disk_gb', 'used_disk_gb',
   'datacenter', 'cluster', 'host', 'resource_pool', 'folder', 'guest_os',
