@@ -5,6 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,6 +34,15 @@ export function saveReport(report: BenchReport): BenchReport {
   writeFileSync(path.join(dir, `${report.name}.json`), JSON.stringify(full, null, 2) + '\n');
   return full;
 }
+
+/**
+ * A full garbage collection, so a timed sample starts from a settled heap: collecting what
+ * the previous sample (or building the next one's input) left is not charged to it.
+ */
+export const collectGarbage: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
 
 /** Median of a list of numbers. */
 export function median(values: number[]): number {
