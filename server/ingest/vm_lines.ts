@@ -46,18 +46,27 @@ function gb(value: number): string {
   return (thousandths(value) / 1000).toFixed(3);
 }
 
+/*
+ * The field texts are joined, not written as one template literal: a template builds a
+ * rope of ~30 pieces, which stateHash() then flattens one VM at a time (measured per
+ * 10,000 VMs: template 15 ms with the hash, join 10 ms).
+ */
+
 /** The fields a fact row and a stage row share (key … guest_os), tab-separated. */
 export function factFields(vm: CaptureVm): string {
-  return `${field(vm.key)}\t${field(vm.sourceVmId)}\t${field(vm.name)}\t${vm.powerState}\t${vm.isTemplate ? 't' : 'f'}\t` +
-    `${vm.vcpu}\t${vm.ramMb}\t${gb(vm.provisionedDiskGb)}\t${vm.usedDiskGb === null ? '\\N' : gb(vm.usedDiskGb)}\t` +
-    `${field(vm.datacenter)}\t${field(vm.cluster)}\t${field(vm.host)}\t${field(vm.resourcePool)}\t` +
-    `${field(vm.folder)}\t${field(vm.guestOs)}`;
+  return [
+    field(vm.key), field(vm.sourceVmId), field(vm.name), vm.powerState, vm.isTemplate ? 't' : 'f', String(vm.vcpu),
+    String(vm.ramMb), gb(vm.provisionedDiskGb), vm.usedDiskGb === null ? '\\N' : gb(vm.usedDiskGb), field(vm.datacenter),
+    field(vm.cluster), field(vm.host), field(vm.resourcePool), field(vm.folder), field(vm.guestOs),
+  ].join('\t');
 }
 
 /** The inventory-only fields (bios_uuid … created_at), tab-separated. */
 export function stateFields(vm: CaptureVm): string {
-  return `${field(vm.biosUuid)}\t${field(vm.instanceUuid)}\t${field(arrayLiteral(vm.ipAddresses))}\t` +
-    `${field(arrayLiteral(vm.tags))}\t${field(vm.annotation)}\t${field(vm.createdAt)}`;
+  return [
+    field(vm.biosUuid), field(vm.instanceUuid), field(arrayLiteral(vm.ipAddresses)), field(arrayLiteral(vm.tags)),
+    field(vm.annotation), field(vm.createdAt),
+  ].join('\t');
 }
 
 /**
@@ -68,16 +77,21 @@ export function stateFields(vm: CaptureVm): string {
 export function stateHash(factText: string, stateText: string): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
-  for (const text of [factText, stateText]) {
-    for (let i = 0; i < text.length; i++) {
-      const ch = text.charCodeAt(i);
-      h1 = Math.imul(h1 ^ ch, 2654435761);
-      h2 = Math.imul(h2 ^ ch, 1597334677);
-    }
-    // A separator, so moving text between the two parts changes the hash.
-    h1 = Math.imul(h1 ^ 9, 2654435761);
-    h2 = Math.imul(h2 ^ 9, 1597334677);
+  for (let i = 0; i < factText.length; i++) {
+    const ch = factText.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
   }
+  // A separator after each part, so moving text between the two parts changes the hash.
+  h1 = Math.imul(h1 ^ 9, 2654435761);
+  h2 = Math.imul(h2 ^ 9, 1597334677);
+  for (let i = 0; i < stateText.length; i++) {
+    const ch = stateText.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ 9, 2654435761);
+  h2 = Math.imul(h2 ^ 9, 1597334677);
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
