@@ -96,7 +96,10 @@ export const CaptureEvent = z.object({
 });
 export type CaptureEvent = z.infer<typeof CaptureEvent>;
 
-export const Capture = z.object({
+/** More VMs than any one vCenter or Proxmox cluster holds; a bound, not a target. */
+export const MAX_VMS_PER_CAPTURE = 1_000_000;
+
+const CaptureObject = z.object({
   schemaVersion: z.literal(CAPTURE_SCHEMA_VERSION).default(CAPTURE_SCHEMA_VERSION),
   captureId: z.uuid(),
   source: CaptureSource,
@@ -105,11 +108,13 @@ export const Capture = z.object({
   complete: z.boolean(),
   /** What failed, when `complete` is false. */
   errors: z.array(text(2048)).max(100).default([]),
-  vms: z.array(CaptureVm).max(1_000_000),
+  vms: z.array(CaptureVm).max(MAX_VMS_PER_CAPTURE),
   hosts: z.array(CaptureHost).default([]),
   datastores: z.array(CaptureDatastore).default([]),
   events: z.array(CaptureEvent).default([]),
-}).superRefine((capture, ctx) => {
+});
+
+export const Capture = CaptureObject.superRefine((capture, ctx) => {
   // A key names one VM: two VMs with one key in a capture would make the facts ambiguous.
   const seen = new Set<string>();
   capture.vms.forEach((vm, i) => {
@@ -119,6 +124,14 @@ export const Capture = z.object({
     seen.add(vm.key);
   });
 });
+/**
+ * A capture without its VMs, checked on its own so the server can stream the VMs in parts
+ * (server/ingest/capture_text.ts). A capture is valid exactly when its head is, each VM is,
+ * there are at most MAX_VMS_PER_CAPTURE, and no two share a key.
+ */
+export const CaptureHead = CaptureObject.omit({ vms: true });
+export type CaptureHead = z.infer<typeof CaptureHead>;
+
 /** A validated capture (defaults filled in). */
 export type Capture = z.infer<typeof Capture>;
 /** What a collector may build before defaults are applied. */

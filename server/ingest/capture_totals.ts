@@ -17,24 +17,44 @@ export type CaptureTotals = {
   provisionedDiskGb: string;
 };
 
-export function captureTotals(vms: CaptureVm[]): CaptureTotals {
-  let count = 0, poweredOn = 0, templates = 0, vcpu = 0, ramMb = 0, diskMillions = 0, diskRest = 0;
-  for (const vm of vms) {
+/** Totals summed one VM at a time, as the VMs stream past. */
+export class CaptureTotalsSum {
+  #rows = 0;
+  #vms = 0;
+  #poweredOn = 0;
+  #templates = 0;
+  #vcpu = 0;
+  #ramMb = 0;
+  #diskMillions = 0;
+  #diskRest = 0;
+
+  add(vm: CaptureVm): void {
+    this.#rows++;
     if (vm.isTemplate) {
-      templates++;
-      continue;
+      this.#templates++;
+      return;
     }
-    count++;
-    if (vm.powerState === 'poweredOn') poweredOn++;
-    vcpu += vm.vcpu;
-    ramMb += vm.ramMb;
+    this.#vms++;
+    if (vm.powerState === 'poweredOn') this.#poweredOn++;
+    this.#vcpu += vm.vcpu;
+    this.#ramMb += vm.ramMb;
     const disk = thousandths(vm.provisionedDiskGb);
-    diskMillions += Math.floor(disk / 1e6);
-    diskRest += disk % 1e6;
+    this.#diskMillions += Math.floor(disk / 1e6);
+    this.#diskRest += disk % 1e6;
   }
-  const disk = BigInt(diskMillions) * 1_000_000n + BigInt(diskRest);
-  return {
-    rows: vms.length, vms: count, poweredOn, templates, vcpu: String(vcpu), ramMb: String(ramMb),
-    provisionedDiskGb: `${disk / 1000n}.${String(disk % 1000n).padStart(3, '0')}`,
-  };
+
+  result(): CaptureTotals {
+    const disk = BigInt(this.#diskMillions) * 1_000_000n + BigInt(this.#diskRest);
+    return {
+      rows: this.#rows, vms: this.#vms, poweredOn: this.#poweredOn, templates: this.#templates,
+      vcpu: String(this.#vcpu), ramMb: String(this.#ramMb),
+      provisionedDiskGb: `${disk / 1000n}.${String(disk % 1000n).padStart(3, '0')}`,
+    };
+  }
+}
+
+export function captureTotals(vms: CaptureVm[]): CaptureTotals {
+  const sum = new CaptureTotalsSum();
+  for (const vm of vms) sum.add(vm);
+  return sum.result();
 }

@@ -3,28 +3,30 @@
  * partition (a newer capture), or all of them into capture_stage (the general path).
  * Either way each VM's state hash is computed from the same text.
  */
-import type { Capture, CaptureVm } from '../../agent/capture/schema.ts';
+import type { CaptureHead, CaptureVm } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
+import type { CaptureTotalsSum } from './capture_totals.ts';
 import type { CaptureComparison } from './source_state.ts';
 import { copyInto, stageLines } from './stage.ts';
 import { FACT_COLUMNS, factFields, stageLine, stateFields, stateHash } from './vm_lines.ts';
 
 /**
- * COPYs every VM of `capture` into `partition` and returns the stage lines of the VMs
- * that `comparison` says must be staged. The facts stream in chunks, so building the
- * text overlaps PostgreSQL's inserting.
+ * COPYs every VM of `parts` into `partition`, adding each to `totals`, and returns the
+ * stage lines of the VMs that `comparison` says must be staged. The facts stream part by
+ * part, so parsing, validating and building the text of a part overlap PostgreSQL's
+ * inserting the previous one.
  */
 export async function copyFactsPickingChanges(
-  tx: Sql, partition: string, sourceId: number, capture: Capture, comparison: CaptureComparison,
+  tx: Sql, partition: string, sourceId: number, capture: CaptureHead, parts: Iterable<CaptureVm[]>,
+  comparison: CaptureComparison, totals: CaptureTotalsSum,
 ): Promise<string[]> {
   const prefix = `${sourceId}\t${capture.capturedAt}\t${capture.captureId}\t`;
   const changed: string[] = [];
-  const vms = capture.vms;
   function* chunks(): Generator<string> {
-    for (let start = 0; start < vms.length; start += 1000) {
+    for (const part of parts) {
       let out = '';
-      for (let i = start; i < Math.min(start + 1000, vms.length); i++) {
-        const vm = vms[i];
+      for (const vm of part) {
+        totals.add(vm);
         const facts = factFields(vm);
         const rest = stateFields(vm);
         const hash = stateHash(facts, rest);
@@ -34,7 +36,7 @@ export async function copyFactsPickingChanges(
       yield out;
     }
   }
-  if (vms.length > 0) await copyInto(tx, partition, FACT_COLUMNS, chunks());
+  await copyInto(tx, partition, FACT_COLUMNS, chunks());
   return changed;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Reads a request body as JSON with a bound on its decompressed size: a gzip bomb is cut
+ * Reads a request body as text with a bound on its decompressed size: a gzip bomb is cut
  * off at the limit while inflating, never inflated in full.
  */
+import { isAscii } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ApiError } from '../http/errors.ts';
@@ -47,8 +48,11 @@ async function inflate(bytes: Buffer, maxBytes: number): Promise<Buffer> {
   }
 }
 
-/** Reads and parses the body; 413 past `maxBytes`, 400 for bad gzip or JSON, 415 for other encodings. */
-export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+/**
+ * Reads the body as text; 413 past `maxBytes`, 400 for bad gzip, 415 for other encodings.
+ * Parsing is the caller's: a capture is parsed in parts (ingest_capture.ts).
+ */
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
   const encoding = (req.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (!['identity', 'gzip', 'x-gzip'].includes(encoding)) {
     throw new ApiError(415, 'unsupported_encoding', `Content-Encoding ${encoding} is not supported; use gzip or none`);
@@ -60,8 +64,22 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   if (!req.body) throw new ApiError(400, 'invalid_json', 'request body is empty');
   let bytes = await readBytes(req.body, maxBytes);
   if (encoding !== 'identity') bytes = await inflate(bytes, maxBytes);
+  return decodeUtf8(bytes);
+}
+
+/**
+ * UTF-8 text of `bytes`. Pure ASCII (what agents send unless a name has an accent) is read
+ * as Latin-1, which is the same text: Node then keeps a big body outside the JavaScript
+ * heap, where collections of the young generation never copy it.
+ */
+function decodeUtf8(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+}
+
+/** `text` parsed as JSON; 400 if it is not. */
+export function parseJsonText(text: string): unknown {
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(text);
   } catch (err) {
     throw new ApiError(400, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
   }

@@ -7,9 +7,9 @@ import type { ApiDoc } from '../http/api_doc.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
-import { readJsonBody } from './read_body.ts';
-import { storeCapture, type StoreResult } from './store_capture.ts';
-import { parseCapture } from './validate_capture.ts';
+import { ingestCaptureText } from './ingest_capture.ts';
+import { readBodyText } from './read_body.ts';
+import type { StoreResult } from './store_capture.ts';
 
 /** Routes mounted under /api/v1 (auth already applied by the caller). */
 export function ingestRoutes(
@@ -30,14 +30,8 @@ export function ingestRoutes(
     const started = performance.now();
     let result;
     try {
-      const body = await readJsonBody(c.req.raw, options.maxBodyBytes);
-      const parsed = parseCapture(body);
-      if (!parsed.success) {
-        const issues = parsed.issues;
-        throw new ApiError(400, 'invalid_capture',
-          `capture is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
-      }
-      result = await storeCapture(sql, parsed.data, c.get('auth'));
+      const text = await readBodyText(c.req.raw, options.maxBodyBytes);
+      result = await ingestCaptureText(sql, text, c.get('auth'));
     } catch (err) {
       options.metrics?.capturesRejected.inc({ status: String(err instanceof ApiError ? err.status : 500) });
       throw err;

@@ -85,10 +85,9 @@ export class CaptureComparison {
     return stage;
   }
 
-  /** Live VMs that the capture of `vms` left out (call after every VM was recorded). */
-  leftOut(vms: { key: string }[]): string[] {
+  /** Live VMs that the capture, whose VM keys are `inCapture`, left out (call after every VM was recorded). */
+  leftOut(inCapture: ReadonlySet<string>): string[] {
     if (this.#matchedLive === this.#state.live.size) return [];
-    const inCapture = new Set(vms.map((vm) => vm.key));
     return [...this.#state.live.keys()].filter((key) => !inCapture.has(key));
   }
 

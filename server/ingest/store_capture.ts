@@ -9,12 +9,13 @@
  * for the routine, found through the source's state (source_state.ts). Late captures and a
  * source's first capture stage every VM and let the routine do all of it.
  */
-import type { Capture } from '../../agent/capture/schema.ts';
+import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { ApiError } from '../http/errors.ts';
-import { captureTotals } from './capture_totals.ts';
+import { captureTotals, type CaptureTotals, CaptureTotalsSum } from './capture_totals.ts';
 import { copyFactsPickingChanges, stageAllVms } from './copy_facts.ts';
+import type { IncomingCapture } from './incoming_capture.ts';
 import {
   CaptureComparison, creationEvents, loadSourceState, type SourceState, sourceStateCache,
 } from './source_state.ts';
@@ -47,7 +48,7 @@ type ClaimedSource = { id: number; generation: string; lastCaptureAt: Date | nul
  * always sees a consistent order, and the generation read here is the one this
  * transaction will bump.
  */
-async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise<ClaimedSource> {
+async function claimSource(tx: Sql, capture: CaptureHead, token: TokenInfo): Promise<ClaimedSource> {
   const s = capture.source;
   if (token.role === 'agent' && token.allowedSources && !token.allowedSources.includes(`${s.kind}:${s.id}`)) {
     throw new ApiError(403, 'source_not_yours', `this agent token may post only for ${token.allowedSources.join(', ')}`);
@@ -66,12 +67,17 @@ async function claimSource(tx: Sql, capture: Capture, token: TokenInfo): Promise
   return { id: row.id, generation: row.generation, lastCaptureAt: row.last_capture_at };
 }
 
-/** Stores `capture` once; a capture id seen before is reported as a duplicate and changes nothing. */
+/**
+ * Stores `incoming` once; a capture id seen before is reported as a duplicate and changes
+ * nothing. The VMs of a capture read from text are validated as they are used: one that
+ * is invalid throws NeedsWholeParse and nothing is stored.
+ */
 export async function storeCapture(
-  sql: Sql, capture: Capture, token: TokenInfo, options: StoreOptions = {},
+  sql: Sql, incoming: IncomingCapture, token: TokenInfo, options: StoreOptions = {},
 ): Promise<StoreResult> {
   const started = performance.now();
-  const base = { captureId: capture.captureId, capturedAt: capture.capturedAt, vmCount: capture.vms.length };
+  const { head: capture, vms } = incoming;
+  const base = { captureId: capture.captureId, capturedAt: capture.capturedAt };
   const cache = sourceStateCache(sql);
   // Partition DDL takes a strong lock on the parent: keep it out of the ingest transaction.
   const [{ partition }] = await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`;
@@ -80,37 +86,46 @@ export async function storeCapture(
     const result = await sql.begin(async (txn) => {
       const tx = txn as unknown as Sql;
       const source = await claimSource(tx, capture, token);
+      // The VM count is set at the end: the VMs may not all be parsed yet.
       const inserted = await tx`
         insert into captures (capture_id, source_id, captured_at, complete, errors, vm_count,
                               host_count, datastore_count, event_count, token_id, schema_version)
         values (${capture.captureId}, ${source.id}, ${capture.capturedAt}, ${capture.complete},
-                ${tx.json(capture.errors)}, ${capture.vms.length}, ${capture.hosts.length},
+                ${tx.json(capture.errors)}, 0, ${capture.hosts.length},
                 ${capture.datastores.length}, ${capture.events.length}, ${token.id}, ${capture.schemaVersion})
         on conflict (capture_id) do nothing
         returning capture_id`;
       if (inserted.length === 0) {
-        return { ...base, sourceId: source.id, duplicate: true, late: false, deleted: 0, reappeared: 0, staged: 0 };
+        // An invalid capture is refused as such even when its id was seen before.
+        vms.validateRest();
+        return { ...base, vmCount: vms.count, sourceId: source.id, duplicate: true, late: false, deleted: 0, reappeared: 0, staged: 0 };
       }
       const newer = source.lastCaptureAt !== null && new Date(capture.capturedAt) > source.lastCaptureAt;
       let leftOut: string[] | null = null;
-      let staged = capture.vms.length;
+      let staged: number;
+      let totals: CaptureTotals;
       if (newer && !options.stageEverything) {
         const state = cache.take(source.id, source.generation) ?? await loadSourceState(tx, source.id, source.generation);
         const comparison = new CaptureComparison(state, creationEvents(capture.events));
-        const changedLines = await copyFactsPickingChanges(tx, partition, source.id, capture, comparison);
+        const sum = new CaptureTotalsSum();
+        const changedLines = await copyFactsPickingChanges(tx, partition, source.id, capture, vms.parts(), comparison, sum);
         await stageLines(tx, changedLines);
         staged = changedLines.length;
-        leftOut = comparison.leftOut(capture.vms);
+        totals = sum.result();
+        leftOut = comparison.leftOut(vms.keys);
         comparison.advance(leftOut, capture.complete);
         kept.sourceId = source.id;
         kept.state = state;
       } else {
-        await stageAllVms(tx, capture.vms);
+        const all = vms.all();
+        await stageAllVms(tx, all);
+        staged = all.length;
+        totals = captureTotals(all);
       }
       const [{ outcome }] = await tx`
         select ingest_apply_capture(${source.id}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
           ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${tx.json(capture.datastores as any)},
-          ${tx.json(captureTotals(capture.vms))}, ${leftOut}::text[]) as outcome`;
+          ${tx.json(totals)}, ${leftOut}::text[]) as outcome`;
       const [{ generation }] = await tx`
         with bump as (
           update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz),
@@ -118,13 +133,13 @@ export async function storeCapture(
           where id = ${source.id}
           returning generation::text as generation
         ), timing as (
-          update captures set ingest_ms = ${Math.round(performance.now() - started)}
+          update captures set vm_count = ${vms.count}, ingest_ms = ${Math.round(performance.now() - started)}
           where capture_id = ${capture.captureId}
         )
         select generation from bump`;
       if (kept.state) kept.state.generation = generation;
       return {
-        ...base, sourceId: source.id, duplicate: false, late: outcome.late, deleted: outcome.deleted,
+        ...base, vmCount: vms.count, sourceId: source.id, duplicate: false, late: outcome.late, deleted: outcome.deleted,
         reappeared: outcome.reappeared, staged,
       };
     });

@@ -9,7 +9,7 @@
  * issues are zod's own. tests/unit/validate_capture.test.ts holds both claims to account.
  */
 import { z } from 'zod';
-import { Capture, describeIssues } from '../../agent/capture/schema.ts';
+import { Capture, CaptureHead, CaptureVm, describeIssues } from '../../agent/capture/schema.ts';
 
 export type CaptureIssue = { path: string; message: string };
 
@@ -18,6 +18,8 @@ export type CaptureIssue = { path: string; message: string };
  * back unchanged, so ingest stays correct, only slower. The unit test compiles strictly to notice.
  */
 const CompiledCapture = z.compile(Capture);
+const CompiledHead = z.compile(CaptureHead);
+const CompiledVms = z.compile(z.array(CaptureVm));
 
 export function parseCapture(body: unknown):
   | { success: true; data: Capture }
@@ -26,4 +28,16 @@ export function parseCapture(body: unknown):
   return result.success
     ? { success: true, data: result.data }
     : { success: false, issues: describeIssues(result.error) };
+}
+
+/** The validated head of a capture streamed in parts (see capture_text.ts), or null if invalid. */
+export function checkCaptureHead(head: unknown): CaptureHead | null {
+  const result = CompiledHead.safeParse(head);
+  return result.success ? result.data : null;
+}
+
+/** Validated VMs of one part of a streamed capture, or null if any is invalid. */
+export function checkCaptureVms(vms: unknown): CaptureVm[] | null {
+  const result = CompiledVms.safeParse(vms);
+  return result.success ? result.data : null;
 }

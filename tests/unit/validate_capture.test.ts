@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { z } from 'zod';
 import { Capture, CaptureVm, describeIssues } from '../../agent/capture/schema.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
+import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
 import { parseCapture, type CaptureIssue } from '../../server/ingest/validate_capture.ts';
 
 const test = suite('validate capture (fast path agrees with zod)');
@@ -366,6 +367,42 @@ test('seeded random mutations', () => {
   const { total, valid } = assertAgree(randomCases(4000, 20260501));
   assert.is(total, 4000);
   assert.ok(valid > 400, `only ${valid} of ${total} random cases valid`);
+});
+
+/**
+ * The ingest reads a capture's text in parts (server/ingest/capture_text.ts) and falls back
+ * to the whole parse whenever it cannot vouch for them: what it accepts must be exactly
+ * what zod accepts of JSON.parse(text), with the same data. Parts of one VM each here.
+ */
+test('read in parts from its JSON text, a capture gets exactly the answer of the whole parse', () => {
+  let total = 0;
+  let inParts = 0;
+  const bad: string[] = [];
+  for (const c of [...systematicCases(), ...shapeCases(), ...randomCases(2000, 20261125)]) {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(c.input);
+    } catch {
+      continue; // a BigInt or a cycle: no client can send it
+    }
+    if (text === undefined) continue;
+    total++;
+    const expected = reference(JSON.parse(text));
+    const incoming = captureFromText(text, 1);
+    if (!incoming) continue;
+    let actual: Outcome;
+    try {
+      actual = { success: true, data: { ...incoming.head, vms: incoming.vms.all() } };
+      inParts++;
+    } catch (err) {
+      if (!(err instanceof NeedsWholeParse)) throw err;
+      continue; // the whole parse answers, as in ingest_capture.ts
+    }
+    const d = difference(actual, expected);
+    if (d) bad.push(`${c.label}: at ${d.path} the whole parse has ${JSON.stringify(d.b)?.slice(0, 200)}, in parts ${JSON.stringify(d.a)?.slice(0, 200)}`);
+  }
+  assert.ok(bad.length === 0, `${bad.length} of ${total} cases differ:\n${bad.slice(0, 5).join('\n')}`);
+  assert.ok(inParts > 1000, `only ${inParts} of ${total} cases were read in parts: the parts path is barely exercised`);
 });
 
 test('the cases catch validators that differ from zod in one way', () => {

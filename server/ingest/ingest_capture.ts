@@ -1,0 +1,46 @@
+/**
+ * One capture from body text to commit, answering exactly as if it had been parsed and
+ * validated whole before anything was stored.
+ *
+ * The usual capture (our agent's JSON) is split into head and VM parts and stored while
+ * its VMs are parsed (capture_text.ts, incoming_capture.ts). Whenever that way cannot
+ * vouch for the text, or a VM turns out invalid halfway, the transaction is rolled back
+ * and the text is parsed and validated whole: invalid JSON and invalid captures get their
+ * 400 with zod's issues from there, as they always did.
+ */
+import type { TokenInfo } from '../auth/tokens.ts';
+import type { Sql } from '../db/connect.ts';
+import { ApiError } from '../http/errors.ts';
+import { captureFromParsed, captureFromText, type IncomingVms, NeedsWholeParse } from './incoming_capture.ts';
+import { parseJsonText } from './read_body.ts';
+import { storeCapture, type StoreResult } from './store_capture.ts';
+import { parseCapture } from './validate_capture.ts';
+
+export async function ingestCaptureText(sql: Sql, text: string, token: TokenInfo): Promise<StoreResult> {
+  const streamed = captureFromText(text);
+  if (streamed) {
+    try {
+      return await storeCapture(sql, streamed, token);
+    } catch (err) {
+      // A 403 or 409 stands only for a valid capture; an invalid one is answered with 400.
+      const reparse = err instanceof NeedsWholeParse || (err instanceof ApiError && !allVmsValid(streamed.vms));
+      if (!reparse) throw err;
+    }
+  }
+  const parsed = parseCapture(parseJsonText(text));
+  if (!parsed.success) {
+    const issues = parsed.issues;
+    throw new ApiError(400, 'invalid_capture', `capture is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
+  }
+  return await storeCapture(sql, captureFromParsed(parsed.data), token);
+}
+
+function allVmsValid(vms: IncomingVms): boolean {
+  try {
+    vms.validateRest();
+    return true;
+  } catch (err) {
+    if (err instanceof NeedsWholeParse) return false;
+    throw err;
+  }
+}
