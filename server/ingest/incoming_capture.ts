@@ -27,26 +27,25 @@ export class NeedsWholeParse extends Error {
  * part, it dies young. What ingest needs of all VMs together is kept: the keys and count.
  */
 export class IncomingVms {
-  readonly #text: string[] | null;
-  readonly #validated: CaptureVm[][] | null;
+  /** Each part is either text (the inside of a JSON array) or VMs already validated. */
+  readonly #parts: readonly (string | CaptureVm[])[];
   readonly #keys = new Set<string>();
   #next = 0;
 
-  private constructor(text: string[] | null, validated: CaptureVm[][] | null) {
-    this.#text = text;
-    this.#validated = validated;
+  private constructor(parts: readonly (string | CaptureVm[])[]) {
+    this.#parts = parts;
   }
 
   /** VMs still in text: each part is the inside of a JSON array. */
   static fromText(parts: string[]): IncomingVms {
-    return new IncomingVms(parts, null);
+    return new IncomingVms(parts);
   }
 
   /** VMs of a capture validated whole. */
   static fromValidated(vms: CaptureVm[], partSize = 500): IncomingVms {
     const parts: CaptureVm[][] = [];
     for (let i = 0; i < vms.length; i += partSize) parts.push(vms.slice(i, i + partSize));
-    return new IncomingVms(null, parts);
+    return new IncomingVms(parts);
   }
 
   /** The keys of the VMs given out so far: all of them once every part was taken. */
@@ -60,10 +59,9 @@ export class IncomingVms {
 
   /** The parts not taken yet, in order, validated as they are taken; throws NeedsWholeParse. */
   *parts(): Generator<CaptureVm[]> {
-    const total = this.#text?.length ?? this.#validated!.length;
-    while (this.#next < total) {
-      const i = this.#next++;
-      const part = this.#text ? this.#check(this.#text[i]) : this.#validated![i];
+    while (this.#next < this.#parts.length) {
+      const given = this.#parts[this.#next++];
+      const part = typeof given === 'string' ? this.#check(given) : given;
       for (const vm of part) {
         if (this.#keys.has(vm.key)) throw new NeedsWholeParse('two VMs share a key');
         this.#keys.add(vm.key);
