@@ -1,7 +1,8 @@
 /**
- * Cuts a capture's JSON text into its head (everything but the VMs) and its VM array in
- * parts of a few hundred kB, without parsing the VMs, so that parsing and validating them
- * can overlap the COPY of the facts instead of preceding it.
+ * Cuts a capture's JSON text into its head (everything but the VMs) and the text of its VM
+ * array, without parsing the VMs, so that parsing and validating them can overlap the COPY
+ * of the facts instead of preceding it, and VMs unchanged since the previous capture need
+ * not be parsed at all (vm_text_memo.ts).
  *
  * The cut is found by searching the text for the shapes our agent writes (JSON.stringify of
  * a validated capture: `"vms":[` then VMs that begin `{"key":`, then `],"hosts":`). It is
@@ -12,28 +13,28 @@
  *    If it parses to an object whose `vms` is S, the replaced span sits exactly where
  *    JSON.parse binds the object's (last) `vms` key: S occurs nowhere else, since the
  *    client cannot know the nonce.
- * 2. Each part p is parsed as `[p]` and must hold at least one value. The span is then
- *    `[p1,p2,…,pn]`, a valid array whose elements are those of the parts in order.
+ * 2. The span is cut into pieces at the commas between them, each piece either parsed as
+ *    `[p]` holding at least one value, or equal to a text that once parsed on its own to
+ *    exactly one value. The span is then `[p1,p2,…,pn]`, a valid array whose elements are
+ *    those of the pieces in order.
  * 3. A value's text parses to the same value wherever it sits, so the whole text parses to
- *    the head with `vms` set to the parts' elements: exactly what JSON.parse(text) gives.
+ *    the head with `vms` set to the pieces' elements: exactly what JSON.parse(text) gives.
  *
- * Step 1 is done here; step 2 as each part is used (incoming_capture.ts).
+ * Step 1 is done here; step 2 as the VMs are read (incoming_capture.ts).
  */
-
-/** About 500 VMs: small enough that the COPY starts early, big enough to be cheap. */
-const PART_CHARS = 256 * 1024;
 
 export type CaptureText = {
   /** The parsed head, with `vms` removed. */
   head: Record<string, unknown>;
-  /** The VM array's text in parts; each is the text between `[` and `]` of an array. */
-  vmParts: string[];
+  /** The VM array's inside is text.slice(vmStart, vmEnd), between its `[` and `]`. */
+  vmStart: number;
+  vmEnd: number;
 };
 
 /** What may follow the VM array in a capture written in schema order. */
 const AFTER_VMS = ['}],"hosts":', '}],"datastores":', '}],"events":'];
 
-export function splitCaptureText(text: string, partChars = PART_CHARS): CaptureText | null {
+export function splitCaptureText(text: string): CaptureText | null {
   const open = text.indexOf('"vms":[');
   if (open < 0) return null;
   const start = open + '"vms":['.length;
@@ -51,18 +52,7 @@ export function splitCaptureText(text: string, partChars = PART_CHARS): CaptureT
   const fields = head as Record<string, unknown>;
   if (fields.vms !== nonce) return null;
   delete fields.vms;
-
-  const vmParts: string[] = [];
-  let from = start;
-  for (;;) {
-    const cut = text.indexOf('},{"key":', from + partChars);
-    if (cut < 0 || cut >= close) {
-      vmParts.push(text.slice(from, close));
-      return { head: fields, vmParts };
-    }
-    vmParts.push(text.slice(from, cut + 1));
-    from = cut + 2;
-  }
+  return { head: fields, vmStart: start, vmEnd: close };
 }
 
 /**

@@ -3,8 +3,7 @@
  * templates counted apart and excluded from sizing. Sums are exact: disk is summed in
  * thousandths of a GB (the stored precision), split so no partial sum passes 2^53.
  */
-import type { CaptureVm } from '../../agent/capture/schema.ts';
-import { thousandths } from './vm_lines.ts';
+import type { VmDigest } from './vm_lines.ts';
 
 export type CaptureTotals = {
   rows: number;
@@ -28,17 +27,17 @@ export class CaptureTotalsSum {
   #diskMillions = 0;
   #diskRest = 0;
 
-  add(vm: CaptureVm): void {
+  add(vm: VmDigest): void {
     this.#rows++;
     if (vm.isTemplate) {
       this.#templates++;
       return;
     }
     this.#vms++;
-    if (vm.powerState === 'poweredOn') this.#poweredOn++;
+    if (vm.poweredOn) this.#poweredOn++;
     this.#vcpu += vm.vcpu;
     this.#ramMb += vm.ramMb;
-    const disk = thousandths(vm.provisionedDiskGb);
+    const disk = vm.diskThousandths;
     this.#diskMillions += Math.floor(disk / 1e6);
     this.#diskRest += disk % 1e6;
   }
@@ -53,7 +52,7 @@ export class CaptureTotalsSum {
   }
 }
 
-export function captureTotals(vms: CaptureVm[]): CaptureTotals {
+export function captureTotals(vms: VmDigest[]): CaptureTotals {
   const sum = new CaptureTotalsSum();
   for (const vm of vms) sum.add(vm);
   return sum.result();

@@ -1,14 +1,14 @@
 /**
  * Writes a capture's VMs as COPY text: all of them as facts straight into the month's
  * partition (a newer capture), or all of them into capture_stage (the general path).
- * Either way each VM's state hash is computed from the same text.
+ * Either way the text and state hash come from each VM's digest (vm_lines.ts).
  */
-import type { CaptureHead, CaptureVm } from '../../agent/capture/schema.ts';
+import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { CaptureTotalsSum } from './capture_totals.ts';
 import type { CaptureComparison } from './source_state.ts';
 import { copyInto, stageLines } from './stage.ts';
-import { FACT_COLUMNS, factFields, stageLine, stateFields, stateHash } from './vm_lines.ts';
+import { FACT_COLUMNS, stageLine, type VmDigest } from './vm_lines.ts';
 
 /**
  * COPYs every VM of `parts` into `partition`, adding each to `totals`, and returns the
@@ -17,7 +17,7 @@ import { FACT_COLUMNS, factFields, stageLine, stateFields, stateHash } from './v
  * inserting the previous one.
  */
 export async function copyFactsPickingChanges(
-  tx: Sql, partition: string, sourceId: number, capture: CaptureHead, parts: Iterable<CaptureVm[]>,
+  tx: Sql, partition: string, sourceId: number, capture: CaptureHead, parts: Iterable<VmDigest[]>,
   comparison: CaptureComparison, totals: CaptureTotalsSum,
 ): Promise<string[]> {
   const prefix = `${sourceId}\t${capture.capturedAt}\t${capture.captureId}\t`;
@@ -27,11 +27,8 @@ export async function copyFactsPickingChanges(
       let out = '';
       for (const vm of part) {
         totals.add(vm);
-        const facts = factFields(vm);
-        const rest = stateFields(vm);
-        const hash = stateHash(facts, rest);
-        if (comparison.mustStage(vm.key, vm.sourceVmId, hash)) changed.push(stageLine(facts, rest, hash));
-        out += `${prefix}${facts}\n`;
+        if (comparison.mustStage(vm.key, vm.sourceVmId, vm.hash)) changed.push(stageLine(vm.facts, vm.state, vm.hash));
+        out += `${prefix}${vm.facts}\n`;
       }
       yield out;
     }
@@ -41,11 +38,6 @@ export async function copyFactsPickingChanges(
 }
 
 /** Stages every VM (the general path, where the routine also writes the facts). */
-export async function stageAllVms(tx: Sql, vms: CaptureVm[]): Promise<void> {
-  const lines = vms.map((vm) => {
-    const facts = factFields(vm);
-    const rest = stateFields(vm);
-    return stageLine(facts, rest, stateHash(facts, rest));
-  });
-  await stageLines(tx, lines);
+export async function stageAllVms(tx: Sql, vms: VmDigest[]): Promise<void> {
+  await stageLines(tx, vms.map((vm) => stageLine(vm.facts, vm.state, vm.hash)));
 }

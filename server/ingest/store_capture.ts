@@ -20,6 +20,7 @@ import {
   CaptureComparison, creationEvents, loadSourceState, type SourceState, sourceStateCache,
 } from './source_state.ts';
 import { stageLines } from './stage.ts';
+import { vmTextMemos } from './vm_text_memo.ts';
 
 export type StoreResult = {
   captureId: string;
@@ -79,6 +80,7 @@ export async function storeCapture(
   const { head: capture, vms } = incoming;
   const base = { captureId: capture.captureId, capturedAt: capture.capturedAt };
   const cache = sourceStateCache(sql);
+  const memos = vmTextMemos(sql);
   // Partition DDL takes a strong lock on the parent: keep it out of the ingest transaction.
   const [{ partition }] = await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`;
   const kept: { sourceId?: number; state?: SourceState } = {};
@@ -108,7 +110,9 @@ export async function storeCapture(
         const state = cache.take(source.id, source.generation) ?? await loadSourceState(tx, source.id, source.generation);
         const comparison = new CaptureComparison(state, creationEvents(capture.events));
         const sum = new CaptureTotalsSum();
-        const changedLines = await copyFactsPickingChanges(tx, partition, source.id, capture, vms.parts(), comparison, sum);
+        const changedLines = await copyFactsPickingChanges(
+          tx, partition, source.id, capture, vms.parts(memos.use(source.id)), comparison, sum,
+        );
         await stageLines(tx, changedLines);
         staged = changedLines.length;
         totals = sum.result();
@@ -117,7 +121,7 @@ export async function storeCapture(
         kept.sourceId = source.id;
         kept.state = state;
       } else {
-        const all = vms.all();
+        const all = vms.all(memos.use(source.id));
         await stageAllVms(tx, all);
         staged = all.length;
         totals = captureTotals(all);

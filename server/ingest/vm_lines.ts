@@ -102,3 +102,35 @@ export function stateHash(factText: string, stateText: string): number {
 export function stageLine(factText: string, stateText: string, hash: number): string {
   return `${factText}\t${stateText}\t${hash}\n`;
 }
+
+/**
+ * All that ingest takes from one captured VM: its COPY texts, its state hash, and the
+ * numbers the capture's totals add up. It depends on the VM alone, so a VM's JSON text
+ * always gives the same digest; vm_text_memo.ts relies on that to skip VMs whose text is
+ * unchanged since the source's previous capture.
+ */
+export type VmDigest = {
+  readonly key: string;
+  readonly sourceVmId: string;
+  /** factFields() */
+  readonly facts: string;
+  /** stateFields() */
+  readonly state: string;
+  readonly hash: number;
+  readonly isTemplate: boolean;
+  readonly poweredOn: boolean;
+  readonly vcpu: number;
+  readonly ramMb: number;
+  /** Provisioned disk in thousandths of a GB, the stored precision. */
+  readonly diskThousandths: number;
+};
+
+export function digestVm(vm: CaptureVm): VmDigest {
+  const facts = factFields(vm);
+  const state = stateFields(vm);
+  return {
+    key: vm.key, sourceVmId: vm.sourceVmId, facts, state, hash: stateHash(facts, state),
+    isTemplate: vm.isTemplate, poweredOn: vm.powerState === 'poweredOn', vcpu: vm.vcpu, ramMb: vm.ramMb,
+    diskThousandths: thousandths(vm.provisionedDiskGb),
+  };
+}

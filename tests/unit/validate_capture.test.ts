@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { Capture, CaptureVm, describeIssues } from '../../agent/capture/schema.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
+import { digestVm } from '../../server/ingest/vm_lines.ts';
+import type { VmTextMemo } from '../../server/ingest/vm_text_memo.ts';
 import { parseCapture, type CaptureIssue } from '../../server/ingest/validate_capture.ts';
 
 const test = suite('validate capture (fast path agrees with zod)');
@@ -369,14 +371,27 @@ test('seeded random mutations', () => {
   assert.ok(valid > 400, `only ${valid} of ${total} random cases valid`);
 });
 
+/** A validated capture as ingest stores it: the VMs as their digests (server/ingest/vm_lines.ts). */
+function digested(outcome: Outcome): Outcome {
+  if (!outcome.success) return outcome;
+  const { vms, ...head } = outcome.data as Capture;
+  return { success: true, data: { ...head, vms: vms.map(digestVm) } };
+}
+
 /**
  * The ingest reads a capture's text in parts (server/ingest/capture_text.ts) and falls back
  * to the whole parse whenever it cannot vouch for them: what it accepts must be exactly
  * what zod accepts of JSON.parse(text), with the same data. Parts of one VM each here.
+ * Each case is read twice: alone, and with the memo of the valid base capture's VM texts
+ * (server/ingest/vm_text_memo.ts), whose unchanged VMs are then not parsed at all.
  */
 test('read in parts from its JSON text, a capture gets exactly the answer of the whole parse', () => {
+  let baseMemo: VmTextMemo | undefined;
+  captureFromText(baseJson, 1)!.vms.all({ previous: undefined, keep: (m) => (baseMemo = m) });
+  assert.is(baseMemo?.size, 4, 'every VM of the base capture is remembered');
   let total = 0;
   let inParts = 0;
+  let remembered = 0;
   const bad: string[] = [];
   for (const c of [...systematicCases(), ...shapeCases(), ...randomCases(2000, 20261125)]) {
     let text: string | undefined;
@@ -387,22 +402,29 @@ test('read in parts from its JSON text, a capture gets exactly the answer of the
     }
     if (text === undefined) continue;
     total++;
-    const expected = reference(JSON.parse(text));
-    const incoming = captureFromText(text, 1);
-    if (!incoming) continue;
-    let actual: Outcome;
-    try {
-      actual = { success: true, data: { ...incoming.head, vms: incoming.vms.all() } };
-      inParts++;
-    } catch (err) {
-      if (!(err instanceof NeedsWholeParse)) throw err;
-      continue; // the whole parse answers, as in ingest_capture.ts
+    const expected = digested(reference(JSON.parse(text)));
+    for (const memo of [undefined, { previous: baseMemo, keep: () => {} }]) {
+      const incoming = captureFromText(text, 1);
+      if (!incoming) continue;
+      let actual: Outcome;
+      try {
+        const vms = incoming.vms.all(memo);
+        actual = { success: true, data: { ...incoming.head, vms } };
+        inParts++;
+        if (memo && vms.some((vm) => [0, 1, 2, 3].some((i) => vm === baseMemo!.digest(i)))) remembered++;
+      } catch (err) {
+        if (!(err instanceof NeedsWholeParse)) throw err;
+        continue; // the whole parse answers, as in ingest_capture.ts
+      }
+      const d = difference(actual, expected);
+      if (d) {
+        bad.push(`${c.label}${memo ? ' (memo)' : ''}: at ${d.path} the whole parse has ${JSON.stringify(d.b)?.slice(0, 200)}, in parts ${JSON.stringify(d.a)?.slice(0, 200)}`);
+      }
     }
-    const d = difference(actual, expected);
-    if (d) bad.push(`${c.label}: at ${d.path} the whole parse has ${JSON.stringify(d.b)?.slice(0, 200)}, in parts ${JSON.stringify(d.a)?.slice(0, 200)}`);
   }
   assert.ok(bad.length === 0, `${bad.length} of ${total} cases differ:\n${bad.slice(0, 5).join('\n')}`);
-  assert.ok(inParts > 1000, `only ${inParts} of ${total} cases were read in parts: the parts path is barely exercised`);
+  assert.ok(inParts > 2000, `only ${inParts} readings of ${total} cases were in parts: the parts path is barely exercised`);
+  assert.ok(remembered > 1000, `only ${remembered} readings took VMs from the memo: the memo is barely exercised`);
 });
 
 test('the cases catch validators that differ from zod in one way', () => {

@@ -1,0 +1,172 @@
+/**
+ * The VMs of a source's previous capture as JSON text, each with its digest (vm_lines.ts),
+ * so that a VM whose text has not changed since is neither parsed, validated, nor turned
+ * into COPY text and hashed again. In an hourly capture most VMs are unchanged (the demo
+ * fleet: 98%); parsing and digesting them was ~35 ms of JavaScript per 10,000 VMs, and
+ * matching their text is ~3 ms.
+ *
+ * Sound because a digest depends on the VM's text alone: a text that once parsed on its
+ * own to exactly one valid VM gives that VM wherever it sits. Nothing here is a guess that
+ * can go stale. A text that differs in any byte is simply not matched and is parsed.
+ *
+ * The memo keeps the previous body text and the bounds of each VM in it rather than one
+ * string per VM: plain numbers give the garbage collector nothing to trace.
+ */
+import type { VmDigest } from './vm_lines.ts';
+
+const COMMA = 44;
+const KEY_OPEN = '{"key":"';
+
+export class VmTextMemo {
+  readonly #text: string;
+  /** Start and end of VM i's text in #text at 2i and 2i + 1. */
+  readonly #bounds: readonly number[];
+  readonly #digests: readonly VmDigest[];
+  #byKey: Map<string, number> | null = null;
+
+  constructor(text: string, bounds: readonly number[], digests: readonly VmDigest[]) {
+    this.#text = text;
+    this.#bounds = bounds;
+    this.#digests = digests;
+  }
+
+  get size(): number {
+    return this.#digests.length;
+  }
+
+  /** A reader for one capture's VM array; VMs are looked for in the previous order first. */
+  reader(): VmTextMatcher {
+    return new VmTextMatcher(this);
+  }
+
+  /**
+   * True when `text` holds VM i's text at `from`, ending at `close` (the end of the VM
+   * array) or followed by a comma.
+   */
+  fitsAt(i: number, text: string, from: number, close: number): boolean {
+    const start = this.#bounds[2 * i];
+    const end = from + this.#bounds[2 * i + 1] - start;
+    if (end > close || (end < close && text.charCodeAt(end) !== COMMA)) return false;
+    return text.startsWith(this.#text.slice(start, this.#bounds[2 * i + 1]), from);
+  }
+
+  length(i: number): number {
+    return this.#bounds[2 * i + 1] - this.#bounds[2 * i];
+  }
+
+  digest(i: number): VmDigest {
+    return this.#digests[i];
+  }
+
+  /** The index of the VM with `key`, or -1. */
+  indexOf(key: string): number {
+    if (!this.#byKey) {
+      this.#byKey = new Map();
+      for (let i = 0; i < this.#digests.length; i++) this.#byKey.set(this.#digests[i].key, i);
+    }
+    return this.#byKey.get(key) ?? -1;
+  }
+}
+
+/** Finds the previous capture's VMs in a new capture's text, walking both in order. */
+export class VmTextMatcher {
+  readonly #memo: VmTextMemo;
+  #next = 0;
+
+  constructor(memo: VmTextMemo) {
+    this.#memo = memo;
+  }
+
+  /**
+   * The index of the remembered VM whose text is at `from` (see VmTextMemo.fitsAt), or -1.
+   * Tried first: the VM after the last one found, as agents list VMs in a stable order;
+   * then the VM named by the key the text begins with, unless the key holds an escape.
+   */
+  find(text: string, from: number, close: number): number {
+    const memo = this.#memo;
+    let i = this.#next;
+    if (i >= memo.size || !memo.fitsAt(i, text, from, close)) {
+      if (!text.startsWith(KEY_OPEN, from)) return -1;
+      const quote = text.indexOf('"', from + KEY_OPEN.length);
+      if (quote < 0) return -1;
+      const key = text.slice(from + KEY_OPEN.length, quote);
+      if (key.includes('\\')) return -1;
+      i = memo.indexOf(key);
+      if (i < 0 || !memo.fitsAt(i, text, from, close)) return -1;
+    }
+    this.#next = i + 1;
+    return i;
+  }
+}
+
+/** Builds the memo of the capture being read: the bounds of each VM read alone, and its digest. */
+export class VmTextMemoBuilder {
+  readonly #text: string;
+  readonly #bounds: number[] = [];
+  readonly #digests: VmDigest[] = [];
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  /** `text.slice(start, end)` parsed on its own as exactly one valid VM, digested as `digest`. */
+  add(start: number, end: number, digest: VmDigest): void {
+    this.#bounds.push(start, end);
+    this.#digests.push(digest);
+  }
+
+  finish(): VmTextMemo {
+    return new VmTextMemo(this.#text, this.#bounds, this.#digests);
+  }
+}
+
+/** How one capture's reading uses the memo: the previous one to match, and where the new one goes. */
+export type MemoUse = { previous: VmTextMemo | undefined; keep(next: VmTextMemo): void };
+
+/**
+ * The memos of this node, one per source, least recently used dropped first once they
+ * hold more than `maxVms` VMs in all (about 1.2 kB a VM: the text and its digest).
+ */
+export class VmTextMemos {
+  #memos = new Map<number, VmTextMemo>();
+  #vms = 0;
+  readonly maxVms: number;
+
+  constructor(maxVms = 100_000) {
+    this.maxVms = maxVms;
+  }
+
+  /** The memo use of one capture of `sourceId`. */
+  use(sourceId: number): MemoUse {
+    return { previous: this.#memos.get(sourceId), keep: (next) => this.#put(sourceId, next) };
+  }
+
+  get vms(): number {
+    return this.#vms;
+  }
+
+  #put(sourceId: number, memo: VmTextMemo): void {
+    const old = this.#memos.get(sourceId);
+    if (old) {
+      this.#memos.delete(sourceId);
+      this.#vms -= old.size;
+    }
+    if (memo.size > this.maxVms) return;
+    this.#memos.set(sourceId, memo);
+    this.#vms += memo.size;
+    for (const [id, m] of this.#memos) {
+      if (this.#vms <= this.maxVms) break;
+      this.#memos.delete(id);
+      this.#vms -= m.size;
+    }
+  }
+}
+
+const memos = new WeakMap<object, VmTextMemos>();
+
+/** The memos of one database pool (tests run several databases in one process). */
+export function vmTextMemos(pool: object): VmTextMemos {
+  let m = memos.get(pool);
+  if (!m) memos.set(pool, (m = new VmTextMemos()));
+  return m;
+}
