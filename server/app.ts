@@ -17,6 +17,7 @@ import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
+import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
@@ -26,6 +27,8 @@ import { reportRoutes } from './reports/routes.ts';
 
 export type AppOptions = {
   maxBodyBytes: number;
+  /** VMs whose previous capture text ingest keeps (ingest/vm_text_memo.ts); default 100,000. */
+  ingestMemoVms?: number;
   sessionHours: number;
   /** Called after each newly stored capture (e.g. to re-aggregate a closed day); errors are logged. */
   onCaptureStored?: (result: StoreResult) => void | Promise<void>;
@@ -47,6 +50,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   const app = new Hono<{ Variables: AuthVariables }>();
   const doc = options.doc ?? new ApiDoc();
   const metrics = options.metrics ?? createMetrics();
+  if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
   // Guessing tokens: 20 failures per address in 5 minutes, then 429 until the window passes.
   const apiLimiter = createFailureLimiter({ max: options.authFailureLimit ?? 20, windowMs: 5 * 60_000 });
   app.onError(handleError);

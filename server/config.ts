@@ -24,6 +24,7 @@ const Env = z.object({
   VMLEDGER_DEMO_BACKFILL_DAYS: z.coerce.number().int().min(0).max(400).default(21),
   VMLEDGER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  VMLEDGER_INGEST_MEMO_VMS: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
   VMLEDGER_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VMLEDGER_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(25),
@@ -49,6 +50,8 @@ export type ServerConfig = {
   demoBackfillDays: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   maxBodyBytes: number;
+  /** VMs whose previous capture text ingest keeps on this node (~1.2 kB each; 0: none). */
+  ingestMemoVms: number;
   sessionHours: number;
   embeddedPgPort: number;
   /** Months of per-capture facts kept (whole months before the current one); 0 keeps them forever. Rollups are always kept. */
@@ -108,6 +111,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     demoBackfillDays: e.VMLEDGER_DEMO_BACKFILL_DAYS,
     logLevel: e.VMLEDGER_LOG_LEVEL,
     maxBodyBytes: e.VMLEDGER_MAX_BODY_BYTES,
+    ingestMemoVms: e.VMLEDGER_INGEST_MEMO_VMS,
     sessionHours: e.VMLEDGER_SESSION_HOURS,
     embeddedPgPort: e.VMLEDGER_PG_PORT,
     retentionMonths: e.VMLEDGER_RETENTION_MONTHS,

@@ -45,7 +45,7 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
       await registerMaintenanceJobs(jobs, { retentionMonths: config.retentionMonths });
     }
     const app = createApp(db.sql, {
-      maxBodyBytes: config.maxBodyBytes, sessionHours: config.sessionHours, jobs,
+      maxBodyBytes: config.maxBodyBytes, ingestMemoVms: config.ingestMemoVms, sessionHours: config.sessionHours, jobs,
       reportTz: config.reportTz, reportRetentionDays: config.reportRetentionDays,
       onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
     });

@@ -130,7 +130,8 @@ export type MemoUse = { previous: VmTextMemo | undefined; keep(next: VmTextMemo)
 export class VmTextMemos {
   #memos = new Map<number, VmTextMemo>();
   #vms = 0;
-  readonly maxVms: number;
+  /** Lowering it takes effect at the next capture kept. */
+  maxVms: number;
 
   constructor(maxVms = 100_000) {
     this.maxVms = maxVms;

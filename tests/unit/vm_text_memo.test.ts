@@ -10,6 +10,7 @@ import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
 import { digestVm, type VmDigest } from '../../server/ingest/vm_lines.ts';
 import { type VmTextMemo, VmTextMemos } from '../../server/ingest/vm_text_memo.ts';
+import { ConfigError, loadServerConfig } from '../../server/config.ts';
 
 const test = suite('VM text memo');
 
@@ -147,6 +148,19 @@ test('memos are kept per source, least recently used dropped over the limit', ()
   captureFromText(text)!.vms.all(small.use(3));
   assert.not.ok(small.use(3).previous, 'a source over the limit is not kept');
   assert.is(small.vms, 0);
+});
+
+test('VMLEDGER_INGEST_MEMO_VMS sets the limit; a bad value names the setting', () => {
+  assert.is(loadServerConfig({}).ingestMemoVms, 100_000);
+  assert.is(loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: '0' }).ingestMemoVms, 0);
+  assert.is(loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: '250000' }).ingestMemoVms, 250_000);
+  for (const bad of ['-1', 'lots', '1.5']) {
+    assert.throws(() => loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: bad }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('VMLEDGER_INGEST_MEMO_VMS'));
+  }
+  const off = new VmTextMemos(0);
+  captureFromText(JSON.stringify(captureAt(1)))!.vms.all(off.use(1));
+  assert.not.ok(off.use(1).previous, '0 keeps nothing');
 });
 
 test.run();
