@@ -21,14 +21,25 @@ export type RunningAgent = {
 };
 
 /** Starts every configured source, delivery and heartbeat; `stop` ends them cleanly. */
-export async function startAgent(config: AgentConfigFile, log: Logger, options: { captureImmediately?: boolean } = {}): Promise<RunningAgent> {
+export async function startAgent(
+  config: AgentConfigFile,
+  log: Logger,
+  options: { captureImmediately?: boolean } = {},
+): Promise<RunningAgent> {
   const token = (await resolveSecret(config.server as Record<string, unknown>, 'token', 'server'))!;
   const spool = await openSpool(config.spoolDir, { maxBytes: config.spoolMaxBytes, log });
   const delivery = createDelivery({
-    serverUrl: config.server.url, token, spool, log, userAgent: `vmledger-agent/${AGENT_VERSION}`,
+    serverUrl: config.server.url,
+    token,
+    spool,
+    log,
+    userAgent: `vmledger-agent/${AGENT_VERSION}`,
   });
   const sources = await Promise.all(
-    config.sources.map(async (s) => ({ config: s, collector: await createCollector(s, log.child({ source: s.name })) })),
+    config.sources.map(async (s) => ({
+      config: s,
+      collector: await createCollector(s, log.child({ source: s.name })),
+    })),
   );
   const scheduler = createScheduler({
     sources,
@@ -45,16 +56,27 @@ export async function startAgent(config: AgentConfigFile, log: Logger, options: 
 
   const beat = async () =>
     sendHeartbeat({
-      serverUrl: config.server.url, token, scheduler, log,
+      serverUrl: config.server.url,
+      token,
+      scheduler,
+      log,
       body: {
-        agentVersion: AGENT_VERSION, hostname: os.hostname?.() ?? null, sentAt: new Date().toISOString(),
-        sources: scheduler.health(), spool: await spool.stats(), delivery: delivery.state,
+        agentVersion: AGENT_VERSION,
+        hostname: os.hostname?.() ?? null,
+        sentAt: new Date().toISOString(),
+        sources: scheduler.health(),
+        spool: await spool.stats(),
+        delivery: delivery.state,
       },
     });
   const heartbeat = setInterval(() => void beat(), config.heartbeatSeconds * 1000);
   void beat();
 
-  log.info('agent started', { version: AGENT_VERSION, sources: config.sources.map((s) => s.name), spool: config.spoolDir });
+  log.info('agent started', {
+    version: AGENT_VERSION,
+    sources: config.sources.map((s) => s.name),
+    spool: config.spoolDir,
+  });
   return {
     scheduler,
     delivery,

@@ -12,14 +12,20 @@
 import { writeFile } from 'node:fs/promises';
 import { Capture, describeIssues } from './capture/schema.ts';
 import { createCollector } from './collectors/index.ts';
-import { AgentConfigError, loadAgentConfig, resolveSecret, type AgentConfigFile } from './config.ts';
+import {
+  AgentConfigError,
+  type AgentConfigFile,
+  loadAgentConfig,
+  resolveSecret,
+} from './config.ts';
 import { createDelivery } from './delivery/delivery.ts';
 import { createLogger, type LogLevel } from './log.ts';
 import { startAgent } from './agent.ts';
 import { openSpool } from './spool/spool.ts';
 import { AGENT_VERSION } from './version.ts';
 
-const HELP = `vmledger-agent ${AGENT_VERSION}: captures VM inventory at a site and delivers it to a vmledger server
+const HELP =
+  `vmledger-agent ${AGENT_VERSION}: captures VM inventory at a site and delivers it to a vmledger server
 
 Usage:
   vmledger-agent run --config FILE            capture every source on its schedule and deliver
@@ -46,7 +52,9 @@ function parseArgs(argv: string[]) {
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
     const name = a.slice(2);
     const value = rest[i + 1];
-    if (value === undefined || (value.startsWith('--') && value !== '-')) throw new UsageError(`--${name} needs a value`);
+    if (value === undefined || (value.startsWith('--') && value !== '-')) {
+      throw new UsageError(`--${name} needs a value`);
+    }
     opts[name] = value;
     i++;
   }
@@ -68,7 +76,10 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   const { command, opts } = parseArgs(argv);
-  const log = createLogger({ level: (opts['log-level'] as LogLevel) ?? 'info', base: { app: 'agent' } });
+  const log = createLogger({
+    level: (opts['log-level'] as LogLevel) ?? 'info',
+    base: { app: 'agent' },
+  });
 
   switch (command) {
     case 'run': {
@@ -102,31 +113,56 @@ async function main(argv: string[]): Promise<number> {
       const config = await loadConfig(opts);
       const source = config.sources.find((s) => s.name === opts.source);
       if (!opts.source) throw new UsageError('--source NAME is required');
-      if (!source) throw new UsageError(`no source named ${opts.source} in the config (have: ${config.sources.map((s) => s.name).join(', ')})`);
+      if (!source) {
+        throw new UsageError(
+          `no source named ${opts.source} in the config (have: ${
+            config.sources.map((s) => s.name).join(', ')
+          })`,
+        );
+      }
       const at = opts.at ? new Date(opts.at) : undefined;
       if (at && Number.isNaN(at.getTime())) throw new UsageError(`--at ${opts.at} is not a time`);
       const collector = await createCollector(source, log.child({ source: source.name }));
-      const raw = await collector.capture({ signal: AbortSignal.timeout(source.timeoutSeconds * 1000), since: null, at });
+      const raw = await collector.capture({
+        signal: AbortSignal.timeout(source.timeoutSeconds * 1000),
+        since: null,
+        at,
+      });
       const parsed = Capture.safeParse(raw);
       if (!parsed.success) {
         const first = describeIssues(parsed.error)[0];
-        console.error(`vmledger-agent: collector produced an invalid capture: ${first.path}: ${first.message}`);
+        console.error(
+          `vmledger-agent: collector produced an invalid capture: ${first.path}: ${first.message}`,
+        );
         return 1;
       }
       if (opts.out) {
         const text = JSON.stringify(parsed.data, null, 2) + '\n';
         if (opts.out === '-') process.stdout.write(text);
         else await writeFile(opts.out, text);
-        console.error(`captured ${parsed.data.vms.length} VMs from ${source.name} (complete: ${parsed.data.complete})`);
+        console.error(
+          `captured ${parsed.data.vms.length} VMs from ${source.name} (complete: ${parsed.data.complete})`,
+        );
         return 0;
       }
       const spool = await openSpool(config.spoolDir, { maxBytes: config.spoolMaxBytes, log });
       await spool.put(parsed.data);
-      const token = (await resolveSecret(config.server as Record<string, unknown>, 'token', 'server'))!;
-      const delivery = createDelivery({ serverUrl: config.server.url, token, spool, log, userAgent: `vmledger-agent/${AGENT_VERSION}` });
+      const token =
+        (await resolveSecret(config.server as Record<string, unknown>, 'token', 'server'))!;
+      const delivery = createDelivery({
+        serverUrl: config.server.url,
+        token,
+        spool,
+        log,
+        userAgent: `vmledger-agent/${AGENT_VERSION}`,
+      });
       const retry = await delivery.drain();
-      console.error(`captured ${parsed.data.vms.length} VMs from ${source.name}; ` +
-        (retry === null ? 'delivered' : `not delivered yet (${delivery.state.lastError}); it stays in the spool`));
+      console.error(
+        `captured ${parsed.data.vms.length} VMs from ${source.name}; ` +
+          (retry === null
+            ? 'delivered'
+            : `not delivered yet (${delivery.state.lastError}); it stays in the spool`),
+      );
       return retry === null ? 0 : 1;
     }
     default:

@@ -3,7 +3,7 @@
  * file itself when avoidable: each has a `…File` and `…Env` variant, resolved here once.
  */
 import { z } from 'zod';
-import { readTextFile, getEnv } from './runtime/host.ts';
+import { getEnv, readTextFile } from './runtime/host.ts';
 
 const secretFields = (name: string) => ({
   [name]: z.string().min(1).optional(),
@@ -12,8 +12,12 @@ const secretFields = (name: string) => ({
 });
 
 const SourceBase = z.object({
-  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash, underscore'),
-  intervalSeconds: z.number().int().min(60, 'must be at least 60 (one minute)').max(7 * 86400).default(3600),
+  name: z.string().min(1).max(100).regex(
+    /^[A-Za-z0-9._-]+$/,
+    'use letters, digits, dot, dash, underscore',
+  ),
+  intervalSeconds: z.number().int().min(60, 'must be at least 60 (one minute)').max(7 * 86400)
+    .default(3600),
   timeoutSeconds: z.number().int().min(1).max(3600).default(300),
 });
 
@@ -21,7 +25,10 @@ const TlsFields = {
   insecure: z.boolean().default(false),
   caFile: z.string().min(1).optional(),
   /** SHA-256 fingerprint of the server certificate, hex with or without colons. */
-  thumbprint: z.string().regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'must be a SHA-256 fingerprint (64 hex digits)').optional(),
+  thumbprint: z.string().regex(
+    /^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/,
+    'must be a SHA-256 fingerprint (64 hex digits)',
+  ).optional(),
 };
 
 export const VcenterSourceConfig = SourceBase.extend({
@@ -52,7 +59,11 @@ export const DemoSourceConfig = SourceBase.extend({
   flavor: z.enum(['vcenter', 'proxmox']).default('vcenter'),
 });
 
-export const SourceConfig = z.discriminatedUnion('kind', [VcenterSourceConfig, ProxmoxSourceConfig, DemoSourceConfig]);
+export const SourceConfig = z.discriminatedUnion('kind', [
+  VcenterSourceConfig,
+  ProxmoxSourceConfig,
+  DemoSourceConfig,
+]);
 
 export const AgentConfigFile = z.object({
   server: z.object({
@@ -67,7 +78,13 @@ export const AgentConfigFile = z.object({
 }).superRefine((cfg, ctx) => {
   const names = new Set<string>();
   cfg.sources.forEach((s, i) => {
-    if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name "${s.name}"` });
+    if (names.has(s.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sources', i, 'name'],
+        message: `duplicate source name "${s.name}"`,
+      });
+    }
     names.add(s.name);
   });
 });
@@ -84,23 +101,34 @@ export class AgentConfigError extends Error {
 }
 
 /** Resolves a secret from its value, `…File` or `…Env` field; throws naming the field. */
-export async function resolveSecret(obj: Record<string, unknown>, name: string, where: string, required = true): Promise<string | undefined> {
+export async function resolveSecret(
+  obj: Record<string, unknown>,
+  name: string,
+  where: string,
+  required = true,
+): Promise<string | undefined> {
   if (typeof obj[name] === 'string') return obj[name] as string;
   const file = obj[`${name}File`];
   if (typeof file === 'string') {
     try {
       return (await readTextFile(file)).trim();
     } catch (err) {
-      throw new AgentConfigError(`${where}.${name}File: cannot read ${file}: ${(err as Error).message}`);
+      throw new AgentConfigError(
+        `${where}.${name}File: cannot read ${file}: ${(err as Error).message}`,
+      );
     }
   }
   const env = obj[`${name}Env`];
   if (typeof env === 'string') {
     const value = getEnv(env);
-    if (!value) throw new AgentConfigError(`${where}.${name}Env: environment variable ${env} is not set`);
+    if (!value) {
+      throw new AgentConfigError(`${where}.${name}Env: environment variable ${env} is not set`);
+    }
     return value;
   }
-  if (required) throw new AgentConfigError(`${where}: one of ${name}, ${name}File or ${name}Env is required`);
+  if (required) {
+    throw new AgentConfigError(`${where}: one of ${name}, ${name}File or ${name}Env is required`);
+  }
   return undefined;
 }
 

@@ -15,12 +15,12 @@ import path from 'node:path';
 import { createPool, ensureDatabase } from '../server/db/connect.ts';
 import { startEmbeddedPostgres } from '../server/db/embedded.ts';
 import { migrate } from '../server/db/migrate.ts';
-import { runBenchmark, type BenchmarkResult } from '../server/aggregate/benchmark.ts';
+import { type BenchmarkResult, runBenchmark } from '../server/aggregate/benchmark.ts';
 import { runAggregation } from '../server/aggregate/run.ts';
 import { generateFacts } from '../server/aggregate/synthetic_facts.ts';
 import { addDays } from '../server/aggregate/period.ts';
 import { freePort } from '../scripts/free_port.ts';
-import { median, type BenchReport } from './harness.ts';
+import { type BenchReport, median } from './harness.ts';
 
 function arg(argv: string[], name: string, fallback: number): number {
   const i = argv.indexOf(`--${name}`);
@@ -55,7 +55,9 @@ function report(kind: 'daily' | 'monthly', r: BenchmarkResult, sizes: string): B
       parity: r.parity ? 'match' : 'MISMATCH',
       runGroup: r.runGroup,
     },
-    notes: `medians of ${r.runs.length / 3} reps each, rolled-back transactions, ${os.cpus().length} CPUs; runs in benchmark_runs`,
+    notes: `medians of ${
+      r.runs.length / 3
+    } reps each, rolled-back transactions, ${os.cpus().length} CPUs; runs in benchmark_runs`,
   };
 }
 
@@ -82,24 +84,59 @@ export default async function aggregateBench(argv: string[]): Promise<BenchRepor
       insert into sources (kind, external_id, name) values ('demo', 'bench-agg', 'bench-agg') returning id`;
     const start = '2026-01-01T00:00:00Z';
     let t = performance.now();
-    const facts = await generateFacts(sql, { sourceId, vms, start, captures: 24 * days, intervalSeconds: 3600, seed: 42 });
+    const facts = await generateFacts(sql, {
+      sourceId,
+      vms,
+      start,
+      captures: 24 * days,
+      intervalSeconds: 3600,
+      seed: 42,
+    });
     await sql`vacuum analyze vm_hourly_stats`;
-    console.log(`  generated ${facts} facts (${vms} VMs × ${days} days × 24) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `  generated ${facts} facts (${vms} VMs × ${days} days × 24) in ${
+        ((performance.now() - t) / 1000).toFixed(1)
+      } s`,
+    );
 
     // Daily: the first day (all VMs alive, 24 captures).
-    const daily = await runBenchmark(sql, { kind: 'daily', sourceId, period: '2026-01-01', tz: 'UTC', reps, notes: { vms, days } });
+    const daily = await runBenchmark(sql, {
+      kind: 'daily',
+      sourceId,
+      period: '2026-01-01',
+      tz: 'UTC',
+      reps,
+      notes: { vms, days },
+    });
     console.log(`  daily benchmark done (${daily.parity ? 'parity match' : 'PARITY MISMATCH'})`);
 
     // Monthly: daily rollups of every day first (SQL engine), then the month.
     t = performance.now();
     for (let d = 0; d < days; d++) {
-      await runAggregation(sql, 'sql', { kind: 'daily', sourceId, period: addDays('2026-01-01', d), tz: 'UTC' });
+      await runAggregation(sql, 'sql', {
+        kind: 'daily',
+        sourceId,
+        period: addDays('2026-01-01', d),
+        tz: 'UTC',
+      });
     }
     await sql`vacuum analyze vm_daily_rollup`;
     console.log(`  ${days} daily rollups in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const monthly = await runBenchmark(sql, { kind: 'monthly', sourceId, period: '2026-01-01', tz: 'UTC', reps, notes: { vms, days } });
-    console.log(`  monthly benchmark done (${monthly.parity ? 'parity match' : 'PARITY MISMATCH'})`);
-    return [report('daily', daily, `${vms} VMs × 24 captures`), report('monthly', monthly, `${vms} VMs × ${days} days`)];
+    const monthly = await runBenchmark(sql, {
+      kind: 'monthly',
+      sourceId,
+      period: '2026-01-01',
+      tz: 'UTC',
+      reps,
+      notes: { vms, days },
+    });
+    console.log(
+      `  monthly benchmark done (${monthly.parity ? 'parity match' : 'PARITY MISMATCH'})`,
+    );
+    return [
+      report('daily', daily, `${vms} VMs × 24 captures`),
+      report('monthly', monthly, `${vms} VMs × ${days} days`),
+    ];
   } finally {
     await sql.end({ timeout: 5 });
     await stop?.().catch(() => {});

@@ -63,12 +63,29 @@ function* distinctPaths(): Generator<string> {
     const sort = sorts[(n >> 3) % 8];
     const order = n % 3 ? 'asc' : 'desc';
     switch (n % 6) {
-      case 0: yield `/api/v1/vms?limit=${20 + (n % 80)}&sort=${sort}&order=${order}`; break;
-      case 1: yield `/api/v1/vms?q=${word}-0${String(g).padStart(6, '0').slice(0, 4)}&limit=50`; break;
-      case 2: yield `/api/v1/vms?q=${word}&source=${1 + (n % 4)}&power=${n % 2 ? 'poweredOn' : 'poweredOff'}&limit=${40 + (n % 20)}`; break;
-      case 3: yield `/api/v1/vms?cluster=cluster-${n % 8}&pool=${['Gold', 'Silver', 'Bronze'][n % 3]}&sort=${sort}&order=${order}&limit=${40 + (n % 20)}`; break;
-      case 4: yield `/api/v1/vms?q=10.${g >> 16}.${(g >> 8) & 255}.${g & 255}&limit=50`; break;
-      default: yield `/api/v1/vms?q=${word}-0${String(g).padStart(6, '0').slice(0, 2)}&template=false&sort=${sort}&limit=100`;
+      case 0:
+        yield `/api/v1/vms?limit=${20 + (n % 80)}&sort=${sort}&order=${order}`;
+        break;
+      case 1:
+        yield `/api/v1/vms?q=${word}-0${String(g).padStart(6, '0').slice(0, 4)}&limit=50`;
+        break;
+      case 2:
+        yield `/api/v1/vms?q=${word}&source=${1 + (n % 4)}&power=${
+          n % 2 ? 'poweredOn' : 'poweredOff'
+        }&limit=${40 + (n % 20)}`;
+        break;
+      case 3:
+        yield `/api/v1/vms?cluster=cluster-${n % 8}&pool=${
+          ['Gold', 'Silver', 'Bronze'][n % 3]
+        }&sort=${sort}&order=${order}&limit=${40 + (n % 20)}`;
+        break;
+      case 4:
+        yield `/api/v1/vms?q=10.${g >> 16}.${(g >> 8) & 255}.${g & 255}&limit=50`;
+        break;
+      default:
+        yield `/api/v1/vms?q=${word}-0${
+          String(g).padStart(6, '0').slice(0, 2)
+        }&template=false&sort=${sort}&limit=100`;
     }
   }
 }
@@ -84,13 +101,24 @@ async function load(url: string, token: string, next: () => string) {
 }
 
 /** The server's own count of list answers reused and read, from /metrics. */
-async function answerSources(url: string, token: string): Promise<{ cache: number; database: number }> {
-  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
-  const read = (source: string) => Number(new RegExp(`vmledger_vm_list_answers_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+async function answerSources(
+  url: string,
+  token: string,
+): Promise<{ cache: number; database: number }> {
+  const text =
+    await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  const read = (source: string) =>
+    Number(
+      new RegExp(`vmledger_vm_list_answers_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1] ??
+        NaN,
+    );
   return { cache: read('cache'), database: read('database') };
 }
 
-function hitRate(before: { cache: number; database: number }, after: { cache: number; database: number }): number {
+function hitRate(
+  before: { cache: number; database: number },
+  after: { cache: number; database: number },
+): number {
   const cache = after.cache - before.cache;
   const database = after.database - before.database;
   return Number((cache / Math.max(1, cache + database)).toFixed(3));
@@ -101,12 +129,19 @@ export default async function benchApi(): Promise<BenchReport> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vml-bench-api-'));
   const adminToken = newTokenValue();
   await seed(db.sql);
-  const server = await startServerProcess({ databaseUrl: db.url, port: await freePort(), dataDir: dir, adminToken });
+  const server = await startServerProcess({
+    databaseUrl: db.url,
+    port: await freePort(),
+    dataDir: dir,
+    adminToken,
+  });
   try {
     // The second page of each query too: cursor pagination is part of the path under test.
     const paths = [...PATHS];
     for (const p of PATHS) {
-      const res = await fetch(server.url + p, { headers: { authorization: `Bearer ${adminToken}` } });
+      const res = await fetch(server.url + p, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
       if (res.status !== 200) throw new Error(`${p} answered ${res.status}`);
       const body = await res.json();
       if (body.next) paths.push(`${p}&cursor=${body.next}`);
@@ -121,9 +156,12 @@ export default async function benchApi(): Promise<BenchReport> {
     const p99 = result.latency.p99;
     return {
       name: 'api',
-      title: `GET /api/v1/vms (search + filter + page) with ${VMS.toLocaleString('en-US')} VMs, ${CONNECTIONS} concurrent clients`,
+      title: `GET /api/v1/vms (search + filter + page) with ${
+        VMS.toLocaleString('en-US')
+      } VMs, ${CONNECTIONS} concurrent clients`,
       goal: 'p99 < 100 ms',
-      met: p99 < 100 && result.non2xx === 0 && result.errors === 0 && cold.non2xx === 0 && cold.errors === 0,
+      met: p99 < 100 && result.non2xx === 0 && result.errors === 0 && cold.non2xx === 0 &&
+        cold.errors === 0,
       metrics: {
         p50Ms: result.latency.p50,
         p90Ms: result.latency.p90,
@@ -139,7 +177,8 @@ export default async function benchApi(): Promise<BenchReport> {
         non2xx: result.non2xx + cold.non2xx,
         errors: result.errors + cold.errors,
       },
-      notes: `${SECONDS} s each, autocannon on loopback against the server process; first the ${paths.length} URLs above ` +
+      notes:
+        `${SECONDS} s each, autocannon on loopback against the server process; first the ${paths.length} URLs above ` +
         'repeated (the goal), then queries of the same shapes that no client asked before (distinctQueries*)',
     };
   } finally {

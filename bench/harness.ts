@@ -60,10 +60,18 @@ export function percentile(values: number[], p: number): number {
 /** Prints reports as a table. */
 export function printTable(reports: BenchReport[], print: (line: string) => void = console.log) {
   for (const r of reports) {
-    print(`\n${r.title}  [${r.met === null ? 'no goal' : r.met ? 'goal met' : 'GOAL MISSED'}: ${r.goal}]`);
+    print(
+      `\n${r.title}  [${
+        r.met === null ? 'no goal' : r.met ? 'goal met' : 'GOAL MISSED'
+      }: ${r.goal}]`,
+    );
     const width = Math.max(...Object.keys(r.metrics).map((k) => k.length));
     for (const [k, v] of Object.entries(r.metrics)) {
-      print(`  ${k.padEnd(width)}  ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : v}`);
+      print(
+        `  ${k.padEnd(width)}  ${
+          typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : v
+        }`,
+      );
     }
     if (r.notes) print(`  (${r.notes})`);
   }

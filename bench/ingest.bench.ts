@@ -13,13 +13,21 @@ import { createApp } from '../server/app.ts';
 import { createToken } from '../server/auth/tokens.ts';
 import { listen } from '../server/runtime.ts';
 import { openBenchDatabase } from './bench_db.ts';
-import { collectGarbage, median, type BenchReport } from './harness.ts';
+import { type BenchReport, collectGarbage, median } from './harness.ts';
 
 const VMS = 10_000;
 const REPEAT = 15;
 
 function captureAt(sourceId: string, at: Date): Capture {
-  const c = Capture.parse(demoCapture({ flavor: 'vcenter', seed: 7, totalVms: Math.ceil(VMS / 0.6) + 50, at, since: null }));
+  const c = Capture.parse(
+    demoCapture({
+      flavor: 'vcenter',
+      seed: 7,
+      totalVms: Math.ceil(VMS / 0.6) + 50,
+      at,
+      since: null,
+    }),
+  );
   c.vms = c.vms.slice(0, VMS);
   c.source = { ...c.source, id: sourceId, name: sourceId };
   return c;
@@ -31,11 +39,28 @@ function requestBody(sourceId: string, at: Date): Buffer {
 }
 
 function factLines(c: Capture): string {
-  return c.vms.map((v) => [
-    1, v.key, c.capturedAt, c.captureId, v.sourceVmId, v.name, v.powerState, v.isTemplate ? 't' : 'f', v.vcpu, v.ramMb,
-    v.provisionedDiskGb.toFixed(3), v.usedDiskGb === null ? '\\N' : v.usedDiskGb.toFixed(3), v.datacenter ?? '\\N',
-    v.cluster ?? '\\N', v.host ?? '\\N', v.resourcePool ?? '\\N', v.folder ?? '\\N', v.guestOs ?? '\\N',
-  ].join('\t')).join('\n') + '\n';
+  return c.vms.map((v) =>
+    [
+      1,
+      v.key,
+      c.capturedAt,
+      c.captureId,
+      v.sourceVmId,
+      v.name,
+      v.powerState,
+      v.isTemplate ? 't' : 'f',
+      v.vcpu,
+      v.ramMb,
+      v.provisionedDiskGb.toFixed(3),
+      v.usedDiskGb === null ? '\\N' : v.usedDiskGb.toFixed(3),
+      v.datacenter ?? '\\N',
+      v.cluster ?? '\\N',
+      v.host ?? '\\N',
+      v.resourcePool ?? '\\N',
+      v.folder ?? '\\N',
+      v.guestOs ?? '\\N',
+    ].join('\t')
+  ).join('\n') + '\n';
 }
 
 export default async function benchIngest(): Promise<BenchReport> {
@@ -44,13 +69,21 @@ export default async function benchIngest(): Promise<BenchReport> {
   const server = await listen(app.fetch, '127.0.0.1', 0);
   const url = `http://127.0.0.1:${server.port}`;
   try {
-    const tokens = await Promise.all([0, 1, 2, 3].map((i) => createToken(db.sql, { name: `agent ${i}`, role: 'agent' })));
-    const post = (body: Buffer, token: string) => fetch(`${url}/api/v1/captures`, {
-      method: 'POST', body,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    }).then(async (r) => {
-      if (r.status !== 201) throw new Error(`ingest answered ${r.status}: ${await r.text()}`);
-    });
+    const tokens = await Promise.all(
+      [0, 1, 2, 3].map((i) => createToken(db.sql, { name: `agent ${i}`, role: 'agent' })),
+    );
+    const post = (body: Buffer, token: string) =>
+      fetch(`${url}/api/v1/captures`, {
+        method: 'POST',
+        body,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        },
+      }).then(async (r) => {
+        if (r.status !== 201) throw new Error(`ingest answered ${r.status}: ${await r.text()}`);
+      });
 
     // Warm up: the first capture creates the partition and the inventory rows; then the
     // statistics autovacuum gathers within a minute or so of a new source's first capture;
@@ -77,7 +110,13 @@ export default async function benchIngest(): Promise<BenchReport> {
       collectGarbage();
       let t0 = performance.now();
       const r = await fetch(`${url}/api/v1/captures`, {
-        method: 'POST', body, headers: { authorization: `Bearer ${tokens[0].token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        method: 'POST',
+        body,
+        headers: {
+          authorization: `Bearer ${tokens[0].token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        },
       });
       await r.text();
       e2e.push(performance.now() - t0);
@@ -86,14 +125,21 @@ export default async function benchIngest(): Promise<BenchReport> {
       await db.sql`truncate bench_copy`;
       collectGarbage();
       t0 = performance.now();
-      const w = await db.sql`copy bench_copy (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
-        is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os) from stdin`.writable();
+      const w = await db
+        .sql`copy bench_copy (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
+        is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os) from stdin`
+        .writable();
       await pipeline(Readable.from([lines]), w);
       copy.push(performance.now() - t0);
     }
 
     // Sustained: 4 agents (one source each) × 5 captures, the agents running concurrently.
-    const agents = [0, 1, 2, 3].map((a) => Array.from({ length: 5 }, (_, i) => requestBody(`site-${a + 1}`, new Date(base + (10 + i) * 3600_000))));
+    const agents = [0, 1, 2, 3].map((a) =>
+      Array.from(
+        { length: 5 },
+        (_, i) => requestBody(`site-${a + 1}`, new Date(base + (10 + i) * 3600_000)),
+      )
+    );
     const t0 = performance.now();
     await Promise.all(agents.map(async (list, a) => {
       for (const body of list) await post(body, tokens[a].token);
@@ -120,7 +166,8 @@ export default async function benchIngest(): Promise<BenchReport> {
         sustainedCapturesPerSecond: Number((20 / (sustainedMs / 1000)).toFixed(2)),
         sustainedVmRowsPerSecond: Math.round((20 * VMS) / (sustainedMs / 1000)),
       },
-      notes: `median of ${REPEAT}; end to end = gzip'd POST over loopback until the 201 after commit`,
+      notes:
+        `median of ${REPEAT}; end to end = gzip'd POST over loopback until the 201 after commit`,
     };
   } finally {
     await server.close();

@@ -65,10 +65,19 @@ async function seed(sql: ReturnType<typeof createPool>, vms: number) {
     insert into source_daily_totals (source_id, day, total_samples, day_seconds, complete, vm_count, samples_present,
       powered_on_samples, sum_vcpu, sum_ram_mb, sum_disk_gb, avg_vm_count, avg_powered_on, avg_vcpu, avg_ram_gb,
       avg_disk_gb, powered_on_hours, vcpu_hours, ram_gb_hours, disk_gb_hours)
-    select s, d::date, 24, 86400, true, ${vms / 2}, ${vms / 2} * 24, ${vms / 2} * 22, ${vms / 2} * 24 * 4,
-           ${vms / 2}::bigint * 24 * 8192, ${vms / 2} * 24 * 270.5, ${vms / 2}, ${vms / 2} * 22 / 24.0, ${vms / 2} * 4,
-           ${vms / 2} * 8, ${vms / 2} * 270.5, ${vms / 2} * 22, ${vms / 2} * 96, ${vms / 2} * 192, ${vms / 2} * 24 * 270.5
-    from unnest(${[a, b]}::int[]) s, generate_series(${MONTH}::date, ${MONTH}::date + 30, interval '1 day') d`;
+    select s, d::date, 24, 86400, true, ${vms / 2}, ${vms / 2} * 24, ${vms / 2} * 22, ${
+    vms / 2
+  } * 24 * 4,
+           ${vms / 2}::bigint * 24 * 8192, ${vms / 2} * 24 * 270.5, ${vms / 2}, ${
+    vms / 2
+  } * 22 / 24.0, ${vms / 2} * 4,
+           ${vms / 2} * 8, ${vms / 2} * 270.5, ${vms / 2} * 22, ${vms / 2} * 96, ${
+    vms / 2
+  } * 192, ${vms / 2} * 24 * 270.5
+    from unnest(${[
+    a,
+    b,
+  ]}::int[]) s, generate_series(${MONTH}::date, ${MONTH}::date + 30, interval '1 day') d`;
   await sql`
     insert into source_monthly_totals (source_id, month, total_samples, days_covered, complete, vm_count, samples_present,
       powered_on_samples, sum_vcpu, sum_ram_mb, sum_disk_gb, avg_vm_count, avg_powered_on, avg_vcpu, avg_ram_gb,
@@ -86,7 +95,10 @@ type ChildResult = { ms: number; maxRssMb: number; status?: string; rows?: numbe
 /** Runs this file as a child in `mode`, returns what it printed. */
 function child(mode: 'generate' | 'baseline', url: string, reportId = ''): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [SELF, mode, url, reportId], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, VMLEDGER_LOG_LEVEL: 'warn' } });
+    const p = spawn(process.execPath, [SELF, mode, url, reportId], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, VMLEDGER_LOG_LEVEL: 'warn' },
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('close', (code) => {
@@ -107,14 +119,23 @@ export default async function reportsBench(argv: string[]): Promise<BenchReport>
     const baseline = await child('baseline', db.url);
     const runs: Record<string, ChildResult> = {};
     for (const format of ['xlsx', 'csv'] as const) {
-      const r = await createReport(db.sql, { kind: 'monthly', period: MONTH.slice(0, 7), format, origin: 'request' });
+      const r = await createReport(db.sql, {
+        kind: 'monthly',
+        period: MONTH.slice(0, 7),
+        format,
+        origin: 'request',
+      });
       runs[format] = await child('generate', db.url, r.id);
-      if (runs[format].status !== 'ready' || runs[format].rows !== vms) throw new Error(`${format} report: ${JSON.stringify(runs[format])}`);
+      if (runs[format].status !== 'ready' || runs[format].rows !== vms) {
+        throw new Error(`${format} report: ${JSON.stringify(runs[format])}`);
+      }
     }
     const peak = Math.max(runs.xlsx.maxRssMb, runs.csv.maxRssMb);
     return {
       name: 'reports-monthly',
-      title: `monthly report of ${vms.toLocaleString('en')} VMs (child process, as the job runs it): XLSX and CSV zip`,
+      title: `monthly report of ${
+        vms.toLocaleString('en')
+      } VMs (child process, as the job runs it): XLSX and CSV zip`,
       goal: `peak RSS of the job < ${GOAL_MB} MB`,
       met: peak < GOAL_MB,
       metrics: {
@@ -129,7 +150,8 @@ export default async function reportsBench(argv: string[]): Promise<BenchReport>
         csvZipMb: Number((runs.csv.bytes! / 1048576).toFixed(1)),
         baselineRssMb: baseline.maxRssMb,
       },
-      notes: `${os.cpus().length} CPUs; baseline = a child that loads the modules and connects; sheets: Summary, VMs (${vms}), Daily Totals (62+31), Pools`,
+      notes:
+        `${os.cpus().length} CPUs; baseline = a child that loads the modules and connects; sheets: Summary, VMs (${vms}), Daily Totals (62+31), Pools`,
     };
   } finally {
     await db.close();
@@ -137,7 +159,10 @@ export default async function reportsBench(argv: string[]): Promise<BenchReport>
 }
 
 // Child mode: `node bench/reports.bench.ts generate|baseline <url> [reportId]`.
-if (process.argv[1] && path.resolve(process.argv[1]) === SELF && ['generate', 'baseline'].includes(process.argv[2])) {
+if (
+  process.argv[1] && path.resolve(process.argv[1]) === SELF &&
+  ['generate', 'baseline'].includes(process.argv[2])
+) {
   const [mode, url, reportId] = process.argv.slice(2);
   setLogLevel('warn');
   const sql = createPool(url, { max: 4 });

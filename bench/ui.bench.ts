@@ -19,7 +19,7 @@ import type { Sql } from '../server/db/connect.ts';
 import { loadAssets } from '../server/http/static.ts';
 import { listen } from '../server/runtime.ts';
 import { openBenchDatabase } from './bench_db.ts';
-import { median, type BenchReport } from './harness.ts';
+import { type BenchReport, median } from './harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SOURCES = 4;
@@ -76,7 +76,9 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
   const shipped = ['htmx.min.js', 'app.js', 'app.css'].map((n) => assets.get(n)!);
   const gzipKb = shipped.reduce((a, x) => a + x.gzip.length, 0) / 1024;
   const rawKb = shipped.reduce((a, x) => a + x.body.length, 0) / 1024;
-  if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: sh scripts/install-system-deps.sh browser');
+  if (!existsSync(CHROMIUM)) {
+    throw new Error('Chromium is missing: sh scripts/install-system-deps.sh browser');
+  }
 
   const db = await openBenchDatabase('ui');
   const profile = mkdtempSync(path.join(os.tmpdir(), 'vml-bench-ui-'));
@@ -90,13 +92,23 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 860 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const { token } = await createToken(db.sql, { name: 'bench admin', role: 'admin' });
     const login = await fetch(`${base}/login`, {
-      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token, next: '/' }).toString(),
     });
     const cookie = login.headers.get('set-cookie')!.split(';')[0];
@@ -109,21 +121,26 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
       const cdp = await context.newCDPSession(page);
       await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
       await page.goto(`${base}${url}`, { waitUntil: 'load' });
-      const m = await page.evaluate(() => new Promise<{ fcp: number; ttfb: number }>((resolve) => {
-        const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-        const done = (fcp: number) => resolve({ fcp, ttfb: nav.responseStart });
-        const hit = performance.getEntriesByName('first-contentful-paint')[0];
-        if (hit) return done(hit.startTime);
-        new PerformanceObserver((list) => {
-          const e = list.getEntriesByName('first-contentful-paint')[0];
-          if (e) done(e.startTime);
-        }).observe({ type: 'paint', buffered: true });
-      }));
+      const m = await page.evaluate(() =>
+        new Promise<{ fcp: number; ttfb: number }>((resolve) => {
+          const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+          const done = (fcp: number) => resolve({ fcp, ttfb: nav.responseStart });
+          const hit = performance.getEntriesByName('first-contentful-paint')[0];
+          if (hit) return done(hit.startTime);
+          new PerformanceObserver((list) => {
+            const e = list.getEntriesByName('first-contentful-paint')[0];
+            if (e) done(e.startTime);
+          }).observe({ type: 'paint', buffered: true });
+        })
+      );
       await page.close();
       return m;
     }
 
-    const runs: Record<string, { fcp: number[]; ttfb: number[] }> = { dashboard: { fcp: [], ttfb: [] }, vms: { fcp: [], ttfb: [] } };
+    const runs: Record<string, { fcp: number[]; ttfb: number[] }> = {
+      dashboard: { fcp: [], ttfb: [] },
+      vms: { fcp: [], ttfb: [] },
+    };
     await paint('/');
     await paint('/vms');
     for (let i = 0; i < reps; i++) {
@@ -153,7 +170,9 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
     const r = (n: number) => Math.round(n * 10) / 10;
     return {
       name: 'ui',
-      title: `Web UI with ${vms.toLocaleString('en-US')} VMs: first contentful paint (cold cache) and assets shipped`,
+      title: `Web UI with ${
+        vms.toLocaleString('en-US')
+      } VMs: first contentful paint (cold cache) and assets shipped`,
       goal: 'FCP ≤ 1,000 ms for the dashboard and the VM page; JS + CSS < 100 KB gzipped',
       met: fcpDashboard <= 1000 && fcpVms <= 1000 && gzipKb < 100,
       metrics: {
@@ -168,9 +187,10 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
         jsCssRawKb: r(rawKb),
         seedMs: Math.round(seedMs),
       },
-      notes: `median of ${reps} cold-cache navigations each in headless Chromium (${CHROMIUM}); server and PostgreSQL on the same 2-core machine; `
-        + `fragment times are end-to-end htmx requests (search "vm-0123", sort by vCPU desc, power+cluster filter sorted by disk); `
-        + `the VM page's cluster/pool choices are cached 30 s, so repeat views skip their distinct scan; assets: htmx.min.js, app.js, app.css as served (gzip -9)`,
+      notes:
+        `median of ${reps} cold-cache navigations each in headless Chromium (${CHROMIUM}); server and PostgreSQL on the same 2-core machine; ` +
+        `fragment times are end-to-end htmx requests (search "vm-0123", sort by vCPU desc, power+cluster filter sorted by disk); ` +
+        `the VM page's cluster/pool choices are cached 30 s, so repeat views skip their distinct scan; assets: htmx.min.js, app.js, app.css as served (gzip -9)`,
     };
   } finally {
     await context.close().catch(() => {});

@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, printTable, REPO_ROOT, saveReport, type BenchReport } from './harness.ts';
+import { type BenchReport, median, printTable, REPO_ROOT, saveReport } from './harness.ts';
 
 const HERE = fileURLToPath(import.meta.url);
 const TIME_BIN = '/usr/bin/time';
@@ -36,14 +36,25 @@ type Sample = {
 
 function sh(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd} failed: ${stderr || err.message}`)) : resolve(stdout)));
+    execFile(
+      cmd,
+      args,
+      { maxBuffer: 16 << 20 },
+      (
+        err,
+        stdout,
+        stderr,
+      ) => (err ? reject(new Error(`${cmd} failed: ${stderr || err.message}`)) : resolve(stdout)),
+    );
   });
 }
 
 /** The shared reference capture lives beside the repo (`../shared` from the repo root). */
 function govmomiCaptureDir(): string {
   const dir = path.resolve(REPO_ROOT, '..', 'shared', 'bench', 'govmomi-capture');
-  if (!existsSync(path.join(dir, 'build.sh'))) throw new Error(`govmomi-capture not found at ${dir}`);
+  if (!existsSync(path.join(dir, 'build.sh'))) {
+    throw new Error(`govmomi-capture not found at ${dir}`);
+  }
   return dir;
 }
 
@@ -58,20 +69,30 @@ async function buildGovmomiCapture(): Promise<string> {
 }
 
 /** Runs a command, timing it and reading its peak RSS from /usr/bin/time when available. */
-async function runMeasured(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; wallMs: number; peakRssMb: number | null }> {
+async function runMeasured(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; wallMs: number; peakRssMb: number | null }> {
   const useTime = existsSync(TIME_BIN);
   const tmp = useTime ? mkdtempSync(path.join(tmpdir(), 'vcbench-')) : null;
   const timeFile = tmp ? path.join(tmp, 'time') : '';
   const argv = useTime ? ['-f', '%M', '-o', timeFile, cmd, ...args] : args;
   const t0 = performance.now();
   const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn(useTime ? TIME_BIN : cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(useTime ? TIME_BIN : cmd, argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c));
     child.stderr.on('data', (c: Buffer) => (err = (err + c).slice(-4000)));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`))));
+    child.on(
+      'exit',
+      (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}`))),
+    );
   });
   const wallMs = performance.now() - t0;
   let peakRssMb: number | null = null;
@@ -87,19 +108,44 @@ async function runGovmomi(bin: string, urlWithCredentials: string): Promise<Samp
   const r = await runMeasured(bin, ['-u', urlWithCredentials, '-n', '1']);
   const m = /vms=(\d+) elapsed_ms=(\d+)/.exec(r.stdout);
   if (!m) throw new Error(`unexpected govmomi-capture output: ${r.stdout}`);
-  return { tool: 'govmomi', vms: Number(m[1]), captureMs: Number(m[2]), wallMs: r.wallMs, peakRssMb: r.peakRssMb, captureRssMb: r.peakRssMb };
+  return {
+    tool: 'govmomi',
+    vms: Number(m[1]),
+    captureMs: Number(m[2]),
+    wallMs: r.wallMs,
+    peakRssMb: r.peakRssMb,
+    captureRssMb: r.peakRssMb,
+  };
 }
 
-async function runAgent(url: string, username: string, password: string, pageSize: number): Promise<Sample> {
+async function runAgent(
+  url: string,
+  username: string,
+  password: string,
+  pageSize: number,
+): Promise<Sample> {
   const node = process.execPath;
   const r = await runMeasured(node, [HERE, '--child'], {
     VCBENCH_CHILD: JSON.stringify({ url, username, pageSize }),
     VCBENCH_PASSWORD: password,
   });
-  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as { vms: number; captureMs: number; captureRssMb: number; valid: boolean; complete: boolean };
+  const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    vms: number;
+    captureMs: number;
+    captureRssMb: number;
+    valid: boolean;
+    complete: boolean;
+  };
   if (!line.valid) throw new Error('the agent capture did not validate against the capture schema');
   if (!line.complete) throw new Error('the agent capture was incomplete');
-  return { tool: 'agent', vms: line.vms, captureMs: line.captureMs, wallMs: r.wallMs, peakRssMb: r.peakRssMb, captureRssMb: line.captureRssMb };
+  return {
+    tool: 'agent',
+    vms: line.vms,
+    captureMs: line.captureMs,
+    wallMs: r.wallMs,
+    peakRssMb: r.peakRssMb,
+    captureRssMb: line.captureRssMb,
+  };
 }
 
 /** The child side: one capture by the real collector, timed from login to the finished record. */
@@ -108,9 +154,18 @@ async function childMain(): Promise<void> {
   const { createVcenterCollector } = await import('../agent/collectors/vcenter/collector.ts');
   const { createLogger } = await import('../agent/log.ts');
   const { Capture } = await import('../agent/capture/schema.ts');
-  const opts = JSON.parse(process.env.VCBENCH_CHILD!) as { url: string; username: string; pageSize: number };
+  const opts = JSON.parse(process.env.VCBENCH_CHILD!) as {
+    url: string;
+    username: string;
+    pageSize: number;
+  };
   const cfg = VcenterSourceConfig.parse({
-    kind: 'vcenter', name: 'bench', url: opts.url, username: opts.username, passwordEnv: 'VCBENCH_PASSWORD', pageSize: opts.pageSize,
+    kind: 'vcenter',
+    name: 'bench',
+    url: opts.url,
+    username: opts.username,
+    passwordEnv: 'VCBENCH_PASSWORD',
+    pageSize: opts.pageSize,
   });
   const collector = createVcenterCollector(cfg, createLogger({ level: 'warn' }));
   const t0 = performance.now();
@@ -119,11 +174,21 @@ async function childMain(): Promise<void> {
   const captureRssMb = process.resourceUsage().maxRSS / 1024;
   // After the clock and the RSS reading: validation is the agent's job, not the collector's.
   const valid = Capture.safeParse(cap).success;
-  process.stdout.write(JSON.stringify({ vms: cap.vms.length, captureMs, complete: cap.complete, valid, captureRssMb }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      vms: cap.vms.length,
+      captureMs,
+      complete: cap.complete,
+      valid,
+      captureRssMb,
+    }) + '\n',
+  );
 }
 
 /** Runs the comparison and returns the report (also the shape written to bench/results). */
-export async function benchVcenterCapture(opts: { vms: number; reps?: number; pageSize?: number; log?: (line: string) => void }): Promise<BenchReport & { samples: Sample[] }> {
+export async function benchVcenterCapture(
+  opts: { vms: number; reps?: number; pageSize?: number; log?: (line: string) => void },
+): Promise<BenchReport & { samples: Sample[] }> {
   const reps = opts.reps ?? 5;
   const pageSize = opts.pageSize ?? 1000;
   const log = opts.log ?? ((l: string) => console.error(l));
@@ -135,7 +200,11 @@ export async function benchVcenterCapture(opts: { vms: number; reps?: number; pa
   const t0 = performance.now();
   const sim = await startVcsim({ clusters: 4, clusterHosts: 8, hosts: 1, vmsPerPool: perPool });
   const vcsimStartMs = performance.now() - t0;
-  log(`vcsim up with ${sim.counts.vm} VMs, ${sim.counts.host} hosts in ${(vcsimStartMs / 1000).toFixed(1)} s`);
+  log(
+    `vcsim up with ${sim.counts.vm} VMs, ${sim.counts.host} hosts in ${
+      (vcsimStartMs / 1000).toFixed(1)
+    } s`,
+  );
   const samples: Sample[] = [];
   try {
     // One warm-up each (not counted): the simulator's first traversal is slower.
@@ -145,10 +214,20 @@ export async function benchVcenterCapture(opts: { vms: number; reps?: number; pa
       // Alternate who goes first so neither always meets a warmer server.
       const order = i % 2 === 0 ? (['govmomi', 'agent'] as const) : (['agent', 'govmomi'] as const);
       for (const tool of order) {
-        const s = tool === 'govmomi' ? await runGovmomi(govmomiBin, sim.urlWithCredentials) : await runAgent(sim.url, sim.username, sim.password, pageSize);
-        if (s.vms !== sim.counts.vm) throw new Error(`${tool} saw ${s.vms} VMs, vcsim has ${sim.counts.vm}`);
+        const s = tool === 'govmomi'
+          ? await runGovmomi(govmomiBin, sim.urlWithCredentials)
+          : await runAgent(sim.url, sim.username, sim.password, pageSize);
+        if (s.vms !== sim.counts.vm) {
+          throw new Error(`${tool} saw ${s.vms} VMs, vcsim has ${sim.counts.vm}`);
+        }
         samples.push(s);
-        log(`  rep ${i + 1} ${tool.padEnd(7)} ${s.captureMs.toFixed(0)} ms capture, ${s.wallMs.toFixed(0)} ms process, ${s.captureRssMb?.toFixed(0) ?? '?'} MB peak at capture end, ${s.peakRssMb?.toFixed(0) ?? '?'} MB process peak`);
+        log(
+          `  rep ${i + 1} ${tool.padEnd(7)} ${s.captureMs.toFixed(0)} ms capture, ${
+            s.wallMs.toFixed(0)
+          } ms process, ${s.captureRssMb?.toFixed(0) ?? '?'} MB peak at capture end, ${
+            s.peakRssMb?.toFixed(0) ?? '?'
+          } MB process peak`,
+        );
       }
     }
   } finally {
@@ -161,7 +240,8 @@ export async function benchVcenterCapture(opts: { vms: number; reps?: number; pa
   const ratio = agentMs / govmomiMs;
   return {
     name: 'vcenter_capture',
-    title: `vCenter capture of ${sim.counts.vm} VMs from vcsim: agent collector vs govmomi (median of ${reps})`,
+    title:
+      `vCenter capture of ${sim.counts.vm} VMs from vcsim: agent collector vs govmomi (median of ${reps})`,
     goal: 'agent capture time ≤ 1.0× govmomi-capture',
     met: ratio <= 1,
     metrics: {
@@ -193,7 +273,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === HERE) {
   if (process.argv.includes('--child')) {
     await childMain();
   } else {
-    const report = await benchVcenterCapture({ vms: arg('vms', 10_000), reps: arg('reps', 5), pageSize: arg('page-size', 1000) });
+    const report = await benchVcenterCapture({
+      vms: arg('vms', 10_000),
+      reps: arg('reps', 5),
+      pageSize: arg('page-size', 1000),
+    });
     const saved = saveReport(report);
     printTable([saved]);
     console.log(`\nwritten to ${path.join('bench', 'results', 'vcenter_capture.json')}`);

@@ -12,7 +12,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { printTable, REPO_ROOT, saveReport, type BenchReport } from '../bench/harness.ts';
+import { type BenchReport, printTable, REPO_ROOT, saveReport } from '../bench/harness.ts';
 
 const CHILD_FLAG = '--bench-file';
 
@@ -27,7 +27,9 @@ async function runChild(file: string, args: string[]): Promise<void> {
 function runInChild(file: string, args: string[]): Promise<BenchReport[] | null> {
   return new Promise((resolve) => {
     let reports: BenchReport[] | null = null;
-    const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, file, ...args], { stdio: 'inherit' });
+    const child = fork(fileURLToPath(import.meta.url), [CHILD_FLAG, file, ...args], {
+      stdio: 'inherit',
+    });
     child.on('message', (m) => (reports = m as BenchReport[]));
     child.on('exit', (code) => resolve(code === 0 ? reports : null));
   });
@@ -58,9 +60,13 @@ for (const file of files) {
   console.log(`running bench/${file} ...`);
   spawnSync('sync');
   const out = await runInChild(file, args);
-  if (out) for (const r of out) reports.push(saveReport(r));
+  if (out) { for (const r of out) reports.push(saveReport(r)); }
   else failures++;
 }
 printTable(reports);
-console.log(`\n${reports.length} reports written to bench/results/${failures ? `; ${failures} benchmark(s) failed` : ''}`);
+console.log(
+  `\n${reports.length} reports written to bench/results/${
+    failures ? `; ${failures} benchmark(s) failed` : ''
+  }`,
+);
 process.exit(failures ? 1 : 0);

@@ -27,18 +27,29 @@ const result = await build({
   // Collectors are loaded lazily (await import) but must be inside the one file.
   splitting: false,
   // agent/cli.ts starts with a #!/usr/bin/env node line, which esbuild keeps first.
-  banner: { js: '// vmledger-agent ' + AGENT_VERSION + ' — single-file bundle (esbuild); runs with node or deno run -A' },
+  banner: {
+    js: '// vmledger-agent ' + AGENT_VERSION +
+      ' — single-file bundle (esbuild); runs with node or deno run -A',
+  },
   metafile: true,
 });
-writeFileSync(path.join(root, 'dist', 'package.json'), JSON.stringify({
-  name: 'vmledger-agent',
-  version: AGENT_VERSION,
-  description: 'vmledger site agent: captures vCenter / Proxmox VM inventory and delivers it to a vmledger server',
-  type: 'module',
-  bin: { 'vmledger-agent': 'vmledger-agent.mjs' },
-  files: ['vmledger-agent.mjs'],
-  engines: { node: '>=20' },
-  license: 'Apache-2.0',
-}, null, 2) + '\n');
+writeFileSync(
+  path.join(root, 'dist', 'package.json'),
+  JSON.stringify(
+    {
+      name: 'vmledger-agent',
+      version: AGENT_VERSION,
+      description:
+        'vmledger site agent: captures vCenter / Proxmox VM inventory and delivers it to a vmledger server',
+      type: 'module',
+      bin: { 'vmledger-agent': 'vmledger-agent.mjs' },
+      files: ['vmledger-agent.mjs'],
+      engines: { node: '>=20' },
+      license: 'Apache-2.0',
+    },
+    null,
+    2,
+  ) + '\n',
+);
 const bytes = Object.values(result.metafile.outputs)[0].bytes;
 console.log(`wrote ${path.relative(root, out)} (${Math.round(bytes / 1024)} KiB)`);

@@ -3,7 +3,7 @@
  * unless VMLEDGER_DEMO=0, a demo agent run as a separate process with its own agent
  * token, plus a one-time backfill of demo history so every page has data on first open.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,23 +28,49 @@ if (config.demo) {
     spoolDir: path.join(config.dataDir, 'demo-spool'),
     heartbeatSeconds: 30,
     sources: [
-      { name: 'demo-vcenter', kind: 'demo', flavor: 'vcenter', vms: 500, seed: 1, intervalSeconds: 60 },
-      { name: 'demo-proxmox', kind: 'demo', flavor: 'proxmox', vms: 500, seed: 1, intervalSeconds: 60 },
+      {
+        name: 'demo-vcenter',
+        kind: 'demo',
+        flavor: 'vcenter',
+        vms: 500,
+        seed: 1,
+        intervalSeconds: 60,
+      },
+      {
+        name: 'demo-proxmox',
+        kind: 'demo',
+        flavor: 'proxmox',
+        vms: 500,
+        seed: 1,
+        intervalSeconds: 60,
+      },
     ],
   };
   const configFile = path.join(config.dataDir, 'demo-agent.json');
   writeFileSync(configFile, JSON.stringify(agentConfig, null, 2) + '\n', { mode: 0o600 });
-  agent = spawn(process.execPath, [path.join(root, 'agent/cli.ts'), 'run', '--config', configFile, '--log-level', 'warn'], {
+  agent = spawn(process.execPath, [
+    path.join(root, 'agent/cli.ts'),
+    'run',
+    '--config',
+    configFile,
+    '--log-level',
+    'warn',
+  ], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   agent.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') log.warn('demo agent exited', { code, signal });
   });
-  console.log(`demo agent: running (500 VMs in 2 sources, a capture a minute); VMLEDGER_DEMO=0 turns it off`);
+  console.log(
+    `demo agent: running (500 VMs in 2 sources, a capture a minute); VMLEDGER_DEMO=0 turns it off`,
+  );
   if (config.demoBackfillDays > 0) {
-    void backfillDemoHistory({ url: running.url, token, sql: running.db.sql, days: config.demoBackfillDays }).catch((err) =>
-      log.error('demo backfill failed', { error: err as Error }),
-    );
+    void backfillDemoHistory({
+      url: running.url,
+      token,
+      sql: running.db.sql,
+      days: config.demoBackfillDays,
+    }).catch((err) => log.error('demo backfill failed', { error: err as Error }));
   }
 }
 

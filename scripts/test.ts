@@ -34,9 +34,17 @@ function scanForTokens(chunk: Buffer) {
 }
 
 /** Runs a command, streaming its output; returns its exit code and the last `N passed, N failed`. */
-function run(cmd: string, cmdArgs: string[], env: Record<string, string> = {}): Promise<{ code: number; passed?: number; failed?: number }> {
+function run(
+  cmd: string,
+  cmdArgs: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; passed?: number; failed?: number }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, cmdArgs, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, cmdArgs, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tail = '';
     child.stdout.on('data', (d: Buffer) => {
       process.stdout.write(d);
@@ -50,7 +58,11 @@ function run(cmd: string, cmdArgs: string[], env: Record<string, string> = {}): 
     child.on('close', (code) => {
       const lines = tail.trim().split('\n');
       const m = /^(\d+) passed, (\d+) failed/.exec(lines[lines.length - 1] ?? '');
-      resolve({ code: code ?? 1, passed: m ? Number(m[1]) : undefined, failed: m ? Number(m[2]) : undefined });
+      resolve({
+        code: code ?? 1,
+        passed: m ? Number(m[1]) : undefined,
+        failed: m ? Number(m[2]) : undefined,
+      });
     });
   });
 }
@@ -59,7 +71,11 @@ async function suites(name: string, cmd: string, cmdArgs: string[], env: Record<
   console.log(`\n== ${name}`);
   const r = await run(cmd, cmdArgs, env);
   if (r.passed === undefined) steps.push({ name, passed: 0, failed: 1 });
-  else steps.push({ name, passed: r.passed, failed: r.failed! + (r.code !== 0 && r.failed === 0 ? 1 : 0) });
+  else {steps.push({
+      name,
+      passed: r.passed,
+      failed: r.failed! + (r.code !== 0 && r.failed === 0 ? 1 : 0),
+    });}
 }
 
 let stopPg: (() => Promise<void>) | null = null;
@@ -68,7 +84,11 @@ try {
   if (!only) {
     console.log('== typecheck (tsc --noEmit)');
     const tsc = await run(bin('tsc'), ['--noEmit', '-p', '.']);
-    steps.push({ name: 'typecheck', passed: tsc.code === 0 ? 1 : 0, failed: tsc.code === 0 ? 0 : 1 });
+    steps.push({
+      name: 'typecheck',
+      passed: tsc.code === 0 ? 1 : 0,
+      failed: tsc.code === 0 ? 0 : 1,
+    });
   }
 
   let databaseUrl = process.env.DATABASE_URL;
@@ -78,14 +98,28 @@ try {
     databaseUrl = pg.url;
     stopPg = pg.stop;
   }
-  const env = { TEST_DATABASE_URL: databaseUrl, VMLEDGER_LOG_LEVEL: process.env.VMLEDGER_LOG_LEVEL ?? 'error' };
+  const env = {
+    TEST_DATABASE_URL: databaseUrl,
+    VMLEDGER_LOG_LEVEL: process.env.VMLEDGER_LOG_LEVEL ?? 'error',
+  };
 
   await suites('node suites', bin('node'), ['tests/run.ts', ...(only ? args : [])], env);
   if (!only) {
-    await suites('deno unit suites', bin('deno'), ['run', '--allow-all', '--quiet', 'tests/run.ts', '--group', 'unit'], env);
+    await suites('deno unit suites', bin('deno'), [
+      'run',
+      '--allow-all',
+      '--quiet',
+      'tests/run.ts',
+      '--group',
+      'unit',
+    ], env);
     const extra = process.env.VMLEDGER_EXTRA_DATABASE_URL;
     if (extra) {
-      await suites('integration suites on VMLEDGER_EXTRA_DATABASE_URL', bin('node'), ['tests/run.ts', '--group', 'integration'], {
+      await suites('integration suites on VMLEDGER_EXTRA_DATABASE_URL', bin('node'), [
+        'tests/run.ts',
+        '--group',
+        'integration',
+      ], {
         ...env,
         TEST_DATABASE_URL: extra,
       });
@@ -97,11 +131,19 @@ try {
 }
 
 if (!only) {
-  steps.push({ name: 'no token values in any output', passed: leakedTokens.size === 0 ? 1 : 0, failed: leakedTokens.size === 0 ? 0 : 1 });
-  if (leakedTokens.size) console.log(`token values seen in output: ${[...leakedTokens].join(', ')}`);
+  steps.push({
+    name: 'no token values in any output',
+    passed: leakedTokens.size === 0 ? 1 : 0,
+    failed: leakedTokens.size === 0 ? 0 : 1,
+  });
+  if (leakedTokens.size) {
+    console.log(`token values seen in output: ${[...leakedTokens].join(', ')}`);
+  }
 }
 const passed = steps.reduce((n, s) => n + s.passed, 0);
 const failed = steps.reduce((n, s) => n + s.failed, 0);
-console.log('\n' + steps.map((s) => `  ${s.name}: ${s.passed} passed, ${s.failed} failed`).join('\n'));
+console.log(
+  '\n' + steps.map((s) => `  ${s.name}: ${s.passed} passed, ${s.failed} failed`).join('\n'),
+);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -11,12 +11,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { audit } from '../server/audit/audit_log.ts';
-import { createToken, listTokens, revokeToken, ROLES, type Role } from '../server/auth/tokens.ts';
+import { createToken, listTokens, revokeToken, type Role, ROLES } from '../server/auth/tokens.ts';
 import { ConfigError, loadServerConfig } from '../server/config.ts';
-import { createPool, openDatabase, type Database } from '../server/db/connect.ts';
+import { createPool, type Database, openDatabase } from '../server/db/connect.ts';
 import { migrate } from '../server/db/migrate.ts';
 
-const USAGE = `usage: npm run token -- create --role ${ROLES.join('|')} --name NAME [--expires-days N] [--sources kind:id,...]
+const USAGE = `usage: npm run token -- create --role ${
+  ROLES.join('|')
+} --name NAME [--expires-days N] [--sources kind:id,...]
        npm run token -- list
        npm run token -- revoke ID`;
 
@@ -28,7 +30,9 @@ function fail(message: string): never {
 function flags(args: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < args.length; i += 2) {
-    if (!args[i].startsWith('--') || args[i + 1] === undefined) fail(`unexpected argument ${args[i]}`);
+    if (!args[i].startsWith('--') || args[i + 1] === undefined) {
+      fail(`unexpected argument ${args[i]}`);
+    }
     out[args[i].slice(2)] = args[i + 1];
   }
   return out;
@@ -46,7 +50,10 @@ async function database(): Promise<Database> {
   const passwordFile = path.join(config.dataDir, 'pg.password');
   if (!config.databaseUrl && existsSync(passwordFile)) {
     const password = encodeURIComponent(readFileSync(passwordFile, 'utf8').trim());
-    const sql = createPool(`postgres://postgres:${password}@127.0.0.1:${config.embeddedPgPort}/vmledger`, { max: 2 });
+    const sql = createPool(
+      `postgres://postgres:${password}@127.0.0.1:${config.embeddedPgPort}/vmledger`,
+      { max: 2 },
+    );
     try {
       await sql`select 1`;
       return { sql, url: '', close: () => sql.end() };
@@ -54,7 +61,11 @@ async function database(): Promise<Database> {
       await sql.end().catch(() => {});
     }
   }
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embeddedPort: config.embeddedPgPort });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPgPort,
+  });
   await migrate(db.sql);
   return db;
 }
@@ -64,18 +75,28 @@ if (!command || command === '--help') fail('a command is needed');
 if (!['create', 'list', 'revoke'].includes(command)) fail(`unknown command ${command}`);
 
 // Validate everything before touching the database.
-let create: { role: Role; name: string; expiresAt: Date | null; sources: string[] | null } | null = null;
+let create: { role: Role; name: string; expiresAt: Date | null; sources: string[] | null } | null =
+  null;
 let revokeId = 0;
 if (command === 'create') {
   const f = flags(rest);
-  if (!f.role || !(ROLES as readonly string[]).includes(f.role)) fail(`--role must be one of ${ROLES.join(', ')}`);
+  if (!f.role || !(ROLES as readonly string[]).includes(f.role)) {
+    fail(`--role must be one of ${ROLES.join(', ')}`);
+  }
   if (!f.name) fail('--name is required');
   const days = f['expires-days'] === undefined ? null : Number(f['expires-days']);
   if (days !== null && !(days > 0)) fail('--expires-days must be a positive number');
   const sources = f.sources ? f.sources.split(',').map((s) => s.trim()) : null;
   if (sources && f.role !== 'agent') fail('--sources is only for agent tokens');
-  if (sources?.some((s) => !/^(vcenter|proxmox|demo):.+$/.test(s))) fail('--sources entries look like vcenter:<id>');
-  create = { role: f.role as Role, name: f.name, expiresAt: days ? new Date(Date.now() + days * 86400_000) : null, sources };
+  if (sources?.some((s) => !/^(vcenter|proxmox|demo):.+$/.test(s))) {
+    fail('--sources entries look like vcenter:<id>');
+  }
+  create = {
+    role: f.role as Role,
+    name: f.name,
+    expiresAt: days ? new Date(Date.now() + days * 86400_000) : null,
+    sources,
+  };
 } else if (command === 'revoke') {
   revokeId = Number(rest[0]);
   if (!Number.isInteger(revokeId) || revokeId <= 0) fail('revoke needs a token id (see list)');
@@ -84,23 +105,49 @@ if (command === 'create') {
 const db = await database();
 try {
   if (create) {
-    const { id, token } = await createToken(db.sql, { name: create.name, role: create.role, expiresAt: create.expiresAt, allowedSources: create.sources });
-    await audit(db.sql, { action: 'token.create', actorName: 'cli', target: `token:${id}`, detail: { name: create.name, role: create.role } });
-    console.log(`created token ${id} (${create.role}, "${create.name}"${create.expiresAt ? `, expires ${create.expiresAt.toISOString()}` : ''}).`);
+    const { id, token } = await createToken(db.sql, {
+      name: create.name,
+      role: create.role,
+      expiresAt: create.expiresAt,
+      allowedSources: create.sources,
+    });
+    await audit(db.sql, {
+      action: 'token.create',
+      actorName: 'cli',
+      target: `token:${id}`,
+      detail: { name: create.name, role: create.role },
+    });
+    console.log(
+      `created token ${id} (${create.role}, "${create.name}"${
+        create.expiresAt ? `, expires ${create.expiresAt.toISOString()}` : ''
+      }).`,
+    );
     console.log('Its value is shown only now:');
     console.log(token);
   } else if (command === 'list') {
     const tokens = await listTokens(db.sql);
     for (const t of tokens) {
-      console.log([String(t.id).padStart(4), t.status.padEnd(7), t.role.padEnd(7), t.prefix + '…', t.name,
-        t.lastUsedAt ? `last used ${t.lastUsedAt}` : 'never used'].join('  '));
+      console.log(
+        [
+          String(t.id).padStart(4),
+          t.status.padEnd(7),
+          t.role.padEnd(7),
+          t.prefix + '…',
+          t.name,
+          t.lastUsedAt ? `last used ${t.lastUsedAt}` : 'never used',
+        ].join('  '),
+      );
     }
   } else {
     if (!(await revokeToken(db.sql, revokeId))) {
       console.error(`token: no live token ${revokeId}`);
       process.exitCode = 1;
     } else {
-      await audit(db.sql, { action: 'token.revoke', actorName: 'cli', target: `token:${revokeId}` });
+      await audit(db.sql, {
+        action: 'token.revoke',
+        actorName: 'cli',
+        target: `token:${revokeId}`,
+      });
       console.log(`revoked token ${revokeId}`);
     }
   }

@@ -13,10 +13,17 @@ export type AdminTokenOutcome =
   | { kind: 'existing'; file: string | null };
 
 /** Makes sure an admin can log in; says how. */
-export async function ensureAdminToken(sql: Sql, options: { dataDir: string; adminToken?: string }): Promise<AdminTokenOutcome> {
+export async function ensureAdminToken(
+  sql: Sql,
+  options: { dataDir: string; adminToken?: string },
+): Promise<AdminTokenOutcome> {
   const file = path.join(options.dataDir, 'admin-token');
   if (options.adminToken) {
-    await ensureToken(sql, { name: 'admin (VMLEDGER_ADMIN_TOKEN)', role: 'admin', value: options.adminToken });
+    await ensureToken(sql, {
+      name: 'admin (VMLEDGER_ADMIN_TOKEN)',
+      role: 'admin',
+      value: options.adminToken,
+    });
     return { kind: 'from-env' };
   }
   if (await hasAdminToken(sql)) return { kind: 'existing', file: existsSync(file) ? file : null };

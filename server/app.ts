@@ -6,11 +6,11 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Sql } from './db/connect.ts';
-import { bearerAuth, requireRole, type AuthVariables } from './auth/middleware.ts';
+import { type AuthVariables, bearerAuth, requireRole } from './auth/middleware.ts';
 import { createFailureLimiter } from './auth/rate_limit.ts';
 import { adminRoutes } from './auth/routes.ts';
 import { ApiDoc } from './http/api_doc.ts';
-import { createMetrics, renderMetrics, type Metrics } from './metrics/metrics.ts';
+import { createMetrics, type Metrics, renderMetrics } from './metrics/metrics.ts';
 import { queryRoutes } from './queries/routes.ts';
 import { ApiError, handleError } from './http/errors.ts';
 import { log } from './log.ts';
@@ -52,9 +52,17 @@ export function createApp(sql: Sql, options: AppOptions) {
   const metrics = options.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
   // Guessing tokens: 20 failures per address in 5 minutes, then 429 until the window passes.
-  const apiLimiter = createFailureLimiter({ max: options.authFailureLimit ?? 20, windowMs: 5 * 60_000 });
+  const apiLimiter = createFailureLimiter({
+    max: options.authFailureLimit ?? 20,
+    windowMs: 5 * 60_000,
+  });
   app.onError(handleError);
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json(
+      { error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } },
+      404,
+    )
+  );
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
@@ -72,7 +80,12 @@ export function createApp(sql: Sql, options: AppOptions) {
   app.use(async function requestLog(c, next) {
     const started = performance.now();
     await next();
-    log.debug('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
+    log.debug('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    });
   });
 
   app.get('/healthz', async (c) => {
@@ -87,16 +100,39 @@ export function createApp(sql: Sql, options: AppOptions) {
   app.route('/', staticRoutes());
 
   const api = new Hono<{ Variables: AuthVariables }>();
-  api.use('*', bearerAuth(sql, { limiter: apiLimiter, onFailure: () => metrics.authFailures.inc({ kind: 'api' }) }));
-  api.route('/', ingestRoutes(sql, doc, { maxBodyBytes: options.maxBodyBytes, onStored: options.onCaptureStored, metrics }));
+  api.use(
+    '*',
+    bearerAuth(sql, {
+      limiter: apiLimiter,
+      onFailure: () => metrics.authFailures.inc({ kind: 'api' }),
+    }),
+  );
+  api.route(
+    '/',
+    ingestRoutes(sql, doc, {
+      maxBodyBytes: options.maxBodyBytes,
+      onStored: options.onCaptureStored,
+      metrics,
+    }),
+  );
   api.route('/', agentRoutes(sql, doc));
   api.route('/', inventoryRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
-  api.route('/', reportRoutes(sql, doc, { jobs: options.jobs, tz: options.reportTz, retentionDays: options.reportRetentionDays }));
+  api.route(
+    '/',
+    reportRoutes(sql, doc, {
+      jobs: options.jobs,
+      tz: options.reportTz,
+      retentionDays: options.reportRetentionDays,
+    }),
+  );
   doc.define(api, {
-    method: 'get', path: '/openapi.json', tag: 'Meta', roles: ['viewer'],
+    method: 'get',
+    path: '/openapi.json',
+    tag: 'Meta',
+    roles: ['viewer'],
     summary: 'This document (OpenAPI 3.1), built from the same zod schemas that validate requests',
   }, (c) => c.json(doc.openapi({ title: 'vmledger API', version: '1' })));
   api.all('*', (c) => {
@@ -104,15 +140,28 @@ export function createApp(sql: Sql, options: AppOptions) {
   });
   app.route('/api/v1', api);
 
-  app.get('/metrics', bearerAuth(sql, { limiter: apiLimiter }), requireRole('admin', 'metrics'), async (c) =>
-    c.body(await renderMetrics(sql, metrics), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get(
+    '/metrics',
+    bearerAuth(sql, { limiter: apiLimiter }),
+    requireRole('admin', 'metrics'),
+    async (c) =>
+      c.body(await renderMetrics(sql, metrics), 200, {
+        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      }),
+  );
 
-  app.route('/', pageRoutes(sql, {
-    sessionHours: options.sessionHours,
-    loginLimiter: createFailureLimiter({ max: Math.min(10, options.authFailureLimit ?? 10), windowMs: 5 * 60_000 }),
-    onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
-    jobs: options.jobs,
-    apiDoc: doc,
-  }));
+  app.route(
+    '/',
+    pageRoutes(sql, {
+      sessionHours: options.sessionHours,
+      loginLimiter: createFailureLimiter({
+        max: Math.min(10, options.authFailureLimit ?? 10),
+        windowMs: 5 * 60_000,
+      }),
+      onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
+      jobs: options.jobs,
+      apiDoc: doc,
+    }),
+  );
   return app;
 }

@@ -34,7 +34,10 @@ const Env = z.object({
     .refine((tz) => isTimeZone(tz), 'must be an IANA time zone name such as UTC or Europe/Berlin')
     .default('UTC'),
   VMLEDGER_AGG_ENGINE: z.enum(['sql', 'ts']).default('sql'),
-  VMLEDGER_AGG_DAILY_AT: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour clock)').default('00:30'),
+  VMLEDGER_AGG_DAILY_AT: z.string().regex(
+    /^([01]\d|2[0-3]):[0-5]\d$/,
+    'must be HH:MM (24-hour clock)',
+  ).default('00:30'),
   VMLEDGER_JOBS: flag.default(true),
 });
 
@@ -90,7 +93,9 @@ function withFileSecrets(env: Record<string, string | undefined>) {
 }
 
 /** Parses the environment into a resolved config, or throws ConfigError naming the setting. */
-export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
+export function loadServerConfig(
+  env: Record<string, string | undefined> = process.env,
+): ServerConfig {
   const cleaned = Object.fromEntries(
     Object.entries(withFileSecrets(env)).filter(([, v]) => v !== undefined && v !== ''),
   );

@@ -5,13 +5,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.ts';
-import { ensureAdminToken, type AdminTokenOutcome } from './admin_token.ts';
+import { type AdminTokenOutcome, ensureAdminToken } from './admin_token.ts';
 import { ConfigError, loadServerConfig, type ServerConfig } from './config.ts';
-import { openDatabase, type Database } from './db/connect.ts';
+import { type Database, openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { log, setLogLevel } from './log.ts';
 import { listen } from './runtime.ts';
-import { startJobs, type Jobs } from './jobs/boss.ts';
+import { type Jobs, startJobs } from './jobs/boss.ts';
 import { notifyCaptureStored } from './jobs/aggregation_jobs.ts';
 import { runMaintenance } from './maintenance/maintenance.ts';
 import { registerMaintenanceJobs } from './maintenance/maintenance_jobs.ts';
@@ -37,20 +37,35 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
     const migrated = await migrate(db.sql);
     if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
     if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
-    const adminToken = await ensureAdminToken(db.sql, { dataDir: config.dataDir, adminToken: config.adminToken });
+    const adminToken = await ensureAdminToken(db.sql, {
+      dataDir: config.dataDir,
+      adminToken: config.adminToken,
+    });
     // Partitions for this month and the next two exist before the first capture arrives.
     await runMaintenance(db.sql, { retentionMonths: 0 });
     if (config.jobs) {
-      jobs = await startJobs({ sql: db.sql, url: db.url, reportTz: config.reportTz, engine: config.aggEngine, dailyAt: config.aggDailyAt });
+      jobs = await startJobs({
+        sql: db.sql,
+        url: db.url,
+        reportTz: config.reportTz,
+        engine: config.aggEngine,
+        dailyAt: config.aggDailyAt,
+      });
       await registerMaintenanceJobs(jobs, { retentionMonths: config.retentionMonths });
     }
     const app = createApp(db.sql, {
-      maxBodyBytes: config.maxBodyBytes, ingestMemoVms: config.ingestMemoVms, sessionHours: config.sessionHours, jobs,
-      reportTz: config.reportTz, reportRetentionDays: config.reportRetentionDays,
+      maxBodyBytes: config.maxBodyBytes,
+      ingestMemoVms: config.ingestMemoVms,
+      sessionHours: config.sessionHours,
+      jobs,
+      reportTz: config.reportTz,
+      reportRetentionDays: config.reportRetentionDays,
       onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
     });
     const server = await listen(app.fetch, config.host, config.port);
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}`;
+    const url = `http://${
+      config.host.includes(':') ? `[${config.host}]` : config.host
+    }:${server.port}`;
     return {
       url,
       db,
@@ -76,7 +91,11 @@ export function announce(running: RunningVmledger, print: (line: string) => void
     print(`admin token (shown once, also saved to ${t.file}):`);
     print(`  ${t.token}`);
   } else if (t.kind === 'existing') {
-    print(t.file ? `admin token: in ${t.file}` : 'admin token: already created earlier (see the first start)');
+    print(
+      t.file
+        ? `admin token: in ${t.file}`
+        : 'admin token: already created earlier (see the first start)',
+    );
   } else {
     print('admin token: the value of VMLEDGER_ADMIN_TOKEN');
   }

@@ -9,7 +9,10 @@ type FetchHandler = (req: Request) => Response | Promise<Response>;
 export type RunningServer = { port: number; close(): Promise<void> };
 
 declare const Deno: {
-  serve(options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void }, handler: FetchHandler): {
+  serve(
+    options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void },
+    handler: FetchHandler,
+  ): {
     shutdown(): Promise<void>;
     addr: { port: number };
   };
@@ -27,10 +30,11 @@ export function listen(fetch: FetchHandler, host: string, port: number): Promise
     const server = nodeServe({ fetch, hostname: host, port }, (info) => {
       resolve({
         port: info.port,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          (server as any).closeAllConnections?.();
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            (server as any).closeAllConnections?.();
+          }),
       });
     });
     // Longer than agents' and load balancers' idle timeouts, so a pooled connection is

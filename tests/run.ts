@@ -28,15 +28,13 @@ function suitesIn(dir: string): string[] {
   return out;
 }
 
-const files = explicit.length
-  ? explicit.map((f) => path.resolve(f))
-  : groups.flatMap((g) => {
-      try {
-        return suitesIn(path.join(root, g));
-      } catch {
-        return [];
-      }
-    });
+const files = explicit.length ? explicit.map((f) => path.resolve(f)) : groups.flatMap((g) => {
+  try {
+    return suitesIn(path.join(root, g));
+  } catch {
+    return [];
+  }
+});
 
 // uvu's deferred mode: each imported file queues its suites; exec() runs them in order.
 const g = globalThis as any;

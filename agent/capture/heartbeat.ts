@@ -28,12 +28,18 @@ export const Heartbeat = z.object({
   sentAt: z.iso.datetime({ offset: true }),
   sources: z.array(SourceHealthReport).max(1000),
   spool: z.object({
-    pending: z.number().int(), pendingBytes: z.number(), rejected: z.number().int(),
-    refusedAtCap: z.number().int(), maxBytes: z.number(),
+    pending: z.number().int(),
+    pendingBytes: z.number(),
+    rejected: z.number().int(),
+    refusedAtCap: z.number().int(),
+    maxBytes: z.number(),
   }),
   delivery: z.object({
-    delivered: z.number().int(), rejected: z.number().int(), lastDeliveredAt: time,
-    lastError: z.string().max(4000).nullable(), retryAt: time,
+    delivered: z.number().int(),
+    rejected: z.number().int(),
+    lastDeliveredAt: time,
+    lastError: z.string().max(4000).nullable(),
+    retryAt: time,
   }),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;

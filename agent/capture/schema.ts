@@ -119,7 +119,11 @@ export const Capture = CaptureObject.superRefine((capture, ctx) => {
   const seen = new Set<string>();
   capture.vms.forEach((vm, i) => {
     if (seen.has(vm.key)) {
-      ctx.addIssue({ code: 'custom', path: ['vms', i, 'key'], message: `duplicate VM key "${vm.key}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['vms', i, 'key'],
+        message: `duplicate VM key "${vm.key}"`,
+      });
     }
     seen.add(vm.key);
   });

@@ -1,7 +1,10 @@
 /** Retry delays: exponential with jitter, and the server's Retry-After when it gives one. */
 
 /** Delay before retry number `attempt` (0-based): 1 s doubling to `maxMs`, jittered into [50%, 100%]. */
-export function backoffDelay(attempt: number, options: { baseMs?: number; maxMs?: number; random?: () => number } = {}): number {
+export function backoffDelay(
+  attempt: number,
+  options: { baseMs?: number; maxMs?: number; random?: () => number } = {},
+): number {
   const base = options.baseMs ?? 1000;
   const max = options.maxMs ?? 300_000;
   const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));

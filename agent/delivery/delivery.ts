@@ -23,7 +23,11 @@ export type DeliveryState = {
   retryAt: string | null;
 };
 
-type Outcome = { kind: 'acked' } | { kind: 'rejected' } | { kind: 'retry'; delayMs: number; error: string };
+type Outcome = { kind: 'acked' } | { kind: 'rejected' } | {
+  kind: 'retry';
+  delayMs: number;
+  error: string;
+};
 
 export type Delivery = ReturnType<typeof createDelivery>;
 
@@ -39,7 +43,13 @@ export function createDelivery(options: {
 }) {
   const doFetch = options.fetch ?? fetch;
   const endpoint = new URL('/api/v1/captures', options.serverUrl).toString();
-  const state: DeliveryState = { delivered: 0, rejected: 0, lastDeliveredAt: null, lastError: null, retryAt: null };
+  const state: DeliveryState = {
+    delivered: 0,
+    rejected: 0,
+    lastDeliveredAt: null,
+    lastError: null,
+    retryAt: null,
+  };
   let attempt = 0;
   let wake: (() => void) | null = null;
   let nudged = false;
@@ -61,21 +71,34 @@ export function createDelivery(options: {
       });
       body = await res.text();
     } catch (err) {
-      return { kind: 'retry', delayMs: backoffDelay(attempt++, options.backoff), error: `server unreachable: ${(err as Error).message}` };
+      return {
+        kind: 'retry',
+        delayMs: backoffDelay(attempt++, options.backoff),
+        error: `server unreachable: ${(err as Error).message}`,
+      };
     }
     if (res.ok) return { kind: 'acked' };
-    const retryable = res.status === 408 || res.status === 429 || res.status === 401 || res.status >= 500;
+    const retryable = res.status === 408 || res.status === 429 || res.status === 401 ||
+      res.status >= 500;
     if (!retryable) {
       await options.spool.reject(entry, { status: res.status, body: body.slice(0, 10_000) });
       options.log.error('capture rejected by the server; kept in rejected/', {
-        captureId: entry.captureId, status: res.status, reason: body.slice(0, 500),
+        captureId: entry.captureId,
+        status: res.status,
+        reason: body.slice(0, 500),
       });
       return { kind: 'rejected' };
     }
-    const hinted = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get('retry-after')) : null;
+    const hinted = res.status === 429 || res.status === 503
+      ? retryAfterMs(res.headers.get('retry-after'))
+      : null;
     const delayMs = hinted ?? backoffDelay(attempt, options.backoff);
     attempt++;
-    return { kind: 'retry', delayMs, error: `server answered ${res.status}: ${body.slice(0, 200)}` };
+    return {
+      kind: 'retry',
+      delayMs,
+      error: `server answered ${res.status}: ${body.slice(0, 200)}`,
+    };
   }
 
   /** Sends everything pending; stops at the first retryable failure. Returns the delay to wait, if any. */
@@ -85,7 +108,11 @@ export function createDelivery(options: {
       if (outcome.kind === 'retry') {
         state.lastError = outcome.error;
         state.retryAt = new Date(Date.now() + outcome.delayMs).toISOString();
-        options.log.warn('delivery failed; will retry', { captureId: entry.captureId, error: outcome.error, retryInMs: outcome.delayMs });
+        options.log.warn('delivery failed; will retry', {
+          captureId: entry.captureId,
+          error: outcome.error,
+          retryInMs: outcome.delayMs,
+        });
         return outcome.delayMs;
       }
       attempt = 0;

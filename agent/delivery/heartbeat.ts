@@ -26,7 +26,10 @@ export async function sendHeartbeat(options: {
       signal: AbortSignal.timeout(30_000),
     });
     if (!res.ok) {
-      options.log.warn('heartbeat not accepted', { status: res.status, body: (await res.text()).slice(0, 200) });
+      options.log.warn('heartbeat not accepted', {
+        status: res.status,
+        body: (await res.text()).slice(0, 200),
+      });
       return false;
     }
     const answer = (await res.json()) as Partial<HeartbeatAnswer>;

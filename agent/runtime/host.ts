@@ -73,4 +73,4 @@ export async function removeFile(file: string): Promise<void> {
   await syncDir(path.dirname(file));
 }
 
-export { writeFile, path };
+export { path, writeFile };

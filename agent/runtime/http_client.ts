@@ -42,9 +42,14 @@ function normalizeThumbprint(t: string): string {
 }
 
 /** Creates a client; `onWarning` is told once when TLS verification is off. */
-export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string) => void): HttpClient {
+export function createHttpClient(
+  tls: TlsOptions = {},
+  onWarning?: (msg: string) => void,
+): HttpClient {
   const pinned = tls.thumbprint ? normalizeThumbprint(tls.thumbprint) : null;
-  if (tls.insecure && !pinned) onWarning?.('TLS certificate verification is OFF for this source (insecure: true)');
+  if (tls.insecure && !pinned) {
+    onWarning?.('TLS certificate verification is OFF for this source (insecure: true)');
+  }
   const httpsAgent = new https.Agent({
     keepAlive: true,
     maxSockets: 8,
@@ -67,7 +72,12 @@ export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string)
         done = true;
         if (actual === pinned) return cb(null, socket);
         socket.destroy();
-        cb(new CollectorError('tls', `certificate thumbprint ${actual} does not match the pinned ${pinned}`));
+        cb(
+          new CollectorError(
+            'tls',
+            `certificate thumbprint ${actual} does not match the pinned ${pinned}`,
+          ),
+        );
       });
       socket.once('error', (err) => {
         if (!done) {
@@ -93,13 +103,22 @@ export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string)
       };
       const r = lib.request(
         u,
-        { method: req.method ?? 'GET', headers: req.headers, agent: isHttps ? httpsAgent : httpAgent },
+        {
+          method: req.method ?? 'GET',
+          headers: req.headers,
+          agent: isHttps ? httpsAgent : httpAgent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             finish();
-            resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks) });
+            resolve({
+              status: res.statusCode ?? 0,
+              statusText: res.statusMessage ?? '',
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            });
           });
           res.on('error', (err) => {
             finish();
@@ -118,7 +137,10 @@ export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string)
       req.signal?.addEventListener('abort', onAbort, { once: true });
       if (req.timeoutMs) {
         timer = setTimeout(() => {
-          const err = new CollectorError('timeout', `${u.host} did not answer within ${req.timeoutMs} ms`);
+          const err = new CollectorError(
+            'timeout',
+            `${u.host} did not answer within ${req.timeoutMs} ms`,
+          );
           finish();
           r.destroy(err);
           reject(err);
@@ -144,18 +166,27 @@ export function createHttpClient(tls: TlsOptions = {}, onWarning?: (msg: string)
 
 function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;
-  return reason instanceof Error ? reason : new CollectorError('aborted', String(reason ?? 'aborted'));
+  return reason instanceof Error
+    ? reason
+    : new CollectorError('aborted', String(reason ?? 'aborted'));
 }
 
 /** Turns socket/TLS errors into messages a site admin can act on. */
 function describeNetworkError(err: Error & { code?: string }, u: URL): Error {
   if (err instanceof CollectorError) return err;
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new CollectorError('unreachable', `${u.host}: connection refused`);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CollectorError('unreachable', `${u.hostname}: host not found`);
+  if (code === 'ECONNREFUSED') {
+    return new CollectorError('unreachable', `${u.host}: connection refused`);
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new CollectorError('unreachable', `${u.hostname}: host not found`);
+  }
   if (code === 'ETIMEDOUT') return new CollectorError('timeout', `${u.host}: connection timed out`);
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|thumbprint/i.test(code + err.message)) {
-    return new CollectorError('tls', `${u.host}: TLS verification failed (${err.message}); set caFile or thumbprint`);
+    return new CollectorError(
+      'tls',
+      `${u.host}: TLS verification failed (${err.message}); set caFile or thumbprint`,
+    );
   }
   return new CollectorError('network', `${u.host}: ${err.message}`);
 }

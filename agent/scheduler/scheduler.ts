@@ -49,8 +49,18 @@ export function createScheduler(options: {
       since: null,
       timer: null,
       health: {
-        name: s.config.name, kind: s.config.kind, sourceId: null, running: false, lastRunAt: null, lastSuccessAt: null, lastError: null,
-        lastDurationMs: null, lastVmCount: null, lastComplete: null, nextRunAt: null, consecutiveFailures: 0,
+        name: s.config.name,
+        kind: s.config.kind,
+        sourceId: null,
+        running: false,
+        lastRunAt: null,
+        lastSuccessAt: null,
+        lastError: null,
+        lastDurationMs: null,
+        lastVmCount: null,
+        lastComplete: null,
+        nextRunAt: null,
+        consecutiveFailures: 0,
       },
     });
   }
@@ -70,7 +80,10 @@ export function createScheduler(options: {
     // A ref'd timer, not AbortSignal.timeout (unref'd in Node): a capture waiting only on
     // its timeout must still keep the process alive until it fails.
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`timed out after ${e.config.timeoutSeconds} s`)), e.config.timeoutSeconds * 1000);
+    const timer = setTimeout(
+      () => timeout.abort(new Error(`timed out after ${e.config.timeoutSeconds} s`)),
+      e.config.timeoutSeconds * 1000,
+    );
     const signal = AbortSignal.any([timeout.signal, controller.signal]);
     try {
       const raw = await e.collector.capture({ signal, since: e.since });
@@ -85,12 +98,21 @@ export function createScheduler(options: {
       e.health.lastSuccessAt = new Date().toISOString();
       e.health.lastVmCount = parsed.data.vms.length;
       e.health.lastComplete = parsed.data.complete;
-      e.health.lastError = parsed.data.complete ? null : `incomplete: ${parsed.data.errors.join('; ')}`;
+      e.health.lastError = parsed.data.complete
+        ? null
+        : `incomplete: ${parsed.data.errors.join('; ')}`;
       e.health.consecutiveFailures = 0;
-      log.info('capture spooled', { captureId: parsed.data.captureId, vms: parsed.data.vms.length, complete: parsed.data.complete, ms: now() - started });
+      log.info('capture spooled', {
+        captureId: parsed.data.captureId,
+        vms: parsed.data.vms.length,
+        complete: parsed.data.complete,
+        ms: now() - started,
+      });
       return true;
     } catch (err) {
-      const message = timeout.signal.aborted ? `timed out after ${e.config.timeoutSeconds} s` : (err as Error).message;
+      const message = timeout.signal.aborted
+        ? `timed out after ${e.config.timeoutSeconds} s`
+        : (err as Error).message;
       e.health.lastError = message;
       e.health.consecutiveFailures++;
       log.error('capture failed', { error: message });

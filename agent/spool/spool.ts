@@ -8,7 +8,16 @@
  */
 import type { Capture } from '../capture/schema.ts';
 import type { Logger } from '../log.ts';
-import { ensureDir, fileSize, listDir, moveFile, path, readBytes, removeFile, writeFileAtomic } from '../runtime/host.ts';
+import {
+  ensureDir,
+  fileSize,
+  listDir,
+  moveFile,
+  path,
+  readBytes,
+  removeFile,
+  writeFileAtomic,
+} from '../runtime/host.ts';
 
 export type SpoolEntry = { name: string; file: string; captureId: string; capturedAt: Date };
 
@@ -31,7 +40,9 @@ export async function gzip(text: string): Promise<Uint8Array> {
 
 /** gunzip counterpart, for `capture-once --out` and tests. */
 export async function gunzip(bytes: Uint8Array): Promise<string> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
+    new DecompressionStream('gzip'),
+  );
   return await new Response(stream).text();
 }
 
@@ -70,9 +81,15 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
       if (used + body.byteLength > options.maxBytes) {
         refusedAtCap++;
         options.log.error('spool is full: capture refused', {
-          captureId: capture.captureId, source: capture.source.name, spoolBytes: used, maxBytes: options.maxBytes, refusedAtCap,
+          captureId: capture.captureId,
+          source: capture.source.name,
+          spoolBytes: used,
+          maxBytes: options.maxBytes,
+          refusedAtCap,
         });
-        throw new SpoolFullError(`spool at its cap (${used} of ${options.maxBytes} bytes): capture ${capture.captureId} refused`);
+        throw new SpoolFullError(
+          `spool at its cap (${used} of ${options.maxBytes} bytes): capture ${capture.captureId} refused`,
+        );
       }
       const at = new Date(capture.capturedAt);
       const name = `${String(at.getTime()).padStart(15, '0')}-${capture.captureId}.json.gz`;
@@ -88,7 +105,12 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
         .sort()
         .map((name) => {
           const m = NAME.exec(name)!;
-          return { name, file: path.join(pendingDir, name), captureId: m[2], capturedAt: new Date(Number(m[1])) };
+          return {
+            name,
+            file: path.join(pendingDir, name),
+            captureId: m[2],
+            capturedAt: new Date(Number(m[1])),
+          };
         });
     },
 
@@ -105,14 +127,23 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
     /** The server refused the capture for good: keep it aside with the reason. */
     async reject(entry: SpoolEntry, reason: { status: number; body: string }): Promise<void> {
       const target = path.join(rejectedDir, entry.name);
-      await writeFileAtomic(`${target}.reason.json`, JSON.stringify({ ...reason, rejectedAt: new Date().toISOString() }, null, 2));
+      await writeFileAtomic(
+        `${target}.reason.json`,
+        JSON.stringify({ ...reason, rejectedAt: new Date().toISOString() }, null, 2),
+      );
       await moveFile(entry.file, target);
     },
 
     async stats(): Promise<SpoolStats> {
       const pending = (await listDir(pendingDir)).filter((n) => NAME.test(n)).length;
       const rejected = (await listDir(rejectedDir)).filter((n) => NAME.test(n)).length;
-      return { pending, pendingBytes: await pendingBytes(), rejected, refusedAtCap, maxBytes: options.maxBytes };
+      return {
+        pending,
+        pendingBytes: await pendingBytes(),
+        rejected,
+        refusedAtCap,
+        maxBytes: options.maxBytes,
+      };
     },
   };
 }

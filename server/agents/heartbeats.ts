@@ -8,12 +8,18 @@ import type { Sql } from '../db/connect.ts';
  * Records a heartbeat: the agent row, and poll health of each source this token owns.
  * Returns the pending capture-now requests of those sources and marks them picked up.
  */
-export async function recordHeartbeat(sql: Sql, tokenId: number, hb: Heartbeat): Promise<{ sourceId: string }[]> {
+export async function recordHeartbeat(
+  sql: Sql,
+  tokenId: number,
+  hb: Heartbeat,
+): Promise<{ sourceId: string }[]> {
   return sql.begin(async (txn) => {
     const tx = txn as unknown as Sql;
     await tx`
       insert into agents (token_id, version, hostname, last_heartbeat_at, spool, delivery)
-      values (${tokenId}, ${hb.agentVersion}, ${hb.hostname}, now(), ${tx.json(hb.spool)}, ${tx.json(hb.delivery)})
+      values (${tokenId}, ${hb.agentVersion}, ${hb.hostname}, now(), ${tx.json(hb.spool)}, ${
+      tx.json(hb.delivery)
+    })
       on conflict (token_id) do update set version = excluded.version, hostname = excluded.hostname,
         last_heartbeat_at = excluded.last_heartbeat_at, spool = excluded.spool, delivery = excluded.delivery`;
     const reports = hb.sources.filter((s) => s.sourceId !== null);
@@ -22,7 +28,9 @@ export async function recordHeartbeat(sql: Sql, tokenId: number, hb: Heartbeat):
       await tx`
         insert into source_health (source_id, token_id, health, reported_at)
         select s.id, ${tokenId}, r.health, now()
-        from jsonb_to_recordset(${tx.json(reports.map((r) => ({ kind: r.kind, id: r.sourceId, health: r })) as any)})
+        from jsonb_to_recordset(${
+        tx.json(reports.map((r) => ({ kind: r.kind, id: r.sourceId, health: r })) as any)
+      })
           as r(kind text, id text, health jsonb)
         join sources s on s.external_id = r.id and (s.kind = r.kind or s.kind = 'demo')
         where s.owner_token_id = ${tokenId}
@@ -34,12 +42,18 @@ export async function recordHeartbeat(sql: Sql, tokenId: number, hb: Heartbeat):
       from sources s
       where cr.source_id = s.id and s.owner_token_id = ${tokenId} and cr.picked_up_at is null
       returning s.external_id`;
-    return [...new Set(picked.map((r) => r.external_id as string))].map((sourceId) => ({ sourceId }));
+    return [...new Set(picked.map((r) => r.external_id as string))].map((sourceId) => ({
+      sourceId,
+    }));
   });
 }
 
 /** Queues a "capture now" for a source; returns false when there is no such source. */
-export async function requestCapture(sql: Sql, sourceId: number, requestedBy: number): Promise<{ id: number } | null> {
+export async function requestCapture(
+  sql: Sql,
+  sourceId: number,
+  requestedBy: number,
+): Promise<{ id: number } | null> {
   const rows = await sql`
     insert into capture_requests (source_id, requested_by)
     select id, ${requestedBy} from sources where id = ${sourceId}

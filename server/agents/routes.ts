@@ -4,7 +4,7 @@ import { Heartbeat } from '../../agent/capture/heartbeat.ts';
 import { audit } from '../audit/audit_log.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { intParam, type ApiDoc } from '../http/api_doc.ts';
+import { type ApiDoc, intParam } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import { jsonBody, parseOr400 } from '../http/validate.ts';
 import { recordHeartbeat, requestCapture } from './heartbeats.ts';
@@ -13,8 +13,13 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   doc.define(app, {
-    method: 'post', path: '/heartbeats', tag: 'Ingest', roles: ['agent'], body: Heartbeat,
-    summary: "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
+    method: 'post',
+    path: '/heartbeats',
+    tag: 'Ingest',
+    roles: ['agent'],
+    body: Heartbeat,
+    summary:
+      "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
     responses: { 200: '`{"captureNow": [{"sourceId"}]}`' },
   }, async (c) => {
     const heartbeat = parseOr400(Heartbeat, await jsonBody(c.req.raw), 'invalid_heartbeat');
@@ -23,14 +28,22 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
   });
 
   doc.define(app, {
-    method: 'post', path: '/sources/:id/capture', tag: 'Sources', roles: ['admin'],
+    method: 'post',
+    path: '/sources/:id/capture',
+    tag: 'Sources',
+    roles: ['admin'],
     summary: "Ask the source's agent to capture now (delivered with its next heartbeat)",
     responses: { 202: 'Queued', 404: 'No such source' },
   }, async (c) => {
     const id = intParam(c, 'id');
     const req = await requestCapture(sql, id, c.get('auth').id);
     if (!req) throw new ApiError(404, 'not_found', `no source ${id}`);
-    await audit(sql, { action: 'capture.request', actorId: c.get('auth').id, actorName: c.get('auth').name, target: `source:${id}` });
+    await audit(sql, {
+      action: 'capture.request',
+      actorId: c.get('auth').id,
+      actorName: c.get('auth').name,
+      target: `source:${id}`,
+    });
     return c.json({ requestId: req.id, sourceId: id, status: 'pending' }, 202);
   });
 

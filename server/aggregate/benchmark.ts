@@ -9,14 +9,28 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import type { Sql } from '../db/connect.ts';
-import { periodFingerprint, type Fingerprint } from './checksum.ts';
+import { type Fingerprint, periodFingerprint } from './checksum.ts';
 import { runFloor } from './floor.ts';
 import { addMonths, dayBounds, monthOf } from './period.ts';
-import { runAggregation, type Kind } from './run.ts';
+import { type Kind, runAggregation } from './run.ts';
 
 export type BenchPath = 'sql' | 'ts' | 'floor';
-export type BenchmarkInput = { kind: Kind; sourceId: number; period: string; tz: string; reps: number; notes?: Record<string, unknown> };
-export type BenchmarkRun = { path: BenchPath; rep: number; ms: number; rowsOut: number; checksum: string; parity: 'match' | 'mismatch' };
+export type BenchmarkInput = {
+  kind: Kind;
+  sourceId: number;
+  period: string;
+  tz: string;
+  reps: number;
+  notes?: Record<string, unknown>;
+};
+export type BenchmarkRun = {
+  path: BenchPath;
+  rep: number;
+  ms: number;
+  rowsOut: number;
+  checksum: string;
+  parity: 'match' | 'mismatch';
+};
 export type BenchmarkResult = {
   runGroup: string;
   kind: Kind;
@@ -31,32 +45,46 @@ export type BenchmarkResult = {
 async function rowsIn(sql: Sql, i: BenchmarkInput): Promise<number> {
   if (i.kind === 'daily') {
     const b = await dayBounds(sql, i.period, i.tz);
-    const [r] = await sql`select count(*)::int as n from vm_hourly_stats where source_id = ${i.sourceId}
+    const [r] =
+      await sql`select count(*)::int as n from vm_hourly_stats where source_id = ${i.sourceId}
       and snapshot_time >= ${b.start}::timestamptz and snapshot_time < ${b.end}::timestamptz`;
     return r.n;
   }
   const m0 = monthOf(i.period);
-  const [r] = await sql`select count(*)::int as n from vm_daily_rollup where source_id = ${i.sourceId}
+  const [r] =
+    await sql`select count(*)::int as n from vm_daily_rollup where source_id = ${i.sourceId}
     and day >= ${m0}::date and day < ${addMonths(m0, 1)}::date`;
   return r.n;
 }
 
 /** One timed run of `path` in a rolled-back transaction. */
-async function timedRun(sql: Sql, path: BenchPath, i: BenchmarkInput): Promise<{ ms: number; rowsOut: number; print: Fingerprint }> {
+async function timedRun(
+  sql: Sql,
+  path: BenchPath,
+  i: BenchmarkInput,
+): Promise<{ ms: number; rowsOut: number; print: Fingerprint }> {
   let print: Fingerprint = { rows: 0, checksum: '' };
   const inspect = async (tx: Sql) => {
     print = await periodFingerprint(tx, i.kind, i.sourceId, i.period);
   };
   if (path !== 'floor') {
-    const r = await runAggregation(sql, path, { kind: i.kind, sourceId: i.sourceId, period: i.period, tz: i.tz }, { keep: false, inspect });
+    const r = await runAggregation(sql, path, {
+      kind: i.kind,
+      sourceId: i.sourceId,
+      period: i.period,
+      tz: i.tz,
+    }, { keep: false, inspect });
     return { ms: r.ms, rowsOut: r.rowsOut, print };
   }
   const tx = (await sql.reserve()) as unknown as Sql & { release(): void };
   try {
     await tx`begin`;
     // Same starting state as the engines after their replace step: the period empty.
-    if (i.kind === 'daily') await tx`delete from vm_daily_rollup where source_id = ${i.sourceId} and day = ${i.period}::date`;
-    else await tx`delete from vm_monthly_rollup where source_id = ${i.sourceId} and month = ${monthOf(i.period)}::date`;
+    if (i.kind === 'daily') {
+      await tx`delete from vm_daily_rollup where source_id = ${i.sourceId} and day = ${i.period}::date`;
+    } else {await tx`delete from vm_monthly_rollup where source_id = ${i.sourceId} and month = ${
+        monthOf(i.period)
+      }::date`;}
     const started = performance.now();
     const rowsOut = await runFloor(tx, i.kind, i.sourceId, i.period, i.tz);
     const ms = performance.now() - started;
@@ -73,7 +101,12 @@ export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<strin
   const o = (sql as any).options;
   const notices: string[] = [];
   const one = postgres({
-    host: o.host, port: o.port, database: o.database, username: o.user, password: o.pass, max: 1,
+    host: o.host,
+    port: o.port,
+    database: o.database,
+    username: o.user,
+    password: o.pass,
+    max: 1,
     connection: { TimeZone: 'UTC', application_name: 'vmledger-explain' },
     onnotice: (n) => notices.push(String(n.message)),
   });
@@ -84,11 +117,14 @@ export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<strin
       } catch (err) {
         return `auto_explain unavailable: ${(err as Error).message}`;
       }
-      await tx.unsafe(`set local auto_explain.log_min_duration = 0; set local auto_explain.log_analyze = on;
+      await tx.unsafe(
+        `set local auto_explain.log_min_duration = 0; set local auto_explain.log_analyze = on;
         set local auto_explain.log_buffers = on; set local auto_explain.log_nested_statements = on;
-        set local auto_explain.log_level = notice; set local client_min_messages = notice`);
-      if (i.kind === 'daily') await tx`select aggregate_daily(${i.sourceId}, ${i.period}::date, ${i.tz})`;
-      else await tx`select aggregate_monthly(${i.sourceId}, ${monthOf(i.period)}::date, ${i.tz})`;
+        set local auto_explain.log_level = notice; set local client_min_messages = notice`,
+      );
+      if (i.kind === 'daily') {
+        await tx`select aggregate_daily(${i.sourceId}, ${i.period}::date, ${i.tz})`;
+      } else await tx`select aggregate_monthly(${i.sourceId}, ${monthOf(i.period)}::date, ${i.tz})`;
       throw new Rollback(notices.join('\n\n'));
     });
   } catch (err) {
@@ -122,7 +158,15 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
     const paths = order.map((_, k) => order[(k + rep - 1) % order.length]);
     for (const path of paths) {
       const r = await timedRun(sql, path, input);
-      runs.push({ path, rep, ms: r.ms, rowsOut: r.rowsOut, checksum: r.print.checksum, parity: 'match', explain: null });
+      runs.push({
+        path,
+        rep,
+        ms: r.ms,
+        rowsOut: r.rowsOut,
+        checksum: r.print.checksum,
+        parity: 'match',
+        explain: null,
+      });
     }
   }
   reference = runs.find((r) => r.path === 'sql')!.checksum;
@@ -133,11 +177,29 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
     insert into benchmark_runs (run_group, path, kind, period, source_id, rep, rows_in, rows_out, duration_ms,
       checksum, parity, explain, notes)
     select ${runGroup}, r.path, ${i.kind}, ${period}::date, ${i.sourceId}, r.rep, ${inCount}, r.rows_out,
-           round(r.ms::numeric, 3), r.checksum, r.parity, r.explain, ${sql.json({ ...notes, tz: i.tz } as any)}
-    from jsonb_to_recordset(${sql.json(runs.map((r) => ({ path: r.path, rep: r.rep, rows_out: r.rowsOut, ms: r.ms, checksum: r.checksum, parity: r.parity, explain: r.explain })) as any)})
+           round(r.ms::numeric, 3), r.checksum, r.parity, r.explain, ${
+    sql.json({ ...notes, tz: i.tz } as any)
+  }
+    from jsonb_to_recordset(${
+    sql.json(
+      runs.map((r) => ({
+        path: r.path,
+        rep: r.rep,
+        rows_out: r.rowsOut,
+        ms: r.ms,
+        checksum: r.checksum,
+        parity: r.parity,
+        explain: r.explain,
+      })) as any,
+    )
+  })
       as r(path text, rep int, rows_out int, ms float8, checksum text, parity text, explain text)`;
   return {
-    runGroup, kind: i.kind, period, sourceId: i.sourceId, rowsIn: inCount,
+    runGroup,
+    kind: i.kind,
+    period,
+    sourceId: i.sourceId,
+    rowsIn: inCount,
     runs: runs.map(({ explain: _e, ...r }) => r),
     parity: runs.every((r) => r.parity === 'match'),
     explain,

@@ -6,9 +6,14 @@
  * facts are read.
  */
 import type { Sql } from '../db/connect.ts';
-import { exact, jsonNumberMap, ratio, formatScaled } from './numeric.ts';
+import { exact, formatScaled, jsonNumberMap, ratio } from './numeric.ts';
 import { dayBounds } from './period.ts';
-import { insertDailyRows, insertDailyTotals, registerSnapshot, type DailyRow } from './write_rollups.ts';
+import {
+  type DailyRow,
+  insertDailyRows,
+  insertDailyTotals,
+  registerSnapshot,
+} from './write_rollups.ts';
 
 const CURSOR_ROWS = 10_000;
 const WRITE_BATCH = 5_000;
@@ -65,7 +70,12 @@ export async function aggregateDailyTs(read: Sql, tx: Sql, input: DailyInput): P
   };
 
   const finish = (v: Vm) => {
-    const vm = { ...v, vcpu: exact(v.vcpu, v.key), ram: exact(v.ram, v.key), diskMilli: exact(v.diskMilli, v.key) };
+    const vm = {
+      ...v,
+      vcpu: exact(v.vcpu, v.key),
+      ram: exact(v.ram, v.key),
+      diskMilli: exact(v.diskMilli, v.key),
+    };
     const sp = BigInt(vm.present);
     const on = BigInt(vm.on);
     const poolEntries = [...vm.pools.entries()];
@@ -113,13 +123,34 @@ export async function aggregateDailyTs(read: Sql, tx: Sql, input: DailyInput): P
     .values()
     .cursor(CURSOR_ROWS);
   for await (const rows of cursor) {
-    for (const r of rows as unknown as [string, string, string, boolean, number, number, number, string, string][]) {
+    for (
+      const r of rows as unknown as [
+        string,
+        string,
+        string,
+        boolean,
+        number,
+        number,
+        number,
+        string,
+        string,
+      ][]
+    ) {
       if (vm === null || vm.key !== r[0]) {
         if (vm) finish(vm);
         if (batch.length >= WRITE_BATCH) await flush();
         vm = {
-          key: r[0], sourceVmId: r[1], name: r[2], present: 0, on: 0, vcpu: 0, ram: 0, diskMilli: 0,
-          pools: new Map(), first: r[8], last: r[8],
+          key: r[0],
+          sourceVmId: r[1],
+          name: r[2],
+          present: 0,
+          on: 0,
+          vcpu: 0,
+          ram: 0,
+          diskMilli: 0,
+          pools: new Map(),
+          first: r[8],
+          last: r[8],
         };
       }
       // Rows come in time order: the last row of a VM carries its latest identity.

@@ -10,8 +10,16 @@ import { addMonths, dayBounds, monthOf } from './period.ts';
 import type { Kind } from './run.ts';
 
 /** Runs the floor statement for one period inside `tx`; returns rows inserted. */
-export async function runFloor(tx: Sql, kind: Kind, sourceId: number, period: string, tz: string): Promise<number> {
-  const r = kind === 'daily' ? await dailyFloor(tx, sourceId, period, tz) : await monthlyFloor(tx, sourceId, period);
+export async function runFloor(
+  tx: Sql,
+  kind: Kind,
+  sourceId: number,
+  period: string,
+  tz: string,
+): Promise<number> {
+  const r = kind === 'daily'
+    ? await dailyFloor(tx, sourceId, period, tz)
+    : await monthlyFloor(tx, sourceId, period);
   return r.count;
 }
 

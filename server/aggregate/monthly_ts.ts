@@ -6,7 +6,12 @@
 import type { Sql } from '../db/connect.ts';
 import { exact, formatScaled, jsonNumberMap, parseScaled, ratio } from './numeric.ts';
 import { addMonths, monthOf } from './period.ts';
-import { insertMonthlyRows, insertMonthlyTotals, registerSnapshot, type MonthlyRow } from './write_rollups.ts';
+import {
+  insertMonthlyRows,
+  insertMonthlyTotals,
+  type MonthlyRow,
+  registerSnapshot,
+} from './write_rollups.ts';
 
 const CURSOR_ROWS = 10_000;
 const WRITE_BATCH = 5_000;
@@ -29,7 +34,14 @@ type Vm = {
   pools: Map<string, number>;
   first: string;
   last: string;
-  latest: { sourceVmId: string; name: string; firstSeen: string | null; lastSeen: string | null; created: string | null; deleted: string | null };
+  latest: {
+    sourceVmId: string;
+    name: string;
+    firstSeen: string | null;
+    lastSeen: string | null;
+    created: string | null;
+    deleted: string | null;
+  };
 };
 
 const micro = (s: string) => parseScaled(s, 6);
@@ -51,7 +63,17 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date`;
   let nNum = 0;
   let complete = true;
-  const dt = { present: 0n, on: 0n, vcpu: 0n, ram: 0n, diskMilli: 0n, onH: 0n, vcpuH: 0n, ramH: 0n, diskH: 0n };
+  const dt = {
+    present: 0n,
+    on: 0n,
+    vcpu: 0n,
+    ram: 0n,
+    diskMilli: 0n,
+    onH: 0n,
+    vcpuH: 0n,
+    ramH: 0n,
+    diskH: 0n,
+  };
   for (const d of days) {
     nNum += d.total_samples;
     complete &&= d.complete;
@@ -86,8 +108,14 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
   const finish = (v: Vm) => {
     const x = (n: number) => exact(n, v.key);
     const vm = {
-      ...v, vcpu: x(v.vcpu), ram: x(v.ram), diskMilli: x(v.diskMilli), onH: x(v.onH), vcpuH: x(v.vcpuH),
-      ramH: x(v.ramH), diskH: x(v.diskH),
+      ...v,
+      vcpu: x(v.vcpu),
+      ram: x(v.ram),
+      diskMilli: x(v.diskMilli),
+      onH: x(v.onH),
+      vcpuH: x(v.vcpuH),
+      ramH: x(v.ramH),
+      diskH: x(v.diskH),
     };
     const sp = BigInt(vm.present);
     const pools = [...v.pools.entries()].map(([p, h]) => [p, x(h)] as const);
@@ -141,8 +169,21 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
         if (vm) finish(vm);
         if (batch.length >= WRITE_BATCH) await flush();
         vm = {
-          key: r[0], present: 0, on: 0, days: 0, vcpu: 0, ram: 0, diskMilli: 0, onH: 0, vcpuH: 0,
-          ramH: 0, diskH: 0, pools: new Map(), first: r[13], last: r[14], latest: null as any,
+          key: r[0],
+          present: 0,
+          on: 0,
+          days: 0,
+          vcpu: 0,
+          ram: 0,
+          diskMilli: 0,
+          onH: 0,
+          vcpuH: 0,
+          ramH: 0,
+          diskH: 0,
+          pools: new Map(),
+          first: r[13],
+          last: r[14],
+          latest: null as any,
         };
       }
       vm.present += r[3];
@@ -158,7 +199,14 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
       for (const pool in r[12]) vm.pools.set(pool, (vm.pools.get(pool) ?? 0) + r[12][pool]);
       vm.last = r[14];
       // Days come in order: the last one carries the latest identity and lifecycle.
-      vm.latest = { sourceVmId: r[1], name: r[2], firstSeen: r[15], lastSeen: r[16], created: r[17], deleted: r[18] };
+      vm.latest = {
+        sourceVmId: r[1],
+        name: r[2],
+        firstSeen: r[15],
+        lastSeen: r[16],
+        created: r[17],
+        deleted: r[18],
+      };
     }
   }
   if (vm) finish(vm);

@@ -54,6 +54,8 @@ export function jsonNumberMap(entries: [string, string][]): string {
  * Hot loops add plain numbers (much faster than BigInt) and convert once per VM.
  */
 export function exact(sum: number, what: string): bigint {
-  if (!Number.isSafeInteger(sum)) throw new RangeError(`sum for ${what} exceeds exact integer range: ${sum}`);
+  if (!Number.isSafeInteger(sum)) {
+    throw new RangeError(`sum for ${what} exceeds exact integer range: ${sum}`);
+  }
   return BigInt(sum);
 }

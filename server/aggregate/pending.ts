@@ -6,7 +6,11 @@
 import type { Sql } from '../db/connect.ts';
 
 /** Closed local days of the last `lookbackDays` with captures newer than their daily rollup. */
-export async function staleDays(sql: Sql, tz: string, lookbackDays = 35): Promise<{ sourceId: number; day: string }[]> {
+export async function staleDays(
+  sql: Sql,
+  tz: string,
+  lookbackDays = 35,
+): Promise<{ sourceId: number; day: string }[]> {
   const rows = await sql`
     with c as (
       select source_id, (captured_at at time zone ${tz})::date as day, max(received_at) as received

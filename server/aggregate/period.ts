@@ -52,7 +52,12 @@ export function monthsBetween(from: string, to: string): string[] {
 /** The calendar day (YYYY-MM-DD) that instant `at` falls on in time zone `tz`. */
 export function dayIn(at: Date, tz: string): string {
   // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
 }
 
 /** Whether `tz` is a time zone name the runtime (and so, for IANA names, PostgreSQL) knows. */

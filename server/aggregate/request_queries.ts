@@ -6,11 +6,19 @@ export type StoredJobRef = { id: string; queue: string; sourceId: number; period
 /** Records a rerun/backfill request and its jobs; returns its id. */
 export async function saveAggregationRequest(
   sql: Sql,
-  r: { kind: string; engine: string; params: unknown; jobs: StoredJobRef[]; requestedBy: number | null },
+  r: {
+    kind: string;
+    engine: string;
+    params: unknown;
+    jobs: StoredJobRef[];
+    requestedBy: number | null;
+  },
 ): Promise<{ id: string; createdAt: string }> {
   const [row] = await sql`
     insert into aggregation_requests (kind, engine, params, jobs, requested_by)
-    values (${r.kind}, ${r.engine}, ${sql.json(r.params as any)}, ${sql.json(r.jobs as any)}, ${r.requestedBy})
+    values (${r.kind}, ${r.engine}, ${sql.json(r.params as any)}, ${
+    sql.json(r.jobs as any)
+  }, ${r.requestedBy})
     returning id, created_at`;
   return { id: row.id, createdAt: new Date(row.created_at).toISOString() };
 }
@@ -20,8 +28,12 @@ export async function findAggregationRequest(sql: Sql, id: string) {
   const [row] = await sql`select * from aggregation_requests where id = ${id}`;
   if (!row) return null;
   return {
-    id: row.id as string, kind: row.kind as string, engine: row.engine as string, params: row.params,
-    jobs: row.jobs as StoredJobRef[], createdAt: new Date(row.created_at).toISOString(),
+    id: row.id as string,
+    kind: row.kind as string,
+    engine: row.engine as string,
+    params: row.params,
+    jobs: row.jobs as StoredJobRef[],
+    createdAt: new Date(row.created_at).toISOString(),
   };
 }
 
@@ -40,14 +52,29 @@ export async function listBenchmarkRuns(sql: Sql, limit: number) {
     let g = groups.get(r.run_group);
     if (!g) {
       g = {
-        runGroup: r.run_group, kind: r.kind, period: r.period, sourceId: r.source_id, rowsIn: r.rows_in,
-        parity: 'match', explain: null as string | null, notes: r.notes, createdAt: new Date(r.created_at).toISOString(), runs: [] as any[],
+        runGroup: r.run_group,
+        kind: r.kind,
+        period: r.period,
+        sourceId: r.source_id,
+        rowsIn: r.rows_in,
+        parity: 'match',
+        explain: null as string | null,
+        notes: r.notes,
+        createdAt: new Date(r.created_at).toISOString(),
+        runs: [] as any[],
       };
       groups.set(r.run_group, g);
     }
     if (r.parity !== 'match') g.parity = 'mismatch';
     if (r.explain) g.explain = r.explain;
-    g.runs.push({ path: r.path, rep: r.rep, rowsOut: r.rows_out, durationMs: r.duration_ms, checksum: r.checksum, parity: r.parity });
+    g.runs.push({
+      path: r.path,
+      rep: r.rep,
+      rowsOut: r.rows_out,
+      durationMs: r.duration_ms,
+      checksum: r.checksum,
+      parity: r.parity,
+    });
   }
   return [...groups.values()];
 }

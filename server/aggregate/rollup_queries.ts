@@ -34,7 +34,13 @@ export type RollupItem = {
 };
 
 export type RollupPage = { items: RollupItem[]; total: number; next: string | null };
-export type RollupQuery = { kind: 'daily' | 'monthly'; period: string; sourceId?: number; limit: number; cursor?: string };
+export type RollupQuery = {
+  kind: 'daily' | 'monthly';
+  period: string;
+  sourceId?: number;
+  limit: number;
+  cursor?: string;
+};
 
 type Cursor = { s: number; k: string };
 
@@ -60,7 +66,9 @@ export async function listRollups(sql: Sql, q: RollupQuery): Promise<RollupPage>
   const cursor = q.cursor ? decodeRollupCursor(q.cursor) : null;
   const table = q.kind === 'daily' ? sql`vm_daily_rollup` : sql`vm_monthly_rollup`;
   const periodCol = q.kind === 'daily' ? sql`day` : sql`month`;
-  const where = sql`where r.${periodCol} = ${q.period}::date ${q.sourceId ? sql`and r.source_id = ${q.sourceId}` : sql``}`;
+  const where = sql`where r.${periodCol} = ${q.period}::date ${
+    q.sourceId ? sql`and r.source_id = ${q.sourceId}` : sql``
+  }`;
   const rows = await sql`
     select r.*, r.${periodCol}::text as period_text from ${table} r
     ${where}
@@ -99,6 +107,8 @@ export async function listRollups(sql: Sql, q: RollupQuery): Promise<RollupPage>
       ...(q.kind === 'monthly' ? { daysPresent: r.days_present, daysCovered: r.days_covered } : {}),
     })),
     total: count,
-    next: rows.length > q.limit && last ? encodeRollupCursor({ s: last.source_id, k: last.vm_key }) : null,
+    next: rows.length > q.limit && last
+      ? encodeRollupCursor({ s: last.source_id, k: last.vm_key })
+      : null,
   };
 }

@@ -16,11 +16,15 @@ import { ApiError } from '../http/errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { enqueueRange } from '../jobs/aggregation_jobs.ts';
 import { enqueueBenchmark } from '../jobs/benchmark_job.ts';
-import { jobsByIds, type JobRow } from '../jobs/job_queries.ts';
+import { type JobRow, jobsByIds } from '../jobs/job_queries.ts';
 import { jobsRoutes } from '../jobs/routes.ts';
 import { daysBetween, isDay, monthsBetween } from './period.ts';
 import { sourceExists } from './pending.ts';
-import { findAggregationRequest, listBenchmarkRuns, saveAggregationRequest } from './request_queries.ts';
+import {
+  findAggregationRequest,
+  listBenchmarkRuns,
+  saveAggregationRequest,
+} from './request_queries.ts';
 import { decodeRollupCursor, listRollups } from './rollup_queries.ts';
 import { jsonBody, parseOr400, query } from '../http/validate.ts';
 
@@ -40,7 +44,10 @@ const AggregationBody = z
     wait: z.boolean().optional(),
   })
   .strict()
-  .refine((b) => b.kind === 'monthly' || (isDay(b.from) && isDay(b.to)), { message: 'daily ranges need days YYYY-MM-DD', path: ['from'] })
+  .refine((b) => b.kind === 'monthly' || (isDay(b.from) && isDay(b.to)), {
+    message: 'daily ranges need days YYYY-MM-DD',
+    path: ['from'],
+  })
   .refine((b) => b.from <= b.to, { message: 'must not be after `to`', path: ['from'] });
 
 const BenchmarkBody = z
@@ -57,7 +64,10 @@ const RollupParams = (periodName: 'day' | 'month') =>
     [periodName]: periodName === 'day' ? Day : Month,
     source: z.coerce.number().int().positive().optional(),
     limit: z.coerce.number().int().min(1).max(5000).default(500),
-    cursor: z.string().max(2000).refine((c) => decodeRollupCursor(c) !== null, 'not a cursor from this API').optional(),
+    cursor: z.string().max(2000).refine(
+      (c) => decodeRollupCursor(c) !== null,
+      'not a cursor from this API',
+    ).optional(),
   });
 
 /** Every row of the period, a page at a time (CSV export), pool percentages flattened. */
@@ -67,7 +77,9 @@ async function* allRollupPages(sql: Sql, q: Parameters<typeof listRollups>[1]) {
     const page = await listRollups(sql, { ...q, limit: 5000, cursor });
     yield page.items.map((r) => ({
       ...r,
-      poolPct: Object.entries((r.poolPct ?? {}) as Record<string, unknown>).map(([k, v]) => `${k}=${v}`).join(';'),
+      poolPct: Object.entries((r.poolPct ?? {}) as Record<string, unknown>).map(([k, v]) =>
+        `${k}=${v}`
+      ).join(';'),
     }));
     cursor = page.next ?? undefined;
   } while (cursor);
@@ -76,7 +88,9 @@ async function* allRollupPages(sql: Sql, q: Parameters<typeof listRollups>[1]) {
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 function needJobs(jobs: Jobs | undefined): Jobs {
-  if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+  if (!jobs) {
+    throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+  }
   return jobs;
 }
 
@@ -84,7 +98,11 @@ function summarize(jobs: JobRow[]) {
   const counts: Record<string, number> = {};
   for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
   const done = jobs.every((j) => TERMINAL.has(j.state));
-  const state = !done ? 'running' : jobs.some((j) => j.state !== 'completed') ? 'failed' : 'completed';
+  const state = !done
+    ? 'running'
+    : jobs.some((j) => j.state !== 'completed')
+    ? 'failed'
+    : 'completed';
   return { state, counts };
 }
 
@@ -92,22 +110,52 @@ function summarize(jobs: JobRow[]) {
 export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
-  doc.define(app, { method: 'post', path: '/aggregations', tag: 'Aggregation', roles: ['admin'], body: AggregationBody, summary: 'Rerun or backfill daily/monthly aggregation over a range (wait: true returns when done)', responses: { 202: 'Queued: request id and job states', 200: 'Done (wait: true)', 503: 'Jobs not running' } }, async (c) => {
+  doc.define(app, {
+    method: 'post',
+    path: '/aggregations',
+    tag: 'Aggregation',
+    roles: ['admin'],
+    body: AggregationBody,
+    summary:
+      'Rerun or backfill daily/monthly aggregation over a range (wait: true returns when done)',
+    responses: {
+      202: 'Queued: request id and job states',
+      200: 'Done (wait: true)',
+      503: 'Jobs not running',
+    },
+  }, async (c) => {
     const j = needJobs(jobs);
     const b = parseOr400(AggregationBody, await jsonBody(c.req.raw));
     if (b.source && !(await sourceExists(sql, b.source))) {
-      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, { issues: [{ path: 'source', message: 'no such source' }] });
+      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, {
+        issues: [{ path: 'source', message: 'no such source' }],
+      });
     }
-    const periods = b.kind === 'daily' ? daysBetween(b.from, b.to) : monthsBetween(toMonthDay(b.from), toMonthDay(b.to));
+    const periods = b.kind === 'daily'
+      ? daysBetween(b.from, b.to)
+      : monthsBetween(toMonthDay(b.from), toMonthDay(b.to));
     if (periods.length > MAX_JOBS_PER_REQUEST) {
-      throw new ApiError(400, 'invalid_request', `range too long: ${periods.length} periods (at most ${MAX_JOBS_PER_REQUEST})`,
-        { issues: [{ path: 'to', message: 'range too long' }] });
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `range too long: ${periods.length} periods (at most ${MAX_JOBS_PER_REQUEST})`,
+        { issues: [{ path: 'to', message: 'range too long' }] },
+      );
     }
     const engine = b.engine ?? j.engine;
     const enqueued = await enqueueRange(j, { kind: b.kind, sourceId: b.source, periods, engine });
-    const refs = enqueued.map((e) => ({ id: e.id, queue: e.queue, sourceId: e.sourceId, period: e.period }));
+    const refs = enqueued.map((e) => ({
+      id: e.id,
+      queue: e.queue,
+      sourceId: e.sourceId,
+      period: e.period,
+    }));
     const saved = await saveAggregationRequest(sql, {
-      kind: b.kind, engine, params: b, jobs: refs, requestedBy: c.get('auth').id ?? null,
+      kind: b.kind,
+      engine,
+      params: b,
+      jobs: refs,
+      requestedBy: c.get('auth').id ?? null,
     });
     const ids = refs.map((r) => r.id);
     let rows = await jobsByIds(sql, ids);
@@ -119,48 +167,135 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
       }
     }
     const summary = summarize(rows);
-    return c.json({ id: saved.id, kind: b.kind, engine, ...summary, jobs: rows }, b.wait && summary.state !== 'running' ? 200 : 202);
+    return c.json(
+      { id: saved.id, kind: b.kind, engine, ...summary, jobs: rows },
+      b.wait && summary.state !== 'running' ? 200 : 202,
+    );
   });
 
-  doc.define(app, { method: 'get', path: '/aggregations/:id', tag: 'Aggregation', roles: ['admin'], summary: 'Progress of an aggregation request: its jobs and their states', responses: { 200: 'The request', 404: 'No such request' } }, async (c) => {
+  doc.define(app, {
+    method: 'get',
+    path: '/aggregations/:id',
+    tag: 'Aggregation',
+    roles: ['admin'],
+    summary: 'Progress of an aggregation request: its jobs and their states',
+    responses: { 200: 'The request', 404: 'No such request' },
+  }, async (c) => {
     const id = c.req.param('id') ?? '';
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
+    if (!/^[0-9a-f-]{36}$/i.test(id)) {
+      throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
+    }
     const r = await findAggregationRequest(sql, id);
     if (!r) throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
     const rows = await jobsByIds(sql, r.jobs.map((x) => x.id));
-    return c.json({ id: r.id, kind: r.kind, engine: r.engine, params: r.params, createdAt: r.createdAt, ...summarize(rows), jobs: rows });
+    return c.json({
+      id: r.id,
+      kind: r.kind,
+      engine: r.engine,
+      params: r.params,
+      createdAt: r.createdAt,
+      ...summarize(rows),
+      jobs: rows,
+    });
   });
 
-  doc.define(app, { method: 'get', path: '/rollups/daily', tag: 'Aggregation', roles: ['viewer'], query: RollupParams('day'), produces: ['text/csv'], summary: 'Daily VM rollups of a day (paged JSON; Accept: text/csv streams the whole day as CSV)', responses: { 200: '`{"items", "total", "next"}` or CSV' } }, async (c) => {
+  doc.define(app, {
+    method: 'get',
+    path: '/rollups/daily',
+    tag: 'Aggregation',
+    roles: ['viewer'],
+    query: RollupParams('day'),
+    produces: ['text/csv'],
+    summary:
+      'Daily VM rollups of a day (paged JSON; Accept: text/csv streams the whole day as CSV)',
+    responses: { 200: '`{"items", "total", "next"}` or CSV' },
+  }, async (c) => {
     const p = parseOr400(RollupParams('day'), query(c.req.query()), 'invalid_query');
-    const q = { kind: 'daily' as const, period: p.day as string, sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined };
-    if (wantsCsv(c.req.header('accept'))) return csvResponse(`vmledger-daily-${q.period}.csv`, allRollupPages(sql, q));
+    const q = {
+      kind: 'daily' as const,
+      period: p.day as string,
+      sourceId: p.source as number | undefined,
+      limit: p.limit as number,
+      cursor: p.cursor as string | undefined,
+    };
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(`vmledger-daily-${q.period}.csv`, allRollupPages(sql, q));
+    }
     return c.json(await listRollups(sql, q));
   });
 
-  doc.define(app, { method: 'get', path: '/rollups/monthly', tag: 'Aggregation', roles: ['viewer'], query: RollupParams('month'), produces: ['text/csv'], summary: 'Monthly VM rollups of a month (paged JSON; Accept: text/csv streams the whole month as CSV)', responses: { 200: '`{"items", "total", "next"}` or CSV' } }, async (c) => {
+  doc.define(app, {
+    method: 'get',
+    path: '/rollups/monthly',
+    tag: 'Aggregation',
+    roles: ['viewer'],
+    query: RollupParams('month'),
+    produces: ['text/csv'],
+    summary:
+      'Monthly VM rollups of a month (paged JSON; Accept: text/csv streams the whole month as CSV)',
+    responses: { 200: '`{"items", "total", "next"}` or CSV' },
+  }, async (c) => {
     const p = parseOr400(RollupParams('month'), query(c.req.query()), 'invalid_query');
-    const q = { kind: 'monthly' as const, period: toMonthDay(p.month as string), sourceId: p.source as number | undefined, limit: p.limit as number, cursor: p.cursor as string | undefined };
-    if (wantsCsv(c.req.header('accept'))) return csvResponse(`vmledger-monthly-${q.period.slice(0, 7)}.csv`, allRollupPages(sql, q));
+    const q = {
+      kind: 'monthly' as const,
+      period: toMonthDay(p.month as string),
+      sourceId: p.source as number | undefined,
+      limit: p.limit as number,
+      cursor: p.cursor as string | undefined,
+    };
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(`vmledger-monthly-${q.period.slice(0, 7)}.csv`, allRollupPages(sql, q));
+    }
     return c.json(await listRollups(sql, q));
   });
 
-  doc.define(app, { method: 'post', path: '/benchmarks', tag: 'Aggregation', roles: ['admin'], body: BenchmarkBody, summary: 'Run the SQL-vs-TypeScript benchmark on one period (a job)', responses: { 202: 'Queued', 503: 'Jobs not running' } }, async (c) => {
+  doc.define(app, {
+    method: 'post',
+    path: '/benchmarks',
+    tag: 'Aggregation',
+    roles: ['admin'],
+    body: BenchmarkBody,
+    summary: 'Run the SQL-vs-TypeScript benchmark on one period (a job)',
+    responses: { 202: 'Queued', 503: 'Jobs not running' },
+  }, async (c) => {
     const j = needJobs(jobs);
     const b = parseOr400(BenchmarkBody, await jsonBody(c.req.raw));
     if (b.kind === 'daily' && !isDay(b.period)) {
-      throw new ApiError(400, 'invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', { issues: [{ path: 'period', message: 'must be a day' }] });
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'period: a daily benchmark needs a day YYYY-MM-DD',
+        { issues: [{ path: 'period', message: 'must be a day' }] },
+      );
     }
     if (!(await sourceExists(sql, b.source))) {
-      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, { issues: [{ path: 'source', message: 'no such source' }] });
+      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, {
+        issues: [{ path: 'source', message: 'no such source' }],
+      });
     }
     const period = b.kind === 'monthly' ? toMonthDay(b.period) : b.period;
-    const id = await enqueueBenchmark(j, { kind: b.kind, sourceId: b.source, period, reps: b.reps });
+    const id = await enqueueBenchmark(j, {
+      kind: b.kind,
+      sourceId: b.source,
+      period,
+      reps: b.reps,
+    });
     return c.json({ jobId: id, state: 'created' }, 202);
   });
 
-  doc.define(app, { method: 'get', path: '/benchmarks', tag: 'Aggregation', roles: ['viewer'], summary: 'Benchmark runs: path, period, rows, duration, checksum, parity verdict', responses: { 200: '`{"items"}`' } }, async (c) => {
-    const p = parseOr400(z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }), query(c.req.query()), 'invalid_query');
+  doc.define(app, {
+    method: 'get',
+    path: '/benchmarks',
+    tag: 'Aggregation',
+    roles: ['viewer'],
+    summary: 'Benchmark runs: path, period, rows, duration, checksum, parity verdict',
+    responses: { 200: '`{"items"}`' },
+  }, async (c) => {
+    const p = parseOr400(
+      z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      query(c.req.query()),
+      'invalid_query',
+    );
     return c.json({ items: await listBenchmarkRuns(sql, p.limit) });
   });
 

@@ -25,7 +25,12 @@ export type RunHooks = {
 export type RunResult = { rowsOut: number; ms: number };
 
 /** Aggregates one period of one source with `engine`. */
-export async function runAggregation(sql: Sql, engine: Engine, target: AggregationTarget, hooks: RunHooks = {}): Promise<RunResult> {
+export async function runAggregation(
+  sql: Sql,
+  engine: Engine,
+  target: AggregationTarget,
+  hooks: RunHooks = {},
+): Promise<RunResult> {
   const period = target.kind === 'monthly' ? monthOf(target.period) : target.period;
   const tx = (await sql.reserve()) as unknown as Sql & { release(): void };
   try {
@@ -41,8 +46,16 @@ export async function runAggregation(sql: Sql, engine: Engine, target: Aggregati
         rowsOut = r.n;
       } else {
         rowsOut = target.kind === 'daily'
-          ? await aggregateDailyTs(sql, tx, { sourceId: target.sourceId, day: period, tz: target.tz })
-          : await aggregateMonthlyTs(sql, tx, { sourceId: target.sourceId, month: period, tz: target.tz });
+          ? await aggregateDailyTs(sql, tx, {
+            sourceId: target.sourceId,
+            day: period,
+            tz: target.tz,
+          })
+          : await aggregateMonthlyTs(sql, tx, {
+            sourceId: target.sourceId,
+            month: period,
+            tz: target.tz,
+          });
       }
       const ms = performance.now() - started;
       await hooks.inspect?.(tx);

@@ -84,7 +84,9 @@ export async function generateFacts(sql: Sql, o: SyntheticOptions): Promise<numb
            case when substr(f.vm_key, 4)::int % 17 = 0 then null else 'source' end,
            case when max(f.snapshot_time) < ${new Date(endMs).toISOString()}::timestamptz
                 then max(f.snapshot_time) + interval '10 minutes' end,
-           case when max(f.snapshot_time) < ${new Date(endMs).toISOString()}::timestamptz then 'absence' end
+           case when max(f.snapshot_time) < ${
+    new Date(endMs).toISOString()
+  }::timestamptz then 'absence' end
     from vm_hourly_stats f
     where f.source_id = ${o.sourceId} and f.snapshot_time >= ${o.start}::timestamptz
       and f.snapshot_time <= ${new Date(endMs).toISOString()}::timestamptz

@@ -44,7 +44,12 @@ export type MonthlyRow = Omit<DailyRow, 'day_seconds'> & {
 };
 
 /** Inserts one batch of daily rows for (sourceId, day). */
-export async function insertDailyRows(tx: Sql, sourceId: number, day: string, rows: DailyRow[]): Promise<void> {
+export async function insertDailyRows(
+  tx: Sql,
+  sourceId: number,
+  day: string,
+  rows: DailyRow[],
+): Promise<void> {
   if (rows.length === 0) return;
   await tx`
     insert into vm_daily_rollup (
@@ -68,7 +73,12 @@ export async function insertDailyRows(tx: Sql, sourceId: number, day: string, ro
 }
 
 /** Inserts one batch of monthly rows for (sourceId, month). */
-export async function insertMonthlyRows(tx: Sql, sourceId: number, month: string, rows: MonthlyRow[]): Promise<void> {
+export async function insertMonthlyRows(
+  tx: Sql,
+  sourceId: number,
+  month: string,
+  rows: MonthlyRow[],
+): Promise<void> {
   if (rows.length === 0) return;
   await tx`
     insert into vm_monthly_rollup (
@@ -114,7 +124,13 @@ export type TotalsRow = {
 };
 
 /** Writes the source_daily_totals row of (sourceId, day). */
-export async function insertDailyTotals(tx: Sql, sourceId: number, day: string, daySeconds: number, t: TotalsRow) {
+export async function insertDailyTotals(
+  tx: Sql,
+  sourceId: number,
+  day: string,
+  daySeconds: number,
+  t: TotalsRow,
+) {
   await tx`
     insert into source_daily_totals (
       source_id, day, total_samples, day_seconds, complete, vm_count, samples_present, powered_on_samples,
@@ -129,7 +145,13 @@ export async function insertDailyTotals(tx: Sql, sourceId: number, day: string, 
 }
 
 /** Writes the source_monthly_totals row of (sourceId, month). */
-export async function insertMonthlyTotals(tx: Sql, sourceId: number, month: string, daysCovered: number, t: TotalsRow) {
+export async function insertMonthlyTotals(
+  tx: Sql,
+  sourceId: number,
+  month: string,
+  daysCovered: number,
+  t: TotalsRow,
+) {
   await tx`
     insert into source_monthly_totals (
       source_id, month, total_samples, days_covered, complete, vm_count, samples_present,

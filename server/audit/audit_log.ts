@@ -16,26 +16,47 @@ export async function audit(sql: Sql, e: AuditEntry): Promise<void> {
   try {
     await sql`
       insert into audit_log (actor_id, actor_name, action, target, ip, detail)
-      values (${e.actorId ?? null}, ${e.actorName ?? null}, ${e.action}, ${e.target ?? null}, ${e.ip ?? null}, ${sql.json((e.detail ?? {}) as any)})`;
+      values (${e.actorId ?? null}, ${e.actorName ?? null}, ${e.action}, ${e.target ?? null}, ${
+      e.ip ?? null
+    }, ${sql.json((e.detail ?? {}) as any)})`;
   } catch (err) {
     log.error('audit write failed', { action: e.action, error: err as Error });
   }
 }
 
-export type AuditRow = { id: number; at: string; actorId: number | null; actorName: string | null; action: string; target: string | null; ip: string | null; detail: unknown };
+export type AuditRow = {
+  id: number;
+  at: string;
+  actorId: number | null;
+  actorName: string | null;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  detail: unknown;
+};
 
 /** Newest first, keyset-paged by id. */
 export async function listAudit(sql: Sql, q: { limit: number; before?: number; action?: string }) {
   const rows = await sql`
     select * from audit_log
-    where true ${q.before ? sql`and id < ${q.before}` : sql``} ${q.action ? sql`and action = ${q.action}` : sql``}
+    where true ${q.before ? sql`and id < ${q.before}` : sql``} ${
+    q.action ? sql`and action = ${q.action}` : sql``
+  }
     order by id desc limit ${q.limit + 1}`;
-  const [{ total }] = await sql`select count(*)::int as total from audit_log ${q.action ? sql`where action = ${q.action}` : sql``}`;
+  const [{ total }] = await sql`select count(*)::int as total from audit_log ${
+    q.action ? sql`where action = ${q.action}` : sql``
+  }`;
   const page = rows.slice(0, q.limit);
   return {
     items: page.map((r): AuditRow => ({
-      id: Number(r.id), at: new Date(r.at).toISOString(), actorId: r.actor_id, actorName: r.actor_name,
-      action: r.action, target: r.target, ip: r.ip, detail: r.detail,
+      id: Number(r.id),
+      at: new Date(r.at).toISOString(),
+      actorId: r.actor_id,
+      actorName: r.actor_name,
+      action: r.action,
+      target: r.target,
+      ip: r.ip,
+      detail: r.detail,
     })),
     total,
     next: rows.length > q.limit ? String(page[page.length - 1].id) : null,

@@ -11,7 +11,7 @@ import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
 import type { FailureLimiter } from './rate_limit.ts';
 import { findSession, type Session } from './sessions.ts';
-import { verifyToken, type Role, type TokenInfo } from './tokens.ts';
+import { type Role, type TokenInfo, verifyToken } from './tokens.ts';
 
 export const SESSION_COOKIE = 'vmledger_session';
 
@@ -28,22 +28,38 @@ function allows(have: Role, need: Role): boolean {
  * client address with too many recent failures gets 429. Bad tokens are audited (never
  * their value).
  */
-export function bearerAuth(sql: Sql, options: { limiter?: FailureLimiter; onFailure?: () => void } = {}): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function bearerAuth(
+  sql: Sql,
+  options: { limiter?: FailureLimiter; onFailure?: () => void } = {},
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function bearerAuth(c, next) {
     const ip = clientIp(c);
     const wait = options.limiter?.blockedFor(ip) ?? 0;
     if (wait > 0) {
-      throw new ApiError(429, 'too_many_failures', `too many failed authentications from this address; retry in ${wait} s`, {}, { 'retry-after': String(wait) });
+      throw new ApiError(
+        429,
+        'too_many_failures',
+        `too many failed authentications from this address; retry in ${wait} s`,
+        {},
+        { 'retry-after': String(wait) },
+      );
     }
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <token> header');
+    if (!match) {
+      throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <token> header');
+    }
     const info = await verifyToken(sql, match[1]);
     if (!info) {
       options.limiter?.fail(ip);
       options.onFailure?.();
       log.warn('API authentication failed', { ip, method: c.req.method, path: c.req.path });
-      await audit(sql, { action: 'auth.failure', ip, target: `${c.req.method} ${c.req.path}`, detail: { kind: 'api' } });
+      await audit(sql, {
+        action: 'auth.failure',
+        ip,
+        target: `${c.req.method} ${c.req.path}`,
+        detail: { kind: 'api' },
+      });
       throw new ApiError(401, 'unauthorized', 'invalid, expired or revoked token');
     }
     c.set('auth', info);
@@ -56,7 +72,11 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<{ Variables: Au
   return async function requireRole(c, next) {
     const have = c.get('auth').role;
     if (!roles.some((need) => allows(have, need))) {
-      throw new ApiError(403, 'forbidden', `this route needs the ${roles.join(' or ')} role; the token has ${have}`);
+      throw new ApiError(
+        403,
+        'forbidden',
+        `this route needs the ${roles.join(' or ')} role; the token has ${have}`,
+      );
     }
     await next();
   };

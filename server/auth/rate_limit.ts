@@ -5,7 +5,9 @@
  */
 export type FailureLimiter = ReturnType<typeof createFailureLimiter>;
 
-export function createFailureLimiter(options: { max: number; windowMs: number; now?: () => number }) {
+export function createFailureLimiter(
+  options: { max: number; windowMs: number; now?: () => number },
+) {
   const now = options.now ?? Date.now;
   const failures = new Map<string, number[]>();
 

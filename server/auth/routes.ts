@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { audit, listAudit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
-import { intParam, parseBody, parseQuery, type ApiDoc } from '../http/api_doc.ts';
+import { type ApiDoc, intParam, parseBody, parseQuery } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
 import type { AuthVariables } from './middleware.ts';
@@ -14,10 +14,17 @@ export const CreateTokenBody = z.object({
   role: z.enum(ROLES),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
   expiresInDays: z.number().positive().max(3650).optional(),
-  sources: z.array(z.string().regex(/^(vcenter|proxmox|demo):.+$/, 'must be kind:id')).max(1000).optional()
+  sources: z.array(z.string().regex(/^(vcenter|proxmox|demo):.+$/, 'must be kind:id')).max(1000)
+    .optional()
     .describe('agent tokens: the sources it may post for, as "kind:id"'),
-}).refine((b) => !(b.expiresAt && b.expiresInDays), { message: 'give expiresAt or expiresInDays, not both', path: ['expiresInDays'] })
-  .refine((b) => !b.sources || b.role === 'agent', { message: 'only agent tokens are bound to sources', path: ['sources'] });
+}).refine((b) => !(b.expiresAt && b.expiresInDays), {
+  message: 'give expiresAt or expiresInDays, not both',
+  path: ['expiresInDays'],
+})
+  .refine((b) => !b.sources || b.role === 'agent', {
+    message: 'only agent tokens are bound to sources',
+    path: ['sources'],
+  });
 
 const AuditParams = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -29,42 +36,91 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   doc.define(app, {
-    method: 'get', path: '/tokens', tag: 'Admin', roles: ['admin'],
-    summary: 'API tokens (never their values) with role, expiry, last use', responses: { 200: '`{"items", "total", "next"}`' },
+    method: 'get',
+    path: '/tokens',
+    tag: 'Admin',
+    roles: ['admin'],
+    summary: 'API tokens (never their values) with role, expiry, last use',
+    responses: { 200: '`{"items", "total", "next"}`' },
   }, async (c) => {
     const items = await listTokens(sql);
     return c.json({ items, total: items.length, next: null });
   });
 
   doc.define(app, {
-    method: 'post', path: '/tokens', tag: 'Admin', roles: ['admin'], body: CreateTokenBody,
-    summary: 'Create a token; its value is in this response only', responses: { 201: '`{"id", "token", "name", "role", "expiresAt"}`' },
+    method: 'post',
+    path: '/tokens',
+    tag: 'Admin',
+    roles: ['admin'],
+    body: CreateTokenBody,
+    summary: 'Create a token; its value is in this response only',
+    responses: { 201: '`{"id", "token", "name", "role", "expiresAt"}`' },
   }, async (c) => {
     const b = await parseBody(CreateTokenBody, c);
-    const expiresAt = b.expiresAt ? new Date(b.expiresAt) : b.expiresInDays ? new Date(Date.now() + b.expiresInDays * 86400_000) : null;
-    if (expiresAt && expiresAt <= new Date()) throw new ApiError(400, 'invalid_body', 'expiresAt is in the past', { issues: [{ path: 'expiresAt', message: 'in the past' }] });
+    const expiresAt = b.expiresAt
+      ? new Date(b.expiresAt)
+      : b.expiresInDays
+      ? new Date(Date.now() + b.expiresInDays * 86400_000)
+      : null;
+    if (expiresAt && expiresAt <= new Date()) {
+      throw new ApiError(400, 'invalid_body', 'expiresAt is in the past', {
+        issues: [{ path: 'expiresAt', message: 'in the past' }],
+      });
+    }
     const actor = c.get('auth');
-    const created = await createToken(sql, { name: b.name, role: b.role, expiresAt, allowedSources: b.sources ?? null, createdBy: actor.id });
+    const created = await createToken(sql, {
+      name: b.name,
+      role: b.role,
+      expiresAt,
+      allowedSources: b.sources ?? null,
+      createdBy: actor.id,
+    });
     log.info('token created', { id: created.id, name: b.name, role: b.role, by: actor.name });
-    await audit(sql, { action: 'token.create', actorId: actor.id, actorName: actor.name, target: `token:${created.id}`, detail: { name: b.name, role: b.role } });
-    return c.json({ id: created.id, token: created.token, name: b.name, role: b.role, expiresAt: expiresAt?.toISOString() ?? null }, 201);
+    await audit(sql, {
+      action: 'token.create',
+      actorId: actor.id,
+      actorName: actor.name,
+      target: `token:${created.id}`,
+      detail: { name: b.name, role: b.role },
+    });
+    return c.json({
+      id: created.id,
+      token: created.token,
+      name: b.name,
+      role: b.role,
+      expiresAt: expiresAt?.toISOString() ?? null,
+    }, 201);
   });
 
   doc.define(app, {
-    method: 'delete', path: '/tokens/:id', tag: 'Admin', roles: ['admin'],
-    summary: 'Revoke a token (its page sessions end too)', responses: { 200: 'Revoked', 404: 'No such live token' },
+    method: 'delete',
+    path: '/tokens/:id',
+    tag: 'Admin',
+    roles: ['admin'],
+    summary: 'Revoke a token (its page sessions end too)',
+    responses: { 200: 'Revoked', 404: 'No such live token' },
   }, async (c) => {
     const id = intParam(c, 'id');
     const actor = c.get('auth');
     if (!(await revokeToken(sql, id))) throw new ApiError(404, 'not_found', `no live token ${id}`);
     log.info('token revoked', { id, by: actor.name });
-    await audit(sql, { action: 'token.revoke', actorId: actor.id, actorName: actor.name, target: `token:${id}` });
+    await audit(sql, {
+      action: 'token.revoke',
+      actorId: actor.id,
+      actorName: actor.name,
+      target: `token:${id}`,
+    });
     return c.json({ id, revoked: true });
   });
 
   doc.define(app, {
-    method: 'get', path: '/audit', tag: 'Admin', roles: ['admin'], query: AuditParams,
-    summary: 'The audit log: admin actions and authentication failures, newest first', responses: { 200: '`{"items", "total", "next"}`' },
+    method: 'get',
+    path: '/audit',
+    tag: 'Admin',
+    roles: ['admin'],
+    query: AuditParams,
+    summary: 'The audit log: admin actions and authentication failures, newest first',
+    responses: { 200: '`{"items", "total", "next"}`' },
   }, async (c) => {
     const p = parseQuery(AuditParams, c.req.query());
     return c.json(await listAudit(sql, { limit: p.limit, before: p.cursor, action: p.action }));

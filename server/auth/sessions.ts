@@ -9,12 +9,18 @@ import { hashSecret, type TokenInfo } from './tokens.ts';
 export type Session = TokenInfo & { csrfToken: string; expiresAt: Date };
 
 /** Creates a session for a verified token; returns the cookie value (never stored). */
-export async function createSession(sql: Sql, tokenId: number, hours: number): Promise<{ id: string; csrfToken: string }> {
+export async function createSession(
+  sql: Sql,
+  tokenId: number,
+  hours: number,
+): Promise<{ id: string; csrfToken: string }> {
   const id = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   await sql`
     insert into sessions (id_hash, token_id, csrf_token, expires_at)
-    values (${hashSecret(id)}, ${tokenId}, ${csrfToken}, now() + make_interval(secs => ${hours * 3600}))`;
+    values (${hashSecret(id)}, ${tokenId}, ${csrfToken}, now() + make_interval(secs => ${
+    hours * 3600
+  }))`;
   // Expired sessions are swept here rather than by a timer: logins are rare and cheap.
   await sql`delete from sessions where expires_at < now()`;
   return { id, csrfToken };

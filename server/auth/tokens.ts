@@ -29,12 +29,21 @@ export function newTokenValue(): string {
 /** Stores a token (hashed) and returns its id with the plain value, which is never stored. */
 export async function createToken(
   sql: Sql,
-  options: { name: string; role: Role; expiresAt?: Date | null; value?: string; allowedSources?: string[] | null; createdBy?: number | null },
+  options: {
+    name: string;
+    role: Role;
+    expiresAt?: Date | null;
+    value?: string;
+    allowedSources?: string[] | null;
+    createdBy?: number | null;
+  },
 ): Promise<{ id: number; token: string }> {
   const token = options.value ?? newTokenValue();
   const [row] = await sql`
     insert into api_tokens (name, role, token_hash, prefix, expires_at, allowed_sources, created_by)
-    values (${options.name}, ${options.role}, ${hashSecret(token)}, ${token.slice(0, 10)}, ${options.expiresAt ?? null},
+    values (${options.name}, ${options.role}, ${hashSecret(token)}, ${token.slice(0, 10)}, ${
+    options.expiresAt ?? null
+  },
             ${options.allowedSources ?? null}, ${options.createdBy ?? null})
     returning id`;
   return { id: row.id as number, token };
@@ -54,14 +63,26 @@ export async function verifyToken(sql: Sql, token: string): Promise<TokenInfo | 
       where t.id = hit.id and (hit.last_used_at is null or hit.last_used_at < now() - interval '1 minute')
     )
     select id, name, role, allowed_sources from hit`;
-  return rows.length ? { id: rows[0].id, name: rows[0].name, role: rows[0].role, allowedSources: rows[0].allowed_sources } : null;
+  return rows.length
+    ? {
+      id: rows[0].id,
+      name: rows[0].name,
+      role: rows[0].role,
+      allowedSources: rows[0].allowed_sources,
+    }
+    : null;
 }
 
 /** Ensures a live token with this value exists (used for VMLEDGER_ADMIN_TOKEN and the demo agent). */
-export async function ensureToken(sql: Sql, options: { name: string; role: Role; value: string }): Promise<number> {
+export async function ensureToken(
+  sql: Sql,
+  options: { name: string; role: Role; value: string },
+): Promise<number> {
   const [row] = await sql`
     insert into api_tokens (name, role, token_hash, prefix)
-    values (${options.name}, ${options.role}, ${hashSecret(options.value)}, ${options.value.slice(0, 10)})
+    values (${options.name}, ${options.role}, ${hashSecret(options.value)}, ${
+    options.value.slice(0, 10)
+  })
     on conflict (token_hash) do update set revoked_at = null, role = excluded.role
     returning id`;
   return row.id as number;
@@ -76,8 +97,16 @@ export async function hasAdminToken(sql: Sql): Promise<boolean> {
 }
 
 export type TokenListItem = {
-  id: number; name: string; role: Role; prefix: string; createdAt: string; expiresAt: string | null;
-  revokedAt: string | null; lastUsedAt: string | null; allowedSources: string[] | null; status: 'active' | 'expired' | 'revoked';
+  id: number;
+  name: string;
+  role: Role;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  allowedSources: string[] | null;
+  status: 'active' | 'expired' | 'revoked';
 };
 
 /** Every token (never the values), newest first. */
@@ -85,15 +114,27 @@ export async function listTokens(sql: Sql): Promise<TokenListItem[]> {
   const rows = await sql`select * from api_tokens order by id desc`;
   const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
   return rows.map((r) => ({
-    id: r.id, name: r.name, role: r.role, prefix: r.prefix, createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at),
-    revokedAt: iso(r.revoked_at), lastUsedAt: iso(r.last_used_at), allowedSources: r.allowed_sources,
-    status: r.revoked_at ? 'revoked' : r.expires_at && new Date(r.expires_at) <= new Date() ? 'expired' : 'active',
+    id: r.id,
+    name: r.name,
+    role: r.role,
+    prefix: r.prefix,
+    createdAt: iso(r.created_at)!,
+    expiresAt: iso(r.expires_at),
+    revokedAt: iso(r.revoked_at),
+    lastUsedAt: iso(r.last_used_at),
+    allowedSources: r.allowed_sources,
+    status: r.revoked_at
+      ? 'revoked'
+      : r.expires_at && new Date(r.expires_at) <= new Date()
+      ? 'expired'
+      : 'active',
   }));
 }
 
 /** Revokes a token and ends its sessions; false when there is no such live token. */
 export async function revokeToken(sql: Sql, id: number): Promise<boolean> {
-  const rows = await sql`update api_tokens set revoked_at = now() where id = ${id} and revoked_at is null returning id`;
+  const rows =
+    await sql`update api_tokens set revoked_at = now() where id = ${id} and revoked_at is null returning id`;
   if (rows.length) await sql`delete from sessions where token_id = ${id}`;
   return rows.length > 0;
 }

@@ -22,13 +22,18 @@ export type Database = {
  * message that ends a COPY (or the next query after one) waits for the server's delayed ACK:
  * 40 ms per COPY on Linux, the largest single cost of storing a capture.
  */
-function connectWithoutDelay(options: { host: string[]; port: number[]; path?: string }): Promise<net.Socket> {
+function connectWithoutDelay(
+  options: { host: string[]; port: number[]; path?: string },
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = options.path
       ? net.connect({ path: options.path })
       : net.connect({ host: options.host[0], port: options.port[0], noDelay: true });
     // postgres.js starts its own connect timer only once it has the socket.
-    socket.setTimeout(30_000, () => socket.destroy(new Error(`could not connect to PostgreSQL within 30 s`)));
+    socket.setTimeout(
+      30_000,
+      () => socket.destroy(new Error(`could not connect to PostgreSQL within 30 s`)),
+    );
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);
@@ -49,7 +54,12 @@ export function createPool(url: string, options: { max?: number } = {}): Sql {
     connection: { TimeZone: 'UTC', application_name: 'vmledger' },
     types: {
       // int8 (counts, sums) as JS numbers: every value we store fits in 2^53.
-      bigint: { to: 20, from: [20], serialize: (x: number) => x.toString(), parse: (x: string) => Number(x) },
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (x: number) => x.toString(),
+        parse: (x: string) => Number(x),
+      },
     },
   }) as unknown as Sql;
 }

@@ -37,7 +37,9 @@ export async function migrate(sql: Sql, sqlDir = SQL_DIR): Promise<MigrationResu
   const routines = readSqlFiles(path.join(sqlDir, 'routines'));
   for (const m of migrations) {
     if (!/^\d{4}_[a-z0-9_]+\.sql$/.test(m.name)) {
-      throw new MigrationError(`sql/migrations/${m.name}: name must look like 0001_what_it_does.sql`);
+      throw new MigrationError(
+        `sql/migrations/${m.name}: name must look like 0001_what_it_does.sql`,
+      );
     }
   }
   const conn = await sql.reserve();
@@ -50,7 +52,9 @@ export async function migrate(sql: Sql, sqlDir = SQL_DIR): Promise<MigrationResu
       create table if not exists schema_routines (
         name text primary key, checksum text not null, applied_at timestamptz not null default now());`);
     const done = new Map(
-      (await conn`select name, checksum from schema_migrations`).map((r) => [r.name as string, r.checksum as string]),
+      (await conn`select name, checksum from schema_migrations`).map((
+        r,
+      ) => [r.name as string, r.checksum as string]),
     );
     for (const m of migrations) {
       const known = done.get(m.name);
@@ -61,18 +65,27 @@ export async function migrate(sql: Sql, sqlDir = SQL_DIR): Promise<MigrationResu
             'migrations are never edited: add a new numbered file instead',
         );
       }
-      await inTransaction(conn, m.text, () => conn`insert into schema_migrations (name, checksum) values (${m.name}, ${m.checksum})`, m.name);
+      await inTransaction(
+        conn,
+        m.text,
+        () =>
+          conn`insert into schema_migrations (name, checksum) values (${m.name}, ${m.checksum})`,
+        m.name,
+      );
       result.applied.push(m.name);
     }
     const current = new Map(
-      (await conn`select name, checksum from schema_routines`).map((r) => [r.name as string, r.checksum as string]),
+      (await conn`select name, checksum from schema_routines`).map((
+        r,
+      ) => [r.name as string, r.checksum as string]),
     );
     for (const r of routines) {
       if (current.get(r.name) === r.checksum) continue;
       await inTransaction(
         conn,
         r.text,
-        () => conn`insert into schema_routines (name, checksum) values (${r.name}, ${r.checksum})
+        () =>
+          conn`insert into schema_routines (name, checksum) values (${r.name}, ${r.checksum})
              on conflict (name) do update set checksum = excluded.checksum, applied_at = now()`,
         `routines/${r.name}`,
       );

@@ -5,7 +5,7 @@
  */
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { requireRole, type AuthVariables } from '../auth/middleware.ts';
+import { type AuthVariables, requireRole } from '../auth/middleware.ts';
 import type { Role } from '../auth/tokens.ts';
 import { ApiError } from './errors.ts';
 import { jsonBody, parseOr400, query } from './validate.ts';
@@ -35,7 +35,11 @@ export class ApiDoc {
   readonly routes: RouteSpec[] = [];
 
   /** Registers `handler` under `spec` on `app`, with the role check in front. */
-  define(app: Hono<Env>, spec: RouteSpec, ...handlers: ((c: Context<Env>, next: () => Promise<void>) => any)[]) {
+  define(
+    app: Hono<Env>,
+    spec: RouteSpec,
+    ...handlers: ((c: Context<Env>, next: () => Promise<void>) => any)[]
+  ) {
     this.routes.push(spec);
     const guard = requireRole(...spec.roles) as MiddlewareHandler<Env>;
     (app as any).on(spec.method.toUpperCase(), spec.path, guard, ...handlers);
@@ -47,19 +51,35 @@ export class ApiDoc {
     for (const r of this.routes) {
       const path = '/api/v1' + r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
       const params: unknown[] = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
-        name: m[1], in: 'path', required: true, schema: { type: 'string' },
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
       }));
       if (r.query) {
         const schema = z.toJSONSchema(r.query, { io: 'input', unrepresentable: 'any' }) as any;
         for (const [name, s] of Object.entries(schema.properties ?? {})) {
-          params.push({ name, in: 'query', required: (schema.required ?? []).includes(name), schema: s });
+          params.push({
+            name,
+            in: 'query',
+            required: (schema.required ?? []).includes(name),
+            schema: s,
+          });
         }
       }
       const responses: Record<string, unknown> = {};
       for (const [status, description] of Object.entries(r.responses ?? { 200: 'OK' })) {
-        responses[status] = { description, content: { 'application/json': {} , ...Object.fromEntries((r.produces ?? []).map((t) => [t, {}])) } };
+        responses[status] = {
+          description,
+          content: {
+            'application/json': {},
+            ...Object.fromEntries((r.produces ?? []).map((t) => [t, {}])),
+          },
+        };
       }
-      responses['400'] ??= { description: 'Invalid input: `{"error":{"code","message","issues":[{"path","message"}]}}`' };
+      responses['400'] ??= {
+        description: 'Invalid input: `{"error":{"code","message","issues":[{"path","message"}]}}`',
+      };
       responses['401'] = { description: 'Missing, invalid, expired or revoked token' };
       responses['403'] = { description: `Needs role: ${r.roles.join(' or ')}` };
       paths[path] ??= {};
@@ -68,13 +88,28 @@ export class ApiDoc {
         tags: [r.tag],
         'x-roles': r.roles,
         parameters: params,
-        ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
+        ...(r.body
+          ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }),
+                },
+              },
+            },
+          }
+          : {}),
         responses,
       };
     }
     return {
       openapi: '3.1.0',
-      info: { ...info, description: 'vmledger API. Every route needs `Authorization: Bearer <token>`; errors are `{"error":{"code","message",...}}`.' },
+      info: {
+        ...info,
+        description:
+          'vmledger API. Every route needs `Authorization: Bearer <token>`; errors are `{"error":{"code","message",...}}`.',
+      },
       servers: [{ url: '/' }],
       security: [{ bearer: [] }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
@@ -96,6 +131,8 @@ export async function parseBody<T extends z.ZodType>(schema: T, c: Context): Pro
 /** A positive integer path parameter, or 400. */
 export function intParam(c: Context, name: string): number {
   const v = Number(c.req.param(name));
-  if (!Number.isInteger(v) || v <= 0) throw new ApiError(400, 'invalid_path', `${name} must be a positive integer`);
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new ApiError(400, 'invalid_path', `${name} must be a positive integer`);
+  }
   return v;
 }

@@ -18,7 +18,10 @@ export function wantsCsv(accept: string | undefined): boolean {
 }
 
 /** A streamed CSV response from pages of objects; the header comes from the first item's keys. */
-export function csvResponse(fileName: string, pages: AsyncIterable<Record<string, unknown>[]>): Response {
+export function csvResponse(
+  fileName: string,
+  pages: AsyncIterable<Record<string, unknown>[]>,
+): Response {
   const encoder = new TextEncoder();
   let columns: string[] | null = null;
   const stream = new ReadableStream<Uint8Array>({
@@ -42,6 +45,9 @@ export function csvResponse(fileName: string, pages: AsyncIterable<Record<string
     },
   });
   return new Response(stream, {
-    headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${fileName}"` },
+    headers: {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${fileName}"`,
+    },
   });
 }

@@ -14,7 +14,13 @@ export class ApiError extends HTTPException {
   readonly details: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
-  constructor(status: ContentfulStatusCode, code: string, message: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    message: string,
+    details: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     super(status, { message });
     this.code = code;
     this.details = details;
@@ -22,10 +28,13 @@ export class ApiError extends HTTPException {
   }
 
   override getResponse(): Response {
-    return new Response(JSON.stringify({ error: { code: this.code, message: this.message, ...this.details } }), {
-      status: this.status,
-      headers: { 'content-type': 'application/json; charset=utf-8', ...this.headers },
-    });
+    return new Response(
+      JSON.stringify({ error: { code: this.code, message: this.message, ...this.details } }),
+      {
+        status: this.status,
+        headers: { 'content-type': 'application/json; charset=utf-8', ...this.headers },
+      },
+    );
   }
 }
 
@@ -35,7 +44,10 @@ export function handleError(err: Error, c: Context): Response {
     if (err instanceof ApiError) return err.getResponse();
     const res = err.getResponse();
     if (res.headers.get('content-type')?.includes('json')) return res;
-    return c.json({ error: { code: `http_${err.status}`, message: err.message || res.statusText } }, err.status);
+    return c.json(
+      { error: { code: `http_${err.status}`, message: err.message || res.statusText } },
+      err.status,
+    );
   }
   log.error('unhandled error', { path: c.req.path, method: c.req.method, error: err });
   return c.json({ error: { code: 'internal', message: 'internal server error' } }, 500);

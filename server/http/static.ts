@@ -19,17 +19,27 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   'app.css': { file: web('app.css'), type: 'text/css; charset=utf-8' },
   'app.js': { file: web('app.js'), type: 'text/javascript; charset=utf-8' },
   'favicon.svg': { file: web('favicon.svg'), type: 'image/svg+xml' },
-  'htmx.min.js': { file: require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
+  'htmx.min.js': {
+    file: require.resolve('htmx.org/dist/htmx.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
 };
 
 type Loaded = { body: Uint8Array; gzip: Uint8Array; type: string; etag: string };
 
 /** The assets as served: raw and gzipped bytes (the UI benchmark reads the sizes from here). */
 export function loadAssets(): Map<string, Loaded> {
-  return new Map(Object.entries(ASSETS).map(([name, a]) => {
-    const body = readFileSync(a.file);
-    return [name, { body, gzip: gzipSync(body, { level: 9 }), type: a.type, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"` }];
-  }));
+  return new Map(
+    Object.entries(ASSETS).map(([name, a]) => {
+      const body = readFileSync(a.file);
+      return [name, {
+        body,
+        gzip: gzipSync(body, { level: 9 }),
+        type: a.type,
+        etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`,
+      }];
+    }),
+  );
 }
 
 /** Serves the known assets from memory. */
@@ -40,11 +50,17 @@ export function staticRoutes() {
     const asset = loaded.get(c.req.param('name'));
     if (!asset) return c.json({ error: { code: 'not_found', message: 'no such asset' } }, 404);
     const headers: Record<string, string> = {
-      'content-type': asset.type, 'cache-control': 'public, max-age=3600', etag: asset.etag, vary: 'accept-encoding',
+      'content-type': asset.type,
+      'cache-control': 'public, max-age=3600',
+      etag: asset.etag,
+      vary: 'accept-encoding',
     };
     if (c.req.header('if-none-match') === asset.etag) return c.body(null, 304, headers);
     if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
-      return c.body(asset.gzip as Uint8Array<ArrayBuffer>, 200, { ...headers, 'content-encoding': 'gzip' });
+      return c.body(asset.gzip as Uint8Array<ArrayBuffer>, 200, {
+        ...headers,
+        'content-encoding': 'gzip',
+      });
     }
     return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, headers);
   });

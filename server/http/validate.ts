@@ -3,7 +3,11 @@ import type { z } from 'zod';
 import { describeIssues } from '../../agent/capture/schema.ts';
 import { ApiError } from './errors.ts';
 
-export function parseOr400<T extends z.ZodType>(schema: T, input: unknown, code = 'invalid_request'): z.infer<T> {
+export function parseOr400<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  code = 'invalid_request',
+): z.infer<T> {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error);

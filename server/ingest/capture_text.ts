@@ -44,7 +44,9 @@ export function splitCaptureText(text: string): CaptureText | null {
   const nonce = `vms ${crypto.randomUUID()}`;
   let head: unknown;
   try {
-    head = JSON.parse(`${text.slice(0, start - 1)}${JSON.stringify(nonce)}${text.slice(close + 1)}`);
+    head = JSON.parse(
+      `${text.slice(0, start - 1)}${JSON.stringify(nonce)}${text.slice(close + 1)}`,
+    );
   } catch {
     return null;
   }

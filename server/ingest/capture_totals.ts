@@ -45,8 +45,12 @@ export class CaptureTotalsSum {
   result(): CaptureTotals {
     const disk = BigInt(this.#diskMillions) * 1_000_000n + BigInt(this.#diskRest);
     return {
-      rows: this.#rows, vms: this.#vms, poweredOn: this.#poweredOn, templates: this.#templates,
-      vcpu: String(this.#vcpu), ramMb: String(this.#ramMb),
+      rows: this.#rows,
+      vms: this.#vms,
+      poweredOn: this.#poweredOn,
+      templates: this.#templates,
+      vcpu: String(this.#vcpu),
+      ramMb: String(this.#ramMb),
       provisionedDiskGb: `${disk / 1000n}.${String(disk % 1000n).padStart(3, '0')}`,
     };
   }

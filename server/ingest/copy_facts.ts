@@ -17,8 +17,13 @@ import { FACT_COLUMNS, stageLine, type VmDigest } from './vm_lines.ts';
  * inserting the previous one.
  */
 export async function copyFactsPickingChanges(
-  tx: Sql, partition: string, sourceId: number, capture: CaptureHead, parts: Iterable<VmDigest[]>,
-  comparison: CaptureComparison, totals: CaptureTotalsSum,
+  tx: Sql,
+  partition: string,
+  sourceId: number,
+  capture: CaptureHead,
+  parts: Iterable<VmDigest[]>,
+  comparison: CaptureComparison,
+  totals: CaptureTotalsSum,
 ): Promise<string[]> {
   const prefix = `${sourceId}\t${capture.capturedAt}\t${capture.captureId}\t`;
   const changed: string[] = [];
@@ -27,7 +32,9 @@ export async function copyFactsPickingChanges(
       let out = '';
       for (const vm of part) {
         totals.add(vm);
-        if (comparison.mustStage(vm.key, vm.sourceVmId, vm.hash)) changed.push(stageLine(vm.facts, vm.state, vm.hash));
+        if (comparison.mustStage(vm.key, vm.sourceVmId, vm.hash)) {
+          changed.push(stageLine(vm.facts, vm.state, vm.hash));
+        }
         out += `${prefix}${vm.facts}\n`;
       }
       yield out;

@@ -8,7 +8,10 @@
  * back and reads the whole text the ordinary way, which answers with zod's own issues.
  */
 import {
-  type Capture, type CaptureHead, type CaptureVm, MAX_VMS_PER_CAPTURE,
+  type Capture,
+  type CaptureHead,
+  type CaptureVm,
+  MAX_VMS_PER_CAPTURE,
 } from '../../agent/capture/schema.ts';
 import { splitCaptureText } from './capture_text.ts';
 import { checkCaptureHead, checkCaptureVms } from './validate_capture.ts';
@@ -71,7 +74,9 @@ export class IncomingVms {
    * not parsed, and once every VM was read it is replaced by this capture's.
    */
   *parts(memo?: MemoUse): Generator<VmDigest[]> {
-    this.#reading ??= 'text' in this.#source ? readVmText(this.#source, memo) : digestInParts(this.#source);
+    this.#reading ??= 'text' in this.#source
+      ? readVmText(this.#source, memo)
+      : digestInParts(this.#source);
     for (const part of this.#reading) {
       for (const vm of part) {
         if (this.#keys.has(vm.key)) throw new NeedsWholeParse('two VMs share a key');
@@ -96,8 +101,12 @@ export class IncomingVms {
   }
 }
 
-function* digestInParts({ validated, partSize }: { validated: CaptureVm[]; partSize: number }): Generator<VmDigest[]> {
-  for (let i = 0; i < validated.length; i += partSize) yield validated.slice(i, i + partSize).map(digestVm);
+function* digestInParts(
+  { validated, partSize }: { validated: CaptureVm[]; partSize: number },
+): Generator<VmDigest[]> {
+  for (let i = 0; i < validated.length; i += partSize) {
+    yield validated.slice(i, i + partSize).map(digestVm);
+  }
 }
 
 /**
@@ -170,7 +179,9 @@ function parsePiece(piece: string): CaptureVm[] | null {
   } catch {
     return null;
   }
-  if ((values as unknown[]).length === 0) throw new NeedsWholeParse('an empty part of the VM array');
+  if ((values as unknown[]).length === 0) {
+    throw new NeedsWholeParse('an empty part of the VM array');
+  }
   const vms = checkCaptureVms(values);
   if (!vms) throw new NeedsWholeParse('a VM is invalid');
   return vms;
@@ -186,7 +197,9 @@ export function captureFromText(text: string, partChars?: number): IncomingCaptu
   const split = splitCaptureText(text);
   if (!split) return null;
   const head = checkCaptureHead(split.head);
-  return head ? { head, vms: IncomingVms.fromText(text, split.vmStart, split.vmEnd, partChars) } : null;
+  return head
+    ? { head, vms: IncomingVms.fromText(text, split.vmStart, split.vmEnd, partChars) }
+    : null;
 }
 
 /** A capture already parsed and validated whole. */

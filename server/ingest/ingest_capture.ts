@@ -11,26 +11,41 @@
 import type { TokenInfo } from '../auth/tokens.ts';
 import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
-import { captureFromParsed, captureFromText, type IncomingVms, NeedsWholeParse } from './incoming_capture.ts';
+import {
+  captureFromParsed,
+  captureFromText,
+  type IncomingVms,
+  NeedsWholeParse,
+} from './incoming_capture.ts';
 import { parseJsonText } from './read_body.ts';
 import { storeCapture, type StoreResult } from './store_capture.ts';
 import { parseCapture } from './validate_capture.ts';
 
-export async function ingestCaptureText(sql: Sql, text: string, token: TokenInfo): Promise<StoreResult> {
+export async function ingestCaptureText(
+  sql: Sql,
+  text: string,
+  token: TokenInfo,
+): Promise<StoreResult> {
   const streamed = captureFromText(text);
   if (streamed) {
     try {
       return await storeCapture(sql, streamed, token);
     } catch (err) {
       // A 403 or 409 stands only for a valid capture; an invalid one is answered with 400.
-      const reparse = err instanceof NeedsWholeParse || (err instanceof ApiError && !allVmsValid(streamed.vms));
+      const reparse = err instanceof NeedsWholeParse ||
+        (err instanceof ApiError && !allVmsValid(streamed.vms));
       if (!reparse) throw err;
     }
   }
   const parsed = parseCapture(parseJsonText(text));
   if (!parsed.success) {
     const issues = parsed.issues;
-    throw new ApiError(400, 'invalid_capture', `capture is invalid: ${issues[0].path}: ${issues[0].message}`, { issues });
+    throw new ApiError(
+      400,
+      'invalid_capture',
+      `capture is invalid: ${issues[0].path}: ${issues[0].message}`,
+      { issues },
+    );
   }
   return await storeCapture(sql, captureFromParsed(parsed.data), token);
 }

@@ -42,9 +42,17 @@ async function inflate(bytes: Buffer, maxBytes: number): Promise<Buffer> {
     return await gunzipAsync(bytes, { maxOutputLength: maxBytes, chunkSize: INFLATE_CHUNK_BYTES });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new ApiError(413, 'body_too_large', `decompressed body exceeds the limit of ${maxBytes} bytes`);
+      throw new ApiError(
+        413,
+        'body_too_large',
+        `decompressed body exceeds the limit of ${maxBytes} bytes`,
+      );
     }
-    throw new ApiError(400, 'invalid_gzip', `body could not be decompressed: ${(err as Error).message}`);
+    throw new ApiError(
+      400,
+      'invalid_gzip',
+      `body could not be decompressed: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -55,11 +63,19 @@ async function inflate(bytes: Buffer, maxBytes: number): Promise<Buffer> {
 export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
   const encoding = (req.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (!['identity', 'gzip', 'x-gzip'].includes(encoding)) {
-    throw new ApiError(415, 'unsupported_encoding', `Content-Encoding ${encoding} is not supported; use gzip or none`);
+    throw new ApiError(
+      415,
+      'unsupported_encoding',
+      `Content-Encoding ${encoding} is not supported; use gzip or none`,
+    );
   }
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
-    throw new ApiError(413, 'body_too_large', `body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
+    throw new ApiError(
+      413,
+      'body_too_large',
+      `body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`,
+    );
   }
   if (!req.body) throw new ApiError(400, 'invalid_json', 'request body is empty');
   let bytes = await readBytes(req.body, maxBytes);

@@ -15,16 +15,28 @@ import type { StoreResult } from './store_capture.ts';
 export function ingestRoutes(
   sql: Sql,
   doc: ApiDoc,
-  options: { maxBodyBytes: number; onStored?: (r: StoreResult) => void | Promise<void>; metrics?: Metrics },
+  options: {
+    maxBodyBytes: number;
+    onStored?: (r: StoreResult) => void | Promise<void>;
+    metrics?: Metrics;
+  },
 ) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   doc.define(app, {
-    method: 'post', path: '/captures', tag: 'Ingest', roles: ['agent', 'admin'], body: Capture,
+    method: 'post',
+    path: '/captures',
+    tag: 'Ingest',
+    roles: ['agent', 'admin'],
+    body: Capture,
     summary: 'Store one capture (JSON, optionally Content-Encoding: gzip); idempotent by captureId',
     responses: {
-      201: 'Stored', 200: '`{"duplicate": true}`: this capture id was stored before', 403: "Another agent's source",
-      409: 'Another capture id for the same source and time', 413: 'Body over the size limit', 415: 'Unsupported Content-Encoding',
+      201: 'Stored',
+      200: '`{"duplicate": true}`: this capture id was stored before',
+      403: "Another agent's source",
+      409: 'Another capture id for the same source and time',
+      413: 'Body over the size limit',
+      415: 'Unsupported Content-Encoding',
     },
   }, async (c) => {
     const started = performance.now();
@@ -33,7 +45,9 @@ export function ingestRoutes(
       const text = await readBodyText(c.req.raw, options.maxBodyBytes);
       result = await ingestCaptureText(sql, text, c.get('auth'));
     } catch (err) {
-      options.metrics?.capturesRejected.inc({ status: String(err instanceof ApiError ? err.status : 500) });
+      options.metrics?.capturesRejected.inc({
+        status: String(err instanceof ApiError ? err.status : 500),
+      });
       throw err;
     }
     options.metrics?.capturesReceived.inc({ outcome: result.duplicate ? 'duplicate' : 'stored' });
@@ -41,7 +55,12 @@ export function ingestRoutes(
     if (result.duplicate) {
       return c.json({ captureId: result.captureId, duplicate: true }, 200);
     }
-    log.debug('capture stored', { captureId: result.captureId, sourceId: result.sourceId, vms: result.vmCount, late: result.late });
+    log.debug('capture stored', {
+      captureId: result.captureId,
+      sourceId: result.sourceId,
+      vms: result.vmCount,
+      late: result.late,
+    });
     // Follow-up work (late-day re-aggregation) must never fail an ingest that has committed.
     try {
       await options.onStored?.(result);
@@ -49,8 +68,13 @@ export function ingestRoutes(
       log.error('after-capture hook failed', { captureId: result.captureId, error: err as Error });
     }
     return c.json({
-      captureId: result.captureId, sourceId: result.sourceId, duplicate: false, vms: result.vmCount,
-      late: result.late, deleted: result.deleted, reappeared: result.reappeared,
+      captureId: result.captureId,
+      sourceId: result.sourceId,
+      duplicate: false,
+      vms: result.vmCount,
+      late: result.late,
+      deleted: result.deleted,
+      reappeared: result.reappeared,
     }, 201);
   });
 

@@ -24,7 +24,9 @@ export type SourceState = {
 /** The VMs a capture's creation events may name (a superset: times are not compared). */
 export type CreationEvents = { vmKeys: Set<string>; sourceVmIds: Set<string> };
 
-export function creationEvents(events: { type: string; vmKey: string | null; sourceVmId: string | null }[]): CreationEvents {
+export function creationEvents(
+  events: { type: string; vmKey: string | null; sourceVmId: string | null }[],
+): CreationEvents {
   const found: CreationEvents = { vmKeys: new Set(), sourceVmIds: new Set() };
   for (const e of events) {
     if (e.type !== 'created') continue;
@@ -39,14 +41,23 @@ export function creationEvents(events: { type: string; vmKey: string | null; sou
  * rather than one join in SQL: when statistics still take the source for a row or two (a
  * new source), the planner rescans the source's inventory for every lifecycle row.
  */
-export async function loadSourceState(tx: Sql, sourceId: number, generation: string): Promise<SourceState> {
+export async function loadSourceState(
+  tx: Sql,
+  sourceId: number,
+  generation: string,
+): Promise<SourceState> {
   const [lifecycle, hashes] = await Promise.all([
     tx`select vm_key, in_newest_capture, created_at is null from vm_lifecycle_base
        where source_id = ${sourceId} and deleted_at is null`.values(),
     tx`select vm_key, state_hash::float8 from vm_inventory where source_id = ${sourceId}`.values(),
   ]);
   const hashOf = new Map<string, number | null>(hashes as unknown as [string, number | null][]);
-  const state: SourceState = { generation, live: new Map(), leftOut: new Set(), creationUnchecked: new Set() };
+  const state: SourceState = {
+    generation,
+    live: new Map(),
+    leftOut: new Set(),
+    creationUnchecked: new Set(),
+  };
   for (const [key, inNewest, creationUnchecked] of lifecycle) {
     state.live.set(key, hashOf.get(key) ?? null);
     if (!inNewest) state.leftOut.add(key);
@@ -156,6 +167,6 @@ const caches = new WeakMap<Sql, SourceStateCache>();
 /** The cache of one database pool (tests run several databases in one process). */
 export function sourceStateCache(sql: Sql): SourceStateCache {
   let cache = caches.get(sql);
-  if (!cache) caches.set(sql, (cache = new SourceStateCache()));
+  if (!cache) caches.set(sql, cache = new SourceStateCache());
   return cache;
 }

@@ -14,7 +14,12 @@ import { STAGE_COLUMNS } from './vm_lines.ts';
  * rope of thousands of strings) then lived long enough to be copied by every young
  * generation collection, 10-16 ms apiece.
  */
-export async function copyInto(tx: Sql, table: string, columns: readonly string[], chunks: Iterable<string>): Promise<void> {
+export async function copyInto(
+  tx: Sql,
+  table: string,
+  columns: readonly string[],
+  chunks: Iterable<string>,
+): Promise<void> {
   const writable = await tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
   await pipeline(Readable.from(chunks, { highWaterMark: 1 }), writable);
 }

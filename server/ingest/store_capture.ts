@@ -13,11 +13,15 @@ import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { ApiError } from '../http/errors.ts';
-import { captureTotals, type CaptureTotals, CaptureTotalsSum } from './capture_totals.ts';
+import { type CaptureTotals, captureTotals, CaptureTotalsSum } from './capture_totals.ts';
 import { copyFactsPickingChanges, stageAllVms } from './copy_facts.ts';
 import type { IncomingCapture } from './incoming_capture.ts';
 import {
-  CaptureComparison, creationEvents, loadSourceState, type SourceState, sourceStateCache,
+  CaptureComparison,
+  creationEvents,
+  loadSourceState,
+  type SourceState,
+  sourceStateCache,
 } from './source_state.ts';
 import { stageLines } from './stage.ts';
 import { vmTextMemos } from './vm_text_memo.ts';
@@ -49,10 +53,21 @@ type ClaimedSource = { id: number; generation: string; lastCaptureAt: Date | nul
  * always sees a consistent order, and the generation read here is the one this
  * transaction will bump.
  */
-async function claimSource(tx: Sql, capture: CaptureHead, token: TokenInfo): Promise<ClaimedSource> {
+async function claimSource(
+  tx: Sql,
+  capture: CaptureHead,
+  token: TokenInfo,
+): Promise<ClaimedSource> {
   const s = capture.source;
-  if (token.role === 'agent' && token.allowedSources && !token.allowedSources.includes(`${s.kind}:${s.id}`)) {
-    throw new ApiError(403, 'source_not_yours', `this agent token may post only for ${token.allowedSources.join(', ')}`);
+  if (
+    token.role === 'agent' && token.allowedSources &&
+    !token.allowedSources.includes(`${s.kind}:${s.id}`)
+  ) {
+    throw new ApiError(
+      403,
+      'source_not_yours',
+      `this agent token may post only for ${token.allowedSources.join(', ')}`,
+    );
   }
   const claimant = token.role === 'agent' ? token.id : null;
   const [row] = await tx`
@@ -63,7 +78,11 @@ async function claimSource(tx: Sql, capture: CaptureHead, token: TokenInfo): Pro
       owner_token_id = coalesce(sources.owner_token_id, excluded.owner_token_id)
     returning id, owner_token_id, generation::text as generation, last_capture_at`;
   if (token.role === 'agent' && row.owner_token_id !== token.id) {
-    throw new ApiError(403, 'source_not_yours', `source ${s.kind}:${s.id} belongs to another agent token`);
+    throw new ApiError(
+      403,
+      'source_not_yours',
+      `source ${s.kind}:${s.id} belongs to another agent token`,
+    );
   }
   return { id: row.id, generation: row.generation, lastCaptureAt: row.last_capture_at };
 }
@@ -74,7 +93,10 @@ async function claimSource(tx: Sql, capture: CaptureHead, token: TokenInfo): Pro
  * is invalid throws NeedsWholeParse and nothing is stored.
  */
 export async function storeCapture(
-  sql: Sql, incoming: IncomingCapture, token: TokenInfo, options: StoreOptions = {},
+  sql: Sql,
+  incoming: IncomingCapture,
+  token: TokenInfo,
+  options: StoreOptions = {},
 ): Promise<StoreResult> {
   const started = performance.now();
   const { head: capture, vms } = incoming;
@@ -82,7 +104,8 @@ export async function storeCapture(
   const cache = sourceStateCache(sql);
   const memos = vmTextMemos(sql);
   // Partition DDL takes a strong lock on the parent: keep it out of the ingest transaction.
-  const [{ partition }] = await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`;
+  const [{ partition }] =
+    await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`;
   const kept: { sourceId?: number; state?: SourceState } = {};
   try {
     const result = await sql.begin(async (txn) => {
@@ -100,18 +123,35 @@ export async function storeCapture(
       if (inserted.length === 0) {
         // An invalid capture is refused as such even when its id was seen before.
         vms.validateRest();
-        return { ...base, vmCount: vms.count, sourceId: source.id, duplicate: true, late: false, deleted: 0, reappeared: 0, staged: 0 };
+        return {
+          ...base,
+          vmCount: vms.count,
+          sourceId: source.id,
+          duplicate: true,
+          late: false,
+          deleted: 0,
+          reappeared: 0,
+          staged: 0,
+        };
       }
-      const newer = source.lastCaptureAt !== null && new Date(capture.capturedAt) > source.lastCaptureAt;
+      const newer = source.lastCaptureAt !== null &&
+        new Date(capture.capturedAt) > source.lastCaptureAt;
       let leftOut: string[] | null = null;
       let staged: number;
       let totals: CaptureTotals;
       if (newer && !options.stageEverything) {
-        const state = cache.take(source.id, source.generation) ?? await loadSourceState(tx, source.id, source.generation);
+        const state = cache.take(source.id, source.generation) ??
+          await loadSourceState(tx, source.id, source.generation);
         const comparison = new CaptureComparison(state, creationEvents(capture.events));
         const sum = new CaptureTotalsSum();
         const changedLines = await copyFactsPickingChanges(
-          tx, partition, source.id, capture, vms.parts(memos.use(source.id)), comparison, sum,
+          tx,
+          partition,
+          source.id,
+          capture,
+          vms.parts(memos.use(source.id)),
+          comparison,
+          sum,
         );
         await stageLines(tx, changedLines);
         staged = changedLines.length;
@@ -128,7 +168,9 @@ export async function storeCapture(
       }
       const [{ outcome }] = await tx`
         select ingest_apply_capture(${source.id}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
-          ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${tx.json(capture.datastores as any)},
+          ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${
+        tx.json(capture.datastores as any)
+      },
           ${tx.json(totals)}, ${leftOut}::text[]) as outcome`;
       const [{ generation }] = await tx`
         with bump as (
@@ -137,14 +179,22 @@ export async function storeCapture(
           where id = ${source.id}
           returning generation::text as generation
         ), timing as (
-          update captures set vm_count = ${vms.count}, ingest_ms = ${Math.round(performance.now() - started)}
+          update captures set vm_count = ${vms.count}, ingest_ms = ${
+        Math.round(performance.now() - started)
+      }
           where capture_id = ${capture.captureId}
         )
         select generation from bump`;
       if (kept.state) kept.state.generation = generation;
       return {
-        ...base, vmCount: vms.count, sourceId: source.id, duplicate: false, late: outcome.late, deleted: outcome.deleted,
-        reappeared: outcome.reappeared, staged,
+        ...base,
+        vmCount: vms.count,
+        sourceId: source.id,
+        duplicate: false,
+        late: outcome.late,
+        deleted: outcome.deleted,
+        reappeared: outcome.reappeared,
+        staged,
       };
     });
     // Only a committed state describes the database; it is what the next capture starts from.
@@ -153,8 +203,11 @@ export async function storeCapture(
   } catch (err) {
     const e = err as { code?: string; constraint_name?: string };
     if (e.code === '23505' && e.constraint_name === 'captures_source_id_captured_at_key') {
-      throw new ApiError(409, 'capture_conflict',
-        `source ${capture.source.kind}:${capture.source.id} already has a different capture at ${capture.capturedAt}`);
+      throw new ApiError(
+        409,
+        'capture_conflict',
+        `source ${capture.source.kind}:${capture.source.id} already has a different capture at ${capture.capturedAt}`,
+      );
     }
     throw err;
   }

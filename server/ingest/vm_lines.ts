@@ -8,15 +8,50 @@ import type { CaptureVm } from '../../agent/capture/schema.ts';
 
 /** vm_hourly_stats columns in COPY order: the capture's prefix, then those of factFields(). */
 export const FACT_COLUMNS = [
-  'source_id', 'snapshot_time', 'capture_id', 'vm_key', 'source_vm_id', 'name', 'power_state', 'is_template', 'vcpu',
-  'ram_mb', 'provisioned_disk_gb', 'used_disk_gb', 'datacenter', 'cluster', 'host', 'resource_pool', 'folder', 'guest_os',
+  'source_id',
+  'snapshot_time',
+  'capture_id',
+  'vm_key',
+  'source_vm_id',
+  'name',
+  'power_state',
+  'is_template',
+  'vcpu',
+  'ram_mb',
+  'provisioned_disk_gb',
+  'used_disk_gb',
+  'datacenter',
+  'cluster',
+  'host',
+  'resource_pool',
+  'folder',
+  'guest_os',
 ] as const;
 
 /** capture_stage columns in COPY order: those of factFields(), of stateFields(), the hash of both. */
 export const STAGE_COLUMNS = [
-  'key', 'source_vm_id', 'name', 'power_state', 'is_template', 'vcpu', 'ram_mb', 'provisioned_disk_gb', 'used_disk_gb',
-  'datacenter', 'cluster', 'host', 'resource_pool', 'folder', 'guest_os',
-  'bios_uuid', 'instance_uuid', 'ip_addresses', 'tags', 'annotation', 'created_at', 'state_hash',
+  'key',
+  'source_vm_id',
+  'name',
+  'power_state',
+  'is_template',
+  'vcpu',
+  'ram_mb',
+  'provisioned_disk_gb',
+  'used_disk_gb',
+  'datacenter',
+  'cluster',
+  'host',
+  'resource_pool',
+  'folder',
+  'guest_os',
+  'bios_uuid',
+  'instance_uuid',
+  'ip_addresses',
+  'tags',
+  'annotation',
+  'created_at',
+  'state_hash',
 ] as const;
 
 const SPECIAL = /[\\\t\n\r]/;
@@ -26,7 +61,10 @@ function field(value: string | null): string {
   if (value === null) return '\\N';
   // Most names and paths have nothing to escape; testing first skips building a new string.
   if (!SPECIAL.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  return value.replace(
+    /[\\\t\n\r]/g,
+    (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'),
+  );
 }
 
 const ARRAY_SPECIAL = /[\\"]/;
@@ -34,7 +72,11 @@ const ARRAY_SPECIAL = /[\\"]/;
 /** A text[] literal: every element quoted, with " and \ escaped. */
 function arrayLiteral(values: string[]): string {
   if (values.length === 0) return '{}';
-  return `{${values.map((v) => `"${ARRAY_SPECIAL.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`) : v}"`).join(',')}}`;
+  return `{${
+    values.map((v) => `"${ARRAY_SPECIAL.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`) : v}"`).join(
+      ',',
+    )
+  }}`;
 }
 
 /** Disk sizes are stored with three decimals; rounding here keeps every path identical. */
@@ -55,17 +97,33 @@ function gb(value: number): string {
 /** The fields a fact row and a stage row share (key … guest_os), tab-separated. */
 export function factFields(vm: CaptureVm): string {
   return [
-    field(vm.key), field(vm.sourceVmId), field(vm.name), vm.powerState, vm.isTemplate ? 't' : 'f', String(vm.vcpu),
-    String(vm.ramMb), gb(vm.provisionedDiskGb), vm.usedDiskGb === null ? '\\N' : gb(vm.usedDiskGb), field(vm.datacenter),
-    field(vm.cluster), field(vm.host), field(vm.resourcePool), field(vm.folder), field(vm.guestOs),
+    field(vm.key),
+    field(vm.sourceVmId),
+    field(vm.name),
+    vm.powerState,
+    vm.isTemplate ? 't' : 'f',
+    String(vm.vcpu),
+    String(vm.ramMb),
+    gb(vm.provisionedDiskGb),
+    vm.usedDiskGb === null ? '\\N' : gb(vm.usedDiskGb),
+    field(vm.datacenter),
+    field(vm.cluster),
+    field(vm.host),
+    field(vm.resourcePool),
+    field(vm.folder),
+    field(vm.guestOs),
   ].join('\t');
 }
 
 /** The inventory-only fields (bios_uuid … created_at), tab-separated. */
 export function stateFields(vm: CaptureVm): string {
   return [
-    field(vm.biosUuid), field(vm.instanceUuid), field(arrayLiteral(vm.ipAddresses)), field(arrayLiteral(vm.tags)),
-    field(vm.annotation), field(vm.createdAt),
+    field(vm.biosUuid),
+    field(vm.instanceUuid),
+    field(arrayLiteral(vm.ipAddresses)),
+    field(arrayLiteral(vm.tags)),
+    field(vm.annotation),
+    field(vm.createdAt),
   ].join('\t');
 }
 
@@ -129,8 +187,15 @@ export function digestVm(vm: CaptureVm): VmDigest {
   const facts = factFields(vm);
   const state = stateFields(vm);
   return {
-    key: vm.key, sourceVmId: vm.sourceVmId, facts, state, hash: stateHash(facts, state),
-    isTemplate: vm.isTemplate, poweredOn: vm.powerState === 'poweredOn', vcpu: vm.vcpu, ramMb: vm.ramMb,
+    key: vm.key,
+    sourceVmId: vm.sourceVmId,
+    facts,
+    state,
+    hash: stateHash(facts, state),
+    isTemplate: vm.isTemplate,
+    poweredOn: vm.powerState === 'poweredOn',
+    vcpu: vm.vcpu,
+    ramMb: vm.ramMb,
     diskThousandths: thousandths(vm.provisionedDiskGb),
   };
 }

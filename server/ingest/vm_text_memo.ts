@@ -168,6 +168,6 @@ const memos = new WeakMap<object, VmTextMemos>();
 /** The memos of one database pool (tests run several databases in one process). */
 export function vmTextMemos(pool: object): VmTextMemos {
   let m = memos.get(pool);
-  if (!m) memos.set(pool, (m = new VmTextMemos()));
+  if (!m) memos.set(pool, m = new VmTextMemos());
   return m;
 }

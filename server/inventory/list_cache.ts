@@ -40,7 +40,12 @@ export class GenerationCache {
    * that read an older generation than the cache holds (an ingest committed in between) is
    * answered directly and its result is not kept.
    */
-  get<T>(generation: number, key: string, compute: () => Promise<T>, weigh: (value: T) => number): Promise<T> {
+  get<T>(
+    generation: number,
+    key: string,
+    compute: () => Promise<T>,
+    weigh: (value: T) => number,
+  ): Promise<T> {
     if (generation < this.generation) {
       this.misses++;
       return compute();

@@ -5,7 +5,16 @@
 import type { Sql } from '../db/connect.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
 
-export const VM_SORTS = ['name', 'source', 'power', 'vcpu', 'ram', 'disk', 'created', 'firstSeen'] as const;
+export const VM_SORTS = [
+  'name',
+  'source',
+  'power',
+  'vcpu',
+  'ram',
+  'disk',
+  'created',
+  'firstSeen',
+] as const;
 export type VmSort = (typeof VM_SORTS)[number];
 
 export type VmListQuery = {
@@ -94,15 +103,24 @@ function searchCondition(sql: Sql, q: string) {
 }
 
 /** Sort columns (whitelisted SQL expressions; never user text) and how to read their value back. */
-const SORT_SQL: Record<VmSort, { expr: string; pick: (r: Record<string, any>) => string | number | null }> = {
+const SORT_SQL: Record<
+  VmSort,
+  { expr: string; pick: (r: Record<string, any>) => string | number | null }
+> = {
   name: { expr: 'lower(i.name)', pick: (r) => r.sort_value },
   // The name of the VM's source (joined as `src`, see readPage): sources are few and renamed rarely.
   source: { expr: 'src.name', pick: (r) => r.sort_value },
   power: { expr: 'i.power_state', pick: (r) => r.sort_value },
   vcpu: { expr: 'i.vcpu', pick: (r) => r.sort_value },
   ram: { expr: 'i.ram_mb', pick: (r) => r.sort_value },
-  disk: { expr: 'i.provisioned_disk_gb', pick: (r) => (r.sort_value === null ? null : String(r.sort_value)) },
-  created: { expr: "coalesce(i.created_at, '-infinity'::timestamptz)", pick: (r) => new Date(r.sort_value).getTime() },
+  disk: {
+    expr: 'i.provisioned_disk_gb',
+    pick: (r) => (r.sort_value === null ? null : String(r.sort_value)),
+  },
+  created: {
+    expr: "coalesce(i.created_at, '-infinity'::timestamptz)",
+    pick: (r) => new Date(r.sort_value).getTime(),
+  },
   firstSeen: { expr: 'i.first_seen_at', pick: (r) => new Date(r.sort_value).getTime() },
 };
 
@@ -111,7 +129,9 @@ function cursorValue(sql: Sql, sort: VmSort, v: string | number | null) {
   // A VM without a creation time sorts as -infinity, which a Date cannot hold (the cursor
   // carries null for it): times travel as text and PostgreSQL reads the literal.
   if (sort === 'created' || sort === 'firstSeen') {
-    return sql`${Number.isFinite(v as number) ? new Date(v as number).toISOString() : '-infinity'}::text::timestamptz`;
+    return sql`${
+      Number.isFinite(v as number) ? new Date(v as number).toISOString() : '-infinity'
+    }::text::timestamptz`;
   }
   return sql`${v}`;
 }
@@ -125,7 +145,7 @@ const caches = new WeakMap<Sql, GenerationCache>();
 
 function cacheFor(sql: Sql): GenerationCache {
   let cache = caches.get(sql);
-  if (!cache) caches.set(sql, (cache = new GenerationCache(MAX_CACHED_ROWS)));
+  if (!cache) caches.set(sql, cache = new GenerationCache(MAX_CACHED_ROWS));
   return cache;
 }
 
@@ -142,12 +162,24 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<Page<VmList
   const q = query.q;
   const filters = [q, query.sourceId, query.cluster, query.pool, query.powerState, query.template];
   const page = [query.sort ?? 'name', query.order ?? 'asc', query.limit, query.cursor ?? null];
-  return cache.get(generation, `page:${JSON.stringify([filters, page])}`,
-    () => readPage(sql, query, (count) => cache.get(generation, `count:${JSON.stringify(filters)}`, count, () => 1)),
-    (result) => result.items.length);
+  return cache.get(
+    generation,
+    `page:${JSON.stringify([filters, page])}`,
+    () =>
+      readPage(
+        sql,
+        query,
+        (count) => cache.get(generation, `count:${JSON.stringify(filters)}`, count, () => 1),
+      ),
+    (result) => result.items.length,
+  );
 }
 
-async function readPage(sql: Sql, query: VmListQuery, cachedCount: (count: () => Promise<number>) => Promise<number>): Promise<Page<VmListItem>> {
+async function readPage(
+  sql: Sql,
+  query: VmListQuery,
+  cachedCount: (count: () => Promise<number>) => Promise<number>,
+): Promise<Page<VmListItem>> {
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
   const expr = sql.unsafe(SORT_SQL[sort].expr);
@@ -169,8 +201,12 @@ async function readPage(sql: Sql, query: VmListQuery, cachedCount: (count: () =>
     ${query.template !== undefined ? sql`and i.is_template = ${query.template}` : sql``}`;
   const after = cursor
     ? desc
-      ? sql`and (${expr}, i.source_id, i.vm_key) < (${cursorValue(sql, sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
-      : sql`and (${expr}, i.source_id, i.vm_key) > (${cursorValue(sql, sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
+      ? sql`and (${expr}, i.source_id, i.vm_key) < (${
+        cursorValue(sql, sort, cursor.v)
+      }, ${cursor.s}, ${cursor.k})`
+      : sql`and (${expr}, i.source_id, i.vm_key) > (${
+        cursorValue(sql, sort, cursor.v)
+      }, ${cursor.s}, ${cursor.k})`
     : sql``;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
   const limit = query.limit + 1;
@@ -184,12 +220,24 @@ async function readPage(sql: Sql, query: VmListQuery, cachedCount: (count: () =>
         select i.*, src.name as sort_value
         from (
           select id, name from sources src
-          ${cursor ? (desc ? sql`where (src.name, src.id) <= (${cursor.v}, ${cursor.s})` : sql`where (src.name, src.id) >= (${cursor.v}, ${cursor.s})`) : sql``}
+          ${
+      cursor
+        ? (desc
+          ? sql`where (src.name, src.id) <= (${cursor.v}, ${cursor.s})`
+          : sql`where (src.name, src.id) >= (${cursor.v}, ${cursor.s})`)
+        : sql``
+    }
           order by name ${direction}, id ${direction}
         ) src
         cross join lateral (
           select i.* from vm_inventory i ${where} and i.source_id = src.id
-          ${cursor ? (desc ? sql`and (src.id <> ${cursor.s} or i.vm_key < ${cursor.k})` : sql`and i.vm_key > (case when src.id = ${cursor.s} then ${cursor.k} else '' end)`) : sql``}
+          ${
+      cursor
+        ? (desc
+          ? sql`and (src.id <> ${cursor.s} or i.vm_key < ${cursor.k})`
+          : sql`and i.vm_key > (case when src.id = ${cursor.s} then ${cursor.k} else '' end)`)
+        : sql``
+    }
           order by i.vm_key ${direction}
           limit ${limit}
         ) i
@@ -197,7 +245,9 @@ async function readPage(sql: Sql, query: VmListQuery, cachedCount: (count: () =>
         limit ${limit}`
     : sql`
         select i.*, ${expr} as sort_value
-        from ${exact ? sql`(select * from vm_inventory i ${where} offset 0) i` : sql`vm_inventory i`}
+        from ${
+      exact ? sql`(select * from vm_inventory i ${where} offset 0) i` : sql`vm_inventory i`
+    }
         ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : sql``}
         ${exact ? sql`where true` : where}
         ${after}
@@ -210,7 +260,9 @@ async function readPage(sql: Sql, query: VmListQuery, cachedCount: (count: () =>
       join sources s on s.id = p.source_id
       join vm_lifecycle l on l.source_id = p.source_id and l.vm_key = p.vm_key
       order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`,
-    cachedCount(async () => (await sql`select count(*)::int as count from vm_inventory i ${where}`)[0].count as number),
+    cachedCount(async () =>
+      (await sql`select count(*)::int as count from vm_inventory i ${where}`)[0].count as number
+    ),
   ]);
   const hasMore = rows.length > query.limit;
   const page = rows.slice(0, query.limit);
@@ -218,7 +270,9 @@ async function readPage(sql: Sql, query: VmListQuery, cachedCount: (count: () =>
   return {
     items: page.map(toItem),
     total: count,
-    next: hasMore && last ? encodeCursor({ v: SORT_SQL[sort].pick(last), s: last.source_id, k: last.vm_key }) : null,
+    next: hasMore && last
+      ? encodeCursor({ v: SORT_SQL[sort].pick(last), s: last.source_id, k: last.vm_key })
+      : null,
   };
 }
 
@@ -254,7 +308,14 @@ export function toItem(r: Record<string, any>): VmListItem {
   };
 }
 
-export type FleetSummary = { sources: number; vms: number; poweredOn: number; vcpu: number; ramGb: number; diskGb: number };
+export type FleetSummary = {
+  sources: number;
+  vms: number;
+  poweredOn: number;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+};
 
 /** Fleet totals of the live inventory (templates excluded from sizing). */
 export async function fleetSummary(sql: Sql): Promise<FleetSummary> {
@@ -267,19 +328,30 @@ export async function fleetSummary(sql: Sql): Promise<FleetSummary> {
            coalesce(sum(provisioned_disk_gb) filter (where not is_template), 0)::float8 as disk_gb
     from vm_inventory`;
   return {
-    sources: r.sources, vms: r.vms, poweredOn: r.powered_on, vcpu: Number(r.vcpu),
-    ramGb: Math.round(Number(r.ram_mb) / 1024), diskGb: Math.round(r.disk_gb),
+    sources: r.sources,
+    vms: r.vms,
+    poweredOn: r.powered_on,
+    vcpu: Number(r.vcpu),
+    ramGb: Math.round(Number(r.ram_mb) / 1024),
+    diskGb: Math.round(r.disk_gb),
   };
 }
 
 /** Sources for filters and cards. */
-export async function listSources(sql: Sql): Promise<{ id: number; kind: string; name: string; lastCaptureAt: string | null; vms: number }[]> {
+export async function listSources(
+  sql: Sql,
+): Promise<
+  { id: number; kind: string; name: string; lastCaptureAt: string | null; vms: number }[]
+> {
   const rows = await sql`
     select s.id, s.kind, s.name, s.last_capture_at,
            (select count(*) from vm_inventory i where i.source_id = s.id)::int as vms
     from sources s order by s.name`;
   return rows.map((r) => ({
-    id: r.id, kind: r.kind, name: r.name, vms: r.vms,
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    vms: r.vms,
     lastCaptureAt: r.last_capture_at ? new Date(r.last_capture_at).toISOString() : null,
   }));
 }

@@ -5,9 +5,9 @@
  * enqueues that day again).
  */
 import type { Job } from 'pg-boss';
-import { dayIn, monthOf, isDay } from '../aggregate/period.ts';
+import { dayIn, isDay, monthOf } from '../aggregate/period.ts';
 import { allSourceIds, sourceExists, sourcesWithDays, staleDays } from '../aggregate/pending.ts';
-import { runAggregation, type Engine, type Kind } from '../aggregate/run.ts';
+import { type Engine, type Kind, runAggregation } from '../aggregate/run.ts';
 import { addMonths } from '../aggregate/period.ts';
 import { log } from '../log.ts';
 import type { Jobs } from './boss.ts';
@@ -23,7 +23,13 @@ export type AggregationJobData = {
   reason?: string;
 };
 
-export type EnqueuedJob = { id: string; queue: string; kind: Kind; sourceId: number; period: string };
+export type EnqueuedJob = {
+  id: string;
+  queue: string;
+  kind: Kind;
+  sourceId: number;
+  period: string;
+};
 
 const queueOf = (kind: Kind) => (kind === 'daily' ? QUEUES.daily : QUEUES.monthly);
 
@@ -31,7 +37,12 @@ const queueOf = (kind: Kind) => (kind === 'daily' ? QUEUES.daily : QUEUES.monthl
  * Enqueues one aggregation. When the same (source, period) is already queued the stately
  * queue refuses a second one; the queued job's id is returned instead.
  */
-export async function enqueueAggregation(jobs: Jobs, kind: Kind, data: AggregationJobData, options: { retryLimit?: number } = {}): Promise<EnqueuedJob> {
+export async function enqueueAggregation(
+  jobs: Jobs,
+  kind: Kind,
+  data: AggregationJobData,
+  options: { retryLimit?: number } = {},
+): Promise<EnqueuedJob> {
   const period = kind === 'monthly' ? monthOf(data.period) : data.period;
   const queue = queueOf(kind);
   const key = periodKey(data.sourceId, period);
@@ -59,7 +70,12 @@ export async function notifyCaptureStored(
   if (!jobs) return null;
   const day = dayIn(new Date(capture.capturedAt), jobs.reportTz);
   if (day >= dayIn(now, jobs.reportTz)) return null;
-  return enqueueAggregation(jobs, 'daily', { sourceId: capture.sourceId, period: day, cascade: true, reason: 'late capture' });
+  return enqueueAggregation(jobs, 'daily', {
+    sourceId: capture.sourceId,
+    period: day,
+    cascade: true,
+    reason: 'late capture',
+  });
 }
 
 async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
@@ -67,12 +83,33 @@ async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
   if (!Number.isInteger(d?.sourceId) || typeof d?.period !== 'string' || !isDay(d.period)) {
     throw new Error(`invalid job data: ${JSON.stringify(d)}`);
   }
-  if (!(await sourceExists(jobs.sql, d.sourceId))) throw new Error(`source ${d.sourceId} does not exist`);
+  if (!(await sourceExists(jobs.sql, d.sourceId))) {
+    throw new Error(`source ${d.sourceId} does not exist`);
+  }
   const engine = d.engine ?? jobs.engine;
-  const r = await runAggregation(jobs.sql, engine, { kind, sourceId: d.sourceId, period: d.period, tz: jobs.reportTz });
-  log.info('aggregated', { kind, sourceId: d.sourceId, period: d.period, engine, rows: r.rowsOut, ms: Math.round(r.ms) });
-  if (kind === 'daily' && d.cascade && monthOf(d.period) < monthOf(dayIn(new Date(), jobs.reportTz))) {
-    await enqueueAggregation(jobs, 'monthly', { sourceId: d.sourceId, period: monthOf(d.period), cascade: false, reason: 'closed month changed' });
+  const r = await runAggregation(jobs.sql, engine, {
+    kind,
+    sourceId: d.sourceId,
+    period: d.period,
+    tz: jobs.reportTz,
+  });
+  log.info('aggregated', {
+    kind,
+    sourceId: d.sourceId,
+    period: d.period,
+    engine,
+    rows: r.rowsOut,
+    ms: Math.round(r.ms),
+  });
+  if (
+    kind === 'daily' && d.cascade && monthOf(d.period) < monthOf(dayIn(new Date(), jobs.reportTz))
+  ) {
+    await enqueueAggregation(jobs, 'monthly', {
+      sourceId: d.sourceId,
+      period: monthOf(d.period),
+      cascade: false,
+      reason: 'closed month changed',
+    });
   }
   return { engine, rows: r.rowsOut, ms: Math.round(r.ms) };
 }
@@ -81,7 +118,14 @@ async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
 export async function dailyTick(jobs: Jobs, lookbackDays = 35): Promise<EnqueuedJob[]> {
   const out: EnqueuedJob[] = [];
   for (const s of await staleDays(jobs.sql, jobs.reportTz, lookbackDays)) {
-    out.push(await enqueueAggregation(jobs, 'daily', { sourceId: s.sourceId, period: s.day, cascade: true, reason: 'scheduled' }));
+    out.push(
+      await enqueueAggregation(jobs, 'daily', {
+        sourceId: s.sourceId,
+        period: s.day,
+        cascade: true,
+        reason: 'scheduled',
+      }),
+    );
   }
   return out;
 }
@@ -91,7 +135,13 @@ export async function monthlyTick(jobs: Jobs, now: Date = new Date()): Promise<E
   const previous = addMonths(monthOf(dayIn(now, jobs.reportTz)), -1);
   const out: EnqueuedJob[] = [];
   for (const sourceId of await sourcesWithDays(jobs.sql, previous)) {
-    out.push(await enqueueAggregation(jobs, 'monthly', { sourceId, period: previous, reason: 'scheduled' }));
+    out.push(
+      await enqueueAggregation(jobs, 'monthly', {
+        sourceId,
+        period: previous,
+        reason: 'scheduled',
+      }),
+    );
   }
   return out;
 }
@@ -105,7 +155,14 @@ export async function enqueueRange(
   const out: EnqueuedJob[] = [];
   for (const period of r.periods) {
     for (const sourceId of sources) {
-      out.push(await enqueueAggregation(jobs, r.kind, { sourceId, period, engine: r.engine, reason: 'requested' }));
+      out.push(
+        await enqueueAggregation(jobs, r.kind, {
+          sourceId,
+          period,
+          engine: r.engine,
+          reason: 'requested',
+        }),
+      );
     }
   }
   return out;
@@ -114,8 +171,24 @@ export async function enqueueRange(
 /** Registers the aggregation workers and the tick handlers. */
 export async function registerAggregationWorkers(jobs: Jobs, pollingIntervalSeconds: number) {
   const options = { batchSize: 1, pollingIntervalSeconds, localConcurrency: 2 };
-  await jobs.boss.work<AggregationJobData>(QUEUES.daily, options, async ([job]) => runOne(jobs, 'daily', job));
-  await jobs.boss.work<AggregationJobData>(QUEUES.monthly, options, async ([job]) => runOne(jobs, 'monthly', job));
-  await jobs.boss.work(QUEUES.dailyTick, { pollingIntervalSeconds }, async () => ({ enqueued: (await dailyTick(jobs)).length }));
-  await jobs.boss.work(QUEUES.monthlyTick, { pollingIntervalSeconds }, async () => ({ enqueued: (await monthlyTick(jobs)).length }));
+  await jobs.boss.work<AggregationJobData>(
+    QUEUES.daily,
+    options,
+    async ([job]) => runOne(jobs, 'daily', job),
+  );
+  await jobs.boss.work<AggregationJobData>(
+    QUEUES.monthly,
+    options,
+    async ([job]) => runOne(jobs, 'monthly', job),
+  );
+  await jobs.boss.work(
+    QUEUES.dailyTick,
+    { pollingIntervalSeconds },
+    async () => ({ enqueued: (await dailyTick(jobs)).length }),
+  );
+  await jobs.boss.work(
+    QUEUES.monthlyTick,
+    { pollingIntervalSeconds },
+    async () => ({ enqueued: (await monthlyTick(jobs)).length }),
+  );
 }

@@ -24,9 +24,25 @@ export async function enqueueBenchmark(jobs: Jobs, data: BenchmarkJobData): Prom
 }
 
 export async function registerBenchmarkWorker(jobs: Jobs, pollingIntervalSeconds: number) {
-  await jobs.boss.work<BenchmarkJobData>(QUEUES.benchmark, { pollingIntervalSeconds }, async ([job]) => {
-    const r = await runBenchmark(jobs.sql, { ...job.data, tz: jobs.reportTz, notes: { jobId: job.id } });
-    const med = (p: string) => Math.round(median(r.runs.filter((x) => x.path === p).map((x) => x.ms)));
-    return { runGroup: r.runGroup, parity: r.parity, rowsIn: r.rowsIn, floorMs: med('floor'), sqlMs: med('sql'), tsMs: med('ts') };
-  });
+  await jobs.boss.work<BenchmarkJobData>(
+    QUEUES.benchmark,
+    { pollingIntervalSeconds },
+    async ([job]) => {
+      const r = await runBenchmark(jobs.sql, {
+        ...job.data,
+        tz: jobs.reportTz,
+        notes: { jobId: job.id },
+      });
+      const med = (p: string) =>
+        Math.round(median(r.runs.filter((x) => x.path === p).map((x) => x.ms)));
+      return {
+        runGroup: r.runGroup,
+        parity: r.parity,
+        rowsIn: r.rowsIn,
+        floorMs: med('floor'),
+        sqlMs: med('sql'),
+        tsMs: med('ts'),
+      };
+    },
+  );
 }

@@ -20,16 +20,34 @@ export type JobRow = {
   completedOn: string | null;
 };
 
-export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+export const JOB_STATES = [
+  'created',
+  'retry',
+  'active',
+  'completed',
+  'cancelled',
+  'failed',
+] as const;
 
 function toRow(r: Record<string, any>): JobRow {
   const output = r.output ?? null;
   const error = r.state === 'failed' || r.state === 'retry'
-    ? (typeof output?.message === 'string' ? output.message : output ? JSON.stringify(output) : null)
+    ? (typeof output?.message === 'string'
+      ? output.message
+      : output
+      ? JSON.stringify(output)
+      : null)
     : null;
   return {
-    id: r.id, queue: r.name, state: r.state, data: r.data, output, error,
-    retryCount: r.retry_count, retryLimit: r.retry_limit, singletonKey: r.singleton_key,
+    id: r.id,
+    queue: r.name,
+    state: r.state,
+    data: r.data,
+    output,
+    error,
+    retryCount: r.retry_count,
+    retryLimit: r.retry_limit,
+    singletonKey: r.singleton_key,
     createdOn: new Date(r.created_on).toISOString(),
     startedOn: r.started_on ? new Date(r.started_on).toISOString() : null,
     completedOn: r.completed_on ? new Date(r.completed_on).toISOString() : null,
@@ -37,7 +55,10 @@ function toRow(r: Record<string, any>): JobRow {
 }
 
 /** Newest jobs first, optionally by state and queue. */
-export async function listJobs(sql: Sql, q: { state?: string; queue?: string; limit: number }): Promise<JobRow[]> {
+export async function listJobs(
+  sql: Sql,
+  q: { state?: string; queue?: string; limit: number },
+): Promise<JobRow[]> {
   const rows = await sql`
     select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on
     from pgboss.job

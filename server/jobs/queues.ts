@@ -31,10 +31,21 @@ export function queueOptions(name: QueueName, retryDelaySeconds: number): Omit<Q
         deleteAfterSeconds: 14 * 86400,
       };
     case QUEUES.benchmark:
-      return { policy: 'standard', retryLimit: 0, expireInSeconds: 60 * 60, deleteAfterSeconds: 30 * 86400 };
+      return {
+        policy: 'standard',
+        retryLimit: 0,
+        expireInSeconds: 60 * 60,
+        deleteAfterSeconds: 30 * 86400,
+      };
     default:
       // cron ticks: only enqueue work, a missed one is caught up by the next
-      return { policy: 'standard', retryLimit: 1, retryDelay: retryDelaySeconds, expireInSeconds: 300, deleteAfterSeconds: 7 * 86400 };
+      return {
+        policy: 'standard',
+        retryLimit: 1,
+        retryDelay: retryDelaySeconds,
+        expireInSeconds: 300,
+        deleteAfterSeconds: 7 * 86400,
+      };
   }
 }
 

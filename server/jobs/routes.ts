@@ -23,19 +23,46 @@ const ListParams = z.object({
 export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
-  doc.define(app, { method: 'get', path: '/jobs', tag: 'Jobs', roles: ['admin'], query: ListParams, summary: 'Background jobs (pg-boss) with state and error; failed ones first', responses: { 200: '`{"items"}`', 503: 'Jobs not running' } }, async (c) => {
-    if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+  doc.define(app, {
+    method: 'get',
+    path: '/jobs',
+    tag: 'Jobs',
+    roles: ['admin'],
+    query: ListParams,
+    summary: 'Background jobs (pg-boss) with state and error; failed ones first',
+    responses: { 200: '`{"items"}`', 503: 'Jobs not running' },
+  }, async (c) => {
+    if (!jobs) {
+      throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+    }
     const p = parseOr400(ListParams, query(c.req.query()), 'invalid_query');
     return c.json({ items: await listJobs(sql, p) });
   });
 
-  doc.define(app, { method: 'post', path: '/jobs/:queue/:id/retry', tag: 'Jobs', roles: ['admin'], summary: 'Retry a failed job', responses: { 200: 'Retried', 404: 'No such job', 409: 'Not failed' } }, async (c) => {
-    if (!jobs) throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+  doc.define(app, {
+    method: 'post',
+    path: '/jobs/:queue/:id/retry',
+    tag: 'Jobs',
+    roles: ['admin'],
+    summary: 'Retry a failed job',
+    responses: { 200: 'Retried', 404: 'No such job', 409: 'Not failed' },
+  }, async (c) => {
+    if (!jobs) {
+      throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+    }
     const { queue, id } = c.req.param();
-    if (!(ALL_QUEUES as string[]).includes(queue) || !/^[0-9a-f-]{36}$/i.test(id)) throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
+    if (!(ALL_QUEUES as string[]).includes(queue) || !/^[0-9a-f-]{36}$/i.test(id)) {
+      throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
+    }
     const [job] = await jobsByIds(sql, [id]);
     if (!job || job.queue !== queue) throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
-    if (job.state !== 'failed') throw new ApiError(409, 'not_failed', `job ${id} is ${job.state}; only failed jobs can be retried`);
+    if (job.state !== 'failed') {
+      throw new ApiError(
+        409,
+        'not_failed',
+        `job ${id} is ${job.state}; only failed jobs can be retried`,
+      );
+    }
     await jobs.boss.retry(queue, id);
     return c.json({ job: (await jobsByIds(sql, [id]))[0] });
   });

@@ -20,7 +20,10 @@ export function retentionCutoff(now: Date, months: number): Date {
 }
 
 /** Runs maintenance; `retentionMonths` 0 keeps facts forever. */
-export async function runMaintenance(sql: Sql, o: { retentionMonths: number; aheadMonths?: number; now?: Date }): Promise<MaintenanceResult> {
+export async function runMaintenance(
+  sql: Sql,
+  o: { retentionMonths: number; aheadMonths?: number; now?: Date },
+): Promise<MaintenanceResult> {
   const now = o.now ?? new Date();
   const ahead = o.aheadMonths ?? 2;
   const partitionsEnsured: string[] = [];
@@ -34,13 +37,28 @@ export async function runMaintenance(sql: Sql, o: { retentionMonths: number; ahe
   let datastoreFactsDeleted = 0;
   if (o.retentionMonths > 0) {
     const cutoff = retentionCutoff(now, o.retentionMonths);
-    partitionsDropped = (await sql`select vm_hourly_stats_drop_partitions_before(${cutoff}) as name`).map((r) => r.name);
+    partitionsDropped =
+      (await sql`select vm_hourly_stats_drop_partitions_before(${cutoff}) as name`).map((r) =>
+        r.name
+      );
     hostFactsDeleted = (await sql`delete from host_facts where snapshot_time < ${cutoff}`).count;
-    datastoreFactsDeleted = (await sql`delete from datastore_facts where snapshot_time < ${cutoff}`).count;
-    if (partitionsDropped.length) log.info('fact partitions dropped (retention)', { partitions: partitionsDropped, cutoff: cutoff.toISOString() });
+    datastoreFactsDeleted =
+      (await sql`delete from datastore_facts where snapshot_time < ${cutoff}`).count;
+    if (partitionsDropped.length) {
+      log.info('fact partitions dropped (retention)', {
+        partitions: partitionsDropped,
+        cutoff: cutoff.toISOString(),
+      });
+    }
   }
   const sessionsDeleted = (await sql`delete from sessions where expires_at < now()`).count;
-  const result = { partitionsEnsured, partitionsDropped, hostFactsDeleted, datastoreFactsDeleted, sessionsDeleted };
+  const result = {
+    partitionsEnsured,
+    partitionsDropped,
+    hostFactsDeleted,
+    datastoreFactsDeleted,
+    sessionsDeleted,
+  };
   // (`session` in a field name is redacted by the logger, hence expiredLogins.)
   const { sessionsDeleted: expiredLogins, ...rest } = result;
   log.info('maintenance done', { ...rest, expiredLogins });

@@ -1,38 +1,78 @@
 /** Admin pages: tokens (create and revoke through CSRF-protected forms), agents, jobs, audit log. */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { audit, listAudit } from '../audit/audit_log.ts';
-import { createToken, listTokens, revokeToken, ROLES, type Role } from '../auth/tokens.ts';
+import { createToken, listTokens, revokeToken, type Role, ROLES } from '../auth/tokens.ts';
 import type { Sql } from '../db/connect.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { jobOverview, jobState, listAgents } from '../queries/pages_admin.ts';
-import { agentsPage, auditPage, jobsPage, tokensPage, type TokenFlash } from '../../web/pages/admin.ts';
-import { positiveInt, requireAdminPage, requireCsrf, viewerOf, type PageEnv } from './guard.ts';
+import {
+  agentsPage,
+  auditPage,
+  jobsPage,
+  type TokenFlash,
+  tokensPage,
+} from '../../web/pages/admin.ts';
+import { type PageEnv, positiveInt, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
 
 const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'];
 
 /** `jobs`: the job runner, when this server has one (needed to retry failed jobs). */
-export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, options: { jobs?: Jobs } = {}) {
+export function adminRoutes(
+  sql: Sql,
+  auth: MiddlewareHandler<PageEnv>,
+  options: { jobs?: Jobs } = {},
+) {
   const app = new Hono<PageEnv>();
   const admin = requireAdminPage();
 
-  const tokens = async (c: Parameters<MiddlewareHandler<PageEnv>>[0], flash: TokenFlash, status: 200 | 400 = 200) =>
-    c.html(tokensPage(viewerOf(c), { tokens: await listTokens(sql), ownTokenId: c.get('session')!.id, flash }), status);
+  const tokens = async (
+    c: Parameters<MiddlewareHandler<PageEnv>>[0],
+    flash: TokenFlash,
+    status: 200 | 400 = 200,
+  ) =>
+    c.html(
+      tokensPage(viewerOf(c), {
+        tokens: await listTokens(sql),
+        ownTokenId: c.get('session')!.id,
+        flash,
+      }),
+      status,
+    );
 
-  app.get('/admin', auth, admin, async (c) => tokens(c, c.req.query('revoked') ? { revoked: c.req.query('revoked') } : {}));
+  app.get(
+    '/admin',
+    auth,
+    admin,
+    async (c) => tokens(c, c.req.query('revoked') ? { revoked: c.req.query('revoked') } : {}),
+  );
 
   app.post('/admin/tokens', auth, admin, requireCsrf(), async (c) => {
     const s = c.get('session')!;
     const form = await c.req.parseBody();
     const name = typeof form.name === 'string' ? form.name.trim() : '';
-    const role = typeof form.role === 'string' && (ROLES as readonly string[]).includes(form.role) ? (form.role as Role) : null;
+    const role = typeof form.role === 'string' && (ROLES as readonly string[]).includes(form.role)
+      ? (form.role as Role)
+      : null;
     const daysText = typeof form.days === 'string' ? form.days.trim() : '';
     const days = daysText ? positiveInt(daysText) : null;
     if (!name || name.length > 100) return tokens(c, { error: 'Name: 1 to 100 characters.' }, 400);
     if (!role) return tokens(c, { error: `Role: one of ${ROLES.join(', ')}.` }, 400);
-    if (daysText && (!days || days > 3650)) return tokens(c, { error: 'Expires after: a whole number of days from 1 to 3650, or empty.' }, 400);
+    if (daysText && (!days || days > 3650)) {
+      return tokens(
+        c,
+        { error: 'Expires after: a whole number of days from 1 to 3650, or empty.' },
+        400,
+      );
+    }
     const expiresAt = days ? new Date(Date.now() + days * 86400_000) : null;
     const created = await createToken(sql, { name, role, expiresAt, createdBy: s.id });
-    await audit(sql, { action: 'token.create', actorId: s.id, actorName: s.name, target: `token:${created.id}`, detail: { name, role, expiresAt, via: 'page' } });
+    await audit(sql, {
+      action: 'token.create',
+      actorId: s.id,
+      actorName: s.name,
+      target: `token:${created.id}`,
+      detail: { name, role, expiresAt, via: 'page' },
+    });
     // The value is shown in this response only; it is never stored or shown again.
     c.header('cache-control', 'no-store');
     return tokens(c, { created: { name, role, token: created.token } });
@@ -41,19 +81,41 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, options:
   app.post('/admin/tokens/:id/revoke', auth, admin, requireCsrf(), async (c) => {
     const s = c.get('session')!;
     const id = positiveInt(c.req.param('id'));
-    if (id === s.id) return tokens(c, { error: 'You cannot revoke the token you are logged in with.' }, 400);
+    if (id === s.id) {
+      return tokens(c, { error: 'You cannot revoke the token you are logged in with.' }, 400);
+    }
     const name = (await listTokens(sql)).find((t) => t.id === id)?.name ?? `token ${id}`;
-    if (!id || !(await revokeToken(sql, id))) return tokens(c, { error: 'No live token with that id.' }, 400);
-    await audit(sql, { action: 'token.revoke', actorId: s.id, actorName: s.name, target: `token:${id}`, detail: { name, via: 'page' } });
+    if (!id || !(await revokeToken(sql, id))) {
+      return tokens(c, { error: 'No live token with that id.' }, 400);
+    }
+    await audit(sql, {
+      action: 'token.revoke',
+      actorId: s.id,
+      actorName: s.name,
+      target: `token:${id}`,
+      detail: { name, via: 'page' },
+    });
     return c.redirect(`/admin?revoked=${encodeURIComponent(name)}`, 303);
   });
 
-  app.get('/admin/agents', auth, admin, async (c) => c.html(agentsPage(viewerOf(c), { agents: await listAgents(sql) })));
+  app.get(
+    '/admin/agents',
+    auth,
+    admin,
+    async (c) => c.html(agentsPage(viewerOf(c), { agents: await listAgents(sql) })),
+  );
 
   app.get('/admin/jobs', auth, admin, async (c) => {
     const state = JOB_STATES.find((s) => s === c.req.query('state')) ?? null;
     const flash = c.req.query('retried') ? `Job ${c.req.query('retried')} queued again.` : null;
-    return c.html(jobsPage(viewerOf(c), { jobs: await jobOverview(sql, { state: state ?? undefined, limit: 100 }), state, canRetry: !!options.jobs, flash }));
+    return c.html(
+      jobsPage(viewerOf(c), {
+        jobs: await jobOverview(sql, { state: state ?? undefined, limit: 100 }),
+        state,
+        canRetry: !!options.jobs,
+        flash,
+      }),
+    );
   });
 
   // Retry a failed job through pg-boss (the job runner of this server).
@@ -62,12 +124,33 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, options:
     const id = c.req.param('id');
     const job = await jobState(sql, id);
     const back = async (error: string, status: 400 | 404 | 503) =>
-      c.html(jobsPage(viewerOf(c), { jobs: await jobOverview(sql, { limit: 100 }), state: null, canRetry: !!options.jobs, error }), status);
-    if (!options.jobs) return back('Background jobs are not running on this server, so nothing can retry the job.', 503);
+      c.html(
+        jobsPage(viewerOf(c), {
+          jobs: await jobOverview(sql, { limit: 100 }),
+          state: null,
+          canRetry: !!options.jobs,
+          error,
+        }),
+        status,
+      );
+    if (!options.jobs) {
+      return back(
+        'Background jobs are not running on this server, so nothing can retry the job.',
+        503,
+      );
+    }
     if (!job) return back('No such job.', 404);
-    if (job.state !== 'failed') return back(`That job is ${job.state}; only failed jobs can be retried.`, 400);
+    if (job.state !== 'failed') {
+      return back(`That job is ${job.state}; only failed jobs can be retried.`, 400);
+    }
     await options.jobs.boss.retry(job.queue, id);
-    await audit(sql, { action: 'job.retry', actorId: s.id, actorName: s.name, target: `job:${job.queue}/${id}`, detail: { via: 'page' } });
+    await audit(sql, {
+      action: 'job.retry',
+      actorId: s.id,
+      actorName: s.name,
+      target: `job:${job.queue}/${id}`,
+      detail: { via: 'page' },
+    });
     return c.redirect(`/admin/jobs?retried=${encodeURIComponent(id)}`, 303);
   });
 

@@ -6,7 +6,7 @@
  */
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
-import { captureSignal, type CaptureSignal } from '../queries/pages_dashboard.ts';
+import { type CaptureSignal, captureSignal } from '../queries/pages_dashboard.ts';
 
 export type Signal = CaptureSignal & { key: string };
 type Listener = (s: Signal) => void;

@@ -7,20 +7,36 @@ import { listCaptures } from '../queries/history.ts';
 import { failedJobs, fleetChange, hasJobTable } from '../queries/pages_dashboard.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
-import { dashboardLive, type DashboardData } from '../../web/partials/dashboard_live.ts';
+import { type DashboardData, dashboardLive } from '../../web/partials/dashboard_live.ts';
 import { captureFeed, type Signal } from './capture_feed.ts';
-import { viewerOf, type PageEnv } from './guard.ts';
+import { type PageEnv, viewerOf } from './guard.ts';
 
 /** Everything the dashboard shows, read in parallel. */
 async function dashboardData(sql: Sql): Promise<DashboardData> {
   const [change, inventory, sources, recent, jobsInstalled] = await Promise.all([
-    fleetChange(sql), fleetSummary(sql), listSourcesDetailed(sql), listCaptures(sql, { limit: 8 }), hasJobTable(sql),
+    fleetChange(sql),
+    fleetSummary(sql),
+    listSourcesDetailed(sql),
+    listCaptures(sql, { limit: 8 }),
+    hasJobTable(sql),
   ]);
-  const failed = jobsInstalled ? await failedJobs(sql, { days: 7, limit: 5 }) : { total: 0, items: [] };
-  return { change, inventory, sources, recent: recent.items, failed: { installed: jobsInstalled, ...failed } };
+  const failed = jobsInstalled
+    ? await failedJobs(sql, { days: 7, limit: 5 })
+    : { total: 0, items: [] };
+  return {
+    change,
+    inventory,
+    sources,
+    recent: recent.items,
+    failed: { installed: jobsInstalled, ...failed },
+  };
 }
 
-export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, options: { pollMs?: number } = {}) {
+export function dashboardRoutes(
+  sql: Sql,
+  auth: MiddlewareHandler<PageEnv>,
+  options: { pollMs?: number } = {},
+) {
   const app = new Hono<PageEnv>();
   const feed = captureFeed(sql, { intervalMs: options.pollMs ?? 2000 });
 
@@ -28,7 +44,9 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, opti
     const data = await dashboardData(sql);
     if (c.req.query('part') === 'live') return c.html(dashboardLive(data));
     const signal = await feed.current();
-    return c.html(dashboardPage(viewerOf(c), data, `/events?since=${encodeURIComponent(signal.key)}`));
+    return c.html(
+      dashboardPage(viewerOf(c), data, `/events?since=${encodeURIComponent(signal.key)}`),
+    );
   });
 
   // Server-sent events: `capture` whenever a source's latest capture changes.
@@ -60,8 +78,12 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, opti
           wake = null;
           if (closed) break;
           const s = pending.splice(0).pop();
-          if (s) await stream.writeSSE({ event: 'capture', data: JSON.stringify({ count: s.count, lastCapturedAt: s.lastCapturedAt }) });
-          else await stream.write(': keep-alive\n\n');
+          if (s) {
+            await stream.writeSSE({
+              event: 'capture',
+              data: JSON.stringify({ count: s.count, lastCapturedAt: s.lastCapturedAt }),
+            });
+          } else await stream.write(': keep-alive\n\n');
         }
       } finally {
         unsubscribe();

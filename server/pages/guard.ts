@@ -38,7 +38,9 @@ export function requireCsrf(): MiddlewareHandler<PageEnv> {
         given = typeof form.csrf === 'string' ? form.csrf : '';
       }
     }
-    if (!expected || !given || !same(given, expected)) throw new ApiError(403, 'csrf', 'missing or wrong CSRF token');
+    if (!expected || !given || !same(given, expected)) {
+      throw new ApiError(403, 'csrf', 'missing or wrong CSRF token');
+    }
     await next();
   };
 }
@@ -46,7 +48,9 @@ export function requireCsrf(): MiddlewareHandler<PageEnv> {
 /** Admin-only pages and actions; a viewer gets 403. */
 export function requireAdminPage(): MiddlewareHandler<PageEnv> {
   return async function requireAdminPage(c, next) {
-    if (c.get('session')?.role !== 'admin') throw new ApiError(403, 'forbidden', 'this page needs the admin role');
+    if (c.get('session')?.role !== 'admin') {
+      throw new ApiError(403, 'forbidden', 'this page needs the admin role');
+    }
     await next();
   };
 }

@@ -5,47 +5,81 @@ import { listSnapshots, totalsOverTime, type TotalsPoint } from '../queries/hist
 import { fleetTotalsByHour, registryCounts } from '../queries/pages_history.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { snapshotsPage } from '../../web/pages/snapshots.ts';
-import { TOTALS_SPANS, totalsPage, type TotalsGranularity } from '../../web/pages/totals.ts';
-import { positiveInt, viewerOf, type PageEnv } from './guard.ts';
+import { TOTALS_SPANS, type TotalsGranularity, totalsPage } from '../../web/pages/totals.ts';
+import { type PageEnv, positiveInt, viewerOf } from './guard.ts';
 
 export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   const app = new Hono<PageEnv>();
 
   app.get('/totals', auth, async (c) => {
-    const g: TotalsGranularity = (['capture', 'daily', 'monthly'] as const).find((x) => x === c.req.query('granularity')) ?? 'capture';
+    const g: TotalsGranularity = (['capture', 'daily', 'monthly'] as const).find((x) =>
+      x === c.req.query('granularity')
+    ) ?? 'capture';
     const sources = await listSourcesDetailed(sql);
     const sourceId = positiveInt(c.req.query('source'));
     const scoped = sourceId ? sources.filter((s) => s.id === sourceId) : sources;
     // Anchor at the newest capture in scope, so an idle estate still shows its last weeks.
-    const latest = Math.max(0, ...scoped.map((s) => (s.lastCaptureAt ? Date.parse(s.lastCaptureAt) : 0)));
+    const latest = Math.max(
+      0,
+      ...scoped.map((s) => (s.lastCaptureAt ? Date.parse(s.lastCaptureAt) : 0)),
+    );
     const anchor = latest || Date.now();
     const to = new Date(g === 'capture' ? anchor + 3600_000 : anchor + 86400_000);
     const from = new Date(to.getTime() - TOTALS_SPANS[g] * 86400_000);
     const [points, perSource] = await Promise.all([
-      !sourceId && g === 'capture' ? fleetTotalsByHour(sql, from, to) : totalsOverTime(sql, { granularity: g, sourceId: sourceId ?? undefined, from, to }),
+      !sourceId && g === 'capture'
+        ? fleetTotalsByHour(sql, from, to)
+        : totalsOverTime(sql, { granularity: g, sourceId: sourceId ?? undefined, from, to }),
       // Per-source lines on the fleet view (a handful of sources only).
       !sourceId && g === 'capture' && sources.length > 1 && sources.length <= 4
-        ? Promise.all(sources.map(async (s) => ({ name: s.name, points: await totalsOverTime(sql, { granularity: g, sourceId: s.id, from, to }) })))
+        ? Promise.all(
+          sources.map(async (s) => ({
+            name: s.name,
+            points: await totalsOverTime(sql, { granularity: g, sourceId: s.id, from, to }),
+          })),
+        )
         : Promise.resolve([] as { name: string; points: TotalsPoint[] }[]),
     ]);
     // Charts start where the data does when that is later than the window.
-    const first = points.length ? Date.parse(points[0].at.length === 10 ? `${points[0].at}T00:00:00Z` : points[0].at) : from.getTime();
+    const first = points.length
+      ? Date.parse(points[0].at.length === 10 ? `${points[0].at}T00:00:00Z` : points[0].at)
+      : from.getTime();
     return c.html(totalsPage(viewerOf(c), {
-      granularity: g, sourceId, sources: sources.map((s) => ({ id: s.id, name: s.name })), points, perSource,
-      from: new Date(Math.max(from.getTime(), first)).toISOString(), to: to.toISOString(),
+      granularity: g,
+      sourceId,
+      sources: sources.map((s) => ({ id: s.id, name: s.name })),
+      points,
+      perSource,
+      from: new Date(Math.max(from.getTime(), first)).toISOString(),
+      to: to.toISOString(),
     }));
   });
 
   app.get('/snapshots', auth, async (c) => {
-    const kind = (['capture', 'daily', 'monthly'] as const).find((k) => k === c.req.query('kind')) ?? null;
+    const kind = (['capture', 'daily', 'monthly'] as const).find((k) =>
+      k === c.req.query('kind')
+    ) ?? null;
     const sourceId = positiveInt(c.req.query('source'));
     const before = c.req.query('before');
     const [counts, list, sources] = await Promise.all([
       registryCounts(sql, sourceId ?? undefined),
-      listSnapshots(sql, { kind: kind ?? undefined, sourceId: sourceId ?? undefined, limit: 100, before: before && !Number.isNaN(Date.parse(before)) ? before : undefined }),
+      listSnapshots(sql, {
+        kind: kind ?? undefined,
+        sourceId: sourceId ?? undefined,
+        limit: 100,
+        before: before && !Number.isNaN(Date.parse(before)) ? before : undefined,
+      }),
       listSourcesDetailed(sql),
     ]);
-    return c.html(snapshotsPage(viewerOf(c), { counts, kind, sourceId, sources: sources.map((s) => ({ id: s.id, name: s.name })), list }));
+    return c.html(
+      snapshotsPage(viewerOf(c), {
+        counts,
+        kind,
+        sourceId,
+        sources: sources.map((s) => ({ id: s.id, name: s.name })),
+        list,
+      }),
+    );
   });
 
   return app;

@@ -17,7 +17,7 @@ import { log } from '../log.ts';
 import { loginPage } from '../../web/pages/login.ts';
 import { adminRoutes } from './admin.ts';
 import { dashboardRoutes } from './dashboard.ts';
-import { requireCsrf, viewerOf, type PageEnv } from './guard.ts';
+import { type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import { apiReferencePage } from '../../web/pages/api_reference.ts';
 import { historyRoutes } from './history.ts';
@@ -31,7 +31,10 @@ function safeNext(value: unknown): string {
 }
 
 export function pageRoutes(sql: Sql, options: {
-  sessionHours: number; loginLimiter?: FailureLimiter; onLoginFailure?: () => void; eventPollMs?: number;
+  sessionHours: number;
+  loginLimiter?: FailureLimiter;
+  onLoginFailure?: () => void;
+  eventPollMs?: number;
   /** The API's route registry, for the API reference page. */
   apiDoc?: ApiDoc;
   /** The job runner (report generation is queued on it when present). */
@@ -49,14 +52,25 @@ export function pageRoutes(sql: Sql, options: {
     const wait = options.loginLimiter?.blockedFor(ip) ?? 0;
     if (wait > 0) {
       c.header('Retry-After', String(wait));
-      return c.html(loginPage({ next, error: `Too many failed logins from this address. Try again in ${wait} seconds.` }), 429);
+      return c.html(
+        loginPage({
+          next,
+          error: `Too many failed logins from this address. Try again in ${wait} seconds.`,
+        }),
+        429,
+      );
     }
     const info = await verifyToken(sql, typeof form.token === 'string' ? form.token.trim() : '');
     if (!info || info.role === 'agent' || info.role === 'metrics') {
       options.loginLimiter?.fail(ip);
       options.onLoginFailure?.();
       log.warn('login failed', { ip });
-      await audit(sql, { action: 'auth.failure', ip, target: 'POST /login', detail: { kind: 'login' } });
+      await audit(sql, {
+        action: 'auth.failure',
+        ip,
+        target: 'POST /login',
+        detail: { kind: 'login' },
+      });
       return c.html(loginPage({ next, error: 'That token is not valid for logging in.' }), 401);
     }
     options.loginLimiter?.succeed(ip);
@@ -85,7 +99,17 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
   if (options.apiDoc) {
     const doc = options.apiDoc;
-    app.get('/api-reference', auth, (c) => c.html(apiReferencePage(viewerOf(c), doc.openapi({ title: 'vmledger API', version: '1' }) as any)));
+    app.get(
+      '/api-reference',
+      auth,
+      (c) =>
+        c.html(
+          apiReferencePage(
+            viewerOf(c),
+            doc.openapi({ title: 'vmledger API', version: '1' }) as any,
+          ),
+        ),
+    );
   }
   return app;
 }

@@ -2,24 +2,42 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { ApiError, handleError } from '../http/errors.ts';
-import { listSources, listVms, VM_SORTS, type VmListItem, type VmSort } from '../inventory/list_vms.ts';
+import {
+  listSources,
+  listVms,
+  VM_SORTS,
+  type VmListItem,
+  type VmSort,
+} from '../inventory/list_vms.ts';
 import { parseVmListParams } from '../inventory/routes.ts';
 import { vmFilterChoices } from '../queries/pages_vm_filters.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { notFoundPage } from '../../web/pages/not_found.ts';
-import { SPANS, vmDetailPage, type Granularity } from '../../web/pages/vm_detail.ts';
+import { type Granularity, SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
-import { vmTable, vmsUrl, type VmListState } from '../../web/partials/vm_table.ts';
-import { positiveInt, viewerOf, type PageEnv } from './guard.ts';
+import { type VmListState, vmsUrl, vmTable } from '../../web/partials/vm_table.ts';
+import { type PageEnv, positiveInt, viewerOf } from './guard.ts';
 
-const LIST_KEYS = ['q', 'source', 'cluster', 'pool', 'power', 'template', 'sort', 'order', 'cursor'];
+const LIST_KEYS = [
+  'q',
+  'source',
+  'cluster',
+  'pool',
+  'power',
+  'template',
+  'sort',
+  'order',
+  'cursor',
+];
 const PAGE_SIZE = 100;
 
 /** The list's URL state: known parameters only, defaults dropped so URLs stay short. */
 function listState(query: Record<string, string>): VmListState {
   const params: Record<string, string> = {};
   for (const k of LIST_KEYS) if (query[k]) params[k] = query[k];
-  const sort = (VM_SORTS as readonly string[]).includes(params.sort) ? (params.sort as VmSort) : 'name';
+  const sort = (VM_SORTS as readonly string[]).includes(params.sort)
+    ? (params.sort as VmSort)
+    : 'name';
   const order = params.order === 'desc' ? 'desc' : 'asc';
   if (sort === 'name') delete params.sort;
   if (order === 'asc') delete params.order;
@@ -33,12 +51,28 @@ function csvCell(v: unknown): string {
 }
 
 const CSV_COLUMNS: [string, (v: VmListItem) => unknown][] = [
-  ['source', (v) => v.sourceName], ['name', (v) => v.name], ['vm_id', (v) => v.sourceVmId], ['key', (v) => v.key],
-  ['power_state', (v) => v.powerState], ['template', (v) => v.isTemplate], ['vcpu', (v) => v.vcpu], ['ram_mb', (v) => v.ramMb],
-  ['provisioned_disk_gb', (v) => v.provisionedDiskGb], ['used_disk_gb', (v) => v.usedDiskGb], ['datacenter', (v) => v.datacenter],
-  ['cluster', (v) => v.cluster], ['host', (v) => v.host], ['resource_pool', (v) => v.resourcePool], ['folder', (v) => v.folder],
-  ['guest_os', (v) => v.guestOs], ['ip_addresses', (v) => v.ipAddresses], ['tags', (v) => v.tags], ['instance_uuid', (v) => v.instanceUuid],
-  ['created_at', (v) => v.createdAt], ['first_seen_at', (v) => v.firstSeenAt], ['last_seen_at', (v) => v.lastSeenAt],
+  ['source', (v) => v.sourceName],
+  ['name', (v) => v.name],
+  ['vm_id', (v) => v.sourceVmId],
+  ['key', (v) => v.key],
+  ['power_state', (v) => v.powerState],
+  ['template', (v) => v.isTemplate],
+  ['vcpu', (v) => v.vcpu],
+  ['ram_mb', (v) => v.ramMb],
+  ['provisioned_disk_gb', (v) => v.provisionedDiskGb],
+  ['used_disk_gb', (v) => v.usedDiskGb],
+  ['datacenter', (v) => v.datacenter],
+  ['cluster', (v) => v.cluster],
+  ['host', (v) => v.host],
+  ['resource_pool', (v) => v.resourcePool],
+  ['folder', (v) => v.folder],
+  ['guest_os', (v) => v.guestOs],
+  ['ip_addresses', (v) => v.ipAddresses],
+  ['tags', (v) => v.tags],
+  ['instance_uuid', (v) => v.instanceUuid],
+  ['created_at', (v) => v.createdAt],
+  ['first_seen_at', (v) => v.firstSeenAt],
+  ['last_seen_at', (v) => v.lastSeenAt],
 ];
 
 export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
@@ -50,7 +84,10 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     // htmx (search, filters, sort, pages) gets the table alone; history restores get the page.
     if (c.req.header('hx-request') && !c.req.header('hx-history-restore-request')) {
       // The address bar gets the canonical URL (no empty filters), whatever the form sent.
-      c.header('HX-Push-Url', vmsUrl(state.params, { p: state.page > 1 ? String(state.page) : null }));
+      c.header(
+        'HX-Push-Url',
+        vmsUrl(state.params, { p: state.page > 1 ? String(state.page) : null }),
+      );
       return c.html(vmTable(result, state, { oob: true }));
     }
     const [sources, choices] = await Promise.all([listSources(sql), vmFilterChoices(sql)]);
@@ -74,13 +111,22 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
         }
         if (cursor === null) return controller.close();
         const page = await listVms(sql, { ...base, limit: 1000, cursor });
-        controller.enqueue(encoder.encode(page.items.map((v) => CSV_COLUMNS.map(([, f]) => csvCell(f(v))).join(',')).join('\r\n') + (page.items.length ? '\r\n' : '')));
+        controller.enqueue(
+          encoder.encode(
+            page.items.map((v) => CSV_COLUMNS.map(([, f]) => csvCell(f(v))).join(',')).join(
+              '\r\n',
+            ) + (page.items.length ? '\r\n' : ''),
+          ),
+        );
         cursor = page.next;
       },
     });
     const day = new Date().toISOString().slice(0, 10);
     return new Response(body, {
-      headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="vms-${day}.csv"` },
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="vms-${day}.csv"`,
+      },
     });
   });
 
@@ -90,25 +136,58 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const key = c.req.param('key');
     const vm = sourceId ? await getVm(sql, sourceId, key) : null;
     if (!vm) {
-      return c.html(notFoundPage(viewer, { title: 'VM not found', message: `No VM ${key} in source ${c.req.param('source')}.`, back: { href: '/vms', label: 'Back to VMs' } }), 404);
+      return c.html(
+        notFoundPage(viewer, {
+          title: 'VM not found',
+          message: `No VM ${key} in source ${c.req.param('source')}.`,
+          back: { href: '/vms', label: 'Back to VMs' },
+        }),
+        404,
+      );
     }
-    const g = (['capture', 'daily', 'monthly'] as const).find((x) => x === c.req.query('granularity')) ?? 'capture';
-    const span = SPANS[g].includes(Number(c.req.query('span'))) ? Number(c.req.query('span')) : SPANS[g][1];
+    const g = (['capture', 'daily', 'monthly'] as const).find((x) =>
+      x === c.req.query('granularity')
+    ) ?? 'capture';
+    const span = SPANS[g].includes(Number(c.req.query('span')))
+      ? Number(c.req.query('span'))
+      : SPANS[g][1];
     // Anchor the window at the VM's last sighting, so a deleted VM still shows its last days.
     const lastSeen = Date.parse(vm.lifecycle.lastSeenAt!);
     const to = new Date(g === 'capture' ? lastSeen + 1000 : lastSeen + 86400_000);
     // …and not before it was first seen (an empty stretch before its first capture says nothing).
     const firstSeen = Date.parse(vm.lifecycle.firstSeenAt!);
-    const floor = g === 'capture' ? firstSeen : g === 'daily' ? Date.parse(vm.lifecycle.firstSeenAt!.slice(0, 10)) : Date.parse(`${vm.lifecycle.firstSeenAt!.slice(0, 7)}-01`);
+    const floor = g === 'capture'
+      ? firstSeen
+      : g === 'daily'
+      ? Date.parse(vm.lifecycle.firstSeenAt!.slice(0, 10))
+      : Date.parse(`${vm.lifecycle.firstSeenAt!.slice(0, 7)}-01`);
     const from = new Date(Math.max(to.getTime() - span * 86400_000, floor));
-    const trace = await vmTrace(sql, { sourceId: sourceId!, key, granularity: g as Granularity, from, to });
-    return c.html(vmDetailPage(viewer, { vm, trace, span, base: `/vms/${sourceId}/${encodeURIComponent(key)}` }));
+    const trace = await vmTrace(sql, {
+      sourceId: sourceId!,
+      key,
+      granularity: g as Granularity,
+      from,
+      to,
+    });
+    return c.html(
+      vmDetailPage(viewer, {
+        vm,
+        trace,
+        span,
+        base: `/vms/${sourceId}/${encodeURIComponent(key)}`,
+      }),
+    );
   });
 
   app.onError((err, c) => {
     // A bad filter value answers the page with the error rather than JSON.
     if (err instanceof ApiError && err.status === 400 && c.req.header('hx-request')) {
-      return c.html(`<div id="vm-table"><p class="notice danger" role="alert">${err.message.replace(/[<>&"]/g, '')}</p></div>`, 200);
+      return c.html(
+        `<div id="vm-table"><p class="notice danger" role="alert">${
+          err.message.replace(/[<>&"]/g, '')
+        }</p></div>`,
+        200,
+      );
     }
     return handleError(err, c);
   });

@@ -21,9 +21,18 @@ export async function listCaptures(sql: Sql, q: Range) {
   const page = rows.slice(0, q.limit);
   return {
     items: page.map((r) => ({
-      captureId: r.capture_id, sourceId: r.source_id, sourceName: r.source_name, capturedAt: iso(r.captured_at),
-      receivedAt: iso(r.received_at), complete: r.complete, errors: r.errors, vmCount: r.vm_count, hostCount: r.host_count,
-      datastoreCount: r.datastore_count, eventCount: r.event_count, ingestMs: r.ingest_ms,
+      captureId: r.capture_id,
+      sourceId: r.source_id,
+      sourceName: r.source_name,
+      capturedAt: iso(r.captured_at),
+      receivedAt: iso(r.received_at),
+      complete: r.complete,
+      errors: r.errors,
+      vmCount: r.vm_count,
+      hostCount: r.host_count,
+      datastoreCount: r.datastore_count,
+      eventCount: r.event_count,
+      ingestMs: r.ingest_ms,
       late: new Date(r.received_at).getTime() - new Date(r.captured_at).getTime() > 3600_000,
     })),
     total,
@@ -32,7 +41,10 @@ export async function listCaptures(sql: Sql, q: Range) {
 }
 
 /** The snapshot registry (captures and rollups) newest first. */
-export async function listSnapshots(sql: Sql, q: Range & { kind?: 'capture' | 'daily' | 'monthly' }) {
+export async function listSnapshots(
+  sql: Sql,
+  q: Range & { kind?: 'capture' | 'daily' | 'monthly' },
+) {
   const where = sql`where true
     ${q.kind ? sql`and r.kind = ${q.kind}` : sql``}
     ${q.sourceId ? sql`and r.source_id = ${q.sourceId}` : sql``}
@@ -47,15 +59,32 @@ export async function listSnapshots(sql: Sql, q: Range & { kind?: 'capture' | 'd
   const page = rows.slice(0, q.limit);
   return {
     items: page.map((r) => ({
-      kind: r.kind, sourceId: r.source_id, sourceName: r.source_name, periodStart: iso(r.period_start),
-      periodEnd: iso(r.period_end), rowCount: r.row_count, captureId: r.capture_id, complete: r.complete, createdAt: iso(r.created_at),
+      kind: r.kind,
+      sourceId: r.source_id,
+      sourceName: r.source_name,
+      periodStart: iso(r.period_start),
+      periodEnd: iso(r.period_end),
+      rowCount: r.row_count,
+      captureId: r.capture_id,
+      complete: r.complete,
+      createdAt: iso(r.created_at),
     })),
     total,
     next: rows.length > q.limit ? iso(page[page.length - 1].period_start) : null,
   };
 }
 
-export type FleetHourPoint = { at: string; sourceId: null; vmCount: number; poweredOn: number; vcpu: number; ramGb: number; diskGb: number; complete: boolean; sources: number };
+export type FleetHourPoint = {
+  at: string;
+  sourceId: null;
+  vmCount: number;
+  poweredOn: number;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+  complete: boolean;
+  sources: number;
+};
 
 /**
  * Fleet totals per hour in [from, to): for every hour in which any source captured, the sum
@@ -79,8 +108,15 @@ export async function fleetTotalsByHour(sql: Sql, from: Date, to: Date): Promise
     ) t
     group by h.h order by h.h limit 10000`;
   return rows.map((r) => ({
-    at: new Date(r.at).toISOString(), sourceId: null, vmCount: r.vm_count, poweredOn: r.powered_on, vcpu: r.vcpu,
-    ramGb: r.ram_mb / 1024, diskGb: r.disk_gb, complete: r.complete, sources: r.sources,
+    at: new Date(r.at).toISOString(),
+    sourceId: null,
+    vmCount: r.vm_count,
+    poweredOn: r.powered_on,
+    vcpu: r.vcpu,
+    ramGb: r.ram_mb / 1024,
+    diskGb: r.disk_gb,
+    complete: r.complete,
+    sources: r.sources,
   }));
 }
 
@@ -101,19 +137,32 @@ export type TotalsPoint = {
  * the period). Fleet per-capture totals are per hour, each source carried forward from its
  * latest capture (see fleetTotalsByHour).
  */
-export async function totalsOverTime(sql: Sql, q: { granularity: 'capture' | 'daily' | 'monthly'; sourceId?: number; from: Date; to: Date }): Promise<TotalsPoint[]> {
+export async function totalsOverTime(
+  sql: Sql,
+  q: { granularity: 'capture' | 'daily' | 'monthly'; sourceId?: number; from: Date; to: Date },
+): Promise<TotalsPoint[]> {
   if (q.granularity === 'capture') {
-    if (!q.sourceId) return (await fleetTotalsByHour(sql, q.from, q.to)).map(({ sources: _s, ...p }) => p);
+    if (!q.sourceId) {
+      return (await fleetTotalsByHour(sql, q.from, q.to)).map(({ sources: _s, ...p }) => p);
+    }
     const rows = await sql`
       select captured_at as at, source_id, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete
       from source_totals where source_id = ${q.sourceId} and captured_at >= ${q.from} and captured_at < ${q.to}
       order by captured_at limit 10000`;
     return rows.map((r) => ({
-      at: iso(r.at)!, sourceId: r.source_id, vmCount: r.vm_count, poweredOn: r.powered_on_count, vcpu: Number(r.vcpu),
-      ramGb: Number(r.ram_mb) / 1024, diskGb: Number(r.provisioned_disk_gb), complete: r.complete,
+      at: iso(r.at)!,
+      sourceId: r.source_id,
+      vmCount: r.vm_count,
+      poweredOn: r.powered_on_count,
+      vcpu: Number(r.vcpu),
+      ramGb: Number(r.ram_mb) / 1024,
+      diskGb: Number(r.provisioned_disk_gb),
+      complete: r.complete,
     }));
   }
-  const table = sql.unsafe(q.granularity === 'daily' ? 'source_daily_totals' : 'source_monthly_totals');
+  const table = sql.unsafe(
+    q.granularity === 'daily' ? 'source_daily_totals' : 'source_monthly_totals',
+  );
   const period = sql.unsafe(q.granularity === 'daily' ? 'day' : 'month');
   const from = q.from.toISOString().slice(0, 10);
   const to = q.to.toISOString().slice(0, 10);
@@ -124,7 +173,13 @@ export async function totalsOverTime(sql: Sql, q: { granularity: 'capture' | 'da
                   sum(avg_vcpu) as avg_vcpu, sum(avg_ram_gb) as avg_ram_gb, sum(avg_disk_gb) as avg_disk_gb, bool_and(complete) as complete
                 from ${table} where ${period} >= ${from}::date and ${period} < ${to}::date group by ${period} order by ${period}`;
   return rows.map((r) => ({
-    at: r.at, sourceId: r.source_id, vmCount: num(r.avg_vm_count)!, poweredOn: num(r.avg_powered_on)!, vcpu: num(r.avg_vcpu)!,
-    ramGb: num(r.avg_ram_gb)!, diskGb: num(r.avg_disk_gb)!, complete: r.complete,
+    at: r.at,
+    sourceId: r.source_id,
+    vmCount: num(r.avg_vm_count)!,
+    poweredOn: num(r.avg_powered_on)!,
+    vcpu: num(r.avg_vcpu)!,
+    ramGb: num(r.avg_ram_gb)!,
+    diskGb: num(r.avg_disk_gb)!,
+    complete: r.complete,
   }));
 }

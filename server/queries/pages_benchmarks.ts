@@ -2,10 +2,19 @@
 import type { Sql } from '../db/connect.ts';
 
 export type BenchGroup = {
-  runGroup: string; kind: string; period: string; sourceId: number; sourceName: string | null; at: string;
-  rowsIn: number; rowsOut: number; reps: number;
+  runGroup: string;
+  kind: string;
+  period: string;
+  sourceId: number;
+  sourceName: string | null;
+  at: string;
+  rowsIn: number;
+  rowsOut: number;
+  reps: number;
   /** Median milliseconds per path (null when the path did not run). */
-  sqlMs: number | null; tsMs: number | null; floorMs: number | null;
+  sqlMs: number | null;
+  tsMs: number | null;
+  floorMs: number | null;
   parity: boolean;
 };
 
@@ -22,19 +31,40 @@ export async function listBenchGroups(sql: Sql, limit: number): Promise<BenchGro
     from benchmark_runs b left join sources s on s.id = b.source_id
     group by b.run_group order by min(b.created_at) desc limit ${limit}`;
   return rows.map((r) => ({
-    runGroup: r.run_group, kind: r.kind, period: r.period, sourceId: r.source_id, sourceName: r.source_name,
-    at: new Date(r.at).toISOString(), rowsIn: Number(r.rows_in), rowsOut: r.rows_out, reps: r.reps,
-    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms), tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
-    floorMs: r.floor_ms === null ? null : Number(r.floor_ms), parity: r.parity !== false,
+    runGroup: r.run_group,
+    kind: r.kind,
+    period: r.period,
+    sourceId: r.source_id,
+    sourceName: r.source_name,
+    at: new Date(r.at).toISOString(),
+    rowsIn: Number(r.rows_in),
+    rowsOut: r.rows_out,
+    reps: r.reps,
+    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms),
+    tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
+    floorMs: r.floor_ms === null ? null : Number(r.floor_ms),
+    parity: r.parity !== false,
   }));
 }
 
-export type BenchRun = { path: string; rep: number; ms: number; rowsOut: number; checksum: string; parity: string; notes: unknown };
+export type BenchRun = {
+  path: string;
+  rep: number;
+  ms: number;
+  rowsOut: number;
+  checksum: string;
+  parity: string;
+  notes: unknown;
+};
 
 /** One group's runs and the SQL path's plan. */
-export async function getBenchGroup(sql: Sql, runGroup: string): Promise<{ group: BenchGroup; runs: BenchRun[]; explain: string | null } | null> {
+export async function getBenchGroup(
+  sql: Sql,
+  runGroup: string,
+): Promise<{ group: BenchGroup; runs: BenchRun[]; explain: string | null } | null> {
   if (!/^[0-9a-f-]{36}$/i.test(runGroup)) return null;
-  const groups = await sql`select 1 from benchmark_runs where run_group = ${runGroup}::uuid limit 1`;
+  const groups =
+    await sql`select 1 from benchmark_runs where run_group = ${runGroup}::uuid limit 1`;
   if (!groups.length) return null;
   const [all, rows] = await Promise.all([
     listBenchGroupsWhere(sql, runGroup),
@@ -43,7 +73,15 @@ export async function getBenchGroup(sql: Sql, runGroup: string): Promise<{ group
   ]);
   return {
     group: all,
-    runs: rows.map((r) => ({ path: r.path, rep: r.rep, ms: Number(r.duration_ms), rowsOut: r.rows_out, checksum: r.checksum, parity: r.parity, notes: r.notes })),
+    runs: rows.map((r) => ({
+      path: r.path,
+      rep: r.rep,
+      ms: Number(r.duration_ms),
+      rowsOut: r.rows_out,
+      checksum: r.checksum,
+      parity: r.parity,
+      notes: r.notes,
+    })),
     explain: rows.find((r) => r.path === 'sql' && r.explain)?.explain ?? null,
   };
 }
@@ -58,9 +96,18 @@ async function listBenchGroupsWhere(sql: Sql, runGroup: string): Promise<BenchGr
            bool_and(b.parity = 'match') filter (where b.path <> 'floor') as parity
     from benchmark_runs b left join sources s on s.id = b.source_id where b.run_group = ${runGroup}::uuid group by b.run_group`;
   return {
-    runGroup: r.run_group, kind: r.kind, period: r.period, sourceId: r.source_id, sourceName: r.source_name,
-    at: new Date(r.at).toISOString(), rowsIn: Number(r.rows_in), rowsOut: r.rows_out, reps: r.reps,
-    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms), tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
-    floorMs: r.floor_ms === null ? null : Number(r.floor_ms), parity: r.parity !== false,
+    runGroup: r.run_group,
+    kind: r.kind,
+    period: r.period,
+    sourceId: r.source_id,
+    sourceName: r.source_name,
+    at: new Date(r.at).toISOString(),
+    rowsIn: Number(r.rows_in),
+    rowsOut: r.rows_out,
+    reps: r.reps,
+    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms),
+    tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
+    floorMs: r.floor_ms === null ? null : Number(r.floor_ms),
+    parity: r.parity !== false,
   };
 }

@@ -5,13 +5,25 @@
  */
 import type { Sql } from '../db/connect.ts';
 
-export type FleetTotals = { vms: number; poweredOn: number; vcpu: number; ramGb: number; diskGb: number; sources: number; at: string | null };
+export type FleetTotals = {
+  vms: number;
+  poweredOn: number;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+  sources: number;
+  at: string | null;
+};
 export type FleetChange = { now: FleetTotals; dayBefore: FleetTotals | null };
 
 function toTotals(r: Record<string, any>): FleetTotals {
   return {
-    vms: Number(r.vms ?? 0), poweredOn: Number(r.powered_on ?? 0), vcpu: Number(r.vcpu ?? 0),
-    ramGb: Number(r.ram_mb ?? 0) / 1024, diskGb: Number(r.disk_gb ?? 0), sources: Number(r.sources ?? 0),
+    vms: Number(r.vms ?? 0),
+    poweredOn: Number(r.powered_on ?? 0),
+    vcpu: Number(r.vcpu ?? 0),
+    ramGb: Number(r.ram_mb ?? 0) / 1024,
+    diskGb: Number(r.disk_gb ?? 0),
+    sources: Number(r.sources ?? 0),
     at: r.at ? new Date(r.at).toISOString() : null,
   };
 }
@@ -42,10 +54,26 @@ export async function fleetChange(sql: Sql): Promise<FleetChange> {
       (select sum(powered_on_count) from before) as b_on, (select sum(vcpu) from before) as b_vcpu,
       (select sum(ram_mb) from before) as b_ram, (select sum(provisioned_disk_gb) from before) as b_disk,
       (select max(captured_at) from before) as b_at`;
-  const now = toTotals({ sources: r.now_sources, vms: r.now_vms, powered_on: r.now_on, vcpu: r.now_vcpu, ram_mb: r.now_ram, disk_gb: r.now_disk, at: r.now_at });
+  const now = toTotals({
+    sources: r.now_sources,
+    vms: r.now_vms,
+    powered_on: r.now_on,
+    vcpu: r.now_vcpu,
+    ram_mb: r.now_ram,
+    disk_gb: r.now_disk,
+    at: r.now_at,
+  });
   // Compare like with like: only when every source has a capture a day earlier.
   const dayBefore = r.b_sources > 0 && r.b_sources === r.now_sources
-    ? toTotals({ sources: r.b_sources, vms: r.b_vms, powered_on: r.b_on, vcpu: r.b_vcpu, ram_mb: r.b_ram, disk_gb: r.b_disk, at: r.b_at })
+    ? toTotals({
+      sources: r.b_sources,
+      vms: r.b_vms,
+      powered_on: r.b_on,
+      vcpu: r.b_vcpu,
+      ram_mb: r.b_ram,
+      disk_gb: r.b_disk,
+      at: r.b_at,
+    })
     : null;
   return { now, dayBefore };
 }
@@ -56,10 +84,21 @@ export async function hasJobTable(sql: Sql): Promise<boolean> {
   return r.ok;
 }
 
-export type FailedJob = { id: string; queue: string; error: string | null; data: unknown; createdOn: string; completedOn: string | null; retryCount: number };
+export type FailedJob = {
+  id: string;
+  queue: string;
+  error: string | null;
+  data: unknown;
+  createdOn: string;
+  completedOn: string | null;
+  retryCount: number;
+};
 
 /** Failed jobs of the last `days` days, newest first; empty when pg-boss is not installed. */
-export async function failedJobs(sql: Sql, options: { days: number; limit: number }): Promise<{ total: number; items: FailedJob[] }> {
+export async function failedJobs(
+  sql: Sql,
+  options: { days: number; limit: number },
+): Promise<{ total: number; items: FailedJob[] }> {
   if (!(await hasJobTable(sql))) return { total: 0, items: [] };
   const since = new Date(Date.now() - options.days * 86400_000);
   const [rows, [{ total }]] = await Promise.all([
@@ -70,9 +109,17 @@ export async function failedJobs(sql: Sql, options: { days: number; limit: numbe
   return {
     total,
     items: rows.map((r) => ({
-      id: r.id, queue: r.name, data: r.data, retryCount: r.retry_count,
-      error: typeof r.output?.message === 'string' ? r.output.message : r.output ? JSON.stringify(r.output).slice(0, 500) : null,
-      createdOn: new Date(r.created_on).toISOString(), completedOn: r.completed_on ? new Date(r.completed_on).toISOString() : null,
+      id: r.id,
+      queue: r.name,
+      data: r.data,
+      retryCount: r.retry_count,
+      error: typeof r.output?.message === 'string'
+        ? r.output.message
+        : r.output
+        ? JSON.stringify(r.output).slice(0, 500)
+        : null,
+      createdOn: new Date(r.created_on).toISOString(),
+      completedOn: r.completed_on ? new Date(r.completed_on).toISOString() : null,
     })),
   };
 }
@@ -88,5 +135,9 @@ export async function captureSignal(sql: Sql): Promise<CaptureSignal & { key: st
     select count(last_capture_at)::int as n, max(last_capture_at) as last,
            coalesce(sum(extract(epoch from last_capture_at)), 0)::text as key
     from sources`;
-  return { count: r.n, lastCapturedAt: r.last ? new Date(r.last).toISOString() : null, key: `${r.n}:${r.key}` };
+  return {
+    count: r.n,
+    lastCapturedAt: r.last ? new Date(r.last).toISOString() : null,
+    key: `${r.n}:${r.key}`,
+  };
 }

@@ -1,7 +1,14 @@
 /** Registry counts and per-source capture history for the Snapshots and Sources pages. Data access only. */
 import type { Sql } from '../db/connect.ts';
 
-export type RegistryCount = { kind: string; snapshots: number; rows: number; incomplete: number; first: string | null; last: string | null };
+export type RegistryCount = {
+  kind: string;
+  snapshots: number;
+  rows: number;
+  incomplete: number;
+  first: string | null;
+  last: string | null;
+};
 
 /** Per kind (capture, daily, monthly): how many snapshots, their row total and time span. */
 export async function registryCounts(sql: Sql, sourceId?: number): Promise<RegistryCount[]> {
@@ -11,28 +18,48 @@ export async function registryCounts(sql: Sql, sourceId?: number): Promise<Regis
     from snapshot_registry ${sourceId ? sql`where source_id = ${sourceId}` : sql``}
     group by kind order by array_position(array['capture','daily','monthly'], kind)`;
   return rows.map((r) => ({
-    kind: r.kind, snapshots: r.n, rows: Number(r.rows), incomplete: r.incomplete,
-    first: r.first ? new Date(r.first).toISOString() : null, last: r.last ? new Date(r.last).toISOString() : null,
+    kind: r.kind,
+    snapshots: r.n,
+    rows: Number(r.rows),
+    incomplete: r.incomplete,
+    first: r.first ? new Date(r.first).toISOString() : null,
+    last: r.last ? new Date(r.last).toISOString() : null,
   }));
 }
 
-export type CapturePoint = { at: string; vmCount: number; ingestMs: number | null; complete: boolean; lateSeconds: number };
+export type CapturePoint = {
+  at: string;
+  vmCount: number;
+  ingestMs: number | null;
+  complete: boolean;
+  lateSeconds: number;
+};
 
 /** A source's captures in [from, to), oldest first (for the capture history chart). */
-export async function captureHistory(sql: Sql, sourceId: number, from: Date, to: Date): Promise<CapturePoint[]> {
+export async function captureHistory(
+  sql: Sql,
+  sourceId: number,
+  from: Date,
+  to: Date,
+): Promise<CapturePoint[]> {
   const rows = await sql`
     select captured_at, vm_count, ingest_ms, complete, extract(epoch from received_at - captured_at)::int as late
     from captures where source_id = ${sourceId} and captured_at >= ${from} and captured_at < ${to}
     order by captured_at limit 5000`;
   return rows.map((r) => ({
-    at: new Date(r.captured_at).toISOString(), vmCount: r.vm_count, ingestMs: r.ingest_ms, complete: r.complete, lateSeconds: r.late,
+    at: new Date(r.captured_at).toISOString(),
+    vmCount: r.vm_count,
+    ingestMs: r.ingest_ms,
+    complete: r.complete,
+    lateSeconds: r.late,
   }));
 }
 
 /** Pending "capture now" requests per source. */
 export async function pendingCaptureRequests(sql: Sql): Promise<Map<number, string>> {
-  const rows = await sql`select source_id, min(requested_at) as at from capture_requests where picked_up_at is null group by source_id`;
+  const rows =
+    await sql`select source_id, min(requested_at) as at from capture_requests where picked_up_at is null group by source_id`;
   return new Map(rows.map((r) => [r.source_id as number, new Date(r.at).toISOString()]));
 }
 
-export { fleetTotalsByHour, type FleetHourPoint } from './history.ts';
+export { type FleetHourPoint, fleetTotalsByHour } from './history.ts';

@@ -5,9 +5,21 @@
 import type { Sql } from '../db/connect.ts';
 
 export type ReportRow = {
-  id: string; kind: string; period: string; format: string; status: string; origin: string; fileName: string;
-  contentType: string; sizeBytes: number | null; chunkCount: number | null; rowCount: number | null;
-  createdAt: string; finishedAt: string | null; expiresAt: string; error: string | null;
+  id: string;
+  kind: string;
+  period: string;
+  format: string;
+  status: string;
+  origin: string;
+  fileName: string;
+  contentType: string;
+  sizeBytes: number | null;
+  chunkCount: number | null;
+  rowCount: number | null;
+  createdAt: string;
+  finishedAt: string | null;
+  expiresAt: string;
+  error: string | null;
 };
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
@@ -20,9 +32,21 @@ export async function hasReports(sql: Sql): Promise<boolean> {
 
 function toRow(r: Record<string, any>): ReportRow {
   return {
-    id: r.id, kind: r.kind, period: r.period, format: r.format, status: r.status, origin: r.origin, fileName: r.file_name,
-    contentType: r.content_type, sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes), chunkCount: r.chunk_count,
-    rowCount: r.row_count, createdAt: iso(r.created_at)!, finishedAt: iso(r.finished_at), expiresAt: iso(r.expires_at)!, error: r.error,
+    id: r.id,
+    kind: r.kind,
+    period: r.period,
+    format: r.format,
+    status: r.status,
+    origin: r.origin,
+    fileName: r.file_name,
+    contentType: r.content_type,
+    sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes),
+    chunkCount: r.chunk_count,
+    rowCount: r.row_count,
+    createdAt: iso(r.created_at)!,
+    finishedAt: iso(r.finished_at),
+    expiresAt: iso(r.expires_at)!,
+    error: r.error,
   };
 }
 
@@ -41,6 +65,7 @@ export async function getReportRow(sql: Sql, id: string): Promise<ReportRow | nu
 
 /** One stored chunk of a ready report (one row per query, so downloads stream). */
 export async function reportChunk(sql: Sql, id: string, seq: number): Promise<Uint8Array | null> {
-  const rows = await sql`select data from report_chunks where report_id = ${id}::uuid and seq = ${seq}`;
+  const rows =
+    await sql`select data from report_chunks where report_id = ${id}::uuid and seq = ${seq}`;
   return rows.length ? (rows[0].data as Uint8Array) : null;
 }

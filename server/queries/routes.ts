@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { intParam, parseQuery, type ApiDoc } from '../http/api_doc.ts';
+import { type ApiDoc, intParam, parseQuery } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import { listCaptures, listSnapshots, totalsOverTime } from './history.ts';
 import { getSource, listSourcesDetailed } from './sources.ts';
@@ -30,7 +30,10 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   doc.define(app, {
-    method: 'get', path: '/sources', tag: 'Sources', roles: ['viewer'],
+    method: 'get',
+    path: '/sources',
+    tag: 'Sources',
+    roles: ['viewer'],
     summary: 'Sources with poll health, last capture and agent',
     responses: { 200: '`{"items": [...], "total": N, "next": null}`' },
   }, async (c) => {
@@ -39,8 +42,12 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
   });
 
   doc.define(app, {
-    method: 'get', path: '/sources/:id', tag: 'Sources', roles: ['viewer'],
-    summary: 'One source with poll health and agent', responses: { 200: 'The source', 404: 'No such source' },
+    method: 'get',
+    path: '/sources/:id',
+    tag: 'Sources',
+    roles: ['viewer'],
+    summary: 'One source with poll health and agent',
+    responses: { 200: 'The source', 404: 'No such source' },
   }, async (c) => {
     const s = await getSource(sql, intParam(c, 'id'));
     if (!s) throw new ApiError(404, 'not_found', `no source ${c.req.param('id')}`);
@@ -48,32 +55,75 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
   });
 
   doc.define(app, {
-    method: 'get', path: '/captures', tag: 'History', roles: ['viewer'], query: Paged,
-    summary: 'Received captures, newest first', responses: { 200: '`{"items", "total", "next"}`' },
+    method: 'get',
+    path: '/captures',
+    tag: 'History',
+    roles: ['viewer'],
+    query: Paged,
+    summary: 'Received captures, newest first',
+    responses: { 200: '`{"items", "total", "next"}`' },
   }, async (c) => {
     const p = parseQuery(Paged, c.req.query());
-    return c.json(await listCaptures(sql, { sourceId: p.source, from: date(p.from), to: date(p.to), limit: p.limit, before: p.cursor }));
+    return c.json(
+      await listCaptures(sql, {
+        sourceId: p.source,
+        from: date(p.from),
+        to: date(p.to),
+        limit: p.limit,
+        before: p.cursor,
+      }),
+    );
   });
 
   doc.define(app, {
-    method: 'get', path: '/snapshots', tag: 'History', roles: ['viewer'], query: SnapshotParams,
-    summary: 'The snapshot registry: captures and rollups with row counts', responses: { 200: '`{"items", "total", "next"}`' },
+    method: 'get',
+    path: '/snapshots',
+    tag: 'History',
+    roles: ['viewer'],
+    query: SnapshotParams,
+    summary: 'The snapshot registry: captures and rollups with row counts',
+    responses: { 200: '`{"items", "total", "next"}`' },
   }, async (c) => {
     const p = parseQuery(SnapshotParams, c.req.query());
-    return c.json(await listSnapshots(sql, { kind: p.kind, sourceId: p.source, from: date(p.from), to: date(p.to), limit: p.limit, before: p.cursor }));
+    return c.json(
+      await listSnapshots(sql, {
+        kind: p.kind,
+        sourceId: p.source,
+        from: date(p.from),
+        to: date(p.to),
+        limit: p.limit,
+        before: p.cursor,
+      }),
+    );
   });
 
   doc.define(app, {
-    method: 'get', path: '/totals', tag: 'History', roles: ['viewer'], query: TotalsParams,
-    summary: 'VM count, powered on, vCPU, RAM GB, disk GB over time, per source or fleet; per capture, daily or monthly',
+    method: 'get',
+    path: '/totals',
+    tag: 'History',
+    roles: ['viewer'],
+    query: TotalsParams,
+    summary:
+      'VM count, powered on, vCPU, RAM GB, disk GB over time, per source or fleet; per capture, daily or monthly',
     responses: { 200: '`{"granularity", "source", "items": [...]}`' },
   }, async (c) => {
     const p = parseQuery(TotalsParams, c.req.query());
     const to = p.to ? new Date(p.to) : new Date();
     const span = { capture: 2, daily: 90, monthly: 730 }[p.granularity];
     const from = p.from ? new Date(p.from) : new Date(to.getTime() - span * 86400_000);
-    const items = await totalsOverTime(sql, { granularity: p.granularity, sourceId: p.source, from, to });
-    return c.json({ granularity: p.granularity, source: p.source ?? null, from: from.toISOString(), to: to.toISOString(), items });
+    const items = await totalsOverTime(sql, {
+      granularity: p.granularity,
+      sourceId: p.source,
+      from,
+      to,
+    });
+    return c.json({
+      granularity: p.granularity,
+      source: p.source ?? null,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      items,
+    });
   });
 
   return app;

@@ -14,27 +14,65 @@ export type SourceRow = {
   lastCaptureAt: string | null;
   secondsSinceLastCapture: number | null;
   vms: number;
-  lastCapture: { captureId: string; complete: boolean; vmCount: number; errors: string[]; ingestMs: number | null } | null;
+  lastCapture: {
+    captureId: string;
+    complete: boolean;
+    vmCount: number;
+    errors: string[];
+    ingestMs: number | null;
+  } | null;
   health: Record<string, unknown> | null;
   healthReportedAt: string | null;
-  agent: { tokenId: number; name: string; version: string | null; hostname: string | null; lastHeartbeatAt: string; spool: unknown } | null;
+  agent: {
+    tokenId: number;
+    name: string;
+    version: string | null;
+    hostname: string | null;
+    lastHeartbeatAt: string;
+    spool: unknown;
+  } | null;
 };
 
 function toSource(r: Record<string, any>): SourceRow {
   return {
-    id: r.id, kind: r.kind, externalId: r.external_id, name: r.name, endpoint: r.endpoint, version: r.version,
-    createdAt: iso(r.created_at)!, lastCaptureAt: iso(r.last_capture_at),
-    secondsSinceLastCapture: r.last_capture_at ? Math.round((Date.now() - new Date(r.last_capture_at).getTime()) / 1000) : null,
+    id: r.id,
+    kind: r.kind,
+    externalId: r.external_id,
+    name: r.name,
+    endpoint: r.endpoint,
+    version: r.version,
+    createdAt: iso(r.created_at)!,
+    lastCaptureAt: iso(r.last_capture_at),
+    secondsSinceLastCapture: r.last_capture_at
+      ? Math.round((Date.now() - new Date(r.last_capture_at).getTime()) / 1000)
+      : null,
     vms: r.vms,
-    lastCapture: r.lc_id ? { captureId: r.lc_id, complete: r.lc_complete, vmCount: r.lc_vm_count, errors: r.lc_errors, ingestMs: r.lc_ingest_ms } : null,
-    health: r.health, healthReportedAt: iso(r.reported_at),
+    lastCapture: r.lc_id
+      ? {
+        captureId: r.lc_id,
+        complete: r.lc_complete,
+        vmCount: r.lc_vm_count,
+        errors: r.lc_errors,
+        ingestMs: r.lc_ingest_ms,
+      }
+      : null,
+    health: r.health,
+    healthReportedAt: iso(r.reported_at),
     agent: r.agent_token_id
-      ? { tokenId: r.agent_token_id, name: r.agent_name, version: r.agent_version, hostname: r.agent_hostname, lastHeartbeatAt: iso(r.last_heartbeat_at)!, spool: r.agent_spool }
+      ? {
+        tokenId: r.agent_token_id,
+        name: r.agent_name,
+        version: r.agent_version,
+        hostname: r.agent_hostname,
+        lastHeartbeatAt: iso(r.last_heartbeat_at)!,
+        spool: r.agent_spool,
+      }
       : null,
   };
 }
 
-const SELECT = (sql: Sql) => sql`
+const SELECT = (sql: Sql) =>
+  sql`
   select s.*,
     (select count(*) from vm_inventory i where i.source_id = s.id)::int as vms,
     lc.capture_id::text as lc_id, lc.complete as lc_complete, lc.vm_count as lc_vm_count, lc.errors as lc_errors, lc.ingest_ms as lc_ingest_ms,

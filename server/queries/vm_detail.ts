@@ -37,10 +37,17 @@ export async function getVm(sql: Sql, sourceId: number, key: string) {
     /** For a deleted VM: its last captured state. */
     lastState: last
       ? {
-          name: last.name, powerState: last.power_state, isTemplate: last.is_template, vcpu: last.vcpu, ramMb: last.ram_mb,
-          provisionedDiskGb: Number(last.provisioned_disk_gb), cluster: last.cluster, host: last.host,
-          resourcePool: last.resource_pool, at: iso(last.snapshot_time),
-        }
+        name: last.name,
+        powerState: last.power_state,
+        isTemplate: last.is_template,
+        vcpu: last.vcpu,
+        ramMb: last.ram_mb,
+        provisionedDiskGb: Number(last.provisioned_disk_gb),
+        cluster: last.cluster,
+        host: last.host,
+        resourcePool: last.resource_pool,
+        at: iso(last.snapshot_time),
+      }
       : null,
     lifecycle: {
       name: life.name,
@@ -54,7 +61,12 @@ export async function getVm(sql: Sql, sourceId: number, key: string) {
       reappearedCount: life.reappeared_count,
       lastReappearedAt: iso(life.last_reappeared_at),
     },
-    events: events.map((e) => ({ type: e.type, at: iso(e.at), detail: e.detail, vmName: e.vm_name })),
+    events: events.map((e) => ({
+      type: e.type,
+      at: iso(e.at),
+      detail: e.detail,
+      vmName: e.vm_name,
+    })),
   };
 }
 
@@ -72,10 +84,21 @@ export type TracePoint = {
   presence?: number;
 };
 
-export type TraceChange = { at: string; field: string; from: string | number | null; to: string | number | null };
+export type TraceChange = {
+  at: string;
+  field: string;
+  from: string | number | null;
+  to: string | number | null;
+};
 
 const TRACKED: [keyof TracePoint, string][] = [
-  ['name', 'name'], ['vcpu', 'vCPU'], ['ramGb', 'RAM GB'], ['diskGb', 'disk GB'], ['powerState', 'power'], ['host', 'host'], ['pool', 'pool'],
+  ['name', 'name'],
+  ['vcpu', 'vCPU'],
+  ['ramGb', 'RAM GB'],
+  ['diskGb', 'disk GB'],
+  ['powerState', 'power'],
+  ['host', 'host'],
+  ['pool', 'pool'],
 ];
 
 /** What changed between consecutive points (capture granularity). */
@@ -85,14 +108,30 @@ export function changesOf(points: TracePoint[]): TraceChange[] {
     for (const [field, label] of TRACKED) {
       const a = points[i - 1][field];
       const b = points[i][field];
-      if (a !== b) out.push({ at: points[i].at, field: label, from: (a ?? null) as any, to: (b ?? null) as any });
+      if (a !== b) {
+        out.push({
+          at: points[i].at,
+          field: label,
+          from: (a ?? null) as any,
+          to: (b ?? null) as any,
+        });
+      }
     }
   }
   return out;
 }
 
 /** The VM's trace in [from, to) at the given granularity (at most 5,000 points). */
-export async function vmTrace(sql: Sql, q: { sourceId: number; key: string; granularity: 'capture' | 'daily' | 'monthly'; from: Date; to: Date }) {
+export async function vmTrace(
+  sql: Sql,
+  q: {
+    sourceId: number;
+    key: string;
+    granularity: 'capture' | 'daily' | 'monthly';
+    from: Date;
+    to: Date;
+  },
+) {
   let points: TracePoint[];
   if (q.granularity === 'capture') {
     // Facts are keyed (source, time, VM): walk the source's capture times in the period, one
@@ -113,8 +152,15 @@ export async function vmTrace(sql: Sql, q: { sourceId: number; key: string; gran
       join vm_hourly_stats f on f.source_id = ${q.sourceId} and f.snapshot_time = t.snapshot_time and f.vm_key = ${q.key}
       order by f.snapshot_time limit 5000`;
     points = rows.map((r) => ({
-      at: iso(r.snapshot_time)!, vcpu: r.vcpu, ramGb: r.ram_mb / 1024, diskGb: Number(r.provisioned_disk_gb),
-      poweredOn: r.power_state === 'poweredOn' ? 1 : 0, powerState: r.power_state, host: r.host, pool: r.resource_pool, name: r.name,
+      at: iso(r.snapshot_time)!,
+      vcpu: r.vcpu,
+      ramGb: r.ram_mb / 1024,
+      diskGb: Number(r.provisioned_disk_gb),
+      poweredOn: r.power_state === 'poweredOn' ? 1 : 0,
+      powerState: r.power_state,
+      host: r.host,
+      pool: r.resource_pool,
+      name: r.name,
     }));
   } else {
     const table = sql.unsafe(q.granularity === 'daily' ? 'vm_daily_rollup' : 'vm_monthly_rollup');
@@ -123,12 +169,25 @@ export async function vmTrace(sql: Sql, q: { sourceId: number; key: string; gran
       select ${period}::text as period, name, avg_vcpu, avg_ram_gb, avg_disk_gb, powered_on_ratio, presence
       from ${table}
       where source_id = ${q.sourceId} and vm_key = ${q.key}
-        and ${period} >= ${q.from.toISOString().slice(0, 10)}::date and ${period} < ${q.to.toISOString().slice(0, 10)}::date
+        and ${period} >= ${q.from.toISOString().slice(0, 10)}::date and ${period} < ${
+      q.to.toISOString().slice(0, 10)
+    }::date
       order by ${period} limit 5000`;
     points = rows.map((r) => ({
-      at: r.period, vcpu: num(r.avg_vcpu)!, ramGb: num(r.avg_ram_gb)!, diskGb: num(r.avg_disk_gb)!,
-      poweredOn: num(r.powered_on_ratio)!, presence: num(r.presence)!, name: r.name,
+      at: r.period,
+      vcpu: num(r.avg_vcpu)!,
+      ramGb: num(r.avg_ram_gb)!,
+      diskGb: num(r.avg_disk_gb)!,
+      poweredOn: num(r.powered_on_ratio)!,
+      presence: num(r.presence)!,
+      name: r.name,
     }));
   }
-  return { granularity: q.granularity, from: q.from.toISOString(), to: q.to.toISOString(), points, changes: q.granularity === 'capture' ? changesOf(points) : [] };
+  return {
+    granularity: q.granularity,
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    points,
+    changes: q.granularity === 'capture' ? changesOf(points) : [],
+  };
 }

@@ -33,7 +33,13 @@ const DEFAULT_FORMAT: Record<ColumnType, string | undefined> = {
 };
 
 const DEFAULT_WIDTH: Record<ColumnType, number> = {
-  text: 18, int: 12, decimal: 14, ratio: 11, date: 12, datetime: 20, bool: 9,
+  text: 18,
+  int: 12,
+  decimal: 14,
+  ratio: 11,
+  date: 12,
+  datetime: 20,
+  bool: 9,
 };
 
 /** The Excel number format of a column. */
@@ -43,14 +49,33 @@ export function numFmtOf(c: Column): string | undefined {
 
 /** The width of a column: at least its header, at most 60 characters. */
 export function widthOf(c: Column): number {
-  return Math.min(60, Math.max(c.width ?? DEFAULT_WIDTH[c.type], Math.ceil(c.header.length * 0.9) + 2));
+  return Math.min(
+    60,
+    Math.max(c.width ?? DEFAULT_WIDTH[c.type], Math.ceil(c.header.length * 0.9) + 2),
+  );
 }
 
 /** Short constructors keep the layouts readable. */
 export const col = {
-  text: (key: string, header: string, width?: number): Column => ({ key, header, type: 'text', width }),
-  int: (key: string, header: string, width?: number): Column => ({ key, header, type: 'int', width }),
-  dec: (key: string, header: string, width?: number, numFmt?: string): Column => ({ key, header, type: 'decimal', width, numFmt }),
+  text: (key: string, header: string, width?: number): Column => ({
+    key,
+    header,
+    type: 'text',
+    width,
+  }),
+  int: (key: string, header: string, width?: number): Column => ({
+    key,
+    header,
+    type: 'int',
+    width,
+  }),
+  dec: (key: string, header: string, width?: number, numFmt?: string): Column => ({
+    key,
+    header,
+    type: 'decimal',
+    width,
+    numFmt,
+  }),
   ratio: (key: string, header: string): Column => ({ key, header, type: 'ratio' }),
   date: (key: string, header: string): Column => ({ key, header, type: 'date' }),
   time: (key: string, header: string): Column => ({ key, header, type: 'datetime' }),

@@ -8,7 +8,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { Column, ColumnType, Row, TableSpec } from './columns.ts';
-import { breathe, YIELD_EVERY, type ReportWriter, type Summary } from './report_writer.ts';
+import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
 import { ZipStream } from './zip_stream.ts';
 
 const BOM = '\ufeff';
@@ -16,15 +16,18 @@ const pad = (n: number) => String(n).padStart(2, '0');
 
 function isoUtc(d: Date, withTime: boolean): string {
   const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-  return withTime ? `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}` : day;
+  return withTime
+    ? `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+    : day;
 }
 
 /** One CSV field from a query value of the column's type. */
 export function csvField(type: ColumnType, v: unknown): string {
   if (v === null || v === undefined) return '';
   let s: string;
-  if (type === 'date' || type === 'datetime') s = isoUtc(v instanceof Date ? v : new Date(String(v)), type === 'datetime');
-  else if (type === 'bool') s = v ? 'true' : 'false';
+  if (type === 'date' || type === 'datetime') {
+    s = isoUtc(v instanceof Date ? v : new Date(String(v)), type === 'datetime');
+  } else if (type === 'bool') s = v ? 'true' : 'false';
   else s = String(v);
   if (type === 'text' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -33,7 +36,9 @@ export function csvField(type: ColumnType, v: unknown): string {
 /** One CSV line (with CRLF) of a row. */
 export function csvLine(columns: Column[], r: Row): string {
   let line = '';
-  for (let i = 0; i < columns.length; i++) line += (i ? ',' : '') + csvField(columns[i].type, r[columns[i].key]);
+  for (let i = 0; i < columns.length; i++) {
+    line += (i ? ',' : '') + csvField(columns[i].type, r[columns[i].key]);
+  }
   return line + '\r\n';
 }
 
@@ -46,36 +51,58 @@ export function createCsvZipWriter(out: Writable): ReportWriter {
   const zip = new ZipStream(out);
   return {
     async summary(s: Summary) {
-      const fields = { sheet: 'Summary', csv: 'summary', columns: [{ key: 'field', header: 'Field', type: 'text' }, { key: 'value', header: 'Value', type: 'text' }] as Column[] };
+      const fields = {
+        sheet: 'Summary',
+        csv: 'summary',
+        columns: [{ key: 'field', header: 'Field', type: 'text' }, {
+          key: 'value',
+          header: 'Value',
+          type: 'text',
+        }] as Column[],
+      };
       const lines = [header(fields.columns)];
-      for (const f of s.fields) lines.push(`${csvField('text', f.label)},${csvField(f.type, f.value)}\r\n`);
-      await zip.add('summary.csv', (async function* () {
-        yield Buffer.from(lines.join(''), 'utf8');
-      })());
+      for (const f of s.fields) {
+        lines.push(`${csvField('text', f.label)},${csvField(f.type, f.value)}\r\n`);
+      }
+      await zip.add(
+        'summary.csv',
+        (async function* () {
+          yield Buffer.from(lines.join(''), 'utf8');
+        })(),
+      );
       for (const b of s.blocks) {
-        await zip.add(`${b.spec.csv}.csv`, (async function* () {
-          yield Buffer.from(header(b.spec.columns) + b.rows.map((r) => csvLine(b.spec.columns, r)).join(''), 'utf8');
-        })());
+        await zip.add(
+          `${b.spec.csv}.csv`,
+          (async function* () {
+            yield Buffer.from(
+              header(b.spec.columns) + b.rows.map((r) => csvLine(b.spec.columns, r)).join(''),
+              'utf8',
+            );
+          })(),
+        );
       }
     },
 
     async table(spec: TableSpec, batches: AsyncIterable<Row[]>) {
       let n = 0;
-      await zip.add(`${spec.csv}.csv`, (async function* () {
-        yield Buffer.from(header(spec.columns), 'utf8');
-        for await (const batch of batches) {
-          let text = '';
-          for (const r of batch) {
-            text += csvLine(spec.columns, r);
-            if (++n % YIELD_EVERY === 0) {
-              yield Buffer.from(text, 'utf8');
-              text = '';
-              await breathe(out);
+      await zip.add(
+        `${spec.csv}.csv`,
+        (async function* () {
+          yield Buffer.from(header(spec.columns), 'utf8');
+          for await (const batch of batches) {
+            let text = '';
+            for (const r of batch) {
+              text += csvLine(spec.columns, r);
+              if (++n % YIELD_EVERY === 0) {
+                yield Buffer.from(text, 'utf8');
+                text = '';
+                await breathe(out);
+              }
             }
+            if (text) yield Buffer.from(text, 'utf8');
           }
-          if (text) yield Buffer.from(text, 'utf8');
-        }
-      })());
+        })(),
+      );
       return n;
     },
 

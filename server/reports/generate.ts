@@ -9,13 +9,23 @@ import { log } from '../log.ts';
 import { buildReport } from './build_report.ts';
 import { ChunkWriter } from './chunk_writer.ts';
 import { createCsvZipWriter } from './csv_zip_writer.ts';
-import { claimReport, failReport, finishReport, getReport, type ReportRecord } from './report_store.ts';
+import {
+  claimReport,
+  failReport,
+  finishReport,
+  getReport,
+  type ReportRecord,
+} from './report_store.ts';
 import { createXlsxWriter } from './xlsx_writer.ts';
 
 export type GenerateOptions = { tz: string };
 
 /** Generates report `id`; returns its record afterwards (as found when another worker has it). */
-export async function generateReport(sql: Sql, id: string, o: GenerateOptions): Promise<ReportRecord> {
+export async function generateReport(
+  sql: Sql,
+  id: string,
+  o: GenerateOptions,
+): Promise<ReportRecord> {
   if (!(await claimReport(sql, id))) {
     const current = await getReport(sql, id);
     if (!current) throw new Error(`report ${id} does not exist`);
@@ -29,16 +39,41 @@ export async function generateReport(sql: Sql, id: string, o: GenerateOptions): 
   const writer = report.format === 'xlsx' ? createXlsxWriter(out) : createCsvZipWriter(out);
   try {
     const generatedAt = new Date();
-    const rows = await sql.begin('isolation level repeatable read read only', (tx) =>
-      buildReport(tx as unknown as Sql, writer, { kind: report.kind, period: report.period, tz: o.tz, generatedAt }),
+    const rows = await sql.begin(
+      'isolation level repeatable read read only',
+      (tx) =>
+        buildReport(tx as unknown as Sql, writer, {
+          kind: report.kind,
+          period: report.period,
+          tz: o.tz,
+          generatedAt,
+        }),
     );
     await writer.finish();
-    await finishReport(sql, id, { sizeBytes: out.sizeBytes, chunkCount: out.chunkCount, sha256: out.digest, rowCount: rows });
-    log.info('report generated', { id, kind: report.kind, period: report.period, format: report.format, rows, bytes: out.sizeBytes, ms: Math.round(performance.now() - started) });
+    await finishReport(sql, id, {
+      sizeBytes: out.sizeBytes,
+      chunkCount: out.chunkCount,
+      sha256: out.digest,
+      rowCount: rows,
+    });
+    log.info('report generated', {
+      id,
+      kind: report.kind,
+      period: report.period,
+      format: report.format,
+      rows,
+      bytes: out.sizeBytes,
+      ms: Math.round(performance.now() - started),
+    });
   } catch (err) {
     out.destroy();
     const message = (err as Error).message ?? String(err);
-    log.error('report failed', { id, kind: report.kind, period: report.period, error: err as Error });
+    log.error('report failed', {
+      id,
+      kind: report.kind,
+      period: report.period,
+      error: err as Error,
+    });
     await failReport(sql, id, message);
   }
   return (await getReport(sql, id))!;

@@ -22,9 +22,15 @@ export type ReportPeriod = { kind: ReportKind; period: string };
  * Normalises a requested period for `kind`; returns an error message (for the `period`
  * field) when it is not one. `today` is the current day in the reporting zone.
  */
-export function normalisePeriod(kind: ReportKind, period: string | undefined, today: string): { period: string } | { error: string } {
+export function normalisePeriod(
+  kind: ReportKind,
+  period: string | undefined,
+  today: string,
+): { period: string } | { error: string } {
   if (kind === 'inventory') {
-    if (period !== undefined) return { error: 'an inventory report is of the current state: leave period out' };
+    if (period !== undefined) {
+      return { error: 'an inventory report is of the current state: leave period out' };
+    }
     return { period: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
   }
   if (kind === 'daily') {
@@ -36,7 +42,9 @@ export function normalisePeriod(kind: ReportKind, period: string | undefined, to
   if (period === undefined) return { period: addMonths(today, -1).slice(0, 7) };
   const month = /^\d{4}-\d{2}$/.test(period) ? `${period}-01` : period;
   if (!isDay(month)) return { error: 'a monthly report needs a month as YYYY-MM' };
-  if (monthOf(month) > monthOf(today)) return { error: `${period.slice(0, 7)} is in the future (today is ${today})` };
+  if (monthOf(month) > monthOf(today)) {
+    return { error: `${period.slice(0, 7)} is in the future (today is ${today})` };
+  }
   return { period: month.slice(0, 7) };
 }
 
@@ -52,6 +60,8 @@ export function todayIn(tz: string, now = new Date()): string {
 
 /** `vmledger-monthly-2026-10.xlsx`, `vmledger-daily-2026-10-14.csv.zip`, `vmledger-inventory-20261105T1030Z.xlsx`. */
 export function reportFileName(kind: ReportKind, period: string, format: ReportFormat): string {
-  const p = kind === 'inventory' ? period.replace(/[-:]/g, '').replace(/(T\d{4})\d{2}Z$/, '$1Z') : period;
+  const p = kind === 'inventory'
+    ? period.replace(/[-:]/g, '').replace(/(T\d{4})\d{2}Z$/, '$1Z')
+    : period;
   return `vmledger-${kind}-${p}.${format === 'xlsx' ? 'xlsx' : 'csv.zip'}`;
 }

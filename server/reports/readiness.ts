@@ -7,14 +7,26 @@
 import type { Sql } from '../db/connect.ts';
 import type { RollupKind } from './rollup_rows.ts';
 
-export type StaleSource = { sourceId: number; source: string; staleDays: number; monthlyStale: boolean };
+export type StaleSource = {
+  sourceId: number;
+  source: string;
+  staleDays: number;
+  monthlyStale: boolean;
+};
 
 /** Sources whose rollups for the period starting `day` lag their captures (empty: ready). */
-export async function staleSources(sql: Sql, kind: RollupKind, day: string, tz: string): Promise<StaleSource[]> {
+export async function staleSources(
+  sql: Sql,
+  kind: RollupKind,
+  day: string,
+  tz: string,
+): Promise<StaleSource[]> {
   const rows = await sql`
     with b as (
       select (${day}::date::timestamp at time zone ${tz}) as t0,
-             ((${day}::date + ${kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`})::timestamp
+             ((${day}::date + ${
+    kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`
+  })::timestamp
                at time zone ${tz}) as t1
     ), c as (
       select c.source_id, (c.captured_at at time zone ${tz})::date as day, max(c.received_at) as received
@@ -37,7 +49,12 @@ export async function staleSources(sql: Sql, kind: RollupKind, day: string, tz: 
     group by d.source_id, s.name, m.created_at
     order by s.name`;
   return rows
-    .map((r) => ({ sourceId: r.source_id, source: r.name, staleDays: r.stale_days, monthlyStale: kind === 'monthly' && r.monthly_stale }))
+    .map((r) => ({
+      sourceId: r.source_id,
+      source: r.name,
+      staleDays: r.stale_days,
+      monthlyStale: kind === 'monthly' && r.monthly_stale,
+    }))
     .filter((r) => r.staleDays > 0 || r.monthlyStale);
 }
 
@@ -45,17 +62,31 @@ export async function staleSources(sql: Sql, kind: RollupKind, day: string, tz: 
 export function describeStaleness(stale: StaleSource[]): string {
   if (stale.length === 0) return 'current: every capture in the period is aggregated';
   return 'NOT CURRENT: ' + stale
-    .map((s) => `${s.source} (${[s.staleDays ? `${s.staleDays} day(s) with newer captures` : '', s.monthlyStale ? 'monthly rollup older than its days' : ''].filter(Boolean).join(', ')})`)
+    .map((s) =>
+      `${s.source} (${
+        [
+          s.staleDays ? `${s.staleDays} day(s) with newer captures` : '',
+          s.monthlyStale ? 'monthly rollup older than its days' : '',
+        ].filter(Boolean).join(', ')
+      })`
+    )
     .join('; ');
 }
 
 /** Whether any source captured anything in the period starting `day` (else there is nothing to report). */
-export async function periodHasCaptures(sql: Sql, kind: RollupKind, day: string, tz: string): Promise<boolean> {
+export async function periodHasCaptures(
+  sql: Sql,
+  kind: RollupKind,
+  day: string,
+  tz: string,
+): Promise<boolean> {
   const [r] = await sql`
     select exists (
       select 1 from captures
       where captured_at >= (${day}::date::timestamp at time zone ${tz})
-        and captured_at < ((${day}::date + ${kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`})::timestamp at time zone ${tz})
+        and captured_at < ((${day}::date + ${
+    kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`
+  })::timestamp at time zone ${tz})
     ) as any`;
   return r.any;
 }

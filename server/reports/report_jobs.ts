@@ -12,7 +12,13 @@ import type { Job, Queue } from 'pg-boss';
 import { ensureQueues, type Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
-import { normalisePeriod, periodDay, todayIn, type ReportFormat, type ReportKind } from './period.ts';
+import {
+  normalisePeriod,
+  periodDay,
+  type ReportFormat,
+  type ReportKind,
+  todayIn,
+} from './period.ts';
 import { describeStaleness, periodHasCaptures, staleSources } from './readiness.ts';
 import { cleanupReports, createReport, replaceScheduled } from './report_store.ts';
 
@@ -43,15 +49,31 @@ export class RollupsNotReady extends Error {
 function queueOptions(name: string, retryDelay: number): Omit<Queue, 'name'> {
   if (name === REPORT_QUEUES.generate) {
     // A scheduled report may wait for late aggregation: ~10 tries over several hours.
-    return { policy: 'standard', retryLimit: 10, retryDelay, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 3600, deleteAfterSeconds: 14 * 86400 };
+    return {
+      policy: 'standard',
+      retryLimit: 10,
+      retryDelay,
+      retryBackoff: true,
+      retryDelayMax: 3600,
+      expireInSeconds: 3600,
+      deleteAfterSeconds: 14 * 86400,
+    };
   }
-  return { policy: 'standard', retryLimit: 1, retryDelay, expireInSeconds: 600, deleteAfterSeconds: 7 * 86400 };
+  return {
+    policy: 'standard',
+    retryLimit: 1,
+    retryDelay,
+    expireInSeconds: 600,
+    deleteAfterSeconds: 7 * 86400,
+  };
 }
 
 /** Queues a requested report for any node's worker. */
 export async function enqueueReport(jobs: Jobs, reportId: string): Promise<string | null> {
   // A requested report that failed once has its reason recorded; one retry covers a lost node.
-  return jobs.boss.send(REPORT_QUEUES.generate, { reportId } satisfies ReportJobData, { retryLimit: 1 });
+  return jobs.boss.send(REPORT_QUEUES.generate, { reportId } satisfies ReportJobData, {
+    retryLimit: 1,
+  });
 }
 
 /** Runs one generate job. */
@@ -62,10 +84,19 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
     return { id: r.id, status: r.status };
   }
   const day = periodDay(data.kind, data.period);
-  if (!(await periodHasCaptures(jobs.sql, data.kind, day, jobs.reportTz))) return { skipped: 'no captures in the period' };
+  if (!(await periodHasCaptures(jobs.sql, data.kind, day, jobs.reportTz))) {
+    return { skipped: 'no captures in the period' };
+  }
   const stale = await staleSources(jobs.sql, data.kind, day, jobs.reportTz);
-  if (stale.length) throw new RollupsNotReady(`${data.kind} ${data.period}: ${describeStaleness(stale)}`);
-  const created = await createReport(jobs.sql, { kind: data.kind, period: data.period, format: data.format, origin: 'schedule' });
+  if (stale.length) {
+    throw new RollupsNotReady(`${data.kind} ${data.period}: ${describeStaleness(stale)}`);
+  }
+  const created = await createReport(jobs.sql, {
+    kind: data.kind,
+    period: data.period,
+    format: data.format,
+    origin: 'schedule',
+  });
   const r = await generateInWorker(jobs.sql, created.id, { tz: jobs.reportTz });
   if (r.status !== 'ready') throw new Error(`report ${r.id} failed: ${r.error}`);
   const replaced = await replaceScheduled(jobs.sql, r);
@@ -73,11 +104,18 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
 }
 
 /** The tick: enqueues the scheduled report of the previous day or month. */
-export async function reportTick(jobs: Jobs, kind: 'daily' | 'monthly', now = new Date()): Promise<string | null> {
+export async function reportTick(
+  jobs: Jobs,
+  kind: 'daily' | 'monthly',
+  now = new Date(),
+): Promise<string | null> {
   const p = normalisePeriod(kind, undefined, todayIn(jobs.reportTz, now));
   if ('error' in p) throw new Error(p.error);
   const data: ReportJobData = { kind, period: p.period, format: 'xlsx', scheduled: true };
-  return jobs.boss.send(REPORT_QUEUES.generate, data, { singletonKey: `${kind}:${p.period}:xlsx`, singletonSeconds: 3600 });
+  return jobs.boss.send(REPORT_QUEUES.generate, data, {
+    singletonKey: `${kind}:${p.period}:xlsx`,
+    singletonSeconds: 3600,
+  });
 }
 
 function plusHours(hhmm: string, h: number): { hh: number; mm: number } {
@@ -88,28 +126,54 @@ function plusHours(hhmm: string, h: number): { hh: number; mm: number } {
 /** Creates the report queues, installs the schedules and starts the workers. */
 export async function registerReportJobs(jobs: Jobs, o: ReportJobsOptions = {}): Promise<void> {
   const retryDelay = o.retryDelaySeconds ?? 300;
-  await ensureQueues(jobs.boss, Object.values(REPORT_QUEUES).map((name) => [name, queueOptions(name, retryDelay)]));
+  await ensureQueues(
+    jobs.boss,
+    Object.values(REPORT_QUEUES).map((name) => [name, queueOptions(name, retryDelay)]),
+  );
   if (o.schedule !== false) {
     const daily = plusHours(o.dailyAt ?? '00:30', 1);
     const monthly = plusHours(o.dailyAt ?? '00:30', 3);
-    await jobs.boss.schedule(REPORT_QUEUES.tick, `${daily.mm} ${daily.hh} * * *`, { kind: 'daily' }, { tz: jobs.reportTz, key: 'daily' });
-    await jobs.boss.schedule(REPORT_QUEUES.tick, `${monthly.mm} ${monthly.hh} 1 * *`, { kind: 'monthly' }, { tz: jobs.reportTz, key: 'monthly' });
-    await jobs.boss.schedule(REPORT_QUEUES.retention, `${monthly.mm} ${(monthly.hh + 1) % 24} * * *`, {}, { tz: jobs.reportTz });
+    await jobs.boss.schedule(
+      REPORT_QUEUES.tick,
+      `${daily.mm} ${daily.hh} * * *`,
+      { kind: 'daily' },
+      { tz: jobs.reportTz, key: 'daily' },
+    );
+    await jobs.boss.schedule(REPORT_QUEUES.tick, `${monthly.mm} ${monthly.hh} 1 * *`, {
+      kind: 'monthly',
+    }, { tz: jobs.reportTz, key: 'monthly' });
+    await jobs.boss.schedule(
+      REPORT_QUEUES.retention,
+      `${monthly.mm} ${(monthly.hh + 1) % 24} * * *`,
+      {},
+      { tz: jobs.reportTz },
+    );
   }
   if (o.workers === false) return;
   const pollingIntervalSeconds = o.pollingIntervalSeconds ?? 2;
-  await jobs.boss.work<ReportJobData>(REPORT_QUEUES.generate, { batchSize: 1, pollingIntervalSeconds, localConcurrency: 1 }, async ([job]: Job<ReportJobData>[]) => {
+  await jobs.boss.work<ReportJobData>(REPORT_QUEUES.generate, {
+    batchSize: 1,
+    pollingIntervalSeconds,
+    localConcurrency: 1,
+  }, async ([job]: Job<ReportJobData>[]) => {
     try {
       return await runReportJob(jobs, job.data);
     } catch (err) {
-      if (err instanceof RollupsNotReady) log.info('scheduled report waits for aggregation', { detail: err.message });
+      if (err instanceof RollupsNotReady) {
+        log.info('scheduled report waits for aggregation', { detail: err.message });
+      }
       throw err;
     }
   });
-  await jobs.boss.work<{ kind: 'daily' | 'monthly' }>(REPORT_QUEUES.tick, { pollingIntervalSeconds }, async ([job]) => {
+  await jobs.boss.work<{ kind: 'daily' | 'monthly' }>(REPORT_QUEUES.tick, {
+    pollingIntervalSeconds,
+  }, async ([job]) => {
     const kind = job.data?.kind === 'monthly' ? 'monthly' : 'daily';
     return { kind, job: await reportTick(jobs, kind) };
   });
-  await jobs.boss.work(REPORT_QUEUES.retention, { pollingIntervalSeconds }, async () => cleanupReports(jobs.sql));
+  await jobs.boss.work(
+    REPORT_QUEUES.retention,
+    { pollingIntervalSeconds },
+    async () => cleanupReports(jobs.sql),
+  );
 }
-

@@ -32,25 +32,49 @@ export type ReportRecord = {
 /** Days a report is kept unless the caller says otherwise. */
 export const DEFAULT_RETENTION_DAYS = 90;
 
-const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : d === null || d === undefined ? null : String(d));
+const iso = (
+  d: unknown,
+) => (d instanceof Date ? d.toISOString() : d === null || d === undefined ? null : String(d));
 
 function toRecord(r: Record<string, any>): ReportRecord {
   return {
-    id: r.id, kind: r.kind, period: r.period, format: r.format, status: r.status, origin: r.origin,
-    fileName: r.file_name, contentType: r.content_type, sizeBytes: r.size_bytes, chunkCount: r.chunk_count,
-    sha256: r.sha256, rowCount: r.row_count, createdAt: iso(r.created_at)!, startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at), expiresAt: iso(r.expires_at)!, error: r.error,
+    id: r.id,
+    kind: r.kind,
+    period: r.period,
+    format: r.format,
+    status: r.status,
+    origin: r.origin,
+    fileName: r.file_name,
+    contentType: r.content_type,
+    sizeBytes: r.size_bytes,
+    chunkCount: r.chunk_count,
+    sha256: r.sha256,
+    rowCount: r.row_count,
+    createdAt: iso(r.created_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    expiresAt: iso(r.expires_at)!,
+    error: r.error,
   };
 }
 
 /** Inserts a queued report. */
 export async function createReport(
   sql: Sql,
-  r: { kind: ReportKind; period: string; format: ReportFormat; origin: ReportOrigin; requestedBy?: number | null; retentionDays?: number },
+  r: {
+    kind: ReportKind;
+    period: string;
+    format: ReportFormat;
+    origin: ReportOrigin;
+    requestedBy?: number | null;
+    retentionDays?: number;
+  },
 ): Promise<ReportRecord> {
   const [row] = await sql`
     insert into reports (kind, period, format, origin, file_name, content_type, requested_by, expires_at)
-    values (${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${reportFileName(r.kind, r.period, r.format)},
+    values (${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
+    reportFileName(r.kind, r.period, r.format)
+  },
             ${CONTENT_TYPES[r.format]}, ${r.requestedBy ?? null},
             now() + make_interval(days => ${r.retentionDays ?? DEFAULT_RETENTION_DAYS}))
     returning *`;
@@ -72,7 +96,11 @@ export async function writeChunk(sql: Sql, id: string, seq: number, data: Buffer
 }
 
 /** Marks a report ready with its file's size, chunk count and digest. */
-export async function finishReport(sql: Sql, id: string, f: { sizeBytes: number; chunkCount: number; sha256: string; rowCount: number }): Promise<void> {
+export async function finishReport(
+  sql: Sql,
+  id: string,
+  f: { sizeBytes: number; chunkCount: number; sha256: string; rowCount: number },
+): Promise<void> {
   await sql`
     update reports set status = 'ready', finished_at = now(), size_bytes = ${f.sizeBytes}, chunk_count = ${f.chunkCount},
       sha256 = ${f.sha256}, row_count = ${f.rowCount}, error = null
@@ -82,7 +110,9 @@ export async function finishReport(sql: Sql, id: string, f: { sizeBytes: number;
 /** Marks a report failed and drops whatever part of its file was stored. */
 export async function failReport(sql: Sql, id: string, error: string): Promise<void> {
   await sql.begin(async (tx) => {
-    await tx`update reports set status = 'failed', finished_at = now(), error = ${error.slice(0, 2000)} where id = ${id}`;
+    await tx`update reports set status = 'failed', finished_at = now(), error = ${
+      error.slice(0, 2000)
+    } where id = ${id}`;
     await tx`delete from report_chunks where report_id = ${id}`;
   });
 }
@@ -98,21 +128,35 @@ export async function readChunk(sql: Sql, id: string, seq: number): Promise<Buff
   return row ? (row.data as Buffer) : null;
 }
 
-export type ReportListQuery = { kind?: ReportKind; status?: ReportStatus; limit: number; cursor?: { t: string; id: string } };
+export type ReportListQuery = {
+  kind?: ReportKind;
+  status?: ReportStatus;
+  limit: number;
+  cursor?: { t: string; id: string };
+};
 
 /** Newest first, keyset paginated, with the total of the filter. */
-export async function listReports(sql: Sql, q: ReportListQuery): Promise<{ items: ReportRecord[]; total: number; next: { t: string; id: string } | null }> {
+export async function listReports(
+  sql: Sql,
+  q: ReportListQuery,
+): Promise<{ items: ReportRecord[]; total: number; next: { t: string; id: string } | null }> {
   const filter = sql`
     (${q.kind ?? null}::text is null or kind = ${q.kind ?? null})
     and (${q.status ?? null}::text is null or status = ${q.status ?? null})`;
-  const after = q.cursor ? sql`and (created_at, id) < (${q.cursor.t}::timestamptz, ${q.cursor.id}::uuid)` : sql``;
+  const after = q.cursor
+    ? sql`and (created_at, id) < (${q.cursor.t}::timestamptz, ${q.cursor.id}::uuid)`
+    : sql``;
   const rows = await sql`
     select * from reports where ${filter} ${after}
     order by created_at desc, id desc limit ${q.limit + 1}`;
   const [{ total }] = await sql`select count(*)::integer as total from reports where ${filter}`;
   const items = rows.slice(0, q.limit).map(toRecord);
   const last = rows.length > q.limit ? rows[q.limit - 1] : null;
-  return { items, total, next: last ? { t: (last.created_at as Date).toISOString(), id: last.id } : null };
+  return {
+    items,
+    total,
+    next: last ? { t: (last.created_at as Date).toISOString(), id: last.id } : null,
+  };
 }
 
 /** After a scheduled report succeeded: removes older scheduled ones of the same kind, period, format. */
@@ -124,7 +168,12 @@ export async function replaceScheduled(sql: Sql, r: ReportRecord): Promise<numbe
 }
 
 /** Whether a scheduled report of this kind, period and format is ready or on its way. */
-export async function scheduledExists(sql: Sql, kind: ReportKind, period: string, format: ReportFormat): Promise<boolean> {
+export async function scheduledExists(
+  sql: Sql,
+  kind: ReportKind,
+  period: string,
+  format: ReportFormat,
+): Promise<boolean> {
   const rows = await sql`
     select 1 from reports where origin = 'schedule' and kind = ${kind} and period = ${period} and format = ${format}
       and status in ('queued', 'running', 'ready') limit 1`;
@@ -132,7 +181,10 @@ export async function scheduledExists(sql: Sql, kind: ReportKind, period: string
 }
 
 /** Retention: expired reports deleted, abandoned generations failed (reports_cleanup). */
-export async function cleanupReports(sql: Sql, now: Date = new Date()): Promise<{ expired: number; abandoned: number }> {
+export async function cleanupReports(
+  sql: Sql,
+  now: Date = new Date(),
+): Promise<{ expired: number; abandoned: number }> {
   const [r] = await sql`select * from reports_cleanup(${now})`;
   return { expired: r.expired, abandoned: r.abandoned };
 }

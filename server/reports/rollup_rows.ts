@@ -19,9 +19,7 @@ function target(sql: Sql, kind: RollupKind) {
 /** Per-VM rollup rows of one day (daily) or month (monthly, `day` = its 1st), all sources. */
 export function vmRollupRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable<Row[]> {
   const t = target(sql, kind);
-  const extra = kind === 'daily'
-    ? sql`r.day_seconds`
-    : sql`r.days_present, r.days_covered`;
+  const extra = kind === 'daily' ? sql`r.day_seconds` : sql`r.days_present, r.days_covered`;
   return sql`
     select r.name, r.${t.at}, r.total_samples, r.samples_present, r.powered_on_samples, ${extra},
            r.presence, r.avg_vcpu, r.avg_ram_gb, r.avg_disk_gb, r.powered_on_ratio, r.powered_on_hours,
@@ -77,5 +75,7 @@ export function dailyTotalRows(sql: Sql, month: string): AsyncIterable<Row[]> {
     where t.day >= ${month}::date and t.day < (${month}::date + interval '1 month')::date
     group by grouping sets ((t.day, t.source_id), (t.day))
     having grouping(t.source_id) = 0 or count(distinct t.source_id) > 1
-    order by t.day, grouping(t.source_id), min(s.name), t.source_id`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by t.day, grouping(t.source_id), min(s.name), t.source_id`.cursor(BATCH) as AsyncIterable<
+    Row[]
+  >;
 }

@@ -9,14 +9,20 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { parseBody, parseQuery, type ApiDoc } from '../http/api_doc.ts';
+import { type ApiDoc, parseBody, parseQuery } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
 import { normalisePeriod, REPORT_FORMATS, REPORT_KINDS, todayIn } from './period.ts';
 import { enqueueReport } from './report_jobs.ts';
-import { createReport, getReport, listReports, readChunk, type ReportRecord } from './report_store.ts';
+import {
+  createReport,
+  getReport,
+  listReports,
+  readChunk,
+  type ReportRecord,
+} from './report_store.ts';
 
 export type ReportRouteOptions = {
   /** pg-boss: requested reports go to any node's worker. Without it they run in this process. */
@@ -28,29 +34,40 @@ export type ReportRouteOptions = {
 
 export const CreateReportBody = z.strictObject({
   kind: z.enum(REPORT_KINDS),
-  period: z.string().max(40).optional().describe('daily: YYYY-MM-DD (default yesterday); monthly: YYYY-MM (default last month); inventory: none'),
-  format: z.enum(REPORT_FORMATS).default('xlsx').describe('xlsx, or csv: a zip with one CSV file per table'),
-  wait: z.boolean().default(false).describe('generate in this request and answer when the file is ready'),
+  period: z.string().max(40).optional().describe(
+    'daily: YYYY-MM-DD (default yesterday); monthly: YYYY-MM (default last month); inventory: none',
+  ),
+  format: z.enum(REPORT_FORMATS).default('xlsx').describe(
+    'xlsx, or csv: a zip with one CSV file per table',
+  ),
+  wait: z.boolean().default(false).describe(
+    'generate in this request and answer when the file is ready',
+  ),
 });
 
 const ReportListParams = z.object({
   kind: z.enum(REPORT_KINDS).optional(),
   status: z.enum(['queued', 'running', 'ready', 'failed']).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).refine((c) => decodeCursor(c) !== null, 'not a cursor from this API').optional(),
+  cursor: z.string().max(200).refine((c) => decodeCursor(c) !== null, 'not a cursor from this API')
+    .optional(),
 });
 
 function decodeCursor(s: string): { t: string; id: string } | null {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (typeof c?.t === 'string' && !Number.isNaN(Date.parse(c.t)) && z.uuid().safeParse(c?.id).success) return c;
+    if (
+      typeof c?.t === 'string' && !Number.isNaN(Date.parse(c.t)) &&
+      z.uuid().safeParse(c?.id).success
+    ) return c;
   } catch {
     // not ours
   }
   return null;
 }
 
-const encodeCursor = (c: { t: string; id: string }) => Buffer.from(JSON.stringify(c)).toString('base64url');
+const encodeCursor = (c: { t: string; id: string }) =>
+  Buffer.from(JSON.stringify(c)).toString('base64url');
 
 /** The record as the API shows it, with the download link. */
 function view(r: ReportRecord) {
@@ -59,7 +76,9 @@ function view(r: ReportRecord) {
 
 function reportId(raw: string): string {
   if (!z.uuid().safeParse(raw).success) {
-    throw new ApiError(400, 'invalid_path', 'id: must be a report id (uuid)', { issues: [{ path: 'id', message: 'must be a uuid' }] });
+    throw new ApiError(400, 'invalid_path', 'id: must be a report id (uuid)', {
+      issues: [{ path: 'id', message: 'must be a uuid' }],
+    });
   }
   return raw;
 }
@@ -94,60 +113,108 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
   const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
 
   doc.define(app, {
-    method: 'post', path: '/reports', tag: 'Reports', roles: ['admin'], body: CreateReportBody,
+    method: 'post',
+    path: '/reports',
+    tag: 'Reports',
+    roles: ['admin'],
+    body: CreateReportBody,
     summary: 'Create a daily, monthly or inventory report (XLSX, or a zip of CSVs)',
     responses: {
-      201: 'Generated (with `wait: true`): the report record', 202: 'Queued: the report record, status `queued`',
+      201: 'Generated (with `wait: true`): the report record',
+      202: 'Queued: the report record, status `queued`',
       500: '`report_failed`: generation failed (with `wait: true`)',
     },
   }, async (c) => {
     const body = await parseBody(CreateReportBody, c);
     const p = normalisePeriod(body.kind, body.period, todayIn(tz()));
     if ('error' in p) {
-      throw new ApiError(400, 'invalid_body', `period: ${p.error}`, { issues: [{ path: 'period', message: p.error }] });
+      throw new ApiError(400, 'invalid_body', `period: ${p.error}`, {
+        issues: [{ path: 'period', message: p.error }],
+      });
     }
     const created = await createReport(sql, {
-      kind: body.kind, period: p.period, format: body.format, origin: 'request',
-      requestedBy: c.get('auth').id, retentionDays: options.retentionDays,
+      kind: body.kind,
+      period: p.period,
+      format: body.format,
+      origin: 'request',
+      requestedBy: c.get('auth').id,
+      retentionDays: options.retentionDays,
     });
     if (body.wait) {
       const done = await generateInWorker(sql, created.id, { tz: tz() });
-      if (done.status === 'failed') throw new ApiError(500, 'report_failed', `report generation failed: ${done.error}`, { id: done.id });
+      if (done.status === 'failed') {
+        throw new ApiError(500, 'report_failed', `report generation failed: ${done.error}`, {
+          id: done.id,
+        });
+      }
       return c.json(view(done), 201);
     }
     if (options.jobs) await enqueueReport(options.jobs, created.id);
     else {
       // No job runner on this server: generate in the background of this process.
-      generateInWorker(sql, created.id, { tz: tz() }).catch((err) => log.error('report failed', { id: created.id, error: err as Error }));
+      generateInWorker(sql, created.id, { tz: tz() }).catch((err) =>
+        log.error('report failed', { id: created.id, error: err as Error })
+      );
     }
     return c.json(view(created), 202);
   });
 
   doc.define(app, {
-    method: 'get', path: '/reports', tag: 'Reports', roles: ['viewer'], query: ReportListParams,
+    method: 'get',
+    path: '/reports',
+    tag: 'Reports',
+    roles: ['viewer'],
+    query: ReportListParams,
     summary: 'Reports, newest first; cursor pagination with the total',
     responses: { 200: '`{"items": [...], "total": N, "next": cursor|null}`' },
   }, async (c) => {
     const q = parseQuery(ReportListParams, c.req.query());
-    const page = await listReports(sql, { kind: q.kind, status: q.status, limit: q.limit, cursor: q.cursor ? decodeCursor(q.cursor)! : undefined });
-    return c.json({ items: page.items.map(view), total: page.total, next: page.next ? encodeCursor(page.next) : null });
+    const page = await listReports(sql, {
+      kind: q.kind,
+      status: q.status,
+      limit: q.limit,
+      cursor: q.cursor ? decodeCursor(q.cursor)! : undefined,
+    });
+    return c.json({
+      items: page.items.map(view),
+      total: page.total,
+      next: page.next ? encodeCursor(page.next) : null,
+    });
   });
 
   doc.define(app, {
-    method: 'get', path: '/reports/:id', tag: 'Reports', roles: ['viewer'],
+    method: 'get',
+    path: '/reports/:id',
+    tag: 'Reports',
+    roles: ['viewer'],
     summary: "One report's record (status, file name, size)",
     responses: { 200: 'The report', 404: 'No such report' },
   }, async (c) => c.json(view(await found(sql, c.req.param('id') ?? ''))));
 
   doc.define(app, {
-    method: 'get', path: '/reports/:id/file', tag: 'Reports', roles: ['viewer'],
-    produces: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'application/zip'],
+    method: 'get',
+    path: '/reports/:id/file',
+    tag: 'Reports',
+    roles: ['viewer'],
+    produces: [
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      'application/zip',
+    ],
     summary: 'Download the file (Content-Disposition names it)',
-    responses: { 200: 'The file', 404: 'No such report', 409: '`not_ready`: queued, running or failed' },
+    responses: {
+      200: 'The file',
+      404: 'No such report',
+      409: '`not_ready`: queued, running or failed',
+    },
   }, async (c) => {
     const r = await found(sql, c.req.param('id') ?? '');
     if (r.status !== 'ready') {
-      throw new ApiError(409, 'not_ready', `report ${r.id} is ${r.status}${r.error ? `: ${r.error}` : ''}`, { status: r.status });
+      throw new ApiError(
+        409,
+        'not_ready',
+        `report ${r.id} is ${r.status}${r.error ? `: ${r.error}` : ''}`,
+        { status: r.status },
+      );
     }
     return c.body(chunkStream(sql, r), 200, {
       'content-type': r.contentType,

@@ -19,21 +19,39 @@ export const WORKER_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSiz
 /** A connection URL equivalent to the pool's (hosts, port, database, user, password, TLS). */
 export function urlOf(sql: Sql): string {
   const o = (sql as unknown as { options: Record<string, any> }).options;
-  const hosts = (o.host as string[]).map((h, i) => `${h.includes(':') ? `[${h}]` : h}:${o.port[i] ?? o.port[0]}`).join(',');
-  const auth = `${encodeURIComponent(o.user)}${o.pass ? `:${encodeURIComponent(typeof o.pass === 'function' ? o.pass() : o.pass)}` : ''}`;
-  const ssl = o.ssl === false || o.ssl === undefined ? 'disable' : typeof o.ssl === 'string' ? o.ssl : 'require';
+  const hosts = (o.host as string[]).map((h, i) =>
+    `${h.includes(':') ? `[${h}]` : h}:${o.port[i] ?? o.port[0]}`
+  ).join(',');
+  const auth = `${encodeURIComponent(o.user)}${
+    o.pass ? `:${encodeURIComponent(typeof o.pass === 'function' ? o.pass() : o.pass)}` : ''
+  }`;
+  const ssl = o.ssl === false || o.ssl === undefined
+    ? 'disable'
+    : typeof o.ssl === 'string'
+    ? o.ssl
+    : 'require';
   return `postgres://${auth}@${hosts}/${encodeURIComponent(o.database)}?sslmode=${ssl}`;
 }
 
 /** Generates report `id` in a worker thread; resolves with the report's record afterwards. */
-export async function generateInWorker(sql: Sql, id: string, o: { tz: string }): Promise<ReportRecord> {
+export async function generateInWorker(
+  sql: Sql,
+  id: string,
+  o: { tz: string },
+): Promise<ReportRecord> {
   const input: WorkerInput = { url: urlOf(sql), reportId: id, tz: o.tz };
   const started = performance.now();
   const error = await new Promise<string | null>((resolve) => {
-    const worker = new Worker(new URL('./generate_worker.ts', import.meta.url), { workerData: input, resourceLimits: WORKER_LIMITS });
+    const worker = new Worker(new URL('./generate_worker.ts', import.meta.url), {
+      workerData: input,
+      resourceLimits: WORKER_LIMITS,
+    });
     let failed: string | null = null;
     worker.on('error', (err) => (failed = `report worker failed: ${err.message}`));
-    worker.on('exit', (code) => resolve(failed ?? (code === 0 ? null : `report worker exited with code ${code}`)));
+    worker.on(
+      'exit',
+      (code) => resolve(failed ?? (code === 0 ? null : `report worker exited with code ${code}`)),
+    );
   });
   if (error) {
     const r = await getReport(sql, id);
@@ -41,7 +59,15 @@ export async function generateInWorker(sql: Sql, id: string, o: { tz: string }):
   }
   const r = await getReport(sql, id);
   if (!r) throw new Error(`report ${id} does not exist`);
-  const fields = { id, kind: r.kind, period: r.period, format: r.format, rows: r.rowCount, bytes: r.sizeBytes, ms: Math.round(performance.now() - started) };
+  const fields = {
+    id,
+    kind: r.kind,
+    period: r.period,
+    format: r.format,
+    rows: r.rowCount,
+    bytes: r.sizeBytes,
+    ms: Math.round(performance.now() - started),
+  };
   if (r.status === 'ready') log.info('report generated', fields);
   else log.error('report failed', { ...fields, error: r.error });
   return r;

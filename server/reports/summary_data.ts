@@ -14,15 +14,28 @@ import type { RollupKind } from './rollup_rows.ts';
 export const INCOMPLETE_LIMIT = 1000;
 
 /** Start and end instants of the period starting `day` in `tz`. */
-export async function periodBounds(sql: Sql, kind: RollupKind, day: string, tz: string): Promise<{ start: Date; end: Date }> {
+export async function periodBounds(
+  sql: Sql,
+  kind: RollupKind,
+  day: string,
+  tz: string,
+): Promise<{ start: Date; end: Date }> {
   const [b] = await sql`
     select (${day}::date::timestamp at time zone ${tz}) as start,
-           ((${day}::date + ${kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`})::timestamp at time zone ${tz}) as end`;
+           ((${day}::date + ${
+    kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`
+  })::timestamp at time zone ${tz}) as end`;
   return { start: b.start, end: b.end };
 }
 
 /** Per-source totals of the period and an "All sources" row (sums of the sources). */
-export async function sourceTotals(sql: Sql, kind: RollupKind, day: string, start: Date, end: Date): Promise<Row[]> {
+export async function sourceTotals(
+  sql: Sql,
+  kind: RollupKind,
+  day: string,
+  start: Date,
+  end: Date,
+): Promise<Row[]> {
   const totals = kind === 'daily'
     ? sql`select t.*, 1 as days_covered from source_daily_totals t where t.day = ${day}::date`
     : sql`select t.* from source_monthly_totals t where t.month = ${day}::date`;
@@ -55,7 +68,11 @@ export async function sourceTotals(sql: Sql, kind: RollupKind, day: string, star
 }
 
 /** Incomplete captures in [start, end) (at most INCOMPLETE_LIMIT) and how many there are. */
-export async function incompleteCaptures(sql: Sql, start: Date, end: Date): Promise<{ rows: Row[]; total: number }> {
+export async function incompleteCaptures(
+  sql: Sql,
+  start: Date,
+  end: Date,
+): Promise<{ rows: Row[]; total: number }> {
   const rows = await sql`
     select c.captured_at, s.name as source, c.vm_count,
            (select string_agg(e, '; ') from jsonb_array_elements_text(c.errors) e) as errors,
@@ -80,15 +97,28 @@ export async function rollupSummary(
   const fleet = sources.find((s) => s.source === 'All sources') ?? perSource[0] ?? {};
   const table = r.kind === 'daily' ? sql('vm_daily_rollup') : sql('vm_monthly_rollup');
   const at = r.kind === 'daily' ? sql('day') : sql('month');
-  const [{ n }] = await sql`select count(*)::integer as n from ${table} where ${at} = ${r.day}::date`;
-  const lastCaptures = perSource.map((s) => s.last_capture_at as Date | null).filter((d): d is Date => d instanceof Date);
-  const rollupTimes = perSource.map((s) => s.rollup_at as Date | null).filter((d): d is Date => d instanceof Date);
-  const max = (ds: Date[]) => (ds.length ? new Date(Math.max(...ds.map((d) => d.getTime()))) : null);
-  const min = (ds: Date[]) => (ds.length ? new Date(Math.min(...ds.map((d) => d.getTime()))) : null);
+  const [{ n }] =
+    await sql`select count(*)::integer as n from ${table} where ${at} = ${r.day}::date`;
+  const lastCaptures = perSource.map((s) => s.last_capture_at as Date | null).filter((
+    d,
+  ): d is Date => d instanceof Date);
+  const rollupTimes = perSource.map((s) => s.rollup_at as Date | null).filter((d): d is Date =>
+    d instanceof Date
+  );
+  const max = (
+    ds: Date[],
+  ) => (ds.length ? new Date(Math.max(...ds.map((d) => d.getTime()))) : null);
+  const min = (
+    ds: Date[],
+  ) => (ds.length ? new Date(Math.min(...ds.map((d) => d.getTime()))) : null);
   return {
     title: `vmledger ${r.kind} report — ${r.period}`,
     fields: [
-      { label: 'Report', value: r.kind === 'daily' ? 'Daily VM usage' : 'Monthly VM usage', type: 'text' },
+      {
+        label: 'Report',
+        value: r.kind === 'daily' ? 'Daily VM usage' : 'Monthly VM usage',
+        type: 'text',
+      },
       { label: 'Period', value: r.period, type: 'text' },
       { label: 'Period start (UTC)', value: start, type: 'datetime' },
       { label: 'Period end (UTC, exclusive)', value: end, type: 'datetime' },
@@ -99,12 +129,20 @@ export async function rollupSummary(
       { label: 'Avg VMs (fleet)', value: fleet.avg_vm_count ?? null, type: 'decimal' },
       { label: 'Avg vCPU (fleet)', value: fleet.avg_vcpu ?? null, type: 'decimal' },
       { label: 'Avg RAM GB (fleet)', value: fleet.avg_ram_gb ?? null, type: 'decimal' },
-      { label: 'Avg provisioned disk GB (fleet)', value: fleet.avg_disk_gb ?? null, type: 'decimal' },
+      {
+        label: 'Avg provisioned disk GB (fleet)',
+        value: fleet.avg_disk_gb ?? null,
+        type: 'decimal',
+      },
       { label: 'vCPU-hours (fleet)', value: fleet.vcpu_hours ?? null, type: 'decimal' },
       { label: 'RAM GB-hours (fleet)', value: fleet.ram_gb_hours ?? null, type: 'decimal' },
       { label: 'Disk GB-hours (fleet)', value: fleet.disk_gb_hours ?? null, type: 'decimal' },
       { label: 'Latest capture, any source (UTC)', value: max(lastCaptures), type: 'datetime' },
-      { label: 'Least recent latest capture of a source (UTC)', value: min(lastCaptures), type: 'datetime' },
+      {
+        label: 'Least recent latest capture of a source (UTC)',
+        value: min(lastCaptures),
+        type: 'datetime',
+      },
       { label: 'Rollups built (latest, UTC)', value: max(rollupTimes), type: 'datetime' },
       { label: 'Rollup status', value: describeStaleness(stale), type: 'text' },
       { label: 'Incomplete captures in period', value: incomplete.total, type: 'int' },
@@ -115,7 +153,9 @@ export async function rollupSummary(
         title: 'Incomplete captures',
         spec: SUMMARY_INCOMPLETE,
         rows: incomplete.rows,
-        note: incomplete.total > incomplete.rows.length ? `first ${incomplete.rows.length} of ${incomplete.total}` : undefined,
+        note: incomplete.total > incomplete.rows.length
+          ? `first ${incomplete.rows.length} of ${incomplete.total}`
+          : undefined,
       },
     ],
   };

@@ -7,8 +7,15 @@
  */
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { numFmtOf, widthOf, type Column, type ColumnType, type Row, type TableSpec } from './columns.ts';
-import { breathe, YIELD_EVERY, type ReportWriter, type Summary } from './report_writer.ts';
+import {
+  type Column,
+  type ColumnType,
+  numFmtOf,
+  type Row,
+  type TableSpec,
+  widthOf,
+} from './columns.ts';
+import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
 
 type Sheet = ExcelJS.Worksheet & { commit(): void };
 
@@ -32,22 +39,38 @@ export function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
 
 function lastColumn(n: number): string {
   let s = '';
-  for (let i = n; i > 0; i = Math.floor((i - 1) / 26)) s = String.fromCharCode(65 + ((i - 1) % 26)) + s;
+  for (let i = n; i > 0; i = Math.floor((i - 1) / 26)) {
+    s = String.fromCharCode(65 + ((i - 1) % 26)) + s;
+  }
   return s;
 }
 
 const BOLD = { bold: true };
-const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFE8EEF4' } };
+const HEADER_FILL: ExcelJS.Fill = {
+  type: 'pattern',
+  pattern: 'solid',
+  fgColor: { argb: 'FFE8EEF4' },
+};
 
 /** Writes a ReportWriter's output as an XLSX workbook to `out`. */
 export function createXlsxWriter(out: Writable): ReportWriter {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: out,
+    useStyles: true,
+    useSharedStrings: false,
+  });
   wb.creator = 'vmledger';
   wb.created = new Date();
 
   function addSheet(name: string, columns: Column[], frozenRows: number): Sheet {
-    const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: frozenRows, xSplit: 0 }] }) as Sheet;
-    ws.columns = columns.map((c) => ({ key: c.key, width: widthOf(c), style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {} }));
+    const ws = wb.addWorksheet(name, {
+      views: [{ state: 'frozen', ySplit: frozenRows, xSplit: 0 }],
+    }) as Sheet;
+    ws.columns = columns.map((c) => ({
+      key: c.key,
+      width: widthOf(c),
+      style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {},
+    }));
     return ws;
   }
 
@@ -66,9 +89,14 @@ export function createXlsxWriter(out: Writable): ReportWriter {
     async summary(s: Summary) {
       // Two leading columns for the fields; blocks below reuse the sheet's grid, so the
       // widest block sets the widths.
-      const widest = s.blocks.reduce((a, b) => (b.spec.columns.length > a.length ? b.spec.columns : a), [] as Column[]);
+      const widest = s.blocks.reduce(
+        (a, b) => (b.spec.columns.length > a.length ? b.spec.columns : a),
+        [] as Column[],
+      );
       const ws = wb.addWorksheet('Summary', { views: [{ state: 'normal' }] }) as Sheet;
-      ws.columns = widest.map((c, i) => ({ width: Math.max(widthOf(c), i === 0 ? 30 : i === 1 ? 24 : 0) }));
+      ws.columns = widest.map((c, i) => ({
+        width: Math.max(widthOf(c), i === 0 ? 30 : i === 1 ? 24 : 0),
+      }));
       const title = ws.addRow([s.title]);
       title.font = { bold: true, size: 14 };
       title.commit();

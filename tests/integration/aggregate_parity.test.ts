@@ -7,9 +7,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { runAggregation, type Engine, type Kind } from '../../server/aggregate/run.ts';
+import { type Engine, type Kind, runAggregation } from '../../server/aggregate/run.ts';
 import { generateFacts } from '../../server/aggregate/synthetic_facts.ts';
-import { dailyRows, monthlyRows, addSource } from './aggregate_support.ts';
+import { addSource, dailyRows, monthlyRows } from './aggregate_support.ts';
 
 const test = suite('aggregation parity (seeded, 2,000 VMs)');
 const TZ = 'America/New_York';
@@ -23,8 +23,13 @@ test.before(async () => {
   source = await addSource(db.sql, 'parity');
   // Local midnight of March 7 is 05:00Z; 24 + 23 + 24 hourly captures cover the three days.
   facts = await generateFacts(db.sql, {
-    sourceId: source, vms: 2000, start: '2026-03-07T05:00:00Z', captures: 71, intervalSeconds: 3600,
-    seed: 20260307, skip: [30],
+    sourceId: source,
+    vms: 2000,
+    start: '2026-03-07T05:00:00Z',
+    captures: 71,
+    intervalSeconds: 3600,
+    seed: 20260307,
+    skip: [30],
   });
 });
 
@@ -33,10 +38,14 @@ test.after(async () => {
 });
 
 async function snapshot(kind: Kind, period: string) {
-  const rows = kind === 'daily' ? await dailyRows(db.sql, source, period) : await monthlyRows(db.sql, source, period);
+  const rows = kind === 'daily'
+    ? await dailyRows(db.sql, source, period)
+    : await monthlyRows(db.sql, source, period);
   const totals = kind === 'daily'
-    ? await db.sql`select * from source_daily_totals where source_id = ${source} and day = ${period}`
-    : await db.sql`select * from source_monthly_totals where source_id = ${source} and month = ${period}`;
+    ? await db
+      .sql`select * from source_daily_totals where source_id = ${source} and day = ${period}`
+    : await db
+      .sql`select * from source_monthly_totals where source_id = ${source} and month = ${period}`;
   return { rows: rows.map((r) => ({ ...r })), totals: totals.map((r) => ({ ...r })) };
 }
 
@@ -49,7 +58,11 @@ async function compare(kind: Kind, period: string) {
   assert.ok(out.sql.rows.length > 1500, `${period}: expected most VMs, got ${out.sql.rows.length}`);
   assert.is(out.ts.rows.length, out.sql.rows.length, `${period}: row count`);
   for (let i = 0; i < out.sql.rows.length; i++) {
-    assert.equal(out.ts.rows[i], out.sql.rows[i], `${period}: row ${i} (${out.sql.rows[i].vm_key})`);
+    assert.equal(
+      out.ts.rows[i],
+      out.sql.rows[i],
+      `${period}: row ${i} (${out.sql.rows[i].vm_key})`,
+    );
   }
   assert.equal(out.ts.totals, out.sql.totals, `${period}: totals`);
   return out.sql;
@@ -63,7 +76,8 @@ test('the generator made churn: partial presence, several pools, power changes, 
     from vm_hourly_stats where source_id = ${source}`;
   assert.ok(r.vms >= 1990 && r.pools === 3 && r.off > 1000, JSON.stringify(r));
   assert.is(r.caps, 70, 'one capture missed');
-  const [l] = await db.sql`select count(*) filter (where created_at is null)::int as unknown_created,
+  const [l] = await db
+    .sql`select count(*) filter (where created_at is null)::int as unknown_created,
     count(*) filter (where deleted_at is not null)::int as deleted from vm_lifecycle where source_id = ${source}`;
   assert.ok(l.unknown_created > 50 && l.deleted > 100, JSON.stringify(l));
 });

@@ -25,7 +25,13 @@ export async function addSource(sql: Sql, name: string): Promise<number> {
 }
 
 /** Stores one capture (captures row + facts) at `at`. */
-export async function addCapture(sql: Sql, sourceId: number, at: string, facts: Fact[], complete = true) {
+export async function addCapture(
+  sql: Sql,
+  sourceId: number,
+  at: string,
+  facts: Fact[],
+  complete = true,
+) {
   await sql`select vm_hourly_stats_ensure_partition(${at}::timestamptz)`;
   const captureId = randomUUID();
   await sql`
@@ -33,15 +39,24 @@ export async function addCapture(sql: Sql, sourceId: number, at: string, facts: 
     values (${captureId}, ${sourceId}, ${at}, ${complete}, ${facts.length}, 1)`;
   if (facts.length === 0) return;
   const rows = facts.map((f) => ({
-    key: f.key, vm_id: f.vmId ?? f.key, name: f.name ?? f.key, power: f.power ?? 'poweredOn',
-    template: f.template ?? false, vcpu: f.vcpu, ram: f.ramMb, disk: f.diskGb, pool: f.pool ?? null,
+    key: f.key,
+    vm_id: f.vmId ?? f.key,
+    name: f.name ?? f.key,
+    power: f.power ?? 'poweredOn',
+    template: f.template ?? false,
+    vcpu: f.vcpu,
+    ram: f.ramMb,
+    disk: f.diskGb,
+    pool: f.pool ?? null,
   }));
   await sql`
     insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name,
       power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, resource_pool)
     select ${sourceId}, key, ${at}::timestamptz, ${captureId}, vm_id, name, power, template, vcpu, ram,
            disk, pool
-    from jsonb_to_recordset(${sql.json(rows as any)}) as r(key text, vm_id text, name text, power text,
+    from jsonb_to_recordset(${
+    sql.json(rows as any)
+  }) as r(key text, vm_id text, name text, power text,
       template boolean, vcpu int, ram int, disk numeric, pool text)`;
 }
 
@@ -50,13 +65,21 @@ export async function addLifecycle(
   sql: Sql,
   sourceId: number,
   key: string,
-  l: { firstSeen: string; lastSeen: string; created?: string | null; deleted?: string | null; vmId?: string },
+  l: {
+    firstSeen: string;
+    lastSeen: string;
+    created?: string | null;
+    deleted?: string | null;
+    vmId?: string;
+  },
 ) {
   await sql`
     insert into vm_lifecycle_base (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at,
       created_at, created_from, deleted_at, deleted_from)
     values (${sourceId}, ${key}, ${l.vmId ?? key}, ${key}, ${l.firstSeen}, ${l.lastSeen},
-      ${l.created ?? null}, ${l.created ? 'source' : null}, ${l.deleted ?? null}, ${l.deleted ? 'event' : null})`;
+      ${l.created ?? null}, ${l.created ? 'source' : null}, ${l.deleted ?? null}, ${
+    l.deleted ? 'event' : null
+  })`;
 }
 
 /** Daily rows of a period as comparable text. */

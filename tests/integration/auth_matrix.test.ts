@@ -33,7 +33,8 @@ function registered(): { method: string; path: string }[] {
     .map((r) => ({ method: r.method, path: r.path }));
 }
 
-const fill = (path: string) => path.replace(/:source\b/, '1').replace(/:key\b/, 'no-such-vm').replace(/:[A-Za-z_]+/g, '999999');
+const fill = (path: string) =>
+  path.replace(/:source\b/, '1').replace(/:key\b/, 'no-such-vm').replace(/:[A-Za-z_]+/g, '999999');
 
 test('every registered route is documented and every documented route is registered', () => {
   const api = registered().filter((r) => r.path !== '/metrics');
@@ -59,23 +60,34 @@ test('GET /api/v1/openapi.json serves the OpenAPI 3.1 document', async () => {
 test('the API reference page lists every route with its roles (login needed)', async () => {
   assert.is((await t.app.request('/api-reference')).status, 303);
   const login = await t.app.request('/login', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token: t.tokens.viewer }).toString(),
   });
   const cookie = login.headers.get('set-cookie')!.split(';')[0];
   const res = await t.app.request('/api-reference', { headers: { cookie } });
   assert.is(res.status, 200);
   const page = await res.text();
-  for (const r of doc.routes) assert.ok(page.includes(`<code>/api/v1${r.path.replace(/:([A-Za-z_]+)/g, '{$1}')}</code>`), `${r.path} listed`);
+  for (const r of doc.routes) {
+    assert.ok(
+      page.includes(`<code>/api/v1${r.path.replace(/:([A-Za-z_]+)/g, '{$1}')}</code>`),
+      `${r.path} listed`,
+    );
+  }
   assert.ok(page.includes('agent, admin'), 'roles shown');
 });
 
 test('each route × each caller', async () => {
-  const roles = new Map(doc.routes.map((r) => [`${r.method.toUpperCase()} /api/v1${r.path}`, r.roles]));
+  const roles = new Map(
+    doc.routes.map((r) => [`${r.method.toUpperCase()} /api/v1${r.path}`, r.roles]),
+  );
   roles.set('GET /metrics', ['admin', 'metrics']);
   const callers: [string, string | null][] = [
-    ['none', null], ['bad', 'vml_this_is_not_a_real_token_value_at_all_000'], ['agent', t.tokens.agent],
-    ['viewer', t.tokens.viewer], ['admin', t.tokens.admin],
+    ['none', null],
+    ['bad', 'vml_this_is_not_a_real_token_value_at_all_000'],
+    ['agent', t.tokens.agent],
+    ['viewer', t.tokens.viewer],
+    ['admin', t.tokens.admin],
   ];
   const problems: string[] = [];
   let checked = 0;
@@ -93,8 +105,14 @@ test('each route × each caller', async () => {
       checked++;
       const may = allowed!.some((role) => role === who || (role === 'viewer' && who === 'admin'));
       const expected = token === null || who === 'bad' ? '401' : may ? 'not 401/403' : '403';
-      const ok = expected === '401' ? res.status === 401 : expected === '403' ? res.status === 403 : res.status !== 401 && res.status !== 403;
-      if (!ok) problems.push(`${r.method} ${r.path} as ${who}: ${res.status}, expected ${expected}`);
+      const ok = expected === '401'
+        ? res.status === 401
+        : expected === '403'
+        ? res.status === 403
+        : res.status !== 401 && res.status !== 403;
+      if (!ok) {
+        problems.push(`${r.method} ${r.path} as ${who}: ${res.status}, expected ${expected}`);
+      }
     }
   }
   assert.ok(checked >= 5 * 15, `checked ${checked}`);

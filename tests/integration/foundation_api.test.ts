@@ -31,7 +31,10 @@ test('POST /api/v1/captures without a token → 401 JSON; bad token → 401', as
   const res = await t.call('/api/v1/captures', json(capture()));
   assert.is(res.status, 401);
   assert.is((await res.json()).error.code, 'unauthorized');
-  const bad = await t.call('/api/v1/captures', { ...json(capture()), token: 'vml_not_a_real_token_at_all' });
+  const bad = await t.call('/api/v1/captures', {
+    ...json(capture()),
+    token: 'vml_not_a_real_token_at_all',
+  });
   assert.is(bad.status, 401);
   assert.is(await count('captures'), 0);
 });
@@ -50,7 +53,11 @@ test('a malformed body → 400 naming the bad field; nothing stored', async () =
   assert.is(body.error.code, 'invalid_capture');
   assert.is(body.error.issues[0].path, 'vms.3.ramMb');
   assert.match(body.error.message, /vms\.3\.ramMb/);
-  const notJson = await t.call('/api/v1/captures', { method: 'POST', body: '{"captureId":', token: t.tokens.agent });
+  const notJson = await t.call('/api/v1/captures', {
+    method: 'POST',
+    body: '{"captureId":',
+    token: t.tokens.agent,
+  });
   assert.is(notJson.status, 400);
   assert.is((await notJson.json()).error.code, 'invalid_json');
   assert.is(await count('captures'), 0);
@@ -71,12 +78,17 @@ test('a valid capture is stored; the VM list returns it in the shared list shape
   assert.is(body.items.length, 10);
   assert.type(body.next, 'string');
   const names = body.items.map((v: any) => v.name);
-  assert.equal(names, [...names].sort((a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase())));
+  assert.equal(
+    names,
+    [...names].sort((a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase())),
+  );
   // Following the cursor walks the whole list exactly once.
   const all = new Set<string>(body.items.map((v: any) => v.key));
   let next = body.next;
   while (next) {
-    const page = await (await t.call(`/api/v1/vms?limit=10&cursor=${next}`, { token: t.tokens.viewer })).json();
+    const page =
+      await (await t.call(`/api/v1/vms?limit=10&cursor=${next}`, { token: t.tokens.viewer }))
+        .json();
     for (const v of page.items) all.add(v.key);
     next = page.next;
   }
@@ -86,9 +98,13 @@ test('a valid capture is stored; the VM list returns it in the shared list shape
 test('VM list search and filters; bad parameters → 400', async () => {
   const c = capture();
   const target = c.vms[7];
-  const res = await (await t.call(`/api/v1/vms?q=${encodeURIComponent(target.name)}`, { token: t.tokens.viewer })).json();
+  const res = await (await t.call(`/api/v1/vms?q=${encodeURIComponent(target.name)}`, {
+    token: t.tokens.viewer,
+  })).json();
   assert.ok(res.items.some((v: any) => v.key === target.key));
-  const off = await (await t.call('/api/v1/vms?power=poweredOff&limit=1000', { token: t.tokens.admin })).json();
+  const off =
+    await (await t.call('/api/v1/vms?power=poweredOff&limit=1000', { token: t.tokens.admin }))
+      .json();
   assert.ok(off.items.every((v: any) => v.powerState === 'poweredOff'));
   const bad = await t.call('/api/v1/vms?limit=abc', { token: t.tokens.viewer });
   assert.is(bad.status, 400);

@@ -17,7 +17,11 @@ import { Capture, type CaptureInput } from '../../agent/capture/schema.ts';
 import { createToken, type TokenInfo } from '../../server/auth/tokens.ts';
 import { createPool, type Sql } from '../../server/db/connect.ts';
 import { captureFromParsed, captureFromText } from '../../server/ingest/incoming_capture.ts';
-import { storeCapture, type StoreOptions, type StoreResult } from '../../server/ingest/store_capture.ts';
+import {
+  storeCapture,
+  type StoreOptions,
+  type StoreResult,
+} from '../../server/ingest/store_capture.ts';
 import { makeCapture } from '../support/captures.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
@@ -25,18 +29,36 @@ const test = suite('ingest: the fast way and the general way store the same');
 
 /** partChars null: parsed whole; else read from text in parts of about that many characters. */
 type Target = {
-  name: string; db: TestDatabase; pools: Sql[]; token: TokenInfo; options: StoreOptions; partChars: number | null; turn: number;
+  name: string;
+  db: TestDatabase;
+  pools: Sql[];
+  token: TokenInfo;
+  options: StoreOptions;
+  partChars: number | null;
+  turn: number;
 };
 let targets: Target[] = [];
 
 test.before(async () => {
   targets = await Promise.all(
-    [['general', { stageEverything: true }, 1, null], ['fast', {}, 1, 1], ['nodes', {}, 2, 1500]].map(async ([name, options, nodes, partChars]) => {
-      const db = await createTestDatabase(`paths_${name}`);
-      const t = await createToken(db.sql, { name: 'ingest', role: 'admin' });
-      const pools = [db.sql, ...Array.from({ length: (nodes as number) - 1 }, () => createPool(db.url, { max: 2 }))];
-      return { name: name as string, db, pools, token: { id: t.id, name: 'ingest', role: 'admin' as const }, options: options as StoreOptions, partChars: partChars as number | null, turn: 0 };
-    }),
+    [['general', { stageEverything: true }, 1, null], ['fast', {}, 1, 1], ['nodes', {}, 2, 1500]]
+      .map(async ([name, options, nodes, partChars]) => {
+        const db = await createTestDatabase(`paths_${name}`);
+        const t = await createToken(db.sql, { name: 'ingest', role: 'admin' });
+        const pools = [
+          db.sql,
+          ...Array.from({ length: (nodes as number) - 1 }, () => createPool(db.url, { max: 2 })),
+        ];
+        return {
+          name: name as string,
+          db,
+          pools,
+          token: { id: t.id, name: 'ingest', role: 'admin' as const },
+          options: options as StoreOptions,
+          partChars: partChars as number | null,
+          turn: 0,
+        };
+      }),
   );
 });
 test.after(async () => {
@@ -53,13 +75,23 @@ async function snapshot(sql: Sql): Promise<Record<string, string[]>> {
   return {
     lifecycle: await q(`select s.external_id, x.* from vm_lifecycle x ${src} order by 1, x.vm_key`),
     inventory: await q(`select s.external_id, x.* from vm_inventory x ${src} order by 1, x.vm_key`),
-    facts: await q(`select s.external_id, x.* from vm_hourly_stats x ${src} order by 1, x.vm_key, x.snapshot_time`),
-    events: await q(`select s.external_id, x.* from vm_events x ${src} order by 1, x.at, x.type, x.vm_key, x.source_vm_id`),
-    totals: await q(`select s.external_id, x.* from source_totals x ${src} order by 1, x.captured_at`),
-    registry: await q(`select s.external_id, x.kind, x.period_start, x.row_count, x.capture_id, x.complete
-                       from snapshot_registry x ${src} order by 1, x.period_start`),
+    facts: await q(
+      `select s.external_id, x.* from vm_hourly_stats x ${src} order by 1, x.vm_key, x.snapshot_time`,
+    ),
+    events: await q(
+      `select s.external_id, x.* from vm_events x ${src} order by 1, x.at, x.type, x.vm_key, x.source_vm_id`,
+    ),
+    totals: await q(
+      `select s.external_id, x.* from source_totals x ${src} order by 1, x.captured_at`,
+    ),
+    registry: await q(
+      `select s.external_id, x.kind, x.period_start, x.row_count, x.capture_id, x.complete
+                       from snapshot_registry x ${src} order by 1, x.period_start`,
+    ),
     hosts: await q(`select s.external_id, x.* from host_inventory x ${src} order by 1, x.host_key`),
-    datastores: await q(`select s.external_id, x.* from datastore_inventory x ${src} order by 1, x.datastore_key`),
+    datastores: await q(
+      `select s.external_id, x.* from datastore_inventory x ${src} order by 1, x.datastore_key`,
+    ),
     sources: await q(`select external_id, last_capture_at from sources order by 1`),
   };
 }
@@ -69,17 +101,29 @@ async function storeEverywhere(input: CaptureInput): Promise<Record<string, Stor
   const results: Record<string, StoreResult> = {};
   for (const t of targets) {
     const pool = t.pools[t.turn++ % t.pools.length];
-    const incoming = t.partChars === null ? captureFromParsed(structuredClone(capture)) : captureFromText(JSON.stringify(capture), t.partChars);
+    const incoming = t.partChars === null
+      ? captureFromParsed(structuredClone(capture))
+      : captureFromText(JSON.stringify(capture), t.partChars);
     assert.ok(incoming, `${t.name}: the capture at ${input.capturedAt} could not be read in parts`);
     results[t.name] = await storeCapture(pool, incoming, t.token, t.options);
   }
   const [reference, ...others] = await Promise.all(targets.map((t) => snapshot(t.db.sql)));
   for (const [i, other] of others.entries()) {
     for (const table of Object.keys(reference)) {
-      assert.equal(other[table], reference[table], `${targets[i + 1].name} differs from general in ${table} after capture at ${input.capturedAt}`);
+      assert.equal(
+        other[table],
+        reference[table],
+        `${
+          targets[i + 1].name
+        } differs from general in ${table} after capture at ${input.capturedAt}`,
+      );
     }
   }
-  const outcome = (r: StoreResult) => ({ late: r.late, deleted: r.deleted, reappeared: r.reappeared });
+  const outcome = (r: StoreResult) => ({
+    late: r.late,
+    deleted: r.deleted,
+    reappeared: r.reappeared,
+  });
   assert.equal(outcome(results.fast), outcome(results.general));
   assert.equal(outcome(results.nodes), outcome(results.general));
   return results;
@@ -89,30 +133,66 @@ const hour = (h: number) => new Date(Date.UTC(2026, 4, 1, 0) + h * 3600_000).toI
 
 test('a scripted history: changes, creation events, left out, deleted, back, late, vmid reuse, hosts', async () => {
   const base = [
-    { key: 'a', createdAt: '2026-04-01T00:00:00Z' }, { key: 'b', createdAt: '2026-04-02T00:00:00Z' },
-    { key: 'c' }, { key: 'd', createdAt: '2026-04-03T00:00:00Z' },
+    { key: 'a', createdAt: '2026-04-01T00:00:00Z' },
+    { key: 'b', createdAt: '2026-04-02T00:00:00Z' },
+    { key: 'c' },
+    { key: 'd', createdAt: '2026-04-03T00:00:00Z' },
   ];
   await storeEverywhere(makeCapture({ sourceId: 's1', at: hour(0), vms: base }));
   // A rename, a resize, a new VM, and a creation event for c (which has no creation time).
   let r = await storeEverywhere(makeCapture({
-    sourceId: 's1', at: hour(1),
-    vms: [{ key: 'a', name: 'a-renamed', createdAt: '2026-04-01T00:00:00Z' }, { key: 'b', vcpu: 8, createdAt: '2026-04-02T00:00:00Z' },
-      { key: 'c' }, { key: 'd', createdAt: '2026-04-03T00:00:00Z' }, { key: 'e', sourceVmId: 'vm-e' }],
-    events: [{ type: 'created', at: hour(0.5), vmKey: 'c', sourceVmId: 'c', vmName: null, detail: null }],
+    sourceId: 's1',
+    at: hour(1),
+    vms: [
+      { key: 'a', name: 'a-renamed', createdAt: '2026-04-01T00:00:00Z' },
+      { key: 'b', vcpu: 8, createdAt: '2026-04-02T00:00:00Z' },
+      { key: 'c' },
+      { key: 'd', createdAt: '2026-04-03T00:00:00Z' },
+      { key: 'e', sourceVmId: 'vm-e' },
+    ],
+    events: [{
+      type: 'created',
+      at: hour(0.5),
+      vmKey: 'c',
+      sourceVmId: 'c',
+      vmName: null,
+      detail: null,
+    }],
   }));
   assert.is(r.fast.staged, 4, 'a (renamed), b (resized), c (no creation time yet), e (new); not d');
   // Nothing changed: the fast way stages nothing.
-  const steady = [{ key: 'a', name: 'a-renamed', createdAt: '2026-04-01T00:00:00Z' }, { key: 'b', vcpu: 8, createdAt: '2026-04-02T00:00:00Z' },
-    { key: 'c' }, { key: 'd', createdAt: '2026-04-03T00:00:00Z' }, { key: 'e', sourceVmId: 'vm-e' }];
+  const steady = [
+    { key: 'a', name: 'a-renamed', createdAt: '2026-04-01T00:00:00Z' },
+    { key: 'b', vcpu: 8, createdAt: '2026-04-02T00:00:00Z' },
+    { key: 'c' },
+    { key: 'd', createdAt: '2026-04-03T00:00:00Z' },
+    { key: 'e', sourceVmId: 'vm-e' },
+  ];
   r = await storeEverywhere(makeCapture({ sourceId: 's1', at: hour(2), vms: steady }));
   assert.is(r.fast.staged, 0);
   assert.is(r.general.staged, 5);
   // Incomplete without d: d is left out, not deleted.
-  await storeEverywhere(makeCapture({ sourceId: 's1', at: hour(3), complete: false, vms: steady.filter((v) => v.key !== 'd') }));
+  await storeEverywhere(
+    makeCapture({
+      sourceId: 's1',
+      at: hour(3),
+      complete: false,
+      vms: steady.filter((v) => v.key !== 'd'),
+    }),
+  );
   // Complete with d back and b gone, with a deletion event for b.
   await storeEverywhere(makeCapture({
-    sourceId: 's1', at: hour(4), vms: steady.filter((v) => v.key !== 'b'),
-    events: [{ type: 'deleted', at: hour(3.5), vmKey: 'b', sourceVmId: 'b', vmName: null, detail: null }],
+    sourceId: 's1',
+    at: hour(4),
+    vms: steady.filter((v) => v.key !== 'b'),
+    events: [{
+      type: 'deleted',
+      at: hour(3.5),
+      vmKey: 'b',
+      sourceVmId: 'b',
+      vmName: null,
+      detail: null,
+    }],
   }));
   // b comes back: a reappearance. f is new, without a creation time.
   steady.push({ key: 'f' });
@@ -121,33 +201,93 @@ test('a scripted history: changes, creation events, left out, deleted, back, lat
   // A late capture between hours 2 and 3: a VM only it saw, a with an older name, and a
   // creation event for f, which it does not contain (the next capture gives f that time).
   r = await storeEverywhere(makeCapture({
-    sourceId: 's1', at: hour(2.5),
-    vms: [...steady.filter((v) => v.key !== 'a' && v.key !== 'f'), { key: 'a', name: 'a-old' }, { key: 'x' }],
-    events: [{ type: 'created', at: hour(2.2), vmKey: 'f', sourceVmId: 'f', vmName: null, detail: null }],
+    sourceId: 's1',
+    at: hour(2.5),
+    vms: [...steady.filter((v) => v.key !== 'a' && v.key !== 'f'), { key: 'a', name: 'a-old' }, {
+      key: 'x',
+    }],
+    events: [{
+      type: 'created',
+      at: hour(2.2),
+      vmKey: 'f',
+      sourceVmId: 'f',
+      vmName: null,
+      detail: null,
+    }],
   }));
   assert.ok(r.general.late);
   // e deleted, its deletion event naming only its vmid; later a new VM reuses that vmid.
   await storeEverywhere(makeCapture({
-    sourceId: 's1', at: hour(6), vms: steady.filter((v) => v.key !== 'e'),
-    events: [{ type: 'deleted', at: hour(5.5), vmKey: null, sourceVmId: 'vm-e', vmName: 'e', detail: null }],
+    sourceId: 's1',
+    at: hour(6),
+    vms: steady.filter((v) => v.key !== 'e'),
+    events: [{
+      type: 'deleted',
+      at: hour(5.5),
+      vmKey: null,
+      sourceVmId: 'vm-e',
+      vmName: 'e',
+      detail: null,
+    }],
   }));
   // Inventory-only fields change too (tags, notes, addresses are not facts).
-  const d2 = { key: 'd', createdAt: '2026-04-03T00:00:00Z', annotation: 'owner: ops', tags: ['prod'], ipAddresses: ['10.0.0.4'] };
+  const d2 = {
+    key: 'd',
+    createdAt: '2026-04-03T00:00:00Z',
+    annotation: 'owner: ops',
+    tags: ['prod'],
+    ipAddresses: ['10.0.0.4'],
+  };
   await storeEverywhere(makeCapture({
-    sourceId: 's1', at: hour(7),
-    vms: [...steady.filter((v) => v.key !== 'e' && v.key !== 'd'), d2, { key: 'e2', sourceVmId: 'vm-e' }],
-    hosts: [{ key: 'h1', name: 'esx1', datacenter: 'dc1', cluster: 'c1', connectionState: 'connected', powerState: 'poweredOn', cpuCores: 32, cpuMhz: 2600, memoryMb: 262144, version: '8.0' }],
-    datastores: [{ key: 'ds1', name: 'ds1', type: 'VMFS', capacityGb: 1000, freeGb: 400, accessible: true }],
+    sourceId: 's1',
+    at: hour(7),
+    vms: [...steady.filter((v) => v.key !== 'e' && v.key !== 'd'), d2, {
+      key: 'e2',
+      sourceVmId: 'vm-e',
+    }],
+    hosts: [{
+      key: 'h1',
+      name: 'esx1',
+      datacenter: 'dc1',
+      cluster: 'c1',
+      connectionState: 'connected',
+      powerState: 'poweredOn',
+      cpuCores: 32,
+      cpuMhz: 2600,
+      memoryMb: 262144,
+      version: '8.0',
+    }],
+    datastores: [{
+      key: 'ds1',
+      name: 'ds1',
+      type: 'VMFS',
+      capacityGb: 1000,
+      freeGb: 400,
+      accessible: true,
+    }],
   }));
   // A creation event naming only the vmid of e2, which has no creation time.
   r = await storeEverywhere(makeCapture({
-    sourceId: 's1', at: hour(8),
-    vms: [...steady.filter((v) => v.key !== 'e' && v.key !== 'd'), d2, { key: 'e2', sourceVmId: 'vm-e' }],
-    events: [{ type: 'created', at: hour(6.5), vmKey: null, sourceVmId: 'vm-e', vmName: 'e2', detail: null }],
+    sourceId: 's1',
+    at: hour(8),
+    vms: [...steady.filter((v) => v.key !== 'e' && v.key !== 'd'), d2, {
+      key: 'e2',
+      sourceVmId: 'vm-e',
+    }],
+    events: [{
+      type: 'created',
+      at: hour(6.5),
+      vmKey: null,
+      sourceVmId: 'vm-e',
+      vmName: 'e2',
+      detail: null,
+    }],
   }));
   assert.ok(r.fast.staged >= 1, 'the VM a creation event may name is staged');
   // A capture older than all others: first-seen times move back.
-  await storeEverywhere(makeCapture({ sourceId: 's1', at: hour(-5), vms: [{ key: 'a' }, { key: 'y' }] }));
+  await storeEverywhere(
+    makeCapture({ sourceId: 's1', at: hour(-5), vms: [{ key: 'a' }, { key: 'y' }] }),
+  );
   await storeEverywhere(makeCapture({ sourceId: 's1', at: hour(9), vms: steady }));
 });
 
@@ -155,9 +295,18 @@ test('a seeded random history of 40 captures over 30 VMs and two sources', async
   let seed = 20261125;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
-  const state = new Map<string, { vcpu: number; name: string; host: string; createdAt: string | null; vmId: string }>();
+  const state = new Map<
+    string,
+    { vcpu: number; name: string; host: string; createdAt: string | null; vmId: string }
+  >();
   for (let i = 0; i < 30; i++) {
-    state.set(`k${i}`, { vcpu: 2, name: `vm${i}`, host: 'h1', createdAt: rand() < 0.5 ? '2026-01-01T00:00:00Z' : null, vmId: `id${i}` });
+    state.set(`k${i}`, {
+      vcpu: 2,
+      name: `vm${i}`,
+      host: 'h1',
+      createdAt: rand() < 0.5 ? '2026-01-01T00:00:00Z' : null,
+      vmId: `id${i}`,
+    });
   }
   const hours = Array.from({ length: 40 }, (_, i) => 20 + i);
   // Mostly in order, a few arriving late.
@@ -177,17 +326,37 @@ test('a seeded random history of 40 captures over 30 VMs and two sources', async
     const events: CaptureInput['events'] = [];
     if (rand() < 0.3) {
       const [key, vm] = pick([...state.entries()]);
-      events.push({ type: pick(['created', 'deleted'] as const), at: hour(h - rand()), vmKey: rand() < 0.5 ? key : null, sourceVmId: vm.vmId, vmName: null, detail: null });
+      events.push({
+        type: pick(['created', 'deleted'] as const),
+        at: hour(h - rand()),
+        vmKey: rand() < 0.5 ? key : null,
+        sourceVmId: vm.vmId,
+        vmName: null,
+        detail: null,
+      });
     }
     for (const sourceId of ['r1', 'r2']) {
       const r = await storeEverywhere(makeCapture({
-        sourceId, at: hour(h), complete: rand() < 0.8, events,
-        vms: present.map(([key, vm]) => ({ key, sourceVmId: vm.vmId, name: vm.name, vcpu: vm.vcpu, host: vm.host, createdAt: vm.createdAt })),
+        sourceId,
+        at: hour(h),
+        complete: rand() < 0.8,
+        events,
+        vms: present.map(([key, vm]) => ({
+          key,
+          sourceVmId: vm.vmId,
+          name: vm.name,
+          vcpu: vm.vcpu,
+          host: vm.host,
+          createdAt: vm.createdAt,
+        })),
       }));
       if (r.fast.staged < r.general.staged) fastStored++;
     }
   }
-  assert.ok(fastStored > 20, `the fast way staged less than everything in ${fastStored} of 80 captures`);
+  assert.ok(
+    fastStored > 20,
+    `the fast way staged less than everything in ${fastStored} of 80 captures`,
+  );
 });
 
 test.run();

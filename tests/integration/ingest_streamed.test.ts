@@ -23,12 +23,22 @@ const hour = (h: number) => new Date(Date.UTC(2026, 5, 1, h)).toISOString();
 
 /** A capture as our agent writes it (schema order), ~1.2 MB: several parts of the VM array. */
 function big(h: number, source = 'big'): any {
-  const vms = Array.from({ length: VMS }, (_, i) => ({ key: `vm-${i}`, name: `server-${i}`, vcpu: 1 + (i % 8) }));
-  return JSON.parse(JSON.stringify(Capture.parse(makeCapture({ sourceId: source, at: hour(h), vms }))));
+  const vms = Array.from(
+    { length: VMS },
+    (_, i) => ({ key: `vm-${i}`, name: `server-${i}`, vcpu: 1 + (i % 8) }),
+  );
+  return JSON.parse(
+    JSON.stringify(Capture.parse(makeCapture({ sourceId: source, at: hour(h), vms }))),
+  );
 }
 
 const postText = (text: string, token = t.tokens.agent) =>
-  t.call('/api/v1/captures', { method: 'POST', body: text, token, headers: { 'content-type': 'application/json' } });
+  t.call('/api/v1/captures', {
+    method: 'POST',
+    body: text,
+    token,
+    headers: { 'content-type': 'application/json' },
+  });
 const post = (c: unknown, token = t.tokens.agent) => postText(JSON.stringify(c), token);
 
 async function counts(source = 'big') {
@@ -75,9 +85,11 @@ test('two VMs with one key in different parts → 400 naming the duplicate; noth
   assert.equal(await counts(), { facts: 3 * VMS, captures: 3, live: VMS });
 });
 
-test('invalid beats duplicate and 403: a stored capture id or another agent\'s source with a bad VM → 400', async () => {
+test("invalid beats duplicate and 403: a stored capture id or another agent's source with a bad VM → 400", async () => {
   const stored = big(1);
-  const [{ capture_id }] = await t.db.sql`select capture_id from captures where captured_at = ${hour(1)}`;
+  const [{ capture_id }] = await t.db.sql`select capture_id from captures where captured_at = ${
+    hour(1)
+  }`;
   stored.captureId = capture_id;
   assert.is((await post(stored)).status, 200, 'the valid copy is a duplicate');
   stored.vms[2999].powerState = 'exploded';
@@ -99,7 +111,9 @@ test('pretty-printed JSON and names that look like part boundaries are stored ex
   assert.is((await post(tricky)).status, 201);
   assert.equal(await counts(), { facts: 5 * VMS, captures: 5, live: VMS });
   const rows = await t.db.sql`
-    select name from vm_hourly_stats where snapshot_time = ${hour(5)} and vm_key in ('vm-1000', 'vm-1001', 'vm-1002', 'vm-1003')
+    select name from vm_hourly_stats where snapshot_time = ${
+    hour(5)
+  } and vm_key in ('vm-1000', 'vm-1001', 'vm-1002', 'vm-1003')
     order by vm_key`;
   assert.equal(rows.map((r) => r.name), names);
 });

@@ -9,9 +9,13 @@ import * as assert from 'uvu/assert';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
-import { startJobs, type Jobs } from '../../server/jobs/boss.ts';
-import { dailyTick, enqueueAggregation, notifyCaptureStored } from '../../server/jobs/aggregation_jobs.ts';
-import { jobsByIds, type JobRow } from '../../server/jobs/job_queries.ts';
+import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
+import {
+  dailyTick,
+  enqueueAggregation,
+  notifyCaptureStored,
+} from '../../server/jobs/aggregation_jobs.ts';
+import { type JobRow, jobsByIds } from '../../server/jobs/job_queries.ts';
 import { periodFingerprint } from '../../server/aggregate/checksum.ts';
 import { addCapture, addSource } from './aggregate_support.ts';
 import { setLogLevel } from '../../server/log.ts';
@@ -26,7 +30,12 @@ let viewer: string;
 let app: ReturnType<typeof createApp>;
 
 const call = (path: string, token: string, init: RequestInit = {}) =>
-  Promise.resolve(app.request(path, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }));
+  Promise.resolve(
+    app.request(path, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    }),
+  );
 
 async function settle(id: string, timeoutMs = 20_000): Promise<JobRow> {
   const deadline = Date.now() + timeoutMs;
@@ -49,8 +58,14 @@ test.before(async () => {
     ]);
   }
   jobs = await startJobs({
-    sql: db.sql, url: db.url, reportTz: 'UTC', engine: 'sql', dailyAt: '00:30',
-    schedule: false, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5,
+    sql: db.sql,
+    url: db.url,
+    reportTz: 'UTC',
+    engine: 'sql',
+    dailyAt: '00:30',
+    schedule: false,
+    retryDelaySeconds: 1,
+    pollingIntervalSeconds: 0.5,
   });
   app = createApp(db.sql, { maxBodyBytes: 1 << 20, sessionHours: 1, jobs });
   admin = (await createToken(db.sql, { name: 'admin', role: 'admin' })).token;
@@ -63,11 +78,19 @@ test.after(async () => {
 });
 
 test('a daily job run twice (sql, then ts) leaves the same rows', async () => {
-  const first = await enqueueAggregation(jobs, 'daily', { sourceId: source, period: D, engine: 'sql' });
+  const first = await enqueueAggregation(jobs, 'daily', {
+    sourceId: source,
+    period: D,
+    engine: 'sql',
+  });
   assert.is((await settle(first.id)).state, 'completed');
   const a = await periodFingerprint(db.sql, 'daily', source, D);
   assert.is(a.rows, 2);
-  const second = await enqueueAggregation(jobs, 'daily', { sourceId: source, period: D, engine: 'ts' });
+  const second = await enqueueAggregation(jobs, 'daily', {
+    sourceId: source,
+    period: D,
+    engine: 'ts',
+  });
   assert.is.not(second.id, first.id);
   assert.is((await settle(second.id)).state, 'completed');
   assert.equal(await periodFingerprint(db.sql, 'daily', source, D), a);
@@ -75,14 +98,30 @@ test('a daily job run twice (sql, then ts) leaves the same rows', async () => {
 
 test('a late capture for a closed day enqueues that day; an open day enqueues nothing', async () => {
   const now = new Date('2026-03-12T09:00:00Z');
-  assert.is(await notifyCaptureStored(jobs, { sourceId: source, capturedAt: '2026-03-12T08:00:00Z' }, now), null);
-  await addCapture(db.sql, source, `${D}T21:00:00Z`, [{ key: 'j-late', vcpu: 4, ramMb: 4096, diskGb: '1.000' }]);
-  const job = await notifyCaptureStored(jobs, { sourceId: source, capturedAt: `${D}T21:00:00Z` }, now);
+  assert.is(
+    await notifyCaptureStored(jobs, { sourceId: source, capturedAt: '2026-03-12T08:00:00Z' }, now),
+    null,
+  );
+  await addCapture(db.sql, source, `${D}T21:00:00Z`, [{
+    key: 'j-late',
+    vcpu: 4,
+    ramMb: 4096,
+    diskGb: '1.000',
+  }]);
+  const job = await notifyCaptureStored(
+    jobs,
+    { sourceId: source, capturedAt: `${D}T21:00:00Z` },
+    now,
+  );
   assert.ok(job);
   assert.equal([job!.queue, job!.period, job!.sourceId], ['aggregate-daily', D, source]);
   assert.is((await settle(job!.id)).state, 'completed');
-  const rows = await db.sql`select vm_key, total_samples from vm_daily_rollup where source_id = ${source} and day = ${D} order by vm_key`;
-  assert.equal(rows.map((r) => [r.vm_key, r.total_samples]), [['j-1', 5], ['j-2', 5], ['j-late', 5]]);
+  const rows = await db
+    .sql`select vm_key, total_samples from vm_daily_rollup where source_id = ${source} and day = ${D} order by vm_key`;
+  assert.equal(rows.map((r) => [r.vm_key, r.total_samples]), [['j-1', 5], ['j-2', 5], [
+    'j-late',
+    5,
+  ]]);
   // The closed month of that day is re-aggregated after it (cascade).
   await new Promise((r) => setTimeout(r, 300));
   const monthly = await jobs.boss.findJobs('aggregate-monthly', { key: `${source}:2026-03-01` });
@@ -91,14 +130,21 @@ test('a late capture for a closed day enqueues that day; an open day enqueues no
 
 test('the daily tick enqueues closed days whose captures are newer than their rollup', async () => {
   assert.equal(await dailyTick(jobs, 3650), [], 'nothing stale after the reruns');
-  await addCapture(db.sql, source, `${D}T22:00:00Z`, [{ key: 'j-1', vcpu: 2, ramMb: 2048, diskGb: '10.000' }]);
+  await addCapture(db.sql, source, `${D}T22:00:00Z`, [{
+    key: 'j-1',
+    vcpu: 2,
+    ramMb: 2048,
+    diskGb: '10.000',
+  }]);
   const ticked = await dailyTick(jobs, 3650);
   assert.equal(ticked.map((j) => [j.sourceId, j.period]), [[source, D]]);
   assert.is((await settle(ticked[0].id)).state, 'completed');
 });
 
 test('a failing job is visible with its error and an admin can retry it', async () => {
-  const bad = await enqueueAggregation(jobs, 'daily', { sourceId: 999999, period: D }, { retryLimit: 0 });
+  const bad = await enqueueAggregation(jobs, 'daily', { sourceId: 999999, period: D }, {
+    retryLimit: 0,
+  });
   const j = await settle(bad.id);
   assert.is(j.state, 'failed');
   assert.match(j.error ?? '', 'source 999999 does not exist');
@@ -108,14 +154,24 @@ test('a failing job is visible with its error and an admin can retry it', async 
   assert.ok(listed, 'failed job listed');
   assert.match(listed.error, 'source 999999 does not exist');
   assert.is((await call('/api/v1/jobs', viewer)).status, 403);
-  const retried = await call(`/api/v1/jobs/aggregate-daily/${bad.id}/retry`, admin, { method: 'POST' });
+  const retried = await call(`/api/v1/jobs/aggregate-daily/${bad.id}/retry`, admin, {
+    method: 'POST',
+  });
   assert.is(retried.status, 200);
   assert.is.not((await retried.json()).job.state, 'failed');
 });
 
 test('POST /aggregations reruns a range and waits; progress and rollups are readable', async () => {
   const res = await call('/api/v1/aggregations', admin, {
-    method: 'POST', body: JSON.stringify({ kind: 'daily', source, from: '2026-03-09', to: '2026-03-10', engine: 'ts', wait: true }),
+    method: 'POST',
+    body: JSON.stringify({
+      kind: 'daily',
+      source,
+      from: '2026-03-09',
+      to: '2026-03-10',
+      engine: 'ts',
+      wait: true,
+    }),
   });
   assert.is(res.status, 200);
   const body = await res.json();
@@ -124,7 +180,8 @@ test('POST /aggregations reruns a range and waits; progress and rollups are read
   const progress = await (await call(`/api/v1/aggregations/${body.id}`, admin)).json();
   assert.equal([progress.state, progress.counts], ['completed', { completed: 2 }]);
 
-  const page = await (await call(`/api/v1/rollups/daily?day=${D}&source=${source}&limit=2`, viewer)).json();
+  const page = await (await call(`/api/v1/rollups/daily?day=${D}&source=${source}&limit=2`, viewer))
+    .json();
   assert.is(page.total, 3);
   assert.is(page.items.length, 2);
   assert.ok(page.next);
@@ -133,13 +190,17 @@ test('POST /aggregations reruns a range and waits; progress and rollups are read
     [j2.totalSamples, j2.samplesPresent, j2.presence, j2.avgVcpu, j2.poolPct],
     [6, 4, 0.666667, 0.666667, { Gold: 50, Silver: 50 }],
   );
-  for (const f of ['avgRamGb', 'avgDiskGb', 'poweredOnRatio', 'vcpuHours', 'ramGbHours', 'diskGbHours']) assert.type(j2[f], 'number');
+  for (
+    const f of ['avgRamGb', 'avgDiskGb', 'poweredOnRatio', 'vcpuHours', 'ramGbHours', 'diskGbHours']
+  ) assert.type(j2[f], 'number');
 
   const monthly = await call('/api/v1/aggregations', admin, {
-    method: 'POST', body: JSON.stringify({ kind: 'monthly', source, from: '2026-03', to: '2026-03', wait: true }),
+    method: 'POST',
+    body: JSON.stringify({ kind: 'monthly', source, from: '2026-03', to: '2026-03', wait: true }),
   });
   assert.is((await monthly.json()).state, 'completed');
-  const m = await (await call(`/api/v1/rollups/monthly?month=2026-03&source=${source}`, viewer)).json();
+  const m = await (await call(`/api/v1/rollups/monthly?month=2026-03&source=${source}`, viewer))
+    .json();
   assert.is(m.total, 3);
 
   // Accept: text/csv streams the whole day (not one page) with a header row.
@@ -158,20 +219,32 @@ test('POST /aggregations reruns a range and waits; progress and rollups are read
 });
 
 test('bad input answers 400 with every problem and where', async () => {
-  const res = await call('/api/v1/aggregations', admin, { method: 'POST', body: JSON.stringify({ kind: 'weekly', from: '2026-13-01' }) });
+  const res = await call('/api/v1/aggregations', admin, {
+    method: 'POST',
+    body: JSON.stringify({ kind: 'weekly', from: '2026-13-01' }),
+  });
   assert.is(res.status, 400);
   const { error } = await res.json();
   assert.is(error.code, 'invalid_request');
   const paths = error.issues.map((i: any) => i.path);
-  assert.ok(paths.includes('kind') && paths.includes('from') && paths.includes('to'), JSON.stringify(error.issues));
+  assert.ok(
+    paths.includes('kind') && paths.includes('from') && paths.includes('to'),
+    JSON.stringify(error.issues),
+  );
   const q = await call('/api/v1/rollups/daily?day=2026-02-30', viewer);
   assert.is(q.status, 400);
   assert.is((await q.json()).error.issues[0].path, 'day');
-  assert.is((await call('/api/v1/aggregations', viewer, { method: 'POST', body: '{}' })).status, 403);
+  assert.is(
+    (await call('/api/v1/aggregations', viewer, { method: 'POST', body: '{}' })).status,
+    403,
+  );
 });
 
 test('POST /benchmarks runs a benchmark job stored in benchmark_runs', async () => {
-  const res = await call('/api/v1/benchmarks', admin, { method: 'POST', body: JSON.stringify({ kind: 'daily', source, period: D, reps: 1 }) });
+  const res = await call('/api/v1/benchmarks', admin, {
+    method: 'POST',
+    body: JSON.stringify({ kind: 'daily', source, period: D, reps: 1 }),
+  });
   assert.is(res.status, 202);
   const { jobId } = await res.json();
   const j = await settle(jobId, 30_000);

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, MigrationError } from '../../server/db/migrate.ts';
@@ -34,7 +34,10 @@ test('a second start applies nothing', async () => {
 });
 
 test('a changed routine is re-applied', async () => {
-  appendFileSync(path.join(sqlDir, 'routines', 'vm_hourly_stats_ensure_partition.sql'), '\n-- touched\n');
+  appendFileSync(
+    path.join(sqlDir, 'routines', 'vm_hourly_stats_ensure_partition.sql'),
+    '\n-- touched\n',
+  );
   const r = await migrate(db.sql, sqlDir);
   assert.equal(r.routines, ['vm_hourly_stats_ensure_partition.sql']);
 });
@@ -51,9 +54,15 @@ test('changing an applied migration is refused, naming the file', async () => {
 });
 
 test('a failing migration rolls back completely', async () => {
-  writeFileSync(path.join(sqlDir, 'migrations', '0999_broken.sql'), 'create table half_done (id int);\nselect * from no_such_table;');
+  writeFileSync(
+    path.join(sqlDir, 'migrations', '0999_broken.sql'),
+    'create table half_done (id int);\nselect * from no_such_table;',
+  );
   rmSync(path.join(sqlDir, 'migrations', '0001_foundation.sql'));
-  cpSync(path.resolve('sql/migrations/0001_foundation.sql'), path.join(sqlDir, 'migrations', '0001_foundation.sql'));
+  cpSync(
+    path.resolve('sql/migrations/0001_foundation.sql'),
+    path.join(sqlDir, 'migrations', '0001_foundation.sql'),
+  );
   try {
     await migrate(db.sql, sqlDir);
     assert.unreachable('should fail');

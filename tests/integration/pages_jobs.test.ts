@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createToken } from '../../server/auth/tokens.ts';
 import { handleError } from '../../server/http/errors.ts';
-import { startJobs, type Jobs } from '../../server/jobs/boss.ts';
+import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
 import { QUEUES } from '../../server/jobs/queues.ts';
 import { pageRoutes } from '../../server/pages/routes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -19,15 +19,30 @@ let failedId = '';
 test.before(async () => {
   db = await createTestDatabase('pages_jobs');
   // pg-boss without workers or schedules: the jobs stay where the test puts them.
-  jobs = await startJobs({ sql: db.sql, url: db.url, reportTz: 'UTC', engine: 'sql', dailyAt: '01:30', workers: false, schedule: false });
+  jobs = await startJobs({
+    sql: db.sql,
+    url: db.url,
+    reportTz: 'UTC',
+    engine: 'sql',
+    dailyAt: '01:30',
+    workers: false,
+    schedule: false,
+  });
   app = new Hono();
   app.onError(handleError);
   app.route('/', pageRoutes(db.sql, { sessionHours: 1, jobs }));
   const { token } = await createToken(db.sql, { name: 'admin', role: 'admin' });
-  const res = await app.request('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+  const res = await app.request('/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `token=${token}`,
+  });
   cookie = res.headers.get('set-cookie')!.split(';')[0];
-  csrf = /name="csrf" value="([^"]+)"/.exec(await (await app.request('/', { headers: { cookie } })).text())![1];
-  failedId = (await jobs.boss.send(QUEUES.daily, { sourceId: 1, day: '2026-05-01' }, { retryLimit: 0 }))!;
+  csrf = /name="csrf" value="([^"]+)"/.exec(
+    await (await app.request('/', { headers: { cookie } })).text(),
+  )![1];
+  failedId =
+    (await jobs.boss.send(QUEUES.daily, { sourceId: 1, day: '2026-05-01' }, { retryLimit: 0 }))!;
   await jobs.boss.fail(QUEUES.daily, failedId, { message: 'rollup exploded on purpose' });
 });
 test.after(async () => {
@@ -43,11 +58,15 @@ test('the dashboard lists failed jobs with their error', async () => {
 });
 
 test('admin jobs: counts by state, failed job retried with CSRF, then queued again', async () => {
-  const page = await (await app.request('/admin/jobs?state=failed', { headers: { cookie } })).text();
+  const page = await (await app.request('/admin/jobs?state=failed', { headers: { cookie } }))
+    .text();
   assert.match(page, new RegExp(`action="/admin/jobs/${failedId}/retry"`));
-  const post = (form: string) => app.request(`/admin/jobs/${failedId}/retry`, {
-    method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: form,
-  });
+  const post = (form: string) =>
+    app.request(`/admin/jobs/${failedId}/retry`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
   assert.is((await post('')).status, 403);
   const ok = await post(`csrf=${csrf}`);
   assert.is(ok.status, 303);

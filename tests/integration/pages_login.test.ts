@@ -8,7 +8,13 @@ let t: TestApp;
 
 test.before(async () => {
   t = await createTestApp('pages_login');
-  const c = demoCapture({ flavor: 'proxmox', seed: 4, totalVms: 40, at: new Date('2026-05-04T10:00:00Z'), since: null });
+  const c = demoCapture({
+    flavor: 'proxmox',
+    seed: 4,
+    totalVms: 40,
+    at: new Date('2026-05-04T10:00:00Z'),
+    since: null,
+  });
   assert.is((await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent })).status, 201);
 });
 test.after(async () => t.close());
@@ -51,16 +57,24 @@ test('logging in sets an HttpOnly SameSite=Strict session; the VM page lists the
   const [{ name }] = await t.db.sql`select name from vm_inventory order by lower(name) limit 1`;
   assert.ok(html.includes(name), 'first VM shown');
   // htmx search returns just the table fragment.
-  const frag = await t.app.request(`/vms?q=${encodeURIComponent(name)}`, { headers: { cookie: session, 'hx-request': 'true' } });
+  const frag = await t.app.request(`/vms?q=${encodeURIComponent(name)}`, {
+    headers: { cookie: session, 'hx-request': 'true' },
+  });
   const fragment = await frag.text();
   assert.not.match(fragment, /<html/);
   assert.ok(fragment.includes(name));
   // Logging out needs the CSRF token; afterwards the session is gone.
-  const noCsrf = await t.app.request('/logout', { method: 'POST', headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+  const noCsrf = await t.app.request('/logout', {
+    method: 'POST',
+    headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+    body: '',
+  });
   assert.is(noCsrf.status, 403);
   const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
   const out = await t.app.request('/logout', {
-    method: 'POST', headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${csrf}`,
+    method: 'POST',
+    headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `csrf=${csrf}`,
   });
   assert.is(out.status, 303);
   assert.is((await t.app.request('/vms', { headers: { cookie: session } })).status, 303);
@@ -71,7 +85,8 @@ test('static htmx comes from the npm package; open redirects are refused', async
   assert.is(js.status, 200);
   assert.match(await js.text(), /htmx/);
   const res = await t.app.request('/login', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token: t.tokens.viewer, next: '//evil.example' }).toString(),
   });
   assert.is(res.headers.get('location'), '/');

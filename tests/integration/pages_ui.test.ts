@@ -19,7 +19,13 @@ async function seed(t: TestApp, flavors: DemoFlavor[] = ['vcenter', 'proxmox']) 
   for (let i = 0; i < CAPTURES; i++) {
     for (const flavor of flavors) {
       const at = new Date(START + i * STEP);
-      const c = demoCapture({ flavor, seed: 4, totalVms: 120, at, since: i === 0 ? null : new Date(at.getTime() - STEP) });
+      const c = demoCapture({
+        flavor,
+        seed: 4,
+        totalVms: 120,
+        at,
+        since: i === 0 ? null : new Date(at.getTime() - STEP),
+      });
       const res = await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent });
       assert.is(res.status, 201, await res.clone().text());
     }
@@ -28,7 +34,8 @@ async function seed(t: TestApp, flavors: DemoFlavor[] = ['vcenter', 'proxmox']) 
 
 async function login(token: string) {
   const res = await t.app.request('/login', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token, next: '/' }).toString(),
   });
   assert.is(res.status, 303);
@@ -37,10 +44,14 @@ async function login(token: string) {
   return { cookie, csrf: /name="csrf" value="([^"]+)"/.exec(page)![1] };
 }
 
-const get = (path: string, who = admin, headers: Record<string, string> = {}) => t.app.request(path, { headers: { cookie: who.cookie, ...headers } });
-const post = (path: string, form: Record<string, string>, who = admin) => t.app.request(path, {
-  method: 'POST', headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString(),
-});
+const get = (path: string, who = admin, headers: Record<string, string> = {}) =>
+  t.app.request(path, { headers: { cookie: who.cookie, ...headers } });
+const post = (path: string, form: Record<string, string>, who = admin) =>
+  t.app.request(path, {
+    method: 'POST',
+    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
 
 test.before(async () => {
   t = await createTestApp('pages_ui');
@@ -52,17 +63,38 @@ test.after(async () => t.close());
 
 test('every page renders for an admin, with the shell and no inline scripts or styles', async () => {
   const [{ id: sourceId }] = await t.db.sql`select id from sources order by id limit 1`;
-  const [vm] = await t.db.sql`select source_id, vm_key from vm_inventory order by lower(name) limit 1`;
-  const paths = ['/', '/vms', '/sources', `/sources/${sourceId}`, '/totals', '/totals?granularity=daily', '/totals?granularity=monthly',
-    `/totals?source=${sourceId}`, '/snapshots', '/snapshots?kind=capture', '/reports', '/benchmarks', '/admin', '/admin/agents',
-    '/admin/jobs', '/admin/audit', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`,
-    `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`];
+  const [vm] = await t.db
+    .sql`select source_id, vm_key from vm_inventory order by lower(name) limit 1`;
+  const paths = [
+    '/',
+    '/vms',
+    '/sources',
+    `/sources/${sourceId}`,
+    '/totals',
+    '/totals?granularity=daily',
+    '/totals?granularity=monthly',
+    `/totals?source=${sourceId}`,
+    '/snapshots',
+    '/snapshots?kind=capture',
+    '/reports',
+    '/benchmarks',
+    '/admin',
+    '/admin/agents',
+    '/admin/jobs',
+    '/admin/audit',
+    `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`,
+    `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`,
+  ];
   for (const path of paths) {
     const res = await get(path);
     assert.is(res.status, 200, path);
     const html = await res.text();
     assert.match(html, /<nav aria-label="Main">/, path);
-    assert.not.match(html, /<script>|<script [^>]*>[^<]|\sstyle="/, `${path}: no inline script/style`);
+    assert.not.match(
+      html,
+      /<script>|<script [^>]*>[^<]|\sstyle="/,
+      `${path}: no inline script/style`,
+    );
   }
 });
 
@@ -70,7 +102,10 @@ test('dashboard: KPIs with change vs yesterday, source cards, recent captures; l
   const html = await (await get('/')).text();
   const [now] = await t.db.sql`
     select sum(vm_count)::int as vms from (select distinct on (source_id) vm_count from source_totals order by source_id, captured_at desc) x`;
-  assert.ok(html.includes(new Intl.NumberFormat('en-US').format(now.vms)), 'VM total from the latest captures');
+  assert.ok(
+    html.includes(new Intl.NumberFormat('en-US').format(now.vms)),
+    'VM total from the latest captures',
+  );
   assert.match(html, /vs yesterday/);
   assert.match(html, /Recent captures/);
   assert.match(html, /data-events="\/events\?since=/);
@@ -87,23 +122,40 @@ test('VMs: search, filters, sort with aria-sort, pages, CSV export of the whole 
   assert.match(page, /aria-sort="ascending"/);
   assert.ok(page.includes(`${total} VMs`));
   // Fragment for htmx with out-of-band sort state.
-  const frag = await (await get('/vms?sort=vcpu&order=desc', admin, { 'hx-request': 'true' })).text();
+  const frag = await (await get('/vms?sort=vcpu&order=desc', admin, { 'hx-request': 'true' }))
+    .text();
   assert.not.match(frag, /<html/);
-  assert.match(frag, /<th scope="col" class="num" aria-sort="descending"><a href="\/vms\?sort=vcpu&amp;order=asc"/);
+  assert.match(
+    frag,
+    /<th scope="col" class="num" aria-sort="descending"><a href="\/vms\?sort=vcpu&amp;order=asc"/,
+  );
   assert.match(frag, /id="f-sort" name="sort" value="vcpu" hx-swap-oob="true"/);
   const [big] = await t.db.sql`select max(vcpu) as v from vm_inventory`;
   const firstRow = /<tbody>[\s\S]*?<td class="num">(\d+)<\/td>/.exec(frag)!;
   assert.is(Number(firstRow[1]), big.v);
   // Filters.
-  const [{ n: on }] = await t.db.sql`select count(*)::int as n from vm_inventory where power_state = 'poweredOn'`;
-  assert.ok((await (await get('/vms?power=poweredOn', admin, { 'hx-request': 'true' })).text()).includes(`${on} VMs`));
-  const [{ cluster }] = await t.db.sql`select cluster from vm_inventory where cluster is not null limit 1`;
-  const [{ n: inCluster }] = await t.db.sql`select count(*)::int as n from vm_inventory where cluster = ${cluster}`;
-  assert.ok((await (await get(`/vms?cluster=${encodeURIComponent(cluster)}`, admin, { 'hx-request': 'true' })).text()).includes(`${inCluster} VMs`));
+  const [{ n: on }] = await t.db
+    .sql`select count(*)::int as n from vm_inventory where power_state = 'poweredOn'`;
+  assert.ok(
+    (await (await get('/vms?power=poweredOn', admin, { 'hx-request': 'true' })).text()).includes(
+      `${on} VMs`,
+    ),
+  );
+  const [{ cluster }] = await t.db
+    .sql`select cluster from vm_inventory where cluster is not null limit 1`;
+  const [{ n: inCluster }] = await t.db
+    .sql`select count(*)::int as n from vm_inventory where cluster = ${cluster}`;
+  assert.ok(
+    (await (await get(`/vms?cluster=${encodeURIComponent(cluster)}`, admin, {
+      'hx-request': 'true',
+    })).text()).includes(`${inCluster} VMs`),
+  );
   const [{ name }] = await t.db.sql`select name from vm_inventory order by name desc limit 1`;
-  const found = await (await get(`/vms?q=${encodeURIComponent(name)}`, admin, { 'hx-request': 'true' })).text();
+  const found =
+    await (await get(`/vms?q=${encodeURIComponent(name)}`, admin, { 'hx-request': 'true' })).text();
   assert.ok(found.includes(`>${name}</a>`));
-  const none = await (await get('/vms?q=no-such-vm-anywhere', admin, { 'hx-request': 'true' })).text();
+  const none = await (await get('/vms?q=no-such-vm-anywhere', admin, { 'hx-request': 'true' }))
+    .text();
   assert.match(none, /No VMs match/);
   // A bad filter value is answered inside the table region, not as JSON.
   const bad = await get('/vms?power=sideways', admin, { 'hx-request': 'true' });
@@ -139,8 +191,13 @@ test('VM detail: state, lifecycle, SVG charts with titles at every granularity, 
   const base = `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`;
   const html = await (await get(base)).text();
   assert.match(html, /Lifecycle/);
-  for (const id of ['vcpu', 'ram', 'disk', 'power']) assert.match(html, new RegExp(`<figure class="chart" id="chart-${id}">`));
-  assert.match(html, /<svg viewBox="0 0 520 200" role="img" aria-labelledby="chart-vcpu-title chart-vcpu-desc"/);
+  for (const id of ['vcpu', 'ram', 'disk', 'power']) {
+    assert.match(html, new RegExp(`<figure class="chart" id="chart-${id}">`));
+  }
+  assert.match(
+    html,
+    /<svg viewBox="0 0 520 200" role="img" aria-labelledby="chart-vcpu-title chart-vcpu-desc"/,
+  );
   assert.match(html, /<rect class="hit"[^>]*><title>2026-05-0\d \d\d:\d\d UTC\n/);
   assert.match(html, /What changed when/);
   assert.match(html, /<caption class="visually-hidden">Changes<\/caption>/);
@@ -162,7 +219,8 @@ test('sources: health cards; capture now needs admin and the CSRF token, and que
   const ok = await post(`/sources/${id}/capture`, { csrf: admin.csrf });
   assert.is(ok.status, 303);
   assert.is(ok.headers.get('location'), '/sources?done=requested');
-  const [{ n }] = await t.db.sql`select count(*)::int as n from capture_requests where source_id = ${id} and picked_up_at is null`;
+  const [{ n }] = await t.db
+    .sql`select count(*)::int as n from capture_requests where source_id = ${id} and picked_up_at is null`;
   assert.is(n, 1);
   const after = await (await get('/sources?done=requested')).text();
   assert.match(after, /Capture requested/);
@@ -182,10 +240,16 @@ test('admin: a viewer gets 403; tokens are created once-shown and revoked with C
   assert.match(own, /aria-label="Revoke test viewer"/);
   assert.not.match(await (await get('/', viewer)).text(), /href="\/admin"/);
   assert.is((await post('/admin/tokens', { name: 'x', role: 'viewer' })).status, 403);
-  const created = await post('/admin/tokens', { csrf: admin.csrf, name: 'page-made', role: 'viewer', days: '30' });
+  const created = await post('/admin/tokens', {
+    csrf: admin.csrf,
+    name: 'page-made',
+    role: 'viewer',
+    days: '30',
+  });
   assert.is(created.status, 200);
   assert.is(created.headers.get('cache-control'), 'no-store');
-  const token = /<code class="secret" id="new-token">([^<]+)<\/code>/.exec(await created.text())![1];
+  const token =
+    /<code class="secret" id="new-token">([^<]+)<\/code>/.exec(await created.text())![1];
   const info = await verifyToken(t.db.sql, token);
   assert.is(info?.name, 'page-made');
   const bad = await post('/admin/tokens', { csrf: admin.csrf, name: '', role: 'viewer' });
@@ -211,7 +275,10 @@ test('server-sent events: a capture arriving after the page was rendered is anno
   const read = async (until: RegExp, ms: number) => {
     const deadline = Date.now() + ms;
     while (!until.test(text) && Date.now() < deadline) {
-      const r = await Promise.race([reader.read(), new Promise<null>((ok) => setTimeout(() => ok(null), deadline - Date.now()))]);
+      const r = await Promise.race([
+        reader.read(),
+        new Promise<null>((ok) => setTimeout(() => ok(null), deadline - Date.now())),
+      ]);
       if (!r || r.done) break;
       text += new TextDecoder().decode(r.value);
     }
@@ -219,9 +286,21 @@ test('server-sent events: a capture arriving after the page was rendered is anno
   };
   assert.ok(await read(/event: hello/, 5000), 'hello');
   const at = new Date(START + CAPTURES * STEP);
-  const c = demoCapture({ flavor: 'vcenter', seed: 4, totalVms: 120, at, since: new Date(at.getTime() - STEP) });
+  const c = demoCapture({
+    flavor: 'vcenter',
+    seed: 4,
+    totalVms: 120,
+    at,
+    since: new Date(at.getTime() - STEP),
+  });
   assert.is((await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent })).status, 201);
-  assert.ok(await read(/event: capture\ndata: \{"count":2,"lastCapturedAt":"2026-05-04T00:00:00.000Z"\}/, 8000), `capture event, got ${text}`);
+  assert.ok(
+    await read(
+      /event: capture\ndata: \{"count":2,"lastCapturedAt":"2026-05-04T00:00:00.000Z"\}/,
+      8000,
+    ),
+    `capture event, got ${text}`,
+  );
   ctl.abort();
   await reader.cancel().catch(() => {});
 });
@@ -229,11 +308,26 @@ test('server-sent events: a capture arriving after the page was rendered is anno
 test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with parity and plan, report download', async () => {
   const sources = await t.db.sql`select id from sources order by id`;
   for (const { id } of sources) {
-    for (const day of ['2026-05-01', '2026-05-02']) await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId: id, period: day, tz: 'UTC' });
-    await runAggregation(t.db.sql, 'sql', { kind: 'monthly', sourceId: id, period: '2026-05-01', tz: 'UTC' });
+    for (const day of ['2026-05-01', '2026-05-02']) {
+      await runAggregation(t.db.sql, 'sql', {
+        kind: 'daily',
+        sourceId: id,
+        period: day,
+        tz: 'UTC',
+      });
+    }
+    await runAggregation(t.db.sql, 'sql', {
+      kind: 'monthly',
+      sourceId: id,
+      period: '2026-05-01',
+      tz: 'UTC',
+    });
   }
-  const [vm] = await t.db.sql`select source_id, vm_key from vm_daily_rollup order by source_id, vm_key limit 1`;
-  const daily = await (await get(`/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`)).text();
+  const [vm] = await t.db
+    .sql`select source_id, vm_key from vm_daily_rollup order by source_id, vm_key limit 1`;
+  const daily =
+    await (await get(`/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`))
+      .text();
   assert.match(daily, /vCPU \(average\)/);
   assert.match(daily, /<rect class="bar s0"/);
   assert.match(daily, /<title>2026-05-01\n/);
@@ -242,7 +336,13 @@ test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with
   assert.match(await (await get('/totals?granularity=monthly')).text(), /<td>2026-05<\/td>/);
   assert.match(await (await get('/snapshots?kind=daily')).text(), />daily<\/span>/);
 
-  const bench = await runBenchmark(t.db.sql, { kind: 'daily', sourceId: sources[0].id, period: '2026-05-02', tz: 'UTC', reps: 2 });
+  const bench = await runBenchmark(t.db.sql, {
+    kind: 'daily',
+    sourceId: sources[0].id,
+    period: '2026-05-02',
+    tz: 'UTC',
+    reps: 2,
+  });
   const list = await (await get('/benchmarks')).text();
   assert.match(list, /<figure class="chart" id="chart-bench">/);
   assert.match(list, /badge ok">match</);
@@ -257,7 +357,9 @@ test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with
     insert into reports (kind, period, format, status, file_name, content_type, size_bytes, chunk_count, row_count, expires_at)
     values ('monthly', '2026-05', 'csv', 'ready', 'vmledger-monthly-2026-05.zip', 'application/zip', 6, 2, 10, now() + interval '1 day')
     returning id`;
-  await t.db.sql`insert into report_chunks (report_id, seq, data) values (${r.id}, 0, ${Buffer.from('abc')}), (${r.id}, 1, ${Buffer.from('def')})`;
+  await t.db.sql`insert into report_chunks (report_id, seq, data) values (${r.id}, 0, ${
+    Buffer.from('abc')
+  }), (${r.id}, 1, ${Buffer.from('def')})`;
   const reports = await (await get('/reports')).text();
   assert.match(reports, new RegExp(`href="/reports/${r.id}/download"`));
   const dl = await get(`/reports/${r.id}/download`);
@@ -269,8 +371,17 @@ test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with
 
   // Generate from the page: admin + CSRF; generated in the background (no job runner here).
   assert.is((await post('/reports', { kind: 'inventory', format: 'csv' })).status, 403);
-  assert.is((await post('/reports', { csrf: viewer.csrf, kind: 'inventory', format: 'csv' }, viewer)).status, 403);
-  const badPeriod = await post('/reports', { csrf: admin.csrf, kind: 'monthly', period: 'last tuesday', format: 'xlsx' });
+  assert.is(
+    (await post('/reports', { csrf: viewer.csrf, kind: 'inventory', format: 'csv' }, viewer))
+      .status,
+    403,
+  );
+  const badPeriod = await post('/reports', {
+    csrf: admin.csrf,
+    kind: 'monthly',
+    period: 'last tuesday',
+    format: 'xlsx',
+  });
   assert.is(badPeriod.status, 400);
   assert.match(await badPeriod.text(), /Period: /);
   const made = await post('/reports', { csrf: admin.csrf, kind: 'inventory', format: 'csv' });
@@ -278,7 +389,8 @@ test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with
   assert.match(made.headers.get('location')!, /^\/reports\?requested=/);
   let status = '';
   for (let i = 0; i < 100 && status !== 'ready' && status !== 'failed'; i++) {
-    [{ status }] = await t.db.sql`select status from reports where kind = 'inventory' order by created_at desc limit 1`;
+    [{ status }] = await t.db
+      .sql`select status from reports where kind = 'inventory' order by created_at desc limit 1`;
     if (status !== 'ready') await new Promise((ok) => setTimeout(ok, 100));
   }
   assert.is(status, 'ready');
@@ -292,7 +404,10 @@ test('static assets: app.js and CSS served gzipped with an ETag; unknown assets 
   assert.is(res.status, 200);
   assert.is(res.headers.get('content-encoding'), 'gzip');
   const etag = res.headers.get('etag')!;
-  assert.is((await t.app.request('/static/app.js', { headers: { 'if-none-match': etag } })).status, 304);
+  assert.is(
+    (await t.app.request('/static/app.js', { headers: { 'if-none-match': etag } })).status,
+    304,
+  );
   assert.is((await t.app.request('/static/nope.js')).status, 404);
 });
 

@@ -11,13 +11,37 @@ test.before(async () => {
   t = await createTestApp('query_api');
   const post = (c: unknown) => t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent });
   const vms = (h: number) => [
-    { key: 'k-web', name: 'web-01', vcpu: h >= 12 ? 4 : 2, ipAddresses: ['10.0.0.5'], instanceUuid: '5011aa00-0000-4000-8000-000000000001', cluster: 'prod', resourcePool: 'Gold' },
-    { key: 'k-db', name: 'db-01', vcpu: 8, ramMb: 32768, cluster: 'prod', resourcePool: 'Silver', powerState: h === 11 ? 'poweredOff' as const : 'poweredOn' as const },
-    { key: 'k-tpl', name: 'tpl-ubuntu', isTemplate: true, powerState: 'poweredOff' as const, cluster: 'dev' },
+    {
+      key: 'k-web',
+      name: 'web-01',
+      vcpu: h >= 12 ? 4 : 2,
+      ipAddresses: ['10.0.0.5'],
+      instanceUuid: '5011aa00-0000-4000-8000-000000000001',
+      cluster: 'prod',
+      resourcePool: 'Gold',
+    },
+    {
+      key: 'k-db',
+      name: 'db-01',
+      vcpu: 8,
+      ramMb: 32768,
+      cluster: 'prod',
+      resourcePool: 'Silver',
+      powerState: h === 11 ? 'poweredOff' as const : 'poweredOn' as const,
+    },
+    {
+      key: 'k-tpl',
+      name: 'tpl-ubuntu',
+      isTemplate: true,
+      powerState: 'poweredOff' as const,
+      cluster: 'dev',
+    },
     ...(h < 12 ? [{ key: 'k-tmp', name: 'tmp-99', cluster: 'dev' }] : []),
   ];
   for (const h of [10, 11, 12]) {
-    const r = await post(makeCapture({ sourceId: 'vc-q', at: `2026-05-10T${h}:00:00Z`, vms: vms(h) }));
+    const r = await post(
+      makeCapture({ sourceId: 'vc-q', at: `2026-05-10T${h}:00:00Z`, vms: vms(h) }),
+    );
     sourceId = (await r.json()).sourceId;
   }
 });
@@ -30,10 +54,22 @@ const get = async (path: string, token = t.tokens.viewer) => {
 
 test('VM list: search by name, IP, UUID; filters; sort and cursor', async () => {
   assert.equal((await get('/api/v1/vms?q=web')).body.items.map((v: any) => v.name), ['web-01']);
-  assert.equal((await get('/api/v1/vms?q=10.0.0.5')).body.items.map((v: any) => v.name), ['web-01']);
-  assert.equal((await get('/api/v1/vms?q=5011AA00-0000-4000-8000-000000000001')).body.items.map((v: any) => v.name), ['web-01']);
-  assert.equal((await get('/api/v1/vms?template=true')).body.items.map((v: any) => v.name), ['tpl-ubuntu']);
-  assert.equal((await get('/api/v1/vms?cluster=prod&pool=Silver')).body.items.map((v: any) => v.name), ['db-01']);
+  assert.equal((await get('/api/v1/vms?q=10.0.0.5')).body.items.map((v: any) => v.name), [
+    'web-01',
+  ]);
+  assert.equal(
+    (await get('/api/v1/vms?q=5011AA00-0000-4000-8000-000000000001')).body.items.map((v: any) =>
+      v.name
+    ),
+    ['web-01'],
+  );
+  assert.equal((await get('/api/v1/vms?template=true')).body.items.map((v: any) => v.name), [
+    'tpl-ubuntu',
+  ]);
+  assert.equal(
+    (await get('/api/v1/vms?cluster=prod&pool=Silver')).body.items.map((v: any) => v.name),
+    ['db-01'],
+  );
   const byVcpu = await get('/api/v1/vms?sort=vcpu&order=desc&limit=1');
   assert.is(byVcpu.body.items[0].name, 'db-01');
   const next = await get(`/api/v1/vms?sort=vcpu&order=desc&limit=1&cursor=${byVcpu.body.next}`);
@@ -58,13 +94,23 @@ test('one VM: live state and lifecycle; a deleted VM keeps its lifecycle and las
 });
 
 test('trace per capture lists what changed when', async () => {
-  const r = await get(`/api/v1/vms/${sourceId}/k-web/trace?from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z`);
+  const r = await get(
+    `/api/v1/vms/${sourceId}/k-web/trace?from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z`,
+  );
   assert.is(r.status, 200);
   assert.is(r.body.points.length, 3);
   assert.equal(r.body.changes, [{ at: '2026-05-10T12:00:00.000Z', field: 'vCPU', from: 2, to: 4 }]);
-  const db = await get(`/api/v1/vms/${sourceId}/k-db/trace?from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z`);
-  assert.equal(db.body.changes.map((c: any) => [c.field, c.to]), [['power', 'poweredOff'], ['power', 'poweredOn']]);
-  assert.is((await get(`/api/v1/vms/${sourceId}/k-web/trace?from=2026-05-12&to=2026-05-11`)).status, 400);
+  const db = await get(
+    `/api/v1/vms/${sourceId}/k-db/trace?from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z`,
+  );
+  assert.equal(db.body.changes.map((c: any) => [c.field, c.to]), [['power', 'poweredOff'], [
+    'power',
+    'poweredOn',
+  ]]);
+  assert.is(
+    (await get(`/api/v1/vms/${sourceId}/k-web/trace?from=2026-05-12&to=2026-05-11`)).status,
+    400,
+  );
   assert.is((await get(`/api/v1/vms/${sourceId}/k-web/trace?granularity=hourly`)).status, 400);
 });
 
@@ -81,16 +127,34 @@ test('sources, captures, snapshots and totals', async () => {
   const older = await get(`/api/v1/captures?limit=2&cursor=${caps.body.next}`);
   assert.equal(older.body.items.map((c: any) => c.capturedAt), ['2026-05-10T10:00:00.000Z']);
   assert.is((await get('/api/v1/snapshots?kind=capture')).body.total, 3);
-  const totals = await get('/api/v1/totals?granularity=capture&from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z');
-  assert.equal(totals.body.items.map((p: any) => [p.vmCount, p.poweredOn, p.vcpu]), [[3, 3, 12], [3, 2, 12], [2, 2, 12]]);
+  const totals = await get(
+    '/api/v1/totals?granularity=capture&from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z',
+  );
+  assert.equal(totals.body.items.map((p: any) => [p.vmCount, p.poweredOn, p.vcpu]), [[3, 3, 12], [
+    3,
+    2,
+    12,
+  ], [2, 2, 12]]);
 });
 
 test('tokens: create (value shown once), use, list without values, revoke → 401; audit records it', async () => {
-  assert.is((await t.call('/api/v1/tokens', { ...json({ name: 'ro', role: 'viewer' }), token: t.tokens.viewer })).status, 403);
-  const bad = await t.call('/api/v1/tokens', { ...json({ name: '', role: 'king' }), token: t.tokens.admin });
+  assert.is(
+    (await t.call('/api/v1/tokens', {
+      ...json({ name: 'ro', role: 'viewer' }),
+      token: t.tokens.viewer,
+    })).status,
+    403,
+  );
+  const bad = await t.call('/api/v1/tokens', {
+    ...json({ name: '', role: 'king' }),
+    token: t.tokens.admin,
+  });
   assert.is(bad.status, 400);
   assert.equal((await bad.json()).error.issues.map((i: any) => i.path).sort(), ['name', 'role']);
-  const created = await t.call('/api/v1/tokens', { ...json({ name: 'report bot', role: 'viewer', expiresInDays: 30 }), token: t.tokens.admin });
+  const created = await t.call('/api/v1/tokens', {
+    ...json({ name: 'report bot', role: 'viewer', expiresInDays: 30 }),
+    token: t.tokens.admin,
+  });
   assert.is(created.status, 201);
   const { id, token } = await created.json();
   assert.match(token, /^vml_/);
@@ -100,26 +164,53 @@ test('tokens: create (value shown once), use, list without values, revoke → 40
   assert.is(mine.status, 'active');
   assert.ok(mine.lastUsedAt);
   assert.not.ok(JSON.stringify(list.body).includes(token), 'values never listed');
-  assert.is((await t.call(`/api/v1/tokens/${id}`, { method: 'DELETE', token: t.tokens.admin })).status, 200);
+  assert.is(
+    (await t.call(`/api/v1/tokens/${id}`, { method: 'DELETE', token: t.tokens.admin })).status,
+    200,
+  );
   assert.is((await get('/api/v1/vms?limit=1', token)).status, 401);
-  assert.is((await t.call(`/api/v1/tokens/${id}`, { method: 'DELETE', token: t.tokens.admin })).status, 404);
+  assert.is(
+    (await t.call(`/api/v1/tokens/${id}`, { method: 'DELETE', token: t.tokens.admin })).status,
+    404,
+  );
   const auditLog = await get('/api/v1/audit', t.tokens.admin);
   const actions = auditLog.body.items.map((e: any) => e.action);
-  assert.ok(actions.includes('token.create') && actions.includes('token.revoke') && actions.includes('auth.failure'));
+  assert.ok(
+    actions.includes('token.create') && actions.includes('token.revoke') &&
+      actions.includes('auth.failure'),
+  );
 });
 
 test('an agent token created for named sources may post only for those', async () => {
-  const r = await t.call('/api/v1/tokens', { ...json({ name: 'site b', role: 'agent', sources: ['vcenter:vc-b'] }), token: t.tokens.admin });
+  const r = await t.call('/api/v1/tokens', {
+    ...json({ name: 'site b', role: 'agent', sources: ['vcenter:vc-b'] }),
+    token: t.tokens.admin,
+  });
   const { token } = await r.json();
-  const ok = await t.call('/api/v1/captures', { ...json(makeCapture({ sourceId: 'vc-b', at: '2026-05-10T10:00:00Z', vms: [{ key: 'a' }] })), token });
+  const ok = await t.call('/api/v1/captures', {
+    ...json(makeCapture({ sourceId: 'vc-b', at: '2026-05-10T10:00:00Z', vms: [{ key: 'a' }] })),
+    token,
+  });
   assert.is(ok.status, 201);
-  const other = await t.call('/api/v1/captures', { ...json(makeCapture({ sourceId: 'vc-c', at: '2026-05-10T10:00:00Z', vms: [{ key: 'a' }] })), token });
+  const other = await t.call('/api/v1/captures', {
+    ...json(makeCapture({ sourceId: 'vc-c', at: '2026-05-10T10:00:00Z', vms: [{ key: 'a' }] })),
+    token,
+  });
   assert.is(other.status, 403);
-  assert.is((await t.call('/api/v1/tokens', { ...json({ name: 'x', role: 'viewer', sources: ['vcenter:a'] }), token: t.tokens.admin })).status, 400);
+  assert.is(
+    (await t.call('/api/v1/tokens', {
+      ...json({ name: 'x', role: 'viewer', sources: ['vcenter:a'] }),
+      token: t.tokens.admin,
+    })).status,
+    400,
+  );
 });
 
 test('an expired token is refused', async () => {
-  const r = await t.call('/api/v1/tokens', { ...json({ name: 'soon', role: 'viewer', expiresAt: new Date(Date.now() + 1500).toISOString() }), token: t.tokens.admin });
+  const r = await t.call('/api/v1/tokens', {
+    ...json({ name: 'soon', role: 'viewer', expiresAt: new Date(Date.now() + 1500).toISOString() }),
+    token: t.tokens.admin,
+  });
   const { token } = await r.json();
   assert.is((await get('/api/v1/vms?limit=1', token)).status, 200);
   await new Promise((res) => setTimeout(res, 1700));
@@ -127,14 +218,20 @@ test('an expired token is refused', async () => {
 });
 
 test('/metrics in Prometheus text for admin or a metrics token', async () => {
-  const m = await t.call('/api/v1/tokens', { ...json({ name: 'prometheus', role: 'metrics' }), token: t.tokens.admin });
+  const m = await t.call('/api/v1/tokens', {
+    ...json({ name: 'prometheus', role: 'metrics' }),
+    token: t.tokens.admin,
+  });
   const { token } = await m.json();
   assert.is((await t.call('/metrics', { token: t.tokens.viewer })).status, 403);
   const res = await t.call('/metrics', { token });
   assert.is(res.status, 200);
   const text = await res.text();
   assert.match(text, /vmledger_captures_received_total\{outcome="stored"\} \d+/);
-  assert.match(text, /vmledger_source_seconds_since_last_capture\{source="vc-q",kind="vcenter"\} \d+/);
+  assert.match(
+    text,
+    /vmledger_source_seconds_since_last_capture\{source="vc-q",kind="vcenter"\} \d+/,
+  );
   assert.match(text, /vmledger_inventory_vms\{source="vc-q",kind="vcenter"\} 3/);
   assert.match(text, /vmledger_ingest_duration_seconds_bucket/);
   assert.is((await get('/api/v1/vms', token)).status, 403, 'a metrics token reads nothing else');

@@ -10,7 +10,12 @@ import * as assert from 'uvu/assert';
 import ExcelJS from 'exceljs';
 import { runAggregation } from '../../server/aggregate/run.ts';
 import { DAILY_TOTALS, DAILY_VMS, MONTHLY_VMS } from '../../server/reports/layouts.ts';
-import { REPORT_QUEUES, reportTick, runReportJob, RollupsNotReady } from '../../server/reports/report_jobs.ts';
+import {
+  REPORT_QUEUES,
+  reportTick,
+  RollupsNotReady,
+  runReportJob,
+} from '../../server/reports/report_jobs.ts';
 import { createApp } from '../../server/app.ts';
 import { startJobs } from '../../server/jobs/boss.ts';
 import { cleanupReports, createReport } from '../../server/reports/report_store.ts';
@@ -18,7 +23,17 @@ import type { Jobs } from '../../server/jobs/boss.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 import {
-  csvObjects, DAYS, download, expectedPools, generate, MONTH, near, readZip, rollupsByKey, seed, type Seeded,
+  csvObjects,
+  DAYS,
+  download,
+  expectedPools,
+  generate,
+  MONTH,
+  near,
+  readZip,
+  rollupsByKey,
+  seed,
+  type Seeded,
 } from './reports_fixture.ts';
 
 const test = suite('reports');
@@ -53,7 +68,12 @@ function sheetObjects(ws: ExcelJS.Worksheet): Record<string, any>[] {
 }
 
 /** A per-VM sheet or CSV equals the rollup table, column by column. */
-function assertVmRows(rows: Record<string, any>[], expected: Map<string, Record<string, any>>, columns: typeof DAILY_VMS.columns, exact: boolean) {
+function assertVmRows(
+  rows: Record<string, any>[],
+  expected: Map<string, Record<string, any>>,
+  columns: typeof DAILY_VMS.columns,
+  exact: boolean,
+) {
   assert.equal(rows.length, expected.size, 'one row per rollup row');
   for (const row of rows) {
     const db = expected.get(`${row.Source}|${row['VM key']}`);
@@ -66,8 +86,13 @@ function assertVmRows(rows: Record<string, any>[], expected: Map<string, Record<
         assert.ok(got === null || got === '', `${c.header} empty for ${db!.vm_key}`);
       } else if (c.type === 'date' || c.type === 'datetime') {
         const ms = (want as Date).getTime();
-        if (exact) assert.equal(got, (want as Date).toISOString().slice(0, c.type === 'date' ? 10 : 19).replace('T', ' '), `${c.header} of ${db!.vm_key}`);
-        else assert.equal((got as Date).getTime(), ms, `${c.header} of ${db!.vm_key}`);
+        if (exact) {
+          assert.equal(
+            got,
+            (want as Date).toISOString().slice(0, c.type === 'date' ? 10 : 19).replace('T', ' '),
+            `${c.header} of ${db!.vm_key}`,
+          );
+        } else assert.equal((got as Date).getTime(), ms, `${c.header} of ${db!.vm_key}`);
       } else if (c.type === 'text') {
         const text = exact && /^[=+\-@]/.test(String(want)) ? `'${want}` : String(want);
         assert.equal(String(got), text, `${c.header} of ${db!.vm_key}`);
@@ -102,7 +127,10 @@ test('daily XLSX: sheets, layout, every VM number equals vm_daily_rollup, pools 
   assert.ok((vms.getColumn(1).width ?? 0) >= 20, 'VM column is wide');
   const headers = (vms.getRow(1).values as any[]).slice(1);
   assert.equal(headers, DAILY_VMS.columns.map((c) => c.header));
-  assert.ok(headers.includes('Avg RAM (GB)') && headers.includes('vCPU-hours (vCPU·h)'), 'units in headers');
+  assert.ok(
+    headers.includes('Avg RAM (GB)') && headers.includes('vCPU-hours (vCPU·h)'),
+    'units in headers',
+  );
   assert.equal(vms.getRow(2).getCell(headers.indexOf('Day') + 1).numFmt, 'yyyy-mm-dd');
   assert.ok(vms.getRow(2).getCell(headers.indexOf('Day') + 1).value instanceof Date, 'real dates');
 
@@ -113,7 +141,10 @@ test('daily XLSX: sheets, layout, every VM number equals vm_daily_rollup, pools 
   const born = rows.find((x) => x['VM key'] === 'vc:a4')!;
   assert.equal(born.VM, 'tmp-ü-04');
   assert.equal(born['Created (UTC)'].toISOString(), `${DAYS[1]}T05:30:00.000Z`);
-  assert.equal(rows.find((x) => x['VM key'] === 'vc:a2')!['Pools (% of samples)'], 'Gold 75%; Silver 25%');
+  assert.equal(
+    rows.find((x) => x['VM key'] === 'vc:a2')!['Pools (% of samples)'],
+    'Gold 75%; Silver 25%',
+  );
   assert.not.ok(rows.some((x) => x['VM key'] === 'vc:t1'), 'templates are not in rollups');
 
   const pools = sheetObjects(wb.getWorksheet('Pools')!);
@@ -153,7 +184,9 @@ test('daily Summary: period, fleet totals equal source_daily_totals, incomplete 
   assert.match(String(field('Rollup status')), /^current/);
   let listed = false;
   ws.eachRow((row) => {
-    if (row.getCell(4).value === 'hosts: timed out') listed = (row.getCell(1).value as Date).toISOString() === `${DAYS[1]}T12:00:00.000Z`;
+    if (row.getCell(4).value === 'hosts: timed out') {
+      listed = (row.getCell(1).value as Date).toISOString() === `${DAYS[1]}T12:00:00.000Z`;
+    }
   });
   assert.ok(listed, 'the incomplete capture is listed with its error');
 });
@@ -163,27 +196,49 @@ test('monthly XLSX: VMs equal vm_monthly_rollup; Daily Totals equal source_daily
   assert.equal(r.fileName, `vmledger-monthly-${MONTH}.xlsx`);
   const wb = await workbook(await download(t, r));
   assert.equal(wb.worksheets.map((w) => w.name), ['Summary', 'VMs', 'Daily Totals', 'Pools']);
-  assertVmRows(sheetObjects(wb.getWorksheet('VMs')!), await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`), MONTHLY_VMS.columns, false);
+  assertVmRows(
+    sheetObjects(wb.getWorksheet('VMs')!),
+    await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`),
+    MONTHLY_VMS.columns,
+    false,
+  );
 
   const totals = sheetObjects(wb.getWorksheet('Daily Totals')!);
   const db = await t.db.sql`
     select t.*, s.name as source from source_daily_totals t join sources s on s.id = t.source_id order by day, s.name`;
   assert.equal(totals.length, db.length + DAYS.length, 'a row per source and day plus one per day');
   for (const d of db) {
-    const row = totals.find((x) => x.Source === d.source && (x.Day as Date).toISOString().startsWith(d.day.toISOString().slice(0, 10)))!;
+    const row = totals.find((x) =>
+      x.Source === d.source &&
+      (x.Day as Date).toISOString().startsWith(d.day.toISOString().slice(0, 10))
+    )!;
     for (const c of DAILY_TOTALS.columns) {
-      if (c.type === 'decimal' || c.type === 'int') assert.equal(row[c.header], Number(d[c.key]), `${c.header} ${d.source} ${d.day}`);
+      if (c.type === 'decimal' || c.type === 'int') {
+        assert.equal(row[c.header], Number(d[c.key]), `${c.header} ${d.source} ${d.day}`);
+      }
     }
   }
   for (const day of DAYS) {
-    const all = totals.find((x) => x.Source === 'All sources' && (x.Day as Date).toISOString().startsWith(day))!;
+    const all = totals.find((x) =>
+      x.Source === 'All sources' && (x.Day as Date).toISOString().startsWith(day)
+    )!;
     const mine = db.filter((d) => d.day.toISOString().startsWith(day));
-    near(all['vCPU-hours (vCPU·h)'], mine.reduce((a, d) => a + Number(d.vcpu_hours), 0), `fleet vCPU-hours ${day}`);
+    near(
+      all['vCPU-hours (vCPU·h)'],
+      mine.reduce((a, d) => a + Number(d.vcpu_hours), 0),
+      `fleet vCPU-hours ${day}`,
+    );
     assert.equal(all['All captures complete'], mine.every((d) => d.complete));
   }
   const pools = sheetObjects(wb.getWorksheet('Pools')!);
   const want = expectedPools((await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`)).values());
-  for (const p of pools) near(p['vCPU-hours (vCPU·h)'], want.get(`${p.Source}|${p['Pool / tier']}`)!.vcpu, 'monthly pool vCPU-hours');
+  for (const p of pools) {
+    near(
+      p['vCPU-hours (vCPU·h)'],
+      want.get(`${p.Source}|${p['Pool / tier']}`)!.vcpu,
+      'monthly pool vCPU-hours',
+    );
+  }
 });
 
 test('CSV: a zip with one file per table; per-VM numbers are the exact database text; formula-like names defused', async () => {
@@ -191,10 +246,22 @@ test('CSV: a zip with one file per table; per-VM numbers are the exact database 
   assert.equal(r.fileName, `vmledger-monthly-${MONTH}.csv.zip`);
   assert.equal(r.contentType, 'application/zip');
   const files = readZip(await download(t, r));
-  assert.equal([...files.keys()], ['summary.csv', 'summary_sources.csv', 'incomplete_captures.csv', 'vms.csv', 'daily_totals.csv', 'pools.csv']);
+  assert.equal([...files.keys()], [
+    'summary.csv',
+    'summary_sources.csv',
+    'incomplete_captures.csv',
+    'vms.csv',
+    'daily_totals.csv',
+    'pools.csv',
+  ]);
   const vms = files.get('vms.csv')!.toString('utf8');
   assert.ok(vms.startsWith('\ufeffVM,Month,'), 'BOM and header');
-  assertVmRows(csvObjects(vms), await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`), MONTHLY_VMS.columns, true);
+  assertVmRows(
+    csvObjects(vms),
+    await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`),
+    MONTHLY_VMS.columns,
+    true,
+  );
   assert.ok(vms.includes('"web, ""prod"""'), 'quotes and commas are quoted');
   assert.ok(vms.includes("'=cmd|calc"), 'a leading = is defused');
   const summary = csvObjects(files.get('summary.csv')!.toString('utf8'));
@@ -205,12 +272,28 @@ test('inventory XLSX and CSV: vInfo equals vm_inventory, vHost/vDatastore/vSourc
   const r = await generate(t, { kind: 'inventory' });
   assert.match(r.fileName, /^vmledger-inventory-\d{8}T\d{4}Z\.xlsx$/);
   const wb = await workbook(await download(t, r));
-  assert.equal(wb.worksheets.map((w) => w.name), ['Summary', 'vInfo', 'vHost', 'vDatastore', 'vSource']);
+  assert.equal(wb.worksheets.map((w) => w.name), [
+    'Summary',
+    'vInfo',
+    'vHost',
+    'vDatastore',
+    'vSource',
+  ]);
   const headers = (wb.getWorksheet('vInfo')!.getRow(1).values as any[]).slice(1);
-  assert.equal(headers.slice(-10, -2), ['Datacenter', 'Cluster', 'Host', 'Folder', 'VM ID', 'VM UUID', 'BIOS UUID', 'VM key'], 'identity and location last');
+  assert.equal(headers.slice(-10, -2), [
+    'Datacenter',
+    'Cluster',
+    'Host',
+    'Folder',
+    'VM ID',
+    'VM UUID',
+    'BIOS UUID',
+    'VM key',
+  ], 'identity and location last');
   assert.equal(headers.at(-2), 'VI SDK Server');
   const info = sheetObjects(wb.getWorksheet('vInfo')!);
-  const inv = await t.db.sql`select i.*, s.name as source from vm_inventory i join sources s on s.id = i.source_id`;
+  const inv = await t.db
+    .sql`select i.*, s.name as source from vm_inventory i join sources s on s.id = i.source_id`;
   assert.equal(info.length, inv.length);
   for (const v of inv) {
     const row = info.find((x) => x['VM key'] === v.vm_key && x['VI SDK Server'] === v.source)!;
@@ -221,7 +304,10 @@ test('inventory XLSX and CSV: vInfo equals vm_inventory, vHost/vDatastore/vSourc
     assert.equal(row.Powerstate, v.power_state);
     assert.equal(row.Template, v.is_template);
   }
-  assert.not.ok(info.some((x) => x['VM key'] === 'vc:a4'), 'a deleted VM is not in the current inventory');
+  assert.not.ok(
+    info.some((x) => x['VM key'] === 'vc:a4'),
+    'a deleted VM is not in the current inventory',
+  );
   const hosts = sheetObjects(wb.getWorksheet('vHost')!);
   const [{ n: hostCount }] = await t.db.sql`select count(*)::int as n from host_inventory`;
   assert.equal(hosts.length, hostCount);
@@ -233,7 +319,14 @@ test('inventory XLSX and CSV: vInfo equals vm_inventory, vHost/vDatastore/vSourc
 
   const csv = await generate(t, { kind: 'inventory', format: 'csv' });
   const files = readZip(await download(t, csv));
-  assert.equal([...files.keys()], ['summary.csv', 'incomplete_captures.csv', 'vInfo.csv', 'vHost.csv', 'vDatastore.csv', 'vSource.csv']);
+  assert.equal([...files.keys()], [
+    'summary.csv',
+    'incomplete_captures.csv',
+    'vInfo.csv',
+    'vHost.csv',
+    'vDatastore.csv',
+    'vSource.csv',
+  ]);
   const vinfo = csvObjects(files.get('vInfo.csv')!.toString('utf8'));
   assert.equal(vinfo.length, inv.length);
   const a1 = vinfo.find((x) => x['VM key'] === 'vc:a1')!;
@@ -242,12 +335,16 @@ test('inventory XLSX and CSV: vInfo equals vm_inventory, vHost/vDatastore/vSourc
 });
 
 test('bad input: 400 naming the field; roles; unknown ids', async () => {
-  const post = (body: unknown, token = t.tokens.admin) => t.call('/api/v1/reports', { ...json(body), token });
+  const post = (body: unknown, token = t.tokens.admin) =>
+    t.call('/api/v1/reports', { ...json(body), token });
   const bad = async (body: unknown, path: string) => {
     const res = await post(body);
     const out = await res.json();
     assert.equal(res.status, 400, JSON.stringify(body));
-    assert.ok(out.error.issues.some((i: any) => i.path === path), `${JSON.stringify(out)} names ${path}`);
+    assert.ok(
+      out.error.issues.some((i: any) => i.path === path),
+      `${JSON.stringify(out)} names ${path}`,
+    );
   };
   await bad({}, 'kind');
   await bad({ kind: 'weekly' }, 'kind');
@@ -259,23 +356,49 @@ test('bad input: 400 naming the field; roles; unknown ids', async () => {
   await bad({ kind: 'daily', wait: 'yes' }, 'wait');
   const extra = await post({ kind: 'daily', fromat: 'csv' });
   assert.equal(extra.status, 400, 'unknown fields are refused');
-  const notJson = await t.call('/api/v1/reports', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{', token: t.tokens.admin });
+  const notJson = await t.call('/api/v1/reports', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{',
+    token: t.tokens.admin,
+  });
   assert.equal(notJson.status, 400);
   assert.equal((await post({ kind: 'daily' }, t.tokens.viewer)).status, 403);
   assert.equal((await t.call('/api/v1/reports', { ...json({ kind: 'daily' }) })).status, 401);
-  assert.equal((await t.call(`/api/v1/reports/${crypto.randomUUID()}`, { token: t.tokens.viewer })).status, 404);
-  assert.equal((await t.call(`/api/v1/reports/${crypto.randomUUID()}/file`, { token: t.tokens.viewer })).status, 404);
-  assert.equal((await t.call('/api/v1/reports/not-an-id/file', { token: t.tokens.viewer })).status, 400);
-  const queued = await createReport(t.db.sql, { kind: 'daily', period: DAYS[0], format: 'xlsx', origin: 'request' });
+  assert.equal(
+    (await t.call(`/api/v1/reports/${crypto.randomUUID()}`, { token: t.tokens.viewer })).status,
+    404,
+  );
+  assert.equal(
+    (await t.call(`/api/v1/reports/${crypto.randomUUID()}/file`, { token: t.tokens.viewer }))
+      .status,
+    404,
+  );
+  assert.equal(
+    (await t.call('/api/v1/reports/not-an-id/file', { token: t.tokens.viewer })).status,
+    400,
+  );
+  const queued = await createReport(t.db.sql, {
+    kind: 'daily',
+    period: DAYS[0],
+    format: 'xlsx',
+    origin: 'request',
+  });
   const early = await t.call(`/api/v1/reports/${queued.id}/file`, { token: t.tokens.viewer });
   assert.equal(early.status, 409);
   assert.equal((await early.json()).error.code, 'not_ready');
   assert.equal((await t.call('/api/v1/reports?limit=0', { token: t.tokens.viewer })).status, 400);
-  assert.equal((await t.call('/api/v1/reports?cursor=zzz', { token: t.tokens.viewer })).status, 400);
+  assert.equal(
+    (await t.call('/api/v1/reports?cursor=zzz', { token: t.tokens.viewer })).status,
+    400,
+  );
 });
 
 test('without wait: 202 queued, generated in the background, then listed and downloadable', async () => {
-  const res = await t.call('/api/v1/reports', { ...json({ kind: 'daily', period: DAYS[0], format: 'csv' }), token: t.tokens.admin });
+  const res = await t.call('/api/v1/reports', {
+    ...json({ kind: 'daily', period: DAYS[0], format: 'csv' }),
+    token: t.tokens.admin,
+  });
   assert.equal(res.status, 202);
   const r = await res.json();
   assert.equal(r.status, 'queued');
@@ -298,22 +421,42 @@ test('list: newest first, filters, cursor pagination with the total', async () =
   const seen: string[] = [];
   let next: string | null = null;
   do {
-    const page: any = await (await t.call(`/api/v1/reports?limit=3${next ? `&cursor=${next}` : ''}`, { token: t.tokens.viewer })).json();
+    const page: any =
+      await (await t.call(`/api/v1/reports?limit=3${next ? `&cursor=${next}` : ''}`, {
+        token: t.tokens.viewer,
+      })).json();
     assert.equal(page.total, all.total);
     seen.push(...page.items.map((i: any) => i.id));
     next = page.next;
   } while (next);
   assert.equal(seen, all.items.map((i: any) => i.id));
-  const monthly = await (await t.call('/api/v1/reports?kind=monthly&status=ready', { token: t.tokens.viewer })).json();
-  assert.ok(monthly.items.length >= 2 && monthly.items.every((i: any) => i.kind === 'monthly' && i.status === 'ready'));
+  const monthly =
+    await (await t.call('/api/v1/reports?kind=monthly&status=ready', { token: t.tokens.viewer }))
+      .json();
+  assert.ok(
+    monthly.items.length >= 2 &&
+      monthly.items.every((i: any) => i.kind === 'monthly' && i.status === 'ready'),
+  );
   assert.equal(monthly.items[0].links.file, `/api/v1/reports/${monthly.items[0].id}/file`);
 });
 
 test('scheduled report job: waits while a late capture is not aggregated, then one report per period', async () => {
   const jobs = { sql: t.db.sql, reportTz: 'UTC' } as unknown as Jobs;
-  const data = { kind: 'daily' as const, period: DAYS[2], format: 'xlsx' as const, scheduled: true as const };
-  const late = makeCapture({ sourceId: 'vc-alpha', at: `${DAYS[2]}T21:00:00Z`, vms: [{ key: 'vc:a1', name: 'app-01', host: 'esx-1' }] });
-  assert.equal((await t.call('/api/v1/captures', { ...json(late), token: t.tokens.agent })).status, 201);
+  const data = {
+    kind: 'daily' as const,
+    period: DAYS[2],
+    format: 'xlsx' as const,
+    scheduled: true as const,
+  };
+  const late = makeCapture({
+    sourceId: 'vc-alpha',
+    at: `${DAYS[2]}T21:00:00Z`,
+    vms: [{ key: 'vc:a1', name: 'app-01', host: 'esx-1' }],
+  });
+  assert.equal(
+    (await t.call('/api/v1/captures', { ...json(late), token: t.tokens.agent })).status,
+    201,
+  );
   try {
     await runReportJob(jobs, data);
     assert.unreachable('must wait for aggregation');
@@ -321,28 +464,56 @@ test('scheduled report job: waits while a late capture is not aggregated, then o
     assert.instance(err, RollupsNotReady);
     assert.match((err as Error).message, /vc-alpha/);
   }
-  await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId: seeded.sourceIds[0], period: DAYS[2], tz: 'UTC' });
+  await runAggregation(t.db.sql, 'sql', {
+    kind: 'daily',
+    sourceId: seeded.sourceIds[0],
+    period: DAYS[2],
+    tz: 'UTC',
+  });
   const first = await runReportJob(jobs, data) as { id: string };
   const second = await runReportJob(jobs, data) as { id: string; replaced: number };
   assert.equal(second.replaced, 1, 'the rerun replaces the earlier scheduled report');
-  assert.equal(await runReportJob(jobs, { ...data, period: '2026-08-15' }), { skipped: 'no captures in the period' });
-  const rows = await t.db.sql`select id, status from reports where origin = 'schedule' and period = ${DAYS[2]}`;
+  assert.equal(await runReportJob(jobs, { ...data, period: '2026-08-15' }), {
+    skipped: 'no captures in the period',
+  });
+  const rows = await t.db
+    .sql`select id, status from reports where origin = 'schedule' and period = ${DAYS[2]}`;
   assert.equal(rows.map((r) => r.id), [second.id]);
   assert.ok(first.id !== second.id);
-  const monthly = await runReportJob(jobs, { ...data, kind: 'monthly', period: MONTH }).catch((e) => e);
+  const monthly = await runReportJob(jobs, { ...data, kind: 'monthly', period: MONTH }).catch((e) =>
+    e
+  );
   assert.instance(monthly, RollupsNotReady, 'the month is older than its re-aggregated day');
 });
 
 test('through pg-boss: schedules installed, a requested report is generated by the worker, ticks deduplicated', async () => {
-  const jobs = await startJobs({ sql: t.db.sql, url: t.db.url, reportTz: 'UTC', engine: 'sql', dailyAt: '01:30', pollingIntervalSeconds: 0.5, retryDelaySeconds: 1 });
+  const jobs = await startJobs({
+    sql: t.db.sql,
+    url: t.db.url,
+    reportTz: 'UTC',
+    engine: 'sql',
+    dailyAt: '01:30',
+    pollingIntervalSeconds: 0.5,
+    retryDelaySeconds: 1,
+  });
   try {
     const schedules = (await jobs.boss.getSchedules()).filter((s) => s.name.startsWith('report-'));
-    assert.equal(schedules.map((s) => `${s.name}/${s.key ?? ''}/${s.cron}`).sort(), ['report-retention//30 5 * * *', 'report-tick/daily/30 2 * * *', 'report-tick/monthly/30 4 1 * *']);
+    assert.equal(schedules.map((s) => `${s.name}/${s.key ?? ''}/${s.cron}`).sort(), [
+      'report-retention//30 5 * * *',
+      'report-tick/daily/30 2 * * *',
+      'report-tick/monthly/30 4 1 * *',
+    ]);
     const app = createApp(t.db.sql, { maxBodyBytes: 1 << 20, sessionHours: 1, jobs });
-    const res = await app.request('/api/v1/reports', { ...json({ kind: 'monthly', period: MONTH }), headers: { 'content-type': 'application/json', authorization: `Bearer ${t.tokens.admin}` } });
+    const res = await app.request('/api/v1/reports', {
+      ...json({ kind: 'monthly', period: MONTH }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.tokens.admin}` },
+    });
     assert.equal(res.status, 202);
     const queued = await res.json();
-    const [job] = await jobs.boss.findJobs(REPORT_QUEUES.generate, { data: { reportId: queued.id } } as any);
+    const [job] = await jobs.boss.findJobs(
+      REPORT_QUEUES.generate,
+      { data: { reportId: queued.id } } as any,
+    );
     assert.ok(job, 'a report-generate job carries the report id');
     let now = queued;
     for (let i = 0; i < 150 && now.status !== 'ready' && now.status !== 'failed'; i++) {
@@ -361,12 +532,19 @@ test('through pg-boss: schedules installed, a requested report is generated by t
 
 test('retention: expired reports and their chunks deleted, abandoned runs failed', async () => {
   const r = await generate(t, { kind: 'daily', period: DAYS[0] });
-  const stuck = await createReport(t.db.sql, { kind: 'daily', period: DAYS[0], format: 'xlsx', origin: 'request' });
+  const stuck = await createReport(t.db.sql, {
+    kind: 'daily',
+    period: DAYS[0],
+    format: 'xlsx',
+    origin: 'request',
+  });
   await t.db.sql`update reports set expires_at = now() - interval '1 minute' where id = ${r.id}`;
-  await t.db.sql`update reports set status = 'running', started_at = now() - interval '7 hours' where id = ${stuck.id}`;
+  await t.db
+    .sql`update reports set status = 'running', started_at = now() - interval '7 hours' where id = ${stuck.id}`;
   const out = await cleanupReports(t.db.sql);
   assert.equal(out, { expired: 1, abandoned: 1 });
-  const [{ n }] = await t.db.sql`select count(*)::int as n from report_chunks where report_id = ${r.id}`;
+  const [{ n }] = await t.db
+    .sql`select count(*)::int as n from report_chunks where report_id = ${r.id}`;
   assert.equal(n, 0);
   assert.equal((await t.call(`/api/v1/reports/${r.id}`, { token: t.tokens.viewer })).status, 404);
   const [s] = await t.db.sql`select status from reports where id = ${stuck.id}`;

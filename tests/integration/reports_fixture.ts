@@ -21,23 +21,97 @@ export type Seeded = { sourceIds: number[]; captures: number; incomplete: number
 /** Hand-made source "vc-alpha": pool moves, awkward names, a VM born and gone, a template, an incomplete capture. */
 function alpha(day: string, hh: string, index: number) {
   const vms: Parameters<typeof makeCapture>[0]['vms'] = [
-    { key: 'vc:a1', name: 'app-01', vcpu: 2, ramMb: 4096, provisionedDiskGb: 40.5, resourcePool: 'Gold', host: 'esx-1' },
-    { key: 'vc:a2', name: 'web, "prod"', vcpu: 4, ramMb: 8192, provisionedDiskGb: 100, resourcePool: index % 3 === 0 ? 'Silver' : 'Gold', host: 'esx-2' },
-    { key: 'vc:a3', name: '=cmd|calc', vcpu: 1, ramMb: 1024, provisionedDiskGb: 10.125, powerState: 'poweredOff', resourcePool: null, host: 'esx-1' },
-    { key: 'vc:t1', name: 'tmpl-linux', vcpu: 2, ramMb: 2048, provisionedDiskGb: 20, isTemplate: true, host: 'esx-1' },
+    {
+      key: 'vc:a1',
+      name: 'app-01',
+      vcpu: 2,
+      ramMb: 4096,
+      provisionedDiskGb: 40.5,
+      resourcePool: 'Gold',
+      host: 'esx-1',
+    },
+    {
+      key: 'vc:a2',
+      name: 'web, "prod"',
+      vcpu: 4,
+      ramMb: 8192,
+      provisionedDiskGb: 100,
+      resourcePool: index % 3 === 0 ? 'Silver' : 'Gold',
+      host: 'esx-2',
+    },
+    {
+      key: 'vc:a3',
+      name: '=cmd|calc',
+      vcpu: 1,
+      ramMb: 1024,
+      provisionedDiskGb: 10.125,
+      powerState: 'poweredOff',
+      resourcePool: null,
+      host: 'esx-1',
+    },
+    {
+      key: 'vc:t1',
+      name: 'tmpl-linux',
+      vcpu: 2,
+      ramMb: 2048,
+      provisionedDiskGb: 20,
+      isTemplate: true,
+      host: 'esx-1',
+    },
   ];
   // born on the 2nd at 06:00, gone after the 3rd at 06:00
   if ((day === DAYS[1] && hh >= '06') || (day === DAYS[2] && hh <= '06')) {
-    vms.push({ key: 'vc:a4', name: 'tmp-ü-04', vcpu: 8, ramMb: 16384, provisionedDiskGb: 250.75, resourcePool: 'Bronze', host: 'esx-2', createdAt: `${DAYS[1]}T05:30:00Z` });
+    vms.push({
+      key: 'vc:a4',
+      name: 'tmp-ü-04',
+      vcpu: 8,
+      ramMb: 16384,
+      provisionedDiskGb: 250.75,
+      resourcePool: 'Bronze',
+      host: 'esx-2',
+      createdAt: `${DAYS[1]}T05:30:00Z`,
+    });
   }
   const incomplete = day === DAYS[1] && hh === '12';
   return makeCapture({
-    sourceId: 'vc-alpha', at: `${day}T${hh}:00:00Z`, vms, complete: !incomplete,
+    sourceId: 'vc-alpha',
+    at: `${day}T${hh}:00:00Z`,
+    vms,
+    complete: !incomplete,
     hosts: [
-      { key: 'host-1', name: 'esx-1', datacenter: 'dc1', cluster: 'c1', connectionState: 'connected', powerState: 'poweredOn', cpuCores: 32, cpuMhz: 2600, memoryMb: 262144, version: '8.0.3' },
-      { key: 'host-2', name: 'esx-2', datacenter: 'dc1', cluster: 'c1', connectionState: 'connected', powerState: 'poweredOn', cpuCores: 16, cpuMhz: 2400, memoryMb: 131072, version: '8.0.3' },
+      {
+        key: 'host-1',
+        name: 'esx-1',
+        datacenter: 'dc1',
+        cluster: 'c1',
+        connectionState: 'connected',
+        powerState: 'poweredOn',
+        cpuCores: 32,
+        cpuMhz: 2600,
+        memoryMb: 262144,
+        version: '8.0.3',
+      },
+      {
+        key: 'host-2',
+        name: 'esx-2',
+        datacenter: 'dc1',
+        cluster: 'c1',
+        connectionState: 'connected',
+        powerState: 'poweredOn',
+        cpuCores: 16,
+        cpuMhz: 2400,
+        memoryMb: 131072,
+        version: '8.0.3',
+      },
     ],
-    datastores: [{ key: 'ds-1', name: 'vsan', type: 'vsan', capacityGb: 10240, freeGb: 4096.5, accessible: true }],
+    datastores: [{
+      key: 'ds-1',
+      name: 'vsan',
+      type: 'vsan',
+      capacityGb: 10240,
+      freeGb: 4096.5,
+      accessible: true,
+    }],
   });
 }
 
@@ -63,15 +137,25 @@ export async function seed(t: TestApp): Promise<Seeded> {
   }
   const sourceIds = (await t.db.sql`select id from sources order by id`).map((r) => r.id as number);
   for (const sourceId of sourceIds) {
-    for (const day of DAYS) await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId, period: day, tz: 'UTC' });
-    await runAggregation(t.db.sql, 'sql', { kind: 'monthly', sourceId, period: `${MONTH}-01`, tz: 'UTC' });
+    for (const day of DAYS) {
+      await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId, period: day, tz: 'UTC' });
+    }
+    await runAggregation(t.db.sql, 'sql', {
+      kind: 'monthly',
+      sourceId,
+      period: `${MONTH}-01`,
+      tz: 'UTC',
+    });
   }
   return { sourceIds, captures, incomplete };
 }
 
 /** POST /api/v1/reports with wait; asserts 201 and returns the record. */
 export async function generate(t: TestApp, body: Record<string, unknown>): Promise<any> {
-  const res = await t.call('/api/v1/reports', { ...json({ wait: true, ...body }), token: t.tokens.admin });
+  const res = await t.call('/api/v1/reports', {
+    ...json({ wait: true, ...body }),
+    token: t.tokens.admin,
+  });
   const out = await res.json();
   assert.equal(res.status, 201, JSON.stringify(out));
   assert.equal(out.status, 'ready');
@@ -124,15 +208,27 @@ export function parseCsv(text: string): string[][] {
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
     if (quoted) {
-      if (ch === '"' && s[i + 1] === '"') { field += '"'; i++; } else if (ch === '"') quoted = false;
+      if (ch === '"' && s[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(field); field = ''; } else if (ch === '\n' || ch === '\r') {
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && s[i + 1] === '\n') i++;
-      row.push(field); rows.push(row); row = []; field = '';
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
     } else field += ch;
   }
-  if (field || row.length) { row.push(field); rows.push(row); }
+  if (field || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -143,7 +239,11 @@ export function csvObjects(text: string): Record<string, string>[] {
 }
 
 /** The per-VM rollups straight from the table (numerics as exact text), keyed "source|vm_key". */
-export async function rollupsByKey(sql: Sql, kind: 'daily' | 'monthly', day: string): Promise<Map<string, Record<string, any>>> {
+export async function rollupsByKey(
+  sql: Sql,
+  kind: 'daily' | 'monthly',
+  day: string,
+): Promise<Map<string, Record<string, any>>> {
   const rows = kind === 'daily'
     ? await sql`select r.*, s.name as source from vm_daily_rollup r join sources s on s.id = r.source_id where r.day = ${day}`
     : await sql`select r.*, s.name as source from vm_monthly_rollup r join sources s on s.id = r.source_id where r.month = ${day}`;
@@ -151,8 +251,13 @@ export async function rollupsByKey(sql: Sql, kind: 'daily' | 'monthly', day: str
 }
 
 /** Expected chargeback per "source|pool" computed here from the rollups (not by the report's SQL). */
-export function expectedPools(rollups: Iterable<Record<string, any>>): Map<string, { vms: number; samples: number; vcpu: number; ram: number; disk: number }> {
-  const out = new Map<string, { vms: number; samples: number; vcpu: number; ram: number; disk: number }>();
+export function expectedPools(
+  rollups: Iterable<Record<string, any>>,
+): Map<string, { vms: number; samples: number; vcpu: number; ram: number; disk: number }> {
+  const out = new Map<
+    string,
+    { vms: number; samples: number; vcpu: number; ram: number; disk: number }
+  >();
   for (const r of rollups) {
     for (const [pool, n] of Object.entries(r.pool_samples as Record<string, number>)) {
       const k = `${r.source}|${pool}`;
@@ -172,5 +277,8 @@ export function expectedPools(rollups: Iterable<Record<string, any>>): Map<strin
 /** |a − b| within 1e-6 (values are rounded to 6 decimals). */
 export function near(actual: unknown, expected: number, what: string) {
   const a = Number(actual);
-  assert.ok(Math.abs(a - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${what}: ${a} ≠ ${expected}`);
+  assert.ok(
+    Math.abs(a - expected) <= 1e-6 * Math.max(1, Math.abs(expected)),
+    `${what}: ${a} ≠ ${expected}`,
+  );
 }

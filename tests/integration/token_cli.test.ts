@@ -12,10 +12,21 @@ test.before(async () => {
 test.after(async () => db.drop());
 
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['scripts/token.ts', ...args], { env: { ...process.env, DATABASE_URL: db.url }, encoding: 'utf8' });
+  spawnSync(process.execPath, ['scripts/token.ts', ...args], {
+    env: { ...process.env, DATABASE_URL: db.url },
+    encoding: 'utf8',
+  });
 
 test('create prints the value once; it works; list shows no value; revoke ends it', async () => {
-  const created = cli('create', '--role', 'viewer', '--name', 'finance export', '--expires-days', '7');
+  const created = cli(
+    'create',
+    '--role',
+    'viewer',
+    '--name',
+    'finance export',
+    '--expires-days',
+    '7',
+  );
   assert.is(created.status, 0, created.stderr);
   const token = created.stdout.trim().split('\n').pop()!;
   assert.match(token, /^vml_[A-Za-z0-9_-]{43}$/);

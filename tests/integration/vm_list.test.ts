@@ -37,7 +37,14 @@ test.before(async () => {
   t = await createTestApp('vm_list');
   for (const [i, source] of SOURCES.entries()) {
     const r = await t.call('/api/v1/captures', {
-      ...json(makeCapture({ sourceId: source, at: `2026-05-10T1${i}:00:00Z`, vms: fleet(source, 20 + i * 3) })), token: t.tokens.agent,
+      ...json(
+        makeCapture({
+          sourceId: source,
+          at: `2026-05-10T1${i}:00:00Z`,
+          vms: fleet(source, 20 + i * 3),
+        }),
+      ),
+      token: t.tokens.agent,
     });
     assert.is(r.status, 201, await r.text());
   }
@@ -55,7 +62,9 @@ async function walk(query: string, limit: number): Promise<any[]> {
   const rows: any[] = [];
   let cursor: string | null = null;
   for (let pages = 0; pages < 100; pages++) {
-    const body: any = await get(`/api/v1/vms?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+    const body: any = await get(
+      `/api/v1/vms?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     rows.push(...body.items);
     cursor = body.next;
     if (!cursor) return rows;
@@ -82,7 +91,11 @@ function compare(a: string | number, b: string | number): number {
 function reference(all: any[], sort: string, order: string): string[] {
   const sign = order === 'desc' ? -1 : 1;
   return [...all]
-    .sort((a, b) => sign * (compare(SORT_VALUE[sort](a), SORT_VALUE[sort](b)) || a.sourceId - b.sourceId || compare(a.key, b.key)))
+    .sort((a, b) =>
+      sign *
+      (compare(SORT_VALUE[sort](a), SORT_VALUE[sort](b)) || a.sourceId - b.sourceId ||
+        compare(a.key, b.key))
+    )
     .map((v) => `${v.sourceId}/${v.key}`);
 }
 
@@ -100,7 +113,9 @@ test('every sort, both directions, with and without filters, pages through exact
     const subset = all.filter(keep);
     for (const sort of Object.keys(SORT_VALUE)) {
       for (const order of ['asc', 'desc']) {
-        const got = (await walk(`${filter}&sort=${sort}&order=${order}`, 7)).map((v) => `${v.sourceId}/${v.key}`);
+        const got = (await walk(`${filter}&sort=${sort}&order=${order}`, 7)).map((v) =>
+          `${v.sourceId}/${v.key}`
+        );
         assert.equal(got, reference(subset, sort, order), `${filter} sort=${sort} order=${order}`);
       }
     }
@@ -119,10 +134,17 @@ test('a stored capture is visible at once to a node that answered the same quest
   const otherNode = { ...t, call } as TestApp;
   try {
     const before = await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode);
-    assert.equal(await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode), before, 'asked twice: the same answer');
+    assert.equal(
+      await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode),
+      before,
+      'asked twice: the same answer',
+    );
     const vms = fleet('vc-m', 20);
     vms[0] = { ...vms[0], name: 'db-renamed', vcpu: 64 };
-    const r = await t.call('/api/v1/captures', { ...json(makeCapture({ sourceId: 'vc-m', at: '2026-05-10T20:00:00Z', vms })), token: t.tokens.agent });
+    const r = await t.call('/api/v1/captures', {
+      ...json(makeCapture({ sourceId: 'vc-m', at: '2026-05-10T20:00:00Z', vms })),
+      token: t.tokens.agent,
+    });
     assert.is(r.status, 201);
     const after: any = await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode);
     assert.is(after.total, before.total + 1);
@@ -130,8 +152,12 @@ test('a stored capture is visible at once to a node that answered the same quest
     assert.is(after.items.at(-1).lastSeenAt, '2026-05-10T20:00:00.000Z');
 
     const metrics = await (await call('/metrics', { token: t.tokens.admin })).text();
-    const reused = Number(/vmledger_vm_list_answers_total\{source="cache"\} (\d+)/.exec(metrics)?.[1]);
-    const read = Number(/vmledger_vm_list_answers_total\{source="database"\} (\d+)/.exec(metrics)?.[1]);
+    const reused = Number(
+      /vmledger_vm_list_answers_total\{source="cache"\} (\d+)/.exec(metrics)?.[1],
+    );
+    const read = Number(
+      /vmledger_vm_list_answers_total\{source="database"\} (\d+)/.exec(metrics)?.[1],
+    );
     assert.ok(reused >= 1, `reused ${reused}`);
     assert.ok(read >= 4, `read ${read}`);
   } finally {

@@ -16,10 +16,16 @@ export type TestApp = {
   close(): Promise<void>;
 };
 
-export async function createTestApp(suite: string, options: { maxBodyBytes?: number; authFailureLimit?: number; doc?: ApiDoc } = {}): Promise<TestApp> {
+export async function createTestApp(
+  suite: string,
+  options: { maxBodyBytes?: number; authFailureLimit?: number; doc?: ApiDoc } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase(suite);
   const app = createApp(db.sql, {
-    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024, sessionHours: 1, authFailureLimit: options.authFailureLimit ?? 1000, doc: options.doc,
+    maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
+    sessionHours: 1,
+    authFailureLimit: options.authFailureLimit ?? 1000,
+    doc: options.doc,
   });
   const tokens = {
     admin: (await createToken(db.sql, { name: 'test admin', role: 'admin' })).token,
@@ -41,6 +47,13 @@ export async function createTestApp(suite: string, options: { maxBodyBytes?: num
 }
 
 /** JSON body helper for POSTs. */
-export function json(body: unknown, extra: Record<string, string> = {}): { method: string; headers: Record<string, string>; body: string } {
-  return { method: 'POST', headers: { 'content-type': 'application/json', ...extra }, body: JSON.stringify(body) };
+export function json(
+  body: unknown,
+  extra: Record<string, string> = {},
+): { method: string; headers: Record<string, string>; body: string } {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...extra },
+    body: JSON.stringify(body),
+  };
 }

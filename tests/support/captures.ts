@@ -42,7 +42,13 @@ export function makeCapture(options: {
 }): CaptureInput {
   return {
     captureId: options.captureId ?? crypto.randomUUID(),
-    source: { kind: options.kind ?? 'vcenter', id: options.sourceId ?? 'vc-test', name: options.sourceId ?? 'vc-test', endpoint: null, version: null },
+    source: {
+      kind: options.kind ?? 'vcenter',
+      id: options.sourceId ?? 'vc-test',
+      name: options.sourceId ?? 'vc-test',
+      endpoint: null,
+      version: null,
+    },
     capturedAt: options.at,
     complete: options.complete ?? true,
     errors: options.complete === false ? ['hosts: timed out'] : [],

@@ -14,13 +14,22 @@ export type TestDatabase = { sql: Sql; url: string; name: string; drop(): Promis
 
 function baseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the suite through `npm test` (scripts/test.ts)');
+  if (!url) {
+    throw new Error(
+      'TEST_DATABASE_URL is not set: run the suite through `npm test` (scripts/test.ts)',
+    );
+  }
   return url;
 }
 
 /** Creates a fresh, migrated database named after the suite. */
-export async function createTestDatabase(suite: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const name = `t_${suite.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+export async function createTestDatabase(
+  suite: string,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
+  const name = `t_${suite.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}_${
+    Math.floor(Math.random() * 1e6)
+  }`;
   const admin = createPool(baseUrl(), { max: 1 });
   await admin.unsafe(`create database ${name}`);
   await admin.end();

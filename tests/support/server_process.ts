@@ -1,13 +1,24 @@
 /** Runs the real server program (server/main.ts) as a child process on a given database and port. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
-export type ServerProcess = { child: ChildProcess; url: string; output(): string; kill(signal?: NodeJS.Signals): Promise<void> };
+export type ServerProcess = {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+};
 
-export async function startServerProcess(options: { databaseUrl: string; port: number; dataDir: string; adminToken: string }): Promise<ServerProcess> {
+export async function startServerProcess(
+  options: { databaseUrl: string; port: number; dataDir: string; adminToken: string },
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['server/main.ts'], {
     env: {
-      ...process.env, DATABASE_URL: options.databaseUrl, PORT: String(options.port), VMLEDGER_DATA_DIR: options.dataDir,
-      VMLEDGER_ADMIN_TOKEN: options.adminToken, VMLEDGER_LOG_LEVEL: 'warn',
+      ...process.env,
+      DATABASE_URL: options.databaseUrl,
+      PORT: String(options.port),
+      VMLEDGER_DATA_DIR: options.dataDir,
+      VMLEDGER_ADMIN_TOKEN: options.adminToken,
+      VMLEDGER_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

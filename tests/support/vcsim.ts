@@ -4,13 +4,24 @@
  * 127.0.0.1; `stop()` ends it. `connectVim` gives tests a logged-in vim25 session to change
  * the simulated inventory or read it the slow, independent way.
  */
-import { spawn, execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createHttpClient } from '../../agent/runtime/http_client.ts';
-import { createSoapClient, moRefXml, readMoRef, textXml, type MoRef } from '../../agent/collectors/vcenter/soap.ts';
-import { login, logout, retrieveServiceContent, type ServiceContent } from '../../agent/collectors/vcenter/session.ts';
+import {
+  createSoapClient,
+  type MoRef,
+  moRefXml,
+  readMoRef,
+  textXml,
+} from '../../agent/collectors/vcenter/soap.ts';
+import {
+  login,
+  logout,
+  retrieveServiceContent,
+  type ServiceContent,
+} from '../../agent/collectors/vcenter/session.ts';
 import { retrieveObject } from '../../agent/collectors/vcenter/retrieve.ts';
 import { child, type XmlElement } from '../../agent/collectors/vcenter/xml.ts';
 
@@ -65,10 +76,15 @@ let built: Promise<string> | null = null;
 /** Builds the vcsim binary if needed (skipped when up to date) and returns its path. */
 export function buildVcsim(): Promise<string> {
   built ??= new Promise((resolve, reject) => {
-    execFile('bash', [path.join(repoRoot, 'scripts/vcsim/build.sh')], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`scripts/vcsim/build.sh failed: ${stderr || err.message}`));
-      else resolve(stdout.trim().split('\n').pop()!);
-    });
+    execFile(
+      'bash',
+      [path.join(repoRoot, 'scripts/vcsim/build.sh')],
+      { maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`scripts/vcsim/build.sh failed: ${stderr || err.message}`));
+        else resolve(stdout.trim().split('\n').pop()!);
+      },
+    );
   });
   return built;
 }
@@ -105,13 +121,24 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`vcsim exited (${code}) before it was ready: ${stderr}`)));
+    child.once(
+      'exit',
+      (code) => reject(new Error(`vcsim exited (${code}) before it was ready: ${stderr}`)),
+    );
     child.once('error', reject);
   });
   lines.close();
   const info = JSON.parse(first) as {
-    url: string; sdk: string; username: string; password: string; tls: boolean;
-    thumbprint?: string; certFile?: string; instanceUuid: string; counts: Record<string, number>; pid: number;
+    url: string;
+    sdk: string;
+    username: string;
+    password: string;
+    tls: boolean;
+    thumbprint?: string;
+    certFile?: string;
+    instanceUuid: string;
+    counts: Record<string, number>;
+    pid: number;
   };
   let stopping: Promise<void> | null = null;
   return {
@@ -138,7 +165,6 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
     },
   };
 }
-
 
 /** A logged-in vim25 session on a simulator, for tests to change the inventory or read the truth. */
 export type Vim = {
@@ -186,7 +212,11 @@ export async function connectVim(sim: Vcsim): Promise<Vim> {
       throw new Error(`${method} did not finish`);
     },
     async findByPath(path) {
-      const res = await call('FindByInventoryPath', { type: 'SearchIndex', value: 'SearchIndex' }, textXml('inventoryPath', path));
+      const res = await call(
+        'FindByInventoryPath',
+        { type: 'SearchIndex', value: 'SearchIndex' },
+        textXml('inventoryPath', path),
+      );
       return readMoRef(child(res, 'returnval'));
     },
     async close() {

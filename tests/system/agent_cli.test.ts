@@ -18,7 +18,11 @@ test.before(() => {
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 const agent = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [path.join(root, 'agent/cli.ts'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  spawnSync(process.execPath, [path.join(root, 'agent/cli.ts'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
 
 function config(name: string, body: unknown): string {
   const file = path.join(dir, name);
@@ -33,26 +37,47 @@ test('the bundle builds and --version runs under node and deno without node_modu
   const alone = path.join(dir, 'bundle');
   spawnSync('mkdir', ['-p', alone]);
   copyFileSync(path.join(root, 'dist/vmledger-agent.mjs'), path.join(alone, 'vmledger-agent.mjs'));
-  const viaNode = spawnSync(process.execPath, ['vmledger-agent.mjs', '--version'], { cwd: alone, encoding: 'utf8' });
+  const viaNode = spawnSync(process.execPath, ['vmledger-agent.mjs', '--version'], {
+    cwd: alone,
+    encoding: 'utf8',
+  });
   assert.is(viaNode.stdout.trim(), AGENT_VERSION);
   const deno = path.join(root, 'node_modules/.bin/deno');
-  const viaDeno = spawnSync(deno, ['run', '-A', 'vmledger-agent.mjs', '--version'], { cwd: alone, encoding: 'utf8' });
+  const viaDeno = spawnSync(deno, ['run', '-A', 'vmledger-agent.mjs', '--version'], {
+    cwd: alone,
+    encoding: 'utf8',
+  });
   assert.is(viaDeno.status, 0, viaDeno.stderr);
   assert.is(viaDeno.stdout.trim(), AGENT_VERSION);
-  const help = spawnSync(process.execPath, ['vmledger-agent.mjs', '--help'], { cwd: alone, encoding: 'utf8' });
+  const help = spawnSync(process.execPath, ['vmledger-agent.mjs', '--help'], {
+    cwd: alone,
+    encoding: 'utf8',
+  });
   assert.match(help.stdout, /capture-once --config FILE --source NAME/);
 });
 
 test('check: exit 0 only when every source connects', () => {
-  const good = config('good.json', { ...base, spoolDir: path.join(dir, 's1'), sources: [{ name: 'demo', kind: 'demo' }] });
+  const good = config('good.json', {
+    ...base,
+    spoolDir: path.join(dir, 's1'),
+    sources: [{ name: 'demo', kind: 'demo' }],
+  });
   const ok = agent(['check', '--config', good]);
   assert.is(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^ok\s+demo \(demo\)/m);
   const mixed = config('mixed.json', {
-    ...base, spoolDir: path.join(dir, 's2'),
+    ...base,
+    spoolDir: path.join(dir, 's2'),
     sources: [
       { name: 'demo', kind: 'demo' },
-      { name: 'vc', kind: 'vcenter', url: 'https://127.0.0.1:9/sdk', username: 'u', password: 'p', timeoutSeconds: 5 },
+      {
+        name: 'vc',
+        kind: 'vcenter',
+        url: 'https://127.0.0.1:9/sdk',
+        username: 'u',
+        password: 'p',
+        timeoutSeconds: 5,
+      },
     ],
   });
   const bad = agent(['check', '--config', mixed]);
@@ -62,16 +87,25 @@ test('check: exit 0 only when every source connects', () => {
 });
 
 test('bad configuration: one line naming the field, exit code 2', () => {
-  const tooFast = config('fast.json', { ...base, spoolDir: dir, sources: [{ name: 'demo', kind: 'demo', intervalSeconds: 10 }] });
+  const tooFast = config('fast.json', {
+    ...base,
+    spoolDir: dir,
+    sources: [{ name: 'demo', kind: 'demo', intervalSeconds: 10 }],
+  });
   const r = agent(['check', '--config', tooFast]);
   assert.is(r.status, 2);
   assert.match(r.stderr, /sources\.0\.intervalSeconds/);
   const noSecret = config('nosecret.json', {
-    server: { url: 'http://127.0.0.1:9', tokenEnv: 'VMLEDGER_TEST_UNSET_TOKEN' }, spoolDir: dir, sources: [{ name: 'demo', kind: 'demo' }],
+    server: { url: 'http://127.0.0.1:9', tokenEnv: 'VMLEDGER_TEST_UNSET_TOKEN' },
+    spoolDir: dir,
+    sources: [{ name: 'demo', kind: 'demo' }],
   });
   const r2 = agent(['run', '--config', noSecret]);
   assert.is(r2.status, 2);
-  assert.match(r2.stderr, /server\.tokenEnv: environment variable VMLEDGER_TEST_UNSET_TOKEN is not set/);
+  assert.match(
+    r2.stderr,
+    /server\.tokenEnv: environment variable VMLEDGER_TEST_UNSET_TOKEN is not set/,
+  );
   assert.is(agent(['check']).status, 2);
   assert.is(agent(['explode']).status, 2);
   const notJson = path.join(dir, 'bad.json');
@@ -82,8 +116,22 @@ test('bad configuration: one line naming the field, exit code 2', () => {
 });
 
 test('capture-once --out - prints a valid capture', () => {
-  const c = config('once.json', { ...base, spoolDir: path.join(dir, 's3'), sources: [{ name: 'pve', kind: 'demo', flavor: 'proxmox', vms: 50, seed: 3 }] });
-  const r = agent(['capture-once', '--config', c, '--source', 'pve', '--out', '-', '--at', '2026-06-01T12:00:00Z']);
+  const c = config('once.json', {
+    ...base,
+    spoolDir: path.join(dir, 's3'),
+    sources: [{ name: 'pve', kind: 'demo', flavor: 'proxmox', vms: 50, seed: 3 }],
+  });
+  const r = agent([
+    'capture-once',
+    '--config',
+    c,
+    '--source',
+    'pve',
+    '--out',
+    '-',
+    '--at',
+    '2026-06-01T12:00:00Z',
+  ]);
   assert.is(r.status, 0, r.stderr);
   const capture = Capture.parse(JSON.parse(r.stdout));
   assert.is(capture.capturedAt, '2026-06-01T12:00:00.000Z');

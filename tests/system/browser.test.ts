@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoCapture, type DemoFlavor } from '../../agent/collectors/demo/fleet.ts';
@@ -35,7 +35,13 @@ async function seed(flavors: DemoFlavor[] = ['vcenter', 'proxmox']) {
   for (let i = 0; i < CAPTURES; i++) {
     for (const flavor of flavors) {
       const at = new Date(START + i * STEP);
-      const c = demoCapture({ flavor, seed: 4, totalVms: 240, at, since: i === 0 ? null : new Date(at.getTime() - STEP) });
+      const c = demoCapture({
+        flavor,
+        seed: 4,
+        totalVms: 240,
+        at,
+        since: i === 0 ? null : new Date(at.getTime() - STEP),
+      });
       const res = await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent });
       assert.is(res.status, 201);
     }
@@ -62,7 +68,10 @@ async function newPage(width = 1280, height = 860): Promise<Page> {
 async function login(page: Page, next = '/') {
   await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
   await page.fill('#token', t.tokens.admin);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith('/login')),
+    page.click('button[type=submit]'),
+  ]);
 }
 
 test.before(async () => {
@@ -76,14 +85,34 @@ test.before(async () => {
 });
 
 async function setUp() {
-  if (!existsSync(CHROMIUM)) throw new Error('Chromium is missing: sh scripts/install-system-deps.sh browser');
+  if (!existsSync(CHROMIUM)) {
+    throw new Error('Chromium is missing: sh scripts/install-system-deps.sh browser');
+  }
   t = await createTestApp('browser');
   await seed();
   // Rollups and a benchmark run, so the daily/monthly views and the Benchmarks page have data.
   for (const { id } of await t.db.sql`select id from sources order by id`) {
-    for (const day of ['2026-05-01', '2026-05-02']) await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId: id, period: day, tz: 'UTC' });
-    await runAggregation(t.db.sql, 'sql', { kind: 'monthly', sourceId: id, period: '2026-05-01', tz: 'UTC' });
-    benchGroup = (await runBenchmark(t.db.sql, { kind: 'daily', sourceId: id, period: '2026-05-02', tz: 'UTC', reps: 2 })).runGroup;
+    for (const day of ['2026-05-01', '2026-05-02']) {
+      await runAggregation(t.db.sql, 'sql', {
+        kind: 'daily',
+        sourceId: id,
+        period: day,
+        tz: 'UTC',
+      });
+    }
+    await runAggregation(t.db.sql, 'sql', {
+      kind: 'monthly',
+      sourceId: id,
+      period: '2026-05-01',
+      tz: 'UTC',
+    });
+    benchGroup = (await runBenchmark(t.db.sql, {
+      kind: 'daily',
+      sourceId: id,
+      period: '2026-05-02',
+      tz: 'UTC',
+      reps: 2,
+    })).runGroup;
   }
   server = await listen(t.app.fetch, '127.0.0.1', 0);
   base = `http://127.0.0.1:${server.port}`;
@@ -92,8 +121,16 @@ async function setUp() {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   mkdirSync(SHOTS, { recursive: true });
 }
@@ -132,25 +169,40 @@ test('search and filter the VM table; sort by a column', async () => {
   const [{ name }] = await t.db.sql`select name from vm_inventory order by name desc limit 1`;
   const part = name.slice(0, Math.max(4, name.length - 2));
   await page.fill('#q', part);
-  await page.waitForFunction((before) => document.querySelector('#vm-count')?.textContent !== before, total);
+  await page.waitForFunction(
+    (before) => document.querySelector('#vm-count')?.textContent !== before,
+    total,
+  );
   assert.match(new URL(page.url()).search, new RegExp(`q=${encodeURIComponent(part)}`));
   const names = await page.locator('#vm-table tbody td:first-child a').allTextContents();
-  assert.ok(names.length > 0 && names.every((n) => n.toLowerCase().includes(part.toLowerCase())), `rows match "${part}"`);
+  assert.ok(
+    names.length > 0 && names.every((n) => n.toLowerCase().includes(part.toLowerCase())),
+    `rows match "${part}"`,
+  );
   // Clear the search, filter to powered-on VMs: every Power badge says On.
   await page.fill('#q', '');
-  await page.waitForFunction((before) => document.querySelector('#vm-count')?.textContent === before, total);
+  await page.waitForFunction(
+    (before) => document.querySelector('#vm-count')?.textContent === before,
+    total,
+  );
   await page.selectOption('#f-power', 'poweredOn');
-  await page.waitForFunction((before) => document.querySelector('#vm-count')?.textContent !== before, total);
+  await page.waitForFunction(
+    (before) => document.querySelector('#vm-count')?.textContent !== before,
+    total,
+  );
   const powers = await page.locator('#vm-table tbody td:nth-child(3)').allTextContents();
   assert.ok(powers.length > 0 && powers.every((p) => p.trim() === 'On'));
-  const [{ n: on }] = await t.db.sql`select count(*)::int as n from vm_inventory where power_state = 'poweredOn'`;
+  const [{ n: on }] = await t.db
+    .sql`select count(*)::int as n from vm_inventory where power_state = 'poweredOn'`;
   assert.match((await count())!, new RegExp(`^${new Intl.NumberFormat('en-US').format(on)} VMs`));
   // Sort by vCPU (descending on the second click), kept with the filter.
   await page.click('th:has-text("vCPU") a');
   await page.waitForSelector('th[aria-sort="ascending"]:has-text("vCPU")');
   await page.click('th:has-text("vCPU") a');
   await page.waitForSelector('th[aria-sort="descending"]:has-text("vCPU")');
-  const vcpus = (await page.locator('#vm-table tbody td:nth-child(4)').allTextContents()).map(Number);
+  const vcpus = (await page.locator('#vm-table tbody td:nth-child(4)').allTextContents()).map(
+    Number,
+  );
   assert.equal(vcpus, [...vcpus].sort((a, b) => b - a));
   assert.match(page.url(), /power=poweredOn/);
   assert.match(page.url(), /sort=vcpu/);
@@ -225,12 +277,25 @@ test('the dashboard updates itself when a capture arrives (server-sent events)',
   const page = await newPage();
   await login(page);
   await page.waitForSelector('.live[data-state="open"]');
-  const firstRow = () => page.textContent('[aria-label="Recent captures"] tbody tr:first-child td:nth-child(2)');
+  const firstRow = () =>
+    page.textContent('[aria-label="Recent captures"] tbody tr:first-child td:nth-child(2)');
   const before = await firstRow();
   const at = new Date(START + CAPTURES * STEP);
-  const c = demoCapture({ flavor: 'proxmox', seed: 4, totalVms: 240, at, since: new Date(at.getTime() - STEP) });
+  const c = demoCapture({
+    flavor: 'proxmox',
+    seed: 4,
+    totalVms: 240,
+    at,
+    since: new Date(at.getTime() - STEP),
+  });
   assert.is((await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent })).status, 201);
-  await page.waitForFunction((b) => document.querySelector('[aria-label="Recent captures"] tbody tr:first-child td:nth-child(2)')?.textContent !== b, before, { timeout: 15_000 });
+  await page.waitForFunction(
+    (b) =>
+      document.querySelector('[aria-label="Recent captures"] tbody tr:first-child td:nth-child(2)')
+        ?.textContent !== b,
+    before,
+    { timeout: 15_000 },
+  );
   assert.match((await firstRow())!, /2026-05-04 00:00 UTC/);
   await page.close();
 });
@@ -241,11 +306,24 @@ test('every page: no console errors, screenshots at desktop and 375 px', async (
     having count(distinct (vcpu, ram_mb, power_state)) > 1 order by 1, 2 limit 1`;
   const [{ id: sourceId }] = await t.db.sql`select id from sources order by id limit 1`;
   const pages: [string, string][] = [
-    ['dashboard', '/'], ['vms', '/vms'], ['vm-trace', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`],
+    ['dashboard', '/'],
+    ['vms', '/vms'],
+    ['vm-trace', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`],
     ['vm-trace-daily', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`],
-    ['sources', '/sources'], ['source', `/sources/${sourceId}`], ['totals', '/totals'], ['totals-source', `/totals?source=${sourceId}`], ['totals-daily', '/totals?granularity=daily'],
-    ['snapshots', '/snapshots'], ['reports', '/reports'], ['benchmarks', '/benchmarks'], ['benchmark', `/benchmarks/${benchGroup}`], ['admin', '/admin'], ['api-reference', '/api-reference'],
-    ['admin-agents', '/admin/agents'], ['admin-jobs', '/admin/jobs'], ['admin-audit', '/admin/audit'],
+    ['sources', '/sources'],
+    ['source', `/sources/${sourceId}`],
+    ['totals', '/totals'],
+    ['totals-source', `/totals?source=${sourceId}`],
+    ['totals-daily', '/totals?granularity=daily'],
+    ['snapshots', '/snapshots'],
+    ['reports', '/reports'],
+    ['benchmarks', '/benchmarks'],
+    ['benchmark', `/benchmarks/${benchGroup}`],
+    ['admin', '/admin'],
+    ['api-reference', '/api-reference'],
+    ['admin-agents', '/admin/agents'],
+    ['admin-jobs', '/admin/jobs'],
+    ['admin-audit', '/admin/audit'],
   ];
   for (const [width, height, label] of [[1280, 860, 'desktop'], [375, 812, 'mobile']] as const) {
     const page = await newPage(width, height);
@@ -255,7 +333,9 @@ test('every page: no console errors, screenshots at desktop and 375 px', async (
       assert.is(res?.status(), 200, url);
       await page.waitForLoadState('load');
       // Nothing wider than the viewport except inside scroll regions.
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const overflow = await page.evaluate(() =>
+        document.documentElement.scrollWidth - document.documentElement.clientWidth
+      );
       assert.ok(overflow <= 1, `${name} at ${label}: page scrolls sideways by ${overflow}px`);
       await page.screenshot({ path: path.join(SHOTS, `${name}-${label}.png`), fullPage: true });
     }

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,11 +33,18 @@ test.after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function start(env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function start(
+  env: Record<string, string> = {},
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['scripts/start.ts'], {
     env: {
-      ...process.env, DATABASE_URL: '', VMLEDGER_DATA_DIR: dataDir, PORT: String(port), VMLEDGER_PG_PORT: String(pgPort),
-      VMLEDGER_LOG_LEVEL: 'info', ...env,
+      ...process.env,
+      DATABASE_URL: '',
+      VMLEDGER_DATA_DIR: dataDir,
+      PORT: String(port),
+      VMLEDGER_PG_PORT: String(pgPort),
+      VMLEDGER_LOG_LEVEL: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,7 +65,9 @@ async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what
 }
 
 async function vmCount(token: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1/vms?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/vms?limit=1`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   return (await res.json()).total;
 }
 

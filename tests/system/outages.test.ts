@@ -16,7 +16,7 @@ import { createToken, newTokenValue } from '../../server/auth/tokens.ts';
 import { freePort } from '../../scripts/free_port.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeCapture } from '../support/captures.ts';
-import { startServerProcess, type ServerProcess } from '../support/server_process.ts';
+import { type ServerProcess, startServerProcess } from '../support/server_process.ts';
 
 const test = suite('outages');
 let db: TestDatabase;
@@ -59,7 +59,9 @@ test('server down for a while: every capture taken meanwhile arrives exactly onc
     ],
   });
   const taken: string[] = [];
-  const agent = await startAgent(config, createLogger({ level: 'silent' }), { captureImmediately: false });
+  const agent = await startAgent(config, createLogger({ level: 'silent' }), {
+    captureImmediately: false,
+  });
   // Record every capture id the agent spools, to compare with what the server stored.
   const spoolPut = agent.spool.put;
   agent.spool.put = async (c) => {
@@ -92,35 +94,62 @@ test('server down for a while: every capture taken meanwhile arrives exactly onc
 test('server killed in the middle of an ingest: nothing partial; the re-sent capture is stored once', async () => {
   const { token } = await createToken(db.sql, { name: 'big agent', role: 'agent' });
   const big = makeCapture({
-    sourceId: 'big', at: '2026-06-01T10:00:00Z',
-    vms: Array.from({ length: 60_000 }, (_, i) => ({ key: `vm-${i}`, name: `big-${i}`, ipAddresses: [`10.0.${i >> 8 & 255}.${i & 255}`] })),
+    sourceId: 'big',
+    at: '2026-06-01T10:00:00Z',
+    vms: Array.from(
+      { length: 60_000 },
+      (_, i) => ({
+        key: `vm-${i}`,
+        name: `big-${i}`,
+        ipAddresses: [`10.0.${i >> 8 & 255}.${i & 255}`],
+      }),
+    ),
   });
   const body = gzipSync(JSON.stringify(big));
   let server = await start();
-  const send = () => fetch(`${server.url}/api/v1/captures`, {
-    method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-encoding': 'gzip', 'content-type': 'application/json' },
-  });
+  const send = () =>
+    fetch(`${server.url}/api/v1/captures`, {
+      method: 'POST',
+      body,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-encoding': 'gzip',
+        'content-type': 'application/json',
+      },
+    });
   const inFlight = send().catch((err) => err);
   // Kill the server once its ingest transaction is writing (COPY or the apply step).
-  await waitFor(async () => {
-    const rows = await db.sql`
+  await waitFor(
+    async () => {
+      const rows = await db.sql`
       select 1 from pg_stat_activity
       where datname = current_database() and pid <> pg_backend_pid() and state = 'active'
         and (query ilike 'copy capture_stage%' or query ilike '%ingest_apply_capture%')`;
-    return rows.length > 0;
-  }, 20_000, 'the ingest to be in progress');
+      return rows.length > 0;
+    },
+    20_000,
+    'the ingest to be in progress',
+  );
   await server.kill('SIGKILL');
   assert.instance(await inFlight, Error, 'the client saw the connection drop');
   // PostgreSQL rolls the transaction back when its client goes away.
-  await waitFor(async () => {
-    const rows = await db.sql`select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
-    return rows.length === 0;
-  }, 20_000, 'the aborted transaction to end');
-  const [{ n }] = await db.sql`select count(*)::int as n from captures where capture_id = ${big.captureId}`;
+  await waitFor(
+    async () => {
+      const rows = await db
+        .sql`select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
+      return rows.length === 0;
+    },
+    20_000,
+    'the aborted transaction to end',
+  );
+  const [{ n }] = await db
+    .sql`select count(*)::int as n from captures where capture_id = ${big.captureId}`;
   assert.is(n, 0, 'no captures row');
-  const [{ f }] = await db.sql`select count(*)::int as f from vm_hourly_stats where capture_id = ${big.captureId}`;
+  const [{ f }] = await db
+    .sql`select count(*)::int as f from vm_hourly_stats where capture_id = ${big.captureId}`;
   assert.is(f, 0, 'no facts');
-  const [{ i }] = await db.sql`select count(*)::int as i from vm_inventory where state_capture_id = ${big.captureId}`;
+  const [{ i }] = await db
+    .sql`select count(*)::int as i from vm_inventory where state_capture_id = ${big.captureId}`;
   assert.is(i, 0, 'no inventory');
   server = await start();
   try {
@@ -131,7 +160,8 @@ test('server killed in the middle of an ingest: nothing partial; the re-sent cap
     const second = await send();
     assert.is(second.status, 200);
     assert.is((await second.json()).duplicate, true);
-    const [{ f2 }] = await db.sql`select count(*)::int as f2 from vm_hourly_stats where capture_id = ${big.captureId}`;
+    const [{ f2 }] = await db
+      .sql`select count(*)::int as f2 from vm_hourly_stats where capture_id = ${big.captureId}`;
     assert.is(f2, 60_000);
   } finally {
     await server.kill('SIGTERM');

@@ -13,7 +13,17 @@ import * as assert from 'uvu/assert';
 import type { TableSpec } from '../../server/reports/columns.ts';
 import { DAILY_VMS, MONTHLY_VMS } from '../../server/reports/layouts.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
-import { csvObjects, DAYS, download, expectedPools, generate, MONTH, near, rollupsByKey, seed } from '../integration/reports_fixture.ts';
+import {
+  csvObjects,
+  DAYS,
+  download,
+  expectedPools,
+  generate,
+  MONTH,
+  near,
+  rollupsByKey,
+  seed,
+} from '../integration/reports_fixture.ts';
 
 const test = suite('reports opened by LibreOffice');
 let t: TestApp;
@@ -30,13 +40,38 @@ function sheetsViaLibreOffice(xlsx: Buffer, name: string): Promise<Map<string, s
   // Own profile directory: concurrent soffice runs with one profile block each other.
   const profile = `file://${path.join(tmp, 'lo-profile')}`;
   return new Promise((resolve, reject) => {
-    execFile('soffice', [`-env:UserInstallation=${profile}`, '--headless', '--convert-to', CSV_FILTER, '--outdir', dir, file],
-      { timeout: 120_000 }, (err, _stdout, stderr) => {
-        if (err) return reject(new Error(`soffice failed (install: sh scripts/install-system-deps.sh office): ${stderr || err.message}`));
+    execFile(
+      'soffice',
+      [
+        `-env:UserInstallation=${profile}`,
+        '--headless',
+        '--convert-to',
+        CSV_FILTER,
+        '--outdir',
+        dir,
+        file,
+      ],
+      { timeout: 120_000 },
+      (err, _stdout, stderr) => {
+        if (err) {
+          return reject(
+            new Error(
+              `soffice failed (install: sh scripts/install-system-deps.sh office): ${
+                stderr || err.message
+              }`,
+            ),
+          );
+        }
         const out = new Map<string, string>();
-        for (const f of readdirSync(dir)) out.set(f.slice(name.length + 1, -'.csv'.length), readFileSync(path.join(dir, f), 'utf8'));
+        for (const f of readdirSync(dir)) {
+          out.set(
+            f.slice(name.length + 1, -'.csv'.length),
+            readFileSync(path.join(dir, f), 'utf8'),
+          );
+        }
         resolve(out);
-      });
+      },
+    );
   });
 }
 
@@ -47,7 +82,11 @@ function isoDay(s: string): string {
 }
 
 /** LibreOffice's text of a rollup value equals the database value. */
-function assertVmSheet(rows: Record<string, string>[], expected: Map<string, Record<string, any>>, spec: TableSpec) {
+function assertVmSheet(
+  rows: Record<string, string>[],
+  expected: Map<string, Record<string, any>>,
+  spec: TableSpec,
+) {
   assert.equal(rows.length, expected.size, `${spec.sheet}: one row per rollup row`);
   for (const row of rows) {
     const db = expected.get(`${row.Source}|${row['VM key']}`)!;
@@ -57,11 +96,22 @@ function assertVmSheet(rows: Record<string, string>[], expected: Map<string, Rec
       const want = db[c.key];
       const got = row[c.header];
       if (want === null) assert.equal(got, '', `${c.header} empty`);
-      else if (c.type === 'datetime') assert.equal(got, (want as Date).toISOString().slice(0, 19).replace('T', ' '), c.header);
-      else if (c.type === 'date') assert.equal(isoDay(got), (want as Date).toISOString().slice(0, 10), `${c.header}: ${got}`);
-      else if (c.type === 'text') assert.equal(got, String(want), c.header);
-      else if (c.type === 'ratio') near(Number(got.replace(/%$/, '')) / (got.endsWith('%') ? 100 : 1), Number(want), `${c.header} of ${db.vm_key}: ${got}`);
-      else assert.equal(Number(got), Number(want), `${c.header} of ${db.vm_key}: ${got} vs ${want}`);
+      else if (c.type === 'datetime') {
+        assert.equal(got, (want as Date).toISOString().slice(0, 19).replace('T', ' '), c.header);
+      } else if (c.type === 'date') {
+        assert.equal(isoDay(got), (want as Date).toISOString().slice(0, 10), `${c.header}: ${got}`);
+      } else if (c.type === 'text') assert.equal(got, String(want), c.header);
+      else if (c.type === 'ratio') {
+        near(
+          Number(got.replace(/%$/, '')) / (got.endsWith('%') ? 100 : 1),
+          Number(want),
+          `${c.header} of ${db.vm_key}: ${got}`,
+        );
+      } else {assert.equal(
+          Number(got),
+          Number(want),
+          `${c.header} of ${db.vm_key}: ${got} vs ${want}`,
+        );}
     }
   }
 }
@@ -78,7 +128,10 @@ test.after(async () => {
 });
 
 test('daily workbook: LibreOffice reads every sheet; VMs and Pools equal the rollups', async () => {
-  const sheets = await sheetsViaLibreOffice(await download(t, await generate(t, { kind: 'daily', period: DAYS[1] })), 'daily');
+  const sheets = await sheetsViaLibreOffice(
+    await download(t, await generate(t, { kind: 'daily', period: DAYS[1] })),
+    'daily',
+  );
   assert.equal([...sheets.keys()].sort(), ['Pools', 'Summary', 'VMs']);
   const expected = await rollupsByKey(t.db.sql, 'daily', DAYS[1]);
   assertVmSheet(csvObjects(sheets.get('VMs')!), expected, DAILY_VMS);
@@ -97,37 +150,61 @@ test('daily workbook: LibreOffice reads every sheet; VMs and Pools equal the rol
 });
 
 test('monthly workbook: VMs, Daily Totals and the Summary fleet totals equal the database', async () => {
-  const sheets = await sheetsViaLibreOffice(await download(t, await generate(t, { kind: 'monthly', period: MONTH })), 'monthly');
+  const sheets = await sheetsViaLibreOffice(
+    await download(t, await generate(t, { kind: 'monthly', period: MONTH })),
+    'monthly',
+  );
   assert.equal([...sheets.keys()].sort(), ['Daily Totals', 'Pools', 'Summary', 'VMs']);
-  assertVmSheet(csvObjects(sheets.get('VMs')!), await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`), MONTHLY_VMS);
+  assertVmSheet(
+    csvObjects(sheets.get('VMs')!),
+    await rollupsByKey(t.db.sql, 'monthly', `${MONTH}-01`),
+    MONTHLY_VMS,
+  );
   const totals = csvObjects(sheets.get('Daily Totals')!);
-  const db = await t.db.sql`select t.*, s.name as source from source_daily_totals t join sources s on s.id = t.source_id`;
+  const db = await t.db
+    .sql`select t.*, s.name as source from source_daily_totals t join sources s on s.id = t.source_id`;
   for (const d of db) {
-    const row = totals.find((x) => x.Source === d.source && x.Day.startsWith(d.day.toISOString().slice(0, 10)))!;
+    const row = totals.find((x) =>
+      x.Source === d.source && x.Day.startsWith(d.day.toISOString().slice(0, 10))
+    )!;
     assert.ok(row, `${d.source} ${d.day}`);
     assert.equal(Number(row['vCPU-hours (vCPU·h)']), Number(d.vcpu_hours));
     assert.equal(Number(row['Avg RAM (GB)']), Number(d.avg_ram_gb));
     assert.equal(row['All captures complete'], d.complete ? 'TRUE' : 'FALSE');
   }
-  const [m] = await t.db.sql`select sum(vcpu_hours) as v, sum(disk_gb_hours) as d from source_monthly_totals where month = ${`${MONTH}-01`}`;
-  const line = (label: string) => sheets.get('Summary')!.split('\n').find((l) => l.startsWith(`${label},`))!.split(',')[1];
+  const [m] = await t.db
+    .sql`select sum(vcpu_hours) as v, sum(disk_gb_hours) as d from source_monthly_totals where month = ${`${MONTH}-01`}`;
+  const line = (label: string) =>
+    sheets.get('Summary')!.split('\n').find((l) => l.startsWith(`${label},`))!.split(',')[1];
   assert.equal(Number(line('vCPU-hours (fleet)')), Number(m.v));
   assert.equal(Number(line('Disk GB-hours (fleet)')), Number(m.d));
 });
 
 test('inventory workbook: vInfo, vHost, vDatastore and vSource as LibreOffice reads them', async () => {
-  const sheets = await sheetsViaLibreOffice(await download(t, await generate(t, { kind: 'inventory' })), 'inventory');
+  const sheets = await sheetsViaLibreOffice(
+    await download(t, await generate(t, { kind: 'inventory' })),
+    'inventory',
+  );
   assert.equal([...sheets.keys()].sort(), ['Summary', 'vDatastore', 'vHost', 'vInfo', 'vSource']);
   const info = csvObjects(sheets.get('vInfo')!);
-  const inv = await t.db.sql`select i.*, s.name as source from vm_inventory i join sources s on s.id = i.source_id`;
+  const inv = await t.db
+    .sql`select i.*, s.name as source from vm_inventory i join sources s on s.id = i.source_id`;
   assert.equal(info.length, inv.length);
   for (const v of inv) {
     const row = info.find((x) => x['VM key'] === v.vm_key && x['VI SDK Server'] === v.source)!;
-    assert.equal([Number(row.CPUs), Number(row['Memory (MB)']), Number(row['Provisioned (GB)'])], [v.vcpu, v.ram_mb, Number(v.provisioned_disk_gb)]);
+    assert.equal([Number(row.CPUs), Number(row['Memory (MB)']), Number(row['Provisioned (GB)'])], [
+      v.vcpu,
+      v.ram_mb,
+      Number(v.provisioned_disk_gb),
+    ]);
     assert.equal(row.VM, v.name);
   }
   const ds = csvObjects(sheets.get('vDatastore')!).find((d) => d.Name === 'vsan')!;
-  assert.equal([Number(ds['Capacity (GB)']), Number(ds['Free (GB)']), Number(ds['In use (GB)'])], [10240, 4096.5, 6143.5]);
+  assert.equal([Number(ds['Capacity (GB)']), Number(ds['Free (GB)']), Number(ds['In use (GB)'])], [
+    10240,
+    4096.5,
+    6143.5,
+  ]);
   const src = csvObjects(sheets.get('vSource')!).find((s) => s.Name === 'vc-alpha')!;
   assert.equal(Number(src['VMs (count)']), 3);
 });

@@ -12,7 +12,14 @@ import { createLogger, type Logger } from '../../agent/log.ts';
 import { CollectorError } from '../../agent/collectors/collector.ts';
 import { createVcenterCollector } from '../../agent/collectors/vcenter/collector.ts';
 import { freePort } from '../../scripts/free_port.ts';
-import { connectVim, moRefXml, startVcsim, textXml, type Vcsim, type Vim } from '../support/vcsim.ts';
+import {
+  connectVim,
+  moRefXml,
+  startVcsim,
+  textXml,
+  type Vcsim,
+  type Vim,
+} from '../support/vcsim.ts';
 
 type Ctx = { sim: Vcsim; vim: Vim };
 const test = suite<Ctx>('vcenter collector against vcsim');
@@ -20,7 +27,16 @@ const test = suite<Ctx>('vcenter collector against vcsim');
 // 2 datacenters (one inside folder F0), 2 clusters of 2 hosts + 1 standalone host each,
 // 2 child pools per cluster, 3 VMs per root pool: 18 VMs. The page cap of 7 makes the
 // simulator page like a real vCenter even when a larger maxObjects is asked for.
-const MODEL = { datacenters: 2, folders: 1, clusters: 2, clusterHosts: 2, hosts: 1, pools: 2, vmsPerPool: 3, pageCap: 7 };
+const MODEL = {
+  datacenters: 2,
+  folders: 1,
+  clusters: 2,
+  clusterHosts: 2,
+  hosts: 1,
+  pools: 2,
+  vmsPerPool: 3,
+  pageCap: 7,
+};
 
 function quietLog(lines: string[] = []): Logger {
   return createLogger({ level: 'debug', sink: (l) => lines.push(l) });
@@ -28,12 +44,22 @@ function quietLog(lines: string[] = []): Logger {
 
 function collectorFor(sim: Vcsim, extra: Record<string, unknown> = {}, log: Logger = quietLog()) {
   const cfg = VcenterSourceConfig.parse({
-    kind: 'vcenter', name: 'vc-test', url: sim.url, username: sim.username, password: sim.password, ...extra,
+    kind: 'vcenter',
+    name: 'vc-test',
+    url: sim.url,
+    username: sim.username,
+    password: sim.password,
+    ...extra,
   });
   return createVcenterCollector(cfg, log);
 }
 
-async function capture(sim: Vcsim, since: Date | null = null, extra: Record<string, unknown> = {}, log?: Logger): Promise<CaptureInput> {
+async function capture(
+  sim: Vcsim,
+  since: Date | null = null,
+  extra: Record<string, unknown> = {},
+  log?: Logger,
+): Promise<CaptureInput> {
   return collectorFor(sim, extra, log).capture({ signal: AbortSignal.timeout(60_000), since });
 }
 
@@ -66,7 +92,10 @@ test('a capture is valid and its counts equal what vcsim reports', async ({ sim 
   assert.is(cap.hosts!.length, sim.counts.host);
   assert.is(cap.datastores!.length, sim.counts.datastore);
   assert.equal(cap.source, {
-    kind: 'vcenter', id: sim.instanceUuid, name: 'vc-test', endpoint: sim.url,
+    kind: 'vcenter',
+    id: sim.instanceUuid,
+    name: 'vc-test',
+    endpoint: sim.url,
     version: 'VMware vCenter Server 6.5.0 build-5973321',
   });
   // Keys follow the identity rule: vCenter instance uuid + config.instanceUuid.
@@ -94,11 +123,25 @@ test('names and hierarchy match vcsim object by object', async ({ sim, vim }) =>
   for (const vm of cap.vms) {
     // The folder path is vcsim's own inventory path: its SearchIndex must find the VM there.
     const found = await vim.findByPath(`${vm.folder}/${vm.name}`);
-    assert.equal(found, { type: 'VirtualMachine', value: vm.sourceVmId }, `${vm.folder}/${vm.name}`);
-    assert.ok(vm.folder!.startsWith(vm.datacenter === 'DC1' ? '/F0/DC1/vm' : '/DC0/vm'), vm.folder!);
+    assert.equal(
+      found,
+      { type: 'VirtualMachine', value: vm.sourceVmId },
+      `${vm.folder}/${vm.name}`,
+    );
+    assert.ok(
+      vm.folder!.startsWith(vm.datacenter === 'DC1' ? '/F0/DC1/vm' : '/DC0/vm'),
+      vm.folder!,
+    );
 
     // Host, cluster and pool read the slow way: one object at a time, walking parents.
-    const p = await vim.props({ type: 'VirtualMachine', value: vm.sourceVmId }, ['name', 'runtime.host', 'resourcePool', 'config.hardware.numCPU', 'config.hardware.memoryMB', 'runtime.powerState']);
+    const p = await vim.props({ type: 'VirtualMachine', value: vm.sourceVmId }, [
+      'name',
+      'runtime.host',
+      'resourcePool',
+      'config.hardware.numCPU',
+      'config.hardware.memoryMB',
+      'runtime.powerState',
+    ]);
     assert.is(p.get('name')?.text, vm.name);
     assert.is(Number(p.get('config.hardware.numCPU')?.text), vm.vcpu);
     assert.is(Number(p.get('config.hardware.memoryMB')?.text), vm.ramMb);
@@ -107,20 +150,26 @@ test('names and hierarchy match vcsim object by object', async ({ sim, vim }) =>
     const host = await vim.props(hostRef, ['name', 'parent']);
     assert.is(host.get('name')?.text, vm.host);
     const parent = host.get('parent')!;
-    const parentName = (await vim.props({ type: parent.attrs!.type, value: parent.text }, ['name'])).get('name')?.text;
+    const parentName = (await vim.props({ type: parent.attrs!.type, value: parent.text }, ['name']))
+      .get('name')?.text;
     if (parent.attrs!.type === 'ClusterComputeResource') {
       assert.is(parentName, vm.cluster);
       assert.ok(vm.name.startsWith(`${vm.cluster}_`), `${vm.name} lives in ${vm.cluster}`);
       // vcsim's path for the host: /<dc path>/host/<cluster>/<host>.
       const dcPath = vm.folder!.replace(/\/vm(\/.*)?$/, '');
-      const hostPath = vm.datacenter === 'DC1' ? `${dcPath}/host/F0/${vm.cluster}/${vm.host}` : `${dcPath}/host/${vm.cluster}/${vm.host}`;
+      const hostPath = vm.datacenter === 'DC1'
+        ? `${dcPath}/host/F0/${vm.cluster}/${vm.host}`
+        : `${dcPath}/host/${vm.cluster}/${vm.host}`;
       assert.equal(await vim.findByPath(hostPath), hostRef, hostPath);
     } else {
       assert.is(vm.cluster, null, 'standalone host has no cluster');
       assert.ok(vm.name.startsWith(`${vm.host}_`));
     }
     const pool = p.get('resourcePool')!;
-    assert.is((await vim.props({ type: pool.attrs!.type, value: pool.text }, ['name'])).get('name')?.text, vm.resourcePool);
+    assert.is(
+      (await vim.props({ type: pool.attrs!.type, value: pool.text }, ['name'])).get('name')?.text,
+      vm.resourcePool,
+    );
     assert.is(vm.resourcePool, 'Resources');
   }
 });
@@ -133,7 +182,11 @@ test('paging follows every continuation token, whatever the page size', async ({
     assert.is(new Set(cap.vms.map((v) => v.key)).size, 18);
     const info = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'vcenter capture');
     // The server caps pages at 7 (MODEL.pageCap), so even maxObjects 1000 takes 3 pages.
-    assert.is(info.vmPages, Math.ceil(18 / Math.min(pageSize, 7)), `pages for pageSize ${pageSize}`);
+    assert.is(
+      info.vmPages,
+      Math.ceil(18 / Math.min(pageSize, 7)),
+      `pages for pageSize ${pageSize}`,
+    );
   }
 });
 
@@ -147,23 +200,47 @@ test('creation, clone, removal, power-off, reconfigure and attributes show in th
   const folder = (await vim.findByPath('/DC0/vm'))!;
   const pool = (await vim.findByPath('/DC0/host/DC0_C0/Resources'))!;
   assert.ok(folder && pool);
-  const created = await vim.task('CreateVM_Task', folder,
-    `<config><name>ledger-new</name><guestId>otherGuest</guestId><annotation>made by the test</annotation><files><vmPathName>[LocalDS_0]</vmPathName></files><numCPUs>2</numCPUs><memoryMB>1024</memoryMB></config>${moRefXml('pool', pool)}`);
+  const created = await vim.task(
+    'CreateVM_Task',
+    folder,
+    `<config><name>ledger-new</name><guestId>otherGuest</guestId><annotation>made by the test</annotation><files><vmPathName>[LocalDS_0]</vmPathName></files><numCPUs>2</numCPUs><memoryMB>1024</memoryMB></config>${
+      moRefXml('pool', pool)
+    }`,
+  );
   const newRef = { type: 'VirtualMachine', value: created!.text };
   // Clone one, destroy one, power one off, resize one.
-  const cloned = await vim.task('CloneVM_Task', vmRef('DC0_C1_RP0_VM0'),
-    `${moRefXml('folder', folder)}${textXml('name', 'ledger-clone')}<spec><location/><template>false</template><powerOn>false</powerOn></spec>`);
+  const cloned = await vim.task(
+    'CloneVM_Task',
+    vmRef('DC0_C1_RP0_VM0'),
+    `${moRefXml('folder', folder)}${
+      textXml('name', 'ledger-clone')
+    }<spec><location/><template>false</template><powerOn>false</powerOn></spec>`,
+  );
   const cloneRef = { type: 'VirtualMachine', value: cloned!.text };
   const doomed = byName.get('DC0_C0_RP0_VM2')!;
   await vim.task('PowerOffVM_Task', vmRef('DC0_C0_RP0_VM2'));
   await vim.task('Destroy_Task', vmRef('DC0_C0_RP0_VM2'));
   await vim.task('PowerOffVM_Task', vmRef('DC1_C0_RP0_VM1'));
-  await vim.task('ReconfigVM_Task', vmRef('DC1_C1_RP0_VM0'), '<spec><annotation>resized</annotation><numCPUs>4</numCPUs><memoryMB>4096</memoryMB></spec>');
+  await vim.task(
+    'ReconfigVM_Task',
+    vmRef('DC1_C1_RP0_VM0'),
+    '<spec><annotation>resized</annotation><numCPUs>4</numCPUs><memoryMB>4096</memoryMB></spec>',
+  );
   // A custom attribute becomes a tag.
   const cfm = vim.content.customFieldsManager!;
-  const def = await vim.call('AddCustomFieldDef', cfm, `${textXml('name', 'owner')}${textXml('moType', 'VirtualMachine')}`);
+  const def = await vim.call(
+    'AddCustomFieldDef',
+    cfm,
+    `${textXml('name', 'owner')}${textXml('moType', 'VirtualMachine')}`,
+  );
   const fieldKey = def.children[0].children.find((c) => c.name === 'key')!.text;
-  await vim.call('SetField', cfm, `${moRefXml('entity', vmRef('DC0_C0_RP0_VM0'))}${textXml('key', fieldKey)}${textXml('value', 'team-a')}`);
+  await vim.call(
+    'SetField',
+    cfm,
+    `${moRefXml('entity', vmRef('DC0_C0_RP0_VM0'))}${textXml('key', fieldKey)}${
+      textXml('value', 'team-a')
+    }`,
+  );
 
   const second = await capture(sim, since);
   assert.ok(Capture.safeParse(second).success);
@@ -174,15 +251,29 @@ test('creation, clone, removal, power-off, reconfigure and attributes show in th
   const fresh = now.get('ledger-new')!;
   assert.ok(fresh, 'created VM is captured');
   assert.is(fresh.sourceVmId, newRef.value);
-  assert.equal([fresh.vcpu, fresh.ramMb, fresh.datacenter, fresh.cluster, fresh.resourcePool, fresh.folder, fresh.annotation],
-    [2, 1024, 'DC0', 'DC0_C0', 'Resources', '/DC0/vm', 'made by the test']);
+  assert.equal([
+    fresh.vcpu,
+    fresh.ramMb,
+    fresh.datacenter,
+    fresh.cluster,
+    fresh.resourcePool,
+    fresh.folder,
+    fresh.annotation,
+  ], [2, 1024, 'DC0', 'DC0_C0', 'Resources', '/DC0/vm', 'made by the test']);
   assert.is(fresh.powerState, 'poweredOff');
   // vcsim leaves config.createDate empty: creation time comes from the VmCreatedEvent.
-  assert.ok(fresh.createdAt && Date.parse(fresh.createdAt) >= since.getTime() - 1000, `createdAt ${fresh.createdAt}`);
+  assert.ok(
+    fresh.createdAt && Date.parse(fresh.createdAt) >= since.getTime() - 1000,
+    `createdAt ${fresh.createdAt}`,
+  );
   const clone = now.get('ledger-clone')!;
   assert.ok(clone, 'cloned VM is captured');
   assert.is(clone.sourceVmId, cloneRef.value);
-  assert.is.not(clone.instanceUuid, now.get('DC0_C1_RP0_VM0')!.instanceUuid, 'a clone gets its own instanceUuid');
+  assert.is.not(
+    clone.instanceUuid,
+    now.get('DC0_C1_RP0_VM0')!.instanceUuid,
+    'a clone gets its own instanceUuid',
+  );
   assert.ok(clone.createdAt);
 
   assert.not.ok(now.has('DC0_C0_RP0_VM2'), 'destroyed VM is gone');
@@ -200,7 +291,9 @@ test('creation, clone, removal, power-off, reconfigure and attributes show in th
   assert.is(createdEv!.vmName, 'ledger-new');
   assert.is(createdEv!.at, fresh.createdAt);
   // vcsim clones through CreateVM, so a clone has a VmCreatedEvent and a VmClonedEvent.
-  const cloneEv = events.find((e) => e.type === 'created' && e.sourceVmId === cloneRef.value && /^VmClonedEvent/.test(e.detail ?? ''));
+  const cloneEv = events.find((e) =>
+    e.type === 'created' && e.sourceVmId === cloneRef.value && /^VmClonedEvent/.test(e.detail ?? '')
+  );
   assert.ok(cloneEv, 'VmClonedEvent reported');
   assert.is(cloneEv!.vmKey, clone.key);
   const removedEv = events.find((e) => e.type === 'deleted' && e.sourceVmId === doomed.sourceVmId);
@@ -216,7 +309,10 @@ test('creation, clone, removal, power-off, reconfigure and attributes show in th
  * `failing` get a SOAP fault (as a vCenter under load or without privileges would answer);
  * everything else is forwarded untouched.
  */
-async function faultProxy(target: string, failing: RegExp): Promise<{ url: string; close(): Promise<void> }> {
+async function faultProxy(
+  target: string,
+  failing: RegExp,
+): Promise<{ url: string; close(): Promise<void> }> {
   const t = new URL(target);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -225,10 +321,18 @@ async function faultProxy(target: string, failing: RegExp): Promise<{ url: strin
       const body = Buffer.concat(chunks);
       if (failing.test(body.toString())) {
         res.writeHead(500, { 'content-type': 'text/xml' });
-        res.end('<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>injected: event history unavailable</faultstring><detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError"><reason>injected</reason></SystemErrorFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>');
+        res.end(
+          '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>injected: event history unavailable</faultstring><detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError"><reason>injected</reason></SystemErrorFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>',
+        );
         return;
       }
-      const up = http.request({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      const up = http.request({
+        host: t.hostname,
+        port: t.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      }, (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
@@ -240,13 +344,20 @@ async function faultProxy(target: string, failing: RegExp): Promise<{ url: strin
   const port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}${t.pathname}`,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 test('a failing part (events, inventory) still yields the VMs, marked incomplete with the reason', async ({ sim }) => {
   const expected = (await capture(sim)).vms.length;
-  const proxy = await faultProxy(sim.url, /<CreateCollectorForEvents|<CreateContainerView[^]*<type>Folder<\/type>/);
+  const proxy = await faultProxy(
+    sim.url,
+    /<CreateCollectorForEvents|<CreateContainerView[^]*<type>Folder<\/type>/,
+  );
   try {
     const cap = await capture({ ...sim, url: proxy.url });
     assert.ok(Capture.safeParse(cap).success);
@@ -286,18 +397,30 @@ test('a wrong password is a CollectorError with a clear message, and check says 
   } catch (err) {
     assert.instance(err, CollectorError);
     assert.is((err as CollectorError).code, 'auth');
-    assert.match((err as Error).message, /rejected the login for user "user": incorrect user name or password/);
+    assert.match(
+      (err as Error).message,
+      /rejected the login for user "user": incorrect user name or password/,
+    );
     assert.not.match((err as Error).message, /not-the-password/);
   }
   const res = await c.check(AbortSignal.timeout(30_000));
   assert.is(res.ok, false);
   assert.match(res.message, /incorrect user name or password/);
-  assert.not.ok(lines.join('\n').includes('not-the-password'), 'the password never reaches the log');
+  assert.not.ok(
+    lines.join('\n').includes('not-the-password'),
+    'the password never reaches the log',
+  );
 });
 
 test('an unreachable vCenter is a CollectorError, not a crash', async () => {
   const port = await freePort();
-  const cfg = VcenterSourceConfig.parse({ kind: 'vcenter', name: 'gone', url: `http://127.0.0.1:${port}/sdk`, username: 'u', password: 'p' });
+  const cfg = VcenterSourceConfig.parse({
+    kind: 'vcenter',
+    name: 'gone',
+    url: `http://127.0.0.1:${port}/sdk`,
+    username: 'u',
+    password: 'p',
+  });
   const c = createVcenterCollector(cfg, quietLog());
   try {
     await c.capture({ signal: AbortSignal.timeout(10_000), since: null });
@@ -315,7 +438,12 @@ test.run();
 const tls = suite<{ sim: Vcsim }>('vcenter collector TLS against vcsim');
 
 tls.before(async (ctx) => {
-  ctx.sim = await startVcsim({ tls: true, vmsPerPool: 2, username: 'admin@vsphere.local', password: 's3cret!' });
+  ctx.sim = await startVcsim({
+    tls: true,
+    vmsPerPool: 2,
+    username: 'admin@vsphere.local',
+    password: 's3cret!',
+  });
 });
 
 tls.after(async (ctx) => {

@@ -5,7 +5,14 @@ import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 
 const test = suite('capture schema');
 
-const sample = () => demoCapture({ flavor: 'vcenter', seed: 3, totalVms: 20, at: new Date('2026-05-01T10:00:00Z'), since: null });
+const sample = () =>
+  demoCapture({
+    flavor: 'vcenter',
+    seed: 3,
+    totalVms: 20,
+    at: new Date('2026-05-01T10:00:00Z'),
+    since: null,
+  });
 
 test('a demo capture is valid and gets defaults', () => {
   const parsed = Capture.parse(sample());

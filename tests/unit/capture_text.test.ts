@@ -16,7 +16,11 @@ const test = suite('capture text read in parts');
 
 const capture = (): any =>
   JSON.parse(JSON.stringify(Capture.parse(demoCapture({
-    flavor: 'vcenter', seed: 5, totalVms: 100, at: new Date('2026-05-01T10:00:00Z'), since: null,
+    flavor: 'vcenter',
+    seed: 5,
+    totalVms: 100,
+    at: new Date('2026-05-01T10:00:00Z'),
+    since: null,
   }))));
 
 const VMS = capture().vms.length;
@@ -41,9 +45,16 @@ function assertFaithful(text: string, label: string): Reading['kind'][] {
   return [1, 200, 3000, 1 << 20].map((partChars) => {
     const r = read(text, partChars);
     if (r.kind === 'parts') {
-      assert.ok(whole.success, `${label} (parts of ${partChars}): accepted in parts, refused whole`);
+      assert.ok(
+        whole.success,
+        `${label} (parts of ${partChars}): accepted in parts, refused whole`,
+      );
       const { vms, ...head } = whole.data;
-      assert.equal(r.value, { ...head, vms: vms.map(digestVm) }, `${label} (parts of ${partChars}): different data`);
+      assert.equal(
+        r.value,
+        { ...head, vms: vms.map(digestVm) },
+        `${label} (parts of ${partChars}): different data`,
+      );
     }
     return r.kind;
   });
@@ -67,7 +78,9 @@ test('boundary look-alikes inside strings and unknown keys', () => {
   c.vms[7].more = { hosts: [{ key: 'h' }], vms: [{ key: 'v' }] };
   c.source.name = '"vms":[{"key":"x"}]';
   c.hosts[0].name = '}],"hosts":';
-  for (const kind of assertFaithful(JSON.stringify(c), 'look-alikes')) assert.ok(kind === 'parts' || kind === 'whole');
+  for (const kind of assertFaithful(JSON.stringify(c), 'look-alikes')) {
+    assert.ok(kind === 'parts' || kind === 'whole');
+  }
   // The look-alikes in strings are escaped, so the real boundaries still read in parts.
   assert.is(assertFaithful(JSON.stringify(c), 'look-alikes')[3], 'parts');
 });
@@ -102,15 +115,29 @@ test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or tr
   assert.is(read(layouts[1][1], 1).kind, 'parts', 'vms last is found at the end of the object');
   assert.is(read(layouts[2][1], 1).kind, 'parts', 'without hosts the datastores follow');
   const text = JSON.stringify(c);
-  for (const broken of [text.slice(0, -1), text.slice(0, text.length / 2), text.replace('},{"key":', '},,{"key":'), `${text}x`]) {
-    assert.is(read(broken, 1).kind, 'whole', 'broken text is left to the whole parse, which answers 400');
+  for (
+    const broken of [
+      text.slice(0, -1),
+      text.slice(0, text.length / 2),
+      text.replace('},{"key":', '},,{"key":'),
+      `${text}x`,
+    ]
+  ) {
+    assert.is(
+      read(broken, 1).kind,
+      'whole',
+      'broken text is left to the whole parse, which answers 400',
+    );
   }
 });
 
 test('a part that does not validate, or repeats a key of an earlier part, stops the reading', () => {
   const c = capture();
   c.vms[40].vcpu = -1;
-  assert.throws(() => captureFromText(JSON.stringify(c), 1)!.vms.all(), (e: unknown) => e instanceof NeedsWholeParse);
+  assert.throws(
+    () => captureFromText(JSON.stringify(c), 1)!.vms.all(),
+    (e: unknown) => e instanceof NeedsWholeParse,
+  );
   const d = capture();
   d.vms[50].key = d.vms[2].key;
   const incoming = captureFromText(JSON.stringify(d), 1)!;

@@ -5,21 +5,24 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Capture, type CaptureInput } from '../../agent/capture/schema.ts';
-import { createProxmoxCollector, type ProxmoxCollectorOptions } from '../../agent/collectors/proxmox/collector.ts';
-import { CollectorError, type Collector } from '../../agent/collectors/collector.ts';
+import {
+  createProxmoxCollector,
+  type ProxmoxCollectorOptions,
+} from '../../agent/collectors/proxmox/collector.ts';
+import { type Collector, CollectorError } from '../../agent/collectors/collector.ts';
 import { ProxmoxSourceConfig } from '../../agent/config.ts';
 import { createLogger } from '../../agent/log.ts';
 import {
   addTask,
   createGuest,
   destroyGuest,
+  type FakeCluster,
   findGuest,
   loadFixtureCluster,
+  type ProxmoxFake,
   setNode,
   startProxmoxFake,
   updateGuestConfig,
-  type FakeCluster,
-  type ProxmoxFake,
 } from '../support/proxmox_fake/index.ts';
 
 const T0 = 1_700_100_000; // after every task in the fixture
@@ -31,20 +34,43 @@ type Ctx = { fake: ProxmoxFake; model: FakeCluster; collector: Collector };
 const open: ProxmoxFake[] = [];
 
 async function setup(
-  options: { mutate?: (m: FakeCluster) => void; token?: { id: string; secret: string }; collector?: ProxmoxCollectorOptions; urlSuffix?: string } = {},
+  options: {
+    mutate?: (m: FakeCluster) => void;
+    token?: { id: string; secret: string };
+    collector?: ProxmoxCollectorOptions;
+    urlSuffix?: string;
+  } = {},
 ): Promise<Ctx> {
   const model = loadFixtureCluster();
   options.mutate?.(model);
   const fake = await startProxmoxFake(model);
   open.push(fake);
   const token = options.token ?? GOOD;
-  const config = ProxmoxSourceConfig.parse({ kind: 'proxmox', name: 'lab', url: fake.url + (options.urlSuffix ?? ''), tokenId: token.id, tokenSecret: token.secret, timeoutSeconds: 30 });
-  const collector = createProxmoxCollector(config, createLogger({ level: 'silent' }), { requestTimeoutMs: 300, ...options.collector });
+  const config = ProxmoxSourceConfig.parse({
+    kind: 'proxmox',
+    name: 'lab',
+    url: fake.url + (options.urlSuffix ?? ''),
+    tokenId: token.id,
+    tokenSecret: token.secret,
+    timeoutSeconds: 30,
+  });
+  const collector = createProxmoxCollector(config, createLogger({ level: 'silent' }), {
+    requestTimeoutMs: 300,
+    ...options.collector,
+  });
   return { fake, model, collector };
 }
 
-async function captureAt(collector: Collector, sec: number, sinceSec: number | null = null): Promise<Capture> {
-  const raw: CaptureInput = await collector.capture({ signal: new AbortController().signal, since: sinceSec == null ? null : new Date(sinceSec * 1000), at: new Date(sec * 1000) });
+async function captureAt(
+  collector: Collector,
+  sec: number,
+  sinceSec: number | null = null,
+): Promise<Capture> {
+  const raw: CaptureInput = await collector.capture({
+    signal: new AbortController().signal,
+    since: sinceSec == null ? null : new Date(sinceSec * 1000),
+    at: new Date(sec * 1000),
+  });
   return Capture.parse(raw); // the wire contract holds for every capture
 }
 
@@ -61,10 +87,22 @@ test('multi-node cluster: source, keys, sizes, guest facts, hosts, datastores', 
   const { collector, fake } = await setup();
   const c = await captureAt(collector, T0);
   assert.is(c.complete, true, c.errors.join('; '));
-  assert.equal(c.source, { kind: 'proxmox', id: 'pve-lab', name: 'lab', endpoint: fake.url, version: '8.2.4' });
+  assert.equal(c.source, {
+    kind: 'proxmox',
+    id: 'pve-lab',
+    name: 'lab',
+    endpoint: fake.url,
+    version: '8.2.4',
+  });
   assert.equal(c.vms.map((v) => v.key).sort(), [
-    'pve-lab:100:1690000000', 'pve-lab:101:1695000000', 'pve-lab:102:1698000000', 'pve-lab:103:1680000000',
-    'pve-lab:104:1699000000', 'pve-lab:200:1699999968', 'pve-lab:201:0', 'pve-lab:202:0',
+    'pve-lab:100:1690000000',
+    'pve-lab:101:1695000000',
+    'pve-lab:102:1698000000',
+    'pve-lab:103:1680000000',
+    'pve-lab:104:1699000000',
+    'pve-lab:200:1699999968',
+    'pve-lab:201:0',
+    'pve-lab:202:0',
   ]);
 
   const db = byVmid(c, 100)!;
@@ -101,7 +139,9 @@ test('multi-node cluster: source, keys, sizes, guest facts, hosts, datastores', 
   assert.is(byVmid(c, 202)!.ramMb, 256);
 
   assert.equal(c.hosts.map((h) => [h.name, h.connectionState, h.cpuCores, h.cpuMhz]), [
-    ['pve1', 'online', 32, 2900], ['pve2', 'online', 32, 2900], ['pve3', 'online', 16, 3100],
+    ['pve1', 'online', 32, 2900],
+    ['pve2', 'online', 32, 2900],
+    ['pve3', 'online', 16, 3100],
   ]);
   assert.is(c.hosts[2].version, 'pve-manager/8.2.2/cb7a8a8b4d1f0a41');
   assert.is(c.datastores.length, 7, 'shared ceph-rbd once, local and local-lvm per node');
@@ -160,8 +200,15 @@ test('one node offline: complete:false naming it, its VMs kept with last known d
   setNode(model, 'pve3', { online: false });
   const second = await captureAt(collector, T0 + 3600, T0);
   assert.is(second.complete, false);
-  assert.ok(second.errors.some((e) => /node pve3/.test(e) && /offline/.test(e)), second.errors.join('; '));
-  assert.equal(second.vms.map((v) => v.key).sort(), first.vms.map((v) => v.key).sort(), 'same VMs, same keys');
+  assert.ok(
+    second.errors.some((e) => /node pve3/.test(e) && /offline/.test(e)),
+    second.errors.join('; '),
+  );
+  assert.equal(
+    second.vms.map((v) => v.key).sort(),
+    first.vms.map((v) => v.key).sort(),
+    'same VMs, same keys',
+  );
   const web = byVmid(second, 104)!;
   assert.equal(web, byVmid(first, 104), 'last known data');
   assert.equal(second.events.filter((e) => e.type === 'deleted'), []);
@@ -175,7 +222,10 @@ test('node offline (hanging) on a first capture: unseen VMs left out, capture in
   const c = await captureAt(collector, T0);
   assert.ok(Date.now() - t < 3000);
   assert.is(c.complete, false);
-  assert.ok(c.errors.some((e) => /node pve3/.test(e) && /104/.test(e) && /201/.test(e)), c.errors.join('; '));
+  assert.ok(
+    c.errors.some((e) => /node pve3/.test(e) && /104/.test(e) && /201/.test(e)),
+    c.errors.join('; '),
+  );
   assert.is(byVmid(c, 104), undefined);
   assert.is(c.vms.length, 6);
 });
@@ -188,8 +238,15 @@ test('slow node beyond the request timeout: capture finishes, complete:false nam
   const took = Date.now() - t;
   assert.ok(took < 1400, `took ${took} ms`);
   assert.is(c.complete, false);
-  assert.ok(c.errors.some((e) => /node pve2/.test(e) && /did not answer within 300 ms/.test(e)), c.errors.join('; '));
-  assert.equal(c.vms.map((v) => Number(v.sourceVmId)).sort(), [100, 101, 104, 200, 201], 'pve2 guests unseen, so left out');
+  assert.ok(
+    c.errors.some((e) => /node pve2/.test(e) && /did not answer within 300 ms/.test(e)),
+    c.errors.join('; '),
+  );
+  assert.equal(
+    c.vms.map((v) => Number(v.sourceVmId)).sort(),
+    [100, 101, 104, 200, 201],
+    'pve2 guests unseen, so left out',
+  );
 });
 
 test('slow node after a full capture: unchanged guests need nothing from it; a changed one is kept and flagged', async () => {
@@ -211,9 +268,18 @@ test('vmid reused after delete: new key, deleted event for the old one, created 
   const first = await captureAt(collector, T0);
   const old = findGuest(model, 100);
   destroyGuest(model, 100, T0 + 100);
-  createGuest(model, { ...old, config: { ...old.config, name: 'db01-new', scsi1: 'ceph-rbd:vm-100-disk-1,size=50G' } }, T0 + 200);
+  createGuest(model, {
+    ...old,
+    config: { ...old.config, name: 'db01-new', scsi1: 'ceph-rbd:vm-100-disk-1,size=50G' },
+  }, T0 + 200);
   destroyGuest(model, 201, T0 + 110);
-  createGuest(model, { vmid: 201, type: 'lxc', node: 'pve3', status: 'running', config: { hostname: 'proxy02', memory: 512, rootfs: 'ceph-rbd:vm-201-disk-0,size=2G' } }, T0 + 210);
+  createGuest(model, {
+    vmid: 201,
+    type: 'lxc',
+    node: 'pve3',
+    status: 'running',
+    config: { hostname: 'proxy02', memory: 512, rootfs: 'ceph-rbd:vm-201-disk-0,size=2G' },
+  }, T0 + 210);
 
   const second = await captureAt(collector, T0 + 300, T0);
   assert.is(second.complete, true, second.errors.join('; '));
@@ -221,7 +287,11 @@ test('vmid reused after delete: new key, deleted event for the old one, created 
   assert.is(byVmid(second, 100)!.key, `pve-lab:100:${T0 + 200}`);
   assert.is(byVmid(second, 100)!.provisionedDiskGb, 82.004);
   assert.is(byVmid(second, 100)!.createdAt, iso(T0 + 200));
-  assert.is(byVmid(second, 201)!.key, `pve-lab:201:${T0 + 210}`, 'LXC generation from the new vzcreate');
+  assert.is(
+    byVmid(second, 201)!.key,
+    `pve-lab:201:${T0 + 210}`,
+    'LXC generation from the new vzcreate',
+  );
 
   const deleted = second.events.filter((e) => e.type === 'deleted');
   assert.equal(deleted.map((e) => [e.vmKey, e.sourceVmId, e.vmName, e.at]), [
@@ -246,14 +316,24 @@ test('config digest cache: an unchanged cluster costs four requests; changes ref
 
   fake.resetRequests();
   await captureAt(collector, T0 + 60, T0);
-  assert.equal(fake.requests.map((r) => r.path).sort(), ['/cluster/resources', '/cluster/status', '/cluster/tasks', '/version']);
+  assert.equal(fake.requests.map((r) => r.path).sort(), [
+    '/cluster/resources',
+    '/cluster/status',
+    '/cluster/tasks',
+    '/version',
+  ]);
   assert.ok(firstCount > 4 * 4, `first capture made ${firstCount} requests`);
 
   // An added data disk does not show in /cluster/resources; the async config task does.
-  updateGuestConfig(model, 104, { scsi1: 'local-lvm:vm-104-disk-1,size=100G' }, { at: T0 + 100, task: true });
+  updateGuestConfig(model, 104, { scsi1: 'local-lvm:vm-104-disk-1,size=100G' }, {
+    at: T0 + 100,
+    task: true,
+  });
   fake.resetRequests();
   const c = await captureAt(collector, T0 + 180, T0 + 60);
-  assert.equal(fake.requests.filter((r) => r.path.endsWith('/config')).map((r) => r.path), ['/nodes/pve3/qemu/104/config']);
+  assert.equal(fake.requests.filter((r) => r.path.endsWith('/config')).map((r) => r.path), [
+    '/nodes/pve3/qemu/104/config',
+  ]);
   assert.is(byVmid(c, 104)!.provisionedDiskGb, 140);
 
   // A silent edit (sync PUT, no task, nothing in resources) is seen once the entry ages out.
@@ -267,11 +347,30 @@ test('config digest cache: an unchanged cluster costs four requests; changes ref
 });
 
 test('LXC without ctime: vzcreate task time, also when only the node task log still has it', async () => {
-  const { collector, model } = await setup({ mutate: (m) => { m.clusterTaskLimitPerNode = 0; } });
-  createGuest(model, { vmid: 210, type: 'lxc', node: 'pve2', status: 'stopped', config: { hostname: 'ct-new', memory: 1024, cores: 2, rootfs: 'local-lvm:vm-210-disk-0,size=12G' } }, T0 - 500);
+  const { collector, model } = await setup({
+    mutate: (m) => {
+      m.clusterTaskLimitPerNode = 0;
+    },
+  });
+  createGuest(model, {
+    vmid: 210,
+    type: 'lxc',
+    node: 'pve2',
+    status: 'stopped',
+    config: {
+      hostname: 'ct-new',
+      memory: 1024,
+      cores: 2,
+      rootfs: 'local-lvm:vm-210-disk-0,size=12G',
+    },
+  }, T0 - 500);
   const c = await captureAt(collector, T0);
   assert.is(c.complete, true, c.errors.join('; '));
-  assert.is(byVmid(c, 200)!.key, 'pve-lab:200:1699999968', 'found by scanning /nodes/{node}/tasks?typefilter=vzcreate');
+  assert.is(
+    byVmid(c, 200)!.key,
+    'pve-lab:200:1699999968',
+    'found by scanning /nodes/{node}/tasks?typefilter=vzcreate',
+  );
   assert.is(byVmid(c, 210)!.key, `pve-lab:210:${T0 - 500}`);
   assert.is(byVmid(c, 210)!.createdAt, iso(T0 - 500));
   assert.is(byVmid(c, 210)!.vcpu, 2);
@@ -283,10 +382,23 @@ test('clone: PVE logs it under the source vmid; the clone is matched by its crea
   const { collector, model, fake } = await setup({ urlSuffix: '/api2/json/' });
   await captureAt(collector, T0);
   const src = findGuest(model, 104);
-  createGuest(model, { ...src, vmid: 300, config: { ...src.config, name: 'web02' } }, T0 + 101, { task: false });
-  addTask(model, { node: 'pve3', type: 'qmclone', id: 104, starttime: T0 + 100, endtime: T0 + 130 });
+  createGuest(model, { ...src, vmid: 300, config: { ...src.config, name: 'web02' } }, T0 + 101, {
+    task: false,
+  });
+  addTask(model, {
+    node: 'pve3',
+    type: 'qmclone',
+    id: 104,
+    starttime: T0 + 100,
+    endtime: T0 + 130,
+  });
   const c = await captureAt(collector, T0 + 200, T0);
-  assert.equal(c.events.map((e) => [e.type, e.vmKey, e.sourceVmId, e.vmName]), [['created', `pve-lab:300:${T0 + 101}`, '300', 'web02']]);
+  assert.equal(c.events.map((e) => [e.type, e.vmKey, e.sourceVmId, e.vmName]), [[
+    'created',
+    `pve-lab:300:${T0 + 101}`,
+    '300',
+    'web02',
+  ]]);
   assert.match(c.events[0].detail!, /^clone of vmid 104: qmclone on pve3 by root@pam/);
   assert.is(c.source.endpoint, fake.url, 'configured with an /api2/json/ suffix, reported without');
 });
@@ -302,7 +414,11 @@ test('a lone node (no cluster): its name is the source id', async () => {
   });
   const c = await captureAt(collector, T0);
   assert.is(c.source.id, 'pve1');
-  assert.equal(c.vms.map((v) => v.key).sort(), ['pve1:100:1690000000', 'pve1:101:1695000000', 'pve1:200:1699999968']);
+  assert.equal(c.vms.map((v) => v.key).sort(), [
+    'pve1:100:1690000000',
+    'pve1:101:1695000000',
+    'pve1:200:1699999968',
+  ]);
   assert.is(byVmid(c, 100)!.cluster, null);
   const r = await collector.check(new AbortController().signal);
   assert.match(r.message, /node pve1/);

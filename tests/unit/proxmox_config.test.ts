@@ -25,9 +25,14 @@ test('sizes: K/M/G/T are binary units, bare numbers are bytes', () => {
 
 test('property strings: leading value is the volume', () => {
   assert.equal(parsePropertyString('local-lvm:vm-100-disk-0,size=32G,ssd=1'), {
-    file: 'local-lvm:vm-100-disk-0', size: '32G', ssd: '1',
+    file: 'local-lvm:vm-100-disk-0',
+    size: '32G',
+    ssd: '1',
   });
-  assert.equal(parsePropertyString('file=ceph:vm-1-disk-0,size=1T'), { file: 'ceph:vm-1-disk-0', size: '1T' });
+  assert.equal(parsePropertyString('file=ceph:vm-1-disk-0,size=1T'), {
+    file: 'ceph:vm-1-disk-0',
+    size: '1T',
+  });
 });
 
 test('qemu: all disks summed, cdrom and unused left out, efidisk and tpmstate counted', () => {
@@ -56,7 +61,14 @@ test('qemu: all disks summed, cdrom and unused left out, efidisk and tpmstate co
     description: 'primary database',
   };
   const parsed = parseGuestConfig('qemu', config);
-  assert.equal(parsed.disks.map((d) => d.key), ['efidisk0', 'sata0', 'scsi0', 'scsi1', 'tpmstate0', 'virtio2']);
+  assert.equal(parsed.disks.map((d) => d.key), [
+    'efidisk0',
+    'sata0',
+    'scsi0',
+    'scsi1',
+    'tpmstate0',
+    'virtio2',
+  ]);
   assert.is(parsed.provisionedBytes, 32 * GiB + 1024 * GiB + 0.5 * GiB + 10 * GiB + 8 * 1024 ** 2);
   assert.is(parsed.vcpu, 8);
   assert.is(parsed.ramMb, 16384);
@@ -117,7 +129,10 @@ test('ctime and tags edge cases', () => {
 });
 
 test('disks: file= form and unsized passthrough', () => {
-  const disks = listDisks('qemu', { scsi0: 'file=ceph:vm-1-disk-0,size=2G', scsi1: '/dev/disk/by-id/ata-X' });
+  const disks = listDisks('qemu', {
+    scsi0: 'file=ceph:vm-1-disk-0,size=2G',
+    scsi1: '/dev/disk/by-id/ata-X',
+  });
   assert.equal(disks, [{ key: 'scsi0', volume: 'ceph:vm-1-disk-0', sizeBytes: 2 * GiB }]);
 });
 

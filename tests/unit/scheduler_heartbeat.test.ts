@@ -10,7 +10,11 @@ import { createScheduler, nextAlignedRun } from '../../agent/scheduler/scheduler
 const test = suite('scheduler and heartbeat');
 const log = createLogger({ level: 'silent' });
 const source = (name: string, extra: Record<string, unknown> = {}) =>
-  parseAgentConfig({ server: { url: 'http://127.0.0.1:9', token: 't' }, spoolDir: '/tmp/x', sources: [{ name, kind: 'demo', ...extra }] }).sources[0];
+  parseAgentConfig({
+    server: { url: 'http://127.0.0.1:9', token: 't' },
+    spoolDir: '/tmp/x',
+    sources: [{ name, kind: 'demo', ...extra }],
+  }).sources[0];
 
 function collector(behaviour: (signal: AbortSignal) => Promise<unknown>): Collector {
   return {
@@ -18,25 +22,41 @@ function collector(behaviour: (signal: AbortSignal) => Promise<unknown>): Collec
     capture: async ({ signal }) => (await behaviour(signal)) as any,
   };
 }
-const good = () => demoCapture({ flavor: 'vcenter', seed: 1, totalVms: 10, at: new Date(), since: null });
+const good = () =>
+  demoCapture({ flavor: 'vcenter', seed: 1, totalVms: 10, at: new Date(), since: null });
 
 test('hourly runs are aligned to the hour; minute runs to the minute', () => {
-  assert.is(new Date(nextAlignedRun(Date.parse('2026-05-01T10:17:03Z'), 3600)).toISOString(), '2026-05-01T11:00:00.000Z');
-  assert.is(new Date(nextAlignedRun(Date.parse('2026-05-01T10:17:03Z'), 60)).toISOString(), '2026-05-01T10:18:00.000Z');
-  assert.is(new Date(nextAlignedRun(Date.parse('2026-05-01T11:00:00Z'), 3600)).toISOString(), '2026-05-01T12:00:00.000Z');
+  assert.is(
+    new Date(nextAlignedRun(Date.parse('2026-05-01T10:17:03Z'), 3600)).toISOString(),
+    '2026-05-01T11:00:00.000Z',
+  );
+  assert.is(
+    new Date(nextAlignedRun(Date.parse('2026-05-01T10:17:03Z'), 60)).toISOString(),
+    '2026-05-01T10:18:00.000Z',
+  );
+  assert.is(
+    new Date(nextAlignedRun(Date.parse('2026-05-01T11:00:00Z'), 3600)).toISOString(),
+    '2026-05-01T12:00:00.000Z',
+  );
 });
 
 test('no overlapping runs of one source', async () => {
   let running = 0, maxRunning = 0, calls = 0;
   const stored: string[] = [];
   const s = createScheduler({
-    log, store: async (c) => void stored.push(c.captureId),
-    sources: [{ config: source('a'), collector: collector(async () => {
-      calls++; running++; maxRunning = Math.max(maxRunning, running);
-      await new Promise((r) => setTimeout(r, 50));
-      running--;
-      return good();
-    }) }],
+    log,
+    store: async (c) => void stored.push(c.captureId),
+    sources: [{
+      config: source('a'),
+      collector: collector(async () => {
+        calls++;
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((r) => setTimeout(r, 50));
+        running--;
+        return good();
+      }),
+    }],
   });
   const results = await Promise.all([s.runSource('a'), s.runSource('a'), s.runSource('a')]);
   assert.equal(results.sort(), [false, false, true]);
@@ -48,11 +68,25 @@ test('no overlapping runs of one source', async () => {
 
 test('a timeout or a collector error is a failed poll with the reason, not a crash', async () => {
   const s = createScheduler({
-    log, store: async () => {},
+    log,
+    store: async () => {},
     sources: [
-      { config: source('slow', { timeoutSeconds: 1 }), collector: collector((signal) => new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason)))) },
-      { config: source('bad'), collector: collector(async () => { throw new Error('login refused'); }) },
-      { config: source('junk'), collector: collector(async () => ({ ...good(), vms: [{ key: '' }] })) },
+      {
+        config: source('slow', { timeoutSeconds: 1 }),
+        collector: collector((signal) =>
+          new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+        ),
+      },
+      {
+        config: source('bad'),
+        collector: collector(async () => {
+          throw new Error('login refused');
+        }),
+      },
+      {
+        config: source('junk'),
+        collector: collector(async () => ({ ...good(), vms: [{ key: '' }] })),
+      },
     ],
   });
   assert.is(await s.runSource('slow'), false);
@@ -67,20 +101,40 @@ test('a timeout or a collector error is a failed poll with the reason, not a cra
 
 test("the heartbeat answer's capture-now runs that source at once", async () => {
   let captures = 0;
-  const s = createScheduler({ log, store: async () => {}, sources: [{ config: source('vc'), collector: collector(async () => (captures++, good())) }] });
+  const s = createScheduler({
+    log,
+    store: async () => {},
+    sources: [{ config: source('vc'), collector: collector(async () => (captures++, good())) }],
+  });
   await s.runSource('vc');
   const sourceId = s.health()[0].sourceId!;
   let sent: any = null;
   const fetchFn = (async (_url: URL, init: RequestInit) => {
     sent = JSON.parse(String(init.body));
-    return new Response(JSON.stringify({ captureNow: [{ sourceId }, { sourceId: 'unknown-source' }] }), { status: 200 });
+    return new Response(
+      JSON.stringify({ captureNow: [{ sourceId }, { sourceId: 'unknown-source' }] }),
+      { status: 200 },
+    );
   }) as unknown as typeof fetch;
   const ok = await sendHeartbeat({
-    serverUrl: 'http://127.0.0.1:9', token: 't', scheduler: s, log, fetch: fetchFn,
+    serverUrl: 'http://127.0.0.1:9',
+    token: 't',
+    scheduler: s,
+    log,
+    fetch: fetchFn,
     body: {
-      agentVersion: '0.1.0', hostname: 'h', sentAt: new Date().toISOString(), sources: s.health(),
+      agentVersion: '0.1.0',
+      hostname: 'h',
+      sentAt: new Date().toISOString(),
+      sources: s.health(),
       spool: { pending: 0, pendingBytes: 0, rejected: 0, refusedAtCap: 0, maxBytes: 1 },
-      delivery: { delivered: 0, rejected: 0, lastDeliveredAt: null, lastError: null, retryAt: null },
+      delivery: {
+        delivered: 0,
+        rejected: 0,
+        lastDeliveredAt: null,
+        lastError: null,
+        retryAt: null,
+      },
     },
   });
   assert.ok(ok);
@@ -91,13 +145,28 @@ test("the heartbeat answer's capture-now runs that source at once", async () => 
 
 test('a heartbeat the server refuses is reported, never thrown', async () => {
   const s = createScheduler({ log, store: async () => {}, sources: [] });
-  const down = (async () => { throw new TypeError('fetch failed'); }) as unknown as typeof fetch;
+  const down = (async () => {
+    throw new TypeError('fetch failed');
+  }) as unknown as typeof fetch;
   const body = {
-    agentVersion: '0.1.0', hostname: null, sentAt: new Date().toISOString(), sources: [],
+    agentVersion: '0.1.0',
+    hostname: null,
+    sentAt: new Date().toISOString(),
+    sources: [],
     spool: { pending: 0, pendingBytes: 0, rejected: 0, refusedAtCap: 0, maxBytes: 1 },
     delivery: { delivered: 0, rejected: 0, lastDeliveredAt: null, lastError: null, retryAt: null },
   };
-  assert.is(await sendHeartbeat({ serverUrl: 'http://127.0.0.1:9', token: 't', scheduler: s, log, fetch: down, body }), false);
+  assert.is(
+    await sendHeartbeat({
+      serverUrl: 'http://127.0.0.1:9',
+      token: 't',
+      scheduler: s,
+      log,
+      fetch: down,
+      body,
+    }),
+    false,
+  );
 });
 
 test.run();

@@ -13,7 +13,15 @@ import { gunzip, openSpool, SpoolFullError } from '../../agent/spool/spool.ts';
 const test = suite('spool and delivery');
 const log = createLogger({ level: 'silent' });
 const capture = (hour: number) =>
-  Capture.parse(demoCapture({ flavor: 'vcenter', seed: 1, totalVms: 10, at: new Date(Date.UTC(2026, 4, 1, hour)), since: null }));
+  Capture.parse(
+    demoCapture({
+      flavor: 'vcenter',
+      seed: 1,
+      totalVms: 10,
+      at: new Date(Date.UTC(2026, 4, 1, hour)),
+      since: null,
+    }),
+  );
 
 let dir = '';
 test.before.each(() => {
@@ -31,18 +39,31 @@ test('captures are stored gzipped and listed oldest first', async () => {
   assert.equal(list.map((e) => e.captureId), [early.captureId, late.captureId]);
   const text = await gunzip(await spool.read(list[0]));
   assert.is(JSON.parse(text).captureId, early.captureId);
-  assert.not.ok(readdirSync(path.join(dir, 'pending')).some((n) => n.includes('.tmp-')), 'no temp files left');
+  assert.not.ok(
+    readdirSync(path.join(dir, 'pending')).some((n) => n.includes('.tmp-')),
+    'no temp files left',
+  );
 });
 
 test('at the size cap a capture is refused loudly, older ones kept', async () => {
   const lines: string[] = [];
-  const spool = await openSpool(dir, { maxBytes: 1024 * 1024, log: createLogger({ sink: (l) => lines.push(l) }) });
+  const spool = await openSpool(dir, {
+    maxBytes: 1024 * 1024,
+    log: createLogger({ sink: (l) => lines.push(l) }),
+  });
   const big = capture(1);
-  big.vms = Array.from({ length: 3000 }, (_, i) => ({ ...big.vms[0], key: `k${i}`, name: `vm-${i}-${Math.random()}` }));
+  big.vms = Array.from(
+    { length: 3000 },
+    (_, i) => ({ ...big.vms[0], key: `k${i}`, name: `vm-${i}-${Math.random()}` }),
+  );
   let refused = 0;
   for (let i = 0; i < 20; i++) {
     try {
-      await spool.put({ ...big, captureId: crypto.randomUUID(), capturedAt: new Date(Date.UTC(2026, 4, 1, i)).toISOString() });
+      await spool.put({
+        ...big,
+        captureId: crypto.randomUUID(),
+        capturedAt: new Date(Date.UTC(2026, 4, 1, i)).toISOString(),
+      });
     } catch (err) {
       assert.instance(err, SpoolFullError);
       refused++;
@@ -77,7 +98,14 @@ test('delivery sends oldest first, acks on 2xx, backs off on 503 with Retry-Afte
     () => new Response('busy', { status: 503, headers: { 'retry-after': '7' } }),
     () => new Response('{"duplicate":true}', { status: 200 }),
   ]);
-  const d = createDelivery({ serverUrl: 'http://127.0.0.1:1', token: 't', spool, log, userAgent: 'test', fetch: server.fetchFn });
+  const d = createDelivery({
+    serverUrl: 'http://127.0.0.1:1',
+    token: 't',
+    spool,
+    log,
+    userAgent: 'test',
+    fetch: server.fetchFn,
+  });
   assert.is(await d.drain(), 7000, 'waits what Retry-After says');
   assert.equal(server.seen, [a.captureId, b.captureId]);
   assert.is((await spool.list()).length, 1);
@@ -96,14 +124,31 @@ test('a 4xx rejection moves the capture aside with the reason; 401 is retried', 
     () => new Response('{"error":{"code":"invalid_capture","message":"bad"}}', { status: 400 }),
     () => new Response('{}', { status: 201 }),
   ]);
-  const d = createDelivery({ serverUrl: 'http://127.0.0.1:1', token: 't', spool, log, userAgent: 'test', fetch: server.fetchFn, backoff: { baseMs: 10 } });
+  const d = createDelivery({
+    serverUrl: 'http://127.0.0.1:1',
+    token: 't',
+    spool,
+    log,
+    userAgent: 'test',
+    fetch: server.fetchFn,
+    backoff: { baseMs: 10 },
+  });
   const wait = await d.drain();
   assert.ok(wait !== null && wait <= 10);
   assert.is((await spool.list()).length, 2, '401 keeps everything');
   assert.is(await d.drain(), null);
   const rejected = readdirSync(path.join(dir, 'rejected'));
   assert.ok(rejected.some((n) => n.endsWith(`${a.captureId}.json.gz`)));
-  const reason = JSON.parse(readFileSync(path.join(dir, 'rejected', rejected.find((n) => n.endsWith('.reason.json'))!), 'utf8'));
+  const reason = JSON.parse(
+    readFileSync(
+      path.join(
+        dir,
+        'rejected',
+        rejected.find((n) => n.endsWith('.reason.json'))!,
+      ),
+      'utf8',
+    ),
+  );
   assert.is(reason.status, 400);
   assert.match(reason.body, /invalid_capture/);
   assert.is((await spool.list()).length, 0);
@@ -112,9 +157,25 @@ test('a 4xx rejection moves the capture aside with the reason; 401 is retried', 
 test('network failure keeps the capture and backs off exponentially', async () => {
   const spool = await openSpool(dir, { maxBytes: 50e6, log });
   await spool.put(capture(1));
-  const failing = (async () => { throw new TypeError('fetch failed'); }) as unknown as typeof fetch;
-  const d = createDelivery({ serverUrl: 'http://127.0.0.1:1', token: 't', spool, log, userAgent: 'test', fetch: failing, backoff: { baseMs: 100, maxMs: 1000 } });
-  const waits = [await d.drain(), await d.drain(), await d.drain(), await d.drain(), await d.drain()];
+  const failing = (async () => {
+    throw new TypeError('fetch failed');
+  }) as unknown as typeof fetch;
+  const d = createDelivery({
+    serverUrl: 'http://127.0.0.1:1',
+    token: 't',
+    spool,
+    log,
+    userAgent: 'test',
+    fetch: failing,
+    backoff: { baseMs: 100, maxMs: 1000 },
+  });
+  const waits = [
+    await d.drain(),
+    await d.drain(),
+    await d.drain(),
+    await d.drain(),
+    await d.drain(),
+  ];
   assert.ok(waits.every((w) => w !== null));
   assert.ok(waits[4]! <= 1000 && waits[4]! >= 500, `capped: ${waits[4]}`);
   assert.is((await spool.list()).length, 1);
@@ -141,7 +202,14 @@ test('a capture spooled while the loop is draining is not left waiting for the n
     sent.push(JSON.parse(await gunzip(init.body as Uint8Array)).captureId);
     return new Response('{}', { status: 201 });
   }) as unknown as typeof fetch;
-  const d = createDelivery({ serverUrl: 'http://127.0.0.1:1', token: 't', spool, log, userAgent: 'test', fetch: fetchFn });
+  const d = createDelivery({
+    serverUrl: 'http://127.0.0.1:1',
+    token: 't',
+    spool,
+    log,
+    userAgent: 'test',
+    fetch: fetchFn,
+  });
   const stop = new AbortController();
   const loop = d.run(stop.signal);
   await new Promise((r) => setTimeout(r, 20));

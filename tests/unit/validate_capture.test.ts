@@ -6,7 +6,7 @@ import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
 import { digestVm } from '../../server/ingest/vm_lines.ts';
 import type { VmTextMemo } from '../../server/ingest/vm_text_memo.ts';
-import { parseCapture, type CaptureIssue } from '../../server/ingest/validate_capture.ts';
+import { type CaptureIssue, parseCapture } from '../../server/ingest/validate_capture.ts';
 
 const test = suite('validate capture (fast path agrees with zod)');
 
@@ -16,19 +16,27 @@ type Case = { label: string; input: unknown };
 
 const viaZod = (schema: z.ZodType): Validator => (body) => {
   const r = schema.safeParse(body);
-  return r.success ? { success: true, data: r.data } : { success: false, issues: describeIssues(r.error) };
+  return r.success
+    ? { success: true, data: r.data }
+    : { success: false, issues: describeIssues(r.error) };
 };
 /** The interpreted parse the ingest API answered with before the fast path: the reference. */
 const reference = viaZod(Capture);
 
 /** Where two values first differ (null if nowhere), telling -0 from 0, own keys from inherited ones, arrays from objects. */
-function difference(a: unknown, b: unknown, path = ''): { path: string; a: unknown; b: unknown } | null {
+function difference(
+  a: unknown,
+  b: unknown,
+  path = '',
+): { path: string; a: unknown; b: unknown } | null {
   if (Object.is(a, b)) return null;
   const here = { path: path || '(root)', a, b };
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return here;
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return here;
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (!Object.hasOwn(a, k) || !Object.hasOwn(b, k)) return { path: `${path}.${k}`, a: (a as any)[k], b: (b as any)[k] };
+    if (!Object.hasOwn(a, k) || !Object.hasOwn(b, k)) {
+      return { path: `${path}.${k}`, a: (a as any)[k], b: (b as any)[k] };
+    }
     const d = difference((a as any)[k], (b as any)[k], `${path}.${k}`);
     if (d) return d;
   }
@@ -39,7 +47,13 @@ const same = (a: unknown, b: unknown) => difference(a, b) === null;
 function mismatch(validate: Validator, c: Case, expected = reference(c.input)): string | null {
   const d = difference(validate(c.input), expected);
   if (!d) return null;
-  const brief = (o: unknown) => String(JSON.stringify(o, (_k, v) => (typeof v === 'string' && v.length > 40 ? `${v.slice(0, 40)}…(${v.length})` : v))).slice(0, 300);
+  const brief = (o: unknown) =>
+    String(
+      JSON.stringify(
+        o,
+        (_k, v) => (typeof v === 'string' && v.length > 40 ? `${v.slice(0, 40)}…(${v.length})` : v),
+      ),
+    ).slice(0, 300);
   return `${c.label}: at ${d.path} zod has ${brief(d.b)}, got ${brief(d.a)}`;
 }
 
@@ -55,7 +69,10 @@ function assertAgree(cases: Iterable<Case>): { total: number; valid: number } {
     if (m) bad.push(m);
     else if (expected.success) valid++;
   }
-  assert.ok(bad.length === 0, `${bad.length} of ${total} cases disagree with zod:\n${bad.slice(0, 5).join('\n')}`);
+  assert.ok(
+    bad.length === 0,
+    `${bad.length} of ${total} cases disagree with zod:\n${bad.slice(0, 5).join('\n')}`,
+  );
   return { total, valid };
 }
 
@@ -64,8 +81,12 @@ function assertAgree(cases: Iterable<Case>): { total: number; valid: number } {
 
 const baseJson = (() => {
   const c = JSON.parse(JSON.stringify(demoCapture({
-    flavor: 'proxmox', seed: 3, totalVms: 40, at: new Date('2026-05-01T10:00:00Z'),
-    since: new Date('2026-03-01T10:00:00Z'), captureId: '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f',
+    flavor: 'proxmox',
+    seed: 3,
+    totalVms: 40,
+    at: new Date('2026-05-01T10:00:00Z'),
+    since: new Date('2026-03-01T10:00:00Z'),
+    captureId: '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f',
   })));
   c.vms = c.vms.slice(0, 4);
   c.hosts = c.hosts.slice(0, 2);
@@ -73,24 +94,35 @@ const baseJson = (() => {
   c.events = c.events.slice(0, 2);
   c.complete = false;
   c.errors = ['datastore nfs-backup: timeout'];
-  Object.assign(c.vms[1], { tags: ['prod', 'team:a'], ipAddresses: ['10.0.0.5', 'fe80::1'], annotation: 'owner: ops' });
+  Object.assign(c.vms[1], {
+    tags: ['prod', 'team:a'],
+    ipAddresses: ['10.0.0.5', 'fe80::1'],
+    annotation: 'owner: ops',
+  });
   return JSON.stringify(c);
 })();
 const base = (): any => JSON.parse(baseJson);
 
-const unwrap = (s: any): any => (['default', 'nullable', 'optional'].includes(s.type) ? unwrap(s.def.innerType) : s);
+const unwrap = (
+  s: any,
+): any => (['default', 'nullable', 'optional'].includes(s.type) ? unwrap(s.def.innerType) : s);
 const lengthCheck = (s: any, kind: 'max_length' | 'min_length'): number | undefined => {
   const d = (s.def.checks ?? []).map((c: any) => c._zod.def).find((d: any) => d.check === kind);
   return d ? (kind === 'max_length' ? d.maximum : d.minimum) : undefined;
 };
 
 /** Every object schema reachable from Capture, with where the base capture holds one: derived, so a new nested object is fuzzed too. */
-function objectLocations(schema: any, path: (string | number)[] = []): { path: (string | number)[]; shape: Record<string, any> }[] {
+function objectLocations(
+  schema: any,
+  path: (string | number)[] = [],
+): { path: (string | number)[]; shape: Record<string, any> }[] {
   const out = [{ path, shape: schema.shape }];
   for (const [key, field] of Object.entries<any>(schema.shape)) {
     const s = unwrap(field);
     if (s.type === 'object') out.push(...objectLocations(s, [...path, key]));
-    if (s.type === 'array' && unwrap(s.element).type === 'object') out.push(...objectLocations(unwrap(s.element), [...path, key, 1]));
+    if (s.type === 'array' && unwrap(s.element).type === 'object') {
+      out.push(...objectLocations(unwrap(s.element), [...path, key, 1]));
+    }
   }
   return out;
 }
@@ -98,28 +130,85 @@ const locations = objectLocations(Capture);
 const at = (root: any, path: (string | number)[]) => path.reduce((o, k) => o[k], root);
 
 const DATETIMES = [
-  '2026-05-01T10:00:00Z', '2026-05-01T10:00:00.123Z', '2026-05-01T10:00:00.123456789Z', '2026-05-01T10:00:00+02:00',
-  '2026-05-01T10:00:00-05:30', '2026-05-01T10:00:00.5+02:00', '2026-05-01T10:00:00+00:00', '2026-05-01T10:00Z',
-  '2026-05-01T10:00:00', '2026-05-01 10:00:00Z', '2026-05-01t10:00:00z', '2026-13-01T10:00:00Z', '2026-02-30T10:00:00Z',
-  '2024-02-29T00:00:00Z', '2025-02-29T00:00:00Z', '2000-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2026-05-01T24:00:00Z',
-  '2026-05-01T10:60:00Z', '2026-05-01T10:00:60Z', '2026-05-01T10:00:00+24:00', '2026-05-01T10:00:00+0200',
-  '2026-05-01T10:00:00+02', '2026-05-01', '2026-05-01T10:00:00.Z', ' 2026-05-01T10:00:00Z', '2026-05-01T10:00:00Z\n',
-  '+002026-05-01T10:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59.999Z',
+  '2026-05-01T10:00:00Z',
+  '2026-05-01T10:00:00.123Z',
+  '2026-05-01T10:00:00.123456789Z',
+  '2026-05-01T10:00:00+02:00',
+  '2026-05-01T10:00:00-05:30',
+  '2026-05-01T10:00:00.5+02:00',
+  '2026-05-01T10:00:00+00:00',
+  '2026-05-01T10:00Z',
+  '2026-05-01T10:00:00',
+  '2026-05-01 10:00:00Z',
+  '2026-05-01t10:00:00z',
+  '2026-13-01T10:00:00Z',
+  '2026-02-30T10:00:00Z',
+  '2024-02-29T00:00:00Z',
+  '2025-02-29T00:00:00Z',
+  '2000-02-29T00:00:00Z',
+  '1900-02-29T00:00:00Z',
+  '2026-05-01T24:00:00Z',
+  '2026-05-01T10:60:00Z',
+  '2026-05-01T10:00:60Z',
+  '2026-05-01T10:00:00+24:00',
+  '2026-05-01T10:00:00+0200',
+  '2026-05-01T10:00:00+02',
+  '2026-05-01',
+  '2026-05-01T10:00:00.Z',
+  ' 2026-05-01T10:00:00Z',
+  '2026-05-01T10:00:00Z\n',
+  '+002026-05-01T10:00:00Z',
+  '0000-01-01T00:00:00Z',
+  '9999-12-31T23:59:59.999Z',
 ];
 const UUIDS = [
-  '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f', '7D0C1F9A-5B8E-4C2D-9F3A-1E2B3C4D5E6F', '00000000-0000-0000-0000-000000000000',
-  'ffffffff-ffff-ffff-ffff-ffffffffffff', '01890a5d-ac96-774b-bcce-b302099a8057', 'c232ab00-9414-11ec-b3c8-9f6bdeced846',
-  '7d0c1f9a-5b8e-4c2d-cf3a-1e2b3c4d5e6f', '7d0c1f9a-5b8e-0c2d-9f3a-1e2b3c4d5e6f', '7d0c1f9a5b8e4c2d9f3a1e2b3c4d5e6f',
-  '{7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f}', '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6',
+  '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f',
+  '7D0C1F9A-5B8E-4C2D-9F3A-1E2B3C4D5E6F',
+  '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  '01890a5d-ac96-774b-bcce-b302099a8057',
+  'c232ab00-9414-11ec-b3c8-9f6bdeced846',
+  '7d0c1f9a-5b8e-4c2d-cf3a-1e2b3c4d5e6f',
+  '7d0c1f9a-5b8e-0c2d-9f3a-1e2b3c4d5e6f',
+  '7d0c1f9a5b8e4c2d9f3a1e2b3c4d5e6f',
+  '{7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6f}',
+  '7d0c1f9a-5b8e-4c2d-9f3a-1e2b3c4d5e6',
 ];
 const GENERIC: [string, () => unknown][] = [
-  ['undefined', () => undefined], ['null', () => null], ['""', () => ''], ['"x"', () => 'x'], ['" "', () => ' '],
-  ['"1"', () => '1'], ['"true"', () => 'true'], ['0', () => 0], ['-0', () => -0], ['-1', () => -1], ['1', () => 1],
-  ['1.5', () => 1.5], ['1e9', () => 1e9], ['1e9+1', () => 1e9 + 1], ['2**53', () => 2 ** 53], ['-(2**53)', () => -(2 ** 53)],
-  ['NaN', () => NaN], ['Infinity', () => Infinity], ['-Infinity', () => -Infinity], ['true', () => true], ['false', () => false],
-  ['{}', () => ({})], ['[]', () => []], ['["x"]', () => ['x']], ['[1]', () => [1]], ['[null]', () => [null]], ['[{}]', () => [{}]],
-  ['Date', () => new Date(0)], ['String object', () => new String('x')], ['bigint', () => 1n], ['function', () => () => 'x'],
-  ['"poweredOn"', () => 'poweredOn'], ['"vcenter"', () => 'vcenter'], ['"created"', () => 'created'],
+  ['undefined', () => undefined],
+  ['null', () => null],
+  ['""', () => ''],
+  ['"x"', () => 'x'],
+  ['" "', () => ' '],
+  ['"1"', () => '1'],
+  ['"true"', () => 'true'],
+  ['0', () => 0],
+  ['-0', () => -0],
+  ['-1', () => -1],
+  ['1', () => 1],
+  ['1.5', () => 1.5],
+  ['1e9', () => 1e9],
+  ['1e9+1', () => 1e9 + 1],
+  ['2**53', () => 2 ** 53],
+  ['-(2**53)', () => -(2 ** 53)],
+  ['NaN', () => NaN],
+  ['Infinity', () => Infinity],
+  ['-Infinity', () => -Infinity],
+  ['true', () => true],
+  ['false', () => false],
+  ['{}', () => ({})],
+  ['[]', () => []],
+  ['["x"]', () => ['x']],
+  ['[1]', () => [1]],
+  ['[null]', () => [null]],
+  ['[{}]', () => [{}]],
+  ['Date', () => new Date(0)],
+  ['String object', () => new String('x')],
+  ['bigint', () => 1n],
+  ['function', () => () => 'x'],
+  ['"poweredOn"', () => 'poweredOn'],
+  ['"vcenter"', () => 'vcenter'],
+  ['"created"', () => 'created'],
 ];
 
 /** Edge values for one field, read off its zod schema (limits, options, element type). */
@@ -131,15 +220,25 @@ function boundaries(field: any, sample: unknown): [string, () => unknown][] {
     const min = lengthCheck(s, 'min_length');
     if (max !== undefined) {
       out.push(
-        [`"a"×${max}`, () => 'a'.repeat(max)], [`"a"×${max + 1}`, () => 'a'.repeat(max + 1)],
-        [`"😀"×${max} (${2 * max} units)`, () => '😀'.repeat(max)], [`"😀"×${max + 1}`, () => '😀'.repeat(max + 1)],
+        [`"a"×${max}`, () => 'a'.repeat(max)],
+        [`"a"×${max + 1}`, () => 'a'.repeat(max + 1)],
+        [`"😀"×${max} (${2 * max} units)`, () => '😀'.repeat(max)],
+        [`"😀"×${max + 1}`, () => '😀'.repeat(max + 1)],
         [`"a"×${max - 1}+"😀" (${max + 1} units)`, () => 'a'.repeat(max - 1) + '😀'],
         [`"a"×${max}+"😀"`, () => 'a'.repeat(max) + '😀'],
-        [`lone high surrogate×${max}`, () => '\uD83D'.repeat(max)], [`lone high surrogate×${max + 1}`, () => '\uD83D'.repeat(max + 1)],
-        [`lone low+"a"×${max - 1}`, () => '\uDE00' + 'a'.repeat(max - 1)], [`"é"(combining)×${max}`, () => 'e\u0301'.repeat(Math.ceil(max / 2))],
+        [`lone high surrogate×${max}`, () => '\uD83D'.repeat(max)],
+        [`lone high surrogate×${max + 1}`, () => '\uD83D'.repeat(max + 1)],
+        [`lone low+"a"×${max - 1}`, () => '\uDE00' + 'a'.repeat(max - 1)],
+        [`"é"(combining)×${max}`, () => 'e\u0301'.repeat(Math.ceil(max / 2))],
       );
     }
-    if (min !== undefined) out.push([`"a"×${min - 1}`, () => 'a'.repeat(min - 1)], [`"a"×${min}`, () => 'a'.repeat(min)], ['"😀"', () => '😀']);
+    if (min !== undefined) {
+      out.push(
+        [`"a"×${min - 1}`, () => 'a'.repeat(min - 1)],
+        [`"a"×${min}`, () => 'a'.repeat(min)],
+        ['"😀"', () => '😀'],
+      );
+    }
     for (const d of DATETIMES) out.push([JSON.stringify(d), () => d]);
     for (const u of UUIDS) out.push([JSON.stringify(u), () => u]);
   }
@@ -148,38 +247,73 @@ function boundaries(field: any, sample: unknown): [string, () => unknown][] {
     const hi = s.maxValue as number | null;
     for (const [name, v] of [['min', lo], ['max', hi]] as const) {
       if (v === null || !Number.isFinite(v) || Math.abs(v) > 2 ** 53) continue;
-      for (const d of [-1, -0.5, -Number.EPSILON, 0, 0.5, 1]) out.push([`${name}${d >= 0 ? '+' : ''}${d}`, () => v + d]);
+      for (const d of [-1, -0.5, -Number.EPSILON, 0, 0.5, 1]) {
+        out.push([`${name}${d >= 0 ? '+' : ''}${d}`, () => v + d]);
+      }
     }
-    out.push(['MAX_SAFE_INTEGER', () => Number.MAX_SAFE_INTEGER], ['MAX_VALUE', () => Number.MAX_VALUE], ['5e-324', () => 5e-324], ['1e-7', () => 1e-7]);
+    out.push(
+      ['MAX_SAFE_INTEGER', () => Number.MAX_SAFE_INTEGER],
+      ['MAX_VALUE', () => Number.MAX_VALUE],
+      ['5e-324', () => 5e-324],
+      ['1e-7', () => 1e-7],
+    );
   }
   if (s.type === 'array') {
     const max = lengthCheck(s, 'max_length');
     const element = unwrap(s.element);
-    const item = Array.isArray(sample) && sample.length ? sample[0] : element.type === 'string' ? 'x' : {};
+    const item = Array.isArray(sample) && sample.length
+      ? sample[0]
+      : element.type === 'string'
+      ? 'x'
+      : {};
     // A million-item vms array takes zod seconds per parse; its length check is zod's own either way.
     if (max !== undefined && max <= 10_000) {
-      out.push([`${max} items`, () => Array(max).fill(item)], [`${max + 1} items`, () => Array(max + 1).fill(item)]);
+      out.push([`${max} items`, () => Array(max).fill(item)], [
+        `${max + 1} items`,
+        () => Array(max + 1).fill(item),
+      ]);
     }
-    out.push(['[item, null]', () => [item, null]], ['[item, 1]', () => [item, 1]], ['[item, "x"]', () => [item, 'x']],
-      ['[item, []]', () => [item, []]], ['sparse [item, , item]', () => [item, , item]], ['array-like object', () => ({ 0: item, length: 1 })]);
+    out.push(
+      ['[item, null]', () => [item, null]],
+      ['[item, 1]', () => [item, 1]],
+      ['[item, "x"]', () => [item, 'x']],
+      ['[item, []]', () => [item, []]],
+      ['sparse [item, , item]', () => [item, , item]],
+      ['array-like object', () => ({ 0: item, length: 1 })],
+    );
     if (element.type !== 'object') {
-      for (const [label, make] of boundaries(element, undefined)) out.push([`[item, ${label}]`, () => [item, make()]]);
+      for (const [label, make] of boundaries(element, undefined)) {
+        out.push([`[item, ${label}]`, () => [item, make()]]);
+      }
     }
   }
   if (s.type === 'enum') {
-    for (const o of s.options) out.push([JSON.stringify(o), () => o], [`${JSON.stringify(o)} upper`, () => String(o).toUpperCase()], [`${JSON.stringify(o)}+" "`, () => `${o} `]);
+    for (const o of s.options) {
+      out.push([JSON.stringify(o), () => o], [
+        `${JSON.stringify(o)} upper`,
+        () => String(o).toUpperCase(),
+      ], [`${JSON.stringify(o)}+" "`, () => `${o} `]);
+    }
   }
   if (s.type === 'literal') {
-    for (const v of s.def.values) out.push([`literal ${String(v)}`, () => v], [`literal+1`, () => v + 1], [`String(literal)`, () => String(v)]);
+    for (const v of s.def.values) {
+      out.push([`literal ${String(v)}`, () => v], [`literal+1`, () => v + 1], [
+        `String(literal)`,
+        () => String(v),
+      ]);
+    }
   }
   if (s.type === 'object') {
-    out.push(['inherits every field', () => Object.create(structuredClone(sample) as object)],
-      ['with unknown key', () => ({ ...(sample as object), unknownKey: 1 })], ['Map', () => new Map()]);
+    out.push(['inherits every field', () => Object.create(structuredClone(sample) as object)], [
+      'with unknown key',
+      () => ({ ...(sample as object), unknownKey: 1 }),
+    ], ['Map', () => new Map()]);
   }
   return out;
 }
 
-const ownKey = (o: object, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const ownKey = (o: object, k: string, v: unknown) =>
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 /** For every key of every object in the capture: missing, wrong types, and the edges of its own schema. */
 function* systematicCases(): Generator<Case> {
@@ -187,7 +321,10 @@ function* systematicCases(): Generator<Case> {
     const where = path.join('.') || '(root)';
     const sample = at(base(), path);
     for (const [key, field] of Object.entries(shape)) {
-      yield { label: `${where}.${key} missing`, input: ((c) => (delete at(c, path)[key], c))(base()) };
+      yield {
+        label: `${where}.${key} missing`,
+        input: ((c) => (delete at(c, path)[key], c))(base()),
+      };
       for (const [label, make] of [...GENERIC, ...boundaries(field, sample[key])]) {
         const c = base();
         at(c, path)[key] = make();
@@ -213,7 +350,10 @@ function* shapeCases(): Generator<Case> {
   for (const [label, make] of GENERIC) yield { label: `body = ${label}`, input: make() };
   yield { label: 'body = [capture]', input: [base()] };
   yield { label: 'body = capture as prototype', input: Object.create(base()) };
-  yield { label: 'body = JSON with own __proto__', input: JSON.parse(baseJson.replace('{', '{"__proto__":{"complete":true},')) };
+  yield {
+    label: 'body = JSON with own __proto__',
+    input: JSON.parse(baseJson.replace('{', '{"__proto__":{"complete":true},')),
+  };
   for (const [label, make] of GENERIC) {
     const c = base();
     c.vms[2] = make();
@@ -228,16 +368,31 @@ function* shapeCases(): Generator<Case> {
   yield withVms('vms[2] has vms[0] key', (vms) => (vms[2].key = vms[0].key));
   yield withVms('vms[1] has vms[0] key', (vms) => (vms[1].key = vms[0].key));
   yield withVms('one key three times', (vms) => (vms[1].key = vms[3].key = vms[0].key));
-  yield withVms('two duplicate pairs', (vms) => ((vms[1].key = vms[0].key), (vms[3].key = vms[2].key)));
+  yield withVms(
+    'two duplicate pairs',
+    (vms) => ((vms[1].key = vms[0].key), (vms[3].key = vms[2].key)),
+  );
   yield withVms('same VM object twice', (vms) => vms.push(vms[0]));
-  yield withVms('duplicate key, other VM invalid', (vms) => ((vms[1].key = vms[0].key), (vms[2].vcpu = -1)));
+  yield withVms(
+    'duplicate key, other VM invalid',
+    (vms) => ((vms[1].key = vms[0].key), (vms[2].vcpu = -1)),
+  );
   yield withVms('keys differing in case only', (vms) => (vms[1].key = vms[0].key.toUpperCase()));
   yield withVms('keys differing by trailing space', (vms) => (vms[1].key = `${vms[0].key} `));
-  yield withVms('keys equal after normalisation only', (vms) => ((vms[0].key = 'caf\u00e9'), (vms[1].key = 'cafe\u0301')));
+  yield withVms(
+    'keys equal after normalisation only',
+    (vms) => ((vms[0].key = 'caf\u00e9'), (vms[1].key = 'cafe\u0301')),
+  );
   yield withVms('VM with a symbol key', (vms) => (vms[0][Symbol('x')] = 1));
   yield withVms('VM with only inherited fields', (vms) => (vms[0] = Object.create(vms[0])));
-  yield withVms('VM as a class instance', (vms) => (vms[0] = Object.assign(new (class Vm {})(), vms[0])));
-  yield withVms('VM with null prototype', (vms) => (vms[0] = Object.assign(Object.create(null), vms[0])));
+  yield withVms(
+    'VM as a class instance',
+    (vms) => (vms[0] = Object.assign(new (class Vm {})(), vms[0])),
+  );
+  yield withVms(
+    'VM with null prototype',
+    (vms) => (vms[0] = Object.assign(Object.create(null), vms[0])),
+  );
   yield withVms('frozen VM', (vms) => Object.freeze(vms[0]));
   yield withVms('all nullable fields null, defaults missing', (vms) => {
     for (const [key, field] of Object.entries<any>(CaptureVm.shape)) {
@@ -275,7 +430,9 @@ function* randomCases(count: number, seed: number): Generator<Case> {
       let target: any = c;
       for (const p of loc.path) {
         if (target === null || typeof target !== 'object') break;
-        const step = typeof p === 'number' && Array.isArray(target) && target.length ? Math.floor(rnd() * target.length) : p;
+        const step = typeof p === 'number' && Array.isArray(target) && target.length
+          ? Math.floor(rnd() * target.length)
+          : p;
         path.push(step);
         target = target[step];
       }
@@ -283,7 +440,9 @@ function* randomCases(count: number, seed: number): Generator<Case> {
       const roll = rnd();
       if (roll < 0.05 && c.vms.length > 1) {
         const [i, j] = [Math.floor(rnd() * c.vms.length), Math.floor(rnd() * c.vms.length)];
-        if (c.vms[i] && typeof c.vms[i] === 'object' && c.vms[j] && typeof c.vms[j] === 'object') c.vms[i].key = c.vms[j].key;
+        if (c.vms[i] && typeof c.vms[i] === 'object' && c.vms[j] && typeof c.vms[j] === 'object') {
+          c.vms[i].key = c.vms[j].key;
+        }
         edits.push(`vms[${i}].key = vms[${j}].key`);
         continue;
       }
@@ -320,12 +479,24 @@ test('the capture schema compiles entirely (otherwise parseCapture silently runs
 });
 
 test('a realistic capture: output identical to zod', () => {
-  for (const input of [
-    demoCapture({ flavor: 'vcenter', seed: 7, totalVms: 3000, at: new Date('2026-05-01T10:00:00Z'), since: null }),
-    JSON.parse(JSON.stringify(demoCapture({
-      flavor: 'proxmox', seed: 4, totalVms: 2000, at: new Date('2026-05-01T10:00:00Z'), since: new Date('2026-01-15T00:00:00Z'),
-    }))),
-  ]) {
+  for (
+    const input of [
+      demoCapture({
+        flavor: 'vcenter',
+        seed: 7,
+        totalVms: 3000,
+        at: new Date('2026-05-01T10:00:00Z'),
+        since: null,
+      }),
+      JSON.parse(JSON.stringify(demoCapture({
+        flavor: 'proxmox',
+        seed: 4,
+        totalVms: 2000,
+        at: new Date('2026-05-01T10:00:00Z'),
+        since: new Date('2026-01-15T00:00:00Z'),
+      }))),
+    ]
+  ) {
     const expected = reference(input);
     assert.ok(expected.success, 'the demo capture is valid');
     const actual = parseCapture(input);
@@ -337,7 +508,9 @@ test('a realistic capture: output identical to zod', () => {
 
 test('valid output: defaults filled, unknown keys stripped, fresh objects', () => {
   const c = base();
-  for (const [key, field] of Object.entries<any>(CaptureVm.shape)) if (field.type === 'default') delete c.vms[0][key];
+  for (const [key, field] of Object.entries<any>(CaptureVm.shape)) {
+    if (field.type === 'default') delete c.vms[0][key];
+  }
   c.vms[0].extra = 1;
   c.extra = 1;
   delete c.schemaVersion;
@@ -357,7 +530,10 @@ test('every key of every object: missing, wrong types, boundaries, extra keys', 
   const { total, valid } = assertAgree(systematicCases());
   // Guards against a generator gone blind: the edge values must hit both sides of each limit.
   assert.ok(total > 3000, `only ${total} cases`);
-  assert.ok(valid > 500, `only ${valid} of ${total} cases valid: the accepting path is barely exercised`);
+  assert.ok(
+    valid > 500,
+    `only ${valid} of ${total} cases valid: the accepting path is barely exercised`,
+  );
 });
 
 test('non-object bodies and VMs, vms not an array, duplicate VM keys', () => {
@@ -411,37 +587,70 @@ test('read in parts from its JSON text, a capture gets exactly the answer of the
         const vms = incoming.vms.all(memo);
         actual = { success: true, data: { ...incoming.head, vms } };
         inParts++;
-        if (memo && vms.some((vm) => [0, 1, 2, 3].some((i) => vm === baseMemo!.digest(i)))) remembered++;
+        if (memo && vms.some((vm) => [0, 1, 2, 3].some((i) => vm === baseMemo!.digest(i)))) {
+          remembered++;
+        }
       } catch (err) {
         if (!(err instanceof NeedsWholeParse)) throw err;
         continue; // the whole parse answers, as in ingest_capture.ts
       }
       const d = difference(actual, expected);
       if (d) {
-        bad.push(`${c.label}${memo ? ' (memo)' : ''}: at ${d.path} the whole parse has ${JSON.stringify(d.b)?.slice(0, 200)}, in parts ${JSON.stringify(d.a)?.slice(0, 200)}`);
+        bad.push(
+          `${c.label}${memo ? ' (memo)' : ''}: at ${d.path} the whole parse has ${
+            JSON.stringify(d.b)?.slice(0, 200)
+          }, in parts ${JSON.stringify(d.a)?.slice(0, 200)}`,
+        );
       }
     }
   }
-  assert.ok(bad.length === 0, `${bad.length} of ${total} cases differ:\n${bad.slice(0, 5).join('\n')}`);
-  assert.ok(inParts > 2000, `only ${inParts} readings of ${total} cases were in parts: the parts path is barely exercised`);
-  assert.ok(remembered > 1000, `only ${remembered} readings took VMs from the memo: the memo is barely exercised`);
+  assert.ok(
+    bad.length === 0,
+    `${bad.length} of ${total} cases differ:\n${bad.slice(0, 5).join('\n')}`,
+  );
+  assert.ok(
+    inParts > 2000,
+    `only ${inParts} readings of ${total} cases were in parts: the parts path is barely exercised`,
+  );
+  assert.ok(
+    remembered > 1000,
+    `only ${remembered} readings took VMs from the memo: the memo is barely exercised`,
+  );
 });
 
 test('the cases catch validators that differ from zod in one way', () => {
   // The real duplicate-key refinement, reused so that only the named difference remains.
   const withVm = (vm: z.ZodObject<any, any>) =>
-    z.object({ ...Capture.shape, vms: z.array(vm).max(1_000_000) }).check(...((Capture.def.checks ?? []) as any[]));
+    z.object({ ...Capture.shape, vms: z.array(vm).max(1_000_000) }).check(
+      ...((Capture.def.checks ?? []) as any[]),
+    );
   const mutants: [string, Validator][] = [
     ['no duplicate-key rule', viaZod(z.object(Capture.shape))],
     ['keeps unknown VM keys', viaZod(withVm(CaptureVm.loose()))],
-    ['accepts fractional vcpu', viaZod(withVm(CaptureVm.extend({ vcpu: z.number().min(0).max(100_000) })))],
-    ['no default for tags', viaZod(withVm(CaptureVm.extend({ tags: z.array(z.string().max(256)).max(256).optional() })))],
-    ['datetime without offsets', viaZod(withVm(CaptureVm.extend({ createdAt: z.iso.datetime().nullable().default(null) })))],
-    ['ipAddresses max 255', viaZod(withVm(CaptureVm.extend({ ipAddresses: z.array(z.string().max(64)).max(255).default([]) })))],
+    [
+      'accepts fractional vcpu',
+      viaZod(withVm(CaptureVm.extend({ vcpu: z.number().min(0).max(100_000) }))),
+    ],
+    [
+      'no default for tags',
+      viaZod(withVm(CaptureVm.extend({ tags: z.array(z.string().max(256)).max(256).optional() }))),
+    ],
+    [
+      'datetime without offsets',
+      viaZod(withVm(CaptureVm.extend({ createdAt: z.iso.datetime().nullable().default(null) }))),
+    ],
+    [
+      'ipAddresses max 255',
+      viaZod(
+        withVm(CaptureVm.extend({ ipAddresses: z.array(z.string().max(64)).max(255).default([]) })),
+      ),
+    ],
     // Differs only on acceptance (a schema refine would also differ on every over-long ASCII name's issues).
     ['measures VM names in UTF-16 units', (body) => {
       const r = reference(body);
-      return r.success && (r.data as Capture).vms.some((vm) => vm.name.length > 512) ? { success: false, issues: [] } : r;
+      return r.success && (r.data as Capture).vms.some((vm) => vm.name.length > 512)
+        ? { success: false, issues: [] }
+        : r;
     }],
   ];
   function* allCases() {

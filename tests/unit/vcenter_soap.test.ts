@@ -7,16 +7,50 @@ import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Capture } from '../../agent/capture/schema.ts';
-import { assignKeys, sdkUrlFor, toCaptureEvents } from '../../agent/collectors/vcenter/collector.ts';
-import { creationTimes, eventFilterXml, readVmEvent } from '../../agent/collectors/vcenter/events.ts';
+import {
+  assignKeys,
+  sdkUrlFor,
+  toCaptureEvents,
+} from '../../agent/collectors/vcenter/collector.ts';
+import {
+  creationTimes,
+  eventFilterXml,
+  readVmEvent,
+} from '../../agent/collectors/vcenter/events.ts';
 import { decodeEntityName, Inventory } from '../../agent/collectors/vcenter/inventory.ts';
-import { readObjectContent, readRetrieveResult, viewFilterSpecXml, type ObjectContent } from '../../agent/collectors/vcenter/retrieve.ts';
+import {
+  type ObjectContent,
+  readObjectContent,
+  readRetrieveResult,
+  viewFilterSpecXml,
+} from '../../agent/collectors/vcenter/retrieve.ts';
 import { readServiceContent } from '../../agent/collectors/vcenter/session.ts';
-import { envelope, methodBody, readMoRef, readResponse, SoapFault, textXml } from '../../agent/collectors/vcenter/soap.ts';
-import { plausibleCreateDate, readRawVm, toCaptureVm, type RawVm } from '../../agent/collectors/vcenter/vms.ts';
-import { child, childText, decodeEntities, escapeXml, parseXml, XmlError, type XmlElement } from '../../agent/collectors/vcenter/xml.ts';
+import {
+  envelope,
+  methodBody,
+  readMoRef,
+  readResponse,
+  SoapFault,
+  textXml,
+} from '../../agent/collectors/vcenter/soap.ts';
+import {
+  plausibleCreateDate,
+  type RawVm,
+  readRawVm,
+  toCaptureVm,
+} from '../../agent/collectors/vcenter/vms.ts';
+import {
+  child,
+  childText,
+  decodeEntities,
+  escapeXml,
+  parseXml,
+  type XmlElement,
+  XmlError,
+} from '../../agent/collectors/vcenter/xml.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/vcenter/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) =>
+  readFileSync(new URL(`../fixtures/vcenter/${name}`, import.meta.url), 'utf8');
 
 const xml = suite('vcenter xml reader');
 
@@ -41,7 +75,9 @@ xml('drops prefixes, keeps attributes, reads xsi:type under any prefix', () => {
 });
 
 xml('decodes entities, CDATA, and skips comments and processing instructions', () => {
-  const root = parseXml(`<a n="x &amp; &quot;y&quot;"><!-- c --><b>1 &lt; 2 &amp;&amp; &#233;&#x20AC; &apos;q&apos;</b><?pi x?><c><![CDATA[<raw> & ]]></c><d>&unknown;</d></a>`);
+  const root = parseXml(
+    `<a n="x &amp; &quot;y&quot;"><!-- c --><b>1 &lt; 2 &amp;&amp; &#233;&#x20AC; &apos;q&apos;</b><?pi x?><c><![CDATA[<raw> & ]]></c><d>&unknown;</d></a>`,
+  );
   assert.is(root.attrs!.n, 'x & "y"');
   assert.is(childText(root, 'b'), "1 < 2 && é€ 'q'");
   assert.is(childText(root, 'c'), '<raw> & ');
@@ -56,8 +92,23 @@ xml('whitespace and attribute spacing are tolerated', () => {
 });
 
 xml('malformed documents raise XmlError with an offset', () => {
-  for (const bad of ['<a><b></a>', '<a>', '', 'text only', '<a x=1/>', '<a></a><b/>', '<a x="1></a>', '<a><!-- x</a>']) {
-    assert.throws(() => parseXml(bad), (e: unknown) => e instanceof XmlError && /offset \d+/.test((e as Error).message), bad);
+  for (
+    const bad of [
+      '<a><b></a>',
+      '<a>',
+      '',
+      'text only',
+      '<a x=1/>',
+      '<a></a><b/>',
+      '<a x="1></a>',
+      '<a><!-- x</a>',
+    ]
+  ) {
+    assert.throws(
+      () => parseXml(bad),
+      (e: unknown) => e instanceof XmlError && /offset \d+/.test((e as Error).message),
+      bad,
+    );
   }
 });
 
@@ -72,7 +123,9 @@ xml('a large page parses quickly enough for 10k VMs', () => {
     `<objects><obj type="VirtualMachine">vm-${i}</obj><propSet><name>name</name><val xsi:type="xsd:string">vm ${i} &amp; co</val></propSet>` +
     `<propSet><name>config.hardware.numCPU</name><val xsi:type="xsd:int">${i % 8}</val></propSet>` +
     `<propSet><name>summary.storage</name><val xsi:type="VirtualMachineStorageSummary"><committed>1</committed><uncommitted>2</uncommitted></val></propSet></objects>`;
-  const doc = `<Envelope><Body><R><returnval><token>t</token>${Array.from({ length: 10_000 }, (_, i) => obj(i)).join('')}</returnval></R></Body></Envelope>`;
+  const doc = `<Envelope><Body><R><returnval><token>t</token>${
+    Array.from({ length: 10_000 }, (_, i) => obj(i)).join('')
+  }</returnval></R></Body></Envelope>`;
   const t0 = performance.now();
   const res = readResponse('RetrievePropertiesEx', doc);
   let n = 0;
@@ -93,10 +146,19 @@ const soap = suite('vcenter soap envelopes and responses');
 
 soap('envelopes are well-formed and escape values (passwords with markup survive)', () => {
   const password = `p<a>&"s'`;
-  const doc = envelope(methodBody('Login', { type: 'SessionManager', value: 'SessionManager' }, textXml('userName', 'u@x') + textXml('password', password)));
+  const doc = envelope(
+    methodBody(
+      'Login',
+      { type: 'SessionManager', value: 'SessionManager' },
+      textXml('userName', 'u@x') + textXml('password', password),
+    ),
+  );
   const login = child(child(parseXml(doc), 'Body'), 'Login')!;
   assert.is(login.attrs, null);
-  assert.equal(readMoRef(child(login, '_this')), { type: 'SessionManager', value: 'SessionManager' });
+  assert.equal(readMoRef(child(login, '_this')), {
+    type: 'SessionManager',
+    value: 'SessionManager',
+  });
   assert.is(childText(login, 'password'), password);
 });
 
@@ -112,7 +174,10 @@ soap('a login fault becomes a SoapFault with its vim25 type', () => {
 });
 
 soap('ServiceContent: managers and about', () => {
-  const rv = child(readResponse('RetrieveServiceContent', fixture('service_content.xml')), 'returnval')!;
+  const rv = child(
+    readResponse('RetrieveServiceContent', fixture('service_content.xml')),
+    'returnval',
+  )!;
   const sc = readServiceContent(rv);
   assert.equal(sc.rootFolder, { type: 'Folder', value: 'group-d1' });
   assert.is(sc.propertyCollector.type, 'PropertyCollector');
@@ -127,10 +192,16 @@ soap('ServiceContent: managers and about', () => {
 
 soap('RetrievePropertiesEx pages: token on the first, none on the last', () => {
   const seen: ObjectContent[] = [];
-  const p1 = readRetrieveResult(readResponse('RetrievePropertiesEx', fixture('retrieve_vms_page1.xml')), (o) => seen.push(o));
+  const p1 = readRetrieveResult(
+    readResponse('RetrievePropertiesEx', fixture('retrieve_vms_page1.xml')),
+    (o) => seen.push(o),
+  );
   assert.is(p1.count, 1);
   assert.ok(p1.token);
-  const p2 = readRetrieveResult(readResponse('ContinueRetrievePropertiesEx', fixture('retrieve_vms_page2.xml')), (o) => seen.push(o));
+  const p2 = readRetrieveResult(
+    readResponse('ContinueRetrievePropertiesEx', fixture('retrieve_vms_page2.xml')),
+    (o) => seen.push(o),
+  );
   assert.is(p2.count, 1);
   assert.is(p2.token, null);
   assert.is(seen.length, 2);
@@ -150,7 +221,9 @@ soap('RetrievePropertiesEx pages: token on the first, none on the last', () => {
 });
 
 soap('an empty result (no returnval) is zero objects, no token', () => {
-  const res = parseXml('<RetrievePropertiesExResponse xmlns="urn:vim25"></RetrievePropertiesExResponse>');
+  const res = parseXml(
+    '<RetrievePropertiesExResponse xmlns="urn:vim25"></RetrievePropertiesExResponse>',
+  );
   assert.equal(readRetrieveResult(res, () => assert.unreachable()), { token: null, count: 0 });
 });
 
@@ -164,14 +237,21 @@ soap('missingSet entries are reported per object', () => {
 });
 
 soap('filter specs parse back with the expected structure and element order', () => {
-  const spec = parseXml(viewFilterSpecXml({ type: 'ContainerView', value: 'session[1]view-1' }, [{ type: 'VirtualMachine', paths: ['name', 'config.template'] }]));
+  const spec = parseXml(
+    viewFilterSpecXml({ type: 'ContainerView', value: 'session[1]view-1' }, [{
+      type: 'VirtualMachine',
+      paths: ['name', 'config.template'],
+    }]),
+  );
   const propSet = child(spec, 'propSet')!;
   assert.equal(propSet.children.map((c) => c.text), ['VirtualMachine', 'name', 'config.template']);
   const sel = child(child(spec, 'objectSet'), 'selectSet')!;
   assert.is(sel.xsiType, 'TraversalSpec');
   assert.is(childText(sel, 'path'), 'view');
 
-  const filter = parseXml(eventFilterXml({ type: 'Folder', value: 'group-d1' }, new Date('2026-01-02T03:04:05Z')));
+  const filter = parseXml(
+    eventFilterXml({ type: 'Folder', value: 'group-d1' }, new Date('2026-01-02T03:04:05Z')),
+  );
   const order = filter.children.map((c) => c.name);
   // vim25's EventFilterSpec is an xsd:sequence: entity, time, …, disableFullMessage, …, eventTypeId.
   assert.equal([...new Set(order)], ['entity', 'time', 'disableFullMessage', 'eventTypeId']);
@@ -193,13 +273,21 @@ events('VmCreatedEvent from vcsim reads into a lifecycle event', () => {
   assert.is(e.isOrigin, true);
   assert.match(e.vmMoref ?? '', /^vm-\d+$/);
   assert.match(e.vmName ?? '', /^DC0_C0_RP0_VM/);
-  assert.match(e.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'nanoseconds normalised to ISO ms');
+  assert.match(
+    e.at,
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+    'nanoseconds normalised to ISO ms',
+  );
   assert.is(e.userName, null);
 });
 
 events('registration is a created event but not a creation time; removal is deleted', () => {
   const ev = (type: string, key: number, at: string, vm: string) =>
-    readVmEvent(parseXml(`<returnval xsi:type="${type}"><key>${key}</key><createdTime>${at}</createdTime><userName>admin</userName><vm><name>n</name><vm type="VirtualMachine">${vm}</vm></vm></returnval>`))!;
+    readVmEvent(
+      parseXml(
+        `<returnval xsi:type="${type}"><key>${key}</key><createdTime>${at}</createdTime><userName>admin</userName><vm><name>n</name><vm type="VirtualMachine">${vm}</vm></vm></returnval>`,
+      ),
+    )!;
   const list = [
     ev('VmRegisteredEvent', 1, '2026-01-01T00:00:00Z', 'vm-1'),
     ev('VmClonedEvent', 2, '2026-01-02T00:00:00Z', 'vm-2'),
@@ -208,9 +296,19 @@ events('registration is a created event but not a creation time; removal is dele
     ev('VmRemovedEvent', 5, '2026-01-06T00:00:00Z', 'vm-4'),
   ];
   assert.equal(list.map((e) => e.kind), ['created', 'created', 'created', 'created', 'deleted']);
-  assert.is(readVmEvent(parseXml('<returnval xsi:type="VmPoweredOffEvent"><key>9</key><createdTime>2026-01-01T00:00:00Z</createdTime></returnval>')), null);
+  assert.is(
+    readVmEvent(
+      parseXml(
+        '<returnval xsi:type="VmPoweredOffEvent"><key>9</key><createdTime>2026-01-01T00:00:00Z</createdTime></returnval>',
+      ),
+    ),
+    null,
+  );
   const times = creationTimes(list);
-  assert.equal([...times.entries()].sort(), [['vm-2', '2026-01-02T00:00:00.000Z'], ['vm-3', '2026-01-03T00:00:00.000Z']]);
+  assert.equal([...times.entries()].sort(), [['vm-2', '2026-01-02T00:00:00.000Z'], [
+    'vm-3',
+    '2026-01-03T00:00:00.000Z',
+  ]]);
   const capEvents = toCaptureEvents(list, new Map([['vm-2', 'vc:uuid-2']]));
   assert.is(capEvents[1].vmKey, 'vc:uuid-2');
   assert.is(capEvents[4].vmKey, null);
@@ -222,7 +320,12 @@ events.run();
 
 const model = suite('vcenter inventory and VM records');
 
-function entity(type: string, value: string, name: string, parent?: [string, string]): ObjectContent {
+function entity(
+  type: string,
+  value: string,
+  name: string,
+  parent?: [string, string],
+): ObjectContent {
   const props = new Map<string, XmlElement>();
   props.set('name', parseXml(`<val>${name}</val>`));
   if (parent) props.set('parent', parseXml(`<val type="${parent[0]}">${parent[1]}</val>`));
@@ -231,30 +334,53 @@ function entity(type: string, value: string, name: string, parent?: [string, str
 
 function sampleInventory(): Inventory {
   const inv = new Inventory();
-  inv.entities.set('Folder:group-d1', { type: 'Folder', value: 'group-d1', name: 'Datacenters', parent: null });
-  for (const o of [
-    entity('Folder', 'f-eu', 'EU', ['Folder', 'group-d1']),
-    entity('Datacenter', 'dc-1', 'Paris', ['Folder', 'f-eu']),
-    entity('Folder', 'group-v1', 'vm', ['Datacenter', 'dc-1']),
-    entity('Folder', 'f-web', 'Web%2fFront', ['Folder', 'group-v1']),
-    entity('Folder', 'group-h1', 'host', ['Datacenter', 'dc-1']),
-    entity('ClusterComputeResource', 'c-1', 'Prod', ['Folder', 'group-h1']),
-    entity('HostSystem', 'host-1', 'esx1', ['ClusterComputeResource', 'c-1']),
-    entity('ComputeResource', 'cr-2', 'esx2', ['Folder', 'group-h1']),
-    entity('HostSystem', 'host-2', 'esx2', ['ComputeResource', 'cr-2']),
-    entity('ResourcePool', 'rp-root', 'Resources', ['ClusterComputeResource', 'c-1']),
-    entity('ResourcePool', 'rp-gold', 'Gold', ['ResourcePool', 'rp-root']),
-    entity('VirtualApp', 'va-1', 'Shop', ['ResourcePool', 'rp-root']),
-  ]) inv.add(o);
+  inv.entities.set('Folder:group-d1', {
+    type: 'Folder',
+    value: 'group-d1',
+    name: 'Datacenters',
+    parent: null,
+  });
+  for (
+    const o of [
+      entity('Folder', 'f-eu', 'EU', ['Folder', 'group-d1']),
+      entity('Datacenter', 'dc-1', 'Paris', ['Folder', 'f-eu']),
+      entity('Folder', 'group-v1', 'vm', ['Datacenter', 'dc-1']),
+      entity('Folder', 'f-web', 'Web%2fFront', ['Folder', 'group-v1']),
+      entity('Folder', 'group-h1', 'host', ['Datacenter', 'dc-1']),
+      entity('ClusterComputeResource', 'c-1', 'Prod', ['Folder', 'group-h1']),
+      entity('HostSystem', 'host-1', 'esx1', ['ClusterComputeResource', 'c-1']),
+      entity('ComputeResource', 'cr-2', 'esx2', ['Folder', 'group-h1']),
+      entity('HostSystem', 'host-2', 'esx2', ['ComputeResource', 'cr-2']),
+      entity('ResourcePool', 'rp-root', 'Resources', ['ClusterComputeResource', 'c-1']),
+      entity('ResourcePool', 'rp-gold', 'Gold', ['ResourcePool', 'rp-root']),
+      entity('VirtualApp', 'va-1', 'Shop', ['ResourcePool', 'rp-root']),
+    ]
+  ) inv.add(o);
   return inv;
 }
 
 function raw(over: Partial<RawVm> = {}): RawVm {
   return {
-    moref: 'vm-10', name: 'web%2f01', biosUuid: 'b', instanceUuid: 'i-10', isTemplate: false, vcpu: 2, ramMb: 2048,
-    createDate: null, guestOs: 'Ubuntu', annotation: null, powerState: 'poweredOn', hostKey: 'HostSystem:host-1',
-    poolKey: 'ResourcePool:rp-gold', parentKey: 'Folder:f-web', committedBytes: 10 * 1024 ** 3, uncommittedBytes: 5 * 1024 ** 3,
-    ips: ['10.0.0.1'], customValues: [{ key: '7', value: 'team-a' }], missing: [], ...over,
+    moref: 'vm-10',
+    name: 'web%2f01',
+    biosUuid: 'b',
+    instanceUuid: 'i-10',
+    isTemplate: false,
+    vcpu: 2,
+    ramMb: 2048,
+    createDate: null,
+    guestOs: 'Ubuntu',
+    annotation: null,
+    powerState: 'poweredOn',
+    hostKey: 'HostSystem:host-1',
+    poolKey: 'ResourcePool:rp-gold',
+    parentKey: 'Folder:f-web',
+    committedBytes: 10 * 1024 ** 3,
+    uncommittedBytes: 5 * 1024 ** 3,
+    ips: ['10.0.0.1'],
+    customValues: [{ key: '7', value: 'team-a' }],
+    missing: [],
+    ...over,
   };
 }
 
@@ -272,26 +398,65 @@ model('locations resolve by walking parents in memory', () => {
 model('a raw VM plus the inventory becomes a valid CaptureVm', () => {
   const now = new Date('2026-06-01T00:00:00Z');
   const vm = toCaptureVm(raw({ createDate: '2025-03-04T05:06:07.123456Z' }), 'vc:i-10', {
-    inventory: sampleInventory(), fieldNames: new Map([['7', 'owner']]), createdFromEvents: new Map([['vm-10', '2025-01-01T00:00:00.000Z']]), now,
+    inventory: sampleInventory(),
+    fieldNames: new Map([['7', 'owner']]),
+    createdFromEvents: new Map([['vm-10', '2025-01-01T00:00:00.000Z']]),
+    now,
   });
   assert.equal(
     { ...vm },
     {
-      key: 'vc:i-10', sourceVmId: 'vm-10', biosUuid: 'b', instanceUuid: 'i-10', name: 'web/01', powerState: 'poweredOn',
-      isTemplate: false, vcpu: 2, ramMb: 2048, provisionedDiskGb: 15, usedDiskGb: 10, datacenter: 'Paris', cluster: 'Prod',
-      host: 'esx1', resourcePool: 'Gold', folder: '/EU/Paris/vm/Web%2fFront', guestOs: 'Ubuntu', ipAddresses: ['10.0.0.1'],
-      tags: ['owner=team-a'], annotation: null, createdAt: '2025-03-04T05:06:07.123Z',
+      key: 'vc:i-10',
+      sourceVmId: 'vm-10',
+      biosUuid: 'b',
+      instanceUuid: 'i-10',
+      name: 'web/01',
+      powerState: 'poweredOn',
+      isTemplate: false,
+      vcpu: 2,
+      ramMb: 2048,
+      provisionedDiskGb: 15,
+      usedDiskGb: 10,
+      datacenter: 'Paris',
+      cluster: 'Prod',
+      host: 'esx1',
+      resourcePool: 'Gold',
+      folder: '/EU/Paris/vm/Web%2fFront',
+      guestOs: 'Ubuntu',
+      ipAddresses: ['10.0.0.1'],
+      tags: ['owner=team-a'],
+      annotation: null,
+      createdAt: '2025-03-04T05:06:07.123Z',
     },
   );
   // A vApp member has no folder; its datacenter comes through its pool.
-  const inApp = toCaptureVm(raw({ parentKey: null, poolKey: 'VirtualApp:va-1' }), 'k', { inventory: sampleInventory(), fieldNames: new Map(), createdFromEvents: new Map(), now });
+  const inApp = toCaptureVm(raw({ parentKey: null, poolKey: 'VirtualApp:va-1' }), 'k', {
+    inventory: sampleInventory(),
+    fieldNames: new Map(),
+    createdFromEvents: new Map(),
+    now,
+  });
   assert.equal([inApp.datacenter, inApp.folder, inApp.resourcePool], ['Paris', null, 'Shop']);
   // Without an inventory (its retrieval failed) locations are null, never guessed.
-  const bare = toCaptureVm(raw(), 'k', { inventory: null, fieldNames: new Map(), createdFromEvents: new Map(), now });
-  assert.equal([bare.datacenter, bare.cluster, bare.host, bare.folder, bare.tags], [null, null, null, null, ['7=team-a']]);
+  const bare = toCaptureVm(raw(), 'k', {
+    inventory: null,
+    fieldNames: new Map(),
+    createdFromEvents: new Map(),
+    now,
+  });
+  assert.equal([bare.datacenter, bare.cluster, bare.host, bare.folder, bare.tags], [
+    null,
+    null,
+    null,
+    null,
+    ['7=team-a'],
+  ]);
   const cap = Capture.safeParse({
-    captureId: crypto.randomUUID(), source: { kind: 'vcenter', id: 'vc', name: 'n', endpoint: null, version: null },
-    capturedAt: now.toISOString(), complete: true, vms: [vm, { ...inApp, key: 'k2' }],
+    captureId: crypto.randomUUID(),
+    source: { kind: 'vcenter', id: 'vc', name: 'n', endpoint: null, version: null },
+    capturedAt: now.toISOString(),
+    complete: true,
+    vms: [vm, { ...inApp, key: 'k2' }],
   });
   assert.ok(cap.success);
 });
@@ -304,8 +469,20 @@ model('createDate is used only when plausible, else the event time, else null', 
   assert.is(plausibleCreateDate('garbage', now), null);
   assert.is(plausibleCreateDate('2024-02-03T04:05:06Z', now), '2024-02-03T04:05:06.000Z');
   const ctx = { inventory: null, fieldNames: new Map(), now };
-  assert.is(toCaptureVm(raw({ createDate: '1970-01-01T00:00:00Z' }), 'k', { ...ctx, createdFromEvents: new Map([['vm-10', '2025-01-01T00:00:00.000Z']]) }).createdAt, '2025-01-01T00:00:00.000Z');
-  assert.is(toCaptureVm(raw({ createDate: '1970-01-01T00:00:00Z' }), 'k', { ...ctx, createdFromEvents: new Map() }).createdAt, null);
+  assert.is(
+    toCaptureVm(raw({ createDate: '1970-01-01T00:00:00Z' }), 'k', {
+      ...ctx,
+      createdFromEvents: new Map([['vm-10', '2025-01-01T00:00:00.000Z']]),
+    }).createdAt,
+    '2025-01-01T00:00:00.000Z',
+  );
+  assert.is(
+    toCaptureVm(raw({ createDate: '1970-01-01T00:00:00Z' }), 'k', {
+      ...ctx,
+      createdFromEvents: new Map(),
+    }).createdAt,
+    null,
+  );
 });
 
 model('keys: instance uuid, moref fallback, deterministic on duplicates', () => {

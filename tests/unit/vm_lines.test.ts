@@ -11,30 +11,75 @@ import { factFields, stateFields, stateHash } from '../../server/ingest/vm_lines
 const test = suite('VM lines: COPY text and state hash');
 
 const escaped: CaptureVm = {
-  key: 'vc-1:vm-42', sourceVmId: 'vm-42', biosUuid: '4210-aa', instanceUuid: null, name: 'web\t01\\prod\nx',
-  powerState: 'poweredOn', isTemplate: false, vcpu: 4, ramMb: 8192, provisionedDiskGb: 100.12345, usedDiskGb: null,
-  datacenter: 'DC1', cluster: null, host: 'esx-1', resourcePool: 'RP "a"', folder: '/vm/Prod', guestOs: 'Ubuntu',
-  ipAddresses: ['10.0.0.1', 'fe80::1'], tags: ['env:prod', 'a"b\\c'], annotation: 'line1\r\nline2', createdAt: '2026-01-02T03:04:05Z',
+  key: 'vc-1:vm-42',
+  sourceVmId: 'vm-42',
+  biosUuid: '4210-aa',
+  instanceUuid: null,
+  name: 'web\t01\\prod\nx',
+  powerState: 'poweredOn',
+  isTemplate: false,
+  vcpu: 4,
+  ramMb: 8192,
+  provisionedDiskGb: 100.12345,
+  usedDiskGb: null,
+  datacenter: 'DC1',
+  cluster: null,
+  host: 'esx-1',
+  resourcePool: 'RP "a"',
+  folder: '/vm/Prod',
+  guestOs: 'Ubuntu',
+  ipAddresses: ['10.0.0.1', 'fe80::1'],
+  tags: ['env:prod', 'a"b\\c'],
+  annotation: 'line1\r\nline2',
+  createdAt: '2026-01-02T03:04:05Z',
 };
 const sparse: CaptureVm = {
-  key: 'k', sourceVmId: '100', biosUuid: null, instanceUuid: null, name: 'Ünïcødé ☃', powerState: 'suspended',
-  isTemplate: true, vcpu: 0, ramMb: 0, provisionedDiskGb: 0, usedDiskGb: 1.0005, datacenter: null, cluster: null,
-  host: null, resourcePool: null, folder: null, guestOs: null, ipAddresses: [], tags: [], annotation: null, createdAt: null,
+  key: 'k',
+  sourceVmId: '100',
+  biosUuid: null,
+  instanceUuid: null,
+  name: 'Ünïcødé ☃',
+  powerState: 'suspended',
+  isTemplate: true,
+  vcpu: 0,
+  ramMb: 0,
+  provisionedDiskGb: 0,
+  usedDiskGb: 1.0005,
+  datacenter: null,
+  cluster: null,
+  host: null,
+  resourcePool: null,
+  folder: null,
+  guestOs: null,
+  ipAddresses: [],
+  tags: [],
+  annotation: null,
+  createdAt: null,
 };
 
 test('COPY text: escapes, nulls, arrays, three decimals', () => {
-  assert.is(factFields(escaped),
-    'vc-1:vm-42\tvm-42\tweb\\t01\\\\prod\\nx\tpoweredOn\tf\t4\t8192\t100.123\t\\N\tDC1\t\\N\tesx-1\tRP "a"\t/vm/Prod\tUbuntu');
-  assert.is(stateFields(escaped),
-    '4210-aa\t\\N\t{"10.0.0.1","fe80::1"}\t{"env:prod","a\\\\"b\\\\\\\\c"}\tline1\\r\\nline2\t2026-01-02T03:04:05Z');
-  assert.is(factFields(sparse), 'k\t100\tÜnïcødé ☃\tsuspended\tt\t0\t0\t0.000\t1.001\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N');
+  assert.is(
+    factFields(escaped),
+    'vc-1:vm-42\tvm-42\tweb\\t01\\\\prod\\nx\tpoweredOn\tf\t4\t8192\t100.123\t\\N\tDC1\t\\N\tesx-1\tRP "a"\t/vm/Prod\tUbuntu',
+  );
+  assert.is(
+    stateFields(escaped),
+    '4210-aa\t\\N\t{"10.0.0.1","fe80::1"}\t{"env:prod","a\\\\"b\\\\\\\\c"}\tline1\\r\\nline2\t2026-01-02T03:04:05Z',
+  );
+  assert.is(
+    factFields(sparse),
+    'k\t100\tÜnïcødé ☃\tsuspended\tt\t0\t0\t0.000\t1.001\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N',
+  );
   assert.is(stateFields(sparse), '\\N\t\\N\t{}\t{}\t\\N\t\\N');
 });
 
 test('state hashes are the ones already stored (values from the first release of the hash)', () => {
   assert.is(stateHash(factFields(escaped), stateFields(escaped)), 7352628069556323);
   assert.is(stateHash(factFields(sparse), stateFields(sparse)), 178676690550603);
-  assert.ok(stateHash('a', 'b') !== stateHash('ab', ''), 'text moved between the parts changes the hash');
+  assert.ok(
+    stateHash('a', 'b') !== stateHash('ab', ''),
+    'text moved between the parts changes the hash',
+  );
 });
 
 test.run();

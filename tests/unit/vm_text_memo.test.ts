@@ -16,7 +16,11 @@ const test = suite('VM text memo');
 
 const captureAt = (hour: number): any =>
   JSON.parse(JSON.stringify(Capture.parse(demoCapture({
-    flavor: 'vcenter', seed: 11, totalVms: 300, at: new Date(Date.UTC(2026, 4, 1, hour)), since: null,
+    flavor: 'vcenter',
+    seed: 11,
+    totalVms: 300,
+    at: new Date(Date.UTC(2026, 4, 1, hour)),
+    since: null,
   }))));
 
 type Reading = { digests: VmDigest[]; memo: VmTextMemo | undefined };
@@ -53,7 +57,10 @@ test('consecutive captures: unchanged VMs come from the memo, the rest are parse
     const b = read(text, previous);
     assert.equal(b.digests, wholeDigests(text), `hour ${hour}`);
     const taken = reused(b, previous);
-    assert.ok(taken > 0.8 * b.digests.length, `hour ${hour}: only ${taken} of ${b.digests.length} VMs taken from the memo`);
+    assert.ok(
+      taken > 0.8 * b.digests.length,
+      `hour ${hour}: only ${taken} of ${b.digests.length} VMs taken from the memo`,
+    );
     assert.ok(taken < b.digests.length, `hour ${hour}: a changed VM was taken from the memo`);
     previous = b.memo!;
   }
@@ -70,7 +77,11 @@ test('VMs in another order, added, removed, changed by one character', () => {
   const text = JSON.stringify(shuffled);
   const r = read(text, base);
   assert.equal(r.digests, wholeDigests(text));
-  assert.is(reused(r, base), shuffled.vms.length - 3, 'all but the new and the two changed VMs, found by key');
+  assert.is(
+    reused(r, base),
+    shuffled.vms.length - 3,
+    'all but the new and the two changed VMs, found by key',
+  );
 });
 
 test('a remembered text followed by anything but a comma, or cut short, is not taken', () => {
@@ -99,7 +110,9 @@ test('a remembered text followed by anything but a comma, or cut short, is not t
     } catch { /* invalid JSON: the whole parse answers 400 */ }
     if (digests) assert.equal(digests, whole, `case ${i}`);
     if (i > 0) assert.is(digests, null, 'broken text is never read in parts');
-    if (digests) assert.not.ok(digests.includes(base.digest(1)), `case ${i}: the changed VM was not taken`);
+    if (digests) {
+      assert.not.ok(digests.includes(base.digest(1)), `case ${i}: the changed VM was not taken`);
+    }
   }
 });
 
@@ -113,7 +126,11 @@ test('keys with escapes, nested look-alikes of a VM boundary', () => {
   assert.equal(a.digests, wholeDigests(text));
   const again = read(text, a.memo, 1 << 20);
   assert.equal(again.digests, wholeDigests(text));
-  assert.is(reused(again, a.memo!), c.vms.length, 'in the same order every VM is found, the nested one too');
+  assert.is(
+    reused(again, a.memo!),
+    c.vms.length,
+    'in the same order every VM is found, the nested one too',
+  );
   // Reversed, the cursor never helps: VMs are found by key, except the one with escapes.
   const reversed = JSON.stringify({ ...c, vms: [...c.vms].reverse() });
   const r = read(reversed, a.memo, 1 << 20);
@@ -127,7 +144,10 @@ test('an invalid VM stops the reading and leaves the memo as it was', () => {
   c.vms[150].vcpu = -1;
   const incoming = captureFromText(JSON.stringify(c), 1)!;
   let kept = false;
-  assert.throws(() => incoming.vms.all({ previous: base, keep: () => (kept = true) }), (e: unknown) => e instanceof NeedsWholeParse);
+  assert.throws(
+    () => incoming.vms.all({ previous: base, keep: () => (kept = true) }),
+    (e: unknown) => e instanceof NeedsWholeParse,
+  );
   assert.not.ok(kept);
 });
 
@@ -155,8 +175,10 @@ test('VMLEDGER_INGEST_MEMO_VMS sets the limit; a bad value names the setting', (
   assert.is(loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: '0' }).ingestMemoVms, 0);
   assert.is(loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: '250000' }).ingestMemoVms, 250_000);
   for (const bad of ['-1', 'lots', '1.5']) {
-    assert.throws(() => loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: bad }),
-      (e: unknown) => e instanceof ConfigError && e.message.includes('VMLEDGER_INGEST_MEMO_VMS'));
+    assert.throws(
+      () => loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: bad }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('VMLEDGER_INGEST_MEMO_VMS'),
+    );
   }
   const off = new VmTextMemos(0);
   captureFromText(JSON.stringify(captureAt(1)))!.vms.all(off.use(1));

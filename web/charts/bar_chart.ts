@@ -22,7 +22,12 @@ export function barChart(o: BarChartOptions) {
   const fmt = o.format ?? fmtCompact;
   const values = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   if (!o.categories.length || !values.length) {
-    return html`<figure class="chart"><figcaption>${o.title}</figcaption><p class="muted small">No data yet.</p></figure>`;
+    return html`
+      <figure class="chart">
+        <figcaption>${o.title}</figcaption>
+        <p class="muted small">No data yet.</p>
+      </figure>
+    `;
   }
   const ticks = niceTicks(0, Math.max(...values), 4);
   const top = ticks[ticks.length - 1] || 1;
@@ -33,24 +38,53 @@ export function barChart(o: BarChartOptions) {
   const sy = (v: number) => M.top + ph - (v / top) * ph;
   const r = (n: number) => Math.round(n * 10) / 10;
   const u = o.unit ? ` ${o.unit}` : '';
-  let out = ticks.map((v) => `<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${r(sy(v))}" y2="${r(sy(v))}"/>`
-    + `<text x="${M.left - 6}" y="${r(sy(v)) + 4}" text-anchor="end">${esc(fmtCompact(v))}</text>`).join('');
-  out += `<line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${M.top + ph}"/>`;
+  let out = ticks.map((v) =>
+    `<line class="grid" x1="${M.left}" x2="${W - M.right}" y1="${r(sy(v))}" y2="${r(sy(v))}"/>` +
+    `<text x="${M.left - 6}" y="${r(sy(v)) + 4}" text-anchor="end">${esc(fmtCompact(v))}</text>`
+  ).join('');
+  out += `<line class="axis" x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${
+    M.top + ph
+  }"/>`;
   const labelEvery = Math.ceil(o.categories.length / Math.max(1, Math.floor(pw / 70)));
   o.categories.forEach((cat, c) => {
     const bx = M.left + band * c + band * 0.125;
     o.series.forEach((s, i) => {
       const v = s.values[c];
       if (v === null || v === undefined) return;
-      out += `<rect class="bar s${i}" x="${r(bx + bw * i)}" y="${r(sy(v))}" width="${r(bw)}" height="${r(Math.max(0.5, sy(0) - sy(v)))}"><title>${esc(`${cat} · ${s.label}: ${fmt(v)}${u}`)}</title></rect>`;
+      out += `<rect class="bar s${i}" x="${r(bx + bw * i)}" y="${r(sy(v))}" width="${
+        r(bw)
+      }" height="${r(Math.max(0.5, sy(0) - sy(v)))}"><title>${
+        esc(`${cat} · ${s.label}: ${fmt(v)}${u}`)
+      }</title></rect>`;
     });
-    if (c % labelEvery === 0) out += `<text x="${r(M.left + band * (c + 0.5))}" y="${H - 20}" text-anchor="middle">${esc(cat)}</text>`;
+    if (c % labelEvery === 0) {
+      out += `<text x="${r(M.left + band * (c + 0.5))}" y="${H - 20}" text-anchor="middle">${
+        esc(cat)
+      }</text>`;
+    }
   });
-  const desc = `${o.title}: ${o.series.map((s) => `${s.label} ${s.values.map((v, i) => `${o.categories[i]} ${v === null ? '–' : fmt(v) + u}`).join(', ')}`).join('; ')}`;
-  return html`<figure class="chart" id="${o.id}"><figcaption><span>${o.title}</span><span class="legend">${o.series.map((s, i) => html`<span><span class="key s${i}"></span>${s.label}</span>`)}</span></figcaption>
-<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${o.id}-title ${o.id}-desc"><title id="${o.id}-title">${o.title}</title><desc id="${o.id}-desc">${desc.slice(0, 2000)}</desc>${raw(out)}</svg></figure>`;
+  const desc = `${o.title}: ${
+    o.series.map((s) =>
+      `${s.label} ${
+        s.values.map((v, i) => `${o.categories[i]} ${v === null ? '–' : fmt(v) + u}`).join(', ')
+      }`
+    ).join('; ')
+  }`;
+  return html`
+    <figure class="chart" id="${o.id}">
+      <figcaption><span>${o.title}</span><span class="legend">${o.series.map((s, i) =>
+        html`<span><span class="key s${i}"></span>${s.label}</span>`
+      )}</span></figcaption>
+      <svg viewBox="0 0 ${W} ${H}" role="img"
+        aria-labelledby="${o.id}-title ${o.id}-desc"><title id="${o.id}-title">${o
+          .title}</title><desc id="${o.id}-desc">${desc.slice(0, 2000)}</desc>${raw(out)}</svg>
+    </figure>
+  `;
 }
 
 function esc(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  return s.replace(
+    /[&<>"]/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!,
+  );
 }

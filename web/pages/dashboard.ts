@@ -2,7 +2,7 @@
 import { html } from 'hono/html';
 import { pageHead } from '../components.ts';
 import { page, type Viewer } from '../layout.ts';
-import { dashboardLive, type DashboardData } from '../partials/dashboard_live.ts';
+import { type DashboardData, dashboardLive } from '../partials/dashboard_live.ts';
 
 /** `events` is the SSE URL, carrying the capture signal the page was rendered with. */
 export function dashboardPage(viewer: Viewer, data: DashboardData, events: string) {
@@ -11,7 +11,12 @@ export function dashboardPage(viewer: Viewer, data: DashboardData, events: strin
     current: '/',
     viewer,
     events,
-    body: html`${pageHead('Fleet', { actions: html`<span class="live" data-live data-state="idle" role="status" aria-live="polite">Connecting…</span>` })}
+    body: html`${
+      pageHead('Fleet', {
+        actions:
+          html`<span class="live" data-live data-state="idle" role="status" aria-live="polite">Connecting…</span>`,
+      })
+    }
 ${dashboardLive(data)}`,
   });
 }

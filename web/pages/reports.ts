@@ -5,7 +5,12 @@ import { badge, csrfField, empty, pageHead, table, time, type Tone } from '../co
 import { fmtInt } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
 
-const STATUS: Record<string, Tone> = { ready: 'ok', running: 'info', queued: 'neutral', failed: 'bad' };
+const STATUS: Record<string, Tone> = {
+  ready: 'ok',
+  running: 'info',
+  queued: 'neutral',
+  failed: 'bad',
+};
 
 function size(bytes: number | null): string {
   if (bytes === null) return '–';
@@ -16,39 +21,109 @@ function size(bytes: number | null): string {
 /** The list; polls itself every 3 s while a report is queued or running. */
 export function reportsTable(reports: ReportRow[]) {
   const busy = reports.some((r) => r.status === 'queued' || r.status === 'running');
-  return html`<div id="reports"${busy ? html` hx-get="/reports?part=table" hx-trigger="every 3s" hx-swap="outerHTML"` : ''}>
-${reports.length === 0
-    ? empty('No reports yet.', 'The report job writes one after each day and month is aggregated; or generate one above.')
-    : table('Reports', html`<th scope="col">Kind</th><th scope="col">Period</th><th scope="col">Format</th><th scope="col">Status</th><th scope="col" class="num">Rows</th><th scope="col" class="num">Size</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">File</th>`,
-      html`${reports.map((r) => html`<tr><td>${r.kind}</td><td>${r.period}</td><td>${r.format.toUpperCase()}</td>
-        <td>${badge(STATUS[r.status] ?? 'neutral', r.status, r.error ?? undefined)}${r.origin === 'schedule' ? html` ${badge('neutral', 'scheduled')}` : ''}</td>
-        <td class="num">${fmtInt(r.rowCount)}</td><td class="num">${size(r.sizeBytes)}</td><td>${time(r.createdAt)}</td><td>${time(r.expiresAt)}</td>
-        <td>${r.status === 'ready' ? html`<a href="/reports/${r.id}/download" download>${r.fileName}</a>` : r.error ? html`<span class="error">${r.error}</span>` : html`<span class="muted">${r.fileName}</span>`}</td></tr>`)}`)}
-</div>`;
+  return html`
+    <div id="reports" ${busy
+      ? html`
+        hx-get="/reports?part=table" hx-trigger="every 3s" hx-swap="outerHTML"
+      `
+      : ''}>
+    ${reports.length === 0
+      ? empty(
+        'No reports yet.',
+        'The report job writes one after each day and month is aggregated; or generate one above.',
+      )
+      : table(
+        'Reports',
+        html`
+          <th scope="col">Kind</th>
+          <th scope="col">Period</th>
+          <th scope="col">Format</th>
+          <th scope="col">Status</th>
+          <th scope="col" class="num">Rows</th>
+          <th scope="col" class="num">Size</th>
+          <th scope="col">Created</th>
+          <th scope="col">Expires</th>
+          <th scope="col">File</th>
+        `,
+        html`${
+          reports.map((r) =>
+            html`
+              <tr>
+                <td>${r.kind}</td>
+                <td>${r.period}</td>
+                <td>${r.format.toUpperCase()}</td>
+                <td>${badge(
+                  STATUS[r.status] ?? 'neutral',
+                  r.status,
+                  r.error ?? undefined,
+                )}${r.origin === 'schedule'
+                  ? html`
+                    ${badge('neutral', 'scheduled')}
+                  `
+                  : ''}</td>
+                <td class="num">${fmtInt(r.rowCount)}</td>
+                <td class="num">${size(r.sizeBytes)}</td>
+                <td>${time(r.createdAt)}</td>
+                <td>${time(r.expiresAt)}</td>
+                <td>${r.status === 'ready'
+                  ? html`<a href="/reports/${r.id}/download" download>${r.fileName}</a>`
+                  : r.error
+                  ? html`<span class="error">${r.error}</span>`
+                  : html`<span class="muted">${r.fileName}</span>`}</td>
+              </tr>
+            `
+          )
+        }`,
+      )}
+    </div>
+  `;
 }
 
-export function reportsPage(viewer: Viewer, o: { installed: boolean; reports: ReportRow[]; error?: string; requested?: string }) {
+export function reportsPage(
+  viewer: Viewer,
+  o: { installed: boolean; reports: ReportRow[]; error?: string; requested?: string },
+) {
   return page({
     title: 'Reports',
     current: '/reports',
     viewer,
-    body: html`${pageHead('Reports', { sub: 'Daily and monthly chargeback workbooks and inventory exports, generated after aggregation.' })}
+    body: html`${
+      pageHead('Reports', {
+        sub:
+          'Daily and monthly chargeback workbooks and inventory exports, generated after aggregation.',
+      })
+    }
 ${o.error ? html`<div class="notice danger" role="alert">${o.error}</div>` : ''}
-${o.requested ? html`<div class="notice success" role="status">Requested ${o.requested}: it appears below when ready.</div>` : ''}
-${!o.installed
-    ? empty('Reports are not set up on this database yet.', 'They arrive with the reports migration and job.')
-    : html`${viewer.role === 'admin'
-      ? html`<section class="card panel" aria-labelledby="gen-h"><h2 id="gen-h">Generate a report</h2>
-  <form method="post" action="/reports" class="form-grid">
-    ${csrfField(viewer.csrf)}
-    <label for="r-kind">Kind<select id="r-kind" name="kind"><option value="monthly">Monthly chargeback</option><option value="daily">Daily chargeback</option><option value="inventory">Inventory now</option></select></label>
-    <label for="r-period">Period (optional)<input id="r-period" name="period" placeholder="YYYY-MM or YYYY-MM-DD" maxlength="10" aria-describedby="r-period-hint"></label>
-    <label for="r-format">Format<select id="r-format" name="format"><option value="xlsx">Excel workbook</option><option value="csv">CSV files (zip)</option></select></label>
-    <div><button type="submit">Generate</button></div>
-  </form>
-  <p class="muted small" id="r-period-hint">Empty period: last month (monthly) or yesterday (daily). Inventory takes no period.</p>
-</section>`
-      : ''}
-${reportsTable(o.reports)}`}`,
+${
+      o.requested
+        ? html`<div class="notice success" role="status">Requested ${o.requested}: it appears below when ready.</div>`
+        : ''
+    }
+${
+      !o.installed
+        ? empty(
+          'Reports are not set up on this database yet.',
+          'They arrive with the reports migration and job.',
+        )
+        : html`${
+          viewer.role === 'admin'
+            ? html`
+              <section class="card panel" aria-labelledby="gen-h">
+                <h2 id="gen-h">Generate a report</h2>
+                <form method="post" action="/reports" class="form-grid">
+                  ${csrfField(viewer.csrf)}
+                  <label for="r-kind">Kind<select id="r-kind" name="kind"><option value="monthly">Monthly chargeback</option><option value="daily">Daily chargeback</option><option value="inventory">Inventory now</option></select></label>
+                  <label for="r-period">Period (optional)<input id="r-period" name="period" placeholder="YYYY-MM or YYYY-MM-DD" maxlength="10" aria-describedby="r-period-hint"></label>
+                  <label for="r-format">Format<select id="r-format" name="format"><option value="xlsx">Excel workbook</option><option value="csv">CSV files (zip)</option></select></label>
+                  <div><button type="submit">Generate</button></div>
+                </form>
+                <p class="muted small"
+                  id="r-period-hint">Empty period: last month (monthly) or yesterday (daily). Inventory takes no period.</p>
+              </section>
+            `
+            : ''
+        }
+${reportsTable(o.reports)}`
+    }`,
   });
 }

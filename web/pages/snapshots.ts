@@ -6,12 +6,22 @@ import { fmtInt } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
 
 export type SnapshotItem = {
-  kind: string; sourceId: number; sourceName: string; periodStart: string | null; periodEnd: string | null;
-  rowCount: number; captureId: string | null; complete: boolean; createdAt: string | null;
+  kind: string;
+  sourceId: number;
+  sourceName: string;
+  periodStart: string | null;
+  periodEnd: string | null;
+  rowCount: number;
+  captureId: string | null;
+  complete: boolean;
+  createdAt: string | null;
 };
 
 export function snapshotsPage(viewer: Viewer, o: {
-  counts: RegistryCount[]; kind: string | null; sourceId: number | null; sources: { id: number; name: string }[];
+  counts: RegistryCount[];
+  kind: string | null;
+  sourceId: number | null;
+  sources: { id: number; name: string }[];
   list: { items: SnapshotItem[]; total: number; next: string | null };
 }) {
   const url = (kind: string | null, source: number | null, before?: string) => {
@@ -27,25 +37,94 @@ export function snapshotsPage(viewer: Viewer, o: {
     title: 'Snapshots',
     current: '/snapshots',
     viewer,
-    body: html`${pageHead('Snapshot registry', { sub: 'Every capture received and every daily and monthly rollup stored, with row counts.' })}
+    body: html`${
+      pageHead('Snapshot registry', {
+        sub: 'Every capture received and every daily and monthly rollup stored, with row counts.',
+      })
+    }
 <section class="cards" aria-label="Counts">
-  ${(['capture', 'daily', 'monthly'] as const).map((k) => {
-    const c = byKind.get(k);
-    return kpi(k === 'capture' ? 'Captures' : k === 'daily' ? 'Daily rollups' : 'Monthly rollups', fmtInt(c?.snapshots ?? 0),
-      c ? { value: 0, text: `${fmtInt(c.rows)} rows${c.incomplete ? ` · ${c.incomplete} incomplete` : ''}` } : null);
-  })}
+  ${
+      (['capture', 'daily', 'monthly'] as const).map((k) => {
+        const c = byKind.get(k);
+        return kpi(
+          k === 'capture' ? 'Captures' : k === 'daily' ? 'Daily rollups' : 'Monthly rollups',
+          fmtInt(c?.snapshots ?? 0),
+          c
+            ? {
+              value: 0,
+              text: `${fmtInt(c.rows)} rows${c.incomplete ? ` · ${c.incomplete} incomplete` : ''}`,
+            }
+            : null,
+        );
+      })
+    }
 </section>
 <div class="toolbar">
-  ${segmented('Kind', [{ href: url(null, o.sourceId), label: 'All', current: !o.kind }, ...(['capture', 'daily', 'monthly'] as const).map((k) => ({ href: url(k, o.sourceId), label: k, current: o.kind === k }))])}
-  ${segmented('Source', [{ href: url(o.kind, null), label: 'All sources', current: !o.sourceId }, ...o.sources.map((s) => ({ href: url(o.kind, s.id), label: s.name, current: s.id === o.sourceId }))])}
+  ${
+      segmented('Kind', [
+        { href: url(null, o.sourceId), label: 'All', current: !o.kind },
+        ...(['capture', 'daily', 'monthly'] as const).map((k) => ({
+          href: url(k, o.sourceId),
+          label: k,
+          current: o.kind === k,
+        })),
+      ])
+    }
+  ${
+      segmented('Source', [
+        { href: url(o.kind, null), label: 'All sources', current: !o.sourceId },
+        ...o.sources.map((s) => ({
+          href: url(o.kind, s.id),
+          label: s.name,
+          current: s.id === o.sourceId,
+        })),
+      ])
+    }
 </div>
 <p class="muted small">${fmtInt(o.list.total)} snapshots</p>
-${o.list.items.length === 0
-    ? empty('No snapshots match.')
-    : table('Snapshots', html`<th scope="col">Kind</th><th scope="col">Source</th><th scope="col">Period start</th><th scope="col">Period end</th><th scope="col" class="num">Rows</th><th scope="col">Complete</th><th scope="col">Stored</th>`,
-      html`${o.list.items.map((r) => html`<tr><td>${badge(r.kind === 'capture' ? 'neutral' : 'info', r.kind)}</td><td><a href="/sources/${r.sourceId}">${r.sourceName}</a></td>
-        <td>${time(r.periodStart)}</td><td>${time(r.periodEnd)}</td><td class="num">${fmtInt(r.rowCount)}</td>
-        <td>${r.complete ? badge('ok', 'yes') : badge('warn', 'no')}</td><td>${time(r.createdAt, { age: true })}</td></tr>`)}`)}
-${o.list.next ? html`<nav class="pager" aria-label="Pages"><a class="button quiet small" href="${url(o.kind, o.sourceId)}">Newest</a><a class="button small" rel="next" href="${url(o.kind, o.sourceId, o.list.next)}">Older</a></nav>` : ''}`,
+${
+      o.list.items.length === 0 ? empty('No snapshots match.') : table(
+        'Snapshots',
+        html`
+          <th scope="col">Kind</th>
+          <th scope="col">Source</th>
+          <th scope="col">Period start</th>
+          <th scope="col">Period end</th>
+          <th scope="col" class="num">Rows</th>
+          <th scope="col">Complete</th>
+          <th scope="col">Stored</th>
+        `,
+        html`${
+          o.list.items.map((r) =>
+            html`
+              <tr>
+                <td>${badge(r.kind === 'capture' ? 'neutral' : 'info', r.kind)}</td>
+                <td><a href="/sources/${r.sourceId}">${r.sourceName}</a></td>
+                <td>${time(r.periodStart)}</td>
+                <td>${time(r.periodEnd)}</td>
+                <td class="num">${fmtInt(r.rowCount)}</td>
+                <td>${r.complete ? badge('ok', 'yes') : badge('warn', 'no')}</td>
+                <td>${time(r.createdAt, { age: true })}</td>
+              </tr>
+            `
+          )
+        }`,
+      )
+    }
+${
+      o.list.next
+        ? html`
+          <nav class="pager"
+            aria-label="Pages"><a class="button quiet small" href="${url(
+              o.kind,
+              o.sourceId,
+            )}">Newest</a><a class="button small" rel="next" href="${url(
+              o.kind,
+              o.sourceId,
+              o.list.next,
+            )}">Older</a></nav>
+        `
+        : ''
+    }`,
   });
 }

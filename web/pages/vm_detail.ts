@@ -1,43 +1,99 @@
 /** One VM: current (or last) state, lifecycle, charts of its trace, and what changed when. */
 import { html } from 'hono/html';
 import type { getVm, TraceChange, TracePoint } from '../../server/queries/vm_detail.ts';
-import { timeChart, type ChartPoint } from '../charts/time_chart.ts';
+import { type ChartPoint, timeChart } from '../charts/time_chart.ts';
 import { badge, empty, pageHead, powerBadge, segmented, table, time } from '../components.ts';
 import { fmtGb, fmtInt, fmtNum } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
 
 export type Vm = NonNullable<Awaited<ReturnType<typeof getVm>>>;
 export type Granularity = 'capture' | 'daily' | 'monthly';
-export type Trace = { granularity: Granularity; from: string; to: string; points: TracePoint[]; changes: TraceChange[] };
+export type Trace = {
+  granularity: Granularity;
+  from: string;
+  to: string;
+  points: TracePoint[];
+  changes: TraceChange[];
+};
 
-export const SPANS: Record<Granularity, number[]> = { capture: [2, 7, 30], daily: [30, 90, 365], monthly: [365, 730, 1825] };
+export const SPANS: Record<Granularity, number[]> = {
+  capture: [2, 7, 30],
+  daily: [30, 90, 365],
+  monthly: [365, 730, 1825],
+};
 
 function row(label: string, value: unknown) {
-  return html`<dt>${label}</dt><dd>${value === null || value === undefined || value === '' ? html`<span class="muted">–</span>` : value}</dd>`;
+  return html`
+    <dt>${label}</dt>
+    <dd>${value === null || value === undefined || value === ''
+      ? html`<span class="muted">–</span>`
+      : value}</dd>
+  `;
 }
 
 function charts(vm: Vm, trace: Trace) {
   const pts = trace.points;
   const at = (p: TracePoint) => Date.parse(p.at.length === 10 ? `${p.at}T00:00:00Z` : p.at);
-  const series = (f: (p: TracePoint) => number): ChartPoint[] => pts.map((p) => ({ at: at(p), value: f(p) }));
+  const series = (f: (p: TracePoint) => number): ChartPoint[] =>
+    pts.map((p) => ({ at: at(p), value: f(p) }));
   const capture = trace.granularity === 'capture';
   const kind = capture ? 'step' : 'bar';
   const from = Date.parse(trace.from);
   const to = Date.parse(trace.to);
   const range = capture ? { from, to } : {};
-  const tl = capture ? undefined : (t: number) => new Date(t).toISOString().slice(0, trace.granularity === 'daily' ? 10 : 7);
+  const tl = capture
+    ? undefined
+    : (t: number) => new Date(t).toISOString().slice(0, trace.granularity === 'daily' ? 10 : 7);
   const suffix = capture ? '' : ' (average)';
   const id = (s: string) => `chart-${s}`;
   return html`<div class="grid-2">
-  <div class="card">${timeChart({ id: id('vcpu'), title: `vCPU${suffix}`, kind, series: [{ label: 'vCPU', points: series((p) => p.vcpu) }], ...range, timeLabel: tl })}</div>
-  <div class="card">${timeChart({ id: id('ram'), title: `RAM GB${suffix}`, kind, unit: 'GB', series: [{ label: 'RAM', points: series((p) => p.ramGb) }], ...range, timeLabel: tl })}</div>
-  <div class="card">${timeChart({ id: id('disk'), title: `Provisioned disk GB${suffix}`, kind, unit: 'GB', series: [{ label: 'Disk', points: series((p) => p.diskGb) }], ...range, timeLabel: tl })}</div>
-  <div class="card">${timeChart({
-    id: id('power'), title: capture ? 'Power (on/off)' : 'Powered on (share of period)', kind, yDomain: [0, 1],
-    yLabel: capture ? (v) => (v >= 1 ? 'on' : v <= 0 ? 'off' : '') : (v) => `${Math.round(v * 100)}%`,
-    format: capture ? (v) => (v >= 1 ? 'on' : 'off') : (v) => `${fmtNum(v * 100)}%`,
-    series: [{ label: 'Powered on', points: series((p) => p.poweredOn) }], ...range, timeLabel: tl,
-  })}</div>
+  <div class="card">${
+    timeChart({
+      id: id('vcpu'),
+      title: `vCPU${suffix}`,
+      kind,
+      series: [{ label: 'vCPU', points: series((p) => p.vcpu) }],
+      ...range,
+      timeLabel: tl,
+    })
+  }</div>
+  <div class="card">${
+    timeChart({
+      id: id('ram'),
+      title: `RAM GB${suffix}`,
+      kind,
+      unit: 'GB',
+      series: [{ label: 'RAM', points: series((p) => p.ramGb) }],
+      ...range,
+      timeLabel: tl,
+    })
+  }</div>
+  <div class="card">${
+    timeChart({
+      id: id('disk'),
+      title: `Provisioned disk GB${suffix}`,
+      kind,
+      unit: 'GB',
+      series: [{ label: 'Disk', points: series((p) => p.diskGb) }],
+      ...range,
+      timeLabel: tl,
+    })
+  }</div>
+  <div class="card">${
+    timeChart({
+      id: id('power'),
+      title: capture ? 'Power (on/off)' : 'Powered on (share of period)',
+      kind,
+      yDomain: [0, 1],
+      yLabel: capture
+        ? (v) => (v >= 1 ? 'on' : v <= 0 ? 'off' : '')
+        : (v) => `${Math.round(v * 100)}%`,
+      format: capture ? (v) => (v >= 1 ? 'on' : 'off') : (v) => `${fmtNum(v * 100)}%`,
+      series: [{ label: 'Powered on', points: series((p) => p.poweredOn) }],
+      ...range,
+      timeLabel: tl,
+    })
+  }</div>
 </div>`;
 }
 
@@ -47,7 +103,10 @@ function changeValue(field: string, v: string | number | null) {
   return typeof v === 'number' ? fmtNum(v, 2) : v;
 }
 
-export function vmDetailPage(viewer: Viewer, o: { vm: Vm; trace: Trace; span: number; base: string }) {
+export function vmDetailPage(
+  viewer: Viewer,
+  o: { vm: Vm; trace: Trace; span: number; base: string },
+) {
   const { vm, trace } = o;
   const l = vm.lifecycle;
   const cur = vm.current;
@@ -56,60 +115,186 @@ export function vmDetailPage(viewer: Viewer, o: { vm: Vm; trace: Trace; span: nu
   const link = (gran: Granularity, span: number) => `${o.base}?granularity=${gran}&span=${span}`;
   const state = cur
     ? html`<dl>
-      ${row('Power', powerBadge(cur.powerState))}${row('vCPU', cur.vcpu)}${row('RAM', `${fmtNum(cur.ramMb / 1024)} GB`)}
-      ${row('Provisioned disk', fmtGb(cur.provisionedDiskGb))}${row('Used disk', cur.usedDiskGb === null ? null : fmtGb(cur.usedDiskGb))}
-      ${row('Datacenter', cur.datacenter)}${row('Cluster', cur.cluster)}${row('Host', cur.host)}${row('Pool', cur.resourcePool)}
-      ${row('Folder', cur.folder)}${row('Guest OS', cur.guestOs)}${row('IP addresses', cur.ipAddresses.join(', '))}
-      ${row('Tags', cur.tags.length ? html`${cur.tags.map((t) => html`${badge('info', t)} `)}` : null)}
-      ${row('Instance UUID', cur.instanceUuid ? html`<span class="mono">${cur.instanceUuid}</span>` : null)}
+      ${row('Power', powerBadge(cur.powerState))}${row('vCPU', cur.vcpu)}${
+      row('RAM', `${fmtNum(cur.ramMb / 1024)} GB`)
+    }
+      ${row('Provisioned disk', fmtGb(cur.provisionedDiskGb))}${
+      row('Used disk', cur.usedDiskGb === null ? null : fmtGb(cur.usedDiskGb))
+    }
+      ${row('Datacenter', cur.datacenter)}${row('Cluster', cur.cluster)}${row('Host', cur.host)}${
+      row('Pool', cur.resourcePool)
+    }
+      ${row('Folder', cur.folder)}${row('Guest OS', cur.guestOs)}${
+      row('IP addresses', cur.ipAddresses.join(', '))
+    }
+      ${
+      row(
+        'Tags',
+        cur.tags.length
+          ? html`${
+            cur.tags.map((t) =>
+              html`
+                ${badge('info', t)}
+              `
+            )
+          }`
+          : null,
+      )
+    }
+      ${
+      row(
+        'Instance UUID',
+        cur.instanceUuid ? html`<span class="mono">${cur.instanceUuid}</span>` : null,
+      )
+    }
       ${row('State captured', time(cur.stateAt))}
     </dl>`
     : last
-      ? html`<p class="muted small">Deleted; its last captured state (${time(last.at)}):</p><dl>
-      ${row('Power', powerBadge(last.powerState))}${row('vCPU', last.vcpu)}${row('RAM', `${fmtNum(last.ramMb / 1024)} GB`)}
-      ${row('Provisioned disk', fmtGb(last.provisionedDiskGb))}${row('Cluster', last.cluster)}${row('Host', last.host)}${row('Pool', last.resourcePool)}
-    </dl>`
-      : html`<p class="muted">No state captured.</p>`;
+    ? html`
+      <p class="muted small">Deleted; its last captured state (${time(last.at)}):</p>
+      <dl>
+            ${row('Power', powerBadge(last.powerState))}${row('vCPU', last.vcpu)}${row(
+              'RAM',
+              `${fmtNum(last.ramMb / 1024)} GB`,
+            )}
+            ${row('Provisioned disk', fmtGb(last.provisionedDiskGb))}${row(
+              'Cluster',
+              last.cluster,
+            )}${row('Host', last.host)}${row('Pool', last.resourcePool)}
+          </dl>
+    `
+    : html`<p class="muted">No state captured.</p>`;
   return page({
     title: `${l.name}`,
     current: '/vms',
     viewer,
-    body: html`${pageHead(l.name, {
-      crumbs: html`<a href="/vms">VMs</a> › <a href="/vms?source=${vm.sourceId}">${vm.sourceName}</a> › ${l.name}`,
-      sub: html`${vm.sourceKind} · id <span class="mono">${l.sourceVmId}</span> · key <span class="mono">${vm.key}</span>`,
-      actions: vm.live ? badge('ok', 'live') : badge('bad', 'deleted'),
-    })}
-<div class="grid-2">
-  <section class="card" aria-labelledby="state-h"><h2 id="state-h">${cur ? 'Current state' : 'Last state'}</h2>${state}</section>
-  <section class="card" aria-labelledby="life-h"><h2 id="life-h">Lifecycle</h2><dl>
-    ${row('Created', l.createdAt ? html`${time(l.createdAt)} <span class="muted">(from ${l.createdFrom === 'event' ? 'an event' : 'the source'})</span>` : html`<span class="muted">unknown (the source did not say)</span>`)}
-    ${row('First seen', time(l.firstSeenAt))}
-    ${row('Last seen', time(l.lastSeenAt))}
-    ${row('Deleted', l.deletedAt ? html`${time(l.deletedAt)} <span class="muted">(${l.deletedFrom === 'event' ? 'deletion event' : 'absent from a complete capture'})</span>` : null)}
-    ${row('Reappeared', l.reappearedCount ? html`${fmtInt(l.reappearedCount)}× (last ${time(l.lastReappearedAt)})` : null)}
-  </dl>
-  ${vm.events.length ? html`<h3>Events</h3><ul class="small">${vm.events.map((e) => html`<li>${time(e.at)} · ${e.type}${e.detail ? html` · <span class="muted">${e.detail}</span>` : ''}</li>`)}</ul>` : ''}
-  </section>
-</div>
-<section aria-labelledby="trace-h">
-  <h2 id="trace-h">Over time</h2>
-  <div class="toolbar">
-    ${segmented('Granularity', (['capture', 'daily', 'monthly'] as const).map((x) => ({ href: link(x, SPANS[x][1]), label: x === 'capture' ? 'Per capture' : x === 'daily' ? 'Daily' : 'Monthly', current: x === g })))}
-    ${segmented('Time span', SPANS[g].map((d) => ({ href: link(g, d), label: d >= 365 ? `${Math.round(d / 365)} y` : `${d} d`, current: d === o.span })))}
-    <span class="muted small">${time(trace.from)} – ${time(trace.to)} · ${fmtInt(trace.points.length)} points</span>
-  </div>
-  ${trace.points.length === 0
-    ? empty(g === 'capture' ? 'No captures of this VM in this span.' : `No ${g} rollups of this VM in this span yet.`, g === 'capture' ? 'Pick a longer span.' : 'Rollups appear after the day or month has been aggregated.')
-    : charts(vm, trace)}
-</section>
-<section aria-labelledby="changes-h">
-  <h2 id="changes-h">What changed when</h2>
-  ${g !== 'capture'
-    ? html`<p class="muted small">Changes are listed per capture: <a href="${link('capture', SPANS.capture[1])}">switch to per capture</a>.</p>`
-    : trace.changes.length === 0
-      ? empty('No changes in this span.', 'Size, power, host, pool and name stayed the same in every capture.')
-      : table('Changes', html`<th scope="col">When</th><th scope="col">What</th><th scope="col">From</th><th scope="col">To</th>`,
-        html`${[...trace.changes].reverse().map((c) => html`<tr><td>${time(c.at)}</td><td>${c.field}</td><td>${changeValue(c.field, c.from)}</td><td>${changeValue(c.field, c.to)}</td></tr>`)}`, { short: true })}
-</section>`,
+    body: html`
+      ${pageHead(l.name, {
+        crumbs:
+          html`<a href="/vms">VMs</a> › <a href="/vms?source=${vm.sourceId}">${vm.sourceName}</a> › ${l.name}`,
+        sub:
+          html`${vm.sourceKind} · id <span class="mono">${l.sourceVmId}</span> · key <span class="mono">${vm.key}</span>`,
+        actions: vm.live ? badge('ok', 'live') : badge('bad', 'deleted'),
+      })}
+      <div class="grid-2">
+        <section class="card"
+          aria-labelledby="state-h"><h2 id="state-h">${cur
+            ? 'Current state'
+            : 'Last state'}</h2>${state}</section>
+        <section class="card" aria-labelledby="life-h"><h2 id="life-h">Lifecycle</h2><dl>
+          ${row(
+            'Created',
+            l.createdAt
+              ? html`${time(l.createdAt)} <span class="muted">(from ${
+                l.createdFrom === 'event' ? 'an event' : 'the source'
+              })</span>`
+              : html`<span class="muted">unknown (the source did not say)</span>`,
+          )}
+          ${row('First seen', time(l.firstSeenAt))}
+          ${row('Last seen', time(l.lastSeenAt))}
+          ${row(
+            'Deleted',
+            l.deletedAt
+              ? html`${time(l.deletedAt)} <span class="muted">(${
+                l.deletedFrom === 'event' ? 'deletion event' : 'absent from a complete capture'
+              })</span>`
+              : null,
+          )}
+          ${row(
+            'Reappeared',
+            l.reappearedCount
+              ? html`${fmtInt(l.reappearedCount)}× (last ${time(l.lastReappearedAt)})`
+              : null,
+          )}
+        </dl>
+        ${vm.events.length
+          ? html`
+            <h3>Events</h3>
+            <ul class="small">${vm.events.map((e) =>
+              html`<li>${time(e.at)} · ${e.type}${
+                e.detail
+                  ? html`
+                    · <span class="muted">${e.detail}</span>
+                  `
+                  : ''
+              }</li>`
+            )}</ul>
+          `
+          : ''}
+        </section>
+      </div>
+      <section aria-labelledby="trace-h">
+        <h2 id="trace-h">Over time</h2>
+        <div class="toolbar">
+          ${segmented(
+            'Granularity',
+            (['capture', 'daily', 'monthly'] as const).map((x) => ({
+              href: link(x, SPANS[x][1]),
+              label: x === 'capture' ? 'Per capture' : x === 'daily' ? 'Daily' : 'Monthly',
+              current: x === g,
+            })),
+          )}
+          ${segmented(
+            'Time span',
+            SPANS[g].map((d) => ({
+              href: link(g, d),
+              label: d >= 365 ? `${Math.round(d / 365)} y` : `${d} d`,
+              current: d === o.span,
+            })),
+          )}
+          <span class="muted small">${time(trace.from)} – ${time(trace.to)} · ${fmtInt(
+            trace.points.length,
+          )} points</span>
+        </div>
+        ${trace.points.length === 0
+          ? empty(
+            g === 'capture'
+              ? 'No captures of this VM in this span.'
+              : `No ${g} rollups of this VM in this span yet.`,
+            g === 'capture'
+              ? 'Pick a longer span.'
+              : 'Rollups appear after the day or month has been aggregated.',
+          )
+          : charts(vm, trace)}
+      </section>
+      <section aria-labelledby="changes-h">
+        <h2 id="changes-h">What changed when</h2>
+        ${g !== 'capture'
+          ? html`
+            <p
+              class="muted small">Changes are listed per capture: <a href="${link(
+                'capture',
+                SPANS.capture[1],
+              )}">switch to per capture</a>.</p>
+          `
+          : trace.changes.length === 0
+          ? empty(
+            'No changes in this span.',
+            'Size, power, host, pool and name stayed the same in every capture.',
+          )
+          : table(
+            'Changes',
+            html`
+              <th scope="col">When</th>
+              <th scope="col">What</th>
+              <th scope="col">From</th>
+              <th scope="col">To</th>
+            `,
+            html`${
+              [...trace.changes].reverse().map((c) =>
+                html`
+                  <tr>
+                    <td>${time(c.at)}</td>
+                    <td>${c.field}</td>
+                    <td>${changeValue(c.field, c.from)}</td>
+                    <td>${changeValue(c.field, c.to)}</td>
+                  </tr>
+                `
+              )
+            }`,
+            { short: true },
+          )}
+      </section>
+    `,
   });
 }

@@ -8,8 +8,15 @@ import { fmtAge, fmtInt, fmtMs } from '../format.ts';
 import { sourceCard } from './source_card.ts';
 
 export type RecentCapture = {
-  captureId: string; sourceId: number; sourceName: string; capturedAt: string | null; receivedAt: string | null;
-  complete: boolean; vmCount: number; ingestMs: number | null; late: boolean;
+  captureId: string;
+  sourceId: number;
+  sourceName: string;
+  capturedAt: string | null;
+  receivedAt: string | null;
+  complete: boolean;
+  vmCount: number;
+  ingestMs: number | null;
+  late: boolean;
 };
 
 export type DashboardData = {
@@ -24,7 +31,11 @@ function delta(now: number, before: number | undefined, unit = '') {
   if (before === undefined) return null;
   const d = Math.round((now - before) * 10) / 10;
   const sign = d > 0 ? '+' : d < 0 ? '−' : '±';
-  return { value: d, text: `${sign}${fmtInt(Math.abs(d))}${unit} vs yesterday`, title: 'change since the latest capture at least 24 h before each source’s latest' };
+  return {
+    value: d,
+    text: `${sign}${fmtInt(Math.abs(d))}${unit} vs yesterday`,
+    title: 'change since the latest capture at least 24 h before each source’s latest',
+  };
 }
 
 export function dashboardLive(d: DashboardData) {
@@ -33,42 +44,117 @@ export function dashboardLive(d: DashboardData) {
   // From the latest captures (source_totals); the live inventory when no totals exist yet.
   const v = now
     ? { vms: now.vms, on: now.poweredOn, vcpu: now.vcpu, ram: now.ramGb, disk: now.diskGb }
-    : { vms: d.inventory.vms, on: d.inventory.poweredOn, vcpu: d.inventory.vcpu, ram: d.inventory.ramGb, disk: d.inventory.diskGb };
+    : {
+      vms: d.inventory.vms,
+      on: d.inventory.poweredOn,
+      vcpu: d.inventory.vcpu,
+      ram: d.inventory.ramGb,
+      disk: d.inventory.diskGb,
+    };
   return html`<div id="live" hx-get="/?part=live" hx-trigger="vml-capture from:body" hx-swap="outerHTML">
 <section class="cards" aria-label="Fleet totals">
   ${kpi('VMs', fmtInt(v.vms), delta(v.vms, b?.vms))}
   ${kpi('Powered on', fmtInt(v.on), delta(v.on, b?.poweredOn))}
   ${kpi('vCPU', fmtInt(v.vcpu), delta(v.vcpu, b?.vcpu))}
   ${kpi('RAM', `${fmtInt(v.ram)} GB`, delta(v.ram, b?.ramGb, ' GB'))}
-  ${kpi('Disk', `${fmtInt(v.disk / 1024)} TB`, b ? delta(v.disk / 1024, b.diskGb / 1024, ' TB') : null)}
+  ${
+    kpi(
+      'Disk',
+      `${fmtInt(v.disk / 1024)} TB`,
+      b ? delta(v.disk / 1024, b.diskGb / 1024, ' TB') : null,
+    )
+  }
 </section>
-<p class="muted small">${now?.at ? html`As of the latest captures (${fmtAge(now.at)}). Templates excluded.` : 'No captures yet.'}</p>
+<p class="muted small">${
+    now?.at
+      ? html`As of the latest captures (${fmtAge(now.at)}). Templates excluded.`
+      : 'No captures yet.'
+  }</p>
 
 <h2>Sources</h2>
-${d.sources.length === 0
-    ? empty('No source has sent a capture yet.', html`Start an agent (see <code>docs/agent.md</code>) or run <code>npm start</code> with the demo fleet.`)
-    : html`<section class="cards wide" aria-label="Sources">${d.sources.map((s) => sourceCard(s))}</section>`}
+${
+    d.sources.length === 0
+      ? empty(
+        'No source has sent a capture yet.',
+        html`Start an agent (see <code>docs/agent.md</code>) or run <code>npm start</code> with the demo fleet.`,
+      )
+      : html`<section class="cards wide" aria-label="Sources">${
+        d.sources.map((s) => sourceCard(s))
+      }</section>`
+  }
 
 <div class="grid-2">
 <section aria-labelledby="recent-h">
   <h2 id="recent-h">Recent captures</h2>
-  ${d.recent.length === 0
-    ? empty('No captures yet.')
-    : table('Recent captures', html`<th scope="col">Source</th><th scope="col">Captured</th><th scope="col" class="num">VMs</th><th scope="col" class="num">Ingest</th><th scope="col">State</th>`,
-      html`${d.recent.map((c) => html`<tr>
-        <td><a href="/sources/${c.sourceId}">${c.sourceName}</a></td><td>${time(c.capturedAt)}</td>
-        <td class="num">${fmtInt(c.vmCount)}</td><td class="num">${fmtMs(c.ingestMs)}</td>
-        <td>${c.complete ? badge('ok', 'complete') : badge('warn', 'partial')}${c.late ? html` ${badge('info', 'late', 'received more than an hour after capture')}` : ''}</td></tr>`)}`, { short: true })}
+  ${
+    d.recent.length === 0 ? empty('No captures yet.') : table(
+      'Recent captures',
+      html`
+        <th scope="col">Source</th>
+        <th scope="col">Captured</th>
+        <th scope="col" class="num">VMs</th>
+        <th scope="col" class="num">Ingest</th>
+        <th scope="col">State</th>
+      `,
+      html`${
+        d.recent.map((c) =>
+          html`
+            <tr>
+              <td><a href="/sources/${c.sourceId}">${c.sourceName}</a></td>
+              <td>${time(c.capturedAt)}</td>
+              <td class="num">${fmtInt(c.vmCount)}</td>
+              <td class="num">${fmtMs(c.ingestMs)}</td>
+              <td>${c.complete ? badge('ok', 'complete') : badge('warn', 'partial')}${c.late
+                ? html`
+                  ${badge('info', 'late', 'received more than an hour after capture')}
+                `
+                : ''}</td>
+            </tr>
+          `
+        )
+      }`,
+      { short: true },
+    )
+  }
 </section>
 <section aria-labelledby="jobs-h">
   <h2 id="jobs-h">Failed jobs <span class="muted small">(7 days)</span></h2>
-  ${!d.failed.installed
-    ? empty('Background jobs are not running on this database.', 'They start with the server (pg-boss).')
-    : d.failed.total === 0
+  ${
+    !d.failed.installed
+      ? empty(
+        'Background jobs are not running on this database.',
+        'They start with the server (pg-boss).',
+      )
+      : d.failed.total === 0
       ? empty('No failed jobs.', 'Aggregation, reports and benchmarks all succeeded.')
-      : table('Failed jobs', html`<th scope="col">Queue</th><th scope="col">When</th><th scope="col">Error</th>`,
-        html`${d.failed.items.map((j) => html`<tr><td>${j.queue}</td><td>${time(j.createdOn)}</td><td class="wrap error">${j.error ?? ''}</td></tr>`)}`, { short: true })}
-  ${d.failed.total > d.failed.items.length ? html`<p class="small"><a href="/admin/jobs?state=failed">All ${fmtInt(d.failed.total)} failed jobs</a></p>` : ''}
+      : table(
+        'Failed jobs',
+        html`
+          <th scope="col">Queue</th>
+          <th scope="col">When</th>
+          <th scope="col">Error</th>
+        `,
+        html`${
+          d.failed.items.map((j) =>
+            html`
+              <tr>
+                <td>${j.queue}</td>
+                <td>${time(j.createdOn)}</td>
+                <td class="wrap error">${j.error ?? ''}</td>
+              </tr>
+            `
+          )
+        }`,
+        { short: true },
+      )
+  }
+  ${
+    d.failed.total > d.failed.items.length
+      ? html`<p class="small"><a href="/admin/jobs?state=failed">All ${
+        fmtInt(d.failed.total)
+      } failed jobs</a></p>`
+      : ''
+  }
 </section>
 </div>
 </div>`;

@@ -9,12 +9,24 @@ export const STALE_SECONDS = 2 * 3600;
 
 /** Health of a source: [tone, label, why] from its last capture and its agent's report. */
 export function sourceHealth(s: SourceRow) {
-  const h = (s.health ?? {}) as { consecutiveFailures?: number; lastError?: string | null; nextRunAt?: string | null };
+  const h = (s.health ?? {}) as {
+    consecutiveFailures?: number;
+    lastError?: string | null;
+    nextRunAt?: string | null;
+  };
   const overdue = h.nextRunAt ? Date.now() - new Date(h.nextRunAt).getTime() > 15 * 60_000 : false;
-  const stale = s.secondsSinceLastCapture !== null && (s.secondsSinceLastCapture > STALE_SECONDS || overdue);
+  const stale = s.secondsSinceLastCapture !== null &&
+    (s.secondsSinceLastCapture > STALE_SECONDS || overdue);
   const errors = (s.lastCapture?.errors?.length ?? 0) + (h.consecutiveFailures ?? 0);
-  const out = pollHealth({ lastCaptureAt: s.lastCaptureAt, complete: s.lastCapture?.complete ?? null, errors, stale });
-  if (out[0] === 'ok' && (h.consecutiveFailures ?? 0) > 0) return ['warn', 'failing', `${h.consecutiveFailures} failed polls`] as const;
+  const out = pollHealth({
+    lastCaptureAt: s.lastCaptureAt,
+    complete: s.lastCapture?.complete ?? null,
+    errors,
+    stale,
+  });
+  if (out[0] === 'ok' && (h.consecutiveFailures ?? 0) > 0) {
+    return ['warn', 'failing', `${h.consecutiveFailures} failed polls`] as const;
+  }
   return out;
 }
 
@@ -27,30 +39,73 @@ export function lastError(s: SourceRow): string | null {
 type Spool = { pending?: number; pendingBytes?: number; rejected?: number };
 
 /** One card; `capture` adds the CSRF-protected "capture now" button. */
-export function sourceCard(s: SourceRow, options: { capture?: { csrf: string; pending: string | null } } = {}) {
+export function sourceCard(
+  s: SourceRow,
+  options: { capture?: { csrf: string; pending: string | null } } = {},
+) {
   const [tone, label, why] = sourceHealth(s);
   const err = lastError(s);
   const spool = (s.agent?.spool ?? null) as Spool | null;
   return html`<article class="card source" aria-labelledby="src-${s.id}">
   <div class="head">
-    <div><h3 id="src-${s.id}"><a href="/sources/${s.id}">${s.name}</a></h3><span class="muted small">${s.kind}${s.version ? ` · ${s.version}` : ''}</span></div>
+    <div><h3 id="src-${s.id}"><a href="/sources/${s.id}">${s.name}</a></h3><span class="muted small">${s.kind}${
+    s.version ? ` · ${s.version}` : ''
+  }</span></div>
     ${badge(tone, label, why)}
   </div>
   <dl>
     <dt>VMs</dt><dd><a href="/vms?source=${s.id}">${fmtInt(s.vms)}</a></dd>
-    <dt>Last capture</dt><dd>${s.lastCaptureAt ? html`${time(s.lastCaptureAt)} <span class="muted">(${fmtAge(s.lastCaptureAt)})</span>` : 'never'}</dd>
-    ${s.agent
-      ? html`<dt>Agent</dt><dd>${s.agent.name}${s.agent.hostname ? ` on ${s.agent.hostname}` : ''} <span class="muted">· ${s.agent.lastHeartbeatAt ? `heartbeat ${fmtAge(s.agent.lastHeartbeatAt)}` : 'no heartbeat yet'}</span></dd>
-    <dt>Spool</dt><dd>${spool ? html`${fmtInt(spool.pending ?? 0)} pending${spool.rejected ? html`, <span class="error">${fmtInt(spool.rejected)} rejected</span>` : ''}` : '–'}</dd>`
-      : html`<dt>Agent</dt><dd class="muted">no heartbeat yet</dd>`}
-    ${err ? html`<dt>Last error</dt><dd class="error">${err}</dd>` : ''}
+    <dt>Last capture</dt><dd>${
+    s.lastCaptureAt
+      ? html`${time(s.lastCaptureAt)} <span class="muted">(${fmtAge(s.lastCaptureAt)})</span>`
+      : 'never'
+  }</dd>
+    ${
+    s.agent
+      ? html`
+        <dt>Agent</dt>
+        <dd>${s.agent.name}${s.agent.hostname
+          ? ` on ${s.agent.hostname}`
+          : ''} <span class="muted">· ${s.agent.lastHeartbeatAt
+          ? `heartbeat ${fmtAge(s.agent.lastHeartbeatAt)}`
+          : 'no heartbeat yet'}</span></dd>
+        <dt>Spool</dt>
+        <dd>${spool
+          ? html`${fmtInt(spool.pending ?? 0)} pending${
+            spool.rejected
+              ? html`, <span class="error">${fmtInt(spool.rejected)} rejected</span>`
+              : ''
+          }`
+          : '–'}</dd>
+      `
+      : html`
+        <dt>Agent</dt>
+        <dd class="muted">no heartbeat yet</dd>
+      `
+  }
+    ${
+    err
+      ? html`
+        <dt>Last error</dt>
+        <dd class="error">${err}</dd>
+      `
+      : ''
+  }
   </dl>
-  ${options.capture
-    ? html`<form method="post" action="/sources/${s.id}/capture" class="actions">
+  ${
+    options.capture
+      ? html`<form method="post" action="/sources/${s.id}/capture" class="actions">
     ${csrfField(options.capture.csrf)}
     <button class="quiet small" type="submit">Capture now</button>
-    ${options.capture.pending ? html`<span class="muted small">requested ${fmtAge(options.capture.pending)}, waiting for the agent</span>` : ''}
+    ${
+        options.capture.pending
+          ? html`<span class="muted small">requested ${
+            fmtAge(options.capture.pending)
+          }, waiting for the agent</span>`
+          : ''
+      }
   </form>`
-    : ''}
+      : ''
+  }
 </article>`;
 }

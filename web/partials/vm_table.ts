@@ -9,68 +9,153 @@ import { badge, empty, powerBadge } from '../components.ts';
 import { fmtInt, fmtNum } from '../format.ts';
 
 /** The list's state as URL parameters (filters, sort, page number). */
-export type VmListState = { params: Record<string, string>; sort: VmSort; order: 'asc' | 'desc'; page: number };
+export type VmListState = {
+  params: Record<string, string>;
+  sort: VmSort;
+  order: 'asc' | 'desc';
+  page: number;
+};
 
 const COLUMNS: { label: string; sort?: VmSort; num?: boolean }[] = [
-  { label: 'Name', sort: 'name' }, { label: 'Source', sort: 'source' }, { label: 'Power', sort: 'power' },
-  { label: 'vCPU', sort: 'vcpu', num: true }, { label: 'RAM GB', sort: 'ram', num: true }, { label: 'Disk GB', sort: 'disk', num: true },
-  { label: 'Cluster' }, { label: 'Host' }, { label: 'Pool' }, { label: 'Created', sort: 'created' },
+  { label: 'Name', sort: 'name' },
+  { label: 'Source', sort: 'source' },
+  { label: 'Power', sort: 'power' },
+  { label: 'vCPU', sort: 'vcpu', num: true },
+  { label: 'RAM GB', sort: 'ram', num: true },
+  { label: 'Disk GB', sort: 'disk', num: true },
+  { label: 'Cluster' },
+  { label: 'Host' },
+  { label: 'Pool' },
+  { label: 'Created', sort: 'created' },
 ];
 
 /** /vms?… for the given overrides; empty values are dropped. */
-export function vmsUrl(base: Record<string, string>, over: Record<string, string | null>, path = '/vms'): string {
+export function vmsUrl(
+  base: Record<string, string>,
+  over: Record<string, string | null>,
+  path = '/vms',
+): string {
   const p = new URLSearchParams();
-  for (const [k, v] of Object.entries({ ...base, ...over })) if (v !== null && v !== undefined && v !== '') p.set(k, v);
+  for (const [k, v] of Object.entries({ ...base, ...over })) {
+    if (v !== null && v !== undefined && v !== '') p.set(k, v);
+  }
   const s = p.toString();
   return s ? `${path}?${s}` : path;
 }
 
 function header(state: VmListState) {
   return COLUMNS.map((c) => {
-    if (!c.sort) return html`<th scope="col"${c.num ? html` class="num"` : ''}>${c.label}</th>`;
+    if (!c.sort) {
+      return html`
+        <th scope="col" ${c.num
+          ? html`
+            class="num"
+          `
+          : ''}>${c.label}</th>
+      `;
+    }
     const active = state.sort === c.sort;
     const nextOrder = active && state.order === 'asc' ? 'desc' : 'asc';
     const url = vmsUrl(state.params, { sort: c.sort, order: nextOrder, cursor: null, p: null });
     const aria = active ? (state.order === 'asc' ? 'ascending' : 'descending') : null;
-    return html`<th scope="col"${c.num ? html` class="num"` : ''}${aria ? html` aria-sort="${aria}"` : ''}><a href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true">${c.label}<span class="arrow" aria-hidden="true">${active ? (state.order === 'asc' ? '▲' : '▼') : '↕'}</span><span class="visually-hidden">, sort ${nextOrder === 'asc' ? 'ascending' : 'descending'}</span></a></th>`;
+    return html`
+      <th scope="col"
+        ${c.num
+          ? html`
+            class="num"
+          `
+          : ''}${aria
+          ? html`
+            aria-sort="${aria}"
+          `
+          : ''}><a href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true">${c
+          .label}<span class="arrow" aria-hidden="true">${active
+          ? (state.order === 'asc' ? '▲' : '▼')
+          : '↕'}</span><span class="visually-hidden">, sort ${nextOrder === 'asc'
+          ? 'ascending'
+          : 'descending'}</span></a></th>
+    `;
   });
 }
 
-export function vmTable(result: Page<VmListItem>, state: VmListState, options: { oob?: boolean } = {}) {
+export function vmTable(
+  result: Page<VmListItem>,
+  state: VmListState,
+  options: { oob?: boolean } = {},
+) {
   const base = state.params;
-  const nextUrl = result.next ? vmsUrl(base, { cursor: result.next, p: String(state.page + 1) }) : null;
+  const nextUrl = result.next
+    ? vmsUrl(base, { cursor: result.next, p: String(state.page + 1) })
+    : null;
   const firstUrl = state.page > 1 || base.cursor ? vmsUrl(base, { cursor: null, p: null }) : null;
   const csvUrl = vmsUrl(base, { cursor: null, p: null }, '/vms.csv');
   const pages = Math.max(1, Math.ceil(result.total / 100));
-  const hx = (url: string) => html`href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true"`;
+  const hx = (url: string) =>
+    html`href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true"`;
   return html`<div id="vm-table">
-${options.oob ? html`<input type="hidden" id="f-sort" name="sort" value="${state.sort}" hx-swap-oob="true"><input type="hidden" id="f-order" name="order" value="${state.order}" hx-swap-oob="true">` : ''}
+${
+    options.oob
+      ? html`
+        <input type="hidden" id="f-sort" name="sort" value="${state.sort}" hx-swap-oob="true"><input
+          type="hidden" id="f-order" name="order" value="${state.order}" hx-swap-oob="true">
+      `
+      : ''
+  }
 <div class="table-meta">
-  <p class="muted" role="status" aria-live="polite" id="vm-count">${fmtInt(result.total)} VMs${result.total > 0 ? ` · page ${state.page} of ${fmtInt(pages)}` : ''}</p>
+  <p class="muted" role="status" aria-live="polite" id="vm-count">${fmtInt(result.total)} VMs${
+    result.total > 0 ? ` · page ${state.page} of ${fmtInt(pages)}` : ''
+  }</p>
   <a class="button quiet small" href="${csvUrl}" download>Export CSV</a>
 </div>
-${result.items.length === 0
-    ? empty('No VMs match.', 'Clear the search or a filter to see more.')
-    : html`<div class="table-wrap" tabindex="0" role="region" aria-label="VMs">
-<table>
-  <caption class="visually-hidden">Live VMs, ${state.sort} ${state.order === 'asc' ? 'ascending' : 'descending'}</caption>
-  <thead><tr>${header(state)}</tr></thead>
-  <tbody>
-  ${result.items.map((vm) => html`<tr>
-    <td><a href="/vms/${vm.sourceId}/${encodeURIComponent(vm.key)}">${vm.name}</a>${vm.isTemplate ? html` ${badge('neutral', 'template')}` : ''}</td>
-    <td>${vm.sourceName}</td>
-    <td>${powerBadge(vm.powerState)}</td>
-    <td class="num">${vm.vcpu}</td>
-    <td class="num">${fmtNum(vm.ramMb / 1024)}</td>
-    <td class="num">${fmtNum(vm.provisionedDiskGb)}</td>
-    <td>${vm.cluster ?? ''}</td><td>${vm.host ?? ''}</td><td>${vm.resourcePool ?? ''}</td>
-    <td>${vm.createdAt ? vm.createdAt.slice(0, 10) : html`<span class="muted" title="the source did not report it">unknown</span>`}</td>
-  </tr>`)}
-  </tbody>
-</table>
-</div>`}
-${firstUrl || nextUrl
-    ? html`<nav class="pager" aria-label="Pages">${firstUrl ? html`<a class="button quiet small" ${hx(firstUrl)}>First page</a>` : ''}${nextUrl ? html`<a class="button small" rel="next" ${hx(nextUrl)}>Next page</a>` : ''}</nav>`
-    : ''}
+${
+    result.items.length === 0
+      ? empty('No VMs match.', 'Clear the search or a filter to see more.')
+      : html`
+        <div class="table-wrap" tabindex="0" role="region" aria-label="VMs">
+          <table>
+            <caption class="visually-hidden">Live VMs, ${state.sort} ${state.order === 'asc'
+              ? 'ascending'
+              : 'descending'}</caption>
+            <thead>
+              <tr>${header(state)}</tr>
+            </thead>
+            <tbody>
+          ${result.items.map((vm) =>
+            html`
+              <tr>
+                <td><a href="/vms/${vm.sourceId}/${encodeURIComponent(vm.key)}">${vm
+                  .name}</a>${vm.isTemplate
+                  ? html`
+                    ${badge('neutral', 'template')}
+                  `
+                  : ''}</td>
+                <td>${vm.sourceName}</td>
+                <td>${powerBadge(vm.powerState)}</td>
+                <td class="num">${vm.vcpu}</td>
+                <td class="num">${fmtNum(vm.ramMb / 1024)}</td>
+                <td class="num">${fmtNum(vm.provisionedDiskGb)}</td>
+                <td>${vm.cluster ?? ''}</td>
+                <td>${vm.host ?? ''}</td>
+                <td>${vm.resourcePool ?? ''}</td>
+                <td>${vm.createdAt
+                  ? vm.createdAt.slice(0, 10)
+                  : html`<span class="muted" title="the source did not report it">unknown</span>`}</td>
+              </tr>
+            `
+          )}
+          </tbody>
+          </table>
+        </div>
+      `
+  }
+${
+    firstUrl || nextUrl
+      ? html`<nav class="pager" aria-label="Pages">${
+        firstUrl ? html`<a class="button quiet small" ${hx(firstUrl)}>First page</a>` : ''
+      }${
+        nextUrl ? html`<a class="button small" rel="next" ${hx(nextUrl)}>Next page</a>` : ''
+      }</nav>`
+      : ''
+  }
 </div>`;
 }

@@ -16,16 +16,22 @@
   }
   if (url && 'EventSource' in window) {
     var source = new EventSource(url);
-    source.addEventListener('open', function () { setState('open', 'Live'); });
+    source.addEventListener('open', function () {
+      setState('open', 'Live');
+    });
     source.addEventListener('error', function () {
       setState('error', source.readyState === EventSource.CLOSED ? 'Offline' : 'Reconnecting…');
     });
     source.addEventListener('capture', function (e) {
       var detail = {};
-      try { detail = JSON.parse(e.data); } catch (_) { /* keep empty */ }
+      try {
+        detail = JSON.parse(e.data);
+      } catch (_) { /* keep empty */ }
       body.dispatchEvent(new CustomEvent('vml-capture', { detail: detail, bubbles: true }));
     });
-    window.addEventListener('pagehide', function () { source.close(); });
+    window.addEventListener('pagehide', function () {
+      source.close();
+    });
   }
   document.addEventListener('submit', function (e) {
     var form = e.target;

@@ -9,13 +9,22 @@ export function createDemoCollector(config: DemoSourceConfig): Collector {
     async check() {
       return {
         ok: true,
-        message: `demo ${config.flavor} fleet (seed ${config.seed}), up to ${slotsFor(config.flavor, config.vms)} VMs`,
+        message: `demo ${config.flavor} fleet (seed ${config.seed}), up to ${
+          slotsFor(config.flavor, config.vms)
+        } VMs`,
       };
     },
     async capture({ since, at }) {
       // Whole seconds: captured-at is part of the capture's identity on the server.
       const when = new Date(Math.floor((at ?? new Date()).getTime() / 1000) * 1000);
-      return demoCapture({ flavor: config.flavor, seed: config.seed, totalVms: config.vms, at: when, since, sourceName: config.name });
+      return demoCapture({
+        flavor: config.flavor,
+        seed: config.seed,
+        totalVms: config.vms,
+        at: when,
+        since,
+        sourceName: config.name,
+      });
     },
   };
 }

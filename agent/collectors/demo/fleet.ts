@@ -8,7 +8,13 @@
  * Proxmox does). VMs are resized every few weeks, move between hosts, change pools and
  * power state.
  */
-import type { CaptureDatastore, CaptureEvent, CaptureHost, CaptureInput, CaptureVm } from '../../capture/schema.ts';
+import type {
+  CaptureDatastore,
+  CaptureEvent,
+  CaptureHost,
+  CaptureInput,
+  CaptureVm,
+} from '../../capture/schema.ts';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -36,7 +42,9 @@ function pick<T>(list: readonly T[], h: number): T {
 /** A deterministic uuid-shaped string. */
 function fakeUuid(...parts: number[]): string {
   const hex = [0, 1, 2, 3].map((i) => hash(...parts, i).toString(16).padStart(8, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${
+    hex.slice(20, 32)
+  }`;
 }
 
 export type DemoFlavor = 'vcenter' | 'proxmox';
@@ -59,7 +67,10 @@ function layout(flavor: DemoFlavor, seed: number): Layout {
       sourceName: 'demo-vcenter',
       datacenters: ['DC-East'],
       clusters: ['prod-a', 'prod-b', 'dev'],
-      hosts: Array.from({ length: 12 }, (_, i) => `esx${String(i + 1).padStart(2, '0')}.demo.local`),
+      hosts: Array.from(
+        { length: 12 },
+        (_, i) => `esx${String(i + 1).padStart(2, '0')}.demo.local`,
+      ),
       pools: ['Gold', 'Silver', 'Bronze'],
       datastores: ['vsan-prod-a', 'vsan-prod-b', 'nfs-dev', 'iso-library'],
       roles: ['web', 'app', 'db', 'cache', 'build', 'mq', 'ldap', 'proxy'],
@@ -89,16 +100,26 @@ type Generation = { gen: number; createdAt: number; deletedAt: number | null };
  * Which VM lives in a slot at time t. 80% of slots hold one long-lived VM; the rest recycle
  * with lifetimes of 5–40 days and a gap of up to two days between one VM and the next.
  */
-function generationAt(seed: number, flavorCode: number, slot: number, t: number): Generation | null {
+function generationAt(
+  seed: number,
+  flavorCode: number,
+  slot: number,
+  t: number,
+): Generation | null {
   const h = hash(seed, flavorCode, slot);
   if (h % 10 < 8) {
-    return { gen: 0, createdAt: EPOCH - (1 + (h % 700)) * DAY - (h % 86400) * 1000, deletedAt: null };
+    return {
+      gen: 0,
+      createdAt: EPOCH - (1 + (h % 700)) * DAY - (h % 86400) * 1000,
+      deletedAt: null,
+    };
   }
   const period = (5 + (h % 36)) * DAY;
   const offset = (h % 97) * DAY;
   const gen = Math.floor((t - EPOCH + offset) / period);
   const start = EPOCH - offset + gen * period;
-  const gap = (hash(seed, flavorCode, slot, gen) % 48) * HOUR + (hash(seed, slot, gen, 7) % 3600) * 1000;
+  const gap = (hash(seed, flavorCode, slot, gen) % 48) * HOUR +
+    (hash(seed, slot, gen, 7) % 3600) * 1000;
   const createdAt = start + gap;
   const deletedAt = start + period;
   if (t < createdAt) return null; // between two VMs of this slot
@@ -108,7 +129,14 @@ function generationAt(seed: number, flavorCode: number, slot: number, t: number)
 const VCPU = [1, 2, 2, 2, 4, 4, 4, 8, 8, 16] as const;
 const RAM_PER_VCPU_GB = [1, 2, 4, 4, 8] as const;
 
-function vmAt(seed: number, flavor: DemoFlavor, L: Layout, slot: number, g: Generation, t: number): CaptureVm {
+function vmAt(
+  seed: number,
+  flavor: DemoFlavor,
+  L: Layout,
+  slot: number,
+  g: Generation,
+  t: number,
+): CaptureVm {
   const fc = flavor === 'vcenter' ? 1 : 2;
   const id = hash(seed, fc, slot, g.gen);
   const isTemplate = g.gen === 0 && id % 50 === 0;
@@ -121,7 +149,13 @@ function vmAt(seed: number, flavor: DemoFlavor, L: Layout, slot: number, g: Gene
   const provisionedDiskGb = 20 + (hash(id, 5) % 480) + (resized ? 50 : 0);
   // Power: 6-hour blocks; ~7% of blocks off, ~1% suspended; templates always off.
   const block = hash(id, Math.floor(t / (6 * HOUR)));
-  const powerState = isTemplate ? 'poweredOff' : block % 100 < 7 ? 'poweredOff' : block % 100 < 8 ? 'suspended' : 'poweredOn';
+  const powerState = isTemplate
+    ? 'poweredOff'
+    : block % 100 < 7
+    ? 'poweredOff'
+    : block % 100 < 8
+    ? 'suspended'
+    : 'poweredOn';
   // Moves: host chosen per 3-day window, pool rarely changes (per 20-day window, 1 in 10).
   const hostIndex = hash(id, Math.floor(t / (3 * DAY))) % L.hosts.length;
   const poolWindow = Math.floor(t / (20 * DAY));
@@ -130,7 +164,9 @@ function vmAt(seed: number, flavor: DemoFlavor, L: Layout, slot: number, g: Gene
   const name = `${role}-${String(slot).padStart(4, '0')}${g.gen ? `-g${g.gen}` : ''}`;
   const vmid = 100 + slot;
   const instanceUuid = fakeUuid(id, 11);
-  const key = flavor === 'vcenter' ? `${L.sourceId}:${instanceUuid}` : `${L.sourceId}:${vmid}:${Math.floor(g.createdAt / 1000)}`;
+  const key = flavor === 'vcenter'
+    ? `${L.sourceId}:${instanceUuid}`
+    : `${L.sourceId}:${vmid}:${Math.floor(g.createdAt / 1000)}`;
   // Creation time is not always known: vCenter's createDate is often empty, LXC has no ctime.
   const createdKnown = flavor === 'vcenter' ? id % 10 < 7 : id % 5 !== 0;
   const cluster = flavor === 'vcenter' ? L.clusters[hostIndex % L.clusters.length] : L.clusters[0];
@@ -151,7 +187,10 @@ function vmAt(seed: number, flavor: DemoFlavor, L: Layout, slot: number, g: Gene
     host: L.hosts[hostIndex],
     resourcePool: pool,
     folder: flavor === 'vcenter' ? `/DC-East/vm/${role}` : null,
-    guestOs: pick(['ubuntu64Guest', 'rhel9_64Guest', 'windows2019srv_64Guest', 'debian12_64Guest'], id >>> 5),
+    guestOs: pick(
+      ['ubuntu64Guest', 'rhel9_64Guest', 'windows2019srv_64Guest', 'debian12_64Guest'],
+      id >>> 5,
+    ),
     ipAddresses: powerState === 'poweredOn' ? [`10.${fc}.${(slot >> 8) & 255}.${slot & 255}`] : [],
     tags: id % 4 === 0 ? ['backup'] : [],
     annotation: null,
@@ -204,7 +243,14 @@ export function demoCapture(options: DemoCaptureOptions): CaptureInput {
 }
 
 /** Creation/deletion events of a recycling slot in (since, t]. */
-function eventsBetween(seed: number, flavor: DemoFlavor, L: Layout, slot: number, since: number, t: number): CaptureEvent[] {
+function eventsBetween(
+  seed: number,
+  flavor: DemoFlavor,
+  L: Layout,
+  slot: number,
+  since: number,
+  t: number,
+): CaptureEvent[] {
   const fc = flavor === 'vcenter' ? 1 : 2;
   if (hash(seed, fc, slot) % 10 < 8) return [];
   const out: CaptureEvent[] = [];
@@ -213,12 +259,33 @@ function eventsBetween(seed: number, flavor: DemoFlavor, L: Layout, slot: number
   for (let guard = 0; guard < 10 && probe <= t; guard++) {
     const g = generationAt(seed, fc, slot, probe) ?? generationAt(seed, fc, slot, probe + 2 * DAY);
     if (!g) break;
-    const vm = vmAt(seed, flavor, L, slot, g, Math.max(g.createdAt, Math.min(t, (g.deletedAt ?? t) - 1)));
+    const vm = vmAt(
+      seed,
+      flavor,
+      L,
+      slot,
+      g,
+      Math.max(g.createdAt, Math.min(t, (g.deletedAt ?? t) - 1)),
+    );
     if (g.createdAt > since && g.createdAt <= t) {
-      out.push({ type: 'created', at: new Date(g.createdAt).toISOString(), vmKey: vm.key, sourceVmId: vm.sourceVmId, vmName: vm.name, detail: null });
+      out.push({
+        type: 'created',
+        at: new Date(g.createdAt).toISOString(),
+        vmKey: vm.key,
+        sourceVmId: vm.sourceVmId,
+        vmName: vm.name,
+        detail: null,
+      });
     }
     if (g.deletedAt !== null && g.deletedAt > since && g.deletedAt <= t) {
-      out.push({ type: 'deleted', at: new Date(g.deletedAt).toISOString(), vmKey: vm.key, sourceVmId: vm.sourceVmId, vmName: vm.name, detail: null });
+      out.push({
+        type: 'deleted',
+        at: new Date(g.deletedAt).toISOString(),
+        vmKey: vm.key,
+        sourceVmId: vm.sourceVmId,
+        vmName: vm.name,
+        detail: null,
+      });
     }
     if (g.deletedAt === null) break;
     probe = g.deletedAt;

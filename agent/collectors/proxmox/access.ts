@@ -21,7 +21,9 @@ export function privilegeTrapMessage(tokenId: string, held: Set<string>): string
   const missing = ['VM.Audit', 'Sys.Audit', 'Datastore.Audit'].filter((p) => !held.has(p));
   return (
     `API token ${tokenId} is valid but cannot see the inventory: Proxmox answers a privilege-separated ` +
-    `token without audit rights with empty lists, not 403 (missing: ${missing.join(', ') || 'none reported'}). ` +
+    `token without audit rights with empty lists, not 403 (missing: ${
+      missing.join(', ') || 'none reported'
+    }). ` +
     `Grant the PVEAuditor role on / to the token itself: pveum acl modify / --tokens '${tokenId}' --roles PVEAuditor`
   );
 }

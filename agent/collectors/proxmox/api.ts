@@ -62,9 +62,12 @@ export function createProxmoxApi(options: ProxmoxApiOptions): ProxmoxApi {
 
   async function get<T>(path: string, req: GetOptions = {}): Promise<T> {
     const url = new URL(`${base}/api2/json${path}`);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
     const timeoutMs = req.timeoutMs ?? options.requestTimeoutMs;
-    const timedOut = () => new CollectorError('timeout', `GET ${path}: ${host} did not answer within ${timeoutMs} ms`);
+    const timedOut = () =>
+      new CollectorError('timeout', `GET ${path}: ${host} did not answer within ${timeoutMs} ms`);
     // Our own timer, raced against the request: under Deno 2.9.6 neither the socket timeout
     // nor destroy() ends a request on a reused keep-alive connection (the answer still comes,
     // late), and a slow node must never hang a capture. A request we gave up on finishes
@@ -88,7 +91,9 @@ export function createProxmoxApi(options: ProxmoxApiOptions): ProxmoxApi {
       }
     } catch (err) {
       if (req.signal?.aborted) throw err;
-      if (timer.signal.aborted || (err instanceof CollectorError && err.code === 'timeout')) throw timedOut();
+      if (timer.signal.aborted || (err instanceof CollectorError && err.code === 'timeout')) {
+        throw timedOut();
+      }
       throw err;
     } finally {
       clearTimeout(clock);
@@ -104,17 +109,36 @@ export function createProxmoxApi(options: ProxmoxApiOptions): ProxmoxApi {
       // PVE puts the reason in the HTTP status line (not exposed by http_client) and in the
       // body's `message`/`errors`; the body is what we can show.
       const reason = statusText(body);
-      const code = res.status === 403 ? 'permission' : res.status === 595 || res.status === 596 ? 'node-unreachable' : 'api';
-      throw new ProxmoxApiError(code, res.status, path, `GET ${path}: HTTP ${res.status}${reason ? ` ${reason}` : ''}`);
+      const code = res.status === 403
+        ? 'permission'
+        : res.status === 595 || res.status === 596
+        ? 'node-unreachable'
+        : 'api';
+      throw new ProxmoxApiError(
+        code,
+        res.status,
+        path,
+        `GET ${path}: HTTP ${res.status}${reason ? ` ${reason}` : ''}`,
+      );
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
     } catch {
-      throw new ProxmoxApiError('api', res.status, path, `GET ${path}: answer is not JSON (is ${base} a Proxmox VE API?)`);
+      throw new ProxmoxApiError(
+        'api',
+        res.status,
+        path,
+        `GET ${path}: answer is not JSON (is ${base} a Proxmox VE API?)`,
+      );
     }
     if (!parsed || typeof parsed !== 'object' || !('data' in parsed)) {
-      throw new ProxmoxApiError('api', res.status, path, `GET ${path}: answer has no "data" (is ${base} a Proxmox VE API?)`);
+      throw new ProxmoxApiError(
+        'api',
+        res.status,
+        path,
+        `GET ${path}: answer has no "data" (is ${base} a Proxmox VE API?)`,
+      );
     }
     return (parsed as { data: T }).data;
   }

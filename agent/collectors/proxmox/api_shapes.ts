@@ -41,7 +41,14 @@ export type GuestResource = {
   uptime?: number;
 };
 
-export type NodeResource = { id: string; type: 'node'; node: string; status: string; maxcpu?: number; maxmem?: number };
+export type NodeResource = {
+  id: string;
+  type: 'node';
+  node: string;
+  status: string;
+  maxcpu?: number;
+  maxmem?: number;
+};
 
 export type StorageResource = {
   id: string;
@@ -57,7 +64,10 @@ export type StorageResource = {
   maxdisk?: number;
 };
 
-export type AnyResource = GuestResource | NodeResource | StorageResource | { type: string; id: string };
+export type AnyResource = GuestResource | NodeResource | StorageResource | {
+  type: string;
+  id: string;
+};
 
 /** `/cluster/tasks` and `/nodes/{node}/tasks` entries. `id` is the vmid for guest tasks. */
 export type TaskEntry = {
@@ -74,7 +84,10 @@ export type TaskEntry = {
 };
 
 /** `/nodes/{node}/status` (only the parts kept). */
-export type NodeStatus = { cpuinfo?: { mhz?: string | number; cpus?: number }; pveversion?: string };
+export type NodeStatus = {
+  cpuinfo?: { mhz?: string | number; cpus?: number };
+  pveversion?: string;
+};
 
 /** `/access/permissions`: path → privilege → 1. */
 export type Permissions = Record<string, Record<string, number>>;

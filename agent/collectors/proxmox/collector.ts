@@ -18,38 +18,50 @@
  * collector instance, in memory: an agent restart costs one full read of every config.
  */
 import type { CaptureEvent, CaptureInput } from '../../capture/schema.ts';
-import { resolveSecret, type ProxmoxSourceConfig } from '../../config.ts';
+import { type ProxmoxSourceConfig, resolveSecret } from '../../config.ts';
 import type { Logger } from '../../log.ts';
-import { CollectorError, type CaptureOptions, type CheckResult, type Collector } from '../collector.ts';
-import { canAuditVms, heldPrivileges, privilegeTrapMessage } from './access.ts';
-import { createProxmoxApi, ProxmoxApiError, type ProxmoxApi } from './api.ts';
 import {
-  isGuest,
-  isNode,
-  isStorage,
+  type CaptureOptions,
+  type CheckResult,
+  type Collector,
+  CollectorError,
+} from '../collector.ts';
+import { canAuditVms, heldPrivileges, privilegeTrapMessage } from './access.ts';
+import { createProxmoxApi, type ProxmoxApi, ProxmoxApiError } from './api.ts';
+import {
   type AnyResource,
   type ClusterStatusEntry,
   type GuestResource,
+  isGuest,
+  isNode,
+  isStorage,
   type Permissions,
   type TaskEntry,
   type VersionInfo,
 } from './api_shapes.ts';
-import { createConfigCache, type CachedConfig } from './config_cache.ts';
+import { type CachedConfig, createConfigCache } from './config_cache.ts';
 import { parseGuestConfig } from './config_parse.ts';
 import { createFactsCache, type FactsContext } from './guest_facts.ts';
 import { createLxcGenerations } from './lxc_generations.ts';
 import { createNodeGate, mapLimit, SKIPPED } from './node_health.ts';
-import { toDatastores, toHost, toProxmoxVm, vmKey, powerStateOf, type ProxmoxVm } from './records.ts';
+import {
+  powerStateOf,
+  type ProxmoxVm,
+  toDatastores,
+  toHost,
+  toProxmoxVm,
+  vmKey,
+} from './records.ts';
 import {
   destroyedVmids,
   finishedSince,
+  type KnownVm,
   lifecycleVmids,
   mergeTasks,
   nodesNeedingBackfill,
+  type PresentVm,
   toCaptureEvents,
   touchedVmids,
-  type KnownVm,
-  type PresentVm,
 } from './tasks.ts';
 
 export type ProxmoxCollectorOptions = {
@@ -66,7 +78,13 @@ export type ProxmoxCollectorOptions = {
 };
 
 type KnownRecord = { vm: ProxmoxVm; type: 'qemu' | 'lxc' };
-type Plan = { r: GuestResource; cfg: CachedConfig; generation: number; createdAtSec: number | null; key: string };
+type Plan = {
+  r: GuestResource;
+  cfg: CachedConfig;
+  generation: number;
+  createdAtSec: number | null;
+  key: string;
+};
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -75,16 +93,26 @@ function reason(err: unknown): string {
 const isPermission = (err: unknown) => err instanceof CollectorError && err.code === 'permission';
 
 /** Creates the collector for one configured Proxmox VE source (cluster or lone node). */
-export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger, options: ProxmoxCollectorOptions = {}): Collector {
+export function createProxmoxCollector(
+  config: ProxmoxSourceConfig,
+  log: Logger,
+  options: ProxmoxCollectorOptions = {},
+): Collector {
   const where = `sources.${config.name}`;
-  const requestTimeoutMs = options.requestTimeoutMs ?? Math.min(30_000, Math.max(1000, Math.floor((config.timeoutSeconds * 1000) / 3)));
+  const requestTimeoutMs = options.requestTimeoutMs ??
+    Math.min(30_000, Math.max(1000, Math.floor((config.timeoutSeconds * 1000) / 3)));
   const concurrency = options.concurrency ?? 6;
   const guestInfoMaxAgeMs = (options.guestInfoMaxAgeSeconds ?? 4 * 3600) * 1000;
   const hostInfoMaxAgeMs = (options.hostInfoMaxAgeSeconds ?? 24 * 3600) * 1000;
 
   const configs = createConfigCache((options.configMaxAgeSeconds ?? 6 * 3600) * 1000);
   const lxcGenerations = createLxcGenerations();
-  const facts = createFactsCache({ guestMaxAgeMs: guestInfoMaxAgeMs, nodeMaxAgeMs: hostInfoMaxAgeMs, log, source: config.name });
+  const facts = createFactsCache({
+    guestMaxAgeMs: guestInfoMaxAgeMs,
+    nodeMaxAgeMs: hostInfoMaxAgeMs,
+    log,
+    source: config.name,
+  });
   /** What each vmid looked like in the last capture: kept for unreachable nodes, keys for events. */
   const lastKnown = new Map<number, KnownRecord>();
   /** Tasks already turned into events (the windows overlap by a little on purpose). */
@@ -93,7 +121,11 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
   let api: ProxmoxApi | null = null;
   async function getApi(): Promise<ProxmoxApi> {
     if (api) return api;
-    const tokenSecret = await resolveSecret(config as unknown as Record<string, unknown>, 'tokenSecret', where);
+    const tokenSecret = await resolveSecret(
+      config as unknown as Record<string, unknown>,
+      'tokenSecret',
+      where,
+    );
     api = createProxmoxApi({
       url: config.url,
       tokenId: config.tokenId,
@@ -107,7 +139,10 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
 
   async function privilegeError(a: ProxmoxApi, signal: AbortSignal): Promise<CollectorError> {
     const perms = await a.get<Permissions>('/access/permissions', { signal }).catch(() => null);
-    return new CollectorError('permission', privilegeTrapMessage(config.tokenId, heldPrivileges(perms)));
+    return new CollectorError(
+      'permission',
+      privilegeTrapMessage(config.tokenId, heldPrivileges(perms)),
+    );
   }
 
   async function capture(opts: CaptureOptions): Promise<CaptureInput> {
@@ -122,11 +157,17 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     // 1. The cluster-wide view, all served by the API node itself.
     const [version, status, resources, clusterTasks] = await Promise.all([
       a.get<VersionInfo>('/version', { signal }),
-      a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((err) => (isPermission(err) ? null : Promise.reject(err))),
+      a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((
+        err,
+      ) => (isPermission(err) ? null : Promise.reject(err))),
       a.get<AnyResource[]>('/cluster/resources', { signal }),
       a.get<TaskEntry[]>('/cluster/tasks', { signal }).catch((err) => {
         if (err instanceof CollectorError && err.code === 'auth') throw err;
-        errors.push(`cluster task list unavailable (${reason(err)}): lifecycle events and config-change hints may be missing`);
+        errors.push(
+          `cluster task list unavailable (${
+            reason(err)
+          }): lifecycle events and config-change hints may be missing`,
+        );
         return [] as TaskEntry[];
       }),
     ]);
@@ -144,19 +185,37 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     const storages = resources.filter(isStorage);
     if (guests.length === 0) {
       const perms = await a.get<Permissions>('/access/permissions', { signal }).catch(() => null);
-      if (perms && !canAuditVms(heldPrivileges(perms))) throw new CollectorError('permission', privilegeTrapMessage(config.tokenId, heldPrivileges(perms)));
-      if (!perms) errors.push('no guests visible and the token privileges could not be verified (/access/permissions failed)');
+      if (perms && !canAuditVms(heldPrivileges(perms))) {
+        throw new CollectorError(
+          'permission',
+          privilegeTrapMessage(config.tokenId, heldPrivileges(perms)),
+        );
+      }
+      if (!perms) {
+        errors.push(
+          'no guests visible and the token privileges could not be verified (/access/permissions failed)',
+        );
+      }
     }
 
     const gate = createNodeGate(signal);
-    for (const n of statusNodes) if (n.online !== 1) gate.fail(n.name, 'offline (cluster status reports it unreachable)');
+    for (const n of statusNodes) {
+      if (n.online !== 1) gate.fail(n.name, 'offline (cluster status reports it unreachable)');
+    }
     const onlineNodes = statusNodes.map((n) => n.name).filter((n) => !gate.failed(n));
 
     // 2. Task window: /cluster/tasks keeps only recent tasks per node; fill gaps per node.
     let tasks = clusterTasks;
     const backfill = nodesNeedingBackfill(clusterTasks, onlineNodes, sinceSec);
     await mapLimit(backfill, concurrency, async (node) => {
-      const more = await gate.run(node, () => a.get<TaskEntry[]>(`/nodes/${encodeURIComponent(node)}/tasks`, { query: { since: sinceSec! - 60, limit: 10_000 }, signal }));
+      const more = await gate.run(
+        node,
+        () =>
+          a.get<TaskEntry[]>(`/nodes/${encodeURIComponent(node)}/tasks`, {
+            query: { since: sinceSec! - 60, limit: 10_000 },
+            signal,
+          }),
+      );
       if (more !== SKIPPED) tasks = mergeTasks(tasks, more);
     });
     // A couple of seconds of overlap: a task ending in the capture's own second is not lost.
@@ -167,11 +226,19 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
 
     // 3. Configs, only where they may have changed.
     const refreshFailed = new Map<number, string>();
-    const toFetch = guests.filter((r) => r.status !== 'unknown' && configs.refetchReason(r, touched, nowMs) !== null);
+    const toFetch = guests.filter((r) =>
+      r.status !== 'unknown' && configs.refetchReason(r, touched, nowMs) !== null
+    );
     await mapLimit(toFetch, concurrency, async (r) => {
       try {
-        const data = await gate.run(r.node, () =>
-          a.get<Record<string, unknown>>(`/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}/config`, { signal }));
+        const data = await gate.run(
+          r.node,
+          () =>
+            a.get<Record<string, unknown>>(
+              `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}/config`,
+              { signal },
+            ),
+        );
         if (data === SKIPPED) refreshFailed.set(r.vmid, `node ${r.node} failed`);
         else configs.store(r, parseGuestConfig(r.type, data), nowMs);
       } catch (err) {
@@ -211,7 +278,12 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
         }
         if (known && known.type === r.type) {
           // Last known data, with the live facts /cluster/resources still gives.
-          kept.push({ ...known.vm, host: r.node, name: r.name ?? known.vm.name, powerState: r.status === 'unknown' ? known.vm.powerState : powerStateOf(r) });
+          kept.push({
+            ...known.vm,
+            host: r.node,
+            name: r.name ?? known.vm.name,
+            powerState: r.status === 'unknown' ? known.vm.powerState : powerStateOf(r),
+          });
           note(r.node, 'kept', r.vmid);
         } else {
           note(r.node, 'left', r.vmid);
@@ -228,7 +300,11 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     const ctx: FactsContext = { api: a, gate, signal, nowMs };
     const slowAgentNodes = new Set<string>();
     const [infos] = await Promise.all([
-      mapLimit(plans, concurrency, (p) => facts.guest(ctx, p.key, p.r, p.cfg.parsed.agentEnabled, slowAgentNodes)),
+      mapLimit(
+        plans,
+        concurrency,
+        (p) => facts.guest(ctx, p.key, p.r, p.cfg.parsed.agentEnabled, slowAgentNodes),
+      ),
       mapLimit(onlineNodes, concurrency, (node) => facts.refreshNode(ctx, node)),
     ]);
 
@@ -236,12 +312,24 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     const vms: ProxmoxVm[] = plans.map((p, i) => {
       const info = infos[i];
       // LXC usage is in /cluster/resources while running; QEMU's `disk` there is always 0.
-      const usedBytes = p.r.type === 'lxc' ? (p.r.status === 'running' && p.r.disk ? p.r.disk : (lastKnownUsed(p) ?? null)) : (info?.usedBytes ?? null);
-      return toProxmoxVm(p.r, { clusterId, clusterName, generation: p.generation, createdAtSec: p.createdAtSec, config: p.cfg.parsed, ips: info?.ips ?? [], usedBytes });
+      const usedBytes = p.r.type === 'lxc'
+        ? (p.r.status === 'running' && p.r.disk ? p.r.disk : (lastKnownUsed(p) ?? null))
+        : (info?.usedBytes ?? null);
+      return toProxmoxVm(p.r, {
+        clusterId,
+        clusterName,
+        generation: p.generation,
+        createdAtSec: p.createdAtSec,
+        config: p.cfg.parsed,
+        ips: info?.ips ?? [],
+        usedBytes,
+      });
     });
     function lastKnownUsed(p: Plan): number | null {
       const known = lastKnown.get(p.r.vmid);
-      return known && known.vm.key === p.key && known.vm.usedDiskGb != null ? known.vm.usedDiskGb * 1024 ** 3 : null;
+      return known && known.vm.key === p.key && known.vm.usedDiskGb != null
+        ? known.vm.usedDiskGb * 1024 ** 3
+        : null;
     }
     vms.push(...kept);
 
@@ -249,26 +337,52 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
       const counts = perNode.get(node) ?? { kept: [], left: [] };
       errors.push(
         `node ${node}: ${why}; ${counts.kept.length} guests reported with last known data` +
-          (counts.left.length ? `, ${counts.left.length} never seen before left out (vmid ${counts.left.slice(0, 20).join(', ')})` : ''),
+          (counts.left.length
+            ? `, ${counts.left.length} never seen before left out (vmid ${
+              counts.left.slice(0, 20).join(', ')
+            })`
+            : ''),
       );
     }
     for (const [node, counts] of perNode) {
       if (gate.failures.has(node)) continue;
-      const unknown = guests.filter((r) => r.node === node && r.status === 'unknown').map((r) => r.vmid);
-      if (unknown.length) errors.push(`node ${node}: status unknown for vmid ${unknown.slice(0, 20).join(', ')}; reported with last known data where known`);
-      else if (counts.left.length) errors.push(`node ${node}: vmid ${counts.left.slice(0, 20).join(', ')} left out (config unreadable)`);
+      const unknown = guests.filter((r) => r.node === node && r.status === 'unknown').map((r) =>
+        r.vmid
+      );
+      if (unknown.length) {
+        errors.push(
+          `node ${node}: status unknown for vmid ${
+            unknown.slice(0, 20).join(', ')
+          }; reported with last known data where known`,
+        );
+      } else if (counts.left.length) {
+        errors.push(
+          `node ${node}: vmid ${counts.left.slice(0, 20).join(', ')} left out (config unreadable)`,
+        );
+      }
     }
 
     // Events, then state for the next capture.
     const present = new Map<number, PresentVm>();
-    plans.forEach((p, i) => present.set(p.r.vmid, { key: p.key, name: vms[i].name, createdAtSec: p.createdAtSec }));
-    for (const k of kept) present.set(Number(k.sourceVmId), { key: k.key, name: k.name, createdAtSec: null });
-    const known = new Map<number, KnownVm>([...lastKnown].map(([vmid, k]) => [vmid, { key: k.vm.key, name: k.vm.name }]));
+    plans.forEach((p, i) =>
+      present.set(p.r.vmid, { key: p.key, name: vms[i].name, createdAtSec: p.createdAtSec })
+    );
+    for (const k of kept) {
+      present.set(Number(k.sourceVmId), { key: k.key, name: k.name, createdAtSec: null });
+    }
+    const known = new Map<number, KnownVm>(
+      [...lastKnown].map(([vmid, k]) => [vmid, { key: k.vm.key, name: k.vm.name }]),
+    );
     const events: CaptureEvent[] = toCaptureEvents(fresh, present, known);
 
     const guestByVmid = new Map(guests.map((r) => [r.vmid, r]));
     plans.forEach((p, i) => lastKnown.set(p.r.vmid, { vm: vms[i], type: p.r.type }));
-    for (const vm of kept) lastKnown.set(Number(vm.sourceVmId), { vm, type: guestByVmid.get(Number(vm.sourceVmId))!.type });
+    for (const vm of kept) {
+      lastKnown.set(Number(vm.sourceVmId), {
+        vm,
+        type: guestByVmid.get(Number(vm.sourceVmId))!.type,
+      });
+    }
     for (const vmid of [...lastKnown.keys(), ...configs.vmids(), ...lxcGenerations.vmids()]) {
       if (guestByVmid.has(vmid)) continue;
       lastKnown.delete(vmid);
@@ -277,7 +391,9 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
     }
     facts.retain(new Set(vms.map((v) => v.key)));
     for (const t of fresh) reportedUpids.set(t.upid, t.endtime ?? t.starttime);
-    for (const [upid, end] of reportedUpids) if (sinceSec != null && end < sinceSec - 86_400) reportedUpids.delete(upid);
+    for (const [upid, end] of reportedUpids) {
+      if (sinceSec != null && end < sinceSec - 86_400) reportedUpids.delete(upid);
+    }
 
     log.info('proxmox capture', {
       source: config.name,
@@ -290,7 +406,13 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
 
     return {
       captureId: crypto.randomUUID(),
-      source: { kind: 'proxmox', id: clusterId, name: config.name, endpoint: a.endpoint, version: version.version ?? null },
+      source: {
+        kind: 'proxmox',
+        id: clusterId,
+        name: config.name,
+        endpoint: a.endpoint,
+        version: version.version ?? null,
+      },
       capturedAt: at.toISOString(),
       complete: errors.length === 0,
       errors: errors.slice(0, 100).map((e) => e.slice(0, 2048)),
@@ -308,11 +430,17 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
       const [resources, perms, status] = await Promise.all([
         a.get<AnyResource[]>('/cluster/resources', { query: { type: 'vm' }, signal }),
         a.get<Permissions>('/access/permissions', { signal }).catch(() => null),
-        a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((err) => (isPermission(err) ? null : Promise.reject(err))),
+        a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((
+          err,
+        ) => (isPermission(err) ? null : Promise.reject(err))),
       ]);
       const held = heldPrivileges(perms);
       const guests = resources.filter(isGuest).length;
-      const details: Record<string, unknown> = { version: version.version, guests, privileges: perms ? [...held].sort() : null };
+      const details: Record<string, unknown> = {
+        version: version.version,
+        guests,
+        privileges: perms ? [...held].sort() : null,
+      };
       if (status === null || (guests === 0 && perms && !canAuditVms(held))) {
         return { ok: false, message: privilegeTrapMessage(config.tokenId, held), details };
       }
@@ -322,14 +450,25 @@ export function createProxmoxCollector(config: ProxmoxSourceConfig, log: Logger,
       Object.assign(details, { cluster, nodes: nodes.length, offline });
       return {
         ok: true,
-        message:
-          `Proxmox VE ${version.version} at ${a.endpoint}: ${status.some((e) => e.type === 'cluster') ? 'cluster' : 'node'} ${cluster}, ` +
-          `${nodes.length} node(s)${offline.length ? ` (offline: ${offline.join(', ')})` : ''}; token ${config.tokenId} sees ${guests} guest(s)` +
+        message: `Proxmox VE ${version.version} at ${a.endpoint}: ${
+          status.some((e) => e.type === 'cluster')
+            ? 'cluster'
+            : 'node'
+        } ${cluster}, ` +
+          `${nodes.length} node(s)${
+            offline.length ? ` (offline: ${offline.join(', ')})` : ''
+          }; token ${config.tokenId} sees ${guests} guest(s)` +
           (guests === 0 && !perms ? ' (privileges could not be verified)' : ''),
         details,
       };
     } catch (err) {
-      return { ok: false, message: reason(err), details: err instanceof ProxmoxApiError ? { status: err.status, path: err.path } : undefined };
+      return {
+        ok: false,
+        message: reason(err),
+        details: err instanceof ProxmoxApiError
+          ? { status: err.status, path: err.path }
+          : undefined,
+      };
     }
   }
 

@@ -39,7 +39,16 @@ export type ConfigCache = {
 
 /** What `/cluster/resources` shows of a guest's config; a change means "refetch". */
 export function resourceFingerprint(r: GuestResource): string {
-  return [r.type, r.node, r.name ?? '', r.maxcpu ?? '', r.maxmem ?? '', r.maxdisk ?? '', r.template ?? 0, r.tags ?? ''].join('|');
+  return [
+    r.type,
+    r.node,
+    r.name ?? '',
+    r.maxcpu ?? '',
+    r.maxmem ?? '',
+    r.maxdisk ?? '',
+    r.template ?? 0,
+    r.tags ?? '',
+  ].join('|');
 }
 
 /** A stable spread in [0.75, 1) per vmid, so entries cached together do not all expire together. */
@@ -64,7 +73,8 @@ export function createConfigCache(maxAgeMs: number): ConfigCache {
     },
     store(r, parsed, nowMs) {
       const prev = entries.get(r.vmid);
-      const same = !!prev && prev.type === r.type && prev.digest !== null && prev.digest === parsed.digest;
+      const same = !!prev && prev.type === r.type && prev.digest !== null &&
+        prev.digest === parsed.digest;
       entries.set(r.vmid, {
         type: r.type,
         node: r.node,

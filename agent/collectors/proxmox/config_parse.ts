@@ -123,7 +123,10 @@ function agentEnabled(value: unknown): boolean {
 }
 
 /** Parses a guest config object into the capture's facts. */
-export function parseGuestConfig(type: GuestType, config: Record<string, unknown>): ParsedGuestConfig {
+export function parseGuestConfig(
+  type: GuestType,
+  config: Record<string, unknown>,
+): ParsedGuestConfig {
   const disks = listDisks(type, config);
   let vcpu: number | null;
   let ramMb: number;
@@ -134,7 +137,9 @@ export function parseGuestConfig(type: GuestType, config: Record<string, unknown
     vcpu = toInt(config.cores);
     ramMb = toInt(config.memory) ?? 512;
   }
-  const smbios = typeof config.smbios1 === 'string' ? parsePropertyString(config.smbios1, 'uuid') : {};
+  const smbios = typeof config.smbios1 === 'string'
+    ? parsePropertyString(config.smbios1, 'uuid')
+    : {};
   return {
     digest: text(config.digest),
     name: text(type === 'qemu' ? config.name : config.hostname),

@@ -14,7 +14,8 @@ type LxcInterface = { name?: string; inet?: string; inet6?: string };
 /** Loopback and link-local addresses say nothing about where a VM is reachable. */
 function usefulIp(ip: string): boolean {
   const lower = ip.toLowerCase();
-  return !(lower.startsWith('127.') || lower === '::1' || lower.startsWith('fe80:') || lower.startsWith('169.254.'));
+  return !(lower.startsWith('127.') || lower === '::1' || lower.startsWith('fe80:') ||
+    lower.startsWith('169.254.'));
 }
 
 function unique(ips: string[]): string[] {
@@ -23,7 +24,9 @@ function unique(ips: string[]): string[] {
 
 /** IPs from `network-get-interfaces` (`{result: [...]}` or the bare list). */
 export function ipsFromAgent(answer: unknown): string[] {
-  const list = (Array.isArray(answer) ? answer : (answer as { result?: unknown })?.result) as AgentInterface[] | undefined;
+  const list = (Array.isArray(answer) ? answer : (answer as { result?: unknown })?.result) as
+    | AgentInterface[]
+    | undefined;
   if (!Array.isArray(list)) return [];
   const ips: string[] = [];
   for (const nic of list) {
@@ -45,14 +48,17 @@ export function ipsFromLxc(answer: unknown): string[] {
 }
 
 /** Pseudo and network filesystems: not space on this guest's disks. */
-const NOT_LOCAL = /^(tmpfs|devtmpfs|ramfs|squashfs|overlay|iso9660|udf|proc|sysfs|cgroup2?|autofs|nfs4?|cifs|smb3|fuse\..*|9p|virtiofs)$/i;
+const NOT_LOCAL =
+  /^(tmpfs|devtmpfs|ramfs|squashfs|overlay|iso9660|udf|proc|sysfs|cgroup2?|autofs|nfs4?|cifs|smb3|fuse\..*|9p|virtiofs)$/i;
 
 /**
  * Used bytes from `get-fsinfo`, summed once per device (bind mounts list a filesystem
  * twice); null when the agent reported no usable filesystem.
  */
 export function usedBytesFromFsinfo(answer: unknown): number | null {
-  const list = (Array.isArray(answer) ? answer : (answer as { result?: unknown })?.result) as AgentFilesystem[] | undefined;
+  const list = (Array.isArray(answer) ? answer : (answer as { result?: unknown })?.result) as
+    | AgentFilesystem[]
+    | undefined;
   if (!Array.isArray(list)) return null;
   const byDevice = new Map<string, number>();
   for (const fs of list) {

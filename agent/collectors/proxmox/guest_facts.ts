@@ -16,7 +16,12 @@ import type { GuestResource, NodeStatus } from './api_shapes.ts';
 import { ipsFromAgent, ipsFromLxc, usedBytesFromFsinfo } from './guest_agent.ts';
 import { isNodeFailure, type NodeGate } from './node_health.ts';
 
-export type GuestFacts = { ips: string[]; usedBytes: number | null; fetchedAtMs: number; uptime: number };
+export type GuestFacts = {
+  ips: string[];
+  usedBytes: number | null;
+  fetchedAtMs: number;
+  uptime: number;
+};
 export type NodeFacts = { mhz: number | null; version: string | null; fetchedAtMs: number };
 
 /** What one capture hands in. */
@@ -24,7 +29,13 @@ export type FactsContext = { api: ProxmoxApi; gate: NodeGate; signal: AbortSigna
 
 export type FactsCache = {
   /** IPs and used disk for a guest: cached, refreshed when stale; null when there are none. */
-  guest(ctx: FactsContext, key: string, r: GuestResource, agentEnabled: boolean, slowNodes: Set<string>): Promise<GuestFacts | null>;
+  guest(
+    ctx: FactsContext,
+    key: string,
+    r: GuestResource,
+    agentEnabled: boolean,
+    slowNodes: Set<string>,
+  ): Promise<GuestFacts | null>;
   /** Refreshes a node's details when stale; failures are only logged. */
   refreshNode(ctx: FactsContext, node: string): Promise<void>;
   node(node: string): NodeFacts | undefined;
@@ -32,10 +43,13 @@ export type FactsCache = {
   retain(liveKeys: ReadonlySet<string>): void;
 };
 
-const mustPropagate = (err: unknown, signal: AbortSignal) => signal.aborted || (err instanceof CollectorError && err.code === 'auth');
+const mustPropagate = (err: unknown, signal: AbortSignal) =>
+  signal.aborted || (err instanceof CollectorError && err.code === 'auth');
 
 /** Creates the cache; periods in ms. */
-export function createFactsCache(options: { guestMaxAgeMs: number; nodeMaxAgeMs: number; log: Logger; source: string }): FactsCache {
+export function createFactsCache(
+  options: { guestMaxAgeMs: number; nodeMaxAgeMs: number; log: Logger; source: string },
+): FactsCache {
   const guests = new Map<string, GuestFacts>();
   const nodes = new Map<string, NodeFacts>();
 
@@ -45,7 +59,8 @@ export function createFactsCache(options: { guestMaxAgeMs: number; nodeMaxAgeMs:
       // A stopped guest has no addresses; its disks still hold what they held.
       if (r.status !== 'running') return cached ? { ...cached, ips: [] } : null;
       if (r.type === 'qemu' && !agentEnabled) return null;
-      const fresh = cached && ctx.nowMs - cached.fetchedAtMs < options.guestMaxAgeMs && (r.uptime ?? 0) >= cached.uptime;
+      const fresh = cached && ctx.nowMs - cached.fetchedAtMs < options.guestMaxAgeMs &&
+        (r.uptime ?? 0) >= cached.uptime;
       if (fresh || ctx.gate.failed(r.node) || slowNodes.has(r.node)) return cached ?? null;
 
       const base = `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}`;
@@ -63,10 +78,20 @@ export function createFactsCache(options: { guestMaxAgeMs: number; nodeMaxAgeMs:
         const net = await ask(`${base}/agent/network-get-interfaces`);
         // No agent answering the first call: do not spend a second request on it.
         const fs = net === null ? null : await ask(`${base}/agent/get-fsinfo`);
-        facts = { ips: net === null ? [] : ipsFromAgent(net), usedBytes: fs === null ? null : usedBytesFromFsinfo(fs), fetchedAtMs: ctx.nowMs, uptime: r.uptime ?? 0 };
+        facts = {
+          ips: net === null ? [] : ipsFromAgent(net),
+          usedBytes: fs === null ? null : usedBytesFromFsinfo(fs),
+          fetchedAtMs: ctx.nowMs,
+          uptime: r.uptime ?? 0,
+        };
       } else {
         const nics = await ask(`${base}/interfaces`);
-        facts = { ips: nics === null ? [] : ipsFromLxc(nics), usedBytes: null, fetchedAtMs: ctx.nowMs, uptime: r.uptime ?? 0 };
+        facts = {
+          ips: nics === null ? [] : ipsFromLxc(nics),
+          usedBytes: null,
+          fetchedAtMs: ctx.nowMs,
+          uptime: r.uptime ?? 0,
+        };
       }
       if (slowNodes.has(r.node) && cached) return cached; // timed out: keep what we knew
       guests.set(key, facts);
@@ -75,14 +100,26 @@ export function createFactsCache(options: { guestMaxAgeMs: number; nodeMaxAgeMs:
 
     async refreshNode(ctx, node) {
       const cached = nodes.get(node);
-      if ((cached && ctx.nowMs - cached.fetchedAtMs < options.nodeMaxAgeMs) || ctx.gate.failed(node)) return;
+      if (
+        (cached && ctx.nowMs - cached.fetchedAtMs < options.nodeMaxAgeMs) || ctx.gate.failed(node)
+      ) return;
       try {
-        const s = await ctx.api.get<NodeStatus>(`/nodes/${encodeURIComponent(node)}/status`, { signal: ctx.signal });
+        const s = await ctx.api.get<NodeStatus>(`/nodes/${encodeURIComponent(node)}/status`, {
+          signal: ctx.signal,
+        });
         const mhz = Number(s.cpuinfo?.mhz);
-        nodes.set(node, { mhz: Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz) : null, version: s.pveversion ?? null, fetchedAtMs: ctx.nowMs });
+        nodes.set(node, {
+          mhz: Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz) : null,
+          version: s.pveversion ?? null,
+          fetchedAtMs: ctx.nowMs,
+        });
       } catch (err) {
         if (mustPropagate(err, ctx.signal)) throw err;
-        options.log.debug('node details unavailable', { source: options.source, node, error: (err as Error).message });
+        options.log.debug('node details unavailable', {
+          source: options.source,
+          node,
+          error: (err as Error).message,
+        });
       }
     },
 

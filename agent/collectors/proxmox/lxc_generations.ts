@@ -14,7 +14,7 @@
  */
 import type { ProxmoxApi } from './api.ts';
 import type { TaskEntry } from './api_shapes.ts';
-import { mapLimit, SKIPPED, type NodeGate } from './node_health.ts';
+import { mapLimit, type NodeGate, SKIPPED } from './node_health.ts';
 import { lxcCreationTimes } from './tasks.ts';
 
 export type LxcGenerations = {
@@ -23,7 +23,13 @@ export type LxcGenerations = {
    * the LXC vmids that may need the node scan. Returns the lookup for this capture.
    */
   prepare(
-    ctx: { api: ProxmoxApi; gate: NodeGate; signal: AbortSignal; onlineNodes: string[]; concurrency: number },
+    ctx: {
+      api: ProxmoxApi;
+      gate: NodeGate;
+      signal: AbortSignal;
+      onlineNodes: string[];
+      concurrency: number;
+    },
     tasks: readonly TaskEntry[],
     lxcVmids: readonly number[],
   ): Promise<(vmid: number) => number>;
@@ -41,8 +47,14 @@ export function createLxcGenerations(): LxcGenerations {
     const found: TaskEntry[] = [];
     let complete = ctx.gate.failures.size === 0;
     await mapLimit(ctx.onlineNodes, ctx.concurrency, async (node) => {
-      const list = await ctx.gate.run(node, () =>
-        ctx.api.get<TaskEntry[]>(`/nodes/${encodeURIComponent(node)}/tasks`, { query: { typefilter: 'vzcreate', limit: 100_000 }, signal: ctx.signal }));
+      const list = await ctx.gate.run(
+        node,
+        () =>
+          ctx.api.get<TaskEntry[]>(`/nodes/${encodeURIComponent(node)}/tasks`, {
+            query: { typefilter: 'vzcreate', limit: 100_000 },
+            signal: ctx.signal,
+          }),
+      );
       if (list === SKIPPED) complete = false;
       else found.push(...list);
     });

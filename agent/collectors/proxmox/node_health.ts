@@ -25,7 +25,8 @@ export type NodeGate = {
 
 /** Errors that say "this node is unreachable or too slow", not "this one request failed". */
 export function isNodeFailure(err: unknown): boolean {
-  return err instanceof CollectorError && ['timeout', 'node-unreachable', 'network', 'unreachable'].includes(err.code);
+  return err instanceof CollectorError &&
+    ['timeout', 'node-unreachable', 'network', 'unreachable'].includes(err.code);
 }
 
 /** Creates the gate for one capture. Abort and auth errors always propagate. */
@@ -54,7 +55,11 @@ export function createNodeGate(signal: AbortSignal): NodeGate {
 }
 
 /** Maps with at most `limit` calls in flight (keeps the API and the nodes unhurried). */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

@@ -7,7 +7,7 @@
  */
 import type { CaptureDatastore, CaptureHost, CaptureVm, PowerState } from '../../capture/schema.ts';
 import type { GuestResource, NodeResource, StorageResource } from './api_shapes.ts';
-import { splitTags, type ParsedGuestConfig } from './config_parse.ts';
+import { type ParsedGuestConfig, splitTags } from './config_parse.ts';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -24,7 +24,9 @@ export function vmKey(clusterId: string, vmid: number, generation: number): stri
 /** PVE status → capture power state. A hibernated VM is `stopped` with `lock: suspended`. */
 export function powerStateOf(r: GuestResource): PowerState {
   if (r.status === 'running') return 'poweredOn';
-  if (r.status === 'paused' || r.status === 'suspended' || r.lock === 'suspended') return 'suspended';
+  if (r.status === 'paused' || r.status === 'suspended' || r.lock === 'suspended') {
+    return 'suspended';
+  }
   return 'poweredOff';
 }
 
@@ -95,18 +97,25 @@ export function toHost(
  * Datastore records. A shared storage (Ceph, NFS) is listed once per node by PVE but is
  * one datastore: keep one record, taken from a node that reports it available.
  */
-export function toDatastores(clusterId: string, storages: readonly StorageResource[]): CaptureDatastore[] {
+export function toDatastores(
+  clusterId: string,
+  storages: readonly StorageResource[],
+): CaptureDatastore[] {
   const byKey = new Map<string, CaptureDatastore>();
   for (const s of storages) {
     const shared = s.shared === 1;
-    const key = shared ? `${clusterId}:storage:${s.storage}` : `${clusterId}:storage:${s.node}/${s.storage}`;
+    const key = shared
+      ? `${clusterId}:storage:${s.storage}`
+      : `${clusterId}:storage:${s.node}/${s.storage}`;
     const available = s.status === 'available';
     const record: CaptureDatastore = {
       key,
       name: shared ? s.storage : `${s.node}/${s.storage}`,
       type: s.plugintype ?? null,
       capacityGb: available && s.maxdisk != null ? gib(s.maxdisk) : null,
-      freeGb: available && s.maxdisk != null && s.disk != null ? gib(Math.max(0, s.maxdisk - s.disk)) : null,
+      freeGb: available && s.maxdisk != null && s.disk != null
+        ? gib(Math.max(0, s.maxdisk - s.disk))
+        : null,
       accessible: s.status == null || s.status === 'unknown' ? null : available,
     };
     const prev = byKey.get(key);

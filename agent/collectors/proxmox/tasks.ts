@@ -16,9 +16,26 @@ const CLONE_TYPES = new Set(['qmclone', 'vzclone']);
 const DESTROY_TYPES = new Set(['qmdestroy', 'vzdestroy']);
 /** Tasks after which a guest's config may differ (see config_cache.ts, signal 3). */
 const CONFIG_CHANGING = new Set([
-  'qmcreate', 'vzcreate', 'qmdestroy', 'vzdestroy', 'qmrestore', 'vzrestore', 'qmconfig', 'vzconfig',
-  'qmresize', 'vzresize', 'resize', 'qmmove', 'move_volume', 'qmrollback', 'vzrollback', 'qmtemplate', 'vztemplate',
-  'qmigrate', 'vzmigrate', 'hamigrate',
+  'qmcreate',
+  'vzcreate',
+  'qmdestroy',
+  'vzdestroy',
+  'qmrestore',
+  'vzrestore',
+  'qmconfig',
+  'vzconfig',
+  'qmresize',
+  'vzresize',
+  'resize',
+  'qmmove',
+  'move_volume',
+  'qmrollback',
+  'vzrollback',
+  'qmtemplate',
+  'vztemplate',
+  'qmigrate',
+  'vzmigrate',
+  'hamigrate',
 ]);
 
 /** The numeric vmid a task is about, or null (node tasks, bulk vzdump jobs). */
@@ -78,7 +95,11 @@ export function lxcCreationTimes(tasks: readonly TaskEntry[]): Map<number, numbe
  * Nodes whose slice of `/cluster/tasks` may be truncated: every listed task of the node
  * started after `sinceSec`, so older ones in the window may have been pushed out.
  */
-export function nodesNeedingBackfill(tasks: readonly TaskEntry[], nodes: readonly string[], sinceSec: number | null): string[] {
+export function nodesNeedingBackfill(
+  tasks: readonly TaskEntry[],
+  nodes: readonly string[],
+  sinceSec: number | null,
+): string[] {
   if (sinceSec == null) return [];
   return nodes.filter((node) => {
     const mine = tasks.filter((t) => t.node === node);
@@ -113,23 +134,46 @@ export function toCaptureEvents(
   lastKnown: ReadonlyMap<number, KnownVm>,
 ): CaptureEvent[] {
   const events: CaptureEvent[] = [];
-  const sorted = [...window].sort((a, b) => a.starttime - b.starttime || a.upid.localeCompare(b.upid));
+  const sorted = [...window].sort((a, b) =>
+    a.starttime - b.starttime || a.upid.localeCompare(b.upid)
+  );
   for (const t of sorted) {
     const vmid = taskVmid(t);
     if (vmid == null) continue;
-    const detail = `${t.type} on ${t.node}${t.user ? ` by ${t.user}` : ''} (${t.upid})`.slice(0, 1024);
+    const detail = `${t.type} on ${t.node}${t.user ? ` by ${t.user}` : ''} (${t.upid})`.slice(
+      0,
+      1024,
+    );
     if (DESTROY_TYPES.has(t.type)) {
       const known = lastKnown.get(vmid);
       const now = present.get(vmid);
       const key = known && known.key !== now?.key ? known.key : null;
-      events.push({ type: 'deleted', at: iso(t.endtime ?? t.starttime), vmKey: key, sourceVmId: String(vmid), vmName: known?.name ?? null, detail });
+      events.push({
+        type: 'deleted',
+        at: iso(t.endtime ?? t.starttime),
+        vmKey: key,
+        sourceVmId: String(vmid),
+        vmName: known?.name ?? null,
+        detail,
+      });
     } else if (CREATE_TYPES.has(t.type)) {
-      const destroyedLater = sorted.some((d) => DESTROY_TYPES.has(d.type) && taskVmid(d) === vmid && d.starttime >= t.starttime);
+      const destroyedLater = sorted.some((d) =>
+        DESTROY_TYPES.has(d.type) && taskVmid(d) === vmid && d.starttime >= t.starttime
+      );
       const now = destroyedLater ? undefined : present.get(vmid);
-      events.push({ type: 'created', at: iso(t.starttime), vmKey: now?.key ?? null, sourceVmId: String(vmid), vmName: now?.name ?? null, detail });
+      events.push({
+        type: 'created',
+        at: iso(t.starttime),
+        vmKey: now?.key ?? null,
+        sourceVmId: String(vmid),
+        vmName: now?.name ?? null,
+        detail,
+      });
     } else if (CLONE_TYPES.has(t.type)) {
       const end = t.endtime ?? t.starttime;
-      const matches = [...present.entries()].filter(([, vm]) => vm.createdAtSec != null && vm.createdAtSec >= t.starttime - 1 && vm.createdAtSec <= end + 1);
+      const matches = [...present.entries()].filter(([, vm]) =>
+        vm.createdAtSec != null && vm.createdAtSec >= t.starttime - 1 && vm.createdAtSec <= end + 1
+      );
       const match = matches.length === 1 ? matches[0] : undefined;
       events.push({
         type: 'created',

@@ -11,13 +11,18 @@ import type { CaptureEvent, CaptureInput, CaptureVm } from '../../capture/schema
 import { resolveSecret, type VcenterSourceConfig } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import { createHttpClient, type HttpClient } from '../../runtime/http_client.ts';
-import { CollectorError, type CaptureOptions, type CheckResult, type Collector } from '../collector.ts';
+import {
+  type CaptureOptions,
+  type CheckResult,
+  type Collector,
+  CollectorError,
+} from '../collector.ts';
 import { creationTimes, readVmEvents, type VmEvent } from './events.ts';
-import { loadInventory, type Inventory } from './inventory.ts';
+import { type Inventory, loadInventory } from './inventory.ts';
 import { createContainerView, destroyView, retrieveObject, retrieveView } from './retrieve.ts';
-import { createSoapClient, SoapFault, type SoapClient } from './soap.ts';
+import { createSoapClient, type SoapClient, SoapFault } from './soap.ts';
 import { login, logout, retrieveServiceContent, type ServiceContent } from './session.ts';
-import { readRawVm, toCaptureVm, VM_SPEC, type RawVm } from './vms.ts';
+import { type RawVm, readRawVm, toCaptureVm, VM_SPEC } from './vms.ts';
 import { childText } from './xml.ts';
 
 /** The SDK endpoint for a configured URL: `https://vc` and `https://vc/` mean `https://vc/sdk`. */
@@ -48,26 +53,35 @@ export function assignKeys(vcUuid: string, vms: readonly RawVm[]): string[] {
   for (const vm of vms) {
     if (!vm.instanceUuid) continue;
     const prev = owner.get(vm.instanceUuid);
-    if (prev === undefined || morefOrder(vm.moref) < morefOrder(prev) || (morefOrder(vm.moref) === morefOrder(prev) && vm.moref < prev)) {
+    if (
+      prev === undefined || morefOrder(vm.moref) < morefOrder(prev) ||
+      (morefOrder(vm.moref) === morefOrder(prev) && vm.moref < prev)
+    ) {
       owner.set(vm.instanceUuid, vm.moref);
     }
   }
   return vms.map((vm) =>
     vm.instanceUuid && owner.get(vm.instanceUuid) === vm.moref
       ? `${vcUuid}:${vm.instanceUuid}`
-      : `${vcUuid}:moref:${vm.moref}`,
+      : `${vcUuid}:moref:${vm.moref}`
   );
 }
 
 /** Maps lifecycle events to capture events, resolving keys of VMs still present. */
-export function toCaptureEvents(events: readonly VmEvent[], keyByMoref: Map<string, string>): CaptureEvent[] {
+export function toCaptureEvents(
+  events: readonly VmEvent[],
+  keyByMoref: Map<string, string>,
+): CaptureEvent[] {
   return events.map((e) => ({
     type: e.kind,
     at: e.at,
     vmKey: e.vmMoref ? (keyByMoref.get(e.vmMoref) ?? null) : null,
     sourceVmId: e.vmMoref,
     vmName: e.vmName,
-    detail: `${e.eventType}${e.userName ? ` by ${e.userName}` : ''} (event ${e.key})`.slice(0, 1024),
+    detail: `${e.eventType}${e.userName ? ` by ${e.userName}` : ''} (event ${e.key})`.slice(
+      0,
+      1024,
+    ),
   }));
 }
 
@@ -81,7 +95,8 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
     // Resolved per session so a rotated password file is picked up without a restart.
     let password: string;
     try {
-      password = (await resolveSecret(config as unknown as Record<string, unknown>, 'password', where))!;
+      password =
+        (await resolveSecret(config as unknown as Record<string, unknown>, 'password', where))!;
     } catch (err) {
       throw new CollectorError('config', reason(err));
     }
@@ -106,13 +121,26 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
     s.http.close();
   }
 
-  async function retrieveVms(s: Session, signal: AbortSignal): Promise<{ vms: RawVm[]; pages: number }> {
+  async function retrieveVms(
+    s: Session,
+    signal: AbortSignal,
+  ): Promise<{ vms: RawVm[]; pages: number }> {
     const vms: RawVm[] = [];
-    const view = await createContainerView(s.soap, s.content.viewManager, s.content.rootFolder, ['VirtualMachine'], signal);
+    const view = await createContainerView(s.soap, s.content.viewManager, s.content.rootFolder, [
+      'VirtualMachine',
+    ], signal);
     try {
-      const stats = await retrieveView(s.soap, s.content.propertyCollector, view, [VM_SPEC], config.pageSize, signal, (o) => {
-        vms.push(readRawVm(o));
-      });
+      const stats = await retrieveView(
+        s.soap,
+        s.content.propertyCollector,
+        view,
+        [VM_SPEC],
+        config.pageSize,
+        signal,
+        (o) => {
+          vms.push(readRawVm(o));
+        },
+      );
       return { vms, pages: stats.pages };
     } finally {
       await destroyView(s.soap, view, signal);
@@ -122,7 +150,13 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
   async function customFieldNames(s: Session, signal: AbortSignal): Promise<Map<string, string>> {
     const names = new Map<string, string>();
     if (!s.content.customFieldsManager) return names;
-    const o = await retrieveObject(s.soap, s.content.propertyCollector, s.content.customFieldsManager, ['field'], signal);
+    const o = await retrieveObject(
+      s.soap,
+      s.content.propertyCollector,
+      s.content.customFieldsManager,
+      ['field'],
+      signal,
+    );
     for (const def of o?.props.get('field')?.children ?? []) {
       const key = childText(def, 'key');
       const name = childText(def, 'name');
@@ -152,14 +186,20 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
       const errors: string[] = [];
       let inventory: Inventory | null = null;
       if (invR.status === 'fulfilled') inventory = invR.value.inventory;
-      else errors.push(`inventory (hosts, clusters, pools, folders, datastores): ${reason(invR.reason)}`);
+      else {errors.push(
+          `inventory (hosts, clusters, pools, folders, datastores): ${reason(invR.reason)}`,
+        );}
       let fieldNames = new Map<string, string>();
       if (fieldsR.status === 'fulfilled') fieldNames = fieldsR.value;
       else errors.push(`custom attribute names: ${reason(fieldsR.reason)}`);
       let events: VmEvent[] = [];
       if (eventsR.status === 'fulfilled') {
         events = eventsR.value.events;
-        if (eventsR.value.truncated) errors.push(`events: more than ${events.length} lifecycle events since the last capture; the rest were not read`);
+        if (eventsR.value.truncated) {
+          errors.push(
+            `events: more than ${events.length} lifecycle events since the last capture; the rest were not read`,
+          );
+        }
       } else errors.push(`events: ${reason(eventsR.reason)}`);
 
       const raw = vmsR.value.vms;
@@ -174,15 +214,30 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
         if (raw[i].missing.length) missingProps++;
       }
       if (missingProps) {
-        log.warn('some VM properties were not readable (permissions?)', { source: config.name, vms: missingProps, example: raw.find((v) => v.missing.length)?.missing });
+        log.warn('some VM properties were not readable (permissions?)', {
+          source: config.name,
+          vms: missingProps,
+          example: raw.find((v) => v.missing.length)?.missing,
+        });
       }
       log.info('vcenter capture', {
-        source: config.name, vms: vms.length, vmPages: vmsR.value.pages, hosts: inventory?.hostObjects.length ?? null,
-        events: events.length, ms: Math.round(performance.now() - t0), complete: errors.length === 0,
+        source: config.name,
+        vms: vms.length,
+        vmPages: vmsR.value.pages,
+        hosts: inventory?.hostObjects.length ?? null,
+        events: events.length,
+        ms: Math.round(performance.now() - t0),
+        complete: errors.length === 0,
       });
       return {
         captureId: crypto.randomUUID(),
-        source: { kind: 'vcenter', id: vcUuid, name: config.name, endpoint: sdkUrl, version: about.fullName },
+        source: {
+          kind: 'vcenter',
+          id: vcUuid,
+          name: config.name,
+          endpoint: sdkUrl,
+          version: about.fullName,
+        },
         capturedAt: at.toISOString(),
         complete: errors.length === 0,
         errors,
@@ -205,20 +260,38 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
     }
     try {
       const about = s.content.about;
-      const view = await createContainerView(s.soap, s.content.viewManager, s.content.rootFolder, ['VirtualMachine'], signal);
+      const view = await createContainerView(s.soap, s.content.viewManager, s.content.rootFolder, [
+        'VirtualMachine',
+      ], signal);
       let vms = 0;
       try {
-        await retrieveView(s.soap, s.content.propertyCollector, view, [{ type: 'VirtualMachine', paths: [] }], 10_000, signal, () => {
-          vms++;
-        });
+        await retrieveView(
+          s.soap,
+          s.content.propertyCollector,
+          view,
+          [{ type: 'VirtualMachine', paths: [] }],
+          10_000,
+          signal,
+          () => {
+            vms++;
+          },
+        );
       } finally {
         await destroyView(s.soap, view, signal);
       }
       const who = `${about.fullName ?? 'vCenter'} at ${sdkUrl} as ${config.username}`;
       return {
         ok: true,
-        message: vms > 0 ? `${who}: ${vms} VMs visible` : `${who}: 0 VMs visible (does this account have read access to the inventory?)`,
-        details: { vms, version: about.fullName, apiVersion: about.apiVersion, instanceUuid: about.instanceUuid, apiType: about.apiType },
+        message: vms > 0
+          ? `${who}: ${vms} VMs visible`
+          : `${who}: 0 VMs visible (does this account have read access to the inventory?)`,
+        details: {
+          vms,
+          version: about.fullName,
+          apiVersion: about.apiVersion,
+          instanceUuid: about.instanceUuid,
+          apiType: about.apiType,
+        },
       };
     } catch (err) {
       return { ok: false, message: reason(asCollectorError(err)) };
@@ -232,12 +305,16 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
 
 /** Keeps CollectorErrors as they are; wraps SOAP faults and the rest with context. */
 function asCollectorError(err: unknown, context?: string): CollectorError {
-  if (err instanceof CollectorError) return context ? new CollectorError(err.code, `${context}: ${err.message}`) : err;
+  if (err instanceof CollectorError) {
+    return context ? new CollectorError(err.code, `${context}: ${err.message}`) : err;
+  }
   if (err instanceof SoapFault) {
     const code = err.faultType === 'NotAuthenticated' ? 'auth' : 'vcenter_fault';
     return new CollectorError(code, context ? `${context}: ${err.message}` : err.message);
   }
   const e = err as Error & { name?: string };
-  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') return new CollectorError('aborted', `capture aborted: ${e.message}`);
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError') {
+    return new CollectorError('aborted', `capture aborted: ${e.message}`);
+  }
   return new CollectorError('vcenter', `${context ? `${context}: ` : ''}${reason(err)}`);
 }

@@ -7,11 +7,16 @@
  * early so clock skew cannot lose an event. A re-reported event is harmless (the server
  * keeps lifecycle facts idempotently); a lost one is not.
  */
-import { readMoRef, textXml, moRefXml, type SoapClient } from './soap.ts';
+import { moRefXml, readMoRef, type SoapClient, textXml } from './soap.ts';
 import type { ServiceContent } from './session.ts';
 import { child, type XmlElement } from './xml.ts';
 
-export const CREATION_EVENT_TYPES = ['VmCreatedEvent', 'VmClonedEvent', 'VmDeployedEvent', 'VmRegisteredEvent'] as const;
+export const CREATION_EVENT_TYPES = [
+  'VmCreatedEvent',
+  'VmClonedEvent',
+  'VmDeployedEvent',
+  'VmRegisteredEvent',
+] as const;
 export const REMOVAL_EVENT_TYPES = ['VmRemovedEvent'] as const;
 /** Registration adds an existing VM to the inventory: it says nothing about when the VM was made. */
 const ORIGIN_EVENT_TYPES = new Set(['VmCreatedEvent', 'VmClonedEvent', 'VmDeployedEvent']);
@@ -41,7 +46,9 @@ export function eventFilterXml(root: { type: string; value: string }, begin: Dat
     (begin ? `<time>${textXml('beginTime', begin.toISOString())}</time>` : '') +
     // The formatted message is not used; skipping it saves the server work per event.
     '<disableFullMessage>true</disableFullMessage>' +
-    [...CREATION_EVENT_TYPES, ...REMOVAL_EVENT_TYPES].map((t) => textXml('eventTypeId', t)).join('') +
+    [...CREATION_EVENT_TYPES, ...REMOVAL_EVENT_TYPES].map((t) => textXml('eventTypeId', t)).join(
+      '',
+    ) +
     // No `maxCount`: newer vCenters read it as a cap on the events returned, which would
     // silently truncate; the collector is paged instead (SetCollectorPageSize below).
     '</filter>'
@@ -54,8 +61,8 @@ export function readVmEvent(el: XmlElement): VmEvent | null {
   const kind = (CREATION_EVENT_TYPES as readonly string[]).includes(eventType)
     ? 'created'
     : (REMOVAL_EVENT_TYPES as readonly string[]).includes(eventType)
-      ? 'deleted'
-      : null;
+    ? 'deleted'
+    : null;
   if (!kind) return null;
   const created = child(el, 'createdTime')?.text;
   const t = created ? Date.parse(created) : NaN;
@@ -86,7 +93,12 @@ export async function readVmEvents(
 ): Promise<{ events: VmEvent[]; truncated: boolean }> {
   if (!content.eventManager) return { events: [], truncated: false };
   const begin = since ? new Date(since.getTime() - SINCE_OVERLAP_MS) : null;
-  const res = await soap.call('CreateCollectorForEvents', content.eventManager, eventFilterXml(content.rootFolder, begin), signal);
+  const res = await soap.call(
+    'CreateCollectorForEvents',
+    content.eventManager,
+    eventFilterXml(content.rootFolder, begin),
+    signal,
+  );
   const collector = readMoRef(child(res, 'returnval'));
   if (!collector) throw new Error('CreateCollectorForEvents returned no collector');
   const events: VmEvent[] = [];

@@ -6,8 +6,14 @@
  * request per VM: an estate of 10,000 VMs costs the same few calls as one of ten.
  */
 import type { CaptureDatastore, CaptureHost } from '../../capture/schema.ts';
-import { readMoRef, type MoRef, type SoapClient } from './soap.ts';
-import { createContainerView, destroyView, retrieveView, type ObjectContent, type PropertySpec } from './retrieve.ts';
+import { type MoRef, readMoRef, type SoapClient } from './soap.ts';
+import {
+  createContainerView,
+  destroyView,
+  type ObjectContent,
+  type PropertySpec,
+  retrieveView,
+} from './retrieve.ts';
 import type { ServiceContent } from './session.ts';
 import type { XmlElement } from './xml.ts';
 
@@ -21,15 +27,31 @@ export function refKey(ref: MoRef): string {
 
 /** Entity types whose names and parents locate a VM, plus hosts and datastores themselves. */
 export const INVENTORY_TYPES = [
-  'Folder', 'StoragePod', 'Datacenter', 'ComputeResource', 'ClusterComputeResource',
-  'HostSystem', 'ResourcePool', 'VirtualApp', 'Datastore',
+  'Folder',
+  'StoragePod',
+  'Datacenter',
+  'ComputeResource',
+  'ClusterComputeResource',
+  'HostSystem',
+  'ResourcePool',
+  'VirtualApp',
+  'Datastore',
 ] as const;
 
 const HOST_PATHS = [
-  'runtime.connectionState', 'runtime.powerState', 'summary.hardware.numCpuCores',
-  'summary.hardware.cpuMhz', 'summary.hardware.memorySize', 'summary.config.product.fullName',
+  'runtime.connectionState',
+  'runtime.powerState',
+  'summary.hardware.numCpuCores',
+  'summary.hardware.cpuMhz',
+  'summary.hardware.memorySize',
+  'summary.config.product.fullName',
 ] as const;
-const DATASTORE_PATHS = ['summary.capacity', 'summary.freeSpace', 'summary.accessible', 'summary.type'] as const;
+const DATASTORE_PATHS = [
+  'summary.capacity',
+  'summary.freeSpace',
+  'summary.accessible',
+  'summary.type',
+] as const;
 
 const INVENTORY_SPECS: PropertySpec[] = [
   // One spec on the base type covers every subtype in the view (name and parent for all).
@@ -43,7 +65,9 @@ const MIB = 1024 ** 2;
 
 /** Decodes the `%2f`, `%5c`, `%25` escapes vCenter applies to entity names. */
 export function decodeEntityName(name: string): string {
-  return name.indexOf('%') < 0 ? name : name.replace(/%2f/gi, '/').replace(/%5c/gi, '\\').replace(/%25/g, '%');
+  return name.indexOf('%') < 0
+    ? name
+    : name.replace(/%2f/gi, '/').replace(/%5c/gi, '\\').replace(/%25/g, '%');
 }
 
 function num(el: XmlElement | undefined): number | null {
@@ -92,7 +116,11 @@ export class Inventory {
     if (cached !== undefined) return cached;
     let result: string | null = null;
     const seen = new Set<string>();
-    for (let cur = this.entities.get(key); cur && !seen.has(cur.value); cur = cur.parent ? this.entities.get(cur.parent) : undefined) {
+    for (
+      let cur = this.entities.get(key);
+      cur && !seen.has(cur.value);
+      cur = cur.parent ? this.entities.get(cur.parent) : undefined
+    ) {
       seen.add(cur.value);
       if (cur.type === 'Datacenter') {
         result = decodeEntityName(cur.name);
@@ -133,7 +161,9 @@ export class Inventory {
     const parent = h.parent ? this.entities.get(h.parent) : undefined;
     return {
       host: decodeEntityName(h.name),
-      cluster: parent && parent.type === 'ClusterComputeResource' ? decodeEntityName(parent.name) : null,
+      cluster: parent && parent.type === 'ClusterComputeResource'
+        ? decodeEntityName(parent.name)
+        : null,
     };
   }
 
@@ -185,11 +215,29 @@ export async function loadInventory(
   signal: AbortSignal,
 ): Promise<{ inventory: Inventory; pages: number }> {
   const inventory = new Inventory();
-  const view = await createContainerView(soap, content.viewManager, content.rootFolder, INVENTORY_TYPES, signal);
+  const view = await createContainerView(
+    soap,
+    content.viewManager,
+    content.rootFolder,
+    INVENTORY_TYPES,
+    signal,
+  );
   try {
     // The root folder is not inside its own view; add it so paths terminate cleanly.
-    inventory.entities.set(refKey(content.rootFolder), { ...content.rootFolder, name: 'Datacenters', parent: null });
-    const stats = await retrieveView(soap, content.propertyCollector, view, INVENTORY_SPECS, pageSize, signal, (o) => inventory.add(o));
+    inventory.entities.set(refKey(content.rootFolder), {
+      ...content.rootFolder,
+      name: 'Datacenters',
+      parent: null,
+    });
+    const stats = await retrieveView(
+      soap,
+      content.propertyCollector,
+      view,
+      INVENTORY_SPECS,
+      pageSize,
+      signal,
+      (o) => inventory.add(o),
+    );
     return { inventory, pages: stats.pages };
   } finally {
     await destroyView(soap, view, signal);

@@ -9,7 +9,7 @@
  * one page of XML at a time, not the whole inventory.
  */
 import { CollectorError } from '../collector.ts';
-import { moRefXml, readMoRef, textXml, type MoRef, type SoapClient } from './soap.ts';
+import { type MoRef, moRefXml, readMoRef, type SoapClient, textXml } from './soap.ts';
 import { child, childText, type XmlElement } from './xml.ts';
 
 /** One object's requested properties: property path → its `<val>` element. */
@@ -28,16 +28,24 @@ export type RetrieveStats = { pages: number; objects: number };
 /** Builds the `<specSet>` traversing a ContainerView to its objects. */
 export function viewFilterSpecXml(view: MoRef, specs: readonly PropertySpec[]): string {
   const propSet = specs
-    .map((s) => `<propSet>${textXml('type', s.type)}${s.paths.length ? '' : '<all>false</all>'}${s.paths.map((p) => textXml('pathSet', p)).join('')}</propSet>`)
+    .map((s) =>
+      `<propSet>${textXml('type', s.type)}${s.paths.length ? '' : '<all>false</all>'}${
+        s.paths.map((p) => textXml('pathSet', p)).join('')
+      }</propSet>`
+    )
     .join('');
   const selectSet =
     '<selectSet xsi:type="TraversalSpec"><name>traverseView</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>';
-  return `<specSet>${propSet}<objectSet>${moRefXml('obj', view)}<skip>true</skip>${selectSet}</objectSet></specSet>`;
+  return `<specSet>${propSet}<objectSet>${
+    moRefXml('obj', view)
+  }<skip>true</skip>${selectSet}</objectSet></specSet>`;
 }
 
 /** Builds the `<specSet>` for a single object's properties. */
 export function objectFilterSpecXml(obj: MoRef, paths: readonly string[]): string {
-  return `<specSet><propSet>${textXml('type', obj.type)}${paths.map((p) => textXml('pathSet', p)).join('')}</propSet><objectSet>${moRefXml('obj', obj)}<skip>false</skip></objectSet></specSet>`;
+  return `<specSet><propSet>${textXml('type', obj.type)}${
+    paths.map((p) => textXml('pathSet', p)).join('')
+  }</propSet><objectSet>${moRefXml('obj', obj)}<skip>false</skip></objectSet></specSet>`;
 }
 
 /** Reads one `<objects>` element of a RetrieveResult. */
@@ -58,14 +66,20 @@ export function readObjectContent(el: XmlElement): ObjectContent | null {
       obj = readMoRef(c);
     } else if (c.name === 'missingSet') {
       const fault = child(child(c, 'fault'), 'fault');
-      missing.push({ path: childText(c, 'path') ?? '?', fault: fault?.xsiType ?? fault?.name ?? 'unknown' });
+      missing.push({
+        path: childText(c, 'path') ?? '?',
+        fault: fault?.xsiType ?? fault?.name ?? 'unknown',
+      });
     }
   }
   return obj ? { obj, props, missing } : null;
 }
 
 /** Reads a RetrieveResult (`returnval`): its objects and the continuation token. */
-export function readRetrieveResult(res: XmlElement, onObject: (o: ObjectContent) => void): { token: string | null; count: number } {
+export function readRetrieveResult(
+  res: XmlElement,
+  onObject: (o: ObjectContent) => void,
+): { token: string | null; count: number } {
   const rv = child(res, 'returnval');
   if (!rv) return { token: null, count: 0 }; // nothing matched: vCenter omits returnval
   let token: string | null = null;
@@ -92,7 +106,8 @@ export async function createContainerView(
   types: readonly string[],
   signal: AbortSignal,
 ): Promise<MoRef> {
-  const inner = moRefXml('container', root) + types.map((t) => textXml('type', t)).join('') + '<recursive>true</recursive>';
+  const inner = moRefXml('container', root) + types.map((t) => textXml('type', t)).join('') +
+    '<recursive>true</recursive>';
   const res = await soap.call('CreateContainerView', viewManager, inner, signal);
   const ref = readMoRef(child(res, 'returnval'));
   if (!ref) throw new CollectorError('protocol', 'CreateContainerView returned no view');
@@ -100,7 +115,11 @@ export async function createContainerView(
 }
 
 /** Destroys a view; failures are ignored (views die with the session anyway). */
-export async function destroyView(soap: SoapClient, view: MoRef, signal: AbortSignal): Promise<void> {
+export async function destroyView(
+  soap: SoapClient,
+  view: MoRef,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     await soap.call('DestroyView', view, '', signal);
   } catch {
@@ -121,7 +140,8 @@ export async function retrieveView(
   signal: AbortSignal,
   onObject: (o: ObjectContent) => void,
 ): Promise<RetrieveStats> {
-  const inner = viewFilterSpecXml(view, specs) + `<options>${textXml('maxObjects', pageSize)}</options>`;
+  const inner = viewFilterSpecXml(view, specs) +
+    `<options>${textXml('maxObjects', pageSize)}</options>`;
   return retrievePaged(soap, propertyCollector, inner, signal, onObject);
 }
 
@@ -143,12 +163,22 @@ export async function retrievePaged(
       stats.objects += page.count;
       token = page.token;
       if (!token) return stats;
-      res = await soap.call('ContinueRetrievePropertiesEx', propertyCollector, textXml('token', token), signal);
+      res = await soap.call(
+        'ContinueRetrievePropertiesEx',
+        propertyCollector,
+        textXml('token', token),
+        signal,
+      );
     }
   } catch (err) {
     // Free the server-side result set when stopping half-way (best effort).
     if (token && !signal.aborted) {
-      await soap.call('CancelRetrievePropertiesEx', propertyCollector, textXml('token', token), signal).catch(() => {});
+      await soap.call(
+        'CancelRetrievePropertiesEx',
+        propertyCollector,
+        textXml('token', token),
+        signal,
+      ).catch(() => {});
     }
     throw err;
   }
@@ -163,8 +193,14 @@ export async function retrieveObject(
   signal: AbortSignal,
 ): Promise<ObjectContent | null> {
   let found: ObjectContent | null = null;
-  await retrievePaged(soap, propertyCollector, objectFilterSpecXml(obj, paths) + '<options/>', signal, (o) => {
-    found = o;
-  });
+  await retrievePaged(
+    soap,
+    propertyCollector,
+    objectFilterSpecXml(obj, paths) + '<options/>',
+    signal,
+    (o) => {
+      found = o;
+    },
+  );
   return found;
 }

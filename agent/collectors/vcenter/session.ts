@@ -5,7 +5,7 @@
  * which the scheduler reports as a failed poll.
  */
 import { CollectorError } from '../collector.ts';
-import { readMoRef, SoapFault, textXml, type MoRef, type SoapClient } from './soap.ts';
+import { type MoRef, readMoRef, type SoapClient, SoapFault, textXml } from './soap.ts';
 import { child, childText, type XmlElement } from './xml.ts';
 
 export type About = {
@@ -32,7 +32,9 @@ const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstan
 
 function required(rv: XmlElement, name: string): MoRef {
   const ref = readMoRef(child(rv, name));
-  if (!ref) throw new CollectorError('protocol', `ServiceContent has no ${name}: is this a vCenter?`);
+  if (!ref) {
+    throw new CollectorError('protocol', `ServiceContent has no ${name}: is this a vCenter?`);
+  }
   return ref;
 }
 
@@ -59,10 +61,18 @@ export function readServiceContent(rv: XmlElement): ServiceContent {
 }
 
 /** Reads the ServiceContent (allowed before login) and pins the SOAPAction to its apiVersion. */
-export async function retrieveServiceContent(soap: SoapClient, signal: AbortSignal): Promise<ServiceContent> {
+export async function retrieveServiceContent(
+  soap: SoapClient,
+  signal: AbortSignal,
+): Promise<ServiceContent> {
   const res = await soap.call('RetrieveServiceContent', SERVICE_INSTANCE, '', signal);
   const rv = child(res, 'returnval');
-  if (!rv) throw new CollectorError('protocol', `RetrieveServiceContent: no returnval from ${soap.sdkUrl}`);
+  if (!rv) {
+    throw new CollectorError(
+      'protocol',
+      `RetrieveServiceContent: no returnval from ${soap.sdkUrl}`,
+    );
+  }
   const content = readServiceContent(rv);
   if (content.about.apiVersion) soap.setApiVersion(content.about.apiVersion);
   return content;
@@ -77,9 +87,17 @@ export async function login(
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    await soap.call('Login', content.sessionManager, textXml('userName', username) + textXml('password', password), signal);
+    await soap.call(
+      'Login',
+      content.sessionManager,
+      textXml('userName', username) + textXml('password', password),
+      signal,
+    );
   } catch (err) {
-    if (err instanceof SoapFault && (err.faultType === 'InvalidLogin' || err.faultType === 'NoPermission')) {
+    if (
+      err instanceof SoapFault &&
+      (err.faultType === 'InvalidLogin' || err.faultType === 'NoPermission')
+    ) {
       // Never echo the password; the user name helps the admin see which account is wrong.
       throw new CollectorError(
         'auth',
@@ -91,7 +109,11 @@ export async function login(
 }
 
 /** Logs out, ignoring failures: a capture that already has its data must not fail here. */
-export async function logout(soap: SoapClient, content: ServiceContent, signal: AbortSignal): Promise<void> {
+export async function logout(
+  soap: SoapClient,
+  content: ServiceContent,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     await soap.call('Logout', content.sessionManager, '', signal);
   } catch {

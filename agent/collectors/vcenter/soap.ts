@@ -99,7 +99,12 @@ export function createSoapClient(options: SoapClientOptions): SoapClient {
   let action = 'urn:vim25';
   const { http, sdkUrl, timeoutMs } = options;
 
-  async function call(method: string, self: MoRef, inner: string, signal: AbortSignal): Promise<XmlElement> {
+  async function call(
+    method: string,
+    self: MoRef,
+    inner: string,
+    signal: AbortSignal,
+  ): Promise<XmlElement> {
     const headers: Record<string, string> = {
       'Content-Type': 'text/xml; charset=utf-8',
       SOAPAction: action,
@@ -120,14 +125,19 @@ export function createSoapClient(options: SoapClientOptions): SoapClient {
     if (res.status >= 300 && !(res.status === 500 && text.includes('Fault>'))) {
       throw new CollectorError(
         res.status === 404 ? 'not_vcenter' : 'http',
-        `${method}: HTTP ${res.status} from ${sdkUrl}${res.status === 404 ? ' (is this a vCenter /sdk endpoint?)' : ''}`,
+        `${method}: HTTP ${res.status} from ${sdkUrl}${
+          res.status === 404 ? ' (is this a vCenter /sdk endpoint?)' : ''
+        }`,
       );
     }
     try {
       return readResponse(method, text);
     } catch (err) {
       if (err instanceof SoapFault) throw err;
-      throw new CollectorError('protocol', `${method}: unreadable response from ${sdkUrl}: ${(err as Error).message}`);
+      throw new CollectorError(
+        'protocol',
+        `${method}: unreadable response from ${sdkUrl}: ${(err as Error).message}`,
+      );
     }
   }
 

@@ -5,16 +5,29 @@
  */
 import type { CaptureVm, PowerState } from '../../capture/schema.ts';
 import { readMoRef } from './soap.ts';
-import { decodeEntityName, refKey, type Inventory } from './inventory.ts';
+import { decodeEntityName, type Inventory, refKey } from './inventory.ts';
 import type { ObjectContent, PropertySpec } from './retrieve.ts';
 import type { XmlElement } from './xml.ts';
 
 /** Exactly the VM properties a capture needs: never `config` whole (it is huge). */
 export const VM_PATHS = [
-  'name', 'parent', 'resourcePool', 'config.uuid', 'config.instanceUuid', 'config.template',
-  'config.hardware.numCPU', 'config.hardware.memoryMB', 'config.createDate', 'config.guestFullName',
-  'config.annotation', 'runtime.powerState', 'runtime.host', 'summary.storage', 'guest.net',
-  'guest.ipAddress', 'customValue',
+  'name',
+  'parent',
+  'resourcePool',
+  'config.uuid',
+  'config.instanceUuid',
+  'config.template',
+  'config.hardware.numCPU',
+  'config.hardware.memoryMB',
+  'config.createDate',
+  'config.guestFullName',
+  'config.annotation',
+  'runtime.powerState',
+  'runtime.host',
+  'summary.storage',
+  'guest.net',
+  'guest.ipAddress',
+  'customValue',
 ] as const;
 
 export const VM_SPEC: PropertySpec = { type: 'VirtualMachine', paths: VM_PATHS };
@@ -78,7 +91,9 @@ export function readIps(net: XmlElement | undefined, primary: XmlElement | undef
   const out = new Set<string>();
   if (net) {
     for (const nic of net.children) {
-      for (const c of nic.children) if (c.name === 'ipAddress' && c.text && c.text.length <= 64) out.add(c.text);
+      for (const c of nic.children) {
+        if (c.name === 'ipAddress' && c.text && c.text.length <= 64) out.add(c.text);
+      }
     }
   }
   if (out.size === 0 && primary?.text) out.add(primary.text);
@@ -157,10 +172,15 @@ export function toCaptureVm(vm: RawVm, key: string, ctx: VmContext): CaptureVm {
   const inv = ctx.inventory;
   const placement = inv ? inv.hostPlacement(vm.hostKey) : { host: null, cluster: null };
   // vApp members have no folder parent; their datacenter is found through the pool.
-  const dc = inv ? (inv.datacenterOf(vm.parentKey) ?? inv.datacenterOf(vm.poolKey) ?? inv.datacenterOf(vm.hostKey)) : null;
+  const dc = inv
+    ? (inv.datacenterOf(vm.parentKey) ?? inv.datacenterOf(vm.poolKey) ??
+      inv.datacenterOf(vm.hostKey))
+    : null;
   const committed = vm.committedBytes ?? 0;
   const uncommitted = vm.uncommittedBytes ?? 0;
-  const tags = vm.customValues.map((cv) => `${ctx.fieldNames.get(cv.key) ?? cv.key}=${cv.value}`.slice(0, 256));
+  const tags = vm.customValues.map((cv) =>
+    `${ctx.fieldNames.get(cv.key) ?? cv.key}=${cv.value}`.slice(0, 256)
+  );
   return {
     key,
     sourceVmId: vm.moref,
@@ -182,6 +202,7 @@ export function toCaptureVm(vm: RawVm, key: string, ctx: VmContext): CaptureVm {
     ipAddresses: vm.ips,
     tags: tags.slice(0, 256),
     annotation: clip(vm.annotation, 8192),
-    createdAt: plausibleCreateDate(vm.createDate, ctx.now) ?? ctx.createdFromEvents.get(vm.moref) ?? null,
+    createdAt: plausibleCreateDate(vm.createDate, ctx.now) ?? ctx.createdFromEvents.get(vm.moref) ??
+      null,
   };
 }

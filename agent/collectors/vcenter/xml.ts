@@ -57,7 +57,9 @@ export function decodeEntities(s: string): string {
   if (s.indexOf('&') < 0) return s;
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, ent: string) => {
     if (ent.charCodeAt(0) === 35) {
-      const code = ent.charCodeAt(1) === 120 ? parseInt(ent.slice(2), 16) : parseInt(ent.slice(1), 10);
+      const code = ent.charCodeAt(1) === 120
+        ? parseInt(ent.slice(2), 16)
+        : parseInt(ent.slice(1), 10);
       return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
     }
     return NAMED[ent] ?? whole;
@@ -66,7 +68,20 @@ export function decodeEntities(s: string): string {
 
 /** Escapes text for use in element content or a double-quoted attribute. */
 export function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;'));
+  return s.replace(
+    /[<>&"']/g,
+    (
+      c,
+    ) => (c === '<'
+      ? '&lt;'
+      : c === '>'
+      ? '&gt;'
+      : c === '&'
+      ? '&amp;'
+      : c === '"'
+      ? '&quot;'
+      : '&apos;'),
+  );
 }
 
 /** Parses a whole document and returns its root element. */
@@ -86,7 +101,9 @@ export function parseXml(src: string): XmlElement {
     }
     if (lt > i && current) {
       const raw = src.slice(i, lt);
-      current.text += raw.charCodeAt(0) === AMP || raw.indexOf('&') >= 0 ? decodeEntities(raw) : raw;
+      current.text += raw.charCodeAt(0) === AMP || raw.indexOf('&') >= 0
+        ? decodeEntities(raw)
+        : raw;
     }
     const c1 = src.charCodeAt(lt + 1);
     if (c1 === SLASH) {
@@ -134,7 +151,13 @@ export function parseXml(src: string): XmlElement {
       j++;
     }
     if (j === lt + 1) throw new XmlError('empty tag name', lt);
-    const el: XmlElement = { name: localName(src.slice(lt + 1, j)), attrs: null, xsiType: null, children: [], text: '' };
+    const el: XmlElement = {
+      name: localName(src.slice(lt + 1, j)),
+      attrs: null,
+      xsiType: null,
+      children: [],
+      text: '',
+    };
     let selfClosing = false;
     for (;;) {
       while (j < n && isSpace(src.charCodeAt(j))) j++;
@@ -162,7 +185,9 @@ export function parseXml(src: string): XmlElement {
       j++;
       while (j < n && isSpace(src.charCodeAt(j))) j++;
       const quote = src.charCodeAt(j);
-      if (quote !== 34 && quote !== 39) throw new XmlError(`attribute ${qname} value is not quoted`, j);
+      if (quote !== 34 && quote !== 39) {
+        throw new XmlError(`attribute ${qname} value is not quoted`, j);
+      }
       const close = src.indexOf(quote === 34 ? '"' : "'", j + 1);
       if (close < 0) throw new XmlError(`unterminated attribute ${qname}`, j);
       const value = decodeEntities(src.slice(j + 1, close));
@@ -205,7 +230,10 @@ export function childText(el: XmlElement | undefined, name: string): string | un
 }
 
 /** Follows a path of child names (`['summary', 'hardware', 'numCpuCores']`). */
-export function descend(el: XmlElement | undefined, path: readonly string[]): XmlElement | undefined {
+export function descend(
+  el: XmlElement | undefined,
+  path: readonly string[],
+): XmlElement | undefined {
   let cur = el;
   for (const p of path) {
     cur = child(cur, p);

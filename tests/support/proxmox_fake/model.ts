@@ -41,7 +41,13 @@ export type AgentInterface = {
   'ip-addresses'?: { 'ip-address': string; 'ip-address-type': 'ipv4' | 'ipv6'; prefix: number }[];
 };
 
-export type AgentFilesystem = { name: string; mountpoint: string; type: string; 'total-bytes': number; 'used-bytes': number };
+export type AgentFilesystem = {
+  name: string;
+  mountpoint: string;
+  type: string;
+  'total-bytes': number;
+  'used-bytes': number;
+};
 
 export type FakeGuest = {
   vmid: number;
@@ -119,13 +125,23 @@ let pidCounter = 0x1000;
 /** Appends a finished (or, without `endtime`, running) task in PVE's UPID format. */
 export function addTask(
   model: FakeCluster,
-  task: { node: string; type: string; id: string | number; starttime: number; endtime?: number | null; status?: string; user?: string },
+  task: {
+    node: string;
+    type: string;
+    id: string | number;
+    starttime: number;
+    endtime?: number | null;
+    status?: string;
+    user?: string;
+  },
 ): FakeTask {
   const pid = (pidCounter++).toString(16).toUpperCase().padStart(8, '0');
   const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
   const user = task.user ?? 'root@pam';
   const entry: FakeTask = {
-    upid: `UPID:${task.node}:${pid}:${hex(task.starttime % 0xffffffff)}:${hex(task.starttime)}:${task.type}:${task.id}:${user}:`,
+    upid: `UPID:${task.node}:${pid}:${hex(task.starttime % 0xffffffff)}:${
+      hex(task.starttime)
+    }:${task.type}:${task.id}:${user}:`,
     node: task.node,
     type: task.type,
     id: String(task.id),
@@ -144,13 +160,24 @@ export function addTask(
  * Creates a guest as `qm create` / `pct create` would: QEMU configs get
  * `meta: creation-qemu=…,ctime=<at>`, LXC configs get none; a qmcreate/vzcreate task is logged.
  */
-export function createGuest(model: FakeCluster, guest: FakeGuest, at: number, options: { task?: boolean } = {}): FakeGuest {
+export function createGuest(
+  model: FakeCluster,
+  guest: FakeGuest,
+  at: number,
+  options: { task?: boolean } = {},
+): FakeGuest {
   if (model.guests.some((g) => g.vmid === guest.vmid)) throw new Error(`vmid ${guest.vmid} exists`);
   const copy: FakeGuest = JSON.parse(JSON.stringify(guest));
   if (copy.type === 'qemu') copy.config.meta = `creation-qemu=8.1.5,ctime=${at}`;
   model.guests.push(copy);
   if (options.task !== false) {
-    addTask(model, { node: copy.node, type: copy.type === 'qemu' ? 'qmcreate' : 'vzcreate', id: copy.vmid, starttime: at, endtime: at + 2 });
+    addTask(model, {
+      node: copy.node,
+      type: copy.type === 'qemu' ? 'qmcreate' : 'vzcreate',
+      id: copy.vmid,
+      starttime: at,
+      endtime: at + 2,
+    });
   }
   return copy;
 }
@@ -159,7 +186,13 @@ export function createGuest(model: FakeCluster, guest: FakeGuest, at: number, op
 export function destroyGuest(model: FakeCluster, vmid: number, at: number): void {
   const guest = findGuest(model, vmid);
   model.guests = model.guests.filter((g) => g !== guest);
-  addTask(model, { node: guest.node, type: guest.type === 'qemu' ? 'qmdestroy' : 'vzdestroy', id: vmid, starttime: at, endtime: at + 2 });
+  addTask(model, {
+    node: guest.node,
+    type: guest.type === 'qemu' ? 'qmdestroy' : 'vzdestroy',
+    id: vmid,
+    starttime: at,
+    endtime: at + 2,
+  });
 }
 
 /**
@@ -179,12 +212,22 @@ export function updateGuestConfig(
   }
   if (options.task) {
     const at = options.at ?? Math.floor(Date.now() / 1000);
-    addTask(model, { node: guest.node, type: guest.type === 'qemu' ? 'qmconfig' : 'vzconfig', id: vmid, starttime: at, endtime: at + 1 });
+    addTask(model, {
+      node: guest.node,
+      type: guest.type === 'qemu' ? 'qmconfig' : 'vzconfig',
+      id: vmid,
+      starttime: at,
+      endtime: at + 1,
+    });
   }
 }
 
 /** Sets a node's failure mode (offline, offline-and-hanging, slow). */
-export function setNode(model: FakeCluster, name: string, patch: Partial<Pick<FakeNode, 'online' | 'offlineMode' | 'delayMs'>>): void {
+export function setNode(
+  model: FakeCluster,
+  name: string,
+  patch: Partial<Pick<FakeNode, 'online' | 'offlineMode' | 'delayMs'>>,
+): void {
   const node = model.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no node ${name}`);
   Object.assign(node, patch);

@@ -18,7 +18,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { configDigest, type FakeCluster, type FakeGuest, type FakeNode, type FakeToken } from './model.ts';
+import {
+  configDigest,
+  type FakeCluster,
+  type FakeGuest,
+  type FakeNode,
+  type FakeToken,
+} from './model.ts';
 
 export type RecordedRequest = { method: string; path: string; query: string; status: number };
 
@@ -41,7 +47,13 @@ class HttpError extends Error {
 }
 
 const MiB = 1024 * 1024;
-const SIZE_UNIT: Record<string, number> = { '': 1, K: 1024, M: MiB, G: 1024 * MiB, T: 1024 * 1024 * MiB };
+const SIZE_UNIT: Record<string, number> = {
+  '': 1,
+  K: 1024,
+  M: MiB,
+  G: 1024 * MiB,
+  T: 1024 * 1024 * MiB,
+};
 
 function sizeOf(propertyString: string): number {
   const m = /(?:^|,)size=(\d+(?:\.\d+)?)([KMGT]?)/.exec(propertyString);
@@ -52,7 +64,9 @@ function sizeOf(propertyString: string): number {
 function bootDiskBytes(guest: FakeGuest): number {
   const c = guest.config;
   if (guest.type === 'lxc') return typeof c.rootfs === 'string' ? sizeOf(c.rootfs) : 0;
-  const order = typeof c.boot === 'string' ? /order=([^,]+)/.exec(c.boot)?.[1]?.split(';') ?? [] : [];
+  const order = typeof c.boot === 'string'
+    ? /order=([^,]+)/.exec(c.boot)?.[1]?.split(';') ?? []
+    : [];
   const candidates = [...order, 'scsi0', 'virtio0', 'sata0', 'ide0'];
   for (const key of candidates) {
     const v = c[key];
@@ -107,7 +121,13 @@ function guestResource(model: FakeCluster, g: FakeGuest): Record<string, unknown
 }
 
 function nodeResource(n: FakeNode, withStats: boolean): Record<string, unknown> {
-  const base = { id: `node/${n.name}`, type: 'node', node: n.name, status: n.online ? 'online' : 'offline', level: '' };
+  const base = {
+    id: `node/${n.name}`,
+    type: 'node',
+    node: n.name,
+    status: n.online ? 'online' : 'offline',
+    level: '',
+  };
   if (!withStats || !n.online) return base;
   return {
     ...base,
@@ -138,8 +158,14 @@ function storageResource(s: FakeCluster['storages'][number]): Record<string, unk
 
 function taskEntry(t: FakeCluster['tasks'][number]): Record<string, unknown> {
   const e: Record<string, unknown> = {
-    upid: t.upid, node: t.node, pid: parseInt(t.upid.split(':')[2], 16), pstart: parseInt(t.upid.split(':')[3], 16),
-    starttime: t.starttime, type: t.type, id: t.id, user: t.user,
+    upid: t.upid,
+    node: t.node,
+    pid: parseInt(t.upid.split(':')[2], 16),
+    pstart: parseInt(t.upid.split(':')[3], 16),
+    starttime: t.starttime,
+    type: t.type,
+    id: t.id,
+    user: t.user,
   };
   if (t.endtime != null) {
     e.endtime = t.endtime;
@@ -158,7 +184,12 @@ function authenticate(model: FakeCluster, header: string | undefined): FakeToken
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Answers one GET; returns `data`, or throws HttpError. `hang` is set for requests never answered. */
-async function route(model: FakeCluster, token: FakeToken, path: string, q: URLSearchParams): Promise<unknown> {
+async function route(
+  model: FakeCluster,
+  token: FakeToken,
+  path: string,
+  q: URLSearchParams,
+): Promise<unknown> {
   const audit = token.privileges === 'auditor';
   const sysAudit = token.privileges !== 'none';
   const parts = path.split('/').filter(Boolean);
@@ -166,19 +197,42 @@ async function route(model: FakeCluster, token: FakeToken, path: string, q: URLS
   if (path === '/version') return { ...model.version };
   if (path === '/access/permissions') {
     if (token.privileges === 'auditor') {
-      return { '/': { 'Sys.Audit': 1, 'VM.Audit': 1, 'Datastore.Audit': 1, 'Pool.Audit': 1, 'SDN.Audit': 1, 'Mapping.Audit': 1 } };
+      return {
+        '/': {
+          'Sys.Audit': 1,
+          'VM.Audit': 1,
+          'Datastore.Audit': 1,
+          'Pool.Audit': 1,
+          'SDN.Audit': 1,
+          'Mapping.Audit': 1,
+        },
+      };
     }
     return token.privileges === 'nodes-only' ? { '/': { 'Sys.Audit': 1 } } : {};
   }
   if (path === '/cluster/status') {
     if (!sysAudit) throw new HttpError(403, 'Permission check failed (/, Sys.Audit)');
     const nodes = model.nodes.map((n, i) => ({
-      id: `node/${n.name}`, type: 'node', name: n.name, nodeid: i + 1, ip: n.ip, online: n.online ? 1 : 0, local: i === 0 ? 1 : 0, level: '',
+      id: `node/${n.name}`,
+      type: 'node',
+      name: n.name,
+      nodeid: i + 1,
+      ip: n.ip,
+      online: n.online ? 1 : 0,
+      local: i === 0 ? 1 : 0,
+      level: '',
     }));
     if (!model.clusterName) return nodes.map((n) => ({ ...n, nodeid: 0 }));
     const online = model.nodes.filter((n) => n.online).length;
     return [
-      { id: 'cluster', type: 'cluster', name: model.clusterName, nodes: model.nodes.length, quorate: online * 2 > model.nodes.length ? 1 : 0, version: 7 },
+      {
+        id: 'cluster',
+        type: 'cluster',
+        name: model.clusterName,
+        nodes: model.nodes.length,
+        quorate: online * 2 > model.nodes.length ? 1 : 0,
+        version: 7,
+      },
       ...nodes,
     ];
   }
@@ -186,32 +240,65 @@ async function route(model: FakeCluster, token: FakeToken, path: string, q: URLS
     const type = q.get('type');
     const out: unknown[] = [];
     // Nodes are always listed; their statistics only with Sys.Audit (as PVE does).
-    if (!type || type === 'node') for (const n of model.nodes) out.push(nodeResource(n, sysAudit));
-    if (audit && (!type || type === 'vm')) for (const g of model.guests) out.push(guestResource(model, g));
+    if (!type || type === 'node') {
+      for (const n of model.nodes) out.push(nodeResource(n, sysAudit));
+    }
+    if (audit && (!type || type === 'vm')) {
+      for (const g of model.guests) out.push(guestResource(model, g));
+    }
     if (audit && (!type || type === 'storage')) {
       for (const s of model.storages) {
         const node = model.nodes.find((n) => n.name === s.node);
-        out.push(node?.online ? storageResource(s) : { id: `storage/${s.node}/${s.storage}`, type: 'storage', storage: s.storage, node: s.node, status: 'unknown', shared: s.shared ? 1 : 0 });
+        out.push(
+          node?.online ? storageResource(s) : {
+            id: `storage/${s.node}/${s.storage}`,
+            type: 'storage',
+            storage: s.storage,
+            node: s.node,
+            status: 'unknown',
+            shared: s.shared ? 1 : 0,
+          },
+        );
       }
     }
-    if (audit && (!type || type === 'pool')) for (const p of model.pools) out.push({ id: `/pool/${p.poolid}`, type: 'pool', pool: p.poolid });
-    if (type && !['vm', 'node', 'storage', 'pool', 'sdn'].includes(type)) throw new HttpError(400, `Parameter verification failed. type: value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn, pool'`);
+    if (audit && (!type || type === 'pool')) {
+      for (const p of model.pools) {
+        out.push({ id: `/pool/${p.poolid}`, type: 'pool', pool: p.poolid });
+      }
+    }
+    if (type && !['vm', 'node', 'storage', 'pool', 'sdn'].includes(type)) {
+      throw new HttpError(
+        400,
+        `Parameter verification failed. type: value '${type}' does not have a value in the enumeration 'vm, storage, node, sdn, pool'`,
+      );
+    }
     return out;
   }
   if (path === '/cluster/tasks') {
     if (!sysAudit) return [];
     const out: FakeCluster['tasks'] = [];
     for (const n of model.nodes) {
-      const mine = model.tasks.filter((t) => t.node === n.name).sort((a, b) => b.starttime - a.starttime);
+      const mine = model.tasks.filter((t) => t.node === n.name).sort((a, b) =>
+        b.starttime - a.starttime
+      );
       out.push(...mine.slice(0, model.clusterTaskLimitPerNode));
     }
     return out.sort((a, b) => b.starttime - a.starttime).map(taskEntry);
   }
-  if (path === '/pools') return audit ? model.pools.map((p) => ({ poolid: p.poolid, comment: p.comment ?? '' })) : [];
+  if (path === '/pools') {
+    return audit ? model.pools.map((p) => ({ poolid: p.poolid, comment: p.comment ?? '' })) : [];
+  }
   if (parts[0] === 'pools' && parts.length === 2) {
     const pool = model.pools.find((p) => p.poolid === parts[1]);
-    if (!pool || !audit) throw new HttpError(403, `Permission check failed (/pool/${parts[1]}, Pool.Audit)`);
-    return { comment: pool.comment ?? '', members: model.guests.filter((g) => g.pool === pool.poolid).map((g) => guestResource(model, g)) };
+    if (!pool || !audit) {
+      throw new HttpError(403, `Permission check failed (/pool/${parts[1]}, Pool.Audit)`);
+    }
+    return {
+      comment: pool.comment ?? '',
+      members: model.guests.filter((g) => g.pool === pool.poolid).map((g) =>
+        guestResource(model, g)
+      ),
+    };
   }
   if (path === '/nodes') {
     return model.nodes.map((n) => {
@@ -225,22 +312,49 @@ async function route(model: FakeCluster, token: FakeToken, path: string, q: URLS
 }
 
 /** `/nodes/{node}/…`: proxied to the node in PVE, so the node's failure modes apply. */
-async function nodeRoute(model: FakeCluster, token: FakeToken, parts: string[], q: URLSearchParams): Promise<unknown> {
+async function nodeRoute(
+  model: FakeCluster,
+  token: FakeToken,
+  parts: string[],
+  q: URLSearchParams,
+): Promise<unknown> {
   const node = model.nodes.find((n) => n.name === parts[1]);
-  if (!node) throw new HttpError(500, `hostname lookup '${parts[1]}' failed - failed to get address info for: ${parts[1]}: Name or service not known`);
+  if (!node) {
+    throw new HttpError(
+      500,
+      `hostname lookup '${parts[1]}' failed - failed to get address info for: ${
+        parts[1]
+      }: Name or service not known`,
+    );
+  }
   if (!node.online) {
     if (node.offlineMode === 'hang') await new Promise(() => {}); // the caller's timeout ends it
-    throw new HttpError(595, `Errors during connection establishment, proxy handler: ${node.ip}:8006: No route to host`);
+    throw new HttpError(
+      595,
+      `Errors during connection establishment, proxy handler: ${node.ip}:8006: No route to host`,
+    );
   }
   if (node.delayMs) await sleep(node.delayMs);
   const audit = token.privileges === 'auditor';
   const rest = parts.slice(2);
 
   if (rest[0] === 'status' && rest.length === 1) {
-    if (token.privileges === 'none') throw new HttpError(403, `Permission check failed (/nodes/${node.name}, Sys.Audit)`);
+    if (token.privileges === 'none') {
+      throw new HttpError(403, `Permission check failed (/nodes/${node.name}, Sys.Audit)`);
+    }
     return {
-      cpuinfo: { cpus: node.maxcpu, cores: node.maxcpu / 2, sockets: 2, mhz: node.cpuMhz.toFixed(3), model: 'Intel(R) Xeon(R) Gold 6226R CPU @ 2.90GHz' },
-      memory: { total: node.maxmemMb * MiB, used: Math.round(node.maxmemMb * MiB * 0.35), free: Math.round(node.maxmemMb * MiB * 0.65) },
+      cpuinfo: {
+        cpus: node.maxcpu,
+        cores: node.maxcpu / 2,
+        sockets: 2,
+        mhz: node.cpuMhz.toFixed(3),
+        model: 'Intel(R) Xeon(R) Gold 6226R CPU @ 2.90GHz',
+      },
+      memory: {
+        total: node.maxmemMb * MiB,
+        used: Math.round(node.maxmemMb * MiB * 0.35),
+        free: Math.round(node.maxmemMb * MiB * 0.65),
+      },
       pveversion: node.pveversion,
       kversion: 'Linux 6.8.8-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.8-2',
       uptime: 1234567,
@@ -249,8 +363,16 @@ async function nodeRoute(model: FakeCluster, token: FakeToken, parts: string[], 
   if (rest[0] === 'storage' && rest.length === 1) {
     if (!audit) return [];
     return model.storages.filter((s) => s.node === node.name).map((s) => ({
-      storage: s.storage, type: s.plugintype, shared: s.shared ? 1 : 0, content: s.content, active: 1, enabled: 1,
-      total: s.totalBytes, used: s.usedBytes, avail: s.totalBytes - s.usedBytes, used_fraction: s.usedBytes / s.totalBytes,
+      storage: s.storage,
+      type: s.plugintype,
+      shared: s.shared ? 1 : 0,
+      content: s.content,
+      active: 1,
+      enabled: 1,
+      total: s.totalBytes,
+      used: s.usedBytes,
+      avail: s.totalBytes - s.usedBytes,
+      used_fraction: s.usedBytes / s.totalBytes,
     }));
   }
   if (rest[0] === 'tasks' && rest.length === 1) {
@@ -282,17 +404,30 @@ async function nodeRoute(model: FakeCluster, token: FakeToken, parts: string[], 
   if ((rest[0] === 'qemu' || rest[0] === 'lxc') && rest.length >= 3) {
     const vmid = Number(rest[1]);
     if (!audit) throw new HttpError(403, `Permission check failed (/vms/${vmid}, VM.Audit)`);
-    const guest = model.guests.find((g) => g.vmid === vmid && g.type === rest[0] && g.node === node.name);
+    const guest = model.guests.find((g) =>
+      g.vmid === vmid && g.type === rest[0] && g.node === node.name
+    );
     const confDir = rest[0] === 'qemu' ? 'qemu-server' : 'lxc';
-    if (!guest) throw new HttpError(500, `Configuration file 'nodes/${node.name}/${confDir}/${vmid}.conf' does not exist`);
+    if (!guest) {
+      throw new HttpError(
+        500,
+        `Configuration file 'nodes/${node.name}/${confDir}/${vmid}.conf' does not exist`,
+      );
+    }
     const sub = rest.slice(2).join('/');
     if (sub === 'config') return { ...guest.config, digest: configDigest(guest.config) };
-    if (rest[0] === 'qemu' && (sub === 'agent/network-get-interfaces' || sub === 'agent/get-fsinfo')) {
+    if (
+      rest[0] === 'qemu' && (sub === 'agent/network-get-interfaces' || sub === 'agent/get-fsinfo')
+    ) {
       if (guest.status !== 'running') throw new HttpError(500, `VM ${vmid} is not running`);
       const enabled = /^(1|enabled=1)/.test(String(guest.config.agent ?? '0'));
       if (!enabled) throw new HttpError(500, 'No QEMU guest agent configured');
       if (!guest.agent?.running) throw new HttpError(500, 'QEMU guest agent is not running');
-      return { result: sub === 'agent/get-fsinfo' ? guest.agent.filesystems ?? [] : guest.agent.interfaces ?? [] };
+      return {
+        result: sub === 'agent/get-fsinfo'
+          ? guest.agent.filesystems ?? []
+          : guest.agent.interfaces ?? [],
+      };
     }
     if (rest[0] === 'lxc' && sub === 'interfaces') {
       if (guest.status !== 'running') throw new HttpError(500, `CT ${vmid} not running`);
@@ -308,7 +443,12 @@ export async function startProxmoxFake(model: FakeCluster): Promise<ProxmoxFake>
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://fake');
     const apiPath = u.pathname.replace(/^\/api2\/json/, '').replace(/\/+$/, '') || '/';
-    const record: RecordedRequest = { method: req.method ?? 'GET', path: apiPath, query: u.search, status: 0 };
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: apiPath,
+      query: u.search,
+      status: 0,
+    };
     requests.push(record);
     const send = (status: number, body: unknown, reason?: string) => {
       record.status = status;
@@ -323,14 +463,20 @@ export async function startProxmoxFake(model: FakeCluster): Promise<ProxmoxFake>
     (async () => {
       try {
         if (!u.pathname.startsWith('/api2/json')) throw new HttpError(501, 'Not Implemented');
-        if (req.method !== 'GET') throw new HttpError(501, `Method '${req.method} ${apiPath}' not implemented`);
+        if (req.method !== 'GET') {
+          throw new HttpError(501, `Method '${req.method} ${apiPath}' not implemented`);
+        }
         const token = authenticate(model, req.headers.authorization);
         send(200, { data: await route(model, token, apiPath, u.searchParams) });
       } catch (err) {
         const status = err instanceof HttpError ? err.status : 500;
         const message = (err as Error).message;
         // PVE answers errors with `data: null`, the reason in the status line and `message`.
-        send(status, { data: null, message: `${message}\n` }, message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200));
+        send(
+          status,
+          { data: null, message: `${message}\n` },
+          message.replace(/[^\x20-\x7e]/g, ' ').slice(0, 200),
+        );
       }
     })();
   });
