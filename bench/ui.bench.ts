@@ -9,7 +9,7 @@
  * The inventory is seeded set-based in SQL (generate_series into sources, vm_lifecycle,
  * vm_inventory, source_totals and captures), so seeding takes seconds, not an ingest run.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -18,10 +18,10 @@ import { createToken } from '../server/auth/tokens.ts';
 import type { Sql } from '../server/db/connect.ts';
 import { loadAssets } from '../server/http/static.ts';
 import { listen } from '../server/runtime.ts';
+import { CHROMIUM_PATH, provision } from '../scripts/provision.ts';
 import { openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, median } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SOURCES = 4;
 
 function arg(argv: string[], name: string, fallback: number): number {
@@ -76,9 +76,8 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
   const shipped = ['htmx.min.js', 'app.js', 'app.css'].map((n) => assets.get(n)!);
   const gzipKb = shipped.reduce((a, x) => a + x.gzip.length, 0) / 1024;
   const rawKb = shipped.reduce((a, x) => a + x.body.length, 0) / 1024;
-  if (!existsSync(CHROMIUM)) {
-    throw new Error('Chromium is missing: sh scripts/install-system-deps.sh browser');
-  }
+  const browser = provision('chromium', 'the UI benchmark');
+  if (!browser.ok) throw new Error(`${browser.reason}; install: ${browser.install}`);
 
   const db = await openBenchDatabase('ui');
   const profile = mkdtempSync(path.join(os.tmpdir(), 'vml-bench-ui-'));
@@ -89,7 +88,7 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
   const server = await listen(app.fetch, '127.0.0.1', 0);
   const base = `http://127.0.0.1:${server.port}`;
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM_PATH,
     headless: true,
     viewport: { width: 1280, height: 860 },
     args: [
@@ -188,7 +187,7 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
         seedMs: Math.round(seedMs),
       },
       notes:
-        `median of ${reps} cold-cache navigations each in headless Chromium (${CHROMIUM}); server and PostgreSQL on the same 2-core machine; ` +
+        `median of ${reps} cold-cache navigations each in headless Chromium (${CHROMIUM_PATH}); server and PostgreSQL on the same 2-core machine; ` +
         `fragment times are end-to-end htmx requests (search "vm-0123", sort by vCPU desc, power+cluster filter sorted by disk); ` +
         `the VM page's cluster/pool choices are cached 30 s, so repeat views skip their distinct scan; assets: htmx.min.js, app.js, app.css as served (gzip -9)`,
     };

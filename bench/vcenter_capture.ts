@@ -18,6 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { provision } from '../scripts/provision.ts';
 import { type BenchReport, median, printTable, REPO_ROOT, saveReport } from './harness.ts';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -63,6 +64,8 @@ async function buildGovmomiCapture(): Promise<string> {
   const dir = govmomiCaptureDir();
   const out = path.join(REPO_ROOT, '.tmp', 'bin', 'govmomi-capture');
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(path.join(dir, 'main.go')).mtimeMs) {
+    const go = provision('govmomi', 'the vCenter capture benchmark (govmomi-capture)');
+    if (!go.ok) throw new Error(`${go.reason}; install: ${go.install}`);
     await sh('bash', [path.join(dir, 'build.sh'), out]);
   }
   return out;

@@ -10,13 +10,38 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+const GROUPS = ['unit', 'integration', 'system'];
 const root = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const groupArg = args.indexOf('--group');
-const groups = groupArg >= 0 ? args[groupArg + 1].split(',') : ['unit', 'integration', 'system'];
-const explicit = args.filter((a, i) => !a.startsWith('--') && (groupArg < 0 || i !== groupArg + 1));
+
+/** Reads the command line; anything it does not know stops the run (a typo must not widen it). */
+function parseArgs(argv: string[]): { groups: string[]; files: string[] } {
+  let groups = GROUPS;
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--group') {
+      groups = (argv[++i] ?? '').split(',').filter(Boolean);
+      const unknown = groups.filter((x) => !GROUPS.includes(x));
+      if (!groups.length || unknown.length) {
+        usage(`unknown group: ${unknown.join(',') || '(none)'}`);
+      }
+    } else if (a.startsWith('-')) usage(`unknown option: ${a}`);
+    else files.push(a);
+  }
+  return { groups, files };
+}
+
+function usage(problem: string): never {
+  console.error(`tests/run.ts: ${problem}`);
+  console.error('usage: tests/run.ts [--group unit,integration,system] [files...]');
+  process.exit(2);
+}
+
+const { groups, files: explicit } = parseArgs(args);
 
 function suitesIn(dir: string): string[] {
   let out: string[] = [];
@@ -37,22 +62,27 @@ const files = explicit.length ? explicit.map((f) => path.resolve(f)) : groups.fl
 });
 
 // uvu's deferred mode: each imported file queues its suites; exec() runs them in order.
-const g = globalThis as any;
-g.UVU_DEFER = 1;
-g.UVU_QUEUE = [];
+const uvuGlobals = globalThis as typeof globalThis & {
+  UVU_DEFER: number;
+  UVU_QUEUE: unknown[][];
+  UVU_INDEX: number;
+};
+uvuGlobals.UVU_DEFER = 1;
+uvuGlobals.UVU_QUEUE = [];
 const uvu = await import('uvu');
 
+// uvu prints its totals and returns nothing: keep a copy of what it writes to read them.
 let output = '';
-const write = process.stdout.write.bind(process.stdout);
-(process.stdout as any).write = (chunk: any, ...rest: any[]) => {
-  output += String(chunk);
-  return write(chunk, ...rest);
-};
+const write = process.stdout.write;
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  output += typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk);
+  return Reflect.apply(write, process.stdout, [chunk, ...rest]);
+}) as typeof process.stdout.write;
 
 let importFailures = 0;
 for (const [i, file] of files.entries()) {
-  g.UVU_INDEX = i;
-  g.UVU_QUEUE.push([path.relative(process.cwd(), file)]);
+  uvuGlobals.UVU_INDEX = i;
+  uvuGlobals.UVU_QUEUE.push([path.relative(process.cwd(), file)]);
   try {
     await import(pathToFileURL(file).href);
   } catch (err) {
@@ -61,12 +91,17 @@ for (const [i, file] of files.entries()) {
   }
 }
 await uvu.exec(false);
-(process.stdout as any).write = write;
+process.stdout.write = write;
 
-const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+// Colour codes (uvu colours its totals on a terminal) are ESC [ … m.
+const plain = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
 const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
 const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const failed = total - passed - skipped + importFailures;
+// uvu's total counts the tests that ran; skipped ones are not in it.
+const failed = total - passed + importFailures;
+// Suites skipped for a missing system part said so when they loaded; say it again here.
+const { skipNotes } = await import('./support/parts.ts');
+if (skipNotes.length) console.log('\n' + skipNotes.join('\n'));
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 ? 1 : 0);

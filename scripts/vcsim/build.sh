@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds scripts/vcsim/main.go (govmomi's simulator with a flag-driven inventory) from
-# Debian's govmomi package with Debian's Go; no module proxy is needed or used.
+# Debian's govmomi package with Debian's Go (scripts/provision.ts govmomi installs both);
+# no module proxy is needed or used.
 # Usage: scripts/vcsim/build.sh [OUT_BINARY]   (default: <repo>/.tmp/bin/vcsim)
 # Prints the binary's path. Skips the build when the binary is newer than the source.
 set -euo pipefail
@@ -12,8 +13,8 @@ if [ -x "$out" ] && [ "$out" -nt "$here/main.go" ] && [ "$out" -nt "$here/build.
   exit 0
 fi
 if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/github.com/vmware/govmomi ]; then
-  echo "vcsim: installing golang-go and golang-github-vmware-govmomi-dev" >&2
-  apt-get update -qq && apt-get install -y -qq golang-go golang-github-vmware-govmomi-dev >/dev/null
+  echo "vcsim: Go or govmomi is missing: sudo node_modules/.bin/node scripts/provision.ts govmomi" >&2
+  exit 1
 fi
 mkdir -p "$(dirname "$out")"
 # Build to a temp name and rename, so a concurrent caller never runs a half-written binary.

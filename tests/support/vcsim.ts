@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { provision } from '../../scripts/provision.ts';
 import { createHttpClient } from '../../agent/runtime/http_client.ts';
 import {
   createSoapClient,
@@ -73,9 +74,14 @@ export type Vcsim = {
 
 let built: Promise<string> | null = null;
 
-/** Builds the vcsim binary if needed (skipped when up to date) and returns its path. */
+/**
+ * Builds the vcsim binary if needed (skipped when up to date) and returns its path. Go and
+ * govmomi come from scripts/provision.ts (suites ask for them with `suiteNeeding`).
+ */
 export function buildVcsim(): Promise<string> {
   built ??= new Promise((resolve, reject) => {
+    const go = provision('govmomi', 'vcsim (tests/support/vcsim.ts)');
+    if (!go.ok) return reject(new Error(`${go.reason}; install: ${go.install}`));
     execFile(
       'bash',
       [path.join(repoRoot, 'scripts/vcsim/build.sh')],

@@ -3,20 +3,20 @@
  * against a real server listening on 127.0.0.1, seeded through the ingest API with demo
  * captures. Screenshots of every page at desktop and 375 px widths go to .tmp/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CHROMIUM_PATH } from '../../scripts/provision.ts';
+import { suiteNeeding } from '../support/parts.ts';
 import { demoCapture, type DemoFlavor } from '../../agent/collectors/demo/fleet.ts';
 import { runBenchmark } from '../../server/aggregate/benchmark.ts';
 import { runAggregation } from '../../server/aggregate/run.ts';
 import { listen, type RunningServer } from '../../server/runtime.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 
-const test = suite('browser: the web UI in Chromium');
-const CHROMIUM = '/usr/bin/chromium';
+const test = suiteNeeding('browser: the web UI in Chromium', ['chromium']);
 const SHOTS = path.resolve('.tmp/screenshots');
 const START = Date.parse('2026-05-01T00:00:00Z');
 const STEP = 3 * 3600_000;
@@ -85,9 +85,6 @@ test.before(async () => {
 });
 
 async function setUp() {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error('Chromium is missing: sh scripts/install-system-deps.sh browser');
-  }
   t = await createTestApp('browser');
   await seed();
   // Rollups and a benchmark run, so the daily/monthly views and the Benchmarks page have data.
@@ -119,7 +116,7 @@ async function setUp() {
   profile = mkdtempSync(path.join(os.tmpdir(), 'vml-chromium-'));
   // A fresh profile per run (playwright passes it as --user-data-dir).
   context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: [
       '--headless',

@@ -1,6 +1,6 @@
 /**
  * Every generated workbook opened by LibreOffice headless (Debian's libreoffice-calc,
- * `sh scripts/install-system-deps.sh office`): each sheet converted to CSV by soffice itself,
+ * provisioned by scripts/provision.ts): each sheet converted to CSV by soffice itself,
  * and the numbers it read compared with the rollups and inventory in the database. A
  * workbook LibreOffice cannot read, or reads differently from what we meant, fails here.
  */
@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suiteNeeding } from '../support/parts.ts';
 import type { TableSpec } from '../../server/reports/columns.ts';
 import { DAILY_VMS, MONTHLY_VMS } from '../../server/reports/layouts.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -25,7 +25,7 @@ import {
   seed,
 } from '../integration/reports_fixture.ts';
 
-const test = suite('reports opened by LibreOffice');
+const test = suiteNeeding('reports opened by LibreOffice', ['libreoffice']);
 let t: TestApp;
 let tmp: string;
 
@@ -56,9 +56,7 @@ function sheetsViaLibreOffice(xlsx: Buffer, name: string): Promise<Map<string, s
         if (err) {
           return reject(
             new Error(
-              `soffice failed (install: sh scripts/install-system-deps.sh office): ${
-                stderr || err.message
-              }`,
+              `soffice failed: ${stderr || err.message}`,
             ),
           );
         }

@@ -4,8 +4,8 @@
  * and the failure modes a site admin meets (wrong password, TLS pinning, unreachable).
  */
 import http from 'node:http';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { suiteNeeding } from '../support/parts.ts';
 import { Capture, type CaptureInput } from '../../agent/capture/schema.ts';
 import { VcenterSourceConfig } from '../../agent/config.ts';
 import { createLogger, type Logger } from '../../agent/log.ts';
@@ -22,7 +22,7 @@ import {
 } from '../support/vcsim.ts';
 
 type Ctx = { sim: Vcsim; vim: Vim };
-const test = suite<Ctx>('vcenter collector against vcsim');
+const test = suiteNeeding<Ctx>('vcenter collector against vcsim', ['govmomi']);
 
 // 2 datacenters (one inside folder F0), 2 clusters of 2 hosts + 1 standalone host each,
 // 2 child pools per cluster, 3 VMs per root pool: 18 VMs. The page cap of 7 makes the
@@ -60,7 +60,10 @@ async function capture(
   extra: Record<string, unknown> = {},
   log?: Logger,
 ): Promise<CaptureInput> {
-  return collectorFor(sim, extra, log).capture({ signal: AbortSignal.timeout(60_000), since });
+  return await collectorFor(sim, extra, log).capture({
+    signal: AbortSignal.timeout(60_000),
+    since,
+  });
 }
 
 test.before(async (ctx) => {
@@ -435,7 +438,7 @@ test.run();
 
 // TLS: a self-signed vcsim is refused by default and with a wrong pin; the right pin,
 // the CA file or `insecure` (with a warning) let the capture through.
-const tls = suite<{ sim: Vcsim }>('vcenter collector TLS against vcsim');
+const tls = suiteNeeding<{ sim: Vcsim }>('vcenter collector TLS against vcsim', ['govmomi']);
 
 tls.before(async (ctx) => {
   ctx.sim = await startVcsim({
