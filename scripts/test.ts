@@ -1,8 +1,11 @@
 /**
- * `npm test`: the one gate. Typecheck, then every uvu suite under Node against a real
- * PostgreSQL (embedded unless DATABASE_URL is set), the unit suites again under Deno,
- * and — when VMLEDGER_EXTRA_DATABASE_URL is set (CI sets it to Debian's PostgreSQL) —
- * the integration suites once more against that server. Ends with `N passed, N failed`.
+ * `npm test`: the one gate. The typecheck, Deno's linter and formatter check, every uvu
+ * group under Node against a real PostgreSQL (embedded unless DATABASE_URL is set), the
+ * unit group again under Deno, and — when VMLEDGER_EXTRA_DATABASE_URL is set (CI sets it
+ * to Debian's PostgreSQL) — the integration group once more against that server. Suites
+ * that need a system part (Chromium, LibreOffice, Go + govmomi) install it on first use
+ * (scripts/provision.ts) or are skipped, saying why. Prints each step's duration and ends
+ * with `N passed, N failed` (`, N skipped` when some were).
  *
  *   npm test                      everything
  *   npm test -- --group unit      one group (unit | integration | system)
@@ -12,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres } from '../server/db/embedded.ts';
 import { freePort } from './free_port.ts';
@@ -21,8 +25,9 @@ const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
 const args = process.argv.slice(2);
 const only = args.length > 0;
 
-type Step = { name: string; passed: number; failed: number };
+type Step = { name: string; passed: number; failed: number; skipped: number; seconds: number };
 const steps: Step[] = [];
+const started = performance.now();
 
 // Token values have a recognisable shape; none may appear in anything the suite prints
 // (logs of servers, agents and tests). Chunk boundaries could split one: a split token
@@ -38,7 +43,7 @@ function run(
   cmd: string,
   cmdArgs: string[],
   env: Record<string, string> = {},
-): Promise<{ code: number; passed?: number; failed?: number }> {
+): Promise<{ code: number; passed?: number; failed?: number; skipped?: number }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, cmdArgs, {
       cwd: root,
@@ -57,38 +62,59 @@ function run(
     });
     child.on('close', (code) => {
       const lines = tail.trim().split('\n');
-      const m = /^(\d+) passed, (\d+) failed/.exec(lines[lines.length - 1] ?? '');
+      const m = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/.exec(
+        lines[lines.length - 1] ?? '',
+      );
       resolve({
         code: code ?? 1,
         passed: m ? Number(m[1]) : undefined,
         failed: m ? Number(m[2]) : undefined,
+        skipped: m ? Number(m[3] ?? 0) : undefined,
       });
     });
   });
 }
 
+/** A step that is one check (typecheck, lint, format): passed or failed by its exit code. */
+async function check(name: string, cmd: string, cmdArgs: string[]) {
+  console.log(`\n== ${name}`);
+  const t0 = performance.now();
+  const r = await run(cmd, cmdArgs);
+  const ok = r.code === 0;
+  steps.push({
+    name,
+    passed: ok ? 1 : 0,
+    failed: ok ? 0 : 1,
+    skipped: 0,
+    seconds: secondsSince(t0),
+  });
+}
+
+/** A step that runs uvu suites through tests/run.ts and reports their counts. */
 async function suites(name: string, cmd: string, cmdArgs: string[], env: Record<string, string>) {
   console.log(`\n== ${name}`);
+  const t0 = performance.now();
   const r = await run(cmd, cmdArgs, env);
-  if (r.passed === undefined) steps.push({ name, passed: 0, failed: 1 });
-  else {steps.push({
-      name,
-      passed: r.passed,
-      failed: r.failed! + (r.code !== 0 && r.failed === 0 ? 1 : 0),
-    });}
+  const seconds = secondsSince(t0);
+  if (r.passed === undefined) steps.push({ name, passed: 0, failed: 1, skipped: 0, seconds });
+  else {
+    // A runner that exits non-zero while reporting no failure still fails the step.
+    const failed = r.failed! + (r.code !== 0 && r.failed === 0 ? 1 : 0);
+    steps.push({ name, passed: r.passed, failed, skipped: r.skipped ?? 0, seconds });
+  }
+}
+
+function secondsSince(t0: number): number {
+  return (performance.now() - t0) / 1000;
 }
 
 let stopPg: (() => Promise<void>) | null = null;
 let tmp: string | null = null;
 try {
   if (!only) {
-    console.log('== typecheck (tsc --noEmit)');
-    const tsc = await run(bin('tsc'), ['--noEmit', '-p', '.']);
-    steps.push({
-      name: 'typecheck',
-      passed: tsc.code === 0 ? 1 : 0,
-      failed: tsc.code === 0 ? 0 : 1,
-    });
+    await check('typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
+    await check('lint (deno lint)', bin('deno'), ['lint', '--quiet']);
+    await check('format (deno fmt --check)', bin('deno'), ['fmt', '--check', '--quiet']);
   }
 
   let databaseUrl = process.env.DATABASE_URL;
@@ -102,27 +128,22 @@ try {
     TEST_DATABASE_URL: databaseUrl,
     VMLEDGER_LOG_LEVEL: process.env.VMLEDGER_LOG_LEVEL ?? 'error',
   };
+  const node = bin('node');
+  const deno = [bin('deno'), ['run', '--allow-all', '--quiet', 'tests/run.ts']] as const;
 
-  await suites('node suites', bin('node'), ['tests/run.ts', ...(only ? args : [])], env);
-  if (!only) {
-    await suites('deno unit suites', bin('deno'), [
-      'run',
-      '--allow-all',
-      '--quiet',
-      'tests/run.ts',
-      '--group',
-      'unit',
-    ], env);
+  if (only) await suites('node suites', node, ['tests/run.ts', ...args], env);
+  else {
+    for (const group of ['unit', 'integration', 'system']) {
+      await suites(`${group} (node)`, node, ['tests/run.ts', '--group', group], env);
+    }
+    await suites('unit (deno)', deno[0], [...deno[1], '--group', 'unit'], env);
     const extra = process.env.VMLEDGER_EXTRA_DATABASE_URL;
     if (extra) {
-      await suites('integration suites on VMLEDGER_EXTRA_DATABASE_URL', bin('node'), [
+      await suites('integration (node) on VMLEDGER_EXTRA_DATABASE_URL', node, [
         'tests/run.ts',
         '--group',
         'integration',
-      ], {
-        ...env,
-        TEST_DATABASE_URL: extra,
-      });
+      ], { ...env, TEST_DATABASE_URL: extra });
     }
   }
 } finally {
@@ -131,19 +152,27 @@ try {
 }
 
 if (!only) {
+  const clean = leakedTokens.size === 0;
   steps.push({
     name: 'no token values in any output',
-    passed: leakedTokens.size === 0 ? 1 : 0,
-    failed: leakedTokens.size === 0 ? 0 : 1,
+    passed: clean ? 1 : 0,
+    failed: clean ? 0 : 1,
+    skipped: 0,
+    seconds: 0,
   });
-  if (leakedTokens.size) {
-    console.log(`token values seen in output: ${[...leakedTokens].join(', ')}`);
-  }
+  if (!clean) console.log(`token values seen in output: ${[...leakedTokens].join(', ')}`);
 }
-const passed = steps.reduce((n, s) => n + s.passed, 0);
-const failed = steps.reduce((n, s) => n + s.failed, 0);
+const sum = (key: 'passed' | 'failed' | 'skipped') => steps.reduce((n, s) => n + s[key], 0);
+const [passed, failed, skipped] = [sum('passed'), sum('failed'), sum('skipped')];
+const width = Math.max(...steps.map((s) => s.name.length));
 console.log(
-  '\n' + steps.map((s) => `  ${s.name}: ${s.passed} passed, ${s.failed} failed`).join('\n'),
+  '\n' +
+    steps.map((s) =>
+      `  ${s.name.padEnd(width)}  ${s.passed} passed, ${s.failed} failed${
+        s.skipped ? `, ${s.skipped} skipped` : ''
+      }  ${s.seconds.toFixed(1)} s`
+    ).join('\n') +
+    `\n  ${'total'.padEnd(width)}  ${secondsSince(started).toFixed(1)} s`,
 );
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 ? 1 : 0);
