@@ -22,8 +22,47 @@ declare const Deno: {
 export function listen(fetch: FetchHandler, host: string, port: number): Promise<RunningServer> {
   if (typeof Deno !== 'undefined') {
     return new Promise((resolve) => {
-      const server = Deno!.serve({ hostname: host, port, onListen: () => {} }, fetch);
-      resolve({ port: server.addr.port, close: () => server.shutdown() });
+      // Deno's shutdown() lets every response finish, and an event stream (the dashboard's
+      // /events) never does: a stop with a dashboard open would wait for the browser to go
+      // away. close() ends event streams cleanly (cancelling the source is what Hono's
+      // streamSSE sees when a client leaves); other responses still finish. (On Node,
+      // close() cuts every connection: closeAllConnections below.)
+      const streams = new Set<ReadableStreamDefaultReader<Uint8Array>>();
+      const handler = async (req: Request) => {
+        const res = await fetch(req);
+        if (!res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) {
+          return res;
+        }
+        const reader = res.body.getReader();
+        streams.add(reader);
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const { done, value } = await reader.read();
+            if (!done) return controller.enqueue(value);
+            streams.delete(reader);
+            controller.close();
+          },
+          cancel(reason) {
+            streams.delete(reader);
+            return reader.cancel(reason);
+          },
+        });
+        return new Response(body, {
+          status: res.status,
+          statusText: res.statusText,
+          headers: res.headers,
+        });
+      };
+      const server = Deno!.serve({ hostname: host, port, onListen: () => {} }, handler);
+      resolve({
+        port: server.addr.port,
+        close: () => {
+          const done = server.shutdown();
+          // A cancelled reader's pending read resolves as done: the response ends.
+          for (const reader of streams) void reader.cancel();
+          return done;
+        },
+      });
     });
   }
   return new Promise((resolve, reject) => {
