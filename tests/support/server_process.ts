@@ -1,5 +1,15 @@
-/** Runs the real server program (server/main.ts) as a child process on a given database and port. */
+/**
+ * Runs the real server program (server/main.ts) as a child process on a given database and
+ * port, under Node (the default) or Deno (`deno run -A`, the project's Deno from node_modules).
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DENO = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../node_modules/.bin/deno',
+);
 
 export type ServerProcess = {
   child: ChildProcess;
@@ -9,9 +19,18 @@ export type ServerProcess = {
 };
 
 export async function startServerProcess(
-  options: { databaseUrl: string; port: number; dataDir: string; adminToken: string },
+  options: {
+    databaseUrl: string;
+    port: number;
+    dataDir: string;
+    adminToken: string;
+    runtime?: 'node' | 'deno';
+  },
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['server/main.ts'], {
+  const [cmd, args] = options.runtime === 'deno'
+    ? [DENO, ['run', '-A', 'server/main.ts']]
+    : [process.execPath, ['server/main.ts']];
+  const child = spawn(cmd, args, {
     env: {
       ...process.env,
       DATABASE_URL: options.databaseUrl,
@@ -29,7 +48,11 @@ export async function startServerProcess(
   const end = Date.now() + 30_000;
   while (!out.includes('vmledger listening on')) {
     if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
-    if (Date.now() > end) throw new Error(`server did not start: ${out}`);
+    if (Date.now() > end) {
+      child.kill('SIGKILL'); // not left running behind a failed suite
+      await exited;
+      throw new Error(`server did not start: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
