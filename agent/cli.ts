@@ -61,7 +61,7 @@ function parseArgs(argv: string[]) {
   return { command, opts };
 }
 
-async function loadConfig(opts: Record<string, string>): Promise<AgentConfigFile> {
+function loadConfig(opts: Record<string, string>): Promise<AgentConfigFile> {
   if (!opts.config) throw new UsageError('--config FILE is required');
   return loadAgentConfig(opts.config);
 }

@@ -6,25 +6,25 @@ import { demoCapture, slotsFor } from './fleet.ts';
 /** A collector for one demo source (its `flavor` picks the vCenter-like or Proxmox-like half). */
 export function createDemoCollector(config: DemoSourceConfig): Collector {
   return {
-    async check() {
-      return {
+    check() {
+      return Promise.resolve({
         ok: true,
         message: `demo ${config.flavor} fleet (seed ${config.seed}), up to ${
           slotsFor(config.flavor, config.vms)
         } VMs`,
-      };
+      });
     },
-    async capture({ since, at }) {
+    capture({ since, at }) {
       // Whole seconds: captured-at is part of the capture's identity on the server.
       const when = new Date(Math.floor((at ?? new Date()).getTime() / 1000) * 1000);
-      return demoCapture({
+      return Promise.resolve(demoCapture({
         flavor: config.flavor,
         seed: config.seed,
         totalVms: config.vms,
         at: when,
         since,
         sourceName: config.name,
-      });
+      }));
     },
   };
 }

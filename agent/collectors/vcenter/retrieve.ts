@@ -131,7 +131,7 @@ export async function destroyView(
  * Retrieves `specs` for every object in `view`, page by page, following every token.
  * `pageSize` is the `maxObjects` asked for; the server may return fewer per page.
  */
-export async function retrieveView(
+export function retrieveView(
   soap: SoapClient,
   propertyCollector: MoRef,
   view: MoRef,

@@ -33,7 +33,6 @@ export class XmlError extends Error {
   }
 }
 
-const LT = 60; // <
 const GT = 62; // >
 const SLASH = 47; // /
 const BANG = 33; // !
