@@ -5,17 +5,17 @@
 // 2. Forms with data-confirm ask before submitting (revoking a token).
 (function () {
   'use strict';
-  var body = document.body;
-  var url = body && body.getAttribute('data-events');
+  const body = document.body;
+  const url = body && body.getAttribute('data-events');
   function setState(state, text) {
-    var els = document.querySelectorAll('[data-live]');
-    for (var i = 0; i < els.length; i++) {
+    const els = document.querySelectorAll('[data-live]');
+    for (let i = 0; i < els.length; i++) {
       els[i].setAttribute('data-state', state);
       els[i].textContent = text;
     }
   }
-  if (url && 'EventSource' in window) {
-    var source = new EventSource(url);
+  if (url && 'EventSource' in globalThis) {
+    const source = new EventSource(url);
     source.addEventListener('open', function () {
       setState('open', 'Live');
     });
@@ -23,19 +23,19 @@
       setState('error', source.readyState === EventSource.CLOSED ? 'Offline' : 'Reconnecting…');
     });
     source.addEventListener('capture', function (e) {
-      var detail = {};
+      let detail = {};
       try {
         detail = JSON.parse(e.data);
       } catch (_) { /* keep empty */ }
       body.dispatchEvent(new CustomEvent('vml-capture', { detail: detail, bubbles: true }));
     });
-    window.addEventListener('pagehide', function () {
+    globalThis.addEventListener('pagehide', function () {
       source.close();
     });
   }
   document.addEventListener('submit', function (e) {
-    var form = e.target;
-    var message = form && form.getAttribute && form.getAttribute('data-confirm');
-    if (message && !window.confirm(message)) e.preventDefault();
+    const form = e.target;
+    const message = form && form.getAttribute && form.getAttribute('data-confirm');
+    if (message && !globalThis.confirm(message)) e.preventDefault();
   });
 })();
