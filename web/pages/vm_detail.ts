@@ -31,7 +31,7 @@ function row(label: string, value: unknown) {
   `;
 }
 
-function charts(vm: Vm, trace: Trace) {
+function charts(trace: Trace) {
   const pts = trace.points;
   const at = (p: TracePoint) => Date.parse(p.at.length === 10 ? `${p.at}T00:00:00Z` : p.at);
   const series = (f: (p: TracePoint) => number): ChartPoint[] =>
@@ -255,7 +255,7 @@ export function vmDetailPage(
               ? 'Pick a longer span.'
               : 'Rollups appear after the day or month has been aggregated.',
           )
-          : charts(vm, trace)}
+          : charts(trace)}
       </section>
       <section aria-labelledby="changes-h">
         <h2 id="changes-h">What changed when</h2>
