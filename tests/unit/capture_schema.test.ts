@@ -25,7 +25,7 @@ test('a demo capture is valid and gets defaults', () => {
 });
 
 test('a wrong type is reported with its path', () => {
-  const bad = sample() as any;
+  const bad: { vms: Record<string, unknown>[] } = sample();
   bad.vms[1].vcpu = 'four';
   const r = Capture.safeParse(bad);
   assert.not.ok(r.success);
@@ -34,7 +34,7 @@ test('a wrong type is reported with its path', () => {
 });
 
 test('duplicate VM keys are refused', () => {
-  const bad = sample() as any;
+  const bad = sample();
   bad.vms[2].key = bad.vms[0].key;
   const r = Capture.safeParse(bad);
   assert.not.ok(r.success);
@@ -43,10 +43,10 @@ test('duplicate VM keys are refused', () => {
 });
 
 test('capture id must be a uuid and the source kind known', () => {
-  const a = sample() as any;
+  const a = sample();
   a.captureId = 'not-a-uuid';
   assert.is(describeIssues(Capture.safeParse(a).error!)[0].path, 'captureId');
-  const b = sample() as any;
+  const b: { source: Record<string, unknown> } = sample();
   b.source.kind = 'hyperv';
   assert.is(describeIssues(Capture.safeParse(b).error!)[0].path, 'source.kind');
 });
