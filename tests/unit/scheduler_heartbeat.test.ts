@@ -1,5 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Heartbeat } from '../../agent/capture/heartbeat.ts';
+import type { CaptureInput } from '../../agent/capture/schema.ts';
 import type { Collector } from '../../agent/collectors/collector.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
@@ -16,10 +18,11 @@ const source = (name: string, extra: Record<string, unknown> = {}) =>
     sources: [{ name, kind: 'demo', ...extra }],
   }).sources[0];
 
+/** A collector whose capture is `behaviour`: anything at all, which the scheduler must validate. */
 function collector(behaviour: (signal: AbortSignal) => Promise<unknown>): Collector {
   return {
-    check: async () => ({ ok: true, message: 'ok' }),
-    capture: async ({ signal }) => (await behaviour(signal)) as any,
+    check: () => Promise.resolve({ ok: true, message: 'ok' }),
+    capture: async ({ signal }) => (await behaviour(signal)) as CaptureInput,
   };
 }
 const good = () =>
@@ -45,7 +48,10 @@ test('no overlapping runs of one source', async () => {
   const stored: string[] = [];
   const s = createScheduler({
     log,
-    store: async (c) => void stored.push(c.captureId),
+    store: (c) => {
+      stored.push(c.captureId);
+      return Promise.resolve();
+    },
     sources: [{
       config: source('a'),
       collector: collector(async () => {
@@ -79,13 +85,11 @@ test('a timeout or a collector error is a failed poll with the reason, not a cra
       },
       {
         config: source('bad'),
-        collector: collector(async () => {
-          throw new Error('login refused');
-        }),
+        collector: collector(() => Promise.reject(new Error('login refused'))),
       },
       {
         config: source('junk'),
-        collector: collector(async () => ({ ...good(), vms: [{ key: '' }] })),
+        collector: collector(() => Promise.resolve({ ...good(), vms: [{ key: '' }] })),
       },
     ],
   });
@@ -104,16 +108,24 @@ test("the heartbeat answer's capture-now runs that source at once", async () => 
   const s = createScheduler({
     log,
     store: async () => {},
-    sources: [{ config: source('vc'), collector: collector(async () => (captures++, good())) }],
+    sources: [{
+      config: source('vc'),
+      collector: collector(() => {
+        captures++;
+        return Promise.resolve(good());
+      }),
+    }],
   });
   await s.runSource('vc');
   const sourceId = s.health()[0].sourceId!;
-  let sent: any = null;
-  const fetchFn = (async (_url: URL, init: RequestInit) => {
+  let sent: Heartbeat | undefined;
+  const fetchFn = ((_url: URL, init: RequestInit) => {
     sent = JSON.parse(String(init.body));
-    return new Response(
-      JSON.stringify({ captureNow: [{ sourceId }, { sourceId: 'unknown-source' }] }),
-      { status: 200 },
+    return Promise.resolve(
+      new Response(
+        JSON.stringify({ captureNow: [{ sourceId }, { sourceId: 'unknown-source' }] }),
+        { status: 200 },
+      ),
     );
   }) as unknown as typeof fetch;
   const ok = await sendHeartbeat({
@@ -138,16 +150,14 @@ test("the heartbeat answer's capture-now runs that source at once", async () => 
     },
   });
   assert.ok(ok);
-  assert.is(sent.sources[0].sourceId, sourceId);
+  assert.is(sent!.sources[0].sourceId, sourceId);
   await new Promise((r) => setTimeout(r, 20));
   assert.is(captures, 2, 'captured again on request');
 });
 
 test('a heartbeat the server refuses is reported, never thrown', async () => {
   const s = createScheduler({ log, store: async () => {}, sources: [] });
-  const down = (async () => {
-    throw new TypeError('fetch failed');
-  }) as unknown as typeof fetch;
+  const down = (() => Promise.reject(new TypeError('fetch failed'))) as unknown as typeof fetch;
   const body = {
     agentVersion: '0.1.0',
     hostname: null,

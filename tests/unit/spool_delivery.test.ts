@@ -157,9 +157,7 @@ test('a 4xx rejection moves the capture aside with the reason; 401 is retried', 
 test('network failure keeps the capture and backs off exponentially', async () => {
   const spool = await openSpool(dir, { maxBytes: 50e6, log });
   await spool.put(capture(1));
-  const failing = (async () => {
-    throw new TypeError('fetch failed');
-  }) as unknown as typeof fetch;
+  const failing = (() => Promise.reject(new TypeError('fetch failed'))) as unknown as typeof fetch;
   const d = createDelivery({
     serverUrl: 'http://127.0.0.1:1',
     token: 't',
