@@ -13,6 +13,9 @@ const test = suite('validate capture (fast path agrees with zod)');
 type Outcome = { success: true; data: unknown } | { success: false; issues: CaptureIssue[] };
 type Validator = (body: unknown) => Outcome;
 type Case = { label: string; input: unknown };
+/** A JSON object as the cases bend it: any key (symbols too), any value. */
+type Bag = { [key: PropertyKey]: unknown };
+const isBag = (v: unknown): v is Bag => v !== null && typeof v === 'object';
 
 const viaZod = (schema: z.ZodType): Validator => (body) => {
   const r = schema.safeParse(body);
@@ -35,9 +38,9 @@ function difference(
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return here;
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (!Object.hasOwn(a, k) || !Object.hasOwn(b, k)) {
-      return { path: `${path}.${k}`, a: (a as any)[k], b: (b as any)[k] };
+      return { path: `${path}.${k}`, a: (a as Bag)[k], b: (b as Bag)[k] };
     }
-    const d = difference((a as any)[k], (b as any)[k], `${path}.${k}`);
+    const d = difference((a as Bag)[k], (b as Bag)[k], `${path}.${k}`);
     if (d) return d;
   }
   return null;
@@ -101,33 +104,46 @@ const baseJson = (() => {
   });
   return JSON.stringify(c);
 })();
-const base = (): any => JSON.parse(baseJson);
+/** The base capture as JSON; its VMs are objects (until a case replaces one with anything). */
+type CaptureBag = Bag & { vms: Bag[] };
+const base = (): CaptureBag => JSON.parse(baseJson);
 
-const unwrap = (
-  s: any,
-): any => (['default', 'nullable', 'optional'].includes(s.type) ? unwrap(s.def.innerType) : s);
-const lengthCheck = (s: any, kind: 'max_length' | 'min_length'): number | undefined => {
-  const d = (s.def.checks ?? []).map((c: any) => c._zod.def).find((d: any) => d.check === kind);
-  return d ? (kind === 'max_length' ? d.maximum : d.minimum) : undefined;
+/** A zod schema, told apart by its `_zod.def.type`. */
+type Schema = z.core.$ZodTypes;
+/** `s` without its default, nullable and optional wrappers. */
+const unwrap = (s: z.core.$ZodType): Schema => {
+  const def = (s as Schema)._zod.def;
+  return def.type === 'default' || def.type === 'nullable' || def.type === 'optional'
+    ? unwrap(def.innerType)
+    : (s as Schema);
+};
+const lengthCheck = (s: Schema, kind: 'max_length' | 'min_length'): number | undefined => {
+  for (const c of s._zod.def.checks ?? []) {
+    const d = (c as z.core.$ZodChecks)._zod.def;
+    if (d.check === kind) return d.check === 'max_length' ? d.maximum : d.minimum;
+  }
+  return undefined;
 };
 
 /** Every object schema reachable from Capture, with where the base capture holds one: derived, so a new nested object is fuzzed too. */
 function objectLocations(
-  schema: any,
+  shape: z.core.$ZodShape,
   path: (string | number)[] = [],
-): { path: (string | number)[]; shape: Record<string, any> }[] {
-  const out = [{ path, shape: schema.shape }];
-  for (const [key, field] of Object.entries<any>(schema.shape)) {
-    const s = unwrap(field);
-    if (s.type === 'object') out.push(...objectLocations(s, [...path, key]));
-    if (s.type === 'array' && unwrap(s.element).type === 'object') {
-      out.push(...objectLocations(unwrap(s.element), [...path, key, 1]));
+): { path: (string | number)[]; shape: z.core.$ZodShape }[] {
+  const out = [{ path, shape }];
+  for (const [key, field] of Object.entries(shape)) {
+    const def = unwrap(field)._zod.def;
+    if (def.type === 'object') out.push(...objectLocations(def.shape, [...path, key]));
+    if (def.type === 'array') {
+      const element = unwrap(def.element)._zod.def;
+      if (element.type === 'object') out.push(...objectLocations(element.shape, [...path, key, 1]));
     }
   }
   return out;
 }
-const locations = objectLocations(Capture);
-const at = (root: any, path: (string | number)[]) => path.reduce((o, k) => o[k], root);
+const locations = objectLocations(Capture.shape);
+/** The object at `path` (the base capture holds one at every location). */
+const at = (root: Bag, path: (string | number)[]) => path.reduce<Bag>((o, k) => o[k] as Bag, root);
 
 const DATETIMES = [
   '2026-05-01T10:00:00Z',
@@ -212,10 +228,11 @@ const GENERIC: [string, () => unknown][] = [
 ];
 
 /** Edge values for one field, read off its zod schema (limits, options, element type). */
-function boundaries(field: any, sample: unknown): [string, () => unknown][] {
+function boundaries(field: z.core.$ZodType, sample: unknown): [string, () => unknown][] {
   const s = unwrap(field);
+  const def = s._zod.def;
   const out: [string, () => unknown][] = [];
-  if (s.type === 'string') {
+  if (def.type === 'string') {
     const max = lengthCheck(s, 'max_length');
     const min = lengthCheck(s, 'min_length');
     if (max !== undefined) {
@@ -242,9 +259,8 @@ function boundaries(field: any, sample: unknown): [string, () => unknown][] {
     for (const d of DATETIMES) out.push([JSON.stringify(d), () => d]);
     for (const u of UUIDS) out.push([JSON.stringify(u), () => u]);
   }
-  if (s.type === 'number') {
-    const lo = s.minValue as number | null;
-    const hi = s.maxValue as number | null;
+  if (def.type === 'number') {
+    const { minValue: lo, maxValue: hi } = s as z.ZodNumber;
     for (const [name, v] of [['min', lo], ['max', hi]] as const) {
       if (v === null || !Number.isFinite(v) || Math.abs(v) > 2 ** 53) continue;
       for (const d of [-1, -0.5, -Number.EPSILON, 0, 0.5, 1]) {
@@ -258,12 +274,12 @@ function boundaries(field: any, sample: unknown): [string, () => unknown][] {
       ['1e-7', () => 1e-7],
     );
   }
-  if (s.type === 'array') {
+  if (def.type === 'array') {
     const max = lengthCheck(s, 'max_length');
-    const element = unwrap(s.element);
+    const element = unwrap(def.element);
     const item = Array.isArray(sample) && sample.length
       ? sample[0]
-      : element.type === 'string'
+      : element._zod.def.type === 'string'
       ? 'x'
       : {};
     // A million-item vms array takes zod seconds per parse; its length check is zod's own either way.
@@ -281,29 +297,32 @@ function boundaries(field: any, sample: unknown): [string, () => unknown][] {
       ['sparse [item, , item]', () => [item, , item]],
       ['array-like object', () => ({ 0: item, length: 1 })],
     );
-    if (element.type !== 'object') {
+    if (element._zod.def.type !== 'object') {
       for (const [label, make] of boundaries(element, undefined)) {
         out.push([`[item, ${label}]`, () => [item, make()]]);
       }
     }
   }
-  if (s.type === 'enum') {
-    for (const o of s.options) {
+  if (def.type === 'enum') {
+    for (const o of (s as z.ZodEnum).options) {
       out.push([JSON.stringify(o), () => o], [
         `${JSON.stringify(o)} upper`,
         () => String(o).toUpperCase(),
       ], [`${JSON.stringify(o)}+" "`, () => `${o} `]);
     }
   }
-  if (s.type === 'literal') {
-    for (const v of s.def.values) {
-      out.push([`literal ${String(v)}`, () => v], [`literal+1`, () => v + 1], [
+  if (def.type === 'literal') {
+    for (const v of def.values) {
+      out.push([`literal ${String(v)}`, () => v], [
+        `literal+1`,
+        () => (typeof v === 'string' ? v + 1 : Number(v) + 1),
+      ], [
         `String(literal)`,
         () => String(v),
       ]);
     }
   }
-  if (s.type === 'object') {
+  if (def.type === 'object') {
     out.push(['inherits every field', () => Object.create(structuredClone(sample) as object)], [
       'with unknown key',
       () => ({ ...(sample as object), unknownKey: 1 }),
@@ -356,10 +375,10 @@ function* shapeCases(): Generator<Case> {
   };
   for (const [label, make] of GENERIC) {
     const c = base();
-    c.vms[2] = make();
+    (c.vms as unknown[])[2] = make();
     yield { label: `vms[2] = ${label}`, input: c };
   }
-  const withVms = (label: string, edit: (vms: any[]) => void) => {
+  const withVms = (label: string, edit: (vms: Bag[]) => void) => {
     const c = base();
     edit(c.vms);
     return { label, input: c };
@@ -377,7 +396,10 @@ function* shapeCases(): Generator<Case> {
     'duplicate key, other VM invalid',
     (vms) => ((vms[1].key = vms[0].key), (vms[2].vcpu = -1)),
   );
-  yield withVms('keys differing in case only', (vms) => (vms[1].key = vms[0].key.toUpperCase()));
+  yield withVms(
+    'keys differing in case only',
+    (vms) => (vms[1].key = String(vms[0].key).toUpperCase()),
+  );
   yield withVms('keys differing by trailing space', (vms) => (vms[1].key = `${vms[0].key} `));
   yield withVms(
     'keys equal after normalisation only',
@@ -395,7 +417,7 @@ function* shapeCases(): Generator<Case> {
   );
   yield withVms('frozen VM', (vms) => Object.freeze(vms[0]));
   yield withVms('all nullable fields null, defaults missing', (vms) => {
-    for (const [key, field] of Object.entries<any>(CaptureVm.shape)) {
+    for (const [key, field] of Object.entries<z.ZodType>(CaptureVm.shape)) {
       if (field.type === 'default') delete vms[0][key];
       else if (field.safeParse(null).success) vms[0][key] = null;
     }
@@ -427,16 +449,16 @@ function* randomCases(count: number, seed: number): Generator<Case> {
       const loc = pick(locations);
       // Spread edits over every element, not only the one the systematic cases use.
       const path: (string | number)[] = [];
-      let target: any = c;
+      let target: unknown = c;
       for (const p of loc.path) {
-        if (target === null || typeof target !== 'object') break;
+        if (!isBag(target)) break;
         const step = typeof p === 'number' && Array.isArray(target) && target.length
           ? Math.floor(rnd() * target.length)
           : p;
         path.push(step);
         target = target[step];
       }
-      if (target === null || typeof target !== 'object') continue;
+      if (!isBag(target)) continue;
       const roll = rnd();
       if (roll < 0.05 && c.vms.length > 1) {
         const [i, j] = [Math.floor(rnd() * c.vms.length), Math.floor(rnd() * c.vms.length)];
@@ -471,7 +493,7 @@ function* randomCases(count: number, seed: number): Generator<Case> {
 
 test('the reference is the interpreted zod parser, not a compiled one', () => {
   // Were zod's global compile mode on (import "zod/compile"), both sides would be the same code.
-  assert.is((Capture._zod.run as any).__originalRun, undefined);
+  assert.is((Capture._zod.run as { __originalRun?: unknown }).__originalRun, undefined);
 });
 
 test('the capture schema compiles entirely (otherwise parseCapture silently runs at zod speed)', () => {
@@ -508,7 +530,7 @@ test('a realistic capture: output identical to zod', () => {
 
 test('valid output: defaults filled, unknown keys stripped, fresh objects', () => {
   const c = base();
-  for (const [key, field] of Object.entries<any>(CaptureVm.shape)) {
+  for (const [key, field] of Object.entries<z.ZodType>(CaptureVm.shape)) {
     if (field.type === 'default') delete c.vms[0][key];
   }
   c.vms[0].extra = 1;
@@ -620,9 +642,9 @@ test('read in parts from its JSON text, a capture gets exactly the answer of the
 
 test('the cases catch validators that differ from zod in one way', () => {
   // The real duplicate-key refinement, reused so that only the named difference remains.
-  const withVm = (vm: z.ZodObject<any, any>) =>
+  const withVm = (vm: z.ZodType) =>
     z.object({ ...Capture.shape, vms: z.array(vm).max(1_000_000) }).check(
-      ...((Capture.def.checks ?? []) as any[]),
+      ...((Capture.def.checks ?? []) as z.core.$ZodCheck<unknown>[]),
     );
   const mutants: [string, Validator][] = [
     ['no duplicate-key rule', viaZod(z.object(Capture.shape))],
