@@ -90,13 +90,13 @@ function* distinctPaths(): Generator<string> {
   }
 }
 
-async function load(url: string, token: string, next: () => string) {
+function load(url: string, token: string, next: () => string) {
   return autocannon({
     url,
     connections: CONNECTIONS,
     duration: SECONDS,
     headers: { authorization: `Bearer ${token}` },
-    requests: [{ setupRequest: (req: any) => ({ ...req, path: next() }) }],
+    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: next() }) }],
   });
 }
 

@@ -115,7 +115,7 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
     await context.addCookies([{ name, value, url: base }]);
 
     /** FCP and server response time of one cold-cache navigation. */
-    async function paint(url: string) {
+    const paint = async (url: string) => {
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
       await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
@@ -134,7 +134,7 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
       );
       await page.close();
       return m;
-    }
+    };
 
     const runs: Record<string, { fcp: number[]; ttfb: number[] }> = {
       dashboard: { fcp: [], ttfb: [] },
@@ -151,7 +151,7 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
     }
 
     /** Server time of an htmx fragment request (what each keystroke or header click costs). */
-    async function fragment(url: string) {
+    const fragment = async (url: string) => {
       const times: number[] = [];
       for (let i = 0; i < reps + 1; i++) {
         const s = performance.now();
@@ -160,7 +160,7 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
         if (i > 0) times.push(performance.now() - s);
       }
       return median(times);
-    }
+    };
     const searchMs = await fragment('/vms?q=vm-0123');
     const sortMs = await fragment('/vms?sort=vcpu&order=desc');
     const filterMs = await fragment('/vms?power=suspended&cluster=cluster-3&sort=disk');
