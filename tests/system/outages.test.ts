@@ -64,7 +64,7 @@ test('server down for a while: every capture taken meanwhile arrives exactly onc
   });
   // Record every capture id the agent spools, to compare with what the server stored.
   const spoolPut = agent.spool.put;
-  agent.spool.put = async (c) => {
+  agent.spool.put = (c) => {
     taken.push(c.captureId);
     return spoolPut(c);
   };

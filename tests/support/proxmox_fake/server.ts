@@ -307,7 +307,7 @@ async function route(
       return r;
     });
   }
-  if (parts[0] === 'nodes' && parts.length >= 3) return nodeRoute(model, token, parts, q);
+  if (parts[0] === 'nodes' && parts.length >= 3) return await nodeRoute(model, token, parts, q);
   throw new HttpError(501, `Method 'GET ${path}' not implemented`);
 }
 
