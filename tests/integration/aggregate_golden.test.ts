@@ -15,6 +15,7 @@ import {
   dailyRows,
   type Fact,
   monthlyRows,
+  type RollupRow,
 } from './aggregate_support.ts';
 
 const test = suite('aggregation golden cases');
@@ -28,7 +29,7 @@ const at = (hh: string, day = D) => `${day}T${hh}:00:00Z`;
 
 /** Runs both engines on one period; returns the rows of each and asserts they are identical. */
 async function both(kind: Kind, sourceId: number, period: string, tz = 'UTC') {
-  const out: Record<Engine, any[]> = { sql: [], ts: [] };
+  const out: Record<Engine, RollupRow[]> = { sql: [], ts: [] };
   const prints: Record<Engine, string[]> = { sql: [], ts: [] };
   for (const engine of ['sql', 'ts'] as const) {
     await runAggregation(db.sql, engine, { kind, sourceId, period, tz });
@@ -49,7 +50,7 @@ async function both(kind: Kind, sourceId: number, period: string, tz = 'UTC') {
   return out;
 }
 
-const byKey = (rows: any[]) => Object.fromEntries(rows.map((r) => [r.vm_key, r]));
+const byKey = (rows: RollupRow[]) => Object.fromEntries(rows.map((r) => [String(r.vm_key), r]));
 
 test.before(async () => {
   db = await createTestDatabase('aggregate_golden');

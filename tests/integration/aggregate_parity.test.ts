@@ -88,7 +88,10 @@ for (const day of DAYS) {
     const hours = day === '2026-03-08' ? 23 : 24;
     assert.is(rows[0].day_seconds, hours * 3600);
     assert.ok(rows.some((r) => r.presence !== '1.000000'), 'some partial presence');
-    assert.ok(rows.some((r) => Object.keys(JSON.parse(r.pool_pct)).length > 1), 'some pool moves');
+    assert.ok(
+      rows.some((r) => Object.keys(JSON.parse(String(r.pool_pct))).length > 1),
+      'some pool moves',
+    );
   });
 }
 

@@ -54,9 +54,7 @@ export async function addCapture(
       power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, resource_pool)
     select ${sourceId}, key, ${at}::timestamptz, ${captureId}, vm_id, name, power, template, vcpu, ram,
            disk, pool
-    from jsonb_to_recordset(${
-    sql.json(rows as any)
-  }) as r(key text, vm_id text, name text, power text,
+    from jsonb_to_recordset(${sql.json(rows)}) as r(key text, vm_id text, name text, power text,
       template boolean, vcpu int, ram int, disk numeric, pool text)`;
 }
 
@@ -82,9 +80,12 @@ export async function addLifecycle(
   })`;
 }
 
+/** A rollup row as selected below: counts as numbers, every other column as text (or null). */
+export type RollupRow = Record<string, string | number | null>;
+
 /** Daily rows of a period as comparable text. */
 export async function dailyRows(sql: Sql, sourceId: number, day: string) {
-  return sql`
+  return await sql<RollupRow[]>`
     select vm_key, source_vm_id, name, total_samples, samples_present, powered_on_samples, day_seconds,
            presence::text, avg_vcpu::text, avg_ram_gb::text, avg_disk_gb::text, powered_on_ratio::text,
            powered_on_hours::text, vcpu_hours::text, ram_gb_hours::text, disk_gb_hours::text,
@@ -95,7 +96,7 @@ export async function dailyRows(sql: Sql, sourceId: number, day: string) {
 
 /** Monthly rows of a period as comparable text. */
 export async function monthlyRows(sql: Sql, sourceId: number, month: string) {
-  return sql`
+  return await sql<RollupRow[]>`
     select vm_key, source_vm_id, name, total_samples, samples_present, powered_on_samples, days_present,
            days_covered, presence::text, avg_vcpu::text, avg_ram_gb::text, avg_disk_gb::text,
            powered_on_ratio::text, powered_on_hours::text, vcpu_hours::text, ram_gb_hours::text,
