@@ -16,7 +16,7 @@ const doc = new ApiDoc();
 test.before(async () => {
   t = await createTestApp('auth_matrix', { doc });
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 /** Registered API routes as Hono knows them (method, path), middleware and catch-alls left out. */
 function registered(): { method: string; path: string }[] {
@@ -44,16 +44,22 @@ test('every registered route is documented and every documented route is registe
   const openapi = doc.openapi({ title: 't', version: '1' });
   for (const r of doc.routes) {
     const p = '/api/v1' + r.path.replace(/:([A-Za-z_]+)/g, '{$1}');
-    assert.ok((openapi.paths as any)[p]?.[r.method], `${r.method} ${p} in the document`);
+    assert.ok(openapi.paths[p]?.[r.method], `${r.method} ${p} in the document`);
   }
 });
+
+/** The parts of the served OpenAPI document the next test reads. */
+type OpenApiDocument = {
+  openapi: string;
+  paths: Record<string, Record<string, { parameters: { name: string }[]; requestBody?: unknown }>>;
+};
 
 test('GET /api/v1/openapi.json serves the OpenAPI 3.1 document', async () => {
   const res = await t.call('/api/v1/openapi.json', { token: t.tokens.viewer });
   assert.is(res.status, 200);
-  const body = await res.json();
+  const body: OpenApiDocument = await res.json();
   assert.is(body.openapi, '3.1.0');
-  assert.ok(body.paths['/api/v1/vms'].get.parameters.some((p: any) => p.name === 'q'));
+  assert.ok(body.paths['/api/v1/vms'].get.parameters.some((p) => p.name === 'q'));
   assert.ok(body.paths['/api/v1/captures'].post.requestBody);
 });
 

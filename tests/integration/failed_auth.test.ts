@@ -8,7 +8,7 @@ let t: TestApp;
 test.before(async () => {
   t = await createTestApp('failed_auth', { authFailureLimit: 5 });
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 test('after too many bad tokens an address gets 429 with Retry-After, even with a good token', async () => {
   for (let i = 0; i < 5; i++) {

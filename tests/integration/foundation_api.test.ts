@@ -1,6 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
+import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
+import { type ApiErrorBody, type LooseCapture, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 
 const test = suite('foundation API: healthz, auth, ingest, VM list');
@@ -14,7 +16,7 @@ const capture = (over: Record<string, unknown> = {}) => ({
 test.before(async () => {
   t = await createTestApp('foundation_api');
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 async function count(table: string) {
   const [r] = await t.db.sql.unsafe(`select count(*)::int as n from ${table}`);
@@ -30,7 +32,7 @@ test('GET /healthz answers ok when the database answers', async () => {
 test('POST /api/v1/captures without a token → 401 JSON; bad token → 401', async () => {
   const res = await t.call('/api/v1/captures', json(capture()));
   assert.is(res.status, 401);
-  assert.is((await res.json()).error.code, 'unauthorized');
+  assert.is((await readJson<ApiErrorBody>(res)).error.code, 'unauthorized');
   const bad = await t.call('/api/v1/captures', {
     ...json(capture()),
     token: 'vml_not_a_real_token_at_all',
@@ -45,11 +47,11 @@ test('a viewer token may not post captures (403)', async () => {
 });
 
 test('a malformed body → 400 naming the bad field; nothing stored', async () => {
-  const c = capture() as any;
+  const c: LooseCapture = capture();
   c.vms[3].ramMb = 'lots';
   const res = await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent });
   assert.is(res.status, 400);
-  const body = await res.json();
+  const body = await readJson<ApiErrorBody>(res);
   assert.is(body.error.code, 'invalid_capture');
   assert.is(body.error.issues[0].path, 'vms.3.ramMb');
   assert.match(body.error.message, /vms\.3\.ramMb/);
@@ -59,7 +61,7 @@ test('a malformed body → 400 naming the bad field; nothing stored', async () =
     token: t.tokens.agent,
   });
   assert.is(notJson.status, 400);
-  assert.is((await notJson.json()).error.code, 'invalid_json');
+  assert.is((await readJson<ApiErrorBody>(notJson)).error.code, 'invalid_json');
   assert.is(await count('captures'), 0);
   assert.is(await count('vm_hourly_stats'), 0);
   assert.is(await count('sources'), 0);
@@ -69,26 +71,26 @@ test('a valid capture is stored; the VM list returns it in the shared list shape
   const c = capture();
   const res = await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent });
   assert.is(res.status, 201);
-  assert.is((await res.json()).duplicate, false);
+  assert.is((await readJson<{ duplicate: boolean }>(res)).duplicate, false);
   assert.is(await count('vm_hourly_stats'), c.vms.length);
   const list = await t.call('/api/v1/vms?limit=10', { token: t.tokens.viewer });
   assert.is(list.status, 200);
-  const body = await list.json();
+  const body = await readJson<Page<VmListItem>>(list);
   assert.is(body.total, c.vms.length);
   assert.is(body.items.length, 10);
   assert.type(body.next, 'string');
-  const names = body.items.map((v: any) => v.name);
+  const names = body.items.map((v) => v.name);
   assert.equal(
     names,
-    [...names].sort((a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase())),
+    [...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())),
   );
   // Following the cursor walks the whole list exactly once.
-  const all = new Set<string>(body.items.map((v: any) => v.key));
+  const all = new Set(body.items.map((v) => v.key));
   let next = body.next;
   while (next) {
-    const page =
-      await (await t.call(`/api/v1/vms?limit=10&cursor=${next}`, { token: t.tokens.viewer }))
-        .json();
+    const page = await readJson<Page<VmListItem>>(
+      await t.call(`/api/v1/vms?limit=10&cursor=${next}`, { token: t.tokens.viewer }),
+    );
     for (const v of page.items) all.add(v.key);
     next = page.next;
   }
@@ -98,17 +100,17 @@ test('a valid capture is stored; the VM list returns it in the shared list shape
 test('VM list search and filters; bad parameters → 400', async () => {
   const c = capture();
   const target = c.vms[7];
-  const res = await (await t.call(`/api/v1/vms?q=${encodeURIComponent(target.name)}`, {
-    token: t.tokens.viewer,
-  })).json();
-  assert.ok(res.items.some((v: any) => v.key === target.key));
-  const off =
-    await (await t.call('/api/v1/vms?power=poweredOff&limit=1000', { token: t.tokens.admin }))
-      .json();
-  assert.ok(off.items.every((v: any) => v.powerState === 'poweredOff'));
+  const res = await readJson<Page<VmListItem>>(
+    await t.call(`/api/v1/vms?q=${encodeURIComponent(target.name)}`, { token: t.tokens.viewer }),
+  );
+  assert.ok(res.items.some((v) => v.key === target.key));
+  const off = await readJson<Page<VmListItem>>(
+    await t.call('/api/v1/vms?power=poweredOff&limit=1000', { token: t.tokens.admin }),
+  );
+  assert.ok(off.items.every((v) => v.powerState === 'poweredOff'));
   const bad = await t.call('/api/v1/vms?limit=abc', { token: t.tokens.viewer });
   assert.is(bad.status, 400);
-  assert.is((await bad.json()).error.issues[0].path, 'limit');
+  assert.is((await readJson<ApiErrorBody>(bad)).error.issues[0].path, 'limit');
   const badCursor = await t.call('/api/v1/vms?cursor=zzz', { token: t.tokens.viewer });
   assert.is(badCursor.status, 400);
 });
@@ -117,7 +119,7 @@ test('an agent token cannot read the inventory (403); unknown API route → 404 
   assert.is((await t.call('/api/v1/vms', { token: t.tokens.agent })).status, 403);
   const res = await t.call('/api/v1/nope', { token: t.tokens.admin });
   assert.is(res.status, 404);
-  assert.is((await res.json()).error.code, 'not_found');
+  assert.is((await readJson<ApiErrorBody>(res)).error.code, 'not_found');
 });
 
 test.run();

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gzipSync } from 'node:zlib';
+import { type ApiErrorBody, type LooseCapture, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -10,7 +11,7 @@ let t: TestApp;
 test.before(async () => {
   t = await createTestApp('ingest', { maxBodyBytes: 256 * 1024 });
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 const post = (body: unknown, token = t.tokens.agent, headers: Record<string, string> = {}) =>
   t.call('/api/v1/captures', { ...json(body, headers), token });
@@ -126,17 +127,17 @@ test('oversize body → 413; gzip bomb cut off → 413; malformed gzip → 400; 
 });
 
 test('wrong types → 400 listing every bad field; nothing stored', async () => {
-  const c = makeCapture({
+  const c: LooseCapture = makeCapture({
     sourceId: 'types',
     at: '2026-05-01T10:00:00Z',
     vms: [{ key: 'a' }],
-  }) as any;
+  });
   c.vms[0].vcpu = -1;
   c.vms[0].powerState = 'on';
   c.capturedAt = 'yesterday';
   const res = await post(c);
   assert.is(res.status, 400);
-  const paths = (await res.json()).error.issues.map((i: any) => i.path).sort();
+  const paths = (await readJson<ApiErrorBody>(res)).error.issues.map((i) => i.path).sort();
   assert.equal(paths, ['capturedAt', 'vms.0.powerState', 'vms.0.vcpu']);
   assert.is(
     (await t.db.sql`select count(*)::int as n from sources where external_id = 'types'`)[0].n,

@@ -7,6 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Capture } from '../../agent/capture/schema.ts';
+import { type ApiErrorBody, type LooseCapture, readJson } from '../support/api_bodies.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -16,13 +17,13 @@ let t: TestApp;
 test.before(async () => {
   t = await createTestApp('ingest_streamed', { maxBodyBytes: 64 * 1024 * 1024 });
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 const VMS = 3000;
 const hour = (h: number) => new Date(Date.UTC(2026, 5, 1, h)).toISOString();
 
 /** A capture as our agent writes it (schema order), ~1.2 MB: several parts of the VM array. */
-function big(h: number, source = 'big'): any {
+function big(h: number, source = 'big'): LooseCapture {
   const vms = Array.from(
     { length: VMS },
     (_, i) => ({ key: `vm-${i}`, name: `server-${i}`, vcpu: 1 + (i % 8) }),
@@ -62,9 +63,9 @@ test('a VM invalid deep in a newer capture → 400 with its path; nothing of it 
   c.vms[2500].vcpu = -1;
   const res = await post(c);
   assert.is(res.status, 400);
-  const body = await res.json();
+  const body = await readJson<ApiErrorBody>(res);
   assert.is(body.error.code, 'invalid_capture');
-  assert.equal(body.error.issues.map((i: any) => i.path), ['vms.2500.vcpu']);
+  assert.equal(body.error.issues.map((i) => i.path), ['vms.2500.vcpu']);
   assert.equal(await counts(), { facts: 2 * VMS, captures: 2, live: VMS });
 
   const fixed = big(2);
@@ -80,7 +81,7 @@ test('two VMs with one key in different parts → 400 naming the duplicate; noth
   c.vms[2900].key = c.vms[10].key;
   const res = await post(c);
   assert.is(res.status, 400);
-  const issues = (await res.json()).error.issues;
+  const issues = (await readJson<ApiErrorBody>(res)).error.issues;
   assert.equal(issues, [{ path: 'vms.2900.key', message: 'duplicate VM key "vm-10"' }]);
   assert.equal(await counts(), { facts: 3 * VMS, captures: 3, live: VMS });
 });

@@ -17,6 +17,8 @@ import {
 } from '../../server/jobs/aggregation_jobs.ts';
 import { type JobRow, jobsByIds } from '../../server/jobs/job_queries.ts';
 import { periodFingerprint } from '../../server/aggregate/checksum.ts';
+import type { RollupPage } from '../../server/aggregate/rollup_queries.ts';
+import { type ApiErrorBody, readJson } from '../support/api_bodies.ts';
 import { addCapture, addSource } from './aggregate_support.ts';
 import { setLogLevel } from '../../server/log.ts';
 
@@ -180,18 +182,27 @@ test('POST /aggregations reruns a range and waits; progress and rollups are read
   const progress = await (await call(`/api/v1/aggregations/${body.id}`, admin)).json();
   assert.equal([progress.state, progress.counts], ['completed', { completed: 2 }]);
 
-  const page = await (await call(`/api/v1/rollups/daily?day=${D}&source=${source}&limit=2`, viewer))
-    .json();
+  const page = await readJson<RollupPage>(
+    await call(`/api/v1/rollups/daily?day=${D}&source=${source}&limit=2`, viewer),
+  );
   assert.is(page.total, 3);
   assert.is(page.items.length, 2);
   assert.ok(page.next);
-  const j2 = page.items.find((r: any) => r.key === 'j-2');
+  const j2 = page.items.find((r) => r.key === 'j-2');
+  assert.ok(j2, 'j-2 on the first page');
   assert.equal(
     [j2.totalSamples, j2.samplesPresent, j2.presence, j2.avgVcpu, j2.poolPct],
     [6, 4, 0.666667, 0.666667, { Gold: 50, Silver: 50 }],
   );
   for (
-    const f of ['avgRamGb', 'avgDiskGb', 'poweredOnRatio', 'vcpuHours', 'ramGbHours', 'diskGbHours']
+    const f of [
+      'avgRamGb',
+      'avgDiskGb',
+      'poweredOnRatio',
+      'vcpuHours',
+      'ramGbHours',
+      'diskGbHours',
+    ] as const
   ) assert.type(j2[f], 'number');
 
   const monthly = await call('/api/v1/aggregations', admin, {
@@ -224,9 +235,9 @@ test('bad input answers 400 with every problem and where', async () => {
     body: JSON.stringify({ kind: 'weekly', from: '2026-13-01' }),
   });
   assert.is(res.status, 400);
-  const { error } = await res.json();
+  const { error } = await readJson<ApiErrorBody>(res);
   assert.is(error.code, 'invalid_request');
-  const paths = error.issues.map((i: any) => i.path);
+  const paths = error.issues.map((i) => i.path);
   assert.ok(
     paths.includes('kind') && paths.includes('from') && paths.includes('to'),
     JSON.stringify(error.issues),
@@ -249,7 +260,7 @@ test('POST /benchmarks runs a benchmark job stored in benchmark_runs', async () 
   const { jobId } = await res.json();
   const j = await settle(jobId, 30_000);
   assert.is(j.state, 'completed', JSON.stringify(j.output));
-  assert.is((j.output as any).parity, true);
+  assert.is((j.output as { parity: boolean }).parity, true);
   const list = await (await call('/api/v1/benchmarks', viewer)).json();
   assert.is(list.items[0].runs.length, 3);
   assert.is(list.items[0].parity, 'match');
