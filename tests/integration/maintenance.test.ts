@@ -33,7 +33,7 @@ test.before(async () => {
     );
   }
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 const partitions = async () =>
   (await t.db

@@ -5,6 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { LogLevel } from '../../agent/log.ts';
 import { log, setLogSink } from '../../server/log.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
@@ -20,7 +21,7 @@ test.before(async () => {
 });
 test.after(async () => {
   setLogSink(null);
-  log.setLevel((process.env.VMLEDGER_LOG_LEVEL as any) ?? 'warn');
+  log.setLevel((process.env.VMLEDGER_LOG_LEVEL as LogLevel | undefined) ?? 'warn');
   await t.close();
 });
 

@@ -17,7 +17,7 @@ test.before(async () => {
   });
   assert.is((await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent })).status, 201);
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 async function login(token: string) {
   const res = await t.app.request('/login', {

@@ -59,7 +59,7 @@ test.before(async () => {
   admin = await login(t.tokens.admin);
   viewer = await login(t.tokens.viewer);
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
 test('every page renders for an admin, with the shell and no inline scripts or styles', async () => {
   const [{ id: sourceId }] = await t.db.sql`select id from sources order by id limit 1`;

@@ -9,7 +9,7 @@ let db: TestDatabase;
 test.before(async () => {
   db = await createTestDatabase('token_cli');
 });
-test.after(async () => db.drop());
+test.after(() => db.drop());
 
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, ['scripts/token.ts', ...args], {
