@@ -1,5 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { AuditRow } from '../../server/audit/audit_log.ts';
+import type { TokenListItem } from '../../server/auth/tokens.ts';
+import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
+import type { TotalsPoint } from '../../server/queries/history.ts';
+import type { SourceRow } from '../../server/queries/sources.ts';
+import type { TraceChange, TracePoint } from '../../server/queries/vm_detail.ts';
+import { type ApiErrorBody, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -42,68 +49,72 @@ test.before(async () => {
     const r = await post(
       makeCapture({ sourceId: 'vc-q', at: `2026-05-10T${h}:00:00Z`, vms: vms(h) }),
     );
-    sourceId = (await r.json()).sourceId;
+    sourceId = (await readJson<{ sourceId: number }>(r)).sourceId;
   }
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
-const get = async (path: string, token = t.tokens.viewer) => {
+/** GET as `token`: the status and the body, read as `T` (unknown when only the status matters). */
+const get = async <T = unknown>(path: string, token = t.tokens.viewer) => {
   const res = await t.call(path, { token });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await readJson<T>(res) };
 };
 
+type Vms = Page<VmListItem>;
+/** GET /vms/:source/:key, the parts read here. */
+type VmDetail = {
+  live: boolean;
+  current: VmListItem | null;
+  lastState: { name: string } | null;
+  lifecycle: { firstSeenAt: string | null; deletedAt: string | null };
+};
+type Trace = { points: TracePoint[]; changes: TraceChange[] };
+type Captures = Page<{ capturedAt: string }>;
+type Created = { id: number; token: string };
+
 test('VM list: search by name, IP, UUID; filters; sort and cursor', async () => {
-  assert.equal((await get('/api/v1/vms?q=web')).body.items.map((v: any) => v.name), ['web-01']);
-  assert.equal((await get('/api/v1/vms?q=10.0.0.5')).body.items.map((v: any) => v.name), [
-    'web-01',
-  ]);
-  assert.equal(
-    (await get('/api/v1/vms?q=5011AA00-0000-4000-8000-000000000001')).body.items.map((v: any) =>
-      v.name
-    ),
-    ['web-01'],
-  );
-  assert.equal((await get('/api/v1/vms?template=true')).body.items.map((v: any) => v.name), [
-    'tpl-ubuntu',
-  ]);
-  assert.equal(
-    (await get('/api/v1/vms?cluster=prod&pool=Silver')).body.items.map((v: any) => v.name),
-    ['db-01'],
-  );
-  const byVcpu = await get('/api/v1/vms?sort=vcpu&order=desc&limit=1');
+  const names = async (path: string) => (await get<Vms>(path)).body.items.map((v) => v.name);
+  assert.equal(await names('/api/v1/vms?q=web'), ['web-01']);
+  assert.equal(await names('/api/v1/vms?q=10.0.0.5'), ['web-01']);
+  assert.equal(await names('/api/v1/vms?q=5011AA00-0000-4000-8000-000000000001'), ['web-01']);
+  assert.equal(await names('/api/v1/vms?template=true'), ['tpl-ubuntu']);
+  assert.equal(await names('/api/v1/vms?cluster=prod&pool=Silver'), ['db-01']);
+  const byVcpu = await get<Vms>('/api/v1/vms?sort=vcpu&order=desc&limit=1');
   assert.is(byVcpu.body.items[0].name, 'db-01');
-  const next = await get(`/api/v1/vms?sort=vcpu&order=desc&limit=1&cursor=${byVcpu.body.next}`);
+  const next = await get<Vms>(
+    `/api/v1/vms?sort=vcpu&order=desc&limit=1&cursor=${byVcpu.body.next}`,
+  );
   assert.is(next.body.items[0].name, 'web-01');
   assert.is(next.body.total, 3);
   assert.is((await get('/api/v1/vms?sort=colour')).status, 400);
 });
 
 test('one VM: live state and lifecycle; a deleted VM keeps its lifecycle and last state', async () => {
-  const web = await get(`/api/v1/vms/${sourceId}/k-web`);
+  const web = await get<VmDetail>(`/api/v1/vms/${sourceId}/k-web`);
   assert.is(web.status, 200);
   assert.is(web.body.live, true);
-  assert.is(web.body.current.vcpu, 4);
+  assert.is(web.body.current?.vcpu, 4);
   assert.is(web.body.lifecycle.firstSeenAt, '2026-05-10T10:00:00.000Z');
-  const tmp = await get(`/api/v1/vms/${sourceId}/k-tmp`);
+  const tmp = await get<VmDetail>(`/api/v1/vms/${sourceId}/k-tmp`);
   assert.is(tmp.body.live, false);
   assert.is(tmp.body.current, null);
   assert.is(tmp.body.lifecycle.deletedAt, '2026-05-10T12:00:00.000Z');
-  assert.is(tmp.body.lastState.name, 'tmp-99');
+  assert.is(tmp.body.lastState?.name, 'tmp-99');
   assert.is((await get(`/api/v1/vms/${sourceId}/nope`)).status, 404);
   assert.is((await get('/api/v1/vms/abc/k-web')).status, 400);
 });
 
 test('trace per capture lists what changed when', async () => {
-  const r = await get(
+  const r = await get<Trace>(
     `/api/v1/vms/${sourceId}/k-web/trace?from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z`,
   );
   assert.is(r.status, 200);
   assert.is(r.body.points.length, 3);
   assert.equal(r.body.changes, [{ at: '2026-05-10T12:00:00.000Z', field: 'vCPU', from: 2, to: 4 }]);
-  const db = await get(
+  const db = await get<Trace>(
     `/api/v1/vms/${sourceId}/k-db/trace?from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z`,
   );
-  assert.equal(db.body.changes.map((c: any) => [c.field, c.to]), [['power', 'poweredOff'], [
+  assert.equal(db.body.changes.map((c) => [c.field, c.to]), [['power', 'poweredOff'], [
     'power',
     'poweredOn',
   ]]);
@@ -115,22 +126,22 @@ test('trace per capture lists what changed when', async () => {
 });
 
 test('sources, captures, snapshots and totals', async () => {
-  const sources = await get('/api/v1/sources');
+  const sources = await get<Page<SourceRow>>('/api/v1/sources');
   assert.is(sources.body.total, 1);
-  assert.is(sources.body.items[0].lastCapture.vmCount, 3);
-  assert.is(sources.body.items[0].agent.name, 'test agent');
-  assert.is((await get(`/api/v1/sources/${sourceId}`)).body.externalId, 'vc-q');
+  assert.is(sources.body.items[0].lastCapture?.vmCount, 3);
+  assert.is(sources.body.items[0].agent?.name, 'test agent');
+  assert.is((await get<SourceRow>(`/api/v1/sources/${sourceId}`)).body.externalId, 'vc-q');
   assert.is((await get('/api/v1/sources/424242')).status, 404);
-  const caps = await get('/api/v1/captures?limit=2');
+  const caps = await get<Captures>('/api/v1/captures?limit=2');
   assert.is(caps.body.total, 3);
   assert.is(caps.body.items[0].capturedAt, '2026-05-10T12:00:00.000Z');
-  const older = await get(`/api/v1/captures?limit=2&cursor=${caps.body.next}`);
-  assert.equal(older.body.items.map((c: any) => c.capturedAt), ['2026-05-10T10:00:00.000Z']);
-  assert.is((await get('/api/v1/snapshots?kind=capture')).body.total, 3);
-  const totals = await get(
+  const older = await get<Captures>(`/api/v1/captures?limit=2&cursor=${caps.body.next}`);
+  assert.equal(older.body.items.map((c) => c.capturedAt), ['2026-05-10T10:00:00.000Z']);
+  assert.is((await get<Page<unknown>>('/api/v1/snapshots?kind=capture')).body.total, 3);
+  const totals = await get<{ items: TotalsPoint[] }>(
     '/api/v1/totals?granularity=capture&from=2026-05-10T00:00:00Z&to=2026-05-11T00:00:00Z',
   );
-  assert.equal(totals.body.items.map((p: any) => [p.vmCount, p.poweredOn, p.vcpu]), [[3, 3, 12], [
+  assert.equal(totals.body.items.map((p) => [p.vmCount, p.poweredOn, p.vcpu]), [[3, 3, 12], [
     3,
     2,
     12,
@@ -150,17 +161,21 @@ test('tokens: create (value shown once), use, list without values, revoke → 40
     token: t.tokens.admin,
   });
   assert.is(bad.status, 400);
-  assert.equal((await bad.json()).error.issues.map((i: any) => i.path).sort(), ['name', 'role']);
+  assert.equal((await readJson<ApiErrorBody>(bad)).error.issues.map((i) => i.path).sort(), [
+    'name',
+    'role',
+  ]);
   const created = await t.call('/api/v1/tokens', {
     ...json({ name: 'report bot', role: 'viewer', expiresInDays: 30 }),
     token: t.tokens.admin,
   });
   assert.is(created.status, 201);
-  const { id, token } = await created.json();
+  const { id, token } = await readJson<Created>(created);
   assert.match(token, /^vml_/);
   assert.is((await get('/api/v1/vms?limit=1', token)).status, 200);
-  const list = await get('/api/v1/tokens', t.tokens.admin);
-  const mine = list.body.items.find((x: any) => x.id === id);
+  const list = await get<{ items: TokenListItem[] }>('/api/v1/tokens', t.tokens.admin);
+  const mine = list.body.items.find((x) => x.id === id);
+  assert.ok(mine, 'the new token is listed');
   assert.is(mine.status, 'active');
   assert.ok(mine.lastUsedAt);
   assert.not.ok(JSON.stringify(list.body).includes(token), 'values never listed');
@@ -173,8 +188,8 @@ test('tokens: create (value shown once), use, list without values, revoke → 40
     (await t.call(`/api/v1/tokens/${id}`, { method: 'DELETE', token: t.tokens.admin })).status,
     404,
   );
-  const auditLog = await get('/api/v1/audit', t.tokens.admin);
-  const actions = auditLog.body.items.map((e: any) => e.action);
+  const auditLog = await get<{ items: AuditRow[] }>('/api/v1/audit', t.tokens.admin);
+  const actions = auditLog.body.items.map((e) => e.action);
   assert.ok(
     actions.includes('token.create') && actions.includes('token.revoke') &&
       actions.includes('auth.failure'),
@@ -186,7 +201,7 @@ test('an agent token created for named sources may post only for those', async (
     ...json({ name: 'site b', role: 'agent', sources: ['vcenter:vc-b'] }),
     token: t.tokens.admin,
   });
-  const { token } = await r.json();
+  const { token } = await readJson<Created>(r);
   const ok = await t.call('/api/v1/captures', {
     ...json(makeCapture({ sourceId: 'vc-b', at: '2026-05-10T10:00:00Z', vms: [{ key: 'a' }] })),
     token,
@@ -211,7 +226,7 @@ test('an expired token is refused', async () => {
     ...json({ name: 'soon', role: 'viewer', expiresAt: new Date(Date.now() + 1500).toISOString() }),
     token: t.tokens.admin,
   });
-  const { token } = await r.json();
+  const { token } = await readJson<Created>(r);
   assert.is((await get('/api/v1/vms?limit=1', token)).status, 200);
   await new Promise((res) => setTimeout(res, 1700));
   assert.is((await get('/api/v1/vms?limit=1', token)).status, 401);
@@ -222,7 +237,7 @@ test('/metrics in Prometheus text for admin or a metrics token', async () => {
     ...json({ name: 'prometheus', role: 'metrics' }),
     token: t.tokens.admin,
   });
-  const { token } = await m.json();
+  const { token } = await readJson<Created>(m);
   assert.is((await t.call('/metrics', { token: t.tokens.viewer })).status, 403);
   const res = await t.call('/metrics', { token });
   assert.is(res.status, 200);

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createPool } from '../../server/db/connect.ts';
+import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -49,20 +50,21 @@ test.before(async () => {
     assert.is(r.status, 201, await r.text());
   }
 });
-test.after(async () => t.close());
+test.after(() => t.close());
 
-const get = async (path: string, app = t) => {
+/** One page of the VM list (asserting 200). */
+const get = async (path: string, app = t): Promise<Page<VmListItem>> => {
   const res = await app.call(path, { token: t.tokens.viewer });
   assert.is(res.status, 200, path);
-  return res.json();
+  return await res.json();
 };
 
 /** Every row of a list, page by page through its cursors. */
-async function walk(query: string, limit: number): Promise<any[]> {
-  const rows: any[] = [];
+async function walk(query: string, limit: number): Promise<VmListItem[]> {
+  const rows: VmListItem[] = [];
   let cursor: string | null = null;
   for (let pages = 0; pages < 100; pages++) {
-    const body: any = await get(
+    const body = await get(
       `/api/v1/vms?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
     );
     rows.push(...body.items);
@@ -72,7 +74,7 @@ async function walk(query: string, limit: number): Promise<any[]> {
   throw new Error('more than 100 pages');
 }
 
-const SORT_VALUE: Record<string, (v: any) => string | number> = {
+const SORT_VALUE: Record<string, (v: VmListItem) => string | number> = {
   name: (v) => v.name.toLowerCase(),
   source: (v) => v.sourceName,
   power: (v) => v.powerState,
@@ -88,7 +90,7 @@ function compare(a: string | number, b: string | number): number {
 }
 
 /** What the list must return: the sort value, then source id, then key (the cursor's tie-break). */
-function reference(all: any[], sort: string, order: string): string[] {
+function reference(all: VmListItem[], sort: string, order: string): string[] {
   const sign = order === 'desc' ? -1 : 1;
   return [...all]
     .sort((a, b) =>
@@ -100,9 +102,9 @@ function reference(all: any[], sort: string, order: string): string[] {
 }
 
 test('every sort, both directions, with and without filters, pages through exactly the reference order', async () => {
-  const all: any[] = (await get('/api/v1/vms?limit=1000')).items;
+  const all = (await get('/api/v1/vms?limit=1000')).items;
   assert.is(all.length, 20 + 23 + 26);
-  const filters: [string, (v: any) => boolean][] = [
+  const filters: [string, (v: VmListItem) => boolean][] = [
     ['', () => true],
     ['cluster=c1&pool=Gold', (v) => v.cluster === 'c1' && v.resourcePool === 'Gold'],
     ['q=web', (v) => v.name.includes('web')],
@@ -146,10 +148,10 @@ test('a stored capture is visible at once to a node that answered the same quest
       token: t.tokens.agent,
     });
     assert.is(r.status, 201);
-    const after: any = await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode);
+    const after = await get('/api/v1/vms?q=db&source=1&sort=vcpu', otherNode);
     assert.is(after.total, before.total + 1);
-    assert.is(after.items.at(-1).name, 'db-renamed');
-    assert.is(after.items.at(-1).lastSeenAt, '2026-05-10T20:00:00.000Z');
+    assert.is(after.items.at(-1)?.name, 'db-renamed');
+    assert.is(after.items.at(-1)?.lastSeenAt, '2026-05-10T20:00:00.000Z');
 
     const metrics = await (await call('/metrics', { token: t.tokens.admin })).text();
     const reused = Number(
