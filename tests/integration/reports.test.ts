@@ -20,6 +20,7 @@ import { createApp } from '../../server/app.ts';
 import { startJobs } from '../../server/jobs/boss.ts';
 import { cleanupReports, createReport } from '../../server/reports/report_store.ts';
 import type { Jobs } from '../../server/jobs/boss.ts';
+import { type ApiErrorBody, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 import {
@@ -31,6 +32,8 @@ import {
   MONTH,
   near,
   readZip,
+  type ReportView,
+  type RollupRecord,
   rollupsByKey,
   seed,
   type Seeded,
@@ -51,17 +54,21 @@ test.after(async () => {
 
 async function workbook(buf: Buffer): Promise<ExcelJS.Workbook> {
   const wb = new ExcelJS.Workbook();
-  await wb.xlsx.load(buf as any);
+  // exceljs types its input as an ArrayBuffer: hand it the bytes as one.
+  await wb.xlsx.load(new Uint8Array(buf).buffer);
   return wb;
 }
 
+/** A row's cell values (exceljs numbers cells from 1: index 0 is empty). */
+const cellValues = (row: ExcelJS.Row) => row.values as ExcelJS.CellValue[];
+
 /** Data rows of a sheet as objects keyed by header text (row 1). */
-function sheetObjects(ws: ExcelJS.Worksheet): Record<string, any>[] {
-  const headers = (ws.getRow(1).values as any[]).slice(1).map(String);
-  const out: Record<string, any>[] = [];
+function sheetObjects(ws: ExcelJS.Worksheet): Record<string, ExcelJS.CellValue>[] {
+  const headers = cellValues(ws.getRow(1)).slice(1).map(String);
+  const out: Record<string, ExcelJS.CellValue>[] = [];
   ws.eachRow((row, n) => {
     if (n === 1) return;
-    const v = row.values as any[];
+    const v = cellValues(row);
     out.push(Object.fromEntries(headers.map((h, i) => [h, v[i + 1] ?? null])));
   });
   return out;
@@ -69,8 +76,8 @@ function sheetObjects(ws: ExcelJS.Worksheet): Record<string, any>[] {
 
 /** A per-VM sheet or CSV equals the rollup table, column by column. */
 function assertVmRows(
-  rows: Record<string, any>[],
-  expected: Map<string, Record<string, any>>,
+  rows: Record<string, unknown>[],
+  expected: Map<string, RollupRecord>,
   columns: typeof DAILY_VMS.columns,
   exact: boolean,
 ) {
@@ -121,11 +128,11 @@ test('daily XLSX: sheets, layout, every VM number equals vm_daily_rollup, pools 
 
   const vms = wb.getWorksheet('VMs')!;
   assert.equal(vms.views[0].state, 'frozen');
-  assert.equal((vms.views[0] as any).ySplit, 1);
+  assert.equal((vms.views[0] as Partial<ExcelJS.WorksheetViewFrozen>).ySplit, 1);
   assert.ok(vms.autoFilter, 'autofilter');
   assert.equal(vms.getRow(1).getCell(1).font?.bold, true);
   assert.ok((vms.getColumn(1).width ?? 0) >= 20, 'VM column is wide');
-  const headers = (vms.getRow(1).values as any[]).slice(1);
+  const headers = cellValues(vms.getRow(1)).slice(1);
   assert.equal(headers, DAILY_VMS.columns.map((c) => c.header));
   assert.ok(
     headers.includes('Avg RAM (GB)') && headers.includes('vCPU-hours (vCPU·h)'),
@@ -140,7 +147,7 @@ test('daily XLSX: sheets, layout, every VM number equals vm_daily_rollup, pools 
   assertVmRows(rows, expected, DAILY_VMS.columns, false);
   const born = rows.find((x) => x['VM key'] === 'vc:a4')!;
   assert.equal(born.VM, 'tmp-ü-04');
-  assert.equal(born['Created (UTC)'].toISOString(), `${DAYS[1]}T05:30:00.000Z`);
+  assert.equal((born['Created (UTC)'] as Date).toISOString(), `${DAYS[1]}T05:30:00.000Z`);
   assert.equal(
     rows.find((x) => x['VM key'] === 'vc:a2')!['Pools (% of samples)'],
     'Gold 75%; Silver 25%',
@@ -165,7 +172,7 @@ test('daily Summary: period, fleet totals equal source_daily_totals, incomplete 
   const r = await generate(t, { kind: 'daily', period: DAYS[1] });
   const ws = (await workbook(await download(t, r))).getWorksheet('Summary')!;
   const field = (label: string) => {
-    let v: any;
+    let v: ExcelJS.CellValue;
     ws.eachRow((row) => {
       if (v === undefined && row.getCell(1).value === label) v = row.getCell(2).value;
     });
@@ -279,7 +286,7 @@ test('inventory XLSX and CSV: vInfo equals vm_inventory, vHost/vDatastore/vSourc
     'vDatastore',
     'vSource',
   ]);
-  const headers = (wb.getWorksheet('vInfo')!.getRow(1).values as any[]).slice(1);
+  const headers = cellValues(wb.getWorksheet('vInfo')!.getRow(1)).slice(1);
   assert.equal(headers.slice(-10, -2), [
     'Datacenter',
     'Cluster',
@@ -339,10 +346,10 @@ test('bad input: 400 naming the field; roles; unknown ids', async () => {
     t.call('/api/v1/reports', { ...json(body), token });
   const bad = async (body: unknown, path: string) => {
     const res = await post(body);
-    const out = await res.json();
+    const out = await readJson<ApiErrorBody>(res);
     assert.equal(res.status, 400, JSON.stringify(body));
     assert.ok(
-      out.error.issues.some((i: any) => i.path === path),
+      out.error.issues.some((i) => i.path === path),
       `${JSON.stringify(out)} names ${path}`,
     );
   };
@@ -386,7 +393,7 @@ test('bad input: 400 naming the field; roles; unknown ids', async () => {
   });
   const early = await t.call(`/api/v1/reports/${queued.id}/file`, { token: t.tokens.viewer });
   assert.equal(early.status, 409);
-  assert.equal((await early.json()).error.code, 'not_ready');
+  assert.equal((await readJson<ApiErrorBody>(early)).error.code, 'not_ready');
   assert.equal((await t.call('/api/v1/reports?limit=0', { token: t.tokens.viewer })).status, 400);
   assert.equal(
     (await t.call('/api/v1/reports?cursor=zzz', { token: t.tokens.viewer })).status,
@@ -400,42 +407,43 @@ test('without wait: 202 queued, generated in the background, then listed and dow
     token: t.tokens.admin,
   });
   assert.equal(res.status, 202);
-  const r = await res.json();
+  const r = await readJson<ReportView>(res);
   assert.equal(r.status, 'queued');
   let now = r;
   for (let i = 0; i < 100 && now.status !== 'ready' && now.status !== 'failed'; i++) {
     await new Promise((ok) => setTimeout(ok, 100));
-    now = await (await t.call(`/api/v1/reports/${r.id}`, { token: t.tokens.viewer })).json();
+    now = await readJson<ReportView>(
+      await t.call(`/api/v1/reports/${r.id}`, { token: t.tokens.viewer }),
+    );
   }
   assert.equal(now.status, 'ready');
   const files = readZip(await download(t, now));
   assert.ok(files.has('vms.csv'));
 });
 
+type ReportList = { items: ReportView[]; total: number; next: string | null };
+
 test('list: newest first, filters, cursor pagination with the total', async () => {
-  const all = await (await t.call('/api/v1/reports?limit=200', { token: t.tokens.viewer })).json();
+  const list = async (query: string) =>
+    readJson<ReportList>(await t.call(`/api/v1/reports?${query}`, { token: t.tokens.viewer }));
+  const all = await list('limit=200');
   assert.ok(all.total >= 8);
   assert.equal(all.items.length, all.total);
-  const times = all.items.map((i: any) => i.createdAt);
+  const times = all.items.map((i) => i.createdAt);
   assert.equal(times, [...times].sort().reverse());
   const seen: string[] = [];
   let next: string | null = null;
   do {
-    const page: any =
-      await (await t.call(`/api/v1/reports?limit=3${next ? `&cursor=${next}` : ''}`, {
-        token: t.tokens.viewer,
-      })).json();
+    const page = await list(`limit=3${next ? `&cursor=${next}` : ''}`);
     assert.equal(page.total, all.total);
-    seen.push(...page.items.map((i: any) => i.id));
+    seen.push(...page.items.map((i) => i.id));
     next = page.next;
   } while (next);
-  assert.equal(seen, all.items.map((i: any) => i.id));
-  const monthly =
-    await (await t.call('/api/v1/reports?kind=monthly&status=ready', { token: t.tokens.viewer }))
-      .json();
+  assert.equal(seen, all.items.map((i) => i.id));
+  const monthly = await list('kind=monthly&status=ready');
   assert.ok(
     monthly.items.length >= 2 &&
-      monthly.items.every((i: any) => i.kind === 'monthly' && i.status === 'ready'),
+      monthly.items.every((i) => i.kind === 'monthly' && i.status === 'ready'),
   );
   assert.equal(monthly.items[0].links.file, `/api/v1/reports/${monthly.items[0].id}/file`);
 });
@@ -509,16 +517,17 @@ test('through pg-boss: schedules installed, a requested report is generated by t
       headers: { 'content-type': 'application/json', authorization: `Bearer ${t.tokens.admin}` },
     });
     assert.equal(res.status, 202);
-    const queued = await res.json();
-    const [job] = await jobs.boss.findJobs(
-      REPORT_QUEUES.generate,
-      { data: { reportId: queued.id } } as any,
-    );
+    const queued = await readJson<ReportView>(res);
+    const [job] = await jobs.boss.findJobs(REPORT_QUEUES.generate, {
+      data: { reportId: queued.id },
+    });
     assert.ok(job, 'a report-generate job carries the report id');
     let now = queued;
     for (let i = 0; i < 150 && now.status !== 'ready' && now.status !== 'failed'; i++) {
       await new Promise((ok) => setTimeout(ok, 200));
-      now = await (await t.call(`/api/v1/reports/${queued.id}`, { token: t.tokens.viewer })).json();
+      now = await readJson<ReportView>(
+        await t.call(`/api/v1/reports/${queued.id}`, { token: t.tokens.viewer }),
+      );
     }
     assert.equal(now.status, 'ready', JSON.stringify(now));
     const first = await reportTick(jobs, 'daily');

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { runAggregation } from '../../server/aggregate/run.ts';
 import type { Sql } from '../../server/db/connect.ts';
+import type { ReportRecord } from '../../server/reports/report_store.ts';
 import { json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -17,6 +18,12 @@ const HOURS = ['00', '06', '12', '18'];
 
 /** What the fixture put in. */
 export type Seeded = { sourceIds: number[]; captures: number; incomplete: number };
+
+/** A report as the API answers it: the record and its links. */
+export type ReportView = ReportRecord & { links: { self: string; file: string } };
+
+/** A rollup row as the table holds it (dates as Date, numerics as exact text), with its source's name. */
+export type RollupRecord = Record<string, unknown>;
 
 /** Hand-made source "vc-alpha": pool moves, awkward names, a VM born and gone, a template, an incomplete capture. */
 function alpha(day: string, hh: string, index: number) {
@@ -151,19 +158,19 @@ export async function seed(t: TestApp): Promise<Seeded> {
 }
 
 /** POST /api/v1/reports with wait; asserts 201 and returns the record. */
-export async function generate(t: TestApp, body: Record<string, unknown>): Promise<any> {
+export async function generate(t: TestApp, body: Record<string, unknown>): Promise<ReportView> {
   const res = await t.call('/api/v1/reports', {
     ...json({ wait: true, ...body }),
     token: t.tokens.admin,
   });
-  const out = await res.json();
+  const out: ReportView = await res.json();
   assert.equal(res.status, 201, JSON.stringify(out));
   assert.equal(out.status, 'ready');
   return out;
 }
 
 /** Downloads a report's file as a viewer; checks the headers. */
-export async function download(t: TestApp, report: any): Promise<Buffer> {
+export async function download(t: TestApp, report: ReportView): Promise<Buffer> {
   const res = await t.call(`/api/v1/reports/${report.id}/file`, { token: t.tokens.viewer });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), report.contentType);
@@ -243,7 +250,7 @@ export async function rollupsByKey(
   sql: Sql,
   kind: 'daily' | 'monthly',
   day: string,
-): Promise<Map<string, Record<string, any>>> {
+): Promise<Map<string, RollupRecord>> {
   const rows = kind === 'daily'
     ? await sql`select r.*, s.name as source from vm_daily_rollup r join sources s on s.id = r.source_id where r.day = ${day}`
     : await sql`select r.*, s.name as source from vm_monthly_rollup r join sources s on s.id = r.source_id where r.month = ${day}`;
@@ -252,7 +259,7 @@ export async function rollupsByKey(
 
 /** Expected chargeback per "source|pool" computed here from the rollups (not by the report's SQL). */
 export function expectedPools(
-  rollups: Iterable<Record<string, any>>,
+  rollups: Iterable<RollupRecord>,
 ): Map<string, { vms: number; samples: number; vcpu: number; ram: number; disk: number }> {
   const out = new Map<
     string,
@@ -262,7 +269,7 @@ export function expectedPools(
     for (const [pool, n] of Object.entries(r.pool_samples as Record<string, number>)) {
       const k = `${r.source}|${pool}`;
       const e = out.get(k) ?? { vms: 0, samples: 0, vcpu: 0, ram: 0, disk: 0 };
-      const share = Number(n) / r.samples_present;
+      const share = Number(n) / Number(r.samples_present);
       e.vms++;
       e.samples += Number(n);
       e.vcpu += Number(r.vcpu_hours) * share;

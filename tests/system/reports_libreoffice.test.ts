@@ -21,6 +21,7 @@ import {
   generate,
   MONTH,
   near,
+  type RollupRecord,
   rollupsByKey,
   seed,
 } from '../integration/reports_fixture.ts';
@@ -82,7 +83,7 @@ function isoDay(s: string): string {
 /** LibreOffice's text of a rollup value equals the database value. */
 function assertVmSheet(
   rows: Record<string, string>[],
-  expected: Map<string, Record<string, any>>,
+  expected: Map<string, RollupRecord>,
   spec: TableSpec,
 ) {
   assert.equal(rows.length, expected.size, `${spec.sheet}: one row per rollup row`);
