@@ -4,6 +4,7 @@
  * that both runtimes provide.
  */
 import { serve as nodeServe } from '@hono/node-server';
+import type { Server as HttpServer } from 'node:http';
 
 type FetchHandler = (req: Request) => Response | Promise<Response>;
 export type RunningServer = { port: number; close(): Promise<void> };
@@ -66,19 +67,20 @@ export function listen(fetch: FetchHandler, host: string, port: number): Promise
     });
   }
   return new Promise((resolve, reject) => {
+    // Without a `createServer` option @hono/node-server serves with node:http.
     const server = nodeServe({ fetch, hostname: host, port }, (info) => {
       resolve({
         port: info.port,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
-            (server as any).closeAllConnections?.();
+            (server as HttpServer).closeAllConnections?.();
           }),
       });
     });
     // Longer than agents' and load balancers' idle timeouts, so a pooled connection is
     // not closed by us just as a client sends a capture on it (ECONNRESET).
-    (server as any).keepAliveTimeout = 65_000;
+    (server as HttpServer).keepAliveTimeout = 65_000;
     server.on('error', reject);
   });
 }

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import type { Sql } from '../db/connect.ts';
+import { resolvedOptions, type Sql } from '../db/connect.ts';
 import { type Fingerprint, periodFingerprint } from './checksum.ts';
 import { runFloor } from './floor.ts';
 import { addMonths, dayBounds, monthOf } from './period.ts';
@@ -98,11 +98,11 @@ async function timedRun(
 
 /** EXPLAIN (ANALYZE, BUFFERS) of the SQL procedure's statements via auto_explain, rolled back. */
 export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
-  const o = (sql as any).options;
+  const o = resolvedOptions(sql);
   const notices: string[] = [];
   const one = postgres({
-    host: o.host,
-    port: o.port,
+    // Host and port lists, as postgres.js resolved them; its type definitions take one of each.
+    ...({ host: o.host, port: o.port } as object),
     database: o.database,
     username: o.user,
     password: o.pass,
@@ -178,7 +178,7 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
       checksum, parity, explain, notes)
     select ${runGroup}, r.path, ${i.kind}, ${period}::date, ${i.sourceId}, r.rep, ${inCount}, r.rows_out,
            round(r.ms::numeric, 3), r.checksum, r.parity, r.explain, ${
-    sql.json({ ...notes, tz: i.tz } as any)
+    sql.json({ ...notes, tz: i.tz })
   }
     from jsonb_to_recordset(${
     sql.json(
@@ -190,7 +190,7 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
         checksum: r.checksum,
         parity: r.parity,
         explain: r.explain,
-      })) as any,
+      })),
     )
   })
       as r(path text, rep int, rows_out int, ms float8, checksum text, parity text, explain text)`;

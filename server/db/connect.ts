@@ -8,7 +8,26 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from './embedded.ts';
 
-export type Sql = postgres.Sql<{}>;
+/** A postgres.js pool (no custom types). */
+export type Sql = postgres.Sql;
+
+/**
+ * The connection options postgres.js resolved for a pool. Its type definitions declare
+ * `pass` as null, but the resolved password (or the function that gives it) is kept there.
+ */
+export type ResolvedOptions = {
+  host: string[];
+  port: number[];
+  database: string;
+  user: string;
+  pass: string | (() => string);
+  ssl: unknown;
+};
+
+/** The pool's resolved connection options, to open another connection like its own. */
+export function resolvedOptions(sql: Sql): ResolvedOptions {
+  return sql.options as unknown as ResolvedOptions;
+}
 
 export type Database = {
   sql: Sql;
@@ -49,7 +68,7 @@ export function createPool(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     // `socket` is a documented postgres.js option that its type definitions leave out.
-    ...({ socket: connectWithoutDelay } as {}),
+    ...({ socket: connectWithoutDelay } as object),
     onnotice: () => {},
     connection: { TimeZone: 'UTC', application_name: 'vmledger' },
     types: {

@@ -8,7 +8,7 @@
  * that dies (out of heap, crash) fails the report here.
  */
 import { Worker } from 'node:worker_threads';
-import type { Sql } from '../db/connect.ts';
+import { resolvedOptions, type Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
 import { failReport, getReport, type ReportRecord } from './report_store.ts';
 import type { WorkerInput } from './generate_worker.ts';
@@ -18,10 +18,9 @@ export const WORKER_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSiz
 
 /** A connection URL equivalent to the pool's (hosts, port, database, user, password, TLS). */
 export function urlOf(sql: Sql): string {
-  const o = (sql as unknown as { options: Record<string, any> }).options;
-  const hosts = (o.host as string[]).map((h, i) =>
-    `${h.includes(':') ? `[${h}]` : h}:${o.port[i] ?? o.port[0]}`
-  ).join(',');
+  const o = resolvedOptions(sql);
+  const hosts = o.host.map((h, i) => `${h.includes(':') ? `[${h}]` : h}:${o.port[i] ?? o.port[0]}`)
+    .join(',');
   const auth = `${encodeURIComponent(o.user)}${
     o.pass ? `:${encodeURIComponent(typeof o.pass === 'function' ? o.pass() : o.pass)}` : ''
   }`;
