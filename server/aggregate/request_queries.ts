@@ -1,4 +1,5 @@
 /** Admin aggregation requests and benchmark runs: storage and listings. Data access only. */
+import type { JSONValue } from 'postgres';
 import type { Sql } from '../db/connect.ts';
 
 export type StoredJobRef = { id: string; queue: string; sourceId: number; period: string };
@@ -16,8 +17,8 @@ export async function saveAggregationRequest(
 ): Promise<{ id: string; createdAt: string }> {
   const [row] = await sql`
     insert into aggregation_requests (kind, engine, params, jobs, requested_by)
-    values (${r.kind}, ${r.engine}, ${sql.json(r.params as any)}, ${
-    sql.json(r.jobs as any)
+    values (${r.kind}, ${r.engine}, ${sql.json(r.params as JSONValue)}, ${
+    sql.json(r.jobs)
   }, ${r.requestedBy})
     returning id, created_at`;
   return { id: row.id, createdAt: new Date(row.created_at).toISOString() };
@@ -37,8 +38,32 @@ export async function findAggregationRequest(sql: Sql, id: string) {
   };
 }
 
+/** One run of a benchmark group, as listed. */
+export type BenchmarkRunItem = {
+  path: string;
+  rep: number;
+  rowsOut: number;
+  durationMs: number;
+  checksum: string;
+  parity: string;
+};
+
+/** A benchmark group (one `runBenchmark`), as listed. */
+export type BenchmarkGroupItem = {
+  runGroup: string;
+  kind: string;
+  period: string;
+  sourceId: number;
+  rowsIn: number;
+  parity: 'match' | 'mismatch';
+  explain: string | null;
+  notes: unknown;
+  createdAt: string;
+  runs: BenchmarkRunItem[];
+};
+
 /** Benchmark runs, newest group first, summarised per group with every run. */
-export async function listBenchmarkRuns(sql: Sql, limit: number) {
+export async function listBenchmarkRuns(sql: Sql, limit: number): Promise<BenchmarkGroupItem[]> {
   const rows = await sql`
     with g as (
       select run_group, max(created_at) as at from benchmark_runs group by run_group order by at desc limit ${limit}
@@ -47,7 +72,7 @@ export async function listBenchmarkRuns(sql: Sql, limit: number) {
            r.duration_ms::float8 as duration_ms, r.checksum, r.parity, r.explain, r.notes, r.created_at
     from benchmark_runs r join g using (run_group)
     order by g.at desc, r.run_group, r.rep, r.path`;
-  const groups = new Map<string, any>();
+  const groups = new Map<string, BenchmarkGroupItem>();
   for (const r of rows) {
     let g = groups.get(r.run_group);
     if (!g) {
@@ -58,10 +83,10 @@ export async function listBenchmarkRuns(sql: Sql, limit: number) {
         sourceId: r.source_id,
         rowsIn: r.rows_in,
         parity: 'match',
-        explain: null as string | null,
+        explain: null,
         notes: r.notes,
         createdAt: new Date(r.created_at).toISOString(),
-        runs: [] as any[],
+        runs: [],
       };
       groups.set(r.run_group, g);
     }

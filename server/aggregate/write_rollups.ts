@@ -62,7 +62,7 @@ export async function insertDailyRows(
            r.avg_vcpu, r.avg_ram_gb, r.avg_disk_gb, r.powered_on_ratio, r.powered_on_hours, r.vcpu_hours,
            r.ram_gb_hours, r.disk_gb_hours, r.pool_samples::jsonb, r.pool_pct::jsonb,
            r.first_sample_at, r.last_sample_at, l.first_seen_at, l.last_seen_at, l.created_at, l.deleted_at
-    from jsonb_to_recordset(${tx.json(rows as any)}) as r(
+    from jsonb_to_recordset(${tx.json(rows)}) as r(
       vm_key text, source_vm_id text, name text, total_samples integer, samples_present integer,
       powered_on_samples integer, day_seconds integer, sum_vcpu bigint, sum_ram_mb bigint,
       sum_disk_gb numeric, presence numeric, avg_vcpu numeric, avg_ram_gb numeric, avg_disk_gb numeric,
@@ -92,7 +92,7 @@ export async function insertMonthlyRows(
            r.presence, r.avg_vcpu, r.avg_ram_gb, r.avg_disk_gb, r.powered_on_ratio, r.powered_on_hours,
            r.vcpu_hours, r.ram_gb_hours, r.disk_gb_hours, r.pool_samples::jsonb, r.pool_pct::jsonb,
            r.first_sample_at, r.last_sample_at, r.first_seen_at, r.last_seen_at, r.created_at, r.deleted_at
-    from jsonb_to_recordset(${tx.json(rows as any)}) as r(
+    from jsonb_to_recordset(${tx.json(rows)}) as r(
       vm_key text, source_vm_id text, name text, total_samples integer, samples_present integer,
       powered_on_samples integer, days_present integer, days_covered integer, sum_vcpu bigint,
       sum_ram_mb bigint, sum_disk_gb numeric, presence numeric, avg_vcpu numeric, avg_ram_gb numeric,

@@ -1,4 +1,5 @@
 /** The audit log: admin actions and authentication failures. Data access only. */
+import type { JSONValue } from 'postgres';
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
 
@@ -18,7 +19,7 @@ export async function audit(sql: Sql, e: AuditEntry): Promise<void> {
       insert into audit_log (actor_id, actor_name, action, target, ip, detail)
       values (${e.actorId ?? null}, ${e.actorName ?? null}, ${e.action}, ${e.target ?? null}, ${
       e.ip ?? null
-    }, ${sql.json((e.detail ?? {}) as any)})`;
+    }, ${sql.json((e.detail ?? {}) as JSONValue)})`;
   } catch (err) {
     log.error('audit write failed', { action: e.action, error: err as Error });
   }

@@ -168,9 +168,7 @@ export async function storeCapture(
       }
       const [{ outcome }] = await tx`
         select ingest_apply_capture(${source.id}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
-          ${tx.json(capture.events as any)}, ${tx.json(capture.hosts as any)}, ${
-        tx.json(capture.datastores as any)
-      },
+          ${tx.json(capture.events)}, ${tx.json(capture.hosts)}, ${tx.json(capture.datastores)},
           ${tx.json(totals)}, ${leftOut}::text[]) as outcome`;
       const [{ generation }] = await tx`
         with bump as (
