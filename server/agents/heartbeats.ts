@@ -8,7 +8,7 @@ import type { Sql } from '../db/connect.ts';
  * Records a heartbeat: the agent row, and poll health of each source this token owns.
  * Returns the pending capture-now requests of those sources and marks them picked up.
  */
-export async function recordHeartbeat(
+export function recordHeartbeat(
   sql: Sql,
   tokenId: number,
   hb: Heartbeat,
@@ -29,7 +29,7 @@ export async function recordHeartbeat(
         insert into source_health (source_id, token_id, health, reported_at)
         select s.id, ${tokenId}, r.health, now()
         from jsonb_to_recordset(${
-        tx.json(reports.map((r) => ({ kind: r.kind, id: r.sourceId, health: r })) as any)
+        tx.json(reports.map((r) => ({ kind: r.kind, id: r.sourceId, health: r })))
       })
           as r(kind text, id text, health jsonb)
         join sources s on s.external_id = r.id and (s.kind = r.kind or s.kind = 'demo')

@@ -70,7 +70,7 @@ export async function notifyCaptureStored(
   if (!jobs) return null;
   const day = dayIn(new Date(capture.capturedAt), jobs.reportTz);
   if (day >= dayIn(now, jobs.reportTz)) return null;
-  return enqueueAggregation(jobs, 'daily', {
+  return await enqueueAggregation(jobs, 'daily', {
     sourceId: capture.sourceId,
     period: day,
     cascade: true,
@@ -174,12 +174,12 @@ export async function registerAggregationWorkers(jobs: Jobs, pollingIntervalSeco
   await jobs.boss.work<AggregationJobData>(
     QUEUES.daily,
     options,
-    async ([job]) => runOne(jobs, 'daily', job),
+    ([job]) => runOne(jobs, 'daily', job),
   );
   await jobs.boss.work<AggregationJobData>(
     QUEUES.monthly,
     options,
-    async ([job]) => runOne(jobs, 'monthly', job),
+    ([job]) => runOne(jobs, 'monthly', job),
   );
   await jobs.boss.work(
     QUEUES.dailyTick,

@@ -23,7 +23,7 @@ export async function registerMaintenanceJobs(
     await jobs.boss.work(
       MAINTENANCE_QUEUE,
       { batchSize: 1, pollingIntervalSeconds: 10 },
-      async (_batch: Job[]) => runMaintenance(jobs.sql, { retentionMonths: o.retentionMonths }),
+      (_batch: Job[]) => runMaintenance(jobs.sql, { retentionMonths: o.retentionMonths }),
     );
   }
 }

@@ -43,7 +43,7 @@ export function adminRoutes(
     '/admin',
     auth,
     admin,
-    async (c) => tokens(c, c.req.query('revoked') ? { revoked: c.req.query('revoked') } : {}),
+    (c) => tokens(c, c.req.query('revoked') ? { revoked: c.req.query('revoked') } : {}),
   );
 
   app.post('/admin/tokens', auth, admin, requireCsrf(), async (c) => {

@@ -44,7 +44,7 @@ export function reportRoutes(
     return c.html(reportsPage(viewerOf(c), { installed, reports, ...extra }), status);
   };
 
-  app.get('/reports', auth, async (c) => list(c, { requested: c.req.query('requested') }));
+  app.get('/reports', auth, (c) => list(c, { requested: c.req.query('requested') }));
 
   // Generate: queued for the report job (or generated in the background here), then listed.
   app.post('/reports', auth, requireAdminPage(), requireCsrf(), async (c) => {

@@ -95,7 +95,7 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   });
 
   // The whole filtered list as CSV, streamed a page at a time (keyset, so page 1,000 costs what page 1 does).
-  app.get('/vms.csv', auth, async (c) => {
+  app.get('/vms.csv', auth, (c) => {
     const state = listState(c.req.query());
     delete state.params.cursor;
     const base = parseVmListParams(state.params);

@@ -12,13 +12,7 @@ import type { Job, Queue } from 'pg-boss';
 import { ensureQueues, type Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
-import {
-  normalisePeriod,
-  periodDay,
-  type ReportFormat,
-  type ReportKind,
-  todayIn,
-} from './period.ts';
+import { normalisePeriod, periodDay, type ReportFormat, todayIn } from './period.ts';
 import { describeStaleness, periodHasCaptures, staleSources } from './readiness.ts';
 import { cleanupReports, createReport, replaceScheduled } from './report_store.ts';
 
@@ -69,7 +63,7 @@ function queueOptions(name: string, retryDelay: number): Omit<Queue, 'name'> {
 }
 
 /** Queues a requested report for any node's worker. */
-export async function enqueueReport(jobs: Jobs, reportId: string): Promise<string | null> {
+export function enqueueReport(jobs: Jobs, reportId: string): Promise<string | null> {
   // A requested report that failed once has its reason recorded; one retry covers a lost node.
   return jobs.boss.send(REPORT_QUEUES.generate, { reportId } satisfies ReportJobData, {
     retryLimit: 1,
@@ -112,7 +106,7 @@ export async function reportTick(
   const p = normalisePeriod(kind, undefined, todayIn(jobs.reportTz, now));
   if ('error' in p) throw new Error(p.error);
   const data: ReportJobData = { kind, period: p.period, format: 'xlsx', scheduled: true };
-  return jobs.boss.send(REPORT_QUEUES.generate, data, {
+  return await jobs.boss.send(REPORT_QUEUES.generate, data, {
     singletonKey: `${kind}:${p.period}:xlsx`,
     singletonSeconds: 3600,
   });
@@ -174,6 +168,6 @@ export async function registerReportJobs(jobs: Jobs, o: ReportJobsOptions = {}):
   await jobs.boss.work(
     REPORT_QUEUES.retention,
     { pollingIntervalSeconds },
-    async () => cleanupReports(jobs.sql),
+    () => cleanupReports(jobs.sql),
   );
 }
