@@ -44,6 +44,29 @@ type Vm = {
   };
 };
 
+/** A row of the daily-rollup cursor in aggregateMonthlyTs, in select order (int8 as numbers). */
+type DailyValues = [
+  key: string,
+  sourceVmId: string,
+  name: string,
+  present: number,
+  on: number,
+  vcpu: number,
+  ram: number,
+  diskMilli: number,
+  onH: number,
+  vcpuH: number,
+  ramH: number,
+  diskH: number,
+  pools: Record<string, number>,
+  first: string,
+  last: string,
+  firstSeen: string | null,
+  lastSeen: string | null,
+  created: string | null,
+  deleted: string | null,
+];
+
 const micro = (s: string) => parseScaled(s, 6);
 
 /** Replaces the monthly rollup of (sourceId, month) inside `tx`; `read` serves the cursor. Returns VM rows written. */
@@ -164,7 +187,16 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
     .values()
     .cursor(CURSOR_ROWS);
   for await (const rows of cursor) {
-    for (const r of rows as unknown as any[][]) {
+    for (const r of rows as unknown as DailyValues[]) {
+      // Days come in order: the last one carries the latest identity and lifecycle.
+      const latest = {
+        sourceVmId: r[1],
+        name: r[2],
+        firstSeen: r[15],
+        lastSeen: r[16],
+        created: r[17],
+        deleted: r[18],
+      };
       if (vm === null || vm.key !== r[0]) {
         if (vm) finish(vm);
         if (batch.length >= WRITE_BATCH) await flush();
@@ -183,7 +215,7 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
           pools: new Map(),
           first: r[13],
           last: r[14],
-          latest: null as any,
+          latest,
         };
       }
       vm.present += r[3];
@@ -198,15 +230,7 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
       vm.diskH += r[11];
       for (const pool in r[12]) vm.pools.set(pool, (vm.pools.get(pool) ?? 0) + r[12][pool]);
       vm.last = r[14];
-      // Days come in order: the last one carries the latest identity and lifecycle.
-      vm.latest = {
-        sourceVmId: r[1],
-        name: r[2],
-        firstSeen: r[15],
-        lastSeen: r[16],
-        created: r[17],
-        deleted: r[18],
-      };
+      vm.latest = latest;
     }
   }
   if (vm) finish(vm);

@@ -61,6 +61,42 @@ export type VmListItem = {
 
 export type Page<T> = { items: T[]; total: number; next: string | null };
 
+/**
+ * A vm_inventory row (the columns `toItem` reads) with its source's name and kind and the
+ * lifecycle's last sighting. numeric columns arrive as text, times as Dates.
+ */
+export type VmListRow = {
+  source_id: number;
+  vm_key: string;
+  source_vm_id: string;
+  bios_uuid: string | null;
+  instance_uuid: string | null;
+  name: string;
+  power_state: string;
+  is_template: boolean;
+  vcpu: number;
+  ram_mb: number;
+  provisioned_disk_gb: string;
+  used_disk_gb: string | null;
+  datacenter: string | null;
+  cluster: string | null;
+  host: string | null;
+  resource_pool: string | null;
+  folder: string | null;
+  guest_os: string | null;
+  ip_addresses: string[];
+  tags: string[];
+  created_at: Date | null;
+  first_seen_at: Date;
+  state_at: Date;
+  source_name: string;
+  source_kind: string;
+  last_seen_at: Date;
+};
+
+/** A page row's sort value: text, an integer, numeric as text, or a time (by the sort). */
+type SortRow = { sort_value: string | number | Date | null };
+
 /** The sort key of the last row of a page: value of the sort column, then source and key. */
 type Cursor = { v: string | number | null; s: number; k: string };
 
@@ -105,23 +141,23 @@ function searchCondition(sql: Sql, q: string) {
 /** Sort columns (whitelisted SQL expressions; never user text) and how to read their value back. */
 const SORT_SQL: Record<
   VmSort,
-  { expr: string; pick: (r: Record<string, any>) => string | number | null }
+  { expr: string; pick: (r: SortRow) => string | number | null }
 > = {
-  name: { expr: 'lower(i.name)', pick: (r) => r.sort_value },
+  name: { expr: 'lower(i.name)', pick: (r) => r.sort_value as string },
   // The name of the VM's source (joined as `src`, see readPage): sources are few and renamed rarely.
-  source: { expr: 'src.name', pick: (r) => r.sort_value },
-  power: { expr: 'i.power_state', pick: (r) => r.sort_value },
-  vcpu: { expr: 'i.vcpu', pick: (r) => r.sort_value },
-  ram: { expr: 'i.ram_mb', pick: (r) => r.sort_value },
+  source: { expr: 'src.name', pick: (r) => r.sort_value as string },
+  power: { expr: 'i.power_state', pick: (r) => r.sort_value as string },
+  vcpu: { expr: 'i.vcpu', pick: (r) => r.sort_value as number },
+  ram: { expr: 'i.ram_mb', pick: (r) => r.sort_value as number },
   disk: {
     expr: 'i.provisioned_disk_gb',
     pick: (r) => (r.sort_value === null ? null : String(r.sort_value)),
   },
   created: {
     expr: "coalesce(i.created_at, '-infinity'::timestamptz)",
-    pick: (r) => new Date(r.sort_value).getTime(),
+    pick: (r) => new Date(r.sort_value as Date).getTime(),
   },
-  firstSeen: { expr: 'i.first_seen_at', pick: (r) => new Date(r.sort_value).getTime() },
+  firstSeen: { expr: 'i.first_seen_at', pick: (r) => new Date(r.sort_value as Date).getTime() },
 };
 
 /** The cursor's sort value as a SQL parameter of the sort column's type. */
@@ -254,7 +290,7 @@ async function readPage(
         order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
         limit ${limit}`;
   const [rows, count] = await Promise.all([
-    sql`
+    sql<(VmListRow & SortRow)[]>`
       select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at
       from (${chosen}) p
       join sources s on s.id = p.source_id
@@ -277,7 +313,7 @@ async function readPage(
 }
 
 /** Row → API item (camelCase, ISO times, numbers). */
-export function toItem(r: Record<string, any>): VmListItem {
+export function toItem(r: VmListRow): VmListItem {
   return {
     key: r.vm_key,
     sourceId: r.source_id,

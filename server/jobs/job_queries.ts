@@ -29,14 +29,28 @@ export const JOB_STATES = [
   'failed',
 ] as const;
 
-function toRow(r: Record<string, any>): JobRow {
+/** A row of pgboss.job as the queries below select it. */
+type JobTableRow = {
+  id: string;
+  name: string;
+  state: string;
+  data: unknown;
+  output: unknown;
+  retry_count: number;
+  retry_limit: number;
+  singleton_key: string | null;
+  created_on: Date;
+  started_on: Date | null;
+  completed_on: Date | null;
+};
+
+function toRow(r: JobTableRow): JobRow {
   const output = r.output ?? null;
+  const message = typeof output === 'object' && output !== null && 'message' in output
+    ? output.message
+    : undefined;
   const error = r.state === 'failed' || r.state === 'retry'
-    ? (typeof output?.message === 'string'
-      ? output.message
-      : output
-      ? JSON.stringify(output)
-      : null)
+    ? (typeof message === 'string' ? message : output ? JSON.stringify(output) : null)
     : null;
   return {
     id: r.id,
@@ -59,7 +73,7 @@ export async function listJobs(
   sql: Sql,
   q: { state?: string; queue?: string; limit: number },
 ): Promise<JobRow[]> {
-  const rows = await sql`
+  const rows = await sql<JobTableRow[]>`
     select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on
     from pgboss.job
     where name = any(${q.queue ? [q.queue] : ALL_QUEUES})
@@ -72,7 +86,7 @@ export async function listJobs(
 /** The jobs with these ids (any order of input; output in input order). */
 export async function jobsByIds(sql: Sql, ids: string[]): Promise<JobRow[]> {
   if (ids.length === 0) return [];
-  const rows = await sql`
+  const rows = await sql<JobTableRow[]>`
     select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on
     from pgboss.job where id = any(${ids}::uuid[])`;
   const byId = new Map(rows.map((r) => [String(r.id), toRow(r)]));

@@ -2,6 +2,7 @@
  * Admin page data: agents and background jobs (tokens come from server/auth/tokens.ts).
  * Data access only.
  */
+import type { Heartbeat } from '../../agent/capture/heartbeat.ts';
 import type { Sql } from '../db/connect.ts';
 import { hasJobTable } from './pages_dashboard.ts';
 
@@ -15,8 +16,9 @@ export type AgentRow = {
   hostname: string | null;
   firstSeenAt: string;
   lastHeartbeatAt: string;
-  spool: Record<string, any>;
-  delivery: Record<string, any>;
+  /** As the agent last reported them. */
+  spool: Partial<Heartbeat['spool']>;
+  delivery: Partial<Heartbeat['delivery']>;
   sources: string[];
 };
 

@@ -16,7 +16,18 @@ export type FleetTotals = {
 };
 export type FleetChange = { now: FleetTotals; dayBefore: FleetTotals | null };
 
-function toTotals(r: Record<string, any>): FleetTotals {
+/** A sum as PostgreSQL returns it: int8 as a number, numeric as text; null over no rows. */
+type Sum = number | string | null;
+
+function toTotals(r: {
+  vms: Sum;
+  powered_on: Sum;
+  vcpu: Sum;
+  ram_mb: Sum;
+  disk_gb: Sum;
+  sources: Sum;
+  at: Date | null;
+}): FleetTotals {
   return {
     vms: Number(r.vms ?? 0),
     poweredOn: Number(r.powered_on ?? 0),

@@ -3,6 +3,7 @@
  * `reports` / `report_chunks` tables when they exist. Data access only.
  */
 import type { Sql } from '../db/connect.ts';
+import type { ReportsTableRow } from '../reports/report_store.ts';
 
 export type ReportRow = {
   id: string;
@@ -30,7 +31,7 @@ export async function hasReports(sql: Sql): Promise<boolean> {
   return r.ok;
 }
 
-function toRow(r: Record<string, any>): ReportRow {
+function toRow(r: ReportsTableRow): ReportRow {
   return {
     id: r.id,
     kind: r.kind,
@@ -52,14 +53,16 @@ function toRow(r: Record<string, any>): ReportRow {
 
 /** Newest reports first. */
 export async function listReportRows(sql: Sql, limit: number): Promise<ReportRow[]> {
-  const rows = await sql`select * from reports order by created_at desc, id desc limit ${limit}`;
+  const rows = await sql<
+    ReportsTableRow[]
+  >`select * from reports order by created_at desc, id desc limit ${limit}`;
   return rows.map(toRow);
 }
 
 /** One report, or null (also for ids that are not UUIDs). */
 export async function getReportRow(sql: Sql, id: string): Promise<ReportRow | null> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
-  const rows = await sql`select * from reports where id = ${id}::uuid`;
+  const rows = await sql<ReportsTableRow[]>`select * from reports where id = ${id}::uuid`;
   return rows.length ? toRow(rows[0]) : null;
 }
 

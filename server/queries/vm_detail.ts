@@ -4,7 +4,7 @@
  * Data access only.
  */
 import type { Sql } from '../db/connect.ts';
-import { toItem } from '../inventory/list_vms.ts';
+import { toItem, type VmListRow } from '../inventory/list_vms.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -16,7 +16,7 @@ export async function getVm(sql: Sql, sourceId: number, key: string) {
     from vm_lifecycle l join sources s on s.id = l.source_id
     where l.source_id = ${sourceId} and l.vm_key = ${key}`;
   if (!life) return null;
-  const [inv] = await sql`
+  const [inv] = await sql<VmListRow[]>`
     select i.*, s.name as source_name, s.kind as source_kind, ${life.last_seen_at}::timestamptz as last_seen_at
     from vm_inventory i join sources s on s.id = i.source_id
     where i.source_id = ${sourceId} and i.vm_key = ${key}`;
@@ -112,8 +112,8 @@ export function changesOf(points: TracePoint[]): TraceChange[] {
         out.push({
           at: points[i].at,
           field: label,
-          from: (a ?? null) as any,
-          to: (b ?? null) as any,
+          from: a ?? null,
+          to: b ?? null,
         });
       }
     }

@@ -29,6 +29,28 @@ export type ReportRecord = {
   error: string | null;
 };
 
+/** A row of the `reports` table as postgres.js returns it (bigint as number, times as Date). */
+export type ReportsTableRow = {
+  id: string;
+  kind: ReportKind;
+  period: string;
+  format: ReportFormat;
+  status: ReportStatus;
+  origin: ReportOrigin;
+  file_name: string;
+  content_type: string;
+  size_bytes: number | null;
+  chunk_count: number | null;
+  sha256: string | null;
+  row_count: number | null;
+  requested_by: number | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  expires_at: Date;
+  error: string | null;
+};
+
 /** Days a report is kept unless the caller says otherwise. */
 export const DEFAULT_RETENTION_DAYS = 90;
 
@@ -36,7 +58,7 @@ const iso = (
   d: unknown,
 ) => (d instanceof Date ? d.toISOString() : d === null || d === undefined ? null : String(d));
 
-function toRecord(r: Record<string, any>): ReportRecord {
+function toRecord(r: ReportsTableRow): ReportRecord {
   return {
     id: r.id,
     kind: r.kind,
@@ -70,7 +92,7 @@ export async function createReport(
     retentionDays?: number;
   },
 ): Promise<ReportRecord> {
-  const [row] = await sql`
+  const [row] = await sql<ReportsTableRow[]>`
     insert into reports (kind, period, format, origin, file_name, content_type, requested_by, expires_at)
     values (${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
     reportFileName(r.kind, r.period, r.format)
@@ -118,7 +140,7 @@ export async function failReport(sql: Sql, id: string, error: string): Promise<v
 }
 
 export async function getReport(sql: Sql, id: string): Promise<ReportRecord | null> {
-  const [row] = await sql`select * from reports where id = ${id}`;
+  const [row] = await sql<ReportsTableRow[]>`select * from reports where id = ${id}`;
   return row ? toRecord(row) : null;
 }
 
@@ -146,7 +168,7 @@ export async function listReports(
   const after = q.cursor
     ? sql`and (created_at, id) < (${q.cursor.t}::timestamptz, ${q.cursor.id}::uuid)`
     : sql``;
-  const rows = await sql`
+  const rows = await sql<ReportsTableRow[]>`
     select * from reports where ${filter} ${after}
     order by created_at desc, id desc limit ${q.limit + 1}`;
   const [{ total }] = await sql`select count(*)::integer as total from reports where ${filter}`;
