@@ -3,7 +3,7 @@
  * its method, path, roles and zod schemas, from which the OpenAPI 3.1 document is built.
  * A route cannot exist without its description, and vice versa.
  */
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { type AuthVariables, requireRole } from '../auth/middleware.ts';
 import type { Role } from '../auth/tokens.ts';
@@ -20,7 +20,7 @@ export type RouteSpec = {
   tag: string;
   /** Roles allowed (admin implies viewer). */
   roles: Role[];
-  query?: z.ZodObject<any>;
+  query?: z.ZodObject;
   body?: z.ZodType;
   /** Status → description. */
   responses?: Record<number, string>;
@@ -38,11 +38,11 @@ export class ApiDoc {
   define(
     app: Hono<Env>,
     spec: RouteSpec,
-    ...handlers: ((c: Context<Env>, next: () => Promise<void>) => any)[]
+    ...handlers: Handler<Env>[]
   ) {
     this.routes.push(spec);
     const guard = requireRole(...spec.roles) as MiddlewareHandler<Env>;
-    (app as any).on(spec.method.toUpperCase(), spec.path, guard, ...handlers);
+    app.on(spec.method.toUpperCase(), spec.path, guard, ...handlers);
   }
 
   /** The OpenAPI 3.1 document. */
@@ -57,7 +57,7 @@ export class ApiDoc {
         schema: { type: 'string' },
       }));
       if (r.query) {
-        const schema = z.toJSONSchema(r.query, { io: 'input', unrepresentable: 'any' }) as any;
+        const schema = z.toJSONSchema(r.query, { io: 'input', unrepresentable: 'any' });
         for (const [name, s] of Object.entries(schema.properties ?? {})) {
           params.push({
             name,

@@ -51,7 +51,7 @@ export async function ensureQueues(
   for (const [name, options] of queues) {
     if (existing.has(name)) {
       const { policy: _policy, ...changeable } = options;
-      await boss.updateQueue(name, changeable as any);
+      await boss.updateQueue(name, changeable);
     } else {
       await boss.createQueue(name, options);
     }

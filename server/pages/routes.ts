@@ -106,7 +106,9 @@ export function pageRoutes(sql: Sql, options: {
         c.html(
           apiReferencePage(
             viewerOf(c),
-            doc.openapi({ title: 'vmledger API', version: '1' }) as any,
+            doc.openapi({ title: 'vmledger API', version: '1' }) as Parameters<
+              typeof apiReferencePage
+            >[1],
           ),
         ),
     );
