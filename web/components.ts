@@ -2,7 +2,7 @@
  * Shared page components: page heading, KPI cards, badges, empty states, tables, times and
  * segmented controls. Pages compose these so they stay consistent.
  */
-import { html } from 'hono/html';
+import { markup } from './markup.ts';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { fmtAge, fmtTime } from './format.ts';
 
@@ -13,11 +13,13 @@ export function pageHead(
   title: string,
   options: { sub?: Content; actions?: Content; crumbs?: Content } = {},
 ) {
-  return html`${
-    options.crumbs ? html`<nav class="crumbs" aria-label="Breadcrumb">${options.crumbs}</nav>` : ''
+  return markup`${
+    options.crumbs
+      ? markup`<nav class="crumbs" aria-label="Breadcrumb">${options.crumbs}</nav>`
+      : ''
   }
 <div class="page-head"><div><h1>${title}</h1>${
-    options.sub ? html`<div class="sub">${options.sub}</div>` : ''
+    options.sub ? markup`<div class="sub">${options.sub}</div>` : ''
   }</div>${options.actions ?? ''}</div>`;
 }
 
@@ -28,25 +30,18 @@ export function kpi(
   delta?: { value: number; text: string; title?: string } | null,
 ) {
   const cls = !delta ? '' : delta.value > 0 ? 'up' : delta.value < 0 ? 'down' : 'flat';
-  return html`
-    <div
-      class="card kpi"><div class="label">${label}</div><div class="value">${value}</div>${delta
-        ? html`<div class="delta ${cls}" title="${delta.title ?? ''}">${delta.text}</div>`
-        : ''}</div>
-  `;
+  return markup`<div class="card kpi"><div class="label">${label}</div><div class="value">${value}</div>${
+    delta ? markup`<div class="delta ${cls}" title="${delta.title ?? ''}">${delta.text}</div>` : ''
+  }</div>`;
 }
 
 export type Tone = 'ok' | 'warn' | 'bad' | 'neutral' | 'info' | 'on' | 'off' | 'suspended';
 
 /** A small pill with a text label (colour is never the only signal). */
 export function badge(tone: Tone, label: string, title?: string) {
-  return html`
-    <span class="badge ${tone}" ${title
-      ? html`
-        title="${title}"
-      `
-      : ''}>${label}</span>
-  `;
+  return markup`<span class="badge ${tone}"${
+    title ? markup` title="${title}"` : ''
+  }>${label}</span>`;
 }
 
 const POWER: Record<string, [Tone, string]> = {
@@ -63,17 +58,17 @@ export function powerBadge(state: string) {
 
 /** An empty state: what is missing and what to do about it. */
 export function empty(title: string, hint?: Content) {
-  return html`<div class="empty" role="status"><strong>${title}</strong>${
-    hint ? html`<span>${hint}</span>` : ''
+  return markup`<div class="empty" role="status"><strong>${title}</strong>${
+    hint ? markup`<span>${hint}</span>` : ''
   }</div>`;
 }
 
 /** A `<time>` showing the UTC time, with the age as its hover title. */
 export function time(iso: string | null | undefined, options: { age?: boolean } = {}) {
-  if (!iso) return html`<span class="muted">–</span>`;
+  if (!iso) return markup`<span class="muted">–</span>`;
   return options.age
-    ? html`<time datetime="${iso}" title="${fmtTime(iso)}">${fmtAge(iso)}</time>`
-    : html`<time datetime="${iso}" title="${fmtAge(iso)}">${fmtTime(iso)}</time>`;
+    ? markup`<time datetime="${iso}" title="${fmtTime(iso)}">${fmtAge(iso)}</time>`
+    : markup`<time datetime="${iso}" title="${fmtAge(iso)}">${fmtTime(iso)}</time>`;
 }
 
 /** A scrollable table with a sticky header; `caption` is for screen readers. */
@@ -83,21 +78,10 @@ export function table(
   rows: Content,
   options: { short?: boolean; id?: string } = {},
 ) {
-  return html`
-    <div class="table-wrap${options.short ? ' short' : ''}" ${options.id
-      ? html`
-        id="${options.id}"
-      `
-      : ''} tabindex="0" role="region" aria-label="${caption}">
-      <table>
-        <caption class="visually-hidden">${caption}</caption>
-        <thead>
-          <tr>${head}</tr>
-        </thead>
-        <tbody>${rows}</tbody>
-      </table>
-    </div>
-  `;
+  return markup`<div class="table-wrap${options.short ? ' short' : ''}"${
+    options.id ? markup` id="${options.id}"` : ''
+  } tabindex="0" role="region" aria-label="${caption}">
+<table><caption class="visually-hidden">${caption}</caption><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** A row of links where one is current (granularity pickers and the like). */
@@ -105,15 +89,9 @@ export function segmented(
   label: string,
   items: { href: string; label: string; current: boolean }[],
 ) {
-  return html`<div class="segmented" role="group" aria-label="${label}">${
+  return markup`<div class="segmented" role="group" aria-label="${label}">${
     items.map((i) =>
-      html`
-        <a href="${i.href}" ${i.current
-          ? html`
-            aria-current="true"
-          `
-          : ''}>${i.label}</a>
-      `
+      markup`<a href="${i.href}"${i.current ? markup` aria-current="true"` : ''}>${i.label}</a>`
     )
   }</div>`;
 }
@@ -137,5 +115,5 @@ export function pollHealth(
 
 /** A hidden CSRF field for a form posting to a page route. */
 export function csrfField(token: string) {
-  return html`<input type="hidden" name="csrf" value="${token}">`;
+  return markup`<input type="hidden" name="csrf" value="${token}">`;
 }

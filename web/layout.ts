@@ -1,5 +1,5 @@
 /** The page shell: document head, header with navigation, and the main region. */
-import { html } from 'hono/html';
+import { markup } from './markup.ts';
 import type { Content } from './components.ts';
 
 /** Who is looking at the page (from the session). */
@@ -22,54 +22,43 @@ export function page(
   options: { title: string; current?: string; viewer?: Viewer; body: Content; events?: string },
 ) {
   const v = options.viewer;
-  return html`
-    <!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="color-scheme" content="light dark">
-        <meta name="htmx-config"
-          content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'>
-        <title>${options.title} · vmledger</title>
-        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-        <link rel="stylesheet" href="/static/app.css">
-        <script src="/static/htmx.min.js" defer></script>
-        <script src="/static/app.js" defer></script>
-      </head>
-      <body${options.events
-        ? html`
-          data-events="${options.events}"
-        `
-        : ''}>
-    <a class="skip" href="#main">Skip to content</a>
-    ${v
-      ? html`
-        <header class="shell">
-          <a class="brand" href="/">vm<span>ledger</span></a>
-          <nav aria-label="Main">
-            <ul>
-            ${NAV.filter((n) => !n.admin || v.role === 'admin').map((n) =>
-              html`<li><a href="${n.href}"${
-                n.href === options.current
-                  ? html`
-                    aria-current="page"
-                  `
-                  : ''
-              }>${n.label}</a></li>`
-            )}
-          </ul>
-          </nav>
-          <form class="who" method="post" action="/logout">
-            <input type="hidden" name="csrf" value="${v.csrf}">
-            <span class="name muted" title="role: ${v.role}">${v.name}</span>
-            <button class="quiet small" type="submit">Log out</button>
-          </form>
-        </header>
-      `
-      : ''}
-    <main id="main" tabindex="-1">${options.body}</main>
-    </body>
-    </html>
-  `;
+  return markup`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false}'>
+<title>${options.title} · vmledger</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/app.css">
+<script src="/static/htmx.min.js" defer></script>
+<script src="/static/app.js" defer></script>
+</head>
+<body${options.events ? markup` data-events="${options.events}"` : ''}>
+<a class="skip" href="#main">Skip to content</a>
+${
+    v
+      ? markup`<header class="shell">
+  <a class="brand" href="/">vm<span>ledger</span></a>
+  <nav aria-label="Main"><ul>
+    ${
+        NAV.filter((n) => !n.admin || v.role === 'admin').map((n) =>
+          markup`<li><a href="${n.href}"${
+            n.href === options.current ? markup` aria-current="page"` : ''
+          }>${n.label}</a></li>`
+        )
+      }
+  </ul></nav>
+  <form class="who" method="post" action="/logout">
+    <input type="hidden" name="csrf" value="${v.csrf}">
+    <span class="name muted" title="role: ${v.role}">${v.name}</span>
+    <button class="quiet small" type="submit">Log out</button>
+  </form>
+</header>`
+      : ''
+  }
+<main id="main" tabindex="-1">${options.body}</main>
+</body>
+</html>`;
 }

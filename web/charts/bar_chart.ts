@@ -1,5 +1,5 @@
 /** A server-rendered SVG grouped bar chart over categories (benchmark runs: SQL vs TS). */
-import { html, raw } from 'hono/html';
+import { markup, raw } from '../markup.ts';
 import { fmtCompact } from '../format.ts';
 import { niceTicks } from './scale.ts';
 
@@ -22,12 +22,7 @@ export function barChart(o: BarChartOptions) {
   const fmt = o.format ?? fmtCompact;
   const values = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   if (!o.categories.length || !values.length) {
-    return html`
-      <figure class="chart">
-        <figcaption>${o.title}</figcaption>
-        <p class="muted small">No data yet.</p>
-      </figure>
-    `;
+    return markup`<figure class="chart"><figcaption>${o.title}</figcaption><p class="muted small">No data yet.</p></figure>`;
   }
   const ticks = niceTicks(0, Math.max(...values), 4);
   const top = ticks[ticks.length - 1] || 1;
@@ -70,16 +65,12 @@ export function barChart(o: BarChartOptions) {
       }`
     ).join('; ')
   }`;
-  return html`
-    <figure class="chart" id="${o.id}">
-      <figcaption><span>${o.title}</span><span class="legend">${o.series.map((s, i) =>
-        html`<span><span class="key s${i}"></span>${s.label}</span>`
-      )}</span></figcaption>
-      <svg viewBox="0 0 ${W} ${H}" role="img"
-        aria-labelledby="${o.id}-title ${o.id}-desc"><title id="${o.id}-title">${o
-          .title}</title><desc id="${o.id}-desc">${desc.slice(0, 2000)}</desc>${raw(out)}</svg>
-    </figure>
-  `;
+  return markup`<figure class="chart" id="${o.id}"><figcaption><span>${o.title}</span><span class="legend">${
+    o.series.map((s, i) => markup`<span><span class="key s${i}"></span>${s.label}</span>`)
+  }</span></figcaption>
+<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${o.id}-title ${o.id}-desc"><title id="${o.id}-title">${o.title}</title><desc id="${o.id}-desc">${
+    desc.slice(0, 2000)
+  }</desc>${raw(out)}</svg></figure>`;
 }
 
 function esc(s: string): string {

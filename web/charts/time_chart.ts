@@ -2,7 +2,7 @@
  * Server-rendered SVG charts over time: line, step or bar series with axes, grid lines, a
  * title and description for screen readers, and hover titles per time bucket. No client JS.
  */
-import { html, raw } from 'hono/html';
+import { markup, raw } from '../markup.ts';
 import { fmtCompact } from '../format.ts';
 import { niceTicks, timeTicks } from './scale.ts';
 
@@ -45,12 +45,7 @@ export function timeChart(o: TimeChartOptions) {
   const all = o.series.flatMap((s) => s.points);
   const desc = `${o.title}: ${o.series.map((s) => describe(s, fmt, o.unit)).join('; ')}`;
   if (all.length === 0) {
-    return html`
-      <figure class="chart">
-        <figcaption>${o.title}</figcaption>
-        <p class="muted small">No data in this range.</p>
-      </figure>
-    `;
+    return markup`<figure class="chart"><figcaption>${o.title}</figcaption><p class="muted small">No data in this range.</p></figure>`;
   }
   const times = all.map((p) => p.at);
   let x0 = o.from ?? Math.min(...times);
@@ -141,21 +136,14 @@ export function timeChart(o: TimeChartOptions) {
   }).join('');
 
   const legend = o.series.length > 1
-    ? html`<span class="legend">${
-      o.series.map((s, i) => html`<span><span class="key s${i}"></span>${s.label}</span>`)
+    ? markup`<span class="legend">${
+      o.series.map((s, i) => markup`<span><span class="key s${i}"></span>${s.label}</span>`)
     }</span>`
     : '';
-  return html`
-    <figure class="chart" id="${o.id}">
-      <figcaption><span id="${o.id}-t">${o.title}</span>${legend}</figcaption>
-      <svg viewBox="0 0 ${W} ${H}" role="img"
-        aria-labelledby="${o.id}-title ${o.id}-desc"
-        preserveAspectRatio="xMidYMid meet"><title id="${o.id}-title">${o
-          .title}</title><desc id="${o.id}-desc">${desc}</desc>${raw(
-            grid + axis + xt + marks + hits,
-          )}</svg>
-    </figure>
-  `;
+  return markup`<figure class="chart" id="${o.id}"><figcaption><span id="${o.id}-t">${o.title}</span>${legend}</figcaption>
+<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${o.id}-title ${o.id}-desc" preserveAspectRatio="xMidYMid meet"><title id="${o.id}-title">${o.title}</title><desc id="${o.id}-desc">${desc}</desc>${
+    raw(grid + axis + xt + marks + hits)
+  }</svg></figure>`;
 }
 
 /** "vCPU: 4 → 8 (min 4, max 8)" for the description. */

@@ -1,5 +1,5 @@
 /** Benchmarks: SQL vs TypeScript aggregation runs, their parity and the SQL path's plan. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { BenchGroup, BenchRun } from '../../server/queries/pages_benchmarks.ts';
 import { barChart } from '../charts/bar_chart.ts';
 import { badge, empty, kpi, pageHead, table, time } from '../components.ts';
@@ -27,7 +27,7 @@ export function benchmarksPage(viewer: Viewer, o: { groups: BenchGroup[] }) {
     title: 'Benchmarks',
     current: '/benchmarks',
     viewer,
-    body: html`${
+    body: markup`${
       pageHead('Aggregation benchmarks', {
         sub:
           'Daily and monthly aggregation run as PL/pgSQL and as TypeScript on the same data; both must produce identical rows.',
@@ -37,9 +37,9 @@ ${
       o.groups.length === 0
         ? empty(
           'No benchmark runs yet.',
-          html`Run <code>npm run bench:agg</code> or the benchmark job.`,
+          markup`Run <code>npm run bench:agg</code> or the benchmark job.`,
         )
-        : html`<section class="cards" aria-label="Summary">
+        : markup`<section class="cards" aria-label="Summary">
   ${kpi('Benchmark runs', fmtInt(o.groups.length))}
   ${kpi('Parity', mismatches === 0 ? 'all match' : `${mismatches} mismatch`, null)}
   ${kpi('Latest SQL', fmtMs(o.groups[0].sqlMs))}
@@ -67,38 +67,19 @@ ${
 ${
           table(
             'Benchmark runs',
-            html`
-              <th scope="col">When</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Period</th>
-              <th scope="col">Source</th>
-              <th scope="col" class="num">Rows in</th>
-              <th scope="col" class="num">Rows out</th>
-              <th scope="col" class="num">SQL</th>
-              <th scope="col" class="num">TS</th>
-              <th scope="col" class="num">TS/SQL</th>
-              <th scope="col">Parity</th>
-              <th scope="col"></th>
-            `,
-            html`${
+            markup`<th scope="col">When</th><th scope="col">Kind</th><th scope="col">Period</th><th scope="col">Source</th><th scope="col" class="num">Rows in</th><th scope="col" class="num">Rows out</th><th scope="col" class="num">SQL</th><th scope="col" class="num">TS</th><th scope="col" class="num">TS/SQL</th><th scope="col">Parity</th><th scope="col"></th>`,
+            markup`${
               o.groups.map((g) =>
-                html`
-                  <tr>
-                    <td>${time(g.at)}</td>
-                    <td>${g.kind}</td>
-                    <td>${g.period}</td>
-                    <td>${g.sourceName ?? g.sourceId}</td>
-                    <td class="num">${fmtInt(g.rowsIn)}</td>
-                    <td class="num">${fmtInt(g.rowsOut)}</td>
-                    <td class="num">${fmtMs(g.sqlMs)}</td>
-                    <td class="num">${fmtMs(g.tsMs)}</td>
-                    <td class="num">${ratio(g)}</td>
-                    <td>${g.parity ? badge('ok', 'match') : badge('bad', 'mismatch')} ${winner(
-                      g,
-                    )}</td>
-                    <td><a href="/benchmarks/${g.runGroup}">Runs and plan</a></td>
-                  </tr>
-                `
+                markup`<tr><td>${time(g.at)}</td><td>${g.kind}</td><td>${g.period}</td><td>${
+                  g.sourceName ?? g.sourceId
+                }</td>
+        <td class="num">${fmtInt(g.rowsIn)}</td><td class="num">${
+                  fmtInt(g.rowsOut)
+                }</td><td class="num">${fmtMs(g.sqlMs)}</td><td class="num">${fmtMs(g.tsMs)}</td>
+        <td class="num">${ratio(g)}</td><td>${
+                  g.parity ? badge('ok', 'match') : badge('bad', 'mismatch')
+                } ${winner(g)}</td>
+        <td><a href="/benchmarks/${g.runGroup}">Runs and plan</a></td></tr>`
               )
             }`,
           )
@@ -116,10 +97,10 @@ export function benchmarkDetailPage(
     title: `Benchmark ${g.kind} ${g.period}`,
     current: '/benchmarks',
     viewer,
-    body: html`${
+    body: markup`${
       pageHead(`${g.kind === 'daily' ? 'Daily' : 'Monthly'} aggregation, ${g.period}`, {
-        crumbs: html`<a href="/benchmarks">Benchmarks</a> › ${g.period}`,
-        sub: html`${g.sourceName ?? `source ${g.sourceId}`} · ${fmtInt(g.rowsIn)} rows in · ${
+        crumbs: markup`<a href="/benchmarks">Benchmarks</a> › ${g.period}`,
+        sub: markup`${g.sourceName ?? `source ${g.sourceId}`} · ${fmtInt(g.rowsIn)} rows in · ${
           fmtInt(g.rowsOut)
         } rows out · ${time(g.at)}`,
         actions: g.parity ? badge('ok', 'parity: match') : badge('bad', 'parity: mismatch'),
@@ -148,26 +129,14 @@ export function benchmarkDetailPage(
 ${
       table(
         'Runs',
-        html`
-          <th scope="col">Path</th>
-          <th scope="col" class="num">Rep</th>
-          <th scope="col" class="num">Duration</th>
-          <th scope="col" class="num">Rows out</th>
-          <th scope="col">Checksum</th>
-          <th scope="col">Parity</th>
-        `,
-        html`${
+        markup`<th scope="col">Path</th><th scope="col" class="num">Rep</th><th scope="col" class="num">Duration</th><th scope="col" class="num">Rows out</th><th scope="col">Checksum</th><th scope="col">Parity</th>`,
+        markup`${
           o.runs.map((r) =>
-            html`
-              <tr>
-                <td>${r.path}</td>
-                <td class="num">${r.rep}</td>
-                <td class="num">${fmtMs(r.ms)}</td>
-                <td class="num">${fmtInt(r.rowsOut)}</td>
-                <td class="mono">${r.checksum}</td>
-                <td>${r.parity === 'match' ? badge('ok', 'match') : badge('bad', 'mismatch')}</td>
-              </tr>
-            `
+            markup`<tr><td>${r.path}</td><td class="num">${r.rep}</td><td class="num">${
+              fmtMs(r.ms)
+            }</td><td class="num">${fmtInt(r.rowsOut)}</td><td class="mono">${r.checksum}</td><td>${
+              r.parity === 'match' ? badge('ok', 'match') : badge('bad', 'mismatch')
+            }</td></tr>`
           )
         }`,
       )
@@ -175,7 +144,7 @@ ${
 <h2>SQL plan</h2>
 ${
       o.explain
-        ? html`<pre class="plan" tabindex="0" aria-label="EXPLAIN ANALYZE of the SQL path">${o.explain}</pre>`
+        ? markup`<pre class="plan" tabindex="0" aria-label="EXPLAIN ANALYZE of the SQL path">${o.explain}</pre>`
         : empty('No plan recorded for this run.')
     }`,
   });

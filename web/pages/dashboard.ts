@@ -1,5 +1,5 @@
 /** The dashboard: fleet KPIs with change vs yesterday, sources, recent captures, failed jobs; live over SSE. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import { pageHead } from '../components.ts';
 import { page, type Viewer } from '../layout.ts';
 import { type DashboardData, dashboardLive } from '../partials/dashboard_live.ts';
@@ -11,10 +11,10 @@ export function dashboardPage(viewer: Viewer, data: DashboardData, events: strin
     current: '/',
     viewer,
     events,
-    body: html`${
+    body: markup`${
       pageHead('Fleet', {
         actions:
-          html`<span class="live" data-live data-state="idle" role="status" aria-live="polite">Connecting…</span>`,
+          markup`<span class="live" data-live data-state="idle" role="status" aria-live="polite">Connecting…</span>`,
       })
     }
 ${dashboardLive(data)}`,

@@ -1,5 +1,5 @@
 /** A page-shaped "not found" (missing VM, source, report or benchmark). */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import { empty, pageHead } from '../components.ts';
 import { page, type Viewer } from '../layout.ts';
 
@@ -10,8 +10,8 @@ export function notFoundPage(
   return page({
     title: o.title,
     viewer,
-    body: html`${pageHead(o.title)}${
-      empty(o.message, html`<a href="${o.back.href}">${o.back.label}</a>`)
+    body: markup`${pageHead(o.title)}${
+      empty(o.message, markup`<a href="${o.back.href}">${o.back.label}</a>`)
     }`,
   });
 }

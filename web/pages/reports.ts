@@ -1,5 +1,5 @@
 /** Reports: generated workbooks and CSV zips, with downloads, and a form to generate one. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { ReportRow } from '../../server/queries/pages_reports.ts';
 import { badge, csrfField, empty, pageHead, table, time, type Tone } from '../components.ts';
 import { fmtInt } from '../format.ts';
@@ -21,62 +21,39 @@ function size(bytes: number | null): string {
 /** The list; polls itself every 3 s while a report is queued or running. */
 export function reportsTable(reports: ReportRow[]) {
   const busy = reports.some((r) => r.status === 'queued' || r.status === 'running');
-  return html`
-    <div id="reports" ${busy
-      ? html`
-        hx-get="/reports?part=table" hx-trigger="every 3s" hx-swap="outerHTML"
-      `
-      : ''}>
-    ${reports.length === 0
+  return markup`<div id="reports"${
+    busy ? markup` hx-get="/reports?part=table" hx-trigger="every 3s" hx-swap="outerHTML"` : ''
+  }>
+${
+    reports.length === 0
       ? empty(
         'No reports yet.',
         'The report job writes one after each day and month is aggregated; or generate one above.',
       )
       : table(
         'Reports',
-        html`
-          <th scope="col">Kind</th>
-          <th scope="col">Period</th>
-          <th scope="col">Format</th>
-          <th scope="col">Status</th>
-          <th scope="col" class="num">Rows</th>
-          <th scope="col" class="num">Size</th>
-          <th scope="col">Created</th>
-          <th scope="col">Expires</th>
-          <th scope="col">File</th>
-        `,
-        html`${
+        markup`<th scope="col">Kind</th><th scope="col">Period</th><th scope="col">Format</th><th scope="col">Status</th><th scope="col" class="num">Rows</th><th scope="col" class="num">Size</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">File</th>`,
+        markup`${
           reports.map((r) =>
-            html`
-              <tr>
-                <td>${r.kind}</td>
-                <td>${r.period}</td>
-                <td>${r.format.toUpperCase()}</td>
-                <td>${badge(
-                  STATUS[r.status] ?? 'neutral',
-                  r.status,
-                  r.error ?? undefined,
-                )}${r.origin === 'schedule'
-                  ? html`
-                    ${badge('neutral', 'scheduled')}
-                  `
-                  : ''}</td>
-                <td class="num">${fmtInt(r.rowCount)}</td>
-                <td class="num">${size(r.sizeBytes)}</td>
-                <td>${time(r.createdAt)}</td>
-                <td>${time(r.expiresAt)}</td>
-                <td>${r.status === 'ready'
-                  ? html`<a href="/reports/${r.id}/download" download>${r.fileName}</a>`
-                  : r.error
-                  ? html`<span class="error">${r.error}</span>`
-                  : html`<span class="muted">${r.fileName}</span>`}</td>
-              </tr>
-            `
+            markup`<tr><td>${r.kind}</td><td>${r.period}</td><td>${r.format.toUpperCase()}</td>
+        <td>${badge(STATUS[r.status] ?? 'neutral', r.status, r.error ?? undefined)}${
+              r.origin === 'schedule' ? markup` ${badge('neutral', 'scheduled')}` : ''
+            }</td>
+        <td class="num">${fmtInt(r.rowCount)}</td><td class="num">${size(r.sizeBytes)}</td><td>${
+              time(r.createdAt)
+            }</td><td>${time(r.expiresAt)}</td>
+        <td>${
+              r.status === 'ready'
+                ? markup`<a href="/reports/${r.id}/download" download>${r.fileName}</a>`
+                : r.error
+                ? markup`<span class="error">${r.error}</span>`
+                : markup`<span class="muted">${r.fileName}</span>`
+            }</td></tr>`
           )
         }`,
-      )}
-    </div>
-  `;
+      )
+  }
+</div>`;
 }
 
 export function reportsPage(
@@ -87,16 +64,16 @@ export function reportsPage(
     title: 'Reports',
     current: '/reports',
     viewer,
-    body: html`${
+    body: markup`${
       pageHead('Reports', {
         sub:
           'Daily and monthly chargeback workbooks and inventory exports, generated after aggregation.',
       })
     }
-${o.error ? html`<div class="notice danger" role="alert">${o.error}</div>` : ''}
+${o.error ? markup`<div class="notice danger" role="alert">${o.error}</div>` : ''}
 ${
       o.requested
-        ? html`<div class="notice success" role="status">Requested ${o.requested}: it appears below when ready.</div>`
+        ? markup`<div class="notice success" role="status">Requested ${o.requested}: it appears below when ready.</div>`
         : ''
     }
 ${
@@ -105,22 +82,18 @@ ${
           'Reports are not set up on this database yet.',
           'They arrive with the reports migration and job.',
         )
-        : html`${
+        : markup`${
           viewer.role === 'admin'
-            ? html`
-              <section class="card panel" aria-labelledby="gen-h">
-                <h2 id="gen-h">Generate a report</h2>
-                <form method="post" action="/reports" class="form-grid">
-                  ${csrfField(viewer.csrf)}
-                  <label for="r-kind">Kind<select id="r-kind" name="kind"><option value="monthly">Monthly chargeback</option><option value="daily">Daily chargeback</option><option value="inventory">Inventory now</option></select></label>
-                  <label for="r-period">Period (optional)<input id="r-period" name="period" placeholder="YYYY-MM or YYYY-MM-DD" maxlength="10" aria-describedby="r-period-hint"></label>
-                  <label for="r-format">Format<select id="r-format" name="format"><option value="xlsx">Excel workbook</option><option value="csv">CSV files (zip)</option></select></label>
-                  <div><button type="submit">Generate</button></div>
-                </form>
-                <p class="muted small"
-                  id="r-period-hint">Empty period: last month (monthly) or yesterday (daily). Inventory takes no period.</p>
-              </section>
-            `
+            ? markup`<section class="card panel" aria-labelledby="gen-h"><h2 id="gen-h">Generate a report</h2>
+  <form method="post" action="/reports" class="form-grid">
+    ${csrfField(viewer.csrf)}
+    <label for="r-kind">Kind<select id="r-kind" name="kind"><option value="monthly">Monthly chargeback</option><option value="daily">Daily chargeback</option><option value="inventory">Inventory now</option></select></label>
+    <label for="r-period">Period (optional)<input id="r-period" name="period" placeholder="YYYY-MM or YYYY-MM-DD" maxlength="10" aria-describedby="r-period-hint"></label>
+    <label for="r-format">Format<select id="r-format" name="format"><option value="xlsx">Excel workbook</option><option value="csv">CSV files (zip)</option></select></label>
+    <div><button type="submit">Generate</button></div>
+  </form>
+  <p class="muted small" id="r-period-hint">Empty period: last month (monthly) or yesterday (daily). Inventory takes no period.</p>
+</section>`
             : ''
         }
 ${reportsTable(o.reports)}`

@@ -1,5 +1,5 @@
 /** The snapshot registry: every stored capture and rollup with its row count. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { RegistryCount } from '../../server/queries/pages_history.ts';
 import { badge, empty, kpi, pageHead, segmented, table, time } from '../components.ts';
 import { fmtInt } from '../format.ts';
@@ -37,7 +37,7 @@ export function snapshotsPage(viewer: Viewer, o: {
     title: 'Snapshots',
     current: '/snapshots',
     viewer,
-    body: html`${
+    body: markup`${
       pageHead('Snapshot registry', {
         sub: 'Every capture received and every daily and monthly rollup stored, with row counts.',
       })
@@ -85,45 +85,29 @@ export function snapshotsPage(viewer: Viewer, o: {
 ${
       o.list.items.length === 0 ? empty('No snapshots match.') : table(
         'Snapshots',
-        html`
-          <th scope="col">Kind</th>
-          <th scope="col">Source</th>
-          <th scope="col">Period start</th>
-          <th scope="col">Period end</th>
-          <th scope="col" class="num">Rows</th>
-          <th scope="col">Complete</th>
-          <th scope="col">Stored</th>
-        `,
-        html`${
+        markup`<th scope="col">Kind</th><th scope="col">Source</th><th scope="col">Period start</th><th scope="col">Period end</th><th scope="col" class="num">Rows</th><th scope="col">Complete</th><th scope="col">Stored</th>`,
+        markup`${
           o.list.items.map((r) =>
-            html`
-              <tr>
-                <td>${badge(r.kind === 'capture' ? 'neutral' : 'info', r.kind)}</td>
-                <td><a href="/sources/${r.sourceId}">${r.sourceName}</a></td>
-                <td>${time(r.periodStart)}</td>
-                <td>${time(r.periodEnd)}</td>
-                <td class="num">${fmtInt(r.rowCount)}</td>
-                <td>${r.complete ? badge('ok', 'yes') : badge('warn', 'no')}</td>
-                <td>${time(r.createdAt, { age: true })}</td>
-              </tr>
-            `
+            markup`<tr><td>${
+              badge(r.kind === 'capture' ? 'neutral' : 'info', r.kind)
+            }</td><td><a href="/sources/${r.sourceId}">${r.sourceName}</a></td>
+        <td>${time(r.periodStart)}</td><td>${time(r.periodEnd)}</td><td class="num">${
+              fmtInt(r.rowCount)
+            }</td>
+        <td>${r.complete ? badge('ok', 'yes') : badge('warn', 'no')}</td><td>${
+              time(r.createdAt, { age: true })
+            }</td></tr>`
           )
         }`,
       )
     }
 ${
       o.list.next
-        ? html`
-          <nav class="pager"
-            aria-label="Pages"><a class="button quiet small" href="${url(
-              o.kind,
-              o.sourceId,
-            )}">Newest</a><a class="button small" rel="next" href="${url(
-              o.kind,
-              o.sourceId,
-              o.list.next,
-            )}">Older</a></nav>
-        `
+        ? markup`<nav class="pager" aria-label="Pages"><a class="button quiet small" href="${
+          url(o.kind, o.sourceId)
+        }">Newest</a><a class="button small" rel="next" href="${
+          url(o.kind, o.sourceId, o.list.next)
+        }">Older</a></nav>`
         : ''
     }`,
   });

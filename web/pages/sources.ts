@@ -1,5 +1,5 @@
 /** Sources: every source with its agent, poll health, last error and spool; and one source's capture history. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { CapturePoint, RegistryCount } from '../../server/queries/pages_history.ts';
 import type { SourceRow } from '../../server/queries/sources.ts';
 import { timeChart } from '../charts/time_chart.ts';
@@ -9,7 +9,7 @@ import { page, type Viewer } from '../layout.ts';
 import { sourceCard } from '../partials/source_card.ts';
 
 function flash(message: string | null) {
-  return message ? html`<div class="notice success" role="status">${message}</div>` : '';
+  return message ? markup`<div class="notice success" role="status">${message}</div>` : '';
 }
 
 /** Can this viewer ask for a capture? */
@@ -23,7 +23,7 @@ export function sourcesPage(
     title: 'Sources',
     current: '/sources',
     viewer,
-    body: html`${
+    body: markup`${
       pageHead('Sources', {
         sub:
           'Each vCenter, Proxmox cluster or demo fleet, the agent that polls it, and how that is going.',
@@ -33,7 +33,7 @@ ${flash(o.flash)}
 ${
       o.sources.length === 0
         ? empty('No sources yet.', 'A source appears with its first capture.')
-        : html`<section class="cards wide" aria-label="Sources">${
+        : markup`<section class="cards wide" aria-label="Sources">${
           o.sources.map((s) =>
             sourceCard(
               s,
@@ -79,15 +79,11 @@ export function sourceDetailPage(viewer: Viewer, o: {
     title: s.name,
     current: '/sources',
     viewer,
-    body: html`${
+    body: markup`${
       pageHead(s.name, {
-        crumbs: html`<a href="/sources">Sources</a> › ${s.name}`,
-        sub: html`${s.kind} · <span class="mono">${s.externalId}</span>${
-          s.endpoint
-            ? html`
-              · <span class="mono">${s.endpoint}</span>
-            `
-            : ''
+        crumbs: markup`<a href="/sources">Sources</a> › ${s.name}`,
+        sub: markup`${s.kind} · <span class="mono">${s.externalId}</span>${
+          s.endpoint ? markup` · <span class="mono">${s.endpoint}</span>` : ''
         }`,
       })
     }
@@ -97,17 +93,12 @@ ${flash(o.flash)}
   <section class="card" aria-labelledby="reg-h"><h2 id="reg-h">Stored snapshots</h2>
     ${
       o.registry.length === 0
-        ? html`<p class="muted">None yet.</p>`
-        : html`<dl>${
+        ? markup`<p class="muted">None yet.</p>`
+        : markup`<dl>${
           o.registry.map((r) =>
-            html`
-              <dt>${r.kind}</dt>
-              <dd>${fmtInt(r.snapshots)} (${fmtInt(r.rows)} rows)${r.incomplete
-                ? html`
-                  · ${badge('warn', `${r.incomplete} incomplete`)}
-                `
-                : ''}</dd>
-            `
+            markup`<dt>${r.kind}</dt><dd>${fmtInt(r.snapshots)} (${fmtInt(r.rows)} rows)${
+              r.incomplete ? markup` · ${badge('warn', `${r.incomplete} incomplete`)}` : ''
+            }</dd>`
           )
         }</dl>`
     }
@@ -151,50 +142,33 @@ ${flash(o.flash)}
 ${
       o.captures.items.length === 0 ? empty('No captures yet.') : table(
         'Captures',
-        html`
-          <th scope="col">Captured</th>
-          <th scope="col">Received</th>
-          <th scope="col" class="num">VMs</th>
-          <th scope="col" class="num">Hosts</th>
-          <th scope="col" class="num">Datastores</th>
-          <th scope="col" class="num">Events</th>
-          <th scope="col" class="num">Ingest</th>
-          <th scope="col">State</th>
-          <th scope="col">Errors</th>
-        `,
-        html`${
+        markup`<th scope="col">Captured</th><th scope="col">Received</th><th scope="col" class="num">VMs</th><th scope="col" class="num">Hosts</th><th scope="col" class="num">Datastores</th><th scope="col" class="num">Events</th><th scope="col" class="num">Ingest</th><th scope="col">State</th><th scope="col">Errors</th>`,
+        markup`${
           o.captures.items.map((c) => {
             const errs = Array.isArray(c.errors) ? c.errors : [];
-            return html`
-              <tr>
-                <td>${time(c.capturedAt)}</td>
-                <td>${time(c.receivedAt)}</td>
-                <td class="num">${fmtInt(c.vmCount)}</td>
-                <td class="num">${fmtInt(c.hostCount)}</td>
-                <td class="num">${fmtInt(c.datastoreCount)}</td>
-                <td class="num">${fmtInt(c.eventCount)}</td>
-                <td class="num">${fmtMs(c.ingestMs)}</td>
-                <td>${c.complete ? badge('ok', 'complete') : badge('warn', 'partial')}${c.late
-                  ? html`
-                    ${badge('info', 'late')}
-                  `
-                  : ''}</td>
-                <td class="wrap error">${errs.map((
-                  e,
-                ) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ')}</td>
-              </tr>
-            `;
+            return markup`<tr><td>${time(c.capturedAt)}</td><td>${
+              time(c.receivedAt)
+            }</td><td class="num">${fmtInt(c.vmCount)}</td><td class="num">${
+              fmtInt(c.hostCount)
+            }</td>
+        <td class="num">${fmtInt(c.datastoreCount)}</td><td class="num">${
+              fmtInt(c.eventCount)
+            }</td><td class="num">${fmtMs(c.ingestMs)}</td>
+        <td>${c.complete ? badge('ok', 'complete') : badge('warn', 'partial')}${
+              c.late ? markup` ${badge('info', 'late')}` : ''
+            }</td>
+        <td class="wrap error">${
+              errs.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ')
+            }</td></tr>`;
           })
         }`,
       )
     }
 ${
       o.captures.next
-        ? html`
-          <nav class="pager"
-            aria-label="Pages"><a class="button small" rel="next" href="/sources/${s
-              .id}?before=${encodeURIComponent(o.captures.next)}">Older captures</a></nav>
-        `
+        ? markup`<nav class="pager" aria-label="Pages"><a class="button small" rel="next" href="/sources/${s.id}?before=${
+          encodeURIComponent(o.captures.next)
+        }">Older captures</a></nav>`
         : ''
     }`,
   });

@@ -1,5 +1,5 @@
 /** Totals over time, per source or for the fleet: per capture, daily, monthly. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { TotalsPoint } from '../../server/queries/history.ts';
 import { timeChart } from '../charts/time_chart.ts';
 import { badge, empty, pageHead, segmented, table } from '../components.ts';
@@ -50,7 +50,7 @@ export function totalsPage(viewer: Viewer, o: {
     title: 'Totals',
     current: '/totals',
     viewer,
-    body: html`${
+    body: markup`${
       pageHead('Totals over time', {
         sub: `${scope}: VM count, powered on, vCPU, RAM and provisioned disk (templates excluded).`,
       })
@@ -85,7 +85,7 @@ ${
             ? ''
             : 'They appear once the aggregation job has run for a closed day or month.',
         )
-        : html`<div class="grid-2">
+        : markup`<div class="grid-2">
   <div class="card">${
           timeChart({
             id: 'chart-vms',
@@ -133,32 +133,18 @@ ${
 ${
           table(
             `${scope} totals`,
-            html`
-              <th scope="col">${g === 'capture'
-                ? (o.sourceId ? 'Captured' : 'Hour')
-                : g === 'daily'
-                ? 'Day'
-                : 'Month'}</th>
-              <th scope="col" class="num">VMs</th>
-              <th scope="col" class="num">Powered on</th>
-              <th scope="col" class="num">vCPU</th>
-              <th scope="col" class="num">RAM GB</th>
-              <th scope="col" class="num">Disk GB</th>
-              <th scope="col">Complete</th>
-            `,
-            html`${
+            markup`<th scope="col">${
+              g === 'capture' ? (o.sourceId ? 'Captured' : 'Hour') : g === 'daily' ? 'Day' : 'Month'
+            }</th><th scope="col" class="num">VMs</th><th scope="col" class="num">Powered on</th><th scope="col" class="num">vCPU</th><th scope="col" class="num">RAM GB</th><th scope="col" class="num">Disk GB</th><th scope="col">Complete</th>`,
+            markup`${
               [...pts].reverse().slice(0, 500).map((p) =>
-                html`
-                  <tr>
-                    <td>${g === 'monthly' ? p.at.slice(0, 7) : fmtTime(p.at)}</td>
-                    <td class="num">${fmtNum(p.vmCount)}</td>
-                    <td class="num">${fmtNum(p.poweredOn)}</td>
-                    <td class="num">${fmtNum(p.vcpu)}</td>
-                    <td class="num">${fmtNum(p.ramGb)}</td>
-                    <td class="num">${fmtInt(p.diskGb)}</td>
-                    <td>${p.complete ? badge('ok', 'yes') : badge('warn', 'partial')}</td>
-                  </tr>
-                `
+                markup`<tr><td>${g === 'monthly' ? p.at.slice(0, 7) : fmtTime(p.at)}</td>
+        <td class="num">${fmtNum(p.vmCount)}</td><td class="num">${
+                  fmtNum(p.poweredOn)
+                }</td><td class="num">${fmtNum(p.vcpu)}</td>
+        <td class="num">${fmtNum(p.ramGb)}</td><td class="num">${fmtInt(p.diskGb)}</td><td>${
+                  p.complete ? badge('ok', 'yes') : badge('warn', 'partial')
+                }</td></tr>`
               )
             }`,
           )

@@ -1,5 +1,5 @@
 /** One VM: current (or last) state, lifecycle, charts of its trace, and what changed when. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { getVm, TraceChange, TracePoint } from '../../server/queries/vm_detail.ts';
 import { type ChartPoint, timeChart } from '../charts/time_chart.ts';
 import { badge, empty, pageHead, powerBadge, segmented, table, time } from '../components.ts';
@@ -23,12 +23,11 @@ export const SPANS: Record<Granularity, number[]> = {
 };
 
 function row(label: string, value: unknown) {
-  return html`
-    <dt>${label}</dt>
-    <dd>${value === null || value === undefined || value === ''
-      ? html`<span class="muted">–</span>`
-      : value}</dd>
-  `;
+  return markup`<dt>${label}</dt><dd>${
+    value === null || value === undefined || value === ''
+      ? markup`<span class="muted">–</span>`
+      : value
+  }</dd>`;
 }
 
 function charts(trace: Trace) {
@@ -46,7 +45,7 @@ function charts(trace: Trace) {
     : (t: number) => new Date(t).toISOString().slice(0, trace.granularity === 'daily' ? 10 : 7);
   const suffix = capture ? '' : ' (average)';
   const id = (s: string) => `chart-${s}`;
-  return html`<div class="grid-2">
+  return markup`<div class="grid-2">
   <div class="card">${
     timeChart({
       id: id('vcpu'),
@@ -98,7 +97,7 @@ function charts(trace: Trace) {
 }
 
 function changeValue(field: string, v: string | number | null) {
-  if (v === null) return html`<span class="muted">–</span>`;
+  if (v === null) return markup`<span class="muted">–</span>`;
   if (field === 'power') return powerBadge(String(v));
   return typeof v === 'number' ? fmtNum(v, 2) : v;
 }
@@ -114,7 +113,7 @@ export function vmDetailPage(
   const g = trace.granularity;
   const link = (gran: Granularity, span: number) => `${o.base}?granularity=${gran}&span=${span}`;
   const state = cur
-    ? html`<dl>
+    ? markup`<dl>
       ${row('Power', powerBadge(cur.powerState))}${row('vCPU', cur.vcpu)}${
       row('RAM', `${fmtNum(cur.ramMb / 1024)} GB`)
     }
@@ -130,171 +129,154 @@ export function vmDetailPage(
       ${
       row(
         'Tags',
-        cur.tags.length
-          ? html`${
-            cur.tags.map((t) =>
-              html`
-                ${badge('info', t)}
-              `
-            )
-          }`
-          : null,
+        cur.tags.length ? markup`${cur.tags.map((t) => markup`${badge('info', t)} `)}` : null,
       )
     }
       ${
       row(
         'Instance UUID',
-        cur.instanceUuid ? html`<span class="mono">${cur.instanceUuid}</span>` : null,
+        cur.instanceUuid ? markup`<span class="mono">${cur.instanceUuid}</span>` : null,
       )
     }
       ${row('State captured', time(cur.stateAt))}
     </dl>`
     : last
-    ? html`
-      <p class="muted small">Deleted; its last captured state (${time(last.at)}):</p>
-      <dl>
-            ${row('Power', powerBadge(last.powerState))}${row('vCPU', last.vcpu)}${row(
-              'RAM',
-              `${fmtNum(last.ramMb / 1024)} GB`,
-            )}
-            ${row('Provisioned disk', fmtGb(last.provisionedDiskGb))}${row(
-              'Cluster',
-              last.cluster,
-            )}${row('Host', last.host)}${row('Pool', last.resourcePool)}
-          </dl>
-    `
-    : html`<p class="muted">No state captured.</p>`;
+    ? markup`<p class="muted small">Deleted; its last captured state (${time(last.at)}):</p><dl>
+      ${row('Power', powerBadge(last.powerState))}${row('vCPU', last.vcpu)}${
+      row('RAM', `${fmtNum(last.ramMb / 1024)} GB`)
+    }
+      ${row('Provisioned disk', fmtGb(last.provisionedDiskGb))}${row('Cluster', last.cluster)}${
+      row('Host', last.host)
+    }${row('Pool', last.resourcePool)}
+    </dl>`
+    : markup`<p class="muted">No state captured.</p>`;
   return page({
     title: `${l.name}`,
     current: '/vms',
     viewer,
-    body: html`
-      ${pageHead(l.name, {
+    body: markup`${
+      pageHead(l.name, {
         crumbs:
-          html`<a href="/vms">VMs</a> › <a href="/vms?source=${vm.sourceId}">${vm.sourceName}</a> › ${l.name}`,
+          markup`<a href="/vms">VMs</a> › <a href="/vms?source=${vm.sourceId}">${vm.sourceName}</a> › ${l.name}`,
         sub:
-          html`${vm.sourceKind} · id <span class="mono">${l.sourceVmId}</span> · key <span class="mono">${vm.key}</span>`,
+          markup`${vm.sourceKind} · id <span class="mono">${l.sourceVmId}</span> · key <span class="mono">${vm.key}</span>`,
         actions: vm.live ? badge('ok', 'live') : badge('bad', 'deleted'),
-      })}
-      <div class="grid-2">
-        <section class="card"
-          aria-labelledby="state-h"><h2 id="state-h">${cur
-            ? 'Current state'
-            : 'Last state'}</h2>${state}</section>
-        <section class="card" aria-labelledby="life-h"><h2 id="life-h">Lifecycle</h2><dl>
-          ${row(
-            'Created',
-            l.createdAt
-              ? html`${time(l.createdAt)} <span class="muted">(from ${
-                l.createdFrom === 'event' ? 'an event' : 'the source'
-              })</span>`
-              : html`<span class="muted">unknown (the source did not say)</span>`,
-          )}
-          ${row('First seen', time(l.firstSeenAt))}
-          ${row('Last seen', time(l.lastSeenAt))}
-          ${row(
-            'Deleted',
-            l.deletedAt
-              ? html`${time(l.deletedAt)} <span class="muted">(${
-                l.deletedFrom === 'event' ? 'deletion event' : 'absent from a complete capture'
-              })</span>`
-              : null,
-          )}
-          ${row(
-            'Reappeared',
-            l.reappearedCount
-              ? html`${fmtInt(l.reappearedCount)}× (last ${time(l.lastReappearedAt)})`
-              : null,
-          )}
-        </dl>
-        ${vm.events.length
-          ? html`
-            <h3>Events</h3>
-            <ul class="small">${vm.events.map((e) =>
-              html`<li>${time(e.at)} · ${e.type}${
-                e.detail
-                  ? html`
-                    · <span class="muted">${e.detail}</span>
-                  `
-                  : ''
-              }</li>`
-            )}</ul>
-          `
-          : ''}
-        </section>
-      </div>
-      <section aria-labelledby="trace-h">
-        <h2 id="trace-h">Over time</h2>
-        <div class="toolbar">
-          ${segmented(
-            'Granularity',
-            (['capture', 'daily', 'monthly'] as const).map((x) => ({
-              href: link(x, SPANS[x][1]),
-              label: x === 'capture' ? 'Per capture' : x === 'daily' ? 'Daily' : 'Monthly',
-              current: x === g,
-            })),
-          )}
-          ${segmented(
-            'Time span',
-            SPANS[g].map((d) => ({
-              href: link(g, d),
-              label: d >= 365 ? `${Math.round(d / 365)} y` : `${d} d`,
-              current: d === o.span,
-            })),
-          )}
-          <span class="muted small">${time(trace.from)} – ${time(trace.to)} · ${fmtInt(
-            trace.points.length,
-          )} points</span>
-        </div>
-        ${trace.points.length === 0
-          ? empty(
-            g === 'capture'
-              ? 'No captures of this VM in this span.'
-              : `No ${g} rollups of this VM in this span yet.`,
-            g === 'capture'
-              ? 'Pick a longer span.'
-              : 'Rollups appear after the day or month has been aggregated.',
+      })
+    }
+<div class="grid-2">
+  <section class="card" aria-labelledby="state-h"><h2 id="state-h">${
+      cur ? 'Current state' : 'Last state'
+    }</h2>${state}</section>
+  <section class="card" aria-labelledby="life-h"><h2 id="life-h">Lifecycle</h2><dl>
+    ${
+      row(
+        'Created',
+        l.createdAt
+          ? markup`${time(l.createdAt)} <span class="muted">(from ${
+            l.createdFrom === 'event' ? 'an event' : 'the source'
+          })</span>`
+          : markup`<span class="muted">unknown (the source did not say)</span>`,
+      )
+    }
+    ${row('First seen', time(l.firstSeenAt))}
+    ${row('Last seen', time(l.lastSeenAt))}
+    ${
+      row(
+        'Deleted',
+        l.deletedAt
+          ? markup`${time(l.deletedAt)} <span class="muted">(${
+            l.deletedFrom === 'event' ? 'deletion event' : 'absent from a complete capture'
+          })</span>`
+          : null,
+      )
+    }
+    ${
+      row(
+        'Reappeared',
+        l.reappearedCount
+          ? markup`${fmtInt(l.reappearedCount)}× (last ${time(l.lastReappearedAt)})`
+          : null,
+      )
+    }
+  </dl>
+  ${
+      vm.events.length
+        ? markup`<h3>Events</h3><ul class="small">${
+          vm.events.map((e) =>
+            markup`<li>${time(e.at)} · ${e.type}${
+              e.detail ? markup` · <span class="muted">${e.detail}</span>` : ''
+            }</li>`
           )
-          : charts(trace)}
-      </section>
-      <section aria-labelledby="changes-h">
-        <h2 id="changes-h">What changed when</h2>
-        ${g !== 'capture'
-          ? html`
-            <p
-              class="muted small">Changes are listed per capture: <a href="${link(
-                'capture',
-                SPANS.capture[1],
-              )}">switch to per capture</a>.</p>
-          `
-          : trace.changes.length === 0
-          ? empty(
-            'No changes in this span.',
-            'Size, power, host, pool and name stayed the same in every capture.',
-          )
-          : table(
-            'Changes',
-            html`
-              <th scope="col">When</th>
-              <th scope="col">What</th>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-            `,
-            html`${
-              [...trace.changes].reverse().map((c) =>
-                html`
-                  <tr>
-                    <td>${time(c.at)}</td>
-                    <td>${c.field}</td>
-                    <td>${changeValue(c.field, c.from)}</td>
-                    <td>${changeValue(c.field, c.to)}</td>
-                  </tr>
-                `
-              )
-            }`,
-            { short: true },
-          )}
-      </section>
-    `,
+        }</ul>`
+        : ''
+    }
+  </section>
+</div>
+<section aria-labelledby="trace-h">
+  <h2 id="trace-h">Over time</h2>
+  <div class="toolbar">
+    ${
+      segmented(
+        'Granularity',
+        (['capture', 'daily', 'monthly'] as const).map((x) => ({
+          href: link(x, SPANS[x][1]),
+          label: x === 'capture' ? 'Per capture' : x === 'daily' ? 'Daily' : 'Monthly',
+          current: x === g,
+        })),
+      )
+    }
+    ${
+      segmented(
+        'Time span',
+        SPANS[g].map((d) => ({
+          href: link(g, d),
+          label: d >= 365 ? `${Math.round(d / 365)} y` : `${d} d`,
+          current: d === o.span,
+        })),
+      )
+    }
+    <span class="muted small">${time(trace.from)} – ${time(trace.to)} · ${
+      fmtInt(trace.points.length)
+    } points</span>
+  </div>
+  ${
+      trace.points.length === 0
+        ? empty(
+          g === 'capture'
+            ? 'No captures of this VM in this span.'
+            : `No ${g} rollups of this VM in this span yet.`,
+          g === 'capture'
+            ? 'Pick a longer span.'
+            : 'Rollups appear after the day or month has been aggregated.',
+        )
+        : charts(trace)
+    }
+</section>
+<section aria-labelledby="changes-h">
+  <h2 id="changes-h">What changed when</h2>
+  ${
+      g !== 'capture'
+        ? markup`<p class="muted small">Changes are listed per capture: <a href="${
+          link('capture', SPANS.capture[1])
+        }">switch to per capture</a>.</p>`
+        : trace.changes.length === 0
+        ? empty(
+          'No changes in this span.',
+          'Size, power, host, pool and name stayed the same in every capture.',
+        )
+        : table(
+          'Changes',
+          markup`<th scope="col">When</th><th scope="col">What</th><th scope="col">From</th><th scope="col">To</th>`,
+          markup`${
+            [...trace.changes].reverse().map((c) =>
+              markup`<tr><td>${time(c.at)}</td><td>${c.field}</td><td>${
+                changeValue(c.field, c.from)
+              }</td><td>${changeValue(c.field, c.to)}</td></tr>`
+            )
+          }`,
+          { short: true },
+        )
+    }
+</section>`,
   });
 }

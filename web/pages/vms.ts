@@ -1,16 +1,12 @@
 /** The VM list page: debounced search-as-you-type, filters, sortable columns, pages, CSV export. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
 import type { VmFilterChoices } from '../../server/queries/pages_vm_filters.ts';
 import { pageHead } from '../components.ts';
 import { page, type Viewer } from '../layout.ts';
 import { type VmListState, vmTable } from '../partials/vm_table.ts';
 
-const sel = (on: boolean) => (on
-  ? html`
-    selected
-  `
-  : '');
+const sel = (on: boolean) => (on ? markup` selected` : '');
 
 export function vmsPage(viewer: Viewer, o: {
   state: VmListState;
@@ -23,65 +19,64 @@ export function vmsPage(viewer: Viewer, o: {
     title: 'VMs',
     current: '/vms',
     viewer,
-    body: html`
-      ${pageHead('VMs', {
+    body: markup`${
+      pageHead('VMs', {
         sub:
           'Every live VM across all sources. Search matches a name part, or an exact VM id, UUID or IP.',
-      })}
-      <form class="toolbar" role="search" aria-label="Filter VMs" action="/vms" method="get"
-        hx-get="/vms" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true" hx-indicator="#vm-busy"
-        hx-trigger="input changed delay:250ms from:#q, search from:#q, change from:select, submit">
-        <label class="grow" for="q">Search
-          <input id="q" name="q" type="search" value="${f.q ??
-            ''}" autocomplete="off" spellcheck="false" placeholder="name, IP, UUID or id" aria-describedby="vm-count">
-        </label>
-        <label for="f-source">Source
-          <select id="f-source" name="source">
-            <option value="">All sources</option>
-            ${o.sources.map((s) =>
-              html`
-                <option value="${s.id}" ${sel(String(s.id) === f.source)}>${s.name}</option>
-              `
-            )}
-          </select>
-        </label>
-        <label for="f-cluster">Cluster
-          <select id="f-cluster" name="cluster">
-            <option value="">Any cluster</option>
-            ${o.choices.clusters.map((c) => html`<option${sel(c === f.cluster)}>${c}</option>`)}
-          </select>
-        </label>
-        <label for="f-pool">Pool
-          <select id="f-pool" name="pool">
-            <option value="">Any pool</option>
-            ${o.choices.pools.map((c) => html`<option${sel(c === f.pool)}>${c}</option>`)}
-          </select>
-        </label>
-        <label for="f-power">Power
-          <select id="f-power" name="power">
-            <option value="">Any</option>
-            ${[['poweredOn', 'On'], ['poweredOff', 'Off'], ['suspended', 'Suspended']].map((
-              [v, l],
-            ) =>
-              html`
-                <option value="${v}" ${sel(v === f.power)}>${l}</option>
-              `
-            )}
-          </select>
-        </label>
-        <label for="f-template">Templates
-          <select id="f-template" name="template">
-            <option value=""${sel(!f.template)}>Included</option>
-            <option value="false"${sel(f.template === 'false')}>Excluded</option>
-            <option value="true"${sel(f.template === 'true')}>Only templates</option>
-          </select>
-        </label>
-        <input type="hidden" id="f-sort" name="sort" value="${o.state.sort}">
-        <input type="hidden" id="f-order" name="order" value="${o.state.order}">
-        <button type="submit">Apply</button>
-        <span id="vm-busy" class="busy muted small" aria-hidden="true">Loading…</span>
-      </form>
-      ${vmTable(o.result, o.state)}
-    `,
+      })
+    }
+<form class="toolbar" role="search" aria-label="Filter VMs" action="/vms" method="get"
+      hx-get="/vms" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true" hx-indicator="#vm-busy"
+      hx-trigger="input changed delay:250ms from:#q, search from:#q, change from:select, submit">
+  <label class="grow" for="q">Search
+    <input id="q" name="q" type="search" value="${
+      f.q ?? ''
+    }" autocomplete="off" spellcheck="false" placeholder="name, IP, UUID or id" aria-describedby="vm-count">
+  </label>
+  <label for="f-source">Source
+    <select id="f-source" name="source">
+      <option value="">All sources</option>
+      ${
+      o.sources.map((s) =>
+        markup`<option value="${s.id}"${sel(String(s.id) === f.source)}>${s.name}</option>`
+      )
+    }
+    </select>
+  </label>
+  <label for="f-cluster">Cluster
+    <select id="f-cluster" name="cluster">
+      <option value="">Any cluster</option>
+      ${o.choices.clusters.map((c) => markup`<option${sel(c === f.cluster)}>${c}</option>`)}
+    </select>
+  </label>
+  <label for="f-pool">Pool
+    <select id="f-pool" name="pool">
+      <option value="">Any pool</option>
+      ${o.choices.pools.map((c) => markup`<option${sel(c === f.pool)}>${c}</option>`)}
+    </select>
+  </label>
+  <label for="f-power">Power
+    <select id="f-power" name="power">
+      <option value="">Any</option>
+      ${
+      [['poweredOn', 'On'], ['poweredOff', 'Off'], ['suspended', 'Suspended']].map(([v, l]) =>
+        markup`<option value="${v}"${sel(v === f.power)}>${l}</option>`
+      )
+    }
+    </select>
+  </label>
+  <label for="f-template">Templates
+    <select id="f-template" name="template">
+      <option value=""${sel(!f.template)}>Included</option>
+      <option value="false"${sel(f.template === 'false')}>Excluded</option>
+      <option value="true"${sel(f.template === 'true')}>Only templates</option>
+    </select>
+  </label>
+  <input type="hidden" id="f-sort" name="sort" value="${o.state.sort}">
+  <input type="hidden" id="f-order" name="order" value="${o.state.order}">
+  <button type="submit">Apply</button>
+  <span id="vm-busy" class="busy muted small" aria-hidden="true">Loading…</span>
+</form>
+${vmTable(o.result, o.state)}`,
   });
 }

@@ -1,5 +1,5 @@
 /** The dashboard's live region: KPIs, source cards, recent captures and failed jobs. Re-rendered on each capture. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { FleetSummary } from '../../server/inventory/list_vms.ts';
 import type { FailedJob, FleetChange } from '../../server/queries/pages_dashboard.ts';
 import type { SourceRow } from '../../server/queries/sources.ts';
@@ -51,7 +51,7 @@ export function dashboardLive(d: DashboardData) {
       ram: d.inventory.ramGb,
       disk: d.inventory.diskGb,
     };
-  return html`<div id="live" hx-get="/?part=live" hx-trigger="vml-capture from:body" hx-swap="outerHTML">
+  return markup`<div id="live" hx-get="/?part=live" hx-trigger="vml-capture from:body" hx-swap="outerHTML">
 <section class="cards" aria-label="Fleet totals">
   ${kpi('VMs', fmtInt(v.vms), delta(v.vms, b?.vms))}
   ${kpi('Powered on', fmtInt(v.on), delta(v.on, b?.poweredOn))}
@@ -67,7 +67,7 @@ export function dashboardLive(d: DashboardData) {
 </section>
 <p class="muted small">${
     now?.at
-      ? html`As of the latest captures (${fmtAge(now.at)}). Templates excluded.`
+      ? markup`As of the latest captures (${fmtAge(now.at)}). Templates excluded.`
       : 'No captures yet.'
   }</p>
 
@@ -76,9 +76,9 @@ ${
     d.sources.length === 0
       ? empty(
         'No source has sent a capture yet.',
-        html`Start an agent (see <code>docs/agent.md</code>) or run <code>npm start</code> with the demo fleet.`,
+        markup`Start an agent (see <code>docs/agent.md</code>) or run <code>npm start</code> with the demo fleet.`,
       )
-      : html`<section class="cards wide" aria-label="Sources">${
+      : markup`<section class="cards wide" aria-label="Sources">${
         d.sources.map((s) => sourceCard(s))
       }</section>`
   }
@@ -89,28 +89,17 @@ ${
   ${
     d.recent.length === 0 ? empty('No captures yet.') : table(
       'Recent captures',
-      html`
-        <th scope="col">Source</th>
-        <th scope="col">Captured</th>
-        <th scope="col" class="num">VMs</th>
-        <th scope="col" class="num">Ingest</th>
-        <th scope="col">State</th>
-      `,
-      html`${
+      markup`<th scope="col">Source</th><th scope="col">Captured</th><th scope="col" class="num">VMs</th><th scope="col" class="num">Ingest</th><th scope="col">State</th>`,
+      markup`${
         d.recent.map((c) =>
-          html`
-            <tr>
-              <td><a href="/sources/${c.sourceId}">${c.sourceName}</a></td>
-              <td>${time(c.capturedAt)}</td>
-              <td class="num">${fmtInt(c.vmCount)}</td>
-              <td class="num">${fmtMs(c.ingestMs)}</td>
-              <td>${c.complete ? badge('ok', 'complete') : badge('warn', 'partial')}${c.late
-                ? html`
-                  ${badge('info', 'late', 'received more than an hour after capture')}
-                `
-                : ''}</td>
-            </tr>
-          `
+          markup`<tr>
+        <td><a href="/sources/${c.sourceId}">${c.sourceName}</a></td><td>${time(c.capturedAt)}</td>
+        <td class="num">${fmtInt(c.vmCount)}</td><td class="num">${fmtMs(c.ingestMs)}</td>
+        <td>${c.complete ? badge('ok', 'complete') : badge('warn', 'partial')}${
+            c.late
+              ? markup` ${badge('info', 'late', 'received more than an hour after capture')}`
+              : ''
+          }</td></tr>`
         )
       }`,
       { short: true },
@@ -129,20 +118,12 @@ ${
       ? empty('No failed jobs.', 'Aggregation, reports and benchmarks all succeeded.')
       : table(
         'Failed jobs',
-        html`
-          <th scope="col">Queue</th>
-          <th scope="col">When</th>
-          <th scope="col">Error</th>
-        `,
-        html`${
+        markup`<th scope="col">Queue</th><th scope="col">When</th><th scope="col">Error</th>`,
+        markup`${
           d.failed.items.map((j) =>
-            html`
-              <tr>
-                <td>${j.queue}</td>
-                <td>${time(j.createdOn)}</td>
-                <td class="wrap error">${j.error ?? ''}</td>
-              </tr>
-            `
+            markup`<tr><td>${j.queue}</td><td>${time(j.createdOn)}</td><td class="wrap error">${
+              j.error ?? ''
+            }</td></tr>`
           )
         }`,
         { short: true },
@@ -150,7 +131,7 @@ ${
   }
   ${
     d.failed.total > d.failed.items.length
-      ? html`<p class="small"><a href="/admin/jobs?state=failed">All ${
+      ? markup`<p class="small"><a href="/admin/jobs?state=failed">All ${
         fmtInt(d.failed.total)
       } failed jobs</a></p>`
       : ''

@@ -1,5 +1,5 @@
 /** A source as a card: kind, poll health, staleness, last error, agent and spool. */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { SourceRow } from '../../server/queries/sources.ts';
 import { badge, csrfField, pollHealth, time } from '../components.ts';
 import { fmtAge, fmtInt } from '../format.ts';
@@ -46,7 +46,7 @@ export function sourceCard(
   const [tone, label, why] = sourceHealth(s);
   const err = lastError(s);
   const spool = (s.agent?.spool ?? null) as Spool | null;
-  return html`<article class="card source" aria-labelledby="src-${s.id}">
+  return markup`<article class="card source" aria-labelledby="src-${s.id}">
   <div class="head">
     <div><h3 id="src-${s.id}"><a href="/sources/${s.id}">${s.name}</a></h3><span class="muted small">${s.kind}${
     s.version ? ` · ${s.version}` : ''
@@ -57,49 +57,39 @@ export function sourceCard(
     <dt>VMs</dt><dd><a href="/vms?source=${s.id}">${fmtInt(s.vms)}</a></dd>
     <dt>Last capture</dt><dd>${
     s.lastCaptureAt
-      ? html`${time(s.lastCaptureAt)} <span class="muted">(${fmtAge(s.lastCaptureAt)})</span>`
+      ? markup`${time(s.lastCaptureAt)} <span class="muted">(${fmtAge(s.lastCaptureAt)})</span>`
       : 'never'
   }</dd>
     ${
     s.agent
-      ? html`
-        <dt>Agent</dt>
-        <dd>${s.agent.name}${s.agent.hostname
-          ? ` on ${s.agent.hostname}`
-          : ''} <span class="muted">· ${s.agent.lastHeartbeatAt
+      ? markup`<dt>Agent</dt><dd>${s.agent.name}${
+        s.agent.hostname ? ` on ${s.agent.hostname}` : ''
+      } <span class="muted">· ${
+        s.agent.lastHeartbeatAt
           ? `heartbeat ${fmtAge(s.agent.lastHeartbeatAt)}`
-          : 'no heartbeat yet'}</span></dd>
-        <dt>Spool</dt>
-        <dd>${spool
-          ? html`${fmtInt(spool.pending ?? 0)} pending${
+          : 'no heartbeat yet'
+      }</span></dd>
+    <dt>Spool</dt><dd>${
+        spool
+          ? markup`${fmtInt(spool.pending ?? 0)} pending${
             spool.rejected
-              ? html`, <span class="error">${fmtInt(spool.rejected)} rejected</span>`
+              ? markup`, <span class="error">${fmtInt(spool.rejected)} rejected</span>`
               : ''
           }`
-          : '–'}</dd>
-      `
-      : html`
-        <dt>Agent</dt>
-        <dd class="muted">no heartbeat yet</dd>
-      `
+          : '–'
+      }</dd>`
+      : markup`<dt>Agent</dt><dd class="muted">no heartbeat yet</dd>`
   }
-    ${
-    err
-      ? html`
-        <dt>Last error</dt>
-        <dd class="error">${err}</dd>
-      `
-      : ''
-  }
+    ${err ? markup`<dt>Last error</dt><dd class="error">${err}</dd>` : ''}
   </dl>
   ${
     options.capture
-      ? html`<form method="post" action="/sources/${s.id}/capture" class="actions">
+      ? markup`<form method="post" action="/sources/${s.id}/capture" class="actions">
     ${csrfField(options.capture.csrf)}
     <button class="quiet small" type="submit">Capture now</button>
     ${
         options.capture.pending
-          ? html`<span class="muted small">requested ${
+          ? markup`<span class="muted small">requested ${
             fmtAge(options.capture.pending)
           }, waiting for the agent</span>`
           : ''

@@ -3,7 +3,7 @@
  * count, CSV export and a keyset pager. Rendered alone for htmx swaps, carrying the sort
  * state back into the filter form out of band.
  */
-import { html } from 'hono/html';
+import { markup } from '../markup.ts';
 import type { Page, VmListItem, VmSort } from '../../server/inventory/list_vms.ts';
 import { badge, empty, powerBadge } from '../components.ts';
 import { fmtInt, fmtNum } from '../format.ts';
@@ -45,36 +45,18 @@ export function vmsUrl(
 
 function header(state: VmListState) {
   return COLUMNS.map((c) => {
-    if (!c.sort) {
-      return html`
-        <th scope="col" ${c.num
-          ? html`
-            class="num"
-          `
-          : ''}>${c.label}</th>
-      `;
-    }
+    if (!c.sort) return markup`<th scope="col"${c.num ? markup` class="num"` : ''}>${c.label}</th>`;
     const active = state.sort === c.sort;
     const nextOrder = active && state.order === 'asc' ? 'desc' : 'asc';
     const url = vmsUrl(state.params, { sort: c.sort, order: nextOrder, cursor: null, p: null });
     const aria = active ? (state.order === 'asc' ? 'ascending' : 'descending') : null;
-    return html`
-      <th scope="col"
-        ${c.num
-          ? html`
-            class="num"
-          `
-          : ''}${aria
-          ? html`
-            aria-sort="${aria}"
-          `
-          : ''}><a href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true">${c
-          .label}<span class="arrow" aria-hidden="true">${active
-          ? (state.order === 'asc' ? '▲' : '▼')
-          : '↕'}</span><span class="visually-hidden">, sort ${nextOrder === 'asc'
-          ? 'ascending'
-          : 'descending'}</span></a></th>
-    `;
+    return markup`<th scope="col"${c.num ? markup` class="num"` : ''}${
+      aria ? markup` aria-sort="${aria}"` : ''
+    }><a href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true">${c.label}<span class="arrow" aria-hidden="true">${
+      active ? (state.order === 'asc' ? '▲' : '▼') : '↕'
+    }</span><span class="visually-hidden">, sort ${
+      nextOrder === 'asc' ? 'ascending' : 'descending'
+    }</span></a></th>`;
   });
 }
 
@@ -91,14 +73,11 @@ export function vmTable(
   const csvUrl = vmsUrl(base, { cursor: null, p: null }, '/vms.csv');
   const pages = Math.max(1, Math.ceil(result.total / 100));
   const hx = (url: string) =>
-    html`href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true"`;
-  return html`<div id="vm-table">
+    markup`href="${url}" hx-get="${url}" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true"`;
+  return markup`<div id="vm-table">
 ${
     options.oob
-      ? html`
-        <input type="hidden" id="f-sort" name="sort" value="${state.sort}" hx-swap-oob="true"><input
-          type="hidden" id="f-order" name="order" value="${state.order}" hx-swap-oob="true">
-      `
+      ? markup`<input type="hidden" id="f-sort" name="sort" value="${state.sort}" hx-swap-oob="true"><input type="hidden" id="f-order" name="order" value="${state.order}" hx-swap-oob="true">`
       : ''
   }
 <div class="table-meta">
@@ -110,50 +89,43 @@ ${
 ${
     result.items.length === 0
       ? empty('No VMs match.', 'Clear the search or a filter to see more.')
-      : html`
-        <div class="table-wrap" tabindex="0" role="region" aria-label="VMs">
-          <table>
-            <caption class="visually-hidden">Live VMs, ${state.sort} ${state.order === 'asc'
-              ? 'ascending'
-              : 'descending'}</caption>
-            <thead>
-              <tr>${header(state)}</tr>
-            </thead>
-            <tbody>
-          ${result.items.map((vm) =>
-            html`
-              <tr>
-                <td><a href="/vms/${vm.sourceId}/${encodeURIComponent(vm.key)}">${vm
-                  .name}</a>${vm.isTemplate
-                  ? html`
-                    ${badge('neutral', 'template')}
-                  `
-                  : ''}</td>
-                <td>${vm.sourceName}</td>
-                <td>${powerBadge(vm.powerState)}</td>
-                <td class="num">${vm.vcpu}</td>
-                <td class="num">${fmtNum(vm.ramMb / 1024)}</td>
-                <td class="num">${fmtNum(vm.provisionedDiskGb)}</td>
-                <td>${vm.cluster ?? ''}</td>
-                <td>${vm.host ?? ''}</td>
-                <td>${vm.resourcePool ?? ''}</td>
-                <td>${vm.createdAt
-                  ? vm.createdAt.slice(0, 10)
-                  : html`<span class="muted" title="the source did not report it">unknown</span>`}</td>
-              </tr>
-            `
-          )}
-          </tbody>
-          </table>
-        </div>
-      `
+      : markup`<div class="table-wrap" tabindex="0" role="region" aria-label="VMs">
+<table>
+  <caption class="visually-hidden">Live VMs, ${state.sort} ${
+        state.order === 'asc' ? 'ascending' : 'descending'
+      }</caption>
+  <thead><tr>${header(state)}</tr></thead>
+  <tbody>
+  ${
+        result.items.map((vm) =>
+          markup`<tr>
+    <td><a href="/vms/${vm.sourceId}/${encodeURIComponent(vm.key)}">${vm.name}</a>${
+            vm.isTemplate ? markup` ${badge('neutral', 'template')}` : ''
+          }</td>
+    <td>${vm.sourceName}</td>
+    <td>${powerBadge(vm.powerState)}</td>
+    <td class="num">${vm.vcpu}</td>
+    <td class="num">${fmtNum(vm.ramMb / 1024)}</td>
+    <td class="num">${fmtNum(vm.provisionedDiskGb)}</td>
+    <td>${vm.cluster ?? ''}</td><td>${vm.host ?? ''}</td><td>${vm.resourcePool ?? ''}</td>
+    <td>${
+            vm.createdAt
+              ? vm.createdAt.slice(0, 10)
+              : markup`<span class="muted" title="the source did not report it">unknown</span>`
+          }</td>
+  </tr>`
+        )
+      }
+  </tbody>
+</table>
+</div>`
   }
 ${
     firstUrl || nextUrl
-      ? html`<nav class="pager" aria-label="Pages">${
-        firstUrl ? html`<a class="button quiet small" ${hx(firstUrl)}>First page</a>` : ''
+      ? markup`<nav class="pager" aria-label="Pages">${
+        firstUrl ? markup`<a class="button quiet small" ${hx(firstUrl)}>First page</a>` : ''
       }${
-        nextUrl ? html`<a class="button small" rel="next" ${hx(nextUrl)}>Next page</a>` : ''
+        nextUrl ? markup`<a class="button small" rel="next" ${hx(nextUrl)}>Next page</a>` : ''
       }</nav>`
       : ''
   }
