@@ -14,7 +14,8 @@ export type SummaryBlock = { title: string; spec: TableSpec; rows: Row[]; note?:
 export type Summary = { title: string; fields: SummaryField[]; blocks: SummaryBlock[] };
 
 export interface ReportWriter {
-  summary(s: Summary): Promise<void>;
+  /** May finish at once (XLSX adds a sheet) or later (CSV writes a zip entry). */
+  summary(s: Summary): void | Promise<void>;
   /** Writes a table from row batches (a postgres.js cursor); returns the row count. */
   table(spec: TableSpec, batches: AsyncIterable<Row[]>): Promise<number>;
   /** Completes the file; `out` has ended when this resolves. */

@@ -86,7 +86,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
   }
 
   return {
-    async summary(s: Summary) {
+    summary(s: Summary) {
       // Two leading columns for the fields; blocks below reuse the sheet's grid, so the
       // widest block sets the widths.
       const widest = s.blocks.reduce(
