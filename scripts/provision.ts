@@ -143,12 +143,13 @@ export function provision(part: PartName, neededBy: string): PartStatus {
   return status;
 }
 
-/** `provision` with the installer and the part's description given (tests give fakes). */
+/** `provision` with the installer, the part's description and the output given (tests give fakes). */
 export function provisionWith(
   part: PartName,
   neededBy: string,
   installer: Installer,
   spec: PartSpec,
+  say: (line: string) => void = console.error,
 ): PartStatus {
   const install = installCommand(part);
   if (skippedByEnv(part)) {
@@ -164,7 +165,7 @@ export function provisionWith(
     };
   }
   const started = Date.now();
-  console.error(
+  say(
     `provision: installing ${spec.label} (Debian: ${spec.packages.join(' ')}) for ${neededBy}`,
   );
   const r = installer.install(spec.packages);
@@ -179,7 +180,7 @@ export function provisionWith(
       install,
     };
   }
-  console.error(
+  say(
     `provision: ${spec.label} ready in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
   return { part, ok: true, installed: true };

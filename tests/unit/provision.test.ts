@@ -32,6 +32,8 @@ function fakeInstaller(can: boolean, result: { ok: true } | { ok: false; error: 
   return { installer, calls };
 }
 
+const quiet = () => {};
+
 function spec(presentAfter: number): PartSpec {
   let checks = 0;
   return { label: 'Thing', packages: ['thing-pkg'], present: () => ++checks > presentAfter };
@@ -44,11 +46,20 @@ test('a present part is ok and nothing is installed', () => {
   assert.equal(calls, []);
 });
 
-test('a missing part is installed when the machine can, with its packages', () => {
+test('a missing part is installed when the machine can, saying what and for whom', () => {
   const { installer, calls } = fakeInstaller(true, { ok: true });
-  const status = provisionWith('libreoffice', 'a suite', installer, spec(1));
+  const lines: string[] = [];
+  const status = provisionWith(
+    'libreoffice',
+    'the suite "x"',
+    installer,
+    spec(1),
+    (l) => lines.push(l),
+  );
   assert.equal(status, { part: 'libreoffice', ok: true, installed: true });
   assert.equal(calls, [['thing-pkg']]);
+  assert.is(lines[0], 'provision: installing Thing (Debian: thing-pkg) for the suite "x"');
+  assert.match(lines[1], /^provision: Thing ready in \d+ s$/);
 });
 
 test('a missing part that cannot be installed says why and how to install it', () => {
@@ -68,7 +79,7 @@ test('a failed install, or one after which the part is still missing, is not ok'
     ok: false,
     error: 'E: Unable to locate package thing-pkg',
   });
-  const a = provisionWith('postgres', 'a suite', failing.installer, spec(5));
+  const a = provisionWith('postgres', 'a suite', failing.installer, spec(5), quiet);
   assert.not.ok(a.ok);
   if (!a.ok) assert.match(a.reason, /install failed: E: Unable to locate package thing-pkg/);
   const b = provisionWith(
@@ -76,6 +87,7 @@ test('a failed install, or one after which the part is still missing, is not ok'
     'a suite',
     fakeInstaller(true, { ok: true }).installer,
     spec(5),
+    quiet,
   );
   assert.not.ok(b.ok);
   if (!b.ok) assert.match(b.reason, /still missing/);
