@@ -12,13 +12,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { createApp } from '../server/app.ts';
 import { createToken } from '../server/auth/tokens.ts';
 import type { Sql } from '../server/db/connect.ts';
 import { loadAssets } from '../server/http/static.ts';
 import { listen } from '../server/runtime.ts';
 import { CHROMIUM_PATH, provision } from '../scripts/provision.ts';
+import { launchChromium } from '../tests/support/chromium.ts';
 import { openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, median } from './harness.ts';
 
@@ -87,21 +87,7 @@ export default async function benchUi(argv: string[] = []): Promise<BenchReport>
   const app = createApp(db.sql, { maxBodyBytes: 1024 * 1024, sessionHours: 1 });
   const server = await listen(app.fetch, '127.0.0.1', 0);
   const base = `http://127.0.0.1:${server.port}`;
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    viewport: { width: 1280, height: 860 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const context = await launchChromium(profile, { viewport: { width: 1280, height: 860 } });
   try {
     const { token } = await createToken(db.sql, { name: 'bench admin', role: 'admin' });
     const login = await fetch(`${base}/login`, {

@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import * as assert from 'uvu/assert';
-import { CHROMIUM_PATH } from '../../scripts/provision.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { suiteNeeding } from '../support/parts.ts';
 import { demoCapture, type DemoFlavor } from '../../agent/collectors/demo/fleet.ts';
 import { runBenchmark } from '../../server/aggregate/benchmark.ts';
@@ -115,20 +115,7 @@ async function setUp() {
   base = `http://127.0.0.1:${server.port}`;
   profile = mkdtempSync(path.join(os.tmpdir(), 'vml-chromium-'));
   // A fresh profile per run (playwright passes it as --user-data-dir).
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  context = await launchChromium(profile);
   mkdirSync(SHOTS, { recursive: true });
 }
 
