@@ -19,6 +19,13 @@ export type CheckResult = {
   message: string;
   /** E.g. number of VMs visible, product version. */
   details?: Record<string, unknown>;
+  /**
+   * Not ok, but captures still run: they are marked incomplete until it is fixed (a
+   * Proxmox token that sees only part of the cluster).
+   */
+  warning?: boolean;
+  /** The source's id in captures: what a server token is bound to as `kind:id`. */
+  identity?: { kind: 'vcenter' | 'proxmox' | 'demo'; id: string };
 };
 
 export interface Collector {

@@ -308,7 +308,7 @@ test('vmid reused after delete: new key, deleted event for the old one, created 
   assert.equal(third.events, [], 'each task is reported once');
 });
 
-test('config digest cache: an unchanged cluster costs four requests; changes refetch only what changed', async () => {
+test('config digest cache: an unchanged cluster costs five requests; changes refetch only what changed', async () => {
   const { collector, model, fake } = await setup();
   await captureAt(collector, T0);
   const firstCount = fake.requests.length;
@@ -317,12 +317,13 @@ test('config digest cache: an unchanged cluster costs four requests; changes ref
   fake.resetRequests();
   await captureAt(collector, T0 + 60, T0);
   assert.equal(fake.requests.map((r) => r.path).sort(), [
+    '/access/permissions',
     '/cluster/resources',
     '/cluster/status',
     '/cluster/tasks',
     '/version',
   ]);
-  assert.ok(firstCount > 4 * 4, `first capture made ${firstCount} requests`);
+  assert.ok(firstCount > 5 * 4, `first capture made ${firstCount} requests`);
 
   // An added data disk does not show in /cluster/resources; the async config task does.
   updateGuestConfig(model, 104, { scsi1: 'local-lvm:vm-104-disk-1,size=100G' }, {

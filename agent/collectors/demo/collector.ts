@@ -1,7 +1,7 @@
 /** The `demo` collector: serves the deterministic synthetic fleet of ./fleet.ts. */
 import type { DemoSourceConfig } from '../../config.ts';
 import type { Collector } from '../collector.ts';
-import { demoCapture, slotsFor } from './fleet.ts';
+import { demoCapture, demoSourceId, slotsFor } from './fleet.ts';
 
 /** A collector for one demo source (its `flavor` picks the vCenter-like or Proxmox-like half). */
 export function createDemoCollector(config: DemoSourceConfig): Collector {
@@ -12,6 +12,7 @@ export function createDemoCollector(config: DemoSourceConfig): Collector {
         message: `demo ${config.flavor} fleet (seed ${config.seed}), up to ${
           slotsFor(config.flavor, config.vms)
         } VMs`,
+        identity: { kind: 'demo', id: demoSourceId(config.flavor, config.seed) },
       });
     },
     capture({ since, at }) {

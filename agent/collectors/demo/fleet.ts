@@ -60,6 +60,11 @@ type Layout = {
   roles: string[];
 };
 
+/** The source id a demo source's captures carry (what a token is bound to as `demo:<id>`). */
+export function demoSourceId(flavor: DemoFlavor, seed: number): string {
+  return layout(flavor, seed).sourceId;
+}
+
 function layout(flavor: DemoFlavor, seed: number): Layout {
   if (flavor === 'vcenter') {
     return {

@@ -89,7 +89,7 @@ export type NodeStatus = {
   pveversion?: string;
 };
 
-/** `/access/permissions`: path → privilege → 1. */
+/** `/access/permissions`: path → privilege → propagate (1: also below the path, 0: only on it). */
 export type Permissions = Record<string, Record<string, number>>;
 
 /** Narrows a `/cluster/resources` entry to a guest. */

@@ -1,7 +1,9 @@
 /**
  * The Proxmox VE collector. One capture:
  *   1. `/version`, `/cluster/status`, `/cluster/resources` (guests, nodes, storage in one
- *      call) and `/cluster/tasks`, concurrently — served by the API node itself, fast.
+ *      call), `/cluster/tasks` and the token's `/access/permissions`, concurrently — served
+ *      by the API node itself, fast. A token that cannot audit every guest (access.ts)
+ *      makes the capture incomplete: its lists silently leave the other guests out.
  *   2. The task window since the last capture: events, and which configs may have changed
  *      (a node's own log is read when `/cluster/tasks` does not reach back far enough).
  *   3. Guest configs, only where config_cache.ts says they may have changed.
@@ -26,7 +28,7 @@ import {
   type Collector,
   CollectorError,
 } from '../collector.ts';
-import { canAuditVms, heldPrivileges, privilegeTrapMessage } from './access.ts';
+import { canAuditVms, heldPrivileges, partialViewProblem, privilegeTrapMessage } from './access.ts';
 import { createProxmoxApi, type ProxmoxApi, ProxmoxApiError } from './api.ts';
 import {
   type AnyResource,
@@ -137,6 +139,15 @@ export function createProxmoxCollector(
     return api;
   }
 
+  /** The token's effective permissions; null when they cannot be read (not for a 401). */
+  function readPermissions(a: ProxmoxApi, signal: AbortSignal): Promise<Permissions | null> {
+    return a.get<Permissions>('/access/permissions', { signal }).catch((err) => {
+      if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
+      log.warn('cannot read token permissions', { source: config.name, error: reason(err) });
+      return null;
+    });
+  }
+
   async function privilegeError(a: ProxmoxApi, signal: AbortSignal): Promise<CollectorError> {
     const perms = await a.get<Permissions>('/access/permissions', { signal }).catch(() => null);
     return new CollectorError(
@@ -155,7 +166,7 @@ export function createProxmoxCollector(
     const started = Date.now();
 
     // 1. The cluster-wide view, all served by the API node itself.
-    const [version, status, resources, clusterTasks] = await Promise.all([
+    const [version, status, resources, clusterTasks, perms] = await Promise.all([
       a.get<VersionInfo>('/version', { signal }),
       a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((
         err,
@@ -170,6 +181,7 @@ export function createProxmoxCollector(
         );
         return [] as TaskEntry[];
       }),
+      readPermissions(a, signal),
     ]);
     if (status === null) throw await privilegeError(a, signal);
 
@@ -183,19 +195,20 @@ export function createProxmoxCollector(
     const guests = resources.filter(isGuest);
     const nodeResources = resources.filter(isNode);
     const storages = resources.filter(isStorage);
-    if (guests.length === 0) {
-      const perms = await a.get<Permissions>('/access/permissions', { signal }).catch(() => null);
-      if (perms && !canAuditVms(heldPrivileges(perms))) {
-        throw new CollectorError(
-          'permission',
-          privilegeTrapMessage(config.tokenId, heldPrivileges(perms)),
-        );
-      }
-      if (!perms) {
-        errors.push(
-          'no guests visible and the token privileges could not be verified (/access/permissions failed)',
-        );
-      }
+    if (guests.length === 0 && perms && !canAuditVms(heldPrivileges(perms))) {
+      throw new CollectorError(
+        'permission',
+        privilegeTrapMessage(config.tokenId, heldPrivileges(perms)),
+      );
+    }
+    if (!perms) {
+      errors.push(
+        `the token's privileges could not be verified (/access/permissions failed): ` +
+          'guests it may not see could be missing, so the capture is marked incomplete',
+      );
+    } else {
+      const partial = partialViewProblem(config.tokenId, perms);
+      if (partial) errors.push(partial);
     }
 
     const gate = createNodeGate(signal);
@@ -445,21 +458,27 @@ export function createProxmoxCollector(
         return { ok: false, message: privilegeTrapMessage(config.tokenId, held), details };
       }
       const nodes = status.filter((e) => e.type === 'node');
-      const cluster = status.find((e) => e.type === 'cluster')?.name ?? nodes[0]?.name ?? '?';
+      const clusterName = status.find((e) => e.type === 'cluster')?.name ?? null;
+      // The same id a capture carries (a lone node: its name).
+      const cluster = clusterName ?? nodes.map((n) => n.name).sort()[0] ?? '?';
       const offline = nodes.filter((n) => n.online !== 1).map((n) => n.name);
       Object.assign(details, { cluster, nodes: nodes.length, offline });
+      const partial = perms ? partialViewProblem(config.tokenId, perms) : null;
+      const seen = `Proxmox VE ${version.version} at ${a.endpoint}: ${
+        clusterName ? 'cluster' : 'node'
+      } ${cluster}, ${nodes.length} node(s)${
+        offline.length ? ` (offline: ${offline.join(', ')})` : ''
+      }; token ${config.tokenId} sees ${guests} guest(s)`;
+      const identity = { kind: 'proxmox' as const, id: cluster };
+      if (partial) {
+        // Captures still work, but every one is incomplete: the admin must fix the token.
+        return { ok: false, warning: true, message: `${seen}; ${partial}`, details, identity };
+      }
       return {
         ok: true,
-        message: `Proxmox VE ${version.version} at ${a.endpoint}: ${
-          status.some((e) => e.type === 'cluster')
-            ? 'cluster'
-            : 'node'
-        } ${cluster}, ` +
-          `${nodes.length} node(s)${
-            offline.length ? ` (offline: ${offline.join(', ')})` : ''
-          }; token ${config.tokenId} sees ${guests} guest(s)` +
-          (guests === 0 && !perms ? ' (privileges could not be verified)' : ''),
+        message: seen + (!perms ? ' (privileges could not be verified)' : ''),
         details,
+        identity,
       };
     } catch (err) {
       return {

@@ -292,6 +292,8 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
           instanceUuid: about.instanceUuid,
           apiType: about.apiType,
         },
+        // The id captures carry (collector.ts: instanceUuid, else the SDK host).
+        identity: { kind: 'vcenter', id: about.instanceUuid ?? new URL(sdkUrl).host },
       };
     } catch (err) {
       return { ok: false, message: reason(asCollectorError(err)) };

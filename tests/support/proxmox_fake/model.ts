@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type TokenPrivileges = 'auditor' | 'nodes-only' | 'none';
+export type TokenPrivileges = 'auditor' | 'nodes-only' | 'pool-auditor' | 'none';
 
 export type FakeToken = {
   /** USER@REALM!TOKENID */
@@ -17,8 +17,12 @@ export type FakeToken = {
   /**
    * `auditor`: PVEAuditor on `/`. `nodes-only`: Sys.Audit on `/` but no VM.Audit.
    * `none`: a privilege-separated token with no ACL at all — lists come back empty, not 403.
+   * `pool-auditor`: Sys.Audit on `/` and PVEAuditor on `/pool/{pool}` only — it sees the
+   * pool's guests and no others (a partial view that looks complete).
    */
   privileges: TokenPrivileges;
+  /** The pool of a `pool-auditor` token. */
+  pool?: string;
 };
 
 export type FakeNode = {

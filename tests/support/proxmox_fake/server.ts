@@ -6,6 +6,9 @@
  * - API-token auth (`PVEAPIToken=USER@REALM!TOKENID=SECRET`); a bad token is a 401.
  * - A privilege-separated token without PVEAuditor gets *empty lists* (200), not 403;
  *   only endpoints with a hard permission check (`/cluster/status`, guest config) say 403.
+ *   Lists are filtered per object by the token's ACLs: a token with PVEAuditor on one pool
+ *   sees that pool's guests only. `/access/permissions` answers the token's effective
+ *   privileges (path → privilege → propagate).
  * - `/cluster/resources` reports `disk = 0` for QEMU and `maxdisk` = boot disk only;
  *   `template` 0/1, `tags` `;`-separated, `cpu` a fraction.
  * - An offline node: its guests show `status: "unknown"` (name/tags only, from the
@@ -181,6 +184,79 @@ function authenticate(model: FakeCluster, header: string | undefined): FakeToken
   return token;
 }
 
+/** The privileges of PVE's built-in PVEAuditor role. */
+const PVE_AUDITOR = [
+  'Datastore.Audit',
+  'Mapping.Audit',
+  'Pool.Audit',
+  'SDN.Audit',
+  'Sys.Audit',
+  'VM.Audit',
+];
+
+type Acl = { path: string; privs: string[]; propagate: boolean };
+
+/** The ACL entries given to the token itself (privilege separation: the user's do not count). */
+function tokenAcls(token: FakeToken): Acl[] {
+  switch (token.privileges) {
+    case 'auditor':
+      return [{ path: '/', privs: PVE_AUDITOR, propagate: true }];
+    case 'nodes-only':
+      return [{ path: '/', privs: ['Sys.Audit'], propagate: true }];
+    case 'pool-auditor':
+      return [
+        { path: '/', privs: ['Sys.Audit'], propagate: true },
+        { path: `/pool/${token.pool ?? 'prod'}`, privs: PVE_AUDITOR, propagate: true },
+      ];
+    case 'none':
+      return [];
+  }
+}
+
+/**
+ * Effective privileges on `path`, privilege → propagate (1/0), as PVE computes them: an ACL
+ * applies to its own path, and to paths below it when it propagates; an ACL on
+ * `/pool/{pool}` also applies to the pool's guests (`/vms/{vmid}`).
+ */
+function privilegesAt(model: FakeCluster, token: FakeToken, path: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const vmid = /^\/vms\/(\d+)$/.exec(path)?.[1];
+  const pool = vmid ? model.guests.find((g) => g.vmid === Number(vmid))?.pool : undefined;
+  for (const acl of tokenAcls(token)) {
+    const applies = acl.path === path ||
+      (acl.propagate && (acl.path === '/' || path.startsWith(acl.path + '/'))) ||
+      (pool !== undefined && acl.path === `/pool/${pool}`);
+    if (!applies) continue;
+    for (const p of acl.privs) out[p] = Math.max(out[p] ?? 0, acl.propagate ? 1 : 0);
+  }
+  return out;
+}
+
+const can = (model: FakeCluster, token: FakeToken, path: string, priv: string) =>
+  priv in privilegesAt(model, token, path);
+
+/**
+ * `GET /access/permissions` for the caller: PVE's documented shape, a map of path → (map of
+ * privilege → propagate 0/1), over the top-level paths, every ACL path and every pool
+ * member, leaving out paths without any privilege.
+ */
+function effectivePermissions(
+  model: FakeCluster,
+  token: FakeToken,
+): Record<string, Record<string, number>> {
+  const paths = new Set(
+    ['/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms'],
+  );
+  for (const acl of tokenAcls(token)) paths.add(acl.path);
+  for (const g of model.guests) if (g.pool) paths.add(`/vms/${g.vmid}`);
+  const out: Record<string, Record<string, number>> = {};
+  for (const path of paths) {
+    const privs = privilegesAt(model, token, path);
+    if (Object.keys(privs).length) out[path] = privs;
+  }
+  return out;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Answers one GET; returns `data`, or throws HttpError. `hang` is set for requests never answered. */
@@ -190,26 +266,14 @@ async function route(
   path: string,
   q: URLSearchParams,
 ): Promise<unknown> {
-  const audit = token.privileges === 'auditor';
-  const sysAudit = token.privileges !== 'none';
+  const sysAudit = can(model, token, '/', 'Sys.Audit');
+  const seesGuest = (g: FakeGuest) => can(model, token, `/vms/${g.vmid}`, 'VM.Audit');
+  const seesStorage = (id: string) => can(model, token, `/storage/${id}`, 'Datastore.Audit');
+  const seesPool = (id: string) => can(model, token, `/pool/${id}`, 'Pool.Audit');
   const parts = path.split('/').filter(Boolean);
 
   if (path === '/version') return { ...model.version };
-  if (path === '/access/permissions') {
-    if (token.privileges === 'auditor') {
-      return {
-        '/': {
-          'Sys.Audit': 1,
-          'VM.Audit': 1,
-          'Datastore.Audit': 1,
-          'Pool.Audit': 1,
-          'SDN.Audit': 1,
-          'Mapping.Audit': 1,
-        },
-      };
-    }
-    return token.privileges === 'nodes-only' ? { '/': { 'Sys.Audit': 1 } } : {};
-  }
+  if (path === '/access/permissions') return effectivePermissions(model, token);
   if (path === '/cluster/status') {
     if (!sysAudit) throw new HttpError(403, 'Permission check failed (/, Sys.Audit)');
     const nodes = model.nodes.map((n, i) => ({
@@ -243,11 +307,12 @@ async function route(
     if (!type || type === 'node') {
       for (const n of model.nodes) out.push(nodeResource(n, sysAudit));
     }
-    if (audit && (!type || type === 'vm')) {
-      for (const g of model.guests) out.push(guestResource(model, g));
+    // Guests, storages and pools only where the token has the audit privilege on them.
+    if (!type || type === 'vm') {
+      for (const g of model.guests) if (seesGuest(g)) out.push(guestResource(model, g));
     }
-    if (audit && (!type || type === 'storage')) {
-      for (const s of model.storages) {
+    if (!type || type === 'storage') {
+      for (const s of model.storages.filter((s) => seesStorage(s.storage))) {
         const node = model.nodes.find((n) => n.name === s.node);
         out.push(
           node?.online ? storageResource(s) : {
@@ -261,8 +326,8 @@ async function route(
         );
       }
     }
-    if (audit && (!type || type === 'pool')) {
-      for (const p of model.pools) {
+    if (!type || type === 'pool') {
+      for (const p of model.pools.filter((p) => seesPool(p.poolid))) {
         out.push({ id: `/pool/${p.poolid}`, type: 'pool', pool: p.poolid });
       }
     }
@@ -286,16 +351,19 @@ async function route(
     return out.sort((a, b) => b.starttime - a.starttime).map(taskEntry);
   }
   if (path === '/pools') {
-    return audit ? model.pools.map((p) => ({ poolid: p.poolid, comment: p.comment ?? '' })) : [];
+    return model.pools.filter((p) => seesPool(p.poolid)).map((p) => ({
+      poolid: p.poolid,
+      comment: p.comment ?? '',
+    }));
   }
   if (parts[0] === 'pools' && parts.length === 2) {
     const pool = model.pools.find((p) => p.poolid === parts[1]);
-    if (!pool || !audit) {
+    if (!pool || !seesPool(pool.poolid)) {
       throw new HttpError(403, `Permission check failed (/pool/${parts[1]}, Pool.Audit)`);
     }
     return {
       comment: pool.comment ?? '',
-      members: model.guests.filter((g) => g.pool === pool.poolid).map((g) =>
+      members: model.guests.filter((g) => g.pool === pool.poolid && seesGuest(g)).map((g) =>
         guestResource(model, g)
       ),
     };
@@ -335,11 +403,11 @@ async function nodeRoute(
     );
   }
   if (node.delayMs) await sleep(node.delayMs);
-  const audit = token.privileges === 'auditor';
+  const nodeAudit = can(model, token, `/nodes/${node.name}`, 'Sys.Audit');
   const rest = parts.slice(2);
 
   if (rest[0] === 'status' && rest.length === 1) {
-    if (token.privileges === 'none') {
+    if (!nodeAudit) {
       throw new HttpError(403, `Permission check failed (/nodes/${node.name}, Sys.Audit)`);
     }
     return {
@@ -361,8 +429,9 @@ async function nodeRoute(
     };
   }
   if (rest[0] === 'storage' && rest.length === 1) {
-    if (!audit) return [];
-    return model.storages.filter((s) => s.node === node.name).map((s) => ({
+    return model.storages.filter((s) =>
+      s.node === node.name && can(model, token, `/storage/${s.storage}`, 'Datastore.Audit')
+    ).map((s) => ({
       storage: s.storage,
       type: s.plugintype,
       shared: s.shared ? 1 : 0,
@@ -376,7 +445,7 @@ async function nodeRoute(
     }));
   }
   if (rest[0] === 'tasks' && rest.length === 1) {
-    if (token.privileges === 'none') return [];
+    if (!nodeAudit) return [];
     const since = q.has('since') ? Number(q.get('since')) : null;
     const until = q.has('until') ? Number(q.get('until')) : null;
     const typefilter = q.get('typefilter');
@@ -393,8 +462,9 @@ async function nodeRoute(
     return list.slice(start, start + limit).map(taskEntry);
   }
   if ((rest[0] === 'qemu' || rest[0] === 'lxc') && rest.length === 1) {
-    if (!audit) return [];
-    return model.guests.filter((g) => g.node === node.name && g.type === rest[0]).map((g) => {
+    return model.guests.filter((g) =>
+      g.node === node.name && g.type === rest[0] && can(model, token, `/vms/${g.vmid}`, 'VM.Audit')
+    ).map((g) => {
       const r = guestResource(model, g);
       delete r.id;
       delete r.type;
@@ -403,7 +473,9 @@ async function nodeRoute(
   }
   if ((rest[0] === 'qemu' || rest[0] === 'lxc') && rest.length >= 3) {
     const vmid = Number(rest[1]);
-    if (!audit) throw new HttpError(403, `Permission check failed (/vms/${vmid}, VM.Audit)`);
+    if (!can(model, token, `/vms/${vmid}`, 'VM.Audit')) {
+      throw new HttpError(403, `Permission check failed (/vms/${vmid}, VM.Audit)`);
+    }
     const guest = model.guests.find((g) =>
       g.vmid === vmid && g.type === rest[0] && g.node === node.name
     );
