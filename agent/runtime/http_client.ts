@@ -41,6 +41,11 @@ function normalizeThumbprint(t: string): string {
   return t.replace(/:/g, '').toLowerCase();
 }
 
+/** `ab12…` → `AB:12:…`, the form browsers and `openssl x509 -fingerprint` show. */
+function colons(hex: string): string {
+  return hex.toUpperCase().match(/../g)!.join(':');
+}
+
 /** Creates a client; `onWarning` is told once when TLS verification is off. */
 export function createHttpClient(
   tls: TlsOptions = {},
@@ -75,7 +80,9 @@ export function createHttpClient(
         cb(
           new CollectorError(
             'tls',
-            `certificate thumbprint ${actual} does not match the pinned ${pinned}`,
+            `the server's certificate thumbprint ${colons(actual)} does not match the pinned ${
+              colons(pinned)
+            }: if its certificate was renewed, update thumbprint (or use caFile)`,
           ),
         );
       });
@@ -171,22 +178,67 @@ function abortError(signal: AbortSignal): Error {
     : new CollectorError('aborted', String(reason ?? 'aborted'));
 }
 
-/** Turns socket/TLS errors into messages a site admin can act on. */
-function describeNetworkError(err: Error & { code?: string }, u: URL): Error {
+/**
+ * Turns socket/TLS errors into one plain sentence a site admin can act on, instead of the
+ * raw OpenSSL text. Node gives error codes; Deno's node:https gives rustls wording, so both
+ * are matched.
+ */
+export function describeNetworkError(err: Error & { code?: string }, u: URL): Error {
   if (err instanceof CollectorError) return err;
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') {
-    return new CollectorError('unreachable', `${u.host}: connection refused`);
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new CollectorError('unreachable', `${u.hostname}: host not found`);
-  }
-  if (code === 'ETIMEDOUT') return new CollectorError('timeout', `${u.host}: connection timed out`);
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|thumbprint/i.test(code + err.message)) {
+  const text = `${code} ${err.message}`;
+  const host = u.host;
+  if (code === 'ECONNREFUSED' || /connection refused/i.test(err.message)) {
     return new CollectorError(
-      'tls',
-      `${u.host}: TLS verification failed (${err.message}); set caFile or thumbprint`,
+      'unreachable',
+      `${host}: connection refused (nothing listens there: is the service running and the port right?)`,
     );
   }
-  return new CollectorError('network', `${u.host}: ${err.message}`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /failed to lookup address/i.test(text)) {
+    return new CollectorError('unreachable', `${u.hostname}: host not found`);
+  }
+  if (code === 'ETIMEDOUT') return new CollectorError('timeout', `${host}: connection timed out`);
+  if (
+    /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|wrong version number|packet length too long|InvalidContentType/i
+      .test(text)
+  ) {
+    return new CollectorError(
+      'tls',
+      `${host}: the URL says https but the server answered without TLS (plain HTTP?): use http:// or the server's https port`,
+    );
+  }
+  if (
+    u.protocol === 'http:' &&
+    (/HPE_|Parse Error|socket hang up|ECONNRESET/i.test(text))
+  ) {
+    return new CollectorError(
+      'network',
+      `${host}: the server did not answer plain HTTP (does it expect https? then use https://)`,
+    );
+  }
+  if (/ALTNAME|NotValidForName|not valid for name|Hostname\/IP does not match/i.test(text)) {
+    return new CollectorError(
+      'tls',
+      `${host}: the server's TLS certificate is not issued for ${u.hostname}: use the name in the certificate, or pin its thumbprint`,
+    );
+  }
+  if (/EXPIRED|Expired|NOT_YET_VALID|NotValidYet/.test(text)) {
+    return new CollectorError(
+      'tls',
+      `${host}: the server's TLS certificate has expired or is not yet valid (check its dates and this host's clock)`,
+    );
+  }
+  if (
+    /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|UnknownIssuer|invalid peer certificate|self.signed/i
+      .test(text)
+  ) {
+    return new CollectorError(
+      'tls',
+      `${host}: the server's TLS certificate is not signed by a CA this host trusts (self-signed?): set caFile or thumbprint: caFile to its CA certificate, or thumbprint to its SHA-256 fingerprint (docs/agent.md shows how to read it)`,
+    );
+  }
+  if (/EPROTO|SSL routines|handshake/i.test(text)) {
+    return new CollectorError('tls', `${host}: the TLS handshake failed (is this an https port?)`);
+  }
+  return new CollectorError('network', `${host}: ${err.message}`);
 }
