@@ -16,6 +16,7 @@ import { ApiError, handleError } from './http/errors.ts';
 import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
 import { agentRoutes } from './agents/routes.ts';
+import { whoamiRoutes } from './auth/whoami.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
@@ -116,6 +117,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     }),
   );
   api.route('/', agentRoutes(sql, doc));
+  api.route('/', whoamiRoutes(sql, doc));
   api.route('/', inventoryRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
