@@ -34,7 +34,9 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
   });
   let jobs: Jobs | undefined;
   try {
-    const migrated = await migrate(db.sql);
+    // Migrations, maintenance and jobs may run long statements: their pool has no statement limit.
+    const jobSql = db.jobSql ?? db.sql;
+    const migrated = await migrate(jobSql);
     if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
     if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
     const adminToken = await ensureAdminToken(db.sql, {
@@ -42,10 +44,10 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
       adminToken: config.adminToken,
     });
     // Partitions for this month and the next two exist before the first capture arrives.
-    await runMaintenance(db.sql, { retentionMonths: 0 });
+    await runMaintenance(jobSql, { retentionMonths: 0 });
     if (config.jobs) {
       jobs = await startJobs({
-        sql: db.sql,
+        sql: jobSql,
         url: db.url,
         reportTz: config.reportTz,
         engine: config.aggEngine,

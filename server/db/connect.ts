@@ -30,7 +30,10 @@ export function resolvedOptions(sql: Sql): ResolvedOptions {
 }
 
 export type Database = {
+  /** The pool of requests: statements end after SERVER_TIMEOUTS (see createPool). */
   sql: Sql;
+  /** A pool for background jobs and migrations, whose statements may run long (JOB_TIMEOUTS). */
+  jobSql?: Sql;
   url: string;
   /** Closes the pool and stops the embedded server when we started one. */
   close(): Promise<void>;
@@ -63,14 +66,52 @@ function connectWithoutDelay(
   });
 }
 
-/** Creates a postgres.js pool with the project's settings (quiet notices, UTC, bigints as numbers, no Nagle delay). */
-export function createPool(url: string, options: { max?: number } = {}): Sql {
+/**
+ * PostgreSQL's limits on a connection's sessions, in ms (0: none): how long one statement
+ * may run, and how long a transaction may sit idle (a client that stopped talking mid
+ * transaction, holding its locks and its connection).
+ */
+export type SessionTimeouts = { statementMs: number; idleInTransactionMs: number };
+
+/**
+ * The server's request pool. The longest statement of a request is an ingest's COPY or
+ * routine: about 0.3 s for 10,000 VMs, so 5 minutes leaves room for the 1,000,000 a capture
+ * may hold, and still ends what is stuck. An ingest transaction waits between statements
+ * only while the server parses a part of the capture (milliseconds).
+ */
+export const SERVER_TIMEOUTS: SessionTimeouts = {
+  statementMs: 5 * 60_000,
+  idleInTransactionMs: 60_000,
+};
+
+/**
+ * Jobs (aggregation, benchmarks, maintenance) and migrations: a month's aggregation or an
+ * index build can run for many minutes, so no statement limit; a transaction idle for ten
+ * minutes is still ended (the TS engine computes between statements, for seconds).
+ */
+export const JOB_TIMEOUTS: SessionTimeouts = { statementMs: 0, idleInTransactionMs: 10 * 60_000 };
+
+/**
+ * Creates a postgres.js pool with the project's settings (quiet notices, UTC, bigints as
+ * numbers, no Nagle delay). `timeouts` become session settings of every connection; without
+ * them the server's defaults hold (tools, tests, benchmarks).
+ */
+export function createPool(
+  url: string,
+  options: { max?: number; timeouts?: SessionTimeouts } = {},
+): Sql {
+  const timeouts = options.timeouts
+    ? {
+      statement_timeout: options.timeouts.statementMs,
+      idle_in_transaction_session_timeout: options.timeouts.idleInTransactionMs,
+    }
+    : {};
   return postgres(url, {
     max: options.max ?? 10,
     // `socket` is a documented postgres.js option that its type definitions leave out.
     ...({ socket: connectWithoutDelay } as object),
     onnotice: () => {},
-    connection: { TimeZone: 'UTC', application_name: 'vmledger' },
+    connection: { TimeZone: 'UTC', application_name: 'vmledger', ...timeouts },
     types: {
       // int8 (counts, sums) as JS numbers: every value we store fits in 2^53.
       bigint: {
@@ -109,8 +150,15 @@ export async function openDatabase(options: {
   onLog?: (line: string) => void;
 }): Promise<Database> {
   if (options.databaseUrl) {
-    const sql = createPool(options.databaseUrl);
-    return { sql, url: options.databaseUrl, close: () => sql.end({ timeout: 5 }) };
+    const sql = createPool(options.databaseUrl, { timeouts: SERVER_TIMEOUTS });
+    const jobSql = createPool(options.databaseUrl, { max: 4, timeouts: JOB_TIMEOUTS });
+    return {
+      sql,
+      jobSql,
+      url: options.databaseUrl,
+      close: async () =>
+        void (await Promise.all([sql.end({ timeout: 5 }), jobSql.end({ timeout: 5 })])),
+    };
   }
   const embedded = await startEmbeddedPostgres({
     pgDir: path.join(options.dataDir, 'pg'),
@@ -118,12 +166,14 @@ export async function openDatabase(options: {
     onLog: options.onLog,
   });
   const url = await ensureDatabase(embedded.url, 'vmledger');
-  const sql = createPool(url);
+  const sql = createPool(url, { timeouts: SERVER_TIMEOUTS });
+  const jobSql = createPool(url, { max: 4, timeouts: JOB_TIMEOUTS });
   return {
     sql,
+    jobSql,
     url,
     close: async () => {
-      await sql.end({ timeout: 5 });
+      await Promise.all([sql.end({ timeout: 5 }), jobSql.end({ timeout: 5 })]);
       await embedded.stop();
     },
   };

@@ -13,6 +13,13 @@ import { STAGE_COLUMNS } from './vm_lines.ts';
  * in the stream: by default Readable.from reads 16 ahead, and a capture's chunks (each a
  * rope of thousands of strings) then lived long enough to be copied by every young
  * generation collection, 10-16 ms apiece.
+ *
+ * Settles when PostgreSQL refuses the data. postgres.js 3.4 (porsager/postgres#1173) hands
+ * the error of a COPY that PostgreSQL rejects after the stream ended (all data sent, the
+ * usual case for a small capture) only to the COPY query's promise, already resolved with
+ * the stream, and never calls the stream's final callback: awaiting the stream alone hung
+ * forever, holding the connection "idle in transaction (aborted)". So the query's reject
+ * is watched too, and the first error of either ends the COPY.
  */
 export async function copyInto(
   tx: Sql,
@@ -20,8 +27,35 @@ export async function copyInto(
   columns: readonly string[],
   chunks: Iterable<string>,
 ): Promise<void> {
-  const writable = await tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`).writable();
-  await pipeline(Readable.from(chunks, { highWaterMark: 1 }), writable);
+  const query = tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`);
+  const refused = refusalOf(query);
+  const writable = await query.writable();
+  const copied = pipeline(Readable.from(chunks, { highWaterMark: 1 }), writable);
+  const error = await Promise.race([copied.then(() => null), refused]);
+  if (error === null) return;
+  // The stream never finishes now: destroy it (PostgreSQL ignores the CopyFail it sends
+  // outside COPY) so the source's generator is closed, and leave its rejection unobserved.
+  copied.catch(() => {});
+  writable.destroy(error);
+  throw error;
+}
+
+/** postgres.js's query object, whose own `reject` its connection calls with a query's error. */
+type Rejectable = { reject: (err: unknown) => unknown };
+
+/** Resolves with the error the connection reports for `query`, even after it resolved. */
+function refusalOf(query: object): Promise<Error> {
+  const q = query as Rejectable;
+  if (typeof q.reject !== 'function') {
+    throw new Error('postgres.js no longer has Query.reject: review copyInto (stage.ts)');
+  }
+  return new Promise((resolve) => {
+    const reject = q.reject;
+    q.reject = (err: unknown) => {
+      resolve(err instanceof Error ? err : new Error(String(err)));
+      return reject(err);
+    };
+  });
 }
 
 /**
