@@ -15,6 +15,7 @@ import { queryRoutes } from './queries/routes.ts';
 import { ApiError, handleError } from './http/errors.ts';
 import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
+import { rejectNulInUrl } from './http/nul.ts';
 import { agentRoutes } from './agents/routes.ts';
 import { whoamiRoutes } from './auth/whoami.ts';
 import { ingestRoutes } from './ingest/routes.ts';
@@ -76,6 +77,9 @@ export function createApp(sql: Sql, options: AppOptions) {
       },
     }),
   );
+
+  // PostgreSQL text cannot hold a NUL: refused in the path or a query parameter (400).
+  app.use(rejectNulInUrl);
 
   // Request log at debug level: method, path and status only — never headers or bodies.
   app.use(async function requestLog(c, next) {

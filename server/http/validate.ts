@@ -2,12 +2,15 @@
 import type { z } from 'zod';
 import { describeIssues } from '../../agent/capture/schema.ts';
 import { ApiError } from './errors.ts';
+import { rejectNul } from './nul.ts';
 
 export function parseOr400<T extends z.ZodType>(
   schema: T,
   input: unknown,
   code = 'invalid_request',
 ): z.infer<T> {
+  // PostgreSQL text cannot hold a NUL: refused in any field (400), whatever the schema says.
+  rejectNul(input, code);
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error);

@@ -11,6 +11,7 @@
 import type { TokenInfo } from '../auth/tokens.ts';
 import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
+import { hasNulEscape, rejectNul } from '../http/nul.ts';
 import {
   captureFromParsed,
   captureFromText,
@@ -21,11 +22,17 @@ import { parseJsonText } from './read_body.ts';
 import { storeCapture, type StoreResult } from './store_capture.ts';
 import { parseCapture } from './validate_capture.ts';
 
+/** Issues listed in a 400 for an invalid capture; `more` says how many were left out. */
+export const MAX_ISSUES = 100;
+
 export async function ingestCaptureText(
   sql: Sql,
   text: string,
   token: TokenInfo,
 ): Promise<StoreResult> {
+  // PostgreSQL text cannot hold a NUL: one scan of the text, and only on a hit a parse that
+  // names the field (the VM text memo and the parts never see one).
+  if (hasNulEscape(text)) rejectNul(parseJsonText(text), 'invalid_capture');
   const streamed = captureFromText(text);
   if (streamed) {
     try {
@@ -44,7 +51,7 @@ export async function ingestCaptureText(
       400,
       'invalid_capture',
       `capture is invalid: ${issues[0].path}: ${issues[0].message}`,
-      { issues },
+      { issues: issues.slice(0, MAX_ISSUES), more: Math.max(0, issues.length - MAX_ISSUES) },
     );
   }
   return await storeCapture(sql, captureFromParsed(parsed.data), token);
