@@ -87,6 +87,26 @@ async function claimSource(
   return { id: row.id, generation: row.generation, lastCaptureAt: row.last_capture_at };
 }
 
+/** The earliest capture time accepted. */
+export const EARLIEST_CAPTURE = '2000-01-01T00:00:00Z';
+/** How far ahead of the server's clock a capture time may be (agents' clocks drift). */
+export const MAX_CAPTURE_AHEAD_MS = 10 * 60_000;
+
+/**
+ * 400 unless `capturedAt` lies between 2000-01-01 and 10 minutes past the server's clock:
+ * a capture time out there is a broken clock, and storing it would create a partition for
+ * its month and make every later capture of its source "late".
+ */
+export function checkCapturedAt(capturedAt: string, now = Date.now()): void {
+  const t = Date.parse(capturedAt);
+  if (t >= Date.parse(EARLIEST_CAPTURE) && t <= now + MAX_CAPTURE_AHEAD_MS) return;
+  const message = `must be from ${EARLIEST_CAPTURE} to 10 minutes past the server's clock ` +
+    `(now ${new Date(now).toISOString()}); got ${capturedAt}`;
+  throw new ApiError(400, 'invalid_captured_at', `capturedAt ${message}`, {
+    issues: [{ path: 'capturedAt', message }],
+  });
+}
+
 /**
  * Stores `incoming` once; a capture id seen before is reported as a duplicate and changes
  * nothing. The VMs of a capture read from text are validated as they are used: one that
@@ -100,6 +120,7 @@ export async function storeCapture(
 ): Promise<StoreResult> {
   const started = performance.now();
   const { head: capture, vms } = incoming;
+  checkCapturedAt(capture.capturedAt);
   const base = { captureId: capture.captureId, capturedAt: capture.capturedAt };
   const cache = sourceStateCache(sql);
   const memos = vmTextMemos(sql);
