@@ -67,7 +67,8 @@ export const CaptureHost = z.object({
   cluster: nullableText(),
   connectionState: nullableText(64),
   powerState: nullableText(64),
-  cpuCores: z.number().int().min(0).nullable().default(null),
+  /** An `integer` column on the server: larger values could not be stored. */
+  cpuCores: z.number().int().min(0).max(2 ** 31 - 1).nullable().default(null),
   cpuMhz: z.number().min(0).nullable().default(null),
   memoryMb: z.number().min(0).nullable().default(null),
   version: nullableText(200),

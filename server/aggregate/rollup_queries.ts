@@ -52,7 +52,11 @@ export function encodeRollupCursor(c: Cursor): string {
 export function decodeRollupCursor(value: string): Cursor | null {
   try {
     const c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (Number.isInteger(c?.s) && typeof c?.k === 'string') return c;
+    // Values the columns cannot hold would make PostgreSQL refuse the query.
+    if (
+      Number.isInteger(c?.s) && c.s >= 1 && c.s <= 2 ** 31 - 1 && typeof c?.k === 'string' &&
+      c.k.length <= 1000 && !c.k.includes('\0')
+    ) return { s: c.s, k: c.k };
   } catch {
     // not ours
   }

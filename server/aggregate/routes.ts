@@ -9,7 +9,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
-import type { ApiDoc } from '../http/api_doc.ts';
+import { type ApiDoc, MAX_INT_ID } from '../http/api_doc.ts';
 import { csvResponse, wantsCsv } from '../http/csv.ts';
 import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
@@ -37,7 +37,7 @@ const toMonthDay = (m: string) => (m.length === 7 ? `${m}-01` : `${m.slice(0, 7)
 const AggregationBody = z
   .object({
     kind: z.enum(['daily', 'monthly']),
-    source: z.number().int().positive().optional(),
+    source: z.number().int().positive().max(MAX_INT_ID).optional(),
     from: Month,
     to: Month,
     engine: z.enum(['sql', 'ts']).optional(),
@@ -53,7 +53,7 @@ const AggregationBody = z
 const BenchmarkBody = z
   .object({
     kind: z.enum(['daily', 'monthly']),
-    source: z.number().int().positive(),
+    source: z.number().int().positive().max(MAX_INT_ID),
     period: Month,
     reps: z.number().int().min(1).max(20).default(3),
   })
@@ -62,7 +62,7 @@ const BenchmarkBody = z
 const RollupParams = (periodName: 'day' | 'month') =>
   z.object({
     [periodName]: periodName === 'day' ? Day : Month,
-    source: z.coerce.number().int().positive().optional(),
+    source: z.coerce.number().int().positive().max(MAX_INT_ID).optional(),
     limit: z.coerce.number().int().min(1).max(5000).default(500),
     cursor: z.string().max(2000).refine(
       (c) => decodeRollupCursor(c) !== null,

@@ -28,7 +28,7 @@ export const CreateTokenBody = z.object({
 
 const AuditParams = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.coerce.number().int().positive().optional(),
+  cursor: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   action: z.string().max(100).optional(),
 });
 

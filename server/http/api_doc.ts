@@ -128,11 +128,14 @@ export async function parseBody<T extends z.ZodType>(schema: T, c: Context): Pro
   return parseOr400(schema, await jsonBody(c.req.raw), 'invalid_body');
 }
 
-/** A positive integer path parameter, or 400. */
+/** The largest id an `integer` column holds. */
+export const MAX_INT_ID = 2 ** 31 - 1;
+
+/** A positive integer path parameter that fits an `integer` id column, or 400. */
 export function intParam(c: Context, name: string): number {
   const v = Number(c.req.param(name));
-  if (!Number.isInteger(v) || v <= 0) {
-    throw new ApiError(400, 'invalid_path', `${name} must be a positive integer`);
+  if (!Number.isInteger(v) || v <= 0 || v > MAX_INT_ID) {
+    throw new ApiError(400, 'invalid_path', `${name} must be an integer from 1 to ${MAX_INT_ID}`);
   }
   return v;
 }

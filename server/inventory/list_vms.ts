@@ -105,15 +105,41 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString('base64url');
 }
 
-/** Decodes a cursor; null when it is not one of ours. */
-export function decodeCursor(value: string): Cursor | null {
+/** The largest `integer` (source ids, vCPUs, RAM in MB). */
+const MAX_INT = 2 ** 31 - 1;
+/** The largest time a Date holds, in ms either side of 1970. */
+const MAX_TIME_MS = 8.64e15;
+const NUMERIC_TEXT = /^-?\d{1,20}(\.\d{1,10})?$/;
+
+/**
+ * Decodes a cursor; null when it is not one of ours, or (given `sort`) not one of that sort:
+ * every value must fit the column it is compared with, or PostgreSQL refuses the query.
+ */
+export function decodeCursor(value: string, sort?: VmSort): Cursor | null {
+  let c: unknown;
   try {
-    const c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (c && 'v' in c && Number.isInteger(c.s) && typeof c.k === 'string') return c;
+    c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
   } catch {
-    // fall through
+    return null;
   }
-  return null;
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return null;
+  const { v, s, k } = c as Record<string, unknown>;
+  if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > MAX_INT) return null;
+  if (typeof k !== 'string' || k.length > 1000 || k.includes('\0')) return null;
+  return sortValueFits(v, sort) ? { v, s, k } : null;
+}
+
+function sortValueFits(v: unknown, sort: VmSort | undefined): v is string | number | null {
+  if (v === null) return true;
+  if (typeof v === 'string') {
+    if (v.length > 2000 || v.includes('\0')) return false;
+    if (sort === 'disk') return NUMERIC_TEXT.test(v);
+    return sort === undefined || sort === 'name' || sort === 'source' || sort === 'power';
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) return false;
+  if (sort === 'vcpu' || sort === 'ram') return Math.abs(v) <= MAX_INT;
+  return (sort === undefined || sort === 'created' || sort === 'firstSeen') &&
+    Math.abs(v) <= MAX_TIME_MS;
 }
 
 /** Escapes LIKE wildcards so a search for "50%" means the characters, not a pattern. */
@@ -219,7 +245,7 @@ async function readPage(
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
   const expr = sql.unsafe(SORT_SQL[sort].expr);
-  const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+  const cursor = query.cursor ? decodeCursor(query.cursor, sort) : null;
   const q = query.q;
   // An IP or UUID matches a handful of rows, and a name fragment of four or more characters
   // a few thousand at most: the fence (offset 0) makes PostgreSQL find them by their index

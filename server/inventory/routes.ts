@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, intParam, parseQuery } from '../http/api_doc.ts';
+import { type ApiDoc, intParam, MAX_INT_ID, parseQuery } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { decodeCursor, listVms, VM_SORTS, type VmListQuery } from './list_vms.ts';
@@ -14,7 +14,7 @@ export const VmListParams = z.object({
   q: z.string().max(200).optional().describe(
     'search: name substring, or exact VM key, vmid/MoRef, UUID or IP',
   ),
-  source: z.coerce.number().int().positive().optional(),
+  source: z.coerce.number().int().positive().max(MAX_INT_ID).optional(),
   cluster: z.string().max(200).optional(),
   pool: z.string().max(200).optional(),
   power: z.enum(['poweredOn', 'poweredOff', 'suspended']).optional(),
@@ -29,6 +29,12 @@ export const VmListParams = z.object({
 /** Parses list query parameters, answering 400 with the bad parameter named. */
 export function parseVmListParams(query: Record<string, string>): VmListQuery {
   const p = parseQuery(VmListParams, query);
+  if (p.cursor && !decodeCursor(p.cursor, p.sort)) {
+    const message = 'not a cursor from this API for this sort';
+    throw new ApiError(400, 'invalid_query', `cursor: ${message}`, {
+      issues: [{ path: 'cursor', message }],
+    });
+  }
   return {
     q: p.q?.trim() || undefined,
     sourceId: p.source,

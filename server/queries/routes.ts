@@ -3,14 +3,14 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, intParam, parseQuery } from '../http/api_doc.ts';
+import { type ApiDoc, intParam, MAX_INT_ID, parseQuery } from '../http/api_doc.ts';
 import { ApiError } from '../http/errors.ts';
 import { listCaptures, listSnapshots, totalsOverTime } from './history.ts';
 import { getSource, listSourcesDetailed } from './sources.ts';
 
 const time = z.iso.datetime({ offset: true }).or(z.iso.date());
 const Paged = z.object({
-  source: z.coerce.number().int().positive().optional(),
+  source: z.coerce.number().int().positive().max(MAX_INT_ID).optional(),
   from: time.optional(),
   to: time.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -19,7 +19,9 @@ const Paged = z.object({
 const SnapshotParams = Paged.extend({ kind: z.enum(['capture', 'daily', 'monthly']).optional() });
 const TotalsParams = z.object({
   granularity: z.enum(['capture', 'daily', 'monthly']).default('capture'),
-  source: z.coerce.number().int().positive().optional().describe('omit for the whole fleet'),
+  source: z.coerce.number().int().positive().max(MAX_INT_ID).optional().describe(
+    'omit for the whole fleet',
+  ),
   from: time.optional(),
   to: time.optional(),
 });

@@ -57,7 +57,7 @@ function decodeCursor(s: string): { t: string; id: string } | null {
   try {
     const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
     if (
-      typeof c?.t === 'string' && !Number.isNaN(Date.parse(c.t)) &&
+      typeof c?.t === 'string' && z.iso.datetime().safeParse(c.t).success &&
       z.uuid().safeParse(c?.id).success
     ) return c;
   } catch {
