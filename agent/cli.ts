@@ -10,6 +10,7 @@
  * Exit codes: 0 success, 1 a source or delivery failed, 2 bad usage or configuration.
  */
 import { writeFile } from 'node:fs/promises';
+import { parseArgs as parseNodeArgs } from 'node:util';
 import { Capture, describeIssues } from './capture/schema.ts';
 import { createCollector } from './collectors/index.ts';
 import {
@@ -19,6 +20,7 @@ import {
   resolveSecret,
 } from './config.ts';
 import { createDelivery } from './delivery/delivery.ts';
+import { checkServer } from './delivery/whoami.ts';
 import { createLogger, type LogLevel } from './log.ts';
 import { startAgent } from './agent.ts';
 import { openSpool } from './spool/spool.ts';
@@ -32,7 +34,8 @@ Usage:
   vmledger-agent capture-once --config FILE --source NAME [--out FILE|-] [--at TIME]
                                               capture one source once; with --out write the
                                               capture JSON there, else spool and deliver it
-  vmledger-agent check --config FILE          connect and authenticate each source
+  vmledger-agent check --config FILE          check the server and token, connect and
+                                              authenticate each source, print its identity
   vmledger-agent --version                    print the version
   vmledger-agent --help                       this text
 
@@ -42,40 +45,70 @@ Options:
 Exit codes: 0 success, 1 a source or delivery failed, 2 bad usage or configuration.
 See docs/agent.md for the config file.`;
 
+const USAGE = 'Usage: vmledger-agent run|capture-once|check --config FILE [options]';
+
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]) {
-  const [command, ...rest] = argv;
-  const opts: Record<string, string> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    if (!a.startsWith('--')) throw new UsageError(`unexpected argument ${a}`);
-    const name = a.slice(2);
-    const value = rest[i + 1];
-    if (value === undefined || (value.startsWith('--') && value !== '-')) {
-      throw new UsageError(`--${name} needs a value`);
-    }
-    opts[name] = value;
-    i++;
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
+
+type Opts = {
+  config?: string;
+  source?: string;
+  out?: string;
+  at?: string;
+  'log-level'?: string;
+  help?: boolean;
+  version?: boolean;
+};
+
+/** The command line, strictly: an unknown or misspelt flag is refused, never ignored. */
+function parseArgs(argv: string[]): { command: string | undefined; opts: Opts } {
+  let parsed;
+  try {
+    parsed = parseNodeArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        source: { type: 'string' },
+        out: { type: 'string' },
+        at: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    const message = (err as Error).message;
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    throw new UsageError(unknown ? `unknown option ${unknown[1]}` : message);
+  }
+  const [command, ...extra] = parsed.positionals;
+  if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
+  const opts: Opts = parsed.values;
+  const level = opts['log-level'];
+  if (level !== undefined && !LEVELS.includes(level)) {
+    throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
   }
   return { command, opts };
 }
 
-function loadConfig(opts: Record<string, string>): Promise<AgentConfigFile> {
+function loadConfig(opts: Opts): Promise<AgentConfigFile> {
   if (!opts.config) throw new UsageError('--config FILE is required');
   return loadAgentConfig(opts.config);
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--version') || argv[0] === 'version') {
+  const { command, opts } = parseArgs(argv);
+  if (opts.version || command === 'version') {
     console.log(AGENT_VERSION);
     return 0;
   }
-  if (argv.length === 0 || argv.includes('--help') || argv[0] === 'help') {
+  if (argv.length === 0 || opts.help || command === 'help') {
     console.log(HELP);
     return argv.length === 0 ? 2 : 0;
   }
-  const { command, opts } = parseArgs(argv);
   const log = createLogger({
     level: (opts['log-level'] as LogLevel) ?? 'info',
     base: { app: 'agent' },
@@ -95,17 +128,53 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'check': {
       const config = await loadConfig(opts);
-      let failures = 0;
+      const token =
+        (await resolveSecret(config.server as Record<string, unknown>, 'token', 'server'))!;
+      const server = await checkServer({
+        serverUrl: config.server.url,
+        token,
+        userAgent: `vmledger-agent/${AGENT_VERSION}`,
+      });
+      console.log(`${server.ok ? 'ok  ' : 'FAIL'} server ${config.server.url}: ${server.message}`);
+      const who = server.whoami;
+      if (who?.allowedSources) {
+        console.log(`     the token may post only for: ${who.allowedSources.join(', ')}`);
+      }
+      if (who?.sources.length) {
+        console.log(
+          `     sources this token owns: ${
+            who.sources.map((s) => `${s.kind}:${s.externalId} (${s.name})`).join(', ')
+          }`,
+        );
+      }
+      let failures = server.ok ? 0 : 1;
+      const identities: string[] = [];
       for (const source of config.sources) {
         const collector = await createCollector(source, log.child({ source: source.name }));
         try {
           const r = await collector.check(AbortSignal.timeout(source.timeoutSeconds * 1000));
-          console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${source.name} (${source.kind}): ${r.message}`);
+          const mark = r.ok ? 'ok  ' : r.warning ? 'WARN' : 'FAIL';
+          console.log(`${mark} ${source.name} (${source.kind}): ${r.message}`);
           if (!r.ok) failures++;
+          if (r.identity) {
+            const id = `${r.identity.kind}:${r.identity.id}`;
+            identities.push(id);
+            console.log(`     source identity (for token binding): ${id}`);
+            if (who?.allowedSources && !who.allowedSources.includes(id)) {
+              console.log(`FAIL ${source.name}: the token is not bound to ${id}`);
+              failures++;
+            }
+          }
         } catch (err) {
           console.log(`FAIL ${source.name} (${source.kind}): ${(err as Error).message}`);
           failures++;
         }
+      }
+      if (identities.length) {
+        console.log(
+          `To bind a new agent token to these sources, on the server: npm run token -- create ` +
+            `--role agent --name NAME --sources ${identities.join(',')}`,
+        );
       }
       return failures ? 1 : 0;
     }
@@ -175,7 +244,10 @@ try {
 } catch (err) {
   if (err instanceof UsageError || err instanceof AgentConfigError) {
     console.error(`vmledger-agent: ${err.message}`);
-    if (err instanceof UsageError) console.error('Try vmledger-agent --help');
+    if (err instanceof UsageError) {
+      console.error(USAGE);
+      console.error('Try vmledger-agent --help');
+    }
     process.exitCode = 2;
   } else {
     console.error(`vmledger-agent: ${(err as Error).message}`);

@@ -56,15 +56,7 @@ test('the bundle builds and --version runs under node and deno without node_modu
   assert.match(help.stdout, /capture-once --config FILE --source NAME/);
 });
 
-test('check: exit 0 only when every source connects', () => {
-  const good = config('good.json', {
-    ...base,
-    spoolDir: path.join(dir, 's1'),
-    sources: [{ name: 'demo', kind: 'demo' }],
-  });
-  const ok = agent(['check', '--config', good]);
-  assert.is(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /^ok\s+demo \(demo\)/m);
+test('check: a source that does not connect fails; the server is checked too', () => {
   const mixed = config('mixed.json', {
     ...base,
     spoolDir: path.join(dir, 's2'),
@@ -82,8 +74,35 @@ test('check: exit 0 only when every source connects', () => {
   });
   const bad = agent(['check', '--config', mixed]);
   assert.is(bad.status, 1);
+  assert.match(bad.stdout, /^FAIL server http:\/\/127\.0\.0\.1:9: .*connection refused/m);
+  assert.match(bad.stdout, /^ok\s+demo \(demo\)/m);
   assert.match(bad.stdout, /^FAIL vc \(vcenter\): .*(refused|unreachable)/m);
   assert.not.match(bad.stdout + bad.stderr, /"p"|password: p/);
+});
+
+test('unknown or misspelt flags are refused with the usage line, exit 2', () => {
+  const c = config('flags.json', {
+    ...base,
+    spoolDir: path.join(dir, 's4'),
+    sources: [{ name: 'demo', kind: 'demo' }],
+  });
+  for (
+    const args of [
+      ['check', '--config', c, '--log-levl', 'debug'],
+      ['run', '--confg', c],
+      ['check', '--config', c, 'stray'],
+      ['check', '--config', c, '--log-level', 'loud'],
+      ['check', '--config'],
+    ]
+  ) {
+    const r = agent(args);
+    assert.is(r.status, 2, args.join(' '));
+    assert.match(r.stderr, /^Usage: vmledger-agent run\|capture-once\|check --config FILE/m);
+  }
+  assert.match(
+    agent(['check', '--config', c, '--log-levl', 'debug']).stderr,
+    /unknown option --log-levl/,
+  );
 });
 
 test('bad configuration: one line naming the field, exit code 2', () => {
