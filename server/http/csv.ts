@@ -1,10 +1,27 @@
 /** CSV for API responses (RFC 4180): fields quoted when they need it, CRLF line ends. */
 
-/** One CSV field from any value: null → empty, objects → JSON, strings quoted when needed. */
+/** A plain decimal number ("-1", "2.5", "-3e-7"): a spreadsheet reads it as a number, not a formula. */
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * The one rule for every CSV this server writes (API, pages, reports): text that a
+ * spreadsheet would run as a formula — starting with = + - @, a tab or a carriage return —
+ * gets a leading apostrophe, so it stays text. Plain numbers (a negative one included)
+ * are left as they are. VM names and annotations come from remote sites.
+ */
+export function neutraliseFormula(s: string): string {
+  return /^[=+\-@\t\r]/.test(s) && !PLAIN_NUMBER.test(s) ? `'${s}` : s;
+}
+
+/** One CSV field: null → empty, objects → JSON, text neutralised, quoted when needed. */
 export function csvValue(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const s = typeof v === 'object'
+    ? JSON.stringify(v)
+    : typeof v === 'string'
+    ? neutraliseFormula(v)
+    : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** One CSV line. */

@@ -2,6 +2,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { ApiError, handleError } from '../http/errors.ts';
+import { neutraliseFormula } from '../http/csv.ts';
 import {
   listSources,
   listVms,
@@ -46,8 +47,8 @@ function listState(query: Record<string, string>): VmListState {
 
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v);
-  // Quote always; neutralise spreadsheet formulas (=, +, -, @ at the start).
-  return `"${(/^[=+\-@\t\r]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
+  // Quote always; neutralise spreadsheet formulas (the rule shared by every CSV).
+  return `"${neutraliseFormula(s).replace(/"/g, '""')}"`;
 }
 
 const CSV_COLUMNS: [string, (v: VmListItem) => unknown][] = [

@@ -3,13 +3,14 @@
  * RFC 4180 quoting, CRLF line ends, a UTF-8 byte order mark so Excel reads accents right.
  * Numbers are the exact database text, times `YYYY-MM-DD HH:MM:SS` in UTC (the headers
  * say so), booleans true/false, empty for null. Text that a spreadsheet would run as a
- * formula (leading = + - @) is prefixed with an apostrophe: VM names and annotations come
+ * formula (leading = + - @, tab or CR; not a plain number) is prefixed with an apostrophe: VM names and annotations come
  * from remote sites.
  */
 import type { Writable } from 'node:stream';
 import type { Column, ColumnType, Row, TableSpec } from './columns.ts';
 import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
 import { ZipStream } from './zip_stream.ts';
+import { neutraliseFormula } from '../http/csv.ts';
 
 const BOM = '\ufeff';
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -29,7 +30,7 @@ export function csvField(type: ColumnType, v: unknown): string {
     s = isoUtc(v instanceof Date ? v : new Date(String(v)), type === 'datetime');
   } else if (type === 'bool') s = v ? 'true' : 'false';
   else s = String(v);
-  if (type === 'text' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (type === 'text') s = neutraliseFormula(s);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
