@@ -132,7 +132,7 @@ try {
           String(t.id).padStart(4),
           t.status.padEnd(7),
           t.role.padEnd(7),
-          t.prefix + '…',
+          t.prefix,
           t.name,
           t.lastUsedAt ? `last used ${t.lastUsedAt}` : 'never used',
         ].join('  '),

@@ -83,6 +83,8 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
       target: `token:${created.id}`,
       detail: { name: b.name, role: b.role },
     });
+    // The value is in this response only: no cache (browser, proxy) may keep it.
+    c.header('cache-control', 'no-store');
     return c.json({
       id: created.id,
       token: created.token,

@@ -26,6 +26,17 @@ export function newTokenValue(): string {
   return `vml_${randomBytes(32).toString('base64url')}`;
 }
 
+/**
+ * What lists show of a token (the `prefix` column): never enough to help guess it. A long
+ * token (32 characters or more: every generated `vml_` token has 43 random characters after
+ * `vml_`) shows its last 4 characters — 24 of its 256 random bits; a shorter one (a
+ * VMLEDGER_ADMIN_TOKEN may have as few as 16) shows none. The `vml_` marker is not secret.
+ */
+export function tokenHint(token: string): string {
+  const marker = token.startsWith('vml_') ? 'vml_' : '';
+  return token.length >= 32 ? `${marker}…${token.slice(-4)}` : `${marker}…`;
+}
+
 /** Stores a token (hashed) and returns its id with the plain value, which is never stored. */
 export async function createToken(
   sql: Sql,
@@ -41,7 +52,7 @@ export async function createToken(
   const token = options.value ?? newTokenValue();
   const [row] = await sql`
     insert into api_tokens (name, role, token_hash, prefix, expires_at, allowed_sources, created_by)
-    values (${options.name}, ${options.role}, ${hashSecret(token)}, ${token.slice(0, 10)}, ${
+    values (${options.name}, ${options.role}, ${hashSecret(token)}, ${tokenHint(token)}, ${
     options.expiresAt ?? null
   },
             ${options.allowedSources ?? null}, ${options.createdBy ?? null})
@@ -81,9 +92,10 @@ export async function ensureToken(
   const [row] = await sql`
     insert into api_tokens (name, role, token_hash, prefix)
     values (${options.name}, ${options.role}, ${hashSecret(options.value)}, ${
-    options.value.slice(0, 10)
+    tokenHint(options.value)
   })
-    on conflict (token_hash) do update set revoked_at = null, role = excluded.role
+    on conflict (token_hash) do update
+      set revoked_at = null, role = excluded.role, prefix = excluded.prefix
     returning id`;
   return row.id as number;
 }

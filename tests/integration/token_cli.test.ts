@@ -33,7 +33,7 @@ test('create prints the value once; it works; list shows no value; revoke ends i
   const info = await verifyToken(db.sql, token);
   assert.is(info?.role, 'viewer');
   const list = cli('list');
-  assert.match(list.stdout, /active\s+viewer\s+vml_\S+…\s+finance export/);
+  assert.match(list.stdout, /active\s+viewer\s+vml_…[A-Za-z0-9_-]{4}\s+finance export/);
   assert.not.ok(list.stdout.includes(token));
   const revoked = cli('revoke', String(info!.id));
   assert.is(revoked.status, 0);

@@ -85,10 +85,10 @@ ${f.error ? markup`<div class="notice danger" role="alert">${f.error}</div>` : '
 ${
       o.tokens.length === 0 ? empty('No tokens.') : table(
         'API tokens',
-        markup`<th scope="col">Name</th><th scope="col">Role</th><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th>`,
+        markup`<th scope="col">Name</th><th scope="col">Role</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th>`,
         markup`${
           o.tokens.map((t) =>
-            markup`<tr><td>${t.name}</td><td>${t.role}</td><td class="mono">${t.prefix}…</td><td>${
+            markup`<tr><td>${t.name}</td><td>${t.role}</td><td class="mono">${t.prefix}</td><td>${
               time(t.createdAt)
             }</td>
       <td>${
