@@ -7,12 +7,14 @@ import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Sql } from './db/connect.ts';
 import { type AuthVariables, bearerAuth, requireRole } from './auth/middleware.ts';
-import { createFailureLimiter } from './auth/rate_limit.ts';
+import { createAuthLimiter } from './auth/rate_limit.ts';
 import { adminRoutes } from './auth/routes.ts';
 import { ApiDoc } from './http/api_doc.ts';
 import { createMetrics, type Metrics, renderMetrics } from './metrics/metrics.ts';
 import { queryRoutes } from './queries/routes.ts';
 import { ApiError, handleError } from './http/errors.ts';
+import { apiBodyLimit, limitBody } from './http/body_limit.ts';
+import { clientInfo } from './http/client_ip.ts';
 import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
 import { rejectNulInUrl } from './http/nul.ts';
@@ -40,8 +42,10 @@ export type AppOptions = {
   reportRetentionDays?: number;
   /** The route registry (tests read it); a fresh one by default. */
   doc?: ApiDoc;
-  /** Failed authentications per client address in 5 minutes before 429 (default 20; 10 for logins). */
+  /** Failed authentications per client address in 5 minutes before failing ones get 429 (default 20; 10 for logins). */
   authFailureLimit?: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed (VMLEDGER_TRUSTED_PROXIES). */
+  trustedProxies?: string[];
   /** Process metrics (the server shares one with its jobs); fresh by default. */
   metrics?: Metrics;
   /** Background jobs (pg-boss); without them job-backed routes answer 503. */
@@ -53,8 +57,9 @@ export function createApp(sql: Sql, options: AppOptions) {
   const doc = options.doc ?? new ApiDoc();
   const metrics = options.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
-  // Guessing tokens: 20 failures per address in 5 minutes, then 429 until the window passes.
-  const apiLimiter = createFailureLimiter({
+  // Guessing tokens: 20 failures per address in 5 minutes, then failing attempts get 429
+  // until the window passes; valid tokens always pass (auth/rate_limit.ts).
+  const apiLimiter = createAuthLimiter({
     max: options.authFailureLimit ?? 20,
     windowMs: 5 * 60_000,
   });
@@ -65,6 +70,7 @@ export function createApp(sql: Sql, options: AppOptions) {
       404,
     )
   );
+  app.use(clientInfo(options.trustedProxies));
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
@@ -112,6 +118,8 @@ export function createApp(sql: Sql, options: AppOptions) {
       onFailure: () => metrics.authFailures.inc({ kind: 'api' }),
     }),
   );
+  // Bodies are limited per route before any handler reads them (captures limit themselves).
+  api.use('*', limitBody((c) => apiBodyLimit(c.req.method, c.req.path)));
   api.route(
     '/',
     ingestRoutes(sql, doc, {
@@ -160,12 +168,13 @@ export function createApp(sql: Sql, options: AppOptions) {
     '/',
     pageRoutes(sql, {
       sessionHours: options.sessionHours,
-      loginLimiter: createFailureLimiter({
+      loginLimiter: createAuthLimiter({
         max: Math.min(10, options.authFailureLimit ?? 10),
         windowMs: 5 * 60_000,
       }),
       onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
       jobs: options.jobs,
+      reportRetentionDays: options.reportRetentionDays,
       apiDoc: doc,
     }),
   );

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isTimeZone } from './aggregate/period.ts';
+import { isAddressOrCidr } from './http/client_ip.ts';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -39,6 +40,12 @@ const Env = z.object({
     'must be HH:MM (24-hour clock)',
   ).default('00:30'),
   VMLEDGER_JOBS: flag.default(true),
+  VMLEDGER_TRUSTED_PROXIES: z.string().transform((v) =>
+    v.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  ).refine(
+    (list) => list.every(isAddressOrCidr),
+    'must be a comma-separated list of IP addresses or CIDRs (e.g. 10.0.0.5,192.168.0.0/16)',
+  ).default([]),
 });
 
 export type ServerConfig = {
@@ -69,6 +76,8 @@ export type ServerConfig = {
   aggDailyAt: string;
   /** Start pg-boss (queues, schedules, workers) with the server. */
   jobs: boolean;
+  /** Proxies whose X-Forwarded-For/-Proto are believed; none by default (socket address only). */
+  trustedProxies: string[];
 };
 
 /** A setting that cannot be used; `main` prints `message` and exits with code 2. */
@@ -125,5 +134,6 @@ export function loadServerConfig(
     aggEngine: e.VMLEDGER_AGG_ENGINE,
     aggDailyAt: e.VMLEDGER_AGG_DAILY_AT,
     jobs: e.VMLEDGER_JOBS,
+    trustedProxies: e.VMLEDGER_TRUSTED_PROXIES,
   };
 }

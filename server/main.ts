@@ -50,6 +50,7 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
         sql: jobSql,
         url: db.url,
         reportTz: config.reportTz,
+        reportRetentionDays: config.reportRetentionDays,
         engine: config.aggEngine,
         dailyAt: config.aggDailyAt,
       });
@@ -62,6 +63,7 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
       jobs,
       reportTz: config.reportTz,
       reportRetentionDays: config.reportRetentionDays,
+      trustedProxies: config.trustedProxies,
       onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
     });
     const server = await listen(app.fetch, config.host, config.port);

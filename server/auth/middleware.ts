@@ -6,16 +6,16 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { audit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
-import { clientIp } from '../http/client_ip.ts';
+import { clientIp, type ClientVariables } from '../http/client_ip.ts';
 import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
-import type { FailureLimiter } from './rate_limit.ts';
+import type { AuthLimiter } from './rate_limit.ts';
 import { findSession, type Session } from './sessions.ts';
 import { type Role, type TokenInfo, verifyToken } from './tokens.ts';
 
 export const SESSION_COOKIE = 'vmledger_session';
 
-export type AuthVariables = { auth: TokenInfo; session?: Session };
+export type AuthVariables = { auth: TokenInfo; session?: Session } & ClientVariables;
 
 /** Which roles satisfy a required role: admin implies viewer. */
 function allows(have: Role, need: Role): boolean {
@@ -24,26 +24,16 @@ function allows(have: Role, need: Role): boolean {
 }
 
 /**
- * Requires a valid Bearer token; sets `c.var.auth`. 401 without or with a bad token; a
- * client address with too many recent failures gets 429. Bad tokens are audited (never
- * their value).
+ * Requires a valid Bearer token; sets `c.var.auth`. 401 without or with a bad token. A
+ * valid token always passes; a failing one gets 429 once its address (or the same wrong
+ * token from that address) is over the failure limits (./rate_limit.ts). Counted failures
+ * are audited (never the token's value).
  */
 export function bearerAuth(
   sql: Sql,
-  options: { limiter?: FailureLimiter; onFailure?: () => void } = {},
+  options: { limiter?: AuthLimiter; onFailure?: () => void } = {},
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async function bearerAuth(c, next) {
-    const ip = clientIp(c);
-    const wait = options.limiter?.blockedFor(ip) ?? 0;
-    if (wait > 0) {
-      throw new ApiError(
-        429,
-        'too_many_failures',
-        `too many failed authentications from this address; retry in ${wait} s`,
-        {},
-        { 'retry-after': String(wait) },
-      );
-    }
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
@@ -51,8 +41,18 @@ export function bearerAuth(
     }
     const info = await verifyToken(sql, match[1]);
     if (!info) {
-      options.limiter?.fail(ip);
+      const ip = clientIp(c);
       options.onFailure?.();
+      const wait = options.limiter?.failure(ip, match[1]) ?? 0;
+      if (wait > 0) {
+        throw new ApiError(
+          429,
+          'too_many_failures',
+          `too many failed authentications from this address; retry in ${wait} s`,
+          {},
+          { 'retry-after': String(wait) },
+        );
+      }
       log.warn('API authentication failed', { ip, method: c.req.method, path: c.req.path });
       await audit(sql, {
         action: 'auth.failure',

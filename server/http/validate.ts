@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { describeIssues } from '../../agent/capture/schema.ts';
 import { ApiError } from './errors.ts';
 import { rejectNul } from './nul.ts';
+import { BodyTooLarge, HEARTBEAT_MAX_BYTES, readLimited } from './body_limit.ts';
 
 export function parseOr400<T extends z.ZodType>(
   schema: T,
@@ -24,10 +25,24 @@ export function query(q: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(q).filter(([, v]) => v !== ''));
 }
 
-/** The JSON body, or 400 when it is not JSON. */
-export async function jsonBody(req: Request): Promise<unknown> {
+/**
+ * The JSON body, or 400 when it is not JSON, or 413 past `maxBytes` (checked from
+ * Content-Length before reading, and while reading). The API's per-route limits are
+ * applied earlier (server/http/body_limit.ts); this default is the largest of them, so
+ * no caller can read an unbounded body.
+ */
+export async function jsonBody(req: Request, maxBytes = HEARTBEAT_MAX_BYTES): Promise<unknown> {
+  let bytes: Uint8Array;
   try {
-    return await req.json();
+    bytes = await readLimited(req, maxBytes);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) {
+      throw new ApiError(413, 'body_too_large', err.message, { maxBytes });
+    }
+    throw new ApiError(400, 'invalid_json', 'the request body could not be read');
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw new ApiError(400, 'invalid_json', 'the request body must be JSON');
   }

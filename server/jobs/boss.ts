@@ -20,6 +20,8 @@ export type JobsOptions = {
   /** Connection string of the same database (pg-boss uses its own `pg` pool). */
   url: string;
   reportTz: string;
+  /** Days a generated report is kept (VMLEDGER_REPORT_RETENTION_DAYS; default 90). */
+  reportRetentionDays?: number;
   engine: Engine;
   /** HH:MM in reportTz. */
   dailyAt: string;
@@ -35,6 +37,8 @@ export type Jobs = {
   boss: PgBoss;
   sql: Sql;
   reportTz: string;
+  /** Days a generated report is kept (scheduled or requested). */
+  reportRetentionDays?: number;
   engine: Engine;
   stop(): Promise<void>;
 };
@@ -85,6 +89,7 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     boss,
     sql: o.sql,
     reportTz: o.reportTz,
+    reportRetentionDays: o.reportRetentionDays,
     engine: o.engine,
     stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
   };

@@ -6,6 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuthVariables } from '../auth/middleware.ts';
 import { ApiError } from '../http/errors.ts';
+import { limitBody, PAGE_FORM_MAX_BYTES, pageTooLarge } from '../http/body_limit.ts';
 import type { Viewer } from '../../web/layout.ts';
 
 export type PageEnv = { Variables: AuthVariables };
@@ -22,13 +23,22 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Page form bodies: at most 16 KiB, checked before reading; over it a plain 413 page. */
+export function limitPageBody(): MiddlewareHandler<PageEnv> {
+  return limitBody<PageEnv>(PAGE_FORM_MAX_BYTES, pageTooLarge);
+}
+
 /**
  * Form posts from pages must carry the session's CSRF token, as the `csrf` form field or
  * an `X-CSRF-Token` header (htmx requests). SameSite=Strict cookies already stop most
  * cross-site posts; this covers same-site attackers and older browsers.
  */
 export function requireCsrf(): MiddlewareHandler<PageEnv> {
+  const limit = limitPageBody();
   return async function requireCsrf(c, next) {
+    // Every form post passes here: its body is limited before anything reads it.
+    const tooLarge = await limit(c, () => Promise.resolve());
+    if (tooLarge) return tooLarge;
     const expected = c.get('session')?.csrfToken ?? '';
     let given = c.req.header('x-csrf-token') ?? '';
     if (!given) {

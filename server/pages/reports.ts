@@ -26,7 +26,7 @@ import { type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.t
 export function reportRoutes(
   sql: Sql,
   auth: MiddlewareHandler<PageEnv>,
-  options: { jobs?: Jobs; tz?: string } = {},
+  options: { jobs?: Jobs; tz?: string; retentionDays?: number } = {},
 ) {
   const app = new Hono<PageEnv>();
   const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
@@ -64,6 +64,7 @@ export function reportRoutes(
       format,
       origin: 'request',
       requestedBy: s.id,
+      retentionDays: options.jobs?.reportRetentionDays ?? options.retentionDays,
     });
     await audit(sql, {
       action: 'report.request',

@@ -10,14 +10,14 @@ import type { Jobs } from '../jobs/boss.ts';
 import { SESSION_COOKIE, sessionAuth } from '../auth/middleware.ts';
 import { createSession, deleteSession } from '../auth/sessions.ts';
 import { verifyToken } from '../auth/tokens.ts';
-import type { FailureLimiter } from '../auth/rate_limit.ts';
+import type { AuthLimiter } from '../auth/rate_limit.ts';
 import { audit } from '../audit/audit_log.ts';
-import { clientIp } from '../http/client_ip.ts';
+import { clientIp, requestClient } from '../http/client_ip.ts';
 import { log } from '../log.ts';
 import { loginPage } from '../../web/pages/login.ts';
 import { adminRoutes } from './admin.ts';
 import { dashboardRoutes } from './dashboard.ts';
-import { type PageEnv, requireCsrf, viewerOf } from './guard.ts';
+import { limitPageBody, type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import { apiReferencePage } from '../../web/pages/api_reference.ts';
 import { historyRoutes } from './history.ts';
@@ -25,45 +25,62 @@ import { reportRoutes } from './reports.ts';
 import { sourceRoutes } from './sources.ts';
 import { vmRoutes } from './vms.ts';
 
-/** Only same-site relative paths are followed after login (no open redirect). */
-function safeNext(value: unknown): string {
-  return typeof value === 'string' && /^\/(?![/\\])/.test(value) ? value : '/';
+const DUMMY_ORIGIN = 'http://vmledger.invalid';
+
+/**
+ * Where to go after login: only a same-origin relative path is followed (no open
+ * redirect); anything else is `/`. The value must start with one `/`, hold only visible
+ * ASCII (no control characters, spaces or backslashes, which browsers strip or turn into
+ * `/`), and resolve against a dummy origin to that same origin.
+ */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || value.length > 2000) return '/';
+  if (!/^\/(?![/\\])[\x21-\x7e]*$/.test(value) || value.includes('\\')) return '/';
+  try {
+    return new URL(value, DUMMY_ORIGIN).origin === DUMMY_ORIGIN ? value : '/';
+  } catch {
+    return '/';
+  }
 }
 
 export function pageRoutes(sql: Sql, options: {
   sessionHours: number;
-  loginLimiter?: FailureLimiter;
+  loginLimiter?: AuthLimiter;
   onLoginFailure?: () => void;
   eventPollMs?: number;
   /** The API's route registry, for the API reference page. */
   apiDoc?: ApiDoc;
   /** The job runner (report generation is queued on it when present). */
   jobs?: Jobs;
+  /** Days a requested report is kept when no job runner carries it (default 90). */
+  reportRetentionDays?: number;
 }) {
   const app = new Hono<PageEnv>();
   const auth = sessionAuth(sql);
 
   app.get('/login', (c) => c.html(loginPage({ next: safeNext(c.req.query('next')) })));
 
-  app.post('/login', async (c) => {
+  // The form is read (16 KiB at most) before the token is checked; a valid token always
+  // logs in, failing ones are limited per address and per presented token (rate_limit.ts).
+  app.post('/login', limitPageBody(), async (c) => {
     const form = await c.req.parseBody();
     const next = safeNext(form.next);
-    const ip = clientIp(c);
-    const wait = options.loginLimiter?.blockedFor(ip) ?? 0;
-    if (wait > 0) {
-      c.header('Retry-After', String(wait));
-      return c.html(
-        loginPage({
-          next,
-          error: `Too many failed logins from this address. Try again in ${wait} seconds.`,
-        }),
-        429,
-      );
-    }
-    const info = await verifyToken(sql, typeof form.token === 'string' ? form.token.trim() : '');
+    const token = typeof form.token === 'string' ? form.token.trim() : '';
+    const info = token ? await verifyToken(sql, token) : null;
     if (!info || info.role === 'agent' || info.role === 'metrics') {
-      options.loginLimiter?.fail(ip);
+      const ip = clientIp(c);
       options.onLoginFailure?.();
+      const wait = options.loginLimiter?.failure(ip, token) ?? 0;
+      if (wait > 0) {
+        c.header('Retry-After', String(wait));
+        return c.html(
+          loginPage({
+            next,
+            error: `Too many failed logins from this address. Try again in ${wait} seconds.`,
+          }),
+          429,
+        );
+      }
       log.warn('login failed', { ip });
       await audit(sql, {
         action: 'auth.failure',
@@ -73,12 +90,12 @@ export function pageRoutes(sql: Sql, options: {
       });
       return c.html(loginPage({ next, error: 'That token is not valid for logging in.' }), 401);
     }
-    options.loginLimiter?.succeed(ip);
     const session = await createSession(sql, info.id, options.sessionHours);
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
       sameSite: 'Strict',
-      secure: new URL(c.req.url).protocol === 'https:',
+      // Over https directly, or through a trusted proxy that says so (X-Forwarded-Proto).
+      secure: requestClient(c).https,
       path: '/',
       maxAge: Math.round(options.sessionHours * 3600),
     });
@@ -95,7 +112,10 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', vmRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));
-  app.route('/', reportRoutes(sql, auth, { jobs: options.jobs }));
+  app.route(
+    '/',
+    reportRoutes(sql, auth, { jobs: options.jobs, retentionDays: options.reportRetentionDays }),
+  );
   app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
   if (options.apiDoc) {
     const doc = options.apiDoc;

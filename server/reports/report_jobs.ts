@@ -90,6 +90,8 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
     period: data.period,
     format: data.format,
     origin: 'schedule',
+    // VMLEDGER_REPORT_RETENTION_DAYS, carried by the job runner (default 90).
+    retentionDays: jobs.reportRetentionDays,
   });
   const r = await generateInWorker(jobs.sql, created.id, { tz: jobs.reportTz });
   if (r.status !== 'ready') throw new Error(`report ${r.id} failed: ${r.error}`);
