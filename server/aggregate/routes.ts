@@ -182,7 +182,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     responses: { 200: 'The request', 404: 'No such request' },
   }, async (c) => {
     const id = c.req.param('id') ?? '';
-    if (!/^[0-9a-f-]{36}$/i.test(id)) {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
       throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
     }
     const r = await findAggregationRequest(sql, id);

@@ -51,7 +51,10 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
       throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
     }
     const { queue, id } = c.req.param();
-    if (!(ALL_QUEUES as string[]).includes(queue) || !/^[0-9a-f-]{36}$/i.test(id)) {
+    if (
+      !(ALL_QUEUES as string[]).includes(queue) ||
+      !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+    ) {
       throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
     }
     const [job] = await jobsByIds(sql, [id]);

@@ -292,6 +292,9 @@ test('hand-made cursors, ids past 2^31-1 and out-of-range numbers → 400 with a
     '/api/v1/vms/9999999999/k/trace',
   ];
   for (const url of urls) await expect400(await t.call(url, { token: t.tokens.admin }), url);
+  // Ids that are uuids in the database: anything else is no such thing, never a failed cast.
+  const dashes = await t.call(`/api/v1/aggregations/${'-'.repeat(36)}`, { token: t.tokens.admin });
+  assert.is(dashes.status, 404, await dashes.clone().text());
   await expect400(
     await t.call('/api/v1/tokens/9999999999', { method: 'DELETE', token: t.tokens.admin }),
     'DELETE /tokens/9999999999',
