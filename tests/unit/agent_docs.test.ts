@@ -30,7 +30,7 @@ test('every config example loads with the real config loader', async () => {
       writeFileSync(file, text);
       const config = await loadAgentConfig(file); // throws naming the field on any mistake
       assert.is(config.spoolDir, '/var/lib/vmledger/spool');
-      assert.is(config.server.tokenFile, '/etc/vmledger/token');
+      assert.is((config.server as Record<string, unknown>).tokenFile, '/etc/vmledger/token');
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
