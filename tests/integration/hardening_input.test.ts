@@ -305,7 +305,7 @@ test('hand-made cursors, ids past 2^31-1 and out-of-range numbers → 400 with a
   );
   const big = capture();
   big.source.id = 'big-numbers';
-  big.hosts[0].cpuCores = 1e15;
+  big.hosts![0].cpuCores = 1e15;
   const err = await expect400(await post(big), 'hosts.0.cpuCores = 1e15');
   assert.is(err.error.issues[0].path, 'hosts.0.cpuCores');
   const [r] = await t.db
