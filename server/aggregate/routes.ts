@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import { type ApiDoc, MAX_INT_ID } from '../http/api_doc.ts';
-import { csvResponse, wantsCsv } from '../http/csv.ts';
+import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
 import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
@@ -25,7 +25,7 @@ import {
   listBenchmarkRuns,
   saveAggregationRequest,
 } from './request_queries.ts';
-import { decodeRollupCursor, listRollups } from './rollup_queries.ts';
+import { decodeRollupCursor, listRollups, type RollupItem } from './rollup_queries.ts';
 import { jsonBody, parseOr400, query } from '../http/validate.ts';
 
 const MAX_JOBS_PER_REQUEST = 5000;
@@ -70,19 +70,45 @@ const RollupParams = (periodName: 'day' | 'month') =>
     ).optional(),
   });
 
-/** Every row of the period, a page at a time (CSV export), pool percentages flattened. */
-async function* allRollupPages(sql: Sql, q: Parameters<typeof listRollups>[1]) {
-  let cursor: string | undefined = q.cursor;
-  do {
-    const page = await listRollups(sql, { ...q, limit: 5000, cursor });
-    yield page.items.map((r) => ({
-      ...r,
-      poolPct: Object.entries((r.poolPct ?? {}) as Record<string, unknown>).map(([k, v]) =>
-        `${k}=${v}`
-      ).join(';'),
-    }));
-    cursor = page.next ?? undefined;
-  } while (cursor);
+/** A rollup's CSV columns: its fields, pool percentages flattened to `pool=pct;…`. */
+const rollupCsv = (kind: 'daily' | 'monthly'): CsvColumn<RollupItem>[] => [
+  ...fieldColumns<RollupItem>([
+    'key',
+    'sourceId',
+    'period',
+    'sourceVmId',
+    'name',
+    'totalSamples',
+    'samplesPresent',
+    'poweredOnSamples',
+    'presence',
+    'avgVcpu',
+    'avgRamGb',
+    'avgDiskGb',
+    'poweredOnRatio',
+    'poweredOnHours',
+    'vcpuHours',
+    'ramGbHours',
+    'diskGbHours',
+  ]),
+  {
+    header: 'poolPct',
+    value: (r) => Object.entries(r.poolPct ?? {}).map(([k, v]) => `${k}=${v}`).join(';'),
+  },
+  ...fieldColumns<RollupItem>(
+    ['firstSampleAt', 'lastSampleAt', 'firstSeenAt', 'lastSeenAt', 'createdAt', 'deletedAt'],
+    ['firstSampleAt', 'lastSampleAt', 'firstSeenAt', 'lastSeenAt', 'createdAt', 'deletedAt'],
+  ),
+  ...(kind === 'monthly' ? fieldColumns<RollupItem>(['daysPresent', 'daysCovered']) : []),
+];
+
+/** Every row of the period as CSV, read 5,000 at a time as the client takes them. */
+function rollupsCsv(sql: Sql, fileName: string, q: Parameters<typeof listRollups>[1]) {
+  return csvResponse(
+    fileName,
+    rollupCsv(q.kind),
+    allPages((cursor: string | undefined) => listRollups(sql, { ...q, limit: 5000, cursor })),
+  );
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -219,7 +245,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
       cursor: p.cursor as string | undefined,
     };
     if (wantsCsv(c.req.header('accept'))) {
-      return csvResponse(`vmledger-daily-${q.period}.csv`, allRollupPages(sql, q));
+      return rollupsCsv(sql, `vmledger-daily-${q.period}.csv`, { ...q, cursor: undefined });
     }
     return c.json(await listRollups(sql, q));
   });
@@ -244,7 +270,10 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
       cursor: p.cursor as string | undefined,
     };
     if (wantsCsv(c.req.header('accept'))) {
-      return csvResponse(`vmledger-monthly-${q.period.slice(0, 7)}.csv`, allRollupPages(sql, q));
+      return rollupsCsv(sql, `vmledger-monthly-${q.period.slice(0, 7)}.csv`, {
+        ...q,
+        cursor: undefined,
+      });
     }
     return c.json(await listRollups(sql, q));
   });

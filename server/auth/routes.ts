@@ -1,13 +1,14 @@
 /** HTTP routes for token administration and the audit log (admin only). */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { audit, listAudit } from '../audit/audit_log.ts';
+import { audit, type AuditRow, listAudit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { type ApiDoc, intParam, parseBody, parseQuery } from '../http/api_doc.ts';
+import { allPages, csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
 import { ApiError } from '../http/errors.ts';
 import { log } from '../log.ts';
 import type { AuthVariables } from './middleware.ts';
-import { createToken, listTokens, revokeToken, ROLES } from './tokens.ts';
+import { createToken, listTokens, revokeToken, ROLES, type TokenListItem } from './tokens.ts';
 
 export const CreateTokenBody = z.object({
   name: z.string().min(1).max(200),
@@ -32,6 +33,26 @@ const AuditParams = z.object({
   action: z.string().max(100).optional(),
 });
 
+const TOKEN_CSV = fieldColumns<TokenListItem>(
+  [
+    'id',
+    'name',
+    'role',
+    'prefix',
+    'createdAt',
+    'expiresAt',
+    'revokedAt',
+    'lastUsedAt',
+    'allowedSources',
+    'status',
+  ],
+  ['createdAt', 'expiresAt', 'revokedAt', 'lastUsedAt'],
+);
+const AUDIT_CSV = fieldColumns<AuditRow>(
+  ['id', 'at', 'actorId', 'actorName', 'action', 'target', 'ip', 'detail'],
+  ['at'],
+);
+
 export function adminRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
@@ -40,9 +61,14 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
     path: '/tokens',
     tag: 'Admin',
     roles: ['admin'],
-    summary: 'API tokens (never their values) with role, expiry, last use',
-    responses: { 200: '`{"items", "total", "next"}`' },
+    produces: ['text/csv'],
+    summary:
+      'API tokens (never their values) with role, expiry, last use (Accept: text/csv: as CSV)',
+    responses: { 200: '`{"items", "total", "next"}` or CSV' },
   }, async (c) => {
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse('vmledger-tokens.csv', TOKEN_CSV, onePage(listTokens(sql)));
+    }
     const items = await listTokens(sql);
     return c.json({ items, total: items.length, next: null });
   });
@@ -121,10 +147,24 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
     tag: 'Admin',
     roles: ['admin'],
     query: AuditParams,
-    summary: 'The audit log: admin actions and authentication failures, newest first',
-    responses: { 200: '`{"items", "total", "next"}`' },
+    produces: ['text/csv'],
+    summary:
+      'The audit log: admin actions and authentication failures, newest first (Accept: text/csv: the whole filtered log)',
+    responses: { 200: '`{"items", "total", "next"}` or CSV' },
   }, async (c) => {
     const p = parseQuery(AuditParams, c.req.query());
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(
+        'vmledger-audit.csv',
+        AUDIT_CSV,
+        allPages((before: number | undefined) =>
+          listAudit(sql, { limit: 1000, before, action: p.action }).then((page) => ({
+            items: page.items,
+            next: page.next === null ? null : Number(page.next),
+          }))
+        ),
+      );
+    }
     return c.json(await listAudit(sql, { limit: p.limit, before: p.cursor, action: p.action }));
   });
 

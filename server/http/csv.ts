@@ -1,4 +1,20 @@
-/** CSV for API responses (RFC 4180): fields quoted when they need it, CRLF line ends. */
+/**
+ * The one CSV writer of the server: every API list (`Accept: text/csv`), the pages' exports
+ * and the reports' zip of CSVs use these rules.
+ *
+ * - RFC 4180: fields quoted when they need it, CRLF line ends.
+ * - A UTF-8 byte order mark opens every file, so Excel reads accents right.
+ * - The header row is always written, also when there are no rows; a list declares its
+ *   columns once (`CsvColumn[]`).
+ * - Times are UTC, `YYYY-MM-DD HH:MM:SS` (ISO 8601 date and time with the space separator
+ *   RFC 3339 allows, which spreadsheets read as a date-time); dates stay `YYYY-MM-DD`.
+ * - Text a spreadsheet would run as a formula is neutralised (`neutraliseFormula`).
+ * - Numbers as numbers, booleans `true`/`false`, null empty, lists of text joined by a space,
+ *   other objects as JSON.
+ */
+
+/** Every CSV file starts with this: UTF-8's byte order mark. */
+export const CSV_BOM = '\ufeff';
 
 /** A plain decimal number ("-1", "2.5", "-3e-7"): a spreadsheet reads it as a number, not a formula. */
 const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -13,20 +29,72 @@ export function neutraliseFormula(s: string): string {
   return /^[=+\-@\t\r]/.test(s) && !PLAIN_NUMBER.test(s) ? `'${s}` : s;
 }
 
-/** One CSV field: null → empty, objects → JSON, text neutralised, quoted when needed. */
-export function csvValue(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'object'
-    ? JSON.stringify(v)
-    : typeof v === 'string'
-    ? neutraliseFormula(v)
-    : String(v);
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** A time in the one CSV format: UTC `YYYY-MM-DD HH:MM:SS`; `withTime: false` gives the day. */
+export function csvTime(v: Date | string | number, withTime = true): string {
+  const d = v instanceof Date ? v : new Date(v);
+  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+  return withTime
+    ? `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+    : day;
+}
+
+/** Quotes a field when it holds a quote, a comma or a line end. */
+export function csvQuote(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One CSV line. */
-export function csvLine(values: unknown[]): string {
-  return values.map(csvValue).join(',') + '\r\n';
+/** One CSV field: null → empty, Date → time, text neutralised, objects → JSON, quoted when needed. */
+export function csvValue(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s: string;
+  if (typeof v === 'string') s = neutraliseFormula(v);
+  else if (v instanceof Date) s = csvTime(v);
+  else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
+    s = neutraliseFormula(v.join(' '));
+  } else if (typeof v === 'object') s = neutraliseFormula(JSON.stringify(v));
+  else s = String(v);
+  return csvQuote(s);
+}
+
+/** One column of a list's CSV: its header and how a row gives its value. */
+export type CsvColumn<T> = {
+  header: string;
+  value: (row: T) => unknown;
+  /** `time`: the value (ISO text or Date) is written in the one time format. */
+  type?: 'time';
+};
+
+/** A column per listed field, its header the field's name; `times` are written as times. */
+export function fieldColumns<T>(
+  fields: readonly (keyof T & string)[],
+  times: readonly (keyof T & string)[] = [],
+): CsvColumn<T>[] {
+  return fields.map((f) => ({
+    header: f,
+    value: (row: T) => row[f],
+    ...(times.includes(f) ? { type: 'time' as const } : {}),
+  }));
+}
+
+/** The header line (with CRLF) of `columns`. */
+export function csvHeader<T>(columns: readonly CsvColumn<T>[]): string {
+  return columns.map((c) => csvQuote(neutraliseFormula(c.header))).join(',') + '\r\n';
+}
+
+/** One CSV line (with CRLF) of `row`. */
+export function csvRow<T>(columns: readonly CsvColumn<T>[], row: T): string {
+  let line = '';
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i];
+    const v = c.value(row);
+    line += (i ? ',' : '') +
+      (c.type === 'time' && v !== null && v !== undefined
+        ? csvTime(v as string | Date)
+        : csvValue(v));
+  }
+  return line + '\r\n';
 }
 
 /** Whether the client asked for CSV (`Accept: text/csv`). */
@@ -34,33 +102,63 @@ export function wantsCsv(accept: string | undefined): boolean {
   return !!accept && /\btext\/csv\b/i.test(accept);
 }
 
-/** A streamed CSV response from pages of objects; the header comes from the first item's keys. */
-export function csvResponse(
+/**
+ * Every item of a keyset-paged list, a page at a time: `page(cursor)` reads one page
+ * (`cursor` undefined for the first) and gives its items and the next cursor (null at the end).
+ */
+export async function* allPages<T, C>(
+  page: (cursor: C | undefined) => Promise<{ items: T[]; next: C | null }>,
+): AsyncGenerator<T[]> {
+  let cursor: C | undefined;
+  do {
+    const p = await page(cursor);
+    yield p.items;
+    cursor = p.next ?? undefined;
+  } while (cursor !== undefined);
+}
+
+/** One page holding all of `items` (short lists read whole). */
+export async function* onePage<T>(items: Promise<T[]>): AsyncGenerator<T[]> {
+  yield await items;
+}
+
+/**
+ * A streamed CSV response: BOM and header at once, then each page as it is read. Pages are
+ * read only as the client takes the text (pull), so memory holds one page whatever the size.
+ */
+export function csvResponse<T>(
   fileName: string,
-  pages: AsyncIterable<Record<string, unknown>[]>,
+  columns: readonly CsvColumn<T>[],
+  pages: AsyncIterable<T[]>,
 ): Response {
   const encoder = new TextEncoder();
-  let columns: string[] | null = null;
+  const iterator = pages[Symbol.asyncIterator]();
+  let started = false;
   const stream = new ReadableStream<Uint8Array>({
-    async start(controller) {
+    async pull(controller) {
+      if (!started) {
+        started = true;
+        controller.enqueue(encoder.encode(CSV_BOM + csvHeader(columns)));
+        return;
+      }
       try {
-        for await (const items of pages) {
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return controller.close();
+          if (!next.value.length) continue;
           let chunk = '';
-          for (const item of items) {
-            if (!columns) {
-              columns = Object.keys(item);
-              chunk += csvLine(columns);
-            }
-            chunk += csvLine(columns.map((k) => item[k]));
-          }
-          if (chunk) controller.enqueue(encoder.encode(chunk));
+          for (const row of next.value) chunk += csvRow(columns, row);
+          controller.enqueue(encoder.encode(chunk));
+          return;
         }
-        controller.close();
       } catch (err) {
         controller.error(err);
       }
     },
-  });
+    async cancel() {
+      await iterator.return?.(undefined);
+    },
+  }, { highWaterMark: 1 });
   return new Response(stream, {
     headers: {
       'content-type': 'text/csv; charset=utf-8',

@@ -2,15 +2,8 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { ApiError, handleError } from '../http/errors.ts';
-import { neutraliseFormula } from '../http/csv.ts';
-import {
-  listSources,
-  listVms,
-  VM_SORTS,
-  type VmListItem,
-  type VmSort,
-} from '../inventory/list_vms.ts';
-import { parseVmListParams } from '../inventory/routes.ts';
+import { listSources, listVms, VM_SORTS, type VmSort } from '../inventory/list_vms.ts';
+import { parseVmListParams, vmsCsv } from '../inventory/routes.ts';
 import { vmFilterChoices } from '../queries/pages_vm_filters.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { notFoundPage } from '../../web/pages/not_found.ts';
@@ -45,37 +38,6 @@ function listState(query: Record<string, string>): VmListState {
   return { params, sort, order, page: params.cursor ? (positiveInt(query.p) ?? 2) : 1 };
 }
 
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(' ') : String(v);
-  // Quote always; neutralise spreadsheet formulas (the rule shared by every CSV).
-  return `"${neutraliseFormula(s).replace(/"/g, '""')}"`;
-}
-
-const CSV_COLUMNS: [string, (v: VmListItem) => unknown][] = [
-  ['source', (v) => v.sourceName],
-  ['name', (v) => v.name],
-  ['vm_id', (v) => v.sourceVmId],
-  ['key', (v) => v.key],
-  ['power_state', (v) => v.powerState],
-  ['template', (v) => v.isTemplate],
-  ['vcpu', (v) => v.vcpu],
-  ['ram_mb', (v) => v.ramMb],
-  ['provisioned_disk_gb', (v) => v.provisionedDiskGb],
-  ['used_disk_gb', (v) => v.usedDiskGb],
-  ['datacenter', (v) => v.datacenter],
-  ['cluster', (v) => v.cluster],
-  ['host', (v) => v.host],
-  ['resource_pool', (v) => v.resourcePool],
-  ['folder', (v) => v.folder],
-  ['guest_os', (v) => v.guestOs],
-  ['ip_addresses', (v) => v.ipAddresses],
-  ['tags', (v) => v.tags],
-  ['instance_uuid', (v) => v.instanceUuid],
-  ['created_at', (v) => v.createdAt],
-  ['first_seen_at', (v) => v.firstSeenAt],
-  ['last_seen_at', (v) => v.lastSeenAt],
-];
-
 export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   const app = new Hono<PageEnv>();
 
@@ -95,40 +57,11 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     return c.html(vmsPage(viewerOf(c), { state, sources, choices, result }));
   });
 
-  // The whole filtered list as CSV, streamed a page at a time (keyset, so page 1,000 costs what page 1 does).
+  // The whole filtered list as CSV: the same function as the API's `Accept: text/csv`.
   app.get('/vms.csv', auth, (c) => {
     const state = listState(c.req.query());
     delete state.params.cursor;
-    const base = parseVmListParams(state.params);
-    const encoder = new TextEncoder();
-    let cursor: string | null | undefined;
-    let started = false;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (!started) {
-          started = true;
-          controller.enqueue(encoder.encode(CSV_COLUMNS.map(([h]) => h).join(',') + '\r\n'));
-          return;
-        }
-        if (cursor === null) return controller.close();
-        const page = await listVms(sql, { ...base, limit: 1000, cursor });
-        controller.enqueue(
-          encoder.encode(
-            page.items.map((v) => CSV_COLUMNS.map(([, f]) => csvCell(f(v))).join(',')).join(
-              '\r\n',
-            ) + (page.items.length ? '\r\n' : ''),
-          ),
-        );
-        cursor = page.next;
-      },
-    });
-    const day = new Date().toISOString().slice(0, 10);
-    return new Response(body, {
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="vms-${day}.csv"`,
-      },
-    });
+    return vmsCsv(sql, parseVmListParams(state.params));
   });
 
   app.get('/vms/:source/:key', auth, async (c) => {

@@ -4,9 +4,17 @@ import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import { type ApiDoc, intParam, MAX_INT_ID, parseQuery } from '../http/api_doc.ts';
+import {
+  allPages,
+  type CsvColumn,
+  csvResponse,
+  fieldColumns,
+  onePage,
+  wantsCsv,
+} from '../http/csv.ts';
 import { ApiError } from '../http/errors.ts';
-import { listCaptures, listSnapshots, totalsOverTime } from './history.ts';
-import { getSource, listSourcesDetailed } from './sources.ts';
+import { listCaptures, listSnapshots, totalsOverTime, type TotalsPoint } from './history.ts';
+import { getSource, listSourcesDetailed, type SourceRow } from './sources.ts';
 
 const time = z.iso.datetime({ offset: true }).or(z.iso.date());
 const Paged = z.object({
@@ -28,6 +36,68 @@ const TotalsParams = z.object({
 
 const date = (v?: string) => (v ? new Date(v) : undefined);
 
+/** Rows read per page when a list is streamed whole as CSV. */
+const CSV_PAGE = 1000;
+
+const SOURCE_CSV: CsvColumn<SourceRow>[] = [
+  ...fieldColumns<SourceRow>(['id', 'kind', 'externalId', 'name', 'endpoint', 'version']),
+  ...fieldColumns<SourceRow>(['createdAt', 'lastCaptureAt'], ['createdAt', 'lastCaptureAt']),
+  ...fieldColumns<SourceRow>(['secondsSinceLastCapture', 'vms']),
+  { header: 'lastCaptureId', value: (s) => s.lastCapture?.captureId },
+  { header: 'lastCaptureComplete', value: (s) => s.lastCapture?.complete },
+  { header: 'lastCaptureVmCount', value: (s) => s.lastCapture?.vmCount },
+  {
+    header: 'lastCaptureErrors',
+    value: (s) => s.lastCapture && JSON.stringify(s.lastCapture.errors),
+  },
+  { header: 'lastCaptureIngestMs', value: (s) => s.lastCapture?.ingestMs },
+  { header: 'health', value: (s) => s.health },
+  { header: 'healthReportedAt', value: (s) => s.healthReportedAt, type: 'time' },
+  { header: 'agentName', value: (s) => s.agent?.name },
+  { header: 'agentVersion', value: (s) => s.agent?.version },
+  { header: 'agentHostname', value: (s) => s.agent?.hostname },
+  { header: 'agentLastHeartbeatAt', value: (s) => s.agent?.lastHeartbeatAt, type: 'time' },
+];
+
+type CaptureItem = Awaited<ReturnType<typeof listCaptures>>['items'][number];
+const CAPTURE_CSV: CsvColumn<CaptureItem>[] = [
+  ...fieldColumns<CaptureItem>(['captureId', 'sourceId', 'sourceName']),
+  ...fieldColumns<CaptureItem>(['capturedAt', 'receivedAt'], ['capturedAt', 'receivedAt']),
+  ...fieldColumns<CaptureItem>(['complete']),
+  { header: 'errors', value: (r) => JSON.stringify(r.errors ?? []) },
+  ...fieldColumns<CaptureItem>([
+    'vmCount',
+    'hostCount',
+    'datastoreCount',
+    'eventCount',
+    'ingestMs',
+    'late',
+  ]),
+];
+
+type SnapshotItem = Awaited<ReturnType<typeof listSnapshots>>['items'][number];
+const SNAPSHOT_CSV = fieldColumns<SnapshotItem>(
+  [
+    'kind',
+    'sourceId',
+    'sourceName',
+    'periodStart',
+    'periodEnd',
+    'rowCount',
+    'captureId',
+    'complete',
+    'createdAt',
+  ],
+  ['periodStart', 'periodEnd', 'createdAt'],
+);
+
+/** Per capture `at` is a time; per day or month it is the day (`YYYY-MM-DD`) as it is. */
+const totalsCsv = (granularity: string) =>
+  fieldColumns<TotalsPoint>(
+    ['at', 'sourceId', 'vmCount', 'poweredOn', 'vcpu', 'ramGb', 'diskGb', 'complete'],
+    granularity === 'capture' ? ['at'] : [],
+  );
+
 export function queryRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
@@ -36,9 +106,13 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     path: '/sources',
     tag: 'Sources',
     roles: ['viewer'],
-    summary: 'Sources with poll health, last capture and agent',
-    responses: { 200: '`{"items": [...], "total": N, "next": null}`' },
+    produces: ['text/csv'],
+    summary: 'Sources with poll health, last capture and agent (Accept: text/csv: as CSV)',
+    responses: { 200: '`{"items": [...], "total": N, "next": null}` or CSV' },
   }, async (c) => {
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse('vmledger-sources.csv', SOURCE_CSV, onePage(listSourcesDetailed(sql)));
+    }
     const items = await listSourcesDetailed(sql);
     return c.json({ items, total: items.length, next: null });
   });
@@ -62,19 +136,22 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     tag: 'History',
     roles: ['viewer'],
     query: Paged,
-    summary: 'Received captures, newest first',
-    responses: { 200: '`{"items", "total", "next"}`' },
+    produces: ['text/csv'],
+    summary: 'Received captures, newest first (Accept: text/csv: the whole filtered list)',
+    responses: { 200: '`{"items", "total", "next"}` or CSV' },
   }, async (c) => {
     const p = parseQuery(Paged, c.req.query());
-    return c.json(
-      await listCaptures(sql, {
-        sourceId: p.source,
-        from: date(p.from),
-        to: date(p.to),
-        limit: p.limit,
-        before: p.cursor,
-      }),
-    );
+    const q = { sourceId: p.source, from: date(p.from), to: date(p.to) };
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(
+        'vmledger-captures.csv',
+        CAPTURE_CSV,
+        allPages((before: string | undefined) =>
+          listCaptures(sql, { ...q, limit: CSV_PAGE, before })
+        ),
+      );
+    }
+    return c.json(await listCaptures(sql, { ...q, limit: p.limit, before: p.cursor }));
   });
 
   doc.define(app, {
@@ -83,20 +160,23 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     tag: 'History',
     roles: ['viewer'],
     query: SnapshotParams,
-    summary: 'The snapshot registry: captures and rollups with row counts',
-    responses: { 200: '`{"items", "total", "next"}`' },
+    produces: ['text/csv'],
+    summary:
+      'The snapshot registry: captures and rollups with row counts (Accept: text/csv: the whole filtered list)',
+    responses: { 200: '`{"items", "total", "next"}` or CSV' },
   }, async (c) => {
     const p = parseQuery(SnapshotParams, c.req.query());
-    return c.json(
-      await listSnapshots(sql, {
-        kind: p.kind,
-        sourceId: p.source,
-        from: date(p.from),
-        to: date(p.to),
-        limit: p.limit,
-        before: p.cursor,
-      }),
-    );
+    const q = { kind: p.kind, sourceId: p.source, from: date(p.from), to: date(p.to) };
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(
+        'vmledger-snapshots.csv',
+        SNAPSHOT_CSV,
+        allPages((before: string | undefined) =>
+          listSnapshots(sql, { ...q, limit: CSV_PAGE, before })
+        ),
+      );
+    }
+    return c.json(await listSnapshots(sql, { ...q, limit: p.limit, before: p.cursor }));
   });
 
   doc.define(app, {
@@ -105,26 +185,29 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     tag: 'History',
     roles: ['viewer'],
     query: TotalsParams,
+    produces: ['text/csv'],
     summary:
-      'VM count, powered on, vCPU, RAM GB, disk GB over time, per source or fleet; per capture, daily or monthly',
-    responses: { 200: '`{"granularity", "source", "items": [...]}`' },
+      'VM count, powered on, vCPU, RAM GB, disk GB over time, per source or fleet; per capture, daily or monthly (Accept: text/csv: the items as CSV)',
+    responses: { 200: '`{"granularity", "source", "items": [...]}` or CSV' },
   }, async (c) => {
     const p = parseQuery(TotalsParams, c.req.query());
     const to = p.to ? new Date(p.to) : new Date();
     const span = { capture: 2, daily: 90, monthly: 730 }[p.granularity];
     const from = p.from ? new Date(p.from) : new Date(to.getTime() - span * 86400_000);
-    const items = await totalsOverTime(sql, {
-      granularity: p.granularity,
-      sourceId: p.source,
-      from,
-      to,
-    });
+    const items = totalsOverTime(sql, { granularity: p.granularity, sourceId: p.source, from, to });
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(
+        `vmledger-totals-${p.granularity}.csv`,
+        totalsCsv(p.granularity),
+        onePage(items),
+      );
+    }
     return c.json({
       granularity: p.granularity,
       source: p.source ?? null,
       from: from.toISOString(),
       to: to.toISOString(),
-      items,
+      items: await items,
     });
   });
 
