@@ -8,10 +8,11 @@ import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import type { Sql } from '../db/connect.ts';
+import { csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
 import { ApiError } from '../http/errors.ts';
 import { parseOr400, query } from '../http/validate.ts';
 import type { Jobs } from './boss.ts';
-import { JOB_STATES, jobsByIds, listJobs } from './job_queries.ts';
+import { JOB_STATES, type JobRow, jobsByIds, listJobs } from './job_queries.ts';
 import { ALL_QUEUES } from './queues.ts';
 
 const ListParams = z.object({
@@ -19,6 +20,24 @@ const ListParams = z.object({
   queue: z.enum(ALL_QUEUES as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+const JOB_CSV = fieldColumns<JobRow>(
+  [
+    'id',
+    'queue',
+    'state',
+    'data',
+    'output',
+    'error',
+    'retryCount',
+    'retryLimit',
+    'singletonKey',
+    'createdOn',
+    'startedOn',
+    'completedOn',
+  ],
+  ['createdOn', 'startedOn', 'completedOn'],
+);
 
 export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -29,13 +48,18 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     tag: 'Jobs',
     roles: ['admin'],
     query: ListParams,
-    summary: 'Background jobs (pg-boss) with state and error; failed ones first',
-    responses: { 200: '`{"items"}`', 503: 'Jobs not running' },
+    produces: ['text/csv'],
+    summary:
+      'Background jobs (pg-boss) with state and error; failed ones first (Accept: text/csv: the same list as CSV)',
+    responses: { 200: '`{"items"}` or CSV', 503: 'Jobs not running' },
   }, async (c) => {
     if (!jobs) {
       throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
     }
     const p = parseOr400(ListParams, query(c.req.query()), 'invalid_query');
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse('vmledger-jobs.csv', JOB_CSV, onePage(listJobs(sql, p)));
+    }
     return c.json({ items: await listJobs(sql, p) });
   });
 

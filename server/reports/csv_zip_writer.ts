@@ -1,37 +1,26 @@
 /**
- * CSV output: a zip with one CSV file per table (the RVTools "export all to CSV" shape).
- * RFC 4180 quoting, CRLF line ends, a UTF-8 byte order mark so Excel reads accents right.
- * Numbers are the exact database text, times `YYYY-MM-DD HH:MM:SS` in UTC (the headers
- * say so), booleans true/false, empty for null. Text that a spreadsheet would run as a
- * formula (leading = + - @, tab or CR; not a plain number) is prefixed with an apostrophe: VM names and annotations come
- * from remote sites.
+ * CSV output: a zip with one CSV file per table (the RVTools "export all to CSV" shape),
+ * by the server's one set of CSV rules (`server/http/csv.ts`): RFC 4180 quoting, CRLF line
+ * ends, a UTF-8 byte order mark, times `YYYY-MM-DD HH:MM:SS` in UTC (the headers say so),
+ * formula-looking text neutralised. Numbers are the exact database text, booleans
+ * true/false, empty for null.
  */
 import type { Writable } from 'node:stream';
 import type { Column, ColumnType, Row, TableSpec } from './columns.ts';
 import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
 import { ZipStream } from './zip_stream.ts';
-import { neutraliseFormula } from '../http/csv.ts';
-
-const BOM = '\ufeff';
-const pad = (n: number) => String(n).padStart(2, '0');
-
-function isoUtc(d: Date, withTime: boolean): string {
-  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-  return withTime
-    ? `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
-    : day;
-}
+import { CSV_BOM, csvQuote, csvTime, neutraliseFormula } from '../http/csv.ts';
 
 /** One CSV field from a query value of the column's type. */
 export function csvField(type: ColumnType, v: unknown): string {
   if (v === null || v === undefined) return '';
   let s: string;
   if (type === 'date' || type === 'datetime') {
-    s = isoUtc(v instanceof Date ? v : new Date(String(v)), type === 'datetime');
+    s = csvTime(v instanceof Date ? v : new Date(String(v)), type === 'datetime');
   } else if (type === 'bool') s = v ? 'true' : 'false';
   else s = String(v);
   if (type === 'text') s = neutraliseFormula(s);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return csvQuote(s);
 }
 
 /** One CSV line (with CRLF) of a row. */
@@ -44,7 +33,7 @@ export function csvLine(columns: Column[], r: Row): string {
 }
 
 function header(columns: Column[]): string {
-  return BOM + columns.map((c) => csvField('text', c.header)).join(',') + '\r\n';
+  return CSV_BOM + columns.map((c) => csvField('text', c.header)).join(',') + '\r\n';
 }
 
 /** Writes a ReportWriter's output as a zip of CSV files to `out`. */

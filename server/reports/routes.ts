@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import { type ApiDoc, parseBody, parseQuery } from '../http/api_doc.ts';
+import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
@@ -108,6 +109,29 @@ function chunkStream(sql: Sql, r: ReportRecord): ReadableStream<Uint8Array> {
   }, { highWaterMark: 1 });
 }
 
+const REPORT_CSV: CsvColumn<ReportRecord>[] = [
+  ...fieldColumns<ReportRecord>([
+    'id',
+    'kind',
+    'period',
+    'format',
+    'status',
+    'origin',
+    'fileName',
+    'contentType',
+    'sizeBytes',
+    'chunkCount',
+    'sha256',
+    'rowCount',
+  ]),
+  ...fieldColumns<ReportRecord>(
+    ['createdAt', 'startedAt', 'finishedAt', 'expiresAt'],
+    ['createdAt', 'startedAt', 'finishedAt', 'expiresAt'],
+  ),
+  ...fieldColumns<ReportRecord>(['error']),
+  { header: 'file', value: (r) => view(r).links.file },
+];
+
 export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions = {}) {
   const app = new Hono<{ Variables: AuthVariables }>();
   const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
@@ -165,10 +189,21 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
     tag: 'Reports',
     roles: ['viewer'],
     query: ReportListParams,
-    summary: 'Reports, newest first; cursor pagination with the total',
-    responses: { 200: '`{"items": [...], "total": N, "next": cursor|null}`' },
+    produces: ['text/csv'],
+    summary:
+      'Reports, newest first; cursor pagination with the total (Accept: text/csv: the whole filtered list)',
+    responses: { 200: '`{"items": [...], "total": N, "next": cursor|null}` or CSV' },
   }, async (c) => {
     const q = parseQuery(ReportListParams, c.req.query());
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(
+        'vmledger-reports.csv',
+        REPORT_CSV,
+        allPages((cursor: { t: string; id: string } | undefined) =>
+          listReports(sql, { kind: q.kind, status: q.status, limit: 1000, cursor })
+        ),
+      );
+    }
     const page = await listReports(sql, {
       kind: q.kind,
       status: q.status,

@@ -49,6 +49,11 @@ test.before(async () => {
     insert into audit_log (action, actor_name, target, detail)
     select 'csv.test', case when g % 2 = 0 then '=evil()' else 'someone' end, 'x:' || g, '{}'
     from generate_series(1, ${MANY}) g`;
+  await t.db.sql`
+    insert into reports (kind, period, format, status, file_name, content_type, expires_at, error, created_at)
+    select 'inventory', '2026-05', 'csv', 'failed', 'r-' || g || '.zip', 'application/zip',
+           now() + interval '1 day', '@' || g, now() - g * interval '1 second'
+    from generate_series(1, ${MANY}) g`;
 });
 test.after(() => t.close());
 
@@ -220,6 +225,13 @@ test('captures, snapshots and the audit log: whole lists past one page, same row
   assert.equal([...actors].sort(), ["'=evil()", 'someone']);
 });
 
+test('reports: the whole filtered list past one page, same rows as JSON', async () => {
+  const reports = await sameRows('/api/v1/reports?status=failed&limit=200');
+  assert.is(reports.body.length, MANY);
+  assert.is(reports.body[0][reports.header.indexOf('error')], "'@1");
+  assert.is((await csvOf('/api/v1/reports?status=ready')).length, 1, 'the header alone');
+});
+
 test('sources, tokens, totals and rollups: same rows as JSON', async () => {
   const sources = await sameRows('/api/v1/sources');
   assert.is(sources.body.length, 1);
@@ -277,6 +289,8 @@ test('OpenAPI: every list route says it produces text/csv', async () => {
       '/audit',
       '/rollups/daily',
       '/rollups/monthly',
+      '/reports',
+      '/jobs',
     ]
   ) {
     const content = doc.paths[`/api/v1${path}`].get.responses['200'].content;
