@@ -26,6 +26,7 @@ import {
   saveAggregationRequest,
 } from './request_queries.ts';
 import { decodeRollupCursor, listRollups, type RollupItem } from './rollup_queries.ts';
+import type { BenchmarkGroupItem, BenchmarkRunItem } from './request_queries.ts';
 import { jsonBody, parseOr400, query } from '../http/validate.ts';
 
 const MAX_JOBS_PER_REQUEST = 5000;
@@ -109,6 +110,23 @@ function rollupsCsv(sql: Sql, fileName: string, q: Parameters<typeof listRollups
     rollupCsv(q.kind),
     allPages((cursor: string | undefined) => listRollups(sql, { ...q, limit: 5000, cursor })),
   );
+}
+
+type BenchmarkRunRow = BenchmarkRunItem & { group: BenchmarkGroupItem };
+/** Benchmarks as CSV: one row per run, with its group's period and verdict (not the plans). */
+const BENCHMARK_CSV: CsvColumn<BenchmarkRunRow>[] = [
+  { header: 'runGroup', value: (r) => r.group.runGroup },
+  { header: 'kind', value: (r) => r.group.kind },
+  { header: 'period', value: (r) => r.group.period },
+  { header: 'sourceId', value: (r) => r.group.sourceId },
+  { header: 'rowsIn', value: (r) => r.group.rowsIn },
+  { header: 'groupParity', value: (r) => r.group.parity },
+  { header: 'createdAt', value: (r) => r.group.createdAt, type: 'time' },
+  ...fieldColumns<BenchmarkRunRow>(['path', 'rep', 'rowsOut', 'durationMs', 'checksum', 'parity']),
+];
+
+async function* benchmarkRunRows(groups: Promise<BenchmarkGroupItem[]>) {
+  yield (await groups).flatMap((group) => group.runs.map((run) => ({ ...run, group })));
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -317,14 +335,23 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     path: '/benchmarks',
     tag: 'Aggregation',
     roles: ['viewer'],
-    summary: 'Benchmark runs: path, period, rows, duration, checksum, parity verdict',
-    responses: { 200: '`{"items"}`' },
+    produces: ['text/csv'],
+    summary:
+      'Benchmark runs: path, period, rows, duration, checksum, parity verdict (Accept: text/csv: one row per run)',
+    responses: { 200: '`{"items"}` or CSV' },
   }, async (c) => {
     const p = parseOr400(
       z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
       query(c.req.query()),
       'invalid_query',
     );
+    if (wantsCsv(c.req.header('accept'))) {
+      return csvResponse(
+        'vmledger-benchmarks.csv',
+        BENCHMARK_CSV,
+        benchmarkRunRows(listBenchmarkRuns(sql, p.limit)),
+      );
+    }
     return c.json({ items: await listBenchmarkRuns(sql, p.limit) });
   });
 

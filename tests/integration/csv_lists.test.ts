@@ -232,6 +232,28 @@ test('reports: the whole filtered list past one page, same rows as JSON', async 
   assert.is((await csvOf('/api/v1/reports?status=ready')).length, 1, 'the header alone');
 });
 
+test('benchmarks: one row per run, header when there are none', async () => {
+  const empty = await csvOf('/api/v1/benchmarks');
+  assert.is(empty.length, 1);
+  assert.ok(empty[0].includes('durationMs'));
+  await t.db.sql`
+    insert into benchmark_runs (run_group, path, kind, period, source_id, rep, rows_in, rows_out, duration_ms, checksum, parity)
+    select g, p, 'daily', ${DAY}, ${sourceId}, r, 10, 5, 1.5 * r, '-abc', 'match'
+    from (values ('00000000-0000-4000-8000-000000000001'::uuid), ('00000000-0000-4000-8000-000000000002'::uuid)) v(g),
+         (values ('sql'), ('ts')) w(p), generate_series(1, 3) r`;
+  const groups = (await (await t.call('/api/v1/benchmarks', { token: t.tokens.viewer })).json())
+    .items as { runGroup: string; runs: Record<string, unknown>[] }[];
+  const rows = await csvOf('/api/v1/benchmarks');
+  const [header, ...body] = rows;
+  const runs = groups.flatMap((g) => g.runs.map((r) => ({ ...r, runGroup: g.runGroup })));
+  assert.is(body.length, 12);
+  assert.equal(
+    body.map((r) => header.map((h, i) => [h, r[i]]).filter(([h]) => h in runs[0])),
+    runs.map((run) => header.filter((h) => h in run).map((h) => [h, expected(run[h])])),
+  );
+  assert.is(body[0][header.indexOf('checksum')], "'-abc");
+});
+
 test('sources, tokens, totals and rollups: same rows as JSON', async () => {
   const sources = await sameRows('/api/v1/sources');
   assert.is(sources.body.length, 1);
@@ -291,6 +313,7 @@ test('OpenAPI: every list route says it produces text/csv', async () => {
       '/rollups/monthly',
       '/reports',
       '/jobs',
+      '/benchmarks',
     ]
   ) {
     const content = doc.paths[`/api/v1${path}`].get.responses['200'].content;
