@@ -11,6 +11,7 @@ import { type Engine, type Kind, runAggregation } from '../aggregate/run.ts';
 import { addMonths } from '../aggregate/period.ts';
 import { log } from '../log.ts';
 import type { Jobs } from './boss.ts';
+import { work } from './instrument.ts';
 import { periodKey, QUEUES } from './queues.ts';
 
 export type AggregationJobData = {
@@ -171,22 +172,26 @@ export async function enqueueRange(
 /** Registers the aggregation workers and the tick handlers. */
 export async function registerAggregationWorkers(jobs: Jobs, pollingIntervalSeconds: number) {
   const options = { batchSize: 1, pollingIntervalSeconds, localConcurrency: 2 };
-  await jobs.boss.work<AggregationJobData>(
+  await work<AggregationJobData>(
+    jobs,
     QUEUES.daily,
     options,
     ([job]) => runOne(jobs, 'daily', job),
   );
-  await jobs.boss.work<AggregationJobData>(
+  await work<AggregationJobData>(
+    jobs,
     QUEUES.monthly,
     options,
     ([job]) => runOne(jobs, 'monthly', job),
   );
-  await jobs.boss.work(
+  await work(
+    jobs,
     QUEUES.dailyTick,
     { pollingIntervalSeconds },
     async () => ({ enqueued: (await dailyTick(jobs)).length }),
   );
-  await jobs.boss.work(
+  await work(
+    jobs,
     QUEUES.monthlyTick,
     { pollingIntervalSeconds },
     async () => ({ enqueued: (await monthlyTick(jobs)).length }),

@@ -12,6 +12,7 @@ import { ALL_QUEUES, queueOptions, QUEUES } from './queues.ts';
 import { registerAggregationWorkers } from './aggregation_jobs.ts';
 import { registerBenchmarkWorker } from './benchmark_job.ts';
 import { registerReportJobs } from '../reports/report_jobs.ts';
+import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 
 export const BOSS_SCHEMA = 'pgboss';
 
@@ -31,6 +32,8 @@ export type JobsOptions = {
   schedule?: boolean;
   retryDelaySeconds?: number;
   pollingIntervalSeconds?: number;
+  /** This node's metrics (job runs are counted there; the HTTP app shares them); fresh by default. */
+  metrics?: Metrics;
 };
 
 export type Jobs = {
@@ -40,6 +43,8 @@ export type Jobs = {
   /** Days a generated report is kept (scheduled or requested). */
   reportRetentionDays?: number;
   engine: Engine;
+  /** This node's metrics; workers registered with jobs/instrument.ts#work count runs here. */
+  metrics: Metrics;
   stop(): Promise<void>;
 };
 
@@ -91,6 +96,7 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     reportTz: o.reportTz,
     reportRetentionDays: o.reportRetentionDays,
     engine: o.engine,
+    metrics: o.metrics ?? createMetrics(),
     stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
   };
   try {

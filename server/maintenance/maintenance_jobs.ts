@@ -1,6 +1,7 @@
 /** The maintenance job: daily at 02:00 UTC, and once at start (partitions ahead). */
 import type { Job } from 'pg-boss';
 import { ensureQueues, type Jobs } from '../jobs/boss.ts';
+import { work } from '../jobs/instrument.ts';
 import { runMaintenance } from './maintenance.ts';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -20,7 +21,8 @@ export async function registerMaintenanceJobs(
     await jobs.boss.schedule(MAINTENANCE_QUEUE, '0 2 * * *', {}, { tz: 'UTC' });
   }
   if (o.workers !== false) {
-    await jobs.boss.work(
+    await work(
+      jobs,
       MAINTENANCE_QUEUE,
       { batchSize: 1, pollingIntervalSeconds: 10 },
       (_batch: Job[]) => runMaintenance(jobs.sql, { retentionMonths: o.retentionMonths }),

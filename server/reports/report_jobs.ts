@@ -10,6 +10,7 @@
  */
 import type { Job, Queue } from 'pg-boss';
 import { ensureQueues, type Jobs } from '../jobs/boss.ts';
+import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
 import { normalisePeriod, periodDay, type ReportFormat, todayIn } from './period.ts';
@@ -147,7 +148,7 @@ export async function registerReportJobs(jobs: Jobs, o: ReportJobsOptions = {}):
   }
   if (o.workers === false) return;
   const pollingIntervalSeconds = o.pollingIntervalSeconds ?? 2;
-  await jobs.boss.work<ReportJobData>(REPORT_QUEUES.generate, {
+  await work<ReportJobData>(jobs, REPORT_QUEUES.generate, {
     batchSize: 1,
     pollingIntervalSeconds,
     localConcurrency: 1,
@@ -161,13 +162,14 @@ export async function registerReportJobs(jobs: Jobs, o: ReportJobsOptions = {}):
       throw err;
     }
   });
-  await jobs.boss.work<{ kind: 'daily' | 'monthly' }>(REPORT_QUEUES.tick, {
+  await work<{ kind: 'daily' | 'monthly' }>(jobs, REPORT_QUEUES.tick, {
     pollingIntervalSeconds,
   }, async ([job]) => {
     const kind = job.data?.kind === 'monthly' ? 'monthly' : 'daily';
     return { kind, job: await reportTick(jobs, kind) };
   });
-  await jobs.boss.work(
+  await work(
+    jobs,
     REPORT_QUEUES.retention,
     { pollingIntervalSeconds },
     () => cleanupReports(jobs.sql),

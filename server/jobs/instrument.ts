@@ -1,0 +1,46 @@
+/**
+ * The one way workers are registered: `work(jobs, queue, options, handler)` is
+ * `boss.work` with the handler measured — every run counts in `vmledger_job_runs_total` and
+ * `vmledger_job_duration_seconds` by queue and outcome (`completed`: the handler returned,
+ * `failed`: it threw; pg-boss retries it if the queue allows). A batch counts each of its
+ * jobs once, with the batch's duration (every worker here takes one job at a time).
+ */
+import type { Job, PgBoss, WorkOptions } from 'pg-boss';
+import type { Metrics } from '../metrics/metrics.ts';
+
+type Handler<T, R> = (jobs: Job<T>[]) => Promise<R>;
+/** Plain handlers only: no transactional, per-job-result or metadata variants. */
+type PlainWorkOptions = Omit<WorkOptions, 'transactional' | 'perJobResults' | 'includeMetadata'>;
+
+/** `handler`, counting and timing each call in `metrics` under `queue`. */
+export function instrumentWorker<T, R>(
+  metrics: Metrics | undefined,
+  queue: string,
+  handler: Handler<T, R>,
+): Handler<T, R> {
+  if (!metrics) return handler;
+  return async (batch) => {
+    const started = performance.now();
+    let outcome = 'failed';
+    try {
+      const result = await handler(batch);
+      outcome = 'completed';
+      return result;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      const labels = { queue, outcome };
+      metrics.jobRuns.inc(labels, batch.length);
+      for (let i = 0; i < batch.length; i++) metrics.jobSeconds.observe(seconds, labels);
+    }
+  };
+}
+
+/** Registers an instrumented worker for `queue` on this node. */
+export function work<T, R = unknown>(
+  jobs: { boss: PgBoss; metrics?: Metrics },
+  queue: string,
+  options: PlainWorkOptions,
+  handler: Handler<T, R>,
+): Promise<string> {
+  return jobs.boss.work<T>(queue, options, instrumentWorker(jobs.metrics, queue, handler));
+}
