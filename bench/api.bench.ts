@@ -109,7 +109,8 @@ async function answerSources(
     await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
   const read = (source: string) =>
     Number(
-      new RegExp(`vmledger_vm_list_answers_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1] ??
+      new RegExp(`vmledger_vm_list_answers_total\\{served_from="${source}"\\} (\\d+)`).exec(text)
+        ?.[1] ??
         NaN,
     );
   return { cache: read('cache'), database: read('database') };

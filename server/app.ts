@@ -11,6 +11,7 @@ import { createAuthLimiter } from './auth/rate_limit.ts';
 import { adminRoutes } from './auth/routes.ts';
 import { ApiDoc } from './http/api_doc.ts';
 import { createMetrics, type Metrics, renderMetrics } from './metrics/metrics.ts';
+import { httpMetrics } from './metrics/http.ts';
 import { queryRoutes } from './queries/routes.ts';
 import { ApiError, handleError } from './http/errors.ts';
 import { apiBodyLimit, limitBody } from './http/body_limit.ts';
@@ -46,7 +47,7 @@ export type AppOptions = {
   authFailureLimit?: number;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed (VMLEDGER_TRUSTED_PROXIES). */
   trustedProxies?: string[];
-  /** Process metrics (the server shares one with its jobs); fresh by default. */
+  /** Process metrics; by default the jobs' (one per node), else fresh. */
   metrics?: Metrics;
   /** Background jobs (pg-boss); without them job-backed routes answer 503. */
   jobs?: Jobs;
@@ -55,7 +56,7 @@ export type AppOptions = {
 export function createApp(sql: Sql, options: AppOptions) {
   const app = new Hono<{ Variables: AuthVariables }>();
   const doc = options.doc ?? new ApiDoc();
-  const metrics = options.metrics ?? createMetrics();
+  const metrics = options.metrics ?? options.jobs?.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
   // Guessing tokens: 20 failures per address in 5 minutes, then failing attempts get 429
   // until the window passes; valid tokens always pass (auth/rate_limit.ts).
@@ -70,6 +71,8 @@ export function createApp(sql: Sql, options: AppOptions) {
       404,
     )
   );
+  // First: requests by route template and status, timed over every other middleware.
+  app.use(httpMetrics(metrics));
   app.use(clientInfo(options.trustedProxies));
   app.use(
     secureHeaders({
@@ -115,7 +118,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     '*',
     bearerAuth(sql, {
       limiter: apiLimiter,
-      onFailure: () => metrics.authFailures.inc({ kind: 'api' }),
+      onFailure: () => metrics.authFailures.inc({ channel: 'api' }),
     }),
   );
   // Bodies are limited per route before any handler reads them (captures limit themselves).
@@ -172,7 +175,7 @@ export function createApp(sql: Sql, options: AppOptions) {
         max: Math.min(10, options.authFailureLimit ?? 10),
         windowMs: 5 * 60_000,
       }),
-      onLoginFailure: () => metrics.authFailures.inc({ kind: 'login' }),
+      onLoginFailure: () => metrics.authFailures.inc({ channel: 'login' }),
       jobs: options.jobs,
       reportRetentionDays: options.reportRetentionDays,
       apiDoc: doc,

@@ -19,6 +19,12 @@ declare const Deno: {
   };
 } | undefined;
 
+/**
+ * Which runtime runs this process. Besides `listen`, only the event-loop lag meter needs to
+ * know (server/metrics/process.ts: Deno's monitorEventLoopDelay does not see a blocked loop).
+ */
+export const RUNTIME: 'node' | 'deno' = typeof Deno !== 'undefined' ? 'deno' : 'node';
+
 /** Listens on host:port (port 0 picks a free one) and resolves once listening. */
 export function listen(fetch: FetchHandler, host: string, port: number): Promise<RunningServer> {
   if (typeof Deno !== 'undefined') {

@@ -155,10 +155,10 @@ test('a stored capture is visible at once to a node that answered the same quest
 
     const metrics = await (await call('/metrics', { token: t.tokens.admin })).text();
     const reused = Number(
-      /vmledger_vm_list_answers_total\{source="cache"\} (\d+)/.exec(metrics)?.[1],
+      /vmledger_vm_list_answers_total\{served_from="cache"\} (\d+)/.exec(metrics)?.[1],
     );
     const read = Number(
-      /vmledger_vm_list_answers_total\{source="database"\} (\d+)/.exec(metrics)?.[1],
+      /vmledger_vm_list_answers_total\{served_from="database"\} (\d+)/.exec(metrics)?.[1],
     );
     assert.ok(reused >= 1, `reused ${reused}`);
     assert.ok(read >= 4, `read ${read}`);
