@@ -245,7 +245,9 @@ test('benchmarks: one row per run, header when there are none', async () => {
     .items as { runGroup: string; runs: Record<string, unknown>[] }[];
   const rows = await csvOf('/api/v1/benchmarks');
   const [header, ...body] = rows;
-  const runs = groups.flatMap((g) => g.runs.map((r) => ({ ...r, runGroup: g.runGroup })));
+  const runs = groups.flatMap((g) =>
+    g.runs.map((r): Record<string, unknown> => ({ ...r, runGroup: g.runGroup }))
+  );
   assert.is(body.length, 12);
   assert.equal(
     body.map((r) => header.map((h, i) => [h, r[i]]).filter(([h]) => h in runs[0])),
