@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { announce, configOrExit, onShutdown, startServer } from '../server/main.ts';
 import { ensureToken, newTokenValue } from '../server/auth/tokens.ts';
 import { log } from '../server/log.ts';
-import { backfillDemoHistory } from './demo_backfill.ts';
+import { backfillDemoHistory, startDemoBenchmark } from './demo_backfill.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const config = configOrExit();
@@ -70,6 +70,11 @@ if (config.demo) {
       token,
       sql: running.db.sql,
       days: config.demoBackfillDays,
+    }).then(async (backfilled) => {
+      // One benchmark after the first backfill, so the Benchmarks page is not empty.
+      if (backfilled && running.jobs) {
+        await startDemoBenchmark({ sql: running.db.sql, jobs: running.jobs, tz: config.reportTz });
+      }
     }).catch((err) => log.error('demo backfill failed', { error: err as Error }));
   }
 }

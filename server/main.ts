@@ -20,6 +20,8 @@ export type RunningVmledger = {
   url: string;
   db: Database;
   adminToken: AdminTokenOutcome;
+  /** The job runner (absent with VMLEDGER_JOBS=0). */
+  jobs?: Jobs;
   stop(): Promise<void>;
 };
 
@@ -74,6 +76,7 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
       url,
       db,
       adminToken,
+      jobs,
       stop: async () => {
         await server.close();
         await jobs?.stop();

@@ -2,9 +2,11 @@
  * SQL vs TypeScript vs the floor on one period: every path runs `reps` times inside a
  * transaction that is rolled back (so the stored rollups are untouched and each run starts
  * from the same state), each run fingerprints its output before the rollback, and every
- * run is stored in benchmark_runs with a parity verdict against the SQL path. The first
- * SQL run also records EXPLAIN (ANALYZE, BUFFERS) of the statements inside the procedure
- * (auto_explain with nested statements), for the benchmark page.
+ * run is stored in benchmark_runs with a parity verdict against the SQL path (or the first
+ * path run, when SQL is left out). The first SQL run also records EXPLAIN (ANALYZE, BUFFERS)
+ * of the statements inside the procedure, and the first TypeScript run those of the TS
+ * engine's statements (its fact cursor and its writes), both through auto_explain, for the
+ * benchmark page.
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
@@ -15,13 +17,18 @@ import { addMonths, dayBounds, monthOf } from './period.ts';
 import { type Kind, runAggregation } from './run.ts';
 
 export type BenchPath = 'sql' | 'ts' | 'floor';
+export const BENCH_PATHS: readonly BenchPath[] = ['floor', 'sql', 'ts'];
 export type BenchmarkInput = {
   kind: Kind;
   sourceId: number;
   period: string;
   tz: string;
   reps: number;
+  /** Paths to time (default all three). */
+  paths?: readonly BenchPath[];
   notes?: Record<string, unknown>;
+  /** Called after each step (a plan or a timed run) with steps done and steps in all. */
+  onProgress?: (done: number, total: number) => void | Promise<void>;
 };
 export type BenchmarkRun = {
   path: BenchPath;
@@ -39,8 +46,16 @@ export type BenchmarkResult = {
   rowsIn: number;
   runs: BenchmarkRun[];
   parity: boolean;
+  /** The SQL path's plan (null when SQL was not run). */
   explain: string | null;
+  /** The TypeScript path's plan (null when TS was not run). */
+  explainTs: string | null;
 };
+
+/** Steps a benchmark of `paths` × `reps` takes (each engine's plan, then every timed run). */
+export function benchmarkSteps(paths: readonly BenchPath[], reps: number): number {
+  return paths.filter((p) => p !== 'floor').length + paths.length * reps;
+}
 
 async function rowsIn(sql: Sql, i: BenchmarkInput): Promise<number> {
   if (i.kind === 'daily') {
@@ -96,20 +111,48 @@ async function timedRun(
   }
 }
 
-/** EXPLAIN (ANALYZE, BUFFERS) of the SQL procedure's statements via auto_explain, rolled back. */
-export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
+/** A one-connection client on the same database as `sql`, collecting the server's notices. */
+function noticeClient(
+  sql: Sql,
+  notices: string[],
+  max = 1,
+  connection: Record<string, string> = {},
+) {
   const o = resolvedOptions(sql);
-  const notices: string[] = [];
-  const one = postgres({
+  return postgres({
     // Host and port lists, as postgres.js resolved them; its type definitions take one of each.
     ...({ host: o.host, port: o.port } as object),
     database: o.database,
     username: o.user,
     password: o.pass,
-    max: 1,
-    connection: { TimeZone: 'UTC', application_name: 'vmledger-explain' },
+    max,
+    connection: { TimeZone: 'UTC', application_name: 'vmledger-explain', ...connection },
     onnotice: (n) => notices.push(String(n.message)),
+    // int8 as JS numbers, as in db/connect.ts#createPool: the TS engine reads its sums so.
+    types: {
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (x: number) => x.toString(),
+        parse: (x: string) => Number(x),
+      },
+    },
   });
+}
+
+const AUTO_EXPLAIN = {
+  'auto_explain.log_min_duration': '0',
+  'auto_explain.log_analyze': 'on',
+  'auto_explain.log_buffers': 'on',
+  'auto_explain.log_nested_statements': 'on',
+  'auto_explain.log_level': 'notice',
+  client_min_messages: 'notice',
+};
+
+/** EXPLAIN (ANALYZE, BUFFERS) of the SQL procedure's statements via auto_explain, rolled back. */
+export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
+  const notices: string[] = [];
+  const one = noticeClient(sql, notices);
   try {
     return await one.begin(async (tx) => {
       try {
@@ -118,9 +161,7 @@ export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<strin
         return `auto_explain unavailable: ${(err as Error).message}`;
       }
       await tx.unsafe(
-        `set local auto_explain.log_min_duration = 0; set local auto_explain.log_analyze = on;
-        set local auto_explain.log_buffers = on; set local auto_explain.log_nested_statements = on;
-        set local auto_explain.log_level = notice; set local client_min_messages = notice`,
+        Object.entries(AUTO_EXPLAIN).map(([k, v]) => `set local ${k} = ${v}`).join('; '),
       );
       if (i.kind === 'daily') {
         await tx`select aggregate_daily(${i.sourceId}, ${i.period}::date, ${i.tz})`;
@@ -132,6 +173,37 @@ export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<strin
     throw err;
   } finally {
     await one.end({ timeout: 5 });
+  }
+}
+
+/**
+ * EXPLAIN (ANALYZE, BUFFERS) of the TypeScript engine's statements (its read cursor and
+ * its batched writes) via auto_explain, on two connections that load it at start (the
+ * cursor and the transaction are separate connections); the run is rolled back.
+ */
+export async function explainTsPath(sql: Sql, i: BenchmarkInput): Promise<string> {
+  const notices: string[] = [];
+  const two = noticeClient(sql, notices, 2, {
+    session_preload_libraries: 'auto_explain',
+    ...AUTO_EXPLAIN,
+  });
+  try {
+    await runAggregation(two as unknown as Sql, 'ts', {
+      kind: i.kind,
+      sourceId: i.sourceId,
+      period: i.period,
+      tz: i.tz,
+    }, { keep: false });
+    // The engine's own statements: not the advisory lock, not postgres.js's type lookup.
+    return notices.filter((n) =>
+      /Query Text:/.test(n) && !/pg_advisory_xact_lock|pg_catalog\.pg_type/.test(n)
+    )
+      .join('\n\n') ||
+      'auto_explain logged no plan';
+  } catch (err) {
+    return `auto_explain unavailable: ${(err as Error).message}`;
+  } finally {
+    await two.end({ timeout: 5 });
   }
 }
 
@@ -148,11 +220,26 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
   const runGroup = randomUUID();
   const period = i.kind === 'monthly' ? monthOf(i.period) : i.period;
   const input = { ...i, period };
+  const order = BENCH_PATHS.filter((p) => !i.paths || i.paths.includes(p));
+  if (order.length === 0) throw new Error('a benchmark needs at least one path');
+  const total = benchmarkSteps(order, i.reps);
+  let done = 0;
+  const step = async () => {
+    done++;
+    await i.onProgress?.(done, total);
+  };
   const inCount = await rowsIn(sql, input);
-  const explain = await explainSqlPath(sql, input);
+  let explain: string | null = null;
+  let explainTs: string | null = null;
+  if (order.includes('sql')) {
+    explain = await explainSqlPath(sql, input);
+    await step();
+  }
+  if (order.includes('ts')) {
+    explainTs = await explainTsPath(sql, input);
+    await step();
+  }
   const runs: (BenchmarkRun & { explain: string | null })[] = [];
-  const order: BenchPath[] = ['floor', 'sql', 'ts'];
-  let reference: string | null = null;
   for (let rep = 1; rep <= i.reps; rep++) {
     // Rotate the order so no path always runs first (cold) or last.
     const paths = order.map((_, k) => order[(k + rep - 1) % order.length]);
@@ -167,11 +254,15 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
         parity: 'match',
         explain: null,
       });
+      await step();
     }
   }
-  reference = runs.find((r) => r.path === 'sql')!.checksum;
+  const reference = (runs.find((r) => r.path === 'sql') ?? runs[0]).checksum;
   for (const r of runs) r.parity = r.checksum === reference ? 'match' : 'mismatch';
-  runs.find((r) => r.path === 'sql')!.explain = explain;
+  const firstSql = runs.find((r) => r.path === 'sql');
+  if (firstSql) firstSql.explain = explain;
+  const firstTs = runs.find((r) => r.path === 'ts');
+  if (firstTs) firstTs.explain = explainTs;
   const notes = i.notes ?? {};
   await sql`
     insert into benchmark_runs (run_group, path, kind, period, source_id, rep, rows_in, rows_out, duration_ms,
@@ -203,5 +294,6 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
     runs: runs.map(({ explain: _e, ...r }) => r),
     parity: runs.every((r) => r.parity === 'match'),
     explain,
+    explainTs,
   };
 }

@@ -56,7 +56,9 @@ export type BenchmarkGroupItem = {
   sourceId: number;
   rowsIn: number;
   parity: 'match' | 'mismatch';
+  /** EXPLAIN ANALYZE of the SQL path's statements, and of the TypeScript path's. */
   explain: string | null;
+  explainTs: string | null;
   notes: unknown;
   createdAt: string;
   runs: BenchmarkRunItem[];
@@ -84,6 +86,7 @@ export async function listBenchmarkRuns(sql: Sql, limit: number): Promise<Benchm
         rowsIn: r.rows_in,
         parity: 'match',
         explain: null,
+        explainTs: null,
         notes: r.notes,
         createdAt: new Date(r.created_at).toISOString(),
         runs: [],
@@ -91,7 +94,8 @@ export async function listBenchmarkRuns(sql: Sql, limit: number): Promise<Benchm
       groups.set(r.run_group, g);
     }
     if (r.parity !== 'match') g.parity = 'mismatch';
-    if (r.explain) g.explain = r.explain;
+    if (r.explain && r.path === 'sql') g.explain = r.explain;
+    if (r.explain && r.path === 'ts') g.explainTs = r.explain;
     g.runs.push({
       path: r.path,
       rep: r.rep,

@@ -15,9 +15,10 @@ import type { Sql } from '../db/connect.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { enqueueRange } from '../jobs/aggregation_jobs.ts';
-import { enqueueBenchmark } from '../jobs/benchmark_job.ts';
 import { type JobRow, jobsByIds } from '../jobs/job_queries.ts';
 import { jobsRoutes } from '../jobs/routes.ts';
+import { clientIp } from '../http/client_ip.ts';
+import { BenchmarkStart, startBenchmark } from './benchmark_action.ts';
 import { daysBetween, isDay, monthsBetween } from './period.ts';
 import { sourceExists } from './pending.ts';
 import {
@@ -50,15 +51,6 @@ const AggregationBody = z
     path: ['from'],
   })
   .refine((b) => b.from <= b.to, { message: 'must not be after `to`', path: ['from'] });
-
-const BenchmarkBody = z
-  .object({
-    kind: z.enum(['daily', 'monthly']),
-    source: z.number().int().positive().max(MAX_INT_ID),
-    period: Month,
-    reps: z.number().int().min(1).max(20).default(3),
-  })
-  .strict();
 
 const RollupParams = (periodName: 'day' | 'month') =>
   z.object({
@@ -301,33 +293,18 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     path: '/benchmarks',
     tag: 'Aggregation',
     roles: ['admin'],
-    body: BenchmarkBody,
-    summary: 'Run the SQL-vs-TypeScript benchmark on one period (a job)',
-    responses: { 202: 'Queued', 503: 'Jobs not running' },
+    body: BenchmarkStart,
+    summary:
+      'Run the SQL-vs-TypeScript benchmark on one period (a job); progress on the Benchmarks page',
+    responses: { 202: 'Queued: request id and job id', 503: 'Jobs not running' },
   }, async (c) => {
-    const j = needJobs(jobs);
-    const b = parseOr400(BenchmarkBody, await jsonBody(c.req.raw));
-    if (b.kind === 'daily' && !isDay(b.period)) {
-      throw new ApiError(
-        400,
-        'invalid_request',
-        'period: a daily benchmark needs a day YYYY-MM-DD',
-        { issues: [{ path: 'period', message: 'must be a day' }] },
-      );
-    }
-    if (!(await sourceExists(sql, b.source))) {
-      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, {
-        issues: [{ path: 'source', message: 'no such source' }],
-      });
-    }
-    const period = b.kind === 'monthly' ? toMonthDay(b.period) : b.period;
-    const id = await enqueueBenchmark(j, {
-      kind: b.kind,
-      sourceId: b.source,
-      period,
-      reps: b.reps,
+    const actor = c.get('auth');
+    const r = await startBenchmark(sql, jobs, await jsonBody(c.req.raw), {
+      id: actor.id ?? null,
+      name: actor.name ?? null,
+      ip: clientIp(c),
     });
-    return c.json({ jobId: id, state: 'created' }, 202);
+    return c.json({ id: r.id, jobId: r.jobId, state: 'created' }, 202);
   });
 
   doc.define(app, {

@@ -1,4 +1,4 @@
-/** Reports (list and download) and aggregation benchmarks (runs, chart, parity, plan). */
+/** Reports: list, download and (admins) generate. */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { audit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
@@ -15,9 +15,7 @@ import {
 } from '../reports/period.ts';
 import { enqueueReport } from '../reports/report_jobs.ts';
 import { createReport } from '../reports/report_store.ts';
-import { getBenchGroup, listBenchGroups } from '../queries/pages_benchmarks.ts';
 import { getReportRow, hasReports, listReportRows, reportChunk } from '../queries/pages_reports.ts';
-import { benchmarkDetailPage, benchmarksPage } from '../../web/pages/benchmarks.ts';
 import { notFoundPage } from '../../web/pages/not_found.ts';
 import { reportsPage, reportsTable } from '../../web/pages/reports.ts';
 import { type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
@@ -110,27 +108,6 @@ export function reportRoutes(
     };
     if (r.sizeBytes !== null) headers['content-length'] = String(r.sizeBytes);
     return new Response(body, { headers });
-  });
-
-  app.get(
-    '/benchmarks',
-    auth,
-    async (c) => c.html(benchmarksPage(viewerOf(c), { groups: await listBenchGroups(sql, 100) })),
-  );
-
-  app.get('/benchmarks/:group', auth, async (c) => {
-    const g = await getBenchGroup(sql, c.req.param('group'));
-    if (!g) {
-      return c.html(
-        notFoundPage(viewerOf(c), {
-          title: 'Benchmark not found',
-          message: 'No benchmark run with that id.',
-          back: { href: '/benchmarks', label: 'All benchmarks' },
-        }),
-        404,
-      );
-    }
-    return c.html(benchmarkDetailPage(viewerOf(c), g));
   });
 
   return app;

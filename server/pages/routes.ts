@@ -16,6 +16,7 @@ import { clientIp, requestClient } from '../http/client_ip.ts';
 import { log } from '../log.ts';
 import { loginPage } from '../../web/pages/login.ts';
 import { adminRoutes } from './admin.ts';
+import { benchmarkRoutes } from './benchmarks.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { limitPageBody, type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
@@ -116,6 +117,7 @@ export function pageRoutes(sql: Sql, options: {
     '/',
     reportRoutes(sql, auth, { jobs: options.jobs, retentionDays: options.reportRetentionDays }),
   );
+  app.route('/', benchmarkRoutes(sql, auth, { jobs: options.jobs }));
   app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
   if (options.apiDoc) {
     const doc = options.apiDoc;

@@ -57,11 +57,13 @@ export type BenchRun = {
   notes: unknown;
 };
 
-/** One group's runs and the SQL path's plan. */
+/** One group's runs and the SQL and TypeScript paths' plans. */
 export async function getBenchGroup(
   sql: Sql,
   runGroup: string,
-): Promise<{ group: BenchGroup; runs: BenchRun[]; explain: string | null } | null> {
+): Promise<
+  { group: BenchGroup; runs: BenchRun[]; explain: string | null; explainTs: string | null } | null
+> {
   if (!/^[0-9a-f-]{36}$/i.test(runGroup)) return null;
   const groups =
     await sql`select 1 from benchmark_runs where run_group = ${runGroup}::uuid limit 1`;
@@ -83,6 +85,7 @@ export async function getBenchGroup(
       notes: r.notes,
     })),
     explain: rows.find((r) => r.path === 'sql' && r.explain)?.explain ?? null,
+    explainTs: rows.find((r) => r.path === 'ts' && r.explain)?.explain ?? null,
   };
 }
 

@@ -1,0 +1,148 @@
+/**
+ * Benchmarks pages: the list with its chart and (admins) the start form, a request's live
+ * progress and result, and one run group's repetitions. Starting goes through the same
+ * action as `POST /api/v1/benchmarks` (server/aggregate/benchmark_action.ts).
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { Sql } from '../db/connect.ts';
+import type { Jobs } from '../jobs/boss.ts';
+import { ApiError } from '../http/errors.ts';
+import { clientIp } from '../http/client_ip.ts';
+import { startBenchmark } from '../aggregate/benchmark_action.ts';
+import {
+  type BenchmarkRequest,
+  getBenchmarkRequest,
+  listBenchmarkRequests,
+} from '../aggregate/benchmark_requests.ts';
+import { getBenchGroup, listBenchGroups } from '../queries/pages_benchmarks.ts';
+import { listSourcesDetailed } from '../queries/sources.ts';
+import { todayIn } from '../reports/period.ts';
+import {
+  type BenchFormView,
+  benchmarkDetailPage,
+  benchmarkRequestPage,
+  benchmarkRequestStatus,
+  benchmarksPage,
+  type BenchResultView,
+} from '../../web/pages/benchmarks.ts';
+import { notFoundPage } from '../../web/pages/not_found.ts';
+import { type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
+
+type Ctx = Parameters<MiddlewareHandler<PageEnv>>[0];
+
+/** The day before `day` (YYYY-MM-DD). */
+function dayBefore(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) - 86400_000).toISOString().slice(0, 10);
+}
+
+/** A form field as the action's JSON input: numbers stay strings when they are not numbers. */
+function numeric(v: unknown): unknown {
+  return typeof v === 'string' && /^\d{1,9}$/.test(v.trim()) ? Number(v.trim()) : v;
+}
+
+export function benchmarkRoutes(
+  sql: Sql,
+  auth: MiddlewareHandler<PageEnv>,
+  options: { jobs?: Jobs; tz?: string } = {},
+) {
+  const app = new Hono<PageEnv>();
+  const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
+
+  const list = async (c: Ctx, form: Partial<BenchFormView> = {}, status: 200 | 400 | 503 = 200) => {
+    const [groups, requests, sources] = await Promise.all([
+      listBenchGroups(sql, 100),
+      listBenchmarkRequests(sql, 10),
+      listSourcesDetailed(sql),
+    ]);
+    return c.html(
+      benchmarksPage(viewerOf(c), {
+        groups,
+        requests,
+        form: {
+          sources: sources.map((s) => ({ id: s.id, name: s.name })),
+          defaultDay: dayBefore(todayIn(tz())),
+          ...form,
+        },
+      }),
+      status,
+    );
+  };
+
+  const result = async (r: BenchmarkRequest): Promise<BenchResultView | null> =>
+    r.state === 'completed' && r.runGroup ? await getBenchGroup(sql, r.runGroup) : null;
+
+  app.get('/benchmarks', auth, (c) => list(c));
+
+  // Start: the same action as POST /api/v1/benchmarks, then the request's progress page.
+  app.post('/benchmarks', auth, requireAdminPage(), requireCsrf(), async (c) => {
+    const s = c.get('session')!;
+    const form = await c.req.parseBody({ all: true });
+    const engines = form.engines === undefined
+      ? []
+      : (Array.isArray(form.engines) ? form.engines : [form.engines]).map(String);
+    const str = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
+    const input = {
+      kind: str(form.kind),
+      source: numeric(str(form.source)),
+      period: str(form.period),
+      reps: form.reps === undefined || str(form.reps) === '' ? undefined : numeric(str(form.reps)),
+      engines,
+    };
+    try {
+      const started = await startBenchmark(sql, options.jobs, input, {
+        id: s.id,
+        name: s.name,
+        ip: clientIp(c),
+      });
+      return c.redirect(`/benchmarks/requests/${started.id}`, 303);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 400 || err.status === 503)) {
+        return list(c, {
+          error: err.message,
+          values: {
+            kind: input.kind,
+            source: str(form.source),
+            period: input.period,
+            reps: str(form.reps),
+            engines,
+          },
+        }, err.status);
+      }
+      throw err;
+    }
+  });
+
+  app.get('/benchmarks/requests/:id', auth, async (c) => {
+    const r = await getBenchmarkRequest(sql, c.req.param('id'));
+    if (!r) {
+      return c.html(
+        notFoundPage(viewerOf(c), {
+          title: 'Benchmark not found',
+          message: 'No benchmark request with that id.',
+          back: { href: '/benchmarks', label: 'All benchmarks' },
+        }),
+        404,
+      );
+    }
+    const res = await result(r);
+    if (c.req.query('part') === 'status') return c.html(benchmarkRequestStatus(r, res));
+    return c.html(benchmarkRequestPage(viewerOf(c), r, res));
+  });
+
+  app.get('/benchmarks/:group', auth, async (c) => {
+    const g = await getBenchGroup(sql, c.req.param('group'));
+    if (!g) {
+      return c.html(
+        notFoundPage(viewerOf(c), {
+          title: 'Benchmark not found',
+          message: 'No benchmark run with that id.',
+          back: { href: '/benchmarks', label: 'All benchmarks' },
+        }),
+        404,
+      );
+    }
+    return c.html(benchmarkDetailPage(viewerOf(c), g));
+  });
+
+  return app;
+}
