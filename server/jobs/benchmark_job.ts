@@ -5,6 +5,7 @@
  */
 import { type BenchmarkJobData, runBenchmarkJob } from '../aggregate/benchmark_action.ts';
 import type { Jobs } from './boss.ts';
+import { work } from './instrument.ts';
 import { QUEUES } from './queues.ts';
 
 /** Median of a non-empty list. */
@@ -17,7 +18,8 @@ function median(values: number[]): number {
 export type { BenchmarkJobData };
 
 export async function registerBenchmarkWorker(jobs: Jobs, pollingIntervalSeconds: number) {
-  await jobs.boss.work<BenchmarkJobData>(
+  await work<BenchmarkJobData>(
+    jobs,
     QUEUES.benchmark,
     { pollingIntervalSeconds },
     async ([job]) => {

@@ -8,7 +8,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeCapture } from '../support/captures.ts';
 import { createApp } from '../../server/app.ts';
@@ -271,6 +271,18 @@ test('a scrape after real work shows every family moved, with bounded labels', a
   // docs/metrics.md lists every family.
   const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
   for (const f of families) assert.ok(doc.includes(`\`${f}\``), `docs/metrics.md lists ${f}`);
+});
+
+test('every pg-boss worker is registered through jobs/instrument.ts (so its runs are counted)', () => {
+  const root = new URL('../../server/', import.meta.url);
+  const bypass = (readdirSync(root, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts') && f !== 'jobs/instrument.ts')
+    .filter((f) => /\bboss\.work\s*[<(]/.test(readFileSync(new URL(f, root), 'utf8')));
+  assert.equal(
+    bypass,
+    [],
+    'use work(jobs, queue, options, handler) from server/jobs/instrument.ts',
+  );
 });
 
 test.run();
