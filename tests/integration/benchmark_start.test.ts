@@ -15,6 +15,7 @@ import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
 import { setLogLevel } from '../../server/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { addCapture, addSource } from './aggregate_support.ts';
+import { startDemoBenchmark } from '../../scripts/demo_backfill.ts';
 
 const test = suite('benchmark start: one action through the page form and the API');
 const D = '2026-04-07';
@@ -258,6 +259,17 @@ test('the job keeps its progress; the request page then shows spread, parity, ch
   const list = await (await app.request('/benchmarks', { headers: { cookie } })).text();
   assert.match(list, /id="chart-bench"/);
   assert.match(list, new RegExp(`href="/benchmarks/requests/${id}">Result`));
+});
+
+test('the demo queues one benchmark of yesterday for a demo source, through the same action', async () => {
+  const id = await startDemoBenchmark({ sql: db.sql, jobs, tz: 'UTC' });
+  assert.ok(id);
+  const r = await getBenchmarkRequest(db.sql, id!);
+  const yesterday = new Date(Date.now() - 86400_000).toISOString().slice(0, 10);
+  assert.equal([r!.kind, r!.sourceId, r!.period, r!.state], ['daily', source, yesterday, 'queued']);
+  assert.ok(r!.jobId);
+  const [a] = await db.sql`select actor_name from audit_log where target = ${`benchmark:${id}`}`;
+  assert.is(a.actor_name, 'demo');
 });
 
 test.run();
