@@ -53,13 +53,18 @@ function suitesIn(dir: string): string[] {
   return out;
 }
 
-const files = explicit.length ? explicit.map((f) => path.resolve(f)) : groups.flatMap((g) => {
-  try {
-    return suitesIn(path.join(root, g));
-  } catch {
-    return [];
-  }
-});
+// A folder given on the command line stands for every suite under it.
+const files = explicit.length
+  ? explicit.flatMap((f) =>
+    statSync(f).isDirectory() ? suitesIn(path.resolve(f)) : [path.resolve(f)]
+  )
+  : groups.flatMap((g) => {
+    try {
+      return suitesIn(path.join(root, g));
+    } catch {
+      return [];
+    }
+  });
 
 // uvu's deferred mode: each imported file queues its suites; exec() runs them in order.
 const uvuGlobals = globalThis as typeof globalThis & {

@@ -53,4 +53,15 @@ test('tests/run.ts refuses an option or group it does not know (exit 2), running
   }
 });
 
+test('tests/run.ts takes a folder as every suite in it', () => {
+  const r = spawnSync(process.execPath, ['tests/run.ts', 'tests/fixtures/parts'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '', VMLEDGER_SKIP_PARTS: 'chromium' },
+  });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /tests\/fixtures\/parts\/needs_part\.test\.ts/);
+  assert.match(r.stdout, /0 passed, 0 failed, 2 skipped\n$/);
+});
+
 test.run();
