@@ -6,6 +6,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseCsv } from '../support/csv.ts';
 import { runAggregation } from '../../server/aggregate/run.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
@@ -57,28 +58,11 @@ test.before(async () => {
 });
 test.after(() => t.close());
 
-/** Rows of a CSV text (RFC 4180 quoting, CRLF); the BOM is checked and dropped. */
-function parseCsv(text: string): string[][] {
+/** Rows of a CSV export: it starts with a UTF-8 BOM and every row ends with CRLF. */
+function parseExport(text: string): string[][] {
   assert.ok(text.startsWith('\ufeff'), 'a UTF-8 BOM first');
-  text = text.slice(1);
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cell), (cell = '');
-    else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
-    } else cell += ch;
-  }
-  assert.is(cell + row.join(''), '', 'the text ends with CRLF');
-  return rows;
+  assert.ok(text.endsWith('\r\n'), 'the text ends with CRLF');
+  return parseCsv(text);
 }
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
@@ -102,7 +86,7 @@ async function csvOf(path: string, token = t.tokens.admin) {
   assert.is(res.status, 200, path);
   assert.match(res.headers.get('content-type')!, /^text\/csv; charset=utf-8/, path);
   assert.match(res.headers.get('content-disposition')!, /^attachment; filename=".+\.csv"/);
-  return parseCsv(await textWithBom(res));
+  return parseExport(await textWithBom(res));
 }
 
 /** The body as text, keeping a BOM (`Response.text()` drops it). */

@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseCsv } from '../support/csv.ts';
 import { runAggregation } from '../../server/aggregate/run.ts';
 import { createApp } from '../../server/app.ts';
 import { ensureToken } from '../../server/auth/tokens.ts';
@@ -228,27 +229,6 @@ test('after login, only same-origin paths are followed', async () => {
   assert.is(good.headers.get('location'), '/vms?q=a&sort=name');
 });
 
-/** Cells of a CSV text (RFC 4180 quoting). */
-function csvCells(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(cell), (cell = '');
-    else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
-    } else cell += ch;
-  }
-  return rows;
-}
-
 function assertNeutral(rows: string[][], where: string) {
   for (const row of rows) {
     for (const cell of row) {
@@ -270,7 +250,7 @@ test('CSV: formulas in VM names are neutralised in API rollups and the VM list; 
     headers: { accept: 'text/csv' },
   });
   assert.is(rollups.status, 200);
-  const rows = csvCells(await rollups.text());
+  const rows = parseCsv(await rollups.text());
   assert.ok(rows.length > NASTY_NAMES.length);
   assertNeutral(rows, 'rollups');
   const login = await t.app.request('/login', {
@@ -281,7 +261,7 @@ test('CSV: formulas in VM names are neutralised in API rollups and the VM list; 
   const cookie = login.headers.get('set-cookie')!.split(';')[0];
   const list = await t.app.request('/vms.csv', { headers: { cookie } });
   assert.is(list.status, 200);
-  assertNeutral(csvCells(await list.text()), 'VM list');
+  assertNeutral(parseCsv(await list.text()), 'VM list');
 });
 
 test('lockout: 25 bad tokens from one address get 429 after 20, a valid token from it still passes', async () => {

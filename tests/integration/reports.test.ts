@@ -24,7 +24,6 @@ import { type ApiErrorBody, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 import {
-  csvObjects,
   DAYS,
   download,
   expectedPools,
@@ -38,6 +37,7 @@ import {
   seed,
   type Seeded,
 } from './reports_fixture.ts';
+import { csvObjects } from '../support/csv.ts';
 
 const test = suite('reports');
 let t: TestApp;

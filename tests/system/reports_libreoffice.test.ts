@@ -14,7 +14,6 @@ import type { TableSpec } from '../../server/reports/columns.ts';
 import { DAILY_VMS, MONTHLY_VMS } from '../../server/reports/layouts.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import {
-  csvObjects,
   DAYS,
   download,
   expectedPools,
@@ -25,6 +24,7 @@ import {
   rollupsByKey,
   seed,
 } from '../integration/reports_fixture.ts';
+import { csvObjects } from '../support/csv.ts';
 
 const test = suiteNeeding('reports opened by LibreOffice', ['libreoffice']);
 let t: TestApp;
