@@ -3,6 +3,7 @@
  * it, its progress while it runs and the run group it stored. Data access only.
  */
 import type { Sql } from '../db/connect.ts';
+import { isUuid } from '../ids.ts';
 import type { BenchPath } from './benchmark.ts';
 
 export type BenchmarkRequestState = 'queued' | 'running' | 'completed' | 'failed';
@@ -110,7 +111,7 @@ export async function getBenchmarkRequest(
   sql: Sql,
   id: string,
 ): Promise<BenchmarkRequest | null> {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+  if (!isUuid(id)) return null;
   const [row] = await sql`select ${COLUMNS(sql)} from benchmark_requests b
     left join sources s on s.id = b.source_id where b.id = ${id}::uuid`;
   return row ? fromRow(row) : null;

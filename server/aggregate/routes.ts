@@ -7,6 +7,7 @@
  * Jobs listing and retry live in server/jobs/routes.ts.
  */
 import { Hono } from 'hono';
+import { isUuid } from '../ids.ts';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import { type ApiDoc, MAX_INT_ID } from '../http/api_doc.ts';
@@ -218,7 +219,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     responses: { 200: 'The request', 404: 'No such request' },
   }, async (c) => {
     const id = c.req.param('id') ?? '';
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+    if (!isUuid(id)) {
       throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
     }
     const r = await findAggregationRequest(sql, id);

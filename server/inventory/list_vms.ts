@@ -3,6 +3,7 @@
  * Data access only: handed a `sql`, knows nothing of HTTP.
  */
 import type { Sql } from '../db/connect.ts';
+import { isUuid } from '../ids.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
 
 export const VM_SORTS = [
@@ -148,7 +149,6 @@ function likePattern(q: string): string {
 }
 
 const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-f:]+:[0-9a-f:.]*$/i;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * What a search means depends on its shape: an IP address matches addresses, a UUID the
@@ -157,7 +157,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 function searchCondition(sql: Sql, q: string) {
   if (IP.test(q)) return sql`and i.ip_addresses @> ${[q]}::text[]`;
-  if (UUID.test(q)) {
+  if (isUuid(q)) {
     const u = q.toLowerCase();
     return sql`and (i.instance_uuid = ${u} or i.bios_uuid = ${u} or i.vm_key = ${q})`;
   }
@@ -252,7 +252,7 @@ async function readPage(
   // first and sort those, instead of walking a sort index hoping to meet them (3 ms against
   // 15 ms for "web-01" sorted by RAM). Shorter fragments match a large share of the
   // inventory; there walking the sort index meets a page of matches soon.
-  const exact = !!q && (IP.test(q) || UUID.test(q) || q.length >= 4);
+  const exact = !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
   const where = sql`
     where true
     ${q ? searchCondition(sql, q) : sql``}

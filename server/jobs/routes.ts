@@ -4,6 +4,7 @@
  *   POST /jobs/:queue/:id/retry      (admin) retry a failed job
  */
 import { Hono } from 'hono';
+import { isUuid } from '../ids.ts';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
@@ -77,7 +78,7 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     const { queue, id } = c.req.param();
     if (
       !(ALL_QUEUES as string[]).includes(queue) ||
-      !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+      !isUuid(id)
     ) {
       throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
     }

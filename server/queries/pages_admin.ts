@@ -4,6 +4,7 @@
  */
 import type { Heartbeat } from '../../agent/capture/heartbeat.ts';
 import type { Sql } from '../db/connect.ts';
+import { isUuid } from '../ids.ts';
 import { hasJobTable } from './pages_dashboard.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
@@ -96,7 +97,7 @@ export async function jobState(
   sql: Sql,
   id: string,
 ): Promise<{ queue: string; state: string } | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(id) || !(await hasJobTable(sql))) return null;
+  if (!isUuid(id) || !(await hasJobTable(sql))) return null;
   const rows = await sql`select name, state::text from pgboss.job where id = ${id}::uuid`;
   return rows.length ? { queue: rows[0].name, state: rows[0].state } : null;
 }

@@ -1,5 +1,6 @@
 /** Benchmark runs (SQL vs TypeScript aggregation) grouped for the Benchmarks page. Data access only. */
 import type { Sql } from '../db/connect.ts';
+import { isUuid } from '../ids.ts';
 
 export type BenchGroup = {
   runGroup: string;
@@ -19,7 +20,16 @@ export type BenchGroup = {
 };
 
 /** The latest benchmark groups, newest first (one row per run_group). */
-export async function listBenchGroups(sql: Sql, limit: number): Promise<BenchGroup[]> {
+export function listBenchGroups(sql: Sql, limit: number): Promise<BenchGroup[]> {
+  return benchGroups(sql, sql``, limit);
+}
+
+/** Groups of benchmark_runs matching `where`, newest first, with per-path medians. */
+async function benchGroups(
+  sql: Sql,
+  where: ReturnType<Sql>,
+  limit: number,
+): Promise<BenchGroup[]> {
   const rows = await sql`
     select b.run_group::text, min(b.kind) as kind, min(b.period)::text as period, min(b.source_id) as source_id,
            min(s.name) as source_name, min(b.created_at) as at, max(b.rows_in) as rows_in, max(b.rows_out) as rows_out,
@@ -29,6 +39,7 @@ export async function listBenchGroups(sql: Sql, limit: number): Promise<BenchGro
            percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'floor') as floor_ms,
            bool_and(b.parity = 'match') filter (where b.path <> 'floor') as parity
     from benchmark_runs b left join sources s on s.id = b.source_id
+    ${where}
     group by b.run_group order by min(b.created_at) desc limit ${limit}`;
   return rows.map((r) => ({
     runGroup: r.run_group,
@@ -64,17 +75,15 @@ export async function getBenchGroup(
 ): Promise<
   { group: BenchGroup; runs: BenchRun[]; explain: string | null; explainTs: string | null } | null
 > {
-  if (!/^[0-9a-f-]{36}$/i.test(runGroup)) return null;
-  const groups =
-    await sql`select 1 from benchmark_runs where run_group = ${runGroup}::uuid limit 1`;
-  if (!groups.length) return null;
-  const [all, rows] = await Promise.all([
-    listBenchGroupsWhere(sql, runGroup),
+  if (!isUuid(runGroup)) return null;
+  const [[group], rows] = await Promise.all([
+    benchGroups(sql, sql`where b.run_group = ${runGroup}::uuid`, 1),
     sql`select path, rep, duration_ms, rows_out, checksum, parity, explain, notes from benchmark_runs
         where run_group = ${runGroup}::uuid order by array_position(array['sql','ts','floor'], path), rep`,
   ]);
+  if (!group) return null;
   return {
-    group: all,
+    group,
     runs: rows.map((r) => ({
       path: r.path,
       rep: r.rep,
@@ -86,31 +95,5 @@ export async function getBenchGroup(
     })),
     explain: rows.find((r) => r.path === 'sql' && r.explain)?.explain ?? null,
     explainTs: rows.find((r) => r.path === 'ts' && r.explain)?.explain ?? null,
-  };
-}
-
-async function listBenchGroupsWhere(sql: Sql, runGroup: string): Promise<BenchGroup> {
-  const [r] = await sql`
-    select b.run_group::text, min(b.kind) as kind, min(b.period)::text as period, min(b.source_id) as source_id,
-           min(s.name) as source_name, min(b.created_at) as at, max(b.rows_in) as rows_in, max(b.rows_out) as rows_out, max(b.rep) as reps,
-           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'sql') as sql_ms,
-           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'ts') as ts_ms,
-           percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'floor') as floor_ms,
-           bool_and(b.parity = 'match') filter (where b.path <> 'floor') as parity
-    from benchmark_runs b left join sources s on s.id = b.source_id where b.run_group = ${runGroup}::uuid group by b.run_group`;
-  return {
-    runGroup: r.run_group,
-    kind: r.kind,
-    period: r.period,
-    sourceId: r.source_id,
-    sourceName: r.source_name,
-    at: new Date(r.at).toISOString(),
-    rowsIn: Number(r.rows_in),
-    rowsOut: r.rows_out,
-    reps: r.reps,
-    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms),
-    tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
-    floorMs: r.floor_ms === null ? null : Number(r.floor_ms),
-    parity: r.parity !== false,
   };
 }

@@ -3,6 +3,7 @@
  * `reports` / `report_chunks` tables when they exist. Data access only.
  */
 import type { Sql } from '../db/connect.ts';
+import { isUuid } from '../ids.ts';
 import type { ReportsTableRow } from '../reports/report_store.ts';
 
 export type ReportRow = {
@@ -61,7 +62,7 @@ export async function listReportRows(sql: Sql, limit: number): Promise<ReportRow
 
 /** One report, or null (also for ids that are not UUIDs). */
 export async function getReportRow(sql: Sql, id: string): Promise<ReportRow | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+  if (!isUuid(id)) return null;
   const rows = await sql<ReportsTableRow[]>`select * from reports where id = ${id}::uuid`;
   return rows.length ? toRow(rows[0]) : null;
 }

@@ -399,6 +399,14 @@ test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with
   assert.match(table, /inventory/);
 });
 
+test('page ids that are not uuids are not found (404), never a failed cast', async () => {
+  const dashes = '-'.repeat(36);
+  for (const path of [`/benchmarks/${dashes}`, `/reports/${dashes}/download`]) {
+    const res = await get(path);
+    assert.is(res.status, 404, path);
+  }
+});
+
 test('static assets: app.js and CSS served gzipped with an ETag; unknown assets 404', async () => {
   const res = await t.app.request('/static/app.js', { headers: { 'accept-encoding': 'gzip' } });
   assert.is(res.status, 200);
