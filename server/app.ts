@@ -13,7 +13,8 @@ import { ApiDoc } from './http/api_doc.ts';
 import { createMetrics, type Metrics, renderMetrics } from './metrics/metrics.ts';
 import { httpMetrics } from './metrics/http.ts';
 import { queryRoutes } from './queries/routes.ts';
-import { ApiError, handleError } from './http/errors.ts';
+import { AppError } from './errors.ts';
+import { handleError } from './http/errors.ts';
 import { apiBodyLimit, limitBody } from './http/body_limit.ts';
 import { clientInfo } from './http/client_ip.ts';
 import { log } from './log.ts';
@@ -153,7 +154,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     summary: 'This document (OpenAPI 3.1), built from the same zod schemas that validate requests',
   }, (c) => c.json(doc.openapi({ title: 'vmledger API', version: '1' })));
   api.all('*', (c) => {
-    throw new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+    throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);
   });
   app.route('/api/v1', api);
 

@@ -5,7 +5,7 @@ import { audit } from '../audit/audit_log.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import { type ApiDoc, intParam } from '../http/api_doc.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { jsonBody, parseOr400 } from '../http/validate.ts';
 import { recordHeartbeat, requestCapture } from './heartbeats.ts';
 
@@ -37,7 +37,7 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
   }, async (c) => {
     const id = intParam(c, 'id');
     const req = await requestCapture(sql, id, c.get('auth').id);
-    if (!req) throw new ApiError(404, 'not_found', `no source ${id}`);
+    if (!req) throw new AppError('not_found', `no source ${id}`);
     await audit(sql, {
       action: 'capture.request',
       actorId: c.get('auth').id,

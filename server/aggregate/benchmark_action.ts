@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { audit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { MAX_INT_ID } from '../http/api_doc.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { parseOr400 } from '../http/validate.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { QUEUES } from '../jobs/queues.ts';
@@ -64,16 +64,16 @@ export async function startBenchmark(
   actor: Actor,
 ): Promise<{ id: string; jobId: string; state: 'queued' }> {
   if (!jobs) {
-    throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+    throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
   }
   const b = parseOr400(BenchmarkStart, input);
   if (b.kind === 'daily' && !isDay(b.period)) {
-    throw new ApiError(400, 'invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', {
+    throw new AppError('invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', {
       issues: [{ path: 'period', message: 'must be a day' }],
     });
   }
   if (!(await sourceExists(sql, b.source))) {
-    throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, {
+    throw new AppError('invalid_request', `source: no source with id ${b.source}`, {
       issues: [{ path: 'source', message: 'no such source' }],
     });
   }
@@ -101,7 +101,7 @@ export async function startBenchmark(
   const jobId = await jobs.boss.send(QUEUES.benchmark, data);
   if (!jobId) {
     await markBenchmarkDone(sql, id, { error: 'could not enqueue the benchmark' });
-    throw new ApiError(503, 'jobs_unavailable', 'could not enqueue the benchmark');
+    throw new AppError('jobs_unavailable', 'could not enqueue the benchmark');
   }
   await setBenchmarkJob(sql, id, jobId);
   await audit(sql, {

@@ -13,7 +13,7 @@ import type { AuthVariables } from '../auth/middleware.ts';
 import { type ApiDoc, MAX_INT_ID } from '../http/api_doc.ts';
 import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
 import type { Sql } from '../db/connect.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { enqueueRange } from '../jobs/aggregation_jobs.ts';
 import { type JobRow, jobsByIds } from '../jobs/job_queries.ts';
@@ -126,7 +126,7 @@ const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 function needJobs(jobs: Jobs | undefined): Jobs {
   if (!jobs) {
-    throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+    throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
   }
   return jobs;
 }
@@ -164,7 +164,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     const j = needJobs(jobs);
     const b = parseOr400(AggregationBody, await jsonBody(c.req.raw));
     if (b.source && !(await sourceExists(sql, b.source))) {
-      throw new ApiError(400, 'invalid_request', `source: no source with id ${b.source}`, {
+      throw new AppError('invalid_request', `source: no source with id ${b.source}`, {
         issues: [{ path: 'source', message: 'no such source' }],
       });
     }
@@ -172,8 +172,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
       ? daysBetween(b.from, b.to)
       : monthsBetween(toMonthDay(b.from), toMonthDay(b.to));
     if (periods.length > MAX_JOBS_PER_REQUEST) {
-      throw new ApiError(
-        400,
+      throw new AppError(
         'invalid_request',
         `range too long: ${periods.length} periods (at most ${MAX_JOBS_PER_REQUEST})`,
         { issues: [{ path: 'to', message: 'range too long' }] },
@@ -220,10 +219,10 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   }, async (c) => {
     const id = c.req.param('id') ?? '';
     if (!isUuid(id)) {
-      throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
+      throw new AppError('not_found', `no aggregation request ${id}`);
     }
     const r = await findAggregationRequest(sql, id);
-    if (!r) throw new ApiError(404, 'not_found', `no aggregation request ${id}`);
+    if (!r) throw new AppError('not_found', `no aggregation request ${id}`);
     const rows = await jobsByIds(sql, r.jobs.map((x) => x.id));
     return c.json({
       id: r.id,

@@ -7,7 +7,7 @@ import { getCookie } from 'hono/cookie';
 import { audit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { clientIp, type ClientVariables } from '../http/client_ip.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { AuthLimiter } from './rate_limit.ts';
 import { findSession, type Session } from './sessions.ts';
@@ -37,7 +37,7 @@ export function bearerAuth(
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
-      throw new ApiError(401, 'unauthorized', 'missing Authorization: Bearer <token> header');
+      throw new AppError('unauthorized', 'missing Authorization: Bearer <token> header');
     }
     const info = await verifyToken(sql, match[1]);
     if (!info) {
@@ -45,8 +45,7 @@ export function bearerAuth(
       options.onFailure?.();
       const wait = options.limiter?.failure(ip, match[1]) ?? 0;
       if (wait > 0) {
-        throw new ApiError(
-          429,
+        throw new AppError(
           'too_many_failures',
           `too many failed authentications from this address; retry in ${wait} s`,
           {},
@@ -60,7 +59,7 @@ export function bearerAuth(
         target: `${c.req.method} ${c.req.path}`,
         detail: { kind: 'api' },
       });
-      throw new ApiError(401, 'unauthorized', 'invalid, expired or revoked token');
+      throw new AppError('unauthorized', 'invalid, expired or revoked token');
     }
     c.set('auth', info);
     await next();
@@ -72,8 +71,7 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<{ Variables: Au
   return async function requireRole(c, next) {
     const have = c.get('auth').role;
     if (!roles.some((need) => allows(have, need))) {
-      throw new ApiError(
-        403,
+      throw new AppError(
         'forbidden',
         `this route needs the ${roles.join(' or ')} role; the token has ${have}`,
       );

@@ -5,7 +5,7 @@ import { audit, type AuditRow, listAudit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { type ApiDoc, intParam, parseBody, parseQuery } from '../http/api_doc.ts';
 import { allPages, csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { AuthVariables } from './middleware.ts';
 import { createToken, listTokens, revokeToken, ROLES, type TokenListItem } from './tokens.ts';
@@ -89,7 +89,7 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
       ? new Date(Date.now() + b.expiresInDays * 86400_000)
       : null;
     if (expiresAt && expiresAt <= new Date()) {
-      throw new ApiError(400, 'invalid_body', 'expiresAt is in the past', {
+      throw new AppError('invalid_body', 'expiresAt is in the past', {
         issues: [{ path: 'expiresAt', message: 'in the past' }],
       });
     }
@@ -130,7 +130,7 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
   }, async (c) => {
     const id = intParam(c, 'id');
     const actor = c.get('auth');
-    if (!(await revokeToken(sql, id))) throw new ApiError(404, 'not_found', `no live token ${id}`);
+    if (!(await revokeToken(sql, id))) throw new AppError('not_found', `no live token ${id}`);
     log.info('token revoked', { id, by: actor.name });
     await audit(sql, {
       action: 'token.revoke',

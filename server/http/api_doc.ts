@@ -7,7 +7,7 @@ import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { type AuthVariables, requireRole } from '../auth/middleware.ts';
 import type { Role } from '../auth/tokens.ts';
-import { ApiError } from './errors.ts';
+import { AppError } from '../errors.ts';
 import { jsonBody, parseOr400, query } from './validate.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -135,7 +135,7 @@ export const MAX_INT_ID = 2 ** 31 - 1;
 export function intParam(c: Context, name: string): number {
   const v = Number(c.req.param(name));
   if (!Number.isInteger(v) || v <= 0 || v > MAX_INT_ID) {
-    throw new ApiError(400, 'invalid_path', `${name} must be an integer from 1 to ${MAX_INT_ID}`);
+    throw new AppError('invalid_path', `${name} must be an integer from 1 to ${MAX_INT_ID}`);
   }
   return v;
 }

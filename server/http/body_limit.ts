@@ -10,7 +10,8 @@
  * VMLEDGER_MAX_BODY_BYTES (server/ingest/read_body.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { ApiError } from './errors.ts';
+import { AppError } from '../errors.ts';
+import { errorResponse } from './errors.ts';
 
 export const PAGE_FORM_MAX_BYTES = 16 * 1024;
 export const API_JSON_MAX_BYTES = 64 * 1024;
@@ -101,12 +102,13 @@ export function limitBody<E extends { Variables: object }>(
 
 /** The API's 413: a JSON error. */
 export function apiTooLarge(_c: Context, maxBytes: number): Response {
-  return new ApiError(
-    413,
-    'body_too_large',
-    `the request body is larger than this route accepts (${maxBytes} bytes)`,
-    { maxBytes },
-  ).getResponse();
+  return errorResponse(
+    new AppError(
+      'body_too_large',
+      `the request body is larger than this route accepts (${maxBytes} bytes)`,
+      { maxBytes },
+    ),
+  );
 }
 
 /** The pages' 413: a plain page. */

@@ -7,7 +7,7 @@
  * escape `\u0000`, since JSON.parse refuses raw control characters).
  */
 import type { Context, Next } from 'hono';
-import { ApiError } from './errors.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
 
 /** The path (`a.b.0.c`) of the first string or key holding a NUL in `value`, or null. */
 export function nulPath(value: unknown, path: string[] = []): string | null {
@@ -35,10 +35,10 @@ function where(path: string[]): string {
 export const NUL_MESSAGE = 'must not contain a NUL character (\\u0000)';
 
 /** 400 naming the first field of `value` that holds a NUL; nothing when none does. */
-export function rejectNul(value: unknown, code = 'invalid_request'): void {
+export function rejectNul(value: unknown, code: ErrorCode = 'invalid_request'): void {
   const path = nulPath(value);
   if (path === null) return;
-  throw new ApiError(400, code, `${path}: ${NUL_MESSAGE}`, {
+  throw new AppError(code, `${path}: ${NUL_MESSAGE}`, {
     issues: [{ path, message: NUL_MESSAGE }],
   });
 }
@@ -64,12 +64,12 @@ export async function rejectNulInUrl(c: Context, next: Next): Promise<Response |
     return await next();
   }
   if (safeDecode(url.pathname).includes('\0')) {
-    throw new ApiError(400, 'invalid_path', `the path ${NUL_MESSAGE}`);
+    throw new AppError('invalid_path', `the path ${NUL_MESSAGE}`);
   }
   for (const [name, value] of url.searchParams) {
     if (name.includes('\0') || value.includes('\0')) {
       const shown = name.replaceAll('\0', '\\u0000');
-      throw new ApiError(400, 'invalid_query', `${shown}: ${NUL_MESSAGE}`, {
+      throw new AppError('invalid_query', `${shown}: ${NUL_MESSAGE}`, {
         issues: [{ path: shown, message: NUL_MESSAGE }],
       });
     }

@@ -1,21 +1,21 @@
 /** Parses request input with a zod schema; bad input answers 400 naming every problem and where. */
 import type { z } from 'zod';
 import { describeIssues } from '../../agent/capture/schema.ts';
-import { ApiError } from './errors.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
 import { rejectNul } from './nul.ts';
 import { BodyTooLarge, HEARTBEAT_MAX_BYTES, readLimited } from './body_limit.ts';
 
 export function parseOr400<T extends z.ZodType>(
   schema: T,
   input: unknown,
-  code = 'invalid_request',
+  code: ErrorCode = 'invalid_request',
 ): z.infer<T> {
   // PostgreSQL text cannot hold a NUL: refused in any field (400), whatever the schema says.
   rejectNul(input, code);
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issues = describeIssues(parsed.error);
-    throw new ApiError(400, code, `${issues[0].path}: ${issues[0].message}`, { issues });
+    throw new AppError(code, `${issues[0].path}: ${issues[0].message}`, { issues });
   }
   return parsed.data;
 }
@@ -37,13 +37,13 @@ export async function jsonBody(req: Request, maxBytes = HEARTBEAT_MAX_BYTES): Pr
     bytes = await readLimited(req, maxBytes);
   } catch (err) {
     if (err instanceof BodyTooLarge) {
-      throw new ApiError(413, 'body_too_large', err.message, { maxBytes });
+      throw new AppError('body_too_large', err.message, { maxBytes });
     }
-    throw new ApiError(400, 'invalid_json', 'the request body could not be read');
+    throw new AppError('invalid_json', 'the request body could not be read');
   }
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    throw new ApiError(400, 'invalid_json', 'the request body must be JSON');
+    throw new AppError('invalid_json', 'the request body must be JSON');
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { TokenInfo } from '../auth/tokens.ts';
 import type { Sql } from '../db/connect.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { hasNulEscape, rejectNul } from '../http/nul.ts';
 import {
   captureFromParsed,
@@ -40,15 +40,14 @@ export async function ingestCaptureText(
     } catch (err) {
       // A 403 or 409 stands only for a valid capture; an invalid one is answered with 400.
       const reparse = err instanceof NeedsWholeParse ||
-        (err instanceof ApiError && !allVmsValid(streamed.vms));
+        (err instanceof AppError && !allVmsValid(streamed.vms));
       if (!reparse) throw err;
     }
   }
   const parsed = parseCapture(parseJsonText(text));
   if (!parsed.success) {
     const issues = parsed.issues;
-    throw new ApiError(
-      400,
+    throw new AppError(
       'invalid_capture',
       `capture is invalid: ${issues[0].path}: ${issues[0].message}`,
       { issues: issues.slice(0, MAX_ISSUES), more: Math.max(0, issues.length - MAX_ISSUES) },

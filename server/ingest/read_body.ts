@@ -5,7 +5,7 @@
 import { isAscii } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -20,7 +20,7 @@ async function readBytes(body: ReadableStream<Uint8Array>, maxBytes: number): Pr
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw new ApiError(413, 'body_too_large', `body exceeds the limit of ${maxBytes} bytes`);
+      throw new AppError('body_too_large', `body exceeds the limit of ${maxBytes} bytes`);
     }
     chunks.push(value);
   }
@@ -42,17 +42,12 @@ async function inflate(bytes: Buffer, maxBytes: number): Promise<Buffer> {
     return await gunzipAsync(bytes, { maxOutputLength: maxBytes, chunkSize: INFLATE_CHUNK_BYTES });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new ApiError(
-        413,
+      throw new AppError(
         'body_too_large',
         `decompressed body exceeds the limit of ${maxBytes} bytes`,
       );
     }
-    throw new ApiError(
-      400,
-      'invalid_gzip',
-      `body could not be decompressed: ${(err as Error).message}`,
-    );
+    throw new AppError('invalid_gzip', `body could not be decompressed: ${(err as Error).message}`);
   }
 }
 
@@ -63,21 +58,19 @@ async function inflate(bytes: Buffer, maxBytes: number): Promise<Buffer> {
 export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
   const encoding = (req.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (!['identity', 'gzip', 'x-gzip'].includes(encoding)) {
-    throw new ApiError(
-      415,
+    throw new AppError(
       'unsupported_encoding',
       `Content-Encoding ${encoding} is not supported; use gzip or none`,
     );
   }
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
-    throw new ApiError(
-      413,
+    throw new AppError(
       'body_too_large',
       `body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`,
     );
   }
-  if (!req.body) throw new ApiError(400, 'invalid_json', 'request body is empty');
+  if (!req.body) throw new AppError('invalid_json', 'request body is empty');
   let bytes = await readBytes(req.body, maxBytes);
   if (encoding !== 'identity') bytes = await inflate(bytes, maxBytes);
   return decodeUtf8(bytes);
@@ -97,6 +90,6 @@ export function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ApiError(400, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
+    throw new AppError('invalid_json', `body is not valid JSON: ${(err as Error).message}`);
   }
 }

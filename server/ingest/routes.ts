@@ -5,7 +5,7 @@ import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { ingestCaptureText } from './ingest_capture.ts';
 import { readBodyText } from './read_body.ts';
@@ -46,7 +46,7 @@ export function ingestRoutes(
       result = await ingestCaptureText(sql, text, c.get('auth'));
     } catch (err) {
       options.metrics?.capturesRejected.inc({
-        status: String(err instanceof ApiError ? err.status : 500),
+        status: String(err instanceof AppError ? err.status : 500),
       });
       throw err;
     }

@@ -12,7 +12,7 @@
 import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { type CaptureTotals, captureTotals, CaptureTotalsSum } from './capture_totals.ts';
 import { copyFactsPickingChanges, stageAllVms } from './copy_facts.ts';
 import type { IncomingCapture } from './incoming_capture.ts';
@@ -63,8 +63,7 @@ async function claimSource(
     token.role === 'agent' && token.allowedSources &&
     !token.allowedSources.includes(`${s.kind}:${s.id}`)
   ) {
-    throw new ApiError(
-      403,
+    throw new AppError(
       'source_not_yours',
       `this agent token may post only for ${token.allowedSources.join(', ')}`,
     );
@@ -78,8 +77,7 @@ async function claimSource(
       owner_token_id = coalesce(sources.owner_token_id, excluded.owner_token_id)
     returning id, owner_token_id, generation::text as generation, last_capture_at`;
   if (token.role === 'agent' && row.owner_token_id !== token.id) {
-    throw new ApiError(
-      403,
+    throw new AppError(
       'source_not_yours',
       `source ${s.kind}:${s.id} belongs to another agent token`,
     );
@@ -102,7 +100,7 @@ export function checkCapturedAt(capturedAt: string, now = Date.now()): void {
   if (t >= Date.parse(EARLIEST_CAPTURE) && t <= now + MAX_CAPTURE_AHEAD_MS) return;
   const message = `must be from ${EARLIEST_CAPTURE} to 10 minutes past the server's clock ` +
     `(now ${new Date(now).toISOString()}); got ${capturedAt}`;
-  throw new ApiError(400, 'invalid_captured_at', `capturedAt ${message}`, {
+  throw new AppError('invalid_captured_at', `capturedAt ${message}`, {
     issues: [{ path: 'capturedAt', message }],
   });
 }
@@ -222,8 +220,7 @@ export async function storeCapture(
   } catch (err) {
     const e = err as { code?: string; constraint_name?: string };
     if (e.code === '23505' && e.constraint_name === 'captures_source_id_captured_at_key') {
-      throw new ApiError(
-        409,
+      throw new AppError(
         'capture_conflict',
         `source ${capture.source.kind}:${capture.source.id} already has a different capture at ${capture.capturedAt}`,
       );

@@ -5,7 +5,7 @@ import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import { type ApiDoc, intParam, MAX_INT_ID, parseQuery } from '../http/api_doc.ts';
 import { allPages, type CsvColumn, csvResponse, wantsCsv } from '../http/csv.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { decodeCursor, listVms, VM_SORTS, type VmListItem, type VmListQuery } from './list_vms.ts';
 
@@ -32,7 +32,7 @@ export function parseVmListParams(query: Record<string, string>): VmListQuery {
   const p = parseQuery(VmListParams, query);
   if (p.cursor && !decodeCursor(p.cursor, p.sort)) {
     const message = 'not a cursor from this API for this sort';
-    throw new ApiError(400, 'invalid_query', `cursor: ${message}`, {
+    throw new AppError('invalid_query', `cursor: ${message}`, {
       issues: [{ path: 'cursor', message }],
     });
   }
@@ -128,8 +128,7 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
   }, async (c) => {
     const vm = await getVm(sql, intParam(c, 'source'), c.req.param('key')!);
     if (!vm) {
-      throw new ApiError(
-        404,
+      throw new AppError(
         'not_found',
         `source ${c.req.param('source')} has no VM ${c.req.param('key')}`,
       );
@@ -152,7 +151,7 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
       ? new Date(p.from)
       : new Date(to.getTime() - DEFAULT_SPAN_DAYS[p.granularity] * 86400_000);
     if (from >= to) {
-      throw new ApiError(400, 'invalid_query', '`from` must be before `to`', {
+      throw new AppError('invalid_query', '`from` must be before `to`', {
         issues: [{ path: 'from', message: 'must be before to' }],
       });
     }

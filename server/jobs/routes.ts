@@ -10,7 +10,7 @@ import type { AuthVariables } from '../auth/middleware.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import type { Sql } from '../db/connect.ts';
 import { csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { parseOr400, query } from '../http/validate.ts';
 import type { Jobs } from './boss.ts';
 import { JOB_STATES, type JobRow, jobsByIds, listJobs } from './job_queries.ts';
@@ -55,7 +55,7 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     responses: { 200: '`{"items"}` or CSV', 503: 'Jobs not running' },
   }, async (c) => {
     if (!jobs) {
-      throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+      throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
     }
     const p = parseOr400(ListParams, query(c.req.query()), 'invalid_query');
     if (wantsCsv(c.req.header('accept'))) {
@@ -73,20 +73,19 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     responses: { 200: 'Retried', 404: 'No such job', 409: 'Not failed' },
   }, async (c) => {
     if (!jobs) {
-      throw new ApiError(503, 'jobs_unavailable', 'background jobs are not running on this server');
+      throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
     }
     const { queue, id } = c.req.param();
     if (
       !(ALL_QUEUES as string[]).includes(queue) ||
       !isUuid(id)
     ) {
-      throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
+      throw new AppError('not_found', `no job ${queue}/${id}`);
     }
     const [job] = await jobsByIds(sql, [id]);
-    if (!job || job.queue !== queue) throw new ApiError(404, 'not_found', `no job ${queue}/${id}`);
+    if (!job || job.queue !== queue) throw new AppError('not_found', `no job ${queue}/${id}`);
     if (job.state !== 'failed') {
-      throw new ApiError(
-        409,
+      throw new AppError(
         'not_failed',
         `job ${id} is ${job.state}; only failed jobs can be retried`,
       );

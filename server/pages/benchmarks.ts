@@ -6,7 +6,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import type { Jobs } from '../jobs/boss.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { clientIp } from '../http/client_ip.ts';
 import { startBenchmark } from '../aggregate/benchmark_action.ts';
 import {
@@ -96,7 +96,7 @@ export function benchmarkRoutes(
       });
       return c.redirect(`/benchmarks/requests/${started.id}`, 303);
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 400 || err.status === 503)) {
+      if (err instanceof AppError && (err.status === 400 || err.status === 503)) {
         return list(c, {
           error: err.message,
           values: {

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuthVariables } from '../auth/middleware.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { limitBody, PAGE_FORM_MAX_BYTES, pageTooLarge } from '../http/body_limit.ts';
 import type { Viewer } from '../../web/layout.ts';
 
@@ -49,7 +49,7 @@ export function requireCsrf(): MiddlewareHandler<PageEnv> {
       }
     }
     if (!expected || !given || !same(given, expected)) {
-      throw new ApiError(403, 'csrf', 'missing or wrong CSRF token');
+      throw new AppError('csrf', 'missing or wrong CSRF token');
     }
     await next();
   };
@@ -59,7 +59,7 @@ export function requireCsrf(): MiddlewareHandler<PageEnv> {
 export function requireAdminPage(): MiddlewareHandler<PageEnv> {
   return async function requireAdminPage(c, next) {
     if (c.get('session')?.role !== 'admin') {
-      throw new ApiError(403, 'forbidden', 'this page needs the admin role');
+      throw new AppError('forbidden', 'this page needs the admin role');
     }
     await next();
   };

@@ -1,7 +1,8 @@
 /** VM pages: the list (full page or htmx fragment), its CSV export, and one VM with its trace. */
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
-import { ApiError, handleError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
+import { handleError } from '../http/errors.ts';
 import { listSources, listVms, VM_SORTS, type VmSort } from '../inventory/list_vms.ts';
 import { parseVmListParams, vmsCsv } from '../inventory/routes.ts';
 import { vmFilterChoices } from '../queries/pages_vm_filters.ts';
@@ -115,7 +116,7 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
 
   app.onError((err, c) => {
     // A bad filter value answers the page with the error rather than JSON.
-    if (err instanceof ApiError && err.status === 400 && c.req.header('hx-request')) {
+    if (err instanceof AppError && err.status === 400 && c.req.header('hx-request')) {
       return c.html(
         `<div id="vm-table"><p class="notice danger" role="alert">${
           err.message.replace(/[<>&"]/g, '')

@@ -12,7 +12,7 @@ import {
   onePage,
   wantsCsv,
 } from '../http/csv.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import { listCaptures, listSnapshots, totalsOverTime, type TotalsPoint } from './history.ts';
 import { getSource, listSourcesDetailed, type SourceRow } from './sources.ts';
 
@@ -126,7 +126,7 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     responses: { 200: 'The source', 404: 'No such source' },
   }, async (c) => {
     const s = await getSource(sql, intParam(c, 'id'));
-    if (!s) throw new ApiError(404, 'not_found', `no source ${c.req.param('id')}`);
+    if (!s) throw new AppError('not_found', `no source ${c.req.param('id')}`);
     return c.json(s);
   });
 

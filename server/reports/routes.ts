@@ -11,7 +11,7 @@ import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import { type ApiDoc, parseBody, parseQuery } from '../http/api_doc.ts';
 import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
-import { ApiError } from '../http/errors.ts';
+import { AppError } from '../errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
@@ -77,7 +77,7 @@ function view(r: ReportRecord) {
 
 function reportId(raw: string): string {
   if (!z.uuid().safeParse(raw).success) {
-    throw new ApiError(400, 'invalid_path', 'id: must be a report id (uuid)', {
+    throw new AppError('invalid_path', 'id: must be a report id (uuid)', {
       issues: [{ path: 'id', message: 'must be a uuid' }],
     });
   }
@@ -86,7 +86,7 @@ function reportId(raw: string): string {
 
 async function found(sql: Sql, id: string): Promise<ReportRecord> {
   const r = await getReport(sql, reportId(id));
-  if (!r) throw new ApiError(404, 'not_found', `no report ${id}`);
+  if (!r) throw new AppError('not_found', `no report ${id}`);
   return r;
 }
 
@@ -152,7 +152,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
     const body = await parseBody(CreateReportBody, c);
     const p = normalisePeriod(body.kind, body.period, todayIn(tz()));
     if ('error' in p) {
-      throw new ApiError(400, 'invalid_body', `period: ${p.error}`, {
+      throw new AppError('invalid_body', `period: ${p.error}`, {
         issues: [{ path: 'period', message: p.error }],
       });
     }
@@ -167,7 +167,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
     if (body.wait) {
       const done = await generateInWorker(sql, created.id, { tz: tz() });
       if (done.status === 'failed') {
-        throw new ApiError(500, 'report_failed', `report generation failed: ${done.error}`, {
+        throw new AppError('report_failed', `report generation failed: ${done.error}`, {
           id: done.id,
         });
       }
@@ -244,8 +244,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
   }, async (c) => {
     const r = await found(sql, c.req.param('id') ?? '');
     if (r.status !== 'ready') {
-      throw new ApiError(
-        409,
+      throw new AppError(
         'not_ready',
         `report ${r.id} is ${r.status}${r.error ? `: ${r.error}` : ''}`,
         { status: r.status },
