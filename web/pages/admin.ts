@@ -1,8 +1,5 @@
 /** Admin: API tokens (create, revoke), agents, background jobs and the audit log. */
 import { markup } from '../markup.ts';
-import type { AuditRow } from '../../server/audit/audit_log.ts';
-import type { TokenListItem } from '../../server/auth/tokens.ts';
-import type { AgentRow, JobSummary } from '../../server/queries/pages_admin.ts';
 import {
   badge,
   type Content,
@@ -16,6 +13,74 @@ import {
 } from '../components.ts';
 import { fmtAge, fmtInt } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
+
+/** An API token as listed (never its value). */
+export type TokenListItem = {
+  id: number;
+  name: string;
+  role: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  allowedSources: string[] | null;
+  status: 'active' | 'expired' | 'revoked';
+};
+
+/** An agent by its token, with its spool and delivery as its last heartbeat reported them. */
+export type AgentRow = {
+  tokenId: number;
+  name: string;
+  revoked: boolean;
+  version: string | null;
+  hostname: string | null;
+  firstSeenAt: string;
+  lastHeartbeatAt: string;
+  spool: {
+    pending?: number;
+    pendingBytes?: number;
+    rejected?: number;
+    refusedAtCap?: number;
+    maxBytes?: number;
+  };
+  delivery: {
+    delivered?: number;
+    rejected?: number;
+    lastDeliveredAt?: string | null;
+    lastError?: string | null;
+    retryAt?: string | null;
+  };
+  sources: string[];
+};
+
+/** pg-boss jobs: counts by queue and state, and the latest jobs. */
+export type JobSummary = {
+  installed: boolean;
+  byState: { queue: string; state: string; count: number }[];
+  recent: {
+    id: string;
+    queue: string;
+    state: string;
+    error: string | null;
+    retryCount: number;
+    createdOn: string;
+    completedOn: string | null;
+    singletonKey: string | null;
+  }[];
+};
+
+/** One audit log entry. */
+export type AuditRow = {
+  id: number;
+  at: string;
+  actorId: number | null;
+  actorName: string | null;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  detail: unknown;
+};
 
 type Tab = 'tokens' | 'agents' | 'jobs' | 'audit';
 

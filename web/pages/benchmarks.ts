@@ -4,11 +4,39 @@
  * polling every second while it is queued or running) and then its result.
  */
 import { markup } from '../markup.ts';
-import type { BenchGroup, BenchRun } from '../../server/queries/pages_benchmarks.ts';
 import { barChart } from '../charts/bar_chart.ts';
 import { badge, csrfField, empty, kpi, pageHead, table, time, type Tone } from '../components.ts';
 import { fmtInt, fmtMs, fmtNum } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
+
+/** One benchmark (run group): one source × one period, every engine R times. */
+export type BenchGroup = {
+  runGroup: string;
+  kind: string;
+  period: string;
+  sourceId: number;
+  sourceName: string | null;
+  at: string;
+  rowsIn: number;
+  rowsOut: number;
+  reps: number;
+  /** Median milliseconds per path (null when the path did not run). */
+  sqlMs: number | null;
+  tsMs: number | null;
+  floorMs: number | null;
+  parity: boolean;
+};
+
+/** One timed run of one engine in a benchmark. */
+export type BenchRun = {
+  path: string;
+  rep: number;
+  ms: number;
+  rowsOut: number;
+  checksum: string;
+  parity: string;
+  notes: unknown;
+};
 
 function ratio(g: BenchGroup) {
   if (g.sqlMs === null || g.tsMs === null || g.sqlMs === 0) return '–';

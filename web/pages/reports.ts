@@ -1,9 +1,27 @@
 /** Reports: generated workbooks and CSV zips, with downloads, and a form to generate one. */
 import { markup } from '../markup.ts';
-import type { ReportRow } from '../../server/queries/pages_reports.ts';
 import { badge, csrfField, empty, pageHead, table, time, type Tone } from '../components.ts';
 import { fmtInt } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
+
+/** A generated report (its file is downloaded by id). */
+export type ReportRow = {
+  id: string;
+  kind: string;
+  period: string;
+  format: string;
+  status: string;
+  origin: string;
+  fileName: string;
+  contentType: string;
+  sizeBytes: number | null;
+  chunkCount: number | null;
+  rowCount: number | null;
+  createdAt: string;
+  finishedAt: string | null;
+  expiresAt: string;
+  error: string | null;
+};
 
 const STATUS: Record<string, Tone> = {
   ready: 'ok',

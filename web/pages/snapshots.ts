@@ -1,9 +1,18 @@
 /** The snapshot registry: every stored capture and rollup with its row count. */
 import { markup } from '../markup.ts';
-import type { RegistryCount } from '../../server/queries/pages_history.ts';
 import { badge, empty, kpi, pageHead, segmented, table, time } from '../components.ts';
 import { fmtInt } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
+
+/** The registry's rows of one kind (capture, daily, monthly). */
+export type RegistryCount = {
+  kind: string;
+  snapshots: number;
+  rows: number;
+  incomplete: number;
+  first: string | null;
+  last: string | null;
+};
 
 export type SnapshotItem = {
   kind: string;

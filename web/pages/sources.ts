@@ -1,12 +1,20 @@
 /** Sources: every source with its agent, poll health, last error and spool; and one source's capture history. */
 import { markup } from '../markup.ts';
-import type { CapturePoint, RegistryCount } from '../../server/queries/pages_history.ts';
-import type { SourceRow } from '../../server/queries/sources.ts';
 import { timeChart } from '../charts/time_chart.ts';
 import { badge, empty, pageHead, table, time } from '../components.ts';
 import { fmtInt, fmtMs } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
-import { sourceCard } from '../partials/source_card.ts';
+import { sourceCard, type SourceRow } from '../partials/source_card.ts';
+import type { RegistryCount } from './snapshots.ts';
+
+/** One capture of a source, for its history chart and table. */
+export type CapturePoint = {
+  at: string;
+  vmCount: number;
+  ingestMs: number | null;
+  complete: boolean;
+  lateSeconds: number;
+};
 
 function flash(message: string | null) {
   return message ? markup`<div class="notice success" role="status">${message}</div>` : '';

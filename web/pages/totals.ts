@@ -1,10 +1,21 @@
 /** Totals over time, per source or for the fleet: per capture, daily, monthly. */
 import { markup } from '../markup.ts';
-import type { TotalsPoint } from '../../server/queries/history.ts';
 import { timeChart } from '../charts/time_chart.ts';
 import { badge, empty, pageHead, segmented, table } from '../components.ts';
 import { fmtInt, fmtNum, fmtTime } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
+
+/** Fleet or source totals at one capture, day or month (`at` is a date for rollups). */
+export type TotalsPoint = {
+  at: string;
+  sourceId: number | null;
+  vmCount: number;
+  poweredOn: number;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+  complete: boolean;
+};
 
 export type TotalsGranularity = 'capture' | 'daily' | 'monthly';
 export const TOTALS_SPANS: Record<TotalsGranularity, number> = {

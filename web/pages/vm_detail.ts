@@ -1,12 +1,69 @@
 /** One VM: current (or last) state, lifecycle, charts of its trace, and what changed when. */
 import { markup } from '../markup.ts';
-import type { getVm, TraceChange, TracePoint } from '../../server/queries/vm_detail.ts';
 import { type ChartPoint, timeChart } from '../charts/time_chart.ts';
 import { badge, empty, pageHead, powerBadge, segmented, table, time } from '../components.ts';
 import { fmtGb, fmtInt, fmtNum } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
+import type { VmListItem } from '../partials/vm_table.ts';
 
-export type Vm = NonNullable<Awaited<ReturnType<typeof getVm>>>;
+/** One VM: its live state (null once deleted), its last captured state, lifecycle and events. */
+export type Vm = {
+  key: string;
+  sourceId: number;
+  sourceName: string;
+  sourceKind: string;
+  live: boolean;
+  current: VmListItem | null;
+  /** For a deleted VM: its last captured state. */
+  lastState: {
+    name: string;
+    powerState: string;
+    isTemplate: boolean;
+    vcpu: number;
+    ramMb: number;
+    provisionedDiskGb: number;
+    cluster: string | null;
+    host: string | null;
+    resourcePool: string | null;
+    at: string | null;
+  } | null;
+  lifecycle: {
+    name: string;
+    sourceVmId: string;
+    firstSeenAt: string | null;
+    lastSeenAt: string | null;
+    createdAt: string | null;
+    createdFrom: string | null;
+    deletedAt: string | null;
+    deletedFrom: string | null;
+    reappearedCount: number;
+    lastReappearedAt: string | null;
+  };
+  events: { type: string; at: string | null; detail: string | null; vmName: string | null }[];
+};
+
+/** The VM at one capture, day or month (`at` is a date for rollups). */
+export type TracePoint = {
+  at: string;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+  /** Share of the period powered on (1 or 0 per capture). */
+  poweredOn: number;
+  powerState?: string;
+  host?: string | null;
+  pool?: string | null;
+  name?: string;
+  presence?: number;
+};
+
+/** One field that changed between two captures. */
+export type TraceChange = {
+  at: string;
+  field: string;
+  from: string | number | null;
+  to: string | number | null;
+};
 export type Granularity = 'capture' | 'daily' | 'monthly';
 export type Trace = {
   granularity: Granularity;

@@ -1,10 +1,11 @@
 /** The VM list page: debounced search-as-you-type, filters, sortable columns, pages, CSV export. */
 import { markup } from '../markup.ts';
-import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
-import type { VmFilterChoices } from '../../server/queries/pages_vm_filters.ts';
 import { pageHead } from '../components.ts';
 import { page, type Viewer } from '../layout.ts';
-import { type VmListState, vmTable } from '../partials/vm_table.ts';
+import { type Page, type VmListItem, type VmListState, vmTable } from '../partials/vm_table.ts';
+
+/** The values the cluster and pool filters offer. */
+export type VmFilterChoices = { clusters: string[]; pools: string[] };
 
 const sel = (on: boolean) => (on ? markup` selected` : '');
 

@@ -1,11 +1,42 @@
 /** The dashboard's live region: KPIs, source cards, recent captures and failed jobs. Re-rendered on each capture. */
 import { markup } from '../markup.ts';
-import type { FleetSummary } from '../../server/inventory/list_vms.ts';
-import type { FailedJob, FleetChange } from '../../server/queries/pages_dashboard.ts';
-import type { SourceRow } from '../../server/queries/sources.ts';
 import { badge, empty, kpi, table, time } from '../components.ts';
 import { fmtAge, fmtInt, fmtMs } from '../format.ts';
-import { sourceCard } from './source_card.ts';
+import { sourceCard, type SourceRow } from './source_card.ts';
+
+/** Fleet totals from the sources' latest captures (`sources`: how many have one). */
+export type FleetTotals = {
+  vms: number;
+  poweredOn: number;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+  sources: number;
+  at: string | null;
+};
+/** The totals now and a day before, for the KPIs' deltas. */
+export type FleetChange = { now: FleetTotals; dayBefore: FleetTotals | null };
+
+/** The live inventory's totals (used until any capture has totals). */
+export type FleetSummary = {
+  sources: number;
+  vms: number;
+  poweredOn: number;
+  vcpu: number;
+  ramGb: number;
+  diskGb: number;
+};
+
+/** A failed background job. */
+export type FailedJob = {
+  id: string;
+  queue: string;
+  error: string | null;
+  data: unknown;
+  createdOn: string;
+  completedOn: string | null;
+  retryCount: number;
+};
 
 export type RecentCapture = {
   captureId: string;

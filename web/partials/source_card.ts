@@ -1,8 +1,38 @@
 /** A source as a card: kind, poll health, staleness, last error, agent and spool. */
 import { markup } from '../markup.ts';
-import type { SourceRow } from '../../server/queries/sources.ts';
 import { badge, csrfField, pollHealth, time } from '../components.ts';
 import { fmtAge, fmtInt } from '../format.ts';
+
+/** A source with its last capture, poll health and agent. */
+export type SourceRow = {
+  id: number;
+  kind: string;
+  externalId: string;
+  name: string;
+  endpoint: string | null;
+  version: string | null;
+  createdAt: string;
+  lastCaptureAt: string | null;
+  secondsSinceLastCapture: number | null;
+  vms: number;
+  lastCapture: {
+    captureId: string;
+    complete: boolean;
+    vmCount: number;
+    errors: string[];
+    ingestMs: number | null;
+  } | null;
+  health: Record<string, unknown> | null;
+  healthReportedAt: string | null;
+  agent: {
+    tokenId: number;
+    name: string;
+    version: string | null;
+    hostname: string | null;
+    lastHeartbeatAt: string;
+    spool: unknown;
+  } | null;
+};
 
 /** After this long without a capture a source counts as stale (captures are hourly by default). */
 export const STALE_SECONDS = 2 * 3600;

@@ -4,9 +4,52 @@
  * state back into the filter form out of band.
  */
 import { markup } from '../markup.ts';
-import type { Page, VmListItem, VmSort } from '../../server/inventory/list_vms.ts';
 import { badge, empty, powerBadge } from '../components.ts';
 import { fmtInt, fmtNum } from '../format.ts';
+
+/** One page of a keyset-paged list: `next` is the cursor of the following page. */
+export type Page<T> = { items: T[]; total: number; next: string | null };
+
+/** A live VM as the list shows it. */
+export type VmListItem = {
+  key: string;
+  sourceId: number;
+  sourceName: string;
+  sourceKind: string;
+  sourceVmId: string;
+  name: string;
+  powerState: string;
+  isTemplate: boolean;
+  vcpu: number;
+  ramMb: number;
+  provisionedDiskGb: number;
+  usedDiskGb: number | null;
+  datacenter: string | null;
+  cluster: string | null;
+  host: string | null;
+  resourcePool: string | null;
+  folder: string | null;
+  guestOs: string | null;
+  ipAddresses: string[];
+  tags: string[];
+  biosUuid: string | null;
+  instanceUuid: string | null;
+  createdAt: string | null;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  stateAt: string;
+};
+
+/** The orders the list can be sorted in. */
+export type VmSort =
+  | 'name'
+  | 'vcpu'
+  | 'source'
+  | 'power'
+  | 'ram'
+  | 'disk'
+  | 'created'
+  | 'firstSeen';
 
 /** The list's state as URL parameters (filters, sort, page number). */
 export type VmListState = {
