@@ -8,7 +8,7 @@ import { resolveSecret } from './config.ts';
 import { createCollector } from './collectors/index.ts';
 import { createDelivery } from './delivery/delivery.ts';
 import { sendHeartbeat } from './delivery/heartbeat.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../shared/log.ts';
 import { createScheduler } from './scheduler/scheduler.ts';
 import { openSpool } from './spool/spool.ts';
 import { AGENT_VERSION } from './version.ts';

@@ -11,7 +11,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { Capture, describeIssues } from './capture/schema.ts';
+import { Capture } from './capture/schema.ts';
+import { describeIssues } from '../shared/issues.ts';
 import { createCollector } from './collectors/index.ts';
 import {
   AgentConfigError,
@@ -21,7 +22,7 @@ import {
 } from './config.ts';
 import { createDelivery } from './delivery/delivery.ts';
 import { checkServer } from './delivery/whoami.ts';
-import { createLogger, type LogLevel } from './log.ts';
+import { createLogger, type LogLevel } from '../shared/log.ts';
 import { startAgent } from './agent.ts';
 import { openSpool } from './spool/spool.ts';
 import { AGENT_VERSION } from './version.ts';

@@ -155,7 +155,7 @@ async function runAgent(
 async function childMain(): Promise<void> {
   const { VcenterSourceConfig } = await import('../agent/config.ts');
   const { createVcenterCollector } = await import('../agent/collectors/vcenter/collector.ts');
-  const { createLogger } = await import('../agent/log.ts');
+  const { createLogger } = await import('../shared/log.ts');
   const { Capture } = await import('../agent/capture/schema.ts');
   const opts = JSON.parse(process.env.VCBENCH_CHILD!) as {
     url: string;

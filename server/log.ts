@@ -1,5 +1,5 @@
-/** The server's logger (see agent/log.ts for format and redaction). */
-import { createLogger, type LogLevel } from '../agent/log.ts';
+/** The server's logger (see shared/log.ts for format and redaction). */
+import { createLogger, type LogLevel } from '../shared/log.ts';
 
 let sink: ((line: string) => void) | null = null;
 

@@ -141,11 +141,3 @@ export type CaptureHead = z.infer<typeof CaptureHead>;
 export type Capture = z.infer<typeof Capture>;
 /** What a collector may build before defaults are applied. */
 export type CaptureInput = z.input<typeof Capture>;
-
-/** Validation problems as `{path, message}` pairs, the shape the API answers with. */
-export function describeIssues(error: z.ZodError): { path: string; message: string }[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-  }));
-}

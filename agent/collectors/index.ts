@@ -1,6 +1,6 @@
 /** Picks the collector for a configured source. */
 import type { SourceConfig } from '../config.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../shared/log.ts';
 import type { Collector } from './collector.ts';
 import { createDemoCollector } from './demo/collector.ts';
 

@@ -10,7 +10,7 @@
  *                          whole agent, not of the capture; rejecting would empty the spool
  *   other 4xx              rejected → moved to rejected/ with the server's reason
  */
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../shared/log.ts';
 import type { Spool, SpoolEntry } from '../spool/spool.ts';
 import { backoffDelay, retryAfterMs } from './backoff.ts';
 

@@ -4,7 +4,7 @@
  * sources (an admin's "capture now"), which is run at once.
  */
 import type { Heartbeat, HeartbeatAnswer } from '../capture/heartbeat.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../shared/log.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 
 export type HeartbeatBody = Heartbeat;

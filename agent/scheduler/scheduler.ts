@@ -6,10 +6,11 @@
  */
 import type { z } from 'zod';
 import type { SourceHealthReport } from '../capture/heartbeat.ts';
-import { Capture, describeIssues } from '../capture/schema.ts';
+import { Capture } from '../capture/schema.ts';
+import { describeIssues } from '../../shared/issues.ts';
 import type { Collector } from '../collectors/collector.ts';
 import type { SourceConfig } from '../config.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../shared/log.ts';
 
 /** Poll health of one source, as reported in heartbeats. */
 export type SourceHealth = z.infer<typeof SourceHealthReport>;

@@ -7,7 +7,7 @@
  *   <dir>/rejected/<same name> + <same name>.reason.json
  */
 import type { Capture } from '../capture/schema.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../shared/log.ts';
 import {
   ensureDir,
   fileSize,

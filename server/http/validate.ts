@@ -1,6 +1,6 @@
 /** Parses request input with a zod schema; bad input answers 400 naming every problem and where. */
 import type { z } from 'zod';
-import { describeIssues } from '../../agent/capture/schema.ts';
+import { describeIssues } from '../../shared/issues.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { rejectNul } from './nul.ts';
 import { BodyTooLarge, HEARTBEAT_MAX_BYTES, readLimited } from './body_limit.ts';

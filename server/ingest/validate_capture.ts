@@ -9,7 +9,8 @@
  * issues are zod's own. tests/unit/validate_capture.test.ts holds both claims to account.
  */
 import { z } from 'zod';
-import { Capture, CaptureHead, CaptureVm, describeIssues } from '../../agent/capture/schema.ts';
+import { Capture, CaptureHead, CaptureVm } from '../../agent/capture/schema.ts';
+import { describeIssues } from '../../shared/issues.ts';
 
 export type CaptureIssue = { path: string; message: string };
 

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { LogLevel } from '../../agent/log.ts';
+import type { LogLevel } from '../../shared/log.ts';
 import { log, setLogSink } from '../../server/log.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { Capture } from '../../agent/capture/schema.ts';
 import { createProxmoxCollector } from '../../agent/collectors/proxmox/collector.ts';
 import { ProxmoxSourceConfig } from '../../agent/config.ts';
-import { createLogger } from '../../agent/log.ts';
+import { createLogger } from '../../shared/log.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import {
   loadFixtureCluster,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startAgent } from '../../agent/agent.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
-import { createLogger } from '../../agent/log.ts';
+import { createLogger } from '../../shared/log.ts';
 import { createToken, newTokenValue } from '../../server/auth/tokens.ts';
 import { freePort } from '../../scripts/free_port.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { suiteNeeding } from '../support/parts.ts';
 import { Capture, type CaptureInput } from '../../agent/capture/schema.ts';
 import { VcenterSourceConfig } from '../../agent/config.ts';
-import { createLogger, type Logger } from '../../agent/log.ts';
+import { createLogger, type Logger } from '../../shared/log.ts';
 import { CollectorError } from '../../agent/collectors/collector.ts';
 import { createVcenterCollector } from '../../agent/collectors/vcenter/collector.ts';
 import { freePort } from '../../scripts/free_port.ts';

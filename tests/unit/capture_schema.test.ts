@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Capture, describeIssues } from '../../agent/capture/schema.ts';
+import { Capture } from '../../agent/capture/schema.ts';
+import { describeIssues } from '../../shared/issues.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 
 const test = suite('capture schema');

@@ -11,7 +11,7 @@ import {
 } from '../../agent/collectors/proxmox/collector.ts';
 import { type Collector, CollectorError } from '../../agent/collectors/collector.ts';
 import { ProxmoxSourceConfig } from '../../agent/config.ts';
-import { createLogger } from '../../agent/log.ts';
+import { createLogger } from '../../shared/log.ts';
 import {
   addTask,
   createGuest,

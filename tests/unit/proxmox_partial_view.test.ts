@@ -9,7 +9,7 @@ import { Capture } from '../../agent/capture/schema.ts';
 import { auditsAllVms, partialViewProblem } from '../../agent/collectors/proxmox/access.ts';
 import { createProxmoxCollector } from '../../agent/collectors/proxmox/collector.ts';
 import { ProxmoxSourceConfig } from '../../agent/config.ts';
-import { createLogger } from '../../agent/log.ts';
+import { createLogger } from '../../shared/log.ts';
 import {
   type FakeCluster,
   loadFixtureCluster,

@@ -6,7 +6,7 @@ import type { Collector } from '../../agent/collectors/collector.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
 import { sendHeartbeat } from '../../agent/delivery/heartbeat.ts';
-import { createLogger } from '../../agent/log.ts';
+import { createLogger } from '../../shared/log.ts';
 import { createScheduler, nextAlignedRun } from '../../agent/scheduler/scheduler.ts';
 
 const test = suite('scheduler and heartbeat');

@@ -7,7 +7,7 @@ import { Capture } from '../../agent/capture/schema.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { createDelivery } from '../../agent/delivery/delivery.ts';
 import { backoffDelay, retryAfterMs } from '../../agent/delivery/backoff.ts';
-import { createLogger } from '../../agent/log.ts';
+import { createLogger } from '../../shared/log.ts';
 import { gunzip, openSpool, SpoolFullError } from '../../agent/spool/spool.ts';
 
 const test = suite('spool and delivery');

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { z } from 'zod';
-import { Capture, CaptureVm, describeIssues } from '../../agent/capture/schema.ts';
+import { Capture, CaptureVm } from '../../agent/capture/schema.ts';
+import { describeIssues } from '../../shared/issues.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
 import { digestVm } from '../../server/ingest/vm_lines.ts';

@@ -21,7 +21,7 @@
  */
 import type { CaptureEvent, CaptureInput } from '../../capture/schema.ts';
 import { type ProxmoxSourceConfig, resolveSecret } from '../../config.ts';
-import type { Logger } from '../../log.ts';
+import type { Logger } from '../../../shared/log.ts';
 import {
   type CaptureOptions,
   type CheckResult,

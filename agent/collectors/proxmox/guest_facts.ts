@@ -9,7 +9,7 @@
  * node's other agents are not asked this capture (their last facts are kept), so one
  * hung agent costs one timeout.
  */
-import type { Logger } from '../../log.ts';
+import type { Logger } from '../../../shared/log.ts';
 import { CollectorError } from '../collector.ts';
 import type { ProxmoxApi } from './api.ts';
 import type { GuestResource, NodeStatus } from './api_shapes.ts';

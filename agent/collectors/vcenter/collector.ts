@@ -9,7 +9,7 @@
  */
 import type { CaptureEvent, CaptureInput, CaptureVm } from '../../capture/schema.ts';
 import { resolveSecret, type VcenterSourceConfig } from '../../config.ts';
-import type { Logger } from '../../log.ts';
+import type { Logger } from '../../../shared/log.ts';
 import { createHttpClient, type HttpClient } from '../../runtime/http_client.ts';
 import {
   type CaptureOptions,
