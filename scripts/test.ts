@@ -1,11 +1,12 @@
 /**
- * `npm test`: the one gate. The typecheck, Deno's linter and formatter check, every uvu
- * group under Node against a real PostgreSQL (embedded unless DATABASE_URL is set), the
- * unit group again under Deno, and — when VMLEDGER_EXTRA_DATABASE_URL is set (CI sets it
- * to Debian's PostgreSQL) — the integration group once more against that server. Suites
- * that need a system part (Chromium, LibreOffice, Go + govmomi) install it on first use
- * (scripts/provision.ts) or are skipped, saying why. Prints each step's duration and ends
- * with `N passed, N failed` (`, N skipped` when some were).
+ * `npm test`: the one gate. The typecheck, Deno's linter and formatter check, the layer
+ * rules (dependency-cruiser, .dependency-cruiser.cjs), every uvu group under Node against a
+ * real PostgreSQL (embedded unless DATABASE_URL is set), the unit group again under Deno,
+ * and — when VMLEDGER_EXTRA_DATABASE_URL is set (CI sets it to Debian's PostgreSQL) — the
+ * integration group once more against that server. Suites that need a system part
+ * (Chromium, LibreOffice, Go + govmomi) install it on first use (scripts/provision.ts) or
+ * are skipped, saying why. Prints each step's duration and ends with `N passed, N failed`
+ * (`, N skipped` when some were).
  *
  *   npm test                      everything
  *   npm test -- --group unit      one group (unit | integration | system)
@@ -115,6 +116,17 @@ try {
     await check('typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
     await check('lint (deno lint)', bin('deno'), ['lint', '--quiet']);
     await check('format (deno fmt --check)', bin('deno'), ['fmt', '--check', '--quiet']);
+    // The layer rules and no import cycles (.dependency-cruiser.cjs); it prints each
+    // violation (rule: from → to) and exits non-zero when there is any.
+    await check('layers (dependency-cruiser)', bin('node'), [
+      path.join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruiser.mjs'),
+      '--config',
+      '.dependency-cruiser.cjs',
+      'agent',
+      'server',
+      'shared',
+      'web',
+    ]);
   }
 
   let databaseUrl = process.env.DATABASE_URL;
