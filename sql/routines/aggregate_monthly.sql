@@ -3,7 +3,8 @@
 -- source_daily_totals only, never the facts. Each day counts with its total_samples:
 -- monthly averages are exact sums over the month's total samples, which equals the
 -- samples-weighted mean of the daily averages. Hours are the sums of the daily hours.
--- Replaces the month's vm_monthly_rollup rows, source_monthly_totals row and registry entry.
+-- Replaces the month's vm_monthly_rollup rows (vm_monthly_rollup_rows()),
+-- source_monthly_totals row and registry entry.
 -- Returns the number of VM rows written. The TypeScript twin is server/aggregate/monthly_ts.ts.
 create or replace function aggregate_monthly(p_source_id integer, p_month date, p_tz text default 'UTC')
 returns integer
@@ -31,60 +32,8 @@ begin
     return 0;
   end if;
 
-  insert into vm_monthly_rollup (
-    source_id, month, vm_key, source_vm_id, name, total_samples, samples_present, powered_on_samples,
-    days_present, days_covered, sum_vcpu, sum_ram_mb, sum_disk_gb, presence, avg_vcpu, avg_ram_gb,
-    avg_disk_gb, powered_on_ratio, powered_on_hours, vcpu_hours, ram_gb_hours, disk_gb_hours,
-    pool_samples, pool_pct, first_sample_at, last_sample_at, first_seen_at, last_seen_at, created_at,
-    deleted_at)
-  with days as (
-    select * from vm_daily_rollup r
-    where r.source_id = p_source_id and r.day >= m0 and r.day < m1
-  ), per_vm as (
-    select vm_key,
-           sum(samples_present)::integer as sp,
-           sum(powered_on_samples)::integer as on_s,
-           count(*)::integer as days_present,
-           sum(sum_vcpu)::bigint as s_vcpu,
-           sum(sum_ram_mb)::bigint as s_ram,
-           sum(sum_disk_gb) as s_disk,
-           sum(powered_on_hours) as on_h,
-           sum(vcpu_hours) as vcpu_h,
-           sum(ram_gb_hours) as ram_h,
-           sum(disk_gb_hours) as disk_h,
-           min(first_sample_at) as first_t,
-           max(last_sample_at) as last_t,
-           -- identity and lifecycle as the latest day carried them
-           (array_agg(source_vm_id order by day desc))[1] as source_vm_id,
-           (array_agg(name order by day desc))[1] as name,
-           (array_agg(first_seen_at order by day desc))[1] as first_seen_at,
-           (array_agg(last_seen_at order by day desc))[1] as last_seen_at,
-           (array_agg(created_at order by day desc))[1] as created_at,
-           (array_agg(deleted_at order by day desc))[1] as deleted_at
-    from days
-    group by vm_key
-  ), pools as (
-    select d.vm_key, p.key as pool, sum(p.value::text::bigint) as hits
-    from days d cross join lateral jsonb_each(d.pool_samples) p
-    group by d.vm_key, p.key
-  ), per_vm_pools as (
-    select p.vm_key,
-           jsonb_object_agg(p.pool, p.hits) as pool_samples,
-           jsonb_object_agg(p.pool, rollup_ratio(p.hits * 100, v.sp)) as pool_pct
-    from pools p join per_vm v using (vm_key)
-    group by p.vm_key
-  )
-  select p_source_id, m0, v.vm_key, v.source_vm_id, v.name, n, v.sp, v.on_s, v.days_present, covered,
-         v.s_vcpu, v.s_ram, v.s_disk,
-         rollup_ratio(v.sp, n),
-         rollup_ratio(v.s_vcpu, n),
-         rollup_ratio(v.s_ram, 1024 * n),
-         rollup_ratio(v.s_disk, n),
-         rollup_ratio(v.on_s, v.sp),
-         v.on_h, v.vcpu_h, v.ram_h, v.disk_h,
-         pp.pool_samples, pp.pool_pct, v.first_t, v.last_t,
-         v.first_seen_at, v.last_seen_at, v.created_at, v.deleted_at
-  from per_vm v join per_vm_pools pp using (vm_key);
+  insert into vm_monthly_rollup
+  select * from vm_monthly_rollup_rows(p_source_id, m0, m1, n, covered);
   get diagnostics written = row_count;
 
   insert into source_monthly_totals (
