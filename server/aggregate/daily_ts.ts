@@ -8,12 +8,8 @@
 import type { Sql } from '../db/connect.ts';
 import { exact, formatScaled, jsonNumberMap, ratio } from './numeric.ts';
 import { dayBounds } from './period.ts';
-import {
-  type DailyRow,
-  insertDailyRows,
-  insertDailyTotals,
-  registerSnapshot,
-} from './write_rollups.ts';
+import { insertDailyRows, insertDailyTotals, registerSnapshot } from './write_rollups.ts';
+import type { DailyRow } from './rollup_row.ts';
 
 const CURSOR_ROWS = 10_000;
 const WRITE_BATCH = 5_000;

@@ -6,12 +6,8 @@
 import type { Sql } from '../db/connect.ts';
 import { exact, formatScaled, jsonNumberMap, parseScaled, ratio } from './numeric.ts';
 import { addMonths, monthOf } from './period.ts';
-import {
-  insertMonthlyRows,
-  insertMonthlyTotals,
-  type MonthlyRow,
-  registerSnapshot,
-} from './write_rollups.ts';
+import { insertMonthlyRows, insertMonthlyTotals, registerSnapshot } from './write_rollups.ts';
+import type { MonthlyRow } from './rollup_row.ts';
 
 const CURSOR_ROWS = 10_000;
 const WRITE_BATCH = 5_000;

@@ -1,0 +1,77 @@
+/**
+ * The VM rollup rows as the TypeScript engines compute them, declared once: their columns
+ * in the tables' order (vm_daily_rollup, vm_monthly_rollup) and how each travels in a
+ * write batch's JSON. The engines build rows of these types; write_rollups.ts derives its
+ * statement from the same lists. Columns not listed are filled by the writer: source_id
+ * and the period, and for daily rows the lifecycle columns, read from vm_lifecycle as the
+ * SQL path reads them.
+ */
+
+/**
+ * How a value travels: `int` as a JS number; `decimal` (bigint and numeric columns) as
+ * decimal text, so nothing passes through a float; `json` as jsonb text (numbers keep
+ * their scale, e.g. 100.000000); `time` as timestamptz text, `time?` when it may be null.
+ */
+export type Kind = 'text' | 'int' | 'decimal' | 'json' | 'time' | 'time?';
+type Value<K extends Kind> = K extends 'int' ? number : K extends 'time?' ? string | null : string;
+type Row<C extends Record<string, Kind>> = { -readonly [K in keyof C]: Value<C[K]> };
+
+/** The type a column has inside the batch's JSON record (the insert casts to the table's). */
+export const TRANSPORT: Record<Kind, string> = {
+  text: 'text',
+  int: 'integer',
+  decimal: 'numeric',
+  json: 'text',
+  time: 'timestamptz',
+  'time?': 'timestamptz',
+};
+
+const identity = {
+  vm_key: 'text',
+  source_vm_id: 'text',
+  name: 'text',
+  total_samples: 'int',
+  samples_present: 'int',
+  powered_on_samples: 'int',
+} as const;
+
+const measures = {
+  sum_vcpu: 'decimal',
+  sum_ram_mb: 'decimal',
+  sum_disk_gb: 'decimal',
+  presence: 'decimal',
+  avg_vcpu: 'decimal',
+  avg_ram_gb: 'decimal',
+  avg_disk_gb: 'decimal',
+  powered_on_ratio: 'decimal',
+  powered_on_hours: 'decimal',
+  vcpu_hours: 'decimal',
+  ram_gb_hours: 'decimal',
+  disk_gb_hours: 'decimal',
+  pool_samples: 'json',
+  pool_pct: 'json',
+  first_sample_at: 'time',
+  last_sample_at: 'time',
+} as const;
+
+/** vm_daily_rollup's lifecycle columns, carried from vm_lifecycle. */
+export const LIFECYCLE = {
+  first_seen_at: 'time?',
+  last_seen_at: 'time?',
+  created_at: 'time?',
+  deleted_at: 'time?',
+} as const;
+
+/** A daily VM row as the engine computes it (the writer adds the lifecycle columns). */
+export const DAILY_ROW = { ...identity, day_seconds: 'int', ...measures } as const;
+/** A monthly VM row; its lifecycle columns come from the VM's latest daily row. */
+export const MONTHLY_ROW = {
+  ...identity,
+  days_present: 'int',
+  days_covered: 'int',
+  ...measures,
+  ...LIFECYCLE,
+} as const;
+
+export type DailyRow = Row<typeof DAILY_ROW>;
+export type MonthlyRow = Row<typeof MONTHLY_ROW>;
