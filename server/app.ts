@@ -4,6 +4,7 @@
  * drive it in-process with `app.request()`.
  */
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Sql } from './db/connect.ts';
 import { type AuthVariables, bearerAuth, requireRole } from './auth/middleware.ts';
@@ -149,9 +150,20 @@ export function createApp(sql: Sql, options: AppOptions) {
   doc.define(api, {
     method: 'get',
     path: '/openapi.json',
+    operationId: 'getOpenApi',
     tag: 'Meta',
     roles: ['viewer'],
     summary: 'This document (OpenAPI 3.1), built from the same zod schemas that validate requests',
+    responses: {
+      200: {
+        description: 'The OpenAPI 3.1 document',
+        schema: z.looseObject({
+          openapi: z.literal('3.1.0'),
+          info: z.looseObject({ title: z.string(), version: z.string() }),
+          paths: z.record(z.string(), z.record(z.string(), z.unknown())),
+        }),
+      },
+    },
   }, (c) => c.json(doc.openapi({ title: 'vmledger API', version: '1' })));
   api.all('*', (c) => {
     throw new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`);

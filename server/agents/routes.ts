@@ -15,14 +15,15 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'post',
     path: '/heartbeats',
+    operationId: 'postHeartbeat',
     tag: 'Ingest',
     roles: ['agent'],
     body: Heartbeat,
+    bodyError: 'invalid_heartbeat',
     summary:
       "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
     responses: { 200: '`{"captureNow": [{"sourceId"}]}`' },
-  }, async (c) => {
-    const heartbeat = parseOr400(Heartbeat, await jsonBody(c.req.raw), 'invalid_heartbeat');
+  }, async (c, { body: heartbeat }) => {
     const captureNow = await recordHeartbeat(sql, c.get('auth').id, heartbeat);
     return c.json({ captureNow });
   });
@@ -30,6 +31,7 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'post',
     path: '/sources/:id/capture',
+    operationId: 'requestCapture',
     tag: 'Sources',
     roles: ['admin'],
     summary: "Ask the source's agent to capture now (delivered with its next heartbeat)",

@@ -150,9 +150,11 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'post',
     path: '/aggregations',
+    operationId: 'requestAggregation',
     tag: 'Aggregation',
     roles: ['admin'],
     body: AggregationBody,
+    bodyError: 'invalid_request',
     summary:
       'Rerun or backfill daily/monthly aggregation over a range (wait: true returns when done)',
     responses: {
@@ -160,9 +162,8 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
       200: 'Done (wait: true)',
       503: 'Jobs not running',
     },
-  }, async (c) => {
+  }, async (c, { body: b }) => {
     const j = needJobs(jobs);
-    const b = parseOr400(AggregationBody, await jsonBody(c.req.raw));
     if (b.source && !(await sourceExists(sql, b.source))) {
       throw new AppError('invalid_request', `source: no source with id ${b.source}`, {
         issues: [{ path: 'source', message: 'no such source' }],
@@ -212,6 +213,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'get',
     path: '/aggregations/:id',
+    operationId: 'getAggregation',
     tag: 'Aggregation',
     roles: ['admin'],
     summary: 'Progress of an aggregation request: its jobs and their states',
@@ -238,13 +240,15 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'get',
     path: '/rollups/daily',
+    operationId: 'listDailyRollups',
     tag: 'Aggregation',
     roles: ['viewer'],
     query: RollupParams('day'),
-    produces: ['text/csv'],
     summary:
       'Daily VM rollups of a day (paged JSON; Accept: text/csv streams the whole day as CSV)',
-    responses: { 200: '`{"items", "total", "next"}` or CSV' },
+    responses: {
+      200: { description: '`{"items", "total", "next"}` or CSV', produces: ['text/csv'] },
+    },
   }, async (c) => {
     const p = parseOr400(RollupParams('day'), query(c.req.query()), 'invalid_query');
     const q = {
@@ -263,13 +267,15 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'get',
     path: '/rollups/monthly',
+    operationId: 'listMonthlyRollups',
     tag: 'Aggregation',
     roles: ['viewer'],
     query: RollupParams('month'),
-    produces: ['text/csv'],
     summary:
       'Monthly VM rollups of a month (paged JSON; Accept: text/csv streams the whole month as CSV)',
-    responses: { 200: '`{"items", "total", "next"}` or CSV' },
+    responses: {
+      200: { description: '`{"items", "total", "next"}` or CSV', produces: ['text/csv'] },
+    },
   }, async (c) => {
     const p = parseOr400(RollupParams('month'), query(c.req.query()), 'invalid_query');
     const q = {
@@ -291,15 +297,17 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'post',
     path: '/benchmarks',
+    operationId: 'startBenchmark',
     tag: 'Aggregation',
     roles: ['admin'],
     body: BenchmarkStart,
+    bodyError: 'invalid_request',
     summary:
       'Run the SQL-vs-TypeScript benchmark on one period (a job); progress on the Benchmarks page',
     responses: { 202: 'Queued: request id and job id', 503: 'Jobs not running' },
-  }, async (c) => {
+  }, async (c, { body }) => {
     const actor = c.get('auth');
-    const r = await startBenchmark(sql, jobs, await jsonBody(c.req.raw), {
+    const r = await startBenchmark(sql, jobs, body, {
       id: actor.id ?? null,
       name: actor.name ?? null,
       ip: clientIp(c),
@@ -310,12 +318,12 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'get',
     path: '/benchmarks',
+    operationId: 'listBenchmarks',
     tag: 'Aggregation',
     roles: ['viewer'],
-    produces: ['text/csv'],
     summary:
       'Benchmark runs: path, period, rows, duration, checksum, parity verdict (Accept: text/csv: one row per run)',
-    responses: { 200: '`{"items"}` or CSV' },
+    responses: { 200: { description: '`{"items"}` or CSV', produces: ['text/csv'] } },
   }, async (c) => {
     const p = parseOr400(
       z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),

@@ -59,12 +59,14 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/tokens',
+    operationId: 'listTokens',
     tag: 'Admin',
     roles: ['admin'],
-    produces: ['text/csv'],
     summary:
       'API tokens (never their values) with role, expiry, last use (Accept: text/csv: as CSV)',
-    responses: { 200: '`{"items", "total", "next"}` or CSV' },
+    responses: {
+      200: { description: '`{"items", "total", "next"}` or CSV', produces: ['text/csv'] },
+    },
   }, async (c) => {
     if (wantsCsv(c.req.header('accept'))) {
       return csvResponse('vmledger-tokens.csv', TOKEN_CSV, onePage(listTokens(sql)));
@@ -76,13 +78,13 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'post',
     path: '/tokens',
+    operationId: 'createToken',
     tag: 'Admin',
     roles: ['admin'],
     body: CreateTokenBody,
     summary: 'Create a token; its value is in this response only',
     responses: { 201: '`{"id", "token", "name", "role", "expiresAt"}`' },
-  }, async (c) => {
-    const b = await parseBody(CreateTokenBody, c);
+  }, async (c, { body: b }) => {
     const expiresAt = b.expiresAt
       ? new Date(b.expiresAt)
       : b.expiresInDays
@@ -123,6 +125,7 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'delete',
     path: '/tokens/:id',
+    operationId: 'revokeToken',
     tag: 'Admin',
     roles: ['admin'],
     summary: 'Revoke a token (its page sessions end too)',
@@ -144,13 +147,15 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/audit',
+    operationId: 'listAudit',
     tag: 'Admin',
     roles: ['admin'],
     query: AuditParams,
-    produces: ['text/csv'],
     summary:
       'The audit log: admin actions and authentication failures, newest first (Accept: text/csv: the whole filtered log)',
-    responses: { 200: '`{"items", "total", "next"}` or CSV' },
+    responses: {
+      200: { description: '`{"items", "total", "next"}` or CSV', produces: ['text/csv'] },
+    },
   }, async (c) => {
     const p = parseQuery(AuditParams, c.req.query());
     if (wantsCsv(c.req.header('accept'))) {

@@ -5,34 +5,36 @@
  * token valid, before any capture is sent.
  */
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import type { AuthVariables } from './middleware.ts';
 import { ROLES } from './tokens.ts';
 
-export type WhoAmI = {
-  id: number;
-  name: string;
-  role: string;
+export const WhoAmI = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  role: z.string(),
   /** Sources ("kind:id") an admin bound the token to; null: any source it claims first. */
-  allowedSources: string[] | null;
+  allowedSources: z.array(z.string()).nullable(),
   /** Sources this token owns (it posted for them first, or an admin bound them). */
-  sources: { id: number; kind: string; externalId: string; name: string }[];
-};
+  sources: z.array(
+    z.object({ id: z.number().int(), kind: z.string(), externalId: z.string(), name: z.string() }),
+  ),
+});
+export type WhoAmI = z.infer<typeof WhoAmI>;
 
 export function whoamiRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
   doc.define(app, {
     method: 'get',
     path: '/whoami',
+    operationId: 'whoami',
     tag: 'Meta',
     roles: [...ROLES],
     summary:
       "The presented token: name, role, and the sources it is bound to (agents' `check` calls this)",
-    responses: {
-      200:
-        '`{"id","name","role","allowedSources":["kind:id"]|null,"sources":[{"id","kind","externalId","name"}]}`',
-    },
+    responses: { 200: { description: 'Who the token is', schema: WhoAmI } },
   }, async (c) => {
     const auth = c.get('auth');
     const rows = await sql`

@@ -1,5 +1,6 @@
 /** HTTP routes of the ingest API: `POST /api/v1/captures`. */
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { Capture } from '../../agent/capture/schema.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
@@ -26,13 +27,29 @@ export function ingestRoutes(
   doc.define(app, {
     method: 'post',
     path: '/captures',
+    operationId: 'postCapture',
     tag: 'Ingest',
     roles: ['agent', 'admin'],
     body: Capture,
+    rawBody: true,
     summary: 'Store one capture (JSON, optionally Content-Encoding: gzip); idempotent by captureId',
     responses: {
-      201: 'Stored',
-      200: '`{"duplicate": true}`: this capture id was stored before',
+      201: {
+        description: 'Stored',
+        schema: z.object({
+          captureId: z.string(),
+          sourceId: z.number().int(),
+          duplicate: z.literal(false),
+          vms: z.number().int(),
+          late: z.boolean(),
+          deleted: z.number().int(),
+          reappeared: z.number().int(),
+        }),
+      },
+      200: {
+        description: 'This capture id was stored before',
+        schema: z.object({ captureId: z.string(), duplicate: z.literal(true) }),
+      },
       403: "Another agent's source",
       409: 'Another capture id for the same source and time',
       413: 'Body over the size limit',

@@ -2,6 +2,7 @@
  * The live inventory as a list: search, filters and keyset pagination over vm_inventory.
  * Data access only: handed a `sql`, knows nothing of HTTP.
  */
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { isUuid } from '../ids.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
@@ -31,36 +32,41 @@ export type VmListQuery = {
   cursor?: string | null;
 };
 
-export type VmListItem = {
-  key: string;
-  sourceId: number;
-  sourceName: string;
-  sourceKind: string;
-  sourceVmId: string;
-  name: string;
-  powerState: string;
-  isTemplate: boolean;
-  vcpu: number;
-  ramMb: number;
-  provisionedDiskGb: number;
-  usedDiskGb: number | null;
-  datacenter: string | null;
-  cluster: string | null;
-  host: string | null;
-  resourcePool: string | null;
-  folder: string | null;
-  guestOs: string | null;
-  ipAddresses: string[];
-  tags: string[];
-  biosUuid: string | null;
-  instanceUuid: string | null;
-  createdAt: string | null;
-  firstSeenAt: string;
-  lastSeenAt: string;
-  stateAt: string;
-};
+/** A live VM as the list (API, pages, CSV) shows it: declared once, typed from here. */
+export const VmListItem = z.object({
+  key: z.string(),
+  sourceId: z.number().int(),
+  sourceName: z.string(),
+  sourceKind: z.string(),
+  sourceVmId: z.string(),
+  name: z.string(),
+  powerState: z.string(),
+  isTemplate: z.boolean(),
+  vcpu: z.number().int(),
+  ramMb: z.number().int(),
+  provisionedDiskGb: z.number(),
+  usedDiskGb: z.number().nullable(),
+  datacenter: z.string().nullable(),
+  cluster: z.string().nullable(),
+  host: z.string().nullable(),
+  resourcePool: z.string().nullable(),
+  folder: z.string().nullable(),
+  guestOs: z.string().nullable(),
+  ipAddresses: z.array(z.string()),
+  tags: z.array(z.string()),
+  biosUuid: z.string().nullable(),
+  instanceUuid: z.string().nullable(),
+  createdAt: z.string().nullable(),
+  firstSeenAt: z.string(),
+  lastSeenAt: z.string(),
+  stateAt: z.string(),
+});
+export type VmListItem = z.infer<typeof VmListItem>;
 
 export type Page<T> = { items: T[]; total: number; next: string | null };
+/** A page of a list: `next` is the cursor of the following page, null on the last. */
+export const Page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.number().int(), next: z.string().nullable() });
 
 /**
  * A vm_inventory row (the columns `toItem` reads) with its source's name and kind and the

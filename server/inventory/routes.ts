@@ -3,11 +3,12 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, intParam, MAX_INT_ID, parseQuery } from '../http/api_doc.ts';
+import { type ApiDoc, IntId } from '../http/api_doc.ts';
+import { parseOr400, query as nonEmpty } from '../http/validate.ts';
 import { allPages, type CsvColumn, csvResponse, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
-import { getVm, vmTrace } from '../queries/vm_detail.ts';
-import { decodeCursor, listVms, VM_SORTS, type VmListItem, type VmListQuery } from './list_vms.ts';
+import { getVm, VmDetail, VmTrace, vmTrace } from '../queries/vm_detail.ts';
+import { decodeCursor, listVms, Page, VM_SORTS, VmListItem, type VmListQuery } from './list_vms.ts';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -15,7 +16,7 @@ export const VmListParams = z.object({
   q: z.string().max(200).optional().describe(
     'search: name substring, or exact VM key, vmid/MoRef, UUID or IP',
   ),
-  source: z.coerce.number().int().positive().max(MAX_INT_ID).optional(),
+  source: IntId.optional(),
   cluster: z.string().max(200).optional(),
   pool: z.string().max(200).optional(),
   power: z.enum(['poweredOn', 'poweredOff', 'suspended']).optional(),
@@ -27,9 +28,13 @@ export const VmListParams = z.object({
     .optional(),
 });
 
-/** Parses list query parameters, answering 400 with the bad parameter named. */
+/** The list query from a query string (the VMs page and its CSV export), or 400. */
 export function parseVmListParams(query: Record<string, string>): VmListQuery {
-  const p = parseQuery(VmListParams, query);
+  return vmListQuery(parseOr400(VmListParams, nonEmpty(query), 'invalid_query'));
+}
+
+/** The list query from parsed parameters; a cursor of another sort is a 400. */
+function vmListQuery(p: z.infer<typeof VmListParams>): VmListQuery {
   if (p.cursor && !decodeCursor(p.cursor, p.sort)) {
     const message = 'not a cursor from this API for this sort';
     throw new AppError('invalid_query', `cursor: ${message}`, {
@@ -97,6 +102,8 @@ const TraceParams = z.object({
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional().describe('default: now'),
 });
 
+const VmParams = z.object({ source: IntId, key: z.string().min(1).max(500) });
+
 const DEFAULT_SPAN_DAYS = { capture: 7, daily: 90, monthly: 730 };
 
 export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
@@ -105,15 +112,17 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/vms',
+    operationId: 'listVms',
     tag: 'VMs',
     roles: ['viewer'],
     query: VmListParams,
-    produces: ['text/csv'],
     summary:
       'Live VMs: search, filter, sort; cursor pagination with the total (Accept: text/csv: the whole filtered list)',
-    responses: { 200: '`{"items": [...], "total": N, "next": cursor|null}` or CSV' },
-  }, async (c) => {
-    const q = parseVmListParams(c.req.query());
+    responses: {
+      200: { description: 'A page of VMs', schema: Page(VmListItem), produces: ['text/csv'] },
+    },
+  }, async (c, { query }) => {
+    const q = vmListQuery(query);
     if (wantsCsv(c.req.header('accept'))) return vmsCsv(sql, { ...q, cursor: undefined });
     return c.json(await listVms(sql, q));
   });
@@ -121,31 +130,32 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/vms/:source/:key',
+    operationId: 'getVm',
     tag: 'VMs',
     roles: ['viewer'],
+    params: VmParams,
     summary: 'One VM (key URL-encoded): current state if live, lifecycle, events',
-    responses: { 200: 'The VM', 404: 'No such VM in that source' },
-  }, async (c) => {
-    const vm = await getVm(sql, intParam(c, 'source'), c.req.param('key')!);
-    if (!vm) {
-      throw new AppError(
-        'not_found',
-        `source ${c.req.param('source')} has no VM ${c.req.param('key')}`,
-      );
-    }
+    responses: {
+      200: { description: 'The VM', schema: VmDetail },
+      404: 'No such VM in that source',
+    },
+  }, async (c, { params }) => {
+    const vm = await getVm(sql, params.source, params.key);
+    if (!vm) throw new AppError('not_found', `source ${params.source} has no VM ${params.key}`);
     return c.json(vm);
   });
 
   doc.define(app, {
     method: 'get',
     path: '/vms/:source/:key/trace',
+    operationId: 'getVmTrace',
     tag: 'VMs',
     roles: ['viewer'],
+    params: VmParams,
     query: TraceParams,
     summary: "A VM's trace over a time range per capture, day or month, with what changed when",
-    responses: { 200: '`{"granularity", "from", "to", "points": [...], "changes": [...]}`' },
-  }, async (c) => {
-    const p = parseQuery(TraceParams, c.req.query());
+    responses: { 200: { description: 'The trace', schema: VmTrace } },
+  }, async (c, { params, query: p }) => {
     const to = p.to ? new Date(p.to) : new Date();
     const from = p.from
       ? new Date(p.from)
@@ -157,8 +167,8 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
     }
     return c.json(
       await vmTrace(sql, {
-        sourceId: intParam(c, 'source'),
-        key: c.req.param('key')!,
+        sourceId: params.source,
+        key: params.key,
         granularity: p.granularity,
         from,
         to,

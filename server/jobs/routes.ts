@@ -46,13 +46,16 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'get',
     path: '/jobs',
+    operationId: 'listJobs',
     tag: 'Jobs',
     roles: ['admin'],
     query: ListParams,
-    produces: ['text/csv'],
     summary:
       'Background jobs (pg-boss) with state and error; failed ones first (Accept: text/csv: the same list as CSV)',
-    responses: { 200: '`{"items"}` or CSV', 503: 'Jobs not running' },
+    responses: {
+      200: { description: '`{"items"}` or CSV', produces: ['text/csv'] },
+      503: 'Jobs not running',
+    },
   }, async (c) => {
     if (!jobs) {
       throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
@@ -67,6 +70,7 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   doc.define(app, {
     method: 'post',
     path: '/jobs/:queue/:id/retry',
+    operationId: 'retryJob',
     tag: 'Jobs',
     roles: ['admin'],
     summary: 'Retry a failed job',

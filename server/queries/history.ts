@@ -1,4 +1,5 @@
 /** Captures, the snapshot registry and totals over time. Data access only. */
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
@@ -7,7 +8,10 @@ const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 type Range = { sourceId?: number; from?: Date; to?: Date; limit: number; before?: string };
 
 /** Captures newest first, keyset-paged by captured-at. */
-export async function listCaptures(sql: Sql, q: Range) {
+export async function listCaptures(
+  sql: Sql,
+  q: Range,
+): Promise<{ items: CaptureItem[]; total: number; next: string | null }> {
   const where = sql`where true
     ${q.sourceId ? sql`and c.source_id = ${q.sourceId}` : sql``}
     ${q.from ? sql`and c.captured_at >= ${q.from}` : sql``}
@@ -24,8 +28,8 @@ export async function listCaptures(sql: Sql, q: Range) {
       captureId: r.capture_id,
       sourceId: r.source_id,
       sourceName: r.source_name,
-      capturedAt: iso(r.captured_at),
-      receivedAt: iso(r.received_at),
+      capturedAt: iso(r.captured_at)!,
+      receivedAt: iso(r.received_at)!,
       complete: r.complete,
       errors: r.errors,
       vmCount: r.vm_count,
@@ -44,7 +48,7 @@ export async function listCaptures(sql: Sql, q: Range) {
 export async function listSnapshots(
   sql: Sql,
   q: Range & { kind?: 'capture' | 'daily' | 'monthly' },
-) {
+): Promise<{ items: SnapshotItem[]; total: number; next: string | null }> {
   const where = sql`where true
     ${q.kind ? sql`and r.kind = ${q.kind}` : sql``}
     ${q.sourceId ? sql`and r.source_id = ${q.sourceId}` : sql``}
@@ -62,12 +66,12 @@ export async function listSnapshots(
       kind: r.kind,
       sourceId: r.source_id,
       sourceName: r.source_name,
-      periodStart: iso(r.period_start),
+      periodStart: iso(r.period_start)!,
       periodEnd: iso(r.period_end),
       rowCount: r.row_count,
       captureId: r.capture_id,
       complete: r.complete,
-      createdAt: iso(r.created_at),
+      createdAt: iso(r.created_at)!,
     })),
     total,
     next: rows.length > q.limit ? iso(page[page.length - 1].period_start) : null,
@@ -120,16 +124,50 @@ export async function fleetTotalsByHour(sql: Sql, from: Date, to: Date): Promise
   }));
 }
 
-export type TotalsPoint = {
-  at: string;
-  sourceId: number | null;
-  vmCount: number;
-  poweredOn: number;
-  vcpu: number;
-  ramGb: number;
-  diskGb: number;
-  complete: boolean;
-};
+/** One point of totals over time (`at`: a time per capture, a day or month otherwise). */
+export const TotalsPoint = z.object({
+  at: z.string(),
+  sourceId: z.number().int().nullable(),
+  vmCount: z.number(),
+  poweredOn: z.number(),
+  vcpu: z.number(),
+  ramGb: z.number(),
+  diskGb: z.number(),
+  complete: z.boolean(),
+});
+export type TotalsPoint = z.infer<typeof TotalsPoint>;
+
+/** One received capture in the list. */
+export const CaptureItem = z.object({
+  captureId: z.string(),
+  sourceId: z.number().int(),
+  sourceName: z.string(),
+  capturedAt: z.string(),
+  receivedAt: z.string(),
+  complete: z.boolean(),
+  errors: z.array(z.string()),
+  vmCount: z.number().int(),
+  hostCount: z.number().int(),
+  datastoreCount: z.number().int(),
+  eventCount: z.number().int(),
+  ingestMs: z.number().nullable(),
+  late: z.boolean(),
+});
+export type CaptureItem = z.infer<typeof CaptureItem>;
+
+/** One entry of the snapshot registry: a capture or a daily/monthly rollup. */
+export const SnapshotItem = z.object({
+  kind: z.enum(['capture', 'daily', 'monthly']),
+  sourceId: z.number().int(),
+  sourceName: z.string(),
+  periodStart: z.string(),
+  periodEnd: z.string().nullable(),
+  rowCount: z.number().int(),
+  captureId: z.string().nullable(),
+  complete: z.boolean(),
+  createdAt: z.string(),
+});
+export type SnapshotItem = z.infer<typeof SnapshotItem>;
 
 /**
  * Totals over time per source (or the fleet when no source is given): per capture from

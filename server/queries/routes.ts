@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, intParam, MAX_INT_ID, parseQuery } from '../http/api_doc.ts';
+import { type ApiDoc, IdParams, IntId, Time } from '../http/api_doc.ts';
 import {
   allPages,
   type CsvColumn,
@@ -13,12 +13,19 @@ import {
   wantsCsv,
 } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
-import { listCaptures, listSnapshots, totalsOverTime, type TotalsPoint } from './history.ts';
-import { getSource, listSourcesDetailed, type SourceRow } from './sources.ts';
+import {
+  CaptureItem,
+  listCaptures,
+  listSnapshots,
+  SnapshotItem,
+  totalsOverTime,
+  TotalsPoint,
+} from './history.ts';
+import { getSource, listSourcesDetailed, SourceRow } from './sources.ts';
 
 const time = z.iso.datetime({ offset: true }).or(z.iso.date());
 const Paged = z.object({
-  source: z.coerce.number().int().positive().max(MAX_INT_ID).optional(),
+  source: IntId.optional(),
   from: time.optional(),
   to: time.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -27,14 +34,16 @@ const Paged = z.object({
 const SnapshotParams = Paged.extend({ kind: z.enum(['capture', 'daily', 'monthly']).optional() });
 const TotalsParams = z.object({
   granularity: z.enum(['capture', 'daily', 'monthly']).default('capture'),
-  source: z.coerce.number().int().positive().max(MAX_INT_ID).optional().describe(
-    'omit for the whole fleet',
-  ),
+  source: IntId.optional().describe('omit for the whole fleet'),
   from: time.optional(),
   to: time.optional(),
 });
 
 const date = (v?: string) => (v ? new Date(v) : undefined);
+
+/** A page of a list: `next` is the cursor of the following page, null on the last. */
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.number().int(), next: z.string().nullable() });
 
 /** Rows read per page when a list is streamed whole as CSV. */
 const CSV_PAGE = 1000;
@@ -59,7 +68,6 @@ const SOURCE_CSV: CsvColumn<SourceRow>[] = [
   { header: 'agentLastHeartbeatAt', value: (s) => s.agent?.lastHeartbeatAt, type: 'time' },
 ];
 
-type CaptureItem = Awaited<ReturnType<typeof listCaptures>>['items'][number];
 const CAPTURE_CSV: CsvColumn<CaptureItem>[] = [
   ...fieldColumns<CaptureItem>(['captureId', 'sourceId', 'sourceName']),
   ...fieldColumns<CaptureItem>(['capturedAt', 'receivedAt'], ['capturedAt', 'receivedAt']),
@@ -75,7 +83,6 @@ const CAPTURE_CSV: CsvColumn<CaptureItem>[] = [
   ]),
 ];
 
-type SnapshotItem = Awaited<ReturnType<typeof listSnapshots>>['items'][number];
 const SNAPSHOT_CSV = fieldColumns<SnapshotItem>(
   [
     'kind',
@@ -104,11 +111,13 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/sources',
+    operationId: 'listSources',
     tag: 'Sources',
     roles: ['viewer'],
-    produces: ['text/csv'],
     summary: 'Sources with poll health, last capture and agent (Accept: text/csv: as CSV)',
-    responses: { 200: '`{"items": [...], "total": N, "next": null}` or CSV' },
+    responses: {
+      200: { description: 'Every source', schema: page(SourceRow), produces: ['text/csv'] },
+    },
   }, async (c) => {
     if (wantsCsv(c.req.header('accept'))) {
       return csvResponse('vmledger-sources.csv', SOURCE_CSV, onePage(listSourcesDetailed(sql)));
@@ -120,27 +129,30 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/sources/:id',
+    operationId: 'getSource',
     tag: 'Sources',
     roles: ['viewer'],
+    params: IdParams,
     summary: 'One source with poll health and agent',
-    responses: { 200: 'The source', 404: 'No such source' },
-  }, async (c) => {
-    const s = await getSource(sql, intParam(c, 'id'));
-    if (!s) throw new AppError('not_found', `no source ${c.req.param('id')}`);
+    responses: { 200: { description: 'The source', schema: SourceRow }, 404: 'No such source' },
+  }, async (c, { params }) => {
+    const s = await getSource(sql, params.id);
+    if (!s) throw new AppError('not_found', `no source ${params.id}`);
     return c.json(s);
   });
 
   doc.define(app, {
     method: 'get',
     path: '/captures',
+    operationId: 'listCaptures',
     tag: 'History',
     roles: ['viewer'],
     query: Paged,
-    produces: ['text/csv'],
     summary: 'Received captures, newest first (Accept: text/csv: the whole filtered list)',
-    responses: { 200: '`{"items", "total", "next"}` or CSV' },
-  }, async (c) => {
-    const p = parseQuery(Paged, c.req.query());
+    responses: {
+      200: { description: 'A page of captures', schema: page(CaptureItem), produces: ['text/csv'] },
+    },
+  }, async (c, { query: p }) => {
     const q = { sourceId: p.source, from: date(p.from), to: date(p.to) };
     if (wantsCsv(c.req.header('accept'))) {
       return csvResponse(
@@ -157,15 +169,20 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/snapshots',
+    operationId: 'listSnapshots',
     tag: 'History',
     roles: ['viewer'],
     query: SnapshotParams,
-    produces: ['text/csv'],
     summary:
       'The snapshot registry: captures and rollups with row counts (Accept: text/csv: the whole filtered list)',
-    responses: { 200: '`{"items", "total", "next"}` or CSV' },
-  }, async (c) => {
-    const p = parseQuery(SnapshotParams, c.req.query());
+    responses: {
+      200: {
+        description: 'A page of the registry',
+        schema: page(SnapshotItem),
+        produces: ['text/csv'],
+      },
+    },
+  }, async (c, { query: p }) => {
     const q = { kind: p.kind, sourceId: p.source, from: date(p.from), to: date(p.to) };
     if (wantsCsv(c.req.header('accept'))) {
       return csvResponse(
@@ -182,15 +199,26 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
   doc.define(app, {
     method: 'get',
     path: '/totals',
+    operationId: 'getTotals',
     tag: 'History',
     roles: ['viewer'],
     query: TotalsParams,
-    produces: ['text/csv'],
     summary:
       'VM count, powered on, vCPU, RAM GB, disk GB over time, per source or fleet; per capture, daily or monthly (Accept: text/csv: the items as CSV)',
-    responses: { 200: '`{"granularity", "source", "items": [...]}` or CSV' },
-  }, async (c) => {
-    const p = parseQuery(TotalsParams, c.req.query());
+    responses: {
+      200: {
+        description: 'The points in the range',
+        schema: z.object({
+          granularity: z.enum(['capture', 'daily', 'monthly']),
+          source: z.number().int().nullable(),
+          from: Time,
+          to: Time,
+          items: z.array(TotalsPoint),
+        }),
+        produces: ['text/csv'],
+      },
+    },
+  }, async (c, { query: p }) => {
     const to = p.to ? new Date(p.to) : new Date();
     const span = { capture: 2, daily: 90, monthly: 730 }[p.granularity];
     const from = p.from ? new Date(p.from) : new Date(to.getTime() - span * 86400_000);

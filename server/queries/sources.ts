@@ -1,37 +1,41 @@
 /** Sources with their poll health and agent, as the API and pages show them. Data access only. */
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
-export type SourceRow = {
-  id: number;
-  kind: string;
-  externalId: string;
-  name: string;
-  endpoint: string | null;
-  version: string | null;
-  createdAt: string;
-  lastCaptureAt: string | null;
-  secondsSinceLastCapture: number | null;
-  vms: number;
-  lastCapture: {
-    captureId: string;
-    complete: boolean;
-    vmCount: number;
-    errors: string[];
-    ingestMs: number | null;
-  } | null;
-  health: Record<string, unknown> | null;
-  healthReportedAt: string | null;
-  agent: {
-    tokenId: number;
-    name: string;
-    version: string | null;
-    hostname: string | null;
-    lastHeartbeatAt: string;
-    spool: unknown;
-  } | null;
-};
+/** A source as the API answers it (and the pages show it): declared once, typed from here. */
+export const SourceRow = z.object({
+  id: z.number().int(),
+  kind: z.string(),
+  externalId: z.string(),
+  name: z.string(),
+  endpoint: z.string().nullable(),
+  version: z.string().nullable(),
+  createdAt: z.string(),
+  lastCaptureAt: z.string().nullable(),
+  secondsSinceLastCapture: z.number().nullable(),
+  vms: z.number().int(),
+  lastCapture: z.object({
+    captureId: z.string(),
+    complete: z.boolean(),
+    vmCount: z.number().int(),
+    errors: z.array(z.string()),
+    ingestMs: z.number().nullable(),
+  }).nullable(),
+  /** The agent's last poll report for this source (its shape is the heartbeat's). */
+  health: z.record(z.string(), z.unknown()).nullable(),
+  healthReportedAt: z.string().nullable(),
+  agent: z.object({
+    tokenId: z.number().int(),
+    name: z.string(),
+    version: z.string().nullable(),
+    hostname: z.string().nullable(),
+    lastHeartbeatAt: z.string().nullable(),
+    spool: z.unknown(),
+  }).nullable(),
+});
+export type SourceRow = z.infer<typeof SourceRow>;
 
 /**
  * A row of SELECT: the source's columns, its last capture (`lc_`), poll health and agent;
@@ -93,7 +97,7 @@ function toSource(r: SourceQueryRow): SourceRow {
         name: r.agent_name!,
         version: r.agent_version,
         hostname: r.agent_hostname,
-        lastHeartbeatAt: iso(r.last_heartbeat_at)!,
+        lastHeartbeatAt: iso(r.last_heartbeat_at),
         spool: r.agent_spool,
       }
       : null,

@@ -3,8 +3,9 @@
  * at capture, daily or monthly granularity, with the list of what changed when.
  * Data access only.
  */
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
-import { toItem, type VmListRow } from '../inventory/list_vms.ts';
+import { toItem, VmListItem, type VmListRow } from '../inventory/list_vms.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -70,26 +71,75 @@ export async function getVm(sql: Sql, sourceId: number, key: string) {
   };
 }
 
-export type TracePoint = {
-  at: string;
-  vcpu: number;
-  ramGb: number;
-  diskGb: number;
+export const TracePoint = z.object({
+  at: z.string(),
+  vcpu: z.number(),
+  ramGb: z.number(),
+  diskGb: z.number(),
   /** Share of the period powered on (1 or 0 per capture). */
-  poweredOn: number;
-  powerState?: string;
-  host?: string | null;
-  pool?: string | null;
-  name?: string;
-  presence?: number;
-};
+  poweredOn: z.number(),
+  powerState: z.string().optional(),
+  host: z.string().nullable().optional(),
+  pool: z.string().nullable().optional(),
+  name: z.string().optional(),
+  presence: z.number().optional(),
+});
+export type TracePoint = z.infer<typeof TracePoint>;
 
-export type TraceChange = {
-  at: string;
-  field: string;
-  from: string | number | null;
-  to: string | number | null;
-};
+export const TraceChange = z.object({
+  at: z.string(),
+  field: z.string(),
+  from: z.union([z.string(), z.number()]).nullable(),
+  to: z.union([z.string(), z.number()]).nullable(),
+});
+export type TraceChange = z.infer<typeof TraceChange>;
+
+/** A VM's trace: its points in the range and, per capture, what changed when. */
+export const VmTrace = z.object({
+  granularity: z.enum(['capture', 'daily', 'monthly']),
+  from: z.string(),
+  to: z.string(),
+  points: z.array(TracePoint),
+  changes: z.array(TraceChange),
+});
+
+const time = z.string().nullable();
+/** One VM: current state if live, its last state if deleted, lifecycle and events. */
+export const VmDetail = z.object({
+  key: z.string(),
+  sourceId: z.number().int(),
+  sourceName: z.string(),
+  sourceKind: z.string(),
+  live: z.boolean(),
+  current: VmListItem.nullable(),
+  lastState: z.object({
+    name: z.string(),
+    powerState: z.string(),
+    isTemplate: z.boolean(),
+    vcpu: z.number(),
+    ramMb: z.number(),
+    provisionedDiskGb: z.number(),
+    cluster: z.string().nullable(),
+    host: z.string().nullable(),
+    resourcePool: z.string().nullable(),
+    at: time,
+  }).nullable(),
+  lifecycle: z.object({
+    name: z.string(),
+    sourceVmId: z.string(),
+    firstSeenAt: time,
+    lastSeenAt: time,
+    createdAt: time,
+    createdFrom: z.string().nullable(),
+    deletedAt: time,
+    deletedFrom: z.string().nullable(),
+    reappearedCount: z.number().int(),
+    lastReappearedAt: time,
+  }),
+  events: z.array(
+    z.object({ type: z.string(), at: time, detail: z.unknown(), vmName: z.string().nullable() }),
+  ),
+});
 
 const TRACKED: [keyof TracePoint, string][] = [
   ['name', 'name'],

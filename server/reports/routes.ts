@@ -139,6 +139,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
   doc.define(app, {
     method: 'post',
     path: '/reports',
+    operationId: 'requestReport',
     tag: 'Reports',
     roles: ['admin'],
     body: CreateReportBody,
@@ -148,8 +149,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
       202: 'Queued: the report record, status `queued`',
       500: '`report_failed`: generation failed (with `wait: true`)',
     },
-  }, async (c) => {
-    const body = await parseBody(CreateReportBody, c);
+  }, async (c, { body }) => {
     const p = normalisePeriod(body.kind, body.period, todayIn(tz()));
     if ('error' in p) {
       throw new AppError('invalid_body', `period: ${p.error}`, {
@@ -186,13 +186,18 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
   doc.define(app, {
     method: 'get',
     path: '/reports',
+    operationId: 'listReports',
     tag: 'Reports',
     roles: ['viewer'],
     query: ReportListParams,
-    produces: ['text/csv'],
     summary:
       'Reports, newest first; cursor pagination with the total (Accept: text/csv: the whole filtered list)',
-    responses: { 200: '`{"items": [...], "total": N, "next": cursor|null}` or CSV' },
+    responses: {
+      200: {
+        description: '`{"items": [...], "total": N, "next": cursor|null}` or CSV',
+        produces: ['text/csv'],
+      },
+    },
   }, async (c) => {
     const q = parseQuery(ReportListParams, c.req.query());
     if (wantsCsv(c.req.header('accept'))) {
@@ -220,6 +225,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
   doc.define(app, {
     method: 'get',
     path: '/reports/:id',
+    operationId: 'getReport',
     tag: 'Reports',
     roles: ['viewer'],
     summary: "One report's record (status, file name, size)",
@@ -229,12 +235,9 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
   doc.define(app, {
     method: 'get',
     path: '/reports/:id/file',
+    operationId: 'downloadReport',
     tag: 'Reports',
     roles: ['viewer'],
-    produces: [
-      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      'application/zip',
-    ],
     summary: 'Download the file (Content-Disposition names it)',
     responses: {
       200: 'The file',

@@ -4,7 +4,7 @@
  */
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
-import type { ApiDoc } from '../../server/http/api_doc.ts';
+import { ApiDoc, ErrorBody } from '../../server/http/api_doc.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export type TestApp = {
@@ -21,11 +21,12 @@ export async function createTestApp(
   options: { maxBodyBytes?: number; authFailureLimit?: number; doc?: ApiDoc } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase(suite);
+  const doc = options.doc ?? new ApiDoc();
   const app = createApp(db.sql, {
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     sessionHours: 1,
     authFailureLimit: options.authFailureLimit ?? 1000,
-    doc: options.doc,
+    doc,
   });
   const tokens = {
     admin: (await createToken(db.sql, { name: 'test admin', role: 'admin' })).token,
@@ -40,7 +41,9 @@ export async function createTestApp(
     call(path, init = {}) {
       const headers = new Headers(init.headers);
       if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-      return Promise.resolve(app.request(path, { ...init, headers }));
+      const method = init.method ?? 'GET';
+      return Promise.resolve(app.request(path, { ...init, headers }))
+        .then((res) => checkDeclaredReply(doc, method, path, res));
     },
     close: () => db.drop(),
   };
@@ -56,4 +59,37 @@ export function json(
     headers: { 'content-type': 'application/json', ...extra },
     body: JSON.stringify(body),
   };
+}
+
+/**
+ * Every JSON answer of the API must match the schema its route declares for that status
+ * (errors: ErrorBody), so a declaration cannot drift from what the route does. Throws —
+ * failing the test — naming the route, the status and the first mismatches.
+ */
+async function checkDeclaredReply(
+  doc: ApiDoc,
+  method: string,
+  path: string,
+  res: Response,
+): Promise<Response> {
+  const pathname = new URL(path, 'http://x').pathname;
+  if (!pathname.startsWith('/api/v1/')) return res;
+  if (!res.headers.get('content-type')?.includes('application/json')) return res;
+  const route = doc.find(method, pathname);
+  const where = `${method} ${pathname} → ${res.status}`;
+  if (route && res.status < 400 && !(res.status in route.responses)) {
+    throw new Error(`${where}: status not declared by ${route.operationId}`);
+  }
+  const schema = route ? ApiDoc.replySchema(route, res.status) : ErrorBody;
+  // TRANSITION: strict (throw) once every route declares its schemas.
+  if (!schema) return res;
+  const parsed = schema.safeParse(await res.clone().json());
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(
+      `${where}: the body does not match its declared schema\n  ${issues.join('\n  ')}`,
+    );
+  }
+  return res;
 }

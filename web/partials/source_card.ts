@@ -29,7 +29,7 @@ export type SourceRow = {
     name: string;
     version: string | null;
     hostname: string | null;
-    lastHeartbeatAt: string;
+    lastHeartbeatAt: string | null;
     spool: unknown;
   } | null;
 };
