@@ -8,7 +8,7 @@
 import type { Sql } from '../db/connect.ts';
 import { exact, formatScaled, jsonNumberMap, ratio } from './numeric.ts';
 import { dayBounds } from './period.ts';
-import { insertDailyRows, insertDailyTotals, registerSnapshot } from './write_rollups.ts';
+import { insertDailyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
 import type { DailyRow } from './rollup_row.ts';
 
 const CURSOR_ROWS = 10_000;
@@ -166,7 +166,8 @@ export async function aggregateDailyTs(read: Sql, tx: Sql, input: DailyInput): P
   await pending;
   written = totals.vms;
 
-  await insertDailyTotals(tx, sourceId, day, bounds.seconds, {
+  const key = { source_id: sourceId, day, day_seconds: bounds.seconds };
+  await insertTotals(tx, 'source_daily_totals', key, {
     total_samples: cap.n,
     complete: cap.complete,
     vm_count: totals.vms,

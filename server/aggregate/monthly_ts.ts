@@ -6,7 +6,7 @@
 import type { Sql } from '../db/connect.ts';
 import { exact, formatScaled, jsonNumberMap, parseScaled, ratio } from './numeric.ts';
 import { addMonths, monthOf } from './period.ts';
-import { insertMonthlyRows, insertMonthlyTotals, registerSnapshot } from './write_rollups.ts';
+import { insertMonthlyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
 import type { MonthlyRow } from './rollup_row.ts';
 
 const CURSOR_ROWS = 10_000;
@@ -234,7 +234,8 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
   await pending;
 
   const monthComplete = complete && covered === b.days_in_month;
-  await insertMonthlyTotals(tx, sourceId, m0, covered, {
+  const key = { source_id: sourceId, month: m0, days_covered: covered };
+  await insertTotals(tx, 'source_monthly_totals', key, {
     total_samples: nNum,
     complete: monthComplete,
     vm_count: written,

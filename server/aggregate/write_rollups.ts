@@ -84,46 +84,18 @@ export type TotalsRow = {
   disk_gb_hours: string;
 };
 
-/** Writes the source_daily_totals row of (sourceId, day). */
-export async function insertDailyTotals(
+/**
+ * Writes a period's totals row; `key` holds the columns that name the period (source_id,
+ * day and day_seconds; or source_id, month and days_covered). Values are sent untyped, so
+ * PostgreSQL reads the decimal text as the columns' own types.
+ */
+export async function insertTotals(
   tx: Sql,
-  sourceId: number,
-  day: string,
-  daySeconds: number,
+  table: 'source_daily_totals' | 'source_monthly_totals',
+  key: Record<string, string | number>,
   t: TotalsRow,
 ) {
-  await tx`
-    insert into source_daily_totals (
-      source_id, day, total_samples, day_seconds, complete, vm_count, samples_present, powered_on_samples,
-      sum_vcpu, sum_ram_mb, sum_disk_gb, avg_vm_count, avg_powered_on, avg_vcpu, avg_ram_gb, avg_disk_gb,
-      powered_on_hours, vcpu_hours, ram_gb_hours, disk_gb_hours)
-    values (${sourceId}, ${day}::date, ${t.total_samples}, ${daySeconds}, ${t.complete}, ${t.vm_count},
-      ${t.samples_present}::bigint, ${t.powered_on_samples}::bigint, ${t.sum_vcpu}::numeric,
-      ${t.sum_ram_mb}::numeric, ${t.sum_disk_gb}::numeric, ${t.avg_vm_count}::numeric,
-      ${t.avg_powered_on}::numeric, ${t.avg_vcpu}::numeric, ${t.avg_ram_gb}::numeric,
-      ${t.avg_disk_gb}::numeric, ${t.powered_on_hours}::numeric, ${t.vcpu_hours}::numeric,
-      ${t.ram_gb_hours}::numeric, ${t.disk_gb_hours}::numeric)`;
-}
-
-/** Writes the source_monthly_totals row of (sourceId, month). */
-export async function insertMonthlyTotals(
-  tx: Sql,
-  sourceId: number,
-  month: string,
-  daysCovered: number,
-  t: TotalsRow,
-) {
-  await tx`
-    insert into source_monthly_totals (
-      source_id, month, total_samples, days_covered, complete, vm_count, samples_present,
-      powered_on_samples, sum_vcpu, sum_ram_mb, sum_disk_gb, avg_vm_count, avg_powered_on, avg_vcpu,
-      avg_ram_gb, avg_disk_gb, powered_on_hours, vcpu_hours, ram_gb_hours, disk_gb_hours)
-    values (${sourceId}, ${month}::date, ${t.total_samples}, ${daysCovered}, ${t.complete}, ${t.vm_count},
-      ${t.samples_present}::bigint, ${t.powered_on_samples}::bigint, ${t.sum_vcpu}::numeric,
-      ${t.sum_ram_mb}::numeric, ${t.sum_disk_gb}::numeric, ${t.avg_vm_count}::numeric,
-      ${t.avg_powered_on}::numeric, ${t.avg_vcpu}::numeric, ${t.avg_ram_gb}::numeric,
-      ${t.avg_disk_gb}::numeric, ${t.powered_on_hours}::numeric, ${t.vcpu_hours}::numeric,
-      ${t.ram_gb_hours}::numeric, ${t.disk_gb_hours}::numeric)`;
+  await tx`insert into ${tx(table)} ${tx({ ...key, ...t })}`;
 }
 
 /** Records the period in snapshot_registry (same upsert as the SQL path). */
