@@ -151,7 +151,10 @@ export class ApiDoc {
         responses[status] = {
           description: reply.description,
           content: {
-            'application/json': schema ? { schema: jsonSchema(schema, 'output') } : {},
+            // A reply without a schema and with its own content types (a file) is not JSON.
+            ...(schema || !reply.produces
+              ? { 'application/json': schema ? { schema: jsonSchema(schema, 'output') } : {} }
+              : {}),
             ...Object.fromEntries((reply.produces ?? []).map((t) => [t, {}])),
           },
         };

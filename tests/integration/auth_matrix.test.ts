@@ -5,6 +5,7 @@
  * documented route exists.
  */
 import { suite } from 'uvu';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import * as assert from 'uvu/assert';
 import { ApiDoc } from '../../server/http/api_doc.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -48,19 +49,48 @@ test('every registered route is documented and every documented route is registe
   }
 });
 
-/** The parts of the served OpenAPI document the next test reads. */
-type OpenApiDocument = {
-  openapi: string;
-  paths: Record<string, Record<string, { parameters: { name: string }[]; requestBody?: unknown }>>;
+/** The parts of the served OpenAPI document the next tests read. */
+type Operation = {
+  operationId?: string;
+  parameters: { name: string }[];
+  requestBody?: unknown;
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 };
+type OpenApiDocument = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
-test('GET /api/v1/openapi.json serves the OpenAPI 3.1 document', async () => {
+test('GET /api/v1/openapi.json is a valid OpenAPI 3.1 document (a real validator says so)', async () => {
   const res = await t.call('/api/v1/openapi.json', { token: t.tokens.viewer });
   assert.is(res.status, 200);
   const body: OpenApiDocument = await res.json();
+  const result = await new Validator().validate(structuredClone(body));
+  assert.ok(result.valid, JSON.stringify(result.errors, null, 1)?.slice(0, 2000));
   assert.is(body.openapi, '3.1.0');
   assert.ok(body.paths['/api/v1/vms'].get.parameters.some((p) => p.name === 'q'));
   assert.ok(body.paths['/api/v1/captures'].post.requestBody);
+});
+
+test('the validator refuses a broken document (the check above can fail)', async () => {
+  const body = await (await t.call('/api/v1/openapi.json', { token: t.tokens.viewer })).json();
+  body.paths['/api/v1/vms'].get.responses = 'none';
+  assert.not.ok((await new Validator().validate(body)).valid);
+});
+
+test('every operation has a unique operationId and a schema for each JSON answer', async () => {
+  const res = await t.call('/api/v1/openapi.json', { token: t.tokens.viewer });
+  const body: OpenApiDocument = await res.json();
+  const ids: string[] = [];
+  for (const [path, ops] of Object.entries(body.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      assert.ok(op.operationId, `${method} ${path} has an operationId`);
+      ids.push(op.operationId!);
+      for (const [status, reply] of Object.entries(op.responses)) {
+        const json = reply.content?.['application/json'];
+        if (json) assert.ok(json.schema, `${method} ${path} ${status}: JSON answer has a schema`);
+      }
+    }
+  }
+  assert.is(new Set(ids).size, ids.length, 'operationIds are unique');
+  assert.is(ids.length, doc.routes.length);
 });
 
 test('the API reference page lists every route with its roles (login needed)', async () => {
