@@ -1,8 +1,13 @@
-/**
- * Agent heartbeats and "capture now" requests. Data access only.
- */
+/** Agent heartbeats; each picks up the "capture now" requests of its sources. Data access only. */
 import type { Heartbeat } from '../../agent/capture/heartbeat.ts';
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
+
+/** The answer to a heartbeat: the sources (external ids) its agent should capture now. */
+export const HeartbeatReply = z.object({
+  captureNow: z.array(z.object({ sourceId: z.string() })),
+});
+export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 
 /**
  * Records a heartbeat: the agent row, and poll health of each source this token owns.
@@ -12,7 +17,7 @@ export function recordHeartbeat(
   sql: Sql,
   tokenId: number,
   hb: Heartbeat,
-): Promise<{ sourceId: string }[]> {
+): Promise<HeartbeatReply['captureNow']> {
   return sql.begin(async (txn) => {
     const tx = txn as unknown as Sql;
     await tx`
@@ -46,17 +51,4 @@ export function recordHeartbeat(
       sourceId,
     }));
   });
-}
-
-/** Queues a "capture now" for a source; returns false when there is no such source. */
-export async function requestCapture(
-  sql: Sql,
-  sourceId: number,
-  requestedBy: number,
-): Promise<{ id: number } | null> {
-  const rows = await sql`
-    insert into capture_requests (source_id, requested_by)
-    select id, ${requestedBy} from sources where id = ${sourceId}
-    returning id`;
-  return rows.length ? { id: rows[0].id } : null;
 }

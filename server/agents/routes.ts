@@ -1,13 +1,12 @@
 /** HTTP routes for agents: heartbeats, and an admin's "capture now" for a source. */
 import { Hono } from 'hono';
 import { Heartbeat } from '../../agent/capture/heartbeat.ts';
-import { audit } from '../audit/audit_log.ts';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, intParam } from '../http/api_doc.ts';
-import { AppError } from '../errors.ts';
-import { jsonBody, parseOr400 } from '../http/validate.ts';
-import { recordHeartbeat, requestCapture } from './heartbeats.ts';
+import { actorOf } from '../http/actions.ts';
+import { type ApiDoc, IdParams } from '../http/api_doc.ts';
+import { captureNow, CaptureRequested } from './capture_now.ts';
+import { HeartbeatReply, recordHeartbeat } from './heartbeats.ts';
 
 export function agentRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -22,10 +21,12 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
     bodyError: 'invalid_heartbeat',
     summary:
       "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
-    responses: { 200: '`{"captureNow": [{"sourceId"}]}`' },
+    responses: { 200: { description: 'Capture-now requests picked up', schema: HeartbeatReply } },
   }, async (c, { body: heartbeat }) => {
-    const captureNow = await recordHeartbeat(sql, c.get('auth').id, heartbeat);
-    return c.json({ captureNow });
+    const reply: HeartbeatReply = {
+      captureNow: await recordHeartbeat(sql, c.get('auth').id, heartbeat),
+    };
+    return c.json(reply);
   });
 
   doc.define(app, {
@@ -34,20 +35,10 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
     operationId: 'requestCapture',
     tag: 'Sources',
     roles: ['admin'],
+    params: IdParams,
     summary: "Ask the source's agent to capture now (delivered with its next heartbeat)",
-    responses: { 202: 'Queued', 404: 'No such source' },
-  }, async (c) => {
-    const id = intParam(c, 'id');
-    const req = await requestCapture(sql, id, c.get('auth').id);
-    if (!req) throw new AppError('not_found', `no source ${id}`);
-    await audit(sql, {
-      action: 'capture.request',
-      actorId: c.get('auth').id,
-      actorName: c.get('auth').name,
-      target: `source:${id}`,
-    });
-    return c.json({ requestId: req.id, sourceId: id, status: 'pending' }, 202);
-  });
+    responses: { 202: { description: 'Queued', schema: CaptureRequested }, 404: 'No such source' },
+  }, async (c, { params }) => c.json(await captureNow(sql, params.id, actorOf(c)), 202));
 
   return app;
 }

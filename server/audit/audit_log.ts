@@ -1,7 +1,11 @@
 /** The audit log: admin actions and authentication failures. Data access only. */
 import type { JSONValue } from 'postgres';
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
+
+/** Who does an action: a token (API) or the token a page session logged in with. */
+export type Actor = { id: number | null; name: string | null; ip?: string | null };
 
 export type AuditEntry = {
   action: string;
@@ -25,16 +29,29 @@ export async function audit(sql: Sql, e: AuditEntry): Promise<void> {
   }
 }
 
-export type AuditRow = {
-  id: number;
-  at: string;
-  actorId: number | null;
-  actorName: string | null;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  detail: unknown;
-};
+/** Appends what `actor` did to `target` (the one audit row of an action, whichever way it came). */
+export function auditAction(sql: Sql, actor: Actor, action: string, target: string, detail = {}) {
+  return audit(sql, {
+    action,
+    actorId: actor.id,
+    actorName: actor.name,
+    ip: actor.ip,
+    target,
+    detail,
+  });
+}
+
+export const AuditRow = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  actorId: z.number().int().nullable(),
+  actorName: z.string().nullable(),
+  action: z.string(),
+  target: z.string().nullable(),
+  ip: z.string().nullable(),
+  detail: z.unknown(),
+});
+export type AuditRow = z.infer<typeof AuditRow>;
 
 /** Newest first, keyset-paged by id. */
 export async function listAudit(sql: Sql, q: { limit: number; before?: number; action?: string }) {
@@ -59,7 +76,7 @@ export async function listAudit(sql: Sql, q: { limit: number; before?: number; a
       ip: r.ip,
       detail: r.detail,
     })),
-    total,
+    total: total as number,
     next: rows.length > q.limit ? String(page[page.length - 1].id) : null,
   };
 }

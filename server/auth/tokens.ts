@@ -3,6 +3,7 @@
  * Data access only; HTTP concerns live in ./middleware.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 
 export const ROLES = ['admin', 'viewer', 'agent', 'metrics'] as const;
@@ -108,18 +109,19 @@ export async function hasAdminToken(sql: Sql): Promise<boolean> {
   return rows.length > 0;
 }
 
-export type TokenListItem = {
-  id: number;
-  name: string;
-  role: Role;
-  prefix: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-  allowedSources: string[] | null;
-  status: 'active' | 'expired' | 'revoked';
-};
+export const TokenListItem = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  prefix: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  allowedSources: z.array(z.string()).nullable(),
+  status: z.enum(['active', 'expired', 'revoked']),
+});
+export type TokenListItem = z.infer<typeof TokenListItem>;
 
 /** Every token (never the values), newest first. */
 export async function listTokens(sql: Sql): Promise<TokenListItem[]> {
@@ -143,10 +145,13 @@ export async function listTokens(sql: Sql): Promise<TokenListItem[]> {
   }));
 }
 
-/** Revokes a token and ends its sessions; false when there is no such live token. */
-export async function revokeToken(sql: Sql, id: number): Promise<boolean> {
-  const rows =
-    await sql`update api_tokens set revoked_at = now() where id = ${id} and revoked_at is null returning id`;
-  if (rows.length) await sql`delete from sessions where token_id = ${id}`;
-  return rows.length > 0;
+/** Revokes a token and ends its sessions (one statement); null without such a live token. */
+export async function revokeToken(sql: Sql, id: number): Promise<{ name: string } | null> {
+  const [row] = await sql`
+    with revoked as (
+      update api_tokens set revoked_at = now() where id = ${id} and revoked_at is null
+      returning id, name
+    ), ended as (delete from sessions where token_id in (select id from revoked))
+    select name from revoked`;
+  return row ? { name: row.name as string } : null;
 }

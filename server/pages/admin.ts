@@ -1,7 +1,12 @@
 /** Admin pages: tokens (create and revoke through CSRF-protected forms), agents, jobs, audit log. */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { audit, listAudit } from '../audit/audit_log.ts';
-import { createToken, listTokens, revokeToken, type Role, ROLES } from '../auth/tokens.ts';
+import { CreateToken, createTokenAction, revokeTokenAction } from '../auth/token_actions.ts';
+import { listTokens } from '../auth/tokens.ts';
+import { actorOf, refusal } from '../http/actions.ts';
+import { IdParams } from '../http/api_doc.ts';
+import { parseOr400 } from '../http/validate.ts';
+import type { AppError } from '../errors.ts';
 import type { Sql } from '../db/connect.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { jobOverview, jobState, listAgents } from '../queries/pages_admin.ts';
@@ -28,7 +33,7 @@ export function adminRoutes(
   const tokens = async (
     c: Parameters<MiddlewareHandler<PageEnv>>[0],
     flash: TokenFlash,
-    status: 200 | 400 = 200,
+    status: 200 | AppError['status'] = 200,
   ) =>
     c.html(
       tokensPage(viewerOf(c), {
@@ -46,56 +51,41 @@ export function adminRoutes(
     (c) => tokens(c, c.req.query('revoked') ? { revoked: c.req.query('revoked') } : {}),
   );
 
+  // Create and revoke: the same actions as POST /api/v1/tokens and DELETE /api/v1/tokens/:id.
   app.post('/admin/tokens', auth, admin, requireCsrf(), async (c) => {
-    const s = c.get('session')!;
     const form = await c.req.parseBody();
-    const name = typeof form.name === 'string' ? form.name.trim() : '';
-    const role = typeof form.role === 'string' && (ROLES as readonly string[]).includes(form.role)
-      ? (form.role as Role)
-      : null;
-    const daysText = typeof form.days === 'string' ? form.days.trim() : '';
-    const days = daysText ? positiveInt(daysText) : null;
-    if (!name || name.length > 100) return tokens(c, { error: 'Name: 1 to 100 characters.' }, 400);
-    if (!role) return tokens(c, { error: `Role: one of ${ROLES.join(', ')}.` }, 400);
-    if (daysText && (!days || days > 3650)) {
-      return tokens(
-        c,
-        { error: 'Expires after: a whole number of days from 1 to 3650, or empty.' },
-        400,
+    const text = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
+    const days = text(form.days);
+    const sources = text(form.sources);
+    try {
+      const created = await createTokenAction(
+        sql,
+        parseOr400(CreateToken, {
+          name: form.name,
+          role: text(form.role),
+          expiresInDays: days ? (/^\d+(\.\d+)?$/.test(days) ? Number(days) : days) : undefined,
+          sources: sources ? sources.split(/[\s,]+/).filter(Boolean) : undefined,
+        }, 'invalid_body'),
+        actorOf(c),
       );
+      // The value is shown in this response only; it is never stored or shown again.
+      c.header('cache-control', 'no-store');
+      return tokens(c, { created });
+    } catch (err) {
+      const e = refusal(err);
+      return tokens(c, { error: e.message }, e.status);
     }
-    const expiresAt = days ? new Date(Date.now() + days * 86400_000) : null;
-    const created = await createToken(sql, { name, role, expiresAt, createdBy: s.id });
-    await audit(sql, {
-      action: 'token.create',
-      actorId: s.id,
-      actorName: s.name,
-      target: `token:${created.id}`,
-      detail: { name, role, expiresAt, via: 'page' },
-    });
-    // The value is shown in this response only; it is never stored or shown again.
-    c.header('cache-control', 'no-store');
-    return tokens(c, { created: { name, role, token: created.token } });
   });
 
   app.post('/admin/tokens/:id/revoke', auth, admin, requireCsrf(), async (c) => {
-    const s = c.get('session')!;
-    const id = positiveInt(c.req.param('id'));
-    if (id === s.id) {
-      return tokens(c, { error: 'You cannot revoke the token you are logged in with.' }, 400);
+    try {
+      const { id } = parseOr400(IdParams, c.req.param(), 'invalid_path');
+      const { name } = await revokeTokenAction(sql, id, actorOf(c));
+      return c.redirect(`/admin?revoked=${encodeURIComponent(name)}`, 303);
+    } catch (err) {
+      const e = refusal(err);
+      return tokens(c, { error: e.message }, e.status);
     }
-    const name = (await listTokens(sql)).find((t) => t.id === id)?.name ?? `token ${id}`;
-    if (!id || !(await revokeToken(sql, id))) {
-      return tokens(c, { error: 'No live token with that id.' }, 400);
-    }
-    await audit(sql, {
-      action: 'token.revoke',
-      actorId: s.id,
-      actorName: s.name,
-      target: `token:${id}`,
-      detail: { name, via: 'page' },
-    });
-    return c.redirect(`/admin?revoked=${encodeURIComponent(name)}`, 303);
   });
 
   app.get(

@@ -1,8 +1,10 @@
 /** Source pages: the list with poll health and "capture now", and one source's capture history. */
 import { Hono, type MiddlewareHandler } from 'hono';
-import { requestCapture } from '../agents/heartbeats.ts';
-import { audit } from '../audit/audit_log.ts';
+import { captureNow } from '../agents/capture_now.ts';
 import type { Sql } from '../db/connect.ts';
+import { actorOf, refusal } from '../http/actions.ts';
+import { IdParams } from '../http/api_doc.ts';
+import { parseOr400 } from '../http/validate.ts';
 import { listCaptures } from '../queries/history.ts';
 import {
   captureHistory,
@@ -79,32 +81,26 @@ export function sourceRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     }));
   });
 
-  // "Capture now": queued for the source's agent, picked up with its next heartbeat.
+  // "Capture now": the same action as POST /api/v1/sources/:id/capture.
   app.post('/sources/:id/capture', auth, requireAdminPage(), requireCsrf(), async (c) => {
-    const s = c.get('session')!;
-    const id = positiveInt(c.req.param('id'));
-    const req = id ? await requestCapture(sql, id, s.id) : null;
-    if (!req) {
+    try {
+      const { id } = parseOr400(IdParams, c.req.param(), 'invalid_path');
+      await captureNow(sql, id, actorOf(c));
+      const back = c.req.header('referer')?.includes(`/sources/${id}`)
+        ? `/sources/${id}`
+        : '/sources';
+      return c.redirect(`${back}?done=requested`, 303);
+    } catch (err) {
+      const e = refusal(err);
       return c.html(
         notFoundPage(viewerOf(c), {
-          title: 'Source not found',
-          message: `There is no source ${c.req.param('id')}.`,
+          title: e.status === 404 ? 'Source not found' : 'Cannot capture',
+          message: e.message,
           back: { href: '/sources', label: 'All sources' },
         }),
-        404,
+        e.status,
       );
     }
-    await audit(sql, {
-      action: 'capture.request',
-      actorId: s.id,
-      actorName: s.name,
-      target: `source:${id}`,
-      detail: { requestId: req.id, via: 'page' },
-    });
-    const back = c.req.header('referer')?.includes(`/sources/${id}`)
-      ? `/sources/${id}`
-      : '/sources';
-    return c.redirect(`${back}?done=requested`, 303);
   });
 
   return app;

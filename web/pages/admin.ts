@@ -137,14 +137,16 @@ ${f.error ? markup`<div class="notice danger" role="alert">${f.error}</div>` : '
   <h2 id="new-h">New token</h2>
   <form method="post" action="/admin/tokens" class="form-grid">
     ${csrfField(viewer.csrf)}
-    <label for="t-name">Name<input id="t-name" name="name" required maxlength="100" placeholder="e.g. site-b agent"></label>
+    <label for="t-name">Name<input id="t-name" name="name" required maxlength="200" placeholder="e.g. site-b agent"></label>
     <label for="t-role">Role<select id="t-role" name="role">
       <option value="viewer">viewer — read pages and API</option><option value="agent">agent — post captures</option>
       <option value="metrics">metrics — scrape metrics</option><option value="admin">admin — everything</option>
     </select></label>
     <label for="t-days">Expires in days (optional)<input id="t-days" name="days" type="number" min="1" max="3650" inputmode="numeric"></label>
+    <label for="t-sources">Sources (agent tokens, optional)<input id="t-sources" name="sources" placeholder="e.g. vcenter:vc-a, proxmox:pve-b" aria-describedby="t-sources-hint"></label>
     <div><button type="submit">Create token</button></div>
   </form>
+  <p class="muted small" id="t-sources-hint">An agent token bound to sources may post only for them; unbound, it owns the sources it posts for first.</p>
 </section>
 <h2>Tokens</h2>
 ${
