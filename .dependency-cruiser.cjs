@@ -15,6 +15,8 @@ const HTTP = [
   '^server/app[.]ts$',
   '^server/main[.]ts$',
   '^server/[^/]+/routes[.]ts$',
+  // A feature's HTTP middleware (auth: Bearer tokens and roles).
+  '^server/[^/]+/middleware[.]ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isTimeZone } from './aggregate/period.ts';
-import { isAddressOrCidr } from './http/client_ip.ts';
+import { isAddressOrCidr } from './addresses.ts';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off'])

@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { describeIssues } from '../../shared/issues.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
-import { rejectNul } from './nul.ts';
+import { rejectNul } from '../nul.ts';
 import { BodyTooLarge, HEARTBEAT_MAX_BYTES, readLimited } from './body_limit.ts';
 
 export function parseOr400<T extends z.ZodType>(

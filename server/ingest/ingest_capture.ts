@@ -11,7 +11,7 @@
 import type { TokenInfo } from '../auth/tokens.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import { hasNulEscape, rejectNul } from '../http/nul.ts';
+import { hasNulEscape, rejectNul } from '../nul.ts';
 import {
   captureFromParsed,
   captureFromText,

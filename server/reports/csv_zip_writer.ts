@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { Column, ColumnType, Row, TableSpec } from './columns.ts';
 import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
 import { ZipStream } from './zip_stream.ts';
-import { CSV_BOM, csvQuote, csvTime, neutraliseFormula } from '../http/csv.ts';
+import { CSV_BOM, csvQuote, csvTime, neutraliseFormula } from '../csv.ts';
 
 /** One CSV field from a query value of the column's type. */
 export function csvField(type: ColumnType, v: unknown): string {

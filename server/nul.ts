@@ -1,0 +1,57 @@
+/**
+ * NUL characters (U+0000) in request input. PostgreSQL text cannot hold one: a NUL that
+ * reached a query failed it (500), and one inside COPY data once hung the ingest (see
+ * ingest/stage.ts). So every request is checked before its input is used: the URL (path and
+ * query parameters) by `rejectNulInUrl`, parsed bodies by `nulPath`/`rejectNul`, and a
+ * capture's text by `hasNulEscape` first (one scan; a JSON text can carry a NUL only as the
+ * escape `\u0000`, since JSON.parse refuses raw control characters).
+ */
+import { AppError, type ErrorCode } from './errors.ts';
+
+/** The path (`a.b.0.c`) of the first string or key holding a NUL in `value`, or null. */
+export function nulPath(value: unknown, path: string[] = []): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? where(path) : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], [...path, String(i)]);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (key.includes('\0')) return where([...path, key.replaceAll('\0', '\\u0000')]);
+    const found = nulPath(v, [...path, key]);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+function where(path: string[]): string {
+  return path.join('.') || '(root)';
+}
+
+export const NUL_MESSAGE = 'must not contain a NUL character (\\u0000)';
+
+/** 400 naming the first field of `value` that holds a NUL; nothing when none does. */
+export function rejectNul(value: unknown, code: ErrorCode = 'invalid_request'): void {
+  const path = nulPath(value);
+  if (path === null) return;
+  throw new AppError(code, `${path}: ${NUL_MESSAGE}`, {
+    issues: [{ path, message: NUL_MESSAGE }],
+  });
+}
+
+/**
+ * Whether JSON text holds the escape `\u0000` (a NUL once parsed): one indexOf over the
+ * text, and on a hit a look at the backslashes before it, since `\\u0000` is a backslash
+ * followed by the text "u0000". Hex digits may be in either case, but 0 has only one.
+ */
+export function hasNulEscape(text: string): boolean {
+  for (let at = text.indexOf('\\u0000'); at >= 0; at = text.indexOf('\\u0000', at + 1)) {
+    let backslashes = 1;
+    while (at - backslashes >= 0 && text.charCodeAt(at - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 1) return true;
+  }
+  return false;
+}
