@@ -10,8 +10,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { audit } from '../server/audit/audit_log.ts';
-import { createToken, listTokens, revokeToken, type Role, ROLES } from '../server/auth/tokens.ts';
+import { describeIssues } from '../shared/issues.ts';
+import type { Actor } from '../server/audit/audit_log.ts';
+import { CreateToken, createTokenAction, revokeTokenAction } from '../server/auth/token_actions.ts';
+import { listTokens, ROLES } from '../server/auth/tokens.ts';
+import { AppError } from '../server/errors.ts';
 import { ConfigError, loadServerConfig } from '../server/config.ts';
 import { createPool, type Database, openDatabase } from '../server/db/connect.ts';
 import { migrate } from '../server/db/migrate.ts';
@@ -74,29 +77,28 @@ const [command, ...rest] = process.argv.slice(2);
 if (!command || command === '--help') fail('a command is needed');
 if (!['create', 'list', 'revoke'].includes(command)) fail(`unknown command ${command}`);
 
-// Validate everything before touching the database.
-let create: { role: Role; name: string; expiresAt: Date | null; sources: string[] | null } | null =
-  null;
+// Validate everything before touching the database, with the schema the API and the admin
+// page use (server/auth/token_actions.ts): one action, whichever door it comes through.
+const CLI: Actor = { id: null, name: 'cli', ip: null };
+let create: CreateToken | null = null;
 let revokeId = 0;
 if (command === 'create') {
   const f = flags(rest);
-  if (!f.role || !(ROLES as readonly string[]).includes(f.role)) {
-    fail(`--role must be one of ${ROLES.join(', ')}`);
-  }
-  if (!f.name) fail('--name is required');
-  const days = f['expires-days'] === undefined ? null : Number(f['expires-days']);
-  if (days !== null && !(days > 0)) fail('--expires-days must be a positive number');
-  const sources = f.sources ? f.sources.split(',').map((s) => s.trim()) : null;
-  if (sources && f.role !== 'agent') fail('--sources is only for agent tokens');
-  if (sources?.some((s) => !/^(vcenter|proxmox|demo):.+$/.test(s))) {
-    fail('--sources entries look like vcenter:<id>');
-  }
-  create = {
-    role: f.role as Role,
+  const input = {
     name: f.name,
-    expiresAt: days ? new Date(Date.now() + days * 86400_000) : null,
-    sources,
+    role: f.role,
+    expiresInDays: f['expires-days'] === undefined ? undefined : Number(f['expires-days']),
+    sources: f.sources?.split(',').map((s) => s.trim()),
   };
+  const parsed = CreateToken.safeParse(input);
+  if (!parsed.success) {
+    const flag = (p: string) => `--${{ expiresInDays: 'expires-days' }[p] ?? p}`;
+    fail(
+      describeIssues(parsed.error).map((i) => `${flag(i.path.split('.')[0])}: ${i.message}`)
+        .join('; '),
+    );
+  }
+  create = parsed.data;
 } else if (command === 'revoke') {
   revokeId = Number(rest[0]);
   if (!Number.isInteger(revokeId) || revokeId <= 0) fail('revoke needs a token id (see list)');
@@ -105,25 +107,14 @@ if (command === 'create') {
 const db = await database();
 try {
   if (create) {
-    const { id, token } = await createToken(db.sql, {
-      name: create.name,
-      role: create.role,
-      expiresAt: create.expiresAt,
-      allowedSources: create.sources,
-    });
-    await audit(db.sql, {
-      action: 'token.create',
-      actorName: 'cli',
-      target: `token:${id}`,
-      detail: { name: create.name, role: create.role },
-    });
+    const t = await createTokenAction(db.sql, create, CLI);
     console.log(
-      `created token ${id} (${create.role}, "${create.name}"${
-        create.expiresAt ? `, expires ${create.expiresAt.toISOString()}` : ''
+      `created token ${t.id} (${t.role}, "${t.name}"${
+        t.expiresAt ? `, expires ${t.expiresAt}` : ''
       }).`,
     );
     console.log('Its value is shown only now:');
-    console.log(token);
+    console.log(t.token);
   } else if (command === 'list') {
     const tokens = await listTokens(db.sql);
     for (const t of tokens) {
@@ -139,16 +130,13 @@ try {
       );
     }
   } else {
-    if (!(await revokeToken(db.sql, revokeId))) {
-      console.error(`token: no live token ${revokeId}`);
-      process.exitCode = 1;
-    } else {
-      await audit(db.sql, {
-        action: 'token.revoke',
-        actorName: 'cli',
-        target: `token:${revokeId}`,
-      });
+    try {
+      await revokeTokenAction(db.sql, revokeId, CLI);
       console.log(`revoked token ${revokeId}`);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      console.error(`token: ${err.message}`);
+      process.exitCode = 1;
     }
   }
 } finally {
