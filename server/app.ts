@@ -30,6 +30,7 @@ import { inventoryRoutes } from './inventory/routes.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
+import { jobsRoutes } from './jobs/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 
 export type AppOptions = {
@@ -139,6 +140,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', queryRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
+  api.route('/', jobsRoutes(sql, doc, options.jobs));
   api.route(
     '/',
     reportRoutes(sql, doc, {

@@ -11,10 +11,20 @@ import { type Database, openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { log, setLogLevel } from './log.ts';
 import { listen } from './runtime.ts';
-import { type Jobs, startJobs } from './jobs/boss.ts';
-import { notifyCaptureStored } from './jobs/aggregation_jobs.ts';
+import { type JobFeature, type Jobs, startJobs } from './jobs/boss.ts';
+import { aggregationFeature, notifyCaptureStored } from './aggregate/aggregation_jobs.ts';
+import { benchmarkFeature } from './aggregate/benchmark_action.ts';
 import { runMaintenance } from './maintenance/maintenance.ts';
-import { registerMaintenanceJobs } from './maintenance/maintenance_jobs.ts';
+import { maintenanceFeature } from './maintenance/maintenance_jobs.ts';
+import { reportsFeature } from './reports/report_jobs.ts';
+
+/** The features with background work: their queues, schedules and workers. */
+export const JOB_FEATURES: JobFeature[] = [
+  aggregationFeature,
+  benchmarkFeature,
+  reportsFeature,
+  maintenanceFeature,
+];
 
 export type RunningVmledger = {
   url: string;
@@ -51,12 +61,13 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
       jobs = await startJobs({
         sql: jobSql,
         url: db.url,
+        features: JOB_FEATURES,
         reportTz: config.reportTz,
         reportRetentionDays: config.reportRetentionDays,
+        retentionMonths: config.retentionMonths,
         engine: config.aggEngine,
         dailyAt: config.aggDailyAt,
       });
-      await registerMaintenanceJobs(jobs, { retentionMonths: config.retentionMonths });
     }
     const app = createApp(db.sql, {
       maxBodyBytes: config.maxBodyBytes,

@@ -1,18 +1,17 @@
 /**
  * "Start a benchmark": the one action behind the Benchmarks page form and
- * `POST /api/v1/benchmarks`. It validates the request (same schema, same errors for both),
- * records it in benchmark_requests, queues the `benchmark` job and writes one audit row
- * (`benchmark.start`). The job's body is `runBenchmarkJob`: it runs the benchmark, keeping
- * the request's progress up to date for the page that watches it.
+ * `POST /api/v1/benchmarks`. Both validate with `BenchmarkStart` (same errors); the action
+ * checks the source, records the request in benchmark_requests, queues the `benchmark` job
+ * and writes one audit row (`benchmark.start`). `benchmarkFeature` is the job's queue and
+ * worker: it runs the benchmark, keeping the request's progress up to date for the page that
+ * watches it, and returns the summary as the job's output.
  */
 import { z } from 'zod';
-import { audit } from '../audit/audit_log.ts';
+import { type Actor, auditAction } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
-import { MAX_INT_ID } from '../http/api_doc.ts';
 import { AppError } from '../errors.ts';
-import { parseOr400 } from '../http/validate.ts';
-import type { Jobs } from '../jobs/boss.ts';
-import { QUEUES } from '../jobs/queues.ts';
+import type { JobFeature, Jobs } from '../jobs/boss.ts';
+import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
 import { BENCH_PATHS, type BenchmarkResult, benchmarkSteps, runBenchmark } from './benchmark.ts';
 import {
@@ -22,28 +21,26 @@ import {
   markBenchmarkRunning,
   setBenchmarkJob,
 } from './benchmark_requests.ts';
+import { Month, monthStart, SourceId } from './inputs.ts';
 import { isDay, monthOf } from './period.ts';
 import { sourceExists } from './pending.ts';
 import type { Kind } from './run.ts';
 
-const Day = z.string().refine(isDay, 'must be a date YYYY-MM-DD');
-const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month YYYY-MM').or(Day);
+export const BENCHMARK_QUEUE = 'benchmark';
 
 /** What a benchmark request carries (the API's JSON body; the page form is read into it). */
 export const BenchmarkStart = z
   .object({
     kind: z.enum(['daily', 'monthly']),
-    source: z.number().int().positive().max(MAX_INT_ID),
+    source: SourceId,
     period: Month,
     reps: z.number().int().min(1).max(20).default(3),
     engines: z.array(z.enum(['sql', 'ts', 'floor'])).min(1).max(3)
       .refine((e) => new Set(e).size === e.length, 'each engine at most once')
-      .default(['floor', 'sql', 'ts']),
+      .optional().describe('default: every engine'),
   })
   .strict();
-export type BenchmarkStartInput = z.input<typeof BenchmarkStart>;
-
-export type Actor = { id: number | null; name: string | null; ip?: string | null };
+export type BenchmarkStart = z.output<typeof BenchmarkStart>;
 
 /** The benchmark job's data. */
 export type BenchmarkJobData = {
@@ -56,17 +53,16 @@ export type BenchmarkJobData = {
   requestId?: string;
 };
 
-/** Validates, records, queues and audits a benchmark; returns the request and job ids. */
+/** Checks, records, queues and audits a benchmark; returns the request and job ids. */
 export async function startBenchmark(
   sql: Sql,
   jobs: Jobs | undefined,
-  input: unknown,
+  b: BenchmarkStart,
   actor: Actor,
 ): Promise<{ id: string; jobId: string; state: 'queued' }> {
   if (!jobs) {
     throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
   }
-  const b = parseOr400(BenchmarkStart, input);
   if (b.kind === 'daily' && !isDay(b.period)) {
     throw new AppError('invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', {
       issues: [{ path: 'period', message: 'must be a day' }],
@@ -77,10 +73,8 @@ export async function startBenchmark(
       issues: [{ path: 'source', message: 'no such source' }],
     });
   }
-  const period = b.kind === 'monthly'
-    ? monthOf(b.period.length === 7 ? `${b.period}-01` : b.period)
-    : b.period;
-  const engines = BENCH_PATHS.filter((p) => b.engines.includes(p));
+  const period = b.kind === 'monthly' ? monthOf(monthStart(b.period)) : b.period;
+  const engines = BENCH_PATHS.filter((p) => b.engines?.includes(p) ?? true);
   const id = await insertBenchmarkRequest(sql, {
     kind: b.kind,
     sourceId: b.source,
@@ -98,19 +92,18 @@ export async function startBenchmark(
     engines,
     requestId: id,
   };
-  const jobId = await jobs.boss.send(QUEUES.benchmark, data);
+  const jobId = await jobs.boss.send(BENCHMARK_QUEUE, data);
   if (!jobId) {
     await markBenchmarkDone(sql, id, { error: 'could not enqueue the benchmark' });
     throw new AppError('jobs_unavailable', 'could not enqueue the benchmark');
   }
   await setBenchmarkJob(sql, id, jobId);
-  await audit(sql, {
-    action: 'benchmark.start',
-    actorId: actor.id,
-    actorName: actor.name,
-    ip: actor.ip ?? null,
-    target: `benchmark:${id}`,
-    detail: { kind: b.kind, source: b.source, period, reps: b.reps, engines },
+  await auditAction(sql, actor, 'benchmark.start', `benchmark:${id}`, {
+    kind: b.kind,
+    source: b.source,
+    period,
+    reps: b.reps,
+    engines,
   });
   return { id, jobId, state: 'queued' };
 }
@@ -146,3 +139,46 @@ export async function runBenchmarkJob(
     throw err;
   }
 }
+
+/** Median of a non-empty list. */
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The benchmark queue and its worker (the job's output: medians per engine and parity). */
+export const benchmarkFeature: JobFeature = {
+  name: 'benchmark',
+  queues: [{
+    name: BENCHMARK_QUEUE,
+    options: {
+      policy: 'standard',
+      retryLimit: 0,
+      expireInSeconds: 60 * 60,
+      deleteAfterSeconds: 30 * 86400,
+    },
+  }],
+  async workers(jobs, pollingIntervalSeconds) {
+    await work<BenchmarkJobData>(
+      jobs,
+      BENCHMARK_QUEUE,
+      { pollingIntervalSeconds },
+      async ([job]) => {
+        const r = await runBenchmarkJob(jobs.sql, job.data, { tz: jobs.reportTz, jobId: job.id });
+        const med = (p: string) => {
+          const ms = r.runs.filter((x) => x.path === p).map((x) => x.ms);
+          return ms.length ? Math.round(median(ms)) : null;
+        };
+        return {
+          runGroup: r.runGroup,
+          parity: r.parity,
+          rowsIn: r.rowsIn,
+          floorMs: med('floor'),
+          sqlMs: med('sql'),
+          tsMs: med('ts'),
+        };
+      },
+    );
+  },
+};

@@ -1,6 +1,8 @@
 /** Admin aggregation requests and benchmark runs: storage and listings. Data access only. */
 import type { JSONValue } from 'postgres';
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
+import { isUuid } from '../ids.ts';
 
 export type StoredJobRef = { id: string; queue: string; sourceId: number; period: string };
 
@@ -24,8 +26,9 @@ export async function saveAggregationRequest(
   return { id: row.id, createdAt: new Date(row.created_at).toISOString() };
 }
 
-/** One request, or null. */
+/** One request, or null (also for an id that is not a uuid). */
 export async function findAggregationRequest(sql: Sql, id: string) {
+  if (!isUuid(id)) return null;
   const [row] = await sql`select * from aggregation_requests where id = ${id}`;
   if (!row) return null;
   return {
@@ -39,30 +42,31 @@ export async function findAggregationRequest(sql: Sql, id: string) {
 }
 
 /** One run of a benchmark group, as listed. */
-export type BenchmarkRunItem = {
-  path: string;
-  rep: number;
-  rowsOut: number;
-  durationMs: number;
-  checksum: string;
-  parity: string;
-};
+export const BenchmarkRunItem = z.object({
+  path: z.string(),
+  rep: z.number().int(),
+  rowsOut: z.number().int(),
+  durationMs: z.number(),
+  checksum: z.string(),
+  parity: z.string(),
+});
+export type BenchmarkRunItem = z.infer<typeof BenchmarkRunItem>;
 
 /** A benchmark group (one `runBenchmark`), as listed. */
-export type BenchmarkGroupItem = {
-  runGroup: string;
-  kind: string;
-  period: string;
-  sourceId: number;
-  rowsIn: number;
-  parity: 'match' | 'mismatch';
-  /** EXPLAIN ANALYZE of the SQL path's statements, and of the TypeScript path's. */
-  explain: string | null;
-  explainTs: string | null;
-  notes: unknown;
-  createdAt: string;
-  runs: BenchmarkRunItem[];
-};
+export const BenchmarkGroupItem = z.object({
+  runGroup: z.string(),
+  kind: z.string(),
+  period: z.string(),
+  sourceId: z.number().int(),
+  rowsIn: z.number().int(),
+  parity: z.enum(['match', 'mismatch']),
+  explain: z.string().nullable().describe("EXPLAIN ANALYZE of the SQL path's statements"),
+  explainTs: z.string().nullable().describe("EXPLAIN ANALYZE of the TypeScript path's"),
+  notes: z.unknown(),
+  createdAt: z.string(),
+  runs: z.array(BenchmarkRunItem),
+});
+export type BenchmarkGroupItem = z.infer<typeof BenchmarkGroupItem>;
 
 /** Benchmark runs, newest group first, summarised per group with every run. */
 export async function listBenchmarkRuns(sql: Sql, limit: number): Promise<BenchmarkGroupItem[]> {

@@ -1,48 +1,74 @@
 /**
  * pg-boss on the application database, in its own schema (`pgboss`): started after the
- * migrations, it creates every queue (pg-boss 12 wants a queue before `send`), installs the
- * schedules (daily aggregation of the previous day at `dailyAt` in the reporting zone,
- * monthly on the 1st) and runs the workers. `stop()` drains gracefully.
+ * migrations with the list of features that have background work (server/main.ts names
+ * them). For each feature it creates the queues (pg-boss 12 wants a queue before `send`),
+ * installs the schedules and runs the workers. It knows no feature itself. `stop()`
+ * drains gracefully.
  */
-import { PgBoss, type Queue } from 'pg-boss';
+import { PgBoss, type Queue, type ScheduleOptions } from 'pg-boss';
 import type { Sql } from '../db/connect.ts';
 import type { Engine } from '../aggregate/run.ts';
 import { log } from '../log.ts';
-import { ALL_QUEUES, queueOptions, QUEUES } from './queues.ts';
-import { registerAggregationWorkers } from './aggregation_jobs.ts';
-import { registerBenchmarkWorker } from './benchmark_job.ts';
-import { registerReportJobs } from '../reports/report_jobs.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 
 export const BOSS_SCHEMA = 'pgboss';
+
+/** A queue and its options. */
+export type QueueSpec = { name: string; options: Omit<Queue, 'name'> };
+/** A cron schedule that sends `data` to `queue`. */
+export type ScheduleSpec = {
+  queue: string;
+  cron: string;
+  data?: object;
+  options?: ScheduleOptions;
+};
+
+/** A feature's background work: its queues, its schedules and the workers of its queues. */
+export type JobFeature = {
+  name: string;
+  queues: QueueSpec[];
+  schedules?: (jobs: Jobs) => ScheduleSpec[];
+  /** Registers the feature's workers (through jobs/instrument.ts#work). */
+  workers: (jobs: Jobs, pollingIntervalSeconds: number) => Promise<void>;
+};
 
 export type JobsOptions = {
   sql: Sql;
   /** Connection string of the same database (pg-boss uses its own `pg` pool). */
   url: string;
+  /** The features with background work (server/main.ts#JOB_FEATURES). */
+  features: JobFeature[];
   reportTz: string;
   /** Days a generated report is kept (VMLEDGER_REPORT_RETENTION_DAYS; default 90). */
   reportRetentionDays?: number;
+  /** Months of facts kept by maintenance (VMLEDGER_RETENTION_MONTHS; 0, the default: forever). */
+  retentionMonths?: number;
   engine: Engine;
-  /** HH:MM in reportTz. */
+  /** HH:MM in reportTz: daily aggregation (reports follow later). */
   dailyAt: string;
   /** Run workers on this node (default true). */
   workers?: boolean;
   /** Install cron schedules (default true). */
   schedule?: boolean;
+  /** Every queue's retry delay, instead of its own (tests shorten it). */
   retryDelaySeconds?: number;
   pollingIntervalSeconds?: number;
   /** This node's metrics (job runs are counted there; the HTTP app shares them); fresh by default. */
   metrics?: Metrics;
 };
 
+/** The running job system: what workers and actions need. */
 export type Jobs = {
   boss: PgBoss;
   sql: Sql;
+  /** Every queue of every feature: the one queue registry (GET /jobs and the Jobs page list them). */
+  queues: string[];
   reportTz: string;
   /** Days a generated report is kept (scheduled or requested). */
   reportRetentionDays?: number;
+  retentionMonths: number;
   engine: Engine;
+  dailyAt: string;
   /** This node's metrics; workers registered with jobs/instrument.ts#work count runs here. */
   metrics: Metrics;
   stop(): Promise<void>;
@@ -52,10 +78,7 @@ export type Jobs = {
  * Creates missing queues and brings existing ones to the given options. pg-boss refuses
  * any `policy` in updateQueue (even the same value), so it is left out there.
  */
-export async function ensureQueues(
-  boss: PgBoss,
-  queues: [string, Omit<Queue, 'name'>][],
-): Promise<void> {
+async function ensureQueues(boss: PgBoss, queues: [string, Omit<Queue, 'name'>][]) {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
   for (const [name, options] of queues) {
     if (existing.has(name)) {
@@ -67,7 +90,7 @@ export async function ensureQueues(
   }
 }
 
-/** Starts pg-boss, creates queues and schedules, starts workers. */
+/** Starts pg-boss, creates every feature's queues and schedules, starts their workers. */
 export async function startJobs(o: JobsOptions): Promise<Jobs> {
   const boss = new PgBoss({
     connectionString: o.url,
@@ -90,41 +113,33 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     }
   });
   await boss.start();
+  const queues = o.features.flatMap((f) => f.queues);
   const jobs: Jobs = {
     boss,
     sql: o.sql,
+    queues: queues.map((q) => q.name),
     reportTz: o.reportTz,
     reportRetentionDays: o.reportRetentionDays,
+    retentionMonths: o.retentionMonths ?? 0,
     engine: o.engine,
+    dailyAt: o.dailyAt,
     metrics: o.metrics ?? createMetrics(),
     stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
   };
   try {
+    const delay = o.retryDelaySeconds;
     await ensureQueues(
       boss,
-      ALL_QUEUES.map((name) => [name, queueOptions(name, o.retryDelaySeconds ?? 30)]),
+      queues.map((q) => [q.name, delay ? { ...q.options, retryDelay: delay } : q.options]),
     );
     if (o.schedule !== false) {
-      const [hh, mm] = o.dailyAt.split(':').map(Number);
-      await boss.schedule(QUEUES.dailyTick, `${mm} ${hh} * * *`, {}, { tz: o.reportTz });
-      // Later on the 1st than the daily tick, so the month's last day is usually in; a
-      // daily job for a closed month also re-enqueues its month, which covers the rest.
-      await boss.schedule(QUEUES.monthlyTick, `${mm} ${(hh + 2) % 24} 1 * *`, {}, {
-        tz: o.reportTz,
-      });
+      for (const s of o.features.flatMap((f) => f.schedules?.(jobs) ?? [])) {
+        await boss.schedule(s.queue, s.cron, s.data ?? {}, s.options);
+      }
     }
     if (o.workers !== false) {
-      const polling = o.pollingIntervalSeconds ?? 2;
-      await registerAggregationWorkers(jobs, polling);
-      await registerBenchmarkWorker(jobs, polling);
+      for (const f of o.features) await f.workers(jobs, o.pollingIntervalSeconds ?? 2);
     }
-    await registerReportJobs(jobs, {
-      workers: o.workers !== false,
-      schedule: o.schedule !== false,
-      dailyAt: o.dailyAt,
-      pollingIntervalSeconds: o.pollingIntervalSeconds,
-      retryDelaySeconds: o.retryDelaySeconds,
-    });
   } catch (err) {
     await boss.stop({ graceful: false }).catch(() => {});
     throw err;

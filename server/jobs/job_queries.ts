@@ -1,24 +1,11 @@
 /**
- * Job listings for the API and pages, read from pg-boss's job table (schema `pgboss`):
- * state, data, output (a failed job's error), attempts and times. Data access only.
+ * Job listings for the API and the Jobs page, read from pg-boss's job table (schema
+ * `pgboss`): state, data, output (a failed job's error), attempts and times, and counts by
+ * queue and state. Data access only.
  */
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
-import { ALL_QUEUES } from './queues.ts';
-
-export type JobRow = {
-  id: string;
-  queue: string;
-  state: string;
-  data: unknown;
-  output: unknown;
-  error: string | null;
-  retryCount: number;
-  retryLimit: number;
-  singletonKey: string | null;
-  createdOn: string;
-  startedOn: string | null;
-  completedOn: string | null;
-};
+import { isUuid } from '../ids.ts';
 
 export const JOB_STATES = [
   'created',
@@ -29,11 +16,28 @@ export const JOB_STATES = [
   'failed',
 ] as const;
 
+/** A job as the API and the Jobs page show it: a failed (or retrying) job carries `error`. */
+export const JobRow = z.object({
+  id: z.string(),
+  queue: z.string(),
+  state: z.enum(JOB_STATES),
+  data: z.unknown(),
+  output: z.unknown(),
+  error: z.string().nullable(),
+  retryCount: z.number().int(),
+  retryLimit: z.number().int(),
+  singletonKey: z.string().nullable(),
+  createdOn: z.string(),
+  startedOn: z.string().nullable(),
+  completedOn: z.string().nullable(),
+});
+export type JobRow = z.infer<typeof JobRow>;
+
 /** A row of pgboss.job as the queries below select it. */
 type JobTableRow = {
   id: string;
   name: string;
-  state: string;
+  state: JobRow['state'];
   data: unknown;
   output: unknown;
   retry_count: number;
@@ -68,23 +72,40 @@ function toRow(r: JobTableRow): JobRow {
   };
 }
 
-/** Newest jobs first, optionally by state and queue. */
+/** Newest jobs first, of the given queues (default: every queue), optionally of one state. */
 export async function listJobs(
   sql: Sql,
-  q: { state?: string; queue?: string; limit: number },
+  q: { queues?: string[]; state?: string; limit: number },
 ): Promise<JobRow[]> {
   const rows = await sql<JobTableRow[]>`
     select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on
     from pgboss.job
-    where name = any(${q.queue ? [q.queue] : ALL_QUEUES})
+    where true ${q.queues ? sql`and name = any(${q.queues})` : sql``}
       ${q.state ? sql`and state::text = ${q.state}` : sql``}
     order by created_on desc, id
     limit ${q.limit}`;
   return rows.map(toRow);
 }
 
-/** The jobs with these ids (any order of input; output in input order). */
-export async function jobsByIds(sql: Sql, ids: string[]): Promise<JobRow[]> {
+/** How many jobs each queue holds, by state; every queue of `queues` is listed, even empty. */
+export async function jobCounts(
+  sql: Sql,
+  queues: string[] = [],
+): Promise<{ queue: string; counts: Record<string, number> }[]> {
+  const rows = await sql<{ name: string; state: string; n: number }[]>`
+    select name, state::text, count(*)::int as n from pgboss.job group by name, state`;
+  const byQueue = new Map(queues.map((q) => [q, {} as Record<string, number>]));
+  for (const r of rows) {
+    const counts = byQueue.get(r.name) ?? {};
+    byQueue.set(r.name, { ...counts, [r.state]: r.n });
+  }
+  return [...byQueue].map(([queue, counts]) => ({ queue, counts }))
+    .sort((a, b) => a.queue.localeCompare(b.queue));
+}
+
+/** The jobs with these ids (any order of input; output in input order; ids that are not uuids are not found). */
+export async function jobsByIds(sql: Sql, given: string[]): Promise<JobRow[]> {
+  const ids = given.filter(isUuid);
   if (ids.length === 0) return [];
   const rows = await sql<JobTableRow[]>`
     select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on

@@ -1,26 +1,26 @@
 /**
  * HTTP routes of background jobs, mounted under /api/v1:
- *   GET  /jobs?state=&queue=&limit=  (admin) newest first; failed jobs carry `error`
- *   POST /jobs/:queue/:id/retry      (admin) retry a failed job
+ *   GET  /jobs?state=&queue=&limit=  (admin) newest first, every feature's queues; failed jobs carry `error`
+ *   POST /jobs/:queue/:id/retry      (admin) retry a failed job (server/jobs/retry_job.ts)
  */
 import { Hono } from 'hono';
-import { isUuid } from '../ids.ts';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
-import type { ApiDoc } from '../http/api_doc.ts';
 import type { Sql } from '../db/connect.ts';
-import { csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
-import { parseOr400, query } from '../http/validate.ts';
+import { actorOf } from '../http/actions.ts';
+import type { ApiDoc } from '../http/api_doc.ts';
+import { csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
 import type { Jobs } from './boss.ts';
-import { JOB_STATES, type JobRow, jobsByIds, listJobs } from './job_queries.ts';
-import { ALL_QUEUES } from './queues.ts';
+import { JOB_STATES, JobRow, listJobs } from './job_queries.ts';
+import { retryJob } from './retry_job.ts';
 
 const ListParams = z.object({
   state: z.enum(JOB_STATES).optional(),
-  queue: z.enum(ALL_QUEUES as [string, ...string[]]).optional(),
+  queue: z.string().max(100).optional().describe('one queue (default: every queue)'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+const RetryParams = z.object({ queue: z.string().max(100), id: z.string().max(100) });
 
 const JOB_CSV = fieldColumns<JobRow>(
   [
@@ -51,20 +51,25 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     roles: ['admin'],
     query: ListParams,
     summary:
-      'Background jobs (pg-boss) with state and error; failed ones first (Accept: text/csv: the same list as CSV)',
+      'Background jobs (pg-boss) of every queue, newest first, with state and error (Accept: text/csv: the same list as CSV)',
     responses: {
-      200: { description: '`{"items"}` or CSV', produces: ['text/csv'] },
+      200: {
+        description: '`{"items", "queues"}` or CSV',
+        schema: z.object({ items: z.array(JobRow), queues: z.array(z.string()) }),
+        produces: ['text/csv'],
+      },
       503: 'Jobs not running',
     },
-  }, async (c) => {
+  }, async (c, { query: q }) => {
     if (!jobs) {
       throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
     }
-    const p = parseOr400(ListParams, query(c.req.query()), 'invalid_query');
+    const queues = q.queue ? jobs.queues.filter((name) => name === q.queue) : jobs.queues;
+    const list = listJobs(sql, { ...q, queues });
     if (wantsCsv(c.req.header('accept'))) {
-      return csvResponse('vmledger-jobs.csv', JOB_CSV, onePage(listJobs(sql, p)));
+      return csvResponse('vmledger-jobs.csv', JOB_CSV, onePage(list));
     }
-    return c.json({ items: await listJobs(sql, p) });
+    return c.json({ items: await list, queues: jobs.queues });
   });
 
   doc.define(app, {
@@ -73,30 +78,15 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     operationId: 'retryJob',
     tag: 'Jobs',
     roles: ['admin'],
+    params: RetryParams,
     summary: 'Retry a failed job',
-    responses: { 200: 'Retried', 404: 'No such job', 409: 'Not failed' },
-  }, async (c) => {
-    if (!jobs) {
-      throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
-    }
-    const { queue, id } = c.req.param();
-    if (
-      !(ALL_QUEUES as string[]).includes(queue) ||
-      !isUuid(id)
-    ) {
-      throw new AppError('not_found', `no job ${queue}/${id}`);
-    }
-    const [job] = await jobsByIds(sql, [id]);
-    if (!job || job.queue !== queue) throw new AppError('not_found', `no job ${queue}/${id}`);
-    if (job.state !== 'failed') {
-      throw new AppError(
-        'not_failed',
-        `job ${id} is ${job.state}; only failed jobs can be retried`,
-      );
-    }
-    await jobs.boss.retry(queue, id);
-    return c.json({ job: (await jobsByIds(sql, [id]))[0] });
-  });
+    responses: {
+      200: { description: 'Retried: the job', schema: z.object({ job: JobRow }) },
+      404: 'No such job',
+      409: 'Not failed',
+      503: 'Jobs not running',
+    },
+  }, async (c, { params }) => c.json({ job: await retryJob(sql, jobs, params, actorOf(c)) }));
 
   return app;
 }

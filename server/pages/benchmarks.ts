@@ -7,8 +7,9 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { AppError } from '../errors.ts';
-import { clientIp } from '../http/client_ip.ts';
-import { startBenchmark } from '../aggregate/benchmark_action.ts';
+import { actorOf, refusal } from '../http/actions.ts';
+import { parseOr400 } from '../http/validate.ts';
+import { BenchmarkStart, startBenchmark } from '../aggregate/benchmark_action.ts';
 import {
   type BenchmarkRequest,
   getBenchmarkRequest,
@@ -48,7 +49,11 @@ export function benchmarkRoutes(
   const app = new Hono<PageEnv>();
   const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
 
-  const list = async (c: Ctx, form: Partial<BenchFormView> = {}, status: 200 | 400 | 503 = 200) => {
+  const list = async (
+    c: Ctx,
+    form: Partial<BenchFormView> = {},
+    status: 200 | AppError['status'] = 200,
+  ) => {
     const [groups, requests, sources] = await Promise.all([
       listBenchGroups(sql, 100),
       listBenchmarkRequests(sql, 10),
@@ -75,7 +80,6 @@ export function benchmarkRoutes(
 
   // Start: the same action as POST /api/v1/benchmarks, then the request's progress page.
   app.post('/benchmarks', auth, requireAdminPage(), requireCsrf(), async (c) => {
-    const s = c.get('session')!;
     const form = await c.req.parseBody({ all: true });
     const engines = form.engines === undefined
       ? []
@@ -89,26 +93,22 @@ export function benchmarkRoutes(
       engines,
     };
     try {
-      const started = await startBenchmark(sql, options.jobs, input, {
-        id: s.id,
-        name: s.name,
-        ip: clientIp(c),
-      });
+      const b = parseOr400(BenchmarkStart, input, 'invalid_request');
+      const started = await startBenchmark(sql, options.jobs, b, actorOf(c));
       return c.redirect(`/benchmarks/requests/${started.id}`, 303);
     } catch (err) {
-      if (err instanceof AppError && (err.status === 400 || err.status === 503)) {
-        return list(c, {
-          error: err.message,
-          values: {
-            kind: input.kind,
-            source: str(form.source),
-            period: input.period,
-            reps: str(form.reps),
-            engines,
-          },
-        }, err.status);
-      }
-      throw err;
+      // A server without job workers says so on the page, like a refused input.
+      const e = err instanceof AppError && err.code === 'jobs_unavailable' ? err : refusal(err);
+      return list(c, {
+        error: e.message,
+        values: {
+          kind: input.kind,
+          source: str(form.source),
+          period: input.period,
+          reps: str(form.reps),
+          engines,
+        },
+      }, e.status);
     }
   });
 

@@ -1,5 +1,5 @@
 /**
- * pg-boss jobs for reports, registered through server/jobs (`registerReportJobs`):
+ * pg-boss jobs for reports (`reportsFeature`):
  *   report-generate   generates one report: a requested one (by id) or a scheduled one,
  *                     which waits (retries with backoff) until the period's rollups are
  *                     current — reports follow aggregation, never run inside it
@@ -8,8 +8,8 @@
  *   report-retention  cron: reports_cleanup() (expired reports, abandoned generations)
  * One generation per node at a time: a 100,000-VM month is ~1 CPU and ~200 MB for a while.
  */
-import type { Job, Queue } from 'pg-boss';
-import { ensureQueues, type Jobs } from '../jobs/boss.ts';
+import type { Job } from 'pg-boss';
+import type { JobFeature, Jobs } from '../jobs/boss.ts';
 import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
@@ -27,40 +27,9 @@ export type ReportJobData =
   | { reportId: string }
   | { kind: 'daily' | 'monthly'; period: string; format: ReportFormat; scheduled: true };
 
-export type ReportJobsOptions = {
-  workers?: boolean;
-  schedule?: boolean;
-  /** HH:MM in the reporting zone of the daily aggregation (reports follow an hour later). */
-  dailyAt?: string;
-  pollingIntervalSeconds?: number;
-  retryDelaySeconds?: number;
-};
-
 /** Thrown while the rollups a scheduled report needs are not current; pg-boss retries. */
 export class RollupsNotReady extends Error {
   override name = 'RollupsNotReady';
-}
-
-function queueOptions(name: string, retryDelay: number): Omit<Queue, 'name'> {
-  if (name === REPORT_QUEUES.generate) {
-    // A scheduled report may wait for late aggregation: ~10 tries over several hours.
-    return {
-      policy: 'standard',
-      retryLimit: 10,
-      retryDelay,
-      retryBackoff: true,
-      retryDelayMax: 3600,
-      expireInSeconds: 3600,
-      deleteAfterSeconds: 14 * 86400,
-    };
-  }
-  return {
-    policy: 'standard',
-    retryLimit: 1,
-    retryDelay,
-    expireInSeconds: 600,
-    deleteAfterSeconds: 7 * 86400,
-  };
 }
 
 /** Queues a requested report for any node's worker. */
@@ -120,58 +89,84 @@ function plusHours(hhmm: string, h: number): { hh: number; mm: number } {
   return { hh: (hh + h) % 24, mm };
 }
 
-/** Creates the report queues, installs the schedules and starts the workers. */
-export async function registerReportJobs(jobs: Jobs, o: ReportJobsOptions = {}): Promise<void> {
-  const retryDelay = o.retryDelaySeconds ?? 300;
-  await ensureQueues(
-    jobs.boss,
-    Object.values(REPORT_QUEUES).map((name) => [name, queueOptions(name, retryDelay)]),
-  );
-  if (o.schedule !== false) {
-    const daily = plusHours(o.dailyAt ?? '00:30', 1);
-    const monthly = plusHours(o.dailyAt ?? '00:30', 3);
-    await jobs.boss.schedule(
-      REPORT_QUEUES.tick,
-      `${daily.mm} ${daily.hh} * * *`,
-      { kind: 'daily' },
-      { tz: jobs.reportTz, key: 'daily' },
-    );
-    await jobs.boss.schedule(REPORT_QUEUES.tick, `${monthly.mm} ${monthly.hh} 1 * *`, {
-      kind: 'monthly',
-    }, { tz: jobs.reportTz, key: 'monthly' });
-    await jobs.boss.schedule(
-      REPORT_QUEUES.retention,
-      `${monthly.mm} ${(monthly.hh + 1) % 24} * * *`,
-      {},
-      { tz: jobs.reportTz },
-    );
-  }
-  if (o.workers === false) return;
-  const pollingIntervalSeconds = o.pollingIntervalSeconds ?? 2;
-  await work<ReportJobData>(jobs, REPORT_QUEUES.generate, {
-    batchSize: 1,
-    pollingIntervalSeconds,
-    localConcurrency: 1,
-  }, async ([job]: Job<ReportJobData>[]) => {
-    try {
-      return await runReportJob(jobs, job.data);
-    } catch (err) {
-      if (err instanceof RollupsNotReady) {
-        log.info('scheduled report waits for aggregation', { detail: err.message });
+/** The report queues, their schedules (an hour after the daily aggregation, three after the monthly) and workers. */
+export const reportsFeature: JobFeature = {
+  name: 'reports',
+  queues: [
+    // A scheduled report may wait for late aggregation: ~10 tries over several hours.
+    {
+      name: REPORT_QUEUES.generate,
+      options: {
+        policy: 'standard',
+        retryLimit: 10,
+        retryDelay: 300,
+        retryBackoff: true,
+        retryDelayMax: 3600,
+        expireInSeconds: 3600,
+        deleteAfterSeconds: 14 * 86400,
+      },
+    },
+    ...[REPORT_QUEUES.tick, REPORT_QUEUES.retention].map((name) => ({
+      name,
+      options: {
+        policy: 'standard',
+        retryLimit: 1,
+        retryDelay: 300,
+        expireInSeconds: 600,
+        deleteAfterSeconds: 7 * 86400,
+      },
+    })),
+  ],
+  schedules: (jobs) => {
+    const daily = plusHours(jobs.dailyAt, 1);
+    const monthly = plusHours(jobs.dailyAt, 3);
+    const tz = jobs.reportTz;
+    return [
+      {
+        queue: REPORT_QUEUES.tick,
+        cron: `${daily.mm} ${daily.hh} * * *`,
+        data: { kind: 'daily' },
+        options: { tz, key: 'daily' },
+      },
+      {
+        queue: REPORT_QUEUES.tick,
+        cron: `${monthly.mm} ${monthly.hh} 1 * *`,
+        data: { kind: 'monthly' },
+        options: { tz, key: 'monthly' },
+      },
+      {
+        queue: REPORT_QUEUES.retention,
+        cron: `${monthly.mm} ${(monthly.hh + 1) % 24} * * *`,
+        options: { tz },
+      },
+    ];
+  },
+  async workers(jobs, pollingIntervalSeconds) {
+    await work<ReportJobData>(jobs, REPORT_QUEUES.generate, {
+      batchSize: 1,
+      pollingIntervalSeconds,
+      localConcurrency: 1,
+    }, async ([job]: Job<ReportJobData>[]) => {
+      try {
+        return await runReportJob(jobs, job.data);
+      } catch (err) {
+        if (err instanceof RollupsNotReady) {
+          log.info('scheduled report waits for aggregation', { detail: err.message });
+        }
+        throw err;
       }
-      throw err;
-    }
-  });
-  await work<{ kind: 'daily' | 'monthly' }>(jobs, REPORT_QUEUES.tick, {
-    pollingIntervalSeconds,
-  }, async ([job]) => {
-    const kind = job.data?.kind === 'monthly' ? 'monthly' : 'daily';
-    return { kind, job: await reportTick(jobs, kind) };
-  });
-  await work(
-    jobs,
-    REPORT_QUEUES.retention,
-    { pollingIntervalSeconds },
-    () => cleanupReports(jobs.sql),
-  );
-}
+    });
+    await work<{ kind: 'daily' | 'monthly' }>(jobs, REPORT_QUEUES.tick, {
+      pollingIntervalSeconds,
+    }, async ([job]) => {
+      const kind = job.data?.kind === 'monthly' ? 'monthly' : 'daily';
+      return { kind, job: await reportTick(jobs, kind) };
+    });
+    await work(
+      jobs,
+      REPORT_QUEUES.retention,
+      { pollingIntervalSeconds },
+      () => cleanupReports(jobs.sql),
+    );
+  },
+};

@@ -12,6 +12,7 @@ import { createToken } from '../../server/auth/tokens.ts';
 import { type BenchmarkJobData, runBenchmarkJob } from '../../server/aggregate/benchmark_action.ts';
 import { getBenchmarkRequest } from '../../server/aggregate/benchmark_requests.ts';
 import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
+import { JOB_FEATURES } from '../../server/main.ts';
 import { setLogLevel } from '../../server/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { addCapture, addSource } from './aggregate_support.ts';
@@ -47,6 +48,7 @@ test.before(async () => {
   jobs = await startJobs({
     sql: db.sql,
     url: db.url,
+    features: JOB_FEATURES,
     reportTz: 'UTC',
     engine: 'sql',
     dailyAt: '00:30',

@@ -10,11 +10,12 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
 import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
+import { JOB_FEATURES } from '../../server/main.ts';
 import {
   dailyTick,
   enqueueAggregation,
   notifyCaptureStored,
-} from '../../server/jobs/aggregation_jobs.ts';
+} from '../../server/aggregate/aggregation_jobs.ts';
 import { type JobRow, jobsByIds } from '../../server/jobs/job_queries.ts';
 import { periodFingerprint } from '../../server/aggregate/checksum.ts';
 import type { RollupPage } from '../../server/aggregate/rollup_queries.ts';
@@ -62,6 +63,7 @@ test.before(async () => {
   jobs = await startJobs({
     sql: db.sql,
     url: db.url,
+    features: JOB_FEATURES,
     reportTz: 'UTC',
     engine: 'sql',
     dailyAt: '00:30',

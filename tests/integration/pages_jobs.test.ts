@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { createToken } from '../../server/auth/tokens.ts';
 import { handleError } from '../../server/http/errors.ts';
 import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
-import { QUEUES } from '../../server/jobs/queues.ts';
+import { JOB_FEATURES } from '../../server/main.ts';
+import { AGGREGATION_QUEUES as QUEUES } from '../../server/aggregate/aggregation_jobs.ts';
 import { pageRoutes } from '../../server/pages/routes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
@@ -22,6 +23,7 @@ test.before(async () => {
   jobs = await startJobs({
     sql: db.sql,
     url: db.url,
+    features: JOB_FEATURES,
     reportTz: 'UTC',
     engine: 'sql',
     dailyAt: '01:30',
@@ -60,9 +62,9 @@ test('the dashboard lists failed jobs with their error', async () => {
 test('admin jobs: counts by state, failed job retried with CSRF, then queued again', async () => {
   const page = await (await app.request('/admin/jobs?state=failed', { headers: { cookie } }))
     .text();
-  assert.match(page, new RegExp(`action="/admin/jobs/${failedId}/retry"`));
+  assert.match(page, new RegExp(`action="/admin/jobs/${QUEUES.daily}/${failedId}/retry"`));
   const post = (form: string) =>
-    app.request(`/admin/jobs/${failedId}/retry`, {
+    app.request(`/admin/jobs/${QUEUES.daily}/${failedId}/retry`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
       body: form,
@@ -73,10 +75,19 @@ test('admin jobs: counts by state, failed job retried with CSRF, then queued aga
   const [{ state }] = await db.sql`select state::text from pgboss.job where id = ${failedId}::uuid`;
   assert.is(state, 'retry');
   const again = await post(`csrf=${csrf}`);
-  assert.is(again.status, 400);
+  assert.is(again.status, 409);
   assert.match(await again.text(), /only failed jobs can be retried/);
   const [{ n }] = await db.sql`select count(*)::int as n from audit_log where action = 'job.retry'`;
   assert.is(n, 1);
+});
+
+test('the Jobs page lists every queue of every feature, empty ones too', async () => {
+  const page = await (await app.request('/admin/jobs', { headers: { cookie } })).text();
+  for (const queue of jobs.queues) assert.match(page, new RegExp(`<td>${queue}</td>`));
+  for (const q of ['report-generate', 'maintenance', 'benchmark', QUEUES.daily]) {
+    assert.ok(jobs.queues.includes(q), q);
+  }
+  assert.match(page, /action="\/admin\/aggregations"/);
 });
 
 test.run();

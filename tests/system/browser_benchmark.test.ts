@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
 import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
+import { JOB_FEATURES } from '../../server/main.ts';
 import { setLogLevel } from '../../server/log.ts';
 import { listen, type RunningServer } from '../../server/runtime.ts';
 import { launchChromium } from '../support/chromium.ts';
@@ -18,7 +19,10 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { suiteNeeding } from '../support/parts.ts';
 import { addCapture, addSource } from '../integration/aggregate_support.ts';
 
-const test = suiteNeeding('browser: start a benchmark from the Benchmarks page', ['chromium']);
+const test = suiteNeeding(
+  'browser: start a benchmark from the Benchmarks page, rerun aggregation from the Jobs page',
+  ['chromium'],
+);
 const D = '2026-04-07';
 let db: TestDatabase;
 let jobs: Jobs;
@@ -41,6 +45,7 @@ test.before(async () => {
   jobs = await startJobs({
     sql: db.sql,
     url: db.url,
+    features: JOB_FEATURES,
     reportTz: 'UTC',
     engine: 'sql',
     dailyAt: '00:30',
@@ -105,6 +110,40 @@ test('an admin starts a benchmark and watches it finish without reloading', asyn
   );
   assert.ok(await page.isVisible('#plan-sql'));
   assert.ok(await page.isVisible('#plan-ts'));
+  assert.equal(problems, []);
+  await page.close();
+});
+
+test('an admin reruns aggregation from the Jobs page and watches its jobs finish', async () => {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${base}/login?next=${encodeURIComponent('/admin/jobs')}`);
+  if (page.url().includes('/login')) {
+    await page.fill('#token', admin);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/admin/jobs'),
+      page.click('button[type=submit]'),
+    ]);
+  }
+  await page.selectOption('#a-source', { label: 'bench-browser' });
+  await page.fill('#a-from', D);
+  await page.fill('#a-to', D);
+  await page.selectOption('#a-engine', 'ts');
+  await page.screenshot({
+    path: path.resolve('.tmp/screenshots/admin-jobs-rerun.png'),
+    fullPage: true,
+  });
+  await Promise.all([
+    page.waitForURL((u) => u.pathname.startsWith('/admin/aggregations/')),
+    page.click('#rerun button[type=submit]'),
+  ]);
+  await page.waitForSelector('#aggregation[data-state="completed"]', { timeout: 15_000 });
+  assert.match(await page.textContent('#aggregation') ?? '', /1 of 1 jobs done/);
+  await page.screenshot({
+    path: path.resolve('.tmp/screenshots/admin-aggregation.png'),
+    fullPage: true,
+  });
   assert.equal(problems, []);
   await page.close();
 });

@@ -54,20 +54,44 @@ export type AgentRow = {
   sources: string[];
 };
 
-/** pg-boss jobs: counts by queue and state, and the latest jobs. */
+/** A pg-boss job as the Jobs page lists it. */
+export type JobItem = {
+  id: string;
+  queue: string;
+  state: string;
+  error: string | null;
+  retryCount: number;
+  createdOn: string;
+  completedOn: string | null;
+  singletonKey: string | null;
+  data?: unknown;
+};
+
+/** pg-boss jobs: every queue with its counts by state, and the latest jobs. */
 export type JobSummary = {
   installed: boolean;
-  byState: { queue: string; state: string; count: number }[];
-  recent: {
-    id: string;
-    queue: string;
-    state: string;
-    error: string | null;
-    retryCount: number;
-    createdOn: string;
-    completedOn: string | null;
-    singletonKey: string | null;
-  }[];
+  queues: { queue: string; counts: Record<string, number> }[];
+  recent: JobItem[];
+};
+
+/** What the Jobs page says after an action: done, or the refused action's error. */
+export type JobsFlash = {
+  done?: string;
+  error?: string;
+  rerunError?: string;
+  /** The refused rerun's fields, shown again. */
+  rerun?: { kind?: string; source?: string; from?: string; to?: string; engine?: string };
+};
+
+/** A rerun of aggregation and its jobs. */
+export type AggregationView = {
+  id: string;
+  kind: string;
+  engine: string;
+  createdAt: string;
+  state: 'running' | 'completed' | 'failed';
+  counts: Record<string, number>;
+  jobs: JobItem[];
 };
 
 /** One audit log entry. */
@@ -219,7 +243,65 @@ const JOB_TONE: Record<string, Tone> = {
   active: 'info',
   created: 'neutral',
   cancelled: 'neutral',
+  running: 'info',
 };
+const JOB_STATES = ['failed', 'retry', 'active', 'created', 'completed', 'cancelled'];
+
+/** The latest jobs; `retry`: the Retry button of a failed one (when jobs run here). */
+function jobsTable(jobs: JobItem[], retry: (j: JobItem) => Content = () => '') {
+  return jobs.length === 0 ? empty('No jobs.') : table(
+    'Jobs',
+    markup`<th scope="col">Queue</th><th scope="col">State</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Finished</th><th scope="col" class="num">Retries</th><th scope="col">Error</th><th scope="col"><span class="visually-hidden">Actions</span></th>`,
+    markup`${
+      jobs.map((r) =>
+        markup`<tr><td>${r.queue}</td><td>${
+          badge(JOB_TONE[r.state] ?? 'neutral', r.state)
+        }</td><td class="mono">${r.singletonKey ?? ''}</td>
+      <td>${time(r.createdOn)}</td><td>${
+          time(r.completedOn)
+        }</td><td class="num">${r.retryCount}</td><td class="wrap error">${r.error ?? ''}</td><td>${
+          retry(r)
+        }</td></tr>`
+      )
+    }`,
+  );
+}
+
+/** The "Rerun aggregation" form (admins, when this server runs jobs). */
+function rerunForm(
+  viewer: Viewer,
+  o: { sources: { id: number; name: string }[]; yesterday: string },
+  f: JobsFlash,
+) {
+  const v = f.rerun ?? {};
+  const option = (value: string, label: string, current?: string) =>
+    markup`<option value="${value}"${
+      value === (current ?? '') ? markup` selected` : ''
+    }>${label}</option>`;
+  return markup`<section class="card panel" aria-labelledby="rerun-h"><h2 id="rerun-h">Rerun aggregation</h2>
+${f.rerunError ? markup`<div class="notice danger" role="alert">${f.rerunError}</div>` : ''}
+  <form method="post" action="/admin/aggregations" class="form-grid" id="rerun">
+    ${csrfField(viewer.csrf)}
+    <label for="a-source">Source<select id="a-source" name="source">${
+    option('', 'All sources', v.source)
+  }${o.sources.map((s) => option(String(s.id), s.name, v.source))}</select></label>
+    <label for="a-kind">Kind<select id="a-kind" name="kind">${option('daily', 'Daily', v.kind)}${
+    option('monthly', 'Monthly', v.kind)
+  }</select></label>
+    <label for="a-from">From<input id="a-from" name="from" required maxlength="10" value="${
+    v.from ?? o.yesterday
+  }" placeholder="YYYY-MM-DD or YYYY-MM" aria-describedby="a-hint"></label>
+    <label for="a-to">To<input id="a-to" name="to" required maxlength="10" value="${
+    v.to ?? o.yesterday
+  }" placeholder="YYYY-MM-DD or YYYY-MM"></label>
+    <label for="a-engine">Engine<select id="a-engine" name="engine">${
+    option('', 'Server default', v.engine)
+  }${option('sql', 'SQL', v.engine)}${option('ts', 'TypeScript', v.engine)}</select></label>
+    <div><button type="submit">Rerun</button></div>
+  </form>
+  <p class="muted small" id="a-hint">One job per source and day (or month) in the range, replacing its rollups; a daily rerun needs days, a monthly one months.</p>
+</section>`;
+}
 
 export function jobsPage(
   viewer: Viewer,
@@ -227,8 +309,8 @@ export function jobsPage(
     jobs: JobSummary;
     state: string | null;
     canRetry: boolean;
-    flash?: string | null;
-    error?: string;
+    rerun: { sources: { id: number; name: string }[]; yesterday: string };
+    flash: JobsFlash;
   },
 ) {
   const j = o.jobs;
@@ -242,33 +324,35 @@ export function jobsPage(
       ),
     );
   }
-  const states = ['failed', 'retry', 'active', 'created', 'completed'];
-  const retry = (r: JobSummary['recent'][number]) =>
+  const retry = (r: JobItem) =>
     r.state === 'failed' && o.canRetry
-      ? markup`<form method="post" action="/admin/jobs/${r.id}/retry" class="inline">${
+      ? markup`<form method="post" action="/admin/jobs/${r.queue}/${r.id}/retry" class="inline">${
         csrfField(viewer.csrf)
       }<button class="quiet small" type="submit" aria-label="Retry ${r.queue} job ${r.id}">Retry</button></form>`
       : '';
+  const f = o.flash;
   return adminPage(
     viewer,
     'jobs',
     markup`
-${o.flash ? markup`<div class="notice success" role="status">${o.flash}</div>` : ''}
-${o.error ? markup`<div class="notice danger" role="alert">${o.error}</div>` : ''}
+${f.done ? markup`<div class="notice success" role="status">${f.done}</div>` : ''}
+${f.error ? markup`<div class="notice danger" role="alert">${f.error}</div>` : ''}
 ${
-      !o.canRetry
-        ? markup`<p class="muted small">This server runs no job workers, so failed jobs cannot be retried from here.</p>`
-        : ''
+      o.canRetry
+        ? rerunForm(viewer, o.rerun, f)
+        : markup`<p class="muted small">This server runs no job workers, so jobs cannot be retried or rerun from here.</p>`
     }
 ${
       table(
-        'Jobs by queue and state',
-        markup`<th scope="col">Queue</th><th scope="col">State</th><th scope="col" class="num">Jobs</th>`,
+        'Queues and their jobs by state',
+        markup`<th scope="col">Queue</th>${
+          JOB_STATES.map((s) => markup`<th scope="col" class="num">${s}</th>`)
+        }`,
         markup`${
-          j.byState.map((r) =>
-            markup`<tr><td>${r.queue}</td><td>${
-              badge(JOB_TONE[r.state] ?? 'neutral', r.state)
-            }</td><td class="num">${fmtInt(r.count)}</td></tr>`
+          j.queues.map((q) =>
+            markup`<tr><td>${q.queue}</td>${
+              JOB_STATES.map((s) => markup`<td class="num">${fmtInt(q.counts[s] ?? 0)}</td>`)
+            }</tr>`
           )
         }`,
         { short: true },
@@ -278,31 +362,54 @@ ${
 <div class="toolbar">${
       segmented('Job state', [
         { href: '/admin/jobs', label: 'All', current: !o.state },
-        ...states.map((s) => ({
+        ...JOB_STATES.map((s) => ({
           href: `/admin/jobs?state=${s}`,
           label: s,
           current: s === o.state,
         })),
       ])
     }</div>
+${jobsTable(j.recent, retry)}`,
+  );
+}
+
+/** A rerun's live status; polls itself every 2 s until every job is done. */
+export function aggregationStatus(a: AggregationView) {
+  const busy = a.state === 'running';
+  const done = a.jobs.length - (a.counts.created ?? 0) - (a.counts.retry ?? 0) -
+    (a.counts.active ?? 0);
+  return markup`<section id="aggregation" class="card panel" data-state="${a.state}" aria-live="polite"${
+    busy
+      ? markup` hx-get="/admin/aggregations/${a.id}?part=status" hx-trigger="every 2s" hx-swap="outerHTML"`
+      : ''
+  }>
+<p>${badge(JOB_TONE[a.state] ?? 'neutral', a.state)} ${fmtInt(done)} of ${
+    fmtInt(a.jobs.length)
+  } jobs done${
+    Object.keys(a.counts).length
+      ? markup` (${Object.entries(a.counts).map(([s, n]) => `${n} ${s}`).join(', ')})`
+      : ''
+  }.</p>
 ${
-      j.recent.length === 0 ? empty('No jobs.') : table(
-        'Jobs',
-        markup`<th scope="col">Queue</th><th scope="col">State</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Finished</th><th scope="col" class="num">Retries</th><th scope="col">Error</th><th scope="col"><span class="visually-hidden">Actions</span></th>`,
-        markup`${
-          j.recent.map((r) =>
-            markup`<tr><td>${r.queue}</td><td>${
-              badge(JOB_TONE[r.state] ?? 'neutral', r.state)
-            }</td><td class="mono">${r.singletonKey ?? ''}</td>
-      <td>${time(r.createdOn)}</td><td>${
-              time(r.completedOn)
-            }</td><td class="num">${r.retryCount}</td><td class="wrap error">${
-              r.error ?? ''
-            }</td><td>${retry(r)}</td></tr>`
-          )
-        }`,
-      )
-    }`,
+    busy
+      ? markup`<progress max="${String(a.jobs.length)}" value="${
+        String(done)
+      }" aria-label="Rerun progress">${String(done)} of ${String(a.jobs.length)}</progress>`
+      : ''
+  }
+${jobsTable(a.jobs)}
+</section>`;
+}
+
+export function aggregationPage(viewer: Viewer, a: AggregationView) {
+  return adminPage(
+    viewer,
+    'jobs',
+    markup`<h2>Rerun of ${a.kind} aggregation</h2>
+<p class="muted small">Engine ${a.engine} · requested ${
+      time(a.createdAt)
+    } · <a href="/admin/jobs">All jobs</a></p>
+${aggregationStatus(a)}`,
   );
 }
 

@@ -1,18 +1,51 @@
 /**
- * Aggregation jobs: enqueueing (one job per source and period, deduplicated by the stately
- * queue), the workers that run them with the configured engine, the cron ticks, and the
- * hook the ingest path calls after storing a capture (a late capture for a closed day
- * enqueues that day again).
+ * Aggregation jobs (`aggregationFeature`): enqueueing (one job per source and period,
+ * deduplicated by the stately queue), the workers that run them with the configured engine,
+ * the cron ticks (daily aggregation of closed days at `dailyAt` in the reporting zone,
+ * monthly on the 1st), and the hook the ingest path calls after storing a capture (a late
+ * capture for a closed day enqueues that day again).
  */
 import type { Job } from 'pg-boss';
-import { dayIn, isDay, monthOf } from '../aggregate/period.ts';
-import { allSourceIds, sourceExists, sourcesWithDays, staleDays } from '../aggregate/pending.ts';
-import { type Engine, type Kind, runAggregation } from '../aggregate/run.ts';
-import { addMonths } from '../aggregate/period.ts';
+import type { JobFeature, Jobs, QueueSpec } from '../jobs/boss.ts';
+import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
-import type { Jobs } from './boss.ts';
-import { work } from './instrument.ts';
-import { periodKey, QUEUES } from './queues.ts';
+import { addMonths, dayIn, isDay, monthOf } from './period.ts';
+import { allSourceIds, sourceExists, sourcesWithDays, staleDays } from './pending.ts';
+import { type Engine, type Kind, runAggregation } from './run.ts';
+
+export const AGGREGATION_QUEUES = {
+  daily: 'aggregate-daily',
+  monthly: 'aggregate-monthly',
+  dailyTick: 'aggregate-tick-daily',
+  monthlyTick: 'aggregate-tick-monthly',
+} as const;
+const QUEUES = AGGREGATION_QUEUES;
+
+/**
+ * Aggregation queues are `stately` with a singleton key per source and period: at most one
+ * queued and one running job per (source, period), so a burst of late captures for one
+ * day collapses into one rerun.
+ */
+const PERIOD_QUEUE: QueueSpec['options'] = {
+  policy: 'stately',
+  retryLimit: 3,
+  retryDelay: 30,
+  retryBackoff: true,
+  retryDelayMax: 600,
+  expireInSeconds: 30 * 60,
+  deleteAfterSeconds: 14 * 86400,
+};
+/** Cron ticks only enqueue work; a missed one is caught up by the next. */
+const TICK_QUEUE: QueueSpec['options'] = {
+  policy: 'standard',
+  retryLimit: 1,
+  retryDelay: 30,
+  expireInSeconds: 300,
+  deleteAfterSeconds: 7 * 86400,
+};
+
+/** The singleton key of an aggregation job. */
+const periodKey = (sourceId: number, period: string) => `${sourceId}:${period}`;
 
 export type AggregationJobData = {
   sourceId: number;
@@ -32,8 +65,6 @@ export type EnqueuedJob = {
   period: string;
 };
 
-const queueOf = (kind: Kind) => (kind === 'daily' ? QUEUES.daily : QUEUES.monthly);
-
 /**
  * Enqueues one aggregation. When the same (source, period) is already queued the stately
  * queue refuses a second one; the queued job's id is returned instead.
@@ -45,7 +76,7 @@ export async function enqueueAggregation(
   options: { retryLimit?: number } = {},
 ): Promise<EnqueuedJob> {
   const period = kind === 'monthly' ? monthOf(data.period) : data.period;
-  const queue = queueOf(kind);
+  const queue = QUEUES[kind];
   const key = periodKey(data.sourceId, period);
   // A stately queue holds one queued job per key: `send` answers null while one is queued,
   // and that job may start between our send and our look-up; then sending again succeeds.
@@ -169,31 +200,47 @@ export async function enqueueRange(
   return out;
 }
 
-/** Registers the aggregation workers and the tick handlers. */
-export async function registerAggregationWorkers(jobs: Jobs, pollingIntervalSeconds: number) {
-  const options = { batchSize: 1, pollingIntervalSeconds, localConcurrency: 2 };
-  await work<AggregationJobData>(
-    jobs,
-    QUEUES.daily,
-    options,
-    ([job]) => runOne(jobs, 'daily', job),
-  );
-  await work<AggregationJobData>(
-    jobs,
-    QUEUES.monthly,
-    options,
-    ([job]) => runOne(jobs, 'monthly', job),
-  );
-  await work(
-    jobs,
-    QUEUES.dailyTick,
-    { pollingIntervalSeconds },
-    async () => ({ enqueued: (await dailyTick(jobs)).length }),
-  );
-  await work(
-    jobs,
-    QUEUES.monthlyTick,
-    { pollingIntervalSeconds },
-    async () => ({ enqueued: (await monthlyTick(jobs)).length }),
-  );
-}
+/** Aggregation's queues, schedules and workers. */
+export const aggregationFeature: JobFeature = {
+  name: 'aggregation',
+  queues: [
+    { name: QUEUES.daily, options: PERIOD_QUEUE },
+    { name: QUEUES.monthly, options: PERIOD_QUEUE },
+    { name: QUEUES.dailyTick, options: TICK_QUEUE },
+    { name: QUEUES.monthlyTick, options: TICK_QUEUE },
+  ],
+  schedules: (jobs) => {
+    const [hh, mm] = jobs.dailyAt.split(':').map(Number);
+    const tz = { tz: jobs.reportTz };
+    return [
+      { queue: QUEUES.dailyTick, cron: `${mm} ${hh} * * *`, options: tz },
+      // Later on the 1st than the daily tick, so the month's last day is usually in; a
+      // daily job for a closed month also re-enqueues its month, which covers the rest.
+      { queue: QUEUES.monthlyTick, cron: `${mm} ${(hh + 2) % 24} 1 * *`, options: tz },
+    ];
+  },
+  async workers(jobs, pollingIntervalSeconds) {
+    const options = { batchSize: 1, pollingIntervalSeconds, localConcurrency: 2 };
+    for (const kind of ['daily', 'monthly'] as const) {
+      await work<AggregationJobData>(
+        jobs,
+        QUEUES[kind],
+        options,
+        ([job]) => runOne(jobs, kind, job),
+      );
+    }
+    for (
+      const [queue, tick] of [[QUEUES.dailyTick, dailyTick], [
+        QUEUES.monthlyTick,
+        monthlyTick,
+      ]] as const
+    ) {
+      await work(
+        jobs,
+        queue,
+        { pollingIntervalSeconds },
+        async () => ({ enqueued: (await tick(jobs)).length }),
+      );
+    }
+  },
+};
