@@ -1,8 +1,8 @@
 /**
  * Generates one report row: claims it, builds the workbook (or CSV zip) from one read-only
  * snapshot straight into report_chunks, and marks it ready with size and digest — or
- * failed with the reason, its partial chunks removed. Never called from ingest or
- * aggregation; the report job and the API call it.
+ * failed with the reason, its partial chunks removed. Runs in the report worker thread
+ * (generate_worker.ts, started by run_in_worker.ts, which logs the outcome).
  */
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
@@ -32,7 +32,6 @@ export async function generateReport(
     return current;
   }
   const report = (await getReport(sql, id))!;
-  const started = performance.now();
   const out = new ChunkWriter(sql, id);
   // A failed build destroys `out`; exceljs's zip then reports errors we already handle.
   out.on('error', () => {});
@@ -55,15 +54,6 @@ export async function generateReport(
       chunkCount: out.chunkCount,
       sha256: out.digest,
       rowCount: rows,
-    });
-    log.info('report generated', {
-      id,
-      kind: report.kind,
-      period: report.period,
-      format: report.format,
-      rows,
-      bytes: out.sizeBytes,
-      ms: Math.round(performance.now() - started),
     });
   } catch (err) {
     out.destroy();

@@ -3,31 +3,43 @@
  * generation, storing its bytes as numbered chunks, finishing or failing it, listing
  * (keyset pagination, newest first), reading chunks back, retention. Data access only.
  */
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
-import { CONTENT_TYPES, reportFileName, type ReportFormat, type ReportKind } from './period.ts';
+import { isUuid } from '../ids.ts';
+import {
+  CONTENT_TYPES,
+  REPORT_FORMATS,
+  REPORT_KINDS,
+  reportFileName,
+  type ReportFormat,
+  type ReportKind,
+} from './period.ts';
 
-export type ReportStatus = 'queued' | 'running' | 'ready' | 'failed';
+export const REPORT_STATUSES = ['queued', 'running', 'ready', 'failed'] as const;
+export type ReportStatus = (typeof REPORT_STATUSES)[number];
 export type ReportOrigin = 'request' | 'schedule';
 
-export type ReportRecord = {
-  id: string;
-  kind: ReportKind;
-  period: string;
-  format: ReportFormat;
-  status: ReportStatus;
-  origin: ReportOrigin;
-  fileName: string;
-  contentType: string;
-  sizeBytes: number | null;
-  chunkCount: number | null;
-  sha256: string | null;
-  rowCount: number | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  expiresAt: string;
-  error: string | null;
-};
+/** A report as the API and the Reports page show it (times ISO 8601). */
+export const ReportRecord = z.object({
+  id: z.string(),
+  kind: z.enum(REPORT_KINDS),
+  period: z.string(),
+  format: z.enum(REPORT_FORMATS),
+  status: z.enum(REPORT_STATUSES),
+  origin: z.enum(['request', 'schedule']),
+  fileName: z.string(),
+  contentType: z.string(),
+  sizeBytes: z.number().nullable(),
+  chunkCount: z.number().nullable(),
+  sha256: z.string().nullable(),
+  rowCount: z.number().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  expiresAt: z.string(),
+  error: z.string().nullable(),
+});
+export type ReportRecord = z.infer<typeof ReportRecord>;
 
 /** A row of the `reports` table as postgres.js returns it (bigint as number, times as Date). */
 export type ReportsTableRow = {
@@ -139,15 +151,26 @@ export async function failReport(sql: Sql, id: string, error: string): Promise<v
   });
 }
 
+/** One report, or null (also for an id that is not a uuid). */
 export async function getReport(sql: Sql, id: string): Promise<ReportRecord | null> {
+  if (!isUuid(id)) return null;
   const [row] = await sql<ReportsTableRow[]>`select * from reports where id = ${id}`;
   return row ? toRecord(row) : null;
 }
 
-/** One stored chunk (null past the end). */
-export async function readChunk(sql: Sql, id: string, seq: number): Promise<Buffer | null> {
-  const [row] = await sql`select data from report_chunks where report_id = ${id} and seq = ${seq}`;
-  return row ? (row.data as Buffer) : null;
+/** A ready report's bytes, read chunk by chunk (one query each) as the reader takes them. */
+export function reportChunks(sql: Sql, r: ReportRecord): ReadableStream<Uint8Array> {
+  let seq = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (seq >= (r.chunkCount ?? 0)) return controller.close();
+      const [row] = await sql`
+        select data from report_chunks where report_id = ${r.id} and seq = ${seq++}`;
+      if (!row) return controller.error(new Error(`report ${r.id} lost chunk ${seq - 1}`));
+      const data = row.data as Buffer;
+      controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    },
+  }, { highWaterMark: 1 });
 }
 
 export type ReportListQuery = {

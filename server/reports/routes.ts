@@ -9,50 +9,28 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, parseBody, parseQuery } from '../http/api_doc.ts';
+import { actorOf } from '../http/actions.ts';
+import type { ApiDoc } from '../http/api_doc.ts';
 import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
-import type { Jobs } from '../jobs/boss.ts';
-import { log } from '../log.ts';
-import { generateInWorker } from './run_in_worker.ts';
-import { normalisePeriod, REPORT_FORMATS, REPORT_KINDS, todayIn } from './period.ts';
-import { enqueueReport } from './report_jobs.ts';
+import { CONTENT_TYPES, REPORT_KINDS } from './period.ts';
+import { ReportRequest, type ReportSettings, requestReport } from './request_report.ts';
 import {
-  createReport,
   getReport,
   listReports,
-  readChunk,
-  type ReportRecord,
+  REPORT_STATUSES,
+  reportChunks,
+  ReportRecord,
 } from './report_store.ts';
-
-export type ReportRouteOptions = {
-  /** pg-boss: requested reports go to any node's worker. Without it they run in this process. */
-  jobs?: Jobs;
-  /** Reporting time zone when there is no `jobs` (which carries its own). */
-  tz?: string;
-  retentionDays?: number;
-};
-
-export const CreateReportBody = z.strictObject({
-  kind: z.enum(REPORT_KINDS),
-  period: z.string().max(40).optional().describe(
-    'daily: YYYY-MM-DD (default yesterday); monthly: YYYY-MM (default last month); inventory: none',
-  ),
-  format: z.enum(REPORT_FORMATS).default('xlsx').describe(
-    'xlsx, or csv: a zip with one CSV file per table',
-  ),
-  wait: z.boolean().default(false).describe(
-    'generate in this request and answer when the file is ready',
-  ),
-});
 
 const ReportListParams = z.object({
   kind: z.enum(REPORT_KINDS).optional(),
-  status: z.enum(['queued', 'running', 'ready', 'failed']).optional(),
+  status: z.enum(REPORT_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).refine((c) => decodeCursor(c) !== null, 'not a cursor from this API')
     .optional(),
 });
+const ReportParams = z.object({ id: z.uuid({ error: 'must be a report id (uuid)' }) });
 
 function decodeCursor(s: string): { t: string; id: string } | null {
   try {
@@ -71,42 +49,32 @@ const encodeCursor = (c: { t: string; id: string }) =>
   Buffer.from(JSON.stringify(c)).toString('base64url');
 
 /** The record as the API shows it, with the download link. */
-function view(r: ReportRecord) {
+const ReportView = ReportRecord.extend({ links: z.object({ self: z.string(), file: z.string() }) });
+function view(r: ReportRecord): z.infer<typeof ReportView> {
   return { ...r, links: { self: `/api/v1/reports/${r.id}`, file: `/api/v1/reports/${r.id}/file` } };
 }
 
-function reportId(raw: string): string {
-  if (!z.uuid().safeParse(raw).success) {
-    throw new AppError('invalid_path', 'id: must be a report id (uuid)', {
-      issues: [{ path: 'id', message: 'must be a uuid' }],
-    });
-  }
-  return raw;
-}
-
 async function found(sql: Sql, id: string): Promise<ReportRecord> {
-  const r = await getReport(sql, reportId(id));
+  const r = await getReport(sql, id);
   if (!r) throw new AppError('not_found', `no report ${id}`);
   return r;
 }
 
-/** `attachment; filename="…"; filename*=UTF-8''…` (names are ASCII today; the * form keeps it safe). */
-function disposition(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-/** A byte stream of a report's chunks, one query per chunk as the client reads. */
-function chunkStream(sql: Sql, r: ReportRecord): ReadableStream<Uint8Array> {
-  let seq = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (seq >= (r.chunkCount ?? 0)) return controller.close();
-      const data = await readChunk(sql, r.id, seq++);
-      if (!data) return controller.error(new Error(`report ${r.id} lost chunk ${seq - 1}`));
-      controller.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+/** A ready report's file, streamed from PostgreSQL (the API's and the Reports page's download). */
+export function reportFile(sql: Sql, r: ReportRecord): Response {
+  // `filename*` keeps any name; the plain `filename` is its ASCII form.
+  const ascii = r.fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return new Response(reportChunks(sql, r), {
+    headers: {
+      'content-type': r.contentType,
+      'content-length': String(r.sizeBytes),
+      'content-disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${
+        encodeURIComponent(r.fileName)
+      }`,
+      'cache-control': 'private, max-age=0',
+      etag: `"${r.sha256}"`,
     },
-  }, { highWaterMark: 1 });
+  });
 }
 
 const REPORT_CSV: CsvColumn<ReportRecord>[] = [
@@ -132,9 +100,8 @@ const REPORT_CSV: CsvColumn<ReportRecord>[] = [
   { header: 'file', value: (r) => view(r).links.file },
 ];
 
-export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions = {}) {
+export function reportRoutes(sql: Sql, doc: ApiDoc, settings: ReportSettings = {}) {
   const app = new Hono<{ Variables: AuthVariables }>();
-  const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
 
   doc.define(app, {
     method: 'post',
@@ -142,45 +109,16 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
     operationId: 'requestReport',
     tag: 'Reports',
     roles: ['admin'],
-    body: CreateReportBody,
+    body: ReportRequest,
     summary: 'Create a daily, monthly or inventory report (XLSX, or a zip of CSVs)',
     responses: {
-      201: 'Generated (with `wait: true`): the report record',
-      202: 'Queued: the report record, status `queued`',
+      201: { description: 'Generated (with `wait: true`): the report record', schema: ReportView },
+      202: { description: 'Queued: the report record, status `queued`', schema: ReportView },
       500: '`report_failed`: generation failed (with `wait: true`)',
     },
   }, async (c, { body }) => {
-    const p = normalisePeriod(body.kind, body.period, todayIn(tz()));
-    if ('error' in p) {
-      throw new AppError('invalid_body', `period: ${p.error}`, {
-        issues: [{ path: 'period', message: p.error }],
-      });
-    }
-    const created = await createReport(sql, {
-      kind: body.kind,
-      period: p.period,
-      format: body.format,
-      origin: 'request',
-      requestedBy: c.get('auth').id,
-      retentionDays: options.retentionDays,
-    });
-    if (body.wait) {
-      const done = await generateInWorker(sql, created.id, { tz: tz() });
-      if (done.status === 'failed') {
-        throw new AppError('report_failed', `report generation failed: ${done.error}`, {
-          id: done.id,
-        });
-      }
-      return c.json(view(done), 201);
-    }
-    if (options.jobs) await enqueueReport(options.jobs, created.id);
-    else {
-      // No job runner on this server: generate in the background of this process.
-      generateInWorker(sql, created.id, { tz: tz() }).catch((err) =>
-        log.error('report failed', { id: created.id, error: err as Error })
-      );
-    }
-    return c.json(view(created), 202);
+    const r = await requestReport(sql, settings, body, actorOf(c));
+    return c.json(view(r), body.wait ? 201 : 202);
   });
 
   doc.define(app, {
@@ -195,11 +133,15 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
     responses: {
       200: {
         description: '`{"items": [...], "total": N, "next": cursor|null}` or CSV',
+        schema: z.object({
+          items: z.array(ReportView),
+          total: z.number().int(),
+          next: z.string().nullable(),
+        }),
         produces: ['text/csv'],
       },
     },
-  }, async (c) => {
-    const q = parseQuery(ReportListParams, c.req.query());
+  }, async (c, { query: q }) => {
     if (wantsCsv(c.req.header('accept'))) {
       return csvResponse(
         'vmledger-reports.csv',
@@ -228,9 +170,10 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
     operationId: 'getReport',
     tag: 'Reports',
     roles: ['viewer'],
+    params: ReportParams,
     summary: "One report's record (status, file name, size)",
-    responses: { 200: 'The report', 404: 'No such report' },
-  }, async (c) => c.json(view(await found(sql, c.req.param('id') ?? ''))));
+    responses: { 200: { description: 'The report', schema: ReportView }, 404: 'No such report' },
+  }, async (c, { params }) => c.json(view(await found(sql, params.id))));
 
   doc.define(app, {
     method: 'get',
@@ -238,14 +181,15 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
     operationId: 'downloadReport',
     tag: 'Reports',
     roles: ['viewer'],
+    params: ReportParams,
     summary: 'Download the file (Content-Disposition names it)',
     responses: {
-      200: 'The file',
+      200: { description: 'The file', produces: ['application/zip', CONTENT_TYPES.xlsx] },
       404: 'No such report',
       409: '`not_ready`: queued, running or failed',
     },
-  }, async (c) => {
-    const r = await found(sql, c.req.param('id') ?? '');
+  }, async (_c, { params }) => {
+    const r = await found(sql, params.id);
     if (r.status !== 'ready') {
       throw new AppError(
         'not_ready',
@@ -253,13 +197,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, options: ReportRouteOptions 
         { status: r.status },
       );
     }
-    return c.body(chunkStream(sql, r), 200, {
-      'content-type': r.contentType,
-      'content-length': String(r.sizeBytes),
-      'content-disposition': disposition(r.fileName),
-      'cache-control': 'private, max-age=0',
-      etag: `"${r.sha256}"`,
-    });
+    return reportFile(sql, r);
   });
 
   return app;

@@ -76,7 +76,7 @@ ${
 
 export function reportsPage(
   viewer: Viewer,
-  o: { installed: boolean; reports: ReportRow[]; error?: string; requested?: string },
+  o: { reports: ReportRow[]; error?: string; requested?: string },
 ) {
   return page({
     title: 'Reports',
@@ -95,14 +95,8 @@ ${
         : ''
     }
 ${
-      !o.installed
-        ? empty(
-          'Reports are not set up on this database yet.',
-          'They arrive with the reports migration and job.',
-        )
-        : markup`${
-          viewer.role === 'admin'
-            ? markup`<section class="card panel" aria-labelledby="gen-h"><h2 id="gen-h">Generate a report</h2>
+      viewer.role === 'admin'
+        ? markup`<section class="card panel" aria-labelledby="gen-h"><h2 id="gen-h">Generate a report</h2>
   <form method="post" action="/reports" class="form-grid">
     ${csrfField(viewer.csrf)}
     <label for="r-kind">Kind<select id="r-kind" name="kind"><option value="monthly">Monthly chargeback</option><option value="daily">Daily chargeback</option><option value="inventory">Inventory now</option></select></label>
@@ -112,9 +106,8 @@ ${
   </form>
   <p class="muted small" id="r-period-hint">Empty period: last month (monthly) or yesterday (daily). Inventory takes no period.</p>
 </section>`
-            : ''
-        }
-${reportsTable(o.reports)}`
-    }`,
+        : ''
+    }
+${reportsTable(o.reports)}`,
   });
 }
