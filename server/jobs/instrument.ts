@@ -8,18 +8,17 @@
 import type { Job, PgBoss, WorkOptions } from 'pg-boss';
 import type { Metrics } from '../metrics/metrics.ts';
 
-type Handler<T, R> = (jobs: Job<T>[]) => Promise<R>;
 /** Plain handlers only: no transactional, per-job-result or metadata variants. */
 type PlainWorkOptions = Omit<WorkOptions, 'transactional' | 'perJobResults' | 'includeMetadata'>;
 
-/** `handler`, counting and timing each call in `metrics` under `queue`. */
-export function instrumentWorker<T, R>(
-  metrics: Metrics | undefined,
+/** Registers `handler` as a worker of `queue` on this node, counting and timing each call. */
+export function work<T, R = unknown>(
+  jobs: { boss: PgBoss; metrics: Metrics },
   queue: string,
-  handler: Handler<T, R>,
-): Handler<T, R> {
-  if (!metrics) return handler;
-  return async (batch) => {
+  options: PlainWorkOptions,
+  handler: (batch: Job<T>[]) => Promise<R>,
+): Promise<string> {
+  return jobs.boss.work<T>(queue, options, async (batch) => {
     const started = performance.now();
     let outcome = 'failed';
     try {
@@ -29,18 +28,8 @@ export function instrumentWorker<T, R>(
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const labels = { queue, outcome };
-      metrics.jobRuns.inc(labels, batch.length);
-      for (let i = 0; i < batch.length; i++) metrics.jobSeconds.observe(seconds, labels);
+      jobs.metrics.jobRuns.inc(labels, batch.length);
+      for (let i = 0; i < batch.length; i++) jobs.metrics.jobSeconds.observe(seconds, labels);
     }
-  };
-}
-
-/** Registers an instrumented worker for `queue` on this node. */
-export function work<T, R = unknown>(
-  jobs: { boss: PgBoss; metrics?: Metrics },
-  queue: string,
-  options: PlainWorkOptions,
-  handler: Handler<T, R>,
-): Promise<string> {
-  return jobs.boss.work<T>(queue, options, instrumentWorker(jobs.metrics, queue, handler));
+  });
 }

@@ -212,19 +212,6 @@ export async function replaceScheduled(sql: Sql, r: ReportRecord): Promise<numbe
   return rows.length;
 }
 
-/** Whether a scheduled report of this kind, period and format is ready or on its way. */
-export async function scheduledExists(
-  sql: Sql,
-  kind: ReportKind,
-  period: string,
-  format: ReportFormat,
-): Promise<boolean> {
-  const rows = await sql`
-    select 1 from reports where origin = 'schedule' and kind = ${kind} and period = ${period} and format = ${format}
-      and status in ('queued', 'running', 'ready') limit 1`;
-  return rows.length > 0;
-}
-
 /** Retention: expired reports deleted, abandoned generations failed (reports_cleanup). */
 export async function cleanupReports(
   sql: Sql,
