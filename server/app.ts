@@ -22,7 +22,6 @@ import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
 import { rejectNulInUrl } from './http/nul.ts';
 import { agentRoutes } from './agents/routes.ts';
-import { whoamiRoutes } from './auth/whoami.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
@@ -135,7 +134,6 @@ export function createApp(sql: Sql, options: AppOptions) {
     }),
   );
   api.route('/', agentRoutes(sql, doc));
-  api.route('/', whoamiRoutes(sql, doc));
   api.route('/', inventoryRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));

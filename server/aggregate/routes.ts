@@ -11,7 +11,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import { actorOf } from '../http/actions.ts';
-import type { ApiDoc } from '../http/api_doc.ts';
+import { type ApiDoc, ListOf } from '../http/api_doc.ts';
 import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
@@ -68,11 +68,7 @@ const RollupItemSchema = z.object({
   daysPresent: z.number().optional(),
   daysCovered: z.number().optional(),
 }) satisfies z.ZodType<RollupItem>;
-const RollupPage = z.object({
-  items: z.array(RollupItemSchema),
-  total: z.number().int(),
-  next: z.string().nullable(),
-});
+const RollupPage = ListOf(RollupItemSchema);
 
 /** A rollup's CSV columns: its fields, pool percentages flattened to `pool=pct;…`. */
 const rollupCsv = (kind: 'daily' | 'monthly'): CsvColumn<RollupItem>[] => [

@@ -1,10 +1,10 @@
-/** HTTP routes for token administration and the audit log (admin only). */
+/** HTTP routes for who a token is, token administration and the audit log (admin only). */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { AuditRow, listAudit } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { actorOf } from '../http/actions.ts';
-import { type ApiDoc, IdParams } from '../http/api_doc.ts';
+import { type ApiDoc, IdParams, ListOf } from '../http/api_doc.ts';
 import { allPages, csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
 import type { AuthVariables } from './middleware.ts';
 import {
@@ -14,17 +14,14 @@ import {
   RevokedToken,
   revokeTokenAction,
 } from './token_actions.ts';
-import { listTokens, TokenListItem } from './tokens.ts';
+import { listTokens, ROLES, TokenListItem } from './tokens.ts';
+import { WhoAmI, whoAmI } from './whoami.ts';
 
 const AuditParams = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   action: z.string().max(100).optional(),
 });
-
-/** A list answer: `next` is the cursor of the following page, null on the last. */
-const list = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.number().int(), next: z.string().nullable() });
 
 /** CSV columns: every field of the JSON item, in its order; times in the CSV time format. */
 const csvOf = <T>(item: z.ZodObject, times: (keyof T & string)[]) =>
@@ -42,6 +39,20 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
 
   doc.define(app, {
     method: 'get',
+    path: '/whoami',
+    operationId: 'whoami',
+    tag: 'Meta',
+    roles: ROLES,
+    summary:
+      "The presented token: name, role, and the sources it is bound to (agents' `check` calls this)",
+    responses: { 200: { description: 'Who the token is', schema: WhoAmI } },
+  }, async (c) => {
+    c.header('cache-control', 'no-store');
+    return c.json(await whoAmI(sql, c.get('auth')));
+  });
+
+  doc.define(app, {
+    method: 'get',
     path: '/tokens',
     operationId: 'listTokens',
     tag: 'Admin',
@@ -51,7 +62,7 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
     responses: {
       200: {
         description: 'Every token, newest first, or CSV',
-        schema: list(TokenListItem),
+        schema: ListOf(TokenListItem),
         produces: ['text/csv'],
       },
     },
@@ -105,7 +116,7 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
     responses: {
       200: {
         description: 'A page of the log, or the whole filtered log as CSV',
-        schema: list(AuditRow),
+        schema: ListOf(AuditRow),
         produces: ['text/csv'],
       },
     },

@@ -71,6 +71,10 @@ export const IntId = z.coerce.number().int().min(1).max(MAX_INT_ID);
 /** An id path parameter `:id`. */
 export const IdParams = z.object({ id: IntId });
 
+/** A list answer: a page of `item`s, the filtered total, and the cursor of the next page (null on the last). */
+export const ListOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), total: z.number().int(), next: z.string().nullable() });
+
 /** A time in JSON: an ISO 8601 string. */
 export const Time = z.iso.datetime({ offset: true });
 
@@ -191,20 +195,4 @@ export class ApiDoc {
       paths,
     };
   }
-}
-
-// Transitional: routes not yet converted to typed input parse by hand. Removed when none do.
-/** Parses query parameters with a zod schema; 400 naming each bad parameter. */
-export function parseQuery<T extends z.ZodType>(schema: T, q: Record<string, string>): z.infer<T> {
-  return parseOr400(schema, query(q), 'invalid_query');
-}
-
-/** Parses a JSON body with a zod schema; 400 naming each bad field. */
-export async function parseBody<T extends z.ZodType>(schema: T, c: Context): Promise<z.infer<T>> {
-  return parseOr400(schema, await jsonBody(c.req.raw), 'invalid_body');
-}
-
-/** A positive integer path parameter that fits an `integer` id column, or 400. */
-export function intParam(c: Context, name: string): number {
-  return parseOr400(z.object({ [name]: IntId }), c.req.param(), 'invalid_path')[name];
 }

@@ -64,9 +64,6 @@ export const VmListItem = z.object({
 export type VmListItem = z.infer<typeof VmListItem>;
 
 export type Page<T> = { items: T[]; total: number; next: string | null };
-/** A page of a list: `next` is the cursor of the following page, null on the last. */
-export const Page = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.number().int(), next: z.string().nullable() });
 
 /**
  * A vm_inventory row (the columns `toItem` reads) with its source's name and kind and the

@@ -3,12 +3,12 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, IntId } from '../http/api_doc.ts';
+import { type ApiDoc, IntId, ListOf } from '../http/api_doc.ts';
 import { parseOr400, query as nonEmpty } from '../http/validate.ts';
 import { allPages, type CsvColumn, csvResponse, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
 import { getVm, VmDetail, VmTrace, vmTrace } from '../queries/vm_detail.ts';
-import { decodeCursor, listVms, Page, VM_SORTS, VmListItem, type VmListQuery } from './list_vms.ts';
+import { decodeCursor, listVms, VM_SORTS, VmListItem, type VmListQuery } from './list_vms.ts';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -119,7 +119,7 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
     summary:
       'Live VMs: search, filter, sort; cursor pagination with the total (Accept: text/csv: the whole filtered list)',
     responses: {
-      200: { description: 'A page of VMs', schema: Page(VmListItem), produces: ['text/csv'] },
+      200: { description: 'A page of VMs', schema: ListOf(VmListItem), produces: ['text/csv'] },
     },
   }, async (c, { query }) => {
     const q = vmListQuery(query);

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { type ApiDoc, IdParams, IntId, Time } from '../http/api_doc.ts';
+import { type ApiDoc, IdParams, IntId, ListOf, Time } from '../http/api_doc.ts';
 import {
   allPages,
   type CsvColumn,
@@ -40,10 +40,6 @@ const TotalsParams = z.object({
 });
 
 const date = (v?: string) => (v ? new Date(v) : undefined);
-
-/** A page of a list: `next` is the cursor of the following page, null on the last. */
-const page = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.number().int(), next: z.string().nullable() });
 
 /** Rows read per page when a list is streamed whole as CSV. */
 const CSV_PAGE = 1000;
@@ -116,7 +112,7 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     roles: ['viewer'],
     summary: 'Sources with poll health, last capture and agent (Accept: text/csv: as CSV)',
     responses: {
-      200: { description: 'Every source', schema: page(SourceRow), produces: ['text/csv'] },
+      200: { description: 'Every source', schema: ListOf(SourceRow), produces: ['text/csv'] },
     },
   }, async (c) => {
     if (wantsCsv(c.req.header('accept'))) {
@@ -150,7 +146,11 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     query: Paged,
     summary: 'Received captures, newest first (Accept: text/csv: the whole filtered list)',
     responses: {
-      200: { description: 'A page of captures', schema: page(CaptureItem), produces: ['text/csv'] },
+      200: {
+        description: 'A page of captures',
+        schema: ListOf(CaptureItem),
+        produces: ['text/csv'],
+      },
     },
   }, async (c, { query: p }) => {
     const q = { sourceId: p.source, from: date(p.from), to: date(p.to) };
@@ -178,7 +178,7 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     responses: {
       200: {
         description: 'A page of the registry',
-        schema: page(SnapshotItem),
+        schema: ListOf(SnapshotItem),
         produces: ['text/csv'],
       },
     },

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
 import { actorOf } from '../http/actions.ts';
-import type { ApiDoc } from '../http/api_doc.ts';
+import { type ApiDoc, ListOf } from '../http/api_doc.ts';
 import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
 import { CONTENT_TYPES, REPORT_KINDS } from './period.ts';
@@ -133,11 +133,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, settings: ReportSettings = {
     responses: {
       200: {
         description: '`{"items": [...], "total": N, "next": cursor|null}` or CSV',
-        schema: z.object({
-          items: z.array(ReportView),
-          total: z.number().int(),
-          next: z.string().nullable(),
-        }),
+        schema: ListOf(ReportView),
         produces: ['text/csv'],
       },
     },

@@ -81,8 +81,7 @@ async function checkDeclaredReply(
     throw new Error(`${where}: status not declared by ${route.operationId}`);
   }
   const schema = route ? ApiDoc.replySchema(route, res.status) : ErrorBody;
-  // TRANSITION: strict (throw) once every route declares its schemas.
-  if (!schema) return res;
+  if (!schema) throw new Error(`${where}: ${route!.operationId} declares no schema`);
   const parsed = schema.safeParse(await res.clone().json());
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5)
