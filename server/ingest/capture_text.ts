@@ -23,6 +23,8 @@
  * Step 1 is done here; step 2 as the VMs are read (incoming_capture.ts).
  */
 
+import { fastPathOff } from './fast_path.ts';
+
 export type CaptureText = {
   /** The parsed head, with `vms` removed. */
   head: Record<string, unknown>;
@@ -35,6 +37,7 @@ export type CaptureText = {
 const AFTER_VMS = ['}],"hosts":', '}],"datastores":', '}],"events":'];
 
 export function splitCaptureText(text: string): CaptureText | null {
+  if (fastPathOff.cut) return null;
   const open = text.indexOf('"vms":[');
   if (open < 0) return null;
   const start = open + '"vms":['.length;

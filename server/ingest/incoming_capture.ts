@@ -14,6 +14,7 @@ import {
   MAX_VMS_PER_CAPTURE,
 } from '../../agent/capture/schema.ts';
 import { splitCaptureText } from './capture_text.ts';
+import { fastPathOff } from './fast_path.ts';
 import { checkCaptureHead, checkCaptureVms } from './validate_capture.ts';
 import { digestVm, type VmDigest } from './vm_lines.ts';
 import { type MemoUse, VmTextMemoBuilder } from './vm_text_memo.ts';
@@ -118,7 +119,7 @@ function* readVmText(
   { text, start, end, partChars }: { text: string; start: number; end: number; partChars: number },
   memo: MemoUse | undefined,
 ): Generator<VmDigest[]> {
-  const previous = memo?.previous;
+  const previous = fastPathOff.memo ? undefined : memo?.previous;
   const matcher = previous?.reader();
   const next = memo ? new VmTextMemoBuilder(text) : null;
   let part: VmDigest[] = [];

@@ -6,6 +6,7 @@
  * since (every stored capture bumps it under the source's row lock).
  */
 import type { Sql } from '../db/connect.ts';
+import { fastPathOff } from './fast_path.ts';
 
 export type SourceState = {
   /** sources.generation this state describes. */
@@ -147,7 +148,7 @@ export class SourceStateCache {
     if (!state) return undefined;
     this.#states.delete(sourceId);
     this.#vms -= state.live.size;
-    return state.generation === generation ? state : undefined;
+    return state.generation === generation && !fastPathOff.stateCache ? state : undefined;
   }
 
   put(sourceId: number, state: SourceState): void {
