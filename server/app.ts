@@ -58,6 +58,12 @@ export type AppOptions = {
 export function createApp(sql: Sql, options: AppOptions) {
   const app = new Hono<{ Variables: AuthVariables }>();
   const doc = options.doc ?? new ApiDoc();
+  // One set of report settings for the API and the pages: the same action, the same zone.
+  const reports = {
+    jobs: options.jobs,
+    tz: options.reportTz,
+    retentionDays: options.reportRetentionDays,
+  };
   const metrics = options.metrics ?? options.jobs?.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
   // Guessing tokens: 20 failures per address in 5 minutes, then failing attempts get 429
@@ -139,14 +145,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', jobsRoutes(sql, doc, options.jobs));
-  api.route(
-    '/',
-    reportRoutes(sql, doc, {
-      jobs: options.jobs,
-      tz: options.reportTz,
-      retentionDays: options.reportRetentionDays,
-    }),
-  );
+  api.route('/', reportRoutes(sql, doc, reports));
   doc.define(api, {
     method: 'get',
     path: '/openapi.json',
@@ -190,7 +189,7 @@ export function createApp(sql: Sql, options: AppOptions) {
       }),
       onLoginFailure: () => metrics.authFailures.inc({ channel: 'login' }),
       jobs: options.jobs,
-      reportRetentionDays: options.reportRetentionDays,
+      reports,
       apiDoc: doc,
     }),
   );

@@ -2,36 +2,40 @@
  * Reading rollups for the API: one page of daily or monthly VM rows ordered by source and
  * key (keyset pagination), with the total count. Data access only.
  */
+import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 
-export type RollupItem = {
-  key: string;
-  sourceId: number;
-  period: string;
-  sourceVmId: string;
-  name: string;
-  totalSamples: number;
-  samplesPresent: number;
-  poweredOnSamples: number;
-  presence: number;
-  avgVcpu: number;
-  avgRamGb: number;
-  avgDiskGb: number;
-  poweredOnRatio: number;
-  poweredOnHours: number;
-  vcpuHours: number;
-  ramGbHours: number;
-  diskGbHours: number;
-  poolPct: Record<string, number>;
-  firstSampleAt: string;
-  lastSampleAt: string;
-  firstSeenAt: string | null;
-  lastSeenAt: string | null;
-  createdAt: string | null;
-  deletedAt: string | null;
-  daysPresent?: number;
-  daysCovered?: number;
-};
+const time = z.string().nullable();
+/** A VM's rollup of a day or month (monthly rows add daysPresent and daysCovered). */
+export const RollupItem = z.object({
+  key: z.string(),
+  sourceId: z.number().int(),
+  period: z.string(),
+  sourceVmId: z.string(),
+  name: z.string(),
+  totalSamples: z.number(),
+  samplesPresent: z.number(),
+  poweredOnSamples: z.number(),
+  presence: z.number(),
+  avgVcpu: z.number(),
+  avgRamGb: z.number(),
+  avgDiskGb: z.number(),
+  poweredOnRatio: z.number(),
+  poweredOnHours: z.number(),
+  vcpuHours: z.number(),
+  ramGbHours: z.number(),
+  diskGbHours: z.number(),
+  poolPct: z.record(z.string(), z.number()),
+  firstSampleAt: z.string(),
+  lastSampleAt: z.string(),
+  firstSeenAt: time,
+  lastSeenAt: time,
+  createdAt: time,
+  deletedAt: time,
+  daysPresent: z.number().optional(),
+  daysCovered: z.number().optional(),
+});
+export type RollupItem = z.infer<typeof RollupItem>;
 
 export type RollupPage = { items: RollupItem[]; total: number; next: string | null };
 export type RollupQuery = {

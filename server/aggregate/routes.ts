@@ -25,7 +25,7 @@ import {
   AggregationRequest,
   requestAggregation,
 } from './request_aggregation.ts';
-import { decodeRollupCursor, listRollups, type RollupItem } from './rollup_queries.ts';
+import { decodeRollupCursor, listRollups, RollupItem } from './rollup_queries.ts';
 
 const WAIT_LIMIT_MS = 10 * 60_000;
 
@@ -38,37 +38,7 @@ const RollupParams = z.object({
   ).optional(),
 });
 
-const time = z.string().nullable();
-/** A VM's rollup of a day or month (monthly rows add daysPresent and daysCovered). */
-const RollupItemSchema = z.object({
-  key: z.string(),
-  sourceId: z.number().int(),
-  period: z.string(),
-  sourceVmId: z.string(),
-  name: z.string(),
-  totalSamples: z.number(),
-  samplesPresent: z.number(),
-  poweredOnSamples: z.number(),
-  presence: z.number(),
-  avgVcpu: z.number(),
-  avgRamGb: z.number(),
-  avgDiskGb: z.number(),
-  poweredOnRatio: z.number(),
-  poweredOnHours: z.number(),
-  vcpuHours: z.number(),
-  ramGbHours: z.number(),
-  diskGbHours: z.number(),
-  poolPct: z.record(z.string(), z.number()),
-  firstSampleAt: z.string(),
-  lastSampleAt: z.string(),
-  firstSeenAt: time,
-  lastSeenAt: time,
-  createdAt: time,
-  deletedAt: time,
-  daysPresent: z.number().optional(),
-  daysCovered: z.number().optional(),
-}) satisfies z.ZodType<RollupItem>;
-const RollupPage = ListOf(RollupItemSchema);
+const RollupPage = ListOf(RollupItem);
 
 /** A rollup's CSV columns: its fields, pool percentages flattened to `pool=pct;…`. */
 const rollupCsv = (kind: 'daily' | 'monthly'): CsvColumn<RollupItem>[] => [

@@ -15,8 +15,11 @@ export function actorOf(c: Context<{ Variables: AuthVariables }>): Actor {
   return { id: auth.id, name: auth.name, ip: clientIp(c) };
 }
 
-/** `err` when it is a 4xx AppError (the caller's mistake, shown to them); rethrown otherwise. */
+/**
+ * `err` when the page should show it: a 4xx AppError (the caller's mistake) or
+ * `jobs_unavailable` (this server runs no job workers); anything else is rethrown (a 500).
+ */
 export function refusal(err: unknown): AppError {
-  if (err instanceof AppError && err.status >= 400 && err.status < 500) return err;
+  if (err instanceof AppError && (err.status < 500 || err.code === 'jobs_unavailable')) return err;
   throw err;
 }

@@ -72,19 +72,33 @@ function toRow(r: JobTableRow): JobRow {
   };
 }
 
-/** Newest jobs first, of the given queues (default: every queue), optionally of one state. */
-export async function listJobs(
-  sql: Sql,
-  q: { queues?: string[]; state?: string; limit: number },
-): Promise<JobRow[]> {
+type JobFilter = { queues?: string[]; state?: string; since?: Date };
+const where = (sql: Sql, q: JobFilter) =>
+  sql`where true ${q.queues ? sql`and name = any(${q.queues})` : sql``}
+      ${q.state ? sql`and state::text = ${q.state}` : sql``}
+      ${q.since ? sql`and created_on >= ${q.since}` : sql``}`;
+
+/** Newest jobs first, of the given queues (default: every queue), state and age. */
+export async function listJobs(sql: Sql, q: JobFilter & { limit: number }): Promise<JobRow[]> {
   const rows = await sql<JobTableRow[]>`
     select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on
-    from pgboss.job
-    where true ${q.queues ? sql`and name = any(${q.queues})` : sql``}
-      ${q.state ? sql`and state::text = ${q.state}` : sql``}
+    from pgboss.job ${where(sql, q)}
     order by created_on desc, id
     limit ${q.limit}`;
   return rows.map(toRow);
+}
+
+/** Failed jobs of the last `days` days (the dashboard): the newest `limit` and how many. */
+export async function failedJobs(
+  sql: Sql,
+  options: { days: number; limit: number },
+): Promise<{ total: number; items: JobRow[] }> {
+  const q = { state: 'failed', since: new Date(Date.now() - options.days * 86400_000) };
+  const [items, [{ total }]] = await Promise.all([
+    listJobs(sql, { ...q, limit: options.limit }),
+    sql`select count(*)::int as total from pgboss.job ${where(sql, q)}`,
+  ]);
+  return { total, items };
 }
 
 /** How many jobs each queue holds, by state; every queue of `queues` is listed, even empty. */

@@ -98,7 +98,7 @@ export function benchmarkRoutes(
       return c.redirect(`/benchmarks/requests/${started.id}`, 303);
     } catch (err) {
       // A server without job workers says so on the page, like a refused input.
-      const e = err instanceof AppError && err.code === 'jobs_unavailable' ? err : refusal(err);
+      const e = refusal(err);
       return list(c, {
         error: e.message,
         values: {

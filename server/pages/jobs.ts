@@ -31,10 +31,6 @@ import { type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 
 type Ctx = Parameters<MiddlewareHandler<PageEnv>>[0];
 
-/** A refused action's error for the page: the caller's mistakes, and "no job workers here". */
-const shown = (err: unknown) =>
-  err instanceof AppError && err.code === 'jobs_unavailable' ? err : refusal(err);
-
 /** `admin`: the admin-only guard; `jobs`: the job runner, when this server has one. */
 export function jobPageRoutes(
   sql: Sql,
@@ -78,7 +74,7 @@ export function jobPageRoutes(
       const job = await retryJob(sql, jobs, c.req.param(), actorOf(c));
       return c.redirect(`/admin/jobs?retried=${encodeURIComponent(job.id)}`, 303);
     } catch (err) {
-      const e = shown(err);
+      const e = refusal(err);
       return page(c, { error: e.message }, e.status);
     }
   });
@@ -100,7 +96,7 @@ export function jobPageRoutes(
       const id = await requestAggregation(sql, jobs, b, actorOf(c));
       return c.redirect(`/admin/aggregations/${id}`, 303);
     } catch (err) {
-      const e = shown(err);
+      const e = refusal(err);
       return page(c, { rerunError: e.message, rerun: { ...values, source } }, e.status);
     }
   });

@@ -23,6 +23,7 @@ import type { ApiDoc } from '../http/api_doc.ts';
 import { apiReferencePage } from '../../web/pages/api_reference.ts';
 import { historyRoutes } from './history.ts';
 import { reportRoutes } from './reports.ts';
+import type { ReportSettings } from '../reports/request_report.ts';
 import { sourceRoutes } from './sources.ts';
 import { vmRoutes } from './vms.ts';
 
@@ -54,7 +55,8 @@ export function pageRoutes(sql: Sql, options: {
   /** The job runner (report generation is queued on it when present). */
   jobs?: Jobs;
   /** Days a requested report is kept when no job runner carries it (default 90). */
-  reportRetentionDays?: number;
+  /** The report settings the API's report routes use too. */
+  reports?: ReportSettings;
 }) {
   const app = new Hono<PageEnv>();
   const auth = sessionAuth(sql);
@@ -115,7 +117,7 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', historyRoutes(sql, auth));
   app.route(
     '/',
-    reportRoutes(sql, auth, { jobs: options.jobs, retentionDays: options.reportRetentionDays }),
+    reportRoutes(sql, auth, options.reports ?? { jobs: options.jobs }),
   );
   app.route('/', benchmarkRoutes(sql, auth, { jobs: options.jobs }));
   app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));

@@ -1,7 +1,8 @@
 /**
  * Dashboard data the shared query modules do not have: fleet totals now and a day earlier
- * (from source_totals), failed background jobs (when pg-boss is installed), and a cheap
- * signal that a capture arrived (for live updates). Data access only.
+ * (from source_totals), whether pg-boss is installed (its failed jobs come from
+ * jobs/job_queries.ts), and a cheap signal that a capture arrived (for live updates).
+ * Data access only.
  */
 import type { Sql } from '../db/connect.ts';
 
@@ -93,46 +94,6 @@ export async function fleetChange(sql: Sql): Promise<FleetChange> {
 export async function hasJobTable(sql: Sql): Promise<boolean> {
   const [r] = await sql`select to_regclass('pgboss.job') is not null as ok`;
   return r.ok;
-}
-
-export type FailedJob = {
-  id: string;
-  queue: string;
-  error: string | null;
-  data: unknown;
-  createdOn: string;
-  completedOn: string | null;
-  retryCount: number;
-};
-
-/** Failed jobs of the last `days` days, newest first; empty when pg-boss is not installed. */
-export async function failedJobs(
-  sql: Sql,
-  options: { days: number; limit: number },
-): Promise<{ total: number; items: FailedJob[] }> {
-  if (!(await hasJobTable(sql))) return { total: 0, items: [] };
-  const since = new Date(Date.now() - options.days * 86400_000);
-  const [rows, [{ total }]] = await Promise.all([
-    sql`select id::text, name, output, data, created_on, completed_on, retry_count from pgboss.job
-        where state = 'failed' and created_on >= ${since} order by created_on desc limit ${options.limit}`,
-    sql`select count(*)::int as total from pgboss.job where state = 'failed' and created_on >= ${since}`,
-  ]);
-  return {
-    total,
-    items: rows.map((r) => ({
-      id: r.id,
-      queue: r.name,
-      data: r.data,
-      retryCount: r.retry_count,
-      error: typeof r.output?.message === 'string'
-        ? r.output.message
-        : r.output
-        ? JSON.stringify(r.output).slice(0, 500)
-        : null,
-      createdOn: new Date(r.created_on).toISOString(),
-      completedOn: r.completed_on ? new Date(r.completed_on).toISOString() : null,
-    })),
-  };
 }
 
 export type CaptureSignal = { count: number; lastCapturedAt: string | null };
