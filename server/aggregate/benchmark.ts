@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { resolvedOptions, type Sql } from '../db/connect.ts';
+import { INT8_AS_NUMBER, resolvedOptions, type Sql } from '../db/connect.ts';
 import { type Fingerprint, periodFingerprint } from './checksum.ts';
 import { runFloor } from './floor.ts';
 import { addMonths, dayBounds, monthOf } from './period.ts';
@@ -128,15 +128,7 @@ function noticeClient(
     max,
     connection: { TimeZone: 'UTC', application_name: 'vmledger-explain', ...connection },
     onnotice: (n) => notices.push(String(n.message)),
-    // int8 as JS numbers, as in db/connect.ts#createPool: the TS engine reads its sums so.
-    types: {
-      bigint: {
-        to: 20,
-        from: [20],
-        serialize: (x: number) => x.toString(),
-        parse: (x: string) => Number(x),
-      },
-    },
+    types: INT8_AS_NUMBER, // as createPool's: the TS engine reads its sums so
   });
 }
 

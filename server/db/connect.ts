@@ -91,6 +91,16 @@ export const SERVER_TIMEOUTS: SessionTimeouts = {
  */
 export const JOB_TIMEOUTS: SessionTimeouts = { statementMs: 0, idleInTransactionMs: 10 * 60_000 };
 
+/** postgres.js `types`: int8 (counts, sums) as JS numbers; every value we store fits in 2^53. */
+export const INT8_AS_NUMBER = {
+  bigint: {
+    to: 20,
+    from: [20],
+    serialize: (x: number) => x.toString(),
+    parse: (x: string) => Number(x),
+  },
+};
+
 /**
  * Creates a postgres.js pool with the project's settings (quiet notices, UTC, bigints as
  * numbers, no Nagle delay). `timeouts` become session settings of every connection; without
@@ -112,15 +122,7 @@ export function createPool(
     ...({ socket: connectWithoutDelay } as object),
     onnotice: () => {},
     connection: { TimeZone: 'UTC', application_name: 'vmledger', ...timeouts },
-    types: {
-      // int8 (counts, sums) as JS numbers: every value we store fits in 2^53.
-      bigint: {
-        to: 20,
-        from: [20],
-        serialize: (x: number) => x.toString(),
-        parse: (x: string) => Number(x),
-      },
-    },
+    types: INT8_AS_NUMBER,
   }) as unknown as Sql;
 }
 
