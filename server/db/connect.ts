@@ -151,23 +151,12 @@ export async function openDatabase(options: {
   embeddedPort: number;
   onLog?: (line: string) => void;
 }): Promise<Database> {
-  if (options.databaseUrl) {
-    const sql = createPool(options.databaseUrl, { timeouts: SERVER_TIMEOUTS });
-    const jobSql = createPool(options.databaseUrl, { max: 4, timeouts: JOB_TIMEOUTS });
-    return {
-      sql,
-      jobSql,
-      url: options.databaseUrl,
-      close: async () =>
-        void (await Promise.all([sql.end({ timeout: 5 }), jobSql.end({ timeout: 5 })])),
-    };
-  }
-  const embedded = await startEmbeddedPostgres({
+  const embedded = options.databaseUrl ? null : await startEmbeddedPostgres({
     pgDir: path.join(options.dataDir, 'pg'),
     port: options.embeddedPort,
     onLog: options.onLog,
   });
-  const url = await ensureDatabase(embedded.url, 'vmledger');
+  const url = embedded ? await ensureDatabase(embedded.url, 'vmledger') : options.databaseUrl!;
   const sql = createPool(url, { timeouts: SERVER_TIMEOUTS });
   const jobSql = createPool(url, { max: 4, timeouts: JOB_TIMEOUTS });
   return {
@@ -176,7 +165,7 @@ export async function openDatabase(options: {
     url,
     close: async () => {
       await Promise.all([sql.end({ timeout: 5 }), jobSql.end({ timeout: 5 })]);
-      await embedded.stop();
+      await embedded?.stop();
     },
   };
 }
