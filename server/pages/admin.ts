@@ -1,5 +1,5 @@
 /** Admin pages: tokens (create and revoke through CSRF-protected forms), agents, jobs, audit log. */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { listAudit } from '../audit/audit_log.ts';
 import { CreateToken, createTokenAction, revokeTokenAction } from '../auth/token_actions.ts';
 import { listTokens } from '../auth/tokens.ts';
@@ -24,7 +24,7 @@ export function adminRoutes(
   const admin = requireAdminPage();
 
   const tokens = async (
-    c: Parameters<MiddlewareHandler<PageEnv>>[0],
+    c: Context<PageEnv>,
     flash: TokenFlash,
     status: 200 | AppError['status'] = 200,
   ) =>

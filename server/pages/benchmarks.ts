@@ -3,7 +3,7 @@
  * progress and result, and one run group's repetitions. Starting goes through the same
  * action as `POST /api/v1/benchmarks` (server/aggregate/benchmark_action.ts).
  */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { AppError } from '../errors.ts';
@@ -26,10 +26,7 @@ import {
   benchmarksPage,
   type BenchResultView,
 } from '../../web/pages/benchmarks.ts';
-import { notFoundPage } from '../../web/pages/not_found.ts';
-import { type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
-
-type Ctx = Parameters<MiddlewareHandler<PageEnv>>[0];
+import { notFound, type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
 
 /** The day before `day` (YYYY-MM-DD). */
 function dayBefore(day: string): string {
@@ -50,7 +47,7 @@ export function benchmarkRoutes(
   const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
 
   const list = async (
-    c: Ctx,
+    c: Context<PageEnv>,
     form: Partial<BenchFormView> = {},
     status: 200 | AppError['status'] = 200,
   ) => {
@@ -115,14 +112,11 @@ export function benchmarkRoutes(
   app.get('/benchmarks/requests/:id', auth, async (c) => {
     const r = await getBenchmarkRequest(sql, c.req.param('id'));
     if (!r) {
-      return c.html(
-        notFoundPage(viewerOf(c), {
-          title: 'Benchmark not found',
-          message: 'No benchmark request with that id.',
-          back: { href: '/benchmarks', label: 'All benchmarks' },
-        }),
-        404,
-      );
+      return notFound(c, {
+        title: 'Benchmark not found',
+        message: 'No benchmark request with that id.',
+        back: { href: '/benchmarks', label: 'All benchmarks' },
+      });
     }
     const res = await result(r);
     if (c.req.query('part') === 'status') return c.html(benchmarkRequestStatus(r, res));
@@ -132,14 +126,11 @@ export function benchmarkRoutes(
   app.get('/benchmarks/:group', auth, async (c) => {
     const g = await getBenchGroup(sql, c.req.param('group'));
     if (!g) {
-      return c.html(
-        notFoundPage(viewerOf(c), {
-          title: 'Benchmark not found',
-          message: 'No benchmark run with that id.',
-          back: { href: '/benchmarks', label: 'All benchmarks' },
-        }),
-        404,
-      );
+      return notFound(c, {
+        title: 'Benchmark not found',
+        message: 'No benchmark run with that id.',
+        back: { href: '/benchmarks', label: 'All benchmarks' },
+      });
     }
     return c.html(benchmarkDetailPage(viewerOf(c), g));
   });

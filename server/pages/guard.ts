@@ -8,6 +8,7 @@ import type { AuthVariables } from '../auth/middleware.ts';
 import { AppError } from '../errors.ts';
 import { limitBody, PAGE_FORM_MAX_BYTES, pageTooLarge } from '../http/body_limit.ts';
 import type { Viewer } from '../../web/layout.ts';
+import { notFoundPage } from '../../web/pages/not_found.ts';
 
 export type PageEnv = { Variables: AuthVariables };
 
@@ -15,6 +16,15 @@ export type PageEnv = { Variables: AuthVariables };
 export function viewerOf(c: Context<PageEnv>): Viewer {
   const s = c.get('session')!;
   return { name: s.name, role: s.role, csrf: s.csrfToken };
+}
+
+/** The not-found page; a refused action (a 404 or another status) is shown with it too. */
+export function notFound(
+  c: Context<PageEnv>,
+  o: Parameters<typeof notFoundPage>[1],
+  status: AppError['status'] = 404,
+) {
+  return c.html(notFoundPage(viewerOf(c), o), status);
 }
 
 function same(a: string, b: string): boolean {

@@ -3,7 +3,7 @@
  * "Rerun aggregation" form; a rerun's progress page. Retry and rerun are the same actions as
  * `POST /api/v1/jobs/:queue/:id/retry` and `POST /api/v1/aggregations`.
  */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { addDays } from '../aggregate/period.ts';
 import {
   aggregationProgress,
@@ -26,10 +26,7 @@ import {
   type JobsFlash,
   jobsPage,
 } from '../../web/pages/admin.ts';
-import { notFoundPage } from '../../web/pages/not_found.ts';
-import { type PageEnv, requireCsrf, viewerOf } from './guard.ts';
-
-type Ctx = Parameters<MiddlewareHandler<PageEnv>>[0];
+import { notFound, type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 
 /** `admin`: the admin-only guard; `jobs`: the job runner, when this server has one. */
 export function jobPageRoutes(
@@ -40,7 +37,11 @@ export function jobPageRoutes(
 ) {
   const app = new Hono<PageEnv>();
 
-  const page = async (c: Ctx, flash: JobsFlash = {}, status: 200 | AppError['status'] = 200) => {
+  const page = async (
+    c: Context<PageEnv>,
+    flash: JobsFlash = {},
+    status: 200 | AppError['status'] = 200,
+  ) => {
     const state = JOB_STATES.find((s) => s === c.req.query('state'));
     const installed = await hasJobTable(sql);
     const [queues, recent, sources] = installed
@@ -104,14 +105,11 @@ export function jobPageRoutes(
   app.get('/admin/aggregations/:id', auth, admin, async (c) => {
     const p = await aggregationProgress(sql, c.req.param('id'));
     if (!p) {
-      return c.html(
-        notFoundPage(viewerOf(c), {
-          title: 'Aggregation request not found',
-          message: 'No aggregation request with that id.',
-          back: { href: '/admin/jobs', label: 'Jobs' },
-        }),
-        404,
-      );
+      return notFound(c, {
+        title: 'Aggregation request not found',
+        message: 'No aggregation request with that id.',
+        back: { href: '/admin/jobs', label: 'Jobs' },
+      });
     }
     if (c.req.query('part') === 'status') return c.html(aggregationStatus(p));
     return c.html(aggregationPage(viewerOf(c), p));

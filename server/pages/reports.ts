@@ -1,5 +1,5 @@
 /** Reports: list, download and (admins) request one through the same action as the API. */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import type { AppError } from '../errors.ts';
 import { actorOf, refusal } from '../http/actions.ts';
@@ -7,11 +7,8 @@ import { parseOr400 } from '../http/validate.ts';
 import { getReport, listReports } from '../reports/report_store.ts';
 import { ReportRequest, type ReportSettings, requestReport } from '../reports/request_report.ts';
 import { reportFile } from '../reports/routes.ts';
-import { notFoundPage } from '../../web/pages/not_found.ts';
 import { reportsPage, reportsTable } from '../../web/pages/reports.ts';
-import { type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
-
-type Ctx = Parameters<MiddlewareHandler<PageEnv>>[0];
+import { notFound, type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
 
 export function reportRoutes(
   sql: Sql,
@@ -21,7 +18,7 @@ export function reportRoutes(
   const app = new Hono<PageEnv>();
 
   const list = async (
-    c: Ctx,
+    c: Context<PageEnv>,
     extra: { error?: string; requested?: string } = {},
     status: 200 | AppError['status'] = 200,
   ) => {
@@ -56,14 +53,11 @@ export function reportRoutes(
   app.get('/reports/:id/download', auth, async (c) => {
     const r = await getReport(sql, c.req.param('id'));
     if (r?.status === 'ready') return reportFile(sql, r);
-    return c.html(
-      notFoundPage(viewerOf(c), {
-        title: 'Report not available',
-        message: 'That report does not exist, has expired or is not ready yet.',
-        back: { href: '/reports', label: 'All reports' },
-      }),
-      404,
-    );
+    return notFound(c, {
+      title: 'Report not available',
+      message: 'That report does not exist, has expired or is not ready yet.',
+      back: { href: '/reports', label: 'All reports' },
+    });
   });
 
   return app;

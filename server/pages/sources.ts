@@ -12,9 +12,15 @@ import {
   registryCounts,
 } from '../queries/pages_history.ts';
 import { getSource, listSourcesDetailed } from '../queries/sources.ts';
-import { notFoundPage } from '../../web/pages/not_found.ts';
 import { sourceDetailPage, sourcesPage } from '../../web/pages/sources.ts';
-import { type PageEnv, positiveInt, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
+import {
+  notFound,
+  type PageEnv,
+  positiveInt,
+  requireAdminPage,
+  requireCsrf,
+  viewerOf,
+} from './guard.ts';
 
 const FLASH: Record<string, string> = {
   requested: 'Capture requested: the agent picks it up with its next heartbeat.',
@@ -42,14 +48,11 @@ export function sourceRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const id = positiveInt(c.req.param('id'));
     const source = id ? await getSource(sql, id) : null;
     if (!source) {
-      return c.html(
-        notFoundPage(viewer, {
-          title: 'Source not found',
-          message: `There is no source ${c.req.param('id')}.`,
-          back: { href: '/sources', label: 'All sources' },
-        }),
-        404,
-      );
+      return notFound(c, {
+        title: 'Source not found',
+        message: `There is no source ${c.req.param('id')}.`,
+        back: { href: '/sources', label: 'All sources' },
+      });
     }
     const to = new Date(
       source.lastCaptureAt ? Date.parse(source.lastCaptureAt) + 3600_000 : Date.now(),
@@ -92,14 +95,11 @@ export function sourceRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       return c.redirect(`${back}?done=requested`, 303);
     } catch (err) {
       const e = refusal(err);
-      return c.html(
-        notFoundPage(viewerOf(c), {
-          title: e.status === 404 ? 'Source not found' : 'Cannot capture',
-          message: e.message,
-          back: { href: '/sources', label: 'All sources' },
-        }),
-        e.status,
-      );
+      return notFound(c, {
+        title: e.status === 404 ? 'Source not found' : 'Cannot capture',
+        message: e.message,
+        back: { href: '/sources', label: 'All sources' },
+      }, e.status);
     }
   });
 

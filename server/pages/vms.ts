@@ -7,11 +7,10 @@ import { listSources, listVms, VM_SORTS, type VmSort } from '../inventory/list_v
 import { parseVmListParams, vmsCsv } from '../inventory/routes.ts';
 import { vmFilterChoices } from '../queries/pages_vm_filters.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
-import { notFoundPage } from '../../web/pages/not_found.ts';
 import { type Granularity, SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
 import { type VmListState, vmsUrl, vmTable } from '../../web/partials/vm_table.ts';
-import { type PageEnv, positiveInt, viewerOf } from './guard.ts';
+import { notFound, type PageEnv, positiveInt, viewerOf } from './guard.ts';
 
 const LIST_KEYS = [
   'q',
@@ -71,14 +70,11 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const key = c.req.param('key');
     const vm = sourceId ? await getVm(sql, sourceId, key) : null;
     if (!vm) {
-      return c.html(
-        notFoundPage(viewer, {
-          title: 'VM not found',
-          message: `No VM ${key} in source ${c.req.param('source')}.`,
-          back: { href: '/vms', label: 'Back to VMs' },
-        }),
-        404,
-      );
+      return notFound(c, {
+        title: 'VM not found',
+        message: `No VM ${key} in source ${c.req.param('source')}.`,
+        back: { href: '/vms', label: 'Back to VMs' },
+      });
     }
     const g = (['capture', 'daily', 'monthly'] as const).find((x) =>
       x === c.req.query('granularity')
