@@ -4,10 +4,14 @@
  * of the facts instead of preceding it, and VMs unchanged since the previous capture need
  * not be parsed at all (vm_text_memo.ts).
  *
- * The cut is found by searching the text for the shapes our agent writes (JSON.stringify of
- * a validated capture: `"vms":[` then VMs that begin `{"key":`, then `],"hosts":`). It is
- * never trusted on its own; it is proved right by parsing, and anything that cannot be
- * proved is returned as `null`, to be parsed whole:
+ * Only the layout our agent writes is cut (JSON.stringify of a validated capture): no
+ * whitespace, `"vms":[` followed by VMs that begin `{"key":` (the array is cut into pieces
+ * at `},{"key":`), and the array followed by the keys the schema puts after it, `hosts`,
+ * `datastores` and `events`, in that order. Text in another layout, as another producer
+ * may write it, gives `null` here and is parsed whole: stored the same, only slower.
+ *
+ * The cut is never trusted on its own; it is proved right by parsing, and anything that
+ * cannot be proved is returned as `null`, to be parsed whole:
  *
  * 1. The head is the text with the VM array replaced by a string S holding a random nonce.
  *    If it parses to an object whose `vms` is S, the replaced span sits exactly where
@@ -20,9 +24,12 @@
  * 3. A value's text parses to the same value wherever it sits, so the whole text parses to
  *    the head with `vms` set to the pieces' elements: exactly what JSON.parse(text) gives.
  *
- * Step 1 is done here; step 2 as the VMs are read (incoming_capture.ts).
+ * Step 1 is done here; step 2 as the VMs are read (incoming_capture.ts). The layout checks
+ * only spare a foreign layout the fast way's work: a key that the schema puts before `vms`
+ * written between `vms` and `hosts` is caught by step 2 alone, after the facts were COPYed
+ * (the ingest then rolls back and parses whole).
  */
-
+import { Capture, CaptureVm } from '../../agent/capture/schema.ts';
 import { fastPathOff } from './fast_path.ts';
 
 export type CaptureText = {
@@ -33,16 +40,31 @@ export type CaptureText = {
   vmEnd: number;
 };
 
-/** What may follow the VM array in a capture written in schema order. */
-const AFTER_VMS = ['}],"hosts":', '}],"datastores":', '}],"events":'];
+const CAPTURE_KEYS = Object.keys(Capture.shape);
+/** The keys the schema puts after `vms`: the VM array ends where the first of them begins. */
+const AFTER_VMS = CAPTURE_KEYS.slice(CAPTURE_KEYS.indexOf('vms') + 1);
+// The layout is the schema's; these say loudly when the schema stops fitting the search.
+if (AFTER_VMS.length === 0) {
+  throw new Error('capture_text.ts finds the end of the VM array by the key after vms: none');
+}
+if (Object.keys(CaptureVm.shape)[0] !== 'key') {
+  throw new Error('capture_text.ts cuts the VM array where a VM begins with its key: not first');
+}
+const VMS_OPEN = '"vms":[';
+const VMS_CLOSE = `],"${AFTER_VMS[0]}":`;
+/** How every VM of the agent's layout begins: the VM array is cut before each. */
+export const VM_OPEN = '{"key":';
 
 export function splitCaptureText(text: string): CaptureText | null {
   if (fastPathOff.cut) return null;
-  const open = text.indexOf('"vms":[');
+  const open = text.indexOf(VMS_OPEN);
   if (open < 0) return null;
-  const start = open + '"vms":['.length;
-  const close = arrayEnd(text, start);
-  if (close < 0) return null;
+  const start = open + VMS_OPEN.length;
+  // The key after vms is found from the end: the text after the VMs is short.
+  const close = text.lastIndexOf(VMS_CLOSE);
+  if (close < start) return null;
+  // Cut at `},{"key":`, VMs that begin otherwise would all be one piece, parsed before the COPY.
+  if (close > start && !text.startsWith(VM_OPEN, start)) return null;
 
   const nonce = `vms ${crypto.randomUUID()}`;
   let head: unknown;
@@ -56,22 +78,10 @@ export function splitCaptureText(text: string): CaptureText | null {
   if (typeof head !== 'object' || head === null || Array.isArray(head)) return null;
   const fields = head as Record<string, unknown>;
   if (fields.vms !== nonce) return null;
+  // The keys after vms all follow it, so none of them was inside the span.
+  const keys = Object.keys(fields);
+  const at = keys.indexOf('vms');
+  if (AFTER_VMS.some((key, i) => keys[at + 1 + i] !== key)) return null;
   delete fields.vms;
   return { head: fields, vmStart: start, vmEnd: close };
-}
-
-/**
- * Where the `]` closing the VM array probably is: the first of the keys that follow `vms`
- * in schema order, found from the end (the text after the VMs is short), or the end of
- * the object when `vms` comes last. -1 when none fits; a wrong guess fails the proof.
- */
-function arrayEnd(text: string, start: number): number {
-  let best = -1;
-  for (const marker of AFTER_VMS) {
-    const at = text.lastIndexOf(marker);
-    if (at >= start && (best < 0 || at + 1 < best)) best = at + 1;
-  }
-  if (best >= 0) return best;
-  const tail = text.trimEnd();
-  return tail.endsWith('}]}') && tail.length - 3 >= start ? tail.length - 2 : -1;
 }

@@ -13,7 +13,7 @@ import {
   type CaptureVm,
   MAX_VMS_PER_CAPTURE,
 } from '../../agent/capture/schema.ts';
-import { splitCaptureText } from './capture_text.ts';
+import { splitCaptureText, VM_OPEN } from './capture_text.ts';
 import { fastPathOff } from './fast_path.ts';
 import { checkCaptureHead, checkCaptureVms } from './validate_capture.ts';
 import { digestVm, type VmDigest } from './vm_lines.ts';
@@ -163,9 +163,11 @@ function* readVmText(
   if (next) memo!.keep(next.finish());
 }
 
+const VM_CUT = `},${VM_OPEN}`;
+
 /** Where a piece of the VM array ends: at the first `},{"key":` from `from` on, or at `end`. */
 function pieceEnd(text: string, from: number, end: number): number {
-  const cut = text.indexOf('},{"key":', from);
+  const cut = text.indexOf(VM_CUT, from);
   return cut < 0 || cut >= end ? end : cut + 1;
 }
 

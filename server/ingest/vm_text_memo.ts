@@ -12,10 +12,11 @@
  * The memo keeps the previous body text and the bounds of each VM in it rather than one
  * string per VM: plain numbers give the garbage collector nothing to trace.
  */
+import { VM_OPEN } from './capture_text.ts';
 import type { VmDigest } from './vm_lines.ts';
 
 const COMMA = 44;
-const KEY_OPEN = '{"key":"';
+const KEY_OPEN = `${VM_OPEN}"`;
 
 export class VmTextMemo {
   readonly #text: string;

@@ -9,8 +9,13 @@ import * as assert from 'uvu/assert';
 import { Capture, type CaptureVm } from '../../agent/capture/schema.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { splitCaptureText } from '../../server/ingest/capture_text.ts';
-import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
-import { digestVm } from '../../server/ingest/vm_lines.ts';
+import {
+  captureFromParsed,
+  captureFromText,
+  NeedsWholeParse,
+} from '../../server/ingest/incoming_capture.ts';
+import { parseCapture } from '../../server/ingest/validate_capture.ts';
+import { digestVm, type VmDigest } from '../../server/ingest/vm_lines.ts';
 
 const test = suite('capture text read in parts');
 
@@ -112,11 +117,13 @@ test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or tr
     ['vms last', JSON.stringify({ ...rest, vms })],
     ['no hosts', JSON.stringify(noHosts)],
     ['empty vms', JSON.stringify({ ...c, vms: [] })],
-    ['trailing whitespace', `${JSON.stringify({ ...rest, vms })}\n  `],
+    ['trailing whitespace', `${JSON.stringify(c)}\n  `],
   ];
   for (const [label, t] of layouts) assertFaithful(t, label);
-  assert.is(read(layouts[1][1], 1).kind, 'parts', 'vms last is found at the end of the object');
-  assert.is(read(layouts[2][1], 1).kind, 'parts', 'without hosts the datastores follow');
+  assert.is(read(layouts[1][1], 1).kind, 'whole', 'vms last is not the agent layout');
+  assert.is(read(layouts[2][1], 1).kind, 'whole', 'neither is a capture without hosts');
+  assert.is(read(layouts[3][1], 1).kind, 'parts', 'an empty VM array is read in (no) parts');
+  assert.is(read(layouts[4][1], 1).kind, 'parts');
   const text = JSON.stringify(c);
   for (
     const broken of [
@@ -132,6 +139,86 @@ test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or tr
       'broken text is left to the whole parse, which answers 400',
     );
   }
+});
+
+type Way = 'parts' | 'whole' | 'refused in parts, then whole';
+
+/** What ingest stores from `text`: its parts when they can be read, else the whole parse's. */
+function stored(text: string): { way: Way; head: unknown; vms: VmDigest[] } {
+  const incoming = captureFromText(text, 200);
+  if (incoming) {
+    try {
+      return { way: 'parts', head: incoming.head, vms: incoming.vms.all() };
+    } catch (err) {
+      if (!(err instanceof NeedsWholeParse)) throw err;
+    }
+  }
+  const parsed = parseCapture(JSON.parse(text));
+  assert.ok(parsed.success, 'the layout is a valid capture');
+  const whole = captureFromParsed(parsed.data);
+  const way = incoming ? 'refused in parts, then whole' : 'whole';
+  return { way, head: whole.head, vms: whole.vms.all() };
+}
+
+/** `o` with its keys in the order of `keys`. */
+const inOrder = (o: Record<string, unknown>, keys: string[]) =>
+  Object.fromEntries(keys.map((k) => [k, o[k]]));
+
+test('only the agent layout is read in parts; the same capture in another layout is read whole, the same', () => {
+  const c = capture();
+  const agent = stored(JSON.stringify(c));
+  assert.is(agent.way, 'parts');
+  const top = Object.keys(Capture.shape);
+  assert.equal(Object.keys(c), top, 'the agent writes the schema order');
+  const vms = top.indexOf('vms');
+  const keyLast = [...Object.keys(c.vms[0]).slice(1), 'key'];
+  const layouts: [string, unknown, Way][] = [
+    ['an unknown key at the end', { ...c, producer: [{ key: 'x' }] }, 'parts'],
+    ['VMs with key last', { ...c, vms: c.vms.map((vm) => inOrder(vm, keyLast)) }, 'whole'],
+    [
+      'key first in the first VM only: read in larger pieces',
+      { ...c, vms: c.vms.map((vm, i) => (i === 0 ? vm : inOrder(vm, keyLast))) },
+      'parts',
+    ],
+    [
+      'vms followed by events',
+      inOrder(c, [...top.slice(0, vms + 1), 'events', 'hosts', 'datastores']),
+      'whole',
+    ],
+    [
+      'datastores before hosts',
+      inOrder(c, [...top.slice(0, vms + 1), 'datastores', 'hosts', 'events']),
+      'whole',
+    ],
+    ['vms first', inOrder(c, ['vms', ...top.filter((k) => k !== 'vms')]), 'whole'],
+    ['vms last', inOrder(c, [...top.filter((k) => k !== 'vms'), 'vms']), 'whole'],
+    ['keys in reverse', inOrder(c, [...top].reverse()), 'whole'],
+    [
+      'errors between vms and hosts: only reading the VMs finds the array ends elsewhere',
+      inOrder(c, [
+        ...top.filter((k) => k !== 'errors').slice(0, vms),
+        'errors',
+        ...top.slice(vms + 1),
+      ]),
+      'refused in parts, then whole',
+    ],
+  ];
+  for (const [label, layout, way] of layouts) {
+    const r = stored(JSON.stringify(layout));
+    assert.is(r.way, way, label);
+    assert.equal(r.head, agent.head, `${label}: head`);
+    assert.equal(r.vms, agent.vms, `${label}: VMs`);
+  }
+  // Defaults left out: the keys after vms are missing, so the VM array's end is not found.
+  const { hosts: _h, datastores: _d, events: _e, ...bare } = {
+    ...c,
+    hosts: [],
+    datastores: [],
+    events: [],
+  };
+  const r = stored(JSON.stringify(bare));
+  assert.is(r.way, 'whole');
+  assert.equal(r.vms, agent.vms);
 });
 
 test('a part that does not validate, or repeats a key of an earlier part, stops the reading', () => {
