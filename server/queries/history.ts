@@ -78,17 +78,8 @@ export async function listSnapshots(
   };
 }
 
-export type FleetHourPoint = {
-  at: string;
-  sourceId: null;
-  vmCount: number;
-  poweredOn: number;
-  vcpu: number;
-  ramGb: number;
-  diskGb: number;
-  complete: boolean;
-  sources: number;
-};
+/** A fleet point of totalsOverTime, with how many sources it sums. */
+export type FleetHourPoint = TotalsPoint & { sourceId: null; sources: number };
 
 /**
  * Fleet totals per hour in [from, to): for every hour in which any source captured, the sum

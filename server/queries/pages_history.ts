@@ -62,4 +62,4 @@ export async function pendingCaptureRequests(sql: Sql): Promise<Map<number, stri
   return new Map(rows.map((r) => [r.source_id as number, new Date(r.at).toISOString()]));
 }
 
-export { type FleetHourPoint, fleetTotalsByHour } from './history.ts';
+export { fleetTotalsByHour } from './history.ts';
