@@ -11,7 +11,6 @@ import { monthOf } from './period.ts';
 
 export type Engine = 'sql' | 'ts';
 export type Kind = 'daily' | 'monthly';
-export const ENGINES: readonly Engine[] = ['sql', 'ts'];
 
 export type AggregationTarget = { kind: Kind; sourceId: number; period: string; tz: string };
 

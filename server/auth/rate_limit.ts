@@ -13,8 +13,6 @@
  */
 import { createHash } from 'node:crypto';
 
-export type FailureLimiter = ReturnType<typeof createFailureLimiter>;
-
 /** Counts failures per key in a sliding window; `blockedFor` says how long a key must wait. */
 export function createFailureLimiter(
   options: { max: number; windowMs: number; now?: () => number },

@@ -15,12 +15,10 @@ export const CONTENT_TYPES: Record<ReportFormat, string> = {
   csv: 'application/zip',
 };
 
-/** A period as stored: daily `YYYY-MM-DD`, monthly `YYYY-MM`, inventory the as-of instant. */
-export type ReportPeriod = { kind: ReportKind; period: string };
-
 /**
- * Normalises a requested period for `kind`; returns an error message (for the `period`
- * field) when it is not one. `today` is the current day in the reporting zone.
+ * Normalises a requested period for `kind` to the stored form (daily `YYYY-MM-DD`, monthly
+ * `YYYY-MM`, inventory the as-of instant); returns an error message (for the `period` field)
+ * when it is not one. `today` is the current day in the reporting zone.
  */
 export function normalisePeriod(
   kind: ReportKind,
