@@ -25,9 +25,9 @@
  *    the head with `vms` set to the pieces' elements: exactly what JSON.parse(text) gives.
  *
  * Step 1 is done here; step 2 as the VMs are read (incoming_capture.ts). The layout checks
- * only spare a foreign layout the fast way's work: a key that the schema puts before `vms`
- * written between `vms` and `hosts` is caught by step 2 alone, after the facts were COPYed
- * (the ingest then rolls back and parses whole).
+ * only spare a foreign layout the fast way's work. One layout passes them and is caught by
+ * step 2 alone, after the facts were COPYed (the ingest then rolls back and parses whole):
+ * a key the schema does not know, holding objects, written between `vms` and `hosts`.
  */
 import { Capture, CaptureVm } from '../../agent/capture/schema.ts';
 import { fastPathOff } from './fast_path.ts';
@@ -63,8 +63,9 @@ export function splitCaptureText(text: string): CaptureText | null {
   // The key after vms is found from the end: the text after the VMs is short.
   const close = text.lastIndexOf(VMS_CLOSE);
   if (close < start) return null;
-  // Cut at `},{"key":`, VMs that begin otherwise would all be one piece, parsed before the COPY.
-  if (close > start && !text.startsWith(VM_OPEN, start)) return null;
+  // Cut at `},{"key":`, VMs that begin otherwise would all be one piece, parsed before the COPY;
+  // and a VM, not another key's value written between vms and hosts, ends right before `]`.
+  if (close > start && (!text.startsWith(VM_OPEN, start) || text[close - 1] !== '}')) return null;
 
   const nonce = `vms ${crypto.randomUUID()}`;
   let head: unknown;

@@ -4,7 +4,8 @@
  * captures in other layouts, as another producer may write them, are parsed whole, or
  * refused halfway through the parts and then parsed whole, and must be stored exactly as
  * the agent's: each layout posts the same history to a source of its own, and every
- * table ingest writes is compared with the agent layout's source.
+ * table ingest writes is compared with the agent layout's source. (Which way each layout
+ * is read: tests/unit/capture_text.test.ts.)
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -40,6 +41,13 @@ const LAYOUTS: Record<string, (c: Json) => Json> = {
       ...TOP.slice(0, VMS).filter((k) => k !== 'errors'),
       'vms',
       'errors',
+      ...TOP.slice(VMS + 1),
+    ]),
+  // Read in parts until the VM array turns out to end elsewhere: rolled back, parsed whole.
+  unknownKeyAfterVms: (c) =>
+    inOrder({ ...c, producer: [{ key: 'a' }, { key: 'b' }] }, [
+      ...TOP.slice(0, VMS + 1),
+      'producer',
       ...TOP.slice(VMS + 1),
     ]),
 };

@@ -194,10 +194,20 @@ test('only the agent layout is read in parts; the same capture in another layout
     ['vms last', inOrder(c, [...top.filter((k) => k !== 'vms'), 'vms']), 'whole'],
     ['keys in reverse', inOrder(c, [...top].reverse()), 'whole'],
     [
-      'errors between vms and hosts: only reading the VMs finds the array ends elsewhere',
+      'errors between vms and hosts',
       inOrder(c, [
-        ...top.filter((k) => k !== 'errors').slice(0, vms),
+        ...top.slice(0, vms).filter((k) => k !== 'errors'),
+        'vms',
         'errors',
+        ...top.slice(vms + 1),
+      ]),
+      'whole',
+    ],
+    [
+      'an unknown key holding objects between vms and hosts: only reading the VMs finds it',
+      inOrder({ ...c, producer: [{ key: 'a' }, { key: 'b' }] }, [
+        ...top.slice(0, vms + 1),
+        'producer',
         ...top.slice(vms + 1),
       ]),
       'refused in parts, then whole',
