@@ -55,29 +55,24 @@ export function widthOf(c: Column): number {
   );
 }
 
-/** Short constructors keep the layouts readable. */
-export const col = {
-  text: (key: string, header: string, width?: number): Column => ({
+/** Columns of one type: key, header, and width and format where not the type's default. */
+function of(type: ColumnType) {
+  return (key: string, header: string, width?: number, numFmt?: string): Column => ({
     key,
     header,
-    type: 'text',
-    width,
-  }),
-  int: (key: string, header: string, width?: number): Column => ({
-    key,
-    header,
-    type: 'int',
-    width,
-  }),
-  dec: (key: string, header: string, width?: number, numFmt?: string): Column => ({
-    key,
-    header,
-    type: 'decimal',
+    type,
     width,
     numFmt,
-  }),
-  ratio: (key: string, header: string): Column => ({ key, header, type: 'ratio' }),
-  date: (key: string, header: string): Column => ({ key, header, type: 'date' }),
-  time: (key: string, header: string): Column => ({ key, header, type: 'datetime' }),
-  bool: (key: string, header: string): Column => ({ key, header, type: 'bool' }),
+  });
+}
+
+/** Short constructors keep the layouts readable. */
+export const col = {
+  text: of('text'),
+  int: of('int'),
+  dec: of('decimal'),
+  ratio: of('ratio'),
+  date: of('date'),
+  time: of('datetime'),
+  bool: of('bool'),
 };
