@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
+import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 
 const time = z.string().nullable();
 /** A VM's rollup of a day or month (monthly rows add daysPresent and daysCovered). */
@@ -46,32 +47,14 @@ export type RollupQuery = {
   cursor?: string;
 };
 
-type Cursor = { s: number; k: string };
-
-export function encodeRollupCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-/** Decodes a cursor; null when it is not one of ours. */
-export function decodeRollupCursor(value: string): Cursor | null {
-  try {
-    const c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    // Values the columns cannot hold would make PostgreSQL refuse the query.
-    if (
-      Number.isInteger(c?.s) && c.s >= 1 && c.s <= 2 ** 31 - 1 && typeof c?.k === 'string' &&
-      c.k.length <= 1000 && !c.k.includes('\0')
-    ) return { s: c.s, k: c.k };
-  } catch {
-    // not ours
-  }
-  return null;
-}
+/** Where the next page of rollups starts: the last row's source and VM key. */
+export const RollupCursor = z.object({ s: IntKey, k: ColumnText });
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 /** One page of rollup rows for a day (daily) or month (monthly). */
 export async function listRollups(sql: Sql, q: RollupQuery): Promise<RollupPage> {
-  const cursor = q.cursor ? decodeRollupCursor(q.cursor) : null;
+  const cursor = q.cursor ? decodeCursor(RollupCursor, q.cursor) : null;
   const table = q.kind === 'daily' ? sql`vm_daily_rollup` : sql`vm_monthly_rollup`;
   const periodCol = q.kind === 'daily' ? sql`day` : sql`month`;
   const where = sql`where r.${periodCol} = ${q.period}::date ${
@@ -116,7 +99,7 @@ export async function listRollups(sql: Sql, q: RollupQuery): Promise<RollupPage>
     })),
     total: count,
     next: rows.length > q.limit && last
-      ? encodeRollupCursor({ s: last.source_id, k: last.vm_key })
+      ? encodeCursor({ s: last.source_id, k: last.vm_key })
       : null,
   };
 }

@@ -11,7 +11,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import { actorOf } from '../http/actions.ts';
-import { type ApiDoc, ListOf } from '../http/api_doc.ts';
+import { type ApiDoc, IntId, ListOf } from '../http/api_doc.ts';
 import { allPages, type CsvColumn, csvResponse, fieldColumns, wantsCsv } from '../http/csv.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
@@ -25,17 +25,15 @@ import {
   AggregationRequest,
   requestAggregation,
 } from './request_aggregation.ts';
-import { decodeRollupCursor, listRollups, RollupItem } from './rollup_queries.ts';
+import { listRollups, RollupCursor, RollupItem } from './rollup_queries.ts';
+import { cursorParam } from '../cursor.ts';
 
 const WAIT_LIMIT_MS = 10 * 60_000;
 
 const RollupParams = z.object({
-  source: z.coerce.number().int().positive().max(2 ** 31 - 1).optional(),
+  source: IntId.optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
-  cursor: z.string().max(2000).refine(
-    (c) => decodeRollupCursor(c) !== null,
-    'not a cursor from this API',
-  ).optional(),
+  cursor: cursorParam(RollupCursor).optional(),
 });
 
 const RollupPage = ListOf(RollupItem);

@@ -67,7 +67,7 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
         kind: kind ?? undefined,
         sourceId: sourceId ?? undefined,
         limit: 100,
-        before: before && !Number.isNaN(Date.parse(before)) ? before : undefined,
+        cursor: before,
       }),
       listSourcesDetailed(sql),
     ]);

@@ -64,7 +64,7 @@ export function sourceRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       listCaptures(sql, {
         sourceId: source.id,
         limit: 50,
-        before: before && !Number.isNaN(Date.parse(before)) ? before : undefined,
+        cursor: before,
       }),
       registryCounts(sql, source.id),
       pendingCaptureRequests(sql),

@@ -1,25 +1,36 @@
 /** Captures, the snapshot registry and totals over time. Data access only. */
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
+import { decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
-type Range = { sourceId?: number; from?: Date; to?: Date; limit: number; before?: string };
+type Range = { sourceId?: number; from?: Date; to?: Date; limit: number; cursor?: string };
 
-/** Captures newest first, keyset-paged by captured-at. */
+/** Where the next page of captures starts: the last row's time and id (times can tie). */
+export const CaptureCursor = z.object({ t: z.iso.datetime(), id: z.uuid() });
+/** Where the next page of the registry starts: the last entry's period, kind and source. */
+export const SnapshotCursor = z.object({
+  t: z.iso.datetime(),
+  k: z.enum(['capture', 'daily', 'monthly']),
+  s: IntKey,
+});
+
+/** Captures newest first, keyset-paged by captured-at and id. */
 export async function listCaptures(
   sql: Sql,
   q: Range,
 ): Promise<{ items: CaptureItem[]; total: number; next: string | null }> {
+  const after = q.cursor ? decodeCursor(CaptureCursor, q.cursor) : null;
   const where = sql`where true
     ${q.sourceId ? sql`and c.source_id = ${q.sourceId}` : sql``}
     ${q.from ? sql`and c.captured_at >= ${q.from}` : sql``}
     ${q.to ? sql`and c.captured_at < ${q.to}` : sql``}`;
   const [rows, [{ total }]] = await Promise.all([
     sql`select c.*, s.name as source_name from captures c join sources s on s.id = c.source_id ${where}
-        ${q.before ? sql`and c.captured_at < ${new Date(q.before)}` : sql``}
-        order by c.captured_at desc, c.capture_id limit ${q.limit + 1}`,
+        ${after ? sql`and (c.captured_at, c.capture_id) < (${after.t}, ${after.id})` : sql``}
+        order by c.captured_at desc, c.capture_id desc limit ${q.limit + 1}`,
     sql`select count(*)::int as total from captures c ${where}`,
   ]);
   const page = rows.slice(0, q.limit);
@@ -40,7 +51,9 @@ export async function listCaptures(
       late: new Date(r.received_at).getTime() - new Date(r.captured_at).getTime() > 3600_000,
     })),
     total,
-    next: rows.length > q.limit ? iso(page[page.length - 1].captured_at) : null,
+    next: rows.length > q.limit
+      ? encodeCursor({ t: iso(page.at(-1)!.captured_at), id: page.at(-1)!.capture_id })
+      : null,
   };
 }
 
@@ -49,6 +62,7 @@ export async function listSnapshots(
   sql: Sql,
   q: Range & { kind?: 'capture' | 'daily' | 'monthly' },
 ): Promise<{ items: SnapshotItem[]; total: number; next: string | null }> {
+  const after = q.cursor ? decodeCursor(SnapshotCursor, q.cursor) : null;
   const where = sql`where true
     ${q.kind ? sql`and r.kind = ${q.kind}` : sql``}
     ${q.sourceId ? sql`and r.source_id = ${q.sourceId}` : sql``}
@@ -56,8 +70,12 @@ export async function listSnapshots(
     ${q.to ? sql`and r.period_start < ${q.to}` : sql``}`;
   const [rows, [{ total }]] = await Promise.all([
     sql`select r.*, s.name as source_name from snapshot_registry r join sources s on s.id = r.source_id ${where}
-        ${q.before ? sql`and r.period_start < ${new Date(q.before)}` : sql``}
-        order by r.period_start desc, r.kind, r.source_id limit ${q.limit + 1}`,
+        ${
+      after
+        ? sql`and (r.period_start, r.kind, r.source_id) < (${after.t}, ${after.k}, ${after.s})`
+        : sql``
+    }
+        order by r.period_start desc, r.kind desc, r.source_id desc limit ${q.limit + 1}`,
     sql`select count(*)::int as total from snapshot_registry r ${where}`,
   ]);
   const page = rows.slice(0, q.limit);
@@ -74,7 +92,13 @@ export async function listSnapshots(
       createdAt: iso(r.created_at)!,
     })),
     total,
-    next: rows.length > q.limit ? iso(page[page.length - 1].period_start) : null,
+    next: rows.length > q.limit
+      ? encodeCursor({
+        t: iso(page.at(-1)!.period_start),
+        k: page.at(-1)!.kind,
+        s: page.at(-1)!.source_id,
+      })
+      : null,
   };
 }
 

@@ -13,10 +13,13 @@ import {
   wantsCsv,
 } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
+import { cursorParam } from '../cursor.ts';
 import {
+  CaptureCursor,
   CaptureItem,
   listCaptures,
   listSnapshots,
+  SnapshotCursor,
   SnapshotItem,
   totalsOverTime,
   TotalsPoint,
@@ -29,9 +32,12 @@ const Paged = z.object({
   from: time.optional(),
   to: time.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.iso.datetime({ offset: true }).optional().describe('`next` of the previous page'),
 });
-const SnapshotParams = Paged.extend({ kind: z.enum(['capture', 'daily', 'monthly']).optional() });
+const CaptureParams = Paged.extend({ cursor: cursorParam(CaptureCursor).optional() });
+const SnapshotParams = Paged.extend({
+  kind: z.enum(['capture', 'daily', 'monthly']).optional(),
+  cursor: cursorParam(SnapshotCursor).optional(),
+});
 const TotalsParams = z.object({
   granularity: z.enum(['capture', 'daily', 'monthly']).default('capture'),
   source: IntId.optional().describe('omit for the whole fleet'),
@@ -143,7 +149,7 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     operationId: 'listCaptures',
     tag: 'History',
     roles: ['viewer'],
-    query: Paged,
+    query: CaptureParams,
     summary: 'Received captures, newest first (Accept: text/csv: the whole filtered list)',
     responses: {
       200: {
@@ -158,12 +164,12 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
       return csvResponse(
         'vmledger-captures.csv',
         CAPTURE_CSV,
-        allPages((before: string | undefined) =>
-          listCaptures(sql, { ...q, limit: CSV_PAGE, before })
+        allPages((cursor: string | undefined) =>
+          listCaptures(sql, { ...q, limit: CSV_PAGE, cursor })
         ),
       );
     }
-    return c.json(await listCaptures(sql, { ...q, limit: p.limit, before: p.cursor }));
+    return c.json(await listCaptures(sql, { ...q, limit: p.limit, cursor: p.cursor }));
   });
 
   doc.define(app, {
@@ -188,12 +194,12 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
       return csvResponse(
         'vmledger-snapshots.csv',
         SNAPSHOT_CSV,
-        allPages((before: string | undefined) =>
-          listSnapshots(sql, { ...q, limit: CSV_PAGE, before })
+        allPages((cursor: string | undefined) =>
+          listSnapshots(sql, { ...q, limit: CSV_PAGE, cursor })
         ),
       );
     }
-    return c.json(await listSnapshots(sql, { ...q, limit: p.limit, before: p.cursor }));
+    return c.json(await listSnapshots(sql, { ...q, limit: p.limit, cursor: p.cursor }));
   });
 
   doc.define(app, {

@@ -5,6 +5,7 @@
  *   GET  /reports/:id         (viewer) one report's record
  *   GET  /reports/:id/file    (viewer) the file, streamed chunk by chunk from PostgreSQL
  */
+import { cursorParam, decodeCursor, encodeCursor } from '../cursor.ts';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
@@ -23,30 +24,14 @@ import {
   ReportRecord,
 } from './report_store.ts';
 
+const ReportCursor = z.object({ t: z.iso.datetime(), id: z.uuid() });
 const ReportListParams = z.object({
   kind: z.enum(REPORT_KINDS).optional(),
   status: z.enum(REPORT_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).refine((c) => decodeCursor(c) !== null, 'not a cursor from this API')
-    .optional(),
+  cursor: cursorParam(ReportCursor).optional(),
 });
 const ReportParams = z.object({ id: z.uuid({ error: 'must be a report id (uuid)' }) });
-
-function decodeCursor(s: string): { t: string; id: string } | null {
-  try {
-    const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (
-      typeof c?.t === 'string' && z.iso.datetime().safeParse(c.t).success &&
-      z.uuid().safeParse(c?.id).success
-    ) return c;
-  } catch {
-    // not ours
-  }
-  return null;
-}
-
-const encodeCursor = (c: { t: string; id: string }) =>
-  Buffer.from(JSON.stringify(c)).toString('base64url');
 
 /** The record as the API shows it, with the download link. */
 const ReportView = ReportRecord.extend({ links: z.object({ self: z.string(), file: z.string() }) });
@@ -151,7 +136,7 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, settings: ReportSettings = {
       kind: q.kind,
       status: q.status,
       limit: q.limit,
-      cursor: q.cursor ? decodeCursor(q.cursor)! : undefined,
+      cursor: q.cursor ? decodeCursor(ReportCursor, q.cursor)! : undefined,
     });
     return c.json({
       items: page.items.map(view),
