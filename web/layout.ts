@@ -10,7 +10,7 @@ const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/vms', label: 'VMs' },
   { href: '/sources', label: 'Sources' },
   { href: '/totals', label: 'Totals' },
-  { href: '/snapshots', label: 'Snapshots' },
+  { href: '/capture-history', label: 'Capture history' },
   { href: '/reports', label: 'Reports' },
   { href: '/benchmarks', label: 'Benchmarks' },
   { href: '/api-reference', label: 'API' },

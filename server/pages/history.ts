@@ -4,7 +4,7 @@ import type { Sql } from '../db/connect.ts';
 import { listSnapshots, totalsOverTime, type TotalsPoint } from '../queries/history.ts';
 import { fleetTotalsByHour, registryCounts } from '../queries/pages_history.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
-import { snapshotsPage } from '../../web/pages/snapshots.ts';
+import { CAPTURE_HISTORY, captureHistoryPage } from '../../web/pages/capture_history.ts';
 import { TOTALS_SPANS, type TotalsGranularity, totalsPage } from '../../web/pages/totals.ts';
 import { type PageEnv, positiveInt, viewerOf } from './guard.ts';
 
@@ -55,7 +55,13 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     }));
   });
 
-  app.get('/snapshots', auth, async (c) => {
+  // The page's old name: links and bookmarks keep working.
+  app.get('/snapshots', (c) => {
+    const query = new URL(c.req.url).search;
+    return c.redirect(CAPTURE_HISTORY + query, 301);
+  });
+
+  app.get(CAPTURE_HISTORY, auth, async (c) => {
     const kind = (['capture', 'daily', 'monthly'] as const).find((k) =>
       k === c.req.query('kind')
     ) ?? null;
@@ -72,7 +78,7 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       listSourcesDetailed(sql),
     ]);
     return c.html(
-      snapshotsPage(viewerOf(c), {
+      captureHistoryPage(viewerOf(c), {
         counts,
         kind,
         sourceId,

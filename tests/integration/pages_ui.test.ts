@@ -74,8 +74,8 @@ test('every page renders for an admin, with the shell and no inline scripts or s
     '/totals?granularity=daily',
     '/totals?granularity=monthly',
     `/totals?source=${sourceId}`,
-    '/snapshots',
-    '/snapshots?kind=capture',
+    '/capture-history',
+    '/capture-history?kind=capture',
     '/reports',
     '/benchmarks',
     '/admin',
@@ -334,7 +334,13 @@ test('rollups, benchmarks and reports: daily/monthly views, SQL vs TS chart with
   const totals = await (await get('/totals?granularity=daily')).text();
   assert.match(totals, /<td>2026-05-02<\/td>/);
   assert.match(await (await get('/totals?granularity=monthly')).text(), /<td>2026-05<\/td>/);
-  assert.match(await (await get('/snapshots?kind=daily')).text(), />daily<\/span>/);
+  const history = await (await get('/capture-history?kind=daily')).text();
+  assert.match(history, />daily<\/span>/);
+  assert.match(history, /<h1[^>]*>Capture history<\/h1>/);
+  // Its old name ("Snapshots", which a vSphere admin reads as VM snapshots) redirects.
+  const old = await get('/snapshots?kind=daily&source=1');
+  assert.is(old.status, 301);
+  assert.is(old.headers.get('location'), '/capture-history?kind=daily&source=1');
 
   const bench = await runBenchmark(t.db.sql, {
     kind: 'daily',

@@ -299,7 +299,7 @@ test('every page: no console errors, screenshots at desktop and 375 px', async (
     ['totals', '/totals'],
     ['totals-source', `/totals?source=${sourceId}`],
     ['totals-daily', '/totals?granularity=daily'],
-    ['snapshots', '/snapshots'],
+    ['capture-history', '/capture-history'],
     ['reports', '/reports'],
     ['benchmarks', '/benchmarks'],
     ['benchmark', `/benchmarks/${benchGroup}`],

@@ -5,7 +5,7 @@ import { badge, empty, pageHead, table, time } from '../components.ts';
 import { fmtInt, fmtMs } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
 import { sourceCard, type SourceRow } from '../partials/source_card.ts';
-import type { RegistryCount } from './snapshots.ts';
+import { CAPTURE_HISTORY, type RegistryCount } from './capture_history.ts';
 
 /** One capture of a source, for its history chart and table. */
 export type CapturePoint = {
@@ -98,7 +98,7 @@ export function sourceDetailPage(viewer: Viewer, o: {
 ${flash(o.flash)}
 <div class="grid-2">
   ${sourceCard(s, canCapture(viewer) ? { capture: { csrf: viewer.csrf, pending: o.pending } } : {})}
-  <section class="card" aria-labelledby="reg-h"><h2 id="reg-h">Stored snapshots</h2>
+  <section class="card" aria-labelledby="reg-h"><h2 id="reg-h">Stored captures and rollups</h2>
     ${
       o.registry.length === 0
         ? markup`<p class="muted">None yet.</p>`
@@ -110,7 +110,7 @@ ${flash(o.flash)}
           )
         }</dl>`
     }
-    <p class="small"><a href="/snapshots?source=${s.id}">Snapshot registry</a> · <a href="/totals?source=${s.id}">Totals over time</a></p>
+    <p class="small"><a href="${CAPTURE_HISTORY}?source=${s.id}">Capture history</a> · <a href="/totals?source=${s.id}">Totals over time</a></p>
   </section>
 </div>
 <h2>Capture history <span class="muted small">(last 7 days of captures)</span></h2>

@@ -1,4 +1,8 @@
-/** The snapshot registry: every stored capture and rollup with its row count. */
+/**
+ * Capture history: every capture received and every daily and monthly rollup stored, with
+ * its row count (the registry of what the ledger holds). Not VM snapshots: those belong to
+ * a VM.
+ */
 import { markup } from '../markup.ts';
 import { badge, empty, kpi, pageHead, segmented, table, time } from '../components.ts';
 import { fmtInt } from '../format.ts';
@@ -14,6 +18,9 @@ export type RegistryCount = {
   last: string | null;
 };
 
+/** Where the page lives (`/snapshots`, its old name, redirects here). */
+export const CAPTURE_HISTORY = '/capture-history';
+
 export type SnapshotItem = {
   kind: string;
   sourceId: number;
@@ -26,7 +33,7 @@ export type SnapshotItem = {
   createdAt: string | null;
 };
 
-export function snapshotsPage(viewer: Viewer, o: {
+export function captureHistoryPage(viewer: Viewer, o: {
   counts: RegistryCount[];
   kind: string | null;
   sourceId: number | null;
@@ -39,15 +46,15 @@ export function snapshotsPage(viewer: Viewer, o: {
     if (source) p.set('source', String(source));
     if (before) p.set('before', before);
     const s = p.toString();
-    return s ? `/snapshots?${s}` : '/snapshots';
+    return s ? `${CAPTURE_HISTORY}?${s}` : CAPTURE_HISTORY;
   };
   const byKind = new Map(o.counts.map((c) => [c.kind, c]));
   return page({
-    title: 'Snapshots',
-    current: '/snapshots',
+    title: 'Capture history',
+    current: CAPTURE_HISTORY,
     viewer,
     body: markup`${
-      pageHead('Snapshot registry', {
+      pageHead('Capture history', {
         sub: 'Every capture received and every daily and monthly rollup stored, with row counts.',
       })
     }
@@ -90,10 +97,10 @@ export function snapshotsPage(viewer: Viewer, o: {
       ])
     }
 </div>
-<p class="muted small">${fmtInt(o.list.total)} snapshots</p>
+<p class="muted small">${fmtInt(o.list.total)} captures and rollups</p>
 ${
-      o.list.items.length === 0 ? empty('No snapshots match.') : table(
-        'Snapshots',
+      o.list.items.length === 0 ? empty('No captures or rollups match.') : table(
+        'Captures and rollups',
         markup`<th scope="col">Kind</th><th scope="col">Source</th><th scope="col">Period start</th><th scope="col">Period end</th><th scope="col" class="num">Rows</th><th scope="col">Complete</th><th scope="col">Stored</th>`,
         markup`${
           o.list.items.map((r) =>
