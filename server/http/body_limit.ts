@@ -12,21 +12,12 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.ts';
 import { errorResponse } from './errors.ts';
+import { BodyTooLarge, readLimited } from '../read_limited.ts';
 
 export const PAGE_FORM_MAX_BYTES = 16 * 1024;
 export const API_JSON_MAX_BYTES = 64 * 1024;
 export const HEARTBEAT_MAX_BYTES = 1024 * 1024;
 export const TOKEN_BODY_MAX_BYTES = 256 * 1024;
-
-/** A body over the limit; `jsonBody` and the middleware answer it with 413. */
-export class BodyTooLarge extends Error {
-  override name = 'BodyTooLarge';
-  readonly maxBytes: number;
-  constructor(maxBytes: number) {
-    super(`the request body is larger than ${maxBytes} bytes`);
-    this.maxBytes = maxBytes;
-  }
-}
 
 /** The API's limit for a request under /api/v1, or null when the route limits itself. */
 export function apiBodyLimit(method: string, path: string): number | null {
@@ -34,41 +25,6 @@ export function apiBodyLimit(method: string, path: string): number | null {
   if (/\/api\/v1\/heartbeats\/?$/.test(path)) return HEARTBEAT_MAX_BYTES;
   if (/\/api\/v1\/tokens\/?$/.test(path)) return TOKEN_BODY_MAX_BYTES;
   return API_JSON_MAX_BYTES;
-}
-
-/**
- * Reads a body of at most `maxBytes`: refuses a larger declared Content-Length without
- * reading, and stops reading (cancelling the stream) once more arrives than allowed.
- */
-export async function readLimited(
-  req: Request,
-  maxBytes: number,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = req.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
-    throw new BodyTooLarge(maxBytes);
-  }
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge(maxBytes);
-    }
-    parts.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 /**

@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import { describeIssues } from '../../shared/issues.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { rejectNul } from '../nul.ts';
-import { BodyTooLarge, HEARTBEAT_MAX_BYTES, readLimited } from './body_limit.ts';
+import { HEARTBEAT_MAX_BYTES } from './body_limit.ts';
+import { BodyTooLarge, readLimited } from '../read_limited.ts';
 
 export function parseOr400<T extends z.ZodType>(
   schema: T,

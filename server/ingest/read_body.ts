@@ -6,26 +6,9 @@ import { isAscii } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { AppError } from '../errors.ts';
+import { BodyTooLarge, readLimited } from '../read_limited.ts';
 
 const gunzipAsync = promisify(gunzip);
-
-/** The raw bytes, refusing more than `maxBytes` as they arrive. */
-async function readBytes(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new AppError('body_too_large', `body exceeds the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size);
-}
 
 /**
  * Each chunk of output is one trip to the thread pool: with zlib's default 16 kB, inflating
@@ -63,15 +46,17 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
       `Content-Encoding ${encoding} is not supported; use gzip or none`,
     );
   }
-  const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    throw new AppError(
-      'body_too_large',
-      `body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`,
-    );
-  }
   if (!req.body) throw new AppError('invalid_json', 'request body is empty');
-  let bytes = await readBytes(req.body, maxBytes);
+  let bytes: Buffer;
+  try {
+    const read = await readLimited(req, maxBytes);
+    bytes = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
+  } catch (err) {
+    if (!(err instanceof BodyTooLarge)) throw err;
+    throw new AppError('body_too_large', `body exceeds the limit of ${maxBytes} bytes`, {
+      maxBytes,
+    });
+  }
   if (encoding !== 'identity') bytes = await inflate(bytes, maxBytes);
   return decodeUtf8(bytes);
 }
