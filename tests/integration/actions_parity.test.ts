@@ -7,6 +7,7 @@
  * shape, actor). Bad input gives the same error both ways (the page shows the API's
  * message) and changes nothing. `GET /api/v1/jobs` and the Jobs page see every queue.
  */
+import { pageSession, startTestJobs } from '../support/jobs.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AGGREGATION_QUEUES } from '../../server/aggregate/aggregation_jobs.ts';
@@ -15,8 +16,7 @@ import { runAggregation } from '../../server/aggregate/run.ts';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
 import { ApiDoc } from '../../server/http/api_doc.ts';
-import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
-import { JOB_FEATURES } from '../../server/main.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
 import { MAINTENANCE_QUEUE } from '../../server/maintenance/maintenance_jobs.ts';
 import { REPORT_QUEUES, reportsFeature } from '../../server/reports/report_jobs.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -44,28 +44,11 @@ test.before(async () => {
   }
   await runAggregation(db.sql, 'sql', { kind: 'daily', sourceId: source, period: D, tz: 'UTC' });
   // Every feature's queues, no workers: queued jobs stay where the actions put them.
-  jobs = await startJobs({
-    sql: db.sql,
-    url: db.url,
-    features: JOB_FEATURES,
-    reportTz: 'UTC',
-    engine: 'sql',
-    dailyAt: '00:30',
-    workers: false,
-    schedule: false,
-  });
+  jobs = await startTestJobs(db, { workers: false });
   app = createApp(db.sql, { maxBodyBytes: 1 << 20, sessionHours: 1, jobs, doc });
   // The page's session and the API's Bearer are the same token: the same actor.
   token = (await createToken(db.sql, { name: 'parity admin', role: 'admin' })).token;
-  const login = await app.request('/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `token=${token}`,
-  });
-  cookie = login.headers.get('set-cookie')!.split(';')[0];
-  csrf = /name="csrf" value="([^"]+)"/.exec(
-    await (await app.request('/admin/jobs', { headers: { cookie } })).text(),
-  )![1];
+  ({ cookie, csrf } = await pageSession(app, token, '/admin/jobs'));
 });
 
 test.after(async () => {
@@ -137,16 +120,7 @@ test('request a report: same row, same queue, same audit row; the worker generat
   assert.equal(a.audit.detail, { kind: 'daily', period: D, format: 'csv' });
 
   // The report job's worker (on any node: here a second job runner) generates both.
-  const worker = await startJobs({
-    sql: db.sql,
-    url: db.url,
-    features: [reportsFeature],
-    reportTz: 'UTC',
-    engine: 'sql',
-    dailyAt: '00:30',
-    schedule: false,
-    pollingIntervalSeconds: 0.5,
-  });
+  const worker = await startTestJobs(db, { features: [reportsFeature] });
   try {
     const ids = [pageId, api.json.id];
     let rows: { status: string; row_count: number }[] = [];

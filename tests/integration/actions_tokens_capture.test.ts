@@ -5,6 +5,7 @@
  * gets the same error both ways (the page shows the API's message with its status) and
  * changes nothing.
  */
+import { pageSession } from '../support/jobs.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { verifyToken } from '../../server/auth/tokens.ts';
@@ -18,17 +19,7 @@ let source = 0;
 let cookie = '';
 let csrf = '';
 
-async function login(token: string) {
-  const res = await t.app.request('/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token }).toString(),
-  });
-  assert.is(res.status, 303);
-  const session = res.headers.get('set-cookie')!.split(';')[0];
-  const page = await (await t.app.request('/', { headers: { cookie: session } })).text();
-  return { cookie: session, csrf: /name="csrf" value="([^"]+)"/.exec(page)![1] };
-}
+const login = (token: string) => pageSession(t.app, token);
 
 test.before(async () => {
   setLogLevel('warn');

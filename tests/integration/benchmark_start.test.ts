@@ -5,14 +5,14 @@
  * and the request page then shows durations with their spread, parity, checksum and both
  * engines' plans.
  */
+import { pageSession, startTestJobs } from '../support/jobs.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
 import { type BenchmarkJobData, runBenchmarkJob } from '../../server/aggregate/benchmark_action.ts';
 import { getBenchmarkRequest } from '../../server/aggregate/benchmark_requests.ts';
-import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
-import { JOB_FEATURES } from '../../server/main.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
 import { setLogLevel } from '../../server/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { addCapture, addSource } from './aggregate_support.ts';
@@ -45,26 +45,10 @@ test.before(async () => {
     ]);
   }
   // pg-boss without workers: queued jobs stay where the action put them.
-  jobs = await startJobs({
-    sql: db.sql,
-    url: db.url,
-    features: JOB_FEATURES,
-    reportTz: 'UTC',
-    engine: 'sql',
-    dailyAt: '00:30',
-    workers: false,
-    schedule: false,
-  });
+  jobs = await startTestJobs(db, { workers: false });
   app = createApp(db.sql, { maxBodyBytes: 1 << 20, sessionHours: 1, jobs });
   admin = (await createToken(db.sql, { name: 'bench admin', role: 'admin' })).token;
-  const login = await app.request('/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `token=${admin}`,
-  });
-  cookie = login.headers.get('set-cookie')!.split(';')[0];
-  const page = await (await app.request('/benchmarks', { headers: { cookie } })).text();
-  csrf = /name="csrf" value="([^"]+)"/.exec(page)![1];
+  ({ cookie, csrf } = await pageSession(app, admin, '/benchmarks'));
 });
 
 test.after(async () => {

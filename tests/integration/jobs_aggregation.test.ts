@@ -4,13 +4,13 @@
  * days, a failing job is visible with its error (API too) and can be retried, and the
  * admin API reruns a range and waits for it.
  */
+import { startTestJobs } from '../support/jobs.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
-import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
-import { JOB_FEATURES } from '../../server/main.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
 import {
   dailyTick,
   enqueueAggregation,
@@ -60,17 +60,7 @@ test.before(async () => {
       { key: 'j-2', vcpu: 1, ramMb: 1024, diskGb: '5.000', pool: hh < '12' ? 'Gold' : 'Silver' },
     ]);
   }
-  jobs = await startJobs({
-    sql: db.sql,
-    url: db.url,
-    features: JOB_FEATURES,
-    reportTz: 'UTC',
-    engine: 'sql',
-    dailyAt: '00:30',
-    schedule: false,
-    retryDelaySeconds: 1,
-    pollingIntervalSeconds: 0.5,
-  });
+  jobs = await startTestJobs(db);
   app = createApp(db.sql, { maxBodyBytes: 1 << 20, sessionHours: 1, jobs });
   admin = (await createToken(db.sql, { name: 'admin', role: 'admin' })).token;
   viewer = (await createToken(db.sql, { name: 'viewer', role: 'viewer' })).token;

@@ -6,6 +6,7 @@
  * label values included), every label name means one thing, and docs/metrics.md lists every
  * family.
  */
+import { startTestJobs } from '../support/jobs.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,8 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeCapture } from '../support/captures.ts';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
-import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
-import { JOB_FEATURES } from '../../server/main.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
 import { enqueueAggregation } from '../../server/aggregate/aggregation_jobs.ts';
 import { jobsByIds } from '../../server/jobs/job_queries.ts';
 import { setLogLevel } from '../../server/log.ts';
@@ -109,17 +109,7 @@ async function settle(id: string): Promise<string> {
 test.before(async () => {
   setLogLevel('silent');
   db = await createTestDatabase('metrics');
-  jobs = await startJobs({
-    sql: db.sql,
-    url: db.url,
-    features: JOB_FEATURES,
-    reportTz: 'UTC',
-    engine: 'sql',
-    dailyAt: '00:30',
-    schedule: false,
-    retryDelaySeconds: 1,
-    pollingIntervalSeconds: 0.5,
-  });
+  jobs = await startTestJobs(db);
   app = createApp(db.sql, { maxBodyBytes: 1 << 20, sessionHours: 1, jobs });
   for (const role of ['admin', 'viewer', 'agent', 'metrics'] as const) {
     tokens[role] = (await createToken(db.sql, { name: role, role })).token;

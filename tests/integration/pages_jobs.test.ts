@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
+import { pageSession, startTestJobs } from '../support/jobs.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createToken } from '../../server/auth/tokens.ts';
 import { handleError } from '../../server/http/errors.ts';
-import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
-import { JOB_FEATURES } from '../../server/main.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
 import { AGGREGATION_QUEUES as QUEUES } from '../../server/aggregate/aggregation_jobs.ts';
 import { pageRoutes } from '../../server/pages/routes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -20,29 +20,12 @@ let failedId = '';
 test.before(async () => {
   db = await createTestDatabase('pages_jobs');
   // pg-boss without workers or schedules: the jobs stay where the test puts them.
-  jobs = await startJobs({
-    sql: db.sql,
-    url: db.url,
-    features: JOB_FEATURES,
-    reportTz: 'UTC',
-    engine: 'sql',
-    dailyAt: '01:30',
-    workers: false,
-    schedule: false,
-  });
+  jobs = await startTestJobs(db, { dailyAt: '01:30', workers: false });
   app = new Hono();
   app.onError(handleError);
   app.route('/', pageRoutes(db.sql, { sessionHours: 1, jobs }));
   const { token } = await createToken(db.sql, { name: 'admin', role: 'admin' });
-  const res = await app.request('/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: `token=${token}`,
-  });
-  cookie = res.headers.get('set-cookie')!.split(';')[0];
-  csrf = /name="csrf" value="([^"]+)"/.exec(
-    await (await app.request('/', { headers: { cookie } })).text(),
-  )![1];
+  ({ cookie, csrf } = await pageSession(app, token));
   failedId =
     (await jobs.boss.send(QUEUES.daily, { sourceId: 1, day: '2026-05-01' }, { retryLimit: 0 }))!;
   await jobs.boss.fail(QUEUES.daily, failedId, { message: 'rollup exploded on purpose' });

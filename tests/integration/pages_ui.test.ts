@@ -1,4 +1,5 @@
 import { suite } from 'uvu';
+import { pageSession } from '../support/jobs.ts';
 import * as assert from 'uvu/assert';
 import { demoCapture, type DemoFlavor } from '../../agent/collectors/demo/fleet.ts';
 import { runBenchmark } from '../../server/aggregate/benchmark.ts';
@@ -32,17 +33,7 @@ async function seed(t: TestApp, flavors: DemoFlavor[] = ['vcenter', 'proxmox']) 
   }
 }
 
-async function login(token: string) {
-  const res = await t.app.request('/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token, next: '/' }).toString(),
-  });
-  assert.is(res.status, 303);
-  const cookie = res.headers.get('set-cookie')!.split(';')[0];
-  const page = await (await t.app.request('/', { headers: { cookie } })).text();
-  return { cookie, csrf: /name="csrf" value="([^"]+)"/.exec(page)![1] };
-}
+const login = (token: string) => pageSession(t.app, token);
 
 const get = (path: string, who = admin, headers: Record<string, string> = {}) =>
   t.app.request(path, { headers: { cookie: who.cookie, ...headers } });

@@ -3,6 +3,7 @@
  * form, and the request page shows its progress and then its result (durations per engine,
  * parity) without a reload — the benchmark job runs in this test's pg-boss.
  */
+import { startTestJobs } from '../support/jobs.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +11,7 @@ import type { BrowserContext } from 'playwright-core';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
-import { type Jobs, startJobs } from '../../server/jobs/boss.ts';
-import { JOB_FEATURES } from '../../server/main.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
 import { setLogLevel } from '../../server/log.ts';
 import { listen, type RunningServer } from '../../server/runtime.ts';
 import { launchChromium } from '../support/chromium.ts';
@@ -42,16 +42,7 @@ test.before(async () => {
       { key: 'v-2', vcpu: 1, ramMb: 512, diskGb: '3.250' },
     ]);
   }
-  jobs = await startJobs({
-    sql: db.sql,
-    url: db.url,
-    features: JOB_FEATURES,
-    reportTz: 'UTC',
-    engine: 'sql',
-    dailyAt: '00:30',
-    schedule: false,
-    pollingIntervalSeconds: 0.5,
-  });
+  jobs = await startTestJobs(db);
   const app = createApp(db.sql, { maxBodyBytes: 1 << 20, sessionHours: 1, jobs });
   admin = (await createToken(db.sql, { name: 'admin', role: 'admin' })).token;
   server = await listen(app.fetch, '127.0.0.1', 0);
