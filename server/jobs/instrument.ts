@@ -29,7 +29,7 @@ export function work<T, R = unknown>(
       const seconds = (performance.now() - started) / 1000;
       const labels = { queue, outcome };
       jobs.metrics.jobRuns.inc(labels, batch.length);
-      for (let i = 0; i < batch.length; i++) jobs.metrics.jobSeconds.observe(seconds, labels);
+      for (let i = 0; i < batch.length; i++) jobs.metrics.jobSeconds.observe(labels, seconds);
     }
   });
 }

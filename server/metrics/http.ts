@@ -30,6 +30,6 @@ export function httpMetrics(metrics: Metrics): MiddlewareHandler {
     const route = routeTemplate(c);
     const method = METHODS.has(c.req.method) ? c.req.method : 'OTHER';
     metrics.httpRequests.inc({ method, route, status: String(c.res.status) });
-    metrics.httpSeconds.observe(seconds, { method, route });
+    metrics.httpSeconds.observe({ method, route }, seconds);
   };
 }

@@ -1,10 +1,11 @@
 /**
- * Prometheus metrics of one server process (a node): counters and histograms updated on the
- * hot paths (HTTP middleware `http.ts`, ingest, auth, job workers through
- * `jobs/instrument.ts`), process gauges (`process.ts`) and gauges read from the database at
- * scrape time. Rendered in the text exposition format 0.0.4. Every family and label is listed
- * in docs/metrics.md; a label name means one thing across all families.
+ * Prometheus metrics of one server process (a node), kept in a prom-client registry of its
+ * own: counters and histograms updated on the hot paths (HTTP middleware `http.ts`, ingest,
+ * auth, job workers through `jobs/instrument.ts`), process gauges (`process.ts`) and gauges
+ * read from the database at scrape time. Every family and label is listed in
+ * docs/metrics.md; a label name means one thing across all families.
  */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Sql } from '../db/connect.ts';
 import { vmListCacheStats } from '../inventory/list_vms.ts';
 import { lagMeter, processSample } from './process.ts';
@@ -16,173 +17,107 @@ const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Seconds; one background job, from a cron tick (ms) to a month's report (minutes). */
 const JOB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
-type Labels = Record<string, string>;
-
-/** A label value in the exposition format: backslash, double quote and line feed escaped. */
-export const escapeLabelValue = (v: string) =>
-  v.replace(/[\\"\n]/g, (m) => m === '\n' ? '\\n' : `\\${m}`);
-
-/** `{a="x",b="y"}` for the given names in order ('' without labels). */
-function fmtLabels(names: readonly string[], values: readonly string[]): string {
-  if (!names.length) return '';
-  return `{${names.map((n, i) => `${n}="${escapeLabelValue(values[i])}"`).join(',')}}`;
-}
-
-/** A sample value: integers as is, +Inf/-Inf/NaN spelled as Prometheus wants. */
-function fmtValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
-
-function header(name: string, help: string, type: string): string[] {
-  return [
-    `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`,
-    `# TYPE ${name} ${type}`,
-  ];
-}
-
-/** A family with fixed label names; a series is keyed by its values in that order. */
-abstract class Family<S> {
-  readonly series = new Map<string, { values: string[]; state: S }>();
-  readonly name: string;
-  readonly help: string;
-  readonly labelNames: readonly string[];
-  constructor(name: string, help: string, labelNames: readonly string[] = []) {
-    this.name = name;
-    this.help = help;
-    this.labelNames = labelNames;
-  }
-  protected abstract fresh(): S;
-  protected seriesFor(labels: Labels): S {
-    const values = this.labelNames.map((n) => labels[n] ?? '');
-    const k = values.join('\u0000');
-    let s = this.series.get(k);
-    if (!s) {
-      s = { values, state: this.fresh() };
-      this.series.set(k, s);
-    }
-    return s.state;
-  }
-}
-
-export class Counter extends Family<{ value: number }> {
-  protected fresh() {
-    return { value: 0 };
-  }
-  inc(labels: Labels = {}, by = 1) {
-    this.seriesFor(labels).value += by;
-  }
-  render(): string {
-    const lines = header(this.name, this.help, 'counter');
-    for (const { values, state } of this.series.values()) {
-      lines.push(`${this.name}${fmtLabels(this.labelNames, values)} ${fmtValue(state.value)}`);
-    }
-    return lines.join('\n');
-  }
-}
-
-export class Histogram extends Family<{ counts: number[]; sum: number; count: number }> {
-  readonly buckets: readonly number[];
-  constructor(
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    buckets: readonly number[],
-  ) {
-    super(name, help, labelNames);
-    this.buckets = buckets;
-  }
-  protected fresh() {
-    return { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-  }
-  observe(seconds: number, labels: Labels = {}) {
-    const s = this.seriesFor(labels);
-    // Non-cumulative here (one increment per observation); made cumulative when rendered.
-    const i = this.buckets.findIndex((b) => seconds <= b);
-    if (i >= 0) s.counts[i]++;
-    s.sum += seconds;
-    s.count++;
-  }
-  render(): string {
-    const lines = header(this.name, this.help, 'histogram');
-    const names = [...this.labelNames, 'le'];
-    for (const { values, state } of this.series.values()) {
-      let cumulative = 0;
-      this.buckets.forEach((b, i) => {
-        cumulative += state.counts[i];
-        lines.push(`${this.name}_bucket${fmtLabels(names, [...values, String(b)])} ${cumulative}`);
-      });
-      lines.push(`${this.name}_bucket${fmtLabels(names, [...values, '+Inf'])} ${state.count}`);
-      lines.push(`${this.name}_sum${fmtLabels(this.labelNames, values)} ${fmtValue(state.sum)}`);
-      lines.push(`${this.name}_count${fmtLabels(this.labelNames, values)} ${state.count}`);
-    }
-    return lines.join('\n');
-  }
-}
-
-/** A family whose series are read at render time (`gauge`, or a counter kept elsewhere). */
-function sampled(
-  type: 'gauge' | 'counter',
-  name: string,
-  help: string,
-  labelNames: readonly string[],
-  samples: { values: string[]; value: number }[],
-): string {
-  const lines = header(name, help, type);
-  for (const s of samples) {
-    lines.push(`${name}${fmtLabels(labelNames, s.values)} ${fmtValue(s.value)}`);
-  }
-  return lines.join('\n');
-}
-
 /** The metrics of one server process (jobs and HTTP of a node share one). */
 export function createMetrics() {
   lagMeter();
+  const registry = new Registry();
+  const registers = [registry];
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    buckets: number[],
+  ) => new Histogram<L>({ name, help, labelNames, buckets, registers });
+  const gauge = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Gauge<L>({ name, help, labelNames, registers });
   return {
-    httpRequests: new Counter(
+    registry,
+    httpRequests: counter(
       'vmledger_http_requests_total',
       'HTTP requests answered by this node, by method, route template and status',
       ['method', 'route', 'status'],
     ),
-    httpSeconds: new Histogram(
+    httpSeconds: histogram(
       'vmledger_http_request_duration_seconds',
       'Time until the response was ready (a streamed body not included), by method and route template',
       ['method', 'route'],
       HTTP_BUCKETS,
     ),
-    capturesReceived: new Counter(
+    capturesReceived: counter(
       'vmledger_captures_received_total',
       'Captures accepted by this node, by outcome (stored, duplicate)',
       ['outcome'],
     ),
-    capturesRejected: new Counter(
+    capturesRejected: counter(
       'vmledger_captures_rejected_total',
       'Captures refused by this node, by HTTP status',
       ['status'],
     ),
-    ingestSeconds: new Histogram(
+    ingestSeconds: histogram(
       'vmledger_ingest_duration_seconds',
       'Time to validate and store one capture',
       [],
       INGEST_BUCKETS,
     ),
-    authFailures: new Counter(
+    authFailures: counter(
       'vmledger_auth_failures_total',
       'Failed authentications on this node, by channel (api: Bearer token, login: page login)',
       ['channel'],
     ),
-    jobRuns: new Counter(
+    jobRuns: counter(
       'vmledger_job_runs_total',
       'Background jobs run by this node, by queue and outcome (completed, failed)',
       ['queue', 'outcome'],
     ),
-    jobSeconds: new Histogram(
+    jobSeconds: histogram(
       'vmledger_job_duration_seconds',
       'Background job durations on this node, by queue and outcome (completed, failed)',
       ['queue', 'outcome'],
       JOB_BUCKETS,
+    ),
+    // Read at scrape time (renderMetrics).
+    rss: gauge('vmledger_process_resident_memory_bytes', 'Resident set size of this process', []),
+    heapUsed: gauge(
+      'vmledger_process_heap_used_bytes',
+      'JavaScript heap in use in this process',
+      [],
+    ),
+    heapTotal: gauge(
+      'vmledger_process_heap_total_bytes',
+      'JavaScript heap reserved by this process',
+      [],
+    ),
+    lagP99: gauge(
+      'vmledger_event_loop_lag_p99_seconds',
+      "99th percentile of this process's event-loop delay since the previous scrape",
+      [],
+    ),
+    lagMax: gauge(
+      'vmledger_event_loop_lag_max_seconds',
+      'Longest event-loop delay of this process since the previous scrape',
+      [],
+    ),
+    vmListAnswers: counter(
+      'vmledger_vm_list_answers_total',
+      'VM list pages and totals on this node, by whether they were served from the cache (same inventory generation) or the database',
+      ['served_from'],
+    ),
+    sourceAge: gauge(
+      'vmledger_source_seconds_since_last_capture',
+      'Seconds since the newest capture of each source (database: the same on every node)',
+      ['source', 'kind'],
+    ),
+    inventoryVms: gauge(
+      'vmledger_inventory_vms',
+      'Live VMs in the inventory, per source (database: the same on every node)',
+      ['source', 'kind'],
+    ),
+    jobs: gauge(
+      'vmledger_jobs',
+      'Background jobs by queue and state (pg-boss; database: the same on every node)',
+      ['queue', 'state'],
     ),
   };
 }
@@ -199,88 +134,25 @@ export async function renderMetrics(sql: Sql, m: Metrics): Promise<string> {
     ? await sql`select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2`
     : [];
   const p = processSample();
+  m.rss.set(p.rssBytes);
+  m.heapUsed.set(p.heapUsedBytes);
+  m.heapTotal.set(p.heapTotalBytes);
+  m.lagP99.set(p.lagP99Seconds);
+  m.lagMax.set(p.lagMaxSeconds);
+  // The cache keeps its own totals (per database handle); reset and inc sets them as they are.
   const cache = vmListCacheStats(sql);
-  const families: string[] = [
-    m.httpRequests.render(),
-    m.httpSeconds.render(),
-    m.capturesReceived.render(),
-    m.capturesRejected.render(),
-    m.ingestSeconds.render(),
-    m.authFailures.render(),
-    m.jobRuns.render(),
-    m.jobSeconds.render(),
-    sampled(
-      'gauge',
-      'vmledger_process_resident_memory_bytes',
-      'Resident set size of this process',
-      [],
-      [
-        { values: [], value: p.rssBytes },
-      ],
-    ),
-    sampled(
-      'gauge',
-      'vmledger_process_heap_used_bytes',
-      'JavaScript heap in use in this process',
-      [],
-      [
-        { values: [], value: p.heapUsedBytes },
-      ],
-    ),
-    sampled(
-      'gauge',
-      'vmledger_process_heap_total_bytes',
-      'JavaScript heap reserved by this process',
-      [],
-      [
-        { values: [], value: p.heapTotalBytes },
-      ],
-    ),
-    sampled(
-      'gauge',
-      'vmledger_event_loop_lag_p99_seconds',
-      "99th percentile of this process's event-loop delay since the previous scrape",
-      [],
-      [{ values: [], value: p.lagP99Seconds }],
-    ),
-    sampled(
-      'gauge',
-      'vmledger_event_loop_lag_max_seconds',
-      'Longest event-loop delay of this process since the previous scrape',
-      [],
-      [{ values: [], value: p.lagMaxSeconds }],
-    ),
-    sampled(
-      'counter',
-      'vmledger_vm_list_answers_total',
-      'VM list pages and totals on this node, by whether they were served from the cache (same inventory generation) or the database',
-      ['served_from'],
-      [{ values: ['cache'], value: cache.hits }, { values: ['database'], value: cache.misses }],
-    ),
-    sampled(
-      'gauge',
-      'vmledger_source_seconds_since_last_capture',
-      'Seconds since the newest capture of each source (database: the same on every node)',
-      ['source', 'kind'],
-      sources.filter((s) => s.age !== null).map((s) => ({
-        values: [s.name, s.kind],
-        value: Math.round(s.age),
-      })),
-    ),
-    sampled(
-      'gauge',
-      'vmledger_inventory_vms',
-      'Live VMs in the inventory, per source (database: the same on every node)',
-      ['source', 'kind'],
-      sources.map((s) => ({ values: [s.name, s.kind], value: s.vms })),
-    ),
-    sampled(
-      'gauge',
-      'vmledger_jobs',
-      'Background jobs by queue and state (pg-boss; database: the same on every node)',
-      ['queue', 'state'],
-      jobStates.map((j) => ({ values: [j.name, j.state], value: j.n })),
-    ),
-  ];
-  return families.join('\n') + '\n';
+  m.vmListAnswers.reset();
+  m.vmListAnswers.inc({ served_from: 'cache' }, cache.hits);
+  m.vmListAnswers.inc({ served_from: 'database' }, cache.misses);
+  // Gauges of the database: a source or queue that is gone must vanish, so start over.
+  m.sourceAge.reset();
+  m.inventoryVms.reset();
+  m.jobs.reset();
+  for (const s of sources) {
+    const labels = { source: s.name, kind: s.kind };
+    if (s.age !== null) m.sourceAge.set(labels, Math.round(s.age));
+    m.inventoryVms.set(labels, s.vms);
+  }
+  for (const j of jobStates) m.jobs.set({ queue: j.name, state: j.state }, j.n);
+  return await m.registry.metrics();
 }

@@ -302,6 +302,24 @@ test('aggregation: POST /aggregations queues a pg-boss job that writes the daily
   assert.is(n, sent!.vms.length);
 });
 
+test('/metrics under Deno: the capture, the job and the requests above are counted', async () => {
+  const res = await fetch(url('/metrics'), { headers: { authorization: `Bearer ${adminToken}` } });
+  assert.is(res.status, 200);
+  const text = await res.text();
+  const sample = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  assert.is(sample(/^vmledger_captures_received_total\{outcome="stored"\} (\S+)$/m), 1);
+  assert.is(
+    sample(/^vmledger_job_runs_total\{queue="aggregate-daily",outcome="completed"\} (\S+)$/m),
+    1,
+  );
+  assert.ok(
+    sample(
+      /^vmledger_http_requests_total\{method="GET",route="\/api\/v1\/vms",status="200"\} (\S+)$/m,
+    ) >= 1,
+  );
+  assert.ok(sample(/^vmledger_process_resident_memory_bytes (\S+)$/m) > 1e6, 'resident memory');
+});
+
 test('the agent bundle under Deno, without node_modules, captures and delivers to the server', async () => {
   const built = spawnSync(process.execPath, ['scripts/build-agent.ts'], {
     cwd: root,
