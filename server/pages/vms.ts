@@ -3,9 +3,10 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { handleError } from '../http/errors.ts';
-import { listSources, listVms, VM_SORTS, type VmSort } from '../inventory/list_vms.ts';
+import { listVms, VM_SORTS, type VmSort } from '../inventory/list_vms.ts';
 import { parseVmListParams, vmsCsv } from '../inventory/routes.ts';
 import { vmFilterChoices } from '../queries/pages_vm_filters.ts';
+import { listSourcesDetailed } from '../queries/sources.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { type Granularity, SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
@@ -53,7 +54,7 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       );
       return c.html(vmTable(result, state, { oob: true }));
     }
-    const [sources, choices] = await Promise.all([listSources(sql), vmFilterChoices(sql)]);
+    const [sources, choices] = await Promise.all([listSourcesDetailed(sql), vmFilterChoices(sql)]);
     return c.html(vmsPage(viewerOf(c), { state, sources, choices, result }));
   });
 
