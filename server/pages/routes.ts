@@ -54,7 +54,6 @@ export function pageRoutes(sql: Sql, options: {
   apiDoc?: ApiDoc;
   /** The job runner (report generation is queued on it when present). */
   jobs?: Jobs;
-  /** Days a requested report is kept when no job runner carries it (default 90). */
   /** The report settings the API's report routes use too. */
   reports?: ReportSettings;
 }) {
@@ -119,7 +118,7 @@ export function pageRoutes(sql: Sql, options: {
     '/',
     reportRoutes(sql, auth, options.reports ?? { jobs: options.jobs }),
   );
-  app.route('/', benchmarkRoutes(sql, auth, { jobs: options.jobs }));
+  app.route('/', benchmarkRoutes(sql, auth, options.jobs));
   app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
   if (options.apiDoc) {
     const doc = options.apiDoc;
