@@ -119,22 +119,13 @@ export function pageRoutes(sql: Sql, options: {
     reportRoutes(sql, auth, options.reports ?? { jobs: options.jobs }),
   );
   app.route('/', benchmarkRoutes(sql, auth, options.jobs));
-  app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
-  if (options.apiDoc) {
-    const doc = options.apiDoc;
-    app.get(
-      '/api-reference',
-      auth,
-      (c) =>
-        c.html(
-          apiReferencePage(
-            viewerOf(c),
-            doc.openapi({ title: 'vmledger API', version: '1' }) as Parameters<
-              typeof apiReferencePage
-            >[1],
-          ),
-        ),
-    );
+  app.route('/', adminRoutes(sql, auth, options.jobs));
+  const doc = options.apiDoc;
+  if (doc) {
+    app.get('/api-reference', auth, (c) => {
+      const spec = doc.openapi({ title: 'vmledger API', version: '1' });
+      return c.html(apiReferencePage(viewerOf(c), spec as Parameters<typeof apiReferencePage>[1]));
+    });
   }
   return app;
 }
