@@ -67,6 +67,25 @@ export type VmListItem = z.infer<typeof VmListItem>;
 
 export type Page<T> = { items: T[]; total: number; next: string | null };
 
+/**
+ * A keyset page from `limit + 1` rows: the first `limit` as items, and the cursor after the
+ * last of them when the extra row says more follow.
+ */
+export function keysetPage<R, T>(
+  rows: R[],
+  total: number,
+  limit: number,
+  item: (r: R) => T,
+  key: (r: R) => unknown,
+): Page<T> {
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map(item),
+    total,
+    next: rows.length > limit ? encodeCursor(key(page.at(-1)!)) : null,
+  };
+}
+
 /** A page row's sort value: text, an integer, numeric as text, or a time (by the sort). */
 type SortRow = { sort_value: string | number | Date | null };
 
@@ -274,16 +293,11 @@ async function readPage(
       (await sql`select count(*)::int as count from vm_inventory i ${where}`)[0].count as number
     ),
   ]);
-  const hasMore = rows.length > query.limit;
-  const page = rows.slice(0, query.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toItem),
-    total: count,
-    next: hasMore && last
-      ? encodeCursor({ v: cursorSortValue(last.sort_value), s: last.source_id, k: last.vm_key })
-      : null,
-  };
+  return keysetPage(rows, count, query.limit, toItem, (r) => ({
+    v: cursorSortValue(r.sort_value),
+    s: r.source_id,
+    k: r.vm_key,
+  }));
 }
 
 /**

@@ -1,8 +1,8 @@
 /** Captures, the snapshot registry and totals over time. Data access only. */
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
-import { decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
-import type { Page } from '../inventory/list_vms.ts';
+import { decodeCursor, IntKey } from '../cursor.ts';
+import { keysetPage, type Page } from '../inventory/list_vms.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
@@ -16,25 +16,6 @@ export const SnapshotCursor = z.object({
   k: z.enum(['capture', 'daily', 'monthly']),
   s: IntKey,
 });
-
-/**
- * A keyset page from `limit + 1` rows: the first `limit` as items, and the cursor after the
- * last of them when the extra row says more follow.
- */
-function keysetPage<R, T>(
-  rows: R[],
-  total: number,
-  limit: number,
-  item: (r: R) => T,
-  key: (r: R) => unknown,
-): Page<T> {
-  const page = rows.slice(0, limit);
-  return {
-    items: page.map(item),
-    total,
-    next: rows.length > limit ? encodeCursor(key(page.at(-1)!)) : null,
-  };
-}
 
 /** Captures newest first, keyset-paged by captured-at and id. */
 export async function listCaptures(sql: Sql, q: Range): Promise<Page<CaptureItem>> {
