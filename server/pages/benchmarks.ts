@@ -11,11 +11,7 @@ import { actorOf, refusal } from '../http/actions.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { BenchmarkStart, startBenchmark } from '../aggregate/benchmark_action.ts';
 import { addDays } from '../aggregate/period.ts';
-import {
-  type BenchmarkRequest,
-  getBenchmarkRequest,
-  listBenchmarkRequests,
-} from '../aggregate/benchmark_requests.ts';
+import { getBenchmarkRequest, listBenchmarkRequests } from '../aggregate/benchmark_requests.ts';
 import { getBenchGroup, listBenchGroups } from '../queries/pages_benchmarks.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { todayIn } from '../reports/period.ts';
@@ -25,7 +21,6 @@ import {
   benchmarkRequestPage,
   benchmarkRequestStatus,
   benchmarksPage,
-  type BenchResultView,
 } from '../../web/pages/benchmarks.ts';
 import { notFound, type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
 
@@ -69,9 +64,6 @@ export function benchmarkRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs
       back: { href: '/benchmarks', label: 'All benchmarks' },
     });
 
-  const result = async (r: BenchmarkRequest): Promise<BenchResultView | null> =>
-    r.state === 'completed' && r.runGroup ? await getBenchGroup(sql, r.runGroup) : null;
-
   app.get('/benchmarks', auth, (c) => list(c));
 
   // Start: the same action as POST /api/v1/benchmarks, then the request's progress page.
@@ -109,7 +101,7 @@ export function benchmarkRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs
   app.get('/benchmarks/requests/:id', auth, async (c) => {
     const r = await getBenchmarkRequest(sql, c.req.param('id'));
     if (!r) return missing(c, 'No benchmark request with that id.');
-    const res = await result(r);
+    const res = r.state === 'completed' && r.runGroup ? await getBenchGroup(sql, r.runGroup) : null;
     if (c.req.query('part') === 'status') return c.html(benchmarkRequestStatus(r, res));
     return c.html(benchmarkRequestPage(viewerOf(c), r, res));
   });

@@ -1,7 +1,7 @@
 /** Totals over time and the snapshot registry. */
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
-import { listSnapshots, totalsOverTime, type TotalsPoint } from '../queries/history.ts';
+import { listSnapshots, totalsOverTime } from '../queries/history.ts';
 import { registryCounts } from '../queries/pages_history.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { CAPTURE_HISTORY, captureHistoryPage } from '../../web/pages/capture_history.ts';
@@ -36,7 +36,7 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
             points: await totalsOverTime(sql, { granularity: g, sourceId: s.id, from, to }),
           })),
         )
-        : Promise.resolve([] as { name: string; points: TotalsPoint[] }[]),
+        : [],
     ]);
     // Charts start where the data does when that is later than the window.
     const first = points.length
@@ -64,14 +64,13 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       k === c.req.query('kind')
     ) ?? null;
     const sourceId = positiveInt(c.req.query('source'));
-    const before = c.req.query('before');
     const [counts, list, sources] = await Promise.all([
       registryCounts(sql, sourceId ?? undefined),
       listSnapshots(sql, {
         kind: kind ?? undefined,
         sourceId: sourceId ?? undefined,
         limit: 100,
-        cursor: before,
+        cursor: c.req.query('before'),
       }),
       listSourcesDetailed(sql),
     ]);

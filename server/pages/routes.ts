@@ -110,7 +110,7 @@ export function pageRoutes(sql: Sql, options: {
     return c.redirect('/login', 303);
   });
 
-  app.route('/', dashboardRoutes(sql, auth, { pollMs: options.eventPollMs }));
+  app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
   app.route('/', vmRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));

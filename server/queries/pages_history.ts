@@ -1,4 +1,4 @@
-/** Registry counts and per-source capture history for the Snapshots and Sources pages. Data access only. */
+/** Registry counts and per-source capture history for the Capture history and Sources pages. Data access only. */
 import type { Sql } from '../db/connect.ts';
 
 /** Per kind (capture, daily, monthly): how many snapshots, their row total and time span. */
