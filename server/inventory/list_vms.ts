@@ -2,8 +2,10 @@
  * The live inventory as a list: search, filters and keyset pagination over vm_inventory.
  * Data access only: handed a `sql`, knows nothing of HTTP.
  */
+import type { Row } from 'postgres';
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
+import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 import { isUuid } from '../ids.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
 
@@ -66,84 +68,56 @@ export type VmListItem = z.infer<typeof VmListItem>;
 export type Page<T> = { items: T[]; total: number; next: string | null };
 
 /**
- * A vm_inventory row (the columns `toItem` reads) with its source's name and kind and the
- * lifecycle's last sighting. numeric columns arrive as text, times as Dates.
+ * A keyset page from `limit + 1` rows: the first `limit` as items, and the cursor after the
+ * last of them when the extra row says more follow.
  */
-export type VmListRow = {
-  source_id: number;
-  vm_key: string;
-  source_vm_id: string;
-  bios_uuid: string | null;
-  instance_uuid: string | null;
-  name: string;
-  power_state: string;
-  is_template: boolean;
-  vcpu: number;
-  ram_mb: number;
-  provisioned_disk_gb: string;
-  used_disk_gb: string | null;
-  datacenter: string | null;
-  cluster: string | null;
-  host: string | null;
-  resource_pool: string | null;
-  folder: string | null;
-  guest_os: string | null;
-  ip_addresses: string[];
-  tags: string[];
-  created_at: Date | null;
-  first_seen_at: Date;
-  state_at: Date;
-  source_name: string;
-  source_kind: string;
-  last_seen_at: Date;
-};
+export function keysetPage<R, T>(
+  rows: R[],
+  total: number,
+  limit: number,
+  item: (r: R) => T,
+  key: (r: R) => unknown,
+): Page<T> {
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map(item),
+    total,
+    next: rows.length > limit ? encodeCursor(key(page.at(-1)!)) : null,
+  };
+}
 
 /** A page row's sort value: text, an integer, numeric as text, or a time (by the sort). */
 type SortRow = { sort_value: string | number | Date | null };
 
-/** The sort key of the last row of a page: value of the sort column, then source and key. */
-type Cursor = { v: string | number | null; s: number; k: string };
-
-/** Opaque cursor for keyset pagination. */
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-/** The largest `integer` (source ids, vCPUs, RAM in MB). */
+/** The largest `integer` (vCPUs, RAM in MB). */
 const MAX_INT = 2 ** 31 - 1;
 /** The largest time a Date holds, in ms either side of 1970. */
 const MAX_TIME_MS = 8.64e15;
-const NUMERIC_TEXT = /^-?\d{1,20}(\.\d{1,10})?$/;
-
+const Text = z.string().max(2000).refine((s) => !s.includes('\0'));
+const Int = z.number().int().min(-MAX_INT).max(MAX_INT);
+const Time = z.number().int().min(-MAX_TIME_MS).max(MAX_TIME_MS);
+/** The sort key of a page's last row: value of the sort column, then source and key. */
+const cursorOf = (v: z.ZodType<string | number>) =>
+  z.object({ v: v.nullable(), s: IntKey, k: ColumnText });
 /**
- * Decodes a cursor; null when it is not one of ours, or (given `sort`) not one of that sort:
- * every value must fit the column it is compared with, or PostgreSQL refuses the query.
+ * A cursor of any sort, and of each sort: every value must fit the column it is compared
+ * with, or PostgreSQL refuses the query.
  */
-export function decodeCursor(value: string, sort?: VmSort): Cursor | null {
-  let c: unknown;
-  try {
-    c = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!c || typeof c !== 'object' || Array.isArray(c)) return null;
-  const { v, s, k } = c as Record<string, unknown>;
-  if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > MAX_INT) return null;
-  if (typeof k !== 'string' || k.length > 1000 || k.includes('\0')) return null;
-  return sortValueFits(v, sort) ? { v, s, k } : null;
-}
+const VmCursor = cursorOf(Text.or(Time));
+const SORT_CURSOR: Record<VmSort, typeof VmCursor> = {
+  name: cursorOf(Text),
+  source: cursorOf(Text),
+  power: cursorOf(Text),
+  vcpu: cursorOf(Int),
+  ram: cursorOf(Int),
+  disk: cursorOf(z.string().regex(/^-?\d{1,20}(\.\d{1,10})?$/)),
+  created: cursorOf(Time),
+  firstSeen: cursorOf(Time),
+};
 
-function sortValueFits(v: unknown, sort: VmSort | undefined): v is string | number | null {
-  if (v === null) return true;
-  if (typeof v === 'string') {
-    if (v.length > 2000 || v.includes('\0')) return false;
-    if (sort === 'disk') return NUMERIC_TEXT.test(v);
-    return sort === undefined || sort === 'name' || sort === 'source' || sort === 'power';
-  }
-  if (typeof v !== 'number' || !Number.isInteger(v)) return false;
-  if (sort === 'vcpu' || sort === 'ram') return Math.abs(v) <= MAX_INT;
-  return (sort === undefined || sort === 'created' || sort === 'firstSeen') &&
-    Math.abs(v) <= MAX_TIME_MS;
+/** The cursor in `value`; null when it is not one of ours, or (given `sort`) not one of that sort. */
+export function decodeVmCursor(value: string, sort?: VmSort) {
+  return decodeCursor(sort ? SORT_CURSOR[sort] : VmCursor, value);
 }
 
 /** Escapes LIKE wildcards so a search for "50%" means the characters, not a pattern. */
@@ -167,27 +141,23 @@ function searchCondition(sql: Sql, q: string) {
   return sql`and (i.name ilike ${likePattern(q)} or i.source_vm_id = ${q} or i.vm_key = ${q})`;
 }
 
-/** Sort columns (whitelisted SQL expressions; never user text) and how to read their value back. */
-const SORT_SQL: Record<
-  VmSort,
-  { expr: string; pick: (r: SortRow) => string | number | null }
-> = {
-  name: { expr: 'lower(i.name)', pick: (r) => r.sort_value as string },
+/** Sort columns: whitelisted SQL expressions, never user text. */
+const SORT_SQL: Record<VmSort, string> = {
+  name: 'lower(i.name)',
   // The name of the VM's source (joined as `src`, see readPage): sources are few and renamed rarely.
-  source: { expr: 'src.name', pick: (r) => r.sort_value as string },
-  power: { expr: 'i.power_state', pick: (r) => r.sort_value as string },
-  vcpu: { expr: 'i.vcpu', pick: (r) => r.sort_value as number },
-  ram: { expr: 'i.ram_mb', pick: (r) => r.sort_value as number },
-  disk: {
-    expr: 'i.provisioned_disk_gb',
-    pick: (r) => (r.sort_value === null ? null : String(r.sort_value)),
-  },
-  created: {
-    expr: "coalesce(i.created_at, '-infinity'::timestamptz)",
-    pick: (r) => new Date(r.sort_value as Date).getTime(),
-  },
-  firstSeen: { expr: 'i.first_seen_at', pick: (r) => new Date(r.sort_value as Date).getTime() },
+  source: 'src.name',
+  power: 'i.power_state',
+  vcpu: 'i.vcpu',
+  ram: 'i.ram_mb',
+  disk: 'i.provisioned_disk_gb',
+  created: "coalesce(i.created_at, '-infinity'::timestamptz)",
+  firstSeen: 'i.first_seen_at',
 };
+
+/** A row's sort value as its cursor carries it: as read (numeric as text), times as ms. */
+function cursorSortValue(v: SortRow['sort_value']): string | number | null {
+  return v instanceof Date ? v.getTime() : v;
+}
 
 /** The cursor's sort value as a SQL parameter of the sort column's type. */
 function cursorValue(sql: Sql, sort: VmSort, v: string | number | null) {
@@ -247,8 +217,8 @@ async function readPage(
 ): Promise<Page<VmListItem>> {
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
-  const expr = sql.unsafe(SORT_SQL[sort].expr);
-  const cursor = query.cursor ? decodeCursor(query.cursor, sort) : null;
+  const expr = sql.unsafe(SORT_SQL[sort]);
+  const cursor = query.cursor ? decodeVmCursor(query.cursor, sort) : null;
   const q = query.q;
   // An IP or UUID matches a handful of rows, and a name fragment of four or more characters
   // a few thousand at most: the fence (offset 0) makes PostgreSQL find them by their index
@@ -264,16 +234,12 @@ async function readPage(
     ${query.pool ? sql`and i.resource_pool = ${query.pool}` : sql``}
     ${query.powerState ? sql`and i.power_state = ${query.powerState}` : sql``}
     ${query.template !== undefined ? sql`and i.is_template = ${query.template}` : sql``}`;
-  const after = cursor
-    ? desc
-      ? sql`and (${expr}, i.source_id, i.vm_key) < (${
-        cursorValue(sql, sort, cursor.v)
-      }, ${cursor.s}, ${cursor.k})`
-      : sql`and (${expr}, i.source_id, i.vm_key) > (${
-        cursorValue(sql, sort, cursor.v)
-      }, ${cursor.s}, ${cursor.k})`
-    : sql``;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
+  const after = cursor
+    ? sql`and (${expr}, i.source_id, i.vm_key) ${sql.unsafe(desc ? '<' : '>')} (${
+      cursorValue(sql, sort, cursor.v)
+    }, ${cursor.s}, ${cursor.k})`
+    : sql``;
   const limit = query.limit + 1;
   // The page is chosen from vm_inventory alone (an index walk for the default sort), and
   // only its rows are joined: joining first would hash all 100,000 rows on every request.
@@ -287,9 +253,7 @@ async function readPage(
           select id, name from sources src
           ${
       cursor
-        ? (desc
-          ? sql`where (src.name, src.id) <= (${cursor.v}, ${cursor.s})`
-          : sql`where (src.name, src.id) >= (${cursor.v}, ${cursor.s})`)
+        ? sql`where (src.name, src.id) ${sql.unsafe(desc ? '<=' : '>=')} (${cursor.v}, ${cursor.s})`
         : sql``
     }
           order by name ${direction}, id ${direction}
@@ -319,7 +283,7 @@ async function readPage(
         order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
         limit ${limit}`;
   const [rows, count] = await Promise.all([
-    sql<(VmListRow & SortRow)[]>`
+    sql<(Row & SortRow)[]>`
       select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at
       from (${chosen}) p
       join sources s on s.id = p.source_id
@@ -329,20 +293,18 @@ async function readPage(
       (await sql`select count(*)::int as count from vm_inventory i ${where}`)[0].count as number
     ),
   ]);
-  const hasMore = rows.length > query.limit;
-  const page = rows.slice(0, query.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toItem),
-    total: count,
-    next: hasMore && last
-      ? encodeCursor({ v: SORT_SQL[sort].pick(last), s: last.source_id, k: last.vm_key })
-      : null,
-  };
+  return keysetPage(rows, count, query.limit, toItem, (r) => ({
+    v: cursorSortValue(r.sort_value),
+    s: r.source_id,
+    k: r.vm_key,
+  }));
 }
 
-/** Row → API item (camelCase, ISO times, numbers). */
-export function toItem(r: VmListRow): VmListItem {
+/**
+ * A vm_inventory row with its source's `source_name` and `source_kind` and the lifecycle's
+ * `last_seen_at` → API item (camelCase, ISO times, numbers; numeric columns arrive as text).
+ */
+export function toItem(r: Row): VmListItem {
   return {
     key: r.vm_key,
     sourceId: r.source_id,
@@ -373,17 +335,8 @@ export function toItem(r: VmListRow): VmListItem {
   };
 }
 
-export type FleetSummary = {
-  sources: number;
-  vms: number;
-  poweredOn: number;
-  vcpu: number;
-  ramGb: number;
-  diskGb: number;
-};
-
 /** Fleet totals of the live inventory (templates excluded from sizing). */
-export async function fleetSummary(sql: Sql): Promise<FleetSummary> {
+export async function fleetSummary(sql: Sql) {
   const [r] = await sql`
     select (select count(*) from sources)::int as sources,
            count(*) filter (where not is_template)::int as vms,
@@ -400,23 +353,4 @@ export async function fleetSummary(sql: Sql): Promise<FleetSummary> {
     ramGb: Math.round(Number(r.ram_mb) / 1024),
     diskGb: Math.round(r.disk_gb),
   };
-}
-
-/** Sources for filters and cards. */
-export async function listSources(
-  sql: Sql,
-): Promise<
-  { id: number; kind: string; name: string; lastCaptureAt: string | null; vms: number }[]
-> {
-  const rows = await sql`
-    select s.id, s.kind, s.name, s.last_capture_at,
-           (select count(*) from vm_inventory i where i.source_id = s.id)::int as vms
-    from sources s order by s.name`;
-  return rows.map((r) => ({
-    id: r.id,
-    kind: r.kind,
-    name: r.name,
-    vms: r.vms,
-    lastCaptureAt: r.last_capture_at ? new Date(r.last_capture_at).toISOString() : null,
-  }));
 }

@@ -8,7 +8,7 @@ import { parseOr400, query as nonEmpty } from '../http/validate.ts';
 import { allPages, type CsvColumn, csvResponse, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
 import { getVm, VmDetail, VmTrace, vmTrace } from '../queries/vm_detail.ts';
-import { decodeCursor, listVms, VM_SORTS, VmListItem, type VmListQuery } from './list_vms.ts';
+import { decodeVmCursor, listVms, VM_SORTS, VmListItem, type VmListQuery } from './list_vms.ts';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -24,7 +24,7 @@ export const VmListParams = z.object({
   sort: z.enum(VM_SORTS).default('name'),
   order: z.enum(['asc', 'desc']).default('asc'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(2000).refine((c) => decodeCursor(c) !== null, 'not a cursor from this API')
+  cursor: z.string().max(2000).refine((c) => !!decodeVmCursor(c), 'not a cursor from this API')
     .optional(),
 });
 
@@ -35,24 +35,14 @@ export function parseVmListParams(query: Record<string, string>): VmListQuery {
 
 /** The list query from parsed parameters; a cursor of another sort is a 400. */
 function vmListQuery(p: z.infer<typeof VmListParams>): VmListQuery {
-  if (p.cursor && !decodeCursor(p.cursor, p.sort)) {
+  if (p.cursor && !decodeVmCursor(p.cursor, p.sort)) {
     const message = 'not a cursor from this API for this sort';
     throw new AppError('invalid_query', `cursor: ${message}`, {
       issues: [{ path: 'cursor', message }],
     });
   }
-  return {
-    q: p.q?.trim() || undefined,
-    sourceId: p.source,
-    cluster: p.cluster,
-    pool: p.pool,
-    powerState: p.power,
-    template: p.template,
-    sort: p.sort,
-    order: p.order,
-    limit: p.limit,
-    cursor: p.cursor,
-  };
+  const { q, source, power, ...rest } = p;
+  return { ...rest, q: q?.trim() || undefined, sourceId: source, powerState: power };
 }
 
 /** The VM list's CSV columns: the API's `Accept: text/csv` and the page export `/vms.csv`. */

@@ -15,11 +15,7 @@ import { type PageEnv, positiveInt, requireAdminPage, requireCsrf, viewerOf } fr
 import { jobPageRoutes } from './jobs.ts';
 
 /** `jobs`: the job runner, when this server has one (needed to retry failed jobs). */
-export function adminRoutes(
-  sql: Sql,
-  auth: MiddlewareHandler<PageEnv>,
-  options: { jobs?: Jobs } = {},
-) {
+export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs?: Jobs) {
   const app = new Hono<PageEnv>();
   const admin = requireAdminPage();
 
@@ -88,7 +84,7 @@ export function adminRoutes(
     async (c) => c.html(agentsPage(viewerOf(c), { agents: await listAgents(sql) })),
   );
 
-  app.route('/', jobPageRoutes(sql, auth, admin, options.jobs));
+  app.route('/', jobPageRoutes(sql, auth, admin, jobs));
 
   app.get('/admin/audit', auth, admin, async (c) => {
     const before = positiveInt(c.req.query('before'));

@@ -10,11 +10,8 @@ import { AppError } from '../errors.ts';
 import { actorOf, refusal } from '../http/actions.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { BenchmarkStart, startBenchmark } from '../aggregate/benchmark_action.ts';
-import {
-  type BenchmarkRequest,
-  getBenchmarkRequest,
-  listBenchmarkRequests,
-} from '../aggregate/benchmark_requests.ts';
+import { addDays } from '../aggregate/period.ts';
+import { getBenchmarkRequest, listBenchmarkRequests } from '../aggregate/benchmark_requests.ts';
 import { getBenchGroup, listBenchGroups } from '../queries/pages_benchmarks.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { todayIn } from '../reports/period.ts';
@@ -24,27 +21,17 @@ import {
   benchmarkRequestPage,
   benchmarkRequestStatus,
   benchmarksPage,
-  type BenchResultView,
 } from '../../web/pages/benchmarks.ts';
 import { notFound, type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
-
-/** The day before `day` (YYYY-MM-DD). */
-function dayBefore(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) - 86400_000).toISOString().slice(0, 10);
-}
 
 /** A form field as the action's JSON input: numbers stay strings when they are not numbers. */
 function numeric(v: unknown): unknown {
   return typeof v === 'string' && /^\d{1,9}$/.test(v.trim()) ? Number(v.trim()) : v;
 }
 
-export function benchmarkRoutes(
-  sql: Sql,
-  auth: MiddlewareHandler<PageEnv>,
-  options: { jobs?: Jobs; tz?: string } = {},
-) {
+/** `jobs`: the job runner, when this server has one (it runs benchmarks). */
+export function benchmarkRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs?: Jobs) {
   const app = new Hono<PageEnv>();
-  const tz = () => options.jobs?.reportTz ?? options.tz ?? 'UTC';
 
   const list = async (
     c: Context<PageEnv>,
@@ -62,7 +49,7 @@ export function benchmarkRoutes(
         requests,
         form: {
           sources: sources.map((s) => ({ id: s.id, name: s.name })),
-          defaultDay: dayBefore(todayIn(tz())),
+          defaultDay: addDays(todayIn(jobs?.reportTz ?? 'UTC'), -1),
           ...form,
         },
       }),
@@ -70,28 +57,30 @@ export function benchmarkRoutes(
     );
   };
 
-  const result = async (r: BenchmarkRequest): Promise<BenchResultView | null> =>
-    r.state === 'completed' && r.runGroup ? await getBenchGroup(sql, r.runGroup) : null;
+  const missing = (c: Context<PageEnv>, message: string) =>
+    notFound(c, {
+      title: 'Benchmark not found',
+      message,
+      back: { href: '/benchmarks', label: 'All benchmarks' },
+    });
 
   app.get('/benchmarks', auth, (c) => list(c));
 
   // Start: the same action as POST /api/v1/benchmarks, then the request's progress page.
   app.post('/benchmarks', auth, requireAdminPage(), requireCsrf(), async (c) => {
     const form = await c.req.parseBody({ all: true });
-    const engines = form.engines === undefined
-      ? []
-      : (Array.isArray(form.engines) ? form.engines : [form.engines]).map(String);
+    const engines = [form.engines ?? []].flat().map(String);
     const str = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
     const input = {
       kind: str(form.kind),
       source: numeric(str(form.source)),
       period: str(form.period),
-      reps: form.reps === undefined || str(form.reps) === '' ? undefined : numeric(str(form.reps)),
+      reps: numeric(str(form.reps) || undefined),
       engines,
     };
     try {
       const b = parseOr400(BenchmarkStart, input, 'invalid_request');
-      const started = await startBenchmark(sql, options.jobs, b, actorOf(c));
+      const started = await startBenchmark(sql, jobs, b, actorOf(c));
       return c.redirect(`/benchmarks/requests/${started.id}`, 303);
     } catch (err) {
       // A server without job workers says so on the page, like a refused input.
@@ -111,27 +100,15 @@ export function benchmarkRoutes(
 
   app.get('/benchmarks/requests/:id', auth, async (c) => {
     const r = await getBenchmarkRequest(sql, c.req.param('id'));
-    if (!r) {
-      return notFound(c, {
-        title: 'Benchmark not found',
-        message: 'No benchmark request with that id.',
-        back: { href: '/benchmarks', label: 'All benchmarks' },
-      });
-    }
-    const res = await result(r);
+    if (!r) return missing(c, 'No benchmark request with that id.');
+    const res = r.state === 'completed' && r.runGroup ? await getBenchGroup(sql, r.runGroup) : null;
     if (c.req.query('part') === 'status') return c.html(benchmarkRequestStatus(r, res));
     return c.html(benchmarkRequestPage(viewerOf(c), r, res));
   });
 
   app.get('/benchmarks/:group', auth, async (c) => {
     const g = await getBenchGroup(sql, c.req.param('group'));
-    if (!g) {
-      return notFound(c, {
-        title: 'Benchmark not found',
-        message: 'No benchmark run with that id.',
-        back: { href: '/benchmarks', label: 'All benchmarks' },
-      });
-    }
+    if (!g) return missing(c, 'No benchmark run with that id.');
     return c.html(benchmarkDetailPage(viewerOf(c), g));
   });
 

@@ -6,19 +6,12 @@
  */
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
-import { type CaptureSignal, captureSignal } from '../queries/pages_dashboard.ts';
+import { captureSignal } from '../queries/pages_dashboard.ts';
 
-export type Signal = CaptureSignal & { key: string };
+export type Signal = Awaited<ReturnType<typeof captureSignal>>;
 type Listener = (s: Signal) => void;
 
-export type CaptureFeed = {
-  /** Current signal (one query). */
-  current(): Promise<Signal>;
-  /** Starts polling if needed; returns the unsubscribe function. */
-  subscribe(fn: Listener): () => void;
-};
-
-export function captureFeed(sql: Sql, options: { intervalMs: number }): CaptureFeed {
+export function captureFeed(sql: Sql, options: { intervalMs: number }) {
   const listeners = new Set<Listener>();
   let timer: ReturnType<typeof setInterval> | null = null;
   let busy = false;
@@ -38,8 +31,10 @@ export function captureFeed(sql: Sql, options: { intervalMs: number }): CaptureF
   }
 
   return {
+    /** Current signal (one query). */
     current: () => captureSignal(sql),
-    subscribe(fn) {
+    /** Starts polling if needed; returns the unsubscribe function. */
+    subscribe(fn: Listener) {
       listeners.add(fn);
       if (!timer) {
         timer = setInterval(tick, options.intervalMs);

@@ -33,13 +33,10 @@ async function dashboardData(sql: Sql): Promise<DashboardData> {
   };
 }
 
-export function dashboardRoutes(
-  sql: Sql,
-  auth: MiddlewareHandler<PageEnv>,
-  options: { pollMs?: number } = {},
-) {
+/** `pollMs`: how often the capture signal is read while a browser listens. */
+export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, pollMs = 2000) {
   const app = new Hono<PageEnv>();
-  const feed = captureFeed(sql, { intervalMs: options.pollMs ?? 2000 });
+  const feed = captureFeed(sql, { intervalMs: pollMs });
 
   app.get('/', auth, async (c) => {
     const data = await dashboardData(sql);

@@ -51,12 +51,9 @@ export function requireCsrf(): MiddlewareHandler<PageEnv> {
     if (tooLarge) return tooLarge;
     const expected = c.get('session')?.csrfToken ?? '';
     let given = c.req.header('x-csrf-token') ?? '';
-    if (!given) {
-      const type = c.req.header('content-type') ?? '';
-      if (type.includes('form')) {
-        const form = await c.req.parseBody();
-        given = typeof form.csrf === 'string' ? form.csrf : '';
-      }
+    if (!given && c.req.header('content-type')?.includes('form')) {
+      const { csrf } = await c.req.parseBody();
+      given = typeof csrf === 'string' ? csrf : '';
     }
     if (!expected || !given || !same(given, expected)) {
       throw new AppError('csrf', 'missing or wrong CSRF token');

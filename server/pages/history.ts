@@ -1,8 +1,8 @@
 /** Totals over time and the snapshot registry. */
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
-import { listSnapshots, totalsOverTime, type TotalsPoint } from '../queries/history.ts';
-import { fleetTotalsByHour, registryCounts } from '../queries/pages_history.ts';
+import { listSnapshots, totalsOverTime } from '../queries/history.ts';
+import { registryCounts } from '../queries/pages_history.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { CAPTURE_HISTORY, captureHistoryPage } from '../../web/pages/capture_history.ts';
 import { TOTALS_SPANS, type TotalsGranularity, totalsPage } from '../../web/pages/totals.ts';
@@ -27,9 +27,7 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const to = new Date(g === 'capture' ? anchor + 3600_000 : anchor + 86400_000);
     const from = new Date(to.getTime() - TOTALS_SPANS[g] * 86400_000);
     const [points, perSource] = await Promise.all([
-      !sourceId && g === 'capture'
-        ? fleetTotalsByHour(sql, from, to)
-        : totalsOverTime(sql, { granularity: g, sourceId: sourceId ?? undefined, from, to }),
+      totalsOverTime(sql, { granularity: g, sourceId: sourceId ?? undefined, from, to }),
       // Per-source lines on the fleet view (a handful of sources only).
       !sourceId && g === 'capture' && sources.length > 1 && sources.length <= 4
         ? Promise.all(
@@ -38,7 +36,7 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
             points: await totalsOverTime(sql, { granularity: g, sourceId: s.id, from, to }),
           })),
         )
-        : Promise.resolve([] as { name: string; points: TotalsPoint[] }[]),
+        : [],
     ]);
     // Charts start where the data does when that is later than the window.
     const first = points.length
@@ -66,14 +64,13 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       k === c.req.query('kind')
     ) ?? null;
     const sourceId = positiveInt(c.req.query('source'));
-    const before = c.req.query('before');
     const [counts, list, sources] = await Promise.all([
       registryCounts(sql, sourceId ?? undefined),
       listSnapshots(sql, {
         kind: kind ?? undefined,
         sourceId: sourceId ?? undefined,
         limit: 100,
-        cursor: before,
+        cursor: c.req.query('before'),
       }),
       listSourcesDetailed(sql),
     ]);

@@ -10,11 +10,7 @@ import { reportFile } from '../reports/routes.ts';
 import { reportsPage, reportsTable } from '../../web/pages/reports.ts';
 import { notFound, type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
 
-export function reportRoutes(
-  sql: Sql,
-  auth: MiddlewareHandler<PageEnv>,
-  settings: ReportSettings = {},
-) {
+export function reportRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, settings: ReportSettings) {
   const app = new Hono<PageEnv>();
 
   const list = async (

@@ -54,7 +54,6 @@ export function pageRoutes(sql: Sql, options: {
   apiDoc?: ApiDoc;
   /** The job runner (report generation is queued on it when present). */
   jobs?: Jobs;
-  /** Days a requested report is kept when no job runner carries it (default 90). */
   /** The report settings the API's report routes use too. */
   reports?: ReportSettings;
 }) {
@@ -111,7 +110,7 @@ export function pageRoutes(sql: Sql, options: {
     return c.redirect('/login', 303);
   });
 
-  app.route('/', dashboardRoutes(sql, auth, { pollMs: options.eventPollMs }));
+  app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
   app.route('/', vmRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));
@@ -119,23 +118,14 @@ export function pageRoutes(sql: Sql, options: {
     '/',
     reportRoutes(sql, auth, options.reports ?? { jobs: options.jobs }),
   );
-  app.route('/', benchmarkRoutes(sql, auth, { jobs: options.jobs }));
-  app.route('/', adminRoutes(sql, auth, { jobs: options.jobs }));
-  if (options.apiDoc) {
-    const doc = options.apiDoc;
-    app.get(
-      '/api-reference',
-      auth,
-      (c) =>
-        c.html(
-          apiReferencePage(
-            viewerOf(c),
-            doc.openapi({ title: 'vmledger API', version: '1' }) as Parameters<
-              typeof apiReferencePage
-            >[1],
-          ),
-        ),
-    );
+  app.route('/', benchmarkRoutes(sql, auth, options.jobs));
+  app.route('/', adminRoutes(sql, auth, options.jobs));
+  const doc = options.apiDoc;
+  if (doc) {
+    app.get('/api-reference', auth, (c) => {
+      const spec = doc.openapi({ title: 'vmledger API', version: '1' });
+      return c.html(apiReferencePage(viewerOf(c), spec as Parameters<typeof apiReferencePage>[1]));
+    });
   }
   return app;
 }

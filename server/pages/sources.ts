@@ -44,7 +44,6 @@ export function sourceRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   });
 
   app.get('/sources/:id', auth, async (c) => {
-    const viewer = viewerOf(c);
     const id = positiveInt(c.req.param('id'));
     const source = id ? await getSource(sql, id) : null;
     if (!source) {
@@ -72,7 +71,7 @@ export function sourceRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const chartFrom = history.length
       ? new Date(Math.max(from.getTime(), Date.parse(history[0].at)))
       : from;
-    return c.html(sourceDetailPage(viewer, {
+    return c.html(sourceDetailPage(viewerOf(c), {
       source,
       history,
       from: chartFrom.toISOString(),

@@ -3,26 +3,18 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { handleError } from '../http/errors.ts';
-import { listSources, listVms, VM_SORTS, type VmSort } from '../inventory/list_vms.ts';
-import { parseVmListParams, vmsCsv } from '../inventory/routes.ts';
+import { listVms, VM_SORTS, type VmSort } from '../inventory/list_vms.ts';
+import { parseVmListParams, VmListParams, vmsCsv } from '../inventory/routes.ts';
 import { vmFilterChoices } from '../queries/pages_vm_filters.ts';
+import { listSourcesDetailed } from '../queries/sources.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
-import { type Granularity, SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
+import { SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
 import { type VmListState, vmsUrl, vmTable } from '../../web/partials/vm_table.ts';
 import { notFound, type PageEnv, positiveInt, viewerOf } from './guard.ts';
 
-const LIST_KEYS = [
-  'q',
-  'source',
-  'cluster',
-  'pool',
-  'power',
-  'template',
-  'sort',
-  'order',
-  'cursor',
-];
+/** The list's URL parameters: the API's, but for `limit` (a page holds PAGE_SIZE VMs). */
+const LIST_KEYS = Object.keys(VmListParams.shape).filter((k) => k !== 'limit');
 const PAGE_SIZE = 100;
 
 /** The list's URL state: known parameters only, defaults dropped so URLs stay short. */
@@ -53,7 +45,7 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       );
       return c.html(vmTable(result, state, { oob: true }));
     }
-    const [sources, choices] = await Promise.all([listSources(sql), vmFilterChoices(sql)]);
+    const [sources, choices] = await Promise.all([listSourcesDetailed(sql), vmFilterChoices(sql)]);
     return c.html(vmsPage(viewerOf(c), { state, sources, choices, result }));
   });
 
@@ -65,7 +57,6 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   });
 
   app.get('/vms/:source/:key', auth, async (c) => {
-    const viewer = viewerOf(c);
     const sourceId = positiveInt(c.req.param('source'));
     const key = c.req.param('key');
     const vm = sourceId ? await getVm(sql, sourceId, key) : null;
@@ -79,29 +70,21 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
     const g = (['capture', 'daily', 'monthly'] as const).find((x) =>
       x === c.req.query('granularity')
     ) ?? 'capture';
-    const span = SPANS[g].includes(Number(c.req.query('span')))
-      ? Number(c.req.query('span'))
-      : SPANS[g][1];
-    // Anchor the window at the VM's last sighting, so a deleted VM still shows its last days.
-    const lastSeen = Date.parse(vm.lifecycle.lastSeenAt!);
-    const to = new Date(g === 'capture' ? lastSeen + 1000 : lastSeen + 86400_000);
+    const asked = Number(c.req.query('span'));
+    const span = SPANS[g].includes(asked) ? asked : SPANS[g][1];
+    // Anchor the window at the VM's last sighting, so a deleted VM still shows its last days…
+    const to = new Date(
+      Date.parse(vm.lifecycle.lastSeenAt!) + (g === 'capture' ? 1000 : 86400_000),
+    );
     // …and not before it was first seen (an empty stretch before its first capture says nothing).
-    const firstSeen = Date.parse(vm.lifecycle.firstSeenAt!);
-    const floor = g === 'capture'
-      ? firstSeen
-      : g === 'daily'
-      ? Date.parse(vm.lifecycle.firstSeenAt!.slice(0, 10))
-      : Date.parse(`${vm.lifecycle.firstSeenAt!.slice(0, 7)}-01`);
+    const first = vm.lifecycle.firstSeenAt!;
+    const floor = Date.parse(
+      g === 'capture' ? first : g === 'daily' ? first.slice(0, 10) : `${first.slice(0, 7)}-01`,
+    );
     const from = new Date(Math.max(to.getTime() - span * 86400_000, floor));
-    const trace = await vmTrace(sql, {
-      sourceId: sourceId!,
-      key,
-      granularity: g as Granularity,
-      from,
-      to,
-    });
+    const trace = await vmTrace(sql, { sourceId: sourceId!, key, granularity: g, from, to });
     return c.html(
-      vmDetailPage(viewer, {
+      vmDetailPage(viewerOf(c), {
         vm,
         trace,
         span,

@@ -1,10 +1,10 @@
 /** Captures, the snapshot registry and totals over time. Data access only. */
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
-import { decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
+import { decodeCursor, IntKey } from '../cursor.ts';
+import { keysetPage, type Page } from '../inventory/list_vms.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 type Range = { sourceId?: number; from?: Date; to?: Date; limit: number; cursor?: string };
 
@@ -18,10 +18,7 @@ export const SnapshotCursor = z.object({
 });
 
 /** Captures newest first, keyset-paged by captured-at and id. */
-export async function listCaptures(
-  sql: Sql,
-  q: Range,
-): Promise<{ items: CaptureItem[]; total: number; next: string | null }> {
+export async function listCaptures(sql: Sql, q: Range): Promise<Page<CaptureItem>> {
   const after = q.cursor ? decodeCursor(CaptureCursor, q.cursor) : null;
   const where = sql`where true
     ${q.sourceId ? sql`and c.source_id = ${q.sourceId}` : sql``}
@@ -33,35 +30,28 @@ export async function listCaptures(
         order by c.captured_at desc, c.capture_id desc limit ${q.limit + 1}`,
     sql`select count(*)::int as total from captures c ${where}`,
   ]);
-  const page = rows.slice(0, q.limit);
-  return {
-    items: page.map((r) => ({
-      captureId: r.capture_id,
-      sourceId: r.source_id,
-      sourceName: r.source_name,
-      capturedAt: iso(r.captured_at)!,
-      receivedAt: iso(r.received_at)!,
-      complete: r.complete,
-      errors: r.errors,
-      vmCount: r.vm_count,
-      hostCount: r.host_count,
-      datastoreCount: r.datastore_count,
-      eventCount: r.event_count,
-      ingestMs: r.ingest_ms,
-      late: new Date(r.received_at).getTime() - new Date(r.captured_at).getTime() > 3600_000,
-    })),
-    total,
-    next: rows.length > q.limit
-      ? encodeCursor({ t: iso(page.at(-1)!.captured_at), id: page.at(-1)!.capture_id })
-      : null,
-  };
+  return keysetPage(rows, total, q.limit, (r) => ({
+    captureId: r.capture_id,
+    sourceId: r.source_id,
+    sourceName: r.source_name,
+    capturedAt: iso(r.captured_at)!,
+    receivedAt: iso(r.received_at)!,
+    complete: r.complete,
+    errors: r.errors,
+    vmCount: r.vm_count,
+    hostCount: r.host_count,
+    datastoreCount: r.datastore_count,
+    eventCount: r.event_count,
+    ingestMs: r.ingest_ms,
+    late: new Date(r.received_at).getTime() - new Date(r.captured_at).getTime() > 3600_000,
+  }), (r) => ({ t: iso(r.captured_at), id: r.capture_id }));
 }
 
 /** The snapshot registry (captures and rollups) newest first. */
 export async function listSnapshots(
   sql: Sql,
   q: Range & { kind?: 'capture' | 'daily' | 'monthly' },
-): Promise<{ items: SnapshotItem[]; total: number; next: string | null }> {
+): Promise<Page<SnapshotItem>> {
   const after = q.cursor ? decodeCursor(SnapshotCursor, q.cursor) : null;
   const where = sql`where true
     ${q.kind ? sql`and r.kind = ${q.kind}` : sql``}
@@ -78,65 +68,17 @@ export async function listSnapshots(
         order by r.period_start desc, r.kind desc, r.source_id desc limit ${q.limit + 1}`,
     sql`select count(*)::int as total from snapshot_registry r ${where}`,
   ]);
-  const page = rows.slice(0, q.limit);
-  return {
-    items: page.map((r) => ({
-      kind: r.kind,
-      sourceId: r.source_id,
-      sourceName: r.source_name,
-      periodStart: iso(r.period_start)!,
-      periodEnd: iso(r.period_end),
-      rowCount: r.row_count,
-      captureId: r.capture_id,
-      complete: r.complete,
-      createdAt: iso(r.created_at)!,
-    })),
-    total,
-    next: rows.length > q.limit
-      ? encodeCursor({
-        t: iso(page.at(-1)!.period_start),
-        k: page.at(-1)!.kind,
-        s: page.at(-1)!.source_id,
-      })
-      : null,
-  };
-}
-
-/** A fleet point of totalsOverTime, with how many sources it sums. */
-export type FleetHourPoint = TotalsPoint & { sourceId: null; sources: number };
-
-/**
- * Fleet totals per hour in [from, to): for every hour in which any source captured, the sum
- * over sources of each one's latest capture at or before the end of that hour (within a day),
- * so a source that captures at :05 and another at :50 — or one that is late — do not make
- * the fleet dip. One index probe per source and hour.
- */
-export async function fleetTotalsByHour(sql: Sql, from: Date, to: Date): Promise<FleetHourPoint[]> {
-  const rows = await sql`
-    with hours as (
-      select distinct date_trunc('hour', captured_at) as h from source_totals where captured_at >= ${from} and captured_at < ${to}
-    )
-    select h.h as at, count(*)::int as sources, sum(t.vm_count)::int as vm_count, sum(t.powered_on_count)::int as powered_on,
-           sum(t.vcpu)::float8 as vcpu, sum(t.ram_mb)::float8 as ram_mb, sum(t.provisioned_disk_gb)::float8 as disk_gb,
-           bool_and(t.complete) as complete
-    from hours h cross join sources s
-    cross join lateral (
-      select vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete from source_totals
-      where source_id = s.id and captured_at < h.h + interval '1 hour' and captured_at >= h.h - interval '1 day'
-      order by captured_at desc limit 1
-    ) t
-    group by h.h order by h.h limit 10000`;
-  return rows.map((r) => ({
-    at: new Date(r.at).toISOString(),
-    sourceId: null,
-    vmCount: r.vm_count,
-    poweredOn: r.powered_on,
-    vcpu: r.vcpu,
-    ramGb: r.ram_mb / 1024,
-    diskGb: r.disk_gb,
+  return keysetPage(rows, total, q.limit, (r) => ({
+    kind: r.kind,
+    sourceId: r.source_id,
+    sourceName: r.source_name,
+    periodStart: iso(r.period_start)!,
+    periodEnd: iso(r.period_end),
+    rowCount: r.row_count,
+    captureId: r.capture_id,
     complete: r.complete,
-    sources: r.sources,
-  }));
+    createdAt: iso(r.created_at)!,
+  }), (r) => ({ t: iso(r.period_start), k: r.kind, s: r.source_id }));
 }
 
 /** One point of totals over time (`at`: a time per capture, a day or month otherwise). */
@@ -187,29 +129,45 @@ export type SnapshotItem = z.infer<typeof SnapshotItem>;
 /**
  * Totals over time per source (or the fleet when no source is given): per capture from
  * source_totals; daily and monthly from the aggregation's source totals (averages over
- * the period). Fleet per-capture totals are per hour, each source carried forward from its
- * latest capture (see fleetTotalsByHour).
+ * the period, summed over sources for the fleet).
+ *
+ * Fleet per-capture totals are per hour: for every hour in which any source captured, the sum
+ * over sources of each one's latest capture at or before the end of that hour (within a day),
+ * so a source that captures at :05 and another at :50 — or one that is late — do not make
+ * the fleet dip. One index probe per source and hour.
  */
 export async function totalsOverTime(
   sql: Sql,
   q: { granularity: 'capture' | 'daily' | 'monthly'; sourceId?: number; from: Date; to: Date },
 ): Promise<TotalsPoint[]> {
   if (q.granularity === 'capture') {
-    if (!q.sourceId) {
-      return (await fleetTotalsByHour(sql, q.from, q.to)).map(({ sources: _s, ...p }) => p);
-    }
-    const rows = await sql`
-      select captured_at as at, source_id, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete
+    const rows = q.sourceId
+      ? await sql`
+      select captured_at as at, source_id, vm_count, powered_on_count as powered_on, vcpu, ram_mb, provisioned_disk_gb as disk_gb, complete
       from source_totals where source_id = ${q.sourceId} and captured_at >= ${q.from} and captured_at < ${q.to}
-      order by captured_at limit 10000`;
+      order by captured_at limit 10000`
+      : await sql`
+      with hours as (
+        select distinct date_trunc('hour', captured_at) as h from source_totals where captured_at >= ${q.from} and captured_at < ${q.to}
+      )
+      select h.h as at, null::int as source_id, sum(t.vm_count)::int as vm_count, sum(t.powered_on_count)::int as powered_on,
+             sum(t.vcpu)::float8 as vcpu, sum(t.ram_mb)::float8 as ram_mb, sum(t.provisioned_disk_gb)::float8 as disk_gb,
+             bool_and(t.complete) as complete
+      from hours h cross join sources s
+      cross join lateral (
+        select vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb, complete from source_totals
+        where source_id = s.id and captured_at < h.h + interval '1 hour' and captured_at >= h.h - interval '1 day'
+        order by captured_at desc limit 1
+      ) t
+      group by h.h order by h.h limit 10000`;
     return rows.map((r) => ({
       at: iso(r.at)!,
       sourceId: r.source_id,
       vmCount: r.vm_count,
-      poweredOn: r.powered_on_count,
+      poweredOn: r.powered_on,
       vcpu: Number(r.vcpu),
       ramGb: Number(r.ram_mb) / 1024,
-      diskGb: Number(r.provisioned_disk_gb),
+      diskGb: Number(r.disk_gb),
       complete: r.complete,
     }));
   }
@@ -217,22 +175,26 @@ export async function totalsOverTime(
     q.granularity === 'daily' ? 'source_daily_totals' : 'source_monthly_totals',
   );
   const period = sql.unsafe(q.granularity === 'daily' ? 'day' : 'month');
-  const from = q.from.toISOString().slice(0, 10);
-  const to = q.to.toISOString().slice(0, 10);
-  const rows = q.sourceId
-    ? await sql`select ${period}::text as at, source_id, avg_vm_count, avg_powered_on, avg_vcpu, avg_ram_gb, avg_disk_gb, complete
-                from ${table} where source_id = ${q.sourceId} and ${period} >= ${from}::date and ${period} < ${to}::date order by ${period}`
-    : await sql`select ${period}::text as at, null::int as source_id, sum(avg_vm_count) as avg_vm_count, sum(avg_powered_on) as avg_powered_on,
-                  sum(avg_vcpu) as avg_vcpu, sum(avg_ram_gb) as avg_ram_gb, sum(avg_disk_gb) as avg_disk_gb, bool_and(complete) as complete
-                from ${table} where ${period} >= ${from}::date and ${period} < ${to}::date group by ${period} order by ${period}`;
+  // A source has one row per period, so for one source the sums are its own values.
+  const rows = await sql`
+    select ${period}::text as at, ${
+    q.sourceId ?? null
+  }::int as source_id, sum(avg_vm_count) as vm_count,
+           sum(avg_powered_on) as powered_on, sum(avg_vcpu) as vcpu, sum(avg_ram_gb) as ram_gb,
+           sum(avg_disk_gb) as disk_gb, bool_and(complete) as complete
+    from ${table} where ${q.sourceId ? sql`source_id = ${q.sourceId} and` : sql``}
+      ${period} >= ${q.from.toISOString().slice(0, 10)}::date and ${period} < ${
+    q.to.toISOString().slice(0, 10)
+  }::date
+    group by ${period} order by ${period}`;
   return rows.map((r) => ({
     at: r.at,
     sourceId: r.source_id,
-    vmCount: num(r.avg_vm_count)!,
-    poweredOn: num(r.avg_powered_on)!,
-    vcpu: num(r.avg_vcpu)!,
-    ramGb: num(r.avg_ram_gb)!,
-    diskGb: num(r.avg_disk_gb)!,
+    vmCount: Number(r.vm_count),
+    poweredOn: Number(r.powered_on),
+    vcpu: Number(r.vcpu),
+    ramGb: Number(r.ram_gb),
+    diskGb: Number(r.disk_gb),
     complete: r.complete,
   }));
 }

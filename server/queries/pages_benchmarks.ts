@@ -2,34 +2,11 @@
 import type { Sql } from '../db/connect.ts';
 import { isUuid } from '../ids.ts';
 
-export type BenchGroup = {
-  runGroup: string;
-  kind: string;
-  period: string;
-  sourceId: number;
-  sourceName: string | null;
-  at: string;
-  rowsIn: number;
-  rowsOut: number;
-  reps: number;
-  /** Median milliseconds per path (null when the path did not run). */
-  sqlMs: number | null;
-  tsMs: number | null;
-  floorMs: number | null;
-  parity: boolean;
-};
-
-/** The latest benchmark groups, newest first (one row per run_group). */
-export function listBenchGroups(sql: Sql, limit: number): Promise<BenchGroup[]> {
-  return benchGroups(sql, sql``, limit);
-}
-
-/** Groups of benchmark_runs matching `where`, newest first, with per-path medians. */
-async function benchGroups(
-  sql: Sql,
-  where: ReturnType<Sql>,
-  limit: number,
-): Promise<BenchGroup[]> {
+/**
+ * The latest benchmark groups (one row per run_group; only `runGroup` when given), newest
+ * first, with the median milliseconds per path (null when the path did not run).
+ */
+export async function listBenchGroups(sql: Sql, limit: number, runGroup?: string) {
   const rows = await sql`
     select b.run_group::text, min(b.kind) as kind, min(b.period)::text as period, min(b.source_id) as source_id,
            min(s.name) as source_name, min(b.created_at) as at, max(b.rows_in) as rows_in, max(b.rows_out) as rows_out,
@@ -39,7 +16,7 @@ async function benchGroups(
            percentile_cont(0.5) within group (order by b.duration_ms) filter (where b.path = 'floor') as floor_ms,
            bool_and(b.parity = 'match') filter (where b.path <> 'floor') as parity
     from benchmark_runs b left join sources s on s.id = b.source_id
-    ${where}
+    ${runGroup ? sql`where b.run_group = ${runGroup}::uuid` : sql``}
     group by b.run_group order by min(b.created_at) desc limit ${limit}`;
   return rows.map((r) => ({
     runGroup: r.run_group,
@@ -51,33 +28,19 @@ async function benchGroups(
     rowsIn: Number(r.rows_in),
     rowsOut: r.rows_out,
     reps: r.reps,
-    sqlMs: r.sql_ms === null ? null : Number(r.sql_ms),
-    tsMs: r.ts_ms === null ? null : Number(r.ts_ms),
-    floorMs: r.floor_ms === null ? null : Number(r.floor_ms),
+    // percentile_cont answers float8: numbers already.
+    sqlMs: r.sql_ms,
+    tsMs: r.ts_ms,
+    floorMs: r.floor_ms,
     parity: r.parity !== false,
   }));
 }
 
-export type BenchRun = {
-  path: string;
-  rep: number;
-  ms: number;
-  rowsOut: number;
-  checksum: string;
-  parity: string;
-  notes: unknown;
-};
-
 /** One group's runs and the SQL and TypeScript paths' plans. */
-export async function getBenchGroup(
-  sql: Sql,
-  runGroup: string,
-): Promise<
-  { group: BenchGroup; runs: BenchRun[]; explain: string | null; explainTs: string | null } | null
-> {
+export async function getBenchGroup(sql: Sql, runGroup: string) {
   if (!isUuid(runGroup)) return null;
   const [[group], rows] = await Promise.all([
-    benchGroups(sql, sql`where b.run_group = ${runGroup}::uuid`, 1),
+    listBenchGroups(sql, 1, runGroup),
     sql`select path, rep, duration_ms, rows_out, checksum, parity, explain, notes from benchmark_runs
         where run_group = ${runGroup}::uuid order by array_position(array['sql','ts','floor'], path), rep`,
   ]);

@@ -6,47 +6,15 @@
  */
 import type { Sql } from '../db/connect.ts';
 
-export type FleetTotals = {
-  vms: number;
-  poweredOn: number;
-  vcpu: number;
-  ramGb: number;
-  diskGb: number;
-  sources: number;
-  at: string | null;
-};
-export type FleetChange = { now: FleetTotals; dayBefore: FleetTotals | null };
-
-/** A sum as PostgreSQL returns it: int8 as a number, numeric as text; null over no rows. */
-type Sum = number | string | null;
-
-function toTotals(r: {
-  vms: Sum;
-  powered_on: Sum;
-  vcpu: Sum;
-  ram_mb: Sum;
-  disk_gb: Sum;
-  sources: Sum;
-  at: Date | null;
-}): FleetTotals {
-  return {
-    vms: Number(r.vms ?? 0),
-    poweredOn: Number(r.powered_on ?? 0),
-    vcpu: Number(r.vcpu ?? 0),
-    ramGb: Number(r.ram_mb ?? 0) / 1024,
-    diskGb: Number(r.disk_gb ?? 0),
-    sources: Number(r.sources ?? 0),
-    at: r.at ? new Date(r.at).toISOString() : null,
-  };
-}
-
 /**
  * Fleet totals from each source's latest capture, and from each source's latest capture at
  * least 24 hours before that one ("yesterday"). One index probe per source on
  * source_totals' primary key, so it costs the same at 100 or 100,000 VMs.
  */
-export async function fleetChange(sql: Sql): Promise<FleetChange> {
-  const [r] = await sql`
+export async function fleetChange(sql: Sql) {
+  // Two rows, now (0) and a day before (1), even over no captures. Sums arrive as numbers
+  // (int8) or text (numeric), and are null over no rows.
+  const rows = await sql`
     with latest as (
       select s.id, t.* from sources s
       cross join lateral (select captured_at, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb
@@ -56,38 +24,26 @@ export async function fleetChange(sql: Sql): Promise<FleetChange> {
       cross join lateral (select captured_at, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb
                           from source_totals where source_id = l.id and captured_at <= l.captured_at - interval '24 hours'
                           order by captured_at desc limit 1) t
+    ), fleet as (
+      select 0 as i, * from latest union all select 1, * from before
     )
-    select
-      (select count(*) from latest)::int as now_sources, (select sum(vm_count) from latest) as now_vms,
-      (select sum(powered_on_count) from latest) as now_on, (select sum(vcpu) from latest) as now_vcpu,
-      (select sum(ram_mb) from latest) as now_ram, (select sum(provisioned_disk_gb) from latest) as now_disk,
-      (select max(captured_at) from latest) as now_at,
-      (select count(*) from before)::int as b_sources, (select sum(vm_count) from before) as b_vms,
-      (select sum(powered_on_count) from before) as b_on, (select sum(vcpu) from before) as b_vcpu,
-      (select sum(ram_mb) from before) as b_ram, (select sum(provisioned_disk_gb) from before) as b_disk,
-      (select max(captured_at) from before) as b_at`;
-  const now = toTotals({
-    sources: r.now_sources,
-    vms: r.now_vms,
-    powered_on: r.now_on,
-    vcpu: r.now_vcpu,
-    ram_mb: r.now_ram,
-    disk_gb: r.now_disk,
-    at: r.now_at,
-  });
+    select count(id)::int as sources, sum(vm_count) as vms, sum(powered_on_count) as powered_on, sum(vcpu) as vcpu,
+           sum(ram_mb) as ram_mb, sum(provisioned_disk_gb) as disk_gb, max(captured_at) as at
+    from (values (0), (1)) w(i) left join fleet using (i) group by i order by i`;
+  const [now, before] = rows.map((r) => ({
+    vms: Number(r.vms ?? 0),
+    poweredOn: Number(r.powered_on ?? 0),
+    vcpu: Number(r.vcpu ?? 0),
+    ramGb: Number(r.ram_mb ?? 0) / 1024,
+    diskGb: Number(r.disk_gb ?? 0),
+    sources: r.sources as number,
+    at: r.at ? new Date(r.at).toISOString() : null,
+  }));
   // Compare like with like: only when every source has a capture a day earlier.
-  const dayBefore = r.b_sources > 0 && r.b_sources === r.now_sources
-    ? toTotals({
-      sources: r.b_sources,
-      vms: r.b_vms,
-      powered_on: r.b_on,
-      vcpu: r.b_vcpu,
-      ram_mb: r.b_ram,
-      disk_gb: r.b_disk,
-      at: r.b_at,
-    })
-    : null;
-  return { now, dayBefore };
+  return {
+    now,
+    dayBefore: before.sources > 0 && before.sources === now.sources ? before : null,
+  };
 }
 
 /** Whether pg-boss's job table exists in this database. */
@@ -96,13 +52,11 @@ export async function hasJobTable(sql: Sql): Promise<boolean> {
   return r.ok;
 }
 
-export type CaptureSignal = { count: number; lastCapturedAt: string | null };
-
 /**
  * What changes when a capture is stored: the sum of the sources' capture times and their
  * count. Reads only the small `sources` table, so polling it every few seconds is free.
  */
-export async function captureSignal(sql: Sql): Promise<CaptureSignal & { key: string }> {
+export async function captureSignal(sql: Sql) {
   const [r] = await sql`
     select count(last_capture_at)::int as n, max(last_capture_at) as last,
            coalesce(sum(extract(epoch from last_capture_at)), 0)::text as key

@@ -1,17 +1,8 @@
-/** Registry counts and per-source capture history for the Snapshots and Sources pages. Data access only. */
+/** Registry counts and per-source capture history for the Capture history and Sources pages. Data access only. */
 import type { Sql } from '../db/connect.ts';
 
-export type RegistryCount = {
-  kind: string;
-  snapshots: number;
-  rows: number;
-  incomplete: number;
-  first: string | null;
-  last: string | null;
-};
-
 /** Per kind (capture, daily, monthly): how many snapshots, their row total and time span. */
-export async function registryCounts(sql: Sql, sourceId?: number): Promise<RegistryCount[]> {
+export async function registryCounts(sql: Sql, sourceId?: number) {
   const rows = await sql`
     select kind, count(*)::int as n, coalesce(sum(row_count), 0)::bigint as rows,
            count(*) filter (where not complete)::int as incomplete, min(period_start) as first, max(period_start) as last
@@ -27,21 +18,8 @@ export async function registryCounts(sql: Sql, sourceId?: number): Promise<Regis
   }));
 }
 
-export type CapturePoint = {
-  at: string;
-  vmCount: number;
-  ingestMs: number | null;
-  complete: boolean;
-  lateSeconds: number;
-};
-
 /** A source's captures in [from, to), oldest first (for the capture history chart). */
-export async function captureHistory(
-  sql: Sql,
-  sourceId: number,
-  from: Date,
-  to: Date,
-): Promise<CapturePoint[]> {
+export async function captureHistory(sql: Sql, sourceId: number, from: Date, to: Date) {
   const rows = await sql`
     select captured_at, vm_count, ingest_ms, complete, extract(epoch from received_at - captured_at)::int as late
     from captures where source_id = ${sourceId} and captured_at >= ${from} and captured_at < ${to}
@@ -61,5 +39,3 @@ export async function pendingCaptureRequests(sql: Sql): Promise<Map<number, stri
     await sql`select source_id, min(requested_at) as at from capture_requests where picked_up_at is null group by source_id`;
   return new Map(rows.map((r) => [r.source_id as number, new Date(r.at).toISOString()]));
 }
-
-export { fleetTotalsByHour } from './history.ts';

@@ -1,16 +1,14 @@
 /** Choices for the VM list's filters (clusters and pools present in the live inventory). Data access only. */
 import type { Sql } from '../db/connect.ts';
 
-export type VmFilterChoices = { clusters: string[]; pools: string[] };
-
-let cached: { at: number; key: Sql; value: VmFilterChoices } | null = null;
+let cached: { at: number; key: Sql; value: { clusters: string[]; pools: string[] } } | null = null;
 
 /**
  * Distinct clusters and pools, at most 500 each. A recursive "loose index scan" would need
  * an index per column; at 100,000 rows a hashed distinct is ~20 ms, and the result is kept
  * for 30 seconds per database handle so typing in the search box never pays it.
  */
-export async function vmFilterChoices(sql: Sql): Promise<VmFilterChoices> {
+export async function vmFilterChoices(sql: Sql) {
   if (cached && cached.key === sql && Date.now() - cached.at < 30_000) return cached.value;
   const [r] = await sql`
     select array(select distinct cluster from vm_inventory where cluster is not null order by 1 limit 500) as clusters,

@@ -70,42 +70,25 @@ const SOURCE_CSV: CsvColumn<SourceRow>[] = [
   { header: 'agentLastHeartbeatAt', value: (s) => s.agent?.lastHeartbeatAt, type: 'time' },
 ];
 
-const CAPTURE_CSV: CsvColumn<CaptureItem>[] = [
-  ...fieldColumns<CaptureItem>(['captureId', 'sourceId', 'sourceName']),
-  ...fieldColumns<CaptureItem>(['capturedAt', 'receivedAt'], ['capturedAt', 'receivedAt']),
-  ...fieldColumns<CaptureItem>(['complete']),
-  { header: 'errors', value: (r) => JSON.stringify(r.errors ?? []) },
-  ...fieldColumns<CaptureItem>([
-    'vmCount',
-    'hostCount',
-    'datastoreCount',
-    'eventCount',
-    'ingestMs',
-    'late',
-  ]),
-];
+/** A declared item's fields in declaration order: its CSV columns are the JSON's fields. */
+const fieldsOf = <S extends z.ZodObject>(item: S) =>
+  Object.keys(item.shape) as (keyof z.infer<S> & string)[];
 
-const SNAPSHOT_CSV = fieldColumns<SnapshotItem>(
-  [
-    'kind',
-    'sourceId',
-    'sourceName',
-    'periodStart',
-    'periodEnd',
-    'rowCount',
-    'captureId',
-    'complete',
-    'createdAt',
-  ],
-  ['periodStart', 'periodEnd', 'createdAt'],
-);
+/** Errors as a JSON list (one cell), not joined by spaces like other lists. */
+const CAPTURE_CSV = fieldColumns<CaptureItem>(fieldsOf(CaptureItem), ['capturedAt', 'receivedAt'])
+  .map((c): CsvColumn<CaptureItem> =>
+    c.header === 'errors' ? { header: 'errors', value: (r) => JSON.stringify(r.errors ?? []) } : c
+  );
+
+const SNAPSHOT_CSV = fieldColumns<SnapshotItem>(fieldsOf(SnapshotItem), [
+  'periodStart',
+  'periodEnd',
+  'createdAt',
+]);
 
 /** Per capture `at` is a time; per day or month it is the day (`YYYY-MM-DD`) as it is. */
 const totalsCsv = (granularity: string) =>
-  fieldColumns<TotalsPoint>(
-    ['at', 'sourceId', 'vmCount', 'poweredOn', 'vcpu', 'ramGb', 'diskGb', 'complete'],
-    granularity === 'capture' ? ['at'] : [],
-  );
+  fieldColumns<TotalsPoint>(fieldsOf(TotalsPoint), granularity === 'capture' ? ['at'] : []);
 
 export function queryRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();

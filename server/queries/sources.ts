@@ -1,5 +1,6 @@
 /** Sources with their poll health and agent, as the API and pages show them. Data access only. */
 import { z } from 'zod';
+import type { Row } from 'postgres';
 import type { Sql } from '../db/connect.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
@@ -37,36 +38,8 @@ export const SourceRow = z.object({
 });
 export type SourceRow = z.infer<typeof SourceRow>;
 
-/**
- * A row of SELECT: the source's columns, its last capture (`lc_`), poll health and agent;
- * the joined columns are null when there is none.
- */
-type SourceQueryRow = {
-  id: number;
-  kind: string;
-  external_id: string;
-  name: string;
-  endpoint: string | null;
-  version: string | null;
-  created_at: Date;
-  last_capture_at: Date | null;
-  vms: number;
-  lc_id: string | null;
-  lc_complete: boolean | null;
-  lc_vm_count: number | null;
-  lc_errors: string[] | null;
-  lc_ingest_ms: number | null;
-  health: Record<string, unknown> | null;
-  reported_at: Date | null;
-  agent_token_id: number | null;
-  agent_name: string | null;
-  agent_version: string | null;
-  agent_hostname: string | null;
-  last_heartbeat_at: Date | null;
-  agent_spool: unknown;
-};
-
-function toSource(r: SourceQueryRow): SourceRow {
+/** A row of SELECT: the joined columns (`lc_` the last capture) are null when there is none. */
+function toSource(r: Row): SourceRow {
   return {
     id: r.id,
     kind: r.kind,
@@ -83,9 +56,9 @@ function toSource(r: SourceQueryRow): SourceRow {
     lastCapture: r.lc_id
       ? {
         captureId: r.lc_id,
-        complete: r.lc_complete!,
-        vmCount: r.lc_vm_count!,
-        errors: r.lc_errors!,
+        complete: r.lc_complete,
+        vmCount: r.lc_vm_count,
+        errors: r.lc_errors,
         ingestMs: r.lc_ingest_ms,
       }
       : null,
@@ -94,7 +67,7 @@ function toSource(r: SourceQueryRow): SourceRow {
     agent: r.agent_token_id
       ? {
         tokenId: r.agent_token_id,
-        name: r.agent_name!,
+        name: r.agent_name,
         version: r.agent_version,
         hostname: r.agent_hostname,
         lastHeartbeatAt: iso(r.last_heartbeat_at),
@@ -119,11 +92,11 @@ const SELECT = (sql: Sql) =>
   left join agents a on a.token_id = s.owner_token_id`;
 
 export async function listSourcesDetailed(sql: Sql): Promise<SourceRow[]> {
-  const rows = await sql<SourceQueryRow[]>`${SELECT(sql)} order by s.name, s.id`;
+  const rows = await sql`${SELECT(sql)} order by s.name, s.id`;
   return rows.map(toSource);
 }
 
 export async function getSource(sql: Sql, id: number): Promise<SourceRow | null> {
-  const rows = await sql<SourceQueryRow[]>`${SELECT(sql)} where s.id = ${id}`;
+  const rows = await sql`${SELECT(sql)} where s.id = ${id}`;
   return rows.length ? toSource(rows[0]) : null;
 }

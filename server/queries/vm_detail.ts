@@ -5,10 +5,9 @@
  */
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
-import { toItem, VmListItem, type VmListRow } from '../inventory/list_vms.ts';
+import { toItem, VmListItem } from '../inventory/list_vms.ts';
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
-const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 /** Current state, lifecycle and events of a VM; null when the source has no such VM. */
 export async function getVm(sql: Sql, sourceId: number, key: string) {
@@ -17,7 +16,7 @@ export async function getVm(sql: Sql, sourceId: number, key: string) {
     from vm_lifecycle l join sources s on s.id = l.source_id
     where l.source_id = ${sourceId} and l.vm_key = ${key}`;
   if (!life) return null;
-  const [inv] = await sql<VmListRow[]>`
+  const [inv] = await sql`
     select i.*, s.name as source_name, s.kind as source_kind, ${life.last_seen_at}::timestamptz as last_seen_at
     from vm_inventory i join sources s on s.id = i.source_id
     where i.source_id = ${sourceId} and i.vm_key = ${key}`;
@@ -152,23 +151,12 @@ const TRACKED: [keyof TracePoint, string][] = [
 ];
 
 /** What changed between consecutive points (capture granularity). */
-export function changesOf(points: TracePoint[]): TraceChange[] {
-  const out: TraceChange[] = [];
-  for (let i = 1; i < points.length; i++) {
-    for (const [field, label] of TRACKED) {
-      const a = points[i - 1][field];
-      const b = points[i][field];
-      if (a !== b) {
-        out.push({
-          at: points[i].at,
-          field: label,
-          from: a ?? null,
-          to: b ?? null,
-        });
-      }
-    }
-  }
-  return out;
+function changesOf(points: TracePoint[]): TraceChange[] {
+  return points.slice(1).flatMap((b, i) => {
+    const a = points[i];
+    return TRACKED.filter(([f]) => a[f] !== b[f])
+      .map(([f, field]) => ({ at: b.at, field, from: a[f] ?? null, to: b[f] ?? null }));
+  });
 }
 
 /** The VM's trace in [from, to) at the given granularity (at most 5,000 points). */
@@ -225,11 +213,11 @@ export async function vmTrace(
       order by ${period} limit 5000`;
     points = rows.map((r) => ({
       at: r.period,
-      vcpu: num(r.avg_vcpu)!,
-      ramGb: num(r.avg_ram_gb)!,
-      diskGb: num(r.avg_disk_gb)!,
-      poweredOn: num(r.powered_on_ratio)!,
-      presence: num(r.presence)!,
+      vcpu: Number(r.avg_vcpu),
+      ramGb: Number(r.avg_ram_gb),
+      diskGb: Number(r.avg_disk_gb),
+      poweredOn: Number(r.powered_on_ratio),
+      presence: Number(r.presence),
       name: r.name,
     }));
   }
