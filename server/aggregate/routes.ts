@@ -38,46 +38,21 @@ const RollupParams = z.object({
 
 const RollupPage = ListOf(RollupItem);
 
-/** A rollup's CSV columns: its fields, pool percentages flattened to `pool=pct;…`. */
-const rollupCsv = (kind: 'daily' | 'monthly'): CsvColumn<RollupItem>[] => [
-  ...fieldColumns<RollupItem>([
-    'key',
-    'sourceId',
-    'period',
-    'sourceVmId',
-    'name',
-    'totalSamples',
-    'samplesPresent',
-    'poweredOnSamples',
-    'presence',
-    'avgVcpu',
-    'avgRamGb',
-    'avgDiskGb',
-    'poweredOnRatio',
-    'poweredOnHours',
-    'vcpuHours',
-    'ramGbHours',
-    'diskGbHours',
-  ]),
-  {
-    header: 'poolPct',
-    value: (r) => Object.entries(r.poolPct ?? {}).map(([k, v]) => `${k}=${v}`).join(';'),
-  },
-  ...fieldColumns<RollupItem>(
+const MONTHLY_ONLY: string[] = ['daysPresent', 'daysCovered'];
+/**
+ * A rollup's CSV columns: its fields in order (daysPresent and daysCovered for months only),
+ * pool percentages flattened to `pool=pct;…`.
+ */
+const rollupCsv = (kind: 'daily' | 'monthly'): CsvColumn<RollupItem>[] =>
+  fieldColumns<RollupItem>(
+    RollupItem.keyof().options.filter((f) => kind === 'monthly' || !MONTHLY_ONLY.includes(f)),
     ['firstSampleAt', 'lastSampleAt', 'firstSeenAt', 'lastSeenAt', 'createdAt', 'deletedAt'],
-    ['firstSampleAt', 'lastSampleAt', 'firstSeenAt', 'lastSeenAt', 'createdAt', 'deletedAt'],
-  ),
-  ...(kind === 'monthly' ? fieldColumns<RollupItem>(['daysPresent', 'daysCovered']) : []),
-];
-
-/** Every row of the period as CSV, read 5,000 at a time as the client takes them. */
-function rollupsCsv(sql: Sql, fileName: string, q: Parameters<typeof listRollups>[1]) {
-  return csvResponse(
-    fileName,
-    rollupCsv(q.kind),
-    allPages((cursor: string | undefined) => listRollups(sql, { ...q, limit: 5000, cursor })),
+  ).map((c) =>
+    c.header !== 'poolPct' ? c : {
+      header: 'poolPct',
+      value: (r) => Object.entries(r.poolPct ?? {}).map(([k, v]) => `${k}=${v}`).join(';'),
+    }
   );
-}
 
 type BenchmarkRunRow = BenchmarkGroupItem['runs'][number] & { group: BenchmarkGroupItem };
 /** Benchmarks as CSV: one row per run, with its group's period and verdict (not the plans). */
@@ -149,7 +124,9 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     const q = { kind, period, sourceId: p.source, limit: p.limit, cursor: p.cursor };
     if (wantsCsv(c.req.header('accept'))) {
       const name = `vmledger-${kind}-${kind === 'daily' ? period : period.slice(0, 7)}.csv`;
-      return rollupsCsv(sql, name, { ...q, cursor: undefined });
+      // Every row of the period, read 5,000 at a time as the client takes them.
+      const page = (cursor?: string) => listRollups(sql, { ...q, limit: 5000, cursor });
+      return csvResponse(name, rollupCsv(kind), allPages(page));
     }
     return listRollups(sql, q).then((page) => c.json(page));
   };
