@@ -10,10 +10,16 @@ import { z } from 'zod';
 import { type Actor, auditAction } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import type { JobFeature, Jobs } from '../jobs/boss.ts';
+import { assertJobs, type JobFeature, type Jobs } from '../jobs/boss.ts';
 import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
-import { BENCH_PATHS, type BenchmarkResult, benchmarkSteps, runBenchmark } from './benchmark.ts';
+import {
+  BENCH_PATHS,
+  type BenchmarkResult,
+  benchmarkSteps,
+  type BenchPath,
+  runBenchmark,
+} from './benchmark.ts';
 import {
   insertBenchmarkRequest,
   markBenchmarkDone,
@@ -23,7 +29,7 @@ import {
 } from './benchmark_requests.ts';
 import { Month, monthStart, SourceId } from './inputs.ts';
 import { isDay, monthOf } from './period.ts';
-import { sourceExists } from './pending.ts';
+import { requireSource } from './pending.ts';
 import type { Kind } from './run.ts';
 
 export const BENCHMARK_QUEUE = 'benchmark';
@@ -48,7 +54,7 @@ export type BenchmarkJobData = {
   sourceId: number;
   period: string;
   reps: number;
-  engines?: ('sql' | 'ts' | 'floor')[];
+  engines?: BenchPath[];
   /** The benchmark_requests row it reports progress to (absent in jobs queued before it). */
   requestId?: string;
 };
@@ -60,51 +66,27 @@ export async function startBenchmark(
   b: BenchmarkStart,
   actor: Actor,
 ): Promise<{ id: string; jobId: string; state: 'queued' }> {
-  if (!jobs) {
-    throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
-  }
+  assertJobs(jobs);
   if (b.kind === 'daily' && !isDay(b.period)) {
     throw new AppError('invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', {
       issues: [{ path: 'period', message: 'must be a day' }],
     });
   }
-  if (!(await sourceExists(sql, b.source))) {
-    throw new AppError('invalid_request', `source: no source with id ${b.source}`, {
-      issues: [{ path: 'source', message: 'no such source' }],
-    });
-  }
-  const period = b.kind === 'monthly' ? monthOf(monthStart(b.period)) : b.period;
+  await requireSource(sql, b.source);
+  const period = b.kind === 'monthly' ? monthStart(b.period) : b.period;
   const engines = BENCH_PATHS.filter((p) => b.engines?.includes(p) ?? true);
-  const id = await insertBenchmarkRequest(sql, {
-    kind: b.kind,
-    sourceId: b.source,
-    period,
-    reps: b.reps,
-    engines,
-    total: benchmarkSteps(engines, b.reps),
-    requestedBy: actor.id,
-  });
-  const data: BenchmarkJobData = {
-    kind: b.kind,
-    sourceId: b.source,
-    period,
-    reps: b.reps,
-    engines,
-    requestId: id,
-  };
-  const jobId = await jobs.boss.send(BENCHMARK_QUEUE, data);
+  const data = { kind: b.kind, sourceId: b.source, period, reps: b.reps, engines };
+  const total = benchmarkSteps(engines, b.reps);
+  const id = await insertBenchmarkRequest(sql, { ...data, total, requestedBy: actor.id });
+  const job: BenchmarkJobData = { ...data, requestId: id };
+  const jobId = await jobs.boss.send(BENCHMARK_QUEUE, job);
   if (!jobId) {
     await markBenchmarkDone(sql, id, { error: 'could not enqueue the benchmark' });
     throw new AppError('jobs_unavailable', 'could not enqueue the benchmark');
   }
   await setBenchmarkJob(sql, id, jobId);
-  await auditAction(sql, actor, 'benchmark.start', `benchmark:${id}`, {
-    kind: b.kind,
-    source: b.source,
-    period,
-    reps: b.reps,
-    engines,
-  });
+  const { sourceId: source, ...asked } = data;
+  await auditAction(sql, actor, 'benchmark.start', `benchmark:${id}`, { ...asked, source });
   return { id, jobId, state: 'queued' };
 }
 

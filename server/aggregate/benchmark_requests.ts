@@ -30,45 +30,28 @@ export type BenchmarkRequest = {
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
-function fromRow(r: Record<string, unknown>): BenchmarkRequest {
-  return {
-    id: r.id as string,
-    jobId: (r.job_id as string | null) ?? null,
-    kind: r.kind as 'daily' | 'monthly',
-    sourceId: r.source_id as number,
-    sourceName: (r.source_name as string | null) ?? null,
-    period: r.period as string,
-    reps: r.reps as number,
-    engines: r.engines as BenchPath[],
-    state: r.state as BenchmarkRequestState,
-    done: r.done as number,
-    total: r.total as number,
-    runGroup: (r.run_group as string | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    requestedBy: (r.requested_by as number | null) ?? null,
-    createdAt: iso(r.created_at)!,
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-  };
-}
+/** A request as the queries below select it, its times made ISO text. */
+const fromRow = (r: Record<string, unknown>) =>
+  ({
+    ...r,
+    createdAt: iso(r.createdAt),
+    startedAt: iso(r.startedAt),
+    finishedAt: iso(r.finishedAt),
+  }) as BenchmarkRequest;
 
 const COLUMNS = (sql: Sql) =>
-  sql`b.id::text, b.job_id::text, b.kind, b.source_id, s.name as source_name, b.period::text, b.reps,
-      b.engines, b.state, b.done, b.total, b.run_group::text, b.error, b.requested_by, b.created_at,
-      b.started_at, b.finished_at`;
+  sql`b.id::text, b.job_id::text as "jobId", b.kind, b.source_id as "sourceId", s.name as "sourceName",
+      b.period::text, b.reps, b.engines, b.state, b.done, b.total, b.run_group::text as "runGroup",
+      b.error, b.requested_by as "requestedBy", b.created_at as "createdAt", b.started_at as "startedAt",
+      b.finished_at as "finishedAt"`;
 
 /** Records a request before its job is queued; returns its id. */
 export async function insertBenchmarkRequest(
   sql: Sql,
-  r: {
-    kind: string;
-    sourceId: number;
-    period: string;
-    reps: number;
-    engines: BenchPath[];
-    total: number;
-    requestedBy: number | null;
-  },
+  r: Pick<
+    BenchmarkRequest,
+    'kind' | 'sourceId' | 'period' | 'reps' | 'engines' | 'total' | 'requestedBy'
+  >,
 ): Promise<string> {
   const [row] = await sql`
     insert into benchmark_requests (kind, source_id, period, reps, engines, total, requested_by)
