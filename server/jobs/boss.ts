@@ -80,22 +80,6 @@ export function assertJobs(jobs: Jobs | undefined): asserts jobs is Jobs {
   }
 }
 
-/**
- * Creates missing queues and brings existing ones to the given options. pg-boss refuses
- * any `policy` in updateQueue (even the same value), so it is left out there.
- */
-async function ensureQueues(boss: PgBoss, queues: [string, Omit<Queue, 'name'>][]) {
-  const existing = new Set((await boss.getQueues()).map((q) => q.name));
-  for (const [name, options] of queues) {
-    if (existing.has(name)) {
-      const { policy: _policy, ...changeable } = options;
-      await boss.updateQueue(name, changeable);
-    } else {
-      await boss.createQueue(name, options);
-    }
-  }
-}
-
 /** Starts pg-boss, creates every feature's queues and schedules, starts their workers. */
 export async function startJobs(o: JobsOptions): Promise<Jobs> {
   const boss = new PgBoss({
@@ -133,11 +117,16 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
   };
   try {
-    const delay = o.retryDelaySeconds;
-    await ensureQueues(
-      boss,
-      queues.map((q) => [q.name, delay ? { ...q.options, retryDelay: delay } : q.options]),
-    );
+    // Missing queues are created, existing ones brought to the given options; pg-boss refuses
+    // any `policy` in updateQueue (even the same value), so it is left out there.
+    const existing = new Set((await boss.getQueues()).map((q) => q.name));
+    for (const q of queues) {
+      const delay = o.retryDelaySeconds;
+      const options = delay ? { ...q.options, retryDelay: delay } : q.options;
+      const { policy: _policy, ...changeable } = options;
+      if (existing.has(q.name)) await boss.updateQueue(q.name, changeable);
+      else await boss.createQueue(q.name, options);
+    }
     if (o.schedule !== false) {
       for (const s of o.features.flatMap((f) => f.schedules?.(jobs) ?? [])) {
         await boss.schedule(s.queue, s.cron, s.data ?? {}, s.options);
