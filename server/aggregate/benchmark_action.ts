@@ -15,6 +15,7 @@ import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
 import {
   BENCH_PATHS,
+  type BenchmarkInput,
   type BenchmarkResult,
   benchmarkSteps,
   type BenchPath,
@@ -27,10 +28,9 @@ import {
   markBenchmarkRunning,
   setBenchmarkJob,
 } from './benchmark_requests.ts';
-import { Month, monthStart, SourceId } from './inputs.ts';
+import { Month, SourceId } from './inputs.ts';
 import { isDay, monthOf } from './period.ts';
 import { requireSource } from './pending.ts';
-import type { Kind } from './run.ts';
 
 export const BENCHMARK_QUEUE = 'benchmark';
 
@@ -49,11 +49,7 @@ export const BenchmarkStart = z
 export type BenchmarkStart = z.output<typeof BenchmarkStart>;
 
 /** The benchmark job's data. */
-export type BenchmarkJobData = {
-  kind: Kind;
-  sourceId: number;
-  period: string;
-  reps: number;
+export type BenchmarkJobData = Pick<BenchmarkInput, 'kind' | 'sourceId' | 'period' | 'reps'> & {
   engines?: BenchPath[];
   /** The benchmark_requests row it reports progress to (absent in jobs queued before it). */
   requestId?: string;
@@ -73,7 +69,7 @@ export async function startBenchmark(
     });
   }
   await requireSource(sql, b.source);
-  const period = b.kind === 'monthly' ? monthStart(b.period) : b.period;
+  const period = b.kind === 'monthly' ? monthOf(b.period) : b.period;
   const engines = BENCH_PATHS.filter((p) => b.engines?.includes(p) ?? true);
   const data = { kind: b.kind, sourceId: b.source, period, reps: b.reps, engines };
   const total = benchmarkSteps(engines, b.reps);
@@ -101,10 +97,7 @@ export async function runBenchmarkJob(
   if (requestId) await markBenchmarkRunning(sql, requestId, benchmarkSteps(paths, data.reps));
   try {
     const r = await runBenchmark(sql, {
-      kind: data.kind,
-      sourceId: data.sourceId,
-      period: data.period,
-      reps: data.reps,
+      ...data,
       paths,
       tz: o.tz,
       notes: { jobId: o.jobId, ...(requestId ? { requestId } : {}) },
@@ -122,11 +115,11 @@ export async function runBenchmarkJob(
   }
 }
 
-/** Median of a non-empty list. */
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
+/** The median milliseconds of `path`'s runs, rounded; null when the path did not run. */
+function medianMs(r: BenchmarkResult, path: BenchPath): number | null {
+  const s = r.runs.filter((x) => x.path === path).map((x) => x.ms).sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return s.length ? Math.round(s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2) : null;
 }
 
 /** The benchmark queue and its worker (the job's output: medians per engine and parity). */
@@ -148,18 +141,9 @@ export const benchmarkFeature: JobFeature = {
       { pollingIntervalSeconds },
       async ([job]) => {
         const r = await runBenchmarkJob(jobs.sql, job.data, { tz: jobs.reportTz, jobId: job.id });
-        const med = (p: string) => {
-          const ms = r.runs.filter((x) => x.path === p).map((x) => x.ms);
-          return ms.length ? Math.round(median(ms)) : null;
-        };
-        return {
-          runGroup: r.runGroup,
-          parity: r.parity,
-          rowsIn: r.rowsIn,
-          floorMs: med('floor'),
-          sqlMs: med('sql'),
-          tsMs: med('ts'),
-        };
+        const { runGroup, parity, rowsIn } = r;
+        const [floorMs, sqlMs, tsMs] = (['floor', 'sql', 'ts'] as const).map((p) => medianMs(r, p));
+        return { runGroup, parity, rowsIn, floorMs, sqlMs, tsMs };
       },
     );
   },

@@ -13,8 +13,8 @@ import { AppError } from '../errors.ts';
 import { assertJobs, type Jobs } from '../jobs/boss.ts';
 import { JobRow, jobsByIds } from '../jobs/job_queries.ts';
 import { enqueueRange } from './aggregation_jobs.ts';
-import { Month, monthStart, SourceId } from './inputs.ts';
-import { daysBetween, isDay, monthsBetween } from './period.ts';
+import { Month, SourceId } from './inputs.ts';
+import { daysBetween, isDay, monthOf, monthsBetween } from './period.ts';
 import { requireSource } from './pending.ts';
 import { findAggregationRequest, saveAggregationRequest } from './request_queries.ts';
 
@@ -68,7 +68,7 @@ export async function requestAggregation(
   if (b.source) await requireSource(sql, b.source);
   const periods = b.kind === 'daily'
     ? daysBetween(b.from, b.to)
-    : monthsBetween(monthStart(b.from), monthStart(b.to));
+    : monthsBetween(b.from, monthOf(b.to));
   if (periods.length > MAX_JOBS_PER_REQUEST) {
     throw new AppError(
       'invalid_request',

@@ -17,7 +17,8 @@ import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { BenchmarkStart, startBenchmark } from './benchmark_action.ts';
-import { Day, Month, monthStart } from './inputs.ts';
+import { Day, Month } from './inputs.ts';
+import { monthOf } from './period.ts';
 import { BenchmarkGroupItem, listBenchmarkRuns } from './request_queries.ts';
 import {
   AggregationProgress,
@@ -35,8 +36,6 @@ const RollupParams = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(500),
   cursor: cursorParam(RollupCursor).optional(),
 });
-
-const RollupPage = ListOf(RollupItem);
 
 const MONTHLY_ONLY: string[] = ['daysPresent', 'daysCovered'];
 /**
@@ -133,7 +132,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   const rollupReply = {
     200: {
       description: '`{"items", "total", "next"}` or CSV',
-      schema: RollupPage,
+      schema: ListOf(RollupItem),
       produces: ['text/csv'],
     },
   };
@@ -160,7 +159,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     summary:
       'Monthly VM rollups of a month (paged JSON; Accept: text/csv streams the whole month as CSV)',
     responses: rollupReply,
-  }, (c, { query: p }) => rollups(c, 'monthly', monthStart(p.month), p));
+  }, (c, { query: p }) => rollups(c, 'monthly', monthOf(p.month), p));
 
   doc.define(app, {
     method: 'post',
