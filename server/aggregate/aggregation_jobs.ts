@@ -44,9 +44,6 @@ const TICK_QUEUE: QueueSpec['options'] = {
   deleteAfterSeconds: 7 * 86400,
 };
 
-/** The singleton key of an aggregation job. */
-const periodKey = (sourceId: number, period: string) => `${sourceId}:${period}`;
-
 export type AggregationJobData = {
   sourceId: number;
   /** YYYY-MM-DD (monthly: the 1st). */
@@ -69,7 +66,7 @@ export async function enqueueAggregation(
 ) {
   const period = kind === 'monthly' ? monthOf(data.period) : data.period;
   const queue = QUEUES[kind];
-  const key = periodKey(data.sourceId, period);
+  const key = `${data.sourceId}:${period}`; // the singleton key
   // A stately queue holds one queued job per key: `send` answers null while one is queued,
   // and that job may start between our send and our look-up; then sending again succeeds.
   let id: string | null = null;
