@@ -13,8 +13,37 @@ import {
   LIFECYCLE,
   MONTHLY_ROW,
   type MonthlyRow,
+  type TotalsRow,
   TRANSPORT,
 } from './rollup_row.ts';
+
+/** Rows per write batch of the engines. */
+const WRITE_BATCH = 5_000;
+
+/**
+ * Collects an engine's rows and hands them to `write` WRITE_BATCH at a time, with at most one
+ * write in flight, so writing overlaps reading the next facts; `end` writes the rest and waits.
+ */
+export function batchWriter<R>(write: (rows: R[]) => Promise<void>) {
+  let batch: R[] = [];
+  let pending: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    const rows = batch;
+    batch = [];
+    await pending;
+    pending = write(rows);
+  };
+  return {
+    async add(row: R) {
+      batch.push(row);
+      if (batch.length >= WRITE_BATCH) await flush();
+    },
+    async end() {
+      await flush();
+      await pending;
+    },
+  };
+}
 
 // Statement parts derived from the row declarations, once: the target columns, their
 // values read from the JSON record `r` (jsonb text cast back), and that record's definition.
@@ -62,27 +91,6 @@ export async function insertMonthlyRows(
     select ${sourceId}, ${month}::date, ${tx.unsafe(MONTHLY.values)}
     from jsonb_to_recordset(${tx.json(rows)}) as r(${tx.unsafe(MONTHLY.record)})`;
 }
-
-/** Totals of a period, as decimal text (same columns for daily and monthly totals). */
-export type TotalsRow = {
-  total_samples: number;
-  complete: boolean;
-  vm_count: number;
-  samples_present: string;
-  powered_on_samples: string;
-  sum_vcpu: string;
-  sum_ram_mb: string;
-  sum_disk_gb: string;
-  avg_vm_count: string;
-  avg_powered_on: string;
-  avg_vcpu: string;
-  avg_ram_gb: string;
-  avg_disk_gb: string;
-  powered_on_hours: string;
-  vcpu_hours: string;
-  ram_gb_hours: string;
-  disk_gb_hours: string;
-};
 
 /**
  * Writes a period's totals row; `key` holds the columns that name the period (source_id,
