@@ -9,9 +9,7 @@ import type { Sql } from '../db/connect.ts';
 import { exact, ratioMicro } from './numeric.ts';
 import { dayBounds } from './period.ts';
 import { type DailyRow, type Sums, totalsRow, vmMeasures } from './rollup_row.ts';
-import { batchWriter, insertDailyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
-
-const CURSOR_ROWS = 10_000;
+import { foldByVm, insertDailyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
 
 /** A row of the fact cursor, in select order. */
 type Fact = [
@@ -76,7 +74,6 @@ export async function aggregateDailyTs(
 
   let vms = 0;
   const totals = { present: 0n, on: 0n, vcpu: 0n, ram: 0n, diskMilli: 0n };
-  const out = batchWriter((rows: DailyRow[]) => insertDailyRows(tx, sourceId, day, rows));
   const finish = (v: ReturnType<typeof newVm>): DailyRow => {
     const s = withHours({
       present: BigInt(v.present),
@@ -104,22 +101,16 @@ export async function aggregateDailyTs(
     };
   };
 
-  let vm: ReturnType<typeof newVm> | null = null;
-  const cursor = read`
+  await foldByVm(
+    read`
     select vm_key, source_vm_id, name, power_state = 'poweredOn', vcpu, ram_mb,
            (provisioned_disk_gb * 1000)::int8, coalesce(resource_pool, '(none)'), snapshot_time::text
     from vm_hourly_stats
     where source_id = ${sourceId} and snapshot_time >= ${bounds.start}::timestamptz
       and snapshot_time < ${bounds.end}::timestamptz and not is_template
-    order by vm_key, snapshot_time`
-    .values()
-    .cursor(CURSOR_ROWS);
-  for await (const rows of cursor) {
-    for (const r of rows as unknown as Fact[]) {
-      if (vm === null || vm.key !== r[0]) {
-        if (vm) await out.add(finish(vm));
-        vm = newVm(r);
-      }
+    order by vm_key, snapshot_time`,
+    newVm,
+    (vm, r: Fact) => {
       vm.latest = r;
       vm.present++;
       if (r[3]) vm.on++;
@@ -127,10 +118,10 @@ export async function aggregateDailyTs(
       vm.ram += r[5];
       vm.diskMilli += r[6];
       vm.pools.set(r[7], (vm.pools.get(r[7]) ?? 0) + 1);
-    }
-  }
-  if (vm) await out.add(finish(vm));
-  await out.end();
+    },
+    finish,
+    (rows) => insertDailyRows(tx, sourceId, day, rows),
+  );
 
   const key = { source_id: sourceId, day, day_seconds: bounds.seconds };
   const counts = { total_samples: cap.n, complete: cap.complete, vm_count: vms };

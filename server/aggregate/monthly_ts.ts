@@ -7,9 +7,7 @@ import type { Sql } from '../db/connect.ts';
 import { exact, parseScaled } from './numeric.ts';
 import { addMonths, monthOf } from './period.ts';
 import { type MonthlyRow, type Sums, totalsRow, vmMeasures } from './rollup_row.ts';
-import { batchWriter, insertMonthlyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
-
-const CURSOR_ROWS = 10_000;
+import { foldByVm, insertMonthlyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
 
 /** A row of the daily-rollup cursor in aggregateMonthlyTs, in select order (int8 as numbers). */
 type DailyValues = [
@@ -111,7 +109,6 @@ export async function aggregateMonthlyTs(
   }
 
   let written = 0;
-  const out = batchWriter((rows: MonthlyRow[]) => insertMonthlyRows(tx, sourceId, m0, rows));
   const finish = (v: ReturnType<typeof newVm>): MonthlyRow => {
     const x = (n: number) => exact(n, v.key);
     const s = {
@@ -145,23 +142,17 @@ export async function aggregateMonthlyTs(
     };
   };
 
-  let vm: ReturnType<typeof newVm> | null = null;
-  const cursor = read`
+  await foldByVm(
+    read`
     select vm_key, source_vm_id, name, samples_present, powered_on_samples, sum_vcpu, sum_ram_mb,
            (sum_disk_gb * 1000)::int8, (powered_on_hours * 1000000)::int8, (vcpu_hours * 1000000)::int8,
            (ram_gb_hours * 1000000)::int8, (disk_gb_hours * 1000000)::int8, pool_samples, first_sample_at::text, last_sample_at::text,
            first_seen_at::text, last_seen_at::text, created_at::text, deleted_at::text
     from vm_daily_rollup
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date
-    order by vm_key, day`
-    .values()
-    .cursor(CURSOR_ROWS);
-  for await (const rows of cursor) {
-    for (const r of rows as unknown as DailyValues[]) {
-      if (vm === null || vm.key !== r[0]) {
-        if (vm) await out.add(finish(vm));
-        vm = newVm(r);
-      }
+    order by vm_key, day`,
+    newVm,
+    (vm, r: DailyValues) => {
       vm.latest = r;
       vm.present += r[3];
       vm.on += r[4];
@@ -174,10 +165,10 @@ export async function aggregateMonthlyTs(
       vm.ramH += r[10];
       vm.diskH += r[11];
       for (const pool in r[12]) vm.pools.set(pool, (vm.pools.get(pool) ?? 0) + r[12][pool]);
-    }
-  }
-  if (vm) await out.add(finish(vm));
-  await out.end();
+    },
+    finish,
+    (rows) => insertMonthlyRows(tx, sourceId, m0, rows),
+  );
 
   const monthComplete = complete && covered === b.days_in_month;
   const key = { source_id: sourceId, month: m0, days_covered: covered };

@@ -1,5 +1,5 @@
 /**
- * Bulk writes of the TypeScript path: each batch of rollup rows is one statement with one
+ * The TypeScript engines' read loop and bulk writes: each batch of rollup rows is one statement with one
  * JSON parameter expanded by jsonb_to_recordset (numerics travel as decimal text, so
  * nothing passes through a float), its columns taken from the row declarations in
  * rollup_row.ts. Lifecycle columns of daily rows are looked up in the same statement,
@@ -17,14 +17,23 @@ import {
   TRANSPORT,
 } from './rollup_row.ts';
 
-/** Rows per write batch of the engines. */
+const CURSOR_ROWS = 10_000;
 const WRITE_BATCH = 5_000;
 
 /**
- * Collects an engine's rows and hands them to `write` WRITE_BATCH at a time, with at most one
- * write in flight, so writing overlaps reading the next facts; `end` writes the rest and waits.
+ * The loop both engines run: reads `query`'s rows (ordered by VM key, the key first) through a
+ * cursor, so memory holds one VM and one write batch whatever the estate size; folds each
+ * VM's rows (`start` on its first, `add` on every one) and hands the row `finish` makes of it
+ * to `write`, WRITE_BATCH rows at a time with at most one write in flight, so writing
+ * overlaps reading.
  */
-export function batchWriter<R>(write: (rows: R[]) => Promise<void>) {
+export async function foldByVm<F extends [string, ...unknown[]], V extends { key: string }, R>(
+  query: { values(): { cursor(rows: number): AsyncIterable<unknown[]> } },
+  start: (first: F) => V,
+  add: (vm: V, r: F) => void,
+  finish: (vm: V) => R,
+  write: (rows: R[]) => Promise<void>,
+): Promise<void> {
   let batch: R[] = [];
   let pending: Promise<void> = Promise.resolve();
   const flush = async () => {
@@ -33,16 +42,20 @@ export function batchWriter<R>(write: (rows: R[]) => Promise<void>) {
     await pending;
     pending = write(rows);
   };
-  return {
-    async add(row: R) {
-      batch.push(row);
-      if (batch.length >= WRITE_BATCH) await flush();
-    },
-    async end() {
-      await flush();
-      await pending;
-    },
-  };
+  let vm: V | null = null;
+  for await (const rows of query.values().cursor(CURSOR_ROWS)) {
+    for (const r of rows as F[]) {
+      if (vm === null || vm.key !== r[0]) {
+        if (vm) batch.push(finish(vm));
+        if (batch.length >= WRITE_BATCH) await flush();
+        vm = start(r);
+      }
+      add(vm, r);
+    }
+  }
+  if (vm) batch.push(finish(vm));
+  await flush();
+  await pending;
 }
 
 // Statement parts derived from the row declarations, once: the target columns, their
