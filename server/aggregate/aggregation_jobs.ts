@@ -44,9 +44,6 @@ const TICK_QUEUE: QueueSpec['options'] = {
   deleteAfterSeconds: 7 * 86400,
 };
 
-/** The singleton key of an aggregation job. */
-const periodKey = (sourceId: number, period: string) => `${sourceId}:${period}`;
-
 export type AggregationJobData = {
   sourceId: number;
   /** YYYY-MM-DD (monthly: the 1st). */
@@ -55,14 +52,6 @@ export type AggregationJobData = {
   /** After a daily job of a closed month, enqueue that month again. */
   cascade?: boolean;
   reason?: string;
-};
-
-export type EnqueuedJob = {
-  id: string;
-  queue: string;
-  kind: Kind;
-  sourceId: number;
-  period: string;
 };
 
 /**
@@ -74,10 +63,10 @@ export async function enqueueAggregation(
   kind: Kind,
   data: AggregationJobData,
   options: { retryLimit?: number } = {},
-): Promise<EnqueuedJob> {
+) {
   const period = kind === 'monthly' ? monthOf(data.period) : data.period;
   const queue = QUEUES[kind];
-  const key = periodKey(data.sourceId, period);
+  const key = `${data.sourceId}:${period}`; // the singleton key
   // A stately queue holds one queued job per key: `send` answers null while one is queued,
   // and that job may start between our send and our look-up; then sending again succeeds.
   let id: string | null = null;
@@ -87,6 +76,14 @@ export async function enqueueAggregation(
   }
   if (!id) throw new Error(`could not enqueue ${kind} ${key}`);
   return { id, queue, kind, sourceId: data.sourceId, period };
+}
+type EnqueuedJob = Awaited<ReturnType<typeof enqueueAggregation>>;
+
+/** Enqueues one aggregation per item, in order. */
+async function enqueueAll(jobs: Jobs, kind: Kind, items: AggregationJobData[]) {
+  const out: EnqueuedJob[] = [];
+  for (const data of items) out.push(await enqueueAggregation(jobs, kind, data));
+  return out;
 }
 
 /**
@@ -119,20 +116,10 @@ async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
     throw new Error(`source ${d.sourceId} does not exist`);
   }
   const engine = d.engine ?? jobs.engine;
-  const r = await runAggregation(jobs.sql, engine, {
-    kind,
-    sourceId: d.sourceId,
-    period: d.period,
-    tz: jobs.reportTz,
-  });
-  log.info('aggregated', {
-    kind,
-    sourceId: d.sourceId,
-    period: d.period,
-    engine,
-    rows: r.rowsOut,
-    ms: Math.round(r.ms),
-  });
+  const target = { kind, sourceId: d.sourceId, period: d.period, tz: jobs.reportTz };
+  const r = await runAggregation(jobs.sql, engine, target);
+  const result = { engine, rows: r.rowsOut, ms: Math.round(r.ms) };
+  log.info('aggregated', { kind, sourceId: d.sourceId, period: d.period, ...result });
   if (
     kind === 'daily' && d.cascade && monthOf(d.period) < monthOf(dayIn(new Date(), jobs.reportTz))
   ) {
@@ -143,39 +130,28 @@ async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
       reason: 'closed month changed',
     });
   }
-  return { engine, rows: r.rowsOut, ms: Math.round(r.ms) };
+  return result;
 }
 
 /** Daily tick: every closed day (last 35) whose captures are newer than its rollup, yesterday included. */
 export async function dailyTick(jobs: Jobs, lookbackDays = 35): Promise<EnqueuedJob[]> {
-  const out: EnqueuedJob[] = [];
-  for (const s of await staleDays(jobs.sql, jobs.reportTz, lookbackDays)) {
-    out.push(
-      await enqueueAggregation(jobs, 'daily', {
-        sourceId: s.sourceId,
-        period: s.day,
-        cascade: true,
-        reason: 'scheduled',
-      }),
-    );
-  }
-  return out;
+  const stale = await staleDays(jobs.sql, jobs.reportTz, lookbackDays);
+  return await enqueueAll(
+    jobs,
+    'daily',
+    stale.map((s) => ({ sourceId: s.sourceId, period: s.day, cascade: true, reason: 'scheduled' })),
+  );
 }
 
 /** Monthly tick (on the 1st): the previous month of every source with daily rollups in it. */
-export async function monthlyTick(jobs: Jobs, now: Date = new Date()): Promise<EnqueuedJob[]> {
-  const previous = addMonths(monthOf(dayIn(now, jobs.reportTz)), -1);
-  const out: EnqueuedJob[] = [];
-  for (const sourceId of await sourcesWithDays(jobs.sql, previous)) {
-    out.push(
-      await enqueueAggregation(jobs, 'monthly', {
-        sourceId,
-        period: previous,
-        reason: 'scheduled',
-      }),
-    );
-  }
-  return out;
+async function monthlyTick(jobs: Jobs): Promise<EnqueuedJob[]> {
+  const previous = addMonths(monthOf(dayIn(new Date(), jobs.reportTz)), -1);
+  const sources = await sourcesWithDays(jobs.sql, previous);
+  return await enqueueAll(
+    jobs,
+    'monthly',
+    sources.map((sourceId) => ({ sourceId, period: previous, reason: 'scheduled' })),
+  );
 }
 
 /** Enqueues a rerun/backfill: every source (or one) × every day or month in [from, to]. */
@@ -184,20 +160,13 @@ export async function enqueueRange(
   r: { kind: Kind; sourceId?: number; periods: string[]; engine?: Engine },
 ): Promise<EnqueuedJob[]> {
   const sources = r.sourceId ? [r.sourceId] : await allSourceIds(jobs.sql);
-  const out: EnqueuedJob[] = [];
-  for (const period of r.periods) {
-    for (const sourceId of sources) {
-      out.push(
-        await enqueueAggregation(jobs, r.kind, {
-          sourceId,
-          period,
-          engine: r.engine,
-          reason: 'requested',
-        }),
-      );
-    }
-  }
-  return out;
+  return await enqueueAll(
+    jobs,
+    r.kind,
+    r.periods.flatMap((period) =>
+      sources.map((sourceId) => ({ sourceId, period, engine: r.engine, reason: 'requested' }))
+    ),
+  );
 }
 
 /** Aggregation's queues, schedules and workers. */
@@ -229,18 +198,11 @@ export const aggregationFeature: JobFeature = {
         ([job]) => runOne(jobs, kind, job),
       );
     }
-    for (
-      const [queue, tick] of [[QUEUES.dailyTick, dailyTick], [
-        QUEUES.monthlyTick,
-        monthlyTick,
-      ]] as const
-    ) {
-      await work(
-        jobs,
-        queue,
-        { pollingIntervalSeconds },
-        async () => ({ enqueued: (await tick(jobs)).length }),
-      );
-    }
+    const tickWorker = (queue: string, tick: (jobs: Jobs) => Promise<EnqueuedJob[]>) =>
+      work(jobs, queue, { pollingIntervalSeconds }, async () => ({
+        enqueued: (await tick(jobs)).length,
+      }));
+    await tickWorker(QUEUES.dailyTick, dailyTick);
+    await tickWorker(QUEUES.monthlyTick, monthlyTick);
   },
 };

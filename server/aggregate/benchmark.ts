@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { INT8_AS_NUMBER, resolvedOptions, type Sql } from '../db/connect.ts';
-import { type Fingerprint, periodFingerprint } from './checksum.ts';
+import { periodFingerprint } from './checksum.ts';
 import { runFloor } from './floor.ts';
 import { addMonths, dayBounds, monthOf } from './period.ts';
 import { type Kind, runAggregation } from './run.ts';
@@ -38,19 +38,6 @@ export type BenchmarkRun = {
   checksum: string;
   parity: 'match' | 'mismatch';
 };
-export type BenchmarkResult = {
-  runGroup: string;
-  kind: Kind;
-  period: string;
-  sourceId: number;
-  rowsIn: number;
-  runs: BenchmarkRun[];
-  parity: boolean;
-  /** The SQL path's plan (null when SQL was not run). */
-  explain: string | null;
-  /** The TypeScript path's plan (null when TS was not run). */
-  explainTs: string | null;
-};
 
 /** Steps a benchmark of `paths` × `reps` takes (each engine's plan, then every timed run). */
 export function benchmarkSteps(paths: readonly BenchPath[], reps: number): number {
@@ -72,42 +59,48 @@ async function rowsIn(sql: Sql, i: BenchmarkInput): Promise<number> {
   return r.n;
 }
 
-/** One timed run of `path` in a rolled-back transaction. */
-async function timedRun(
-  sql: Sql,
-  path: BenchPath,
-  i: BenchmarkInput,
-): Promise<{ ms: number; rowsOut: number; print: Fingerprint }> {
-  let print: Fingerprint = { rows: 0, checksum: '' };
-  const inspect = async (tx: Sql) => {
-    print = await periodFingerprint(tx, i.kind, i.sourceId, i.period);
-  };
+/** One timed run of `path` in a rolled-back transaction, fingerprinted before the rollback. */
+async function timedRun(sql: Sql, path: BenchPath, i: BenchmarkInput) {
+  const fingerprint = async (tx: Sql) =>
+    (await periodFingerprint(tx, i.kind, i.sourceId, i.period)).checksum;
   if (path !== 'floor') {
-    const r = await runAggregation(sql, path, {
-      kind: i.kind,
-      sourceId: i.sourceId,
-      period: i.period,
-      tz: i.tz,
-    }, { keep: false, inspect });
-    return { ms: r.ms, rowsOut: r.rowsOut, print };
+    let checksum = '';
+    const inspect = async (tx: Sql) => {
+      checksum = await fingerprint(tx);
+    };
+    return { ...(await runAggregation(sql, path, i, { keep: false, inspect })), checksum };
   }
-  const tx = (await sql.reserve()) as unknown as Sql & { release(): void };
-  try {
-    await tx`begin`;
+  return await rolledBack(sql, async (tx) => {
     // Same starting state as the engines after their replace step: the period empty.
     if (i.kind === 'daily') {
       await tx`delete from vm_daily_rollup where source_id = ${i.sourceId} and day = ${i.period}::date`;
-    } else {await tx`delete from vm_monthly_rollup where source_id = ${i.sourceId} and month = ${
-        monthOf(i.period)
-      }::date`;}
+    } else {
+      await tx`delete from vm_monthly_rollup where source_id = ${i.sourceId} and month = ${i.period}::date`;
+    }
     const started = performance.now();
     const rowsOut = await runFloor(tx, i.kind, i.sourceId, i.period, i.tz);
     const ms = performance.now() - started;
-    await inspect(tx);
-    return { ms, rowsOut, print };
-  } finally {
-    await tx`rollback`.catch(() => {});
-    tx.release();
+    return { ms, rowsOut, checksum: await fingerprint(tx) };
+  });
+}
+
+/** Runs `body` in a transaction that is rolled back whatever happens; returns its result. */
+async function rolledBack<T>(sql: Sql, body: (tx: Sql) => Promise<T>): Promise<T> {
+  try {
+    return await sql.begin(async (tx) => {
+      throw new Rollback(await body(tx as unknown as Sql));
+    });
+  } catch (err) {
+    if (err instanceof Rollback) return err.result as T;
+    throw err;
+  }
+}
+
+class Rollback extends Error {
+  readonly result: unknown;
+  constructor(result: unknown) {
+    super('rollback');
+    this.result = result;
   }
 }
 
@@ -142,11 +135,11 @@ const AUTO_EXPLAIN = {
 };
 
 /** EXPLAIN (ANALYZE, BUFFERS) of the SQL procedure's statements via auto_explain, rolled back. */
-export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
+async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
   const notices: string[] = [];
   const one = noticeClient(sql, notices);
   try {
-    return await one.begin(async (tx) => {
+    return await rolledBack(one, async (tx) => {
       try {
         await tx`load 'auto_explain'`;
       } catch (err) {
@@ -157,12 +150,9 @@ export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<strin
       );
       if (i.kind === 'daily') {
         await tx`select aggregate_daily(${i.sourceId}, ${i.period}::date, ${i.tz})`;
-      } else await tx`select aggregate_monthly(${i.sourceId}, ${monthOf(i.period)}::date, ${i.tz})`;
-      throw new Rollback(notices.join('\n\n'));
+      } else await tx`select aggregate_monthly(${i.sourceId}, ${i.period}::date, ${i.tz})`;
+      return notices.join('\n\n');
     });
-  } catch (err) {
-    if (err instanceof Rollback) return err.text;
-    throw err;
   } finally {
     await one.end({ timeout: 5 });
   }
@@ -173,19 +163,14 @@ export async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<strin
  * its batched writes) via auto_explain, on two connections that load it at start (the
  * cursor and the transaction are separate connections); the run is rolled back.
  */
-export async function explainTsPath(sql: Sql, i: BenchmarkInput): Promise<string> {
+async function explainTsPath(sql: Sql, i: BenchmarkInput): Promise<string> {
   const notices: string[] = [];
   const two = noticeClient(sql, notices, 2, {
     session_preload_libraries: 'auto_explain',
     ...AUTO_EXPLAIN,
   });
   try {
-    await runAggregation(two as unknown as Sql, 'ts', {
-      kind: i.kind,
-      sourceId: i.sourceId,
-      period: i.period,
-      tz: i.tz,
-    }, { keep: false });
+    await runAggregation(two as unknown as Sql, 'ts', i, { keep: false });
     // The engine's own statements: not the advisory lock, not postgres.js's type lookup.
     return notices.filter((n) =>
       /Query Text:/.test(n) && !/pg_advisory_xact_lock|pg_catalog\.pg_type/.test(n)
@@ -199,16 +184,8 @@ export async function explainTsPath(sql: Sql, i: BenchmarkInput): Promise<string
   }
 }
 
-class Rollback extends Error {
-  readonly text: string;
-  constructor(text: string) {
-    super('rollback');
-    this.text = text;
-  }
-}
-
 /** Runs the benchmark and stores every run; returns the runs and the parity verdict. */
-export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<BenchmarkResult> {
+export async function runBenchmark(sql: Sql, i: BenchmarkInput) {
   const runGroup = randomUUID();
   const period = i.kind === 'monthly' ? monthOf(i.period) : i.period;
   const input = { ...i, period };
@@ -216,10 +193,7 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
   if (order.length === 0) throw new Error('a benchmark needs at least one path');
   const total = benchmarkSteps(order, i.reps);
   let done = 0;
-  const step = async () => {
-    done++;
-    await i.onProgress?.(done, total);
-  };
+  const step = async () => await i.onProgress?.(++done, total);
   const inCount = await rowsIn(sql, input);
   let explain: string | null = null;
   let explainTs: string | null = null;
@@ -231,50 +205,31 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
     explainTs = await explainTsPath(sql, input);
     await step();
   }
-  const runs: (BenchmarkRun & { explain: string | null })[] = [];
+  const runs: BenchmarkRun[] = [];
   for (let rep = 1; rep <= i.reps; rep++) {
     // Rotate the order so no path always runs first (cold) or last.
     const paths = order.map((_, k) => order[(k + rep - 1) % order.length]);
     for (const path of paths) {
-      const r = await timedRun(sql, path, input);
-      runs.push({
-        path,
-        rep,
-        ms: r.ms,
-        rowsOut: r.rowsOut,
-        checksum: r.print.checksum,
-        parity: 'match',
-        explain: null,
-      });
+      runs.push({ path, rep, ...(await timedRun(sql, path, input)), parity: 'match' });
       await step();
     }
   }
   const reference = (runs.find((r) => r.path === 'sql') ?? runs[0]).checksum;
   for (const r of runs) r.parity = r.checksum === reference ? 'match' : 'mismatch';
-  const firstSql = runs.find((r) => r.path === 'sql');
-  if (firstSql) firstSql.explain = explain;
-  const firstTs = runs.find((r) => r.path === 'ts');
-  if (firstTs) firstTs.explain = explainTs;
-  const notes = i.notes ?? {};
+  // Each engine's plan is stored with the first run of its path.
+  const plan = (r: BenchmarkRun) =>
+    r === runs.find((x) => x.path === r.path)
+      ? { sql: explain, ts: explainTs, floor: null }[r.path]
+      : null;
   await sql`
     insert into benchmark_runs (run_group, path, kind, period, source_id, rep, rows_in, rows_out, duration_ms,
       checksum, parity, explain, notes)
     select ${runGroup}, r.path, ${i.kind}, ${period}::date, ${i.sourceId}, r.rep, ${inCount}, r.rows_out,
            round(r.ms::numeric, 3), r.checksum, r.parity, r.explain, ${
-    sql.json({ ...notes, tz: i.tz })
+    sql.json({ ...i.notes, tz: i.tz })
   }
     from jsonb_to_recordset(${
-    sql.json(
-      runs.map((r) => ({
-        path: r.path,
-        rep: r.rep,
-        rows_out: r.rowsOut,
-        ms: r.ms,
-        checksum: r.checksum,
-        parity: r.parity,
-        explain: r.explain,
-      })),
-    )
+    sql.json(runs.map((r) => ({ ...r, rows_out: r.rowsOut, explain: plan(r) })))
   })
       as r(path text, rep int, rows_out int, ms float8, checksum text, parity text, explain text)`;
   return {
@@ -283,9 +238,12 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput): Promise<Benchma
     period,
     sourceId: i.sourceId,
     rowsIn: inCount,
-    runs: runs.map(({ explain: _e, ...r }) => r),
+    runs,
     parity: runs.every((r) => r.parity === 'match'),
+    /** The SQL path's plan (null when SQL was not run). */
     explain,
+    /** The TypeScript path's plan (null when TS was not run). */
     explainTs,
   };
 }
+export type BenchmarkResult = Awaited<ReturnType<typeof runBenchmark>>;

@@ -10,10 +10,17 @@ import { z } from 'zod';
 import { type Actor, auditAction } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import type { JobFeature, Jobs } from '../jobs/boss.ts';
+import { assertJobs, type JobFeature, type Jobs } from '../jobs/boss.ts';
 import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
-import { BENCH_PATHS, type BenchmarkResult, benchmarkSteps, runBenchmark } from './benchmark.ts';
+import {
+  BENCH_PATHS,
+  type BenchmarkInput,
+  type BenchmarkResult,
+  benchmarkSteps,
+  type BenchPath,
+  runBenchmark,
+} from './benchmark.ts';
 import {
   insertBenchmarkRequest,
   markBenchmarkDone,
@@ -21,10 +28,9 @@ import {
   markBenchmarkRunning,
   setBenchmarkJob,
 } from './benchmark_requests.ts';
-import { Month, monthStart, SourceId } from './inputs.ts';
+import { Month, SourceId } from './inputs.ts';
 import { isDay, monthOf } from './period.ts';
-import { sourceExists } from './pending.ts';
-import type { Kind } from './run.ts';
+import { requireSource } from './pending.ts';
 
 export const BENCHMARK_QUEUE = 'benchmark';
 
@@ -43,12 +49,8 @@ export const BenchmarkStart = z
 export type BenchmarkStart = z.output<typeof BenchmarkStart>;
 
 /** The benchmark job's data. */
-export type BenchmarkJobData = {
-  kind: Kind;
-  sourceId: number;
-  period: string;
-  reps: number;
-  engines?: ('sql' | 'ts' | 'floor')[];
+export type BenchmarkJobData = Pick<BenchmarkInput, 'kind' | 'sourceId' | 'period' | 'reps'> & {
+  engines?: BenchPath[];
   /** The benchmark_requests row it reports progress to (absent in jobs queued before it). */
   requestId?: string;
 };
@@ -60,51 +62,27 @@ export async function startBenchmark(
   b: BenchmarkStart,
   actor: Actor,
 ): Promise<{ id: string; jobId: string; state: 'queued' }> {
-  if (!jobs) {
-    throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
-  }
+  assertJobs(jobs);
   if (b.kind === 'daily' && !isDay(b.period)) {
     throw new AppError('invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', {
       issues: [{ path: 'period', message: 'must be a day' }],
     });
   }
-  if (!(await sourceExists(sql, b.source))) {
-    throw new AppError('invalid_request', `source: no source with id ${b.source}`, {
-      issues: [{ path: 'source', message: 'no such source' }],
-    });
-  }
-  const period = b.kind === 'monthly' ? monthOf(monthStart(b.period)) : b.period;
+  await requireSource(sql, b.source);
+  const period = b.kind === 'monthly' ? monthOf(b.period) : b.period;
   const engines = BENCH_PATHS.filter((p) => b.engines?.includes(p) ?? true);
-  const id = await insertBenchmarkRequest(sql, {
-    kind: b.kind,
-    sourceId: b.source,
-    period,
-    reps: b.reps,
-    engines,
-    total: benchmarkSteps(engines, b.reps),
-    requestedBy: actor.id,
-  });
-  const data: BenchmarkJobData = {
-    kind: b.kind,
-    sourceId: b.source,
-    period,
-    reps: b.reps,
-    engines,
-    requestId: id,
-  };
-  const jobId = await jobs.boss.send(BENCHMARK_QUEUE, data);
+  const data = { kind: b.kind, sourceId: b.source, period, reps: b.reps, engines };
+  const total = benchmarkSteps(engines, b.reps);
+  const id = await insertBenchmarkRequest(sql, { ...data, total, requestedBy: actor.id });
+  const job: BenchmarkJobData = { ...data, requestId: id };
+  const jobId = await jobs.boss.send(BENCHMARK_QUEUE, job);
   if (!jobId) {
     await markBenchmarkDone(sql, id, { error: 'could not enqueue the benchmark' });
     throw new AppError('jobs_unavailable', 'could not enqueue the benchmark');
   }
   await setBenchmarkJob(sql, id, jobId);
-  await auditAction(sql, actor, 'benchmark.start', `benchmark:${id}`, {
-    kind: b.kind,
-    source: b.source,
-    period,
-    reps: b.reps,
-    engines,
-  });
+  const { sourceId: source, ...asked } = data;
+  await auditAction(sql, actor, 'benchmark.start', `benchmark:${id}`, { ...asked, source });
   return { id, jobId, state: 'queued' };
 }
 
@@ -119,10 +97,7 @@ export async function runBenchmarkJob(
   if (requestId) await markBenchmarkRunning(sql, requestId, benchmarkSteps(paths, data.reps));
   try {
     const r = await runBenchmark(sql, {
-      kind: data.kind,
-      sourceId: data.sourceId,
-      period: data.period,
-      reps: data.reps,
+      ...data,
       paths,
       tz: o.tz,
       notes: { jobId: o.jobId, ...(requestId ? { requestId } : {}) },
@@ -140,11 +115,11 @@ export async function runBenchmarkJob(
   }
 }
 
-/** Median of a non-empty list. */
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
+/** The median milliseconds of `path`'s runs, rounded; null when the path did not run. */
+function medianMs(r: BenchmarkResult, path: BenchPath): number | null {
+  const s = r.runs.filter((x) => x.path === path).map((x) => x.ms).sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  return s.length ? Math.round(s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2) : null;
 }
 
 /** The benchmark queue and its worker (the job's output: medians per engine and parity). */
@@ -166,18 +141,9 @@ export const benchmarkFeature: JobFeature = {
       { pollingIntervalSeconds },
       async ([job]) => {
         const r = await runBenchmarkJob(jobs.sql, job.data, { tz: jobs.reportTz, jobId: job.id });
-        const med = (p: string) => {
-          const ms = r.runs.filter((x) => x.path === p).map((x) => x.ms);
-          return ms.length ? Math.round(median(ms)) : null;
-        };
-        return {
-          runGroup: r.runGroup,
-          parity: r.parity,
-          rowsIn: r.rowsIn,
-          floorMs: med('floor'),
-          sqlMs: med('sql'),
-          tsMs: med('ts'),
-        };
+        const { runGroup, parity, rowsIn } = r;
+        const [floorMs, sqlMs, tsMs] = (['floor', 'sql', 'ts'] as const).map((p) => medianMs(r, p));
+        return { runGroup, parity, rowsIn, floorMs, sqlMs, tsMs };
       },
     );
   },

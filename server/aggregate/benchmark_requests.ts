@@ -6,8 +6,7 @@ import type { Sql } from '../db/connect.ts';
 import { isUuid } from '../ids.ts';
 import type { BenchPath } from './benchmark.ts';
 
-export type BenchmarkRequestState = 'queued' | 'running' | 'completed' | 'failed';
-
+/** A benchmark request as the Benchmarks page shows it. */
 export type BenchmarkRequest = {
   id: string;
   jobId: string | null;
@@ -17,7 +16,7 @@ export type BenchmarkRequest = {
   period: string;
   reps: number;
   engines: BenchPath[];
-  state: BenchmarkRequestState;
+  state: 'queued' | 'running' | 'completed' | 'failed';
   done: number;
   total: number;
   runGroup: string | null;
@@ -30,45 +29,29 @@ export type BenchmarkRequest = {
 
 const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
-function fromRow(r: Record<string, unknown>): BenchmarkRequest {
-  return {
-    id: r.id as string,
-    jobId: (r.job_id as string | null) ?? null,
-    kind: r.kind as 'daily' | 'monthly',
-    sourceId: r.source_id as number,
-    sourceName: (r.source_name as string | null) ?? null,
-    period: r.period as string,
-    reps: r.reps as number,
-    engines: r.engines as BenchPath[],
-    state: r.state as BenchmarkRequestState,
-    done: r.done as number,
-    total: r.total as number,
-    runGroup: (r.run_group as string | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    requestedBy: (r.requested_by as number | null) ?? null,
-    createdAt: iso(r.created_at)!,
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-  };
-}
+/** A request as `selectRequests` selects it, its times made ISO text. */
+const fromRow = (r: Record<string, unknown>) =>
+  ({
+    ...r,
+    createdAt: iso(r.createdAt),
+    startedAt: iso(r.startedAt),
+    finishedAt: iso(r.finishedAt),
+  }) as BenchmarkRequest;
 
-const COLUMNS = (sql: Sql) =>
-  sql`b.id::text, b.job_id::text, b.kind, b.source_id, s.name as source_name, b.period::text, b.reps,
-      b.engines, b.state, b.done, b.total, b.run_group::text, b.error, b.requested_by, b.created_at,
-      b.started_at, b.finished_at`;
+const selectRequests = (sql: Sql) =>
+  sql`select b.id::text, b.job_id::text as "jobId", b.kind, b.source_id as "sourceId", s.name as "sourceName",
+      b.period::text, b.reps, b.engines, b.state, b.done, b.total, b.run_group::text as "runGroup",
+      b.error, b.requested_by as "requestedBy", b.created_at as "createdAt", b.started_at as "startedAt",
+      b.finished_at as "finishedAt"
+    from benchmark_requests b left join sources s on s.id = b.source_id`;
 
 /** Records a request before its job is queued; returns its id. */
 export async function insertBenchmarkRequest(
   sql: Sql,
-  r: {
-    kind: string;
-    sourceId: number;
-    period: string;
-    reps: number;
-    engines: BenchPath[];
-    total: number;
-    requestedBy: number | null;
-  },
+  r: Pick<
+    BenchmarkRequest,
+    'kind' | 'sourceId' | 'period' | 'reps' | 'engines' | 'total' | 'requestedBy'
+  >,
 ): Promise<string> {
   const [row] = await sql`
     insert into benchmark_requests (kind, source_id, period, reps, engines, total, requested_by)
@@ -112,8 +95,7 @@ export async function getBenchmarkRequest(
   id: string,
 ): Promise<BenchmarkRequest | null> {
   if (!isUuid(id)) return null;
-  const [row] = await sql`select ${COLUMNS(sql)} from benchmark_requests b
-    left join sources s on s.id = b.source_id where b.id = ${id}::uuid`;
+  const [row] = await sql`${selectRequests(sql)} where b.id = ${id}::uuid`;
   return row ? fromRow(row) : null;
 }
 
@@ -122,7 +104,6 @@ export async function listBenchmarkRequests(
   sql: Sql,
   limit: number,
 ): Promise<BenchmarkRequest[]> {
-  const rows = await sql`select ${COLUMNS(sql)} from benchmark_requests b
-    left join sources s on s.id = b.source_id order by b.created_at desc limit ${limit}`;
+  const rows = await sql`${selectRequests(sql)} order by b.created_at desc limit ${limit}`;
   return rows.map(fromRow);
 }

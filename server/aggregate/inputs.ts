@@ -8,6 +8,3 @@ export const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a mont
 );
 /** A source id in a JSON body (an `integer` column). */
 export const SourceId = z.number().int().positive().max(2 ** 31 - 1);
-
-/** The first day of the month `m` names (YYYY-MM, or any day in it). */
-export const monthStart = (m: string) => `${m.slice(0, 7)}-01`;

@@ -4,41 +4,10 @@
  * never the facts; exact BigInt sums; batches written through the caller's transaction.
  */
 import type { Sql } from '../db/connect.ts';
-import { exact, formatScaled, jsonNumberMap, parseScaled, ratio } from './numeric.ts';
+import { exact, parseScaled } from './numeric.ts';
 import { addMonths, monthOf } from './period.ts';
-import { insertMonthlyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
-import type { MonthlyRow } from './rollup_row.ts';
-
-const CURSOR_ROWS = 10_000;
-const WRITE_BATCH = 5_000;
-
-export type MonthlyInput = { sourceId: number; month: string; tz: string };
-
-type Vm = {
-  key: string;
-  present: number;
-  on: number;
-  days: number;
-  // JS integer sums (checked safe when the VM is finished); micro-hours for the hours.
-  vcpu: number;
-  ram: number;
-  diskMilli: number;
-  onH: number;
-  vcpuH: number;
-  ramH: number;
-  diskH: number;
-  pools: Map<string, number>;
-  first: string;
-  last: string;
-  latest: {
-    sourceVmId: string;
-    name: string;
-    firstSeen: string | null;
-    lastSeen: string | null;
-    created: string | null;
-    deleted: string | null;
-  };
-};
+import { type MonthlyRow, type Sums, totalsRow, vmMeasures } from './rollup_row.ts';
+import { foldByVm, insertMonthlyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
 
 /** A row of the daily-rollup cursor in aggregateMonthlyTs, in select order (int8 as numbers). */
 type DailyValues = [
@@ -63,12 +32,36 @@ type DailyValues = [
   deleted: string | null,
 ];
 
+// JS integer sums (checked safe when the VM is finished); micro-hours for the hours.
+const newVm = (r: DailyValues) => ({
+  key: r[0],
+  present: 0,
+  on: 0,
+  days: 0,
+  vcpu: 0,
+  ram: 0,
+  diskMilli: 0,
+  onH: 0,
+  vcpuH: 0,
+  ramH: 0,
+  diskH: 0,
+  pools: new Map<string, number>(),
+  first: r[13],
+  /** The VM's latest day: days come in order, so it carries the latest identity and lifecycle. */
+  latest: r,
+});
+
 const micro = (s: string) => parseScaled(s, 6);
 
 /** Replaces the monthly rollup of (sourceId, month) inside `tx`; `read` serves the cursor. Returns VM rows written. */
-export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput): Promise<number> {
-  const { sourceId, tz } = input;
-  const m0 = monthOf(input.month);
+export async function aggregateMonthlyTs(
+  read: Sql,
+  tx: Sql,
+  sourceId: number,
+  month: string,
+  tz: string,
+): Promise<number> {
+  const m0 = monthOf(month);
   const m1 = addMonths(m0, 1);
   const [b] = await tx`
     select (${m0}::date::timestamp at time zone ${tz})::text as start,
@@ -82,7 +75,7 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date`;
   let nNum = 0;
   let complete = true;
-  const dt = {
+  const dt: Sums = {
     present: 0n,
     on: 0n,
     vcpu: 0n,
@@ -115,19 +108,12 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
     return 0;
   }
 
-  let batch: MonthlyRow[] = [];
-  let pending: Promise<void> = Promise.resolve();
   let written = 0;
-  const flush = async () => {
-    const rows = batch;
-    batch = [];
-    await pending;
-    pending = insertMonthlyRows(tx, sourceId, m0, rows);
-  };
-  const finish = (v: Vm) => {
+  const finish = (v: ReturnType<typeof newVm>): MonthlyRow => {
     const x = (n: number) => exact(n, v.key);
-    const vm = {
-      ...v,
+    const s = {
+      present: BigInt(v.present),
+      on: BigInt(v.on),
       vcpu: x(v.vcpu),
       ram: x(v.ram),
       diskMilli: x(v.diskMilli),
@@ -136,84 +122,38 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
       ramH: x(v.ramH),
       diskH: x(v.diskH),
     };
-    const sp = BigInt(vm.present);
-    const pools = [...v.pools.entries()].map(([p, h]) => [p, x(h)] as const);
-    batch.push({
-      vm_key: vm.key,
-      source_vm_id: vm.latest.sourceVmId,
-      name: vm.latest.name,
-      total_samples: nNum,
-      samples_present: vm.present,
-      powered_on_samples: vm.on,
-      days_present: vm.days,
-      days_covered: covered,
-      sum_vcpu: vm.vcpu.toString(),
-      sum_ram_mb: vm.ram.toString(),
-      sum_disk_gb: formatScaled(vm.diskMilli, 3),
-      presence: ratio(sp, 1n, n),
-      avg_vcpu: ratio(vm.vcpu, 1n, n),
-      avg_ram_gb: ratio(vm.ram, 1n, 1024n * n),
-      avg_disk_gb: ratio(vm.diskMilli, 1000n, n),
-      powered_on_ratio: ratio(BigInt(vm.on), 1n, sp),
-      powered_on_hours: formatScaled(vm.onH, 6),
-      vcpu_hours: formatScaled(vm.vcpuH, 6),
-      ram_gb_hours: formatScaled(vm.ramH, 6),
-      disk_gb_hours: formatScaled(vm.diskH, 6),
-      pool_samples: jsonNumberMap(pools.map(([p, h]) => [p, h.toString()])),
-      pool_pct: jsonNumberMap(pools.map(([p, h]) => [p, ratio(h * 100n, 1n, sp)])),
-      first_sample_at: vm.first,
-      last_sample_at: vm.last,
-      first_seen_at: vm.latest.firstSeen,
-      last_seen_at: vm.latest.lastSeen,
-      created_at: vm.latest.created,
-      deleted_at: vm.latest.deleted,
-    });
+    const pools = [...v.pools].map(([p, h]): [string, bigint] => [p, x(h)]);
+    const l = v.latest;
     written++;
+    return {
+      vm_key: v.key,
+      source_vm_id: l[1],
+      name: l[2],
+      total_samples: nNum,
+      samples_present: v.present,
+      powered_on_samples: v.on,
+      days_present: v.days,
+      days_covered: covered,
+      ...vmMeasures(s, n, pools, v.first, l[14]),
+      first_seen_at: l[15],
+      last_seen_at: l[16],
+      created_at: l[17],
+      deleted_at: l[18],
+    };
   };
 
-  let vm: Vm | null = null;
-  const cursor = read`
+  await foldByVm(
+    read`
     select vm_key, source_vm_id, name, samples_present, powered_on_samples, sum_vcpu, sum_ram_mb,
            (sum_disk_gb * 1000)::int8, (powered_on_hours * 1000000)::int8, (vcpu_hours * 1000000)::int8,
            (ram_gb_hours * 1000000)::int8, (disk_gb_hours * 1000000)::int8, pool_samples, first_sample_at::text, last_sample_at::text,
            first_seen_at::text, last_seen_at::text, created_at::text, deleted_at::text
     from vm_daily_rollup
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date
-    order by vm_key, day`
-    .values()
-    .cursor(CURSOR_ROWS);
-  for await (const rows of cursor) {
-    for (const r of rows as unknown as DailyValues[]) {
-      // Days come in order: the last one carries the latest identity and lifecycle.
-      const latest = {
-        sourceVmId: r[1],
-        name: r[2],
-        firstSeen: r[15],
-        lastSeen: r[16],
-        created: r[17],
-        deleted: r[18],
-      };
-      if (vm === null || vm.key !== r[0]) {
-        if (vm) finish(vm);
-        if (batch.length >= WRITE_BATCH) await flush();
-        vm = {
-          key: r[0],
-          present: 0,
-          on: 0,
-          days: 0,
-          vcpu: 0,
-          ram: 0,
-          diskMilli: 0,
-          onH: 0,
-          vcpuH: 0,
-          ramH: 0,
-          diskH: 0,
-          pools: new Map(),
-          first: r[13],
-          last: r[14],
-          latest,
-        };
-      }
+    order by vm_key, day`,
+    newVm,
+    (vm, r: DailyValues) => {
+      vm.latest = r;
       vm.present += r[3];
       vm.on += r[4];
       vm.days++;
@@ -225,35 +165,15 @@ export async function aggregateMonthlyTs(read: Sql, tx: Sql, input: MonthlyInput
       vm.ramH += r[10];
       vm.diskH += r[11];
       for (const pool in r[12]) vm.pools.set(pool, (vm.pools.get(pool) ?? 0) + r[12][pool]);
-      vm.last = r[14];
-      vm.latest = latest;
-    }
-  }
-  if (vm) finish(vm);
-  await flush();
-  await pending;
+    },
+    finish,
+    (rows) => insertMonthlyRows(tx, sourceId, m0, rows),
+  );
 
   const monthComplete = complete && covered === b.days_in_month;
   const key = { source_id: sourceId, month: m0, days_covered: covered };
-  await insertTotals(tx, 'source_monthly_totals', key, {
-    total_samples: nNum,
-    complete: monthComplete,
-    vm_count: written,
-    samples_present: dt.present.toString(),
-    powered_on_samples: dt.on.toString(),
-    sum_vcpu: dt.vcpu.toString(),
-    sum_ram_mb: dt.ram.toString(),
-    sum_disk_gb: formatScaled(dt.diskMilli, 3),
-    avg_vm_count: ratio(dt.present, 1n, n),
-    avg_powered_on: ratio(dt.on, 1n, n),
-    avg_vcpu: ratio(dt.vcpu, 1n, n),
-    avg_ram_gb: ratio(dt.ram, 1n, 1024n * n),
-    avg_disk_gb: ratio(dt.diskMilli, 1000n, n),
-    powered_on_hours: formatScaled(dt.onH, 6),
-    vcpu_hours: formatScaled(dt.vcpuH, 6),
-    ram_gb_hours: formatScaled(dt.ramH, 6),
-    disk_gb_hours: formatScaled(dt.diskH, 6),
-  });
+  const counts = { total_samples: nNum, complete: monthComplete, vm_count: written };
+  await insertTotals(tx, 'source_monthly_totals', key, totalsRow(dt, n, counts));
   await registerSnapshot(tx, 'monthly', sourceId, b.start, b.end, written, monthComplete);
   return written;
 }

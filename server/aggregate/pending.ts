@@ -4,6 +4,7 @@
  * only.
  */
 import type { Sql } from '../db/connect.ts';
+import { AppError } from '../errors.ts';
 
 /** Closed local days of the last `lookbackDays` with captures newer than their daily rollup. */
 export async function staleDays(
@@ -44,4 +45,13 @@ export async function allSourceIds(sql: Sql): Promise<number[]> {
 /** Whether a source exists. */
 export async function sourceExists(sql: Sql, id: number): Promise<boolean> {
   return (await sql`select 1 from sources where id = ${id}`).length > 0;
+}
+
+/** Refuses a request's `source` that names no source (the same error for reruns and benchmarks). */
+export async function requireSource(sql: Sql, id: number): Promise<void> {
+  if (!(await sourceExists(sql, id))) {
+    throw new AppError('invalid_request', `source: no source with id ${id}`, {
+      issues: [{ path: 'source', message: 'no such source' }],
+    });
+  }
 }

@@ -16,7 +16,7 @@ export function isDay(s: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
 
-/** The first day of the month holding `day` (YYYY-MM-01). */
+/** The first day (YYYY-MM-01) of the month that `day` (or a month YYYY-MM) names. */
 export function monthOf(day: string): string {
   return `${day.slice(0, 7)}-01`;
 }

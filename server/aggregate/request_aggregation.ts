@@ -10,12 +10,12 @@ import { z } from 'zod';
 import { type Actor, auditAction } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import type { Jobs } from '../jobs/boss.ts';
+import { assertJobs, type Jobs } from '../jobs/boss.ts';
 import { JobRow, jobsByIds } from '../jobs/job_queries.ts';
 import { enqueueRange } from './aggregation_jobs.ts';
-import { Month, monthStart, SourceId } from './inputs.ts';
-import { daysBetween, isDay, monthsBetween } from './period.ts';
-import { sourceExists } from './pending.ts';
+import { Month, SourceId } from './inputs.ts';
+import { daysBetween, isDay, monthOf, monthsBetween } from './period.ts';
+import { requireSource } from './pending.ts';
 import { findAggregationRequest, saveAggregationRequest } from './request_queries.ts';
 
 const MAX_JOBS_PER_REQUEST = 5000;
@@ -64,17 +64,11 @@ export async function requestAggregation(
   b: AggregationRequest,
   actor: Actor,
 ): Promise<string> {
-  if (!jobs) {
-    throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
-  }
-  if (b.source && !(await sourceExists(sql, b.source))) {
-    throw new AppError('invalid_request', `source: no source with id ${b.source}`, {
-      issues: [{ path: 'source', message: 'no such source' }],
-    });
-  }
+  assertJobs(jobs);
+  if (b.source) await requireSource(sql, b.source);
   const periods = b.kind === 'daily'
     ? daysBetween(b.from, b.to)
-    : monthsBetween(monthStart(b.from), monthStart(b.to));
+    : monthsBetween(b.from, monthOf(b.to));
   if (periods.length > MAX_JOBS_PER_REQUEST) {
     throw new AppError(
       'invalid_request',
@@ -84,16 +78,11 @@ export async function requestAggregation(
   }
   const engine = b.engine ?? jobs.engine;
   const enqueued = await enqueueRange(jobs, { kind: b.kind, sourceId: b.source, periods, engine });
-  const { id } = await saveAggregationRequest(sql, {
+  const id = await saveAggregationRequest(sql, {
     kind: b.kind,
     engine,
     params: b,
-    jobs: enqueued.map((e) => ({
-      id: e.id,
-      queue: e.queue,
-      sourceId: e.sourceId,
-      period: e.period,
-    })),
+    jobs: enqueued.map(({ kind: _kind, ...job }) => job),
     requestedBy: actor.id,
   });
   const { wait: _wait, ...asked } = b;

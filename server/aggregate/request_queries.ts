@@ -16,14 +16,14 @@ export async function saveAggregationRequest(
     jobs: StoredJobRef[];
     requestedBy: number | null;
   },
-): Promise<{ id: string; createdAt: string }> {
+): Promise<string> {
   const [row] = await sql`
     insert into aggregation_requests (kind, engine, params, jobs, requested_by)
     values (${r.kind}, ${r.engine}, ${sql.json(r.params as JSONValue)}, ${
     sql.json(r.jobs)
   }, ${r.requestedBy})
-    returning id, created_at`;
-  return { id: row.id, createdAt: new Date(row.created_at).toISOString() };
+    returning id`;
+  return row.id;
 }
 
 /** One request, or null (also for an id that is not a uuid). */
@@ -80,34 +80,25 @@ export async function listBenchmarkRuns(sql: Sql, limit: number): Promise<Benchm
     order by g.at desc, r.run_group, r.rep, r.path`;
   const groups = new Map<string, BenchmarkGroupItem>();
   for (const r of rows) {
-    let g = groups.get(r.run_group);
-    if (!g) {
-      g = {
-        runGroup: r.run_group,
-        kind: r.kind,
-        period: r.period,
-        sourceId: r.source_id,
-        rowsIn: r.rows_in,
-        parity: 'match',
-        explain: null,
-        explainTs: null,
-        notes: r.notes,
-        createdAt: new Date(r.created_at).toISOString(),
-        runs: [],
-      };
-      groups.set(r.run_group, g);
-    }
+    const g: BenchmarkGroupItem = groups.get(r.run_group) ?? {
+      runGroup: r.run_group,
+      kind: r.kind,
+      period: r.period,
+      sourceId: r.source_id,
+      rowsIn: r.rows_in,
+      parity: 'match',
+      explain: null,
+      explainTs: null,
+      notes: r.notes,
+      createdAt: new Date(r.created_at).toISOString(),
+      runs: [],
+    };
+    groups.set(r.run_group, g);
     if (r.parity !== 'match') g.parity = 'mismatch';
     if (r.explain && r.path === 'sql') g.explain = r.explain;
     if (r.explain && r.path === 'ts') g.explainTs = r.explain;
-    g.runs.push({
-      path: r.path,
-      rep: r.rep,
-      rowsOut: r.rows_out,
-      durationMs: r.duration_ms,
-      checksum: r.checksum,
-      parity: r.parity,
-    });
+    const { path, rep, rows_out: rowsOut, duration_ms: durationMs, checksum, parity } = r;
+    g.runs.push({ path, rep, rowsOut, durationMs, checksum, parity });
   }
   return [...groups.values()];
 }

@@ -4,8 +4,10 @@
  * write batch's JSON. The engines build rows of these types; write_rollups.ts derives its
  * statement from the same lists. Columns not listed are filled by the writer: source_id
  * and the period, and for daily rows the lifecycle columns, read from vm_lifecycle as the
- * SQL path reads them.
+ * SQL path reads them. The columns both engines derive alike from exact sums, a VM's and a
+ * period's totals, are computed here once (`vmMeasures`, `totalsRow`).
  */
+import { formatScaled, jsonNumberMap, ratio } from './numeric.ts';
 
 /**
  * How a value travels: `int` as a JS number; `decimal` (bigint and numeric columns) as
@@ -75,3 +77,61 @@ export const MONTHLY_ROW = {
 
 export type DailyRow = Row<typeof DAILY_ROW>;
 export type MonthlyRow = Row<typeof MONTHLY_ROW>;
+
+/** Exact sums of a VM or a period: samples, vCPUs, MiB, thousandths of a GB; hours in millionths. */
+export type Sums = Record<
+  'present' | 'on' | 'vcpu' | 'ram' | 'diskMilli' | 'onH' | 'vcpuH' | 'ramH' | 'diskH',
+  bigint
+>;
+
+/** The columns VM rows and totals rows derive alike from sums over `n` samples. */
+function sumColumns(s: Sums, n: bigint) {
+  return {
+    sum_vcpu: s.vcpu.toString(),
+    sum_ram_mb: s.ram.toString(),
+    sum_disk_gb: formatScaled(s.diskMilli, 3),
+    avg_vcpu: ratio(s.vcpu, 1n, n),
+    avg_ram_gb: ratio(s.ram, 1n, 1024n * n),
+    avg_disk_gb: ratio(s.diskMilli, 1000n, n),
+    powered_on_hours: formatScaled(s.onH, 6),
+    vcpu_hours: formatScaled(s.vcpuH, 6),
+    ram_gb_hours: formatScaled(s.ramH, 6),
+    disk_gb_hours: formatScaled(s.diskH, 6),
+  };
+}
+
+/** A VM's `measures` columns from its sums over `n` samples and its samples per pool. */
+export function vmMeasures(
+  s: Sums,
+  n: bigint,
+  pools: [string, bigint][],
+  first: string,
+  last: string,
+): Row<typeof measures> {
+  return {
+    ...sumColumns(s, n),
+    presence: ratio(s.present, 1n, n),
+    powered_on_ratio: ratio(s.on, 1n, s.present),
+    pool_samples: jsonNumberMap(pools.map(([p, h]) => [p, h.toString()])),
+    pool_pct: jsonNumberMap(pools.map(([p, h]) => [p, ratio(h * 100n, 1n, s.present)])),
+    first_sample_at: first,
+    last_sample_at: last,
+  };
+}
+
+/** A period's totals row (source_daily_totals, source_monthly_totals) from its sums. */
+export function totalsRow(
+  s: Sums,
+  n: bigint,
+  counts: { total_samples: number; complete: boolean; vm_count: number },
+) {
+  return {
+    ...counts,
+    samples_present: s.present.toString(),
+    powered_on_samples: s.on.toString(),
+    ...sumColumns(s, n),
+    avg_vm_count: ratio(s.present, 1n, n),
+    avg_powered_on: ratio(s.on, 1n, n),
+  };
+}
+export type TotalsRow = ReturnType<typeof totalsRow>;

@@ -17,7 +17,8 @@ import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { BenchmarkStart, startBenchmark } from './benchmark_action.ts';
-import { Day, Month, monthStart } from './inputs.ts';
+import { Day, Month } from './inputs.ts';
+import { monthOf } from './period.ts';
 import { BenchmarkGroupItem, listBenchmarkRuns } from './request_queries.ts';
 import {
   AggregationProgress,
@@ -36,48 +37,21 @@ const RollupParams = z.object({
   cursor: cursorParam(RollupCursor).optional(),
 });
 
-const RollupPage = ListOf(RollupItem);
-
-/** A rollup's CSV columns: its fields, pool percentages flattened to `pool=pct;…`. */
-const rollupCsv = (kind: 'daily' | 'monthly'): CsvColumn<RollupItem>[] => [
-  ...fieldColumns<RollupItem>([
-    'key',
-    'sourceId',
-    'period',
-    'sourceVmId',
-    'name',
-    'totalSamples',
-    'samplesPresent',
-    'poweredOnSamples',
-    'presence',
-    'avgVcpu',
-    'avgRamGb',
-    'avgDiskGb',
-    'poweredOnRatio',
-    'poweredOnHours',
-    'vcpuHours',
-    'ramGbHours',
-    'diskGbHours',
-  ]),
-  {
-    header: 'poolPct',
-    value: (r) => Object.entries(r.poolPct ?? {}).map(([k, v]) => `${k}=${v}`).join(';'),
-  },
-  ...fieldColumns<RollupItem>(
+const MONTHLY_ONLY: string[] = ['daysPresent', 'daysCovered'];
+/**
+ * A rollup's CSV columns: its fields in order (daysPresent and daysCovered for months only),
+ * pool percentages flattened to `pool=pct;…`.
+ */
+const rollupCsv = (kind: 'daily' | 'monthly'): CsvColumn<RollupItem>[] =>
+  fieldColumns<RollupItem>(
+    RollupItem.keyof().options.filter((f) => kind === 'monthly' || !MONTHLY_ONLY.includes(f)),
     ['firstSampleAt', 'lastSampleAt', 'firstSeenAt', 'lastSeenAt', 'createdAt', 'deletedAt'],
-    ['firstSampleAt', 'lastSampleAt', 'firstSeenAt', 'lastSeenAt', 'createdAt', 'deletedAt'],
-  ),
-  ...(kind === 'monthly' ? fieldColumns<RollupItem>(['daysPresent', 'daysCovered']) : []),
-];
-
-/** Every row of the period as CSV, read 5,000 at a time as the client takes them. */
-function rollupsCsv(sql: Sql, fileName: string, q: Parameters<typeof listRollups>[1]) {
-  return csvResponse(
-    fileName,
-    rollupCsv(q.kind),
-    allPages((cursor: string | undefined) => listRollups(sql, { ...q, limit: 5000, cursor })),
+  ).map((c) =>
+    c.header !== 'poolPct' ? c : {
+      header: 'poolPct',
+      value: (r) => Object.entries(r.poolPct ?? {}).map(([k, v]) => `${k}=${v}`).join(';'),
+    }
   );
-}
 
 type BenchmarkRunRow = BenchmarkGroupItem['runs'][number] & { group: BenchmarkGroupItem };
 /** Benchmarks as CSV: one row per run, with its group's period and verdict (not the plans). */
@@ -149,14 +123,16 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     const q = { kind, period, sourceId: p.source, limit: p.limit, cursor: p.cursor };
     if (wantsCsv(c.req.header('accept'))) {
       const name = `vmledger-${kind}-${kind === 'daily' ? period : period.slice(0, 7)}.csv`;
-      return rollupsCsv(sql, name, { ...q, cursor: undefined });
+      // Every row of the period, read 5,000 at a time as the client takes them.
+      const page = (cursor?: string) => listRollups(sql, { ...q, limit: 5000, cursor });
+      return csvResponse(name, rollupCsv(kind), allPages(page));
     }
     return listRollups(sql, q).then((page) => c.json(page));
   };
   const rollupReply = {
     200: {
       description: '`{"items", "total", "next"}` or CSV',
-      schema: RollupPage,
+      schema: ListOf(RollupItem),
       produces: ['text/csv'],
     },
   };
@@ -183,7 +159,7 @@ export function aggregationRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
     summary:
       'Monthly VM rollups of a month (paged JSON; Accept: text/csv streams the whole month as CSV)',
     responses: rollupReply,
-  }, (c, { query: p }) => rollups(c, 'monthly', monthStart(p.month), p));
+  }, (c, { query: p }) => rollups(c, 'monthly', monthOf(p.month), p));
 
   doc.define(app, {
     method: 'post',

@@ -23,10 +23,11 @@ export type SyntheticOptions = {
 /** Inserts captures, facts and lifecycle rows; returns the number of fact rows. */
 export async function generateFacts(sql: Sql, o: SyntheticOptions): Promise<number> {
   const endMs = Date.parse(o.start) + (o.captures - 1) * o.intervalSeconds * 1000;
+  const end = new Date(endMs).toISOString();
   for (let t = Date.parse(o.start); t < endMs; t += 28 * 86400_000) {
     await sql`select vm_hourly_stats_ensure_partition(${new Date(t).toISOString()}::timestamptz)`;
   }
-  await sql`select vm_hourly_stats_ensure_partition(${new Date(endMs).toISOString()}::timestamptz)`;
+  await sql`select vm_hourly_stats_ensure_partition(${end}::timestamptz)`;
   const skip = o.skip ?? [];
   const runId = randomUUID();
   await sql`
@@ -82,14 +83,12 @@ export async function generateFacts(sql: Sql, o: SyntheticOptions): Promise<numb
     select f.source_id, f.vm_key, min(f.source_vm_id), min(f.name), min(f.snapshot_time), max(f.snapshot_time),
            case when substr(f.vm_key, 4)::int % 17 = 0 then null else min(f.snapshot_time) - interval '20 minutes' end,
            case when substr(f.vm_key, 4)::int % 17 = 0 then null else 'source' end,
-           case when max(f.snapshot_time) < ${new Date(endMs).toISOString()}::timestamptz
+           case when max(f.snapshot_time) < ${end}::timestamptz
                 then max(f.snapshot_time) + interval '10 minutes' end,
-           case when max(f.snapshot_time) < ${
-    new Date(endMs).toISOString()
-  }::timestamptz then 'absence' end
+           case when max(f.snapshot_time) < ${end}::timestamptz then 'absence' end
     from vm_hourly_stats f
     where f.source_id = ${o.sourceId} and f.snapshot_time >= ${o.start}::timestamptz
-      and f.snapshot_time <= ${new Date(endMs).toISOString()}::timestamptz
+      and f.snapshot_time <= ${end}::timestamptz
     group by f.source_id, f.vm_key
     on conflict (source_id, vm_key) do update set last_seen_at = excluded.last_seen_at, deleted_at = excluded.deleted_at`;
   // Lifecycle rows written outside ingest: ingest's cached view of the source is now stale.

@@ -1,5 +1,5 @@
 /**
- * Bulk writes of the TypeScript path: each batch of rollup rows is one statement with one
+ * The TypeScript engines' read loop and bulk writes: each batch of rollup rows is one statement with one
  * JSON parameter expanded by jsonb_to_recordset (numerics travel as decimal text, so
  * nothing passes through a float), its columns taken from the row declarations in
  * rollup_row.ts. Lifecycle columns of daily rows are looked up in the same statement,
@@ -13,8 +13,50 @@ import {
   LIFECYCLE,
   MONTHLY_ROW,
   type MonthlyRow,
+  type TotalsRow,
   TRANSPORT,
 } from './rollup_row.ts';
+
+const CURSOR_ROWS = 10_000;
+const WRITE_BATCH = 5_000;
+
+/**
+ * The loop both engines run: reads `query`'s rows (ordered by VM key, the key first) through a
+ * cursor, so memory holds one VM and one write batch whatever the estate size; folds each
+ * VM's rows (`start` on its first, `add` on every one) and hands the row `finish` makes of it
+ * to `write`, WRITE_BATCH rows at a time with at most one write in flight, so writing
+ * overlaps reading.
+ */
+export async function foldByVm<F extends [string, ...unknown[]], V extends { key: string }, R>(
+  query: { values(): { cursor(rows: number): AsyncIterable<unknown[]> } },
+  start: (first: F) => V,
+  add: (vm: V, r: F) => void,
+  finish: (vm: V) => R,
+  write: (rows: R[]) => Promise<void>,
+): Promise<void> {
+  let batch: R[] = [];
+  let pending: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    const rows = batch;
+    batch = [];
+    await pending;
+    pending = write(rows);
+  };
+  let vm: V | null = null;
+  for await (const rows of query.values().cursor(CURSOR_ROWS)) {
+    for (const r of rows as F[]) {
+      if (vm === null || vm.key !== r[0]) {
+        if (vm) batch.push(finish(vm));
+        if (batch.length >= WRITE_BATCH) await flush();
+        vm = start(r);
+      }
+      add(vm, r);
+    }
+  }
+  if (vm) batch.push(finish(vm));
+  await flush();
+  await pending;
+}
 
 // Statement parts derived from the row declarations, once: the target columns, their
 // values read from the JSON record `r` (jsonb text cast back), and that record's definition.
@@ -62,27 +104,6 @@ export async function insertMonthlyRows(
     select ${sourceId}, ${month}::date, ${tx.unsafe(MONTHLY.values)}
     from jsonb_to_recordset(${tx.json(rows)}) as r(${tx.unsafe(MONTHLY.record)})`;
 }
-
-/** Totals of a period, as decimal text (same columns for daily and monthly totals). */
-export type TotalsRow = {
-  total_samples: number;
-  complete: boolean;
-  vm_count: number;
-  samples_present: string;
-  powered_on_samples: string;
-  sum_vcpu: string;
-  sum_ram_mb: string;
-  sum_disk_gb: string;
-  avg_vm_count: string;
-  avg_powered_on: string;
-  avg_vcpu: string;
-  avg_ram_gb: string;
-  avg_disk_gb: string;
-  powered_on_hours: string;
-  vcpu_hours: string;
-  ram_gb_hours: string;
-  disk_gb_hours: string;
-};
 
 /**
  * Writes a period's totals row; `key` holds the columns that name the period (source_id,

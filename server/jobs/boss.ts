@@ -8,6 +8,7 @@
 import { PgBoss, type Queue, type ScheduleOptions } from 'pg-boss';
 import type { Sql } from '../db/connect.ts';
 import type { Engine } from '../aggregate/run.ts';
+import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 
@@ -32,20 +33,24 @@ export type JobFeature = {
   workers: (jobs: Jobs, pollingIntervalSeconds: number) => Promise<void>;
 };
 
-export type JobsOptions = {
+/** What the running job system carries for workers and actions, as started. */
+type JobSettings = {
   sql: Sql;
+  reportTz: string;
+  /** Days a generated report is kept (VMLEDGER_REPORT_RETENTION_DAYS; default 90). */
+  reportRetentionDays?: number;
+  engine: Engine;
+  /** HH:MM in reportTz: daily aggregation (reports follow later). */
+  dailyAt: string;
+};
+
+export type JobsOptions = JobSettings & {
   /** Connection string of the same database (pg-boss uses its own `pg` pool). */
   url: string;
   /** The features with background work (server/main.ts#JOB_FEATURES). */
   features: JobFeature[];
-  reportTz: string;
-  /** Days a generated report is kept (VMLEDGER_REPORT_RETENTION_DAYS; default 90). */
-  reportRetentionDays?: number;
   /** Months of facts kept by maintenance (VMLEDGER_RETENTION_MONTHS; 0, the default: forever). */
   retentionMonths?: number;
-  engine: Engine;
-  /** HH:MM in reportTz: daily aggregation (reports follow later). */
-  dailyAt: string;
   /** Run workers on this node (default true). */
   workers?: boolean;
   /** Install cron schedules (default true). */
@@ -58,35 +63,20 @@ export type JobsOptions = {
 };
 
 /** The running job system: what workers and actions need. */
-export type Jobs = {
+export type Jobs = JobSettings & {
   boss: PgBoss;
-  sql: Sql;
   /** Every queue of every feature: the one queue registry (GET /jobs and the Jobs page list them). */
   queues: string[];
-  reportTz: string;
-  /** Days a generated report is kept (scheduled or requested). */
-  reportRetentionDays?: number;
   retentionMonths: number;
-  engine: Engine;
-  dailyAt: string;
   /** This node's metrics; workers registered with jobs/instrument.ts#work count runs here. */
   metrics: Metrics;
   stop(): Promise<void>;
 };
 
-/**
- * Creates missing queues and brings existing ones to the given options. pg-boss refuses
- * any `policy` in updateQueue (even the same value), so it is left out there.
- */
-async function ensureQueues(boss: PgBoss, queues: [string, Omit<Queue, 'name'>][]) {
-  const existing = new Set((await boss.getQueues()).map((q) => q.name));
-  for (const [name, options] of queues) {
-    if (existing.has(name)) {
-      const { policy: _policy, ...changeable } = options;
-      await boss.updateQueue(name, changeable);
-    } else {
-      await boss.createQueue(name, options);
-    }
+/** Refuses an action that needs the job system (`jobs_unavailable`) on a server without it. */
+export function assertJobs(jobs: Jobs | undefined): asserts jobs is Jobs {
+  if (!jobs) {
+    throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
   }
 }
 
@@ -127,11 +117,16 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
   };
   try {
-    const delay = o.retryDelaySeconds;
-    await ensureQueues(
-      boss,
-      queues.map((q) => [q.name, delay ? { ...q.options, retryDelay: delay } : q.options]),
-    );
+    // Missing queues are created, existing ones brought to the given options; pg-boss refuses
+    // any `policy` in updateQueue (even the same value), so it is left out there.
+    const existing = new Set((await boss.getQueues()).map((q) => q.name));
+    for (const q of queues) {
+      const delay = o.retryDelaySeconds;
+      const options = delay ? { ...q.options, retryDelay: delay } : q.options;
+      const { policy: _policy, ...changeable } = options;
+      if (existing.has(q.name)) await boss.updateQueue(q.name, changeable);
+      else await boss.createQueue(q.name, options);
+    }
     if (o.schedule !== false) {
       for (const s of o.features.flatMap((f) => f.schedules?.(jobs) ?? [])) {
         await boss.schedule(s.queue, s.cron, s.data ?? {}, s.options);

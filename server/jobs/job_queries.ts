@@ -33,7 +33,7 @@ export const JobRow = z.object({
 });
 export type JobRow = z.infer<typeof JobRow>;
 
-/** A row of pgboss.job as the queries below select it. */
+/** A row of pgboss.job as `selectJobs` selects it. */
 type JobTableRow = {
   id: string;
   name: string;
@@ -50,9 +50,7 @@ type JobTableRow = {
 
 function toRow(r: JobTableRow): JobRow {
   const output = r.output ?? null;
-  const message = typeof output === 'object' && output !== null && 'message' in output
-    ? output.message
-    : undefined;
+  const message = (output as { message?: unknown } | null)?.message;
   const error = r.state === 'failed' || r.state === 'retry'
     ? (typeof message === 'string' ? message : output ? JSON.stringify(output) : null)
     : null;
@@ -72,6 +70,10 @@ function toRow(r: JobTableRow): JobRow {
   };
 }
 
+const selectJobs = (sql: Sql) =>
+  sql`select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on,
+    started_on, completed_on from pgboss.job`;
+
 type JobFilter = { queues?: string[]; state?: string; since?: Date };
 const where = (sql: Sql, q: JobFilter) =>
   sql`where true ${q.queues ? sql`and name = any(${q.queues})` : sql``}
@@ -81,10 +83,7 @@ const where = (sql: Sql, q: JobFilter) =>
 /** Newest jobs first, of the given queues (default: every queue), state and age. */
 export async function listJobs(sql: Sql, q: JobFilter & { limit: number }): Promise<JobRow[]> {
   const rows = await sql<JobTableRow[]>`
-    select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on
-    from pgboss.job ${where(sql, q)}
-    order by created_on desc, id
-    limit ${q.limit}`;
+    ${selectJobs(sql)} ${where(sql, q)} order by created_on desc, id limit ${q.limit}`;
   return rows.map(toRow);
 }
 
@@ -121,9 +120,7 @@ export async function jobCounts(
 export async function jobsByIds(sql: Sql, given: string[]): Promise<JobRow[]> {
   const ids = given.filter(isUuid);
   if (ids.length === 0) return [];
-  const rows = await sql<JobTableRow[]>`
-    select id, name, state::text, data, output, retry_count, retry_limit, singleton_key, created_on, started_on, completed_on
-    from pgboss.job where id = any(${ids}::uuid[])`;
+  const rows = await sql<JobTableRow[]>`${selectJobs(sql)} where id = any(${ids}::uuid[])`;
   const byId = new Map(rows.map((r) => [String(r.id), toRow(r)]));
   return ids.map((id) => byId.get(id)).filter((r): r is JobRow => r !== undefined);
 }

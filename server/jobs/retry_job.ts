@@ -7,7 +7,7 @@
 import { type Actor, auditAction } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import type { Jobs } from './boss.ts';
+import { assertJobs, type Jobs } from './boss.ts';
 import { type JobRow, jobsByIds } from './job_queries.ts';
 
 /** Retries failed job `id` of `queue`; returns the job afterwards. */
@@ -17,9 +17,7 @@ export async function retryJob(
   ref: { queue: string; id: string },
   actor: Actor,
 ): Promise<JobRow> {
-  if (!jobs) {
-    throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
-  }
+  assertJobs(jobs);
   const [job] = await jobsByIds(sql, [ref.id]);
   if (!job || job.queue !== ref.queue || !jobs.queues.includes(job.queue)) {
     throw new AppError('not_found', `no job ${ref.queue}/${ref.id}`);

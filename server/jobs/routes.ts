@@ -7,11 +7,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
 import type { Sql } from '../db/connect.ts';
-import { AppError } from '../errors.ts';
 import { actorOf } from '../http/actions.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
 import { csvResponse, fieldColumns, onePage, wantsCsv } from '../http/csv.ts';
-import type { Jobs } from './boss.ts';
+import { assertJobs, type Jobs } from './boss.ts';
 import { JOB_STATES, JobRow, listJobs } from './job_queries.ts';
 import { retryJob } from './retry_job.ts';
 
@@ -22,23 +21,11 @@ const ListParams = z.object({
 });
 const RetryParams = z.object({ queue: z.string().max(100), id: z.string().max(100) });
 
-const JOB_CSV = fieldColumns<JobRow>(
-  [
-    'id',
-    'queue',
-    'state',
-    'data',
-    'output',
-    'error',
-    'retryCount',
-    'retryLimit',
-    'singletonKey',
-    'createdOn',
-    'startedOn',
-    'completedOn',
-  ],
-  ['createdOn', 'startedOn', 'completedOn'],
-);
+const JOB_CSV = fieldColumns<JobRow>(JobRow.keyof().options, [
+  'createdOn',
+  'startedOn',
+  'completedOn',
+]);
 
 export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -61,9 +48,7 @@ export function jobsRoutes(sql: Sql, doc: ApiDoc, jobs?: Jobs) {
       503: 'Jobs not running',
     },
   }, async (c, { query: q }) => {
-    if (!jobs) {
-      throw new AppError('jobs_unavailable', 'background jobs are not running on this server');
-    }
+    assertJobs(jobs);
     const queues = q.queue ? jobs.queues.filter((name) => name === q.queue) : jobs.queues;
     const list = listJobs(sql, { ...q, queues });
     if (wantsCsv(c.req.header('accept'))) {
