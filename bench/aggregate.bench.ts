@@ -17,7 +17,7 @@ import { startEmbeddedPostgres } from '../server/db/embedded.ts';
 import { migrate } from '../server/db/migrate.ts';
 import { type BenchmarkResult, runBenchmark } from '../server/aggregate/benchmark.ts';
 import { runAggregation } from '../server/aggregate/run.ts';
-import { generateFacts } from '../server/aggregate/synthetic_facts.ts';
+import { generateFacts } from '../tests/support/synthetic_facts.ts';
 import { addDays } from '../server/aggregate/period.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { type BenchReport, median } from './harness.ts';

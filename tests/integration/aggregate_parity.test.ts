@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { type Engine, type Kind, runAggregation } from '../../server/aggregate/run.ts';
-import { generateFacts } from '../../server/aggregate/synthetic_facts.ts';
+import { generateFacts } from '../support/synthetic_facts.ts';
 import { addSource, dailyRows, monthlyRows } from './aggregate_support.ts';
 
 const test = suite('aggregation parity (seeded, 2,000 VMs)');

@@ -6,7 +6,7 @@
  * renames, reused vmids, missed captures, and lifecycle rows with and without a creation time.
  */
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db/connect.ts';
+import type { Sql } from '../../server/db/connect.ts';
 
 export type SyntheticOptions = {
   sourceId: number;
