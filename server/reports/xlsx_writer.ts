@@ -13,6 +13,7 @@ import {
   numFmtOf,
   type Row,
   type TableSpec,
+  TYPE_DEFAULTS,
   widthOf,
 } from './columns.ts';
 import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
@@ -37,14 +38,6 @@ export function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
   }
 }
 
-function lastColumn(n: number): string {
-  let s = '';
-  for (let i = n; i > 0; i = Math.floor((i - 1) / 26)) {
-    s = String.fromCharCode(65 + ((i - 1) % 26)) + s;
-  }
-  return s;
-}
-
 const BOLD = { bold: true };
 const HEADER_FILL: ExcelJS.Fill = {
   type: 'pattern',
@@ -61,18 +54,6 @@ export function createXlsxWriter(out: Writable): ReportWriter {
   });
   wb.creator = 'vmledger';
   wb.created = new Date();
-
-  function addSheet(name: string, columns: Column[], frozenRows: number): Sheet {
-    const ws = wb.addWorksheet(name, {
-      views: [{ state: 'frozen', ySplit: frozenRows, xSplit: 0 }],
-    }) as Sheet;
-    ws.columns = columns.map((c) => ({
-      key: c.key,
-      width: widthOf(c),
-      style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {},
-    }));
-    return ws;
-  }
 
   function headerRow(ws: Sheet, columns: Column[]) {
     const row = ws.addRow(columns.map((c) => c.header));
@@ -104,7 +85,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
       for (const f of s.fields) {
         const row = ws.addRow([f.label, xlsxValue(f.type, f.value)]);
         row.getCell(1).font = BOLD;
-        const fmt = numFmtOf({ key: '', header: '', type: f.type });
+        const fmt = TYPE_DEFAULTS[f.type].numFmt;
         if (fmt) row.getCell(2).numFmt = fmt;
         row.getCell(2).alignment = { horizontal: 'left' };
         row.commit();
@@ -129,10 +110,17 @@ export function createXlsxWriter(out: Writable): ReportWriter {
       ws.commit();
     },
 
-    async table(spec: TableSpec, batches: AsyncIterable<Row[]>) {
-      const ws = addSheet(spec.sheet, spec.columns, 1);
-      headerRow(ws, spec.columns);
+    async table(spec: TableSpec, batches: AsyncIterable<Row[]> | Iterable<Row[]>) {
       const cols = spec.columns;
+      const ws = wb.addWorksheet(spec.sheet, {
+        views: [{ state: 'frozen', ySplit: 1, xSplit: 0 }],
+      }) as Sheet;
+      ws.columns = cols.map((c) => ({
+        key: c.key,
+        width: widthOf(c),
+        style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {},
+      }));
+      headerRow(ws, cols);
       let n = 0;
       for await (const batch of batches) {
         for (const r of batch) {
@@ -144,7 +132,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
           if (++n % YIELD_EVERY === 0) await breathe(out);
         }
       }
-      ws.autoFilter = { from: 'A1', to: `${lastColumn(cols.length)}${Math.max(1, n + 1)}` };
+      ws.autoFilter = { from: 'A1', to: { row: n + 1, column: cols.length } };
       ws.commit();
       await breathe(out);
       return n;
