@@ -74,11 +74,3 @@ export async function vSourceRows(sql: Sql): Promise<Row[]> {
     order by s.name, s.id`),
   ];
 }
-
-/** Whether there are hosts / datastores to export at all. */
-export async function capturedExtras(sql: Sql): Promise<{ hosts: number; datastores: number }> {
-  const [r] = await sql`
-    select (select count(*)::integer from host_inventory) as hosts,
-           (select count(*)::integer from datastore_inventory) as datastores`;
-  return { hosts: r.hosts, datastores: r.datastores };
-}

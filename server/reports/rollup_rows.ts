@@ -4,13 +4,12 @@
  */
 import type { Sql } from '../db/connect.ts';
 import type { Row } from './columns.ts';
-
-export type RollupKind = 'daily' | 'monthly';
+import type { RollupKind } from './period.ts';
 
 const BATCH = 1000;
 
 /** Which table and period column a kind reads: fixed names, never caller text. */
-function target(sql: Sql, kind: RollupKind) {
+export function rollupTable(sql: Sql, kind: RollupKind) {
   return kind === 'daily'
     ? { table: sql('vm_daily_rollup'), at: sql('day') }
     : { table: sql('vm_monthly_rollup'), at: sql('month') };
@@ -18,7 +17,7 @@ function target(sql: Sql, kind: RollupKind) {
 
 /** Per-VM rollup rows of one day (daily) or month (monthly, `day` = its 1st), all sources. */
 export function vmRollupRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable<Row[]> {
-  const t = target(sql, kind);
+  const t = rollupTable(sql, kind);
   const extra = kind === 'daily' ? sql`r.day_seconds` : sql`r.days_present, r.days_covered`;
   return sql`
     select r.name, r.${t.at}, r.total_samples, r.samples_present, r.powered_on_samples, ${extra},
@@ -42,7 +41,7 @@ export function vmRollupRows(sql: Sql, kind: RollupKind, day: string): AsyncIter
  * share of its samples (pool_samples / samples_present), summed, rounded to 6 decimals.
  */
 export function poolRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable<Row[]> {
-  const t = target(sql, kind);
+  const t = rollupTable(sql, kind);
   return sql`
     select s.name as source, p.key as pool, count(*)::integer as vms, sum(p.value::bigint)::bigint as samples,
            round(sum(r.vcpu_hours * p.value::numeric / r.samples_present), 6) as vcpu_hours,
