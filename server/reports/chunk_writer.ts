@@ -32,13 +32,10 @@ export class ChunkWriter extends Writable {
   private async flush(final: boolean) {
     while (this.pendingBytes >= CHUNK_BYTES || (final && this.pendingBytes > 0)) {
       const all = Buffer.concat(this.pending);
-      const take = Math.min(all.length, CHUNK_BYTES);
-      const chunk = all.subarray(0, take);
-      const rest = all.subarray(take);
+      const rest = all.subarray(CHUNK_BYTES);
       this.pending = rest.length ? [rest] : [];
       this.pendingBytes = rest.length;
-      await writeChunk(this.sql, this.reportId, this.chunkCount, Buffer.from(chunk));
-      this.chunkCount++;
+      await writeChunk(this.sql, this.reportId, this.chunkCount++, all.subarray(0, CHUNK_BYTES));
     }
   }
 

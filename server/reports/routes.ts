@@ -62,26 +62,14 @@ export function reportFile(sql: Sql, r: ReportRecord): Response {
   });
 }
 
+/** Every field of the record, in its order, then the download link. */
 const REPORT_CSV: CsvColumn<ReportRecord>[] = [
-  ...fieldColumns<ReportRecord>([
-    'id',
-    'kind',
-    'period',
-    'format',
-    'status',
-    'origin',
-    'fileName',
-    'contentType',
-    'sizeBytes',
-    'chunkCount',
-    'sha256',
-    'rowCount',
+  ...fieldColumns<ReportRecord>(ReportRecord.keyof().options, [
+    'createdAt',
+    'startedAt',
+    'finishedAt',
+    'expiresAt',
   ]),
-  ...fieldColumns<ReportRecord>(
-    ['createdAt', 'startedAt', 'finishedAt', 'expiresAt'],
-    ['createdAt', 'startedAt', 'finishedAt', 'expiresAt'],
-  ),
-  ...fieldColumns<ReportRecord>(['error']),
   { header: 'file', value: (r) => view(r).links.file },
 ];
 
