@@ -55,9 +55,7 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
     throw new RollupsNotReady(detail);
   }
   const created = await createReport(jobs.sql, {
-    kind: data.kind,
-    period: data.period,
-    format: data.format,
+    ...data,
     origin: 'schedule',
     // VMLEDGER_REPORT_RETENTION_DAYS, carried by the job runner (default 90).
     retentionDays: jobs.reportRetentionDays,

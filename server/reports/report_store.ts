@@ -7,14 +7,7 @@ import postgres from 'postgres';
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { isUuid } from '../ids.ts';
-import {
-  CONTENT_TYPES,
-  REPORT_FORMATS,
-  REPORT_KINDS,
-  reportFileName,
-  type ReportFormat,
-  type ReportKind,
-} from './period.ts';
+import { CONTENT_TYPES, REPORT_FORMATS, REPORT_KINDS, reportFileName } from './period.ts';
 
 export const REPORT_STATUSES = ['queued', 'running', 'ready', 'failed'] as const;
 
@@ -56,11 +49,7 @@ function toRecord(row: Record<string, unknown>): ReportRecord {
 /** Inserts a queued report. */
 export async function createReport(
   sql: Sql,
-  r: {
-    kind: ReportKind;
-    period: string;
-    format: ReportFormat;
-    origin: ReportRecord['origin'];
+  r: Pick<ReportRecord, 'kind' | 'period' | 'format' | 'origin'> & {
     requestedBy?: number | null;
     retentionDays?: number;
   },
@@ -138,9 +127,7 @@ export function reportChunks(sql: Sql, r: ReportRecord): ReadableStream<Uint8Arr
 /** Newest first, keyset paginated, with the total of the filter. */
 export async function listReports(
   sql: Sql,
-  q: {
-    kind?: ReportKind;
-    status?: ReportRecord['status'];
+  q: Partial<Pick<ReportRecord, 'kind' | 'status'>> & {
     limit: number;
     cursor?: { t: string; id: string };
   },
@@ -155,10 +142,9 @@ export async function listReports(
     select * from reports where ${filter} ${after}
     order by created_at desc, id desc limit ${q.limit + 1}`;
   const [{ total }] = await sql`select count(*)::integer as total from reports where ${filter}`;
-  const items = rows.slice(0, q.limit).map(toRecord);
   const last = rows.length > q.limit ? rows[q.limit - 1] : null;
   return {
-    items,
+    items: rows.slice(0, q.limit).map(toRecord),
     total,
     next: last ? { t: (last.created_at as Date).toISOString(), id: last.id } : null,
   };
