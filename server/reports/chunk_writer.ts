@@ -39,12 +39,12 @@ export class ChunkWriter extends Writable {
     }
   }
 
+  // Not in object mode: Writable hands _write a Buffer whatever was written.
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    this.hash.update(buf);
-    this.sizeBytes += buf.length;
-    this.pending.push(buf);
-    this.pendingBytes += buf.length;
+    this.hash.update(chunk);
+    this.sizeBytes += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     if (this.pendingBytes < CHUNK_BYTES) return cb();
     this.flush(false).then(() => cb(), cb);
   }

@@ -51,8 +51,7 @@ export function vDatastoreRows(sql: Sql): AsyncIterable<Row[]> {
 
 /** One row per source: inventory sums (templates counted apart, not sized) and counts. */
 export async function vSourceRows(sql: Sql): Promise<Row[]> {
-  return [
-    ...(await sql`
+  return await sql`
     with v as (
       select source_id, count(*) filter (where not is_template)::integer as vms,
              count(*) filter (where not is_template and power_state = 'poweredOn')::integer as powered_on,
@@ -71,6 +70,5 @@ export async function vSourceRows(sql: Sql): Promise<Row[]> {
            (select c.complete from captures c where c.source_id = s.id and c.captured_at = s.last_capture_at) as last_capture_complete
     from sources s
     left join v on v.source_id = s.id
-    order by s.name, s.id`),
-  ];
+    order by s.name, s.id`;
 }

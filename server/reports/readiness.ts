@@ -53,14 +53,10 @@ export async function staleSources(
 /** One line for people: "current", or which sources lag and how. */
 export function describeStaleness(stale: StaleSource[]): string {
   if (stale.length === 0) return 'current: every capture in the period is aggregated';
-  return 'NOT CURRENT: ' + stale
-    .map((s) =>
-      `${s.source} (${
-        [
-          s.staleDays ? `${s.staleDays} day(s) with newer captures` : '',
-          s.monthlyStale ? 'monthly rollup older than its days' : '',
-        ].filter(Boolean).join(', ')
-      })`
-    )
-    .join('; ');
+  const lags = (s: StaleSource) =>
+    [
+      s.staleDays ? `${s.staleDays} day(s) with newer captures` : '',
+      s.monthlyStale ? 'monthly rollup older than its days' : '',
+    ].filter(Boolean).join(', ');
+  return 'NOT CURRENT: ' + stale.map((s) => `${s.source} (${lags(s)})`).join('; ');
 }

@@ -8,7 +8,7 @@ import type { Row } from './columns.ts';
 import { SUMMARY_INCOMPLETE, SUMMARY_SOURCES } from './layouts.ts';
 import { periodBounds, type RollupKind } from './period.ts';
 import { describeStaleness, staleSources } from './readiness.ts';
-import type { Summary, SummaryField } from './report_writer.ts';
+import type { Summary, SummaryBlock, SummaryField } from './report_writer.ts';
 import { rollupTable } from './rollup_rows.ts';
 
 /** Incomplete captures listed on a Summary; the count is always complete. */
@@ -53,12 +53,13 @@ async function sourceTotals(
     order by ord, source`;
 }
 
-/** Incomplete captures in [start, end) (at most INCOMPLETE_LIMIT) and how many there are. */
+/** The incomplete captures in [start, end): how many, and their block (the first INCOMPLETE_LIMIT). */
 async function incompleteCaptures(
   sql: Sql,
+  title: string,
   start: Date,
   end: Date,
-): Promise<{ rows: Row[]; total: number }> {
+): Promise<{ total: number; block: SummaryBlock }> {
   const rows = await sql`
     select c.captured_at, s.name as source, c.vm_count,
            (select string_agg(e, '; ') from jsonb_array_elements_text(c.errors) e) as errors,
@@ -67,7 +68,9 @@ async function incompleteCaptures(
     where c.captured_at >= ${start} and c.captured_at < ${end} and not c.complete
     order by c.captured_at, s.name
     limit ${INCOMPLETE_LIMIT}`;
-  return { rows: [...rows], total: rows[0]?.total ?? 0 };
+  const total: number = rows[0]?.total ?? 0;
+  const note = total > rows.length ? `first ${rows.length} of ${total}` : undefined;
+  return { total, block: { title, spec: SUMMARY_INCOMPLETE, rows: [...rows], note } };
 }
 
 /** The latest of the times among `values` (with `pick` Math.min, the earliest); null if none. */
@@ -97,7 +100,7 @@ export async function rollupSummary(
 ): Promise<Summary> {
   const [{ t0: start, t1: end }] = await periodBounds(sql, r.kind, day, r.tz);
   const sources = await sourceTotals(sql, r.kind, day, start, end);
-  const incomplete = await incompleteCaptures(sql, start, end);
+  const incomplete = await incompleteCaptures(sql, 'Incomplete captures', start, end);
   const stale = await staleSources(sql, r.kind, day, r.tz);
   const perSource = sources.filter((s) => s.source !== 'All sources');
   const fleet = sources.find((s) => s.source === 'All sources') ?? perSource[0] ?? {};
@@ -142,14 +145,7 @@ export async function rollupSummary(
     ],
     blocks: [
       { title: 'Totals per source', spec: SUMMARY_SOURCES, rows: sources },
-      {
-        title: 'Incomplete captures',
-        spec: SUMMARY_INCOMPLETE,
-        rows: incomplete.rows,
-        note: incomplete.total > incomplete.rows.length
-          ? `first ${incomplete.rows.length} of ${incomplete.total}`
-          : undefined,
-      },
+      incomplete.block,
     ],
   };
 }
@@ -161,7 +157,8 @@ export async function inventorySummary(
   sources: Row[],
 ): Promise<Summary> {
   const since = new Date(r.generatedAt.getTime() - 86400_000);
-  const incomplete = await incompleteCaptures(sql, since, r.generatedAt);
+  const title = 'Incomplete captures (last 24 hours)';
+  const incomplete = await incompleteCaptures(sql, title, since, r.generatedAt);
   const sum = (k: string) => sources.reduce((a, s) => a + Number(s[k] ?? 0), 0);
   return {
     title: `vmledger inventory — ${r.period}`,
@@ -187,10 +184,6 @@ export async function inventorySummary(
       },
       { label: 'Incomplete captures in the last 24 hours', value: incomplete.total, type: 'int' },
     ],
-    blocks: [{
-      title: 'Incomplete captures (last 24 hours)',
-      spec: SUMMARY_INCOMPLETE,
-      rows: incomplete.rows,
-    }],
+    blocks: [incomplete.block],
   };
 }

@@ -5,37 +5,20 @@
  * inside exceljs takes its entries in order: rows of a later sheet written while an
  * earlier one is open would wait in memory.
  */
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import {
-  type Column,
-  type ColumnType,
-  numFmtOf,
-  type Row,
-  type TableSpec,
-  TYPE_DEFAULTS,
-  widthOf,
-} from './columns.ts';
-import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
+import { type Column, type ColumnType, numFmtOf, TYPE_DEFAULTS, widthOf } from './columns.ts';
+import { breathe, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 
 type Sheet = ExcelJS.Worksheet & { commit(): void };
 
 /** A cell value for exceljs from a query value of the column's type. */
 export function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
   if (v === null || v === undefined) return null;
-  switch (type) {
-    case 'int':
-    case 'decimal':
-    case 'ratio':
-      return Number(v);
-    case 'date':
-    case 'datetime':
-      return v instanceof Date ? v : new Date(String(v));
-    case 'bool':
-      return Boolean(v);
-    default:
-      return String(v);
-  }
+  if (type === 'date' || type === 'datetime') return v instanceof Date ? v : new Date(String(v));
+  if (type === 'bool') return Boolean(v);
+  return type === 'text' ? String(v) : Number(v);
 }
 
 const BOLD = { bold: true };
@@ -67,7 +50,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
   }
 
   return {
-    summary(s: Summary) {
+    summary(s) {
       // Two leading columns for the fields; blocks below reuse the sheet's grid, so the
       // widest block sets the widths.
       const widest = s.blocks.reduce(
@@ -110,7 +93,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
       ws.commit();
     },
 
-    async table(spec: TableSpec, batches: AsyncIterable<Row[]> | Iterable<Row[]>) {
+    async table(spec, batches) {
       const cols = spec.columns;
       const ws = wb.addWorksheet(spec.sheet, {
         views: [{ state: 'frozen', ySplit: 1, xSplit: 0 }],
@@ -139,10 +122,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
     },
 
     async finish() {
-      const ended = new Promise<void>((resolve, reject) => {
-        out.once('finish', resolve);
-        out.once('error', reject);
-      });
+      const ended = once(out, 'finish'); // rejects on 'error'
       await wb.commit();
       await ended;
     },
