@@ -6,14 +6,6 @@
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
 
-export type MaintenanceResult = {
-  partitionsEnsured: string[];
-  partitionsDropped: string[];
-  hostFactsDeleted: number;
-  datastoreFactsDeleted: number;
-  sessionsDeleted: number;
-};
-
 /** The first instant kept: the start of the month `months` months before `now`'s month (UTC). */
 export function retentionCutoff(now: Date, months: number): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - months, 1));
@@ -23,11 +15,11 @@ export function retentionCutoff(now: Date, months: number): Date {
 export async function runMaintenance(
   sql: Sql,
   o: { retentionMonths: number; aheadMonths?: number; now?: Date },
-): Promise<MaintenanceResult> {
+) {
   const now = o.now ?? new Date();
-  const r: MaintenanceResult = {
-    partitionsEnsured: [],
-    partitionsDropped: [],
+  const r = {
+    partitionsEnsured: [] as string[],
+    partitionsDropped: [] as string[],
     hostFactsDeleted: 0,
     datastoreFactsDeleted: 0,
     sessionsDeleted: 0,
