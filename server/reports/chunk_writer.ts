@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import type { Sql } from '../db/connect.ts';
 import { writeChunk } from './report_store.ts';
 
-export const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 
 export class ChunkWriter extends Writable {
   sizeBytes = 0;

@@ -20,7 +20,7 @@ export function vInfoRows(sql: Sql): AsyncIterable<Row[]> {
     from vm_inventory i
     join sources s on s.id = i.source_id
     left join vm_lifecycle l on l.source_id = i.source_id and l.vm_key = i.vm_key
-    order by s.name, i.source_id, i.name, i.vm_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, i.source_id, i.name, i.vm_key`.cursor(BATCH);
 }
 
 /** Hosts with the VMs (templates excluded) the inventory places on them. */
@@ -36,7 +36,7 @@ export function vHostRows(sql: Sql): AsyncIterable<Row[]> {
     from host_inventory h
     join sources s on s.id = h.source_id
     left join placed p on p.source_id = h.source_id and p.host = h.name
-    order by s.name, h.source_id, h.name, h.host_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, h.source_id, h.name, h.host_key`.cursor(BATCH);
 }
 
 export function vDatastoreRows(sql: Sql): AsyncIterable<Row[]> {
@@ -46,7 +46,7 @@ export function vDatastoreRows(sql: Sql): AsyncIterable<Row[]> {
            d.accessible, d.last_seen_at, d.datastore_key, s.name as source
     from datastore_inventory d
     join sources s on s.id = d.source_id
-    order by s.name, d.source_id, d.name, d.datastore_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, d.source_id, d.name, d.datastore_key`.cursor(BATCH);
 }
 
 /** One row per source: inventory sums (templates counted apart, not sized) and counts. */

@@ -66,8 +66,8 @@ export function periodBounds(sql: Sql, kind: RollupKind, day: string, tz: string
 }
 
 /** The current day in `tz`. */
-export function todayIn(tz: string, now = new Date()): string {
-  return dayIn(now, tz);
+export function todayIn(tz: string): string {
+  return dayIn(new Date(), tz);
 }
 
 /** `vmledger-monthly-2026-10.xlsx`, `vmledger-daily-2026-10-14.csv.zip`, `vmledger-inventory-20261105T1030Z.xlsx`. */

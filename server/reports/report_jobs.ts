@@ -67,12 +67,8 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
 }
 
 /** The tick: enqueues the scheduled report of the previous day or month. */
-export async function reportTick(
-  jobs: Jobs,
-  kind: 'daily' | 'monthly',
-  now = new Date(),
-): Promise<string | null> {
-  const p = normalisePeriod(kind, undefined, todayIn(jobs.reportTz, now));
+export async function reportTick(jobs: Jobs, kind: 'daily' | 'monthly'): Promise<string | null> {
+  const p = normalisePeriod(kind, undefined, todayIn(jobs.reportTz));
   if ('error' in p) throw new Error(p.error);
   const data: ReportJobData = { kind, period: p.period, format: 'xlsx', scheduled: true };
   return await jobs.boss.send(REPORT_QUEUES.generate, data, {

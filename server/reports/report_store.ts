@@ -159,10 +159,7 @@ export async function replaceScheduled(sql: Sql, r: ReportRecord): Promise<numbe
 }
 
 /** Retention: expired reports deleted, abandoned generations failed (reports_cleanup). */
-export async function cleanupReports(
-  sql: Sql,
-  now: Date = new Date(),
-): Promise<{ expired: number; abandoned: number }> {
-  const [r] = await sql`select * from reports_cleanup(${now})`;
+export async function cleanupReports(sql: Sql): Promise<{ expired: number; abandoned: number }> {
+  const [r] = await sql`select * from reports_cleanup(${new Date()})`;
   return { expired: r.expired, abandoned: r.abandoned };
 }

@@ -33,7 +33,7 @@ export function vmRollupRows(sql: Sql, kind: RollupKind, day: string): AsyncIter
     from ${t.table} r
     join sources s on s.id = r.source_id
     where r.${t.at} = ${day}::date
-    order by s.name, r.source_id, r.name, r.vm_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, r.source_id, r.name, r.vm_key`.cursor(BATCH);
 }
 
 /**
@@ -52,7 +52,7 @@ export function poolRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable
     cross join lateral jsonb_each_text(r.pool_samples) p
     where r.${t.at} = ${day}::date and r.samples_present > 0
     group by s.name, s.id, p.key
-    order by s.name, s.id, p.key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, s.id, p.key`.cursor(BATCH);
 }
 
 /**
@@ -74,7 +74,5 @@ export function dailyTotalRows(sql: Sql, month: string): AsyncIterable<Row[]> {
     where t.day >= ${month}::date and t.day < (${month}::date + interval '1 month')::date
     group by grouping sets ((t.day, t.source_id), (t.day))
     having grouping(t.source_id) = 0 or count(distinct t.source_id) > 1
-    order by t.day, grouping(t.source_id), min(s.name), t.source_id`.cursor(BATCH) as AsyncIterable<
-    Row[]
-  >;
+    order by t.day, grouping(t.source_id), min(s.name), t.source_id`.cursor(BATCH);
 }

@@ -14,7 +14,7 @@ import { breathe, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 type Sheet = ExcelJS.Worksheet & { commit(): void };
 
 /** A cell value for exceljs from a query value of the column's type. */
-export function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
+function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
   if (v === null || v === undefined) return null;
   if (type === 'date' || type === 'datetime') return v instanceof Date ? v : new Date(String(v));
   if (type === 'bool') return Boolean(v);

@@ -23,11 +23,11 @@ export class ZipStream {
   private readonly out: Writable;
   private readonly entries: Entry[] = [];
   private offset = 0;
-  private readonly stamp: { time: number; date: number };
+  /** Every entry is stamped with the time the archive was started. */
+  private readonly stamp = dosTime(new Date());
 
-  constructor(out: Writable, modified = new Date()) {
+  constructor(out: Writable) {
     this.out = out;
-    this.stamp = dosTime(modified);
   }
 
   private async write(buf: Buffer) {
