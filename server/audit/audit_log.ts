@@ -55,27 +55,17 @@ export type AuditRow = z.infer<typeof AuditRow>;
 
 /** Newest first, keyset-paged by id. */
 export async function listAudit(sql: Sql, q: { limit: number; before?: number; action?: string }) {
+  const action = q.action ? sql`and action = ${q.action}` : sql``;
   const rows = await sql`
-    select * from audit_log
-    where true ${q.before ? sql`and id < ${q.before}` : sql``} ${
-    q.action ? sql`and action = ${q.action}` : sql``
-  }
+    select id, at, actor_id as "actorId", actor_name as "actorName", action, target, ip, detail
+    from audit_log where true ${q.before ? sql`and id < ${q.before}` : sql``} ${action}
     order by id desc limit ${q.limit + 1}`;
-  const [{ total }] = await sql`select count(*)::int as total from audit_log ${
-    q.action ? sql`where action = ${q.action}` : sql``
-  }`;
+  const [{ total }] = await sql`select count(*)::int as total from audit_log where true ${action}`;
   const page = rows.slice(0, q.limit);
   return {
-    items: page.map((r): AuditRow => ({
-      id: Number(r.id),
-      at: new Date(r.at).toISOString(),
-      actorId: r.actor_id,
-      actorName: r.actor_name,
-      action: r.action,
-      target: r.target,
-      ip: r.ip,
-      detail: r.detail,
-    })),
+    items: page.map((r) =>
+      ({ ...r, id: Number(r.id), at: new Date(r.at).toISOString() }) as AuditRow
+    ),
     total: total as number,
     next: rows.length > q.limit ? String(page[page.length - 1].id) : null,
   };

@@ -6,14 +6,6 @@
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
 
-export type MaintenanceResult = {
-  partitionsEnsured: string[];
-  partitionsDropped: string[];
-  hostFactsDeleted: number;
-  datastoreFactsDeleted: number;
-  sessionsDeleted: number;
-};
-
 /** The first instant kept: the start of the month `months` months before `now`'s month (UTC). */
 export function retentionCutoff(now: Date, months: number): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - months, 1));
@@ -23,44 +15,37 @@ export function retentionCutoff(now: Date, months: number): Date {
 export async function runMaintenance(
   sql: Sql,
   o: { retentionMonths: number; aheadMonths?: number; now?: Date },
-): Promise<MaintenanceResult> {
+) {
   const now = o.now ?? new Date();
-  const ahead = o.aheadMonths ?? 2;
-  const partitionsEnsured: string[] = [];
-  for (let m = 0; m <= ahead; m++) {
+  const r = {
+    partitionsEnsured: [] as string[],
+    partitionsDropped: [] as string[],
+    hostFactsDeleted: 0,
+    datastoreFactsDeleted: 0,
+    sessionsDeleted: 0,
+  };
+  for (let m = 0; m <= (o.aheadMonths ?? 2); m++) {
     const at = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + m, 1));
     const [{ part }] = await sql`select vm_hourly_stats_ensure_partition(${at}) as part`;
-    partitionsEnsured.push(part);
+    r.partitionsEnsured.push(part);
   }
-  let partitionsDropped: string[] = [];
-  let hostFactsDeleted = 0;
-  let datastoreFactsDeleted = 0;
   if (o.retentionMonths > 0) {
     const cutoff = retentionCutoff(now, o.retentionMonths);
-    partitionsDropped =
-      (await sql`select vm_hourly_stats_drop_partitions_before(${cutoff}) as name`).map((r) =>
-        r.name
-      );
-    hostFactsDeleted = (await sql`delete from host_facts where snapshot_time < ${cutoff}`).count;
-    datastoreFactsDeleted =
+    const dropped = await sql`select vm_hourly_stats_drop_partitions_before(${cutoff}) as name`;
+    r.partitionsDropped = dropped.map((d) => d.name);
+    r.hostFactsDeleted = (await sql`delete from host_facts where snapshot_time < ${cutoff}`).count;
+    r.datastoreFactsDeleted =
       (await sql`delete from datastore_facts where snapshot_time < ${cutoff}`).count;
-    if (partitionsDropped.length) {
+    if (r.partitionsDropped.length) {
       log.info('fact partitions dropped (retention)', {
-        partitions: partitionsDropped,
+        partitions: r.partitionsDropped,
         cutoff: cutoff.toISOString(),
       });
     }
   }
-  const sessionsDeleted = (await sql`delete from sessions where expires_at < now()`).count;
-  const result = {
-    partitionsEnsured,
-    partitionsDropped,
-    hostFactsDeleted,
-    datastoreFactsDeleted,
-    sessionsDeleted,
-  };
+  r.sessionsDeleted = (await sql`delete from sessions where expires_at < now()`).count;
   // (`session` in a field name is redacted by the logger, hence expiredLogins.)
-  const { sessionsDeleted: expiredLogins, ...rest } = result;
+  const { sessionsDeleted: expiredLogins, ...rest } = r;
   log.info('maintenance done', { ...rest, expiredLogins });
-  return result;
+  return r;
 }

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import type { Sql } from '../db/connect.ts';
 import { writeChunk } from './report_store.ts';
 
-export const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 
 export class ChunkWriter extends Writable {
   sizeBytes = 0;
@@ -32,22 +32,19 @@ export class ChunkWriter extends Writable {
   private async flush(final: boolean) {
     while (this.pendingBytes >= CHUNK_BYTES || (final && this.pendingBytes > 0)) {
       const all = Buffer.concat(this.pending);
-      const take = Math.min(all.length, CHUNK_BYTES);
-      const chunk = all.subarray(0, take);
-      const rest = all.subarray(take);
+      const rest = all.subarray(CHUNK_BYTES);
       this.pending = rest.length ? [rest] : [];
       this.pendingBytes = rest.length;
-      await writeChunk(this.sql, this.reportId, this.chunkCount, Buffer.from(chunk));
-      this.chunkCount++;
+      await writeChunk(this.sql, this.reportId, this.chunkCount++, all.subarray(0, CHUNK_BYTES));
     }
   }
 
+  // Not in object mode: Writable hands _write a Buffer whatever was written.
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    this.hash.update(buf);
-    this.sizeBytes += buf.length;
-    this.pending.push(buf);
-    this.pendingBytes += buf.length;
+    this.hash.update(chunk);
+    this.sizeBytes += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     if (this.pendingBytes < CHUNK_BYTES) return cb();
     this.flush(false).then(() => cb(), cb);
   }

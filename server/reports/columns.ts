@@ -22,49 +22,33 @@ export type Row = Record<string, unknown>;
 /** A table of a report: XLSX sheet name, CSV file name (without .csv), columns. */
 export type TableSpec = { sheet: string; csv: string; columns: Column[] };
 
-const DEFAULT_FORMAT: Record<ColumnType, string | undefined> = {
-  text: undefined,
-  int: '#,##0',
-  decimal: '#,##0.00',
-  ratio: '0.00%',
-  date: 'yyyy-mm-dd',
-  datetime: 'yyyy-mm-dd hh:mm:ss',
-  bool: undefined,
-};
-
-const DEFAULT_WIDTH: Record<ColumnType, number> = {
-  text: 18,
-  int: 12,
-  decimal: 14,
-  ratio: 11,
-  date: 12,
-  datetime: 20,
-  bool: 9,
+/** Width in characters and Excel number format of each type, where a column sets none. */
+export const TYPE_DEFAULTS: Record<ColumnType, { width: number; numFmt?: string }> = {
+  text: { width: 18 },
+  int: { width: 12, numFmt: '#,##0' },
+  decimal: { width: 14, numFmt: '#,##0.00' },
+  ratio: { width: 11, numFmt: '0.00%' },
+  date: { width: 12, numFmt: 'yyyy-mm-dd' },
+  datetime: { width: 20, numFmt: 'yyyy-mm-dd hh:mm:ss' },
+  bool: { width: 9 },
 };
 
 /** The Excel number format of a column. */
 export function numFmtOf(c: Column): string | undefined {
-  return c.numFmt ?? DEFAULT_FORMAT[c.type];
+  return c.numFmt ?? TYPE_DEFAULTS[c.type].numFmt;
 }
 
 /** The width of a column: at least its header, at most 60 characters. */
 export function widthOf(c: Column): number {
   return Math.min(
     60,
-    Math.max(c.width ?? DEFAULT_WIDTH[c.type], Math.ceil(c.header.length * 0.9) + 2),
+    Math.max(c.width ?? TYPE_DEFAULTS[c.type].width, Math.ceil(c.header.length * 0.9) + 2),
   );
 }
 
 /** Columns of one type: key, header, and width and format where not the type's default. */
-function of(type: ColumnType) {
-  return (key: string, header: string, width?: number, numFmt?: string): Column => ({
-    key,
-    header,
-    type,
-    width,
-    numFmt,
-  });
-}
+const of = (type: ColumnType) => (key: string, header: string, width?: number, numFmt?: string) =>
+  ({ key, header, type, width, numFmt }) satisfies Column;
 
 /** Short constructors keep the layouts readable. */
 export const col = {

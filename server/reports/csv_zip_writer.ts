@@ -1,18 +1,18 @@
 /**
  * CSV output: a zip with one CSV file per table (the RVTools "export all to CSV" shape),
- * by the server's one set of CSV rules (`server/http/csv.ts`): RFC 4180 quoting, CRLF line
+ * by the server's one set of CSV rules (`server/csv.ts`): RFC 4180 quoting, CRLF line
  * ends, a UTF-8 byte order mark, times `YYYY-MM-DD HH:MM:SS` in UTC (the headers say so),
  * formula-looking text neutralised. Numbers are the exact database text, booleans
  * true/false, empty for null.
  */
 import type { Writable } from 'node:stream';
-import type { Column, ColumnType, Row, TableSpec } from './columns.ts';
-import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
+import type { Column, ColumnType, Row } from './columns.ts';
+import { breathe, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 import { ZipStream } from './zip_stream.ts';
 import { CSV_BOM, csvQuote, csvTime, neutraliseFormula } from '../csv.ts';
 
 /** One CSV field from a query value of the column's type. */
-export function csvField(type: ColumnType, v: unknown): string {
+function csvField(type: ColumnType, v: unknown): string {
   if (v === null || v === undefined) return '';
   let s: string;
   if (type === 'date' || type === 'datetime') {
@@ -24,7 +24,7 @@ export function csvField(type: ColumnType, v: unknown): string {
 }
 
 /** One CSV line (with CRLF) of a row. */
-export function csvLine(columns: Column[], r: Row): string {
+function csvLine(columns: Column[], r: Row): string {
   let line = '';
   for (let i = 0; i < columns.length; i++) {
     line += (i ? ',' : '') + csvField(columns[i].type, r[columns[i].key]);
@@ -32,53 +32,30 @@ export function csvLine(columns: Column[], r: Row): string {
   return line + '\r\n';
 }
 
-function header(columns: Column[]): string {
-  return CSV_BOM + columns.map((c) => csvField('text', c.header)).join(',') + '\r\n';
+/** The first line of a file: the byte order mark and the headers. */
+function header(headers: string[]): string {
+  return CSV_BOM + headers.map((h) => csvField('text', h)).join(',') + '\r\n';
 }
 
 /** Writes a ReportWriter's output as a zip of CSV files to `out`. */
 export function createCsvZipWriter(out: Writable): ReportWriter {
   const zip = new ZipStream(out);
-  return {
-    async summary(s: Summary) {
-      const fields = {
-        sheet: 'Summary',
-        csv: 'summary',
-        columns: [{ key: 'field', header: 'Field', type: 'text' }, {
-          key: 'value',
-          header: 'Value',
-          type: 'text',
-        }] as Column[],
-      };
-      const lines = [header(fields.columns)];
+  const writer: ReportWriter = {
+    async summary(s) {
+      let text = header(['Field', 'Value']);
       for (const f of s.fields) {
-        lines.push(`${csvField('text', f.label)},${csvField(f.type, f.value)}\r\n`);
+        text += `${csvField('text', f.label)},${csvField(f.type, f.value)}\r\n`;
       }
-      await zip.add(
-        'summary.csv',
-        (async function* () {
-          yield Buffer.from(lines.join(''), 'utf8');
-        })(),
-      );
-      for (const b of s.blocks) {
-        await zip.add(
-          `${b.spec.csv}.csv`,
-          (async function* () {
-            yield Buffer.from(
-              header(b.spec.columns) + b.rows.map((r) => csvLine(b.spec.columns, r)).join(''),
-              'utf8',
-            );
-          })(),
-        );
-      }
+      await zip.add('summary.csv', [Buffer.from(text, 'utf8')]);
+      for (const b of s.blocks) await writer.table(b.spec, [b.rows]);
     },
 
-    async table(spec: TableSpec, batches: AsyncIterable<Row[]>) {
+    async table(spec, batches) {
       let n = 0;
       await zip.add(
         `${spec.csv}.csv`,
         (async function* () {
-          yield Buffer.from(header(spec.columns), 'utf8');
+          yield Buffer.from(header(spec.columns.map((c) => c.header)), 'utf8');
           for await (const batch of batches) {
             let text = '';
             for (const r of batch) {
@@ -98,4 +75,5 @@ export function createCsvZipWriter(out: Writable): ReportWriter {
 
     finish: () => zip.finish(),
   };
+  return writer;
 }

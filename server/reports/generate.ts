@@ -18,35 +18,27 @@ import {
 } from './report_store.ts';
 import { createXlsxWriter } from './xlsx_writer.ts';
 
-export type GenerateOptions = { tz: string };
-
 /** Generates report `id`; returns its record afterwards (as found when another worker has it). */
 export async function generateReport(
   sql: Sql,
   id: string,
-  o: GenerateOptions,
+  o: { tz: string },
 ): Promise<ReportRecord> {
-  if (!(await claimReport(sql, id))) {
+  const report = await claimReport(sql, id);
+  if (!report) {
     const current = await getReport(sql, id);
     if (!current) throw new Error(`report ${id} does not exist`);
     return current;
   }
-  const report = (await getReport(sql, id))!;
   const out = new ChunkWriter(sql, id);
   // A failed build destroys `out`; exceljs's zip then reports errors we already handle.
   out.on('error', () => {});
   const writer = report.format === 'xlsx' ? createXlsxWriter(out) : createCsvZipWriter(out);
   try {
-    const generatedAt = new Date();
+    const request = { kind: report.kind, period: report.period, tz: o.tz, generatedAt: new Date() };
     const rows = await sql.begin(
       'isolation level repeatable read read only',
-      (tx) =>
-        buildReport(tx as unknown as Sql, writer, {
-          kind: report.kind,
-          period: report.period,
-          tz: o.tz,
-          generatedAt,
-        }),
+      (tx) => buildReport(tx as unknown as Sql, writer, request),
     );
     await writer.finish();
     await finishReport(sql, id, {
@@ -57,14 +49,13 @@ export async function generateReport(
     });
   } catch (err) {
     out.destroy();
-    const message = (err as Error).message ?? String(err);
     log.error('report failed', {
       id,
       kind: report.kind,
       period: report.period,
       error: err as Error,
     });
-    await failReport(sql, id, message);
+    await failReport(sql, id, (err as Error).message ?? String(err));
   }
   return (await getReport(sql, id))!;
 }

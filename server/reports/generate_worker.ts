@@ -1,8 +1,8 @@
 /**
- * Worker-thread entry of report generation (see run_in_worker.ts): its own small pool,
- * one report, the resulting status posted back.
+ * Worker-thread entry of report generation (see run_in_worker.ts): its own small pool, one
+ * report. The parent reads the outcome from the report's row, so nothing is posted back.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { createPool } from '../db/connect.ts';
 import { setLogLevel } from '../log.ts';
 import { generateReport } from './generate.ts';
@@ -14,8 +14,7 @@ const input = workerData as WorkerInput;
 setLogLevel('warn');
 const sql = createPool(input.url, { max: 2 });
 try {
-  const r = await generateReport(sql, input.reportId, { tz: input.tz });
-  parentPort?.postMessage({ status: r.status });
+  await generateReport(sql, input.reportId, { tz: input.tz });
 } finally {
   await sql.end({ timeout: 5 });
 }

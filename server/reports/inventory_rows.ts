@@ -20,7 +20,7 @@ export function vInfoRows(sql: Sql): AsyncIterable<Row[]> {
     from vm_inventory i
     join sources s on s.id = i.source_id
     left join vm_lifecycle l on l.source_id = i.source_id and l.vm_key = i.vm_key
-    order by s.name, i.source_id, i.name, i.vm_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, i.source_id, i.name, i.vm_key`.cursor(BATCH);
 }
 
 /** Hosts with the VMs (templates excluded) the inventory places on them. */
@@ -36,7 +36,7 @@ export function vHostRows(sql: Sql): AsyncIterable<Row[]> {
     from host_inventory h
     join sources s on s.id = h.source_id
     left join placed p on p.source_id = h.source_id and p.host = h.name
-    order by s.name, h.source_id, h.name, h.host_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, h.source_id, h.name, h.host_key`.cursor(BATCH);
 }
 
 export function vDatastoreRows(sql: Sql): AsyncIterable<Row[]> {
@@ -46,13 +46,12 @@ export function vDatastoreRows(sql: Sql): AsyncIterable<Row[]> {
            d.accessible, d.last_seen_at, d.datastore_key, s.name as source
     from datastore_inventory d
     join sources s on s.id = d.source_id
-    order by s.name, d.source_id, d.name, d.datastore_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, d.source_id, d.name, d.datastore_key`.cursor(BATCH);
 }
 
 /** One row per source: inventory sums (templates counted apart, not sized) and counts. */
 export async function vSourceRows(sql: Sql): Promise<Row[]> {
-  return [
-    ...(await sql`
+  return await sql`
     with v as (
       select source_id, count(*) filter (where not is_template)::integer as vms,
              count(*) filter (where not is_template and power_state = 'poweredOn')::integer as powered_on,
@@ -71,14 +70,5 @@ export async function vSourceRows(sql: Sql): Promise<Row[]> {
            (select c.complete from captures c where c.source_id = s.id and c.captured_at = s.last_capture_at) as last_capture_complete
     from sources s
     left join v on v.source_id = s.id
-    order by s.name, s.id`),
-  ];
-}
-
-/** Whether there are hosts / datastores to export at all. */
-export async function capturedExtras(sql: Sql): Promise<{ hosts: number; datastores: number }> {
-  const [r] = await sql`
-    select (select count(*)::integer from host_inventory) as hosts,
-           (select count(*)::integer from datastore_inventory) as datastores`;
-  return { hosts: r.hosts, datastores: r.datastores };
+    order by s.name, s.id`;
 }

@@ -3,9 +3,12 @@
  * bounds of a period in the reporting time zone, and the file name people will see.
  */
 import { addDays, addMonths, dayIn, isDay, monthOf } from '../aggregate/period.ts';
+import type { Sql } from '../db/connect.ts';
 
 export const REPORT_KINDS = ['daily', 'monthly', 'inventory'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
+/** The kinds made of rollups, whose period is a day or a month. */
+export type RollupKind = Exclude<ReportKind, 'inventory'>;
 export const REPORT_FORMATS = ['xlsx', 'csv'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
@@ -51,9 +54,20 @@ export function periodDay(kind: ReportKind, period: string): string {
   return kind === 'monthly' ? `${period}-01` : period;
 }
 
+/**
+ * A query (also a fragment to embed) of the instants the period starting `day` begins
+ * (`t0`) and ends (`t1`, exclusive) in `tz`.
+ */
+export function periodBounds(sql: Sql, kind: RollupKind, day: string, tz: string) {
+  const length = kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`;
+  return sql`
+    select (${day}::date::timestamp at time zone ${tz}) as t0,
+           ((${day}::date + ${length})::timestamp at time zone ${tz}) as t1`;
+}
+
 /** The current day in `tz`. */
-export function todayIn(tz: string, now = new Date()): string {
-  return dayIn(now, tz);
+export function todayIn(tz: string): string {
+  return dayIn(new Date(), tz);
 }
 
 /** `vmledger-monthly-2026-10.xlsx`, `vmledger-daily-2026-10-14.csv.zip`, `vmledger-inventory-20261105T1030Z.xlsx`. */

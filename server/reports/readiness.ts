@@ -5,30 +5,22 @@
  * requested ones report it on the Summary sheet. Data access only.
  */
 import type { Sql } from '../db/connect.ts';
-import type { RollupKind } from './rollup_rows.ts';
+import { periodBounds, type RollupKind } from './period.ts';
 
-export type StaleSource = {
-  sourceId: number;
-  source: string;
-  staleDays: number;
-  monthlyStale: boolean;
-};
+export type StaleSource = { source: string; staleDays: number; monthlyStale: boolean };
 
-/** Sources whose rollups for the period starting `day` lag their captures (empty: ready). */
+/**
+ * Sources whose rollups for the period starting `day` lag their captures (empty: ready);
+ * null when no source captured anything in the period (there is nothing to report).
+ */
 export async function staleSources(
   sql: Sql,
   kind: RollupKind,
   day: string,
   tz: string,
-): Promise<StaleSource[]> {
+): Promise<StaleSource[] | null> {
   const rows = await sql`
-    with b as (
-      select (${day}::date::timestamp at time zone ${tz}) as t0,
-             ((${day}::date + ${
-    kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`
-  })::timestamp
-               at time zone ${tz}) as t1
-    ), c as (
+    with b as (${periodBounds(sql, kind, day, tz)}), c as (
       select c.source_id, (c.captured_at at time zone ${tz})::date as day, max(c.received_at) as received
       from captures c, b
       where c.captured_at >= b.t0 and c.captured_at < b.t1
@@ -39,7 +31,7 @@ export async function staleSources(
       left join snapshot_registry reg on reg.kind = 'daily' and reg.source_id = c.source_id
         and reg.period_start = c.day::timestamp at time zone ${tz}
     )
-    select d.source_id, s.name,
+    select s.name,
            count(*) filter (where d.built is null or d.built < d.received)::integer as stale_days,
            (m.created_at is null or m.created_at < max(d.built)) as monthly_stale
     from d
@@ -48,9 +40,9 @@ export async function staleSources(
     left join snapshot_registry m on m.kind = 'monthly' and m.source_id = d.source_id and m.period_start = b.t0
     group by d.source_id, s.name, m.created_at
     order by s.name`;
+  if (!rows.length) return null;
   return rows
     .map((r) => ({
-      sourceId: r.source_id,
       source: r.name,
       staleDays: r.stale_days,
       monthlyStale: kind === 'monthly' && r.monthly_stale,
@@ -61,32 +53,10 @@ export async function staleSources(
 /** One line for people: "current", or which sources lag and how. */
 export function describeStaleness(stale: StaleSource[]): string {
   if (stale.length === 0) return 'current: every capture in the period is aggregated';
-  return 'NOT CURRENT: ' + stale
-    .map((s) =>
-      `${s.source} (${
-        [
-          s.staleDays ? `${s.staleDays} day(s) with newer captures` : '',
-          s.monthlyStale ? 'monthly rollup older than its days' : '',
-        ].filter(Boolean).join(', ')
-      })`
-    )
-    .join('; ');
-}
-
-/** Whether any source captured anything in the period starting `day` (else there is nothing to report). */
-export async function periodHasCaptures(
-  sql: Sql,
-  kind: RollupKind,
-  day: string,
-  tz: string,
-): Promise<boolean> {
-  const [r] = await sql`
-    select exists (
-      select 1 from captures
-      where captured_at >= (${day}::date::timestamp at time zone ${tz})
-        and captured_at < ((${day}::date + ${
-    kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`
-  })::timestamp at time zone ${tz})
-    ) as any`;
-  return r.any;
+  const lags = (s: StaleSource) =>
+    [
+      s.staleDays ? `${s.staleDays} day(s) with newer captures` : '',
+      s.monthlyStale ? 'monthly rollup older than its days' : '',
+    ].filter(Boolean).join(', ');
+  return 'NOT CURRENT: ' + stale.map((s) => `${s.source} (${lags(s)})`).join('; ');
 }

@@ -8,13 +8,12 @@
  *   report-retention  cron: reports_cleanup() (expired reports, abandoned generations)
  * One generation per node at a time: a 100,000-VM month is ~1 CPU and ~200 MB for a while.
  */
-import type { Job } from 'pg-boss';
 import type { JobFeature, Jobs } from '../jobs/boss.ts';
 import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
 import { generateInWorker } from './run_in_worker.ts';
 import { normalisePeriod, periodDay, type ReportFormat, todayIn } from './period.ts';
-import { describeStaleness, periodHasCaptures, staleSources } from './readiness.ts';
+import { describeStaleness, staleSources } from './readiness.ts';
 import { cleanupReports, createReport, replaceScheduled } from './report_store.ts';
 
 export const REPORT_QUEUES = {
@@ -48,17 +47,15 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
     return { id: r.id, status: r.status };
   }
   const day = periodDay(data.kind, data.period);
-  if (!(await periodHasCaptures(jobs.sql, data.kind, day, jobs.reportTz))) {
-    return { skipped: 'no captures in the period' };
-  }
   const stale = await staleSources(jobs.sql, data.kind, day, jobs.reportTz);
+  if (!stale) return { skipped: 'no captures in the period' };
   if (stale.length) {
-    throw new RollupsNotReady(`${data.kind} ${data.period}: ${describeStaleness(stale)}`);
+    const detail = `${data.kind} ${data.period}: ${describeStaleness(stale)}`;
+    log.info('scheduled report waits for aggregation', { detail });
+    throw new RollupsNotReady(detail);
   }
   const created = await createReport(jobs.sql, {
-    kind: data.kind,
-    period: data.period,
-    format: data.format,
+    ...data,
     origin: 'schedule',
     // VMLEDGER_REPORT_RETENTION_DAYS, carried by the job runner (default 90).
     retentionDays: jobs.reportRetentionDays,
@@ -70,12 +67,8 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
 }
 
 /** The tick: enqueues the scheduled report of the previous day or month. */
-export async function reportTick(
-  jobs: Jobs,
-  kind: 'daily' | 'monthly',
-  now = new Date(),
-): Promise<string | null> {
-  const p = normalisePeriod(kind, undefined, todayIn(jobs.reportTz, now));
+export async function reportTick(jobs: Jobs, kind: 'daily' | 'monthly'): Promise<string | null> {
+  const p = normalisePeriod(kind, undefined, todayIn(jobs.reportTz));
   if ('error' in p) throw new Error(p.error);
   const data: ReportJobData = { kind, period: p.period, format: 'xlsx', scheduled: true };
   return await jobs.boss.send(REPORT_QUEUES.generate, data, {
@@ -146,16 +139,7 @@ export const reportsFeature: JobFeature = {
       batchSize: 1,
       pollingIntervalSeconds,
       localConcurrency: 1,
-    }, async ([job]: Job<ReportJobData>[]) => {
-      try {
-        return await runReportJob(jobs, job.data);
-      } catch (err) {
-        if (err instanceof RollupsNotReady) {
-          log.info('scheduled report waits for aggregation', { detail: err.message });
-        }
-        throw err;
-      }
-    });
+    }, ([job]) => runReportJob(jobs, job.data));
     await work<{ kind: 'daily' | 'monthly' }>(jobs, REPORT_QUEUES.tick, {
       pollingIntervalSeconds,
     }, async ([job]) => {

@@ -3,21 +3,13 @@
  * generation, storing its bytes as numbered chunks, finishing or failing it, listing
  * (keyset pagination, newest first), reading chunks back, retention. Data access only.
  */
+import postgres from 'postgres';
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { isUuid } from '../ids.ts';
-import {
-  CONTENT_TYPES,
-  REPORT_FORMATS,
-  REPORT_KINDS,
-  reportFileName,
-  type ReportFormat,
-  type ReportKind,
-} from './period.ts';
+import { CONTENT_TYPES, REPORT_FORMATS, REPORT_KINDS, reportFileName } from './period.ts';
 
 export const REPORT_STATUSES = ['queued', 'running', 'ready', 'failed'] as const;
-export type ReportStatus = (typeof REPORT_STATUSES)[number];
-export type ReportOrigin = 'request' | 'schedule';
 
 /** A report as the API and the Reports page show it (times ISO 8601). */
 export const ReportRecord = z.object({
@@ -41,70 +33,28 @@ export const ReportRecord = z.object({
 });
 export type ReportRecord = z.infer<typeof ReportRecord>;
 
-/** A row of the `reports` table as postgres.js returns it (bigint as number, times as Date). */
-export type ReportsTableRow = {
-  id: string;
-  kind: ReportKind;
-  period: string;
-  format: ReportFormat;
-  status: ReportStatus;
-  origin: ReportOrigin;
-  file_name: string;
-  content_type: string;
-  size_bytes: number | null;
-  chunk_count: number | null;
-  sha256: string | null;
-  row_count: number | null;
-  requested_by: number | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  expires_at: Date;
-  error: string | null;
-};
-
 /** Days a report is kept unless the caller says otherwise. */
-export const DEFAULT_RETENTION_DAYS = 90;
+const DEFAULT_RETENTION_DAYS = 90;
 
-const iso = (
-  d: unknown,
-) => (d instanceof Date ? d.toISOString() : d === null || d === undefined ? null : String(d));
+const FIELDS = ReportRecord.keyof().options;
 
-function toRecord(r: ReportsTableRow): ReportRecord {
-  return {
-    id: r.id,
-    kind: r.kind,
-    period: r.period,
-    format: r.format,
-    status: r.status,
-    origin: r.origin,
-    fileName: r.file_name,
-    contentType: r.content_type,
-    sizeBytes: r.size_bytes,
-    chunkCount: r.chunk_count,
-    sha256: r.sha256,
-    rowCount: r.row_count,
-    createdAt: iso(r.created_at)!,
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-    expiresAt: iso(r.expires_at)!,
-    error: r.error,
-  };
+/** A `reports` row as its record: the same columns in camelCase, times as ISO 8601 text. */
+function toRecord(row: Record<string, unknown>): ReportRecord {
+  return Object.fromEntries(FIELDS.map((k) => {
+    const v = row[postgres.fromCamel(k)];
+    return [k, v instanceof Date ? v.toISOString() : v];
+  })) as ReportRecord;
 }
 
 /** Inserts a queued report. */
 export async function createReport(
   sql: Sql,
-  r: {
-    kind: ReportKind;
-    period: string;
-    format: ReportFormat;
-    origin: ReportOrigin;
+  r: Pick<ReportRecord, 'kind' | 'period' | 'format' | 'origin'> & {
     requestedBy?: number | null;
     retentionDays?: number;
   },
 ): Promise<ReportRecord> {
-  const [row] = await sql<ReportsTableRow[]>`
+  const [row] = await sql`
     insert into reports (kind, period, format, origin, file_name, content_type, requested_by, expires_at)
     values (${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
     reportFileName(r.kind, r.period, r.format)
@@ -115,13 +65,14 @@ export async function createReport(
   return toRecord(row);
 }
 
-/** Moves a queued (or failed, on retry) report to running; false when someone else has it. */
-export async function claimReport(sql: Sql, id: string): Promise<boolean> {
-  const rows = await sql`
+/** Moves a queued (or failed, on retry) report to running and returns it; null when someone else has it. */
+export async function claimReport(sql: Sql, id: string): Promise<ReportRecord | null> {
+  const [row] = await sql`
     update reports set status = 'running', started_at = now(), finished_at = null, error = null
-    where id = ${id} and status in ('queued', 'failed') returning id`;
-  if (rows.length) await sql`delete from report_chunks where report_id = ${id}`;
-  return rows.length > 0;
+    where id = ${id} and status in ('queued', 'failed') returning *`;
+  if (!row) return null;
+  await sql`delete from report_chunks where report_id = ${id}`;
+  return toRecord(row);
 }
 
 /** Stores one chunk of a report's file. */
@@ -154,7 +105,7 @@ export async function failReport(sql: Sql, id: string, error: string): Promise<v
 /** One report, or null (also for an id that is not a uuid). */
 export async function getReport(sql: Sql, id: string): Promise<ReportRecord | null> {
   if (!isUuid(id)) return null;
-  const [row] = await sql<ReportsTableRow[]>`select * from reports where id = ${id}`;
+  const [row] = await sql`select * from reports where id = ${id}`;
   return row ? toRecord(row) : null;
 }
 
@@ -173,17 +124,13 @@ export function reportChunks(sql: Sql, r: ReportRecord): ReadableStream<Uint8Arr
   }, { highWaterMark: 1 });
 }
 
-export type ReportListQuery = {
-  kind?: ReportKind;
-  status?: ReportStatus;
-  limit: number;
-  cursor?: { t: string; id: string };
-};
-
 /** Newest first, keyset paginated, with the total of the filter. */
 export async function listReports(
   sql: Sql,
-  q: ReportListQuery,
+  q: Partial<Pick<ReportRecord, 'kind' | 'status'>> & {
+    limit: number;
+    cursor?: { t: string; id: string };
+  },
 ): Promise<{ items: ReportRecord[]; total: number; next: { t: string; id: string } | null }> {
   const filter = sql`
     (${q.kind ?? null}::text is null or kind = ${q.kind ?? null})
@@ -191,14 +138,13 @@ export async function listReports(
   const after = q.cursor
     ? sql`and (created_at, id) < (${q.cursor.t}::timestamptz, ${q.cursor.id}::uuid)`
     : sql``;
-  const rows = await sql<ReportsTableRow[]>`
+  const rows = await sql`
     select * from reports where ${filter} ${after}
     order by created_at desc, id desc limit ${q.limit + 1}`;
   const [{ total }] = await sql`select count(*)::integer as total from reports where ${filter}`;
-  const items = rows.slice(0, q.limit).map(toRecord);
   const last = rows.length > q.limit ? rows[q.limit - 1] : null;
   return {
-    items,
+    items: rows.slice(0, q.limit).map(toRecord),
     total,
     next: last ? { t: (last.created_at as Date).toISOString(), id: last.id } : null,
   };
@@ -213,10 +159,7 @@ export async function replaceScheduled(sql: Sql, r: ReportRecord): Promise<numbe
 }
 
 /** Retention: expired reports deleted, abandoned generations failed (reports_cleanup). */
-export async function cleanupReports(
-  sql: Sql,
-  now: Date = new Date(),
-): Promise<{ expired: number; abandoned: number }> {
-  const [r] = await sql`select * from reports_cleanup(${now})`;
+export async function cleanupReports(sql: Sql): Promise<{ expired: number; abandoned: number }> {
+  const [r] = await sql`select * from reports_cleanup(${new Date()})`;
   return { expired: r.expired, abandoned: r.abandoned };
 }

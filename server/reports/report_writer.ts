@@ -16,8 +16,8 @@ export type Summary = { title: string; fields: SummaryField[]; blocks: SummaryBl
 export interface ReportWriter {
   /** May finish at once (XLSX adds a sheet) or later (CSV writes a zip entry). */
   summary(s: Summary): void | Promise<void>;
-  /** Writes a table from row batches (a postgres.js cursor); returns the row count. */
-  table(spec: TableSpec, batches: AsyncIterable<Row[]>): Promise<number>;
+  /** Writes a table from row batches (a postgres.js cursor, or rows at hand); returns the row count. */
+  table(spec: TableSpec, batches: AsyncIterable<Row[]> | Iterable<Row[]>): Promise<number>;
   /** Completes the file; `out` has ended when this resolves. */
   finish(): Promise<void>;
 }

@@ -49,19 +49,14 @@ export async function requestReport(
       issues: [{ path: 'period', message: p.error }],
     });
   }
+  const what = { kind: r.kind, period: p.period, format: r.format };
   const created = await createReport(sql, {
-    kind: r.kind,
-    period: p.period,
-    format: r.format,
+    ...what,
     origin: 'request',
     requestedBy: actor.id,
     retentionDays: settings.jobs?.reportRetentionDays ?? settings.retentionDays,
   });
-  await auditAction(sql, actor, 'report.request', `report:${created.id}`, {
-    kind: r.kind,
-    period: p.period,
-    format: r.format,
-  });
+  await auditAction(sql, actor, 'report.request', `report:${created.id}`, what);
   if (r.wait) {
     const done = await generateInWorker(sql, created.id, { tz });
     if (done.status === 'failed') {

@@ -4,13 +4,12 @@
  */
 import type { Sql } from '../db/connect.ts';
 import type { Row } from './columns.ts';
-
-export type RollupKind = 'daily' | 'monthly';
+import type { RollupKind } from './period.ts';
 
 const BATCH = 1000;
 
 /** Which table and period column a kind reads: fixed names, never caller text. */
-function target(sql: Sql, kind: RollupKind) {
+export function rollupTable(sql: Sql, kind: RollupKind) {
   return kind === 'daily'
     ? { table: sql('vm_daily_rollup'), at: sql('day') }
     : { table: sql('vm_monthly_rollup'), at: sql('month') };
@@ -18,7 +17,7 @@ function target(sql: Sql, kind: RollupKind) {
 
 /** Per-VM rollup rows of one day (daily) or month (monthly, `day` = its 1st), all sources. */
 export function vmRollupRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable<Row[]> {
-  const t = target(sql, kind);
+  const t = rollupTable(sql, kind);
   const extra = kind === 'daily' ? sql`r.day_seconds` : sql`r.days_present, r.days_covered`;
   return sql`
     select r.name, r.${t.at}, r.total_samples, r.samples_present, r.powered_on_samples, ${extra},
@@ -34,7 +33,7 @@ export function vmRollupRows(sql: Sql, kind: RollupKind, day: string): AsyncIter
     from ${t.table} r
     join sources s on s.id = r.source_id
     where r.${t.at} = ${day}::date
-    order by s.name, r.source_id, r.name, r.vm_key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, r.source_id, r.name, r.vm_key`.cursor(BATCH);
 }
 
 /**
@@ -42,7 +41,7 @@ export function vmRollupRows(sql: Sql, kind: RollupKind, day: string): AsyncIter
  * share of its samples (pool_samples / samples_present), summed, rounded to 6 decimals.
  */
 export function poolRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable<Row[]> {
-  const t = target(sql, kind);
+  const t = rollupTable(sql, kind);
   return sql`
     select s.name as source, p.key as pool, count(*)::integer as vms, sum(p.value::bigint)::bigint as samples,
            round(sum(r.vcpu_hours * p.value::numeric / r.samples_present), 6) as vcpu_hours,
@@ -53,7 +52,7 @@ export function poolRows(sql: Sql, kind: RollupKind, day: string): AsyncIterable
     cross join lateral jsonb_each_text(r.pool_samples) p
     where r.${t.at} = ${day}::date and r.samples_present > 0
     group by s.name, s.id, p.key
-    order by s.name, s.id, p.key`.cursor(BATCH) as AsyncIterable<Row[]>;
+    order by s.name, s.id, p.key`.cursor(BATCH);
 }
 
 /**
@@ -75,7 +74,5 @@ export function dailyTotalRows(sql: Sql, month: string): AsyncIterable<Row[]> {
     where t.day >= ${month}::date and t.day < (${month}::date + interval '1 month')::date
     group by grouping sets ((t.day, t.source_id), (t.day))
     having grouping(t.source_id) = 0 or count(distinct t.source_id) > 1
-    order by t.day, grouping(t.source_id), min(s.name), t.source_id`.cursor(BATCH) as AsyncIterable<
-    Row[]
-  >;
+    order by t.day, grouping(t.source_id), min(s.name), t.source_id`.cursor(BATCH);
 }

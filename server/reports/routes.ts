@@ -62,26 +62,14 @@ export function reportFile(sql: Sql, r: ReportRecord): Response {
   });
 }
 
+/** Every field of the record, in its order, then the download link. */
 const REPORT_CSV: CsvColumn<ReportRecord>[] = [
-  ...fieldColumns<ReportRecord>([
-    'id',
-    'kind',
-    'period',
-    'format',
-    'status',
-    'origin',
-    'fileName',
-    'contentType',
-    'sizeBytes',
-    'chunkCount',
-    'sha256',
-    'rowCount',
+  ...fieldColumns<ReportRecord>(ReportRecord.keyof().options, [
+    'createdAt',
+    'startedAt',
+    'finishedAt',
+    'expiresAt',
   ]),
-  ...fieldColumns<ReportRecord>(
-    ['createdAt', 'startedAt', 'finishedAt', 'expiresAt'],
-    ['createdAt', 'startedAt', 'finishedAt', 'expiresAt'],
-  ),
-  ...fieldColumns<ReportRecord>(['error']),
   { header: 'file', value: (r) => view(r).links.file },
 ];
 
@@ -123,21 +111,18 @@ export function reportRoutes(sql: Sql, doc: ApiDoc, settings: ReportSettings = {
       },
     },
   }, async (c, { query: q }) => {
+    const filter = { kind: q.kind, status: q.status };
     if (wantsCsv(c.req.header('accept'))) {
       return csvResponse(
         'vmledger-reports.csv',
         REPORT_CSV,
         allPages((cursor: { t: string; id: string } | undefined) =>
-          listReports(sql, { kind: q.kind, status: q.status, limit: 1000, cursor })
+          listReports(sql, { ...filter, limit: 1000, cursor })
         ),
       );
     }
-    const page = await listReports(sql, {
-      kind: q.kind,
-      status: q.status,
-      limit: q.limit,
-      cursor: q.cursor ? decodeCursor(ReportCursor, q.cursor)! : undefined,
-    });
+    const cursor = q.cursor ? decodeCursor(ReportCursor, q.cursor)! : undefined;
+    const page = await listReports(sql, { ...filter, limit: q.limit, cursor });
     return c.json({
       items: page.items.map(view),
       total: page.total,

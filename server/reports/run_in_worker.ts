@@ -14,10 +14,10 @@ import { failReport, getReport, type ReportRecord } from './report_store.ts';
 import type { WorkerInput } from './generate_worker.ts';
 
 /** Heap limits of the worker; bench/reports.bench.ts shows what they buy. */
-export const WORKER_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 12 };
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 12 };
 
 /** A connection URL equivalent to the pool's (hosts, port, database, user, password, TLS). */
-export function urlOf(sql: Sql): string {
+function urlOf(sql: Sql): string {
   const o = resolvedOptions(sql);
   const hosts = o.host.map((h, i) => `${h.includes(':') ? `[${h}]` : h}:${o.port[i] ?? o.port[0]}`)
     .join(',');

@@ -1,35 +1,21 @@
 /**
- * The Summary sheet of a daily or monthly report: period, time zone, generated-at, data
- * freshness, per-source and fleet totals from the rollup totals, and the incomplete
- * captures of the period. Data access plus the labels people read.
+ * The Summary sheet of each report: what it covers and when it was made, how fresh its data
+ * is, its totals (per source and fleet-wide from the rollup totals, or from the inventory),
+ * and the incomplete captures to read it with. Data access plus the labels people read.
  */
 import type { Sql } from '../db/connect.ts';
 import type { Row } from './columns.ts';
 import { SUMMARY_INCOMPLETE, SUMMARY_SOURCES } from './layouts.ts';
+import { periodBounds, type RollupKind } from './period.ts';
 import { describeStaleness, staleSources } from './readiness.ts';
-import type { Summary } from './report_writer.ts';
-import type { RollupKind } from './rollup_rows.ts';
+import type { Summary, SummaryBlock, SummaryField } from './report_writer.ts';
+import { rollupTable } from './rollup_rows.ts';
 
 /** Incomplete captures listed on a Summary; the count is always complete. */
-export const INCOMPLETE_LIMIT = 1000;
-
-/** Start and end instants of the period starting `day` in `tz`. */
-export async function periodBounds(
-  sql: Sql,
-  kind: RollupKind,
-  day: string,
-  tz: string,
-): Promise<{ start: Date; end: Date }> {
-  const [b] = await sql`
-    select (${day}::date::timestamp at time zone ${tz}) as start,
-           ((${day}::date + ${
-    kind === 'daily' ? sql`interval '1 day'` : sql`interval '1 month'`
-  })::timestamp at time zone ${tz}) as end`;
-  return { start: b.start, end: b.end };
-}
+const INCOMPLETE_LIMIT = 1000;
 
 /** Per-source totals of the period and an "All sources" row (sums of the sources). */
-export async function sourceTotals(
+async function sourceTotals(
   sql: Sql,
   kind: RollupKind,
   day: string,
@@ -67,12 +53,13 @@ export async function sourceTotals(
     order by ord, source`;
 }
 
-/** Incomplete captures in [start, end) (at most INCOMPLETE_LIMIT) and how many there are. */
-export async function incompleteCaptures(
+/** The incomplete captures in [start, end): how many, and their block (the first INCOMPLETE_LIMIT). */
+async function incompleteCaptures(
   sql: Sql,
+  title: string,
   start: Date,
   end: Date,
-): Promise<{ rows: Row[]; total: number }> {
+): Promise<{ total: number; block: SummaryBlock }> {
   const rows = await sql`
     select c.captured_at, s.name as source, c.vm_count,
            (select string_agg(e, '; ') from jsonb_array_elements_text(c.errors) e) as errors,
@@ -81,36 +68,50 @@ export async function incompleteCaptures(
     where c.captured_at >= ${start} and c.captured_at < ${end} and not c.complete
     order by c.captured_at, s.name
     limit ${INCOMPLETE_LIMIT}`;
-  return { rows: [...rows], total: rows[0]?.total ?? 0 };
+  const total: number = rows[0]?.total ?? 0;
+  const note = total > rows.length ? `first ${rows.length} of ${total}` : undefined;
+  return { total, block: { title, spec: SUMMARY_INCOMPLETE, rows: [...rows], note } };
 }
 
-/** The Summary of a daily (`day`) or monthly (`day` = the 1st) report. */
+/** The latest of the times among `values` (with `pick` Math.min, the earliest); null if none. */
+function extreme(values: unknown[], pick: (...t: number[]) => number = Math.max): Date | null {
+  const t = values.filter((d): d is Date => d instanceof Date).map((d) => d.getTime());
+  return t.length ? new Date(pick(...t)) : null;
+}
+
+/** The latest capture of any source and the least recent latest capture of a source. */
+function captureTimes(sources: Row[]): SummaryField[] {
+  const times = sources.map((s) => s.last_capture_at);
+  return [
+    { label: 'Latest capture, any source (UTC)', value: extreme(times), type: 'datetime' },
+    {
+      label: 'Least recent latest capture of a source (UTC)',
+      value: extreme(times, Math.min),
+      type: 'datetime',
+    },
+  ];
+}
+
+/** The Summary of a daily or monthly report; `day` is the period's (first) day. */
 export async function rollupSummary(
   sql: Sql,
-  r: { kind: RollupKind; period: string; day: string; tz: string; generatedAt: Date },
+  r: { kind: RollupKind; period: string; tz: string; generatedAt: Date },
+  day: string,
 ): Promise<Summary> {
-  const { start, end } = await periodBounds(sql, r.kind, r.day, r.tz);
-  const sources = await sourceTotals(sql, r.kind, r.day, start, end);
-  const incomplete = await incompleteCaptures(sql, start, end);
-  const stale = await staleSources(sql, r.kind, r.day, r.tz);
+  const [{ t0: start, t1: end }] = await periodBounds(sql, r.kind, day, r.tz);
+  const sources = await sourceTotals(sql, r.kind, day, start, end);
+  const incomplete = await incompleteCaptures(sql, 'Incomplete captures', start, end);
+  const stale = await staleSources(sql, r.kind, day, r.tz);
   const perSource = sources.filter((s) => s.source !== 'All sources');
   const fleet = sources.find((s) => s.source === 'All sources') ?? perSource[0] ?? {};
-  const table = r.kind === 'daily' ? sql('vm_daily_rollup') : sql('vm_monthly_rollup');
-  const at = r.kind === 'daily' ? sql('day') : sql('month');
+  const t = rollupTable(sql, r.kind);
   const [{ n }] =
-    await sql`select count(*)::integer as n from ${table} where ${at} = ${r.day}::date`;
-  const lastCaptures = perSource.map((s) => s.last_capture_at as Date | null).filter((
-    d,
-  ): d is Date => d instanceof Date);
-  const rollupTimes = perSource.map((s) => s.rollup_at as Date | null).filter((d): d is Date =>
-    d instanceof Date
-  );
-  const max = (
-    ds: Date[],
-  ) => (ds.length ? new Date(Math.max(...ds.map((d) => d.getTime()))) : null);
-  const min = (
-    ds: Date[],
-  ) => (ds.length ? new Date(Math.min(...ds.map((d) => d.getTime()))) : null);
+    await sql`select count(*)::integer as n from ${t.table} where ${t.at} = ${day}::date`;
+  const fleetField = (label: string, key: string): SummaryField => ({
+    label: `${label} (fleet)`,
+    value: fleet[key] ?? null,
+    type: 'decimal',
+  });
   return {
     title: `vmledger ${r.kind} report — ${r.period}`,
     fields: [
@@ -126,37 +127,63 @@ export async function rollupSummary(
       { label: 'Generated at (UTC)', value: r.generatedAt, type: 'datetime' },
       { label: 'Sources', value: perSource.length, type: 'int' },
       { label: 'VM rows', value: n, type: 'int' },
-      { label: 'Avg VMs (fleet)', value: fleet.avg_vm_count ?? null, type: 'decimal' },
-      { label: 'Avg vCPU (fleet)', value: fleet.avg_vcpu ?? null, type: 'decimal' },
-      { label: 'Avg RAM GB (fleet)', value: fleet.avg_ram_gb ?? null, type: 'decimal' },
+      fleetField('Avg VMs', 'avg_vm_count'),
+      fleetField('Avg vCPU', 'avg_vcpu'),
+      fleetField('Avg RAM GB', 'avg_ram_gb'),
+      fleetField('Avg provisioned disk GB', 'avg_disk_gb'),
+      fleetField('vCPU-hours', 'vcpu_hours'),
+      fleetField('RAM GB-hours', 'ram_gb_hours'),
+      fleetField('Disk GB-hours', 'disk_gb_hours'),
+      ...captureTimes(perSource),
       {
-        label: 'Avg provisioned disk GB (fleet)',
-        value: fleet.avg_disk_gb ?? null,
-        type: 'decimal',
-      },
-      { label: 'vCPU-hours (fleet)', value: fleet.vcpu_hours ?? null, type: 'decimal' },
-      { label: 'RAM GB-hours (fleet)', value: fleet.ram_gb_hours ?? null, type: 'decimal' },
-      { label: 'Disk GB-hours (fleet)', value: fleet.disk_gb_hours ?? null, type: 'decimal' },
-      { label: 'Latest capture, any source (UTC)', value: max(lastCaptures), type: 'datetime' },
-      {
-        label: 'Least recent latest capture of a source (UTC)',
-        value: min(lastCaptures),
+        label: 'Rollups built (latest, UTC)',
+        value: extreme(perSource.map((s) => s.rollup_at)),
         type: 'datetime',
       },
-      { label: 'Rollups built (latest, UTC)', value: max(rollupTimes), type: 'datetime' },
-      { label: 'Rollup status', value: describeStaleness(stale), type: 'text' },
+      { label: 'Rollup status', value: describeStaleness(stale ?? []), type: 'text' },
       { label: 'Incomplete captures in period', value: incomplete.total, type: 'int' },
     ],
     blocks: [
       { title: 'Totals per source', spec: SUMMARY_SOURCES, rows: sources },
-      {
-        title: 'Incomplete captures',
-        spec: SUMMARY_INCOMPLETE,
-        rows: incomplete.rows,
-        note: incomplete.total > incomplete.rows.length
-          ? `first ${incomplete.rows.length} of ${incomplete.total}`
-          : undefined,
-      },
+      incomplete.block,
     ],
+  };
+}
+
+/** The Summary of an inventory report as of `generatedAt`, from its vSource rows. */
+export async function inventorySummary(
+  sql: Sql,
+  r: { period: string; generatedAt: Date },
+  sources: Row[],
+): Promise<Summary> {
+  const since = new Date(r.generatedAt.getTime() - 86400_000);
+  const title = 'Incomplete captures (last 24 hours)';
+  const incomplete = await incompleteCaptures(sql, title, since, r.generatedAt);
+  const sum = (k: string) => sources.reduce((a, s) => a + Number(s[k] ?? 0), 0);
+  return {
+    title: `vmledger inventory — ${r.period}`,
+    fields: [
+      { label: 'Report', value: 'Inventory (current state, RVTools-style sheets)', type: 'text' },
+      { label: 'As of (UTC)', value: r.generatedAt, type: 'datetime' },
+      { label: 'Generated at (UTC)', value: r.generatedAt, type: 'datetime' },
+      { label: 'Sources', value: sources.length, type: 'int' },
+      { label: 'VMs (templates excluded)', value: sum('vms'), type: 'int' },
+      { label: 'Powered on', value: sum('powered_on'), type: 'int' },
+      { label: 'Templates', value: sum('templates'), type: 'int' },
+      { label: 'vCPUs', value: sum('vcpu'), type: 'int' },
+      { label: 'RAM (GB)', value: sum('ram_gb'), type: 'decimal' },
+      { label: 'Provisioned disk (GB)', value: sum('provisioned_disk_gb'), type: 'decimal' },
+      { label: 'Hosts', value: sum('hosts'), type: 'int' },
+      { label: 'Datastores', value: sum('datastores'), type: 'int' },
+      ...captureTimes(sources),
+      {
+        label: 'Sources whose latest capture was incomplete',
+        value: sources.filter((s) => s.last_capture_complete === false).map((s) => s.source)
+          .join(', ') || 'none',
+        type: 'text',
+      },
+      { label: 'Incomplete captures in the last 24 hours', value: incomplete.total, type: 'int' },
+    ],
+    blocks: [incomplete.block],
   };
 }

@@ -5,44 +5,20 @@
  * inside exceljs takes its entries in order: rows of a later sheet written while an
  * earlier one is open would wait in memory.
  */
+import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import {
-  type Column,
-  type ColumnType,
-  numFmtOf,
-  type Row,
-  type TableSpec,
-  widthOf,
-} from './columns.ts';
-import { breathe, type ReportWriter, type Summary, YIELD_EVERY } from './report_writer.ts';
+import { type Column, type ColumnType, numFmtOf, TYPE_DEFAULTS, widthOf } from './columns.ts';
+import { breathe, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 
 type Sheet = ExcelJS.Worksheet & { commit(): void };
 
 /** A cell value for exceljs from a query value of the column's type. */
-export function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
+function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
   if (v === null || v === undefined) return null;
-  switch (type) {
-    case 'int':
-    case 'decimal':
-    case 'ratio':
-      return Number(v);
-    case 'date':
-    case 'datetime':
-      return v instanceof Date ? v : new Date(String(v));
-    case 'bool':
-      return Boolean(v);
-    default:
-      return String(v);
-  }
-}
-
-function lastColumn(n: number): string {
-  let s = '';
-  for (let i = n; i > 0; i = Math.floor((i - 1) / 26)) {
-    s = String.fromCharCode(65 + ((i - 1) % 26)) + s;
-  }
-  return s;
+  if (type === 'date' || type === 'datetime') return v instanceof Date ? v : new Date(String(v));
+  if (type === 'bool') return Boolean(v);
+  return type === 'text' ? String(v) : Number(v);
 }
 
 const BOLD = { bold: true };
@@ -62,18 +38,6 @@ export function createXlsxWriter(out: Writable): ReportWriter {
   wb.creator = 'vmledger';
   wb.created = new Date();
 
-  function addSheet(name: string, columns: Column[], frozenRows: number): Sheet {
-    const ws = wb.addWorksheet(name, {
-      views: [{ state: 'frozen', ySplit: frozenRows, xSplit: 0 }],
-    }) as Sheet;
-    ws.columns = columns.map((c) => ({
-      key: c.key,
-      width: widthOf(c),
-      style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {},
-    }));
-    return ws;
-  }
-
   function headerRow(ws: Sheet, columns: Column[]) {
     const row = ws.addRow(columns.map((c) => c.header));
     row.font = BOLD;
@@ -86,7 +50,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
   }
 
   return {
-    summary(s: Summary) {
+    summary(s) {
       // Two leading columns for the fields; blocks below reuse the sheet's grid, so the
       // widest block sets the widths.
       const widest = s.blocks.reduce(
@@ -104,7 +68,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
       for (const f of s.fields) {
         const row = ws.addRow([f.label, xlsxValue(f.type, f.value)]);
         row.getCell(1).font = BOLD;
-        const fmt = numFmtOf({ key: '', header: '', type: f.type });
+        const fmt = TYPE_DEFAULTS[f.type].numFmt;
         if (fmt) row.getCell(2).numFmt = fmt;
         row.getCell(2).alignment = { horizontal: 'left' };
         row.commit();
@@ -129,10 +93,17 @@ export function createXlsxWriter(out: Writable): ReportWriter {
       ws.commit();
     },
 
-    async table(spec: TableSpec, batches: AsyncIterable<Row[]>) {
-      const ws = addSheet(spec.sheet, spec.columns, 1);
-      headerRow(ws, spec.columns);
+    async table(spec, batches) {
       const cols = spec.columns;
+      const ws = wb.addWorksheet(spec.sheet, {
+        views: [{ state: 'frozen', ySplit: 1, xSplit: 0 }],
+      }) as Sheet;
+      ws.columns = cols.map((c) => ({
+        key: c.key,
+        width: widthOf(c),
+        style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {},
+      }));
+      headerRow(ws, cols);
       let n = 0;
       for await (const batch of batches) {
         for (const r of batch) {
@@ -144,17 +115,14 @@ export function createXlsxWriter(out: Writable): ReportWriter {
           if (++n % YIELD_EVERY === 0) await breathe(out);
         }
       }
-      ws.autoFilter = { from: 'A1', to: `${lastColumn(cols.length)}${Math.max(1, n + 1)}` };
+      ws.autoFilter = { from: 'A1', to: { row: n + 1, column: cols.length } };
       ws.commit();
       await breathe(out);
       return n;
     },
 
     async finish() {
-      const ended = new Promise<void>((resolve, reject) => {
-        out.once('finish', resolve);
-        out.once('error', reject);
-      });
+      const ended = once(out, 'finish'); // rejects on 'error'
       await wb.commit();
       await ended;
     },

@@ -23,11 +23,11 @@ export class ZipStream {
   private readonly out: Writable;
   private readonly entries: Entry[] = [];
   private offset = 0;
-  private readonly stamp: { time: number; date: number };
+  /** Every entry is stamped with the time the archive was started. */
+  private readonly stamp = dosTime(new Date());
 
-  constructor(out: Writable, modified = new Date()) {
+  constructor(out: Writable) {
     this.out = out;
-    this.stamp = dosTime(modified);
   }
 
   private async write(buf: Buffer) {
@@ -37,7 +37,7 @@ export class ZipStream {
   }
 
   /** Adds one file whose content is the chunks of `source`, deflated as they come. */
-  async add(name: string, source: AsyncIterable<Buffer>): Promise<void> {
+  async add(name: string, source: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
     const nameBuf = Buffer.from(name, 'utf8');
     const e: Entry = { name: nameBuf, crc: 0, compressed: 0, size: 0, offset: this.offset };
     const head = Buffer.alloc(30);
