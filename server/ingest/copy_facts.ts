@@ -1,13 +1,13 @@
 /**
  * Writes a capture's VMs as COPY text: all of them as facts straight into the month's
- * partition (a newer capture), or all of them into capture_stage (the general path).
- * Either way the text and state hash come from each VM's digest (vm_lines.ts).
+ * partition (a newer capture), picking those to stage; the text and state hash come from each
+ * VM's digest (vm_lines.ts).
  */
 import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { CaptureTotalsSum } from './capture_totals.ts';
 import type { CaptureComparison } from './source_state.ts';
-import { copyInto, stageLines } from './stage.ts';
+import { copyInto } from './stage.ts';
 import { FACT_COLUMNS, stageLine, type VmDigest } from './vm_lines.ts';
 
 /**
@@ -42,9 +42,4 @@ export async function copyFactsPickingChanges(
   }
   await copyInto(tx, partition, FACT_COLUMNS, chunks());
   return changed;
-}
-
-/** Stages every VM (the general path, where the routine also writes the facts). */
-export async function stageAllVms(tx: Sql, vms: VmDigest[]): Promise<void> {
-  await stageLines(tx, vms.map((vm) => stageLine(vm.facts, vm.state, vm.hash)));
 }

@@ -13,8 +13,8 @@ import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { AppError } from '../errors.ts';
-import { type CaptureTotals, captureTotals, CaptureTotalsSum } from './capture_totals.ts';
-import { copyFactsPickingChanges, stageAllVms } from './copy_facts.ts';
+import { CaptureTotalsSum } from './capture_totals.ts';
+import { copyFactsPickingChanges } from './copy_facts.ts';
 import type { IncomingCapture } from './incoming_capture.ts';
 import {
   CaptureComparison,
@@ -24,6 +24,7 @@ import {
   sourceStateCache,
 } from './source_state.ts';
 import { stageLines } from './stage.ts';
+import { stageLine } from './vm_lines.ts';
 import { vmTextMemos } from './vm_text_memo.ts';
 
 export type StoreResult = {
@@ -155,40 +156,37 @@ export async function storeCapture(
       }
       const newer = source.lastCaptureAt !== null &&
         new Date(capture.capturedAt) > source.lastCaptureAt;
+      const totals = new CaptureTotalsSum();
       let leftOut: string[] | null = null;
-      let staged: number;
-      let totals: CaptureTotals;
+      let staged: string[];
       if (newer && !options.stageEverything) {
         const state = cache.take(source.id, source.generation) ??
           await loadSourceState(tx, source.id, source.generation);
         const comparison = new CaptureComparison(state, creationEvents(capture.events));
-        const sum = new CaptureTotalsSum();
-        const changedLines = await copyFactsPickingChanges(
+        staged = await copyFactsPickingChanges(
           tx,
           partition,
           source.id,
           capture,
           vms.parts(memos.use(source.id)),
           comparison,
-          sum,
+          totals,
         );
-        await stageLines(tx, changedLines);
-        staged = changedLines.length;
-        totals = sum.result();
         leftOut = comparison.leftOut(vms.keys);
         comparison.advance(leftOut, capture.complete);
         kept.sourceId = source.id;
         kept.state = state;
       } else {
-        const all = vms.all(memos.use(source.id));
-        await stageAllVms(tx, all);
-        staged = all.length;
-        totals = captureTotals(all);
+        staged = vms.all(memos.use(source.id)).map((vm) => {
+          totals.add(vm);
+          return stageLine(vm.facts, vm.state, vm.hash);
+        });
       }
+      await stageLines(tx, staged);
       const [{ outcome }] = await tx`
         select ingest_apply_capture(${source.id}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
           ${tx.json(capture.events)}, ${tx.json(capture.hosts)}, ${tx.json(capture.datastores)},
-          ${tx.json(totals)}, ${leftOut}::text[]) as outcome`;
+          ${tx.json(totals.result())}, ${leftOut}::text[]) as outcome`;
       const [{ generation }] = await tx`
         with bump as (
           update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz),
@@ -211,7 +209,7 @@ export async function storeCapture(
         late: outcome.late,
         deleted: outcome.deleted,
         reappeared: outcome.reappeared,
-        staged,
+        staged: staged.length,
       };
     });
     // Only a committed state describes the database; it is what the next capture starts from.
