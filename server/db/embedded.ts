@@ -35,13 +35,6 @@ function postgresIds(): { uid: number; gid: number } | null {
   }
 }
 
-/** The x bit that decides whether a user may pass through a folder (owner, else group, else other). */
-function searchBit(st: { uid: number; gid: number }, ids: { uid: number; gid: number }): number {
-  if (st.uid === ids.uid) return 0o100;
-  if (st.gid === ids.gid) return 0o010;
-  return 0o001;
-}
-
 /**
  * Lets the postgres user reach `dir`: each parent folder it cannot already pass through
  * gets the one x bit that applies to it (usually o+x) — search only, no listing or
@@ -52,7 +45,8 @@ export function makeReachable(dir: string, ids: { uid: number; gid: number }): s
   const changed: string[] = [];
   for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
     const st = statSync(d);
-    const bit = searchBit(st, ids);
+    // The x bit that decides whether the user may pass: owner's, else group's, else other's.
+    const bit = st.uid === ids.uid ? 0o100 : st.gid === ids.gid ? 0o010 : 0o001;
     if ((st.mode & bit) !== 0) continue;
     chmodSync(d, (st.mode & 0o7777) | bit);
     changed.push(d);
