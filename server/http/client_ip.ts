@@ -52,12 +52,9 @@ export function clientInfo(
   };
 }
 
-const nobody = () => false;
-
 /** The client of a request: from `clientInfo` when installed, else the socket's address. */
 export function requestClient(c: Context): ClientInfo {
-  const known: ClientInfo | undefined = c.get('client');
-  return known ?? resolveClient(c, nobody);
+  return (c.get('client') as ClientInfo | undefined) ?? resolveClient(c, () => false);
 }
 
 /** The client's address (see `requestClient`). */
