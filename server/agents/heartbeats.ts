@@ -11,13 +11,13 @@ export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 
 /**
  * Records a heartbeat: the agent row, and poll health of each source this token owns.
- * Returns the pending capture-now requests of those sources and marks them picked up.
+ * Answers with the pending capture-now requests of those sources and marks them picked up.
  */
 export function recordHeartbeat(
   sql: Sql,
   tokenId: number,
   hb: Heartbeat,
-): Promise<HeartbeatReply['captureNow']> {
+): Promise<HeartbeatReply> {
   return sql.begin(async (txn) => {
     const tx = txn as unknown as Sql;
     await tx`
@@ -47,8 +47,7 @@ export function recordHeartbeat(
       from sources s
       where cr.source_id = s.id and s.owner_token_id = ${tokenId} and cr.picked_up_at is null
       returning s.external_id`;
-    return [...new Set(picked.map((r) => r.external_id as string))].map((sourceId) => ({
-      sourceId,
-    }));
+    const sourceIds = new Set(picked.map((r) => r.external_id as string));
+    return { captureNow: [...sourceIds].map((sourceId) => ({ sourceId })) };
   });
 }
