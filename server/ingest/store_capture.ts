@@ -14,16 +14,14 @@ import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { AppError } from '../errors.ts';
 import { CaptureTotalsSum } from './capture_totals.ts';
-import { copyFactsPickingChanges } from './copy_facts.ts';
 import type { IncomingCapture } from './incoming_capture.ts';
 import {
   CaptureComparison,
-  creationEvents,
   loadSourceState,
   type SourceState,
   sourceStateCache,
 } from './source_state.ts';
-import { stageLines } from './stage.ts';
+import { copyFactsPickingChanges, stageLines } from './stage.ts';
 import { stageLine } from './vm_lines.ts';
 import { vmTextMemos } from './vm_text_memo.ts';
 
@@ -162,7 +160,7 @@ export async function storeCapture(
       if (newer && !options.stageEverything) {
         const state = cache.take(source.id, source.generation) ??
           await loadSourceState(tx, source.id, source.generation);
-        const comparison = new CaptureComparison(state, creationEvents(capture.events));
+        const comparison = new CaptureComparison(state, capture.events);
         staged = await copyFactsPickingChanges(
           tx,
           partition,
@@ -179,7 +177,7 @@ export async function storeCapture(
       } else {
         staged = vms.all(memos.use(source.id)).map((vm) => {
           totals.add(vm);
-          return stageLine(vm.facts, vm.state, vm.hash);
+          return stageLine(vm);
         });
       }
       await stageLines(tx, staged);

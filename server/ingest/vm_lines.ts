@@ -141,9 +141,9 @@ export function stateHash(factText: string, stateText: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-/** One capture_stage line. */
-export function stageLine(factText: string, stateText: string, hash: number): string {
-  return `${factText}\t${stateText}\t${hash}\n`;
+/** The capture_stage line of a VM. */
+export function stageLine(vm: VmDigest): string {
+  return `${vm.facts}\t${vm.state}\t${vm.hash}\n`;
 }
 
 /**
@@ -152,23 +152,9 @@ export function stageLine(factText: string, stateText: string, hash: number): st
  * always gives the same digest; vm_text_memo.ts relies on that to skip VMs whose text is
  * unchanged since the source's previous capture.
  */
-export type VmDigest = {
-  readonly key: string;
-  readonly sourceVmId: string;
-  /** factFields() */
-  readonly facts: string;
-  /** stateFields() */
-  readonly state: string;
-  readonly hash: number;
-  readonly isTemplate: boolean;
-  readonly poweredOn: boolean;
-  readonly vcpu: number;
-  readonly ramMb: number;
-  /** Provisioned disk in thousandths of a GB, the stored precision. */
-  readonly diskThousandths: number;
-};
+export type VmDigest = Readonly<ReturnType<typeof digestVm>>;
 
-export function digestVm(vm: CaptureVm): VmDigest {
+export function digestVm(vm: CaptureVm) {
   const facts = factFields(vm);
   const state = stateFields(vm);
   return {
@@ -181,6 +167,7 @@ export function digestVm(vm: CaptureVm): VmDigest {
     poweredOn: vm.powerState === 'poweredOn',
     vcpu: vm.vcpu,
     ramMb: vm.ramMb,
+    /** Provisioned disk in thousandths of a GB, the stored precision. */
     diskThousandths: thousandths(vm.provisionedDiskGb),
   };
 }
