@@ -50,8 +50,7 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   if (!req.body) throw new AppError('invalid_json', 'request body is empty');
   let bytes: Buffer;
   try {
-    const read = await readLimited(req, maxBytes);
-    bytes = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
+    bytes = await readLimited(req, maxBytes);
   } catch (err) {
     if (!(err instanceof BodyTooLarge)) throw err;
     throw new AppError('body_too_large', `body exceeds the limit of ${maxBytes} bytes`, {
