@@ -64,10 +64,8 @@ export const ErrorBody = z.object({
   }),
 });
 
-/** The largest id an `integer` column holds. */
-export const MAX_INT_ID = 2 ** 31 - 1;
-/** An integer id from a path or query string, 1..2^31-1. */
-export const IntId = z.coerce.number().int().min(1).max(MAX_INT_ID);
+/** An integer id from a path or query string, 1..2^31-1 (what an `integer` column holds). */
+export const IntId = z.coerce.number().int().min(1).max(2 ** 31 - 1);
 /** An id path parameter `:id`. */
 export const IdParams = z.object({ id: IntId });
 
