@@ -18,7 +18,7 @@ export function ingestRoutes(
   doc: ApiDoc,
   options: {
     maxBodyBytes: number;
-    onStored?: (r: StoreResult) => void | Promise<void>;
+    onCaptureStored?: (r: StoreResult) => void | Promise<void>;
     metrics?: Metrics;
   },
 ) {
@@ -80,7 +80,7 @@ export function ingestRoutes(
     });
     // Follow-up work (late-day re-aggregation) must never fail an ingest that has committed.
     try {
-      await options.onStored?.(result);
+      await options.onCaptureStored?.(result);
     } catch (err) {
       log.error('after-capture hook failed', { captureId: result.captureId, error: err as Error });
     }
