@@ -112,11 +112,8 @@ export class VmTextMemos {
   }
 
   #put(sourceId: number, memo: VmTextMemo): void {
-    const old = this.#memos.get(sourceId);
-    if (old) {
-      this.#memos.delete(sourceId);
-      this.#vms -= old.size;
-    }
+    this.#vms -= this.#memos.get(sourceId)?.size ?? 0;
+    this.#memos.delete(sourceId);
     if (memo.size > this.maxVms) return;
     this.#memos.set(sourceId, memo);
     this.#vms += memo.size;
