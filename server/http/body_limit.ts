@@ -1,8 +1,6 @@
 /**
- * Request body limits, checked before a handler reads the body. A declared Content-Length
- * above the limit is refused at once, unread; otherwise (no length, chunked, or a length
- * that lies) the body is read here, counting, and refused as soon as it passes the limit —
- * so at most `maxBytes` are ever held. The handler then reads the buffered copy.
+ * Request body limits, checked before a handler reads the body: the body is read here,
+ * bounded (server/read_limited.ts), and the handler then reads the buffered copy.
  *
  * Limits: page forms (login included) 16 KiB; API JSON 64 KiB by default, heartbeats
  * 1 MiB (up to 1,000 sources with their last errors), token creation 256 KiB (up to
