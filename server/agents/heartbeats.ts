@@ -22,21 +22,18 @@ export function recordHeartbeat(
     const tx = txn as unknown as Sql;
     await tx`
       insert into agents (token_id, version, hostname, last_heartbeat_at, spool, delivery)
-      values (${tokenId}, ${hb.agentVersion}, ${hb.hostname}, now(), ${tx.json(hb.spool)}, ${
-      tx.json(hb.delivery)
-    })
+      values (${tokenId}, ${hb.agentVersion}, ${hb.hostname}, now(),
+              ${tx.json(hb.spool)}, ${tx.json(hb.delivery)})
       on conflict (token_id) do update set version = excluded.version, hostname = excluded.hostname,
         last_heartbeat_at = excluded.last_heartbeat_at, spool = excluded.spool, delivery = excluded.delivery`;
-    const reports = hb.sources.filter((s) => s.sourceId !== null);
+    const reports = hb.sources.filter((s) => s.sourceId !== null)
+      .map((r) => ({ kind: r.kind, id: r.sourceId, health: r }));
     if (reports.length) {
       // Only sources owned by this token: an agent cannot write another agent's health.
       await tx`
         insert into source_health (source_id, token_id, health, reported_at)
         select s.id, ${tokenId}, r.health, now()
-        from jsonb_to_recordset(${
-        tx.json(reports.map((r) => ({ kind: r.kind, id: r.sourceId, health: r })))
-      })
-          as r(kind text, id text, health jsonb)
+        from jsonb_to_recordset(${tx.json(reports)}) as r(kind text, id text, health jsonb)
         join sources s on s.external_id = r.id and (s.kind = r.kind or s.kind = 'demo')
         where s.owner_token_id = ${tokenId}
         on conflict (source_id) do update set token_id = excluded.token_id, health = excluded.health,

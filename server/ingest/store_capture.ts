@@ -192,9 +192,8 @@ export async function storeCapture(
           where id = ${source.id}
           returning generation::text as generation
         ), timing as (
-          update captures set vm_count = ${vms.count}, ingest_ms = ${
-        Math.round(performance.now() - started)
-      }
+          update captures set vm_count = ${vms.count},
+            ingest_ms = ${Math.round(performance.now() - started)}
           where capture_id = ${capture.captureId}
         )
         select generation from bump`;
