@@ -9,10 +9,8 @@ import { Buffer } from 'node:buffer';
 /** A body over the limit; each reader answers it with its own 413. */
 export class BodyTooLarge extends Error {
   override name = 'BodyTooLarge';
-  readonly maxBytes: number;
   constructor(maxBytes: number) {
     super(`the request body is larger than ${maxBytes} bytes`);
-    this.maxBytes = maxBytes;
   }
 }
 
