@@ -76,11 +76,9 @@ export async function startServer(config: ServerConfig) {
       onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
     });
     const server = await listen(app.fetch, config.host, config.port);
-    const url = `http://${
-      config.host.includes(':') ? `[${config.host}]` : config.host
-    }:${server.port}`;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     return {
-      url,
+      url: `http://${host}:${server.port}`,
       db,
       adminToken,
       jobs,
