@@ -52,10 +52,6 @@ export class IncomingVms {
     return this.#keys;
   }
 
-  get count(): number {
-    return this.#keys.size;
-  }
-
   /**
    * The parts not taken yet, in order, validated as they are taken; throws NeedsWholeParse.
    * `memo` (given on the first call) is the source's memo of VM texts: VMs found in it are

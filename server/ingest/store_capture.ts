@@ -143,7 +143,7 @@ export async function storeCapture(
         vms.validateRest();
         return {
           ...base,
-          vmCount: vms.count,
+          vmCount: vms.keys.size,
           sourceId: source.id,
           duplicate: true,
           late: false,
@@ -192,7 +192,7 @@ export async function storeCapture(
           where id = ${source.id}
           returning generation::text as generation
         ), timing as (
-          update captures set vm_count = ${vms.count},
+          update captures set vm_count = ${vms.keys.size},
             ingest_ms = ${Math.round(performance.now() - started)}
           where capture_id = ${capture.captureId}
         )
@@ -200,7 +200,7 @@ export async function storeCapture(
       if (kept.state) kept.state.generation = generation;
       return {
         ...base,
-        vmCount: vms.count,
+        vmCount: vms.keys.size,
         sourceId: source.id,
         duplicate: false,
         late: outcome.late,
