@@ -132,10 +132,7 @@ export class CaptureComparison {
 export class SourceStateCache {
   #states = new Map<number, SourceState>();
   #vms = 0;
-  readonly maxVms: number;
-  constructor(maxVms = 250_000) {
-    this.maxVms = maxVms;
-  }
+  readonly maxVms = 250_000;
 
   /** The cached state of `sourceId` if it is still at `generation`; removed from the cache. */
   take(sourceId: number, generation: string): SourceState | undefined {
