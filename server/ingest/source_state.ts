@@ -101,7 +101,7 @@ export class CaptureComparison {
    * already were all that, and no new event names them); left-out VMs deleted by a complete
    * capture, else kept as left out.
    */
-  advance(leftOut: string[], complete: boolean): SourceState {
+  advance(leftOut: string[], complete: boolean): void {
     const s = this.#state;
     for (const vm of this.#staged) {
       s.live.set(vm.key, vm.hash);
@@ -117,7 +117,6 @@ export class CaptureComparison {
         s.leftOut.add(key);
       }
     }
-    return s;
   }
 }
 
