@@ -59,8 +59,7 @@ export async function startEmbeddedPostgres(options: {
   onLog?: (line: string) => void;
 }) {
   const pgDir = path.resolve(options.pgDir);
-  const parent = path.dirname(pgDir);
-  mkdirSync(parent, { recursive: true });
+  mkdirSync(path.dirname(pgDir), { recursive: true });
   const isRoot = process.getuid?.() === 0;
   if (isRoot) {
     // Only the pg folder is the postgres user's (PostgreSQL keeps its lock file inside it;

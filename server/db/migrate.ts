@@ -35,12 +35,11 @@ export type MigrationResult = { applied: string[]; routines: string[] };
 export async function migrate(sql: Sql, sqlDir = SQL_DIR): Promise<MigrationResult> {
   const migrations = readSqlFiles(path.join(sqlDir, 'migrations'));
   const routines = readSqlFiles(path.join(sqlDir, 'routines'));
-  for (const m of migrations) {
-    if (!/^\d{4}_[a-z0-9_]+\.sql$/.test(m.name)) {
-      throw new MigrationError(
-        `sql/migrations/${m.name}: name must look like 0001_what_it_does.sql`,
-      );
-    }
+  const misnamed = migrations.find((m) => !/^\d{4}_[a-z0-9_]+\.sql$/.test(m.name));
+  if (misnamed) {
+    throw new MigrationError(
+      `sql/migrations/${misnamed.name}: name must look like 0001_what_it_does.sql`,
+    );
   }
   const conn = await sql.reserve();
   const result: MigrationResult = { applied: [], routines: [] };
