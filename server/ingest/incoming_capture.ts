@@ -77,9 +77,15 @@ export class IncomingVms {
     return all;
   }
 
-  /** Validates the parts not taken yet, keeping nothing but their keys; throws NeedsWholeParse. */
-  validateRest(): void {
-    for (const _ of this.parts());
+  /** Whether the parts not taken yet are all valid; it keeps nothing of them but their keys. */
+  allValid(): boolean {
+    try {
+      for (const _ of this.parts());
+      return true;
+    } catch (err) {
+      if (err instanceof NeedsWholeParse) return false;
+      throw err;
+    }
   }
 }
 

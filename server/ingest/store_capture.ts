@@ -14,7 +14,7 @@ import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { AppError } from '../errors.ts';
 import { CaptureTotalsSum } from './capture_totals.ts';
-import type { IncomingCapture } from './incoming_capture.ts';
+import { type IncomingCapture, NeedsWholeParse } from './incoming_capture.ts';
 import {
   CaptureComparison,
   loadSourceState,
@@ -140,7 +140,7 @@ export async function storeCapture(
         returning capture_id`;
       if (inserted.length === 0) {
         // An invalid capture is refused as such even when its id was seen before.
-        vms.validateRest();
+        if (!vms.allValid()) throw new NeedsWholeParse('a VM is invalid');
         return {
           ...base,
           vmCount: vms.keys.size,
