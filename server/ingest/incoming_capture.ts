@@ -34,22 +34,19 @@ const PART_CHARS = 256 * 1024;
  * The VMs of a capture, given out one validated part of digests (vm_lines.ts) at a time.
  * Parts given out are not kept: a 10,000-VM capture kept whole through its ingest survives
  * two or three young generation collections, each copying it (measured 10-16 ms apiece);
- * dropped part by part, it dies young. What ingest needs of all VMs together is kept: the
- * keys and count.
+ * dropped part by part, it dies young. What ingest needs of all VMs together is kept: their
+ * keys.
  */
 export class IncomingVms {
   readonly #read: (memo: MemoUse | undefined) => Generator<VmDigest[]>;
   readonly #keys = new Set<string>();
+  /** The keys of the VMs given out so far: all of them once every part was taken. */
+  readonly keys: ReadonlySet<string> = this.#keys;
   #reading: Generator<VmDigest[]> | null = null;
 
   /** `read` reads the VMs in parts, validating them; it is called once, by the first `parts`. */
   constructor(read: (memo: MemoUse | undefined) => Generator<VmDigest[]>) {
     this.#read = read;
-  }
-
-  /** The keys of the VMs given out so far: all of them once every part was taken. */
-  get keys(): ReadonlySet<string> {
-    return this.#keys;
   }
 
   /**
