@@ -47,10 +47,7 @@ export async function startServer(config: ServerConfig) {
     const migrated = await migrate(jobSql);
     if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
     if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
-    const adminToken = await ensureAdminToken(db.sql, {
-      dataDir: config.dataDir,
-      adminToken: config.adminToken,
-    });
+    const adminToken = await ensureAdminToken(db.sql, config);
     // Partitions for this month and the next two exist before the first capture arrives.
     await runMaintenance(jobSql, { retentionMonths: 0 });
     if (config.jobs) {
