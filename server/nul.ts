@@ -9,7 +9,7 @@
 import { AppError, type ErrorCode } from './errors.ts';
 
 /** The path (`a.b.0.c`) of the first string or key holding a NUL in `value`, or null. */
-export function nulPath(value: unknown, path: string[] = []): string | null {
+function nulPath(value: unknown, path: string[] = []): string | null {
   if (typeof value === 'string') return value.includes('\0') ? where(path) : null;
   if (value === null || typeof value !== 'object') return null;
   // An array's entries are its elements under their indexes, in order.

@@ -13,9 +13,9 @@ import { errorResponse } from './errors.ts';
 import { BodyTooLarge, readLimited } from '../read_limited.ts';
 
 export const PAGE_FORM_MAX_BYTES = 16 * 1024;
-export const API_JSON_MAX_BYTES = 64 * 1024;
+const API_JSON_MAX_BYTES = 64 * 1024;
 export const HEARTBEAT_MAX_BYTES = 1024 * 1024;
-export const TOKEN_BODY_MAX_BYTES = 256 * 1024;
+const TOKEN_BODY_MAX_BYTES = 256 * 1024;
 
 /** The API's limit for a request under /api/v1, or null when the route limits itself. */
 export function apiBodyLimit(method: string, path: string): number | null {
@@ -55,7 +55,7 @@ export function limitBody<E extends { Variables: object }>(
 }
 
 /** The API's 413: a JSON error. */
-export function apiTooLarge(_c: Context, maxBytes: number): Response {
+function apiTooLarge(_c: Context, maxBytes: number): Response {
   return errorResponse(
     new AppError(
       'body_too_large',

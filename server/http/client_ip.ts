@@ -22,7 +22,7 @@ function socketAddress(c: Context): string | null {
 }
 
 /** Works out the client of a request, trusting forwarded headers only from `trusted` peers. */
-export function resolveClient(c: Context, trusted: (address: string) => boolean): ClientInfo {
+function resolveClient(c: Context, trusted: (address: string) => boolean): ClientInfo {
   const peer = socketAddress(c);
   const direct: ClientInfo = {
     ip: peer ? plain(peer) : 'local',

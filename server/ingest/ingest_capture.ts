@@ -18,7 +18,7 @@ import { storeCapture, type StoreResult } from './store_capture.ts';
 import { parseCapture } from './validate_capture.ts';
 
 /** Issues listed in a 400 for an invalid capture; `more` says how many were left out. */
-export const MAX_ISSUES = 100;
+const MAX_ISSUES = 100;
 
 export async function ingestCaptureText(
   sql: Sql,

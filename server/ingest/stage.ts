@@ -116,6 +116,6 @@ export async function stageLines(tx: Sql, lines: string[]): Promise<void> {
 }
 
 /** ~1,000 lines per COPY message: big enough to be cheap, small enough to stream. */
-export function* inChunks(lines: string[], size = 1000): Generator<string> {
+function* inChunks(lines: string[], size = 1000): Generator<string> {
   for (let i = 0; i < lines.length; i += size) yield lines.slice(i, i + size).join('');
 }

@@ -85,16 +85,16 @@ async function claimSource(
 }
 
 /** The earliest capture time accepted. */
-export const EARLIEST_CAPTURE = '2000-01-01T00:00:00Z';
+const EARLIEST_CAPTURE = '2000-01-01T00:00:00Z';
 /** How far ahead of the server's clock a capture time may be (agents' clocks drift). */
-export const MAX_CAPTURE_AHEAD_MS = 10 * 60_000;
+const MAX_CAPTURE_AHEAD_MS = 10 * 60_000;
 
 /**
  * 400 unless `capturedAt` lies between 2000-01-01 and 10 minutes past the server's clock:
  * a capture time out there is a broken clock, and storing it would create a partition for
  * its month and make every later capture of its source "late".
  */
-export function checkCapturedAt(capturedAt: string, now = Date.now()): void {
+function checkCapturedAt(capturedAt: string, now = Date.now()): void {
   const t = Date.parse(capturedAt);
   if (t >= Date.parse(EARLIEST_CAPTURE) && t <= now + MAX_CAPTURE_AHEAD_MS) return;
   const message = `must be from ${EARLIEST_CAPTURE} to 10 minutes past the server's clock ` +
