@@ -131,14 +131,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   );
   // Bodies are limited per route before any handler reads them (captures limit themselves).
   api.use('*', limitBody((c) => apiBodyLimit(c.req.method, c.req.path)));
-  api.route(
-    '/',
-    ingestRoutes(sql, doc, {
-      maxBodyBytes: options.maxBodyBytes,
-      onStored: options.onCaptureStored,
-      metrics,
-    }),
-  );
+  api.route('/', ingestRoutes(sql, doc, { ...options, metrics }));
   api.route('/', agentRoutes(sql, doc));
   api.route('/', inventoryRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));

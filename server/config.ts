@@ -48,37 +48,8 @@ const Env = z.object({
   ).default([]),
 });
 
-export type ServerConfig = {
-  host: string;
-  port: number;
-  /** Undefined: start the embedded PostgreSQL under `dataDir/pg`. */
-  databaseUrl?: string;
-  dataDir: string;
-  adminToken?: string;
-  demo: boolean;
-  /** Days of hourly demo history loaded at first start (0: none). */
-  demoBackfillDays: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  maxBodyBytes: number;
-  /** VMs whose previous capture text ingest keeps on this node (~1.2 kB each; 0: none). */
-  ingestMemoVms: number;
-  sessionHours: number;
-  embeddedPgPort: number;
-  /** Months of per-capture facts kept (whole months before the current one); 0 keeps them forever. Rollups are always kept. */
-  retentionMonths: number;
-  /** Days a generated report is kept. */
-  reportRetentionDays: number;
-  /** Calendar days of rollups are days in this zone. */
-  reportTz: string;
-  /** Engine of scheduled aggregation (sql is faster per bench/aggregate.bench.ts; docs/aggregation.md). */
-  aggEngine: 'sql' | 'ts';
-  /** Local time (reportTz) at which the previous day is aggregated, HH:MM. */
-  aggDailyAt: string;
-  /** Start pg-boss (queues, schedules, workers) with the server. */
-  jobs: boolean;
-  /** Proxies whose X-Forwarded-For/-Proto are believed; none by default (socket address only). */
-  trustedProxies: string[];
-};
+/** The resolved configuration (see `loadServerConfig` for what each setting means). */
+export type ServerConfig = ReturnType<typeof loadServerConfig>;
 
 /** A setting that cannot be used; `main` prints `message` and exits with code 2. */
 export class ConfigError extends Error {
@@ -102,9 +73,7 @@ function withFileSecrets(env: Record<string, string | undefined>) {
 }
 
 /** Parses the environment into a resolved config, or throws ConfigError naming the setting. */
-export function loadServerConfig(
-  env: Record<string, string | undefined> = process.env,
-): ServerConfig {
+export function loadServerConfig(env: Record<string, string | undefined> = process.env) {
   const cleaned = Object.fromEntries(
     Object.entries(withFileSecrets(env)).filter(([, v]) => v !== undefined && v !== ''),
   );
@@ -118,22 +87,32 @@ export function loadServerConfig(
   return {
     host: e.HOST,
     port: e.PORT,
+    /** Undefined: start the embedded PostgreSQL under `dataDir/pg`. */
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.VMLEDGER_DATA_DIR),
     adminToken: e.VMLEDGER_ADMIN_TOKEN,
     demo: e.VMLEDGER_DEMO,
+    /** Days of hourly demo history loaded at first start (0: none). */
     demoBackfillDays: e.VMLEDGER_DEMO_BACKFILL_DAYS,
     logLevel: e.VMLEDGER_LOG_LEVEL,
     maxBodyBytes: e.VMLEDGER_MAX_BODY_BYTES,
+    /** VMs whose previous capture text ingest keeps on this node (~1.2 kB each; 0: none). */
     ingestMemoVms: e.VMLEDGER_INGEST_MEMO_VMS,
     sessionHours: e.VMLEDGER_SESSION_HOURS,
     embeddedPgPort: e.VMLEDGER_PG_PORT,
+    /** Months of per-capture facts kept (whole months before the current one); 0 keeps them forever. Rollups are always kept. */
     retentionMonths: e.VMLEDGER_RETENTION_MONTHS,
+    /** Days a generated report is kept. */
     reportRetentionDays: e.VMLEDGER_REPORT_RETENTION_DAYS,
+    /** Calendar days of rollups are days in this zone. */
     reportTz: e.VMLEDGER_REPORT_TZ,
+    /** Engine of scheduled aggregation (sql is faster per bench/aggregate.bench.ts; docs/aggregation.md). */
     aggEngine: e.VMLEDGER_AGG_ENGINE,
+    /** Local time (reportTz) at which the previous day is aggregated, HH:MM. */
     aggDailyAt: e.VMLEDGER_AGG_DAILY_AT,
+    /** Start pg-boss (queues, schedules, workers) with the server. */
     jobs: e.VMLEDGER_JOBS,
+    /** Proxies whose X-Forwarded-For/-Proto are believed; none by default (socket address only). */
     trustedProxies: e.VMLEDGER_TRUSTED_PROXIES,
   };
 }

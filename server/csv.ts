@@ -46,7 +46,7 @@ export function csvQuote(s: string): string {
 }
 
 /** One CSV field: null → empty, Date → time, text neutralised, objects → JSON, quoted when needed. */
-export function csvValue(v: unknown): string {
+function csvValue(v: unknown): string {
   if (v === null || v === undefined) return '';
   let s: string;
   if (typeof v === 'string') s = neutraliseFormula(v);

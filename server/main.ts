@@ -5,9 +5,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.ts';
-import { type AdminTokenOutcome, ensureAdminToken } from './admin_token.ts';
+import { ensureAdminToken } from './admin_token.ts';
 import { ConfigError, loadServerConfig, type ServerConfig } from './config.ts';
-import { type Database, openDatabase } from './db/connect.ts';
+import { openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { log, setLogLevel } from './log.ts';
 import { listen } from './runtime.ts';
@@ -26,17 +26,13 @@ export const JOB_FEATURES: JobFeature[] = [
   maintenanceFeature,
 ];
 
-export type RunningVmledger = {
-  url: string;
-  db: Database;
-  adminToken: AdminTokenOutcome;
-  /** The job runner (absent with VMLEDGER_JOBS=0). */
-  jobs?: Jobs;
-  stop(): Promise<void>;
-};
+export type RunningVmledger = Awaited<ReturnType<typeof startServer>>;
 
-/** Starts everything the server needs; `stop` undoes it in reverse order. */
-export async function startServer(config: ServerConfig): Promise<RunningVmledger> {
+/**
+ * Starts everything the server needs: its URL, database, admin token and job runner (absent
+ * with VMLEDGER_JOBS=0); `stop` undoes it in reverse order.
+ */
+export async function startServer(config: ServerConfig) {
   setLogLevel(config.logLevel);
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -51,10 +47,7 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
     const migrated = await migrate(jobSql);
     if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
     if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
-    const adminToken = await ensureAdminToken(db.sql, {
-      dataDir: config.dataDir,
-      adminToken: config.adminToken,
-    });
+    const adminToken = await ensureAdminToken(db.sql, config);
     // Partitions for this month and the next two exist before the first capture arrives.
     await runMaintenance(jobSql, { retentionMonths: 0 });
     if (config.jobs) {
@@ -80,11 +73,9 @@ export async function startServer(config: ServerConfig): Promise<RunningVmledger
       onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
     });
     const server = await listen(app.fetch, config.host, config.port);
-    const url = `http://${
-      config.host.includes(':') ? `[${config.host}]` : config.host
-    }:${server.port}`;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     return {
-      url,
+      url: `http://${host}:${server.port}`,
       db,
       adminToken,
       jobs,

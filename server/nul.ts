@@ -9,16 +9,10 @@
 import { AppError, type ErrorCode } from './errors.ts';
 
 /** The path (`a.b.0.c`) of the first string or key holding a NUL in `value`, or null. */
-export function nulPath(value: unknown, path: string[] = []): string | null {
+function nulPath(value: unknown, path: string[] = []): string | null {
   if (typeof value === 'string') return value.includes('\0') ? where(path) : null;
   if (value === null || typeof value !== 'object') return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nulPath(value[i], [...path, String(i)]);
-      if (found !== null) return found;
-    }
-    return null;
-  }
+  // An array's entries are its elements under their indexes, in order.
   for (const [key, v] of Object.entries(value)) {
     if (key.includes('\0')) return where([...path, key.replaceAll('\0', '\\u0000')]);
     const found = nulPath(v, [...path, key]);

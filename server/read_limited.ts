@@ -4,14 +4,13 @@
  * at most `maxBytes` are ever held. The API's body limits (http/body_limit.ts), JSON bodies
  * (http/validate.ts) and captures (ingest/read_body.ts) all read through it.
  */
+import { Buffer } from 'node:buffer';
 
 /** A body over the limit; each reader answers it with its own 413. */
 export class BodyTooLarge extends Error {
   override name = 'BodyTooLarge';
-  readonly maxBytes: number;
   constructor(maxBytes: number) {
     super(`the request body is larger than ${maxBytes} bytes`);
-    this.maxBytes = maxBytes;
   }
 }
 
@@ -19,12 +18,12 @@ export class BodyTooLarge extends Error {
 export async function readLimited(
   req: Request,
   maxBytes: number,
-): Promise<Uint8Array<ArrayBuffer>> {
+): Promise<Buffer<ArrayBuffer>> {
   const declared = req.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
     throw new BodyTooLarge(maxBytes);
   }
-  if (!req.body) return new Uint8Array(0);
+  if (!req.body) return Buffer.alloc(0);
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -38,11 +37,5 @@ export async function readLimited(
     }
     parts.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return Buffer.concat(parts, size);
 }

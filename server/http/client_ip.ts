@@ -22,7 +22,7 @@ function socketAddress(c: Context): string | null {
 }
 
 /** Works out the client of a request, trusting forwarded headers only from `trusted` peers. */
-export function resolveClient(c: Context, trusted: (address: string) => boolean): ClientInfo {
+function resolveClient(c: Context, trusted: (address: string) => boolean): ClientInfo {
   const peer = socketAddress(c);
   const direct: ClientInfo = {
     ip: peer ? plain(peer) : 'local',
@@ -52,12 +52,9 @@ export function clientInfo(
   };
 }
 
-const nobody = () => false;
-
 /** The client of a request: from `clientInfo` when installed, else the socket's address. */
 export function requestClient(c: Context): ClientInfo {
-  const known: ClientInfo | undefined = c.get('client');
-  return known ?? resolveClient(c, nobody);
+  return (c.get('client') as ClientInfo | undefined) ?? resolveClient(c, () => false);
 }
 
 /** The client's address (see `requestClient`). */

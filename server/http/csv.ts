@@ -43,14 +43,11 @@ export function csvResponse<T>(
 ): Response {
   const encoder = new TextEncoder();
   const iterator = pages[Symbol.asyncIterator]();
-  let started = false;
   const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(CSV_BOM + csvHeader(columns)));
+    },
     async pull(controller) {
-      if (!started) {
-        started = true;
-        controller.enqueue(encoder.encode(CSV_BOM + csvHeader(columns)));
-        return;
-      }
       try {
         for (;;) {
           const next = await iterator.next();

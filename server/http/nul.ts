@@ -1,5 +1,6 @@
 /** The URL half of the NUL refusal (server/nul.ts says why): path and query parameters. */
 import type { Context, Next } from 'hono';
+import { tryDecodeURIComponent } from 'hono/utils/url';
 import { AppError } from '../errors.ts';
 import { NUL_MESSAGE } from '../nul.ts';
 
@@ -9,7 +10,7 @@ export async function rejectNulInUrl(c: Context, next: Next): Promise<Response |
   if (!url.pathname.includes('%00') && !url.search.includes('%00') && !url.search.includes('\0')) {
     return await next();
   }
-  if (safeDecode(url.pathname).includes('\0')) {
+  if (tryDecodeURIComponent(url.pathname).includes('\0')) {
     throw new AppError('invalid_path', `the path ${NUL_MESSAGE}`);
   }
   for (const [name, value] of url.searchParams) {
@@ -21,12 +22,4 @@ export async function rejectNulInUrl(c: Context, next: Next): Promise<Response |
     }
   }
   return await next();
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

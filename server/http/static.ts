@@ -25,10 +25,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   },
 };
 
-type Loaded = { body: Uint8Array; gzip: Uint8Array; type: string; etag: string };
-
 /** The assets as served: raw and gzipped bytes (the UI benchmark reads the sizes from here). */
-export function loadAssets(): Map<string, Loaded> {
+export function loadAssets() {
   return new Map(
     Object.entries(ASSETS).map(([name, a]) => {
       const body = readFileSync(a.file);
@@ -57,12 +55,9 @@ export function staticRoutes() {
     };
     if (c.req.header('if-none-match') === asset.etag) return c.body(null, 304, headers);
     if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
-      return c.body(asset.gzip as Uint8Array<ArrayBuffer>, 200, {
-        ...headers,
-        'content-encoding': 'gzip',
-      });
+      return c.body(asset.gzip, 200, { ...headers, 'content-encoding': 'gzip' });
     }
-    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, headers);
+    return c.body(asset.body, 200, headers);
   });
   return app;
 }

@@ -27,12 +27,11 @@ export function query(q: Record<string, string>): Record<string, string> {
 }
 
 /**
- * The JSON body, or 400 when it is not JSON, or 413 past `maxBytes` (checked from
- * Content-Length before reading, and while reading). The API's per-route limits are
- * applied earlier (server/http/body_limit.ts); this default is the largest of them, so
- * no caller can read an unbounded body.
+ * The JSON body, or 400 when it is not JSON, or 413 past the largest of the API's per-route
+ * limits (those are applied earlier, server/http/body_limit.ts): no caller reads unbounded.
  */
-export async function jsonBody(req: Request, maxBytes = HEARTBEAT_MAX_BYTES): Promise<unknown> {
+export async function jsonBody(req: Request): Promise<unknown> {
+  const maxBytes = HEARTBEAT_MAX_BYTES;
   let bytes: Uint8Array;
   try {
     bytes = await readLimited(req, maxBytes);

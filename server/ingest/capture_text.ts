@@ -34,14 +34,6 @@
 import { Capture, CaptureVm } from '../../agent/capture/schema.ts';
 import { fastPathOff } from './fast_path.ts';
 
-export type CaptureText = {
-  /** The parsed head, with `vms` removed. */
-  head: Record<string, unknown>;
-  /** The VM array's inside is text.slice(vmStart, vmEnd), between its `[` and `]`. */
-  vmStart: number;
-  vmEnd: number;
-};
-
 const CAPTURE_KEYS = Object.keys(Capture.shape);
 /** The keys the schema puts after `vms`: the VM array ends where the first of them begins. */
 const AFTER_VMS = CAPTURE_KEYS.slice(CAPTURE_KEYS.indexOf('vms') + 1);
@@ -57,7 +49,11 @@ const VMS_CLOSE = `],"${AFTER_VMS[0]}":`;
 /** How every VM of the agent's layout begins: the VM array is cut before each. */
 export const VM_OPEN = '{"key":';
 
-export function splitCaptureText(text: string): CaptureText | null {
+/**
+ * The parsed head of `text` with `vms` removed, and the VM array's inside:
+ * text.slice(vmStart, vmEnd), between its `[` and `]`. Null when the cut is not proved.
+ */
+export function splitCaptureText(text: string) {
   if (fastPathOff.cut) return null;
   const open = text.indexOf(VMS_OPEN);
   if (open < 0) return null;

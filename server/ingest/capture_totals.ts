@@ -5,17 +5,6 @@
  */
 import type { VmDigest } from './vm_lines.ts';
 
-export type CaptureTotals = {
-  rows: number;
-  vms: number;
-  poweredOn: number;
-  templates: number;
-  vcpu: string;
-  ramMb: string;
-  /** Decimal text with three places. */
-  provisionedDiskGb: string;
-};
-
 /** Totals summed one VM at a time, as the VMs stream past. */
 export class CaptureTotalsSum {
   #rows = 0;
@@ -42,7 +31,8 @@ export class CaptureTotalsSum {
     this.#diskRest += disk % 1e6;
   }
 
-  result(): CaptureTotals {
+  /** The row as ingest_apply_capture() reads it: the sums as decimal text, disk with three places. */
+  result() {
     const disk = BigInt(this.#diskMillions) * 1_000_000n + BigInt(this.#diskRest);
     return {
       rows: this.#rows,
@@ -54,10 +44,4 @@ export class CaptureTotalsSum {
       provisionedDiskGb: `${disk / 1000n}.${String(disk % 1000n).padStart(3, '0')}`,
     };
   }
-}
-
-export function captureTotals(vms: VmDigest[]): CaptureTotals {
-  const sum = new CaptureTotalsSum();
-  for (const vm of vms) sum.add(vm);
-  return sum.result();
 }

@@ -17,7 +17,7 @@ import { splitCaptureText, VM_OPEN } from './capture_text.ts';
 import { fastPathOff } from './fast_path.ts';
 import { checkCaptureHead, checkCaptureVms } from './validate_capture.ts';
 import { digestVm, type VmDigest } from './vm_lines.ts';
-import { type MemoUse, VmTextMemoBuilder } from './vm_text_memo.ts';
+import { type MemoUse, VmTextMemo } from './vm_text_memo.ts';
 
 /** The parts of a capture could not be vouched for; it must be parsed whole. */
 export class NeedsWholeParse extends Error {
@@ -30,43 +30,23 @@ export class NeedsWholeParse extends Error {
 /** About 500 VMs a part: small enough that the COPY starts early, big enough to be cheap. */
 const PART_CHARS = 256 * 1024;
 
-type VmSource =
-  | { text: string; start: number; end: number; partChars: number }
-  | { validated: CaptureVm[]; partSize: number };
-
 /**
  * The VMs of a capture, given out one validated part of digests (vm_lines.ts) at a time.
  * Parts given out are not kept: a 10,000-VM capture kept whole through its ingest survives
  * two or three young generation collections, each copying it (measured 10-16 ms apiece);
- * dropped part by part, it dies young. What ingest needs of all VMs together is kept: the
- * keys and count.
+ * dropped part by part, it dies young. What ingest needs of all VMs together is kept: their
+ * keys.
  */
 export class IncomingVms {
-  readonly #source: VmSource;
+  readonly #read: (memo: MemoUse | undefined) => Generator<VmDigest[]>;
   readonly #keys = new Set<string>();
+  /** The keys of the VMs given out so far: all of them once every part was taken. */
+  readonly keys: ReadonlySet<string> = this.#keys;
   #reading: Generator<VmDigest[]> | null = null;
 
-  private constructor(source: VmSource) {
-    this.#source = source;
-  }
-
-  /** VMs still in text: `text.slice(start, end)` is the inside of the capture's VM array. */
-  static fromText(text: string, start: number, end: number, partChars = PART_CHARS): IncomingVms {
-    return new IncomingVms({ text, start, end, partChars });
-  }
-
-  /** VMs of a capture validated whole. */
-  static fromValidated(vms: CaptureVm[], partSize = 500): IncomingVms {
-    return new IncomingVms({ validated: vms, partSize });
-  }
-
-  /** The keys of the VMs given out so far: all of them once every part was taken. */
-  get keys(): ReadonlySet<string> {
-    return this.#keys;
-  }
-
-  get count(): number {
-    return this.#keys.size;
+  /** `read` reads the VMs in parts, validating them; it is called once, by the first `parts`. */
+  constructor(read: (memo: MemoUse | undefined) => Generator<VmDigest[]>) {
+    this.#read = read;
   }
 
   /**
@@ -75,9 +55,7 @@ export class IncomingVms {
    * not parsed, and once every VM was read it is replaced by this capture's.
    */
   *parts(memo?: MemoUse): Generator<VmDigest[]> {
-    this.#reading ??= 'text' in this.#source
-      ? readVmText(this.#source, memo)
-      : digestInParts(this.#source);
+    this.#reading ??= this.#read(memo);
     for (const part of this.#reading) {
       for (const vm of part) {
         if (this.#keys.has(vm.key)) throw new NeedsWholeParse('two VMs share a key');
@@ -96,18 +74,20 @@ export class IncomingVms {
     return all;
   }
 
-  /** Validates the parts not taken yet, keeping nothing but their keys; throws NeedsWholeParse. */
-  validateRest(): void {
-    for (const _ of this.parts());
+  /** Whether the parts not taken yet are all valid; it keeps nothing of them but their keys. */
+  allValid(): boolean {
+    try {
+      for (const _ of this.parts());
+      return true;
+    } catch (err) {
+      if (err instanceof NeedsWholeParse) return false;
+      throw err;
+    }
   }
 }
 
-function* digestInParts(
-  { validated, partSize }: { validated: CaptureVm[]; partSize: number },
-): Generator<VmDigest[]> {
-  for (let i = 0; i < validated.length; i += partSize) {
-    yield validated.slice(i, i + partSize).map(digestVm);
-  }
+function* digestInParts(vms: CaptureVm[], partSize = 500): Generator<VmDigest[]> {
+  for (let i = 0; i < vms.length; i += partSize) yield vms.slice(i, i + partSize).map(digestVm);
 }
 
 /**
@@ -116,19 +96,23 @@ function* digestInParts(
  * why the pieces together are exactly the array.
  */
 function* readVmText(
-  { text, start, end, partChars }: { text: string; start: number; end: number; partChars: number },
+  text: string,
+  start: number,
+  end: number,
+  partChars: number,
   memo: MemoUse | undefined,
 ): Generator<VmDigest[]> {
   const previous = fastPathOff.memo ? undefined : memo?.previous;
-  const matcher = previous?.reader();
-  const next = memo ? new VmTextMemoBuilder(text) : null;
+  const next = memo ? new VmTextMemo(text) : null;
   let part: VmDigest[] = [];
   let partFrom = start;
   let from = start;
+  let after = 0; // the memo's VM after the last one found
   while (from < end) {
     let to: number;
-    const found = matcher ? matcher.find(text, from, end) : -1;
+    const found = previous ? previous.find(text, from, end, after) : -1;
     if (found >= 0) {
+      after = found + 1;
       const digest = previous!.digest(found);
       to = from + previous!.length(found);
       part.push(digest);
@@ -160,7 +144,7 @@ function* readVmText(
       partFrom = from;
     }
   }
-  if (next) memo!.keep(next.finish());
+  if (next) memo!.keep(next);
 }
 
 const VM_CUT = `},${VM_OPEN}`;
@@ -196,17 +180,19 @@ export type IncomingCapture = { head: CaptureHead; vms: IncomingVms };
  * The capture in `text` with its VMs still unparsed, or null if it must be parsed whole.
  * `partChars` is the size of the VM parts (tests make them tiny).
  */
-export function captureFromText(text: string, partChars?: number): IncomingCapture | null {
+export function captureFromText(text: string, partChars = PART_CHARS): IncomingCapture | null {
   const split = splitCaptureText(text);
-  if (!split) return null;
-  const head = checkCaptureHead(split.head);
-  return head
-    ? { head, vms: IncomingVms.fromText(text, split.vmStart, split.vmEnd, partChars) }
-    : null;
+  const head = split && checkCaptureHead(split.head);
+  if (!head) return null;
+  const { vmStart, vmEnd } = split!;
+  return {
+    head,
+    vms: new IncomingVms((memo) => readVmText(text, vmStart, vmEnd, partChars, memo)),
+  };
 }
 
 /** A capture already parsed and validated whole. */
 export function captureFromParsed(capture: Capture): IncomingCapture {
   const { vms, ...head } = capture;
-  return { head, vms: IncomingVms.fromValidated(vms) };
+  return { head, vms: new IncomingVms(() => digestInParts(vms)) };
 }

@@ -12,18 +12,13 @@ import type { TokenInfo } from '../auth/tokens.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { hasNulEscape, rejectNul } from '../nul.ts';
-import {
-  captureFromParsed,
-  captureFromText,
-  type IncomingVms,
-  NeedsWholeParse,
-} from './incoming_capture.ts';
+import { captureFromParsed, captureFromText, NeedsWholeParse } from './incoming_capture.ts';
 import { parseJsonText } from './read_body.ts';
 import { storeCapture, type StoreResult } from './store_capture.ts';
 import { parseCapture } from './validate_capture.ts';
 
 /** Issues listed in a 400 for an invalid capture; `more` says how many were left out. */
-export const MAX_ISSUES = 100;
+const MAX_ISSUES = 100;
 
 export async function ingestCaptureText(
   sql: Sql,
@@ -40,7 +35,7 @@ export async function ingestCaptureText(
     } catch (err) {
       // A 403 or 409 stands only for a valid capture; an invalid one is answered with 400.
       const reparse = err instanceof NeedsWholeParse ||
-        (err instanceof AppError && !allVmsValid(streamed.vms));
+        (err instanceof AppError && !streamed.vms.allValid());
       if (!reparse) throw err;
     }
   }
@@ -54,14 +49,4 @@ export async function ingestCaptureText(
     );
   }
   return await storeCapture(sql, captureFromParsed(parsed.data), token);
-}
-
-function allVmsValid(vms: IncomingVms): boolean {
-  try {
-    vms.validateRest();
-    return true;
-  } catch (err) {
-    if (err instanceof NeedsWholeParse) return false;
-    throw err;
-  }
 }

@@ -28,6 +28,7 @@ async function inflate(bytes: Buffer, maxBytes: number): Promise<Buffer> {
       throw new AppError(
         'body_too_large',
         `decompressed body exceeds the limit of ${maxBytes} bytes`,
+        { maxBytes },
       );
     }
     throw new AppError('invalid_gzip', `body could not be decompressed: ${(err as Error).message}`);
@@ -49,8 +50,7 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   if (!req.body) throw new AppError('invalid_json', 'request body is empty');
   let bytes: Buffer;
   try {
-    const read = await readLimited(req, maxBytes);
-    bytes = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
+    bytes = await readLimited(req, maxBytes);
   } catch (err) {
     if (!(err instanceof BodyTooLarge)) throw err;
     throw new AppError('body_too_large', `body exceeds the limit of ${maxBytes} bytes`, {
@@ -58,15 +58,9 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
     });
   }
   if (encoding !== 'identity') bytes = await inflate(bytes, maxBytes);
-  return decodeUtf8(bytes);
-}
-
-/**
- * UTF-8 text of `bytes`. Pure ASCII (what agents send unless a name has an accent) is read
- * as Latin-1, which is the same text: Node then keeps a big body outside the JavaScript
- * heap, where collections of the young generation never copy it.
- */
-function decodeUtf8(bytes: Buffer): string {
+  // Pure ASCII (what agents send unless a name has an accent) read as Latin-1 is the same
+  // text, and Node then keeps a big body outside the JavaScript heap, where collections of
+  // the young generation never copy it.
   return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 }
 

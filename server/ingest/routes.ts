@@ -18,7 +18,7 @@ export function ingestRoutes(
   doc: ApiDoc,
   options: {
     maxBodyBytes: number;
-    onStored?: (r: StoreResult) => void | Promise<void>;
+    onCaptureStored?: (r: StoreResult) => void | Promise<void>;
     metrics?: Metrics;
   },
 ) {
@@ -72,27 +72,15 @@ export function ingestRoutes(
     if (result.duplicate) {
       return c.json({ captureId: result.captureId, duplicate: true }, 200);
     }
-    log.debug('capture stored', {
-      captureId: result.captureId,
-      sourceId: result.sourceId,
-      vms: result.vmCount,
-      late: result.late,
-    });
+    const { captureId, sourceId, vmCount: vms, late, deleted, reappeared } = result;
+    log.debug('capture stored', { captureId, sourceId, vms, late });
     // Follow-up work (late-day re-aggregation) must never fail an ingest that has committed.
     try {
-      await options.onStored?.(result);
+      await options.onCaptureStored?.(result);
     } catch (err) {
-      log.error('after-capture hook failed', { captureId: result.captureId, error: err as Error });
+      log.error('after-capture hook failed', { captureId, error: err as Error });
     }
-    return c.json({
-      captureId: result.captureId,
-      sourceId: result.sourceId,
-      duplicate: false,
-      vms: result.vmCount,
-      late: result.late,
-      deleted: result.deleted,
-      reappeared: result.reappeared,
-    }, 201);
+    return c.json({ captureId, sourceId, duplicate: false, vms, late, deleted, reappeared }, 201);
   });
 
   return app;

@@ -1,11 +1,16 @@
 /**
- * COPY helpers of the ingest transaction: streaming lines into a table, and the
- * capture_stage temp table that ingest_apply_capture() reads the capture's VMs from.
+ * The COPYs of the ingest transaction: streaming lines into a table, a newer capture's facts
+ * straight into their partition, and the capture_stage temp table that
+ * ingest_apply_capture() reads the capture's VMs from. Each VM's text and state hash come
+ * from its digest (vm_lines.ts).
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
-import { STAGE_COLUMNS } from './vm_lines.ts';
+import type { CaptureTotalsSum } from './capture_totals.ts';
+import type { CaptureComparison } from './source_state.ts';
+import { FACT_COLUMNS, STAGE_COLUMNS, stageLine, type VmDigest } from './vm_lines.ts';
 
 /**
  * Streams COPY text into `table`. `chunks` is consumed lazily, so the lines of one chunk
@@ -59,6 +64,40 @@ function refusalOf(query: object): Promise<Error> {
 }
 
 /**
+ * COPYs every VM of `parts` into `partition`, adding each to `totals`, and returns the
+ * stage lines of the VMs that `comparison` says must be staged. The facts stream part by
+ * part, so parsing, validating and building the text of a part overlap PostgreSQL's
+ * inserting the previous one.
+ */
+export async function copyFactsPickingChanges(
+  tx: Sql,
+  partition: string,
+  sourceId: number,
+  capture: CaptureHead,
+  parts: Iterable<VmDigest[]>,
+  comparison: CaptureComparison,
+  totals: CaptureTotalsSum,
+): Promise<string[]> {
+  const prefix = `${sourceId}\t${capture.capturedAt}\t${capture.captureId}\t`;
+  const changed: string[] = [];
+  function* chunks(): Generator<string> {
+    for (const part of parts) {
+      let out = '';
+      for (const vm of part) {
+        totals.add(vm);
+        if (comparison.mustStage(vm.key, vm.sourceVmId, vm.hash)) {
+          changed.push(stageLine(vm));
+        }
+        out += `${prefix}${vm.facts}\n`;
+      }
+      yield out;
+    }
+  }
+  await copyInto(tx, partition, FACT_COLUMNS, chunks());
+  return changed;
+}
+
+/**
  * Fills `capture_stage` with `lines` (see vm_lines.ts). The temp table lives as long as its
  * connection and is emptied at each commit: creating it for every capture wrote some 30
  * catalog rows and made the routine plan every statement again (~3 ms a capture).
@@ -77,6 +116,6 @@ export async function stageLines(tx: Sql, lines: string[]): Promise<void> {
 }
 
 /** ~1,000 lines per COPY message: big enough to be cheap, small enough to stream. */
-export function* inChunks(lines: string[], size = 1000): Generator<string> {
+function* inChunks(lines: string[], size = 1000): Generator<string> {
   for (let i = 0; i < lines.length; i += size) yield lines.slice(i, i + size).join('');
 }

@@ -13,17 +13,16 @@ import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { TokenInfo } from '../auth/tokens.ts';
 import { AppError } from '../errors.ts';
-import { type CaptureTotals, captureTotals, CaptureTotalsSum } from './capture_totals.ts';
-import { copyFactsPickingChanges, stageAllVms } from './copy_facts.ts';
-import type { IncomingCapture } from './incoming_capture.ts';
+import { CaptureTotalsSum } from './capture_totals.ts';
+import { type IncomingCapture, NeedsWholeParse } from './incoming_capture.ts';
 import {
   CaptureComparison,
-  creationEvents,
   loadSourceState,
   type SourceState,
   sourceStateCache,
 } from './source_state.ts';
-import { stageLines } from './stage.ts';
+import { copyFactsPickingChanges, stageLines } from './stage.ts';
+import { stageLine } from './vm_lines.ts';
 import { vmTextMemos } from './vm_text_memo.ts';
 
 export type StoreResult = {
@@ -86,16 +85,16 @@ async function claimSource(
 }
 
 /** The earliest capture time accepted. */
-export const EARLIEST_CAPTURE = '2000-01-01T00:00:00Z';
+const EARLIEST_CAPTURE = '2000-01-01T00:00:00Z';
 /** How far ahead of the server's clock a capture time may be (agents' clocks drift). */
-export const MAX_CAPTURE_AHEAD_MS = 10 * 60_000;
+const MAX_CAPTURE_AHEAD_MS = 10 * 60_000;
 
 /**
  * 400 unless `capturedAt` lies between 2000-01-01 and 10 minutes past the server's clock:
  * a capture time out there is a broken clock, and storing it would create a partition for
  * its month and make every later capture of its source "late".
  */
-export function checkCapturedAt(capturedAt: string, now = Date.now()): void {
+function checkCapturedAt(capturedAt: string, now = Date.now()): void {
   const t = Date.parse(capturedAt);
   if (t >= Date.parse(EARLIEST_CAPTURE) && t <= now + MAX_CAPTURE_AHEAD_MS) return;
   const message = `must be from ${EARLIEST_CAPTURE} to 10 minutes past the server's clock ` +
@@ -141,10 +140,10 @@ export async function storeCapture(
         returning capture_id`;
       if (inserted.length === 0) {
         // An invalid capture is refused as such even when its id was seen before.
-        vms.validateRest();
+        if (!vms.allValid()) throw new NeedsWholeParse('a VM is invalid');
         return {
           ...base,
-          vmCount: vms.count,
+          vmCount: vms.keys.size,
           sourceId: source.id,
           duplicate: true,
           late: false,
@@ -155,40 +154,37 @@ export async function storeCapture(
       }
       const newer = source.lastCaptureAt !== null &&
         new Date(capture.capturedAt) > source.lastCaptureAt;
+      const totals = new CaptureTotalsSum();
       let leftOut: string[] | null = null;
-      let staged: number;
-      let totals: CaptureTotals;
+      let staged: string[];
       if (newer && !options.stageEverything) {
         const state = cache.take(source.id, source.generation) ??
           await loadSourceState(tx, source.id, source.generation);
-        const comparison = new CaptureComparison(state, creationEvents(capture.events));
-        const sum = new CaptureTotalsSum();
-        const changedLines = await copyFactsPickingChanges(
+        const comparison = new CaptureComparison(state, capture.events);
+        staged = await copyFactsPickingChanges(
           tx,
           partition,
           source.id,
           capture,
           vms.parts(memos.use(source.id)),
           comparison,
-          sum,
+          totals,
         );
-        await stageLines(tx, changedLines);
-        staged = changedLines.length;
-        totals = sum.result();
         leftOut = comparison.leftOut(vms.keys);
         comparison.advance(leftOut, capture.complete);
         kept.sourceId = source.id;
         kept.state = state;
       } else {
-        const all = vms.all(memos.use(source.id));
-        await stageAllVms(tx, all);
-        staged = all.length;
-        totals = captureTotals(all);
+        staged = vms.all(memos.use(source.id)).map((vm) => {
+          totals.add(vm);
+          return stageLine(vm);
+        });
       }
+      await stageLines(tx, staged);
       const [{ outcome }] = await tx`
         select ingest_apply_capture(${source.id}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
           ${tx.json(capture.events)}, ${tx.json(capture.hosts)}, ${tx.json(capture.datastores)},
-          ${tx.json(totals)}, ${leftOut}::text[]) as outcome`;
+          ${tx.json(totals.result())}, ${leftOut}::text[]) as outcome`;
       const [{ generation }] = await tx`
         with bump as (
           update sources set last_capture_at = greatest(last_capture_at, ${capture.capturedAt}::timestamptz),
@@ -196,22 +192,21 @@ export async function storeCapture(
           where id = ${source.id}
           returning generation::text as generation
         ), timing as (
-          update captures set vm_count = ${vms.count}, ingest_ms = ${
-        Math.round(performance.now() - started)
-      }
+          update captures set vm_count = ${vms.keys.size},
+            ingest_ms = ${Math.round(performance.now() - started)}
           where capture_id = ${capture.captureId}
         )
         select generation from bump`;
       if (kept.state) kept.state.generation = generation;
       return {
         ...base,
-        vmCount: vms.count,
+        vmCount: vms.keys.size,
         sourceId: source.id,
         duplicate: false,
         late: outcome.late,
         deleted: outcome.deleted,
         reappeared: outcome.reappeared,
-        staged,
+        staged: staged.length,
       };
     });
     // Only a committed state describes the database; it is what the next capture starts from.

@@ -32,13 +32,7 @@ export function parseCapture(body: unknown):
 }
 
 /** The validated head of a capture streamed in parts (see capture_text.ts), or null if invalid. */
-export function checkCaptureHead(head: unknown): CaptureHead | null {
-  const result = CompiledHead.safeParse(head);
-  return result.success ? result.data : null;
-}
+export const checkCaptureHead = (head: unknown) => CompiledHead.safeParse(head).data ?? null;
 
 /** Validated VMs of one part of a streamed capture, or null if any is invalid. */
-export function checkCaptureVms(vms: unknown): CaptureVm[] | null {
-  const result = CompiledVms.safeParse(vms);
-  return result.success ? result.data : null;
-}
+export const checkCaptureVms = (vms: unknown) => CompiledVms.safeParse(vms).data ?? null;

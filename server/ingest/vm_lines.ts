@@ -6,12 +6,8 @@
  */
 import type { CaptureVm } from '../../agent/capture/schema.ts';
 
-/** vm_hourly_stats columns in COPY order: the capture's prefix, then those of factFields(). */
-export const FACT_COLUMNS = [
-  'source_id',
-  'snapshot_time',
-  'capture_id',
-  'vm_key',
+/** The columns of factFields() after the VM's key: a fact row and a stage row share them. */
+const VM_COLUMNS = [
   'source_vm_id',
   'name',
   'power_state',
@@ -26,25 +22,15 @@ export const FACT_COLUMNS = [
   'resource_pool',
   'folder',
   'guest_os',
-] as const;
+];
+
+/** vm_hourly_stats columns in COPY order: the capture's prefix, then those of factFields(). */
+export const FACT_COLUMNS = ['source_id', 'snapshot_time', 'capture_id', 'vm_key', ...VM_COLUMNS];
 
 /** capture_stage columns in COPY order: those of factFields(), of stateFields(), the hash of both. */
 export const STAGE_COLUMNS = [
   'key',
-  'source_vm_id',
-  'name',
-  'power_state',
-  'is_template',
-  'vcpu',
-  'ram_mb',
-  'provisioned_disk_gb',
-  'used_disk_gb',
-  'datacenter',
-  'cluster',
-  'host',
-  'resource_pool',
-  'folder',
-  'guest_os',
+  ...VM_COLUMNS,
   'bios_uuid',
   'instance_uuid',
   'ip_addresses',
@@ -52,7 +38,7 @@ export const STAGE_COLUMNS = [
   'annotation',
   'created_at',
   'state_hash',
-] as const;
+];
 
 const SPECIAL = /[\\\t\n\r]/;
 
@@ -71,12 +57,11 @@ const ARRAY_SPECIAL = /[\\"]/;
 
 /** A text[] literal: every element quoted, with " and \ escaped. */
 function arrayLiteral(values: string[]): string {
-  if (values.length === 0) return '{}';
-  return `{${
-    values.map((v) => `"${ARRAY_SPECIAL.test(v) ? v.replace(/[\\"]/g, (c) => `\\${c}`) : v}"`).join(
-      ',',
-    )
-  }}`;
+  return `{${values.map(arrayElement).join(',')}}`;
+}
+
+function arrayElement(v: string): string {
+  return `"${ARRAY_SPECIAL.test(v) ? v.replace(/[\\"]/g, '\\$&') : v}"`;
 }
 
 /** Disk sizes are stored with three decimals; rounding here keeps every path identical. */
@@ -156,9 +141,9 @@ export function stateHash(factText: string, stateText: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-/** One capture_stage line. */
-export function stageLine(factText: string, stateText: string, hash: number): string {
-  return `${factText}\t${stateText}\t${hash}\n`;
+/** The capture_stage line of a VM. */
+export function stageLine(vm: VmDigest): string {
+  return `${vm.facts}\t${vm.state}\t${vm.hash}\n`;
 }
 
 /**
@@ -167,23 +152,9 @@ export function stageLine(factText: string, stateText: string, hash: number): st
  * always gives the same digest; vm_text_memo.ts relies on that to skip VMs whose text is
  * unchanged since the source's previous capture.
  */
-export type VmDigest = {
-  readonly key: string;
-  readonly sourceVmId: string;
-  /** factFields() */
-  readonly facts: string;
-  /** stateFields() */
-  readonly state: string;
-  readonly hash: number;
-  readonly isTemplate: boolean;
-  readonly poweredOn: boolean;
-  readonly vcpu: number;
-  readonly ramMb: number;
-  /** Provisioned disk in thousandths of a GB, the stored precision. */
-  readonly diskThousandths: number;
-};
+export type VmDigest = Readonly<ReturnType<typeof digestVm>>;
 
-export function digestVm(vm: CaptureVm): VmDigest {
+export function digestVm(vm: CaptureVm) {
   const facts = factFields(vm);
   const state = stateFields(vm);
   return {
@@ -196,6 +167,7 @@ export function digestVm(vm: CaptureVm): VmDigest {
     poweredOn: vm.powerState === 'poweredOn',
     vcpu: vm.vcpu,
     ramMb: vm.ramMb,
+    /** Provisioned disk in thousandths of a GB, the stored precision. */
     diskThousandths: thousandths(vm.provisionedDiskGb),
   };
 }

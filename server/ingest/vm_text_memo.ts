@@ -22,37 +22,43 @@ import type { VmDigest } from './vm_lines.ts';
 const COMMA = 44;
 const KEY_OPEN = `${VM_OPEN}"`;
 
+/** One capture's VMs as text: built while that capture is read (`add`), matched by the next. */
 export class VmTextMemo {
   readonly #text: string;
   /** Start and end of VM i's text in #text at 2i and 2i + 1. */
-  readonly #bounds: readonly number[];
-  readonly #digests: readonly VmDigest[];
+  readonly #bounds: number[] = [];
+  readonly #digests: VmDigest[] = [];
   #byKey: Map<string, number> | null = null;
 
-  constructor(text: string, bounds: readonly number[], digests: readonly VmDigest[]) {
+  constructor(text: string) {
     this.#text = text;
-    this.#bounds = bounds;
-    this.#digests = digests;
   }
 
   get size(): number {
     return this.#digests.length;
   }
 
-  /** A reader for one capture's VM array; VMs are looked for in the previous order first. */
-  reader(): VmTextMatcher {
-    return new VmTextMatcher(this);
+  /** `text.slice(start, end)` parsed on its own as exactly one valid VM, digested as `digest`. */
+  add(start: number, end: number, digest: VmDigest): void {
+    this.#bounds.push(start, end);
+    this.#digests.push(digest);
   }
 
   /**
-   * True when `text` holds VM i's text at `from`, ending at `close` (the end of the VM
-   * array) or followed by a comma.
+   * The index of the VM whose text is at `from` in a new capture's `text`, ending at `close`
+   * (the end of the VM array) or followed by a comma; -1 if none. Tried first: VM `next`, the
+   * one after the last found, as agents list VMs in a stable order; then the VM named by the
+   * key the text begins with, unless the key holds an escape.
    */
-  fitsAt(i: number, text: string, from: number, close: number): boolean {
-    const start = this.#bounds[2 * i];
-    const end = from + this.#bounds[2 * i + 1] - start;
-    if (end > close || (end < close && text.charCodeAt(end) !== COMMA)) return false;
-    return text.startsWith(this.#text.slice(start, this.#bounds[2 * i + 1]), from);
+  find(text: string, from: number, close: number, next: number): number {
+    if (next < this.size && this.#fitsAt(next, text, from, close)) return next;
+    if (!text.startsWith(KEY_OPEN, from)) return -1;
+    const quote = text.indexOf('"', from + KEY_OPEN.length);
+    if (quote < 0) return -1;
+    const key = text.slice(from + KEY_OPEN.length, quote);
+    if (key.includes('\\')) return -1;
+    const i = this.#indexOf(key);
+    return i >= 0 && this.#fitsAt(i, text, from, close) ? i : -1;
   }
 
   length(i: number): number {
@@ -63,65 +69,19 @@ export class VmTextMemo {
     return this.#digests[i];
   }
 
-  /** The index of the VM with `key`, or -1. */
-  indexOf(key: string): number {
+  #fitsAt(i: number, text: string, from: number, close: number): boolean {
+    const start = this.#bounds[2 * i];
+    const end = from + this.#bounds[2 * i + 1] - start;
+    if (end > close || (end < close && text.charCodeAt(end) !== COMMA)) return false;
+    return text.startsWith(this.#text.slice(start, this.#bounds[2 * i + 1]), from);
+  }
+
+  #indexOf(key: string): number {
     if (!this.#byKey) {
       this.#byKey = new Map();
       for (let i = 0; i < this.#digests.length; i++) this.#byKey.set(this.#digests[i].key, i);
     }
     return this.#byKey.get(key) ?? -1;
-  }
-}
-
-/** Finds the previous capture's VMs in a new capture's text, walking both in order. */
-export class VmTextMatcher {
-  readonly #memo: VmTextMemo;
-  #next = 0;
-
-  constructor(memo: VmTextMemo) {
-    this.#memo = memo;
-  }
-
-  /**
-   * The index of the remembered VM whose text is at `from` (see VmTextMemo.fitsAt), or -1.
-   * Tried first: the VM after the last one found, as agents list VMs in a stable order;
-   * then the VM named by the key the text begins with, unless the key holds an escape.
-   */
-  find(text: string, from: number, close: number): number {
-    const memo = this.#memo;
-    let i = this.#next;
-    if (i >= memo.size || !memo.fitsAt(i, text, from, close)) {
-      if (!text.startsWith(KEY_OPEN, from)) return -1;
-      const quote = text.indexOf('"', from + KEY_OPEN.length);
-      if (quote < 0) return -1;
-      const key = text.slice(from + KEY_OPEN.length, quote);
-      if (key.includes('\\')) return -1;
-      i = memo.indexOf(key);
-      if (i < 0 || !memo.fitsAt(i, text, from, close)) return -1;
-    }
-    this.#next = i + 1;
-    return i;
-  }
-}
-
-/** Builds the memo of the capture being read: the bounds of each VM read alone, and its digest. */
-export class VmTextMemoBuilder {
-  readonly #text: string;
-  readonly #bounds: number[] = [];
-  readonly #digests: VmDigest[] = [];
-
-  constructor(text: string) {
-    this.#text = text;
-  }
-
-  /** `text.slice(start, end)` parsed on its own as exactly one valid VM, digested as `digest`. */
-  add(start: number, end: number, digest: VmDigest): void {
-    this.#bounds.push(start, end);
-    this.#digests.push(digest);
-  }
-
-  finish(): VmTextMemo {
-    return new VmTextMemo(this.#text, this.#bounds, this.#digests);
   }
 }
 
@@ -152,11 +112,8 @@ export class VmTextMemos {
   }
 
   #put(sourceId: number, memo: VmTextMemo): void {
-    const old = this.#memos.get(sourceId);
-    if (old) {
-      this.#memos.delete(sourceId);
-      this.#vms -= old.size;
-    }
+    this.#vms -= this.#memos.get(sourceId)?.size ?? 0;
+    this.#memos.delete(sourceId);
     if (memo.size > this.maxVms) return;
     this.#memos.set(sourceId, memo);
     this.#vms += memo.size;
