@@ -1,8 +1,6 @@
 /** Agents as they last reported themselves (the Agents admin page). Data access only. */
 import type { Heartbeat } from '../../agent/capture/heartbeat.ts';
-import type { Sql } from '../db/connect.ts';
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+import { iso, type Sql } from '../db/connect.ts';
 
 export type AgentRow = {
   tokenId: number;

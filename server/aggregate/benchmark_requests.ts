@@ -2,7 +2,7 @@
  * Benchmark requests (table benchmark_requests): what an admin asked for, the job that runs
  * it, its progress while it runs and the run group it stored. Data access only.
  */
-import type { Sql } from '../db/connect.ts';
+import { iso, type Sql } from '../db/connect.ts';
 import { isUuid } from '../ids.ts';
 import type { BenchPath } from './benchmark.ts';
 
@@ -26,8 +26,6 @@ export type BenchmarkRequest = {
   startedAt: string | null;
   finishedAt: string | null;
 };
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 /** A request as `selectRequests` selects it, its times made ISO text. */
 const fromRow = (r: Record<string, unknown>) =>

@@ -3,7 +3,7 @@
  * key (keyset pagination), with the total count. Data access only.
  */
 import { z } from 'zod';
-import type { Sql } from '../db/connect.ts';
+import { iso, type Sql } from '../db/connect.ts';
 import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 
 const time = z.string().nullable();
@@ -49,8 +49,6 @@ export type RollupQuery = {
 
 /** Where the next page of rollups starts: the last row's source and VM key. */
 export const RollupCursor = z.object({ s: IntKey, k: ColumnText });
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 /** One page of rollup rows for a day (daily) or month (monthly). */
 export async function listRollups(sql: Sql, q: RollupQuery): Promise<RollupPage> {

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Sql } from '../db/connect.ts';
+import { iso, type Sql } from '../db/connect.ts';
 
 export const ROLES = ['admin', 'viewer', 'agent', 'metrics'] as const;
 export type Role = (typeof ROLES)[number];
@@ -126,7 +126,6 @@ export type TokenListItem = z.infer<typeof TokenListItem>;
 /** Every token (never the values), newest first. */
 export async function listTokens(sql: Sql): Promise<TokenListItem[]> {
   const rows = await sql`select * from api_tokens order by id desc`;
-  const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
   return rows.map((r) => ({
     id: r.id,
     name: r.name,

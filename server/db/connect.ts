@@ -169,3 +169,6 @@ export async function openDatabase(options: {
     },
   };
 }
+
+/** A timestamp column as ISO text (null stays null): how every API answer writes times. */
+export const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);

@@ -1,10 +1,8 @@
 /** Captures, the snapshot registry and totals over time. Data access only. */
 import { z } from 'zod';
-import type { Sql } from '../db/connect.ts';
+import { iso, type Sql } from '../db/connect.ts';
 import { decodeCursor, IntKey } from '../cursor.ts';
 import { keysetPage, type Page } from '../inventory/list_vms.ts';
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 type Range = { sourceId?: number; from?: Date; to?: Date; limit: number; cursor?: string };
 

@@ -1,9 +1,7 @@
 /** Sources with their poll health and agent, as the API and pages show them. Data access only. */
 import { z } from 'zod';
 import type { Row } from 'postgres';
-import type { Sql } from '../db/connect.ts';
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+import { iso, type Sql } from '../db/connect.ts';
 
 /** A source as the API answers it (and the pages show it): declared once, typed from here. */
 export const SourceRow = z.object({

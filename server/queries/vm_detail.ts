@@ -4,10 +4,8 @@
  * Data access only.
  */
 import { z } from 'zod';
-import type { Sql } from '../db/connect.ts';
+import { iso, type Sql } from '../db/connect.ts';
 import { toItem, VmListItem } from '../inventory/list_vms.ts';
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 /** Current state, lifecycle and events of a VM; null when the source has no such VM. */
 export async function getVm(sql: Sql, sourceId: number, key: string) {
