@@ -27,7 +27,7 @@ export function fmtCompact(n: number): string {
 /** GB with a TB step above 10,000 GB. */
 export function fmtGb(gb: number | null | undefined): string {
   if (gb === null || gb === undefined || !Number.isFinite(gb)) return '–';
-  return gb >= 10_000 ? `${one.format(gb / 1024)} TB` : `${one.format(gb)} GB`;
+  return gb >= 10_000 ? `${one.format(gb / 1024)} TiB` : `${one.format(gb)} GiB`;
 }
 
 /** "2026-05-04 10:00 UTC" from an ISO time; a plain date stays a date. */

@@ -12,7 +12,7 @@ export class CaptureTotalsSum {
   #poweredOn = 0;
   #templates = 0;
   #vcpu = 0;
-  #ramMb = 0;
+  #memoryMib = 0;
   #diskMillions = 0;
   #diskRest = 0;
 
@@ -25,7 +25,7 @@ export class CaptureTotalsSum {
     this.#vms++;
     if (vm.poweredOn) this.#poweredOn++;
     this.#vcpu += vm.vcpu;
-    this.#ramMb += vm.ramMb;
+    this.#memoryMib += vm.memoryMib;
     const disk = vm.diskThousandths;
     this.#diskMillions += Math.floor(disk / 1e6);
     this.#diskRest += disk % 1e6;
@@ -40,8 +40,8 @@ export class CaptureTotalsSum {
       poweredOn: this.#poweredOn,
       templates: this.#templates,
       vcpu: String(this.#vcpu),
-      ramMb: String(this.#ramMb),
-      provisionedDiskGb: `${disk / 1000n}.${String(disk % 1000n).padStart(3, '0')}`,
+      memoryMib: String(this.#memoryMib),
+      provisionedDiskGib: `${disk / 1000n}.${String(disk % 1000n).padStart(3, '0')}`,
     };
   }
 }

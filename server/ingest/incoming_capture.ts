@@ -43,10 +43,22 @@ export class IncomingVms {
   /** The keys of the VMs given out so far: all of them once every part was taken. */
   readonly keys: ReadonlySet<string> = this.#keys;
   #reading: Generator<VmDigest[]> | null = null;
+  /** What the VMs refer to in the head: null when the whole capture was validated already. */
+  readonly #head: { datastores: Set<string>; usageKeys: string[] } | null;
 
-  /** `read` reads the VMs in parts, validating them; it is called once, by the first `parts`. */
-  constructor(read: (memo: MemoUse | undefined) => Generator<VmDigest[]>) {
+  /**
+   * `read` reads the VMs in parts, validating them; it is called once, by the first `parts`.
+   * `head` is the capture's validated head, whose datastores the VMs' disks must be on and
+   * whose usage rows must each name a VM (the checks the whole parse makes in schema.ts).
+   */
+  constructor(read: (memo: MemoUse | undefined) => Generator<VmDigest[]>, head?: CaptureHead) {
     this.#read = read;
+    this.#head = head
+      ? {
+        datastores: new Set(head.datastores.map((d) => d.key)),
+        usageKeys: head.usage.map((u) => u.key),
+      }
+      : null;
   }
 
   /**
@@ -60,9 +72,16 @@ export class IncomingVms {
       for (const vm of part) {
         if (this.#keys.has(vm.key)) throw new NeedsWholeParse('two VMs share a key');
         this.#keys.add(vm.key);
+        if (!vm.snapshotTreeValid) throw new NeedsWholeParse('a snapshot tree is invalid');
+        if (this.#head && vm.diskDatastores.some((d) => !this.#head!.datastores.has(d))) {
+          throw new NeedsWholeParse('a disk is on a datastore not in the capture');
+        }
       }
       if (this.#keys.size > MAX_VMS_PER_CAPTURE) throw new NeedsWholeParse('too many VMs');
       yield part;
+    }
+    if (this.#head?.usageKeys.some((key) => !this.#keys.has(key))) {
+      throw new NeedsWholeParse('usage names a VM not in the capture');
     }
   }
 
@@ -187,7 +206,7 @@ export function captureFromText(text: string, partChars = PART_CHARS): IncomingC
   const { vmStart, vmEnd } = split!;
   return {
     head,
-    vms: new IncomingVms((memo) => readVmText(text, vmStart, vmEnd, partChars, memo)),
+    vms: new IncomingVms((memo) => readVmText(text, vmStart, vmEnd, partChars, memo), head),
   };
 }
 

@@ -9,7 +9,7 @@
  * issues are zod's own. tests/unit/validate_capture.test.ts holds both claims to account.
  */
 import { z } from 'zod';
-import { Capture, CaptureHead, CaptureVm } from '../../agent/capture/schema.ts';
+import { Capture, CaptureHead, CaptureVm, upgradeV1Capture } from '../../agent/capture/schema.ts';
 import { describeIssues } from '../../shared/issues.ts';
 
 export type CaptureIssue = { path: string; message: string };
@@ -25,7 +25,7 @@ const CompiledVms = z.compile(z.array(CaptureVm));
 export function parseCapture(body: unknown):
   | { success: true; data: Capture }
   | { success: false; issues: CaptureIssue[] } {
-  const result = CompiledCapture.safeParse(body);
+  const result = CompiledCapture.safeParse(upgradeV1Capture(body));
   return result.success
     ? { success: true, data: result.data }
     : { success: false, issues: describeIssues(result.error) };

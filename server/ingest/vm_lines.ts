@@ -4,7 +4,7 @@
  * the inventory-only fields and a state hash). Both start with the same fields in the
  * same order, so each VM's text is built once.
  */
-import type { CaptureVm } from '../../agent/capture/schema.ts';
+import { type CaptureVm, vmReferenceIssues } from '../../agent/capture/schema.ts';
 
 /** The columns of factFields() after the VM's key: a fact row and a stage row share them. */
 const VM_COLUMNS = [
@@ -88,9 +88,9 @@ export function factFields(vm: CaptureVm): string {
     vm.powerState,
     vm.isTemplate ? 't' : 'f',
     String(vm.vcpu),
-    String(vm.ramMb),
-    gb(vm.provisionedDiskGb),
-    vm.usedDiskGb === null ? '\\N' : gb(vm.usedDiskGb),
+    String(vm.memoryMib),
+    gb(vm.provisionedDiskGib),
+    vm.usedDiskGib === null ? '\\N' : gb(vm.usedDiskGib),
     field(vm.datacenter),
     field(vm.cluster),
     field(vm.host),
@@ -166,8 +166,21 @@ export function digestVm(vm: CaptureVm) {
     isTemplate: vm.isTemplate,
     poweredOn: vm.powerState === 'poweredOn',
     vcpu: vm.vcpu,
-    ramMb: vm.ramMb,
+    memoryMib: vm.memoryMib,
     /** Provisioned disk in thousandths of a GB, the stored precision. */
-    diskThousandths: thousandths(vm.provisionedDiskGb),
+    diskThousandths: thousandths(vm.provisionedDiskGib),
+    /** The datastores the VM's disks are on, checked against the capture's (incoming_capture.ts). */
+    diskDatastores: diskDatastores(vm),
+    /** No duplicate snapshot id, unknown parent or cycle (schema.ts vmReferenceIssues). */
+    snapshotTreeValid: vm.snapshots.length === 0 ||
+      vmReferenceIssues({ disks: [], snapshots: vm.snapshots }, NO_KEYS).length === 0,
   };
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+function diskDatastores(vm: CaptureVm): string[] {
+  const keys = new Set<string>();
+  for (const disk of vm.disks) if (disk.datastore !== null) keys.add(disk.datastore);
+  return [...keys];
 }

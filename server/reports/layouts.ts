@@ -16,21 +16,21 @@ const vmHead: Column[] = [col.text('name', 'VM', 28)];
 const usage: Column[] = [
   col.ratio('presence', 'Presence (0–1)'),
   col.dec('avg_vcpu', 'Avg vCPU'),
-  col.dec('avg_ram_gb', 'Avg RAM (GB)'),
-  col.dec('avg_disk_gb', 'Avg provisioned disk (GB)'),
+  col.dec('avg_ram_gb', 'Avg RAM (GiB)'),
+  col.dec('avg_disk_gb', 'Avg provisioned disk (GiB)'),
   col.ratio('powered_on_ratio', 'Powered-on ratio (0–1)'),
   col.dec('powered_on_hours', 'Powered-on (h)'),
   col.dec('vcpu_hours', 'vCPU-hours (vCPU·h)'),
-  col.dec('ram_gb_hours', 'RAM GB-hours (GB·h)'),
-  col.dec('disk_gb_hours', 'Disk GB-hours (GB·h)', 16),
+  col.dec('ram_gb_hours', 'RAM GiB-hours (GiB·h)'),
+  col.dec('disk_gb_hours', 'Disk GiB-hours (GiB·h)', 16),
   col.text('pools', 'Pools (% of samples)', 24),
   col.text('pool_samples_text', 'Pool samples (count)', 22),
 ];
 
 const sums: Column[] = [
   col.int('sum_vcpu', 'Σ vCPU over samples (vCPU)'),
-  col.int('sum_ram_mb', 'Σ RAM over samples (MB)'),
-  col.dec('sum_disk_gb', 'Σ disk over samples (GB)', 16, '#,##0.000'),
+  col.int('sum_ram_mb', 'Σ RAM over samples (MiB)'),
+  col.dec('sum_disk_gb', 'Σ disk over samples (GiB)', 16, '#,##0.000'),
 ];
 
 const lifecycle: Column[] = [
@@ -82,12 +82,12 @@ const totals: Column[] = [
   col.dec('avg_vm_count', 'Avg VMs'),
   col.dec('avg_powered_on', 'Avg powered-on VMs'),
   col.dec('avg_vcpu', 'Avg vCPU'),
-  col.dec('avg_ram_gb', 'Avg RAM (GB)'),
-  col.dec('avg_disk_gb', 'Avg provisioned disk (GB)'),
+  col.dec('avg_ram_gb', 'Avg RAM (GiB)'),
+  col.dec('avg_disk_gb', 'Avg provisioned disk (GiB)'),
   col.dec('powered_on_hours', 'Powered-on VM-hours (h)'),
   col.dec('vcpu_hours', 'vCPU-hours (vCPU·h)'),
-  col.dec('ram_gb_hours', 'RAM GB-hours (GB·h)'),
-  col.dec('disk_gb_hours', 'Disk GB-hours (GB·h)', 16),
+  col.dec('ram_gb_hours', 'RAM GiB-hours (GiB·h)'),
+  col.dec('disk_gb_hours', 'Disk GiB-hours (GiB·h)', 16),
 ];
 
 /** Per day and source (source_daily_totals), plus an "All sources" row per day. */
@@ -107,8 +107,8 @@ export const POOLS = table('Pools', 'pools', [
   col.int('vms', 'VMs (count)'),
   col.int('samples', 'Samples in pool (count)'),
   col.dec('vcpu_hours', 'vCPU-hours (vCPU·h)'),
-  col.dec('ram_gb_hours', 'RAM GB-hours (GB·h)'),
-  col.dec('disk_gb_hours', 'Disk GB-hours (GB·h)', 16),
+  col.dec('ram_gb_hours', 'RAM GiB-hours (GiB·h)'),
+  col.dec('disk_gb_hours', 'Disk GiB-hours (GiB·h)', 16),
 ]);
 
 /** The Summary's per-source block of a daily or monthly report. */
@@ -138,9 +138,9 @@ export const V_INFO = table('vInfo', 'vInfo', [
   col.text('power_state', 'Powerstate', 11),
   col.bool('is_template', 'Template'),
   col.int('vcpu', 'CPUs'),
-  col.int('ram_mb', 'Memory (MB)'),
-  { ...col.dec('provisioned_disk_gb', 'Provisioned (GB)'), numFmt: '#,##0.000' },
-  { ...col.dec('used_disk_gb', 'In use (GB)'), numFmt: '#,##0.000' },
+  col.int('ram_mb', 'Memory (MiB)'),
+  { ...col.dec('provisioned_disk_gb', 'Provisioned (GiB)'), numFmt: '#,##0.000' },
+  { ...col.dec('used_disk_gb', 'In use (GiB)'), numFmt: '#,##0.000' },
   col.text('guest_os', 'OS', 24),
   col.text('ip_addresses', 'IP addresses', 24),
   col.text('tags', 'Tags', 20),
@@ -168,7 +168,7 @@ export const V_HOST = table('vHost', 'vHost', [
   col.text('power_state', 'Power state', 12),
   col.int('cpu_cores', 'CPU cores'),
   col.dec('cpu_mhz', 'CPU (MHz)', 12, '#,##0'),
-  col.dec('memory_mb', 'Memory (MB)', 12, '#,##0'),
+  col.dec('memory_mb', 'Memory (MiB)', 12, '#,##0'),
   col.int('vms', 'VMs (count)'),
   col.int('vcpu', 'vCPUs of VMs'),
   col.text('version', 'Version', 20),
@@ -182,9 +182,9 @@ export const V_HOST = table('vHost', 'vHost', [
 export const V_DATASTORE = table('vDatastore', 'vDatastore', [
   col.text('name', 'Name', 24),
   col.text('type', 'Type', 10),
-  col.dec('capacity_gb', 'Capacity (GB)'),
-  col.dec('free_gb', 'Free (GB)'),
-  col.dec('in_use_gb', 'In use (GB)'),
+  col.dec('capacity_gb', 'Capacity (GiB)'),
+  col.dec('free_gb', 'Free (GiB)'),
+  col.dec('in_use_gb', 'In use (GiB)'),
   col.ratio('free_ratio', 'Free (0–1)'),
   col.bool('accessible', 'Accessible'),
   col.time('last_seen_at', 'Last seen (UTC)'),
@@ -202,8 +202,8 @@ export const V_SOURCE = table('vSource', 'vSource', [
   col.int('powered_on', 'Powered on (count)'),
   col.int('templates', 'Templates (count)'),
   col.int('vcpu', 'vCPUs'),
-  col.dec('ram_gb', 'RAM (GB)'),
-  { ...col.dec('provisioned_disk_gb', 'Provisioned disk (GB)'), numFmt: '#,##0.000' },
+  col.dec('ram_gb', 'RAM (GiB)'),
+  { ...col.dec('provisioned_disk_gb', 'Provisioned disk (GiB)'), numFmt: '#,##0.000' },
   col.int('hosts', 'Hosts (count)'),
   col.int('datastores', 'Datastores (count)'),
   col.time('last_capture_at', 'Latest capture (UTC)'),

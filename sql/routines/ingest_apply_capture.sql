@@ -30,7 +30,7 @@ create or replace function ingest_apply_capture(
   p_events      jsonb,
   p_hosts       jsonb,
   p_datastores  jsonb,
-  -- {"vms", "poweredOn", "templates", "vcpu", "ramMb", "provisionedDiskGb"} (templates excluded from sizing)
+  -- {"vms", "poweredOn", "templates", "vcpu", "memoryMib", "provisionedDiskGib"} (templates excluded from sizing)
   p_totals      jsonb,
   p_left_out    text[]
 ) returns jsonb
@@ -221,17 +221,17 @@ begin
 
   -- 9. Hosts and datastores: per-capture facts always, latest state forward only.
   insert into host_facts (source_id, host_key, snapshot_time, connection_state, power_state, cpu_cores, cpu_mhz, memory_mb)
-  select p_source_id, h.key, p_at, h."connectionState", h."powerState", h."cpuCores", h."cpuMhz", h."memoryMb"
+  select p_source_id, h.key, p_at, h."connectionState", h."powerState", h."cpuCores", h."cpuMhz", h."memoryMib"
   from jsonb_to_recordset(coalesce(p_hosts, '[]')) as h(key text, "connectionState" text, "powerState" text,
-    "cpuCores" integer, "cpuMhz" double precision, "memoryMb" double precision)
+    "cpuCores" integer, "cpuMhz" double precision, "memoryMib" double precision)
   on conflict do nothing;
   insert into host_inventory as hi (source_id, host_key, name, datacenter, cluster, connection_state, power_state,
     cpu_cores, cpu_mhz, memory_mb, version, last_seen_at)
   select p_source_id, h.key, h.name, h.datacenter, h.cluster, h."connectionState", h."powerState", h."cpuCores",
-    h."cpuMhz", h."memoryMb", h.version, p_at
+    h."cpuMhz", h."memoryMib", h.version, p_at
   from jsonb_to_recordset(coalesce(p_hosts, '[]')) as h(key text, name text, datacenter text, cluster text,
     "connectionState" text, "powerState" text, "cpuCores" integer, "cpuMhz" double precision,
-    "memoryMb" double precision, version text)
+    "memoryMib" double precision, version text)
   on conflict (source_id, host_key) do update set name = excluded.name, datacenter = excluded.datacenter,
     cluster = excluded.cluster, connection_state = excluded.connection_state, power_state = excluded.power_state,
     cpu_cores = excluded.cpu_cores, cpu_mhz = excluded.cpu_mhz, memory_mb = excluded.memory_mb,
@@ -239,14 +239,14 @@ begin
   where hi.last_seen_at <= excluded.last_seen_at;
 
   insert into datastore_facts (source_id, datastore_key, snapshot_time, capacity_gb, free_gb, accessible)
-  select p_source_id, d.key, p_at, d."capacityGb", d."freeGb", d.accessible
-  from jsonb_to_recordset(coalesce(p_datastores, '[]')) as d(key text, "capacityGb" double precision,
-    "freeGb" double precision, accessible boolean)
+  select p_source_id, d.key, p_at, d."capacityGib", d."freeGib", d.accessible
+  from jsonb_to_recordset(coalesce(p_datastores, '[]')) as d(key text, "capacityGib" double precision,
+    "freeGib" double precision, accessible boolean)
   on conflict do nothing;
   insert into datastore_inventory as di (source_id, datastore_key, name, type, capacity_gb, free_gb, accessible, last_seen_at)
-  select p_source_id, d.key, d.name, d.type, d."capacityGb", d."freeGb", d.accessible, p_at
+  select p_source_id, d.key, d.name, d.type, d."capacityGib", d."freeGib", d.accessible, p_at
   from jsonb_to_recordset(coalesce(p_datastores, '[]')) as d(key text, name text, type text,
-    "capacityGb" double precision, "freeGb" double precision, accessible boolean)
+    "capacityGib" double precision, "freeGib" double precision, accessible boolean)
   on conflict (source_id, datastore_key) do update set name = excluded.name, type = excluded.type,
     capacity_gb = excluded.capacity_gb, free_gb = excluded.free_gb, accessible = excluded.accessible,
     last_seen_at = excluded.last_seen_at
@@ -256,8 +256,8 @@ begin
   insert into source_totals (source_id, captured_at, capture_id, complete, vm_count, powered_on_count, template_count,
     vcpu, ram_mb, provisioned_disk_gb)
   values (p_source_id, p_at, p_capture_id, p_complete, (p_totals->>'vms')::integer, (p_totals->>'poweredOn')::integer,
-    (p_totals->>'templates')::integer, (p_totals->>'vcpu')::bigint, (p_totals->>'ramMb')::bigint,
-    (p_totals->>'provisionedDiskGb')::numeric);
+    (p_totals->>'templates')::integer, (p_totals->>'vcpu')::bigint, (p_totals->>'memoryMib')::bigint,
+    (p_totals->>'provisionedDiskGib')::numeric);
   insert into snapshot_registry (kind, source_id, period_start, period_end, row_count, capture_id, complete)
   values ('capture', p_source_id, p_at, p_at, (p_totals->>'rows')::integer, p_capture_id, p_complete);
 

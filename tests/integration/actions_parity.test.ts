@@ -38,8 +38,8 @@ test.before(async () => {
   source = await addSource(db.sql, 'parity');
   for (const hh of ['00', '08', '16']) {
     await addCapture(db.sql, source, `${D}T${hh}:00:00Z`, [
-      { key: 'p-1', vcpu: 2, ramMb: 2048, diskGb: '10.000', pool: 'Gold' },
-      { key: 'p-2', vcpu: 4, ramMb: 1024, diskGb: '5.500' },
+      { key: 'p-1', vcpu: 2, memoryMib: 2048, diskGb: '10.000', pool: 'Gold' },
+      { key: 'p-2', vcpu: 4, memoryMib: 1024, diskGb: '5.500' },
     ]);
   }
   await runAggregation(db.sql, 'sql', { kind: 'daily', sourceId: source, period: D, tz: 'UTC' });

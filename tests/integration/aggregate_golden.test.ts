@@ -58,12 +58,18 @@ test.before(async () => {
   B = await addSource(db.sql, 'golden-b');
   C = await addSource(db.sql, 'golden-c');
 
-  const steady: Fact = { key: 'vm-steady', vcpu: 2, ramMb: 4096, diskGb: '50.000', pool: 'Gold' };
+  const steady: Fact = {
+    key: 'vm-steady',
+    vcpu: 2,
+    memoryMib: 4096,
+    diskGb: '50.000',
+    pool: 'Gold',
+  };
   const created: Fact = {
     key: 'qemu/100@2',
     vmId: '100',
     vcpu: 4,
-    ramMb: 8192,
+    memoryMib: 8192,
     diskGb: '100.500',
     pool: 'Gold',
   };
@@ -71,28 +77,34 @@ test.before(async () => {
     key: 'qemu/100@1',
     vmId: '100',
     vcpu: 1,
-    ramMb: 1024,
+    memoryMib: 1024,
     diskGb: '20.000',
     pool: 'Gold',
   };
-  const small: Fact = { key: 'vm-resize', vcpu: 2, ramMb: 2048, diskGb: '10.001', pool: 'Gold' };
-  const big: Fact = { ...small, vcpu: 4, ramMb: 6144 };
+  const small: Fact = {
+    key: 'vm-resize',
+    vcpu: 2,
+    memoryMib: 2048,
+    diskGb: '10.001',
+    pool: 'Gold',
+  };
+  const big: Fact = { ...small, vcpu: 4, memoryMib: 6144 };
   const pool = (p: string): Fact => ({
     key: 'vm-pool',
     vcpu: 3,
-    ramMb: 3000,
+    memoryMib: 3000,
     diskGb: '7.777',
     pool: p,
   });
   const power = (s: Fact['power']): Fact => ({
     key: 'vm-power',
     vcpu: 1,
-    ramMb: 512,
+    memoryMib: 512,
     diskGb: '0.000',
     pool: null,
     power: s,
   });
-  const tmpl: Fact = { key: 'tmpl', vcpu: 8, ramMb: 8192, diskGb: '40.000', template: true };
+  const tmpl: Fact = { key: 'tmpl', vcpu: 8, memoryMib: 8192, diskGb: '40.000', template: true };
   // The day before and after: must not leak into D.
   await addCapture(db.sql, A, '2026-03-09T23:59:59Z', [steady, { ...steady, key: 'vm-yesterday' }]);
   await addCapture(db.sql, A, at('00'), [
@@ -291,21 +303,29 @@ test('daily source totals are exact sums over the VMs', async () => {
 });
 
 test('daily: a missed capture leaves 3 samples of 8 hours each', async () => {
-  await addCapture(db.sql, B, at('00'), [{ key: 'b-1', vcpu: 2, ramMb: 1024, diskGb: '1.000' }, {
-    key: 'b-2',
-    vcpu: 3,
-    ramMb: 1000,
-    diskGb: '3.000',
-  }]);
+  await addCapture(db.sql, B, at('00'), [
+    { key: 'b-1', vcpu: 2, memoryMib: 1024, diskGb: '1.000' },
+    {
+      key: 'b-2',
+      vcpu: 3,
+      memoryMib: 1000,
+      diskGb: '3.000',
+    },
+  ]);
   await addCapture(
     db.sql,
     B,
     at('08'),
-    [{ key: 'b-1', vcpu: 2, ramMb: 1024, diskGb: '1.000' }],
+    [{ key: 'b-1', vcpu: 2, memoryMib: 1024, diskGb: '1.000' }],
     false,
   );
   // (the 12:00 capture never arrived)
-  await addCapture(db.sql, B, at('16'), [{ key: 'b-1', vcpu: 2, ramMb: 1024, diskGb: '1.000' }]);
+  await addCapture(db.sql, B, at('16'), [{
+    key: 'b-1',
+    vcpu: 2,
+    memoryMib: 1024,
+    diskGb: '1.000',
+  }]);
   const r = byKey((await both('daily', B, D)).sql);
   assert.equal([r['b-1'].total_samples, r['b-1'].presence, r['b-1'].vcpu_hours], [
     3,
@@ -330,19 +350,19 @@ test('daily: the DST day in Europe/Berlin has 23 hours', async () => {
   await addCapture(db.sql, C, '2026-03-28T22:00:00Z', [{
     key: 'c-1',
     vcpu: 2,
-    ramMb: 1024,
+    memoryMib: 1024,
     diskGb: '1.000',
   }]); // previous local day
   for (let i = 0; i < 23; i++) {
     const t = new Date(Date.UTC(2026, 2, 28, 23 + i)).toISOString();
-    const facts: Fact[] = [{ key: 'c-1', vcpu: 2, ramMb: 1024, diskGb: '1.000' }];
-    if (i < 10) facts.push({ key: 'c-2', vcpu: 1, ramMb: 1024, diskGb: '2.000' });
+    const facts: Fact[] = [{ key: 'c-1', vcpu: 2, memoryMib: 1024, diskGb: '1.000' }];
+    if (i < 10) facts.push({ key: 'c-2', vcpu: 1, memoryMib: 1024, diskGb: '2.000' });
     await addCapture(db.sql, C, t, facts);
   }
   await addCapture(db.sql, C, '2026-03-29T22:00:00Z', [{
     key: 'c-1',
     vcpu: 2,
-    ramMb: 1024,
+    memoryMib: 1024,
     diskGb: '1.000',
   }]); // next local day
   const r = byKey((await both('daily', C, '2026-03-29', 'Europe/Berlin')).sql);
@@ -365,11 +385,11 @@ test('monthly: a month with a missing day weighs days by their samples', async (
   const m1 = (vcpu: number, pool: string): Fact => ({
     key: 'm-1',
     vcpu,
-    ramMb: 2048,
+    memoryMib: 2048,
     diskGb: '10.000',
     pool,
   });
-  const m2: Fact = { key: 'm-2', vcpu: 4, ramMb: 2048, diskGb: '5.500', pool: 'Gold' };
+  const m2: Fact = { key: 'm-2', vcpu: 4, memoryMib: 2048, diskGb: '5.500', pool: 'Gold' };
   // April 1: 2 captures (12 h each); April 2: none; April 3: 4 captures (6 h each).
   await addCapture(db.sql, B, '2026-04-01T00:00:00Z', [m1(2, 'Gold'), m2]);
   await addCapture(db.sql, B, '2026-04-01T12:00:00Z', [m1(2, 'Gold')]);

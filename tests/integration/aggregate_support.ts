@@ -12,7 +12,7 @@ export type Fact = {
   power?: 'poweredOn' | 'poweredOff' | 'suspended';
   template?: boolean;
   vcpu: number;
-  ramMb: number;
+  memoryMib: number;
   diskGb: string;
   pool?: string | null;
 };
@@ -45,7 +45,7 @@ export async function addCapture(
     power: f.power ?? 'poweredOn',
     template: f.template ?? false,
     vcpu: f.vcpu,
-    ram: f.ramMb,
+    ram: f.memoryMib,
     disk: f.diskGb,
     pool: f.pool ?? null,
   }));

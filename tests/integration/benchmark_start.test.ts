@@ -34,11 +34,11 @@ test.before(async () => {
   source = await addSource(db.sql, 'bench');
   for (const hh of ['00', '08', '16']) {
     await addCapture(db.sql, source, `${D}T${hh}:00:00Z`, [
-      { key: 'b-1', vcpu: 2, ramMb: 2048, diskGb: '10.000', pool: 'Gold' },
+      { key: 'b-1', vcpu: 2, memoryMib: 2048, diskGb: '10.000', pool: 'Gold' },
       {
         key: 'b-2',
         vcpu: 4,
-        ramMb: 1024,
+        memoryMib: 1024,
         diskGb: '5.500',
         power: hh === '16' ? 'poweredOff' : 'poweredOn',
       },

@@ -48,13 +48,13 @@ test('a viewer token may not post captures (403)', async () => {
 
 test('a malformed body → 400 naming the bad field; nothing stored', async () => {
   const c: LooseCapture = capture();
-  c.vms[3].ramMb = 'lots';
+  c.vms[3].memoryMib = 'lots';
   const res = await t.call('/api/v1/captures', { ...json(c), token: t.tokens.agent });
   assert.is(res.status, 400);
   const body = await readJson<ApiErrorBody>(res);
   assert.is(body.error.code, 'invalid_capture');
-  assert.is(body.error.issues[0].path, 'vms.3.ramMb');
-  assert.match(body.error.message, /vms\.3\.ramMb/);
+  assert.is(body.error.issues[0].path, 'vms.3.memoryMib');
+  assert.match(body.error.message, /vms\.3\.memoryMib/);
   const notJson = await t.call('/api/v1/captures', {
     method: 'POST',
     body: '{"captureId":',

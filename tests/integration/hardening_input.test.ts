@@ -74,15 +74,15 @@ function capture(at = new Date(Date.now() - 60_000).toISOString()): CaptureInput
       powerState: 'poweredOn',
       cpuCores: 16,
       cpuMhz: 2400,
-      memoryMb: 65536,
+      memoryMib: 65536,
       version: '8.0',
     }],
     datastores: [{
       key: 'ds-1',
       name: 'ds1',
       type: 'VMFS',
-      capacityGb: 100,
-      freeGb: 50,
+      capacityGib: 100,
+      freeGib: 50,
       accessible: true,
     }],
     events: [{

@@ -301,7 +301,7 @@ test('hosts, datastores and source totals are recorded per capture; templates ex
   await post(makeCapture({
     sourceId: s,
     at: '2026-05-05T10:00:00Z',
-    vms: [{ key: 'a', vcpu: 4, ramMb: 8192, provisionedDiskGb: 100.5 }, {
+    vms: [{ key: 'a', vcpu: 4, memoryMib: 8192, provisionedDiskGib: 100.5 }, {
       key: 'b',
       powerState: 'poweredOff',
       vcpu: 2,
@@ -315,15 +315,15 @@ test('hosts, datastores and source totals are recorded per capture; templates ex
       powerState: 'poweredOn',
       cpuCores: 32,
       cpuMhz: 2400,
-      memoryMb: 524288,
+      memoryMib: 524288,
       version: '8.0',
     }],
     datastores: [{
       key: 'ds-1',
       name: 'vsan',
       type: 'vsan',
-      capacityGb: 1000,
-      freeGb: 400,
+      capacityGib: 1000,
+      freeGib: 400,
       accessible: true,
     }],
   }));

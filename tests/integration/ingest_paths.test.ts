@@ -254,15 +254,15 @@ test('a scripted history: changes, creation events, left out, deleted, back, lat
       powerState: 'poweredOn',
       cpuCores: 32,
       cpuMhz: 2600,
-      memoryMb: 262144,
+      memoryMib: 262144,
       version: '8.0',
     }],
     datastores: [{
       key: 'ds1',
       name: 'ds1',
       type: 'VMFS',
-      capacityGb: 1000,
-      freeGb: 400,
+      capacityGib: 1000,
+      freeGib: 400,
       accessible: true,
     }],
   }));

@@ -98,7 +98,7 @@ test("invalid beats duplicate and 403: a stored capture id or another agent's so
 
   const theirs = big(4);
   assert.is((await post(theirs, t.tokens.agent2)).status, 403);
-  theirs.vms[1500].ramMb = 'lots';
+  theirs.vms[1500].memoryMib = 'lots';
   assert.is((await post(theirs, t.tokens.agent2)).status, 400);
   assert.equal(await counts(), { facts: 3 * VMS, captures: 3, live: VMS });
 });

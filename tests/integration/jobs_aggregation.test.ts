@@ -56,8 +56,14 @@ test.before(async () => {
   source = await addSource(db.sql, 'jobs');
   for (const hh of ['00', '06', '12', '18']) {
     await addCapture(db.sql, source, `${D}T${hh}:00:00Z`, [
-      { key: 'j-1', vcpu: 2, ramMb: 2048, diskGb: '10.000', pool: 'Gold' },
-      { key: 'j-2', vcpu: 1, ramMb: 1024, diskGb: '5.000', pool: hh < '12' ? 'Gold' : 'Silver' },
+      { key: 'j-1', vcpu: 2, memoryMib: 2048, diskGb: '10.000', pool: 'Gold' },
+      {
+        key: 'j-2',
+        vcpu: 1,
+        memoryMib: 1024,
+        diskGb: '5.000',
+        pool: hh < '12' ? 'Gold' : 'Silver',
+      },
     ]);
   }
   jobs = await startTestJobs(db);
@@ -99,7 +105,7 @@ test('a late capture for a closed day enqueues that day; an open day enqueues no
   await addCapture(db.sql, source, `${D}T21:00:00Z`, [{
     key: 'j-late',
     vcpu: 4,
-    ramMb: 4096,
+    memoryMib: 4096,
     diskGb: '1.000',
   }]);
   const job = await notifyCaptureStored(
@@ -127,7 +133,7 @@ test('the daily tick enqueues closed days whose captures are newer than their ro
   await addCapture(db.sql, source, `${D}T22:00:00Z`, [{
     key: 'j-1',
     vcpu: 2,
-    ramMb: 2048,
+    memoryMib: 2048,
     diskGb: '10.000',
   }]);
   const ticked = await dailyTick(jobs, 3650);

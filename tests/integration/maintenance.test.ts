@@ -23,7 +23,7 @@ test.before(async () => {
         powerState: 'poweredOn',
         cpuCores: 8,
         cpuMhz: 2000,
-        memoryMb: 1024,
+        memoryMib: 1024,
         version: null,
       }],
     });

@@ -31,7 +31,7 @@ test.before(async () => {
       key: 'k-db',
       name: 'db-01',
       vcpu: 8,
-      ramMb: 32768,
+      memoryMib: 32768,
       cluster: 'prod',
       resourcePool: 'Silver',
       powerState: h === 11 ? 'poweredOff' as const : 'poweredOn' as const,

@@ -136,7 +136,7 @@ test('daily XLSX: sheets, layout, every VM number equals vm_daily_rollup, pools 
   const headers = cellValues(vms.getRow(1)).slice(1);
   assert.equal(headers, DAILY_VMS.columns.map((c) => c.header));
   assert.ok(
-    headers.includes('Avg RAM (GB)') && headers.includes('vCPU-hours (vCPU·h)'),
+    headers.includes('Avg RAM (GiB)') && headers.includes('vCPU-hours (vCPU·h)'),
     'units in headers',
   );
   assert.equal(vms.getRow(2).getCell(headers.indexOf('Day') + 1).numFmt, 'yyyy-mm-dd');
@@ -164,8 +164,8 @@ test('daily XLSX: sheets, layout, every VM number equals vm_daily_rollup, pools 
     assert.equal(p['VMs (count)'], e.vms);
     assert.equal(p['Samples in pool (count)'], e.samples);
     near(p['vCPU-hours (vCPU·h)'], e.vcpu, 'vCPU-hours');
-    near(p['RAM GB-hours (GB·h)'], e.ram, 'RAM GB-hours');
-    near(p['Disk GB-hours (GB·h)'], e.disk, 'disk GB-hours');
+    near(p['RAM GiB-hours (GiB·h)'], e.ram, 'RAM GB-hours');
+    near(p['Disk GiB-hours (GiB·h)'], e.disk, 'disk GB-hours');
   }
 });
 
@@ -185,7 +185,7 @@ test('daily Summary: period, fleet totals equal source_daily_totals, incomplete 
     select sum(vcpu_hours) as vcpu_hours, sum(ram_gb_hours) as ram, sum(avg_vm_count) as vms
     from source_daily_totals where day = ${DAYS[1]}`;
   assert.equal(field('vCPU-hours (fleet)'), Number(tot.vcpu_hours));
-  assert.equal(field('RAM GB-hours (fleet)'), Number(tot.ram));
+  assert.equal(field('RAM GiB-hours (fleet)'), Number(tot.ram));
   assert.equal(field('Avg VMs (fleet)'), Number(tot.vms));
   assert.equal(field('Incomplete captures in period'), 1);
   assert.equal(field('Sources'), 2);
@@ -307,8 +307,8 @@ test('inventory XLSX and CSV: vInfo equals vm_inventory, vHost/vDatastore/vSourc
     const row = info.find((x) => x['VM key'] === v.vm_key && x['VI SDK Server'] === v.source)!;
     assert.ok(row, v.vm_key);
     assert.equal(row.CPUs, v.vcpu);
-    assert.equal(row['Memory (MB)'], v.ram_mb);
-    assert.equal(row['Provisioned (GB)'], Number(v.provisioned_disk_gb));
+    assert.equal(row['Memory (MiB)'], v.ram_mb);
+    assert.equal(row['Provisioned (GiB)'], Number(v.provisioned_disk_gb));
     assert.equal(row.Powerstate, v.power_state);
     assert.equal(row.Template, v.is_template);
   }
@@ -338,7 +338,7 @@ test('inventory XLSX and CSV: vInfo equals vm_inventory, vHost/vDatastore/vSourc
   const vinfo = csvObjects(files.get('vInfo.csv')!.toString('utf8'));
   assert.equal(vinfo.length, inv.length);
   const a1 = vinfo.find((x) => x['VM key'] === 'vc:a1')!;
-  assert.equal(a1['Provisioned (GB)'], '40.500');
+  assert.equal(a1['Provisioned (GiB)'], '40.500');
   assert.equal(a1.Template, 'false');
 });
 

@@ -38,8 +38,8 @@ test.before(async () => {
   const source = await addSource(db.sql, 'bench-browser');
   for (const hh of ['00', '06', '12', '18']) {
     await addCapture(db.sql, source, `${D}T${hh}:00:00Z`, [
-      { key: 'v-1', vcpu: 2, ramMb: 2048, diskGb: '10.000', pool: 'Gold' },
-      { key: 'v-2', vcpu: 1, ramMb: 512, diskGb: '3.250' },
+      { key: 'v-1', vcpu: 2, memoryMib: 2048, diskGb: '10.000', pool: 'Gold' },
+      { key: 'v-2', vcpu: 1, memoryMib: 512, diskGb: '3.250' },
     ]);
   }
   jobs = await startTestJobs(db);

@@ -35,7 +35,7 @@ type Vm = {
   name: string;
   powerState: string;
   vcpu: number;
-  ramMb: number;
+  memoryMib: number;
 };
 type Rollup = {
   key: string;
@@ -242,8 +242,8 @@ test('the VM list answers with exactly the captured VMs', async () => {
   for (const v of sent!.vms) {
     const listed = body.items.find((x) => x.name === v.name)!;
     assert.equal(
-      [listed.sourceName, listed.vcpu, listed.ramMb, listed.powerState],
-      [sent!.source.name, v.vcpu, v.ramMb, v.powerState],
+      [listed.sourceName, listed.vcpu, listed.memoryMib, listed.powerState],
+      [sent!.source.name, v.vcpu, v.memoryMib, v.powerState],
       v.name,
     );
   }
@@ -295,7 +295,7 @@ test('aggregation: POST /aggregations queues a pg-boss job that writes the daily
     [row.totalSamples, row.samplesPresent, row.presence, row.poweredOnRatio],
     [1, 1, 1, 1],
   );
-  assert.equal([row.avgVcpu, row.avgRamGb], [vm.vcpu, vm.ramMb / 1024]);
+  assert.equal([row.avgVcpu, row.avgRamGb], [vm.vcpu, vm.memoryMib / 1024]);
   assert.is(row.vcpuHours, vm.vcpu * 24);
   const [{ n }] = await db!.sql`
     select count(*)::int as n from vm_daily_rollup where source_id = ${source} and day = ${day}`;

@@ -141,7 +141,7 @@ test('daily workbook: LibreOffice reads every sheet; VMs and Pools equal the rol
     const e = want.get(`${p.Source}|${p['Pool / tier']}`)!;
     assert.equal(Number(p['VMs (count)']), e.vms);
     near(p['vCPU-hours (vCPU·h)'], e.vcpu, 'vCPU-hours');
-    near(p['Disk GB-hours (GB·h)'], e.disk, 'disk GB-hours');
+    near(p['Disk GiB-hours (GiB·h)'], e.disk, 'disk GB-hours');
   }
   const summary = sheets.get('Summary')!;
   assert.match(summary, /Incomplete captures in period,1/);
@@ -168,7 +168,7 @@ test('monthly workbook: VMs, Daily Totals and the Summary fleet totals equal the
     )!;
     assert.ok(row, `${d.source} ${d.day}`);
     assert.equal(Number(row['vCPU-hours (vCPU·h)']), Number(d.vcpu_hours));
-    assert.equal(Number(row['Avg RAM (GB)']), Number(d.avg_ram_gb));
+    assert.equal(Number(row['Avg RAM (GiB)']), Number(d.avg_ram_gb));
     assert.equal(row['All captures complete'], d.complete ? 'TRUE' : 'FALSE');
   }
   const [m] = await t.db
@@ -176,7 +176,7 @@ test('monthly workbook: VMs, Daily Totals and the Summary fleet totals equal the
   const line = (label: string) =>
     sheets.get('Summary')!.split('\n').find((l) => l.startsWith(`${label},`))!.split(',')[1];
   assert.equal(Number(line('vCPU-hours (fleet)')), Number(m.v));
-  assert.equal(Number(line('Disk GB-hours (fleet)')), Number(m.d));
+  assert.equal(Number(line('Disk GiB-hours (fleet)')), Number(m.d));
 });
 
 test('inventory workbook: vInfo, vHost, vDatastore and vSource as LibreOffice reads them', async () => {
@@ -191,19 +191,25 @@ test('inventory workbook: vInfo, vHost, vDatastore and vSource as LibreOffice re
   assert.equal(info.length, inv.length);
   for (const v of inv) {
     const row = info.find((x) => x['VM key'] === v.vm_key && x['VI SDK Server'] === v.source)!;
-    assert.equal([Number(row.CPUs), Number(row['Memory (MB)']), Number(row['Provisioned (GB)'])], [
-      v.vcpu,
-      v.ram_mb,
-      Number(v.provisioned_disk_gb),
-    ]);
+    assert.equal(
+      [Number(row.CPUs), Number(row['Memory (MiB)']), Number(row['Provisioned (GiB)'])],
+      [
+        v.vcpu,
+        v.ram_mb,
+        Number(v.provisioned_disk_gb),
+      ],
+    );
     assert.equal(row.VM, v.name);
   }
   const ds = csvObjects(sheets.get('vDatastore')!).find((d) => d.Name === 'vsan')!;
-  assert.equal([Number(ds['Capacity (GB)']), Number(ds['Free (GB)']), Number(ds['In use (GB)'])], [
-    10240,
-    4096.5,
-    6143.5,
-  ]);
+  assert.equal(
+    [Number(ds['Capacity (GiB)']), Number(ds['Free (GiB)']), Number(ds['In use (GiB)'])],
+    [
+      10240,
+      4096.5,
+      6143.5,
+    ],
+  );
   const src = csvObjects(sheets.get('vSource')!).find((s) => s.Name === 'vc-alpha')!;
   assert.equal(Number(src['VMs (count)']), 3);
 });

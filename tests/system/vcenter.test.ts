@@ -113,11 +113,11 @@ test('a capture is valid and its counts equal what vcsim reports', async ({ sim 
   assert.equal([...new Set(cap.vms.map((v) => v.datacenter))].sort(), ['DC0', 'DC1']);
   for (const h of cap.hosts!) {
     assert.is(h.connectionState, 'connected');
-    assert.ok((h.cpuCores ?? 0) > 0 && (h.memoryMb ?? 0) > 0, `${h.name} hardware`);
+    assert.ok((h.cpuCores ?? 0) > 0 && (h.memoryMib ?? 0) > 0, `${h.name} hardware`);
   }
   for (const d of cap.datastores!) {
     assert.is(d.name, 'LocalDS_0');
-    assert.ok((d.capacityGb ?? 0) > 0 && d.accessible === true);
+    assert.ok((d.capacityGib ?? 0) > 0 && d.accessible === true);
   }
 });
 
@@ -147,7 +147,7 @@ test('names and hierarchy match vcsim object by object', async ({ sim, vim }) =>
     ]);
     assert.is(p.get('name')?.text, vm.name);
     assert.is(Number(p.get('config.hardware.numCPU')?.text), vm.vcpu);
-    assert.is(Number(p.get('config.hardware.memoryMB')?.text), vm.ramMb);
+    assert.is(Number(p.get('config.hardware.memoryMB')?.text), vm.memoryMib);
     assert.is(p.get('runtime.powerState')?.text, vm.powerState);
     const hostRef = { type: 'HostSystem', value: p.get('runtime.host')!.text };
     const host = await vim.props(hostRef, ['name', 'parent']);
@@ -256,7 +256,7 @@ test('creation, clone, removal, power-off, reconfigure and attributes show in th
   assert.is(fresh.sourceVmId, newRef.value);
   assert.equal([
     fresh.vcpu,
-    fresh.ramMb,
+    fresh.memoryMib,
     fresh.datacenter,
     fresh.cluster,
     fresh.resourcePool,
@@ -282,7 +282,7 @@ test('creation, clone, removal, power-off, reconfigure and attributes show in th
   assert.not.ok(now.has('DC0_C0_RP0_VM2'), 'destroyed VM is gone');
   assert.is(now.get('DC1_C0_RP0_VM1')!.powerState, 'poweredOff');
   const resized = now.get('DC1_C1_RP0_VM0')!;
-  assert.equal([resized.vcpu, resized.ramMb, resized.annotation], [4, 4096, 'resized']);
+  assert.equal([resized.vcpu, resized.memoryMib, resized.annotation], [4, 4096, 'resized']);
   assert.equal(now.get('DC0_C0_RP0_VM0')!.tags, ['owner=team-a']);
   // Unchanged VMs keep their keys.
   assert.is(now.get('DC0_C0_RP0_VM1')!.key, byName.get('DC0_C0_RP0_VM1')!.key);

@@ -109,9 +109,9 @@ test('multi-node cluster: source, keys, sizes, guest facts, hosts, datastores', 
   assert.is(db.name, 'db01');
   assert.is(db.powerState, 'poweredOn');
   assert.is(db.vcpu, 8);
-  assert.is(db.ramMb, 16384);
-  assert.is(db.provisionedDiskGb, 232.004, '32G + 200G + 4M efidisk; the cdrom is not a disk');
-  assert.is(db.usedDiskGb, 108, 'guest agent fsinfo: sda1 + sdb1 once, tmpfs excluded');
+  assert.is(db.memoryMib, 16384);
+  assert.is(db.provisionedDiskGib, 232.004, '32G + 200G + 4M efidisk; the cdrom is not a disk');
+  assert.is(db.usedDiskGib, 108, 'guest agent fsinfo: sda1 + sdb1 once, tmpfs excluded');
   assert.equal(db.ipAddresses, ['10.20.0.100', '2001:db8:20::100']);
   assert.equal(db.tags, ['db', 'prod']);
   assert.is(db.resourcePool, 'prod');
@@ -124,19 +124,19 @@ test('multi-node cluster: source, keys, sizes, guest facts, hosts, datastores', 
 
   const win = byVmid(c, 102)!;
   assert.equal(win.ipAddresses, [], 'agent configured but not running');
-  assert.is(win.usedDiskGb, null, 'never disk=0 from /cluster/resources');
-  assert.is(win.provisionedDiskGb, 100.004);
-  assert.is(byVmid(c, 101)!.usedDiskGb, null);
+  assert.is(win.usedDiskGib, null, 'never disk=0 from /cluster/resources');
+  assert.is(win.provisionedDiskGib, 100.004);
+  assert.is(byVmid(c, 101)!.usedDiskGib, null);
   assert.is(byVmid(c, 101)!.powerState, 'poweredOff');
   assert.is(byVmid(c, 103)!.isTemplate, true);
 
   const dns = byVmid(c, 200)!;
-  assert.is(dns.provisionedDiskGb, 28, 'rootfs 8G + mp0 20G; the bind mount is not provisioned');
-  assert.is(dns.usedDiskGb, 2);
+  assert.is(dns.provisionedDiskGib, 28, 'rootfs 8G + mp0 20G; the bind mount is not provisioned');
+  assert.is(dns.usedDiskGib, 2);
   assert.equal(dns.ipAddresses, ['10.20.0.200']);
   assert.is(dns.createdAt, iso(1699999968), 'LXC creation time from the vzcreate task');
   assert.is(byVmid(c, 202)!.createdAt, null, 'a failed vzcreate is not a creation');
-  assert.is(byVmid(c, 202)!.ramMb, 256);
+  assert.is(byVmid(c, 202)!.memoryMib, 256);
 
   assert.equal(c.hosts.map((h) => [h.name, h.connectionState, h.cpuCores, h.cpuMhz]), [
     ['pve1', 'online', 32, 2900],
@@ -146,8 +146,8 @@ test('multi-node cluster: source, keys, sizes, guest facts, hosts, datastores', 
   assert.is(c.hosts[2].version, 'pve-manager/8.2.2/cb7a8a8b4d1f0a41');
   assert.is(c.datastores.length, 7, 'shared ceph-rbd once, local and local-lvm per node');
   const ceph = c.datastores.find((d) => d.key === 'pve-lab:storage:ceph-rbd')!;
-  assert.is(ceph.capacityGb, 10240);
-  assert.is(ceph.freeGb, 7168);
+  assert.is(ceph.capacityGib, 10240);
+  assert.is(ceph.freeGib, 7168);
   assert.ok(c.events.some((e) => e.type === 'created' && e.vmKey === 'pve-lab:200:1699999968'));
 });
 
@@ -260,7 +260,7 @@ test('slow node after a full capture: unchanged guests need nothing from it; a c
   assert.is(changed.complete, false);
   assert.ok(changed.errors.some((e) => /node pve2/.test(e)), changed.errors.join('; '));
   assert.is(byVmid(changed, 102)!.key, byVmid(first, 102)!.key);
-  assert.is(byVmid(changed, 102)!.ramMb, 8192, 'last known config until the node answers');
+  assert.is(byVmid(changed, 102)!.memoryMib, 8192, 'last known config until the node answers');
 });
 
 test('vmid reused after delete: new key, deleted event for the old one, created for the new', async () => {
@@ -285,7 +285,7 @@ test('vmid reused after delete: new key, deleted event for the old one, created 
   assert.is(second.complete, true, second.errors.join('; '));
   assert.is(byVmid(first, 100)!.key, 'pve-lab:100:1690000000');
   assert.is(byVmid(second, 100)!.key, `pve-lab:100:${T0 + 200}`);
-  assert.is(byVmid(second, 100)!.provisionedDiskGb, 82.004);
+  assert.is(byVmid(second, 100)!.provisionedDiskGib, 82.004);
   assert.is(byVmid(second, 100)!.createdAt, iso(T0 + 200));
   assert.is(
     byVmid(second, 201)!.key,
@@ -335,15 +335,15 @@ test('config digest cache: an unchanged cluster costs five requests; changes ref
   assert.equal(fake.requests.filter((r) => r.path.endsWith('/config')).map((r) => r.path), [
     '/nodes/pve3/qemu/104/config',
   ]);
-  assert.is(byVmid(c, 104)!.provisionedDiskGb, 140);
+  assert.is(byVmid(c, 104)!.provisionedDiskGib, 140);
 
   // A silent edit (sync PUT, no task, nothing in resources) is seen once the entry ages out.
   updateGuestConfig(model, 101, { virtio1: 'local-lvm:vm-101-disk-1,size=36G' });
   const soon = await captureAt(collector, T0 + 240, T0 + 180);
-  assert.is(byVmid(soon, 101)!.provisionedDiskGb, 64);
+  assert.is(byVmid(soon, 101)!.provisionedDiskGib, 64);
   fake.resetRequests();
   const later = await captureAt(collector, T0 + 7 * 3600, T0 + 240);
-  assert.is(byVmid(later, 101)!.provisionedDiskGb, 100);
+  assert.is(byVmid(later, 101)!.provisionedDiskGib, 100);
   assert.is(fake.requests.filter((r) => r.path.endsWith('/config')).length, 8);
 });
 

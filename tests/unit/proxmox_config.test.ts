@@ -71,7 +71,7 @@ test('qemu: all disks summed, cdrom and unused left out, efidisk and tpmstate co
   ]);
   assert.is(parsed.provisionedBytes, 32 * GiB + 1024 * GiB + 0.5 * GiB + 10 * GiB + 8 * 1024 ** 2);
   assert.is(parsed.vcpu, 8);
-  assert.is(parsed.ramMb, 16384);
+  assert.is(parsed.memoryMib, 16384);
   assert.is(parsed.ctime, 1700000000);
   assert.is(parsed.biosUuid, '8f1c2a1e-5b8c-4a47-9a43-0d1e7f0a1b2c');
   assert.is(parsed.agentEnabled, true);
@@ -84,13 +84,13 @@ test('qemu: all disks summed, cdrom and unused left out, efidisk and tpmstate co
 test('qemu defaults: 1 core, 1 socket, 512 MB, no meta, agent off', () => {
   const parsed = parseGuestConfig('qemu', { scsi0: 'local:vm-1-disk-0,size=8G', agent: '0' });
   assert.is(parsed.vcpu, 1);
-  assert.is(parsed.ramMb, 512);
+  assert.is(parsed.memoryMib, 512);
   assert.is(parsed.ctime, null);
   assert.is(parsed.agentEnabled, false);
 });
 
 test('qemu memory as PVE 8.1 property string', () => {
-  assert.is(parseGuestConfig('qemu', { memory: 'current=2048' }).ramMb, 2048);
+  assert.is(parseGuestConfig('qemu', { memory: 'current=2048' }).memoryMib, 2048);
 });
 
 test('lxc: rootfs and sized mount points, bind mounts excluded, no ctime', () => {
@@ -109,7 +109,7 @@ test('lxc: rootfs and sized mount points, bind mounts excluded, no ctime', () =>
   assert.equal(parsed.disks.map((d) => d.key), ['mp0', 'rootfs']);
   assert.is(parsed.provisionedBytes, 28 * GiB);
   assert.is(parsed.vcpu, 2);
-  assert.is(parsed.ramMb, 2048);
+  assert.is(parsed.memoryMib, 2048);
   assert.is(parsed.ctime, null, 'LXC has no creation time in its config');
   assert.is(parsed.name, 'web01');
   assert.is(parsed.agentEnabled, false);

@@ -103,7 +103,60 @@ const baseJson = (() => {
     ipAddresses: ['10.0.0.5', 'fe80::1'],
     annotation: 'owner: ops',
   });
-  return JSON.stringify(c);
+  // v2: two of every detail object (cases mutate the one at index 1 of each array).
+  const ds = c.datastores[0].key;
+  Object.assign(c.vms[1], {
+    disks: [
+      { label: 'Hard disk 1', capacityMib: 40960, provisioning: 'thin', datastore: ds },
+      { label: 'Hard disk 2', capacityMib: 1024, datastore: null, unitNumber: 1, inBackup: false },
+    ],
+    nics: [
+      { label: 'Network adapter 1', macAddress: '00:50:56:aa:bb:cc', ipAddresses: ['10.0.0.7'] },
+      { label: 'net1', macAddress: 'BC:24:11:00:00:01', vlanId: 20, firewall: true },
+    ],
+    cdroms: [
+      { label: 'CD/DVD drive 1', connected: false, deviceType: 'iso', file: '[ds] a.iso' },
+      { label: 'ide2', deviceType: 'none' },
+    ],
+    snapshots: [
+      { id: 'snapshot-1', name: 'before upgrade', createdAt: '2026-04-01T10:00:00Z' },
+      { id: 'snapshot-2', name: 'after', parentId: 'snapshot-1', current: true, sizeMib: 12.5 },
+    ],
+    tools: { status: 'toolsOk', runningStatus: 'guestToolsRunning', version: '12352' },
+    guest: {
+      hostName: 'db-01.example',
+      state: 'running',
+      disks: [{ path: '/', capacityMib: 40000, freeMib: 12000.5 }, { path: '/var', freeMib: 1 }],
+    },
+    hardware: { version: 'vmx-19', firmware: 'efi', coresPerSocket: 2, cpuLimitMhz: -1 },
+    labels: [{ category: 'env', name: 'prod' }, { category: null, name: 'web' }],
+    attributes: [{ name: 'owner', value: 'ops' }, { name: 'cost centre', value: '42' }],
+    haRestartPriority: 'high',
+    consolidationNeeded: false,
+  });
+  Object.assign(c.hosts[1], {
+    vendor: 'Dell',
+    nics: [{ device: 'vmnic0', speedMbps: 10000, linkUp: true }, { device: 'vmnic1' }],
+    switches: [{ name: 'vSwitch0', uplinks: ['vmnic0'] }, { name: 'vSwitch1', mtu: 9000 }],
+  });
+  Object.assign(c.datastores[1], { url: 'ds:///vmfs/volumes/1/', hostNames: ['esx-1'] });
+  c.clusters = [{ key: 'domain-c1', name: 'C1', haEnabled: true }, {
+    key: 'domain-c2',
+    name: 'C2',
+  }];
+  c.resourcePools = [{ key: 'resgroup-1', name: 'prod', cpuLimitMhz: -1 }, {
+    key: 'rp2',
+    name: 'b',
+  }];
+  c.networks = [
+    { key: 'network-1', name: 'VM Network', kind: 'standard', hostNames: ['esx-1'] },
+    { key: 'dvportgroup-1', name: 'dv-prod', kind: 'distributed', vlanId: 10 },
+  ];
+  c.usage = [
+    { key: c.vms[0].key, cpuUsageMhz: 120, guestMemoryMib: 512 },
+    { key: c.vms[1].key, hostMemoryMib: 1024.5 },
+  ];
+  return JSON.stringify(Capture.parse(c));
 })();
 /** The base capture as JSON; its VMs are objects (until a case replaces one with anything). */
 type CaptureBag = Bag & { vms: Bag[] };
@@ -540,7 +593,7 @@ test('valid output: defaults filled, unknown keys stripped, fresh objects', () =
   const r = parseCapture(c);
   if (!r.success) throw new Error(JSON.stringify(r.issues));
   assert.equal(r, reference(c));
-  assert.is(r.data.schemaVersion, 1);
+  assert.is(r.data.schemaVersion, 2);
   assert.is(r.data.vms[0].createdAt, null);
   assert.equal(r.data.vms[0].tags, []);
   assert.not.ok('extra' in r.data.vms[0]);

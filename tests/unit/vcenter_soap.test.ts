@@ -209,7 +209,7 @@ soap('RetrievePropertiesEx pages: token on the first, none on the last', () => {
   assert.match(vm.moref, /^vm-\d+$/);
   assert.match(vm.name, /^DC0_C0_RP0_VM\d$/);
   assert.is(vm.vcpu, 1);
-  assert.is(vm.ramMb, 32);
+  assert.is(vm.memoryMib, 32);
   assert.is(vm.powerState, 'poweredOn');
   assert.is(vm.isTemplate, false);
   assert.match(vm.instanceUuid ?? '', /^[0-9a-f-]{36}$/);
@@ -367,7 +367,7 @@ function raw(over: Partial<RawVm> = {}): RawVm {
     instanceUuid: 'i-10',
     isTemplate: false,
     vcpu: 2,
-    ramMb: 2048,
+    memoryMib: 2048,
     createDate: null,
     guestOs: 'Ubuntu',
     annotation: null,
@@ -414,9 +414,9 @@ model('a raw VM plus the inventory becomes a valid CaptureVm', () => {
       powerState: 'poweredOn',
       isTemplate: false,
       vcpu: 2,
-      ramMb: 2048,
-      provisionedDiskGb: 15,
-      usedDiskGb: 10,
+      memoryMib: 2048,
+      provisionedDiskGib: 15,
+      usedDiskGib: 10,
       datacenter: 'Paris',
       cluster: 'Prod',
       host: 'esx1',

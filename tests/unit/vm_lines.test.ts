@@ -5,12 +5,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { CaptureVm } from '../../agent/capture/schema.ts';
+import { CaptureVm } from '../../agent/capture/schema.ts';
 import { factFields, stateFields, stateHash } from '../../server/ingest/vm_lines.ts';
 
 const test = suite('VM lines: COPY text and state hash');
 
-const escaped: CaptureVm = {
+const escaped: CaptureVm = CaptureVm.parse({
   key: 'vc-1:vm-42',
   sourceVmId: 'vm-42',
   biosUuid: '4210-aa',
@@ -19,9 +19,9 @@ const escaped: CaptureVm = {
   powerState: 'poweredOn',
   isTemplate: false,
   vcpu: 4,
-  ramMb: 8192,
-  provisionedDiskGb: 100.12345,
-  usedDiskGb: null,
+  memoryMib: 8192,
+  provisionedDiskGib: 100.12345,
+  usedDiskGib: null,
   datacenter: 'DC1',
   cluster: null,
   host: 'esx-1',
@@ -32,8 +32,8 @@ const escaped: CaptureVm = {
   tags: ['env:prod', 'a"b\\c'],
   annotation: 'line1\r\nline2',
   createdAt: '2026-01-02T03:04:05Z',
-};
-const sparse: CaptureVm = {
+});
+const sparse: CaptureVm = CaptureVm.parse({
   key: 'k',
   sourceVmId: '100',
   biosUuid: null,
@@ -42,9 +42,9 @@ const sparse: CaptureVm = {
   powerState: 'suspended',
   isTemplate: true,
   vcpu: 0,
-  ramMb: 0,
-  provisionedDiskGb: 0,
-  usedDiskGb: 1.0005,
+  memoryMib: 0,
+  provisionedDiskGib: 0,
+  usedDiskGib: 1.0005,
   datacenter: null,
   cluster: null,
   host: null,
@@ -55,7 +55,7 @@ const sparse: CaptureVm = {
   tags: [],
   annotation: null,
   createdAt: null,
-};
+});
 
 test('COPY text: escapes, nulls, arrays, three decimals', () => {
   assert.is(

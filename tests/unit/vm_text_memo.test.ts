@@ -55,7 +55,7 @@ test('consecutive captures: unchanged VMs come from the memo, the rest are parse
   let previous = a.memo!;
   for (let hour = 2; hour <= 6; hour++) {
     const c = captureAt(hour);
-    c.vms[hour].ramMb += 1024; // besides what the demo fleet changes itself
+    c.vms[hour].memoryMib += 1024; // besides what the demo fleet changes itself
     const text = JSON.stringify(c);
     const b = read(text, previous);
     assert.equal(b.digests, wholeDigests(text), `hour ${hour}`);

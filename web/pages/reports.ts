@@ -33,7 +33,7 @@ const STATUS: Record<string, Tone> = {
 function size(bytes: number | null): string {
   if (bytes === null) return '–';
   if (bytes < 1024 * 1024) return `${fmtInt(Math.ceil(bytes / 1024))} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** The list; polls itself every 3 s while a report is queued or running. */

@@ -120,9 +120,9 @@ ${
   <div class="card">${
           timeChart({
             id: 'chart-ram',
-            title: `RAM GB${avg}`,
+            title: `RAM GiB${avg}`,
             kind,
-            unit: 'GB',
+            unit: 'GiB',
             series: [{ label: 'RAM', points: pts.map((p) => ({ at: at(p), value: p.ramGb })) }],
             ...range,
             timeLabel: tl,
@@ -131,9 +131,9 @@ ${
   <div class="card">${
           timeChart({
             id: 'chart-disk',
-            title: `Provisioned disk GB${avg}`,
+            title: `Provisioned disk GiB${avg}`,
             kind,
-            unit: 'GB',
+            unit: 'GiB',
             series: [{ label: 'Disk', points: pts.map((p) => ({ at: at(p), value: p.diskGb })) }],
             ...range,
             timeLabel: tl,
@@ -146,7 +146,7 @@ ${
             `${scope} totals`,
             markup`<th scope="col">${
               g === 'capture' ? (o.sourceId ? 'Captured' : 'Hour') : g === 'daily' ? 'Day' : 'Month'
-            }</th><th scope="col" class="num">VMs</th><th scope="col" class="num">Powered on</th><th scope="col" class="num">vCPU</th><th scope="col" class="num">RAM GB</th><th scope="col" class="num">Disk GB</th><th scope="col">Complete</th>`,
+            }</th><th scope="col" class="num">VMs</th><th scope="col" class="num">Powered on</th><th scope="col" class="num">vCPU</th><th scope="col" class="num">RAM GiB</th><th scope="col" class="num">Disk GiB</th><th scope="col">Complete</th>`,
             markup`${
               [...pts].reverse().slice(0, 500).map((p) =>
                 markup`<tr><td>${g === 'monthly' ? p.at.slice(0, 7) : fmtTime(p.at)}</td>

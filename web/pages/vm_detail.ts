@@ -20,8 +20,8 @@ export type Vm = {
     powerState: string;
     isTemplate: boolean;
     vcpu: number;
-    ramMb: number;
-    provisionedDiskGb: number;
+    memoryMib: number;
+    provisionedDiskGib: number;
     cluster: string | null;
     host: string | null;
     resourcePool: string | null;
@@ -116,9 +116,9 @@ function charts(trace: Trace) {
   <div class="card">${
     timeChart({
       id: id('ram'),
-      title: `RAM GB${suffix}`,
+      title: `RAM GiB${suffix}`,
       kind,
-      unit: 'GB',
+      unit: 'GiB',
       series: [{ label: 'RAM', points: series((p) => p.ramGb) }],
       ...range,
       timeLabel: tl,
@@ -127,9 +127,9 @@ function charts(trace: Trace) {
   <div class="card">${
     timeChart({
       id: id('disk'),
-      title: `Provisioned disk GB${suffix}`,
+      title: `Provisioned disk GiB${suffix}`,
       kind,
-      unit: 'GB',
+      unit: 'GiB',
       series: [{ label: 'Disk', points: series((p) => p.diskGb) }],
       ...range,
       timeLabel: tl,
@@ -172,10 +172,10 @@ export function vmDetailPage(
   const state = cur
     ? markup`<dl>
       ${row('Power', powerBadge(cur.powerState))}${row('vCPU', cur.vcpu)}${
-      row('RAM', `${fmtNum(cur.ramMb / 1024)} GB`)
+      row('RAM', `${fmtNum(cur.memoryMib / 1024)} GiB`)
     }
-      ${row('Provisioned disk', fmtGb(cur.provisionedDiskGb))}${
-      row('Used disk', cur.usedDiskGb === null ? null : fmtGb(cur.usedDiskGb))
+      ${row('Provisioned disk', fmtGb(cur.provisionedDiskGib))}${
+      row('Used disk', cur.usedDiskGib === null ? null : fmtGb(cur.usedDiskGib))
     }
       ${row('Datacenter', cur.datacenter)}${row('Cluster', cur.cluster)}${row('Host', cur.host)}${
       row('Pool', cur.resourcePool)
@@ -200,9 +200,9 @@ export function vmDetailPage(
     : last
     ? markup`<p class="muted small">Deleted; its last captured state (${time(last.at)}):</p><dl>
       ${row('Power', powerBadge(last.powerState))}${row('vCPU', last.vcpu)}${
-      row('RAM', `${fmtNum(last.ramMb / 1024)} GB`)
+      row('RAM', `${fmtNum(last.memoryMib / 1024)} GiB`)
     }
-      ${row('Provisioned disk', fmtGb(last.provisionedDiskGb))}${row('Cluster', last.cluster)}${
+      ${row('Provisioned disk', fmtGb(last.provisionedDiskGib))}${row('Cluster', last.cluster)}${
       row('Host', last.host)
     }${row('Pool', last.resourcePool)}
     </dl>`

@@ -87,12 +87,12 @@ export function dashboardLive(d: DashboardData) {
   ${kpi('VMs', fmtInt(v.vms), delta(v.vms, b?.vms))}
   ${kpi('Powered on', fmtInt(v.on), delta(v.on, b?.poweredOn))}
   ${kpi('vCPU', fmtInt(v.vcpu), delta(v.vcpu, b?.vcpu))}
-  ${kpi('RAM', `${fmtInt(v.ram)} GB`, delta(v.ram, b?.ramGb, ' GB'))}
+  ${kpi('RAM', `${fmtInt(v.ram)} GiB`, delta(v.ram, b?.ramGb, ' GiB'))}
   ${
     kpi(
       'Disk',
-      `${fmtInt(v.disk / 1024)} TB`,
-      b ? delta(v.disk / 1024, b.diskGb / 1024, ' TB') : null,
+      `${fmtInt(v.disk / 1024)} TiB`,
+      b ? delta(v.disk / 1024, b.diskGb / 1024, ' TiB') : null,
     )
   }
 </section>

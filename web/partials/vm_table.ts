@@ -21,9 +21,9 @@ export type VmListItem = {
   powerState: string;
   isTemplate: boolean;
   vcpu: number;
-  ramMb: number;
-  provisionedDiskGb: number;
-  usedDiskGb: number | null;
+  memoryMib: number;
+  provisionedDiskGib: number;
+  usedDiskGib: number | null;
   datacenter: string | null;
   cluster: string | null;
   host: string | null;
@@ -64,8 +64,8 @@ const COLUMNS: { label: string; sort?: VmSort; num?: boolean }[] = [
   { label: 'Source', sort: 'source' },
   { label: 'Power', sort: 'power' },
   { label: 'vCPU', sort: 'vcpu', num: true },
-  { label: 'RAM GB', sort: 'ram', num: true },
-  { label: 'Disk GB', sort: 'disk', num: true },
+  { label: 'RAM GiB', sort: 'ram', num: true },
+  { label: 'Disk GiB', sort: 'disk', num: true },
   { label: 'Cluster' },
   { label: 'Host' },
   { label: 'Pool' },
@@ -148,8 +148,8 @@ ${
     <td>${vm.sourceName}</td>
     <td>${powerBadge(vm.powerState)}</td>
     <td class="num">${vm.vcpu}</td>
-    <td class="num">${fmtNum(vm.ramMb / 1024)}</td>
-    <td class="num">${fmtNum(vm.provisionedDiskGb)}</td>
+    <td class="num">${fmtNum(vm.memoryMib / 1024)}</td>
+    <td class="num">${fmtNum(vm.provisionedDiskGib)}</td>
     <td>${vm.cluster ?? ''}</td><td>${vm.host ?? ''}</td><td>${vm.resourcePool ?? ''}</td>
     <td>${
             vm.createdAt

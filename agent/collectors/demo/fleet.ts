@@ -9,11 +9,11 @@
  * power state.
  */
 import type {
-  CaptureDatastore,
+  CaptureDatastoreInput,
   CaptureEvent,
-  CaptureHost,
+  CaptureHostInput,
   CaptureInput,
-  CaptureVm,
+  CaptureVmInput,
 } from '../../capture/schema.ts';
 
 const HOUR = 3600_000;
@@ -141,7 +141,7 @@ function vmAt(
   slot: number,
   g: Generation,
   t: number,
-): CaptureVm {
+): CaptureVmInput {
   const fc = flavor === 'vcenter' ? 1 : 2;
   const id = hash(seed, fc, slot, g.gen);
   const isTemplate = g.gen === 0 && id % 50 === 0;
@@ -150,8 +150,8 @@ function vmAt(
   const resized = sizeEpoch > 0 && hash(id, sizeEpoch, 3) % 6 === 0;
   const sizeSeed = resized ? hash(id, sizeEpoch) : id;
   const vcpu = pick(VCPU, sizeSeed >>> 3);
-  const ramMb = vcpu * pick(RAM_PER_VCPU_GB, sizeSeed >>> 7) * 1024;
-  const provisionedDiskGb = 20 + (hash(id, 5) % 480) + (resized ? 50 : 0);
+  const memoryMib = vcpu * pick(RAM_PER_VCPU_GB, sizeSeed >>> 7) * 1024;
+  const provisionedDiskGib = 20 + (hash(id, 5) % 480) + (resized ? 50 : 0);
   // Power: 6-hour blocks; ~7% of blocks off, ~1% suspended; templates always off.
   const block = hash(id, Math.floor(t / (6 * HOUR)));
   const powerState = isTemplate
@@ -184,9 +184,9 @@ function vmAt(
     powerState,
     isTemplate,
     vcpu,
-    ramMb,
-    provisionedDiskGb,
-    usedDiskGb: Math.round(provisionedDiskGb * (0.2 + (hash(id, 9) % 60) / 100) * 1000) / 1000,
+    memoryMib,
+    provisionedDiskGib,
+    usedDiskGib: Math.round(provisionedDiskGib * (0.2 + (hash(id, 9) % 60) / 100) * 1000) / 1000,
     datacenter: L.datacenters[0],
     cluster,
     host: L.hosts[hostIndex],
@@ -222,7 +222,7 @@ export function demoCapture(options: DemoCaptureOptions): CaptureInput {
   const t = options.at.getTime();
   const since = options.since?.getTime() ?? null;
   const slots = slotsFor(flavor, options.totalVms);
-  const vms: CaptureVm[] = [];
+  const vms: CaptureVmInput[] = [];
   const events: CaptureEvent[] = [];
   for (let slot = 0; slot < slots; slot++) {
     const g = generationAt(seed, fc, slot, t);
@@ -298,7 +298,7 @@ function eventsBetween(
   return out;
 }
 
-function hostsOf(flavor: DemoFlavor, L: Layout): CaptureHost[] {
+function hostsOf(flavor: DemoFlavor, L: Layout): CaptureHostInput[] {
   return L.hosts.map((name, i) => ({
     key: flavor === 'vcenter' ? `host-${100 + i}` : name,
     name,
@@ -308,18 +308,18 @@ function hostsOf(flavor: DemoFlavor, L: Layout): CaptureHost[] {
     powerState: 'poweredOn',
     cpuCores: 64,
     cpuMhz: 2600,
-    memoryMb: 1024 * 1024,
+    memoryMib: 1024 * 1024,
     version: flavor === 'vcenter' ? 'VMware ESXi 8.0.3' : 'pve-manager/8.2.4',
   }));
 }
 
-function datastoresOf(L: Layout, seed: number): CaptureDatastore[] {
+function datastoresOf(L: Layout, seed: number): CaptureDatastoreInput[] {
   return L.datastores.map((name, i) => ({
     key: `ds-${i}`,
     name,
     type: name.startsWith('nfs') ? 'NFS' : name.startsWith('vsan') ? 'vsan' : 'VMFS',
-    capacityGb: 20_000 + (hash(seed, i) % 10) * 1000,
-    freeGb: 5_000 + (hash(seed, i, 2) % 5000),
+    capacityGib: 20_000 + (hash(seed, i) % 10) * 1000,
+    freeGib: 5_000 + (hash(seed, i, 2) % 5000),
     accessible: true,
   }));
 }

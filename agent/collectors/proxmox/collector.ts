@@ -340,8 +340,8 @@ export function createProxmoxCollector(
     });
     function lastKnownUsed(p: Plan): number | null {
       const known = lastKnown.get(p.r.vmid);
-      return known && known.vm.key === p.key && known.vm.usedDiskGb != null
-        ? known.vm.usedDiskGb * 1024 ** 3
+      return known && known.vm.key === p.key && known.vm.usedDiskGib != null
+        ? known.vm.usedDiskGib * 1024 ** 3
         : null;
     }
     vms.push(...kept);

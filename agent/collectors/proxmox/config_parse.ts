@@ -23,7 +23,7 @@ export type ParsedGuestConfig = {
   name: string | null;
   /** cores × sockets for QEMU; LXC `cores`, or null when unlimited (then all host cores). */
   vcpu: number | null;
-  ramMb: number;
+  memoryMib: number;
   disks: DiskEntry[];
   provisionedBytes: number;
   /** `meta: …,ctime=<epoch>` (QEMU only; LXC configs have no creation time). */
@@ -129,13 +129,13 @@ export function parseGuestConfig(
 ): ParsedGuestConfig {
   const disks = listDisks(type, config);
   let vcpu: number | null;
-  let ramMb: number;
+  let memoryMib: number;
   if (type === 'qemu') {
     vcpu = (toInt(config.cores) ?? 1) * (toInt(config.sockets) ?? 1);
-    ramMb = parseMemory(config.memory) ?? 512; // PVE's documented default
+    memoryMib = parseMemory(config.memory) ?? 512; // PVE's documented default
   } else {
     vcpu = toInt(config.cores);
-    ramMb = toInt(config.memory) ?? 512;
+    memoryMib = toInt(config.memory) ?? 512;
   }
   const smbios = typeof config.smbios1 === 'string'
     ? parsePropertyString(config.smbios1, 'uuid')
@@ -144,7 +144,7 @@ export function parseGuestConfig(
     digest: text(config.digest),
     name: text(type === 'qemu' ? config.name : config.hostname),
     vcpu,
-    ramMb,
+    memoryMib,
     disks,
     provisionedBytes: disks.reduce((sum, d) => sum + d.sizeBytes, 0),
     ctime: type === 'qemu' ? parseCtime(config.meta) : null,

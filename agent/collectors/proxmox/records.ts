@@ -5,7 +5,12 @@
  * Units: PVE sizes are binary (`32G` = 32 GiB); the capture's "GB" fields carry GiB, the
  * same convention vCenter's KB/MB figures follow, so both sources add up.
  */
-import type { CaptureDatastore, CaptureHost, CaptureVm, PowerState } from '../../capture/schema.ts';
+import type {
+  CaptureDatastoreInput,
+  CaptureHostInput,
+  CaptureVmInput,
+  PowerState,
+} from '../../capture/schema.ts';
 import type { GuestResource, NodeResource, StorageResource } from './api_shapes.ts';
 import { type ParsedGuestConfig, splitTags } from './config_parse.ts';
 
@@ -14,7 +19,7 @@ const GiB = 1024 ** 3;
 const gib = (bytes: number) => Math.round((bytes / GiB) * 1000) / 1000;
 
 /** The capture VM shape as the collector builds it (defaults already applied): the contract's own type. */
-export type ProxmoxVm = CaptureVm;
+export type ProxmoxVm = CaptureVmInput;
 
 /** `${clusterId}:${vmid}:${generation}` — a reused vmid with a new generation is a new VM. */
 export function vmKey(clusterId: string, vmid: number, generation: number): string {
@@ -56,9 +61,9 @@ export function toProxmoxVm(r: GuestResource, f: VmFacts): ProxmoxVm {
     isTemplate: r.template === 1,
     // LXC without `cores` may use every host core: PVE reports that as maxcpu.
     vcpu: c.vcpu ?? r.maxcpu ?? 0,
-    ramMb: c.ramMb ?? (r.maxmem ? Math.round(r.maxmem / MiB) : 0),
-    provisionedDiskGb: gib(c.provisionedBytes),
-    usedDiskGb: f.usedBytes == null ? null : gib(f.usedBytes),
+    memoryMib: c.memoryMib ?? (r.maxmem ? Math.round(r.maxmem / MiB) : 0),
+    provisionedDiskGib: gib(c.provisionedBytes),
+    usedDiskGib: f.usedBytes == null ? null : gib(f.usedBytes),
     datacenter: null,
     cluster: f.clusterName,
     host: r.node,
@@ -78,7 +83,7 @@ export function toHost(
   clusterName: string | null,
   n: NodeResource,
   details: { mhz: number | null; version: string | null } | undefined,
-): CaptureHost {
+): CaptureHostInput {
   return {
     key: `${clusterId}:node:${n.node}`,
     name: n.node,
@@ -88,7 +93,7 @@ export function toHost(
     powerState: null,
     cpuCores: n.maxcpu ?? null,
     cpuMhz: details?.mhz ?? null,
-    memoryMb: n.maxmem ? Math.round(n.maxmem / MiB) : null,
+    memoryMib: n.maxmem ? Math.round(n.maxmem / MiB) : null,
     version: details?.version ?? null,
   };
 }
@@ -100,20 +105,20 @@ export function toHost(
 export function toDatastores(
   clusterId: string,
   storages: readonly StorageResource[],
-): CaptureDatastore[] {
-  const byKey = new Map<string, CaptureDatastore>();
+): CaptureDatastoreInput[] {
+  const byKey = new Map<string, CaptureDatastoreInput>();
   for (const s of storages) {
     const shared = s.shared === 1;
     const key = shared
       ? `${clusterId}:storage:${s.storage}`
       : `${clusterId}:storage:${s.node}/${s.storage}`;
     const available = s.status === 'available';
-    const record: CaptureDatastore = {
+    const record: CaptureDatastoreInput = {
       key,
       name: shared ? s.storage : `${s.node}/${s.storage}`,
       type: s.plugintype ?? null,
-      capacityGb: available && s.maxdisk != null ? gib(s.maxdisk) : null,
-      freeGb: available && s.maxdisk != null && s.disk != null
+      capacityGib: available && s.maxdisk != null ? gib(s.maxdisk) : null,
+      freeGib: available && s.maxdisk != null && s.disk != null
         ? gib(Math.max(0, s.maxdisk - s.disk))
         : null,
       accessible: s.status == null || s.status === 'unknown' ? null : available,

@@ -7,7 +7,7 @@
  * Any other part failing still yields a capture, marked `complete: false` with the
  * reason in `errors`, so the server never infers deletions from it.
  */
-import type { CaptureEvent, CaptureInput, CaptureVm } from '../../capture/schema.ts';
+import type { CaptureEvent, CaptureInput, CaptureVmInput } from '../../capture/schema.ts';
 import { resolveSecret, type VcenterSourceConfig } from '../../config.ts';
 import type { Logger } from '../../../shared/log.ts';
 import { createHttpClient, type HttpClient } from '../../runtime/http_client.ts';
@@ -205,7 +205,7 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
       const raw = vmsR.value.vms;
       const keys = assignKeys(vcUuid, raw);
       const ctx = { inventory, fieldNames, createdFromEvents: creationTimes(events), now: at };
-      const vms: CaptureVm[] = new Array(raw.length);
+      const vms: CaptureVmInput[] = new Array(raw.length);
       const keyByMoref = new Map<string, string>();
       let missingProps = 0;
       for (let i = 0; i < raw.length; i++) {

@@ -5,7 +5,7 @@
  * pool, folder path) are then resolved by walking parents in memory, never by one
  * request per VM: an estate of 10,000 VMs costs the same few calls as one of ten.
  */
-import type { CaptureDatastore, CaptureHost } from '../../capture/schema.ts';
+import type { CaptureDatastoreInput, CaptureHostInput } from '../../capture/schema.ts';
 import { type MoRef, readMoRef, type SoapClient } from './soap.ts';
 import {
   createContainerView,
@@ -168,7 +168,7 @@ export class Inventory {
   }
 
   /** The capture's host rows; `prefix` (the vCenter instance uuid) keeps keys unique across vCenters. */
-  hosts(prefix: string): CaptureHost[] {
+  hosts(prefix: string): CaptureHostInput[] {
     return this.hostObjects.map((o) => {
       const key = refKey(o.obj);
       const p = (path: string) => o.props.get(path);
@@ -182,14 +182,14 @@ export class Inventory {
         powerState: p('runtime.powerState')?.text || null,
         cpuCores: num(p('summary.hardware.numCpuCores')),
         cpuMhz: num(p('summary.hardware.cpuMhz')),
-        memoryMb: mem === null ? null : Math.round(mem / MIB),
+        memoryMib: mem === null ? null : Math.round(mem / MIB),
         version: p('summary.config.product.fullName')?.text || null,
       };
     });
   }
 
   /** The capture's datastore rows. */
-  datastores(prefix: string): CaptureDatastore[] {
+  datastores(prefix: string): CaptureDatastoreInput[] {
     return this.datastoreObjects.map((o) => {
       const p = (path: string) => o.props.get(path);
       const cap = num(p('summary.capacity'));
@@ -199,8 +199,8 @@ export class Inventory {
         key: `${prefix}:${o.obj.value}`,
         name: this.name(refKey(o.obj)) ?? o.obj.value,
         type: p('summary.type')?.text || null,
-        capacityGb: cap === null ? null : round3(cap / GIB),
-        freeGb: free === null ? null : round3(free / GIB),
+        capacityGib: cap === null ? null : round3(cap / GIB),
+        freeGib: free === null ? null : round3(free / GIB),
         accessible: acc === 'true' ? true : acc === 'false' ? false : null,
       };
     });

@@ -1,9 +1,9 @@
 /**
  * VirtualMachine properties: which ones a capture reads, how one retrieved object becomes
  * a compact record (so the page's XML can be dropped at once), and how that record plus
- * the bulk inventory becomes a CaptureVm.
+ * the bulk inventory becomes a CaptureVmInput.
  */
-import type { CaptureVm, PowerState } from '../../capture/schema.ts';
+import type { CaptureVmInput, PowerState } from '../../capture/schema.ts';
 import { readMoRef } from './soap.ts';
 import { decodeEntityName, type Inventory, refKey } from './inventory.ts';
 import type { ObjectContent, PropertySpec } from './retrieve.ts';
@@ -40,7 +40,7 @@ export type RawVm = {
   instanceUuid: string | null;
   isTemplate: boolean;
   vcpu: number;
-  ramMb: number;
+  memoryMib: number;
   createDate: string | null;
   guestOs: string | null;
   annotation: string | null;
@@ -126,7 +126,7 @@ export function readRawVm(o: ObjectContent): RawVm {
     instanceUuid: textOrNull(p.get('config.instanceUuid')),
     isTemplate: p.get('config.template')?.text === 'true',
     vcpu: int(p.get('config.hardware.numCPU')),
-    ramMb: int(p.get('config.hardware.memoryMB')),
+    memoryMib: int(p.get('config.hardware.memoryMB')),
     createDate: textOrNull(p.get('config.createDate')),
     guestOs: textOrNull(p.get('config.guestFullName')),
     annotation: textOrNull(p.get('config.annotation')),
@@ -167,8 +167,8 @@ export type VmContext = {
   now: Date;
 };
 
-/** Builds the CaptureVm for a raw record; `key` is decided by the caller (identity rules). */
-export function toCaptureVm(vm: RawVm, key: string, ctx: VmContext): CaptureVm {
+/** Builds the CaptureVmInput for a raw record; `key` is decided by the caller (identity rules). */
+export function toCaptureVm(vm: RawVm, key: string, ctx: VmContext): CaptureVmInput {
   const inv = ctx.inventory;
   const placement = inv ? inv.hostPlacement(vm.hostKey) : { host: null, cluster: null };
   // vApp members have no folder parent; their datacenter is found through the pool.
@@ -190,9 +190,9 @@ export function toCaptureVm(vm: RawVm, key: string, ctx: VmContext): CaptureVm {
     powerState: vm.powerState,
     isTemplate: vm.isTemplate,
     vcpu: vm.vcpu,
-    ramMb: vm.ramMb,
-    provisionedDiskGb: gib(committed + uncommitted),
-    usedDiskGb: vm.committedBytes === null ? null : gib(committed),
+    memoryMib: vm.memoryMib,
+    provisionedDiskGib: gib(committed + uncommitted),
+    usedDiskGib: vm.committedBytes === null ? null : gib(committed),
     datacenter: dc,
     cluster: placement.cluster,
     host: placement.host,
