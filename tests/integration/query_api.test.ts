@@ -72,6 +72,21 @@ type Trace = { points: TracePoint[]; changes: TraceChange[] };
 type Captures = Page<{ capturedAt: string }>;
 type Created = { id: number; token: string };
 
+test('units by name: memoryMib and provisionedDiskGib, the v1 names answered as aliases', async () => {
+  const db = (await get<Vms>('/api/v1/vms?q=db-01')).body.items[0];
+  assert.is(db.memoryMib, 32768);
+  assert.is(db.ramMb, db.memoryMib, 'deprecated alias, same value');
+  assert.is(db.provisionedDiskGb, db.provisionedDiskGib);
+  assert.is(db.usedDiskGb, db.usedDiskGib);
+  const csv = await t.call('/api/v1/vms?q=db-01', {
+    token: t.tokens.viewer,
+    headers: { accept: 'text/csv' },
+  });
+  const header = (await csv.text()).replace(/^\uFEFF/, '').split('\r\n')[0].split(',');
+  assert.ok(header.includes('memory_mib') && header.includes('provisioned_disk_gib'), `${header}`);
+  assert.not.ok(header.includes('ram_mb'));
+});
+
 test('VM list: search by name, IP, UUID; filters; sort and cursor', async () => {
   const names = async (path: string) => (await get<Vms>(path)).body.items.map((v) => v.name);
   assert.equal(await names('/api/v1/vms?q=web'), ['web-01']);
