@@ -36,8 +36,10 @@ import {
   type GuestResource,
   isGuest,
   isNode,
+  isPool,
   isStorage,
   type Permissions,
+  type SnapshotEntry,
   type TaskEntry,
   type VersionInfo,
 } from './api_shapes.ts';
@@ -49,11 +51,24 @@ import { createNodeGate, mapLimit, SKIPPED } from './node_health.ts';
 import {
   powerStateOf,
   type ProxmoxVm,
-  toDatastores,
-  toHost,
   toProxmoxVm,
+  toUsage,
+  type VmContext,
   vmKey,
 } from './records.ts';
+import {
+  countDatastoreVms,
+  createNetworks,
+  datastoreKeyOf,
+  provisioningOf,
+  toCluster,
+  toDatastores,
+  toHost,
+  toResourcePools,
+} from './inventory.ts';
+import { createClusterConfigReader } from './cluster_config.ts';
+import { createBootClock } from './boot_clock.ts';
+import { createSnapshotCache, type Snapshot, toSnapshots } from './snapshots.ts';
 import {
   destroyedVmids,
   finishedSince,
@@ -115,6 +130,9 @@ export function createProxmoxCollector(
     log,
     source: config.name,
   });
+  const clusterConfig = createClusterConfigReader(log, config.name);
+  const snapshotLists = createSnapshotCache();
+  const bootClock = createBootClock();
   /** What each vmid looked like in the last capture: kept for unreachable nodes, keys for events. */
   const lastKnown = new Map<number, KnownRecord>();
   /** Tasks already turned into events (the windows overlap by a little on purpose). */
@@ -166,7 +184,7 @@ export function createProxmoxCollector(
     const started = Date.now();
 
     // 1. The cluster-wide view, all served by the API node itself.
-    const [version, status, resources, clusterTasks, perms] = await Promise.all([
+    const [version, status, resources, clusterTasks, perms, cc] = await Promise.all([
       a.get<VersionInfo>('/version', { signal }),
       a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((
         err,
@@ -182,6 +200,7 @@ export function createProxmoxCollector(
         return [] as TaskEntry[];
       }),
       readPermissions(a, signal),
+      clusterConfig.read(a, signal),
     ]);
     if (status === null) throw await privilegeError(a, signal);
 
@@ -296,6 +315,9 @@ export function createProxmoxCollector(
             host: r.node,
             name: r.name ?? known.vm.name,
             powerState: r.status === 'unknown' ? known.vm.powerState : powerStateOf(r),
+            connectionState: r.status === 'unknown' || gate.failed(r.node)
+              ? 'disconnected'
+              : known.vm.connectionState,
           });
           note(r.node, 'kept', r.vmid);
         } else {
@@ -312,16 +334,41 @@ export function createProxmoxCollector(
     // 5. Guest-agent facts and node details: optional, on their own refresh periods.
     const ctx: FactsContext = { api: a, gate, signal, nowMs };
     const slowAgentNodes = new Set<string>();
-    const [infos] = await Promise.all([
+    const [infos, snapshots] = await Promise.all([
       mapLimit(
         plans,
         concurrency,
         (p) => facts.guest(ctx, p.key, p.r, p.cfg.parsed.agentEnabled, slowAgentNodes),
       ),
+      mapLimit(plans, concurrency, (p) => snapshotsOf(p, a, gate, signal, errors)),
       mapLimit(onlineNodes, concurrency, (node) => facts.refreshNode(ctx, node)),
     ]);
 
     // 6. Records.
+    const storageConfigs = cc.storages;
+    const storageType = new Map(storages.map((s) => [s.storage, s.plugintype]));
+    const sharedStorages = new Set(storages.filter((s) => s.shared === 1).map((s) => s.storage));
+    const datastores = toDatastores(clusterId, storages, storageConfigs);
+    const datastoreKeys = new Set(datastores.map((d) => d.key));
+    const nodeNetworks = new Map(
+      nodeResources.map((n) => [n.node, facts.node(n.node)?.network ?? null]),
+    );
+    const networks = createNetworks(clusterId, nodeNetworks, cc.vnets);
+    const nodeMhz = (node: string) => facts.node(node)?.mhz ?? null;
+    const vmContext: VmContext = {
+      clusterId,
+      clusterName,
+      datastoreKey(storage, node) {
+        const key = datastoreKeyOf(clusterId, storage, node, sharedStorages.has(storage));
+        return datastoreKeys.has(key) ? key : null;
+      },
+      provisioning: (storage, _node, format) =>
+        provisioningOf(storageType.get(storage), storageConfigs.get(storage), format),
+      networkKey: networks.networkKey,
+      haState: cc.ha,
+      nodeMhz,
+    };
+    const nowSec = Math.floor(nowMs / 1000);
     const vms: ProxmoxVm[] = plans.map((p, i) => {
       const info = infos[i];
       // LXC usage is in /cluster/resources while running; QEMU's `disk` there is always 0.
@@ -329,15 +376,16 @@ export function createProxmoxCollector(
         ? (p.r.status === 'running' && p.r.disk ? p.r.disk : (lastKnownUsed(p) ?? null))
         : (info?.usedBytes ?? null);
       return toProxmoxVm(p.r, {
-        clusterId,
-        clusterName,
         generation: p.generation,
         createdAtSec: p.createdAtSec,
         config: p.cfg.parsed,
-        ips: info?.ips ?? [],
+        guest: info,
         usedBytes,
-      });
+        snapshots: snapshots[i],
+        bootTimeSec: p.r.status === 'running' ? bootClock.at(p.key, nowSec, p.r.uptime) : null,
+      }, vmContext);
     });
+    const usage = plans.map((p) => toUsage(p.r, p.key, nodeMhz(p.r.node)));
     function lastKnownUsed(p: Plan): number | null {
       const known = lastKnown.get(p.r.vmid);
       return known && known.vm.key === p.key && known.vm.usedDiskGib != null
@@ -401,12 +449,28 @@ export function createProxmoxCollector(
       lastKnown.delete(vmid);
       configs.forget(vmid);
       lxcGenerations.forget(vmid);
+      snapshotLists.forget(vmid);
     }
     facts.retain(new Set(vms.map((v) => v.key)));
+    bootClock.retain(
+      new Set([...vms.map((v) => v.key), ...nodeResources.map((n) => `node:${n.node}`)]),
+    );
     for (const t of fresh) reportedUpids.set(t.upid, t.endtime ?? t.starttime);
     for (const [upid, end] of reportedUpids) {
       if (sinceSec != null && end < sinceSec - 86_400) reportedUpids.delete(upid);
     }
+
+    countDatastoreVms(datastores, vms);
+    const haNodes = cc.haNodes;
+    const hosts = nodeResources.map((n) =>
+      toHost(clusterId, clusterName, n, facts.node(n.node), {
+        maintenance: haNodes === null ? null : haNodes.get(n.node) === 'maintenance',
+        bootTimeSec: n.status === 'online'
+          ? bootClock.at(`node:${n.node}`, nowSec, n.uptime)
+          : null,
+      })
+    );
+    const haEnabled = cc.ha === null ? null : cc.ha.size > 0;
 
     log.info('proxmox capture', {
       source: config.name,
@@ -430,10 +494,57 @@ export function createProxmoxCollector(
       complete: errors.length === 0,
       errors: errors.slice(0, 100).map((e) => e.slice(0, 2048)),
       vms,
-      hosts: nodeResources.map((n) => toHost(clusterId, clusterName, n, facts.node(n.node))),
-      datastores: toDatastores(clusterId, storages),
+      hosts,
+      datastores,
       events,
+      clusters: clusterName ? [toCluster(clusterId, clusterName, hosts, haEnabled)] : [],
+      resourcePools: toResourcePools(
+        clusterId,
+        clusterName,
+        resources.filter(isPool).map((p) => p.pool),
+        cc.poolComments,
+        vms,
+      ),
+      networks: networks.records(vms),
+      usage,
     };
+  }
+
+  /**
+   * A guest's snapshots: none without `parent` in its config; the cached list while the
+   * config digest is unchanged; else the snapshot API. A failed read keeps the last list
+   * and makes the capture incomplete (an empty list would read as "all deleted").
+   */
+  async function snapshotsOf(
+    p: Plan,
+    a: ProxmoxApi,
+    gate: ReturnType<typeof createNodeGate>,
+    signal: AbortSignal,
+    errors: string[],
+  ): Promise<Snapshot[]> {
+    const { r, cfg } = p;
+    if (!cfg.parsed.details.hasSnapshots) {
+      snapshotLists.store(r.vmid, cfg.parsed.digest, []);
+      return [];
+    }
+    const cached = snapshotLists.fresh(r.vmid, cfg.parsed.digest);
+    if (cached) return cached;
+    const path = `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}/snapshot`;
+    try {
+      const list = await gate.run(r.node, () => a.get<SnapshotEntry[]>(path, { signal }));
+      if (list !== SKIPPED) {
+        const snaps = toSnapshots(list);
+        snapshotLists.store(r.vmid, cfg.parsed.digest, snaps);
+        return snaps;
+      }
+    } catch (err) {
+      if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
+      errors.push(
+        `snapshots of ${r.type} ${r.vmid} on ${r.node} could not be read: ${reason(err)}; ` +
+          'its last known snapshots are reported',
+      );
+    }
+    return snapshotLists.last(r.vmid) ?? [];
   }
 
   async function check(signal: AbortSignal): Promise<CheckResult> {
