@@ -31,7 +31,7 @@ export type GuestFacts = {
   usedBytes: number | null;
   fetchedAtMs: number;
   uptime: number;
-  /** QEMU: whether the guest agent answered at the last ask; LXC: null. */
+  /** QEMU: whether the guest agent answered at the last ask; null: LXC, or not allowed to ask. */
   agent: 'ok' | 'notRunning' | null;
   /** lower-case MAC → the IPs the guest reports on that NIC. */
   ipsByMac: Map<string, string[]>;
@@ -100,12 +100,15 @@ export function createFactsCache(
       if (fresh || ctx.gate.failed(r.node) || slowNodes.has(r.node)) return cached ?? null;
 
       const base = `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}`;
+      let forbidden = false;
       const ask = async (path: string): Promise<unknown> => {
         try {
           return await ctx.api.get<unknown>(path, { signal: ctx.signal });
         } catch (err) {
           if (mustPropagate(err, ctx.signal)) throw err;
           if (isNodeFailure(err)) slowNodes.add(r.node);
+          // 403: the token lacks VM.Monitor; whether the agent runs is then unknown.
+          if (err instanceof CollectorError && err.code === 'permission') forbidden = true;
           return null; // agent not running / not installed: PVE answers 500
         }
       };
@@ -124,7 +127,7 @@ export function createFactsCache(
           usedBytes: fs === null ? null : usedBytesFromFsinfo(fs),
           fetchedAtMs: ctx.nowMs,
           uptime: r.uptime ?? 0,
-          agent: net === null ? 'notRunning' : 'ok',
+          agent: forbidden ? null : net === null ? 'notRunning' : 'ok',
           ipsByMac: net === null ? new Map() : ipsByMac(net, 'agent'),
           os: os === null ? (cached?.os ?? null) : osFromAgent(os),
           hostName: host === null ? null : hostNameFromAgent(host),

@@ -135,10 +135,18 @@ function hardwareOf(r: GuestResource, c: ParsedGuestConfig, ctx: VmContext): VmH
 
 function toolsOf(r: GuestResource, c: ParsedGuestConfig, g: GuestFacts | null): VmTools | null {
   if (r.type !== 'qemu') return null;
+  // Running with no answer we may read (no VM.Monitor, node unreachable): unknown.
+  const known = !c.agentEnabled || r.status !== 'running' || (g != null && g.agent !== null);
   const running = r.status === 'running' && g?.agent === 'ok';
   return {
-    status: !c.agentEnabled ? 'toolsNotInstalled' : running ? 'toolsOk' : 'toolsNotRunning',
-    runningStatus: running ? 'guestToolsRunning' : 'guestToolsNotRunning',
+    status: !known
+      ? null
+      : !c.agentEnabled
+      ? 'toolsNotInstalled'
+      : running
+      ? 'toolsOk'
+      : 'toolsNotRunning',
+    runningStatus: !known ? null : running ? 'guestToolsRunning' : 'guestToolsNotRunning',
     version: c.agentEnabled ? (g?.agentVersion ?? null) : null,
     versionStatus: null,
     upgradePolicy: null,
@@ -158,9 +166,10 @@ function guestOf(r: GuestResource, c: ParsedGuestConfig, g: GuestFacts | null): 
   }
   if (!c.agentEnabled) return null;
   const answering = running && g?.agent === 'ok';
+  const known = !running || (g != null && g.agent !== null);
   return {
     hostName: answering ? g.hostName : null,
-    state: answering ? 'running' : 'notRunning',
+    state: !known ? null : answering ? 'running' : 'notRunning',
     os: g?.os ?? null,
     ipAddress: answering ? (g.ips[0] ?? null) : null,
     disks: answering ? g.disks : [],
