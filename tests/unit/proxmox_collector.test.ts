@@ -144,7 +144,11 @@ test('multi-node cluster: source, keys, sizes, guest facts, hosts, datastores', 
     ['pve3', 'connected', 16, 3100],
   ]);
   assert.is(c.hosts[2].version, 'pve-manager/8.2.2/cb7a8a8b4d1f0a41');
-  assert.is(c.datastores.length, 8, 'shared ceph-rbd and nfs-iso once, local and local-lvm per node');
+  assert.is(
+    c.datastores.length,
+    8,
+    'shared ceph-rbd and nfs-iso once, local and local-lvm per node',
+  );
   const ceph = c.datastores.find((d) => d.key === 'pve-lab:storage:ceph-rbd')!;
   assert.is(ceph.capacityGib, 10240);
   assert.is(ceph.freeGib, 7168);
