@@ -500,6 +500,11 @@ test('a token without VM.Monitor: Tools and guest state unknown, not "not runnin
     fake.requests.some((r) => r.path.endsWith('/agent/get-fsinfo')),
     'one refused call per guest',
   );
+  const r = await collector.check(new AbortController().signal);
+  assert.is(r.ok, true, 'captures are complete without it');
+  assert.match(r.message, /guest agents not readable \(no VM\.Monitor/);
+  const good = await (await setup()).collector.check(new AbortController().signal);
+  assert.not.match(good.message, /guest agents not readable/);
 });
 
 test('optional cluster reads failing: their fields are null, the last answer is kept, the capture stays complete', async () => {

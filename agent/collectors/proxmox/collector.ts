@@ -39,7 +39,6 @@ import {
   isPool,
   isStorage,
   type Permissions,
-  type SnapshotEntry,
   type TaskEntry,
   type VersionInfo,
 } from './api_shapes.ts';
@@ -68,7 +67,8 @@ import {
 } from './inventory.ts';
 import { createClusterConfigReader } from './cluster_config.ts';
 import { createBootClock } from './boot_clock.ts';
-import { createSnapshotCache, type Snapshot, toSnapshots } from './snapshots.ts';
+import { createSnapshotCache, readSnapshots } from './snapshots.ts';
+import { checkProxmox } from './check.ts';
 import {
   destroyedVmids,
   finishedSince,
@@ -340,7 +340,18 @@ export function createProxmoxCollector(
         concurrency,
         (p) => facts.guest(ctx, p.key, p.r, p.cfg.parsed.agentEnabled, slowAgentNodes),
       ),
-      mapLimit(plans, concurrency, (p) => snapshotsOf(p, a, gate, signal, errors)),
+      mapLimit(plans, concurrency, (p) =>
+        readSnapshots(
+          snapshotLists,
+          {
+            api: a,
+            gate,
+            signal,
+            errors,
+          },
+          p.r,
+          p.cfg.parsed,
+        )),
       mapLimit(onlineNodes, concurrency, (node) => facts.refreshNode(ctx, node)),
     ]);
 
@@ -510,87 +521,9 @@ export function createProxmoxCollector(
     };
   }
 
-  /**
-   * A guest's snapshots: none without `parent` in its config; the cached list while the
-   * config digest is unchanged; else the snapshot API. A failed read keeps the last list
-   * and makes the capture incomplete (an empty list would read as "all deleted").
-   */
-  async function snapshotsOf(
-    p: Plan,
-    a: ProxmoxApi,
-    gate: ReturnType<typeof createNodeGate>,
-    signal: AbortSignal,
-    errors: string[],
-  ): Promise<Snapshot[]> {
-    const { r, cfg } = p;
-    if (!cfg.parsed.details.hasSnapshots) {
-      snapshotLists.store(r.vmid, cfg.parsed.digest, []);
-      return [];
-    }
-    const cached = snapshotLists.fresh(r.vmid, cfg.parsed.digest);
-    if (cached) return cached;
-    const path = `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}/snapshot`;
-    try {
-      const list = await gate.run(r.node, () => a.get<SnapshotEntry[]>(path, { signal }));
-      if (list !== SKIPPED) {
-        const snaps = toSnapshots(list);
-        snapshotLists.store(r.vmid, cfg.parsed.digest, snaps);
-        return snaps;
-      }
-    } catch (err) {
-      if (signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
-      errors.push(
-        `snapshots of ${r.type} ${r.vmid} on ${r.node} could not be read: ${reason(err)}; ` +
-          'its last known snapshots are reported',
-      );
-    }
-    return snapshotLists.last(r.vmid) ?? [];
-  }
-
   async function check(signal: AbortSignal): Promise<CheckResult> {
     try {
-      const a = await getApi();
-      const version = await a.get<VersionInfo>('/version', { signal });
-      const [resources, perms, status] = await Promise.all([
-        a.get<AnyResource[]>('/cluster/resources', { query: { type: 'vm' }, signal }),
-        a.get<Permissions>('/access/permissions', { signal }).catch(() => null),
-        a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((
-          err,
-        ) => (isPermission(err) ? null : Promise.reject(err))),
-      ]);
-      const held = heldPrivileges(perms);
-      const guests = resources.filter(isGuest).length;
-      const details: Record<string, unknown> = {
-        version: version.version,
-        guests,
-        privileges: perms ? [...held].sort() : null,
-      };
-      if (status === null || (guests === 0 && perms && !canAuditVms(held))) {
-        return { ok: false, message: privilegeTrapMessage(config.tokenId, held), details };
-      }
-      const nodes = status.filter((e) => e.type === 'node');
-      const clusterName = status.find((e) => e.type === 'cluster')?.name ?? null;
-      // The same id a capture carries (a lone node: its name).
-      const cluster = clusterName ?? nodes.map((n) => n.name).sort()[0] ?? '?';
-      const offline = nodes.filter((n) => n.online !== 1).map((n) => n.name);
-      Object.assign(details, { cluster, nodes: nodes.length, offline });
-      const partial = perms ? partialViewProblem(config.tokenId, perms) : null;
-      const seen = `Proxmox VE ${version.version} at ${a.endpoint}: ${
-        clusterName ? 'cluster' : 'node'
-      } ${cluster}, ${nodes.length} node(s)${
-        offline.length ? ` (offline: ${offline.join(', ')})` : ''
-      }; token ${config.tokenId} sees ${guests} guest(s)`;
-      const identity = { kind: 'proxmox' as const, id: cluster };
-      if (partial) {
-        // Captures still work, but every one is incomplete: the admin must fix the token.
-        return { ok: false, warning: true, message: `${seen}; ${partial}`, details, identity };
-      }
-      return {
-        ok: true,
-        message: seen + (!perms ? ' (privileges could not be verified)' : ''),
-        details,
-        identity,
-      };
+      return await checkProxmox(await getApi(), config.tokenId, signal);
     } catch (err) {
       return {
         ok: false,

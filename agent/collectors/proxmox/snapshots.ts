@@ -8,7 +8,11 @@
  * its `parent` is the snapshot the guest runs from (`current: true`).
  */
 import type { VmSnapshot } from '../../capture/details.ts';
-import type { SnapshotEntry } from './api_shapes.ts';
+import { CollectorError } from '../collector.ts';
+import type { ProxmoxApi } from './api.ts';
+import type { GuestResource, SnapshotEntry } from './api_shapes.ts';
+import type { ParsedGuestConfig } from './config_parse.ts';
+import { type NodeGate, SKIPPED } from './node_health.ts';
 
 export type Snapshot = VmSnapshot;
 
@@ -80,4 +84,44 @@ export function createSnapshotCache(): SnapshotCache {
     store: (vmid, digest, snapshots) => void entries.set(vmid, { digest, snapshots }),
     forget: (vmid) => void entries.delete(vmid),
   };
+}
+
+/**
+ * A guest's snapshots: none without `parent` in its config; the cached list while the
+ * config digest is unchanged; else the snapshot API. A failed read keeps the last list and
+ * adds to `errors` (the capture is then incomplete): an empty list would read as "all
+ * deleted".
+ */
+export async function readSnapshots(
+  cache: SnapshotCache,
+  ctx: { api: ProxmoxApi; gate: NodeGate; signal: AbortSignal; errors: string[] },
+  r: GuestResource,
+  parsed: ParsedGuestConfig,
+): Promise<Snapshot[]> {
+  if (!parsed.details.hasSnapshots) {
+    cache.store(r.vmid, parsed.digest, []);
+    return [];
+  }
+  const cached = cache.fresh(r.vmid, parsed.digest);
+  if (cached) return cached;
+  const path = `/nodes/${encodeURIComponent(r.node)}/${r.type}/${r.vmid}/snapshot`;
+  try {
+    const list = await ctx.gate.run(
+      r.node,
+      () => ctx.api.get<SnapshotEntry[]>(path, { signal: ctx.signal }),
+    );
+    if (list !== SKIPPED) {
+      const snaps = toSnapshots(list);
+      cache.store(r.vmid, parsed.digest, snaps);
+      return snaps;
+    }
+  } catch (err) {
+    if (ctx.signal.aborted || (err instanceof CollectorError && err.code === 'auth')) throw err;
+    ctx.errors.push(
+      `snapshots of ${r.type} ${r.vmid} on ${r.node} could not be read: ${
+        (err as Error).message
+      }; its last known snapshots are reported`,
+    );
+  }
+  return cache.last(r.vmid) ?? [];
 }
