@@ -1,15 +1,20 @@
 /**
  * The Proxmox VE collector. One capture:
- *   1. `/version`, `/cluster/status`, `/cluster/resources` (guests, nodes, storage in one
- *      call), `/cluster/tasks` and the token's `/access/permissions`, concurrently — served
- *      by the API node itself, fast. A token that cannot audit every guest (access.ts)
- *      makes the capture incomplete: its lists silently leave the other guests out.
+ *   1. `/version`, `/cluster/status`, `/cluster/resources` (guests, nodes, storage, pools in
+ *      one call), `/cluster/tasks`, the token's `/access/permissions`, and the cluster
+ *      configuration (cluster_config.ts: HA resources and node states, pools, storage
+ *      config, SDN vnets), concurrently — ten requests served by the API node itself. A
+ *      token that cannot audit every guest (access.ts) makes the capture incomplete: its
+ *      lists silently leave the other guests out.
  *   2. The task window since the last capture: events, and which configs may have changed
  *      (a node's own log is read when `/cluster/tasks` does not reach back far enough).
- *   3. Guest configs, only where config_cache.ts says they may have changed.
+ *   3. Guest configs, only where config_cache.ts says they may have changed; their details
+ *      (disks, NICs, CD-ROMs, hardware: config_details.ts) are parsed once per digest.
  *   4. Generations: QEMU `meta` ctime; LXC `vzcreate` task time (else 0).
- *   5. Guest-agent facts (IPs, used disk) and node details, each on its own refresh period.
- *   6. Records, events; what failed goes to `errors` and makes the capture incomplete.
+ *   5. Guest-agent facts and node details, each on its own refresh period; snapshot lists
+ *      only for guests whose config names a parent, when the digest moved (snapshots.ts).
+ *   6. Records (records.ts, inventory.ts), usage apart from them, events; what failed goes
+ *      to `errors` and makes the capture incomplete.
  *
  * Nodes are the unit of failure (node_health.ts): a node that is offline or too slow is
  * named in `errors`; its guests are kept with their last known data (never reported

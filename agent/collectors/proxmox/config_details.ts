@@ -102,8 +102,10 @@ const QEMU_MODELS = new Set([
   'vmxnet3',
 ]);
 
+/** net2 before net10; one collator (a `localeCompare` with options builds one per call). */
+const collator = new Intl.Collator('en', { numeric: true });
 const byConfigKey = (a: { label: string }, b: { label: string }) =>
-  a.label.localeCompare(b.label, 'en', { numeric: true });
+  collator.compare(a.label, b.label);
 
 function int(value: unknown): number | null {
   if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);

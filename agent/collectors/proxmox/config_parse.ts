@@ -44,6 +44,9 @@ export type ParsedGuestConfig = {
   details: GuestDetails;
 };
 
+/** scsi2 before scsi10; one collator (a `localeCompare` with options builds one per call). */
+const byNumber = new Intl.Collator('en', { numeric: true });
+
 const QEMU_DISK = /^(ide|sata|scsi|virtio)\d+$|^efidisk0$|^tpmstate0$/;
 const LXC_DISK = /^rootfs$|^mp\d+$/;
 
@@ -61,7 +64,7 @@ export function listDisks(type: GuestType, config: Record<string, unknown>): Dis
     if (size == null) continue;
     disks.push({ key, volume, sizeBytes: size });
   }
-  return disks.sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
+  return disks.sort((a, b) => byNumber.compare(a.key, b.key));
 }
 
 function toInt(value: unknown): number | null {

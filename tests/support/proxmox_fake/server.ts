@@ -225,9 +225,13 @@ function tokenAcls(token: FakeToken): Acl[] {
  */
 function privilegesAt(model: FakeCluster, token: FakeToken, path: string): Record<string, number> {
   const out: Record<string, number> = {};
+  const acls = tokenAcls(token);
   const vmid = /^\/vms\/(\d+)$/.exec(path)?.[1];
-  const pool = vmid ? model.guests.find((g) => g.vmid === Number(vmid))?.pool : undefined;
-  for (const acl of tokenAcls(token)) {
+  // Only a pool ACL needs the guest's pool (a lookup that would make big fakes quadratic).
+  const pool = vmid && acls.some((a) => a.path.startsWith('/pool/'))
+    ? model.guests.find((g) => g.vmid === Number(vmid))?.pool
+    : undefined;
+  for (const acl of acls) {
     const applies = acl.path === path ||
       (acl.propagate && (acl.path === '/' || path.startsWith(acl.path + '/'))) ||
       (pool !== undefined && acl.path === `/pool/${pool}`);
