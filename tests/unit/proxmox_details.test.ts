@@ -531,6 +531,31 @@ test('optional cluster reads failing: their fields are null, the last answer is 
   assert.is(byVmid(again, 100).haRestartPriority, 'started', 'last answer kept');
 });
 
+test('a node whose interfaces cannot be read: no host NICs or switches, its bridges still known from the guests', async () => {
+  const { collector } = await setup({
+    mutate: (m) => {
+      for (const n of m.nodes) n.networkFails = true;
+    },
+  });
+  const c = await captureAt(collector, T0);
+  assert.is(c.complete, true, c.errors.join('; '));
+  assert.equal([c.hosts[0].nics, c.hosts[0].switches], [[], []]);
+  assert.is(c.hosts[0].cpuModel, 'Intel(R) Xeon(R) Gold 6226R CPU @ 2.90GHz', 'status still read');
+  const vmbr0 = c.networks.find((n) => n.key === 'pve-lab:net:bridge:vmbr0')!;
+  assert.equal([vmbr0.kind, vmbr0.hostNames, vmbr0.vmCount], [
+    'bridge',
+    ['pve1', 'pve2', 'pve3'],
+    4,
+  ]);
+  assert.is(
+    c.networks.find((n) => n.name === 'vmbr0.50'),
+    undefined,
+    'a node-only VLAN is unknown',
+  );
+  const nets = new Set(c.networks.map((n) => n.key));
+  for (const vm of c.vms) for (const n of vm.nics) assert.ok(nets.has(n.networkKey!), n.label);
+});
+
 test('a node down: its guests disconnected with last known details, host not responding, cluster counts it out', async () => {
   const { collector, model } = await setup();
   const first = await captureAt(collector, T0);
