@@ -23,11 +23,14 @@ import ExcelJS from 'exceljs';
 /** One column: header text, width in characters, Excel number format (none: General). */
 export type PeerColumn = { header: string; width: number; numFmt?: string };
 
-/** One sheet: its name, columns, and its rows as final cell values (numbers, Dates, text, booleans, null). */
+/** A final cell value: number, Date, text, boolean or null. */
+export type PeerCell = ExcelJS.CellValue;
+
+/** One sheet: its name, columns, and its rows as final cell values. */
 export type PeerSheet = {
   name: string;
   columns: PeerColumn[];
-  rows: () => Iterable<ExcelJS.CellValue[]> | AsyncIterable<ExcelJS.CellValue[]>;
+  rows: () => Iterable<PeerCell[]> | AsyncIterable<PeerCell[]>;
 };
 
 /** Wall time of the write, peak RSS of the process, rows written (all sheets), file size. */
@@ -101,12 +104,19 @@ export function bareXlsxInChild(
   }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-// Child mode: `node bench/xlsx_peer.ts peer <moduleUrl> <exportName> <argsJson> <file>`.
-if (process.argv[1] && path.resolve(process.argv[1]) === SELF && process.argv[2] === 'peer') {
-  const [moduleUrl, exportName, argsJson, file] = process.argv.slice(3);
+// Child mode: `node bench/xlsx_peer.ts peer <moduleUrl> <exportName> <argsJson> <file>`. Not
+// a top-level await: the module named usually imports this one, and importing it while this
+// one is still evaluating would wait forever.
+async function runChild([moduleUrl, exportName, argsJson, file]: string[]) {
   const mod = await import(
     moduleUrl.startsWith('file:') ? moduleUrl : pathToFileURL(path.resolve(moduleUrl)).href
   );
   const sheets = (await mod[exportName](JSON.parse(argsJson))) as PeerSheet[];
   console.log(JSON.stringify(await writeBareXlsx(file, sheets)));
+}
+if (process.argv[1] && path.resolve(process.argv[1]) === SELF && process.argv[2] === 'peer') {
+  runChild(process.argv.slice(3)).catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }
