@@ -34,3 +34,34 @@ export async function breathe(out: Writable): Promise<void> {
 
 /** Rows between two `breathe` calls. */
 export const YIELD_EVERY = 1000;
+
+/**
+ * The items of `source`, asking for the next one while the caller works on the current: a
+ * postgres.js cursor fetches its next 1,000 rows only when asked, so without this the
+ * database and the writer take turns instead of working at the same time. Stopped early
+ * (an error while writing), it waits for the batch asked for and then closes the cursor:
+ * a cursor closed while a fetch is under way would leave its connection waiting.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in source
+    ? source[Symbol.asyncIterator]()
+    : source[Symbol.iterator]();
+  let next = Promise.resolve(it.next());
+  let done = false;
+  try {
+    while (true) {
+      const r = await next;
+      if (r.done) {
+        done = true;
+        return;
+      }
+      next = Promise.resolve(it.next());
+      yield r.value;
+    }
+  } finally {
+    if (!done) {
+      const r = await next.catch(() => ({ done: true }) as IteratorResult<T>);
+      if (!r.done) await it.return?.();
+    }
+  }
+}
