@@ -29,7 +29,35 @@ export interface ReportWriter {
  */
 export async function breathe(out: Writable): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
-  while (out.writableNeedDrain && !out.destroyed) await once(out, 'drain');
+  while (out.writableNeedDrain && !out.destroyed) await drained(out);
+}
+
+/** Why `out` can take no more: its error, or that it closed before finishing. */
+function brokenOutput(out: Writable): Error {
+  return out.errored ?? new Error('report output closed before the file was complete');
+}
+
+/**
+ * Waits for `emitter`'s `event` (by default `out`'s 'drain'); rejects if `out` fails or
+ * closes first, where waiting for the event alone would wait forever.
+ */
+export async function drained(
+  out: Writable,
+  emitter: NodeJS.EventEmitter = out,
+  event = 'drain',
+): Promise<void> {
+  if (out.destroyed) throw brokenOutput(out);
+  const ac = new AbortController();
+  try {
+    await Promise.race([
+      once(emitter, event, { signal: ac.signal }),
+      once(out, 'close', { signal: ac.signal }).then(() => {
+        throw brokenOutput(out);
+      }),
+    ]);
+  } finally {
+    ac.abort(); // removes the listener that lost
+  }
 }
 
 /** Rows between two `breathe` calls. */

@@ -5,11 +5,10 @@
  * inside exceljs takes its entries in order: rows of a later sheet written while an
  * earlier one is open would wait in memory.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { type Column, type ColumnType, numFmtOf, TYPE_DEFAULTS, widthOf } from './columns.ts';
-import { breathe, readAhead, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
+import { breathe, drained, readAhead, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 
 type Sheet = ExcelJS.Worksheet & { commit(): void };
 /** exceljs's Row has a style object of its own, absent from its typings. */
@@ -37,10 +36,10 @@ type ZipEntryInternals = {
 };
 
 /** Waits until exceljs's zip has taken all but ZIP_BACKLOG_BYTES of a sheet's XML. */
-async function zipCatchUp(ws: Sheet): Promise<void> {
+async function zipCatchUp(ws: Sheet, out: Writable): Promise<void> {
   const entry = (ws as unknown as ZipEntryInternals).stream?.pipes?.[0];
   while (entry && (entry._writableState?.length ?? 0) > ZIP_BACKLOG_BYTES) {
-    await once(entry, 'drain');
+    await drained(out, entry, 'drain');
   }
 }
 
@@ -148,7 +147,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
           row.commit();
           if (++n % YIELD_EVERY === 0) {
             await breathe(out);
-            await zipCatchUp(ws);
+            await zipCatchUp(ws, out);
           }
         }
       }
@@ -159,8 +158,12 @@ export function createXlsxWriter(out: Writable): ReportWriter {
     },
 
     async finish() {
-      const ended = once(out, 'finish'); // rejects on 'error'
-      await wb.commit();
+      // exceljs's commit never settles once its output has failed: wait for whichever
+      // comes first, the output finishing or failing.
+      if (out.destroyed) throw out.errored ?? new Error('report output closed early');
+      const ended = drained(out, out, 'finish');
+      ended.catch(() => {}); // awaited below; a failure before then is not unhandled
+      await Promise.race([wb.commit(), ended]);
       await ended;
     },
   };

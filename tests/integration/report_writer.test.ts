@@ -3,7 +3,9 @@
  * cursor yields every batch in order, and stopped early it closes the cursor so the
  * transaction's connection goes on answering (a cursor closed while its next fetch is
  * under way never settles); the XLSX writer's shared per-column styles give every cell its
- * column's number format and only "All sources" rows their bold font.
+ * column's number format and only "All sources" rows their bold font; a writer whose
+ * output fails (the chunk store) fails too, instead of waiting forever for a zip that
+ * stopped (exceljs's commit never settles then).
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +15,7 @@ import type { Sql } from '../../server/db/connect.ts';
 import { col, numFmtOf, type Row, type TableSpec } from '../../server/reports/columns.ts';
 import { readAhead } from '../../server/reports/report_writer.ts';
 import { createXlsxWriter } from '../../server/reports/xlsx_writer.ts';
+import { createCsvZipWriter } from '../../server/reports/csv_zip_writer.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const test = suite('report writers: read-ahead cursor, shared XLSX styles');
@@ -136,5 +139,47 @@ test('XLSX cells carry their column number format; only "All sources" rows are b
   assert.is(ws.getRow(2).getCell(3).value, 0.25);
   assert.is(ws.getRow(5).getCell(1).value, 'All sources');
 });
+
+for (
+  const [format, create] of [['XLSX', createXlsxWriter], ['CSV zip', createCsvZipWriter]] as const
+) {
+  test(`${format} writer whose output fails mid-way rejects instead of waiting forever`, async () => {
+    let written = 0;
+    const out = new Writable({
+      highWaterMark: 64 * 1024,
+      write(c, _e, cb) {
+        written += c.length;
+        // Slow, then failing: the zip falls behind the rows, then its output is gone.
+        if (written > 256 * 1024) return cb(new Error('chunk store failed'));
+        setTimeout(cb, 5);
+      },
+    });
+    out.on('error', () => {});
+    const w = create(out);
+    function* batches() {
+      for (let b = 0; b < 200; b++) {
+        yield Array.from({ length: 1000 }, (_, i) => ({
+          source: `source-${b}-${i}`.repeat(8),
+          n: i,
+          x: `${i}.5`,
+          y: `${i}.25`,
+          r: '0.5',
+          d: new Date(Date.UTC(2026, 9, 1)),
+          t: new Date(Date.UTC(2026, 9, 1, i % 24)),
+          b: true,
+        }));
+      }
+    }
+    const outcome = await within(
+      (async () => {
+        await w.table(SPEC, batches());
+        await w.finish();
+      })().then(() => 'finished', (e: Error) => e.message),
+      60_000,
+      `a ${format} write to a failed output`,
+    );
+    assert.is(outcome, 'chunk store failed');
+  });
+}
 
 test.run();
