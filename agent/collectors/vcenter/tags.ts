@@ -1,8 +1,8 @@
 /**
  * vSphere tags with their categories, from vCenter's tagging service (the vAPI REST
  * endpoints under `/rest/com/vmware/cis`, which vCenter 6.5 to 8 serve and vcsim simulates):
- * one session, the category and tag definitions, then the attachments of every VM in a few
- * batch `list-attached-tags-on-objects` calls, never one call per VM.
+ * one session, the category and tag definitions, then the attachments of the VMs in batch
+ * `list-attached-tags-on-objects` calls (one per page of VMs), never one call per VM.
  *
  * Tags are an addition to the inventory, not part of it: the collector runs this beside the
  * property retrieval and, when it fails (no tagging service, no privilege), records why and
@@ -101,15 +101,19 @@ type Category = { id: string; name: string };
 type Tag = { id: string; name: string; category_id: string };
 type Attached = { object_id: { type: string; id: string }; tag_ids: string[] | null };
 
+/** An open tagging session with the definitions read: attachments are asked per batch of VMs. */
+export type TagReader = {
+  /** The tags on each of `vmMorefs` that has any, sorted by category then name. */
+  forVms(vmMorefs: readonly string[]): Promise<Map<string, VmLabel[]>>;
+  close(): Promise<void>;
+};
+
 /**
- * The tags on each VM (by moref), with their categories' names, sorted by category then
- * name so that an unchanged VM's labels read the same in every capture.
+ * Opens a tagging session and reads every category and tag definition. The collector
+ * then asks for the attachments of each page of VMs as the page arrives (streaming), so
+ * sorted labels read the same in every capture whatever the page size.
  */
-export async function readVmTags(
-  o: TaggingOptions,
-  vmMorefs: readonly string[],
-  signal: AbortSignal,
-): Promise<Map<string, VmLabel[]>> {
+export async function openTagReader(o: TaggingOptions, signal: AbortSignal): Promise<TagReader> {
   const s = await openSession(o, signal);
   try {
     const [categoryIds, tagIds] = await Promise.all([
@@ -134,27 +138,33 @@ export async function readVmTags(
         name: t.name.slice(0, 256),
       });
     }
-    const out = new Map<string, VmLabel[]>();
-    if (label.size === 0) return out; // no tags defined: nothing can be attached
-    for (let i = 0; i < vmMorefs.length; i += TAG_BATCH) {
-      const objectIds = vmMorefs.slice(i, i + TAG_BATCH).map((id) => ({
-        type: 'VirtualMachine',
-        id,
-      }));
-      const attached = await s.call<Attached[]>(
-        'POST',
-        '/com/vmware/cis/tagging/tag-association?~action=list-attached-tags-on-objects',
-        { object_ids: objectIds },
-      );
-      for (const a of attached ?? []) {
-        if (!a.tag_ids?.length) continue;
-        const labels = a.tag_ids.map((id) => label.get(id)).filter((l): l is VmLabel => !!l);
-        labels.sort(byCategoryThenName);
-        if (labels.length) out.set(a.object_id.id, labels.slice(0, 256));
-      }
-    }
-    return out;
-  } finally {
+    return {
+      async forVms(vmMorefs) {
+        const out = new Map<string, VmLabel[]>();
+        if (label.size === 0) return out; // no tags defined: nothing can be attached
+        for (let i = 0; i < vmMorefs.length; i += TAG_BATCH) {
+          const objectIds = vmMorefs.slice(i, i + TAG_BATCH).map((id) => ({
+            type: 'VirtualMachine',
+            id,
+          }));
+          const attached = await s.call<Attached[]>(
+            'POST',
+            '/com/vmware/cis/tagging/tag-association?~action=list-attached-tags-on-objects',
+            { object_ids: objectIds },
+          );
+          for (const a of attached ?? []) {
+            if (!a.tag_ids?.length) continue;
+            const labels = a.tag_ids.map((id) => label.get(id)).filter((l): l is VmLabel => !!l);
+            labels.sort(byCategoryThenName);
+            if (labels.length) out.set(a.object_id.id, labels.slice(0, 256));
+          }
+        }
+        return out;
+      },
+      close: () => s.close(),
+    };
+  } catch (err) {
     await s.close();
+    throw err;
   }
 }
