@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { provision } from '../scripts/provision.ts';
 import { type BenchReport, median, printTable, REPO_ROOT, saveReport } from './harness.ts';
 import { VM_PATHS } from '../agent/collectors/vcenter/vms.ts';
+import { VM_PAGE_MAX } from '../agent/collectors/vcenter/collector.ts';
 import { INVENTORY_SPECS, INVENTORY_TYPES } from '../agent/collectors/vcenter/inventory.ts';
 
 const HERE = fileURLToPath(import.meta.url);
@@ -300,14 +301,15 @@ export async function benchVcenterCapture(
       agentProcessMs: Math.round(pick('agent', (s) => s.wallMs)),
       govmomiProcessMs: Math.round(pick('govmomi', (s) => s.wallMs)),
       agentPeakRssAtCaptureEndMb: Math.round(pick('agent', (s) => s.captureRssMb)),
-      agentPeakRssWithValidationMb: Math.round(agentRss),
+      agentProcessPeakRssMb: Math.round(agentRss),
       govmomiPeakRssMb: Math.round(govmomiRss),
       agentPageSize: pageSize,
+      agentVmPageSize: Math.min(pageSize, VM_PAGE_MAX),
       vcsimStartMs: Math.round(vcsimStartMs),
     },
     notes:
       'capture ms = login to logout inside each process (govmomi prints its own; the agent child times capture()); process ms adds start-up. ' +
-      'Process peak RSS from /usr/bin/time; the agent child streams the capture into a spool file as the agent does (each VM checked against the schema as it is written), the bench validates the file afterwards outside the measured process. Both fetch the same VM and inventory property paths (govmomi-capture gets the agent specs as flags); the agent also reads custom attribute names, events and vSphere tags (REST) and builds the record.',
+      'Process peak RSS from /usr/bin/time; the agent child streams the capture into a spool file as the agent does (each VM checked against the schema as it is written), the bench validates the file afterwards outside the measured process; the child runs with the V8 flags of the agent unit (AGENT_NODE_FLAGS). Both fetch the same VM and inventory property paths (govmomi-capture gets the agent specs as flags); the agent also reads custom attribute names, events and vSphere tags (REST) and builds the record.',
     samples,
   };
 }
