@@ -176,6 +176,27 @@ test('the scheduler streams a vCenter capture into the spool; a failed one leave
     assert.is(health['vc-stream'].lastVmCount, 8);
     assert.is(health['vc-stream'].sourceId, sim.instanceUuid);
     assert.match(String(health['vc-broken'].lastError), /connection reset after 4 VMs/);
+    // A VM the contract refuses fails the capture with the writer's own message and path.
+    const refusing = {
+      ...good,
+      captureTo: (o: Parameters<NonNullable<typeof good.captureTo>>[0], sink: CaptureSink) =>
+        good.captureTo!(o, {
+          start: (h) => sink.start(h),
+          vm: (vm) => sink.vm({ ...vm, vcpu: -1 }),
+          end: (r) => sink.end(r),
+        }),
+    };
+    const bad = createScheduler({
+      sources: [{ config: { ...cfg, name: 'vc-bad' }, collector: refusing }],
+      store: () => Promise.resolve(),
+      stream: () => spool.stream(),
+      log,
+    });
+    assert.is(await bad.runSource('vc-bad'), false);
+    assert.match(
+      String(bad.health()[0].lastError),
+      /^collector produced an invalid capture: vms\.0\.vcpu: /,
+    );
     assert.equal([nudged, stored], [1, 0], 'streamed, never stored whole');
     assert.is((await spool.list()).length, 1);
     assert.is(readdirSync(path.join(dir, 'pending')).length, 1, 'no temp file left');

@@ -343,6 +343,8 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
           await destroyView(s.soap, view, signal);
         }
       } catch (err) {
+        // The sink refusing a VM (the contract) is the sink's message, not a retrieval failure.
+        if (err instanceof Error && err.name === 'InvalidCaptureError') throw err;
         throw asCollectorError(err, 'retrieving the VM inventory failed');
       }
       if (missingProps) {
