@@ -48,6 +48,9 @@ export async function startAgent(
       await spool.put(capture);
       delivery.nudge();
     },
+    // Collectors that can stream (vCenter) write into the spool page by page.
+    stream: () => spool.stream(),
+    streamed: () => delivery.nudge(),
   });
 
   const stopping = new AbortController();

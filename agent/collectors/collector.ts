@@ -2,7 +2,11 @@
  * What every collector (vcenter, proxmox, demo) implements. A collector knows how to talk
  * to one site system; scheduling, spooling and delivery are not its business.
  */
-import type { CaptureInput } from '../capture/schema.ts';
+import {
+  CAPTURE_SCHEMA_VERSION,
+  type CaptureInput,
+  type CaptureVmInput,
+} from '../capture/schema.ts';
 
 export type CaptureOptions = {
   /** Aborted when the source's timeout passes or the agent stops. */
@@ -37,6 +41,60 @@ export interface Collector {
    * could be collected (unreachable, bad credentials), which is a failed poll.
    */
   capture(options: CaptureOptions): Promise<CaptureInput>;
+  /**
+   * The same capture, handed to `sink` VM by VM as the source is read, so that memory holds
+   * a page of VMs and not the capture (the agent's scheduler streams it into the spool).
+   * Optional: collectors without it are captured whole.
+   */
+  captureTo?(options: CaptureOptions, sink: CaptureSink): Promise<void>;
+}
+
+/** What a collector hands over first: the capture's identity and the datastores disks may name. */
+export type CaptureStart = Pick<CaptureInput, 'captureId' | 'source' | 'capturedAt'> & {
+  datastores: NonNullable<CaptureInput['datastores']>;
+};
+/** What a collector hands over last. */
+export type CaptureEnd = Omit<
+  CaptureInput,
+  'schemaVersion' | 'captureId' | 'source' | 'capturedAt' | 'vms' | 'datastores'
+>;
+
+/** Where a streaming collector writes a capture (CaptureStreamWriter, or memory for tests). */
+export interface CaptureSink {
+  start(head: CaptureStart): Promise<void>;
+  vm(vm: CaptureVmInput): Promise<void>;
+  end(rest: CaptureEnd): Promise<void>;
+}
+
+/** A sink that keeps the capture in memory (the collector's `capture()` and tests). */
+export class MemorySink implements CaptureSink {
+  capture: CaptureInput | null = null;
+  #vms: CaptureVmInput[] = [];
+  #start: CaptureStart | null = null;
+
+  start(head: CaptureStart): Promise<void> {
+    this.#start = head;
+    return Promise.resolve();
+  }
+
+  vm(vm: CaptureVmInput): Promise<void> {
+    this.#vms.push(vm);
+    return Promise.resolve();
+  }
+
+  end(rest: CaptureEnd): Promise<void> {
+    const s = this.#start!;
+    this.capture = {
+      schemaVersion: CAPTURE_SCHEMA_VERSION,
+      captureId: s.captureId,
+      source: s.source,
+      capturedAt: s.capturedAt,
+      ...rest,
+      vms: this.#vms,
+      datastores: s.datastores,
+    };
+    return Promise.resolve();
+  }
 }
 
 /** A collector failure worth a clear message (bad credentials, unreachable, TLS). */

@@ -8,8 +8,9 @@ import type { z } from 'zod';
 import type { SourceHealthReport } from '../capture/heartbeat.ts';
 import { Capture } from '../capture/schema.ts';
 import { describeIssues } from '../../shared/issues.ts';
-import type { Collector } from '../collectors/collector.ts';
+import type { CaptureSink, Collector } from '../collectors/collector.ts';
 import type { SourceConfig } from '../config.ts';
+import type { StreamedCapture } from '../spool/capture_stream.ts';
 import type { Logger } from '../../shared/log.ts';
 
 /** Poll health of one source, as reported in heartbeats. */
@@ -35,6 +36,15 @@ export function createScheduler(options: {
   sources: { config: SourceConfig; collector: Collector }[];
   /** Stores a validated capture (the spool); throws if it cannot. */
   store: (capture: Capture) => Promise<void>;
+  /**
+   * A writer a streaming collector (Collector.captureTo) fills VM by VM, checking as it
+   * writes (spool.stream); `commit` makes it durable. Without it, captures are taken whole.
+   */
+  stream?: () => Promise<
+    CaptureSink & { commit(): Promise<StreamedCapture>; abort(): Promise<void> }
+  >;
+  /** Called after a streamed capture was committed (delivery's nudge). */
+  streamed?: () => void;
   log: Logger;
   now?: () => number;
 }) {
@@ -87,26 +97,21 @@ export function createScheduler(options: {
     );
     const signal = AbortSignal.any([timeout.signal, controller.signal]);
     try {
-      const raw = await e.collector.capture({ signal, since: e.since });
-      const parsed = Capture.safeParse(raw);
-      if (!parsed.success) {
-        const first = describeIssues(parsed.error)[0];
-        throw new Error(`collector produced an invalid capture: ${first.path}: ${first.message}`);
-      }
-      await options.store(parsed.data);
-      e.since = new Date(parsed.data.capturedAt);
-      e.health.sourceId = parsed.data.source.id;
+      const done = e.collector.captureTo && options.stream
+        ? await streamed(e, signal)
+        : await whole(e, signal);
+      e.since = new Date(done.capturedAt);
+      e.health.sourceId = done.sourceId;
       e.health.lastSuccessAt = new Date().toISOString();
-      e.health.lastVmCount = parsed.data.vms.length;
-      e.health.lastComplete = parsed.data.complete;
-      e.health.lastError = parsed.data.complete
-        ? null
-        : `incomplete: ${parsed.data.errors.join('; ')}`;
+      e.health.lastVmCount = done.vmCount;
+      e.health.lastComplete = done.complete;
+      e.health.lastError = done.complete ? null : `incomplete: ${done.errors.join('; ')}`;
       e.health.consecutiveFailures = 0;
       log.info('capture spooled', {
-        captureId: parsed.data.captureId,
-        vms: parsed.data.vms.length,
-        complete: parsed.data.complete,
+        captureId: done.captureId,
+        vms: done.vmCount,
+        complete: done.complete,
+        streamed: e.collector.captureTo !== undefined && options.stream !== undefined,
         ms: now() - started,
       });
       return true;
@@ -122,6 +127,42 @@ export function createScheduler(options: {
       clearTimeout(timer);
       e.health.running = false;
       e.health.lastDurationMs = now() - started;
+    }
+  }
+
+  type Done = Omit<StreamedCapture, 'bytes'>;
+
+  /** Takes the capture whole, validates it, stores it. */
+  async function whole(e: Entry, signal: AbortSignal): Promise<Done> {
+    const raw = await e.collector.capture({ signal, since: e.since });
+    const parsed = Capture.safeParse(raw);
+    if (!parsed.success) {
+      const first = describeIssues(parsed.error)[0];
+      throw new Error(`collector produced an invalid capture: ${first.path}: ${first.message}`);
+    }
+    await options.store(parsed.data);
+    const c = parsed.data;
+    return {
+      captureId: c.captureId,
+      capturedAt: c.capturedAt,
+      sourceId: c.source.id,
+      vmCount: c.vms.length,
+      complete: c.complete,
+      errors: c.errors,
+    };
+  }
+
+  /** Streams the capture into the spool page by page; a failure leaves nothing behind. */
+  async function streamed(e: Entry, signal: AbortSignal): Promise<Done> {
+    const writer = await options.stream!();
+    try {
+      await e.collector.captureTo!({ signal, since: e.since }, writer);
+      const done = await writer.commit();
+      options.streamed?.();
+      return done;
+    } catch (err) {
+      await writer.abort();
+      throw err;
     }
   }
 

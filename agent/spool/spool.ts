@@ -7,6 +7,7 @@
  *   <dir>/rejected/<same name> + <same name>.reason.json
  */
 import type { Capture } from '../capture/schema.ts';
+import { CaptureStreamWriter, SpoolCapError, type StreamedCapture } from './capture_stream.ts';
 import type { Logger } from '../../shared/log.ts';
 import {
   ensureDir,
@@ -68,8 +69,42 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
     return total;
   }
 
+  function fileFor(captureId: string, capturedAt: string): string {
+    const at = new Date(capturedAt);
+    return path.join(pendingDir, `${String(at.getTime()).padStart(15, '0')}-${captureId}.json.gz`);
+  }
+
   return {
     dir,
+
+    /**
+     * A writer a streaming collector fills VM by VM (capture_stream.ts); `commit` makes the
+     * capture durable, refusing it at the size cap as `put` does.
+     */
+    async stream(): Promise<
+      Omit<CaptureStreamWriter, 'commit'> & { commit(): Promise<StreamedCapture> }
+    > {
+      const room = options.maxBytes - await pendingBytes();
+      const writer = new CaptureStreamWriter(fileFor, room);
+      const commit = writer.commit.bind(writer);
+      return Object.assign(writer, {
+        async commit(): Promise<StreamedCapture> {
+          try {
+            return await commit();
+          } catch (err) {
+            if (!(err instanceof SpoolCapError)) throw err;
+            refusedAtCap++;
+            options.log.error('spool is full: capture refused', {
+              captureId: err.capture.captureId,
+              spoolBytes: options.maxBytes - room,
+              maxBytes: options.maxBytes,
+              refusedAtCap,
+            });
+            throw new SpoolFullError(err.message);
+          }
+        },
+      });
+    },
 
     /**
      * Writes a capture durably. At the size cap the new capture is refused (older captures

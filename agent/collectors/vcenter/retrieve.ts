@@ -139,19 +139,25 @@ export function retrieveView(
   pageSize: number,
   signal: AbortSignal,
   onObject: (o: ObjectContent) => void,
+  onPage?: () => Promise<void>,
 ): Promise<RetrieveStats> {
   const inner = viewFilterSpecXml(view, specs) +
     `<options>${textXml('maxObjects', pageSize)}</options>`;
-  return retrievePaged(soap, propertyCollector, inner, signal, onObject);
+  return retrievePaged(soap, propertyCollector, inner, signal, onObject, onPage);
 }
 
-/** Runs RetrievePropertiesEx with a prepared spec and follows continuation tokens to the end. */
+/**
+ * Runs RetrievePropertiesEx with a prepared spec and follows continuation tokens to the end.
+ * `onPage`, when given, runs after each page's objects were handed to `onObject` and before
+ * the next page is asked for: the caller can write the page out, and memory holds one page.
+ */
 export async function retrievePaged(
   soap: SoapClient,
   propertyCollector: MoRef,
   inner: string,
   signal: AbortSignal,
   onObject: (o: ObjectContent) => void,
+  onPage?: () => Promise<void>,
 ): Promise<RetrieveStats> {
   const stats: RetrieveStats = { pages: 0, objects: 0 };
   let token: string | null = null;
@@ -162,6 +168,7 @@ export async function retrievePaged(
       stats.pages++;
       stats.objects += page.count;
       token = page.token;
+      if (onPage) await onPage();
       if (!token) return stats;
       res = await soap.call(
         'ContinueRetrievePropertiesEx',
