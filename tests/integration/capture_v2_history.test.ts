@@ -302,7 +302,7 @@ test('a v1 capture (old names, schemaVersion 1) is accepted over HTTP and stored
     capturedAt: c.capturedAt,
     complete: true,
     errors: [],
-    vms: c.vms.map(({ memoryMib, provisionedDiskGib, usedDiskGib, ...vm }) => ({
+    vms: c.vms.map(({ memoryMib: _memoryMib, provisionedDiskGib, usedDiskGib, ...vm }) => ({
       ...vm,
       ramMb: 3072,
       provisionedDiskGb: provisionedDiskGib,
