@@ -105,10 +105,10 @@ export const VmTools = z.object({
 });
 export type VmTools = z.infer<typeof VmTools>;
 
+/** A file system the guest reports; its free space moves, so it travels in `usage`. */
 export const GuestDisk = z.object({
   path: text(1024),
   capacityMib: maybeNumber,
-  freeMib: maybeNumber,
   fileSystem: maybeText(64),
 });
 export type GuestDisk = z.infer<typeof GuestDisk>;
@@ -181,12 +181,17 @@ export const VmDetails = {
 };
 export const VM_DETAIL_KEYS = Object.keys(VmDetails) as (keyof typeof VmDetails)[];
 
-/** What moves at every capture, by VM key: summary.quickStats; Proxmox cpu and mem. */
+/** What moves at every capture, by VM key: summary.quickStats, guest free space; Proxmox cpu and mem. */
 export const VmUsage = z.object({
   key: text(300).min(1),
   cpuUsageMhz: maybeNumber,
   guestMemoryMib: maybeNumber,
   hostMemoryMib: maybeNumber,
+  /**
+   * Free space of the guest's file systems (`guest.disks`, by path): it changes at every
+   * capture on a real estate, and in the VM record it would make every VM look changed.
+   */
+  guestDisks: list(z.object({ path: text(1024), freeMib: maybeNumber }), 256),
 });
 export type VmUsage = z.infer<typeof VmUsage>;
 

@@ -106,3 +106,29 @@ export class CollectorError extends Error {
     this.code = code;
   }
 }
+
+type GuestDiskFree = { path: string; freeMib: number | null };
+
+/**
+ * Takes the free space of a VM's guest disks out of its record (a copy of its `guest` without
+ * it replaces the old) and returns it by path, for the VM's `usage` row: free space moves at
+ * every capture, and in the record it would make an unchanged VM look changed.
+ */
+export function takeGuestDiskFree(
+  vm: { guest?: { disks?: readonly { path: string }[] } | null },
+): GuestDiskFree[] {
+  const disks = vm.guest?.disks;
+  if (!disks?.length) return [];
+  const free = disks.map((d) => ({
+    path: d.path,
+    freeMib: (d as { freeMib?: number | null }).freeMib ?? null,
+  }));
+  vm.guest = {
+    ...vm.guest,
+    disks: disks.map((d) => {
+      const { freeMib: _, ...disk } = d as { path: string; freeMib?: number | null };
+      return disk;
+    }),
+  };
+  return free;
+}

@@ -118,7 +118,8 @@ export async function stageLines(tx: Sql, lines: string[]): Promise<void> {
       provisioned_disk_gb numeric(16, 3) not null, used_disk_gb numeric(16, 3), datacenter text, cluster text,
       host text, resource_pool text, folder text, guest_os text, bios_uuid text, instance_uuid text,
       ip_addresses text[] not null, tags text[] not null, annotation text, created_at timestamptz, config jsonb,
-      state_hash bigint, cpu_usage_mhz integer, guest_memory_mib integer, host_memory_mib integer
+      state_hash bigint, cpu_usage_mhz integer, guest_memory_mib integer, host_memory_mib integer,
+      guest_disk_free jsonb
     ) on commit delete rows`;
   // The capture's site objects as history documents: filled by ingest_apply_capture.
   await tx`

@@ -27,7 +27,7 @@ const VM_COLUMNS = [
 ];
 
 /** The columns of usageFields(): the capture's `usage` of the VM, apart from its record. */
-const USAGE_COLUMNS = ['cpu_usage_mhz', 'guest_memory_mib', 'host_memory_mib'];
+const USAGE_COLUMNS = ['cpu_usage_mhz', 'guest_memory_mib', 'host_memory_mib', 'guest_disk_free'];
 
 /** vm_hourly_stats columns in COPY order: the capture's prefix, then factFields(), usageFields(). */
 export const FACT_COLUMNS = [
@@ -58,16 +58,19 @@ export const STAGE_COLUMNS = [
 ];
 
 /** usageFields() of a VM the capture's `usage` says nothing of. */
-export const NO_USAGE = '\\N\t\\N\t\\N';
+export const NO_USAGE = '\\N\t\\N\t\\N\t\\N';
 
 /**
  * A VM's usage as stored (whole MHz and MiB, as vSphere reports them), tab-separated. The
  * columns are integers: a value past 2^31 - 1 (2 PiB of memory, 2 THz) is stored as that.
  */
 export function usageFields(usage: VmUsage): string {
-  return [usage.cpuUsageMhz, usage.guestMemoryMib, usage.hostMemoryMib]
+  const numbers = [usage.cpuUsageMhz, usage.guestMemoryMib, usage.hostMemoryMib]
     .map((v) => (v === null ? '\\N' : String(Math.min(Math.round(v), 2 ** 31 - 1))))
     .join('\t');
+  // The guest's file systems' free space, as the jsonb array it came in ([] stored as null).
+  const guestDisks = usage.guestDisks.length ? field(JSON.stringify(usage.guestDisks)) : '\\N';
+  return `${numbers}\t${guestDisks}`;
 }
 
 /** The usage fields of each VM of a capture, by key (VMs without usage: NO_USAGE). */

@@ -72,10 +72,10 @@ begin
   else
     insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
       is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os,
-      cpu_usage_mhz, guest_memory_mib, host_memory_mib)
+      cpu_usage_mhz, guest_memory_mib, host_memory_mib, guest_disk_free)
     select p_source_id, key, p_at, p_capture_id, source_vm_id, name, power_state, is_template, vcpu, ram_mb,
       provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os,
-      cpu_usage_mhz, guest_memory_mib, host_memory_mib
+      cpu_usage_mhz, guest_memory_mib, host_memory_mib, guest_disk_free
     from capture_stage;
   end if;
 

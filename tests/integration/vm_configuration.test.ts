@@ -35,8 +35,13 @@ const snapshots = [
 ];
 
 async function post(at: string, vms: Parameters<typeof makeCapture>[0]['vms']) {
+  // The guest's free space travels in usage: it moves at every capture.
+  const usage = [{
+    key: 'vm-1',
+    guestDisks: [{ path: 'C:\\', freeMib: (Date.parse(at) / 3_600_000) % 1000 }],
+  }];
   const res = await t.call('/api/v1/captures', {
-    ...json(makeCapture({ sourceId: 'vc-cfg', at, vms, datastores })),
+    ...json({ ...makeCapture({ sourceId: 'vc-cfg', at, vms, datastores }), usage }),
     token: t.tokens.agent,
   });
   assert.is(res.status, 201, await res.clone().text());
@@ -64,6 +69,7 @@ test.before(async () => {
       connected: true,
     }],
     snapshots,
+    guest: { hostName: 'db-01', disks: [{ path: 'C:\\', capacityMib: 40000 }] },
     hardware: { version: 'vmx-19', firmware: 'efi', cpuLimitMhz: -1 },
     labels: [{ category: 'env', name: 'prod' }],
   };
@@ -113,6 +119,18 @@ test('the VM page lists its snapshots with age, flags old ones, escapes what the
   assert.ok(html.includes('00:50:56:aa:bb:01'), 'NIC MAC');
   assert.ok(html.includes('env: prod'), 'tag with its category');
   assert.ok(html.includes('unlimited'), 'a -1 limit reads unlimited');
+});
+
+test('guest free space is a fact per capture; it adds no configuration history', async () => {
+  const facts = await t.db.sql`
+    select guest_disk_free from vm_hourly_stats where vm_key = 'vm-1' order by snapshot_time`;
+  assert.equal(facts.map((f) => f.guest_disk_free), [
+    [{ path: 'C:\\', freeMib: (Date.parse(daysBefore(2)) / 3_600_000) % 1000 }],
+    [{ path: 'C:\\', freeMib: (Date.parse(AT) / 3_600_000) % 1000 }],
+  ]);
+  const [{ n }] = await t.db.sql`
+    select count(*)::int as n from vm_config_history where vm_key = 'vm-1'`;
+  assert.is(n, 2, 'one row per configuration: the snapshot change, not the free space');
 });
 
 test('a VM from a v1 agent says it has no configuration details', async () => {

@@ -182,11 +182,11 @@ test('a QEMU VM: disks with datastore keys, NICs by MAC, CD-ROM, snapshots, agen
     os: 'Debian GNU/Linux 12 (bookworm)',
     ipAddress: '10.20.0.100',
     disks: [
-      { path: '/', capacityMib: 31744, freeMib: 23552, fileSystem: 'ext4' },
-      { path: '/srv/bind', capacityMib: 204800, freeMib: 102400, fileSystem: 'xfs' },
-      { path: '/var/lib/postgresql', capacityMib: 204800, freeMib: 102400, fileSystem: 'xfs' },
+      { path: '/', capacityMib: 31744, fileSystem: 'ext4' },
+      { path: '/srv/bind', capacityMib: 204800, fileSystem: 'xfs' },
+      { path: '/var/lib/postgresql', capacityMib: 204800, fileSystem: 'xfs' },
     ],
-  }, 'tmpfs left out');
+  }, 'tmpfs left out; free space is usage');
   assert.equal(db.hardware, {
     version: 'pc',
     firmware: 'bios',
@@ -399,10 +399,15 @@ test('hosts, storages, the cluster, pools, networks and usage', async () => {
     cpuUsageMhz: Math.round(0.0731 * 8 * 2900),
     guestMemoryMib: 12288,
     hostMemoryMib: null,
+    guestDisks: [
+      { path: '/', freeMib: 23552 },
+      { path: '/srv/bind', freeMib: 102400 },
+      { path: '/var/lib/postgresql', freeMib: 102400 },
+    ],
   });
   assert.is(c.usage.length, c.vms.length);
   const text = JSON.stringify(c.vms);
-  assert.not.match(text, /cpuUsageMhz|guestMemoryMib/, 'usage is not in the VM records');
+  assert.not.match(text, /cpuUsageMhz|guestMemoryMib|freeMib/, 'usage is not in the VM records');
 });
 
 test('an unchanged VM is the same JSON text in the next capture while its usage moves', async () => {

@@ -126,7 +126,7 @@ const baseJson = (() => {
     guest: {
       hostName: 'db-01.example',
       state: 'running',
-      disks: [{ path: '/', capacityMib: 40000, freeMib: 12000.5 }, { path: '/var', freeMib: 1 }],
+      disks: [{ path: '/', capacityMib: 40000, fileSystem: 'ext4' }, { path: '/var' }],
     },
     hardware: { version: 'vmx-19', firmware: 'efi', coresPerSocket: 2, cpuLimitMhz: -1 },
     labels: [{ category: 'env', name: 'prod' }, { category: null, name: 'web' }],
@@ -154,7 +154,11 @@ const baseJson = (() => {
   ];
   c.usage = [
     { key: c.vms[0].key, cpuUsageMhz: 120, guestMemoryMib: 512 },
-    { key: c.vms[1].key, hostMemoryMib: 1024.5 },
+    {
+      key: c.vms[1].key,
+      hostMemoryMib: 1024.5,
+      guestDisks: [{ path: '/', freeMib: 12000.5 }, { path: '/var', freeMib: null }],
+    },
   ];
   return JSON.stringify(Capture.parse(c));
 })();

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { readDevices } from '../../agent/collectors/vcenter/devices.ts';
 import {
   readGuest,
+  readGuestDiskFree,
   readGuestNicIps,
   readHardware,
   readSnapshots,
@@ -210,8 +211,10 @@ test('guest: host name, state, OS, disks in MiB, IPs per NIC by MAC', () => {
     state: 'running',
     os: 'Ubuntu Linux (64-bit)',
     ipAddress: '10.0.0.5',
-    disks: [{ path: '/', capacityMib: 20480, freeMib: 5120, fileSystem: 'ext4' }],
+    disks: [{ path: '/', capacityMib: 20480, fileSystem: 'ext4' }],
   });
+  // Free space moves at every capture: it travels in usage, not in the VM record.
+  assert.equal(readGuestDiskFree(p), [{ path: '/', freeMib: 5120 }]);
   assert.is(readGuest(new Map()), null);
   const net = parseXml(
     `<val><GuestNicInfo><network>VM Network</network><ipAddress>10.0.0.5</ipAddress><ipAddress>fe80::1</ipAddress><macAddress>00:50:56:AA:BB:01</macAddress></GuestNicInfo></val>`,

@@ -394,6 +394,7 @@ function raw(over: Partial<RawVm> = {}): RawVm {
     cpuUsageMhz: 120,
     guestMemoryMib: 512,
     hostMemoryMib: 1024,
+    guestDiskFree: [],
     missing: [],
     ...over,
   };

@@ -120,13 +120,30 @@ test('v2 details: the document holds the non-empty parts, joins the hash, and is
   assert.ok(digestVm(bigger).hash !== a.hash, 'a configuration change changes the hash');
   // The stage line: facts, state, the document (COPY-escaped), the hash, usage.
   const fields = stageLine(a).slice(0, -1).split('\t');
-  assert.is(fields.at(-4), String(a.hash));
-  assert.equal(JSON.parse(fields.at(-5)!.replace(/\\\\/g, '\\')), doc);
-  assert.equal(fields.slice(-3).join('\t'), NO_USAGE);
-  assert.is(stageLine(digestVm(escaped)).split('\t').at(-5), '\\N', 'no document: null');
+  assert.is(fields.at(-5), String(a.hash));
+  assert.equal(JSON.parse(fields.at(-6)!.replace(/\\\\/g, '\\')), doc);
+  assert.equal(fields.slice(-4).join('\t'), NO_USAGE);
+  assert.is(stageLine(digestVm(escaped)).split('\t').at(-6), '\\N', 'no document: null');
   assert.is(
-    usageFields({ key: 'k', cpuUsageMhz: 12.6, guestMemoryMib: null, hostMemoryMib: 1e12 }),
-    `13\t\\N\t${2 ** 31 - 1}`,
+    usageFields({
+      key: 'k',
+      cpuUsageMhz: 12.6,
+      guestMemoryMib: null,
+      hostMemoryMib: 1e12,
+      guestDisks: [],
+    }),
+    `13\t\\N\t${2 ** 31 - 1}\t\\N`,
+  );
+  // Guest disks' free space: the array as it came, COPY-escaped (a path with a backslash).
+  assert.is(
+    usageFields({
+      key: 'k',
+      cpuUsageMhz: null,
+      guestMemoryMib: null,
+      hostMemoryMib: null,
+      guestDisks: [{ path: 'C:\\', freeMib: 1024 }],
+    }),
+    '\\N\t\\N\t\\N\t[{"path":"C:\\\\\\\\","freeMib":1024}]',
   );
 });
 

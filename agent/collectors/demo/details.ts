@@ -265,6 +265,7 @@ export function vmDetails(
   );
   // Guest free space moves by the week, not by the hour: a change is a history row.
   const week = Math.floor(v.t / (7 * DAY));
+  const hour = Math.floor(v.t / 3_600_000);
   const guest = on && agent
     ? {
       hostName: `${v.name}.demo.local`,
@@ -278,7 +279,11 @@ export function vmDetails(
           ? '/'
           : '/data',
         capacityMib: Math.round((d.capacityMib ?? 0) * 0.98),
-        freeMib: Math.round((d.capacityMib ?? 0) * (0.1 + (hash(v.id, 55, i, week) % 70) / 100)),
+        // Free space drifts every hour, as on a real guest (it travels in usage, fleet.ts).
+        freeMib: Math.round(
+          (d.capacityMib ?? 0) *
+            (0.1 + (hash(v.id, 55, i, week) % 70) / 100 - (hash(v.id, 58, i, hour) % 100) / 10_000),
+        ),
         fileSystem: osName.startsWith('Microsoft') ? 'NTFS' : 'ext4',
       })),
     }
@@ -347,8 +352,8 @@ export function vmDetails(
   };
 }
 
-/** What a VM uses at t: moves at every capture. */
-export function vmUsage(key: string, v: VmFacts): VmUsage {
+/** What a VM uses at t: moves at every capture (its guest disks' free space: fleet.ts). */
+export function vmUsage(key: string, v: VmFacts): Omit<VmUsage, 'guestDisks'> {
   if (v.powerState !== 'poweredOn') {
     return { key, cpuUsageMhz: 0, guestMemoryMib: 0, hostMemoryMib: 0 };
   }

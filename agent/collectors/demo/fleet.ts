@@ -27,6 +27,7 @@ import {
   vmUsage,
 } from './details.ts';
 import { hash } from './fleet_hash.ts';
+import { takeGuestDiskFree } from '../collector.ts';
 
 export { hash };
 
@@ -261,7 +262,7 @@ export function demoCapture(options: DemoCaptureOptions): CaptureInput {
     if (g) {
       const { vm, facts } = vmAt(seed, flavor, L, slot, g, t);
       vms.push(vm);
-      usage.push(vmUsage(vm.key, facts));
+      usage.push({ ...vmUsage(vm.key, facts), guestDisks: takeGuestDiskFree(vm) });
       count(poolVms, facts.pool);
       for (const k of new Set(vm.nics!.map((n) => n.networkKey!))) count(networkVms, k);
       for (const k of new Set(vm.disks!.map((d) => d.datastore!))) count(datastoreVms, k);

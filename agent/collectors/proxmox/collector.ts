@@ -32,6 +32,7 @@ import {
   type CheckResult,
   type Collector,
   CollectorError,
+  takeGuestDiskFree,
 } from '../collector.ts';
 import { canAuditVms, heldPrivileges, partialViewProblem, privilegeTrapMessage } from './access.ts';
 import { createProxmoxApi, type ProxmoxApi, ProxmoxApiError } from './api.ts';
@@ -401,7 +402,11 @@ export function createProxmoxCollector(
         bootTimeSec: p.r.status === 'running' ? bootClock.at(p.key, nowSec, p.r.uptime) : null,
       }, vmContext);
     });
-    const usage = plans.map((p) => toUsage(p.r, p.key, nodeMhz(p.r.node)));
+    // Guest disks' free space moves: it leaves the records for their usage rows.
+    const usage = plans.map((p, i) => ({
+      ...toUsage(p.r, p.key, nodeMhz(p.r.node)),
+      guestDisks: takeGuestDiskFree(vms[i]),
+    }));
     function lastKnownUsed(p: Plan): number | null {
       const known = lastKnown.get(p.r.vmid);
       return known && known.vm.key === p.key && known.vm.usedDiskGib != null

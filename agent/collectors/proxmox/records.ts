@@ -245,5 +245,6 @@ export function toUsage(r: GuestResource, key: string, nodeMhz: number | null): 
     cpuUsageMhz: nodeMhz != null && r.cpu != null ? Math.round(r.cpu * vcpus * nodeMhz) : null,
     guestMemoryMib: r.mem != null ? Math.round(r.mem / MiB) : null,
     hostMemoryMib: null,
+    guestDisks: [],
   };
 }

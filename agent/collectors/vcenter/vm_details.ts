@@ -76,10 +76,15 @@ export function readTools(p: Map<string, XmlElement>): VmTools | null {
   return Object.values(tools).some((v) => v !== null) ? tools : null;
 }
 
-/** `guest.disk` (GuestDiskInfo[]): the guest's own file systems, as Tools report them. */
-export function readGuestDisks(el: XmlElement | undefined): GuestDisk[] {
+/**
+ * `guest.disk` (GuestDiskInfo[]): the guest's own file systems, as Tools report them, with
+ * their free space (which the capture carries apart, in `usage`: it moves at every capture).
+ */
+export function readGuestDisks(
+  el: XmlElement | undefined,
+): (GuestDisk & { freeMib: number | null })[] {
   if (!el) return [];
-  const out: GuestDisk[] = [];
+  const out: (GuestDisk & { freeMib: number | null })[] = [];
   for (const d of el.children) {
     const cap = int(child(d, 'capacity'));
     const free = int(child(d, 'freeSpace'));
@@ -101,10 +106,17 @@ export function readGuest(p: Map<string, XmlElement>): VmGuest | null {
     state: text(p.get('guest.guestState'), 64),
     os: text(p.get('guest.guestFullName')),
     ipAddress: text(p.get('guest.ipAddress'), 64),
-    disks: readGuestDisks(p.get('guest.disk')),
+    disks: readGuestDisks(p.get('guest.disk')).map(({ freeMib: _, ...disk }) => disk),
   };
   const known = guest.hostName ?? guest.state ?? guest.os ?? guest.ipAddress;
   return known !== null || guest.disks.length ? guest : null;
+}
+
+/** The free space of the guest's file systems, by path, for the capture's `usage`. */
+export function readGuestDiskFree(
+  p: Map<string, XmlElement>,
+): { path: string; freeMib: number | null }[] {
+  return readGuestDisks(p.get('guest.disk')).map(({ path, freeMib }) => ({ path, freeMib }));
 }
 
 /** IPs per NIC from `guest.net` (GuestNicInfo[]), by lower-case MAC. */

@@ -22,6 +22,7 @@ import { type RawDisk, type RawNic, readDevices } from './devices.ts';
 import {
   isoOrNull,
   readGuest,
+  readGuestDiskFree,
   readGuestNicIps,
   readHardware,
   readSnapshots,
@@ -113,6 +114,7 @@ export type RawVm = {
   cpuUsageMhz: number | null;
   guestMemoryMib: number | null;
   hostMemoryMib: number | null;
+  guestDiskFree: { path: string; freeMib: number | null }[];
   /** Properties the server refused to return (permissions), for the log. */
   missing: string[];
 };
@@ -225,6 +227,7 @@ export function readRawVm(o: ObjectContent): RawVm {
     cpuUsageMhz: nonNegative(p.get('summary.quickStats.overallCpuUsage')),
     guestMemoryMib: nonNegative(p.get('summary.quickStats.guestMemoryUsage')),
     hostMemoryMib: nonNegative(p.get('summary.quickStats.hostMemoryUsage')),
+    guestDiskFree: readGuestDiskFree(p),
     missing: o.missing.map((m) => `${m.path} (${m.fault})`),
   };
 }
@@ -354,7 +357,10 @@ function toCaptureNic(nic: RawNic, ctx: VmContext): VmNic {
 
 /** The capture's `usage` row for a VM: summary.quickStats, apart from the VM record. */
 export function toUsage(vm: RawVm, key: string): VmUsage | null {
-  if (vm.cpuUsageMhz === null && vm.guestMemoryMib === null && vm.hostMemoryMib === null) {
+  if (
+    vm.cpuUsageMhz === null && vm.guestMemoryMib === null && vm.hostMemoryMib === null &&
+    vm.guestDiskFree.length === 0
+  ) {
     return null;
   }
   return {
@@ -362,5 +368,6 @@ export function toUsage(vm: RawVm, key: string): VmUsage | null {
     cpuUsageMhz: vm.cpuUsageMhz,
     guestMemoryMib: vm.guestMemoryMib,
     hostMemoryMib: vm.hostMemoryMib,
+    guestDisks: vm.guestDiskFree,
   };
 }
