@@ -1,17 +1,19 @@
 /**
  * Usage tiers in TypeScript: the twin of sql/routines/usage_hourly.sql, usage_daily.sql and
- * usage_tiers.sql (rules: docs/aggregation.md, "Usage tiers"). The hourly tier folds the
- * day's facts per object and hour; the daily tier folds the day's hourly rows per object.
- * Both read through a cursor ordered by object and time, so memory holds one group and one
- * write batch, and both fold the same partial aggregate (count, sum, max, min, last) — a
- * fact is the partial aggregate of one sample. Values travel as integers in units of the
- * input's scale (whole MHz/MiB for VMs; thousandths for host usage and datastore GB, read as
- * round(x::numeric, 3) like the SQL path), sums are checked exact, averages come from
- * ratioMicro (rollup_ratio's formula), and rows are written through jsonb_populate_recordset
- * with the table's own row type, numerics as decimal text.
+ * usage_tiers.sql (rules: docs/aggregation.md, "Usage tiers"). One cursor per kind reads the
+ * day's facts ordered by object and time; each (object, hour) folds into an hourly row and
+ * each object's hourly partials into its daily row — the same partial aggregate (count,
+ * sum, max, min, last) the SQL path reads back from the hourly rows; a fact is the partial
+ * aggregate of one sample. Values are integers in units of the input's scale (whole MHz/MiB
+ * for VMs; thousandths for host usage and datastore GB, read as round(x::numeric, 3) like the
+ * SQL path); sums are checked exact and averages use rollup_ratio's integer formula. Hourly
+ * rows are COPYed while the cursor reads (memory holds one group and one chunk), daily rows
+ * (one per object) after.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Sql } from '../db/connect.ts';
-import { exact, formatScaled, ratio } from './numeric.ts';
+import { exact, ratio } from './numeric.ts';
 import { dayBounds } from './period.ts';
 
 const CURSOR_ROWS = 10_000;
@@ -124,66 +126,100 @@ function merge(
   if (last !== null) a.last = last;
 }
 
-const scaled = (v: number | null, scale: number) =>
-  v === null ? null : scale === 0 ? v : formatScaled(BigInt(v), scale);
-
-/** A group's row: the key columns, samples, then each metric's columns. */
-function rowOf(
-  kind: UsageKind,
-  head: Record<string, string | number>,
-  samples: number,
-  accs: Acc[],
-  what: string,
-) {
-  const row: Record<string, string | number | null> = { ...head, samples };
-  kind.metrics.forEach((x, i) => {
-    const a = accs[i];
-    if (x.ownCount) row[`${x.name}_samples`] = a.n;
-    if (x.sum !== false) {
-      const sum = exact(a.sum, what);
-      row[col(x, 'sum')] = x.scale === 0 ? sum.toString() : formatScaled(sum, x.scale);
-      row[col(x, 'avg')] = a.n === 0 ? null : ratio(sum, 10n ** BigInt(x.scale), BigInt(a.n));
-    }
-    for (const s of x.stats) row[col(x, s)] = scaled(a[s], x.scale);
-  });
-  return row;
+/** An integer in units of 10^-scale as numeric text ("12.345"); scale 0 as is. */
+function decimal(v: number, scale: number): string {
+  if (scale === 0) return String(v);
+  const neg = v < 0;
+  const t = String(neg ? -v : v).padStart(scale + 1, '0');
+  return `${neg ? '-' : ''}${t.slice(0, -scale)}.${t.slice(-scale)}`;
 }
 
 /**
- * Batched writes through `tx` with at most one statement in flight (they queue on the
- * transaction's connection while the cursor keeps reading on its own).
+ * rollup_ratio(sum · 10^-scale, n) as numeric text with 6 decimals: floor((2·p·10⁶ + q) /
+ * (2·q)) in exact integers — plain numbers while every operand stays below 2^53 (the
+ * float quotient is corrected to the exact floor), BigInt beyond.
  */
-class Writer {
-  #tx: Sql;
-  #pending: Promise<void> = Promise.resolve();
-  #batches = new Map<string, Record<string, unknown>[]>();
-  written = new Map<string, number>();
-  constructor(tx: Sql) {
-    this.#tx = tx;
+function average(sum: number, scale: number, n: number): string {
+  const pDen = scale === 0 ? 1 : 1000;
+  const num = 2 * sum * 1_000_000 + pDen * n;
+  const den = 2 * pDen * n;
+  if (!Number.isSafeInteger(num) || !Number.isSafeInteger(den)) {
+    return ratio(BigInt(sum), 10n ** BigInt(scale), BigInt(n));
   }
-  async push(table: string, row: Record<string, unknown>) {
-    const batch = this.#batches.get(table) ?? [];
-    this.#batches.set(table, batch);
-    batch.push(row);
-    this.written.set(table, (this.written.get(table) ?? 0) + 1);
-    if (batch.length >= WRITE_BATCH) await this.#flush(table);
-  }
-  async #flush(table: string) {
-    const rows = this.#batches.get(table) ?? [];
-    this.#batches.set(table, []);
-    await this.#pending;
-    if (rows.length) this.#pending = insertRows(this.#tx, table, rows);
-  }
-  async end() {
-    for (const table of this.#batches.keys()) await this.#flush(table);
-    await this.#pending;
-  }
+  let q = Math.floor(num / den);
+  const r = num - q * den;
+  if (r < 0) q--;
+  else if (r >= den) q++;
+  return decimal(q, 6);
 }
 
-async function insertRows(tx: Sql, table: string, rows: Record<string, unknown>[]) {
-  await tx`insert into ${tx(table)} select * from jsonb_populate_recordset(null::${tx(table)}, ${
-    tx.json(rows as never)
-  })`;
+/** COPY text of a text value (backslash, tab, newline and carriage return escaped). */
+const copyText = (v: string) =>
+  /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : v;
+const COPY_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+};
+
+/** A tier table's columns after source, period and key, in the order linePart() writes them. */
+function valueColumns(kind: UsageKind): string[] {
+  const out = ['samples'];
+  for (const x of kind.metrics) {
+    if (x.ownCount) out.push(`${x.name}_samples`);
+    if (x.sum !== false) out.push(col(x, 'sum'), col(x, 'avg'));
+    for (const s of x.stats) out.push(col(x, s));
+  }
+  return out;
+}
+
+/** The COPY text of a group's values (samples, then each metric's columns), tab-led. */
+function linePart(kind: UsageKind, samples: number, accs: Acc[], what: string): string {
+  let out = `\t${samples}`;
+  for (let i = 0; i < kind.metrics.length; i++) {
+    const x = kind.metrics[i];
+    const a = accs[i];
+    if (x.ownCount) out += `\t${a.n}`;
+    if (x.sum !== false) {
+      if (!Number.isSafeInteger(a.sum)) exact(a.sum, what); // throws: the sum lost digits
+      out += `\t${decimal(a.sum, x.scale)}\t${a.n === 0 ? '\\N' : average(a.sum, x.scale, a.n)}`;
+    }
+    for (const s of x.stats) {
+      const v = a[s];
+      out += v === null ? '\t\\N' : `\t${decimal(v, x.scale)}`;
+    }
+  }
+  return out;
+}
+
+/**
+ * COPYs the text `chunks` (an async source: built while PostgreSQL inserts the previous
+ * chunk) into `table`. Like ingest's copyInto, it also watches the query's own rejection:
+ * postgres.js reports an error PostgreSQL raises after the stream ended only there.
+ */
+async function copyChunks(
+  tx: Sql,
+  table: string,
+  columns: string[],
+  chunks: AsyncIterable<string> | Iterable<string>,
+): Promise<void> {
+  const query = tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`);
+  const q = query as unknown as { reject: (err: unknown) => unknown };
+  const refused = new Promise<Error>((resolve) => {
+    const reject = q.reject;
+    q.reject = (err: unknown) => {
+      resolve(err instanceof Error ? err : new Error(String(err)));
+      return reject(err);
+    };
+  });
+  const writable = await query.writable();
+  const copied = pipeline(Readable.from(chunks, { highWaterMark: 1 }), writable);
+  const error = await Promise.race([copied.then(() => null), refused]);
+  if (error === null) return;
+  copied.catch(() => {});
+  writable.destroy(error);
+  throw error;
 }
 
 type Day = { sourceId: number; day: string; t0: string; t1: string; t0ms: number };
@@ -198,10 +234,11 @@ async function dayOf(tx: Sql, sourceId: number, day: string, tz: string): Promis
 /**
  * One kind's tiers for the day: reads its facts (key, microseconds since the day's start,
  * values; ordered by key and time) through a cursor, folds each (key, hour) into an hourly
- * row, and — with `daily` — each key's hourly partials into its daily row, exactly as the
- * SQL path reads the hourly rows back. Replaces the day's rows first.
+ * row, COPYed as the cursor goes, and — with `daily` — each key's hourly partials into its
+ * daily row, exactly as the SQL path reads the hourly rows back; the daily rows are COPYed
+ * after. Replaces the day's rows first. Returns the hourly rows written.
  */
-async function tiersOfKind(read: Sql, w: Writer, tx: Sql, kind: UsageKind, d: Day, daily: boolean) {
+async function tiersOfKind(read: Sql, tx: Sql, kind: UsageKind, d: Day, daily: boolean) {
   await tx`delete from ${tx(kind.hourly)} where source_id = ${d.sourceId}
     and hour >= ${d.t0}::timestamptz and hour < ${d.t1}::timestamptz`;
   if (daily) {
@@ -211,31 +248,39 @@ async function tiersOfKind(read: Sql, w: Writer, tx: Sql, kind: UsageKind, d: Da
   }
   const metrics = kind.metrics.length;
   const fresh = () => Array.from({ length: metrics }, emptyAcc);
+  const hourText = new Map<number, string>();
+  const hourOf = (h: number) => {
+    let t = hourText.get(h);
+    if (t === undefined) hourText.set(h, t = new Date(d.t0ms + h * 3_600_000).toISOString());
+    return t;
+  };
+  const dailyLines: string[] = [];
+  let hourly = 0;
   let key: string | null = null;
+  let keyText = '';
   let hour = 0;
   let samples = 0;
   let accs: Acc[] = [];
   let daySamples = 0;
   let dayAccs: Acc[] = [];
-  const endHour = async () => {
-    const k = key!;
-    const head = {
-      source_id: d.sourceId,
-      hour: new Date(d.t0ms + hour * 3_600_000).toISOString(),
-      [kind.key]: k,
-    };
-    await w.push(kind.hourly, rowOf(kind, head, samples, accs, `${kind.hourly} ${k}`));
+  const endHour = () => {
+    hourly++;
     daySamples += samples;
     for (let i = 0; i < metrics; i++) {
       const a = accs[i];
       merge(dayAccs[i], a.n, a.sum, a.max, a.min, a.last);
     }
+    return `${d.sourceId}\t${hourOf(hour)}\t${keyText}${
+      linePart(kind, samples, accs, `${kind.hourly} ${key}`)
+    }\n`;
   };
-  const endKey = async () => {
+  const endKey = () => {
     if (!daily) return;
-    const k = key!;
-    const head = { source_id: d.sourceId, day: d.day, [kind.key]: k };
-    await w.push(kind.daily, rowOf(kind, head, daySamples, dayAccs, `${kind.daily} ${k}`));
+    dailyLines.push(
+      `${d.sourceId}\t${d.day}\t${keyText}${
+        linePart(kind, daySamples, dayAccs, `${kind.daily} ${key}`)
+      }\n`,
+    );
   };
   const query = read`
     select ${
@@ -246,36 +291,53 @@ async function tiersOfKind(read: Sql, w: Writer, tx: Sql, kind: UsageKind, d: Da
     where source_id = ${d.sourceId} and snapshot_time >= ${d.t0}::timestamptz
       and snapshot_time < ${d.t1}::timestamptz and ${read.unsafe(kind.factFilter)}
     order by 1, snapshot_time`;
-  for await (const rows of query.values().cursor(CURSOR_ROWS)) {
-    for (const r of rows) {
-      const k = r[0] as string;
-      const h = Math.floor((r[1] as number) / HOUR_US);
-      if (key !== k || hour !== h) {
-        if (key !== null) {
-          await endHour();
-          if (key !== k) await endKey();
+  async function* lines(): AsyncGenerator<string> {
+    for await (const rows of query.values().cursor(CURSOR_ROWS)) {
+      let out = '';
+      for (const r of rows) {
+        const k = r[0] as string;
+        const h = Math.floor((r[1] as number) / HOUR_US);
+        if (key !== k || hour !== h) {
+          if (key !== null) {
+            out += endHour();
+            if (key !== k) endKey();
+          }
+          if (key !== k) {
+            daySamples = 0;
+            dayAccs = fresh();
+            keyText = copyText(k);
+          }
+          key = k;
+          hour = h;
+          samples = 0;
+          accs = fresh();
         }
-        if (key !== k) {
-          daySamples = 0;
-          dayAccs = fresh();
+        samples++;
+        const x = kind.fromFact(r.slice(2) as (number | null)[]);
+        for (let i = 0; i < metrics; i++) {
+          const y = x[i];
+          if (y !== null) merge(accs[i], 1, y, y, y, y);
         }
-        key = k;
-        hour = h;
-        samples = 0;
-        accs = fresh();
       }
-      samples++;
-      const x = kind.fromFact(r.slice(2) as (number | null)[]);
-      for (let i = 0; i < metrics; i++) {
-        const y = x[i];
-        if (y !== null) merge(accs[i], 1, y, y, y, y);
-      }
+      if (out) yield out;
+    }
+    if (key !== null) {
+      const last = endHour();
+      endKey();
+      yield last;
     }
   }
-  if (key !== null) {
-    await endHour();
-    await endKey();
+  const columns = valueColumns(kind);
+  await copyChunks(tx, kind.hourly, ['source_id', 'hour', kind.key, ...columns], lines());
+  if (daily && dailyLines.length) {
+    const chunks = function* () {
+      for (let i = 0; i < dailyLines.length; i += WRITE_BATCH) {
+        yield dailyLines.slice(i, i + WRITE_BATCH).join('');
+      }
+    };
+    await copyChunks(tx, kind.daily, ['source_id', 'day', kind.key, ...columns], chunks());
   }
+  return hourly;
 }
 
 const KINDS = [USAGE_KINDS.vm, USAGE_KINDS.host, USAGE_KINDS.datastore];
@@ -296,9 +358,11 @@ export async function aggregateUsageTs(
 ): Promise<number> {
   const daily = o.daily !== false;
   const d = await dayOf(tx, sourceId, day, tz);
-  const w = new Writer(tx);
-  for (const kind of KINDS) await tiersOfKind(read, w, tx, kind, d, daily);
-  await w.end();
+  let vmRows = 0;
+  for (const kind of KINDS) {
+    const n = await tiersOfKind(read, tx, kind, d, daily);
+    if (kind === USAGE_KINDS.vm) vmRows = n;
+  }
   if (daily) {
     await tx`
       insert into usage_tier_days (source_id, day, period_start, period_end, engine)
@@ -307,5 +371,5 @@ export async function aggregateUsageTs(
         period_start = excluded.period_start, period_end = excluded.period_end,
         engine = excluded.engine, computed_at = now()`;
   }
-  return w.written.get(USAGE_KINDS.vm.hourly) ?? 0;
+  return vmRows;
 }
