@@ -33,21 +33,25 @@ begin
   ) h
   group by 2, h.host_key;
 
+  -- "last" through one numbering of the day's facts (newest first per datastore and hour)
+  -- rather than an ordered array_agg per group, which sorts every tiny group on its own.
   insert into datastore_usage_hourly
-  select p_source_id, date_bin('1 hour', d.snapshot_time, t0), d.datastore_key, count(*)::integer,
+  select p_source_id, d.hour, d.datastore_key, count(*)::integer,
          sum(d.cap - d.free), rollup_ratio(sum(d.cap - d.free), count(*)), max(d.cap - d.free),
-         (array_agg(d.cap - d.free order by d.snapshot_time desc))[1],
+         min(d.cap - d.free) filter (where d.newest = 1),
          sum(d.free), rollup_ratio(sum(d.free), count(*)), min(d.free),
-         (array_agg(d.free order by d.snapshot_time desc))[1],
-         (array_agg(d.cap order by d.snapshot_time desc))[1]
+         min(d.free) filter (where d.newest = 1),
+         min(d.cap) filter (where d.newest = 1)
   from (
-    select snapshot_time, datastore_key,
-           round(capacity_gb::numeric, 3) as cap, round(free_gb::numeric, 3) as free
+    select date_bin('1 hour', snapshot_time, t0) as hour, datastore_key,
+           round(capacity_gb::numeric, 3) as cap, round(free_gb::numeric, 3) as free,
+           row_number() over (partition by datastore_key, date_bin('1 hour', snapshot_time, t0)
+                              order by snapshot_time desc) as newest
     from datastore_facts
     where source_id = p_source_id and snapshot_time >= t0 and snapshot_time < t1
       and capacity_gb is not null and free_gb is not null
   ) d
-  group by 2, d.datastore_key;
+  group by d.hour, d.datastore_key;
   return written;
 end;
 $$;
