@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { runUsageTiers, usageRawPruned } from '../../server/aggregate/usage_run.ts';
 import { pruneUsage } from '../../server/aggregate/usage_retention.ts';
+import { runBenchmark } from '../../server/aggregate/benchmark.ts';
 import { addCapture, addSource, type Fact } from './aggregate_support.ts';
 import { tierRows } from './usage_tiers_support.ts';
 
@@ -225,6 +226,27 @@ for (const engine of ['sql', 'ts'] as const) {
     );
   });
 }
+
+test('the benchmark times the hourly tier: floor, sql and ts rows agree, runs stored as kind usage', async () => {
+  const r = await runBenchmark(db.sql, {
+    kind: 'usage',
+    sourceId: source,
+    period: DAY,
+    tz: 'UTC',
+    reps: 1,
+  });
+  assert.ok(r.parity, JSON.stringify(r.runs));
+  assert.equal(r.runs.map((x) => [x.path, x.rowsOut]).sort(), [['floor', 2], ['sql', 2], [
+    'ts',
+    2,
+  ]]);
+  assert.ok(r.explain?.includes('vm_usage_hourly'), 'the SQL plan');
+  const [s] = await db
+    .sql`select count(*)::int as n from benchmark_runs where kind = 'usage' and run_group = ${r.runGroup}`;
+  assert.is(s.n, 3);
+  // rolled back: the stored tiers are what the last engine run above left
+  assert.is((await rows('vm_usage_hourly')).length, 2);
+});
 
 test('retention: raw usage cleared only for computed days past 7 days; hourly after 90; daily kept', async () => {
   const r = { rawDays: 7, hourlyDays: 90, dailyDays: 0 };
