@@ -33,6 +33,9 @@ test.before(async () => {
     skip: [100],
   });
   await addVmUsage(db.sql, source, 7);
+  // keys with the characters COPY text must escape (the TS engine writes by COPY)
+  await db.sql`update vm_hourly_stats set vm_key = vm_key || ${'\t\\x\n\ry'}
+    where source_id = ${source} and vm_key in ('vm-1', 'vm-2', 'vm-3')`;
   await addSiteFacts(db.sql, { sourceId: source, hosts: 20, datastores: 30, seed: 7 });
 });
 
@@ -76,6 +79,7 @@ for (const day of DAYS) {
     const vm = rows.vm_usage_hourly;
     assert.ok(vm.some((r) => r.samples === '3') && vm.some((r) => r.cpu_samples !== r.samples));
     assert.ok(rows.vm_usage_daily.length > 900, `VMs: ${rows.vm_usage_daily.length}`);
+    assert.ok(rows.vm_usage_daily.some((r) => r.vm_key === 'vm-2\t\\x\n\ry'), 'an escaped key');
   });
 }
 
