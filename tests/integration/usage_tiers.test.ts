@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { runUsageTiers, usageRawPruned } from '../../server/aggregate/usage_run.ts';
 import { pruneUsage } from '../../server/aggregate/usage_retention.ts';
 import { runBenchmark } from '../../server/aggregate/benchmark.ts';
+import { tierFor, usageSeries } from '../../server/aggregate/usage_series.ts';
 import { addCapture, addSource, type Fact } from './aggregate_support.ts';
 import { tierRows } from './usage_tiers_support.ts';
 
@@ -246,6 +247,46 @@ test('the benchmark times the hourly tier: floor, sql and ts rows agree, runs st
   assert.is(s.n, 3);
   // rolled back: the stored tiers are what the last engine run above left
   assert.is((await rows('vm_usage_hourly')).length, 2);
+});
+
+test('usage series: the finest tier covering the start, then the facts past the computed days', async () => {
+  const retention = { rawDays: 7, hourlyDays: 90, dailyDays: 0 };
+  const now = new Date('2026-04-05T00:00:00Z');
+  assert.is(tierFor(new Date('2026-04-01T00:00:00Z'), now, retention), 'capture');
+  assert.is(tierFor(new Date('2026-03-01T00:00:00Z'), now, retention), 'hourly');
+  assert.is(tierFor(new Date('2025-12-01T00:00:00Z'), now, retention), 'daily');
+  const series = (tier: 'capture' | 'hourly' | 'daily') =>
+    usageSeries(db.sql, {
+      object: 'vm',
+      sourceId: source,
+      key: 'a',
+      from: new Date('2026-04-01T00:00:00Z'),
+      to: new Date('2026-04-03T00:00:00Z'),
+      retention,
+      tier,
+    });
+  const brief = (p: Awaited<ReturnType<typeof series>>) =>
+    p.map((x) => [x.t.slice(0, 16), x.tier, x.values.cpu_avg, x.values.cpu_max]);
+  assert.equal(brief(await series('hourly')), [
+    ['2026-04-01T00:00', 'hourly', '200.500000', '301'],
+    ['2026-04-01T01:00', 'hourly', '50.000000', '50'],
+    ['2026-04-02T00:10', 'capture', '7', '7'],
+  ]);
+  assert.equal(brief(await series('daily')), [
+    ['2026-04-01T00:00', 'daily', '150.333333', '301'],
+    ['2026-04-02T00:10', 'capture', '7', '7'],
+  ]);
+  assert.is((await series('capture')).length, 5);
+  const ds = await usageSeries(db.sql, {
+    object: 'datastore',
+    sourceId: source,
+    key: 'd1',
+    from: new Date('2026-04-01T00:00:00Z'),
+    to: new Date('2026-04-02T00:00:00Z'),
+    retention,
+    tier: 'hourly',
+  });
+  assert.equal(ds.map((x) => x.values.free_min), ['300.000', '350.000']);
 });
 
 test('retention: raw usage cleared only for computed days past 7 days; hourly after 90; daily kept', async () => {
