@@ -150,7 +150,9 @@ export function stateFields(vm: CaptureVm): string {
 /**
  * A VM's v2 configuration (the VM_DETAIL_KEYS of details.ts) as the JSON text of the document
  * vm_config_history stores: parts that are null or empty are left out, so a VM whose
- * source said nothing of them (a v1 capture) has the empty document, given as ''.
+ * source said nothing of them (a v1 capture) has the empty document, given as ''. Null fields
+ * of nested objects are left out too (read an absent field as null), as site_object_history
+ * does (jsonb_strip_nulls).
  */
 export function configText(vm: CaptureVm): string {
   let doc: Record<string, unknown> | null = null;
@@ -160,7 +162,12 @@ export function configText(vm: CaptureVm): string {
     if (Array.isArray(value) && value.length === 0) continue;
     (doc ??= {})[name] = value;
   }
-  return doc === null ? '' : JSON.stringify(doc);
+  return doc === null ? '' : JSON.stringify(doc, withoutNulls);
+}
+
+/** A JSON.stringify replacer leaving out object fields that are null (array items stay). */
+function withoutNulls(this: unknown, _key: string, value: unknown): unknown {
+  return value === null && !Array.isArray(this) ? undefined : value;
 }
 
 /**

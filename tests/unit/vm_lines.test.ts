@@ -6,7 +6,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CaptureVm } from '../../agent/capture/schema.ts';
-import { factFields, stateFields, stateHash } from '../../server/ingest/vm_lines.ts';
+import {
+  configText,
+  digestVm,
+  factFields,
+  NO_USAGE,
+  stageLine,
+  stateFields,
+  stateHash,
+  usageFields,
+} from '../../server/ingest/vm_lines.ts';
 
 const test = suite('VM lines: COPY text and state hash');
 
@@ -79,6 +88,45 @@ test('state hashes are the ones already stored (values from the first release of
   assert.ok(
     stateHash('a', 'b') !== stateHash('ab', ''),
     'text moved between the parts changes the hash',
+  );
+});
+
+test('a VM without v2 details (v1) keeps its hash; its configuration document is empty', () => {
+  assert.is(configText(escaped), '');
+  assert.is(digestVm(escaped).hash, 7352628069556323, 'the stored v1 hash');
+  assert.is(digestVm(sparse).hash, 178676690550603);
+  assert.ok(digestVm(sparse).hash !== 0, 'hash is not trivially zero');
+});
+
+test('v2 details: the document holds the non-empty parts, joins the hash, and is staged as jsonb', () => {
+  const withDisk = CaptureVm.parse({
+    ...escaped,
+    disks: [{ label: 'Hard disk 1', capacityMib: 1024, datastore: 'ds-1' }],
+    tools: { status: 'toolsOk' },
+  });
+  const doc = JSON.parse(configText(withDisk));
+  assert.equal(Object.keys(doc), ['disks', 'tools']);
+  assert.equal(
+    doc.disks[0],
+    { label: 'Hard disk 1', capacityMib: 1024, datastore: 'ds-1' },
+    'no nulls',
+  );
+  const a = digestVm(withDisk);
+  assert.ok(a.hash !== digestVm(escaped).hash, 'a configuration changes the hash');
+  const bigger = CaptureVm.parse({
+    ...withDisk,
+    disks: [{ ...withDisk.disks[0], capacityMib: 2048 }],
+  });
+  assert.ok(digestVm(bigger).hash !== a.hash, 'a configuration change changes the hash');
+  // The stage line: facts, state, the document (COPY-escaped), the hash, usage.
+  const fields = stageLine(a).slice(0, -1).split('\t');
+  assert.is(fields.at(-4), String(a.hash));
+  assert.equal(JSON.parse(fields.at(-5)!.replace(/\\\\/g, '\\')), doc);
+  assert.equal(fields.slice(-3).join('\t'), NO_USAGE);
+  assert.is(stageLine(digestVm(escaped)).split('\t').at(-5), '\\N', 'no document: null');
+  assert.is(
+    usageFields({ key: 'k', cpuUsageMhz: 12.6, guestMemoryMib: null, hostMemoryMib: 1e12 }),
+    `13\t\\N\t${2 ** 31 - 1}`,
   );
 });
 
