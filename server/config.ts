@@ -29,6 +29,9 @@ const Env = z.object({
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
   VMLEDGER_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VMLEDGER_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(25),
+  VMLEDGER_USAGE_RAW_DAYS: z.coerce.number().int().min(0).max(3650).default(7),
+  VMLEDGER_USAGE_HOURLY_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
+  VMLEDGER_USAGE_DAILY_DAYS: z.coerce.number().int().min(0).max(36500).default(0),
   VMLEDGER_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   VMLEDGER_REPORT_TZ: z
     .string()
@@ -102,6 +105,15 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     embeddedPgPort: e.VMLEDGER_PG_PORT,
     /** Months of per-capture facts kept (whole months before the current one); 0 keeps them forever. Rollups are always kept. */
     retentionMonths: e.VMLEDGER_RETENTION_MONTHS,
+    /**
+     * Usage history retention in days per tier (0: forever): per-capture usage in the facts,
+     * hourly and daily tiers (server/aggregate/usage_retention.ts).
+     */
+    usageRetention: {
+      rawDays: e.VMLEDGER_USAGE_RAW_DAYS,
+      hourlyDays: e.VMLEDGER_USAGE_HOURLY_DAYS,
+      dailyDays: e.VMLEDGER_USAGE_DAILY_DAYS,
+    },
     /** Days a generated report is kept. */
     reportRetentionDays: e.VMLEDGER_REPORT_RETENTION_DAYS,
     /** Calendar days of rollups are days in this zone. */

@@ -58,6 +58,7 @@ export async function startServer(config: ServerConfig) {
         reportTz: config.reportTz,
         reportRetentionDays: config.reportRetentionDays,
         retentionMonths: config.retentionMonths,
+        usageRetention: config.usageRetention,
         engine: config.aggEngine,
         dailyAt: config.aggDailyAt,
       });

@@ -12,6 +12,7 @@ import { log } from '../log.ts';
 import { addMonths, dayIn, isDay, monthOf } from './period.ts';
 import { allSourceIds, sourceExists, sourcesWithDays, staleDays } from './pending.ts';
 import { type Engine, type Kind, runAggregation } from './run.ts';
+import { runUsageTiers, usageRawPruned } from './usage_run.ts';
 
 export const AGGREGATION_QUEUES = {
   daily: 'aggregate-daily',
@@ -118,7 +119,17 @@ async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
   const engine = d.engine ?? jobs.engine;
   const target = { kind, sourceId: d.sourceId, period: d.period, tz: jobs.reportTz };
   const r = await runAggregation(jobs.sql, engine, target);
-  const result = { engine, rows: r.rowsOut, ms: Math.round(r.ms) };
+  const result: Record<string, unknown> = { engine, rows: r.rowsOut, ms: Math.round(r.ms) };
+  // A day's usage tiers are computed with its daily rollup (docs/aggregation.md, "Usage
+  // tiers"), unless its per-capture usage was pruned since: then they are kept as they are.
+  if (kind === 'daily') {
+    if (await usageRawPruned(jobs.sql, d.sourceId, d.period)) {
+      result.usage = 'kept (raw usage pruned)';
+    } else {
+      const u = await runUsageTiers(jobs.sql, engine, target);
+      result.usage = { vmHourlyRows: u.rowsOut, ms: Math.round(u.ms) };
+    }
+  }
   log.info('aggregated', { kind, sourceId: d.sourceId, period: d.period, ...result });
   if (
     kind === 'daily' && d.cascade && monthOf(d.period) < monthOf(dayIn(new Date(), jobs.reportTz))

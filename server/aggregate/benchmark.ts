@@ -15,11 +15,15 @@ import { periodFingerprint } from './checksum.ts';
 import { runFloor } from './floor.ts';
 import { addMonths, dayBounds, monthOf } from './period.ts';
 import { type Kind, runAggregation } from './run.ts';
+import { runUsageTiers } from './usage_run.ts';
+import { clearUsageHourly, runUsageFloor, usageFingerprint } from './usage_floor.ts';
 
 export type BenchPath = 'sql' | 'ts' | 'floor';
 export const BENCH_PATHS: readonly BenchPath[] = ['floor', 'sql', 'ts'];
+/** What a benchmark times: a daily or monthly rollup, or one day's hourly usage tier. */
+export type BenchKind = Kind | 'usage';
 export type BenchmarkInput = {
-  kind: Kind;
+  kind: BenchKind;
   sourceId: number;
   period: string;
   tz: string;
@@ -45,7 +49,7 @@ export function benchmarkSteps(paths: readonly BenchPath[], reps: number): numbe
 }
 
 async function rowsIn(sql: Sql, i: BenchmarkInput): Promise<number> {
-  if (i.kind === 'daily') {
+  if (i.kind === 'daily' || i.kind === 'usage') {
     const b = await dayBounds(sql, i.period, i.tz);
     const [r] =
       await sql`select count(*)::int as n from vm_hourly_stats where source_id = ${i.sourceId}
@@ -61,14 +65,19 @@ async function rowsIn(sql: Sql, i: BenchmarkInput): Promise<number> {
 
 /** One timed run of `path` in a rolled-back transaction, fingerprinted before the rollback. */
 async function timedRun(sql: Sql, path: BenchPath, i: BenchmarkInput) {
+  if (i.kind === 'usage') return await timedUsageRun(sql, path, i);
+  const kind = i.kind;
   const fingerprint = async (tx: Sql) =>
-    (await periodFingerprint(tx, i.kind, i.sourceId, i.period)).checksum;
+    (await periodFingerprint(tx, kind, i.sourceId, i.period)).checksum;
   if (path !== 'floor') {
     let checksum = '';
     const inspect = async (tx: Sql) => {
       checksum = await fingerprint(tx);
     };
-    return { ...(await runAggregation(sql, path, i, { keep: false, inspect })), checksum };
+    return {
+      ...(await runAggregation(sql, path, { ...i, kind }, { keep: false, inspect })),
+      checksum,
+    };
   }
   return await rolledBack(sql, async (tx) => {
     // Same starting state as the engines after their replace step: the period empty.
@@ -78,9 +87,41 @@ async function timedRun(sql: Sql, path: BenchPath, i: BenchmarkInput) {
       await tx`delete from vm_monthly_rollup where source_id = ${i.sourceId} and month = ${i.period}::date`;
     }
     const started = performance.now();
-    const rowsOut = await runFloor(tx, i.kind, i.sourceId, i.period, i.tz);
+    const rowsOut = await runFloor(tx, kind, i.sourceId, i.period, i.tz);
     const ms = performance.now() - started;
     return { ms, rowsOut, checksum: await fingerprint(tx) };
+  });
+}
+
+/**
+ * One timed run of the hourly usage tier: an engine (hourly tier alone) or the floor, rolled
+ * back, fingerprinted over the day's VM hourly rows (what the floor writes too). The tier
+ * tables are vacuumed (untimed) before each run.
+ */
+async function timedUsageRun(sql: Sql, path: BenchPath, i: BenchmarkInput) {
+  // Each run inserts a day of hourly rows and rolls back: without a vacuum the dead rows pile
+  // up in the table and its key index, and every later run (its delete, its inserts' unique
+  // checks) wades through all earlier runs' rows. Vacuumed first, every run starts alike.
+  await sql`vacuum vm_usage_hourly, host_usage_hourly, datastore_usage_hourly`;
+  const target = { sourceId: i.sourceId, period: i.period, tz: i.tz };
+  if (path !== 'floor') {
+    let checksum = '';
+    const inspect = async (tx: Sql) => {
+      checksum = (await usageFingerprint(tx, i.sourceId, i.period, i.tz)).checksum;
+    };
+    const r = await runUsageTiers(sql, path, target, { hourlyOnly: true, keep: false, inspect });
+    return { ...r, checksum };
+  }
+  return await rolledBack(sql, async (tx) => {
+    await clearUsageHourly(tx, i.sourceId, i.period, i.tz);
+    const started = performance.now();
+    const rowsOut = await runUsageFloor(tx, i.sourceId, i.period, i.tz);
+    const ms = performance.now() - started;
+    return {
+      ms,
+      rowsOut,
+      checksum: (await usageFingerprint(tx, i.sourceId, i.period, i.tz)).checksum,
+    };
   });
 }
 
@@ -150,6 +191,8 @@ async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
       );
       if (i.kind === 'daily') {
         await tx`select aggregate_daily(${i.sourceId}, ${i.period}::date, ${i.tz})`;
+      } else if (i.kind === 'usage') {
+        await tx`select aggregate_usage_hourly(${i.sourceId}, ${i.period}::date, ${i.tz})`;
       } else await tx`select aggregate_monthly(${i.sourceId}, ${i.period}::date, ${i.tz})`;
       return notices.join('\n\n');
     });
@@ -170,7 +213,12 @@ async function explainTsPath(sql: Sql, i: BenchmarkInput): Promise<string> {
     ...AUTO_EXPLAIN,
   });
   try {
-    await runAggregation(two as unknown as Sql, 'ts', i, { keep: false });
+    if (i.kind === 'usage') {
+      const target = { sourceId: i.sourceId, period: i.period, tz: i.tz };
+      await runUsageTiers(two as unknown as Sql, 'ts', target, { hourlyOnly: true, keep: false });
+    } else {await runAggregation(two as unknown as Sql, 'ts', { ...i, kind: i.kind }, {
+        keep: false,
+      });}
     // The engine's own statements: not the advisory lock, not postgres.js's type lookup.
     return notices.filter((n) =>
       /Query Text:/.test(n) && !/pg_advisory_xact_lock|pg_catalog\.pg_type/.test(n)

@@ -37,7 +37,7 @@ export const BENCHMARK_QUEUE = 'benchmark';
 /** What a benchmark request carries (the API's JSON body; the page form is read into it). */
 export const BenchmarkStart = z
   .object({
-    kind: z.enum(['daily', 'monthly']),
+    kind: z.enum(['daily', 'monthly', 'usage']).describe("usage: one day's hourly usage tier"),
     source: SourceId,
     period: Month,
     reps: z.number().int().min(1).max(20).default(3),
@@ -63,8 +63,8 @@ export async function startBenchmark(
   actor: Actor,
 ): Promise<{ id: string; jobId: string; state: 'queued' }> {
   assertJobs(jobs);
-  if (b.kind === 'daily' && !isDay(b.period)) {
-    throw new AppError('invalid_request', 'period: a daily benchmark needs a day YYYY-MM-DD', {
+  if (b.kind !== 'monthly' && !isDay(b.period)) {
+    throw new AppError('invalid_request', `period: a ${b.kind} benchmark needs a day YYYY-MM-DD`, {
       issues: [{ path: 'period', message: 'must be a day' }],
     });
   }

@@ -8,6 +8,7 @@
 import { PgBoss, type Queue, type ScheduleOptions } from 'pg-boss';
 import type { Sql } from '../db/connect.ts';
 import type { Engine } from '../aggregate/run.ts';
+import { USAGE_RETENTION, type UsageRetention } from '../aggregate/usage_retention.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
@@ -51,6 +52,8 @@ export type JobsOptions = JobSettings & {
   features: JobFeature[];
   /** Months of facts kept by maintenance (VMLEDGER_RETENTION_MONTHS; 0, the default: forever). */
   retentionMonths?: number;
+  /** Usage tier retention applied by maintenance (VMLEDGER_USAGE_*_DAYS; default 7 / 90 / forever). */
+  usageRetention?: UsageRetention;
   /** Run workers on this node (default true). */
   workers?: boolean;
   /** Install cron schedules (default true). */
@@ -68,6 +71,7 @@ export type Jobs = JobSettings & {
   /** Every queue of every feature: the one queue registry (GET /jobs and the Jobs page list them). */
   queues: string[];
   retentionMonths: number;
+  usageRetention: UsageRetention;
   /** This node's metrics; workers registered with jobs/instrument.ts#work count runs here. */
   metrics: Metrics;
   stop(): Promise<void>;
@@ -111,6 +115,7 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     reportTz: o.reportTz,
     reportRetentionDays: o.reportRetentionDays,
     retentionMonths: o.retentionMonths ?? 0,
+    usageRetention: o.usageRetention ?? USAGE_RETENTION,
     engine: o.engine,
     dailyAt: o.dailyAt,
     metrics: o.metrics ?? createMetrics(),

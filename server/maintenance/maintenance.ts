@@ -1,10 +1,12 @@
 /**
  * Storage maintenance: fact partitions created ahead of time, fact partitions past the
  * retention dropped (rollups, lifecycle and totals are kept), per-capture host and
- * datastore facts past the retention deleted, expired sessions removed. Idempotent.
+ * datastore facts past the retention deleted, usage tiers pruned to their retention
+ * (server/aggregate/usage_retention.ts), expired sessions removed. Idempotent.
  */
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
+import { pruneUsage, type UsageRetention } from '../aggregate/usage_retention.ts';
 
 /** The first instant kept: the start of the month `months` months before `now`'s month (UTC). */
 export function retentionCutoff(now: Date, months: number): Date {
@@ -14,7 +16,13 @@ export function retentionCutoff(now: Date, months: number): Date {
 /** Runs maintenance; `retentionMonths` 0 keeps facts forever. */
 export async function runMaintenance(
   sql: Sql,
-  o: { retentionMonths: number; aheadMonths?: number; now?: Date },
+  o: {
+    retentionMonths: number;
+    /** Usage tier retention (server/aggregate/usage_retention.ts); left out: no usage pruning. */
+    usage?: UsageRetention;
+    aheadMonths?: number;
+    now?: Date;
+  },
 ) {
   const now = o.now ?? new Date();
   const r = {
@@ -23,6 +31,7 @@ export async function runMaintenance(
     hostFactsDeleted: 0,
     datastoreFactsDeleted: 0,
     sessionsDeleted: 0,
+    usage: null as Awaited<ReturnType<typeof pruneUsage>> | null,
   };
   for (let m = 0; m <= (o.aheadMonths ?? 2); m++) {
     const at = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + m, 1));
@@ -43,6 +52,7 @@ export async function runMaintenance(
       });
     }
   }
+  if (o.usage) r.usage = await pruneUsage(sql, o.usage, now);
   r.sessionsDeleted = (await sql`delete from sessions where expires_at < now()`).count;
   // (`session` in a field name is redacted by the logger, hence expiredLogins.)
   const { sessionsDeleted: expiredLogins, ...rest } = r;

@@ -23,7 +23,11 @@ export const maintenanceFeature: JobFeature = {
       jobs,
       MAINTENANCE_QUEUE,
       { batchSize: 1, pollingIntervalSeconds },
-      () => runMaintenance(jobs.sql, { retentionMonths: jobs.retentionMonths }),
+      () =>
+        runMaintenance(jobs.sql, {
+          retentionMonths: jobs.retentionMonths,
+          usage: jobs.usageRetention,
+        }),
     );
   },
 };
