@@ -10,7 +10,14 @@ import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { CaptureTotalsSum } from './capture_totals.ts';
 import type { CaptureComparison } from './source_state.ts';
-import { FACT_COLUMNS, STAGE_COLUMNS, stageLine, type VmDigest } from './vm_lines.ts';
+import {
+  FACT_COLUMNS,
+  NO_USAGE,
+  STAGE_COLUMNS,
+  stageLine,
+  usageByKey,
+  type VmDigest,
+} from './vm_lines.ts';
 
 /**
  * Streams COPY text into `table`. `chunks` is consumed lazily, so the lines of one chunk
@@ -79,6 +86,7 @@ export async function copyFactsPickingChanges(
   totals: CaptureTotalsSum,
 ): Promise<string[]> {
   const prefix = `${sourceId}\t${capture.capturedAt}\t${capture.captureId}\t`;
+  const usage = usageByKey(capture.usage);
   const changed: string[] = [];
   function* chunks(): Generator<string> {
     for (const part of parts) {
@@ -88,7 +96,7 @@ export async function copyFactsPickingChanges(
         if (comparison.mustStage(vm.key, vm.sourceVmId, vm.hash)) {
           changed.push(stageLine(vm));
         }
-        out += `${prefix}${vm.facts}\n`;
+        out += `${prefix}${vm.facts}\t${usage.get(vm.key) ?? NO_USAGE}\n`;
       }
       yield out;
     }
@@ -109,8 +117,13 @@ export async function stageLines(tx: Sql, lines: string[]): Promise<void> {
       is_template boolean not null, vcpu integer not null, ram_mb integer not null,
       provisioned_disk_gb numeric(16, 3) not null, used_disk_gb numeric(16, 3), datacenter text, cluster text,
       host text, resource_pool text, folder text, guest_os text, bios_uuid text, instance_uuid text,
-      ip_addresses text[] not null, tags text[] not null, annotation text, created_at timestamptz, state_hash bigint
+      ip_addresses text[] not null, tags text[] not null, annotation text, created_at timestamptz, config jsonb,
+      state_hash bigint, cpu_usage_mhz integer, guest_memory_mib integer, host_memory_mib integer
     ) on commit delete rows`;
+  // The capture's site objects as history documents: filled by ingest_apply_capture.
+  await tx`
+    create temp table if not exists site_stage (kind text not null, key text not null, doc jsonb not null)
+    on commit delete rows`;
   if (lines.length === 0) return;
   await copyInto(tx, 'capture_stage', STAGE_COLUMNS, inChunks(lines));
 }

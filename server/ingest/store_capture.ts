@@ -22,7 +22,7 @@ import {
   sourceStateCache,
 } from './source_state.ts';
 import { copyFactsPickingChanges, stageLines } from './stage.ts';
-import { stageLine } from './vm_lines.ts';
+import { NO_USAGE, stageLine, usageByKey } from './vm_lines.ts';
 import { vmTextMemos } from './vm_text_memo.ts';
 
 export type StoreResult = {
@@ -175,15 +175,19 @@ export async function storeCapture(
         kept.sourceId = source.id;
         kept.state = state;
       } else {
+        const usage = usageByKey(capture.usage);
         staged = vms.all(memos.use(source.id)).map((vm) => {
           totals.add(vm);
-          return stageLine(vm);
+          return stageLine(vm, usage.get(vm.key) ?? NO_USAGE);
         });
       }
       await stageLines(tx, staged);
       const [{ outcome }] = await tx`
         select ingest_apply_capture(${source.id}, ${capture.captureId}, ${capture.capturedAt}, ${capture.complete},
           ${tx.json(capture.events)}, ${tx.json(capture.hosts)}, ${tx.json(capture.datastores)},
+          ${tx.json(capture.clusters)}, ${tx.json(capture.resourcePools)}, ${
+        tx.json(capture.networks)
+      },
           ${tx.json(totals.result())}, ${leftOut}::text[]) as outcome`;
       const [{ generation }] = await tx`
         with bump as (

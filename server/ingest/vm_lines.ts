@@ -1,9 +1,11 @@
 /**
  * A captured VM as COPY text, in the two shapes ingest writes: a fact row of
  * vm_hourly_stats and a row of the capture_stage temp table (the fact fields followed by
- * the inventory-only fields and a state hash). Both start with the same fields in the
- * same order, so each VM's text is built once.
+ * the inventory-only fields, the v2 configuration document and a state hash). Both start
+ * with the same fields in the same order, so each VM's text is built once. The capture's
+ * usage (by VM key, apart from the VM) ends both lines: usageFields().
  */
+import { VM_DETAIL_KEYS, type VmUsage } from '../../agent/capture/details.ts';
 import { type CaptureVm, vmReferenceIssues } from '../../agent/capture/schema.ts';
 
 /** The columns of factFields() after the VM's key: a fact row and a stage row share them. */
@@ -24,10 +26,23 @@ const VM_COLUMNS = [
   'guest_os',
 ];
 
-/** vm_hourly_stats columns in COPY order: the capture's prefix, then those of factFields(). */
-export const FACT_COLUMNS = ['source_id', 'snapshot_time', 'capture_id', 'vm_key', ...VM_COLUMNS];
+/** The columns of usageFields(): the capture's `usage` of the VM, apart from its record. */
+const USAGE_COLUMNS = ['cpu_usage_mhz', 'guest_memory_mib', 'host_memory_mib'];
 
-/** capture_stage columns in COPY order: those of factFields(), of stateFields(), the hash of both. */
+/** vm_hourly_stats columns in COPY order: the capture's prefix, then factFields(), usageFields(). */
+export const FACT_COLUMNS = [
+  'source_id',
+  'snapshot_time',
+  'capture_id',
+  'vm_key',
+  ...VM_COLUMNS,
+  ...USAGE_COLUMNS,
+];
+
+/**
+ * capture_stage columns in COPY order: those of factFields(), of stateFields(), the
+ * configuration document, the hash of all three, then usageFields().
+ */
 export const STAGE_COLUMNS = [
   'key',
   ...VM_COLUMNS,
@@ -37,8 +52,28 @@ export const STAGE_COLUMNS = [
   'tags',
   'annotation',
   'created_at',
+  'config',
   'state_hash',
+  ...USAGE_COLUMNS,
 ];
+
+/** usageFields() of a VM the capture's `usage` says nothing of. */
+export const NO_USAGE = '\\N\t\\N\t\\N';
+
+/**
+ * A VM's usage as stored (whole MHz and MiB, as vSphere reports them), tab-separated. The
+ * columns are integers: a value past 2^31 - 1 (2 PiB of memory, 2 THz) is stored as that.
+ */
+export function usageFields(usage: VmUsage): string {
+  return [usage.cpuUsageMhz, usage.guestMemoryMib, usage.hostMemoryMib]
+    .map((v) => (v === null ? '\\N' : String(Math.min(Math.round(v), 2 ** 31 - 1))))
+    .join('\t');
+}
+
+/** The usage fields of each VM of a capture, by key (VMs without usage: NO_USAGE). */
+export function usageByKey(usage: readonly VmUsage[]): Map<string, string> {
+  return new Map(usage.map((u) => [u.key, usageFields(u)]));
+}
 
 const SPECIAL = /[\\\t\n\r]/;
 
@@ -113,11 +148,27 @@ export function stateFields(vm: CaptureVm): string {
 }
 
 /**
+ * A VM's v2 configuration (the VM_DETAIL_KEYS of details.ts) as the JSON text of the document
+ * vm_config_history stores: parts that are null or empty are left out, so a VM whose
+ * source said nothing of them (a v1 capture) has the empty document, given as ''.
+ */
+export function configText(vm: CaptureVm): string {
+  let doc: Record<string, unknown> | null = null;
+  for (const name of VM_DETAIL_KEYS) {
+    const value = vm[name];
+    if (value === null || value === undefined) continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    (doc ??= {})[name] = value;
+  }
+  return doc === null ? '' : JSON.stringify(doc);
+}
+
+/**
  * A 53-bit hash (cyrb53) of a VM's captured state text. Stored with the inventory row, it
  * lets ingest skip VMs whose state is unchanged without reading their rows; a collision
  * (odds ~2^-53 per changed VM) would leave one inventory row one capture behind.
  */
-export function stateHash(factText: string, stateText: string): number {
+export function stateHash(factText: string, stateText: string, configText = ''): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   // The loop is written out for each part: as one closure it took ~30% longer.
@@ -136,14 +187,27 @@ export function stateHash(factText: string, stateText: string): number {
   }
   h1 = Math.imul(h1 ^ 9, 2654435761);
   h2 = Math.imul(h2 ^ 9, 1597334677);
+  // The configuration only when there is one: a v1 VM's hash is what it always was, so
+  // stored inventory rows are not all rewritten once after the upgrade.
+  if (configText !== '') {
+    for (let i = 0; i < configText.length; i++) {
+      const ch = configText.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ 9, 2654435761);
+    h2 = Math.imul(h2 ^ 9, 1597334677);
+  }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-/** The capture_stage line of a VM. */
-export function stageLine(vm: VmDigest): string {
-  return `${vm.facts}\t${vm.state}\t${vm.hash}\n`;
+/** The capture_stage line of a VM, with its usage fields (NO_USAGE when its facts are COPYed apart). */
+export function stageLine(vm: VmDigest, usage = NO_USAGE): string {
+  return `${vm.facts}\t${vm.state}\t${
+    vm.config === '' ? '\\N' : field(vm.config)
+  }\t${vm.hash}\t${usage}\n`;
 }
 
 /**
@@ -157,12 +221,15 @@ export type VmDigest = Readonly<ReturnType<typeof digestVm>>;
 export function digestVm(vm: CaptureVm) {
   const facts = factFields(vm);
   const state = stateFields(vm);
+  const config = configText(vm);
   return {
     key: vm.key,
     sourceVmId: vm.sourceVmId,
     facts,
     state,
-    hash: stateHash(facts, state),
+    /** The configuration document's JSON text; '' when empty (stored as no row). */
+    config,
+    hash: stateHash(facts, state, config),
     isTemplate: vm.isTemplate,
     poweredOn: vm.powerState === 'poweredOn',
     vcpu: vm.vcpu,

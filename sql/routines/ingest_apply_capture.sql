@@ -1,6 +1,11 @@
+-- The signature before migration 0008's history (clusters, pools and networks came in).
+drop function if exists ingest_apply_capture(integer, uuid, timestamptz, boolean, jsonb, jsonb, jsonb, jsonb, text[]);
+
 -- Applies one capture to the canonical tables, inside the caller's ingest transaction:
 -- facts, lifecycle, events, live inventory, reconcile (deletions and reappearances),
--- hosts and datastores, source totals and the snapshot registry. Set-based statements only.
+-- hosts and datastores, source totals, the snapshot registry, and the change-only history
+-- of VM configuration and site objects (migration 0008). Set-based statements, but for the
+-- history rows a late capture splits (a loop over those only).
 --
 -- Two ways in (server/ingest/store_capture.ts):
 --  * p_left_out is null: the temp table capture_stage holds every VM of the capture; the
@@ -18,7 +23,13 @@
 --  * deletion follows captured-at order: only the newest complete capture of a source
 --    deletes by absence; a late capture's VMs that no later complete capture saw are
 --    marked deleted at that later capture;
---  * an incomplete capture never deletes.
+--  * an incomplete capture never deletes (VMs) nor closes (site objects' history);
+--  * history: a capture newer than its source's newest closes the current row whose
+--    document it changes and opens one with its own; a late capture at T whose document
+--    differs from the row valid at T splits that row: [from, T) old, [T, N) its own,
+--    [N, to) old again, N being the source's next capture after T (the old document is the
+--    one that capture saw, as far as history knows). In a gap (no row valid at T) its row
+--    runs [T, least(next row, N)). Late captures never close site objects.
 --
 -- Last-seen times (see migration 0006): a VM with in_newest_capture has last seen the
 -- source's newest capture; only the others store their last-seen time.
@@ -30,6 +41,9 @@ create or replace function ingest_apply_capture(
   p_events      jsonb,
   p_hosts       jsonb,
   p_datastores  jsonb,
+  p_clusters    jsonb,
+  p_pools       jsonb,
+  p_networks    jsonb,
   -- {"vms", "poweredOn", "templates", "vcpu", "memoryMib", "provisionedDiskGib"} (templates excluded from sizing)
   p_totals      jsonb,
   p_left_out    text[]
@@ -43,6 +57,9 @@ declare
   v_deleted     integer := 0;
   v_reappeared  integer := 0;
   v_next_complete record;
+  v_next        timestamptz;  -- a late capture's source's next capture
+  v_after       timestamptz;
+  r             record;
 begin
   select last_capture_at into v_prev from sources where id = p_source_id;
   v_late := v_prev is not null and p_at < v_prev;
@@ -54,9 +71,11 @@ begin
     analyze capture_stage;
   else
     insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
-      is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os)
+      is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os,
+      cpu_usage_mhz, guest_memory_mib, host_memory_mib)
     select p_source_id, key, p_at, p_capture_id, source_vm_id, name, power_state, is_template, vcpu, ram_mb,
-      provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os
+      provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os,
+      cpu_usage_mhz, guest_memory_mib, host_memory_mib
     from capture_stage;
   end if;
 
@@ -220,10 +239,13 @@ begin
   end if;
 
   -- 9. Hosts and datastores: per-capture facts always, latest state forward only.
-  insert into host_facts (source_id, host_key, snapshot_time, connection_state, power_state, cpu_cores, cpu_mhz, memory_mb)
-  select p_source_id, h.key, p_at, h."connectionState", h."powerState", h."cpuCores", h."cpuMhz", h."memoryMib"
+  insert into host_facts (source_id, host_key, snapshot_time, connection_state, power_state, cpu_cores, cpu_mhz, memory_mb,
+    cpu_usage_mhz, memory_usage_mib)
+  select p_source_id, h.key, p_at, h."connectionState", h."powerState", h."cpuCores", h."cpuMhz", h."memoryMib",
+    h."cpuUsageMhz", h."memoryUsageMib"
   from jsonb_to_recordset(coalesce(p_hosts, '[]')) as h(key text, "connectionState" text, "powerState" text,
-    "cpuCores" integer, "cpuMhz" double precision, "memoryMib" double precision)
+    "cpuCores" integer, "cpuMhz" double precision, "memoryMib" double precision, "cpuUsageMhz" double precision,
+    "memoryUsageMib" double precision)
   on conflict do nothing;
   insert into host_inventory as hi (source_id, host_key, name, datacenter, cluster, connection_state, power_state,
     cpu_cores, cpu_mhz, memory_mb, version, last_seen_at)
@@ -238,10 +260,11 @@ begin
     version = excluded.version, last_seen_at = excluded.last_seen_at
   where hi.last_seen_at <= excluded.last_seen_at;
 
-  insert into datastore_facts (source_id, datastore_key, snapshot_time, capacity_gb, free_gb, accessible)
-  select p_source_id, d.key, p_at, d."capacityGib", d."freeGib", d.accessible
+  insert into datastore_facts (source_id, datastore_key, snapshot_time, capacity_gb, free_gb, accessible, uncommitted_gib,
+    vm_count)
+  select p_source_id, d.key, p_at, d."capacityGib", d."freeGib", d.accessible, d."uncommittedGib", d."vmCount"
   from jsonb_to_recordset(coalesce(p_datastores, '[]')) as d(key text, "capacityGib" double precision,
-    "freeGib" double precision, accessible boolean)
+    "freeGib" double precision, accessible boolean, "uncommittedGib" double precision, "vmCount" integer)
   on conflict do nothing;
   insert into datastore_inventory as di (source_id, datastore_key, name, type, capacity_gb, free_gb, accessible, last_seen_at)
   select p_source_id, d.key, d.name, d.type, d."capacityGib", d."freeGib", d.accessible, p_at
@@ -260,6 +283,107 @@ begin
     (p_totals->>'provisionedDiskGib')::numeric);
   insert into snapshot_registry (kind, source_id, period_start, period_end, row_count, capture_id, complete)
   values ('capture', p_source_id, p_at, p_at, (p_totals->>'rows')::integer, p_capture_id, p_complete);
+
+  -- 11. Change-only history (migration 0008). VM configuration: the stage holds every VM
+  --     whose state hash changed (the hash covers the document), so a VM whose configuration
+  --     is unchanged costs nothing on the fast way. An empty document ({}: a v1 VM) is no row.
+  --     Site objects: the capture's hosts, datastores, clusters, pools and networks minus
+  --     what moves every capture (kept in host_facts and datastore_facts above), nulls left out.
+  insert into site_stage (kind, key, doc)
+  select distinct on (o.kind, o.key) o.kind, o.key, jsonb_strip_nulls(o.doc)
+  from (
+    select 'host' as kind, e->>'key' as key, e - 'key' - 'cpuUsageMhz' - 'memoryUsageMib' as doc, n
+    from jsonb_array_elements(coalesce(p_hosts, '[]')) with ordinality as t(e, n)
+    union all
+    select 'datastore', e->>'key', e - 'key' - 'freeGib' - 'uncommittedGib' - 'vmCount', n
+    from jsonb_array_elements(coalesce(p_datastores, '[]')) with ordinality as t(e, n)
+    union all
+    select 'cluster', e->>'key', e - 'key', n from jsonb_array_elements(coalesce(p_clusters, '[]')) with ordinality as t(e, n)
+    union all
+    select 'resourcePool', e->>'key', e - 'key', n from jsonb_array_elements(coalesce(p_pools, '[]')) with ordinality as t(e, n)
+    union all
+    select 'network', e->>'key', e - 'key', n from jsonb_array_elements(coalesce(p_networks, '[]')) with ordinality as t(e, n)
+  ) o
+  order by o.kind, o.key, o.n desc;
+
+  if not v_late then
+    update vm_config_history c set valid_to = p_at
+    from capture_stage s
+    where c.source_id = p_source_id and c.vm_key = s.key and c.valid_to is null and c.config is distinct from s.config;
+    insert into vm_config_history (source_id, vm_key, valid_from, capture_id, config)
+    select p_source_id, s.key, p_at, p_capture_id, s.config
+    from capture_stage s
+    where s.config is not null and not exists (
+      select 1 from vm_config_history c where c.source_id = p_source_id and c.vm_key = s.key and c.valid_to is null);
+
+    -- Changed objects are closed; a complete capture also closes those it no longer holds.
+    update site_object_history h set valid_to = p_at
+    where h.source_id = p_source_id and h.valid_to is null
+      and not exists (select 1 from site_stage o where o.kind = h.kind and o.key = h.object_key and o.doc = h.doc)
+      and (p_complete or exists (select 1 from site_stage o where o.kind = h.kind and o.key = h.object_key));
+    insert into site_object_history (source_id, kind, object_key, valid_from, capture_id, doc)
+    select p_source_id, o.kind, o.key, p_at, p_capture_id, o.doc
+    from site_stage o
+    where not exists (select 1 from site_object_history h where h.source_id = p_source_id and h.kind = o.kind
+      and h.object_key = o.key and h.valid_to is null);
+  else
+    select coalesce(min(captured_at), v_prev) into v_next from captures where source_id = p_source_id and captured_at > p_at;
+    -- The rows a late capture changes: the latest row from before it, if valid at its time.
+    for r in
+      select s.key, s.config as doc, c.valid_from as c_from, c.valid_to as c_to, c.config as c_doc, c.capture_id as c_capture
+      from capture_stage s
+      left join lateral (
+        select h.valid_from, h.valid_to, h.config, h.capture_id from vm_config_history h
+        where h.source_id = p_source_id and h.vm_key = s.key and h.valid_from <= p_at
+        order by h.valid_from desc limit 1
+      ) c on c.valid_to is null or c.valid_to > p_at
+      where c.config is distinct from s.config
+    loop
+      if r.c_from is not null then
+        update vm_config_history set valid_to = p_at
+        where source_id = p_source_id and vm_key = r.key and valid_from = r.c_from;
+        if r.doc is not null then
+          insert into vm_config_history (source_id, vm_key, valid_from, valid_to, capture_id, config)
+          values (p_source_id, r.key, p_at, least(r.c_to, v_next), p_capture_id, r.doc);
+        end if;
+        if r.c_to is null or v_next < r.c_to then
+          insert into vm_config_history (source_id, vm_key, valid_from, valid_to, capture_id, config)
+          values (p_source_id, r.key, v_next, r.c_to, r.c_capture, r.c_doc);
+        end if;
+      else
+        select min(valid_from) into v_after from vm_config_history
+        where source_id = p_source_id and vm_key = r.key and valid_from > p_at;
+        insert into vm_config_history (source_id, vm_key, valid_from, valid_to, capture_id, config)
+        values (p_source_id, r.key, p_at, least(v_after, v_next), p_capture_id, r.doc);
+      end if;
+    end loop;
+    for r in
+      select o.kind, o.key, o.doc, c.valid_from as c_from, c.valid_to as c_to, c.doc as c_doc, c.capture_id as c_capture
+      from site_stage o
+      left join lateral (
+        select h.valid_from, h.valid_to, h.doc, h.capture_id from site_object_history h
+        where h.source_id = p_source_id and h.kind = o.kind and h.object_key = o.key and h.valid_from <= p_at
+        order by h.valid_from desc limit 1
+      ) c on c.valid_to is null or c.valid_to > p_at
+      where c.doc is distinct from o.doc
+    loop
+      if r.c_from is not null then
+        update site_object_history set valid_to = p_at
+        where source_id = p_source_id and kind = r.kind and object_key = r.key and valid_from = r.c_from;
+        insert into site_object_history (source_id, kind, object_key, valid_from, valid_to, capture_id, doc)
+        values (p_source_id, r.kind, r.key, p_at, least(r.c_to, v_next), p_capture_id, r.doc);
+        if r.c_to is null or v_next < r.c_to then
+          insert into site_object_history (source_id, kind, object_key, valid_from, valid_to, capture_id, doc)
+          values (p_source_id, r.kind, r.key, v_next, r.c_to, r.c_capture, r.c_doc);
+        end if;
+      else
+        select min(valid_from) into v_after from site_object_history
+        where source_id = p_source_id and kind = r.kind and object_key = r.key and valid_from > p_at;
+        insert into site_object_history (source_id, kind, object_key, valid_from, valid_to, capture_id, doc)
+        values (p_source_id, r.kind, r.key, p_at, least(v_after, v_next), p_capture_id, r.doc);
+      end if;
+    end loop;
+  end if;
 
   return jsonb_build_object('late', v_late, 'deleted', v_deleted, 'reappeared', v_reappeared);
 end;
