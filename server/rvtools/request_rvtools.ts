@@ -21,7 +21,7 @@ export const RvtoolsRequest = z.strictObject({
     'a source id: the workbook shows that source alone (default: every source)',
   ),
   asOf: z.iso.datetime({ offset: true }).optional().describe(
-    "an instant: each source as its newest capture at or before it showed it (default: now, the current inventory)",
+    'an instant: each source as its newest capture at or before it showed it (default: now, the current inventory)',
   ),
   format: z.enum(REPORT_FORMATS).default('xlsx').describe(
     'xlsx, or csv: a zip with one CSV file per tab (RVTools "export all to CSV")',
@@ -60,9 +60,9 @@ export async function requestRvtools(
   if (scope.sources.length === 0) {
     throw new AppError(
       'not_found',
-      `no capture${sourceId === null ? '' : ` of source ${sourceId}`} at or before ${
-        asOf.toISOString()
-      }`,
+      `no capture${
+        sourceId === null ? '' : ` of source ${sourceId}`
+      } at or before ${asOf.toISOString()}`,
     );
   }
   const period = asOf.toISOString().replace(/\.\d{3}Z$/, 'Z');

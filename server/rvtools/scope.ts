@@ -68,7 +68,9 @@ export function scopeRows(sql: Sql, scope: Scope) {
   const s = scope.sources;
   return sql`(
     select * from unnest(
-      ${s.map((x) => x.sourceId)}::integer[], ${s.map((x) => x.capturedAt)}::timestamptz[],
+      ${s.map((x) => x.sourceId)}::integer[], ${
+    s.map((x) => x.capturedAt.toISOString())
+  }::timestamptz[],
       ${s.map((x) => x.name)}::text[], ${s.map((x) => x.externalId)}::text[],
       ${s.map((x) => x.kind)}::text[], ${s.map((x) => x.version)}::text[]
     ) as scope (source_id, t, source, source_uuid, source_kind, source_version)

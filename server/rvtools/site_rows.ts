@@ -140,19 +140,22 @@ export function vPortRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
     order by o.source, o.source_id, h.host nulls first, o.doc->>'name', o.object_key`.cursor(BATCH);
 }
 
-/** Distributed switches: their port groups grouped by switch. */
+/** Distributed switches: their port groups grouped by switch, hosts and VMs summed up. */
 export function dvSwitchRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
   return sql`
-    ${objectsAt(sql, scope, 'network')}
-    select o.doc->>'switchName' as switch, min(o.doc->>'datacenter') as datacenter,
-           (select string_agg(distinct h, ', ') from o o2, jsonb_array_elements_text(o2.doc->'hostNames') h
-             where o2.source_id = o.source_id and o2.doc->>'kind' = 'distributed'
-               and o2.doc->>'switchName' is not distinct from o.doc->>'switchName') as host_members,
-           count(*)::integer as port_groups, sum((o.doc->>'vmCount')::integer) as vm_count,
-           o.source, o.source_uuid
-    from o where o.doc->>'kind' = 'distributed'
-    group by o.source, o.source_uuid, o.source_id, o.doc->>'switchName'
-    order by o.source, o.source_id, o.doc->>'switchName'`.cursor(BATCH);
+    ${objectsAt(sql, scope, 'network')},
+    dv as (
+      select o.source, o.source_uuid, o.source_id, o.doc->>'switchName' as switch,
+             o.doc->'hostNames' as host_names, (o.doc->>'vmCount')::integer as vm_count
+      from o where o.doc->>'kind' = 'distributed'
+    )
+    select dv.switch,
+           (select string_agg(distinct h, ', ') from dv d2, jsonb_array_elements_text(d2.host_names) h
+             where d2.source_id = dv.source_id and d2.switch is not distinct from dv.switch) as host_members,
+           count(*)::integer as port_groups, sum(dv.vm_count)::integer as vm_count, dv.source, dv.source_uuid
+    from dv
+    group by dv.source, dv.source_uuid, dv.source_id, dv.switch
+    order by dv.source, dv.source_id, dv.switch`.cursor(BATCH);
 }
 
 export function dvPortRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
@@ -161,7 +164,9 @@ export function dvPortRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
     select o.doc->>'name' as port, o.doc->>'switchName' as switch, o.doc->>'vlanId' as vlan,
            o.doc->>'vmCount' as vm_count, o.object_key, o.source, o.source_uuid
     from o where o.doc->>'kind' = 'distributed'
-    order by o.source, o.source_id, o.doc->>'switchName', o.doc->>'name', o.object_key`.cursor(BATCH);
+    order by o.source, o.source_id, o.doc->>'switchName', o.doc->>'name', o.object_key`.cursor(
+    BATCH,
+  );
 }
 
 /**

@@ -348,7 +348,6 @@ export const V_PORT = tab('vPort', [
 
 export const DV_SWITCH = tab('dvSwitch', [
   col.text('switch', 'Switch', 18),
-  col.text('datacenter', 'Datacenter', 14),
   col.text('host_members', 'Host members', 30),
   col.int('port_groups', '# Port groups'),
   col.int('vm_count', '# VMs'),
