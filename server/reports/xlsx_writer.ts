@@ -12,6 +12,8 @@ import { type Column, type ColumnType, numFmtOf, TYPE_DEFAULTS, widthOf } from '
 import { breathe, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 
 type Sheet = ExcelJS.Worksheet & { commit(): void };
+/** exceljs's Row has a style object of its own, absent from its typings. */
+type StyledRow = ExcelJS.Row & { style: Partial<ExcelJS.Style> };
 
 /** A cell value for exceljs from a query value of the column's type. */
 function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
@@ -104,13 +106,24 @@ export function createXlsxWriter(out: Writable): ReportWriter {
         style: numFmtOf(c) ? { numFmt: numFmtOf(c) } : {},
       }));
       headerRow(ws, cols);
+      // One style object per column (and per column of a bold row), shared by its cells:
+      // exceljs caches a style's id by object identity, and renders to XML and looks up
+      // every style object it has not seen — a fresh one per cell, as exceljs gives each
+      // new cell, was over half of the write. The objects hold what the fresh ones would.
+      const plain = cols.map((c) => (numFmtOf(c) ? { numFmt: numFmtOf(c) } : {}));
+      const bold = plain.map((st) => ({ ...st, font: BOLD }));
+      const plainRow: Partial<ExcelJS.Style> = {};
+      const boldRow: Partial<ExcelJS.Style> = { font: BOLD };
       let n = 0;
       for await (const batch of batches) {
         for (const r of batch) {
           const values = new Array(cols.length);
           for (let i = 0; i < cols.length; i++) values[i] = xlsxValue(cols[i].type, r[cols[i].key]);
-          const row = ws.addRow(values);
-          if (r.source === 'All sources') row.font = BOLD;
+          const row = ws.addRow(values) as StyledRow;
+          const isBold = r.source === 'All sources';
+          const styles = isBold ? bold : plain;
+          row.style = isBold ? boldRow : plainRow;
+          for (let i = 0; i < cols.length; i++) row.getCell(i + 1).style = styles[i];
           row.commit();
           if (++n % YIELD_EVERY === 0) await breathe(out);
         }
