@@ -21,31 +21,33 @@ export function vHealthRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
   return sql`
     with scope as ${scopeRows(sql, scope)},
     v as (
-      select sc.source, sc.source_uuid, sc.t, f.source_id, f.vm_key, f.name, f.power_state, h.config
+      select sc.source, sc.source_uuid, sc.t, f.source_id, f.vm_key, f.name, f.power_state, c.*
       from scope sc
       join vm_hourly_stats f on f.source_id = sc.source_id and f.snapshot_time = sc.t
       join vm_config_history h on h.source_id = f.source_id and h.vm_key = f.vm_key
         and h.valid_from <= sc.t and (h.valid_to is null or h.valid_to > sc.t)
+      -- Taken apart once per VM (see vm_rows.ts#vmsAt).
+      cross join lateral jsonb_to_record(h.config) as c (snapshots jsonb, tools jsonb, "consolidationNeeded" boolean)
     ),
     findings as (
       select v.name, format('Snapshot "%s" is %s days old (taken %s UTC)', x->>'name',
                floor(extract(epoch from v.t - (x->>'createdAt')::timestamptz) / 86400),
                to_char((x->>'createdAt')::timestamptz at time zone 'UTC', 'YYYY-MM-DD HH24:MI')) as message,
              'Snapshot' as message_type, v.source, v.source_uuid, v.source_id
-      from v cross join lateral jsonb_array_elements(v.config->'snapshots') x
+      from v cross join lateral jsonb_array_elements(v.snapshots) x
       where (x->>'createdAt')::timestamptz < v.t - make_interval(days => ${OLD_SNAPSHOT_DAYS})
       union all
       select v.name, format('VMware Tools not running (%s)',
-               coalesce(v.config->'tools'->>'runningStatus', v.config->'tools'->>'status')),
+               coalesce(v.tools->>'runningStatus', v.tools->>'status')),
              'VMware Tools', v.source, v.source_uuid, v.source_id
       from v
       where v.power_state = 'poweredOn'
-        and (v.config->'tools'->>'runningStatus' = 'guestToolsNotRunning'
-             or v.config->'tools'->>'status' in ('toolsNotRunning', 'toolsNotInstalled'))
+        and (v.tools->>'runningStatus' = 'guestToolsNotRunning'
+             or v.tools->>'status' in ('toolsNotRunning', 'toolsNotInstalled'))
       union all
       select v.name, 'Virtual machine disks consolidation is needed', 'Consolidation',
              v.source, v.source_uuid, v.source_id
-      from v where (v.config->>'consolidationNeeded')::boolean
+      from v where v."consolidationNeeded"
       union all
       select coalesce(hi.name, hf.host_key), format('Host is %s', hf.connection_state), 'Host',
              sc.source, sc.source_uuid, sc.source_id
