@@ -7,9 +7,14 @@
 // vCenter pages property results (and caps a page well below maxObjects), so this
 // launcher wraps the PropertyCollector with paging that honours maxObjects and an
 // optional server-side cap (-page-cap), which is what lets the agent's paging be tested.
+//
+// With -vapi (the default) it also serves vCenter's vAPI REST endpoints (/rest, from
+// govmomi's vapi/simulator: sessions, tag categories, tags, tag associations) and, with
+// -tags, seeds them: see seedTags for the model the tests read back.
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -28,14 +33,21 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vapi/rest"
+	_ "github.com/vmware/govmomi/vapi/simulator" // registers the vAPI REST endpoints
+	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -139,6 +151,91 @@ func selfSignedCert() (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
+// seedTags creates two tag categories and attaches their tags to the VMs (sorted by moref
+// number, index i) in four batch calls, whatever the VM count:
+//
+//	Environment (SINGLE):   Production on even i, Test on odd i; Production also on the first host
+//	Owner       (MULTIPLE): team-a on i%3 == 0, team-b on i%3 != 2 (so i%3 == 0 has both)
+//
+// Tests read the attachments back through the REST API rather than trusting this comment.
+func seedTags(ctx context.Context, u *url.URL) (int, error) {
+	c, err := govmomi.NewClient(ctx, u, true)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = c.Logout(ctx) }()
+	rc := rest.NewClient(c.Client)
+	if err := rc.Login(ctx, u.User); err != nil {
+		return 0, err
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	m := tags.NewManager(rc)
+	ids := map[string]string{}
+	for _, cat := range []struct {
+		name, card string
+		tags       []string
+	}{
+		{"Environment", "SINGLE", []string{"Production", "Test"}},
+		{"Owner", "MULTIPLE", []string{"team-a", "team-b"}},
+	} {
+		cid, err := m.CreateCategory(ctx, &tags.Category{Name: cat.name, Description: cat.name + " of the VM", Cardinality: cat.card, AssociableTypes: []string{"VirtualMachine", "HostSystem"}})
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range cat.tags {
+			tid, err := m.CreateTag(ctx, &tags.Tag{Name: t, CategoryID: cid})
+			if err != nil {
+				return 0, err
+			}
+			ids[t] = tid
+		}
+	}
+	v, err := view.NewManager(c.Client).CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{"VirtualMachine", "HostSystem"}, true)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = v.Destroy(ctx) }()
+	var vms []mo.VirtualMachine
+	if err := v.Retrieve(ctx, []string{"VirtualMachine"}, []string{"name"}, &vms); err != nil {
+		return 0, err
+	}
+	var hosts []mo.HostSystem
+	if err := v.Retrieve(ctx, []string{"HostSystem"}, []string{"name"}, &hosts); err != nil {
+		return 0, err
+	}
+	num := func(s string) int {
+		n, _ := strconv.Atoi(s[len("vm-"):])
+		return n
+	}
+	sort.Slice(vms, func(a, b int) bool { return num(vms[a].Self.Value) < num(vms[b].Self.Value) })
+	refs := map[string][]mo.Reference{}
+	for i := range vms {
+		ref := vms[i].Self
+		if i%2 == 0 {
+			refs["Production"] = append(refs["Production"], ref)
+		} else {
+			refs["Test"] = append(refs["Test"], ref)
+		}
+		if i%3 == 0 {
+			refs["team-a"] = append(refs["team-a"], ref)
+		}
+		if i%3 != 2 {
+			refs["team-b"] = append(refs["team-b"], ref)
+		}
+	}
+	if len(hosts) > 0 {
+		refs["Production"] = append(refs["Production"], hosts[0].Self)
+	}
+	attached := 0
+	for name, objs := range refs {
+		if err := m.AttachTagToMultipleObjects(ctx, ids[name], objs); err != nil {
+			return 0, err
+		}
+		attached += len(objs)
+	}
+	return attached, nil
+}
+
 type ready struct {
 	URL          string         `json:"url"`
 	SDK          string         `json:"sdk"`
@@ -169,6 +266,8 @@ func main() {
 	password := flag.String("password", "pass", "login password")
 	port := flag.Int("port", 0, "TCP port on 127.0.0.1 (0 = any free port)")
 	capFlag := flag.Int("page-cap", 0, "largest page RetrievePropertiesEx returns, whatever maxObjects asks (0 = maxObjects only)")
+	vapi := flag.Bool("vapi", true, "serve the vAPI REST endpoints (/rest: tagging); false makes the tagging service unreachable (404)")
+	seed := flag.Bool("tags", true, "with -vapi, create tag categories and tags and attach them to the VMs (seedTags)")
 	flag.Parse()
 	pageCap = int32(*capFlag)
 
@@ -197,6 +296,7 @@ func main() {
 	pc.Self = pcRef
 	simulator.Map.Put(pc)
 
+	model.Service.RegisterEndpoints = *vapi
 	model.Service.Listen = &url.URL{Host: "127.0.0.1:" + strconv.Itoa(*port), User: url.UserPassword(*username, *password)}
 	if *useTLS {
 		cert, err := selfSignedCert()
@@ -227,10 +327,20 @@ func main() {
 			out.CertPEMFile = f
 		}
 	}
+	attached := 0
+	if *vapi && *seed {
+		n, err := seedTags(context.Background(), server.URL)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vcsim: seed tags:", err)
+			os.Exit(1)
+		}
+		attached = n
+	}
 	c := model.Count()
 	out.Counts = map[string]int{
 		"datacenter": c.Datacenter, "cluster": c.Cluster, "host": c.Host, "pool": c.Pool,
 		"vm": c.Machine, "folder": c.Folder, "datastore": c.Datastore, "app": c.App,
+		"tagAttachments": attached,
 	}
 	line, _ := json.Marshal(out)
 	fmt.Println(string(line))

@@ -51,6 +51,10 @@ export type VcsimOptions = {
   /** Largest page the simulated PropertyCollector returns whatever maxObjects asks. */
   pageCap?: number;
   autostart?: boolean;
+  /** Serve the vAPI REST endpoints (tagging); default true. False: the tagging service is 404. */
+  vapi?: boolean;
+  /** With vapi, seed tag categories, tags and attachments (scripts/vcsim/main.go seedTags); default true. */
+  tags?: boolean;
 };
 
 export type Vcsim = {
@@ -117,6 +121,8 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   flag('password', o.password);
   flag('page-cap', o.pageCap);
   flag('autostart', o.autostart);
+  flag('vapi', o.vapi);
+  flag('tags', o.tags);
 
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';

@@ -379,6 +379,21 @@ function raw(over: Partial<RawVm> = {}): RawVm {
     uncommittedBytes: 5 * 1024 ** 3,
     ips: ['10.0.0.1'],
     customValues: [{ key: '7', value: 'team-a' }],
+    disks: [],
+    nics: [],
+    cdroms: [],
+    snapshots: [],
+    tools: null,
+    guest: null,
+    hardware: null,
+    configFile: '[ds1] web01/web01.vmx',
+    connectionState: 'connected',
+    bootTime: null,
+    consolidationNeeded: false,
+    vAppKey: null,
+    cpuUsageMhz: 120,
+    guestMemoryMib: 512,
+    hostMemoryMib: 1024,
     missing: [],
     ...over,
   };
@@ -399,6 +414,8 @@ model('a raw VM plus the inventory becomes a valid CaptureVm', () => {
   const now = new Date('2026-06-01T00:00:00Z');
   const vm = toCaptureVm(raw({ createDate: '2025-03-04T05:06:07.123456Z' }), 'vc:i-10', {
     inventory: sampleInventory(),
+    prefix: 'vc',
+    labels: new Map([['vm-10', [{ category: 'Env', name: 'Prod' }]]]),
     fieldNames: new Map([['7', 'owner']]),
     createdFromEvents: new Map([['vm-10', '2025-01-01T00:00:00.000Z']]),
     now,
@@ -427,11 +444,28 @@ model('a raw VM plus the inventory becomes a valid CaptureVm', () => {
       tags: ['owner=team-a'],
       annotation: null,
       createdAt: '2025-03-04T05:06:07.123Z',
+      disks: [],
+      nics: [],
+      cdroms: [],
+      snapshots: [],
+      tools: null,
+      guest: null,
+      hardware: null,
+      labels: [{ category: 'Env', name: 'Prod' }],
+      attributes: [{ name: 'owner', value: 'team-a' }],
+      haRestartPriority: null,
+      vApp: null,
+      configFile: '[ds1] web01/web01.vmx',
+      connectionState: 'connected',
+      bootTime: null,
+      consolidationNeeded: false,
     },
   );
   // A vApp member has no folder; its datacenter comes through its pool.
   const inApp = toCaptureVm(raw({ parentKey: null, poolKey: 'VirtualApp:va-1' }), 'k', {
     inventory: sampleInventory(),
+    prefix: 'vc',
+    labels: new Map(),
     fieldNames: new Map(),
     createdFromEvents: new Map(),
     now,
@@ -440,6 +474,8 @@ model('a raw VM plus the inventory becomes a valid CaptureVm', () => {
   // Without an inventory (its retrieval failed) locations are null, never guessed.
   const bare = toCaptureVm(raw(), 'k', {
     inventory: null,
+    prefix: 'vc',
+    labels: new Map(),
     fieldNames: new Map(),
     createdFromEvents: new Map(),
     now,
@@ -468,7 +504,7 @@ model('createDate is used only when plausible, else the event time, else null', 
   assert.is(plausibleCreateDate('2027-01-01T00:00:00Z', now), null, 'future');
   assert.is(plausibleCreateDate('garbage', now), null);
   assert.is(plausibleCreateDate('2024-02-03T04:05:06Z', now), '2024-02-03T04:05:06.000Z');
-  const ctx = { inventory: null, fieldNames: new Map(), now };
+  const ctx = { inventory: null, prefix: 'vc', labels: new Map(), fieldNames: new Map(), now };
   assert.is(
     toCaptureVm(raw({ createDate: '1970-01-01T00:00:00Z' }), 'k', {
       ...ctx,

@@ -7,7 +7,13 @@
  * Any other part failing still yields a capture, marked `complete: false` with the
  * reason in `errors`, so the server never infers deletions from it.
  */
-import type { CaptureEvent, CaptureInput, CaptureVmInput } from '../../capture/schema.ts';
+import {
+  CAPTURE_SCHEMA_VERSION,
+  type CaptureEvent,
+  type CaptureInput,
+  type CaptureVmInput,
+} from '../../capture/schema.ts';
+import type { VmLabel, VmUsage } from '../../capture/details.ts';
 import { resolveSecret, type VcenterSourceConfig } from '../../config.ts';
 import type { Logger } from '../../../shared/log.ts';
 import { createHttpClient, type HttpClient } from '../../runtime/http_client.ts';
@@ -22,7 +28,15 @@ import { type Inventory, loadInventory } from './inventory.ts';
 import { createContainerView, destroyView, retrieveObject, retrieveView } from './retrieve.ts';
 import { createSoapClient, type SoapClient, SoapFault } from './soap.ts';
 import { login, logout, retrieveServiceContent, type ServiceContent } from './session.ts';
-import { type RawVm, readRawVm, toCaptureVm, VM_SPEC } from './vms.ts';
+import { type RawVm, readRawVm, toCaptureVm, toUsage, VM_SPEC } from './vms.ts';
+import {
+  clusterRows,
+  datastoreRows,
+  hostRows,
+  networkRows,
+  resourcePoolRows,
+} from './inventory_rows.ts';
+import { readVmTags } from './tags.ts';
 import { childText } from './xml.ts';
 
 /** The SDK endpoint for a configured URL: `https://vc` and `https://vc/` mean `https://vc/sdk`. */
@@ -34,7 +48,12 @@ export function sdkUrlFor(url: string): string {
   return u.toString();
 }
 
-type Session = { soap: SoapClient; http: HttpClient; content: ServiceContent };
+type Session = {
+  soap: SoapClient;
+  http: HttpClient;
+  content: ServiceContent;
+  password: string;
+};
 
 /** Turns anything thrown into a one-line reason for `errors` / CheckResult. */
 function reason(err: unknown): string {
@@ -108,7 +127,7 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
     try {
       const content = await retrieveServiceContent(soap, signal);
       await login(soap, content, config.username, password, signal);
-      return { soap, http, content };
+      return { soap, http, content, password };
     } catch (err) {
       http.close();
       throw asCollectorError(err);
@@ -203,13 +222,41 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
       } else errors.push(`events: ${reason(eventsR.reason)}`);
 
       const raw = vmsR.value.vms;
+      // Tags after the VMs: the batch attachment calls name the VMs the capture holds.
+      let labels = new Map<string, VmLabel[]>();
+      try {
+        labels = await readVmTags(
+          {
+            http: s.http,
+            sdkUrl,
+            username: config.username,
+            password: s.password,
+            timeoutMs,
+          },
+          raw.map((vm) => vm.moref),
+          signal,
+        );
+      } catch (err) {
+        if (signal.aborted) throw asCollectorError(err);
+        errors.push(`vSphere tags (tagging service): ${reason(err)}; VMs captured without tags`);
+      }
       const keys = assignKeys(vcUuid, raw);
-      const ctx = { inventory, fieldNames, createdFromEvents: creationTimes(events), now: at };
+      const ctx = {
+        inventory,
+        prefix: vcUuid,
+        labels,
+        fieldNames,
+        createdFromEvents: creationTimes(events),
+        now: at,
+      };
       const vms: CaptureVmInput[] = new Array(raw.length);
+      const usage: VmUsage[] = [];
       const keyByMoref = new Map<string, string>();
       let missingProps = 0;
       for (let i = 0; i < raw.length; i++) {
         vms[i] = toCaptureVm(raw[i], keys[i], ctx);
+        const use = toUsage(raw[i], keys[i]);
+        if (use) usage.push(use);
         keyByMoref.set(raw[i].moref, keys[i]);
         if (raw[i].missing.length) missingProps++;
       }
@@ -230,6 +277,7 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
         complete: errors.length === 0,
       });
       return {
+        schemaVersion: CAPTURE_SCHEMA_VERSION,
         captureId: crypto.randomUUID(),
         source: {
           kind: 'vcenter',
@@ -242,9 +290,13 @@ export function createVcenterCollector(config: VcenterSourceConfig, log: Logger)
         complete: errors.length === 0,
         errors,
         vms,
-        hosts: inventory ? inventory.hosts(vcUuid) : [],
-        datastores: inventory ? inventory.datastores(vcUuid) : [],
+        hosts: inventory ? hostRows(inventory, vcUuid) : [],
+        datastores: inventory ? datastoreRows(inventory, vcUuid) : [],
         events: toCaptureEvents(events, keyByMoref),
+        clusters: inventory ? clusterRows(inventory, vcUuid) : [],
+        resourcePools: inventory ? resourcePoolRows(inventory, vcUuid) : [],
+        networks: inventory ? networkRows(inventory, vcUuid) : [],
+        usage,
       };
     } finally {
       await close(s, signal);

@@ -5,7 +5,6 @@
  * pool, folder path) are then resolved by walking parents in memory, never by one
  * request per VM: an estate of 10,000 VMs costs the same few calls as one of ten.
  */
-import type { CaptureDatastoreInput, CaptureHostInput } from '../../capture/schema.ts';
 import { type MoRef, readMoRef, type SoapClient } from './soap.ts';
 import {
   createContainerView,
@@ -15,7 +14,7 @@ import {
   retrieveView,
 } from './retrieve.ts';
 import type { ServiceContent } from './session.ts';
-import type { XmlElement } from './xml.ts';
+import { child, childText, type XmlElement } from './xml.ts';
 
 /** A managed entity reduced to what location resolution needs. */
 export type Entity = { type: string; value: string; name: string; parent: string | null };
@@ -25,7 +24,7 @@ export function refKey(ref: MoRef): string {
   return `${ref.type}:${ref.value}`;
 }
 
-/** Entity types whose names and parents locate a VM, plus hosts and datastores themselves. */
+/** Entity types whose names and parents locate a VM, plus what the capture lists itself. */
 export const INVENTORY_TYPES = [
   'Folder',
   'StoragePod',
@@ -36,32 +35,43 @@ export const INVENTORY_TYPES = [
   'ResourcePool',
   'VirtualApp',
   'Datastore',
+  'Network',
+  'DistributedVirtualSwitch',
 ] as const;
 
-const HOST_PATHS = [
+export const HOST_PATHS = [
   'runtime.connectionState',
   'runtime.powerState',
-  'summary.hardware.numCpuCores',
-  'summary.hardware.cpuMhz',
-  'summary.hardware.memorySize',
-  'summary.config.product.fullName',
+  'runtime.inMaintenanceMode',
+  'runtime.bootTime',
+  'summary.hardware',
+  'summary.config.product',
+  'summary.quickStats.overallCpuUsage',
+  'summary.quickStats.overallMemoryUsage',
+  'config.network.pnic',
+  'config.network.vswitch',
+  'config.network.portgroup',
 ] as const;
-const DATASTORE_PATHS = [
-  'summary.capacity',
-  'summary.freeSpace',
-  'summary.accessible',
-  'summary.type',
+export const DATASTORE_PATHS = ['summary', 'host', 'vm'] as const;
+export const CLUSTER_PATHS = ['configurationEx', 'summary'] as const;
+export const POOL_PATHS = ['config.cpuAllocation', 'config.memoryAllocation', 'vm'] as const;
+/** On Network, so also on its subtypes (DistributedVirtualPortgroup, OpaqueNetwork). */
+export const NETWORK_PATHS = ['host', 'vm'] as const;
+export const PORTGROUP_PATHS = [
+  'config.distributedVirtualSwitch',
+  'config.defaultPortConfig',
 ] as const;
 
-const INVENTORY_SPECS: PropertySpec[] = [
+export const INVENTORY_SPECS: PropertySpec[] = [
   // One spec on the base type covers every subtype in the view (name and parent for all).
   { type: 'ManagedEntity', paths: ['name', 'parent'] },
   { type: 'HostSystem', paths: HOST_PATHS },
   { type: 'Datastore', paths: DATASTORE_PATHS },
+  { type: 'ClusterComputeResource', paths: CLUSTER_PATHS },
+  { type: 'ResourcePool', paths: POOL_PATHS },
+  { type: 'Network', paths: NETWORK_PATHS },
+  { type: 'DistributedVirtualPortgroup', paths: PORTGROUP_PATHS },
 ];
-
-const GIB = 1024 ** 3;
-const MIB = 1024 ** 2;
 
 /** Decodes the `%2f`, `%5c`, `%25` escapes vCenter applies to entity names. */
 export function decodeEntityName(name: string): string {
@@ -70,14 +80,11 @@ export function decodeEntityName(name: string): string {
     : name.replace(/%2f/gi, '/').replace(/%5c/gi, '\\').replace(/%25/g, '%');
 }
 
-function num(el: XmlElement | undefined): number | null {
+/** A number element's value; null when absent, empty or not a number. */
+export function num(el: XmlElement | undefined): number | null {
   if (!el || el.text === '') return null;
   const n = Number(el.text);
   return Number.isFinite(n) ? n : null;
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }
 
 /** The located inventory: entity lookup plus the capture's host and datastore rows. */
@@ -85,8 +92,15 @@ export class Inventory {
   readonly entities = new Map<string, Entity>();
   readonly hostObjects: ObjectContent[] = [];
   readonly datastoreObjects: ObjectContent[] = [];
+  readonly clusterObjects: ObjectContent[] = [];
+  /** Resource pools (not vApps, which are pools too), networks and distributed port groups. */
+  readonly poolObjects: ObjectContent[] = [];
+  readonly networkObjects: ObjectContent[] = [];
   private readonly dcCache = new Map<string, string | null>();
   private readonly pathCache = new Map<string, string | null>();
+  private readonly haCache = new Map<string, HaSettings>();
+  private portgroupCache: Map<string, { vlanId: number | null; vswitch: string | null }> | null =
+    null;
 
   /** Adds one retrieved object (used by `loadInventory` and by tests). */
   add(o: ObjectContent): void {
@@ -98,8 +112,96 @@ export class Inventory {
       name: nameEl ? nameEl.text : o.obj.value,
       parent: parent ? refKey(parent) : null,
     });
-    if (o.obj.type === 'HostSystem') this.hostObjects.push(o);
-    else if (o.obj.type === 'Datastore') this.datastoreObjects.push(o);
+    switch (o.obj.type) {
+      case 'HostSystem':
+        this.hostObjects.push(o);
+        break;
+      case 'Datastore':
+        this.datastoreObjects.push(o);
+        break;
+      case 'ClusterComputeResource':
+        this.clusterObjects.push(o);
+        break;
+      case 'ResourcePool':
+        this.poolObjects.push(o);
+        break;
+      case 'Network':
+      case 'DistributedVirtualPortgroup':
+      case 'OpaqueNetwork':
+        this.networkObjects.push(o);
+        break;
+      default:
+        // Everything else is only a name and a parent; drop its other properties.
+        if (o.props.size > 2) {
+          for (const k of [...o.props.keys()]) {
+            if (k !== 'name' && k !== 'parent') o.props.delete(k);
+          }
+        }
+    }
+  }
+
+  /** The nearest ancestor (or `key` itself) of one of `types`, or undefined. */
+  ancestor(key: string | null, types: readonly string[]): Entity | undefined {
+    const seen = new Set<string>();
+    for (
+      let cur = key ? this.entities.get(key) : undefined;
+      cur && !seen.has(cur.value);
+      cur = cur.parent ? this.entities.get(cur.parent) : undefined
+    ) {
+      seen.add(cur.value);
+      if (types.includes(cur.type)) return cur;
+    }
+    return undefined;
+  }
+
+  /**
+   * The HA restart priority of a VM: its own (`configurationEx.dasVmConfig`), else its
+   * cluster's default; null outside a cluster or without the cluster's configuration.
+   */
+  haRestartPriority(hostKey: string | null, vmMoref: string): string | null {
+    const cluster = this.ancestor(hostKey, ['ClusterComputeResource']);
+    if (!cluster) return null;
+    const key = `${cluster.type}:${cluster.value}`;
+    let ha = this.haCache.get(key);
+    if (!ha) {
+      const o = this.clusterObjects.find((c) => c.obj.value === cluster.value);
+      ha = readHaSettings(o?.props.get('configurationEx'));
+      this.haCache.set(key, ha);
+    }
+    const own = ha.perVm.get(vmMoref);
+    return own && own !== 'clusterRestartPriority' ? own : ha.default;
+  }
+
+  /** The VLAN of a network: a distributed port group's default, a standard one's on the hosts. */
+  vlanOf(key: string): number | null {
+    if (key.startsWith('DistributedVirtualPortgroup:')) {
+      const o = this.networkObjects.find((n) => refKey(n.obj) === key);
+      return o ? portgroupVlan(o.props.get('config.defaultPortConfig')) : null;
+    }
+    return this.standardPortgroup(this.name(key))?.vlanId ?? null;
+  }
+
+  /** A standard port group by name, from the hosts' `config.network.portgroup` (the first host wins). */
+  standardPortgroup(
+    name: string | null,
+  ): { vlanId: number | null; vswitch: string | null } | undefined {
+    if (!name) return undefined;
+    if (!this.portgroupCache) {
+      this.portgroupCache = new Map();
+      for (const h of this.hostObjects) {
+        for (const pg of h.props.get('config.network.portgroup')?.children ?? []) {
+          const spec = child(pg, 'spec');
+          const pgName = childText(spec, 'name');
+          if (!pgName || this.portgroupCache.has(pgName)) continue;
+          const vlan = num(child(spec, 'vlanId'));
+          this.portgroupCache.set(pgName, {
+            vlanId: vlan !== null && vlan >= 0 ? vlan : null,
+            vswitch: childText(spec, 'vswitchName') || null,
+          });
+        }
+      }
+    }
+    return this.portgroupCache.get(name);
   }
 
   /** Name of an entity by key, decoded for display; null when unknown. */
@@ -166,45 +268,33 @@ export class Inventory {
         : null,
     };
   }
+}
 
-  /** The capture's host rows; `prefix` (the vCenter instance uuid) keeps keys unique across vCenters. */
-  hosts(prefix: string): CaptureHostInput[] {
-    return this.hostObjects.map((o) => {
-      const key = refKey(o.obj);
-      const p = (path: string) => o.props.get(path);
-      const mem = num(p('summary.hardware.memorySize'));
-      return {
-        key: `${prefix}:${o.obj.value}`,
-        name: this.name(key) ?? o.obj.value,
-        datacenter: this.datacenterOf(key),
-        cluster: this.hostPlacement(key).cluster,
-        connectionState: p('runtime.connectionState')?.text || null,
-        powerState: p('runtime.powerState')?.text || null,
-        cpuCores: num(p('summary.hardware.numCpuCores')),
-        cpuMhz: num(p('summary.hardware.cpuMhz')),
-        memoryMib: mem === null ? null : Math.round(mem / MIB),
-        version: p('summary.config.product.fullName')?.text || null,
-      };
-    });
-  }
+type HaSettings = { default: string | null; perVm: Map<string, string> };
 
-  /** The capture's datastore rows. */
-  datastores(prefix: string): CaptureDatastoreInput[] {
-    return this.datastoreObjects.map((o) => {
-      const p = (path: string) => o.props.get(path);
-      const cap = num(p('summary.capacity'));
-      const free = num(p('summary.freeSpace'));
-      const acc = p('summary.accessible')?.text;
-      return {
-        key: `${prefix}:${o.obj.value}`,
-        name: this.name(refKey(o.obj)) ?? o.obj.value,
-        type: p('summary.type')?.text || null,
-        capacityGib: cap === null ? null : round3(cap / GIB),
-        freeGib: free === null ? null : round3(free / GIB),
-        accessible: acc === 'true' ? true : acc === 'false' ? false : null,
-      };
-    });
+/** `configurationEx` (ClusterConfigInfoEx): the default restart priority and per-VM ones. */
+export function readHaSettings(cfg: XmlElement | undefined): HaSettings {
+  const perVm = new Map<string, string>();
+  const das = child(cfg, 'dasConfig');
+  const def = childText(child(das, 'defaultVmSettings'), 'restartPriority') || null;
+  for (const c of cfg?.children ?? []) {
+    if (c.name !== 'dasVmConfig') continue;
+    const vm = readMoRef(child(c, 'key'))?.value;
+    const p = childText(child(c, 'dasSettings'), 'restartPriority') ||
+      childText(c, 'restartPriority');
+    if (vm && p) perVm.set(vm, p);
   }
+  return { default: def, perVm };
+}
+
+/** A distributed port group's VLAN id from `config.defaultPortConfig`; null for trunks and none. */
+export function portgroupVlan(cfg: XmlElement | undefined): number | null {
+  const vlan = child(cfg, 'vlan');
+  if (!vlan || (vlan.xsiType && vlan.xsiType !== 'VmwareDistributedVirtualSwitchVlanIdSpec')) {
+    return null;
+  }
+  const id = num(child(vlan, 'vlanId'));
+  return id !== null && id >= 0 && Number.isInteger(id) ? id : null;
 }
 
 /** Retrieves every inventory entity (names, parents, host and datastore details) in bulk. */

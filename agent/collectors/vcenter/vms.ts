@@ -4,10 +4,29 @@
  * the bulk inventory becomes a CaptureVmInput.
  */
 import type { CaptureVmInput, PowerState } from '../../capture/schema.ts';
+import type {
+  VmCdrom,
+  VmGuest,
+  VmHardware,
+  VmLabel,
+  VmNic,
+  VmSnapshot,
+  VmTools,
+  VmUsage,
+} from '../../capture/details.ts';
 import { readMoRef } from './soap.ts';
 import { decodeEntityName, type Inventory, refKey } from './inventory.ts';
 import type { ObjectContent, PropertySpec } from './retrieve.ts';
 import type { XmlElement } from './xml.ts';
+import { type RawDisk, type RawNic, readDevices } from './devices.ts';
+import {
+  isoOrNull,
+  readGuest,
+  readGuestNicIps,
+  readHardware,
+  readSnapshots,
+  readTools,
+} from './vm_details.ts';
 
 /** Exactly the VM properties a capture needs: never `config` whole (it is huge). */
 export const VM_PATHS = [
@@ -28,6 +47,33 @@ export const VM_PATHS = [
   'guest.net',
   'guest.ipAddress',
   'customValue',
+  // v2: virtual hardware, snapshots, Tools, guest, settings, runtime, usage.
+  'config.hardware.device',
+  'config.hardware.numCoresPerSocket',
+  'config.version',
+  'config.firmware',
+  'config.cpuHotAddEnabled',
+  'config.memoryHotAddEnabled',
+  'config.cpuAllocation',
+  'config.memoryAllocation',
+  'config.files.vmPathName',
+  'config.tools.toolsUpgradePolicy',
+  'snapshot',
+  'guest.toolsStatus',
+  'guest.toolsRunningStatus',
+  'guest.toolsVersion',
+  'guest.toolsVersionStatus2',
+  'guest.hostName',
+  'guest.guestState',
+  'guest.guestFullName',
+  'guest.disk',
+  'runtime.connectionState',
+  'runtime.bootTime',
+  'runtime.consolidationNeeded',
+  'parentVApp',
+  'summary.quickStats.overallCpuUsage',
+  'summary.quickStats.guestMemoryUsage',
+  'summary.quickStats.hostMemoryUsage',
 ] as const;
 
 export const VM_SPEC: PropertySpec = { type: 'VirtualMachine', paths: VM_PATHS };
@@ -52,6 +98,21 @@ export type RawVm = {
   uncommittedBytes: number | null;
   ips: string[];
   customValues: { key: string; value: string }[];
+  disks: RawDisk[];
+  nics: RawNic[];
+  cdroms: VmCdrom[];
+  snapshots: VmSnapshot[];
+  tools: VmTools | null;
+  guest: VmGuest | null;
+  hardware: VmHardware | null;
+  configFile: string | null;
+  connectionState: string | null;
+  bootTime: string | null;
+  consolidationNeeded: boolean | null;
+  vAppKey: string | null;
+  cpuUsageMhz: number | null;
+  guestMemoryMib: number | null;
+  hostMemoryMib: number | null;
   /** Properties the server refused to return (permissions), for the log. */
   missing: string[];
 };
@@ -69,6 +130,11 @@ function numOrNull(el: XmlElement | undefined): number | null {
   if (!el || el.text === '') return null;
   const n = Number(el.text);
   return Number.isFinite(n) ? n : null;
+}
+
+function nonNegative(el: XmlElement | undefined): number | null {
+  const n = numOrNull(el);
+  return n === null || n < 0 ? null : n;
 }
 
 function textOrNull(el: XmlElement | undefined): string | null {
@@ -119,13 +185,19 @@ export function readRawVm(o: ObjectContent): RawVm {
   const pool = readMoRef(p.get('resourcePool'));
   const parent = readMoRef(p.get('parent'));
   const storage = p.get('summary.storage');
+  const devices = readDevices(p.get('config.hardware.device'));
+  const ipsByMac = readGuestNicIps(p.get('guest.net'));
+  for (const nic of devices.nics) nic.ips = ipsByMac.get(nic.macAddress) ?? [];
+  const vcpu = int(p.get('config.hardware.numCPU'));
+  const vApp = readMoRef(p.get('parentVApp'));
+  const consolidation = p.get('runtime.consolidationNeeded')?.text;
   return {
     moref: o.obj.value,
     name: p.get('name')?.text ?? o.obj.value,
     biosUuid: textOrNull(p.get('config.uuid')),
     instanceUuid: textOrNull(p.get('config.instanceUuid')),
     isTemplate: p.get('config.template')?.text === 'true',
-    vcpu: int(p.get('config.hardware.numCPU')),
+    vcpu,
     memoryMib: int(p.get('config.hardware.memoryMB')),
     createDate: textOrNull(p.get('config.createDate')),
     guestOs: textOrNull(p.get('config.guestFullName')),
@@ -138,6 +210,21 @@ export function readRawVm(o: ObjectContent): RawVm {
     uncommittedBytes: numOrNull(childNamed(storage, 'uncommitted')),
     ips: readIps(p.get('guest.net'), p.get('guest.ipAddress')),
     customValues: readCustomValues(p.get('customValue')),
+    disks: devices.disks,
+    nics: devices.nics,
+    cdroms: devices.cdroms,
+    snapshots: readSnapshots(p.get('snapshot')),
+    tools: readTools(p),
+    guest: readGuest(p),
+    hardware: readHardware(p, vcpu),
+    configFile: textOrNull(p.get('config.files.vmPathName')),
+    connectionState: textOrNull(p.get('runtime.connectionState')),
+    bootTime: isoOrNull(p.get('runtime.bootTime')?.text),
+    consolidationNeeded: consolidation === 'true' ? true : consolidation === 'false' ? false : null,
+    vAppKey: vApp ? refKey(vApp) : null,
+    cpuUsageMhz: nonNegative(p.get('summary.quickStats.overallCpuUsage')),
+    guestMemoryMib: nonNegative(p.get('summary.quickStats.guestMemoryUsage')),
+    hostMemoryMib: nonNegative(p.get('summary.quickStats.hostMemoryUsage')),
     missing: o.missing.map((m) => `${m.path} (${m.fault})`),
   };
 }
@@ -160,6 +247,10 @@ function clip(s: string | null, max: number): string | null {
 
 export type VmContext = {
   inventory: Inventory | null;
+  /** The vCenter instance uuid: the prefix of every datastore and network key. */
+  prefix: string;
+  /** vSphere tags with their categories by VM moref; empty when the tagging service failed. */
+  labels: Map<string, VmLabel[]>;
   /** Custom attribute names by field key. */
   fieldNames: Map<string, string>;
   /** Creation times from events, by VM moref (fallback when createDate is not plausible). */
@@ -204,5 +295,72 @@ export function toCaptureVm(vm: RawVm, key: string, ctx: VmContext): CaptureVmIn
     annotation: clip(vm.annotation, 8192),
     createdAt: plausibleCreateDate(vm.createDate, ctx.now) ?? ctx.createdFromEvents.get(vm.moref) ??
       null,
+    disks: vm.disks.map(({ datastoreRef, ...disk }) => ({
+      ...disk,
+      // Only a datastore the capture holds: the schema rejects a key it cannot resolve.
+      datastore: datastoreRef && inv?.entities.has(`Datastore:${datastoreRef}`)
+        ? `${ctx.prefix}:${datastoreRef}`
+        : null,
+    })),
+    nics: vm.nics.map((nic) => toCaptureNic(nic, ctx)),
+    cdroms: vm.cdroms,
+    snapshots: vm.snapshots,
+    tools: vm.tools,
+    guest: vm.guest,
+    hardware: vm.hardware,
+    labels: ctx.labels.get(vm.moref) ?? [],
+    attributes: vm.customValues.slice(0, 256).map((cv) => ({
+      name: (ctx.fieldNames.get(cv.key) ?? cv.key).slice(0, 256),
+      value: cv.value.slice(0, 4096),
+    })),
+    haRestartPriority: inv ? inv.haRestartPriority(vm.hostKey, vm.moref) : null,
+    vApp: inv ? inv.name(vm.vAppKey) : null,
+    configFile: clip(vm.configFile, 2048),
+    connectionState: vm.connectionState,
+    bootTime: vm.bootTime,
+    consolidationNeeded: vm.consolidationNeeded,
+  };
+}
+
+/** A NIC with its network resolved: a standard port group by moref, a distributed one by key. */
+function toCaptureNic(nic: RawNic, ctx: VmContext): VmNic {
+  const inv = ctx.inventory;
+  let networkKey: string | null = null;
+  let network = nic.networkName;
+  let vlanId: number | null = null;
+  const ref = nic.portgroupKey
+    ? `DistributedVirtualPortgroup:${nic.portgroupKey}`
+    : nic.networkRef
+    ? `Network:${nic.networkRef}`
+    : null;
+  if (inv && ref && inv.entities.has(ref)) {
+    networkKey = `${ctx.prefix}:${ref.slice(ref.indexOf(':') + 1)}`;
+    network = inv.name(ref) ?? network;
+    vlanId = inv.vlanOf(ref);
+  }
+  return {
+    label: nic.label,
+    macAddress: nic.macAddress,
+    network: clip(network, 512),
+    networkKey,
+    adapterType: nic.adapterType,
+    connected: nic.connected,
+    startConnected: nic.startConnected,
+    vlanId,
+    firewall: null,
+    ipAddresses: nic.ips,
+  };
+}
+
+/** The capture's `usage` row for a VM: summary.quickStats, apart from the VM record. */
+export function toUsage(vm: RawVm, key: string): VmUsage | null {
+  if (vm.cpuUsageMhz === null && vm.guestMemoryMib === null && vm.hostMemoryMib === null) {
+    return null;
+  }
+  return {
+    key,
+    cpuUsageMhz: vm.cpuUsageMhz,
+    guestMemoryMib: vm.guestMemoryMib,
+    hostMemoryMib: vm.hostMemoryMib,
   };
 }
