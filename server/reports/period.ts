@@ -80,7 +80,7 @@ export function todayIn(tz: string): string {
  */
 export function reportFileName(kind: ReportKind, period: string, format: ReportFormat): string {
   const p = kind === 'inventory' || kind === 'rvtools'
-    ? period.replace(/[-:]/g, '').replace(/(T\d{4})\d{2}Z$/, '$1Z')
+    ? period.replace(/[-:]/g, '').replace(/(T\d{4})\d{2}(\.\d{3})?Z$/, '$1Z')
     : period;
   return `vmledger-${kind}-${p}.${format === 'xlsx' ? 'xlsx' : 'csv.zip'}`;
 }

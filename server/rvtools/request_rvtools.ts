@@ -47,7 +47,8 @@ export async function requestRvtools(
   actor: Actor,
 ): Promise<ReportRecord> {
   const now = Date.now();
-  const asOf = r.asOf ? new Date(r.asOf) : new Date(now);
+  // "Now" is the next whole second: every capture stored by now is at or before it.
+  const asOf = r.asOf ? new Date(r.asOf) : new Date(Math.ceil(now / 1000) * 1000);
   if (asOf.getTime() > now + FUTURE_SLACK_MS) {
     throw badField('asOf', `${r.asOf} is in the future`);
   }
@@ -65,7 +66,8 @@ export async function requestRvtools(
       } at or before ${asOf.toISOString()}`,
     );
   }
-  const period = asOf.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Milliseconds only when the instant has them: the period is what generation reads back.
+  const period = asOf.toISOString().replace(/\.000Z$/, 'Z');
   const what = { kind: 'rvtools' as const, period, format: r.format, sourceId };
   const created = await createReport(sql, {
     ...what,
