@@ -76,3 +76,11 @@ export function scopeRows(sql: Sql, scope: Scope) {
     ) as scope (source_id, t, source, source_uuid, source_kind, source_version)
   )`;
 }
+
+/** The sources with at least one capture, by name: what the Reports page offers to pick. */
+export async function capturedSources(
+  sql: Sql,
+): Promise<{ id: number; name: string; kind: string }[]> {
+  return await sql<{ id: number; name: string; kind: string }[]>`
+    select id, name, kind from sources where last_capture_at is not null order by name, id`;
+}

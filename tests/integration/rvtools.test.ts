@@ -37,6 +37,7 @@ import {
 } from '../../server/rvtools/vm_rows.ts';
 import { type ApiErrorBody, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { pageSession } from '../support/jobs.ts';
 import { csvObjects } from '../support/csv.ts';
 import { download, readZip, type ReportView } from './reports_fixture.ts';
 import { allRows, seedRvtools, SNAP_AT, T1, T2 } from './rvtools_fixture.ts';
@@ -481,6 +482,42 @@ test('bad requests: 400/404 naming the problem, nothing stored', async () => {
   assert.is(viewer.status, 403);
   const [{ n: after }] = await sql`select count(*)::int as n from reports`;
   assert.is(after, before);
+});
+
+test('the Reports page form: the same action, the same report and audit row', async () => {
+  const { cookie, csrf } = await pageSession(t.app, t.tokens.admin, '/reports');
+  const page = await (await t.app.request('/reports', { headers: { cookie } })).text();
+  assert.match(page, /action="\/reports\/rvtools"/);
+  const [vc] = await sql`select id from sources where name = 'vc-rv'`;
+  assert.match(page, new RegExp(`<option value="${vc.id}">vc-rv \\(vcenter\\)</option>`));
+  const post = (form: Record<string, string>) =>
+    Promise.resolve(t.app.request('/reports/rvtools', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, ...form }).toString(),
+    }));
+  const res = await post({ source: String(vc.id), asOf: '2026-11-20T10:00', format: 'xlsx' });
+  assert.is(res.status, 303);
+  assert.match(res.headers.get('location')!, /requested=vmledger-rvtools-20261120T1000Z\.xlsx/);
+  const [r] = await sql`
+    select id, kind, period, source_id, format from reports where kind = 'rvtools' and source_id = ${vc.id}
+      and period = ${T1}`;
+  assert.equal([r.kind, r.format], ['rvtools', 'xlsx']);
+  const audit = await sql`select action, detail from audit_log where target = ${`report:${r.id}`}`;
+  assert.equal(audit.map((a) => [a.action, a.detail]), [[
+    'report.request',
+    { kind: 'rvtools', period: T1, format: 'xlsx', sourceId: vc.id },
+  ]]);
+  // Generated in the background (no job runner here): wait for it before the suite ends.
+  let status = 'queued';
+  for (let i = 0; i < 600 && (status === 'queued' || status === 'running'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    [{ status }] = await sql`select status from reports where id = ${r.id}`;
+  }
+  assert.is(status, 'ready');
+  const refused = await post({ asOf: '2099-01-01T00:00' });
+  assert.is(refused.status, 400);
+  assert.match(await refused.text(), /asOf: 2099-01-01T00:00:00Z is in the future/);
 });
 
 test.run();
