@@ -82,7 +82,7 @@ async function seed(sql: Sql, vms: number) {
           'datastore', 'datastore-' || i % ${datastores}::integer, 'controller', 'SCSI controller 0', 'unitNumber', 1,
           'file', '[ds-' || i % ${datastores}::integer || '] bench-vm-' || i || '/bench-vm-' || i || '_1.vmdk', 'mode', 'persistent')),
       'nics', jsonb_build_array(jsonb_build_object('label', 'Network adapter 1',
-        'macAddress', '00:50:56:' || to_char(i / 65536 % 256, 'FM0X') || ':' || to_char(i / 256 % 256, 'FM0X') || ':' || to_char(i % 256, 'FM0X'),
+        'macAddress', '00:50:56:' || lpad(to_hex(i / 65536 % 256), 2, '0') || ':' || lpad(to_hex(i / 256 % 256), 2, '0') || ':' || lpad(to_hex(i % 256), 2, '0'),
         'network', 'VM Network ' || i % 20, 'networkKey', 'network-' || i % 20, 'adapterType', 'vmxnet3',
         'connected', true, 'startConnected', true,
         'ipAddresses', jsonb_build_array('10.' || i / 65536 % 256 || '.' || i / 256 % 256 || '.' || i % 256))),
