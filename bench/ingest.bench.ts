@@ -1,8 +1,14 @@
 /**
  * Ingest speed: the end-to-end time of a 10,000-VM capture (HTTP request to commit, gzip,
- * validation, facts, lifecycle, inventory, totals) next to a raw COPY of the same fact rows
- * into an empty copy of the table, measured in the same run; and sustained throughput for
- * 20 such captures from 4 concurrent agents.
+ * validation, facts, lifecycle, inventory, totals, v2 configuration history) next to a raw
+ * COPY of the same fact rows (usage included) into an empty copy of the table, measured in
+ * the same run; and sustained throughput for 20 such captures from 4 concurrent agents.
+ *
+ * Storage: the bytes (tables and indexes) each capture adds, for a capture whose
+ * configuration is unchanged (only usage and other moving numbers differ) and for the demo
+ * fleet's realistic hour-to-hour change, with the v2 capture and with its v1 equivalent
+ * (the same VMs, hosts and datastores without the v2 details, clusters, pools, networks or
+ * usage): what the change-only history costs over what a v1 capture always cost.
  *
  * `--pieces`: each round also ingests with each piece of the fast way switched off alone
  * (server/ingest/fast_path.ts), the ways in turns so that a slow spell hits all alike,
@@ -11,13 +17,14 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
+import { DatastoreDetails, HostDetails, VM_DETAIL_KEYS } from '../agent/capture/details.ts';
 import { Capture } from '../agent/capture/schema.ts';
 import { demoCapture } from '../agent/collectors/demo/fleet.ts';
 import { createApp } from '../server/app.ts';
 import { createToken } from '../server/auth/tokens.ts';
 import { fastPathOff } from '../server/ingest/fast_path.ts';
 import { listen } from '../server/runtime.ts';
-import { openBenchDatabase } from './bench_db.ts';
+import { type BenchDatabase, openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, collectGarbage, median } from './harness.ts';
 
 const VMS = 10_000;
@@ -34,8 +41,105 @@ function captureAt(sourceId: string, at: Date): Capture {
     }),
   );
   c.vms = c.vms.slice(0, VMS);
+  const kept = new Set(c.vms.map((vm) => vm.key));
+  c.usage = c.usage.filter((u) => kept.has(u.key));
   c.source = { ...c.source, id: sourceId, name: sourceId };
   return c;
+}
+
+/** `c` as a v1 agent would have captured it: no v2 details, clusters, pools, networks, usage. */
+function v1Equivalent(c: Capture): Capture {
+  const without = <T extends object>(o: T, keys: readonly string[]): T =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as T;
+  return Capture.parse({
+    ...c,
+    vms: c.vms.map((vm) => without(vm, VM_DETAIL_KEYS)),
+    hosts: c.hosts.map((h) => without(h, Object.keys(HostDetails))),
+    datastores: c.datastores.map((d) => without(d, Object.keys(DatastoreDetails))),
+    clusters: [],
+    resourcePools: [],
+    networks: [],
+    usage: [],
+  });
+}
+
+/**
+ * `c` again `hours` later with its configuration unchanged: only what moves every capture
+ * (VM usage, host usage, datastore free and uncommitted space) differs.
+ */
+function sameConfigLater(c: Capture, hours: number): Capture {
+  const at = new Date(Date.parse(c.capturedAt) + hours * 3600_000).toISOString();
+  const move = (v: number | null, by: number) => (v === null ? null : v + by);
+  return {
+    ...c,
+    captureId: crypto.randomUUID(),
+    capturedAt: at,
+    usage: c.usage.map((u) => ({
+      ...u,
+      cpuUsageMhz: move(u.cpuUsageMhz, 17 * hours),
+      hostMemoryMib: move(u.hostMemoryMib, hours),
+    })),
+    hosts: c.hosts.map((h) => ({ ...h, cpuUsageMhz: move(h.cpuUsageMhz, 100 * hours) })),
+    datastores: c.datastores.map((d) => ({
+      ...d,
+      freeGib: move(d.freeGib, -hours),
+      uncommittedGib: move(d.uncommittedGib, hours),
+    })),
+  };
+}
+
+/** Bytes of every table and index of the schema (a partitioned table's are its partitions'). */
+async function storedBytes(sql: BenchDatabase['sql']): Promise<number> {
+  const [{ bytes }] = await sql`
+    select sum(pg_total_relation_size(c.oid))::float8 as bytes from pg_class c
+    where c.relkind in ('r', 'm') and c.relnamespace = 'public'::regnamespace and c.relname <> 'bench_copy'`;
+  return bytes;
+}
+
+/** How many captures after the first are measured for the bytes each adds. */
+const BYTES_CAPTURES = 6;
+
+/**
+ * The bodies of the sustained run (4 agents × 5 captures) and of the bytes-per-capture
+ * scenarios (a new source each: its first capture, then BYTES_CAPTURES more, hour after hour).
+ */
+function prepareBodies(base: number) {
+  const sustained = [0, 1, 2, 3].map((a) =>
+    Array.from(
+      { length: 5 },
+      (_, i) => requestBody(`site-${a + 1}`, new Date(base + (10 + i) * 3600_000)),
+    )
+  );
+  const steady = captureAt('bytes-v2-same', new Date(base + 100 * 3600_000));
+  const steadyV1 = v1Equivalent({ ...steady, source: { ...steady.source, id: 'bytes-v1-same' } });
+  const realistic = (id: string, i: number) => captureAt(id, new Date(base + (200 + i) * 3600_000));
+  const scenarios: { name: string; sourceId: string; capture: (i: number) => Capture }[] = [
+    {
+      name: 'v1Unchanged',
+      sourceId: 'bytes-v1-same',
+      capture: (i) => sameConfigLater(steadyV1, i),
+    },
+    { name: 'v2Unchanged', sourceId: 'bytes-v2-same', capture: (i) => sameConfigLater(steady, i) },
+    {
+      name: 'v1Realistic',
+      sourceId: 'bytes-v1-real',
+      capture: (i) => v1Equivalent(realistic('bytes-v1-real', i)),
+    },
+    {
+      name: 'v2Realistic',
+      sourceId: 'bytes-v2-real',
+      capture: (i) => realistic('bytes-v2-real', i),
+    },
+  ];
+  const bytes = scenarios.map(({ name, sourceId, capture }) => ({
+    name,
+    sourceId,
+    bodies: Array.from(
+      { length: BYTES_CAPTURES + 1 },
+      (_, i) => gzipSync(JSON.stringify(capture(i))),
+    ),
+  }));
+  return { sustained, bytes };
 }
 
 /** What an agent sends: the capture as JSON, gzip'd. */
@@ -44,6 +148,10 @@ function requestBody(sourceId: string, at: Date): Buffer {
 }
 
 function factLines(c: Capture): string {
+  const whole = (v: number | null) => (v === null ? '\\N' : String(Math.round(v)));
+  const usageOf = new Map(
+    c.usage.map((u) => [u.key, [u.cpuUsageMhz, u.guestMemoryMib, u.hostMemoryMib].map(whole)]),
+  );
   return c.vms.map((v) =>
     [
       1,
@@ -64,6 +172,7 @@ function factLines(c: Capture): string {
       v.resourcePool ?? '\\N',
       v.folder ?? '\\N',
       v.guestOs ?? '\\N',
+      ...usageOf.get(v.key) ?? ['\\N', '\\N', '\\N'],
     ].join('\t')
   ).join('\n') + '\n';
 }
@@ -81,6 +190,11 @@ function switchTo(off: Piece[]): void {
 
 export default async function benchIngest(args: string[] = []): Promise<BenchReport> {
   const ways = args.includes('--pieces') ? WAYS : WAYS.slice(0, 1);
+  const base = Date.UTC(2026, 5, 1, 0);
+  // Bodies posted back to back are made first: making them takes minutes on a busy machine,
+  // and a pause that long between requests outlives the server's keep-alive (65 s) while
+  // the client, its event loop busy, still counts on the connection (ECONNRESET).
+  const prepared = prepareBodies(base);
   const db = await openBenchDatabase('ingest');
   const app = createApp(db.sql, { maxBodyBytes: 256 * 1024 * 1024, sessionHours: 1 });
   const server = await listen(app.fetch, '127.0.0.1', 0);
@@ -107,7 +221,6 @@ export default async function benchIngest(args: string[] = []): Promise<BenchRep
     // then one newer capture, so the code of the usual path has run once. The end-to-end
     // figure is a known source's steady state (the sustained run below starts four new
     // sources cold).
-    const base = Date.UTC(2026, 5, 1, 0);
     await post(requestBody('site-0', new Date(base - 3600_000)), tokens[0].token);
     await db.sql`analyze vm_lifecycle_base, vm_inventory`;
     await post(requestBody('site-0', new Date(base)), tokens[0].token);
@@ -153,7 +266,8 @@ export default async function benchIngest(args: string[] = []): Promise<BenchRep
         t0 = performance.now();
         const wr = await db
           .sql`copy bench_copy (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
-          is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os) from stdin`
+          is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os,
+          cpu_usage_mhz, guest_memory_mib, host_memory_mib) from stdin`
           .writable();
         await pipeline(Readable.from([lines]), wr);
         copy[w].push(performance.now() - t0);
@@ -167,17 +281,40 @@ export default async function benchIngest(args: string[] = []): Promise<BenchRep
     switchTo([]);
 
     // Sustained: 4 agents (one source each) × 5 captures, the agents running concurrently.
-    const agents = [0, 1, 2, 3].map((a) =>
-      Array.from(
-        { length: 5 },
-        (_, i) => requestBody(`site-${a + 1}`, new Date(base + (10 + i) * 3600_000)),
-      )
-    );
+    const agents = prepared.sustained;
     const t0 = performance.now();
     await Promise.all(agents.map(async (list, a) => {
       for (const body of list) await post(body, tokens[a].token);
     }));
     const sustainedMs = performance.now() - t0;
+
+    // Bytes per capture: a new source each, its first capture not counted (it writes every
+    // VM's history and inventory), then BYTES_CAPTURES more, hour after hour.
+    const bytes: Record<string, number> = {};
+    const configRows = async (id: string) => {
+      const [r] = await db.sql`
+        select (select count(*)::int from vm_config_history h where h.source_id = s.id) as vms,
+               (select count(*)::int from site_object_history h where h.source_id = s.id) as sites
+        from sources s where s.external_id = ${id}`;
+      return r ? r.vms + r.sites : 0;
+    };
+    for (const { name, sourceId, bodies: [first, ...bodies] } of prepared.bytes) {
+      await post(first, tokens[0].token);
+      const rows0 = await configRows(sourceId);
+      const before = await storedBytes(db.sql);
+      for (const body of bodies) await post(body, tokens[0].token);
+      const added = (await storedBytes(db.sql)) - before;
+      bytes[`${name}BytesPerCapture`] = Math.round(added / BYTES_CAPTURES);
+      bytes[`${name}HistoryRowsPerCapture`] = Number(
+        (((await configRows(sourceId)) - rows0) / BYTES_CAPTURES).toFixed(1),
+      );
+    }
+    bytes.v2OverV1Unchanged = Number(
+      (bytes.v2UnchangedBytesPerCapture / bytes.v1UnchangedBytesPerCapture).toFixed(2),
+    );
+    bytes.v2OverV1Realistic = Number(
+      (bytes.v2RealisticBytesPerCapture / bytes.v1RealisticBytesPerCapture).toFixed(2),
+    );
 
     const e2eMs = median(e2e[0]);
     const copyMs = median(copy[0]);
@@ -211,9 +348,12 @@ export default async function benchIngest(args: string[] = []): Promise<BenchRep
         sustainedSeconds: Number((sustainedMs / 1000).toFixed(2)),
         sustainedCapturesPerSecond: Number((20 / (sustainedMs / 1000)).toFixed(2)),
         sustainedVmRowsPerSecond: Math.round((20 * VMS) / (sustainedMs / 1000)),
+        ...bytes,
       },
-      notes:
-        `median of ${REPEAT}; end to end = gzip'd POST over loopback until the 201 after commit`,
+      notes: `median of ${REPEAT}; end to end = gzip'd POST over loopback until the 201 after ` +
+        `commit; bytes per capture = table and index bytes added per capture, mean of ` +
+        `${BYTES_CAPTURES} after a source's first, no vacuum in between; v1 = the same capture ` +
+        `without v2 details, clusters, pools, networks or usage`,
     };
   } finally {
     await server.close();
