@@ -139,12 +139,16 @@ test('multi-node cluster: source, keys, sizes, guest facts, hosts, datastores', 
   assert.is(byVmid(c, 202)!.memoryMib, 256);
 
   assert.equal(c.hosts.map((h) => [h.name, h.connectionState, h.cpuCores, h.cpuMhz]), [
-    ['pve1', 'online', 32, 2900],
-    ['pve2', 'online', 32, 2900],
-    ['pve3', 'online', 16, 3100],
+    ['pve1', 'connected', 32, 2900],
+    ['pve2', 'connected', 32, 2900],
+    ['pve3', 'connected', 16, 3100],
   ]);
   assert.is(c.hosts[2].version, 'pve-manager/8.2.2/cb7a8a8b4d1f0a41');
-  assert.is(c.datastores.length, 7, 'shared ceph-rbd once, local and local-lvm per node');
+  assert.is(
+    c.datastores.length,
+    8,
+    'shared ceph-rbd and nfs-iso once, local and local-lvm per node',
+  );
   const ceph = c.datastores.find((d) => d.key === 'pve-lab:storage:ceph-rbd')!;
   assert.is(ceph.capacityGib, 10240);
   assert.is(ceph.freeGib, 7168);
@@ -210,9 +214,15 @@ test('one node offline: complete:false naming it, its VMs kept with last known d
     'same VMs, same keys',
   );
   const web = byVmid(second, 104)!;
-  assert.equal(web, byVmid(first, 104), 'last known data');
+  assert.equal(
+    web,
+    { ...byVmid(first, 104)!, connectionState: 'disconnected' },
+    'last known data, marked disconnected',
+  );
+  assert.is(byVmid(first, 104)!.connectionState, 'connected');
+  assert.not.ok(second.usage.some((u) => u.key === web.key), 'no usage for an unreachable VM');
   assert.equal(second.events.filter((e) => e.type === 'deleted'), []);
-  assert.is(second.hosts.find((h) => h.name === 'pve3')!.connectionState, 'offline');
+  assert.is(second.hosts.find((h) => h.name === 'pve3')!.connectionState, 'notResponding');
 });
 
 test('node offline (hanging) on a first capture: unseen VMs left out, capture incomplete, no hang', async () => {
@@ -308,7 +318,7 @@ test('vmid reused after delete: new key, deleted event for the old one, created 
   assert.equal(third.events, [], 'each task is reported once');
 });
 
-test('config digest cache: an unchanged cluster costs five requests; changes refetch only what changed', async () => {
+test('config digest cache: an unchanged cluster costs ten requests; changes refetch only what changed', async () => {
   const { collector, model, fake } = await setup();
   await captureAt(collector, T0);
   const firstCount = fake.requests.length;
@@ -318,9 +328,14 @@ test('config digest cache: an unchanged cluster costs five requests; changes ref
   await captureAt(collector, T0 + 60, T0);
   assert.equal(fake.requests.map((r) => r.path).sort(), [
     '/access/permissions',
+    '/cluster/ha/resources',
+    '/cluster/ha/status/manager_status',
     '/cluster/resources',
+    '/cluster/sdn/vnets',
     '/cluster/status',
     '/cluster/tasks',
+    '/pools',
+    '/storage',
     '/version',
   ]);
   assert.ok(firstCount > 5 * 4, `first capture made ${firstCount} requests`);

@@ -38,6 +38,8 @@ export type GuestResource = {
   disk?: number;
   /** Fraction of maxcpu. */
   cpu?: number;
+  /** Bytes in use (QEMU: as the balloon driver reports it, else the process's). */
+  mem?: number;
   uptime?: number;
 };
 
@@ -48,6 +50,11 @@ export type NodeResource = {
   status: string;
   maxcpu?: number;
   maxmem?: number;
+  /** Fraction of maxcpu in use. */
+  cpu?: number;
+  /** Used bytes. */
+  mem?: number;
+  uptime?: number;
 };
 
 export type StorageResource = {
@@ -62,9 +69,14 @@ export type StorageResource = {
   disk?: number;
   /** Total bytes. */
   maxdisk?: number;
+  /** `images,rootdir,…` */
+  content?: string;
 };
 
-export type AnyResource = GuestResource | NodeResource | StorageResource | {
+/** `/cluster/resources` pool entry (`id: /pool/{poolid}`). */
+export type PoolResource = { id: string; type: 'pool'; pool: string };
+
+export type AnyResource = GuestResource | NodeResource | StorageResource | PoolResource | {
   type: string;
   id: string;
 };
@@ -85,8 +97,85 @@ export type TaskEntry = {
 
 /** `/nodes/{node}/status` (only the parts kept). */
 export type NodeStatus = {
-  cpuinfo?: { mhz?: string | number; cpus?: number };
+  cpuinfo?: {
+    mhz?: string | number;
+    /** Threads (logical CPUs). */
+    cpus?: number;
+    /** Cores per socket. */
+    cores?: number;
+    sockets?: number;
+    model?: string;
+  };
   pveversion?: string;
+  /** `Linux 6.8.8-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.8-2 (…)` */
+  kversion?: string;
+  /** PVE 8.1+: the running kernel, parsed. */
+  'current-kernel'?: { release?: string };
+  /** Seconds. */
+  uptime?: number;
+};
+
+/** `/nodes/{node}/network` entry: a node's interface configuration (ifupdown2). */
+export type NodeNetworkEntry = {
+  iface: string;
+  /** eth, bond, bridge, vlan, alias, OVSBridge, OVSBond, OVSPort, OVSIntPort, unknown. */
+  type: string;
+  active?: number;
+  /** Space-separated ports of a Linux bridge. */
+  bridge_ports?: string;
+  ovs_ports?: string;
+  /** Space-separated members of a bond. */
+  slaves?: string;
+  'vlan-id'?: number | string;
+  'vlan-raw-device'?: string;
+  mtu?: number | string;
+};
+
+/** `/storage` entry: the cluster-wide storage configuration. */
+export type StorageConfig = {
+  storage: string;
+  type: string;
+  content?: string;
+  shared?: number;
+  disable?: number;
+  /** Comma-separated nodes the storage is restricted to; absent: all. */
+  nodes?: string;
+  path?: string;
+  server?: string;
+  export?: string;
+  share?: string;
+  pool?: string;
+  monhost?: string;
+  vgname?: string;
+  thinpool?: string;
+  sparse?: number;
+};
+
+/** `/pools` entry. */
+export type PoolEntry = { poolid: string; comment?: string };
+
+/** `/cluster/ha/resources` entry (`sid` = `vm:100` / `ct:200`). */
+export type HaResource = { sid: string; state?: string; group?: string; type?: string };
+
+/** `/cluster/ha/status/manager_status` (only the parts kept). */
+export type HaManagerStatus = {
+  manager_status?: { node_status?: Record<string, string> };
+};
+
+/** `/cluster/sdn/vnets` entry. */
+export type SdnVnet = { vnet: string; zone?: string; tag?: number; alias?: string };
+
+/**
+ * `/nodes/{node}/{qemu|lxc}/{vmid}/snapshot` entry. The list ends with the `current`
+ * pseudo-entry ("You are here!"), whose `parent` is the snapshot the guest runs from.
+ */
+export type SnapshotEntry = {
+  name: string;
+  description?: string;
+  snaptime?: number;
+  parent?: string;
+  /** QEMU: 1 when the RAM state was saved (the VM was running and stays so on rollback). */
+  vmstate?: number;
 };
 
 /** `/access/permissions`: path → privilege → propagate (1: also below the path, 0: only on it). */
@@ -100,6 +189,11 @@ export function isGuest(r: AnyResource): r is GuestResource {
 /** Narrows a `/cluster/resources` entry to a node. */
 export function isNode(r: AnyResource): r is NodeResource {
   return r.type === 'node';
+}
+
+/** Narrows a `/cluster/resources` entry to a pool. */
+export function isPool(r: AnyResource): r is PoolResource {
+  return r.type === 'pool';
 }
 
 /** Narrows a `/cluster/resources` entry to a storage. */

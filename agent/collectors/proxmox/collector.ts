@@ -1,15 +1,20 @@
 /**
  * The Proxmox VE collector. One capture:
- *   1. `/version`, `/cluster/status`, `/cluster/resources` (guests, nodes, storage in one
- *      call), `/cluster/tasks` and the token's `/access/permissions`, concurrently — served
- *      by the API node itself, fast. A token that cannot audit every guest (access.ts)
- *      makes the capture incomplete: its lists silently leave the other guests out.
+ *   1. `/version`, `/cluster/status`, `/cluster/resources` (guests, nodes, storage, pools in
+ *      one call), `/cluster/tasks`, the token's `/access/permissions`, and the cluster
+ *      configuration (cluster_config.ts: HA resources and node states, pools, storage
+ *      config, SDN vnets), concurrently — ten requests served by the API node itself. A
+ *      token that cannot audit every guest (access.ts) makes the capture incomplete: its
+ *      lists silently leave the other guests out.
  *   2. The task window since the last capture: events, and which configs may have changed
  *      (a node's own log is read when `/cluster/tasks` does not reach back far enough).
- *   3. Guest configs, only where config_cache.ts says they may have changed.
+ *   3. Guest configs, only where config_cache.ts says they may have changed; their details
+ *      (disks, NICs, CD-ROMs, hardware: config_details.ts) are parsed once per digest.
  *   4. Generations: QEMU `meta` ctime; LXC `vzcreate` task time (else 0).
- *   5. Guest-agent facts (IPs, used disk) and node details, each on its own refresh period.
- *   6. Records, events; what failed goes to `errors` and makes the capture incomplete.
+ *   5. Guest-agent facts and node details, each on its own refresh period; snapshot lists
+ *      only for guests whose config names a parent, when the digest moved (snapshots.ts).
+ *   6. Records (records.ts, inventory.ts), usage apart from them, events; what failed goes
+ *      to `errors` and makes the capture incomplete.
  *
  * Nodes are the unit of failure (node_health.ts): a node that is offline or too slow is
  * named in `errors`; its guests are kept with their last known data (never reported
@@ -36,6 +41,7 @@ import {
   type GuestResource,
   isGuest,
   isNode,
+  isPool,
   isStorage,
   type Permissions,
   type TaskEntry,
@@ -49,11 +55,25 @@ import { createNodeGate, mapLimit, SKIPPED } from './node_health.ts';
 import {
   powerStateOf,
   type ProxmoxVm,
-  toDatastores,
-  toHost,
   toProxmoxVm,
+  toUsage,
+  type VmContext,
   vmKey,
 } from './records.ts';
+import {
+  countDatastoreVms,
+  createNetworks,
+  datastoreKeyOf,
+  provisioningOf,
+  toCluster,
+  toDatastores,
+  toHost,
+  toResourcePools,
+} from './inventory.ts';
+import { createClusterConfigReader } from './cluster_config.ts';
+import { createBootClock } from './boot_clock.ts';
+import { createSnapshotCache, readSnapshots } from './snapshots.ts';
+import { checkProxmox } from './check.ts';
 import {
   destroyedVmids,
   finishedSince,
@@ -115,6 +135,9 @@ export function createProxmoxCollector(
     log,
     source: config.name,
   });
+  const clusterConfig = createClusterConfigReader(log, config.name);
+  const snapshotLists = createSnapshotCache();
+  const bootClock = createBootClock();
   /** What each vmid looked like in the last capture: kept for unreachable nodes, keys for events. */
   const lastKnown = new Map<number, KnownRecord>();
   /** Tasks already turned into events (the windows overlap by a little on purpose). */
@@ -166,7 +189,7 @@ export function createProxmoxCollector(
     const started = Date.now();
 
     // 1. The cluster-wide view, all served by the API node itself.
-    const [version, status, resources, clusterTasks, perms] = await Promise.all([
+    const [version, status, resources, clusterTasks, perms, cc] = await Promise.all([
       a.get<VersionInfo>('/version', { signal }),
       a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((
         err,
@@ -182,6 +205,7 @@ export function createProxmoxCollector(
         return [] as TaskEntry[];
       }),
       readPermissions(a, signal),
+      clusterConfig.read(a, signal),
     ]);
     if (status === null) throw await privilegeError(a, signal);
 
@@ -296,6 +320,9 @@ export function createProxmoxCollector(
             host: r.node,
             name: r.name ?? known.vm.name,
             powerState: r.status === 'unknown' ? known.vm.powerState : powerStateOf(r),
+            connectionState: r.status === 'unknown' || gate.failed(r.node)
+              ? 'disconnected'
+              : known.vm.connectionState,
           });
           note(r.node, 'kept', r.vmid);
         } else {
@@ -312,16 +339,52 @@ export function createProxmoxCollector(
     // 5. Guest-agent facts and node details: optional, on their own refresh periods.
     const ctx: FactsContext = { api: a, gate, signal, nowMs };
     const slowAgentNodes = new Set<string>();
-    const [infos] = await Promise.all([
+    const [infos, snapshots] = await Promise.all([
       mapLimit(
         plans,
         concurrency,
         (p) => facts.guest(ctx, p.key, p.r, p.cfg.parsed.agentEnabled, slowAgentNodes),
       ),
+      mapLimit(plans, concurrency, (p) =>
+        readSnapshots(
+          snapshotLists,
+          {
+            api: a,
+            gate,
+            signal,
+            errors,
+          },
+          p.r,
+          p.cfg.parsed,
+        )),
       mapLimit(onlineNodes, concurrency, (node) => facts.refreshNode(ctx, node)),
     ]);
 
     // 6. Records.
+    const storageConfigs = cc.storages;
+    const storageType = new Map(storages.map((s) => [s.storage, s.plugintype]));
+    const sharedStorages = new Set(storages.filter((s) => s.shared === 1).map((s) => s.storage));
+    const datastores = toDatastores(clusterId, storages, storageConfigs);
+    const datastoreKeys = new Set(datastores.map((d) => d.key));
+    const nodeNetworks = new Map(
+      nodeResources.map((n) => [n.node, facts.node(n.node)?.network ?? null]),
+    );
+    const networks = createNetworks(clusterId, nodeNetworks, cc.vnets);
+    const nodeMhz = (node: string) => facts.node(node)?.mhz ?? null;
+    const vmContext: VmContext = {
+      clusterId,
+      clusterName,
+      datastoreKey(storage, node) {
+        const key = datastoreKeyOf(clusterId, storage, node, sharedStorages.has(storage));
+        return datastoreKeys.has(key) ? key : null;
+      },
+      provisioning: (storage, _node, format) =>
+        provisioningOf(storageType.get(storage), storageConfigs.get(storage), format),
+      networkKey: networks.networkKey,
+      haState: cc.ha,
+      nodeMhz,
+    };
+    const nowSec = Math.floor(nowMs / 1000);
     const vms: ProxmoxVm[] = plans.map((p, i) => {
       const info = infos[i];
       // LXC usage is in /cluster/resources while running; QEMU's `disk` there is always 0.
@@ -329,15 +392,16 @@ export function createProxmoxCollector(
         ? (p.r.status === 'running' && p.r.disk ? p.r.disk : (lastKnownUsed(p) ?? null))
         : (info?.usedBytes ?? null);
       return toProxmoxVm(p.r, {
-        clusterId,
-        clusterName,
         generation: p.generation,
         createdAtSec: p.createdAtSec,
         config: p.cfg.parsed,
-        ips: info?.ips ?? [],
+        guest: info,
         usedBytes,
-      });
+        snapshots: snapshots[i],
+        bootTimeSec: p.r.status === 'running' ? bootClock.at(p.key, nowSec, p.r.uptime) : null,
+      }, vmContext);
     });
+    const usage = plans.map((p) => toUsage(p.r, p.key, nodeMhz(p.r.node)));
     function lastKnownUsed(p: Plan): number | null {
       const known = lastKnown.get(p.r.vmid);
       return known && known.vm.key === p.key && known.vm.usedDiskGib != null
@@ -401,12 +465,28 @@ export function createProxmoxCollector(
       lastKnown.delete(vmid);
       configs.forget(vmid);
       lxcGenerations.forget(vmid);
+      snapshotLists.forget(vmid);
     }
     facts.retain(new Set(vms.map((v) => v.key)));
+    bootClock.retain(
+      new Set([...vms.map((v) => v.key), ...nodeResources.map((n) => `node:${n.node}`)]),
+    );
     for (const t of fresh) reportedUpids.set(t.upid, t.endtime ?? t.starttime);
     for (const [upid, end] of reportedUpids) {
       if (sinceSec != null && end < sinceSec - 86_400) reportedUpids.delete(upid);
     }
+
+    countDatastoreVms(datastores, vms);
+    const haNodes = cc.haNodes;
+    const hosts = nodeResources.map((n) =>
+      toHost(clusterId, clusterName, n, facts.node(n.node), {
+        maintenance: haNodes === null ? null : haNodes.get(n.node) === 'maintenance',
+        bootTimeSec: n.status === 'online'
+          ? bootClock.at(`node:${n.node}`, nowSec, n.uptime)
+          : null,
+      })
+    );
+    const haEnabled = cc.ha === null ? null : cc.ha.size > 0;
 
     log.info('proxmox capture', {
       source: config.name,
@@ -430,56 +510,25 @@ export function createProxmoxCollector(
       complete: errors.length === 0,
       errors: errors.slice(0, 100).map((e) => e.slice(0, 2048)),
       vms,
-      hosts: nodeResources.map((n) => toHost(clusterId, clusterName, n, facts.node(n.node))),
-      datastores: toDatastores(clusterId, storages),
+      hosts,
+      datastores,
       events,
+      clusters: clusterName ? [toCluster(clusterId, clusterName, hosts, haEnabled)] : [],
+      resourcePools: toResourcePools(
+        clusterId,
+        clusterName,
+        resources.filter(isPool).map((p) => p.pool),
+        cc.poolComments,
+        vms,
+      ),
+      networks: networks.records(vms),
+      usage,
     };
   }
 
   async function check(signal: AbortSignal): Promise<CheckResult> {
     try {
-      const a = await getApi();
-      const version = await a.get<VersionInfo>('/version', { signal });
-      const [resources, perms, status] = await Promise.all([
-        a.get<AnyResource[]>('/cluster/resources', { query: { type: 'vm' }, signal }),
-        a.get<Permissions>('/access/permissions', { signal }).catch(() => null),
-        a.get<ClusterStatusEntry[]>('/cluster/status', { signal }).catch((
-          err,
-        ) => (isPermission(err) ? null : Promise.reject(err))),
-      ]);
-      const held = heldPrivileges(perms);
-      const guests = resources.filter(isGuest).length;
-      const details: Record<string, unknown> = {
-        version: version.version,
-        guests,
-        privileges: perms ? [...held].sort() : null,
-      };
-      if (status === null || (guests === 0 && perms && !canAuditVms(held))) {
-        return { ok: false, message: privilegeTrapMessage(config.tokenId, held), details };
-      }
-      const nodes = status.filter((e) => e.type === 'node');
-      const clusterName = status.find((e) => e.type === 'cluster')?.name ?? null;
-      // The same id a capture carries (a lone node: its name).
-      const cluster = clusterName ?? nodes.map((n) => n.name).sort()[0] ?? '?';
-      const offline = nodes.filter((n) => n.online !== 1).map((n) => n.name);
-      Object.assign(details, { cluster, nodes: nodes.length, offline });
-      const partial = perms ? partialViewProblem(config.tokenId, perms) : null;
-      const seen = `Proxmox VE ${version.version} at ${a.endpoint}: ${
-        clusterName ? 'cluster' : 'node'
-      } ${cluster}, ${nodes.length} node(s)${
-        offline.length ? ` (offline: ${offline.join(', ')})` : ''
-      }; token ${config.tokenId} sees ${guests} guest(s)`;
-      const identity = { kind: 'proxmox' as const, id: cluster };
-      if (partial) {
-        // Captures still work, but every one is incomplete: the admin must fix the token.
-        return { ok: false, warning: true, message: `${seen}; ${partial}`, details, identity };
-      }
-      return {
-        ok: true,
-        message: seen + (!perms ? ' (privileges could not be verified)' : ''),
-        details,
-        identity,
-      };
+      return await checkProxmox(await getApi(), config.tokenId, signal);
     } catch (err) {
       return {
         ok: false,

@@ -14,6 +14,11 @@
  * `/cluster/resources` cannot replace this: it reports `maxdisk` for the boot disk only
  * and `disk = 0` for every QEMU VM.
  */
+import { type GuestDetails, parseGuestDetails } from './config_details.ts';
+import { parsePropertyString, parseSize } from './property_string.ts';
+
+export { parsePropertyString, parseSize };
+
 export type GuestType = 'qemu' | 'lxc';
 
 export type DiskEntry = { key: string; volume: string; sizeBytes: number };
@@ -35,35 +40,12 @@ export type ParsedGuestConfig = {
   biosUuid: string | null;
   /** QEMU `agent: 1` / `agent: enabled=1`: only then is asking the guest agent worthwhile. */
   agentEnabled: boolean;
+  /** Disks, NICs, CD-ROMs, hardware (config_details.ts). */
+  details: GuestDetails;
 };
 
-const UNIT: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-
-/** Parses a Proxmox disk size (`32G`, `528K`, `1.5T`, bare bytes) into bytes; null when unreadable. */
-export function parseSize(text: string | undefined | null): number | null {
-  if (text == null) return null;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*$/i.exec(String(text));
-  if (!m) return null;
-  return Math.round(Number(m[1]) * UNIT[m[2].toUpperCase()]);
-}
-
-/**
- * Splits a property string (`local-lvm:vm-100-disk-0,size=32G,ssd=1`) into key/values;
- * the leading value without `=` goes under `defaultKey` (the volume).
- */
-export function parsePropertyString(text: string, defaultKey = 'file'): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of String(text).split(',')) {
-    if (!part) continue;
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      if (!(defaultKey in out)) out[defaultKey] = part;
-    } else {
-      out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-    }
-  }
-  return out;
-}
+/** scsi2 before scsi10; one collator (a `localeCompare` with options builds one per call). */
+const byNumber = new Intl.Collator('en', { numeric: true });
 
 const QEMU_DISK = /^(ide|sata|scsi|virtio)\d+$|^efidisk0$|^tpmstate0$/;
 const LXC_DISK = /^rootfs$|^mp\d+$/;
@@ -82,7 +64,7 @@ export function listDisks(type: GuestType, config: Record<string, unknown>): Dis
     if (size == null) continue;
     disks.push({ key, volume, sizeBytes: size });
   }
-  return disks.sort((a, b) => a.key.localeCompare(b.key, 'en', { numeric: true }));
+  return disks.sort((a, b) => byNumber.compare(a.key, b.key));
 }
 
 function toInt(value: unknown): number | null {
@@ -153,5 +135,6 @@ export function parseGuestConfig(
     tags: splitTags(config.tags),
     biosUuid: text(smbios.uuid),
     agentEnabled: type === 'qemu' && agentEnabled(config.agent),
+    details: parseGuestDetails(type, config),
   };
 }

@@ -70,3 +70,82 @@ export function usedBytesFromFsinfo(answer: unknown): number | null {
   for (const v of byDevice.values()) total += v;
   return total;
 }
+
+const MiB = 1024 ** 2;
+const mib = (bytes: number) => Math.round(bytes / MiB);
+
+type AgentNic = AgentInterface & { 'hardware-address'?: string };
+type LxcNic = LxcInterface & { hwaddr?: string };
+
+/** The agent's answer list, whether wrapped in `{result}` or bare. */
+function resultOf(answer: unknown): unknown {
+  return Array.isArray(answer) ? answer : (answer as { result?: unknown } | null)?.result;
+}
+
+/**
+ * IPs per NIC, by lower-case MAC, from `network-get-interfaces` or LXC `interfaces`: what
+ * the guest reports on each NIC (loopback and link-local left out).
+ */
+export function ipsByMac(answer: unknown, kind: 'agent' | 'lxc'): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const list = kind === 'agent' ? resultOf(answer) : answer;
+  if (!Array.isArray(list)) return out;
+  for (const nic of list as (AgentNic & LxcNic)[]) {
+    const mac = (kind === 'agent' ? nic['hardware-address'] : nic.hwaddr)?.toLowerCase();
+    if (!mac || nic.name === 'lo') continue;
+    const ips = kind === 'agent'
+      ? (nic['ip-addresses'] ?? []).map((a) => a['ip-address'] ?? '')
+      : [nic.inet, nic.inet6].filter((c): c is string => !!c).map((c) => c.split('/')[0]);
+    out.set(mac, unique([...(out.get(mac) ?? []), ...ips.filter(Boolean)]).slice(0, 64));
+  }
+  return out;
+}
+
+/** `get-osinfo`: the pretty name (`Debian GNU/Linux 12 (bookworm)`, `Microsoft Windows 11 Pro`). */
+export function osFromAgent(answer: unknown): string | null {
+  const r = resultOf(answer) as Record<string, unknown> | undefined;
+  if (!r || typeof r !== 'object') return null;
+  const pretty = r['pretty-name'] ?? (r.name && r.version ? `${r.name} ${r.version}` : r.name);
+  return typeof pretty === 'string' && pretty ? pretty.slice(0, 512) : null;
+}
+
+/** `get-host-name`: `{result: {"host-name": "db01"}}`. */
+export function hostNameFromAgent(answer: unknown): string | null {
+  const name = (resultOf(answer) as Record<string, unknown> | undefined)?.['host-name'];
+  return typeof name === 'string' && name ? name.slice(0, 512) : null;
+}
+
+/** `agent/info`: the agent's version (`7.2.0`). */
+export function versionFromAgent(answer: unknown): string | null {
+  const version = (resultOf(answer) as Record<string, unknown> | undefined)?.version;
+  return typeof version === 'string' && version ? version.slice(0, 64) : null;
+}
+
+export type GuestFs = { path: string; capacityMib: number; freeMib: number; fileSystem: string };
+
+/**
+ * Guest disks from `get-fsinfo`: each mounted local filesystem once per mount point, with
+ * capacity and free MiB (what RVTools' vPartition shows); pseudo and network filesystems
+ * left out, sorted by mount point.
+ */
+export function guestDisksFromFsinfo(answer: unknown): GuestFs[] {
+  const list = resultOf(answer) as (AgentFilesystem & { 'total-bytes'?: number })[] | undefined;
+  if (!Array.isArray(list)) return [];
+  const byPath = new Map<string, GuestFs>();
+  for (const fs of list) {
+    const total = fs['total-bytes'];
+    const used = fs['used-bytes'];
+    if (typeof total !== 'number' || typeof used !== 'number' || NOT_LOCAL.test(fs.type ?? '')) {
+      continue;
+    }
+    const path = (fs.mountpoint ?? fs.name ?? '').slice(0, 1024);
+    if (!path) continue;
+    byPath.set(path, {
+      path,
+      capacityMib: mib(total),
+      freeMib: mib(Math.max(0, total - used)),
+      fileSystem: (fs.type ?? '').slice(0, 64),
+    });
+  }
+  return [...byPath.values()].sort((a, b) => a.path.localeCompare(b.path)).slice(0, 256);
+}

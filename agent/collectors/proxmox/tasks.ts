@@ -36,6 +36,11 @@ const CONFIG_CHANGING = new Set([
   'qmigrate',
   'vzmigrate',
   'hamigrate',
+  // Snapshots live in the config file: taking or deleting one moves its digest.
+  'qmsnapshot',
+  'qmdelsnapshot',
+  'vzsnapshot',
+  'vzdelsnapshot',
 ]);
 
 /** The numeric vmid a task is about, or null (node tasks, bulk vzdump jobs). */

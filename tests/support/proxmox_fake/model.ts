@@ -8,14 +8,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type TokenPrivileges = 'auditor' | 'nodes-only' | 'pool-auditor' | 'none';
+export type TokenPrivileges = 'auditor' | 'auditor-agent' | 'nodes-only' | 'pool-auditor' | 'none';
 
 export type FakeToken = {
   /** USER@REALM!TOKENID */
   id: string;
   secret: string;
   /**
-   * `auditor`: PVEAuditor on `/`. `nodes-only`: Sys.Audit on `/` but no VM.Audit.
+   * `auditor`: PVEAuditor on `/` (no guest agent: that needs VM.Monitor, which PVEAuditor
+   * lacks). `auditor-agent`: PVEAuditor plus a role with VM.Monitor on `/`. `nodes-only`: Sys.Audit on `/` but no VM.Audit.
    * `none`: a privilege-separated token with no ACL at all — lists come back empty, not 403.
    * `pool-auditor`: Sys.Audit on `/` and PVEAuditor on `/pool/{pool}` only — it sees the
    * pool's guests and no others (a partial view that looks complete).
@@ -37,6 +38,26 @@ export type FakeNode = {
   cpuMhz: number;
   ip: string;
   pveversion: string;
+  cpuModel?: string;
+  sockets?: number;
+  /** Physical cores per socket; `maxcpu / sockets` when absent (`maxcpu` is logical CPUs). */
+  coresPerSocket?: number;
+  /** Seconds since boot (`/cluster/resources` and `/nodes/{node}/status`). */
+  uptime?: number;
+  /** `/nodes/{node}/network` as PVE answers it. */
+  network?: Record<string, string | number>[];
+  /** `/nodes/{node}/network` fails (500). */
+  networkFails?: boolean;
+};
+
+/** A snapshot section of a guest config. */
+export type FakeSnapshot = {
+  name: string;
+  description?: string;
+  snaptime: number;
+  parent?: string;
+  /** QEMU: RAM saved. */
+  vmstate?: boolean;
 };
 
 export type AgentInterface = {
@@ -67,7 +88,21 @@ export type FakeGuest = {
   /** The guest config as `GET …/config` returns it (minus `digest`, computed). */
   config: Record<string, string | number>;
   /** QEMU guest agent: answers only when `running` and the config enables it. */
-  agent?: { running: boolean; interfaces?: AgentInterface[]; filesystems?: AgentFilesystem[] };
+  agent?: {
+    running: boolean;
+    interfaces?: AgentInterface[];
+    filesystems?: AgentFilesystem[];
+    /** `get-osinfo` result. */
+    osinfo?: Record<string, string>;
+    hostName?: string;
+    version?: string;
+  };
+  /** Snapshot sections of the config; the config's `parent` names the current one. */
+  snapshots?: FakeSnapshot[];
+  /** The snapshot API answers 500 for this guest. */
+  snapshotFails?: boolean;
+  /** Bytes in use, as `/cluster/resources` reports `mem` while running (else 40 % of memory). */
+  memUsedBytes?: number;
   /** LXC `…/interfaces` answer. */
   interfaces?: { name: string; hwaddr?: string; inet?: string; inet6?: string }[];
   /** LXC rootfs usage that `/cluster/resources` reports as `disk` while running. */
@@ -95,6 +130,8 @@ export type FakeStorage = {
   usedBytes: number;
   content: string;
   active?: boolean;
+  /** Storage configuration as `/storage` lists it (path, server, export, pool, vgname…). */
+  config?: Record<string, string | number>;
 };
 
 export type FakeCluster = {
@@ -109,6 +146,14 @@ export type FakeCluster = {
   tokens: FakeToken[];
   /** `/cluster/tasks` keeps only the latest tasks per node, like PVE's cluster task list. */
   clusterTaskLimitPerNode: number;
+  /** `/cluster/ha/resources`. */
+  ha?: { sid: string; state: string; group?: string }[];
+  /** HA manager node states (`online`, `maintenance`) in `/cluster/ha/status/manager_status`. */
+  haNodeStatus?: Record<string, string>;
+  /** API paths (`/cluster/ha/resources`) that answer 500, to test partial failures. */
+  failing?: string[];
+  /** `/cluster/sdn/vnets`. */
+  vnets?: { vnet: string; zone: string; tag?: number; alias?: string }[];
 };
 
 const fixtureDir = fileURLToPath(new URL('../../fixtures/proxmox/', import.meta.url));
@@ -118,9 +163,16 @@ export function loadFixtureCluster(name = 'cluster.json'): FakeCluster {
   return JSON.parse(readFileSync(fixtureDir + name, 'utf8')) as FakeCluster;
 }
 
-/** The config digest: SHA-1 over the config text, as PVE computes it over the file. */
-export function configDigest(config: Record<string, string | number>): string {
-  const textForm = Object.keys(config).sort().map((k) => `${k}: ${config[k]}`).join('\n');
+/**
+ * The config digest: SHA-1 over the config file's text, as PVE computes it — the whole
+ * file, so snapshot sections count too.
+ */
+export function configDigest(
+  config: Record<string, string | number>,
+  snapshots: readonly FakeSnapshot[] = [],
+): string {
+  const textForm = Object.keys(config).sort().map((k) => `${k}: ${config[k]}`).join('\n') +
+    snapshots.map((s) => `\n[${s.name}]\n${JSON.stringify(s)}`).join('');
   return createHash('sha1').update(textForm).digest('hex');
 }
 
@@ -242,4 +294,53 @@ export function findGuest(model: FakeCluster, vmid: number): FakeGuest {
   const guest = model.guests.find((g) => g.vmid === vmid);
   if (!guest) throw new Error(`no guest ${vmid}`);
   return guest;
+}
+
+/**
+ * Takes a snapshot as `qm snapshot` / `pct snapshot` does: a new section whose parent is
+ * the config's current `parent`, which then names the new snapshot; a task is logged.
+ */
+export function takeSnapshot(
+  model: FakeCluster,
+  vmid: number,
+  snap: { name: string; at: number; description?: string; vmstate?: boolean },
+): void {
+  const guest = findGuest(model, vmid);
+  const parent = typeof guest.config.parent === 'string' ? guest.config.parent : undefined;
+  guest.snapshots = [...(guest.snapshots ?? []), {
+    name: snap.name,
+    snaptime: snap.at,
+    ...(snap.description ? { description: snap.description } : {}),
+    ...(parent ? { parent } : {}),
+    ...(snap.vmstate ? { vmstate: true } : {}),
+  }];
+  guest.config.parent = snap.name;
+  addTask(model, {
+    node: guest.node,
+    type: guest.type === 'qemu' ? 'qmsnapshot' : 'vzsnapshot',
+    id: vmid,
+    starttime: snap.at,
+    endtime: snap.at + 2,
+  });
+}
+
+/** Deletes a snapshot as `qm delsnapshot` does: its children take its parent. */
+export function deleteSnapshot(model: FakeCluster, vmid: number, name: string, at: number): void {
+  const guest = findGuest(model, vmid);
+  const gone = (guest.snapshots ?? []).find((s) => s.name === name);
+  if (!gone) throw new Error(`no snapshot ${name} on ${vmid}`);
+  guest.snapshots = (guest.snapshots ?? []).filter((s) => s !== gone).map((s) =>
+    s.parent === name ? { ...s, parent: gone.parent } : s
+  );
+  if (guest.config.parent === name) {
+    if (gone.parent) guest.config.parent = gone.parent;
+    else delete guest.config.parent;
+  }
+  addTask(model, {
+    node: guest.node,
+    type: guest.type === 'qemu' ? 'qmdelsnapshot' : 'vzdelsnapshot',
+    id: vmid,
+    starttime: at,
+    endtime: at + 1,
+  });
 }

@@ -114,7 +114,7 @@ function guestResource(model: FakeCluster, g: FakeGuest): Record<string, unknown
     // The trap: QEMU never reports disk usage here; LXC reports rootfs usage while running.
     disk: g.type === 'lxc' && running ? g.diskUsedBytes ?? 0 : 0,
     cpu: running ? g.cpu ?? 0 : 0,
-    mem: running ? Math.round(memMbOf(g) * MiB * 0.4) : 0,
+    mem: running ? g.memUsedBytes ?? Math.round(memMbOf(g) * MiB * 0.4) : 0,
     uptime: running ? g.uptime ?? 100 : 0,
     netin: running ? 123456 : 0,
     netout: running ? 654321 : 0,
@@ -138,7 +138,7 @@ function nodeResource(n: FakeNode, withStats: boolean): Record<string, unknown> 
     maxmem: n.maxmemMb * MiB,
     mem: Math.round(n.maxmemMb * MiB * 0.35),
     cpu: 0.12,
-    uptime: 1234567,
+    uptime: n.uptime ?? 1234567,
     disk: 8 * 1024 * MiB,
     maxdisk: 100 * 1024 * MiB,
   };
@@ -201,6 +201,11 @@ function tokenAcls(token: FakeToken): Acl[] {
   switch (token.privileges) {
     case 'auditor':
       return [{ path: '/', privs: PVE_AUDITOR, propagate: true }];
+    case 'auditor-agent':
+      return [
+        { path: '/', privs: PVE_AUDITOR, propagate: true },
+        { path: '/', privs: ['VM.Monitor'], propagate: true },
+      ];
     case 'nodes-only':
       return [{ path: '/', privs: ['Sys.Audit'], propagate: true }];
     case 'pool-auditor':
@@ -220,9 +225,13 @@ function tokenAcls(token: FakeToken): Acl[] {
  */
 function privilegesAt(model: FakeCluster, token: FakeToken, path: string): Record<string, number> {
   const out: Record<string, number> = {};
+  const acls = tokenAcls(token);
   const vmid = /^\/vms\/(\d+)$/.exec(path)?.[1];
-  const pool = vmid ? model.guests.find((g) => g.vmid === Number(vmid))?.pool : undefined;
-  for (const acl of tokenAcls(token)) {
+  // Only a pool ACL needs the guest's pool (a lookup that would make big fakes quadratic).
+  const pool = vmid && acls.some((a) => a.path.startsWith('/pool/'))
+    ? model.guests.find((g) => g.vmid === Number(vmid))?.pool
+    : undefined;
+  for (const acl of acls) {
     const applies = acl.path === path ||
       (acl.propagate && (acl.path === '/' || path.startsWith(acl.path + '/'))) ||
       (pool !== undefined && acl.path === `/pool/${pool}`);
@@ -272,6 +281,7 @@ async function route(
   const seesPool = (id: string) => can(model, token, `/pool/${id}`, 'Pool.Audit');
   const parts = path.split('/').filter(Boolean);
 
+  if (model.failing?.includes(path)) throw new HttpError(500, `${path}: internal error`);
   if (path === '/version') return { ...model.version };
   if (path === '/access/permissions') return effectivePermissions(model, token);
   if (path === '/cluster/status') {
@@ -350,6 +360,46 @@ async function route(
     }
     return out.sort((a, b) => b.starttime - a.starttime).map(taskEntry);
   }
+  if (path === '/cluster/ha/resources') {
+    if (!sysAudit) throw new HttpError(403, 'Permission check failed (/, Sys.Audit)');
+    return (model.ha ?? []).map((h) => ({
+      sid: h.sid,
+      type: h.sid.split(':')[0],
+      state: h.state,
+      ...(h.group ? { group: h.group } : {}),
+      max_restart: 1,
+      max_relocate: 1,
+      digest: 'd1g35t',
+    }));
+  }
+  if (path === '/cluster/ha/status/manager_status') {
+    if (!sysAudit) throw new HttpError(403, 'Permission check failed (/, Sys.Audit)');
+    const nodes = model.haNodeStatus ??
+      Object.fromEntries(model.nodes.map((n) => [n.name, n.online ? 'online' : 'unknown']));
+    return {
+      manager_status: { master_node: model.nodes[0].name, node_status: nodes, timestamp: 1 },
+      quorum: { node: model.nodes[0].name, quorate: '1' },
+    };
+  }
+  if (path === '/cluster/sdn/vnets') {
+    return (model.vnets ?? []).filter((v) => can(model, token, `/sdn/zones/${v.zone}`, 'SDN.Audit'))
+      .map((v) => ({ ...v, type: 'vnet', digest: 'd1g35t' }));
+  }
+  if (path === '/storage') {
+    const seen = new Map<string, Record<string, unknown>>();
+    for (const st of model.storages) {
+      if (seen.has(st.storage) || !seesStorage(st.storage)) continue;
+      seen.set(st.storage, {
+        storage: st.storage,
+        type: st.plugintype,
+        content: st.content,
+        ...(st.shared ? { shared: 1 } : {}),
+        ...st.config,
+        digest: 'd1g35t',
+      });
+    }
+    return [...seen.values()];
+  }
   if (path === '/pools') {
     return model.pools.filter((p) => seesPool(p.poolid)).map((p) => ({
       poolid: p.poolid,
@@ -410,13 +460,22 @@ async function nodeRoute(
     if (!nodeAudit) {
       throw new HttpError(403, `Permission check failed (/nodes/${node.name}, Sys.Audit)`);
     }
+    const sockets = node.sockets ?? 2;
     return {
       cpuinfo: {
         cpus: node.maxcpu,
-        cores: node.maxcpu / 2,
-        sockets: 2,
+        cores: node.coresPerSocket ?? node.maxcpu / sockets,
+        sockets,
         mhz: node.cpuMhz.toFixed(3),
-        model: 'Intel(R) Xeon(R) Gold 6226R CPU @ 2.90GHz',
+        model: node.cpuModel ?? 'Intel(R) Xeon(R) Gold 6226R CPU @ 2.90GHz',
+        hvm: '1',
+        user_hz: 100,
+      },
+      'current-kernel': {
+        machine: 'x86_64',
+        release: '6.8.8-2-pve',
+        sysname: 'Linux',
+        version: '#1 SMP PREEMPT_DYNAMIC PMX 6.8.8-2 (2024-06-24T09:00Z)',
       },
       memory: {
         total: node.maxmemMb * MiB,
@@ -425,8 +484,15 @@ async function nodeRoute(
       },
       pveversion: node.pveversion,
       kversion: 'Linux 6.8.8-2-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.8-2',
-      uptime: 1234567,
+      uptime: node.uptime ?? 1234567,
     };
+  }
+  if (rest[0] === 'network' && rest.length === 1) {
+    if (!nodeAudit) {
+      throw new HttpError(403, `Permission check failed (/nodes/${node.name}, Sys.Audit)`);
+    }
+    if (node.networkFails) throw new HttpError(500, 'unable to read /etc/network/interfaces');
+    return node.network ?? [];
   }
   if (rest[0] === 'storage' && rest.length === 1) {
     return model.storages.filter((s) =>
@@ -487,19 +553,61 @@ async function nodeRoute(
       );
     }
     const sub = rest.slice(2).join('/');
-    if (sub === 'config') return { ...guest.config, digest: configDigest(guest.config) };
-    if (
-      rest[0] === 'qemu' && (sub === 'agent/network-get-interfaces' || sub === 'agent/get-fsinfo')
-    ) {
+    if (sub === 'config') {
+      return { ...guest.config, digest: configDigest(guest.config, guest.snapshots) };
+    }
+    if (sub === 'snapshot') {
+      if (guest.snapshotFails) throw new HttpError(500, `unable to read snapshots of ${vmid}`);
+      const snaps = (guest.snapshots ?? []).map((sn) => ({
+        name: sn.name,
+        ...(sn.description != null ? { description: sn.description } : {}),
+        snaptime: sn.snaptime,
+        ...(sn.parent ? { parent: sn.parent } : {}),
+        ...(rest[0] === 'qemu' && sn.vmstate ? { vmstate: 1 } : {}),
+      }));
+      const current: Record<string, unknown> = {
+        name: 'current',
+        description: 'You are here!',
+        digest: configDigest(guest.config, guest.snapshots),
+      };
+      if (typeof guest.config.parent === 'string') current.parent = guest.config.parent;
+      if (rest[0] === 'qemu') current.running = guest.status === 'running' ? 1 : 0;
+      return [...snaps, current];
+    }
+    const AGENT_READS = [
+      'agent/network-get-interfaces',
+      'agent/get-fsinfo',
+      'agent/get-osinfo',
+      'agent/get-host-name',
+      'agent/info',
+    ];
+    if (rest[0] === 'qemu' && AGENT_READS.includes(sub)) {
+      // PVE 8: the guest-agent reads need VM.Monitor, which PVEAuditor does not have.
+      if (!can(model, token, `/vms/${vmid}`, 'VM.Monitor')) {
+        throw new HttpError(403, `Permission check failed (/vms/${vmid}, VM.Monitor)`);
+      }
       if (guest.status !== 'running') throw new HttpError(500, `VM ${vmid} is not running`);
       const enabled = /^(1|enabled=1)/.test(String(guest.config.agent ?? '0'));
       if (!enabled) throw new HttpError(500, 'No QEMU guest agent configured');
       if (!guest.agent?.running) throw new HttpError(500, 'QEMU guest agent is not running');
-      return {
-        result: sub === 'agent/get-fsinfo'
-          ? guest.agent.filesystems ?? []
-          : guest.agent.interfaces ?? [],
-      };
+      const a = guest.agent;
+      switch (sub) {
+        case 'agent/get-fsinfo':
+          return { result: a.filesystems ?? [] };
+        case 'agent/get-osinfo':
+          return { result: a.osinfo ?? {} };
+        case 'agent/get-host-name':
+          return { result: { 'host-name': a.hostName ?? String(guest.config.name ?? '') } };
+        case 'agent/info':
+          return {
+            result: {
+              version: a.version ?? '7.2.0',
+              supported_commands: [{ name: 'guest-ping', enabled: true, 'success-response': true }],
+            },
+          };
+        default:
+          return { result: a.interfaces ?? [] };
+      }
     }
     if (rest[0] === 'lxc' && sub === 'interfaces') {
       if (guest.status !== 'running') throw new HttpError(500, `CT ${vmid} not running`);
