@@ -230,7 +230,14 @@ export function peerSheets(a: { vms: number }): PeerSheet[] {
   ];
 }
 
-type ChildResult = { ms: number; maxRssMb: number; status?: string; rows?: number; bytes?: number };
+type ChildResult = {
+  ms: number;
+  cpuMs?: number;
+  maxRssMb: number;
+  status?: string;
+  rows?: number;
+  bytes?: number;
+};
 
 /** Runs this file as a child in `mode`, returns what it printed. */
 function child(mode: 'generate' | 'baseline', url: string, reportId = ''): Promise<ChildResult> {
@@ -272,6 +279,7 @@ export default async function reportsBench(argv: string[]): Promise<BenchReport>
       }
     }
     const peer = await bareXlsxInChild(SELF, 'peerSheets', { vms });
+    const best = await bareXlsxInChild(SELF, 'peerSheets', { vms }, { sharedStyles: true });
     const ratio = runs.xlsx.ms / peer.ms;
     const peak = Math.max(runs.xlsx.maxRssMb, runs.csv?.maxRssMb ?? 0);
     return {
@@ -288,12 +296,18 @@ export default async function reportsBench(argv: string[]): Promise<BenchReport>
         xlsxMs: Math.round(runs.xlsx.ms),
         xlsxPeakRssMb: runs.xlsx.maxRssMb,
         xlsxMb: Number((runs.xlsx.bytes! / 1048576).toFixed(1)),
+        xlsxCpuMs: Math.round(runs.xlsx.cpuMs!),
         xlsxRowsPerS: Math.round(vms / (runs.xlsx.ms / 1000)),
         peerXlsxMs: Math.round(peer.ms),
+        peerXlsxCpuMs: Math.round(peer.cpuMs),
         peerXlsxPeakRssMb: peer.maxRssMb,
         peerXlsxMb: Number((peer.bytes / 1048576).toFixed(1)),
         peerRowsPerS: Math.round(vms / (peer.ms / 1000)),
         xlsxVsPeer: Number(ratio.toFixed(2)),
+        xlsxVsPeerCpu: Number((runs.xlsx.cpuMs! / peer.cpuMs).toFixed(2)),
+        sharedStylesPeerMs: Math.round(best.ms),
+        sharedStylesPeerCpuMs: Math.round(best.cpuMs),
+        xlsxVsSharedStylesPeer: Number((runs.xlsx.ms / best.ms).toFixed(2)),
         ...(runs.csv
           ? {
             csvMs: Math.round(runs.csv.ms),
@@ -304,7 +318,7 @@ export default async function reportsBench(argv: string[]): Promise<BenchReport>
         baselineRssMb: baseline.maxRssMb,
       },
       notes:
-        `${os.cpus().length} CPUs; baseline = a child that loads the modules and connects; peer = bench/xlsx_peer.ts in its own child, same sheets/columns/number formats, rows made in JS (no query); xlsxMs = the whole job: worker start, query, write, chunks stored; sheets: Summary, VMs (${vms}), Daily Totals (62+31), Pools`,
+        `${os.cpus().length} CPUs; baseline = a child that loads the modules and connects; peer = bench/xlsx_peer.ts in its own child, same sheets/columns/number formats, rows made in JS (no query); sharedStylesPeer = the same with one style object per column, exceljs at its fastest (information, no goal); cpuMs = the process's CPU (PostgreSQL's not counted); xlsxMs = the whole job: worker start, query, write, chunks stored; sheets: Summary, VMs (${vms}), Daily Totals (62+31), Pools`,
     };
   } finally {
     await db.close();
@@ -320,6 +334,7 @@ if (
   setLogLevel('warn');
   const sql = createPool(url, { max: 4 });
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const result: ChildResult = { ms: 0, maxRssMb: 0 };
   if (mode === 'generate') {
     const r = await generateInWorker(sql, reportId, { tz: 'UTC' });
@@ -329,6 +344,8 @@ if (
     await sql`select 1`;
   }
   result.ms = performance.now() - started;
+  const used = process.cpuUsage(cpu); // the process: main thread and the report worker
+  result.cpuMs = (used.user + used.system) / 1000;
   result.maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   await sql.end();
   console.log(JSON.stringify(result));

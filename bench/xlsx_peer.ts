@@ -11,7 +11,7 @@
  * the sheets, writes them and reports time and peak RSS.
  *
  *   const r = await bareXlsxInChild(import.meta.url, 'peerSheets', { vms: 100000 });
- *   // r = { ms, maxRssMb, rows, bytes }
+ *   // r = { ms, cpuMs, maxRssMb, rows, bytes }
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -33,15 +33,33 @@ export type PeerSheet = {
   rows: () => Iterable<PeerCell[]> | AsyncIterable<PeerCell[]>;
 };
 
-/** Wall time of the write, peak RSS of the process, rows written (all sheets), file size. */
-export type PeerResult = { ms: number; maxRssMb: number; rows: number; bytes: number };
+/** Wall and CPU time of the write, peak RSS of the process, rows written (all sheets), file size. */
+export type PeerResult = {
+  ms: number;
+  cpuMs: number;
+  maxRssMb: number;
+  rows: number;
+  bytes: number;
+};
+
+/**
+ * `sharedStyles`: give every cell of a column one shared style object instead of the
+ * fresh one exceljs makes per cell (exceljs caches style ids by object identity) — not
+ * what the README does, but exceljs at its fastest; off by default.
+ */
+export type PeerOptions = { sharedStyles?: boolean };
 
 /** Rows between two yields to the event loop, so the zip compresses as rows come (as a real producer would). */
 const YIELD_EVERY = 1000;
 
 /** Writes `sheets` to `file` with a bare exceljs streaming writer; times it from the first byte of work to the file's close. */
-export async function writeBareXlsx(file: string, sheets: PeerSheet[]): Promise<PeerResult> {
+export async function writeBareXlsx(
+  file: string,
+  sheets: PeerSheet[],
+  o: PeerOptions = {},
+): Promise<PeerResult> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
     filename: file,
     useStyles: true,
@@ -57,9 +75,14 @@ export async function writeBareXlsx(file: string, sheets: PeerSheet[]): Promise<
     const header = ws.addRow(s.columns.map((c) => c.header));
     header.font = { bold: true };
     header.commit();
+    const styles = s.columns.map((c) => (c.numFmt ? { numFmt: c.numFmt } : {}));
     let n = 0;
     for await (const values of s.rows()) {
-      ws.addRow(values).commit();
+      const row = ws.addRow(values);
+      if (o.sharedStyles) {
+        for (let i = 0; i < styles.length; i++) row.getCell(i + 1).style = styles[i];
+      }
+      row.commit();
       if (++n % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     ws.autoFilter = { from: 'A1', to: { row: n + 1, column: s.columns.length } };
@@ -67,8 +90,10 @@ export async function writeBareXlsx(file: string, sheets: PeerSheet[]): Promise<
     rows += n;
   }
   await wb.commit();
+  const used = process.cpuUsage(cpu);
   return {
     ms: performance.now() - started,
+    cpuMs: (used.user + used.system) / 1000,
     maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     rows,
     bytes: statSync(file).size,
@@ -85,13 +110,14 @@ export function bareXlsxInChild(
   moduleUrl: string,
   exportName: string,
   args: unknown,
+  o: PeerOptions = {},
 ): Promise<PeerResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vml-xlsx-peer-'));
   const file = path.join(dir, 'peer.xlsx');
   return new Promise<PeerResult>((resolve, reject) => {
     const p = spawn(
       process.execPath,
-      [SELF, 'peer', moduleUrl, exportName, JSON.stringify(args), file],
+      [SELF, 'peer', moduleUrl, exportName, JSON.stringify(args), file, JSON.stringify(o)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -104,15 +130,16 @@ export function bareXlsxInChild(
   }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-// Child mode: `node bench/xlsx_peer.ts peer <moduleUrl> <exportName> <argsJson> <file>`. Not
+// Child mode: `node bench/xlsx_peer.ts peer <moduleUrl> <exportName> <argsJson> <file> [optionsJson]`. Not
 // a top-level await: the module named usually imports this one, and importing it while this
 // one is still evaluating would wait forever.
-async function runChild([moduleUrl, exportName, argsJson, file]: string[]) {
+async function runChild([moduleUrl, exportName, argsJson, file, optionsJson]: string[]) {
   const mod = await import(
     moduleUrl.startsWith('file:') ? moduleUrl : pathToFileURL(path.resolve(moduleUrl)).href
   );
   const sheets = (await mod[exportName](JSON.parse(argsJson))) as PeerSheet[];
-  console.log(JSON.stringify(await writeBareXlsx(file, sheets)));
+  const o = optionsJson ? (JSON.parse(optionsJson) as PeerOptions) : {};
+  console.log(JSON.stringify(await writeBareXlsx(file, sheets, o)));
 }
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF && process.argv[2] === 'peer') {
   runChild(process.argv.slice(3)).catch((err) => {

@@ -7,7 +7,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { Column, ColumnType, Row } from './columns.ts';
-import { breathe, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
+import { breathe, readAhead, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 import { ZipStream } from './zip_stream.ts';
 import { CSV_BOM, csvQuote, csvTime, neutraliseFormula } from '../csv.ts';
 
@@ -56,7 +56,7 @@ export function createCsvZipWriter(out: Writable): ReportWriter {
         `${spec.csv}.csv`,
         (async function* () {
           yield Buffer.from(header(spec.columns.map((c) => c.header)), 'utf8');
-          for await (const batch of batches) {
+          for await (const batch of readAhead(batches)) {
             let text = '';
             for (const r of batch) {
               text += csvLine(spec.columns, r);

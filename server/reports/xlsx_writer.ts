@@ -5,11 +5,10 @@
  * inside exceljs takes its entries in order: rows of a later sheet written while an
  * earlier one is open would wait in memory.
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { type Column, type ColumnType, numFmtOf, TYPE_DEFAULTS, widthOf } from './columns.ts';
-import { breathe, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
+import { breathe, drained, readAhead, type ReportWriter, YIELD_EVERY } from './report_writer.ts';
 
 type Sheet = ExcelJS.Worksheet & { commit(): void };
 /** exceljs's Row has a style object of its own, absent from its typings. */
@@ -21,6 +20,27 @@ function xlsxValue(type: ColumnType, v: unknown): ExcelJS.CellValue {
   if (type === 'date' || type === 'datetime') return v instanceof Date ? v : new Date(String(v));
   if (type === 'bool') return Boolean(v);
   return type === 'text' ? String(v) : Number(v);
+}
+
+/**
+ * exceljs hands a sheet's XML to its zip without waiting for it to be taken (its StreamBuf
+ * writes into the zip entry's PassThrough and ignores the answer), so rows made faster
+ * than they are deflated pile up as Buffers outside the worker's bounded heap: 130 MB of
+ * them at 100,000 VMs. `zipCatchUp` waits while more than this is queued in that
+ * PassThrough (reached through exceljs internals; if they change, it simply stops waiting).
+ */
+const ZIP_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+type ZipEntryInternals = {
+  stream?: { pipes?: Array<{ _writableState?: { length?: number } } & NodeJS.EventEmitter> };
+};
+
+/** Waits until exceljs's zip has taken all but ZIP_BACKLOG_BYTES of a sheet's XML. */
+async function zipCatchUp(ws: Sheet, out: Writable): Promise<void> {
+  const entry = (ws as unknown as ZipEntryInternals).stream?.pipes?.[0];
+  while (entry && (entry._writableState?.length ?? 0) > ZIP_BACKLOG_BYTES) {
+    await drained(out, entry, 'drain');
+  }
 }
 
 const BOLD = { bold: true };
@@ -115,7 +135,7 @@ export function createXlsxWriter(out: Writable): ReportWriter {
       const plainRow: Partial<ExcelJS.Style> = {};
       const boldRow: Partial<ExcelJS.Style> = { font: BOLD };
       let n = 0;
-      for await (const batch of batches) {
+      for await (const batch of readAhead(batches)) {
         for (const r of batch) {
           const values = new Array(cols.length);
           for (let i = 0; i < cols.length; i++) values[i] = xlsxValue(cols[i].type, r[cols[i].key]);
@@ -125,7 +145,10 @@ export function createXlsxWriter(out: Writable): ReportWriter {
           row.style = isBold ? boldRow : plainRow;
           for (let i = 0; i < cols.length; i++) row.getCell(i + 1).style = styles[i];
           row.commit();
-          if (++n % YIELD_EVERY === 0) await breathe(out);
+          if (++n % YIELD_EVERY === 0) {
+            await breathe(out);
+            await zipCatchUp(ws, out);
+          }
         }
       }
       ws.autoFilter = { from: 'A1', to: { row: n + 1, column: cols.length } };
@@ -135,8 +158,12 @@ export function createXlsxWriter(out: Writable): ReportWriter {
     },
 
     async finish() {
-      const ended = once(out, 'finish'); // rejects on 'error'
-      await wb.commit();
+      // exceljs's commit never settles once its output has failed: wait for whichever
+      // comes first, the output finishing or failing.
+      if (out.destroyed) throw out.errored ?? new Error('report output closed early');
+      const ended = drained(out, out, 'finish');
+      ended.catch(() => {}); // awaited below; a failure before then is not unhandled
+      await Promise.race([wb.commit(), ended]);
       await ended;
     },
   };

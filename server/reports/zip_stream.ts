@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { crc32, createDeflateRaw } from 'node:zlib';
+import { drained } from './report_writer.ts';
 
 const LIMIT = 0xffffffff;
 
@@ -33,7 +34,7 @@ export class ZipStream {
   private async write(buf: Buffer) {
     this.offset += buf.length;
     if (this.offset > LIMIT) throw new Error('zip archive over 4 GiB (no ZIP64 support)');
-    if (!this.out.write(buf)) await once(this.out, 'drain');
+    if (!this.out.write(buf)) await drained(this.out);
   }
 
   /** Adds one file whose content is the chunks of `source`, deflated as they come. */
@@ -57,12 +58,15 @@ export class ZipStream {
         await this.write(chunk);
       }
     })();
+    // Awaited below; until then a failed output (the pump's write) must not be an
+    // unhandled rejection, and it ends the loop through the race.
+    pump.catch(() => {});
     try {
       for await (const chunk of source) {
         e.crc = crc32(chunk, e.crc);
         e.size += chunk.length;
         if (e.size > LIMIT) throw new Error(`zip entry ${name} over 4 GiB (no ZIP64 support)`);
-        if (!deflate.write(chunk)) await once(deflate, 'drain');
+        if (!deflate.write(chunk)) await Promise.race([once(deflate, 'drain'), pump]);
       }
       deflate.end();
     } catch (err) {
@@ -108,7 +112,7 @@ export class ZipStream {
     end.writeUInt32LE(this.offset - start, 12);
     end.writeUInt32LE(start, 16);
     await this.write(end);
-    const finished = once(this.out, 'finish');
+    const finished = drained(this.out, this.out, 'finish');
     this.out.end();
     await finished;
   }
