@@ -225,7 +225,14 @@ export function peerSheets(tabs: PeerTab[]): PeerSheet[] {
   }));
 }
 
-type ChildResult = { ms: number; maxRssMb: number; status?: string; rows?: number; bytes?: number };
+type ChildResult = {
+  ms: number;
+  cpuMs: number;
+  maxRssMb: number;
+  status?: string;
+  rows?: number;
+  bytes?: number;
+};
 
 function child(url: string, reportId: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
@@ -304,6 +311,10 @@ export default async function rvtoolsBench(argv: string[]): Promise<BenchReport>
         queriesOnlyMs: Math.round(queriesMs),
         workbookMs: Math.round(run.ms),
         peerMs: Math.round(peer.ms),
+        // CPU of the process (worker thread included; PostgreSQL's own CPU not): less
+        // sensitive than wall time to the shared machine's load.
+        workbookCpuMs: Math.round(run.cpuMs),
+        peerCpuMs: Math.round(peer.cpuMs),
         ratio: Number(ratio.toFixed(2)),
         workbookPeakRssMb: run.maxRssMb,
         peerPeakRssMb: peer.maxRssMb,
@@ -326,10 +337,13 @@ if (process.argv[1] && path.resolve(process.argv[1]) === SELF && process.argv[2]
   setLogLevel('warn');
   const sql = createPool(url, { max: 4 });
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = await generateInWorker(sql, reportId, { tz: 'UTC' });
+  const cpu = process.cpuUsage(cpu0);
   if (r.status !== 'ready') console.error(r.error);
   const result: ChildResult = {
     ms: performance.now() - started,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     status: r.status,
     rows: r.rowCount ?? undefined,
