@@ -284,6 +284,10 @@ export default async function rvtoolsBench(argv: string[]): Promise<BenchReport>
     const cells = tabs.reduce((n, t) => n + t.count * t.spec.columns.length, 0);
     // Peer first, then the workbook: neither inherits the other's page cache advantage much.
     const peer = await bareXlsxInChild(import.meta.url, 'peerSheets', peerTabs);
+    // For information: exceljs at its fastest (one style object per column).
+    const fastest = await bareXlsxInChild(import.meta.url, 'peerSheets', peerTabs, {
+      sharedStyles: true,
+    });
     const r = await createReport(db.sql, {
       kind: 'rvtools',
       period: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -315,6 +319,10 @@ export default async function rvtoolsBench(argv: string[]): Promise<BenchReport>
         // sensitive than wall time to the shared machine's load.
         workbookCpuMs: Math.round(run.cpuMs),
         peerCpuMs: Math.round(peer.cpuMs),
+        sharedStylesPeerMs: Math.round(fastest.ms),
+        sharedStylesPeerCpuMs: Math.round(fastest.cpuMs),
+        sharedStylesPeerRssMb: fastest.maxRssMb,
+        ratioToSharedStylesPeer: Number((run.ms / fastest.ms).toFixed(2)),
         ratio: Number(ratio.toFixed(2)),
         workbookPeakRssMb: run.maxRssMb,
         peerPeakRssMb: peer.maxRssMb,
