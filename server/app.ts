@@ -31,6 +31,7 @@ import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
 import { jobsRoutes } from './jobs/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { rvtoolsRoutes } from './rvtools/routes.ts';
 
 export type AppOptions = {
   maxBodyBytes: number;
@@ -139,6 +140,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', jobsRoutes(sql, doc, options.jobs));
   api.route('/', reportRoutes(sql, doc, reports));
+  api.route('/', rvtoolsRoutes(sql, doc, reports));
   doc.define(api, {
     method: 'get',
     path: '/openapi.json',

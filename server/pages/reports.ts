@@ -7,6 +7,8 @@ import { parseOr400 } from '../http/validate.ts';
 import { getReport, listReports } from '../reports/report_store.ts';
 import { ReportRequest, type ReportSettings, requestReport } from '../reports/request_report.ts';
 import { reportFile } from '../reports/routes.ts';
+import { requestRvtools, RvtoolsRequest } from '../rvtools/request_rvtools.ts';
+import { capturedSources } from '../rvtools/scope.ts';
 import { reportsPage, reportsTable } from '../../web/pages/reports.ts';
 import { notFound, type PageEnv, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
 
@@ -22,7 +24,8 @@ export function reportRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, setting
     if (c.req.query('part') === 'table' && c.req.header('hx-request')) {
       return c.html(reportsTable(reports));
     }
-    return c.html(reportsPage(viewerOf(c), { reports, ...extra }), status);
+    const sources = viewerOf(c).role === 'admin' ? await capturedSources(sql) : [];
+    return c.html(reportsPage(viewerOf(c), { reports, sources, ...extra }), status);
   };
 
   app.get('/reports', auth, (c) => list(c, { requested: c.req.query('requested') }));
@@ -37,6 +40,34 @@ export function reportRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, setting
         sql,
         settings,
         parseOr400(ReportRequest, input, 'invalid_body'),
+        actorOf(c),
+      );
+      return c.redirect(`/reports?requested=${encodeURIComponent(r.fileName)}`, 303);
+    } catch (err) {
+      const e = refusal(err);
+      return list(c, { error: e.message }, e.status);
+    }
+  });
+
+  // An RVTools workbook: the same action as POST /api/v1/rvtools. The form's datetime-local
+  // value has no zone: it is read as UTC, as the form says.
+  app.post('/reports/rvtools', auth, requireAdminPage(), requireCsrf(), async (c) => {
+    const form = await c.req.parseBody();
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+    try {
+      const source = text(form.source);
+      const asOf = text(form.asOf);
+      const input = {
+        source: source === undefined ? undefined : /^\d+$/.test(source) ? Number(source) : source,
+        asOf: asOf && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(asOf)
+          ? `${asOf}${asOf.length === 16 ? ':00' : ''}Z`
+          : asOf,
+        format: text(form.format),
+      };
+      const r = await requestRvtools(
+        sql,
+        settings,
+        parseOr400(RvtoolsRequest, input, 'invalid_body'),
         actorOf(c),
       );
       return c.redirect(`/reports?requested=${encodeURIComponent(r.fileName)}`, 303);

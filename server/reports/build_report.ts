@@ -3,9 +3,11 @@
  *   daily     Summary, VMs (vm_daily_rollup), Pools
  *   monthly   Summary, VMs (vm_monthly_rollup), Daily Totals, Pools
  *   inventory Summary, vInfo, vHost and vDatastore (when captured), vSource
+ *   rvtools   every RVTools tab as of the period's instant (server/rvtools/build_rvtools.ts)
  * Reads through `tx`, one read-only snapshot, so the Summary and the tables agree.
  */
 import type { Sql } from '../db/connect.ts';
+import { buildRvtools } from '../rvtools/build_rvtools.ts';
 import { vDatastoreRows, vHostRows, vInfoRows, vSourceRows } from './inventory_rows.ts';
 import {
   DAILY_TOTALS,
@@ -22,10 +24,25 @@ import type { ReportWriter } from './report_writer.ts';
 import { dailyTotalRows, poolRows, vmRollupRows } from './rollup_rows.ts';
 import { inventorySummary, rollupSummary } from './summary_data.ts';
 
-export type BuildRequest = { kind: ReportKind; period: string; tz: string; generatedAt: Date };
+export type BuildRequest = {
+  kind: ReportKind;
+  period: string;
+  /** RVTools workbook: its one source (null: all). */
+  sourceId?: number | null;
+  tz: string;
+  generatedAt: Date;
+};
 
 /** Writes the report's tables to `writer`; returns the row count of its main table. */
 export async function buildReport(tx: Sql, writer: ReportWriter, r: BuildRequest): Promise<number> {
+  if (r.kind === 'rvtools') {
+    const asOf = new Date(r.period);
+    return await buildRvtools(tx, writer, {
+      asOf,
+      sourceId: r.sourceId ?? null,
+      generatedAt: r.generatedAt,
+    });
+  }
   if (r.kind === 'inventory') {
     const sources = await vSourceRows(tx);
     const has = (count: string) => sources.some((s) => Number(s[count]) > 0);

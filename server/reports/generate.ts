@@ -35,7 +35,13 @@ export async function generateReport(
   out.on('error', () => {});
   const writer = report.format === 'xlsx' ? createXlsxWriter(out) : createCsvZipWriter(out);
   try {
-    const request = { kind: report.kind, period: report.period, tz: o.tz, generatedAt: new Date() };
+    const request = {
+      kind: report.kind,
+      period: report.period,
+      sourceId: report.sourceId,
+      tz: o.tz,
+      generatedAt: new Date(),
+    };
     const rows = await sql.begin(
       'isolation level repeatable read read only',
       (tx) => buildReport(tx as unknown as Sql, writer, request),

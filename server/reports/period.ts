@@ -5,10 +5,14 @@
 import { addDays, addMonths, dayIn, isDay, monthOf } from '../aggregate/period.ts';
 import type { Sql } from '../db/connect.ts';
 
-export const REPORT_KINDS = ['daily', 'monthly', 'inventory'] as const;
+/** The kinds `POST /reports` makes; the RVTools workbook has its own request (server/rvtools/). */
+export const REQUESTED_KINDS = ['daily', 'monthly', 'inventory'] as const;
+export type RequestedKind = (typeof REQUESTED_KINDS)[number];
+/** Every kind stored; `rvtools`: the RVTools workbook, period its as-of instant. */
+export const REPORT_KINDS = [...REQUESTED_KINDS, 'rvtools'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
 /** The kinds made of rollups, whose period is a day or a month. */
-export type RollupKind = Exclude<ReportKind, 'inventory'>;
+export type RollupKind = Exclude<ReportKind, 'inventory' | 'rvtools'>;
 export const REPORT_FORMATS = ['xlsx', 'csv'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
@@ -24,7 +28,7 @@ export const CONTENT_TYPES: Record<ReportFormat, string> = {
  * when it is not one. `today` is the current day in the reporting zone.
  */
 export function normalisePeriod(
-  kind: ReportKind,
+  kind: RequestedKind,
   period: string | undefined,
   today: string,
 ): { period: string } | { error: string } {
@@ -70,10 +74,13 @@ export function todayIn(tz: string): string {
   return dayIn(new Date(), tz);
 }
 
-/** `vmledger-monthly-2026-10.xlsx`, `vmledger-daily-2026-10-14.csv.zip`, `vmledger-inventory-20261105T1030Z.xlsx`. */
+/**
+ * `vmledger-monthly-2026-10.xlsx`, `vmledger-daily-2026-10-14.csv.zip`,
+ * `vmledger-inventory-20261105T1030Z.xlsx`, `vmledger-rvtools-20261105T1030Z.xlsx`.
+ */
 export function reportFileName(kind: ReportKind, period: string, format: ReportFormat): string {
-  const p = kind === 'inventory'
-    ? period.replace(/[-:]/g, '').replace(/(T\d{4})\d{2}Z$/, '$1Z')
+  const p = kind === 'inventory' || kind === 'rvtools'
+    ? period.replace(/[-:]/g, '').replace(/(T\d{4})\d{2}(\.\d{3})?Z$/, '$1Z')
     : period;
   return `vmledger-${kind}-${p}.${format === 'xlsx' ? 'xlsx' : 'csv.zip'}`;
 }

@@ -30,6 +30,8 @@ export const ReportRecord = z.object({
   finishedAt: z.string().nullable(),
   expiresAt: z.string(),
   error: z.string().nullable(),
+  /** The one source an RVTools workbook shows; null: all sources (and every other kind). */
+  sourceId: z.number().nullable(),
 });
 export type ReportRecord = z.infer<typeof ReportRecord>;
 
@@ -52,14 +54,15 @@ export async function createReport(
   r: Pick<ReportRecord, 'kind' | 'period' | 'format' | 'origin'> & {
     requestedBy?: number | null;
     retentionDays?: number;
+    sourceId?: number | null;
   },
 ): Promise<ReportRecord> {
   const [row] = await sql`
-    insert into reports (kind, period, format, origin, file_name, content_type, requested_by, expires_at)
+    insert into reports (kind, period, format, origin, file_name, content_type, requested_by, source_id, expires_at)
     values (${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
     reportFileName(r.kind, r.period, r.format)
   },
-            ${CONTENT_TYPES[r.format]}, ${r.requestedBy ?? null},
+            ${CONTENT_TYPES[r.format]}, ${r.requestedBy ?? null}, ${r.sourceId ?? null},
             now() + make_interval(days => ${r.retentionDays ?? DEFAULT_RETENTION_DAYS}))
     returning *`;
   return toRecord(row);

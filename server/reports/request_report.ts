@@ -12,14 +12,14 @@ import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { log } from '../log.ts';
-import { normalisePeriod, REPORT_FORMATS, REPORT_KINDS, todayIn } from './period.ts';
+import { normalisePeriod, REPORT_FORMATS, REQUESTED_KINDS, todayIn } from './period.ts';
 import { enqueueReport } from './report_jobs.ts';
 import { createReport, type ReportRecord } from './report_store.ts';
 import { generateInWorker } from './run_in_worker.ts';
 
 /** What a report request carries (the API's JSON body; the page form is read into it). */
 export const ReportRequest = z.strictObject({
-  kind: z.enum(REPORT_KINDS),
+  kind: z.enum(REQUESTED_KINDS),
   period: z.string().max(40).optional().describe(
     'daily: YYYY-MM-DD (default yesterday); monthly: YYYY-MM (default last month); inventory: none',
   ),
@@ -57,7 +57,21 @@ export async function requestReport(
     retentionDays: settings.jobs?.reportRetentionDays ?? settings.retentionDays,
   });
   await auditAction(sql, actor, 'report.request', `report:${created.id}`, what);
-  if (r.wait) {
+  return await startReport(sql, settings, created, r.wait);
+}
+
+/**
+ * Hands a recorded report to its generator: a worker thread while the caller waits (`wait`),
+ * else the report job, else a worker thread of this process in the background.
+ */
+export async function startReport(
+  sql: Sql,
+  settings: ReportSettings,
+  created: ReportRecord,
+  wait: boolean,
+): Promise<ReportRecord> {
+  const tz = settings.jobs?.reportTz ?? settings.tz ?? 'UTC';
+  if (wait) {
     const done = await generateInWorker(sql, created.id, { tz });
     if (done.status === 'failed') {
       throw new AppError('report_failed', `report generation failed: ${done.error}`, {

@@ -33,9 +33,11 @@ const ReportListParams = z.object({
 });
 const ReportParams = z.object({ id: z.uuid({ error: 'must be a report id (uuid)' }) });
 
-/** The record as the API shows it, with the download link. */
-const ReportView = ReportRecord.extend({ links: z.object({ self: z.string(), file: z.string() }) });
-function view(r: ReportRecord): z.infer<typeof ReportView> {
+/** The record as the API shows it, with the download link (also the RVTools request's answer). */
+export const ReportView = ReportRecord.extend({
+  links: z.object({ self: z.string(), file: z.string() }),
+});
+export function view(r: ReportRecord): z.infer<typeof ReportView> {
   return { ...r, links: { self: `/api/v1/reports/${r.id}`, file: `/api/v1/reports/${r.id}/file` } };
 }
 

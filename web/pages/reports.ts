@@ -3,6 +3,7 @@ import { markup } from '../markup.ts';
 import { badge, csrfField, empty, pageHead, table, time, type Tone } from '../components.ts';
 import { fmtInt } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
+import { rvtoolsForm, type RvtoolsSourceOption } from '../partials/rvtools_form.ts';
 
 /** A generated report (its file is downloaded by id). */
 export type ReportRow = {
@@ -76,7 +77,7 @@ ${
 
 export function reportsPage(
   viewer: Viewer,
-  o: { reports: ReportRow[]; error?: string; requested?: string },
+  o: { reports: ReportRow[]; sources?: RvtoolsSourceOption[]; error?: string; requested?: string },
 ) {
   return page({
     title: 'Reports',
@@ -105,7 +106,8 @@ ${
     <div><button type="submit">Generate</button></div>
   </form>
   <p class="muted small" id="r-period-hint">Empty period: last month (monthly) or yesterday (daily). Inventory takes no period.</p>
-</section>`
+</section>
+${rvtoolsForm(viewer.csrf, o.sources ?? [])}`
         : ''
     }
 ${reportsTable(o.reports)}`,
