@@ -31,6 +31,7 @@ import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
 import { jobsRoutes } from './jobs/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { siteRoutes } from './sites/routes.ts';
 
 export type AppOptions = {
   maxBodyBytes: number;
@@ -135,6 +136,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', agentRoutes(sql, doc));
   api.route('/', inventoryRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
+  api.route('/', siteRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', jobsRoutes(sql, doc, options.jobs));

@@ -1,0 +1,288 @@
+/**
+ * Datastores (Proxmox storages): the list with capacity, free, provisioned space and the
+ * days until full, and one datastore with its VMs, their disks on it and its used-space
+ * trend. Data access only: takes `sql`, knows no HTTP.
+ *
+ * Provisioned space is vSphere's: capacity − free + uncommitted, when the source reports
+ * uncommitted space; otherwise the sum of the disks of the live VMs on it (their current
+ * configuration documents). Overcommit is provisioned ÷ capacity.
+ */
+import type { Row } from 'postgres';
+import { z } from 'zod';
+import { iso, type Sql } from '../db/connect.ts';
+import { PlacedVm, toPlacedVm } from './hosts.ts';
+import { cachedRows, round } from './site_list.ts';
+
+/** How the days until full are computed: said on the page and in every answer. */
+export const FILL_METHOD =
+  'Least-squares line through the used space (capacity − free) of every capture in the last 30 days; ' +
+  'days until full = free space now ÷ the line’s growth per day. Flat (under 0.1 GiB a day) or falling: not filling.';
+export const FILL_WINDOW_DAYS = 30;
+/** Growth below this many GiB a day is noise, not filling. */
+const FLAT_GIB_PER_DAY = 0.1;
+
+export const FillForecast = z.object({
+  status: z.enum(['filling', 'notFilling', 'insufficientData']),
+  daysUntilFull: z.number().nullable(),
+  fullAt: z.string().nullable(),
+  growthGibPerDay: z.number().nullable(),
+  /** How well the line fits (0–1). */
+  r2: z.number().nullable(),
+  points: z.number().int(),
+  windowDays: z.number().int(),
+  method: z.string(),
+});
+export type FillForecast = z.infer<typeof FillForecast>;
+
+/** A datastore as the list (API, page, CSV) shows it. */
+export const DatastoreItem = z.object({
+  sourceId: z.number().int(),
+  sourceName: z.string(),
+  key: z.string(),
+  name: z.string(),
+  type: z.string().nullable(),
+  url: z.string().nullable(),
+  shared: z.boolean().nullable(),
+  accessible: z.boolean().nullable(),
+  capacityGib: z.number().nullable(),
+  freeGib: z.number().nullable(),
+  usedGib: z.number().nullable(),
+  usedPct: z.number().nullable(),
+  uncommittedGib: z.number().nullable(),
+  provisionedGib: z.number().nullable(),
+  /** Provisioned as a percentage of capacity: above 100 is overcommitted. */
+  provisionedPct: z.number().nullable(),
+  vms: z.number().int(),
+  vmDiskGib: z.number(),
+  hostNames: z.array(z.string()),
+  present: z.boolean(),
+  lastSeenAt: z.string(),
+  forecast: FillForecast,
+});
+export type DatastoreItem = z.infer<typeof DatastoreItem>;
+
+/** The forecast from a fit's aggregates (regr_* over GiB and days). */
+export function forecastOf(
+  f: { n: number; slope: number | null; r2: number | null },
+  freeGib: number | null,
+  at: string,
+): FillForecast {
+  const base = {
+    points: f.n,
+    windowDays: FILL_WINDOW_DAYS,
+    method: FILL_METHOD,
+    r2: round(f.r2, 3),
+  };
+  if (f.n < 3 || f.slope === null || freeGib === null) {
+    return {
+      ...base,
+      status: 'insufficientData',
+      daysUntilFull: null,
+      fullAt: null,
+      growthGibPerDay: round(f.slope, 3),
+    };
+  }
+  if (f.slope < FLAT_GIB_PER_DAY) {
+    return {
+      ...base,
+      status: 'notFilling',
+      daysUntilFull: null,
+      fullAt: null,
+      growthGibPerDay: round(f.slope, 3),
+    };
+  }
+  const days = freeGib / f.slope;
+  return {
+    ...base,
+    status: 'filling',
+    daysUntilFull: round(days, 1),
+    fullAt: new Date(Date.parse(at) + days * 86400_000).toISOString(),
+    growthGibPerDay: round(f.slope, 3),
+  };
+}
+
+/** Disks of live VMs per (source, datastore key), from the current configuration documents. */
+function disksByDatastore(sql: Sql, one?: { sourceId: number; key: string }) {
+  return sql`
+    select c.source_id, d->>'datastore' as datastore_key, count(distinct c.vm_key)::int as vms,
+      coalesce(sum((d->>'capacityMib')::float8), 0) / 1024 as disk_gib
+    from vm_config_history c
+    join vm_inventory i on i.source_id = c.source_id and i.vm_key = c.vm_key
+    cross join jsonb_array_elements(c.config->'disks') d
+    where c.valid_to is null and d->>'datastore' is not null
+      ${
+    one
+      ? sql`and c.source_id = ${one.sourceId}
+        and jsonb_path_query_array(c.config, '$.disks[*].datastore') @> ${sql.json([one.key])}`
+      : sql``
+  }
+    group by 1, 2`;
+}
+
+function toDatastore(r: Row): DatastoreItem {
+  const d = r.doc ?? {};
+  const capacity = r.capacity_gb as number | null;
+  const free = r.free_gb as number | null;
+  const used = capacity !== null && free !== null ? capacity - free : null;
+  const provisioned = used !== null && r.uncommitted_gib !== null
+    ? used + r.uncommitted_gib
+    : r.vms
+    ? r.disk_gib
+    : null;
+  const lastSeenAt = iso(r.last_seen_at)!;
+  return {
+    sourceId: r.source_id,
+    sourceName: r.source_name,
+    key: r.datastore_key,
+    name: r.name,
+    type: r.type,
+    url: d.url ?? null,
+    shared: d.shared ?? null,
+    accessible: r.accessible,
+    capacityGib: round(capacity),
+    freeGib: round(free),
+    usedGib: round(used),
+    usedPct: used !== null && capacity ? round((used / capacity) * 100, 1) : null,
+    uncommittedGib: round(r.uncommitted_gib),
+    provisionedGib: round(provisioned),
+    provisionedPct: provisioned !== null && capacity
+      ? round((provisioned / capacity) * 100, 1)
+      : null,
+    vms: r.vms ?? 0,
+    vmDiskGib: round(r.disk_gib ?? 0)!,
+    hostNames: d.hostNames ?? [],
+    present: !r.last_capture_at || new Date(r.last_seen_at) >= new Date(r.last_capture_at),
+    lastSeenAt,
+    forecast: forecastOf(
+      { n: r.fit_n ?? 0, slope: r.fit_slope ?? null, r2: r.fit_r2 ?? null },
+      free,
+      lastSeenAt,
+    ),
+  };
+}
+
+/** The fit per datastore over the 30 days before its last sighting (slope in GiB a day). */
+function fitQuery(sql: Sql, one?: { sourceId: number; key: string }) {
+  return sql`
+    select f.source_id, f.datastore_key, count(*)::int as fit_n,
+      regr_slope(f.capacity_gb - f.free_gb, extract(epoch from f.snapshot_time) / 86400) as fit_slope,
+      regr_r2(f.capacity_gb - f.free_gb, extract(epoch from f.snapshot_time) / 86400) as fit_r2
+    from datastore_facts f
+    join datastore_inventory di on di.source_id = f.source_id and di.datastore_key = f.datastore_key
+    where f.snapshot_time > di.last_seen_at - ${FILL_WINDOW_DAYS} * interval '1 day'
+      and f.capacity_gb is not null and f.free_gb is not null
+      ${one ? sql`and f.source_id = ${one.sourceId} and f.datastore_key = ${one.key}` : sql``}
+    group by 1, 2`;
+}
+
+function readDatastores(sql: Sql, one?: { sourceId: number; key: string }) {
+  const only = one ? sql`and d.source_id = ${one.sourceId} and d.datastore_key = ${one.key}` : sql``;
+  return sql`
+    select d.*, s.name as source_name, s.last_capture_at, o.doc, f.uncommitted_gib,
+      v.vms, v.disk_gib, fit.fit_n, fit.fit_slope, fit.fit_r2
+    from datastore_inventory d
+    join sources s on s.id = d.source_id
+    left join site_object_history o on o.source_id = d.source_id and o.kind = 'datastore'
+      and o.object_key = d.datastore_key and o.valid_to is null
+    left join datastore_facts f on f.source_id = d.source_id and f.datastore_key = d.datastore_key
+      and f.snapshot_time = d.last_seen_at
+    left join (${disksByDatastore(sql, one)}) v on v.source_id = d.source_id
+      and v.datastore_key = d.datastore_key
+    left join (${fitQuery(sql, one)}) fit on fit.source_id = d.source_id and fit.datastore_key = d.datastore_key
+    where true ${only}`;
+}
+
+/** Every datastore ever captured, with its newest state, its VMs and its forecast. */
+export function allDatastores(sql: Sql): Promise<DatastoreItem[]> {
+  return cachedRows(sql, 'datastores', async () => (await readDatastores(sql)).map(toDatastore));
+}
+
+/** A VM with its disks on one datastore. */
+export const DatastoreVm = PlacedVm.extend({
+  disks: z.array(z.object({
+    label: z.string(),
+    capacityMib: z.number().nullable(),
+    provisioning: z.string().nullable(),
+    file: z.string().nullable(),
+  })),
+});
+export type DatastoreVm = z.infer<typeof DatastoreVm>;
+
+export const DatastoreTrendPoint = z.object({
+  at: z.string(),
+  capacityGib: z.number().nullable(),
+  usedGib: z.number().nullable(),
+  freeGib: z.number().nullable(),
+});
+
+export const DatastoreDetail = z.object({
+  datastore: DatastoreItem,
+  vms: z.array(DatastoreVm),
+  trend: z.object({
+    from: z.string(),
+    to: z.string(),
+    points: z.array(DatastoreTrendPoint),
+  }),
+});
+export type DatastoreDetail = z.infer<typeof DatastoreDetail>;
+
+/** The most points a trend carries: at most one per hour-sized bucket beyond this. */
+const TREND_POINTS = 720;
+
+/** One datastore with its VMs, their disks on it, and its used space over `days`; null when unknown. */
+export async function getDatastore(
+  sql: Sql,
+  sourceId: number,
+  key: string,
+  o: { days: number } = { days: FILL_WINDOW_DAYS },
+): Promise<DatastoreDetail | null> {
+  const [row] = await readDatastores(sql, { sourceId, key });
+  if (!row) return null;
+  const datastore = toDatastore(row);
+  const to = new Date(Date.parse(datastore.lastSeenAt) + 1000);
+  const from = new Date(to.getTime() - o.days * 86400_000);
+  const bucketSeconds = Math.max(1, Math.ceil((o.days * 86400) / TREND_POINTS));
+  const [vms, trend] = await Promise.all([
+    sql`
+      select i.*, c.config->'disks' as disks
+      from vm_config_history c
+      join vm_inventory i on i.source_id = c.source_id and i.vm_key = c.vm_key
+      where c.valid_to is null and c.source_id = ${sourceId}
+        and jsonb_path_query_array(c.config, '$.disks[*].datastore') @> ${sql.json([key])}
+      order by lower(i.name), i.vm_key`,
+    // The last capture in each bucket, so a long range stays a few hundred points.
+    sql`
+      select distinct on (floor(extract(epoch from snapshot_time) / ${bucketSeconds}))
+        snapshot_time, capacity_gb, free_gb
+      from datastore_facts
+      where source_id = ${sourceId} and datastore_key = ${key}
+        and snapshot_time >= ${from} and snapshot_time < ${to}
+      order by floor(extract(epoch from snapshot_time) / ${bucketSeconds}), snapshot_time desc`,
+  ]);
+  return {
+    datastore,
+    vms: vms.map((r) => ({
+      ...toPlacedVm(r),
+      disks: (r.disks as Record<string, unknown>[]).filter((d) => d.datastore === key).map((
+        d,
+      ) => ({
+        label: String(d.label),
+        capacityMib: (d.capacityMib as number | undefined) ?? null,
+        provisioning: (d.provisioning as string | undefined) ?? null,
+        file: (d.file as string | undefined) ?? null,
+      })),
+    })),
+    trend: {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      points: trend.map((r) => ({
+        at: iso(r.snapshot_time)!,
+        capacityGib: round(r.capacity_gb),
+        usedGib: r.capacity_gb !== null && r.free_gb !== null
+          ? round(r.capacity_gb - r.free_gb)
+          : null,
+        freeGib: round(r.free_gb),
+      })),
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Lists of site objects (hosts, clusters, datastores, networks): read whole once per
+ * inventory generation, then filtered, sorted and paged in memory.
+ *
+ * Why in memory: an estate has hundreds of hosts and a few thousand datastores, not a
+ * hundred thousand, but each row carries figures summed over the VMs on it (vCPU on a host,
+ * disks on a datastore), which cost one pass over the live inventory. That pass is made once
+ * per stored capture (the generation, see inventory/list_cache.ts: exact on every node, no
+ * time-to-live), and every question in between — any filter, sort or page — is answered
+ * from its result without touching the database.
+ *
+ * Keyset cursors as the VM list's: the sort value of the page's last row, then source and
+ * key, so a page boundary stays put while rows are added before it.
+ */
+import { z } from 'zod';
+import type { Sql } from '../db/connect.ts';
+import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
+import { GenerationCache, inventoryGeneration } from '../inventory/list_cache.ts';
+import type { Page } from '../inventory/list_vms.ts';
+
+/** A row of a site list: known by its source and key. */
+export type Keyed = { sourceId: number; key: string };
+
+/** A sort value: text compared case-insensitively, numbers; null sorts before everything. */
+type SortValue = string | number | null;
+
+/** Where the next page starts: the last row's sort value, source and key. */
+export const SiteCursor = z.object({
+  v: z.union([z.string().max(2000), z.number()]).nullable(),
+  s: IntKey,
+  k: ColumnText,
+});
+type SiteCursor = z.infer<typeof SiteCursor>;
+
+/** A list's whole rows, reused while the inventory generation is unchanged. */
+const caches = new WeakMap<Sql, GenerationCache>();
+
+/** Every row of `name` at the current generation (computed once per generation and node). */
+export async function cachedRows<T>(
+  sql: Sql,
+  name: string,
+  read: () => Promise<T[]>,
+): Promise<T[]> {
+  let cache = caches.get(sql);
+  if (!cache) caches.set(sql, cache = new GenerationCache(200_000));
+  return cache.get(await inventoryGeneration(sql), name, read, (rows) => rows.length);
+}
+
+function compare(a: SortValue, b: SortValue): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a) < String(b) ? -1 : 1;
+}
+
+function compareKeyed(a: [SortValue, number, string], b: [SortValue, number, string]): number {
+  return compare(a[0], b[0]) || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+}
+
+/**
+ * One page of `rows` sorted by `value` (ties by source and key) in `order`, after `cursor`.
+ * A cursor from another list or sort is refused by the route's schema, not here.
+ */
+export function pageRows<T extends Keyed>(rows: readonly T[], o: {
+  value: (row: T) => SortValue;
+  order: 'asc' | 'desc';
+  limit: number;
+  cursor?: string | null;
+}): Page<T> {
+  const sign = o.order === 'desc' ? -1 : 1;
+  const keyOf = (r: T): [SortValue, number, string] => [o.value(r), r.sourceId, r.key];
+  const sorted = rows.map((r) => ({ r, k: keyOf(r) })).sort((a, b) =>
+    sign * compareKeyed(a.k, b.k)
+  );
+  const after = o.cursor ? decodeCursor(SiteCursor, o.cursor) : null;
+  const start = after
+    ? sorted.findIndex((x) => sign * compareKeyed(x.k, [after.v, after.s, after.k]) > 0)
+    : 0;
+  const rest = start < 0 ? [] : sorted.slice(start);
+  const page = rest.slice(0, o.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((x) => x.r),
+    total: rows.length,
+    next: rest.length > o.limit && last
+      ? encodeCursor({ v: last.k[0], s: last.k[1], k: last.k[2] } satisfies SiteCursor)
+      : null,
+  };
+}
+
+/** Every row in order, for CSV: one page holding all. */
+export function allRows<T extends Keyed>(
+  rows: readonly T[],
+  o: { value: (row: T) => SortValue; order: 'asc' | 'desc' },
+): T[] {
+  return pageRows(rows, { ...o, limit: rows.length || 1 }).items;
+}
+
+/** Whether `text` holds `q` (case-insensitive); an empty `q` matches everything. */
+export function matches(q: string | undefined, ...texts: (string | null | undefined)[]): boolean {
+  if (!q) return true;
+  const needle = q.toLowerCase();
+  return texts.some((t) => !!t && t.toLowerCase().includes(needle));
+}
+
+/** A number rounded to `digits` decimals (figures in answers stay readable and stable). */
+export function round(v: number | null | undefined, digits = 2): number | null {
+  if (v === null || v === undefined || !Number.isFinite(v)) return null;
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
