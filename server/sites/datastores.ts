@@ -176,7 +176,9 @@ function fitQuery(sql: Sql, one?: { sourceId: number; key: string }) {
 }
 
 function readDatastores(sql: Sql, one?: { sourceId: number; key: string }) {
-  const only = one ? sql`and d.source_id = ${one.sourceId} and d.datastore_key = ${one.key}` : sql``;
+  const only = one
+    ? sql`and d.source_id = ${one.sourceId} and d.datastore_key = ${one.key}`
+    : sql``;
   return sql`
     select d.*, s.name as source_name, s.last_capture_at, o.doc, f.uncommitted_gib,
       v.vms, v.disk_gib, fit.fit_n, fit.fit_slope, fit.fit_r2
@@ -188,7 +190,9 @@ function readDatastores(sql: Sql, one?: { sourceId: number; key: string }) {
       and f.snapshot_time = d.last_seen_at
     left join (${disksByDatastore(sql, one)}) v on v.source_id = d.source_id
       and v.datastore_key = d.datastore_key
-    left join (${fitQuery(sql, one)}) fit on fit.source_id = d.source_id and fit.datastore_key = d.datastore_key
+    left join (${
+    fitQuery(sql, one)
+  }) fit on fit.source_id = d.source_id and fit.datastore_key = d.datastore_key
     where true ${only}`;
 }
 
@@ -252,12 +256,15 @@ export async function getDatastore(
       order by lower(i.name), i.vm_key`,
     // The last capture in each bucket, so a long range stays a few hundred points.
     sql`
-      select distinct on (floor(extract(epoch from snapshot_time) / ${bucketSeconds}))
-        snapshot_time, capacity_gb, free_gb
-      from datastore_facts
-      where source_id = ${sourceId} and datastore_key = ${key}
-        and snapshot_time >= ${from} and snapshot_time < ${to}
-      order by floor(extract(epoch from snapshot_time) / ${bucketSeconds}), snapshot_time desc`,
+      select distinct on (bucket) snapshot_time, capacity_gb, free_gb
+      from (
+        select snapshot_time, capacity_gb, free_gb,
+          floor(extract(epoch from snapshot_time) / ${bucketSeconds}) as bucket
+        from datastore_facts
+        where source_id = ${sourceId} and datastore_key = ${key}
+          and snapshot_time >= ${from} and snapshot_time < ${to}
+      ) f
+      order by bucket, snapshot_time desc`,
   ]);
   return {
     datastore,

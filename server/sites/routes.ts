@@ -16,8 +16,8 @@ import {
   DATASTORE_LIST,
   HOST_LIST,
   listAll,
-  type ListSpec,
   listPage,
+  type ListSpec,
   NETWORK_LIST,
 } from './lists.ts';
 import { getNetwork, NetworkDetail, NetworkItem } from './networks.ts';
@@ -87,13 +87,13 @@ export function parseListParams<S extends z.ZodObject>(
 }
 
 /** A list's rows as CSV, the whole filtered list in order (the API and the pages' exports). */
-export async function siteCsv<T extends Keyed, F extends object>(
+export function siteCsv<T extends Keyed, F extends object>(
   sql: Sql,
   name: string,
   spec: ListSpec<T, F>,
   columns: CsvColumn<T>[],
   q: F & { sort: string; order: 'asc' | 'desc' },
-): Promise<Response> {
+): Response {
   const day = new Date().toISOString().slice(0, 10);
   return csvResponse(`vmledger-${name}-${day}.csv`, columns, onePage(listAll(sql, spec, q)));
 }
@@ -247,7 +247,9 @@ export function siteRoutes(sql: Sql, doc: ApiDoc) {
     },
   }, async (c, { params }) => {
     const net = await getNetwork(sql, params.source, params.key);
-    if (!net) throw new AppError('not_found', `no network ${params.key} in source ${params.source}`);
+    if (!net) {
+      throw new AppError('not_found', `no network ${params.key} in source ${params.source}`);
+    }
     return c.json(net);
   });
 
