@@ -14,6 +14,8 @@ export type CapacityPanel = {
   hosts: HostItem[];
   /** How many hosts are down or in maintenance (the panel lists the first few). */
   hostsDown: number;
+  /** How many hosts the sources hold (none: the panel says so instead of "all connected"). */
+  hostsTotal: number;
 };
 
 const byDesc = <T>(value: (r: T) => number | null) => (a: T, b: T) =>
@@ -35,5 +37,6 @@ export async function capacityPanel(sql: Sql, top = 5): Promise<CapacityPanel> {
       .sort(byDesc((c) => c.vcpuPerCore)).slice(0, top),
     hosts: down.slice(0, 10),
     hostsDown: down.length,
+    hostsTotal: hosts.filter((h) => h.state !== 'gone').length,
   };
 }
