@@ -300,9 +300,9 @@ begin
     union all
     select 'cluster', e->>'key', e - 'key', n from jsonb_array_elements(coalesce(p_clusters, '[]')) with ordinality as t(e, n)
     union all
-    select 'resourcePool', e->>'key', e - 'key', n from jsonb_array_elements(coalesce(p_pools, '[]')) with ordinality as t(e, n)
+    select 'resourcePool', e->>'key', e - 'key' - 'vmCount', n from jsonb_array_elements(coalesce(p_pools, '[]')) with ordinality as t(e, n)
     union all
-    select 'network', e->>'key', e - 'key', n from jsonb_array_elements(coalesce(p_networks, '[]')) with ordinality as t(e, n)
+    select 'network', e->>'key', e - 'key' - 'vmCount', n from jsonb_array_elements(coalesce(p_networks, '[]')) with ordinality as t(e, n)
   ) o
   order by o.kind, o.key, o.n desc;
 

@@ -93,6 +93,16 @@ async function snapshot(sql: Sql): Promise<Record<string, string[]>> {
       `select s.external_id, x.* from datastore_inventory x ${src} order by 1, x.datastore_key`,
     ),
     sources: await q(`select external_id, last_capture_at from sources order by 1`),
+    vmConfig: await q(
+      `select s.external_id, x.* from vm_config_history x ${src} order by 1, x.vm_key, x.valid_from`,
+    ),
+    siteObjects: await q(
+      `select s.external_id, x.* from site_object_history x ${src}
+       order by 1, x.kind, x.object_key, x.valid_from`,
+    ),
+    hostFacts: await q(
+      `select s.external_id, x.* from host_facts x ${src} order by 1, x.host_key, x.snapshot_time`,
+    ),
   };
 }
 
@@ -297,10 +307,19 @@ test('a seeded random history of 40 captures over 30 VMs and two sources', async
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const state = new Map<
     string,
-    { vcpu: number; name: string; host: string; createdAt: string | null; vmId: string }
+    {
+      vcpu: number;
+      name: string;
+      host: string;
+      createdAt: string | null;
+      vmId: string;
+      /** v2 configuration: one disk's size, or no disk (the empty document). */
+      diskMib: number | null;
+    }
   >();
   for (let i = 0; i < 30; i++) {
     state.set(`k${i}`, {
+      diskMib: i % 5 === 0 ? null : 1024,
       vcpu: 2,
       name: `vm${i}`,
       host: 'h1',
@@ -321,7 +340,10 @@ test('a seeded random history of 40 captures over 30 VMs and two sources', async
       if (rand() < 0.1) vm.vcpu = pick([1, 2, 4, 8]);
       if (rand() < 0.05) vm.host = pick(['h1', 'h2', 'h3']);
       if (rand() < 0.03) vm.name = `${vm.name}'`;
+      if (rand() < 0.08) vm.diskMib = rand() < 0.2 ? null : pick([1024, 2048, 4096]);
     }
+    const hostModel = pick(['R750', 'R750', 'R750', 'R760']);
+    const hostSet = rand() < 0.2 ? ['h1'] : ['h1', 'h2'];
     const present = [...state.entries()].filter(() => rand() < 0.85);
     const events: CaptureInput['events'] = [];
     if (rand() < 0.3) {
@@ -348,7 +370,10 @@ test('a seeded random history of 40 captures over 30 VMs and two sources', async
           vcpu: vm.vcpu,
           host: vm.host,
           createdAt: vm.createdAt,
+          disks: vm.diskMib === null ? [] : [{ label: 'Hard disk 1', capacityMib: vm.diskMib }],
         })),
+        hosts: hostSet.map((name) => ({ key: name, name, model: hostModel, cpuUsageMhz: h })),
+        usage: present.map(([key]) => ({ key, cpuUsageMhz: h })),
       }));
       if (r.fast.staged < r.general.staged) fastStored++;
     }

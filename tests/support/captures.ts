@@ -39,6 +39,10 @@ export function makeCapture(options: {
   captureId?: string;
   hosts?: CaptureInput['hosts'];
   datastores?: CaptureInput['datastores'];
+  clusters?: CaptureInput['clusters'];
+  resourcePools?: CaptureInput['resourcePools'];
+  networks?: CaptureInput['networks'];
+  usage?: CaptureInput['usage'];
 }): CaptureInput {
   return {
     captureId: options.captureId ?? crypto.randomUUID(),
@@ -56,5 +60,54 @@ export function makeCapture(options: {
     hosts: options.hosts ?? [],
     datastores: options.datastores ?? [],
     events: options.events ?? [],
+    clusters: options.clusters ?? [],
+    resourcePools: options.resourcePools ?? [],
+    networks: options.networks ?? [],
+    usage: options.usage ?? [],
+  };
+}
+
+/** The datastores v2Vm() puts disks on. */
+export const V2_DATASTORES: NonNullable<CaptureInput['datastores']> = [
+  {
+    key: 'ds-a',
+    name: 'vsan-a',
+    type: 'vsan',
+    capacityGib: 20_000,
+    freeGib: 5_000,
+    accessible: true,
+  },
+  {
+    key: 'ds-b',
+    name: 'nfs-b',
+    type: 'NFS',
+    capacityGib: 10_000,
+    freeGib: 2_000,
+    accessible: true,
+  },
+];
+
+/** A v2 VM spec with two disks (on V2_DATASTORES) and one NIC, all derived from its key. */
+export function v2Vm(key: string, i: number, extra: Partial<VmSpec> = {}): VmSpec {
+  const mac = (i & 0xffffff).toString(16).padStart(6, '0').replace(/(..)(?=.)/g, '$1:');
+  return {
+    key,
+    disks: [0, 1].map((d) => ({
+      label: `Hard disk ${d + 1}`,
+      capacityMib: (d + 1) * 20_480,
+      provisioning: 'thin',
+      datastore: d === 0 ? 'ds-a' : 'ds-b',
+      controller: 'SCSI controller 0',
+      unitNumber: d,
+      file: `[${d === 0 ? 'vsan-a' : 'nfs-b'}] ${key}/${key}${d ? '_1' : ''}.vmdk`,
+    })),
+    nics: [{
+      label: 'Network adapter 1',
+      macAddress: `00:50:56:${mac}`,
+      network: 'VM Network',
+      adapterType: 'vmxnet3',
+      connected: true,
+    }],
+    ...extra,
   };
 }

@@ -116,7 +116,7 @@ test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or tr
     ['pretty-printed', JSON.stringify(c, null, 2)],
     ['vms last', JSON.stringify({ ...rest, vms })],
     ['no hosts', JSON.stringify(noHosts)],
-    ['empty vms', JSON.stringify({ ...c, vms: [] })],
+    ['empty vms', JSON.stringify({ ...c, vms: [], usage: [] })],
     ['trailing whitespace', `${JSON.stringify(c)}\n  `],
   ];
   for (const [label, t] of layouts) assertFaithful(t, label);
@@ -182,12 +182,24 @@ test('only the agent layout is read in parts; the same capture in another layout
     ],
     [
       'vms followed by events',
-      inOrder(c, [...top.slice(0, vms + 1), 'events', 'hosts', 'datastores']),
+      inOrder(c, [
+        ...top.slice(0, vms + 1),
+        'events',
+        'hosts',
+        'datastores',
+        ...top.slice(vms + 4),
+      ]),
       'whole',
     ],
     [
       'datastores before hosts',
-      inOrder(c, [...top.slice(0, vms + 1), 'datastores', 'hosts', 'events']),
+      inOrder(c, [
+        ...top.slice(0, vms + 1),
+        'datastores',
+        'hosts',
+        'events',
+        ...top.slice(vms + 4),
+      ]),
       'whole',
     ],
     ['vms first', inOrder(c, ['vms', ...top.filter((k) => k !== 'vms')]), 'whole'],
@@ -219,12 +231,24 @@ test('only the agent layout is read in parts; the same capture in another layout
     assert.equal(r.head, agent.head, `${label}: head`);
     assert.equal(r.vms, agent.vms, `${label}: VMs`);
   }
-  // Defaults left out: the keys after vms are missing, so the VM array's end is not found.
-  const { hosts: _h, datastores: _d, events: _e, ...bare } = {
+  // Defaults left out: the keys after vms are missing but datastores (the VMs' disks are on
+  // them), so the VM array's end is not found.
+  const {
+    hosts: _h,
+    events: _e,
+    clusters: _c,
+    resourcePools: _p,
+    networks: _n,
+    usage: _u,
+    ...bare
+  } = {
     ...c,
     hosts: [],
-    datastores: [],
     events: [],
+    clusters: [],
+    resourcePools: [],
+    networks: [],
+    usage: [],
   };
   const r = stored(JSON.stringify(bare));
   assert.is(r.way, 'whole');

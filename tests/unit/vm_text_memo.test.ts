@@ -17,14 +17,17 @@ const test = suite('VM text memo');
 /** A capture as its JSON text reads back, its VMs open to any key so that cases can bend them. */
 type CaptureJson = Omit<Capture, 'vms'> & { vms: (CaptureVm & Record<string, unknown>)[] };
 
-const captureAt = (hour: number): CaptureJson =>
-  JSON.parse(JSON.stringify(Capture.parse(demoCapture({
+/** Without usage: the cases add, remove and rename VMs, and usage must name VMs there are. */
+const captureAt = (hour: number): CaptureJson => ({
+  ...JSON.parse(JSON.stringify(Capture.parse(demoCapture({
     flavor: 'vcenter',
     seed: 11,
     totalVms: 300,
     at: new Date(Date.UTC(2026, 4, 1, hour)),
     since: null,
-  }))));
+  })))),
+  usage: [],
+});
 
 type Reading = { digests: VmDigest[]; memo: VmTextMemo | undefined };
 

@@ -15,25 +15,25 @@ import type {
   CaptureInput,
   CaptureVmInput,
 } from '../../capture/schema.ts';
+import type { VmUsage } from '../../capture/details.ts';
+import {
+  clustersOf,
+  hostDetails,
+  networkObjectsOf,
+  POWER_BLOCK,
+  resourcePoolsOf,
+  vmDetails,
+  type VmFacts,
+  vmUsage,
+} from './details.ts';
+import { hash } from './fleet_hash.ts';
+
+export { hash };
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 /** Long-lived demo VMs were "created" before this instant. */
 const EPOCH = Date.UTC(2026, 0, 1);
-
-/** 32-bit integer hash of a list of integers (deterministic, well mixed). */
-export function hash(...parts: number[]): number {
-  let h = 0x811c9dc5;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p | 0), 0x01000193);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    h ^= h >>> 12;
-    h = Math.imul(h, 0x297a2d39);
-    h ^= h >>> 15;
-  }
-  return h >>> 0;
-}
 
 function pick<T>(list: readonly T[], h: number): T {
   return list[h % list.length];
@@ -141,7 +141,7 @@ function vmAt(
   slot: number,
   g: Generation,
   t: number,
-): CaptureVmInput {
+): { vm: CaptureVmInput; facts: VmFacts } {
   const fc = flavor === 'vcenter' ? 1 : 2;
   const id = hash(seed, fc, slot, g.gen);
   const isTemplate = g.gen === 0 && id % 50 === 0;
@@ -153,14 +153,17 @@ function vmAt(
   const memoryMib = vcpu * pick(RAM_PER_VCPU_GB, sizeSeed >>> 7) * 1024;
   const provisionedDiskGib = 20 + (hash(id, 5) % 480) + (resized ? 50 : 0);
   // Power: 6-hour blocks; ~7% of blocks off, ~1% suspended; templates always off.
-  const block = hash(id, Math.floor(t / (6 * HOUR)));
-  const powerState = isTemplate
-    ? 'poweredOff'
-    : block % 100 < 7
-    ? 'poweredOff'
-    : block % 100 < 8
-    ? 'suspended'
-    : 'poweredOn';
+  const powerAt = (at: number) => {
+    const block = hash(id, Math.floor(at / POWER_BLOCK));
+    return isTemplate
+      ? 'poweredOff'
+      : block % 100 < 7
+      ? 'poweredOff'
+      : block % 100 < 8
+      ? 'suspended'
+      : 'poweredOn';
+  };
+  const powerState = powerAt(t);
   // Moves: host chosen per 3-day window, pool rarely changes (per 20-day window, 1 in 10).
   const hostIndex = hash(id, Math.floor(t / (3 * DAY))) % L.hosts.length;
   const poolWindow = Math.floor(t / (20 * DAY));
@@ -175,7 +178,29 @@ function vmAt(
   // Creation time is not always known: vCenter's createDate is often empty, LXC has no ctime.
   const createdKnown = flavor === 'vcenter' ? id % 10 < 7 : id % 5 !== 0;
   const cluster = flavor === 'vcenter' ? L.clusters[hostIndex % L.clusters.length] : L.clusters[0];
-  return {
+  const ipAddresses = powerState === 'poweredOn'
+    ? [`10.${fc}.${(slot >> 8) & 255}.${slot & 255}`]
+    : [];
+  const facts: VmFacts = {
+    flavor,
+    id,
+    slot,
+    name,
+    role,
+    vmid,
+    powerState,
+    isTemplate,
+    vcpu,
+    memoryMib,
+    provisionedDiskGib,
+    createdAt: g.createdAt,
+    ipAddresses,
+    pool,
+    // VMs' disks are on the capture's datastores but the last (ISO library, backups).
+    datastores: L.datastores.slice(0, -1).map((name, i) => ({ key: `ds-${i}`, name })),
+    t,
+  };
+  const vm: CaptureVmInput = {
     key,
     sourceVmId: flavor === 'vcenter' ? `vm-${1000 + slot * 7 + g.gen}` : String(vmid),
     biosUuid: flavor === 'vcenter' ? fakeUuid(id, 12) : null,
@@ -196,11 +221,13 @@ function vmAt(
       ['ubuntu64Guest', 'rhel9_64Guest', 'windows2019srv_64Guest', 'debian12_64Guest'],
       id >>> 5,
     ),
-    ipAddresses: powerState === 'poweredOn' ? [`10.${fc}.${(slot >> 8) & 255}.${slot & 255}`] : [],
+    ipAddresses,
     tags: id % 4 === 0 ? ['backup'] : [],
     annotation: null,
     createdAt: createdKnown ? new Date(g.createdAt).toISOString() : null,
+    ...vmDetails(facts, (at) => powerAt(at) === 'poweredOn'),
   };
+  return { vm, facts };
 }
 
 export type DemoCaptureOptions = {
@@ -223,12 +250,25 @@ export function demoCapture(options: DemoCaptureOptions): CaptureInput {
   const since = options.since?.getTime() ?? null;
   const slots = slotsFor(flavor, options.totalVms);
   const vms: CaptureVmInput[] = [];
+  const usage: VmUsage[] = [];
   const events: CaptureEvent[] = [];
+  const poolVms = new Map<string, number>();
+  const networkVms = new Map<string, number>();
+  const datastoreVms = new Map<string, number>();
+  const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   for (let slot = 0; slot < slots; slot++) {
     const g = generationAt(seed, fc, slot, t);
-    if (g) vms.push(vmAt(seed, flavor, L, slot, g, t));
+    if (g) {
+      const { vm, facts } = vmAt(seed, flavor, L, slot, g, t);
+      vms.push(vm);
+      usage.push(vmUsage(vm.key, facts));
+      count(poolVms, facts.pool);
+      for (const k of new Set(vm.nics!.map((n) => n.networkKey!))) count(networkVms, k);
+      for (const k of new Set(vm.disks!.map((d) => d.datastore!))) count(datastoreVms, k);
+    }
     if (since !== null) events.push(...eventsBetween(seed, flavor, L, slot, since, t));
   }
+  const hosts = hostsOf(flavor, L, seed, t);
   return {
     captureId: options.captureId ?? crypto.randomUUID(),
     source: {
@@ -241,9 +281,18 @@ export function demoCapture(options: DemoCaptureOptions): CaptureInput {
     capturedAt: options.at.toISOString(),
     complete: true,
     vms,
-    hosts: hostsOf(flavor, L),
-    datastores: datastoresOf(L, seed),
+    hosts,
+    datastores: datastoresOf(flavor, L, seed, t, datastoreVms),
     events,
+    clusters: clustersOf(
+      flavor,
+      L.clusters,
+      L.clusters.map((c) => hosts.filter((h) => h.cluster === c).length),
+      L.datacenters[0],
+    ),
+    resourcePools: resourcePoolsOf(flavor, L.pools, L.clusters, L.datacenters[0], poolVms),
+    networks: networkObjectsOf(flavor, hosts.map((h) => h.name), networkVms),
+    usage,
   };
 }
 
@@ -264,7 +313,7 @@ function eventsBetween(
   for (let guard = 0; guard < 10 && probe <= t; guard++) {
     const g = generationAt(seed, fc, slot, probe) ?? generationAt(seed, fc, slot, probe + 2 * DAY);
     if (!g) break;
-    const vm = vmAt(
+    const { vm } = vmAt(
       seed,
       flavor,
       L,
@@ -298,7 +347,7 @@ function eventsBetween(
   return out;
 }
 
-function hostsOf(flavor: DemoFlavor, L: Layout): CaptureHostInput[] {
+function hostsOf(flavor: DemoFlavor, L: Layout, seed: number, t: number): CaptureHostInput[] {
   return L.hosts.map((name, i) => ({
     key: flavor === 'vcenter' ? `host-${100 + i}` : name,
     name,
@@ -310,16 +359,39 @@ function hostsOf(flavor: DemoFlavor, L: Layout): CaptureHostInput[] {
     cpuMhz: 2600,
     memoryMib: 1024 * 1024,
     version: flavor === 'vcenter' ? 'VMware ESXi 8.0.3' : 'pve-manager/8.2.4',
+    ...hostDetails(flavor, seed, i, t),
   }));
 }
 
-function datastoresOf(L: Layout, seed: number): CaptureDatastoreInput[] {
-  return L.datastores.map((name, i) => ({
-    key: `ds-${i}`,
-    name,
-    type: name.startsWith('nfs') ? 'NFS' : name.startsWith('vsan') ? 'vsan' : 'VMFS',
-    capacityGib: 20_000 + (hash(seed, i) % 10) * 1000,
-    freeGib: 5_000 + (hash(seed, i, 2) % 5000),
-    accessible: true,
-  }));
+/** Datastores (Proxmox storages); free and uncommitted space move at every capture. */
+function datastoresOf(
+  flavor: DemoFlavor,
+  L: Layout,
+  seed: number,
+  t: number,
+  vmCounts: Map<string, number>,
+): CaptureDatastoreInput[] {
+  const vc = flavor === 'vcenter';
+  const minute = Math.floor(t / 60_000);
+  return L.datastores.map((name, i) => {
+    const type = vc
+      ? (name.startsWith('nfs') ? 'NFS' : name.startsWith('vsan') ? 'vsan' : 'VMFS')
+      : (name === 'local-lvm' ? 'lvmthin' : name.startsWith('ceph') ? 'rbd' : 'nfs');
+    const shared = vc ? true : name !== 'local-lvm';
+    return {
+      key: `ds-${i}`,
+      name,
+      type,
+      capacityGib: 20_000 + (hash(seed, i) % 10) * 1000,
+      freeGib: 5_000 + (hash(seed, i, 2) % 5000) + (hash(seed, i, minute) % 200) / 10,
+      accessible: true,
+      url: vc ? `ds:///vmfs/volumes/${hash(seed, i, 3).toString(16)}/` : null,
+      uncommittedGib: 1_000 + (hash(seed, i, minute, 4) % 3000),
+      maintenanceMode: vc ? 'normal' : null,
+      shared,
+      content: vc ? null : (name === 'nfs-backup' ? 'backup,iso' : 'images,rootdir'),
+      hostNames: shared ? [...L.hosts] : [L.hosts[0]],
+      vmCount: vmCounts.get(`ds-${i}`) ?? 0,
+    };
+  });
 }
