@@ -8,7 +8,7 @@ import type { NetworkDetail, NetworkItem } from '../../server/sites/networks.ts'
 import { readJson } from '../support/api_bodies.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { parseCsv } from '../support/csv.ts';
-import { dayAt, DAYS, EVIL, storeSiteEstate } from './site_support.ts';
+import { dayAt, DAYS, EVIL, storeSiteEstate } from '../support/site_estate.ts';
 
 const at = (d: number) => new Date(dayAt(d)).toISOString();
 

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { pageSession } from '../support/jobs.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { parseCsv } from '../support/csv.ts';
-import { EVIL, storeSiteEstate } from './site_support.ts';
+import { EVIL, storeSiteEstate } from '../support/site_estate.ts';
 
 const test = suite('site pages: hosts, clusters, datastores, networks, dashboard capacity');
 let t: TestApp;

@@ -5,9 +5,9 @@
  * (one named by key, one by name only), three VMs and a template whose name is markup.
  */
 import type { CaptureInput } from '../../agent/capture/schema.ts';
-import { readJson } from '../support/api_bodies.ts';
-import { json, type TestApp } from '../support/app.ts';
-import { makeCapture } from '../support/captures.ts';
+import { readJson } from './api_bodies.ts';
+import { json, type TestApp } from './app.ts';
+import { makeCapture } from './captures.ts';
 
 export const DAYS = 10;
 export const dayAt = (d: number) => `2026-05-${String(d + 1).padStart(2, '0')}T00:00:00Z`;
