@@ -6,6 +6,28 @@
 import { z } from 'zod';
 import { iso, type Sql } from '../db/connect.ts';
 import { toItem, VmListItem } from '../inventory/list_vms.ts';
+import { VmDetails } from '../../agent/capture/details.ts';
+
+/**
+ * A VM's configuration (capture contract v2: disks, NICs, snapshots, Tools, hardware…) as
+ * last captured, and since when; the stored document leaves empty parts out, parsing fills
+ * them back in.
+ */
+export const VmConfiguration = z.object({ since: z.string(), ...VmDetails });
+export type VmConfiguration = z.infer<typeof VmConfiguration>;
+
+/** The newest configuration document of a VM (for a deleted VM: its last); null if none. */
+async function lastConfiguration(
+  sql: Sql,
+  sourceId: number,
+  key: string,
+): Promise<VmConfiguration | null> {
+  const [row] = await sql`
+    select config, valid_from from vm_config_history
+    where source_id = ${sourceId} and vm_key = ${key}
+    order by valid_from desc limit 1`;
+  return row ? VmConfiguration.parse({ ...row.config, since: iso(row.valid_from) }) : null;
+}
 
 /** Current state, lifecycle and events of a VM; null when the source has no such VM. */
 export async function getVm(sql: Sql, sourceId: number, key: string) {
@@ -25,6 +47,7 @@ export async function getVm(sql: Sql, sourceId: number, key: string) {
     where source_id = ${sourceId} and (vm_key = ${key} or (vm_key is null and source_vm_id = ${life.source_vm_id}
       and at between ${life.first_seen_at}::timestamptz - interval '1 day' and coalesce(${life.deleted_at}::timestamptz, now())))
     order by at`;
+  const configuration = await lastConfiguration(sql, sourceId, key);
   return {
     key,
     sourceId,
@@ -33,6 +56,7 @@ export async function getVm(sql: Sql, sourceId: number, key: string) {
     live: life.deleted_at === null,
     current: inv ? toItem(inv) : null,
     /** For a deleted VM: its last captured state. */
+    configuration,
     lastState: last
       ? {
         name: last.name,
@@ -111,6 +135,8 @@ export const VmDetail = z.object({
   sourceKind: z.string(),
   live: z.boolean(),
   current: VmListItem.nullable(),
+  /** Capture contract v2's details as last captured; null for VMs captured by v1 agents. */
+  configuration: VmConfiguration.nullable(),
   lastState: z.object({
     name: z.string(),
     powerState: z.string(),

@@ -5,6 +5,7 @@ import { badge, empty, pageHead, powerBadge, segmented, table, time } from '../c
 import { fmtGb, fmtInt, fmtNum } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
 import type { VmListItem } from '../partials/vm_table.ts';
+import { type VmConfiguration, vmConfigurationSection } from '../partials/vm_configuration.ts';
 
 /** One VM: its live state (null once deleted), its last captured state, lifecycle and events. */
 export type Vm = {
@@ -14,6 +15,8 @@ export type Vm = {
   sourceKind: string;
   live: boolean;
   current: VmListItem | null;
+  /** Disks, NICs, snapshots, hardware… as last captured; null from v1 agents. */
+  configuration: VmConfiguration | null;
   /** For a deleted VM: its last captured state. */
   lastState: {
     name: string;
@@ -269,6 +272,7 @@ export function vmDetailPage(
     }
   </section>
 </div>
+${vmConfigurationSection(vm.configuration)}
 <section aria-labelledby="trace-h">
   <h2 id="trace-h">Over time</h2>
   <div class="toolbar">
