@@ -71,6 +71,11 @@ test('links between hosts, VMs, datastores and clusters', async () => {
   const ds = (await get(`/datastores/${src}/ds-1`)).text;
   assert.match(ds, new RegExp(`href="/vms/${src}/vm-b"`));
   assert.match(ds, new RegExp(`href="/hosts/${src}/esx-2"`));
+  const vm = (await get(`/vms/${src}/vm-a`)).text;
+  assert.match(vm, new RegExp(`href="/hosts/${src}/esx-1"`));
+  assert.match(vm, new RegExp(`href="/clusters/${src}/c1"`));
+  assert.match(vm, new RegExp(`href="/datastores/${src}/ds-1"`));
+  assert.match(vm, new RegExp(`href="/networks/${src}/net-10"`));
   const list = (await get('/datastores')).text;
   assert.match(list, new RegExp(`href="/datastores/${src}/ds-1"`));
 });
