@@ -207,6 +207,8 @@ export function datastoreDetailPage(viewer: Viewer, v: DatastoreView, base: stri
   ${
       timeChart({
         id: 'ds-trend',
+        width: 960,
+        height: 240,
         title: 'Used space and capacity, GiB',
         kind: 'line',
         series: [line('Used', (p) => p.usedGib), line('Capacity', (p) => p.capacityGib)],

@@ -238,6 +238,8 @@ export function hostDetailPage(viewer: Viewer, v: HostView, base: string) {
   ${
       timeChart({
         id: 'host-usage',
+        width: 960,
+        height: 240,
         title: 'CPU and memory use, % of the host',
         kind: 'line',
         series: [cpu, mem],
