@@ -150,7 +150,7 @@ test('networks: VLAN and VMs attached by key or by name', async () => {
   ]);
 });
 
-test('lists as CSV: the whole filtered list, neutralised', async () => {
+test('lists as CSV: the whole filtered list, in order', async () => {
   const res = await t.call('/api/v1/datastores?sort=name', {
     token: t.tokens.viewer,
     headers: { accept: 'text/csv' },
