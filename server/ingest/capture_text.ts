@@ -9,7 +9,8 @@
  * Only the layout our agent writes is cut (JSON.stringify of a validated capture): no
  * whitespace, `"vms":[` followed by VMs that begin `{"key":` (the array is cut into pieces
  * at `},{"key":`), and the array followed by the keys the schema puts after it, `hosts`,
- * `datastores` and `events`, in that order. Text in another layout, as another producer
+ * `datastores`, `events`, `clusters`, `resourcePools`, `networks`, `usage`, in that order (or
+ * the first few of them: a v1 agent writes `hosts`, `datastores`, `events`). Text in another layout, as another producer
  * may write it, gives `null` here and is parsed whole: stored the same, only slower.
  *
  * The cut is never trusted on its own; it is proved right by parsing, and anything that
@@ -77,10 +78,14 @@ export function splitCaptureText(text: string) {
   if (typeof head !== 'object' || head === null || Array.isArray(head)) return null;
   const fields = head as Record<string, unknown>;
   if (fields.vms !== nonce) return null;
-  // The keys after vms all follow it, so none of them was inside the span.
+  // The keys after vms follow it in the schema's order, at least the first of them (an older
+  // agent's capture ends with hosts, datastores, events); after them only keys the schema
+  // does not know. So none of them was inside the span.
   const keys = Object.keys(fields);
   const at = keys.indexOf('vms');
-  if (AFTER_VMS.some((key, i) => keys[at + 1 + i] !== key)) return null;
+  let n = 0;
+  while (n < AFTER_VMS.length && keys[at + 1 + n] === AFTER_VMS[n]) n++;
+  if (n === 0 || keys.slice(at + 1 + n).some((key) => CAPTURE_KEYS.includes(key))) return null;
   delete fields.vms;
   return { head: fields, vmStart: start, vmEnd: close };
 }

@@ -12,6 +12,7 @@ import {
   type CaptureHead,
   type CaptureVm,
   MAX_VMS_PER_CAPTURE,
+  upgradeV1Capture,
 } from '../../agent/capture/schema.ts';
 import { splitCaptureText, VM_OPEN } from './capture_text.ts';
 import { fastPathOff } from './fast_path.ts';
@@ -120,9 +121,12 @@ function* readVmText(
   end: number,
   partChars: number,
   memo: MemoUse | undefined,
+  v1: boolean,
 ): Generator<VmDigest[]> {
-  const previous = fastPathOff.memo ? undefined : memo?.previous;
-  const next = memo ? new VmTextMemo(text) : null;
+  // A digest is the text's under v2's names: v1 text (renamed before validation) is neither
+  // looked up nor remembered, so a v2 capture never takes a v1 text's digest unvalidated.
+  const previous = fastPathOff.memo || v1 ? undefined : memo?.previous;
+  const next = memo && !v1 ? new VmTextMemo(text) : null;
   let part: VmDigest[] = [];
   let partFrom = start;
   let from = start;
@@ -138,17 +142,17 @@ function* readVmText(
       next?.add(from, to, digest);
     } else {
       to = pieceEnd(text, from, end);
-      let vms = parsePiece(text.slice(from, to));
+      let vms = parsePiece(text.slice(from, to), v1);
       // A cut inside a VM (an unknown field holding objects that begin with "key") is moved
       // on to the next a few times, then to the part's size, so that a VM with many such
       // objects is not parsed again for each.
       for (let tries = 0; !vms && to < end && tries < 8; tries++) {
         to = pieceEnd(text, to + 1, end);
-        vms = parsePiece(text.slice(from, to));
+        vms = parsePiece(text.slice(from, to), v1);
       }
       if (!vms && to < end) {
         to = pieceEnd(text, Math.max(to + 1, from + partChars), end);
-        vms = parsePiece(text.slice(from, to));
+        vms = parsePiece(text.slice(from, to), v1);
       }
       if (!vms) throw new NeedsWholeParse('a part of the VM array is not JSON on its own');
       for (const vm of vms) part.push(digestVm(vm));
@@ -176,9 +180,10 @@ function pieceEnd(text: string, from: number, end: number): number {
 
 /**
  * The VMs of a piece of the VM array's text, or null if it is not JSON on its own; throws
- * NeedsWholeParse when it is but holds no value or an invalid VM.
+ * NeedsWholeParse when it is but holds no value or an invalid VM. `v1`: the capture's VMs
+ * may have v1's names (upgradeV1Capture).
  */
-function parsePiece(piece: string): CaptureVm[] | null {
+function parsePiece(piece: string, v1: boolean): CaptureVm[] | null {
   let values: unknown;
   try {
     values = JSON.parse(`[${piece}]`);
@@ -188,6 +193,7 @@ function parsePiece(piece: string): CaptureVm[] | null {
   if ((values as unknown[]).length === 0) {
     throw new NeedsWholeParse('an empty part of the VM array');
   }
+  if (v1) upgradeV1Capture({ schemaVersion: 1, vms: values });
   const vms = checkCaptureVms(values);
   if (!vms) throw new NeedsWholeParse('a VM is invalid');
   return vms;
@@ -201,12 +207,15 @@ export type IncomingCapture = { head: CaptureHead; vms: IncomingVms };
  */
 export function captureFromText(text: string, partChars = PART_CHARS): IncomingCapture | null {
   const split = splitCaptureText(text);
-  const head = split && checkCaptureHead(split.head);
+  if (!split) return null;
+  // A v1 capture (or one that does not say) is given v2's names, as the whole parse does.
+  const v1 = split.head.schemaVersion === undefined || split.head.schemaVersion === 1;
+  const head = checkCaptureHead(v1 ? upgradeV1Capture(split.head) : split.head);
   if (!head) return null;
-  const { vmStart, vmEnd } = split!;
+  const { vmStart, vmEnd } = split;
   return {
     head,
-    vms: new IncomingVms((memo) => readVmText(text, vmStart, vmEnd, partChars, memo), head),
+    vms: new IncomingVms((memo) => readVmText(text, vmStart, vmEnd, partChars, memo, v1), head),
   };
 }
 

@@ -34,7 +34,8 @@ const LAYOUTS: Record<string, (c: Json) => Json> = {
     ...c,
     vms: (c.vms as Json[]).map((vm) => inOrder(vm, [...Object.keys(vm).slice(1), 'key'])),
   }),
-  eventsAfterVms: (c) => inOrder(c, [...TOP.slice(0, VMS + 1), 'events', 'hosts', 'datastores']),
+  eventsAfterVms: (c) =>
+    inOrder(c, [...TOP.slice(0, VMS + 1), 'events', 'hosts', 'datastores', ...TOP.slice(VMS + 4)]),
   vmsLast: (c) => inOrder(c, [...TOP.filter((k) => k !== 'vms'), 'vms']),
   errorsAfterVms: (c) =>
     inOrder(c, [
@@ -85,6 +86,8 @@ async function rows(source: string): Promise<Record<string, string[]>> {
     totals: await of('source_totals', 'x.captured_at'),
     hosts: await of('host_inventory', 'x.host_key'),
     datastores: await of('datastore_inventory', 'x.datastore_key'),
+    vmConfig: await of('vm_config_history', 'x.vm_key, x.valid_from'),
+    siteObjects: await of('site_object_history', 'x.kind, x.object_key, x.valid_from'),
   };
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../../server/ingest/incoming_capture.ts';
 import { parseCapture } from '../../server/ingest/validate_capture.ts';
 import { digestVm, type VmDigest } from '../../server/ingest/vm_lines.ts';
+import { VM_DETAIL_KEYS } from '../../agent/capture/details.ts';
 
 const test = suite('capture text read in parts');
 
@@ -253,6 +254,51 @@ test('only the agent layout is read in parts; the same capture in another layout
   const r = stored(JSON.stringify(bare));
   assert.is(r.way, 'whole');
   assert.equal(r.vms, agent.vms);
+});
+
+test('a v1 capture (old names, hosts, datastores and events after vms) is read in parts, as whole', () => {
+  const c = capture();
+  const details = new Set<string>(VM_DETAIL_KEYS);
+  const v1 = {
+    schemaVersion: 1,
+    captureId: c.captureId,
+    source: c.source,
+    capturedAt: c.capturedAt,
+    complete: c.complete,
+    errors: c.errors,
+    vms: c.vms.map((vm) => {
+      const { memoryMib, provisionedDiskGib, usedDiskGib, ...rest } = vm;
+      const kept = Object.fromEntries(Object.entries(rest).filter(([k]) => !details.has(k)));
+      return {
+        ...kept,
+        ramMb: memoryMib,
+        provisionedDiskGb: provisionedDiskGib,
+        usedDiskGb: usedDiskGib,
+      };
+    }),
+    hosts: c.hosts.map(({ memoryMib, ...h }) => ({ ...h, memoryMb: memoryMib })),
+    datastores: c.datastores.map(({ capacityGib, freeGib, ...d }) => ({
+      ...d,
+      capacityGb: capacityGib,
+      freeGb: freeGib,
+    })),
+    events: c.events,
+  };
+  const r = stored(JSON.stringify(v1));
+  assert.is(r.way, 'parts');
+  const parsed = parseCapture(JSON.parse(JSON.stringify(v1)));
+  assert.ok(parsed.success);
+  const whole = captureFromParsed(parsed.data);
+  assert.equal(r.head, whole.head);
+  assert.equal(r.vms, whole.vms.all());
+  assert.is(r.vms[0].facts.split('\t')[6], String(c.vms[0].memoryMib), 'ramMb read as memoryMib');
+  // The same VMs under v2 (schemaVersion 2) with v1 names are invalid, in parts as whole.
+  const v2Text = JSON.stringify({ ...v1, schemaVersion: 2 });
+  assert.throws(
+    () => captureFromText(v2Text, 200)?.vms.all(),
+    (e: unknown) => e instanceof NeedsWholeParse,
+  );
+  assert.not.ok(parseCapture(JSON.parse(v2Text)).success);
 });
 
 test('a part that does not validate, or repeats a key of an earlier part, stops the reading', () => {
