@@ -13,7 +13,7 @@
  * - first contentful paint of the hosts and datastores pages in Chromium (cold browser cache,
  *   median of 5), goal ≤ 1,000 ms each.
  *
- *   npm run bench -- sites
+ *   npm run bench -- sites [--vms 100000] [--days 90] [--seconds 10]
  */
 import autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,17 +32,28 @@ const SOURCES = 4;
 const HOSTS = 200;
 const DATASTORES = 1000;
 const NETWORKS = 48;
-const VMS = 100_000;
-const DAYS = 90;
+/** Sizes: the issue's by default; `--vms N --days N --seconds N` for a quick look. */
+let VMS = 100_000;
+let DAYS = 90;
 const CONNECTIONS = 50;
-const SECONDS = 10;
+let SECONDS = 10;
 
 /** The estate, set-based; hosts, datastores and networks of a VM share its source. */
+export async function seedForProbe(sql: Sql, now: Date) {
+  return seed(sql, now);
+}
+
 async function seed(sql: Sql, now: Date) {
   const from = new Date(now.getTime() - DAYS * 86400_000);
   await sql`
     insert into sources (kind, external_id, name, last_capture_at)
     select 'vcenter', 'vc-' || g, 'vcenter-' || g, ${now} from generate_series(1, ${SOURCES}) g`;
+  // The captures the facts below belong to: one an hour per source.
+  await sql`
+    insert into captures (capture_id, source_id, captured_at, received_at, complete, vm_count, schema_version)
+    select gen_random_uuid(), s, t, t + interval '20 seconds', true, ${VMS / SOURCES}, 2
+    from generate_series(1, ${SOURCES}) s,
+      generate_series(${from}::timestamptz, ${now}::timestamptz, interval '1 hour') t`;
   await sql`
     insert into host_inventory (source_id, host_key, name, datacenter, cluster, connection_state, power_state,
       cpu_cores, cpu_mhz, memory_mb, version, last_seen_at)
@@ -116,6 +127,7 @@ async function seed(sql: Sql, now: Date) {
       'datastore_inventory',
       'datastore_facts',
       'site_object_history',
+      'captures',
     ]
   ) await sql.unsafe(`vacuum analyze ${t}`);
 }
@@ -204,7 +216,17 @@ async function withSecondPages(base: string, token: string, paths: string[]) {
   return out;
 }
 
-export default async function benchSites(): Promise<BenchReport> {
+function arg(argv: string[], name: string, fallback: number): number {
+  const i = argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  return v;
+}
+
+export default async function benchSites(argv: string[] = []): Promise<BenchReport> {
+  VMS = arg(argv, 'vms', VMS);
+  DAYS = arg(argv, 'days', DAYS);
+  SECONDS = arg(argv, 'seconds', SECONDS);
   const db = await openBenchDatabase('sites');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vml-bench-sites-'));
   const token = newTokenValue();

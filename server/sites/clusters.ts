@@ -41,38 +41,39 @@ export type ClusterItem = z.infer<typeof ClusterItem>;
 
 /** Every cluster named by a host, a VM or a captured cluster object, with its figures. */
 export function allClusters(sql: Sql): Promise<ClusterItem[]> {
-  return cachedRows(sql, 'clusters', async () => {
+  return cachedRows(sql, 'clusters', async (sourceId) => {
+    const on = sql`power_state = 'poweredOn' and not is_template`;
     const [rows, hosts] = await Promise.all([
       sql`
         with names as (
-          select source_id, cluster as name from host_inventory where cluster is not null
+          select cluster as name from host_inventory where source_id = ${sourceId} and cluster is not null
           union
-          select source_id, doc->>'name' from site_object_history
-          where kind = 'cluster' and valid_to is null
+          select doc->>'name' from site_object_history
+          where source_id = ${sourceId} and kind = 'cluster' and valid_to is null
           union
-          select distinct source_id, cluster from vm_inventory where cluster is not null
+          select distinct cluster from vm_inventory where source_id = ${sourceId} and cluster is not null
         ),
         vms as (
-          select source_id, cluster, count(*)::int as vms,
-            count(*) filter (where power_state = 'poweredOn' and not is_template)::int as vms_on,
-            coalesce(sum(vcpu) filter (where power_state = 'poweredOn' and not is_template), 0)::int as vcpu_on,
-            coalesce(sum(ram_mb) filter (where power_state = 'poweredOn' and not is_template), 0)::float8 as ram_on
-          from vm_inventory where cluster is not null group by 1, 2
+          select cluster, count(*)::int as vms, count(*) filter (where ${on})::int as vms_on,
+            coalesce(sum(vcpu) filter (where ${on}), 0)::int as vcpu_on,
+            coalesce(sum(ram_mb) filter (where ${on}), 0)::float8 as ram_on
+          from vm_inventory where source_id = ${sourceId} and cluster is not null group by 1
         )
-        select n.source_id, n.name, s.name as source_name, o.object_key, o.doc,
+        select s.id as source_id, n.name, s.name as source_name, o.object_key, o.doc,
           v.vms, v.vms_on, v.vcpu_on, v.ram_on
         from names n
-        join sources s on s.id = n.source_id
+        join sources s on s.id = ${sourceId}
         left join lateral (
           select object_key, doc from site_object_history o
-          where o.source_id = n.source_id and o.kind = 'cluster' and o.valid_to is null
+          where o.source_id = ${sourceId} and o.kind = 'cluster' and o.valid_to is null
             and o.doc->>'name' = n.name
           order by object_key limit 1
         ) o on true
-        left join vms v on v.source_id = n.source_id and v.cluster = n.name`,
+        left join vms v on v.cluster = n.name`,
       allHosts(sql),
     ]);
-    return rows.map((r) => toCluster(r, hosts));
+    const own = hosts.filter((h) => h.sourceId === sourceId);
+    return rows.map((r) => toCluster(r, own));
   });
 }
 

@@ -15,7 +15,7 @@ import { cachedRows, round } from './site_list.ts';
 
 /** How the days until full are computed: said on the page and in every answer. */
 export const FILL_METHOD =
-  'Least-squares line through the used space (capacity − free) of every capture in the last 30 days; ' +
+  'Least-squares line through the used space (capacity − free) at the last capture of each UTC day in the last 30 days; ' +
   'days until full = free space now ÷ the line’s growth per day. Flat (under 0.1 GiB a day) or falling: not filling.';
 export const FILL_WINDOW_DAYS = 30;
 /** Growth below this many GiB a day is noise, not filling. */
@@ -101,22 +101,26 @@ export function forecastOf(
   };
 }
 
-/** Disks of live VMs per (source, datastore key), from the current configuration documents. */
-function disksByDatastore(sql: Sql, one?: { sourceId: number; key: string }) {
+/** Disks of the source's live VMs per datastore key, from the current configuration documents. */
+function disksByDatastore(sql: Sql, sourceId: number, key?: string) {
+  // Per VM and datastore first, so a VM with two disks on one datastore counts once.
   return sql`
-    select c.source_id, d->>'datastore' as datastore_key, count(distinct c.vm_key)::int as vms,
-      coalesce(sum((d->>'capacityMib')::float8), 0) / 1024 as disk_gib
-    from vm_config_history c
-    join vm_inventory i on i.source_id = c.source_id and i.vm_key = c.vm_key
-    cross join jsonb_array_elements(c.config->'disks') d
-    where c.valid_to is null and d->>'datastore' is not null
-      ${
-    one
-      ? sql`and c.source_id = ${one.sourceId}
-        and jsonb_path_query_array(c.config, '$.disks[*].datastore') @> ${sql.json([one.key])}`
+    select datastore_key, count(*)::int as vms, sum(mib) / 1024 as disk_gib
+    from (
+      select c.vm_key, d->>'datastore' as datastore_key,
+        coalesce(sum((d->>'capacityMib')::float8), 0) as mib
+      from vm_config_history c
+      join vm_inventory i on i.source_id = c.source_id and i.vm_key = c.vm_key
+      cross join jsonb_array_elements(c.config->'disks') d
+      where c.source_id = ${sourceId} and c.valid_to is null and d->>'datastore' is not null
+        ${
+    key
+      ? sql`and jsonb_path_query_array(c.config, '$.disks[*].datastore') @> ${sql.json([key])}`
       : sql``
   }
-    group by 1, 2`;
+      group by 1, 2
+    ) v
+    group by 1`;
 }
 
 function toDatastore(r: Row): DatastoreItem {
@@ -161,24 +165,31 @@ function toDatastore(r: Row): DatastoreItem {
   };
 }
 
-/** The fit per datastore over the 30 days before its last sighting (slope in GiB a day). */
-function fitQuery(sql: Sql, one?: { sourceId: number; key: string }) {
+/**
+ * The fit per datastore of the source (slope in GiB a day): one point per UTC day, the day's
+ * last capture, over the 30 days before the source's newest capture. A point a day is plenty
+ * for a line over a month and reads 30 facts per datastore, not every capture's.
+ */
+function fitQuery(sql: Sql, sourceId: number, key?: string) {
   return sql`
-    select f.source_id, f.datastore_key, count(*)::int as fit_n,
+    with days as (
+      select distinct on (date_trunc('day', c.captured_at at time zone 'UTC')) c.captured_at
+      from captures c join sources s on s.id = c.source_id
+      where c.source_id = ${sourceId}
+        and c.captured_at > s.last_capture_at - ${FILL_WINDOW_DAYS} * interval '1 day'
+      order by date_trunc('day', c.captured_at at time zone 'UTC'), c.captured_at desc
+    )
+    select f.datastore_key, count(*)::int as fit_n,
       regr_slope(f.capacity_gb - f.free_gb, extract(epoch from f.snapshot_time) / 86400) as fit_slope,
       regr_r2(f.capacity_gb - f.free_gb, extract(epoch from f.snapshot_time) / 86400) as fit_r2
-    from datastore_facts f
-    join datastore_inventory di on di.source_id = f.source_id and di.datastore_key = f.datastore_key
-    where f.snapshot_time > di.last_seen_at - ${FILL_WINDOW_DAYS} * interval '1 day'
-      and f.capacity_gb is not null and f.free_gb is not null
-      ${one ? sql`and f.source_id = ${one.sourceId} and f.datastore_key = ${one.key}` : sql``}
-    group by 1, 2`;
+    from days t
+    join datastore_facts f on f.source_id = ${sourceId} and f.snapshot_time = t.captured_at
+      ${key ? sql`and f.datastore_key = ${key}` : sql``}
+    where f.capacity_gb is not null and f.free_gb is not null
+    group by 1`;
 }
 
-function readDatastores(sql: Sql, one?: { sourceId: number; key: string }) {
-  const only = one
-    ? sql`and d.source_id = ${one.sourceId} and d.datastore_key = ${one.key}`
-    : sql``;
+function readDatastores(sql: Sql, sourceId: number, key?: string) {
   return sql`
     select d.*, s.name as source_name, s.last_capture_at, o.doc, f.uncommitted_gib,
       v.vms, v.disk_gib, fit.fit_n, fit.fit_slope, fit.fit_r2
@@ -188,17 +199,18 @@ function readDatastores(sql: Sql, one?: { sourceId: number; key: string }) {
       and o.object_key = d.datastore_key and o.valid_to is null
     left join datastore_facts f on f.source_id = d.source_id and f.datastore_key = d.datastore_key
       and f.snapshot_time = d.last_seen_at
-    left join (${disksByDatastore(sql, one)}) v on v.source_id = d.source_id
-      and v.datastore_key = d.datastore_key
-    left join (${
-    fitQuery(sql, one)
-  }) fit on fit.source_id = d.source_id and fit.datastore_key = d.datastore_key
-    where true ${only}`;
+    left join (${disksByDatastore(sql, sourceId, key)}) v on v.datastore_key = d.datastore_key
+    left join (${fitQuery(sql, sourceId, key)}) fit on fit.datastore_key = d.datastore_key
+    where d.source_id = ${sourceId} ${key ? sql`and d.datastore_key = ${key}` : sql``}`;
 }
 
 /** Every datastore ever captured, with its newest state, its VMs and its forecast. */
 export function allDatastores(sql: Sql): Promise<DatastoreItem[]> {
-  return cachedRows(sql, 'datastores', async () => (await readDatastores(sql)).map(toDatastore));
+  return cachedRows(
+    sql,
+    'datastores',
+    async (sourceId) => (await readDatastores(sql, sourceId)).map(toDatastore),
+  );
 }
 
 /** A VM with its disks on one datastore. */
@@ -240,7 +252,7 @@ export async function getDatastore(
   key: string,
   o: { days: number } = { days: FILL_WINDOW_DAYS },
 ): Promise<DatastoreDetail | null> {
-  const [row] = await readDatastores(sql, { sourceId, key });
+  const [row] = await readDatastores(sql, sourceId, key);
   if (!row) return null;
   const datastore = toDatastore(row);
   const to = new Date(Date.parse(datastore.lastSeenAt) + 1000);

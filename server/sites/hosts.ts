@@ -96,17 +96,10 @@ function toHost(r: Row): HostItem {
   };
 }
 
-/** The VMs per (source, host name), powered-on allocation apart. */
-const VMS_BY_HOST = `
-  select source_id, host, count(*)::int as vms,
-    count(*) filter (where power_state = 'poweredOn' and not is_template)::int as vms_on,
-    coalesce(sum(vcpu) filter (where power_state = 'poweredOn' and not is_template), 0)::float8 as vcpu_on,
-    coalesce(sum(ram_mb) filter (where power_state = 'poweredOn' and not is_template), 0)::float8 as ram_on
-  from vm_inventory where host is not null group by source_id, host`;
-
 /** Every host ever captured, with its newest state and the VMs on it now. */
 export function allHosts(sql: Sql): Promise<HostItem[]> {
-  return cachedRows(sql, 'hosts', async () => {
+  return cachedRows(sql, 'hosts', async (sourceId) => {
+    const on = sql`power_state = 'poweredOn' and not is_template`;
     const rows = await sql`
       select h.*, s.name as source_name, s.last_capture_at, o.doc, f.cpu_usage_mhz, f.memory_usage_mib,
         v.vms, v.vms_on, v.vcpu_on, v.ram_on
@@ -116,7 +109,13 @@ export function allHosts(sql: Sql): Promise<HostItem[]> {
         and o.object_key = h.host_key and o.valid_to is null
       left join host_facts f on f.source_id = h.source_id and f.host_key = h.host_key
         and f.snapshot_time = h.last_seen_at
-      left join (${sql.unsafe(VMS_BY_HOST)}) v on v.source_id = h.source_id and v.host = h.name`;
+      left join (
+        select host, count(*)::int as vms, count(*) filter (where ${on})::int as vms_on,
+          coalesce(sum(vcpu) filter (where ${on}), 0)::float8 as vcpu_on,
+          coalesce(sum(ram_mb) filter (where ${on}), 0)::float8 as ram_on
+        from vm_inventory where source_id = ${sourceId} and host is not null group by host
+      ) v on v.host = h.name
+      where h.source_id = ${sourceId}`;
     return rows.map(toHost);
   });
 }

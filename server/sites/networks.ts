@@ -47,35 +47,34 @@ function toNetwork(r: Row): NetworkItem {
 
 /** Every network the sources hold now, with the live VMs attached. */
 export function allNetworks(sql: Sql): Promise<NetworkItem[]> {
-  return cachedRows(sql, 'networks', async () => {
+  return cachedRows(sql, 'networks', async (sourceId) => {
     // Two equality joins (by key, by name for NICs without one), hashed, then counted.
     const rows = await sql`
       with nets as (
         select source_id, object_key, doc, valid_from from site_object_history
-        where kind = 'network' and valid_to is null
+        where source_id = ${sourceId} and kind = 'network' and valid_to is null
       ),
       nics as materialized (
-        select c.source_id, c.vm_key, n->>'networkKey' as network_key, n->>'network' as network
+        select c.vm_key, n->>'networkKey' as network_key, n->>'network' as network
         from vm_config_history c
         join vm_inventory i on i.source_id = c.source_id and i.vm_key = c.vm_key
         cross join jsonb_array_elements(c.config->'nics') n
-        where c.valid_to is null
+        where c.source_id = ${sourceId} and c.valid_to is null
       ),
       attached as (
-        select o.source_id, o.object_key, n.vm_key from nets o
-        join nics n on n.source_id = o.source_id and n.network_key = o.object_key
+        select o.object_key, n.vm_key from nets o join nics n on n.network_key = o.object_key
         union all
-        select o.source_id, o.object_key, n.vm_key from nets o
-        join nics n on n.source_id = o.source_id and n.network_key is null and n.network = o.doc->>'name'
+        select o.object_key, n.vm_key from nets o
+        join nics n on n.network_key is null and n.network = o.doc->>'name'
       ),
       counts as (
-        select source_id, object_key, count(distinct vm_key)::int as vms, count(*)::int as nics
-        from attached group by 1, 2
+        select object_key, count(distinct vm_key)::int as vms, count(*)::int as nics
+        from attached group by 1
       )
       select o.*, s.name as source_name, a.vms, a.nics
       from nets o
       join sources s on s.id = o.source_id
-      left join counts a on a.source_id = o.source_id and a.object_key = o.object_key`;
+      left join counts a on a.object_key = o.object_key`;
     return rows.map(toNetwork);
   });
 }

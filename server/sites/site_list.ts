@@ -4,10 +4,10 @@
  *
  * Why in memory: an estate has hundreds of hosts and a few thousand datastores, not a
  * hundred thousand, but each row carries figures summed over the VMs on it (vCPU on a host,
- * disks on a datastore), which cost one pass over the live inventory. That pass is made once
- * per stored capture (the generation, see inventory/list_cache.ts: exact on every node, no
- * time-to-live), and every question in between — any filter, sort or page — is answered
- * from its result without touching the database.
+ * disks on a datastore), which cost one pass over the source's live inventory. That pass is
+ * made once per stored capture of the source (its generation, see inventory/list_cache.ts),
+ * and every question in between — any filter, sort or page — is answered from its result
+ * without touching the database but for one tiny read of the generations.
  *
  * Keyset cursors as the VM list's: the sort value of the page's last row, then source and
  * key, so a page boundary stays put while rows are added before it.
@@ -15,7 +15,6 @@
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
-import { GenerationCache, inventoryGeneration } from '../inventory/list_cache.ts';
 import type { Page } from '../inventory/list_vms.ts';
 
 /** A row of a site list: known by its source and key. */
@@ -32,18 +31,39 @@ export const SiteCursor = z.object({
 });
 type SiteCursor = z.infer<typeof SiteCursor>;
 
-/** A list's whole rows, reused while the inventory generation is unchanged. */
-const caches = new WeakMap<Sql, GenerationCache>();
+/** One source's part of a list, as read at that source's generation. */
+type Part = { generation: number; rows: Promise<unknown[]> };
+const parts = new WeakMap<Sql, Map<string, Part>>();
 
-/** Every row of `name` at the current generation (computed once per generation and node). */
+/**
+ * Every row of the list `name`: each source's part read by `read(sourceId)` once per
+ * generation of that source (every stored capture bumps it, in the ingest transaction), so a
+ * capture of one source reads that source's part again and no other. Exact on every node: no
+ * time-to-live. Concurrent callers share one read; a caller that saw an older generation than
+ * the one kept (a capture committed in between) reads for itself and keeps nothing.
+ */
 export async function cachedRows<T>(
   sql: Sql,
   name: string,
-  read: () => Promise<T[]>,
+  read: (sourceId: number) => Promise<T[]>,
 ): Promise<T[]> {
-  let cache = caches.get(sql);
-  if (!cache) caches.set(sql, cache = new GenerationCache(200_000));
-  return cache.get(await inventoryGeneration(sql), name, read, (rows) => rows.length);
+  let cache = parts.get(sql);
+  if (!cache) parts.set(sql, cache = new Map());
+  const sources = await sql<{ id: number; generation: number }[]>`
+    select id, generation::float8 as generation from sources order by id`;
+  const rows = await Promise.all(sources.map(({ id, generation }) => {
+    const key = `${name}:${id}`;
+    const kept = cache.get(key);
+    if (kept && kept.generation === generation) return kept.rows as Promise<T[]>;
+    if (kept && kept.generation > generation) return read(id);
+    const part: Part = { generation, rows: read(id) };
+    cache.set(key, part);
+    part.rows.catch(() => {
+      if (cache.get(key) === part) cache.delete(key);
+    });
+    return part.rows as Promise<T[]>;
+  }));
+  return rows.flat();
 }
 
 function compare(a: SortValue, b: SortValue): number {

@@ -13,3 +13,7 @@ create index vm_config_history_disk_datastores on vm_config_history
 create index vm_config_history_nic_networks on vm_config_history
   using gin ((jsonb_path_query_array(config, '$.nics[*].networkKey')) jsonb_path_ops)
   where valid_to is null;
+
+-- A datastore's days until full fits one point a day: the facts of one capture time, every
+-- datastore of the source (the key leads with the datastore, so it cannot find them).
+create index datastore_facts_time on datastore_facts (source_id, snapshot_time);
