@@ -39,10 +39,6 @@ const CONNECTIONS = 50;
 let SECONDS = 10;
 
 /** The estate, set-based; hosts, datastores and networks of a VM share its source. */
-export async function seedForProbe(sql: Sql, now: Date) {
-  return seed(sql, now);
-}
-
 async function seed(sql: Sql, now: Date) {
   const from = new Date(now.getTime() - DAYS * 86400_000);
   await sql`

@@ -13,7 +13,9 @@ import { iso, type Sql } from '../db/connect.ts';
 import { PlacedVm, toPlacedVm } from './hosts.ts';
 import { cachedRows, round } from './site_list.ts';
 
-/** How the days until full are computed: said on the page and in every answer. */
+/** How the days until full are computed, in a few words: in every forecast. */
+export const FILL_METHOD_SHORT = 'least squares, one point a day, last 30 days';
+/** How the days until full are computed, in full: in a datastore's answer and on its page. */
 export const FILL_METHOD =
   'Least-squares line through the used space (capacity − free) at the last capture of each UTC day in the last 30 days; ' +
   'days until full = free space now ÷ the line’s growth per day. Flat (under 0.1 GiB a day) or falling: not filling.';
@@ -70,7 +72,7 @@ export function forecastOf(
   const base = {
     points: f.n,
     windowDays: FILL_WINDOW_DAYS,
-    method: FILL_METHOD,
+    method: FILL_METHOD_SHORT,
     r2: round(f.r2, 3),
   };
   if (f.n < 3 || f.slope === null || freeGib === null) {
@@ -233,6 +235,8 @@ export const DatastoreTrendPoint = z.object({
 
 export const DatastoreDetail = z.object({
   datastore: DatastoreItem,
+  /** How the forecast is computed, in full. */
+  forecastMethod: z.string(),
   vms: z.array(DatastoreVm),
   trend: z.object({
     from: z.string(),
@@ -280,6 +284,7 @@ export async function getDatastore(
   ]);
   return {
     datastore,
+    forecastMethod: FILL_METHOD,
     vms: vms.map((r) => ({
       ...toPlacedVm(r),
       disks: (r.disks as Record<string, unknown>[]).filter((d) => d.datastore === key).map((

@@ -9,7 +9,7 @@ import { allClusters, type ClusterItem } from './clusters.ts';
 import { allDatastores, type DatastoreItem } from './datastores.ts';
 import { allHosts, type HostItem } from './hosts.ts';
 import { allNetworks, type NetworkItem } from './networks.ts';
-import { allRows, type Keyed, matches, pageRows } from './site_list.ts';
+import { allRows, type Keyed, matches, pageSorted, type Sorted, sortRows } from './site_list.ts';
 
 type SortValue = string | number | null;
 const lower = (s: string | null) => s?.toLowerCase() ?? null;
@@ -99,19 +99,32 @@ export const NETWORK_LIST: ListSpec<NetworkItem, NetworkFilters> = {
 
 export type Order = { sort: string; order: 'asc' | 'desc' };
 
+/**
+ * Filtered and sorted lists, per whole list (the array cachedRows keeps while no source
+ * changed) and question: paging through a list, or fifty clients asking the same, sorts once.
+ */
+const orders = new WeakMap<object, Map<string, Sorted<unknown>>>();
+const ORDERS_KEPT = 64;
+
 /** One page of a site list, filtered and sorted. */
 export async function listPage<T extends Keyed, F extends CommonFilters>(
   sql: Sql,
   spec: ListSpec<T, F>,
   q: F & Order & { limit: number; cursor?: string | null },
 ): Promise<Page<T>> {
-  const rows = (await spec.rows(sql)).filter((r) => spec.keep(r, q));
-  return pageRows(rows, {
-    value: spec.sorts[q.sort] ?? spec.sorts.name,
-    order: q.order,
-    limit: q.limit,
-    cursor: q.cursor,
-  });
+  const all = await spec.rows(sql);
+  const { limit: _limit, cursor: _cursor, ...question } = q;
+  const key = JSON.stringify(question);
+  let kept = orders.get(all);
+  if (!kept) orders.set(all, kept = new Map());
+  let sorted = kept.get(key) as Sorted<T> | undefined;
+  if (!sorted) {
+    const rows = all.filter((r) => spec.keep(r, q));
+    sorted = sortRows(rows, spec.sorts[q.sort] ?? spec.sorts.name, q.order);
+    if (kept.size >= ORDERS_KEPT) kept.delete(kept.keys().next().value!);
+    kept.set(key, sorted as Sorted<unknown>);
+  }
+  return pageSorted(sorted, q.limit, q.cursor);
 }
 
 /** The whole filtered list in order (CSV). */

@@ -34,6 +34,8 @@ type SiteCursor = z.infer<typeof SiteCursor>;
 /** One source's part of a list, as read at that source's generation. */
 type Part = { generation: number; rows: Promise<unknown[]> };
 const parts = new WeakMap<Sql, Map<string, Part>>();
+/** The last whole list per name, with the generations it was made of. */
+const wholes = new WeakMap<Sql, Map<string, { signature: string; rows: unknown[] }>>();
 
 /**
  * Every row of the list `name`: each source's part read by `read(sourceId)` once per
@@ -63,7 +65,15 @@ export async function cachedRows<T>(
     });
     return part.rows as Promise<T[]>;
   }));
-  return rows.flat();
+  // The same array while no part changed: callers may key their own reuse on it (lists.ts).
+  let kept = wholes.get(sql);
+  if (!kept) wholes.set(sql, kept = new Map());
+  const signature = sources.map((s) => `${s.id}:${s.generation}`).join(',');
+  const whole = kept.get(name);
+  if (whole?.signature === signature) return whole.rows as T[];
+  const flat = rows.flat();
+  kept.set(name, { signature, rows: flat });
+  return flat;
 }
 
 function compare(a: SortValue, b: SortValue): number {
@@ -78,35 +88,59 @@ function compareKeyed(a: [SortValue, number, string], b: [SortValue, number, str
   return compare(a[0], b[0]) || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
 }
 
+/** Rows in a list's order, each with its sort key. */
+export type Sorted<T> = { rows: { r: T; k: [SortValue, number, string] }[]; sign: 1 | -1 };
+
+/** `rows` sorted by `value` (ties by source and key) in `order`. */
+export function sortRows<T extends Keyed>(
+  rows: readonly T[],
+  value: (row: T) => SortValue,
+  order: 'asc' | 'desc',
+): Sorted<T> {
+  const sign = order === 'desc' ? -1 : 1;
+  const keyed = rows.map((r) => ({
+    r,
+    k: [value(r), r.sourceId, r.key] as [SortValue, number, string],
+  }));
+  return { rows: keyed.sort((a, b) => sign * compareKeyed(a.k, b.k)), sign };
+}
+
 /**
- * One page of `rows` sorted by `value` (ties by source and key) in `order`, after `cursor`.
+ * One page of sorted rows after `cursor` (binary search: the rows are in key order).
  * A cursor from another list or sort is refused by the route's schema, not here.
  */
+export function pageSorted<T>(sorted: Sorted<T>, limit: number, cursor?: string | null): Page<T> {
+  const { rows, sign } = sorted;
+  const after = cursor ? decodeCursor(SiteCursor, cursor) : null;
+  let start = 0;
+  if (after) {
+    const k: [SortValue, number, string] = [after.v, after.s, after.k];
+    let hi = rows.length;
+    while (start < hi) {
+      const mid = (start + hi) >> 1;
+      if (sign * compareKeyed(rows[mid].k, k) > 0) hi = mid;
+      else start = mid + 1;
+    }
+  }
+  const page = rows.slice(start, start + limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((x) => x.r),
+    total: rows.length,
+    next: start + limit < rows.length && last
+      ? encodeCursor({ v: last.k[0], s: last.k[1], k: last.k[2] } satisfies SiteCursor)
+      : null,
+  };
+}
+
+/** One page of `rows` sorted by `value` in `order`, after `cursor`. */
 export function pageRows<T extends Keyed>(rows: readonly T[], o: {
   value: (row: T) => SortValue;
   order: 'asc' | 'desc';
   limit: number;
   cursor?: string | null;
 }): Page<T> {
-  const sign = o.order === 'desc' ? -1 : 1;
-  const keyOf = (r: T): [SortValue, number, string] => [o.value(r), r.sourceId, r.key];
-  const sorted = rows.map((r) => ({ r, k: keyOf(r) })).sort((a, b) =>
-    sign * compareKeyed(a.k, b.k)
-  );
-  const after = o.cursor ? decodeCursor(SiteCursor, o.cursor) : null;
-  const start = after
-    ? sorted.findIndex((x) => sign * compareKeyed(x.k, [after.v, after.s, after.k]) > 0)
-    : 0;
-  const rest = start < 0 ? [] : sorted.slice(start);
-  const page = rest.slice(0, o.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((x) => x.r),
-    total: rows.length,
-    next: rest.length > o.limit && last
-      ? encodeCursor({ v: last.k[0], s: last.k[1], k: last.k[2] } satisfies SiteCursor)
-      : null,
-  };
+  return pageSorted(sortRows(rows, o.value, o.order), o.limit, o.cursor);
 }
 
 /** Every row in order, for CSV: one page holding all. */

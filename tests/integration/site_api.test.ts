@@ -93,7 +93,7 @@ test('datastores: provisioned, VMs, days until full by a 30-day fit, not filling
   assert.is(fill.forecast.growthGibPerDay, 10);
   assert.is(fill.forecast.daysUntilFull, 41); // 410 GiB free ÷ 10 GiB a day
   assert.is(fill.forecast.points, DAYS);
-  assert.match(fill.forecast.method, /Least-squares/);
+  assert.match(fill.forecast.method, /least squares/);
   assert.is(flat.forecast.status, 'notFilling');
   assert.is(flat.forecast.daysUntilFull, null);
   assert.is(flat.provisionedGib, 320); // no uncommitted: the VMs' disks on it (300 + 20)
@@ -112,6 +112,7 @@ test('datastore detail: VMs with only their disks on it, trend', async () => {
   assert.is(body.trend.points.length, DAYS);
   assert.is(body.trend.points.at(-1)!.usedGib, 590);
   assert.is(body.datastore.forecast.daysUntilFull, 41);
+  assert.match(body.forecastMethod, /Least-squares line .* each UTC day .* not filling/);
   assert.is((await get(`/api/v1/datastores/${src}/ds-9`)).status, 404);
 });
 

@@ -52,6 +52,7 @@ export type DatastoreRow = {
 
 export type DatastoreView = {
   datastore: DatastoreRow;
+  forecastMethod: string;
   vms: (PlacedVm & {
     disks: {
       label: string;
@@ -198,7 +199,7 @@ export function datastoreDetailPage(viewer: Viewer, v: DatastoreView, base: stri
       ${row('Fit (R²)', f.r2 === null ? null : fmtNum(f.r2, 2))}
       ${row('Captures used', `${fmtInt(f.points)} in ${f.windowDays} days`)}
     </dl>
-    <p class="muted small" id="forecast-method">Method: ${f.method}</p>
+    <p class="muted small" id="forecast-method">Method: ${v.forecastMethod}</p>
   </section>
 </div>
 <section aria-labelledby="trend-h">
