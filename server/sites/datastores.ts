@@ -246,8 +246,8 @@ export const DatastoreDetail = z.object({
 });
 export type DatastoreDetail = z.infer<typeof DatastoreDetail>;
 
-/** The most points a trend carries: at most one per hour-sized bucket beyond this. */
-const TREND_POINTS = 720;
+/** The most points a trend carries (one per bucket of days × 86,400 s ÷ this). */
+const TREND_POINTS = 240;
 
 /** One datastore with its VMs, their disks on it, and its used space over `days`; null when unknown. */
 export async function getDatastore(
@@ -270,17 +270,24 @@ export async function getDatastore(
       where c.valid_to is null and c.source_id = ${sourceId}
         and jsonb_path_query_array(c.config, '$.disks[*].datastore') @> ${sql.json([key])}
       order by lower(i.name), i.vm_key`,
-    // The last capture in each bucket, so a long range stays a few hundred points.
+    // The source's last capture in each bucket (from the small captures table), then the
+    // datastore's fact of each by its key: a long range stays a couple of hundred points, and
+    // only those facts are read (facts of one datastore lie a page apart, written by time).
     sql`
-      select distinct on (bucket) snapshot_time, capacity_gb, free_gb
-      from (
-        select snapshot_time, capacity_gb, free_gb,
-          floor(extract(epoch from snapshot_time) / ${bucketSeconds}) as bucket
-        from datastore_facts
-        where source_id = ${sourceId} and datastore_key = ${key}
-          and snapshot_time >= ${from} and snapshot_time < ${to}
-      ) f
-      order by bucket, snapshot_time desc`,
+      with times as (
+        select distinct on (bucket) captured_at
+        from (
+          select captured_at, floor(extract(epoch from captured_at) / ${bucketSeconds}) as bucket
+          from captures
+          where source_id = ${sourceId} and captured_at >= ${from} and captured_at < ${to}
+        ) c
+        order by bucket, captured_at desc
+      )
+      select f.snapshot_time, f.capacity_gb, f.free_gb
+      from times t
+      join datastore_facts f on f.source_id = ${sourceId} and f.datastore_key = ${key}
+        and f.snapshot_time = t.captured_at
+      order by f.snapshot_time`,
   ]);
   return {
     datastore,
