@@ -32,6 +32,7 @@ import type { Jobs } from './jobs/boss.ts';
 import { jobsRoutes } from './jobs/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { rvtoolsRoutes } from './rvtools/routes.ts';
+import { siteRoutes } from './sites/routes.ts';
 
 export type AppOptions = {
   maxBodyBytes: number;
@@ -136,6 +137,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', agentRoutes(sql, doc));
   api.route('/', inventoryRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
+  api.route('/', siteRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', jobsRoutes(sql, doc, options.jobs));

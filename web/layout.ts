@@ -8,6 +8,10 @@ export type Viewer = { name: string; role: string; csrf: string };
 const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/', label: 'Dashboard' },
   { href: '/vms', label: 'VMs' },
+  { href: '/hosts', label: 'Hosts' },
+  { href: '/clusters', label: 'Clusters' },
+  { href: '/datastores', label: 'Datastores' },
+  { href: '/networks', label: 'Networks' },
   { href: '/sources', label: 'Sources' },
   { href: '/totals', label: 'Totals' },
   { href: '/capture-history', label: 'Capture history' },

@@ -7,6 +7,7 @@ import { listCaptures } from '../queries/history.ts';
 import { failedJobs } from '../jobs/job_queries.ts';
 import { fleetChange, hasJobTable } from '../queries/pages_dashboard.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
+import { capacityPanel } from '../sites/capacity.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
 import { type DashboardData, dashboardLive } from '../../web/partials/dashboard_live.ts';
 import { captureFeed, type Signal } from './capture_feed.ts';
@@ -14,12 +15,13 @@ import { type PageEnv, viewerOf } from './guard.ts';
 
 /** Everything the dashboard shows, read in parallel. */
 async function dashboardData(sql: Sql): Promise<DashboardData> {
-  const [change, inventory, sources, recent, jobsInstalled] = await Promise.all([
+  const [change, inventory, sources, recent, jobsInstalled, capacity] = await Promise.all([
     fleetChange(sql),
     fleetSummary(sql),
     listSourcesDetailed(sql),
     listCaptures(sql, { limit: 8 }),
     hasJobTable(sql),
+    capacityPanel(sql),
   ]);
   const failed = jobsInstalled
     ? await failedJobs(sql, { days: 7, limit: 5 })
@@ -30,6 +32,7 @@ async function dashboardData(sql: Sql): Promise<DashboardData> {
     sources,
     recent: recent.items,
     failed: { installed: jobsInstalled, ...failed },
+    capacity,
   };
 }
 

@@ -24,6 +24,7 @@ import { apiReferencePage } from '../../web/pages/api_reference.ts';
 import { historyRoutes } from './history.ts';
 import { reportRoutes } from './reports.ts';
 import type { ReportSettings } from '../reports/request_report.ts';
+import { siteRoutes } from './sites.ts';
 import { sourceRoutes } from './sources.ts';
 import { vmRoutes } from './vms.ts';
 
@@ -113,6 +114,7 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
   app.route('/', vmRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
+  app.route('/', siteRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));
   app.route(
     '/',

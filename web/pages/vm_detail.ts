@@ -82,6 +82,13 @@ export const SPANS: Record<Granularity, number[]> = {
   monthly: [365, 730, 1825],
 };
 
+/** A link to the page of the VM's host or cluster (both named by name; the pages find them so). */
+function siteLink(kind: 'hosts' | 'clusters', sourceId: number, name: string | null) {
+  return name
+    ? markup`<a href="/${kind}/${sourceId}/${encodeURIComponent(name)}">${name}</a>`
+    : null;
+}
+
 function row(label: string, value: unknown) {
   return markup`<dt>${label}</dt><dd>${
     value === null || value === undefined || value === ''
@@ -180,9 +187,9 @@ export function vmDetailPage(
       ${row('Provisioned disk', fmtGb(cur.provisionedDiskGib))}${
       row('Used disk', cur.usedDiskGib === null ? null : fmtGb(cur.usedDiskGib))
     }
-      ${row('Datacenter', cur.datacenter)}${row('Cluster', cur.cluster)}${row('Host', cur.host)}${
-      row('Pool', cur.resourcePool)
-    }
+      ${row('Datacenter', cur.datacenter)}${
+      row('Cluster', siteLink('clusters', vm.sourceId, cur.cluster))
+    }${row('Host', siteLink('hosts', vm.sourceId, cur.host))}${row('Pool', cur.resourcePool)}
       ${row('Folder', cur.folder)}${row('Guest OS', cur.guestOs)}${
       row('IP addresses', cur.ipAddresses.join(', '))
     }
@@ -272,7 +279,7 @@ export function vmDetailPage(
     }
   </section>
 </div>
-${vmConfigurationSection(vm.configuration)}
+${vmConfigurationSection(vm.configuration, Date.now(), vm.sourceId)}
 <section aria-labelledby="trace-h">
   <h2 id="trace-h">Over time</h2>
   <div class="toolbar">

@@ -3,6 +3,7 @@ import { markup } from '../markup.ts';
 import { badge, empty, kpi, table, time } from '../components.ts';
 import { fmtAge, fmtInt, fmtMs } from '../format.ts';
 import { sourceCard, type SourceRow } from './source_card.ts';
+import { type CapacityData, capacityPanel } from './capacity_panel.ts';
 
 /** Fleet totals from the sources' latest captures (`sources`: how many have one). */
 export type FleetTotals = {
@@ -56,6 +57,8 @@ export type DashboardData = {
   sources: SourceRow[];
   recent: RecentCapture[];
   failed: { installed: boolean; total: number; items: FailedJob[] };
+  /** Fullest datastores, most overcommitted clusters, hosts down (absent: no panel). */
+  capacity?: CapacityData;
 };
 
 function delta(now: number, before: number | undefined, unit = '') {
@@ -101,6 +104,8 @@ export function dashboardLive(d: DashboardData) {
       ? markup`As of the latest captures (${fmtAge(now.at)}). Templates excluded.`
       : 'No captures yet.'
   }</p>
+
+${d.capacity ? capacityPanel(d.capacity) : ''}
 
 <h2>Sources</h2>
 ${

@@ -24,6 +24,8 @@ export type VmConfiguration = {
     label: string;
     macAddress: string;
     network: string | null;
+    /** The network's key when the collector resolved it (links to its page). */
+    networkKey?: string | null;
     adapterType: string | null;
     connected: boolean | null;
     vlanId: number | null;
@@ -104,7 +106,19 @@ function snapshots(c: VmConfiguration, now: number) {
   );
 }
 
-function disks(c: VmConfiguration) {
+/** A link to a site object's page, or the text alone when the source is not known. */
+function objectLink(
+  kind: string,
+  sourceId: number | undefined,
+  key: string | null | undefined,
+  text: string | null,
+) {
+  if (!text) return dash;
+  if (sourceId === undefined || !key) return text;
+  return markup`<a href="/${kind}/${sourceId}/${encodeURIComponent(key)}">${text}</a>`;
+}
+
+function disks(c: VmConfiguration, sourceId?: number) {
   if (!c.disks.length) return markup`<p class="muted small">No disks captured.</p>`;
   return table(
     'Disks',
@@ -113,7 +127,9 @@ function disks(c: VmConfiguration) {
       c.disks.map((d) =>
         markup`<tr><td>${d.label}</td><td class="num">${
           d.capacityMib === null ? dash : fmtNum(d.capacityMib / 1024)
-        }</td><td>${orDash(d.provisioning)}</td><td>${orDash(d.datastore)}</td><td>${
+        }</td><td>${orDash(d.provisioning)}</td><td>${
+          objectLink('datastores', sourceId, d.datastore, d.datastore)
+        }</td><td>${
           orDash(d.controller === null ? null : `${d.controller}:${d.unitNumber ?? '?'}`)
         }</td><td class="mono small">${orDash(d.file)}</td></tr>`
       )
@@ -122,7 +138,7 @@ function disks(c: VmConfiguration) {
   );
 }
 
-function nics(c: VmConfiguration) {
+function nics(c: VmConfiguration, sourceId?: number) {
   if (!c.nics.length) return markup`<p class="muted small">No network adapters captured.</p>`;
   return table(
     'Network adapters',
@@ -130,7 +146,7 @@ function nics(c: VmConfiguration) {
     markup`${
       c.nics.map((n) =>
         markup`<tr><td>${n.label}</td><td class="mono">${n.macAddress}</td><td>${
-          orDash(n.network)
+          objectLink('networks', sourceId, n.networkKey, n.network)
         }</td><td class="num">${orDash(n.vlanId)}</td><td>${orDash(n.adapterType)}</td><td>${
           yesNo(n.connected)
         }</td><td class="small">${orDash(n.ipAddresses.join(', '))}</td></tr>`
@@ -141,7 +157,12 @@ function nics(c: VmConfiguration) {
 }
 
 /** The configuration section of the VM page; a note when the source sent none (v1 agents). */
-export function vmConfigurationSection(c: VmConfiguration | null, now = Date.now()) {
+export function vmConfigurationSection(
+  c: VmConfiguration | null,
+  now = Date.now(),
+  /** The VM's source: disks and NICs link to their datastores' and networks' pages. */
+  sourceId?: number,
+) {
   if (!c) {
     return markup`<section class="card" aria-labelledby="config-h"><h2 id="config-h">Configuration</h2>
 <p class="muted small">No configuration details captured: the agent sends capture contract v1.</p></section>`;
@@ -206,7 +227,7 @@ export function vmConfigurationSection(c: VmConfiguration | null, now = Date.now
     )
   }
   </dl></div>
-  <h3>Disks</h3>${disks(c)}
-  <h3>Network adapters</h3>${nics(c)}
+  <h3>Disks</h3>${disks(c, sourceId)}
+  <h3>Network adapters</h3>${nics(c, sourceId)}
 </section>`;
 }
