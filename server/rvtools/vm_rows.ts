@@ -31,7 +31,7 @@ function vmsAt(sql: Sql, scope: Scope) {
       select sc.source, sc.source_uuid, sc.source_kind, sc.source_version, sc.t,
              f.source_id, f.vm_key, f.source_vm_id, f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb,
              f.provisioned_disk_gb, f.used_disk_gb, f.datacenter, f.cluster, f.host, f.resource_pool,
-             f.folder, f.guest_os, f.cpu_usage_mhz, f.guest_memory_mib, f.host_memory_mib,
+             f.folder, f.guest_os, f.cpu_usage_mhz, f.guest_memory_mib, f.host_memory_mib, f.guest_disk_free,
              h.vm_key is not null as has_config, c.*,
              i.annotation, i.instance_uuid, i.bios_uuid, i.ip_addresses
       from scope sc
@@ -134,18 +134,25 @@ export function vDiskRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
     order by ${vmOrder(sql)}, d.n`.cursor(BATCH);
 }
 
-/** One row per guest file system the guest's tools report. */
+/**
+ * One row per guest file system the guest's tools report: path and capacity from the
+ * configuration, free space from the capture's facts (it moves, so it is no configuration).
+ */
 export function vPartitionRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
   return sql`
     ${vmsAt(sql, scope)}
     select v.name as vm, v.power_state, v.is_template, x->>'path' as disk,
            (x->>'capacityMib')::numeric as capacity_mib,
-           (x->>'capacityMib')::numeric - (x->>'freeMib')::numeric as consumed_mib,
-           (x->>'freeMib')::numeric as free_mib,
-           round((x->>'freeMib')::numeric * 100 / nullif((x->>'capacityMib')::numeric, 0), 1) as free_pct,
+           (x->>'capacityMib')::numeric - gf.free_mib as consumed_mib,
+           gf.free_mib,
+           round(gf.free_mib * 100 / nullif((x->>'capacityMib')::numeric, 0), 1) as free_pct,
            x->>'fileSystem' as file_system, ${tail(sql)}
     from v
     cross join lateral jsonb_array_elements(v.guest->'disks') with ordinality as d (x, n)
+    left join lateral (
+      select (g->>'freeMib')::numeric as free_mib from jsonb_array_elements(v.guest_disk_free) g
+      where g->>'path' = x->>'path' limit 1
+    ) gf on true
     order by ${vmOrder(sql)}, d.n`.cursor(BATCH);
 }
 

@@ -113,7 +113,7 @@ function vmA(at: string): VmSpec {
       state: 'running',
       os: 'Ubuntu Linux (64-bit)',
       ipAddress: '10.0.0.5',
-      disks: [{ path: '/', capacityMib: 40000, freeMib: 10000, fileSystem: 'ext4' }],
+      disks: [{ path: '/', capacityMib: 40000, fileSystem: 'ext4' }],
     },
     hardware,
     labels: [{ category: 'env', name: 'prod' }],
@@ -274,7 +274,13 @@ export function vcenterCapture(at: string): CaptureInput {
         vmCount: 1,
       },
     ],
-    usage: [{ key: 'vc:a', cpuUsageMhz: 1200, guestMemoryMib: 2048, hostMemoryMib: 4100 }],
+    usage: [{
+      key: 'vc:a',
+      cpuUsageMhz: 1200,
+      guestMemoryMib: 2048,
+      hostMemoryMib: 4100,
+      guestDisks: [{ path: '/', freeMib: 10000 }],
+    }],
   };
 }
 
