@@ -79,13 +79,14 @@ export function splitCaptureText(text: string) {
   const fields = head as Record<string, unknown>;
   if (fields.vms !== nonce) return null;
   // The keys after vms follow it in the schema's order, at least the first of them (an older
-  // agent's capture ends with hosts, datastores, events); after them only keys the schema
-  // does not know. So none of them was inside the span.
+  // agent's capture ends with hosts, datastores, events); none of them comes again later. So
+  // none of them was inside the span. Head keys may follow (the agent's streamed spool file
+  // writes `complete` and `errors`, known only at the end, last: agent/spool/capture_stream.ts).
   const keys = Object.keys(fields);
   const at = keys.indexOf('vms');
   let n = 0;
   while (n < AFTER_VMS.length && keys[at + 1 + n] === AFTER_VMS[n]) n++;
-  if (n === 0 || keys.slice(at + 1 + n).some((key) => CAPTURE_KEYS.includes(key))) return null;
+  if (n === 0 || keys.slice(at + 1 + n).some((key) => AFTER_VMS.includes(key))) return null;
   delete fields.vms;
   return { head: fields, vmStart: start, vmEnd: close };
 }
