@@ -3,12 +3,10 @@
  * off at the limit while inflating, never inflated in full.
  */
 import { isAscii } from 'node:buffer';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { once } from 'node:events';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { AppError } from '../errors.ts';
 import { BodyTooLarge, readLimited } from '../read_limited.ts';
-
-const gunzipAsync = promisify(gunzip);
 
 /**
  * Each chunk of output is one trip to the thread pool: with zlib's default 16 kB, inflating
@@ -16,23 +14,67 @@ const gunzipAsync = promisify(gunzip);
  */
 const INFLATE_CHUNK_BYTES = 1 << 20;
 
+function tooLarge(maxBytes: number, what = 'body'): AppError {
+  return new AppError('body_too_large', `${what} exceeds the limit of ${maxBytes} bytes`, {
+    maxBytes,
+  });
+}
+
+function badGzip(err: unknown): AppError {
+  return new AppError('invalid_gzip', `body could not be decompressed: ${(err as Error).message}`);
+}
+
 /**
- * Inflates on the thread pool (off the event loop); zlib stops with ERR_BUFFER_TOO_LARGE as
- * soon as the output passes `maxBytes`.
+ * The body inflated as it arrives: each compressed chunk is handed to zlib (on the thread
+ * pool) as soon as it is read, so inflating overlaps receiving the rest instead of starting
+ * after the last byte. At most `maxBytes` are read and at most `maxBytes` inflated: a gzip
+ * bomb is cut off at the limit while inflating, never inflated in full.
  */
-async function inflate(bytes: Buffer, maxBytes: number): Promise<Buffer> {
-  try {
-    return await gunzipAsync(bytes, { maxOutputLength: maxBytes, chunkSize: INFLATE_CHUNK_BYTES });
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new AppError(
-        'body_too_large',
-        `decompressed body exceeds the limit of ${maxBytes} bytes`,
-        { maxBytes },
-      );
-    }
-    throw new AppError('invalid_gzip', `body could not be decompressed: ${(err as Error).message}`);
+async function readInflated(req: Request, maxBytes: number): Promise<Buffer> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
+    throw tooLarge(maxBytes);
   }
+  const inflater: Gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
+  const out: Buffer[] = [];
+  let size = 0;
+  let failure: AppError | null = null;
+  const fail = (err: AppError) => {
+    failure ??= err;
+    inflater.destroy();
+  };
+  const finished = new Promise<void>((resolve) => {
+    inflater.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) fail(tooLarge(maxBytes, 'decompressed body'));
+      else out.push(chunk);
+    });
+    inflater.on('error', (err) => fail(badGzip(err)));
+    inflater.on('end', resolve);
+    inflater.on('close', resolve);
+  });
+  const reader = req.body!.getReader();
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      read += value.byteLength;
+      if (read > maxBytes) fail(tooLarge(maxBytes));
+      if (failure) break;
+      if (!inflater.write(value)) await Promise.race([once(inflater, 'drain'), finished]);
+      if (failure) break;
+    }
+  } finally {
+    if (failure) await reader.cancel().catch(() => {});
+  }
+  if (!failure) inflater.end();
+  await finished;
+  if (failure) throw failure;
+  if (!inflater.writableFinished || !inflater.readableEnded) {
+    throw badGzip(new Error('unexpected end of file'));
+  }
+  return Buffer.concat(out, size);
 }
 
 /**
@@ -49,15 +91,16 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
   }
   if (!req.body) throw new AppError('invalid_json', 'request body is empty');
   let bytes: Buffer;
-  try {
-    bytes = await readLimited(req, maxBytes);
-  } catch (err) {
-    if (!(err instanceof BodyTooLarge)) throw err;
-    throw new AppError('body_too_large', `body exceeds the limit of ${maxBytes} bytes`, {
-      maxBytes,
-    });
+  if (encoding !== 'identity') {
+    bytes = await readInflated(req, maxBytes);
+  } else {
+    try {
+      bytes = await readLimited(req, maxBytes);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      throw tooLarge(maxBytes);
+    }
   }
-  if (encoding !== 'identity') bytes = await inflate(bytes, maxBytes);
   // Pure ASCII (what agents send unless a name has an accent) read as Latin-1 is the same
   // text, and Node then keeps a big body outside the JavaScript heap, where collections of
   // the young generation never copy it.
