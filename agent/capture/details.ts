@@ -161,7 +161,6 @@ export const VmSettings = z.object({
   changeTracking: maybeBool,
   /** config.latencySensitivity.level: low, normal, medium, high, custom. */
   latencySensitivity: maybeText(32),
-  fixedPassthruHotPlug: maybeBool,
   /** runtime.minRequiredEVCModeKey. */
   minRequiredEvcModeKey: maybeText(128),
   /** runtime.faultToleranceState: notConfigured, disabled, enabled, needSecondary, starting, running. */

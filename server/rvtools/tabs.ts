@@ -77,7 +77,7 @@ export const V_INFO = tab('vInfo', [
   col.int('nics', 'NICs'),
   col.int('disks', 'Disks'),
   mib('disk_capacity_mib', 'Total disk capacity MiB'),
-  col.bool('fixed_passthru_hotplug', 'Fixed Passthru HotPlug'),
+  absent('Fixed Passthru HotPlug'),
   col.text('min_evc_mode', 'min Required EVC Mode Key', 16),
   col.text('latency_sensitivity', 'Latency Sensitivity', 10),
   absent('Op Notification Timeout'),

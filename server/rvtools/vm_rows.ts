@@ -88,7 +88,6 @@ export function vInfoRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
            v.settings->>'changeVersion' as change_version,
            (v.settings->>'changeTracking')::boolean as cbt,
            v.settings->>'latencySensitivity' as latency_sensitivity,
-           (v.settings->>'fixedPassthruHotPlug')::boolean as fixed_passthru_hotplug,
            v.settings->>'minRequiredEvcModeKey' as min_evc_mode,
            v.settings->>'faultToleranceState' as ft_state,
            (v.settings->>'monitors')::int as num_monitors,

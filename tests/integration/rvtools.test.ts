@@ -139,7 +139,6 @@ test('vInfo: the VM settings (boot, CBT, video, files, status) fill their RVTool
     change_version: '2026-11-19T09:00:00.000001Z',
     cbt: true,
     latency_sensitivity: 'normal',
-    fixed_passthru_hotplug: false,
     min_evc_mode: 'intel-haswell',
     ft_state: 'notConfigured',
     num_monitors: 1,

@@ -39,7 +39,6 @@ export const settings = {
   changeVersion: '2026-11-19T09:00:00.000001Z',
   changeTracking: true,
   latencySensitivity: 'normal',
-  fixedPassthruHotPlug: false,
   minRequiredEvcModeKey: 'intel-haswell',
   faultToleranceState: 'notConfigured',
   monitors: 1,

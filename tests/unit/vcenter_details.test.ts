@@ -266,7 +266,6 @@ test('settings: boot options, upgrade, directories, video card, folder; null whe
       'config.changeVersion': '2026-11-30T10:00:00.123456Z',
       'config.changeTrackingEnabled': 'true',
       'config.latencySensitivity.level': 'normal',
-      'config.fixedPassthruHotPlugEnabled': 'false',
       'config.bootOptions':
         '<bootDelay>5000</bootDelay><enterBIOSSetup>true</enterBIOSSetup><efiSecureBootEnabled>false</efiSecureBootEnabled><bootRetryEnabled>true</bootRetryEnabled><bootRetryDelay>10000</bootRetryDelay><networkBootProtocol>ipv4</networkBootProtocol>',
       'config.scheduledHardwareUpgradeInfo':
@@ -286,7 +285,6 @@ test('settings: boot options, upgrade, directories, video card, folder; null whe
     changeVersion: '2026-11-30T10:00:00.123456Z',
     changeTracking: true,
     latencySensitivity: 'normal',
-    fixedPassthruHotPlug: false,
     minRequiredEvcModeKey: 'intel-broadwell',
     faultToleranceState: 'notConfigured',
     monitors: 2,

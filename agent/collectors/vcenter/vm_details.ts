@@ -203,7 +203,6 @@ export function readSettings(
     changeVersion: text(p.get('config.changeVersion'), 128),
     changeTracking: bool(p.get('config.changeTrackingEnabled')),
     latencySensitivity: text(p.get('config.latencySensitivity.level'), 32),
-    fixedPassthruHotPlug: bool(p.get('config.fixedPassthruHotPlugEnabled')),
     minRequiredEvcModeKey: text(p.get('runtime.minRequiredEVCModeKey'), 128),
     faultToleranceState: text(p.get('runtime.faultToleranceState'), 32),
     monitors: video?.monitors ?? null,

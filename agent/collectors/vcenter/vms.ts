@@ -80,7 +80,6 @@ export const VM_PATHS = [
   'config.changeVersion',
   'config.changeTrackingEnabled',
   'config.latencySensitivity.level',
-  'config.fixedPassthruHotPlugEnabled',
   'config.bootOptions',
   'config.scheduledHardwareUpgradeInfo',
   'config.files.logDirectory',
