@@ -145,6 +145,48 @@ export const VmHardware = z.object({
 });
 export type VmHardware = z.infer<typeof VmHardware>;
 
+/**
+ * VM settings RVTools shows in vInfo (vSphere only; Proxmox leaves it null): boot options,
+ * CBT, latency sensitivity, the video card, scheduled hardware upgrade, file directories and
+ * a few runtime states that change only when someone changes the VM or its Tools.
+ */
+export const VmSettings = z.object({
+  /** configStatus: gray, green, yellow, red. */
+  configStatus: maybeText(16),
+  /** guestHeartbeatStatus: gray, green, yellow, red. */
+  heartbeat: maybeText(16),
+  /** config.changeVersion: the configuration's change stamp. */
+  changeVersion: maybeText(128),
+  /** config.changeTrackingEnabled (CBT). */
+  changeTracking: maybeBool,
+  /** config.latencySensitivity.level: low, normal, medium, high, custom. */
+  latencySensitivity: maybeText(32),
+  /** runtime.minRequiredEVCModeKey. */
+  minRequiredEvcModeKey: maybeText(128),
+  /** runtime.faultToleranceState: notConfigured, disabled, enabled, needSecondary, starting, running. */
+  faultToleranceState: maybeText(32),
+  /** The video card: numDisplays and videoRamSizeInKB. */
+  monitors: maybeInt,
+  videoRamKib: maybeInt,
+  /** The VM's parent folder (its moref, "group-v3"). */
+  folderId: maybeText(128),
+  /** config.bootOptions. */
+  bootDelayMs: maybeInt,
+  bootRetryDelayMs: maybeInt,
+  bootRetryEnabled: maybeBool,
+  enterBiosSetup: maybeBool,
+  efiSecureBoot: maybeBool,
+  /** config.scheduledHardwareUpgradeInfo: upgradeStatus, upgradePolicy, versionKey. */
+  hwUpgradeStatus: maybeText(64),
+  hwUpgradePolicy: maybeText(64),
+  hwUpgradeTarget: maybeText(64),
+  /** config.files: logDirectory, snapshotDirectory, suspendDirectory. */
+  logDirectory: maybeText(2048),
+  snapshotDirectory: maybeText(2048),
+  suspendDirectory: maybeText(2048),
+});
+export type VmSettings = z.infer<typeof VmSettings>;
+
 /** A vSphere tag with its category, or a Proxmox tag (no category). */
 export const VmLabel = z.object({
   category: maybeText(256),
@@ -165,6 +207,7 @@ export const VmDetails = {
   tools: VmTools.nullable().default(null),
   guest: VmGuest.nullable().default(null),
   hardware: VmHardware.nullable().default(null),
+  settings: VmSettings.nullable().default(null),
   /** vSphere tags with categories (the tagging service); Proxmox tags. */
   labels: list(VmLabel, 256),
   /** vSphere custom attributes (name → value); `tags` keeps their "name=value" text for v1. */

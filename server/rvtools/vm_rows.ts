@@ -40,7 +40,7 @@ function vmsAt(sql: Sql, scope: Scope) {
         and h.valid_from <= sc.t and (h.valid_to is null or h.valid_to > sc.t)
       left join lateral jsonb_to_record(h.config) as c (
         disks jsonb, nics jsonb, cdroms jsonb, snapshots jsonb, tools jsonb, guest jsonb, hardware jsonb,
-        "haRestartPriority" text, "vApp" text, "configFile" text, "connectionState" text,
+        settings jsonb, "haRestartPriority" text, "vApp" text, "configFile" text, "connectionState" text,
         "bootTime" timestamptz, "consolidationNeeded" boolean
       ) on true
       left join vm_inventory i on i.source_id = f.source_id and i.vm_key = f.vm_key and i.state_at <= sc.t
@@ -83,6 +83,27 @@ export function vInfoRows(sql: Sql, scope: Scope): AsyncIterable<Row[]> {
            v.hardware->>'firmware' as firmware, v.hardware->>'version' as hw_version,
            v."configFile" as config_file, v.annotation, v.datacenter, v.cluster, v.host,
            v.guest_os, v.guest->>'os' as tools_os, v.source_vm_id as vm_id,
+           -- The settings RVTools shows (VmSettings, vCenter only), one lookup each.
+           v.settings->>'configStatus' as config_status, v.settings->>'heartbeat' as heartbeat,
+           v.settings->>'changeVersion' as change_version,
+           (v.settings->>'changeTracking')::boolean as cbt,
+           v.settings->>'latencySensitivity' as latency_sensitivity,
+           v.settings->>'minRequiredEvcModeKey' as min_evc_mode,
+           v.settings->>'faultToleranceState' as ft_state,
+           (v.settings->>'monitors')::int as num_monitors,
+           (v.settings->>'videoRamKib')::int as video_ram_kib,
+           v.settings->>'folderId' as folder_id,
+           (v.settings->>'bootDelayMs')::int as boot_delay,
+           (v.settings->>'bootRetryDelayMs')::int as boot_retry_delay,
+           (v.settings->>'bootRetryEnabled')::boolean as boot_retry_enabled,
+           (v.settings->>'enterBiosSetup')::boolean as boot_bios_setup,
+           (v.settings->>'efiSecureBoot')::boolean as efi_secure_boot,
+           v.settings->>'hwUpgradeStatus' as hw_upgrade_status,
+           v.settings->>'hwUpgradePolicy' as hw_upgrade_policy,
+           v.settings->>'hwUpgradeTarget' as hw_target,
+           v.settings->>'logDirectory' as log_directory,
+           v.settings->>'snapshotDirectory' as snapshot_directory,
+           v.settings->>'suspendDirectory' as suspend_directory,
            v.bios_uuid, v.instance_uuid as vm_uuid,
            case v.source_kind when 'vcenter' then 'VirtualCenter' when 'proxmox' then 'Proxmox VE'
                 else v.source_kind end as source_type,

@@ -130,6 +130,46 @@ test('now: the new VM and the new disk are there, the deleted VM is not', async 
   assert.is(tmpl.annotation, 'golden image');
 });
 
+test('vInfo: the VM settings (boot, CBT, video, files, status) fill their RVTools columns', async () => {
+  const info = await rows(vInfoRows, await scopeAt(T1));
+  const a = info.find((r) => r.vm === 'app-a')!;
+  const settingsCols = {
+    config_status: 'green',
+    heartbeat: 'green',
+    change_version: '2026-11-19T09:00:00.000001Z',
+    cbt: true,
+    latency_sensitivity: 'normal',
+    min_evc_mode: 'intel-haswell',
+    ft_state: 'notConfigured',
+    num_monitors: 1,
+    video_ram_kib: 4096,
+    folder_id: 'group-v22',
+    boot_delay: 3000,
+    boot_retry_delay: 10000,
+    boot_retry_enabled: false,
+    boot_bios_setup: false,
+    efi_secure_boot: true,
+    hw_upgrade_status: 'none',
+    hw_upgrade_policy: 'never',
+    hw_target: 'vmx-21',
+    log_directory: '[ds1] a/',
+    snapshot_directory: '[ds1] a/snaps/',
+    suspend_directory: '[ds1] a/',
+  };
+  const keys = Object.keys(settingsCols);
+  assert.equal(Object.fromEntries(keys.map((k) => [k, a[k]])), settingsCols);
+  // Every one of them is a vInfo column, under its RVTools header.
+  const vInfoKeys = new Set(V_INFO.columns.map((c) => c.key));
+  for (const k of keys) assert.ok(vInfoKeys.has(k), `vInfo has ${k}`);
+  const header = (k: string) => V_INFO.columns.find((c) => c.key === k)!.header;
+  assert.is(header('cbt'), 'CBT');
+  assert.is(header('video_ram_kib'), 'Video Ram KiB');
+  assert.is(header('boot_bios_setup'), 'Boot BIOS setup');
+  // A VM whose source said nothing of them: empty cells.
+  const b = info.find((r) => r.vm === 'batch-b')!;
+  for (const k of keys) assert.is(b[k], null, `batch-b ${k}`);
+});
+
 test('vInfo: RVTools columns and units, filled from the capture', async () => {
   assert.ok(V_INFO.columns.length >= 60, `vInfo has ${V_INFO.columns.length} columns`);
   const info = await rows(vInfoRows, await scopeAt(T1));
@@ -462,6 +502,9 @@ test('POST /rvtools: one source as a CSV zip, formula text neutralised', async (
   assert.equal(info.map((r) => r.VM), ['app-a', 'cache-c', 'tmpl-linux']);
   assert.is(info[0].Annotation, `'=HYPERLINK("http://x")`);
   assert.is(info[0]['Total disk capacity MiB'], '51200');
+  assert.is(info[0].CBT, 'true');
+  assert.is(info[0]['Log directory'], '[ds1] a/');
+  assert.is(info[0]['Video Ram KiB'], '4096');
   const disks = csvObjects(files.get('vDisk.csv')!.toString('utf8'));
   assert.is(disks.filter((d) => d.VM === 'app-a').length, 2);
 });

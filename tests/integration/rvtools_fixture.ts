@@ -32,6 +32,31 @@ const hardware = {
   memorySharesLevel: 'normal',
 };
 
+/** What vInfo shows of app-a's settings (VmSettings). */
+export const settings = {
+  configStatus: 'green',
+  heartbeat: 'green',
+  changeVersion: '2026-11-19T09:00:00.000001Z',
+  changeTracking: true,
+  latencySensitivity: 'normal',
+  minRequiredEvcModeKey: 'intel-haswell',
+  faultToleranceState: 'notConfigured',
+  monitors: 1,
+  videoRamKib: 4096,
+  folderId: 'group-v22',
+  bootDelayMs: 3000,
+  bootRetryDelayMs: 10000,
+  bootRetryEnabled: false,
+  enterBiosSetup: false,
+  efiSecureBoot: true,
+  hwUpgradeStatus: 'none',
+  hwUpgradePolicy: 'never',
+  hwUpgradeTarget: 'vmx-21',
+  logDirectory: '[ds1] a/',
+  snapshotDirectory: '[ds1] a/snaps/',
+  suspendDirectory: '[ds1] a/',
+};
+
 const disk1 = {
   label: 'Hard disk 1',
   capacityMib: 40960,
@@ -116,6 +141,7 @@ function vmA(at: string): VmSpec {
       disks: [{ path: '/', capacityMib: 40000, fileSystem: 'ext4' }],
     },
     hardware,
+    settings,
     labels: [{ category: 'env', name: 'prod' }],
     attributes: [{ name: 'owner', value: 'team-a' }],
     haRestartPriority: 'medium',

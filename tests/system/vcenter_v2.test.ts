@@ -28,7 +28,7 @@ const test = suiteNeeding<Ctx>('vcenter collector v2 against vcsim', ['govmomi']
 // 1 cluster of 2 hosts + 1 standalone host, 1 child pool, 3 VMs per root pool: 6 VMs.
 const MODEL = { clusters: 1, clusterHosts: 2, hosts: 1, pools: 1, vmsPerPool: 3, pageCap: 4 };
 
-async function capture(sim: Vcsim): Promise<CaptureInput> {
+async function capture(sim: Vcsim, lines: string[] = []): Promise<CaptureInput> {
   const cfg = VcenterSourceConfig.parse({
     kind: 'vcenter',
     name: 'vc-v2',
@@ -36,7 +36,8 @@ async function capture(sim: Vcsim): Promise<CaptureInput> {
     username: sim.username,
     password: sim.password,
   });
-  return await createVcenterCollector(cfg, createLogger({ level: 'error', sink: () => {} }))
+  const log = createLogger({ level: 'warn', sink: (line) => void lines.push(line) });
+  return await createVcenterCollector(cfg, log)
     .capture({ signal: AbortSignal.timeout(60_000), since: null });
 }
 
@@ -111,6 +112,53 @@ test('disks, NICs, CD-ROMs, hardware and files equal vcsim, VM by VM', async ({ 
   // Usage travels apart: one row per VM, by key, and nothing of it in the VM records.
   assert.equal(cap.usage.map((u) => u.key).sort(), cap.vms.map((v) => v.key).sort());
   for (const vm of cap.vms) assert.not.ok('cpuUsageMhz' in vm);
+});
+
+test('settings (vInfo): boot options, files, status, video card and folder equal vcsim', async ({ sim, vim }) => {
+  const lines: string[] = [];
+  const cap = valid(await capture(sim, lines));
+  // Every path of the VM spec is one vcsim knows: no VM comes back with a missing property.
+  assert.not.ok(lines.some((l) => l.includes('not readable')), lines.join('\n'));
+  const opt = (el: ReturnType<typeof child>, name: string) => {
+    const t = childText(el, name);
+    return t === undefined || t === null ? null : t;
+  };
+  for (const vm of cap.vms) {
+    const p = await vim.props({ type: 'VirtualMachine', value: vm.sourceVmId }, [
+      'config.hardware.device',
+      'config.bootOptions',
+      'config.files',
+      'config.changeVersion',
+      'configStatus',
+      'guestHeartbeatStatus',
+      'parent',
+    ]);
+    const s = vm.settings;
+    assert.ok(s, `${vm.name} has settings`);
+    assert.is(s!.configStatus, p.get('configStatus')?.text || null);
+    assert.is(s!.heartbeat, p.get('guestHeartbeatStatus')?.text || null);
+    assert.is(s!.changeVersion, p.get('config.changeVersion')?.text || null);
+    assert.is(s!.folderId, readMoRef(p.get('parent'))?.value ?? null);
+    const boot = p.get('config.bootOptions');
+    const delay = opt(boot, 'bootDelay');
+    assert.is(s!.bootDelayMs, delay === null ? null : Number(delay));
+    const retry = opt(boot, 'bootRetryEnabled');
+    assert.is(s!.bootRetryEnabled, retry === null ? null : retry === 'true');
+    const files = p.get('config.files');
+    assert.is(s!.logDirectory, opt(files, 'logDirectory'));
+    assert.is(s!.snapshotDirectory, opt(files, 'snapshotDirectory'));
+    const video = p.get('config.hardware.device')!.children.find((d) =>
+      d.xsiType === 'VirtualMachineVideoCard'
+    );
+    const displays = opt(video, 'numDisplays');
+    assert.is(s!.monitors, displays === null ? null : Number(displays));
+    const ram = opt(video, 'videoRamSizeInKB');
+    assert.is(s!.videoRamKib, ram === null ? null : Number(ram));
+  }
+  // vcsim's VMs live in a folder, have a video card and a log directory.
+  assert.ok(cap.vms.every((v) => v.settings?.folderId), 'every VM has its folder');
+  assert.ok(cap.vms.some((v) => v.settings?.videoRamKib !== null), 'a video card is read');
+  assert.ok(cap.vms.some((v) => v.settings?.logDirectory !== null), 'a log directory is read');
 });
 
 test('hosts, clusters, pools, datastores and networks equal vcsim', async ({ sim, vim }) => {

@@ -129,6 +129,7 @@ const baseJson = (() => {
       disks: [{ path: '/', capacityMib: 40000, fileSystem: 'ext4' }, { path: '/var' }],
     },
     hardware: { version: 'vmx-19', firmware: 'efi', coresPerSocket: 2, cpuLimitMhz: -1 },
+    settings: { changeTracking: true, monitors: 1, videoRamKib: 4096, bootDelayMs: 0 },
     labels: [{ category: 'env', name: 'prod' }, { category: null, name: 'web' }],
     attributes: [{ name: 'owner', value: 'ops' }, { name: 'cost centre', value: '42' }],
     haRestartPriority: 'high',

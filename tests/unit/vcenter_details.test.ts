@@ -12,6 +12,7 @@ import {
   readGuestDiskFree,
   readGuestNicIps,
   readHardware,
+  readSettings,
   readSnapshots,
 } from '../../agent/collectors/vcenter/vm_details.ts';
 import { portgroupVlan, readHaSettings } from '../../agent/collectors/vcenter/inventory.ts';
@@ -60,6 +61,7 @@ const devices = val(
     `<VirtualDevice xsi:type="VirtualE1000e"><key>4001</key><deviceInfo><label>Network adapter 2</label></deviceInfo><backing xsi:type="VirtualEthernetCardDistributedVirtualPortBackingInfo"><port><switchUuid>50 2a</switchUuid><portgroupKey>dvportgroup-21</portgroupKey><portKey>8</portKey></port></backing><connectable><startConnected>false</startConnected><connected>false</connected></connectable><addressType>generated</addressType><macAddress>00:50:56:aa:bb:02</macAddress></VirtualDevice>` +
     `<VirtualDevice xsi:type="VirtualE1000"><key>4002</key><deviceInfo><label>Network adapter 3</label></deviceInfo><addressType>generated</addressType></VirtualDevice>` +
     `<VirtualDevice xsi:type="VirtualCdrom"><key>3000</key><deviceInfo><label>CD/DVD drive 1</label></deviceInfo><backing xsi:type="VirtualCdromIsoBackingInfo"><fileName>[iso] ubuntu.iso</fileName></backing><connectable><startConnected>false</startConnected><connected>true</connected></connectable></VirtualDevice>` +
+    `<VirtualDevice xsi:type="VirtualMachineVideoCard"><key>500</key><deviceInfo><label>Video card </label></deviceInfo><videoRamSizeInKB>8192</videoRamSizeInKB><numDisplays>2</numDisplays><useAutoDetect>false</useAutoDetect></VirtualDevice>` +
     `<VirtualDevice xsi:type="VirtualCdrom"><key>3001</key><deviceInfo><label>CD/DVD drive 2</label></deviceInfo><backing xsi:type="VirtualCdromRemotePassthroughBackingInfo"><deviceName></deviceName></backing></VirtualDevice>`,
 );
 
@@ -252,6 +254,59 @@ test('hardware: sockets from cores per socket, allocation with unlimited as -1',
     memoryShares: 81920,
     memorySharesLevel: 'high',
   });
+});
+
+test('settings: boot options, upgrade, directories, video card, folder; null when none', () => {
+  const video = readDevices(devices).video;
+  assert.equal(video, { monitors: 2, videoRamKib: 8192 });
+  const s = readSettings(
+    props({
+      configStatus: 'green',
+      guestHeartbeatStatus: 'yellow',
+      'config.changeVersion': '2026-11-30T10:00:00.123456Z',
+      'config.changeTrackingEnabled': 'true',
+      'config.latencySensitivity.level': 'normal',
+      'config.bootOptions':
+        '<bootDelay>5000</bootDelay><enterBIOSSetup>true</enterBIOSSetup><efiSecureBootEnabled>false</efiSecureBootEnabled><bootRetryEnabled>true</bootRetryEnabled><bootRetryDelay>10000</bootRetryDelay><networkBootProtocol>ipv4</networkBootProtocol>',
+      'config.scheduledHardwareUpgradeInfo':
+        '<upgradePolicy>onSoftPowerOff</upgradePolicy><versionKey>vmx-21</versionKey><scheduledHardwareUpgradeStatus>pending</scheduledHardwareUpgradeStatus>',
+      'config.files.logDirectory': '[ds1] web/',
+      'config.files.snapshotDirectory': '[ds2] web-snaps/',
+      'config.files.suspendDirectory': '[ds1] web/',
+      'runtime.minRequiredEVCModeKey': 'intel-broadwell',
+      'runtime.faultToleranceState': 'notConfigured',
+    }),
+    video,
+    'group-v3',
+  );
+  assert.equal(s, {
+    configStatus: 'green',
+    heartbeat: 'yellow',
+    changeVersion: '2026-11-30T10:00:00.123456Z',
+    changeTracking: true,
+    latencySensitivity: 'normal',
+    minRequiredEvcModeKey: 'intel-broadwell',
+    faultToleranceState: 'notConfigured',
+    monitors: 2,
+    videoRamKib: 8192,
+    folderId: 'group-v3',
+    bootDelayMs: 5000,
+    bootRetryDelayMs: 10000,
+    bootRetryEnabled: true,
+    enterBiosSetup: true,
+    efiSecureBoot: false,
+    hwUpgradeStatus: 'pending',
+    hwUpgradePolicy: 'onSoftPowerOff',
+    hwUpgradeTarget: 'vmx-21',
+    logDirectory: '[ds1] web/',
+    snapshotDirectory: '[ds2] web-snaps/',
+    suspendDirectory: '[ds1] web/',
+  });
+  assert.is(readSettings(new Map(), null, null), null);
+  assert.is(
+    readSettings(props({ 'config.bootOptions': '<bootDelay>-1</bootDelay>' }), null, null),
+    null,
+  );
 });
 
 test('HA settings: cluster default and per-VM overrides; DVPG VLAN id, not trunks', () => {

@@ -386,6 +386,7 @@ function raw(over: Partial<RawVm> = {}): RawVm {
     tools: null,
     guest: null,
     hardware: null,
+    settings: null,
     configFile: '[ds1] web01/web01.vmx',
     connectionState: 'connected',
     bootTime: null,
@@ -460,6 +461,7 @@ model('a raw VM plus the inventory becomes a valid CaptureVm', () => {
       connectionState: 'connected',
       bootTime: null,
       consolidationNeeded: false,
+      settings: null,
     },
   );
   // A vApp member has no folder; its datacenter comes through its pool.

@@ -29,10 +29,23 @@ export type RawNic = {
   ips: string[];
 };
 
-export type RawDevices = { disks: RawDisk[]; nics: RawNic[]; cdroms: VmCdrom[] };
+/** The video card's displays and video memory (VirtualMachineVideoCard). */
+export type RawVideo = { monitors: number | null; videoRamKib: number | null };
+
+export type RawDevices = {
+  disks: RawDisk[];
+  nics: RawNic[];
+  cdroms: VmCdrom[];
+  video: RawVideo | null;
+};
 
 function bool(el: XmlElement | undefined): boolean | null {
   return el?.text === 'true' ? true : el?.text === 'false' ? false : null;
+}
+
+function whole(el: XmlElement | undefined): number | null {
+  const n = num(el);
+  return n !== null && Number.isInteger(n) && n >= 0 && n < 2 ** 31 ? n : null;
 }
 
 function num(el: XmlElement | undefined): number | null {
@@ -120,7 +133,7 @@ function readCdrom(d: XmlElement): VmCdrom {
 
 /** Reads `config.hardware.device` (an ArrayOfVirtualDevice). */
 export function readDevices(el: XmlElement | undefined): RawDevices {
-  const out: RawDevices = { disks: [], nics: [], cdroms: [] };
+  const out: RawDevices = { disks: [], nics: [], cdroms: [], video: null };
   if (!el) return out;
   /** Controller labels by device key ("1000" → "SCSI controller 0"). */
   const controllers = new Map<string, string>();
@@ -128,7 +141,12 @@ export function readDevices(el: XmlElement | undefined): RawDevices {
     const type = d.xsiType ?? '';
     if (type === 'VirtualDisk') out.disks.push(readDisk(d));
     else if (type === 'VirtualCdrom') out.cdroms.push(readCdrom(d));
-    else if (child(d, 'macAddress') !== undefined || child(d, 'addressType') !== undefined) {
+    else if (type === 'VirtualMachineVideoCard') {
+      out.video ??= {
+        monitors: whole(child(d, 'numDisplays')),
+        videoRamKib: whole(child(d, 'videoRamSizeInKB')),
+      };
+    } else if (child(d, 'macAddress') !== undefined || child(d, 'addressType') !== undefined) {
       const nic = readNic(d);
       if (nic) out.nics.push(nic);
     } else if (child(d, 'busNumber') !== undefined) {

@@ -4,7 +4,15 @@
  * the `<val>` elements of a retrieved page and returns plain records, so the page's XML can
  * be dropped at once.
  */
-import type { GuestDisk, VmGuest, VmHardware, VmSnapshot, VmTools } from '../../capture/details.ts';
+import type {
+  GuestDisk,
+  VmGuest,
+  VmHardware,
+  VmSettings,
+  VmSnapshot,
+  VmTools,
+} from '../../capture/details.ts';
+import type { RawVideo } from './devices.ts';
 import { readMoRef } from './soap.ts';
 import { child, childText, type XmlElement } from './xml.ts';
 
@@ -168,4 +176,49 @@ export function readHardware(p: Map<string, XmlElement>, vcpu: number): VmHardwa
     memorySharesLevel: mem.level,
   };
   return Object.values(hw).some((v) => v !== null) ? hw : null;
+}
+
+/** A count or a delay: a whole number from 0 to 2^31 - 1, else null. */
+function count(el: XmlElement | undefined): number | null {
+  const n = int(el);
+  return n !== null && n >= 0 && n < 2 ** 31 ? n : null;
+}
+
+/**
+ * The settings vInfo shows: `configStatus`, `guestHeartbeatStatus`, `config.changeVersion`,
+ * CBT, latency sensitivity, boot options, scheduled hardware upgrade, file directories, FT
+ * state, EVC mode, the video card (from the devices) and the parent folder's moref; null
+ * when nothing is known.
+ */
+export function readSettings(
+  p: Map<string, XmlElement>,
+  video: RawVideo | null,
+  folderId: string | null,
+): VmSettings | null {
+  const boot = p.get('config.bootOptions');
+  const upgrade = p.get('config.scheduledHardwareUpgradeInfo');
+  const settings: VmSettings = {
+    configStatus: text(p.get('configStatus'), 16),
+    heartbeat: text(p.get('guestHeartbeatStatus'), 16),
+    changeVersion: text(p.get('config.changeVersion'), 128),
+    changeTracking: bool(p.get('config.changeTrackingEnabled')),
+    latencySensitivity: text(p.get('config.latencySensitivity.level'), 32),
+    minRequiredEvcModeKey: text(p.get('runtime.minRequiredEVCModeKey'), 128),
+    faultToleranceState: text(p.get('runtime.faultToleranceState'), 32),
+    monitors: video?.monitors ?? null,
+    videoRamKib: video?.videoRamKib ?? null,
+    folderId: folderId ? folderId.slice(0, 128) : null,
+    bootDelayMs: count(child(boot, 'bootDelay')),
+    bootRetryDelayMs: count(child(boot, 'bootRetryDelay')),
+    bootRetryEnabled: bool(child(boot, 'bootRetryEnabled')),
+    enterBiosSetup: bool(child(boot, 'enterBIOSSetup')),
+    efiSecureBoot: bool(child(boot, 'efiSecureBootEnabled')),
+    hwUpgradeStatus: text(child(upgrade, 'scheduledHardwareUpgradeStatus'), 64),
+    hwUpgradePolicy: text(child(upgrade, 'upgradePolicy'), 64),
+    hwUpgradeTarget: text(child(upgrade, 'versionKey'), 64),
+    logDirectory: text(p.get('config.files.logDirectory'), 2048),
+    snapshotDirectory: text(p.get('config.files.snapshotDirectory'), 2048),
+    suspendDirectory: text(p.get('config.files.suspendDirectory'), 2048),
+  };
+  return Object.values(settings).some((v) => v !== null) ? settings : null;
 }

@@ -10,6 +10,7 @@ import type {
   VmHardware,
   VmLabel,
   VmNic,
+  VmSettings,
   VmSnapshot,
   VmTools,
   VmUsage,
@@ -25,6 +26,7 @@ import {
   readGuestDiskFree,
   readGuestNicIps,
   readHardware,
+  readSettings,
   readSnapshots,
   readTools,
 } from './vm_details.ts';
@@ -72,6 +74,19 @@ export const VM_PATHS = [
   'runtime.bootTime',
   'runtime.consolidationNeeded',
   'parentVApp',
+  // v2: the settings vInfo shows (VmSettings).
+  'configStatus',
+  'guestHeartbeatStatus',
+  'config.changeVersion',
+  'config.changeTrackingEnabled',
+  'config.latencySensitivity.level',
+  'config.bootOptions',
+  'config.scheduledHardwareUpgradeInfo',
+  'config.files.logDirectory',
+  'config.files.snapshotDirectory',
+  'config.files.suspendDirectory',
+  'runtime.minRequiredEVCModeKey',
+  'runtime.faultToleranceState',
   'summary.quickStats.overallCpuUsage',
   'summary.quickStats.guestMemoryUsage',
   'summary.quickStats.hostMemoryUsage',
@@ -106,6 +121,7 @@ export type RawVm = {
   tools: VmTools | null;
   guest: VmGuest | null;
   hardware: VmHardware | null;
+  settings: VmSettings | null;
   configFile: string | null;
   connectionState: string | null;
   bootTime: string | null;
@@ -219,6 +235,7 @@ export function readRawVm(o: ObjectContent): RawVm {
     tools: readTools(p),
     guest: readGuest(p),
     hardware: readHardware(p, vcpu),
+    settings: readSettings(p, devices.video, parent?.value ?? null),
     configFile: textOrNull(p.get('config.files.vmPathName')),
     connectionState: textOrNull(p.get('runtime.connectionState')),
     bootTime: isoOrNull(p.get('runtime.bootTime')?.text),
@@ -311,6 +328,7 @@ export function toCaptureVm(vm: RawVm, key: string, ctx: VmContext): CaptureVmIn
     tools: vm.tools,
     guest: vm.guest,
     hardware: vm.hardware,
+    settings: vm.settings,
     labels: ctx.labels.get(vm.moref) ?? [],
     attributes: vm.customValues.slice(0, 256).map((cv) => ({
       name: (ctx.fieldNames.get(cv.key) ?? cv.key).slice(0, 256),
