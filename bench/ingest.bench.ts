@@ -24,6 +24,7 @@ import { createApp } from '../server/app.ts';
 import { createToken } from '../server/auth/tokens.ts';
 import { fastPathOff } from '../server/ingest/fast_path.ts';
 import { parseCapture } from '../server/ingest/validate_capture.ts';
+import { NO_USAGE, usageByKey } from '../server/ingest/vm_lines.ts';
 import { listen } from '../server/runtime.ts';
 import { type BenchDatabase, openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, collectGarbage, median } from './harness.ts';
@@ -157,11 +158,12 @@ function requestBody(sourceId: string, at: Date): Buffer {
   return gzipSync(JSON.stringify(captureAt(sourceId, at)));
 }
 
+/**
+ * The capture's fact rows as COPY text, exactly as the ingest stores them: the VM's columns,
+ * then its usage (whole MHz and MiB, and the guest file systems' free space as jsonb).
+ */
 function factLines(c: Capture): string {
-  const whole = (v: number | null) => (v === null ? '\\N' : String(Math.round(v)));
-  const usageOf = new Map(
-    c.usage.map((u) => [u.key, [u.cpuUsageMhz, u.guestMemoryMib, u.hostMemoryMib].map(whole)]),
-  );
+  const usage = usageByKey(c.usage);
   return c.vms.map((v) =>
     [
       1,
@@ -182,7 +184,7 @@ function factLines(c: Capture): string {
       v.resourcePool ?? '\\N',
       v.folder ?? '\\N',
       v.guestOs ?? '\\N',
-      ...usageOf.get(v.key) ?? ['\\N', '\\N', '\\N'],
+      usage.get(v.key) ?? NO_USAGE,
     ].join('\t')
   ).join('\n') + '\n';
 }
@@ -277,7 +279,7 @@ export default async function benchIngest(args: string[] = []): Promise<BenchRep
         const wr = await db
           .sql`copy bench_copy (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
           is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os,
-          cpu_usage_mhz, guest_memory_mib, host_memory_mib) from stdin`
+          cpu_usage_mhz, guest_memory_mib, host_memory_mib, guest_disk_free) from stdin`
           .writable();
         await pipeline(Readable.from([lines]), wr);
         copy[w].push(performance.now() - t0);
