@@ -1,6 +1,8 @@
 /**
- * The live inventory as a list: search, filters and keyset pagination over vm_inventory.
- * Data access only: handed a `sql`, knows nothing of HTTP.
+ * The inventory as a list: search, filters and keyset pagination over the live VMs
+ * (vm_inventory), the deleted ones (vm_inventory_deleted, as they last were), both, or the
+ * estate as of a past moment (the facts of each source's capture then). Data access only:
+ * handed a `sql`, knows nothing of HTTP.
  */
 import type { Row } from 'postgres';
 import { z } from 'zod';
@@ -21,11 +23,34 @@ export const VM_SORTS = [
 ] as const;
 export type VmSort = (typeof VM_SORTS)[number];
 
+/** Which VMs: live now, deleted, or both (with `at`: as they are now, of those present then). */
+export const VM_STATES = ['live', 'deleted', 'all'] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+/** Guest OS families, from the guest OS ids of vSphere (`windows9_64Guest`) and Proxmox (`win11`, `l26`). */
+export const GUEST_FAMILIES = ['windows', 'linux', 'other'] as const;
+export type GuestFamily = (typeof GUEST_FAMILIES)[number];
+const WINDOWS_OS = '^(win|w2k|wxp|wvista)|windows';
+const LINUX_OS =
+  'linux|ubuntu|rhel|centos|debian|sles|suse|fedora|oracle|photon|coreos|rocky|alma|amazon|flatcar|^l2[46]$';
+
 export type VmListQuery = {
   q?: string;
+  /** Default: live, or all when `at` is given. */
+  state?: VmState;
+  /** The estate as each source's newest complete capture at or before this time recorded it. */
+  at?: Date;
   sourceId?: number;
   cluster?: string;
   pool?: string;
+  host?: string;
+  /** A folder path: VMs in it or below it. */
+  folder?: string;
+  /** A tag: `Category:Name` (vSphere tag) or a plain tag / attribute (`Name=value`). */
+  tag?: string;
+  /** A datastore key: VMs with a disk on it. */
+  datastore?: string;
+  guestFamily?: GuestFamily;
   powerState?: 'poweredOn' | 'poweredOff' | 'suspended';
   template?: boolean;
   sort?: VmSort;
@@ -65,9 +90,30 @@ export const VmListItem = z.object({
   createdAt: z.string().nullable(),
   firstSeenAt: z.string(),
   lastSeenAt: z.string(),
+  /** When the row's values were captured (with `at`: the capture read for its source). */
   stateAt: z.string(),
+  /** Whether the VM exists now. */
+  state: z.enum(['live', 'deleted']),
+  /** When it was deleted (null while live). */
+  deletedAt: z.string().nullable(),
+  /** How the deletion was known: the source's deletion event, or absence from a complete capture. */
+  deletedFrom: z.enum(['event', 'absence']).nullable(),
 });
 export type VmListItem = z.infer<typeof VmListItem>;
+
+/** With `at`: the capture each source was read from, and the sources with none by then. */
+export const VmAsOf = z.object({
+  at: z.string(),
+  captures: z.array(z.object({
+    sourceId: z.number().int(),
+    sourceName: z.string(),
+    captureId: z.string(),
+    capturedAt: z.string(),
+    complete: z.boolean(),
+  })),
+  sourcesWithoutCapture: z.array(z.object({ sourceId: z.number().int(), sourceName: z.string() })),
+});
+export type VmAsOf = z.infer<typeof VmAsOf>;
 
 export type Page<T> = { items: T[]; total: number; next: string | null };
 
@@ -131,18 +177,143 @@ function likePattern(q: string): string {
 
 const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-f:]+:[0-9a-f:.]*$/i;
 
+type Fragment = ReturnType<Sql['unsafe']>;
+
+/**
+ * A condition on the VM's columns as they are known now, `x.…`, as a condition on `i`. The
+ * rows of a list as of a past moment are facts, which hold no UUIDs, addresses or tags:
+ * those are matched among the live and deleted VMs, whose identity they are.
+ */
+function knownNow(sql: Sql, at: Date | undefined, condition: (x: Fragment) => Fragment) {
+  if (!at) return condition(sql.unsafe('i'));
+  const c = condition(sql.unsafe('x'));
+  return sql`(i.source_id, i.vm_key) in (
+    select x.source_id, x.vm_key from vm_inventory x where ${c}
+    union all select x.source_id, x.vm_key from vm_inventory_deleted x where ${c})`;
+}
+
 /**
  * What a search means depends on its shape: an IP address matches addresses, a UUID the
  * BIOS or instance UUID, anything else a name substring or an exact key / vmid / MoRef.
  * Few branches, each with its own index, keep the search an index lookup at any size.
  */
-function searchCondition(sql: Sql, q: string) {
-  if (IP.test(q)) return sql`and i.ip_addresses @> ${[q]}::text[]`;
+function searchCondition(sql: Sql, q: string, at: Date | undefined) {
+  if (IP.test(q)) {
+    return sql`and ${knownNow(sql, at, (x) => sql`${x}.ip_addresses @> ${[q]}::text[]`)}`;
+  }
   if (isUuid(q)) {
     const u = q.toLowerCase();
-    return sql`and (i.instance_uuid = ${u} or i.bios_uuid = ${u} or i.vm_key = ${q})`;
+    const uuid = knownNow(
+      sql,
+      at,
+      (x) => sql`(${x}.instance_uuid = ${u} or ${x}.bios_uuid = ${u})`,
+    );
+    return sql`and (${uuid} or i.vm_key = ${q})`;
   }
   return sql`and (i.name ilike ${likePattern(q)} or i.source_vm_id = ${q} or i.vm_key = ${q})`;
+}
+
+/** The configuration documents in force: current ones, or (with `at`) those valid then. */
+function configsIn(sql: Sql, at: Date | undefined) {
+  return at
+    ? sql`h.valid_from <= ${at} and (h.valid_to is null or h.valid_to > ${at})`
+    : sql`h.valid_to is null`;
+}
+
+/** `Category:Name` is a vSphere tag (labels in the configuration); any tag matches a plain tag or attribute. */
+function tagCondition(sql: Sql, tag: string, at: Date | undefined) {
+  const colon = tag.indexOf(':');
+  const label = colon > 0
+    ? sql`(i.source_id, i.vm_key) in (
+        select h.source_id, h.vm_key from vm_config_history h
+        where ${configsIn(sql, at)} and h.config -> 'labels' @> ${
+      sql.json([{ category: tag.slice(0, colon), name: tag.slice(colon + 1) }])
+    })`
+    : sql`false`;
+  return sql`and (${label} or ${knownNow(sql, at, (x) => sql`${x}.tags @> ${[tag]}::text[]`)})`;
+}
+
+function datastoreCondition(sql: Sql, key: string, at: Date | undefined) {
+  return sql`and (i.source_id, i.vm_key) in (
+    select h.source_id, h.vm_key from vm_config_history h
+    where ${configsIn(sql, at)} and h.config -> 'disks' @> ${sql.json([{ datastore: key }])})`;
+}
+
+function guestFamilyCondition(sql: Sql, family: GuestFamily) {
+  const windows = sql`coalesce(i.guest_os ~* ${WINDOWS_OS}, false)`;
+  const linux = sql`coalesce(i.guest_os ~* ${LINUX_OS}, false)`;
+  if (family === 'windows') return sql`and ${windows}`;
+  if (family === 'linux') return sql`and ${linux} and not ${windows}`;
+  return sql`and not ${windows} and not ${linux}`;
+}
+
+/** The columns a list row has, whichever relation it comes from. */
+const ROW_COLUMNS =
+  'source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name, power_state, ' +
+  'is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, ' +
+  'resource_pool, folder, guest_os, ip_addresses, tags, created_at, first_seen_at, state_at';
+
+/**
+ * The capture each source is read from as of `at`: its newest complete capture by then (an
+ * incomplete one may leave VMs out), or its newest if it has no complete one.
+ */
+function capturesAsOf(sql: Sql, at: Date) {
+  return sql`
+    select distinct on (c.source_id) c.source_id, c.captured_at, c.capture_id, c.complete
+    from captures c where c.captured_at <= ${at}
+    order by c.source_id, c.complete desc, c.captured_at desc`;
+}
+
+/**
+ * The rows listed, as `i`: the live inventory, the deleted one, both, or (with `at`) the facts
+ * of each source's capture then, with the VM's creation and first sighting.
+ */
+function vmRows(sql: Sql, query: VmListQuery) {
+  if (query.at) {
+    return sql`(
+      select f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
+        f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
+        f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
+        '{}'::text[] as tags, l.created_at, l.first_seen_at, f.snapshot_time as state_at
+      from (${capturesAsOf(sql, query.at)}) c
+      join vm_hourly_stats f on f.source_id = c.source_id and f.snapshot_time = c.captured_at
+      join vm_lifecycle_base l on l.source_id = f.source_id and l.vm_key = f.vm_key
+    )`;
+  }
+  const state = query.state ?? 'live';
+  if (state === 'live') return sql`vm_inventory`;
+  if (state === 'deleted') return sql`vm_inventory_deleted`;
+  const columns = sql.unsafe(ROW_COLUMNS);
+  return sql`(select ${columns} from vm_inventory union all select ${columns} from vm_inventory_deleted)`;
+}
+
+/** With `at`, which of the VMs then: those live now, those deleted since, or all. */
+function stateNowCondition(sql: Sql, query: VmListQuery) {
+  if (!query.at || (query.state ?? 'all') === 'all') return sql``;
+  const table = sql.unsafe(query.state === 'live' ? 'vm_inventory' : 'vm_inventory_deleted');
+  return sql`and exists (select 1 from ${table} x where x.source_id = i.source_id and x.vm_key = i.vm_key)`;
+}
+
+/** Which capture each source was read from as of `at`, and which sources had none by then. */
+export async function asOfCaptures(sql: Sql, at: Date): Promise<VmAsOf> {
+  const rows = await sql`
+    select s.id, s.name, c.capture_id, c.captured_at, c.complete
+    from sources s left join (${capturesAsOf(sql, at)}) c on c.source_id = s.id
+    order by s.name, s.id`;
+  return {
+    at: at.toISOString(),
+    captures: rows.filter((r) => r.capture_id).map((r) => ({
+      sourceId: r.id,
+      sourceName: r.name,
+      captureId: r.capture_id,
+      capturedAt: new Date(r.captured_at).toISOString(),
+      complete: r.complete,
+    })),
+    sourcesWithoutCapture: rows.filter((r) => !r.capture_id).map((r) => ({
+      sourceId: r.id,
+      sourceName: r.name,
+    })),
+  };
 }
 
 /** Sort columns: whitelisted SQL expressions, never user text. */
@@ -194,22 +365,43 @@ export function vmListCacheStats(sql: Sql): { hits: number; misses: number } {
   return { hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 };
 }
 
-/** One page of live VMs with the total matching count. The page is shared: do not modify it. */
-export async function listVms(sql: Sql, query: VmListQuery): Promise<Page<VmListItem>> {
+/** A page of the list; with `at`, which capture each source was read from. */
+export type VmListPage = Page<VmListItem> & { asOf?: VmAsOf };
+
+/** One page of VMs with the total matching count. The page is shared: do not modify it. */
+export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage> {
   const generation = await inventoryGeneration(sql);
   const cache = cacheFor(sql);
-  const q = query.q;
-  const filters = [q, query.sourceId, query.cluster, query.pool, query.powerState, query.template];
+  const filters = [
+    query.q,
+    query.state,
+    query.at?.toISOString(),
+    query.sourceId,
+    query.cluster,
+    query.pool,
+    query.host,
+    query.folder,
+    query.tag,
+    query.datastore,
+    query.guestFamily,
+    query.powerState,
+    query.template,
+  ];
   const page = [query.sort ?? 'name', query.order ?? 'asc', query.limit, query.cursor ?? null];
   return cache.get(
     generation,
     `page:${JSON.stringify([filters, page])}`,
-    () =>
-      readPage(
-        sql,
-        query,
-        (count) => cache.get(generation, `count:${JSON.stringify(filters)}`, count, () => 1),
-      ),
+    async () => {
+      const [result, asOf] = await Promise.all([
+        readPage(
+          sql,
+          query,
+          (count) => cache.get(generation, `count:${JSON.stringify(filters)}`, count, () => 1),
+        ),
+        query.at ? asOfCaptures(sql, query.at) : undefined,
+      ]);
+      return asOf ? { ...result, asOf } : result;
+    },
     (result) => result.items.length,
   );
 }
@@ -223,19 +415,30 @@ async function readPage(
   const desc = query.order === 'desc';
   const expr = sql.unsafe(SORT_SQL[sort]);
   const cursor = query.cursor ? decodeVmCursor(query.cursor, sort) : null;
-  const q = query.q;
+  const { q, at } = query;
   // An IP or UUID matches a handful of rows, and a name fragment of four or more characters
   // a few thousand at most: the fence (offset 0) makes PostgreSQL find them by their index
   // first and sort those, instead of walking a sort index hoping to meet them (3 ms against
   // 15 ms for "web-01" sorted by RAM). Shorter fragments match a large share of the
   // inventory; there walking the sort index meets a page of matches soon.
   const exact = !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
+  const rows = vmRows(sql, query);
   const where = sql`
     where true
-    ${q ? searchCondition(sql, q) : sql``}
+    ${q ? searchCondition(sql, q, at) : sql``}
+    ${stateNowCondition(sql, query)}
     ${query.sourceId ? sql`and i.source_id = ${query.sourceId}` : sql``}
     ${query.cluster ? sql`and i.cluster = ${query.cluster}` : sql``}
     ${query.pool ? sql`and i.resource_pool = ${query.pool}` : sql``}
+    ${query.host ? sql`and i.host = ${query.host}` : sql``}
+    ${
+    query.folder
+      ? sql`and (i.folder = ${query.folder} or starts_with(i.folder, ${`${query.folder}/`}))`
+      : sql``
+  }
+    ${query.tag ? tagCondition(sql, query.tag, at) : sql``}
+    ${query.datastore ? datastoreCondition(sql, query.datastore, at) : sql``}
+    ${query.guestFamily ? guestFamilyCondition(sql, query.guestFamily) : sql``}
     ${query.powerState ? sql`and i.power_state = ${query.powerState}` : sql``}
     ${query.template !== undefined ? sql`and i.is_template = ${query.template}` : sql``}`;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
@@ -245,7 +448,7 @@ async function readPage(
     }, ${cursor.s}, ${cursor.k})`
     : sql``;
   const limit = query.limit + 1;
-  // The page is chosen from vm_inventory alone (an index walk for the default sort), and
+  // The page is chosen from the VM rows alone (an index walk for the default sort), and
   // only its rows are joined: joining first would hash all 100,000 rows on every request.
   const chosen = sort === 'source' && !exact && !query.cluster && !query.pool
     // By source: sources in name order, each contributing at most a page from its primary
@@ -263,7 +466,7 @@ async function readPage(
           order by name ${direction}, id ${direction}
         ) src
         cross join lateral (
-          select i.* from vm_inventory i ${where} and i.source_id = src.id
+          select i.* from ${rows} i ${where} and i.source_id = src.id
           ${
       cursor
         ? (desc
@@ -278,26 +481,40 @@ async function readPage(
         limit ${limit}`
     : sql`
         select i.*, ${expr} as sort_value
-        from ${
-      exact ? sql`(select * from vm_inventory i ${where} offset 0) i` : sql`vm_inventory i`
-    }
+        from ${exact ? sql`(select * from ${rows} i ${where} offset 0) i` : sql`${rows} i`}
         ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : sql``}
         ${exact ? sql`where true` : where}
         ${after}
         order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
         limit ${limit}`;
-  const [rows, count] = await Promise.all([
+  // As of a past moment, the rows are facts: UUIDs, addresses and tags are the VM's as known now.
+  const identity = at
+    ? sql`, k.bios_uuid as known_bios_uuid, k.instance_uuid as known_instance_uuid,
+          k.ip_addresses as known_ip_addresses, k.tags as known_tags`
+    : sql``;
+  const known = at
+    ? sql`left join lateral (
+        select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
+        where x.source_id = p.source_id and x.vm_key = p.vm_key
+        union all
+        select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory_deleted x
+        where x.source_id = p.source_id and x.vm_key = p.vm_key
+        limit 1) k on true`
+    : sql``;
+  const [page, count] = await Promise.all([
     sql<(Row & SortRow)[]>`
-      select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at
+      select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at, l.deleted_at,
+        l.deleted_from ${identity}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       join vm_lifecycle l on l.source_id = p.source_id and l.vm_key = p.vm_key
+      ${known}
       order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`,
     cachedCount(async () =>
-      (await sql`select count(*)::int as count from vm_inventory i ${where}`)[0].count as number
+      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
     ),
   ]);
-  return keysetPage(rows, count, query.limit, toItem, (r) => ({
+  return keysetPage(page, count, query.limit, toItem, (r) => ({
     v: cursorSortValue(r.sort_value),
     s: r.source_id,
     k: r.vm_key,
@@ -331,14 +548,17 @@ export function toItem(r: Row): VmListItem {
     resourcePool: r.resource_pool,
     folder: r.folder,
     guestOs: r.guest_os,
-    ipAddresses: r.ip_addresses,
-    tags: r.tags,
-    biosUuid: r.bios_uuid,
-    instanceUuid: r.instance_uuid,
+    ipAddresses: r.known_ip_addresses ?? r.ip_addresses,
+    tags: r.known_tags ?? r.tags,
+    biosUuid: r.known_bios_uuid ?? r.bios_uuid,
+    instanceUuid: r.known_instance_uuid ?? r.instance_uuid,
     createdAt: r.created_at ? new Date(r.created_at).toISOString() : null,
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.last_seen_at).toISOString(),
     stateAt: new Date(r.state_at).toISOString(),
+    state: r.deleted_at ? 'deleted' : 'live',
+    deletedAt: r.deleted_at ? new Date(r.deleted_at).toISOString() : null,
+    deletedFrom: r.deleted_from ?? null,
   };
 }
 

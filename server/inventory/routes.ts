@@ -8,7 +8,16 @@ import { parseOr400, query as nonEmpty } from '../http/validate.ts';
 import { allPages, type CsvColumn, csvResponse, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
 import { getVm, VmDetail, VmTrace, vmTrace } from '../queries/vm_detail.ts';
-import { decodeVmCursor, listVms, VM_SORTS, VmListItem, type VmListQuery } from './list_vms.ts';
+import {
+  decodeVmCursor,
+  GUEST_FAMILIES,
+  listVms,
+  VM_SORTS,
+  VM_STATES,
+  VmAsOf,
+  VmListItem,
+  type VmListQuery,
+} from './list_vms.ts';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -16,9 +25,24 @@ export const VmListParams = z.object({
   q: z.string().max(200).optional().describe(
     'search: name substring, or exact VM key, vmid/MoRef, UUID or IP',
   ),
+  state: z.enum(VM_STATES).optional().describe(
+    'live (default), deleted (as each VM last was, with deletedAt), or all; with `at`: of the VMs ' +
+      'then, those live now, deleted since, or all (the default)',
+  ),
+  at: z.iso.datetime({ offset: true }).or(z.iso.date()).optional().describe(
+    "the estate as of this time: each source's newest complete capture at or before it (the answer's " +
+      '`asOf` names them, and the sources with none by then)',
+  ),
   source: IntId.optional(),
   cluster: z.string().max(200).optional(),
   pool: z.string().max(200).optional(),
+  host: z.string().max(500).optional(),
+  folder: z.string().max(2048).optional().describe('a folder path: VMs in it or below it'),
+  tag: z.string().max(600).optional().describe(
+    '`Category:Name` (a vSphere tag), or a plain tag or attribute (`Name=value`)',
+  ),
+  datastore: z.string().max(500).optional().describe('a datastore key: VMs with a disk on it'),
+  os: z.enum(GUEST_FAMILIES).optional().describe('guest OS family'),
   power: z.enum(['poweredOn', 'poweredOff', 'suspended']).optional(),
   template: bool.optional(),
   sort: z.enum(VM_SORTS).default('name'),
@@ -41,8 +65,15 @@ function vmListQuery(p: z.infer<typeof VmListParams>): VmListQuery {
       issues: [{ path: 'cursor', message }],
     });
   }
-  const { q, source, power, ...rest } = p;
-  return { ...rest, q: q?.trim() || undefined, sourceId: source, powerState: power };
+  const { q, source, power, os, at, ...rest } = p;
+  return {
+    ...rest,
+    q: q?.trim() || undefined,
+    at: at ? new Date(at) : undefined,
+    sourceId: source,
+    powerState: power,
+    guestFamily: os,
+  };
 }
 
 /** The VM list's CSV columns: the API's `Accept: text/csv` and the page export `/vms.csv`. */
@@ -69,6 +100,10 @@ export const VM_CSV_COLUMNS: CsvColumn<VmListItem>[] = [
   { header: 'created_at', value: (v) => v.createdAt, type: 'time' },
   { header: 'first_seen_at', value: (v) => v.firstSeenAt, type: 'time' },
   { header: 'last_seen_at', value: (v) => v.lastSeenAt, type: 'time' },
+  { header: 'state', value: (v) => v.state },
+  { header: 'deleted_at', value: (v) => v.deletedAt, type: 'time' },
+  { header: 'deleted_from', value: (v) => v.deletedFrom },
+  { header: 'state_at', value: (v) => v.stateAt, type: 'time' },
 ];
 
 /**
@@ -107,9 +142,13 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
     roles: ['viewer'],
     query: VmListParams,
     summary:
-      'Live VMs: search, filter, sort; cursor pagination with the total (Accept: text/csv: the whole filtered list)',
+      'VMs live, deleted or as of a past moment: search, filter, sort; cursor pagination with the total (Accept: text/csv: the whole filtered list)',
     responses: {
-      200: { description: 'A page of VMs', schema: ListOf(VmListItem), produces: ['text/csv'] },
+      200: {
+        description: 'A page of VMs',
+        schema: ListOf(VmListItem).extend({ asOf: VmAsOf.optional() }),
+        produces: ['text/csv'],
+      },
     },
   }, async (c, { query }) => {
     const q = vmListQuery(query);

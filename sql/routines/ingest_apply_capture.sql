@@ -159,6 +159,29 @@ begin
       from capture_stage s
       where l.source_id = p_source_id and l.vm_key = s.key and not l.in_newest_capture and l.last_seen_at = p_at
         and l.deleted_at is null;
+      -- Those VMs were never live in vm_inventory after this time: their state here is their last.
+      insert into vm_inventory_deleted as d (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name,
+        power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host,
+        resource_pool, folder, guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, state_at,
+        state_capture_id, state_hash)
+      select p_source_id, s.key, s.source_vm_id, s.bios_uuid, s.instance_uuid, s.name, s.power_state, s.is_template,
+        s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.used_disk_gb, s.datacenter, s.cluster, s.host, s.resource_pool,
+        s.folder, s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at, p_at, p_capture_id,
+        s.state_hash
+      from capture_stage s
+      join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
+      where l.deletion_capture_id = v_next_complete.capture_id and l.last_seen_at = p_at
+        and not exists (select 1 from vm_inventory i where i.source_id = p_source_id and i.vm_key = s.key)
+      on conflict (source_id, vm_key) do update set
+        source_vm_id = excluded.source_vm_id, bios_uuid = excluded.bios_uuid, instance_uuid = excluded.instance_uuid,
+        name = excluded.name, power_state = excluded.power_state, is_template = excluded.is_template,
+        vcpu = excluded.vcpu, ram_mb = excluded.ram_mb, provisioned_disk_gb = excluded.provisioned_disk_gb,
+        used_disk_gb = excluded.used_disk_gb, datacenter = excluded.datacenter, cluster = excluded.cluster,
+        host = excluded.host, resource_pool = excluded.resource_pool, folder = excluded.folder,
+        guest_os = excluded.guest_os, ip_addresses = excluded.ip_addresses, tags = excluded.tags,
+        annotation = excluded.annotation, created_at = excluded.created_at, first_seen_at = excluded.first_seen_at,
+        state_at = excluded.state_at, state_capture_id = excluded.state_capture_id, state_hash = excluded.state_hash
+      where d.state_at <= excluded.state_at;
     end if;
   end if;
 
@@ -203,6 +226,11 @@ begin
       and (i.first_seen_at <> l.first_seen_at or i.created_at is distinct from l.created_at);
   end if;
 
+  --    A VM live again (seen after its deletion) is no longer among the deleted.
+  delete from vm_inventory_deleted d using capture_stage s, vm_lifecycle_base l
+  where d.source_id = p_source_id and d.vm_key = s.key and l.source_id = p_source_id and l.vm_key = s.key
+    and l.deleted_at is null;
+
   -- 7. Reconcile: the newest complete capture deletes what it no longer sees. The time is
   --    the source's deletion event in (last seen, this capture] when there is one, else
   --    this capture's time (the VM was gone by then; last_seen_at bounds it from below).
@@ -224,9 +252,12 @@ begin
         and l2.deleted_at is null and not l2.in_newest_capture and l2.last_seen_at < p_at
       returning l.vm_key
     ), removed as (
-      delete from vm_inventory i using gone where i.source_id = p_source_id and i.vm_key = gone.vm_key returning 1
+      delete from vm_inventory i using gone where i.source_id = p_source_id and i.vm_key = gone.vm_key returning i.*
+    ), kept as (
+      -- The deleted VM keeps its last state (migration 0041: the two tables have the same columns).
+      insert into vm_inventory_deleted select * from removed on conflict do nothing returning 1
     )
-    select count(*) into v_deleted from removed;
+    select count(*) into v_deleted from kept;
   end if;
 
   -- 8. Deletion events that arrive after the absence was noticed refine its time.

@@ -82,6 +82,7 @@ async function rows(source: string): Promise<Record<string, string[]>> {
     facts: await of('vm_hourly_stats', 'x.vm_key, x.snapshot_time'),
     lifecycle: await of('vm_lifecycle', 'x.vm_key'),
     inventory: await of('vm_inventory', 'x.vm_key'),
+    deleted: await of('vm_inventory_deleted', 'x.vm_key'),
     events: await of('vm_events', 'x.at, x.type, x.vm_key, x.source_vm_id'),
     totals: await of('source_totals', 'x.captured_at'),
     hosts: await of('host_inventory', 'x.host_key'),

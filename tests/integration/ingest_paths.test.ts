@@ -75,6 +75,9 @@ async function snapshot(sql: Sql): Promise<Record<string, string[]>> {
   return {
     lifecycle: await q(`select s.external_id, x.* from vm_lifecycle x ${src} order by 1, x.vm_key`),
     inventory: await q(`select s.external_id, x.* from vm_inventory x ${src} order by 1, x.vm_key`),
+    deleted: await q(
+      `select s.external_id, x.* from vm_inventory_deleted x ${src} order by 1, x.vm_key`,
+    ),
     facts: await q(
       `select s.external_id, x.* from vm_hourly_stats x ${src} order by 1, x.vm_key, x.snapshot_time`,
     ),

@@ -1,0 +1,206 @@
+/**
+ * The VM list remembers (issue 20): deleted VMs, the estate as of any moment, and the admin's
+ * filters, all checked against a history built through the real ingest: creations, a deletion
+ * by event, one by absence, an incomplete capture in between, a reappearance, a resize, a move
+ * and a late capture.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { makeCapture, V2_DATASTORES, v2Vm } from '../support/captures.ts';
+
+const test = suite('VM list: deleted, as of, filters');
+let t: TestApp;
+
+const SRC = 'hist';
+const a = v2Vm('a', 1, {
+  guestOs: 'windows2019srv_64Guest',
+  folder: '/dc1/vm/prod',
+  ipAddresses: ['10.0.0.1'],
+  tags: ['Owner=ops'],
+  labels: [{ category: 'Env', name: 'prod' }],
+});
+const b = v2Vm('b', 2, { guestOs: 'ubuntu64Guest', folder: '/dc1/vm/prod/web', host: 'h2' });
+const c = { key: 'c', folder: '/dc1/vm/test', guestOs: null };
+const d = { key: 'd', vcpu: 8, memoryMib: 16384 };
+const e = { key: 'e', folder: '/dc1/vm/production' };
+const f = { key: 'f' };
+const at = (hhmm: string) => `2026-05-01T${hhmm}:00.000Z`;
+
+const post = (body: unknown) =>
+  t.call('/api/v1/captures', { ...json(body), token: t.tokens.agent });
+const capture = (time: string, vms: object[], extra: Record<string, unknown> = {}) =>
+  makeCapture({
+    sourceId: SRC,
+    at: at(time),
+    vms: vms as never,
+    datastores: V2_DATASTORES,
+    ...extra,
+  });
+
+test.before(async () => {
+  t = await createTestApp('vm_history_list');
+  const steps = [
+    capture('00:00', [a, b, c, d]),
+    // d deleted: its deletion event at 00:30; b resized.
+    capture('01:00', [a, { ...b, vcpu: 4 }, c], {
+      events: [{ type: 'deleted', at: at('00:30'), vmKey: 'd', sourceVmId: 'd', vmName: 'vm-d' }],
+    }),
+    // Incomplete: c left out is not deleted.
+    capture('02:00', [a, { ...b, vcpu: 4 }], { complete: false }),
+    // c absent from a complete capture: deleted; b moved; e created.
+    capture('03:00', [a, { ...b, vcpu: 4, host: 'h3' }, e]),
+    // c seen again.
+    capture('04:00', [a, { ...b, vcpu: 4, host: 'h3' }, c, e]),
+    // Late: f appears only here, so the next complete capture (03:00) deleted it.
+    capture('02:30', [a, { ...b, vcpu: 4 }, c, f]),
+  ];
+  for (const body of steps) {
+    const res = await post(body);
+    assert.is(res.status, 201, await res.text());
+  }
+});
+test.after(() => t.close());
+
+type Item = Record<string, unknown> & { key: string };
+type ListBody = {
+  items: Item[];
+  total: number;
+  next: string | null;
+  asOf?: {
+    captures: { sourceName: string; capturedAt: string; complete: boolean }[];
+    sourcesWithoutCapture: { sourceName: string }[];
+  };
+};
+
+async function list(query: string): Promise<ListBody> {
+  const limit = query.includes('limit=') ? '' : 'limit=1000&';
+  const res = await t.call(`/api/v1/vms?${limit}${query}`, { token: t.tokens.viewer });
+  assert.is(res.status, 200, await res.clone().text());
+  return await res.json();
+}
+const keys = (body: ListBody) => body.items.map((i) => i.key).sort();
+
+test('live (the default), deleted and all', async () => {
+  assert.equal(keys(await list('')), ['a', 'b', 'c', 'e']);
+  const deleted = await list('state=deleted');
+  assert.equal(keys(deleted), ['d', 'f']);
+  assert.is(deleted.total, 2);
+  const byKey = Object.fromEntries(deleted.items.map((i) => [i.key, i]));
+  // d: deleted at its event's time, with its last known size.
+  assert.is(byKey.d.state, 'deleted');
+  assert.is(byKey.d.deletedAt, at('00:30'));
+  assert.is(byKey.d.deletedFrom, 'event');
+  assert.is(byKey.d.vcpu, 8);
+  assert.is(byKey.d.memoryMib, 16384);
+  assert.is(byKey.d.stateAt, at('00:00'));
+  // f: seen only by the late capture, deleted by absence at the next complete one.
+  assert.is(byKey.f.deletedAt, at('03:00'));
+  assert.is(byKey.f.deletedFrom, 'absence');
+  assert.is(byKey.f.stateAt, at('02:30'));
+  assert.equal(keys(await list('state=all')), ['a', 'b', 'c', 'd', 'e', 'f']);
+  // c came back: live again, and no longer among the deleted.
+  const live = await list('q=vm-c');
+  assert.equal(keys(live), ['c']);
+  assert.is(live.items[0].state, 'live');
+  assert.is(live.items[0].deletedAt, null);
+});
+
+test('deleted VMs are searched, sorted and paged like live ones', async () => {
+  assert.equal(keys(await list('state=deleted&q=vm-d')), ['d']);
+  const byVcpu = await list('state=all&sort=vcpu&order=desc&limit=1');
+  assert.is(byVcpu.items[0].key, 'd');
+  assert.ok(byVcpu.next);
+  const seen = [byVcpu.items[0].key];
+  let next: string | null = byVcpu.next;
+  while (next) {
+    const res = await t.call(
+      `/api/v1/vms?state=all&sort=vcpu&order=desc&limit=1&cursor=${encodeURIComponent(next)}`,
+      { token: t.tokens.viewer },
+    );
+    const body: ListBody = await res.json();
+    seen.push(...body.items.map((i) => i.key));
+    next = body.next;
+  }
+  assert.equal(seen.slice().sort(), ['a', 'b', 'c', 'd', 'e', 'f']);
+});
+
+test("as of a capture's exact time, and between two captures", async () => {
+  const first = await list(`at=${at('00:00')}`);
+  assert.equal(keys(first), ['a', 'b', 'c', 'd']);
+  assert.equal(first.asOf!.captures.map((x) => [x.sourceName, x.capturedAt, x.complete]), [
+    [SRC, at('00:00'), true],
+  ]);
+  assert.is(first.items.find((i) => i.key === 'b')!.vcpu, 2);
+  // d, deleted since, says so; a's identity (UUIDs, addresses, tags) is as known now.
+  const dThen = first.items.find((i) => i.key === 'd')!;
+  assert.is(dThen.state, 'deleted');
+  assert.is(dThen.stateAt, at('00:00'));
+  assert.equal(first.items.find((i) => i.key === 'a')!.ipAddresses, ['10.0.0.1']);
+
+  // 02:15: the newest capture by then (02:00) is incomplete, so the complete one before it.
+  const between = await list(`at=${at('02:15')}`);
+  assert.equal(keys(between), ['a', 'b', 'c']);
+  assert.is(between.asOf!.captures[0].capturedAt, at('01:00'));
+  assert.is(between.items.find((i) => i.key === 'b')!.vcpu, 4);
+
+  // The late capture counts from its own time on.
+  assert.equal(keys(await list(`at=${at('02:45')}`)), ['a', 'b', 'c', 'f']);
+  const moved = await list(`at=${at('03:30')}`);
+  assert.equal(keys(moved), ['a', 'b', 'e']);
+  assert.is(moved.items.find((i) => i.key === 'b')!.host, 'h3');
+});
+
+test('as of: state narrows to the VMs then that are live now or deleted since', async () => {
+  assert.equal(keys(await list(`at=${at('00:00')}&state=live`)), ['a', 'b', 'c']);
+  assert.equal(keys(await list(`at=${at('00:00')}&state=deleted`)), ['d']);
+  assert.equal(keys(await list(`at=${at('00:00')}&q=10.0.0.1`)), ['a']);
+  assert.equal(keys(await list(`at=${at('00:00')}&q=vm-b`)), ['b']);
+});
+
+test('as of a time before a source had any capture: the source is named', async () => {
+  const early = await list('at=2026-04-01');
+  assert.equal(early.items, []);
+  assert.equal(early.asOf!.captures, []);
+  assert.ok(early.asOf!.sourcesWithoutCapture.some((s) => s.sourceName === SRC));
+});
+
+test('filters: folder subtree, host, tag, vSphere tag, datastore, guest OS family', async () => {
+  assert.equal(keys(await list('folder=/dc1/vm/prod')), ['a', 'b']);
+  assert.equal(keys(await list('folder=/dc1/vm/prod/web')), ['b']);
+  assert.equal(keys(await list('host=h3')), ['b']);
+  assert.equal(keys(await list(`at=${at('00:00')}&host=h2`)), ['b']);
+  assert.equal(keys(await list('tag=Owner%3Dops')), ['a']);
+  assert.equal(keys(await list('tag=Env%3Aprod')), ['a']);
+  assert.equal(keys(await list(`at=${at('00:00')}&tag=Env%3Aprod`)), ['a']);
+  assert.equal(keys(await list('datastore=ds-a')), ['a', 'b']);
+  assert.equal(keys(await list('os=windows')), ['a']);
+  assert.equal(keys(await list('os=linux')), ['b']);
+  assert.equal(keys(await list('os=other')), ['c', 'e']);
+  assert.equal(keys(await list('state=all&os=other&power=poweredOn')), ['c', 'd', 'e', 'f']);
+});
+
+test('bad state, at or os → 400 naming the parameter', async () => {
+  for (const [query, path] of [['state=gone', 'state'], ['at=yesterday', 'at'], ['os=mac', 'os']]) {
+    const res = await t.call(`/api/v1/vms?${query}`, { token: t.tokens.viewer });
+    assert.is(res.status, 400, query);
+    const body = await res.json();
+    assert.is(body.error.code, 'invalid_query');
+    assert.ok(JSON.stringify(body.error).includes(path), query);
+  }
+});
+
+test('CSV of deleted VMs carries the deletion', async () => {
+  const res = await t.call('/api/v1/vms?state=deleted', {
+    token: t.tokens.viewer,
+    headers: { accept: 'text/csv' },
+  });
+  assert.is(res.status, 200);
+  const text = await res.text();
+  const [header, ...rows] = text.trim().split(/\r?\n/);
+  assert.ok(header.includes('deleted_at'));
+  assert.is(rows.length, 2);
+  assert.ok(rows.some((r) => r.includes(',event,') && r.includes('2026-05-01 00:30')), text);
+});
+
+test.run();
