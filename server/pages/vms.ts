@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import { handleError } from '../http/errors.ts';
 import { listVms, VM_SORTS, type VmSort } from '../inventory/list_vms.ts';
 import { parseVmListParams, VmListParams, vmsCsv } from '../inventory/routes.ts';
-import { vmFilterChoices } from '../queries/pages_vm_filters.ts';
+import { type VmFilterChoices, vmFilterChoices } from '../queries/pages_vm_filters.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
@@ -21,6 +21,8 @@ const PAGE_SIZE = 100;
 function listState(query: Record<string, string>): VmListState {
   const params: Record<string, string> = {};
   for (const k of LIST_KEYS) if (query[k]) params[k] = query[k];
+  // The page's "as of" field is a datetime-local value: a UTC time to the minute.
+  if (params.at && /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(params.at)) params.at += ':00Z';
   const sort = (VM_SORTS as readonly string[]).includes(params.sort)
     ? (params.sort as VmSort)
     : 'name';
@@ -30,12 +32,26 @@ function listState(query: Record<string, string>): VmListState {
   return { params, sort, order, page: params.cursor ? (positiveInt(query.p) ?? 2) : 1 };
 }
 
+/** How a filter chip names a value: sources and datastores by name, the rest as given. */
+function filterNames(sources: { id: number; name: string }[], choices: VmFilterChoices) {
+  return (k: string, v: string) =>
+    k === 'source'
+      ? (sources.find((s) => String(s.id) === v)?.name ?? v)
+      : k === 'datastore'
+      ? (choices.datastores.find((d) => d.key === v)?.name ?? v)
+      : v;
+}
+
 export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   const app = new Hono<PageEnv>();
 
   app.get('/vms', auth, async (c) => {
     const state = listState(c.req.query());
-    const result = await listVms(sql, { ...parseVmListParams(state.params), limit: PAGE_SIZE });
+    const [result, sources, choices] = await Promise.all([
+      listVms(sql, { ...parseVmListParams(state.params), limit: PAGE_SIZE }),
+      listSourcesDetailed(sql),
+      vmFilterChoices(sql),
+    ]);
     // htmx (search, filters, sort, pages) gets the table alone; history restores get the page.
     if (c.req.header('hx-request') && !c.req.header('hx-history-restore-request')) {
       // The address bar gets the canonical URL (no empty filters), whatever the form sent.
@@ -43,10 +59,17 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
         'HX-Push-Url',
         vmsUrl(state.params, { p: state.page > 1 ? String(state.page) : null }),
       );
-      return c.html(vmTable(result, state, { oob: true }));
+      return c.html(vmTable(result, state, { oob: true, names: filterNames(sources, choices) }));
     }
-    const [sources, choices] = await Promise.all([listSourcesDetailed(sql), vmFilterChoices(sql)]);
-    return c.html(vmsPage(viewerOf(c), { state, sources, choices, result }));
+    return c.html(
+      vmsPage(viewerOf(c), {
+        state,
+        sources,
+        choices,
+        result,
+        names: filterNames(sources, choices),
+      }),
+    );
   });
 
   // The whole filtered list as CSV: the same function as the API's `Accept: text/csv`.

@@ -198,6 +198,54 @@ test('search and filter the VM table; sort by a column', async () => {
   await page.close();
 });
 
+test('deleted VMs and the estate as of a past moment, with removable filter chips', async () => {
+  const [{ n: deleted }] = await t.db.sql`select count(*)::int as n from vm_inventory_deleted`;
+  assert.ok(deleted > 0, 'the demo history deletes VMs');
+  const page = await newPage();
+  await login(page, '/vms');
+  const total = await page.textContent('#vm-count');
+  await page.selectOption('#f-state', 'deleted');
+  await page.waitForFunction(
+    (before) => document.querySelector('#vm-count')?.textContent !== before,
+    total,
+  );
+  assert.match(page.url(), /state=deleted/);
+  assert.match(
+    (await page.textContent('#vm-count'))!,
+    new RegExp(`^${new Intl.NumberFormat('en-US').format(deleted)} VMs`),
+  );
+  const badges = await page.locator('#vm-table tbody td:last-child').allTextContents();
+  assert.ok(badges.length > 0 && badges.every((b) => b.includes('deleted')));
+  // The chip shows the filter; removing it returns to the live list.
+  const chip = page.locator('.chips a.chip', { hasText: 'State: deleted' });
+  await Promise.all([page.waitForURL((u) => !u.search.includes('state=')), chip.click()]);
+  assert.is(await page.inputValue('#f-state'), '');
+  assert.is(await page.textContent('#vm-count'), total);
+
+  // As of the ninth capture's time: the notice names the capture read for each source.
+  const at = new Date(START + 8 * STEP).toISOString().slice(0, 16);
+  await page.fill('#f-at', at);
+  await page.dispatchEvent('#f-at', 'change');
+  await page.waitForSelector('#vm-table .notice');
+  assert.match(page.url(), /at=/);
+  const notice = (await page.textContent('#vm-table .notice'))!;
+  assert.match(notice, new RegExp(`As of ${at.replace('T', ' ')} UTC`));
+  // Each source's newest complete capture by then (the demo's captures may be incomplete).
+  const [{ n: then }] = await t.db.sql`
+    select count(*)::int as n from vm_hourly_stats f
+    join (select distinct on (source_id) source_id, captured_at from captures
+          where captured_at <= ${new Date(START + 8 * STEP)}
+          order by source_id, complete desc, captured_at desc) c
+      on c.source_id = f.source_id and c.captured_at = f.snapshot_time`;
+  const shown = (await page.textContent('#vm-count'))!;
+  assert.match(
+    shown,
+    new RegExp(`^${new Intl.NumberFormat('en-US').format(then)} VMs`),
+    `${shown} | ${notice}`,
+  );
+  await page.close();
+});
+
 test('open a VM trace with its charts and switch granularity', async () => {
   const page = await newPage();
   await login(page, '/vms');
@@ -292,6 +340,8 @@ test('every page: no console errors, screenshots at desktop and 375 px', async (
   const pages: [string, string][] = [
     ['dashboard', '/'],
     ['vms', '/vms'],
+    ['vms-deleted', '/vms?state=deleted&os=linux'],
+    ['vms-as-of', '/vms?at=2026-05-01T12:00:00Z&state=all&folder=%2F'],
     ['vm-trace', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}`],
     ['vm-trace-daily', `/vms/${vm.source_id}/${encodeURIComponent(vm.vm_key)}?granularity=daily`],
     ['sources', '/sources'],

@@ -2,10 +2,28 @@
 import { markup } from '../markup.ts';
 import { pageHead } from '../components.ts';
 import { page, type Viewer } from '../layout.ts';
-import { type Page, type VmListItem, type VmListState, vmTable } from '../partials/vm_table.ts';
+import {
+  type Page,
+  type VmAsOf,
+  type VmListItem,
+  type VmListState,
+  vmTable,
+} from '../partials/vm_table.ts';
 
-/** The values the cluster and pool filters offer. */
-export type VmFilterChoices = { clusters: string[]; pools: string[] };
+/** The values the select filters offer. */
+export type VmFilterChoices = {
+  clusters: string[];
+  pools: string[];
+  hosts: string[];
+  datastores: { key: string; name: string }[];
+};
+
+/** The `at` parameter as a datetime-local value (UTC, to the minute). */
+function localValue(at: string | undefined): string {
+  if (!at) return '';
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 16);
+}
 
 const sel = (on: boolean) => (on ? markup` selected` : '');
 
@@ -13,7 +31,9 @@ export function vmsPage(viewer: Viewer, o: {
   state: VmListState;
   sources: { id: number; name: string }[];
   choices: VmFilterChoices;
-  result: Page<VmListItem>;
+  result: Page<VmListItem> & { asOf?: VmAsOf };
+  /** How a filter chip names a value (sources and datastores by name). */
+  names: (k: string, v: string) => string;
 }) {
   const f = o.state.params;
   return page({
@@ -23,16 +43,29 @@ export function vmsPage(viewer: Viewer, o: {
     body: markup`${
       pageHead('VMs', {
         sub:
-          'Every live VM across all sources. Search matches a name part, or an exact VM id, UUID or IP.',
+          'Every VM across all sources: live now, deleted, or the estate as of any moment. Search matches a name part, or an exact VM id, UUID or IP.',
       })
     }
 <form class="toolbar" role="search" aria-label="Filter VMs" action="/vms" method="get"
       hx-get="/vms" hx-target="#vm-table" hx-swap="outerHTML" hx-push-url="true" hx-indicator="#vm-busy"
-      hx-trigger="input changed delay:250ms from:#q, search from:#q, change from:select, submit">
+      hx-trigger="input changed delay:250ms from:#q, search from:#q, change from:select, change from:#f-at, change from:#f-folder, change from:#f-tag, submit">
   <label class="grow" for="q">Search
     <input id="q" name="q" type="search" value="${
       f.q ?? ''
     }" autocomplete="off" spellcheck="false" placeholder="name, IP, UUID or id" aria-describedby="vm-count">
+  </label>
+  <label for="f-state">State
+    <select id="f-state" name="state">
+      <option value="">${f.at ? 'All then' : 'Live'}</option>
+      ${
+      [['live', 'Live now'], ['deleted', 'Deleted'], ['all', 'Live and deleted']].map(([v, l]) =>
+        markup`<option value="${v}"${sel(v === f.state)}>${l}</option>`
+      )
+    }
+    </select>
+  </label>
+  <label for="f-at">As of (UTC)
+    <input id="f-at" name="at" type="datetime-local" value="${localValue(f.at)}">
   </label>
   <label for="f-source">Source
     <select id="f-source" name="source">
@@ -56,6 +89,42 @@ export function vmsPage(viewer: Viewer, o: {
       ${o.choices.pools.map((c) => markup`<option${sel(c === f.pool)}>${c}</option>`)}
     </select>
   </label>
+  <label for="f-host">Host
+    <select id="f-host" name="host">
+      <option value="">Any host</option>
+      ${o.choices.hosts.map((h) => markup`<option${sel(h === f.host)}>${h}</option>`)}
+    </select>
+  </label>
+  <label for="f-datastore">Datastore
+    <select id="f-datastore" name="datastore">
+      <option value="">Any datastore</option>
+      ${
+      o.choices.datastores.map((d) =>
+        markup`<option value="${d.key}"${sel(d.key === f.datastore)}>${d.name}</option>`
+      )
+    }
+    </select>
+  </label>
+  <label for="f-os">Guest OS
+    <select id="f-os" name="os">
+      <option value="">Any</option>
+      ${
+      [['windows', 'Windows'], ['linux', 'Linux'], ['other', 'Other or unknown']].map(([v, l]) =>
+        markup`<option value="${v}"${sel(v === f.os)}>${l}</option>`
+      )
+    }
+    </select>
+  </label>
+  <label for="f-folder">Folder (and below)
+    <input id="f-folder" name="folder" type="text" value="${
+      f.folder ?? ''
+    }" placeholder="/DC/vm/prod" autocomplete="off" spellcheck="false">
+  </label>
+  <label for="f-tag">Tag
+    <input id="f-tag" name="tag" type="text" value="${
+      f.tag ?? ''
+    }" placeholder="Category:Name or tag" autocomplete="off" spellcheck="false">
+  </label>
   <label for="f-power">Power
     <select id="f-power" name="power">
       <option value="">Any</option>
@@ -78,6 +147,6 @@ export function vmsPage(viewer: Viewer, o: {
   <button type="submit">Apply</button>
   <span id="vm-busy" class="busy muted small" aria-hidden="true">Loading…</span>
 </form>
-${vmTable(o.result, o.state)}`,
+${vmTable(o.result, o.state, { names: o.names })}`,
   });
 }

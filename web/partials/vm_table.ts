@@ -38,7 +38,80 @@ export type VmListItem = {
   firstSeenAt: string;
   lastSeenAt: string;
   stateAt: string;
+  state: 'live' | 'deleted';
+  deletedAt: string | null;
+  deletedFrom: 'event' | 'absence' | null;
 };
+
+/** With `at`: the capture each source was read from, and the sources with none by then. */
+export type VmAsOf = {
+  at: string;
+  captures: {
+    sourceId: number;
+    sourceName: string;
+    captureId: string;
+    capturedAt: string;
+    complete: boolean;
+  }[];
+  sourcesWithoutCapture: { sourceId: number; sourceName: string }[];
+};
+
+/** Labels of the list's filters, for the chips that show and remove them. */
+const FILTER_LABELS: Record<string, string> = {
+  q: 'Search',
+  state: 'State',
+  at: 'As of',
+  source: 'Source',
+  cluster: 'Cluster',
+  pool: 'Pool',
+  host: 'Host',
+  folder: 'Folder',
+  tag: 'Tag',
+  datastore: 'Datastore',
+  os: 'Guest OS',
+  power: 'Power',
+  template: 'Templates',
+};
+
+/**
+ * The active filters as chips, each a link to the list without it: a whole page, so that the
+ * filter form shows the same filters as the table.
+ */
+function filterChips(params: Record<string, string>, names: (k: string, v: string) => string) {
+  const active = Object.keys(FILTER_LABELS).filter((k) => params[k]);
+  if (active.length === 0) return '';
+  return markup`<ul class="chips" aria-label="Active filters">${
+    active.map((k) =>
+      markup`<li><a class="chip" href="${
+        vmsUrl(params, { [k]: null, cursor: null, p: null })
+      }" title="Remove this filter">${FILTER_LABELS[k]}: ${
+        names(k, params[k])
+      } <span aria-hidden="true">×</span><span class="visually-hidden">, remove</span></a></li>`
+    )
+  }</ul>`;
+}
+
+/** Which capture each source was read from, and which sources had none by then. */
+function asOfNotice(asOf: VmAsOf) {
+  const at = asOf.at.slice(0, 16).replace('T', ' ');
+  return markup`<div class="notice" role="note"><p>As of ${at} UTC, from ${
+    asOf.captures.length === 0
+      ? 'no capture'
+      : markup`${
+        asOf.captures.map((c, i) =>
+          markup`${i ? ', ' : ''}${c.sourceName} (${c.capturedAt.slice(0, 16).replace('T', ' ')}${
+            c.complete ? '' : ', incomplete'
+          })`
+        )
+      }`
+  }.${
+    asOf.sourcesWithoutCapture.length
+      ? markup` No capture by then: ${
+        asOf.sourcesWithoutCapture.map((s) => s.sourceName).join(', ')
+      }.`
+      : ''
+  }</p></div>`;
+}
 
 /** The orders the list can be sorted in. */
 export type VmSort =
@@ -104,10 +177,11 @@ function header(state: VmListState) {
 }
 
 export function vmTable(
-  result: Page<VmListItem>,
+  result: Page<VmListItem> & { asOf?: VmAsOf },
   state: VmListState,
-  options: { oob?: boolean } = {},
+  options: { oob?: boolean; names?: (k: string, v: string) => string } = {},
 ) {
+  const showDeleted = !!state.params.at || (state.params.state ?? 'live') !== 'live';
   const base = state.params;
   const nextUrl = result.next
     ? vmsUrl(base, { cursor: result.next, p: String(state.page + 1) })
@@ -123,6 +197,8 @@ ${
       ? markup`<input type="hidden" id="f-sort" name="sort" value="${state.sort}" hx-swap-oob="true"><input type="hidden" id="f-order" name="order" value="${state.order}" hx-swap-oob="true">`
       : ''
   }
+${filterChips(state.params, options.names ?? ((_k, v) => v))}
+${result.asOf ? asOfNotice(result.asOf) : ''}
 <div class="table-meta">
   <p class="muted" role="status" aria-live="polite" id="vm-count">${fmtInt(result.total)} VMs${
     result.total > 0 ? ` · page ${state.page} of ${fmtInt(pages)}` : ''
@@ -134,10 +210,10 @@ ${
       ? empty('No VMs match.', 'Clear the search or a filter to see more.')
       : markup`<div class="table-wrap" tabindex="0" role="region" aria-label="VMs">
 <table>
-  <caption class="visually-hidden">Live VMs, ${state.sort} ${
+  <caption class="visually-hidden">VMs, ${state.sort} ${
         state.order === 'asc' ? 'ascending' : 'descending'
       }</caption>
-  <thead><tr>${header(state)}</tr></thead>
+  <thead><tr>${header(state)}${showDeleted ? markup`<th scope="col">Deleted</th>` : ''}</tr></thead>
   <tbody>
   ${
         result.items.map((vm) =>
@@ -155,7 +231,17 @@ ${
             vm.createdAt
               ? vm.createdAt.slice(0, 10)
               : markup`<span class="muted" title="the source did not report it">unknown</span>`
-          }</td>
+          }</td>${
+            showDeleted
+              ? markup`<td>${
+                vm.deletedAt
+                  ? markup`${badge('bad', 'deleted')} <span title="${
+                    vm.deletedFrom === 'event' ? 'deletion event' : 'absent from a complete capture'
+                  }">${vm.deletedAt.slice(0, 16).replace('T', ' ')}</span>`
+                  : ''
+              }</td>`
+              : ''
+          }
   </tr>`
         )
       }
