@@ -99,7 +99,10 @@ export function vmRoutes(
       vmUsage(sql, {
         sourceId: sourceId!,
         key,
-        from: new Date(usageTo.getTime() - days * 86400_000),
+        // Not before it was first seen (as the trace), so a new VM's chart is not mostly empty.
+        from: new Date(
+          Math.max(usageTo.getTime() - days * 86400_000, Date.parse(vm.lifecycle.firstSeenAt!)),
+        ),
         to: usageTo,
         retention: usageRetention,
       }),

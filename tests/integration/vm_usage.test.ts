@@ -174,6 +174,14 @@ test('the VM page: usage chart, guest file systems, datastore and network by nam
   const chart = html.slice(html.indexOf('id="usage-h"'), html.indexOf('id="config-h"'));
   assert.ok(chart.includes('% of the VM'), 'the usage chart');
   assert.ok(/<path[^>]*class="line/.test(chart), 'with lines drawn');
+  // 9 May is aggregated (above) and older than the hourly retention: its day, then captures.
+  assert.ok(
+    chart.includes(
+      'daily averages with the daily peak of CPU; per capture from 2026-05-10 06:00 UTC',
+    ),
+    'what the points are',
+  );
+  assert.ok(chart.includes('CPU % (peak)'), 'the peak series of the daily point');
   assert.ok(chart.includes('id="vm-guest-fs"') && chart.includes('ext4'), 'guest file systems');
   const disks = html.slice(html.indexOf('id="vm-disks"'));
   assert.ok(

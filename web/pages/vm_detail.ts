@@ -54,6 +54,7 @@ export type VmUsageView = {
   memoryMib: number | null;
   points: {
     at: string;
+    tier: 'capture' | 'hourly' | 'daily';
     cpuAvgMhz: number | null;
     cpuMaxMhz: number | null;
     guestMemoryAvgMib: number | null;
@@ -71,11 +72,16 @@ export type VmUsageView = {
 
 export const USAGE_DAYS = [1, 7, 30, 90];
 
-const TIER_NOTE = {
-  capture: 'per capture',
-  hourly: 'hourly averages, with the hourly peak of CPU',
-  daily: 'daily averages, with the daily peak of CPU',
-};
+/** What the points are: a tier's averages (with the CPU peak), then per capture. */
+function tierNote(u: VmUsageView) {
+  const tiered = u.points.filter((p) => p.tier !== 'capture');
+  if (!tiered.length) return 'per capture';
+  const what = `${tiered[0].tier} averages with the ${
+    tiered[0].tier === 'hourly' ? 'hourly' : 'daily'
+  } peak of CPU`;
+  const after = u.points.find((p) => p.tier === 'capture');
+  return after ? `${what}; per capture from ${after.at.slice(0, 16).replace('T', ' ')} UTC` : what;
+}
 
 /** CPU and memory use as % of the VM (the host page's chart), and its guest's free space. */
 function usageSection(u: VmUsageView | null, days: number, link: (days: number) => string) {
@@ -97,7 +103,8 @@ function usageSection(u: VmUsageView | null, days: number, link: (days: number) 
   });
   const series = [
     pct('CPU %', (p) => p.cpuAvgMhz, u.cpuCapacityMhz),
-    ...(u.tier === 'capture' ? [] : [pct('CPU % (peak)', (p) => p.cpuMaxMhz, u.cpuCapacityMhz)]),
+    // Per capture the peak is the value: only the tiers' points have a peak of their own.
+    pct('CPU % (peak)', (p) => p.tier === 'capture' ? null : p.cpuMaxMhz, u.cpuCapacityMhz),
     pct('Memory %', (p) => p.guestMemoryAvgMib, u.memoryMib),
   ].filter((x) => x.points.length);
   const fs = u.guestFileSystems;
@@ -112,7 +119,7 @@ function usageSection(u: VmUsageView | null, days: number, link: (days: number) 
           : markup`<a href="${link(d)}">${d === 1 ? '1 day' : `${d} days`}</a>`
       }`
     )
-  } <span class="muted">· ${TIER_NOTE[u.tier]}${
+  } <span class="muted">· ${tierNote(u)}${
     u.cpuCapacityMhz ? '' : ' · CPU % not shown: the core speed of its host is unknown'
   }</span></p>
   ${
