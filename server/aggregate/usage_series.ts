@@ -94,9 +94,7 @@ export async function usageSeries(
     }
   };
   if (covered && covered > o.from) {
-    const rows = tier === 'hourly' && o.object === 'vm'
-      ? await vmHours(sql, o.sourceId, o.key, o.from, o.to < covered ? o.to : covered, s.tier)
-      : tier === 'hourly'
+    const rows = tier === 'hourly'
       ? await sql`select hour as t, ${sql.unsafe(s.tier)} from ${sql(`${s.table}_hourly`)}
           where source_id = ${o.sourceId} and ${sql(s.key)} = ${o.key}
             and hour >= ${o.from} and hour < ${o.to} and hour < ${covered} order by hour`
@@ -109,52 +107,10 @@ export async function usageSeries(
     push(rows, tier);
   }
   if (rawFrom < o.to) {
-    const rows = o.object === 'vm'
-      ? await vmFacts(sql, o.sourceId, o.key, rawFrom, o.to, s.raw)
-      : await sql`select snapshot_time as t, ${sql.unsafe(s.raw)} from ${sql(s.facts)}
+    const rows = await sql`select snapshot_time as t, ${sql.unsafe(s.raw)} from ${sql(s.facts)}
       where source_id = ${o.sourceId} and ${sql(s.key)} = ${o.key}
         and snapshot_time >= ${rawFrom} and snapshot_time < ${o.to} order by snapshot_time`;
     push(rows, 'capture');
   }
   return points;
-}
-
-/*
- * VM facts and VM hourly rows are keyed (source, time, VM): one VM's rows in a range are
- * found by walking the source's distinct times (one index step each) and probing the VM's
- * row at each, as the VM trace does, rather than reading every VM's row in the range.
- */
-function vmFacts(sql: Sql, sourceId: number, key: string, from: Date, to: Date, cols: string) {
-  return sql`
-    with recursive t as (
-      (select snapshot_time from vm_hourly_stats
-       where source_id = ${sourceId} and snapshot_time >= ${from} and snapshot_time < ${to}
-       order by snapshot_time limit 1)
-      union all
-      select (select f.snapshot_time from vm_hourly_stats f
-              where f.source_id = ${sourceId} and f.snapshot_time > t.snapshot_time and f.snapshot_time < ${to}
-              order by f.snapshot_time limit 1)
-      from t where t.snapshot_time is not null
-    )
-    select f.snapshot_time as t, ${sql.unsafe(cols)}
-    from t join vm_hourly_stats f
-      on f.source_id = ${sourceId} and f.snapshot_time = t.snapshot_time and f.vm_key = ${key}
-    order by f.snapshot_time`;
-}
-
-function vmHours(sql: Sql, sourceId: number, key: string, from: Date, to: Date, cols: string) {
-  return sql`
-    with recursive t as (
-      (select hour from vm_usage_hourly
-       where source_id = ${sourceId} and hour >= ${from} and hour < ${to}
-       order by hour limit 1)
-      union all
-      select (select u.hour from vm_usage_hourly u
-              where u.source_id = ${sourceId} and u.hour > t.hour and u.hour < ${to}
-              order by u.hour limit 1)
-      from t where t.hour is not null
-    )
-    select u.hour as t, ${sql.unsafe(cols)}
-    from t join vm_usage_hourly u on u.source_id = ${sourceId} and u.hour = t.hour and u.vm_key = ${key}
-    order by u.hour`;
 }
