@@ -26,6 +26,7 @@ import { ingestRoutes } from './ingest/routes.ts';
 import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
+import { USAGE_RETENTION, type UsageRetention } from './aggregate/usage_retention.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
@@ -45,6 +46,8 @@ export type AppOptions = {
   reportTz?: string;
   /** Days a generated report is kept (default 90). */
   reportRetentionDays?: number;
+  /** Usage tiers' retention: usage reads pick their tier by it (default: the jobs', else the defaults). */
+  usageRetention?: UsageRetention;
   /** The route registry (tests read it); a fresh one by default. */
   doc?: ApiDoc;
   /** Failed authentications per client address in 5 minutes before failing ones get 429 (default 20; 10 for logins). */
@@ -135,7 +138,9 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.use('*', limitBody((c) => apiBodyLimit(c.req.method, c.req.path)));
   api.route('/', ingestRoutes(sql, doc, { ...options, metrics }));
   api.route('/', agentRoutes(sql, doc));
-  api.route('/', inventoryRoutes(sql, doc));
+  const usageRetention = options.usageRetention ?? options.jobs?.usageRetention ??
+    USAGE_RETENTION;
+  api.route('/', inventoryRoutes(sql, doc, { usageRetention }));
   api.route('/', queryRoutes(sql, doc));
   api.route('/', siteRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
@@ -188,6 +193,7 @@ export function createApp(sql: Sql, options: AppOptions) {
       jobs: options.jobs,
       reports,
       apiDoc: doc,
+      usageRetention,
     }),
   );
   return app;

@@ -70,6 +70,7 @@ export async function startServer(config: ServerConfig) {
       jobs,
       reportTz: config.reportTz,
       reportRetentionDays: config.reportRetentionDays,
+      usageRetention: config.usageRetention,
       trustedProxies: config.trustedProxies,
       onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
     });

@@ -8,6 +8,8 @@ import { parseOr400, query as nonEmpty } from '../http/validate.ts';
 import { allPages, type CsvColumn, csvResponse, wantsCsv } from '../http/csv.ts';
 import { AppError } from '../errors.ts';
 import { getVm, VmDetail, VmTrace, vmTrace } from '../queries/vm_detail.ts';
+import { vmLastSeen, VmUsage, vmUsage } from '../queries/vm_usage.ts';
+import type { UsageRetention } from '../aggregate/usage_retention.ts';
 import {
   decodeVmCursor,
   GUEST_FAMILIES,
@@ -131,7 +133,43 @@ const VmParams = z.object({ source: IntId, key: z.string().min(1).max(500) });
 
 const DEFAULT_SPAN_DAYS = { capture: 7, daily: 90, monthly: 730 };
 
-export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
+const time = z.iso.datetime({ offset: true }).or(z.iso.date());
+const UsageParams = z.object({
+  from: time.optional().describe('default: 7 days before `to`'),
+  to: time.optional().describe("default: just after the VM's newest capture"),
+  tier: z.enum(['capture', 'hourly', 'daily']).optional().describe(
+    'default: the finest tier whose retention still covers `from` (VMLEDGER_USAGE_*_DAYS)',
+  ),
+});
+/** The longest usage range one request reads. */
+export const MAX_USAGE_DAYS = 400;
+
+/**
+ * A VM's usage range from optional `from`/`to` (default: the 7 days up to its newest capture),
+ * or a 400.
+ */
+export function usageRange(
+  p: { from?: string; to?: string },
+  lastSeenAt: string | null,
+): { from: Date; to: Date } {
+  const to = p.to
+    ? new Date(p.to)
+    : new Date((lastSeenAt ? Date.parse(lastSeenAt) : Date.now()) + 1000);
+  const from = p.from ? new Date(p.from) : new Date(to.getTime() - 7 * 86400_000);
+  if (from >= to || to.getTime() - from.getTime() > MAX_USAGE_DAYS * 86400_000) {
+    const message = `must be before to, at most ${MAX_USAGE_DAYS} days before`;
+    throw new AppError('invalid_query', `from: ${message}`, {
+      issues: [{ path: 'from', message }],
+    });
+  }
+  return { from, to };
+}
+
+export function inventoryRoutes(
+  sql: Sql,
+  doc: ApiDoc,
+  o: { usageRetention: UsageRetention },
+) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   doc.define(app, {
@@ -203,6 +241,37 @@ export function inventoryRoutes(sql: Sql, doc: ApiDoc) {
         to,
       }),
     );
+  });
+
+  doc.define(app, {
+    method: 'get',
+    path: '/vms/:source/:key/usage',
+    operationId: 'getVmUsage',
+    tag: 'VMs',
+    roles: ['viewer'],
+    params: VmParams,
+    query: UsageParams,
+    summary:
+      "A VM's CPU and memory usage over a range from the usage tiers (per capture, hourly or daily by the range's age), and its guest file systems' free space",
+    responses: {
+      200: { description: 'The usage', schema: VmUsage },
+      404: 'No such VM in that source',
+    },
+  }, async (c, { params, query: p }) => {
+    const lastSeenAt = await vmLastSeen(sql, params.source, params.key);
+    if (!lastSeenAt) {
+      throw new AppError('not_found', `source ${params.source} has no VM ${params.key}`);
+    }
+    const range = usageRange(p, lastSeenAt);
+    const usage = await vmUsage(sql, {
+      sourceId: params.source,
+      key: params.key,
+      ...range,
+      retention: o.usageRetention,
+      tier: p.tier,
+    });
+    if (!usage) throw new AppError('not_found', `source ${params.source} has no VM ${params.key}`);
+    return c.json(usage);
   });
 
   return app;

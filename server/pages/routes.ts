@@ -27,6 +27,7 @@ import type { ReportSettings } from '../reports/request_report.ts';
 import { siteRoutes } from './sites.ts';
 import { sourceRoutes } from './sources.ts';
 import { vmRoutes } from './vms.ts';
+import { USAGE_RETENTION, type UsageRetention } from '../aggregate/usage_retention.ts';
 
 const DUMMY_ORIGIN = 'http://vmledger.invalid';
 
@@ -57,6 +58,8 @@ export function pageRoutes(sql: Sql, options: {
   jobs?: Jobs;
   /** The report settings the API's report routes use too. */
   reports?: ReportSettings;
+  /** Usage tiers' retention: the VM page's usage chart picks its tier by it. */
+  usageRetention?: UsageRetention;
 }) {
   const app = new Hono<PageEnv>();
   const auth = sessionAuth(sql);
@@ -112,7 +115,7 @@ export function pageRoutes(sql: Sql, options: {
   });
 
   app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
-  app.route('/', vmRoutes(sql, auth));
+  app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', siteRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));

@@ -8,6 +8,8 @@ import { parseVmListParams, VmListParams, vmsCsv } from '../inventory/routes.ts'
 import { type VmFilterChoices, vmFilterChoices } from '../queries/pages_vm_filters.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
+import { vmUsage } from '../queries/vm_usage.ts';
+import type { UsageRetention } from '../aggregate/usage_retention.ts';
 import { SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
 import { type VmListState, vmsUrl, vmTable } from '../../web/partials/vm_table.ts';
@@ -42,7 +44,14 @@ function filterNames(sources: { id: number; name: string }[], choices: VmFilterC
       : v;
 }
 
-export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
+/** The usage chart's ranges in days (the host page's). */
+const USAGE_DAYS = [1, 7, 30, 90];
+
+export function vmRoutes(
+  sql: Sql,
+  auth: MiddlewareHandler<PageEnv>,
+  usageRetention: UsageRetention,
+) {
   const app = new Hono<PageEnv>();
 
   app.get('/vms', auth, async (c) => {
@@ -105,11 +114,28 @@ export function vmRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       g === 'capture' ? first : g === 'daily' ? first.slice(0, 10) : `${first.slice(0, 7)}-01`,
     );
     const from = new Date(Math.max(to.getTime() - span * 86400_000, floor));
-    const trace = await vmTrace(sql, { sourceId: sourceId!, key, granularity: g, from, to });
+    // Usage over `days` up to the VM's newest capture, from the tier that covers it.
+    const days = USAGE_DAYS.includes(Number(c.req.query('days'))) ? Number(c.req.query('days')) : 7;
+    const usageTo = new Date(Date.parse(vm.lifecycle.lastSeenAt!) + 1000);
+    const [trace, usage] = await Promise.all([
+      vmTrace(sql, { sourceId: sourceId!, key, granularity: g, from, to }),
+      vmUsage(sql, {
+        sourceId: sourceId!,
+        key,
+        // Not before it was first seen (as the trace), so a new VM's chart is not mostly empty.
+        from: new Date(
+          Math.max(usageTo.getTime() - days * 86400_000, Date.parse(vm.lifecycle.firstSeenAt!)),
+        ),
+        to: usageTo,
+        retention: usageRetention,
+      }),
+    ]);
     return c.html(
       vmDetailPage(viewerOf(c), {
         vm,
         trace,
+        usage,
+        usageDays: days,
         span,
         base: `/vms/${sourceId}/${encodeURIComponent(key)}`,
       }),

@@ -6,15 +6,68 @@
 import { z } from 'zod';
 import { iso, type Sql } from '../db/connect.ts';
 import { toItem, VmListItem } from '../inventory/list_vms.ts';
-import { VmDetails } from '../../agent/capture/details.ts';
+import { VmDetails, VmDisk, VmNic } from '../../agent/capture/details.ts';
 
 /**
  * A VM's configuration (capture contract v2: disks, NICs, snapshots, Tools, hardware…) as
  * last captured, and since when; the stored document leaves empty parts out, parsing fills
- * them back in.
+ * them back in. Disks and NICs carry the names of their datastores and networks as the
+ * source's site tables hold them now (null when the source has no such object).
  */
-export const VmConfiguration = z.object({ since: z.string(), ...VmDetails });
+export const VmConfiguration = z.object({
+  since: z.string(),
+  ...VmDetails,
+  disks: z.array(VmDisk.extend({
+    /** The name of the datastore `datastore` (a key) names. */
+    datastoreName: z.string().nullable().default(null),
+  })).default([]),
+  nics: z.array(VmNic.extend({
+    /** The network's name: by `networkKey` when the collector resolved it, else by `network`. */
+    networkName: z.string().nullable().default(null),
+    /** The key of the network's page (`networkKey`, or the one network named `network`). */
+    networkPageKey: z.string().nullable().default(null),
+  })).default([]),
+});
 export type VmConfiguration = z.infer<typeof VmConfiguration>;
+
+/** Names the datastores and networks of a configuration's disks and NICs (one query each). */
+async function nameSiteObjects(sql: Sql, sourceId: number, c: VmConfiguration) {
+  const dsKeys = [...new Set(c.disks.flatMap((d) => (d.datastore ? [d.datastore] : [])))];
+  const netKeys = [...new Set(c.nics.flatMap((n) => (n.networkKey ? [n.networkKey] : [])))];
+  const netNames = [
+    ...new Set(c.nics.flatMap((n) => (!n.networkKey && n.network ? [n.network] : []))),
+  ];
+  const [ds, nets] = await Promise.all([
+    dsKeys.length
+      ? sql`select datastore_key as key, name from datastore_inventory
+          where source_id = ${sourceId} and datastore_key = any(${dsKeys})`
+      : [],
+    netKeys.length || netNames.length
+      ? sql`select object_key as key, coalesce(doc->>'name', object_key) as name
+          from site_object_history
+          where source_id = ${sourceId} and kind = 'network' and valid_to is null
+            and (object_key = any(${netKeys}) or doc->>'name' = any(${netNames}))`
+      : [],
+  ]);
+  const dsName = new Map(ds.map((r) => [r.key as string, r.name as string]));
+  const netByKey = new Map(nets.map((r) => [r.key as string, r.name as string]));
+  const keysByName = new Map<string, string[]>();
+  for (const r of nets) keysByName.set(r.name, [...(keysByName.get(r.name) ?? []), r.key]);
+  for (const d of c.disks) d.datastoreName = (d.datastore && dsName.get(d.datastore)) || null;
+  for (const n of c.nics) {
+    if (n.networkKey) {
+      const name = netByKey.get(n.networkKey);
+      n.networkName = name ?? n.network;
+      n.networkPageKey = name === undefined ? null : n.networkKey;
+    } else if (n.network) {
+      const keys = keysByName.get(n.network) ?? [];
+      n.networkName = n.network;
+      // A name alone links only when exactly one network bears it.
+      n.networkPageKey = keys.length === 1 ? keys[0] : null;
+    }
+  }
+  return c;
+}
 
 /** The newest configuration document of a VM (for a deleted VM: its last); null if none. */
 async function lastConfiguration(
@@ -26,7 +79,13 @@ async function lastConfiguration(
     select config, valid_from from vm_config_history
     where source_id = ${sourceId} and vm_key = ${key}
     order by valid_from desc limit 1`;
-  return row ? VmConfiguration.parse({ ...row.config, since: iso(row.valid_from) }) : null;
+  return row
+    ? nameSiteObjects(
+      sql,
+      sourceId,
+      VmConfiguration.parse({ ...row.config, since: iso(row.valid_from) }),
+    )
+    : null;
 }
 
 /** Current state, lifecycle and events of a VM; null when the source has no such VM. */

@@ -122,9 +122,15 @@ test('links: host → VM → datastore → VM → host; dashboard capacity panel
   assert.is(await page.textContent('h1'), 'esx-1');
   assert.ok(await page.locator('#host-usage svg path.line').count() >= 1, 'usage chart drawn');
   await Promise.all([page.waitForURL(/\/vms\/\d+\/vm-a$/), page.click('a:text-is("app-01")')]);
+  // The disk names its datastore (ds-1 is named filling-ds) and links by key.
+  assert.is(await page.locator('#vm-disks a:text-is("ds-1")').count(), 0, 'not the key');
+  assert.is(
+    await page.getAttribute('#vm-nics a:text-is("VM Network")', 'href'),
+    `/networks/${src}/net-10`,
+  );
   await Promise.all([
     page.waitForURL(/\/datastores\/\d+\/ds-1$/),
-    page.click('#vm-disks a:text-is("ds-1")'),
+    page.click('#vm-disks a:text-is("filling-ds")'),
   ]);
   assert.is(await page.textContent('h1'), 'filling-ds');
   assert.match((await page.textContent('#forecast'))!, /41 days/);
@@ -146,14 +152,47 @@ test('links: host → VM → datastore → VM → host; dashboard capacity panel
   await page.close();
 });
 
+test('VM page: usage chart, guest file systems, network by name links to its page', async () => {
+  // A powered-on demo VM with usage at its newest capture.
+  const [v] = await t.db.sql`
+    select l.vm_key from vm_lifecycle l
+    join vm_hourly_stats f on f.source_id = l.source_id and f.vm_key = l.vm_key
+      and f.snapshot_time = l.last_seen_at
+    where l.source_id = ${demo} and l.deleted_at is null and f.cpu_usage_mhz > 0 and f.guest_disk_free is not null
+    order by l.vm_key limit 1`;
+  assert.ok(v, 'a demo VM with usage');
+  const url = `/vms/${demo}/${encodeURIComponent(v.vm_key)}`;
+  const page = await newPage();
+  await login(page, url);
+  assert.ok(await page.locator('#vm-usage svg').isVisible(), 'usage chart shown');
+  assert.ok(await page.locator('#vm-usage svg path.line').count() >= 1, 'with lines drawn');
+  assert.ok(await page.locator('#vm-guest-fs tbody tr').count() >= 1, 'guest file systems');
+  await Promise.all([page.waitForURL(/days=30/), page.click('#usage-h ~ p a:text-is("30 days")')]);
+  assert.is(await page.textContent('#usage-h ~ p strong'), '30 days');
+  assert.ok(await page.locator('#vm-usage svg').isVisible(), 'chart at 30 days');
+  // The site estate's VM on DMZ: its NIC has no key; the one network named so is linked.
+  await page.goto(`${base}/vms/${src}/vm-b`);
+  await Promise.all([
+    page.waitForURL(/\/networks\/\d+\/net-20$/),
+    page.click('#vm-nics a:text-is("DMZ")'),
+  ]);
+  assert.is(await page.textContent('h1'), 'DMZ');
+  await page.close();
+});
+
 test('every site page: no console errors, no sideways scroll at 375 px, screenshots', async () => {
   const [dsDemo] = await t.db.sql`
     select datastore_key from datastore_inventory where source_id = ${demo} order by 1 limit 1`;
   const [netDemo] = await t.db.sql`
     select object_key from site_object_history where source_id = ${demo} and kind = 'network'
       and valid_to is null order by 1 limit 1`;
+  const [vmDemo] = await t.db.sql`
+    select vm_key from vm_inventory where source_id = ${demo} and power_state = 'poweredOn'
+    order by 1 limit 1`;
   const pages: [string, string][] = [
     ['dashboard-capacity', '/'],
+    ['vm', `/vms/${src}/vm-a`],
+    ['vm-demo', `/vms/${demo}/${encodeURIComponent(vmDemo.vm_key)}`],
     ['hosts', '/hosts'],
     ['host', `/hosts/${src}/host-2`],
     ['clusters', '/clusters'],

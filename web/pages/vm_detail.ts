@@ -45,6 +45,124 @@ export type Vm = {
   events: { type: string; at: string | null; detail: string | null; vmName: string | null }[];
 };
 
+/** A VM's CPU and memory use over a range (server/queries/vm_usage.ts). */
+export type VmUsageView = {
+  from: string;
+  to: string;
+  tier: 'capture' | 'hourly' | 'daily';
+  cpuCapacityMhz: number | null;
+  memoryMib: number | null;
+  points: {
+    at: string;
+    tier: 'capture' | 'hourly' | 'daily';
+    cpuAvgMhz: number | null;
+    cpuMaxMhz: number | null;
+    guestMemoryAvgMib: number | null;
+  }[];
+  guestFileSystems: {
+    at: string | null;
+    items: {
+      path: string;
+      freeMib: number | null;
+      capacityMib: number | null;
+      fileSystem: string | null;
+    }[];
+  };
+};
+
+export const USAGE_DAYS = [1, 7, 30, 90];
+
+/** What the points are: a tier's averages (with the CPU peak), then per capture. */
+function tierNote(u: VmUsageView) {
+  const tiered = u.points.filter((p) => p.tier !== 'capture');
+  if (!tiered.length) return 'per capture';
+  const what = `${tiered[0].tier} averages with the ${
+    tiered[0].tier === 'hourly' ? 'hourly' : 'daily'
+  } peak of CPU`;
+  const after = u.points.find((p) => p.tier === 'capture');
+  return after ? `${what}; per capture from ${after.at.slice(0, 16).replace('T', ' ')} UTC` : what;
+}
+
+/** CPU and memory use as % of the VM (the host page's chart), and its guest's free space. */
+function usageSection(u: VmUsageView | null, days: number, link: (days: number) => string) {
+  if (!u) return '';
+  const pct = (
+    label: string,
+    value: (p: VmUsageView['points'][number]) => number | null,
+    whole: number | null,
+  ) => ({
+    label,
+    points: whole
+      ? u.points.flatMap((p) => {
+        const x = value(p);
+        return x === null
+          ? []
+          : [{ at: Date.parse(p.at), value: Math.round(x / whole * 1000) / 10 }];
+      })
+      : [],
+  });
+  const series = [
+    pct('CPU %', (p) => p.cpuAvgMhz, u.cpuCapacityMhz),
+    // Per capture the peak is the value: only the tiers' points have a peak of their own.
+    pct('CPU % (peak)', (p) => p.tier === 'capture' ? null : p.cpuMaxMhz, u.cpuCapacityMhz),
+    pct('Memory %', (p) => p.guestMemoryAvgMib, u.memoryMib),
+  ].filter((x) => x.points.length);
+  const fs = u.guestFileSystems;
+  const gib = (mib: number | null) => (mib === null ? null : fmtNum(mib / 1024));
+  return markup`<section aria-labelledby="usage-h">
+  <h2 id="usage-h">CPU and memory use</h2>
+  <p class="small">${
+    USAGE_DAYS.map((d, i) =>
+      markup`${i ? ' · ' : ''}${
+        d === days
+          ? markup`<strong aria-current="true">${d === 1 ? '1 day' : `${d} days`}</strong>`
+          : markup`<a href="${link(d)}">${d === 1 ? '1 day' : `${d} days`}</a>`
+      }`
+    )
+  } <span class="muted">· ${tierNote(u)}${
+    u.cpuCapacityMhz ? '' : ' · CPU % not shown: the core speed of its host is unknown'
+  }</span></p>
+  ${
+    timeChart({
+      id: 'vm-usage',
+      width: 960,
+      height: 240,
+      title: 'CPU and memory use, % of the VM',
+      kind: 'line',
+      series,
+      from: Date.parse(u.from),
+      to: Date.parse(u.to),
+      yDomain: [0, 100],
+      unit: '%',
+    })
+  }
+  ${
+    fs.items.length
+      ? markup`<h3>Guest file systems <span class="muted small">at ${time(fs.at)}</span></h3>${
+        table(
+          'Guest file systems',
+          markup`<th scope="col">Path</th><th scope="col">File system</th><th scope="col" class="num">Capacity (GiB)</th><th scope="col" class="num">Free (GiB)</th><th scope="col" class="num">Free</th>`,
+          markup`${
+            fs.items.map((g) =>
+              markup`<tr><td class="mono">${g.path}</td><td>${
+                g.fileSystem ?? markup`<span class="muted">–</span>`
+              }</td><td class="num">${gib(g.capacityMib) ?? '–'}</td><td class="num">${
+                gib(g.freeMib) ?? '–'
+              }</td><td class="num">${
+                g.freeMib !== null && g.capacityMib
+                  ? `${fmtNum((g.freeMib / g.capacityMib) * 100)}%`
+                  : '–'
+              }</td></tr>`
+            )
+          }`,
+          { short: true, id: 'vm-guest-fs' },
+        )
+      }`
+      : ''
+  }
+</section>`;
+}
+
 /** The VM at one capture, day or month (`at` is a date for rollups). */
 export type TracePoint = {
   at: string;
@@ -171,14 +289,26 @@ function changeValue(field: string, v: string | number | null) {
 
 export function vmDetailPage(
   viewer: Viewer,
-  o: { vm: Vm; trace: Trace; span: number; base: string },
+  o: {
+    vm: Vm;
+    trace: Trace;
+    span: number;
+    base: string;
+    /** CPU and memory use over `usageDays` (null: not read). */
+    usage?: VmUsageView | null;
+    usageDays?: number;
+  },
 ) {
   const { vm, trace } = o;
   const l = vm.lifecycle;
   const cur = vm.current;
   const last = vm.lastState;
   const g = trace.granularity;
-  const link = (gran: Granularity, span: number) => `${o.base}?granularity=${gran}&span=${span}`;
+  const days = o.usageDays ?? 7;
+  const link = (gran: Granularity, span: number) =>
+    `${o.base}?granularity=${gran}&span=${span}${days === 7 ? '' : `&days=${days}`}`;
+  const usageLink = (d: number) =>
+    `${o.base}?granularity=${g}&span=${o.span}${d === 7 ? '' : `&days=${d}`}#usage-h`;
   const state = cur
     ? markup`<dl>
       ${row('Power', powerBadge(cur.powerState))}${row('vCPU', cur.vcpu)}${
@@ -279,6 +409,7 @@ export function vmDetailPage(
     }
   </section>
 </div>
+${usageSection(o.usage ?? null, days, usageLink)}
 ${vmConfigurationSection(vm.configuration, Date.now(), vm.sourceId)}
 <section aria-labelledby="trace-h">
   <h2 id="trace-h">Over time</h2>

@@ -15,7 +15,10 @@ export type VmConfiguration = {
     label: string;
     capacityMib: number | null;
     provisioning: string | null;
+    /** The datastore's key (links to its page). */
     datastore: string | null;
+    /** The datastore's name as the source's datastores hold it; null when unknown. */
+    datastoreName?: string | null;
     controller: string | null;
     unitNumber: number | null;
     file: string | null;
@@ -26,6 +29,10 @@ export type VmConfiguration = {
     network: string | null;
     /** The network's key when the collector resolved it (links to its page). */
     networkKey?: string | null;
+    /** The network's name as the source's networks hold it (else `network`). */
+    networkName?: string | null;
+    /** The key of the network's page, when the source has that network. */
+    networkPageKey?: string | null;
     adapterType: string | null;
     connected: boolean | null;
     vlanId: number | null;
@@ -118,6 +125,20 @@ function objectLink(
   return markup`<a href="/${kind}/${sourceId}/${encodeURIComponent(key)}">${text}</a>`;
 }
 
+/**
+ * A NIC's network: its page when the source has it, else the networks list searched for its
+ * name (in the VM's source), else its name alone.
+ */
+function networkLink(n: VmConfiguration['nics'][number], sourceId?: number) {
+  const name = n.networkName ?? n.network;
+  if (!name) return dash;
+  if (sourceId === undefined) return name;
+  if (n.networkPageKey) return objectLink('networks', sourceId, n.networkPageKey, name);
+  return markup`<a href="/networks?source=${sourceId}&amp;q=${
+    encodeURIComponent(name)
+  }" title="Search the networks for this name">${name}</a>`;
+}
+
 function disks(c: VmConfiguration, sourceId?: number) {
   if (!c.disks.length) return markup`<p class="muted small">No disks captured.</p>`;
   return table(
@@ -128,7 +149,7 @@ function disks(c: VmConfiguration, sourceId?: number) {
         markup`<tr><td>${d.label}</td><td class="num">${
           d.capacityMib === null ? dash : fmtNum(d.capacityMib / 1024)
         }</td><td>${orDash(d.provisioning)}</td><td>${
-          objectLink('datastores', sourceId, d.datastore, d.datastore)
+          objectLink('datastores', sourceId, d.datastore, d.datastoreName ?? d.datastore)
         }</td><td>${
           orDash(d.controller === null ? null : `${d.controller}:${d.unitNumber ?? '?'}`)
         }</td><td class="mono small">${orDash(d.file)}</td></tr>`
@@ -146,7 +167,7 @@ function nics(c: VmConfiguration, sourceId?: number) {
     markup`${
       c.nics.map((n) =>
         markup`<tr><td>${n.label}</td><td class="mono">${n.macAddress}</td><td>${
-          objectLink('networks', sourceId, n.networkKey, n.network)
+          networkLink(n, sourceId)
         }</td><td class="num">${orDash(n.vlanId)}</td><td>${orDash(n.adapterType)}</td><td>${
           yesNo(n.connected)
         }</td><td class="small">${orDash(n.ipAddresses.join(', '))}</td></tr>`
