@@ -11,12 +11,12 @@ import { capacityPanel } from '../sites/capacity.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
 import { type DashboardData, dashboardLive } from '../../web/partials/dashboard_live.ts';
 import { captureFeed, type Signal } from './capture_feed.ts';
-import { type PageEnv, viewerOf } from './guard.ts';
+import { asOfParam, type PageEnv, viewerOf } from './guard.ts';
 
 /** Everything the dashboard shows, read in parallel. */
-async function dashboardData(sql: Sql): Promise<DashboardData> {
+async function dashboardData(sql: Sql, at: Date | null): Promise<DashboardData> {
   const [change, inventory, sources, recent, jobsInstalled, capacity] = await Promise.all([
-    fleetChange(sql),
+    fleetChange(sql, at ?? undefined),
     fleetSummary(sql),
     listSourcesDetailed(sql),
     listCaptures(sql, { limit: 8 }),
@@ -33,6 +33,7 @@ async function dashboardData(sql: Sql): Promise<DashboardData> {
     recent: recent.items,
     failed: { installed: jobsInstalled, ...failed },
     capacity,
+    asOf: at ? at.toISOString() : null,
   };
 }
 
@@ -42,7 +43,7 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, poll
   const feed = captureFeed(sql, { intervalMs: pollMs });
 
   app.get('/', auth, async (c) => {
-    const data = await dashboardData(sql);
+    const data = await dashboardData(sql, asOfParam(c.req.query('at')));
     if (c.req.query('part') === 'live') return c.html(dashboardLive(data));
     const signal = await feed.current();
     return c.html(

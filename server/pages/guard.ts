@@ -78,3 +78,15 @@ export function positiveInt(v: string | undefined): number | null {
   const n = Number(v);
   return n > 0 ? n : null;
 }
+
+/**
+ * A page's "as of" time: a datetime-local value (UTC, to the minute), a date, or an ISO time;
+ * null when absent or not a time.
+ */
+export function asOfParam(v: string | undefined): Date | null {
+  if (!v || v.length > 40) return null;
+  const text = /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v) ? `${v}:00Z` : v;
+  if (!/^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(text)) return null;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? null : new Date(t);
+}

@@ -6,7 +6,7 @@ import { registryCounts } from '../queries/pages_history.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { CAPTURE_HISTORY, captureHistoryPage } from '../../web/pages/capture_history.ts';
 import { TOTALS_SPANS, type TotalsGranularity, totalsPage } from '../../web/pages/totals.ts';
-import { type PageEnv, positiveInt, viewerOf } from './guard.ts';
+import { asOfParam, type PageEnv, positiveInt, viewerOf } from './guard.ts';
 
 export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   const app = new Hono<PageEnv>();
@@ -23,8 +23,12 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       0,
       ...scoped.map((s) => (s.lastCaptureAt ? Date.parse(s.lastCaptureAt) : 0)),
     );
-    const anchor = latest || Date.now();
-    const to = new Date(g === 'capture' ? anchor + 3600_000 : anchor + 86400_000);
+    // Totals as of a date: the window ends there (or at the newest capture, if that is earlier).
+    const asOf = asOfParam(c.req.query('at'));
+    const anchor = asOf ? Math.min(asOf.getTime(), latest || asOf.getTime()) : latest || Date.now();
+    const to = asOf
+      ? new Date(anchor + 1)
+      : new Date(g === 'capture' ? anchor + 3600_000 : anchor + 86400_000);
     const from = new Date(to.getTime() - TOTALS_SPANS[g] * 86400_000);
     const [points, perSource] = await Promise.all([
       totalsOverTime(sql, { granularity: g, sourceId: sourceId ?? undefined, from, to }),
@@ -50,6 +54,7 @@ export function historyRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       perSource,
       from: new Date(Math.max(from.getTime(), first)).toISOString(),
       to: to.toISOString(),
+      asOf: asOf ? asOf.toISOString() : null,
     }));
   });
 

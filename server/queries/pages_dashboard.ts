@@ -10,15 +10,23 @@ import type { Sql } from '../db/connect.ts';
  * Fleet totals from each source's latest capture, and from each source's latest capture at
  * least 24 hours before that one ("yesterday"). One index probe per source on
  * source_totals' primary key, so it costs the same at 100 or 100,000 VMs.
+ *
+ * As of `at`: each source's newest complete capture by then (its newest if none is complete),
+ * as the VM list as of a moment reads it (server/inventory/list_vms.ts).
  */
-export async function fleetChange(sql: Sql) {
+export async function fleetChange(sql: Sql, at?: Date) {
+  const latestTotals = at
+    ? sql`select t.captured_at, t.vm_count, t.powered_on_count, t.vcpu, t.ram_mb, t.provisioned_disk_gb
+          from source_totals t join captures c on c.source_id = t.source_id and c.captured_at = t.captured_at
+          where t.source_id = s.id and t.captured_at <= ${at}
+          order by c.complete desc, t.captured_at desc limit 1`
+    : sql`select captured_at, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb
+          from source_totals where source_id = s.id order by captured_at desc limit 1`;
   // Two rows, now (0) and a day before (1), even over no captures. Sums arrive as numbers
   // (int8) or text (numeric), and are null over no rows.
   const rows = await sql`
     with latest as (
-      select s.id, t.* from sources s
-      cross join lateral (select captured_at, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb
-                          from source_totals where source_id = s.id order by captured_at desc limit 1) t
+      select s.id, t.* from sources s cross join lateral (${latestTotals}) t
     ), before as (
       select l.id, t.* from latest l
       cross join lateral (select captured_at, vm_count, powered_on_count, vcpu, ram_mb, provisioned_disk_gb

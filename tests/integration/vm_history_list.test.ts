@@ -7,6 +7,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { pageSession } from '../support/jobs.ts';
 import { makeCapture, V2_DATASTORES, v2Vm } from '../support/captures.ts';
 
 const test = suite('VM list: deleted, as of, filters');
@@ -201,6 +202,32 @@ test('CSV of deleted VMs carries the deletion', async () => {
   assert.ok(header.includes('deleted_at'));
   assert.is(rows.length, 2);
   assert.ok(rows.some((r) => r.includes(',event,') && r.includes('2026-05-01 00:30')), text);
+});
+
+test('dashboard cards and totals as of a date', async () => {
+  const session = await pageSession(t.app, t.tokens.admin);
+  const page = async (path: string) => {
+    const res = await t.app.request(path, { headers: { cookie: session.cookie } });
+    assert.is(res.status, 200, path);
+    return await res.text();
+  };
+  const card = (html: string, label: string) =>
+    html.match(new RegExp(`class="label">${label}</div><div class="value">([^<]+)<`))?.[1];
+  // 00:00: a, b, c, d (the VMs card counts non-templates); 02:15: the 01:00 capture, d gone.
+  const first = await page('/?at=2026-05-01T00:00');
+  assert.ok(first.includes('As of 2026-05-01 00:00 UTC'), 'the cards say when');
+  assert.is(card(first, 'VMs'), '4');
+  assert.is(card(first, 'vCPU'), '14');
+  const between = await page('/?at=2026-05-01T02:15');
+  assert.is(card(between, 'VMs'), '3');
+  assert.is(card(between, 'vCPU'), '8');
+  const before = await page('/?at=2026-04-01');
+  assert.ok(before.includes('No capture by 2026-04-01 00:00 UTC'));
+  // A bad time is ignored: the page shows now.
+  assert.ok((await page('/?at=soon')).includes('As of the latest captures'));
+  // Totals: the chart's window ends at the date asked for.
+  const totals = await page('/totals?at=2026-05-01T02:15');
+  assert.ok(totals.includes('value="2026-05-01T02:15"'));
 });
 
 test.run();

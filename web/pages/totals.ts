@@ -32,12 +32,15 @@ export function totalsPage(viewer: Viewer, o: {
   perSource: { name: string; points: TotalsPoint[] }[];
   from: string;
   to: string;
+  /** The window ends at this time (ISO) rather than at the newest capture; null: now. */
+  asOf: string | null;
 }) {
+  const asOf = o.asOf ? o.asOf.slice(0, 16) : null;
   const g = o.granularity;
   const at = (p: TotalsPoint) => Date.parse(p.at.length === 10 ? `${p.at}T00:00:00Z` : p.at);
   const pts = o.points;
   const url = (gran: TotalsGranularity, source: number | null) =>
-    `/totals?granularity=${gran}${source ? `&source=${source}` : ''}`;
+    `/totals?granularity=${gran}${source ? `&source=${source}` : ''}${asOf ? `&at=${asOf}` : ''}`;
   const kind = g === 'capture' ? 'line' : 'bar';
   const tl = g === 'capture'
     ? undefined
@@ -87,6 +90,21 @@ export function totalsPage(viewer: Viewer, o: {
         })),
       ])
     }
+  <form class="inline" method="get" action="/totals" aria-label="Totals as of">
+    <input type="hidden" name="granularity" value="${g}">
+    ${o.sourceId ? markup`<input type="hidden" name="source" value="${o.sourceId}">` : ''}
+    <label for="t-at">As of (UTC)
+      <input id="t-at" name="at" type="datetime-local" value="${asOf ?? ''}">
+    </label>
+    <button type="submit">Show</button>
+    ${
+      asOf
+        ? markup`<a class="button quiet" href="${
+          url(g, o.sourceId).replace(/&at=[^&]*/, '')
+        }">Now</a>`
+        : ''
+    }
+  </form>
 </div>
 ${
       pts.length === 0

@@ -59,6 +59,8 @@ export type DashboardData = {
   failed: { installed: boolean; total: number; items: FailedJob[] };
   /** Fullest datastores, most overcommitted clusters, hosts down (absent: no panel). */
   capacity?: CapacityData;
+  /** The cards are as of this time (ISO), not the latest captures; null or absent: now. */
+  asOf?: string | null;
 };
 
 function delta(now: number, before: number | undefined, unit = '') {
@@ -76,8 +78,14 @@ export function dashboardLive(d: DashboardData) {
   const now = d.change.now.sources > 0 ? d.change.now : null;
   const b = d.change.dayBefore;
   // From the latest captures (source_totals); the live inventory when no totals exist yet.
-  const v = now
-    ? { vms: now.vms, on: now.poweredOn, vcpu: now.vcpu, ram: now.ramGb, disk: now.diskGb }
+  const v = now || d.asOf
+    ? {
+      vms: now?.vms ?? 0,
+      on: now?.poweredOn ?? 0,
+      vcpu: now?.vcpu ?? 0,
+      ram: now?.ramGb ?? 0,
+      disk: now?.diskGb ?? 0,
+    }
     : {
       vms: d.inventory.vms,
       on: d.inventory.poweredOn,
@@ -85,7 +93,17 @@ export function dashboardLive(d: DashboardData) {
       ram: d.inventory.ramGb,
       disk: d.inventory.diskGb,
     };
-  return markup`<div id="live" hx-get="/?part=live" hx-trigger="vml-capture from:body" hx-swap="outerHTML">
+  const asOf = d.asOf ? d.asOf.slice(0, 16) : null;
+  return markup`<div id="live" hx-get="/?part=live${
+    asOf ? `&at=${asOf}` : ''
+  }" hx-trigger="vml-capture from:body" hx-swap="outerHTML">
+<form class="toolbar" method="get" action="/" aria-label="Fleet totals as of">
+  <label for="d-at">Totals as of (UTC)
+    <input id="d-at" name="at" type="datetime-local" value="${asOf ?? ''}">
+  </label>
+  <button type="submit">Show</button>
+  ${asOf ? markup`<a class="button quiet" href="/">Now</a>` : ''}
+</form>
 <section class="cards" aria-label="Fleet totals">
   ${kpi('VMs', fmtInt(v.vms), delta(v.vms, b?.vms))}
   ${kpi('Powered on', fmtInt(v.on), delta(v.on, b?.poweredOn))}
@@ -100,7 +118,15 @@ export function dashboardLive(d: DashboardData) {
   }
 </section>
 <p class="muted small">${
-    now?.at
+    asOf
+      ? (now?.at
+        ? markup`As of ${
+          asOf.replace('T', ' ')
+        } UTC: each source's newest complete capture by then (the latest ${
+          now.at.slice(0, 16).replace('T', ' ')
+        }). Templates excluded. The rest of the page is current.`
+        : markup`No capture by ${asOf.replace('T', ' ')} UTC.`)
+      : now?.at
       ? markup`As of the latest captures (${fmtAge(now.at)}). Templates excluded.`
       : 'No captures yet.'
   }</p>
