@@ -159,8 +159,12 @@ begin
       from capture_stage s
       where l.source_id = p_source_id and l.vm_key = s.key and not l.in_newest_capture and l.last_seen_at = p_at
         and l.deleted_at is null;
-      -- Those VMs were never live in vm_inventory after this time: their state here is their last.
-      insert into vm_inventory_deleted as d (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name,
+      -- Those VMs were never live in vm_inventory after this time: their state here is their last
+      -- (it replaces an older last state, kept when an earlier capture's VM was deleted).
+      delete from vm_inventory_deleted d using vm_lifecycle_base l
+      where d.source_id = p_source_id and l.source_id = p_source_id and l.vm_key = d.vm_key
+        and l.deletion_capture_id = v_next_complete.capture_id and l.last_seen_at = p_at and d.state_at <= p_at;
+      insert into vm_inventory_deleted (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name,
         power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host,
         resource_pool, folder, guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, state_at,
         state_capture_id, state_hash)
@@ -172,16 +176,7 @@ begin
       join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
       where l.deletion_capture_id = v_next_complete.capture_id and l.last_seen_at = p_at
         and not exists (select 1 from vm_inventory i where i.source_id = p_source_id and i.vm_key = s.key)
-      on conflict (source_id, vm_key) do update set
-        source_vm_id = excluded.source_vm_id, bios_uuid = excluded.bios_uuid, instance_uuid = excluded.instance_uuid,
-        name = excluded.name, power_state = excluded.power_state, is_template = excluded.is_template,
-        vcpu = excluded.vcpu, ram_mb = excluded.ram_mb, provisioned_disk_gb = excluded.provisioned_disk_gb,
-        used_disk_gb = excluded.used_disk_gb, datacenter = excluded.datacenter, cluster = excluded.cluster,
-        host = excluded.host, resource_pool = excluded.resource_pool, folder = excluded.folder,
-        guest_os = excluded.guest_os, ip_addresses = excluded.ip_addresses, tags = excluded.tags,
-        annotation = excluded.annotation, created_at = excluded.created_at, first_seen_at = excluded.first_seen_at,
-        state_at = excluded.state_at, state_capture_id = excluded.state_capture_id, state_hash = excluded.state_hash
-      where d.state_at <= excluded.state_at;
+      on conflict do nothing;
     end if;
   end if;
 
