@@ -110,10 +110,13 @@ export function datastoreFreeGib(
   } else {
     fraction = 0.3 + phase * 0.4;
   }
-  // Snapshots and backups come and go within the day: a small multiplicative wiggle, so a
-  // full datastore stays exactly full.
-  const wiggle = 1 + 0.004 * Math.sin((2 * Math.PI * (t % DAY)) / DAY) + noise * 0.002;
-  return Math.round(Math.min(capacityGib, capacityGib * fraction * wiggle) * 1000) / 1000;
+  // Snapshots and backups come and go within the day, and a few GiB move from one capture to
+  // the next (`noise`, -1–1): both shrink to nothing as the datastore fills, so a full one
+  // stays exactly full and a flat one does not look like it fills.
+  const base = capacityGib * fraction;
+  const free = base * (1 + 0.004 * Math.sin((2 * Math.PI * (t % DAY)) / DAY)) +
+    2 * noise * Math.min(1, base / 100);
+  return Math.round(Math.max(0, Math.min(capacityGib, free)) * 1000) / 1000;
 }
 
 /**
