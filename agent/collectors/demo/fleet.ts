@@ -388,13 +388,15 @@ function eventsBetween(
   const fc = flavor === 'vcenter' ? 1 : 2;
   if (hash(seed, fc, slot) % 10 < 8) return [];
   const out: CaptureEvent[] = [];
+  const quiet: SiteAt = { states: L.hosts.map(() => 'ok'), load: 0 };
   // Walk generations that overlap the window; windows are hours, lifetimes days, so few steps.
   let probe = since;
   for (let guard = 0; guard < 10 && probe <= t; guard++) {
     const g = generationAt(seed, fc, slot, probe) ?? generationAt(seed, fc, slot, probe + 2 * DAY);
     if (!g) break;
+    // Only the VM's identity and name are read: they do not depend on the site's state.
     const at = Math.max(g.createdAt, Math.min(t, (g.deletedAt ?? t) - 1));
-    const { vm } = vmAt(seed, flavor, L, slot, g, at, siteAt(seed, fc, L, at));
+    const { vm } = vmAt(seed, flavor, L, slot, g, at, quiet);
     if (g.createdAt > since && g.createdAt <= t) {
       out.push({
         type: 'created',
