@@ -103,6 +103,15 @@ test('a host goes into maintenance for a few hours: its VMs move, containers sto
         assert.is(back.maintenanceMode, false);
         assert.ok(Date.parse(back.bootTime!) > t - 2 * HOUR, 'rebooted after patching');
         assert.ok(c.vms.some((v) => v.host === wasIn && v.powerState === 'poweredOn'));
+        if (flavor === 'proxmox') {
+          assert.ok(
+            c.vms.some((v) =>
+              v.host === wasIn && v.name.startsWith('ct-') && v.powerState === 'poweredOn' &&
+              Date.parse(v.bootTime!) > t - 2 * HOUR
+            ),
+            'a container started again after the maintenance',
+          );
+        }
         found = true;
       }
     }

@@ -41,6 +41,7 @@ import {
   type HostState,
   hostStateAt,
   hostStatesAt,
+  lastMaintenance,
 } from './site_life.ts';
 
 export { hash };
@@ -294,6 +295,16 @@ function vmAt(
     createdAt: createdKnown ? new Date(g.createdAt).toISOString() : null,
     ...vmDetails(facts, (at) => powerAt(at) === 'poweredOn'),
   };
+  if (container && vm.bootTime) {
+    // A container that was stopped for its host's maintenance started again after it.
+    const m = lastMaintenance(seed, fc, L.hosts.length, hostIndex, t, 2);
+    if (m && homeHost(id, L.hosts.length, m.from) === hostIndex) {
+      const started = m.upAt + 60_000 + (id % 120) * 1000;
+      if (started <= t && started > Date.parse(vm.bootTime)) {
+        vm.bootTime = new Date(started).toISOString();
+      }
+    }
+  }
   return { vm, facts, hostIndex };
 }
 

@@ -62,7 +62,29 @@ export function hostStatesAt(seed: number, fc: number, hosts: number, t: number)
   return Array.from({ length: hosts }, (_, i) => hostStateAt(seed, fc, hosts, i, t));
 }
 
-/** When host `i` last booted before t: the end of its latest maintenance window (12 weeks back), else `fallback`. */
+/**
+ * The latest maintenance window of host `i` that ended by t, looking `weeks` weeks back, with
+ * when the host was up again (it reboots at the end); null when there was none.
+ */
+export function lastMaintenance(
+  seed: number,
+  fc: number,
+  hosts: number,
+  i: number,
+  t: number,
+  weeks: number,
+): { from: number; to: number; upAt: number } | null {
+  const week = Math.floor(t / WEEK);
+  for (let w = week; w > week - weeks; w--) {
+    const m = maintenanceWindow(seed, fc, hosts, w);
+    if (m.host === i && m.to <= t) {
+      return { from: m.from, to: m.to, upAt: m.to + (hash(seed, fc, w, 82) % 600) * 1000 };
+    }
+  }
+  return null;
+}
+
+/** When host `i` last booted before t: at the end of its latest maintenance window (12 weeks back), else `fallback`. */
 export function hostBootTime(
   seed: number,
   fc: number,
@@ -71,12 +93,7 @@ export function hostBootTime(
   t: number,
   fallback: number,
 ): number {
-  const week = Math.floor(t / WEEK);
-  for (let w = week; w > week - 12; w--) {
-    const m = maintenanceWindow(seed, fc, hosts, w);
-    if (m.host === i && m.to <= t) return m.to + (hash(seed, fc, w, 82) % 600) * 1000;
-  }
-  return fallback;
+  return lastMaintenance(seed, fc, hosts, i, t, 12)?.upAt ?? fallback;
 }
 
 /** How a datastore's used space moves over time. */
