@@ -6,8 +6,9 @@
  * Like the rest of the fleet, a pure function of (seed, VM, time). Configuration changes the
  * way real estates change, a small fraction of VMs at a time: disks follow resizes, guest
  * and Tools state follow power (6-hour blocks), snapshots are taken and removed (some kept
- * longer than 7 days), hardware versions are upgraded now and then, guest free space moves
- * by the week. Usage moves at every capture.
+ * longer than 7 days), hardware versions are upgraded now and then. Usage moves at every
+ * capture: CPU and memory with the working day (site_life.ts), guest free space shrinking
+ * through the week until the weekly clean-up.
  */
 import type {
   CaptureCluster,
@@ -103,6 +104,10 @@ export type VmFacts = {
   /** The datastore keys and names VMs may use (not ISO or backup stores). */
   datastores: { key: string; name: string }[];
   t: number;
+  /** How busy the estate is at t (0–1, site_life.ts dailyLoad). */
+  load: number;
+  /** The VM's host is not responding: the source knows neither its state nor its usage. */
+  hostDown: boolean;
 };
 
 /** When a VM powered on last: the start of its earliest "on" block in the current run. */
@@ -263,8 +268,10 @@ export function vmDetails(
     ],
     v.id >>> 5,
   );
-  // Guest free space moves by the week, not by the hour: a change is a history row.
+  // Guest free space shrinks through the week (logs, caches) by this week's growth, and is
+  // cleaned up at the week's start; it travels in usage (fleet.ts), not in the VM record.
   const week = Math.floor(v.t / (7 * DAY));
+  const weekElapsed = (v.t - week * 7 * DAY) / (7 * DAY);
   const hour = Math.floor(v.t / 3_600_000);
   const guest = on && agent
     ? {
@@ -279,10 +286,13 @@ export function vmDetails(
           ? '/'
           : '/data',
         capacityMib: Math.round((d.capacityMib ?? 0) * 0.98),
-        // Free space drifts every hour, as on a real guest (it travels in usage, fleet.ts).
         freeMib: Math.round(
-          (d.capacityMib ?? 0) *
-            (0.1 + (hash(v.id, 55, i, week) % 70) / 100 - (hash(v.id, 58, i, hour) % 100) / 10_000),
+          (d.capacityMib ?? 0) * Math.max(
+            0.01,
+            0.15 + (hash(v.id, 55, i) % 60) / 100 -
+              ((hash(v.id, 55, i, week) % 10) / 100) * weekElapsed -
+              (hash(v.id, 58, i, hour) % 100) / 20_000,
+          ),
         ),
         fileSystem: osName.startsWith('Microsoft') ? 'NTFS' : 'ext4',
       })),
@@ -346,38 +356,46 @@ export function vmDetails(
     configFile: vc
       ? `[${ds.name}] ${v.name}/${v.name}.vmx`
       : `/etc/pve/${container ? 'lxc' : 'qemu-server'}/${v.vmid}.conf`,
-    connectionState: vc ? 'connected' : null,
+    connectionState: v.hostDown ? 'disconnected' : vc ? 'connected' : null,
     bootTime: bootTimeOf(v, powerOn),
     consolidationNeeded: vc ? v.id % 97 === 0 : null,
   };
 }
 
-/** What a VM uses at t: moves at every capture (its guest disks' free space: fleet.ts). */
+/**
+ * What a VM uses at t: moves at every capture around the working day's curve (`load`), each
+ * VM as busy as its own share says, bounded by its size; nothing while off or while its host
+ * does not answer (its guest disks' free space: fleet.ts).
+ */
 export function vmUsage(key: string, v: VmFacts): Omit<VmUsage, 'guestDisks'> {
+  if (v.hostDown) {
+    return { key, cpuUsageMhz: null, guestMemoryMib: null, hostMemoryMib: null };
+  }
   if (v.powerState !== 'poweredOn') {
     return { key, cpuUsageMhz: 0, guestMemoryMib: 0, hostMemoryMib: 0 };
   }
+  const busy = (hash(v.id, 62) % 100) / 100;
   const h = hash(v.id, Math.floor(v.t / 60_000), 61);
-  const hostMemoryMib = Math.round(v.memoryMib * (0.5 + (h % 50) / 100));
+  const cpuShare = Math.min(0.95, 0.02 + busy * (0.1 + 0.6 * v.load) + (h % 100) / 2000);
+  const hostShare = Math.min(1, 0.45 + 0.35 * busy + 0.1 * v.load + ((h >>> 8) % 50) / 1000);
+  const hostMemoryMib = Math.round(v.memoryMib * hostShare);
   return {
     key,
-    cpuUsageMhz: h % Math.max(1, Math.round(v.vcpu * 2600 * 0.6)),
-    guestMemoryMib: Math.round(hostMemoryMib * (0.3 + (h % 60) / 100)),
+    cpuUsageMhz: Math.round(v.vcpu * 2600 * cpuShare),
+    guestMemoryMib: Math.round(
+      hostMemoryMib * (0.35 + 0.3 * busy + 0.25 * v.load + ((h >>> 16) % 50) / 1000),
+    ),
     hostMemoryMib,
   };
 }
 
-/** Host hardware and what moves on it. */
+/** Host hardware (its state, boot time and usage: fleet.ts hostsOf). */
 export function hostDetails(
   flavor: DemoFlavor,
   seed: number,
   i: number,
-  t: number,
 ): Partial<CaptureHostInput> {
   const vc = flavor === 'vcenter';
-  const h = hash(seed, i, Math.floor(t / 60_000), 71);
-  // One host in 12 is in maintenance for a day now and then.
-  const maintenance = hash(seed, i, Math.floor(t / DAY), 72) % 40 === 0;
   return {
     vendor: vc ? 'Dell Inc.' : 'Supermicro',
     model: vc ? 'PowerEdge R750' : 'SYS-1029P-WTR',
@@ -385,10 +403,7 @@ export function hostDetails(
     cpuSockets: 2,
     cpuThreads: 128,
     build: vc ? '24022510' : null,
-    maintenanceMode: maintenance,
     bootTime: new Date(Date.UTC(2026, 0, 1) - (hash(seed, i, 73) % 90) * DAY).toISOString(),
-    cpuUsageMhz: maintenance ? 0 : 20_000 + (h % 80_000),
-    memoryUsageMib: maintenance ? 0 : 300_000 + (h % 500_000),
     serialNumber: `SN${(hash(seed, i, 74) % 1e8).toString().padStart(8, '0')}`,
     nics: [0, 1, 2, 3].map((n) => ({
       device: vc ? `vmnic${n}` : `eno${n + 1}`,
@@ -409,6 +424,7 @@ export function clustersOf(
   flavor: DemoFlavor,
   names: string[],
   hostCounts: number[],
+  effectiveHostCounts: number[],
   datacenter: string,
 ): CaptureCluster[] {
   return names.map((name, i) => ({
@@ -419,13 +435,13 @@ export function clustersOf(
     drsEnabled: flavor === 'vcenter' ? name !== 'dev' : null,
     drsBehavior: flavor === 'vcenter' ? (name !== 'dev' ? 'fullyAutomated' : null) : null,
     hostCount: hostCounts[i],
-    effectiveHostCount: hostCounts[i],
+    effectiveHostCount: effectiveHostCounts[i],
     cpuCores: 64 * hostCounts[i],
     cpuThreads: 128 * hostCounts[i],
     totalCpuMhz: 64 * 2600 * hostCounts[i],
-    effectiveCpuMhz: 64 * 2600 * hostCounts[i],
+    effectiveCpuMhz: 64 * 2600 * effectiveHostCounts[i],
     totalMemoryMib: 1024 * 1024 * hostCounts[i],
-    effectiveMemoryMib: 1024 * 1024 * hostCounts[i],
+    effectiveMemoryMib: 1024 * 1024 * effectiveHostCounts[i],
   }));
 }
 

@@ -7,6 +7,11 @@
  * created and deleted over time (with a reused vmid on the Proxmox-like source, as real
  * Proxmox does). VMs are resized every few weeks, move between hosts, change pools and
  * power state.
+ *
+ * The site lives too (./site_life.ts): a host goes into maintenance each week (its VMs are
+ * moved to the other hosts of its cluster; on the Proxmox-like source its containers are shut
+ * down instead and start again afterwards), a host stops responding now and then, datastores
+ * fill, fall or stay flat, and usage follows the working day.
  */
 import type {
   CaptureDatastoreInput,
@@ -28,6 +33,16 @@ import {
 } from './details.ts';
 import { hash } from './fleet_hash.ts';
 import { takeGuestDiskFree } from '../collector.ts';
+import {
+  dailyLoad,
+  datastoreFreeGib,
+  type DatastoreLife,
+  hostBootTime,
+  type HostState,
+  hostStateAt,
+  hostStatesAt,
+  lastMaintenance,
+} from './site_life.ts';
 
 export { hash };
 
@@ -58,6 +73,8 @@ type Layout = {
   hosts: string[];
   pools: string[];
   datastores: string[];
+  /** How each datastore's used space moves (site_life.ts). */
+  datastoreLives: DatastoreLife[];
   roles: string[];
 };
 
@@ -79,6 +96,7 @@ function layout(flavor: DemoFlavor, seed: number): Layout {
       ),
       pools: ['Gold', 'Silver', 'Bronze'],
       datastores: ['vsan-prod-a', 'vsan-prod-b', 'nfs-dev', 'iso-library'],
+      datastoreLives: ['filling', 'filling', 'falling', 'flat'],
       roles: ['web', 'app', 'db', 'cache', 'build', 'mq', 'ldap', 'proxy'],
     };
   }
@@ -90,6 +108,7 @@ function layout(flavor: DemoFlavor, seed: number): Layout {
     hosts: ['pve1', 'pve2', 'pve3', 'pve4', 'pve5'],
     pools: ['prod', 'dev', 'lab'],
     datastores: ['local-lvm', 'ceph-vm', 'nfs-backup'],
+    datastoreLives: ['fillsUp', 'filling', 'flat'],
     roles: ['ct', 'svc', 'k8s', 'runner', 'lab'],
   };
 }
@@ -132,6 +151,42 @@ function generationAt(
   return { gen, createdAt, deletedAt };
 }
 
+/** What a capture at t knows of the site: the hosts' states and how busy the estate is. */
+type SiteAt = { states: HostState[]; load: number };
+
+function siteAt(seed: number, fc: number, L: Layout, t: number): SiteAt {
+  return { states: hostStatesAt(seed, fc, L.hosts.length, t), load: dailyLoad(t) };
+}
+
+/** The host a VM picks for a 3-day window. */
+const homeHost = (id: number, hosts: number, t: number) =>
+  hash(id, Math.floor(t / (3 * DAY))) % hosts;
+
+/**
+ * Where a VM runs at t: its home host, or, while that host is in maintenance, another host of
+ * the same cluster that is up (vMotion, Proxmox migration). Containers on the Proxmox-like
+ * source are not migrated: they are shut down on their host until the maintenance ends.
+ */
+function placeVm(
+  id: number,
+  flavor: DemoFlavor,
+  L: Layout,
+  states: HostState[],
+  t: number,
+  container: boolean,
+): { hostIndex: number; shutDown: boolean } {
+  const home = homeHost(id, L.hosts.length, t);
+  if (states[home] !== 'maintenance') return { hostIndex: home, shutDown: false };
+  if (container) return { hostIndex: home, shutDown: true };
+  const clusters = flavor === 'vcenter' ? L.clusters.length : 1;
+  const up: number[] = [];
+  for (let j = 0; j < states.length; j++) {
+    if (j % clusters === home % clusters && states[j] === 'ok') up.push(j);
+  }
+  if (up.length === 0) return { hostIndex: home, shutDown: true };
+  return { hostIndex: up[hash(id, 83) % up.length], shutDown: false };
+}
+
 const VCPU = [1, 2, 2, 2, 4, 4, 4, 8, 8, 16] as const;
 const RAM_PER_VCPU_GB = [1, 2, 4, 4, 8] as const;
 
@@ -142,7 +197,8 @@ function vmAt(
   slot: number,
   g: Generation,
   t: number,
-): { vm: CaptureVmInput; facts: VmFacts } {
+  site: SiteAt,
+): { vm: CaptureVmInput; facts: VmFacts; hostIndex: number } {
   const fc = flavor === 'vcenter' ? 1 : 2;
   const id = hash(seed, fc, slot, g.gen);
   const isTemplate = g.gen === 0 && id % 50 === 0;
@@ -153,23 +209,32 @@ function vmAt(
   const vcpu = pick(VCPU, sizeSeed >>> 3);
   const memoryMib = vcpu * pick(RAM_PER_VCPU_GB, sizeSeed >>> 7) * 1024;
   const provisionedDiskGib = 20 + (hash(id, 5) % 480) + (resized ? 50 : 0);
-  // Power: 6-hour blocks; ~7% of blocks off, ~1% suspended; templates always off.
+  const role = pick(L.roles, id >>> 11);
+  const container = flavor === 'proxmox' && role === 'ct';
+  // Power: 6-hour blocks; ~7% of blocks off, ~1% suspended; templates always off. Containers
+  // are also off while their host is in maintenance.
   const powerAt = (at: number) => {
     const block = hash(id, Math.floor(at / POWER_BLOCK));
-    return isTemplate
+    const state = isTemplate
       ? 'poweredOff'
       : block % 100 < 7
       ? 'poweredOff'
       : block % 100 < 8
       ? 'suspended'
       : 'poweredOn';
+    return state === 'poweredOn' && container &&
+        hostStateAt(seed, fc, L.hosts.length, homeHost(id, L.hosts.length, at), at) ===
+          'maintenance'
+      ? 'poweredOff'
+      : state;
   };
-  const powerState = powerAt(t);
-  // Moves: host chosen per 3-day window, pool rarely changes (per 20-day window, 1 in 10).
-  const hostIndex = hash(id, Math.floor(t / (3 * DAY))) % L.hosts.length;
+  // Moves: host chosen per 3-day window (and away from a host in maintenance), pool rarely
+  // changes (per 20-day window, 1 in 10).
+  const { hostIndex, shutDown } = placeVm(id, flavor, L, site.states, t, container);
+  const powerState = shutDown ? 'poweredOff' : powerAt(t);
+  const hostDown = site.states[hostIndex] === 'down';
   const poolWindow = Math.floor(t / (20 * DAY));
   const pool = pick(L.pools, hash(id, hash(id, poolWindow) % 10 === 0 ? poolWindow : 0));
-  const role = pick(L.roles, id >>> 11);
   const name = `${role}-${String(slot).padStart(4, '0')}${g.gen ? `-g${g.gen}` : ''}`;
   const vmid = 100 + slot;
   const instanceUuid = fakeUuid(id, 11);
@@ -200,6 +265,8 @@ function vmAt(
     // VMs' disks are on the capture's datastores but the last (ISO library, backups).
     datastores: L.datastores.slice(0, -1).map((name, i) => ({ key: `ds-${i}`, name })),
     t,
+    load: site.load,
+    hostDown,
   };
   const vm: CaptureVmInput = {
     key,
@@ -228,7 +295,17 @@ function vmAt(
     createdAt: createdKnown ? new Date(g.createdAt).toISOString() : null,
     ...vmDetails(facts, (at) => powerAt(at) === 'poweredOn'),
   };
-  return { vm, facts };
+  if (container && vm.bootTime) {
+    // A container that was stopped for its host's maintenance started again after it.
+    const m = lastMaintenance(seed, fc, L.hosts.length, hostIndex, t, 2);
+    if (m && homeHost(id, L.hosts.length, m.from) === hostIndex) {
+      const started = m.upAt + 60_000 + (id % 120) * 1000;
+      if (started <= t && started > Date.parse(vm.bootTime)) {
+        vm.bootTime = new Date(started).toISOString();
+      }
+    }
+  }
+  return { vm, facts, hostIndex };
 }
 
 export type DemoCaptureOptions = {
@@ -257,19 +334,26 @@ export function demoCapture(options: DemoCaptureOptions): CaptureInput {
   const networkVms = new Map<string, number>();
   const datastoreVms = new Map<string, number>();
   const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+  const site = siteAt(seed, fc, L, t);
+  // What the VMs on each host use: the host's usage is theirs plus the hypervisor's.
+  const hostCpu = new Float64Array(L.hosts.length);
+  const hostMemory = new Float64Array(L.hosts.length);
   for (let slot = 0; slot < slots; slot++) {
     const g = generationAt(seed, fc, slot, t);
     if (g) {
-      const { vm, facts } = vmAt(seed, flavor, L, slot, g, t);
+      const { vm, facts, hostIndex } = vmAt(seed, flavor, L, slot, g, t, site);
       vms.push(vm);
-      usage.push({ ...vmUsage(vm.key, facts), guestDisks: takeGuestDiskFree(vm) });
+      const use = vmUsage(vm.key, facts);
+      usage.push({ ...use, guestDisks: takeGuestDiskFree(vm) });
+      hostCpu[hostIndex] += use.cpuUsageMhz ?? 0;
+      hostMemory[hostIndex] += use.hostMemoryMib ?? 0;
       count(poolVms, facts.pool);
       for (const k of new Set(vm.nics!.map((n) => n.networkKey!))) count(networkVms, k);
       for (const k of new Set(vm.disks!.map((d) => d.datastore!))) count(datastoreVms, k);
     }
     if (since !== null) events.push(...eventsBetween(seed, flavor, L, slot, since, t));
   }
-  const hosts = hostsOf(flavor, L, seed, t);
+  const hosts = hostsOf(flavor, L, seed, t, site.states, hostCpu, hostMemory);
   return {
     captureId: options.captureId ?? crypto.randomUUID(),
     source: {
@@ -289,6 +373,12 @@ export function demoCapture(options: DemoCaptureOptions): CaptureInput {
       flavor,
       L.clusters,
       L.clusters.map((c) => hosts.filter((h) => h.cluster === c).length),
+      // Effective: the hosts that are connected and not in maintenance (vSphere's meaning).
+      L.clusters.map((c) =>
+        hosts.filter((h) =>
+          h.cluster === c && h.connectionState === 'connected' && !h.maintenanceMode
+        ).length
+      ),
       L.datacenters[0],
     ),
     resourcePools: resourcePoolsOf(flavor, L.pools, L.clusters, L.datacenters[0], poolVms),
@@ -309,19 +399,15 @@ function eventsBetween(
   const fc = flavor === 'vcenter' ? 1 : 2;
   if (hash(seed, fc, slot) % 10 < 8) return [];
   const out: CaptureEvent[] = [];
+  const quiet: SiteAt = { states: L.hosts.map(() => 'ok'), load: 0 };
   // Walk generations that overlap the window; windows are hours, lifetimes days, so few steps.
   let probe = since;
   for (let guard = 0; guard < 10 && probe <= t; guard++) {
     const g = generationAt(seed, fc, slot, probe) ?? generationAt(seed, fc, slot, probe + 2 * DAY);
     if (!g) break;
-    const { vm } = vmAt(
-      seed,
-      flavor,
-      L,
-      slot,
-      g,
-      Math.max(g.createdAt, Math.min(t, (g.deletedAt ?? t) - 1)),
-    );
+    // Only the VM's identity and name are read: they do not depend on the site's state.
+    const at = Math.max(g.createdAt, Math.min(t, (g.deletedAt ?? t) - 1));
+    const { vm } = vmAt(seed, flavor, L, slot, g, at, quiet);
     if (g.createdAt > since && g.createdAt <= t) {
       out.push({
         type: 'created',
@@ -348,23 +434,63 @@ function eventsBetween(
   return out;
 }
 
-function hostsOf(flavor: DemoFlavor, L: Layout, seed: number, t: number): CaptureHostInput[] {
-  return L.hosts.map((name, i) => ({
-    key: flavor === 'vcenter' ? `host-${100 + i}` : name,
-    name,
-    datacenter: L.datacenters[0],
-    cluster: flavor === 'vcenter' ? L.clusters[i % L.clusters.length] : L.clusters[0],
-    connectionState: 'connected',
-    powerState: 'poweredOn',
-    cpuCores: 64,
-    cpuMhz: 2600,
-    memoryMib: 1024 * 1024,
-    version: flavor === 'vcenter' ? 'VMware ESXi 8.0.3' : 'pve-manager/8.2.4',
-    ...hostDetails(flavor, seed, i, t),
-  }));
+/** Overhead of the hypervisor itself on a host that is up. */
+const HYPERVISOR_MHZ = 2_000;
+const HYPERVISOR_MIB = 16 * 1024;
+
+/**
+ * The hosts at t: in maintenance (connected, no VMs' load), not responding (no usage), or up
+ * with the usage of the VMs on them plus the hypervisor's, bounded by the host's size.
+ */
+function hostsOf(
+  flavor: DemoFlavor,
+  L: Layout,
+  seed: number,
+  t: number,
+  states: HostState[],
+  vmCpuMhz: Float64Array,
+  vmMemoryMib: Float64Array,
+): CaptureHostInput[] {
+  const vc = flavor === 'vcenter';
+  const fc = vc ? 1 : 2;
+  const cpuCores = 64;
+  const cpuMhz = 2600;
+  const memoryMib = 1024 * 1024;
+  return L.hosts.map((name, i) => {
+    const state = states[i];
+    const details = hostDetails(flavor, seed, i);
+    const bootedBefore = Date.parse(details.bootTime!);
+    const booted = hostBootTime(seed, fc, L.hosts.length, i, t, bootedBefore);
+    return {
+      key: vc ? `host-${100 + i}` : name,
+      name,
+      datacenter: L.datacenters[0],
+      cluster: vc ? L.clusters[i % L.clusters.length] : L.clusters[0],
+      // What the vCenter and Proxmox collectors report for a host that stopped answering.
+      connectionState: state === 'down' ? (vc ? 'disconnected' : 'notResponding') : 'connected',
+      powerState: state === 'down' ? (vc ? 'unknown' : null) : 'poweredOn',
+      cpuCores,
+      cpuMhz,
+      memoryMib,
+      version: vc ? 'VMware ESXi 8.0.3' : 'pve-manager/8.2.4',
+      ...details,
+      maintenanceMode: state === 'maintenance',
+      bootTime: new Date(Math.max(booted, bootedBefore)).toISOString(),
+      cpuUsageMhz: state === 'down'
+        ? null
+        : Math.round(Math.min(cpuCores * cpuMhz * 0.98, HYPERVISOR_MHZ + vmCpuMhz[i])),
+      memoryUsageMib: state === 'down'
+        ? null
+        : Math.round(Math.min(memoryMib * 0.97, HYPERVISOR_MIB + vmMemoryMib[i])),
+    };
+  });
 }
 
-/** Datastores (Proxmox storages); free and uncommitted space move at every capture. */
+/**
+ * Datastores (Proxmox storages); free and uncommitted space move at every capture, free space
+ * along the datastore's life (site_life.ts): the two halves of a pair of filling datastores
+ * are half a cycle apart, so one of them is always filling steadily.
+ */
 function datastoresOf(
   flavor: DemoFlavor,
   L: Layout,
@@ -374,7 +500,10 @@ function datastoresOf(
 ): CaptureDatastoreInput[] {
   const vc = flavor === 'vcenter';
   const minute = Math.floor(t / 60_000);
+  const hour = Math.floor(t / 3600_000);
   return L.datastores.map((name, i) => {
+    const capacityGib = 20_000 + (hash(seed, i) % 10) * 1000;
+    const phase = ((hash(seed, vc ? 1 : 2, 2) % 100) / 100 + i * 0.5) % 1;
     const type = vc
       ? (name.startsWith('nfs') ? 'NFS' : name.startsWith('vsan') ? 'vsan' : 'VMFS')
       : (name === 'local-lvm' ? 'lvmthin' : name.startsWith('ceph') ? 'rbd' : 'nfs');
@@ -383,11 +512,17 @@ function datastoresOf(
       key: `ds-${i}`,
       name,
       type,
-      capacityGib: 20_000 + (hash(seed, i) % 10) * 1000,
-      freeGib: 5_000 + (hash(seed, i, 2) % 5000) + (hash(seed, i, minute) % 200) / 10,
+      capacityGib,
+      freeGib: datastoreFreeGib(
+        L.datastoreLives[i],
+        capacityGib,
+        phase,
+        t,
+        (hash(seed, i, minute) % 200) / 100 - 1,
+      ),
       accessible: true,
       url: vc ? `ds:///vmfs/volumes/${hash(seed, i, 3).toString(16)}/` : null,
-      uncommittedGib: 1_000 + (hash(seed, i, minute, 4) % 3000),
+      uncommittedGib: 1_000 + (hash(seed, i, 4) % 2000) + (hash(seed, i, hour, 4) % 100),
       maintenanceMode: vc ? 'normal' : null,
       shared,
       content: vc ? null : (name === 'nfs-backup' ? 'backup,iso' : 'images,rootdir'),
