@@ -103,6 +103,23 @@ export function forecastOf(
   };
 }
 
+/**
+ * The current configuration documents with a disk on datastore `key`, of any source (the
+ * caller keeps its source's): found by the GIN index alone. Materialized, so the source's
+ * condition is not also looked up in the primary key: the planner, guessing the GIN finds
+ * 1% of the documents, ANDed it with the source's 25,000 keys (~220 pages, 2–25 ms) to
+ * keep ~100.
+ */
+const docsOnDatastore = (sql: Sql, key: string) =>
+  sql`(
+    with on_it as materialized (
+      select source_id, vm_key, config from vm_config_history
+      where valid_to is null
+        and jsonb_path_query_array(config, '$.disks[*].datastore') @> ${sql.json([key])}
+    )
+    select * from on_it
+  )`;
+
 /** Disks of the source's live VMs per datastore key, from the current configuration documents. */
 function disksByDatastore(sql: Sql, sourceId: number, key?: string) {
   // Per VM and datastore first, so a VM with two disks on one datastore counts once.
@@ -111,15 +128,11 @@ function disksByDatastore(sql: Sql, sourceId: number, key?: string) {
     from (
       select c.vm_key, d->>'datastore' as datastore_key,
         coalesce(sum((d->>'capacityMib')::float8), 0) as mib
-      from vm_config_history c
+      from ${key ? docsOnDatastore(sql, key) : sql`vm_config_history`} c
       join vm_inventory i on i.source_id = c.source_id and i.vm_key = c.vm_key
       cross join jsonb_array_elements(c.config->'disks') d
-      where c.source_id = ${sourceId} and c.valid_to is null and d->>'datastore' is not null
-        ${
-    key
-      ? sql`and jsonb_path_query_array(c.config, '$.disks[*].datastore') @> ${sql.json([key])}`
-      : sql``
-  }
+      where c.source_id = ${sourceId} ${key ? sql`` : sql`and c.valid_to is null`}
+        and d->>'datastore' is not null
       group by 1, 2
     ) v
     group by 1`;
@@ -270,10 +283,9 @@ export async function getDatastore(
   const [vms, trend] = await Promise.all([
     sql`
       select i.*, c.config->'disks' as disks
-      from vm_config_history c
+      from ${docsOnDatastore(sql, key)} c
       join vm_inventory i on i.source_id = c.source_id and i.vm_key = c.vm_key
-      where c.valid_to is null and c.source_id = ${sourceId}
-        and jsonb_path_query_array(c.config, '$.disks[*].datastore') @> ${sql.json([key])}
+      where c.source_id = ${sourceId}
       order by lower(i.name), i.vm_key`,
     // The source's last capture in each bucket (from the small captures table), then the
     // datastore's fact of each by its key: a long range stays a couple of hundred points, and
