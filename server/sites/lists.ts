@@ -112,7 +112,44 @@ export async function listPage<T extends Keyed, F extends CommonFilters>(
   spec: ListSpec<T, F>,
   q: F & Order & { limit: number; cursor?: string | null },
 ): Promise<Page<T>> {
+  return pageOf(await spec.rows(sql), spec, q);
+}
+
+/**
+ * The API's answers, per whole list (as `orders`) and question with its page: the JSON of
+ * the page as bytes. Between captures a list does not change, so a page asked again (fifty
+ * clients polling, a dashboard refreshing) is written as kept instead of serialised and
+ * encoded again: the ~60 kB of JSON of a 100-row page was most of such a request's time.
+ */
+const bodies = new WeakMap<object, Map<string, Uint8Array<ArrayBuffer>>>();
+/** Pages kept per list (a page of 100 rows is ~60 kB: a few MB at most per list). */
+const BODIES_KEPT = 96;
+const utf8 = new TextEncoder();
+
+/** One page of a site list as the API's JSON answer (the bytes of `JSON.stringify(listPage)`). */
+export async function listPageJson<T extends Keyed, F extends CommonFilters>(
+  sql: Sql,
+  spec: ListSpec<T, F>,
+  q: F & Order & { limit: number; cursor?: string | null },
+): Promise<Uint8Array<ArrayBuffer>> {
   const all = await spec.rows(sql);
+  const key = JSON.stringify(q);
+  let kept = bodies.get(all);
+  if (!kept) bodies.set(all, kept = new Map());
+  let body = kept.get(key);
+  if (!body) {
+    body = utf8.encode(JSON.stringify(pageOf(all, spec, q)));
+    if (kept.size >= BODIES_KEPT) kept.delete(kept.keys().next().value!);
+    kept.set(key, body);
+  }
+  return body;
+}
+
+function pageOf<T extends Keyed, F extends CommonFilters>(
+  all: T[],
+  spec: ListSpec<T, F>,
+  q: F & Order & { limit: number; cursor?: string | null },
+): Page<T> {
   const { limit: _limit, cursor: _cursor, ...question } = q;
   const key = JSON.stringify(question);
   let kept = orders.get(all);

@@ -16,7 +16,7 @@ import {
   DATASTORE_LIST,
   HOST_LIST,
   listAll,
-  listPage,
+  listPageJson,
   type ListSpec,
   NETWORK_LIST,
 } from './lists.ts';
@@ -132,7 +132,9 @@ export function siteRoutes(sql: Sql, doc: ApiDoc) {
       if (wantsCsv(c.req.header('accept'))) {
         return siteCsv(sql, o.path.slice(1), o.spec, o.csv, q);
       }
-      return c.json(await listPage(sql, o.spec, q));
+      return c.body(await listPageJson(sql, o.spec, q), 200, {
+        'content-type': 'application/json',
+      });
     });
   }
 

@@ -151,6 +151,32 @@ test('networks: VLAN and VMs attached by key or by name', async () => {
   ]);
 });
 
+test('a list page asked again is the kept answer until the source stores a capture', async () => {
+  const path = '/api/v1/datastores?sort=used&order=desc&limit=1';
+  const text = async () => {
+    const res = await t.call(path, { token: t.tokens.viewer });
+    assert.is(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    return res.text();
+  };
+  const first = await text();
+  assert.is(await text(), first);
+  assert.is(JSON.parse(first).items[0].name, 'filling-ds');
+  // What a stored capture does: new rows, then the source's generation moves.
+  const sql = t.db.sql;
+  await sql`update datastore_inventory set name = 'renamed-ds' where name = 'filling-ds'`;
+  assert.is(await text(), first);
+  await sql`update sources set generation = generation + 1 where id = ${src}`;
+  try {
+    const after = JSON.parse(await text());
+    assert.is(after.items[0].name, 'renamed-ds');
+    assert.ok(after.next);
+  } finally {
+    await sql`update datastore_inventory set name = 'filling-ds' where name = 'renamed-ds'`;
+    await sql`update sources set generation = generation + 1 where id = ${src}`;
+  }
+});
+
 test('lists as CSV: the whole filtered list, in order', async () => {
   const res = await t.call('/api/v1/datastores?sort=name', {
     token: t.tokens.viewer,
