@@ -117,10 +117,10 @@ export async function seed(sql: Sql, now: Date) {
         'macAddress', '00:50:56:' || lpad(to_hex(g), 6, '0'), 'network', 'VLAN ' || (100 + g % ${NETWORKS}),
         'networkKey', 'net-' || (g % ${NETWORKS}))))
     from generate_series(1, ${VMS}) g`;
-  await seedVmFacts(sql, now);
+  await seedClusterAllocation(sql, now);
   for (
     const t of [
-      'vm_hourly_stats',
+      'cluster_allocation',
       'vm_inventory',
       'vm_config_history',
       'host_inventory',
@@ -134,26 +134,20 @@ export async function seed(sql: Sql, now: Date) {
 }
 
 /**
- * The VMs' facts a cluster's capacity over time reads: every VM at the last capture of each
- * UTC day of the last 31 days (as ingest writes them, one capture's rows together). The
- * other hours' facts are left out (100,000 VMs × 24 × 90 days would be 216 M rows): that
- * read takes each day's capture by its time and touches no other.
+ * What a cluster's capacity over time reads of its VMs: each cluster's allocation (powered-on
+ * VMs, their vCPU and memory) at every capture of the last 31 days, as the ingest writes it
+ * with the capture's totals (cluster_allocation, migration 0043).
  */
-export async function seedVmFacts(sql: Sql, now: Date) {
-  const times = await sql<{ t: Date }[]>`
-    select distinct on (date_trunc('day', captured_at at time zone 'UTC')) captured_at as t
-    from captures where source_id = 1 and captured_at > ${now}::timestamptz - interval '31 days'
-    order by date_trunc('day', captured_at at time zone 'UTC'), captured_at desc`;
-  for (const { t } of times) {
-    await sql`select vm_hourly_stats_ensure_partition(${t})`;
-    await sql`
-      insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
-        is_template, vcpu, ram_mb, provisioned_disk_gb, datacenter, cluster, host, resource_pool)
-      select i.source_id, i.vm_key, ${t}, c.capture_id, i.source_vm_id, i.name, i.power_state, i.is_template,
-        i.vcpu, i.ram_mb, i.provisioned_disk_gb, i.datacenter, i.cluster, i.host, i.resource_pool
-      from vm_inventory i join captures c on c.source_id = i.source_id and c.captured_at = ${t}
-      order by i.source_id, i.vm_key`;
-  }
+export async function seedClusterAllocation(sql: Sql, now: Date) {
+  await sql`
+    insert into cluster_allocation (source_id, captured_at, cluster, powered_on_vms, vcpu, ram_mb)
+    select c.source_id, c.captured_at, a.cluster, a.vms, a.vcpu, a.ram_mb
+    from captures c
+    join (select source_id, coalesce(cluster, '') as cluster, count(*)::int as vms, sum(vcpu) as vcpu,
+                 sum(ram_mb) as ram_mb
+          from vm_inventory where power_state = 'poweredOn' and not is_template
+          group by 1, 2) a on a.source_id = c.source_id
+    where c.captured_at > ${now}::timestamptz - interval '31 days'`;
 }
 
 const HOST_PATHS = [

@@ -2,6 +2,8 @@
  * The source_totals row of a capture: VM and powered-on counts, vCPU, RAM and disk,
  * templates counted apart and excluded from sizing. Sums are exact: disk is summed in
  * thousandths of a GB (the stored precision), split so no partial sum passes 2^53.
+ * With them, each cluster's allocation (cluster_allocation): its powered-on VMs, their vCPU
+ * and memory.
  */
 import type { VmDigest } from './vm_lines.ts';
 
@@ -15,6 +17,8 @@ export class CaptureTotalsSum {
   #memoryMib = 0;
   #diskMillions = 0;
   #diskRest = 0;
+  /** Powered-on VMs, vCPU and memory (MiB) by cluster ('' for none). */
+  #clusters = new Map<string, [number, number, number]>();
 
   add(vm: VmDigest): void {
     this.#rows++;
@@ -23,7 +27,15 @@ export class CaptureTotalsSum {
       return;
     }
     this.#vms++;
-    if (vm.poweredOn) this.#poweredOn++;
+    if (vm.poweredOn) {
+      this.#poweredOn++;
+      const c = this.#clusters.get(vm.cluster ?? '');
+      if (c) {
+        c[0]++;
+        c[1] += vm.vcpu;
+        c[2] += vm.memoryMib;
+      } else this.#clusters.set(vm.cluster ?? '', [1, vm.vcpu, vm.memoryMib]);
+    }
     this.#vcpu += vm.vcpu;
     this.#memoryMib += vm.memoryMib;
     const disk = vm.diskThousandths;
@@ -42,6 +54,12 @@ export class CaptureTotalsSum {
       vcpu: String(this.#vcpu),
       memoryMib: String(this.#memoryMib),
       provisionedDiskGib: `${disk / 1000n}.${String(disk % 1000n).padStart(3, '0')}`,
+      clusters: [...this.#clusters].map(([cluster, [vms, vcpu, memoryMib]]) => ({
+        cluster,
+        vms,
+        vcpu,
+        memoryMib,
+      })),
     };
   }
 }

@@ -242,6 +242,7 @@ export function digestVm(vm: CaptureVm) {
     hash: stateHash(facts, state, config),
     isTemplate: vm.isTemplate,
     poweredOn: vm.powerState === 'poweredOn',
+    cluster: vm.cluster,
     vcpu: vm.vcpu,
     memoryMib: vm.memoryMib,
     /** Provisioned disk in thousandths of a GB, the stored precision. */

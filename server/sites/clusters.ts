@@ -162,9 +162,8 @@ export async function getCluster(
     from days t
     cross join lateral (
       select coalesce(sum(vcpu), 0)::int as vcpu, coalesce(sum(ram_mb), 0)::float8 as ram
-      from vm_hourly_stats f
-      where f.source_id = ${sourceId} and f.snapshot_time = t.captured_at and f.cluster = ${name}
-        and f.power_state = 'poweredOn' and not f.is_template
+      from cluster_allocation a
+      where a.source_id = ${sourceId} and a.cluster = ${name} and a.captured_at = t.captured_at
     ) v
     cross join lateral (
       select sum(cpu_cores)::int as cores, sum(memory_mb)::float8 as memory

@@ -44,7 +44,8 @@ create or replace function ingest_apply_capture(
   p_clusters    jsonb,
   p_pools       jsonb,
   p_networks    jsonb,
-  -- {"vms", "poweredOn", "templates", "vcpu", "memoryMib", "provisionedDiskGib"} (templates excluded from sizing)
+  -- {"vms", "poweredOn", "templates", "vcpu", "memoryMib", "provisionedDiskGib"} (templates excluded from sizing),
+  -- and "clusters": [{"cluster", "vms", "vcpu", "memoryMib"}] of the powered-on VMs (cluster '' for none)
   p_totals      jsonb,
   p_left_out    text[]
 ) returns jsonb
@@ -307,6 +308,10 @@ begin
   values (p_source_id, p_at, p_capture_id, p_complete, (p_totals->>'vms')::integer, (p_totals->>'poweredOn')::integer,
     (p_totals->>'templates')::integer, (p_totals->>'vcpu')::bigint, (p_totals->>'memoryMib')::bigint,
     (p_totals->>'provisionedDiskGib')::numeric);
+  insert into cluster_allocation (source_id, captured_at, cluster, powered_on_vms, vcpu, ram_mb)
+  select p_source_id, p_at, c.cluster, c.vms, c.vcpu, c."memoryMib"
+  from jsonb_to_recordset(coalesce(p_totals->'clusters', '[]')) as c(cluster text, vms integer, vcpu bigint,
+    "memoryMib" bigint);
   insert into snapshot_registry (kind, source_id, period_start, period_end, row_count, capture_id, complete)
   values ('capture', p_source_id, p_at, p_at, (p_totals->>'rows')::integer, p_capture_id, p_complete);
 

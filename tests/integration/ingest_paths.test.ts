@@ -87,6 +87,9 @@ async function snapshot(sql: Sql): Promise<Record<string, string[]>> {
     totals: await q(
       `select s.external_id, x.* from source_totals x ${src} order by 1, x.captured_at`,
     ),
+    clusterAllocation: await q(
+      `select s.external_id, x.* from cluster_allocation x ${src} order by 1, x.cluster, x.captured_at`,
+    ),
     registry: await q(
       `select s.external_id, x.kind, x.period_start, x.row_count, x.capture_id, x.complete
                        from snapshot_registry x ${src} order by 1, x.period_start`,
