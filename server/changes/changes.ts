@@ -38,11 +38,6 @@ export const ChangeCursor = z.object({
   c: z.enum(CHANGE_KINDS),
 });
 
-const Size = z.object({
-  vcpu: z.number().int(),
-  memoryMib: z.number().int(),
-  provisionedDiskGib: z.number(),
-});
 const Group = z.record(z.string(), z.union([z.string(), z.number(), z.null()]));
 
 export const ChangeItem = z.object({
@@ -63,9 +58,11 @@ export const ChangeItem = z.object({
 export type ChangeItem = z.infer<typeof ChangeItem>;
 
 export const ChangeSummary = z.object({
-  counts: z.object(Object.fromEntries(CHANGE_KINDS.map((k) => [k, z.number().int()])) as {
-    [K in ChangeKind]: z.ZodNumber;
-  }),
+  counts: z.object(
+    Object.fromEntries(CHANGE_KINDS.map((k) => [k, z.number().int()])) as {
+      [K in ChangeKind]: z.ZodNumber;
+    },
+  ),
   net: z.object({
     vms: z.number().int(),
     vcpu: z.number().int(),
@@ -122,15 +119,19 @@ export async function listChanges(
       order by x.at, x.source_id, x.vm_key, x.kind limit ${n})`);
   }
   if (has('created')) {
-    branches.push(sql`(select coalesce(l.created_at, l.first_seen_at) as at, 'created'::text as kind, l.source_id,
-        l.vm_key, null::jsonb as before, ${sizeOf(sql, 'f')} as after, coalesce(l.created_from, 'firstSeen') as detail
+    branches.push(
+      sql`(select coalesce(l.created_at, l.first_seen_at) as at, 'created'::text as kind, l.source_id,
+        l.vm_key, null::jsonb as before, ${
+        sizeOf(sql, 'f')
+      } as after, coalesce(l.created_from, 'firstSeen') as detail
       from vm_lifecycle_base l
       left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.first_seen_at and f.vm_key = l.vm_key
       where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
         ${src('l.source_id')}
         and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
         and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key, 'created'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
-      order by coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key limit ${n})`);
+      order by coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key limit ${n})`,
+    );
   }
   if (has('deleted')) {
     branches.push(sql`(select l.deleted_at as at, 'deleted'::text as kind, l.source_id, l.vm_key,
@@ -143,14 +144,16 @@ export async function listChanges(
       order by l.deleted_at, l.source_id, l.vm_key limit ${n})`);
   }
   if (has('reappeared')) {
-    branches.push(sql`(select e.at, 'reappeared'::text as kind, e.source_id, e.vm_key, null::jsonb as before,
+    branches.push(
+      sql`(select e.at, 'reappeared'::text as kind, e.source_id, e.vm_key, null::jsonb as before,
         ${sizeOf(sql, 'f')} as after, null::text as detail
       from vm_events e
       left join vm_hourly_stats f on f.source_id = e.source_id and f.snapshot_time = e.at and f.vm_key = e.vm_key
       where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e.source_id')}
         and (e.at, e.source_id, e.vm_key) >= (${c.t}, ${c.s}, ${c.k})
         and (e.at, e.source_id, e.vm_key, 'reappeared'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
-      order by e.at, e.source_id, e.vm_key limit ${n})`);
+      order by e.at, e.source_id, e.vm_key limit ${n})`,
+    );
   }
   const rows: Row[] = branches.length
     ? await sql`select u.*, s.name as source_name, l.name as vm_name
@@ -163,7 +166,12 @@ export async function listChanges(
   return {
     items: page.map(toItem),
     next: rows.length > q.limit
-      ? encodeCursor({ t: page.at(-1)!.at.toISOString(), s: page.at(-1)!.source_id, k: page.at(-1)!.vm_key, c: page.at(-1)!.kind })
+      ? encodeCursor({
+        t: page.at(-1)!.at.toISOString(),
+        s: page.at(-1)!.source_id,
+        k: page.at(-1)!.vm_key,
+        c: page.at(-1)!.kind,
+      })
       : null,
   };
 }
@@ -185,7 +193,9 @@ export async function changesAnswer(sql: Sql, q: ChangeQuery): Promise<ChangesAn
   return { from: q.from.toISOString(), to: q.to.toISOString(), summary, total, ...page };
 }
 
-const num = (v: string | number | null | undefined) => (v === null || v === undefined ? v : Number(v));
+const num = (
+  v: string | number | null | undefined,
+) => (v === null || v === undefined ? v : Number(v));
 
 function group(g: Row['before']): ChangeItem['before'] {
   if (!g) return null;

@@ -17,8 +17,8 @@ import {
   ChangeItem,
   type ChangeKind,
   type ChangeQuery,
-  changesAnswer,
   ChangesAnswer,
+  changesAnswer,
   listChanges,
 } from './changes.ts';
 
@@ -73,7 +73,17 @@ export const CHANGE_CSV_COLUMNS: CsvColumn<ChangeItem>[] = [
   { header: 'vm', value: (r) => r.vmName },
   { header: 'key', value: (r) => r.vmKey },
   { header: 'detail', value: (r) => r.detail },
-  ...['vcpu', 'memoryMib', 'provisionedDiskGib', 'host', 'cluster', 'resourcePool', 'folder', 'name', 'powerState']
+  ...[
+    'vcpu',
+    'memoryMib',
+    'provisionedDiskGib',
+    'host',
+    'cluster',
+    'resourcePool',
+    'folder',
+    'name',
+    'powerState',
+  ]
     .flatMap((key): CsvColumn<ChangeItem>[] => {
       const snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
       return [
@@ -106,7 +116,11 @@ export function changeRoutes(sql: Sql, doc: ApiDoc) {
     summary:
       'Changes between two dates: created, deleted, reappeared, resized, moved, renamed, power; a summary (counts per kind, net growth) and the list in time order, cursor-paged (Accept: text/csv: the whole list)',
     responses: {
-      200: { description: 'Summary and a page of changes', schema: ChangesAnswer, produces: ['text/csv'] },
+      200: {
+        description: 'Summary and a page of changes',
+        schema: ChangesAnswer,
+        produces: ['text/csv'],
+      },
     },
   }, async (c, { query }) => {
     const q = changeQuery(query);

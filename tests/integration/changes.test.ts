@@ -67,7 +67,16 @@ test.before(async () => {
     { key: 'b', host: 'h2', name: 'b-new' },
     { key: 'c', powerState: 'poweredOff' },
     { key: 'e' },
-  ], { events: [{ type: 'deleted', at: at('12:30'), vmKey: 'f', sourceVmId: 'f', vmName: 'vm-f', detail: null }] });
+  ], {
+    events: [{
+      type: 'deleted',
+      at: at('12:30'),
+      vmKey: 'f',
+      sourceVmId: 'f',
+      vmName: 'vm-f',
+      detail: null,
+    }],
+  });
   // 14:00 d is back.
   await cap('14:00', [
     { key: 'a', vcpu: 4, memoryMib: 8192 },
@@ -84,7 +93,14 @@ test.before(async () => {
 test.after(() => t.close());
 
 const EXPECTED = [
-  { at: at('10:30'), kind: 'created', vmKey: 'e', before: null, after: size(2, 4096, 40), detail: 'source' },
+  {
+    at: at('10:30'),
+    kind: 'created',
+    vmKey: 'e',
+    before: null,
+    after: size(2, 4096, 40),
+    detail: 'source',
+  },
   {
     at: at('11:00'),
     kind: 'resized',
@@ -93,7 +109,14 @@ const EXPECTED = [
     after: size(4, 8192, 40),
     detail: null,
   },
-  { at: at('11:00'), kind: 'moved', vmKey: 'b', before: place('h1'), after: place('h2'), detail: null },
+  {
+    at: at('11:00'),
+    kind: 'moved',
+    vmKey: 'b',
+    before: place('h1'),
+    after: place('h2'),
+    detail: null,
+  },
   {
     at: at('11:30'),
     kind: 'resized',
@@ -110,7 +133,14 @@ const EXPECTED = [
     after: size(4, 8192, 40),
     detail: null,
   },
-  { at: at('12:30'), kind: 'deleted', vmKey: 'f', before: size(2, 4096, 40), after: null, detail: 'event' },
+  {
+    at: at('12:30'),
+    kind: 'deleted',
+    vmKey: 'f',
+    before: size(2, 4096, 40),
+    after: null,
+    detail: 'event',
+  },
   {
     at: at('13:00'),
     kind: 'renamed',
@@ -127,15 +157,38 @@ const EXPECTED = [
     after: { powerState: 'poweredOff' },
     detail: null,
   },
-  { at: at('13:00'), kind: 'deleted', vmKey: 'd', before: size(2, 4096, 40), after: null, detail: 'absence' },
-  { at: at('14:00'), kind: 'reappeared', vmKey: 'd', before: null, after: size(2, 4096, 40), detail: null },
+  {
+    at: at('13:00'),
+    kind: 'deleted',
+    vmKey: 'd',
+    before: size(2, 4096, 40),
+    after: null,
+    detail: 'absence',
+  },
+  {
+    at: at('14:00'),
+    kind: 'reappeared',
+    vmKey: 'd',
+    before: null,
+    after: size(2, 4096, 40),
+    detail: null,
+  },
 ];
 
 const strip = (items: Item[]) =>
-  items.map(({ at, kind, vmKey, before, after, detail }) => ({ at, kind, vmKey, before, after, detail }));
+  items.map(({ at, kind, vmKey, before, after, detail }) => ({
+    at,
+    kind,
+    vmKey,
+    before,
+    after,
+    detail,
+  }));
 
 test('the list between 10:30 and 15:00 is the hand-computed one, in time order', async () => {
-  const res = await changes(`from=${at('10:30')}&to=${encodeURIComponent('2026-05-01T15:00:00+00:00')}`);
+  const res = await changes(
+    `from=${at('10:30')}&to=${encodeURIComponent('2026-05-01T15:00:00+00:00')}`,
+  );
   assert.is(res.status, 200);
   const body = await res.json();
   assert.equal(strip(body.items), EXPECTED);
@@ -173,11 +226,17 @@ test('from is inclusive, to exclusive; the first capture counts as creations (fi
       ['created', 'e', 'source'],
     ],
   );
-  assert.equal(body.summary.net, { vms: 6, vcpu: 12, memoryMib: 6 * 4096, provisionedDiskGib: 240 });
+  assert.equal(body.summary.net, {
+    vms: 6,
+    vcpu: 12,
+    memoryMib: 6 * 4096,
+    provisionedDiskGib: 240,
+  });
 });
 
 test('kind and source filters; the summary stays whole', async () => {
-  const body = await (await changes(`from=${at('10:30')}&to=${at('15:00')}&kind=resized,deleted`)).json();
+  const body = await (await changes(`from=${at('10:30')}&to=${at('15:00')}&kind=resized,deleted`))
+    .json();
   assert.equal(
     strip(body.items),
     EXPECTED.filter((e) => e.kind === 'resized' || e.kind === 'deleted'),
@@ -187,7 +246,8 @@ test('kind and source filters; the summary stays whole', async () => {
   const [{ id }] = await t.db.sql`select id from sources where external_id = ${SRC}`;
   const mine = await (await changes(`from=${at('10:30')}&to=${at('15:00')}&source=${id}`)).json();
   assert.is(mine.total, EXPECTED.length);
-  const other = await (await changes(`from=${at('10:30')}&to=${at('15:00')}&source=${id + 1000}`)).json();
+  const other = await (await changes(`from=${at('10:30')}&to=${at('15:00')}&source=${id + 1000}`))
+    .json();
   assert.is(other.total, 0);
   assert.equal(other.items, []);
 });
@@ -197,7 +257,9 @@ test('keyset pages of 3 add up to the whole list', async () => {
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const q: string = `from=${at('10:30')}&to=${at('15:00')}&limit=3${cursor ? `&cursor=${cursor}` : ''}`;
+    const q: string = `from=${at('10:30')}&to=${at('15:00')}&limit=3${
+      cursor ? `&cursor=${cursor}` : ''
+    }`;
     const body = await (await changes(q)).json();
     seen.push(...body.items);
     cursor = body.next;
@@ -208,7 +270,9 @@ test('keyset pages of 3 add up to the whole list', async () => {
 });
 
 test('Accept: text/csv gives the whole list with before/after columns', async () => {
-  const res = await changes(`from=${at('10:30')}&to=${at('15:00')}&limit=2`, { accept: 'text/csv' });
+  const res = await changes(`from=${at('10:30')}&to=${at('15:00')}&limit=2`, {
+    accept: 'text/csv',
+  });
   assert.is(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/csv/);
   const rows = csvObjects(await res.text());
@@ -242,14 +306,19 @@ test('bad from, to or kind → 400 naming the parameter', async () => {
     assert.is(res.status, 400, q);
     const body = (await res.json()).error;
     assert.is(body.code, 'invalid_query', q);
-    assert.ok(body.issues.some((i: { path: string }) => i.path === path), `${q}: ${JSON.stringify(body)}`);
+    assert.ok(
+      body.issues.some((i: { path: string }) => i.path === path),
+      `${q}: ${JSON.stringify(body)}`,
+    );
     if (path === 'from' && q.startsWith('from=yesterday')) assert.match(body.message, /ISO 8601/);
   }
 });
 
 test('rebuilding from the facts (the migration backfill) gives the rows ingest wrote', async () => {
   const read = async () =>
-    (await t.db.sql`select * from vm_changes order by source_id, vm_key, at, kind`).map((r) => JSON.stringify(r));
+    (await t.db.sql`select * from vm_changes order by source_id, vm_key, at, kind`).map((r) =>
+      JSON.stringify(r)
+    );
   const written = await read();
   assert.is(written.filter((r) => !r.includes('"deleted"')).length, 6);
   await t.db.sql`select vm_changes_rebuild(id, '-infinity', 'infinity') from sources`;
