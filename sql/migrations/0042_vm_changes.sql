@@ -64,32 +64,45 @@ declare
   v_rows integer;
 begin
   delete from vm_changes where source_id = p_source_id and at between p_from and p_to and kind <> 'deleted';
-  with f as (
-    select f.vm_key, f.snapshot_time, f.capture_id,
-      vm_change_state(f.name, f.power_state, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.host, f.cluster,
-        f.resource_pool, f.folder) as st
+  -- The window compares plain columns; documents are built only for the few rows that differ.
+  with w as (
+    select f.vm_key, f.snapshot_time, f.capture_id, f.name, f.power_state, f.vcpu, f.ram_mb, f.provisioned_disk_gb,
+      f.host, f.cluster, f.resource_pool, f.folder,
+      row_number() over v as n,
+      lag(f.name) over v as p_name, lag(f.power_state) over v as p_power, lag(f.vcpu) over v as p_vcpu,
+      lag(f.ram_mb) over v as p_ram, lag(f.provisioned_disk_gb) over v as p_disk, lag(f.host) over v as p_host,
+      lag(f.cluster) over v as p_cluster, lag(f.resource_pool) over v as p_pool, lag(f.folder) over v as p_folder
     from vm_hourly_stats f
     where f.source_id = p_source_id and f.snapshot_time between p_from and p_to
-  ), w as (
-    select f.*, lag(f.st) over (partition by f.vm_key order by f.snapshot_time) as prev
-    from f
+    window v as (partition by f.vm_key order by f.snapshot_time)
+  ), x as (
+    select w.vm_key, w.snapshot_time, w.capture_id,
+      case when w.n = 1 then seed.st
+           else vm_change_state(w.p_name, w.p_power, w.p_vcpu, w.p_ram, w.p_disk, w.p_host, w.p_cluster, w.p_pool,
+             w.p_folder) end as b,
+      vm_change_state(w.name, w.power_state, w.vcpu, w.ram_mb, w.provisioned_disk_gb, w.host, w.cluster,
+        w.resource_pool, w.folder) as a
+    from w
+    left join lateral (
+      select vm_change_state(p.name, p.power_state, p.vcpu, p.ram_mb, p.provisioned_disk_gb, p.host, p.cluster,
+        p.resource_pool, p.folder) as st
+      from vm_lifecycle_base l
+      join captures c on c.source_id = p_source_id and c.captured_at >= l.first_seen_at and c.captured_at < p_from
+      join vm_hourly_stats p on p.source_id = p_source_id and p.snapshot_time = c.captured_at and p.vm_key = w.vm_key
+      where l.source_id = p_source_id and l.vm_key = w.vm_key
+      order by c.captured_at desc limit 1
+    ) seed on w.n = 1 and p_from > '-infinity'
+    where w.n = 1 or (w.p_name, w.p_power, w.p_vcpu, w.p_ram, w.p_disk, w.p_host, w.p_cluster, w.p_pool, w.p_folder)
+      is distinct from (w.name, w.power_state, w.vcpu, w.ram_mb, w.provisioned_disk_gb, w.host, w.cluster,
+        w.resource_pool, w.folder)
   )
   insert into vm_changes (source_id, vm_key, at, kind, capture_id, before, after)
-  select p_source_id, w.vm_key, w.snapshot_time, d.kind, w.capture_id, d.before, d.after
-  from w
-  left join lateral (
-    select vm_change_state(p.name, p.power_state, p.vcpu, p.ram_mb, p.provisioned_disk_gb, p.host, p.cluster,
-      p.resource_pool, p.folder) as st
-    from vm_lifecycle_base l
-    join captures c on c.source_id = p_source_id and c.captured_at >= l.first_seen_at and c.captured_at < p_from
-    join vm_hourly_stats p on p.source_id = p_source_id and p.snapshot_time = c.captured_at and p.vm_key = w.vm_key
-    where w.prev is null and l.source_id = p_source_id and l.vm_key = w.vm_key
-    order by c.captured_at desc limit 1
-  ) seed on true
-  cross join lateral vm_change_diff(coalesce(w.prev, seed.st), w.st) d
-  where coalesce(w.prev, seed.st) is not null
-    and not exists (select 1 from vm_events e where e.type = 'reappeared' and e.at = w.snapshot_time
-      and e.source_id = p_source_id and e.vm_key = w.vm_key);
+  select p_source_id, x.vm_key, x.snapshot_time, d.kind, x.capture_id, d.before, d.after
+  from x
+  cross join lateral vm_change_diff(x.b, x.a) d
+  where x.b is not null
+    and not exists (select 1 from vm_events e where e.type = 'reappeared' and e.at = x.snapshot_time
+      and e.source_id = p_source_id and e.vm_key = x.vm_key);
   get diagnostics v_rows = row_count;
   return v_rows;
 end;
