@@ -3,9 +3,10 @@ drop function if exists ingest_apply_capture(integer, uuid, timestamptz, boolean
 
 -- Applies one capture to the canonical tables, inside the caller's ingest transaction:
 -- facts, lifecycle, events, live inventory, reconcile (deletions and reappearances),
--- hosts and datastores, source totals, the snapshot registry, and the change-only history
--- of VM configuration and site objects (migration 0008). Set-based statements, but for the
--- history rows a late capture splits (a loop over those only).
+-- hosts and datastores, source totals, the snapshot registry, the change-only history
+-- of VM configuration and site objects (migration 0008) and the VM changes (migration
+-- 0042). Set-based statements, but for the history rows a late capture splits (a loop
+-- over those only).
 --
 -- Two ways in (server/ingest/store_capture.ts):
 --  * p_left_out is null: the temp table capture_stage holds every VM of the capture; the
