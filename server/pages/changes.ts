@@ -6,8 +6,8 @@ import { CHANGE_PRESETS, type ChangePreset, presetRange } from '../changes/prese
 import { changesCsv, parseChangeParams } from '../changes/routes.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { changesPage } from '../../web/pages/changes.ts';
-import type { PageEnv } from './guard.ts';
-import { viewerOf } from './guard.ts';
+import { AppError } from '../errors.ts';
+import { notFound, type PageEnv, viewerOf } from './guard.ts';
 
 const PAGE_SIZE = 100;
 
@@ -29,7 +29,18 @@ export function changeRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
 
   app.get('/changes', auth, async (c) => {
     const state = pageState(c.req.query());
-    const q = parseChangeParams({ ...state.params, limit: String(PAGE_SIZE) });
+    let q;
+    try {
+      q = parseChangeParams({ ...state.params, limit: String(PAGE_SIZE) });
+    } catch (err) {
+      // A hand-edited range (to before from, not a date) is shown as a page, not JSON.
+      if (!(err instanceof AppError)) throw err;
+      return notFound(c, {
+        title: 'Not a range',
+        message: err.message,
+        back: { href: '/changes', label: 'Back to the last 7 days' },
+      }, err.status);
+    }
     const [answer, sources] = await Promise.all([changesAnswer(sql, q), listSourcesDetailed(sql)]);
     return c.html(changesPage(viewerOf(c), {
       preset: state.preset,

@@ -137,6 +137,13 @@ test('presets: last 7 days by default, yesterday, last month, custom; summary be
   await Promise.all([page.waitForURL(/preset=custom/), page.click('button:has-text("Show")')]);
   assert.equal(await counts(page), y);
   await page.close();
+  // A hand-made range with its end first is a page saying so (a 400: the browser logs it, so
+  // this page is not watched for console errors).
+  const bad = await context.newPage();
+  const res = await bad.goto(`${base}/changes?preset=custom&from=2026-05-02&to=2026-05-01`);
+  assert.is(res?.status(), 400);
+  assert.match((await bad.textContent('main'))!, /must be before to/);
+  await bad.close();
 });
 
 test('kind filter from a count card; CSV export of the same range', async () => {
