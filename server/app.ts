@@ -22,6 +22,7 @@ import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
 import { rejectNulInUrl } from './http/nul.ts';
 import { agentRoutes } from './agents/routes.ts';
+import { changeRoutes } from './changes/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
@@ -141,6 +142,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   const usageRetention = options.usageRetention ?? options.jobs?.usageRetention ??
     USAGE_RETENTION;
   api.route('/', inventoryRoutes(sql, doc, { usageRetention }));
+  api.route('/', changeRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
   api.route('/', siteRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));

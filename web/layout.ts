@@ -8,6 +8,7 @@ export type Viewer = { name: string; role: string; csrf: string };
 const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/', label: 'Dashboard' },
   { href: '/vms', label: 'VMs' },
+  { href: '/changes', label: 'Changes' },
   { href: '/hosts', label: 'Hosts' },
   { href: '/clusters', label: 'Clusters' },
   { href: '/datastores', label: 'Datastores' },

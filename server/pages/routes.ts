@@ -17,6 +17,7 @@ import { log } from '../log.ts';
 import { loginPage } from '../../web/pages/login.ts';
 import { adminRoutes } from './admin.ts';
 import { benchmarkRoutes } from './benchmarks.ts';
+import { changeRoutes } from './changes.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { limitPageBody, type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
@@ -116,6 +117,7 @@ export function pageRoutes(sql: Sql, options: {
 
   app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
   app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION));
+  app.route('/', changeRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', siteRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));

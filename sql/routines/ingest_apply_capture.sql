@@ -3,9 +3,10 @@ drop function if exists ingest_apply_capture(integer, uuid, timestamptz, boolean
 
 -- Applies one capture to the canonical tables, inside the caller's ingest transaction:
 -- facts, lifecycle, events, live inventory, reconcile (deletions and reappearances),
--- hosts and datastores, source totals, the snapshot registry, and the change-only history
--- of VM configuration and site objects (migration 0008). Set-based statements, but for the
--- history rows a late capture splits (a loop over those only).
+-- hosts and datastores, source totals, the snapshot registry, the change-only history
+-- of VM configuration and site objects (migration 0008) and the VM changes (migration
+-- 0042). Set-based statements, but for the history rows a late capture splits (a loop
+-- over those only).
 --
 -- Two ways in (server/ingest/store_capture.ts):
 --  * p_left_out is null: the temp table capture_stage holds every VM of the capture; the
@@ -100,6 +101,17 @@ begin
       where l.source_id = p_source_id and l.vm_key = k.key and l.in_newest_capture;
     end if;
   end if;
+  --    A deletion this capture ends (the VM is back) leaves vm_lifecycle_base below; the
+  --    changes table keeps it, with the VM's last known size (migration 0042).
+  insert into vm_changes (source_id, vm_key, at, kind, capture_id, before, detail)
+  select p_source_id, l.vm_key, l.deleted_at, 'deleted', l.deletion_capture_id,
+    jsonb_build_object('vcpu', f.vcpu, 'memoryMib', f.ram_mb, 'provisionedDiskGib', f.provisioned_disk_gb),
+    l.deleted_from
+  from capture_stage s
+  join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
+  left join vm_hourly_stats f on f.source_id = p_source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key
+  where l.deleted_at is not null and p_at > l.deleted_at
+  on conflict do nothing;
   --    Every staged VM: a VM deleted before this capture's time and seen again is back,
   --    recorded as a reappearance. Known VMs are one joined UPDATE and new ones one INSERT
   --    (an INSERT .. ON CONFLICT per row took ~1.7× as long); the source's row lock, taken
@@ -179,6 +191,24 @@ begin
         and not exists (select 1 from vm_inventory i where i.source_id = p_source_id and i.vm_key = s.key)
       on conflict do nothing;
     end if;
+  end if;
+
+  -- 6a. Changes (migration 0042) of a capture newer than the source's newest: each staged VM
+  --     against its live inventory row, which holds its previous observation (an incomplete
+  --     capture that left the VM out changed nothing). A VM back from deletion is listed as
+  --     reappeared, not changed. Late captures: step 12.
+  if not v_late then
+    insert into vm_changes (source_id, vm_key, at, kind, capture_id, before, after)
+    select p_source_id, s.key, p_at, d.kind, p_capture_id, d.before, d.after
+    from capture_stage s
+    join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
+    join vm_inventory cur on cur.source_id = p_source_id and cur.vm_key = s.key
+    cross join lateral vm_change_diff(
+      vm_change_state(cur.name, cur.power_state, cur.vcpu, cur.ram_mb, cur.provisioned_disk_gb, cur.host, cur.cluster,
+        cur.resource_pool, cur.folder),
+      vm_change_state(s.name, s.power_state, s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.host, s.cluster,
+        s.resource_pool, s.folder)) d
+    where l.deleted_at is null and cur.state_at < p_at and l.last_reappeared_at is distinct from p_at;
   end if;
 
   -- 6. Live inventory: only VMs that are live, only from their newest observation, and
@@ -414,6 +444,60 @@ begin
         values (p_source_id, r.kind, r.key, p_at, least(v_after, v_next), p_capture_id, r.doc);
       end if;
     end loop;
+  end if;
+
+  -- 12. Changes around a late capture at T, from the facts: each of its VMs' observation at T
+  --     against the VM's previous one, and the VM's next observation (whose changes were
+  --     counted against the one before T) against T. Previous and next are found through
+  --     the source's capture times within the VM's first and last sighting.
+  if v_late then
+    delete from vm_changes c
+    using capture_stage s
+    join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
+    cross join lateral (
+      select n.captured_at from captures n
+      join vm_hourly_stats f on f.source_id = p_source_id and f.snapshot_time = n.captured_at and f.vm_key = s.key
+      where n.source_id = p_source_id and n.captured_at > p_at
+        and n.captured_at <= case when l.in_newest_capture then v_newest else l.last_seen_at end
+      order by n.captured_at limit 1
+    ) nx
+    where c.source_id = p_source_id and c.vm_key = s.key and c.at = nx.captured_at and c.kind <> 'deleted';
+    insert into vm_changes (source_id, vm_key, at, kind, capture_id, before, after)
+    select p_source_id, x.key, x.at, d.kind, x.capture_id, d.before, d.after
+    from (
+      select s.key, p_at as at, p_capture_id as capture_id, pv.st as b,
+        vm_change_state(s.name, s.power_state, s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.host, s.cluster,
+          s.resource_pool, s.folder) as a
+      from capture_stage s
+      join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
+      cross join lateral (
+        select vm_change_state(f.name, f.power_state, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.host, f.cluster,
+          f.resource_pool, f.folder) as st
+        from captures n
+        join vm_hourly_stats f on f.source_id = p_source_id and f.snapshot_time = n.captured_at and f.vm_key = s.key
+        where n.source_id = p_source_id and n.captured_at < p_at and n.captured_at >= l.first_seen_at
+        order by n.captured_at desc limit 1
+      ) pv
+      union all
+      select s.key, nx.snapshot_time, nx.capture_id,
+        vm_change_state(s.name, s.power_state, s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.host, s.cluster,
+          s.resource_pool, s.folder),
+        nx.st
+      from capture_stage s
+      join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
+      cross join lateral (
+        select f.snapshot_time, f.capture_id, vm_change_state(f.name, f.power_state, f.vcpu, f.ram_mb,
+          f.provisioned_disk_gb, f.host, f.cluster, f.resource_pool, f.folder) as st
+        from captures n
+        join vm_hourly_stats f on f.source_id = p_source_id and f.snapshot_time = n.captured_at and f.vm_key = s.key
+        where n.source_id = p_source_id and n.captured_at > p_at
+          and n.captured_at <= case when l.in_newest_capture then v_newest else l.last_seen_at end
+        order by n.captured_at limit 1
+      ) nx
+    ) x
+    cross join lateral vm_change_diff(x.b, x.a) d
+    where not exists (select 1 from vm_events e where e.type = 'reappeared' and e.at = x.at
+      and e.source_id = p_source_id and e.vm_key = x.key);
   end if;
 
   return jsonb_build_object('late', v_late, 'deleted', v_deleted, 'reappeared', v_reappeared);

@@ -1,0 +1,280 @@
+/**
+ * Changes between two dates: what was created, deleted, reappeared, resized, moved, renamed
+ * or powered on/off in [from, to), one list in (time, source, VM, kind) order with keyset
+ * paging, and a summary (counts per kind, net growth). Data access only.
+ *
+ * Where each kind comes from (migration 0042):
+ *  - resized, moved, renamed, power: `vm_changes`, written by ingest (each VM's observation
+ *    against its previous one; a late capture recomputes around itself from the facts);
+ *  - created: `vm_lifecycle_base` at the creation time the source or its events gave, else
+ *    the first sighting (`createdFrom` says which), sized by the VM's first fact;
+ *  - deleted: `vm_lifecycle_base.deleted_at` (event or absence), sized by the VM's facts at
+ *    its last sighting, plus deletions a reappearance ended (`vm_changes`, kind deleted);
+ *  - reappeared: `vm_events`, sized by the VM's facts at that capture.
+ *
+ * Net growth = created + reappeared − deleted (VMs and their sizes) + every resize's
+ * after − before. Templates count like VMs.
+ */
+import { z } from 'zod';
+import { iso, type Sql } from '../db/connect.ts';
+import { decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
+
+export const CHANGE_KINDS = [
+  'created',
+  'deleted',
+  'reappeared',
+  'resized',
+  'moved',
+  'renamed',
+  'power',
+] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/** Where the next page starts: the last row's time, source, VM key and kind. */
+export const ChangeCursor = z.object({
+  t: z.iso.datetime(),
+  s: IntKey,
+  k: z.string().max(2000).refine((s) => !s.includes('\0')),
+  c: z.enum(CHANGE_KINDS),
+});
+
+const Group = z.record(z.string(), z.union([z.string(), z.number(), z.null()]));
+
+export const ChangeItem = z.object({
+  at: z.iso.datetime({ offset: true }),
+  kind: z.enum(CHANGE_KINDS),
+  sourceId: z.number().int(),
+  sourceName: z.string(),
+  vmKey: z.string(),
+  vmName: z.string(),
+  before: Group.nullable().describe(
+    'the changed group before (resized: vcpu, memoryMib, provisionedDiskGib; moved: host, cluster, resourcePool, folder; renamed: name; power: powerState); deleted: last known size',
+  ),
+  after: Group.nullable().describe('the group after; created and reappeared: the size seen then'),
+  detail: z.string().nullable().describe(
+    'created: source | event | firstSeen (the time is the first sighting); deleted: event | absence',
+  ),
+});
+export type ChangeItem = z.infer<typeof ChangeItem>;
+
+export const ChangeSummary = z.object({
+  counts: z.object(
+    Object.fromEntries(CHANGE_KINDS.map((k) => [k, z.number().int()])) as {
+      [K in ChangeKind]: z.ZodNumber;
+    },
+  ),
+  net: z.object({
+    vms: z.number().int(),
+    vcpu: z.number().int(),
+    memoryMib: z.number().int(),
+    provisionedDiskGib: z.number(),
+  }).describe('net growth: created + reappeared − deleted, and every resize'),
+});
+export type ChangeSummary = z.infer<typeof ChangeSummary>;
+
+export type ChangeQuery = {
+  from: Date;
+  to: Date;
+  sourceId?: number;
+  kinds: readonly ChangeKind[];
+  limit: number;
+  cursor?: string;
+};
+
+type Row = {
+  at: Date;
+  kind: ChangeKind;
+  source_id: number;
+  source_name: string;
+  vm_key: string;
+  vm_name: string | null;
+  before: Record<string, string | number | null> | null;
+  after: Record<string, string | number | null> | null;
+  detail: string | null;
+};
+
+const sizeOf = (sql: Sql, f: string) =>
+  sql`case when ${sql(f)}.vm_key is null then null else jsonb_build_object('vcpu', ${sql(f)}.vcpu,
+    'memoryMib', ${sql(f)}.ram_mb, 'provisionedDiskGib', ${sql(f)}.provisioned_disk_gb) end`;
+
+/** One page of the changes in [from, to), in (time, source, VM, kind) order. */
+export async function listChanges(
+  sql: Sql,
+  q: ChangeQuery,
+): Promise<{ items: ChangeItem[]; next: string | null }> {
+  const after = q.cursor ? decodeCursor(ChangeCursor, q.cursor) : null;
+  const c = after
+    ? { t: new Date(after.t), s: after.s, k: after.k, c: after.c }
+    : { t: q.from, s: 0, k: '', c: '' };
+  const n = q.limit + 1;
+  const src = (col: string) => q.sourceId ? sql`and ${sql(col)} = ${q.sourceId}` : sql``;
+  const has = (k: ChangeKind) => q.kinds.includes(k);
+  const stored = q.kinds.filter((k) => k !== 'created' && k !== 'reappeared');
+  const branches = [];
+  if (stored.length) {
+    branches.push(sql`(select x.at, x.kind, x.source_id, x.vm_key, x.before, x.after, x.detail
+      from vm_changes x
+      where x.at >= ${q.from} and x.at < ${q.to} ${src('x.source_id')} and x.kind = any(${stored})
+        and (x.at, x.source_id, x.vm_key, x.kind) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
+      order by x.at, x.source_id, x.vm_key, x.kind limit ${n})`);
+  }
+  if (has('created')) {
+    branches.push(
+      sql`(select coalesce(l.created_at, l.first_seen_at) as at, 'created'::text as kind, l.source_id,
+        l.vm_key, null::jsonb as before, ${
+        sizeOf(sql, 'f')
+      } as after, coalesce(l.created_from, 'firstSeen') as detail
+      from vm_lifecycle_base l
+      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.first_seen_at and f.vm_key = l.vm_key
+      where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
+        ${src('l.source_id')}
+        and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
+        and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key, 'created'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
+      order by coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key limit ${n})`,
+    );
+  }
+  if (has('deleted')) {
+    branches.push(sql`(select l.deleted_at as at, 'deleted'::text as kind, l.source_id, l.vm_key,
+        ${sizeOf(sql, 'f')} as before, null::jsonb as after, l.deleted_from as detail
+      from vm_lifecycle_base l
+      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key
+      where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
+        and (l.deleted_at, l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
+        and (l.deleted_at, l.source_id, l.vm_key, 'deleted'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
+      order by l.deleted_at, l.source_id, l.vm_key limit ${n})`);
+  }
+  if (has('reappeared')) {
+    branches.push(
+      sql`(select e.at, 'reappeared'::text as kind, e.source_id, e.vm_key, null::jsonb as before,
+        ${sizeOf(sql, 'f')} as after, null::text as detail
+      from vm_events e
+      left join vm_hourly_stats f on f.source_id = e.source_id and f.snapshot_time = e.at and f.vm_key = e.vm_key
+      where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e.source_id')}
+        and (e.at, e.source_id, e.vm_key) >= (${c.t}, ${c.s}, ${c.k})
+        and (e.at, e.source_id, e.vm_key, 'reappeared'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
+      order by e.at, e.source_id, e.vm_key limit ${n})`,
+    );
+  }
+  const rows: Row[] = branches.length
+    ? await sql`select u.*, s.name as source_name, l.name as vm_name
+        from (${branches.reduce((a, b) => sql`${a} union all ${b}`)}) u
+        join sources s on s.id = u.source_id
+        left join vm_lifecycle_base l on l.source_id = u.source_id and l.vm_key = u.vm_key
+        order by u.at, u.source_id, u.vm_key, u.kind limit ${n}` as unknown as Row[]
+    : [];
+  const page = rows.slice(0, q.limit);
+  return {
+    items: page.map(toItem),
+    next: rows.length > q.limit
+      ? encodeCursor({
+        t: page.at(-1)!.at.toISOString(),
+        s: page.at(-1)!.source_id,
+        k: page.at(-1)!.vm_key,
+        c: page.at(-1)!.kind,
+      })
+      : null,
+  };
+}
+
+export const ChangesAnswer = z.object({
+  from: z.iso.datetime({ offset: true }),
+  to: z.iso.datetime({ offset: true }),
+  summary: ChangeSummary,
+  items: z.array(ChangeItem),
+  total: z.number().int().describe('changes of the listed kinds in the range'),
+  next: z.string().nullable(),
+});
+export type ChangesAnswer = z.infer<typeof ChangesAnswer>;
+
+/** The summary first, then a page of the list: what the API answers and the page shows. */
+export async function changesAnswer(sql: Sql, q: ChangeQuery): Promise<ChangesAnswer> {
+  const [summary, page] = await Promise.all([changeSummary(sql, q), listChanges(sql, q)]);
+  const total = q.kinds.reduce((sum, k) => sum + summary.counts[k], 0);
+  return { from: q.from.toISOString(), to: q.to.toISOString(), summary, total, ...page };
+}
+
+const num = (
+  v: string | number | null | undefined,
+) => (v === null || v === undefined ? v : Number(v));
+
+function group(g: Row['before']): ChangeItem['before'] {
+  if (!g) return null;
+  const out: Record<string, string | number | null> = {};
+  for (const [key, v] of Object.entries(g)) {
+    out[key] = key === 'vcpu' || key === 'memoryMib' || key === 'provisionedDiskGib' ? num(v)! : v;
+  }
+  return out;
+}
+
+function toItem(r: Row): ChangeItem {
+  return {
+    at: iso(r.at)!,
+    kind: r.kind,
+    sourceId: r.source_id,
+    sourceName: r.source_name,
+    vmKey: r.vm_key,
+    vmName: r.vm_name ?? r.vm_key,
+    before: group(r.before),
+    after: group(r.after),
+    detail: r.detail,
+  };
+}
+
+/** Counts per kind in [from, to) (whatever kinds the list shows) and net growth. */
+export async function changeSummary(
+  sql: Sql,
+  q: Pick<ChangeQuery, 'from' | 'to' | 'sourceId'>,
+): Promise<ChangeSummary> {
+  const src = (col: string) => q.sourceId ? sql`and ${sql(col)} = ${q.sourceId}` : sql``;
+  const [r] = await sql`
+    with stored as (
+      select x.kind, count(*) as n,
+        sum(case when x.kind = 'resized' then (x.after->>'vcpu')::bigint - (x.before->>'vcpu')::bigint
+                 when x.kind = 'deleted' then -(x.before->>'vcpu')::bigint end) as vcpu,
+        sum(case when x.kind = 'resized' then (x.after->>'memoryMib')::bigint - (x.before->>'memoryMib')::bigint
+                 when x.kind = 'deleted' then -(x.before->>'memoryMib')::bigint end) as ram,
+        sum(case when x.kind = 'resized' then (x.after->>'provisionedDiskGib')::numeric - (x.before->>'provisionedDiskGib')::numeric
+                 when x.kind = 'deleted' then -(x.before->>'provisionedDiskGib')::numeric end) as disk
+      from vm_changes x
+      where x.at >= ${q.from} and x.at < ${q.to} ${src('x.source_id')}
+      group by x.kind
+    ), created as (
+      select count(*) as n, sum(f.vcpu) as vcpu, sum(f.ram_mb) as ram, sum(f.provisioned_disk_gb) as disk
+      from vm_lifecycle_base l
+      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.first_seen_at and f.vm_key = l.vm_key
+      where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
+        ${src('l.source_id')}
+    ), deleted as (
+      select count(*) as n, -sum(f.vcpu) as vcpu, -sum(f.ram_mb) as ram, -sum(f.provisioned_disk_gb) as disk
+      from vm_lifecycle_base l
+      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key
+      where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
+    ), reappeared as (
+      select count(*) as n, sum(f.vcpu) as vcpu, sum(f.ram_mb) as ram, sum(f.provisioned_disk_gb) as disk
+      from vm_events e
+      left join vm_hourly_stats f on f.source_id = e.source_id and f.snapshot_time = e.at and f.vm_key = e.vm_key
+      where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e.source_id')}
+    ), kinds as (
+      select kind, n, vcpu, ram, disk from stored
+      union all select 'created', n, vcpu, ram, disk from created
+      union all select 'deleted', n, vcpu, ram, disk from deleted
+      union all select 'reappeared', n, vcpu, ram, disk from reappeared
+    )
+    select coalesce(jsonb_object_agg(kind, n) filter (where n > 0), '{}') as counts,
+      coalesce(sum(n) filter (where kind in ('created', 'reappeared')), 0)
+        - coalesce(sum(n) filter (where kind = 'deleted'), 0) as vms,
+      coalesce(sum(vcpu), 0) as vcpu, coalesce(sum(ram), 0) as ram, coalesce(sum(disk), 0)::text as disk
+    from (select kind, sum(n) as n, sum(vcpu) as vcpu, sum(ram) as ram, sum(disk) as disk from kinds group by kind) k`;
+  const counts = Object.fromEntries(
+    CHANGE_KINDS.map((k) => [k, Number(r.counts[k] ?? 0)]),
+  ) as ChangeSummary['counts'];
+  return {
+    counts,
+    net: {
+      vms: Number(r.vms),
+      vcpu: Number(r.vcpu),
+      memoryMib: Number(r.ram),
+      provisionedDiskGib: Number(r.disk),
+    },
+  };
+}
