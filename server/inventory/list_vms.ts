@@ -255,13 +255,24 @@ const ROW_COLUMNS =
 
 /**
  * The capture each source is read from as of `at`: its newest complete capture by then (an
- * incomplete one may leave VMs out), or its newest if it has no complete one.
+ * incomplete one may leave VMs out), or its newest if it has no complete one. One probe of
+ * an index per source, whatever the length of the history (a DISTINCT ON over every capture
+ * before `at` grew with it).
  */
 function capturesAsOf(sql: Sql, at: Date) {
   return sql`
-    select distinct on (c.source_id) c.source_id, c.captured_at, c.capture_id, c.complete
-    from captures c where c.captured_at <= ${at}
-    order by c.source_id, c.complete desc, c.captured_at desc`;
+    select s.id as source_id, c.captured_at, c.capture_id, c.complete
+    from sources s
+    cross join lateral (
+      (select c.captured_at, c.capture_id, c.complete from captures c
+       where c.source_id = s.id and c.complete and c.captured_at <= ${at}
+       order by c.captured_at desc limit 1)
+      union all
+      (select c.captured_at, c.capture_id, c.complete from captures c
+       where c.source_id = s.id and c.captured_at <= ${at}
+       order by c.captured_at desc limit 1)
+      limit 1
+    ) c`;
 }
 
 /**
@@ -277,7 +288,9 @@ function vmRows(sql: Sql, query: VmListQuery) {
         '{}'::text[] as tags, l.created_at, l.first_seen_at, f.snapshot_time as state_at
       from (${capturesAsOf(sql, query.at)}) c
       join vm_hourly_stats f on f.source_id = c.source_id and f.snapshot_time = c.captured_at
-      join vm_lifecycle_base l on l.source_id = f.source_id and l.vm_key = f.vm_key
+      -- Every VM of a capture has its lifecycle row (the ingest writes both); joined left
+      -- on its key, it is left out of the queries that need none of its columns (the count).
+      left join vm_lifecycle_base l on l.source_id = f.source_id and l.vm_key = f.vm_key
     )`;
   }
   const state = query.state ?? 'live';
