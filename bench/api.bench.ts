@@ -1,7 +1,7 @@
 /**
  * `GET /api/v1/vms` under load: 100,000 VMs in the inventory, 50 concurrent clients on
  * loopback (autocannon) sending search + filter + page requests to the real server
- * process. Goal: p99 under 100 ms.
+ * process. Goal: p99 under 100 ms, for the repeated URLs and for queries no client asked before.
  */
 import autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -160,8 +160,10 @@ export default async function benchApi(): Promise<BenchReport> {
       title: `GET /api/v1/vms (search + filter + page) with ${
         VMS.toLocaleString('en-US')
       } VMs, ${CONNECTIONS} concurrent clients`,
-      goal: 'p99 < 100 ms',
-      met: p99 < 100 && result.non2xx === 0 && result.errors === 0 && cold.non2xx === 0 &&
+      goal:
+        'p99 < 100 ms, repeated URLs and queries no client asked before (distinctQueriesP99Ms) alike',
+      met: p99 < 100 && cold.latency.p99 < 100 && result.non2xx === 0 && result.errors === 0 &&
+        cold.non2xx === 0 &&
         cold.errors === 0,
       metrics: {
         p50Ms: result.latency.p50,

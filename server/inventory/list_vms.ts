@@ -255,29 +255,58 @@ const ROW_COLUMNS =
 
 /**
  * The capture each source is read from as of `at`: its newest complete capture by then (an
- * incomplete one may leave VMs out), or its newest if it has no complete one.
+ * incomplete one may leave VMs out), or its newest if it has no complete one. One probe of
+ * an index per source, whatever the length of the history (a DISTINCT ON over every capture
+ * before `at` grew with it).
  */
 function capturesAsOf(sql: Sql, at: Date) {
   return sql`
-    select distinct on (c.source_id) c.source_id, c.captured_at, c.capture_id, c.complete
-    from captures c where c.captured_at <= ${at}
-    order by c.source_id, c.complete desc, c.captured_at desc`;
+    select s.id as source_id, c.captured_at, c.capture_id, c.complete
+    from sources s
+    cross join lateral (
+      (select c.captured_at, c.capture_id, c.complete from captures c
+       where c.source_id = s.id and c.complete and c.captured_at <= ${at}
+       order by c.captured_at desc limit 1)
+      union all
+      (select c.captured_at, c.capture_id, c.complete from captures c
+       where c.source_id = s.id and c.captured_at <= ${at}
+       order by c.captured_at desc limit 1)
+      limit 1
+    ) c`;
+}
+
+/** A fact row `f` as a list row (with the lifecycle `l` joined when `lifecycle`). */
+function factColumns(sql: Sql, lifecycle: boolean) {
+  return sql`f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
+    f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
+    f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
+    '{}'::text[] as tags, ${
+    lifecycle
+      ? sql`l.created_at, l.first_seen_at`
+      : sql`null::timestamptz as created_at, null::timestamptz as first_seen_at`
+  }, f.snapshot_time as state_at`;
 }
 
 /**
  * The rows listed, as `i`: the live inventory, the deleted one, both, or (with `at`) the facts
- * of each source's capture then, with the VM's creation and first sighting.
+ * of each source's capture then. Their VMs' creation and first sighting are joined only when
+ * the list is sorted by them: otherwise the page's few rows get them (readPage), not the
+ * 10,000 rows of a capture (that join was half the time of an `at` page).
  */
 function vmRows(sql: Sql, query: VmListQuery) {
   if (query.at) {
+    const lifecycle = query.sort === 'created' || query.sort === 'firstSeen';
     return sql`(
-      select f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
-        f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
-        f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
-        '{}'::text[] as tags, l.created_at, l.first_seen_at, f.snapshot_time as state_at
+      select ${factColumns(sql, lifecycle)}
       from (${capturesAsOf(sql, query.at)}) c
       join vm_hourly_stats f on f.source_id = c.source_id and f.snapshot_time = c.captured_at
-      join vm_lifecycle_base l on l.source_id = f.source_id and l.vm_key = f.vm_key
+      ${
+      lifecycle
+        // Every VM of a capture has its lifecycle row (the ingest writes both); joined left
+        // on its key, it is left out of the queries that need none of its columns (the count).
+        ? sql`left join vm_lifecycle_base l on l.source_id = f.source_id and l.vm_key = f.vm_key`
+        : sql``
+    }
     )`;
   }
   const state = query.state ?? 'live';
@@ -406,6 +435,12 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
   );
 }
 
+/**
+ * Up to this many matching rows, a page is chosen by finding the matches and sorting them
+ * (a top-N sort of 10,000 rows takes a few ms), not by walking the sort index.
+ */
+const FENCE_ROWS = 10_000;
+
 async function readPage(
   sql: Sql,
   query: VmListQuery,
@@ -416,12 +451,6 @@ async function readPage(
   const expr = sql.unsafe(SORT_SQL[sort]);
   const cursor = query.cursor ? decodeVmCursor(query.cursor, sort) : null;
   const { q, at } = query;
-  // An IP or UUID matches a handful of rows, and a name fragment of four or more characters
-  // a few thousand at most: the fence (offset 0) makes PostgreSQL find them by their index
-  // first and sort those, instead of walking a sort index hoping to meet them (3 ms against
-  // 15 ms for "web-01" sorted by RAM). Shorter fragments match a large share of the
-  // inventory; there walking the sort index meets a page of matches soon.
-  const exact = !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
   const rows = vmRows(sql, query);
   const where = sql`
     where true
@@ -441,6 +470,24 @@ async function readPage(
     ${query.guestFamily ? guestFamilyCondition(sql, query.guestFamily) : sql``}
     ${query.powerState ? sql`and i.power_state = ${query.powerState}` : sql``}
     ${query.template !== undefined ? sql`and i.is_template = ${query.template}` : sql``}`;
+  // The exact total comes first (kept for the list's other pages), and it chooses how the
+  // page is found. An IP or UUID matches a handful of rows and a name fragment of four or
+  // more characters a few thousand at most; any filters matching at most FENCE_ROWS rows
+  // are found the same way: the fence (offset 0) makes PostgreSQL find them by their index
+  // first and sort those. Walking a sort index hoping to meet them is fast only when the
+  // matches are many and spread along it: filters correlated with the sort (a cluster lies
+  // in one source, sorted by power then source) walked 50,000 rows for 58 (131 ms against
+  // 4 ms for cluster + pool sorted by first sighting). Without a selective search, many
+  // matches are met soon along the sort index.
+  const search = !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
+  // The first page of such a search finds its matches once, for the page and the total.
+  const onePass = search && !cursor && !(at && sort === 'name');
+  let count = onePass
+    ? 0
+    : await cachedCount(async () =>
+      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
+    );
+  const exact = search || count <= FENCE_ROWS;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
   const after = cursor
     ? sql`and (${expr}, i.source_id, i.vm_key) ${sql.unsafe(desc ? '<' : '>')} (${
@@ -450,7 +497,33 @@ async function readPage(
   const limit = query.limit + 1;
   // The page is chosen from the VM rows alone (an index walk for the default sort), and
   // only its rows are joined: joining first would hash all 100,000 rows on every request.
-  const chosen = sort === 'source' && !exact && !query.cluster && !query.pool
+  const chosen = at && sort === 'name'
+    // As of a moment by name: each source's capture contributes at most a page, walked in
+    // name order along the facts' (source, time, name) index, and those few rows are sorted:
+    // no request reads and sorts the 10,000 facts of a capture (migration 0044).
+    ? sql`
+        select i.*, lower(i.name) as sort_value
+        from (${capturesAsOf(sql, at)}) c
+        cross join lateral (
+          select i.* from (
+            select ${factColumns(sql, false)} from vm_hourly_stats f
+            where f.source_id = c.source_id and f.snapshot_time = c.captured_at
+          ) i
+          ${where}
+          ${
+      cursor
+        ? sql`and lower(i.name) ${sql.unsafe(desc ? '<=' : '>=')} ${cursor.v as string}`
+        : sql``
+    }
+          ${after}
+          -- One source and time: ordered as the index is, the planner walks it.
+          order by i.source_id ${direction}, i.state_at ${direction}, lower(i.name) ${direction},
+            i.vm_key ${direction}
+          limit ${limit}
+        ) i
+        order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
+        limit ${limit}`
+    : sort === 'source' && !exact && !query.cluster && !query.pool
     // By source: sources in name order, each contributing at most a page from its primary
     // key, so the first pages never sort the whole inventory (1 ms against 40 ms). Cluster
     // and pool filters are selective enough for their index and a sort of what they match.
@@ -480,7 +553,9 @@ async function readPage(
         order by src.name ${direction}, src.id ${direction}, i.vm_key ${direction}
         limit ${limit}`
     : sql`
-        select i.*, ${expr} as sort_value
+        select i.*, ${expr} as sort_value ${
+      onePass ? sql`, (count(*) over ())::int as matches` : sql``
+    }
         from ${exact ? sql`(select * from ${rows} i ${where} offset 0) i` : sql`${rows} i`}
         ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : sql``}
         ${exact ? sql`where true` : where}
@@ -490,7 +565,8 @@ async function readPage(
   // As of a past moment, the rows are facts: UUIDs, addresses and tags are the VM's as known now.
   const identity = at
     ? sql`, k.bios_uuid as known_bios_uuid, k.instance_uuid as known_instance_uuid,
-          k.ip_addresses as known_ip_addresses, k.tags as known_tags`
+          k.ip_addresses as known_ip_addresses, k.tags as known_tags,
+          l.created_at as known_created_at, l.first_seen_at as known_first_seen_at`
     : sql``;
   const known = at
     ? sql`left join lateral (
@@ -501,19 +577,15 @@ async function readPage(
         where x.source_id = p.source_id and x.vm_key = p.vm_key
         limit 1) k on true`
     : sql``;
-  const [page, count] = await Promise.all([
-    sql<(Row & SortRow)[]>`
+  const page = await sql<(Row & SortRow)[]>`
       select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at, l.deleted_at,
         l.deleted_from ${identity}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       join vm_lifecycle l on l.source_id = p.source_id and l.vm_key = p.vm_key
       ${known}
-      order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`,
-    cachedCount(async () =>
-      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
-    ),
-  ]);
+      order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
+  if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
   return keysetPage(page, count, query.limit, toItem, (r) => ({
     v: cursorSortValue(r.sort_value),
     s: r.source_id,
@@ -526,6 +598,8 @@ async function readPage(
  * `last_seen_at` → API item (camelCase, ISO times, numbers; numeric columns arrive as text).
  */
 export function toItem(r: Row): VmListItem {
+  // As of a moment, creation and first sighting come from the lifecycle joined to the page.
+  const createdAt = r.known_first_seen_at ? r.known_created_at : r.created_at;
   return {
     key: r.vm_key,
     sourceId: r.source_id,
@@ -552,8 +626,8 @@ export function toItem(r: Row): VmListItem {
     tags: r.known_tags ?? r.tags,
     biosUuid: r.known_bios_uuid ?? r.bios_uuid,
     instanceUuid: r.known_instance_uuid ?? r.instance_uuid,
-    createdAt: r.created_at ? new Date(r.created_at).toISOString() : null,
-    firstSeenAt: new Date(r.first_seen_at).toISOString(),
+    createdAt: createdAt ? new Date(createdAt).toISOString() : null,
+    firstSeenAt: new Date(r.known_first_seen_at ?? r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.last_seen_at).toISOString(),
     stateAt: new Date(r.state_at).toISOString(),
     state: r.deleted_at ? 'deleted' : 'live',

@@ -138,6 +138,26 @@ test("as of a capture's exact time, and between two captures", async () => {
   assert.is(dThen.state, 'deleted');
   assert.is(dThen.stateAt, at('00:00'));
   assert.equal(first.items.find((i) => i.key === 'a')!.ipAddresses, ['10.0.0.1']);
+  // Creation and first sighting are the VM's, whether or not the list is sorted by them.
+  const all = await list('state=all');
+  const life = (body: ListBody) =>
+    body.items.map((i) => [i.key, i.createdAt, i.firstSeenAt]).sort();
+  const expected = life({ ...all, items: all.items.filter((i) => 'abcd'.includes(i.key)) });
+  assert.ok(expected.some(([, , firstSeen]) => firstSeen));
+  assert.equal(life(first), expected);
+  assert.equal(life(await list(`at=${at('00:00')}&sort=firstSeen`)), expected);
+  // Paged by name one VM at a time, either way: the whole list in order, each VM once.
+  for (const order of ['asc', 'desc']) {
+    const names: unknown[] = [];
+    let cursor = '';
+    do {
+      const page = await list(`at=${at('00:00')}&sort=name&order=${order}&limit=1${cursor}`);
+      names.push(...page.items.map((i) => i.name));
+      cursor = page.next ? `&cursor=${page.next}` : '';
+    } while (cursor);
+    const sorted = first.items.map((i) => String(i.name)).sort();
+    assert.equal(names, order === 'asc' ? sorted : sorted.reverse());
+  }
 
   // 02:15: the newest capture by then (02:00) is incomplete, so the complete one before it.
   const between = await list(`at=${at('02:15')}`);
