@@ -275,18 +275,6 @@ function capturesAsOf(sql: Sql, at: Date) {
     ) c`;
 }
 
-/** A fact row `f` as a list row (with the lifecycle `l` joined when `lifecycle`). */
-function factColumns(sql: Sql, lifecycle: boolean) {
-  return sql`f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
-    f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
-    f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
-    '{}'::text[] as tags, ${
-    lifecycle
-      ? sql`l.created_at, l.first_seen_at`
-      : sql`null::timestamptz as created_at, null::timestamptz as first_seen_at`
-  }, f.snapshot_time as state_at`;
-}
-
 /**
  * The rows listed, as `i`: the live inventory, the deleted one, both, or (with `at`) the facts
  * of each source's capture then. Their VMs' creation and first sighting are joined only when
@@ -297,7 +285,14 @@ function vmRows(sql: Sql, query: VmListQuery) {
   if (query.at) {
     const lifecycle = query.sort === 'created' || query.sort === 'firstSeen';
     return sql`(
-      select ${factColumns(sql, lifecycle)}
+      select f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
+        f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
+        f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
+        '{}'::text[] as tags, ${
+      lifecycle
+        ? sql`l.created_at, l.first_seen_at`
+        : sql`null::timestamptz as created_at, null::timestamptz as first_seen_at`
+    }, f.snapshot_time as state_at
       from (${capturesAsOf(sql, query.at)}) c
       join vm_hourly_stats f on f.source_id = c.source_id and f.snapshot_time = c.captured_at
       ${
@@ -497,33 +492,7 @@ async function readPage(
   const limit = query.limit + 1;
   // The page is chosen from the VM rows alone (an index walk for the default sort), and
   // only its rows are joined: joining first would hash all 100,000 rows on every request.
-  const chosen = at && sort === 'name'
-    // As of a moment by name: each source's capture contributes at most a page, walked in
-    // name order along the facts' (source, time, name) index, and those few rows are sorted:
-    // no request reads and sorts the 10,000 facts of a capture (migration 0044).
-    ? sql`
-        select i.*, lower(i.name) as sort_value
-        from (${capturesAsOf(sql, at)}) c
-        cross join lateral (
-          select i.* from (
-            select ${factColumns(sql, false)} from vm_hourly_stats f
-            where f.source_id = c.source_id and f.snapshot_time = c.captured_at
-          ) i
-          ${where}
-          ${
-      cursor
-        ? sql`and lower(i.name) ${sql.unsafe(desc ? '<=' : '>=')} ${cursor.v as string}`
-        : sql``
-    }
-          ${after}
-          -- One source and time: ordered as the index is, the planner walks it.
-          order by i.source_id ${direction}, i.state_at ${direction}, lower(i.name) ${direction},
-            i.vm_key ${direction}
-          limit ${limit}
-        ) i
-        order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
-        limit ${limit}`
-    : sort === 'source' && !exact && !query.cluster && !query.pool
+  const chosen = sort === 'source' && !exact && !query.cluster && !query.pool
     // By source: sources in name order, each contributing at most a page from its primary
     // key, so the first pages never sort the whole inventory (1 ms against 40 ms). Cluster
     // and pool filters are selective enough for their index and a sort of what they match.
