@@ -146,6 +146,18 @@ test("as of a capture's exact time, and between two captures", async () => {
   assert.ok(expected.some(([, , firstSeen]) => firstSeen));
   assert.equal(life(first), expected);
   assert.equal(life(await list(`at=${at('00:00')}&sort=firstSeen`)), expected);
+  // Paged by name one VM at a time, either way: the whole list in order, each VM once.
+  for (const order of ['asc', 'desc']) {
+    const names: unknown[] = [];
+    let cursor = '';
+    do {
+      const page = await list(`at=${at('00:00')}&sort=name&order=${order}&limit=1${cursor}`);
+      names.push(...page.items.map((i) => i.name));
+      cursor = page.next ? `&cursor=${page.next}` : '';
+    } while (cursor);
+    const sorted = first.items.map((i) => String(i.name)).sort();
+    assert.equal(names, order === 'asc' ? sorted : sorted.reverse());
+  }
 
   // 02:15: the newest capture by then (02:00) is incomplete, so the complete one before it.
   const between = await list(`at=${at('02:15')}`);
