@@ -67,11 +67,12 @@ begin
   v_late := v_prev is not null and p_at < v_prev;
   v_newest := greatest(v_prev, p_at);
 
-  -- 1. Facts (unless the caller COPYed them; then the temp table, which has no statistics
-  --    and so passes for ~100 rows, holds only a few VMs: say how many).
-  if p_left_out is not null then
-    analyze capture_stage;
-  else
+  -- 1. Facts (unless the caller COPYed them). The temp table has no statistics and so passes
+  --    for ~100 rows: say how many it holds, a few VMs (the caller staged only those that may
+  --    change) or every VM of a first or late capture (60,000 taken for 100 made joins below
+  --    nested loops over both: minutes).
+  analyze capture_stage;
+  if p_left_out is null then
     insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
       is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os,
       cpu_usage_mhz, guest_memory_mib, host_memory_mib, guest_disk_free)
@@ -252,10 +253,11 @@ begin
       and (i.first_seen_at <> l.first_seen_at or i.created_at is distinct from l.created_at);
   end if;
 
-  --    A VM live again (seen after its deletion) is no longer among the deleted.
-  delete from vm_inventory_deleted d using capture_stage s, vm_lifecycle_base l
-  where d.source_id = p_source_id and d.vm_key = s.key and l.source_id = p_source_id and l.vm_key = s.key
-    and l.deleted_at is null;
+  --    A VM live again (seen after its deletion, step 3) is no longer among the deleted.
+  if v_reappeared > 0 then
+    delete from vm_inventory_deleted d using vm_lifecycle_base l
+    where d.source_id = p_source_id and l.source_id = p_source_id and l.vm_key = d.vm_key and l.deleted_at is null;
+  end if;
 
   -- 7. Reconcile: the newest complete capture deletes what it no longer sees. The time is
   --    the source's deletion event in (last seen, this capture] when there is one, else
