@@ -103,7 +103,7 @@ export const INT8_AS_NUMBER = {
 
 /**
  * Creates a postgres.js pool with the project's settings (quiet notices, UTC, bigints as
- * numbers, no Nagle delay). `timeouts` become session settings of every connection; without
+ * numbers, no Nagle delay, statements of vanished clients cancelled). `timeouts` become session settings of every connection; without
  * them the server's defaults hold (tools, tests, benchmarks).
  */
 export function createPool(
@@ -121,7 +121,14 @@ export function createPool(
     // `socket` is a documented postgres.js option that its type definitions leave out.
     ...({ socket: connectWithoutDelay } as object),
     onnotice: () => {},
-    connection: { TimeZone: 'UTC', application_name: 'vmledger', ...timeouts },
+    connection: {
+      TimeZone: 'UTC',
+      application_name: 'vmledger',
+      // A statement whose client is gone (a server process killed mid-ingest) is cancelled
+      // within a second, not run to its end while holding the source's row lock.
+      client_connection_check_interval: '1s',
+      ...timeouts,
+    },
     types: INT8_AS_NUMBER,
   }) as unknown as Sql;
 }
