@@ -56,13 +56,15 @@ export function vmRoutes(
 
   app.get('/vms', auth, async (c) => {
     const state = listState(c.req.query());
+    // htmx (search, filters, sort, pages) gets the table alone; history restores get the page.
+    const fragment = !!c.req.header('hx-request') && !c.req.header('hx-history-restore-request');
+    // A fragment reads the sources only to name a source chip (search keystrokes need none).
     const [result, sources, choices] = await Promise.all([
       listVms(sql, { ...parseVmListParams(state.params), limit: PAGE_SIZE }),
-      listSourcesDetailed(sql),
+      !fragment || state.params.source ? listSourcesDetailed(sql) : [],
       vmFilterChoices(sql),
     ]);
-    // htmx (search, filters, sort, pages) gets the table alone; history restores get the page.
-    if (c.req.header('hx-request') && !c.req.header('hx-history-restore-request')) {
+    if (fragment) {
       // The address bar gets the canonical URL (no empty filters), whatever the form sent.
       c.header(
         'HX-Push-Url',
