@@ -16,17 +16,13 @@ import {
 } from '../../agent/capture/schema.ts';
 import { splitCaptureText, VM_OPEN } from './capture_text.ts';
 import { fastPathOff } from './fast_path.ts';
+import { type IncomingUsage, ParsedUsage, UsageText } from './incoming_usage.ts';
+import { NeedsWholeParse } from './needs_whole_parse.ts';
 import { checkCaptureHead, checkCaptureVms } from './validate_capture.ts';
-import { digestVm, type VmDigest } from './vm_lines.ts';
+import { digestVm, NO_USAGE, type VmDigest } from './vm_lines.ts';
 import { type MemoUse, VmTextMemo } from './vm_text_memo.ts';
 
-/** The parts of a capture could not be vouched for; it must be parsed whole. */
-export class NeedsWholeParse extends Error {
-  constructor(reason: string) {
-    super(`capture must be parsed whole: ${reason}`);
-    this.name = 'NeedsWholeParse';
-  }
-}
+export { NeedsWholeParse };
 
 /** About 500 VMs a part: small enough that the COPY starts early, big enough to be cheap. */
 const PART_CHARS = 256 * 1024;
@@ -44,22 +40,25 @@ export class IncomingVms {
   /** The keys of the VMs given out so far: all of them once every part was taken. */
   readonly keys: ReadonlySet<string> = this.#keys;
   #reading: Generator<VmDigest[]> | null = null;
-  /** What the VMs refer to in the head: null when the whole capture was validated already. */
-  readonly #head: { datastores: Set<string>; usageKeys: string[] } | null;
+  readonly #usage: IncomingUsage;
+  /** The usage fields of the VMs given out so far that have usage. */
+  readonly #usageFields = new Map<string, string>();
+  /** The datastores the VMs' disks must be on: null when the whole capture was validated. */
+  readonly #datastores: ReadonlySet<string> | null;
 
   /**
    * `read` reads the VMs in parts, validating them; it is called once, by the first `parts`.
-   * `head` is the capture's validated head, whose datastores the VMs' disks must be on and
-   * whose usage rows must each name a VM (the checks the whole parse makes in schema.ts).
+   * `usage` gives each VM its usage as it is read. `head` is the capture's validated head,
+   * whose datastores the VMs' disks must be on (a check the whole parse makes in schema.ts).
    */
-  constructor(read: (memo: MemoUse | undefined) => Generator<VmDigest[]>, head?: CaptureHead) {
+  constructor(
+    read: (memo: MemoUse | undefined) => Generator<VmDigest[]>,
+    usage: IncomingUsage,
+    head?: CaptureHead,
+  ) {
     this.#read = read;
-    this.#head = head
-      ? {
-        datastores: new Set(head.datastores.map((d) => d.key)),
-        usageKeys: head.usage.map((u) => u.key),
-      }
-      : null;
+    this.#usage = usage;
+    this.#datastores = head ? new Set(head.datastores.map((d) => d.key)) : null;
   }
 
   /**
@@ -74,16 +73,21 @@ export class IncomingVms {
         if (this.#keys.has(vm.key)) throw new NeedsWholeParse('two VMs share a key');
         this.#keys.add(vm.key);
         if (!vm.snapshotTreeValid) throw new NeedsWholeParse('a snapshot tree is invalid');
-        if (this.#head && vm.diskDatastores.some((d) => !this.#head!.datastores.has(d))) {
+        if (this.#datastores && vm.diskDatastores.some((d) => !this.#datastores!.has(d))) {
           throw new NeedsWholeParse('a disk is on a datastore not in the capture');
         }
+        const usage = this.#usage.take(vm.key, this.#keys);
+        if (usage !== NO_USAGE) this.#usageFields.set(vm.key, usage);
       }
       if (this.#keys.size > MAX_VMS_PER_CAPTURE) throw new NeedsWholeParse('too many VMs');
       yield part;
     }
-    if (this.#head?.usageKeys.some((key) => !this.#keys.has(key))) {
-      throw new NeedsWholeParse('usage names a VM not in the capture');
-    }
+    this.#usage.end();
+  }
+
+  /** The usage fields of a VM given out (vm_lines.ts usageFields; NO_USAGE when none). */
+  usageOf(key: string): string {
+    return this.#usageFields.get(key) ?? NO_USAGE;
   }
 
   /** Every VM at once, for ways of storing that need them together; before any part is taken. */
@@ -212,15 +216,22 @@ export function captureFromText(text: string, partChars = PART_CHARS): IncomingC
   const v1 = split.head.schemaVersion === undefined || split.head.schemaVersion === 1;
   const head = checkCaptureHead(v1 ? upgradeV1Capture(split.head) : split.head);
   if (!head) return null;
-  const { vmStart, vmEnd } = split;
+  const { vmStart, vmEnd, usage } = split;
+  const rows = usage
+    ? new UsageText(text, usage.start, usage.end, partChars)
+    : new ParsedUsage(head.usage);
   return {
     head,
-    vms: new IncomingVms((memo) => readVmText(text, vmStart, vmEnd, partChars, memo, v1), head),
+    vms: new IncomingVms(
+      (memo) => readVmText(text, vmStart, vmEnd, partChars, memo, v1),
+      rows,
+      head,
+    ),
   };
 }
 
 /** A capture already parsed and validated whole. */
 export function captureFromParsed(capture: Capture): IncomingCapture {
   const { vms, ...head } = capture;
-  return { head, vms: new IncomingVms(() => digestInParts(vms)) };
+  return { head, vms: new IncomingVms(() => digestInParts(vms), new ParsedUsage(head.usage)) };
 }

@@ -10,14 +10,7 @@ import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { CaptureTotalsSum } from './capture_totals.ts';
 import type { CaptureComparison } from './source_state.ts';
-import {
-  FACT_COLUMNS,
-  NO_USAGE,
-  STAGE_COLUMNS,
-  stageLine,
-  usageByKey,
-  type VmDigest,
-} from './vm_lines.ts';
+import { FACT_COLUMNS, STAGE_COLUMNS, stageLine, type VmDigest } from './vm_lines.ts';
 
 /**
  * Streams COPY text into `table`. `chunks` is consumed lazily, so the lines of one chunk
@@ -71,7 +64,7 @@ function refusalOf(query: object): Promise<Error> {
 }
 
 /**
- * COPYs every VM of `parts` into `partition`, adding each to `totals`, and returns the
+ * COPYs every VM of `parts` (with its usage: `usageOf`) into `partition`, adding each to `totals`, and returns the
  * stage lines of the VMs that `comparison` says must be staged. The facts stream part by
  * part, so parsing, validating and building the text of a part overlap PostgreSQL's
  * inserting the previous one.
@@ -82,11 +75,11 @@ export async function copyFactsPickingChanges(
   sourceId: number,
   capture: CaptureHead,
   parts: Iterable<VmDigest[]>,
+  usageOf: (key: string) => string,
   comparison: CaptureComparison,
   totals: CaptureTotalsSum,
 ): Promise<string[]> {
   const prefix = `${sourceId}\t${capture.capturedAt}\t${capture.captureId}\t`;
-  const usage = usageByKey(capture.usage);
   const changed: string[] = [];
   function* chunks(): Generator<string> {
     for (const part of parts) {
@@ -96,7 +89,7 @@ export async function copyFactsPickingChanges(
         if (comparison.mustStage(vm.key, vm.sourceVmId, vm.hash)) {
           changed.push(stageLine(vm));
         }
-        out += `${prefix}${vm.facts}\t${usage.get(vm.key) ?? NO_USAGE}\n`;
+        out += `${prefix}${vm.facts}\t${usageOf(vm.key)}\n`;
       }
       yield out;
     }

@@ -22,7 +22,7 @@ import {
   sourceStateCache,
 } from './source_state.ts';
 import { copyFactsPickingChanges, stageLines } from './stage.ts';
-import { NO_USAGE, stageLine, usageByKey } from './vm_lines.ts';
+import { stageLine } from './vm_lines.ts';
 import { vmTextMemos } from './vm_text_memo.ts';
 
 export type StoreResult = {
@@ -167,6 +167,7 @@ export async function storeCapture(
           source.id,
           capture,
           vms.parts(memos.use(source.id)),
+          (key) => vms.usageOf(key),
           comparison,
           totals,
         );
@@ -175,10 +176,9 @@ export async function storeCapture(
         kept.sourceId = source.id;
         kept.state = state;
       } else {
-        const usage = usageByKey(capture.usage);
         staged = vms.all(memos.use(source.id)).map((vm) => {
           totals.add(vm);
-          return stageLine(vm, usage.get(vm.key) ?? NO_USAGE);
+          return stageLine(vm, vms.usageOf(vm.key));
         });
       }
       await stageLines(tx, staged);

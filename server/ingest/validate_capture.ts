@@ -9,6 +9,7 @@
  * issues are zod's own. tests/unit/validate_capture.test.ts holds both claims to account.
  */
 import { z } from 'zod';
+import { VmUsage } from '../../agent/capture/details.ts';
 import { Capture, CaptureHead, CaptureVm, upgradeV1Capture } from '../../agent/capture/schema.ts';
 import { describeIssues } from '../../shared/issues.ts';
 
@@ -21,6 +22,7 @@ export type CaptureIssue = { path: string; message: string };
 const CompiledCapture = z.compile(Capture);
 const CompiledHead = z.compile(CaptureHead);
 const CompiledVms = z.compile(z.array(CaptureVm));
+const CompiledUsage = z.compile(z.array(VmUsage));
 
 export function parseCapture(body: unknown):
   | { success: true; data: Capture }
@@ -36,3 +38,6 @@ export const checkCaptureHead = (head: unknown) => CompiledHead.safeParse(head).
 
 /** Validated VMs of one part of a streamed capture, or null if any is invalid. */
 export const checkCaptureVms = (vms: unknown) => CompiledVms.safeParse(vms).data ?? null;
+
+/** Validated usage rows of one piece of a streamed capture's usage, or null if any is invalid. */
+export const checkUsageRows = (rows: unknown) => CompiledUsage.safeParse(rows).data ?? null;

@@ -15,7 +15,8 @@ import {
   NeedsWholeParse,
 } from '../../server/ingest/incoming_capture.ts';
 import { parseCapture } from '../../server/ingest/validate_capture.ts';
-import { digestVm, type VmDigest } from '../../server/ingest/vm_lines.ts';
+import { type VmDigest } from '../../server/ingest/vm_lines.ts';
+import { storedHead, wholeStored } from '../support/stored_capture.ts';
 import { VM_DETAIL_KEYS } from '../../agent/capture/details.ts';
 
 const test = suite('capture text read in parts');
@@ -41,7 +42,8 @@ function read(text: string, partChars: number): Reading {
   const incoming = captureFromText(text, partChars);
   if (!incoming) return { kind: 'whole' };
   try {
-    return { kind: 'parts', value: { ...incoming.head, vms: incoming.vms.all() } };
+    const vms = incoming.vms.all();
+    return { kind: 'parts', value: { ...storedHead(incoming, vms), vms } };
   } catch (err) {
     if (err instanceof NeedsWholeParse) return { kind: 'whole' };
     throw err;
@@ -58,10 +60,9 @@ function assertFaithful(text: string, label: string): Reading['kind'][] {
         whole.success,
         `${label} (parts of ${partChars}): accepted in parts, refused whole`,
       );
-      const { vms, ...head } = whole.data;
       assert.equal(
         r.value,
-        { ...head, vms: vms.map(digestVm) },
+        wholeStored(whole.data),
         `${label} (parts of ${partChars}): different data`,
       );
     }
@@ -149,7 +150,8 @@ function stored(text: string): { way: Way; head: unknown; vms: VmDigest[] } {
   const incoming = captureFromText(text, 200);
   if (incoming) {
     try {
-      return { way: 'parts', head: incoming.head, vms: incoming.vms.all() };
+      const vms = incoming.vms.all();
+      return { way: 'parts', head: storedHead(incoming, vms), vms };
     } catch (err) {
       if (!(err instanceof NeedsWholeParse)) throw err;
     }
@@ -158,7 +160,8 @@ function stored(text: string): { way: Way; head: unknown; vms: VmDigest[] } {
   assert.ok(parsed.success, 'the layout is a valid capture');
   const whole = captureFromParsed(parsed.data);
   const way = incoming ? 'refused in parts, then whole' : 'whole';
-  return { way, head: whole.head, vms: whole.vms.all() };
+  const vms = whole.vms.all();
+  return { way, head: storedHead(whole, vms), vms };
 }
 
 /** `o` with its keys in the order of `keys`. */
@@ -289,8 +292,9 @@ test('a v1 capture (old names, hosts, datastores and events after vms) is read i
   const parsed = parseCapture(JSON.parse(JSON.stringify(v1)));
   assert.ok(parsed.success);
   const whole = captureFromParsed(parsed.data);
-  assert.equal(r.head, whole.head);
-  assert.equal(r.vms, whole.vms.all());
+  const wholeVms = whole.vms.all();
+  assert.equal(r.head, storedHead(whole, wholeVms));
+  assert.equal(r.vms, wholeVms);
   assert.is(r.vms[0].facts.split('\t')[6], String(c.vms[0].memoryMib), 'ramMb read as memoryMib');
   // The same VMs under v2 (schemaVersion 2) with v1 names are invalid, in parts as whole.
   const v2Text = JSON.stringify({ ...v1, schemaVersion: 2 });
@@ -326,6 +330,115 @@ test('parts given out are not given again; all() only before any was taken', () 
   assert.ok(incoming.vms.allValid());
   assert.is(incoming.vms.keys.size, VMS);
   assert.is([...incoming.vms.parts()].length, 0);
+});
+
+test('usage is read with the VMs, in their order; any other order or a stray row is read whole, the same', () => {
+  const c = capture();
+  assert.ok(c.usage.length === VMS, 'the demo gives every VM usage');
+  const keys = c.vms.map((vm) => vm.key);
+  const some = c.usage.filter((_, i) => i % 3 !== 0);
+  const row = (key: string, cpu: number) => ({
+    key,
+    cpuUsageMhz: cpu,
+    guestMemoryMib: null,
+    hostMemoryMib: null,
+    guestDisks: [{ path: '},{"key":"x"}],"complete":', freeMib: 1 }],
+  });
+  const spool = (u: unknown[]) => {
+    const { complete, errors, ...rest } = c;
+    return JSON.stringify({ ...rest, usage: u, complete, errors });
+  };
+  const cases: [string, string, Reading['kind'][]][] = [
+    ['every VM', JSON.stringify(c), ['parts', 'parts', 'parts', 'parts']],
+    ['two VMs in three', JSON.stringify({ ...c, usage: some }), [
+      'parts',
+      'parts',
+      'parts',
+      'parts',
+    ]],
+    ['complete and errors after usage (the spool)', spool(some), [
+      'parts',
+      'parts',
+      'parts',
+      'parts',
+    ]],
+    ['none', JSON.stringify({ ...c, usage: [] }), ['parts', 'parts', 'parts', 'parts']],
+    ['look-alikes in a path', JSON.stringify({ ...c, usage: [row(keys[5], 3)] }), [
+      'parts',
+      'parts',
+      'parts',
+      'parts',
+    ]],
+    // Read in small pieces, a row behind the VM it is for comes after that VM was given
+    // out as having none, and a row repeated after its VM took the first: read whole.
+    ['in reverse', JSON.stringify({ ...c, usage: [...some].reverse() }), [
+      'whole',
+      'whole',
+      'whole',
+      'parts',
+    ]],
+    [
+      'a row for a VM not in the capture',
+      JSON.stringify({ ...c, usage: [...some, row('ghost', 1)] }),
+      [
+        'whole',
+        'whole',
+        'whole',
+        'whole',
+      ],
+    ],
+    [
+      'a row for a VM not in the capture, first',
+      JSON.stringify({ ...c, usage: [row('ghost', 1), ...some] }),
+      [
+        'whole',
+        'whole',
+        'whole',
+        'whole',
+      ],
+    ],
+    [
+      'a VM given two rows, apart',
+      JSON.stringify({ ...c, usage: [...some, row(some[0].key, 9)] }),
+      [
+        'whole',
+        'whole',
+        'whole',
+        'parts',
+      ],
+    ],
+    [
+      'a VM given two rows, together',
+      JSON.stringify({ ...c, usage: [row(keys[0], 1), row(keys[0], 2)] }),
+      [
+        'whole',
+        'whole',
+        'parts',
+        'parts',
+      ],
+    ],
+    [
+      'an invalid row',
+      JSON.stringify({ ...c, usage: [...some.slice(0, 9), { key: keys[40], cpuUsageMhz: 'x' }] }),
+      [
+        'whole',
+        'whole',
+        'whole',
+        'whole',
+      ],
+    ],
+  ];
+  for (const [label, text, kinds] of cases) {
+    assert.equal(assertFaithful(text, `usage: ${label}`), kinds, label);
+  }
+  // What the parts store is each VM's own row (the later of two), as the whole parse keeps it.
+  const twice = captureFromText(
+    JSON.stringify({ ...c, usage: [row(keys[0], 1), row(keys[0], 2)] }),
+    3000,
+  )!;
+  twice.vms.all();
+  assert.match(twice.vms.usageOf(keys[0]), /^2\t/);
+  assert.is(twice.vms.usageOf(keys[1]), '\\N\t\\N\t\\N\t\\N');
 });
 
 test.run();

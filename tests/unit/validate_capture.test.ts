@@ -5,7 +5,7 @@ import { Capture, CaptureVm } from '../../agent/capture/schema.ts';
 import { describeIssues } from '../../shared/issues.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
-import { digestVm } from '../../server/ingest/vm_lines.ts';
+import { storedHead, wholeStored } from '../support/stored_capture.ts';
 import type { VmTextMemo } from '../../server/ingest/vm_text_memo.ts';
 import { type CaptureIssue, parseCapture } from '../../server/ingest/validate_capture.ts';
 
@@ -631,8 +631,7 @@ test('seeded random mutations', () => {
 /** A validated capture as ingest stores it: the VMs as their digests (server/ingest/vm_lines.ts). */
 function digested(outcome: Outcome): Outcome {
   if (!outcome.success) return outcome;
-  const { vms, ...head } = outcome.data as Capture;
-  return { success: true, data: { ...head, vms: vms.map(digestVm) } };
+  return { success: true, data: wholeStored(outcome.data as Capture) };
 }
 
 /**
@@ -666,7 +665,7 @@ test('read in parts from its JSON text, a capture gets exactly the answer of the
       let actual: Outcome;
       try {
         const vms = incoming.vms.all(memo);
-        actual = { success: true, data: { ...incoming.head, vms } };
+        actual = { success: true, data: { ...storedHead(incoming, vms), vms } };
         inParts++;
         if (memo && vms.some((vm) => [0, 1, 2, 3].some((i) => vm === baseMemo!.digest(i)))) {
           remembered++;
