@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { DatastoreDetails, HostDetails, VM_DETAIL_KEYS } from '../agent/capture/details.ts';
+import { captureText } from '../agent/capture/capture_text.ts';
 import { Capture } from '../agent/capture/schema.ts';
 import { demoCapture } from '../agent/collectors/demo/fleet.ts';
 import { createApp } from '../server/app.ts';
@@ -147,15 +148,15 @@ function prepareBodies(base: number) {
     sourceId,
     bodies: Array.from(
       { length: BYTES_CAPTURES + 1 },
-      (_, i) => gzipSync(JSON.stringify(capture(i))),
+      (_, i) => gzipSync(captureText(capture(i))),
     ),
   }));
   return { sustained, bytes };
 }
 
-/** What an agent sends: the capture as JSON, gzip'd. */
+/** What an agent sends: the capture as JSON in the agents' layout (VMs last), gzip'd. */
 function requestBody(sourceId: string, at: Date): Buffer {
-  return gzipSync(JSON.stringify(captureAt(sourceId, at)));
+  return gzipSync(captureText(captureAt(sourceId, at)));
 }
 
 /**

@@ -1,16 +1,19 @@
 /**
- * A capture written into the spool as it is collected: the head, then each VM as the
- * collector hands it over (validated on its own, turned into JSON text and gzipped at once),
- * then the rest. Memory holds one page of VMs, not the capture: the vCenter collector
- * streams its SOAP pages through here (collectors/vcenter/collector.ts `captureTo`).
+ * A capture written into the spool as it is collected: each VM as the collector hands it
+ * over (validated on its own, turned into JSON text and gzipped at once), then, once the
+ * collection ended, the head in front of them. Memory holds one page of VMs, not the
+ * capture: the vCenter collector streams its SOAP pages through here
+ * (collectors/vcenter/collector.ts `captureTo`).
  *
- * The text is the layout `JSON.stringify` of a validated capture gives, which the server
- * cuts without parsing the VMs (server/ingest/capture_text.ts): no whitespace, `"vms":[`,
- * VMs that begin `{"key":`, then `],"hosts":` and the schema's other keys in its order;
- * `complete` and `errors`, known only at the end, come last. The checks are the schema's:
- * each VM against `CaptureVm` and `vmReferenceIssues`, keys unique, the rest against
- * `CaptureHead`, usage only for VMs of the capture. A check failing throws and the
- * half-written file is removed, as an invalid capture is never spooled.
+ * The text is our agents' layout (capture/capture_text.ts), which the server stores while it
+ * still arrives (server/ingest/stream_capture.ts): the head, ending `"vms":[`, then the VMs,
+ * each beginning `{"key":`, then `]}`. The head is only known at the end (usage, hosts,
+ * completeness), so the VMs are written to a file of their own as one gzip member, and the
+ * spooled file is the head's gzip member followed by the VMs' (gzip readers read members
+ * in a row as one text). The checks are the schema's: each VM against `CaptureVm` and
+ * `vmReferenceIssues`, keys unique, the rest against `CaptureHead`, usage only for VMs of
+ * the capture. A check failing throws and the half-written files are removed, as an
+ * invalid capture is never spooled.
  */
 import { open } from 'node:fs/promises';
 import {
@@ -23,6 +26,8 @@ import {
   vmReferenceIssues,
 } from '../capture/schema.ts';
 import { moveFile, path, removeFile, syncDir } from '../runtime/host.ts';
+import { captureHeadText } from '../capture/capture_text.ts';
+import { gzip } from './gzip.ts';
 import type { CaptureEnd, CaptureSink, CaptureStart } from '../collectors/collector.ts';
 
 /** What the scheduler learns of a streamed capture once it is in the spool. */
@@ -65,13 +70,16 @@ const CHUNK = 256 * 1024;
 export class CaptureStreamWriter implements CaptureSink {
   readonly #fileFor: (captureId: string, capturedAt: string) => string;
   #file = '';
+  /** The spooled file while it is written, and the VMs' member while they are collected. */
   #tmp = '';
+  #vmsTmp = '';
   readonly #maxBytes: number;
   #handle: Awaited<ReturnType<typeof open>> | null = null;
+  #vmsHandle: Awaited<ReturnType<typeof open>> | null = null;
   #writer: WritableStreamDefaultWriter<BufferSource> | null = null;
   #pump: Promise<void> | null = null;
   #pending = '';
-  #bytes = 0;
+  #vmBytes = 0;
   #encoder = new TextEncoder();
   #keys = new Set<string>();
   #datastoreKeys = new Set<string>();
@@ -103,29 +111,24 @@ export class CaptureStreamWriter implements CaptureSink {
     this.#start = head;
     for (const d of head.datastores) this.#datastoreKeys.add(d.key);
     this.#file = this.#fileFor(head.captureId, head.capturedAt);
-    this.#tmp = `${this.#file}.tmp-${crypto.randomUUID()}`;
-    this.#handle = await open(this.#tmp, 'w', 0o600);
+    const tag = crypto.randomUUID();
+    this.#tmp = `${this.#file}.tmp-${tag}`;
+    this.#vmsTmp = `${this.#file}.vms-${tag}`;
+    this.#vmsHandle = await open(this.#vmsTmp, 'w+', 0o600);
     const gzip = new CompressionStream('gzip');
     this.#writer = gzip.writable.getWriter();
-    const handle = this.#handle;
+    const handle = this.#vmsHandle;
     const reader = gzip.readable.getReader();
     this.#pump = (async () => {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
         await handle.write(value);
-        this.#bytes += value.byteLength;
+        this.#vmBytes += value.byteLength;
       }
     })();
     // Keep the rejection for commit/abort to see; never unhandled.
     this.#pump.catch(() => {});
-    await this.#write(
-      `{"schemaVersion":${CAPTURE_SCHEMA_VERSION},"captureId":${
-        JSON.stringify(head.captureId)
-      },"source":${JSON.stringify(source.data)},"capturedAt":${
-        JSON.stringify(head.capturedAt)
-      },"vms":[`,
-    );
   }
 
   async vm(input: CaptureVmInput): Promise<void> {
@@ -162,22 +165,23 @@ export class CaptureStreamWriter implements CaptureSink {
         }]);
       }
     });
-    // The keys after `vms` in the schema's order (the server finds `],"hosts":`), then the
-    // two only known at the end.
-    const after = {
-      hosts: h.hosts,
-      datastores: h.datastores,
-      events: h.events,
-      clusters: h.clusters,
-      resourcePools: h.resourcePools,
-      networks: h.networks,
-      usage: h.usage,
-      complete: h.complete,
-      errors: h.errors,
-    };
-    await this.#write(`],${JSON.stringify(after).slice(1)}`, true);
+    await this.#write(']}', true);
     await this.#writer!.close();
     await this.#pump;
+    // The spooled file: the head's member, then the VMs' member copied behind it.
+    const headBytes = await gzip(captureHeadText(h));
+    this.#handle = await open(this.#tmp, 'w', 0o600);
+    await this.#handle.write(headBytes);
+    const buffer = new Uint8Array(CHUNK);
+    for (let at = 0; at < this.#vmBytes;) {
+      const { bytesRead } = await this.#vmsHandle!.read(buffer, 0, buffer.length, at);
+      if (bytesRead === 0) {
+        throw new Error(`${this.#vmsTmp} ended at ${at} of ${this.#vmBytes} bytes`);
+      }
+      await this.#handle.write(buffer.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+    await this.#closeVms();
     this.#summary = {
       captureId: h.captureId,
       capturedAt: h.capturedAt,
@@ -185,7 +189,7 @@ export class CaptureStreamWriter implements CaptureSink {
       vmCount: this.#keys.size,
       complete: h.complete,
       errors: h.errors,
-      bytes: this.#bytes,
+      bytes: headBytes.byteLength + this.#vmBytes,
     };
   }
 
@@ -209,9 +213,16 @@ export class CaptureStreamWriter implements CaptureSink {
   async abort(): Promise<void> {
     await this.#writer?.abort().catch(() => {});
     await this.#pump?.catch(() => {});
+    await this.#closeVms();
     await this.#handle?.close().catch(() => {});
     this.#handle = null;
     if (this.#tmp) await removeFile(this.#tmp).catch(() => {});
+  }
+
+  async #closeVms(): Promise<void> {
+    await this.#vmsHandle?.close().catch(() => {});
+    this.#vmsHandle = null;
+    if (this.#vmsTmp) await removeFile(this.#vmsTmp).catch(() => {});
   }
 }
 

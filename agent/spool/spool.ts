@@ -6,8 +6,12 @@
  *   <dir>/pending/<capturedAt ms, 15 digits>-<captureId>.json.gz
  *   <dir>/rejected/<same name> + <same name>.reason.json
  */
+import { captureText } from '../capture/capture_text.ts';
 import type { Capture } from '../capture/schema.ts';
 import { CaptureStreamWriter, SpoolCapError, type StreamedCapture } from './capture_stream.ts';
+import { gzip } from './gzip.ts';
+
+export { gunzip, gzip } from './gzip.ts';
 import type { Logger } from '../../shared/log.ts';
 import {
   ensureDir,
@@ -32,20 +36,6 @@ export type SpoolStats = {
 };
 
 const NAME = /^(\d{15})-([0-9a-f-]{36})\.json\.gz$/;
-
-/** gzip with the web-standard CompressionStream (Node and Deno). */
-export async function gzip(text: string): Promise<Uint8Array> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** gunzip counterpart, for `capture-once --out` and tests. */
-export async function gunzip(bytes: Uint8Array): Promise<string> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(
-    new DecompressionStream('gzip'),
-  );
-  return await new Response(stream).text();
-}
 
 export class SpoolFullError extends Error {
   override name = 'SpoolFullError';
@@ -111,7 +101,7 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
      * are history that cannot be taken again; the refusal is logged and counted).
      */
     async put(capture: Capture): Promise<SpoolEntry> {
-      const body = await gzip(JSON.stringify(capture));
+      const body = await gzip(captureText(capture));
       const used = await pendingBytes();
       if (used + body.byteLength > options.maxBytes) {
         refusedAtCap++;

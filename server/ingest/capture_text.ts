@@ -38,6 +38,7 @@
  */
 import { Capture, CaptureVm } from '../../agent/capture/schema.ts';
 import { fastPathOff } from './fast_path.ts';
+import { usageSpan } from './incoming_usage.ts';
 
 const CAPTURE_KEYS = Object.keys(Capture.shape);
 /** The keys the schema puts after `vms`: the VM array ends where the first of them begins. */
@@ -73,9 +74,9 @@ export function splitCaptureText(text: string) {
   const nonce = `vms ${crypto.randomUUID()}`;
   const after = text.slice(close + 1);
   const usage = usageSpan(after);
-  const cut = usage ? withUsageCut(after, usage, nonce) : null;
+  const cut = usage ? usage.cut(nonce) : null;
   const head = parseHead(`${text.slice(0, start - 1)}${JSON.stringify(nonce)}${cut ?? after}`);
-  if (cut && head?.usage === `${nonce} usage`) {
+  if (cut && head?.usage === usage!.nonce(nonce)) {
     head.usage = [];
     const at = close + 1;
     return withKeysChecked(head, nonce, start, close, {
@@ -121,39 +122,4 @@ function withKeysChecked(
   if (n === 0 || keys.slice(at + 1 + n).some((key) => AFTER_VMS.includes(key))) return null;
   delete fields.vms;
   return { head: fields, vmStart, vmEnd, usage };
-}
-
-const USAGE_OPEN = '"usage":[';
-/** How each usage row of the agent's layout begins, after the first. */
-const ROW_CUT = '},{"key":';
-
-/**
- * Where the inside of the usage array is in `text` (the text after the VM array), in the
- * layouts our agents write: usage last, or followed by `complete` (the streamed spool).
- * Only a guess: it is proved by the head parsing with the span replaced (step 1 above) and
- * by the rows' pieces parsing (step 2, incoming_usage.ts).
- */
-function usageSpan(text: string): { start: number; end: number } | null {
-  const open = text.lastIndexOf(USAGE_OPEN);
-  if (open < 0) return null;
-  const start = open + USAGE_OPEN.length;
-  const complete = text.indexOf('],"complete":', start);
-  const end = complete >= 0 ? complete : text.endsWith(']}') ? text.length - 2 : -1;
-  if (end < 0) return null;
-  // The last row must parse on its own: a key another producer writes after usage would be
-  // taken into the span and found only by the last piece, after the COPY (then rolled back).
-  const lastCut = text.lastIndexOf(ROW_CUT, end - 1);
-  try {
-    JSON.parse(`[${text.slice(lastCut >= start ? lastCut + 2 : start, end)}]`);
-  } catch {
-    return null;
-  }
-  return { start, end };
-}
-
-/** `text` with the usage array replaced by the string `${nonce} usage`. */
-function withUsageCut(text: string, span: { start: number; end: number }, nonce: string): string {
-  return `${text.slice(0, span.start - 1)}${JSON.stringify(`${nonce} usage`)}${
-    text.slice(span.end + 1)
-  }`;
 }

@@ -9,7 +9,10 @@
 export const fastPathOff = {
   /** vm_text_memo.ts: a VM whose text is as in the previous capture is not parsed. */
   memo: false,
-  /** capture_text.ts: VMs are read from the text in parts while their facts are COPYed. */
+  /**
+   * capture_text.ts, stream_capture.ts: VMs are read from the text in parts while their facts
+   * are COPYed (and, in the agents' layout, while the rest of the body arrives).
+   */
   cut: false,
   /** source_state.ts: the source state is kept from this node's previous ingest. */
   stateCache: false,

@@ -25,7 +25,7 @@ import { type MemoUse, VmTextMemo } from './vm_text_memo.ts';
 export { NeedsWholeParse };
 
 /** About 500 VMs a part: small enough that the COPY starts early, big enough to be cheap. */
-const PART_CHARS = 256 * 1024;
+export const PART_CHARS = 256 * 1024;
 
 /**
  * The VMs of a capture, given out one validated part of digests (vm_lines.ts) at a time.
@@ -35,11 +35,11 @@ const PART_CHARS = 256 * 1024;
  * keys.
  */
 export class IncomingVms {
-  readonly #read: (memo: MemoUse | undefined) => Generator<VmDigest[]>;
+  readonly #read: (memo: MemoUse | undefined) => VmReading;
   readonly #keys = new Set<string>();
   /** The keys of the VMs given out so far: all of them once every part was taken. */
   readonly keys: ReadonlySet<string> = this.#keys;
-  #reading: Generator<VmDigest[]> | null = null;
+  #reading: AsyncIterator<VmDigest[]> | Iterator<VmDigest[]> | null = null;
   readonly #usage: IncomingUsage;
   /** The usage fields of the VMs given out so far that have usage. */
   readonly #usageFields = new Map<string, string>();
@@ -52,7 +52,7 @@ export class IncomingVms {
    * whose datastores the VMs' disks must be on (a check the whole parse makes in schema.ts).
    */
   constructor(
-    read: (memo: MemoUse | undefined) => Generator<VmDigest[]>,
+    read: (memo: MemoUse | undefined) => VmReading,
     usage: IncomingUsage,
     head?: CaptureHead,
   ) {
@@ -66,9 +66,17 @@ export class IncomingVms {
    * `memo` (given on the first call) is the source's memo of VM texts: VMs found in it are
    * not parsed, and once every VM was read it is replaced by this capture's.
    */
-  *parts(memo?: MemoUse): Generator<VmDigest[]> {
-    this.#reading ??= this.#read(memo);
-    for (const part of this.#reading) {
+  async *parts(memo?: MemoUse): AsyncGenerator<VmDigest[]> {
+    if (!this.#reading) {
+      const reading = this.#read(memo);
+      this.#reading = Symbol.asyncIterator in reading
+        ? reading[Symbol.asyncIterator]()
+        : reading[Symbol.iterator]();
+    }
+    for (;;) {
+      const next = await this.#reading.next();
+      if (next.done) break;
+      const part = next.value;
       for (const vm of part) {
         if (this.#keys.has(vm.key)) throw new NeedsWholeParse('two VMs share a key');
         this.#keys.add(vm.key);
@@ -91,17 +99,17 @@ export class IncomingVms {
   }
 
   /** Every VM at once, for ways of storing that need them together; before any part is taken. */
-  all(memo?: MemoUse): VmDigest[] {
+  async all(memo?: MemoUse): Promise<VmDigest[]> {
     if (this.#reading) throw new Error('IncomingVms.all() after parts were taken');
     const all: VmDigest[] = [];
-    for (const part of this.parts(memo)) for (const vm of part) all.push(vm);
+    for await (const part of this.parts(memo)) for (const vm of part) all.push(vm);
     return all;
   }
 
   /** Whether the parts not taken yet are all valid; it keeps nothing of them but their keys. */
-  allValid(): boolean {
+  async allValid(): Promise<boolean> {
     try {
-      for (const _ of this.parts());
+      for await (const _ of this.parts());
       return true;
     } catch (err) {
       if (err instanceof NeedsWholeParse) return false;
@@ -127,51 +135,86 @@ function* readVmText(
   memo: MemoUse | undefined,
   v1: boolean,
 ): Generator<VmDigest[]> {
-  // A digest is the text's under v2's names: v1 text (renamed before validation) is neither
-  // looked up nor remembered, so a v2 capture never takes a v1 text's digest unvalidated.
-  const previous = fastPathOff.memo || v1 ? undefined : memo?.previous;
-  const next = memo && !v1 ? new VmTextMemo(text) : null;
-  let part: VmDigest[] = [];
-  let partFrom = start;
-  let from = start;
-  let after = 0; // the memo's VM after the last one found
-  while (from < end) {
-    let to: number;
-    const found = previous ? previous.find(text, from, end, after) : -1;
-    if (found >= 0) {
-      after = found + 1;
-      const digest = previous!.digest(found);
-      to = from + previous!.length(found);
-      part.push(digest);
-      next?.add(from, to, digest);
-    } else {
-      to = pieceEnd(text, from, end);
-      let vms = parsePiece(text.slice(from, to), v1);
-      // A cut inside a VM (an unknown field holding objects that begin with "key") is moved
-      // on to the next a few times, then to the part's size, so that a VM with many such
-      // objects is not parsed again for each.
-      for (let tries = 0; !vms && to < end && tries < 8; tries++) {
-        to = pieceEnd(text, to + 1, end);
-        vms = parsePiece(text.slice(from, to), v1);
+  const reader = new VmTextReader(partChars, memo, v1);
+  yield* reader.read(text, start, end);
+  reader.finish();
+}
+
+/**
+ * Reads VM array text given in one piece or in windows (stream_capture.ts: each window
+ * whole VMs, the windows in order separated by commas), keeping the memo's place from one
+ * window to the next.
+ */
+export class VmTextReader {
+  readonly #partChars: number;
+  readonly #memo: MemoUse | undefined;
+  readonly #v1: boolean;
+  readonly #previous: VmTextMemo | undefined;
+  readonly #next: VmTextMemo | null;
+  /** The previous memo's VM after the last one found there. */
+  #after = 0;
+
+  constructor(partChars: number, memo: MemoUse | undefined, v1: boolean) {
+    this.#partChars = partChars;
+    this.#memo = memo;
+    this.#v1 = v1;
+    // A digest is the text's under v2's names: v1 text (renamed before validation) is neither
+    // looked up nor remembered, so a v2 capture never takes a v1 text's digest unvalidated.
+    this.#previous = fastPathOff.memo || v1 ? undefined : memo?.previous;
+    this.#next = memo && !v1 ? new VmTextMemo() : null;
+  }
+
+  /** The VMs of text.slice(start, end), whole VMs separated by commas, in parts. */
+  *read(text: string, start: number, end: number): Generator<VmDigest[]> {
+    const previous = this.#previous;
+    const next = this.#next;
+    const partChars = this.#partChars;
+    const v1 = this.#v1;
+    let part: VmDigest[] = [];
+    let partFrom = start;
+    let from = start;
+    while (from < end) {
+      let to: number;
+      const found = previous ? previous.find(text, from, end, this.#after) : -1;
+      if (found >= 0) {
+        this.#after = found + 1;
+        const digest = previous!.digest(found);
+        to = from + previous!.length(found);
+        part.push(digest);
+        next?.add(text, from, to, digest);
+      } else {
+        to = pieceEnd(text, from, end);
+        let vms = parsePiece(text.slice(from, to), v1);
+        // A cut inside a VM (an unknown field holding objects that begin with "key") is moved
+        // on to the next a few times, then to the part's size, so that a VM with many such
+        // objects is not parsed again for each.
+        for (let tries = 0; !vms && to < end && tries < 8; tries++) {
+          to = pieceEnd(text, to + 1, end);
+          vms = parsePiece(text.slice(from, to), v1);
+        }
+        if (!vms && to < end) {
+          to = pieceEnd(text, Math.max(to + 1, from + partChars), end);
+          vms = parsePiece(text.slice(from, to), v1);
+        }
+        if (!vms) throw new NeedsWholeParse('a part of the VM array is not JSON on its own');
+        for (const vm of vms) part.push(digestVm(vm));
+        if (vms.length === 1) next?.add(text, from, to, part[part.length - 1]);
       }
-      if (!vms && to < end) {
-        to = pieceEnd(text, Math.max(to + 1, from + partChars), end);
-        vms = parsePiece(text.slice(from, to), v1);
+      // A piece ends the array or is followed by a comma (both ways of finding one ensure it).
+      from = to + 1;
+      if (from === end) throw new NeedsWholeParse('a comma ends the VM array');
+      if (from - partFrom >= partChars || from >= end) {
+        yield part;
+        part = [];
+        partFrom = from;
       }
-      if (!vms) throw new NeedsWholeParse('a part of the VM array is not JSON on its own');
-      for (const vm of vms) part.push(digestVm(vm));
-      if (vms.length === 1) next?.add(from, to, part[part.length - 1]);
-    }
-    // A piece ends the array or is followed by a comma (both ways of finding one ensure it).
-    from = to + 1;
-    if (from === end) throw new NeedsWholeParse('a comma ends the VM array');
-    if (from - partFrom >= partChars || from >= end) {
-      yield part;
-      part = [];
-      partFrom = from;
     }
   }
-  if (next) memo!.keep(next);
+
+  /** Once every VM was read: this capture's memo replaces the previous one. */
+  finish(): void {
+    if (this.#next) this.#memo!.keep(this.#next);
+  }
 }
 
 const VM_CUT = `},${VM_OPEN}`;
@@ -204,6 +247,9 @@ function parsePiece(piece: string, v1: boolean): CaptureVm[] | null {
 }
 
 export type IncomingCapture = { head: CaptureHead; vms: IncomingVms };
+
+/** The VMs' digests part by part: read from text at hand, or from a body still arriving. */
+export type VmReading = Iterable<VmDigest[]> | AsyncIterable<VmDigest[]>;
 
 /**
  * The capture in `text` with its VMs still unparsed, or null if it must be parsed whole.

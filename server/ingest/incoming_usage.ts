@@ -53,6 +53,54 @@ export class ParsedUsage implements IncomingUsage {
 
 /** How a usage row of the agent's layout begins: the rows' text is cut before each. */
 const ROW_CUT = '},{"key":';
+const USAGE_OPEN = '"usage":[';
+/** What follows the usage array in our agents' layouts, before the end `]}`. */
+const USAGE_FOLLOWED_BY = ['],"complete":', '],"vms":'];
+
+/** Where a text's usage array is, and the text with it replaced by a string. */
+export type UsageSpan = {
+  /** The inside of the array: text.slice(start, end). */
+  start: number;
+  end: number;
+  /** The text with the array replaced by the string nonce(n). */
+  cut(n: string): string;
+  nonce(n: string): string;
+};
+
+/**
+ * Where the inside of the (last) usage array of `text` is, in the layouts our agents write:
+ * usage last, or followed by `complete` (the streamed spool of older agents) or by `vms`
+ * (vms last: agent/capture/capture_text.ts). Only a guess: it is proved by the head parsing
+ * with the span replaced by a nonce (capture_text.ts, stream_capture.ts) and by the rows'
+ * pieces parsing (UsageText).
+ */
+export function usageSpan(text: string): UsageSpan | null {
+  const open = text.lastIndexOf(USAGE_OPEN);
+  if (open < 0) return null;
+  const start = open + USAGE_OPEN.length;
+  let end = -1;
+  for (const marker of USAGE_FOLLOWED_BY) {
+    end = text.indexOf(marker, start);
+    if (end >= 0) break;
+  }
+  if (end < 0 && text.endsWith(']}')) end = text.length - 2;
+  if (end < 0) return null;
+  // The last row must parse on its own: a key another producer writes after usage would be
+  // taken into the span and found only by the last piece, after the COPY (then rolled back).
+  const lastCut = text.lastIndexOf(ROW_CUT, end - 1);
+  try {
+    JSON.parse(`[${text.slice(lastCut >= start ? lastCut + 2 : start, end)}]`);
+  } catch {
+    return null;
+  }
+  const nonce = (n: string) => `${n} usage`;
+  return {
+    start,
+    end,
+    nonce,
+    cut: (n) => `${text.slice(0, start - 1)}${JSON.stringify(nonce(n))}${text.slice(end + 1)}`,
+  };
+}
 
 /**
  * The usage array's inside, text.slice(start, end), read a piece at a time as VMs ask.

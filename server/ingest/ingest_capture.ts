@@ -1,4 +1,29 @@
 /**
+ * One capture from a body still arriving to commit: a capture in our agents' layout (VMs
+ * last) is stored while the rest of it arrives (stream_capture.ts); any other, or one that
+ * cannot be vouched for that way, is read whole and stored as ingestCaptureText does.
+ */
+export async function ingestCaptureBody(
+  sql: Sql,
+  body: ArrivingText,
+  token: TokenInfo,
+): Promise<StoreResult> {
+  const arriving = await captureArriving(body);
+  if (arriving) {
+    try {
+      return await storeCapture(sql, arriving, token);
+    } catch (err) {
+      // The body itself was bad (gzip, size): that is the answer.
+      if (body.failure) throw body.failure;
+      const reparse = err instanceof NeedsWholeParse ||
+        (err instanceof AppError && !(await arriving.vms.allValid()));
+      if (!reparse) throw err;
+    }
+  }
+  return await ingestCaptureText(sql, await body.whole(), token);
+}
+
+/**
  * One capture from body text to commit, answering exactly as if it had been parsed and
  * validated whole before anything was stored.
  *
@@ -14,6 +39,7 @@ import { AppError } from '../errors.ts';
 import { hasNulEscape, rejectNul } from '../nul.ts';
 import { captureFromParsed, captureFromText, NeedsWholeParse } from './incoming_capture.ts';
 import { parseJsonText } from './read_body.ts';
+import { type ArrivingText, captureArriving } from './stream_capture.ts';
 import { storeCapture, type StoreResult } from './store_capture.ts';
 import { parseCapture } from './validate_capture.ts';
 
@@ -35,7 +61,7 @@ export async function ingestCaptureText(
     } catch (err) {
       // A 403 or 409 stands only for a valid capture; an invalid one is answered with 400.
       const reparse = err instanceof NeedsWholeParse ||
-        (err instanceof AppError && !streamed.vms.allValid());
+        (err instanceof AppError && !(await streamed.vms.allValid()));
       if (!reparse) throw err;
     }
   }

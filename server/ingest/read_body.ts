@@ -3,7 +3,6 @@
  * off at the limit while inflating, never inflated in full.
  */
 import { isAscii } from 'node:buffer';
-import { once } from 'node:events';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { AppError } from '../errors.ts';
 import { BodyTooLarge, readLimited } from '../read_limited.ts';
@@ -25,63 +24,94 @@ function badGzip(err: unknown): AppError {
 }
 
 /**
- * The body inflated as it arrives: each compressed chunk is handed to zlib (on the thread
- * pool) as soon as it is read, so inflating overlaps receiving the rest instead of starting
- * after the last byte. At most `maxBytes` are read and at most `maxBytes` inflated: a gzip
+ * The body inflated as it arrives, in chunks of up to 1 MiB: each compressed chunk is handed
+ * to zlib (on the thread pool) as soon as it is read, so inflating overlaps receiving the rest
+ * instead of starting after the last byte, and the caller can use each inflated chunk while
+ * the next is inflated. At most `maxBytes` are read and at most `maxBytes` inflated: a gzip
  * bomb is cut off at the limit while inflating, never inflated in full.
  */
-async function readInflated(req: Request, maxBytes: number): Promise<Buffer> {
+async function* inflated(req: Request, maxBytes: number): AsyncGenerator<Buffer> {
   const declared = req.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
     throw tooLarge(maxBytes);
   }
   const inflater: Gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
-  const out: Buffer[] = [];
+  const ready: Buffer[] = [];
   let size = 0;
+  let ended = false;
   let failure: AppError | null = null;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    wake?.();
+    wake = null;
+  };
   const fail = (err: AppError) => {
     failure ??= err;
     inflater.destroy();
+    signal();
   };
-  const finished = new Promise<void>((resolve) => {
-    inflater.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) fail(tooLarge(maxBytes, 'decompressed body'));
-      else out.push(chunk);
-    });
-    inflater.on('error', (err) => fail(badGzip(err)));
-    inflater.on('end', resolve);
-    inflater.on('close', resolve);
+  inflater.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) fail(tooLarge(maxBytes, 'decompressed body'));
+    else ready.push(chunk);
+    signal();
+  });
+  inflater.on('error', (err) => fail(badGzip(err)));
+  inflater.on('end', () => {
+    ended = true;
+    signal();
   });
   const reader = req.body!.getReader();
-  let read = 0;
+  // Receiving runs on its own; what it inflates is given out chunk by chunk as it comes.
+  const receiving = (async () => {
+    let read = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        read += value.byteLength;
+        if (read > maxBytes) fail(tooLarge(maxBytes));
+        if (failure) break;
+        if (!inflater.write(value)) {
+          await new Promise<void>((resolve) => {
+            inflater.once('drain', resolve);
+            inflater.once('close', resolve);
+          });
+        }
+        if (failure) break;
+      }
+      if (!failure) inflater.end();
+    } catch (err) {
+      fail(badGzip(err));
+    } finally {
+      if (failure) await reader.cancel().catch(() => {});
+    }
+  })();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      read += value.byteLength;
-      if (read > maxBytes) fail(tooLarge(maxBytes));
-      if (failure) break;
-      if (!inflater.write(value)) await Promise.race([once(inflater, 'drain'), finished]);
-      if (failure) break;
+      if (failure) throw failure;
+      const chunk = ready.shift();
+      if (chunk) {
+        yield chunk;
+        continue;
+      }
+      if (ended) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    await receiving;
+    if (failure) throw failure;
+    if (!inflater.writableFinished || !inflater.readableEnded) {
+      throw badGzip(new Error('unexpected end of file'));
     }
   } finally {
-    if (failure) await reader.cancel().catch(() => {});
+    // A caller that stops early (a capture refused before its end) stops the receiving too.
+    if (!ended && !failure) fail(new AppError('invalid_json', 'the body was not read to its end'));
+    await receiving;
   }
-  if (!failure) inflater.end();
-  await finished;
-  if (failure) throw failure;
-  if (!inflater.writableFinished || !inflater.readableEnded) {
-    throw badGzip(new Error('unexpected end of file'));
-  }
-  return Buffer.concat(out, size);
 }
 
-/**
- * Reads the body as text; 413 past `maxBytes`, 400 for bad gzip, 415 for other encodings.
- * Parsing is the caller's: a capture is parsed in parts (ingest_capture.ts).
- */
-export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+/** The body's bytes in chunks: inflated as they arrive, or as sent (identity). */
+async function* bodyBuffers(req: Request, maxBytes: number): AsyncGenerator<Buffer> {
   const encoding = (req.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (!['identity', 'gzip', 'x-gzip'].includes(encoding)) {
     throw new AppError(
@@ -90,21 +120,67 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
     );
   }
   if (!req.body) throw new AppError('invalid_json', 'request body is empty');
-  let bytes: Buffer;
   if (encoding !== 'identity') {
-    bytes = await readInflated(req, maxBytes);
-  } else {
-    try {
-      bytes = await readLimited(req, maxBytes);
-    } catch (err) {
-      if (!(err instanceof BodyTooLarge)) throw err;
-      throw tooLarge(maxBytes);
-    }
+    yield* inflated(req, maxBytes);
+    return;
   }
-  // Pure ASCII (what agents send unless a name has an accent) read as Latin-1 is the same
-  // text, and Node then keeps a big body outside the JavaScript heap, where collections of
-  // the young generation never copy it.
+  try {
+    yield await readLimited(req, maxBytes);
+  } catch (err) {
+    if (!(err instanceof BodyTooLarge)) throw err;
+    throw tooLarge(maxBytes);
+  }
+}
+
+/**
+ * Pure ASCII (what agents send unless a name has an accent) read as Latin-1 is the same
+ * text, and Node then keeps a big body outside the JavaScript heap, where collections of
+ * the young generation never copy it.
+ */
+function decoded(bytes: Buffer): string {
   return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+}
+
+/**
+ * Reads the body as text; 413 past `maxBytes`, 400 for bad gzip, 415 for other encodings.
+ * Parsing is the caller's: a capture is parsed in parts (ingest_capture.ts).
+ */
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of bodyBuffers(req, maxBytes)) {
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return decoded(Buffer.concat(chunks, size));
+}
+
+/**
+ * The body as text in chunks, each given out as soon as it is inflated (stream_capture.ts
+ * reads a capture while the rest still arrives), with readBodyText's errors. A UTF-8
+ * character cut between two chunks is given out whole with the later one.
+ */
+export async function* bodyTextChunks(req: Request, maxBytes: number): AsyncGenerator<string> {
+  let carry: Buffer | null = null;
+  for await (const chunk of bodyBuffers(req, maxBytes)) {
+    const bytes: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const whole = wholeCharacters(bytes);
+    carry = whole < bytes.length ? bytes.subarray(whole) : null;
+    if (whole > 0) yield decoded(bytes.subarray(0, whole));
+  }
+  if (carry) yield decoded(carry);
+}
+
+/** How many leading bytes of `bytes` are whole UTF-8 characters: all but a cut one at the end. */
+export function wholeCharacters(bytes: Uint8Array): number {
+  // A character is at most 4 bytes: look back at most 3 for the lead byte of the last one.
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const b = bytes[bytes.length - back];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: the lead is further back
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
 }
 
 /** `text` parsed as JSON; 400 if it is not. */

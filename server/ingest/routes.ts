@@ -8,8 +8,9 @@ import type { ApiDoc } from '../http/api_doc.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
-import { ingestCaptureText } from './ingest_capture.ts';
-import { readBodyText } from './read_body.ts';
+import { ingestCaptureBody } from './ingest_capture.ts';
+import { bodyTextChunks } from './read_body.ts';
+import { ArrivingText } from './stream_capture.ts';
 import type { StoreResult } from './store_capture.ts';
 
 /** Routes mounted under /api/v1 (auth already applied by the caller). */
@@ -59,8 +60,8 @@ export function ingestRoutes(
     const started = performance.now();
     let result;
     try {
-      const text = await readBodyText(c.req.raw, options.maxBodyBytes);
-      result = await ingestCaptureText(sql, text, c.get('auth'));
+      const body = new ArrivingText(bodyTextChunks(c.req.raw, options.maxBodyBytes));
+      result = await ingestCaptureBody(sql, body, c.get('auth'));
     } catch (err) {
       options.metrics?.capturesRejected.inc({
         status: String(err instanceof AppError ? err.status : 500),

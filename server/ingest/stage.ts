@@ -30,7 +30,7 @@ export async function copyInto(
   tx: Sql,
   table: string,
   columns: readonly string[],
-  chunks: Iterable<string>,
+  chunks: Iterable<string> | AsyncIterable<string>,
 ): Promise<void> {
   const query = tx.unsafe(`copy ${table} (${columns.join(', ')}) from stdin`);
   const refused = refusalOf(query);
@@ -74,15 +74,15 @@ export async function copyFactsPickingChanges(
   partition: string,
   sourceId: number,
   capture: CaptureHead,
-  parts: Iterable<VmDigest[]>,
+  parts: AsyncIterable<VmDigest[]>,
   usageOf: (key: string) => string,
   comparison: CaptureComparison,
   totals: CaptureTotalsSum,
 ): Promise<string[]> {
   const prefix = `${sourceId}\t${capture.capturedAt}\t${capture.captureId}\t`;
   const changed: string[] = [];
-  function* chunks(): Generator<string> {
-    for (const part of parts) {
+  async function* chunks(): AsyncGenerator<string> {
+    for await (const part of parts) {
       let out = '';
       for (const vm of part) {
         totals.add(vm);

@@ -140,7 +140,7 @@ export async function storeCapture(
         returning capture_id`;
       if (inserted.length === 0) {
         // An invalid capture is refused as such even when its id was seen before.
-        if (!vms.allValid()) throw new NeedsWholeParse('a VM is invalid');
+        if (!(await vms.allValid())) throw new NeedsWholeParse('a VM is invalid');
         return {
           ...base,
           vmCount: vms.keys.size,
@@ -176,7 +176,7 @@ export async function storeCapture(
         kept.sourceId = source.id;
         kept.state = state;
       } else {
-        staged = vms.all(memos.use(source.id)).map((vm) => {
+        staged = (await vms.all(memos.use(source.id))).map((vm) => {
           totals.add(vm);
           return stageLine(vm, vms.usageOf(vm.key));
         });

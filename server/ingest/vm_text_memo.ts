@@ -13,8 +13,9 @@
  * own to exactly one valid VM gives that VM wherever it sits. Nothing here is a guess that
  * can go stale. A text that differs in any byte is simply not matched and is parsed.
  *
- * The memo keeps the previous body text and the bounds of each VM in it rather than one
- * string per VM: plain numbers give the garbage collector nothing to trace.
+ * The memo keeps the previous body text (or the windows of a body read as it arrived:
+ * stream_capture.ts) and the bounds of each VM in it rather than one string per VM: plain
+ * numbers give the garbage collector nothing to trace.
  */
 import { VM_OPEN } from './capture_text.ts';
 import type { VmDigest } from './vm_lines.ts';
@@ -24,23 +25,21 @@ const KEY_OPEN = `${VM_OPEN}"`;
 
 /** One capture's VMs as text: built while that capture is read (`add`), matched by the next. */
 export class VmTextMemo {
-  readonly #text: string;
-  /** Start and end of VM i's text in #text at 2i and 2i + 1. */
+  /** The texts the VMs were read from: one body, or the windows of a streamed one. */
+  readonly #texts: string[] = [];
+  /** Text index, start and end of VM i's text at 3i, 3i + 1 and 3i + 2. */
   readonly #bounds: number[] = [];
   readonly #digests: VmDigest[] = [];
   #byKey: Map<string, number> | null = null;
-
-  constructor(text: string) {
-    this.#text = text;
-  }
 
   get size(): number {
     return this.#digests.length;
   }
 
   /** `text.slice(start, end)` parsed on its own as exactly one valid VM, digested as `digest`. */
-  add(start: number, end: number, digest: VmDigest): void {
-    this.#bounds.push(start, end);
+  add(text: string, start: number, end: number, digest: VmDigest): void {
+    if (this.#texts[this.#texts.length - 1] !== text) this.#texts.push(text);
+    this.#bounds.push(this.#texts.length - 1, start, end);
     this.#digests.push(digest);
   }
 
@@ -62,7 +61,7 @@ export class VmTextMemo {
   }
 
   length(i: number): number {
-    return this.#bounds[2 * i + 1] - this.#bounds[2 * i];
+    return this.#bounds[3 * i + 2] - this.#bounds[3 * i + 1];
   }
 
   digest(i: number): VmDigest {
@@ -70,13 +69,14 @@ export class VmTextMemo {
   }
 
   #fitsAt(i: number, text: string, from: number, close: number): boolean {
-    const start = this.#bounds[2 * i];
-    const end = from + this.#bounds[2 * i + 1] - start;
+    const start = this.#bounds[3 * i + 1];
+    const stop = this.#bounds[3 * i + 2];
+    const end = from + stop - start;
     if (end > close || (end < close && text.charCodeAt(end) !== COMMA)) return false;
     // Two slices compared with === (V8 compares their flat contents in bulk), not
     // startsWith, which goes character by character: for the 27 MB of a 10,000-VM v2
     // capture, ~8 ms instead of 60-370 ms on this machine (a microbench of 10,000 texts of 2.7 kB, 5 runs).
-    return text.slice(from, end) === this.#text.slice(start, this.#bounds[2 * i + 1]);
+    return text.slice(from, end) === this.#texts[this.#bounds[3 * i]].slice(start, stop);
   }
 
   #indexOf(key: string): number {

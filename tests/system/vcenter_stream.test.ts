@@ -17,7 +17,8 @@ import { gunzip, openSpool } from '../../agent/spool/spool.ts';
 import { InvalidCaptureError } from '../../agent/spool/capture_stream.ts';
 import type { CaptureSink } from '../../agent/collectors/collector.ts';
 import { createScheduler } from '../../agent/scheduler/scheduler.ts';
-import { splitCaptureText } from '../../server/ingest/capture_text.ts';
+import { captureText } from '../../agent/capture/capture_text.ts';
+import { ArrivingText, captureArriving } from '../../server/ingest/stream_capture.ts';
 import { startVcsim, type Vcsim } from '../support/vcsim.ts';
 
 type Ctx = { sim: Vcsim; dir: string };
@@ -60,10 +61,15 @@ test('the streamed file is the capture capture() builds, in the layout the serve
   assert.is(entry.captureId, done.captureId);
   const text = await gunzip(await spool.read(entry));
   const streamed = Capture.parse(JSON.parse(text));
-  // JSON.stringify of the validated capture, but for complete and errors, written last.
-  const { complete, errors, ...rest } = streamed;
-  assert.is(JSON.stringify({ ...rest, complete, errors }), text);
-  assert.ok(splitCaptureText(text), 'the server cuts it without parsing the VMs');
+  // The agents' layout: the validated capture with its VMs last.
+  assert.is(captureText(streamed), text);
+  const arriving = await captureArriving(
+    new ArrivingText((async function* () {
+      yield text;
+    })()),
+  );
+  assert.ok(arriving, 'the server reads it as it arrives');
+  assert.is((await arriving!.vms.all()).length, streamed.vms.length);
   assert.is(streamed.vms.length, 8);
   assert.equal(
     [done.vmCount, done.complete, done.errors, done.sourceId],

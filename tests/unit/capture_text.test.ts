@@ -21,6 +21,27 @@ import { VM_DETAIL_KEYS } from '../../agent/capture/details.ts';
 
 const test = suite('capture text read in parts');
 
+/** How many items `items` gives. */
+async function count(items: AsyncIterable<unknown>): Promise<number> {
+  let n = 0;
+  for await (const _ of items) n++;
+  return n;
+}
+
+/** Whether `promise` rejects with an error of `kind` (whose message matches `message`). */
+async function rejectsWith(
+  promise: Promise<unknown>,
+  kind: abstract new (...args: never[]) => Error,
+  message?: RegExp,
+): Promise<boolean> {
+  try {
+    await promise;
+    return false;
+  } catch (err) {
+    return err instanceof kind && (!message || message.test((err as Error).message));
+  }
+}
+
 /** A capture as its JSON text reads back, its VMs open to any key so that cases can bend them. */
 type CaptureJson = Omit<Capture, 'vms'> & { vms: (CaptureVm & Record<string, unknown>)[] };
 
@@ -38,11 +59,11 @@ const VMS = capture().vms.length;
 type Reading = { kind: 'whole' } | { kind: 'parts'; value: unknown };
 
 /** What ingest does with `text`: parts when they can be vouched for, else the whole parse. */
-function read(text: string, partChars: number): Reading {
+async function read(text: string, partChars: number): Promise<Reading> {
   const incoming = captureFromText(text, partChars);
   if (!incoming) return { kind: 'whole' };
   try {
-    const vms = incoming.vms.all();
+    const vms = await incoming.vms.all();
     return { kind: 'parts', value: { ...storedHead(incoming, vms), vms } };
   } catch (err) {
     if (err instanceof NeedsWholeParse) return { kind: 'whole' };
@@ -51,10 +72,11 @@ function read(text: string, partChars: number): Reading {
 }
 
 /** Reads `text` with several part sizes; every reading in parts must equal zod's whole parse. */
-function assertFaithful(text: string, label: string): Reading['kind'][] {
+async function assertFaithful(text: string, label: string): Promise<Reading['kind'][]> {
   const whole = Capture.safeParse(JSON.parse(text));
-  return [1, 200, 3000, 1 << 20].map((partChars) => {
-    const r = read(text, partChars);
+  const kinds: Reading['kind'][] = [];
+  for (const partChars of [1, 200, 3000, 1 << 20]) {
+    const r = await read(text, partChars);
     if (r.kind === 'parts') {
       assert.ok(
         whole.success,
@@ -66,20 +88,25 @@ function assertFaithful(text: string, label: string): Reading['kind'][] {
         `${label} (parts of ${partChars}): different data`,
       );
     }
-    return r.kind;
-  });
+    kinds.push(r.kind);
+  }
+  return kinds;
 }
 
-test('what our agent sends is read in parts, in as many parts as asked for', () => {
+test('what our agent sends is read in parts, in as many parts as asked for', async () => {
   const text = JSON.stringify(capture());
-  assert.equal(assertFaithful(text, 'agent capture'), ['parts', 'parts', 'parts', 'parts']);
+  assert.equal(await assertFaithful(text, 'agent capture'), ['parts', 'parts', 'parts', 'parts']);
   assert.ok(VMS > 50);
-  assert.is([...captureFromText(text, 1)!.vms.parts()].length, VMS, 'one VM a part');
-  assert.is([...captureFromText(text, 1 << 20)!.vms.parts()].length, 1);
+  assert.is(
+    await count(captureFromText(text, 1)!.vms.parts()),
+    VMS,
+    'one VM a part',
+  );
+  assert.is(await count(captureFromText(text, 1 << 20)!.vms.parts()), 1);
   assert.not.ok('vms' in splitCaptureText(text)!.head);
 });
 
-test('boundary look-alikes inside strings and unknown keys', () => {
+test('boundary look-alikes inside strings and unknown keys', async () => {
   const c = capture();
   c.vms[3].name = '},{"key":"fake"';
   c.vms[4].annotation = '}],"hosts":[{"key":"h"}],"x":[';
@@ -88,14 +115,14 @@ test('boundary look-alikes inside strings and unknown keys', () => {
   c.vms[7].more = { hosts: [{ key: 'h' }], vms: [{ key: 'v' }] };
   c.source.name = '"vms":[{"key":"x"}]';
   c.hosts[0].name = '}],"hosts":';
-  for (const kind of assertFaithful(JSON.stringify(c), 'look-alikes')) {
+  for (const kind of await assertFaithful(JSON.stringify(c), 'look-alikes')) {
     assert.ok(kind === 'parts' || kind === 'whole');
   }
   // The look-alikes in strings are escaped, so the real boundaries still read in parts.
-  assert.is(assertFaithful(JSON.stringify(c), 'look-alikes')[3], 'parts');
+  assert.is((await assertFaithful(JSON.stringify(c), 'look-alikes'))[3], 'parts');
 });
 
-test('a second "vms" key, before or after the array, or nested: never read in parts with the wrong one', () => {
+test('a second "vms" key, before or after the array, or nested: never read in parts with the wrong one', async () => {
   const c = capture();
   const text = JSON.stringify(c);
   const cases: [string, string][] = [
@@ -105,12 +132,12 @@ test('a second "vms" key, before or after the array, or nested: never read in pa
     ['vms inside source first', text.replace('"source":{', '"source":{"vms":[{"key":"s"}],')],
     ['vms inside events only', JSON.stringify({ ...c, vms: undefined, events: [{ vms: c.vms }] })],
   ];
-  for (const [label, t] of cases) assertFaithful(t, label);
-  assert.is(read(cases[0][1], 1).kind, 'whole');
-  assert.is(read(cases[1][1], 1).kind, 'whole');
+  for (const [label, t] of cases) await assertFaithful(t, label);
+  assert.is((await read(cases[0][1], 1)).kind, 'whole');
+  assert.is((await read(cases[1][1], 1)).kind, 'whole');
 });
 
-test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or truncated text', () => {
+test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or truncated text', async () => {
   const c = capture();
   const { vms, ...rest } = c;
   const { hosts: _hosts, ...noHosts } = c;
@@ -121,11 +148,15 @@ test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or tr
     ['empty vms', JSON.stringify({ ...c, vms: [], usage: [] })],
     ['trailing whitespace', `${JSON.stringify(c)}\n  `],
   ];
-  for (const [label, t] of layouts) assertFaithful(t, label);
-  assert.is(read(layouts[1][1], 1).kind, 'whole', 'vms last is not the agent layout');
-  assert.is(read(layouts[2][1], 1).kind, 'whole', 'neither is a capture without hosts');
-  assert.is(read(layouts[3][1], 1).kind, 'parts', 'an empty VM array is read in (no) parts');
-  assert.is(read(layouts[4][1], 1).kind, 'parts');
+  for (const [label, t] of layouts) await assertFaithful(t, label);
+  assert.is((await read(layouts[1][1], 1)).kind, 'whole', 'vms last is not the agent layout');
+  assert.is((await read(layouts[2][1], 1)).kind, 'whole', 'neither is a capture without hosts');
+  assert.is(
+    (await read(layouts[3][1], 1)).kind,
+    'parts',
+    'an empty VM array is read in (no) parts',
+  );
+  assert.is((await read(layouts[4][1], 1)).kind, 'parts');
   const text = JSON.stringify(c);
   for (
     const broken of [
@@ -136,7 +167,7 @@ test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or tr
     ]
   ) {
     assert.is(
-      read(broken, 1).kind,
+      (await read(broken, 1)).kind,
       'whole',
       'broken text is left to the whole parse, which answers 400',
     );
@@ -146,11 +177,11 @@ test('other layouts: pretty-printed, vms last, no hosts, empty vms, broken or tr
 type Way = 'parts' | 'whole' | 'refused in parts, then whole';
 
 /** What ingest stores from `text`: its parts when they can be read, else the whole parse's. */
-function stored(text: string): { way: Way; head: unknown; vms: VmDigest[] } {
+async function stored(text: string): Promise<{ way: Way; head: unknown; vms: VmDigest[] }> {
   const incoming = captureFromText(text, 200);
   if (incoming) {
     try {
-      const vms = incoming.vms.all();
+      const vms = await incoming.vms.all();
       return { way: 'parts', head: storedHead(incoming, vms), vms };
     } catch (err) {
       if (!(err instanceof NeedsWholeParse)) throw err;
@@ -160,7 +191,7 @@ function stored(text: string): { way: Way; head: unknown; vms: VmDigest[] } {
   assert.ok(parsed.success, 'the layout is a valid capture');
   const whole = captureFromParsed(parsed.data);
   const way = incoming ? 'refused in parts, then whole' : 'whole';
-  const vms = whole.vms.all();
+  const vms = await whole.vms.all();
   return { way, head: storedHead(whole, vms), vms };
 }
 
@@ -168,9 +199,9 @@ function stored(text: string): { way: Way; head: unknown; vms: VmDigest[] } {
 const inOrder = (o: Record<string, unknown>, keys: string[]) =>
   Object.fromEntries(keys.map((k) => [k, o[k]]));
 
-test('only the agent layout is read in parts; the same capture in another layout is read whole, the same', () => {
+test('only the agent layout is read in parts; the same capture in another layout is read whole, the same', async () => {
   const c = capture();
-  const agent = stored(JSON.stringify(c));
+  const agent = await stored(JSON.stringify(c));
   assert.is(agent.way, 'parts');
   const top = Object.keys(Capture.shape);
   assert.equal(Object.keys(c), top, 'the agent writes the schema order');
@@ -230,7 +261,7 @@ test('only the agent layout is read in parts; the same capture in another layout
     ],
   ];
   for (const [label, layout, way] of layouts) {
-    const r = stored(JSON.stringify(layout));
+    const r = await stored(JSON.stringify(layout));
     assert.is(r.way, way, label);
     assert.equal(r.head, agent.head, `${label}: head`);
     assert.equal(r.vms, agent.vms, `${label}: VMs`);
@@ -254,12 +285,12 @@ test('only the agent layout is read in parts; the same capture in another layout
     networks: [],
     usage: [],
   };
-  const r = stored(JSON.stringify(bare));
+  const r = await stored(JSON.stringify(bare));
   assert.is(r.way, 'whole');
   assert.equal(r.vms, agent.vms);
 });
 
-test('a v1 capture (old names, hosts, datastores and events after vms) is read in parts, as whole', () => {
+test('a v1 capture (old names, hosts, datastores and events after vms) is read in parts, as whole', async () => {
   const c = capture();
   const details = new Set<string>(VM_DETAIL_KEYS);
   const v1 = {
@@ -287,52 +318,47 @@ test('a v1 capture (old names, hosts, datastores and events after vms) is read i
     })),
     events: c.events,
   };
-  const r = stored(JSON.stringify(v1));
+  const r = await stored(JSON.stringify(v1));
   assert.is(r.way, 'parts');
   const parsed = parseCapture(JSON.parse(JSON.stringify(v1)));
   assert.ok(parsed.success);
   const whole = captureFromParsed(parsed.data);
-  const wholeVms = whole.vms.all();
+  const wholeVms = await whole.vms.all();
   assert.equal(r.head, storedHead(whole, wholeVms));
   assert.equal(r.vms, wholeVms);
   assert.is(r.vms[0].facts.split('\t')[6], String(c.vms[0].memoryMib), 'ramMb read as memoryMib');
   // The same VMs under v2 (schemaVersion 2) with v1 names are invalid, in parts as whole.
   const v2Text = JSON.stringify({ ...v1, schemaVersion: 2 });
-  assert.throws(
-    () => captureFromText(v2Text, 200)?.vms.all(),
-    (e: unknown) => e instanceof NeedsWholeParse,
-  );
+  assert.ok(await rejectsWith(captureFromText(v2Text, 200)!.vms.all(), NeedsWholeParse));
   assert.not.ok(parseCapture(JSON.parse(v2Text)).success);
 });
 
-test('a part that does not validate, or repeats a key of an earlier part, stops the reading', () => {
+test('a part that does not validate, or repeats a key of an earlier part, stops the reading', async () => {
   const c = capture();
   c.vms[40].vcpu = -1;
-  assert.throws(
-    () => captureFromText(JSON.stringify(c), 1)!.vms.all(),
-    (e: unknown) => e instanceof NeedsWholeParse,
-  );
+  assert.ok(await rejectsWith(captureFromText(JSON.stringify(c), 1)!.vms.all(), NeedsWholeParse));
   const d = capture();
   d.vms[50].key = d.vms[2].key;
   const incoming = captureFromText(JSON.stringify(d), 1)!;
   let taken = 0;
-  assert.throws(() => {
-    for (const _ of incoming.vms.parts()) taken++;
-  }, (e: unknown) => e instanceof NeedsWholeParse);
+  const reading = (async () => {
+    for await (const _ of incoming.vms.parts()) taken++;
+  })();
+  assert.ok(await rejectsWith(reading, NeedsWholeParse));
   assert.is(taken, 50, 'the first 50 parts were good');
 });
 
-test('parts given out are not given again; all() only before any was taken', () => {
+test('parts given out are not given again; all() only before any was taken', async () => {
   const incoming = captureFromText(JSON.stringify(capture()), 1)!;
-  const first = incoming.vms.parts().next().value!;
+  const first = (await incoming.vms.parts().next()).value!;
   assert.is(first.length, 1);
-  assert.throws(() => incoming.vms.all(), /after parts were taken/);
-  assert.ok(incoming.vms.allValid());
+  assert.ok(await rejectsWith(incoming.vms.all(), Error, /after parts were taken/));
+  assert.ok(await incoming.vms.allValid());
   assert.is(incoming.vms.keys.size, VMS);
-  assert.is([...incoming.vms.parts()].length, 0);
+  assert.is(await count(incoming.vms.parts()), 0);
 });
 
-test('usage is read with the VMs, in their order; any other order or a stray row is read whole, the same', () => {
+test('usage is read with the VMs, in their order; any other order or a stray row is read whole, the same', async () => {
   const c = capture();
   assert.ok(c.usage.length === VMS, 'the demo gives every VM usage');
   const keys = c.vms.map((vm) => vm.key);
@@ -429,14 +455,14 @@ test('usage is read with the VMs, in their order; any other order or a stray row
     ],
   ];
   for (const [label, text, kinds] of cases) {
-    assert.equal(assertFaithful(text, `usage: ${label}`), kinds, label);
+    assert.equal(await assertFaithful(text, `usage: ${label}`), kinds, label);
   }
   // What the parts store is each VM's own row (the later of two), as the whole parse keeps it.
   const twice = captureFromText(
     JSON.stringify({ ...c, usage: [row(keys[0], 1), row(keys[0], 2)] }),
     3000,
   )!;
-  twice.vms.all();
+  await twice.vms.all();
   assert.match(twice.vms.usageOf(keys[0]), /^2\t/);
   assert.is(twice.vms.usageOf(keys[1]), '\\N\t\\N\t\\N\t\\N');
 });

@@ -37,20 +37,20 @@ test('cut off: the text is left to the whole parse', () => {
   assert.ok(captureFromText(text(1)));
 });
 
-test('memo off: every VM is parsed, and the memo of this capture is still kept', () => {
+test('memo off: every VM is parsed, and the memo of this capture is still kept', async () => {
   let memo: VmTextMemo | undefined;
   const keep = (m: VmTextMemo) => (memo = m);
-  captureFromText(text(1))!.vms.all({ previous: undefined, keep });
+  await captureFromText(text(1))!.vms.all({ previous: undefined, keep });
   const first = memo!;
   const second = text(2);
   fastPathOff.memo = true;
-  const digests = captureFromText(second)!.vms.all({ previous: first, keep });
+  const digests = await captureFromText(second)!.vms.all({ previous: first, keep });
   const held = new Set(Array.from({ length: first.size }, (_, i) => first.digest(i)));
   assert.is(digests.filter((d) => held.has(d)).length, 0, 'nothing taken from the memo');
   assert.equal(digests, Capture.parse(JSON.parse(second)).vms.map(digestVm));
   assert.is(memo!.size, digests.length, 'the next capture finds this one remembered');
   fastPathOff.memo = false;
-  const again = captureFromText(second)!.vms.all({ previous: memo, keep });
+  const again = await captureFromText(second)!.vms.all({ previous: memo, keep });
   assert.ok(again.every((d, i) => d === digests[i]), 'switched on, all are taken from it');
 });
 

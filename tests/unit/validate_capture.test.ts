@@ -641,9 +641,9 @@ function digested(outcome: Outcome): Outcome {
  * Each case is read twice: alone, and with the memo of the valid base capture's VM texts
  * (server/ingest/vm_text_memo.ts), whose unchanged VMs are then not parsed at all.
  */
-test('read in parts from its JSON text, a capture gets exactly the answer of the whole parse', () => {
+test('read in parts from its JSON text, a capture gets exactly the answer of the whole parse', async () => {
   let baseMemo: VmTextMemo | undefined;
-  captureFromText(baseJson, 1)!.vms.all({ previous: undefined, keep: (m) => (baseMemo = m) });
+  await captureFromText(baseJson, 1)!.vms.all({ previous: undefined, keep: (m) => (baseMemo = m) });
   assert.is(baseMemo?.size, 4, 'every VM of the base capture is remembered');
   let total = 0;
   let inParts = 0;
@@ -664,7 +664,7 @@ test('read in parts from its JSON text, a capture gets exactly the answer of the
       if (!incoming) continue;
       let actual: Outcome;
       try {
-        const vms = incoming.vms.all(memo);
+        const vms = await incoming.vms.all(memo);
         actual = { success: true, data: { ...storedHead(incoming, vms), vms } };
         inParts++;
         if (memo && vms.some((vm) => [0, 1, 2, 3].some((i) => vm === baseMemo!.digest(i)))) {

@@ -1,0 +1,178 @@
+/**
+ * A capture read while its body is still arriving, so that its facts are COPYed while the
+ * rest of it is received and inflated, instead of after the last byte.
+ *
+ * Our agents write a capture with its VMs last (agent/capture/capture_text.ts): the head
+ * (source, time, hosts, datastores, events, clusters, pools, networks, usage, complete,
+ * errors) ends with `"vms":[`, followed by the VMs, each beginning `{"key":`, then `]}`. Once
+ * the head has arrived the capture can be claimed and its facts COPYed window by window as
+ * the VM text arrives (each window whole VMs: the text up to the last `},{"key":` received).
+ *
+ * As with a body read whole (capture_text.ts), nothing here is trusted unproved:
+ *
+ * 1. The head is the text before `"vms":[` followed by a string S holding a random nonce and
+ *    `}`. If that parses to an object whose `vms` is S and that holds every key the schema
+ *    puts after `vms`, the VM array begins exactly where JSON.parse binds the object's last
+ *    key, `vms`. (Text in any other layout, as older agents write it, is read whole:
+ *    read_body.ts, ingest_capture.ts.)
+ * 2. Each window parses as VMs separated by commas (incoming_capture.ts, as the pieces of a
+ *    whole body), and the text ends with `]}` right after the last window.
+ * 3. So the text is an object equal to the head with `vms` set to the windows' VMs in order:
+ *    exactly what JSON.parse(text) gives.
+ *
+ * Whatever cannot be proved throws NeedsWholeParse (or, before anything was stored, is read
+ * whole): the ingest rolls back and parses the whole text, which answers exactly as always.
+ */
+import { Capture, CAPTURE_SCHEMA_VERSION } from '../../agent/capture/schema.ts';
+import { hasNulEscape } from '../nul.ts';
+import { fastPathOff } from './fast_path.ts';
+import { VM_OPEN } from './capture_text.ts';
+import { type IncomingCapture, IncomingVms, PART_CHARS, VmTextReader } from './incoming_capture.ts';
+import { ParsedUsage, usageSpan, UsageText } from './incoming_usage.ts';
+import { NeedsWholeParse } from './needs_whole_parse.ts';
+import { checkCaptureHead } from './validate_capture.ts';
+
+const VMS_OPEN = '"vms":[';
+const VMS_END = ']}';
+const VM_CUT = `},${VM_OPEN}`;
+const CAPTURE_KEYS = Object.keys(Capture.shape);
+/** The keys the schema puts after `vms`: a head with vms last holds them all. */
+const AFTER_VMS = CAPTURE_KEYS.slice(CAPTURE_KEYS.indexOf('vms') + 1);
+/** A head longer than this without `"vms":[` is not our agents' layout: read it whole. */
+const MAX_HEAD_CHARS = 64 * 1024 * 1024;
+
+/**
+ * The body's text as it arrives, every chunk kept: if the capture cannot be read as it
+ * arrives, the whole text is still at hand for the whole parse. An error of the body
+ * itself (bad gzip, too large) is kept and given again to whoever reads on.
+ */
+export class ArrivingText {
+  readonly #chunks: AsyncIterator<string>;
+  readonly #seen: string[] = [];
+  #failure: unknown = null;
+  #done = false;
+
+  constructor(chunks: AsyncIterable<string>) {
+    this.#chunks = chunks[Symbol.asyncIterator]();
+  }
+
+  /** The body's own error (AppError: 400 bad gzip, 413 too large), once one happened. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /** The next chunk, or null at the end. */
+  async next(): Promise<string | null> {
+    if (this.#failure) throw this.#failure;
+    if (this.#done) return null;
+    let r: IteratorResult<string>;
+    try {
+      r = await this.#chunks.next();
+    } catch (err) {
+      this.#failure = err;
+      throw err;
+    }
+    if (r.done) {
+      this.#done = true;
+      return null;
+    }
+    this.#seen.push(r.value);
+    return r.value;
+  }
+
+  /** The whole text: what arrived so far and the rest. */
+  async whole(): Promise<string> {
+    while ((await this.next()) !== null);
+    return this.#seen.join('');
+  }
+}
+
+/**
+ * The capture arriving in `body`, once its head arrived, with its VMs read as they arrive;
+ * or null if it is not in our agents' layout (then `body.whole()` is read whole).
+ */
+export async function captureArriving(
+  body: ArrivingText,
+  partChars = PART_CHARS,
+): Promise<IncomingCapture | null> {
+  if (fastPathOff.cut) return null;
+  let text = '';
+  let open = -1;
+  while (open < 0) {
+    const chunk = await body.next();
+    if (chunk === null || text.length > MAX_HEAD_CHARS) return null;
+    const from = Math.max(0, text.length - VMS_OPEN.length + 1);
+    text += chunk;
+    open = text.indexOf(VMS_OPEN, from);
+  }
+  const start = open + VMS_OPEN.length;
+  const prefix = text.slice(0, start - 1);
+  if (hasNulEscape(prefix)) return null;
+  const nonce = `vms ${crypto.randomUUID()}`;
+  const headText = `${prefix}${JSON.stringify(nonce)}}`;
+  const usage = usageSpan(headText);
+  let head = usage ? parseObject(usage.cut(nonce)) : null;
+  const usageCut = head !== null && head.usage === usage!.nonce(nonce);
+  if (!usageCut) head = parseObject(headText);
+  if (!head || head.vms !== nonce || head.schemaVersion !== CAPTURE_SCHEMA_VERSION) return null;
+  if (!AFTER_VMS.every((key) => key in head)) return null;
+  if (Object.keys(head).at(-1) !== 'vms') return null;
+  delete head.vms;
+  if (usageCut) head.usage = [];
+  const valid = checkCaptureHead(head);
+  if (!valid) return null;
+  const rows = usageCut
+    ? new UsageText(headText, usage!.start, usage!.end, partChars)
+    : new ParsedUsage(valid.usage);
+  const rest = text.slice(start);
+  return {
+    head: valid,
+    vms: new IncomingVms(
+      async function* (memo) {
+        const reader = new VmTextReader(partChars, memo, false);
+        for await (const window of vmWindows(body, rest)) {
+          yield* reader.read(window, 0, window.length);
+        }
+        reader.finish();
+      },
+      rows,
+      valid,
+    ),
+  };
+}
+
+/**
+ * The VM array's text as it arrives, in windows of whole VMs: the windows joined by commas
+ * are the array's inside. `pending` is what arrived after `[` with the head.
+ */
+async function* vmWindows(body: ArrivingText, pending: string): AsyncGenerator<string> {
+  for (;;) {
+    const cut = pending.lastIndexOf(VM_CUT);
+    if (cut >= 0) {
+      const window = pending.slice(0, cut + 1);
+      pending = pending.slice(cut + 2);
+      if (hasNulEscape(window)) throw new NeedsWholeParse('a NUL in the VM text');
+      yield window;
+    }
+    const chunk = await body.next();
+    if (chunk === null) break;
+    pending += chunk;
+  }
+  if (!pending.endsWith(VMS_END)) throw new NeedsWholeParse('the VMs are not the last of it');
+  const last = pending.slice(0, -VMS_END.length);
+  if (hasNulEscape(last)) throw new NeedsWholeParse('a NUL in the VM text');
+  if (last.length) yield last;
+}
+
+/** `text` parsed as a JSON object, or null. */
+function parseObject(text: string): Record<string, unknown> | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : null;
+}
