@@ -3,6 +3,7 @@
  * off at the limit while inflating, never inflated in full.
  */
 import { isAscii } from 'node:buffer';
+import { once } from 'node:events';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { AppError } from '../errors.ts';
 import { BodyTooLarge, readLimited } from '../read_limited.ts';
@@ -61,6 +62,7 @@ async function* inflated(req: Request, maxBytes: number): AsyncGenerator<Buffer>
     ended = true;
     signal();
   });
+  const closed = new Promise((resolve) => inflater.once('close', resolve));
   const reader = req.body!.getReader();
   // Receiving runs on its own; what it inflates is given out chunk by chunk as it comes.
   const receiving = (async () => {
@@ -72,12 +74,7 @@ async function* inflated(req: Request, maxBytes: number): AsyncGenerator<Buffer>
         read += value.byteLength;
         if (read > maxBytes) fail(tooLarge(maxBytes));
         if (failure) break;
-        if (!inflater.write(value)) {
-          await new Promise<void>((resolve) => {
-            inflater.once('drain', resolve);
-            inflater.once('close', resolve);
-          });
-        }
+        if (!inflater.write(value)) await Promise.race([once(inflater, 'drain'), closed]);
         if (failure) break;
       }
       if (!failure) inflater.end();
