@@ -127,6 +127,11 @@ test('anything after the VM array, truncation, a NUL, a bad VM: refused as it ar
     ['an invalid VM', captureText(bad)],
     ['a NUL in a VM', captureText(nul)],
     ['a comma before the end', `${text.slice(0, -2)},]}`],
+    [
+      'usage for a VM not in the capture',
+      captureText({ ...c, usage: [...c.usage, { ...c.usage[0], key: 'ghost' }] }),
+    ],
+    ["usage out of the VMs' order", captureText({ ...c, usage: [...c.usage].reverse() })],
   ];
   for (const [label, t] of cases) {
     const kinds = await assertFaithful(t, label);
