@@ -27,7 +27,7 @@ const inOrder = (o: Json, keys: string[]): Json => Object.fromEntries(keys.map((
 const TOP = Object.keys(Capture.shape);
 const VMS = TOP.indexOf('vms');
 
-/** Each layout rewrites a capture as our agent writes it. */
+/** Each layout rewrites a capture as older agents write it (JSON.stringify: the schema's order). */
 const LAYOUTS: Record<string, (c: Json) => Json> = {
   agent: (c) => c,
   keyLast: (c) => ({
@@ -36,7 +36,13 @@ const LAYOUTS: Record<string, (c: Json) => Json> = {
   }),
   eventsAfterVms: (c) =>
     inOrder(c, [...TOP.slice(0, VMS + 1), 'events', 'hosts', 'datastores', ...TOP.slice(VMS + 4)]),
+  // Our agents' layout now (agent/capture/capture_text.ts): read as it arrives.
   vmsLast: (c) => inOrder(c, [...TOP.filter((k) => k !== 'vms'), 'vms']),
+  // Read as it arrives until the text turns out to go on after the VMs: rolled back, whole.
+  vmsLastThenAKey: (c) => ({
+    ...inOrder(c, [...TOP.filter((k) => k !== 'vms'), 'vms']),
+    producer: [{ key: 'a' }],
+  }),
   errorsAfterVms: (c) =>
     inOrder(c, [
       ...TOP.slice(0, VMS).filter((k) => k !== 'errors'),
