@@ -9,7 +9,7 @@ export async function gzip(text: string): Promise<Uint8Array> {
 }
 
 /**
- * gunzip counterpart, for `capture-once --out` and tests. node:zlib (in Node and Deno), not
+ * gunzip counterpart, for reading spool files (tests, tools). node:zlib (in Node and Deno), not
  * DecompressionStream: a streamed capture is two gzip members (capture_stream.ts), and
  * Deno's DecompressionStream reads only the first.
  */
