@@ -92,7 +92,7 @@ export function splitCaptureText(text: string) {
 }
 
 /** `text` parsed as a JSON object, or null. */
-function parseHead(text: string): Record<string, unknown> | null {
+export function parseHead(text: string): Record<string, unknown> | null {
   let head: unknown;
   try {
     head = JSON.parse(text);

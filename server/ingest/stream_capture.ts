@@ -26,7 +26,7 @@
 import { Capture, CAPTURE_SCHEMA_VERSION } from '../../agent/capture/schema.ts';
 import { hasNulEscape } from '../nul.ts';
 import { fastPathOff } from './fast_path.ts';
-import { VM_OPEN } from './capture_text.ts';
+import { parseHead, VM_OPEN } from './capture_text.ts';
 import { type IncomingCapture, IncomingVms, PART_CHARS, VmTextReader } from './incoming_capture.ts';
 import { ParsedUsage, usageSpan, UsageText } from './incoming_usage.ts';
 import { NeedsWholeParse } from './needs_whole_parse.ts';
@@ -111,9 +111,9 @@ export async function captureArriving(
   const nonce = `vms ${crypto.randomUUID()}`;
   const headText = `${prefix}${JSON.stringify(nonce)}}`;
   const usage = usageSpan(headText);
-  let head = usage ? parseObject(usage.cut(nonce)) : null;
+  let head = usage ? parseHead(usage.cut(nonce)) : null;
   const usageCut = head !== null && head.usage === usage!.nonce(nonce);
-  if (!usageCut) head = parseObject(headText);
+  if (!usageCut) head = parseHead(headText);
   if (!head || head.vms !== nonce || head.schemaVersion !== CAPTURE_SCHEMA_VERSION) return null;
   if (!AFTER_VMS.every((key) => key in head)) return null;
   if (Object.keys(head).at(-1) !== 'vms') return null;
@@ -162,17 +162,4 @@ async function* vmWindows(body: ArrivingText, pending: string): AsyncGenerator<s
   const last = pending.slice(0, -VMS_END.length);
   if (hasNulEscape(last)) throw new NeedsWholeParse('a NUL in the VM text');
   if (last.length) yield last;
-}
-
-/** `text` parsed as a JSON object, or null. */
-function parseObject(text: string): Record<string, unknown> | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : null;
 }
