@@ -7,9 +7,11 @@
  *  - resized, moved, renamed, power: `vm_changes`, written by ingest (each VM's observation
  *    against its previous one; a late capture recomputes around itself from the facts);
  *  - created: `vm_lifecycle_base` at the creation time the source or its events gave, else
- *    the first sighting (`createdFrom` says which), sized by the VM's first fact;
+ *    the first sighting (`createdFrom` says which), sized by the VM's first fact (kept in
+ *    `first_*` by ingest, migration 0047: no lookup into the facts);
  *  - deleted: `vm_lifecycle_base.deleted_at` (event or absence), sized by the VM's facts at
- *    its last sighting, plus deletions a reappearance ended (`vm_changes`, kind deleted);
+ *    its last sighting (`last_*`), plus deletions a reappearance ended (`vm_changes`, kind
+ *    deleted);
  *  - reappeared: `vm_events`, sized by the VM's facts at that capture.
  *
  * Net growth = created + reappeared − deleted (VMs and their sizes) + every resize's
@@ -97,6 +99,12 @@ const sizeOf = (sql: Sql, f: string) =>
   sql`case when ${sql(f)}.vm_key is null then null else jsonb_build_object('vcpu', ${sql(f)}.vcpu,
     'memoryMib', ${sql(f)}.ram_mb, 'provisionedDiskGib', ${sql(f)}.provisioned_disk_gb) end`;
 
+/** A VM's size at its first (`first`) or last (`last`) sighting, kept in vm_lifecycle_base. */
+const lifecycleSize = (sql: Sql, l: string, at: 'first' | 'last') =>
+  sql`case when ${sql(l)}.${sql(at + '_vcpu')} is null then null else jsonb_build_object(
+    'vcpu', ${sql(l)}.${sql(at + '_vcpu')}, 'memoryMib', ${sql(l)}.${sql(at + '_ram_mb')},
+    'provisionedDiskGib', ${sql(l)}.${sql(at + '_disk_gb')}) end`;
+
 /** One page of the changes in [from, to), in (time, source, VM, kind) order. */
 export async function listChanges(
   sql: Sql,
@@ -122,10 +130,9 @@ export async function listChanges(
     branches.push(
       sql`(select coalesce(l.created_at, l.first_seen_at) as at, 'created'::text as kind, l.source_id,
         l.vm_key, null::jsonb as before, ${
-        sizeOf(sql, 'f')
+        lifecycleSize(sql, 'l', 'first')
       } as after, coalesce(l.created_from, 'firstSeen') as detail
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.first_seen_at and f.vm_key = l.vm_key
       where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
         ${src('l.source_id')}
         and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
@@ -135,9 +142,8 @@ export async function listChanges(
   }
   if (has('deleted')) {
     branches.push(sql`(select l.deleted_at as at, 'deleted'::text as kind, l.source_id, l.vm_key,
-        ${sizeOf(sql, 'f')} as before, null::jsonb as after, l.deleted_from as detail
+        ${lifecycleSize(sql, 'l', 'last')} as before, null::jsonb as after, l.deleted_from as detail
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key
       where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
         and (l.deleted_at, l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
         and (l.deleted_at, l.source_id, l.vm_key, 'deleted'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
@@ -239,15 +245,13 @@ export async function changeSummary(
       where x.at >= ${q.from} and x.at < ${q.to} ${src('x.source_id')}
       group by x.kind
     ), created as (
-      select count(*) as n, sum(f.vcpu) as vcpu, sum(f.ram_mb) as ram, sum(f.provisioned_disk_gb) as disk
+      select count(*) as n, sum(l.first_vcpu) as vcpu, sum(l.first_ram_mb) as ram, sum(l.first_disk_gb) as disk
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.first_seen_at and f.vm_key = l.vm_key
       where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
         ${src('l.source_id')}
     ), deleted as (
-      select count(*) as n, -sum(f.vcpu) as vcpu, -sum(f.ram_mb) as ram, -sum(f.provisioned_disk_gb) as disk
+      select count(*) as n, -sum(l.last_vcpu) as vcpu, -sum(l.last_ram_mb) as ram, -sum(l.last_disk_gb) as disk
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key
       where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
     ), reappeared as (
       select count(*) as n, sum(f.vcpu) as vcpu, sum(f.ram_mb) as ram, sum(f.provisioned_disk_gb) as disk
