@@ -15,7 +15,8 @@
  *  - reappeared: `vm_events`, sized by the VM's facts at that capture.
  *
  * Net growth = created + reappeared − deleted (VMs and their sizes) + every resize's
- * after − before. Templates count like VMs.
+ * after − before. Templates count like VMs. The summary reads no documents: what a stored
+ * row adds is in its generated `*_delta` columns (migration 0048).
  */
 import { z } from 'zod';
 import { iso, type Sql } from '../db/connect.ts';
@@ -162,11 +163,15 @@ export async function listChanges(
     );
   }
   const rows: Row[] = branches.length
-    ? await sql`select u.*, s.name as source_name, l.name as vm_name
-        from (${branches.reduce((a, b) => sql`${a} union all ${b}`)}) u
+    ? await sql`select u.*, s.name as source_name,
+          -- Looked up for the page's rows only (a join read every VM's name).
+          (select l.name from vm_lifecycle_base l where l.source_id = u.source_id and l.vm_key = u.vm_key) as vm_name
+        from (
+          select * from (${branches.reduce((a, b) => sql`${a} union all ${b}`)}) b
+          order by b.at, b.source_id, b.vm_key, b.kind limit ${n}
+        ) u
         join sources s on s.id = u.source_id
-        left join vm_lifecycle_base l on l.source_id = u.source_id and l.vm_key = u.vm_key
-        order by u.at, u.source_id, u.vm_key, u.kind limit ${n}` as unknown as Row[]
+        order by u.at, u.source_id, u.vm_key, u.kind` as unknown as Row[]
     : [];
   const page = rows.slice(0, q.limit);
   return {
@@ -233,17 +238,22 @@ export async function changeSummary(
 ): Promise<ChangeSummary> {
   const src = (col: string) => q.sourceId ? sql`and ${sql(col)} = ${q.sourceId}` : sql``;
   const [r] = await sql`
-    with stored as (
-      select x.kind, count(*) as n,
-        sum(case when x.kind = 'resized' then (x.after->>'vcpu')::bigint - (x.before->>'vcpu')::bigint
-                 when x.kind = 'deleted' then -(x.before->>'vcpu')::bigint end) as vcpu,
-        sum(case when x.kind = 'resized' then (x.after->>'memoryMib')::bigint - (x.before->>'memoryMib')::bigint
-                 when x.kind = 'deleted' then -(x.before->>'memoryMib')::bigint end) as ram,
-        sum(case when x.kind = 'resized' then (x.after->>'provisionedDiskGib')::numeric - (x.before->>'provisionedDiskGib')::numeric
-                 when x.kind = 'deleted' then -(x.before->>'provisionedDiskGib')::numeric end) as disk
+    with counted as (
+      -- Counted from the index (at, source_id, vm_key, kind) alone.
+      select x.kind, count(*) as n, null::bigint as vcpu, null::bigint as ram, null::numeric as disk
       from vm_changes x
       where x.at >= ${q.from} and x.at < ${q.to} ${src('x.source_id')}
       group by x.kind
+    ), sized as (
+      -- What resizes and ended deletions add (migration 0048), from the partial index alone.
+      select 'resized'::text as kind, 0::bigint as n, sum(x.vcpu_delta) as vcpu, sum(x.ram_mb_delta) as ram,
+        sum(x.disk_gb_delta) as disk
+      from vm_changes x
+      where x.at >= ${q.from} and x.at < ${q.to} ${
+    src('x.source_id')
+  } and x.kind in ('resized', 'deleted')
+    ), stored as (
+      select * from counted union all select * from sized
     ), created as (
       select count(*) as n, sum(l.first_vcpu) as vcpu, sum(l.first_ram_mb) as ram, sum(l.first_disk_gb) as disk
       from vm_lifecycle_base l
