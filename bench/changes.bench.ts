@@ -87,6 +87,8 @@ export async function seedChangesHistory(
       case when max(f.snapshot_time) < ${now} then 'absence' end
     from vm_hourly_stats f where f.source_id = ${id}
     group by f.vm_key`;
+  // The sizes at first and last sighting ingest keeps beside them (migration 0047's backfill).
+  await sql`select vm_lifecycle_sizes_rebuild(${id})`;
   return n;
 }
 

@@ -7,13 +7,16 @@
  *  - resized, moved, renamed, power: `vm_changes`, written by ingest (each VM's observation
  *    against its previous one; a late capture recomputes around itself from the facts);
  *  - created: `vm_lifecycle_base` at the creation time the source or its events gave, else
- *    the first sighting (`createdFrom` says which), sized by the VM's first fact;
+ *    the first sighting (`createdFrom` says which), sized by the VM's first fact (kept in
+ *    `first_*` by ingest, migration 0047: no lookup into the facts);
  *  - deleted: `vm_lifecycle_base.deleted_at` (event or absence), sized by the VM's facts at
- *    its last sighting, plus deletions a reappearance ended (`vm_changes`, kind deleted);
+ *    its last sighting (`last_*`), plus deletions a reappearance ended (`vm_changes`, kind
+ *    deleted);
  *  - reappeared: `vm_events`, sized by the VM's facts at that capture.
  *
  * Net growth = created + reappeared − deleted (VMs and their sizes) + every resize's
- * after − before. Templates count like VMs.
+ * after − before. Templates count like VMs. The summary reads no documents: what a stored
+ * row adds is in its generated `*_delta` columns (migration 0048).
  */
 import { z } from 'zod';
 import { iso, type Sql } from '../db/connect.ts';
@@ -97,6 +100,12 @@ const sizeOf = (sql: Sql, f: string) =>
   sql`case when ${sql(f)}.vm_key is null then null else jsonb_build_object('vcpu', ${sql(f)}.vcpu,
     'memoryMib', ${sql(f)}.ram_mb, 'provisionedDiskGib', ${sql(f)}.provisioned_disk_gb) end`;
 
+/** A VM's size at its first (`first`) or last (`last`) sighting, kept in vm_lifecycle_base. */
+const lifecycleSize = (sql: Sql, l: string, at: 'first' | 'last') =>
+  sql`case when ${sql(l)}.${sql(at + '_vcpu')} is null then null else jsonb_build_object(
+    'vcpu', ${sql(l)}.${sql(at + '_vcpu')}, 'memoryMib', ${sql(l)}.${sql(at + '_ram_mb')},
+    'provisionedDiskGib', ${sql(l)}.${sql(at + '_disk_gb')}) end`;
+
 /** One page of the changes in [from, to), in (time, source, VM, kind) order. */
 export async function listChanges(
   sql: Sql,
@@ -122,10 +131,9 @@ export async function listChanges(
     branches.push(
       sql`(select coalesce(l.created_at, l.first_seen_at) as at, 'created'::text as kind, l.source_id,
         l.vm_key, null::jsonb as before, ${
-        sizeOf(sql, 'f')
+        lifecycleSize(sql, 'l', 'first')
       } as after, coalesce(l.created_from, 'firstSeen') as detail
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.first_seen_at and f.vm_key = l.vm_key
       where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
         ${src('l.source_id')}
         and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
@@ -135,9 +143,8 @@ export async function listChanges(
   }
   if (has('deleted')) {
     branches.push(sql`(select l.deleted_at as at, 'deleted'::text as kind, l.source_id, l.vm_key,
-        ${sizeOf(sql, 'f')} as before, null::jsonb as after, l.deleted_from as detail
+        ${lifecycleSize(sql, 'l', 'last')} as before, null::jsonb as after, l.deleted_from as detail
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key
       where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
         and (l.deleted_at, l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
         and (l.deleted_at, l.source_id, l.vm_key, 'deleted'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
@@ -156,11 +163,15 @@ export async function listChanges(
     );
   }
   const rows: Row[] = branches.length
-    ? await sql`select u.*, s.name as source_name, l.name as vm_name
-        from (${branches.reduce((a, b) => sql`${a} union all ${b}`)}) u
+    ? await sql`select u.*, s.name as source_name,
+          -- Looked up for the page's rows only (a join read every VM's name).
+          (select l.name from vm_lifecycle_base l where l.source_id = u.source_id and l.vm_key = u.vm_key) as vm_name
+        from (
+          select * from (${branches.reduce((a, b) => sql`${a} union all ${b}`)}) b
+          order by b.at, b.source_id, b.vm_key, b.kind limit ${n}
+        ) u
         join sources s on s.id = u.source_id
-        left join vm_lifecycle_base l on l.source_id = u.source_id and l.vm_key = u.vm_key
-        order by u.at, u.source_id, u.vm_key, u.kind limit ${n}` as unknown as Row[]
+        order by u.at, u.source_id, u.vm_key, u.kind` as unknown as Row[]
     : [];
   const page = rows.slice(0, q.limit);
   return {
@@ -227,27 +238,30 @@ export async function changeSummary(
 ): Promise<ChangeSummary> {
   const src = (col: string) => q.sourceId ? sql`and ${sql(col)} = ${q.sourceId}` : sql``;
   const [r] = await sql`
-    with stored as (
-      select x.kind, count(*) as n,
-        sum(case when x.kind = 'resized' then (x.after->>'vcpu')::bigint - (x.before->>'vcpu')::bigint
-                 when x.kind = 'deleted' then -(x.before->>'vcpu')::bigint end) as vcpu,
-        sum(case when x.kind = 'resized' then (x.after->>'memoryMib')::bigint - (x.before->>'memoryMib')::bigint
-                 when x.kind = 'deleted' then -(x.before->>'memoryMib')::bigint end) as ram,
-        sum(case when x.kind = 'resized' then (x.after->>'provisionedDiskGib')::numeric - (x.before->>'provisionedDiskGib')::numeric
-                 when x.kind = 'deleted' then -(x.before->>'provisionedDiskGib')::numeric end) as disk
+    with counted as (
+      -- Counted from the index (at, source_id, vm_key, kind) alone.
+      select x.kind, count(*) as n, null::bigint as vcpu, null::bigint as ram, null::numeric as disk
       from vm_changes x
       where x.at >= ${q.from} and x.at < ${q.to} ${src('x.source_id')}
       group by x.kind
+    ), sized as (
+      -- What resizes and ended deletions add (migration 0048), from the partial index alone.
+      select 'resized'::text as kind, 0::bigint as n, sum(x.vcpu_delta) as vcpu, sum(x.ram_mb_delta) as ram,
+        sum(x.disk_gb_delta) as disk
+      from vm_changes x
+      where x.at >= ${q.from} and x.at < ${q.to} ${
+    src('x.source_id')
+  } and x.kind in ('resized', 'deleted')
+    ), stored as (
+      select * from counted union all select * from sized
     ), created as (
-      select count(*) as n, sum(f.vcpu) as vcpu, sum(f.ram_mb) as ram, sum(f.provisioned_disk_gb) as disk
+      select count(*) as n, sum(l.first_vcpu) as vcpu, sum(l.first_ram_mb) as ram, sum(l.first_disk_gb) as disk
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.first_seen_at and f.vm_key = l.vm_key
       where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
         ${src('l.source_id')}
     ), deleted as (
-      select count(*) as n, -sum(f.vcpu) as vcpu, -sum(f.ram_mb) as ram, -sum(f.provisioned_disk_gb) as disk
+      select count(*) as n, -sum(l.last_vcpu) as vcpu, -sum(l.last_ram_mb) as ram, -sum(l.last_disk_gb) as disk
       from vm_lifecycle_base l
-      left join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key
       where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
     ), reappeared as (
       select count(*) as n, sum(f.vcpu) as vcpu, sum(f.ram_mb) as ram, sum(f.provisioned_disk_gb) as disk

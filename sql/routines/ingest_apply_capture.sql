@@ -127,6 +127,16 @@ begin
                   then s.name else l.name end,
       source_vm_id = case when p_at >= (case when l.in_newest_capture then v_prev else l.last_seen_at end)
                           then s.source_vm_id else l.source_vm_id end,
+      -- Sizes at the first and the newest sighting (migration 0047), by the same rules.
+      first_vcpu = case when p_at < l.first_seen_at then s.vcpu else l.first_vcpu end,
+      first_ram_mb = case when p_at < l.first_seen_at then s.ram_mb else l.first_ram_mb end,
+      first_disk_gb = case when p_at < l.first_seen_at then s.provisioned_disk_gb else l.first_disk_gb end,
+      last_vcpu = case when p_at >= (case when l.in_newest_capture then v_prev else l.last_seen_at end)
+                       then s.vcpu else l.last_vcpu end,
+      last_ram_mb = case when p_at >= (case when l.in_newest_capture then v_prev else l.last_seen_at end)
+                         then s.ram_mb else l.last_ram_mb end,
+      last_disk_gb = case when p_at >= (case when l.in_newest_capture then v_prev else l.last_seen_at end)
+                          then s.provisioned_disk_gb else l.last_disk_gb end,
       created_at = coalesce(s.created_at, l.created_at),
       created_from = case when s.created_at is not null then 'source' else l.created_from end,
       reappeared_count = l.reappeared_count + (l.deleted_at is not null and p_at > l.deleted_at)::int,
@@ -146,9 +156,10 @@ begin
   )
   select count(*) into v_reappeared from back;
   insert into vm_lifecycle_base (source_id, vm_key, source_vm_id, name, first_seen_at, last_seen_at, in_newest_capture,
-    created_at, created_from)
+    created_at, created_from, first_vcpu, first_ram_mb, first_disk_gb, last_vcpu, last_ram_mb, last_disk_gb)
   select p_source_id, s.key, s.source_vm_id, s.name, p_at, p_at, not v_late, s.created_at,
-         case when s.created_at is not null then 'source' end
+         case when s.created_at is not null then 'source' end,
+         s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.vcpu, s.ram_mb, s.provisioned_disk_gb
   from capture_stage s
   where not exists (select 1 from vm_lifecycle_base l where l.source_id = p_source_id and l.vm_key = s.key);
 

@@ -109,11 +109,17 @@ async function snapshot(sql: Sql): Promise<Record<string, string[]>> {
     changes: await q(
       `select s.external_id, x.* from vm_changes x ${src} order by 1, x.vm_key, x.at, x.kind`,
     ),
+    lifecycleSizes: await q(`select s.external_id, ${LIFECYCLE_SIZES} ${src} order by 1, x.vm_key`),
     hostFacts: await q(
       `select s.external_id, x.* from host_facts x ${src} order by 1, x.host_key, x.snapshot_time`,
     ),
   };
 }
+
+/** The sizes at first and last sighting ingest keeps in vm_lifecycle_base (migration 0047). */
+const LIFECYCLE_SIZES =
+  `x.vm_key, x.first_vcpu, x.first_ram_mb, x.first_disk_gb, x.last_vcpu, x.last_ram_mb,
+  x.last_disk_gb from vm_lifecycle_base x`;
 
 /** vm_changes as vm_changes_rebuild() computes them from the facts (rolled back). */
 async function rebuiltChanges(sql: Sql): Promise<string[]> {
@@ -123,6 +129,21 @@ async function rebuiltChanges(sql: Sql): Promise<string[]> {
     rows = (await tx.unsafe(
       `select s.external_id, x.* from vm_changes x join sources s on s.id = x.source_id
        order by 1, x.vm_key, x.at, x.kind`,
+    )).map((r) => JSON.stringify(r));
+    throw new Rollback();
+  }).catch((err) => {
+    if (!(err instanceof Rollback)) throw err;
+  });
+  return rows;
+}
+
+/** The lifecycle sizes as vm_lifecycle_sizes_rebuild() reads them from the facts (rolled back). */
+async function rebuiltSizes(sql: Sql): Promise<string[]> {
+  let rows: string[] = [];
+  await sql.begin(async (tx) => {
+    await tx`select vm_lifecycle_sizes_rebuild(id) from sources`;
+    rows = (await tx.unsafe(
+      `select s.external_id, ${LIFECYCLE_SIZES} join sources s on s.id = x.source_id order by 1, x.vm_key`,
     )).map((r) => JSON.stringify(r));
     throw new Rollback();
   }).catch((err) => {
@@ -160,6 +181,12 @@ async function storeEverywhere(input: CaptureInput): Promise<Record<string, Stor
     await rebuiltChanges(targets[0].db.sql),
     reference.changes,
     `vm_changes differ from their rebuild from the facts after capture at ${input.capturedAt}`,
+  );
+  // So are the sizes at first and last sighting (migration 0047), which the changes read.
+  assert.equal(
+    await rebuiltSizes(targets[0].db.sql),
+    reference.lifecycleSizes,
+    `lifecycle sizes differ from the facts after capture at ${input.capturedAt}`,
   );
   const outcome = (r: StoreResult) => ({
     late: r.late,
