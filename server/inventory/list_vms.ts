@@ -350,7 +350,9 @@ function asOfByName(
   const state = query.state ?? 'all';
   const after = (name: Fragment, source: Fragment, key: Fragment) =>
     cursor
-      ? sql`and (${name}, ${source}, ${key}) ${sql.unsafe(desc ? '<' : '>')} (${cursor.v}, ${cursor.s}, ${cursor.k})`
+      ? sql`and (${name}, ${source}, ${key}) ${
+        sql.unsafe(desc ? '<' : '>')
+      } (${cursor.v}, ${cursor.s}, ${cursor.k})`
       : sql``;
   const now = (table: string) =>
     sql`select x.source_id, x.vm_key, x.name from ${sql.unsafe(table)} x`;
@@ -565,15 +567,17 @@ async function readPage(
   // the names (asOfByName), and the total of all VMs then is the captures' facts, counted
   // along their key.
   const byNameAsOf = !!at && sort === 'name' && onlyStateAndSource(query);
-  let count = onePass ? 0 : await cachedCount(async () =>
-    (byNameAsOf && (query.state ?? 'all') === 'all'
-      ? await sql`
+  let count = onePass
+    ? 0
+    : await cachedCount(async () =>
+      (byNameAsOf && (query.state ?? 'all') === 'all'
+        ? await sql`
           select count(*)::int as count
           from (${capturesAsOf(sql, at)}) c
           join vm_hourly_stats f on f.source_id = c.source_id and f.snapshot_time = c.captured_at
           ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : sql``}`
-      : await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
-  );
+        : await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
+    );
   const exact = search || count <= FENCE_ROWS;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
   const after = cursor
