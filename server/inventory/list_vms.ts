@@ -648,7 +648,12 @@ async function readPage(
         l.deleted_from ${identity}
       from (${chosen}) p
       join sources s on s.id = p.source_id
-      join vm_lifecycle l on l.source_id = p.source_id and l.vm_key = p.vm_key
+      -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
+      -- set, the planner may hash the whole lifecycle for a page of 50.
+      cross join lateral (
+        select l.* from vm_lifecycle l where l.source_id = p.source_id and l.vm_key = p.vm_key
+        limit 1
+      ) l
       ${known}
       order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
