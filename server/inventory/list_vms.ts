@@ -564,18 +564,21 @@ async function readPage(
   // The first page of such a search finds its matches once, for the page and the total.
   const onePass = search && !cursor && !(at && sort === 'name');
   // As of a moment by name with no filter but the state and source: the page is walked along
-  // the names (asOfByName), and the total of all VMs then is the captures' facts, counted
-  // along their key.
+  // the names (asOfByName), and the total of all VMs then is the captures' VM counts (ingest
+  // writes a fact for each VM it counts), of those whose facts retention has not dropped.
   const byNameAsOf = !!at && sort === 'name' && onlyStateAndSource(query);
   let count = onePass
     ? 0
     : await cachedCount(async () =>
       (byNameAsOf && (query.state ?? 'all') === 'all'
         ? await sql`
-          select count(*)::int as count
+          select coalesce(sum(k.vm_count), 0)::int as count
           from (${capturesAsOf(sql, at)}) c
-          join vm_hourly_stats f on f.source_id = c.source_id and f.snapshot_time = c.captured_at
-          ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : sql``}`
+          join captures k on k.capture_id = c.capture_id
+          where exists (
+            select 1 from vm_hourly_stats f
+            where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
+          ${query.sourceId ? sql`and c.source_id = ${query.sourceId}` : sql``}`
         : await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
     );
   const exact = search || count <= FENCE_ROWS;
@@ -628,6 +631,29 @@ async function readPage(
         order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
         limit ${limit}`;
   if (byNameAsOf) chosen = asOfByName(sql, query, cursor, limit);
+  else if (exact && !at && sort !== 'source') {
+    // The matches are found and sorted by their keys and sort values only, and just the
+    // page's rows are read whole: an index that holds those columns (cluster and pool's
+    // does) answers the sort without visiting each match's row.
+    chosen = sql`
+      select i.*, m.sort_value ${onePass ? sql`, m.matches` : sql``}
+      from (
+        select m.source_id, m.vm_key, m.sort_value ${
+      onePass ? sql`, (count(*) over ())::int as matches` : sql``
+    }
+        from (select i.source_id, i.vm_key, ${expr} as sort_value from ${rows} i ${where} offset 0) m
+        ${
+      cursor
+        ? sql`where (m.sort_value, m.source_id, m.vm_key) ${sql.unsafe(desc ? '<' : '>')} (${
+          cursorValue(sql, sort, cursor.v)
+        }, ${cursor.s}, ${cursor.k})`
+        : sql``
+    }
+        order by m.sort_value ${direction}, m.source_id ${direction}, m.vm_key ${direction}
+        limit ${limit}
+      ) m
+      join ${rows} i on i.source_id = m.source_id and i.vm_key = m.vm_key`;
+  }
   // As of a past moment, the rows are facts: UUIDs, addresses and tags are the VM's as known now.
   const identity = at
     ? sql`, k.bios_uuid as known_bios_uuid, k.instance_uuid as known_instance_uuid,
