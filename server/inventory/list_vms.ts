@@ -631,7 +631,7 @@ async function readPage(
         order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
         limit ${limit}`;
   if (byNameAsOf) chosen = asOfByName(sql, query, cursor, limit);
-  else if (exact && !at && sort !== 'source') {
+  else if (exact && !at) {
     // The matches are found and sorted by their keys and sort values only, and just the
     // page's rows are read whole: an index that holds those columns (cluster and pool's
     // does) answers the sort without visiting each match's row.
@@ -641,7 +641,11 @@ async function readPage(
         select m.source_id, m.vm_key, m.sort_value ${
       onePass ? sql`, (count(*) over ())::int as matches` : sql``
     }
-        from (select i.source_id, i.vm_key, ${expr} as sort_value from ${rows} i ${where} offset 0) m
+        from (
+          select i.source_id, i.vm_key, ${expr} as sort_value from ${rows} i
+          ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : sql``}
+          ${where} offset 0
+        ) m
         ${
       cursor
         ? sql`where (m.sort_value, m.source_id, m.vm_key) ${sql.unsafe(desc ? '<' : '>')} (${
