@@ -656,7 +656,9 @@ async function readPage(
         order by m.sort_value ${direction}, m.source_id ${direction}, m.vm_key ${direction}
         limit ${limit}
       ) m
-      join ${rows} i on i.source_id = m.source_id and i.vm_key = m.vm_key`;
+      cross join lateral (
+        select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
+      ) i`;
   }
   // As of a past moment, the rows are facts: UUIDs, addresses and tags are the VM's as known now.
   const identity = at
