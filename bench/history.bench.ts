@@ -145,6 +145,7 @@ export async function settle(sql: Sql, run: string, start: string, n: number) {
     await tx`delete from vm_inventory`;
     await tx`delete from vm_inventory_deleted`;
     await tx`delete from vm_events`;
+    await tx`delete from vm_changes where kind = 'renamed'`;
     await tx`delete from vm_lifecycle_base`;
     // Deletion is noticed by the first complete capture without the VM (i % 97 = 13 are
     // incomplete); half the deletions also came as the source's event, 20 minutes after
@@ -180,6 +181,18 @@ export async function settle(sql: Sql, run: string, start: string, n: number) {
         md5(${run} || ':' || l.source_id || ':' || (p.gone))::uuid
       from vm_lifecycle_base l join (${plan(tx)}) p on p.vm_key = l.vm_key
       where l.deleted_from = 'event'`;
+    // The renames, as ingest records them (vm_changes): each VM renamed half way that was
+    // seen before, at its first capture under the new name. The list as of a moment reads
+    // them to place those VMs by their names then.
+    await tx`
+      insert into vm_changes (source_id, vm_key, at, kind, capture_id, before, after)
+      select p.source_id, p.vm_key, ${t(String(HOURS / 2))}, 'renamed',
+        ${captureId(tx, run, sql.unsafe('p.source_id'), sql.unsafe(String(HOURS / 2)))},
+        jsonb_build_object('name', p.name), jsonb_build_object('name', p.name || '-renamed')
+      from (${plan(tx)}) p
+      where p.v % 50 = 0 and p.born < ${HOURS / 2} and p.gone > ${HOURS / 2} and ${n} > ${
+      HOURS / 2
+    }`;
     await tx`
       update sources set last_capture_at = ${t(String(n - 1))}, generation = generation + 1`;
     const columns = tx.unsafe(

@@ -275,6 +275,18 @@ function capturesAsOf(sql: Sql, at: Date) {
     ) c`;
 }
 
+/** A fact `f` as a list row (the columns of ROW_COLUMNS); `l`: its lifecycle, when joined. */
+function factColumns(sql: Sql, lifecycle: boolean) {
+  return sql`f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
+    f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
+    f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
+    '{}'::text[] as tags, ${
+    lifecycle
+      ? sql`l.created_at, l.first_seen_at`
+      : sql`null::timestamptz as created_at, null::timestamptz as first_seen_at`
+  }, f.snapshot_time as state_at`;
+}
+
 /**
  * The rows listed, as `i`: the live inventory, the deleted one, both, or (with `at`) the facts
  * of each source's capture then. Their VMs' creation and first sighting are joined only when
@@ -285,14 +297,7 @@ function vmRows(sql: Sql, query: VmListQuery) {
   if (query.at) {
     const lifecycle = query.sort === 'created' || query.sort === 'firstSeen';
     return sql`(
-      select f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
-        f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
-        f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
-        '{}'::text[] as tags, ${
-      lifecycle
-        ? sql`l.created_at, l.first_seen_at`
-        : sql`null::timestamptz as created_at, null::timestamptz as first_seen_at`
-    }, f.snapshot_time as state_at
+      select ${factColumns(sql, lifecycle)}
       from (${capturesAsOf(sql, query.at)}) c
       join vm_hourly_stats f on f.source_id = c.source_id and f.snapshot_time = c.captured_at
       ${
@@ -312,10 +317,91 @@ function vmRows(sql: Sql, query: VmListQuery) {
 }
 
 /** With `at`, which of the VMs then: those live now, those deleted since, or all. */
-function stateNowCondition(sql: Sql, query: VmListQuery) {
+function stateNowCondition(sql: Sql, query: VmListQuery, i: Fragment = sql.unsafe('i')) {
   if (!query.at || (query.state ?? 'all') === 'all') return sql``;
   const table = sql.unsafe(query.state === 'live' ? 'vm_inventory' : 'vm_inventory_deleted');
-  return sql`and exists (select 1 from ${table} x where x.source_id = i.source_id and x.vm_key = i.vm_key)`;
+  return sql`and exists (select 1 from ${table} x where x.source_id = ${i}.source_id and x.vm_key = ${i}.vm_key)`;
+}
+
+/** Whether a list query has no filter beyond `at`, `state` and the source. */
+function onlyStateAndSource(query: VmListQuery): boolean {
+  return !query.q && !query.cluster && !query.pool && !query.host && !query.folder && !query.tag &&
+    !query.datastore && !query.guestFamily && !query.powerState && query.template === undefined;
+}
+
+/**
+ * A page of the estate as of `at` by name, without reading every fact of the captures: the
+ * VMs known now (live and deleted), walked in the order of their current names along the name
+ * indexes, each looked up in its source's capture then (one probe of the facts' key), until
+ * the page is full. A VM's name then is its name now unless it was renamed since (a `renamed`
+ * change, kept by ingest for every name change between two observations) or came back since
+ * (a reappearance compares nothing with the VM's state before it): those few are read from
+ * the facts by key and placed by their name then. Columns as vmRows' `at` rows, plus
+ * `sort_value`, at most `limit` rows.
+ */
+function asOfByName(
+  sql: Sql,
+  query: VmListQuery,
+  cursor: { v: string | number | null; s: number; k: string } | null,
+  limit: number,
+) {
+  const desc = query.order === 'desc';
+  const direction = sql.unsafe(desc ? 'desc' : 'asc');
+  const state = query.state ?? 'all';
+  const after = (name: Fragment, source: Fragment, key: Fragment) =>
+    cursor
+      ? sql`and (${name}, ${source}, ${key}) ${
+        sql.unsafe(desc ? '<' : '>')
+      } (${cursor.v}, ${cursor.s}, ${cursor.k})`
+      : sql``;
+  const now = (table: string) =>
+    sql`select x.source_id, x.vm_key, x.name from ${sql.unsafe(table)} x`;
+  const known = state === 'live'
+    ? now('vm_inventory')
+    : state === 'deleted'
+    ? now('vm_inventory_deleted')
+    : sql`${now('vm_inventory')} union all ${now('vm_inventory_deleted')}`;
+  const f = sql.unsafe('f');
+  return sql`
+    with c as materialized (
+      select c.source_id, c.captured_at from (${capturesAsOf(sql, query.at!)}) c
+      ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : sql``}
+    ), since as materialized (
+      select c.source_id, c.captured_at, x.vm_key
+      from c cross join lateral (
+        select ch.vm_key from vm_changes ch
+        where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
+        union
+        select e.vm_key from vm_events e
+        where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
+      ) x
+    ), page as (
+      (select i.source_id, i.vm_key, lower(i.name) as sort_value,
+         (select c.captured_at from c where c.source_id = i.source_id) as captured_at
+       from (${known}) i
+       where exists (
+           select 1 from c join vm_hourly_stats f
+             on f.source_id = c.source_id and f.snapshot_time = c.captured_at and f.vm_key = i.vm_key
+           where c.source_id = i.source_id)
+         and not exists (select 1 from since r where r.source_id = i.source_id and r.vm_key = i.vm_key)
+         ${after(sql`lower(i.name)`, sql`i.source_id`, sql`i.vm_key`)}
+       order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
+       limit ${limit})
+      union all
+      (select f.source_id, f.vm_key, lower(f.name), f.snapshot_time
+       from since r join vm_hourly_stats f
+         on f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key
+       where true ${stateNowCondition(sql, query, f)}
+         ${after(sql`lower(f.name)`, sql`f.source_id`, sql`f.vm_key`)})
+      order by 3 ${direction}, 1 ${direction}, 2 ${direction}
+      limit ${limit}
+    )
+    select ${factColumns(sql, false)}, p.sort_value
+    from page p
+    cross join lateral (
+      select * from vm_hourly_stats f
+      where f.source_id = p.source_id and f.snapshot_time = p.captured_at and f.vm_key = p.vm_key
+    ) f`;
 }
 
 /** Which capture each source was read from as of `at`, and which sources had none by then. */
@@ -477,10 +563,23 @@ async function readPage(
   const search = !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
   // The first page of such a search finds its matches once, for the page and the total.
   const onePass = search && !cursor && !(at && sort === 'name');
+  // As of a moment by name with no filter but the state and source: the page is walked along
+  // the names (asOfByName), and the total of all VMs then is the captures' VM counts (ingest
+  // writes a fact for each VM it counts), of those whose facts retention has not dropped.
+  const byNameAsOf = !!at && sort === 'name' && onlyStateAndSource(query);
   let count = onePass
     ? 0
     : await cachedCount(async () =>
-      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
+      (byNameAsOf && (query.state ?? 'all') === 'all'
+        ? await sql`
+          select coalesce(sum(k.vm_count), 0)::int as count
+          from (${capturesAsOf(sql, at)}) c
+          join captures k on k.capture_id = c.capture_id
+          where exists (
+            select 1 from vm_hourly_stats f
+            where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
+          ${query.sourceId ? sql`and c.source_id = ${query.sourceId}` : sql``}`
+        : await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
     );
   const exact = search || count <= FENCE_ROWS;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
@@ -492,7 +591,7 @@ async function readPage(
   const limit = query.limit + 1;
   // The page is chosen from the VM rows alone (an index walk for the default sort), and
   // only its rows are joined: joining first would hash all 100,000 rows on every request.
-  const chosen = sort === 'source' && !exact && !query.cluster && !query.pool
+  let chosen = sort === 'source' && !exact && !query.cluster && !query.pool
     // By source: sources in name order, each contributing at most a page from its primary
     // key, so the first pages never sort the whole inventory (1 ms against 40 ms). Cluster
     // and pool filters are selective enough for their index and a sort of what they match.
@@ -531,6 +630,36 @@ async function readPage(
         ${after}
         order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
         limit ${limit}`;
+  if (byNameAsOf) chosen = asOfByName(sql, query, cursor, limit);
+  else if (exact && !at) {
+    // The matches are found and sorted by their keys and sort values only, and just the
+    // page's rows are read whole: an index that holds those columns (cluster and pool's
+    // does) answers the sort without visiting each match's row.
+    chosen = sql`
+      select i.*, m.sort_value ${onePass ? sql`, m.matches` : sql``}
+      from (
+        select m.source_id, m.vm_key, m.sort_value ${
+      onePass ? sql`, (count(*) over ())::int as matches` : sql``
+    }
+        from (
+          select i.source_id, i.vm_key, ${expr} as sort_value from ${rows} i
+          ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : sql``}
+          ${where} offset 0
+        ) m
+        ${
+      cursor
+        ? sql`where (m.sort_value, m.source_id, m.vm_key) ${sql.unsafe(desc ? '<' : '>')} (${
+          cursorValue(sql, sort, cursor.v)
+        }, ${cursor.s}, ${cursor.k})`
+        : sql``
+    }
+        order by m.sort_value ${direction}, m.source_id ${direction}, m.vm_key ${direction}
+        limit ${limit}
+      ) m
+      cross join lateral (
+        select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
+      ) i`;
+  }
   // As of a past moment, the rows are facts: UUIDs, addresses and tags are the VM's as known now.
   const identity = at
     ? sql`, k.bios_uuid as known_bios_uuid, k.instance_uuid as known_instance_uuid,
@@ -551,7 +680,12 @@ async function readPage(
         l.deleted_from ${identity}
       from (${chosen}) p
       join sources s on s.id = p.source_id
-      join vm_lifecycle l on l.source_id = p.source_id and l.vm_key = p.vm_key
+      -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
+      -- set, the planner may hash the whole lifecycle for a page of 50.
+      cross join lateral (
+        select l.* from vm_lifecycle l where l.source_id = p.source_id and l.vm_key = p.vm_key
+        limit 1
+      ) l
       ${known}
       order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
