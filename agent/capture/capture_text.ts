@@ -9,6 +9,10 @@ import type { Capture } from './schema.ts';
 
 /** How the text of the head ends, just before the first VM. */
 export const VMS_OPEN = '"vms":[';
+/** How every VM begins (the schema puts `key` first): the server cuts the VM array before each. */
+export const VM_OPEN = '{"key":';
+/** Where one VM ends and the next begins. */
+export const VM_CUT = `},${VM_OPEN}`;
 
 /** The head's text, up to and including `"vms":[`. `head` is a validated capture's head. */
 export function captureHeadText(head: Omit<Capture, 'vms'>): string {

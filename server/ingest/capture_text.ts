@@ -36,13 +36,14 @@
  * step 2 alone, after the facts were COPYed (the ingest then rolls back and parses whole):
  * a key the schema does not know, holding objects, written between `vms` and `hosts`.
  */
+import { VM_OPEN, VMS_OPEN } from '../../agent/capture/capture_text.ts';
 import { Capture, CaptureVm } from '../../agent/capture/schema.ts';
 import { fastPathOff } from './fast_path.ts';
 import { usageSpan } from './incoming_usage.ts';
 
 const CAPTURE_KEYS = Object.keys(Capture.shape);
 /** The keys the schema puts after `vms`: the VM array ends where the first of them begins. */
-const AFTER_VMS = CAPTURE_KEYS.slice(CAPTURE_KEYS.indexOf('vms') + 1);
+export const AFTER_VMS = CAPTURE_KEYS.slice(CAPTURE_KEYS.indexOf('vms') + 1);
 // The layout is the schema's; these say loudly when the schema stops fitting the search.
 if (AFTER_VMS.length === 0) {
   throw new Error('capture_text.ts finds the end of the VM array by the key after vms: none');
@@ -50,11 +51,7 @@ if (AFTER_VMS.length === 0) {
 if (Object.keys(CaptureVm.shape)[0] !== 'key') {
   throw new Error('capture_text.ts cuts the VM array where a VM begins with its key: not first');
 }
-const VMS_OPEN = '"vms":[';
 const VMS_CLOSE = `],"${AFTER_VMS[0]}":`;
-/** How every VM of the agent's layout begins: the VM array is cut before each. */
-export const VM_OPEN = '{"key":';
-
 /**
  * The parsed head of `text` with `vms` removed, and the VM array's inside:
  * text.slice(vmStart, vmEnd), between its `[` and `]`. Null when the cut is not proved.

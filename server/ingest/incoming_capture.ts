@@ -14,7 +14,8 @@ import {
   MAX_VMS_PER_CAPTURE,
   upgradeV1Capture,
 } from '../../agent/capture/schema.ts';
-import { splitCaptureText, VM_OPEN } from './capture_text.ts';
+import { VM_CUT } from '../../agent/capture/capture_text.ts';
+import { splitCaptureText } from './capture_text.ts';
 import { fastPathOff } from './fast_path.ts';
 import { type IncomingUsage, ParsedUsage, UsageText } from './incoming_usage.ts';
 import { NeedsWholeParse } from './needs_whole_parse.ts';
@@ -216,8 +217,6 @@ export class VmTextReader {
     if (this.#next) this.#memo!.keep(this.#next);
   }
 }
-
-const VM_CUT = `},${VM_OPEN}`;
 
 /** Where a piece of the VM array ends: at the first `},{"key":` from `from` on, or at `end`. */
 function pieceEnd(text: string, from: number, end: number): number {

@@ -11,6 +11,7 @@
  * row repeated after its VM took it, each throws NeedsWholeParse, so the ingest rolls back
  * and parses the text whole, which answers exactly (or with zod's 400).
  */
+import { VM_CUT } from '../../agent/capture/capture_text.ts';
 import { NeedsWholeParse } from './needs_whole_parse.ts';
 import { checkUsageRows } from './validate_capture.ts';
 import { NO_USAGE, usageByKey, usageFields } from './vm_lines.ts';
@@ -51,8 +52,8 @@ export class ParsedUsage implements IncomingUsage {
   }
 }
 
-/** How a usage row of the agent's layout begins: the rows' text is cut before each. */
-const ROW_CUT = '},{"key":';
+/** Where one usage row ends and the next begins (rows, like VMs, begin with their key). */
+const ROW_CUT = VM_CUT;
 const USAGE_OPEN = '"usage":[';
 /** What follows the usage array in our agents' layouts, before the end `]}`. */
 const USAGE_FOLLOWED_BY = ['],"complete":', '],"vms":'];

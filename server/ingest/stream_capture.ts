@@ -23,21 +23,17 @@
  * Whatever cannot be proved throws NeedsWholeParse (or, before anything was stored, is read
  * whole): the ingest rolls back and parses the whole text, which answers exactly as always.
  */
-import { Capture, CAPTURE_SCHEMA_VERSION } from '../../agent/capture/schema.ts';
+import { VM_CUT, VMS_OPEN } from '../../agent/capture/capture_text.ts';
+import { CAPTURE_SCHEMA_VERSION } from '../../agent/capture/schema.ts';
 import { hasNulEscape } from '../nul.ts';
 import { fastPathOff } from './fast_path.ts';
-import { parseHead, VM_OPEN } from './capture_text.ts';
+import { AFTER_VMS, parseHead } from './capture_text.ts';
 import { type IncomingCapture, IncomingVms, PART_CHARS, VmTextReader } from './incoming_capture.ts';
 import { ParsedUsage, usageSpan, UsageText } from './incoming_usage.ts';
 import { NeedsWholeParse } from './needs_whole_parse.ts';
 import { checkCaptureHead } from './validate_capture.ts';
 
-const VMS_OPEN = '"vms":[';
 const VMS_END = ']}';
-const VM_CUT = `},${VM_OPEN}`;
-const CAPTURE_KEYS = Object.keys(Capture.shape);
-/** The keys the schema puts after `vms`: a head with vms last holds them all. */
-const AFTER_VMS = CAPTURE_KEYS.slice(CAPTURE_KEYS.indexOf('vms') + 1);
 /** A head longer than this without `"vms":[` is not our agents' layout: read it whole. */
 const MAX_HEAD_CHARS = 64 * 1024 * 1024;
 

@@ -17,7 +17,7 @@
  * stream_capture.ts) and the bounds of each VM in it rather than one string per VM: plain
  * numbers give the garbage collector nothing to trace.
  */
-import { VM_OPEN } from './capture_text.ts';
+import { VM_OPEN } from '../../agent/capture/capture_text.ts';
 import type { VmDigest } from './vm_lines.ts';
 
 const COMMA = 44;
