@@ -2,18 +2,18 @@
  * A capture's `usage` (one row per VM, apart from the VM record: capture schema), given
  * out VM by VM as the VMs are read (incoming_capture.ts), as the fact row's usage fields.
  *
- * Read from text, the rows are parsed as the VMs need them instead of all before the
- * first fact is COPYed: at 10,000 VMs the usage is ~2 MB of JSON, ~45 ms of parsing,
- * validating and formatting that otherwise delays the COPY (bench ingest). Our agents
- * write the rows in the order of the VMs, for the VMs that have usage; the reader relies
- * on that order only to say early that a VM has none, and checks it: a row that turns up
- * for a VM already given out without usage, a row for a VM the capture does not hold, a
- * row repeated after its VM took it, each throws NeedsWholeParse, so the ingest rolls back
- * and parses the text whole, which answers exactly (or with zod's 400).
+ * Read from text, the rows are read as the VMs need them instead of all before the first
+ * fact is COPYed (at 10,000 VMs the usage is ~2 MB of JSON), in the agents' own form where
+ * they are in it (usage_rows.ts), else parsed and validated. Our agents write the rows in
+ * the order of the VMs, for the VMs that have usage; the reader takes them in that order
+ * and checks it: a row for a VM read before it (given out without usage, or given its row
+ * already), a row for a VM the capture does not hold, each throws NeedsWholeParse, so the
+ * ingest rolls back and parses the text whole, which answers exactly (or with zod's 400).
  */
 import { VM_CUT } from '../../agent/capture/capture_text.ts';
 import { NeedsWholeParse } from './needs_whole_parse.ts';
 import { checkUsageRows } from './validate_capture.ts';
+import { scanUsageRows } from './usage_rows.ts';
 import { NO_USAGE, usageByKey, usageFields } from './vm_lines.ts';
 import type { VmUsage } from '../../agent/capture/details.ts';
 
@@ -55,8 +55,11 @@ export class ParsedUsage implements IncomingUsage {
 /** Where one usage row ends and the next begins (rows, like VMs, begin with their key). */
 const ROW_CUT = VM_CUT;
 const USAGE_OPEN = '"usage":[';
-/** What follows the usage array in our agents' layouts, before the end `]}`. */
-const USAGE_FOLLOWED_BY = ['],"complete":', '],"vms":'];
+/**
+ * What follows the usage array in our agents' layouts, before the end `]}`: the VMs (the
+ * agents' layout now: VMs last) or `complete` (the streamed spool of older agents).
+ */
+const USAGE_FOLLOWED_BY = ['],"vms":', '],"complete":'];
 
 /** Where a text's usage array is, and the text with it replaced by a string. */
 export type UsageSpan = {
@@ -69,14 +72,16 @@ export type UsageSpan = {
 };
 
 /**
- * Where the inside of the (last) usage array of `text` is, in the layouts our agents write:
+ * Where the inside of the (first) usage array of `text` is, in the layouts our agents write:
  * usage last, or followed by `complete` (the streamed spool of older agents) or by `vms`
  * (vms last: agent/capture/capture_text.ts). Only a guess: it is proved by the head parsing
  * with the span replaced by a nonce (capture_text.ts, stream_capture.ts) and by the rows'
  * pieces parsing (UsageText).
  */
 export function usageSpan(text: string): UsageSpan | null {
-  const open = text.lastIndexOf(USAGE_OPEN);
+  // Searched forward: usage follows the hosts and datastores, a short way into the head,
+  // where searching back from the head's end went through all 2 MB of a 10,000-VM usage.
+  const open = text.indexOf(USAGE_OPEN);
   if (open < 0) return null;
   const start = open + USAGE_OPEN.length;
   let end = -1;
@@ -113,13 +118,11 @@ export class UsageText implements IncomingUsage {
   #from: number;
   readonly #end: number;
   readonly #pieceChars: number;
-  /** Rows parsed but not taken yet, as fields, by key. */
-  readonly #ahead = new Map<string, string>();
-  /** Keys that took a row, and keys given out as having none. */
-  readonly #taken = new Set<string>();
+  /** The rows of the last piece read, as [key, usage fields], and the first not taken yet. */
+  #rows: [string, string][] = [];
+  #next = 0;
+  /** Keys given out as having no usage. */
   readonly #none = new Set<string>();
-  /** The key of the last row parsed. */
-  #last: string | null = null;
 
   constructor(text: string, start: number, end: number, pieceChars: number) {
     this.#text = text;
@@ -130,15 +133,21 @@ export class UsageText implements IncomingUsage {
 
   take(key: string, seen: ReadonlySet<string>): string {
     for (;;) {
-      const fields = this.#ahead.get(key);
-      if (fields !== undefined) {
-        this.#ahead.delete(key);
-        this.#taken.add(key);
-        return fields;
+      if (this.#next < this.#rows.length) {
+        const [rowKey, fields] = this.#rows[this.#next];
+        if (rowKey === key) {
+          this.#next++;
+          return fields;
+        }
+        // The next row is for a VM not read yet: in the agents' order, this VM has none (a
+        // row for it later proves otherwise). For a VM read before: out of order, or twice.
+        if (seen.has(rowKey)) {
+          throw new NeedsWholeParse('usage out of the order of the VMs, or given twice');
+        }
+        this.#none.add(key);
+        return NO_USAGE;
       }
-      // No row left, or the rows read reach past this VM (the last one is for a VM not read
-      // yet): in the agent's order, this VM has none. A row for it later proves otherwise.
-      if (this.#from >= this.#end || (this.#last !== null && !seen.has(this.#last))) {
+      if (this.#from >= this.#end) {
         this.#none.add(key);
         return NO_USAGE;
       }
@@ -147,32 +156,38 @@ export class UsageText implements IncomingUsage {
   }
 
   end(): void {
-    while (this.#from < this.#end) this.#readPiece();
-    if (this.#ahead.size) throw new NeedsWholeParse('usage names a VM not in the capture');
+    if (this.#next < this.#rows.length || this.#from < this.#end) {
+      throw new NeedsWholeParse('usage names a VM not in the capture');
+    }
   }
 
+  /** Reads the next piece of rows; the rows before it were all taken. */
   #readPiece(): void {
     const text = this.#text;
     const from = this.#from;
     // A piece ends at the first row boundary past `pieceChars`, or at the end of the array.
     const cut = text.indexOf(ROW_CUT, Math.max(from, from + this.#pieceChars - 1));
     const to = cut < 0 || cut >= this.#end ? this.#end : cut + 1;
-    let values: unknown;
-    try {
-      values = JSON.parse(`[${text.slice(from, to)}]`);
-    } catch {
-      throw new NeedsWholeParse('a part of the usage array is not JSON on its own');
+    const rows = scanUsageRows(text, from, to) ?? parsedRows(text, from, to);
+    if (this.#none.size && rows.some(([key]) => this.#none.has(key))) {
+      throw new NeedsWholeParse('usage out of the order of the VMs');
     }
-    const rows = checkUsageRows(values);
-    if (!rows || rows.length === 0) throw new NeedsWholeParse('a usage row is invalid');
     // The piece ends the array or is followed by the comma of the cut.
     this.#from = to + 1;
-    for (const row of rows) {
-      if (this.#taken.has(row.key) || this.#none.has(row.key)) {
-        throw new NeedsWholeParse('usage out of the order of the VMs, or given twice');
-      }
-      this.#ahead.set(row.key, usageFields(row));
-      this.#last = row.key;
-    }
+    this.#rows = rows;
+    this.#next = 0;
   }
+}
+
+/** The rows of text.slice(from, to), parsed and validated, as [key, usage fields] pairs. */
+function parsedRows(text: string, from: number, to: number): [string, string][] {
+  let values: unknown;
+  try {
+    values = JSON.parse(`[${text.slice(from, to)}]`);
+  } catch {
+    throw new NeedsWholeParse('a part of the usage array is not JSON on its own');
+  }
+  const rows = checkUsageRows(values);
+  if (!rows || rows.length === 0) throw new NeedsWholeParse('a usage row is invalid');
+  return rows.map((row) => [row.key, usageFields(row)]);
 }

@@ -92,20 +92,28 @@ export async function captureArriving(
   partChars = PART_CHARS,
 ): Promise<IncomingCapture | null> {
   if (fastPathOff.cut) return null;
-  let text = '';
-  let open = -1;
-  while (open < 0) {
-    const chunk = await body.next();
-    if (chunk === null || text.length > MAX_HEAD_CHARS) return null;
-    const from = Math.max(0, text.length - VMS_OPEN.length + 1);
-    text += chunk;
-    open = text.indexOf(VMS_OPEN, from);
+  // The head's chunks are searched one by one (and the seam between two) and joined once:
+  // appending each to the last made V8 copy the growing head again at every search.
+  const chunks: string[] = [];
+  let length = 0;
+  let chunk: string | null;
+  let bracket = -1; // where the `[` of `"vms":[` is in `chunk`
+  while (bracket < 0) {
+    chunk = await body.next();
+    if (chunk === null || length > MAX_HEAD_CHARS) return null;
+    // `"vms":[` begun in the last chunk ends in this one (it cannot lie wholly in the seam's
+    // first half, shorter than it): its `[` is in this chunk.
+    const tail = (chunks.at(-1) ?? '').slice(-(VMS_OPEN.length - 1));
+    const across = `${tail}${chunk.slice(0, VMS_OPEN.length - 1)}`.indexOf(VMS_OPEN);
+    const within = across >= 0 ? -1 : chunk.indexOf(VMS_OPEN);
+    if (across >= 0) bracket = across + VMS_OPEN.length - 1 - tail.length;
+    else if (within >= 0) bracket = within + VMS_OPEN.length - 1;
+    else chunks.push(chunk);
+    length += chunk.length;
   }
-  const start = open + VMS_OPEN.length;
-  const prefix = text.slice(0, start - 1);
-  if (hasNulEscape(prefix)) return null;
   const nonce = `vms ${crypto.randomUUID()}`;
-  const headText = `${prefix}${JSON.stringify(nonce)}}`;
+  const headText = [...chunks, chunk!.slice(0, bracket), JSON.stringify(nonce), '}'].join('');
+  if (hasNulEscape(headText)) return null;
   const usage = usageSpan(headText);
   let head = usage ? parseHead(usage.cut(nonce)) : null;
   const usageCut = head !== null && head.usage === usage!.nonce(nonce);
@@ -120,7 +128,7 @@ export async function captureArriving(
   const rows = usageCut
     ? new UsageText(headText, usage!.start, usage!.end, partChars)
     : new ParsedUsage(valid.usage);
-  const rest = text.slice(start);
+  const rest = chunk!.slice(bracket + 1);
   return {
     head: valid,
     vms: new IncomingVms(

@@ -69,7 +69,7 @@ export function usageFields(usage: VmUsage): string {
     .map((v) => (v === null ? '\\N' : String(Math.min(Math.round(v), 2 ** 31 - 1))))
     .join('\t');
   // The guest's file systems' free space, as the jsonb array it came in ([] stored as null).
-  const guestDisks = usage.guestDisks.length ? field(JSON.stringify(usage.guestDisks)) : '\\N';
+  const guestDisks = usage.guestDisks.length ? copyField(JSON.stringify(usage.guestDisks)) : '\\N';
   return `${numbers}\t${guestDisks}`;
 }
 
@@ -81,7 +81,7 @@ export function usageByKey(usage: readonly VmUsage[]): Map<string, string> {
 const SPECIAL = /[\\\t\n\r]/;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; null is \N. */
-function field(value: string | null): string {
+export function copyField(value: string | null): string {
   if (value === null) return '\\N';
   // Most names and paths have nothing to escape; testing first skips building a new string.
   if (!SPECIAL.test(value)) return value;
@@ -120,33 +120,33 @@ function gb(value: number): string {
 /** The fields a fact row and a stage row share (key … guest_os), tab-separated. */
 export function factFields(vm: CaptureVm): string {
   return [
-    field(vm.key),
-    field(vm.sourceVmId),
-    field(vm.name),
+    copyField(vm.key),
+    copyField(vm.sourceVmId),
+    copyField(vm.name),
     vm.powerState,
     vm.isTemplate ? 't' : 'f',
     String(vm.vcpu),
     String(vm.memoryMib),
     gb(vm.provisionedDiskGib),
     vm.usedDiskGib === null ? '\\N' : gb(vm.usedDiskGib),
-    field(vm.datacenter),
-    field(vm.cluster),
-    field(vm.host),
-    field(vm.resourcePool),
-    field(vm.folder),
-    field(vm.guestOs),
+    copyField(vm.datacenter),
+    copyField(vm.cluster),
+    copyField(vm.host),
+    copyField(vm.resourcePool),
+    copyField(vm.folder),
+    copyField(vm.guestOs),
   ].join('\t');
 }
 
 /** The inventory-only fields (bios_uuid … created_at), tab-separated. */
 export function stateFields(vm: CaptureVm): string {
   return [
-    field(vm.biosUuid),
-    field(vm.instanceUuid),
-    field(arrayLiteral(vm.ipAddresses)),
-    field(arrayLiteral(vm.tags)),
-    field(vm.annotation),
-    field(vm.createdAt),
+    copyField(vm.biosUuid),
+    copyField(vm.instanceUuid),
+    copyField(arrayLiteral(vm.ipAddresses)),
+    copyField(arrayLiteral(vm.tags)),
+    copyField(vm.annotation),
+    copyField(vm.createdAt),
   ].join('\t');
 }
 
@@ -216,7 +216,7 @@ export function stateHash(factText: string, stateText: string, configText = ''):
 /** The capture_stage line of a VM, with its usage fields (NO_USAGE when its facts are COPYed apart). */
 export function stageLine(vm: VmDigest, usage = NO_USAGE): string {
   return `${vm.facts}\t${vm.state}\t${
-    vm.config === '' ? '\\N' : field(vm.config)
+    vm.config === '' ? '\\N' : copyField(vm.config)
   }\t${vm.hash}\t${usage}\n`;
 }
 
