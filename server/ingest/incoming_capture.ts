@@ -200,6 +200,11 @@ export class VmTextReader {
         if (!vms) throw new NeedsWholeParse('a part of the VM array is not JSON on its own');
         for (const vm of vms) part.push(digestVm(vm));
         if (vms.length === 1) next?.add(text, from, to, part[part.length - 1]);
+        // The VM expected here, changed: the next one is expected after it.
+        const after = this.#after;
+        if (previous && after < previous.size && vms.at(-1)!.key === previous.key(after)) {
+          this.#after = after + 1;
+        }
       }
       // A piece ends the array or is followed by a comma (both ways of finding one ensure it).
       from = to + 1;
