@@ -231,6 +231,270 @@ test('two evaluators at once (two connections) make one alert', async () => {
   }
 });
 
+const api = (path: string, init: RequestInit & { token?: string } = {}) =>
+  t.call(`/api/v1${path}`, { token: t.tokens.admin, ...init });
+const send = (method: string, body: unknown) => ({
+  method,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+async function firingDatastore(key: string) {
+  await post(
+    makeCapture({
+      sourceId: `src-${key}`,
+      at: nextAt(),
+      vms: [{ key: 'a' }],
+      datastores: [ds(key, 96)],
+    }),
+  );
+  await evaluate(['datastore_used']);
+  const [a] = await t.db
+    .sql`select * from alerts where object_name = ${`name-${key}`} and state <> 'resolved'`;
+  return a;
+}
+
+test('API: list (firing first, filters), detail with timeline, ack with who and note, audit', async () => {
+  const a = await firingDatastore('ack1');
+  let res = await api('/alerts?state=firing&rule=datastore_used', { token: t.tokens.viewer });
+  assert.is(res.status, 200);
+  const list = await res.json();
+  assert.ok(list.items.some((x: { id: number }) => x.id === Number(a.id)));
+  assert.ok(list.items.every((x: { state: string }) => x.state === 'firing'));
+  res = await api('/alerts?state=all');
+  const states = (await res.json()).items.map((x: { state: string }) => x.state);
+  assert.is(states[0], 'firing', 'firing first');
+  assert.is(states.at(-1), 'resolved');
+
+  // Viewers may not acknowledge; an empty note is refused; nothing changes.
+  res = await api(`/alerts/${a.id}/ack`, {
+    ...send('POST', { note: 'on it' }),
+    token: t.tokens.viewer,
+  });
+  assert.is(res.status, 403);
+  res = await api(`/alerts/${a.id}/ack`, send('POST', { note: '  ' }));
+  assert.is(res.status, 400);
+  assert.is((await res.json()).error.issues[0].path, 'note');
+  res = await api(`/alerts/${a.id}/ack`, send('POST', { note: 'on it', extra: 1 }));
+  assert.is(res.status, 400);
+  assert.is((await t.db.sql`select state from alerts where id = ${a.id}`)[0].state, 'firing');
+
+  res = await api(`/alerts/${a.id}/ack`, send('POST', { note: 'adding a shelf' }));
+  assert.is(res.status, 200);
+  const ack = await res.json();
+  assert.is(ack.acknowledgedBy, 'test admin');
+  assert.is(ack.ackNote, 'adding a shelf');
+  res = await api(`/alerts/${a.id}/ack`, send('POST', { note: 'again' }));
+  assert.is(res.status, 409);
+  assert.is((await res.json()).error.code, 'alert_not_firing');
+  res = await api('/alerts/999999999/ack', send('POST', { note: 'x' }));
+  assert.is(res.status, 404);
+
+  res = await api(`/alerts/${a.id}`, { token: t.tokens.viewer });
+  const detail = await res.json();
+  assert.equal(detail.timeline.map((e: { kind: string }) => e.kind), ['fired', 'acknowledged']);
+  assert.is(detail.timeline[1].actor, 'test admin');
+  assert.is(detail.timeline[1].note, 'adding a shelf');
+  const audit = await t.db
+    .sql`select * from audit_log where action = 'alert.acknowledge' and target = ${`alert:${a.id}`}`;
+  assert.is(audit.length, 1);
+  assert.is(audit[0].actor_name, 'test admin');
+  assert.is(audit[0].detail.note, 'adding a shelf');
+
+  // Acknowledged stays acknowledged while the condition holds; resolves when it clears.
+  await post(
+    makeCapture({
+      sourceId: 'src-ack1',
+      at: nextAt(),
+      vms: [{ key: 'a' }],
+      datastores: [ds('ack1', 70)],
+    }),
+  );
+  await evaluate(['datastore_used']);
+  res = await api(`/alerts/${a.id}`);
+  const after = await res.json();
+  assert.is(after.state, 'resolved');
+  assert.equal(after.timeline.map((e: { kind: string }) => e.kind), [
+    'fired',
+    'acknowledged',
+    'resolved',
+  ]);
+});
+
+test('a silence marks matching alerts silenced (new ones too); its end unsilences them', async () => {
+  const a = await firingDatastore('sil1');
+  const [src] = await t.db.sql`select id from sources where external_id = 'src-sil1'`;
+  // Refusals first: nothing is created.
+  for (
+    const [body, path] of [
+      [{ comment: 'x', durationMinutes: 10 }, 'ruleId'],
+      [{ sourceId: src.id, comment: 'x' }, 'endsAt'],
+      [{ sourceId: src.id, durationMinutes: 10 }, 'comment'],
+      [{ ruleId: 'nope', durationMinutes: 10, comment: 'x' }, 'ruleId'],
+      [{ sourceId: 999999, durationMinutes: 10, comment: 'x' }, 'sourceId'],
+      [{ sourceId: src.id, endsAt: '2020-01-01T00:00:00Z', comment: 'x' }, 'endsAt'],
+    ] as const
+  ) {
+    const res = await api('/silences', send('POST', body));
+    assert.is(res.status, 400, JSON.stringify(body));
+    assert.is((await res.json()).error.issues[0].path, path, JSON.stringify(body));
+  }
+  assert.is((await t.db.sql`select count(*)::int as n from alert_silences`)[0].n, 0);
+
+  let res = await api(
+    '/silences',
+    send('POST', { sourceId: src.id, durationMinutes: 10, comment: 'storage work' }),
+  );
+  assert.is(res.status, 201);
+  const silence = await res.json();
+  assert.is(silence.active, true);
+  assert.is((await t.db.sql`select silenced from alerts where id = ${a.id}`)[0].silenced, true);
+  res = await api('/silences', { token: t.tokens.viewer });
+  assert.is((await res.json()).items.length, 1);
+
+  // Expiry: an evaluation after the end unsilences.
+  const now = new Date(Date.now() + 11 * 60_000);
+  await evaluate(['datastore_used'], now);
+  const [after] = await t.db.sql`select silenced, state from alerts where id = ${a.id}`;
+  assert.is(after.silenced, false, 'unsilenced after the end');
+  const kinds = (await t.db.sql`select kind from alert_events where alert_id = ${a.id} order by id`)
+    .map((e) => e.kind);
+  assert.equal(kinds, ['fired', 'silenced', 'unsilenced']);
+
+  // DELETE ends one at once (the first is still running by the clock: end it too).
+  res = await api(`/silences/${silence.id}`, { method: 'DELETE' });
+  assert.is(res.status, 200);
+  res = await api(
+    '/silences',
+    send('POST', { ruleId: 'datastore_used', durationMinutes: 60, comment: 'x' }),
+  );
+  const s2 = await res.json();
+  assert.is((await t.db.sql`select silenced from alerts where id = ${a.id}`)[0].silenced, true);
+  res = await api(`/silences/${s2.id}`, { method: 'DELETE' });
+  assert.is(res.status, 200);
+  assert.is((await res.json()).active, false);
+  assert.is(
+    (await t.db.sql`select silenced from alerts where id = ${a.id}`)[0].silenced,
+    false,
+    'unsilenced by DELETE',
+  );
+  res = await api(`/silences/${s2.id}`, { method: 'DELETE' });
+  assert.is(res.status, 404);
+  const audit = await t.db
+    .sql`select action from audit_log where action like 'alert.silence.%' order by id`;
+  assert.equal(audit.map((r) => r.action), [
+    'alert.silence.create',
+    'alert.silence.expire',
+    'alert.silence.create',
+    'alert.silence.expire',
+  ]);
+});
+
+test('rules: list, update validated per rule (nothing changed on a refusal), overrides', async () => {
+  let res = await api('/alert-rules', { token: t.tokens.viewer });
+  const rules = (await res.json()).items;
+  assert.is(rules.length, 13);
+  const du = rules.find((r: { id: string }) => r.id === 'datastore_used');
+  assert.equal(du.params, { usedPct: 85, clearPct: 80, forMinutes: 0 });
+
+  const before =
+    (await t.db.sql`select params, severity, enabled from alert_rules where id = 'datastore_used'`)[
+      0
+    ];
+  for (
+    const [body, path] of [
+      [{ params: { usedPct: 'high' } }, 'params.usedPct'],
+      [{ params: { usedPct: 150 } }, 'params.usedPct'],
+      [{ params: { clearPct: 90 } }, 'params.clearPct'],
+      [{ params: { bogus: 1 } }, 'params'],
+      [{ severity: 'loud' }, 'severity'],
+      [{ enabled: 'yes' }, 'enabled'],
+      [{ colour: 'red' }, '(root)'],
+    ] as const
+  ) {
+    res = await api('/alert-rules/datastore_used', send('PUT', body));
+    assert.is(res.status, 400, JSON.stringify(body));
+    const err = (await res.json()).error;
+    assert.is(err.code, 'invalid_body');
+    assert.is(err.issues[0].path, path, JSON.stringify(body));
+  }
+  assert.equal(
+    (await t.db.sql`select params, severity, enabled from alert_rules where id = 'datastore_used'`)[
+      0
+    ],
+    before,
+  );
+  res = await api('/alert-rules/nope', send('PUT', { enabled: false }));
+  assert.is(res.status, 404);
+  res = await api('/alert-rules/datastore_used', {
+    ...send('PUT', { enabled: false }),
+    token: t.tokens.viewer,
+  });
+  assert.is(res.status, 403);
+
+  res = await api(
+    '/alert-rules/datastore_used',
+    send('PUT', { params: { usedPct: 90, clearPct: 85 }, severity: 'critical' }),
+  );
+  assert.is(res.status, 200);
+  const changed = await res.json();
+  assert.equal(changed.params, { usedPct: 90, clearPct: 85, forMinutes: 0 });
+  assert.is(changed.severity, 'critical');
+
+  // A datastore override: lower levels for one datastore by name.
+  res = await api(
+    '/alert-rules/datastore_used/overrides/datastore/name-ov1',
+    send('PUT', { params: { usedPct: 50, clearPct: 40 } }),
+  );
+  assert.is(res.status, 200);
+  res = await api(
+    '/alert-rules/datastore_used/overrides/datastore/name-ov1',
+    send('PUT', { params: { clearPct: 95 } }),
+  );
+  assert.is(res.status, 400);
+  res = await api('/alert-rules/datastore_used/overrides/planet/x', send('PUT', { params: {} }));
+  assert.is(res.status, 400);
+  await post(
+    makeCapture({
+      sourceId: 'src-ov',
+      at: nextAt(),
+      vms: [{ key: 'a' }],
+      datastores: [ds('ov1', 60), ds('ov2', 60)],
+    }),
+  );
+  await evaluate(['datastore_used']);
+  const open = await t.db
+    .sql`select object_name, severity from alerts where rule_id = 'datastore_used' and state = 'firing' and object_name like 'name-ov%'`;
+  assert.equal(open.map((r) => [r.object_name, r.severity]), [['name-ov1', 'critical']]);
+  res = await api('/alert-rules/datastore_used/overrides/datastore/name-ov1', { method: 'DELETE' });
+  assert.is(res.status, 200);
+  await evaluate(['datastore_used']);
+  assert.is(
+    (await t.db
+      .sql`select count(*)::int as n from alerts where object_name = 'name-ov1' and state <> 'resolved'`)[
+        0
+      ].n,
+    0,
+  );
+  await api(
+    '/alert-rules/datastore_used',
+    send('PUT', { params: { usedPct: 85, clearPct: 80 }, severity: 'warning' }),
+  );
+});
+
+test('/metrics: vmledger_alerts_firing by rule and severity', async () => {
+  await evaluate(['datastore_used']);
+  const [n] = await t.db.sql`
+    select count(*)::int as n from alerts where rule_id = 'datastore_used' and state in ('firing', 'acknowledged')`;
+  const res = await t.call('/metrics', { token: t.tokens.admin });
+  const text = await res.text();
+  assert.ok(n.n > 0);
+  assert.ok(
+    text.includes(`vmledger_alerts_firing{rule="datastore_used",severity="warning"} ${n.n}\n`),
+    text.split('\n').filter((l) => l.includes('alerts')).join('\n'),
+  );
+});
+
 test('every rule evaluates over this history without error', async () => {
   const r = await evaluateAlerts(t.db.sql, { now: new Date() });
   assert.is(r.evaluated.length + r.skipped.length, 13);
