@@ -7,7 +7,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPool } from '../../server/db/connect.ts';
-import { evaluateAlerts } from '../../server/alerts/evaluate.ts';
+import { alertHooks, evaluateAlerts } from '../../server/alerts/evaluate.ts';
+import { requestAlertEvaluation } from '../../server/alerts/alert_jobs.ts';
+import { startTestJobs } from '../support/jobs.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -495,10 +497,50 @@ test('/metrics: vmledger_alerts_firing by rule and severity', async () => {
   );
 });
 
+test('the job after a capture evaluates; hooks get the committed events', async () => {
+  const seen: number[] = [];
+  const hook = async (sql: typeof t.db.sql, ids: number[]) => {
+    const rows = await sql`select kind from alert_events where id = any(${ids}::bigint[])`;
+    assert.is(rows.length, ids.length, 'the events are committed when the hook runs');
+    seen.push(...ids);
+  };
+  alertHooks.afterEvents.push(hook);
+  const jobs = await startTestJobs(t.db);
+  try {
+    await post(
+      makeCapture({
+        sourceId: 'job-src',
+        at: nextAt(),
+        vms: [{ key: 'a' }],
+        datastores: [ds('job1', 99)],
+      }),
+    );
+    await requestAlertEvaluation(jobs);
+    const deadline = Date.now() + 15_000;
+    let a;
+    while (Date.now() < deadline) {
+      [a] = await t.db
+        .sql`select id from alerts where object_name = 'name-job1' and state = 'firing'`;
+      if (a && seen.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(a, 'fired by the job');
+    const [fired] = await t.db.sql`select id from alert_events where alert_id = ${
+      a!.id
+    } and kind = 'fired'`;
+    assert.ok(seen.includes(Number(fired.id)));
+  } finally {
+    alertHooks.afterEvents.splice(alertHooks.afterEvents.indexOf(hook), 1);
+    await jobs.stop();
+  }
+});
+
 test('every rule evaluates over this history without error', async () => {
   const r = await evaluateAlerts(t.db.sql, { now: new Date() });
   assert.is(r.evaluated.length + r.skipped.length, 13);
   assert.is(r.skipped.length, 0);
+  // pg-boss is there now (the job test): the failed-job rule reads its table.
+  assert.ok(r.evaluated.includes('job_failed'));
 });
 
 test.run();
