@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { createPool } from '../../server/db/connect.ts';
 import { alertHooks, evaluateAlerts } from '../../server/alerts/evaluate.ts';
 import { requestAlertEvaluation } from '../../server/alerts/alert_jobs.ts';
-import { startTestJobs } from '../support/jobs.ts';
+import { pageSession, startTestJobs } from '../support/jobs.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -533,6 +533,110 @@ test('the job after a capture evaluates; hooks get the committed events', async 
     alertHooks.afterEvents.splice(alertHooks.afterEvents.indexOf(hook), 1);
     await jobs.stop();
   }
+});
+
+test('pages: list with filters, detail with timeline, ack and silence by form, rules edited, dashboard panel', async () => {
+  const a = await firingDatastore('page1');
+  const { cookie, csrf } = await pageSession(t.app, t.tokens.admin, '/alerts');
+  const get = async (path: string) => {
+    const res = await t.app.request(path, { headers: { cookie } });
+    return { status: res.status, html: await res.text() };
+  };
+  const form = (path: string, fields: Record<string, string>) =>
+    t.app.request(path, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, ...fields }).toString(),
+    });
+  let page = await get('/alerts?state=firing&severity=warning');
+  assert.is(page.status, 200);
+  assert.match(page.html, /href="\/alerts" aria-current="page">Alerts</);
+  assert.ok(page.html.includes(`href="/alerts/${a.id}"`));
+  assert.ok(page.html.includes('name-page1 is 96'));
+  page = await get('/alerts?severity=critical&state=firing&rule=datastore_used');
+  assert.not.ok(page.html.includes(`href="/alerts/${a.id}"`), 'filtered out by severity');
+  assert.is((await get('/alerts?state=bogus')).status, 400);
+
+  let res = await form(`/alerts/${a.id}/ack`, { note: 'page <b>note</b>' });
+  assert.is(res.status, 303);
+  page = await get(`/alerts/${a.id}`);
+  assert.ok(page.html.includes('page &lt;b&gt;note&lt;/b&gt;'), 'the note is escaped');
+  assert.match(page.html, /acknowledged/);
+  res = await form(`/alerts/${a.id}/ack`, { note: 'twice' });
+  assert.is(res.status, 409);
+  res = await t.app.request(`/alerts/${a.id}/ack`, {
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'note=x',
+  });
+  assert.is(res.status, 403, 'no CSRF token');
+
+  res = await form('/silences', {
+    ruleId: 'datastore_used',
+    objectKind: 'datastore',
+    objectKey: a.object_key,
+    durationMinutes: '60',
+    comment: 'page silence',
+    back: `/alerts/${a.id}`,
+  });
+  assert.is(res.status, 303);
+  assert.is(res.headers.get('location'), `/alerts/${a.id}?done=silenced`);
+  assert.is((await t.db.sql`select silenced from alerts where id = ${a.id}`)[0].silenced, true);
+  page = await get('/alerts');
+  const [sil] = await t.db.sql`select id from alert_silences where comment = 'page silence'`;
+  assert.ok(page.html.includes(`data-silence="${sil.id}"`));
+  res = await form(`/silences/${sil.id}/expire`, {});
+  assert.is(res.status, 303);
+  assert.is((await t.db.sql`select silenced from alerts where id = ${a.id}`)[0].silenced, false);
+
+  page = await get('/alert-rules');
+  assert.ok(page.html.includes('name="p.usedPct"'));
+  res = await form('/alert-rules/snapshot_old', {
+    enabled: 'true',
+    severity: 'warning',
+    'p.days': 'soon',
+    'p.forMinutes': '0',
+  });
+  assert.is(res.status, 400);
+  assert.match(await res.text(), /params\.days/);
+  res = await form('/alert-rules/snapshot_old', {
+    enabled: 'true',
+    severity: 'info',
+    'p.days': '3',
+    'p.forMinutes': '0',
+  });
+  assert.is(res.status, 303);
+  const [rule] = await t.db.sql`select severity, params from alert_rules where id = 'snapshot_old'`;
+  assert.is(rule.severity, 'info');
+  assert.is(rule.params.days, 3);
+  res = await form('/alert-rules/vm_powered_off', {
+    enabled: 'true',
+    severity: 'critical',
+    'p.tags': 'production, prod',
+    'p.pools': '',
+    'p.forMinutes': '0',
+  });
+  assert.is(res.status, 303);
+  assert.equal(
+    (await t.db.sql`select params from alert_rules where id = 'vm_powered_off'`)[0].params.tags,
+    ['production', 'prod'],
+  );
+
+  // Viewers see, do not act.
+  const viewer = await pageSession(t.app, t.tokens.viewer, '/alerts');
+  const vpage =
+    await (await t.app.request('/alerts?state=all', { headers: { cookie: viewer.cookie } })).text();
+  assert.not.ok(vpage.includes('Acknowledge</button>'));
+  res = await t.app.request('/alert-rules/snapshot_old', {
+    method: 'POST',
+    headers: { cookie: viewer.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf: viewer.csrf, 'p.days': '1' }).toString(),
+  });
+  assert.is(res.status, 403);
+
+  page = await get('/');
+  assert.match(page.html, /id="alerts-panel"/);
+  assert.match(page.html, /warning alerts<\/div><div class="value">\d+/);
 });
 
 test('every rule evaluates over this history without error', async () => {
