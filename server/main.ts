@@ -77,10 +77,10 @@ export async function startServer(config: ServerConfig) {
       usageRetention: config.usageRetention,
       trustedProxies: config.trustedProxies,
       onCaptureStored: async (r) => {
-        await requestAlertEvaluation(jobs);
+        await requestAlertEvaluation(jobs, 'capture');
         await notifyCaptureStored(jobs, r);
       },
-      onHeartbeat: () => requestAlertEvaluation(jobs),
+      onHeartbeat: () => requestAlertEvaluation(jobs, 'heartbeat'),
     });
     const server = await listen(app.fetch, config.host, config.port);
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -2,8 +2,10 @@
  * The alerts' background work (`alertsFeature`): evaluation every minute (time-based rules:
  * silent agents, stale sources, old snapshots) and after each stored capture and heartbeat
  * (`requestAlertEvaluation`: one job send, nothing else on the ingest's path). The queue is
- * `stately`: one evaluation running and one waiting at most, so a burst of captures and
- * heartbeats costs one more evaluation, not one each.
+ * `stately` with the trigger as singleton key: of each kind (capture, heartbeat, the minute)
+ * one evaluation runs and one waits at most, so a burst of captures or heartbeats costs one
+ * more evaluation, not one each. After a capture or a heartbeat only the rules it can change
+ * are evaluated (rules.ts, `after`).
  */
 import type { JobFeature, Jobs } from '../jobs/boss.ts';
 import { work } from '../jobs/instrument.ts';
@@ -30,8 +32,11 @@ export const alertsFeature: JobFeature = {
       jobs,
       ALERTS_QUEUE,
       { batchSize: 1, pollingIntervalSeconds },
-      async () => {
-        const r = await evaluateAlerts(jobs.sql);
+      async ([job]) => {
+        const after = (job?.data as { after?: string } | undefined)?.after;
+        const r = await evaluateAlerts(jobs.sql, {
+          after: after === 'capture' || after === 'heartbeat' ? after : undefined,
+        });
         return {
           evaluated: r.evaluated.length,
           skipped: r.skipped,
@@ -43,11 +48,17 @@ export const alertsFeature: JobFeature = {
   },
 };
 
-/** Asks for an evaluation soon (after a capture or a heartbeat); never throws. */
-export async function requestAlertEvaluation(jobs: Jobs | undefined): Promise<void> {
+/**
+ * Asks for an evaluation soon of the rules a capture or a heartbeat can change (the minute's
+ * evaluation takes every rule); never throws. One job of each kind waits at most.
+ */
+export async function requestAlertEvaluation(
+  jobs: Jobs | undefined,
+  after: 'capture' | 'heartbeat',
+): Promise<void> {
   if (!jobs) return;
   try {
-    await jobs.boss.send(ALERTS_QUEUE, {});
+    await jobs.boss.send(ALERTS_QUEUE, { after }, { singletonKey: after });
   } catch (err) {
     log.error('could not request an alert evaluation', { error: err as Error });
   }

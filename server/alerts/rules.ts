@@ -34,6 +34,11 @@ export type RuleDef = {
   params: z.ZodObject;
   defaults: Record<string, unknown>;
   direction: 'above' | 'below';
+  /**
+   * What besides the clock changes its answer: evaluated after each stored capture or each
+   * heartbeat (and every minute); without it, every minute only (snapshot age, failed jobs).
+   */
+  after?: 'capture' | 'heartbeat';
   /** A parameter key, or a constant. */
   fire: string | number;
   clear: string | number;
@@ -47,12 +52,14 @@ const noScope = (sql: Sql) =>
 /** Hosts present in their source's newest capture, with their current document. */
 const liveHosts = (sql: Sql) =>
   sql`
-  select h.source_id, h.host_key, h.name, h.cluster, h.connection_state, o.doc,
-    (select count(*) from vm_inventory v where v.source_id = h.source_id and v.host = h.name)::int as vms
+  select h.source_id, h.host_key, h.name, h.cluster, h.connection_state, o.doc, coalesce(v.vms, 0) as vms
   from host_inventory h
   join sources s on s.id = h.source_id
   left join site_object_history o on o.source_id = h.source_id and o.kind = 'host'
     and o.object_key = h.host_key and o.valid_to is null
+  left join (
+    select source_id, host, count(*)::int as vms from vm_inventory where host is not null group by 1, 2
+  ) v on v.source_id = h.source_id and v.host = h.name
   where s.last_capture_at is null or h.last_seen_at >= s.last_capture_at`;
 
 function hostRule(
@@ -67,6 +74,7 @@ function hostRule(
     name,
     description: `A host (ESXi host, Proxmox node) ${what} in its source's newest capture.`,
     severity,
+    after: 'capture',
     params: z.strictObject({ forMinutes }),
     defaults: { forMinutes: 0 },
     direction: 'above',
@@ -87,6 +95,7 @@ function hostRule(
 export const RULES: RuleDef[] = [
   {
     id: 'agent_silent',
+    after: 'heartbeat',
     name: 'Agent silent',
     description: 'No heartbeat from an agent for `minutes` minutes.',
     severity: 'critical',
@@ -110,6 +119,7 @@ export const RULES: RuleDef[] = [
   },
   {
     id: 'source_stale',
+    after: 'capture',
     name: 'Source stale',
     description:
       "No capture from a source for `intervals` × its interval (the agent's next run minus its last, else 60 minutes).",
@@ -136,6 +146,7 @@ export const RULES: RuleDef[] = [
   },
   {
     id: 'capture_incomplete',
+    after: 'capture',
     name: 'Capture incomplete',
     description:
       "A source's last `count` captures in a row were incomplete; clears with a complete one.",
@@ -183,6 +194,7 @@ export const RULES: RuleDef[] = [
   ),
   {
     id: 'datastore_used',
+    after: 'capture',
     name: 'Datastore used',
     description: 'A datastore is `usedPct` % used or more; clears below `clearPct` % (hysteresis).',
     severity: 'warning',
@@ -213,6 +225,7 @@ export const RULES: RuleDef[] = [
   },
   {
     id: 'datastore_full_soon',
+    after: 'capture',
     name: 'Datastore full soon',
     description:
       'At the trend of the last `historyDays` days (least squares over its free space), a datastore is full within `days` days; clears beyond `clearDays`.',
@@ -254,6 +267,7 @@ export const RULES: RuleDef[] = [
   },
   {
     id: 'vm_powered_off',
+    after: 'capture',
     name: 'VM powered off unexpectedly',
     description:
       'A production VM (a tag in `tags` or its resource pool in `pools`, case-insensitive) went from powered on to off. The sources report no power events, so every on→off change of such a VM counts; clears when it is on again.',
@@ -291,6 +305,7 @@ export const RULES: RuleDef[] = [
   },
   {
     id: 'vm_deleted',
+    after: 'capture',
     name: 'VM deleted',
     description:
       'A VM was deleted (by an event of its source, or absent from a complete capture) in the last `windowHours` hours.',
@@ -338,10 +353,12 @@ export const RULES: RuleDef[] = [
         select min((s->>'createdAt')::timestamptz) as oldest, count(*) as n
         from jsonb_array_elements(h.config->'snapshots') s
       ) o
-      where h.valid_to is null and jsonb_typeof(h.config->'snapshots') = 'array' and o.oldest is not null`,
+      where h.valid_to is null and h.config ? 'snapshots' and jsonb_typeof(h.config->'snapshots') = 'array'
+        and o.oldest is not null`,
   },
   {
     id: 'spool_backlog',
+    after: 'heartbeat',
     name: 'Spool backlog',
     description:
       "An agent's spool holds `pending` captures or more not yet delivered; clears below `clearPending`.",

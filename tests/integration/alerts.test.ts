@@ -515,7 +515,7 @@ test('the job after a capture evaluates; hooks get the committed events', async 
         datastores: [ds('job1', 99)],
       }),
     );
-    await requestAlertEvaluation(jobs);
+    await requestAlertEvaluation(jobs, 'capture');
     const deadline = Date.now() + 15_000;
     let a;
     while (Date.now() < deadline) {
