@@ -207,6 +207,111 @@ test('capture incomplete N times in a row fires; a complete capture resolves', a
   assert.is(a[0].state, 'resolved');
 });
 
+test('VM rules: a production VM powered off, a VM deleted, an old snapshot; hosts in maintenance', async () => {
+  const src = 'vm-src';
+  const snap = (createdAt: string) => ({ id: 's1', name: 'before upgrade', createdAt });
+  const t1 = nextAt();
+  await post(makeCapture({
+    sourceId: src,
+    at: t1,
+    vms: [
+      { key: 'p', tags: ['Production'] },
+      { key: 'q' },
+      { key: 'gone' },
+      { key: 's', snapshots: [snap('2026-04-01T00:00:00Z')] },
+    ],
+    hosts: [host('h1', 'connected', { maintenanceMode: true })],
+  }));
+  const t2 = nextAt();
+  await post(makeCapture({
+    sourceId: src,
+    at: t2,
+    vms: [
+      { key: 'p', tags: ['Production'], powerState: 'poweredOff' },
+      { key: 'q', powerState: 'poweredOff' },
+      { key: 's', snapshots: [snap('2026-04-01T00:00:00Z')] },
+    ],
+    hosts: [host('h1', 'connected', { maintenanceMode: true })],
+  }));
+  const rules = ['vm_powered_off', 'vm_deleted', 'snapshot_old', 'host_maintenance'];
+  const soon = new Date(Date.parse(t2) + 60_000);
+  await evaluate(rules, soon);
+  const open = async (rule: string) =>
+    (await alertsOf(rule)).filter((a) => a.state !== 'resolved').map((a) => a.object_name);
+  assert.equal(await open('vm_powered_off'), ['vm-p'], 'the tagged VM only');
+  assert.equal(await open('vm_deleted'), ['vm-gone']);
+  assert.equal(await open('snapshot_old'), ['vm-s']);
+  assert.ok((await open('host_maintenance')).includes('h1'));
+  const [off] = await alertsOf('vm_powered_off');
+  assert.match(off.group_key, /^host:\d+:h1$/, 'grouped with its host');
+
+  // p on again, the snapshot removed, out of maintenance; a day later the deletion is old.
+  await post(makeCapture({
+    sourceId: src,
+    at: nextAt(),
+    vms: [{ key: 'p', tags: ['Production'] }, { key: 'q', powerState: 'poweredOff' }, { key: 's' }],
+    hosts: [host('h1', 'connected', { maintenanceMode: false })],
+  }));
+  await evaluate(rules, new Date(Date.parse(t2) + 25 * 3600_000));
+  for (const rule of rules) assert.equal(await open(rule), [], `${rule} resolved`);
+});
+
+test('datastore full soon by its trend; a stale source; a spool backlog after `for`', async () => {
+  let last = '';
+  for (const free of [500, 450, 400, 350]) {
+    last = nextAt();
+    await post(makeCapture({
+      sourceId: 'trend-src',
+      at: last,
+      vms: [{ key: 'a' }],
+      datastores: [{ ...ds('t1', 0), freeGib: free }],
+    }));
+  }
+  const after = (min: number) => new Date(Date.parse(last) + min * 60_000);
+  await evaluate(['datastore_full_soon', 'source_stale'], after(1));
+  const [full] = (await alertsOf('datastore_full_soon')).filter((a) => a.object_name === 'name-t1');
+  assert.ok(full, 'full in well under 14 days at 50 GiB an hour');
+  assert.ok(full.details.gibPerDay < -1000);
+  assert.not.ok(
+    (await alertsOf('source_stale')).some((a) =>
+      a.object_name === 'trend-src' && a.state !== 'resolved'
+    ),
+  );
+  await evaluate(['source_stale'], after(121));
+  const stale = (await alertsOf('source_stale')).filter((a) => a.object_name === 'trend-src');
+  assert.equal(stale.map((a) => a.state), ['firing'], 'two hourly intervals without a capture');
+
+  const hb = {
+    agentVersion: '1.0.0',
+    hostname: 'spool-host',
+    sentAt: new Date().toISOString(),
+    sources: [],
+    spool: { pending: 30, pendingBytes: 1e6, rejected: 0, refusedAtCap: 0, maxBytes: 1e9 },
+    delivery: { delivered: 0, rejected: 0, lastDeliveredAt: null, lastError: null, retryAt: null },
+  };
+  assert.is(
+    (await t.call('/api/v1/heartbeats', { ...json(hb), token: t.tokens.agent2 })).status,
+    200,
+  );
+  const now = Date.now();
+  await evaluate(['spool_backlog'], new Date(now));
+  let spool = (await alertsOf('spool_backlog')).filter((a) => a.object_name === 'spool-host');
+  assert.equal(spool.map((a) => a.state), ['pending']);
+  await evaluate(['spool_backlog'], new Date(now + 11 * 60_000));
+  spool = (await alertsOf('spool_backlog')).filter((a) => a.object_name === 'spool-host');
+  assert.equal(spool.map((a) => a.state), ['firing']);
+  hb.spool.pending = 10;
+  await t.call('/api/v1/heartbeats', { ...json(hb), token: t.tokens.agent2 });
+  await evaluate(['spool_backlog'], new Date(now + 12 * 60_000));
+  spool = (await alertsOf('spool_backlog')).filter((a) => a.object_name === 'spool-host');
+  assert.equal(spool.map((a) => a.state), ['firing'], '10 is above the clear level 4');
+  hb.spool.pending = 2;
+  await t.call('/api/v1/heartbeats', { ...json(hb), token: t.tokens.agent2 });
+  await evaluate(['spool_backlog'], new Date(now + 13 * 60_000));
+  spool = (await alertsOf('spool_backlog')).filter((a) => a.object_name === 'spool-host');
+  assert.equal(spool.map((a) => a.state), ['resolved']);
+});
+
 test('two evaluators at once (two connections) make one alert', async () => {
   await post(
     makeCapture({
