@@ -104,8 +104,7 @@ const STATES: [string, string][] = [
 function ackForm(viewer: Viewer, a: AlertRow) {
   return markup`<form class="inline" method="post" action="/alerts/${a.id}/ack">
   ${csrfField(viewer.csrf)}
-  <label class="visually-hidden" for="note-${a.id}">Note</label>
-  <input id="note-${a.id}" name="note" required maxlength="2000" placeholder="What is being done">
+  <input id="note-${a.id}" name="note" required maxlength="2000" aria-label="Note" placeholder="What is being done">
   <button class="small" type="submit">Acknowledge</button>
 </form>`;
 }
@@ -117,12 +116,11 @@ function silenceForm(viewer: Viewer, a: AlertRow) {
   <input type="hidden" name="objectKind" value="${a.objectKind}">
   <input type="hidden" name="objectKey" value="${a.objectKey}">
   <input type="hidden" name="back" value="/alerts/${a.id}">
-  <label for="dur-${a.id}">For <select id="dur-${a.id}" name="durationMinutes">
+  <select id="dur-${a.id}" name="durationMinutes" aria-label="Silence for">
     <option value="60">1 hour</option><option value="240">4 hours</option>
     <option value="1440">1 day</option><option value="10080">1 week</option>
-  </select></label>
-  <label class="visually-hidden" for="why-${a.id}">Why</label>
-  <input id="why-${a.id}" name="comment" required maxlength="2000" placeholder="Why">
+  </select>
+  <input id="why-${a.id}" name="comment" required maxlength="2000" aria-label="Why silence it" placeholder="Why">
   <button class="small quiet" type="submit">Silence</button>
 </form>`;
 }
@@ -346,51 +344,51 @@ export function rulesPage(
 ${o.done ? markup`<div class="notice success" role="status">${o.done}</div>` : ''}
 ${o.error ? markup`<div class="notice danger" role="alert">${o.error}</div>` : ''}
 ${
-      table(
-        'Rules',
-        markup`<th scope="col">Rule</th><th scope="col">Severity</th><th scope="col">Enabled</th><th scope="col">Thresholds</th><th scope="col">Overrides</th>`,
-        markup`${
-          rules.map((r) =>
-            markup`<tr id="rule-${r.id}"><td><strong>${r.name}</strong><div class="muted small">${r.description}</div></td><td>${
-              severityBadge(r.severity)
-            }</td><td>${r.enabled ? badge('ok', 'on') : badge('off', 'off')}</td><td>${
-              admin
-                ? markup`<form method="post" action="/alert-rules/${r.id}">
-  ${csrfField(viewer.csrf)}
-  <label for="${r.id}-enabled"><input id="${r.id}-enabled" type="checkbox" name="enabled" value="true"${
-                  r.enabled ? markup` checked` : ''
-                }> enabled</label>
-  <label for="${r.id}-severity">severity <select id="${r.id}-severity" name="severity">${
-                  ['critical', 'warning', 'info'].map((s) =>
-                    markup`<option value="${s}"${
-                      s === r.severity ? markup` selected` : ''
-                    }>${s}</option>`
-                  )
-                }</select></label>
+      rules.map((r) =>
+        markup`<section class="card panel" id="rule-${r.id}" aria-labelledby="rule-${r.id}-name">
+  <div class="head"><h2 id="rule-${r.id}-name">${r.name}</h2><div>${severityBadge(r.severity)} ${
+          r.enabled ? badge('ok', 'enabled') : badge('off', 'disabled')
+        }</div></div>
+  <p class="muted small">${r.description.replaceAll('`', '')} <code>${r.id}</code></p>
   ${
-                  Object.entries(r.params).map(([k, v]) =>
-                    markup`<label for="${r.id}-${k}">${k} <input id="${r.id}-${k}" name="p.${k}" value="${
-                      paramText(v)
-                    }" size="${Array.isArray(v) ? 20 : 6}"></label>`
-                  )
-                }
-  <button class="small" type="submit">Save</button>
-</form>`
-                : markup`${
-                  Object.entries(r.params).map(([k, v]) => markup`<div>${k}: ${paramText(v)}</div>`)
-                }`
-            }</td><td>${
-              r.overrides.length
-                ? r.overrides.map((ov) =>
-                  markup`<div class="small">${ov.scopeKind} ${ov.scopeValue}: ${
-                    Object.entries(ov.params).map(([k, v]) => `${k} ${paramText(v)}`).join(', ')
-                  }${ov.enabled === false ? ' (off)' : ''}</div>`
-                )
-                : markup`<span class="muted">–</span>`
-            }</td></tr>`
-          )
-        }`,
-        { id: 'rules-table' },
+          admin
+            ? markup`<form class="toolbar" method="post" action="/alert-rules/${r.id}" aria-label="${r.name} settings">
+    ${csrfField(viewer.csrf)}
+    <label for="${r.id}-enabled"><input id="${r.id}-enabled" type="checkbox" name="enabled" value="true"${
+              r.enabled ? markup` checked` : ''
+            }> enabled</label>
+    <label for="${r.id}-severity">Severity <select id="${r.id}-severity" name="severity">${
+              ['critical', 'warning', 'info'].map((s) =>
+                markup`<option value="${s}"${
+                  s === r.severity ? markup` selected` : ''
+                }>${s}</option>`
+              )
+            }</select></label>
+    ${
+              Object.entries(r.params).map(([k, v]) =>
+                markup`<label for="${r.id}-${k}">${k} <input id="${r.id}-${k}" name="p.${k}" value="${
+                  paramText(v)
+                }" size="${Array.isArray(v) ? 18 : 6}"></label>`
+              )
+            }
+    <button class="small" type="submit">Save</button>
+  </form>`
+            : markup`<p class="small">${
+              Object.entries(r.params).map(([k, v]) => `${k} ${paramText(v)}`).join(' · ')
+            }</p>`
+        }
+  ${
+          r.overrides.length
+            ? markup`<p class="small">Overrides: ${
+              r.overrides.map((ov) =>
+                `${ov.scopeKind} ${ov.scopeValue}: ${
+                  Object.entries(ov.params).map(([k, v]) => `${k} ${paramText(v)}`).join(', ')
+                }${ov.enabled === false ? ' (off)' : ''}`
+              ).join('; ')
+            } (edit through the API)</p>`
+            : ''
+        }
+</section>`
       )
     }`,
   });
