@@ -589,6 +589,52 @@ test('rules: list, update validated per rule (nothing changed on a refusal), ove
   );
 });
 
+test('API refusals name the field: queries, paths, override scopes; a disabled rule resolves its alerts', async () => {
+  for (
+    const [path, field] of [
+      ['/alerts?state=bogus', 'state'],
+      ['/alerts?severity=loud', 'severity'],
+      ['/alerts?source=x', 'source'],
+      ['/alerts?limit=0', 'limit'],
+      ['/alerts/abc', 'id'],
+    ] as const
+  ) {
+    const res = await api(path, { token: t.tokens.viewer });
+    assert.is(res.status, 400, path);
+    assert.is((await res.json()).error.issues[0].path, field, path);
+  }
+  let res = await api('/alerts/123456789', { token: t.tokens.viewer });
+  assert.is(res.status, 404);
+  res = await api('/silences/abc', { method: 'DELETE' });
+  assert.is(res.status, 400);
+  res = await api(
+    '/alert-rules/datastore_used/overrides/source/999999',
+    send('PUT', { params: {} }),
+  );
+  assert.is(res.status, 400);
+  assert.is((await res.json()).error.issues[0].path, 'value');
+  res = await api(
+    '/alert-rules/datastore_used/overrides/tag/prod',
+    send('PUT', { params: { days: 3 } }),
+  );
+  assert.is(res.status, 400);
+  assert.is((await res.json()).error.issues[0].path, 'params.days');
+  res = await api('/alert-rules/datastore_used/overrides/tag/none', { method: 'DELETE' });
+  assert.is(res.status, 404);
+  assert.is((await t.db.sql`select count(*)::int as n from alert_rule_overrides`)[0].n, 0);
+
+  const a = await firingDatastore('off1');
+  res = await api('/alert-rules/datastore_used', send('PUT', { enabled: false }));
+  assert.is(res.status, 200);
+  await evaluate(['datastore_used']);
+  assert.is((await t.db.sql`select state from alerts where id = ${a.id}`)[0].state, 'resolved');
+  await api('/alert-rules/datastore_used', send('PUT', { enabled: true }));
+  await evaluate(['datastore_used']);
+  const again = await t.db
+    .sql`select state from alerts where object_name = 'name-off1' order by id`;
+  assert.equal(again.map((r) => r.state), ['resolved', 'firing'], 'enabled again: a new alert');
+});
+
 test('/metrics: vmledger_alerts_firing by rule and severity', async () => {
   await evaluate(['datastore_used']);
   const [n] = await t.db.sql`
