@@ -10,7 +10,7 @@ import { describeIssues } from '../../shared/issues.ts';
 import { type Actor, auditAction } from '../audit/audit_log.ts';
 import { iso, type Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import { afterAlertEvents, applySilences } from './evaluate.ts';
+import { afterAlertEvents, applySilences, lockAllRules } from './evaluate.ts';
 import { type Silence, toSilence } from './alerts.ts';
 import { installDefaultRules, type RuleDef, RULES_BY_ID, SEVERITIES } from './rules.ts';
 
@@ -116,6 +116,7 @@ export async function createSilence(sql: Sql, b: CreateSilence, actor: Actor, no
   await installDefaultRules(sql);
   const { row, eventIds } = await sql.begin(async (txn) => {
     const tx = txn as unknown as Sql;
+    await lockAllRules(tx);
     const [row] = await tx`
       insert into alert_silences (starts_at, ends_at, rule_id, source_id, object_kind, object_key,
         maintenance, comment, created_by)
@@ -147,6 +148,7 @@ export async function expireSilence(
 ): Promise<Silence> {
   const { row, eventIds } = await sql.begin(async (txn) => {
     const tx = txn as unknown as Sql;
+    await lockAllRules(tx);
     const [s] = await tx`select * from alert_silences where id = ${id} for update`;
     if (!s || new Date(s.ends_at) <= now) {
       throw new AppError('not_found', `no active or future silence ${id}`);

@@ -189,6 +189,15 @@ async function evaluateRule(tx: Sql, def: RuleDef, now: Date, hasJobs: boolean) 
 }
 
 /**
+ * Waits for every rule's lock (in one order), for an action that changes alerts of any rule
+ * (silences): evaluators only try the locks, so they skip a rule meanwhile instead of
+ * waiting, and no two transactions lock alert rows in opposite orders.
+ */
+export async function lockAllRules(tx: Sql): Promise<void> {
+  for (const r of RULES) await tx`select pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${r.id}))`;
+}
+
+/**
  * Marks open alerts (of one rule, or all) silenced when an active silence matches them and
  * unsilenced when none does any more; appends the events. Returns their ids.
  */
