@@ -177,7 +177,7 @@ async function evaluateRule(tx: Sql, def: RuleDef, now: Date, hasJobs: boolean) 
     )
     insert into alert_events (alert_id, at, kind, details)
     select id, ${now}::timestamptz, case new_state when 'firing' then 'fired' else new_state end,
-      jsonb_build_object('value', value)
+      jsonb_build_object('value', value, 'from', old_state)
     from upd where new_state <> old_state
     union all
     select ins.id, ${now}::timestamptz, case ins.state when 'firing' then 'fired' else 'pending' end,

@@ -126,6 +126,32 @@ test('`for` delays firing: pending until the condition held that long', async ()
     a = await mine();
     assert.is(a[0].state, 'firing');
     assert.equal(a[0].kinds, ['pending', 'fired']);
+    // A pending one that clears before `for` resolves without having fired.
+    await post(
+      makeCapture({
+        sourceId: 'for-src',
+        at: nextAt(),
+        vms: [{ key: 'a' }],
+        datastores: [ds('f1', 95), ds('f2', 95)],
+      }),
+    );
+    await evaluate(['datastore_used'], new Date(t0.getTime() + 32 * 60_000));
+    await post(
+      makeCapture({
+        sourceId: 'for-src',
+        at: nextAt(),
+        vms: [{ key: 'a' }],
+        datastores: [ds('f1', 95), ds('f2', 50)],
+      }),
+    );
+    await evaluate(['datastore_used'], new Date(t0.getTime() + 33 * 60_000));
+    const [f2] = (await alertsOf('datastore_used')).filter((x) => x.object_name === 'name-f2');
+    assert.is(f2.state, 'resolved');
+    assert.is(f2.fired_at, null);
+    assert.equal(f2.kinds, ['pending', 'resolved']);
+    const [ev] = await t.db
+      .sql`select details from alert_events where alert_id = ${f2.id} and kind = 'resolved'`;
+    assert.is(ev.details.from, 'pending');
   } finally {
     await t.db
       .sql`update alert_rules set params = params || '{"forMinutes": 0}' where id = 'datastore_used'`;
