@@ -8,8 +8,11 @@ import {
   acknowledgeAlert,
   CreateSilence,
   createSilence,
+  deleteOverride,
   expireSilence,
   listRules,
+  OverrideScope,
+  putOverride,
   updateRule,
 } from '../alerts/actions.ts';
 import { getAlert, listAlerts, listSilences } from '../alerts/alerts.ts';
@@ -205,6 +208,63 @@ export function alertPageRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       );
     }
   });
+
+  // The same actions as PUT / DELETE /api/v1/alert-rules/:id/overrides/:kind/:value.
+  app.post('/alert-rules/:id/overrides', auth, requireAdminPage(), requireCsrf(), async (c) => {
+    const id = c.req.param('id');
+    const form = await c.req.parseBody();
+    try {
+      const scope = parseOr400(
+        OverrideScope,
+        { id, kind: form.kind, value: String(form.value ?? '').trim() },
+        'invalid_body',
+      );
+      const def = RULES_BY_ID.get(id);
+      if (!def) throw new AppError('not_found', `no rule ${id}`);
+      const params: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(form)) {
+        // A blank field: as the rule.
+        if (k.startsWith('p.') && typeof v === 'string' && v.trim() !== '') {
+          params[k.slice(2)] = formParam(def.defaults[k.slice(2)], v);
+        }
+      }
+      const enabled = form.enabled === 'true' ? true : form.enabled === 'false' ? false : null;
+      await putOverride(sql, scope, { enabled, params }, actorOf(c));
+      return c.redirect(`/alert-rules?done=saved#rule-${id}`, 303);
+    } catch (err) {
+      const e = refusal(err);
+      return c.html(
+        rulesPage(viewerOf(c), await listRules(sql), { error: `${id}: ${e.message}` }),
+        e.status,
+      );
+    }
+  });
+
+  app.post(
+    '/alert-rules/:id/overrides/delete',
+    auth,
+    requireAdminPage(),
+    requireCsrf(),
+    async (c) => {
+      const id = c.req.param('id');
+      const form = await c.req.parseBody();
+      try {
+        const scope = parseOr400(
+          OverrideScope,
+          { id, kind: form.kind, value: form.value },
+          'invalid_body',
+        );
+        await deleteOverride(sql, scope, actorOf(c));
+        return c.redirect(`/alert-rules?done=saved#rule-${id}`, 303);
+      } catch (err) {
+        const e = refusal(err);
+        return c.html(
+          rulesPage(viewerOf(c), await listRules(sql), { error: `${id}: ${e.message}` }),
+          e.status,
+        );
+      }
+    },
+  );
 
   return app;
 }

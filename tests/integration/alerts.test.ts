@@ -799,6 +799,45 @@ test('pages: list with filters, detail with timeline, ack and silence by form, r
     ['production', 'prod'],
   );
 
+  // Overrides: set for a datastore (blank fields: as the rule), refused with a bad value, removed.
+  res = await form('/alert-rules/datastore_used/overrides', {
+    kind: 'datastore',
+    value: 'name-page1',
+    enabled: '',
+    'p.usedPct': '97',
+    'p.clearPct': '90',
+    'p.forMinutes': '',
+  });
+  assert.is(res.status, 303);
+  let [ov] = await t.db.sql`select * from alert_rule_overrides where rule_id = 'datastore_used'`;
+  assert.equal([ov.scope_kind, ov.scope_value, ov.enabled, ov.params], [
+    'datastore',
+    'name-page1',
+    null,
+    {
+      usedPct: 97,
+      clearPct: 90,
+    },
+  ]);
+  page = await get('/alert-rules');
+  assert.match(page.html, /datastore <strong>name-page1<\/strong>: usedPct 97, clearPct 90/);
+  res = await form('/alert-rules/datastore_used/overrides', {
+    kind: 'datastore',
+    value: 'x',
+    'p.clearPct': '99',
+  });
+  assert.is(res.status, 400);
+  assert.match(await res.text(), /params\.clearPct/);
+  res = await form('/alert-rules/nope/overrides', { kind: 'datastore', value: 'x' });
+  assert.is(res.status, 404);
+  res = await form('/alert-rules/datastore_used/overrides/delete', {
+    kind: 'datastore',
+    value: 'name-page1',
+  });
+  assert.is(res.status, 303);
+  [ov] = await t.db.sql`select * from alert_rule_overrides where rule_id = 'datastore_used'`;
+  assert.is(ov, undefined);
+
   // Viewers see, do not act.
   const viewer = await pageSession(t.app, t.tokens.viewer, '/alerts');
   const vpage =

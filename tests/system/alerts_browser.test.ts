@@ -132,7 +132,7 @@ test('the list: firing datastores, acknowledge with a note, the timeline, a sile
 test('rules: a threshold edited in the page; a refusal names the field', async () => {
   const page = await newPage();
   await login(page, '/alert-rules');
-  const form = page.locator('#rule-datastore_used form');
+  const form = page.locator('#rule-datastore_used form[action="/alert-rules/datastore_used"]');
   await form.locator('input[name="p.clearPct"]').fill('95');
   await form.getByRole('button', { name: 'Save' }).click();
   await page.waitForLoadState('load');
@@ -143,7 +143,7 @@ test('rules: a threshold edited in the page; a refusal names the field', async (
   );
   assert.ok(expected >= 0);
   problems.splice(expected, 1);
-  const again = page.locator('#rule-datastore_used form');
+  const again = page.locator('#rule-datastore_used form[action="/alert-rules/datastore_used"]');
   await again.locator('input[name="p.usedPct"]').fill('92');
   await again.locator('input[name="p.clearPct"]').fill('88');
   await Promise.all([

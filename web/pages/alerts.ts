@@ -377,21 +377,57 @@ ${
               Object.entries(r.params).map(([k, v]) => `${k} ${paramText(v)}`).join(' · ')
             }</p>`
         }
-  ${
-          r.overrides.length
-            ? markup`<p class="small">Overrides: ${
-              r.overrides.map((ov) =>
-                `${ov.scopeKind} ${ov.scopeValue}: ${
-                  Object.entries(ov.params).map(([k, v]) => `${k} ${paramText(v)}`).join(', ')
-                }${ov.enabled === false ? ' (off)' : ''}`
-              ).join('; ')
-            } (edit through the API)</p>`
-            : ''
-        }
+  ${overridesPart(viewer, r)}
 </section>`
       )
     }`,
   });
+}
+
+const SCOPES: [string, string][] = [
+  ['source', 'Source (id)'],
+  ['cluster', 'Cluster'],
+  ['datastore', 'Datastore'],
+  ['tag', 'VM tag'],
+];
+
+/** A rule's overrides: the list (admins: remove each) and, for admins, a form to set one. */
+function overridesPart(viewer: Viewer, r: RuleRow) {
+  const admin = viewer.role === 'admin';
+  const list = r.overrides.length
+    ? markup`<ul class="small" aria-label="${r.name} overrides">${
+      r.overrides.map((ov) =>
+        markup`<li>${ov.scopeKind} <strong>${ov.scopeValue}</strong>: ${
+          Object.entries(ov.params).map(([k, v]) => `${k} ${paramText(v)}`).join(', ') ||
+          'as the rule'
+        }${ov.enabled === false ? ' (off here)' : ''}${
+          admin
+            ? markup` <form class="inline" method="post" action="/alert-rules/${r.id}/overrides/delete">${
+              csrfField(viewer.csrf)
+            }<input type="hidden" name="kind" value="${ov.scopeKind}"><input type="hidden" name="value" value="${ov.scopeValue}"><button class="small quiet" type="submit">Remove</button></form>`
+            : ''
+        }</li>`
+      )
+    }</ul>`
+    : '';
+  if (!admin) return list;
+  return markup`${list}<details><summary class="small">Set an override</summary>
+<form class="toolbar" method="post" action="/alert-rules/${r.id}/overrides" aria-label="${r.name} override">
+  ${csrfField(viewer.csrf)}
+  <label for="${r.id}-ov-kind">For <select id="${r.id}-ov-kind" name="kind">${
+    SCOPES.map(([v, label]) => markup`<option value="${v}">${label}</option>`)
+  }</select></label>
+  <label for="${r.id}-ov-value">Name or id <input id="${r.id}-ov-value" name="value" required maxlength="1000" size="12"></label>
+  <label for="${r.id}-ov-enabled">Rule here <select id="${r.id}-ov-enabled" name="enabled"><option value="">as the rule</option><option value="false">off</option><option value="true">on</option></select></label>
+  ${
+    Object.entries(r.params).map(([k, v]) =>
+      markup`<label for="${r.id}-ov-${k}">${k} <input id="${r.id}-ov-${k}" name="p.${k}" placeholder="${
+        paramText(v)
+      }" size="${Array.isArray(v) ? 18 : 6}"></label>`
+    )
+  }
+  <button class="small" type="submit">Set</button>
+</form></details>`;
 }
 
 /** The dashboard panel: open alerts by severity, linking to the list. */
