@@ -147,7 +147,9 @@ async function evaluateRule(tx: Sql, def: RuleDef, now: Date, hasJobs: boolean) 
       from o left join v on v.object_kind = o.object_kind and v.object_key = o.object_key
     ),
     upd as (
-      update alerts a set state = n.new_state,
+      -- A state it does not change is left as the row has it now (an acknowledgement that
+      -- committed during this evaluation stays).
+      update alerts a set state = case when n.new_state = n.old_state then a.state else n.new_state end,
         severity = ${rule.severity},
         fired_at = case when n.new_state = 'firing' and a.fired_at is null then ${now}::timestamptz else a.fired_at end,
         resolved_at = case when n.new_state = 'resolved' then ${now}::timestamptz end,
