@@ -17,6 +17,7 @@ import { benchmarkFeature } from './aggregate/benchmark_action.ts';
 import { runMaintenance } from './maintenance/maintenance.ts';
 import { maintenanceFeature } from './maintenance/maintenance_jobs.ts';
 import { reportsFeature } from './reports/report_jobs.ts';
+import { notificationsFeature } from './notifications/notify_jobs.ts';
 
 /** The features with background work: their queues, schedules and workers. */
 export const JOB_FEATURES: JobFeature[] = [
@@ -24,6 +25,7 @@ export const JOB_FEATURES: JobFeature[] = [
   benchmarkFeature,
   reportsFeature,
   maintenanceFeature,
+  notificationsFeature,
 ];
 
 export type RunningVmledger = Awaited<ReturnType<typeof startServer>>;
