@@ -86,7 +86,7 @@ export function notificationJobs(o: { retryLimit?: number } = {}): JobFeature {
           pollingIntervalSeconds,
           notifyPollingIntervalSeconds: pollingIntervalSeconds,
         },
-        async ([job]) => deliverNotification(jobs.sql, job.data.id, retryLimit + 1),
+        ([job]) => deliverNotification(jobs.sql, job.data.id, retryLimit + 1),
       );
       await work(
         jobs,
