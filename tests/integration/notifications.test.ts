@@ -7,8 +7,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { notificationJobs } from '../../server/notifications/notify_jobs.ts';
-import { notifyAlertEvents } from '../../server/notifications/notify_jobs.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
+import {
+  notificationJobs,
+  notifyAlertEvents,
+  sweepNotifications,
+} from '../../server/notifications/notify_jobs.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { startTestJobs } from '../support/jobs.ts';
 import {
@@ -22,6 +26,7 @@ import {
 const test = suite('notifications: channels, routing, grouping, delivery');
 const SECRET = 'a-webhook-secret-of-some-length';
 let t: TestApp;
+let jobs: Jobs;
 let hook: Awaited<ReturnType<typeof startReceiver>>;
 let chat: Awaited<ReturnType<typeof startReceiver>>;
 
@@ -48,8 +53,10 @@ const count = async (table: string) =>
 
 test.before(async () => {
   t = await createTestApp('notifications', {
-    jobs: (db) =>
-      startTestJobs(db, { features: [notificationJobs({ retryLimit: 2 })], schedule: false }),
+    jobs: async (db) => (jobs = await startTestJobs(db, {
+      features: [notificationJobs({ retryLimit: 2 })],
+      schedule: false,
+    })),
   });
   hook = await startReceiver(SECRET);
   chat = await startReceiver(null);
@@ -232,6 +239,49 @@ test('a silenced alert is not notified; a rule below the route severity neither'
     where event_id = any(${[...silenced, ...low]}::bigint[])`;
   assert.is(n, 8, 'routed once, so the sweep does not pick them up again');
   await api(`/notification-routes/${r}`, { method: 'DELETE' });
+});
+
+test('the sweep sends events the hook missed; acknowledged and repeats are told once each', async () => {
+  const before = hook.received.length;
+  // Fired without the hook: the sweep routes and sends them.
+  const fired = await fireAlerts(t.db.sql, {
+    ruleId: 'vm_off',
+    groupKey: 'host:swept',
+    objects: 3,
+  });
+  await sweepNotifications(t.db.sql, jobs.boss);
+  await until(() => hook.received.length === before + 1, 10_000, 'the swept message');
+  assert.is(hook.received.at(-1)!.json.groupKey, 'host:swept');
+  await sweepNotifications(t.db.sql, jobs.boss);
+  // Not yet due for a repeat: nothing more.
+  await new Promise((r) => setTimeout(r, 700));
+  assert.is(hook.received.length, before + 1);
+
+  // One acknowledged: one message of kind acknowledged listing it.
+  const [ack] = await t.db.sql`
+    with a as (update alerts set state = 'acknowledged', acknowledged_at = now(),
+                 acknowledged_by = 'ops'
+               where id = (select alert_id from alert_events where id = ${fired[0]}) returning id)
+    insert into alert_events (alert_id, kind, actor) select id, 'acknowledged', 'ops' from a
+    returning id`;
+  await notifyAlertEvents(t.db.sql, [Number(ack.id)]);
+  await until(() => hook.received.length === before + 2, 10_000, 'the acknowledgement');
+  assert.is(hook.received.at(-1)!.json.kind, 'acknowledged');
+  assert.is(hook.received.at(-1)!.json.count, 1);
+
+  // The route's repeat interval has passed for the two still firing (items made older).
+  await t.db.sql`update notification_items set created_at = created_at - interval '5 hours'
+    where group_key = 'host:swept'`;
+  await t.db.sql`update notifications set created_at = created_at - interval '5 hours'
+    where group_key = 'host:swept'`;
+  await sweepNotifications(t.db.sql, jobs.boss);
+  await until(() => hook.received.length === before + 3, 10_000, 'the repeat');
+  const repeat = hook.received.at(-1)!.json;
+  assert.is(repeat.kind, 'repeat');
+  assert.is(repeat.count, 2, 'the acknowledged one is not repeated');
+  await sweepNotifications(t.db.sql, jobs.boss);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.is(hook.received.length, before + 3, 'a repeat is not repeated at once');
 });
 
 test('a receiver down for a while gets every message once when it returns', async () => {
