@@ -28,7 +28,15 @@ let runner: { boss: PgBoss; sql: Sql } | undefined;
 async function flush(sql: Sql, boss: PgBoss) {
   const { nextDueSeconds } = await flushGroups(sql, boss);
   if (nextDueSeconds != null) {
-    await boss.send(SWEEP_QUEUE, {}, { startAfter: Math.ceil(nextDueSeconds) + 1 });
+    // At most one such sweep a second, however many evaluations hold groups; a group held
+    // longer than that is sent by the next one or by the minute's sweep.
+    await boss.sendThrottled(
+      SWEEP_QUEUE,
+      {},
+      { startAfter: Math.ceil(nextDueSeconds) + 1 },
+      1,
+      'held-groups',
+    );
   }
 }
 
