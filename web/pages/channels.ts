@@ -215,7 +215,7 @@ function deliverySection(
       badge(STATE_TONE[d.state] ?? 'neutral', d.state)
     }</td><td class="num">${d.attempts}</td><td class="small">${
       d.lastError ?? ''
-    }</td><td><code class="small">${d.id}</code></td><td>${
+    }</td><td><code class="small" title="${d.id}">${d.id.slice(0, 8)}</code></td><td>${
       d.state === 'dead' && d.kind !== 'test' && canRetry
         ? markup`<form method="post" action="/admin/notifications/${d.id}/retry" class="inline">${
           csrfField(viewer.csrf)
