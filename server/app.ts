@@ -28,6 +28,7 @@ import { ingestRoutes } from './ingest/routes.ts';
 import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
+import { notificationRoutes } from './notifications/routes.ts';
 import { USAGE_RETENTION, type UsageRetention } from './aggregate/usage_retention.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { aggregationRoutes } from './aggregate/routes.ts';
@@ -152,6 +153,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', jobsRoutes(sql, doc, options.jobs));
+  api.route('/', notificationRoutes(sql, doc, options.jobs));
   api.route('/', reportRoutes(sql, doc, reports));
   api.route('/', rvtoolsRoutes(sql, doc, reports));
   doc.define(api, {

@@ -19,6 +19,11 @@ import { maintenanceFeature } from './maintenance/maintenance_jobs.ts';
 import { reportsFeature } from './reports/report_jobs.ts';
 import { alertsFeature, requestAlertEvaluation } from './alerts/alert_jobs.ts';
 import { installDefaultRules } from './alerts/rules.ts';
+import { notificationsFeature, notifyAlertEvents } from './notifications/notify_jobs.ts';
+import { alertHooks } from './alerts/evaluate.ts';
+
+// Alert events reach the notifications once committed; alerts knows nothing of them.
+if (!alertHooks.afterEvents.includes(notifyAlertEvents)) alertHooks.afterEvents.push(notifyAlertEvents);
 
 /** The features with background work: their queues, schedules and workers. */
 export const JOB_FEATURES: JobFeature[] = [
@@ -27,6 +32,7 @@ export const JOB_FEATURES: JobFeature[] = [
   reportsFeature,
   maintenanceFeature,
   alertsFeature,
+  notificationsFeature,
 ];
 
 export type RunningVmledger = Awaited<ReturnType<typeof startServer>>;
