@@ -23,7 +23,9 @@ import { notificationsFeature, notifyAlertEvents } from './notifications/notify_
 import { alertHooks } from './alerts/evaluate.ts';
 
 // Alert events reach the notifications once committed; alerts knows nothing of them.
-if (!alertHooks.afterEvents.includes(notifyAlertEvents)) alertHooks.afterEvents.push(notifyAlertEvents);
+if (!alertHooks.afterEvents.includes(notifyAlertEvents)) {
+  alertHooks.afterEvents.push(notifyAlertEvents);
+}
 
 /** The features with background work: their queues, schedules and workers. */
 export const JOB_FEATURES: JobFeature[] = [
