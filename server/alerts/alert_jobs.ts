@@ -24,6 +24,9 @@ export const alertsFeature: JobFeature = {
       retryDelay: 30,
       expireInSeconds: 600,
       deleteAfterSeconds: 86400,
+      // NOTIFY wakes a worker the moment a capture's or heartbeat's job is sent: at the base
+      // poll (2 s) the job waited a second on average, longer than the evaluation itself.
+      notify: true,
     },
   }],
   schedules: () => [{ queue: ALERTS_QUEUE, cron: '* * * * *', options: { tz: 'UTC' } }],
@@ -31,7 +34,11 @@ export const alertsFeature: JobFeature = {
     await work(
       jobs,
       ALERTS_QUEUE,
-      { batchSize: 1, pollingIntervalSeconds },
+      {
+        batchSize: 1,
+        pollingIntervalSeconds,
+        notifyPollingIntervalSeconds: pollingIntervalSeconds,
+      },
       async ([job]) => {
         const after = (job?.data as { after?: string } | undefined)?.after;
         const r = await evaluateAlerts(jobs.sql, {
