@@ -52,14 +52,11 @@ const noScope = (sql: Sql) =>
 /** Hosts present in their source's newest capture, with their current document. */
 const liveHosts = (sql: Sql) =>
   sql`
-  select h.source_id, h.host_key, h.name, h.cluster, h.connection_state, o.doc, coalesce(v.vms, 0) as vms
+  select h.source_id, h.host_key, h.name, h.cluster, h.connection_state, o.doc
   from host_inventory h
   join sources s on s.id = h.source_id
   left join site_object_history o on o.source_id = h.source_id and o.kind = 'host'
     and o.object_key = h.host_key and o.valid_to is null
-  left join (
-    select source_id, host, count(*)::int as vms from vm_inventory where host is not null group by 1, 2
-  ) v on v.source_id = h.source_id and v.host = h.name
   where s.last_capture_at is null or h.last_seen_at >= s.last_capture_at`;
 
 function hostRule(
@@ -86,9 +83,17 @@ function hostRule(
         h.source_id, 'host:' || h.source_id || ':' || h.name as group_key,
         h.cluster as scope_cluster, null::text as scope_datastore, '{}'::text[] as scope_tags,
         (${condition(sql)})::int::float8 as value,
-        format('Host %s %s (%s VMs)', h.name, ${what}::text, h.vms) as summary,
-        jsonb_build_object('connectionState', h.connection_state, 'cluster', h.cluster, 'vms', h.vms) as details
-      from (${liveHosts(sql)}) h`,
+        format('Host %s %s (%s VMs)', h.name, ${what}::text, v.vms) as summary,
+        jsonb_build_object('connectionState', h.connection_state, 'cluster', h.cluster, 'vms', v.vms) as details
+      from (${liveHosts(sql)}) h
+      -- Only the hosts in the condition: one that is not (value 0) resolves its alert as an
+      -- absent one does (fire and clear are both 1), and the VM count is made for these alone
+      -- instead of grouping the estate's VMs by host on every evaluation.
+      cross join lateral (
+        select count(*)::int as vms from vm_inventory v
+        where v.source_id = h.source_id and v.host = h.name
+      ) v
+      where ${condition(sql)}`,
   };
 }
 
