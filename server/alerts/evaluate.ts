@@ -83,6 +83,10 @@ export async function evaluateAlerts(
         result.eventIds.push(...ids);
       }
     }
+    // Silences of the evaluated rules (their locks still held) in one statement.
+    if (result.evaluated.length) {
+      result.eventIds.push(...await applySilences(tx, now, result.evaluated));
+    }
   });
   result.ms = Math.round(performance.now() - started);
   await afterAlertEvents(sql, result.eventIds);
@@ -91,11 +95,14 @@ export async function evaluateAlerts(
 
 /** One rule, in the caller's transaction; null when another evaluator holds the rule. */
 async function evaluateRule(tx: Sql, def: RuleDef, now: Date, hasJobs: boolean) {
-  const [lock] =
-    await tx`select pg_try_advisory_xact_lock(${LOCK_CLASS}, hashtext(${def.id})) as ok`;
+  // The lock and the rule's row in one round trip (the row is read only when the lock is got).
+  const [lock] = await tx`
+    select l.ok, r.severity, r.enabled, r.params
+    from (select pg_try_advisory_xact_lock(${LOCK_CLASS}, hashtext(${def.id})) as ok) l
+    left join alert_rules r on l.ok and r.id = ${def.id}`;
   if (!lock.ok) return null;
-  const [rule] = await tx`select severity, enabled, params from alert_rules where id = ${def.id}`;
-  if (!rule) return null;
+  if (!lock.severity) return null;
+  const rule = lock;
   const params = { ...def.defaults, ...(rule.params as Record<string, unknown>) };
   const level = (v: string | number) =>
     typeof v === 'number' ? tx`${v}::float8` : tx`(e.p->>${v})::float8`;
@@ -186,8 +193,7 @@ async function evaluateRule(tx: Sql, def: RuleDef, now: Date, hasJobs: boolean) 
       jsonb_build_object('value', v.value)
     from ins join v on v.object_kind = ins.object_kind and v.object_key = ins.object_key
     returning id`;
-  const silenced = await applySilences(tx, now, def.id);
-  return [...rows.map((r) => Number(r.id)), ...silenced];
+  return rows.map((r) => Number(r.id));
 }
 
 /**
@@ -200,11 +206,15 @@ export async function lockAllRules(tx: Sql): Promise<void> {
 }
 
 /**
- * Marks open alerts (of one rule, or all) silenced when an active silence matches them and
+ * Marks open alerts (of the given rules, or all) silenced when an active silence matches them and
  * unsilenced when none does any more; appends the events. Returns their ids.
  */
-export async function applySilences(sql: Sql, now: Date, ruleId?: string): Promise<number[]> {
-  const only = ruleId ? sql`and a.rule_id = ${ruleId}` : sql``;
+export async function applySilences(
+  sql: Sql,
+  now: Date,
+  ruleIds?: string[],
+): Promise<number[]> {
+  const only = ruleIds ? sql`and a.rule_id = any(${ruleIds}::text[])` : sql``;
   const rows = await sql`
     with s as (
       select a.id, exists (
