@@ -22,11 +22,13 @@ import { log } from './log.ts';
 import { staticRoutes } from './http/static.ts';
 import { rejectNulInUrl } from './http/nul.ts';
 import { agentRoutes } from './agents/routes.ts';
+import { alertRoutes } from './alerts/routes.ts';
 import { changeRoutes } from './changes/routes.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
+import { notificationRoutes } from './notifications/routes.ts';
 import { USAGE_RETENTION, type UsageRetention } from './aggregate/usage_retention.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { aggregationRoutes } from './aggregate/routes.ts';
@@ -43,6 +45,8 @@ export type AppOptions = {
   sessionHours: number;
   /** Called after each newly stored capture (e.g. to re-aggregate a closed day); errors are logged. */
   onCaptureStored?: (result: StoreResult) => void | Promise<void>;
+  /** Called after each recorded heartbeat (e.g. to request an alert evaluation); must not throw. */
+  onHeartbeat?: () => void | Promise<void>;
   /** Time zone of report days and months when no job runner carries it (default UTC). */
   reportTz?: string;
   /** Days a generated report is kept (default 90). */
@@ -138,16 +142,18 @@ export function createApp(sql: Sql, options: AppOptions) {
   // Bodies are limited per route before any handler reads them (captures limit themselves).
   api.use('*', limitBody((c) => apiBodyLimit(c.req.method, c.req.path)));
   api.route('/', ingestRoutes(sql, doc, { ...options, metrics }));
-  api.route('/', agentRoutes(sql, doc));
+  api.route('/', agentRoutes(sql, doc, { onHeartbeat: options.onHeartbeat }));
   const usageRetention = options.usageRetention ?? options.jobs?.usageRetention ??
     USAGE_RETENTION;
   api.route('/', inventoryRoutes(sql, doc, { usageRetention }));
   api.route('/', changeRoutes(sql, doc));
+  api.route('/', alertRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
   api.route('/', siteRoutes(sql, doc));
   api.route('/', adminRoutes(sql, doc));
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', jobsRoutes(sql, doc, options.jobs));
+  api.route('/', notificationRoutes(sql, doc, options.jobs));
   api.route('/', reportRoutes(sql, doc, reports));
   api.route('/', rvtoolsRoutes(sql, doc, reports));
   doc.define(api, {

@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   ],
   not_found: [404, 'No such route, or no such thing at this id.'],
   not_failed: [409, 'Only a failed job can be retried.'],
+  alert_not_firing: [409, 'Only a firing alert can be acknowledged.'],
   not_ready: [409, 'The report is not generated (yet, or it failed).'],
   capture_conflict: [409, 'Another capture id exists for the same source and capture time.'],
   body_too_large: [413, 'The body is larger than this route accepts (`maxBytes`).'],

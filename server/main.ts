@@ -17,6 +17,15 @@ import { benchmarkFeature } from './aggregate/benchmark_action.ts';
 import { runMaintenance } from './maintenance/maintenance.ts';
 import { maintenanceFeature } from './maintenance/maintenance_jobs.ts';
 import { reportsFeature } from './reports/report_jobs.ts';
+import { alertsFeature, requestAlertEvaluation } from './alerts/alert_jobs.ts';
+import { installDefaultRules } from './alerts/rules.ts';
+import { notificationsFeature, notifyAlertEvents } from './notifications/notify_jobs.ts';
+import { alertHooks } from './alerts/evaluate.ts';
+
+// Alert events reach the notifications once committed; alerts knows nothing of them.
+if (!alertHooks.afterEvents.includes(notifyAlertEvents)) {
+  alertHooks.afterEvents.push(notifyAlertEvents);
+}
 
 /** The features with background work: their queues, schedules and workers. */
 export const JOB_FEATURES: JobFeature[] = [
@@ -24,6 +33,8 @@ export const JOB_FEATURES: JobFeature[] = [
   benchmarkFeature,
   reportsFeature,
   maintenanceFeature,
+  alertsFeature,
+  notificationsFeature,
 ];
 
 export type RunningVmledger = Awaited<ReturnType<typeof startServer>>;
@@ -48,6 +59,7 @@ export async function startServer(config: ServerConfig) {
     if (migrated.applied.length) log.info('migrations applied', { files: migrated.applied });
     if (migrated.routines.length) log.info('routines applied', { files: migrated.routines });
     const adminToken = await ensureAdminToken(db.sql, config);
+    await installDefaultRules(jobSql);
     // Partitions for this month and the next two exist before the first capture arrives.
     await runMaintenance(jobSql, { retentionMonths: 0 });
     if (config.jobs) {
@@ -72,7 +84,11 @@ export async function startServer(config: ServerConfig) {
       reportRetentionDays: config.reportRetentionDays,
       usageRetention: config.usageRetention,
       trustedProxies: config.trustedProxies,
-      onCaptureStored: async (r) => void (await notifyCaptureStored(jobs, r)),
+      onCaptureStored: async (r) => {
+        await requestAlertEvaluation(jobs, 'capture');
+        await notifyCaptureStored(jobs, r);
+      },
+      onHeartbeat: () => requestAlertEvaluation(jobs, 'heartbeat'),
     });
     const server = await listen(app.fetch, config.host, config.port);
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

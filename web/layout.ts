@@ -9,6 +9,7 @@ const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/', label: 'Dashboard' },
   { href: '/vms', label: 'VMs' },
   { href: '/changes', label: 'Changes' },
+  { href: '/alerts', label: 'Alerts' },
   { href: '/hosts', label: 'Hosts' },
   { href: '/clusters', label: 'Clusters' },
   { href: '/datastores', label: 'Datastores' },

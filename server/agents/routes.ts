@@ -8,7 +8,11 @@ import { type ApiDoc, IdParams } from '../http/api_doc.ts';
 import { captureNow, CaptureRequested } from './capture_now.ts';
 import { HeartbeatReply, recordHeartbeat } from './heartbeats.ts';
 
-export function agentRoutes(sql: Sql, doc: ApiDoc) {
+export function agentRoutes(
+  sql: Sql,
+  doc: ApiDoc,
+  options: { onHeartbeat?: () => void | Promise<void> } = {},
+) {
   const app = new Hono<{ Variables: AuthVariables }>();
 
   doc.define(app, {
@@ -22,7 +26,12 @@ export function agentRoutes(sql: Sql, doc: ApiDoc) {
     summary:
       "An agent's heartbeat: poll health per source, spool depth; answers with capture-now requests",
     responses: { 200: { description: 'Capture-now requests picked up', schema: HeartbeatReply } },
-  }, async (c, { body }) => c.json(await recordHeartbeat(sql, c.get('auth').id, body)));
+  }, async (c, { body }) => {
+    const reply = await recordHeartbeat(sql, c.get('auth').id, body);
+    // Follow-up work (alert evaluation: one job send) after the heartbeat has committed.
+    await options.onHeartbeat?.();
+    return c.json(reply);
+  });
 
   doc.define(app, {
     method: 'post',

@@ -91,6 +91,9 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     schema: BOSS_SCHEMA,
     max: 4,
     application_name: 'vmledger-jobs',
+    // Queues that opt in (`notify: true`, e.g. notification deliveries) wake their workers
+    // the moment a job is inserted instead of at the next poll; polling stays the backstop.
+    useListenNotify: true,
   });
   boss.on('error', (err) => {
     // On Ctrl-C the embedded PostgreSQL gets the signal too (same process group, and

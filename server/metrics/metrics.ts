@@ -114,6 +114,11 @@ export function createMetrics() {
       'Live VMs in the inventory, per source (database: the same on every node)',
       ['source', 'kind'],
     ),
+    alertsFiring: gauge(
+      'vmledger_alerts_firing',
+      'Alerts firing (acknowledged ones included, silenced ones too) by rule and severity (database: the same on every node)',
+      ['rule', 'severity'],
+    ),
     jobs: gauge(
       'vmledger_jobs',
       'Background jobs by queue and state (pg-boss; database: the same on every node)',
@@ -133,6 +138,9 @@ export async function renderMetrics(sql: Sql, m: Metrics): Promise<string> {
   const jobStates = jobs.present
     ? await sql`select name, state::text as state, count(*)::int as n from pgboss.job group by 1, 2 order by 1, 2`
     : [];
+  const firing = await sql`
+    select rule_id, severity, count(*)::int as n from alerts
+    where state in ('firing', 'acknowledged') group by 1, 2 order by 1, 2`;
   const p = processSample();
   m.rss.set(p.rssBytes);
   m.heapUsed.set(p.heapUsedBytes);
@@ -148,6 +156,8 @@ export async function renderMetrics(sql: Sql, m: Metrics): Promise<string> {
   m.sourceAge.reset();
   m.inventoryVms.reset();
   m.jobs.reset();
+  m.alertsFiring.reset();
+  for (const a of firing) m.alertsFiring.set({ rule: a.rule_id, severity: a.severity }, a.n);
   for (const s of sources) {
     const labels = { source: s.name, kind: s.kind };
     if (s.age !== null) m.sourceAge.set(labels, Math.round(s.age));

@@ -8,6 +8,7 @@ import { failedJobs } from '../jobs/job_queries.ts';
 import { fleetChange, hasJobTable } from '../queries/pages_dashboard.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { capacityPanel } from '../sites/capacity.ts';
+import { openAlertCounts } from '../alerts/alerts.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
 import { type DashboardData, dashboardLive } from '../../web/partials/dashboard_live.ts';
 import { captureFeed, type Signal } from './capture_feed.ts';
@@ -47,7 +48,12 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, poll
     if (c.req.query('part') === 'live') return c.html(dashboardLive(data));
     const signal = await feed.current();
     return c.html(
-      dashboardPage(viewerOf(c), data, `/events?since=${encodeURIComponent(signal.key)}`),
+      dashboardPage(
+        viewerOf(c),
+        data,
+        `/events?since=${encodeURIComponent(signal.key)}`,
+        await openAlertCounts(sql),
+      ),
     );
   });
 

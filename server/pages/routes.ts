@@ -18,6 +18,7 @@ import { loginPage } from '../../web/pages/login.ts';
 import { adminRoutes } from './admin.ts';
 import { benchmarkRoutes } from './benchmarks.ts';
 import { changeRoutes } from './changes.ts';
+import { alertPageRoutes } from './alerts.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { limitPageBody, type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
@@ -118,6 +119,7 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
   app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION));
   app.route('/', changeRoutes(sql, auth));
+  app.route('/', alertPageRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', siteRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));

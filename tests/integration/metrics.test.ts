@@ -18,6 +18,7 @@ import type { Jobs } from '../../server/jobs/boss.ts';
 import { enqueueAggregation } from '../../server/aggregate/aggregation_jobs.ts';
 import { jobsByIds } from '../../server/jobs/job_queries.ts';
 import { setLogLevel } from '../../server/log.ts';
+import { evaluateAlerts } from '../../server/alerts/evaluate.ts';
 
 const test = suite('/metrics: every family moves after real work');
 const D = '2026-03-10';
@@ -155,6 +156,8 @@ test('a scrape after real work shows every family moved, with bounded labels', a
     retryLimit: 0,
   });
   assert.is(await settle(failing.id), 'failed');
+  // The failed job fires an alert (rule job_failed).
+  await evaluateAlerts(db.sql, { rules: ['job_failed'] });
 
   // Requests: 200, 401 (a wrong token), 404 from a route with parameters, 404 from the catch-all.
   assert.is((await call('/api/v1/vms?limit=10', tokens.viewer)).status, 200);
@@ -210,6 +213,7 @@ test('a scrape after real work shows every family moved, with bounded labels', a
   assert.ok(delta('vmledger_job_duration_seconds_sum', completed) > 0);
   assert.ok(delta('vmledger_jobs', { queue: 'aggregate-daily', state: 'completed' }) >= 1);
   assert.ok(delta('vmledger_jobs', { queue: 'aggregate-daily', state: 'failed' }) >= 1);
+  assert.is(delta('vmledger_alerts_firing', { rule: 'job_failed', severity: 'warning' }), 1);
 
   // Ingest, auth, the VM list's answers, the database gauges.
   assert.is(delta('vmledger_captures_received_total', { outcome: 'stored' }), 1);
@@ -252,6 +256,8 @@ test('a scrape after real work shows every family moved, with bounded labels', a
     queue: (v) => /^[a-z-]+$/.test(v),
     state: (v) => ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'].includes(v),
     served_from: (v) => ['cache', 'database'].includes(v),
+    rule: (v) => /^[a-z_]+$/.test(v),
+    severity: (v) => ['critical', 'warning', 'info'].includes(v),
     source: (v) => names.has(v),
     kind: (v) => ['vcenter', 'proxmox', 'demo'].includes(v),
     le: (v) => v === '+Inf' || Number.isFinite(Number(v)),

@@ -5,6 +5,7 @@
 import { createApp } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
 import { ApiDoc, ErrorBody } from '../../server/http/api_doc.ts';
+import type { Jobs } from '../../server/jobs/boss.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export type TestApp = {
@@ -18,15 +19,23 @@ export type TestApp = {
 
 export async function createTestApp(
   suite: string,
-  options: { maxBodyBytes?: number; authFailureLimit?: number; doc?: ApiDoc } = {},
+  options: {
+    maxBodyBytes?: number;
+    authFailureLimit?: number;
+    doc?: ApiDoc;
+    /** Starts jobs on the suite's database for the app (stopped by `close`). */
+    jobs?: (db: TestDatabase) => Promise<Jobs>;
+  } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase(suite);
+  const jobs = await options.jobs?.(db);
   const doc = options.doc ?? new ApiDoc();
   const app = createApp(db.sql, {
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     sessionHours: 1,
     authFailureLimit: options.authFailureLimit ?? 1000,
     doc,
+    jobs,
   });
   const tokens = {
     admin: (await createToken(db.sql, { name: 'test admin', role: 'admin' })).token,
@@ -45,7 +54,10 @@ export async function createTestApp(
       return Promise.resolve(app.request(path, { ...init, headers }))
         .then((res) => checkDeclaredReply(doc, method, path, res));
     },
-    close: () => db.drop(),
+    close: async () => {
+      await jobs?.stop();
+      await db.drop();
+    },
   };
 }
 

@@ -106,13 +106,15 @@ export type AuditRow = {
   detail: unknown;
 };
 
-type Tab = 'tokens' | 'agents' | 'jobs' | 'audit';
+type Tab = 'tokens' | 'agents' | 'jobs' | 'channels' | 'audit';
 
-function adminPage(viewer: Viewer, tab: Tab, body: Content) {
+/** An admin page: the Admin heading, the section tabs, `body`. */
+export function adminPage(viewer: Viewer, tab: Tab, body: Content) {
   const tabs: [Tab, string, string][] = [
     ['tokens', 'Tokens', '/admin'],
     ['agents', 'Agents', '/admin/agents'],
     ['jobs', 'Jobs', '/admin/jobs'],
+    ['channels', 'Channels', '/admin/channels'],
     ['audit', 'Audit log', '/admin/audit'],
   ];
   return page({
