@@ -138,7 +138,9 @@ test('log in with a token and land on the dashboard with fleet totals', async ()
   await login(page);
   assert.is(new URL(page.url()).pathname, '/');
   assert.is(await page.textContent('h1'), 'Fleet');
-  assert.is(await page.locator('.card.kpi').count(), 5);
+  // Five fleet figures, and the alerts panel's three severities.
+  assert.is(await page.locator('#alerts-panel .card.kpi').count(), 3);
+  assert.is(await page.locator('.card.kpi').count(), 5 + 3);
   assert.is(await page.locator('.card.source').count(), 2);
   // The live indicator connects to the event stream.
   await page.waitForSelector('.live[data-state="open"]', { timeout: 10_000 });
