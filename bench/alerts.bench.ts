@@ -23,7 +23,6 @@
 import { gzipSync } from 'node:zlib';
 import { captureText } from '../agent/capture/capture_text.ts';
 import { Capture } from '../agent/capture/schema.ts';
-import { demoCapture } from '../agent/collectors/demo/fleet.ts';
 import { alertsFeature, requestAlertEvaluation } from '../server/alerts/alert_jobs.ts';
 import { alertHooks } from '../server/alerts/evaluate.ts';
 import { installDefaultRules } from '../server/alerts/rules.ts';
@@ -33,9 +32,9 @@ import { type Jobs, startJobs } from '../server/jobs/boss.ts';
 import { ChannelCreate, insertChannel } from '../server/notifications/channels.ts';
 import { insertRoute, RouteBody } from '../server/notifications/route_store.ts';
 import { notificationsFeature, notifyAlertEvents } from '../server/notifications/notify_jobs.ts';
-import { parseCapture } from '../server/ingest/validate_capture.ts';
 import { listen } from '../server/runtime.ts';
 import { startReceiver } from '../tests/support/alert_events.ts';
+import { benchCapture } from './bench_capture.ts';
 import { openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, collectGarbage, median, percentile } from './harness.ts';
 
@@ -46,26 +45,7 @@ const PAIRS = 12;
 const CROSSINGS = 30;
 const SECRET = 'alerts-bench-webhook-secret';
 
-function captureAt(sourceId: string, at: Date): Capture {
-  const parsed = parseCapture(
-    demoCapture({
-      flavor: 'vcenter',
-      seed: 7,
-      totalVms: Math.ceil(VMS / 0.6) + 50,
-      at,
-      since: null,
-    }),
-  );
-  if (!parsed.success) {
-    throw new Error(`invalid bench capture: ${JSON.stringify(parsed.issues[0])}`);
-  }
-  const c = parsed.data;
-  c.vms = c.vms.slice(0, VMS);
-  const kept = new Set(c.vms.map((vm) => vm.key));
-  c.usage = c.usage.filter((u) => kept.has(u.key));
-  c.source = { ...c.source, id: sourceId, name: sourceId };
-  return c;
-}
+const captureAt = (sourceId: string, at: Date): Capture => benchCapture(sourceId, at, VMS);
 
 /** `c` `hours` later, its first datastore at `usedPct` % used, the others as they were. */
 function withDatastore(c: Capture, hours: number, usedPct: number): Buffer {

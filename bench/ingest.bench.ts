@@ -20,44 +20,19 @@ import { gzipSync } from 'node:zlib';
 import { DatastoreDetails, HostDetails, VM_DETAIL_KEYS } from '../agent/capture/details.ts';
 import { captureText } from '../agent/capture/capture_text.ts';
 import { Capture } from '../agent/capture/schema.ts';
-import { demoCapture } from '../agent/collectors/demo/fleet.ts';
 import { createApp } from '../server/app.ts';
 import { createToken } from '../server/auth/tokens.ts';
 import { fastPathOff } from '../server/ingest/fast_path.ts';
-import { parseCapture } from '../server/ingest/validate_capture.ts';
 import { NO_USAGE, usageByKey } from '../server/ingest/vm_lines.ts';
 import { listen } from '../server/runtime.ts';
+import { benchCapture, validated } from './bench_capture.ts';
 import { type BenchDatabase, openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, collectGarbage, median } from './harness.ts';
 
 const VMS = 10_000;
 const REPEAT = 15;
 
-function captureAt(sourceId: string, at: Date): Capture {
-  const c = validated(
-    demoCapture({
-      flavor: 'vcenter',
-      seed: 7,
-      totalVms: Math.ceil(VMS / 0.6) + 50,
-      at,
-      since: null,
-    }),
-  );
-  c.vms = c.vms.slice(0, VMS);
-  const kept = new Set(c.vms.map((vm) => vm.key));
-  c.usage = c.usage.filter((u) => kept.has(u.key));
-  c.source = { ...c.source, id: sourceId, name: sourceId };
-  return c;
-}
-
-/** A capture validated by the server's compiled parser: the bench makes ~80 of 10,000 VMs. */
-function validated(raw: unknown): Capture {
-  const parsed = parseCapture(raw);
-  if (!parsed.success) {
-    throw new Error(`invalid bench capture: ${JSON.stringify(parsed.issues[0])}`);
-  }
-  return parsed.data;
-}
+const captureAt = (sourceId: string, at: Date): Capture => benchCapture(sourceId, at, VMS);
 
 /** `c` as a v1 agent would have captured it: no v2 details, clusters, pools, networks, usage. */
 function v1Equivalent(c: Capture): Capture {
