@@ -103,7 +103,7 @@ export const INT8_AS_NUMBER = {
 
 /**
  * Creates a postgres.js pool with the project's settings (quiet notices, UTC, bigints as
- * numbers, no Nagle delay, statements of vanished clients cancelled). `timeouts` become session settings of every connection; without
+ * numbers, no Nagle delay, statements of vanished clients cancelled, no JIT). `timeouts` become session settings of every connection; without
  * them the server's defaults hold (tools, tests, benchmarks).
  */
 export function createPool(
@@ -127,6 +127,12 @@ export function createPool(
       // A statement whose client is gone (a server process killed mid-ingest) is cancelled
       // within a second, not run to its end while holding the source's row lock.
       client_connection_check_interval: '1s',
+      // No JIT compilation. vmledger's statements are short and many (an alert evaluation is
+      // a dozen statements of a few ms); where the planner's estimate passes jit_above_cost
+      // (easily, on a young database without statistics), compiling takes 0.1-2 s, far more
+      // than running. Debian's PostgreSQL has JIT on; the embedded server has none, so this
+      // also makes a system server behave as every benchmark measured.
+      jit: 'off',
       ...timeouts,
     },
     types: INT8_AS_NUMBER,
