@@ -44,6 +44,10 @@ function run(
   cmd: string,
   cmdArgs: string[],
   env: Record<string, string> = {},
+  output: { stdout(d: Buffer): void; stderr(d: Buffer): void } = {
+    stdout: (d) => process.stdout.write(d),
+    stderr: (d) => process.stderr.write(d),
+  },
 ): Promise<{ code: number; passed?: number; failed?: number; skipped?: number }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, cmdArgs, {
@@ -53,12 +57,12 @@ function run(
     });
     let tail = '';
     child.stdout.on('data', (d: Buffer) => {
-      process.stdout.write(d);
+      output.stdout(d);
       scanForTokens(d);
       tail = (tail + d.toString()).slice(-4000);
     });
     child.stderr.on('data', (d: Buffer) => {
-      process.stderr.write(d);
+      output.stderr(d);
       scanForTokens(d);
     });
     child.on('close', (code) => {
@@ -91,11 +95,28 @@ async function check(name: string, cmd: string, cmdArgs: string[]) {
   });
 }
 
-/** A step that runs uvu suites through tests/run.ts and reports their counts. */
-async function suites(name: string, cmd: string, cmdArgs: string[], env: Record<string, string>) {
-  console.log(`\n== ${name}`);
+/**
+ * A step that runs uvu suites through tests/run.ts and reports their counts. `held`: the
+ * step runs beside another one, so its output is kept and printed when it ends.
+ */
+async function suites(
+  name: string,
+  cmd: string,
+  cmdArgs: string[],
+  env: Record<string, string>,
+  options: { held?: boolean } = {},
+) {
   const t0 = performance.now();
-  const r = await run(cmd, cmdArgs, env);
+  let r;
+  if (options.held) {
+    const out: Buffer[] = [];
+    r = await run(cmd, cmdArgs, env, { stdout: (d) => out.push(d), stderr: (d) => out.push(d) });
+    console.log(`\n== ${name}`);
+    process.stdout.write(Buffer.concat(out));
+  } else {
+    console.log(`\n== ${name}`);
+    r = await run(cmd, cmdArgs, env);
+  }
   const seconds = secondsSince(t0);
   if (r.passed === undefined) steps.push({ name, passed: 0, failed: 1, skipped: 0, seconds });
   else {
@@ -145,18 +166,24 @@ try {
 
   if (only) await suites('node suites', node, ['tests/run.ts', ...args], env);
   else {
-    for (const group of ['unit', 'integration', 'system']) {
-      await suites(`${group} (node)`, node, ['tests/run.ts', '--group', group], env);
-    }
-    await suites('unit (deno)', deno[0], [...deno[1], '--group', 'unit'], env);
+    await suites('unit (node)', node, ['tests/run.ts', '--group', 'unit'], env);
+    // The integration group on the extra server runs beside the one on the embedded server:
+    // the suites wait on PostgreSQL most of the time (about 0.7 of one of the two cores
+    // busy), and the two servers and their databases share nothing. In turns it took 200 s more.
     const extra = process.env.VMLEDGER_EXTRA_DATABASE_URL;
-    if (extra) {
-      await suites('integration (node) on VMLEDGER_EXTRA_DATABASE_URL', node, [
-        'tests/run.ts',
-        '--group',
-        'integration',
-      ], { ...env, TEST_DATABASE_URL: extra });
-    }
+    const onExtra = extra
+      ? suites(
+        'integration (node) on VMLEDGER_EXTRA_DATABASE_URL',
+        node,
+        ['tests/run.ts', '--group', 'integration'],
+        { ...env, TEST_DATABASE_URL: extra },
+        { held: true },
+      )
+      : undefined;
+    await suites('integration (node)', node, ['tests/run.ts', '--group', 'integration'], env);
+    await onExtra;
+    await suites('system (node)', node, ['tests/run.ts', '--group', 'system'], env);
+    await suites('unit (deno)', deno[0], [...deno[1], '--group', 'unit'], env);
   }
 } finally {
   await stopPg?.().catch(() => {});
