@@ -68,6 +68,10 @@ export type JobsOptions = JobSettings & {
 /** The running job system: what workers and actions need. */
 export type Jobs = JobSettings & {
   boss: PgBoss;
+  /** Connection string of the database, for a worker that keeps a connection of its own. */
+  url: string;
+  /** Runs `close` when the job system stops, after pg-boss has (a worker's own pool). */
+  onStop(close: () => Promise<unknown>): void;
   /** Every queue of every feature: the one queue registry (GET /jobs and the Jobs page list them). */
   queues: string[];
   retentionMonths: number;
@@ -111,9 +115,12 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
   });
   await boss.start();
   const queues = o.features.flatMap((f) => f.queues);
+  const closers: (() => Promise<unknown>)[] = [];
   const jobs: Jobs = {
     boss,
     sql: o.sql,
+    url: o.url,
+    onStop: (close) => closers.push(close),
     queues: queues.map((q) => q.name),
     reportTz: o.reportTz,
     reportRetentionDays: o.reportRetentionDays,
@@ -122,7 +129,10 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     engine: o.engine,
     dailyAt: o.dailyAt,
     metrics: o.metrics ?? createMetrics(),
-    stop: () => boss.stop({ graceful: true, timeout: 20_000 }),
+    stop: async () => {
+      await boss.stop({ graceful: true, timeout: 20_000 });
+      for (const close of closers.splice(0)) await close().catch(() => {});
+    },
   };
   try {
     // Missing queues are created, existing ones brought to the given options; pg-boss refuses
@@ -145,6 +155,7 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     }
   } catch (err) {
     await boss.stop({ graceful: false }).catch(() => {});
+    for (const close of closers.splice(0)) await close().catch(() => {});
     throw err;
   }
   return jobs;

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPool } from '../../server/db/connect.ts';
 import { alertHooks, evaluateAlerts } from '../../server/alerts/evaluate.ts';
-import { requestAlertEvaluation } from '../../server/alerts/alert_jobs.ts';
+import { evaluationListeners, requestAlertEvaluation } from '../../server/alerts/alert_jobs.ts';
 import { pageSession, startTestJobs } from '../support/jobs.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
@@ -674,7 +674,7 @@ test('/metrics: vmledger_alerts_firing by rule and severity', async () => {
   );
 });
 
-test('the job after a capture evaluates; hooks get the committed events', async () => {
+test('after a capture a worker node evaluates at once; hooks get the committed events', async () => {
   const seen: number[] = [];
   const hook = async (sql: typeof t.db.sql, ids: number[]) => {
     const rows = await sql`select kind from alert_events where id = any(${ids}::bigint[])`;
@@ -701,7 +701,7 @@ test('the job after a capture evaluates; hooks get the committed events', async 
       if (a && seen.length) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.ok(a, 'fired by the job');
+    assert.ok(a, 'fired by the evaluation after the capture');
     const [fired] = await t.db.sql`select id from alert_events where alert_id = ${
       a!.id
     } and kind = 'fired'`;
@@ -709,6 +709,57 @@ test('the job after a capture evaluates; hooks get the committed events', async 
   } finally {
     alertHooks.afterEvents.splice(alertHooks.afterEvents.indexOf(hook), 1);
     await jobs.stop();
+  }
+});
+
+test('requests coalesce: a burst of captures makes one more evaluation, not one each', async () => {
+  const runs: string[] = [];
+  const listener = (after: string) => runs.push(after);
+  evaluationListeners.push(listener);
+  const jobs = await startTestJobs(t.db);
+  try {
+    for (let i = 0; i < 6; i++) await requestAlertEvaluation(jobs, 'capture');
+    await requestAlertEvaluation(jobs, 'heartbeat');
+    const deadline = Date.now() + 15_000;
+    while (runs.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    // The first capture request runs; the five during it make one more; the heartbeat's
+    // kind runs beside them.
+    assert.equal(runs.filter((k) => k === 'capture').length, 2);
+    assert.equal(runs.filter((k) => k === 'heartbeat').length, 1);
+  } finally {
+    evaluationListeners.splice(evaluationListeners.indexOf(listener), 1);
+    await jobs.stop();
+  }
+});
+
+test('a node without workers sends a job; a worker node evaluates it', async () => {
+  const ingestOnly = await startTestJobs(t.db, { workers: false, schedule: false });
+  const worker = await startTestJobs(t.db);
+  try {
+    await post(
+      makeCapture({
+        sourceId: 'job-src2',
+        at: nextAt(),
+        vms: [{ key: 'a' }],
+        datastores: [ds('job2', 99)],
+      }),
+    );
+    await requestAlertEvaluation(ingestOnly, 'capture');
+    const [sent] = await t.db.sql`
+      select count(*)::int as n from pgboss.job where name = 'alerts-evaluate' and data->>'after' = 'capture'`;
+    assert.ok(sent.n >= 1, 'the job is sent');
+    const deadline = Date.now() + 15_000;
+    let a;
+    while (!a && Date.now() < deadline) {
+      [a] = await t.db
+        .sql`select id from alerts where object_name = 'name-job2' and state = 'firing'`;
+      if (!a) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(a, 'fired by the worker node');
+  } finally {
+    await ingestOnly.stop();
+    await worker.stop();
   }
 });
 
