@@ -82,7 +82,9 @@ export function dominantPool(pools: Record<string, number>): string {
 export function tierOf(pool: string, rules: Rule[]): string {
   for (const r of rules) {
     if (
-      r.match === 'exact' ? pool === r.pattern : r.match === 'prefix'
+      r.match === 'exact'
+        ? pool === r.pattern
+        : r.match === 'prefix'
         ? pool.startsWith(r.pattern)
         : r.re!.test(pool)
     ) return r.tier;
@@ -106,10 +108,10 @@ export async function costMonthTs(
            (ram_gb_hour * 1000000)::int8 as ram, (disk_gb_month * 1000000)::int8 as disk,
            (vm_month * 1000000)::int8 as vm
     from rate_card_versions where card_id = ${card.id} order by effective_from`).map((v) => ({
-      id: Number(v.id),
-      from: v.from,
-      base: { vcpu: BigInt(v.vcpu), ram: BigInt(v.ram), disk: BigInt(v.disk), vm: BigInt(v.vm) },
-    }));
+    id: Number(v.id),
+    from: v.from,
+    base: { vcpu: BigInt(v.vcpu), ram: BigInt(v.ram), disk: BigInt(v.disk), vm: BigInt(v.vm) },
+  }));
   const [range] = await tx`
     select min(day)::text as first, (${m1}::date - ${m0}::date) as dim from vm_daily_rollup
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date`;
@@ -143,8 +145,7 @@ export async function costMonthTs(
     if (!p) {
       const t = tierPrice.get(k);
       const mult = t ? BigInt(t.mult) : M;
-      const one = (c: keyof Prices) =>
-        t && t[c] !== null ? BigInt(t[c]) * M : v.base[c] * mult;
+      const one = (c: keyof Prices) => t && t[c] !== null ? BigInt(t[c]) * M : v.base[c] * mult;
       p = { vcpu: one('vcpu'), ram: one('ram'), disk: one('disk'), vm: one('vm') };
       priceCache.set(k, p);
     }
@@ -260,7 +261,9 @@ export async function costMonthTs(
           vm_cost numeric, total numeric)`;
     },
   );
-  await tx`update cost_runs set line_count = ${lineCount}, total = ${formatScaled(totalCents, 2)}::numeric
+  await tx`update cost_runs set line_count = ${lineCount}, total = ${
+    formatScaled(totalCents, 2)
+  }::numeric
     where id = ${runId}`;
   return runId;
 }

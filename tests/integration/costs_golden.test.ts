@@ -75,7 +75,14 @@ function factsOn(d: number, hh: string): Fact[] {
     out.push({ key: 'blip', vcpu: 1, memoryMib: 512, diskGb: '2.500', pool: null });
   }
   // a template all month: templates are not in the rollups, so never costed.
-  out.push({ key: 'tmpl', vcpu: 8, memoryMib: 8192, diskGb: '40.000', template: true, pool: 'Gold' });
+  out.push({
+    key: 'tmpl',
+    vcpu: 8,
+    memoryMib: 8192,
+    diskGb: '40.000',
+    template: true,
+    pool: 'Gold',
+  });
   return out;
 }
 
@@ -111,7 +118,16 @@ test.after(async () => {
   await db?.drop();
 });
 
-type Line = [vm: string, tier: string, version: 'v1' | 'v2', vcpu: string, ram: string, disk: string, fee: string, total: string];
+type Line = [
+  vm: string,
+  tier: string,
+  version: 'v1' | 'v2',
+  vcpu: string,
+  ram: string,
+  disk: string,
+  fee: string,
+  total: string,
+];
 
 // Hand-computed lines, [vm, tier, version, vCPU, RAM, disk, VM fee, total].
 const EXPECTED: Line[] = [
@@ -158,16 +174,18 @@ async function linesOf(runId: number): Promise<Line[]> {
     select vm_key, tier, version_id::int as v, vcpu_cost::text, ram_cost::text, disk_cost::text,
            vm_cost::text, total::text
     from vm_cost_lines where run_id = ${runId} order by vm_key, version_id, tier desc`;
-  return rows.map((r) => [
-    r.vm_key,
-    r.tier,
-    r.v === v1 ? 'v1' : 'v2',
-    r.vcpu_cost,
-    r.ram_cost,
-    r.disk_cost,
-    r.vm_cost,
-    r.total,
-  ] as Line);
+  return rows.map((r) =>
+    [
+      r.vm_key,
+      r.tier,
+      r.v === v1 ? 'v1' : 'v2',
+      r.vcpu_cost,
+      r.ram_cost,
+      r.disk_cost,
+      r.vm_cost,
+      r.total,
+    ] as Line
+  );
 }
 
 test('both engines give the hand-computed lines to the cent, and identical rows', async () => {
@@ -213,7 +231,9 @@ test('rerunning after a rate change reprices the month and keeps the previous ru
       from cost_runs where source_id = ${S} and month = ${MONTH} order by id`;
     assert.equal(runs.map((r) => r.current), [false, false, false, true], 'one current run');
     assert.is(runs[1].total, EXPECTED_TOTAL, 'the earlier figures stay in history');
-    const [{ n }] = await db.sql`select count(*)::int as n from vm_cost_lines where run_id = ${before[0].id}`;
+    const [{ n }] = await db.sql`select count(*)::int as n from vm_cost_lines where run_id = ${
+      before[0].id
+    }`;
     assert.is(n, EXPECTED.length, 'superseded lines kept');
   } finally {
     await db.sql`update rate_card_versions set vcpu_hour = 0.012 where id = ${v2}`;
