@@ -1,14 +1,16 @@
 /**
  * Monthly costing in TypeScript: the twin of sql/routines/cost_month.sql and
  * cost_month_lines.sql (rules: docs/chargeback.md). Reads the month's daily rollups through
- * a cursor ordered by VM and day; quantities are exact integers (millionths, or 10⁻¹² after
+ * a cursor (unordered); quantities are exact integers (millionths, or 10⁻¹² after
  * a product), BigInt where a sum may pass 2^53; each component is rounded once, half up, to
  * cents. Lines are written in batches through the caller's transaction.
  */
 import type { Sql } from '../db/connect.ts';
-import { formatScaled } from './numeric.ts';
+import { exact, formatScaled } from './numeric.ts';
 import { addMonths, monthOf } from './period.ts';
-import { foldByVm } from './write_rollups.ts';
+
+const CURSOR_ROWS = 10_000;
+const WRITE_BATCH = 5_000;
 
 /** A refusal to cost a month (no default card, a day without a rate version). */
 export class CostingError extends Error {}
@@ -26,11 +28,12 @@ type DayValues = [
   vcpuH: number,
   ramH: number,
   avgDisk: number,
-  pools: Record<string, number>,
+  pools: string, // pool_samples as jsonb text
 ];
 
 /** Sums of one line (a VM's days at one tier and version); micro units. */
 type Acc = {
+  vm: string;
   tier: string;
   version: number;
   days: number;
@@ -166,61 +169,33 @@ export async function costMonthTs(
     values (${sourceId}, ${m0}::date, 'ts', ${card.id}, ${card.currency}) returning id`;
   const runId = Number(run.id);
 
-  let lineCount = 0;
-  let totalCents = 0n;
-  const finish = (vm: { key: string; lines: Map<string, Acc> }): CostLine[] => {
-    const out: CostLine[] = [];
-    for (const a of vm.lines.values()) {
-      const v = versions[a.version];
-      const p = pricesOf(v, a.tier);
-      const vcpuQ = BigInt(a.vcpuOn) * M + a.vcpuPart;
-      const ramQ = BigInt(a.ramOn) * M + a.ramPart;
-      const present = BigInt(a.present);
-      const disk = BigInt(a.disk);
-      const vcpuCost = roundDiv(vcpuQ * p.vcpu, E22);
-      const ramCost = roundDiv(ramQ * p.ram, E22);
-      const diskCost = roundDiv(disk * p.disk, E16 * BigInt(dim));
-      const vmCost = roundDiv(present * p.vm, E16 * BigInt(dim));
-      const total = vcpuCost + ramCost + diskCost + vmCost;
-      totalCents += total;
-      out.push({
-        vm_key: vm.key,
-        tier: a.tier,
-        version_id: v.id,
-        days: a.days,
-        present_days: formatScaled(present, 6),
-        vcpu_hours: formatScaled(vcpuQ, 12),
-        ram_gb_hours: formatScaled(ramQ, 12),
-        disk_gb_days: formatScaled(disk, 6),
-        vcpu_cost: formatScaled(vcpuCost, 2),
-        ram_cost: formatScaled(ramCost, 2),
-        disk_cost: formatScaled(diskCost, 2),
-        vm_cost: formatScaled(vmCost, 2),
-        total: formatScaled(total, 2),
-      });
-    }
-    lineCount += out.length;
-    return out;
-  };
-
-  await foldByVm(
-    read`
-      select vm_key, (day - ${m0}::date)::int, (presence * 1000000)::int8,
-             (powered_on_ratio * 1000000)::int8, (vcpu_hours * 1000000)::int8,
-             (ram_gb_hours * 1000000)::int8, (avg_disk_gb * 1000000)::int8, pool_samples
-      from vm_daily_rollup
-      where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date
-      order by vm_key, day`,
-    (r: DayValues) => ({ key: r[0], lines: new Map<string, Acc>() }),
-    (vm, r: DayValues) => {
-      const pool = dominantPool(r[7]);
-      let tier = poolTier.get(pool);
-      if (tier === undefined) poolTier.set(pool, tier = tierOf(pool, rules));
+  // Sums per line (VM, tier, version). The cursor is not ordered (no sort of the month's rows):
+  // every line of the month is held until the end — about 200 bytes a line.
+  const lines = new Map<string, Acc>();
+  /** Tier of a day by its pool_samples text (a VM's pools rarely change: few distinct texts). */
+  const tierByPools = new Map<string, string>();
+  const query = read`
+    select vm_key, (day - ${m0}::date)::int, (presence * 1000000)::int8,
+           (powered_on_ratio * 1000000)::int8, (vcpu_hours * 1000000)::int8,
+           (ram_gb_hours * 1000000)::int8, (avg_disk_gb * 1000000)::int8, pool_samples::text
+    from vm_daily_rollup
+    where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date`;
+  for await (const rows of query.values().cursor(CURSOR_ROWS)) {
+    for (const r of rows as unknown as DayValues[]) {
+      let tier = tierByPools.get(r[7]);
+      if (tier === undefined) {
+        const pool = dominantPool(JSON.parse(r[7]));
+        tier = poolTier.get(pool);
+        if (tier === undefined) poolTier.set(pool, tier = tierOf(pool, rules));
+        if (tierByPools.size >= 100_000) tierByPools.clear();
+        tierByPools.set(r[7], tier);
+      }
       const version = dayVersion[r[1]];
-      const k = `${tier}\0${version}`;
-      let a = vm.lines.get(k);
+      const k = `${r[0]}\0${tier}\0${version}`;
+      let a = lines.get(k);
       if (!a) {
         a = {
+          vm: r[0],
           tier,
           version,
           days: 0,
@@ -231,7 +206,7 @@ export async function costMonthTs(
           vcpuPart: 0n,
           ramPart: 0n,
         };
-        vm.lines.set(k, a);
+        lines.set(k, a);
       }
       a.days++;
       a.present += r[2];
@@ -245,22 +220,66 @@ export async function costMonthTs(
         a.vcpuPart += BigInt(r[4]) * o;
         a.ramPart += BigInt(r[5]) * o;
       }
-    },
-    finish,
-    async (batches) => {
-      const rows = batches.flat();
-      if (rows.length === 0) return;
-      await tx`
-        insert into vm_cost_lines (run_id, vm_key, tier, version_id, days, present_days, vcpu_hours,
-          ram_gb_hours, disk_gb_days, vcpu_cost, ram_cost, disk_cost, vm_cost, total)
-        select ${runId}, r.vm_key, r.tier, r.version_id, r.days, r.present_days, r.vcpu_hours,
-               r.ram_gb_hours, r.disk_gb_days, r.vcpu_cost, r.ram_cost, r.disk_cost, r.vm_cost, r.total
-        from jsonb_to_recordset(${tx.json(rows)}) as r(vm_key text, tier text, version_id bigint,
-          days integer, present_days numeric, vcpu_hours numeric, ram_gb_hours numeric,
-          disk_gb_days numeric, vcpu_cost numeric, ram_cost numeric, disk_cost numeric,
-          vm_cost numeric, total numeric)`;
-    },
-  );
+    }
+  }
+
+  let totalCents = 0n;
+  const dimBig = BigInt(dim);
+  const line = (a: Acc): CostLine => {
+    const v = versions[a.version];
+    const p = pricesOf(v, a.tier);
+    const vcpuQ = exact(a.vcpuOn, a.vm) * M + a.vcpuPart;
+    const ramQ = exact(a.ramOn, a.vm) * M + a.ramPart;
+    const present = exact(a.present, a.vm);
+    const disk = exact(a.disk, a.vm);
+    const vcpuCost = roundDiv(vcpuQ * p.vcpu, E22);
+    const ramCost = roundDiv(ramQ * p.ram, E22);
+    const diskCost = roundDiv(disk * p.disk, E16 * dimBig);
+    const vmCost = roundDiv(present * p.vm, E16 * dimBig);
+    const total = vcpuCost + ramCost + diskCost + vmCost;
+    totalCents += total;
+    return {
+      vm_key: a.vm,
+      tier: a.tier,
+      version_id: v.id,
+      days: a.days,
+      present_days: formatScaled(present, 6),
+      vcpu_hours: formatScaled(vcpuQ, 12),
+      ram_gb_hours: formatScaled(ramQ, 12),
+      disk_gb_days: formatScaled(disk, 6),
+      vcpu_cost: formatScaled(vcpuCost, 2),
+      ram_cost: formatScaled(ramCost, 2),
+      disk_cost: formatScaled(diskCost, 2),
+      vm_cost: formatScaled(vmCost, 2),
+      total: formatScaled(total, 2),
+    };
+  };
+  const write = async (rows: CostLine[]) => {
+    await tx`
+      insert into vm_cost_lines (run_id, vm_key, tier, version_id, days, present_days, vcpu_hours,
+        ram_gb_hours, disk_gb_days, vcpu_cost, ram_cost, disk_cost, vm_cost, total)
+      select ${runId}, r.vm_key, r.tier, r.version_id, r.days, r.present_days, r.vcpu_hours,
+             r.ram_gb_hours, r.disk_gb_days, r.vcpu_cost, r.ram_cost, r.disk_cost, r.vm_cost, r.total
+      from jsonb_to_recordset(${tx.json(rows)}) as r(vm_key text, tier text, version_id bigint,
+        days integer, present_days numeric, vcpu_hours numeric, ram_gb_hours numeric,
+        disk_gb_days numeric, vcpu_cost numeric, ram_cost numeric, disk_cost numeric,
+        vm_cost numeric, total numeric)`;
+  };
+  // Batches written with at most one write in flight, so pricing overlaps writing.
+  let batch: CostLine[] = [];
+  let pending: Promise<void> = Promise.resolve();
+  for (const a of lines.values()) {
+    batch.push(line(a));
+    if (batch.length >= WRITE_BATCH) {
+      const rows = batch;
+      batch = [];
+      await pending;
+      pending = write(rows);
+    }
+  }
+  await pending;
+  if (batch.length > 0) await write(batch);
+  const lineCount = lines.size;
   await tx`update cost_runs set line_count = ${lineCount}, total = ${
     formatScaled(totalCents, 2)
   }::numeric

@@ -102,3 +102,11 @@ create table vm_cost_lines (
   total         numeric(16,2) not null,
   primary key (run_id, vm_key, tier, version_id)
 );
+
+-- The benchmark times costing too (SQL vs TypeScript vs a bare GROUP BY floor).
+alter table benchmark_runs drop constraint benchmark_runs_kind_check;
+alter table benchmark_runs add constraint benchmark_runs_kind_check
+  check (kind in ('daily', 'monthly', 'usage', 'costs'));
+alter table benchmark_requests drop constraint benchmark_requests_kind_check;
+alter table benchmark_requests add constraint benchmark_requests_kind_check
+  check (kind in ('daily', 'monthly', 'usage', 'costs'));

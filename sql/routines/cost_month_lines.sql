@@ -23,13 +23,28 @@ as $$
            v.vcpu_hour, v.ram_gb_hour, v.disk_gb_month, v.vm_month
     from rate_card_versions v
     where v.card_id = p_card
-  ), vm_days as (
-    select r.vm_key, r.day, r.presence, r.powered_on_ratio, r.vcpu_hours, r.ram_gb_hours, r.avg_disk_gb,
-           (select e.key from jsonb_each(r.pool_samples) e
-            order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
+  ), day_version as (
+    -- the version in effect on each day of the month, by day number (null before the first)
+    select array_agg((select v.id from ver v where d::date >= v.effective_from and d::date < v.until)
+                     order by d) as ids
+    from generate_series(p_m0, p_m1 - 1, interval '1 day') d
+  ), parts as (
+    -- one grouped scan: a VM's days by version and by their pools (usually one group a VM)
+    select r.vm_key, (select ids from day_version)[r.day - p_m0 + 1] as version_id, r.pool_samples,
+           count(*) as days,
+           sum(r.presence) as present_days,
+           sum(r.vcpu_hours * r.powered_on_ratio) as vcpu_hours,
+           sum(r.ram_gb_hours * r.powered_on_ratio) as ram_gb_hours,
+           sum(r.avg_disk_gb) as disk_gb_days
     from vm_daily_rollup r
     where r.source_id = p_source_id and r.day >= p_m0 and r.day < p_m1
-  ), pool_tier as (
+    group by 1, 2, 3
+  ), part_pools as materialized (
+    -- a day's pool: the one holding most of its samples, ties to the first name in byte order
+    select p.*, (select e.key from jsonb_each(p.pool_samples) e
+                 order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
+    from parts p
+  ), pool_tier as materialized (
     select p.pool,
            coalesce((select t.tier from tier_rules t
                      where case t.match
@@ -38,17 +53,14 @@ as $$
                              else p.pool ~ t.pattern
                            end
                      order by t.position limit 1), 'unassigned') as tier
-    from (select distinct pool from vm_days) p
+    from (select distinct pool from part_pools) p
   ), grouped as (
-    select d.vm_key, pt.tier, v.id as version_id, count(*)::integer as days,
-           sum(d.presence) as present_days,
-           sum(d.vcpu_hours * d.powered_on_ratio) as vcpu_hours,
-           sum(d.ram_gb_hours * d.powered_on_ratio) as ram_gb_hours,
-           sum(d.avg_disk_gb) as disk_gb_days
-    from vm_days d
-    join pool_tier pt on pt.pool = d.pool
-    join ver v on d.day >= v.effective_from and d.day < v.until
-    group by d.vm_key, pt.tier, v.id
+    select pp.vm_key, pt.tier, pp.version_id, sum(pp.days)::integer as days,
+           sum(pp.present_days) as present_days, sum(pp.vcpu_hours) as vcpu_hours,
+           sum(pp.ram_gb_hours) as ram_gb_hours, sum(pp.disk_gb_days) as disk_gb_days
+    from part_pools pp
+    join pool_tier pt on pt.pool = pp.pool
+    group by pp.vm_key, pt.tier, pp.version_id
   )
   select g.vm_key, g.tier, g.version_id, g.days, g.present_days, g.vcpu_hours, g.ram_gb_hours,
          g.disk_gb_days, c.vcpu, c.ram, c.disk, c.vm, c.vcpu + c.ram + c.disk + c.vm
