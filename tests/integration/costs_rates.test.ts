@@ -10,6 +10,8 @@ import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { addCapture, addSource } from './aggregate_support.ts';
 import { runAggregation } from '../../server/aggregate/run.ts';
 import { costsForMonth } from '../../server/costs/costs.ts';
+import { runBenchmark } from '../../server/aggregate/benchmark.ts';
+import { pageSession } from '../support/jobs.ts';
 
 const test = suite('costs: rate cards and tier rules API');
 let t: TestApp;
@@ -275,6 +277,36 @@ test('a month costed through the API, recosted after a price change, the history
   assert.is(no.status, 400);
   assert.match((await no.json()).error.message, /no version in effect/);
   assert.is((await costsForMonth(s, '2026-04-01', { groupBy: 'source' }))[0].total, '4.59');
+  await s`update rate_card_versions set effective_from = '2026-01-01' where id = ${v1.id}`;
+
+  // The benchmark job times costing (kind costs): parity SQL vs TS, shown on the page.
+  const b = await runBenchmark(s, {
+    kind: 'costs',
+    sourceId: src,
+    period: '2026-04-15',
+    tz: 'UTC',
+    reps: 1,
+  });
+  assert.ok(b.parity, 'sql and ts lines identical');
+  assert.equal(b.runs.map((r) => [r.path, r.rowsOut]).sort(), [['floor', 2], ['sql', 2], [
+    'ts',
+    2,
+  ]]);
+  const sqlRun = b.runs.find((r) => r.path === 'sql')!;
+  assert.is(b.runs.find((r) => r.path === 'ts')!.checksum, sqlRun.checksum);
+  assert.match(b.explain ?? '', /Query Text/, "the SQL path's plan recorded");
+  assert.is(
+    (await costsForMonth(s, '2026-04-01', { groupBy: 'source' }))[0].total,
+    '4.59',
+    'rolled back',
+  );
+  const { cookie } = await pageSession(t.app, t.tokens.admin, '/benchmarks');
+  const html = await (await t.app.request('/benchmarks', { headers: { cookie } })).text();
+  assert.match(html, '2026-04 costs');
+  const detail = await (await t.app.request(`/benchmarks/${b.runGroup}`, { headers: { cookie } }))
+    .text();
+  assert.match(detail, 'Monthly costing, 2026-04');
+  assert.match(detail, 'parity: match');
 });
 
 test.run();
