@@ -19,15 +19,17 @@ type Prices = { vcpu: bigint; ram: bigint; disk: bigint; vm: bigint }; // scale 
 type Version = { id: number; from: string; base: Record<keyof Prices, bigint> }; // base at scale 6
 type Rule = { match: string; pattern: string; tier: string; re: RegExp | null };
 
-/** A cursor row, in select order. */
+/** A cursor row, in select order: the day's exact sums (int8 as numbers). */
 type DayValues = [
   key: string,
   dayIndex: number,
-  presence: number,
-  onRatio: number,
-  vcpuH: number,
-  ramH: number,
-  avgDisk: number,
+  n: number, // total_samples
+  present: number, // samples_present
+  on: number, // powered_on_samples
+  secs: number, // day_seconds
+  vcpu: number, // sum_vcpu
+  ram: number, // sum_ram_mb
+  diskMilli: number, // sum_disk_gb in thousandths
   pools: string, // pool_samples as jsonb text
 ];
 
@@ -66,6 +68,30 @@ const E22 = 10n ** 22n;
 const E16 = 10n ** 16n;
 /** a / b rounded half up, for a >= 0 and b > 0. */
 const roundDiv = (a: bigint, b: bigint) => (2n * a + b) / (2n * b);
+
+/**
+ * n / d rounded half up to an integer, for integers n >= 0 and d > 0: floor((2n + d) / 2d),
+ * in doubles while every value is exact (below 2^53), corrected for the division's rounding;
+ * in BigInt past that.
+ */
+function roundRatio(n: number, d: number): number {
+  const x = 2 * n + d;
+  const y = 2 * d;
+  if (x > Number.MAX_SAFE_INTEGER || y > Number.MAX_SAFE_INTEGER) {
+    return Number(roundDiv(BigInt(n), BigInt(d)));
+  }
+  let q = Math.floor(x / y);
+  if (q * y > x) q--;
+  else if ((q + 1) * y <= x) q++;
+  return q;
+}
+
+/** a·b·k / d rounded half up (integers), exact when a·b·k passes 2^53 too. */
+function productRatio(a: number, b: number, k: number, d: number): number {
+  const p = a * b * k;
+  if (p <= Number.MAX_SAFE_INTEGER / 4) return roundRatio(p, d);
+  return Number(roundDiv(BigInt(a) * BigInt(b) * BigInt(k), BigInt(d)));
+}
 
 /** The pool holding most samples; ties to the first name in code-unit order. */
 export function dominantPool(pools: Record<string, number>): string {
@@ -171,31 +197,41 @@ export async function costMonthTs(
 
   // Sums per line (VM, tier, version). The cursor is not ordered (no sort of the month's rows):
   // every line of the month is held until the end — about 200 bytes a line.
-  const lines = new Map<string, Acc>();
+  const vms = new Map<string, { lines: Acc[]; pools: string; tier: string }>();
   /** Tier of a day by its pool_samples text (a VM's pools rarely change: few distinct texts). */
   const tierByPools = new Map<string, string>();
+  // The day's exact sums, not its 6-decimal columns: integers travel cheaply, and the
+  // columns are re-derived below exactly as the daily aggregation derived them
+  // (rollup_ratio, docs/aggregation.md), digit for digit.
   const query = read`
-    select vm_key, (day - ${m0}::date)::int, (presence * 1000000)::int8,
-           (powered_on_ratio * 1000000)::int8, (vcpu_hours * 1000000)::int8,
-           (ram_gb_hours * 1000000)::int8, (avg_disk_gb * 1000000)::int8, pool_samples::text
+    select vm_key, (day - ${m0}::date)::int, total_samples, samples_present, powered_on_samples,
+           day_seconds, sum_vcpu, sum_ram_mb, (sum_disk_gb * 1000)::int8, pool_samples::text
     from vm_daily_rollup
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date`;
   for await (const rows of query.values().cursor(CURSOR_ROWS)) {
     for (const r of rows as unknown as DayValues[]) {
-      let tier = tierByPools.get(r[7]);
-      if (tier === undefined) {
-        const pool = dominantPool(JSON.parse(r[7]));
-        tier = poolTier.get(pool);
-        if (tier === undefined) poolTier.set(pool, tier = tierOf(pool, rules));
-        if (tierByPools.size >= 100_000) tierByPools.clear();
-        tierByPools.set(r[7], tier);
+      let vm = vms.get(r[0]);
+      if (vm === undefined) vms.set(r[0], vm = { lines: [], pools: '', tier: '' });
+      // A VM's pools rarely change from day to day: its last day's tier is reused when they match.
+      if (r[9] !== vm.pools) {
+        let t = tierByPools.get(r[9]);
+        if (t === undefined) {
+          const pool = dominantPool(JSON.parse(r[9]));
+          t = poolTier.get(pool);
+          if (t === undefined) poolTier.set(pool, t = tierOf(pool, rules));
+          if (tierByPools.size >= 100_000) tierByPools.clear();
+          tierByPools.set(r[9], t);
+        }
+        vm.pools = r[9];
+        vm.tier = t;
       }
+      const tier = vm.tier;
       const version = dayVersion[r[1]];
-      const k = `${r[0]}\0${tier}\0${version}`;
-      let a = lines.get(k);
+      let a: Acc | undefined;
+      for (const x of vm.lines) if (x.version === version && x.tier === tier) a = x;
       if (!a) {
         a = {
-          vm: r[0],
+          vm: '',
           tier,
           version,
           days: 0,
@@ -206,19 +242,29 @@ export async function costMonthTs(
           vcpuPart: 0n,
           ramPart: 0n,
         };
-        lines.set(k, a);
+        vm.lines.push(a);
       }
+      // The daily columns in millionths, as vm_daily_rollup_rows() derives them:
+      // presence = sp/n, powered_on_ratio = on/sp, avg_disk_gb = disk/n,
+      // vcpu_hours = vcpu·secs/(3600·n) (×10⁶: vcpu·secs·2500 / 9n),
+      // ram_gb_hours = ram·secs/(3600·1024·n) (×10⁶: ram·secs·625 / 2304n).
+      const n = r[2];
+      const sp = r[3];
       a.days++;
-      a.present += r[2];
-      a.disk += r[6];
-      const on = r[3];
-      if (on === 1_000_000) {
-        a.vcpuOn += r[4];
-        a.ramOn += r[5];
-      } else if (on !== 0) {
-        const o = BigInt(on);
-        a.vcpuPart += BigInt(r[4]) * o;
-        a.ramPart += BigInt(r[5]) * o;
+      a.present += roundRatio(sp * 1_000_000, n);
+      a.disk += roundRatio(r[8] * 1000, n);
+      const on = r[4] === sp ? 1_000_000 : roundRatio(r[4] * 1_000_000, sp);
+      if (on !== 0) {
+        const vcpuH = productRatio(r[6], r[5], 2500, 9 * n);
+        const ramH = productRatio(r[7], r[5], 625, 2304 * n);
+        if (on === 1_000_000) {
+          a.vcpuOn += vcpuH;
+          a.ramOn += ramH;
+        } else {
+          const o = BigInt(on);
+          a.vcpuPart += BigInt(vcpuH) * o;
+          a.ramPart += BigInt(ramH) * o;
+        }
       }
     }
   }
@@ -268,8 +314,13 @@ export async function costMonthTs(
   // Batches written with at most one write in flight, so pricing overlaps writing.
   let batch: CostLine[] = [];
   let pending: Promise<void> = Promise.resolve();
-  for (const a of lines.values()) {
-    batch.push(line(a));
+  let lineCount = 0;
+  for (const [key, vm] of vms) {
+    for (const a of vm.lines) {
+      a.vm = key;
+      batch.push(line(a));
+    }
+    lineCount += vm.lines.length;
     if (batch.length >= WRITE_BATCH) {
       const rows = batch;
       batch = [];
@@ -279,7 +330,6 @@ export async function costMonthTs(
   }
   await pending;
   if (batch.length > 0) await write(batch);
-  const lineCount = lines.size;
   await tx`update cost_runs set line_count = ${lineCount}, total = ${
     formatScaled(totalCents, 2)
   }::numeric

@@ -24,13 +24,18 @@ as $$
     from rate_card_versions v
     where v.card_id = p_card
   ), day_version as (
-    -- the version in effect on each day of the month, by day number (null before the first)
-    select array_agg((select v.id from ver v where d::date >= v.effective_from and d::date < v.until)
-                     order by d) as ids
-    from generate_series(p_m0, p_m1 - 1, interval '1 day') d
+    -- the version in effect on each day of the month, by day number (null before the first),
+    -- and the one version of the whole month when there is only one (the usual case)
+    select array_agg(x.id order by x.d) as ids,
+           case when count(distinct x.id) = 1 and count(x.id) = count(*) then min(x.id) end as single_id
+    from (select d, (select v.id from ver v where d::date >= v.effective_from and d::date < v.until) as id
+          from generate_series(p_m0, p_m1 - 1, interval '1 day') d) x
   ), parts as (
     -- one grouped scan: a VM's days by version and by their pools (usually one group a VM)
-    select r.vm_key, (select ids from day_version)[r.day - p_m0 + 1] as version_id, r.pool_samples,
+    select r.vm_key,
+           coalesce((select single_id from day_version), (select ids from day_version)[r.day - p_m0 + 1])
+             as version_id,
+           r.pool_samples,
            count(*) as days,
            sum(r.presence) as present_days,
            sum(r.vcpu_hours * r.powered_on_ratio) as vcpu_hours,

@@ -240,6 +240,37 @@ test('rerunning after a rate change reprices the month and keeps the previous ru
   }
 });
 
+test('sums past 2^53 in the TypeScript path (a 6 TB VM, 2 of 3 samples) stay exact', async () => {
+  const big = await addSource(db.sql, 'costs-golden-big');
+  const vm: Fact = {
+    key: 'huge',
+    vcpu: 1,
+    memoryMib: 6 * 1024 * 1024,
+    diskGb: '1.000',
+    pool: null,
+  };
+  await addCapture(db.sql, big, '2026-04-25T00:00:00Z', [vm]);
+  await addCapture(db.sql, big, '2026-04-25T08:00:00Z', [vm]);
+  await addCapture(db.sql, big, '2026-04-25T16:00:00Z', []);
+  await runAggregation(db.sql, 'sql', {
+    kind: 'daily',
+    sourceId: big,
+    period: '2026-04-25',
+    tz: 'UTC',
+  });
+  const prints: string[] = [];
+  for (const engine of ['sql', 'ts'] as const) {
+    const { runId } = await runCosting(db.sql, engine, { sourceId: big, month: MONTH });
+    // v2, unassigned (base): 16 h × 6144 GB = 98304 GB-h × 0.005 = 491.52; 16 vCPU-h × 0.012 =
+    // 0.192 → 0.19; 2/3 GB-day (0.666667) × 0.12 / 30 = 0.0027 → 0.00; 0.666667 × 3 / 30 → 0.07.
+    assert.equal(await linesOf(runId), [
+      ['huge', 'unassigned', 'v2', '0.19', '491.52', '0.00', '0.07', '491.78'],
+    ], engine);
+    prints.push((await costFingerprint(db.sql, runId)).checksum);
+  }
+  assert.is(prints[0], prints[1]);
+});
+
 test('a month with a day before the first rate version is refused by both engines', async () => {
   await db.sql`update rate_card_versions set effective_from = '2026-04-02' where id = ${v1}`;
   try {
