@@ -74,7 +74,7 @@ const roundDiv = (a: bigint, b: bigint) => (2n * a + b) / (2n * b);
  * in doubles while every value is exact (below 2^53), corrected for the division's rounding;
  * in BigInt past that.
  */
-function roundRatio(n: number, d: number): number {
+export function roundRatio(n: number, d: number): number {
   const x = 2 * n + d;
   const y = 2 * d;
   if (x > Number.MAX_SAFE_INTEGER || y > Number.MAX_SAFE_INTEGER) {
@@ -87,7 +87,7 @@ function roundRatio(n: number, d: number): number {
 }
 
 /** a·b·k / d rounded half up (integers), exact when a·b·k passes 2^53 too. */
-function productRatio(a: number, b: number, k: number, d: number): number {
+export function productRatio(a: number, b: number, k: number, d: number): number {
   const p = a * b * k;
   if (p <= Number.MAX_SAFE_INTEGER / 4) return roundRatio(p, d);
   return Number(roundDiv(BigInt(a) * BigInt(b) * BigInt(k), BigInt(d)));
