@@ -29,6 +29,7 @@ import { vmTextMemos } from './ingest/vm_text_memo.ts';
 import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
 import { notificationRoutes } from './notifications/routes.ts';
+import { costRoutes } from './costs/routes.ts';
 import { USAGE_RETENTION, type UsageRetention } from './aggregate/usage_retention.ts';
 import { pageRoutes } from './pages/routes.ts';
 import { aggregationRoutes } from './aggregate/routes.ts';
@@ -154,6 +155,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', aggregationRoutes(sql, doc, options.jobs));
   api.route('/', jobsRoutes(sql, doc, options.jobs));
   api.route('/', notificationRoutes(sql, doc, options.jobs));
+  api.route('/', costRoutes(sql, doc));
   api.route('/', reportRoutes(sql, doc, reports));
   api.route('/', rvtoolsRoutes(sql, doc, reports));
   doc.define(api, {

@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { INT8_AS_NUMBER, resolvedOptions, type Sql } from '../db/connect.ts';
 import { periodFingerprint } from './checksum.ts';
+import { openFloorRun, runCostFloor } from './cost_floor.ts';
+import { costFingerprint, runCosting } from './cost_run.ts';
 import { runFloor } from './floor.ts';
 import { addMonths, dayBounds, monthOf } from './period.ts';
 import { type Kind, runAggregation } from './run.ts';
@@ -20,8 +22,11 @@ import { clearUsageHourly, runUsageFloor, usageFingerprint } from './usage_floor
 
 export type BenchPath = 'sql' | 'ts' | 'floor';
 export const BENCH_PATHS: readonly BenchPath[] = ['floor', 'sql', 'ts'];
-/** What a benchmark times: a daily or monthly rollup, or one day's hourly usage tier. */
-export type BenchKind = Kind | 'usage';
+/**
+ * What a benchmark times: a daily or monthly rollup, one day's hourly usage tier, or the
+ * costing of a month (kind 'costs', from the month's daily rollups).
+ */
+export type BenchKind = Kind | 'usage' | 'costs';
 export type BenchmarkInput = {
   kind: BenchKind;
   sourceId: number;
@@ -66,6 +71,7 @@ async function rowsIn(sql: Sql, i: BenchmarkInput): Promise<number> {
 /** One timed run of `path` in a rolled-back transaction, fingerprinted before the rollback. */
 async function timedRun(sql: Sql, path: BenchPath, i: BenchmarkInput) {
   if (i.kind === 'usage') return await timedUsageRun(sql, path, i);
+  if (i.kind === 'costs') return await timedCostRun(sql, path, i);
   const kind = i.kind;
   const fingerprint = async (tx: Sql) =>
     (await periodFingerprint(tx, kind, i.sourceId, i.period)).checksum;
@@ -122,6 +128,30 @@ async function timedUsageRun(sql: Sql, path: BenchPath, i: BenchmarkInput) {
       rowsOut,
       checksum: (await usageFingerprint(tx, i.sourceId, i.period, i.tz)).checksum,
     };
+  });
+}
+
+/**
+ * One timed costing of the month: an engine (a new run with its lines, rolled back) or the
+ * floor (cost_floor.ts), fingerprinted over the run's lines. For the floor the fingerprint
+ * differs by design (no tiers, no prices); its parity verdict is not a claim.
+ */
+async function timedCostRun(sql: Sql, path: BenchPath, i: BenchmarkInput) {
+  const target = { sourceId: i.sourceId, month: i.period };
+  if (path !== 'floor') {
+    let checksum = '';
+    const inspect = async (tx: Sql, runId: number) => {
+      checksum = (await costFingerprint(tx, runId)).checksum;
+    };
+    const r = await runCosting(sql, path, target, { keep: false, inspect });
+    return { ms: r.ms, rowsOut: r.lines, checksum };
+  }
+  return await rolledBack(sql, async (tx) => {
+    const runId = await openFloorRun(tx, i.sourceId, i.period);
+    const started = performance.now();
+    const rowsOut = await runCostFloor(tx, runId, i.sourceId, i.period);
+    const ms = performance.now() - started;
+    return { ms, rowsOut, checksum: 'floor' };
   });
 }
 
@@ -191,6 +221,8 @@ async function explainSqlPath(sql: Sql, i: BenchmarkInput): Promise<string> {
       );
       if (i.kind === 'daily') {
         await tx`select aggregate_daily(${i.sourceId}, ${i.period}::date, ${i.tz})`;
+      } else if (i.kind === 'costs') {
+        await tx`select cost_month(${i.sourceId}, ${i.period}::date)`;
       } else if (i.kind === 'usage') {
         await tx`select aggregate_usage_hourly(${i.sourceId}, ${i.period}::date, ${i.tz})`;
       } else await tx`select aggregate_monthly(${i.sourceId}, ${i.period}::date, ${i.tz})`;
@@ -216,6 +248,10 @@ async function explainTsPath(sql: Sql, i: BenchmarkInput): Promise<string> {
     if (i.kind === 'usage') {
       const target = { sourceId: i.sourceId, period: i.period, tz: i.tz };
       await runUsageTiers(two as unknown as Sql, 'ts', target, { hourlyOnly: true, keep: false });
+    } else if (i.kind === 'costs') {
+      await runCosting(two as unknown as Sql, 'ts', { sourceId: i.sourceId, month: i.period }, {
+        keep: false,
+      });
     } else {await runAggregation(two as unknown as Sql, 'ts', { ...i, kind: i.kind }, {
         keep: false,
       });}
@@ -235,7 +271,7 @@ async function explainTsPath(sql: Sql, i: BenchmarkInput): Promise<string> {
 /** Runs the benchmark and stores every run; returns the runs and the parity verdict. */
 export async function runBenchmark(sql: Sql, i: BenchmarkInput) {
   const runGroup = randomUUID();
-  const period = i.kind === 'monthly' ? monthOf(i.period) : i.period;
+  const period = i.kind === 'monthly' || i.kind === 'costs' ? monthOf(i.period) : i.period;
   const input = { ...i, period };
   const order = BENCH_PATHS.filter((p) => !i.paths || i.paths.includes(p));
   if (order.length === 0) throw new Error('a benchmark needs at least one path');
@@ -264,6 +300,8 @@ export async function runBenchmark(sql: Sql, i: BenchmarkInput) {
   }
   const reference = (runs.find((r) => r.path === 'sql') ?? runs[0]).checksum;
   for (const r of runs) r.parity = r.checksum === reference ? 'match' : 'mismatch';
+  // The costing floor writes unpriced lines: not a parity claim, never a mismatch.
+  if (i.kind === 'costs') { for (const r of runs) if (r.path === 'floor') r.parity = 'match'; }
   // Each engine's plan is stored with the first run of its path.
   const plan = (r: BenchmarkRun) =>
     r === runs.find((x) => x.path === r.path)

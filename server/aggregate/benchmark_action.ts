@@ -37,7 +37,8 @@ export const BENCHMARK_QUEUE = 'benchmark';
 /** What a benchmark request carries (the API's JSON body; the page form is read into it). */
 export const BenchmarkStart = z
   .object({
-    kind: z.enum(['daily', 'monthly', 'usage']).describe("usage: one day's hourly usage tier"),
+    kind: z.enum(['daily', 'monthly', 'usage', 'costs'])
+      .describe("usage: one day's hourly usage tier; costs: costing a month (chargeback)"),
     source: SourceId,
     period: Month,
     reps: z.number().int().min(1).max(20).default(3),
@@ -63,13 +64,14 @@ export async function startBenchmark(
   actor: Actor,
 ): Promise<{ id: string; jobId: string; state: 'queued' }> {
   assertJobs(jobs);
-  if (b.kind !== 'monthly' && !isDay(b.period)) {
+  const monthly = b.kind === 'monthly' || b.kind === 'costs';
+  if (!monthly && !isDay(b.period)) {
     throw new AppError('invalid_request', `period: a ${b.kind} benchmark needs a day YYYY-MM-DD`, {
       issues: [{ path: 'period', message: 'must be a day' }],
     });
   }
   await requireSource(sql, b.source);
-  const period = b.kind === 'monthly' ? monthOf(b.period) : b.period;
+  const period = monthly ? monthOf(b.period) : b.period;
   const engines = BENCH_PATHS.filter((p) => b.engines?.includes(p) ?? true);
   const data = { kind: b.kind, sourceId: b.source, period, reps: b.reps, engines };
   const total = benchmarkSteps(engines, b.reps);

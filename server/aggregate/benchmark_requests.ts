@@ -10,7 +10,7 @@ import type { BenchPath } from './benchmark.ts';
 export type BenchmarkRequest = {
   id: string;
   jobId: string | null;
-  kind: 'daily' | 'monthly' | 'usage';
+  kind: 'daily' | 'monthly' | 'usage' | 'costs';
   sourceId: number;
   sourceName: string | null;
   period: string;

@@ -13,6 +13,7 @@ import { listAgents } from '../agents/agent_list.ts';
 import { agentsPage, auditPage, type TokenFlash, tokensPage } from '../../web/pages/admin.ts';
 import { type PageEnv, positiveInt, requireAdminPage, requireCsrf, viewerOf } from './guard.ts';
 import { channelPageRoutes } from './channels.ts';
+import { ratePageRoutes } from './rates.ts';
 import { jobPageRoutes } from './jobs.ts';
 
 /** `jobs`: the job runner, when this server has one (needed to retry failed jobs). */
@@ -87,6 +88,7 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs?: J
 
   app.route('/', jobPageRoutes(sql, auth, admin, jobs));
   app.route('/', channelPageRoutes(sql, auth, admin, jobs));
+  app.route('/', ratePageRoutes(sql, auth, admin));
 
   app.get('/admin/audit', auth, admin, async (c) => {
     const before = positiveInt(c.req.query('before'));

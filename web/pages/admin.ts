@@ -106,7 +106,7 @@ export type AuditRow = {
   detail: unknown;
 };
 
-type Tab = 'tokens' | 'agents' | 'jobs' | 'channels' | 'audit';
+type Tab = 'tokens' | 'agents' | 'jobs' | 'channels' | 'rates' | 'audit';
 
 /** An admin page: the Admin heading, the section tabs, `body`. */
 export function adminPage(viewer: Viewer, tab: Tab, body: Content) {
@@ -115,6 +115,7 @@ export function adminPage(viewer: Viewer, tab: Tab, body: Content) {
     ['agents', 'Agents', '/admin/agents'],
     ['jobs', 'Jobs', '/admin/jobs'],
     ['channels', 'Channels', '/admin/channels'],
+    ['rates', 'Rates', '/admin/rates'],
     ['audit', 'Audit log', '/admin/audit'],
   ];
   return page({

@@ -51,7 +51,7 @@ function winner(g: BenchGroup) {
 /** A benchmark request as the pages show it. */
 export type BenchRequestView = {
   id: string;
-  kind: 'daily' | 'monthly' | 'usage';
+  kind: 'daily' | 'monthly' | 'usage' | 'costs';
   sourceId: number;
   sourceName: string | null;
   period: string;
@@ -98,19 +98,25 @@ function median(values: number[]): number {
 }
 
 function periodLabel(kind: string, period: string) {
-  return kind === 'monthly' ? period.slice(0, 7) : period;
+  return kind === 'monthly' || kind === 'costs' ? period.slice(0, 7) : period;
 }
 
 /** What a benchmark of `kind` times, as a heading starts. */
 function kindLabel(kind: string) {
-  return kind === 'usage' ? 'Hourly usage tier' : kind === 'monthly' ? 'Monthly' : 'Daily';
+  return kind === 'usage'
+    ? 'Hourly usage tier'
+    : kind === 'costs'
+    ? 'Monthly costing'
+    : kind === 'monthly'
+    ? 'Monthly'
+    : 'Daily';
 }
 
 /** The start form (admins). */
 function startForm(viewer: Viewer, f: BenchFormView) {
   const v = f.values ?? {};
   const engines = v.engines ?? ['sql', 'ts', 'floor'];
-  const kind = v.kind === 'monthly' || v.kind === 'usage' ? v.kind : 'daily';
+  const kind = v.kind === 'monthly' || v.kind === 'usage' || v.kind === 'costs' ? v.kind : 'daily';
   return markup`<section class="card panel" aria-labelledby="bench-start-h"><h2 id="bench-start-h">Start a benchmark</h2>
 ${f.error ? markup`<div class="notice danger" role="alert">${f.error}</div>` : ''}
 ${
@@ -131,7 +137,9 @@ ${
         kind === 'monthly' ? markup` selected` : ''
       }>Monthly (one month)</option><option value="usage"${
         kind === 'usage' ? markup` selected` : ''
-      }>Hourly usage tier (one day)</option></select></label>
+      }>Hourly usage tier (one day)</option><option value="costs"${
+        kind === 'costs' ? markup` selected` : ''
+      }>Costing (one month, chargeback)</option></select></label>
     <label for="b-period">Day or month<input id="b-period" name="period" required maxlength="10" value="${
         v.period ?? f.defaultDay
       }" placeholder="YYYY-MM-DD or YYYY-MM" aria-describedby="b-period-hint"></label>
@@ -147,7 +155,7 @@ ${
       }</fieldset>
     <div><button type="submit">Start benchmark</button></div>
   </form>
-  <p class="muted small" id="b-period-hint">A daily or usage benchmark needs a day (YYYY-MM-DD), a monthly one a month (YYYY-MM) whose days are aggregated. Each engine runs in a transaction that is rolled back: stored rollups are not changed. The floor is the bare single INSERT … SELECT of the same rows (for usage: of the VM hourly rows).</p>`
+  <p class="muted small" id="b-period-hint">A daily or usage benchmark needs a day (YYYY-MM-DD), a monthly or costing one a month (YYYY-MM) whose days are aggregated. Each engine runs in a transaction that is rolled back: stored rollups are not changed. The floor is the bare single INSERT … SELECT of the same rows (for usage: of the VM hourly rows; for costing: a GROUP BY of the month's daily rollups per VM, unpriced).</p>`
   }
 </section>`;
 }
@@ -300,8 +308,8 @@ export function benchmarksPage(
   const chrono = [...o.groups].reverse().slice(-24);
   const mismatches = o.groups.filter((g) => !g.parity).length;
   const label = (g: BenchGroup) =>
-    `${g.kind === 'monthly' ? g.period.slice(0, 7) : g.period.slice(5)}${
-      g.kind === 'usage' ? ' usage' : ''
+    `${g.kind === 'monthly' || g.kind === 'costs' ? g.period.slice(0, 7) : g.period.slice(5)}${
+      g.kind === 'usage' ? ' usage' : g.kind === 'costs' ? ' costs' : ''
     } · ${g.sourceName ?? `#${g.sourceId}`}`;
   return page({
     title: 'Benchmarks',
@@ -310,7 +318,7 @@ export function benchmarksPage(
     body: markup`${
       pageHead('Aggregation benchmarks', {
         sub:
-          'Daily and monthly aggregation and the hourly usage tier run as PL/pgSQL and as TypeScript on the same data; both must produce identical rows.',
+          'Daily and monthly aggregation, the hourly usage tier and monthly costing run as PL/pgSQL and as TypeScript on the same data; both must produce identical rows.',
       })
     }
 ${viewer.role === 'admin' ? startForm(viewer, o.form) : ''}
@@ -379,7 +387,7 @@ export function benchmarkDetailPage(viewer: Viewer, o: BenchResultView) {
     current: '/benchmarks',
     viewer,
     body: markup`${
-      pageHead(`${kindLabel(g.kind)} aggregation, ${g.period}`, {
+      pageHead(`${kindLabel(g.kind)}${g.kind === 'costs' ? '' : ' aggregation'}, ${g.period}`, {
         crumbs: markup`<a href="/benchmarks">Benchmarks</a> › ${g.period}`,
         actions: g.parity ? badge('ok', 'parity: match') : badge('bad', 'parity: mismatch'),
       })

@@ -1,0 +1,83 @@
+-- The cost lines of one source and month (rules: docs/chargeback.md), read from
+-- vm_daily_rollup only; used by cost_month(). The TypeScript twin is server/costs/cost_ts.ts.
+-- Each VM-day is priced at its tier (the tier of the pool holding most of its samples that
+-- day, ties to the first pool name in byte order, mapped by the first matching tier rule,
+-- else "unassigned") and at the card's version in effect that day. Lines group a VM's days
+-- by (tier, version). Quantities are exact sums; each component is rounded once, half up,
+-- to 2 decimals; the total is the sum of the rounded components.
+--   vCPU / RAM: Σ vcpu_hours × powered_on_ratio × price per hour (powered-off time is free)
+--   disk:       Σ avg_disk_gb × price per GB-month / days in month (charged while present, on or off)
+--   VM fee:     Σ presence × price per VM-month / days in month
+-- A language sql function with one statement, so the planner inlines it into the caller.
+create or replace function cost_month_lines(p_source_id integer, p_m0 date, p_m1 date, p_card bigint)
+returns table (
+  vm_key text, tier text, version_id bigint, days integer, present_days numeric, vcpu_hours numeric,
+  ram_gb_hours numeric, disk_gb_days numeric, vcpu_cost numeric, ram_cost numeric, disk_cost numeric,
+  vm_cost numeric, total numeric)
+language sql
+stable
+as $$
+  with ver as (
+    select v.id, v.effective_from,
+           coalesce(lead(v.effective_from) over (order by v.effective_from), 'infinity'::date) as until,
+           v.vcpu_hour, v.ram_gb_hour, v.disk_gb_month, v.vm_month
+    from rate_card_versions v
+    where v.card_id = p_card
+  ), day_version as (
+    -- the version in effect on each day of the month, by day number (null before the first),
+    -- and the one version of the whole month when there is only one (the usual case)
+    select array_agg(x.id order by x.d) as ids,
+           case when count(distinct x.id) = 1 and count(x.id) = count(*) then min(x.id) end as single_id
+    from (select d, (select v.id from ver v where d::date >= v.effective_from and d::date < v.until) as id
+          from generate_series(p_m0, p_m1 - 1, interval '1 day') d) x
+  ), parts as (
+    -- one grouped scan: a VM's days by version and by their pools (usually one group a VM)
+    select r.vm_key,
+           coalesce((select single_id from day_version), (select ids from day_version)[r.day - p_m0 + 1])
+             as version_id,
+           r.pool_samples,
+           count(*) as days,
+           sum(r.presence) as present_days,
+           sum(r.vcpu_hours * r.powered_on_ratio) as vcpu_hours,
+           sum(r.ram_gb_hours * r.powered_on_ratio) as ram_gb_hours,
+           sum(r.avg_disk_gb) as disk_gb_days
+    from vm_daily_rollup r
+    where r.source_id = p_source_id and r.day >= p_m0 and r.day < p_m1
+    group by 1, 2, 3
+  ), part_pools as materialized (
+    -- a day's pool: the one holding most of its samples, ties to the first name in byte order
+    select p.*, (select e.key from jsonb_each(p.pool_samples) e
+                 order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
+    from parts p
+  ), pool_tier as materialized (
+    select p.pool,
+           coalesce((select t.tier from tier_rules t
+                     where case t.match
+                             when 'exact' then p.pool = t.pattern
+                             when 'prefix' then starts_with(p.pool, t.pattern)
+                             else p.pool ~ t.pattern
+                           end
+                     order by t.position limit 1), 'unassigned') as tier
+    from (select distinct pool from part_pools) p
+  ), grouped as (
+    select pp.vm_key, pt.tier, pp.version_id, sum(pp.days)::integer as days,
+           sum(pp.present_days) as present_days, sum(pp.vcpu_hours) as vcpu_hours,
+           sum(pp.ram_gb_hours) as ram_gb_hours, sum(pp.disk_gb_days) as disk_gb_days
+    from part_pools pp
+    join pool_tier pt on pt.pool = pp.pool
+    group by pp.vm_key, pt.tier, pp.version_id
+  )
+  select g.vm_key, g.tier, g.version_id, g.days, g.present_days, g.vcpu_hours, g.ram_gb_hours,
+         g.disk_gb_days, c.vcpu, c.ram, c.disk, c.vm, c.vcpu + c.ram + c.disk + c.vm
+  from grouped g
+  join ver v on v.id = g.version_id
+  left join rate_card_tier_prices tp on tp.version_id = g.version_id and tp.tier = g.tier
+  cross join lateral (
+    select round(g.vcpu_hours * coalesce(tp.vcpu_hour, v.vcpu_hour * coalesce(tp.multiplier, 1)), 2) as vcpu,
+           round(g.ram_gb_hours * coalesce(tp.ram_gb_hour, v.ram_gb_hour * coalesce(tp.multiplier, 1)), 2) as ram,
+           div(200 * g.disk_gb_days * coalesce(tp.disk_gb_month, v.disk_gb_month * coalesce(tp.multiplier, 1))
+               + (p_m1 - p_m0), 2 * (p_m1 - p_m0)) * 0.01 as disk,
+           div(200 * g.present_days * coalesce(tp.vm_month, v.vm_month * coalesce(tp.multiplier, 1))
+               + (p_m1 - p_m0), 2 * (p_m1 - p_m0)) * 0.01 as vm
+  ) c
+$$;

@@ -1,0 +1,59 @@
+/**
+ * The TypeScript costing engine's exact helpers: half-up integer ratios in doubles (checked
+ * against BigInt, at ties and near 2^53), the dominant pool of a day and first-match tiers.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { dominantPool, productRatio, roundRatio, tierOf } from '../../server/aggregate/cost_ts.ts';
+
+const test = suite('cost_ts helpers');
+const ref = (n: bigint, d: bigint) => (2n * n + d) / (2n * d);
+
+test('roundRatio rounds half up and equals the BigInt result', () => {
+  assert.is(roundRatio(1, 2), 1, '0.5 → 1');
+  assert.is(roundRatio(3, 2), 2, '1.5 → 2');
+  assert.is(roundRatio(5, 4), 1, '1.25 → 1');
+  assert.is(roundRatio(0, 7), 0);
+  // Pseudo-random values across the double range, up to and past 2^53.
+  let x = 12345;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648);
+  for (let i = 0; i < 20000; i++) {
+    const scale = 2 ** (i % 52);
+    const n = Math.floor((next() / 2147483648) * scale * 4096);
+    const d = 1 + (next() % (i % 3 === 0 ? 9 : 2304 * 288));
+    if (!Number.isSafeInteger(n)) continue;
+    assert.is(BigInt(roundRatio(n, d)), ref(BigInt(n), BigInt(d)), `${n} / ${d}`);
+  }
+  const big = Number.MAX_SAFE_INTEGER;
+  assert.is(BigInt(roundRatio(big, 3)), ref(BigInt(big), 3n), 'past 2^53 through BigInt');
+});
+
+test('productRatio is exact when the product passes 2^53', () => {
+  const a = 12_582_912; // 2 samples × 6 TB in MiB
+  assert.is(
+    BigInt(productRatio(a, 86400, 625, 2304 * 3)),
+    ref(BigInt(a) * 86400n * 625n, 2304n * 3n),
+  );
+  assert.is(productRatio(4, 86400, 2500, 9), 96_000_000, '4 vCPU for a day: 96 h in millionths');
+});
+
+test('dominantPool: most samples; a tie goes to the first name in code-unit order', () => {
+  assert.is(dominantPool({ Gold: 3, Silver: 20 }), 'Silver');
+  assert.is(dominantPool({ b: 5, a: 5, c: 1 }), 'a');
+  assert.is(dominantPool({ 'pool-Z': 2, 'pool-a': 2 }), 'pool-Z', 'uppercase before lowercase');
+});
+
+test('tierOf: first match in order; unmatched is unassigned', () => {
+  const rules = [
+    { match: 'exact', pattern: 'Gold', tier: 'Gold', re: null },
+    { match: 'prefix', pattern: 'Gold', tier: 'GoldPrefix', re: null },
+    { match: 'regex', pattern: '^bronze-[0-9]+$', tier: 'Bronze', re: /^bronze-[0-9]+$/ },
+  ];
+  assert.is(tierOf('Gold', rules), 'Gold');
+  assert.is(tierOf('Gold-2', rules), 'GoldPrefix');
+  assert.is(tierOf('bronze-12', rules), 'Bronze');
+  assert.is(tierOf('bronze-x', rules), 'unassigned');
+  assert.is(tierOf('(none)', rules), 'unassigned');
+});
+
+test.run();
