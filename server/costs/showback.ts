@@ -119,7 +119,7 @@ export function previousMonth(month: string): string {
  * The VM's owner as the setting reads it, an SQL expression over `v` (the VM's inventory
  * row: tags text[], source_id, vm_key); null when it has none.
  */
-function ownerExpr(sql: Sql, s: OwnerSetting) {
+export function ownerExpr(sql: Sql, s: OwnerSetting) {
   if (s.ownerFrom === 'attribute') {
     const prefix = `${s.ownerName}=`;
     return sql`(select nullif(substr(t, ${prefix.length + 1}), '') from unnest(v.tags) t
@@ -158,7 +158,7 @@ function keyExpr(sql: Sql, by: ShowbackGroup, owner: OwnerSetting) {
  * The current lines of `months` with their VM's inventory row (`v`, live first) and, when
  * `tags`, one row per tag (`tg.tag`; "(no tag)" for a VM without tags).
  */
-function linesOf(sql: Sql, months: string[], tags: boolean) {
+export function linesOf(sql: Sql, months: string[], tags: boolean) {
   return sql`
     (select r.source_id, r.month, r.currency, l.*
        from cost_runs r join vm_cost_lines l on l.run_id = r.id
