@@ -122,8 +122,8 @@ export function previousMonth(month: string): string {
 export function ownerExpr(sql: Sql, s: OwnerSetting) {
   if (s.ownerFrom === 'attribute') {
     const prefix = `${s.ownerName}=`;
-    return sql`(select nullif(substr(t, ${prefix.length + 1}), '') from unnest(v.tags) t
-                 where starts_with(t, ${prefix}) limit 1)`;
+    return sql`(select nullif(substr(t, length(${prefix}::text) + 1), '') from unnest(v.tags) t
+                 where starts_with(t, ${prefix}::text) limit 1)`;
   }
   return sql`(select nullif(lab ->> 'name', '') from vm_config_history h
                 cross join lateral jsonb_array_elements(
