@@ -6,7 +6,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { csvResponse, onePage } from '../http/csv.ts';
-import { parseOr400 } from '../http/validate.ts';
+import { parseOr400, query as nonEmpty } from '../http/validate.ts';
 import { ShowbackParams, showbackQuery } from '../costs/routes.ts';
 import {
   costedMonths,
@@ -22,7 +22,8 @@ export function costPageRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
   const app = new Hono<PageEnv>();
 
   /** The validated query, the month defaulting to the last costed one (null: none yet). */
-  async function params(query: Record<string, string>) {
+  async function params(raw: Record<string, string>) {
+    const query = nonEmpty(raw);
     const month = query.month || (await lastCostedMonth(sql))?.slice(0, 7);
     if (!month) return null;
     return parseOr400(ShowbackParams, { ...query, month }, 'invalid_query');
