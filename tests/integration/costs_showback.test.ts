@@ -198,8 +198,8 @@ test('400s name the field and change nothing', async () => {
   ) {
     const res = await t.call(`/api/v1/costs?${query}`, { token: t.tokens.viewer });
     assert.equal(res.status, 400, query);
-    const body = await res.json();
-    assert.equal(body.error, 'invalid_query');
+    const body = (await res.json()).error;
+    assert.equal(body.code, 'invalid_query');
     assert.ok(body.issues.some((i: { path: string }) => i.path === field), `${query}: ${field}`);
   }
   for (
@@ -211,7 +211,7 @@ test('400s name the field and change nothing', async () => {
   ) {
     const res = await s.admin('/cost-settings', body, 'PUT');
     assert.equal(res.status, 400);
-    const b = await res.json();
+    const b = (await res.json()).error;
     if (field) assert.ok(b.issues.some((i: { path: string }) => i.path === field), field);
   }
   assert.equal(await auditCount(), before, 'nothing audited');
