@@ -216,7 +216,7 @@ async function workbookBench(
   const run = await runCosting(sql, 'sql', { sourceId, month: MONTH });
   await sql`
     insert into vm_inventory (source_id, vm_key, source_vm_id, name, power_state, is_template, vcpu,
-      ram_mb, provisioned_disk_gb, cluster, folder, tags, first_seen_at, last_seen_at, last_capture_id)
+      ram_mb, provisioned_disk_gb, cluster, folder, tags, first_seen_at, state_at, state_capture_id)
     select ${sourceId}, 'vm-' || lpad(i::text, 6, '0'), 'id-' || i, 'vm-' || i, 'poweredOn', false,
            1 + i % 8, 1024 * (1 + i % 16), 10 + i % 500, 'cluster-' || (i % 10), 'dc/folder-' || (i % 40),
            array['Owner=team-' || (i % 200), 'env-' || (i % 3)], ${MONTH}::timestamptz,
