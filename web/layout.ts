@@ -16,6 +16,7 @@ const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/networks', label: 'Networks' },
   { href: '/sources', label: 'Sources' },
   { href: '/totals', label: 'Totals' },
+  { href: '/costs', label: 'Costs' },
   { href: '/capture-history', label: 'Capture history' },
   { href: '/reports', label: 'Reports' },
   { href: '/benchmarks', label: 'Benchmarks' },

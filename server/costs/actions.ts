@@ -1,8 +1,8 @@
 /**
  * What an admin can do with rates, the same from the Rates page or the API: add and delete
  * tiers, add, change and delete tier rules, add rate cards and their versions, change a
- * version, cost a month again. Each writes one audit row (`cost_tier.*`, `tier_rule.*`,
- * `rate_card.*`, `cost_run.create`).
+ * version, cost a month again, set where a VM's owner is read from. Each writes one audit
+ * row (`cost_tier.*`, `tier_rule.*`, `rate_card.*`, `cost_run.create`, `cost_settings.update`).
  */
 import { type Actor, auditAction } from '../audit/audit_log.ts';
 import { runCosting } from '../aggregate/cost_run.ts';
@@ -24,6 +24,7 @@ import {
   updateVersion,
   type VersionBody,
 } from './rates.ts';
+import { type OwnerSetting, saveOwnerSetting } from './showback.ts';
 
 export async function createTierAction(sql: Sql, b: TierBody, actor: Actor) {
   const t = await insertTier(sql, b);
@@ -109,4 +110,11 @@ export async function costMonthAction(
   }
   await auditAction(sql, actor, 'cost_run.create', `cost_run:${r.runId}`, target);
   return r;
+}
+
+/** Sets where the showback reads a VM's owner from (a custom attribute or a tag category). */
+export async function saveOwnerSettingAction(sql: Sql, b: OwnerSetting, actor: Actor) {
+  const s = await saveOwnerSetting(sql, b);
+  await auditAction(sql, actor, 'cost_settings.update', 'cost_settings', b);
+  return s;
 }

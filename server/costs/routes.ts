@@ -5,6 +5,8 @@
  *   GET/POST /rate-cards, GET /rate-cards/:id, POST /rate-cards/:id/versions,
  *   PUT /rate-cards/:id/versions/:versionId
  *   POST /cost-runs (cost a month now), GET /cost-runs?month= (with superseded runs)
+ *   GET /costs?month=&group_by= (the showback; format=csv or Accept: text/csv: CSV)
+ *   GET/PUT /cost-settings (where a VM's owner is read from)
  * A bad rate card or rule answers 400 with `issues` naming the field, and changes nothing.
  */
 import { Hono } from 'hono';
@@ -21,10 +23,21 @@ import {
   createVersionAction,
   deleteTierAction,
   deleteTierRuleAction,
+  saveOwnerSettingAction,
   updateTierRuleAction,
   updateVersionAction,
 } from './actions.ts';
 import { costRuns, CostRunView } from './costs.ts';
+import { csvResponse, onePage, wantsCsv } from '../http/csv.ts';
+import {
+  OwnerSetting,
+  ownerSetting,
+  Showback,
+  showback,
+  SHOWBACK_CSV,
+  SHOWBACK_GROUPS,
+  showbackCsvRows,
+} from './showback.ts';
 import {
   listRateCards,
   listTierRules,
@@ -50,6 +63,30 @@ const CostRunBody = z.strictObject({
   month: Month,
   engine: z.enum(['sql', 'ts']).default('sql'),
 });
+
+/** The showback's query (API and Costs page): month, grouping, an optional drill-down filter. */
+export const ShowbackParams = z.object({
+  month: Month,
+  group_by: z.enum(SHOWBACK_GROUPS).default('tier'),
+  filter_by: z.enum(SHOWBACK_GROUPS).optional().describe('drill-down: only the lines of one group'),
+  filter: z.string().min(1).max(4096).optional().describe("that group's key"),
+  format: z.enum(['json', 'csv']).default('json'),
+}).superRefine((q, ctx) => {
+  if ((q.filter_by === undefined) !== (q.filter === undefined)) {
+    const path = q.filter_by === undefined ? 'filter_by' : 'filter';
+    ctx.addIssue({ code: 'custom', path: [path], message: 'filter and filter_by go together' });
+  }
+});
+export type ShowbackParams = z.output<typeof ShowbackParams>;
+
+/** The data module's query from the validated parameters. */
+export function showbackQuery(q: ShowbackParams) {
+  return {
+    month: monthStart(q.month),
+    groupBy: q.group_by,
+    filter: q.filter_by && q.filter !== undefined ? { by: q.filter_by, key: q.filter } : undefined,
+  };
+}
 
 export function costRoutes(sql: Sql, doc: ApiDoc) {
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -264,6 +301,53 @@ export function costRoutes(sql: Sql, doc: ApiDoc) {
     async (c, { query }) =>
       c.json({ items: await costRuns(sql, monthStart(query.month), query.source) }),
   );
+
+  doc.define(app, {
+    method: 'get',
+    path: '/costs',
+    operationId: 'getCosts',
+    tag: TAG,
+    roles: ['viewer'],
+    query: ShowbackParams,
+    summary:
+      "A month's costs by tier, source, cluster, folder, tag, owner or VM, with the previous month's total per group and the grand total (format=csv or Accept: text/csv: the groups as CSV)",
+    responses: {
+      200: { description: 'The showback, or CSV', schema: Showback, produces: ['text/csv'] },
+      400: 'Bad query (named in `issues`)',
+    },
+  }, async (c, { query }) => {
+    const s = await showback(sql, showbackQuery(query));
+    if (query.format === 'csv' || wantsCsv(c.req.header('accept'))) {
+      return csvResponse(
+        `vmledger-costs-${s.month}-${s.groupBy}.csv`,
+        SHOWBACK_CSV,
+        onePage(Promise.resolve(showbackCsvRows(s))),
+      );
+    }
+    return c.json(s);
+  });
+
+  doc.define(app, {
+    method: 'get',
+    path: '/cost-settings',
+    operationId: 'getCostSettings',
+    tag: TAG,
+    roles: ['viewer'],
+    summary: "Where the showback reads a VM's owner from",
+    responses: { 200: { description: 'The setting', schema: OwnerSetting } },
+  }, async (c) => c.json(await ownerSetting(sql)));
+
+  doc.define(app, {
+    method: 'put',
+    path: '/cost-settings',
+    operationId: 'setCostSettings',
+    tag: TAG,
+    roles: ['admin'],
+    body: OwnerSetting,
+    summary:
+      "Set where the showback reads a VM's owner from (a custom attribute or a tag category)",
+    responses: { 200: { description: 'The setting', schema: OwnerSetting }, 400: bad },
+  }, async (c, { body }) => c.json(await saveOwnerSettingAction(sql, body, actorOf(c))));
 
   return app;
 }

@@ -15,8 +15,10 @@ import {
   createVersionAction,
   deleteTierAction,
   deleteTierRuleAction,
+  saveOwnerSettingAction,
   updateVersionAction,
 } from '../costs/actions.ts';
+import { OwnerSetting, ownerSetting } from '../costs/showback.ts';
 import {
   listRateCards,
   listTierRules,
@@ -61,12 +63,13 @@ export function ratePageRoutes(
     flash: RatesFlash = {},
     status: 200 | AppError['status'] = 200,
   ) => {
-    const [tiers, rules, cards] = await Promise.all([
+    const [tiers, rules, cards, owner] = await Promise.all([
       listTiers(sql),
       listTierRules(sql),
       listRateCards(sql),
+      ownerSetting(sql),
     ]);
-    return c.html(ratesPage(viewerOf(c), { tiers, rules, cards, flash }), status);
+    return c.html(ratesPage(viewerOf(c), { tiers, rules, cards, owner, flash }), status);
   };
   const done = (c: Context<PageEnv>, message: string) =>
     c.redirect(`/admin/rates?done=${encodeURIComponent(message)}`, 303);
@@ -159,6 +162,20 @@ export function ratePageRoutes(
         actorOf(c),
       );
       return `Version from ${v.effectiveFrom} saved.`;
+    });
+  });
+
+  app.post('/admin/rates/owner', auth, admin, requireCsrf(), async (c) => {
+    const form = await c.req.parseBody();
+    return act(c, async () => {
+      const b = parseOr400(OwnerSetting, {
+        ownerFrom: text(form.ownerFrom),
+        ownerName: text(form.ownerName),
+      }, 'invalid_body');
+      const s = await saveOwnerSettingAction(sql, b, actorOf(c));
+      return `Owner read from ${
+        s.ownerFrom === 'attribute' ? 'attribute' : 'tag category'
+      } ${s.ownerName}.`;
     });
   });
 

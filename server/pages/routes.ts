@@ -18,6 +18,7 @@ import { loginPage } from '../../web/pages/login.ts';
 import { adminRoutes } from './admin.ts';
 import { benchmarkRoutes } from './benchmarks.ts';
 import { changeRoutes } from './changes.ts';
+import { costPageRoutes } from './costs.ts';
 import { alertPageRoutes } from './alerts.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { limitPageBody, type PageEnv, requireCsrf, viewerOf } from './guard.ts';
@@ -119,6 +120,7 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
   app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION));
   app.route('/', changeRoutes(sql, auth));
+  app.route('/', costPageRoutes(sql, auth));
   app.route('/', alertPageRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', siteRoutes(sql, auth));

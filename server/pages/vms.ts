@@ -8,6 +8,7 @@ import { parseVmListParams, VmListParams, vmsCsv } from '../inventory/routes.ts'
 import { type VmFilterChoices, vmFilterChoices } from '../queries/pages_vm_filters.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
+import { vmCosts } from '../costs/showback.ts';
 import { vmUsage } from '../queries/vm_usage.ts';
 import type { UsageRetention } from '../aggregate/usage_retention.ts';
 import { SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
@@ -119,7 +120,7 @@ export function vmRoutes(
     // Usage over `days` up to the VM's newest capture, from the tier that covers it.
     const days = USAGE_DAYS.includes(Number(c.req.query('days'))) ? Number(c.req.query('days')) : 7;
     const usageTo = new Date(Date.parse(vm.lifecycle.lastSeenAt!) + 1000);
-    const [trace, usage] = await Promise.all([
+    const [trace, usage, costs] = await Promise.all([
       vmTrace(sql, { sourceId: sourceId!, key, granularity: g, from, to }),
       vmUsage(sql, {
         sourceId: sourceId!,
@@ -131,6 +132,7 @@ export function vmRoutes(
         to: usageTo,
         retention: usageRetention,
       }),
+      vmCosts(sql, sourceId!, key, 12),
     ]);
     return c.html(
       vmDetailPage(viewerOf(c), {
@@ -138,6 +140,7 @@ export function vmRoutes(
         trace,
         usage,
         usageDays: days,
+        costs,
         span,
         base: `/vms/${sourceId}/${encodeURIComponent(key)}`,
       }),

@@ -4,9 +4,11 @@
  *   monthly   Summary, VMs (vm_monthly_rollup), Daily Totals, Pools
  *   inventory Summary, vInfo, vHost and vDatastore (when captured), vSource
  *   rvtools   every RVTools tab as of the period's instant (server/rvtools/build_rvtools.ts)
+ *   chargeback Summary (by owner and tier), Lines (one per cost line; server/costs/workbook.ts)
  * Reads through `tx`, one read-only snapshot, so the Summary and the tables agree.
  */
 import type { Sql } from '../db/connect.ts';
+import { buildChargeback } from '../costs/workbook.ts';
 import { buildRvtools } from '../rvtools/build_rvtools.ts';
 import { vDatastoreRows, vHostRows, vInfoRows, vSourceRows } from './inventory_rows.ts';
 import {
@@ -42,6 +44,9 @@ export async function buildReport(tx: Sql, writer: ReportWriter, r: BuildRequest
       sourceId: r.sourceId ?? null,
       generatedAt: r.generatedAt,
     });
+  }
+  if (r.kind === 'chargeback') {
+    return await buildChargeback(tx, writer, { period: r.period, generatedAt: r.generatedAt });
   }
   if (r.kind === 'inventory') {
     const sources = await vSourceRows(tx);

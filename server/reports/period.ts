@@ -5,14 +5,17 @@
 import { addDays, addMonths, dayIn, isDay, monthOf } from '../aggregate/period.ts';
 import type { Sql } from '../db/connect.ts';
 
-/** The kinds `POST /reports` makes; the RVTools workbook has its own request (server/rvtools/). */
-export const REQUESTED_KINDS = ['daily', 'monthly', 'inventory'] as const;
+/**
+ * The kinds `POST /reports` makes; the RVTools workbook has its own request (server/rvtools/).
+ * `chargeback`: the month's costs (server/costs/workbook.ts), period YYYY-MM as monthly.
+ */
+export const REQUESTED_KINDS = ['daily', 'monthly', 'inventory', 'chargeback'] as const;
 export type RequestedKind = (typeof REQUESTED_KINDS)[number];
 /** Every kind stored; `rvtools`: the RVTools workbook, period its as-of instant. */
 export const REPORT_KINDS = [...REQUESTED_KINDS, 'rvtools'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
 /** The kinds made of rollups, whose period is a day or a month. */
-export type RollupKind = Exclude<ReportKind, 'inventory' | 'rvtools'>;
+export type RollupKind = Exclude<ReportKind, 'inventory' | 'rvtools' | 'chargeback'>;
 export const REPORT_FORMATS = ['xlsx', 'csv'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
@@ -75,7 +78,7 @@ export function todayIn(tz: string): string {
 }
 
 /**
- * `vmledger-monthly-2026-10.xlsx`, `vmledger-daily-2026-10-14.csv.zip`,
+ * `vmledger-monthly-2026-10.xlsx`, `vmledger-chargeback-2026-10.xlsx`, `vmledger-daily-2026-10-14.csv.zip`,
  * `vmledger-inventory-20261105T1030Z.xlsx`, `vmledger-rvtools-20261105T1030Z.xlsx`.
  */
 export function reportFileName(kind: ReportKind, period: string, format: ReportFormat): string {

@@ -67,6 +67,7 @@ test('every page renders for an admin, with the shell and no inline scripts or s
     `/totals?source=${sourceId}`,
     '/capture-history',
     '/capture-history?kind=capture',
+    '/costs',
     '/reports',
     '/benchmarks',
     '/admin',

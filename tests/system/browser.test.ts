@@ -352,6 +352,7 @@ test('every page: no console errors, screenshots at desktop and 375 px', async (
     ['totals-source', `/totals?source=${sourceId}`],
     ['totals-daily', '/totals?granularity=daily'],
     ['capture-history', '/capture-history'],
+    ['costs', '/costs'],
     ['reports', '/reports'],
     ['benchmarks', '/benchmarks'],
     ['benchmark', `/benchmarks/${benchGroup}`],

@@ -25,6 +25,7 @@ import {
   seed,
 } from '../integration/reports_fixture.ts';
 import { csvObjects } from '../support/csv.ts';
+import { runCosting } from '../../server/aggregate/cost_run.ts';
 
 const test = suiteNeeding('reports opened by LibreOffice', ['libreoffice']);
 let t: TestApp;
@@ -212,6 +213,34 @@ test('inventory workbook: vInfo, vHost, vDatastore and vSource as LibreOffice re
   );
   const src = csvObjects(sheets.get('vSource')!).find((s) => s.Name === 'vc-alpha')!;
   assert.equal(Number(src['VMs (count)']), 3);
+});
+
+test('chargeback workbook: LibreOffice reads it; the Lines add up to the API total to the cent', async () => {
+  const sql = t.db.sql;
+  const [card] = await sql`insert into rate_cards (name, currency, is_default)
+    values ('Std', 'EUR', true) returning id`;
+  await sql`insert into rate_card_versions
+    (card_id, effective_from, vcpu_hour, ram_gb_hour, disk_gb_month, vm_month)
+    values (${card.id}, '2026-01-01', 0.013, 0.0047, 0.091, 3.10)`;
+  for (const { id } of await sql`select id from sources`) {
+    await runCosting(sql, 'sql', { sourceId: id, month: `${MONTH}-01` });
+  }
+  const sheets = await sheetsViaLibreOffice(
+    await download(t, await generate(t, { kind: 'chargeback', period: MONTH })),
+    'chargeback',
+  );
+  assert.equal([...sheets.keys()].sort(), ['Lines', 'Summary']);
+  const lines = csvObjects(sheets.get('Lines')!);
+  const [db] = await sql`select count(*)::int as n, sum(l.total)::text as total
+    from vm_cost_lines l join cost_runs r on r.id = l.run_id
+    where r.month = ${`${MONTH}-01`} and r.superseded_at is null`;
+  assert.equal(lines.length, db.n);
+  const cents = (v: string) => Math.round(Number(v) * 100);
+  const sum = lines.reduce((a, l) => a + cents(l.Total), 0);
+  const res = await t.call(`/api/v1/costs?month=${MONTH}`, { token: t.tokens.viewer });
+  const api = await res.json();
+  assert.equal(sum, cents(api.totals[0].total));
+  assert.equal(sum, cents(db.total));
 });
 
 test.run();

@@ -44,6 +44,21 @@ export type RateCardItem = {
   versions: RateVersion[];
 };
 export type RatesFlash = { done?: string; error?: string };
+export type OwnerSettingView = { ownerFrom: string; ownerName: string };
+
+/** Where the Costs page reads a VM's owner from. */
+function ownerSection(viewer: Viewer, o: OwnerSettingView) {
+  return markup`<h2>Owner</h2>
+<p class="muted small">The Costs page and the chargeback workbook split costs by owner: the value of a VM's custom attribute, or the name of its vSphere tag in a category. VMs without one are "(no owner)".</p>
+<form method="post" action="/admin/rates/owner" class="form-grid" id="owner-form">
+  ${csrfField(viewer.csrf)}
+  <label for="o-from">Owner from<select id="o-from" name="ownerFrom">${
+    option('attribute', 'Custom attribute', o.ownerFrom)
+  }${option('tag_category', 'Tag category', o.ownerFrom)}</select></label>
+  <label for="o-name">Attribute or category name<input id="o-name" name="ownerName" required maxlength="256" value="${o.ownerName}"></label>
+  <div><button type="submit">Save owner setting</button></div>
+</form>`;
+}
 
 const option = (value: string, label: string, current?: string) =>
   markup`<option value="${value}"${
@@ -191,7 +206,13 @@ ${versionForm(viewer, card, tiers, null)}
 /** The Rates page. */
 export function ratesPage(
   viewer: Viewer,
-  o: { tiers: RateTier[]; rules: RateRule[]; cards: RateCardItem[]; flash: RatesFlash },
+  o: {
+    tiers: RateTier[];
+    rules: RateRule[];
+    cards: RateCardItem[];
+    owner: OwnerSettingView;
+    flash: RatesFlash;
+  },
 ) {
   const f = o.flash;
   const body: Content = markup`
@@ -210,6 +231,7 @@ ${o.cards.map((c) => cardSection(viewer, c, o.tiers))}
     option('false', 'No')
   }</select></label>
   <div><button type="submit">Add rate card</button></div>
-</form>`;
+</form>
+${ownerSection(viewer, o.owner)}`;
   return adminPage(viewer, 'rates', body);
 }

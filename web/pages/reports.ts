@@ -100,12 +100,12 @@ ${
         ? markup`<section class="card panel" aria-labelledby="gen-h"><h2 id="gen-h">Generate a report</h2>
   <form method="post" action="/reports" class="form-grid">
     ${csrfField(viewer.csrf)}
-    <label for="r-kind">Kind<select id="r-kind" name="kind"><option value="monthly">Monthly chargeback</option><option value="daily">Daily chargeback</option><option value="inventory">Inventory now</option></select></label>
+    <label for="r-kind">Kind<select id="r-kind" name="kind"><option value="monthly">Monthly chargeback</option><option value="daily">Daily chargeback</option><option value="inventory">Inventory now</option><option value="chargeback">Costs (chargeback workbook)</option></select></label>
     <label for="r-period">Period (optional)<input id="r-period" name="period" placeholder="YYYY-MM or YYYY-MM-DD" maxlength="10" aria-describedby="r-period-hint"></label>
     <label for="r-format">Format<select id="r-format" name="format"><option value="xlsx">Excel workbook</option><option value="csv">CSV files (zip)</option></select></label>
     <div><button type="submit">Generate</button></div>
   </form>
-  <p class="muted small" id="r-period-hint">Empty period: last month (monthly) or yesterday (daily). Inventory takes no period.</p>
+  <p class="muted small" id="r-period-hint">Empty period: last month (monthly, costs) or yesterday (daily). Inventory takes no period. Costs: the month's cost lines by owner and tier.</p>
 </section>
 ${rvtoolsForm(viewer.csrf, o.sources ?? [])}`
         : ''

@@ -1,5 +1,6 @@
 /** One VM: current (or last) state, lifecycle, charts of its trace, and what changed when. */
 import { markup } from '../markup.ts';
+import { vmCostSection } from './costs.ts';
 import { type ChartPoint, timeChart } from '../charts/time_chart.ts';
 import { badge, empty, pageHead, powerBadge, segmented, table, time } from '../components.ts';
 import { fmtGb, fmtInt, fmtNum } from '../format.ts';
@@ -297,6 +298,8 @@ export function vmDetailPage(
     /** CPU and memory use over `usageDays` (null: not read). */
     usage?: VmUsageView | null;
     usageDays?: number;
+    /** Its cost lines of the last 12 costed months (undefined: not read). */
+    costs?: Parameters<typeof vmCostSection>[0];
   },
 ) {
   const { vm, trace } = o;
@@ -476,6 +479,7 @@ ${vmConfigurationSection(vm.configuration, Date.now(), vm.sourceId)}
           { short: true },
         )
     }
-</section>`,
+</section>
+${o.costs ? vmCostSection(o.costs) : ''}`,
   });
 }
