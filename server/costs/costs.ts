@@ -66,16 +66,30 @@ export async function costsForMonth(
     key: r.key,
     currency: r.currency,
     lines: r.lines,
-    presentDays: r.present_days,
-    vcpuHours: r.vcpu_hours,
-    ramGbHours: r.ram_gb_hours,
-    diskGbDays: r.disk_gb_days,
-    vcpuCost: r.vcpu_cost,
-    ramCost: r.ram_cost,
-    diskCost: r.disk_cost,
-    vmCost: r.vm_cost,
-    total: r.total,
+    ...costQuantities(r),
+    ...costAmounts(r),
   }));
+}
+
+/** A cost row's amounts, as the database's exact text (columns vcpu_cost … total). */
+export function costAmounts(r: Record<string, unknown>) {
+  return {
+    vcpuCost: r.vcpu_cost as string,
+    ramCost: r.ram_cost as string,
+    diskCost: r.disk_cost as string,
+    vmCost: r.vm_cost as string,
+    total: r.total as string,
+  };
+}
+
+/** A cost row's quantities (columns present_days … disk_gb_days). */
+export function costQuantities(r: Record<string, unknown>) {
+  return {
+    presentDays: r.present_days as string,
+    vcpuHours: r.vcpu_hours as string,
+    ramGbHours: r.ram_gb_hours as string,
+    diskGbDays: r.disk_gb_days as string,
+  };
 }
 
 export const CostRunView = z.object({

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import type { CsvColumn } from '../csv.ts';
+import { costAmounts, costQuantities } from './costs.ts';
 import type { Sql } from '../db/connect.ts';
 
 export const SHOWBACK_GROUPS = [
@@ -224,11 +225,7 @@ export async function showback(sql: Sql, q: ShowbackQuery): Promise<Showback> {
     currency: r.currency,
     vms: r.vms,
     lines: r.lines,
-    vcpuCost: r.vcpu_cost,
-    ramCost: r.ram_cost,
-    diskCost: r.disk_cost,
-    vmCost: r.vm_cost,
-    total: r.total,
+    ...costAmounts(r),
     previousTotal: r.previous_total,
     change: r.change,
     sourceId: q.groupBy === 'vm' ? r.source_id : null,
@@ -274,11 +271,7 @@ async function grandTotals(sql: Sql, q: ShowbackQuery, owner: OwnerSetting) {
     currency: r.currency,
     vms: r.vms,
     lines: r.lines,
-    vcpuCost: r.vcpu_cost,
-    ramCost: r.ram_cost,
-    diskCost: r.disk_cost,
-    vmCost: r.vm_cost,
-    total: r.total,
+    ...costAmounts(r),
     previousTotal: r.previous_total,
     change: r.change,
   }));
@@ -337,15 +330,8 @@ export async function vmCosts(
     currency: r.currency,
     tier: r.tier,
     versionId: r.version_id,
-    presentDays: r.present_days,
-    vcpuHours: r.vcpu_hours,
-    ramGbHours: r.ram_gb_hours,
-    diskGbDays: r.disk_gb_days,
-    vcpuCost: r.vcpu_cost,
-    ramCost: r.ram_cost,
-    diskCost: r.disk_cost,
-    vmCost: r.vm_cost,
-    total: r.total,
+    ...costQuantities(r),
+    ...costAmounts(r),
   }));
 }
 
