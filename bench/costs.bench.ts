@@ -21,17 +21,14 @@
  *   npm run bench -- costs --workbook-only   (skip the timed costing, keep the workbook)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createPool, ensureDatabase } from '../server/db/connect.ts';
-import { startEmbeddedPostgres } from '../server/db/embedded.ts';
-import { migrate } from '../server/db/migrate.ts';
+import type { Sql } from '../server/db/connect.ts';
 import { runBenchmark } from '../server/aggregate/benchmark.ts';
 import { runCosting } from '../server/aggregate/cost_run.ts';
 import { runAggregation } from '../server/aggregate/run.ts';
 import { createReport } from '../server/reports/report_store.ts';
-import { freePort } from '../scripts/free_port.ts';
+import { openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, median, REPO_ROOT } from './harness.ts';
 
 const WORKBOOK_GOAL_MB = 300;
@@ -78,22 +75,9 @@ export default async function costsBench(argv: string[]): Promise<BenchReport[]>
   const vms = arg(argv, 'cost-vms', 100_000);
   const reps = arg(argv, 'cost-reps', 3);
   const workbookOnly = argv.includes('--workbook-only');
-  let stop: (() => Promise<void>) | null = null;
-  let tmp: string | null = null;
-  let base = process.env.DATABASE_URL;
-  if (!base) {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'vmledger-bench-'));
-    const pg = await startEmbeddedPostgres({ pgDir: path.join(tmp, 'pg'), port: await freePort() });
-    base = pg.url;
-    stop = pg.stop;
-  }
-  const admin = createPool(base, { max: 1 });
-  await admin.unsafe('drop database if exists vmledger_bench_costs with (force)');
-  await admin.end();
-  const url = await ensureDatabase(base, 'vmledger_bench_costs');
-  const sql = createPool(url, { max: 4 });
+  const db = await openBenchDatabase('costs');
+  const { sql, url } = db;
   try {
-    await migrate(sql);
     const [{ id: sourceId }] = await sql`
       insert into sources (kind, external_id, name) values ('demo', 'bench-costs', 'bench-costs') returning id`;
     const t = performance.now();
@@ -196,9 +180,7 @@ export default async function costsBench(argv: string[]): Promise<BenchReport[]>
     reports.push(await workbookBench(sql, url, sourceId, vms));
     return reports;
   } finally {
-    await sql.end({ timeout: 5 });
-    await stop?.().catch(() => {});
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await db.close();
   }
 }
 
@@ -207,7 +189,7 @@ export default async function costsBench(argv: string[]): Promise<BenchReport[]>
  * generates the chargeback workbook in a child as the report job does: XLSX and CSV zip.
  */
 async function workbookBench(
-  sql: ReturnType<typeof createPool>,
+  sql: Sql,
   url: string,
   sourceId: number,
   vms: number,
