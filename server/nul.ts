@@ -6,6 +6,7 @@
  * capture's text by `hasNulEscape` first (one scan; a JSON text can carry a NUL only as the
  * escape `\u0000`, since JSON.parse refuses raw control characters).
  */
+import type { Buffer } from 'node:buffer';
 import { AppError, type ErrorCode } from './errors.ts';
 
 /** The path (`a.b.0.c`) of the first string or key holding a NUL in `value`, or null. */
@@ -39,13 +40,23 @@ export function rejectNul(value: unknown, code: ErrorCode = 'invalid_request'): 
 /**
  * Whether JSON text holds the escape `\u0000` (a NUL once parsed): one indexOf over the
  * text, and on a hit a look at the backslashes before it, since `\\u0000` is a backslash
- * followed by the text "u0000". Hex digits may be in either case, but 0 has only one.
+ * followed by the text "u0000". Hex digits may be in either case, but 0 has only one. The
+ * text may be its UTF-8 bytes (a body read as it arrives): the escape and the backslashes
+ * are ASCII, so the bytes hold one exactly where the text does.
  */
-export function hasNulEscape(text: string): boolean {
-  for (let at = text.indexOf('\\u0000'); at >= 0; at = text.indexOf('\\u0000', at + 1)) {
+export function hasNulEscape(text: string | Buffer): boolean {
+  for (let at = text.indexOf(NUL_ESCAPE); at >= 0; at = text.indexOf(NUL_ESCAPE, at + 1)) {
     let backslashes = 1;
-    while (at - backslashes >= 0 && text.charCodeAt(at - backslashes) === 92) backslashes++;
+    while (at - backslashes >= 0 && codeAt(text, at - backslashes) === BACKSLASH) backslashes++;
     if (backslashes % 2 === 1) return true;
   }
   return false;
+}
+
+const NUL_ESCAPE = '\\u0000';
+const BACKSLASH = 92;
+
+/** The code unit of a text, or the byte of its UTF-8, at `i`. */
+function codeAt(text: string | Buffer, i: number): number {
+  return typeof text === 'string' ? text.charCodeAt(i) : text[i];
 }

@@ -21,7 +21,8 @@ import { type IncomingUsage, ParsedUsage, UsageText } from './incoming_usage.ts'
 import { NeedsWholeParse } from './needs_whole_parse.ts';
 import { checkCaptureHead, checkCaptureVms } from './validate_capture.ts';
 import { digestVm, NO_USAGE, type VmDigest } from './vm_lines.ts';
-import { type MemoUse, VmTextMemo } from './vm_text_memo.ts';
+import { decoded } from './read_body.ts';
+import { type JsonText, type MemoUse, VmTextMemo } from './vm_text_memo.ts';
 
 export { NeedsWholeParse };
 
@@ -143,8 +144,10 @@ function* readVmText(
 
 /**
  * Reads VM array text given in one piece or in windows (stream_capture.ts: each window
- * whole VMs, the windows in order separated by commas), keeping the memo's place from one
- * window to the next.
+ * whole VMs, the windows in order separated by commas, as UTF-8 bytes), keeping the memo's
+ * place from one window to the next. Bytes are decoded only for the VMs the memo does not
+ * hold: a VM's pieces begin and end at ASCII marks, so its bytes decode on their own to
+ * exactly its text within the whole.
  */
 export class VmTextReader {
   readonly #partChars: number;
@@ -166,7 +169,7 @@ export class VmTextReader {
   }
 
   /** The VMs of text.slice(start, end), whole VMs separated by commas, in parts. */
-  *read(text: string, start: number, end: number): Generator<VmDigest[]> {
+  *read(text: JsonText, start: number, end: number): Generator<VmDigest[]> {
     const previous = this.#previous;
     const next = this.#next;
     const partChars = this.#partChars;
@@ -185,17 +188,17 @@ export class VmTextReader {
         next?.add(text, from, to, digest);
       } else {
         to = pieceEnd(text, from, end);
-        let vms = parsePiece(text.slice(from, to), v1);
+        let vms = parsePiece(textOf(text, from, to), v1);
         // A cut inside a VM (an unknown field holding objects that begin with "key") is moved
         // on to the next a few times, then to the part's size, so that a VM with many such
         // objects is not parsed again for each.
         for (let tries = 0; !vms && to < end && tries < 8; tries++) {
           to = pieceEnd(text, to + 1, end);
-          vms = parsePiece(text.slice(from, to), v1);
+          vms = parsePiece(textOf(text, from, to), v1);
         }
         if (!vms && to < end) {
           to = pieceEnd(text, Math.max(to + 1, from + partChars), end);
-          vms = parsePiece(text.slice(from, to), v1);
+          vms = parsePiece(textOf(text, from, to), v1);
         }
         if (!vms) throw new NeedsWholeParse('a part of the VM array is not JSON on its own');
         for (const vm of vms) part.push(digestVm(vm));
@@ -223,8 +226,13 @@ export class VmTextReader {
   }
 }
 
+/** text.slice(from, to) as a string. */
+function textOf(text: JsonText, from: number, to: number): string {
+  return typeof text === 'string' ? text.slice(from, to) : decoded(text.subarray(from, to));
+}
+
 /** Where a piece of the VM array ends: at the first `},{"key":` from `from` on, or at `end`. */
-function pieceEnd(text: string, from: number, end: number): number {
+function pieceEnd(text: JsonText, from: number, end: number): number {
   const cut = text.indexOf(VM_CUT, from);
   return cut < 0 || cut >= end ? end : cut + 1;
 }

@@ -5,7 +5,7 @@
  */
 export async function ingestCaptureBody(
   sql: Sql,
-  body: ArrivingText,
+  body: ArrivingBody,
   token: TokenInfo,
 ): Promise<StoreResult> {
   const arriving = await captureArriving(body);
@@ -39,7 +39,7 @@ import { AppError } from '../errors.ts';
 import { hasNulEscape, rejectNul } from '../nul.ts';
 import { captureFromParsed, captureFromText, NeedsWholeParse } from './incoming_capture.ts';
 import { parseJsonText } from './read_body.ts';
-import { type ArrivingText, captureArriving } from './stream_capture.ts';
+import { type ArrivingBody, captureArriving } from './stream_capture.ts';
 import { storeCapture, type StoreResult } from './store_capture.ts';
 import { parseCapture } from './validate_capture.ts';
 

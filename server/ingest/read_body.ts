@@ -107,8 +107,13 @@ async function* inflated(req: Request, maxBytes: number): AsyncGenerator<Buffer>
   }
 }
 
-/** The body's bytes in chunks: inflated as they arrive, or as sent (identity). */
-async function* bodyBuffers(req: Request, maxBytes: number): AsyncGenerator<Buffer> {
+/**
+ * The body's bytes in chunks: inflated as they arrive, or as sent (identity); 413 past
+ * `maxBytes`, 400 for bad gzip, 415 for other encodings. Each chunk is given out as soon as
+ * it is inflated (stream_capture.ts reads a capture while the rest still arrives). Chunks are
+ * never written to again: a reader may keep them (vm_text_memo.ts).
+ */
+export async function* bodyBuffers(req: Request, maxBytes: number): AsyncGenerator<Buffer> {
   const encoding = (req.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (!['identity', 'gzip', 'x-gzip'].includes(encoding)) {
     throw new AppError(
@@ -134,7 +139,7 @@ async function* bodyBuffers(req: Request, maxBytes: number): AsyncGenerator<Buff
  * text, and Node then keeps a big body outside the JavaScript heap, where collections of
  * the young generation never copy it.
  */
-function decoded(bytes: Buffer): string {
+export function decoded(bytes: Buffer): string {
   return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 }
 
@@ -150,34 +155,6 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
     size += chunk.length;
   }
   return decoded(Buffer.concat(chunks, size));
-}
-
-/**
- * The body as text in chunks, each given out as soon as it is inflated (stream_capture.ts
- * reads a capture while the rest still arrives), with readBodyText's errors. A UTF-8
- * character cut between two chunks is given out whole with the later one.
- */
-export async function* bodyTextChunks(req: Request, maxBytes: number): AsyncGenerator<string> {
-  let carry: Buffer | null = null;
-  for await (const chunk of bodyBuffers(req, maxBytes)) {
-    const bytes: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-    const whole = wholeCharacters(bytes);
-    carry = whole < bytes.length ? bytes.subarray(whole) : null;
-    if (whole > 0) yield decoded(bytes.subarray(0, whole));
-  }
-  if (carry) yield decoded(carry);
-}
-
-/** How many leading bytes of `bytes` are whole UTF-8 characters: all but a cut one at the end. */
-export function wholeCharacters(bytes: Uint8Array): number {
-  // A character is at most 4 bytes: look back at most 3 for the lead byte of the last one.
-  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
-    const b = bytes[bytes.length - back];
-    if ((b & 0xc0) === 0x80) continue; // a continuation byte: the lead is further back
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return need > back ? bytes.length - back : bytes.length;
-  }
-  return bytes.length;
 }
 
 /** `text` parsed as JSON; 400 if it is not. */

@@ -9,8 +9,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import { ingestCaptureBody } from './ingest_capture.ts';
-import { bodyTextChunks } from './read_body.ts';
-import { ArrivingText } from './stream_capture.ts';
+import { bodyBuffers } from './read_body.ts';
+import { ArrivingBody } from './stream_capture.ts';
 import type { StoreResult } from './store_capture.ts';
 
 /** Routes mounted under /api/v1 (auth already applied by the caller). */
@@ -60,7 +60,7 @@ export function ingestRoutes(
     const started = performance.now();
     let result;
     try {
-      const body = new ArrivingText(bodyTextChunks(c.req.raw, options.maxBodyBytes));
+      const body = new ArrivingBody(bodyBuffers(c.req.raw, options.maxBodyBytes));
       result = await ingestCaptureBody(sql, body, c.get('auth'));
     } catch (err) {
       options.metrics?.capturesRejected.inc({

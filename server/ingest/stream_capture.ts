@@ -23,6 +23,7 @@
  * Whatever cannot be proved throws NeedsWholeParse (or, before anything was stored, is read
  * whole): the ingest rolls back and parses the whole text, which answers exactly as always.
  */
+import { Buffer } from 'node:buffer';
 import { VM_CUT, VMS_OPEN } from '../../agent/capture/capture_text.ts';
 import { CAPTURE_SCHEMA_VERSION } from '../../agent/capture/schema.ts';
 import { hasNulEscape } from '../nul.ts';
@@ -31,24 +32,32 @@ import { AFTER_VMS, parseHead } from './capture_text.ts';
 import { type IncomingCapture, IncomingVms, PART_CHARS, VmTextReader } from './incoming_capture.ts';
 import { ParsedUsage, usageSpan, UsageText } from './incoming_usage.ts';
 import { NeedsWholeParse } from './needs_whole_parse.ts';
+import { decoded } from './read_body.ts';
 import { checkCaptureHead } from './validate_capture.ts';
 
 const VMS_END = ']}';
 /** A head longer than this without `"vms":[` is not our agents' layout: read it whole. */
-const MAX_HEAD_CHARS = 64 * 1024 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024 * 1024;
+const NOTHING = Buffer.alloc(0);
 
 /**
- * The body's text as it arrives, every chunk kept: if the capture cannot be read as it
- * arrives, the whole text is still at hand for the whole parse. An error of the body
- * itself (bad gzip, too large) is kept and given again to whoever reads on.
+ * The body's bytes as they arrive (read_body.ts bodyBuffers), every chunk kept: if the
+ * capture cannot be read as it arrives, the whole text is still at hand for the whole
+ * parse. An error of the body itself (bad gzip, too large) is kept and given again to
+ * whoever reads on.
+ *
+ * The chunks stay bytes: the VMs are matched against the previous capture's bytes and
+ * decoded only where they changed (incoming_capture.ts VmTextReader). Decoding every chunk
+ * into a string took ~20 ms of a 27 MB capture's ingest, most of it the kernel handing out
+ * fresh pages for the strings.
  */
-export class ArrivingText {
-  readonly #chunks: AsyncIterator<string>;
-  readonly #seen: string[] = [];
+export class ArrivingBody {
+  readonly #chunks: AsyncIterator<Uint8Array>;
+  readonly #seen: Buffer[] = [];
   #failure: unknown = null;
   #done = false;
 
-  constructor(chunks: AsyncIterable<string>) {
+  constructor(chunks: AsyncIterable<Uint8Array>) {
     this.#chunks = chunks[Symbol.asyncIterator]();
   }
 
@@ -58,10 +67,10 @@ export class ArrivingText {
   }
 
   /** The next chunk, or null at the end. */
-  async next(): Promise<string | null> {
+  async next(): Promise<Buffer | null> {
     if (this.#failure) throw this.#failure;
     if (this.#done) return null;
-    let r: IteratorResult<string>;
+    let r: IteratorResult<Uint8Array>;
     try {
       r = await this.#chunks.next();
     } catch (err) {
@@ -72,14 +81,17 @@ export class ArrivingText {
       this.#done = true;
       return null;
     }
-    this.#seen.push(r.value);
-    return r.value;
+    const chunk = Buffer.isBuffer(r.value)
+      ? r.value
+      : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    this.#seen.push(chunk);
+    return chunk;
   }
 
-  /** The whole text: what arrived so far and the rest. */
+  /** The whole text: what arrived so far and the rest, decoded together. */
   async whole(): Promise<string> {
     while ((await this.next()) !== null);
-    return this.#seen.join('');
+    return decoded(Buffer.concat(this.#seen));
   }
 }
 
@@ -88,23 +100,24 @@ export class ArrivingText {
  * or null if it is not in our agents' layout (then `body.whole()` is read whole).
  */
 export async function captureArriving(
-  body: ArrivingText,
+  body: ArrivingBody,
   partChars = PART_CHARS,
 ): Promise<IncomingCapture | null> {
   if (fastPathOff.cut) return null;
-  // The head's chunks are searched one by one (and the seam between two) and joined once:
-  // appending each to the last made V8 copy the growing head again at every search.
-  const chunks: string[] = [];
+  // The head's chunks are searched one by one (and the seam between two) and joined once.
+  const chunks: Buffer[] = [];
   let length = 0;
-  let chunk: string | null;
+  let chunk: Buffer | null;
   let bracket = -1; // where the `[` of `"vms":[` is in `chunk`
   while (bracket < 0) {
     chunk = await body.next();
-    if (chunk === null || length > MAX_HEAD_CHARS) return null;
+    if (chunk === null || length > MAX_HEAD_BYTES) return null;
     // `"vms":[` begun in the last chunk ends in this one (it cannot lie wholly in the seam's
     // first half, shorter than it): its `[` is in this chunk.
-    const tail = (chunks.at(-1) ?? '').slice(-(VMS_OPEN.length - 1));
-    const across = `${tail}${chunk.slice(0, VMS_OPEN.length - 1)}`.indexOf(VMS_OPEN);
+    const last = chunks.at(-1) ?? NOTHING;
+    const tail = last.subarray(Math.max(0, last.length - (VMS_OPEN.length - 1)));
+    const seam = Buffer.concat([tail, chunk.subarray(0, VMS_OPEN.length - 1)]);
+    const across = seam.indexOf(VMS_OPEN);
     const within = across >= 0 ? -1 : chunk.indexOf(VMS_OPEN);
     if (across >= 0) bracket = across + VMS_OPEN.length - 1 - tail.length;
     else if (within >= 0) bracket = within + VMS_OPEN.length - 1;
@@ -112,7 +125,10 @@ export async function captureArriving(
     length += chunk.length;
   }
   const nonce = `vms ${crypto.randomUUID()}`;
-  const headText = [...chunks, chunk!.slice(0, bracket), JSON.stringify(nonce), '}'].join('');
+  // The head ends at an ASCII mark: its bytes decode on their own as within the whole.
+  const headText = `${decoded(Buffer.concat([...chunks, chunk!.subarray(0, bracket)]))}${
+    JSON.stringify(nonce)
+  }}`;
   if (hasNulEscape(headText)) return null;
   const usage = usageSpan(headText);
   let head = usage ? parseHead(usage.cut(nonce)) : null;
@@ -128,7 +144,7 @@ export async function captureArriving(
   const rows = usageCut
     ? new UsageText(headText, usage!.start, usage!.end, partChars)
     : new ParsedUsage(valid.usage);
-  const rest = chunk!.slice(bracket + 1);
+  const rest = chunk!.subarray(bracket + 1);
   return {
     head: valid,
     vms: new IncomingVms(
@@ -143,40 +159,43 @@ export async function captureArriving(
   };
 }
 
-/** A stretch of the VM array's text, text.slice(start, end): whole VMs separated by commas. */
-type VmWindow = { text: string; start: number; end: number };
+/** A stretch of the VM array's bytes, text.subarray(start, end): whole VMs separated by commas. */
+type VmWindow = { text: Buffer; start: number; end: number };
 
 /**
- * The VM array's text as it arrives, in windows of whole VMs: the windows joined by commas
+ * The VM array's bytes as they arrive, in windows of whole VMs: the windows joined by commas
  * are the array's inside. `first` is what arrived after `[` with the head.
  *
  * Each chunk is read where it is: the VM that began in earlier chunks and ends in this one
- * is a small string of its own, and the rest of the chunk up to its last `},{"key":` is a
- * window into the chunk itself. Appending each chunk to what was left of the last one made
- * V8 flatten the joined string (copy every chunk once more into its heap) at the next
- * search: ~20 ms of a 27 MB capture's ingest.
+ * is a small buffer of its own, and the rest of the chunk up to its last `},{"key":` is a
+ * window into the chunk itself.
  */
-async function* vmWindows(body: ArrivingText, first: string): AsyncGenerator<VmWindow> {
-  // The text after the last cut given out: the start of a VM whose end has not arrived.
-  let carry = '';
-  for (let chunk: string | null = first; chunk !== null; chunk = await body.next()) {
+async function* vmWindows(body: ArrivingBody, first: Buffer): AsyncGenerator<VmWindow> {
+  // The bytes after the last cut given out, in pieces (joined once, when a cut ends them):
+  // the start of a VM whose end has not arrived.
+  let carry: Buffer[] = [];
+  for (let chunk: Buffer | null = first; chunk !== null; chunk = await body.next()) {
     if (hasNulEscape(chunk)) throw new NeedsWholeParse('a NUL in the VM text');
     const last = chunk.lastIndexOf(VM_CUT);
     if (last < 0) {
-      carry += chunk;
+      carry.push(chunk);
       continue;
     }
     // A cut split between two chunks is not seen here: the VMs either side of it are
     // then read together from `ending`, as one window.
-    const ending = carry + chunk.slice(0, chunk.indexOf(VM_CUT) + 1);
+    const begun = carry.reduce((n, piece) => n + piece.length, 0);
+    const ending = Buffer.concat([...carry, chunk.subarray(0, chunk.indexOf(VM_CUT) + 1)]);
     if (hasNulEscape(ending)) throw new NeedsWholeParse('a NUL in the VM text');
     yield { text: ending, start: 0, end: ending.length };
-    const from = ending.length - carry.length + 1;
+    const from = ending.length - begun + 1;
     if (from < last + 1) yield { text: chunk, start: from, end: last + 1 };
-    carry = chunk.slice(last + 2);
+    carry = [chunk.subarray(last + 2)];
   }
-  if (!carry.endsWith(VMS_END)) throw new NeedsWholeParse('the VMs are not the last of it');
-  if (hasNulEscape(carry)) throw new NeedsWholeParse('a NUL in the VM text');
-  const end = carry.length - VMS_END.length;
-  if (end > 0) yield { text: carry, start: 0, end };
+  const rest = Buffer.concat(carry);
+  const end = rest.length - VMS_END.length;
+  if (end < 0 || rest.toString('latin1', end) !== VMS_END) {
+    throw new NeedsWholeParse('the VMs are not the last of it');
+  }
+  if (hasNulEscape(rest)) throw new NeedsWholeParse('a NUL in the VM text');
+  if (end > 0) yield { text: rest, start: 0, end };
 }

@@ -13,20 +13,39 @@
  * own to exactly one valid VM gives that VM wherever it sits. Nothing here is a guess that
  * can go stale. A text that differs in any byte is simply not matched and is parsed.
  *
- * The memo keeps the previous body text (or the windows of a body read as it arrived:
- * stream_capture.ts) and the bounds of each VM in it rather than one string per VM: plain
- * numbers give the garbage collector nothing to trace.
+ * The memo keeps the previous body text (or the chunks of a body read as it arrived, as
+ * bytes: stream_capture.ts) and the bounds of each VM in it rather than one string per VM:
+ * plain numbers give the garbage collector nothing to trace. A body read as it arrives is
+ * matched byte for byte against the previous one's bytes, so its unchanged VMs are never
+ * decoded into strings at all; a text is matched only against a text, bytes against bytes.
  */
+import { Buffer } from 'node:buffer';
 import { VM_OPEN } from '../../agent/capture/capture_text.ts';
 import type { VmDigest } from './vm_lines.ts';
 
+/**
+ * JSON text: a string, or its UTF-8 bytes. Offsets are code units in one, bytes in the
+ * other; the markers searched for are ASCII, so both find them at the same places.
+ */
+export type JsonText = string | Buffer;
+
 const COMMA = 44;
+const QUOTE = '"';
+const BACKSLASH = '\\';
 const KEY_OPEN = `${VM_OPEN}"`;
+const KEY_OPEN_BYTES = Buffer.from(KEY_OPEN);
+
+/** Whether `text` holds the opening of a VM and its key at `at`. */
+function startsAt(text: JsonText, at: number): boolean {
+  if (typeof text === 'string') return text.startsWith(KEY_OPEN, at);
+  const end = at + KEY_OPEN_BYTES.length;
+  return end <= text.length && text.subarray(at, end).equals(KEY_OPEN_BYTES);
+}
 
 /** One capture's VMs as text: built while that capture is read (`add`), matched by the next. */
 export class VmTextMemo {
-  /** The texts the VMs were read from: one body, or the windows of a streamed one. */
-  readonly #texts: string[] = [];
+  /** The texts the VMs were read from: one body, or the chunks of a streamed one. */
+  readonly #texts: JsonText[] = [];
   /** Text index, start and end of VM i's text at 3i, 3i + 1 and 3i + 2. */
   readonly #bounds: number[] = [];
   readonly #digests: VmDigest[] = [];
@@ -37,7 +56,7 @@ export class VmTextMemo {
   }
 
   /** `text.slice(start, end)` parsed on its own as exactly one valid VM, digested as `digest`. */
-  add(text: string, start: number, end: number, digest: VmDigest): void {
+  add(text: JsonText, start: number, end: number, digest: VmDigest): void {
     if (this.#texts[this.#texts.length - 1] !== text) this.#texts.push(text);
     this.#bounds.push(this.#texts.length - 1, start, end);
     this.#digests.push(digest);
@@ -49,13 +68,15 @@ export class VmTextMemo {
    * one after the last found, as agents list VMs in a stable order; then the VM named by the
    * key the text begins with, unless the key holds an escape.
    */
-  find(text: string, from: number, close: number, next: number): number {
+  find(text: JsonText, from: number, close: number, next: number): number {
     if (next < this.size && this.#fitsAt(next, text, from, close)) return next;
-    if (!text.startsWith(KEY_OPEN, from)) return -1;
-    const quote = text.indexOf('"', from + KEY_OPEN.length);
+    if (!startsAt(text, from)) return -1;
+    const quote = text.indexOf(QUOTE, from + KEY_OPEN.length);
     if (quote < 0) return -1;
-    const key = text.slice(from + KEY_OPEN.length, quote);
-    if (key.includes('\\')) return -1;
+    const key = typeof text === 'string'
+      ? text.slice(from + KEY_OPEN.length, quote)
+      : text.toString('utf8', from + KEY_OPEN.length, quote);
+    if (key.includes(BACKSLASH)) return -1;
     // The VM expected here, changed: the usual miss, answered without the map of keys
     // (building it took ~5 ms of every 10,000-VM capture that changed any VM).
     if (next < this.size && this.#digests[next].key === key) return -1;
@@ -76,15 +97,25 @@ export class VmTextMemo {
     return this.#digests[i];
   }
 
-  #fitsAt(i: number, text: string, from: number, close: number): boolean {
+  #fitsAt(i: number, text: JsonText, from: number, close: number): boolean {
+    const stored = this.#texts[this.#bounds[3 * i]];
     const start = this.#bounds[3 * i + 1];
     const stop = this.#bounds[3 * i + 2];
     const end = from + stop - start;
-    if (end > close || (end < close && text.charCodeAt(end) !== COMMA)) return false;
-    // Two slices compared with === (V8 compares their flat contents in bulk), not
-    // startsWith, which goes character by character: for the 27 MB of a 10,000-VM v2
-    // capture, ~8 ms instead of 60-370 ms on this machine (a microbench of 10,000 texts of 2.7 kB, 5 runs).
-    return text.slice(from, end) === this.#texts[this.#bounds[3 * i]].slice(start, stop);
+    if (end > close) return false;
+    if (typeof text === 'string') {
+      if (typeof stored !== 'string' || (end < close && text.charCodeAt(end) !== COMMA)) {
+        return false;
+      }
+      // Two slices compared with === (V8 compares their flat contents in bulk), not
+      // startsWith, which goes character by character: for the 27 MB of a 10,000-VM v2
+      // capture, ~8 ms instead of 60-370 ms on this machine (a microbench of 10,000 texts of 2.7 kB, 5 runs).
+      return text.slice(from, end) === stored.slice(start, stop);
+    }
+    if (typeof stored === 'string' || (end < close && text[end] !== COMMA)) return false;
+    // Compared as two views (memcmp): Deno's compare(target, …, sourceStart, sourceEnd)
+    // checks the source's end against the target's length.
+    return text.subarray(from, end).equals(stored.subarray(start, stop));
   }
 
   #indexOf(key: string): number {

@@ -18,7 +18,7 @@ import { InvalidCaptureError } from '../../agent/spool/capture_stream.ts';
 import type { CaptureSink } from '../../agent/collectors/collector.ts';
 import { createScheduler } from '../../agent/scheduler/scheduler.ts';
 import { captureText } from '../../agent/capture/capture_text.ts';
-import { ArrivingText, captureArriving } from '../../server/ingest/stream_capture.ts';
+import { ArrivingBody, captureArriving } from '../../server/ingest/stream_capture.ts';
 import { startVcsim, type Vcsim } from '../support/vcsim.ts';
 
 type Ctx = { sim: Vcsim; dir: string };
@@ -64,8 +64,8 @@ test('the streamed file is the capture capture() builds, in the layout the serve
   // The agents' layout: the validated capture with its VMs last.
   assert.is(captureText(streamed), text);
   const arriving = await captureArriving(
-    new ArrivingText((async function* () {
-      yield text;
+    new ArrivingBody((async function* () {
+      yield Buffer.from(text);
     })()),
   );
   assert.ok(arriving, 'the server reads it as it arrives');

@@ -13,8 +13,8 @@ import { Capture } from '../../agent/capture/schema.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { AppError } from '../../server/errors.ts';
 import { NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
-import { bodyTextChunks, wholeCharacters } from '../../server/ingest/read_body.ts';
-import { ArrivingText, captureArriving } from '../../server/ingest/stream_capture.ts';
+import { bodyBuffers } from '../../server/ingest/read_body.ts';
+import { ArrivingBody, captureArriving } from '../../server/ingest/stream_capture.ts';
 import type { VmTextMemo } from '../../server/ingest/vm_text_memo.ts';
 import { storedHead, wholeStored } from '../support/stored_capture.ts';
 
@@ -29,11 +29,15 @@ const capture = (at = '2026-05-01T10:00:00Z'): Capture =>
     since: null,
   }));
 
-/** `text` arriving in chunks of `size` characters, each on its own turn. */
-async function* inChunks(text: string, size: number): AsyncGenerator<string> {
-  for (let at = 0, n = 0; at < text.length; at += size, n++) {
+/**
+ * `text` arriving as UTF-8 in chunks of `size` bytes, each on its own turn: a chunk may end
+ * inside a character.
+ */
+async function* inChunks(text: string, size: number): AsyncGenerator<Uint8Array> {
+  const bytes = Buffer.from(text);
+  for (let at = 0, n = 0; at < bytes.length; at += size, n++) {
     if (n % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
-    yield text.slice(at, at + size);
+    yield bytes.subarray(at, at + size);
   }
 }
 
@@ -41,7 +45,7 @@ type Reading = { kind: 'arriving'; value: unknown } | { kind: 'whole'; text: str
 
 /** What ingest reads of `text` arriving in chunks of `size`. */
 async function read(text: string, size: number, memo?: VmTextMemo): Promise<Reading> {
-  const body = new ArrivingText(inChunks(text, size));
+  const body = new ArrivingBody(inChunks(text, size));
   const incoming = await captureArriving(body, 200);
   if (incoming) {
     try {
@@ -153,7 +157,7 @@ test('the text memo matches VMs across windows of the next capture', async () =>
   const first = captureText(capture('2026-05-01T10:00:00Z'));
   const second = captureText(capture('2026-05-01T11:00:00Z'));
   let memo: VmTextMemo | undefined;
-  const body = new ArrivingText(inChunks(first, 5000));
+  const body = new ArrivingBody(inChunks(first, 5000));
   const incoming = (await captureArriving(body, 200))!;
   await incoming.vms.all({ previous: undefined, keep: (m) => (memo = m) });
   assert.ok(memo && memo.size === capture().vms.length);
@@ -168,16 +172,16 @@ test('the text memo matches VMs across windows of the next capture', async () =>
 
 test("the body's own error (bad gzip mid-way) is kept and given to whoever reads on", async () => {
   const text = captureText(capture());
-  async function* broken(): AsyncGenerator<string> {
+  async function* broken(): AsyncGenerator<Uint8Array> {
     yield* inChunks(text.slice(0, text.length / 2), 4096);
     throw new AppError('invalid_gzip', 'body could not be decompressed: broken');
   }
-  const body = new ArrivingText(broken());
+  const body = new ArrivingBody(broken());
   const incoming = (await captureArriving(body, 200))!;
   const refused = await incoming.vms.all().then(() => null, (e) => e);
   assert.ok(refused instanceof AppError && refused.code === 'invalid_gzip');
   assert.is(body.failure, refused);
-  assert.is(await body.whole().then(() => null, (e) => e), refused);
+  assert.is(await body.whole().then(() => null, (e: unknown) => e), refused);
 });
 
 /** A POST whose gzip'd body arrives in chunks of `size` bytes. */
@@ -197,18 +201,40 @@ function post(bytes: Uint8Array, size: number): Request {
   } as RequestInit);
 }
 
-test('text chunks never cut a character; gzip members in a row are one text', async () => {
-  assert.is(wholeCharacters(Buffer.from('abc')), 3);
-  assert.is(wholeCharacters(Buffer.from('ab\u00e9').subarray(0, 3)), 2);
-  assert.is(wholeCharacters(Buffer.from('a\u{1f600}').subarray(0, 4)), 1);
-  assert.is(wholeCharacters(Buffer.from('a\u{1f600}')), 5);
+test('characters of any length, cut between chunks anywhere, read as the whole text', async () => {
+  const c = capture();
+  c.source.name = 'Zürich \u{1f600} été';
+  c.hosts[0].name = '\u00e9'.repeat(40);
+  c.vms[2].name = 'ünïcödé \u{1f600}\u{1f600}';
+  c.vms[7].annotation = '\u4e2d\u6587 '.repeat(50);
+  c.vms[8].annotation = '\u00e9},{"key":"\u00e9';
+  const text = captureText(c);
+  assert.equal(await assertFaithful(text, 'non-ASCII'), ALL('arriving'));
+  // Down to the length of `"vms":[`, which must lie in at most two chunks to be found.
+  for (const size of [7, 8, 9, 10, 11]) {
+    const r = await read(text, size);
+    assert.is(r.kind, 'arriving', `chunks of ${size} bytes`);
+  }
+  // The memo of a capture with such VMs matches them in the next, byte for byte.
+  let memo: VmTextMemo | undefined;
+  const first = (await captureArriving(new ArrivingBody(inChunks(text, 777)), 200))!;
+  await first.vms.all({ previous: undefined, keep: (m) => (memo = m) });
+  const r = await read(text, 1001, memo);
+  assert.equal(r, { kind: 'arriving', value: wholeStored(Capture.parse(JSON.parse(text))) });
+  const held = new Set(Array.from({ length: memo!.size }, (_, i) => memo!.digest(i)));
+  const vms = (r as { value: { vms: unknown[] } }).value.vms;
+  assert.is(vms.filter((d) => held.has(d as never)).length, vms.length, 'every VM from the memo');
+});
+
+test('gzip members in a row, arriving in chunks, are one text', async () => {
   const text = `{"name":"${'\u00e9t\u00e9 \u{1f600} '.repeat(300_000)}"}`;
   const gz = Buffer.concat([gzipSync(text.slice(0, 1000)), gzipSync(text.slice(1000))]);
   for (const size of [1 << 10, 1 << 16]) {
-    const chunks: string[] = [];
-    for await (const chunk of bodyTextChunks(post(gz, size), 1 << 26)) chunks.push(chunk);
-    assert.ok(chunks.length > 1, 'several chunks');
-    assert.is(chunks.join(''), text);
+    const body = new ArrivingBody(bodyBuffers(post(gz, size), 1 << 26));
+    let chunks = 0;
+    while ((await body.next()) !== null) chunks++;
+    assert.ok(chunks > 1, 'several chunks');
+    assert.is(await body.whole(), text);
   }
 });
 

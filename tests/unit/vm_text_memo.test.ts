@@ -7,7 +7,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Capture, type CaptureVm } from '../../agent/capture/schema.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
-import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
+import {
+  captureFromText,
+  NeedsWholeParse,
+  VmTextReader,
+} from '../../server/ingest/incoming_capture.ts';
 import { digestVm, type VmDigest } from '../../server/ingest/vm_lines.ts';
 import { type VmTextMemo, VmTextMemos } from '../../server/ingest/vm_text_memo.ts';
 import { ConfigError, loadServerConfig } from '../../server/config.ts';
@@ -198,6 +202,32 @@ test('VMLEDGER_INGEST_MEMO_VMS sets the limit; a bad value names the setting', a
   const off = new VmTextMemos(0);
   await captureFromText(JSON.stringify(captureAt(1)))!.vms.all(off.use(1));
   assert.not.ok(off.use(1).previous, '0 keeps nothing');
+});
+
+test('bytes are matched against bytes, text against text; a byte differing anywhere is a miss', () => {
+  const vms = captureAt(1).vms.slice(0, 20);
+  vms[5].name = 'caf\u00e9 \u{1f600}';
+  const inner = (list: unknown[]) => JSON.stringify(list).slice(1, -1);
+  const text = inner(vms);
+  const readAll = (t: string | Buffer, previous: VmTextMemo | undefined) => {
+    let memo: VmTextMemo | undefined;
+    const reader = new VmTextReader(4096, { previous, keep: (m) => (memo = m) }, false);
+    const digests = [...reader.read(t, 0, t.length)].flat();
+    reader.finish();
+    return { digests, memo: memo! };
+  };
+  const asBytes = readAll(Buffer.from(text), undefined);
+  assert.equal(asBytes.digests, readAll(text, undefined).digests, 'bytes read as the text');
+  const again = readAll(Buffer.from(text), asBytes.memo);
+  assert.is(reused(again, asBytes.memo), 20, 'every VM matched byte for byte');
+  const asText = readAll(text, asBytes.memo);
+  assert.is(reused(asText, asBytes.memo), 0, 'text is not matched against bytes');
+  assert.equal(asText.digests, asBytes.digests);
+  const changed = structuredClone(vms);
+  changed[5].name = 'caf\u00e8 \u{1f600}';
+  const oneByte = readAll(Buffer.from(inner(changed)), asBytes.memo);
+  assert.is(reused(oneByte, asBytes.memo), 19, 'the VM with one byte changed is parsed');
+  assert.is(oneByte.digests[5].facts.includes('caf\u00e8'), true);
 });
 
 test.run();
