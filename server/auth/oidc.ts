@@ -65,6 +65,9 @@ export function oidcClient(config: OidcConfig) {
     }
     const c = new oidc.Configuration(structuredClone(server), config.clientId, config.clientSecret);
     if (insecure) oidc.allowInsecureRequests(c);
+    // The ID token's signature is checked against the provider's JWKS even though it came
+    // straight from the token endpoint (the library skips that by default, as OIDC allows).
+    oidc.enableNonRepudiationChecks(c);
     if (jwks) {
       oidc.setJwksCache(c, {
         ...jwks,
@@ -121,7 +124,11 @@ export function oidcClient(config: OidcConfig) {
       let claims: oidc.IDToken;
       try {
         const c = await configuration();
-        const tokens = await oidc.authorizationCodeGrant(c, callbackUrl, {
+        // The registered redirect URI with the callback's parameters (this server may sit
+        // behind a proxy: the URL it was asked under is not the one the provider knows).
+        const answer = new URL(config.redirectUri);
+        answer.search = callbackUrl.search;
+        const tokens = await oidc.authorizationCodeGrant(c, answer, {
           pkceCodeVerifier: pending.code_verifier,
           expectedState: state,
           expectedNonce: pending.nonce,
@@ -130,15 +137,7 @@ export function oidcClient(config: OidcConfig) {
         jwks = oidc.getJwksCache(c) ?? jwks;
         claims = tokens.claims()!;
       } catch (err) {
-        const e = err as Error & { code?: string };
-        const idToken = e.code?.startsWith('OAUTH_JWT') ||
-          e.code === 'OAUTH_JWS_SIGNATURE_VERIFICATION_FAILED' ||
-          /JWT|JWS|nonce|"aud"|"exp"|"iss"|signature|ID Token/i.test(e.message);
-        return {
-          ok: false,
-          reason: idToken ? 'id_token' : 'unavailable',
-          detail: `${e.code ?? e.name}: ${e.message}`.slice(0, 300),
-        };
+        return { ok: false, ...explain(err) };
       }
       const subject = `${claims.iss}|${claims.sub}`;
       const raw = claims[config.groupsClaim];
@@ -152,3 +151,20 @@ export function oidcClient(config: OidcConfig) {
 }
 
 export type OidcClient = ReturnType<typeof oidcClient>;
+
+/**
+ * Why the code exchange or the ID token failed, for the audit row: the library's error code
+ * and message, the claim it names (iss, aud, exp, nonce…), and its cause's message. An
+ * answer from the provider that did not validate is `id_token`; no answer is `unavailable`.
+ */
+function explain(err: unknown): { reason: 'id_token' | 'unavailable'; detail: string } {
+  const e = err as Error & { code?: string; cause?: unknown };
+  const cause = e.cause as { claim?: string; message?: string } | undefined;
+  const parts = [`${e.code ?? e.name}: ${e.message}`];
+  if (cause?.claim) parts.push(`claim ${cause.claim}`);
+  if (cause instanceof Error) parts.push(cause.message);
+  const detail = parts.join('; ').slice(0, 400);
+  const code = e.code ?? '';
+  const fromProvider = code.startsWith('OAUTH_') && !/RESPONSE_BODY_ERROR|TIMEOUT/.test(code);
+  return { reason: fromProvider ? 'id_token' : 'unavailable', detail };
+}
