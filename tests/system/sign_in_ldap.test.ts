@@ -263,7 +263,13 @@ test('the break-glass admin token signs in to pages, audited as such', async () 
 test('a revoked directory person cannot sign in again', async () => {
   const [p] = await t.db
     .sql`select id from api_tokens where kind = 'ldap' and name = 'Bob Example'`;
-  await t.db.sql`update api_tokens set revoked_at = now() where id = ${p.id}`;
+  const live = cookieOf(await signIn('bob', 'bob-pass'));
+  const revoked = await t.call(`/api/v1/tokens/${p.id}`, {
+    method: 'DELETE',
+    token: t.tokens.admin,
+  });
+  assert.is(revoked.status, 200);
+  assert.is((await t.app.request('/vms', { headers: { cookie: live } })).status, 303);
   const res = await signIn('bob', 'bob-pass');
   assert.is(res.status, 403);
   assert.match(await res.text(), /disabled in vmledger/);
