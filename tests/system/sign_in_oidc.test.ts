@@ -78,7 +78,7 @@ async function lastAudit(action: string) {
 
 test('the login page offers single sign-on', async () => {
   const html = await (await t.app.request('/login')).text();
-  assert.match(html, /action="\/login\/oidc"/);
+  assert.match(html, /href="\/login\/oidc\?next=%2F"/);
   assert.match(html, /Sign in with Example SSO/);
 });
 

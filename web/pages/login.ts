@@ -32,11 +32,13 @@ export function loginPage(options: LoginOptions) {
   <h1 id="login-h">vm<span class="muted">ledger</span></h1>
   ${
       options.oidc
-        ? markup`<form method="get" action="/login/oidc">
-    <input type="hidden" name="next" value="${options.next}">
+        ? markup`<div class="sso">
     ${error('oidc')}
-    <button type="submit">Sign in with ${options.oidc}</button>
-  </form>`
+    <!-- A link, not a form: the page's CSP (form-action 'self') stops a form's redirect to the provider. -->
+    <p><a class="button" href="/login/oidc?next=${
+          encodeURIComponent(options.next)
+        }">Sign in with ${options.oidc}</a></p>
+  </div>`
         : ''
     }
   ${
