@@ -157,11 +157,24 @@ export function pageRoutes(sql: Sql, options: {
     if (!signIn.ldap) return c.html(login({ next }), 404);
     const username = typeof form.username === 'string' ? form.username.trim() : '';
     const password = typeof form.password === 'string' ? form.password : '';
+    const o: LoginOptions = { next, errorFor: 'ldap', username };
+    // Over the limit, the directory is not even asked: guesses must not lock the account there.
+    const key = `ldap:${username.toLowerCase()}`;
+    const wait = options.loginLimiter?.blockedFor(clientIp(c), key) ?? 0;
+    if (wait > 0) {
+      c.header('Retry-After', String(wait));
+      return c.html(
+        login({
+          ...o,
+          error: `Too many failed logins from this address. Try again in ${wait} seconds.`,
+        }),
+        429,
+      );
+    }
     const r = await ldapSignInAction(sql, signIn.ldap, { username, password }, clientIp(c));
     if (!r.ok) {
-      const o: LoginOptions = { next, errorFor: 'ldap', username };
-      const tooMany = r.status === 503 ? null : limited(c, `ldap:${username.toLowerCase()}`, o);
-      return tooMany ?? c.html(login({ ...o, error: r.message }), r.status);
+      if (r.status !== 503) limited(c, key, o);
+      return c.html(login({ ...o, error: r.message }), r.status);
     }
     await startSession(c, r.principalId, 'ldap');
     return c.redirect(next, 303);

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { suiteNeeding } from '../support/parts.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { ensureToken } from '../../server/auth/tokens.ts';
+import type { LdapConfig } from '../../server/auth/ldap.ts';
 import {
   ADMINS,
   BASE,
@@ -22,28 +23,26 @@ const test = suiteNeeding('sign-in: LDAP against slapd, sessions', ['slapd']);
 let t: TestApp;
 let ldap: Slapd;
 
+let ldapConfig: LdapConfig;
+
 test.before(async () => {
   ldap = await startSlapd();
-  t = await createTestApp('sign_in_ldap', {
-    signIn: {
-      idleMinutes: 30,
-      ldap: {
-        url: ldap.url,
-        startTls: true,
-        tls: { ca: ldap.ca },
-        bindDn: SERVICE_DN,
-        bindPassword: SERVICE_PASSWORD,
-        userBase: `ou=people,${BASE}`,
-        userFilter: '(&(objectClass=person)(uid={username}))',
-        groupBase: `ou=groups,${BASE}`,
-        groupFilter: '(member={dn})',
-        nestedGroups: true,
-        nameAttribute: 'cn',
-        roles: { admin: [ADMINS], viewer: [VIEWERS.toUpperCase()] },
-        timeoutMs: 5000,
-      },
-    },
-  });
+  ldapConfig = {
+    url: ldap.url,
+    startTls: true,
+    tls: { ca: ldap.ca },
+    bindDn: SERVICE_DN,
+    bindPassword: SERVICE_PASSWORD,
+    userBase: `ou=people,${BASE}`,
+    userFilter: '(&(objectClass=person)(uid={username}))',
+    groupBase: `ou=groups,${BASE}`,
+    groupFilter: '(member={dn})',
+    nestedGroups: true,
+    nameAttribute: 'cn',
+    roles: { admin: [ADMINS], viewer: [VIEWERS.toUpperCase()] },
+    timeoutMs: 5000,
+  };
+  t = await createTestApp('sign_in_ldap', { signIn: { idleMinutes: 30, ldap: ldapConfig } });
 });
 test.after(async () => {
   await t?.close();
@@ -258,6 +257,26 @@ test('the break-glass admin token signs in to pages, audited as such', async () 
   const f = await lastAudit('auth.failure');
   assert.is(f.detail.method, 'token');
   assert.is(f.detail.reason, 'bad_token');
+});
+
+test('guessing is limited before the directory is asked: 5 failures for one user, then 429', async () => {
+  const limitedApp = await createTestApp('sign_in_ldap_limit', {
+    authFailureLimit: 10,
+    signIn: { ldap: ldapConfig },
+  });
+  try {
+    const guess = (password: string) =>
+      limitedApp.app.request('/login/ldap', form({ username: 'bob', password }));
+    for (let i = 0; i < 5; i++) assert.is((await guess(`wrong-${i}`)).status, 401);
+    const blocked = await guess('bob-pass');
+    assert.is(blocked.status, 429, 'even the right password waits');
+    assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+    const [{ n }] = await limitedApp.db.sql`
+      select count(*)::int as n from audit_log where action = 'auth.failure'`;
+    assert.is(n, 5, 'the blocked attempt never reached the directory');
+  } finally {
+    await limitedApp.close();
+  }
 });
 
 test('a revoked directory person cannot sign in again', async () => {
