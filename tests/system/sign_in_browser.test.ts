@@ -2,8 +2,9 @@
  * Both directory sign-in flows in Chromium against a real server: the LDAP form (a real slapd)
  * and OpenID Connect through a real provider's login and consent pages (oidc-provider), back to
  * the page the login started from. A refusal shows its message on the login page.
+ * Screenshots (login page, Admin · Sessions) go to .tmp/screenshots/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
@@ -41,6 +42,7 @@ let server: RunningServer;
 let base: string;
 let profile: string;
 let context: BrowserContext;
+const SHOTS = path.resolve('.tmp/screenshots');
 
 test.before(async () => {
   const port = await freePort();
@@ -102,6 +104,8 @@ test('LDAP: a wrong password shows the message; the right one signs in to the pa
   await page.click('form[action="/login/ldap"] button[type=submit]');
   await page.waitForSelector('#login-error');
   assert.match(await page.textContent('#login-error') ?? '', /Wrong user name or password/);
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, 'sign-in-login-error.png'), fullPage: true });
   assert.is(await page.inputValue('#username'), 'alice', 'the user name is kept');
   await page.fill('#password', 'alice-pass');
   await Promise.all([
@@ -110,6 +114,9 @@ test('LDAP: a wrong password shows the message; the right one signs in to the pa
   ]);
   assert.match(await page.textContent('header .who .name') ?? '', /Alice Example/);
   assert.ok(await page.isVisible('nav a[href="/admin"]'), 'admin through nested groups');
+  await page.goto(`${base}/admin/sessions`);
+  assert.match(await page.textContent('main') ?? '', /Alice Example.*LDAP/s);
+  await page.screenshot({ path: path.join(SHOTS, 'sign-in-admin-sessions.png'), fullPage: true });
   await page.close();
 });
 

@@ -34,7 +34,7 @@ export function sessionsPage(
 ${
       o.sessions.length === 0 ? empty('No one is signed in.') : table(
         'Sessions',
-        markup`<th scope="col">Who</th><th scope="col">Role</th><th scope="col">Method</th><th scope="col">From</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">Ends</th><th scope="col"><span class="sr-only">Actions</span></th>`,
+        markup`<th scope="col">Who</th><th scope="col">Role</th><th scope="col">Method</th><th scope="col">From</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">Ends</th><th scope="col"><span class="visually-hidden">Actions</span></th>`,
         markup`${
           o.sessions.map((s) =>
             markup`<tr><td>${s.name}${
@@ -48,10 +48,10 @@ ${
                 ? markup`<span class="muted small">this session</span>`
                 : markup`<form method="post" action="/admin/sessions/${s.sid}/end" class="inline">${
                   csrfField(viewer.csrf)
-                }<button class="quiet small" type="submit">End</button></form>`
+                }<button class="quiet small" type="submit" aria-label="End this session of ${s.name}">End</button></form>`
             } <form method="post" action="/admin/principals/${s.principalId}/sessions/end" class="inline">${
               csrfField(viewer.csrf)
-            }<button class="quiet small" type="submit">End all of ${s.name}</button></form></td></tr>`
+            }<button class="quiet small" type="submit" aria-label="End all sessions of ${s.name}">End all</button></form></td></tr>`
           )
         }`,
       )
