@@ -1,7 +1,7 @@
 /**
  * The one place the project installs system parts (Debian packages) that some suites and
  * benchmarks need: Chromium, LibreOffice, Go with govmomi (to build vcsim), a system
- * PostgreSQL. A suite asks for a part when it loads; the part is installed on first use
+ * PostgreSQL, OpenLDAP's slapd (the sign-in tests' directory). A suite asks for a part when it loads; the part is installed on first use
  * when this machine can (root, Debian's package archive reachable), with one line saying
  * what and why. When it cannot, the answer says why and which command installs it, and
  * the caller decides: tests skip (or fail under CI=true), benchmarks stop.
@@ -18,7 +18,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
-export const PART_NAMES = ['chromium', 'libreoffice', 'govmomi', 'postgres'] as const;
+export const PART_NAMES = ['chromium', 'libreoffice', 'govmomi', 'postgres', 'slapd'] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 export type PartSpec = {
@@ -30,6 +30,8 @@ export type PartSpec = {
 };
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Debian's OpenLDAP server; the sign-in tests start their own on loopback (never the system one). */
+export const SLAPD_PATH = '/usr/sbin/slapd';
 const GOVMOMI_SOURCE = '/usr/share/gocode/src/github.com/vmware/govmomi';
 
 function onPath(command: string): boolean {
@@ -65,6 +67,11 @@ const PARTS: Record<PartName, PartSpec> = {
     label: 'PostgreSQL server (Debian)',
     packages: ['postgresql'],
     present: () => systemPostgresBinary() !== null,
+  },
+  slapd: {
+    label: 'OpenLDAP server (slapd) with the ldap-utils',
+    packages: ['slapd', 'ldap-utils'],
+    present: () => existsSync(SLAPD_PATH) && onPath('slappasswd'),
   },
 };
 

@@ -23,11 +23,16 @@ export async function ensureAdminToken(
       name: 'admin (VMLEDGER_ADMIN_TOKEN)',
       role: 'admin',
       value: options.adminToken,
+      breakGlass: true,
     });
     return { kind: 'from-env' };
   }
   if (await hasAdminToken(sql)) return { kind: 'existing', file: existsSync(file) ? file : null };
-  const { token } = await createToken(sql, { name: 'admin (first start)', role: 'admin' });
+  const { token } = await createToken(sql, {
+    name: 'admin (first start)',
+    role: 'admin',
+    breakGlass: true,
+  });
   mkdirSync(options.dataDir, { recursive: true });
   writeFileSync(file, token + '\n', { mode: 0o600 });
   return { kind: 'created', token, file };

@@ -32,6 +32,15 @@ import { notificationRoutes } from './notifications/routes.ts';
 import { costRoutes } from './costs/routes.ts';
 import { USAGE_RETENTION, type UsageRetention } from './aggregate/usage_retention.ts';
 import { pageRoutes } from './pages/routes.ts';
+import type { LdapConfig } from './auth/ldap.ts';
+import { oidcClient, type OidcConfig } from './auth/oidc.ts';
+
+/** Directory sign-in settings (server/config.ts `signIn`). */
+export type SignInSettings = {
+  ldap?: LdapConfig;
+  oidc?: OidcConfig & { label: string };
+  idleMinutes?: number;
+};
 import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
 import { jobsRoutes } from './jobs/routes.ts';
@@ -44,6 +53,8 @@ export type AppOptions = {
   /** VMs whose previous capture text ingest keeps (ingest/vm_text_memo.ts); default 100,000. */
   ingestMemoVms?: number;
   sessionHours: number;
+  /** Directory sign-in for the pages (LDAP, OIDC, idle timeout); tokens only without it. */
+  signIn?: SignInSettings;
   /** Called after each newly stored capture (e.g. to re-aggregate a closed day); errors are logged. */
   onCaptureStored?: (result: StoreResult) => void | Promise<void>;
   /** Called after each recorded heartbeat (e.g. to request an alert evaluation); must not throw. */
@@ -195,6 +206,12 @@ export function createApp(sql: Sql, options: AppOptions) {
     '/',
     pageRoutes(sql, {
       sessionHours: options.sessionHours,
+      signIn: options.signIn && {
+        ldap: options.signIn.ldap,
+        idleMinutes: options.signIn.idleMinutes,
+        oidc: options.signIn.oidc &&
+          { client: oidcClient(options.signIn.oidc), label: options.signIn.oidc.label },
+      },
       loginLimiter: createAuthLimiter({
         max: Math.min(10, options.authFailureLimit ?? 10),
         windowMs: 5 * 60_000,

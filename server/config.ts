@@ -7,6 +7,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { isTimeZone } from './aggregate/period.ts';
 import { isAddressOrCidr } from './addresses.ts';
+import type { LdapConfig } from './auth/ldap.ts';
+import type { OidcConfig } from './auth/oidc.ts';
+import { groupList } from './auth/role_map.ts';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -27,6 +30,42 @@ const Env = z.object({
   VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   VMLEDGER_INGEST_MEMO_VMS: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
+  VMLEDGER_SESSION_IDLE_MINUTES: z.coerce.number().min(0).max(60 * 24 * 90).default(60),
+  // Sign-in with the directory (docs/sign-in.md).
+  VMLEDGER_LDAP_URL: z.string().regex(
+    /^ldaps?:\/\/[^/]+\/?$/,
+    'must be ldap://host[:port] or ldaps://host[:port]',
+  )
+    .optional(),
+  VMLEDGER_LDAP_STARTTLS: flag.default(true),
+  VMLEDGER_LDAP_CA_FILE: z.string().optional(),
+  VMLEDGER_LDAP_BIND_DN: z.string().default(''),
+  VMLEDGER_LDAP_BIND_PASSWORD: z.string().default(''),
+  VMLEDGER_LDAP_USER_BASE: z.string().default(''),
+  VMLEDGER_LDAP_USER_FILTER: z.string().includes('{username}', {
+    message: 'must contain {username}',
+  })
+    .default('(&(objectClass=person)(uid={username}))'),
+  VMLEDGER_LDAP_GROUP_BASE: z.string().optional(),
+  VMLEDGER_LDAP_GROUP_FILTER: z.string().includes('{dn}', { message: 'must contain {dn}' })
+    .default('(member={dn})'),
+  VMLEDGER_LDAP_NESTED_GROUPS: flag.default(true),
+  VMLEDGER_LDAP_NAME_ATTRIBUTE: z.string().default('cn'),
+  VMLEDGER_LDAP_ADMIN_GROUPS: z.string().default(''),
+  VMLEDGER_LDAP_VIEWER_GROUPS: z.string().default(''),
+  VMLEDGER_OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'must be the issuer URL' }).optional(),
+  VMLEDGER_OIDC_CLIENT_ID: z.string().default(''),
+  VMLEDGER_OIDC_CLIENT_SECRET: z.string().optional(),
+  VMLEDGER_OIDC_REDIRECT_URI: z.url({
+    error: "must be this server's https://…/login/oidc/callback",
+  })
+    .optional(),
+  VMLEDGER_OIDC_SCOPES: z.string().default('openid profile email'),
+  VMLEDGER_OIDC_GROUPS_CLAIM: z.string().default('groups'),
+  VMLEDGER_OIDC_NAME_CLAIM: z.string().default('name'),
+  VMLEDGER_OIDC_ADMIN_GROUPS: z.string().default(''),
+  VMLEDGER_OIDC_VIEWER_GROUPS: z.string().default(''),
+  VMLEDGER_OIDC_LABEL: z.string().default('single sign-on'),
   VMLEDGER_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VMLEDGER_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(25),
   VMLEDGER_USAGE_RAW_DAYS: z.coerce.number().int().min(0).max(3650).default(7),
@@ -62,7 +101,14 @@ export class ConfigError extends Error {
 /** Reads `*_FILE` variants (secrets from files) into their plain names. */
 function withFileSecrets(env: Record<string, string | undefined>) {
   const out = { ...env };
-  for (const name of ['DATABASE_URL', 'VMLEDGER_ADMIN_TOKEN']) {
+  for (
+    const name of [
+      'DATABASE_URL',
+      'VMLEDGER_ADMIN_TOKEN',
+      'VMLEDGER_LDAP_BIND_PASSWORD',
+      'VMLEDGER_OIDC_CLIENT_SECRET',
+    ]
+  ) {
     const file = env[`${name}_FILE`];
     if (file && !out[name]) {
       try {
@@ -73,6 +119,65 @@ function withFileSecrets(env: Record<string, string | undefined>) {
     }
   }
   return out;
+}
+
+function required(name: string, value: string | undefined): string {
+  if (!value) {
+    throw new ConfigError(`${name}: required when the sign-in it belongs to is configured`);
+  }
+  return value;
+}
+
+/** LDAP and OIDC settings (docs/sign-in.md); each is off unless its URL/issuer is set. */
+function signInConfig(e: z.infer<typeof Env>) {
+  let ldap: LdapConfig | undefined;
+  if (e.VMLEDGER_LDAP_URL) {
+    let ca: string | undefined;
+    if (e.VMLEDGER_LDAP_CA_FILE) {
+      try {
+        ca = readFileSync(e.VMLEDGER_LDAP_CA_FILE, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`VMLEDGER_LDAP_CA_FILE: cannot read: ${(err as Error).message}`);
+      }
+    }
+    const userBase = required('VMLEDGER_LDAP_USER_BASE', e.VMLEDGER_LDAP_USER_BASE);
+    ldap = {
+      url: e.VMLEDGER_LDAP_URL,
+      startTls: e.VMLEDGER_LDAP_STARTTLS,
+      tls: ca ? { ca } : undefined,
+      bindDn: e.VMLEDGER_LDAP_BIND_DN,
+      bindPassword: e.VMLEDGER_LDAP_BIND_PASSWORD,
+      userBase,
+      userFilter: e.VMLEDGER_LDAP_USER_FILTER,
+      groupBase: e.VMLEDGER_LDAP_GROUP_BASE ?? userBase,
+      groupFilter: e.VMLEDGER_LDAP_GROUP_FILTER,
+      nestedGroups: e.VMLEDGER_LDAP_NESTED_GROUPS,
+      nameAttribute: e.VMLEDGER_LDAP_NAME_ATTRIBUTE,
+      roles: {
+        admin: groupList(e.VMLEDGER_LDAP_ADMIN_GROUPS),
+        viewer: groupList(e.VMLEDGER_LDAP_VIEWER_GROUPS),
+      },
+      timeoutMs: 10_000,
+    };
+  }
+  let oidc: (OidcConfig & { label: string }) | undefined;
+  if (e.VMLEDGER_OIDC_ISSUER) {
+    oidc = {
+      issuer: e.VMLEDGER_OIDC_ISSUER,
+      clientId: required('VMLEDGER_OIDC_CLIENT_ID', e.VMLEDGER_OIDC_CLIENT_ID),
+      clientSecret: e.VMLEDGER_OIDC_CLIENT_SECRET,
+      redirectUri: required('VMLEDGER_OIDC_REDIRECT_URI', e.VMLEDGER_OIDC_REDIRECT_URI),
+      scopes: e.VMLEDGER_OIDC_SCOPES,
+      groupsClaim: e.VMLEDGER_OIDC_GROUPS_CLAIM,
+      nameClaim: e.VMLEDGER_OIDC_NAME_CLAIM,
+      roles: {
+        admin: groupList(e.VMLEDGER_OIDC_ADMIN_GROUPS),
+        viewer: groupList(e.VMLEDGER_OIDC_VIEWER_GROUPS),
+      },
+      label: e.VMLEDGER_OIDC_LABEL,
+    };
+  }
+  return { ldap, oidc, idleMinutes: e.VMLEDGER_SESSION_IDLE_MINUTES };
 }
 
 /** Parses the environment into a resolved config, or throws ConfigError naming the setting. */
@@ -102,6 +207,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     /** VMs whose previous capture text ingest keeps on this node (~1.2 kB each; 0: none). */
     ingestMemoVms: e.VMLEDGER_INGEST_MEMO_VMS,
     sessionHours: e.VMLEDGER_SESSION_HOURS,
+    /** Directory sign-in: LDAP and/or OIDC when configured, and the idle timeout. */
+    signIn: signInConfig(e),
     embeddedPgPort: e.VMLEDGER_PG_PORT,
     /** Months of per-capture facts kept (whole months before the current one); 0 keeps them forever. Rollups are always kept. */
     retentionMonths: e.VMLEDGER_RETENTION_MONTHS,

@@ -79,6 +79,7 @@ export async function startServer(config: ServerConfig) {
       maxBodyBytes: config.maxBodyBytes,
       ingestMemoVms: config.ingestMemoVms,
       sessionHours: config.sessionHours,
+      signIn: config.signIn,
       jobs,
       reportTz: config.reportTz,
       reportRetentionDays: config.reportRetentionDays,

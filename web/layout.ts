@@ -61,6 +61,7 @@ ${
     <input type="hidden" name="csrf" value="${v.csrf}">
     <span class="name muted" title="role: ${v.role}">${v.name}</span>
     <button class="quiet small" type="submit">Log out</button>
+    <button class="quiet small" type="submit" formaction="/logout/everywhere" title="End your sessions in every browser" aria-label="Log out everywhere">Everywhere</button>
   </form>
 </header>`
       : ''

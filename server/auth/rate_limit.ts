@@ -76,6 +76,15 @@ export function createAuthLimiter(options: {
   });
   return {
     /**
+     * Seconds `credential` from `ip` must wait before it is even tried (0: go on); counts
+     * nothing. For checks that cost something elsewhere (an LDAP bind: a directory may lock
+     * the account after some failures).
+     */
+    blockedFor(ip: string, credential: string): number {
+      const key = `${ip} ${credentialFingerprint(credential)}`;
+      return byCredential.blockedFor(key) || byAddress.blockedFor(ip);
+    },
+    /**
      * Call after a credential failed: 0 when this failure is counted (answer 401, audit it),
      * else the seconds the client should wait (answer 429; not counted again).
      */

@@ -16,6 +16,8 @@ import {
 } from './token_actions.ts';
 import { listTokens, ROLES, TokenListItem } from './tokens.ts';
 import { WhoAmI, whoAmI } from './whoami.ts';
+import { listSessions, SessionListItem } from './sessions.ts';
+import { EndedSessions, endSessionAction, endSessionsOfAction } from './session_actions.ts';
 
 const AuditParams = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -103,6 +105,45 @@ export function adminRoutes(sql: Sql, doc: ApiDoc) {
       404: 'No such live token',
     },
   }, async (c, { params }) => c.json(await revokeTokenAction(sql, params.id, actorOf(c))));
+
+  doc.define(app, {
+    method: 'get',
+    path: '/sessions',
+    operationId: 'listSessions',
+    tag: 'Admin',
+    roles: ['admin'],
+    summary: 'Live page sessions: who, role, sign-in method, from where, last use, when each ends',
+    responses: { 200: { description: 'Every live session', schema: ListOf(SessionListItem) } },
+  }, async (c) => {
+    const items = await listSessions(sql);
+    return c.json({ items, total: items.length, next: null });
+  });
+
+  doc.define(app, {
+    method: 'delete',
+    path: '/sessions/:id',
+    operationId: 'endSession',
+    tag: 'Admin',
+    roles: ['admin'],
+    params: IdParams,
+    summary: 'End one page session (its number from GET /sessions)',
+    responses: {
+      200: { description: 'Ended', schema: EndedSessions },
+      404: 'No such live session',
+    },
+  }, async (c, { params }) => c.json(await endSessionAction(sql, params.id, actorOf(c))));
+
+  doc.define(app, {
+    method: 'delete',
+    path: '/principals/:id/sessions',
+    operationId: 'endSessionsOfPrincipal',
+    tag: 'Admin',
+    roles: ['admin'],
+    params: IdParams,
+    summary:
+      'Log a person (or token) out everywhere: end every page session of that principal (principalId from GET /sessions)',
+    responses: { 200: { description: 'How many ended', schema: EndedSessions } },
+  }, async (c, { params }) => c.json(await endSessionsOfAction(sql, params.id, actorOf(c))));
 
   doc.define(app, {
     method: 'get',

@@ -15,6 +15,8 @@ export type TokenInfo = {
   role: Role;
   /** For agent tokens created for named sources ("kind:id"); null: any source it registers first. */
   allowedSources?: string[] | null;
+  /** The local admin token (VMLEDGER_ADMIN_TOKEN or the first start's): the break-glass account. */
+  breakGlass?: boolean;
 };
 
 /** SHA-256 of a token or session value; what the database keeps. */
@@ -48,15 +50,19 @@ export async function createToken(
     value?: string;
     allowedSources?: string[] | null;
     createdBy?: number | null;
+    breakGlass?: boolean;
   },
 ): Promise<{ id: number; token: string }> {
   const token = options.value ?? newTokenValue();
   const [row] = await sql`
-    insert into api_tokens (name, role, token_hash, prefix, expires_at, allowed_sources, created_by)
+    insert into api_tokens (name, role, token_hash, prefix, expires_at, allowed_sources, created_by,
+                            break_glass)
     values (${options.name}, ${options.role}, ${hashSecret(token)}, ${tokenHint(token)}, ${
     options.expiresAt ?? null
   },
-            ${options.allowedSources ?? null}, ${options.createdBy ?? null})
+            ${options.allowedSources ?? null}, ${options.createdBy ?? null}, ${
+    options.breakGlass ?? false
+  })
     returning id`;
   return { id: row.id as number, token };
 }
@@ -67,20 +73,21 @@ export async function verifyToken(sql: Sql, token: string): Promise<TokenInfo | 
   // last_used_at is written at most once a minute per token, to keep reads cheap.
   const rows = await sql`
     with hit as (
-      select id, name, role, allowed_sources, last_used_at from api_tokens
-      where token_hash = ${hashSecret(token)}
+      select id, name, role, allowed_sources, break_glass, last_used_at from api_tokens
+      where token_hash = ${hashSecret(token)} and kind = 'token'
         and revoked_at is null and (expires_at is null or expires_at > now())
     ), touch as (
       update api_tokens t set last_used_at = now() from hit
       where t.id = hit.id and (hit.last_used_at is null or hit.last_used_at < now() - interval '1 minute')
     )
-    select id, name, role, allowed_sources from hit`;
+    select id, name, role, allowed_sources, break_glass from hit`;
   return rows.length
     ? {
       id: rows[0].id,
       name: rows[0].name,
       role: rows[0].role,
       allowedSources: rows[0].allowed_sources,
+      breakGlass: rows[0].break_glass,
     }
     : null;
 }
@@ -88,15 +95,16 @@ export async function verifyToken(sql: Sql, token: string): Promise<TokenInfo | 
 /** Ensures a live token with this value exists (used for VMLEDGER_ADMIN_TOKEN and the demo agent). */
 export async function ensureToken(
   sql: Sql,
-  options: { name: string; role: Role; value: string },
+  options: { name: string; role: Role; value: string; breakGlass?: boolean },
 ): Promise<number> {
   const [row] = await sql`
-    insert into api_tokens (name, role, token_hash, prefix)
+    insert into api_tokens (name, role, token_hash, prefix, break_glass)
     values (${options.name}, ${options.role}, ${hashSecret(options.value)}, ${
     tokenHint(options.value)
-  })
+  }, ${options.breakGlass ?? false})
     on conflict (token_hash) do update
-      set revoked_at = null, role = excluded.role, prefix = excluded.prefix
+      set revoked_at = null, role = excluded.role, prefix = excluded.prefix,
+          break_glass = excluded.break_glass
     returning id`;
   return row.id as number;
 }
@@ -105,7 +113,7 @@ export async function ensureToken(
 export async function hasAdminToken(sql: Sql): Promise<boolean> {
   const rows = await sql`
     select 1 from api_tokens
-    where role = 'admin' and revoked_at is null and (expires_at is null or expires_at > now()) limit 1`;
+    where role = 'admin' and kind = 'token' and revoked_at is null and (expires_at is null or expires_at > now()) limit 1`;
   return rows.length > 0;
 }
 
@@ -123,9 +131,9 @@ export const TokenListItem = z.object({
 });
 export type TokenListItem = z.infer<typeof TokenListItem>;
 
-/** Every token (never the values), newest first. */
+/** Every token (never the values), newest first; not the directory people (./directory_people.ts). */
 export async function listTokens(sql: Sql): Promise<TokenListItem[]> {
-  const rows = await sql`select * from api_tokens order by id desc`;
+  const rows = await sql`select * from api_tokens where kind = 'token' order by id desc`;
   return rows.map((r) => ({
     id: r.id,
     name: r.name,

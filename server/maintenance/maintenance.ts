@@ -53,7 +53,11 @@ export async function runMaintenance(
     }
   }
   if (o.usage) r.usage = await pruneUsage(sql, o.usage, now);
-  r.sessionsDeleted = (await sql`delete from sessions where expires_at < now()`).count;
+  // Past the absolute or the idle timeout (auth/sessions.ts); and OIDC logins never finished.
+  r.sessionsDeleted = (await sql`
+    delete from sessions
+    where expires_at < now() or last_seen_at + make_interval(secs => idle_seconds) < now()`).count;
+  await sql`delete from oidc_logins where expires_at < now()`;
   // (`session` in a field name is redacted by the logger, hence expiredLogins.)
   const { sessionsDeleted: expiredLogins, ...rest } = r;
   log.info('maintenance done', { ...rest, expiredLogins });

@@ -3,6 +3,9 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { listAudit } from '../audit/audit_log.ts';
 import { CreateToken, createTokenAction, revokeTokenAction } from '../auth/token_actions.ts';
 import { listTokens } from '../auth/tokens.ts';
+import { listSessions } from '../auth/sessions.ts';
+import { endSessionAction, endSessionsOfAction } from '../auth/session_actions.ts';
+import { sessionsPage } from '../../web/pages/sessions.ts';
 import { actorOf, refusal } from '../http/actions.ts';
 import { IdParams } from '../http/api_doc.ts';
 import { parseOr400 } from '../http/validate.ts';
@@ -34,6 +37,43 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs?: J
       }),
       status,
     );
+
+  const sessions = async (
+    c: Context<PageEnv>,
+    o: { flash?: string; error?: string } = {},
+    status: 200 | AppError['status'] = 200,
+  ) =>
+    c.html(
+      sessionsPage(viewerOf(c), {
+        sessions: await listSessions(sql),
+        ownSid: c.get('session')!.sid,
+        ...o,
+      }),
+      status,
+    );
+
+  // Sessions: the list, end one, end all of one person's (the same actions as the API's).
+  app.get('/admin/sessions', auth, admin, (c) => sessions(c));
+  app.post('/admin/sessions/:id/end', auth, admin, requireCsrf(), async (c) => {
+    try {
+      const { id } = parseOr400(IdParams, c.req.param(), 'invalid_path');
+      await endSessionAction(sql, id, actorOf(c));
+      return sessions(c, { flash: 'Session ended.' });
+    } catch (err) {
+      const e = refusal(err);
+      return sessions(c, { error: e.message }, e.status);
+    }
+  });
+  app.post('/admin/principals/:id/sessions/end', auth, admin, requireCsrf(), async (c) => {
+    try {
+      const { id } = parseOr400(IdParams, c.req.param(), 'invalid_path');
+      const r = await endSessionsOfAction(sql, id, actorOf(c));
+      return sessions(c, { flash: `${r.ended} sessions ended.` });
+    } catch (err) {
+      const e = refusal(err);
+      return sessions(c, { error: e.message }, e.status);
+    }
+  });
 
   app.get(
     '/admin',

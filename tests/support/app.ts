@@ -2,7 +2,7 @@
  * An in-process server for a suite: a fresh migrated database, the Hono app, and tokens
  * of each role. Requests go through `app.request()` (no socket needed).
  */
-import { createApp } from '../../server/app.ts';
+import { createApp, type SignInSettings } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
 import { ApiDoc, ErrorBody } from '../../server/http/api_doc.ts';
 import type { Jobs } from '../../server/jobs/boss.ts';
@@ -23,6 +23,8 @@ export async function createTestApp(
     maxBodyBytes?: number;
     authFailureLimit?: number;
     doc?: ApiDoc;
+    /** Directory sign-in (LDAP, OIDC) for the pages. */
+    signIn?: SignInSettings;
     /** Starts jobs on the suite's database for the app (stopped by `close`). */
     jobs?: (db: TestDatabase) => Promise<Jobs>;
   } = {},
@@ -33,6 +35,7 @@ export async function createTestApp(
   const app = createApp(db.sql, {
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024 * 1024,
     sessionHours: 1,
+    signIn: options.signIn,
     authFailureLimit: options.authFailureLimit ?? 1000,
     doc,
     jobs,

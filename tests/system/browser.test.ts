@@ -289,7 +289,8 @@ test('keyboard only: skip link, Tab to the navigation and the search, Enter', as
   await Promise.all([page.waitForURL(/\/vms$/), page.keyboard.press('Enter')]);
   // Tab to the search box and type; the table follows.
   found = false;
-  for (let i = 0; i < 20 && !found; i++) {
+  // The header's stops (navigation, Log out, Everywhere) come first.
+  for (let i = 0; i < 24 && !found; i++) {
     await page.keyboard.press('Tab');
     found = await page.evaluate(() => document.activeElement?.id === 'q');
   }

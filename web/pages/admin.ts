@@ -106,12 +106,13 @@ export type AuditRow = {
   detail: unknown;
 };
 
-type Tab = 'tokens' | 'agents' | 'jobs' | 'channels' | 'rates' | 'audit';
+type Tab = 'tokens' | 'sessions' | 'agents' | 'jobs' | 'channels' | 'rates' | 'audit';
 
 /** An admin page: the Admin heading, the section tabs, `body`. */
 export function adminPage(viewer: Viewer, tab: Tab, body: Content) {
   const tabs: [Tab, string, string][] = [
     ['tokens', 'Tokens', '/admin'],
+    ['sessions', 'Sessions', '/admin/sessions'],
     ['agents', 'Agents', '/admin/agents'],
     ['jobs', 'Jobs', '/admin/jobs'],
     ['channels', 'Channels', '/admin/channels'],

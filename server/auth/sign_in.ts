@@ -1,0 +1,143 @@
+/**
+ * Signing in to the pages, whichever way: the audit rows (success and failure, with the
+ * method) and the principal a session is created for. Shared by the login routes; knows no
+ * HTTP.
+ */
+import { audit } from '../audit/audit_log.ts';
+import type { Sql } from '../db/connect.ts';
+import { log } from '../log.ts';
+import { directoryPrincipal } from './directory_people.ts';
+import { type LdapConfig, ldapSignIn } from './ldap.ts';
+import type { OidcClient } from './oidc.ts';
+import type { SignInMethod } from './sessions.ts';
+import type { TokenInfo } from './tokens.ts';
+
+export type SignedIn = { ok: true; principalId: number; name: string; method: SignInMethod };
+export type Refused = { ok: false; status: 401 | 403 | 503; message: string };
+
+const MESSAGES = {
+  bad_credentials: 'Wrong user name or password.',
+  locked: 'This account is locked or disabled in the directory.',
+  unavailable: 'The sign-in service could not be reached. Try again, or sign in with a token.',
+  state:
+    'That sign-in could not be finished (it was not started here, expired, or was used already). Start again.',
+  id_token: 'The identity provider’s answer was not valid. Start again.',
+  provider: 'The identity provider refused the sign-in.',
+  revoked: 'This account was disabled in vmledger by an administrator.',
+} as const;
+
+function noGroup(name: string) {
+  return `Signed in as ${name}, but you are in none of the groups that give a vmledger role (viewer or admin). Ask an administrator to add you to one.`;
+}
+
+async function failed(
+  sql: Sql,
+  ip: string | null,
+  method: SignInMethod,
+  reason: string,
+  extra: Record<string, unknown> = {},
+) {
+  log.warn('login failed', { ip, method, reason });
+  await audit(sql, {
+    action: 'auth.failure',
+    ip,
+    target: 'POST /login',
+    detail: { kind: 'login', method, reason, ...extra },
+  });
+}
+
+async function succeeded(sql: Sql, ip: string | null, p: SignedIn, extra = {}) {
+  await audit(sql, {
+    action: 'auth.login',
+    actorId: p.principalId,
+    actorName: p.name,
+    ip,
+    target: 'POST /login',
+    detail: { method: p.method, ...extra },
+  });
+}
+
+/** A token sign-in that passed verifyToken: audited; the break-glass admin token says so. */
+export async function tokenSignedIn(sql: Sql, ip: string | null, info: TokenInfo) {
+  const p: SignedIn = { ok: true, principalId: info.id, name: info.name, method: 'token' };
+  await succeeded(sql, ip, p, info.breakGlass ? { breakGlass: true } : {});
+  if (info.breakGlass) log.warn('break-glass admin token used to sign in', { ip });
+  return p;
+}
+
+/** A token sign-in that failed (audited as before, now with the method). */
+export function tokenRefused(sql: Sql, ip: string | null) {
+  return failed(sql, ip, 'token', 'bad_token');
+}
+
+/** LDAP: the directory's answer, a principal for the person, the audit row. */
+export async function ldapSignInAction(
+  sql: Sql,
+  config: LdapConfig,
+  form: { username: string; password: string },
+  ip: string | null,
+): Promise<SignedIn | Refused> {
+  const r = await ldapSignIn(config, form.username, form.password);
+  if (!r.ok) {
+    await failed(sql, ip, 'ldap', r.reason, {
+      username: form.username.slice(0, 256),
+      ...(r.dn ? { dn: r.dn } : {}),
+      ...(r.reason === 'unavailable' ? { error: r.detail } : {}),
+    });
+    if (r.reason === 'no_group') return { ok: false, status: 403, message: noGroup(r.detail!) };
+    return {
+      ok: false,
+      status: r.reason === 'unavailable' ? 503 : 401,
+      message: MESSAGES[r.reason],
+    };
+  }
+  const principal = await directoryPrincipal(sql, {
+    kind: 'ldap',
+    subject: r.dn,
+    name: r.name,
+    role: r.role,
+  });
+  if (!principal) {
+    await failed(sql, ip, 'ldap', 'revoked', { dn: r.dn });
+    return { ok: false, status: 403, message: MESSAGES.revoked };
+  }
+  const p: SignedIn = { ok: true, principalId: principal.id, name: r.name, method: 'ldap' };
+  await succeeded(sql, ip, p, { dn: r.dn, role: r.role });
+  return p;
+}
+
+/** OIDC callback: the validated ID token, a principal for the person, the audit row. */
+export async function oidcSignInAction(
+  sql: Sql,
+  client: OidcClient,
+  callbackUrl: URL,
+  cookieState: string,
+  ip: string | null,
+): Promise<(SignedIn & { next: string }) | Refused> {
+  const r = await client.finish(sql, callbackUrl, cookieState);
+  if (!r.ok) {
+    await failed(sql, ip, 'oidc', r.reason, {
+      ...(r.subject ? { subject: r.subject } : {}),
+      ...(r.detail ? { error: r.detail } : {}),
+    });
+    if (r.reason === 'no_group') return { ok: false, status: 403, message: noGroup(r.detail!) };
+    return {
+      ok: false,
+      status: r.reason === 'unavailable' ? 503 : 401,
+      message: MESSAGES[r.reason],
+    };
+  }
+  const principal = await directoryPrincipal(sql, {
+    kind: 'oidc',
+    subject: r.subject,
+    name: r.name,
+    role: r.role,
+  });
+  if (!principal) {
+    await failed(sql, ip, 'oidc', 'revoked', { subject: r.subject });
+    return { ok: false, status: 403, message: MESSAGES.revoked };
+  }
+  const p: SignedIn = { ok: true, principalId: principal.id, name: r.name, method: 'oidc' };
+  await succeeded(sql, ip, p, { subject: r.subject, role: r.role });
+  return { ...p, next: r.next };
+}
