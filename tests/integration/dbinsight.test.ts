@@ -12,6 +12,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { insightStatus, takeSnapshot } from '../../server/dbinsight/stats.ts';
+import { dbInsightFeature } from '../../server/dbinsight/snapshot_jobs.ts';
+import { JOB_FEATURES } from '../../server/main.ts';
+import { pageSession } from '../support/jobs.ts';
 import { indexEstimate } from '../../server/dbinsight/rules.ts';
 import type { Findings } from '../../server/dbinsight/rules.ts';
 
@@ -89,15 +92,18 @@ test('statements appear with their module, by each order; a viewer may not see t
   assert.is((await api('/db/statements?order=nope')).status, 400);
 });
 
-test('a snapshot gives each statement a trend', async () => {
-  if (!ready) return;
+test('a snapshot gives each statement a trend; old snapshots are deleted', async () => {
+  await t.db.sql`insert into db_insight_snapshots (taken_at) values (now() - interval '15 days')`;
   const snap = await takeSnapshot(t.db.sql, { retentionDays: 14 });
+  assert.is(snap.deleted, 1);
+  if (!ready) return;
   assert.ok(snap.id && snap.statements > 0, JSON.stringify(snap));
   await t.db.sql`select id, payload from insight_big where owner = ${42}`;
   const r = await api('/db/statements?limit=200');
   const s = r.body.items.find((x: { query: string }) => /where owner = \$1$/.test(x.query));
   assert.ok(s?.trend, JSON.stringify(s));
   assert.is(s.trend.calls, 1);
+  assert.ok(JOB_FEATURES.includes(dbInsightFeature), 'the hourly snapshot job is scheduled');
 });
 
 test('the findings: each planted problem with its DDL', async () => {
@@ -172,6 +178,39 @@ test('hypopg: a proposed index is costed without being built', async () => {
   const [{ n }] = await t.db.sql<{ n: number }[]>`
     select count(*)::int as n from pg_indexes where tablename = 'insight_big'`;
   assert.is(n, 3, 'no index was built');
+});
+
+test('the Database page: admin nav, statements, findings after first paint, plan chips', async () => {
+  const admin = (await pageSession(t.app, t.tokens.admin)).cookie;
+  const viewer = (await pageSession(t.app, t.tokens.viewer)).cookie;
+  const get = (path: string, cookie = admin) => t.app.request(path, { headers: { cookie } });
+  const res = await get('/database');
+  const html = await res.text();
+  assert.is(res.status, 200, html);
+  assert.match(html, 'href="/database" aria-current="page"');
+  assert.match(html, 'hx-get="/database/findings"');
+  assert.match(html, 'insight_big');
+  assert.not.match(await (await get('/', viewer)).text(), 'href="/database"');
+  assert.is((await get('/database', viewer)).status, 403);
+  const findings = await (await get('/database/findings')).text();
+  assert.match(findings, 'drop index concurrently insight_big_k;');
+  if (!ready) {
+    assert.match(html, 'CREATE EXTENSION pg_stat_statements;');
+    return;
+  }
+  assert.match(findings, 'create index concurrently on insight_big (owner);');
+  const list = (await api('/db/statements?limit=200')).body.items as {
+    id: string;
+    query: string;
+  }[];
+  const read = list.find((s) => /where owner = \$1$/.test(s.query))!;
+  const plan = await (await get(`/database/statements/${read.id}?explain=plan`)).text();
+  assert.match(plan, 'id="db-plan"');
+  assert.match(plan, /class="chip" data-kind="seq_scan">seq scan on 1\.0 M rows/);
+  const write = list.find((s) => /^insert into insight_owner/i.test(s.query))!;
+  const refused = await get(`/database/statements/${write.id}?explain=analyze`);
+  assert.is(refused.status, 400);
+  assert.match(await refused.text(), 'id="db-refusal"');
 });
 
 test('without the extension, the API says exactly what to run', async () => {
