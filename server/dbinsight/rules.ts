@@ -62,8 +62,10 @@ export type RuleOptions = {
   statements?: number;
   /** Indexes smaller than this are not reported unused. Default 1 MiB. */
   minUnusedIndexBytes?: number;
-  /** Insight role (default: when the status says it may be taken). */
+  /** statement_timeout of each EXPLAIN (default 5 s). */
   timeoutMs?: number;
+  /** Read the snapshots' trend (false: a database without vmledger's tables). */
+  trend?: boolean;
 };
 
 /** Runs every rule: catalog rules, then each of the top statements' generic plans. */
@@ -81,6 +83,7 @@ export async function findings(sql: Sql, options: RuleOptions = {}): Promise<Fin
       order: 'total',
       limit: options.statements ?? 100,
       role: status.role,
+      trend: options.trend,
     });
     scanned = top.length;
     for (const s of top) {
@@ -124,7 +127,7 @@ function dedupe(items: Finding[]): Finding[] {
 export function redundantIndexes(idx: IndexRow[]): Finding[] {
   const out: Finding[] = [];
   const plain = (i: IndexRow) =>
-    i.method === 'btree' && !i.partial && i.columns.every((c) => c !== null);
+    i.method === 'btree' && !i.partial && i.columns.every((c) => c !== '(expression)');
   for (const a of idx) {
     if (!plain(a) || a.constraint || a.unique) continue;
     for (const b of idx) {

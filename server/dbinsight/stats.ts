@@ -150,6 +150,8 @@ export const StatementRow = z.object({
 });
 export type StatementRow = z.infer<typeof StatementRow>;
 
+// The tag stands after the first keyword (`select /* vmledger:x */ …`): PostgreSQL 18's
+// pg_stat_statements drops a statement's leading comments from the text it keeps.
 const MODULE_TAG = /\/\*\s*vmledger:([A-Za-z0-9_./-]+)\s*\*\//;
 
 /** The module named by a statement's `/* vmledger:module *\/` tag, or null. */
@@ -177,8 +179,16 @@ type RawStatement = {
  */
 export async function statements(
   sql: Sql,
-  options: { order?: StatementOrder; limit?: number; id?: string; role?: boolean } = {},
+  options: {
+    order?: StatementOrder;
+    limit?: number;
+    id?: string;
+    role?: boolean;
+    /** Join the newest snapshot (false: a database without vmledger's tables, the CLI's). */
+    trend?: boolean;
+  } = {},
 ): Promise<StatementRow[]> {
+  const trend = options.trend ?? true;
   const order = ORDER_SQL[options.order ?? 'total'];
   const limit = options.limit ?? 50;
   const rows = await asInsightRole(sql, options.role ?? false, (tx) =>
@@ -197,7 +207,11 @@ export async function statements(
          ${options.id !== undefined ? tx`and queryid = ${options.id}::bigint` : tx``}
        group by queryid
     ), last as (
-      select id, taken_at from db_insight_snapshots order by taken_at desc limit 1
+      ${
+      trend
+        ? tx`select id, taken_at from db_insight_snapshots order by taken_at desc limit 1`
+        : tx`select null::bigint as id, null::timestamptz as taken_at where false`
+    }
     )
     select s.queryid::text as id, s.query, s.calls, s.total_ms,
            s.total_ms / nullif(s.calls, 0) as mean_ms, s.rows, s.shared_blks_read,
@@ -205,7 +219,12 @@ export async function statements(
            p.calls::float8 as s_calls, p.total_exec_ms as s_total_ms
       from s
       left join last on true
-      left join db_insight_snapshot_statements p
+      left join ${
+      trend
+        ? tx`db_insight_snapshot_statements`
+        : tx`(select null::bigint as snapshot_id, null::bigint as queryid, null::bigint as calls,
+                     null::float8 as total_exec_ms where false)`
+    } p
         on p.snapshot_id = last.id and p.queryid = s.queryid
      order by ${tx.unsafe(order)} desc nulls last, s.queryid
      limit ${limit}`);
@@ -306,8 +325,8 @@ export async function tables(sql: Sql, options: { limit?: number } = {}): Promis
 export const IndexRow = z.object({
   name: z.string(),
   table: z.string(),
-  /** Column names in order (null entries: expressions). */
-  columns: z.array(z.string().nullable()),
+  /** Key column names in order; `(expression)` for an expression. */
+  columns: z.array(z.string()),
   definition: z.string(),
   bytes: z.number(),
   scans: z.number(),
@@ -325,7 +344,7 @@ export async function indexes(sql: Sql): Promise<IndexRow[]> {
   const rows = await sql<{
     name: string;
     table: string;
-    columns: (string | null)[];
+    columns: string[];
     definition: string;
     bytes: number;
     scans: number;
@@ -337,7 +356,7 @@ export async function indexes(sql: Sql): Promise<IndexRow[]> {
   }[]>`
     select /* vmledger:dbinsight */ s.indexrelid::regclass::text as name,
            s.relid::regclass::text as table,
-           array(select a.attname::text
+           array(select coalesce(a.attname::text, '(expression)')
                    from unnest(i.indkey::int2[]) with ordinality k(attnum, n)
                    left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
                   where k.n <= i.indnkeyatts

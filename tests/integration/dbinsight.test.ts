@@ -8,6 +8,8 @@
  * reachable: the suite checks that the API says so, and the catalogue rules still. With
  * hypopg, an index proposal carries the planner's cost before and after.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createTestApp, type TestApp } from '../support/app.ts';
@@ -195,7 +197,7 @@ test('the Database page: admin nav, statements, findings after first paint, plan
   const findings = await (await get('/database/findings')).text();
   assert.match(findings, 'drop index concurrently insight_big_k;');
   if (!ready) {
-    assert.match(html, 'CREATE EXTENSION pg_stat_statements;');
+    assert.match(html, 'pg_stat_statements is not available on this database.');
     return;
   }
   assert.match(findings, 'create index concurrently on insight_big (owner);');
@@ -211,6 +213,25 @@ test('the Database page: admin nav, statements, findings after first paint, plan
   const refused = await get(`/database/statements/${write.id}?explain=analyze`);
   assert.is(refused.status, 400);
   assert.match(await refused.text(), 'id="db-refusal"');
+});
+
+test('the CLI prints the same findings, read-only', async () => {
+  const { stdout } = await promisify(execFile)('node_modules/.bin/node', [
+    'scripts/db_insight.ts',
+    '--url',
+    t.db.url,
+    '--json',
+  ]);
+  const out = JSON.parse(stdout) as Findings;
+  const ddls = out.items.map((i) => i.ddl);
+  assert.ok(ddls.includes('drop index concurrently insight_big_k;'), stdout.slice(0, 2000));
+  if (ready) assert.ok(ddls.includes('create index concurrently on insight_big (owner);'));
+  const text = await promisify(execFile)('node_modules/.bin/node', [
+    'scripts/db_insight.ts',
+    '--url',
+    t.db.url,
+  ]);
+  assert.match(text.stdout, '[high] redundant_index: Index insight_big_k is redundant');
 });
 
 test('without the extension, the API says exactly what to run', async () => {
