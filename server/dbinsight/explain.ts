@@ -84,18 +84,20 @@ export type TreeNode = {
   chips: Chip[];
   children: TreeNode[];
 };
-export const TreeNode: z.ZodType<TreeNode> = z.lazy(() =>
-  z.object({
-    node: z.string(),
-    relation: z.string().nullable(),
-    detail: z.string().nullable(),
-    estimatedRows: z.number(),
-    actualRows: z.number().nullable(),
-    cost: z.number(),
-    chips: z.array(Chip),
-    children: z.array(TreeNode),
-  })
-);
+/**
+ * A plan node as the API declares it. The children are plan nodes too; the schema says so in
+ * words, not by recursion, which the OpenAPI document could not resolve.
+ */
+export const TreeNode = z.object({
+  node: z.string(),
+  relation: z.string().nullable(),
+  detail: z.string().nullable(),
+  estimatedRows: z.number(),
+  actualRows: z.number().nullable(),
+  cost: z.number(),
+  chips: z.array(Chip),
+  children: z.array(z.unknown()).describe('plan nodes of the same shape'),
+}) as unknown as z.ZodType<TreeNode>;
 
 export const Explained = z.object({
   query: z.string(),
