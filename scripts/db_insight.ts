@@ -35,7 +35,7 @@ const count = (v: string | undefined, d: number) => {
 };
 
 const sql = postgres(url, {
-  max: 2,
+  max: 4,
   onnotice: () => {},
   connection: {
     application_name: 'vmledger-db-insight',

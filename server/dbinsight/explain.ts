@@ -193,10 +193,16 @@ export async function genericPlan(
   const c = (await sql.reserve()) as unknown as Reserved;
   let prepared = false;
   try {
-    await c.unsafe('begin read only');
-    await c.unsafe(`set local statement_timeout = ${Math.max(1, options.timeoutMs ?? 5000)}`);
-    await c.unsafe('set local plan_cache_mode = force_generic_plan');
-    if (options.role) await c.unsafe(`set local role ${INSIGHT_ROLE}`);
+    // One round trip for the set-up (constant text of ours: the simple protocol's several
+    // statements); the statement itself goes alone, through the extended protocol.
+    await c.unsafe(
+      [
+        'begin read only',
+        `set local statement_timeout = ${Math.max(1, Math.round(options.timeoutMs ?? 5000))}`,
+        'set local plan_cache_mode = force_generic_plan',
+        ...(options.role ? [`set local role ${INSIGHT_ROLE}`] : []),
+      ].join('; '),
+    );
     for (const ddl of options.hypothetical ?? []) {
       await c`select hypopg_create_index(${ddl})`;
     }
@@ -231,10 +237,15 @@ export async function genericPlan(
     }
     throw err;
   } finally {
-    await c.unsafe('rollback').catch(() => {});
-    if (prepared) await c.unsafe(`deallocate ${name}`).catch(() => {});
     // Hypothetical indexes live in the session, not the transaction.
-    if (options.hypothetical?.length) await c`select hypopg_reset()`.catch(() => {});
+    const cleanup = [
+      'rollback',
+      ...(prepared ? [`deallocate ${name}`] : []),
+      ...(options.hypothetical?.length ? ['select hypopg_reset()'] : []),
+    ];
+    await c.unsafe(cleanup.join('; ')).catch(async () => {
+      for (const s of cleanup) await c.unsafe(s).catch(() => {});
+    });
     c.release();
   }
 }

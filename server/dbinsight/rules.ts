@@ -66,6 +66,8 @@ export type RuleOptions = {
   timeoutMs?: number;
   /** Read the snapshots' trend (false: a database without vmledger's tables). */
   trend?: boolean;
+  /** Statements explained at once, each on its own connection. Default 4. */
+  concurrency?: number;
 };
 
 /** Runs every rule: catalog rules, then each of the top statements' generic plans. */
@@ -86,23 +88,40 @@ export async function findings(sql: Sql, options: RuleOptions = {}): Promise<Fin
       trend: options.trend,
     });
     scanned = top.length;
-    for (const s of top) {
-      if (s.module === 'dbinsight') continue;
-      let plan: PlanNode;
-      try {
-        plan = (await genericPlan(sql, s.query, {
-          role: status.role,
-          timeoutMs: options.timeoutMs,
-        })).plan;
-      } catch (err) {
-        if (err instanceof AppError) continue;
-        throw err;
+    // Each statement's plan on a connection of its own, a few at a time: most of a plan's
+    // time is round trips, which overlap.
+    const found: Finding[][] = new Array(top.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < top.length) {
+        const k = next++;
+        const s = top[k];
+        if (s.module === 'dbinsight') continue;
+        let plan: PlanNode;
+        try {
+          plan = (await genericPlan(sql, s.query, {
+            role: status.role,
+            timeoutMs: options.timeoutMs,
+          })).plan;
+        } catch (err) {
+          if (err instanceof AppError) continue;
+          throw err;
+        }
+        explained++;
+        found[k] = await statementFindings(
+          sql,
+          s,
+          plan,
+          status,
+          options.minRows ?? 10_000,
+          options,
+        );
       }
-      explained++;
-      items.push(
-        ...await statementFindings(sql, s, plan, status, options.minRows ?? 10_000, options),
-      );
-    }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(options.concurrency ?? 4, top.length) }, worker),
+    );
+    for (const f of found) if (f) items.push(...f);
   }
   return {
     status: { ready: status.ready, hypopg: status.hypopg, run: status.run },
