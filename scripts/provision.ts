@@ -64,9 +64,16 @@ const PARTS: Record<PartName, PartSpec> = {
     present: () => onPath('go') && existsSync(GOVMOMI_SOURCE),
   },
   postgres: {
-    label: 'PostgreSQL server (Debian)',
-    packages: ['postgresql'],
-    present: () => systemPostgresBinary() !== null,
+    label: 'PostgreSQL server (Debian) with hypopg',
+    // hypopg: hypothetical indexes, which the Database page's index proposals are costed
+    // with (server/dbinsight/rules.ts). Debian 12's PostgreSQL is 15.
+    packages: ['postgresql', 'postgresql-15-hypopg'],
+    present: () => {
+      const bin = systemPostgresBinary();
+      if (!bin) return false;
+      const version = path.basename(path.dirname(path.dirname(bin)));
+      return existsSync(`/usr/share/postgresql/${version}/extension/hypopg.control`);
+    },
   },
   slapd: {
     label: 'OpenLDAP server (slapd) with the ldap-utils',
@@ -213,6 +220,22 @@ export function startSystemPostgres(): string {
   }
   const [, name, port] = cluster;
   spawnSync('pg_ctlcluster', [version, name, 'start'], { stdio: 'ignore' });
+  // pg_stat_statements (the Database page, server/dbinsight/) is loaded only at start:
+  // set once, then the cluster restarts once.
+  const preload = execFileSync('su', [
+    'postgres',
+    '-c',
+    `psql -qAt -p ${port} -c "show shared_preload_libraries"`,
+  ], { encoding: 'utf8' }).trim();
+  if (!preload.split(',').map((l) => l.trim()).includes('pg_stat_statements')) {
+    const libs = [...preload.split(',').map((l) => l.trim()).filter(Boolean), 'pg_stat_statements'];
+    execFileSync('su', [
+      'postgres',
+      '-c',
+      `psql -q -p ${port} -c "alter system set shared_preload_libraries = '${libs.join(',')}'"`,
+    ], { stdio: 'ignore' });
+    spawnSync('pg_ctlcluster', [version, name, 'restart'], { stdio: 'ignore' });
+  }
   const password = 'vmledger-ci';
   execFileSync('su', [
     'postgres',

@@ -30,6 +30,7 @@ import type { StoreResult } from './ingest/store_capture.ts';
 import { inventoryRoutes } from './inventory/routes.ts';
 import { notificationRoutes } from './notifications/routes.ts';
 import { costRoutes } from './costs/routes.ts';
+import { dbInsightRoutes } from './dbinsight/routes.ts';
 import { USAGE_RETENTION, type UsageRetention } from './aggregate/usage_retention.ts';
 import { pageRoutes } from './pages/routes.ts';
 import type { LdapConfig } from './auth/ldap.ts';
@@ -167,6 +168,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', jobsRoutes(sql, doc, options.jobs));
   api.route('/', notificationRoutes(sql, doc, options.jobs));
   api.route('/', costRoutes(sql, doc));
+  api.route('/', dbInsightRoutes(sql, doc));
   api.route('/', reportRoutes(sql, doc, reports));
   api.route('/', rvtoolsRoutes(sql, doc, reports));
   doc.define(api, {

@@ -16,6 +16,7 @@ import { aggregationFeature, notifyCaptureStored } from './aggregate/aggregation
 import { benchmarkFeature } from './aggregate/benchmark_action.ts';
 import { runMaintenance } from './maintenance/maintenance.ts';
 import { maintenanceFeature } from './maintenance/maintenance_jobs.ts';
+import { dbInsightFeature } from './dbinsight/snapshot_jobs.ts';
 import { reportsFeature } from './reports/report_jobs.ts';
 import { alertsFeature, requestAlertEvaluation } from './alerts/alert_jobs.ts';
 import { installDefaultRules } from './alerts/rules.ts';
@@ -35,6 +36,7 @@ export const JOB_FEATURES: JobFeature[] = [
   maintenanceFeature,
   alertsFeature,
   notificationsFeature,
+  dbInsightFeature,
 ];
 
 export type RunningVmledger = Awaited<ReturnType<typeof startServer>>;

@@ -21,6 +21,7 @@ const NAV: { href: string; label: string; admin?: boolean }[] = [
   { href: '/reports', label: 'Reports' },
   { href: '/benchmarks', label: 'Benchmarks' },
   { href: '/api-reference', label: 'API' },
+  { href: '/database', label: 'Database', admin: true },
   { href: '/admin', label: 'Admin', admin: true },
 ];
 

@@ -247,7 +247,7 @@ export async function applySilences(
 ): Promise<number[]> {
   const only = ruleIds ? sql`and a.rule_id = any(${ruleIds}::text[])` : sql``;
   const rows = await sql`
-    with s as (
+    with /* vmledger:alerts */ s as (
       select a.id, exists (
         select 1 from alert_silences s
         where s.starts_at <= ${now}::timestamptz and s.ends_at > ${now}::timestamptz

@@ -163,7 +163,7 @@ export async function listChanges(
     );
   }
   const rows: Row[] = branches.length
-    ? await sql`select u.*, s.name as source_name,
+    ? await sql`select /* vmledger:changes */ u.*, s.name as source_name,
           -- Looked up for the page's rows only (a join read every VM's name).
           (select l.name from vm_lifecycle_base l where l.source_id = u.source_id and l.vm_key = u.vm_key) as vm_name
         from (
@@ -238,7 +238,7 @@ export async function changeSummary(
 ): Promise<ChangeSummary> {
   const src = (col: string) => q.sourceId ? sql`and ${sql(col)} = ${q.sourceId}` : sql``;
   const [r] = await sql`
-    with counted as (
+    with /* vmledger:changes */ counted as (
       -- Counted from the index (at, source_id, vm_key, kind) alone.
       select x.kind, count(*) as n, null::bigint as vcpu, null::bigint as ram, null::numeric as disk
       from vm_changes x

@@ -96,7 +96,16 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    // pg_stat_statements (shipped with the embedded server) feeds the Database page
+    // (server/dbinsight/); it can only be loaded at start.
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+    ],
     onLog: options.onLog ?? (() => {}),
     onError: (err: unknown) => options.onLog?.(String(err)),
   });

@@ -29,6 +29,7 @@ import { benchmarkRoutes } from './benchmarks.ts';
 import { changeRoutes } from './changes.ts';
 import { costPageRoutes } from './costs.ts';
 import { alertPageRoutes } from './alerts.ts';
+import { databasePageRoutes } from './database.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { limitPageBody, type PageEnv, requireCsrf, viewerOf } from './guard.ts';
 import type { ApiDoc } from '../http/api_doc.ts';
@@ -245,6 +246,7 @@ export function pageRoutes(sql: Sql, options: {
   app.route('/', changeRoutes(sql, auth));
   app.route('/', costPageRoutes(sql, auth));
   app.route('/', alertPageRoutes(sql, auth));
+  app.route('/', databasePageRoutes(sql, auth));
   app.route('/', sourceRoutes(sql, auth));
   app.route('/', siteRoutes(sql, auth));
   app.route('/', historyRoutes(sql, auth));

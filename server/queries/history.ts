@@ -23,7 +23,7 @@ export async function listCaptures(sql: Sql, q: Range): Promise<Page<CaptureItem
     ${q.from ? sql`and c.captured_at >= ${q.from}` : sql``}
     ${q.to ? sql`and c.captured_at < ${q.to}` : sql``}`;
   const [rows, [{ total }]] = await Promise.all([
-    sql`select c.*, s.name as source_name from captures c join sources s on s.id = c.source_id ${where}
+    sql`select /* vmledger:history */ c.*, s.name as source_name from captures c join sources s on s.id = c.source_id ${where}
         ${after ? sql`and (c.captured_at, c.capture_id) < (${after.t}, ${after.id})` : sql``}
         order by c.captured_at desc, c.capture_id desc limit ${q.limit + 1}`,
     sql`select count(*)::int as total from captures c ${where}`,
@@ -57,7 +57,7 @@ export async function listSnapshots(
     ${q.from ? sql`and r.period_start >= ${q.from}` : sql``}
     ${q.to ? sql`and r.period_start < ${q.to}` : sql``}`;
   const [rows, [{ total }]] = await Promise.all([
-    sql`select r.*, s.name as source_name from snapshot_registry r join sources s on s.id = r.source_id ${where}
+    sql`select /* vmledger:history */ r.*, s.name as source_name from snapshot_registry r join sources s on s.id = r.source_id ${where}
         ${
       after
         ? sql`and (r.period_start, r.kind, r.source_id) < (${after.t}, ${after.k}, ${after.s})`
