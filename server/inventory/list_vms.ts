@@ -335,9 +335,11 @@ function onlyStateAndSource(query: VmListQuery): boolean {
  * indexes, each looked up in its source's capture then (one probe of the facts' key), until
  * the page is full. A VM's name then is its name now unless it was renamed since (a `renamed`
  * change, kept by ingest for every name change between two observations) or came back since
- * (a reappearance compares nothing with the VM's state before it): those few are read from
- * the facts by key and placed by their name then. Columns as vmRows' `at` rows, plus
- * `sort_value`, at most `limit` rows.
+ * (a reappearance compares nothing with the VM's state before it): those few are placed by
+ * their name then, the name before their first rename since (the change holds it), or for a
+ * VM back since, its fact's; each is looked up in the facts only once the page reaches it (a
+ * probe of every VM renamed since was up to 200 probes a page of 50). Columns as vmRows'
+ * `at` rows, plus `sort_value`, at most `limit` rows.
  */
 function asOfByName(
   sql: Sql,
@@ -361,19 +363,26 @@ function asOfByName(
     : state === 'deleted'
     ? now('vm_inventory_deleted')
     : sql`${now('vm_inventory')} union all ${now('vm_inventory_deleted')}`;
-  const f = sql.unsafe('f');
   return sql`
     with c as materialized (
       select c.source_id, c.captured_at from (${capturesAsOf(sql, query.at!)}) c
       ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : sql``}
     ), since as materialized (
-      select c.source_id, c.captured_at, x.vm_key
+      -- The VMs renamed or back since, each with its name then when the changes give it: the
+      -- name before its first rename since (that change compares its observation before with
+      -- the one after), unless it came back since (null: read from the facts).
+      select c.source_id, c.captured_at, x.vm_key, x.name
       from c cross join lateral (
-        select ch.vm_key from vm_changes ch
-        where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
-        union
-        select e.vm_key from vm_events e
-        where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
+        select k.vm_key,
+          case when bool_or(k.back) then null else (array_agg(k.name order by k.at))[1] end as name
+        from (
+          select ch.vm_key, ch.at, ch.before ->> 'name' as name, false as back from vm_changes ch
+          where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
+          union all
+          select e.vm_key, e.at, null, true from vm_events e
+          where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
+        ) k
+        group by k.vm_key
       ) x
     ), page as (
       (select i.source_id, i.vm_key, lower(i.name) as sort_value,
@@ -388,11 +397,29 @@ function asOfByName(
        order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
        limit ${limit})
       union all
-      (select f.source_id, f.vm_key, lower(f.name), f.snapshot_time
-       from since r join vm_hourly_stats f
-         on f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key
-       where true ${stateNowCondition(sql, query, f)}
-         ${after(sql`lower(f.name)`, sql`f.source_id`, sql`f.vm_key`)})
+      -- Those renamed or back since, in the order of their names then; each is looked up in
+      -- the facts only when the page reaches it (offset 0 keeps that check above the sort).
+      (select r.source_id, r.vm_key, r.sort_value, r.captured_at
+       from (
+         select r.source_id, r.vm_key, lower(coalesce(r.name, b.name)) as sort_value, r.captured_at
+         from since r
+         left join lateral (
+           select f.name from vm_hourly_stats f
+           where r.name is null and f.source_id = r.source_id and f.snapshot_time = r.captured_at
+             and f.vm_key = r.vm_key
+           limit 1
+         ) b on true
+         where (r.name is not null or b.name is not null)
+           ${after(sql`lower(coalesce(r.name, b.name))`, sql`r.source_id`, sql`r.vm_key`)}
+         order by 3 ${direction}, 1 ${direction}, 2 ${direction}
+         offset 0
+       ) r
+       where exists (
+           select 1 from vm_hourly_stats f
+           where f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key)
+         ${stateNowCondition(sql, query, sql.unsafe('r'))}
+       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
+       limit ${limit})
       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
       limit ${limit}
     )
