@@ -431,12 +431,21 @@ function asOfByName(
     ) f`;
 }
 
-/** Which capture each source was read from as of `at`, and which sources had none by then. */
-export async function asOfCaptures(sql: Sql, at: Date): Promise<VmAsOf> {
-  const rows = await sql`
+/** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
+function sourcesAsOf(sql: Sql, at: Date) {
+  return sql`
     select s.id, s.name, c.capture_id, c.captured_at, c.complete
     from sources s left join (${capturesAsOf(sql, at)}) c on c.source_id = s.id
     order by s.name, s.id`;
+}
+
+/** Which capture each source was read from as of `at`, and which sources had none by then. */
+export async function asOfCaptures(sql: Sql, at: Date): Promise<VmAsOf> {
+  return toAsOf(at, await sourcesAsOf(sql, at));
+}
+
+/** The rows of sourcesAsOf as the answer's `asOf`. */
+function toAsOf(at: Date, rows: readonly Row[]): VmAsOf {
   return {
     at: at.toISOString(),
     captures: rows.filter((r) => r.capture_id).map((r) => ({
@@ -529,12 +538,16 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
     generation,
     `page:${JSON.stringify([filters, page])}`,
     async () => {
+      const count = (compute: () => Promise<number>) =>
+        cache.get(generation, `count:${JSON.stringify(filters)}`, compute, () => 1);
+      // As of a moment by name, the page's statement also answers the total and which
+      // captures were read (one round trip instead of three); otherwise those run beside it.
+      if (query.at && asOfByNameQuery(query)) {
+        const { asOf, ...result } = await readPage(sql, query, count);
+        return { ...result, asOf: asOf ?? await asOfCaptures(sql, query.at) };
+      }
       const [result, asOf] = await Promise.all([
-        readPage(
-          sql,
-          query,
-          (count) => cache.get(generation, `count:${JSON.stringify(filters)}`, count, () => 1),
-        ),
+        readPage(sql, query, count),
         query.at ? asOfCaptures(sql, query.at) : undefined,
       ]);
       return asOf ? { ...result, asOf } : result;
@@ -549,11 +562,28 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
  */
 const FENCE_ROWS = 10_000;
 
+/** Whether the list is the estate as of a moment by name with no filter but state and source. */
+function asOfByNameQuery(query: VmListQuery): boolean {
+  return !!query.at && (query.sort ?? 'name') === 'name' && onlyStateAndSource(query);
+}
+
+/** The number of VMs as of `at` (of one source): the captures' VM counts, see readPage. */
+function asOfTotal(sql: Sql, at: Date, sourceId: number | undefined) {
+  return sql`
+    select coalesce(sum(k.vm_count), 0)::int as count
+    from (${capturesAsOf(sql, at)}) c
+    join captures k on k.capture_id = c.capture_id
+    where exists (
+      select 1 from vm_hourly_stats f
+      where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
+    ${sourceId ? sql`and c.source_id = ${sourceId}` : sql``}`;
+}
+
 async function readPage(
   sql: Sql,
   query: VmListQuery,
   cachedCount: (count: () => Promise<number>) => Promise<number>,
-): Promise<Page<VmListItem>> {
+): Promise<Page<VmListItem> & { asOf?: VmAsOf }> {
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
   const expr = sql.unsafe(SORT_SQL[sort]);
@@ -593,20 +623,13 @@ async function readPage(
   // As of a moment by name with no filter but the state and source: the page is walked along
   // the names (asOfByName), and the total of all VMs then is the captures' VM counts (ingest
   // writes a fact for each VM it counts), of those whose facts retention has not dropped.
-  const byNameAsOf = !!at && sort === 'name' && onlyStateAndSource(query);
-  let count = onePass
+  const byNameAsOf = asOfByNameQuery(query);
+  // That total is read by the page's statement (with the captures read, see listVms).
+  const totalWithPage = byNameAsOf && (query.state ?? 'all') === 'all';
+  let count = onePass || totalWithPage
     ? 0
     : await cachedCount(async () =>
-      (byNameAsOf && (query.state ?? 'all') === 'all'
-        ? await sql`
-          select coalesce(sum(k.vm_count), 0)::int as count
-          from (${capturesAsOf(sql, at)}) c
-          join captures k on k.capture_id = c.capture_id
-          where exists (
-            select 1 from vm_hourly_stats f
-            where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
-          ${query.sourceId ? sql`and c.source_id = ${query.sourceId}` : sql``}`
-        : await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
+      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
     );
   const exact = search || count <= FENCE_ROWS;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
@@ -702,9 +725,15 @@ async function readPage(
         where x.source_id = p.source_id and x.vm_key = p.vm_key
         limit 1) k on true`
     : sql``;
+  // Uncorrelated, each computed once for the statement.
+  const extras = byNameAsOf
+    ? sql`, (select json_agg(a) from (${sourcesAsOf(sql, at!)}) a) as as_of ${
+      totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : sql``
+    }`
+    : sql``;
   const page = await sql<(Row & SortRow)[]>`
       select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at, l.deleted_at,
-        l.deleted_from ${identity}
+        l.deleted_from ${identity} ${extras}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
@@ -716,11 +745,20 @@ async function readPage(
       ${known}
       order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
-  return keysetPage(page, count, query.limit, toItem, (r) => ({
+  if (totalWithPage) {
+    // An empty page carries no total: then it is read by itself.
+    count = await cachedCount(async () =>
+      page.length
+        ? page[0].matches as number
+        : (await asOfTotal(sql, at!, query.sourceId))[0].count as number
+    );
+  }
+  const result = keysetPage(page, count, query.limit, toItem, (r) => ({
     v: cursorSortValue(r.sort_value),
     s: r.source_id,
     k: r.vm_key,
   }));
+  return page.length && byNameAsOf ? { ...result, asOf: toAsOf(at!, page[0].as_of) } : result;
 }
 
 /**
