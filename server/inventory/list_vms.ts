@@ -725,9 +725,10 @@ async function readPage(
         where x.source_id = p.source_id and x.vm_key = p.vm_key
         limit 1) k on true`
     : sql``;
-  // Uncorrelated, each computed once for the statement.
+  // Uncorrelated, each computed once for the statement; as text, which the first row's is
+  // parsed from (as json, each row's copy would be parsed).
   const extras = byNameAsOf
-    ? sql`, (select json_agg(a) from (${sourcesAsOf(sql, at!)}) a) as as_of ${
+    ? sql`, (select json_agg(a)::text from (${sourcesAsOf(sql, at!)}) a) as as_of ${
       totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : sql``
     }`
     : sql``;
@@ -758,7 +759,9 @@ async function readPage(
     s: r.source_id,
     k: r.vm_key,
   }));
-  return page.length && byNameAsOf ? { ...result, asOf: toAsOf(at!, page[0].as_of) } : result;
+  return page.length && byNameAsOf
+    ? { ...result, asOf: toAsOf(at!, JSON.parse(page[0].as_of)) }
+    : result;
 }
 
 /**
