@@ -588,21 +588,41 @@ const iso = (column: string) =>
   `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** The columns of a page row that toItem reads (times as iso text), written once. */
-const PAGE_COLUMNS =
-  'p.source_id, p.vm_key, p.source_vm_id, p.bios_uuid, p.instance_uuid, p.name, ' +
-  'p.power_state, p.is_template, p.vcpu, p.ram_mb, p.provisioned_disk_gb, p.used_disk_gb, ' +
-  'p.datacenter, p.cluster, p.host, p.resource_pool, p.folder, p.guest_os, p.ip_addresses, ' +
-  `p.tags, p.sort_value, ${iso('p.created_at')} as created_at, ` +
-  `${iso('p.first_seen_at')} as first_seen_at, ${iso('p.state_at')} as state_at, ` +
-  's.name as source_name, s.kind as source_kind, ' +
-  `${iso('l.last_seen_at')} as last_seen_at, ${iso('l.deleted_at')} as deleted_at, ` +
-  'l.deleted_from';
+const PAGE_COLUMNS = pageColumns({
+  bios: 'p.bios_uuid',
+  instance: 'p.instance_uuid',
+  ips: 'p.ip_addresses',
+  tags: 'p.tags',
+  created: 'p.created_at',
+  firstSeen: 'p.first_seen_at',
+});
 
-/** As of a past moment, the identity and lifecycle the page's VMs have as known now. */
-const KNOWN_COLUMNS = ', k.bios_uuid as known_bios_uuid, k.instance_uuid as known_instance_uuid, ' +
-  'k.ip_addresses as known_ip_addresses, k.tags as known_tags, ' +
-  `${iso('l.created_at')} as known_created_at, ` +
-  `${iso('l.first_seen_at')} as known_first_seen_at`;
+/**
+ * As of a past moment the rows are facts: UUIDs, addresses and tags are the VM's as known now
+ * (`k`), and creation and first sighting its lifecycle's (`l`) when it has one. Chosen here,
+ * not in toItem, so that a row carries each once.
+ */
+const AS_OF_PAGE_COLUMNS = pageColumns({
+  bios: 'coalesce(k.bios_uuid, p.bios_uuid)',
+  instance: 'coalesce(k.instance_uuid, p.instance_uuid)',
+  ips: 'coalesce(k.ip_addresses, p.ip_addresses)',
+  tags: 'coalesce(k.tags, p.tags)',
+  created: 'case when l.first_seen_at is not null then l.created_at else p.created_at end',
+  firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
+});
+
+function pageColumns(
+  c: Record<'bios' | 'instance' | 'ips' | 'tags' | 'created' | 'firstSeen', string>,
+) {
+  return 'p.source_id, p.vm_key, p.source_vm_id, p.name, p.power_state, p.is_template, p.vcpu, ' +
+    'p.ram_mb, p.provisioned_disk_gb, p.used_disk_gb, p.datacenter, p.cluster, p.host, ' +
+    'p.resource_pool, p.folder, p.guest_os, p.sort_value, ' +
+    `${c.bios} as bios_uuid, ${c.instance} as instance_uuid, ${c.ips} as ip_addresses, ` +
+    `${c.tags} as tags, ${iso(c.created)} as created_at, ${iso(c.firstSeen)} as first_seen_at, ` +
+    `${iso('p.state_at')} as state_at, s.name as source_name, s.kind as source_kind, ` +
+    `${iso('l.last_seen_at')} as last_seen_at, ${iso('l.deleted_at')} as deleted_at, ` +
+    'l.deleted_from';
+}
 
 async function readPage(
   sql: Sql,
@@ -735,8 +755,6 @@ async function readPage(
         select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
       ) i`;
   }
-  // As of a past moment, the rows are facts: UUIDs, addresses and tags are the VM's as known now.
-  const identity = at ? sql.unsafe(KNOWN_COLUMNS) : sql``;
   const known = at
     ? sql`left join lateral (
         select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
@@ -754,7 +772,9 @@ async function readPage(
     }`
     : sql``;
   const page = await sql<(Row & SortRow)[]>`
-      select ${sql.unsafe(PAGE_COLUMNS)} ${onePass ? sql`, p.matches` : sql``} ${identity} ${extras}
+      select ${sql.unsafe(at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS)} ${
+    onePass ? sql`, p.matches` : sql``
+  } ${extras}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
@@ -789,8 +809,6 @@ async function readPage(
  * `last_seen_at` → API item (camelCase, ISO times, numbers; numeric columns arrive as text).
  */
 export function toItem(r: Row): VmListItem {
-  // As of a moment, creation and first sighting come from the lifecycle joined to the page.
-  const createdAt = r.known_first_seen_at ? r.known_created_at : r.created_at;
   return {
     key: r.vm_key,
     sourceId: r.source_id,
@@ -813,12 +831,12 @@ export function toItem(r: Row): VmListItem {
     resourcePool: r.resource_pool,
     folder: r.folder,
     guestOs: r.guest_os,
-    ipAddresses: r.known_ip_addresses ?? r.ip_addresses,
-    tags: r.known_tags ?? r.tags,
-    biosUuid: r.known_bios_uuid ?? r.bios_uuid,
-    instanceUuid: r.known_instance_uuid ?? r.instance_uuid,
-    createdAt: createdAt ? isoText(createdAt) : null,
-    firstSeenAt: isoText(r.known_first_seen_at ?? r.first_seen_at),
+    ipAddresses: r.ip_addresses,
+    tags: r.tags,
+    biosUuid: r.bios_uuid,
+    instanceUuid: r.instance_uuid,
+    createdAt: r.created_at ? isoText(r.created_at) : null,
+    firstSeenAt: isoText(r.first_seen_at),
     lastSeenAt: isoText(r.last_seen_at),
     stateAt: isoText(r.state_at),
     state: r.deleted_at ? 'deleted' : 'live',
