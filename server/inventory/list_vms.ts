@@ -335,9 +335,11 @@ function onlyStateAndSource(query: VmListQuery): boolean {
  * indexes, each looked up in its source's capture then (one probe of the facts' key), until
  * the page is full. A VM's name then is its name now unless it was renamed since (a `renamed`
  * change, kept by ingest for every name change between two observations) or came back since
- * (a reappearance compares nothing with the VM's state before it): those few are read from
- * the facts by key and placed by their name then. Columns as vmRows' `at` rows, plus
- * `sort_value`, at most `limit` rows.
+ * (a reappearance compares nothing with the VM's state before it): those few are placed by
+ * their name then, the name before their first rename since (the change holds it), or for a
+ * VM back since, its fact's; each is looked up in the facts only once the page reaches it (a
+ * probe of every VM renamed since was up to 200 probes a page of 50). Columns as vmRows'
+ * `at` rows, plus `sort_value`, at most `limit` rows.
  */
 function asOfByName(
   sql: Sql,
@@ -361,19 +363,26 @@ function asOfByName(
     : state === 'deleted'
     ? now('vm_inventory_deleted')
     : sql`${now('vm_inventory')} union all ${now('vm_inventory_deleted')}`;
-  const f = sql.unsafe('f');
   return sql`
     with c as materialized (
       select c.source_id, c.captured_at from (${capturesAsOf(sql, query.at!)}) c
       ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : sql``}
     ), since as materialized (
-      select c.source_id, c.captured_at, x.vm_key
+      -- The VMs renamed or back since, each with its name then when the changes give it: the
+      -- name before its first rename since (that change compares its observation before with
+      -- the one after), unless it came back since (null: read from the facts).
+      select c.source_id, c.captured_at, x.vm_key, x.name
       from c cross join lateral (
-        select ch.vm_key from vm_changes ch
-        where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
-        union
-        select e.vm_key from vm_events e
-        where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
+        select k.vm_key,
+          case when bool_or(k.back) then null else (array_agg(k.name order by k.at))[1] end as name
+        from (
+          select ch.vm_key, ch.at, ch.before ->> 'name' as name, false as back from vm_changes ch
+          where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
+          union all
+          select e.vm_key, e.at, null, true from vm_events e
+          where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
+        ) k
+        group by k.vm_key
       ) x
     ), page as (
       (select i.source_id, i.vm_key, lower(i.name) as sort_value,
@@ -388,11 +397,29 @@ function asOfByName(
        order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
        limit ${limit})
       union all
-      (select f.source_id, f.vm_key, lower(f.name), f.snapshot_time
-       from since r join vm_hourly_stats f
-         on f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key
-       where true ${stateNowCondition(sql, query, f)}
-         ${after(sql`lower(f.name)`, sql`f.source_id`, sql`f.vm_key`)})
+      -- Those renamed or back since, in the order of their names then; each is looked up in
+      -- the facts only when the page reaches it (offset 0 keeps that check above the sort).
+      (select r.source_id, r.vm_key, r.sort_value, r.captured_at
+       from (
+         select r.source_id, r.vm_key, lower(coalesce(r.name, b.name)) as sort_value, r.captured_at
+         from since r
+         left join lateral (
+           select f.name from vm_hourly_stats f
+           where r.name is null and f.source_id = r.source_id and f.snapshot_time = r.captured_at
+             and f.vm_key = r.vm_key
+           limit 1
+         ) b on true
+         where (r.name is not null or b.name is not null)
+           ${after(sql`lower(coalesce(r.name, b.name))`, sql`r.source_id`, sql`r.vm_key`)}
+         order by 3 ${direction}, 1 ${direction}, 2 ${direction}
+         offset 0
+       ) r
+       where exists (
+           select 1 from vm_hourly_stats f
+           where f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key)
+         ${stateNowCondition(sql, query, sql.unsafe('r'))}
+       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
+       limit ${limit})
       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
       limit ${limit}
     )
@@ -404,12 +431,21 @@ function asOfByName(
     ) f`;
 }
 
-/** Which capture each source was read from as of `at`, and which sources had none by then. */
-export async function asOfCaptures(sql: Sql, at: Date): Promise<VmAsOf> {
-  const rows = await sql`
+/** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
+function sourcesAsOf(sql: Sql, at: Date) {
+  return sql`
     select s.id, s.name, c.capture_id, c.captured_at, c.complete
     from sources s left join (${capturesAsOf(sql, at)}) c on c.source_id = s.id
     order by s.name, s.id`;
+}
+
+/** Which capture each source was read from as of `at`, and which sources had none by then. */
+export async function asOfCaptures(sql: Sql, at: Date): Promise<VmAsOf> {
+  return toAsOf(at, await sourcesAsOf(sql, at));
+}
+
+/** The rows of sourcesAsOf as the answer's `asOf`. */
+function toAsOf(at: Date, rows: readonly Row[]): VmAsOf {
   return {
     at: at.toISOString(),
     captures: rows.filter((r) => r.capture_id).map((r) => ({
@@ -502,12 +538,16 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
     generation,
     `page:${JSON.stringify([filters, page])}`,
     async () => {
+      const count = (compute: () => Promise<number>) =>
+        cache.get(generation, `count:${JSON.stringify(filters)}`, compute, () => 1);
+      // As of a moment by name, the page's statement also answers the total and which
+      // captures were read (one round trip instead of three); otherwise those run beside it.
+      if (query.at && asOfByNameQuery(query)) {
+        const { asOf, ...result } = await readPage(sql, query, count);
+        return { ...result, asOf: asOf ?? await asOfCaptures(sql, query.at) };
+      }
       const [result, asOf] = await Promise.all([
-        readPage(
-          sql,
-          query,
-          (count) => cache.get(generation, `count:${JSON.stringify(filters)}`, count, () => 1),
-        ),
+        readPage(sql, query, count),
         query.at ? asOfCaptures(sql, query.at) : undefined,
       ]);
       return asOf ? { ...result, asOf } : result;
@@ -522,11 +562,73 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
  */
 const FENCE_ROWS = 10_000;
 
+/** Whether the list is the estate as of a moment by name with no filter but state and source. */
+function asOfByNameQuery(query: VmListQuery): boolean {
+  return !!query.at && (query.sort ?? 'name') === 'name' && onlyStateAndSource(query);
+}
+
+/** The number of VMs as of `at` (of one source): the captures' VM counts, see readPage. */
+function asOfTotal(sql: Sql, at: Date, sourceId: number | undefined) {
+  return sql`
+    select coalesce(sum(k.vm_count), 0)::int as count
+    from (${capturesAsOf(sql, at)}) c
+    join captures k on k.capture_id = c.capture_id
+    where exists (
+      select 1 from vm_hourly_stats f
+      where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
+    ${sourceId ? sql`and c.source_id = ${sourceId}` : sql``}`;
+}
+
+/**
+ * A time as the API answers it (Date.toISOString's form: UTC, milliseconds), made by
+ * PostgreSQL: a Date parsed from each timestamp and printed again took most of the node
+ * CPU of a page. Like that Date, it drops digits below the millisecond.
+ */
+const iso = (column: string) =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** The columns of a page row that toItem reads (times as iso text), written once. */
+const PAGE_COLUMNS = pageColumns({
+  bios: 'p.bios_uuid',
+  instance: 'p.instance_uuid',
+  ips: 'p.ip_addresses',
+  tags: 'p.tags',
+  created: 'p.created_at',
+  firstSeen: 'p.first_seen_at',
+});
+
+/**
+ * As of a past moment the rows are facts: UUIDs, addresses and tags are the VM's as known now
+ * (`k`), and creation and first sighting its lifecycle's (`l`) when it has one. Chosen here,
+ * not in toItem, so that a row carries each once.
+ */
+const AS_OF_PAGE_COLUMNS = pageColumns({
+  bios: 'coalesce(k.bios_uuid, p.bios_uuid)',
+  instance: 'coalesce(k.instance_uuid, p.instance_uuid)',
+  ips: 'coalesce(k.ip_addresses, p.ip_addresses)',
+  tags: 'coalesce(k.tags, p.tags)',
+  created: 'case when l.first_seen_at is not null then l.created_at else p.created_at end',
+  firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
+});
+
+function pageColumns(
+  c: Record<'bios' | 'instance' | 'ips' | 'tags' | 'created' | 'firstSeen', string>,
+) {
+  return 'p.source_id, p.vm_key, p.source_vm_id, p.name, p.power_state, p.is_template, p.vcpu, ' +
+    'p.ram_mb, p.provisioned_disk_gb, p.used_disk_gb, p.datacenter, p.cluster, p.host, ' +
+    'p.resource_pool, p.folder, p.guest_os, p.sort_value, ' +
+    `${c.bios} as bios_uuid, ${c.instance} as instance_uuid, ${c.ips} as ip_addresses, ` +
+    `${c.tags} as tags, ${iso(c.created)} as created_at, ${iso(c.firstSeen)} as first_seen_at, ` +
+    `${iso('p.state_at')} as state_at, s.name as source_name, s.kind as source_kind, ` +
+    `${iso('l.last_seen_at')} as last_seen_at, ${iso('l.deleted_at')} as deleted_at, ` +
+    'l.deleted_from';
+}
+
 async function readPage(
   sql: Sql,
   query: VmListQuery,
   cachedCount: (count: () => Promise<number>) => Promise<number>,
-): Promise<Page<VmListItem>> {
+): Promise<Page<VmListItem> & { asOf?: VmAsOf }> {
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
   const expr = sql.unsafe(SORT_SQL[sort]);
@@ -566,20 +668,13 @@ async function readPage(
   // As of a moment by name with no filter but the state and source: the page is walked along
   // the names (asOfByName), and the total of all VMs then is the captures' VM counts (ingest
   // writes a fact for each VM it counts), of those whose facts retention has not dropped.
-  const byNameAsOf = !!at && sort === 'name' && onlyStateAndSource(query);
-  let count = onePass
+  const byNameAsOf = asOfByNameQuery(query);
+  // That total is read by the page's statement (with the captures read, see listVms).
+  const totalWithPage = byNameAsOf && (query.state ?? 'all') === 'all';
+  let count = onePass || totalWithPage
     ? 0
     : await cachedCount(async () =>
-      (byNameAsOf && (query.state ?? 'all') === 'all'
-        ? await sql`
-          select coalesce(sum(k.vm_count), 0)::int as count
-          from (${capturesAsOf(sql, at)}) c
-          join captures k on k.capture_id = c.capture_id
-          where exists (
-            select 1 from vm_hourly_stats f
-            where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
-          ${query.sourceId ? sql`and c.source_id = ${query.sourceId}` : sql``}`
-        : await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
+      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
     );
   const exact = search || count <= FENCE_ROWS;
   const direction = sql.unsafe(desc ? 'desc' : 'asc');
@@ -660,12 +755,6 @@ async function readPage(
         select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
       ) i`;
   }
-  // As of a past moment, the rows are facts: UUIDs, addresses and tags are the VM's as known now.
-  const identity = at
-    ? sql`, k.bios_uuid as known_bios_uuid, k.instance_uuid as known_instance_uuid,
-          k.ip_addresses as known_ip_addresses, k.tags as known_tags,
-          l.created_at as known_created_at, l.first_seen_at as known_first_seen_at`
-    : sql``;
   const known = at
     ? sql`left join lateral (
         select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
@@ -675,9 +764,17 @@ async function readPage(
         where x.source_id = p.source_id and x.vm_key = p.vm_key
         limit 1) k on true`
     : sql``;
+  // Uncorrelated, each computed once for the statement; as text, which the first row's is
+  // parsed from (as json, each row's copy would be parsed).
+  const extras = byNameAsOf
+    ? sql`, (select json_agg(a)::text from (${sourcesAsOf(sql, at!)}) a) as as_of ${
+      totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : sql``
+    }`
+    : sql``;
   const page = await sql<(Row & SortRow)[]>`
-      select p.*, s.name as source_name, s.kind as source_kind, l.last_seen_at, l.deleted_at,
-        l.deleted_from ${identity}
+      select ${sql.unsafe(at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS)} ${
+    onePass ? sql`, p.matches` : sql``
+  } ${extras}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
@@ -689,11 +786,22 @@ async function readPage(
       ${known}
       order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
-  return keysetPage(page, count, query.limit, toItem, (r) => ({
+  if (totalWithPage) {
+    // An empty page carries no total: then it is read by itself.
+    count = await cachedCount(async () =>
+      page.length
+        ? page[0].matches as number
+        : (await asOfTotal(sql, at!, query.sourceId))[0].count as number
+    );
+  }
+  const result = keysetPage(page, count, query.limit, toItem, (r) => ({
     v: cursorSortValue(r.sort_value),
     s: r.source_id,
     k: r.vm_key,
   }));
+  return page.length && byNameAsOf
+    ? { ...result, asOf: toAsOf(at!, JSON.parse(page[0].as_of)) }
+    : result;
 }
 
 /**
@@ -701,8 +809,6 @@ async function readPage(
  * `last_seen_at` → API item (camelCase, ISO times, numbers; numeric columns arrive as text).
  */
 export function toItem(r: Row): VmListItem {
-  // As of a moment, creation and first sighting come from the lifecycle joined to the page.
-  const createdAt = r.known_first_seen_at ? r.known_created_at : r.created_at;
   return {
     key: r.vm_key,
     sourceId: r.source_id,
@@ -725,18 +831,23 @@ export function toItem(r: Row): VmListItem {
     resourcePool: r.resource_pool,
     folder: r.folder,
     guestOs: r.guest_os,
-    ipAddresses: r.known_ip_addresses ?? r.ip_addresses,
-    tags: r.known_tags ?? r.tags,
-    biosUuid: r.known_bios_uuid ?? r.bios_uuid,
-    instanceUuid: r.known_instance_uuid ?? r.instance_uuid,
-    createdAt: createdAt ? new Date(createdAt).toISOString() : null,
-    firstSeenAt: new Date(r.known_first_seen_at ?? r.first_seen_at).toISOString(),
-    lastSeenAt: new Date(r.last_seen_at).toISOString(),
-    stateAt: new Date(r.state_at).toISOString(),
+    ipAddresses: r.ip_addresses,
+    tags: r.tags,
+    biosUuid: r.bios_uuid,
+    instanceUuid: r.instance_uuid,
+    createdAt: r.created_at ? isoText(r.created_at) : null,
+    firstSeenAt: isoText(r.first_seen_at),
+    lastSeenAt: isoText(r.last_seen_at),
+    stateAt: isoText(r.state_at),
     state: r.deleted_at ? 'deleted' : 'live',
-    deletedAt: r.deleted_at ? new Date(r.deleted_at).toISOString() : null,
+    deletedAt: r.deleted_at ? isoText(r.deleted_at) : null,
     deletedFrom: r.deleted_from ?? null,
   };
+}
+
+/** A time read as iso text (the list's pages) or as a Date (other readers' rows) → ISO text. */
+function isoText(t: string | Date): string {
+  return typeof t === 'string' ? t : t.toISOString();
 }
 
 /** Fleet totals of the live inventory (templates excluded from sizing). */
