@@ -4,9 +4,9 @@
  * month; the owner setting. Data access only (takes `sql`, knows no HTTP). Amounts are
  * decimal text, sums of the lines' rounded amounts, so every total adds up exactly.
  *
- * Cluster, folder, tags and owner are the VM's as the inventory holds them now (its last
- * state for a deleted VM: vm_inventory, vm_inventory_deleted); a VM the inventory no longer
- * knows gets "(no cluster)" and so on. A VM with several tags counts in each tag's group
+ * Cluster, folder, tags and owner are the VM's as at the end of the costed month (its last
+ * sample that month; linesOf); a VM neither history nor the inventory knows gets
+ * "(no cluster)" and so on. A VM with several tags counts in each tag's group
  * (tag groups overlap; their sum can exceed the month's total), one with none in "(no tag)".
  */
 import { z } from 'zod';
@@ -117,8 +117,8 @@ export function previousMonth(month: string): string {
 }
 
 /**
- * The VM's owner as the setting reads it, an SQL expression over `v` (the VM's inventory
- * row: tags text[], source_id, vm_key); null when it has none.
+ * The VM's owner as the setting reads it, an SQL expression over `v` (the VM as at the
+ * costed month's end, linesOf: tags text[], labels jsonb); null when it has none.
  */
 export function ownerExpr(sql: Sql, s: OwnerSetting) {
   if (s.ownerFrom === 'attribute') {
@@ -126,12 +126,8 @@ export function ownerExpr(sql: Sql, s: OwnerSetting) {
     return sql`(select nullif(substr(t, length(${prefix}::text) + 1), '') from unnest(v.tags) t
                  where starts_with(t, ${prefix}::text) limit 1)`;
   }
-  return sql`(select nullif(lab ->> 'name', '') from vm_config_history h
-                cross join lateral jsonb_array_elements(
-                  case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels'
-                       else '[]'::jsonb end) lab
-               where h.source_id = l.source_id and h.vm_key = l.vm_key and h.valid_to is null
-                 and lab ->> 'category' = ${s.ownerName}
+  return sql`(select nullif(lab ->> 'name', '') from jsonb_array_elements(v.labels) lab
+               where lab ->> 'category' = ${s.ownerName}
                order by lab ->> 'name' limit 1)`;
 }
 
@@ -156,8 +152,13 @@ function keyExpr(sql: Sql, by: ShowbackGroup, owner: OwnerSetting) {
 }
 
 /**
- * The current lines of `months` with their VM's inventory row (`v`, live first) and, when
- * `tags`, one row per tag (`tg.tag`; "(no tag)" for a VM without tags).
+ * The current lines of `months` with their VM (`v`) **as at the end of the costed month**:
+ * the VM's last sample that month (`at`: vm_monthly_rollup, else its daily rollups) gives its
+ * name, cluster and folder (that sample's facts) and its configuration then
+ * (vm_config_history: tags = Proxmox tags and vSphere attributes as name=value, labels for
+ * the owner by tag category). What history does not hold (facts pruned; no configuration
+ * document then, as for a v1 VM) is taken from the inventory as it is now (a deleted VM: as
+ * it last was). When `tags`, one row per tag (`tg.tag`; "(no tag)" for a VM without tags).
  */
 export function linesOf(sql: Sql, months: string[], tags: boolean) {
   return sql`
@@ -165,13 +166,53 @@ export function linesOf(sql: Sql, months: string[], tags: boolean) {
        from cost_runs r join vm_cost_lines l on l.run_id = r.id
       where r.month = any(${months}::date[]) and r.superseded_at is null) l
     left join lateral (
+      select coalesce(
+        (select m.last_sample_at from vm_monthly_rollup m
+          where m.source_id = l.source_id and m.month = l.month and m.vm_key = l.vm_key),
+        -- the month's last day with a rollup of the VM, probing days backwards by key
+        (select d.last_sample_at
+           from generate_series((l.month + interval '1 month' - interval '1 day')::date, l.month,
+                                interval '-1 day') g(day)
+           join vm_daily_rollup d
+             on d.source_id = l.source_id and d.day = g.day::date and d.vm_key = l.vm_key
+          order by g.day desc limit 1)) as at
+    ) a on true
+    left join lateral (
+      select f.name, f.cluster, f.folder from vm_hourly_stats f
+       where f.source_id = l.source_id and f.snapshot_time = a.at and f.vm_key = l.vm_key
+    ) f on true
+    left join lateral (
+      select h.config from vm_config_history h
+       where h.source_id = l.source_id and h.vm_key = l.vm_key
+         and h.valid_from <= a.at and (h.valid_to is null or h.valid_to > a.at)
+    ) h on true
+    left join lateral (
       select x.name, x.cluster, x.folder, x.tags from (
         select i.name, i.cluster, i.folder, i.tags, 0 as o from vm_inventory i
          where i.source_id = l.source_id and i.vm_key = l.vm_key
         union all
         select d.name, d.cluster, d.folder, d.tags, 1 from vm_inventory_deleted d
          where d.source_id = l.source_id and d.vm_key = l.vm_key) x
-      order by x.o limit 1) v on true
+      order by x.o limit 1) cur on true
+    cross join lateral (
+      select
+        case when f.name is not null then f.name else cur.name end as name,
+        case when f.name is not null then f.cluster else cur.cluster end as cluster,
+        case when f.name is not null then f.folder else cur.folder end as folder,
+        case when h.config is not null then array(
+          select lab ->> 'name' from jsonb_array_elements(
+            case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels'
+                 else '[]'::jsonb end) lab
+           where lab ->> 'category' is null and lab ->> 'name' is not null
+          union all
+          select (att ->> 'name') || '=' || (att ->> 'value') from jsonb_array_elements(
+            case when jsonb_typeof(h.config -> 'attributes') = 'array' then h.config -> 'attributes'
+                 else '[]'::jsonb end) att
+           where att ->> 'name' is not null)
+        else cur.tags end as tags,
+        case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels'
+             else '[]'::jsonb end as labels
+    ) v
     ${
     tags
       ? sql`cross join lateral (
