@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import type { CsvColumn } from '../csv.ts';
+import { ColumnText, decodeCursor, encodeCursor } from '../cursor.ts';
 import { costAmounts, costQuantities } from './costs.ts';
 import type { Sql } from '../db/connect.ts';
 
@@ -97,8 +98,9 @@ export const Showback = z.object({
   groupBy: z.enum(SHOWBACK_GROUPS),
   filter: z.object({ by: z.enum(SHOWBACK_GROUPS), key: z.string() }).nullable(),
   owner: OwnerSetting,
-  groups: z.array(ShowbackRow),
-  totals: z.array(ShowbackTotal).describe("the month's grand total per currency"),
+  groups: z.array(ShowbackRow).describe('one page of the groups, largest total first'),
+  next: z.string().nullable().describe('`cursor` of the next page of groups; null on the last'),
+  totals: z.array(ShowbackTotal).describe("the month's grand total per currency (every page)"),
 });
 export type Showback = z.infer<typeof Showback>;
 
@@ -108,7 +110,19 @@ export type ShowbackQuery = {
   groupBy: ShowbackGroup;
   /** Only the lines of one group of another grouping (the drill-down). */
   filter?: { by: ShowbackGroup; key: string };
+  /** Groups a page (default 1,000), and where the page starts (`next` of the one before). */
+  limit?: number;
+  cursor?: string;
 };
+
+/** A page's place: its last group's (total this month, key, currency). */
+export const ShowbackCursor = z.tuple([
+  z.string().regex(/^-?\d{1,20}(\.\d{1,2})?$/),
+  ColumnText,
+  ColumnText,
+]);
+export type ShowbackCursor = z.infer<typeof ShowbackCursor>;
+export const SHOWBACK_PAGE = 1000;
 
 /** `YYYY-MM-01` of the month before. */
 export function previousMonth(month: string): string {
@@ -236,8 +250,14 @@ export async function showback(sql: Sql, q: ShowbackQuery): Promise<Showback> {
   const cur = sql`l.month = ${q.month}::date`;
   const sum = (c: string) =>
     sql`coalesce(sum(l.${sql(c)}) filter (where ${cur}), 0)::numeric(20,2)::text`;
+  const limit = q.limit ?? SHOWBACK_PAGE;
+  const after = q.cursor === undefined ? null : decodeCursor(ShowbackCursor, q.cursor);
+  if (q.cursor !== undefined && after === null) throw new Error('showback: not a cursor');
+  // Largest total this month first, then key and currency: a keyset page over the groups.
   const rows = await sql`
+    select * from (
     select ${key} as key, l.currency,
+           coalesce(sum(l.total) filter (where ${cur}), 0)::numeric(20,2) as sort_total,
            count(distinct l.vm_key || '/' || l.source_id) filter (where ${cur})::int as vms,
            count(*) filter (where ${cur})::int as lines,
            ${sum('vcpu_cost')} as vcpu_cost, ${sum('ram_cost')} as ram_cost,
@@ -249,14 +269,26 @@ export async function showback(sql: Sql, q: ShowbackQuery): Promise<Showback> {
            min(v.name) as vm_name, min(l.source_id) as source_id, min(l.vm_key) as vm_key
     from ${linesOf(sql, [q.month, prev], uses('tag'))}
     ${where}
-    group by 1, l.currency
-    order by sum(l.total) filter (where ${cur}) desc nulls last, 1`;
+    group by 1, l.currency) g
+    ${
+    after
+      ? sql`where g.sort_total < ${after[0]}::numeric
+               or (g.sort_total = ${after[0]}::numeric and (g.key, g.currency) > (${after[1]}, ${
+        after[2]
+      }))`
+      : sql``
+  }
+    order by g.sort_total desc, g.key, g.currency
+    limit ${limit + 1}`;
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  const last = page.at(-1);
   const names = q.groupBy === 'source'
     ? new Map(
       (await sql`select id, name from sources`).map((s) => [String(s.id), s.name as string]),
     )
     : null;
-  const groups: ShowbackRow[] = rows.map((r) => ({
+  const groups: ShowbackRow[] = page.map((r) => ({
     key: r.key,
     label: q.groupBy === 'vm'
       ? (r.vm_name ?? r.vm_key)
@@ -279,6 +311,7 @@ export async function showback(sql: Sql, q: ShowbackQuery): Promise<Showback> {
     filter: q.filter ?? null,
     owner,
     groups,
+    next: more && last ? encodeCursor([last.sort_total, last.key, last.currency]) : null,
     totals: await grandTotals(sql, q, owner),
   };
 }

@@ -325,6 +325,36 @@ test('a bad chargeback period is refused naming the field', async () => {
   assert.equal(future.status, 400);
 });
 
+test('group_by=vm is paged: limit and cursor walk every VM once; CSV and the page keep working', async () => {
+  const whole = await costs(`month=${MONTH}&group_by=vm`);
+  assert.is(whole.groups.length, 5, 'five VMs costed in March');
+  assert.is((whole as Answer & { next: string | null }).next, null);
+  const seen: Group[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const a: Answer & { next: string | null } = await costs(
+      `month=${MONTH}&group_by=vm&limit=4${cursor ? `&cursor=${cursor}` : ''}`,
+    ) as Answer & { next: string | null };
+    assert.ok(a.groups.length <= 4);
+    assert.equal(a.totals, whole.totals, 'every page carries the grand totals');
+    seen.push(...a.groups);
+    cursor = a.next;
+    pages++;
+  } while (cursor);
+  assert.is(pages, 2);
+  assert.equal(seen, whole.groups, 'the pages are the whole answer, in order');
+  const csv = await t.call(`/api/v1/costs?month=${MONTH}&group_by=vm&format=csv&limit=1`, {
+    token: t.tokens.viewer,
+  });
+  assert.is(csvObjects(await csv.text()).length, 5, 'CSV: every group whatever the limit');
+  const bad = await t.call(`/api/v1/costs?month=${MONTH}&group_by=vm&cursor=abc`, {
+    token: t.tokens.viewer,
+  });
+  assert.is(bad.status, 400);
+  assert.match(await bad.text(), 'cursor');
+});
+
 test('cluster, folder, tags and owner are as at the end of the costed month', async () => {
   // April 1: alpha moves to cluster c9, folder Other, owner team-z, tag "moved" instead of "web".
   const body = makeCapture({
