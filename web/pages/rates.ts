@@ -222,7 +222,7 @@ export function ratesPage(
   const body: Content = markup`
 ${f.done ? markup`<div class="notice success" role="status">${f.done}</div>` : ''}
 ${f.error ? markup`<div class="notice danger" role="alert">${f.error}</div>` : ''}
-<p class="muted small">Prices are exact decimals; a cost line's components are rounded once, half up, to cents. Powered-off time pays disk and the VM fee only; templates are not costed. See docs/chargeback.md.</p>
+<p class="muted small">Prices are exact decimals; a cost line's components are rounded once, half up, to cents. Powered-off time pays disk and the VM fee only. <strong>Templates are not charged</strong>: the daily rollups leave them out, so no rate applies to them. See docs/chargeback.md.</p>
 ${tierSection(viewer, o.tiers)}
 ${ruleSection(viewer, o.rules, o.tiers)}
 <h2>Rate cards</h2>
