@@ -37,13 +37,14 @@ as $$
              as version_id,
            r.pool_samples,
            -- the VM's tags (labels) at its last sample of the day, only when a rule reads tags
-           coalesce(case when (select exists (select 1 from tier_rules t where t.field = 'tag')) then
-             (select case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels' end
+           -- (else null: a null key costs the grouping next to nothing)
+           case when (select exists (select 1 from tier_rules t where t.field = 'tag')) then
+             coalesce((select case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels' end
                 from vm_config_history h
                where h.source_id = p_source_id and h.vm_key = r.vm_key
                  and h.valid_from <= r.last_sample_at
-                 and (h.valid_to is null or h.valid_to > r.last_sample_at))
-           end, '[]'::jsonb) as labels,
+                 and (h.valid_to is null or h.valid_to > r.last_sample_at)), '[]'::jsonb)
+           end as labels,
            count(*) as days,
            sum(r.presence) as present_days,
            sum(r.vcpu_hours * r.powered_on_ratio) as vcpu_hours,
@@ -54,8 +55,10 @@ as $$
     group by 1, 2, 3, 4
   ), part_pools as materialized (
     -- a day's pool: the one holding most of its samples, ties to the first name in byte order
-    select p.*, (select e.key from jsonb_each(p.pool_samples) e
-                 order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
+    select p.vm_key, p.version_id, p.days, p.present_days, p.vcpu_hours, p.ram_gb_hours,
+           p.disk_gb_days, coalesce(p.labels, '[]'::jsonb) as labels,
+           (select e.key from jsonb_each(p.pool_samples) e
+             order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
     from parts p
   ), pool_tier as materialized (
     -- the first rule matching the pool (field pool) or one of the tags (field tag): a tag is a
