@@ -3,3 +3,6 @@
 -- (the labels of its configuration then, vm_config_history) matches. docs/chargeback.md.
 alter table tier_rules add column field text not null default 'pool'
   check (field in ('pool', 'tag'));
+
+-- cost_month_lines gains p_tags (sql/routines/cost_month_lines.sql): the four-argument one goes.
+drop function if exists cost_month_lines(integer, date, date, bigint);

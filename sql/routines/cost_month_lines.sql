@@ -9,7 +9,10 @@
 --   disk:       Σ avg_disk_gb × price per GB-month / days in month (charged while present, on or off)
 --   VM fee:     Σ presence × price per VM-month / days in month
 -- A language sql function with one statement, so the planner inlines it into the caller.
-create or replace function cost_month_lines(p_source_id integer, p_m0 date, p_m1 date, p_card bigint)
+-- p_tags: some rule reads tags (cost_month passes a constant, so without tag rules the labels
+-- lookup is planned away and the grouping stays a hash of the rollups' own columns).
+create or replace function cost_month_lines(p_source_id integer, p_m0 date, p_m1 date, p_card bigint,
+                                            p_tags boolean)
 returns table (
   vm_key text, tier text, version_id bigint, days integer, present_days numeric, vcpu_hours numeric,
   ram_gb_hours numeric, disk_gb_days numeric, vcpu_cost numeric, ram_cost numeric, disk_cost numeric,
@@ -37,8 +40,7 @@ as $$
              as version_id,
            r.pool_samples,
            -- the VM's tags (labels) at its last sample of the day, only when a rule reads tags
-           -- (else null: a null key costs the grouping next to nothing)
-           case when (select exists (select 1 from tier_rules t where t.field = 'tag')) then
+           case when p_tags then
              coalesce((select case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels' end
                 from vm_config_history h
                where h.source_id = p_source_id and h.vm_key = r.vm_key
