@@ -167,38 +167,32 @@ function keyExpr(sql: Sql, by: ShowbackGroup, owner: OwnerSetting) {
 
 /**
  * The current lines of `months` with their VM (`v`) **as at the end of the costed month**:
- * the VM's last sample that month (`at`: vm_monthly_rollup, else its daily rollups) gives its
- * name, cluster and folder (that sample's facts) and its configuration then
+ * the VM's last sample that month (its monthly rollup's `last_sample_at`) gives its name,
+ * cluster and folder (that sample's facts) and its configuration then
  * (vm_config_history: tags = Proxmox tags and vSphere attributes as name=value, labels for
  * the owner by tag category). What history does not hold (facts pruned; no configuration
- * document then, as for a v1 VM) is taken from the inventory as it is now (a deleted VM: as
- * it last was). When `tags`, one row per tag (`tg.tag`; "(no tag)" for a VM without tags).
+ * document then, as for a v1 VM), and a month not rolled up yet (the open month: its end has
+ * not come), is taken from the inventory as it is now (a deleted VM: as it last was). One
+ * probe by key per line: finding the last sample from the daily rollups instead took 31
+ * probes a line, 44 s for a 100,000-VM month. When `tags`, one row per tag (`tg.tag`; "(no tag)" for a VM without tags).
  */
 export function linesOf(sql: Sql, months: string[], tags: boolean) {
   return sql`
     (select r.source_id, r.month, r.currency, l.*
        from cost_runs r join vm_cost_lines l on l.run_id = r.id
       where r.month = any(${months}::date[]) and r.superseded_at is null) l
-    left join lateral (
-      select coalesce(
-        (select m.last_sample_at from vm_monthly_rollup m
-          where m.source_id = l.source_id and m.month = l.month and m.vm_key = l.vm_key),
-        -- the month's last day with a rollup of the VM, probing days backwards by key
-        (select d.last_sample_at
-           from generate_series((l.month + interval '1 month' - interval '1 day')::date, l.month,
-                                interval '-1 day') g(day)
-           join vm_daily_rollup d
-             on d.source_id = l.source_id and d.day = g.day::date and d.vm_key = l.vm_key
-          order by g.day desc limit 1)) as at
-    ) a on true
+    left join vm_monthly_rollup month_end
+      on month_end.source_id = l.source_id and month_end.month = l.month
+     and month_end.vm_key = l.vm_key
     left join lateral (
       select f.name, f.cluster, f.folder from vm_hourly_stats f
-       where f.source_id = l.source_id and f.snapshot_time = a.at and f.vm_key = l.vm_key
+       where f.source_id = l.source_id and f.snapshot_time = month_end.last_sample_at and f.vm_key = l.vm_key
     ) f on true
     left join lateral (
       select h.config from vm_config_history h
        where h.source_id = l.source_id and h.vm_key = l.vm_key
-         and h.valid_from <= a.at and (h.valid_to is null or h.valid_to > a.at)
+         and h.valid_from <= month_end.last_sample_at
+         and (h.valid_to is null or h.valid_to > month_end.last_sample_at)
     ) h on true
     left join lateral (
       select x.name, x.cluster, x.folder, x.tags from (
