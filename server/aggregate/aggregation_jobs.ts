@@ -11,6 +11,7 @@ import { work } from '../jobs/instrument.ts';
 import { log } from '../log.ts';
 import { addMonths, dayIn, isDay, monthOf } from './period.ts';
 import { allSourceIds, sourceExists, sourcesWithDays, staleDays } from './pending.ts';
+import { costAfterAggregation } from './cost_run.ts';
 import { type Engine, type Kind, runAggregation } from './run.ts';
 import { runUsageTiers, usageRawPruned } from './usage_run.ts';
 
@@ -129,6 +130,13 @@ async function runOne(jobs: Jobs, kind: Kind, job: Job<AggregationJobData>) {
       const u = await runUsageTiers(jobs.sql, engine, target);
       result.usage = { vmHourlyRows: u.rowsOut, ms: Math.round(u.ms) };
     }
+  }
+  // A closed month is costed once its monthly aggregation is done (docs/chargeback.md).
+  if (kind === 'monthly' && monthOf(d.period) < monthOf(dayIn(new Date(), jobs.reportTz))) {
+    result.costs = await costAfterAggregation(jobs.sql, engine, {
+      sourceId: d.sourceId,
+      month: d.period,
+    });
   }
   log.info('aggregated', { kind, sourceId: d.sourceId, period: d.period, ...result });
   if (

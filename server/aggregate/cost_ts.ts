@@ -17,7 +17,7 @@ export class CostingError extends Error {}
 
 type Prices = { vcpu: bigint; ram: bigint; disk: bigint; vm: bigint }; // scale 12
 type Version = { id: number; from: string; base: Record<keyof Prices, bigint> }; // base at scale 6
-type Rule = { match: string; pattern: string; tier: string; re: RegExp | null };
+type Rule = { field: string; match: string; pattern: string; tier: string; re: RegExp | null };
 
 /** A cursor row, in select order: the day's exact sums (int8 as numbers). */
 type DayValues = [
@@ -31,6 +31,7 @@ type DayValues = [
   ram: number, // sum_ram_mb
   diskMilli: number, // sum_disk_gb in thousandths
   pools: string, // pool_samples as jsonb text
+  labels: string | null, // the VM's labels at its last sample of the day (tag rules only)
 ];
 
 /** Sums of one line (a VM's days at one tier and version); micro units. */
@@ -107,18 +108,41 @@ export function dominantPool(pools: Record<string, number>): string {
   return best;
 }
 
-/** The tier of `pool` under ordered `rules` (first match), else "unassigned". */
-export function tierOf(pool: string, rules: Rule[]): string {
+/** A label's tag text as tag rules see it: its name, "category:name" for a vSphere tag. */
+export function tagText(label: { category?: string | null; name?: string | null }): string | null {
+  if (typeof label?.name !== 'string') return null;
+  return (typeof label.category === 'string' ? `${label.category}:` : '') + label.name;
+}
+
+const matches = (r: Rule, s: string) =>
+  r.match === 'exact'
+    ? s === r.pattern
+    : r.match === 'prefix'
+    ? s.startsWith(r.pattern)
+    : r.re!.test(s);
+
+/**
+ * The tier under ordered `rules` (first match) of a VM-day with `pool` and `tags`, else
+ * "unassigned". A pool rule matches the pool, a tag rule any of the tags.
+ */
+export function tierOf(pool: string, tags: string[], rules: Rule[]): string {
   for (const r of rules) {
-    if (
-      r.match === 'exact'
-        ? pool === r.pattern
-        : r.match === 'prefix'
-        ? pool.startsWith(r.pattern)
-        : r.re!.test(pool)
-    ) return r.tier;
+    if (r.field === 'pool' ? matches(r, pool) : tags.some((t) => matches(r, t))) return r.tier;
   }
   return 'unassigned';
+}
+
+/** The tags of a labels jsonb text (null, or not an array: none). */
+function tagsOf(labels: string | null): string[] {
+  if (labels === null) return [];
+  const list = JSON.parse(labels);
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const l of list) {
+    const t = tagText(l);
+    if (t !== null) out.push(t);
+  }
+  return out;
 }
 
 /** Costs (sourceId, month) inside `tx`, `read` serving the cursor. Returns the new run's id. */
@@ -180,14 +204,16 @@ export async function costMonthTs(
     }
     return p;
   };
-  const rules: Rule[] = (await tx`select match, pattern, tier from tier_rules order by position`)
-    .map((r) => ({
-      match: r.match,
-      pattern: r.pattern,
-      tier: r.tier,
-      re: r.match === 'regex' ? new RegExp(r.pattern) : null,
-    }));
-  const poolTier = new Map<string, string>();
+  const rules: Rule[] =
+    (await tx`select field, match, pattern, tier from tier_rules order by position`)
+      .map((r) => ({
+        field: r.field,
+        match: r.match,
+        pattern: r.pattern,
+        tier: r.tier,
+        re: r.match === 'regex' ? new RegExp(r.pattern) : null,
+      }));
+  const byTags = rules.some((r) => r.field === 'tag');
 
   await tx`update cost_runs set superseded_at = now()
     where source_id = ${sourceId} and month = ${m0}::date and superseded_at is null`;
@@ -198,31 +224,37 @@ export async function costMonthTs(
   // Sums per line (VM, tier, version). The cursor is not ordered (no sort of the month's rows):
   // every line of the month is held until the end — about 200 bytes a line.
   const vms = new Map<string, { lines: Acc[]; pools: string; tier: string }>();
-  /** Tier of a day by its pool_samples text (a VM's pools rarely change: few distinct texts). */
+  /** Tier of a day by its pool_samples (and labels) text (a VM's rarely change: few distinct texts). */
   const tierByPools = new Map<string, string>();
   // The day's exact sums, not its 6-decimal columns: integers travel cheaply, and the
   // columns are re-derived below exactly as the daily aggregation derived them
   // (rollup_ratio, docs/aggregation.md), digit for digit.
   const query = read`
     select vm_key, (day - ${m0}::date)::int, total_samples, samples_present, powered_on_samples,
-           day_seconds, sum_vcpu, sum_ram_mb, (sum_disk_gb * 1000)::int8, pool_samples::text
-    from vm_daily_rollup
+           day_seconds, sum_vcpu, sum_ram_mb, (sum_disk_gb * 1000)::int8, pool_samples::text, ${
+    byTags
+      ? read`(select (h.config -> 'labels')::text from vm_config_history h
+               where h.source_id = r.source_id and h.vm_key = r.vm_key
+                 and h.valid_from <= r.last_sample_at
+                 and (h.valid_to is null or h.valid_to > r.last_sample_at))`
+      : read`null::text`
+  }
+    from vm_daily_rollup r
     where source_id = ${sourceId} and day >= ${m0}::date and day < ${m1}::date`;
   for await (const rows of query.values().cursor(CURSOR_ROWS)) {
     for (const r of rows as unknown as DayValues[]) {
       let vm = vms.get(r[0]);
       if (vm === undefined) vms.set(r[0], vm = { lines: [], pools: '', tier: '' });
       // A VM's pools rarely change from day to day: its last day's tier is reused when they match.
-      if (r[9] !== vm.pools) {
-        let t = tierByPools.get(r[9]);
+      const pools = byTags ? `${r[9]}\0${r[10]}` : r[9];
+      if (pools !== vm.pools) {
+        let t = tierByPools.get(pools);
         if (t === undefined) {
-          const pool = dominantPool(JSON.parse(r[9]));
-          t = poolTier.get(pool);
-          if (t === undefined) poolTier.set(pool, t = tierOf(pool, rules));
+          t = tierOf(dominantPool(JSON.parse(r[9])), tagsOf(r[10]), rules);
           if (tierByPools.size >= 100_000) tierByPools.clear();
-          tierByPools.set(r[9], t);
+          tierByPools.set(pools, t);
         }
-        vm.pools = r[9];
+        vm.pools = pools;
         vm.tier = t;
       }
       const tier = vm.tier;

@@ -5,8 +5,7 @@
  * row (`cost_tier.*`, `tier_rule.*`, `rate_card.*`, `cost_run.create`, `cost_settings.update`).
  */
 import { type Actor, auditAction } from '../audit/audit_log.ts';
-import { runCosting } from '../aggregate/cost_run.ts';
-import { CostingError } from '../aggregate/cost_ts.ts';
+import { isCostingRefusal, runCosting } from '../aggregate/cost_run.ts';
 import type { Engine } from '../aggregate/run.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
@@ -102,8 +101,7 @@ export async function costMonthAction(
   try {
     r = await runCosting(sql, target.engine, target);
   } catch (err) {
-    const pgRefusal = (err as { code?: string }).code === 'P0002';
-    if (err instanceof CostingError || pgRefusal) {
+    if (isCostingRefusal(err)) {
       throw new AppError('invalid_request', (err as Error).message);
     }
     throw err;

@@ -37,6 +37,9 @@ export type TierView = z.infer<typeof TierView>;
 
 export const TierRuleBody = z.strictObject({
   position: z.number().int().min(0).max(1_000_000),
+  field: z.enum(['pool', 'tag']).default('pool').describe(
+    "pool: the VM's resource pool; tag: any of the VM's tags that day (Proxmox tags; vSphere tags as category:name)",
+  ),
   match: z.enum(['exact', 'prefix', 'regex']),
   pattern: z.string().min(1).max(200),
   tier: TierName,
@@ -145,10 +148,11 @@ export async function deleteTier(sql: Sql, name: string): Promise<TierView> {
 
 export async function listTierRules(sql: Sql): Promise<TierRuleView[]> {
   const rows =
-    await sql`select id::int, position, match, pattern, tier from tier_rules order by position`;
+    await sql`select id::int, position, field, match, pattern, tier from tier_rules order by position`;
   return rows.map((r) => ({
     id: r.id,
     position: r.position,
+    field: r.field,
     match: r.match,
     pattern: r.pattern,
     tier: r.tier,
@@ -184,8 +188,8 @@ export async function insertTierRule(sql: Sql, b: TierRuleBody): Promise<TierRul
   return await sql.begin(async (tx) => {
     await tx`lock table tier_rules in share row exclusive mode`;
     await checkRule(tx, b, null);
-    const [r] = await tx`insert into tier_rules (position, match, pattern, tier)
-      values (${b.position}, ${b.match}, ${b.pattern}, ${b.tier}) returning id::int`;
+    const [r] = await tx`insert into tier_rules (position, field, match, pattern, tier)
+      values (${b.position}, ${b.field}, ${b.match}, ${b.pattern}, ${b.tier}) returning id::int`;
     return { id: r.id, ...b };
   }) as TierRuleView;
 }
@@ -196,7 +200,7 @@ export async function updateTierRule(sql: Sql, id: number, b: TierRuleBody): Pro
     const [e] = await tx`select 1 from tier_rules where id = ${id}`;
     if (!e) throw new AppError('not_found', `no tier rule ${id}`);
     await checkRule(tx, b, id);
-    await tx`update tier_rules set position = ${b.position}, match = ${b.match},
+    await tx`update tier_rules set position = ${b.position}, field = ${b.field}, match = ${b.match},
       pattern = ${b.pattern}, tier = ${b.tier} where id = ${id}`;
     return { id, ...b };
   }) as TierRuleView;
@@ -204,9 +208,16 @@ export async function updateTierRule(sql: Sql, id: number, b: TierRuleBody): Pro
 
 export async function deleteTierRule(sql: Sql, id: number): Promise<TierRuleView> {
   const [r] = await sql`delete from tier_rules where id = ${id}
-    returning id::int, position, match, pattern, tier`;
+    returning id::int, position, field, match, pattern, tier`;
   if (!r) throw new AppError('not_found', `no tier rule ${id}`);
-  return { id: r.id, position: r.position, match: r.match, pattern: r.pattern, tier: r.tier };
+  return {
+    id: r.id,
+    position: r.position,
+    field: r.field,
+    match: r.match,
+    pattern: r.pattern,
+    tier: r.tier,
+  };
 }
 
 // ---- rate cards --------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import {
   updateVersionAction,
 } from './actions.ts';
 import { costRuns, CostRunView } from './costs.ts';
-import { csvResponse, onePage, wantsCsv } from '../http/csv.ts';
+import { allPages, csvResponse, wantsCsv } from '../http/csv.ts';
 import {
   OwnerSetting,
   ownerSetting,
@@ -36,8 +36,11 @@ import {
   showback,
   SHOWBACK_CSV,
   SHOWBACK_GROUPS,
+  SHOWBACK_PAGE,
   showbackCsvRows,
+  ShowbackCursor,
 } from './showback.ts';
+import { cursorParam } from '../cursor.ts';
 import {
   listRateCards,
   listTierRules,
@@ -71,6 +74,9 @@ export const ShowbackParams = z.object({
   filter_by: z.enum(SHOWBACK_GROUPS).optional().describe('drill-down: only the lines of one group'),
   filter: z.string().min(1).max(4096).optional().describe("that group's key"),
   format: z.enum(['json', 'csv']).default('json'),
+  limit: z.coerce.number().int().min(1).max(SHOWBACK_PAGE).default(SHOWBACK_PAGE)
+    .describe('groups a page (the CSV has them all)'),
+  cursor: cursorParam(ShowbackCursor).optional(),
 }).superRefine((q, ctx) => {
   if ((q.filter_by === undefined) !== (q.filter === undefined)) {
     const path = q.filter_by === undefined ? 'filter_by' : 'filter';
@@ -85,7 +91,17 @@ export function showbackQuery(q: ShowbackParams) {
     month: monthStart(q.month),
     groupBy: q.group_by,
     filter: q.filter_by && q.filter !== undefined ? { by: q.filter_by, key: q.filter } : undefined,
+    limit: q.limit,
+    cursor: q.cursor,
   };
+}
+
+/** Every group of a showback as CSV rows, a page at a time (from the first, whatever `cursor` says). */
+export function showbackCsvPages(sql: Sql, q: ReturnType<typeof showbackQuery>) {
+  return allPages(async (cursor: string | undefined) => {
+    const s = await showback(sql, { ...q, limit: SHOWBACK_PAGE, cursor });
+    return { items: showbackCsvRows(s), next: s.next };
+  });
 }
 
 export function costRoutes(sql: Sql, doc: ApiDoc) {
@@ -316,15 +332,15 @@ export function costRoutes(sql: Sql, doc: ApiDoc) {
       400: 'Bad query (named in `issues`)',
     },
   }, async (c, { query }) => {
-    const s = await showback(sql, showbackQuery(query));
+    const q = showbackQuery(query);
     if (query.format === 'csv' || wantsCsv(c.req.header('accept'))) {
       return csvResponse(
-        `vmledger-costs-${s.month}-${s.groupBy}.csv`,
+        `vmledger-costs-${q.month.slice(0, 7)}-${q.groupBy}.csv`,
         SHOWBACK_CSV,
-        onePage(Promise.resolve(showbackCsvRows(s))),
+        showbackCsvPages(sql, q),
       );
     }
-    return c.json(s);
+    return c.json(await showback(sql, q));
   });
 
   doc.define(app, {

@@ -5,16 +5,10 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
-import { csvResponse, onePage } from '../http/csv.ts';
+import { csvResponse } from '../http/csv.ts';
 import { parseOr400, query as nonEmpty } from '../http/validate.ts';
-import { ShowbackParams, showbackQuery } from '../costs/routes.ts';
-import {
-  costedMonths,
-  lastCostedMonth,
-  showback,
-  SHOWBACK_CSV,
-  showbackCsvRows,
-} from '../costs/showback.ts';
+import { showbackCsvPages, ShowbackParams, showbackQuery } from '../costs/routes.ts';
+import { costedMonths, lastCostedMonth, showback, SHOWBACK_CSV } from '../costs/showback.ts';
 import { costsPage } from '../../web/pages/costs.ts';
 import { notFound, type PageEnv, viewerOf } from './guard.ts';
 
@@ -45,18 +39,18 @@ export function costPageRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       costedMonths(sql),
       p ? showback(sql, showbackQuery(p)) : null,
     ]);
-    return c.html(costsPage(viewerOf(c), { months, view }));
+    return c.html(costsPage(viewerOf(c), { months, view, cursor: p?.cursor }));
   });
 
   // The groups shown, as CSV: the same rows as the API's `format=csv`.
   app.get('/costs.csv', auth, async (c) => {
     const p = await params(c.req.query());
     if (!p) throw new AppError('not_found', 'no month has been costed yet');
-    const s = await showback(sql, showbackQuery(p));
+    const q = showbackQuery(p);
     return csvResponse(
-      `vmledger-costs-${s.month}-${s.groupBy}.csv`,
+      `vmledger-costs-${q.month.slice(0, 7)}-${q.groupBy}.csv`,
       SHOWBACK_CSV,
-      onePage(Promise.resolve(showbackCsvRows(s))),
+      showbackCsvPages(sql, q),
     );
   });
 

@@ -114,6 +114,7 @@ export function ratePageRoutes(
     return act(c, async () => {
       const b = parseOr400(TierRuleBody, {
         position: num(form.position),
+        field: text(form.field) || undefined,
         match: text(form.match),
         pattern: text(form.pattern),
         tier: text(form.tier),

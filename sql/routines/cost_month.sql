@@ -36,9 +36,17 @@ begin
   values (p_source_id, m0, 'sql', card.id, card.currency)
   returning id into run;
 
-  insert into vm_cost_lines (run_id, vm_key, tier, version_id, days, present_days, vcpu_hours,
-    ram_gb_hours, disk_gb_days, vcpu_cost, ram_cost, disk_cost, vm_cost, total)
-  select run, l.* from cost_month_lines(p_source_id, m0, m1, card.id) l;
+  -- Two statements, each with a constant p_tags: without tag rules the labels lookup is
+  -- planned away (a per-row subplan would turn the grouping's hash into a sort).
+  if exists (select 1 from tier_rules where field = 'tag') then
+    insert into vm_cost_lines (run_id, vm_key, tier, version_id, days, present_days, vcpu_hours,
+      ram_gb_hours, disk_gb_days, vcpu_cost, ram_cost, disk_cost, vm_cost, total)
+    select run, l.* from cost_month_lines(p_source_id, m0, m1, card.id, true) l;
+  else
+    insert into vm_cost_lines (run_id, vm_key, tier, version_id, days, present_days, vcpu_hours,
+      ram_gb_hours, disk_gb_days, vcpu_cost, ram_cost, disk_cost, vm_cost, total)
+    select run, l.* from cost_month_lines(p_source_id, m0, m1, card.id, false) l;
+  end if;
   get diagnostics written = row_count;
 
   update cost_runs set line_count = written,

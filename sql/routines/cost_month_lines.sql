@@ -1,15 +1,18 @@
 -- The cost lines of one source and month (rules: docs/chargeback.md), read from
 -- vm_daily_rollup only; used by cost_month(). The TypeScript twin is server/costs/cost_ts.ts.
--- Each VM-day is priced at its tier (the tier of the pool holding most of its samples that
--- day, ties to the first pool name in byte order, mapped by the first matching tier rule,
--- else "unassigned") and at the card's version in effect that day. Lines group a VM's days
+-- Each VM-day is priced at its tier (the first tier rule matching the pool holding most of
+-- its samples that day, ties to the first pool name in byte order, or one of its tags at its
+-- last sample that day; else "unassigned") and at the card's version in effect that day. Lines group a VM's days
 -- by (tier, version). Quantities are exact sums; each component is rounded once, half up,
 -- to 2 decimals; the total is the sum of the rounded components.
 --   vCPU / RAM: Σ vcpu_hours × powered_on_ratio × price per hour (powered-off time is free)
 --   disk:       Σ avg_disk_gb × price per GB-month / days in month (charged while present, on or off)
 --   VM fee:     Σ presence × price per VM-month / days in month
 -- A language sql function with one statement, so the planner inlines it into the caller.
-create or replace function cost_month_lines(p_source_id integer, p_m0 date, p_m1 date, p_card bigint)
+-- p_tags: some rule reads tags (cost_month passes a constant, so without tag rules the labels
+-- lookup is planned away and the grouping stays a hash of the rollups' own columns).
+create or replace function cost_month_lines(p_source_id integer, p_m0 date, p_m1 date, p_card bigint,
+                                            p_tags boolean)
 returns table (
   vm_key text, tier text, version_id bigint, days integer, present_days numeric, vcpu_hours numeric,
   ram_gb_hours numeric, disk_gb_days numeric, vcpu_cost numeric, ram_cost numeric, disk_cost numeric,
@@ -36,6 +39,14 @@ as $$
            coalesce((select single_id from day_version), (select ids from day_version)[r.day - p_m0 + 1])
              as version_id,
            r.pool_samples,
+           -- the VM's tags (labels) at its last sample of the day, only when a rule reads tags
+           case when p_tags then
+             coalesce((select case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels' end
+                from vm_config_history h
+               where h.source_id = p_source_id and h.vm_key = r.vm_key
+                 and h.valid_from <= r.last_sample_at
+                 and (h.valid_to is null or h.valid_to > r.last_sample_at)), '[]'::jsonb)
+           end as labels,
            count(*) as days,
            sum(r.presence) as present_days,
            sum(r.vcpu_hours * r.powered_on_ratio) as vcpu_hours,
@@ -43,28 +54,43 @@ as $$
            sum(r.avg_disk_gb) as disk_gb_days
     from vm_daily_rollup r
     where r.source_id = p_source_id and r.day >= p_m0 and r.day < p_m1
-    group by 1, 2, 3
+    group by 1, 2, 3, 4
   ), part_pools as materialized (
     -- a day's pool: the one holding most of its samples, ties to the first name in byte order
-    select p.*, (select e.key from jsonb_each(p.pool_samples) e
-                 order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
+    select p.vm_key, p.version_id, p.days, p.present_days, p.vcpu_hours, p.ram_gb_hours,
+           p.disk_gb_days, coalesce(p.labels, '[]'::jsonb) as labels,
+           (select e.key from jsonb_each(p.pool_samples) e
+             order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
     from parts p
   ), pool_tier as materialized (
-    select p.pool,
+    -- the first rule matching the pool (field pool) or one of the tags (field tag): a tag is a
+    -- label's name, "category:name" for a vSphere tag
+    select p.pool, p.labels,
            coalesce((select t.tier from tier_rules t
-                     where case t.match
-                             when 'exact' then p.pool = t.pattern
-                             when 'prefix' then starts_with(p.pool, t.pattern)
-                             else p.pool ~ t.pattern
+                     where case when t.field = 'pool' then
+                             case t.match
+                               when 'exact' then p.pool = t.pattern
+                               when 'prefix' then starts_with(p.pool, t.pattern)
+                               else p.pool ~ t.pattern
+                             end
+                           else exists (
+                             select 1 from jsonb_array_elements(p.labels) lab
+                             cross join lateral (select coalesce((lab ->> 'category') || ':', '')
+                                                          || (lab ->> 'name') as tag) x
+                             where case t.match
+                                     when 'exact' then x.tag = t.pattern
+                                     when 'prefix' then starts_with(x.tag, t.pattern)
+                                     else x.tag ~ t.pattern
+                                   end)
                            end
                      order by t.position limit 1), 'unassigned') as tier
-    from (select distinct pool from part_pools) p
+    from (select distinct pool, labels from part_pools) p
   ), grouped as (
     select pp.vm_key, pt.tier, pp.version_id, sum(pp.days)::integer as days,
            sum(pp.present_days) as present_days, sum(pp.vcpu_hours) as vcpu_hours,
            sum(pp.ram_gb_hours) as ram_gb_hours, sum(pp.disk_gb_days) as disk_gb_days
     from part_pools pp
-    join pool_tier pt on pt.pool = pp.pool
+    join pool_tier pt on pt.pool = pp.pool and pt.labels = pp.labels
     group by pp.vm_key, pt.tier, pp.version_id
   )
   select g.vm_key, g.tier, g.version_id, g.days, g.present_days, g.vcpu_hours, g.ram_gb_hours,

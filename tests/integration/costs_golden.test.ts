@@ -10,7 +10,9 @@
  *   v2 from 2026-04-16: 0.012 / 0.005 / 0.120 / 3.00   (a mid-month rate change)
  * Tiers: Gold ×2 (v2 Gold has its own VM-month price 9.00), Silver ×1.5, Bronze and
  * unassigned at base prices. Rules: exact "Gold" → Gold, prefix "Silver" → Silver,
- * regex ^bronze-[0-9]+$ → Bronze; anything else (here "Lab" and no pool) → unassigned.
+ * regex ^bronze-[0-9]+$ → Bronze on the pool, then exact "gold" → Gold on a tag (the VM's tags
+ * that day, from its configuration history); anything else (here "Lab", "pve-lab" with the
+ * tag "web" only, and no pool) → unassigned.
  * Per line: vCPU = powered-on vCPU-hours × price; RAM likewise; disk = GB-days × price / 30;
  * VM fee = present days × price / 30; each rounded half up to cents; total = their sum.
  */
@@ -74,6 +76,10 @@ function factsOn(d: number, hh: string): Fact[] {
   if (d === 20 && hh === '12') {
     out.push({ key: 'blip', vcpu: 1, memoryMib: 512, diskGb: '2.500', pool: null });
   }
+  // pve: a Proxmox-style VM in pool pve-lab (no pool rule), 2 vCPU, 2 GB, 30 GB; its tags
+  // (vm_config_history labels, below) are "web" until the 10th's capture, "web" and "gold"
+  // from it: the tag rule gold → Gold tiers it from the 10th.
+  out.push({ key: 'pve', vcpu: 2, memoryMib: 2048, diskGb: '30.000', pool: 'pve-lab' });
   // a template all month: templates are not in the rollups, so never costed.
   out.push({
     key: 'tmpl',
@@ -102,6 +108,20 @@ test.before(async () => {
   }
   await sql`insert into tier_rules (position, match, pattern, tier) values
     (1, 'exact', 'Gold', 'Gold'), (2, 'prefix', 'Silver', 'Silver'), (3, 'regex', '^bronze-[0-9]+$', 'Bronze')`;
+  // A tag rule, after the pool rules; a vSphere-style tag "Tier:Gold" (category:name) matches
+  // no rule here (steady carries it and stays on its pool's tier either way).
+  await sql`insert into tier_rules (position, field, match, pattern, tier) values (4, 'tag', 'exact', 'gold', 'Gold')`;
+  // The configuration history of pve as ingest keeps it: change-only, valid from/to.
+  await sql`insert into vm_config_history (source_id, vm_key, valid_from, valid_to, capture_id, config) values
+    (${S}, 'pve', '2026-04-01T12:00:00Z', '2026-04-10T12:00:00Z', gen_random_uuid(), ${
+    sql.json({ labels: [{ name: 'web' }] })
+  }),
+    (${S}, 'pve', '2026-04-10T12:00:00Z', null, gen_random_uuid(), ${
+    sql.json({ labels: [{ name: 'web' }, { name: 'gold' }] })
+  }),
+    (${S}, 'steady', '2026-04-01T12:00:00Z', null, gen_random_uuid(), ${
+    sql.json({ labels: [{ category: 'Tier', name: 'gold' }] })
+  })`;
   const [card] = await sql`insert into rate_cards (name, currency, is_default)
     values ('Standard', 'USD', true) returning id`;
   [{ id: v1 }] = await sql`insert into rate_card_versions
@@ -152,6 +172,14 @@ const EXPECTED: Line[] = [
   ['moved', 'Gold', 'v1', '0.48', '0.19', '0.06', '0.20', '0.93'],
   // Gold v2 days 16–30: 360 × 0.024 = 8.64; 360 × 0.010 = 3.60; 150 × 0.24 / 30 = 1.20; 15 × 9 / 30 = 4.50.
   ['moved', 'Gold', 'v2', '8.64', '3.60', '1.20', '4.50', '17.94'],
+  // pve, unassigned (pool pve-lab, tag web) v1 days 1–9: 432 vCPU-h × 0.010 = 4.32; 432 GB-h ×
+  // 0.004 = 1.728 → 1.73; 270 GB-days × 0.09 / 30 = 0.81; 9 × 3 / 30 = 0.90.
+  ['pve', 'unassigned', 'v1', '4.32', '1.73', '0.81', '0.90', '7.76'],
+  // Gold by its tag from the 10th (its last sample that day is the capture that tagged it).
+  // v1 days 10–15: 288 × 0.02 = 5.76; 288 × 0.008 = 2.304 → 2.30; 180 × 0.18 / 30 = 1.08; 6 × 6 / 30 = 1.20.
+  ['pve', 'Gold', 'v1', '5.76', '2.30', '1.08', '1.20', '10.34'],
+  // v2 days 16–30: 720 × 0.024 = 17.28; 720 × 0.010 = 7.20; 450 × 0.24 / 30 = 3.60; 15 × 9 / 30 = 4.50.
+  ['pve', 'Gold', 'v2', '17.28', '7.20', '3.60', '4.50', '32.58'],
   // resized, Bronze. v1 days 1–15: 10×48 + 5×96 = 960 × 0.010 = 9.60; same GB-h 960 × 0.004 = 3.84;
   // 450 × 0.09 / 30 = 1.35; 15 × 3 / 30 = 1.50.
   ['resized', 'Bronze', 'v1', '9.60', '3.84', '1.35', '1.50', '16.29'],
@@ -166,8 +194,9 @@ const EXPECTED: Line[] = [
   // v2: 360 × 0.012 = 4.32; 360 × 0.005 = 1.80; 157.5 × 0.12 / 30 = 0.63; 1.50.
   ['unassigned', 'unassigned', 'v2', '4.32', '1.80', '0.63', '1.50', '8.25'],
 ];
-// 0.23 + 5.33 + 15.93 + 23.28 + 11.75 + 9.79 + 0.93 + 17.94 + 16.29 + 27.78 + 33.42 + 42.18 + 7.01 + 8.25
-const EXPECTED_TOTAL = '220.11';
+// 0.23 + 5.33 + 15.93 + 23.28 + 11.75 + 9.79 + 0.93 + 17.94 + 7.76 + 10.34 + 32.58 + 16.29
+// + 27.78 + 33.42 + 42.18 + 7.01 + 8.25
+const EXPECTED_TOTAL = '270.79';
 
 async function linesOf(runId: number): Promise<Line[]> {
   const rows = await db.sql`
@@ -223,9 +252,10 @@ test('rerunning after a rate change reprices the month and keeps the previous ru
       const { runId } = await runCosting(db.sql, engine, { sourceId: S, month: MONTH });
       const [run] = await db.sql`select total::text from cost_runs where id = ${runId}`;
       // v2 vCPU-hours priced: blip 12 (×1), created 360 (×1.5), deleted 432, moved 360 (×2),
-      // resized 1440, steady 720 (×2), unassigned 360. New: 0.18, 8.10, 6.48, 10.80, 21.60,
-      // 21.60, 5.40 = 74.16 against 0.14 + 6.48 + 5.18 + 8.64 + 17.28 + 17.28 + 4.32 = 59.32.
-      assert.is(run.total, '234.95', `${engine}: 220.11 + 74.16 - 59.32`);
+      // pve 720 (×2), resized 1440, steady 720 (×2), unassigned 360. New: 0.18, 8.10, 6.48,
+      // 10.80, 21.60, 21.60, 21.60, 5.40 = 95.76 against 0.14 + 6.48 + 5.18 + 8.64 + 17.28
+      // + 17.28 + 17.28 + 4.32 = 76.60.
+      assert.is(run.total, '289.95', `${engine}: 270.79 + 95.76 - 76.60`);
     }
     const runs = await db.sql`select id, total::text, superseded_at is null as current, line_count
       from cost_runs where source_id = ${S} and month = ${MONTH} order by id`;

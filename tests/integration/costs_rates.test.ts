@@ -144,6 +144,46 @@ test('bad tier rules: unknown tier, invalid regex (JS or PostgreSQL), taken posi
     { position: 1, match: 'glob', pattern: 'a', tier: 'Gold' },
     'match',
   );
+  await refused(
+    'POST',
+    '/tier-rules',
+    { position: 1, field: 'folder', match: 'exact', pattern: 'a', tier: 'Gold' },
+    'field',
+  );
+  await refused('POST', '/tier-rules', {
+    position: 1,
+    field: 'tag',
+    match: 'regex',
+    pattern: '[gold',
+    tier: 'Gold',
+  }, 'pattern');
+});
+
+test('a tag rule: saved with its field, listed, changed back to a pool rule', async () => {
+  const res = await send('POST', '/tier-rules', {
+    position: 30,
+    field: 'tag',
+    match: 'exact',
+    pattern: 'gold',
+    tier: 'Gold',
+  });
+  assert.is(res.status, 201, await res.clone().text());
+  const { id } = await res.json();
+  const listed = (await (await api('/tier-rules', { token: t.tokens.viewer })).json()).items;
+  assert.equal(listed.map((r: { field: string; position: number }) => [r.position, r.field]), [
+    [10, 'pool'],
+    [20, 'pool'],
+    [30, 'tag'],
+  ]);
+  const put = await send('PUT', `/tier-rules/${id}`, {
+    position: 30,
+    match: 'exact',
+    pattern: 'gold',
+    tier: 'Gold',
+  });
+  assert.is(put.status, 200, await put.clone().text());
+  assert.equal((await t.db.sql`select field from tier_rules where id = ${id}`)[0].field, 'pool');
+  assert.is((await send('DELETE', `/tier-rules/${id}`, undefined)).status, 200);
 });
 
 test('rate cards: a card with versions and tier prices', async () => {

@@ -8,7 +8,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import ExcelJS from 'exceljs';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { makeCapture } from '../support/captures.ts';
 import { csvObjects } from '../support/csv.ts';
 import { download, generate, readZip } from './reports_fixture.ts';
 import {
@@ -322,6 +323,78 @@ test('a bad chargeback period is refused naming the field', async () => {
   assert.match(await res.text(), 'period');
   const future = await s.admin('/reports', { kind: 'chargeback', period: '2099-01', wait: true });
   assert.equal(future.status, 400);
+});
+
+test('group_by=vm is paged: limit and cursor walk every VM once; CSV and the page keep working', async () => {
+  const whole = await costs(`month=${MONTH}&group_by=vm`);
+  assert.is(whole.groups.length, 5, 'five VMs costed in March');
+  assert.is((whole as Answer & { next: string | null }).next, null);
+  const seen: Group[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const a: Answer & { next: string | null } = await costs(
+      `month=${MONTH}&group_by=vm&limit=4${cursor ? `&cursor=${cursor}` : ''}`,
+    ) as Answer & { next: string | null };
+    assert.ok(a.groups.length <= 4);
+    assert.equal(a.totals, whole.totals, 'every page carries the grand totals');
+    seen.push(...a.groups);
+    cursor = a.next;
+    pages++;
+  } while (cursor);
+  assert.is(pages, 2);
+  assert.equal(seen, whole.groups, 'the pages are the whole answer, in order');
+  const csv = await t.call(`/api/v1/costs?month=${MONTH}&group_by=vm&format=csv&limit=1`, {
+    token: t.tokens.viewer,
+  });
+  assert.is(csvObjects(await csv.text()).length, 5, 'CSV: every group whatever the limit');
+  const bad = await t.call(`/api/v1/costs?month=${MONTH}&group_by=vm&cursor=abc`, {
+    token: t.tokens.viewer,
+  });
+  assert.is(bad.status, 400);
+  assert.match(await bad.text(), 'cursor');
+});
+
+test('cluster, folder, tags and owner are as at the end of the costed month', async () => {
+  // April 1: alpha moves to cluster c9, folder Other, owner team-z, tag "moved" instead of "web".
+  const body = makeCapture({
+    sourceId: 'vc-show',
+    at: '2026-04-01T12:00:00Z',
+    vms: [{
+      key: 'alpha',
+      name: 'alpha',
+      resourcePool: 'Gold',
+      cluster: 'c9',
+      folder: 'Other',
+      tags: ['Owner=team-z', 'moved'],
+      attributes: [{ name: 'Owner', value: 'team-z' }],
+      labels: [{ category: null, name: 'moved' }],
+      vcpu: 2,
+      memoryMib: 4096,
+      provisionedDiskGib: 40,
+    }],
+  });
+  const res = await t.call('/api/v1/captures', { ...json(body), token: t.tokens.agent });
+  assert.equal(res.status, 201, await res.clone().text());
+  const [now] = await t.db
+    .sql`select cluster, folder, tags from vm_inventory where vm_key = 'alpha'`;
+  assert.equal([now.cluster, now.folder, now.tags], ['c9', 'Other', ['Owner=team-z', 'moved']]);
+  const alphaIn = async (groupBy: string, key: string) => {
+    const g = (await costs(`month=${MONTH}&group_by=vm&filter_by=${groupBy}&filter=${key}`))
+      .groups;
+    return g.some((x) => x.vmKey === 'alpha');
+  };
+  for (
+    const [by, march, april] of [
+      ['cluster', 'c1', 'c9'],
+      ['folder', 'Prod/Web', 'Other'],
+      ['tag', 'web', 'moved'],
+      ['owner', 'team-a', 'team-z'],
+    ]
+  ) {
+    assert.ok(await alphaIn(by, encodeURIComponent(march)), `${by}: alpha in ${march} in March`);
+    assert.not.ok(await alphaIn(by, encodeURIComponent(april)), `${by}: not yet in ${april}`);
+  }
 });
 
 test.run();

@@ -8,7 +8,9 @@
  * (Silver-1, c2, Owner=team-b) both months; from March: charlie (Lab → unassigned, c1,
  * folder Prod/Web, tag "<b>lab</b>", no owner) and a VM named like a formula (Gold, c2,
  * Owner "=cmd|x", tags web and db; vSphere tag Team:ops). Source vc-two: echo (Gold, no
- * cluster, no tags) both months. Captures at 12:00 on Feb 1–2 and Mar 1–3.
+ * cluster, no tags) both months. Captures at 12:00 on Feb 1–2 and Mar 1–3. Tags travel as a
+ * real agent sends them: the inventory's text tags and, in the configuration, the custom
+ * attributes (name=value) and uncategorized (Proxmox-style) labels they come from.
  */
 import * as assert from 'uvu/assert';
 import { runAggregation } from '../../server/aggregate/run.ts';
@@ -43,6 +45,8 @@ function vmsOf(source: 'vc-show' | 'vc-two', day: string): VmSpec[] {
       cluster: 'c1',
       folder: 'Prod/Web',
       tags: ['Owner=team-a', 'web'],
+      attributes: [{ name: 'Owner', value: 'team-a' }],
+      labels: [{ category: null, name: 'web' }],
       vcpu: 2,
       memoryMib: 4096,
       provisionedDiskGib: 40,
@@ -53,6 +57,7 @@ function vmsOf(source: 'vc-show' | 'vc-two', day: string): VmSpec[] {
       resourcePool: 'Silver-1',
       cluster: 'c2',
       tags: ['Owner=team-b'],
+      attributes: [{ name: 'Owner', value: 'team-b' }],
       vcpu: 4,
       memoryMib: 8192,
       provisionedDiskGib: 100,
@@ -68,6 +73,7 @@ function vmsOf(source: 'vc-show' | 'vc-two', day: string): VmSpec[] {
         cluster: 'c1',
         folder: 'Prod/Web',
         tags: ['<b>lab</b>'],
+        labels: [{ category: null, name: '<b>lab</b>' }],
         vcpu: 1,
         memoryMib: 2048,
         provisionedDiskGib: 25,
@@ -78,7 +84,12 @@ function vmsOf(source: 'vc-show' | 'vc-two', day: string): VmSpec[] {
         resourcePool: 'Gold',
         cluster: 'c2',
         tags: ['Owner==cmd|x', 'web', 'db'],
-        labels: [{ category: 'Team', name: 'ops' }],
+        attributes: [{ name: 'Owner', value: '=cmd|x' }],
+        labels: [
+          { category: 'Team', name: 'ops' },
+          { category: null, name: 'web' },
+          { category: null, name: 'db' },
+        ],
         vcpu: 8,
         memoryMib: 16384,
         provisionedDiskGib: 200,

@@ -85,6 +85,21 @@ test('CSV link: the groups shown, adding up to the lines', async () => {
   );
 });
 
+test('VMs a page at a time: a Next link, the next page holds the rest', async () => {
+  const first = await html(`/costs?month=${MONTH}&group_by=vm&limit=3`);
+  const next = /rel="next" href="([^"]+)"/.exec(first);
+  assert.ok(next, 'a Next link');
+  const rest = await html(next![1].replaceAll('&amp;', '&'));
+  assert.not.match(rest, 'rel="next"');
+  assert.match(rest, '>First</a>');
+  const vmLinks = (page: string) =>
+    [...page.matchAll(/href="\/vms\/\d+\/([^"]+)"/g)].map((m) => m[1]);
+  const all = [...vmLinks(first), ...vmLinks(rest)].sort();
+  assert.equal(all, ['alpha', 'bravo', 'charlie', 'delta', 'echo']);
+  const whole = await html(`/costs?month=${MONTH}&group_by=vm`);
+  assert.not.match(whole, 'rel="next"');
+});
+
 test('a bad month or grouping is a 400 page', async () => {
   for (const q of ['month=2026-13', `month=${MONTH}&group_by=colour`]) {
     const res = await get(`/costs?${q}`);

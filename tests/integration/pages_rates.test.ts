@@ -39,6 +39,7 @@ test('the admin tabs link to Rates; a viewer is refused', async () => {
   const html = await get('/admin/rates');
   assert.match(html, 'unassigned');
   assert.match(html, 'built in');
+  assert.match(html, '<strong>Templates are not charged</strong>');
 });
 
 test('tiers and rules: added through forms; a bad regex or unknown tier is named, nothing stored', async () => {
@@ -68,9 +69,31 @@ test('tiers and rules: added through forms; a bad regex or unknown tier is named
     tier: 'Gold',
   });
   assert.is(ok.status, 303);
+  const tagRule = await post('/admin/rates/rules', {
+    position: '20',
+    field: 'tag',
+    match: 'exact',
+    pattern: 'gold',
+    tier: 'Gold',
+  });
+  assert.is(tagRule.status, 303);
+  const badField = await post('/admin/rates/rules', {
+    position: '30',
+    field: 'colour',
+    match: 'exact',
+    pattern: 'x',
+    tier: 'Gold',
+  });
+  assert.is(badField.status, 400);
+  assert.match(await badField.text(), /field/);
+  assert.equal(
+    (await t.db.sql`select field from tier_rules order by position`).map((r) => r.field),
+    ['pool', 'tag'],
+  );
   const html = await get('/admin/rates');
   assert.match(html, 'gold&lt;script&gt;');
   assert.not.match(html, 'gold<script>');
+  assert.match(html, '<td>tag</td><td>exact</td>');
 });
 
 test('rate card and versions: add, edit in place; a negative price or overlap is named, nothing changes', async () => {

@@ -4,7 +4,13 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dominantPool, productRatio, roundRatio, tierOf } from '../../server/aggregate/cost_ts.ts';
+import {
+  dominantPool,
+  productRatio,
+  roundRatio,
+  tagText,
+  tierOf,
+} from '../../server/aggregate/cost_ts.ts';
 
 const test = suite('cost_ts helpers');
 const ref = (n: bigint, d: bigint) => (2n * n + d) / (2n * d);
@@ -43,17 +49,34 @@ test('dominantPool: most samples; a tie goes to the first name in code-unit orde
   assert.is(dominantPool({ 'pool-Z': 2, 'pool-a': 2 }), 'pool-Z', 'uppercase before lowercase');
 });
 
-test('tierOf: first match in order; unmatched is unassigned', () => {
+test('tierOf: first match in order, on the pool or a tag; unmatched is unassigned', () => {
   const rules = [
-    { match: 'exact', pattern: 'Gold', tier: 'Gold', re: null },
-    { match: 'prefix', pattern: 'Gold', tier: 'GoldPrefix', re: null },
-    { match: 'regex', pattern: '^bronze-[0-9]+$', tier: 'Bronze', re: /^bronze-[0-9]+$/ },
+    { field: 'pool', match: 'exact', pattern: 'Gold', tier: 'Gold', re: null },
+    { field: 'tag', match: 'regex', pattern: '^tier:silver$', tier: 'Silver', re: /^tier:silver$/ },
+    { field: 'pool', match: 'prefix', pattern: 'Gold', tier: 'GoldPrefix', re: null },
+    {
+      field: 'pool',
+      match: 'regex',
+      pattern: '^bronze-[0-9]+$',
+      tier: 'Bronze',
+      re: /^bronze-[0-9]+$/,
+    },
+    { field: 'tag', match: 'exact', pattern: 'gold', tier: 'Gold', re: null },
   ];
-  assert.is(tierOf('Gold', rules), 'Gold');
-  assert.is(tierOf('Gold-2', rules), 'GoldPrefix');
-  assert.is(tierOf('bronze-12', rules), 'Bronze');
-  assert.is(tierOf('bronze-x', rules), 'unassigned');
-  assert.is(tierOf('(none)', rules), 'unassigned');
+  assert.is(tierOf('Gold', [], rules), 'Gold');
+  assert.is(tierOf('Gold-2', [], rules), 'GoldPrefix');
+  assert.is(tierOf('Gold-2', ['x', 'tier:silver'], rules), 'Silver', 'an earlier tag rule wins');
+  assert.is(tierOf('bronze-12', ['gold'], rules), 'Bronze', 'an earlier pool rule wins');
+  assert.is(tierOf('bronze-x', [], rules), 'unassigned');
+  assert.is(tierOf('(none)', ['gold'], rules), 'Gold');
+  assert.is(tierOf('(none)', ['Gold'], rules), 'unassigned', 'tags are case-sensitive');
+});
+
+test('tagText: the name, "category:name" for a vSphere tag', () => {
+  assert.is(tagText({ name: 'prod' }), 'prod');
+  assert.is(tagText({ category: 'Tier', name: 'Gold' }), 'Tier:Gold');
+  assert.is(tagText({ category: null, name: 'prod' }), 'prod');
+  assert.is(tagText({ category: 'x' }), null);
 });
 
 test.run();

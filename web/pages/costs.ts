@@ -39,6 +39,8 @@ export type CostsView = {
   filter: { by: string; key: string } | null;
   owner: { ownerFrom: string; ownerName: string };
   groups: CostGroupRow[];
+  /** The next page of groups (1,000 a page), null on the last. */
+  next: string | null;
   totals: CostTotalRow[];
 };
 
@@ -72,7 +74,10 @@ function change(row: { change: string; previousTotal: string }): Content {
   return markup`<span class="delta ${cls}">${sign}${money(row.change)}${pct}</span>`;
 }
 
-export function costsPage(viewer: Viewer, o: { months: string[]; view: CostsView | null }) {
+export function costsPage(
+  viewer: Viewer,
+  o: { months: string[]; view: CostsView | null; cursor?: string },
+) {
   const v = o.view;
   const q = (over: Record<string, string | undefined>) => {
     const p = new URLSearchParams();
@@ -180,6 +185,19 @@ ${
           id: 'costs-table',
         })
         : empty('No costs for this month and selection.')
+    }
+${
+      v.next || o.cursor
+        ? markup`<nav class="pager" aria-label="Pages"><a class="button quiet small" href="/costs?${
+          q({})
+        }">First</a>${
+          v.next
+            ? markup`<a class="button small" rel="next" href="/costs?${
+              q({ cursor: v.next })
+            }">Next</a>`
+            : ''
+        }</nav>`
+        : ''
     }
 ${
       by === 'tag'

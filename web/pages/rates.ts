@@ -13,6 +13,7 @@ export type RateTier = { name: string; position: number; builtIn: boolean };
 export type RateRule = {
   id: number;
   position: number;
+  field: string;
   match: string;
   pattern: string;
   tier: string;
@@ -99,17 +100,17 @@ ${
 
 function ruleSection(viewer: Viewer, rules: RateRule[], tiers: RateTier[]) {
   const rows = rules.map((r) =>
-    markup`<tr><td class="num">${r.position}</td><td>${r.match}</td><td><code>${r.pattern}</code></td><td>${r.tier}</td><td><form method="post" action="/admin/rates/rules/${r.id}/delete" class="inline">${
+    markup`<tr><td class="num">${r.position}</td><td>${r.field}</td><td>${r.match}</td><td><code>${r.pattern}</code></td><td>${r.tier}</td><td><form method="post" action="/admin/rates/rules/${r.id}/delete" class="inline">${
       csrfField(viewer.csrf)
     }<button class="quiet small" type="submit" aria-label="Delete rule ${r.position}">Delete</button></form></td></tr>`
   );
   return markup`<h2>Tier rules</h2>
-<p class="muted small">Rules match a VM's resource pool (vCenter resource pool, Proxmox pool) in order; the first match wins. A VM no rule matches is in the tier <strong>unassigned</strong>, priced at the base prices — never free.</p>
+<p class="muted small">Rules match a VM's resource pool (vCenter resource pool, Proxmox pool) or one of its tags (Proxmox tags; vSphere tags as <code>category:name</code>) as they were that day, in order; the first match wins. A VM no rule matches is in the tier <strong>unassigned</strong>, priced at the base prices — never free.</p>
 ${
     rules.length
       ? table(
         'Tier rules, first match wins',
-        markup`<th scope="col" class="num">Order</th><th scope="col">Match</th><th scope="col">Pattern</th><th scope="col">Tier</th><th scope="col"></th>`,
+        markup`<th scope="col" class="num">Order</th><th scope="col">Field</th><th scope="col">Match</th><th scope="col">Pattern</th><th scope="col">Tier</th><th scope="col"></th>`,
         markup`${rows}`,
         { short: true },
       )
@@ -120,10 +121,13 @@ ${
   <label for="r-pos">Order<input id="r-pos" name="position" inputmode="numeric" required value="${
     String((rules.at(-1)?.position ?? 0) + 10)
   }"></label>
+  <label for="r-field">Field<select id="r-field" name="field">${option('pool', 'pool')}${
+    option('tag', 'tag')
+  }</select></label>
   <label for="r-match">Match<select id="r-match" name="match">${option('exact', 'exact')}${
     option('prefix', 'prefix')
   }${option('regex', 'regex')}</select></label>
-  <label for="r-pattern">Pool name or pattern<input id="r-pattern" name="pattern" required maxlength="200"></label>
+  <label for="r-pattern">Pool, tag or pattern<input id="r-pattern" name="pattern" required maxlength="200"></label>
   <label for="r-tier">Tier<select id="r-tier" name="tier">${
     tiers.filter((t) => !t.builtIn).map((t) => option(t.name, t.name))
   }</select></label>
@@ -218,7 +222,7 @@ export function ratesPage(
   const body: Content = markup`
 ${f.done ? markup`<div class="notice success" role="status">${f.done}</div>` : ''}
 ${f.error ? markup`<div class="notice danger" role="alert">${f.error}</div>` : ''}
-<p class="muted small">Prices are exact decimals; a cost line's components are rounded once, half up, to cents. Powered-off time pays disk and the VM fee only; templates are not costed. See docs/chargeback.md.</p>
+<p class="muted small">Prices are exact decimals; a cost line's components are rounded once, half up, to cents. Powered-off time pays disk and the VM fee only. <strong>Templates are not charged</strong>: the daily rollups leave them out, so no rate applies to them. See docs/chargeback.md.</p>
 ${tierSection(viewer, o.tiers)}
 ${ruleSection(viewer, o.rules, o.tiers)}
 <h2>Rate cards</h2>
