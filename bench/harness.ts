@@ -2,7 +2,7 @@
  * The shape every benchmark returns, and helpers they share. Speed targets live here as
  * goals compared against a peer measured in the same run (ratios), never in timed tests.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -45,6 +45,23 @@ export const collectGarbage: () => void = (() => {
 })();
 
 /** Median of a list of numbers. */
+/**
+ * This process's peak resident set in MB: on Linux VmHWM of /proc/self/status, the peak of
+ * this program's own memory (main thread and workers). getrusage's maxrss, which
+ * process.resourceUsage().maxRSS reads, keeps across exec the peak of the process that
+ * spawned it: a report child spawned by the costs bench, holding 566 MB, reported 566 MB
+ * before it had done anything.
+ */
+export function peakRssMb(): number {
+  try {
+    const m = readFileSync('/proc/self/status', 'utf8').match(/^VmHWM:\s+(\d+) kB$/m);
+    if (m) return Math.round(Number(m[1]) / 1024);
+  } catch {
+    // not Linux: the rusage figure, an upper bound
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

@@ -33,7 +33,7 @@ import type { ReportWriter } from '../server/reports/report_writer.ts';
 import { generateInWorker } from '../server/reports/run_in_worker.ts';
 import { buildRvtools } from '../server/rvtools/build_rvtools.ts';
 import { openBenchDatabase } from './bench_db.ts';
-import type { BenchReport } from './harness.ts';
+import { type BenchReport, peakRssMb } from './harness.ts';
 import { bareXlsxInChild, type PeerCell, type PeerSheet } from './xlsx_peer.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -352,7 +352,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === SELF && process.argv[2]
   const result: ChildResult = {
     ms: performance.now() - started,
     cpuMs: (cpu.user + cpu.system) / 1000,
-    maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    maxRssMb: peakRssMb(),
     status: r.status,
     rows: r.rowCount ?? undefined,
     bytes: r.sizeBytes ?? undefined,

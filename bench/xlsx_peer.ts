@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ExcelJS from 'exceljs';
+import { peakRssMb } from './harness.ts';
 
 /** One column: header text, width in characters, Excel number format (none: General). */
 export type PeerColumn = { header: string; width: number; numFmt?: string };
@@ -94,7 +95,7 @@ export async function writeBareXlsx(
   return {
     ms: performance.now() - started,
     cpuMs: (used.user + used.system) / 1000,
-    maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    maxRssMb: peakRssMb(),
     rows,
     bytes: statSync(file).size,
   };
