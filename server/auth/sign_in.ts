@@ -26,6 +26,41 @@ const MESSAGES = {
   revoked: 'This account was disabled in vmledger by an administrator.',
 } as const;
 
+/** A refused sign-in: 403 in no mapped group, 503 when the directory or provider is unreachable, else 401. */
+function refusal(
+  reason: Exclude<keyof typeof MESSAGES, 'revoked'> | 'no_group',
+  detail?: string,
+): Refused {
+  if (reason === 'no_group') return { ok: false, status: 403, message: noGroup(detail!) };
+  return { ok: false, status: reason === 'unavailable' ? 503 : 401, message: MESSAGES[reason] };
+}
+
+/**
+ * A person the directory (`dn`) or the provider (its subject, given as `dn`) vouched for:
+ * their principal and the audit row, or 403 when an administrator disabled them.
+ */
+async function signedInAs(
+  sql: Sql,
+  ip: string | null,
+  method: 'ldap' | 'oidc',
+  who: { dn: string; name: string; role: Parameters<typeof directoryPrincipal>[1]['role'] },
+  details: Record<string, unknown>,
+): Promise<SignedIn | Refused> {
+  const principal = await directoryPrincipal(sql, {
+    kind: method,
+    subject: who.dn,
+    name: who.name,
+    role: who.role,
+  });
+  if (!principal) {
+    await failed(sql, ip, method, 'revoked', { [method === 'ldap' ? 'dn' : 'subject']: who.dn });
+    return { ok: false, status: 403, message: MESSAGES.revoked };
+  }
+  const p: SignedIn = { ok: true, principalId: principal.id, name: who.name, method };
+  await succeeded(sql, ip, p, details);
+  return p;
+}
+
 function noGroup(name: string) {
   return `Signed in as ${name}, but you are in none of the groups that give a vmledger role (viewer or admin). Ask an administrator to add you to one.`;
 }
@@ -84,26 +119,9 @@ export async function ldapSignInAction(
       ...(r.dn ? { dn: r.dn } : {}),
       ...(r.reason === 'unavailable' ? { error: r.detail } : {}),
     });
-    if (r.reason === 'no_group') return { ok: false, status: 403, message: noGroup(r.detail!) };
-    return {
-      ok: false,
-      status: r.reason === 'unavailable' ? 503 : 401,
-      message: MESSAGES[r.reason],
-    };
+    return refusal(r.reason, r.detail);
   }
-  const principal = await directoryPrincipal(sql, {
-    kind: 'ldap',
-    subject: r.dn,
-    name: r.name,
-    role: r.role,
-  });
-  if (!principal) {
-    await failed(sql, ip, 'ldap', 'revoked', { dn: r.dn });
-    return { ok: false, status: 403, message: MESSAGES.revoked };
-  }
-  const p: SignedIn = { ok: true, principalId: principal.id, name: r.name, method: 'ldap' };
-  await succeeded(sql, ip, p, { dn: r.dn, role: r.role });
-  return p;
+  return await signedInAs(sql, ip, 'ldap', r, { dn: r.dn, role: r.role });
 }
 
 /** OIDC callback: the validated ID token, a principal for the person, the audit row. */
@@ -120,24 +138,11 @@ export async function oidcSignInAction(
       ...(r.subject ? { subject: r.subject } : {}),
       ...(r.detail ? { error: r.detail } : {}),
     });
-    if (r.reason === 'no_group') return { ok: false, status: 403, message: noGroup(r.detail!) };
-    return {
-      ok: false,
-      status: r.reason === 'unavailable' ? 503 : 401,
-      message: MESSAGES[r.reason],
-    };
+    return refusal(r.reason, r.detail);
   }
-  const principal = await directoryPrincipal(sql, {
-    kind: 'oidc',
+  const p = await signedInAs(sql, ip, 'oidc', { ...r, dn: r.subject }, {
     subject: r.subject,
-    name: r.name,
     role: r.role,
   });
-  if (!principal) {
-    await failed(sql, ip, 'oidc', 'revoked', { subject: r.subject });
-    return { ok: false, status: 403, message: MESSAGES.revoked };
-  }
-  const p: SignedIn = { ok: true, principalId: principal.id, name: r.name, method: 'oidc' };
-  await succeeded(sql, ip, p, { subject: r.subject, role: r.role });
-  return { ...p, next: r.next };
+  return p.ok ? { ...p, next: r.next } : p;
 }
