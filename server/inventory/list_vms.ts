@@ -373,8 +373,9 @@ function asOfByName(
       -- the one after), unless it came back since (null: read from the facts).
       select c.source_id, c.captured_at, x.vm_key, x.name
       from c cross join lateral (
-        select k.vm_key,
-          case when bool_or(k.back) then null else (array_agg(k.name order by k.at))[1] end as name
+        -- One sort of them all (an ordered aggregate sorted each VM's changes by itself): a
+        -- VM back since sorts first with its null name, else its first rename since.
+        select distinct on (k.vm_key) k.vm_key, k.name
         from (
           select ch.vm_key, ch.at, ch.before ->> 'name' as name, false as back from vm_changes ch
           where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
@@ -382,7 +383,7 @@ function asOfByName(
           select e.vm_key, e.at, null, true from vm_events e
           where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
         ) k
-        group by k.vm_key
+        order by k.vm_key, k.back desc, k.at
       ) x
     ), page as (
       (select i.source_id, i.vm_key, lower(i.name) as sort_value,
@@ -392,7 +393,9 @@ function asOfByName(
            select 1 from c join vm_hourly_stats f
              on f.source_id = c.source_id and f.snapshot_time = c.captured_at and f.vm_key = i.vm_key
            where c.source_id = i.source_id)
-         and not exists (select 1 from since r where r.source_id = i.source_id and r.vm_key = i.vm_key)
+         -- A hashed subplan: a probe per VM walked (as an anti-join the planner scanned all of
+         -- them for each VM walked, since being small but the walk limited).
+         and (i.source_id, i.vm_key) not in (select r.source_id, r.vm_key from since r)
          ${after(sql`lower(i.name)`, sql`i.source_id`, sql`i.vm_key`)}
        order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
        limit ${limit})
