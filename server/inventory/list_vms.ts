@@ -519,12 +519,18 @@ export type VmListPage = Page<VmListItem> & { asOf?: VmAsOf };
 
 /** One page of VMs with the total matching count. The page is shared: do not modify it. */
 export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage> {
-  const generation = await inventoryGeneration(sql);
+  // As of a moment by name, the answer depends on the moment only through the capture read
+  // from each source (and the `at` it echoes): keyed by those captures, every moment between
+  // two captures shares one answer. They are read with the generation, in one statement.
+  const byCaptures = asOfByNameQuery(query);
+  const { generation, captures } = byCaptures
+    ? await generationAndCaptures(sql, query.at!)
+    : { generation: await inventoryGeneration(sql), captures: null };
   const cache = cacheFor(sql);
   const filters = [
     query.q,
     query.state,
-    query.at?.toISOString(),
+    byCaptures ? `captures:${captures}` : query.at?.toISOString(),
     query.sourceId,
     query.cluster,
     query.pool,
@@ -537,7 +543,7 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
     query.template,
   ];
   const page = [query.sort ?? 'name', query.order ?? 'asc', query.limit, query.cursor ?? null];
-  return cache.get(
+  const answer = cache.get(
     generation,
     `page:${JSON.stringify([filters, page])}`,
     async () => {
@@ -557,6 +563,24 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
     },
     (result) => result.items.length,
   );
+  if (!byCaptures) return answer;
+  // The shared answer may have been read for another moment between the same captures.
+  const result = await answer;
+  return result.asOf
+    ? { ...result, asOf: { ...result.asOf, at: query.at!.toISOString() } }
+    : result;
+}
+
+/**
+ * The inventory generation and, in the same snapshot, the capture each source is read from
+ * as of `at` (`source:capture` listed by source; null: none by then).
+ */
+async function generationAndCaptures(sql: Sql, at: Date) {
+  const [row] = await sql`
+    select (select coalesce(sum(generation), 0)::float8 from sources) as generation,
+      (select string_agg(c.source_id || ':' || c.capture_id, ',' order by c.source_id)
+       from (${capturesAsOf(sql, at)}) c) as captures`;
+  return { generation: row.generation as number, captures: row.captures as string | null };
 }
 
 /**
