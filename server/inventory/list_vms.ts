@@ -357,7 +357,7 @@ function asOfByName(
       } (${cursor.v}, ${cursor.s}, ${cursor.k})`
       : sql``;
   const now = (table: string) =>
-    sql`select x.source_id, x.vm_key, x.name from ${sql.unsafe(table)} x`;
+    sql`select x.source_id, x.vm_key, x.name, ${sql.unsafe(KNOWN_NOW)} from ${sql.unsafe(table)} x`;
   const known = state === 'live'
     ? now('vm_inventory')
     : state === 'deleted'
@@ -387,7 +387,8 @@ function asOfByName(
       ) x
     ), page as (
       (select i.source_id, i.vm_key, lower(i.name) as sort_value,
-         (select c.captured_at from c where c.source_id = i.source_id) as captured_at
+         (select c.captured_at from c where c.source_id = i.source_id) as captured_at,
+         i.bios_uuid, i.instance_uuid, i.ip_addresses, i.tags, true as walked
        from (${known}) i
        where exists (
            select 1 from c join vm_hourly_stats f
@@ -402,7 +403,8 @@ function asOfByName(
       union all
       -- Those renamed or back since, in the order of their names then; each is looked up in
       -- the facts only when the page reaches it (offset 0 keeps that check above the sort).
-      (select r.source_id, r.vm_key, r.sort_value, r.captured_at
+      (select r.source_id, r.vm_key, r.sort_value, r.captured_at,
+         null::text, null::text, null::text[], null::text[], false
        from (
          select r.source_id, r.vm_key, lower(coalesce(r.name, b.name)) as sort_value, r.captured_at
          from since r
@@ -426,13 +428,32 @@ function asOfByName(
       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
       limit ${limit}
     )
-    select ${factColumns(sql, false)}, p.sort_value
+    select ${factColumns(sql, false)}, p.sort_value,
+      ${
+    sql.unsafe(
+      ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map((c) =>
+        `case when p.walked then p.${c} else k.${c} end as k_${c}`
+      ).join(', '),
+    )
+  }
     from page p
     cross join lateral (
       select * from vm_hourly_stats f
       where f.source_id = p.source_id and f.snapshot_time = p.captured_at and f.vm_key = p.vm_key
-    ) f`;
+    ) f
+    -- The VM as known now: the walk read it; those renamed or back since are looked up.
+    left join lateral (
+      select ${sql.unsafe(KNOWN_NOW)} from vm_inventory x
+      where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
+      union all
+      select ${sql.unsafe(KNOWN_NOW)} from vm_inventory_deleted x
+      where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
+      limit 1
+    ) k on true`;
 }
+
+/** The identity of a VM as known now (`x`), which the facts do not hold. */
+const KNOWN_NOW = 'x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags';
 
 /** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
 function sourcesAsOf(sql: Sql, at: Date) {
@@ -661,6 +682,16 @@ const AS_OF_PAGE_COLUMNS = pageColumns({
   firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
 });
 
+/** As AS_OF_PAGE_COLUMNS, of asOfByName's rows, which carry the VM as known now (`k_…`). */
+const AS_OF_BY_NAME_PAGE_COLUMNS = pageColumns({
+  bios: 'coalesce(p.k_bios_uuid, p.bios_uuid)',
+  instance: 'coalesce(p.k_instance_uuid, p.instance_uuid)',
+  ips: 'coalesce(p.k_ip_addresses, p.ip_addresses)',
+  tags: 'coalesce(p.k_tags, p.tags)',
+  created: 'case when l.first_seen_at is not null then l.created_at else p.created_at end',
+  firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
+});
+
 function pageColumns(
   c: Record<'bios' | 'instance' | 'ips' | 'tags' | 'created' | 'firstSeen', string>,
 ) {
@@ -805,7 +836,7 @@ async function readPage(
         select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
       ) i`;
   }
-  const known = at
+  const known = at && !byNameAsOf
     ? sql`left join lateral (
         select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
         where x.source_id = p.source_id and x.vm_key = p.vm_key
@@ -822,9 +853,11 @@ async function readPage(
     }`
     : sql``;
   const page = await sql<(Row & SortRow)[]>`
-      select ${sql.unsafe(at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS)} ${
-    onePass ? sql`, p.matches` : sql``
-  } ${extras}
+      select ${
+    sql.unsafe(
+      byNameAsOf ? AS_OF_BY_NAME_PAGE_COLUMNS : at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS,
+    )
+  } ${onePass ? sql`, p.matches` : sql``} ${extras}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
