@@ -357,7 +357,7 @@ function asOfByName(
       } (${cursor.v}, ${cursor.s}, ${cursor.k})`
       : sql``;
   const now = (table: string) =>
-    sql`select x.source_id, x.vm_key, x.name from ${sql.unsafe(table)} x`;
+    sql`select x.source_id, x.vm_key, x.name, ${sql.unsafe(KNOWN_NOW)} from ${sql.unsafe(table)} x`;
   const known = state === 'live'
     ? now('vm_inventory')
     : state === 'deleted'
@@ -373,8 +373,9 @@ function asOfByName(
       -- the one after), unless it came back since (null: read from the facts).
       select c.source_id, c.captured_at, x.vm_key, x.name
       from c cross join lateral (
-        select k.vm_key,
-          case when bool_or(k.back) then null else (array_agg(k.name order by k.at))[1] end as name
+        -- One sort of them all (an ordered aggregate sorted each VM's changes by itself): a
+        -- VM back since sorts first with its null name, else its first rename since.
+        select distinct on (k.vm_key) k.vm_key, k.name
         from (
           select ch.vm_key, ch.at, ch.before ->> 'name' as name, false as back from vm_changes ch
           where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
@@ -382,24 +383,28 @@ function asOfByName(
           select e.vm_key, e.at, null, true from vm_events e
           where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
         ) k
-        group by k.vm_key
+        order by k.vm_key, k.back desc, k.at
       ) x
     ), page as (
       (select i.source_id, i.vm_key, lower(i.name) as sort_value,
-         (select c.captured_at from c where c.source_id = i.source_id) as captured_at
+         (select c.captured_at from c where c.source_id = i.source_id) as captured_at,
+         i.bios_uuid, i.instance_uuid, i.ip_addresses, i.tags, true as walked
        from (${known}) i
        where exists (
            select 1 from c join vm_hourly_stats f
              on f.source_id = c.source_id and f.snapshot_time = c.captured_at and f.vm_key = i.vm_key
            where c.source_id = i.source_id)
-         and not exists (select 1 from since r where r.source_id = i.source_id and r.vm_key = i.vm_key)
+         -- A hashed subplan: a probe per VM walked (as an anti-join the planner scanned all of
+         -- them for each VM walked, since being small but the walk limited).
+         and (i.source_id, i.vm_key) not in (select r.source_id, r.vm_key from since r)
          ${after(sql`lower(i.name)`, sql`i.source_id`, sql`i.vm_key`)}
        order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
        limit ${limit})
       union all
       -- Those renamed or back since, in the order of their names then; each is looked up in
       -- the facts only when the page reaches it (offset 0 keeps that check above the sort).
-      (select r.source_id, r.vm_key, r.sort_value, r.captured_at
+      (select r.source_id, r.vm_key, r.sort_value, r.captured_at,
+         null::text, null::text, null::text[], null::text[], false
        from (
          select r.source_id, r.vm_key, lower(coalesce(r.name, b.name)) as sort_value, r.captured_at
          from since r
@@ -423,13 +428,32 @@ function asOfByName(
       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
       limit ${limit}
     )
-    select ${factColumns(sql, false)}, p.sort_value
+    select ${factColumns(sql, false)}, p.sort_value,
+      ${
+    sql.unsafe(
+      ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map((c) =>
+        `case when p.walked then p.${c} else k.${c} end as k_${c}`
+      ).join(', '),
+    )
+  }
     from page p
     cross join lateral (
       select * from vm_hourly_stats f
       where f.source_id = p.source_id and f.snapshot_time = p.captured_at and f.vm_key = p.vm_key
-    ) f`;
+    ) f
+    -- The VM as known now: the walk read it; those renamed or back since are looked up.
+    left join lateral (
+      select ${sql.unsafe(KNOWN_NOW)} from vm_inventory x
+      where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
+      union all
+      select ${sql.unsafe(KNOWN_NOW)} from vm_inventory_deleted x
+      where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
+      limit 1
+    ) k on true`;
 }
+
+/** The identity of a VM as known now (`x`), which the facts do not hold. */
+const KNOWN_NOW = 'x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags';
 
 /** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
 function sourcesAsOf(sql: Sql, at: Date) {
@@ -516,12 +540,47 @@ export type VmListPage = Page<VmListItem> & { asOf?: VmAsOf };
 
 /** One page of VMs with the total matching count. The page is shared: do not modify it. */
 export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage> {
-  const generation = await inventoryGeneration(sql);
+  const result = await sharedPage(sql, query);
+  // The shared answer may have been read for another moment between the same captures.
+  return result.asOf && query.at && result.asOf.at !== query.at.toISOString()
+    ? { ...result, asOf: { ...result.asOf, at: query.at.toISOString() } }
+    : result;
+}
+
+/** The JSON text of shared answers, each serialized once however often it is sent. */
+const jsonTexts = new WeakMap<VmListPage, string>();
+
+/**
+ * listVms' answer as JSON text. An answer reused from the cache is not serialized again
+ * (a page of 50 is 37 kB of JSON); one read for another moment between the same captures
+ * differs only in `asOf.at`, the last property written, which is replaced in the text.
+ */
+export async function listVmsJson(sql: Sql, query: VmListQuery): Promise<string> {
+  const result = await sharedPage(sql, query);
+  let text = jsonTexts.get(result);
+  if (text === undefined) jsonTexts.set(result, text = JSON.stringify(result));
+  if (!result.asOf || !query.at || result.asOf.at === query.at.toISOString()) return text;
+  const old = `,"asOf":{"at":${JSON.stringify(result.asOf.at)},`;
+  const at = text.lastIndexOf(old);
+  return `${text.slice(0, at)},"asOf":{"at":${JSON.stringify(query.at.toISOString())},${
+    text.slice(at + old.length)
+  }`;
+}
+
+/** The answer to `query` as computed (or reused) for every caller: do not modify it. */
+async function sharedPage(sql: Sql, query: VmListQuery): Promise<VmListPage> {
+  // As of a moment by name, the answer depends on the moment only through the capture read
+  // from each source (and the `at` it echoes): keyed by those captures, every moment between
+  // two captures shares one answer. They are read with the generation, in one statement.
+  const byCaptures = asOfByNameQuery(query);
+  const { generation, captures } = byCaptures
+    ? await generationAndCaptures(sql, query.at!)
+    : { generation: await inventoryGeneration(sql), captures: null };
   const cache = cacheFor(sql);
   const filters = [
     query.q,
     query.state,
-    query.at?.toISOString(),
+    byCaptures ? `captures:${captures}` : query.at?.toISOString(),
     query.sourceId,
     query.cluster,
     query.pool,
@@ -554,6 +613,18 @@ export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage>
     },
     (result) => result.items.length,
   );
+}
+
+/**
+ * The inventory generation and, in the same snapshot, the capture each source is read from
+ * as of `at` (`source:capture` listed by source; null: none by then).
+ */
+async function generationAndCaptures(sql: Sql, at: Date) {
+  const [row] = await sql`
+    select (select coalesce(sum(generation), 0)::float8 from sources) as generation,
+      (select string_agg(c.source_id || ':' || c.capture_id, ',' order by c.source_id)
+       from (${capturesAsOf(sql, at)}) c) as captures`;
+  return { generation: row.generation as number, captures: row.captures as string | null };
 }
 
 /**
@@ -607,6 +678,16 @@ const AS_OF_PAGE_COLUMNS = pageColumns({
   instance: 'coalesce(k.instance_uuid, p.instance_uuid)',
   ips: 'coalesce(k.ip_addresses, p.ip_addresses)',
   tags: 'coalesce(k.tags, p.tags)',
+  created: 'case when l.first_seen_at is not null then l.created_at else p.created_at end',
+  firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
+});
+
+/** As AS_OF_PAGE_COLUMNS, of asOfByName's rows, which carry the VM as known now (`k_…`). */
+const AS_OF_BY_NAME_PAGE_COLUMNS = pageColumns({
+  bios: 'coalesce(p.k_bios_uuid, p.bios_uuid)',
+  instance: 'coalesce(p.k_instance_uuid, p.instance_uuid)',
+  ips: 'coalesce(p.k_ip_addresses, p.ip_addresses)',
+  tags: 'coalesce(p.k_tags, p.tags)',
   created: 'case when l.first_seen_at is not null then l.created_at else p.created_at end',
   firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
 });
@@ -755,7 +836,7 @@ async function readPage(
         select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
       ) i`;
   }
-  const known = at
+  const known = at && !byNameAsOf
     ? sql`left join lateral (
         select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
         where x.source_id = p.source_id and x.vm_key = p.vm_key
@@ -772,9 +853,11 @@ async function readPage(
     }`
     : sql``;
   const page = await sql<(Row & SortRow)[]>`
-      select ${sql.unsafe(at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS)} ${
-    onePass ? sql`, p.matches` : sql``
-  } ${extras}
+      select ${
+    sql.unsafe(
+      byNameAsOf ? AS_OF_BY_NAME_PAGE_COLUMNS : at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS,
+    )
+  } ${onePass ? sql`, p.matches` : sql``} ${extras}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a

@@ -14,6 +14,7 @@ import {
   decodeVmCursor,
   GUEST_FAMILIES,
   listVms,
+  listVmsJson,
   VM_SORTS,
   VM_STATES,
   VmAsOf,
@@ -191,7 +192,7 @@ export function inventoryRoutes(
   }, async (c, { query }) => {
     const q = vmListQuery(query);
     if (wantsCsv(c.req.header('accept'))) return vmsCsv(sql, { ...q, cursor: undefined });
-    return c.json(await listVms(sql, q));
+    return c.body(await listVmsJson(sql, q), 200, { 'content-type': 'application/json' });
   });
 
   doc.define(app, {

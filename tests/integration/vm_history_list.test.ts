@@ -69,6 +69,7 @@ type ListBody = {
   total: number;
   next: string | null;
   asOf?: {
+    at: string;
     captures: { sourceName: string; capturedAt: string; complete: boolean }[];
     sourcesWithoutCapture: { sourceName: string }[];
   };
@@ -170,6 +171,22 @@ test("as of a capture's exact time, and between two captures", async () => {
   const moved = await list(`at=${at('03:30')}`);
   assert.equal(keys(moved), ['a', 'b', 'e']);
   assert.is(moved.items.find((i) => i.key === 'b')!.host, 'h3');
+});
+
+test('as of: moments between the same captures share one answer, each with its own `at`', async () => {
+  // 01:10, 01:40 and 02:15 all read the 01:00 capture (02:00 is incomplete); 02:45 the late one.
+  const moments = ['01:10', '01:40', '02:15', '01:10'].map(at);
+  const answers = [];
+  for (const m of moments) answers.push(await list(`at=${encodeURIComponent(m)}`));
+  assert.equal(answers.map((x) => x.asOf!.at), moments);
+  for (const x of answers) {
+    assert.equal(x.asOf!.captures.map((c) => c.capturedAt), [at('01:00')]);
+    assert.equal({ ...x, asOf: undefined }, { ...answers[0], asOf: undefined });
+  }
+  const late = await list(`at=${at('02:45')}`);
+  assert.is(late.asOf!.at, at('02:45'));
+  assert.equal(late.asOf!.captures.map((c) => c.capturedAt), [at('02:30')]);
+  assert.equal(keys(late), ['a', 'b', 'c', 'f']);
 });
 
 test('as of: state narrows to the VMs then that are live now or deleted since', async () => {
