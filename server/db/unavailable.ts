@@ -56,3 +56,34 @@ export function databaseUnavailableReason(err: unknown): string | null {
 
 /** Seconds a client should wait before trying again while the database is unavailable. */
 export const DB_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * postgres.js 3.4.9 can write to a connection whose socket it has already dropped, from a
+ * setImmediate of its own (connection.js `nextWrite`: "Cannot read properties of null
+ * (reading 'write')"), when PostgreSQL goes away in the middle of an ingest's COPY. Thrown
+ * from a timer, that would end the whole server; the queries of that connection are already
+ * failed with CONNECTION_CLOSED, so this one error is logged and the process goes on. Any
+ * other uncaught exception still ends the process as Node would (stack on stderr, exit 1).
+ * tests/system/db_outage.test.ts found it (a PostgreSQL restart during a burst of ingests).
+ */
+export function isPostgresDroppedSocketWrite(err: unknown): boolean {
+  return err instanceof TypeError &&
+    /reading 'write'/.test(err.message) &&
+    /postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
+}
+
+let guarded = false;
+
+/** Installs the process handler described at isPostgresDroppedSocketWrite (once). */
+export function surviveDroppedSocketWrites(onSurvived: (err: Error) => void): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('uncaughtException', (err) => {
+    if (isPostgresDroppedSocketWrite(err)) {
+      onSurvived(err);
+      return;
+    }
+    process.stderr.write(`${err?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}
