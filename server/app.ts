@@ -136,7 +136,17 @@ export function createApp(sql: Sql, options: AppOptions) {
 
   app.get('/healthz', async (c) => {
     try {
-      await sql`select 1`;
+      // A health check answers within seconds, even while connections are being retried.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        sql`select 1`.execute(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('PostgreSQL did not answer within 3 s')),
+            3000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       return c.json({ status: 'ok', db: 'ok' });
     } catch (err) {
       const reason = databaseUnavailableReason(err) ?? (err as Error).message;
