@@ -10,7 +10,9 @@
  *   meanwhile wait in the agent's spool; when PostgreSQL is back the same server process
  *   answers again (no restart) and the spool is delivered, each capture once.
  *
- * The two-minute wait is idle (timers only), so the file costs little CPU.
+ * The two-minute wait is idle (timers only), so the file costs little CPU. When working on
+ * the drills, VMLEDGER_DRILL_OUTAGE_MS shortens the outage and DRILL_LOG=1 (DRILL_AGENT_LOG=warn)
+ * prints each step (and the agent's log) as it happens.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
