@@ -19,6 +19,7 @@ import { handleError } from './http/errors.ts';
 import { apiBodyLimit, limitBody } from './http/body_limit.ts';
 import { clientInfo } from './http/client_ip.ts';
 import { log } from './log.ts';
+import { databaseUnavailableReason, DB_RETRY_AFTER_SECONDS } from './db/unavailable.ts';
 import { staticRoutes } from './http/static.ts';
 import { rejectNulInUrl } from './http/nul.ts';
 import { agentRoutes } from './agents/routes.ts';
@@ -135,10 +136,23 @@ export function createApp(sql: Sql, options: AppOptions) {
 
   app.get('/healthz', async (c) => {
     try {
-      await sql`select 1`;
+      // A health check answers within seconds, even while connections are being retried.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        sql`select 1`.execute(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('PostgreSQL did not answer within 3 s')),
+            3000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       return c.json({ status: 'ok', db: 'ok' });
-    } catch {
-      return c.json({ status: 'degraded', db: 'unavailable' }, 503);
+    } catch (err) {
+      const reason = databaseUnavailableReason(err) ?? (err as Error).message;
+      return c.json({ status: 'degraded', db: 'unavailable', reason }, 503, {
+        'retry-after': String(DB_RETRY_AFTER_SECONDS),
+      });
     }
   });
 

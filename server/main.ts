@@ -22,6 +22,7 @@ import { alertsFeature, requestAlertEvaluation } from './alerts/alert_jobs.ts';
 import { installDefaultRules } from './alerts/rules.ts';
 import { notificationsFeature, notifyAlertEvents } from './notifications/notify_jobs.ts';
 import { alertHooks } from './alerts/evaluate.ts';
+import { surviveDroppedSocketWrites } from './db/unavailable.ts';
 
 // Alert events reach the notifications once committed; alerts knows nothing of them.
 if (!alertHooks.afterEvents.includes(notifyAlertEvents)) {
@@ -47,6 +48,11 @@ export type RunningVmledger = Awaited<ReturnType<typeof startServer>>;
  */
 export async function startServer(config: ServerConfig) {
   setLogLevel(config.logLevel);
+  surviveDroppedSocketWrites((err) =>
+    log.warn('postgres.js wrote to a dropped connection (PostgreSQL went away); ignored', {
+      error: err,
+    })
+  );
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,

@@ -47,23 +47,24 @@ export type Database = {
 function connectWithoutDelay(
   options: { host: string[]; port: number[]; path?: string },
 ): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = options.path
-      ? net.connect({ path: options.path })
-      : net.connect({ host: options.host[0], port: options.port[0], noDelay: true });
-    // postgres.js starts its own connect timer only once it has the socket.
-    socket.setTimeout(
-      30_000,
-      () => socket.destroy(new Error(`could not connect to PostgreSQL within 30 s`)),
-    );
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      socket.setTimeout(0);
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
+  const socket = options.path
+    ? net.connect({ path: options.path })
+    : net.connect({ host: options.host[0], port: options.port[0], noDelay: true });
+  // postgres.js starts its own connect timer only once it has the socket.
+  socket.setTimeout(
+    30_000,
+    () => socket.destroy(new Error(`could not connect to PostgreSQL within 30 s`)),
+  );
+  socket.once('connect', () => {
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
   });
+  // Handed over while still connecting (writes wait in the socket): a refused connection
+  // then reaches postgres.js as the socket's 'error' and 'close', which fail the waiting
+  // query and retire the connection. A rejected promise instead left that connection
+  // "connecting" for ever, and once every pool slot was lost so (PostgreSQL down for a
+  // minute), requests hung even after PostgreSQL was back (tests/system/db_outage.test.ts).
+  return Promise.resolve(socket);
 }
 
 /**
@@ -121,6 +122,10 @@ export function createPool(
     // `socket` is a documented postgres.js option that its type definitions leave out.
     ...({ socket: connectWithoutDelay } as object),
     onnotice: () => {},
+    // Seconds before a dropped connection is tried again: postgres.js's default grows to
+    // 20 s, and requests queued meanwhile waited that long for their 503 while PostgreSQL
+    // was down (tests/system/db_outage.test.ts); at most 2 s keeps them short.
+    backoff: (retries: number) => Math.min(0.25 * 2 ** retries, 2),
     connection: {
       TimeZone: 'UTC',
       application_name: 'vmledger',
