@@ -94,6 +94,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   const apiLimiter = createAuthLimiter({
     max: options.authFailureLimit ?? 20,
     windowMs: 5 * 60_000,
+    db: { sql, scope: 'api' },
   });
   app.onError(handleError);
   app.notFound((c) =>
@@ -217,6 +218,7 @@ export function createApp(sql: Sql, options: AppOptions) {
       loginLimiter: createAuthLimiter({
         max: Math.min(10, options.authFailureLimit ?? 10),
         windowMs: 5 * 60_000,
+        db: { sql, scope: 'login' },
       }),
       onLoginFailure: () => metrics.authFailures.inc({ channel: 'login' }),
       jobs: options.jobs,
