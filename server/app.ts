@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Sql } from './db/connect.ts';
 import { type AuthVariables, bearerAuth, requireRole } from './auth/middleware.ts';
+import { createReads, type Reads } from './db/reads.ts';
 import { createAuthLimiter } from './auth/rate_limit.ts';
 import { adminRoutes } from './auth/routes.ts';
 import { ApiDoc } from './http/api_doc.ts';
@@ -76,6 +77,8 @@ export type AppOptions = {
   metrics?: Metrics;
   /** Background jobs (pg-boss); without them job-backed routes answer 503. */
   jobs?: Jobs;
+  /** Where list and detail reads go (a read replica when configured); the primary by default. */
+  reads?: Reads;
 };
 
 export function createApp(sql: Sql, options: AppOptions) {
@@ -87,6 +90,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     tz: options.reportTz,
     retentionDays: options.reportRetentionDays,
   };
+  const reads = options.reads ?? createReads(sql, undefined);
   const metrics = options.metrics ?? options.jobs?.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
   // Guessing tokens: 20 failures per address in 5 minutes, then failing attempts get 429
@@ -137,7 +141,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   app.get('/healthz', async (c) => {
     try {
       await sql`select 1`;
-      return c.json({ status: 'ok', db: 'ok' });
+      return c.json({ status: 'ok', db: 'ok', ...(await reads.health()) });
     } catch {
       return c.json({ status: 'degraded', db: 'unavailable' }, 503);
     }
@@ -159,7 +163,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', agentRoutes(sql, doc, { onHeartbeat: options.onHeartbeat }));
   const usageRetention = options.usageRetention ?? options.jobs?.usageRetention ??
     USAGE_RETENTION;
-  api.route('/', inventoryRoutes(sql, doc, { usageRetention }));
+  api.route('/', inventoryRoutes(sql, doc, { usageRetention, reads }));
   api.route('/', changeRoutes(sql, doc));
   api.route('/', alertRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
@@ -225,6 +229,7 @@ export function createApp(sql: Sql, options: AppOptions) {
       reports,
       apiDoc: doc,
       usageRetention,
+      reads,
     }),
   );
   return app;

@@ -10,6 +10,8 @@ import type { Jobs } from '../jobs/boss.ts';
 import { SESSION_COOKIE, sessionAuth } from '../auth/middleware.ts';
 import { createSession, deleteSession, type SignInMethod } from '../auth/sessions.ts';
 import { verifyToken } from '../auth/tokens.ts';
+import { createReads, type Reads } from '../db/reads.ts';
+import { rememberPrimaryLsn } from '../http/read_target.ts';
 import type { AuthLimiter } from '../auth/rate_limit.ts';
 import type { LdapConfig } from '../auth/ldap.ts';
 import type { OidcClient } from '../auth/oidc.ts';
@@ -84,8 +86,12 @@ export function pageRoutes(sql: Sql, options: {
   reports?: ReportSettings;
   /** Usage tiers' retention: the VM page's usage chart picks its tier by it. */
   usageRetention?: UsageRetention;
+  /** Where list and detail reads go (a read replica when configured). */
+  reads?: Reads;
 }) {
   const app = new Hono<PageEnv>();
+  const reads = options.reads ?? createReads(sql, undefined);
+  app.use(rememberPrimaryLsn(sql, reads));
   const auth = sessionAuth(sql);
 
   const signIn = options.signIn ?? {};
@@ -242,7 +248,7 @@ export function pageRoutes(sql: Sql, options: {
   });
 
   app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
-  app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION));
+  app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION, reads));
   app.route('/', changeRoutes(sql, auth));
   app.route('/', costPageRoutes(sql, auth));
   app.route('/', alertPageRoutes(sql, auth));
