@@ -109,7 +109,7 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
       memory.push({ t: Date.now() - started, mb: nodes.map((n) => rssMb(n.child.pid!)) });
     }, 5_000);
 
-    async function agent(a: number) {
+    const agent = async (a: number) => {
       // Agents start spread over the interval, as independent agents would.
       await new Promise((r) => setTimeout(r, (a * INTERVAL_MS) / AGENTS));
       let k = 0;
@@ -146,11 +146,11 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
         k++;
         await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
       }
-    }
+    };
 
     // The VMs viewers open: read once the first captures are in.
     let keys: { sourceId: number; key: string }[] = [];
-    async function viewer(v: number) {
+    const viewer = async (v: number) => {
       const login = await fetch(`${nodes[v % NODES].url}/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -193,7 +193,7 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
           count(`${kind} connection error`);
         }
       }
-    }
+    };
     const keyReader = (async () => {
       while (Date.now() < end && keys.length === 0) {
         await new Promise((r) => setTimeout(r, 2_000));
