@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Sql } from './db/connect.ts';
 import { type AuthVariables, bearerAuth, requireRole } from './auth/middleware.ts';
+import { createReads, type Reads } from './db/reads.ts';
 import { createAuthLimiter } from './auth/rate_limit.ts';
 import { adminRoutes } from './auth/routes.ts';
 import { ApiDoc } from './http/api_doc.ts';
@@ -77,6 +78,8 @@ export type AppOptions = {
   metrics?: Metrics;
   /** Background jobs (pg-boss); without them job-backed routes answer 503. */
   jobs?: Jobs;
+  /** Where list and detail reads go (a read replica when configured); the primary by default. */
+  reads?: Reads;
 };
 
 export function createApp(sql: Sql, options: AppOptions) {
@@ -88,6 +91,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     tz: options.reportTz,
     retentionDays: options.reportRetentionDays,
   };
+  const reads = options.reads ?? createReads(sql, undefined);
   const metrics = options.metrics ?? options.jobs?.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
   // Guessing tokens: 20 failures per address in 5 minutes, then failing attempts get 429
@@ -95,6 +99,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   const apiLimiter = createAuthLimiter({
     max: options.authFailureLimit ?? 20,
     windowMs: 5 * 60_000,
+    db: { sql, scope: 'api' },
   });
   app.onError(handleError);
   app.notFound((c) =>
@@ -147,7 +152,7 @@ export function createApp(sql: Sql, options: AppOptions) {
           );
         }),
       ]).finally(() => clearTimeout(timer));
-      return c.json({ status: 'ok', db: 'ok' });
+      return c.json({ status: 'ok', db: 'ok', ...(await reads.health()) });
     } catch (err) {
       const reason = databaseUnavailableReason(err) ?? (err as Error).message;
       return c.json({ status: 'degraded', db: 'unavailable', reason }, 503, {
@@ -172,7 +177,7 @@ export function createApp(sql: Sql, options: AppOptions) {
   api.route('/', agentRoutes(sql, doc, { onHeartbeat: options.onHeartbeat }));
   const usageRetention = options.usageRetention ?? options.jobs?.usageRetention ??
     USAGE_RETENTION;
-  api.route('/', inventoryRoutes(sql, doc, { usageRetention }));
+  api.route('/', inventoryRoutes(sql, doc, { usageRetention, reads }));
   api.route('/', changeRoutes(sql, doc));
   api.route('/', alertRoutes(sql, doc));
   api.route('/', queryRoutes(sql, doc));
@@ -231,12 +236,14 @@ export function createApp(sql: Sql, options: AppOptions) {
       loginLimiter: createAuthLimiter({
         max: Math.min(10, options.authFailureLimit ?? 10),
         windowMs: 5 * 60_000,
+        db: { sql, scope: 'login' },
       }),
       onLoginFailure: () => metrics.authFailures.inc({ channel: 'login' }),
       jobs: options.jobs,
       reports,
       apiDoc: doc,
       usageRetention,
+      reads,
     }),
   );
   return app;

@@ -22,6 +22,10 @@ const Env = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  DATABASE_READ_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   VMLEDGER_DATA_DIR: z.string().min(1).default('./data'),
   VMLEDGER_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   VMLEDGER_DEMO: flag.default(true),
@@ -104,6 +108,7 @@ function withFileSecrets(env: Record<string, string | undefined>) {
   for (
     const name of [
       'DATABASE_URL',
+      'DATABASE_READ_URL',
       'VMLEDGER_ADMIN_TOKEN',
       'VMLEDGER_LDAP_BIND_PASSWORD',
       'VMLEDGER_OIDC_CLIENT_SECRET',
@@ -197,6 +202,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     port: e.PORT,
     /** Undefined: start the embedded PostgreSQL under `dataDir/pg`. */
     databaseUrl: e.DATABASE_URL,
+    /** A streaming replica for list and detail reads (server/db/reads.ts); writes stay on databaseUrl. */
+    databaseReadUrl: e.DATABASE_READ_URL,
     dataDir: path.resolve(e.VMLEDGER_DATA_DIR),
     adminToken: e.VMLEDGER_ADMIN_TOKEN,
     demo: e.VMLEDGER_DEMO,

@@ -11,6 +11,7 @@ import { openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { log, setLogLevel } from './log.ts';
 import { listen } from './runtime.ts';
+import { createReads, type Reads } from './db/reads.ts';
 import { type JobFeature, type Jobs, startJobs } from './jobs/boss.ts';
 import { aggregationFeature, notifyCaptureStored } from './aggregate/aggregation_jobs.ts';
 import { benchmarkFeature } from './aggregate/benchmark_action.ts';
@@ -60,6 +61,7 @@ export async function startServer(config: ServerConfig) {
     onLog: (line) => log.debug('postgres', { line: line.trim() }),
   });
   let jobs: Jobs | undefined;
+  let reads: Reads | undefined;
   try {
     // Migrations, maintenance and jobs may run long statements: their pool has no statement limit.
     const jobSql = db.jobSql ?? db.sql;
@@ -83,7 +85,9 @@ export async function startServer(config: ServerConfig) {
         dailyAt: config.aggDailyAt,
       });
     }
+    reads = createReads(db.sql, config.databaseReadUrl);
     const app = createApp(db.sql, {
+      reads,
       maxBodyBytes: config.maxBodyBytes,
       ingestMemoVms: config.ingestMemoVms,
       sessionHours: config.sessionHours,
@@ -109,6 +113,7 @@ export async function startServer(config: ServerConfig) {
       stop: async () => {
         await server.close();
         await jobs?.stop();
+        await reads?.close();
         await db.close();
       },
     };

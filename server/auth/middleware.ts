@@ -43,7 +43,7 @@ export function bearerAuth(
     if (!info) {
       const ip = clientIp(c);
       options.onFailure?.();
-      const wait = options.limiter?.failure(ip, match[1]) ?? 0;
+      const wait = (await options.limiter?.failure(ip, match[1])) ?? 0;
       if (wait > 0) {
         throw new AppError(
           'too_many_failures',

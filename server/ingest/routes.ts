@@ -1,4 +1,5 @@
 /** HTTP routes of the ingest API: `POST /api/v1/captures`. */
+import type { Reads } from '../db/reads.ts';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { Capture } from '../../agent/capture/schema.ts';
@@ -21,6 +22,8 @@ export function ingestRoutes(
     maxBodyBytes: number;
     onCaptureStored?: (r: StoreResult) => void | Promise<void>;
     metrics?: Metrics;
+    /** With a read replica: the answer names the WAL position after the commit (X-Vmledger-Lsn). */
+    reads?: Reads;
   },
 ) {
   const app = new Hono<{ Variables: AuthVariables }>();
@@ -74,6 +77,11 @@ export function ingestRoutes(
       return c.json({ captureId: result.captureId, duplicate: true }, 200);
     }
     const { captureId, sourceId, vmCount: vms, late, deleted, reappeared } = result;
+    // A script that reads right after posting passes it back as X-Vmledger-Min-Lsn.
+    if (options.reads?.configured) {
+      const [p] = await sql`select pg_current_wal_lsn()::text as lsn`;
+      c.header('x-vmledger-lsn', p.lsn);
+    }
     log.debug('capture stored', { captureId, sourceId, vms, late });
     // Follow-up work (late-day re-aggregation) must never fail an ingest that has committed.
     try {

@@ -1,4 +1,6 @@
 /** HTTP routes for VMs: the list, one VM, and a VM's trace. */
+import { createReads, type Reads } from '../db/reads.ts';
+import { readTarget } from '../http/read_target.ts';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AuthVariables } from '../auth/middleware.ts';
@@ -169,8 +171,9 @@ export function usageRange(
 export function inventoryRoutes(
   sql: Sql,
   doc: ApiDoc,
-  o: { usageRetention: UsageRetention },
+  o: { usageRetention: UsageRetention; reads?: Reads },
 ) {
+  const reads = o.reads ?? createReads(sql, undefined);
   const app = new Hono<{ Variables: AuthVariables }>();
 
   doc.define(app, {
@@ -192,7 +195,9 @@ export function inventoryRoutes(
   }, async (c, { query }) => {
     const q = vmListQuery(query);
     if (wantsCsv(c.req.header('accept'))) return vmsCsv(sql, { ...q, cursor: undefined });
-    return c.body(await listVmsJson(sql, q), 200, { 'content-type': 'application/json' });
+    return c.body(await listVmsJson(await readTarget(c, reads), q), 200, {
+      'content-type': 'application/json',
+    });
   });
 
   doc.define(app, {
@@ -208,7 +213,7 @@ export function inventoryRoutes(
       404: 'No such VM in that source',
     },
   }, async (c, { params }) => {
-    const vm = await getVm(sql, params.source, params.key);
+    const vm = await getVm(await readTarget(c, reads), params.source, params.key);
     if (!vm) throw new AppError('not_found', `source ${params.source} has no VM ${params.key}`);
     return c.json(vm);
   });

@@ -10,6 +10,8 @@ import type { Jobs } from '../jobs/boss.ts';
 import { SESSION_COOKIE, sessionAuth } from '../auth/middleware.ts';
 import { createSession, deleteSession, type SignInMethod } from '../auth/sessions.ts';
 import { verifyToken } from '../auth/tokens.ts';
+import { createReads, type Reads } from '../db/reads.ts';
+import { rememberPrimaryLsn } from '../http/read_target.ts';
 import type { AuthLimiter } from '../auth/rate_limit.ts';
 import type { LdapConfig } from '../auth/ldap.ts';
 import type { OidcClient } from '../auth/oidc.ts';
@@ -84,8 +86,12 @@ export function pageRoutes(sql: Sql, options: {
   reports?: ReportSettings;
   /** Usage tiers' retention: the VM page's usage chart picks its tier by it. */
   usageRetention?: UsageRetention;
+  /** Where list and detail reads go (a read replica when configured). */
+  reads?: Reads;
 }) {
   const app = new Hono<PageEnv>();
+  const reads = options.reads ?? createReads(sql, undefined);
+  app.use(rememberPrimaryLsn(sql, reads));
   const auth = sessionAuth(sql);
 
   const signIn = options.signIn ?? {};
@@ -114,9 +120,9 @@ export function pageRoutes(sql: Sql, options: {
   };
 
   /** A failing sign-in: 429 once the address (or the same secret) is over the limit. */
-  const limited = (c: Context<PageEnv>, key: string, o: LoginOptions) => {
+  const limited = async (c: Context<PageEnv>, key: string, o: LoginOptions) => {
     options.onLoginFailure?.();
-    const wait = options.loginLimiter?.failure(clientIp(c), key) ?? 0;
+    const wait = (await options.loginLimiter?.failure(clientIp(c), key)) ?? 0;
     if (wait <= 0) return null;
     c.header('Retry-After', String(wait));
     return c.html(
@@ -138,7 +144,7 @@ export function pageRoutes(sql: Sql, options: {
     const token = typeof form.token === 'string' ? form.token.trim() : '';
     const info = token ? await verifyToken(sql, token) : null;
     if (!info || info.role === 'agent' || info.role === 'metrics') {
-      const tooMany = limited(c, token, { next, errorFor: 'token' });
+      const tooMany = await limited(c, token, { next, errorFor: 'token' });
       if (tooMany) return tooMany;
       await tokenRefused(sql, clientIp(c));
       return c.html(
@@ -161,7 +167,7 @@ export function pageRoutes(sql: Sql, options: {
     const o: LoginOptions = { next, errorFor: 'ldap', username };
     // Over the limit, the directory is not even asked: guesses must not lock the account there.
     const key = `ldap:${username.toLowerCase()}`;
-    const wait = options.loginLimiter?.blockedFor(clientIp(c), key) ?? 0;
+    const wait = (await options.loginLimiter?.blockedFor(clientIp(c), key)) ?? 0;
     if (wait > 0) {
       c.header('Retry-After', String(wait));
       return c.html(
@@ -174,7 +180,7 @@ export function pageRoutes(sql: Sql, options: {
     }
     const r = await ldapSignInAction(sql, signIn.ldap, { username, password }, clientIp(c));
     if (!r.ok) {
-      if (r.status !== 503) limited(c, key, o);
+      if (r.status !== 503) await limited(c, key, o);
       return c.html(login({ ...o, error: r.message }), r.status);
     }
     await startSession(c, r.principalId, 'ldap');
@@ -242,7 +248,7 @@ export function pageRoutes(sql: Sql, options: {
   });
 
   app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
-  app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION));
+  app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION, reads));
   app.route('/', changeRoutes(sql, auth));
   app.route('/', costPageRoutes(sql, auth));
   app.route('/', alertPageRoutes(sql, auth));

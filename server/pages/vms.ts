@@ -1,4 +1,6 @@
 /** VM pages: the list (full page or htmx fragment), its CSV export, and one VM with its trace. */
+import type { Reads } from '../db/reads.ts';
+import { readTarget } from '../http/read_target.ts';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
@@ -52,10 +54,12 @@ export function vmRoutes(
   sql: Sql,
   auth: MiddlewareHandler<PageEnv>,
   usageRetention: UsageRetention,
+  reads: Reads,
 ) {
   const app = new Hono<PageEnv>();
 
   app.get('/vms', auth, async (c) => {
+    const sql = await readTarget(c, reads);
     const state = listState(c.req.query());
     // htmx (search, filters, sort, pages) gets the table alone; history restores get the page.
     const fragment = !!c.req.header('hx-request') && !c.req.header('hx-history-restore-request');
@@ -92,6 +96,7 @@ export function vmRoutes(
   });
 
   app.get('/vms/:source/:key', auth, async (c) => {
+    const sql = await readTarget(c, reads);
     const sourceId = positiveInt(c.req.param('source'));
     const key = c.req.param('key');
     const vm = sourceId ? await getVm(sql, sourceId, key) : null;

@@ -25,6 +25,8 @@ export async function startServerProcess(
     dataDir: string;
     adminToken: string;
     runtime?: 'node' | 'deno';
+    /** More environment for the server (e.g. DATABASE_READ_URL). */
+    env?: Record<string, string>;
   },
 ): Promise<ServerProcess> {
   const [cmd, args] = options.runtime === 'deno'
@@ -38,6 +40,7 @@ export async function startServerProcess(
       VMLEDGER_DATA_DIR: options.dataDir,
       VMLEDGER_ADMIN_TOKEN: options.adminToken,
       VMLEDGER_LOG_LEVEL: 'warn',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
