@@ -59,7 +59,7 @@ export async function findSession(sql: Sql, id: string): Promise<Session | null>
   if (!id || id.length > 100) return null;
   const rows = await sql`
     with hit as (
-      select t.id, t.name, t.role, s.csrf_token, s.expires_at, s.method, s.sid, s.last_seen_at
+      select t.id, t.name, t.role, t.scope, s.csrf_token, s.expires_at, s.method, s.sid, s.last_seen_at
       from sessions s join api_tokens t on t.id = s.token_id
       where s.id_hash = ${hashSecret(id)} and s.expires_at > now()
         and (s.idle_seconds is null or s.last_seen_at + make_interval(secs => s.idle_seconds) > now())
@@ -75,6 +75,7 @@ export async function findSession(sql: Sql, id: string): Promise<Session | null>
     id: r.id,
     name: r.name,
     role: r.role,
+    scope: r.scope,
     csrfToken: r.csrf_token,
     expiresAt: r.expires_at,
     method: r.method,

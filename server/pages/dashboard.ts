@@ -12,6 +12,8 @@ import { openAlertCounts } from '../alerts/alerts.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
 import { type DashboardData, dashboardLive } from '../../web/partials/dashboard_live.ts';
 import { captureFeed, type Signal } from './capture_feed.ts';
+import { poolOf } from '../auth/scope.ts';
+import { captureSignal } from '../queries/pages_dashboard.ts';
 import { asOfParam, type PageEnv, viewerOf } from './guard.ts';
 
 /** Everything the dashboard shows, read in parallel. */
@@ -41,12 +43,13 @@ async function dashboardData(sql: Sql, at: Date | null): Promise<DashboardData> 
 /** `pollMs`: how often the capture signal is read while a browser listens. */
 export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, pollMs = 2000) {
   const app = new Hono<PageEnv>();
-  const feed = captureFeed(sql, { intervalMs: pollMs });
+  // The poller is the process's, whoever started it: the pool's, never a request's scope.
+  const feed = captureFeed(poolOf(sql), { intervalMs: pollMs });
 
   app.get('/', auth, async (c) => {
     const data = await dashboardData(sql, asOfParam(c.req.query('at')));
     if (c.req.query('part') === 'live') return c.html(dashboardLive(data));
-    const signal = await feed.current();
+    const signal = await captureSignal(sql);
     return c.html(
       dashboardPage(
         viewerOf(c),

@@ -3,11 +3,12 @@
  * session (sessionAuth, per route so unknown paths still answer 404); pages get data from
  * query modules and render templates from web/; form posts carry the session's CSRF token.
  */
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Sql } from '../db/connect.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { SESSION_COOKIE, sessionAuth } from '../auth/middleware.ts';
+import { scopedSql, scopeRequests } from '../auth/scope.ts';
 import { createSession, deleteSession, type SignInMethod } from '../auth/sessions.ts';
 import { verifyToken } from '../auth/tokens.ts';
 import type { AuthLimiter } from '../auth/rate_limit.ts';
@@ -86,7 +87,14 @@ export function pageRoutes(sql: Sql, options: {
   usageRetention?: UsageRetention;
 }) {
   const app = new Hono<PageEnv>();
-  const auth = sessionAuth(sql);
+  // A session, then its visibility (auth/scope.ts): page data reads through `data`.
+  const session = sessionAuth(sql);
+  const scope = scopeRequests(sql);
+  const auth: MiddlewareHandler<PageEnv> = (c, next) =>
+    session(c, async () => {
+      await scope(c, next);
+    });
+  const data = scopedSql(sql);
 
   const signIn = options.signIn ?? {};
   const login = (o: LoginOptions) =>
@@ -241,21 +249,21 @@ export function pageRoutes(sql: Sql, options: {
     return c.redirect('/login', 303);
   });
 
-  app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
-  app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION));
-  app.route('/', changeRoutes(sql, auth));
-  app.route('/', costPageRoutes(sql, auth));
-  app.route('/', alertPageRoutes(sql, auth));
-  app.route('/', databasePageRoutes(sql, auth));
-  app.route('/', sourceRoutes(sql, auth));
-  app.route('/', siteRoutes(sql, auth));
-  app.route('/', historyRoutes(sql, auth));
+  app.route('/', dashboardRoutes(data, auth, options.eventPollMs));
+  app.route('/', vmRoutes(data, auth, options.usageRetention ?? USAGE_RETENTION));
+  app.route('/', changeRoutes(data, auth));
+  app.route('/', costPageRoutes(data, auth));
+  app.route('/', alertPageRoutes(data, auth));
+  app.route('/', databasePageRoutes(data, auth));
+  app.route('/', sourceRoutes(data, auth));
+  app.route('/', siteRoutes(data, auth));
+  app.route('/', historyRoutes(data, auth));
   app.route(
     '/',
-    reportRoutes(sql, auth, options.reports ?? { jobs: options.jobs }),
+    reportRoutes(data, auth, options.reports ?? { jobs: options.jobs }),
   );
-  app.route('/', benchmarkRoutes(sql, auth, options.jobs));
-  app.route('/', adminRoutes(sql, auth, options.jobs));
+  app.route('/', benchmarkRoutes(data, auth, options.jobs));
+  app.route('/', adminRoutes(data, auth, options.jobs));
   const doc = options.apiDoc;
   if (doc) {
     app.get('/api-reference', auth, (c) => {
