@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { Sql } from '../db/connect.ts';
-import { roleFor, type RoleMap } from './role_map.ts';
+import { type Access, accessFor, type RoleMap } from './role_map.ts';
 import { hashSecret } from './tokens.ts';
 
 export type OidcConfig = {
@@ -26,7 +26,7 @@ export type OidcConfig = {
 };
 
 export type OidcOutcome =
-  | { ok: true; subject: string; name: string; role: 'admin' | 'viewer'; next: string }
+  | { ok: true; subject: string; name: string; next: string } & Access
   | {
     ok: false;
     reason: 'state' | 'id_token' | 'provider' | 'no_group' | 'unavailable';
@@ -143,9 +143,9 @@ export function oidcClient(config: OidcConfig) {
       const raw = claims[config.groupsClaim];
       const groups = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
       const name = String(claims[config.nameClaim] ?? claims.email ?? claims.sub);
-      const role = roleFor(groups, config.roles);
-      if (!role) return { ok: false, reason: 'no_group', subject, detail: name };
-      return { ok: true, subject, name, role, next: pending.next_path };
+      const access = accessFor(groups, config.roles);
+      if (!access) return { ok: false, reason: 'no_group', subject, detail: name };
+      return { ok: true, subject, name, ...access, next: pending.next_path };
     },
   };
 }

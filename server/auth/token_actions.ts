@@ -88,11 +88,11 @@ export async function createTokenAction(
     role,
     expiresAt: expiresAt?.toISOString() ?? null,
     allowedSources,
-    scope: input.scope ?? null,
+    ...(input.scope ? { scope: input.scope } : {}),
   };
   log.info('token created', { id, ...detail, by: actor.name });
   await auditAction(sql, actor, 'token.create', `token:${id}`, detail);
-  return { id, token, ...detail };
+  return { id, token, ...detail, scope: input.scope ?? null };
 }
 
 /** Revokes a live token other than the actor's own (its page sessions end too), audited. */

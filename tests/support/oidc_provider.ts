@@ -25,6 +25,7 @@ export const PEOPLE: Record<string, { name: string; groups: string[] }> = {
   olivia: { name: 'Olivia Admin', groups: ['staff', 'vmledger-admins'] },
   victor: { name: 'Victor Viewer', groups: ['vmledger-viewers'] },
   nadia: { name: 'Nadia Nogroup', groups: ['staff'] },
+  tara: { name: 'Tara Tenant', groups: ['acme-viewers'] },
 };
 
 type Key = { kid: string; privateKey: KeyObject; jwk: JsonWebKey };

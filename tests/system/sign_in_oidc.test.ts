@@ -6,7 +6,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { makeCapture } from '../support/captures.ts';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
@@ -33,7 +34,10 @@ test.before(async () => {
         scopes: 'openid profile groups',
         groupsClaim: 'groups',
         nameClaim: 'name',
-        roles: { admin: ['vmledger-admins'], viewer: ['vmledger-viewers'] },
+        roles: {
+          admin: ['vmledger-admins'],
+          viewer: ['vmledger-viewers', 'acme-viewers|tag:tenant=acme'],
+        },
         label: 'Example SSO',
       },
     },
@@ -108,6 +112,32 @@ test('victor (viewer) signs in as a viewer', async () => {
   const [row] = await t.db
     .sql`select role from api_tokens where kind = 'oidc' and name = 'Victor Viewer'`;
   assert.is(row.role, 'viewer');
+});
+
+test("tara (a viewer group limited to tag tenant=acme) sees acme's VMs only", async () => {
+  for (const id of ['vc-acme', 'vc-beta']) {
+    const capture = makeCapture({
+      sourceId: id,
+      at: '2026-05-10T10:00:00Z',
+      vms: [{ key: `${id}-vm` }],
+    });
+    const r = await t.call('/api/v1/captures', { ...json(capture), token: t.tokens.agent });
+    assert.is(r.status, 201);
+  }
+  await t.db.sql`update sources set tags = '{tenant=acme}' where external_id = 'vc-acme'`;
+  const res = await signIn('tara');
+  assert.is(res.status, 200);
+  const [row] = await t.db.sql`select role, scope from api_tokens where name = 'Tara Tenant'`;
+  assert.equal([row.role, row.scope], ['viewer', ['tag:tenant=acme']]);
+  const cookie =
+    res.headers.get('set-cookie')!.split(/,(?=\s*vmledger_session=)/).find((c) =>
+      c.trim().startsWith('vmledger_session=')
+    )!.trim().split(';')[0];
+  const page = await (await t.app.request('/vms', { headers: { cookie } })).text();
+  assert.ok(page.includes('vm-vc-acme-vm'), 'acme VM listed');
+  assert.not.ok(page.includes('vc-beta'), 'nothing of beta');
+  const all = await (await t.call('/api/v1/vms', { token: t.tokens.viewer })).json();
+  assert.is(all.items.length, 2, 'both exist');
 });
 
 async function refused(res: Response, status: number, reason: string, message: RegExp) {
