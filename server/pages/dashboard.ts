@@ -63,6 +63,8 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, poll
   // Server-sent events: `capture` whenever a source's latest capture changes.
   app.get('/events', auth, (c) => {
     let last = c.req.query('since') ?? null;
+    // The signal is every source's; a viewer limited to some is told only that something came.
+    const scoped = !!c.get('auth').scope;
     return streamSSE(c, async (stream) => {
       let closed = false;
       const pending: Signal[] = [];
@@ -92,7 +94,9 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, poll
           if (s) {
             await stream.writeSSE({
               event: 'capture',
-              data: JSON.stringify({ count: s.count, lastCapturedAt: s.lastCapturedAt }),
+              data: scoped
+                ? '{}'
+                : JSON.stringify({ count: s.count, lastCapturedAt: s.lastCapturedAt }),
             });
           } else await stream.write(': keep-alive\n\n');
         }
