@@ -2,7 +2,8 @@
  * OpenID Connect sign-in (docs/sign-in.md) with openid-client: discovery, the authorization
  * code flow with PKCE (S256), state and nonce kept server-side (oidc_logins) and consumed by
  * the callback, and the ID token validated by the library (signature against the provider's
- * JWKS, issuer, audience, expiry, nonce). A groups claim is mapped to a role.
+ * JWKS, issuer, audience, expiry, nonce). A groups claim (from the ID token, else from the
+ * userinfo endpoint) is mapped to a role and maybe a scope.
  * Knows no HTTP beyond building the provider URL; the caller audits the answer.
  */
 import { randomBytes } from 'node:crypto';
@@ -122,6 +123,8 @@ export function oidcClient(config: OidcConfig) {
         return { ok: false, reason: 'provider', detail: error.slice(0, 200) };
       }
       let claims: oidc.IDToken;
+      /** The groups from the userinfo endpoint, when the ID token has no groups claim. */
+      let fromUserinfo: unknown;
       try {
         const c = await configuration();
         // The registered redirect URI with the callback's parameters (this server may sit
@@ -136,11 +139,18 @@ export function oidcClient(config: OidcConfig) {
         });
         jwks = oidc.getJwksCache(c) ?? jwks;
         claims = tokens.claims()!;
+        // Providers that keep groups out of the ID token (large groups lists, Entra ID's
+        // overage, Keycloak without "Add to ID token") give them at the userinfo endpoint;
+        // the library checks its answer is for the same subject.
+        if (claims[config.groupsClaim] === undefined && c.serverMetadata().userinfo_endpoint) {
+          const info = await oidc.fetchUserInfo(c, tokens.access_token, claims.sub);
+          fromUserinfo = info[config.groupsClaim];
+        }
       } catch (err) {
         return { ok: false, ...explain(err) };
       }
       const subject = `${claims.iss}|${claims.sub}`;
-      const raw = claims[config.groupsClaim];
+      const raw = claims[config.groupsClaim] ?? fromUserinfo;
       const groups = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
       const name = String(claims[config.nameClaim] ?? claims.email ?? claims.sub);
       const access = accessFor(groups, config.roles);

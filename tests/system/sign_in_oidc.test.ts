@@ -185,6 +185,18 @@ test('a tampered ID token (groups changed, signature kept) is refused, audited',
   assert.match(a.detail.error, /signature verification failed/i);
 });
 
+test('an ID token without the groups claim: the groups come from the userinfo endpoint', async () => {
+  const res = await withIdToken((_t, { claims }, resign) => {
+    const { groups: _groups, ...rest } = claims;
+    return resign(rest);
+  }, 'olivia');
+  assert.is(res.status, 200);
+  const [row] = await t.db.sql`select role from api_tokens where name = 'Olivia Admin'`;
+  assert.is(row.role, 'admin');
+  const a = await lastAudit('auth.login');
+  assert.is(a.detail.method, 'oidc');
+});
+
 test('an expired ID token (signed by the provider) is refused, audited', async () => {
   const now = Math.floor(Date.now() / 1000);
   const res = await withIdToken((_t, { claims }, resign) =>
