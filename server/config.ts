@@ -67,6 +67,8 @@ const Env = z.object({
   VMLEDGER_OIDC_ADMIN_GROUPS: z.string().default(''),
   VMLEDGER_OIDC_VIEWER_GROUPS: z.string().default(''),
   VMLEDGER_OIDC_LABEL: z.string().default('single sign-on'),
+  VMLEDGER_OIDC_POST_LOGOUT_REDIRECT_URI: z.url({ error: "must be this server's https://…/login" })
+    .optional(),
   VMLEDGER_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VMLEDGER_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(25),
   VMLEDGER_USAGE_RAW_DAYS: z.coerce.number().int().min(0).max(3650).default(7),
@@ -184,6 +186,7 @@ function signInConfig(e: z.infer<typeof Env>) {
       clientId: required('VMLEDGER_OIDC_CLIENT_ID', e.VMLEDGER_OIDC_CLIENT_ID),
       clientSecret: e.VMLEDGER_OIDC_CLIENT_SECRET,
       redirectUri: required('VMLEDGER_OIDC_REDIRECT_URI', e.VMLEDGER_OIDC_REDIRECT_URI),
+      postLogoutRedirectUri: e.VMLEDGER_OIDC_POST_LOGOUT_REDIRECT_URI,
       scopes: e.VMLEDGER_OIDC_SCOPES,
       groupsClaim: e.VMLEDGER_OIDC_GROUPS_CLAIM,
       nameClaim: e.VMLEDGER_OIDC_NAME_CLAIM,

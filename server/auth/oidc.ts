@@ -18,6 +18,8 @@ export type OidcConfig = {
   clientSecret?: string;
   /** This server's callback URL as registered at the provider (…/login/oidc/callback). */
   redirectUri: string;
+  /** Where the provider sends the browser after logout (default: /login of the redirect URI's origin). */
+  postLogoutRedirectUri?: string;
   scopes: string;
   /** The ID token claim holding groups or roles (a list or one string). */
   groupsClaim: string;
@@ -27,7 +29,7 @@ export type OidcConfig = {
 };
 
 export type OidcOutcome =
-  | { ok: true; subject: string; name: string; next: string } & Access
+  | { ok: true; subject: string; name: string; next: string; idToken: string } & Access
   | {
     ok: false;
     reason: 'state' | 'id_token' | 'provider' | 'no_group' | 'unavailable';
@@ -123,6 +125,7 @@ export function oidcClient(config: OidcConfig) {
         return { ok: false, reason: 'provider', detail: error.slice(0, 200) };
       }
       let claims: oidc.IDToken;
+      let idToken = '';
       /** The groups from the userinfo endpoint, when the ID token has no groups claim. */
       let fromUserinfo: unknown;
       try {
@@ -139,6 +142,7 @@ export function oidcClient(config: OidcConfig) {
         });
         jwks = oidc.getJwksCache(c) ?? jwks;
         claims = tokens.claims()!;
+        idToken = tokens.id_token ?? '';
         // Providers that keep groups out of the ID token (large groups lists, Entra ID's
         // overage, Keycloak without "Add to ID token") give them at the userinfo endpoint;
         // the library checks its answer is for the same subject.
@@ -155,7 +159,26 @@ export function oidcClient(config: OidcConfig) {
       const name = String(claims[config.nameClaim] ?? claims.email ?? claims.sub);
       const access = accessFor(groups, config.roles);
       if (!access) return { ok: false, reason: 'no_group', subject, detail: name };
-      return { ok: true, subject, name, ...access, next: pending.next_path };
+      return { ok: true, subject, name, ...access, next: pending.next_path, idToken };
+    },
+
+    /**
+     * RP-initiated logout: the provider's end_session_endpoint with the session's ID token
+     * as the hint and where to come back to, or null when the provider offers none (or
+     * cannot be reached: the local logout stands on its own).
+     */
+    async endSessionUrl(idToken: string): Promise<string | null> {
+      try {
+        const c = await configuration();
+        if (!c.serverMetadata().end_session_endpoint) return null;
+        return oidc.buildEndSessionUrl(c, {
+          id_token_hint: idToken,
+          post_logout_redirect_uri: config.postLogoutRedirectUri ??
+            new URL('/login', config.redirectUri).href,
+        }).href;
+      } catch {
+        return null;
+      }
     },
   };
 }

@@ -141,7 +141,7 @@ export async function oidcSignInAction(
   callbackUrl: URL,
   cookieState: string,
   ip: string | null,
-): Promise<(SignedIn & { next: string }) | Refused> {
+): Promise<(SignedIn & { next: string; idToken: string }) | Refused> {
   const r = await client.finish(sql, callbackUrl, cookieState);
   if (!r.ok) {
     await failed(sql, ip, 'oidc', r.reason, {
@@ -155,5 +155,5 @@ export async function oidcSignInAction(
     role: r.role,
     ...(r.scope ? { scope: r.scope } : {}),
   });
-  return p.ok ? { ...p, next: r.next } : p;
+  return p.ok ? { ...p, next: r.next, idToken: r.idToken } : p;
 }

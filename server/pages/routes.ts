@@ -23,7 +23,12 @@ import {
 import { endSessionsOfAction } from '../auth/session_actions.ts';
 import { actorOf } from '../http/actions.ts';
 import { clientIp, requestClient } from '../http/client_ip.ts';
-import { type LoginOptions, loginPage, signedInPage } from '../../web/pages/login.ts';
+import {
+  type LoginOptions,
+  loginPage,
+  signedInPage,
+  signedOutPage,
+} from '../../web/pages/login.ts';
 import { log } from '../log.ts';
 import { adminRoutes } from './admin.ts';
 import { benchmarkRoutes } from './benchmarks.ts';
@@ -104,12 +109,13 @@ export function pageRoutes(sql: Sql, options: {
     c: Context<PageEnv>,
     principalId: number,
     method: SignInMethod,
+    idToken: string | null = null,
   ) => {
     const session = await createSession(
       sql,
       principalId,
       { hours: options.sessionHours, idleMinutes: signIn.idleMinutes },
-      { method, ip: clientIp(c) },
+      { method, ip: clientIp(c), idToken },
     );
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
@@ -232,14 +238,18 @@ export function pageRoutes(sql: Sql, options: {
     if (!r.ok) {
       return c.html(login({ next: '/', errorFor: 'oidc', error: r.message }), r.status);
     }
-    await startSession(c, r.principalId, 'oidc');
+    await startSession(c, r.principalId, 'oidc', r.idToken || null);
     return c.html(signedInPage(safeNext(r.next)));
   });
 
   app.post('/logout', auth, requireCsrf(), async (c) => {
-    await deleteSession(sql, getCookie(c, SESSION_COOKIE) ?? '');
+    const ended = await deleteSession(sql, getCookie(c, SESSION_COOKIE) ?? '');
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
-    return c.redirect('/login', 303);
+    // Signed in with OpenID Connect: sign out at the provider too when it offers that.
+    const atProvider = ended.idToken && signIn.oidc
+      ? await signIn.oidc.client.endSessionUrl(ended.idToken)
+      : null;
+    return atProvider ? c.html(signedOutPage(atProvider)) : c.redirect('/login', 303);
   });
 
   // Logout everywhere: every session of the signed-in person (all browsers), audited.

@@ -97,3 +97,7 @@ begin
     end loop;
   end if;
 end $$;
+
+-- OpenID Connect sessions keep their ID token: logout sends it to the provider's
+-- end_session_endpoint as id_token_hint (RP-initiated logout; docs/sign-in.md).
+alter table sessions add column id_token text;

@@ -81,6 +81,7 @@ export async function startProvider(redirectUri: string): Promise<TestProvider> 
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         redirect_uris: [redirectUri],
+        post_logout_redirect_uris: [new URL('/login', redirectUri).href],
         grant_types: ['authorization_code'],
         response_types: ['code'],
       }],

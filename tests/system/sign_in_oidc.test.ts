@@ -140,6 +140,31 @@ test("tara (a viewer group limited to tag tenant=acme) sees acme's VMs only", as
   assert.is(all.items.length, 2, 'both exist');
 });
 
+test('logout of an OIDC session signs out at the provider too (end_session_endpoint, id_token_hint)', async () => {
+  const res = await signIn('victor');
+  const cookie =
+    res.headers.get('set-cookie')!.split(/,(?=\s*vmledger_session=)/).find((c) =>
+      c.trim().startsWith('vmledger_session=')
+    )!.trim().split(';')[0];
+  const page = await (await t.app.request('/vms', { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1];
+  const out = await t.app.request('/logout', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ csrf }).toString(),
+  });
+  assert.is(out.status, 200);
+  const to = /content="0;url=([^"]+)"/.exec(await out.text())![1].replaceAll('&amp;', '&');
+  const url = new URL(to);
+  assert.is(url.origin, p.issuer);
+  assert.is(url.searchParams.get('id_token_hint'), p.idTokens[p.idTokens.length - 1]);
+  assert.is(url.searchParams.get('post_logout_redirect_uri'), new URL('/login', REDIRECT).href);
+  // The provider knows the end_session URL it advertised, and the vmledger session is over.
+  const atProvider = await fetch(url, { redirect: 'manual' });
+  assert.ok(atProvider.status < 400, `provider answered ${atProvider.status}`);
+  assert.is((await t.app.request('/vms', { headers: { cookie } })).status, 303);
+});
+
 async function refused(res: Response, status: number, reason: string, message: RegExp) {
   assert.is(res.status, status);
   assert.not.match(res.headers.get('set-cookie') ?? '', /vmledger_session=[^;]/);
