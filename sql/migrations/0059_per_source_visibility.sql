@@ -29,8 +29,12 @@ begin
   if not exists (select from pg_roles where rolname = current_user and rolsuper) then
     execute format('grant vmledger_scoped to %I', current_user);
   end if;
-exception when duplicate_object or unique_violation then
-  raise notice 'role vmledger_scoped made by another database meanwhile: %', sqlerrm;
+exception
+  when duplicate_object or unique_violation then
+    raise notice 'role vmledger_scoped made by another database meanwhile: %', sqlerrm;
+  when insufficient_privilege then
+    raise exception 'per-source visibility needs the role vmledger_scoped: %', sqlerrm
+      using hint = format('as a superuser: create role vmledger_scoped nologin; grant vmledger_scoped to %I;', current_user);
 end $$;
 
 grant usage on schema public to vmledger_scoped;
