@@ -63,6 +63,22 @@ test.before(async () => {
   const rows = await t.db.sql`select id, external_id from sources order by id`;
   acmeId = rows.find((r) => r.external_id === 'vc-acme')!.id;
   betaId = rows.find((r) => r.external_id === 'vc-beta')!.id;
+  // A firing alert with an event on one VM of each tenant (the evaluator needs jobs: by hand).
+  await t.db.sql`
+    insert into alert_rules (id, name, description, severity)
+    values ('vm_test', 'VM test', 'a rule for this test', 'warning')`;
+  for (const [source, key] of [[acmeId, 'acme-key-1'], [betaId, 'beta-key-1']] as const) {
+    const name = key.replace('key', key.startsWith('beta') ? 'secret' : 'vm');
+    const [a] = await t.db.sql`
+      insert into alerts (rule_id, object_kind, object_key, object_name, source_id, group_key,
+                          severity, state, summary, pending_since, fired_at, last_evaluated_at)
+      values ('vm_test', 'vm', ${key}, ${name}, ${source}, ${key}, 'warning', 'firing',
+              ${name + ' is in trouble'}, now(), now(), now())
+      returning id`;
+    await t.db.sql`
+      insert into alert_events (alert_id, at, kind, details)
+      values (${a.id}, now(), 'fired', ${t.db.sql.json({ vm: name })})`;
+  }
   const tag = await t.call(`/api/v1/sources/${acmeId}/tags`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
@@ -103,7 +119,15 @@ const fill = (path: string) =>
   path.replace(/:source\b/, String(betaId)).replace(/:key\b/, 'beta-key-1')
     .replace(/:id\b/, path.includes('/sources/') ? String(betaId) : '1')
     .replace(/:[A-Za-z_]+/g, '1');
-const searches = () => ['', '?q=10.66.0.1', `?q=${UUID(1)}`, '?q=beta-secret', `?source=${betaId}`];
+const searches = () => [
+  '',
+  '?q=10.66.0.1',
+  `?q=${UUID(1)}`,
+  '?q=beta-secret',
+  `?source=${betaId}`,
+  '?at=2026-05-10T12:00:00Z',
+  '?from=2026-05-01&to=2026-06-01', // the captures' month: changes, history, rollups
+];
 
 /**
  * The secrets in an answer, but for one the request itself holds (an error message or a
@@ -125,6 +149,10 @@ test('the scoped viewer sees its own tenant: list, totals, search', async () => 
   ]);
   const all = await (await t.call('/api/v1/vms', { token: t.tokens.viewer })).json();
   assert.is(all.items.length, 5, 'an unscoped viewer sees both tenants (the walk can fail)');
+  const who = await (await t.call('/api/v1/whoami', { token: scoped })).json();
+  assert.equal(who.scope, ['tag:tenant=acme']);
+  const alerts = await (await t.call('/api/v1/alerts', { token: scoped })).json();
+  assert.equal(alerts.items.map((a: { objectName: string }) => a.objectName), ['acme-vm-1']);
   const ip = await (await t.call('/api/v1/vms?q=10.11.0.2', { token: scoped })).json();
   assert.equal(ip.items.map((v: { name: string }) => v.name), ['acme-vm-2']);
 });
@@ -207,6 +235,19 @@ test('every page GET route × searches (and CSV): no other tenant in any page', 
   }
   assert.ok(ok > 50, `${ok} pages answered 200`);
   assert.equal(problems, []);
+});
+
+test("the walk can fail: an unscoped viewer's lists hold the other tenant", async () => {
+  const found = new Set<string>();
+  for (const path of getRoutes(true).filter((p) => !p.includes(':'))) {
+    for (const search of ['', '?from=2026-05-01&to=2026-06-01']) {
+      const body = await (await t.call(path + search, { token: t.tokens.viewer })).text();
+      if (leaks(body, path).length) found.add(path);
+    }
+  }
+  for (const path of ['/api/v1/vms', '/api/v1/alerts', '/api/v1/changes', '/api/v1/sources']) {
+    assert.ok(found.has(path), `${path} holds beta for an unscoped viewer`);
+  }
 });
 
 test.run();
