@@ -10,6 +10,7 @@ import type { Sql } from './db/connect.ts';
 import { type AuthVariables, bearerAuth, requireRole } from './auth/middleware.ts';
 import { createReads, type Reads } from './db/reads.ts';
 import { createAuthLimiter } from './auth/rate_limit.ts';
+import { scopedSql, scopeRequests } from './auth/scope.ts';
 import { adminRoutes } from './auth/routes.ts';
 import { ApiDoc } from './http/api_doc.ts';
 import { createMetrics, type Metrics, renderMetrics } from './metrics/metrics.ts';
@@ -93,7 +94,9 @@ export function createApp(sql: Sql, options: AppOptions) {
   };
   const reads = options.reads ?? createReads(sql, undefined);
   const metrics = options.metrics ?? options.jobs?.metrics ?? createMetrics();
-  if (options.ingestMemoVms !== undefined) vmTextMemos(sql).maxVms = options.ingestMemoVms;
+  if (options.ingestMemoVms !== undefined) {
+    vmTextMemos(scopedSql(sql)).maxVms = options.ingestMemoVms; // the handle ingest is given
+  }
   // Guessing tokens: 20 failures per address in 5 minutes, then failing attempts get 429
   // until the window passes; valid tokens always pass (auth/rate_limit.ts).
   const apiLimiter = createAuthLimiter({
@@ -173,23 +176,27 @@ export function createApp(sql: Sql, options: AppOptions) {
   );
   // Bodies are limited per route before any handler reads them (captures limit themselves).
   api.use('*', limitBody((c) => apiBodyLimit(c.req.method, c.req.path)));
-  api.route('/', ingestRoutes(sql, doc, { ...options, metrics }));
-  api.route('/', agentRoutes(sql, doc, { onHeartbeat: options.onHeartbeat }));
+  // A viewer limited to some sources runs in their scope (auth/scope.ts); routes read
+  // through `data`, which follows the request's scope, never through `sql`.
+  api.use('*', scopeRequests(sql));
+  const data = scopedSql(sql);
+  api.route('/', ingestRoutes(data, doc, { ...options, metrics }));
+  api.route('/', agentRoutes(data, doc, { onHeartbeat: options.onHeartbeat }));
   const usageRetention = options.usageRetention ?? options.jobs?.usageRetention ??
     USAGE_RETENTION;
-  api.route('/', inventoryRoutes(sql, doc, { usageRetention, reads }));
-  api.route('/', changeRoutes(sql, doc));
-  api.route('/', alertRoutes(sql, doc));
-  api.route('/', queryRoutes(sql, doc));
-  api.route('/', siteRoutes(sql, doc));
-  api.route('/', adminRoutes(sql, doc));
-  api.route('/', aggregationRoutes(sql, doc, options.jobs));
-  api.route('/', jobsRoutes(sql, doc, options.jobs));
-  api.route('/', notificationRoutes(sql, doc, options.jobs));
-  api.route('/', costRoutes(sql, doc));
-  api.route('/', dbInsightRoutes(sql, doc));
-  api.route('/', reportRoutes(sql, doc, reports));
-  api.route('/', rvtoolsRoutes(sql, doc, reports));
+  api.route('/', inventoryRoutes(data, doc, { usageRetention, reads }));
+  api.route('/', changeRoutes(data, doc));
+  api.route('/', alertRoutes(data, doc));
+  api.route('/', queryRoutes(data, doc));
+  api.route('/', siteRoutes(data, doc));
+  api.route('/', adminRoutes(data, doc));
+  api.route('/', aggregationRoutes(data, doc, options.jobs));
+  api.route('/', jobsRoutes(data, doc, options.jobs));
+  api.route('/', notificationRoutes(data, doc, options.jobs));
+  api.route('/', costRoutes(data, doc));
+  api.route('/', dbInsightRoutes(data, doc));
+  api.route('/', reportRoutes(data, doc, reports));
+  api.route('/', rvtoolsRoutes(data, doc, reports));
   doc.define(api, {
     method: 'get',
     path: '/openapi.json',

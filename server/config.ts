@@ -9,7 +9,8 @@ import { isTimeZone } from './aggregate/period.ts';
 import { isAddressOrCidr } from './addresses.ts';
 import type { LdapConfig } from './auth/ldap.ts';
 import type { OidcConfig } from './auth/oidc.ts';
-import { groupList } from './auth/role_map.ts';
+import { groupList, splitGrant } from './auth/role_map.ts';
+import { SELECTOR } from './auth/scope.ts';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -70,6 +71,8 @@ const Env = z.object({
   VMLEDGER_OIDC_ADMIN_GROUPS: z.string().default(''),
   VMLEDGER_OIDC_VIEWER_GROUPS: z.string().default(''),
   VMLEDGER_OIDC_LABEL: z.string().default('single sign-on'),
+  VMLEDGER_OIDC_POST_LOGOUT_REDIRECT_URI: z.url({ error: "must be this server's https://…/login" })
+    .optional(),
   VMLEDGER_REPORT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   VMLEDGER_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(25),
   VMLEDGER_USAGE_RAW_DAYS: z.coerce.number().int().min(0).max(3650).default(7),
@@ -98,6 +101,22 @@ const Env = z.object({
 export type ServerConfig = ReturnType<typeof loadServerConfig>;
 
 /** A setting that cannot be used; `main` prints `message` and exits with code 2. */
+/** Viewer groups, each maybe limited to sources (`group|tag:tenant=acme`): selectors checked. */
+function viewerGrants(name: string, value: string | undefined): string[] {
+  const list = groupList(value);
+  for (const entry of list) {
+    const bad = splitGrant(entry).scope?.find((s) => !SELECTOR.test(s));
+    if (bad !== undefined || splitGrant(entry).scope?.length === 0) {
+      throw new ConfigError(
+        `${name}: "${
+          bad ?? ''
+        }" in "${entry}" is not source:<id>, <kind>:<id> or tag:<key>=<value>`,
+      );
+    }
+  }
+  return list;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -160,7 +179,7 @@ function signInConfig(e: z.infer<typeof Env>) {
       nameAttribute: e.VMLEDGER_LDAP_NAME_ATTRIBUTE,
       roles: {
         admin: groupList(e.VMLEDGER_LDAP_ADMIN_GROUPS),
-        viewer: groupList(e.VMLEDGER_LDAP_VIEWER_GROUPS),
+        viewer: viewerGrants('VMLEDGER_LDAP_VIEWER_GROUPS', e.VMLEDGER_LDAP_VIEWER_GROUPS),
       },
       timeoutMs: 10_000,
     };
@@ -172,12 +191,13 @@ function signInConfig(e: z.infer<typeof Env>) {
       clientId: required('VMLEDGER_OIDC_CLIENT_ID', e.VMLEDGER_OIDC_CLIENT_ID),
       clientSecret: e.VMLEDGER_OIDC_CLIENT_SECRET,
       redirectUri: required('VMLEDGER_OIDC_REDIRECT_URI', e.VMLEDGER_OIDC_REDIRECT_URI),
+      postLogoutRedirectUri: e.VMLEDGER_OIDC_POST_LOGOUT_REDIRECT_URI,
       scopes: e.VMLEDGER_OIDC_SCOPES,
       groupsClaim: e.VMLEDGER_OIDC_GROUPS_CLAIM,
       nameClaim: e.VMLEDGER_OIDC_NAME_CLAIM,
       roles: {
         admin: groupList(e.VMLEDGER_OIDC_ADMIN_GROUPS),
-        viewer: groupList(e.VMLEDGER_OIDC_VIEWER_GROUPS),
+        viewer: viewerGrants('VMLEDGER_OIDC_VIEWER_GROUPS', e.VMLEDGER_OIDC_VIEWER_GROUPS),
       },
       label: e.VMLEDGER_OIDC_LABEL,
     };

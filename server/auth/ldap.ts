@@ -7,7 +7,7 @@
 import { Client, InvalidCredentialsError } from 'ldapts';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { roleFor, type RoleMap } from './role_map.ts';
+import { type Access, accessFor, type RoleMap } from './role_map.ts';
 
 export type LdapConfig = {
   /** ldap://host[:port] (StartTLS unless `startTls` is false) or ldaps://host[:port]. */
@@ -32,7 +32,7 @@ export type LdapConfig = {
 };
 
 export type LdapOutcome =
-  | { ok: true; dn: string; name: string; role: 'admin' | 'viewer'; groups: string[] }
+  | { ok: true; dn: string; name: string; groups: string[] } & Access
   | {
     ok: false;
     reason: 'bad_credentials' | 'locked' | 'no_group' | 'unavailable';
@@ -150,10 +150,10 @@ export async function ldapSignIn(
       throw err;
     }
     const groups = await groupsOf(service, config, entry.dn);
-    const role = roleFor(groups, config.roles);
+    const access = accessFor(groups, config.roles);
     const name = text(entry[config.nameAttribute]) || username;
-    if (!role) return { ok: false, reason: 'no_group', dn: entry.dn, detail: name };
-    return { ok: true, dn: entry.dn, name, role, groups };
+    if (!access) return { ok: false, reason: 'no_group', dn: entry.dn, detail: name };
+    return { ok: true, dn: entry.dn, name, ...access, groups };
   } catch (err) {
     return { ok: false, reason: 'unavailable', detail: (err as Error).message };
   } finally {

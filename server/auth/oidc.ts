@@ -2,13 +2,14 @@
  * OpenID Connect sign-in (docs/sign-in.md) with openid-client: discovery, the authorization
  * code flow with PKCE (S256), state and nonce kept server-side (oidc_logins) and consumed by
  * the callback, and the ID token validated by the library (signature against the provider's
- * JWKS, issuer, audience, expiry, nonce). A groups claim is mapped to a role.
+ * JWKS, issuer, audience, expiry, nonce). A groups claim (from the ID token, else from the
+ * userinfo endpoint) is mapped to a role and maybe a scope.
  * Knows no HTTP beyond building the provider URL; the caller audits the answer.
  */
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { Sql } from '../db/connect.ts';
-import { roleFor, type RoleMap } from './role_map.ts';
+import { type Access, accessFor, type RoleMap } from './role_map.ts';
 import { hashSecret } from './tokens.ts';
 
 export type OidcConfig = {
@@ -17,6 +18,8 @@ export type OidcConfig = {
   clientSecret?: string;
   /** This server's callback URL as registered at the provider (…/login/oidc/callback). */
   redirectUri: string;
+  /** Where the provider sends the browser after logout (default: /login of the redirect URI's origin). */
+  postLogoutRedirectUri?: string;
   scopes: string;
   /** The ID token claim holding groups or roles (a list or one string). */
   groupsClaim: string;
@@ -26,7 +29,7 @@ export type OidcConfig = {
 };
 
 export type OidcOutcome =
-  | { ok: true; subject: string; name: string; role: 'admin' | 'viewer'; next: string }
+  | { ok: true; subject: string; name: string; next: string; idToken: string } & Access
   | {
     ok: false;
     reason: 'state' | 'id_token' | 'provider' | 'no_group' | 'unavailable';
@@ -122,6 +125,9 @@ export function oidcClient(config: OidcConfig) {
         return { ok: false, reason: 'provider', detail: error.slice(0, 200) };
       }
       let claims: oidc.IDToken;
+      let idToken = '';
+      /** The groups from the userinfo endpoint, when the ID token has no groups claim. */
+      let fromUserinfo: unknown;
       try {
         const c = await configuration();
         // The registered redirect URI with the callback's parameters (this server may sit
@@ -136,16 +142,43 @@ export function oidcClient(config: OidcConfig) {
         });
         jwks = oidc.getJwksCache(c) ?? jwks;
         claims = tokens.claims()!;
+        idToken = tokens.id_token ?? '';
+        // Providers that keep groups out of the ID token (large groups lists, Entra ID's
+        // overage, Keycloak without "Add to ID token") give them at the userinfo endpoint;
+        // the library checks its answer is for the same subject.
+        if (claims[config.groupsClaim] === undefined && c.serverMetadata().userinfo_endpoint) {
+          const info = await oidc.fetchUserInfo(c, tokens.access_token, claims.sub);
+          fromUserinfo = info[config.groupsClaim];
+        }
       } catch (err) {
         return { ok: false, ...explain(err) };
       }
       const subject = `${claims.iss}|${claims.sub}`;
-      const raw = claims[config.groupsClaim];
+      const raw = claims[config.groupsClaim] ?? fromUserinfo;
       const groups = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
       const name = String(claims[config.nameClaim] ?? claims.email ?? claims.sub);
-      const role = roleFor(groups, config.roles);
-      if (!role) return { ok: false, reason: 'no_group', subject, detail: name };
-      return { ok: true, subject, name, role, next: pending.next_path };
+      const access = accessFor(groups, config.roles);
+      if (!access) return { ok: false, reason: 'no_group', subject, detail: name };
+      return { ok: true, subject, name, ...access, next: pending.next_path, idToken };
+    },
+
+    /**
+     * RP-initiated logout: the provider's end_session_endpoint with the session's ID token
+     * as the hint and where to come back to, or null when the provider offers none (or
+     * cannot be reached: the local logout stands on its own).
+     */
+    async endSessionUrl(idToken: string): Promise<string | null> {
+      try {
+        const c = await configuration();
+        if (!c.serverMetadata().end_session_endpoint) return null;
+        return oidc.buildEndSessionUrl(c, {
+          id_token_hint: idToken,
+          post_logout_redirect_uri: config.postLogoutRedirectUri ??
+            new URL('/login', config.redirectUri).href,
+        }).href;
+      } catch {
+        return null;
+      }
     },
   };
 }

@@ -33,17 +33,19 @@ export async function createSession(
   sql: Sql,
   tokenId: number,
   hours: number | SessionTimeouts,
-  options: { method?: SignInMethod; ip?: string | null } = {},
+  options: { method?: SignInMethod; ip?: string | null; idToken?: string | null } = {},
 ): Promise<{ id: string; csrfToken: string }> {
   const t = typeof hours === 'number' ? { hours } : hours;
   const id = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   const idle = t.idleMinutes ? Math.round(t.idleMinutes * 60) : null;
   await sql`
-    insert into sessions (id_hash, token_id, csrf_token, expires_at, method, ip, idle_seconds)
+    insert into sessions (id_hash, token_id, csrf_token, expires_at, method, ip, idle_seconds, id_token)
     values (${hashSecret(id)}, ${tokenId}, ${csrfToken},
             now() + make_interval(secs => ${t.hours * 3600}),
-            ${options.method ?? 'token'}, ${options.ip ?? null}, ${idle})`;
+            ${options.method ?? 'token'}, ${options.ip ?? null}, ${idle}, ${
+    options.idToken ?? null
+  })`;
   // Expired sessions are swept here rather than by a timer: logins are rare and cheap.
   await sql`
     delete from sessions
@@ -59,7 +61,7 @@ export async function findSession(sql: Sql, id: string): Promise<Session | null>
   if (!id || id.length > 100) return null;
   const rows = await sql`
     with hit as (
-      select t.id, t.name, t.role, s.csrf_token, s.expires_at, s.method, s.sid, s.last_seen_at
+      select t.id, t.name, t.role, t.scope, s.csrf_token, s.expires_at, s.method, s.sid, s.last_seen_at
       from sessions s join api_tokens t on t.id = s.token_id
       where s.id_hash = ${hashSecret(id)} and s.expires_at > now()
         and (s.idle_seconds is null or s.last_seen_at + make_interval(secs => s.idle_seconds) > now())
@@ -75,6 +77,7 @@ export async function findSession(sql: Sql, id: string): Promise<Session | null>
     id: r.id,
     name: r.name,
     role: r.role,
+    scope: r.scope,
     csrfToken: r.csrf_token,
     expiresAt: r.expires_at,
     method: r.method,
@@ -82,9 +85,12 @@ export async function findSession(sql: Sql, id: string): Promise<Session | null>
   };
 }
 
-/** Ends a session (logout). */
-export async function deleteSession(sql: Sql, id: string): Promise<void> {
-  await sql`delete from sessions where id_hash = ${hashSecret(id)}`;
+/** Ends a session (logout); the ID token of an OpenID Connect session, for the provider's logout. */
+export async function deleteSession(sql: Sql, id: string): Promise<{ idToken: string | null }> {
+  const [row] = await sql`delete from sessions where id_hash = ${
+    hashSecret(id)
+  } returning id_token`;
+  return { idToken: (row?.id_token as string | null) ?? null };
 }
 
 /** Ends one session by its public number; its principal, or null when there is none. */

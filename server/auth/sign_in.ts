@@ -43,7 +43,12 @@ async function signedInAs(
   sql: Sql,
   ip: string | null,
   method: 'ldap' | 'oidc',
-  who: { dn: string; name: string; role: Parameters<typeof directoryPrincipal>[1]['role'] },
+  who: {
+    dn: string;
+    name: string;
+    role: Parameters<typeof directoryPrincipal>[1]['role'];
+    scope: string[] | null;
+  },
   details: Record<string, unknown>,
 ): Promise<SignedIn | Refused> {
   const principal = await directoryPrincipal(sql, {
@@ -51,6 +56,7 @@ async function signedInAs(
     subject: who.dn,
     name: who.name,
     role: who.role,
+    scope: who.scope,
   });
   if (!principal) {
     await failed(sql, ip, method, 'revoked', { [method === 'ldap' ? 'dn' : 'subject']: who.dn });
@@ -121,7 +127,11 @@ export async function ldapSignInAction(
     });
     return refusal(r.reason, r.detail);
   }
-  return await signedInAs(sql, ip, 'ldap', r, { dn: r.dn, role: r.role });
+  return await signedInAs(sql, ip, 'ldap', r, {
+    dn: r.dn,
+    role: r.role,
+    ...(r.scope ? { scope: r.scope } : {}),
+  });
 }
 
 /** OIDC callback: the validated ID token, a principal for the person, the audit row. */
@@ -131,7 +141,7 @@ export async function oidcSignInAction(
   callbackUrl: URL,
   cookieState: string,
   ip: string | null,
-): Promise<(SignedIn & { next: string }) | Refused> {
+): Promise<(SignedIn & { next: string; idToken: string }) | Refused> {
   const r = await client.finish(sql, callbackUrl, cookieState);
   if (!r.ok) {
     await failed(sql, ip, 'oidc', r.reason, {
@@ -143,6 +153,7 @@ export async function oidcSignInAction(
   const p = await signedInAs(sql, ip, 'oidc', { ...r, dn: r.subject }, {
     subject: r.subject,
     role: r.role,
+    ...(r.scope ? { scope: r.scope } : {}),
   });
-  return p.ok ? { ...p, next: r.next } : p;
+  return p.ok ? { ...p, next: r.next, idToken: r.idToken } : p;
 }

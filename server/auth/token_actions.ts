@@ -10,6 +10,7 @@ import { type Actor, auditAction } from '../audit/audit_log.ts';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
+import { SELECTOR } from './scope.ts';
 import { createToken, revokeToken, ROLES } from './tokens.ts';
 
 const DAYS = 'a number of days above 0, at most 3650';
@@ -25,6 +26,14 @@ export const CreateToken = z.object({
     .refine((v) => !(Date.parse(v) <= Date.now()), 'must be in the future').optional(),
   expiresInDays: z.number({ error: DAYS }).positive(DAYS).max(3650, DAYS).optional(),
   sources: Sources.optional(),
+  scope: z.array(
+    z.string().regex(SELECTOR, 'must be source:<id>, <kind>:<id> or tag:<key>=<value>'),
+  ).min(1).max(1000).optional().describe(
+    'viewer tokens: the only sources it sees (per-source visibility; docs/sign-in.md)',
+  ),
+}).refine((b) => !b.scope || b.role === 'viewer', {
+  message: 'only viewer tokens are limited to sources (a scoped admin is not a thing)',
+  path: ['scope'],
 }).refine((b) => !(b.expiresAt && b.expiresInDays), {
   message: 'give expiresAt or expiresInDays, not both',
   path: ['expiresInDays'],
@@ -42,6 +51,7 @@ export const CreatedToken = z.object({
   role: z.enum(ROLES),
   expiresAt: z.string().nullable(),
   allowedSources: z.array(z.string()).nullable(),
+  scope: z.array(z.string()).nullable(),
 });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
@@ -70,12 +80,19 @@ export async function createTokenAction(
     role,
     expiresAt,
     allowedSources,
+    scope: input.scope ?? null,
     createdBy: actor.id,
   });
-  const detail = { name, role, expiresAt: expiresAt?.toISOString() ?? null, allowedSources };
+  const detail = {
+    name,
+    role,
+    expiresAt: expiresAt?.toISOString() ?? null,
+    allowedSources,
+    ...(input.scope ? { scope: input.scope } : {}),
+  };
   log.info('token created', { id, ...detail, by: actor.name });
   await auditAction(sql, actor, 'token.create', `token:${id}`, detail);
-  return { id, token, ...detail };
+  return { id, token, ...detail, scope: input.scope ?? null };
 }
 
 /** Revokes a live token other than the actor's own (its page sessions end too), audited. */

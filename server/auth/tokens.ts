@@ -17,6 +17,8 @@ export type TokenInfo = {
   allowedSources?: string[] | null;
   /** The local admin token (VMLEDGER_ADMIN_TOKEN or the first start's): the break-glass account. */
   breakGlass?: boolean;
+  /** A viewer limited to some sources (./scope.ts selectors); null or absent: every source. */
+  scope?: string[] | null;
 };
 
 /** SHA-256 of a token or session value; what the database keeps. */
@@ -49,6 +51,7 @@ export async function createToken(
     expiresAt?: Date | null;
     value?: string;
     allowedSources?: string[] | null;
+    scope?: string[] | null;
     createdBy?: number | null;
     breakGlass?: boolean;
   },
@@ -56,13 +59,13 @@ export async function createToken(
   const token = options.value ?? newTokenValue();
   const [row] = await sql`
     insert into api_tokens (name, role, token_hash, prefix, expires_at, allowed_sources, created_by,
-                            break_glass)
+                            break_glass, scope)
     values (${options.name}, ${options.role}, ${hashSecret(token)}, ${tokenHint(token)}, ${
     options.expiresAt ?? null
   },
             ${options.allowedSources ?? null}, ${options.createdBy ?? null}, ${
     options.breakGlass ?? false
-  })
+  }, ${options.scope ?? null})
     returning id`;
   return { id: row.id as number, token };
 }
@@ -73,14 +76,14 @@ export async function verifyToken(sql: Sql, token: string): Promise<TokenInfo | 
   // last_used_at is written at most once a minute per token, to keep reads cheap.
   const rows = await sql`
     with hit as (
-      select id, name, role, allowed_sources, break_glass, last_used_at from api_tokens
+      select id, name, role, allowed_sources, break_glass, scope, last_used_at from api_tokens
       where token_hash = ${hashSecret(token)} and kind = 'token'
         and revoked_at is null and (expires_at is null or expires_at > now())
     ), touch as (
       update api_tokens t set last_used_at = now() from hit
       where t.id = hit.id and (hit.last_used_at is null or hit.last_used_at < now() - interval '1 minute')
     )
-    select id, name, role, allowed_sources, break_glass from hit`;
+    select id, name, role, allowed_sources, break_glass, scope from hit`;
   return rows.length
     ? {
       id: rows[0].id,
@@ -88,6 +91,7 @@ export async function verifyToken(sql: Sql, token: string): Promise<TokenInfo | 
       role: rows[0].role,
       allowedSources: rows[0].allowed_sources,
       breakGlass: rows[0].break_glass,
+      scope: rows[0].scope,
     }
     : null;
 }
@@ -127,6 +131,7 @@ export const TokenListItem = z.object({
   revokedAt: z.string().nullable(),
   lastUsedAt: z.string().nullable(),
   allowedSources: z.array(z.string()).nullable(),
+  scope: z.array(z.string()).nullable(),
   status: z.enum(['active', 'expired', 'revoked']),
 });
 export type TokenListItem = z.infer<typeof TokenListItem>;
@@ -144,6 +149,7 @@ export async function listTokens(sql: Sql): Promise<TokenListItem[]> {
     revokedAt: iso(r.revoked_at),
     lastUsedAt: iso(r.last_used_at),
     allowedSources: r.allowed_sources,
+    scope: r.scope,
     status: r.revoked_at
       ? 'revoked'
       : r.expires_at && new Date(r.expires_at) <= new Date()

@@ -14,6 +14,8 @@ export const WhoAmI = z.object({
   role: z.string(),
   /** Sources ("kind:id") an admin bound the token to; null: any source it claims first. */
   allowedSources: z.array(z.string()).nullable(),
+  /** A viewer limited to some sources: its selectors (docs/sign-in.md); null: every source. */
+  scope: z.array(z.string()).nullable(),
   /** Sources this token owns (it posted for them first, or an admin bound them). */
   sources: z.array(
     z.object({ id: z.number().int(), kind: z.string(), externalId: z.string(), name: z.string() }),
@@ -31,6 +33,7 @@ export async function whoAmI(sql: Sql, token: TokenInfo): Promise<WhoAmI> {
     name: token.name,
     role: token.role,
     allowedSources: token.allowedSources ?? null,
+    scope: token.scope ?? null,
     sources: rows.map((r) => ({ id: r.id, kind: r.kind, externalId: r.external_id, name: r.name })),
   };
 }

@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Sql } from '../db/connect.ts';
 import { parseLsn, type Reads } from '../db/reads.ts';
+import { requestScope } from '../auth/scope.ts';
 
 export const LSN_COOKIE = 'vmledger_lsn';
 
@@ -17,15 +18,20 @@ function remember(c: Context, lsn: string) {
   setCookie(c, LSN_COOKIE, lsn, { httpOnly: true, sameSite: 'Strict', path: '/' });
 }
 
-/** The pool this request's list or detail read uses. */
-export async function readTarget(c: Context, reads: Reads): Promise<Sql> {
-  if (!reads.configured) return (await reads.target(null)).sql;
+/**
+ * The handle this request's list or detail read uses: the replica's pool, or `primary` (the
+ * route's own handle). A request limited to some sources always reads through `primary`,
+ * where its scope is enforced (auth/scope.ts): the replica's connections run as the tables'
+ * owner, which row-level security does not limit.
+ */
+export async function readTarget(c: Context, reads: Reads, primary: Sql): Promise<Sql> {
+  if (!reads.configured || requestScope()) return primary;
   const min = parseLsn(c.req.header('x-vmledger-min-lsn')) ??
     parseLsn(getCookie(c, LSN_COOKIE));
   const t = await reads.target(min);
   c.header('x-vmledger-read', t.from);
   remember(c, t.lsn);
-  return t.sql;
+  return t.from === 'replica' ? t.sql : primary;
 }
 
 /**

@@ -11,6 +11,7 @@
  * Concurrent identical questions share one database query (the first caller's), so the
  * burst of requests after a capture does not run the same search fifty times.
  */
+import { requestScope } from '../auth/scope.ts';
 import type { Sql } from '../db/connect.ts';
 
 /** The inventory's current generation: grows by one with every stored capture. */
@@ -46,6 +47,11 @@ export class GenerationCache {
     compute: () => Promise<T>,
     weigh: (value: T) => number,
   ): Promise<T> {
+    // A viewer limited to some sources (auth/scope.ts) sees other answers: never shared.
+    if (requestScope()) {
+      this.misses++;
+      return compute();
+    }
     if (generation < this.generation) {
       this.misses++;
       return compute();

@@ -10,6 +10,7 @@ import type { Sql } from '../db/connect.ts';
 import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 import { isUuid } from '../ids.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
+import { poolOf } from '../auth/scope.ts';
 
 export const VM_SORTS = [
   'name',
@@ -523,15 +524,16 @@ function cursorValue(sql: Sql, sort: VmSort, v: string | number | null) {
 const MAX_CACHED_ROWS = 20_000;
 const caches = new WeakMap<Sql, GenerationCache>();
 
+/** One cache per pool, whether asked through the pool or a route's handle (auth/scope.ts). */
 function cacheFor(sql: Sql): GenerationCache {
-  let cache = caches.get(sql);
-  if (!cache) caches.set(sql, cache = new GenerationCache(MAX_CACHED_ROWS));
+  let cache = caches.get(poolOf(sql));
+  if (!cache) caches.set(poolOf(sql), cache = new GenerationCache(MAX_CACHED_ROWS));
   return cache;
 }
 
 /** How often list answers were reused (hits) or read from the database (misses). */
 export function vmListCacheStats(sql: Sql): { hits: number; misses: number } {
-  const cache = caches.get(sql);
+  const cache = caches.get(poolOf(sql));
   return { hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 };
 }
 

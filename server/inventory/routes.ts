@@ -195,7 +195,7 @@ export function inventoryRoutes(
   }, async (c, { query }) => {
     const q = vmListQuery(query);
     if (wantsCsv(c.req.header('accept'))) return vmsCsv(sql, { ...q, cursor: undefined });
-    return c.body(await listVmsJson(await readTarget(c, reads), q), 200, {
+    return c.body(await listVmsJson(await readTarget(c, reads, sql), q), 200, {
       'content-type': 'application/json',
     });
   });
@@ -213,7 +213,7 @@ export function inventoryRoutes(
       404: 'No such VM in that source',
     },
   }, async (c, { params }) => {
-    const vm = await getVm(await readTarget(c, reads), params.source, params.key);
+    const vm = await getVm(await readTarget(c, reads, sql), params.source, params.key);
     if (!vm) throw new AppError('not_found', `source ${params.source} has no VM ${params.key}`);
     return c.json(vm);
   });

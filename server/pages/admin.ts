@@ -88,6 +88,7 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs?: J
     const text = (v: unknown) => (typeof v === 'string' ? v.trim() : undefined);
     const days = text(form.days);
     const sources = text(form.sources);
+    const scope = text(form.scope);
     try {
       const created = await createTokenAction(
         sql,
@@ -96,6 +97,7 @@ export function adminRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, jobs?: J
           role: text(form.role),
           expiresInDays: days ? (/^\d+(\.\d+)?$/.test(days) ? Number(days) : days) : undefined,
           sources: sources ? sources.split(/[\s,]+/).filter(Boolean) : undefined,
+          scope: scope ? scope.split(/[\s,]+/).filter(Boolean) : undefined,
         }, 'invalid_body'),
         actorOf(c),
       );

@@ -12,6 +12,8 @@ import { openAlertCounts } from '../alerts/alerts.ts';
 import { dashboardPage } from '../../web/pages/dashboard.ts';
 import { type DashboardData, dashboardLive } from '../../web/partials/dashboard_live.ts';
 import { captureFeed, type Signal } from './capture_feed.ts';
+import { poolOf } from '../auth/scope.ts';
+import { captureSignal } from '../queries/pages_dashboard.ts';
 import { asOfParam, type PageEnv, viewerOf } from './guard.ts';
 
 /** Everything the dashboard shows, read in parallel. */
@@ -41,12 +43,13 @@ async function dashboardData(sql: Sql, at: Date | null): Promise<DashboardData> 
 /** `pollMs`: how often the capture signal is read while a browser listens. */
 export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, pollMs = 2000) {
   const app = new Hono<PageEnv>();
-  const feed = captureFeed(sql, { intervalMs: pollMs });
+  // The poller is the process's, whoever started it: the pool's, never a request's scope.
+  const feed = captureFeed(poolOf(sql), { intervalMs: pollMs });
 
   app.get('/', auth, async (c) => {
     const data = await dashboardData(sql, asOfParam(c.req.query('at')));
     if (c.req.query('part') === 'live') return c.html(dashboardLive(data));
-    const signal = await feed.current();
+    const signal = await captureSignal(sql);
     return c.html(
       dashboardPage(
         viewerOf(c),
@@ -60,6 +63,8 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, poll
   // Server-sent events: `capture` whenever a source's latest capture changes.
   app.get('/events', auth, (c) => {
     let last = c.req.query('since') ?? null;
+    // The signal is every source's; a viewer limited to some is told only that something came.
+    const scoped = !!c.get('auth').scope;
     return streamSSE(c, async (stream) => {
       let closed = false;
       const pending: Signal[] = [];
@@ -89,7 +94,9 @@ export function dashboardRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>, poll
           if (s) {
             await stream.writeSSE({
               event: 'capture',
-              data: JSON.stringify({ count: s.count, lastCapturedAt: s.lastCapturedAt }),
+              data: scoped
+                ? '{}'
+                : JSON.stringify({ count: s.count, lastCapturedAt: s.lastCapturedAt }),
             });
           } else await stream.write(': keep-alive\n\n');
         }

@@ -3,11 +3,12 @@
  * session (sessionAuth, per route so unknown paths still answer 404); pages get data from
  * query modules and render templates from web/; form posts carry the session's CSRF token.
  */
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Sql } from '../db/connect.ts';
 import type { Jobs } from '../jobs/boss.ts';
 import { SESSION_COOKIE, sessionAuth } from '../auth/middleware.ts';
+import { scopedSql, scopeRequests } from '../auth/scope.ts';
 import { createSession, deleteSession, type SignInMethod } from '../auth/sessions.ts';
 import { verifyToken } from '../auth/tokens.ts';
 import { createReads, type Reads } from '../db/reads.ts';
@@ -24,7 +25,12 @@ import {
 import { endSessionsOfAction } from '../auth/session_actions.ts';
 import { actorOf } from '../http/actions.ts';
 import { clientIp, requestClient } from '../http/client_ip.ts';
-import { type LoginOptions, loginPage, signedInPage } from '../../web/pages/login.ts';
+import {
+  type LoginOptions,
+  loginPage,
+  signedInPage,
+  signedOutPage,
+} from '../../web/pages/login.ts';
 import { log } from '../log.ts';
 import { adminRoutes } from './admin.ts';
 import { benchmarkRoutes } from './benchmarks.ts';
@@ -92,7 +98,14 @@ export function pageRoutes(sql: Sql, options: {
   const app = new Hono<PageEnv>();
   const reads = options.reads ?? createReads(sql, undefined);
   app.use(rememberPrimaryLsn(sql, reads));
-  const auth = sessionAuth(sql);
+  // A session, then its visibility (auth/scope.ts): page data reads through `data`.
+  const session = sessionAuth(sql);
+  const scope = scopeRequests(sql);
+  const auth: MiddlewareHandler<PageEnv> = (c, next) =>
+    session(c, async () => {
+      await scope(c, next);
+    });
+  const data = scopedSql(sql);
 
   const signIn = options.signIn ?? {};
   const login = (o: LoginOptions) =>
@@ -102,12 +115,13 @@ export function pageRoutes(sql: Sql, options: {
     c: Context<PageEnv>,
     principalId: number,
     method: SignInMethod,
+    idToken: string | null = null,
   ) => {
     const session = await createSession(
       sql,
       principalId,
       { hours: options.sessionHours, idleMinutes: signIn.idleMinutes },
-      { method, ip: clientIp(c) },
+      { method, ip: clientIp(c), idToken },
     );
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
@@ -230,14 +244,18 @@ export function pageRoutes(sql: Sql, options: {
     if (!r.ok) {
       return c.html(login({ next: '/', errorFor: 'oidc', error: r.message }), r.status);
     }
-    await startSession(c, r.principalId, 'oidc');
+    await startSession(c, r.principalId, 'oidc', r.idToken || null);
     return c.html(signedInPage(safeNext(r.next)));
   });
 
   app.post('/logout', auth, requireCsrf(), async (c) => {
-    await deleteSession(sql, getCookie(c, SESSION_COOKIE) ?? '');
+    const ended = await deleteSession(sql, getCookie(c, SESSION_COOKIE) ?? '');
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
-    return c.redirect('/login', 303);
+    // Signed in with OpenID Connect: sign out at the provider too when it offers that.
+    const atProvider = ended.idToken && signIn.oidc
+      ? await signIn.oidc.client.endSessionUrl(ended.idToken)
+      : null;
+    return atProvider ? c.html(signedOutPage(atProvider)) : c.redirect('/login', 303);
   });
 
   // Logout everywhere: every session of the signed-in person (all browsers), audited.
@@ -247,21 +265,21 @@ export function pageRoutes(sql: Sql, options: {
     return c.redirect('/login', 303);
   });
 
-  app.route('/', dashboardRoutes(sql, auth, options.eventPollMs));
-  app.route('/', vmRoutes(sql, auth, options.usageRetention ?? USAGE_RETENTION, reads));
-  app.route('/', changeRoutes(sql, auth));
-  app.route('/', costPageRoutes(sql, auth));
-  app.route('/', alertPageRoutes(sql, auth));
-  app.route('/', databasePageRoutes(sql, auth));
-  app.route('/', sourceRoutes(sql, auth));
-  app.route('/', siteRoutes(sql, auth));
-  app.route('/', historyRoutes(sql, auth));
+  app.route('/', dashboardRoutes(data, auth, options.eventPollMs));
+  app.route('/', vmRoutes(data, auth, options.usageRetention ?? USAGE_RETENTION, reads));
+  app.route('/', changeRoutes(data, auth));
+  app.route('/', costPageRoutes(data, auth));
+  app.route('/', alertPageRoutes(data, auth));
+  app.route('/', databasePageRoutes(data, auth));
+  app.route('/', sourceRoutes(data, auth));
+  app.route('/', siteRoutes(data, auth));
+  app.route('/', historyRoutes(data, auth));
   app.route(
     '/',
-    reportRoutes(sql, auth, options.reports ?? { jobs: options.jobs }),
+    reportRoutes(data, auth, options.reports ?? { jobs: options.jobs }),
   );
-  app.route('/', benchmarkRoutes(sql, auth, options.jobs));
-  app.route('/', adminRoutes(sql, auth, options.jobs));
+  app.route('/', benchmarkRoutes(data, auth, options.jobs));
+  app.route('/', adminRoutes(data, auth, options.jobs));
   const doc = options.apiDoc;
   if (doc) {
     app.get('/api-reference', auth, (c) => {

@@ -51,7 +51,7 @@ function filterNames(sources: { id: number; name: string }[], choices: VmFilterC
 const USAGE_DAYS = [1, 7, 30, 90];
 
 export function vmRoutes(
-  sql: Sql,
+  data: Sql,
   auth: MiddlewareHandler<PageEnv>,
   usageRetention: UsageRetention,
   reads: Reads,
@@ -59,7 +59,7 @@ export function vmRoutes(
   const app = new Hono<PageEnv>();
 
   app.get('/vms', auth, async (c) => {
-    const sql = await readTarget(c, reads);
+    const sql = await readTarget(c, reads, data);
     const state = listState(c.req.query());
     // htmx (search, filters, sort, pages) gets the table alone; history restores get the page.
     const fragment = !!c.req.header('hx-request') && !c.req.header('hx-history-restore-request');
@@ -92,11 +92,11 @@ export function vmRoutes(
   app.get('/vms.csv', auth, (c) => {
     const state = listState(c.req.query());
     delete state.params.cursor;
-    return vmsCsv(sql, parseVmListParams(state.params));
+    return vmsCsv(data, parseVmListParams(state.params));
   });
 
   app.get('/vms/:source/:key', auth, async (c) => {
-    const sql = await readTarget(c, reads);
+    const sql = await readTarget(c, reads, data);
     const sourceId = positiveInt(c.req.param('source'));
     const key = c.req.param('key');
     const vm = sourceId ? await getVm(sql, sourceId, key) : null;

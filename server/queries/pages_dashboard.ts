@@ -4,6 +4,7 @@
  * jobs/job_queries.ts), and a cheap signal that a capture arrived (for live updates).
  * Data access only.
  */
+import { requestScope } from '../auth/scope.ts';
 import type { Sql } from '../db/connect.ts';
 
 /**
@@ -54,8 +55,12 @@ export async function fleetChange(sql: Sql, at?: Date) {
   };
 }
 
-/** Whether pg-boss's job table exists in this database. */
+/**
+ * Whether pg-boss's job table exists in this database — and is for these eyes: jobs are the
+ * operators', and a viewer limited to some sources (auth/scope.ts) has no rights on them.
+ */
 export async function hasJobTable(sql: Sql): Promise<boolean> {
+  if (requestScope()) return false;
   const [r] = await sql`select to_regclass('pgboss.job') is not null as ok`;
   return r.ok;
 }

@@ -1,4 +1,5 @@
 /** Choices for the VM list's filters (clusters, pools and hosts of the live inventory; datastores). Data access only. */
+import { requestScope } from '../auth/scope.ts';
 import type { Sql } from '../db/connect.ts';
 
 export type VmFilterChoices = {
@@ -18,7 +19,10 @@ let cached: { at: number; key: Sql; value: VmFilterChoices } | null = null;
  * box never pays it.
  */
 export async function vmFilterChoices(sql: Sql): Promise<VmFilterChoices> {
-  if (cached && cached.key === sql && Date.now() - cached.at < 30_000) return cached.value;
+  const scoped = requestScope() !== undefined; // a scoped viewer's choices are never kept
+  if (!scoped && cached && cached.key === sql && Date.now() - cached.at < 30_000) {
+    return cached.value;
+  }
   const [r] = await sql`
     select array(select distinct cluster from vm_inventory where cluster is not null order by 1 limit 500) as clusters,
            array(select distinct resource_pool from vm_inventory where resource_pool is not null order by 1 limit 500) as pools,
@@ -32,6 +36,6 @@ export async function vmFilterChoices(sql: Sql): Promise<VmFilterChoices> {
     hosts: r.hosts as string[],
     datastores: r.datastores as { key: string; name: string }[],
   };
-  cached = { at: Date.now(), key: sql, value };
+  if (!scoped) cached = { at: Date.now(), key: sql, value };
   return value;
 }

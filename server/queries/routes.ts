@@ -24,7 +24,9 @@ import {
   totalsOverTime,
   TotalsPoint,
 } from './history.ts';
-import { getSource, listSourcesDetailed, SourceRow } from './sources.ts';
+import { getSource, listSourcesDetailed, setSourceTags, SourceRow, SourceTag } from './sources.ts';
+import { auditAction } from '../audit/audit_log.ts';
+import { actorOf } from '../http/actions.ts';
 
 const time = z.iso.datetime({ offset: true }).or(z.iso.date());
 const Paged = z.object({
@@ -124,6 +126,26 @@ export function queryRoutes(sql: Sql, doc: ApiDoc) {
     const s = await getSource(sql, params.id);
     if (!s) throw new AppError('not_found', `no source ${params.id}`);
     return c.json(s);
+  });
+
+  doc.define(app, {
+    method: 'put',
+    path: '/sources/:id/tags',
+    operationId: 'setSourceTags',
+    tag: 'Sources',
+    roles: ['admin'],
+    params: IdParams,
+    body: z.object({ tags: z.array(SourceTag).max(100) }),
+    summary: "Sets a source's tags (per-source visibility grants may name a tag: tag:tenant=acme)",
+    responses: { 200: { description: 'The source', schema: SourceRow }, 404: 'No such source' },
+  }, async (c, { params, body }) => {
+    const done = await setSourceTags(sql, params.id, body.tags);
+    if (!done) throw new AppError('not_found', `no source ${params.id}`);
+    await auditAction(sql, actorOf(c), 'source.tags', `source:${params.id}`, {
+      before: done.before,
+      after: body.tags,
+    });
+    return c.json((await getSource(sql, params.id))!);
   });
 
   doc.define(app, {

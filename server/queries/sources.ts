@@ -9,6 +9,8 @@ export const SourceRow = z.object({
   kind: z.string(),
   externalId: z.string(),
   name: z.string(),
+  /** `key=value` tags (`tenant=acme`): what per-source grants may name (docs/sign-in.md). */
+  tags: z.array(z.string()),
   endpoint: z.string().nullable(),
   version: z.string().nullable(),
   createdAt: z.string(),
@@ -43,6 +45,7 @@ function toSource(r: Row): SourceRow {
     kind: r.kind,
     externalId: r.external_id,
     name: r.name,
+    tags: r.tags,
     endpoint: r.endpoint,
     version: r.version,
     createdAt: iso(r.created_at)!,
@@ -97,4 +100,20 @@ export async function listSourcesDetailed(sql: Sql): Promise<SourceRow[]> {
 export async function getSource(sql: Sql, id: number): Promise<SourceRow | null> {
   const rows = await sql`${SELECT(sql)} where s.id = ${id}`;
   return rows.length ? toSource(rows[0]) : null;
+}
+
+/** A tag: `key=value`, both without spaces or `=` in the key (`tenant=acme`). */
+export const SourceTag = z.string().regex(/^[^=\s]{1,100}=[^\s]{1,200}$/, 'a tag like tenant=acme');
+
+/** Sets a source's tags (all of them); its previous tags, or null when there is no such source. */
+export async function setSourceTags(
+  sql: Sql,
+  id: number,
+  tags: string[],
+): Promise<{ before: string[] } | null> {
+  const rows = await sql`
+    with old as (select id, tags from sources where id = ${id})
+    update sources s set tags = ${[...new Set(tags)].sort()}::text[] from old
+    where s.id = old.id returning old.tags as before`;
+  return rows.length ? { before: rows[0].before as string[] } : null;
 }

@@ -42,10 +42,16 @@ export async function generateReport(
       tz: o.tz,
       generatedAt: new Date(),
     };
-    const rows = await sql.begin(
-      'isolation level repeatable read read only',
-      (tx) => buildReport(tx as unknown as Sql, writer, request),
-    );
+    const rows = await sql.begin('isolation level repeatable read read only', async (tx) => {
+      // Asked for by a viewer limited to some sources (auth/scope.ts): built in that scope.
+      const [r] =
+        await tx`select array_to_string(scope, ',') as scope from reports where id = ${id}`;
+      if (typeof r?.scope === 'string') {
+        await tx.unsafe('set local role vmledger_scoped');
+        await tx`select set_config('vmledger.sources', ${r.scope}, true)`;
+      }
+      return buildReport(tx as unknown as Sql, writer, request);
+    });
     await writer.finish();
     await finishReport(sql, id, {
       sizeBytes: out.sizeBytes,

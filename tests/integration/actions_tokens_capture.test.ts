@@ -247,6 +247,16 @@ test('bad input: the same error through the page and the API, and nothing change
       { name: 'x', role: 'agent', sources: ['vc-a'] },
       'sources.0: must be kind:id',
     ],
+    [
+      { name: 'x', role: 'admin', scope: 'tag:tenant=acme' },
+      { name: 'x', role: 'admin', scope: ['tag:tenant=acme'] },
+      'scope: only viewer tokens',
+    ],
+    [
+      { name: 'x', role: 'viewer', scope: 'tenant=acme' },
+      { name: 'x', role: 'viewer', scope: ['tenant=acme'] },
+      'scope.0: must be source:<id>',
+    ],
   ];
   for (const [form, body, message] of create) {
     const api = await viaApi('/api/v1/tokens', { ...json(body) });

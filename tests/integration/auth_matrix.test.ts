@@ -1,5 +1,5 @@
 /**
- * Every registered API route × {no token, bad token, agent, viewer, admin}: 401 without or
+ * Every registered API route × {no token, bad token, agent, viewer, scoped viewer, admin}: 401 without or
  * with a bad token, 403 for a role the route does not allow, and anything but 401/403 for
  * one it does. Also: every registered route is in the OpenAPI document and every
  * documented route exists.
@@ -8,14 +8,24 @@ import { suite } from 'uvu';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import * as assert from 'uvu/assert';
 import { ApiDoc } from '../../server/http/api_doc.ts';
+import { createToken } from '../../server/auth/tokens.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 
 const test = suite('authorization matrix and OpenAPI coverage');
 let t: TestApp;
 const doc = new ApiDoc();
 
+let scoped: string;
+
 test.before(async () => {
   t = await createTestApp('auth_matrix', { doc });
+  // A viewer limited to one tenant's sources (per-source visibility): the same roles as a
+  // viewer; what it sees is tests/integration/scoped_viewer.test.ts.
+  scoped = (await createToken(t.db.sql, {
+    name: 'scoped viewer',
+    role: 'viewer',
+    scope: ['tag:tenant=acme'],
+  })).token;
 });
 test.after(() => t.close());
 
@@ -123,6 +133,7 @@ test('each route × each caller', async () => {
     ['bad', 'vml_this_is_not_a_real_token_value_at_all_000'],
     ['agent', t.tokens.agent],
     ['viewer', t.tokens.viewer],
+    ['scoped viewer', scoped],
     ['admin', t.tokens.admin],
   ];
   const problems: string[] = [];
@@ -139,7 +150,8 @@ test('each route × each caller', async () => {
       const res = await t.call(fill(r.path), init);
       await res.arrayBuffer();
       checked++;
-      const may = allowed!.some((role) => role === who || (role === 'viewer' && who === 'admin'));
+      const as = who === 'scoped viewer' ? 'viewer' : who;
+      const may = allowed!.some((role) => role === as || (role === 'viewer' && as === 'admin'));
       const expected = token === null || who === 'bad' ? '401' : may ? 'not 401/403' : '403';
       const ok = expected === '401'
         ? res.status === 401

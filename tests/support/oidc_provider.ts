@@ -25,6 +25,7 @@ export const PEOPLE: Record<string, { name: string; groups: string[] }> = {
   olivia: { name: 'Olivia Admin', groups: ['staff', 'vmledger-admins'] },
   victor: { name: 'Victor Viewer', groups: ['vmledger-viewers'] },
   nadia: { name: 'Nadia Nogroup', groups: ['staff'] },
+  tara: { name: 'Tara Tenant', groups: ['acme-viewers'] },
 };
 
 type Key = { kid: string; privateKey: KeyObject; jwk: JsonWebKey };
@@ -80,6 +81,7 @@ export async function startProvider(redirectUri: string): Promise<TestProvider> 
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         redirect_uris: [redirectUri],
+        post_logout_redirect_uris: [new URL('/login', redirectUri).href],
         grant_types: ['authorization_code'],
         response_types: ['code'],
       }],

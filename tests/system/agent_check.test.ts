@@ -83,6 +83,7 @@ test('whoami: name, role and the sources the token owns', async () => {
     name: 'test agent',
     role: 'agent',
     allowedSources: null,
+    scope: null,
     sources: [],
   });
   assert.type(me.id, 'number');

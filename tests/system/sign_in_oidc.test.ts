@@ -6,7 +6,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { makeCapture } from '../support/captures.ts';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
@@ -33,7 +34,10 @@ test.before(async () => {
         scopes: 'openid profile groups',
         groupsClaim: 'groups',
         nameClaim: 'name',
-        roles: { admin: ['vmledger-admins'], viewer: ['vmledger-viewers'] },
+        roles: {
+          admin: ['vmledger-admins'],
+          viewer: ['vmledger-viewers', 'acme-viewers|tag:tenant=acme'],
+        },
         label: 'Example SSO',
       },
     },
@@ -110,6 +114,57 @@ test('victor (viewer) signs in as a viewer', async () => {
   assert.is(row.role, 'viewer');
 });
 
+test("tara (a viewer group limited to tag tenant=acme) sees acme's VMs only", async () => {
+  for (const id of ['vc-acme', 'vc-beta']) {
+    const capture = makeCapture({
+      sourceId: id,
+      at: '2026-05-10T10:00:00Z',
+      vms: [{ key: `${id}-vm` }],
+    });
+    const r = await t.call('/api/v1/captures', { ...json(capture), token: t.tokens.agent });
+    assert.is(r.status, 201);
+  }
+  await t.db.sql`update sources set tags = '{tenant=acme}' where external_id = 'vc-acme'`;
+  const res = await signIn('tara');
+  assert.is(res.status, 200);
+  const [row] = await t.db.sql`select role, scope from api_tokens where name = 'Tara Tenant'`;
+  assert.equal([row.role, row.scope], ['viewer', ['tag:tenant=acme']]);
+  const cookie =
+    res.headers.get('set-cookie')!.split(/,(?=\s*vmledger_session=)/).find((c) =>
+      c.trim().startsWith('vmledger_session=')
+    )!.trim().split(';')[0];
+  const page = await (await t.app.request('/vms', { headers: { cookie } })).text();
+  assert.ok(page.includes('vm-vc-acme-vm'), 'acme VM listed');
+  assert.not.ok(page.includes('vc-beta'), 'nothing of beta');
+  const all = await (await t.call('/api/v1/vms', { token: t.tokens.viewer })).json();
+  assert.is(all.items.length, 2, 'both exist');
+});
+
+test('logout of an OIDC session signs out at the provider too (end_session_endpoint, id_token_hint)', async () => {
+  const res = await signIn('victor');
+  const cookie =
+    res.headers.get('set-cookie')!.split(/,(?=\s*vmledger_session=)/).find((c) =>
+      c.trim().startsWith('vmledger_session=')
+    )!.trim().split(';')[0];
+  const page = await (await t.app.request('/vms', { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1];
+  const out = await t.app.request('/logout', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ csrf }).toString(),
+  });
+  assert.is(out.status, 200);
+  const to = /content="0;url=([^"]+)"/.exec(await out.text())![1].replaceAll('&amp;', '&');
+  const url = new URL(to);
+  assert.is(url.origin, p.issuer);
+  assert.is(url.searchParams.get('id_token_hint'), p.idTokens[p.idTokens.length - 1]);
+  assert.is(url.searchParams.get('post_logout_redirect_uri'), new URL('/login', REDIRECT).href);
+  // The provider knows the end_session URL it advertised, and the vmledger session is over.
+  const atProvider = await fetch(url, { redirect: 'manual' });
+  assert.ok(atProvider.status < 400, `provider answered ${atProvider.status}`);
+  assert.is((await t.app.request('/vms', { headers: { cookie } })).status, 303);
+});
+
 async function refused(res: Response, status: number, reason: string, message: RegExp) {
   assert.is(res.status, status);
   assert.not.match(res.headers.get('set-cookie') ?? '', /vmledger_session=[^;]/);
@@ -153,6 +208,18 @@ test('a tampered ID token (groups changed, signature kept) is refused, audited',
   }, 'nadia');
   const a = await refused(res, 401, 'id_token', /not valid/);
   assert.match(a.detail.error, /signature verification failed/i);
+});
+
+test('an ID token without the groups claim: the groups come from the userinfo endpoint', async () => {
+  const res = await withIdToken((_t, { claims }, resign) => {
+    const { groups: _groups, ...rest } = claims;
+    return resign(rest);
+  }, 'olivia');
+  assert.is(res.status, 200);
+  const [row] = await t.db.sql`select role from api_tokens where name = 'Olivia Admin'`;
+  assert.is(row.role, 'admin');
+  const a = await lastAudit('auth.login');
+  assert.is(a.detail.method, 'oidc');
 });
 
 test('an expired ID token (signed by the provider) is refused, audited', async () => {

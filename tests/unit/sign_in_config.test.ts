@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, loadServerConfig } from '../../server/config.ts';
-import { groupList, roleFor } from '../../server/auth/role_map.ts';
+import { accessFor, groupList, roleFor } from '../../server/auth/role_map.ts';
 import { escapeFilterValue, lockedEntry } from '../../server/auth/ldap.ts';
 
 const test = suite('sign-in: settings, group mapping, LDAP filter values');
@@ -72,6 +72,37 @@ test('LDAP filter values are escaped (RFC 4515); locked and disabled entries are
   assert.ok(lockedEntry({ lockoutTime: '133456789012345678' }), 'AD locked out');
   assert.not.ok(lockedEntry({ userAccountControl: '512', lockoutTime: '0' }));
   assert.not.ok(lockedEntry({}));
+});
+
+test('groups to per-source visibility: group|selectors; unscoped viewer group wins; scopes add up; admin unscoped', () => {
+  const map = {
+    admin: groupList('cn=admins,ou=g,dc=x'),
+    viewer: groupList(
+      'cn=acme, ou=g,dc=x|tag:tenant=acme; beta|tag:tenant=beta, vcenter:vc-b; noc',
+    ),
+  };
+  assert.equal(accessFor(['CN=Acme,ou=g,dc=x'], map), {
+    role: 'viewer',
+    scope: ['tag:tenant=acme'],
+  });
+  assert.equal(accessFor(['cn=acme,ou=g,dc=x', 'beta'], map), {
+    role: 'viewer',
+    scope: ['tag:tenant=acme', 'tag:tenant=beta', 'vcenter:vc-b'],
+  });
+  assert.equal(accessFor(['beta', 'noc'], map), { role: 'viewer', scope: null });
+  assert.equal(accessFor(['beta', 'cn=admins,ou=g,dc=x'], map), { role: 'admin', scope: null });
+  assert.is(accessFor(['other'], map), null);
+  assert.is(roleFor(['beta'], map), 'viewer');
+  assert.throws(
+    () =>
+      loadServerConfig({
+        VMLEDGER_OIDC_ISSUER: 'https://idp.example.com',
+        VMLEDGER_OIDC_CLIENT_ID: 'c',
+        VMLEDGER_OIDC_REDIRECT_URI: 'https://v.example.com/login/oidc/callback',
+        VMLEDGER_OIDC_VIEWER_GROUPS: 'acme|tenant=acme',
+      }),
+    /VMLEDGER_OIDC_VIEWER_GROUPS: "tenant=acme"/,
+  );
 });
 
 test.run();

@@ -172,9 +172,11 @@ ${f.error ? markup`<div class="notice danger" role="alert">${f.error}</div>` : '
     </select></label>
     <label for="t-days">Expires in days (optional)<input id="t-days" name="days" type="number" min="1" max="3650" inputmode="numeric"></label>
     <label for="t-sources">Sources (agent tokens, optional)<input id="t-sources" name="sources" placeholder="e.g. vcenter:vc-a, proxmox:pve-b" aria-describedby="t-sources-hint"></label>
+    <label for="t-scope">Sees only (viewer tokens, optional)<input id="t-scope" name="scope" placeholder="e.g. tag:tenant=acme, vcenter:vc-a, source:3" aria-describedby="t-scope-hint"></label>
     <div><button type="submit">Create token</button></div>
   </form>
   <p class="muted small" id="t-sources-hint">An agent token bound to sources may post only for them; unbound, it owns the sources it posts for first.</p>
+  <p class="muted small" id="t-scope-hint">A viewer token limited to sources (by tag, key or id) sees nothing of any other source, in the API and the pages.</p>
 </section>
 <h2>Tokens</h2>
 ${

@@ -95,3 +95,16 @@ export function signedInPage(next: string) {
 <section class="card login"><p>Signed in. <a href="${next}">Continue</a></p></section>`,
   });
 }
+
+/**
+ * Signed out here; on to the identity provider to sign out there too (RP-initiated logout).
+ * A page rather than a redirect: the form's CSP (form-action 'self') would stop a redirect of
+ * the logout form to another origin.
+ */
+export function signedOutPage(providerLogout: string) {
+  return page({
+    title: 'Signed out',
+    body: markup`<meta http-equiv="refresh" content="0;url=${providerLogout}">
+<section class="card login"><p>Signed out of vmledger. <a href="${providerLogout}">Sign out of the identity provider too</a></p></section>`,
+  });
+}
