@@ -108,6 +108,60 @@ test('a snapshot gives each statement a trend; old snapshots are deleted', async
   assert.ok(JOB_FEATURES.includes(dbInsightFeature), 'the hourly snapshot job is scheduled');
 });
 
+test('the trend between two chosen snapshots; a bad snapshot is a 400 naming the field', async () => {
+  const sql = t.db.sql;
+  const a = await takeSnapshot(sql);
+  for (const o of [11, 12]) await sql`select id, payload from insight_big where owner = ${o}`;
+  const b = await takeSnapshot(sql);
+  await sql`select id, payload from insight_big where owner = ${13}`;
+  const owner = (items: { query: string }[]) =>
+    items.find((x) => /where owner = \$1$/.test(x.query)) as
+      | { calls: number; trend: Record<string, number | string | null> }
+      | undefined;
+  const between = await api(`/db/statements?from=${a.id}&to=${b.id}&limit=500`);
+  assert.is(between.status, 200, JSON.stringify(between.body));
+  assert.is(between.body.window.from.id, a.id);
+  assert.is(between.body.window.to.id, b.id);
+  if (ready) {
+    const s = owner(between.body.items)!;
+    assert.ok(s, 'the statement called in between is listed');
+    assert.is(s.trend.calls, 2);
+    assert.is(s.trend.until, between.body.window.to.takenAt);
+    assert.ok((s.trend.rows as number) > 0 && (s.trend.totalMs as number) > 0);
+    assert.is(typeof s.trend.sharedBlksRead, 'number');
+    assert.is(s.trend.meanMs, Math.round((s.trend.totalMs as number) / 2 * 1000) / 1000);
+    assert.ok(
+      !between.body.items.some((x: { query: string }) => /where k = \$1$/.test(x.query)),
+      'a statement not called in between is left out',
+    );
+    assert.ok(s.calls >= 3, 'the totals stay the totals');
+    const toNow = await api(`/db/statements?from=${a.id}&limit=500`);
+    assert.is(owner(toNow.body.items)!.trend.calls, 3);
+    assert.is(owner(toNow.body.items)!.trend.until, null);
+    const byTime = await api(
+      `/db/statements?from=${encodeURIComponent(between.body.window.from.takenAt)}&to=${
+        encodeURIComponent(between.body.window.to.takenAt)
+      }&limit=500`,
+    );
+    assert.is(byTime.body.window.from.id, a.id);
+    assert.is(owner(byTime.body.items)!.trend.calls, 2);
+  }
+  const bad = async (q: string, field: string, message: RegExp) => {
+    const r = await api(`/db/statements?${q}`);
+    assert.is(r.status, 400, `${q}: ${JSON.stringify(r.body)}`);
+    assert.is(r.body.error.code, 'invalid_query');
+    assert.is(r.body.error.issues[0].path, field, q);
+    assert.match(r.body.error.message, message);
+  };
+  await bad(`from=${b.id}&to=${a.id}`, 'from', /must be before to/);
+  await bad(`from=${a.id}&to=${a.id}`, 'from', /must be before to/);
+  await bad('from=987654321', 'from', /no snapshot 987654321/);
+  await bad(`from=${a.id}&to=987654321`, 'to', /no snapshot 987654321/);
+  await bad('from=2001-01-01', 'from', /no snapshot by 2001-01-01/);
+  await bad(`to=${b.id}`, 'from', /required with to/);
+  await bad('from=yesterday', 'from', /snapshot id or an ISO 8601 time/);
+});
+
 test('the findings: each planted problem with its DDL', async () => {
   const r = await api('/db/findings');
   assert.is(r.status, 200, JSON.stringify(r.body));
@@ -164,6 +218,55 @@ test('EXPLAIN: a read is a tree with chips; a write is refused with 400', async 
   assert.is((await t.db.sql`select count(*)::int as n from insight_owner`)[0].n, 5001);
 });
 
+test('EXPLAIN on demand runs with real sample values, and says which', async () => {
+  if (!ready) return;
+  const sql = t.db.sql;
+  await sql.unsafe(`create table insight_fresh (id int primary key, name text not null);
+    insert into insight_fresh values (1, 'alpha'), (2, 'beta');`);
+  await sql`select id from insight_big where k > ${5} and region in (${1}, ${2}) order by id limit ${10}`;
+  await sql`select f.id from insight_fresh f where f.name = ${'beta'}`;
+  const list = (await api('/db/statements?limit=500')).body.items as { id: string; query: string }[];
+  const find = (re: RegExp) => list.find((s) => re.test(s.query))!;
+  const explain = async (re: RegExp) => {
+    const r = await api(`/db/statements/${find(re).id}?explain=analyze`);
+    assert.is(r.status, 200, JSON.stringify(r.body));
+    return { ...r.body.explain, q: find(re).query } as {
+      q: string;
+      parameters: { n: number; value: string | null; column: string | null; source: string }[];
+      tree: { actualRows: number };
+    };
+  };
+  const owner = await explain(/where owner = \$1$/);
+  assert.equal(owner.parameters.map((p) => [p.column, p.source]), [
+    ['insight_big.owner', 'most_common_value'],
+  ]);
+  assert.match(owner.parameters[0].value!, /^\d+$/);
+  assert.is(owner.tree.actualRows, ROWS / 5000, 'run on the rows of a real owner');
+  const range = await explain(/where k > \$1 and region in/);
+  // PostgreSQL 18 keeps an IN list as its first element: `in ($2 /*, ... */)`.
+  const list = /\/\*, \.\.\. \*\//.test(range.q)
+    ? [[2, 'insight_big.region', 'most_common_value']]
+    : [[2, 'insight_big.region', 'most_common_value'], [3, 'insight_big.region', 'most_common_value']];
+  assert.equal(range.parameters.map((p) => [p.n, p.column, p.source]), [
+    [1, 'insight_big.k', 'histogram'],
+    ...list,
+    [list.length + 2, null, 'limit'],
+  ], range.q);
+  assert.is(range.parameters.at(-1)!.value, '50');
+  const fresh = await explain(/from insight_fresh f where f\.name = \$1/);
+  assert.equal(fresh.parameters.map((p) => [p.column, p.source, p.value]), [
+    ['insight_fresh.name', 'table_row', 'alpha'],
+  ]);
+  assert.is(fresh.tree.actualRows, 1);
+  const admin = (await pageSession(t.app, t.tokens.admin)).cookie;
+  const html = await (await t.app.request(
+    `/database/statements/${find(/where owner = \$1$/).id}?explain=analyze`,
+    { headers: { cookie: admin } },
+  )).text();
+  assert.match(html, /id="db-parameters"><li><code class="mono">\$1<\/code> (integer|bigint) = <code class="mono">\d+<\/code> <span class="muted">\(insight_big\.owner, most common value\)/);
+  await sql`drop table insight_fresh`;
+});
+
 test('hypopg: a proposed index is costed without being built', async () => {
   const status = await insightStatus(t.db.sql);
   const e = await indexEstimate(
@@ -194,6 +297,16 @@ test('the Database page: admin nav, statements, findings after first paint, plan
   assert.match(html, 'insight_big');
   assert.not.match(await (await get('/', viewer)).text(), 'href="/database"');
   assert.is((await get('/database', viewer)).status, 403);
+  assert.match(html, 'id="db-window"');
+  const snaps = await t.db.sql<{ id: string }[]>`
+    select id::text from db_insight_snapshots order by taken_at`;
+  const [from, to] = snaps.slice(-2).map((x) => x.id);
+  const compared = await (await get(`/database?order=calls&from=${from}&to=${to}`)).text();
+  assert.match(compared, `<option value="${from}" selected>`);
+  assert.match(compared, `<option value="${to}" selected>`);
+  assert.match(compared, /<th scope="col">Change [^<]+ → [^<]+ UTC<\/th>/);
+  assert.match(compared, `href="/database?order=total&amp;from=${from}&amp;to=${to}"`);
+  assert.is((await get(`/database?from=${to}&to=${from}`)).status, 400);
   const findings = await (await get('/database/findings')).text();
   assert.match(findings, 'drop index concurrently insight_big_k;');
   if (!ready) {
