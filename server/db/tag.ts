@@ -18,7 +18,8 @@ import type postgres from 'postgres';
 
 type Sql = postgres.Sql;
 
-const STATEMENT = /^\s*(?:\(\s*)*(select|with|insert|update|delete|merge|values|copy|table|call)\b/i;
+const STATEMENT =
+  /^\s*(?:\(\s*)*(select|with|insert|update|delete|merge|values|copy|table|call)\b/i;
 const TAGGED = /\/\*\s*vmledger:/;
 const FRAME = /[/\\]server[/\\]([a-z0-9_]+)[/\\][^/\\:]+\.ts:\d+/;
 

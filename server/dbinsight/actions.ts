@@ -98,7 +98,10 @@ export async function statementList(
       limit: options.limit,
       role: status.role,
       window: window
-        ? { from: window.from.id, to: window.to && { id: window.to.id, takenAt: window.to.takenAt } }
+        ? {
+          from: window.from.id,
+          to: window.to && { id: window.to.id, takenAt: window.to.takenAt },
+        }
         : undefined,
     })
     : [];

@@ -38,7 +38,7 @@ export const StatementListQuery = z.object({
   ),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   from: SnapshotRef.optional().describe(
-    'count each statement\'s change from this snapshot (an id, or a time: the newest snapshot by then)',
+    "count each statement's change from this snapshot (an id, or a time: the newest snapshot by then)",
   ),
   to: SnapshotRef.optional().describe('… to this snapshot (id or time); absent: to now'),
 });

@@ -48,7 +48,10 @@ function bare(text: string): string {
 /** Relations the statement reads (`from x [as] a`, `join x [as] a`), alias → relation name. */
 export function relationsOf(text: string): Map<string, string> {
   const rels = new Map<string, string>();
-  const re = new RegExp(`\\b(?:from|join)\\s+(?:only\\s+)?((?:${IDENT}\\.)?${IDENT})(?:\\s+(?:as\\s+)?(${IDENT}))?`, 'g');
+  const re = new RegExp(
+    `\\b(?:from|join)\\s+(?:only\\s+)?((?:${IDENT}\\.)?${IDENT})(?:\\s+(?:as\\s+)?(${IDENT}))?`,
+    'g',
+  );
   for (const m of bare(text).matchAll(re)) {
     const name = m[1].split('.').pop()!;
     rels.set(name, name);
@@ -113,7 +116,9 @@ export async function sampleParameters(
   const rels = relationsOf(text);
   const tables = [...new Set(rels.values())];
   const cols = tables.length
-    ? await c<{ rel: string; schema: string; col: string; mcv: string | null; hist: string | null }[]>`
+    ? await c<
+      { rel: string; schema: string; col: string; mcv: string | null; hist: string | null }[]
+    >`
       select /* vmledger:dbinsight */ c.relname as rel, n.nspname as schema, a.attname as col,
              (s.most_common_vals::text::text[])[1] as mcv,
              (s.histogram_bounds::text::text[])[

@@ -213,9 +213,7 @@ export async function statements(
 ): Promise<StatementRow[]> {
   const trend = options.trend ?? true;
   const w = trend ? options.window : undefined;
-  const order = w
-    ? DELTA_ORDER_SQL[options.order ?? 'total']
-    : ORDER_SQL[options.order ?? 'total'];
+  const order = w ? DELTA_ORDER_SQL[options.order ?? 'total'] : ORDER_SQL[options.order ?? 'total'];
   const limit = options.limit ?? 50;
   const rows = await asInsightRole(sql, options.role ?? false, (tx) =>
     tx<RawStatement[]>`
@@ -527,7 +525,11 @@ export async function findSnapshot(sql: Sql, idOrTime: string): Promise<Snapshot
     select /* vmledger:dbinsight */ s.id::text, s.taken_at, s.stats_reset,
            (select count(*) from db_insight_snapshot_statements t where t.snapshot_id = s.id)::int as n
       from db_insight_snapshots s
-     where ${byId ? sql`s.id = ${idOrTime}::bigint` : sql`date_trunc('milliseconds', s.taken_at) <= ${idOrTime}::timestamptz`}
+     where ${
+    byId
+      ? sql`s.id = ${idOrTime}::bigint`
+      : sql`date_trunc('milliseconds', s.taken_at) <= ${idOrTime}::timestamptz`
+  }
      order by s.taken_at desc limit 1`;
   return r ? toSnapshot(r) : null;
 }

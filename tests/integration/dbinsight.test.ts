@@ -228,7 +228,10 @@ test('EXPLAIN on demand runs with real sample values, and says which', async () 
     insert into insight_fresh values (1, 'alpha'), (2, 'beta');`);
   await sql`select id from insight_big where k > ${5} and region in (${1}, ${2}) order by id limit ${10}`;
   await sql`select f.id from insight_fresh f where f.name = ${'beta'}`;
-  const list = (await api('/db/statements?limit=500')).body.items as { id: string; query: string }[];
+  const list = (await api('/db/statements?limit=500')).body.items as {
+    id: string;
+    query: string;
+  }[];
   const find = (re: RegExp) => list.find((s) => re.test(s.query))!;
   const explain = async (re: RegExp) => {
     const r = await api(`/db/statements/${find(re).id}?explain=analyze`);
@@ -249,7 +252,11 @@ test('EXPLAIN on demand runs with real sample values, and says which', async () 
   // PostgreSQL 18 keeps an IN list as its first element: `in ($2 /*, ... */)`.
   const inList = /\/\*, \.\.\. \*\//.test(range.q)
     ? [[2, 'insight_big.region', 'most_common_value']]
-    : [[2, 'insight_big.region', 'most_common_value'], [3, 'insight_big.region', 'most_common_value']];
+    : [[2, 'insight_big.region', 'most_common_value'], [
+      3,
+      'insight_big.region',
+      'most_common_value',
+    ]];
   assert.equal(range.parameters.map((p) => [p.n, p.column, p.source]), [
     [1, 'insight_big.k', 'histogram'],
     ...inList,
@@ -266,7 +273,10 @@ test('EXPLAIN on demand runs with real sample values, and says which', async () 
     `/database/statements/${find(/where owner = \$1$/).id}?explain=analyze`,
     { headers: { cookie: admin } },
   )).text();
-  assert.match(html, /id="db-parameters"><li><code class="mono">\$1<\/code> (integer|bigint) = <code class="mono">\d+<\/code> <span class="muted">\(insight_big\.owner, most common value\)/);
+  assert.match(
+    html,
+    /id="db-parameters"><li><code class="mono">\$1<\/code> (integer|bigint) = <code class="mono">\d+<\/code> <span class="muted">\(insight_big\.owner, most common value\)/,
+  );
   await sql`drop table insight_fresh`;
 });
 
@@ -350,7 +360,7 @@ test('the CLI prints the same findings, read-only', async () => {
   assert.match(text.stdout, '[high] redundant_index: Index insight_big_k is redundant');
 });
 
-test('the main modules\' statements carry their module tag after a workload', async () => {
+test("the main modules' statements carry their module tag after a workload", async () => {
   if (!ready) return;
   const at = new Date(Date.now() - 3600_000).toISOString();
   const capture = makeCapture({ sourceId: 'vc-insight', at, vms: [{ key: 'a' }, { key: 'b' }] });

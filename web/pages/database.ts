@@ -98,7 +98,9 @@ function parametersList(ps: DbParameter[], refused: string | null) {
   return markup`<ul class="small" id="db-parameters">${
     ps.map((p) =>
       markup`<li><code class="mono">$${String(p.n)}</code> ${p.type} = ${
-        p.value === null ? markup`<code class="mono">null</code>` : markup`<code class="mono">${p.value}</code>`
+        p.value === null
+          ? markup`<code class="mono">null</code>`
+          : markup`<code class="mono">${p.value}</code>`
       } <span class="muted">(${
         p.value === null
           ? 'unknown'
@@ -158,9 +160,9 @@ function trendCell(t: DbTrend | null, full: boolean) {
   const mean = t.meanMs === null ? '–' : ms(t.meanMs);
   return markup`<span title="${t.since} → ${t.until ?? 'now'}">${
     full
-      ? `${num(t.calls)} calls · ${ms(t.totalMs)} total · ${mean} mean · ${
-        num(t.rows)
-      } rows · ${num(t.sharedBlksRead)} reads`
+      ? `${num(t.calls)} calls · ${ms(t.totalMs)} total · ${mean} mean · ${num(t.rows)} rows · ${
+        num(t.sharedBlksRead)
+      } reads`
       : `${num(t.calls)} calls, ${mean} mean`
   }</span>`;
 }
@@ -170,7 +172,9 @@ const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 
 export function statementsTable(rows: DbStatement[], window: DbWindow | null = null) {
   if (!rows.length) {
-    return empty(window ? 'No statement was called between these snapshots' : 'No statements recorded yet');
+    return empty(
+      window ? 'No statement was called between these snapshots' : 'No statements recorded yet',
+    );
   }
   return table(
     'Top statements',
@@ -387,7 +391,9 @@ ${
   }
 ${
     v.explain
-      ? markup`<h2>Plan${v.explain.analyzed ? ' (analyzed, with the samples below)' : ' (generic)'}</h2>
+      ? markup`<h2>Plan${
+        v.explain.analyzed ? ' (analyzed, with the samples below)' : ' (generic)'
+      }</h2>
 <p class="muted small">Parameters: ${v.explain.parameterTypes.join(', ') || 'none'}${
         v.explain.executionMs !== null ? ` · executed in ${ms(v.explain.executionMs)}` : ''
       }</p>
