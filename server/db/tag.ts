@@ -24,9 +24,10 @@ const TAGGED = /\/\*\s*vmledger:/;
 const FRAME = /[/\\]server[/\\]([a-z0-9_]+)[/\\][^/\\:]+\.ts:\d+/;
 
 /** The module (folder under server/) of the first caller outside server/db/, or null. */
-function callerModule(skip: (...a: never[]) => unknown): string | null {
+function callerModule(): string | null {
   const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, skip);
+  // This file's own frames (server/db/) are passed over below.
+  Error.captureStackTrace(holder);
   for (const line of (holder.stack ?? '').split('\n').slice(1)) {
     if (line.includes('node_modules')) continue;
     const m = FRAME.exec(line);
@@ -46,11 +47,11 @@ type Template = TemplateStringsArray;
 const templates = new WeakMap<Template, Template>();
 const texts = new Map<string, string>();
 
-function taggedTemplate(strings: Template, skip: (...a: never[]) => unknown): Template {
+function taggedTemplate(strings: Template): Template {
   let t = templates.get(strings);
   if (!t) {
     const module = STATEMENT.test(strings[0]) && !strings.some((s) => TAGGED.test(s))
-      ? callerModule(skip)
+      ? callerModule()
       : null;
     if (module) {
       const last = strings.length - 1;
@@ -65,11 +66,11 @@ function taggedTemplate(strings: Template, skip: (...a: never[]) => unknown): Te
   return t;
 }
 
-function taggedText(text: string, skip: (...a: never[]) => unknown): string {
+function taggedText(text: string): string {
   if (!STATEMENT.test(text) || TAGGED.test(text)) return text;
   let t = texts.get(text);
   if (t === undefined) {
-    const module = callerModule(skip);
+    const module = callerModule();
     t = module ? withTag(text, module) : text;
     // The texts of `unsafe` are the code's constants; a bound keeps any built text from
     // growing the cache without end.
@@ -87,7 +88,7 @@ export function tagByModule<T extends Sql>(sql: T): T {
     apply(target, self, args: unknown[]) {
       const strings = args[0] as Template | undefined;
       if (Array.isArray(strings) && Array.isArray((strings as Template).raw)) {
-        args = [taggedTemplate(strings as Template, proxy as never), ...args.slice(1)];
+        args = [taggedTemplate(strings as Template), ...args.slice(1)];
       }
       return Reflect.apply(target as never, self, args);
     },
@@ -98,7 +99,7 @@ export function tagByModule<T extends Sql>(sql: T): T {
         case 'unsafe': {
           const unsafe = (text: unknown, ...rest: unknown[]) =>
             (value as (...a: unknown[]) => unknown)(
-              typeof text === 'string' ? taggedText(text, unsafe as never) : text,
+              typeof text === 'string' ? taggedText(text) : text,
               ...rest,
             );
           return unsafe;

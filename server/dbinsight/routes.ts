@@ -47,7 +47,7 @@ export const StatementParams = z.object({
 });
 export const StatementQuery = z.object({
   explain: z.enum(['plan', 'analyze']).optional().describe(
-    'plan: the generic plan; analyze: run it with null samples in a read-only transaction rolled back',
+    'plan: the generic plan; analyze: run it with sample values (`parameters`) in a read-only transaction rolled back',
   ),
 });
 
