@@ -178,6 +178,16 @@ test('the findings: each planted problem with its DDL', async () => {
     by('unused_index').some((i) => i.ddl === 'drop index concurrently insight_big_k_id;'),
     JSON.stringify(by('unused_index')),
   );
+  // vmledger's own schema: captures_source_time, the same columns as the unique constraint's
+  // index, is gone (migration 0058); nothing redundant is left on captures.
+  assert.equal(by('redundant_index', 'captures'), []);
+  const capturesIdx = await t.db.sql<{ name: string; def: string }[]>`
+    select indexname as name, indexdef as def from pg_indexes where tablename = 'captures'`;
+  assert.ok(!capturesIdx.some((i) => i.name === 'captures_source_time'));
+  assert.ok(
+    capturesIdx.some((i) => /^CREATE UNIQUE INDEX .* \(source_id, captured_at\)$/.test(i.def)),
+    JSON.stringify(capturesIdx),
+  );
   if (!ready) {
     assert.ok(f.status.run.length > 0);
     return;
