@@ -239,7 +239,16 @@ export async function genericPlan(
       column: null,
       source: null,
     }));
-    if (options.samples) parameters = await sampleParameters(c, text, types);
+    if (options.samples && types.length) {
+      // Finding the samples may fail (a value pg_stats holds that reads back oddly, a
+      // table it may not read): then the statement is explained with nulls, as before.
+      await c.unsafe('savepoint vmledger_sampling');
+      try {
+        parameters = await sampleParameters(c, text, types);
+      } catch {
+        await c.unsafe('rollback to savepoint vmledger_sampling');
+      }
+    }
     const nulls = argumentList(types.map(() => null));
     const opts = options.analyze ? 'analyze, buffers, format json' : 'format json';
     let samplesRefused: string | null = null;

@@ -90,6 +90,13 @@ export function parameterUses(text: string): Use[] {
   return uses.filter((u) => !(u.column && NOT_ALIAS.has(u.column)));
 }
 
+/**
+ * Type categories whose values read back from pg_stats' text as one array element each:
+ * booleans, dates and times, enums, numbers, strings, intervals, network addresses, bit
+ * strings (not arrays, composites, geometry, JSON and other user types).
+ */
+const SCALAR_CATEGORIES = ['B', 'D', 'E', 'N', 'S', 'T', 'I', 'V'];
+
 /** An array literal of one element (for `col = any($n)`). */
 function arrayOf(v: string): string {
   return `{"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"}`;
@@ -120,12 +127,13 @@ export async function sampleParameters(
       { rel: string; schema: string; col: string; mcv: string | null; hist: string | null }[]
     >`
       select /* vmledger:dbinsight */ c.relname as rel, n.nspname as schema, a.attname as col,
-             (s.most_common_vals::text::text[])[1] as mcv,
-             (s.histogram_bounds::text::text[])[
-               array_length(s.histogram_bounds::text::text[], 1) / 2 + 1] as hist
+             case when ty.typcategory::text = any(${SCALAR_CATEGORIES}) then (s.most_common_vals::text::text[])[1] end as mcv,
+             case when ty.typcategory::text = any(${SCALAR_CATEGORIES}) then (s.histogram_bounds::text::text[])[
+               array_length(s.histogram_bounds::text::text[], 1) / 2 + 1] end as hist
         from pg_class c
         join pg_namespace n on n.oid = c.relnamespace
         join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        join pg_type ty on ty.oid = a.atttypid
         left join pg_stats s
           on s.schemaname = n.nspname and s.tablename = c.relname and s.attname = a.attname
        where c.relname = any(${tables}) and c.relkind in ('r', 'p', 'm', 'v')

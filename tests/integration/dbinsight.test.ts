@@ -235,7 +235,11 @@ test('EXPLAIN on demand runs with real sample values, and says which', async () 
   if (!ready) return;
   const sql = t.db.sql;
   await sql.unsafe(`create table insight_fresh (id int primary key, name text not null);
-    insert into insight_fresh values (1, 'alpha'), (2, 'beta');`);
+    insert into insight_fresh values (1, 'alpha'), (2, 'beta');
+    create table insight_arr (id int primary key, tags int[] not null);
+    insert into insight_arr select i, array[i % 3, 7] from generate_series(1, 300) i;
+    analyze insight_arr;`);
+  await sql`select id from insight_arr where tags = ${[1, 7]}`;
   await sql`select id from insight_big where k > ${5} and region in (${1}, ${2}) order by id limit ${10}`;
   await sql`select f.id from insight_fresh f where f.name = ${'beta'}`;
   const list = (await api('/db/statements?limit=500')).body.items as {
@@ -278,6 +282,13 @@ test('EXPLAIN on demand runs with real sample values, and says which', async () 
     ['insight_fresh.name', 'table_row', 'alpha'],
   ]);
   assert.is(fresh.tree.actualRows, 1);
+  // An array column: pg_stats' values are arrays (not read as one element), so a row's.
+  const arr = await explain(/from insight_arr where tags = \$1/);
+  assert.equal(arr.parameters.map((p) => [p.column, p.source]), [[
+    'insight_arr.tags',
+    'table_row',
+  ]]);
+  assert.match(arr.parameters[0].value!, /^\{\d,7\}$/);
   const admin = (await pageSession(t.app, t.tokens.admin)).cookie;
   const html = await (await t.app.request(
     `/database/statements/${find(/where owner = \$1$/).id}?explain=analyze`,
@@ -287,7 +298,7 @@ test('EXPLAIN on demand runs with real sample values, and says which', async () 
     html,
     /id="db-parameters"><li><code class="mono">\$1<\/code> (integer|bigint) = <code class="mono">\d+<\/code> <span class="muted">\(insight_big\.owner, most common value\)/,
   );
-  await sql`drop table insight_fresh`;
+  await sql`drop table insight_fresh, insight_arr`;
 });
 
 test('hypopg: a proposed index is costed without being built', async () => {
