@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from './embedded.ts';
+import { tagByModule } from './tag.ts';
 
 /** A postgres.js pool (no custom types). */
 export type Sql = postgres.Sql;
@@ -117,7 +118,8 @@ export function createPool(
       idle_in_transaction_session_timeout: options.timeouts.idleInTransactionMs,
     }
     : {};
-  return postgres(url, {
+  // Each statement names the vmledger module that sends it (tag.ts; the Database page).
+  return tagByModule(postgres(url, {
     max: options.max ?? 10,
     // `socket` is a documented postgres.js option that its type definitions leave out.
     ...({ socket: connectWithoutDelay } as object),
@@ -141,7 +143,7 @@ export function createPool(
       ...timeouts,
     },
     types: INT8_AS_NUMBER,
-  }) as unknown as Sql;
+  }) as unknown as Sql);
 }
 
 /** Makes sure the database named in `url` exists, creating it from the maintenance db. */

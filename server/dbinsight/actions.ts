@@ -11,6 +11,7 @@ import { Findings, findings, type RuleOptions } from './rules.ts';
 import {
   CacheHit,
   cacheHit,
+  findSnapshot,
   indexes,
   IndexRow,
   InsightStatus,
@@ -28,21 +29,83 @@ import {
 export const StatementList = z.object({
   status: InsightStatus,
   order: z.enum(STATEMENT_ORDERS),
+  /**
+   * The two snapshots the trend is counted between (`to` null: now); null: since the newest
+   * snapshot, ordered by the totals.
+   */
+  window: z.object({
+    from: Snapshot,
+    to: Snapshot.nullable(),
+    /** pg_stat_statements was reset in between: the counts start at the reset. */
+    resetBetween: z.boolean(),
+  }).nullable(),
   items: z.array(StatementRow),
 });
 export type StatementList = z.infer<typeof StatementList>;
 
-/** The top statements by `order` (empty, with what to run, when the extension is not ready). */
+/** A 400 naming the query parameter. */
+function badParam(field: 'from' | 'to', message: string): AppError {
+  return new AppError('invalid_query', `${field}: ${message}`, {
+    issues: [{ path: field, message }],
+  });
+}
+
+/**
+ * The snapshots `from` and `to` name (an id, or a time: the newest snapshot taken by then);
+ * `to` absent: now. 400 naming the field for an unknown snapshot or `from` not before `to`.
+ */
+export async function statementWindow(
+  sql: Sql,
+  from: string | undefined,
+  to: string | undefined,
+): Promise<StatementList['window']> {
+  if (from === undefined) {
+    if (to !== undefined) throw badParam('from', 'required with to');
+    return null;
+  }
+  const [a, b] = await Promise.all([
+    findSnapshot(sql, from),
+    to === undefined ? null : findSnapshot(sql, to),
+  ]);
+  if (!a) throw badParam('from', `no snapshot ${/^\d+$/.test(from) ? from : `by ${from}`}`);
+  if (to !== undefined && !b) {
+    throw badParam('to', `no snapshot ${/^\d+$/.test(to) ? to : `by ${to}`}`);
+  }
+  if (b && !(a.takenAt < b.takenAt)) throw badParam('from', 'must be before to');
+  return {
+    from: a,
+    to: b,
+    resetBetween: !!b && (b.statsReset ?? '') !== (a.statsReset ?? ''),
+  };
+}
+
+/**
+ * The top statements by `order` (empty, with what to run, when the extension is not ready),
+ * with their change between snapshots `from` and `to` (ids or times) when given.
+ */
 export async function statementList(
   sql: Sql,
-  options: { order?: StatementOrder; limit?: number } = {},
+  options: { order?: StatementOrder; limit?: number; from?: string; to?: string } = {},
 ): Promise<StatementList> {
-  const status = await insightStatus(sql);
+  const [status, window] = await Promise.all([
+    insightStatus(sql),
+    statementWindow(sql, options.from, options.to),
+  ]);
   const order = options.order ?? 'total';
   const items = status.ready
-    ? await statements(sql, { order, limit: options.limit, role: status.role })
+    ? await statements(sql, {
+      order,
+      limit: options.limit,
+      role: status.role,
+      window: window
+        ? {
+          from: window.from.id,
+          to: window.to && { id: window.to.id, takenAt: window.to.takenAt },
+        }
+        : undefined,
+    })
     : [];
-  return { status, order, items };
+  return { status, order, window, items };
 }
 
 export const StatementDetail = z.object({
@@ -88,7 +151,8 @@ export async function overview(sql: Sql): Promise<Overview> {
     cacheHit(sql),
     tables(sql, { limit: 30 }),
     indexes(sql),
-    snapshots(sql, 10),
+    // Every snapshot the retention keeps (hourly, 14 days), for the page's pickers.
+    snapshots(sql, 400),
   ]);
   return { status, cacheHit: hit, tables: t, indexes: i, snapshots: snaps };
 }

@@ -6,12 +6,15 @@
  * pg_stat_statements' texts hold $1, $2… in place of constants. The statement is PREPAREd
  * (PostgreSQL infers the parameters' types) and explained with `plan_cache_mode =
  * force_generic_plan`, so the plan is the generic one — the same on PostgreSQL 15 as on
- * 16+'s `EXPLAIN (GENERIC_PLAN)` — and, with ANALYZE, run with nulls as the samples.
+ * 16+'s `EXPLAIN (GENERIC_PLAN)`. On demand (`explain`) each `$n` gets a sample value of the
+ * column it is compared to (samples.ts), so ANALYZE runs it on real rows; the rules'
+ * plans (rules.ts) use nulls.
  * Takes `sql` (a reserved connection of its own), knows no HTTP.
  */
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { AppError } from '../errors.ts';
+import { argumentList, SampleParameter, sampleParameters } from './samples.ts';
 import { INSIGHT_ROLE } from './stats.ts';
 
 /** Words that make a statement write (or lock, or change the session) wherever they stand. */
@@ -102,8 +105,15 @@ export const TreeNode = z.object({
 export const Explained = z.object({
   query: z.string(),
   analyzed: z.boolean(),
-  /** The parameters' types as PostgreSQL inferred them; the samples are nulls. */
+  /** The parameters' types as PostgreSQL inferred them. */
   parameterTypes: z.array(z.string()),
+  /**
+   * The sample each `$n` was given (samples.ts): a real value of the column it is compared
+   * to, or null when unknown (or when the samples did not fit the types: `samplesRefused`).
+   */
+  parameters: z.array(SampleParameter),
+  /** Why the samples were dropped for nulls (a value the parameter's type refused), or null. */
+  samplesRefused: z.string().nullable(),
   totalCost: z.number(),
   executionMs: z.number().nullable(),
   tree: TreeNode,
@@ -185,8 +195,17 @@ export async function genericPlan(
     timeoutMs?: number;
     /** CREATE INDEX statements made hypothetical (hypopg) for this plan only. */
     hypothetical?: string[];
+    /** Give each `$n` a sample value (samples.ts) instead of null. */
+    samples?: boolean;
   } = {},
-): Promise<{ plan: PlanNode; types: string[]; executionMs: number | null; raw: unknown }> {
+): Promise<{
+  plan: PlanNode;
+  types: string[];
+  parameters: SampleParameter[];
+  samplesRefused: string | null;
+  executionMs: number | null;
+  raw: unknown;
+}> {
   const why = refusal(query);
   if (why) throw new AppError('invalid_request', `not explained: ${why}`, { query });
   const name = `vmledger_insight_${++counter}`;
@@ -200,6 +219,8 @@ export async function genericPlan(
         'begin read only',
         `set local statement_timeout = ${Math.max(1, Math.round(options.timeoutMs ?? 5000))}`,
         'set local plan_cache_mode = force_generic_plan',
+        // The samples are quoted by doubling quotes (samples.ts argumentList).
+        'set local standard_conforming_strings = on',
         ...(options.role ? [`set local role ${INSIGHT_ROLE}`] : []),
       ].join('; '),
     );
@@ -211,15 +232,56 @@ export async function genericPlan(
     prepared = true;
     const [{ types }] = await c<{ types: string[] }[]>`
       select parameter_types::text[] as types from pg_prepared_statements where name = ${name}`;
-    const args = types.length ? `(${types.map(() => 'null').join(', ')})` : '';
+    let parameters: SampleParameter[] = types.map((type, i) => ({
+      n: i + 1,
+      type,
+      value: null,
+      column: null,
+      source: null,
+    }));
+    if (options.samples && types.length) {
+      // Finding the samples may fail (a value pg_stats holds that reads back oddly, a
+      // table it may not read): then the statement is explained with nulls, as before.
+      await c.unsafe('savepoint vmledger_sampling');
+      try {
+        parameters = await sampleParameters(c, text, types);
+      } catch {
+        await c.unsafe('rollback to savepoint vmledger_sampling');
+      }
+    }
+    const nulls = argumentList(types.map(() => null));
     const opts = options.analyze ? 'analyze, buffers, format json' : 'format json';
-    const [row] = await c.unsafe(`explain (${opts}) execute ${name}${args}`);
+    let samplesRefused: string | null = null;
+    let row: unknown;
+    if (parameters.some((p) => p.value !== null)) {
+      // A sample the parameter's type refuses (22xxx, 42804): explained with nulls instead.
+      await c.unsafe('savepoint vmledger_samples');
+      try {
+        [row] = await c.unsafe(
+          `explain (${opts}) execute ${name}${argumentList(parameters.map((p) => p.value))}`,
+        );
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        if (!e.code || !/^(22|42804)/.test(e.code)) throw err;
+        await c.unsafe('rollback to savepoint vmledger_samples');
+        samplesRefused = e.message ?? e.code;
+        parameters = parameters.map((p) => ({ ...p, value: null, source: null }));
+      }
+    }
+    if (row === undefined) [row] = await c.unsafe(`explain (${opts}) execute ${name}${nulls}`);
     const raw = (row as Record<string, unknown>)['QUERY PLAN'];
     const top = (Array.isArray(raw) ? raw[0] : raw) as {
       Plan: PlanNode;
       'Execution Time'?: number;
     };
-    return { plan: top.Plan, types, executionMs: top['Execution Time'] ?? null, raw };
+    return {
+      plan: top.Plan,
+      types,
+      parameters,
+      samplesRefused,
+      executionMs: top['Execution Time'] ?? null,
+      raw,
+    };
   } catch (err) {
     if (err instanceof AppError) throw err;
     const e = err as { code?: string; message?: string };
@@ -256,7 +318,7 @@ export async function explain(
   query: string,
   options: { analyze?: boolean; role?: boolean; timeoutMs?: number } = {},
 ): Promise<Explained> {
-  const r = await genericPlan(sql, query, options);
+  const r = await genericPlan(sql, query, { ...options, samples: true });
   const rels = [...planNodes(r.plan)].map((n) => n['Relation Name']).filter((x): x is string =>
     !!x
   );
@@ -265,6 +327,8 @@ export async function explain(
     query,
     analyzed: !!options.analyze,
     parameterTypes: r.types,
+    parameters: r.parameters,
+    samplesRefused: r.samplesRefused,
     totalCost: r.plan['Total Cost'],
     executionMs: r.executionMs,
     tree: planTree(r.plan, relRows),

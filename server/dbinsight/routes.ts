@@ -1,6 +1,7 @@
 /**
  * HTTP routes of database insight, mounted under /api/v1 (admin only):
- *   GET /db/statements?order=&limit=        top statements (pg_stat_statements by queryid)
+ *   GET /db/statements?order=&limit=&from=&to=  top statements (pg_stat_statements by
+ *                                           queryid), with their change between snapshots
  *   GET /db/statements/:id?explain=plan|analyze   one statement, with its plan on demand
  *   GET /db/findings                        the rules' findings with DDL and confidence
  * Without pg_stat_statements the answers say what to run (`status.run`), never an error;
@@ -23,18 +24,30 @@ import { STATEMENT_ORDERS } from './stats.ts';
 
 const TAG = 'Database insight';
 
+/** A snapshot by id, or by a time (ISO 8601 date or date-time). */
+const SnapshotRef = z.string().refine(
+  (v) =>
+    /^\d{1,19}$/.test(v) ||
+    (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && !isNaN(Date.parse(v))),
+  'a snapshot id or an ISO 8601 time',
+);
+
 export const StatementListQuery = z.object({
   order: z.enum(STATEMENT_ORDERS).default('total').describe(
     'total time, mean time, calls, rows or shared-buffer reads',
   ),
   limit: z.coerce.number().int().min(1).max(500).default(50),
+  from: SnapshotRef.optional().describe(
+    "count each statement's change from this snapshot (an id, or a time: the newest snapshot by then)",
+  ),
+  to: SnapshotRef.optional().describe('… to this snapshot (id or time); absent: to now'),
 });
 export const StatementParams = z.object({
   id: z.string().regex(/^-?\d{1,19}$/, 'a queryid (64-bit integer)'),
 });
 export const StatementQuery = z.object({
   explain: z.enum(['plan', 'analyze']).optional().describe(
-    'plan: the generic plan; analyze: run it with null samples in a read-only transaction rolled back',
+    'plan: the generic plan; analyze: run it with sample values (`parameters`) in a read-only transaction rolled back',
   ),
 });
 

@@ -124,13 +124,18 @@ const ORDER_SQL: Record<StatementOrder, string> = {
 };
 
 export const Trend = z.object({
-  /** The snapshot the change is counted from. */
+  /** The snapshot the change is counted from (its time). */
   since: z.string(),
+  /** The snapshot the change is counted to (its time); null: now. */
+  until: z.string().nullable(),
   calls: z.number(),
   totalMs: z.number(),
-  /** Mean time of the calls since then (null: no calls). */
+  /** Mean time of the calls in between (null: no calls). */
   meanMs: z.number().nullable(),
+  rows: z.number(),
+  sharedBlksRead: z.number(),
 });
+export type Trend = z.infer<typeof Trend>;
 
 export const StatementRow = z.object({
   /** pg_stat_statements' queryid, as text (a 64-bit integer). */
@@ -145,7 +150,10 @@ export const StatementRow = z.object({
   rows: z.number(),
   sharedBlksRead: z.number(),
   sharedBlksHit: z.number(),
-  /** Change since the newest snapshot (null: no snapshot yet, or statistics reset since). */
+  /**
+   * Change between two snapshots, or since the newest one (null: no snapshot yet, or the
+   * statistics were reset in between).
+   */
   trend: Trend.nullable(),
 });
 export type StatementRow = z.infer<typeof StatementRow>;
@@ -169,13 +177,27 @@ type RawStatement = {
   shared_blks_read: number;
   shared_blks_hit: number;
   since: Date | null;
-  s_calls: number | null;
-  s_total_ms: number | null;
+  d_calls: number | null;
+  d_total_ms: number | null;
+  d_rows: number | null;
+  d_reads: number | null;
+};
+
+/** Two snapshots (ids) to count the change between; `to` null: from `from` to now. */
+export type Window = { from: string; to: { id: string; takenAt: string } | null };
+
+const DELTA_ORDER_SQL: Record<StatementOrder, string> = {
+  total: 'd.d_total_ms',
+  mean: 'd.d_total_ms / nullif(d.d_calls, 0)',
+  calls: 'd.d_calls',
+  rows: 'd.d_rows',
+  reads: 'd.d_reads',
 };
 
 /**
  * The statements of this database, grouped by queryid (over users), top `limit` by `order`,
- * or only `id`. With the change since the newest snapshot.
+ * or only `id`. Each with its change since the newest snapshot, or — with `window` — between
+ * two snapshots (then only the statements called in between, ordered by their change).
  */
 export async function statements(
   sql: Sql,
@@ -186,10 +208,12 @@ export async function statements(
     role?: boolean;
     /** Join the newest snapshot (false: a database without vmledger's tables, the CLI's). */
     trend?: boolean;
+    window?: Window;
   } = {},
 ): Promise<StatementRow[]> {
   const trend = options.trend ?? true;
-  const order = ORDER_SQL[options.order ?? 'total'];
+  const w = trend ? options.window : undefined;
+  const order = w ? DELTA_ORDER_SQL[options.order ?? 'total'] : ORDER_SQL[options.order ?? 'total'];
   const limit = options.limit ?? 50;
   const rows = await asInsightRole(sql, options.role ?? false, (tx) =>
     tx<RawStatement[]>`
@@ -206,45 +230,66 @@ export async function statements(
          and queryid is not null
          ${options.id !== undefined ? tx`and queryid = ${options.id}::bigint` : tx``}
        group by queryid
-    ), last as (
+    ), f as (
       ${
-      trend
+      w
+        ? tx`select id, taken_at from db_insight_snapshots where id = ${w.from}::bigint`
+        : trend
         ? tx`select id, taken_at from db_insight_snapshots order by taken_at desc limit 1`
         : tx`select null::bigint as id, null::timestamptz as taken_at where false`
     }
-    )
-    select s.queryid::text as id, s.query, s.calls, s.total_ms,
-           s.total_ms / nullif(s.calls, 0) as mean_ms, s.rows, s.shared_blks_read,
-           s.shared_blks_hit, last.taken_at as since,
-           p.calls::float8 as s_calls, p.total_exec_ms as s_total_ms
-      from s
-      left join last on true
-      left join ${
+    ), b as (
+      ${
+      w?.to
+        ? tx`select queryid, calls::float8 as calls, total_exec_ms as total_ms,
+                    rows::float8 as rows, shared_blks_read::float8 as shared_blks_read
+               from db_insight_snapshot_statements where snapshot_id = ${w.to.id}::bigint`
+        : tx`select queryid, calls, total_ms, rows, shared_blks_read from s`
+    }
+    ), d as (
+      select b.queryid, f.taken_at as since,
+             b.calls - coalesce(p.calls, 0) as d_calls,
+             b.total_ms - coalesce(p.total_exec_ms, 0) as d_total_ms,
+             b.rows - coalesce(p.rows, 0) as d_rows,
+             b.shared_blks_read - coalesce(p.shared_blks_read, 0) as d_reads
+        from f cross join b
+        left join ${
       trend
         ? tx`db_insight_snapshot_statements`
         : tx`(select null::bigint as snapshot_id, null::bigint as queryid, null::bigint as calls,
-                     null::float8 as total_exec_ms where false)`
+                     null::float8 as total_exec_ms, null::bigint as rows,
+                     null::bigint as shared_blks_read where false)`
     } p
-        on p.snapshot_id = last.id and p.queryid = s.queryid
+          on p.snapshot_id = f.id and p.queryid = b.queryid
+    )
+    select s.queryid::text as id, s.query, s.calls, s.total_ms,
+           s.total_ms / nullif(s.calls, 0) as mean_ms, s.rows, s.shared_blks_read,
+           s.shared_blks_hit, d.since, d.d_calls::float8 as d_calls,
+           d.d_total_ms::float8 as d_total_ms, d.d_rows::float8 as d_rows,
+           d.d_reads::float8 as d_reads
+      from s
+      left join d on d.queryid = s.queryid
+     ${w ? tx`where d.d_calls > 0` : tx``}
      order by ${tx.unsafe(order)} desc nulls last, s.queryid
      limit ${limit}`);
-  return rows.map(toStatement);
+  return rows.map((r) => toStatement(r, w?.to?.takenAt ?? null));
 }
 
-function toStatement(r: RawStatement): StatementRow {
+function toStatement(r: RawStatement, until: string | null): StatementRow {
   let trend: StatementRow['trend'] = null;
-  if (r.since) {
-    // A statement new since the snapshot counts from zero; fewer calls than then: a reset.
-    const calls = r.calls - (r.s_calls ?? 0);
-    const totalMs = r.total_ms - (r.s_total_ms ?? 0);
-    if (calls >= 0) {
-      trend = {
-        since: r.since.toISOString(),
-        calls,
-        totalMs: round(totalMs),
-        meanMs: calls > 0 ? round(totalMs / calls) : null,
-      };
-    }
+  // A statement new since the snapshot counts from zero; fewer calls than then: a reset.
+  if (r.since && r.d_calls !== null && r.d_calls >= 0) {
+    const calls = r.d_calls;
+    const totalMs = r.d_total_ms ?? 0;
+    trend = {
+      since: r.since.toISOString(),
+      until,
+      calls,
+      totalMs: round(totalMs),
+      meanMs: calls > 0 ? round(totalMs / calls) : null,
+      rows: r.d_rows ?? 0,
+      sharedBlksRead: r.d_reads ?? 0,
+    };
   }
   return {
     id: r.id,
@@ -444,13 +489,47 @@ export async function takeSnapshot(
   });
 }
 
-export const Snapshot = z.object({ id: z.string(), takenAt: z.string(), statements: z.number() });
+export const Snapshot = z.object({
+  id: z.string(),
+  takenAt: z.string(),
+  statements: z.number(),
+  /** When pg_stat_statements was last reset, as of the snapshot (null: unknown). */
+  statsReset: z.string().nullable(),
+});
 export type Snapshot = z.infer<typeof Snapshot>;
 
+type RawSnapshot = { id: string; taken_at: Date; n: number; stats_reset: Date | null };
+const toSnapshot = (r: RawSnapshot): Snapshot => ({
+  id: r.id,
+  takenAt: r.taken_at.toISOString(),
+  statements: r.n,
+  statsReset: r.stats_reset?.toISOString() ?? null,
+});
+
+/** The newest `limit` snapshots, newest first. */
 export async function snapshots(sql: Sql, limit = 20): Promise<Snapshot[]> {
-  const rows = await sql<{ id: string; taken_at: Date; n: number }[]>`
-    select /* vmledger:dbinsight */ s.id::text, s.taken_at,
+  const rows = await sql<RawSnapshot[]>`
+    select /* vmledger:dbinsight */ s.id::text, s.taken_at, s.stats_reset,
            (select count(*) from db_insight_snapshot_statements t where t.snapshot_id = s.id)::int as n
       from db_insight_snapshots s order by s.taken_at desc limit ${limit}`;
-  return rows.map((r) => ({ id: r.id, takenAt: r.taken_at.toISOString(), statements: r.n }));
+  return rows.map(toSnapshot);
+}
+
+/**
+ * One snapshot: by id (digits), or the newest taken at or before a time (ISO 8601; to the
+ * millisecond, as the API gives snapshot times). Null when there is none.
+ */
+export async function findSnapshot(sql: Sql, idOrTime: string): Promise<Snapshot | null> {
+  const byId = /^\d{1,19}$/.test(idOrTime);
+  const [r] = await sql<RawSnapshot[]>`
+    select /* vmledger:dbinsight */ s.id::text, s.taken_at, s.stats_reset,
+           (select count(*) from db_insight_snapshot_statements t where t.snapshot_id = s.id)::int as n
+      from db_insight_snapshots s
+     where ${
+    byId
+      ? sql`s.id = ${idOrTime}::bigint`
+      : sql`date_trunc('milliseconds', s.taken_at) <= ${idOrTime}::timestamptz`
+  }
+     order by s.taken_at desc limit 1`;
+  return r ? toSnapshot(r) : null;
 }

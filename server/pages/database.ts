@@ -27,7 +27,8 @@ export function databasePageRoutes(sql: Sql, auth: MiddlewareHandler<PageEnv>) {
       tables: o.tables,
       unusedIndexes: o.indexes.filter((i) => i.scans === 0 && !i.constraint && !i.unique)
         .sort((a, b) => b.bytes - a.bytes).slice(0, 30),
-      snapshots: o.snapshots.length,
+      snapshots: o.snapshots,
+      window: list.window,
     }));
   });
 

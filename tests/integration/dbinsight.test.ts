@@ -12,7 +12,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createTestApp, type TestApp } from '../support/app.ts';
+import { createTestApp, json, type TestApp } from '../support/app.ts';
+import { makeCapture } from '../support/captures.ts';
+import { runAggregation } from '../../server/aggregate/run.ts';
+import { evaluateAlerts } from '../../server/alerts/evaluate.ts';
 import { insightStatus, takeSnapshot } from '../../server/dbinsight/stats.ts';
 import { dbInsightFeature } from '../../server/dbinsight/snapshot_jobs.ts';
 import { JOB_FEATURES } from '../../server/main.ts';
@@ -108,6 +111,60 @@ test('a snapshot gives each statement a trend; old snapshots are deleted', async
   assert.ok(JOB_FEATURES.includes(dbInsightFeature), 'the hourly snapshot job is scheduled');
 });
 
+test('the trend between two chosen snapshots; a bad snapshot is a 400 naming the field', async () => {
+  const sql = t.db.sql;
+  const a = await takeSnapshot(sql);
+  for (const o of [11, 12]) await sql`select id, payload from insight_big where owner = ${o}`;
+  const b = await takeSnapshot(sql);
+  await sql`select id, payload from insight_big where owner = ${13}`;
+  const owner = (items: { query: string }[]) =>
+    items.find((x) => /where owner = \$1$/.test(x.query)) as
+      | { calls: number; trend: Record<string, number | string | null> }
+      | undefined;
+  const between = await api(`/db/statements?from=${a.id}&to=${b.id}&limit=500`);
+  assert.is(between.status, 200, JSON.stringify(between.body));
+  assert.is(between.body.window.from.id, a.id);
+  assert.is(between.body.window.to.id, b.id);
+  if (ready) {
+    const s = owner(between.body.items)!;
+    assert.ok(s, 'the statement called in between is listed');
+    assert.is(s.trend.calls, 2);
+    assert.is(s.trend.until, between.body.window.to.takenAt);
+    assert.ok((s.trend.rows as number) > 0 && (s.trend.totalMs as number) > 0);
+    assert.is(typeof s.trend.sharedBlksRead, 'number');
+    assert.ok(Math.abs((s.trend.meanMs as number) - (s.trend.totalMs as number) / 2) < 0.002);
+    assert.ok(
+      !between.body.items.some((x: { query: string }) => /where k = \$1$/.test(x.query)),
+      'a statement not called in between is left out',
+    );
+    assert.ok(s.calls >= 3, 'the totals stay the totals');
+    const toNow = await api(`/db/statements?from=${a.id}&limit=500`);
+    assert.is(owner(toNow.body.items)!.trend.calls, 3);
+    assert.is(owner(toNow.body.items)!.trend.until, null);
+    const byTime = await api(
+      `/db/statements?from=${encodeURIComponent(between.body.window.from.takenAt)}&to=${
+        encodeURIComponent(between.body.window.to.takenAt)
+      }&limit=500`,
+    );
+    assert.is(byTime.body.window.from.id, a.id);
+    assert.is(owner(byTime.body.items)!.trend.calls, 2);
+  }
+  const bad = async (q: string, field: string, message: RegExp) => {
+    const r = await api(`/db/statements?${q}`);
+    assert.is(r.status, 400, `${q}: ${JSON.stringify(r.body)}`);
+    assert.is(r.body.error.code, 'invalid_query');
+    assert.is(r.body.error.issues[0].path, field, q);
+    assert.match(r.body.error.message, message);
+  };
+  await bad(`from=${b.id}&to=${a.id}`, 'from', /must be before to/);
+  await bad(`from=${a.id}&to=${a.id}`, 'from', /must be before to/);
+  await bad('from=987654321', 'from', /no snapshot 987654321/);
+  await bad(`from=${a.id}&to=987654321`, 'to', /no snapshot 987654321/);
+  await bad('from=2001-01-01', 'from', /no snapshot by 2001-01-01/);
+  await bad(`to=${b.id}`, 'from', /required with to/);
+  await bad('from=yesterday', 'from', /snapshot id or an ISO 8601 time/);
+});
+
 test('the findings: each planted problem with its DDL', async () => {
   const r = await api('/db/findings');
   assert.is(r.status, 200, JSON.stringify(r.body));
@@ -120,6 +177,16 @@ test('the findings: each planted problem with its DDL', async () => {
   assert.ok(
     by('unused_index').some((i) => i.ddl === 'drop index concurrently insight_big_k_id;'),
     JSON.stringify(by('unused_index')),
+  );
+  // vmledger's own schema: captures_source_time, the same columns as the unique constraint's
+  // index, is gone (migration 0058); nothing redundant is left on captures.
+  assert.equal(by('redundant_index', 'captures'), []);
+  const capturesIdx = await t.db.sql<{ name: string; def: string }[]>`
+    select indexname as name, indexdef as def from pg_indexes where tablename = 'captures'`;
+  assert.ok(!capturesIdx.some((i) => i.name === 'captures_source_time'));
+  assert.ok(
+    capturesIdx.some((i) => /^CREATE UNIQUE INDEX .* \(source_id, captured_at\)$/.test(i.def)),
+    JSON.stringify(capturesIdx),
   );
   if (!ready) {
     assert.ok(f.status.run.length > 0);
@@ -164,6 +231,76 @@ test('EXPLAIN: a read is a tree with chips; a write is refused with 400', async 
   assert.is((await t.db.sql`select count(*)::int as n from insight_owner`)[0].n, 5001);
 });
 
+test('EXPLAIN on demand runs with real sample values, and says which', async () => {
+  if (!ready) return;
+  const sql = t.db.sql;
+  await sql.unsafe(`create table insight_fresh (id int primary key, name text not null);
+    insert into insight_fresh values (1, 'alpha'), (2, 'beta');
+    create table insight_arr (id int primary key, tags int[] not null);
+    insert into insight_arr select i, array[i % 3, 7] from generate_series(1, 300) i;
+    analyze insight_arr;`);
+  await sql`select id from insight_arr where tags = ${[1, 7]}`;
+  await sql`select id from insight_big where k > ${5} and region in (${1}, ${2}) order by id limit ${10}`;
+  await sql`select f.id from insight_fresh f where f.name = ${'beta'}`;
+  const list = (await api('/db/statements?limit=500')).body.items as {
+    id: string;
+    query: string;
+  }[];
+  const find = (re: RegExp) => list.find((s) => re.test(s.query))!;
+  const explain = async (re: RegExp) => {
+    const r = await api(`/db/statements/${find(re).id}?explain=analyze`);
+    assert.is(r.status, 200, JSON.stringify(r.body));
+    return { ...r.body.explain, q: find(re).query } as {
+      q: string;
+      parameters: { n: number; value: string | null; column: string | null; source: string }[];
+      tree: { actualRows: number };
+    };
+  };
+  const owner = await explain(/where owner = \$1$/);
+  assert.equal(owner.parameters.map((p) => [p.column, p.source]), [
+    ['insight_big.owner', 'most_common_value'],
+  ]);
+  assert.match(owner.parameters[0].value!, /^\d+$/);
+  assert.is(owner.tree.actualRows, ROWS / 5000, 'run on the rows of a real owner');
+  const range = await explain(/where k > \$1 and region in/);
+  // PostgreSQL 18 keeps an IN list as its first element: `in ($2 /*, ... */)`.
+  const inList = /\/\*, \.\.\. \*\//.test(range.q)
+    ? [[2, 'insight_big.region', 'most_common_value']]
+    : [[2, 'insight_big.region', 'most_common_value'], [
+      3,
+      'insight_big.region',
+      'most_common_value',
+    ]];
+  assert.equal(range.parameters.map((p) => [p.n, p.column, p.source]), [
+    [1, 'insight_big.k', 'histogram'],
+    ...inList,
+    [inList.length + 2, null, 'limit'],
+  ], range.q);
+  assert.is(range.parameters.at(-1)!.value, '50');
+  const fresh = await explain(/from insight_fresh f where f\.name = \$1/);
+  assert.equal(fresh.parameters.map((p) => [p.column, p.source, p.value]), [
+    ['insight_fresh.name', 'table_row', 'alpha'],
+  ]);
+  assert.is(fresh.tree.actualRows, 1);
+  // An array column: pg_stats' values are arrays (not read as one element), so a row's.
+  const arr = await explain(/from insight_arr where tags = \$1/);
+  assert.equal(arr.parameters.map((p) => [p.column, p.source]), [[
+    'insight_arr.tags',
+    'table_row',
+  ]]);
+  assert.match(arr.parameters[0].value!, /^\{\d,7\}$/);
+  const admin = (await pageSession(t.app, t.tokens.admin)).cookie;
+  const html = await (await t.app.request(
+    `/database/statements/${find(/where owner = \$1$/).id}?explain=analyze`,
+    { headers: { cookie: admin } },
+  )).text();
+  assert.match(
+    html,
+    /id="db-parameters"><li><code class="mono">\$1<\/code> (integer|bigint) = <code class="mono">\d+<\/code> <span class="muted">\(insight_big\.owner, most common value\)/,
+  );
+  await sql`drop table insight_fresh, insight_arr`;
+});
+
 test('hypopg: a proposed index is costed without being built', async () => {
   const status = await insightStatus(t.db.sql);
   const e = await indexEstimate(
@@ -194,6 +331,16 @@ test('the Database page: admin nav, statements, findings after first paint, plan
   assert.match(html, 'insight_big');
   assert.not.match(await (await get('/', viewer)).text(), 'href="/database"');
   assert.is((await get('/database', viewer)).status, 403);
+  assert.match(html, 'id="db-window"');
+  const snaps = await t.db.sql<{ id: string }[]>`
+    select id::text from db_insight_snapshots order by taken_at`;
+  const [from, to] = snaps.slice(-2).map((x) => x.id);
+  const compared = await (await get(`/database?order=calls&from=${from}&to=${to}`)).text();
+  assert.match(compared, `<option value="${from}" selected>`);
+  assert.match(compared, `<option value="${to}" selected>`);
+  assert.match(compared, /<th scope="col">Change [^<]+ → [^<]+ UTC<\/th>/);
+  assert.match(compared, `href="/database?order=total&amp;from=${from}&amp;to=${to}"`);
+  assert.is((await get(`/database?from=${to}&to=${from}`)).status, 400);
   const findings = await (await get('/database/findings')).text();
   assert.match(findings, 'drop index concurrently insight_big_k;');
   if (!ready) {
@@ -232,6 +379,38 @@ test('the CLI prints the same findings, read-only', async () => {
     t.db.url,
   ]);
   assert.match(text.stdout, '[high] redundant_index: Index insight_big_k is redundant');
+});
+
+test("the main modules' statements carry their module tag after a workload", async () => {
+  if (!ready) return;
+  const at = new Date(Date.now() - 3600_000).toISOString();
+  const capture = makeCapture({ sourceId: 'vc-insight', at, vms: [{ key: 'a' }, { key: 'b' }] });
+  const posted = await t.call('/api/v1/captures', { ...json(capture), token: t.tokens.agent });
+  assert.ok(posted.status < 300, await posted.text());
+  assert.is((await api('/vms')).status, 200);
+  const [{ id: sourceId }] = await t.db.sql<{ id: number }[]>`
+    select id from sources where external_id = ${'vc-insight'}`;
+  await runAggregation(t.db.sql, 'sql', {
+    kind: 'daily',
+    sourceId,
+    period: at.slice(0, 10),
+    tz: 'UTC',
+  });
+  assert.is((await api(`/costs?month=${at.slice(0, 7)}`)).status, 200);
+  await evaluateAlerts(t.db.sql);
+  assert.is((await api('/reports')).status, 200);
+  const items = (await api('/db/statements?limit=500')).body.items as {
+    query: string;
+    module: string | null;
+  }[];
+  const modules = new Set(items.map((s) => s.module));
+  for (const m of ['ingest', 'inventory', 'aggregate', 'costs', 'alerts', 'reports']) {
+    assert.ok(modules.has(m), `${m} tagged; modules: ${[...modules].join(', ')}`);
+  }
+  const ingest = items.find((s) => s.module === 'ingest')!;
+  assert.match(ingest.query, /\n\/\* vmledger:ingest \*\/$/, 'the tag stands at the end, kept');
+  // What the tests and tools send (not from server/) stays as written.
+  assert.ok(items.some((s) => /^select id from insight_big where k = \$1$/.test(s.query)));
 });
 
 test('without the extension, the API says exactly what to run', async () => {

@@ -27,7 +27,17 @@ export type DbStatus = {
   missing: string[];
   run: string[];
 };
-export type DbTrend = { since: string; calls: number; totalMs: number; meanMs: number | null };
+export type DbTrend = {
+  since: string;
+  until: string | null;
+  calls: number;
+  totalMs: number;
+  meanMs: number | null;
+  rows: number;
+  sharedBlksRead: number;
+};
+export type DbSnapshot = { id: string; takenAt: string; statements: number };
+export type DbWindow = { from: DbSnapshot; to: DbSnapshot | null; resetBetween: boolean };
 export type DbStatement = {
   id: string;
   query: string;
@@ -67,6 +77,43 @@ export type DbFinding = {
   estimate: { before: number; after: number } | null;
   estimateNote: string | null;
 };
+export type DbParameter = {
+  n: number;
+  type: string;
+  value: string | null;
+  column: string | null;
+  source: string | null;
+};
+const SOURCE: Record<string, string> = {
+  most_common_value: 'most common value',
+  histogram: 'histogram bound',
+  table_row: 'a row of the table',
+  limit: 'a small limit',
+  offset: 'no offset',
+};
+
+/** Which value each `$n` was given, and where it came from. */
+function parametersList(ps: DbParameter[], refused: string | null) {
+  if (!ps.length) return markup`<p class="muted small">No parameters.</p>`;
+  return markup`<ul class="small" id="db-parameters">${
+    ps.map((p) =>
+      markup`<li><code class="mono">$${String(p.n)}</code> ${p.type} = ${
+        p.value === null
+          ? markup`<code class="mono">null</code>`
+          : markup`<code class="mono">${p.value}</code>`
+      } <span class="muted">(${
+        p.value === null
+          ? 'unknown'
+          : `${p.column ? `${p.column}, ` : ''}${SOURCE[p.source ?? ''] ?? p.source}`
+      })</span></li>`
+    )
+  }</ul>${
+    refused
+      ? markup`<p class="muted small">Samples refused by the parameters' types (${refused}): explained with nulls.</p>`
+      : ''
+  }`;
+}
+
 export type DbChip = { kind: string; text: string };
 export type DbPlanNode = {
   node: string;
@@ -108,18 +155,34 @@ function statusNotice(s: DbStatus) {
 <p>Run, as a superuser:</p><pre class="mono">${s.run.join('\n')}</pre></div>`;
 }
 
-function trendCell(t: DbTrend | null) {
+function trendCell(t: DbTrend | null, full: boolean) {
   if (!t) return markup`<span class="muted">–</span>`;
-  return markup`<span title="since ${t.since}">${num(t.calls)} calls, ${
-    t.meanMs === null ? '–' : ms(t.meanMs)
-  } mean</span>`;
+  const mean = t.meanMs === null ? '–' : ms(t.meanMs);
+  return markup`<span title="${t.since} → ${t.until ?? 'now'}">${
+    full
+      ? `${num(t.calls)} calls · ${ms(t.totalMs)} total · ${mean} mean · ${num(t.rows)} rows · ${
+        num(t.sharedBlksRead)
+      } reads`
+      : `${num(t.calls)} calls, ${mean} mean`
+  }</span>`;
 }
 
-export function statementsTable(rows: DbStatement[]) {
-  if (!rows.length) return empty('No statements recorded yet');
+/** A snapshot's time as the pickers show it (UTC, to the minute). */
+const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
+export function statementsTable(rows: DbStatement[], window: DbWindow | null = null) {
+  if (!rows.length) {
+    return empty(
+      window ? 'No statement was called between these snapshots' : 'No statements recorded yet',
+    );
+  }
   return table(
     'Top statements',
-    markup`<th scope="col">Statement</th><th scope="col">Module</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Total</th><th scope="col" class="num">Mean</th><th scope="col" class="num">Rows</th><th scope="col" class="num">Reads</th><th scope="col">Since snapshot</th>`,
+    markup`<th scope="col">Statement</th><th scope="col">Module</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Total</th><th scope="col" class="num">Mean</th><th scope="col" class="num">Rows</th><th scope="col" class="num">Reads</th><th scope="col">${
+      window
+        ? `Change ${when(window.from.takenAt)} → ${window.to ? when(window.to.takenAt) : 'now'}`
+        : 'Since snapshot'
+    }</th>`,
     markup`${
       rows.map((s) =>
         markup`<tr><td><a class="mono" href="/database/statements/${s.id}">${
@@ -129,7 +192,7 @@ export function statementsTable(rows: DbStatement[]) {
         }</td><td class="num">${ms(s.totalMs)}</td><td class="num">${
           ms(s.meanMs)
         }</td><td class="num">${num(s.rows)}</td><td class="num">${num(s.sharedBlksRead)}</td><td>${
-          trendCell(s.trend)
+          trendCell(s.trend, !!window)
         }</td></tr>`
       )
     }`,
@@ -180,9 +243,16 @@ export function databasePage(
     statements: DbStatement[];
     tables: DbTable[];
     unusedIndexes: DbIndex[];
-    snapshots: number;
+    snapshots: DbSnapshot[];
+    window: DbWindow | null;
   },
 ) {
+  const w = v.window;
+  const keep = w ? `&from=${w.from.id}${w.to ? `&to=${w.to.id}` : ''}` : '';
+  const snapOption = (x: DbSnapshot, current: string | undefined) =>
+    markup`<option value="${x.id}"${x.id === current ? markup` selected` : ''}>${
+      when(x.takenAt)
+    } · ${num(x.statements)} statements</option>`;
   const body: Content = markup`${
     pageHead('Database', {
       sub: `${v.status.database} · PostgreSQL ${
@@ -193,7 +263,9 @@ export function databasePage(
 ${statusNotice(v.status)}
 <div class="cards">${kpi('Cache hit, tables', pct(v.cacheHit.tables))}${
     kpi('Cache hit, indexes', pct(v.cacheHit.indexes))
-  }${kpi('Statements', num(v.statements.length))}${kpi('Snapshots kept', num(v.snapshots))}</div>
+  }${kpi('Statements', num(v.statements.length))}${
+    kpi('Snapshots kept', num(v.snapshots.length))
+  }</div>
 <h2>Findings</h2>
 <div hx-get="/database/findings" hx-trigger="load" hx-swap="outerHTML"><p class="muted" id="db-findings-wait">Running the rules over the top statements…</p></div>
 <h2>Top statements</h2>
@@ -201,13 +273,34 @@ ${statusNotice(v.status)}
     segmented(
       'Order statements by',
       ORDERS.map(([o, label]) => ({
-        href: `/database?order=${o}`,
+        href: `/database?order=${o}${keep}`,
         label,
         current: o === v.order,
       })),
     )
   }</div>
-${statementsTable(v.statements)}
+<form class="toolbar" id="db-window" aria-label="Compare two snapshots" action="/database" method="get">
+  <input type="hidden" name="order" value="${v.order}">
+  <label for="db-from">From snapshot
+    <select id="db-from" name="from">
+      <option value="">Newest (totals)</option>
+      ${v.snapshots.map((x) => snapOption(x, w?.from.id))}
+    </select>
+  </label>
+  <label for="db-to">To
+    <select id="db-to" name="to">
+      <option value="">Now</option>
+      ${v.snapshots.map((x) => snapOption(x, w?.to?.id))}
+    </select>
+  </label>
+  <button type="submit">Compare</button>
+</form>
+${
+    w?.resetBetween
+      ? markup`<p class="notice" role="status">pg_stat_statements was reset between these snapshots: the change counts from the reset.</p>`
+      : ''
+  }
+${statementsTable(v.statements, w)}
 <h2>Largest tables</h2>
 ${
     table(
@@ -273,6 +366,8 @@ export function statementPage(
       analyzed: boolean;
       executionMs: number | null;
       parameterTypes: string[];
+      parameters: DbParameter[];
+      samplesRefused: string | null;
       tree: DbPlanNode;
     } | null;
     refusal: string | null;
@@ -296,10 +391,13 @@ ${
   }
 ${
     v.explain
-      ? markup`<h2>Plan${v.explain.analyzed ? ' (analyzed, null samples)' : ' (generic)'}</h2>
+      ? markup`<h2>Plan${
+        v.explain.analyzed ? ' (analyzed, with the samples below)' : ' (generic)'
+      }</h2>
 <p class="muted small">Parameters: ${v.explain.parameterTypes.join(', ') || 'none'}${
         v.explain.executionMs !== null ? ` · executed in ${ms(v.explain.executionMs)}` : ''
       }</p>
+${parametersList(v.explain.parameters, v.explain.samplesRefused)}
 <ul class="plan" id="db-plan">${planNode(v.explain.tree)}</ul>`
       : ''
   }`;
