@@ -9,7 +9,7 @@
  * (`, N skipped` when some were).
  *
  *   npm test                      everything
- *   npm test -- --group unit      one group (unit | integration | system)
+ *   npm test -- --group unit      one group (unit | integration | system | drills)
  *   npm test -- tests/unit/x.test.ts
  */
 import { spawn } from 'node:child_process';
@@ -180,6 +180,12 @@ try {
     const system = suites('system (node)', node, ['tests/run.ts', '--group', 'system'], env, {
       held: true,
     });
+    // The drills (a PostgreSQL down for two minutes, restarts, several nodes, a replica,
+    // backup and restore) are mostly waiting on purpose: beside the rest they cost little,
+    // after the system group they would add minutes.
+    const drills = suites('drills (node)', node, ['tests/run.ts', '--group', 'drills'], env, {
+      held: true,
+    });
     // The integration group on the extra server runs beside the one on the embedded server:
     // much of their time is spent waiting (on timers, retries, a receiver), and the two
     // servers and their databases share nothing.
@@ -196,6 +202,7 @@ try {
     await suites('integration (node)', node, ['tests/run.ts', '--group', 'integration'], env);
     await onExtra;
     await system;
+    await drills;
   }
 } finally {
   await stopPg?.().catch(() => {});

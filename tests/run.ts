@@ -2,18 +2,20 @@
  * The uvu runner for both runtimes. Imports every suite of the chosen groups, runs them
  * with uvu's own `exec`, and ends with the one line CI reads: `N passed, N failed`.
  *
- *   node tests/run.ts [--group unit,integration,system] [files...]
+ *   node tests/run.ts [--group unit,integration,system,drills] [files...]
  *   deno run -A tests/run.ts --group unit
  *
  * Groups are folders: tests/unit (pure, both runtimes), tests/integration (PostgreSQL),
- * tests/system (external processes: vcsim, Proxmox fake, Chromium, LibreOffice).
+ * tests/system (external processes: vcsim, Proxmox fake, Chromium, LibreOffice), tests/drills
+ * (faults and scale on real processes: PostgreSQL stopped or restarted, several server nodes,
+ * a streaming replica, backup and restore; mostly waiting).
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const GROUPS = ['unit', 'integration', 'system'];
+const GROUPS = ['unit', 'integration', 'system', 'drills'];
 const root = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 
@@ -37,7 +39,7 @@ function parseArgs(argv: string[]): { groups: string[]; files: string[] } {
 
 function usage(problem: string): never {
   console.error(`tests/run.ts: ${problem}`);
-  console.error('usage: tests/run.ts [--group unit,integration,system] [files...]');
+  console.error('usage: tests/run.ts [--group unit,integration,system,drills] [files...]');
   process.exit(2);
 }
 

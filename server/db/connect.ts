@@ -64,7 +64,7 @@ function connectWithoutDelay(
   // then reaches postgres.js as the socket's 'error' and 'close', which fail the waiting
   // query and retire the connection. A rejected promise instead left that connection
   // "connecting" for ever, and once every pool slot was lost so (PostgreSQL down for a
-  // minute), requests hung even after PostgreSQL was back (tests/system/db_outage.test.ts).
+  // minute), requests hung even after PostgreSQL was back (tests/drills/db_outage.test.ts).
   return Promise.resolve(socket);
 }
 
@@ -126,7 +126,7 @@ export function createPool(
     onnotice: () => {},
     // Seconds before a dropped connection is tried again: postgres.js's default grows to
     // 20 s, and requests queued meanwhile waited that long for their 503 while PostgreSQL
-    // was down (tests/system/db_outage.test.ts); at most 2 s keeps them short.
+    // was down (tests/drills/db_outage.test.ts); at most 2 s keeps them short.
     backoff: (retries: number) => Math.min(0.25 * 2 ** retries, 2),
     connection: {
       TimeZone: 'UTC',

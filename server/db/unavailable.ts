@@ -64,7 +64,7 @@ export const DB_RETRY_AFTER_SECONDS = 5;
  * from a timer, that would end the whole server; the queries of that connection are already
  * failed with CONNECTION_CLOSED, so this one error is logged and the process goes on. Any
  * other uncaught exception still ends the process as Node would (stack on stderr, exit 1).
- * tests/system/db_outage.test.ts found it (a PostgreSQL restart during a burst of ingests).
+ * tests/drills/db_outage.test.ts found it (a PostgreSQL restart during a burst of ingests).
  */
 export function isPostgresDroppedSocketWrite(err: unknown): boolean {
   return err instanceof TypeError &&
