@@ -190,9 +190,8 @@ export async function settle(sql: Sql, run: string, start: string, n: number) {
         ${captureId(tx, run, sql.unsafe('p.source_id'), sql.unsafe(String(HOURS / 2)))},
         jsonb_build_object('name', p.name), jsonb_build_object('name', p.name || '-renamed')
       from (${plan(tx)}) p
-      where p.v % 50 = 0 and p.born < ${HOURS / 2} and p.gone > ${HOURS / 2} and ${n} > ${
-      HOURS / 2
-    }`;
+      -- the stage must reach half way (a JS boolean: two numeric parameters would compare as text)
+      where p.v % 50 = 0 and p.born < ${HOURS / 2} and p.gone > ${HOURS / 2} and ${n > HOURS / 2}`;
     await tx`
       update sources set last_capture_at = ${t(String(n - 1))}, generation = generation + 1`;
     const columns = tx.unsafe(
