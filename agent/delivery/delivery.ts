@@ -154,6 +154,8 @@ export function createDelivery(options: {
           options.log.error('delivery loop error', { error: err as Error });
           delay = backoffDelay(attempt++, options.backoff);
         }
+        // Stopped during the drain: an abort listener added now would never fire.
+        if (signal.aborted) break;
         // A capture spooled during the drain is sent now, unless we are backing off.
         if (nudged && delay === null) continue;
         await new Promise<void>((resolve) => {

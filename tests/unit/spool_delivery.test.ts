@@ -221,6 +221,29 @@ test('a capture spooled while the loop is draining is not left waiting for the n
   assert.equal(sent, [c.captureId]);
 });
 
+test('stopped while a drain is sending: the loop ends (it does not go to sleep on an aborted signal)', async () => {
+  const spool = await openSpool(dir, { maxBytes: 50e6, log });
+  await spool.put(capture(4));
+  const stop = new AbortController();
+  const fetchFn = (() => {
+    stop.abort(); // the agent is stopped while this capture is on its way
+    return Promise.resolve(new Response('{}', { status: 201 }));
+  }) as unknown as typeof fetch;
+  const d = createDelivery({
+    serverUrl: 'http://127.0.0.1:1',
+    token: 't',
+    spool,
+    log,
+    userAgent: 'test',
+    fetch: fetchFn,
+  });
+  const ended = await Promise.race([
+    d.run(stop.signal).then(() => 'ended'),
+    new Promise((r) => setTimeout(() => r('still running after 2 s'), 2000)),
+  ]);
+  assert.is(ended, 'ended');
+});
+
 test('backoff and Retry-After parsing', () => {
   assert.is(backoffDelay(0, { random: () => 1 }), 1000);
   assert.is(backoffDelay(3, { random: () => 1 }), 8000);
