@@ -12,11 +12,14 @@
  * See docs/operations.md.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPool } from '../server/db/connect.ts';
 import { findPgTool, libpqEnv, openTarget, serverMajor, type Target } from './pg_tools.ts';
+
+/** The roles the restored policies name and their grants (sql/roles.sql: not in a dump). */
+const ROLES_SQL = readFileSync(new URL('../sql/roles.sql', import.meta.url), 'utf8');
 
 const args = process.argv.slice(2);
 const replace = args.includes('--replace');
@@ -81,6 +84,7 @@ async function restore(target: Target): Promise<void> {
     }
     return true;
   });
+  await target.sql.unsafe(ROLES_SQL);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vml-restore-'));
   try {
     const listFile = path.join(dir, 'list');
@@ -99,6 +103,7 @@ async function restore(target: Target): Promise<void> {
       path.resolve(file!),
     ], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) throw new Error(`pg_restore failed (exit ${r.status ?? r.signal})`);
+    await target.sql.unsafe(ROLES_SQL);
     console.log(
       `vmledger restore: ${path.resolve(file!)} into PostgreSQL ${major} (${pgRestore.path}, ${
         ((performance.now() - started) / 1000).toFixed(1)

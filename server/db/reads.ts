@@ -80,9 +80,9 @@ export function createReads(
         return fromPrimary();
       }
     },
-    /** For /healthz: none, ok (with its lag) or unavailable (reads on the primary). */
+    /** For /healthz: nothing without a replica; else ok (with its lag) or unavailable (reads on the primary). */
     async health(): Promise<Record<string, unknown>> {
-      if (!replica) return { replica: 'none' };
+      if (!replica) return {};
       try {
         const [p] = await primary`select pg_current_wal_lsn()::text as lsn`;
         const [r] = await replica`

@@ -21,7 +21,9 @@ type Sql = postgres.Sql;
 const STATEMENT =
   /^\s*(?:\(\s*)*(select|with|insert|update|delete|merge|values|copy|table|call)\b/i;
 const TAGGED = /\/\*\s*vmledger:/;
-const FRAME = /[/\\]server[/\\]([a-z0-9_]+)[/\\][^/\\:]+\.ts:\d+/;
+const FRAME = /[/\\]server[/\\]([a-z0-9_]+)[/\\]([^/\\:]+)\.ts:\d+/;
+/** Files every statement may pass through on its way (the request's scoped handle): not a sender. */
+const PASS_THROUGH = new Set(['auth/scope']);
 
 /** The module (folder under server/) of the first caller outside server/db/, or null. */
 function callerModule(): string | null {
@@ -32,7 +34,7 @@ function callerModule(): string | null {
     if (line.includes('node_modules')) continue;
     const m = FRAME.exec(line);
     if (!m) return null;
-    if (m[1] === 'db') continue;
+    if (m[1] === 'db' || PASS_THROUGH.has(`${m[1]}/${m[2]}`)) continue;
     return m[1];
   }
   return null;
