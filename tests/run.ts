@@ -79,10 +79,26 @@ uvuGlobals.UVU_QUEUE = [];
 const uvu = await import('uvu');
 
 // uvu prints its totals and returns nothing: keep a copy of what it writes to read them.
+// uvu prints each file's path before its suites: when it does, the previous file ended. The
+// slowest files are listed at the end (the suite's time is kept in check file by file).
 let output = '';
+const fileTimes: { file: string; started: number; seconds?: number }[] = [];
+const FILE_LINE = /^\S+\.test\.ts$/m;
+function noteFile(text: string) {
+  const m = FILE_LINE.exec(
+    text.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), ''),
+  );
+  if (!m) return;
+  const now = performance.now();
+  const last = fileTimes.at(-1);
+  if (last) last.seconds = (now - last.started) / 1000;
+  fileTimes.push({ file: m[0], started: now });
+}
 const write = process.stdout.write;
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  output += typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk);
+  const text = typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk);
+  output += text;
+  noteFile(text);
   return Reflect.apply(write, process.stdout, [chunk, ...rest]);
 }) as typeof process.stdout.write;
 
@@ -99,6 +115,16 @@ for (const [i, file] of files.entries()) {
 }
 await uvu.exec(false);
 process.stdout.write = write;
+const lastFile = fileTimes.at(-1);
+if (lastFile && lastFile.seconds === undefined) {
+  lastFile.seconds = (performance.now() - lastFile.started) / 1000;
+}
+if (fileTimes.length > 1) {
+  const slowest = [...fileTimes].sort((a, b) => b.seconds! - a.seconds!).slice(0, 8);
+  console.log(
+    '\nslowest files: ' + slowest.map((f) => `${f.file} ${f.seconds!.toFixed(1)} s`).join(', '),
+  );
+}
 
 // Colour codes (uvu colours its totals on a terminal) are ESC [ … m.
 const plain = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
