@@ -3,7 +3,7 @@
  * month's daily rollups into vm_cost_lines, summing the same quantities the engines sum —
  * no tier mapping, no rate versions, no pricing, no rounding. What an engine costs beyond
  * it is its own overhead. The run row it needs (foreign key) is made before the timing. It
- * runs with cost_month()'s work_mem, so both hash their groups in the same memory.
+ * runs with cost_month()'s work_mem and JIT setting, so both hash their groups alike.
  */
 import type { Sql } from '../db/connect.ts';
 import { addMonths, monthOf } from './period.ts';
@@ -29,8 +29,10 @@ export async function runCostFloor(
   const m0 = monthOf(month);
   const m1 = addMonths(m0, 1);
   const [v] = await tx`select id from rate_card_versions order by id limit 1`;
-  // The same memory for its hash table as cost_month() declares (sql/routines/cost_month.sql).
+  // The same memory for its hash table and the same JIT setting as cost_month() declares
+  // (sql/routines/cost_month.sql).
   await tx`set local work_mem = '256MB'`;
+  await tx`set local jit = off`;
   return (await tx`
     insert into vm_cost_lines (run_id, vm_key, tier, version_id, days, present_days, vcpu_hours,
       ram_gb_hours, disk_gb_days, vcpu_cost, ram_cost, disk_cost, vm_cost, total)

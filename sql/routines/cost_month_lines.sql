@@ -55,26 +55,22 @@ as $$
     from vm_daily_rollup r
     where r.source_id = p_source_id and r.day >= p_m0 and r.day < p_m1
     group by 1, 2, 3, 4
-  ), part_pools as materialized (
-    -- a day's pool: the one holding most of its samples, ties to the first name in byte order
-    select p.vm_key, p.version_id, p.days, p.present_days, p.vcpu_hours, p.ram_gb_hours,
-           p.disk_gb_days, coalesce(p.labels, '[]'::jsonb) as labels,
-           (select e.key from jsonb_each(p.pool_samples) e
-             order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
-    from parts p
-  ), pool_tier as materialized (
-    -- the first rule matching the pool (field pool) or one of the tags (field tag): a tag is a
-    -- label's name, "category:name" for a vSphere tag
-    select p.pool, p.labels,
+  ), part_keys as materialized (
+    -- the tier of each distinct (pool_samples, tags) of the parts, worked out once, not once
+    -- a part (VMs share pools and sample counts: without tag rules a few hundred keys for
+    -- 100,000 VMs). The pool: the one holding most of the day's samples, ties to the first
+    -- name in byte order; the tier: the first rule matching the pool (field pool) or one of
+    -- the tags (field tag): a tag is a label's name, "category:name" for a vSphere tag
+    select k.pool_samples, k.labels,
            coalesce((select t.tier from tier_rules t
                      where case when t.field = 'pool' then
                              case t.match
-                               when 'exact' then p.pool = t.pattern
-                               when 'prefix' then starts_with(p.pool, t.pattern)
-                               else p.pool ~ t.pattern
+                               when 'exact' then k.pool = t.pattern
+                               when 'prefix' then starts_with(k.pool, t.pattern)
+                               else k.pool ~ t.pattern
                              end
                            else exists (
-                             select 1 from jsonb_array_elements(p.labels) lab
+                             select 1 from jsonb_array_elements(k.labels) lab
                              cross join lateral (select coalesce((lab ->> 'category') || ':', '')
                                                           || (lab ->> 'name') as tag) x
                              where case t.match
@@ -84,14 +80,17 @@ as $$
                                    end)
                            end
                      order by t.position limit 1), 'unassigned') as tier
-    from (select distinct pool, labels from part_pools) p
+    from (select d.pool_samples, d.labels,
+                 (select e.key from jsonb_each(d.pool_samples) e
+                   order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
+          from (select distinct p.pool_samples, coalesce(p.labels, '[]'::jsonb) as labels from parts p) d) k
   ), grouped as (
-    select pp.vm_key, pt.tier, pp.version_id, sum(pp.days)::integer as days,
-           sum(pp.present_days) as present_days, sum(pp.vcpu_hours) as vcpu_hours,
-           sum(pp.ram_gb_hours) as ram_gb_hours, sum(pp.disk_gb_days) as disk_gb_days
-    from part_pools pp
-    join pool_tier pt on pt.pool = pp.pool and pt.labels = pp.labels
-    group by pp.vm_key, pt.tier, pp.version_id
+    select p.vm_key, k.tier, p.version_id, sum(p.days)::integer as days,
+           sum(p.present_days) as present_days, sum(p.vcpu_hours) as vcpu_hours,
+           sum(p.ram_gb_hours) as ram_gb_hours, sum(p.disk_gb_days) as disk_gb_days
+    from parts p
+    join part_keys k on k.pool_samples = p.pool_samples and k.labels = coalesce(p.labels, '[]'::jsonb)
+    group by p.vm_key, k.tier, p.version_id
   )
   select g.vm_key, g.tier, g.version_id, g.days, g.present_days, g.vcpu_hours, g.ram_gb_hours,
          g.disk_gb_days, c.vcpu, c.ram, c.disk, c.vm, c.vcpu + c.ram + c.disk + c.vm
