@@ -9,6 +9,7 @@ import ExcelJS from 'exceljs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createToken } from '../../server/auth/tokens.ts';
+import { runAggregation } from '../../server/aggregate/run.ts';
 import { makeCapture } from '../support/captures.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 
@@ -63,6 +64,35 @@ test.before(async () => {
   const rows = await t.db.sql`select id, external_id from sources order by id`;
   acmeId = rows.find((r) => r.external_id === 'vc-acme')!.id;
   betaId = rows.find((r) => r.external_id === 'vc-beta')!.id;
+  // May costed for both tenants through the real path: rollups of the two days and the
+  // month, a default rate card, POST /cost-runs (the monthly job needs jobs).
+  for (const sourceId of [acmeId, betaId]) {
+    for (const day of ['2026-05-10', '2026-05-11']) {
+      await runAggregation(t.db.sql, 'sql', { kind: 'daily', sourceId, period: day, tz: 'UTC' });
+    }
+    await runAggregation(t.db.sql, 'sql', {
+      kind: 'monthly',
+      sourceId,
+      period: '2026-05-01',
+      tz: 'UTC',
+    });
+  }
+  const admin = async (path: string, body: unknown) => {
+    const r = await t.call(`/api/v1${path}`, { ...json(body), token: t.tokens.admin });
+    assert.ok(r.status < 300, `${path}: ${r.status} ${await r.clone().text()}`);
+    return await r.json();
+  };
+  const card = await admin('/rate-cards', { name: 'Std', currency: 'EUR', isDefault: true });
+  await admin(`/rate-cards/${card.id}/versions`, {
+    effectiveFrom: '2026-01-01',
+    vcpuHour: '0.01',
+    ramGbHour: '0.005',
+    diskGbMonth: '0.10',
+    vmMonth: '3.00',
+  });
+  for (const sourceId of [acmeId, betaId]) {
+    await admin('/cost-runs', { sourceId, month: '2026-05', engine: 'sql' });
+  }
   // A firing alert with an event on one VM of each tenant (the evaluator needs jobs: by hand).
   await t.db.sql`
     insert into alert_rules (id, name, description, severity)
@@ -127,6 +157,7 @@ const searches = () => [
   `?source=${betaId}`,
   '?at=2026-05-10T12:00:00Z',
   '?from=2026-05-01&to=2026-06-01', // the captures' month: changes, history, rollups
+  '?month=2026-05&group_by=vm', // the costed month, VM by VM
 ];
 
 /**
@@ -240,12 +271,20 @@ test('every page GET route × searches (and CSV): no other tenant in any page', 
 test("the walk can fail: an unscoped viewer's lists hold the other tenant", async () => {
   const found = new Set<string>();
   for (const path of getRoutes(true).filter((p) => !p.includes(':'))) {
-    for (const search of ['', '?from=2026-05-01&to=2026-06-01']) {
+    for (const search of ['', '?from=2026-05-01&to=2026-06-01', '?month=2026-05&group_by=vm']) {
       const body = await (await t.call(path + search, { token: t.tokens.viewer })).text();
       if (leaks(body, path).length) found.add(path);
     }
   }
-  for (const path of ['/api/v1/vms', '/api/v1/alerts', '/api/v1/changes', '/api/v1/sources']) {
+  for (
+    const path of [
+      '/api/v1/vms',
+      '/api/v1/alerts',
+      '/api/v1/changes',
+      '/api/v1/sources',
+      '/api/v1/costs',
+    ]
+  ) {
     assert.ok(found.has(path), `${path} holds beta for an unscoped viewer`);
   }
 });
