@@ -16,7 +16,7 @@ import { createToken, newTokenValue } from '../../server/auth/tokens.ts';
 import { SWEEP_QUEUE } from '../../server/notifications/notify_jobs.ts';
 import { freePort } from '../../scripts/free_port.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { makeCapture } from '../support/captures.ts';
+import { makeCapture, makeHeartbeat } from '../support/captures.ts';
 import { type ServerProcess, startServerProcess } from '../support/server_process.ts';
 
 const test = suite('multi_node');
@@ -120,20 +120,7 @@ test('"capture now" asked on one node reaches the agent through another, once', 
   const [{ id }] = await db.sql`select id from sources where external_id = 'vc-a'`;
   const asked = await call(1, `/api/v1/sources/${id}/capture`, adminToken, { method: 'POST' });
   assert.is(asked.status, 202);
-  const beat = {
-    agentVersion: 'test',
-    hostname: 'h',
-    sentAt: new Date().toISOString(),
-    sources: [],
-    spool: { pending: 0, pendingBytes: 0, rejected: 0, refusedAtCap: 0, maxBytes: 1 },
-    delivery: {
-      delivered: 0,
-      rejected: 0,
-      lastDeliveredAt: null,
-      lastError: null,
-      retryAt: null,
-    },
-  };
+  const beat = makeHeartbeat();
   const heartbeat = async (node: number) => {
     const r = await call(node, '/api/v1/heartbeats', agentToken, {
       method: 'POST',

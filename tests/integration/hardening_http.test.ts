@@ -16,7 +16,7 @@ import type { Jobs } from '../../server/jobs/boss.ts';
 import { runReportJob } from '../../server/reports/report_jobs.ts';
 import { listen } from '../../server/runtime.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
-import { makeCapture } from '../support/captures.ts';
+import { makeCapture, makeHeartbeat } from '../support/captures.ts';
 
 const test = suite('hardening: HTTP limits, redirects, CSV, lockout, proxies');
 let t: TestApp;
@@ -54,23 +54,7 @@ function chunked(text: string, chunk = 4096): ReadableStream<Uint8Array> {
   });
 }
 
-function heartbeat(extra: Record<string, unknown> = {}) {
-  return {
-    agentVersion: 'test',
-    hostname: 'h',
-    sentAt: new Date().toISOString(),
-    sources: [],
-    spool: { pending: 0, pendingBytes: 0, rejected: 0, refusedAtCap: 0, maxBytes: 1 },
-    delivery: {
-      delivered: 0,
-      rejected: 0,
-      lastDeliveredAt: null,
-      lastError: null,
-      retryAt: null,
-    },
-    ...extra,
-  };
-}
+const heartbeat = makeHeartbeat;
 
 test('login form over 16 KiB: 413 plain page, with, without and with a lying Content-Length', async () => {
   const sessions = await count('sessions');

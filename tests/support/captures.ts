@@ -111,3 +111,22 @@ export function v2Vm(key: string, i: number, extra: Partial<VmSpec> = {}): VmSpe
     ...extra,
   };
 }
+
+/** An agent heartbeat with an empty spool and nothing delivered yet; `extra` overrides fields. */
+export function makeHeartbeat(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    agentVersion: 'test',
+    hostname: 'h',
+    sentAt: new Date().toISOString(),
+    sources: [],
+    spool: { pending: 0, pendingBytes: 0, rejected: 0, refusedAtCap: 0, maxBytes: 1 },
+    delivery: {
+      delivered: 0,
+      rejected: 0,
+      lastDeliveredAt: null,
+      lastError: null,
+      retryAt: null,
+    },
+    ...extra,
+  };
+}
