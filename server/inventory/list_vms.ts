@@ -542,35 +542,50 @@ export type VmListPage = Page<VmListItem> & { asOf?: VmAsOf };
 
 /** One page of VMs with the total matching count. The page is shared: do not modify it. */
 export async function listVms(sql: Sql, query: VmListQuery): Promise<VmListPage> {
-  const result = await sharedPage(sql, query);
+  const result = await sharedPage(sql, query, false);
   // The shared answer may have been read for another moment between the same captures.
   return result.asOf && query.at && result.asOf.at !== query.at.toISOString()
     ? { ...result, asOf: { ...result.asOf, at: query.at.toISOString() } }
     : result;
 }
 
-/** The JSON text of shared answers, each serialized once however often it is sent. */
-const jsonTexts = new WeakMap<VmListPage, string>();
+/** The UTF-8 bytes of shared answers, each written once however often it is sent. */
+const jsonBodies = new WeakMap<VmJsonPage, Uint8Array<ArrayBuffer>>();
+const utf8 = new TextEncoder();
+
+/** A JSON page as listVms' answer serialized (the same keys in the same order). */
+function jsonText(page: VmJsonPage): string {
+  return `{"items":[${page.itemsJson}],"total":${JSON.stringify(page.total)},"next":${
+    JSON.stringify(page.next)
+  }${page.asOf ? `,"asOf":${JSON.stringify(page.asOf)}` : ''}}`;
+}
 
 /**
- * listVms' answer as JSON text. An answer reused from the cache is not serialized again
- * (a page of 50 is 37 kB of JSON); one read for another moment between the same captures
- * differs only in `asOf.at`, the last property written, which is replaced in the text.
+ * listVms' answer as the bytes of its JSON. Its items are written by PostgreSQL (a page of 50
+ * is 37 kB of JSON: rows parsed into objects and serialized again took most of the node CPU
+ * of a list read), and an answer reused from the cache is not encoded again. One read for
+ * another moment between the same captures differs only in `asOf.at`.
  */
-export async function listVmsJson(sql: Sql, query: VmListQuery): Promise<string> {
-  const result = await sharedPage(sql, query);
-  let text = jsonTexts.get(result);
-  if (text === undefined) jsonTexts.set(result, text = JSON.stringify(result));
-  if (!result.asOf || !query.at || result.asOf.at === query.at.toISOString()) return text;
-  const old = `,"asOf":{"at":${JSON.stringify(result.asOf.at)},`;
-  const at = text.lastIndexOf(old);
-  return `${text.slice(0, at)},"asOf":{"at":${JSON.stringify(query.at.toISOString())},${
-    text.slice(at + old.length)
-  }`;
+export async function listVmsJson(sql: Sql, query: VmListQuery): Promise<Uint8Array<ArrayBuffer>> {
+  const result = await sharedPage(sql, query, true);
+  if (result.asOf && query.at && result.asOf.at !== query.at.toISOString()) {
+    return utf8.encode(
+      jsonText({ ...result, asOf: { ...result.asOf, at: query.at.toISOString() } }),
+    );
+  }
+  let body = jsonBodies.get(result);
+  if (body === undefined) jsonBodies.set(result, body = utf8.encode(jsonText(result)));
+  return body;
 }
 
 /** The answer to `query` as computed (or reused) for every caller: do not modify it. */
-async function sharedPage(sql: Sql, query: VmListQuery): Promise<VmListPage> {
+function sharedPage(sql: Sql, query: VmListQuery, json: false): Promise<VmListPage>;
+function sharedPage(sql: Sql, query: VmListQuery, json: true): Promise<VmJsonPage>;
+async function sharedPage(
+  sql: Sql,
+  query: VmListQuery,
+  json: boolean,
+): Promise<VmListPage | VmJsonPage> {
   // As of a moment by name, the answer depends on the moment only through the capture read
   // from each source (and the `at` it echoes): keyed by those captures, every moment between
   // two captures shares one answer. They are read with the generation, in one statement.
@@ -595,26 +610,39 @@ async function sharedPage(sql: Sql, query: VmListQuery): Promise<VmListPage> {
     query.template,
   ];
   const page = [query.sort ?? 'name', query.order ?? 'asc', query.limit, query.cursor ?? null];
-  return cache.get(
-    generation,
-    `page:${JSON.stringify([filters, page])}`,
-    async () => {
-      const count = (compute: () => Promise<number>) =>
-        cache.get(generation, `count:${JSON.stringify(filters)}`, compute, () => 1);
-      // As of a moment by name, the page's statement also answers the total and which
-      // captures were read (one round trip instead of three); otherwise those run beside it.
-      if (query.at && asOfByNameQuery(query)) {
-        const { asOf, ...result } = await readPage(sql, query, count);
-        return { ...result, asOf: asOf ?? await asOfCaptures(sql, query.at) };
-      }
-      const [result, asOf] = await Promise.all([
-        readPage(sql, query, count),
-        query.at ? asOfCaptures(sql, query.at) : undefined,
-      ]);
-      return asOf ? { ...result, asOf } : result;
-    },
-    (result) => result.items.length,
-  );
+  const read = <P extends { asOf?: VmAsOf }>(
+    readOne: (count: (compute: () => Promise<number>) => Promise<number>) => Promise<P>,
+  ) =>
+  async () => {
+    const count = (compute: () => Promise<number>) =>
+      cache.get(generation, `count:${JSON.stringify(filters)}`, compute, () => 1);
+    // As of a moment by name, the page's statement also answers the total and which
+    // captures were read (one round trip instead of three); otherwise those run beside it.
+    if (query.at && asOfByNameQuery(query)) {
+      const { asOf, ...result } = await readOne(count);
+      return { ...result, asOf: asOf ?? await asOfCaptures(sql, query.at) } as P;
+    }
+    const [result, asOf] = await Promise.all([
+      readOne(count),
+      query.at ? asOfCaptures(sql, query.at) : undefined,
+    ]);
+    return asOf ? { ...result, asOf } : result;
+  };
+  const key = JSON.stringify([filters, page]);
+  // The object and the JSON forms are kept apart: the API asks for JSON, pages and CSV objects.
+  return json
+    ? cache.get(
+      generation,
+      `json:${key}`,
+      read((count) => readPage(sql, query, count, true)),
+      (result) => result.itemCount,
+    )
+    : cache.get(
+      generation,
+      `page:${key}`,
+      read((count) => readPage(sql, query, count)),
+      (result) => result.items.length,
+    );
 }
 
 /**
@@ -707,11 +735,51 @@ function pageColumns(
     'l.deleted_from';
 }
 
+/**
+ * An item of the list as JSON, built by PostgreSQL from a page row `p` (PAGE_COLUMNS' names):
+ * the keys, order and values of toItem's object as JSON.stringify writes it (row_to_json is
+ * compact; numeric(16,3) as float8 prints as Number() of its text does).
+ */
+const ITEM_JSON = `(select row_to_json(j)::text from (select p.vm_key as "key",
+  p.source_id as "sourceId", p.source_name as "sourceName", p.source_kind as "sourceKind",
+  p.source_vm_id as "sourceVmId", p.name as "name", p.power_state as "powerState",
+  p.is_template as "isTemplate", p.vcpu as "vcpu", p.ram_mb as "memoryMib",
+  p.provisioned_disk_gb::float8 as "provisionedDiskGib", p.used_disk_gb::float8 as "usedDiskGib",
+  p.ram_mb as "ramMb", p.provisioned_disk_gb::float8 as "provisionedDiskGb",
+  p.used_disk_gb::float8 as "usedDiskGb", p.datacenter as "datacenter", p.cluster as "cluster",
+  p.host as "host", p.resource_pool as "resourcePool", p.folder as "folder",
+  p.guest_os as "guestOs", p.ip_addresses as "ipAddresses", p.tags as "tags",
+  p.bios_uuid as "biosUuid", p.instance_uuid as "instanceUuid", p.created_at as "createdAt",
+  p.first_seen_at as "firstSeenAt", p.last_seen_at as "lastSeenAt", p.state_at as "stateAt",
+  case when p.deleted_at is not null then 'deleted' else 'live' end as "state",
+  p.deleted_at as "deletedAt", p.deleted_from as "deletedFrom") j) as item`;
+
+/** A page whose items are JSON text (an array's elements, comma-separated), see ITEM_JSON. */
+export type VmJsonPage = {
+  itemsJson: string;
+  itemCount: number;
+  total: number;
+  next: string | null;
+  asOf?: VmAsOf;
+};
+
 async function readPage(
   sql: Sql,
   query: VmListQuery,
   cachedCount: (count: () => Promise<number>) => Promise<number>,
-): Promise<Page<VmListItem> & { asOf?: VmAsOf }> {
+): Promise<Page<VmListItem> & { asOf?: VmAsOf }>;
+async function readPage(
+  sql: Sql,
+  query: VmListQuery,
+  cachedCount: (count: () => Promise<number>) => Promise<number>,
+  json: true,
+): Promise<VmJsonPage>;
+async function readPage(
+  sql: Sql,
+  query: VmListQuery,
+  cachedCount: (count: () => Promise<number>) => Promise<number>,
+  json = false,
+): Promise<(Page<VmListItem> & { asOf?: VmAsOf }) | VmJsonPage> {
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
   const expr = sql.unsafe(SORT_SQL[sort]);
@@ -854,7 +922,9 @@ async function readPage(
       totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : sql``
     }`
     : sql``;
-  const page = await sql<(Row & SortRow)[]>`
+  const order =
+    sql`order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
+  const rowsRead = sql`
       select ${
     sql.unsafe(
       byNameAsOf ? AS_OF_BY_NAME_PAGE_COLUMNS : at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS,
@@ -869,7 +939,17 @@ async function readPage(
         limit 1
       ) l
       ${known}
-      order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
+      ${order}`;
+  // As JSON, each row is only its item's text and what the cursor, total and asOf need: no
+  // row of 30 columns parsed, object built and serialized again in node.
+  const page = await (json
+    ? sql<(Row & SortRow)[]>`
+      select p.sort_value, p.source_id, p.vm_key ${onePass ? sql`, p.matches` : sql``} ${
+      byNameAsOf ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : sql``}` : sql``
+    }, ${sql.unsafe(ITEM_JSON)}
+      from (${rowsRead}) p
+      ${order}`
+    : rowsRead as unknown as Promise<(Row & SortRow)[]>);
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
   if (totalWithPage) {
     // An empty page carries no total: then it is read by itself.
@@ -879,14 +959,24 @@ async function readPage(
         : (await asOfTotal(sql, at!, query.sourceId))[0].count as number
     );
   }
-  const result = keysetPage(page, count, query.limit, toItem, (r) => ({
+  const key = (r: Row & SortRow) => ({
     v: cursorSortValue(r.sort_value),
     s: r.source_id,
     k: r.vm_key,
-  }));
-  return page.length && byNameAsOf
-    ? { ...result, asOf: toAsOf(at!, JSON.parse(page[0].as_of)) }
-    : result;
+  });
+  const asOf = page.length && byNameAsOf ? toAsOf(at!, JSON.parse(page[0].as_of)) : undefined;
+  if (json) {
+    const rows = page.slice(0, query.limit);
+    const result: VmJsonPage = {
+      itemsJson: rows.map((r) => r.item as string).join(','),
+      itemCount: rows.length,
+      total: count,
+      next: page.length > query.limit ? encodeCursor(key(rows.at(-1)!)) : null,
+    };
+    return asOf ? { ...result, asOf } : result;
+  }
+  const result = keysetPage(page, count, query.limit, toItem, key);
+  return asOf ? { ...result, asOf } : result;
 }
 
 /**
