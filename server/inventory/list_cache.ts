@@ -87,6 +87,31 @@ export class GenerationCache {
     return entry.value as Promise<T>;
   }
 
+  /** Whether an answer (of any generation) is kept for `key`. */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /**
+   * Keeps `value`, read at `generation` in one statement with that generation (no earlier
+   * check of it): a read of the database however it ends. Not kept for a scoped viewer, nor
+   * when the cache already holds a newer generation or an answer for `key`.
+   */
+  put<T>(generation: number | undefined, key: string, value: T, weight: number): void {
+    this.misses++;
+    if (generation === undefined || requestScope() || generation < this.generation) return;
+    if (generation > this.generation) {
+      this.entries.clear();
+      this.weight = 0;
+      this.generation = generation;
+    }
+    if (this.entries.has(key)) return;
+    const entry: Entry = { value: Promise.resolve(value), weight: Math.max(1, weight) };
+    this.entries.set(key, entry);
+    this.weight += entry.weight;
+    this.evict();
+  }
+
   private forget(key: string, entry: Entry) {
     if (this.entries.get(key) !== entry) return;
     this.entries.delete(key);

@@ -324,6 +324,11 @@ function stateNowCondition(sql: Sql, query: VmListQuery, i: Fragment = sql.unsaf
   return sql`and exists (select 1 from ${table} x where x.source_id = ${i}.source_id and x.vm_key = ${i}.vm_key)`;
 }
 
+/** Whether a search matches few rows: an IP, a UUID, or a name fragment of 4+ characters. */
+function selectiveSearch(q: string | undefined): boolean {
+  return !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
+}
+
 /** Whether a list query has no filter beyond `at`, `state` and the source. */
 function onlyStateAndSource(query: VmListQuery): boolean {
   return !query.q && !query.cluster && !query.pool && !query.host && !query.folder && !query.tag &&
@@ -586,6 +591,31 @@ async function sharedPage(
   query: VmListQuery,
   json: boolean,
 ): Promise<VmListPage | VmJsonPage> {
+  const cache = cacheFor(sql);
+  // The object and the JSON forms are kept apart: the API asks for JSON, pages and CSV objects.
+  const form = json ? 'json' : 'page';
+  // The first page of a selective search of the present is one statement, page and total:
+  // never asked before, it also reads the generation (one round trip, not two), and its
+  // answer is kept under the generation it was read at. Concurrent first askers each read.
+  if (!query.at && !query.cursor && selectiveSearch(query.q)) {
+    const { filters, page } = cacheKeys(query, null);
+    const key = `${form}:${page}`;
+    if (!cache.has(key)) {
+      const out: GenerationOut = {};
+      const count = (compute: () => Promise<number>) =>
+        out.generation === undefined
+          ? compute()
+          : cache.get(out.generation, `count:${filters}`, compute, () => 1);
+      if (json) {
+        const result = await readPage(sql, query, count, true, out);
+        cache.put(out.generation, key, result, result.itemCount);
+        return result;
+      }
+      const result = await readPage(sql, query, count, false, out);
+      cache.put(out.generation, key, result, result.items.length);
+      return result;
+    }
+  }
   // As of a moment by name, the answer depends on the moment only through the capture read
   // from each source (and the `at` it echoes): keyed by those captures, every moment between
   // two captures shares one answer. They are read with the generation, in one statement.
@@ -593,29 +623,13 @@ async function sharedPage(
   const { generation, captures } = byCaptures
     ? await generationAndCaptures(sql, query.at!)
     : { generation: await inventoryGeneration(sql), captures: null };
-  const cache = cacheFor(sql);
-  const filters = [
-    query.q,
-    query.state,
-    byCaptures ? `captures:${captures}` : query.at?.toISOString(),
-    query.sourceId,
-    query.cluster,
-    query.pool,
-    query.host,
-    query.folder,
-    query.tag,
-    query.datastore,
-    query.guestFamily,
-    query.powerState,
-    query.template,
-  ];
-  const page = [query.sort ?? 'name', query.order ?? 'asc', query.limit, query.cursor ?? null];
+  const { filters, page } = cacheKeys(query, byCaptures ? captures ?? 'none' : null);
   const read = <P extends { asOf?: VmAsOf }>(
     readOne: (count: (compute: () => Promise<number>) => Promise<number>) => Promise<P>,
   ) =>
   async () => {
     const count = (compute: () => Promise<number>) =>
-      cache.get(generation, `count:${JSON.stringify(filters)}`, compute, () => 1);
+      cache.get(generation, `count:${filters}`, compute, () => 1);
     // As of a moment by name, the page's statement also answers the total and which
     // captures were read (one round trip instead of three); otherwise those run beside it.
     if (query.at && asOfByNameQuery(query)) {
@@ -628,21 +642,45 @@ async function sharedPage(
     ]);
     return asOf ? { ...result, asOf } : result;
   };
-  const key = JSON.stringify([filters, page]);
-  // The object and the JSON forms are kept apart: the API asks for JSON, pages and CSV objects.
   return json
     ? cache.get(
       generation,
-      `json:${key}`,
+      `${form}:${page}`,
       read((count) => readPage(sql, query, count, true)),
       (result) => result.itemCount,
     )
     : cache.get(
       generation,
-      `page:${key}`,
+      `${form}:${page}`,
       read((count) => readPage(sql, query, count)),
       (result) => result.items.length,
     );
+}
+
+/**
+ * The cache keys of a query: its filters (the total's key) and, with the sort and page, its
+ * answer's. `captures`: as of a moment by name, the captures read (then not the moment).
+ */
+function cacheKeys(query: VmListQuery, captures: string | null) {
+  const filters = JSON.stringify([
+    query.q,
+    query.state,
+    captures !== null ? `captures:${captures}` : query.at?.toISOString(),
+    query.sourceId,
+    query.cluster,
+    query.pool,
+    query.host,
+    query.folder,
+    query.tag,
+    query.datastore,
+    query.guestFamily,
+    query.powerState,
+    query.template,
+  ]);
+  const page = `[${filters},${
+    JSON.stringify([query.sort ?? 'name', query.order ?? 'asc', query.limit, query.cursor ?? null])
+  }]`;
+  return { filters, page };
 }
 
 /**
@@ -763,22 +801,29 @@ export type VmJsonPage = {
   asOf?: VmAsOf;
 };
 
+/** Filled by readPage when asked: the inventory generation its page statement read. */
+type GenerationOut = { generation?: number };
+
 async function readPage(
   sql: Sql,
   query: VmListQuery,
   cachedCount: (count: () => Promise<number>) => Promise<number>,
+  json?: false,
+  out?: GenerationOut,
 ): Promise<Page<VmListItem> & { asOf?: VmAsOf }>;
 async function readPage(
   sql: Sql,
   query: VmListQuery,
   cachedCount: (count: () => Promise<number>) => Promise<number>,
   json: true,
+  out?: GenerationOut,
 ): Promise<VmJsonPage>;
 async function readPage(
   sql: Sql,
   query: VmListQuery,
   cachedCount: (count: () => Promise<number>) => Promise<number>,
   json = false,
+  out?: GenerationOut,
 ): Promise<(Page<VmListItem> & { asOf?: VmAsOf }) | VmJsonPage> {
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
@@ -813,7 +858,7 @@ async function readPage(
   // in one source, sorted by power then source) walked 50,000 rows for 58 (131 ms against
   // 4 ms for cluster + pool sorted by first sighting). Without a selective search, many
   // matches are met soon along the sort index.
-  const search = !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
+  const search = selectiveSearch(q);
   // The first page of such a search finds its matches once, for the page and the total.
   const onePass = search && !cursor && !(at && sort === 'name');
   // As of a moment by name with no filter but the state and source: the page is walked along
@@ -922,6 +967,10 @@ async function readPage(
       totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : sql``
     }`
     : sql``;
+  // Uncorrelated too: the generation in the page's own snapshot, see sharedPage.
+  const generation = out
+    ? sql`, (select coalesce(sum(generation), 0)::float8 from sources) as generation`
+    : sql``;
   const order =
     sql`order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
   const rowsRead = sql`
@@ -929,7 +978,7 @@ async function readPage(
     sql.unsafe(
       byNameAsOf ? AS_OF_BY_NAME_PAGE_COLUMNS : at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS,
     )
-  } ${onePass ? sql`, p.matches` : sql``} ${extras}
+  } ${onePass ? sql`, p.matches` : sql``} ${extras} ${generation}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
@@ -946,10 +995,11 @@ async function readPage(
     ? sql<(Row & SortRow)[]>`
       select p.sort_value, p.source_id, p.vm_key ${onePass ? sql`, p.matches` : sql``} ${
       byNameAsOf ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : sql``}` : sql``
-    }, ${sql.unsafe(ITEM_JSON)}
+    } ${out ? sql`, p.generation` : sql``}, ${sql.unsafe(ITEM_JSON)}
       from (${rowsRead}) p
       ${order}`
     : rowsRead as unknown as Promise<(Row & SortRow)[]>);
+  if (out && page.length) out.generation = page[0].generation as number;
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
   if (totalWithPage) {
     // An empty page carries no total: then it is read by itself.
