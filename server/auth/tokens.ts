@@ -146,7 +146,7 @@ export class TokenCache {
     if (!token || token.length > 200) return null;
     if (!this.listening) this.listen();
     // The value's hash (never the value), as a string straight from the digest.
-    const key = createHash('sha256').update(token, 'utf8').digest('latin1');
+    const key = createHash('sha256').update(token, 'utf8').digest('base64');
     const hit = this.entries.get(key);
     if (hit && this.listening && hit.until > Date.now()) {
       // Least recently used last: when full, the oldest are dropped first.
