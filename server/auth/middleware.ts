@@ -11,7 +11,7 @@ import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { AuthLimiter } from './rate_limit.ts';
 import { findSession, type Session } from './sessions.ts';
-import { type Role, type TokenInfo, verifyToken } from './tokens.ts';
+import { type Role, tokenCache, type TokenInfo } from './tokens.ts';
 
 export const SESSION_COOKIE = 'vmledger_session';
 
@@ -33,13 +33,16 @@ export function bearerAuth(
   sql: Sql,
   options: { limiter?: AuthLimiter; onFailure?: () => void } = {},
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
+  // A live token is checked against the table at most every few seconds per node; any
+  // change to it reaches every node's cache at once (./tokens.ts TokenCache).
+  const tokens = tokenCache(sql);
   return async function bearerAuth(c, next) {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
       throw new AppError('unauthorized', 'missing Authorization: Bearer <token> header');
     }
-    const info = await verifyToken(sql, match[1]);
+    const info = await tokens.verify(match[1]);
     if (!info) {
       const ip = clientIp(c);
       options.onFailure?.();

@@ -45,13 +45,16 @@ export const SELECTOR = /^(source:\d+|tag:[^=\s]+=.+|(vcenter|proxmox|demo):.+)$
 
 /** The ids of the sources the selectors name (tags and keys read now: a new tagged source counts). */
 export async function resolveScope(sql: Sql, selectors: string[]): Promise<number[]> {
-  const rows = await sql`
-    select id from sources
+  const [r] = await sql`select (${scopeIdsQuery(sql, selectors)}) as ids`;
+  return r.ids ? String(r.ids).split(',').map(Number) : [];
+}
+
+/** The ids the selectors name, comma-separated in order ('' for none): a scalar sub-select. */
+function scopeIdsQuery(sql: Sql, selectors: string[]) {
+  return sql`select coalesce(string_agg(id::text, ',' order by id), '') from sources
     where 'source:' || id = any (${selectors}::text[])
        or kind || ':' || external_id = any (${selectors}::text[])
-       or tags && array(select substr(s, 5) from unnest(${selectors}::text[]) s where s like 'tag:%')
-    order by id`;
-  return rows.map((r) => r.id as number);
+       or tags && array(select substr(s, 5) from unnest(${selectors}::text[]) s where s like 'tag:%')`;
 }
 
 const handles = new WeakMap<Sql, Sql>();
@@ -159,12 +162,15 @@ export function scopeRequests(
     const auth = c.get('auth');
     if (!auth.scope || auth.role !== 'viewer') return next();
     const selectors = auth.scope;
-    const sourceIds = await resolveScope(sql, selectors);
     const conn = (await sql.reserve()) as unknown as Sql & { release(): void };
-    const scope: RequestScope = { conn, sourceIds, selectors };
+    const scope: RequestScope = { conn, sourceIds: [], selectors };
     try {
-      await conn`select set_config('vmledger.sources', ${sourceIds.join(',')}, false)`;
-      await conn.unsafe('set role vmledger_scoped');
+      // One round trip: the selectors resolved (as the pool's role, the sub-select runs
+      // first), the ids set, then the role (set_config('role') is SET ROLE).
+      const [set] = await conn`
+        select set_config('vmledger.sources', (${scopeIdsQuery(conn, selectors)}), false) as ids,
+          set_config('role', 'vmledger_scoped', false) as role`;
+      scope.sourceIds = set.ids ? String(set.ids).split(',').map(Number) : [];
       await current.run(scope, async () => {
         await next();
         // Server-sent events never end: they are sent as they come, reading nothing scoped.

@@ -34,11 +34,12 @@ export function limitBody<E extends { Variables: object }>(
   tooLarge: (c: Context<E>, maxBytes: number) => Response | Promise<Response> = apiTooLarge,
 ): MiddlewareHandler<E> {
   return async function limitBody(c, next) {
+    // The method first: asking a Node request for its body builds a whole fetch Request.
+    const method = c.req.method;
+    if (method === 'GET' || method === 'HEAD') return await next();
     const max = typeof limit === 'number' ? limit : limit(c);
     const raw = c.req.raw;
-    if (max === null || !raw.body || raw.method === 'GET' || raw.method === 'HEAD') {
-      return await next();
-    }
+    if (max === null || !raw.body) return await next();
     let body: Uint8Array<ArrayBuffer>;
     try {
       body = await readLimited(raw, max);

@@ -26,7 +26,7 @@ function resolveClient(c: Context, trusted: (address: string) => boolean): Clien
   const peer = socketAddress(c);
   const direct: ClientInfo = {
     ip: peer ? plain(peer) : 'local',
-    https: new URL(c.req.url).protocol === 'https:',
+    https: c.req.url.startsWith('https:'),
   };
   if (!peer || !trusted(peer)) return direct;
   let ip = direct.ip;
@@ -45,7 +45,8 @@ function resolveClient(c: Context, trusted: (address: string) => boolean): Clien
 export function clientInfo(
   trusted: readonly string[] = [],
 ): MiddlewareHandler<{ Variables: ClientVariables }> {
-  const isTrusted = trustedProxies(trusted);
+  // No proxy configured (the default): no address check per request.
+  const isTrusted = trusted.length ? trustedProxies(trusted) : () => false;
   return async function clientInfo(c, next) {
     c.set('client', resolveClient(c, isTrusted));
     await next();
