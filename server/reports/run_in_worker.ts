@@ -32,13 +32,18 @@ function urlOf(sql: Sql): string {
   return `postgres://${auth}@${hosts}/${encodeURIComponent(o.database)}?sslmode=${ssl}`;
 }
 
-/** Generates report `id` in a worker thread; resolves with the report's record afterwards. */
+/**
+ * Generates report `id` in a worker thread; resolves with the report's record afterwards.
+ * `reclaim`: a retried job's attempt, which may take over a report its dead predecessor
+ * left running. `signal`: the job's claim was lost (pg-boss aborts it when its heartbeat finds
+ * the job taken away): the worker is stopped so two attempts never write one report.
+ */
 export async function generateInWorker(
   sql: Sql,
   id: string,
-  o: { tz: string },
+  o: { tz: string; reclaim?: boolean; signal?: AbortSignal },
 ): Promise<ReportRecord> {
-  const input: WorkerInput = { url: urlOf(sql), reportId: id, tz: o.tz };
+  const input: WorkerInput = { url: urlOf(sql), reportId: id, tz: o.tz, reclaim: o.reclaim };
   const started = performance.now();
   const error = await new Promise<string | null>((resolve) => {
     const worker = new Worker(new URL('./generate_worker.ts', import.meta.url), {
@@ -46,13 +51,21 @@ export async function generateInWorker(
       resourceLimits: WORKER_LIMITS,
     });
     let failed: string | null = null;
+    const stop = () => {
+      failed = 'report job lost its claim (heartbeat)';
+      void worker.terminate();
+    };
+    if (o.signal?.aborted) stop();
+    else o.signal?.addEventListener('abort', stop, { once: true });
+    worker.on('exit', () => o.signal?.removeEventListener('abort', stop));
     worker.on('error', (err) => (failed = `report worker failed: ${err.message}`));
     worker.on(
       'exit',
       (code) => resolve(failed ?? (code === 0 ? null : `report worker exited with code ${code}`)),
     );
   });
-  if (error) {
+  // A stopped attempt leaves the report to the attempt that took its job over.
+  if (error && !o.signal?.aborted) {
     const r = await getReport(sql, id);
     if (r && r.status !== 'ready') await failReport(sql, id, error);
   }
