@@ -71,7 +71,9 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData, attempt: Rep
     // VMLEDGER_REPORT_RETENTION_DAYS, carried by the job runner (default 90).
     retentionDays: jobs.reportRetentionDays,
   });
-  const r = created.status === 'ready' ? created : await generateInWorker(jobs.sql, created.id, how);
+  const r = created.status === 'ready'
+    ? created
+    : await generateInWorker(jobs.sql, created.id, how);
   if (r.status !== 'ready') throw new Error(`report ${r.id} failed: ${r.error}`);
   const replaced = await replaceScheduled(jobs.sql, r);
   return { id: r.id, status: r.status, replaced };

@@ -64,7 +64,9 @@ export async function createReport(
 ): Promise<ReportRecord> {
   const [row] = await sql`
     insert into reports (id, kind, period, format, origin, file_name, content_type, requested_by, source_id, expires_at)
-    values (coalesce(${r.id ?? null}::uuid, gen_random_uuid()), ${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
+    values (coalesce(${
+    r.id ?? null
+  }::uuid, gen_random_uuid()), ${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
     reportFileName(r.kind, r.period, r.format)
   },
             ${CONTENT_TYPES[r.format]}, ${r.requestedBy ?? null}, ${r.sourceId ?? null},
