@@ -94,21 +94,30 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
       const room = options.maxBytes - await pendingBytes();
       const writer = new CaptureStreamWriter(fileFor, room);
       const commit = writer.commit.bind(writer);
+      const vm = writer.vm.bind(writer);
+      const end = writer.end.bind(writer);
+      // A full disk may show on any write of the capture (a VM, the end, the commit): the
+      // capture is refused there, its temporary files removed, and the refusal counted.
+      const diskFull = async (err: unknown): Promise<never> => {
+        await writer.abort();
+        refusedDiskFull++;
+        refused(`disk full: ${(err as Error).message}`);
+        options.log.error('spool disk is full: capture refused', {
+          error: (err as Error).message,
+          refusedDiskFull,
+        });
+        throw new SpoolFullError(`spool disk is full: ${(err as Error).message}`);
+      };
       return Object.assign(writer, {
+        vm: (input: Parameters<typeof vm>[0]) =>
+          vm(input).catch((err) => isDiskFull(err) ? diskFull(err) : Promise.reject(err)),
+        end: (rest: Parameters<typeof end>[0]) =>
+          end(rest).catch((err) => isDiskFull(err) ? diskFull(err) : Promise.reject(err)),
         async commit(): Promise<StreamedCapture> {
           try {
             return await commit();
           } catch (err) {
-            if (isDiskFull(err)) {
-              await writer.abort();
-              refusedDiskFull++;
-              refused(`disk full: ${(err as Error).message}`);
-              options.log.error('spool disk is full: capture refused', {
-                error: (err as Error).message,
-                refusedDiskFull,
-              });
-              throw new SpoolFullError(`spool disk is full: ${(err as Error).message}`);
-            }
+            if (isDiskFull(err)) return await diskFull(err);
             if (!(err instanceof SpoolCapError)) throw err;
             refusedAtCap++;
             refused(err.message);

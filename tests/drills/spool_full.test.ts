@@ -15,11 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { startAgent } from '../../agent/agent.ts';
+import { SpoolFullError } from '../../agent/spool/spool.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createToken, newTokenValue } from '../../server/auth/tokens.ts';
 import { freePort } from '../../scripts/free_port.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { makeCapture } from '../support/captures.ts';
 import { type ServerProcess, startServerProcess } from '../support/server_process.ts';
 
 const test = suite('spool_full');
@@ -114,6 +116,32 @@ async function drill(how: 'disk' | 'cap') {
     assert.equal([...again.keys()], [...before.keys()]);
     for (const [k, v] of before) assert.ok(v.equals(again.get(k)!), `${k} untouched`);
 
+    if (how === 'disk') {
+      // A streaming collector's capture (vCenter: VM by VM into the spool) meets the full disk
+      // part way through: refused at once, its temporary files removed, the kept files untouched.
+      const c = makeCapture({
+        sourceId: 'vc-stream',
+        at: new Date().toISOString(),
+        vms: Array.from({ length: 5000 }, (_, i) => ({
+          key: `s${i}`,
+          annotation: crypto.randomUUID() + crypto.randomUUID(),
+        })),
+      });
+      const w = await agent.spool.stream();
+      const { schemaVersion: _v, captureId, source, capturedAt, vms, datastores, ...rest } = c;
+      const err = await (async () => {
+        await w.start({ captureId, source, capturedAt, datastores: datastores ?? [] });
+        for (const v of vms) await w.vm(v);
+        await w.end(rest);
+        await w.commit();
+      })().catch((e) => e);
+      await w.abort(); // as the scheduler does after any failure
+      assert.instance(err, SpoolFullError);
+      assert.is((await agent.spool.stats()).refusedDiskFull, 3);
+      const afterStream = spoolFiles(spoolDir);
+      assert.equal([...afterStream.keys()], [...before.keys()], 'no partial file');
+    }
+
     // The server comes back: the heartbeat carries the refusals; every kept capture arrives once.
     server = await startServerProcess({
       databaseUrl: db.url,
@@ -141,7 +169,8 @@ async function drill(how: 'disk' | 'cap') {
       20_000,
       'a heartbeat with the refusal',
     );
-    assert.is(stored[how === 'disk' ? 'refusedDiskFull' : 'refusedAtCap'], 2);
+    // Disk: two captures refused whole, one streamed.
+    assert.is(stored[how === 'disk' ? 'refusedDiskFull' : 'refusedAtCap'], how === 'disk' ? 3 : 2);
     const login = await fetch(`${server.url}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
