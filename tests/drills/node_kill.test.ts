@@ -154,9 +154,11 @@ test('a node killed during a report job: another node retries it, one report, wh
       return r?.status === 'running' && (await lockWaiters()) > 0 ? true : undefined;
     });
     const job = (await jobRow(REPORT_QUEUES.generate))!;
+    const runningSince = Date.now();
     const b = await startNode('b');
-    // Longer than the heartbeat: a job running (blocked) on a live node is not retried.
-    await new Promise((r) => setTimeout(r, 12_000));
+    // Longer than the heartbeat (node b's start counts): a job running (blocked) on a live
+    // node is not retried.
+    await new Promise((r) => setTimeout(r, Math.max(0, 12_000 - (Date.now() - runningSince))));
     const still = (await jobRow(REPORT_QUEUES.generate, job.id))!;
     assert.equal([still.state, still.retry_count], ['active', 0], 'not retried under a live node');
 
