@@ -89,6 +89,9 @@ const Env = z.object({
     'must be HH:MM (24-hour clock)',
   ).default('00:30'),
   VMLEDGER_JOBS: flag.default(true),
+  VMLEDGER_JOB_HEARTBEAT_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
+  VMLEDGER_JOB_SUPERVISE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  VMLEDGER_JOB_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(86400).optional(),
   VMLEDGER_TRUSTED_PROXIES: z.string().transform((v) =>
     v.split(',').map((s) => s.trim()).filter((s) => s !== '')
   ).refine(
@@ -258,6 +261,16 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     aggDailyAt: e.VMLEDGER_AGG_DAILY_AT,
     /** Start pg-boss (queues, schedules, workers) with the server. */
     jobs: e.VMLEDGER_JOBS,
+    /**
+     * A running job's heartbeat (pg-boss): its worker refreshes it every half of this; a job
+     * whose heartbeat is older (its node was killed or lost the database) is failed and
+     * retried by a live node's supervisor, which looks every `jobSuperviseSeconds`. A killed
+     * node's job is retried after at most about the sum of the two (+ the queue's retry delay).
+     */
+    jobHeartbeatSeconds: e.VMLEDGER_JOB_HEARTBEAT_SECONDS,
+    jobSuperviseSeconds: e.VMLEDGER_JOB_SUPERVISE_SECONDS,
+    /** Every queue's retry delay instead of its own (drills shorten it); unset: each queue's. */
+    jobRetryDelaySeconds: e.VMLEDGER_JOB_RETRY_DELAY_SECONDS,
     /** Proxies whose X-Forwarded-For/-Proto are believed; none by default (socket address only). */
     trustedProxies: e.VMLEDGER_TRUSTED_PROXIES,
   };

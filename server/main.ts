@@ -83,6 +83,9 @@ export async function startServer(config: ServerConfig) {
         usageRetention: config.usageRetention,
         engine: config.aggEngine,
         dailyAt: config.aggDailyAt,
+        heartbeatSeconds: config.jobHeartbeatSeconds,
+        superviseSeconds: config.jobSuperviseSeconds,
+        retryDelaySeconds: config.jobRetryDelaySeconds,
       });
     }
     reads = createReads(db.sql, config.databaseReadUrl);

@@ -32,6 +32,11 @@ export const Heartbeat = z.object({
     pendingBytes: z.number(),
     rejected: z.number().int(),
     refusedAtCap: z.number().int(),
+    /** Refused because the spool's disk was full (agents before it do not send it). */
+    refusedDiskFull: z.number().int().optional(),
+    /** The latest refusal, cap or full disk: when and why. */
+    lastRefusal: z.object({ at: z.iso.datetime({ offset: true }), reason: z.string().max(1000) })
+      .nullable().optional(),
     maxBytes: z.number(),
   }),
   delivery: z.object({

@@ -27,12 +27,18 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
   const tmp = `${file}.tmp-${crypto.randomUUID()}`;
   const handle = await open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    // A full disk (ENOSPC) or any other failure leaves no partial file behind.
+    await rm(tmp, { force: true }).catch(() => {});
+    throw err;
   }
-  await rename(tmp, file);
   await syncDir(path.dirname(file));
 }
 

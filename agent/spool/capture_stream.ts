@@ -127,8 +127,10 @@ export class CaptureStreamWriter implements CaptureSink {
         this.#vmBytes += value.byteLength;
       }
     })();
-    // Keep the rejection for commit/abort to see; never unhandled.
-    this.#pump.catch(() => {});
+    // Keep the rejection for commit/abort to see; never unhandled. A pump that failed (the
+    // disk is full) reads no more, so the gzip side would wait forever for room: it is
+    // aborted with the pump's error, and the next VM's write throws it at once.
+    this.#pump.catch((err) => this.#writer?.abort(err).catch(() => {}));
   }
 
   async vm(input: CaptureVmInput): Promise<void> {

@@ -32,8 +32,18 @@ export type SpoolStats = {
   rejected: number;
   /** Captures refused because the spool was at its size cap, since the agent started. */
   refusedAtCap: number;
+  /** Captures refused because the spool's disk was full (ENOSPC, EDQUOT), since the agent started. */
+  refusedDiskFull: number;
+  /** The latest refusal (cap or full disk): when and why; null when none since the start. */
+  lastRefusal: { at: string; reason: string } | null;
   maxBytes: number;
 };
+
+/** A write that failed because the disk (or the user's quota) is full. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
 
 const NAME = /^(\d{15})-([0-9a-f-]{36})\.json\.gz$/;
 
@@ -49,7 +59,14 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
   const rejectedDir = path.join(dir, 'rejected');
   await ensureDir(pendingDir);
   await ensureDir(rejectedDir);
+  // A temporary file left by a write the process did not live to finish (killed, power cut).
+  for (const name of await listDir(pendingDir)) {
+    if (name.includes('.tmp-')) await removeFile(path.join(pendingDir, name)).catch(() => {});
+  }
   let refusedAtCap = 0;
+  let refusedDiskFull = 0;
+  let lastRefusal: SpoolStats['lastRefusal'] = null;
+  const refused = (reason: string) => (lastRefusal = { at: new Date().toISOString(), reason });
 
   async function pendingBytes(): Promise<number> {
     let total = 0;
@@ -77,13 +94,33 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
       const room = options.maxBytes - await pendingBytes();
       const writer = new CaptureStreamWriter(fileFor, room);
       const commit = writer.commit.bind(writer);
+      const vm = writer.vm.bind(writer);
+      const end = writer.end.bind(writer);
+      // A full disk may show on any write of the capture (a VM, the end, the commit): the
+      // capture is refused there, its temporary files removed, and the refusal counted.
+      const diskFull = async (err: unknown): Promise<never> => {
+        await writer.abort();
+        refusedDiskFull++;
+        refused(`disk full: ${(err as Error).message}`);
+        options.log.error('spool disk is full: capture refused', {
+          error: (err as Error).message,
+          refusedDiskFull,
+        });
+        throw new SpoolFullError(`spool disk is full: ${(err as Error).message}`);
+      };
       return Object.assign(writer, {
+        vm: (input: Parameters<typeof vm>[0]) =>
+          vm(input).catch((err) => isDiskFull(err) ? diskFull(err) : Promise.reject(err)),
+        end: (rest: Parameters<typeof end>[0]) =>
+          end(rest).catch((err) => isDiskFull(err) ? diskFull(err) : Promise.reject(err)),
         async commit(): Promise<StreamedCapture> {
           try {
             return await commit();
           } catch (err) {
+            if (isDiskFull(err)) return await diskFull(err);
             if (!(err instanceof SpoolCapError)) throw err;
             refusedAtCap++;
+            refused(err.message);
             options.log.error('spool is full: capture refused', {
               captureId: err.capture.captureId,
               spoolBytes: options.maxBytes - room,
@@ -105,6 +142,7 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
       const used = await pendingBytes();
       if (used + body.byteLength > options.maxBytes) {
         refusedAtCap++;
+        refused(`spool at its cap (${used} of ${options.maxBytes} bytes)`);
         options.log.error('spool is full: capture refused', {
           captureId: capture.captureId,
           source: capture.source.name,
@@ -119,7 +157,24 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
       const at = new Date(capture.capturedAt);
       const name = `${String(at.getTime()).padStart(15, '0')}-${capture.captureId}.json.gz`;
       const file = path.join(pendingDir, name);
-      await writeFileAtomic(file, body);
+      try {
+        await writeFileAtomic(file, body);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        // The disk filled up before the cap did: the new capture is refused like at the
+        // cap (no partial file is left), older ones stay and are delivered as usual.
+        refusedDiskFull++;
+        refused(`disk full: ${(err as Error).message}`);
+        options.log.error('spool disk is full: capture refused', {
+          captureId: capture.captureId,
+          source: capture.source.name,
+          error: (err as Error).message,
+          refusedDiskFull,
+        });
+        throw new SpoolFullError(
+          `spool disk is full: capture ${capture.captureId} refused (${(err as Error).message})`,
+        );
+      }
       return { name, file, captureId: capture.captureId, capturedAt: at };
     },
 
@@ -167,6 +222,8 @@ export async function openSpool(dir: string, options: { maxBytes: number; log: L
         pendingBytes: await pendingBytes(),
         rejected,
         refusedAtCap,
+        refusedDiskFull,
+        lastRefusal,
         maxBytes: options.maxBytes,
       };
     },

@@ -61,6 +61,16 @@ export type JobsOptions = JobSettings & {
   /** Every queue's retry delay, instead of its own (tests shorten it). */
   retryDelaySeconds?: number;
   pollingIntervalSeconds?: number;
+  /**
+   * Every queue's job heartbeat (default 60 s, pg-boss's minimum is 10): a worker refreshes
+   * its running job's heartbeat every half of it, and a job whose heartbeat is older than this
+   * (its node was SIGKILLed, lost power or the database) is failed by a live node's supervisor
+   * and retried per its queue, instead of staying `active` until its expiry (30–60 min). A job
+   * still running on a live node keeps its heartbeat fresh and is never retried under it.
+   */
+  heartbeatSeconds?: number;
+  /** How often this node's supervisor fails jobs with a lost heartbeat or expired (default 60 s). */
+  superviseSeconds?: number;
   /** This node's metrics (job runs are counted there; the HTTP app shares them); fresh by default. */
   metrics?: Metrics;
 };
@@ -98,6 +108,10 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     // Queues that opt in (`notify: true`, e.g. notification deliveries) wake their workers
     // the moment a job is inserted instead of at the next poll; polling stays the backstop.
     useListenNotify: true,
+    // The supervisor's pass (expiry, lost heartbeats) needs both timers: passes are as far
+    // apart as the longer one.
+    superviseIntervalSeconds: o.superviseSeconds ?? 60,
+    monitorIntervalSeconds: o.superviseSeconds ?? 60,
   });
   boss.on('error', (err) => {
     // On Ctrl-C the embedded PostgreSQL gets the signal too (same process group, and
@@ -140,7 +154,11 @@ export async function startJobs(o: JobsOptions): Promise<Jobs> {
     const existing = new Set((await boss.getQueues()).map((q) => q.name));
     for (const q of queues) {
       const delay = o.retryDelaySeconds;
-      const options = delay ? { ...q.options, retryDelay: delay } : q.options;
+      const options = {
+        ...q.options,
+        heartbeatSeconds: o.heartbeatSeconds ?? 60,
+        ...(delay ? { retryDelay: delay } : {}),
+      };
       const { policy: _policy, ...changeable } = options;
       if (existing.has(q.name)) await boss.updateQueue(q.name, changeable);
       else await boss.createQueue(q.name, options);

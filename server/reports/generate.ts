@@ -22,9 +22,9 @@ import { createXlsxWriter } from './xlsx_writer.ts';
 export async function generateReport(
   sql: Sql,
   id: string,
-  o: { tz: string },
+  o: { tz: string; reclaim?: boolean },
 ): Promise<ReportRecord> {
-  const report = await claimReport(sql, id);
+  const report = await claimReport(sql, id, { reclaim: o.reclaim });
   if (!report) {
     const current = await getReport(sql, id);
     if (!current) throw new Error(`report ${id} does not exist`);

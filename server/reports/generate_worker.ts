@@ -7,14 +7,14 @@ import { createPool } from '../db/connect.ts';
 import { setLogLevel } from '../log.ts';
 import { generateReport } from './generate.ts';
 
-export type WorkerInput = { url: string; reportId: string; tz: string };
+export type WorkerInput = { url: string; reportId: string; tz: string; reclaim?: boolean };
 
 const input = workerData as WorkerInput;
 // The parent logs the outcome with its own logger and level; the worker only warns.
 setLogLevel('warn');
 const sql = createPool(input.url, { max: 2 });
 try {
-  await generateReport(sql, input.reportId, { tz: input.tz });
+  await generateReport(sql, input.reportId, { tz: input.tz, reclaim: input.reclaim });
 } finally {
   await sql.end({ timeout: 5 });
 }

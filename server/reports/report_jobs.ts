@@ -39,10 +39,20 @@ export function enqueueReport(jobs: Jobs, reportId: string): Promise<string | nu
   });
 }
 
+/**
+ * The attempt of a generate job: its id and how many times it was retried. A retried attempt
+ * (its predecessor's node stopped heartbeating, or it failed) may take over the report the
+ * predecessor left running, and a scheduled report is the row whose id is the job's, so a
+ * retry finishes that report instead of adding a second one.
+ */
+export type ReportAttempt = { id?: string; retryCount?: number; signal?: AbortSignal };
+
 /** Runs one generate job. */
-export async function runReportJob(jobs: Jobs, data: ReportJobData) {
+export async function runReportJob(jobs: Jobs, data: ReportJobData, attempt: ReportAttempt = {}) {
+  const reclaim = (attempt.retryCount ?? 0) > 0;
+  const how = { tz: jobs.reportTz, reclaim, signal: attempt.signal };
   if ('reportId' in data) {
-    const r = await generateInWorker(jobs.sql, data.reportId, { tz: jobs.reportTz });
+    const r = await generateInWorker(jobs.sql, data.reportId, how);
     if (r.status === 'failed') throw new Error(`report ${r.id} failed: ${r.error}`);
     return { id: r.id, status: r.status };
   }
@@ -56,11 +66,14 @@ export async function runReportJob(jobs: Jobs, data: ReportJobData) {
   }
   const created = await createReport(jobs.sql, {
     ...data,
+    id: attempt.id,
     origin: 'schedule',
     // VMLEDGER_REPORT_RETENTION_DAYS, carried by the job runner (default 90).
     retentionDays: jobs.reportRetentionDays,
   });
-  const r = await generateInWorker(jobs.sql, created.id, { tz: jobs.reportTz });
+  const r = created.status === 'ready'
+    ? created
+    : await generateInWorker(jobs.sql, created.id, how);
   if (r.status !== 'ready') throw new Error(`report ${r.id} failed: ${r.error}`);
   const replaced = await replaceScheduled(jobs.sql, r);
   return { id: r.id, status: r.status, replaced };
@@ -139,7 +152,7 @@ export const reportsFeature: JobFeature = {
       batchSize: 1,
       pollingIntervalSeconds,
       localConcurrency: 1,
-    }, ([job]) => runReportJob(jobs, job.data));
+    }, ([job]) => runReportJob(jobs, job.data, job));
     await work<{ kind: 'daily' | 'monthly' }>(jobs, REPORT_QUEUES.tick, {
       pollingIntervalSeconds,
     }, async ([job]) => {

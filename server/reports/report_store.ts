@@ -55,24 +55,42 @@ export async function createReport(
     requestedBy?: number | null;
     retentionDays?: number;
     sourceId?: number | null;
+    /**
+     * The row's id, chosen by the caller (a scheduled report's job id): when that report
+     * exists already (the job's earlier attempt made it) it is returned as it is.
+     */
+    id?: string;
   },
 ): Promise<ReportRecord> {
   const [row] = await sql`
-    insert into reports (kind, period, format, origin, file_name, content_type, requested_by, source_id, expires_at)
-    values (${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
+    insert into reports (id, kind, period, format, origin, file_name, content_type, requested_by, source_id, expires_at)
+    values (coalesce(${
+    r.id ?? null
+  }::uuid, gen_random_uuid()), ${r.kind}, ${r.period}, ${r.format}, ${r.origin}, ${
     reportFileName(r.kind, r.period, r.format)
   },
             ${CONTENT_TYPES[r.format]}, ${r.requestedBy ?? null}, ${r.sourceId ?? null},
             now() + make_interval(days => ${r.retentionDays ?? DEFAULT_RETENTION_DAYS}))
+    on conflict (id) do nothing
     returning *`;
-  return toRecord(row);
+  if (row) return toRecord(row);
+  return (await getReport(sql, r.id!))!;
 }
 
-/** Moves a queued (or failed, on retry) report to running and returns it; null when someone else has it. */
-export async function claimReport(sql: Sql, id: string): Promise<ReportRecord | null> {
+/**
+ * Moves a queued (or failed, on retry) report to running and returns it; null when someone
+ * else has it. `reclaim`: also one left `running` by an attempt that is known dead (the job
+ * was retried after its node stopped heartbeating); its partial file is dropped.
+ */
+export async function claimReport(
+  sql: Sql,
+  id: string,
+  o: { reclaim?: boolean } = {},
+): Promise<ReportRecord | null> {
+  const claimable = o.reclaim ? ['queued', 'failed', 'running'] : ['queued', 'failed'];
   const [row] = await sql`
     update reports set status = 'running', started_at = now(), finished_at = null, error = null
-    where id = ${id} and status in ('queued', 'failed') returning *`;
+    where id = ${id} and status = any(${claimable}) returning *`;
   if (!row) return null;
   await sql`delete from report_chunks where report_id = ${id}`;
   return toRecord(row);

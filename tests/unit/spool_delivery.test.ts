@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Capture } from '../../agent/capture/schema.ts';
@@ -9,6 +9,7 @@ import { createDelivery } from '../../agent/delivery/delivery.ts';
 import { backoffDelay, retryAfterMs } from '../../agent/delivery/backoff.ts';
 import { createLogger } from '../../shared/log.ts';
 import { gunzip, openSpool, SpoolFullError } from '../../agent/spool/spool.ts';
+import { writeFileAtomic } from '../../agent/runtime/host.ts';
 
 const test = suite('spool and delivery');
 const log = createLogger({ level: 'silent' });
@@ -74,6 +75,23 @@ test('at the size cap a capture is refused loudly, older ones kept', async () =>
   assert.is(stats.refusedAtCap, refused);
   assert.ok(stats.pendingBytes <= 1024 * 1024);
   assert.ok(lines.some((l) => l.includes('spool is full')), 'logged');
+  assert.match(stats.lastRefusal?.reason ?? '', /spool at its cap/, 'the reason for the heartbeat');
+  assert.is(stats.refusedDiskFull, 0);
+});
+
+test('a write that fails leaves no temp file; temp files of a killed agent are removed at start', async () => {
+  // The target is a folder: the rename fails after the data was written and synced.
+  const target = path.join(dir, 'pending', 'occupied');
+  mkdirSync(target, { recursive: true });
+  let failed = false;
+  await writeFileAtomic(target, 'data').catch(() => (failed = true));
+  assert.ok(failed, 'the write failed');
+  const pending = () => readdirSync(path.join(dir, 'pending'));
+  assert.not.ok(pending().some((n) => n.includes('.tmp-')), 'its temp file removed');
+  rmSync(target, { recursive: true });
+  writeFileSync(path.join(dir, 'pending', `x.json.gz.tmp-${crypto.randomUUID()}`), 'half');
+  await openSpool(dir, { maxBytes: 1024 * 1024, log: createLogger({ level: 'silent' }) });
+  assert.not.ok(pending().some((n) => n.includes('.tmp-')), 'removed at start');
 });
 
 function fakeServer(responses: ((body: Uint8Array) => Response)[]) {

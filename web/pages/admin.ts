@@ -42,6 +42,8 @@ export type AgentRow = {
     pendingBytes?: number;
     rejected?: number;
     refusedAtCap?: number;
+    refusedDiskFull?: number;
+    lastRefusal?: { at: string; reason: string } | null;
     maxBytes?: number;
   };
   delivery: {
@@ -216,13 +218,23 @@ ${
   );
 }
 
+/** Captures the agent's spool refused (at its cap, disk full) and the latest reason. */
+function spoolRefused(s: AgentRow['spool']) {
+  const n = (s.refusedAtCap ?? 0) + (s.refusedDiskFull ?? 0);
+  if (n === 0) return '';
+  const last = s.lastRefusal;
+  return markup`${badge('bad', `${fmtInt(n)} refused`)}${
+    last ? markup` <span class="error">${last.reason} (${fmtAge(last.at)})</span>` : ''
+  }`;
+}
+
 export function agentsPage(viewer: Viewer, o: { agents: AgentRow[] }) {
   return adminPage(
     viewer,
     'agents',
     o.agents.length === 0 ? empty('No agent has sent a heartbeat yet.') : table(
       'Agents',
-      markup`<th scope="col">Agent token</th><th scope="col">Host</th><th scope="col">Version</th><th scope="col">Heartbeat</th><th scope="col">Sources</th><th scope="col" class="num">Spool pending</th><th scope="col" class="num">Rejected</th><th scope="col" class="num">Delivered</th><th scope="col">Delivery error</th>`,
+      markup`<th scope="col">Agent token</th><th scope="col">Host</th><th scope="col">Version</th><th scope="col">Heartbeat</th><th scope="col">Sources</th><th scope="col" class="num">Spool pending</th><th scope="col" class="num">Rejected</th><th scope="col">Spool refused</th><th scope="col" class="num">Delivered</th><th scope="col">Delivery error</th>`,
       markup`${
         o.agents.map((a) => {
           const stale = Date.now() - Date.parse(a.lastHeartbeatAt) > 5 * 60_000;
@@ -234,7 +246,9 @@ export function agentsPage(viewer: Viewer, o: { agents: AgentRow[] }) {
           }</td>
         <td class="num">${fmtInt(a.spool.pending ?? 0)}</td><td class="num">${
             fmtInt(a.spool.rejected ?? 0)
-          }</td><td class="num">${fmtInt(a.delivery.delivered ?? 0)}</td>
+          }</td><td class="wrap">${spoolRefused(a.spool)}</td><td class="num">${
+            fmtInt(a.delivery.delivered ?? 0)
+          }</td>
         <td class="wrap error">${a.delivery.lastError ?? ''}</td></tr>`;
         })
       }`,
