@@ -18,7 +18,9 @@ export type IngestGateOptions = { maxActive: number; maxWaiting: number; maxWait
 export const DEFAULT_INGEST_GATE: IngestGateOptions = {
   maxActive: 2,
   maxWaiting: 64,
-  maxWaitMs: 120_000,
+  // Under node:http's requestTimeout (300 s to receive a whole request), which would cut a
+  // waiting capture's connection instead: a 503 with Retry-After is the cleaner answer.
+  maxWaitMs: 240_000,
 };
 
 /** Seconds an agent refused for a full queue waits before sending again. */
