@@ -38,6 +38,28 @@ function rssMb(pid: number): number {
   }
 }
 
+/** User + system CPU seconds of a process so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** The JavaScript heap in use of a node, from its /metrics (MB); 0 if it does not answer. */
+async function heapMb(url: string, token: string): Promise<number> {
+  try {
+    const r = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    const m = (await r.text()).match(/^vmledger_process_heap_used_bytes (\S+)$/m);
+    return m ? Number(m[1]) / 1e6 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
@@ -93,7 +115,34 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
         if (r.status !== 201) throw new Error(`warm-up capture: ${r.status} ${await r.text()}`);
       }));
     }
+    // Then each source's second capture to the other node: every node has seen every source
+    // once, as in the steady state (what a node keeps per source, its VM text memo and live
+    // VM state, is then all there), so the first minute is not measured on a filling node.
+    const warmAt2 = new Date(Date.parse(warmAt) + 30_000).toISOString();
+    for (let a = 0; a < AGENTS; a += NODES) {
+      await Promise.all(nodes.map(async (_, i) => {
+        const node = nodes[(i + 1) % NODES];
+        const id = crypto.randomUUID();
+        acknowledged.add(id);
+        const text = bodies[a + i].replace('"@ID@"', `"${id}"`)
+          .replace('"@AT@"', `"${warmAt2}"`);
+        const r = await fetch(`${node.url}/api/v1/captures`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${agentTokens[a + i]}`,
+            'content-type': 'application/json',
+          },
+          body: text,
+        });
+        if (r.status !== 201) throw new Error(`warm-up capture: ${r.status} ${await r.text()}`);
+      }));
+    }
     const warmUpS = (Date.now() - warmStarted) / 1000;
+    // Where the database's time goes during the drill (not the warm-up): pg_stat_statements.
+    const statements = await db.sql`select pg_stat_statements_reset()`.then(
+      () => true,
+      () => false,
+    );
     const loadBefore = os.loadavg()[0];
 
     const statuses = new Map<string, number>();
@@ -104,10 +153,29 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
     let failedPosts = 0;
     const started = Date.now();
     const end = started + seconds * 1000;
-    const memory: { t: number; mb: number[] }[] = [];
-    const sampler = setInterval(() => {
-      memory.push({ t: Date.now() - started, mb: nodes.map((n) => rssMb(n.child.pid!)) });
+    const memory: { t: number; mb: number[]; heap: number[] }[] = [];
+    const cpuBefore = nodes.map((n) => cpuSeconds(n.child.pid!));
+    const benchCpuBefore = process.cpuUsage();
+    const sampler = setInterval(async () => {
+      const t = Date.now() - started;
+      const mb = nodes.map((n) => rssMb(n.child.pid!));
+      // /metrics costs the database ~0.1 s (it counts every source's VMs): every 15 s only.
+      const heap = memory.length % 3 === 0
+        ? await Promise.all(nodes.map((n) => heapMb(n.url, adminToken)))
+        : nodes.map(() => NaN);
+      memory.push({ t, mb, heap });
     }, 5_000);
+    // What the database's sessions are doing, once a second: where concurrent ingest waits.
+    const waits = new Map<string, number>();
+    const waitSampler = setInterval(async () => {
+      const rows = await db.sql<{ what: string; n: number }[]>`
+        select coalesce(wait_event_type || ':' || wait_event, 'CPU') || ' (' || state || ')' as what,
+               count(*)::int as n
+        from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'
+        group by 1`.catch(() => []);
+      for (const r of rows) waits.set(r.what, (waits.get(r.what) ?? 0) + r.n);
+    }, 1_000);
 
     const agent = async (a: number) => {
       // Agents start spread over the interval, as independent agents would.
@@ -208,6 +276,10 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
       keyReader,
     ]);
     clearInterval(sampler);
+    clearInterval(waitSampler);
+    const nodeCpuS = nodes.map((n, i) => r1(cpuSeconds(n.child.pid!) - cpuBefore[i]));
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const benchCpuS = r1((benchCpu.user + benchCpu.system) / 1e6);
     const wallS = (Date.now() - started) / 1000;
 
     const stored = await db.sql<{ capture_id: string }[]>`
@@ -224,13 +296,20 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
       0,
     );
 
-    const window = (from: number, to: number) =>
+    const window = (from: number, to: number, of: 'mb' | 'heap' = 'mb') =>
       nodes.map((_, i) =>
-        r1(mean(memory.filter((m) => m.t >= from && m.t < to).map((m) => m.mb[i])))
+        r1(
+          mean(
+            memory.filter((m) => m.t >= from && m.t < to).map((m) => m[of][i])
+              .filter((v) => !Number.isNaN(v)),
+          ),
+        )
       );
     const span = Math.min(60_000, (seconds * 1000) / 3);
     const firstMb = window(0, span);
     const lastMb = window(seconds * 1000 - span, Infinity);
+    const firstHeap = window(0, span, 'heap');
+    const lastHeap = window(seconds * 1000 - span, Infinity, 'heap');
     const stable = firstMb.every((f, i) => lastMb[i] <= f * 1.25);
     const met = fiveXx === 0 && errors === 0 && lost === 0 && duplicated === 0 &&
       failedPosts === 0 && stable;
@@ -263,7 +342,27 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
     nodes.forEach((_, i) => {
       metrics[`node${i}FirstMinuteRssMb`] = firstMb[i];
       metrics[`node${i}LastMinuteRssMb`] = lastMb[i];
+      metrics[`node${i}FirstMinuteHeapMb`] = firstHeap[i];
+      metrics[`node${i}LastMinuteHeapMb`] = lastHeap[i];
+      metrics[`node${i}CpuS`] = nodeCpuS[i];
     });
+    metrics.benchProcessCpuS = benchCpuS;
+    if (statements) {
+      const top = await db.sql<{ q: string; ms: number; calls: number }[]>`
+        select left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 90) as q,
+               round(total_exec_time)::int as ms, calls::int as calls
+        from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+        order by total_exec_time desc limit 10`;
+      metrics.databaseTopStatements = JSON.stringify(
+        top.map((t) => `${t.ms} ms/${t.calls}: ${t.q}`),
+      );
+    }
+    metrics.nodeRssMbEvery5s = JSON.stringify(
+      nodes.map((_, i) => memory.map((m) => Math.round(m.mb[i]))),
+    );
+    metrics.databaseSessionSeconds = JSON.stringify(
+      Object.fromEntries([...waits].sort((a, b) => b[1] - a[1]).slice(0, 8)),
+    );
     metrics.statuses = JSON.stringify(Object.fromEntries(statuses));
     return {
       name: 'load',

@@ -56,6 +56,9 @@ export type AppOptions = {
   maxBodyBytes: number;
   /** VMs whose previous capture text ingest keeps (ingest/vm_text_memo.ts); default 100,000. */
   ingestMemoVms?: number;
+  ingestMemoMb?: number;
+  /** Captures ingested at once on this node (server/ingest/admission.ts; default 2). */
+  ingestConcurrency?: number;
   sessionHours: number;
   /** Directory sign-in for the pages (LDAP, OIDC, idle timeout); tokens only without it. */
   signIn?: SignInSettings;
@@ -96,6 +99,9 @@ export function createApp(sql: Sql, options: AppOptions) {
   const metrics = options.metrics ?? options.jobs?.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) {
     vmTextMemos(scopedSql(sql)).maxVms = options.ingestMemoVms; // the handle ingest is given
+  }
+  if (options.ingestMemoMb !== undefined) {
+    vmTextMemos(scopedSql(sql)).maxBytes = options.ingestMemoMb * 1024 * 1024;
   }
   // Guessing tokens: 20 failures per address in 5 minutes, then failing attempts get 429
   // until the window passes; valid tokens always pass (auth/rate_limit.ts).
@@ -180,7 +186,14 @@ export function createApp(sql: Sql, options: AppOptions) {
   // through `data`, which follows the request's scope, never through `sql`.
   api.use('*', scopeRequests(sql));
   const data = scopedSql(sql);
-  api.route('/', ingestRoutes(data, doc, { ...options, metrics }));
+  api.route(
+    '/',
+    ingestRoutes(data, doc, {
+      ...options,
+      metrics,
+      ingestGate: options.ingestConcurrency ? { maxActive: options.ingestConcurrency } : {},
+    }),
+  );
   api.route('/', agentRoutes(data, doc, { onHeartbeat: options.onHeartbeat }));
   const usageRetention = options.usageRetention ?? options.jobs?.usageRetention ??
     USAGE_RETENTION;

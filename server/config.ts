@@ -34,6 +34,8 @@ const Env = z.object({
   VMLEDGER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   VMLEDGER_INGEST_MEMO_VMS: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
+  VMLEDGER_INGEST_MEMO_MB: z.coerce.number().int().min(0).max(1_000_000).default(512),
+  VMLEDGER_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(2),
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
   VMLEDGER_SESSION_IDLE_MINUTES: z.coerce.number().min(0).max(60 * 24 * 90).default(60),
   // Sign-in with the directory (docs/sign-in.md).
@@ -236,6 +238,10 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     maxBodyBytes: e.VMLEDGER_MAX_BODY_BYTES,
     /** VMs whose previous capture text ingest keeps on this node (~1.2 kB each; 0: none). */
     ingestMemoVms: e.VMLEDGER_INGEST_MEMO_VMS,
+    /** And at most this many MiB of them (vm_text_memo.ts). */
+    ingestMemoMb: e.VMLEDGER_INGEST_MEMO_MB,
+    /** Captures ingested at once on this node; more wait, unread (server/ingest/admission.ts). */
+    ingestConcurrency: e.VMLEDGER_INGEST_CONCURRENCY,
     sessionHours: e.VMLEDGER_SESSION_HOURS,
     /** Directory sign-in: LDAP and/or OIDC when configured, and the idle timeout. */
     signIn: signInConfig(e),

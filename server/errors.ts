@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   internal: [500, 'A server fault; logged with the request path.'],
   report_failed: [500, 'Generating the report failed; the message says why.'],
   jobs_unavailable: [503, 'Background jobs are not running on this server.'],
+  ingest_busy: [503, 'Too many captures arriving at once; send it again after `Retry-After`.'],
   db_unavailable: [503, 'The database cannot be reached now; retry after `Retry-After` seconds.'],
 } as const satisfies Record<string, readonly [number, string]>;
 

@@ -93,6 +93,8 @@ export async function startServer(config: ServerConfig) {
       reads,
       maxBodyBytes: config.maxBodyBytes,
       ingestMemoVms: config.ingestMemoVms,
+      ingestMemoMb: config.ingestMemoMb,
+      ingestConcurrency: config.ingestConcurrency,
       sessionHours: config.sessionHours,
       signIn: config.signIn,
       jobs,

@@ -9,6 +9,7 @@ import type { ApiDoc } from '../http/api_doc.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { AppError } from '../errors.ts';
 import { log } from '../log.ts';
+import { IngestGate, type IngestGateOptions } from './admission.ts';
 import { ingestCaptureBody } from './ingest_capture.ts';
 import { bodyBuffers } from './read_body.ts';
 import { ArrivingBody } from './stream_capture.ts';
@@ -24,9 +25,12 @@ export function ingestRoutes(
     metrics?: Metrics;
     /** With a read replica: the answer names the WAL position after the commit (X-Vmledger-Lsn). */
     reads?: Reads;
+    /** How many captures this node ingests at once and lets wait (admission.ts). */
+    ingestGate?: Partial<IngestGateOptions>;
   },
 ) {
   const app = new Hono<{ Variables: AuthVariables }>();
+  const gate = new IngestGate(options.ingestGate);
 
   doc.define(app, {
     method: 'post',
@@ -58,13 +62,20 @@ export function ingestRoutes(
       409: 'Another capture id for the same source and time',
       413: 'Body over the size limit',
       415: 'Unsupported Content-Encoding',
+      503: 'Too many captures arriving at once; send it again after Retry-After seconds',
     },
   }, async (c) => {
     const started = performance.now();
     let result;
     try {
-      const body = new ArrivingBody(bodyBuffers(c.req.raw, options.maxBodyBytes));
-      result = await ingestCaptureBody(sql, body, c.get('auth'));
+      // The body is read only once admitted: until then it waits in the socket.
+      result = await gate.run(() =>
+        ingestCaptureBody(
+          sql,
+          new ArrivingBody(bodyBuffers(c.req.raw, options.maxBodyBytes)),
+          c.get('auth'),
+        )
+      );
     } catch (err) {
       options.metrics?.capturesRejected.inc({
         status: String(err instanceof AppError ? err.status : 500),

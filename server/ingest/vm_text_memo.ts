@@ -34,6 +34,8 @@ const QUOTE = '"';
 const BACKSLASH = '\\';
 const KEY_OPEN = `${VM_OPEN}"`;
 const KEY_OPEN_BYTES = Buffer.from(KEY_OPEN);
+/** A memo's own cost per VM beside its strings: the digest object, its bounds, its map entry. */
+const VM_OVERHEAD_BYTES = 200;
 
 /** Whether `text` holds the opening of a VM and its key at `at`. */
 function startsAt(text: JsonText, at: number): boolean {
@@ -50,16 +52,30 @@ export class VmTextMemo {
   readonly #bounds: number[] = [];
   readonly #digests: VmDigest[] = [];
   #byKey: Map<string, number> | null = null;
+  #bytes = 0;
 
   get size(): number {
     return this.#digests.length;
   }
 
+  /**
+   * About how many bytes this memo keeps alive: the texts (a body read as it arrived: all of
+   * its chunks) and the digests' strings, plus ~200 bytes a VM of objects and bounds.
+   */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** `text.slice(start, end)` parsed on its own as exactly one valid VM, digested as `digest`. */
   add(text: JsonText, start: number, end: number, digest: VmDigest): void {
-    if (this.#texts[this.#texts.length - 1] !== text) this.#texts.push(text);
+    if (this.#texts[this.#texts.length - 1] !== text) {
+      this.#texts.push(text);
+      this.#bytes += text.length;
+    }
     this.#bounds.push(this.#texts.length - 1, start, end);
     this.#digests.push(digest);
+    this.#bytes += VM_OVERHEAD_BYTES + digest.key.length + digest.sourceVmId.length +
+      digest.facts.length + digest.state.length + digest.config.length;
   }
 
   /**
@@ -132,16 +148,22 @@ export type MemoUse = { previous: VmTextMemo | undefined; keep(next: VmTextMemo)
 
 /**
  * The memos of this node, one per source, least recently used dropped first once they
- * hold more than `maxVms` VMs in all (about 1.2 kB a VM: the text and its digest).
+ * hold more than `maxVms` VMs or `maxBytes` bytes in all. A VM costs its text and its
+ * digest: ~1.2 kB for the demo fleet's, ~4.3 kB for the bench's (2.8 kB of text): by VMs
+ * alone, 100,000 of those were ~430 MB on each node of the load drill.
  */
 export class VmTextMemos {
   #memos = new Map<number, VmTextMemo>();
   #vms = 0;
+  #bytes = 0;
   /** Lowering it takes effect at the next capture kept. */
   maxVms: number;
+  /** Lowering it takes effect at the next capture kept. */
+  maxBytes: number;
 
-  constructor(maxVms = 100_000) {
+  constructor(maxVms = 100_000, maxBytes = DEFAULT_MEMO_BYTES) {
     this.maxVms = maxVms;
+    this.maxBytes = maxBytes;
   }
 
   /** The memo use of one capture of `sourceId`. */
@@ -153,19 +175,32 @@ export class VmTextMemos {
     return this.#vms;
   }
 
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   #put(sourceId: number, memo: VmTextMemo): void {
-    this.#vms -= this.#memos.get(sourceId)?.size ?? 0;
-    this.#memos.delete(sourceId);
-    if (memo.size > this.maxVms) return;
+    const old = this.#memos.get(sourceId);
+    if (old) this.#drop(sourceId, old);
+    if (memo.size > this.maxVms || memo.bytes > this.maxBytes) return;
     this.#memos.set(sourceId, memo);
     this.#vms += memo.size;
+    this.#bytes += memo.bytes;
     for (const [id, m] of this.#memos) {
-      if (this.#vms <= this.maxVms) break;
-      this.#memos.delete(id);
-      this.#vms -= m.size;
+      if (this.#vms <= this.maxVms && this.#bytes <= this.maxBytes) break;
+      this.#drop(id, m);
     }
   }
+
+  #drop(sourceId: number, memo: VmTextMemo): void {
+    this.#memos.delete(sourceId);
+    this.#vms -= memo.size;
+    this.#bytes -= memo.bytes;
+  }
 }
+
+/** 512 MiB: the load drill's 20 sources of 5,000 bench VMs (~22 MB each) fit, with room. */
+export const DEFAULT_MEMO_BYTES = 512 * 1024 * 1024;
 
 const memos = new WeakMap<object, VmTextMemos>();
 

@@ -189,6 +189,31 @@ test('memos are kept per source, least recently used dropped over the limit', as
   assert.is(small.vms, 0);
 });
 
+test('memos are also bounded by bytes: text and digests counted, least recently used dropped', async () => {
+  const text = JSON.stringify(captureAt(1));
+  const one = new VmTextMemos();
+  await captureFromText(text)!.vms.all(one.use(1));
+  const bytes = one.bytes;
+  // The body's VM text at least, and not wildly more than text and digests.
+  assert.ok(bytes > text.length * 0.9 && bytes < text.length * 4, `${bytes} for ${text.length}`);
+  assert.is(one.use(1).previous!.bytes, bytes);
+  const memos = new VmTextMemos(1_000_000, Math.round(bytes * 1.5));
+  const keep = (sourceId: number) => captureFromText(text)!.vms.all(memos.use(sourceId));
+  await keep(1);
+  await keep(2);
+  assert.not.ok(memos.use(1).previous, 'source 1 was dropped for source 2');
+  assert.ok(memos.use(2).previous);
+  assert.is(memos.bytes, bytes);
+  await keep(2); // replacing a source's memo does not count it twice
+  assert.is(memos.bytes, bytes);
+  const small = new VmTextMemos(1_000_000, bytes - 1);
+  await captureFromText(text)!.vms.all(small.use(3));
+  assert.not.ok(small.use(3).previous, 'a source over the limit is not kept');
+  assert.is(small.bytes, 0);
+  assert.is(loadServerConfig({}).ingestMemoMb, 512);
+  assert.is(loadServerConfig({ VMLEDGER_INGEST_MEMO_MB: '64' }).ingestMemoMb, 64);
+});
+
 test('VMLEDGER_INGEST_MEMO_VMS sets the limit; a bad value names the setting', async () => {
   assert.is(loadServerConfig({}).ingestMemoVms, 100_000);
   assert.is(loadServerConfig({ VMLEDGER_INGEST_MEMO_VMS: '0' }).ingestMemoVms, 0);
