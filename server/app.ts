@@ -47,6 +47,7 @@ export type SignInSettings = {
 };
 import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
+import type { IngestGateOptions } from './ingest/admission.ts';
 import { jobsRoutes } from './jobs/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { rvtoolsRoutes } from './rvtools/routes.ts';
@@ -59,6 +60,8 @@ export type AppOptions = {
   ingestMemoMb?: number;
   /** Captures ingested at once on this node (server/ingest/admission.ts; default 2). */
   ingestConcurrency?: number;
+  /** The whole admission of captures (how many wait, for how long); tests narrow it. */
+  ingestGate?: Partial<IngestGateOptions>;
   sessionHours: number;
   /** Directory sign-in for the pages (LDAP, OIDC, idle timeout); tokens only without it. */
   signIn?: SignInSettings;
@@ -191,7 +194,10 @@ export function createApp(sql: Sql, options: AppOptions) {
     ingestRoutes(data, doc, {
       ...options,
       metrics,
-      ingestGate: options.ingestConcurrency ? { maxActive: options.ingestConcurrency } : {},
+      ingestGate: {
+        ...(options.ingestConcurrency ? { maxActive: options.ingestConcurrency } : {}),
+        ...options.ingestGate,
+      },
     }),
   );
   api.route('/', agentRoutes(data, doc, { onHeartbeat: options.onHeartbeat }));

@@ -2,7 +2,7 @@
  * An in-process server for a suite: a fresh migrated database, the Hono app, and tokens
  * of each role. Requests go through `app.request()` (no socket needed).
  */
-import { createApp, type SignInSettings } from '../../server/app.ts';
+import { type AppOptions, createApp, type SignInSettings } from '../../server/app.ts';
 import { createToken } from '../../server/auth/tokens.ts';
 import { ApiDoc, ErrorBody } from '../../server/http/api_doc.ts';
 import type { Jobs } from '../../server/jobs/boss.ts';
@@ -25,6 +25,8 @@ export async function createTestApp(
     doc?: ApiDoc;
     /** Directory sign-in (LDAP, OIDC) for the pages. */
     signIn?: SignInSettings;
+    /** Admission of captures (server/ingest/admission.ts), narrowed to drive its refusals. */
+    ingestGate?: AppOptions['ingestGate'];
     /** Starts jobs on the suite's database for the app (stopped by `close`). */
     jobs?: (db: TestDatabase) => Promise<Jobs>;
   } = {},
@@ -39,6 +41,7 @@ export async function createTestApp(
     authFailureLimit: options.authFailureLimit ?? 1000,
     doc,
     jobs,
+    ingestGate: options.ingestGate,
   });
   const tokens = {
     admin: (await createToken(db.sql, { name: 'test admin', role: 'admin' })).token,
