@@ -22,12 +22,22 @@ test.before(async () => {
   pgPort = await freePort();
 });
 // A failed step must not leave its server (and embedded PostgreSQL) holding the data folder.
-const running: { child: ChildProcess; exited: Promise<number | null> }[] = [];
+const running: { child: ChildProcess; output: () => string; exited: Promise<number | null> }[] = [];
 test.after(async () => {
   for (const r of running) {
     if (r.child.exitCode === null && r.child.signalCode === null) {
       r.child.kill('SIGTERM');
+      // A shutdown that hangs must not hold the suite: say so, with what it printed.
+      const timer = setTimeout(() => {
+        console.error(
+          `npm start did not stop within 30 s of SIGTERM; its output:\n${
+            r.output().replace(/^ {2}\S+$/gm, '  [admin token]')
+          }`,
+        );
+        r.child.kill('SIGKILL');
+      }, 30_000);
       await r.exited;
+      clearTimeout(timer);
     }
   }
   rmSync(dataDir, { recursive: true, force: true });
@@ -80,7 +90,7 @@ test('a bad setting stops the start with one line naming it, exit code 2', async
 test('first start: URL and admin token printed, demo VMs listed; Ctrl-C stops cleanly', async () => {
   const run = start({ VMLEDGER_DEMO_BACKFILL_DAYS: '0' });
   running.push(run);
-  await waitFor(() => run.output().includes('vmledger listening on'), 60_000, 'the listening line');
+  await waitFor(() => run.output().includes('admin token'), 60_000, 'the admin token line');
   assert.match(run.output(), new RegExp(`vmledger listening on http://127\\.0\\.0\\.1:${port}`));
   assert.match(run.output(), /admin token \(shown once/);
   const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
@@ -97,7 +107,8 @@ test('second start finds its data; no migration re-applied', async () => {
   const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
   const run = start({ VMLEDGER_DEMO: '0' });
   running.push(run);
-  await waitFor(() => run.output().includes('vmledger listening on'), 60_000, 'the listening line');
+  // The token line is a separate write after the listening line: a read may fall between.
+  await waitFor(() => run.output().includes('admin token'), 60_000, 'the admin token line');
   assert.not.match(run.output(), /migrations applied/);
   assert.match(run.output(), /admin token: in /);
   assert.ok((await vmCount(token)) > 400, 'same VMs are there');
