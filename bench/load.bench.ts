@@ -98,45 +98,30 @@ export default async function loadBench(args: string[]): Promise<BenchReport> {
     const acknowledged = new Set<string>();
     const warmStarted = Date.now();
     const warmAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString();
-    for (let a = 0; a < AGENTS; a += NODES) {
-      await Promise.all(nodes.map(async (node, i) => {
-        const id = crypto.randomUUID();
-        acknowledged.add(id);
-        const text = bodies[a + i].replace('"@ID@"', `"${id}"`)
-          .replace('"@AT@"', `"${warmAt}"`);
-        const r = await fetch(`${node.url}/api/v1/captures`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${agentTokens[a + i]}`,
-            'content-type': 'application/json',
-          },
-          body: text,
-        });
-        if (r.status !== 201) throw new Error(`warm-up capture: ${r.status} ${await r.text()}`);
-      }));
-    }
+    /** One capture of every source at `at`, source a + i sent to node `nodeOf(i)`. */
+    const warmCaptures = async (at: string, nodeOf: (i: number) => number) => {
+      for (let a = 0; a < AGENTS; a += NODES) {
+        await Promise.all(nodes.map(async (_, i) => {
+          const id = crypto.randomUUID();
+          acknowledged.add(id);
+          const text = bodies[a + i].replace('"@ID@"', `"${id}"`).replace('"@AT@"', `"${at}"`);
+          const r = await fetch(`${nodes[nodeOf(i)].url}/api/v1/captures`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${agentTokens[a + i]}`,
+              'content-type': 'application/json',
+            },
+            body: text,
+          });
+          if (r.status !== 201) throw new Error(`warm-up capture: ${r.status} ${await r.text()}`);
+        }));
+      }
+    };
+    await warmCaptures(warmAt, (i) => i);
     // Then each source's second capture to the other node: every node has seen every source
     // once, as in the steady state (what a node keeps per source, its VM text memo and live
     // VM state, is then all there), so the first minute is not measured on a filling node.
-    const warmAt2 = new Date(Date.parse(warmAt) + 30_000).toISOString();
-    for (let a = 0; a < AGENTS; a += NODES) {
-      await Promise.all(nodes.map(async (_, i) => {
-        const node = nodes[(i + 1) % NODES];
-        const id = crypto.randomUUID();
-        acknowledged.add(id);
-        const text = bodies[a + i].replace('"@ID@"', `"${id}"`)
-          .replace('"@AT@"', `"${warmAt2}"`);
-        const r = await fetch(`${node.url}/api/v1/captures`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${agentTokens[a + i]}`,
-            'content-type': 'application/json',
-          },
-          body: text,
-        });
-        if (r.status !== 201) throw new Error(`warm-up capture: ${r.status} ${await r.text()}`);
-      }));
-    }
+    await warmCaptures(new Date(Date.parse(warmAt) + 30_000).toISOString(), (i) => (i + 1) % NODES);
     const warmUpS = (Date.now() - warmStarted) / 1000;
     // Where the database's time goes during the drill (not the warm-up): pg_stat_statements.
     const statements = await db.sql`select pg_stat_statements_reset()`.then(

@@ -17,6 +17,7 @@ import { freePort } from '../../scripts/free_port.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeCapture } from '../support/captures.ts';
 import { type ServerProcess, startServerProcess } from '../support/server_process.ts';
+import { waitFor } from '../support/wait.ts';
 
 const test = suite('outages');
 let db: TestDatabase;
@@ -35,15 +36,6 @@ test.after(async () => {
 });
 
 const start = () => startServerProcess({ databaseUrl: db.url, port, dataDir: dir, adminToken });
-
-async function waitFor(check: () => Promise<boolean>, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test('server down for a while: every capture taken meanwhile arrives exactly once', async () => {
   const { token } = await createToken(db.sql, { name: 'site agent', role: 'agent' });

@@ -23,6 +23,7 @@ import { freePort } from '../../scripts/free_port.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeCapture } from '../support/captures.ts';
 import { type ServerProcess, startServerProcess } from '../support/server_process.ts';
+import { waitFor } from '../support/wait.ts';
 
 const test = suite('spool_full');
 let db: TestDatabase;
@@ -38,15 +39,6 @@ test.after(async () => {
   await db.drop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function waitFor(check: () => Promise<boolean>, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Every file under the spool (pending and rejected), name → bytes. */
 function spoolFiles(spoolDir: string): Map<string, Buffer> {
