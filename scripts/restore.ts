@@ -1,8 +1,9 @@
 /**
  * `npm run restore -- FILE [--replace]`: loads a backup made by `npm run backup` into the
  * vmledger database (DATABASE_URL, or the embedded PostgreSQL under VMLEDGER_DATA_DIR; a
- * fresh data folder is initialised). All or nothing: one transaction, stopped at the first
- * error.
+ * fresh data folder is initialised). All or nothing: a pg_dump archive is restored in one
+ * transaction, stopped at the first error; a physical backup of the embedded server
+ * (scripts/base_backup.ts) becomes its data folder only once it has started and been checked.
  *
  * Jobs are paused by having no server running: the restore refuses while any other client
  * is connected to the database (a vmledger node and its job workers), so no job runs against
@@ -12,11 +13,19 @@
  * See docs/operations.md.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPool } from '../server/db/connect.ts';
-import { findPgTool, libpqEnv, openTarget, serverMajor, type Target } from './pg_tools.ts';
+import { isBaseBackup, restoreBaseBackup } from './base_backup.ts';
+import {
+  embeddedPgDir,
+  findPgTool,
+  libpqEnv,
+  openTarget,
+  serverMajor,
+  type Target,
+} from './pg_tools.ts';
 
 /** The roles the restored policies name and their grants (sql/roles.sql: not in a dump). */
 const ROLES_SQL = readFileSync(new URL('../sql/roles.sql', import.meta.url), 'utf8');
@@ -24,9 +33,17 @@ const ROLES_SQL = readFileSync(new URL('../sql/roles.sql', import.meta.url), 'ut
 const args = process.argv.slice(2);
 const replace = args.includes('--replace');
 const file = args.find((a) => !a.startsWith('--'));
-if (!file) {
-  console.error('usage: npm run restore -- FILE [--replace]');
+const unknown = args.filter((a) => a.startsWith('-') && a !== '--replace');
+if (!file || unknown.length > 0) {
+  console.error(
+    `${unknown.length ? `unknown option ${unknown.join(' ')}\n` : ''}` +
+      'usage: npm run restore -- FILE [--replace]',
+  );
   process.exit(2);
+}
+if (!existsSync(file)) {
+  console.error(`vmledger restore: ${path.resolve(file)} does not exist`);
+  process.exit(1);
 }
 
 async function otherClients(target: Target) {
@@ -116,14 +133,41 @@ async function restore(target: Target): Promise<void> {
   }
 }
 
-const target = await openTarget();
+/** A physical backup becomes the embedded server's data folder; nothing is started on the old one. */
+async function restorePhysical(): Promise<void> {
+  const pgDir = embeddedPgDir();
+  if (!pgDir) {
+    throw new Error(
+      `${path.resolve(file!)} is a physical backup of the embedded PostgreSQL: it restores ` +
+        'only into the embedded server (unset DATABASE_URL)',
+    );
+  }
+  const r = await restoreBaseBackup(path.resolve(file!), pgDir, { replace });
+  console.log(
+    `vmledger restore: ${path.resolve(file!)} (physical, PostgreSQL ${r.manifest.postgresMajor}, ` +
+      `taken ${r.manifest.createdAt}) into ${pgDir} (${r.seconds.toFixed(1)} s)${
+        r.movedAside ? `; the cluster it replaced is in ${r.movedAside} (remove it when done)` : ''
+      }`,
+  );
+}
+
 let code = 0;
-try {
-  await restore(target);
-} catch (err) {
-  console.error(`vmledger restore: ${(err as Error).message}`);
-  code = 1;
-} finally {
-  await target.close();
+if (isBaseBackup(file)) {
+  try {
+    await restorePhysical();
+  } catch (err) {
+    console.error(`vmledger restore: ${(err as Error).message}`);
+    code = 1;
+  }
+} else {
+  const target = await openTarget();
+  try {
+    await restore(target);
+  } catch (err) {
+    console.error(`vmledger restore: ${(err as Error).message}`);
+    code = 1;
+  } finally {
+    await target.close();
+  }
 }
 process.exit(code);

