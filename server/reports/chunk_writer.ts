@@ -18,12 +18,13 @@ export class ChunkWriter extends Writable {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly sql: Sql;
-  private readonly reportId: string;
+  private readonly report: { id: string; attempt: string };
 
-  constructor(sql: Sql, reportId: string) {
+  /** `report`: the report and the attempt that claimed it (a superseded attempt's writes fail). */
+  constructor(sql: Sql, report: { id: string; attempt: string }) {
     super({ highWaterMark: CHUNK_BYTES });
     this.sql = sql;
-    this.reportId = reportId;
+    this.report = report;
   }
 
   /** Hex SHA-256 of everything written (valid after 'finish'). */
@@ -35,7 +36,7 @@ export class ChunkWriter extends Writable {
       const rest = all.subarray(CHUNK_BYTES);
       this.pending = rest.length ? [rest] : [];
       this.pendingBytes = rest.length;
-      await writeChunk(this.sql, this.reportId, this.chunkCount++, all.subarray(0, CHUNK_BYTES));
+      await writeChunk(this.sql, this.report, this.chunkCount++, all.subarray(0, CHUNK_BYTES));
     }
   }
 

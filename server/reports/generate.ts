@@ -15,14 +15,19 @@ import {
   finishReport,
   getReport,
   type ReportRecord,
+  ReportSuperseded,
 } from './report_store.ts';
 import { createXlsxWriter } from './xlsx_writer.ts';
 
-/** Generates report `id`; returns its record afterwards (as found when another worker has it). */
+/**
+ * Generates report `id`; returns its record afterwards (as found when another worker has it).
+ * `onClaimed`: told the attempt once the report is claimed (the worker's parent fails the
+ * report under it if the worker dies).
+ */
 export async function generateReport(
   sql: Sql,
   id: string,
-  o: { tz: string; reclaim?: boolean },
+  o: { tz: string; reclaim?: boolean; onClaimed?: (attempt: string) => void },
 ): Promise<ReportRecord> {
   const report = await claimReport(sql, id, { reclaim: o.reclaim });
   if (!report) {
@@ -30,7 +35,9 @@ export async function generateReport(
     if (!current) throw new Error(`report ${id} does not exist`);
     return current;
   }
-  const out = new ChunkWriter(sql, id);
+  o.onClaimed?.(report.attempt);
+  const mine = { id, attempt: report.attempt };
+  const out = new ChunkWriter(sql, mine);
   // A failed build destroys `out`; exceljs's zip then reports errors we already handle.
   out.on('error', () => {});
   const writer = report.format === 'xlsx' ? createXlsxWriter(out) : createCsvZipWriter(out);
@@ -53,7 +60,7 @@ export async function generateReport(
       return buildReport(tx as unknown as Sql, writer, request);
     });
     await writer.finish();
-    await finishReport(sql, id, {
+    await finishReport(sql, mine, {
       sizeBytes: out.sizeBytes,
       chunkCount: out.chunkCount,
       sha256: out.digest,
@@ -61,13 +68,13 @@ export async function generateReport(
     });
   } catch (err) {
     out.destroy();
-    log.error('report failed', {
-      id,
-      kind: report.kind,
-      period: report.period,
-      error: err as Error,
-    });
-    await failReport(sql, id, (err as Error).message ?? String(err));
+    const fields = { id, kind: report.kind, period: report.period, error: err as Error };
+    // Taken over (this attempt's job was retried elsewhere): the report is the new attempt's.
+    if (err instanceof ReportSuperseded) log.warn('report attempt superseded', fields);
+    else {
+      log.error('report failed', fields);
+      await failReport(sql, mine, (err as Error).message ?? String(err));
+    }
   }
   return (await getReport(sql, id))!;
 }

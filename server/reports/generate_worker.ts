@@ -1,8 +1,9 @@
 /**
  * Worker-thread entry of report generation (see run_in_worker.ts): its own small pool, one
- * report. The parent reads the outcome from the report's row, so nothing is posted back.
+ * report. The parent reads the outcome from the report's row; only the attempt that claimed
+ * it is posted back (the parent fails the report under it if the worker dies).
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { createPool } from '../db/connect.ts';
 import { setLogLevel } from '../log.ts';
 import { generateReport } from './generate.ts';
@@ -14,7 +15,11 @@ const input = workerData as WorkerInput;
 setLogLevel('warn');
 const sql = createPool(input.url, { max: 2 });
 try {
-  await generateReport(sql, input.reportId, { tz: input.tz, reclaim: input.reclaim });
+  await generateReport(sql, input.reportId, {
+    tz: input.tz,
+    reclaim: input.reclaim,
+    onClaimed: (attempt) => parentPort?.postMessage({ attempt }),
+  });
 } finally {
   await sql.end({ timeout: 5 });
 }

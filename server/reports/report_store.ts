@@ -77,49 +77,87 @@ export async function createReport(
   return (await getReport(sql, r.id!))!;
 }
 
+/** Thrown to an attempt whose report another attempt has taken over: it must stop writing. */
+export class ReportSuperseded extends Error {
+  constructor(id: string) {
+    super(`report ${id} was taken over by a newer attempt`);
+    this.name = 'ReportSuperseded';
+  }
+}
+
+/** A claimed report and the attempt that owns it: chunks, finish and failure name it. */
+export type ClaimedReport = ReportRecord & { attempt: string };
+
 /**
- * Moves a queued (or failed, on retry) report to running and returns it; null when someone
- * else has it. `reclaim`: also one left `running` by an attempt that is known dead (the job
- * was retried after its node stopped heartbeating); its partial file is dropped.
+ * Moves a queued (or failed, on retry) report to running under a new attempt and returns it;
+ * null when someone else has it. `reclaim`: also one left `running` by an attempt that is known
+ * dead (the job was retried after its node stopped heartbeating); its partial file is dropped,
+ * and whatever that attempt still writes is refused (writeChunk, finishReport, failReport).
  */
 export async function claimReport(
   sql: Sql,
   id: string,
   o: { reclaim?: boolean } = {},
-): Promise<ReportRecord | null> {
+): Promise<ClaimedReport | null> {
   const claimable = o.reclaim ? ['queued', 'failed', 'running'] : ['queued', 'failed'];
   const [row] = await sql`
-    update reports set status = 'running', started_at = now(), finished_at = null, error = null
+    update reports set status = 'running', started_at = now(), finished_at = null, error = null,
+      attempt = gen_random_uuid()
     where id = ${id} and status = any(${claimable}) returning *`;
   if (!row) return null;
+  // After the update: a chunk the old attempt was inserting (it held the row FOR SHARE, so the
+  // update waited for it) is committed and goes too; later ones are refused.
   await sql`delete from report_chunks where report_id = ${id}`;
-  return toRecord(row);
+  return { ...toRecord(row), attempt: row.attempt as string };
 }
 
-/** Stores one chunk of a report's file. */
-export async function writeChunk(sql: Sql, id: string, seq: number, data: Buffer): Promise<void> {
-  await sql`insert into report_chunks (report_id, seq, data) values (${id}, ${seq}, ${data})`;
+/** Stores one chunk of a report's file, if `attempt` still owns the report. */
+export async function writeChunk(
+  sql: Sql,
+  r: { id: string; attempt: string },
+  seq: number,
+  data: Buffer,
+): Promise<void> {
+  const stored = await sql`
+    insert into report_chunks (report_id, seq, data)
+    select ${r.id}, ${seq}, ${data}
+    where exists (select 1 from reports
+                  where id = ${r.id} and attempt = ${r.attempt} and status = 'running' for share)`;
+  if (stored.count === 0) throw new ReportSuperseded(r.id);
 }
 
-/** Marks a report ready with its file's size, chunk count and digest. */
+/** Marks a report ready with its file's size, chunk count and digest, if `attempt` still owns it. */
 export async function finishReport(
   sql: Sql,
-  id: string,
+  r: { id: string; attempt: string },
   f: { sizeBytes: number; chunkCount: number; sha256: string; rowCount: number },
 ): Promise<void> {
-  await sql`
+  const done = await sql`
     update reports set status = 'ready', finished_at = now(), size_bytes = ${f.sizeBytes}, chunk_count = ${f.chunkCount},
       sha256 = ${f.sha256}, row_count = ${f.rowCount}, error = null
-    where id = ${id}`;
+    where id = ${r.id} and attempt = ${r.attempt} and status = 'running'`;
+  if (done.count === 0) throw new ReportSuperseded(r.id);
 }
 
-/** Marks a report failed and drops whatever part of its file was stored. */
-export async function failReport(sql: Sql, id: string, error: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`update reports set status = 'failed', finished_at = now(), error = ${
+/**
+ * Marks a report failed and drops whatever part of its file was stored: the one `attempt`
+ * owns, or (attempt null: it never claimed the report) one no attempt has claimed yet.
+ * False when it was not this caller's to fail.
+ */
+export async function failReport(
+  sql: Sql,
+  r: { id: string; attempt: string | null },
+  error: string,
+): Promise<boolean> {
+  return await sql.begin(async (tx) => {
+    const failed = await tx`update reports set status = 'failed', finished_at = now(), error = ${
       error.slice(0, 2000)
-    } where id = ${id}`;
-    await tx`delete from report_chunks where report_id = ${id}`;
+    } where id = ${r.id} and ${
+      r.attempt === null ? tx`status = 'queued'` : tx`attempt = ${r.attempt} and status = 'running'`
+    }`;
+    if (failed.count === 0) return false;
+    await tx`delete from report_chunks where report_id = ${r.id}`;
+    return true;
   });
 }
 

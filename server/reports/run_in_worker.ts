@@ -45,12 +45,14 @@ export async function generateInWorker(
 ): Promise<ReportRecord> {
   const input: WorkerInput = { url: urlOf(sql), reportId: id, tz: o.tz, reclaim: o.reclaim };
   const started = performance.now();
+  let attempt: string | null = null; // the worker's, once it has claimed the report
   const error = await new Promise<string | null>((resolve) => {
     const worker = new Worker(new URL('./generate_worker.ts', import.meta.url), {
       workerData: input,
       resourceLimits: WORKER_LIMITS,
     });
     let failed: string | null = null;
+    worker.on('message', (m: { attempt?: string }) => (attempt = m.attempt ?? attempt));
     const stop = () => {
       failed = 'report job lost its claim (heartbeat)';
       void worker.terminate();
@@ -65,10 +67,7 @@ export async function generateInWorker(
     );
   });
   // A stopped attempt leaves the report to the attempt that took its job over.
-  if (error && !o.signal?.aborted) {
-    const r = await getReport(sql, id);
-    if (r && r.status !== 'ready') await failReport(sql, id, error);
-  }
+  if (error && !o.signal?.aborted) await failReport(sql, { id, attempt }, error);
   const r = await getReport(sql, id);
   if (!r) throw new Error(`report ${id} does not exist`);
   const fields = {

@@ -19,7 +19,16 @@ import {
 } from '../../server/reports/report_jobs.ts';
 import { createApp } from '../../server/app.ts';
 
-import { cleanupReports, createReport } from '../../server/reports/report_store.ts';
+import {
+  claimReport,
+  cleanupReports,
+  createReport,
+  failReport,
+  finishReport,
+  getReport,
+  ReportSuperseded,
+  writeChunk,
+} from '../../server/reports/report_store.ts';
 import type { Jobs } from '../../server/jobs/boss.ts';
 import { type ApiErrorBody, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
@@ -591,6 +600,77 @@ test('retention: expired reports and their chunks deleted, abandoned runs failed
   assert.equal((await t.call(`/api/v1/reports/${r.id}`, { token: t.tokens.viewer })).status, 404);
   const [s] = await t.db.sql`select status from reports where id = ${stuck.id}`;
   assert.equal(s.status, 'failed');
+});
+
+async function refused(p: Promise<unknown>) {
+  const err = await p.then(() => null, (e: Error) => e);
+  assert.instance(err, ReportSuperseded);
+}
+
+test('a superseded attempt can neither add to, finish nor fail the report its successor took over', async () => {
+  const sql = t.db.sql;
+  const r = await createReport(sql, {
+    kind: 'daily',
+    period: DAYS[0],
+    format: 'csv',
+    origin: 'schedule',
+  });
+  const old = await claimReport(sql, r.id);
+  assert.ok(old);
+  assert.is(await claimReport(sql, r.id), null, 'running: not claimable without reclaim');
+  await writeChunk(sql, old!, 0, Buffer.from('old-0'));
+  // The job was retried on another node (the old node stopped heartbeating) while the old
+  // attempt still runs: the retry takes the report over and drops the old chunk.
+  const next = await claimReport(sql, r.id, { reclaim: true });
+  assert.ok(next && next.attempt !== old!.attempt);
+  await refused(writeChunk(sql, old!, 1, Buffer.from('old-1')));
+  await writeChunk(sql, next!, 0, Buffer.from('new-0'));
+  await writeChunk(sql, next!, 1, Buffer.from('new-1'));
+  const file = { sizeBytes: 10, chunkCount: 2, sha256: 'x', rowCount: 1 };
+  await refused(finishReport(sql, old!, { ...file, chunkCount: 1 }));
+  assert.is(await failReport(sql, old!, 'old attempt failed'), false);
+  assert.is(await failReport(sql, { id: r.id, attempt: null }, 'never claimed'), false);
+  assert.is((await getReport(sql, r.id))!.status, 'running');
+  await finishReport(sql, next!, file);
+  const done = await getReport(sql, r.id);
+  assert.is(done!.status, 'ready');
+  assert.is(done!.chunkCount, 2);
+  const chunks = await sql`
+    select seq, convert_from(data, 'UTF8') as text from report_chunks
+    where report_id = ${r.id} order by seq`;
+  assert.equal(chunks.map((c) => c.text), ['new-0', 'new-1']);
+  // A finished report is no attempt's to fail.
+  assert.is(await failReport(sql, next!, 'late failure'), false);
+  assert.is((await getReport(sql, r.id))!.status, 'ready');
+});
+
+test("a chunk being stored while the report is taken over goes with the old attempt's file", async () => {
+  const sql = t.db.sql;
+  const r = await createReport(sql, {
+    kind: 'daily',
+    period: DAYS[0],
+    format: 'csv',
+    origin: 'schedule',
+  });
+  const old = await claimReport(sql, r.id);
+  // The old attempt's chunk insert is still open (its transaction holds the report row) when
+  // the takeover comes: the takeover waits for it, then drops it.
+  const tx = (await sql.reserve()) as unknown as typeof sql & { release(): void };
+  try {
+    await tx`begin`;
+    await writeChunk(tx, old!, 0, Buffer.from('old-0'));
+    const taking = claimReport(sql, r.id, { reclaim: true });
+    await new Promise((res) => setTimeout(res, 200));
+    await tx`commit`;
+    const next = await taking;
+    assert.ok(next);
+    const [{ n }] =
+      await sql`select count(*)::int as n from report_chunks where report_id = ${r.id}`;
+    assert.is(n, 0);
+    await writeChunk(sql, next!, 0, Buffer.from('new-0'));
+  } finally {
+    tx.release();
+  }
 });
 
 test.run();
