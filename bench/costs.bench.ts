@@ -8,7 +8,7 @@
  * The daily rollups are generated set-based (values as the daily aggregation derives them:
  * rollup_ratio of exact sums), with a mix of tiers (exact, prefix and regex rules, unmapped
  * pools), partial presence (11 of 24 samples), powered-off and half-powered VMs and VMs in
- * two pools. Every timed run is stored in benchmark_runs (kind 'costs'); parity is the
+ * two pools; day_pool by day_pool(), as the daily aggregation stores it. Every timed run is stored in benchmark_runs (kind 'costs'); parity is the
  * checksum of the run's lines, SQL vs TS. Goals: the faster engine within 1.5× of the
  * floor, the slower within 3× of the faster.
  *
@@ -92,12 +92,12 @@ export default async function costsBench(argv: string[]): Promise<BenchReport[]>
                rollup_ratio(v.sp * v.disk, 24), rollup_ratio(v.on_s, v.sp),
                rollup_ratio(v.on_s * 86400, 3600 * 24), rollup_ratio(v.sp * v.vcpu * 86400, 3600 * 24),
                rollup_ratio(v.sp * v.ram * 86400, 3600 * 1024 * 24), rollup_ratio(v.sp * v.disk * 86400, 3600 * 24),
-               case when i % 13 = 0 then jsonb_build_object(v.pool, v.sp - 3, 'Gold', 3)
-                    else jsonb_build_object(v.pool, v.sp) end,
+               ps.pool_samples,
                case when i % 13 = 0 then jsonb_build_object(v.pool, rollup_ratio((v.sp - 3) * 100, v.sp),
                       'Gold', rollup_ratio(300, v.sp))
                     else jsonb_build_object(v.pool, 100.000000) end,
-               ${d}::date + time '00:00', ${d}::date + time '23:00', null, null, null, null
+               ${d}::date + time '00:00', ${d}::date + time '23:00', null, null, null, null,
+               day_pool(ps.pool_samples)
         from generate_series(1, ${vms}::int) i
         cross join lateral (
           select s.sp,
@@ -106,7 +106,11 @@ export default async function costsBench(argv: string[]): Promise<BenchReport[]>
                  case i % 5 when 0 then 'Gold' when 1 then 'silver-' || (i % 3)
                    when 2 then 'bronze-' || (i % 7) when 3 then 'lab' else 'pool-' || (i % 20) end as pool
           from (select case when i % 50 = 0 then 11 else 24 end as sp) s
-        ) v`;
+        ) v
+        cross join lateral (
+          select case when i % 13 = 0 then jsonb_build_object(v.pool, v.sp - 3, 'Gold', 3)
+                      else jsonb_build_object(v.pool, v.sp) end as pool_samples
+        ) ps`;
     }
     await sql`vacuum analyze vm_daily_rollup`;
     for (const [name, position] of [['Gold', 1], ['Silver', 2], ['Bronze', 3]] as const) {

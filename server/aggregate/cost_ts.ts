@@ -30,7 +30,7 @@ type DayValues = [
   vcpu: number, // sum_vcpu
   ram: number, // sum_ram_mb
   diskMilli: number, // sum_disk_gb in thousandths
-  pools: string, // pool_samples as jsonb text
+  pool: string | null, // day_pool: the pool the day is charged to (null: no samples)
   labels: string | null, // the VM's labels at its last sample of the day (tag rules only)
 ];
 
@@ -94,20 +94,6 @@ export function productRatio(a: number, b: number, k: number, d: number): number
   return Number(roundDiv(BigInt(a) * BigInt(b) * BigInt(k), BigInt(d)));
 }
 
-/** The pool holding most samples; ties to the first name in code-unit order. */
-export function dominantPool(pools: Record<string, number>): string {
-  let best = '';
-  let hits = -1;
-  for (const p in pools) {
-    const h = pools[p];
-    if (h > hits || (h === hits && p < best)) {
-      best = p;
-      hits = h;
-    }
-  }
-  return best;
-}
-
 /** A label's tag text as tag rules see it: its name, "category:name" for a vSphere tag. */
 export function tagText(label: { category?: string | null; name?: string | null }): string | null {
   if (typeof label?.name !== 'string') return null;
@@ -122,12 +108,15 @@ const matches = (r: Rule, s: string) =>
     : r.re!.test(s);
 
 /**
- * The tier under ordered `rules` (first match) of a VM-day with `pool` and `tags`, else
- * "unassigned". A pool rule matches the pool, a tag rule any of the tags.
+ * The tier under ordered `rules` (first match) of a VM-day with `pool` (its day_pool; null:
+ * none, no pool rule matches) and `tags`, else "unassigned". A pool rule matches the pool, a
+ * tag rule any of the tags.
  */
-export function tierOf(pool: string, tags: string[], rules: Rule[]): string {
+export function tierOf(pool: string | null, tags: string[], rules: Rule[]): string {
   for (const r of rules) {
-    if (r.field === 'pool' ? matches(r, pool) : tags.some((t) => matches(r, t))) return r.tier;
+    if (
+      r.field === 'pool' ? pool !== null && matches(r, pool) : tags.some((t) => matches(r, t))
+    ) return r.tier;
   }
   return 'unassigned';
 }
@@ -223,15 +212,15 @@ export async function costMonthTs(
 
   // Sums per line (VM, tier, version). The cursor is not ordered (no sort of the month's rows):
   // every line of the month is held until the end — about 200 bytes a line.
-  const vms = new Map<string, { lines: Acc[]; pools: string; tier: string }>();
-  /** Tier of a day by its pool_samples (and labels) text (a VM's rarely change: few distinct texts). */
+  const vms = new Map<string, { lines: Acc[]; pools: string | null; tier: string }>();
+  /** Tier of a day by its day_pool (and labels text): a VM's rarely change, few distinct keys. */
   const tierByPools = new Map<string, string>();
   // The day's exact sums, not its 6-decimal columns: integers travel cheaply, and the
   // columns are re-derived below exactly as the daily aggregation derived them
   // (rollup_ratio, docs/aggregation.md), digit for digit.
   const query = read`
     select vm_key, (day - ${m0}::date)::int, total_samples, samples_present, powered_on_samples,
-           day_seconds, sum_vcpu, sum_ram_mb, (sum_disk_gb * 1000)::int8, pool_samples::text, ${
+           day_seconds, sum_vcpu, sum_ram_mb, (sum_disk_gb * 1000)::int8, day_pool, ${
     byTags
       ? read`(select (h.config -> 'labels')::text from vm_config_history h
                where h.source_id = r.source_id and h.vm_key = r.vm_key
@@ -244,13 +233,15 @@ export async function costMonthTs(
   for await (const rows of query.values().cursor(CURSOR_ROWS)) {
     for (const r of rows as unknown as DayValues[]) {
       let vm = vms.get(r[0]);
-      if (vm === undefined) vms.set(r[0], vm = { lines: [], pools: '', tier: '' });
-      // A VM's pools rarely change from day to day: its last day's tier is reused when they match.
-      const pools = byTags ? `${r[9]}\0${r[10]}` : r[9];
+      if (vm === undefined) vms.set(r[0], vm = { lines: [], pools: null, tier: '' });
+      // A VM's pool rarely changes from day to day: its last day's tier is reused when it matches.
+      // The key: the pool ("\0" for none: text holds no NUL), then the labels text.
+      const pool = r[9] ?? '\0';
+      const pools = byTags ? `${pool}\0${r[10]}` : pool;
       if (pools !== vm.pools) {
         let t = tierByPools.get(pools);
         if (t === undefined) {
-          t = tierOf(dominantPool(JSON.parse(r[9])), tagsOf(r[10]), rules);
+          t = tierOf(r[9], tagsOf(r[10]), rules);
           if (tierByPools.size >= 100_000) tierByPools.clear();
           tierByPools.set(pools, t);
         }

@@ -8,7 +8,7 @@
 import type { Sql } from '../db/connect.ts';
 import { exact, ratioMicro } from './numeric.ts';
 import { dayBounds } from './period.ts';
-import { type DailyRow, type Sums, totalsRow, vmMeasures } from './rollup_row.ts';
+import { type DailyRow, dayPool, type Sums, totalsRow, vmMeasures } from './rollup_row.ts';
 import { foldByVm, insertDailyRows, insertTotals, registerSnapshot } from './write_rollups.ts';
 
 /** A row of the fact cursor, in select order. */
@@ -98,6 +98,7 @@ export async function aggregateDailyTs(
       powered_on_samples: v.on,
       day_seconds: bounds.seconds,
       ...vmMeasures(s, n, pools, v.first, v.latest[8]),
+      day_pool: dayPool(v.pools)!, // a VM has a row only with samples, so it has a pool
     };
   };
 

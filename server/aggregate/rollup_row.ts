@@ -64,8 +64,16 @@ export const LIFECYCLE = {
   deleted_at: 'time?',
 } as const;
 
-/** A daily VM row as the engine computes it (the writer adds the lifecycle columns). */
-export const DAILY_ROW = { ...identity, day_seconds: 'int', ...measures } as const;
+/**
+ * A daily VM row as the engine computes it (the writer adds the lifecycle columns);
+ * day_pool is the pool the day is charged to (`dayPool`).
+ */
+export const DAILY_ROW = {
+  ...identity,
+  day_seconds: 'int',
+  ...measures,
+  day_pool: 'text',
+} as const;
 /** A monthly VM row; its lifecycle columns come from the VM's latest daily row. */
 export const MONTHLY_ROW = {
   ...identity,
@@ -117,6 +125,40 @@ export function vmMeasures(
     first_sample_at: first,
     last_sample_at: last,
   };
+}
+
+/** a < b in byte order of their UTF-8 (code point order), as PostgreSQL's collation "C" sorts. */
+export function byteOrderLess(a: string, b: string): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 sorts surrogates (code points past U+FFFF) below U+E000–U+FFFF; code points do not.
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x < y;
+  }
+  return a.length < b.length;
+}
+
+/**
+ * The pool a VM-day is charged to: the one holding most of the day's samples, ties to the
+ * first name in byte order; null without samples. The twin of day_pool()
+ * (sql/routines/day_pool.sql), stored as vm_daily_rollup.day_pool.
+ */
+export function dayPool(pools: Iterable<[string, number]>): string | null {
+  let best: string | null = null;
+  let hits = -1;
+  for (const [p, h] of pools) {
+    if (best === null || h > hits || (h === hits && byteOrderLess(p, best))) {
+      best = p;
+      hits = h;
+    }
+  }
+  return best;
 }
 
 /** A period's totals row (source_daily_totals, source_monthly_totals) from its sums. */

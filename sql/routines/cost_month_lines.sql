@@ -1,7 +1,7 @@
 -- The cost lines of one source and month (rules: docs/chargeback.md), read from
 -- vm_daily_rollup only; used by cost_month(). The TypeScript twin is server/costs/cost_ts.ts.
--- Each VM-day is priced at its tier (the first tier rule matching the pool holding most of
--- its samples that day, ties to the first pool name in byte order, or one of its tags at its
+-- Each VM-day is priced at its tier (the first tier rule matching its day_pool, the pool holding
+-- most of its samples that day, ties to the first pool name in byte order, or one of its tags at its
 -- last sample that day; else "unassigned") and at the card's version in effect that day. Lines group a VM's days
 -- by (tier, version). Quantities are exact sums; each component is rounded once, half up,
 -- to 2 decimals; the total is the sum of the rounded components.
@@ -34,11 +34,12 @@ as $$
     from (select d, (select v.id from ver v where d::date >= v.effective_from and d::date < v.until) as id
           from generate_series(p_m0, p_m1 - 1, interval '1 day') d) x
   ), parts as (
-    -- one grouped scan: a VM's days by version and by their pools (usually one group a VM)
+    -- one grouped scan: a VM's days by version and by the pool each day is charged to
+    -- (day_pool, stored by the daily aggregation: usually one group a VM)
     select r.vm_key,
            coalesce((select single_id from day_version), (select ids from day_version)[r.day - p_m0 + 1])
              as version_id,
-           r.pool_samples,
+           r.day_pool,
            -- the VM's tags (labels) at its last sample of the day, only when a rule reads tags
            case when p_tags then
              coalesce((select case when jsonb_typeof(h.config -> 'labels') = 'array' then h.config -> 'labels' end
@@ -56,12 +57,14 @@ as $$
     where r.source_id = p_source_id and r.day >= p_m0 and r.day < p_m1
     group by 1, 2, 3, 4
   ), part_keys as materialized (
-    -- the tier of each distinct (pool_samples, tags) of the parts, worked out once, not once
-    -- a part (VMs share pools and sample counts: without tag rules a few hundred keys for
-    -- 100,000 VMs). The pool: the one holding most of the day's samples, ties to the first
-    -- name in byte order; the tier: the first rule matching the pool (field pool) or one of
-    -- the tags (field tag): a tag is a label's name, "category:name" for a vSphere tag
-    select k.pool_samples, k.labels,
+    -- the tier of each distinct (day pool, tags) of the parts, worked out once, not once a
+    -- part (VMs share pools: without tag rules a few dozen keys for 100,000 VMs). The pool:
+    -- day_pool, the one holding most of the day's samples, ties to the first name in byte
+    -- order (sql/routines/day_pool.sql), null without samples (no pool rule matches); the
+    -- tier: the first rule matching the pool (field pool) or one of the tags (field tag): a
+    -- tag is a label's name, "category:name" for a vSphere tag. pool_key and no_pool stand
+    -- for the nullable pool in the join, which then stays a hash join.
+    select coalesce(k.pool, '') as pool_key, k.pool is null as no_pool, k.labels,
            coalesce((select t.tier from tier_rules t
                      where case when t.field = 'pool' then
                              case t.match
@@ -80,16 +83,14 @@ as $$
                                    end)
                            end
                      order by t.position limit 1), 'unassigned') as tier
-    from (select d.pool_samples, d.labels,
-                 (select e.key from jsonb_each(d.pool_samples) e
-                   order by (e.value)::integer desc, e.key collate "C" limit 1) as pool
-          from (select distinct p.pool_samples, coalesce(p.labels, '[]'::jsonb) as labels from parts p) d) k
+    from (select distinct p.day_pool as pool, coalesce(p.labels, '[]'::jsonb) as labels from parts p) k
   ), grouped as (
     select p.vm_key, k.tier, p.version_id, sum(p.days)::integer as days,
            sum(p.present_days) as present_days, sum(p.vcpu_hours) as vcpu_hours,
            sum(p.ram_gb_hours) as ram_gb_hours, sum(p.disk_gb_days) as disk_gb_days
     from parts p
-    join part_keys k on k.pool_samples = p.pool_samples and k.labels = coalesce(p.labels, '[]'::jsonb)
+    join part_keys k on k.pool_key = coalesce(p.day_pool, '') and k.no_pool = (p.day_pool is null)
+                    and k.labels = coalesce(p.labels, '[]'::jsonb)
     group by p.vm_key, k.tier, p.version_id
   )
   select g.vm_key, g.tier, g.version_id, g.days, g.present_days, g.vcpu_hours, g.ram_gb_hours,

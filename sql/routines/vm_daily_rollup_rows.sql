@@ -6,7 +6,8 @@
 -- A single-SELECT `language sql` function that is stable, not strict and has no SET
 -- clause: PostgreSQL inlines it into the calling query, so neither caller pays for a
 -- function boundary (its plan is the plan of the statement written out in full).
--- The file name sorts after rollup_ratio.sql, which the body needs when it is created.
+-- The file name sorts after rollup_ratio.sql and day_pool.sql, which the body needs when it is
+-- created.
 create or replace function vm_daily_rollup_rows(
   p_source_id integer, p_day date, p_t0 timestamptz, p_t1 timestamptz, p_secs integer, p_n integer)
 returns setof vm_daily_rollup
@@ -59,7 +60,8 @@ as $$
          rollup_ratio(v.s_ram::numeric * p_secs, 3600 * 1024 * p_n),
          rollup_ratio(v.s_disk * p_secs, 3600 * p_n),
          v.pool_samples, v.pool_pct, v.first_t, v.last_t,
-         l.first_seen_at, l.last_seen_at, l.created_at, l.deleted_at
+         l.first_seen_at, l.last_seen_at, l.created_at, l.deleted_at,
+         day_pool(v.pool_samples)
   from per_vm v
   left join vm_lifecycle l on l.source_id = p_source_id and l.vm_key = v.vm_key
 $$;

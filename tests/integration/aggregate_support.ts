@@ -90,7 +90,7 @@ export async function dailyRows(sql: Sql, sourceId: number, day: string) {
            presence::text, avg_vcpu::text, avg_ram_gb::text, avg_disk_gb::text, powered_on_ratio::text,
            powered_on_hours::text, vcpu_hours::text, ram_gb_hours::text, disk_gb_hours::text,
            pool_samples::text, pool_pct::text, first_sample_at::text, last_sample_at::text,
-           created_at::text, deleted_at::text
+           created_at::text, deleted_at::text, day_pool
     from vm_daily_rollup where source_id = ${sourceId} and day = ${day}::date order by vm_key`;
 }
 

@@ -1,16 +1,13 @@
 /**
  * The TypeScript costing engine's exact helpers: half-up integer ratios in doubles (checked
- * against BigInt, at ties and near 2^53), the dominant pool of a day and first-match tiers.
+ * against BigInt, at ties and near 2^53), the pool a day is charged to (rollup_row.ts, stored
+ * by the daily engines) and first-match tiers.
  */
+import { Buffer } from 'node:buffer';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  dominantPool,
-  productRatio,
-  roundRatio,
-  tagText,
-  tierOf,
-} from '../../server/aggregate/cost_ts.ts';
+import { productRatio, roundRatio, tagText, tierOf } from '../../server/aggregate/cost_ts.ts';
+import { byteOrderLess, dayPool } from '../../server/aggregate/rollup_row.ts';
 
 const test = suite('cost_ts helpers');
 const ref = (n: bigint, d: bigint) => (2n * n + d) / (2n * d);
@@ -43,10 +40,27 @@ test('productRatio is exact when the product passes 2^53', () => {
   assert.is(productRatio(4, 86400, 2500, 9), 96_000_000, '4 vCPU for a day: 96 h in millionths');
 });
 
-test('dominantPool: most samples; a tie goes to the first name in code-unit order', () => {
-  assert.is(dominantPool({ Gold: 3, Silver: 20 }), 'Silver');
-  assert.is(dominantPool({ b: 5, a: 5, c: 1 }), 'a');
-  assert.is(dominantPool({ 'pool-Z': 2, 'pool-a': 2 }), 'pool-Z', 'uppercase before lowercase');
+const pools = (o: Record<string, number>) => Object.entries(o);
+test('dayPool: most samples; a tie goes to the first name in byte order; none: null', () => {
+  assert.is(dayPool(pools({ Gold: 3, Silver: 20 })), 'Silver');
+  assert.is(dayPool(pools({ b: 5, a: 5, c: 1 })), 'a');
+  assert.is(dayPool(pools({ 'pool-Z': 2, 'pool-a': 2 })), 'pool-Z', 'uppercase before lowercase');
+  assert.is(
+    dayPool(pools({ 'pool-\u{1F600}': 2, 'pool-\uFF21': 2 })),
+    'pool-\uFF21',
+    'U+FF21 < U+1F600',
+  );
+  assert.is(dayPool(pools({})), null);
+});
+
+test('byteOrderLess is the order of code points (UTF-8 bytes), not of UTF-16 code units', () => {
+  const words = ['', 'a', 'ab', 'b', 'Z', '\uFF21', '\u{1F600}', '\uE000', '\u{10000}x', 'é'];
+  for (const a of words) {
+    for (const b of words) {
+      const bytes = Buffer.compare(Buffer.from(a), Buffer.from(b));
+      assert.is(byteOrderLess(a, b), bytes < 0, `${JSON.stringify(a)} < ${JSON.stringify(b)}`);
+    }
+  }
 });
 
 test('tierOf: first match in order, on the pool or a tag; unmatched is unassigned', () => {
@@ -70,6 +84,7 @@ test('tierOf: first match in order, on the pool or a tag; unmatched is unassigne
   assert.is(tierOf('bronze-x', [], rules), 'unassigned');
   assert.is(tierOf('(none)', ['gold'], rules), 'Gold');
   assert.is(tierOf('(none)', ['Gold'], rules), 'unassigned', 'tags are case-sensitive');
+  assert.is(tierOf(null, ['gold'], rules), 'Gold', 'no pool: only tag rules can match');
 });
 
 test('tagText: the name, "category:name" for a vSphere tag', () => {
