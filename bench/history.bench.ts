@@ -237,7 +237,7 @@ function random(seed: number) {
 }
 
 /** `at` pages of 50 by name, each at another second of the history. */
-function* atPaths(start: number, captures: number): Generator<string> {
+export function* atPaths(start: number, captures: number): Generator<string> {
   const r = random(20);
   for (;;) {
     const at = new Date(start + Math.floor(r() * captures * 3600) * 1000).toISOString();
@@ -246,7 +246,7 @@ function* atPaths(start: number, captures: number): Generator<string> {
 }
 
 /** Deleted VMs by a part (4 to 7 characters) of a name, pages of 40 to 59. */
-function* deletedPaths(): Generator<string> {
+export function* deletedPaths(): Generator<string> {
   const r = random(21);
   for (;;) {
     const name = vmName(1 + Math.floor(r() * CHURN));
