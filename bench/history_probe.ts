@@ -75,7 +75,7 @@ const cpuSeconds = (pid: number | undefined) => {
 const backends = async () =>
   new Map(
     (await sql`select pid from pg_stat_activity where datname = current_database()
-      and backend_type = 'client backend' and pid <> pg_backend_pid()`)
+      and backend_type = 'client backend'`)
       .map((b) => [b.pid as number, cpuSeconds(b.pid as number)]),
   );
 const [{ statements }] = await sql`
