@@ -13,7 +13,7 @@
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newTokenValue } from '../server/auth/tokens.ts';
@@ -237,7 +237,7 @@ function random(seed: number) {
 }
 
 /** `at` pages of 50 by name, each at another second of the history. */
-function* atPaths(start: number, captures: number): Generator<string> {
+export function* atPaths(start: number, captures: number): Generator<string> {
   const r = random(20);
   for (;;) {
     const at = new Date(start + Math.floor(r() * captures * 3600) * 1000).toISOString();
@@ -246,7 +246,7 @@ function* atPaths(start: number, captures: number): Generator<string> {
 }
 
 /** Deleted VMs by a part (4 to 7 characters) of a name, pages of 40 to 59. */
-function* deletedPaths(): Generator<string> {
+export function* deletedPaths(): Generator<string> {
   const r = random(21);
   for (;;) {
     const name = vmName(1 + Math.floor(r() * CHURN));
@@ -258,14 +258,54 @@ function* deletedPaths(): Generator<string> {
   }
 }
 
-function load(url: string, token: string, next: () => string) {
-  return autocannon({
+/** CPU seconds (user + system) a process has used, from /proc; 0 where there is none. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds of each of the database's client backends now (by /proc): autovacuum, busy
+ * after the history is extended, is left out. The bench's own connections are in (idle
+ * during a load): the one asking may differ between two reads, and one left out of the first
+ * would count all the seeding it ran.
+ */
+async function databaseCpuSeconds(sql: Sql): Promise<Map<number, number>> {
+  const backends = await sql`
+    select pid from pg_stat_activity
+    where datname = current_database() and backend_type = 'client backend'`;
+  return new Map(backends.map((b) => [b.pid as number, cpuSeconds(b.pid as number)]));
+}
+
+/**
+ * 50 clients for SECONDS, each request asking `next()`; with the server process's and the
+ * database's client backends' CPU milliseconds per request over the load (where the time
+ * goes: with 2 cores, p99 is about the queue of 50 requests times CPU per request over 2).
+ * Both include whatever the server's background jobs did meanwhile.
+ */
+async function load(url: string, token: string, next: () => string, pid: number, sql: Sql) {
+  const node0 = cpuSeconds(pid);
+  const db0 = await databaseCpuSeconds(sql);
+  const result = await autocannon({
     url,
     connections: CONNECTIONS,
     duration: SECONDS,
     headers: { authorization: `Bearer ${token}` },
     requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: next() }) }],
   });
+  const per = (seconds: number) =>
+    Number((seconds * 1000 / Math.max(1, result.requests.total)).toFixed(2));
+  // Each backend's CPU since the load began (all of it for one begun since); one that ended
+  // during the load is missed (the server's pool keeps its connections).
+  let db = 0;
+  for (const [backend, seconds] of await databaseCpuSeconds(sql)) {
+    db += seconds - (db0.get(backend) ?? 0);
+  }
+  return { ...result, serverCpuMs: per(cpuSeconds(pid) - node0), databaseCpuMs: per(db) };
 }
 
 type Result = {
@@ -273,6 +313,8 @@ type Result = {
   requests: { average: number; total: number };
   non2xx: number;
   errors: number;
+  serverCpuMs: number;
+  databaseCpuMs: number;
 };
 
 /**
@@ -280,7 +322,7 @@ type Result = {
  * plan, then loads the server with each kind of request.
  */
 async function measure(
-  server: { url: string },
+  server: { url: string; child: { pid?: number } },
   token: string,
   sql: Sql,
   start: string,
@@ -315,9 +357,16 @@ async function measure(
     throw new Error(`deleted search: ${deleted.total} of ${gone}`);
   }
   const atPath = atPaths(Date.parse(start), captures);
-  const asOf = await load(server.url, token, () => atPath.next().value as string);
+  const pid = server.child.pid!;
+  const asOf = await load(server.url, token, () => atPath.next().value as string, pid, sql);
   const deletedPath = deletedPaths();
-  const search = await load(server.url, token, () => deletedPath.next().value as string);
+  const search = await load(
+    server.url,
+    token,
+    () => deletedPath.next().value as string,
+    pid,
+    sql,
+  );
   return { asOf, search, deletedVms: gone };
 }
 
@@ -374,15 +423,23 @@ export default async function benchHistory(): Promise<BenchReport> {
         at30dP50Ms: at30.asOf.latency.p50,
         at30dP99Ms: p99(at30.asOf),
         at30dRequestsPerSecond: Math.round(at30.asOf.requests.average),
+        at30dServerCpuMsPerRequest: at30.asOf.serverCpuMs,
+        at30dDatabaseCpuMsPerRequest: at30.asOf.databaseCpuMs,
         at90dP50Ms: at90.asOf.latency.p50,
         at90dP99Ms: p99(at90.asOf),
         at90dRequestsPerSecond: Math.round(at90.asOf.requests.average),
+        at90dServerCpuMsPerRequest: at90.asOf.serverCpuMs,
+        at90dDatabaseCpuMsPerRequest: at90.asOf.databaseCpuMs,
         atP99GrowthFrom30To90d: Number((p99(at90.asOf) / Math.max(1, p99(at30.asOf))).toFixed(2)),
         deletedSearch30dP50Ms: at30.search.latency.p50,
         deletedSearch30dP99Ms: p99(at30.search),
         deletedSearch90dP50Ms: at90.search.latency.p50,
         deletedSearch90dP99Ms: p99(at90.search),
         deletedSearch90dRequestsPerSecond: Math.round(at90.search.requests.average),
+        deletedSearch30dServerCpuMsPerRequest: at30.search.serverCpuMs,
+        deletedSearch30dDatabaseCpuMsPerRequest: at30.search.databaseCpuMs,
+        deletedSearch90dServerCpuMsPerRequest: at90.search.serverCpuMs,
+        deletedSearch90dDatabaseCpuMsPerRequest: at90.search.databaseCpuMs,
         seed30dS: Math.round(seed30 / 1000),
         extendTo90dS: Math.round(seed90 / 1000),
         totalS: Math.round((performance.now() - began) / 1000),
@@ -392,7 +449,9 @@ export default async function benchHistory(): Promise<BenchReport> {
       notes: `${SECONDS} s per measurement, autocannon on loopback against the server process; ` +
         `${SOURCES} sources, ${CHURN} VMs created and ${CHURN} deleted spread over the 90 days ` +
         '(half the deletions by event, half by absence), a capture in 97 incomplete; every `at` ' +
-        'request at another second of the history, every search another name part and page size',
+        'request at another second of the history, every search another name part and page size; ' +
+        'CPU ms per request: of the server process and of the database backends over each load ' +
+        '(/proc; autocannon itself uses the same 2 cores)',
     };
   } finally {
     await server?.kill('SIGTERM');

@@ -1,0 +1,150 @@
+/**
+ * Iteration probe for issue 20's lists (not part of `npm run bench`): the history bench's
+ * estate (bench/history.bench.ts: 10,000 VMs, 90 days of hourly captures, 21.6 M facts) kept
+ * in one database between runs (seeded once, ~7 min on 2 busy cores), then against a fresh
+ * server process, 50 clients asking exactly what the bench asks (`at` pages by name, deleted
+ * searches by name part) or `whoami` (the request stack's fixed cost), with the CPU per
+ * request of the server process and of the database's client backends (/proc), and the
+ * statements per request with their planning and execution times (pg_stat_statements, when
+ * the server preloads it; track_planning on for planning times).
+ *
+ *   DATABASE_URL=postgres://… node bench/history_probe.ts [--db NAME] [--seconds 10]
+ *     [--only at|deleted|whoami] [--cpu-prof DIR]
+ */
+import autocannon from 'autocannon';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { newTokenValue } from '../server/auth/tokens.ts';
+import { createPool, ensureDatabase } from '../server/db/connect.ts';
+import { migrate } from '../server/db/migrate.ts';
+import { freePort } from '../scripts/free_port.ts';
+import { startServerProcess } from '../tests/support/server_process.ts';
+import { atPaths, deletedPaths, seedCaptures, settle } from './history.bench.ts';
+
+const argv = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const base = process.env.DATABASE_URL;
+if (!base) throw new Error('DATABASE_URL is required');
+const dbName = opt('db') ?? 'history_probe';
+const seconds = Number(opt('seconds') ?? 10);
+const only = opt('only');
+const cpuProf = opt('cpu-prof');
+const HOURS = 90 * 24;
+
+const url = await ensureDatabase(base, dbName);
+const sql = createPool(url, { max: 4 });
+await migrate(sql);
+// The history's first capture is its start (capture 0 of each source).
+let [{ start }] = await sql`select min(captured_at) as start from captures`;
+if (!start) {
+  const t0 = performance.now();
+  start = new Date(Math.floor(Date.now() / 3600_000) * 3600_000 - (HOURS - 1) * 3600_000);
+  const run = randomUUID();
+  await sql`
+    insert into sources (kind, external_id, name)
+    select 'vcenter', 'vc-' || g, 'vcenter-' || g from generate_series(1, 2) g`;
+  await seedCaptures(sql, run, start.toISOString(), 0, HOURS);
+  await settle(sql, run, start.toISOString(), HOURS);
+  console.log(`seeded in ${Math.round((performance.now() - t0) / 1000)} s`);
+}
+const startMs = new Date(start).getTime();
+
+const token = newTokenValue();
+const dir = mkdtempSync(path.join(os.tmpdir(), 'vml-history-probe-'));
+const server = await startServerProcess({
+  databaseUrl: url,
+  port: await freePort(),
+  dataDir: dir,
+  adminToken: token,
+  env: cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProf}` } : {},
+});
+
+const cpuSeconds = (pid: number | undefined) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
+const backends = async () =>
+  new Map(
+    (await sql`select pid from pg_stat_activity where datname = current_database()
+      and backend_type = 'client backend'`)
+      .map((b) => [b.pid as number, cpuSeconds(b.pid as number)]),
+  );
+const [{ statements }] = await sql`
+  select exists (select from pg_extension where extname = 'pg_stat_statements') as statements`;
+
+async function run(name: string, paths: Iterator<string>) {
+  // Warm-up: plans cached, JIT-compiled code.
+  await autocannon({
+    url: server.url,
+    connections: 10,
+    duration: 2,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [{
+      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: '/api/v1/whoami' }),
+    }],
+  });
+  if (statements) await sql`select pg_stat_statements_reset()`;
+  const node0 = cpuSeconds(server.child.pid);
+  const db0 = await backends();
+  const load = await autocannon({
+    url: server.url,
+    connections: 50,
+    duration: seconds,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [{
+      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: paths.next().value }),
+    }],
+  });
+  const node1 = cpuSeconds(server.child.pid);
+  let db = 0;
+  for (const [pid, s] of await backends()) db += s - (db0.get(pid) ?? 0);
+  const reqs = Math.max(1, load.requests.total);
+  console.log(JSON.stringify({
+    name,
+    reqPerS: Math.round(load.requests.average),
+    p50: load.latency.p50,
+    p99: load.latency.p99,
+    failures: load.non2xx + load.errors,
+    serverCpuMsPerReq: Number(((node1 - node0) * 1000 / reqs).toFixed(2)),
+    databaseCpuMsPerReq: Number((db * 1000 / reqs).toFixed(2)),
+  }));
+  if (!statements) return;
+  const top = await sql`
+    select calls, total_plan_time::float8 as plan, total_exec_time::float8 as exec,
+      left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 100) as query
+    from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
+    order by total_plan_time + total_exec_time desc limit 5`;
+  for (const s of top) {
+    console.log(
+      `  ${(s.calls / reqs).toFixed(2)}/req plan ${(s.plan / s.calls).toFixed(2)} ms exec ${
+        (s.exec / s.calls).toFixed(2)
+      } ms  ${s.query}`,
+    );
+  }
+}
+
+try {
+  if (!only || only === 'whoami') {
+    await run(
+      'whoami',
+      (function* () {
+        for (;;) yield '/api/v1/whoami';
+      })(),
+    );
+  }
+  if (!only || only === 'at') await run('at', atPaths(startMs, HOURS));
+  if (!only || only === 'deleted') await run('deleted', deletedPaths());
+} finally {
+  await server.kill('SIGTERM');
+  await sql.end();
+  rmSync(dir, { recursive: true, force: true });
+}
