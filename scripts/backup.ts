@@ -12,7 +12,14 @@ import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { writeBaseBackup } from './base_backup.ts';
-import { findPgTool, libpqEnv, openTarget, serverMajor, type Target } from './pg_tools.ts';
+import {
+  failIfStalled,
+  findPgTool,
+  libpqEnv,
+  openTarget,
+  serverMajor,
+  type Target,
+} from './pg_tools.ts';
 
 const args = process.argv.slice(2);
 const physical = args.includes('--physical');
@@ -71,6 +78,7 @@ async function backup(target: Target, major: number): Promise<void> {
   );
 }
 
+const stall = failIfStalled('backup');
 const target = await openTarget();
 let code = 0;
 try {
@@ -81,4 +89,5 @@ try {
 } finally {
   await target.close();
 }
+stall.done();
 process.exit(code);

@@ -119,9 +119,30 @@ async function* walk(root: string, rel = '', dirsOnly = false): AsyncGenerator<E
 
 type Pack = ReturnType<typeof tar.pack>;
 
-async function addBuffer(pack: Pack, name: string, data: string | Buffer, mode = 0o600) {
-  await new Promise<void>((resolve, reject) =>
-    pack.entry({ name, mode, mtime: new Date() }, data, (err) => err ? reject(err) : resolve())
+/**
+ * Waits for `p` unless the stream it feeds breaks first: a stream destroyed under a writer
+ * (the disk full, the file cut off) never drains nor ends it, and an await on it would leave
+ * nothing to wait for — the process would end without an answer.
+ */
+type Guard = <T>(p: Promise<T>) => Promise<T>;
+
+function guardedBy(stream: Promise<unknown>): Guard {
+  const broken = stream.then(() => new Promise<never>(() => {}), (err) => Promise.reject(err));
+  broken.catch(() => {}); // seen through the races below
+  return (p) => Promise.race([p, broken]);
+}
+
+async function addBuffer(
+  pack: Pack,
+  guard: Guard,
+  name: string,
+  data: string | Buffer,
+  mode = 0o600,
+) {
+  await guard(
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, mode, mtime: new Date() }, data, (err) => err ? reject(err) : resolve())
+    ),
   );
 }
 
@@ -129,7 +150,13 @@ async function addBuffer(pack: Pack, name: string, data: string | Buffer, mode =
  * Adds `size` bytes of `file`: what it holds then, zeros past its end if it shrank meanwhile.
  * False when it vanished before it was opened.
  */
-async function addFile(pack: Pack, name: string, file: string, e: Entry): Promise<boolean> {
+async function addFile(
+  pack: Pack,
+  guard: Guard,
+  name: string,
+  file: string,
+  e: Entry,
+): Promise<boolean> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -156,10 +183,10 @@ async function addFile(pack: Pack, name: string, file: string, e: Entry): Promis
         // Shrunk (a relation truncated by vacuum): the rest is zeros; the WAL restores it.
         chunk.fill(0, bytesRead);
       }
-      if (!entry.write(chunk)) await once(entry, 'drain');
+      if (!entry.write(chunk)) await guard(once(entry, 'drain'));
     }
     entry.end(null);
-    await finished;
+    await guard(finished);
     return true;
   } finally {
     await handle.close();
@@ -199,8 +226,9 @@ export async function writeBaseBackup(sql: Sql, pgDir: string, file: string): Pr
   const slot = `vmledger_backup_${process.pid}`;
   let started = false;
   const pack = tar.pack();
-  const written = pipeline(pack, createGzip({ level: 1 }), createWriteStream(partial));
+  const written = pipeline(pack, createGzip({ level: 1 }), createWriteStream(partial, { mode: 0o600 }));
   written.catch(() => {}); // awaited below; an early failure is seen there
+  const guard = guardedBy(written);
   try {
     const [{ major, segmentBytes }] = await conn`
       select current_setting('server_version_num')::int / 10000 as major,
@@ -213,14 +241,16 @@ export async function writeBaseBackup(sql: Sql, pgDir: string, file: string): Pr
     for await (const e of walk(pgDir)) {
       const name = `pg/${e.rel}`;
       if (e.kind === 'directory') {
-        await new Promise<void>((resolve, reject) =>
-          pack.entry(
-            { name, type: 'directory', mode: e.mode, mtime: e.mtime },
-            (err) => err ? reject(err) : resolve(),
-          ).end(null)
+        await guard(
+          new Promise<void>((resolve, reject) =>
+            pack.entry(
+              { name, type: 'directory', mode: e.mode, mtime: e.mtime },
+              (err) => err ? reject(err) : resolve(),
+            ).end(null)
+          ),
         );
       } else {
-        await addFile(pack, name, path.join(pgDir, e.rel), e);
+        await addFile(pack, guard, name, path.join(pgDir, e.rel), e);
       }
     }
     const [stop] = await conn`
@@ -230,7 +260,7 @@ export async function writeBaseBackup(sql: Sql, pgDir: string, file: string): Pr
     if (stop.spcmapfile) {
       throw new Error('the server has tablespaces: back it up with pg_basebackup');
     }
-    await addBuffer(pack, 'pg/backup_label', stop.labelfile);
+    await addBuffer(pack, guard, 'pg/backup_label', stop.labelfile);
     const first = /START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)/.exec(stop.labelfile)?.[1];
     if (!first) throw new Error(`unexpected backup_label from the server: ${stop.labelfile}`);
     const segments = segmentsBetween(first, stop.lastSegment, Number(segmentBytes));
@@ -239,12 +269,17 @@ export async function writeBaseBackup(sql: Sql, pgDir: string, file: string): Pr
       const st = statSync(path.join(walDir, seg), { throwIfNoEntry: false });
       if (!st) throw new Error(`WAL segment ${seg} the backup needs is missing from ${walDir}`);
       const e: Entry = { rel: '', kind: 'file', mode: 0o600, mtime: st.mtime, size: st.size };
-      await addFile(pack, `pg/pg_wal/${seg}`, path.join(walDir, seg), e);
+      await addFile(pack, guard, `pg/pg_wal/${seg}`, path.join(walDir, seg), e);
     }
     for (const history of readdirSync(walDir).filter((n) => n.endsWith('.history'))) {
-      await addBuffer(pack, `pg/pg_wal/${history}`, readFileSync(path.join(walDir, history)));
+      await addBuffer(
+        pack,
+        guard,
+        `pg/pg_wal/${history}`,
+        readFileSync(path.join(walDir, history)),
+      );
     }
-    await addBuffer(pack, 'pg.password', readFileSync(`${pgDir}.password`));
+    await addBuffer(pack, guard, 'pg.password', readFileSync(`${pgDir}.password`));
     const manifest: Manifest = {
       format: 'vmledger-physical-backup',
       version: 1,
@@ -254,7 +289,7 @@ export async function writeBaseBackup(sql: Sql, pgDir: string, file: string): Pr
       walSegments: segments,
       createdAt: new Date().toISOString(),
     };
-    await addBuffer(pack, MANIFEST, JSON.stringify(manifest, null, 2));
+    await addBuffer(pack, guard, MANIFEST, JSON.stringify(manifest, null, 2));
     pack.finalize();
     await written;
     renameSync(partial, file);
@@ -372,6 +407,9 @@ export async function restoreBaseBackup(
     const extract = tar.extract();
     const reading = pipeline(createReadStream(file), createGunzip(), extract);
     reading.catch(() => {});
+    // A cut-off file breaks the read while an entry is being written out: that entry then
+    // never ends, so each wait is raced against the read failing.
+    const guard = guardedBy(reading);
     try {
       for await (const entry of extract) {
         const { name, type, mode } = entry.header;
@@ -381,7 +419,9 @@ export async function restoreBaseBackup(
           entry.resume();
         } else if (type === 'file') {
           await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
-          await pipeline(entry, createWriteStream(to, { mode: (mode ?? 0o600) & 0o700 }));
+          await guard(
+            pipeline(entry, createWriteStream(to, { mode: (mode ?? 0o600) & 0o700 })),
+          );
         } else {
           throw new Error(`not a vmledger physical backup: "${name}" is a ${type}`);
         }

