@@ -226,7 +226,11 @@ export async function writeBaseBackup(sql: Sql, pgDir: string, file: string): Pr
   const slot = `vmledger_backup_${process.pid}`;
   let started = false;
   const pack = tar.pack();
-  const written = pipeline(pack, createGzip({ level: 1 }), createWriteStream(partial, { mode: 0o600 }));
+  const written = pipeline(
+    pack,
+    createGzip({ level: 1 }),
+    createWriteStream(partial, { mode: 0o600 }),
+  );
   written.catch(() => {}); // awaited below; an early failure is seen there
   const guard = guardedBy(written);
   try {

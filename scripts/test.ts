@@ -13,7 +13,7 @@
  *   npm test -- tests/unit/x.test.ts
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
@@ -185,10 +185,22 @@ try {
     });
     // The drills (a PostgreSQL down for two minutes, restarts, several nodes, a replica,
     // backup and restore) are mostly waiting on purpose: beside the rest they cost little,
-    // after the system group they would add minutes.
-    const drills = suites('drills (node)', node, ['tests/run.ts', '--group', 'drills'], env, {
+    // after the system group they would add minutes. The two outage drills (~5 min of
+    // waiting between them) run in a process of their own beside the others: one after the
+    // other, the drills became the longest group (~600 s).
+    const drillFiles = readdirSync(path.join(root, 'tests', 'drills'))
+      .filter((f) => f.endsWith('.test.ts')).sort().map((f) => `tests/drills/${f}`);
+    const outageFiles = drillFiles.filter((f) => f.includes('outage'));
+    const outages = suites('drills: outages (node)', node, ['tests/run.ts', ...outageFiles], env, {
       held: true,
     });
+    const drills = suites(
+      'drills (node)',
+      node,
+      ['tests/run.ts', ...drillFiles.filter((f) => !outageFiles.includes(f))],
+      env,
+      { held: true },
+    );
     // The integration group on the extra server runs beside the one on the embedded server:
     // much of their time is spent waiting (on timers, retries, a receiver), and the two
     // servers and their databases share nothing.
@@ -206,6 +218,7 @@ try {
     await onExtra;
     await system;
     await drills;
+    await outages;
     await underNode;
     await underDeno;
   }
