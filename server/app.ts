@@ -47,7 +47,7 @@ export type SignInSettings = {
 };
 import { aggregationRoutes } from './aggregate/routes.ts';
 import type { Jobs } from './jobs/boss.ts';
-import type { IngestGateOptions } from './ingest/admission.ts';
+import { IngestGate, type IngestGateOptions } from './ingest/admission.ts';
 import { jobsRoutes } from './jobs/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { rvtoolsRoutes } from './rvtools/routes.ts';
@@ -60,8 +60,9 @@ export type AppOptions = {
   ingestMemoMb?: number;
   /** Captures ingested at once on this node (server/ingest/admission.ts; default 2). */
   ingestConcurrency?: number;
-  /** The whole admission of captures (how many wait, for how long); tests narrow it. */
-  ingestGate?: Partial<IngestGateOptions>;
+  /** The whole admission of captures (how many wait, for how long); tests narrow it, or pass
+   * a gate of their own to watch who is admitted and who waits. */
+  ingestGate?: Partial<IngestGateOptions> | IngestGate;
   sessionHours: number;
   /** Directory sign-in for the pages (LDAP, OIDC, idle timeout); tokens only without it. */
   signIn?: SignInSettings;
@@ -194,7 +195,7 @@ export function createApp(sql: Sql, options: AppOptions) {
     ingestRoutes(data, doc, {
       ...options,
       metrics,
-      ingestGate: {
+      ingestGate: options.ingestGate instanceof IngestGate ? options.ingestGate : {
         ...(options.ingestConcurrency ? { maxActive: options.ingestConcurrency } : {}),
         ...options.ingestGate,
       },

@@ -25,12 +25,14 @@ export function ingestRoutes(
     metrics?: Metrics;
     /** With a read replica: the answer names the WAL position after the commit (X-Vmledger-Lsn). */
     reads?: Reads;
-    /** How many captures this node ingests at once and lets wait (admission.ts). */
-    ingestGate?: Partial<IngestGateOptions>;
+    /** How many captures this node ingests at once and lets wait (admission.ts), or the gate. */
+    ingestGate?: Partial<IngestGateOptions> | IngestGate;
   },
 ) {
   const app = new Hono<{ Variables: AuthVariables }>();
-  const gate = new IngestGate(options.ingestGate);
+  const gate = options.ingestGate instanceof IngestGate
+    ? options.ingestGate
+    : new IngestGate(options.ingestGate);
 
   doc.define(app, {
     method: 'post',

@@ -9,15 +9,18 @@ import * as assert from 'uvu/assert';
 import { type ApiErrorBody, readJson } from '../support/api_bodies.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
+import { waitFor } from '../support/wait.ts';
+import { IngestGate } from '../../server/ingest/admission.ts';
 
 const test = suite('ingest: captures beyond what a node admits');
 let t: TestApp;
+// One ingest at a time, one more may wait a while: long enough for the first capture's ingest
+// on a loaded machine, short enough to see a wait run out.
+const MAX_WAIT_MS = 3000;
+const gate = new IngestGate({ maxActive: 1, maxWaiting: 1, maxWaitMs: MAX_WAIT_MS });
 
 test.before(async () => {
-  // One ingest at a time, one more may wait a short while.
-  t = await createTestApp('ingest_busy', {
-    ingestGate: { maxActive: 1, maxWaiting: 1, maxWaitMs: 400 },
-  });
+  t = await createTestApp('ingest_busy', { ingestGate: gate });
 });
 test.after(() => t.close());
 
@@ -78,9 +81,9 @@ test('a full queue → 503 ingest_busy with Retry-After; the capture being inges
   const first = slowCapture('busy-a', 0);
   // The first is admitted and reading its body; the second waits for its turn (its body
   // unread); the third finds the queue full.
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => gate.active === 1, 10_000, 'the first capture admitted');
   const second = slowCapture('busy-b', 0);
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => gate.waiting === 1, 10_000, 'the second capture waiting');
   await assertBusy(await post(text('busy-c', 0)), /already waiting/);
   assert.equal(await stored('busy-c'), { captures: 0, facts: 0 });
 
@@ -97,7 +100,7 @@ test('a full queue → 503 ingest_busy with Retry-After; the capture being inges
 
 test('a capture that waits longer than the node lets it → 503 ingest_busy; nothing of it stored', async () => {
   const first = slowCapture('wait-a', 1);
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => gate.active === 1, 10_000, 'the first capture admitted');
   await assertBusy(await post(text('wait-b', 1)), /waited/);
   assert.equal(await stored('wait-b'), { captures: 0, facts: 0 });
   first.finish();

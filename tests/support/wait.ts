@@ -1,5 +1,9 @@
 /** Polls `check` every 200 ms until it holds; throws naming `what` after `ms`. */
-export async function waitFor(check: () => Promise<boolean>, ms: number, what: string) {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await check()) return;
