@@ -1075,8 +1075,25 @@ function isoText(t: string | Date): string {
   return typeof t === 'string' ? t : t.toISOString();
 }
 
-/** Fleet totals of the live inventory (templates excluded from sizing). */
-export async function fleetSummary(sql: Sql) {
+/**
+ * An answer about the whole live inventory (fleet totals, VMs per source), reused while the
+ * inventory generation is unchanged, as the list's answers are: every open dashboard asks
+ * for it again after each capture, and concurrent askers share one read.
+ */
+export async function inventoryAnswer<T>(
+  sql: Sql,
+  key: `fleet:${string}`,
+  compute: () => Promise<T>,
+): Promise<T> {
+  return cacheFor(sql).get(await inventoryGeneration(sql), key, compute, () => 1);
+}
+
+/** Fleet totals of the live inventory (templates excluded from sizing). Shared: do not modify. */
+export function fleetSummary(sql: Sql) {
+  return inventoryAnswer(sql, 'fleet:summary', () => readFleetSummary(sql));
+}
+
+async function readFleetSummary(sql: Sql) {
   const [r] = await sql`
     select (select count(*) from sources)::int as sources,
            count(*) filter (where not is_template)::int as vms,

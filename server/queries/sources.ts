@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Row } from 'postgres';
 import { iso, type Sql } from '../db/connect.ts';
+import { inventoryAnswer } from '../inventory/list_vms.ts';
 
 /** A source as the API answers it (and the pages show it): declared once, typed from here. */
 export const SourceRow = z.object({
@@ -39,7 +40,7 @@ export const SourceRow = z.object({
 export type SourceRow = z.infer<typeof SourceRow>;
 
 /** A row of SELECT: the joined columns (`lc_` the last capture) are null when there is none. */
-function toSource(r: Row): SourceRow {
+function toSource(r: Row, vms: Map<number, number>): SourceRow {
   return {
     id: r.id,
     kind: r.kind,
@@ -53,7 +54,7 @@ function toSource(r: Row): SourceRow {
     secondsSinceLastCapture: r.last_capture_at
       ? Math.round((Date.now() - new Date(r.last_capture_at).getTime()) / 1000)
       : null,
-    vms: r.vms,
+    vms: vms.get(r.id) ?? 0,
     lastCapture: r.lc_id
       ? {
         captureId: r.lc_id,
@@ -81,7 +82,6 @@ function toSource(r: Row): SourceRow {
 const SELECT = (sql: Sql) =>
   sql`
   select s.*,
-    (select count(*) from vm_inventory i where i.source_id = s.id)::int as vms,
     lc.capture_id::text as lc_id, lc.complete as lc_complete, lc.vm_count as lc_vm_count, lc.errors as lc_errors, lc.ingest_ms as lc_ingest_ms,
     h.health, h.reported_at,
     t.id as agent_token_id, t.name as agent_name, a.version as agent_version, a.hostname as agent_hostname,
@@ -92,14 +92,33 @@ const SELECT = (sql: Sql) =>
   left join api_tokens t on t.id = s.owner_token_id
   left join agents a on a.token_id = s.owner_token_id`;
 
+/**
+ * Live VMs per source: counting them is a read of the whole inventory, so the answer is
+ * reused until the next stored capture (inventoryAnswer); health and agents are read each time.
+ */
+function liveVmsBySource(sql: Sql): Promise<Map<number, number>> {
+  return inventoryAnswer(sql, 'fleet:vms-by-source', async () =>
+    new Map(
+      (await sql<{ source_id: number; vms: number }[]>`
+        select source_id, count(*)::int as vms from vm_inventory group by source_id`)
+        .map((r) => [r.source_id, r.vms]),
+    ));
+}
+
 export async function listSourcesDetailed(sql: Sql): Promise<SourceRow[]> {
-  const rows = await sql`${SELECT(sql)} order by s.name, s.id`;
-  return rows.map(toSource);
+  const [rows, vms] = await Promise.all([
+    sql`${SELECT(sql)} order by s.name, s.id`,
+    liveVmsBySource(sql),
+  ]);
+  return rows.map((r) => toSource(r, vms));
 }
 
 export async function getSource(sql: Sql, id: number): Promise<SourceRow | null> {
-  const rows = await sql`${SELECT(sql)} where s.id = ${id}`;
-  return rows.length ? toSource(rows[0]) : null;
+  const [rows, vms] = await Promise.all([
+    sql`${SELECT(sql)} where s.id = ${id}`,
+    liveVmsBySource(sql),
+  ]);
+  return rows.length ? toSource(rows[0], vms) : null;
 }
 
 /** A tag: `key=value`, both without spaces or `=` in the key (`tenant=acme`). */

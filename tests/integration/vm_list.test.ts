@@ -2,13 +2,15 @@
  * The VM list read path: every sort in both directions pages through exactly the rows a
  * reference sort gives (no row twice, none missed) whichever plan serves it, and reused
  * answers are never stale: a stored capture is visible at once, also on another server
- * node that answered the same question before.
+ * node that answered the same question before. So are the fleet totals and VMs per source
+ * the dashboard and the sources show.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createPool } from '../../server/db/connect.ts';
-import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
+import { fleetSummary, type Page, type VmListItem } from '../../server/inventory/list_vms.ts';
+import { listSourcesDetailed } from '../../server/queries/sources.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
@@ -170,6 +172,35 @@ test('a stored capture is visible at once to a node that answered the same quest
     );
     assert.ok(reused >= 2, `reused ${reused}`);
     assert.ok(read >= 6, `read ${read}`);
+  } finally {
+    await otherSql.end();
+  }
+});
+
+test('fleet totals and VMs per source are read again after each stored capture, also on a node that read them before', async () => {
+  const otherSql = createPool(t.db.url, { max: 2 });
+  const vmsBySource = async () =>
+    Object.fromEntries((await listSourcesDetailed(otherSql)).map((s) => [s.externalId, s.vms]));
+  try {
+    const before = await fleetSummary(otherSql);
+    assert.is(await fleetSummary(otherSql), before, 'asked twice: the answer reused');
+    assert.equal(await vmsBySource(), { 'vc-m': 20, 'vc-a': 23, 'vc-z': 26 });
+    // vc-z's next complete capture has 6 VMs fewer: they leave the live inventory.
+    const r = await t.call('/api/v1/captures', {
+      ...json(
+        makeCapture({ sourceId: 'vc-z', at: '2026-05-10T21:00:00Z', vms: fleet('vc-z', 20) }),
+      ),
+      token: t.tokens.agent,
+    });
+    assert.is(r.status, 201);
+    const after = await fleetSummary(otherSql);
+    assert.is(after.vms, before.vms - 6);
+    assert.equal(await vmsBySource(), { 'vc-m': 20, 'vc-a': 23, 'vc-z': 20 });
+    const [direct] = await t.db.sql`
+      select count(*)::int as vms, sum(vcpu)::int as vcpu,
+             count(*) filter (where power_state = 'poweredOn')::int as on
+      from vm_inventory where not is_template`;
+    assert.equal([after.vms, after.vcpu, after.poweredOn], [direct.vms, direct.vcpu, direct.on]);
   } finally {
     await otherSql.end();
   }
