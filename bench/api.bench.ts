@@ -52,7 +52,7 @@ const PATHS = [
  * Queries no client asked before (a cache cannot answer them): the same shapes as PATHS
  * with other search terms, filters and sorts, drawn from a seeded generator.
  */
-function* distinctPaths(): Generator<string> {
+export function* distinctPaths(): Generator<string> {
   const words = ['web', 'app', 'db', 'cache', 'build'];
   const sorts = ['name', 'source', 'power', 'vcpu', 'ram', 'disk', 'created', 'firstSeen'];
   let n = 0;
