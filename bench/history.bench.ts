@@ -194,21 +194,27 @@ export async function settle(sql: Sql, run: string, start: string, n: number) {
       where p.v % 50 = 0 and p.born < ${HOURS / 2} and p.gone > ${HOURS / 2} and ${n > HOURS / 2}`;
     await tx`
       update sources set last_capture_at = ${t(String(n - 1))}, generation = generation + 1`;
-    const columns = tx.unsafe(
+    const columns =
       'source_id, vm_key, source_vm_id, name, power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, ' +
-        'used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os, ip_addresses, tags, ' +
-        'created_at, first_seen_at, state_at, state_capture_id',
-    );
-    const rows = tx`
+      'used_disk_gb, datacenter, cluster, host, resource_pool, folder, guest_os, ip_addresses, tags, ' +
+      'created_at, first_seen_at, state_at, state_capture_id';
+    // A deleted row carries its lifecycle's last sighting and deletion (migration 0071).
+    const rows = (deleted: boolean) =>
+      tx`
       select f.source_id, f.vm_key, f.source_vm_id, f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb,
         f.provisioned_disk_gb, f.used_disk_gb, f.datacenter, f.cluster, f.host, f.resource_pool, f.folder,
         f.guest_os, array['10.' || f.source_id || '.' || (substr(f.vm_key, 4)::int >> 8) || '.' || (substr(f.vm_key, 4)::int & 255)],
         array['env:' || (array['prod','test','dev'])[1 + substr(f.vm_key, 4)::int % 3]],
         l.created_at, l.first_seen_at, f.snapshot_time, f.capture_id
+        ${deleted ? tx`, l.last_seen_at, l.deleted_at, l.deleted_from` : tx``}
       from vm_lifecycle_base l
       join vm_hourly_stats f on f.source_id = l.source_id and f.snapshot_time = l.last_seen_at and f.vm_key = l.vm_key`;
-    await tx`insert into vm_inventory (${columns}) ${rows} where l.deleted_at is null`;
-    await tx`insert into vm_inventory_deleted (${columns}) ${rows} where l.deleted_at is not null`;
+    await tx`insert into vm_inventory (${tx.unsafe(columns)}) ${
+      rows(false)
+    } where l.deleted_at is null`;
+    await tx`insert into vm_inventory_deleted (${
+      tx.unsafe(`${columns}, last_seen_at, deleted_at, deleted_from`)
+    }) ${rows(true)} where l.deleted_at is not null`;
   });
   // Steady state, as autovacuum leaves tables some time after their load.
   for (

@@ -727,14 +727,21 @@ const iso = (column: string) =>
   `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** The columns of a page row that toItem reads (times as iso text), written once. */
-const PAGE_COLUMNS = pageColumns({
+const NOW_COLUMNS = {
   bios: 'p.bios_uuid',
   instance: 'p.instance_uuid',
   ips: 'p.ip_addresses',
   tags: 'p.tags',
   created: 'p.created_at',
   firstSeen: 'p.first_seen_at',
-});
+};
+const PAGE_COLUMNS = pageColumns(NOW_COLUMNS);
+
+/**
+ * The deleted VMs now: their rows carry their lifecycle's last sighting and deletion
+ * (migration 0071, written by ingest_apply_capture), so the page joins no lifecycle.
+ */
+const DELETED_PAGE_COLUMNS = pageColumns(NOW_COLUMNS, 'p');
 
 /**
  * As of a past moment the rows are facts: UUIDs, addresses and tags are the VM's as known now
@@ -760,8 +767,10 @@ const AS_OF_BY_NAME_PAGE_COLUMNS = pageColumns({
   firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
 });
 
+/** The page's columns: `c` as chosen above; last sighting and deletion from `lifecycle`'s row. */
 function pageColumns(
   c: Record<'bios' | 'instance' | 'ips' | 'tags' | 'created' | 'firstSeen', string>,
+  lifecycle = 'l',
 ) {
   return 'p.source_id, p.vm_key, p.source_vm_id, p.name, p.power_state, p.is_template, p.vcpu, ' +
     'p.ram_mb, p.provisioned_disk_gb, p.used_disk_gb, p.datacenter, p.cluster, p.host, ' +
@@ -769,8 +778,8 @@ function pageColumns(
     `${c.bios} as bios_uuid, ${c.instance} as instance_uuid, ${c.ips} as ip_addresses, ` +
     `${c.tags} as tags, ${iso(c.created)} as created_at, ${iso(c.firstSeen)} as first_seen_at, ` +
     `${iso('p.state_at')} as state_at, s.name as source_name, s.kind as source_kind, ` +
-    `${iso('l.last_seen_at')} as last_seen_at, ${iso('l.deleted_at')} as deleted_at, ` +
-    'l.deleted_from';
+    `${iso(`${lifecycle}.last_seen_at`)} as last_seen_at, ` +
+    `${iso(`${lifecycle}.deleted_at`)} as deleted_at, ${lifecycle}.deleted_from`;
 }
 
 /**
@@ -973,20 +982,31 @@ async function readPage(
     : sql``;
   const order =
     sql`order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
+  // The deleted VMs now carry their lifecycle's columns the page needs (migration 0071).
+  const deletedNow = !at && query.state === 'deleted';
   const rowsRead = sql`
       select ${
     sql.unsafe(
-      byNameAsOf ? AS_OF_BY_NAME_PAGE_COLUMNS : at ? AS_OF_PAGE_COLUMNS : PAGE_COLUMNS,
+      byNameAsOf
+        ? AS_OF_BY_NAME_PAGE_COLUMNS
+        : at
+        ? AS_OF_PAGE_COLUMNS
+        : deletedNow
+        ? DELETED_PAGE_COLUMNS
+        : PAGE_COLUMNS,
     )
   } ${onePass ? sql`, p.matches` : sql``} ${extras} ${generation}
       from (${chosen}) p
       join sources s on s.id = p.source_id
+      ${
+    deletedNow ? sql`` : sql`
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
       -- set, the planner may hash the whole lifecycle for a page of 50.
       cross join lateral (
         select l.* from vm_lifecycle l where l.source_id = p.source_id and l.vm_key = p.vm_key
         limit 1
-      ) l
+      ) l`
+  }
       ${known}
       ${order}`;
   // As JSON, each row is only its item's text and what the cursor, total and asOf need: no

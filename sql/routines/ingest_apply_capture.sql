@@ -192,11 +192,11 @@ begin
       insert into vm_inventory_deleted (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name,
         power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host,
         resource_pool, folder, guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, state_at,
-        state_capture_id, state_hash)
+        state_capture_id, state_hash, last_seen_at, deleted_at, deleted_from)
       select p_source_id, s.key, s.source_vm_id, s.bios_uuid, s.instance_uuid, s.name, s.power_state, s.is_template,
         s.vcpu, s.ram_mb, s.provisioned_disk_gb, s.used_disk_gb, s.datacenter, s.cluster, s.host, s.resource_pool,
         s.folder, s.guest_os, s.ip_addresses, s.tags, s.annotation, l.created_at, l.first_seen_at, p_at, p_capture_id,
-        s.state_hash
+        s.state_hash, l.last_seen_at, l.deleted_at, l.deleted_from
       from capture_stage s
       join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
       where l.deletion_capture_id = v_next_complete.capture_id and l.last_seen_at = p_at
@@ -289,24 +289,51 @@ begin
       ) ev on true
       where l.source_id = p_source_id and l2.source_id = p_source_id and l2.vm_key = l.vm_key
         and l2.deleted_at is null and not l2.in_newest_capture and l2.last_seen_at < p_at
-      returning l.vm_key
+      returning l.vm_key, l.last_seen_at, l.deleted_at, l.deleted_from
     ), removed as (
       delete from vm_inventory i using gone where i.source_id = p_source_id and i.vm_key = gone.vm_key returning i.*
     ), kept as (
-      -- The deleted VM keeps its last state (migration 0041: the two tables have the same columns).
-      insert into vm_inventory_deleted select * from removed on conflict do nothing returning 1
+      -- The deleted VM keeps its last state (migration 0041: the two tables have the same
+      -- columns) and carries its lifecycle's last sighting and deletion (migration 0071).
+      insert into vm_inventory_deleted (source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name,
+        power_state, is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host,
+        resource_pool, folder, guest_os, ip_addresses, tags, annotation, created_at, first_seen_at, state_at,
+        state_capture_id, state_hash, last_seen_at, deleted_at, deleted_from)
+      select x.source_id, x.vm_key, x.source_vm_id, x.bios_uuid, x.instance_uuid, x.name, x.power_state,
+        x.is_template, x.vcpu, x.ram_mb, x.provisioned_disk_gb, x.used_disk_gb, x.datacenter, x.cluster, x.host,
+        x.resource_pool, x.folder, x.guest_os, x.ip_addresses, x.tags, x.annotation, x.created_at, x.first_seen_at,
+        x.state_at, x.state_capture_id, x.state_hash, g.last_seen_at, g.deleted_at, g.deleted_from
+      from removed x join gone g on g.vm_key = x.vm_key
+      on conflict do nothing returning 1
     )
     select count(*) into v_deleted from kept;
   end if;
 
   -- 8. Deletion events that arrive after the absence was noticed refine its time.
+  --    The deleted rows carry the refined time too (migration 0071).
   if jsonb_path_exists(p_events, '$[*] ? (@.type == "deleted")') then
-    update vm_lifecycle_base l set deleted_at = e.at, deleted_from = 'event'
-    from jsonb_to_recordset(coalesce(p_events, '[]')) as e(type text, at timestamptz, "vmKey" text, "sourceVmId" text)
-    where e.type = 'deleted' and l.source_id = p_source_id and l.deleted_from = 'absence'
-      and (l.vm_key = e."vmKey" or (e."vmKey" is null and l.source_vm_id = e."sourceVmId"))
-      and e.at > l.last_seen_at and e.at < l.deleted_at;
+    with refined as (
+      update vm_lifecycle_base l set deleted_at = e.at, deleted_from = 'event'
+      from jsonb_to_recordset(coalesce(p_events, '[]')) as e(type text, at timestamptz, "vmKey" text, "sourceVmId" text)
+      where e.type = 'deleted' and l.source_id = p_source_id and l.deleted_from = 'absence'
+        and (l.vm_key = e."vmKey" or (e."vmKey" is null and l.source_vm_id = e."sourceVmId"))
+        and e.at > l.last_seen_at and e.at < l.deleted_at
+      returning l.vm_key, l.deleted_at
+    )
+    update vm_inventory_deleted d set deleted_at = x.deleted_at, deleted_from = 'event'
+    from refined x
+    where d.source_id = p_source_id and d.vm_key = x.vm_key;
   end if;
+
+  -- 8b. A staged VM's deleted row carries its lifecycle's last sighting and deletion as the
+  --     steps above left them (migration 0071): a late capture moves a deleted VM's last
+  --     sighting, or its deletion to the next complete capture (step 5).
+  update vm_inventory_deleted d set last_seen_at = l.last_seen_at, deleted_at = l.deleted_at,
+    deleted_from = l.deleted_from
+  from capture_stage s
+  join vm_lifecycle_base l on l.source_id = p_source_id and l.vm_key = s.key
+  where d.source_id = p_source_id and d.vm_key = s.key and l.deleted_at is not null
+    and (d.last_seen_at, d.deleted_at, d.deleted_from) is distinct from (l.last_seen_at, l.deleted_at, l.deleted_from);
 
   -- 9. Hosts and datastores: per-capture facts always, latest state forward only.
   insert into host_facts (source_id, host_key, snapshot_time, connection_state, power_state, cpu_cores, cpu_mhz, memory_mb,

@@ -188,6 +188,17 @@ async function storeEverywhere(input: CaptureInput): Promise<Record<string, Stor
     reference.lifecycleSizes,
     `lifecycle sizes differ from the facts after capture at ${input.capturedAt}`,
   );
+  // The deleted rows carry their lifecycle's last sighting and deletion (migration 0071).
+  const [{ differ }] = await targets[0].db.sql`
+    select count(*)::int as differ from vm_inventory_deleted d
+    left join vm_lifecycle l on l.source_id = d.source_id and l.vm_key = d.vm_key
+    where (d.last_seen_at, d.deleted_at, d.deleted_from)
+      is distinct from (l.last_seen_at, l.deleted_at, l.deleted_from)`;
+  assert.is(
+    differ,
+    0,
+    `deleted rows differ from their lifecycle after capture at ${input.capturedAt}`,
+  );
   const outcome = (r: StoreResult) => ({
     late: r.late,
     deleted: r.deleted,
