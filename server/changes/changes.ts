@@ -19,7 +19,7 @@
  * row adds is in its generated `*_delta` columns (migration 0048).
  */
 import { z } from 'zod';
-import { iso, type Sql } from '../db/connect.ts';
+import type { Sql } from '../db/connect.ts';
 import { decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 
 export const CHANGE_KINDS = [
@@ -219,22 +219,27 @@ export async function changesAnswer(sql: Sql, q: ChangeQuery): Promise<ChangesAn
   return { from: q.from.toISOString(), to: q.to.toISOString(), summary, total, ...page };
 }
 
-const num = (
-  v: string | number | null | undefined,
-) => (v === null || v === undefined ? v : Number(v));
+/** The size keys of a group: numbers in the answer. */
+const SIZE_KEYS = ['vcpu', 'memoryMib', 'provisionedDiskGib'] as const;
 
+/**
+ * A stored group as the answer's: its size keys as numbers (jsonb gives numbers; a numeric
+ * text would be converted). Adjusted in place, not copied: each row's parsed object is its own,
+ * and a copy per group (Object.entries into a new object) was most of this mapping's cost.
+ */
 function group(g: Row['before']): ChangeItem['before'] {
   if (!g) return null;
-  const out: Record<string, string | number | null> = {};
-  for (const [key, v] of Object.entries(g)) {
-    out[key] = key === 'vcpu' || key === 'memoryMib' || key === 'provisionedDiskGib' ? num(v)! : v;
+  for (const key of SIZE_KEYS) {
+    const v = g[key];
+    if (typeof v === 'string') g[key] = Number(v);
   }
-  return out;
+  return g;
 }
 
 function toItem(r: Row): ChangeItem {
   return {
-    at: iso(r.at)!,
+    // A timestamptz column arrives as a Date.
+    at: r.at.toISOString(),
     kind: r.kind,
     sourceId: r.source_id,
     sourceName: r.source_name,
