@@ -19,7 +19,7 @@
  * row adds is in its generated `*_delta` columns (migration 0048).
  */
 import { z } from 'zod';
-import { iso, type Sql } from '../db/connect.ts';
+import type { Sql } from '../db/connect.ts';
 import { decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 
 export const CHANGE_KINDS = [
@@ -96,16 +96,6 @@ type Row = {
   detail: string | null;
 };
 
-const sizeOf = (sql: Sql, f: string) =>
-  sql`case when ${sql(f)}.vm_key is null then null else jsonb_build_object('vcpu', ${sql(f)}.vcpu,
-    'memoryMib', ${sql(f)}.ram_mb, 'provisionedDiskGib', ${sql(f)}.provisioned_disk_gb) end`;
-
-/** A VM's size at its first (`first`) or last (`last`) sighting, kept in vm_lifecycle_base. */
-const lifecycleSize = (sql: Sql, l: string, at: 'first' | 'last') =>
-  sql`case when ${sql(l)}.${sql(at + '_vcpu')} is null then null else jsonb_build_object(
-    'vcpu', ${sql(l)}.${sql(at + '_vcpu')}, 'memoryMib', ${sql(l)}.${sql(at + '_ram_mb')},
-    'provisionedDiskGib', ${sql(l)}.${sql(at + '_disk_gb')}) end`;
-
 /** One page of the changes in [from, to), in (time, source, VM, kind) order. */
 export async function listChanges(
   sql: Sql,
@@ -157,7 +147,9 @@ export async function listChanges(
   if (has('reappeared')) {
     branches.push(
       sql`(select e.at, 'reappeared'::text as kind, e.source_id, e.vm_key, null::jsonb as before,
-        ${sizeOf(sql, 'f')} as after, null::text as detail, false as lc
+        case when f.vm_key is null then null else jsonb_build_object('vcpu', f.vcpu,
+          'memoryMib', f.ram_mb, 'provisionedDiskGib', f.provisioned_disk_gb) end as after,
+        null::text as detail, false as lc
       from vm_events e
       left join vm_hourly_stats f on f.source_id = e.source_id and f.snapshot_time = e.at and f.vm_key = e.vm_key
       where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e.source_id')}
@@ -172,9 +164,15 @@ export async function listChanges(
           -- Creations and current deletions: sized and explained from the VM's lifecycle row,
           -- looked up for the page's rows only, with its name (their branches read their
           -- indexes alone: most of the 101 rows each branch reads are not on the page).
-          case when u.lc and u.kind = 'deleted' then ${lifecycleSize(sql, 'l', 'last')}
+          -- Written out, not built from helpers: each fragment and identifier is an object
+          -- postgres.js builds and escapes again on every request.
+          case when u.lc and u.kind = 'deleted' then case when l.last_vcpu is null then null
+              else jsonb_build_object('vcpu', l.last_vcpu, 'memoryMib', l.last_ram_mb,
+                'provisionedDiskGib', l.last_disk_gb) end
             else u.before end as before,
-          case when u.lc and u.kind = 'created' then ${lifecycleSize(sql, 'l', 'first')}
+          case when u.lc and u.kind = 'created' then case when l.first_vcpu is null then null
+              else jsonb_build_object('vcpu', l.first_vcpu, 'memoryMib', l.first_ram_mb,
+                'provisionedDiskGib', l.first_disk_gb) end
             else u.after end as after,
           case when not u.lc then u.detail when u.kind = 'created'
             then coalesce(l.created_from, 'firstSeen') else l.deleted_from end as detail
@@ -219,22 +217,27 @@ export async function changesAnswer(sql: Sql, q: ChangeQuery): Promise<ChangesAn
   return { from: q.from.toISOString(), to: q.to.toISOString(), summary, total, ...page };
 }
 
-const num = (
-  v: string | number | null | undefined,
-) => (v === null || v === undefined ? v : Number(v));
+/** The size keys of a group: numbers in the answer. */
+const SIZE_KEYS = ['vcpu', 'memoryMib', 'provisionedDiskGib'] as const;
 
+/**
+ * A stored group as the answer's: its size keys as numbers (jsonb gives numbers; a numeric
+ * text would be converted). Adjusted in place, not copied: each row's parsed object is its own,
+ * and a copy per group (Object.entries into a new object) was most of this mapping's cost.
+ */
 function group(g: Row['before']): ChangeItem['before'] {
   if (!g) return null;
-  const out: Record<string, string | number | null> = {};
-  for (const [key, v] of Object.entries(g)) {
-    out[key] = key === 'vcpu' || key === 'memoryMib' || key === 'provisionedDiskGib' ? num(v)! : v;
+  for (const key of SIZE_KEYS) {
+    const v = g[key];
+    if (typeof v === 'string') g[key] = Number(v);
   }
-  return out;
+  return g;
 }
 
 function toItem(r: Row): ChangeItem {
   return {
-    at: iso(r.at)!,
+    // A timestamptz column arrives as a Date.
+    at: r.at.toISOString(),
     kind: r.kind,
     sourceId: r.source_id,
     sourceName: r.source_name,
