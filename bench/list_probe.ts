@@ -110,7 +110,11 @@ async function run(name: string, next: Iterator<string>) {
   const [sum] = await sql`
     select sum(total_plan_time)::float8 as plan, sum(total_exec_time)::float8 as exec
     from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())`;
-  console.log(`  all statements: plan ${(sum.plan / reqs).toFixed(2)} ms/req, exec ${(sum.exec / reqs).toFixed(2)} ms/req`);
+  console.log(
+    `  all statements: plan ${(sum.plan / reqs).toFixed(2)} ms/req, exec ${
+      (sum.exec / reqs).toFixed(2)
+    } ms/req`,
+  );
   for (const s of top) {
     console.log(
       `  ${(s.calls / reqs).toFixed(2)}/req plan ${(s.plan / s.calls).toFixed(2)} ms exec ${
@@ -132,7 +136,7 @@ try {
     }],
   });
   if (shape === 'all' || shape === 'each') await run('all', paths(null));
-  if (shape === 'each') for (let s = 0; s < 6; s++) await run(`shape ${s}`, paths(s));
+  if (shape === 'each') { for (let s = 0; s < 6; s++) await run(`shape ${s}`, paths(s)); }
   else if (shape !== 'all') await run(`shape ${shape}`, paths(Number(shape)));
 } finally {
   await server.kill('SIGTERM');

@@ -7,6 +7,7 @@
 import type { Row } from 'postgres';
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
+import { constantFragment, type Fragment, noFragment } from '../db/fragments.ts';
 import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 import { isUuid } from '../ids.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
@@ -178,16 +179,14 @@ function likePattern(q: string): string {
 
 const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-f:]+:[0-9a-f:.]*$/i;
 
-type Fragment = ReturnType<Sql['unsafe']>;
-
 /**
  * A condition on the VM's columns as they are known now, `x.…`, as a condition on `i`. The
  * rows of a list as of a past moment are facts, which hold no UUIDs, addresses or tags:
  * those are matched among the live and deleted VMs, whose identity they are.
  */
 function knownNow(sql: Sql, at: Date | undefined, condition: (x: Fragment) => Fragment) {
-  if (!at) return condition(sql.unsafe('i'));
-  const c = condition(sql.unsafe('x'));
+  if (!at) return condition(constantFragment(sql, 'i'));
+  const c = condition(constantFragment(sql, 'x'));
   return sql`(i.source_id, i.vm_key) in (
     select x.source_id, x.vm_key from vm_inventory x where ${c}
     union all select x.source_id, x.vm_key from vm_inventory_deleted x where ${c})`;
@@ -306,21 +305,24 @@ function vmRows(sql: Sql, query: VmListQuery) {
         // Every VM of a capture has its lifecycle row (the ingest writes both); joined left
         // on its key, it is left out of the queries that need none of its columns (the count).
         ? sql`left join vm_lifecycle_base l on l.source_id = f.source_id and l.vm_key = f.vm_key`
-        : sql``
+        : noFragment(sql)
     }
     )`;
   }
   const state = query.state ?? 'live';
   if (state === 'live') return sql`vm_inventory`;
   if (state === 'deleted') return sql`vm_inventory_deleted`;
-  const columns = sql.unsafe(ROW_COLUMNS);
+  const columns = constantFragment(sql, ROW_COLUMNS);
   return sql`(select ${columns} from vm_inventory union all select ${columns} from vm_inventory_deleted)`;
 }
 
 /** With `at`, which of the VMs then: those live now, those deleted since, or all. */
-function stateNowCondition(sql: Sql, query: VmListQuery, i: Fragment = sql.unsafe('i')) {
-  if (!query.at || (query.state ?? 'all') === 'all') return sql``;
-  const table = sql.unsafe(query.state === 'live' ? 'vm_inventory' : 'vm_inventory_deleted');
+function stateNowCondition(sql: Sql, query: VmListQuery, i: Fragment = constantFragment(sql, 'i')) {
+  if (!query.at || (query.state ?? 'all') === 'all') return noFragment(sql);
+  const table = constantFragment(
+    sql,
+    query.state === 'live' ? 'vm_inventory' : 'vm_inventory_deleted',
+  );
   return sql`and exists (select 1 from ${table} x where x.source_id = ${i}.source_id and x.vm_key = ${i}.vm_key)`;
 }
 
@@ -354,16 +356,18 @@ function asOfByName(
   limit: number,
 ) {
   const desc = query.order === 'desc';
-  const direction = sql.unsafe(desc ? 'desc' : 'asc');
+  const direction = constantFragment(sql, desc ? 'desc' : 'asc');
   const state = query.state ?? 'all';
   const after = (name: Fragment, source: Fragment, key: Fragment) =>
     cursor
       ? sql`and (${name}, ${source}, ${key}) ${
-        sql.unsafe(desc ? '<' : '>')
+        constantFragment(sql, desc ? '<' : '>')
       } (${cursor.v}, ${cursor.s}, ${cursor.k})`
-      : sql``;
+      : noFragment(sql);
   const now = (table: string) =>
-    sql`select x.source_id, x.vm_key, x.name, ${sql.unsafe(KNOWN_NOW)} from ${sql.unsafe(table)} x`;
+    sql`select x.source_id, x.vm_key, x.name, ${constantFragment(sql, KNOWN_NOW)} from ${
+      constantFragment(sql, table)
+    } x`;
   const known = state === 'live'
     ? now('vm_inventory')
     : state === 'deleted'
@@ -372,7 +376,7 @@ function asOfByName(
   return sql`
     with c as materialized (
       select c.source_id, c.captured_at from (${capturesAsOf(sql, query.at!)}) c
-      ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : sql``}
+      ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : noFragment(sql)}
     ), since as materialized (
       -- The VMs renamed or back since, each with its name then when the changes give it: the
       -- name before its first rename since (that change compares its observation before with
@@ -428,20 +432,14 @@ function asOfByName(
        where exists (
            select 1 from vm_hourly_stats f
            where f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key)
-         ${stateNowCondition(sql, query, sql.unsafe('r'))}
+         ${stateNowCondition(sql, query, constantFragment(sql, 'r'))}
        order by 3 ${direction}, 1 ${direction}, 2 ${direction}
        limit ${limit})
       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
       limit ${limit}
     )
     select ${factColumns(sql, false)}, p.sort_value,
-      ${
-    sql.unsafe(
-      ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map((c) =>
-        `case when p.walked then p.${c} else k.${c} end as k_${c}`
-      ).join(', '),
-    )
-  }
+      ${constantFragment(sql, KNOWN_COLUMNS)}
     from page p
     cross join lateral (
       select * from vm_hourly_stats f
@@ -449,10 +447,10 @@ function asOfByName(
     ) f
     -- The VM as known now: the walk read it; those renamed or back since are looked up.
     left join lateral (
-      select ${sql.unsafe(KNOWN_NOW)} from vm_inventory x
+      select ${constantFragment(sql, KNOWN_NOW)} from vm_inventory x
       where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
       union all
-      select ${sql.unsafe(KNOWN_NOW)} from vm_inventory_deleted x
+      select ${constantFragment(sql, KNOWN_NOW)} from vm_inventory_deleted x
       where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
       limit 1
     ) k on true`;
@@ -460,6 +458,11 @@ function asOfByName(
 
 /** The identity of a VM as known now (`x`), which the facts do not hold. */
 const KNOWN_NOW = 'x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags';
+
+/** That identity for a page row of asOfByName: the walk's (`p`) or, looked up, `k`'s. */
+const KNOWN_COLUMNS = ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map((c) =>
+  `case when p.walked then p.${c} else k.${c} end as k_${c}`
+).join(', ');
 
 /** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
 function sourcesAsOf(sql: Sql, at: Date) {
@@ -715,7 +718,7 @@ function asOfTotal(sql: Sql, at: Date, sourceId: number | undefined) {
     where exists (
       select 1 from vm_hourly_stats f
       where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
-    ${sourceId ? sql`and c.source_id = ${sourceId}` : sql``}`;
+    ${sourceId ? sql`and c.source_id = ${sourceId}` : noFragment(sql)}`;
 }
 
 /**
@@ -836,28 +839,28 @@ async function readPage(
 ): Promise<(Page<VmListItem> & { asOf?: VmAsOf }) | VmJsonPage> {
   const sort = query.sort ?? 'name';
   const desc = query.order === 'desc';
-  const expr = sql.unsafe(SORT_SQL[sort]);
+  const expr = constantFragment(sql, SORT_SQL[sort]);
   const cursor = query.cursor ? decodeVmCursor(query.cursor, sort) : null;
   const { q, at } = query;
   const rows = vmRows(sql, query);
   const where = sql`
     where true
-    ${q ? searchCondition(sql, q, at) : sql``}
+    ${q ? searchCondition(sql, q, at) : noFragment(sql)}
     ${stateNowCondition(sql, query)}
-    ${query.sourceId ? sql`and i.source_id = ${query.sourceId}` : sql``}
-    ${query.cluster ? sql`and i.cluster = ${query.cluster}` : sql``}
-    ${query.pool ? sql`and i.resource_pool = ${query.pool}` : sql``}
-    ${query.host ? sql`and i.host = ${query.host}` : sql``}
+    ${query.sourceId ? sql`and i.source_id = ${query.sourceId}` : noFragment(sql)}
+    ${query.cluster ? sql`and i.cluster = ${query.cluster}` : noFragment(sql)}
+    ${query.pool ? sql`and i.resource_pool = ${query.pool}` : noFragment(sql)}
+    ${query.host ? sql`and i.host = ${query.host}` : noFragment(sql)}
     ${
     query.folder
       ? sql`and (i.folder = ${query.folder} or starts_with(i.folder, ${`${query.folder}/`}))`
-      : sql``
+      : noFragment(sql)
   }
-    ${query.tag ? tagCondition(sql, query.tag, at) : sql``}
-    ${query.datastore ? datastoreCondition(sql, query.datastore, at) : sql``}
-    ${query.guestFamily ? guestFamilyCondition(sql, query.guestFamily) : sql``}
-    ${query.powerState ? sql`and i.power_state = ${query.powerState}` : sql``}
-    ${query.template !== undefined ? sql`and i.is_template = ${query.template}` : sql``}`;
+    ${query.tag ? tagCondition(sql, query.tag, at) : noFragment(sql)}
+    ${query.datastore ? datastoreCondition(sql, query.datastore, at) : noFragment(sql)}
+    ${query.guestFamily ? guestFamilyCondition(sql, query.guestFamily) : noFragment(sql)}
+    ${query.powerState ? sql`and i.power_state = ${query.powerState}` : noFragment(sql)}
+    ${query.template !== undefined ? sql`and i.is_template = ${query.template}` : noFragment(sql)}`;
   // The exact total comes first (kept for the list's other pages), and it chooses how the
   // page is found. An IP or UUID matches a handful of rows and a name fragment of four or
   // more characters a few thousand at most; any filters matching at most FENCE_ROWS rows
@@ -882,12 +885,12 @@ async function readPage(
       (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
     );
   const exact = search || count <= FENCE_ROWS;
-  const direction = sql.unsafe(desc ? 'desc' : 'asc');
+  const direction = constantFragment(sql, desc ? 'desc' : 'asc');
   const after = cursor
-    ? sql`and (${expr}, i.source_id, i.vm_key) ${sql.unsafe(desc ? '<' : '>')} (${
+    ? sql`and (${expr}, i.source_id, i.vm_key) ${constantFragment(sql, desc ? '<' : '>')} (${
       cursorValue(sql, sort, cursor.v)
     }, ${cursor.s}, ${cursor.k})`
-    : sql``;
+    : noFragment(sql);
   const limit = query.limit + 1;
   // The page is chosen from the VM rows alone (an index walk for the default sort), and
   // only its rows are joined: joining first would hash all 100,000 rows on every request.
@@ -901,8 +904,10 @@ async function readPage(
           select id, name from sources src
           ${
       cursor
-        ? sql`where (src.name, src.id) ${sql.unsafe(desc ? '<=' : '>=')} (${cursor.v}, ${cursor.s})`
-        : sql``
+        ? sql`where (src.name, src.id) ${
+          constantFragment(sql, desc ? '<=' : '>=')
+        } (${cursor.v}, ${cursor.s})`
+        : noFragment(sql)
     }
           order by name ${direction}, id ${direction}
         ) src
@@ -913,7 +918,7 @@ async function readPage(
         ? (desc
           ? sql`and (src.id <> ${cursor.s} or i.vm_key < ${cursor.k})`
           : sql`and i.vm_key > (case when src.id = ${cursor.s} then ${cursor.k} else '' end)`)
-        : sql``
+        : noFragment(sql)
     }
           order by i.vm_key ${direction}
           limit ${limit}
@@ -922,10 +927,10 @@ async function readPage(
         limit ${limit}`
     : sql`
         select i.*, ${expr} as sort_value ${
-      onePass ? sql`, (count(*) over ())::int as matches` : sql``
+      onePass ? sql`, (count(*) over ())::int as matches` : noFragment(sql)
     }
         from ${exact ? sql`(select * from ${rows} i ${where} offset 0) i` : sql`${rows} i`}
-        ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : sql``}
+        ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : noFragment(sql)}
         ${exact ? sql`where true` : where}
         ${after}
         order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
@@ -936,22 +941,22 @@ async function readPage(
     // page's rows are read whole: an index that holds those columns (cluster and pool's
     // does) answers the sort without visiting each match's row.
     chosen = sql`
-      select i.*, m.sort_value ${onePass ? sql`, m.matches` : sql``}
+      select i.*, m.sort_value ${onePass ? sql`, m.matches` : noFragment(sql)}
       from (
         select m.source_id, m.vm_key, m.sort_value ${
-      onePass ? sql`, (count(*) over ())::int as matches` : sql``
+      onePass ? sql`, (count(*) over ())::int as matches` : noFragment(sql)
     }
         from (
           select i.source_id, i.vm_key, ${expr} as sort_value from ${rows} i
-          ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : sql``}
+          ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : noFragment(sql)}
           ${where} offset 0
         ) m
         ${
       cursor
-        ? sql`where (m.sort_value, m.source_id, m.vm_key) ${sql.unsafe(desc ? '<' : '>')} (${
-          cursorValue(sql, sort, cursor.v)
-        }, ${cursor.s}, ${cursor.k})`
-        : sql``
+        ? sql`where (m.sort_value, m.source_id, m.vm_key) ${
+          constantFragment(sql, desc ? '<' : '>')
+        } (${cursorValue(sql, sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
+        : noFragment(sql)
     }
         order by m.sort_value ${direction}, m.source_id ${direction}, m.vm_key ${direction}
         limit ${limit}
@@ -968,25 +973,26 @@ async function readPage(
         select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory_deleted x
         where x.source_id = p.source_id and x.vm_key = p.vm_key
         limit 1) k on true`
-    : sql``;
+    : noFragment(sql);
   // Uncorrelated, each computed once for the statement; as text, which the first row's is
   // parsed from (as json, each row's copy would be parsed).
   const extras = byNameAsOf
     ? sql`, (select json_agg(a)::text from (${sourcesAsOf(sql, at!)}) a) as as_of ${
-      totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : sql``
+      totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : noFragment(sql)
     }`
-    : sql``;
+    : noFragment(sql);
   // Uncorrelated too: the generation in the page's own snapshot, see sharedPage.
   const generation = out
     ? sql`, (select coalesce(sum(generation), 0)::float8 from sources) as generation`
-    : sql``;
+    : noFragment(sql);
   const order =
     sql`order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
   // The deleted VMs now carry their lifecycle's columns the page needs (migration 0071).
   const deletedNow = !at && query.state === 'deleted';
   const rowsRead = sql`
       select ${
-    sql.unsafe(
+    constantFragment(
+      sql,
       byNameAsOf
         ? AS_OF_BY_NAME_PAGE_COLUMNS
         : at
@@ -995,11 +1001,11 @@ async function readPage(
         ? DELETED_PAGE_COLUMNS
         : PAGE_COLUMNS,
     )
-  } ${onePass ? sql`, p.matches` : sql``} ${extras} ${generation}
+  } ${onePass ? sql`, p.matches` : noFragment(sql)} ${extras} ${generation}
       from (${chosen}) p
       join sources s on s.id = p.source_id
       ${
-    deletedNow ? sql`` : sql`
+    deletedNow ? noFragment(sql) : sql`
       -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
       -- set, the planner may hash the whole lifecycle for a page of 50.
       cross join lateral (
@@ -1013,9 +1019,11 @@ async function readPage(
   // row of 30 columns parsed, object built and serialized again in node.
   const page = await (json
     ? sql<(Row & SortRow)[]>`
-      select p.sort_value, p.source_id, p.vm_key ${onePass ? sql`, p.matches` : sql``} ${
-      byNameAsOf ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : sql``}` : sql``
-    } ${out ? sql`, p.generation` : sql``}, ${sql.unsafe(ITEM_JSON)}
+      select p.sort_value, p.source_id, p.vm_key ${onePass ? sql`, p.matches` : noFragment(sql)} ${
+      byNameAsOf
+        ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : noFragment(sql)}`
+        : noFragment(sql)
+    } ${out ? sql`, p.generation` : noFragment(sql)}, ${constantFragment(sql, ITEM_JSON)}
       from (${rowsRead}) p
       ${order}`
     : rowsRead as unknown as Promise<(Row & SortRow)[]>);
