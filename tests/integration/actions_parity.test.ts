@@ -124,7 +124,8 @@ test('request a report: same row, same queue, same audit row; the worker generat
   try {
     const ids = [pageId, api.json.id];
     let rows: { status: string; row_count: number }[] = [];
-    for (let i = 0; i < 200; i++) {
+    // Up to a minute: the worker polls its queue, and a loaded CI machine is slow to start it.
+    for (let i = 0; i < 600; i++) {
       rows = [...await db.sql`select status, row_count from reports where id = any(${ids})`] as {
         status: string;
         row_count: number;
