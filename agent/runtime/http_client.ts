@@ -97,7 +97,26 @@ export function createHttpClient(
   }
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-  function request(url: string, req: HttpRequest = {}): Promise<HttpResponse> {
+  /**
+   * A server closes an idle keep-alive connection when it likes (PVE's pveproxy, vCenter's
+   * reverse proxy, Node's 5 s): a request written onto one just as it closes fails with a
+   * reset before any answer. Nothing was processed then, so a GET is sent once more on a new
+   * connection (Node's documented remedy) instead of failing a capture's request.
+   */
+  async function request(url: string, req: HttpRequest = {}): Promise<HttpResponse> {
+    const method = req.method ?? 'GET';
+    try {
+      return await send(url, req);
+    } catch (err) {
+      if (!(err instanceof StaleConnection)) throw err;
+      if (method !== 'GET' && method !== 'HEAD') throw err.cause;
+      return await send(url, req).catch((again) => {
+        throw again instanceof StaleConnection ? again.cause : again;
+      });
+    }
+  }
+
+  function send(url: string, req: HttpRequest): Promise<HttpResponse> {
     const u = new URL(url);
     const isHttps = u.protocol === 'https:';
     const lib = isHttps ? https : http;
@@ -153,9 +172,12 @@ export function createHttpClient(
           reject(err);
         }, req.timeoutMs);
       }
-      r.on('error', (err) => {
+      r.on('error', (err: Error & { code?: string }) => {
         finish();
-        reject(describeNetworkError(err, u));
+        const described = describeNetworkError(err, u);
+        const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE' ||
+          /socket hang up/i.test(err.message);
+        reject(r.reusedSocket && reset ? new StaleConnection(described) : described);
       });
       if (req.body !== undefined) r.write(req.body);
       r.end();
@@ -169,6 +191,15 @@ export function createHttpClient(
       httpAgent.destroy();
     },
   };
+}
+
+/** A request's reused keep-alive connection was closed by the server before any answer. */
+class StaleConnection extends Error {
+  override readonly cause: Error;
+  constructor(cause: Error) {
+    super(cause.message);
+    this.cause = cause;
+  }
 }
 
 function abortError(signal: AbortSignal): Error {

@@ -2,13 +2,14 @@
  * TLS and connection mistakes come out of the agent's HTTP client as one plain sentence
  * (not raw OpenSSL text), the same under Node and Deno: nothing listening, https against an
  * http port, http against an https port, an untrusted certificate, a wrong pinned thumbprint.
+ * A keep-alive connection the server closes as a request is written on it costs a GET nothing.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { createHttpClient } from '../../agent/runtime/http_client.ts';
 
 /** A self-signed test certificate for localhost/127.0.0.1 (valid for 100 years). */
@@ -108,6 +109,56 @@ test('a pinned thumbprint that does not match, and one that does', async () => {
     assert.is(res.status, 200);
   } finally {
     client.close();
+  }
+});
+
+/**
+ * A server that answers the first request of each connection (keeping it alive) and closes
+ * the connection when a second request arrives on it: the moment a site's proxy drops an
+ * idle keep-alive connection just as the agent reuses it.
+ */
+async function closesReusedConnections() {
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    let answered = false;
+    socket.on('data', (chunk) => {
+      if (!chunk.includes('\r\n\r\n')) return;
+      if (answered) return void socket.destroy();
+      answered = true;
+      socket.write(
+        'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok',
+      );
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    connections: () => connections,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+test('a reused keep-alive connection closed by the server: a GET is sent again on a new one, a POST is not', async () => {
+  const server = await closesReusedConnections();
+  const client = createHttpClient();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const res = await client.request(server.url, { timeoutMs: 5000 });
+      assert.is(res.body.toString(), 'ok', `GET ${i}`);
+    }
+    // Each GET after the first met the closed connection, then a new one.
+    assert.is(server.connections(), 3);
+    // A POST may have been processed: where it met a closed connection (Node reuses one; Deno
+    // opens a new one), it fails and is not sent again.
+    const before = server.connections();
+    const post = await client.request(server.url, { method: 'POST', body: 'x', timeoutMs: 5000 })
+      .then(() => null, (err: Error) => err);
+    assert.is(server.connections(), post ? before : before + 1, String(post));
+  } finally {
+    client.close();
+    await server.close();
   }
 });
 
