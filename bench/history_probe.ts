@@ -11,8 +11,7 @@
  *   DATABASE_URL=postgres://… node bench/history_probe.ts [--db NAME] [--seconds 10]
  *     [--only at|deleted|whoami] [--cpu-prof DIR]
  */
-import autocannon from 'autocannon';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -22,12 +21,8 @@ import { migrate } from '../server/db/migrate.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { atPaths, deletedPaths, seedCaptures, settle } from './history.bench.ts';
+import { createProbe, load, probeOption as opt } from './probe_load.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('DATABASE_URL is required');
 const dbName = opt('db') ?? 'history_probe';
@@ -64,72 +59,12 @@ const server = await startServerProcess({
   env: cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProf}` } : {},
 });
 
-const cpuSeconds = (pid: number | undefined) => {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-};
-const backends = async () =>
-  new Map(
-    (await sql`select pid from pg_stat_activity where datname = current_database()
-      and backend_type = 'client backend'`)
-      .map((b) => [b.pid as number, cpuSeconds(b.pid as number)]),
-  );
-const [{ statements }] = await sql`
-  select exists (select from pg_extension where extname = 'pg_stat_statements') as statements`;
+const measure = await createProbe(sql, server, token);
 
 async function run(name: string, paths: Iterator<string>) {
   // Warm-up: plans cached, JIT-compiled code.
-  await autocannon({
-    url: server.url,
-    connections: 10,
-    duration: 2,
-    headers: { authorization: `Bearer ${token}` },
-    requests: [{
-      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: '/api/v1/whoami' }),
-    }],
-  });
-  if (statements) await sql`select pg_stat_statements_reset()`;
-  const node0 = cpuSeconds(server.child.pid);
-  const db0 = await backends();
-  const load = await autocannon({
-    url: server.url,
-    connections: 50,
-    duration: seconds,
-    headers: { authorization: `Bearer ${token}` },
-    requests: [{
-      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: paths.next().value }),
-    }],
-  });
-  const node1 = cpuSeconds(server.child.pid);
-  let db = 0;
-  for (const [pid, s] of await backends()) db += s - (db0.get(pid) ?? 0);
-  const reqs = Math.max(1, load.requests.total);
-  console.log(JSON.stringify({
-    name,
-    reqPerS: Math.round(load.requests.average),
-    p50: load.latency.p50,
-    p99: load.latency.p99,
-    failures: load.non2xx + load.errors,
-    serverCpuMsPerReq: Number(((node1 - node0) * 1000 / reqs).toFixed(2)),
-    databaseCpuMsPerReq: Number((db * 1000 / reqs).toFixed(2)),
-  }));
-  if (!statements) return;
-  const top = await sql`
-    select calls, total_plan_time::float8 as plan, total_exec_time::float8 as exec,
-      left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 100) as query
-    from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
-    order by total_plan_time + total_exec_time desc limit 5`;
-  for (const s of top) {
-    console.log(
-      `  ${(s.calls / reqs).toFixed(2)}/req plan ${(s.plan / s.calls).toFixed(2)} ms exec ${
-        (s.exec / s.calls).toFixed(2)
-      } ms  ${s.query}`,
-    );
-  }
+  await load(server, token, { connections: 10, seconds: 2, path: () => '/api/v1/whoami' });
+  await measure(name, paths, seconds);
 }
 
 try {

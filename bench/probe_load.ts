@@ -1,0 +1,104 @@
+/**
+ * What the iteration probes (history_probe.ts, list_probe.ts) share: their command-line
+ * options, and one measured round of 50 clients against a server process, printed as the
+ * latencies, the CPU per request of the server process and of the database's client backends
+ * (/proc), and the top statements with their planning and execution times (when the database
+ * has pg_stat_statements; planning times with track_planning on).
+ */
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import type { Sql } from '../server/db/connect.ts';
+import type { ServerProcess } from '../tests/support/server_process.ts';
+
+const argv = process.argv.slice(2);
+
+/** The value after `--name` on the command line. */
+export function probeOption(name: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** `autocannon` asking `path` of the server with the admin token. */
+export function load(
+  server: ServerProcess,
+  token: string,
+  options: { connections: number; seconds: number; path: () => string },
+) {
+  return autocannon({
+    url: server.url,
+    connections: options.connections,
+    duration: options.seconds,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [{
+      setupRequest: (req: Record<string, unknown>) => ({ ...req, path: options.path() }),
+    }],
+  });
+}
+
+/** A measuring function for the probe's server and database. */
+export async function createProbe(sql: Sql, server: ServerProcess, token: string) {
+  const backends = async () =>
+    new Map(
+      (await sql`select pid from pg_stat_activity where datname = current_database()
+        and backend_type = 'client backend'`)
+        .map((b) => [b.pid as number, cpuSeconds(b.pid as number)]),
+    );
+  const [{ statements }] = await sql`
+    select exists (select from pg_extension where extname = 'pg_stat_statements') as statements`;
+  const ofThisDatabase =
+    sql`dbid = (select oid from pg_database where datname = current_database())`;
+
+  return async function measure(name: string, paths: Iterator<string>, seconds: number) {
+    if (statements) await sql`select pg_stat_statements_reset()`;
+    const node0 = cpuSeconds(server.child.pid);
+    const db0 = await backends();
+    const result = await load(server, token, {
+      connections: 50,
+      seconds,
+      path: () => paths.next().value as string,
+    });
+    const node1 = cpuSeconds(server.child.pid);
+    let db = 0;
+    for (const [pid, s] of await backends()) db += s - (db0.get(pid) ?? 0);
+    const reqs = Math.max(1, result.requests.total);
+    console.log(JSON.stringify({
+      name,
+      reqPerS: Math.round(result.requests.average),
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      failures: result.non2xx + result.errors,
+      serverCpuMsPerReq: Number(((node1 - node0) * 1000 / reqs).toFixed(2)),
+      databaseCpuMsPerReq: Number((db * 1000 / reqs).toFixed(2)),
+    }));
+    if (!statements) return;
+    const [sum] = await sql`
+      select sum(total_plan_time)::float8 as plan, sum(total_exec_time)::float8 as exec
+      from pg_stat_statements where ${ofThisDatabase}`;
+    console.log(
+      `  all statements: plan ${(sum.plan / reqs).toFixed(2)} ms/req, exec ${
+        (sum.exec / reqs).toFixed(2)
+      } ms/req`,
+    );
+    const top = await sql`
+      select calls, total_plan_time::float8 as plan, total_exec_time::float8 as exec,
+        left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 160) as query
+      from pg_stat_statements where ${ofThisDatabase}
+      order by total_plan_time + total_exec_time desc limit 5`;
+    for (const s of top) {
+      console.log(
+        `  ${(s.calls / reqs).toFixed(2)}/req plan ${(s.plan / s.calls).toFixed(2)} ms exec ${
+          (s.exec / s.calls).toFixed(2)
+        } ms  ${s.query}`,
+      );
+    }
+  };
+}
