@@ -8,6 +8,7 @@ import type { Row } from 'postgres';
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { constantFragment, type Fragment, noFragment } from '../db/fragments.ts';
+import { plannedWithValues } from '../db/planning.ts';
 import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 import { isUuid } from '../ids.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
@@ -871,6 +872,9 @@ async function readPage(
   // 4 ms for cluster + pool sorted by first sighting). Without a selective search, many
   // matches are met soon along the sort index.
   const search = selectiveSearch(q);
+  // A short name fragment matches none or a fifth of the rows, found by its trigram or not
+  // at all ("db" has none): its statements are planned with its value every time (planning.ts).
+  const valued = <Q extends object>(query: Q) => q && !search ? plannedWithValues(query) : query;
   // The first page of such a search finds its matches once, for the page and the total.
   const onePass = search && !cursor && !(at && sort === 'name');
   // As of a moment by name with no filter but the state and source: the page is walked along
@@ -882,7 +886,7 @@ async function readPage(
   let count = onePass || totalWithPage
     ? 0
     : await cachedCount(async () =>
-      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
+      (await valued(sql`select count(*)::int as count from ${rows} i ${where}`))[0].count as number
     );
   const exact = search || count <= FENCE_ROWS;
   const direction = constantFragment(sql, desc ? 'desc' : 'asc');
@@ -1017,16 +1021,18 @@ async function readPage(
       ${order}`;
   // As JSON, each row is only its item's text and what the cursor, total and asOf need: no
   // row of 30 columns parsed, object built and serialized again in node.
-  const page = await (json
-    ? sql<(Row & SortRow)[]>`
+  const page = await valued(
+    json
+      ? sql<(Row & SortRow)[]>`
       select p.sort_value, p.source_id, p.vm_key ${onePass ? sql`, p.matches` : noFragment(sql)} ${
-      byNameAsOf
-        ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : noFragment(sql)}`
-        : noFragment(sql)
-    } ${out ? sql`, p.generation` : noFragment(sql)}, ${constantFragment(sql, ITEM_JSON)}
+        byNameAsOf
+          ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : noFragment(sql)}`
+          : noFragment(sql)
+      } ${out ? sql`, p.generation` : noFragment(sql)}, ${constantFragment(sql, ITEM_JSON)}
       from (${rowsRead}) p
       ${order}`
-    : rowsRead as unknown as Promise<(Row & SortRow)[]>);
+      : rowsRead as unknown as Promise<(Row & SortRow)[]>,
+  );
   if (out && page.length) out.generation = page[0].generation as number;
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
   if (totalWithPage) {
