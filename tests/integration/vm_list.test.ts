@@ -117,6 +117,8 @@ test('every sort, both directions, with and without filters, pages through exact
     ['q=web', (v) => v.name.includes('web')],
     ['q=web-', (v) => v.name.includes('web-')],
     ['power=poweredOn&source=2', (v) => v.powerState === 'poweredOn' && v.sourceId === 2],
+    // A short search with filters: its first page found with its total in one statement.
+    ['q=ap&power=poweredOff', (v) => v.name.includes('ap') && v.powerState === 'poweredOff'],
   ];
   for (const [filter, keep] of filters) {
     const subset = all.filter(keep);
@@ -128,6 +130,8 @@ test('every sort, both directions, with and without filters, pages through exact
         assert.equal(got, reference(subset, sort, order), `${filter} sort=${sort} order=${order}`);
       }
     }
+    // The total kept by the first page read (for a short search, with that page).
+    assert.is((await get(`/api/v1/vms?${filter}&limit=7`)).total, subset.length, filter);
   }
 });
 
