@@ -8,6 +8,7 @@ import type { Row } from 'postgres';
 import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { constantFragment, type Fragment, noFragment } from '../db/fragments.ts';
+import { plannedWithValues } from '../db/planning.ts';
 import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
 import { isUuid } from '../ids.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
@@ -871,6 +872,9 @@ async function readPage(
   // 4 ms for cluster + pool sorted by first sighting). Without a selective search, many
   // matches are met soon along the sort index.
   const search = selectiveSearch(q);
+  // A short name fragment matches none or a fifth of the rows, found by its trigram or not
+  // at all ("db" has none): its statements are planned with its value every time (planning.ts).
+  const valued = <Q extends object>(query: Q) => q && !search ? plannedWithValues(query) : query;
   // The first page of such a search finds its matches once, for the page and the total.
   const onePass = search && !cursor && !(at && sort === 'name');
   // As of a moment by name with no filter but the state and source: the page is walked along
@@ -879,12 +883,6 @@ async function readPage(
   const byNameAsOf = asOfByNameQuery(query);
   // That total is read by the page's statement (with the captures read, see listVms).
   const totalWithPage = byNameAsOf && (query.state ?? 'all') === 'all';
-  let count = onePass || totalWithPage
-    ? 0
-    : await cachedCount(async () =>
-      (await sql`select count(*)::int as count from ${rows} i ${where}`)[0].count as number
-    );
-  const exact = search || count <= FENCE_ROWS;
   const direction = constantFragment(sql, desc ? 'desc' : 'asc');
   const after = cursor
     ? sql`and (${expr}, i.source_id, i.vm_key) ${constantFragment(sql, desc ? '<' : '>')} (${
@@ -892,141 +890,173 @@ async function readPage(
     }, ${cursor.s}, ${cursor.k})`
     : noFragment(sql);
   const limit = query.limit + 1;
-  // The page is chosen from the VM rows alone (an index walk for the default sort), and
-  // only its rows are joined: joining first would hash all 100,000 rows on every request.
-  let chosen = sort === 'source' && !exact && !query.cluster && !query.pool
-    // By source: sources in name order, each contributing at most a page from its primary
-    // key, so the first pages never sort the whole inventory (1 ms against 40 ms). Cluster
-    // and pool filters are selective enough for their index and a sort of what they match.
-    ? sql`
-        select i.*, src.name as sort_value
-        from (
-          select id, name from sources src
-          ${
-      cursor
-        ? sql`where (src.name, src.id) ${
-          constantFragment(sql, desc ? '<=' : '>=')
-        } (${cursor.v}, ${cursor.s})`
-        : noFragment(sql)
-    }
-          order by name ${direction}, id ${direction}
-        ) src
-        cross join lateral (
-          select i.* from ${rows} i ${where} and i.source_id = src.id
-          ${
-      cursor
-        ? (desc
-          ? sql`and (src.id <> ${cursor.s} or i.vm_key < ${cursor.k})`
-          : sql`and i.vm_key > (case when src.id = ${cursor.s} then ${cursor.k} else '' end)`)
-        : noFragment(sql)
-    }
-          order by i.vm_key ${direction}
-          limit ${limit}
-        ) i
-        order by src.name ${direction}, src.id ${direction}, i.vm_key ${direction}
-        limit ${limit}`
-    : sql`
-        select i.*, ${expr} as sort_value ${
-      onePass ? sql`, (count(*) over ())::int as matches` : noFragment(sql)
-    }
-        from ${exact ? sql`(select * from ${rows} i ${where} offset 0) i` : sql`${rows} i`}
-        ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : noFragment(sql)}
-        ${exact ? sql`where true` : where}
-        ${after}
-        order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
-        limit ${limit}`;
-  if (byNameAsOf) chosen = asOfByName(sql, query, cursor, limit);
-  else if (exact && !at) {
-    // The matches are found and sorted by their keys and sort values only, and just the
-    // page's rows are read whole: an index that holds those columns (cluster and pool's
-    // does) answers the sort without visiting each match's row.
-    chosen = sql`
-      select i.*, m.sort_value ${onePass ? sql`, m.matches` : noFragment(sql)}
-      from (
-        select m.source_id, m.vm_key, m.sort_value ${
-      onePass ? sql`, (count(*) over ())::int as matches` : noFragment(sql)
-    }
-        from (
-          select i.source_id, i.vm_key, ${expr} as sort_value from ${rows} i
+  /**
+   * The page's statement, its matches found first and sorted (`exact`) or met along the sort.
+   * `capped`: exact, with the number of matches (`matches`) among the first FENCE_ROWS + 1.
+   */
+  const statement = (exact: boolean, capped: boolean) => {
+    const counted = onePass || capped;
+    // The page is chosen from the VM rows alone (an index walk for the default sort), and
+    // only its rows are joined: joining first would hash all 100,000 rows on every request.
+    let chosen = sort === 'source' && !exact && !query.cluster && !query.pool
+      // By source: sources in name order, each contributing at most a page from its primary
+      // key, so the first pages never sort the whole inventory (1 ms against 40 ms). Cluster
+      // and pool filters are selective enough for their index and a sort of what they match.
+      ? sql`
+          select i.*, src.name as sort_value
+          from (
+            select id, name from sources src
+            ${
+        cursor
+          ? sql`where (src.name, src.id) ${
+            constantFragment(sql, desc ? '<=' : '>=')
+          } (${cursor.v}, ${cursor.s})`
+          : noFragment(sql)
+      }
+            order by name ${direction}, id ${direction}
+          ) src
+          cross join lateral (
+            select i.* from ${rows} i ${where} and i.source_id = src.id
+            ${
+        cursor
+          ? (desc
+            ? sql`and (src.id <> ${cursor.s} or i.vm_key < ${cursor.k})`
+            : sql`and i.vm_key > (case when src.id = ${cursor.s} then ${cursor.k} else '' end)`)
+          : noFragment(sql)
+      }
+            order by i.vm_key ${direction}
+            limit ${limit}
+          ) i
+          order by src.name ${direction}, src.id ${direction}, i.vm_key ${direction}
+          limit ${limit}`
+      : sql`
+          select i.*, ${expr} as sort_value ${
+        counted ? sql`, (count(*) over ())::int as matches` : noFragment(sql)
+      }
+          from ${exact ? sql`(select * from ${rows} i ${where} offset 0) i` : sql`${rows} i`}
           ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : noFragment(sql)}
-          ${where} offset 0
+          ${exact ? sql`where true` : where}
+          ${after}
+          order by ${expr} ${direction}, i.source_id ${direction}, i.vm_key ${direction}
+          limit ${limit}`;
+    if (byNameAsOf) chosen = asOfByName(sql, query, cursor, limit);
+    else if (exact && !at) {
+      // The matches are found and sorted by their keys and sort values only, and just the
+      // page's rows are read whole: an index that holds those columns (cluster and pool's
+      // does) answers the sort without visiting each match's row.
+      chosen = sql`
+        select i.*, m.sort_value ${counted ? sql`, m.matches` : noFragment(sql)}
+        from (
+          select m.source_id, m.vm_key, m.sort_value ${
+        counted ? sql`, (count(*) over ())::int as matches` : noFragment(sql)
+      }
+          from (
+            select i.source_id, i.vm_key, ${expr} as sort_value from ${rows} i
+            ${sort === 'source' ? sql`join sources src on src.id = i.source_id` : noFragment(sql)}
+            ${where} ${capped ? sql`limit ${FENCE_ROWS + 1}` : constantFragment(sql, 'offset 0')}
+          ) m
+          ${
+        cursor
+          ? sql`where (m.sort_value, m.source_id, m.vm_key) ${
+            constantFragment(sql, desc ? '<' : '>')
+          } (${cursorValue(sql, sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
+          : noFragment(sql)
+      }
+          order by m.sort_value ${direction}, m.source_id ${direction}, m.vm_key ${direction}
+          limit ${limit}
         ) m
-        ${
-      cursor
-        ? sql`where (m.sort_value, m.source_id, m.vm_key) ${
-          constantFragment(sql, desc ? '<' : '>')
-        } (${cursorValue(sql, sort, cursor.v)}, ${cursor.s}, ${cursor.k})`
-        : noFragment(sql)
+        cross join lateral (
+          select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
+        ) i`;
     }
-        order by m.sort_value ${direction}, m.source_id ${direction}, m.vm_key ${direction}
-        limit ${limit}
-      ) m
-      cross join lateral (
-        select * from ${rows} i where i.source_id = m.source_id and i.vm_key = m.vm_key limit 1
-      ) i`;
-  }
-  const known = at && !byNameAsOf
-    ? sql`left join lateral (
-        select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
-        where x.source_id = p.source_id and x.vm_key = p.vm_key
-        union all
-        select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory_deleted x
-        where x.source_id = p.source_id and x.vm_key = p.vm_key
-        limit 1) k on true`
-    : noFragment(sql);
-  // Uncorrelated, each computed once for the statement; as text, which the first row's is
-  // parsed from (as json, each row's copy would be parsed).
-  const extras = byNameAsOf
-    ? sql`, (select json_agg(a)::text from (${sourcesAsOf(sql, at!)}) a) as as_of ${
-      totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : noFragment(sql)
-    }`
-    : noFragment(sql);
-  // Uncorrelated too: the generation in the page's own snapshot, see sharedPage.
-  const generation = out
-    ? sql`, (select coalesce(sum(generation), 0)::float8 from sources) as generation`
-    : noFragment(sql);
-  const order =
-    sql`order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
-  // The deleted VMs now carry their lifecycle's columns the page needs (migration 0071).
-  const deletedNow = !at && query.state === 'deleted';
-  const rowsRead = sql`
-      select ${
-    constantFragment(
-      sql,
-      byNameAsOf
-        ? AS_OF_BY_NAME_PAGE_COLUMNS
-        : at
-        ? AS_OF_PAGE_COLUMNS
-        : deletedNow
-        ? DELETED_PAGE_COLUMNS
-        : PAGE_COLUMNS,
-    )
-  } ${onePass ? sql`, p.matches` : noFragment(sql)} ${extras} ${generation}
-      from (${chosen}) p
-      join sources s on s.id = p.source_id
-      ${
-    deletedNow ? noFragment(sql) : sql`
-      -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
-      -- set, the planner may hash the whole lifecycle for a page of 50.
-      cross join lateral (
-        select l.* from vm_lifecycle l where l.source_id = p.source_id and l.vm_key = p.vm_key
-        limit 1
-      ) l`
-  }
-      ${known}
-      ${order}`;
-  // As JSON, each row is only its item's text and what the cursor, total and asOf need: no
-  // row of 30 columns parsed, object built and serialized again in node.
-  const page = await (json
-    ? sql<(Row & SortRow)[]>`
-      select p.sort_value, p.source_id, p.vm_key ${onePass ? sql`, p.matches` : noFragment(sql)} ${
-      byNameAsOf
-        ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : noFragment(sql)}`
-        : noFragment(sql)
-    } ${out ? sql`, p.generation` : noFragment(sql)}, ${constantFragment(sql, ITEM_JSON)}
-      from (${rowsRead}) p
-      ${order}`
-    : rowsRead as unknown as Promise<(Row & SortRow)[]>);
+    const known = at && !byNameAsOf
+      ? sql`left join lateral (
+          select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
+          where x.source_id = p.source_id and x.vm_key = p.vm_key
+          union all
+          select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory_deleted x
+          where x.source_id = p.source_id and x.vm_key = p.vm_key
+          limit 1) k on true`
+      : noFragment(sql);
+    // Uncorrelated, each computed once for the statement; as text, which the first row's is
+    // parsed from (as json, each row's copy would be parsed).
+    const extras = byNameAsOf
+      ? sql`, (select json_agg(a)::text from (${sourcesAsOf(sql, at!)}) a) as as_of ${
+        totalWithPage ? sql`, (${asOfTotal(sql, at!, query.sourceId)}) as matches` : noFragment(sql)
+      }`
+      : noFragment(sql);
+    // Uncorrelated too: the generation in the page's own snapshot, see sharedPage.
+    const generation = out
+      ? sql`, (select coalesce(sum(generation), 0)::float8 from sources) as generation`
+      : noFragment(sql);
+    const order =
+      sql`order by p.sort_value ${direction}, p.source_id ${direction}, p.vm_key ${direction}`;
+    // The deleted VMs now carry their lifecycle's columns the page needs (migration 0071).
+    const deletedNow = !at && query.state === 'deleted';
+    const rowsRead = sql`
+        select ${
+      constantFragment(
+        sql,
+        byNameAsOf
+          ? AS_OF_BY_NAME_PAGE_COLUMNS
+          : at
+          ? AS_OF_PAGE_COLUMNS
+          : deletedNow
+          ? DELETED_PAGE_COLUMNS
+          : PAGE_COLUMNS,
+      )
+    } ${counted ? sql`, p.matches` : noFragment(sql)} ${extras} ${generation}
+        from (${chosen}) p
+        join sources s on s.id = p.source_id
+        ${
+      deletedNow ? noFragment(sql) : sql`
+        -- By key for each of the page's rows (limit 1 keeps it a lateral probe): joined as a
+        -- set, the planner may hash the whole lifecycle for a page of 50.
+        cross join lateral (
+          select l.* from vm_lifecycle l where l.source_id = p.source_id and l.vm_key = p.vm_key
+          limit 1
+        ) l`
+    }
+        ${known}
+        ${order}`;
+    // As JSON, each row is only its item's text and what the cursor, total and asOf need: no
+    // row of 30 columns parsed, object built and serialized again in node.
+    return valued(
+      json
+        ? sql<(Row & SortRow)[]>`
+        select p.sort_value, p.source_id, p.vm_key ${
+          counted ? sql`, p.matches` : noFragment(sql)
+        } ${
+          byNameAsOf
+            ? sql`, p.as_of ${totalWithPage ? sql`, p.matches` : noFragment(sql)}`
+            : noFragment(sql)
+        } ${out ? sql`, p.generation` : noFragment(sql)}, ${constantFragment(sql, ITEM_JSON)}
+        from (${rowsRead}) p
+        ${order}`
+        : rowsRead as unknown as Promise<(Row & SortRow)[]>,
+    );
+  };
+  // A short name search of the present (no index finds its matches alone), first page, its
+  // total not known yet: its matches are found once for the page and the total when they are
+  // at most FENCE_ROWS (with a source and a power state, 385 of 100,000: two reads of them
+  // were most of such a query's time); reading one more than that says they are more, and
+  // then the total is counted and the page found by it, as before.
+  const capped = !!q && !search && !cursor && !at;
+  const firstPass: { rows?: (Row & SortRow)[] } = {};
+  let count = onePass || totalWithPage ? 0 : await cachedCount(async () => {
+    if (capped) {
+      const found = await statement(true, true);
+      const matches = (found[0]?.matches ?? 0) as number;
+      if (matches <= FENCE_ROWS) {
+        firstPass.rows = found;
+        return matches;
+      }
+    }
+    return (await valued(sql`select count(*)::int as count from ${rows} i ${where}`))[0]
+      .count as number;
+  });
+  const exact = search || count <= FENCE_ROWS;
+  const page = firstPass.rows ?? await statement(exact, false);
   if (out && page.length) out.generation = page[0].generation as number;
   if (onePass) count = await cachedCount(() => Promise.resolve(page[0]?.matches ?? 0));
   if (totalWithPage) {

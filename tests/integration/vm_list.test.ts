@@ -9,7 +9,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createPool } from '../../server/db/connect.ts';
-import { fleetSummary, type Page, type VmListItem } from '../../server/inventory/list_vms.ts';
+import {
+  fleetSummary,
+  listVmsJson,
+  type Page,
+  type VmListItem,
+} from '../../server/inventory/list_vms.ts';
 import { listSourcesDetailed } from '../../server/queries/sources.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
@@ -112,6 +117,8 @@ test('every sort, both directions, with and without filters, pages through exact
     ['q=web', (v) => v.name.includes('web')],
     ['q=web-', (v) => v.name.includes('web-')],
     ['power=poweredOn&source=2', (v) => v.powerState === 'poweredOn' && v.sourceId === 2],
+    // A short search with filters: its first page found with its total in one statement.
+    ['q=ap&power=poweredOff', (v) => v.name.includes('ap') && v.powerState === 'poweredOff'],
   ];
   for (const [filter, keep] of filters) {
     const subset = all.filter(keep);
@@ -123,6 +130,8 @@ test('every sort, both directions, with and without filters, pages through exact
         assert.equal(got, reference(subset, sort, order), `${filter} sort=${sort} order=${order}`);
       }
     }
+    // The total kept by the first page read (for a short search, with that page).
+    assert.is((await get(`/api/v1/vms?${filter}&limit=7`)).total, subset.length, filter);
   }
 });
 
@@ -174,6 +183,28 @@ test('a stored capture is visible at once to a node that answered the same quest
     assert.ok(read >= 6, `read ${read}`);
   } finally {
     await otherSql.end();
+  }
+});
+
+test('a short name search is planned with its value on every run; a selective one stays prepared', async () => {
+  // One connection, so the statements it prepared are the ones pg_prepared_statements shows.
+  const one = createPool(t.db.url, { max: 1 });
+  try {
+    // Each a new answer (its own limit): read from the database, not reused.
+    for (let limit = 1; limit <= 7; limit++) {
+      for (const q of ['db', 'web', 'eb-']) {
+        await listVmsJson(one, { q, sourceId: 2, powerState: 'poweredOff', sort: 'vcpu', limit });
+      }
+      await listVmsJson(one, { q: 'web-m', limit });
+    }
+    const prepared = await one`select statement from pg_prepared_statements`;
+    const searches = prepared.filter((p) => p.statement.includes('ilike'));
+    // The selective search's one statement (page and total) is prepared as before...
+    assert.is(searches.length, 1, JSON.stringify(searches));
+    assert.ok(!searches[0].statement.includes('power_state ='), searches[0].statement);
+    // ...and the short one's count and page never were (no generic plan to settle on).
+  } finally {
+    await one.end();
   }
 });
 
