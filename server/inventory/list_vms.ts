@@ -364,15 +364,24 @@ function asOfByName(
         constantFragment(sql, desc ? '<' : '>')
       } (${cursor.v}, ${cursor.s}, ${cursor.k})`
       : noFragment(sql);
-  const now = (table: string) =>
-    sql`select x.source_id, x.vm_key, x.name, ${constantFragment(sql, KNOWN_NOW)} from ${
-      constantFragment(sql, table)
-    } x`;
+  // Each VM's sightings bound the captures it can be in (tested on the row the walk reads,
+  // before the probe of the facts): a live VM is in none before its first sighting, a
+  // deleted one in none after its last (vm_inventory_deleted carries it, migration 0071; its
+  // first sighting is not kept current by late captures, its last is).
+  const now = (table: string, seen: string) =>
+    sql`select x.source_id, x.vm_key, x.name, ${constantFragment(sql, KNOWN_NOW)}, ${
+      constantFragment(sql, seen)
+    } from ${constantFragment(sql, table)} x`;
+  const live = now('vm_inventory', 'x.first_seen_at as seen_from, null::timestamptz as seen_to');
+  const gone = now(
+    'vm_inventory_deleted',
+    'null::timestamptz as seen_from, x.last_seen_at as seen_to',
+  );
   const known = state === 'live'
-    ? now('vm_inventory')
+    ? live
     : state === 'deleted'
-    ? now('vm_inventory_deleted')
-    : sql`${now('vm_inventory')} union all ${now('vm_inventory_deleted')}`;
+    ? gone
+    : sql`${live} union all ${gone}`;
   return sql`
     with c as materialized (
       select c.source_id, c.captured_at from (${capturesAsOf(sql, query.at!)}) c
@@ -403,7 +412,9 @@ function asOfByName(
        where exists (
            select 1 from c join vm_hourly_stats f
              on f.source_id = c.source_id and f.snapshot_time = c.captured_at and f.vm_key = i.vm_key
-           where c.source_id = i.source_id)
+           where c.source_id = i.source_id
+             and (i.seen_from is null or i.seen_from <= c.captured_at)
+             and (i.seen_to is null or i.seen_to >= c.captured_at))
          -- A hashed subplan: a probe per VM walked (as an anti-join the planner scanned all of
          -- them for each VM walked, since being small but the walk limited).
          and (i.source_id, i.vm_key) not in (select r.source_id, r.vm_key from since r)
