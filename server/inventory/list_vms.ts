@@ -359,21 +359,37 @@ function asOfByName(
   const desc = query.order === 'desc';
   const direction = constantFragment(sql, desc ? 'desc' : 'asc');
   const state = query.state ?? 'all';
+  // Each branch's limit is written into the statement, rounded up to one of a few sizes (few
+  // statements to prepare): as a parameter, the generic plan costed the walk for a tenth of
+  // all VMs, cheaper-costed custom plans won, and the statement was planned on every call.
+  const walked = constantFragment(
+    sql,
+    String(WALK_LIMITS.find((n) => n >= limit) ?? limit),
+  );
   const after = (name: Fragment, source: Fragment, key: Fragment) =>
     cursor
       ? sql`and (${name}, ${source}, ${key}) ${
         constantFragment(sql, desc ? '<' : '>')
       } (${cursor.v}, ${cursor.s}, ${cursor.k})`
       : noFragment(sql);
-  const now = (table: string) =>
-    sql`select x.source_id, x.vm_key, x.name, ${constantFragment(sql, KNOWN_NOW)} from ${
-      constantFragment(sql, table)
-    } x`;
+  // Each VM's sightings bound the captures it can be in (tested on the row the walk reads,
+  // before the probe of the facts): a live VM is in none before its first sighting, a
+  // deleted one in none after its last (vm_inventory_deleted carries it, migration 0071; its
+  // first sighting is not kept current by late captures, its last is).
+  const now = (table: string, seen: string) =>
+    sql`select x.source_id, x.vm_key, x.name, ${constantFragment(sql, KNOWN_NOW)}, ${
+      constantFragment(sql, seen)
+    } from ${constantFragment(sql, table)} x`;
+  const live = now('vm_inventory', 'x.first_seen_at as seen_from, null::timestamptz as seen_to');
+  const gone = now(
+    'vm_inventory_deleted',
+    'null::timestamptz as seen_from, x.last_seen_at as seen_to',
+  );
   const known = state === 'live'
-    ? now('vm_inventory')
+    ? live
     : state === 'deleted'
-    ? now('vm_inventory_deleted')
-    : sql`${now('vm_inventory')} union all ${now('vm_inventory_deleted')}`;
+    ? gone
+    : sql`${live} union all ${gone}`;
   return sql`
     with c as materialized (
       select c.source_id, c.captured_at from (${capturesAsOf(sql, query.at!)}) c
@@ -397,24 +413,31 @@ function asOfByName(
         order by k.vm_key, k.back desc, k.at
       ) x
     ), page as (
-      (select i.source_id, i.vm_key, lower(i.name) as sort_value,
-         (select c.captured_at from c where c.source_id = i.source_id) as captured_at,
-         i.bios_uuid, i.instance_uuid, i.ip_addresses, i.tags, true as walked
+      -- Each VM walked is read from the facts as it is probed (one probe, not a probe for
+      -- the walk and another for the page's rows).
+      (select ${constantFragment(sql, PAGE_FACTS)}, lower(i.name) as sort_value,
+         i.bios_uuid as kn_bios_uuid, i.instance_uuid as kn_instance_uuid,
+         i.ip_addresses as kn_ip_addresses, i.tags as kn_tags, true as walked
        from (${known}) i
-       where exists (
-           select 1 from c join vm_hourly_stats f
-             on f.source_id = c.source_id and f.snapshot_time = c.captured_at and f.vm_key = i.vm_key
-           where c.source_id = i.source_id)
-         -- A hashed subplan: a probe per VM walked (as an anti-join the planner scanned all of
-         -- them for each VM walked, since being small but the walk limited).
-         and (i.source_id, i.vm_key) not in (select r.source_id, r.vm_key from since r)
+       cross join lateral (
+         select f.* from c join vm_hourly_stats f
+           on f.source_id = c.source_id and f.snapshot_time = c.captured_at and f.vm_key = i.vm_key
+         where c.source_id = i.source_id
+           and (i.seen_from is null or i.seen_from <= c.captured_at)
+           and (i.seen_to is null or i.seen_to >= c.captured_at)
+         -- Kept a probe per VM (pulled up into the walk, the join read whole captures).
+         limit 1
+       ) f
+       -- A hashed subplan: a probe per VM walked (as an anti-join the planner scanned all of
+       -- them for each VM walked, since being small but the walk limited).
+       where (i.source_id, i.vm_key) not in (select r.source_id, r.vm_key from since r)
          ${after(sql`lower(i.name)`, sql`i.source_id`, sql`i.vm_key`)}
        order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
-       limit ${limit})
+       limit ${walked})
       union all
-      -- Those renamed or back since, in the order of their names then; each is looked up in
-      -- the facts only when the page reaches it (offset 0 keeps that check above the sort).
-      (select r.source_id, r.vm_key, r.sort_value, r.captured_at,
+      -- Those renamed or back since, in the order of their names then; each is read from
+      -- the facts only when the page reaches it (offset 0 keeps that read above the sort).
+      (select ${constantFragment(sql, PAGE_FACTS)}, r.sort_value,
          null::text, null::text, null::text[], null::text[], false
        from (
          select r.source_id, r.vm_key, lower(coalesce(r.name, b.name)) as sort_value, r.captured_at
@@ -430,39 +453,45 @@ function asOfByName(
          order by 3 ${direction}, 1 ${direction}, 2 ${direction}
          offset 0
        ) r
-       where exists (
-           select 1 from vm_hourly_stats f
-           where f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key)
-         ${stateNowCondition(sql, query, constantFragment(sql, 'r'))}
-       order by 3 ${direction}, 1 ${direction}, 2 ${direction}
-       limit ${limit})
-      order by 3 ${direction}, 1 ${direction}, 2 ${direction}
+       cross join lateral (
+         select f.* from vm_hourly_stats f
+         where f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key
+         limit 1
+       ) f
+       where true ${stateNowCondition(sql, query, constantFragment(sql, 'r'))}
+       order by r.sort_value ${direction}, r.source_id ${direction}, r.vm_key ${direction}
+       limit ${walked})
+      order by sort_value ${direction}, source_id ${direction}, vm_key ${direction}
       limit ${limit}
     )
-    select ${factColumns(sql, false)}, p.sort_value,
+    select ${factColumns(sql, false)}, f.sort_value,
       ${constantFragment(sql, KNOWN_COLUMNS)}
-    from page p
-    cross join lateral (
-      select * from vm_hourly_stats f
-      where f.source_id = p.source_id and f.snapshot_time = p.captured_at and f.vm_key = p.vm_key
-    ) f
+    from page f
     -- The VM as known now: the walk read it; those renamed or back since are looked up.
     left join lateral (
       select ${constantFragment(sql, KNOWN_NOW)} from vm_inventory x
-      where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
+      where not f.walked and x.source_id = f.source_id and x.vm_key = f.vm_key
       union all
       select ${constantFragment(sql, KNOWN_NOW)} from vm_inventory_deleted x
-      where not p.walked and x.source_id = p.source_id and x.vm_key = p.vm_key
+      where not f.walked and x.source_id = f.source_id and x.vm_key = f.vm_key
       limit 1
     ) k on true`;
 }
 
+/** The sizes asOfByName's walks are limited to (a page of 50 or 100 needs 51 or 101 rows). */
+const WALK_LIMITS = [11, 26, 51, 101, 251, 501, 1001];
+
+/** The facts' columns a page row of asOfByName carries (those factColumns reads). */
+const PAGE_FACTS = 'f.source_id, f.vm_key, f.source_vm_id, f.name, f.power_state, f.is_template, ' +
+  'f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb, f.datacenter, f.cluster, f.host, ' +
+  'f.resource_pool, f.folder, f.guest_os, f.snapshot_time';
+
 /** The identity of a VM as known now (`x`), which the facts do not hold. */
 const KNOWN_NOW = 'x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags';
 
-/** That identity for a page row of asOfByName: the walk's (`p`) or, looked up, `k`'s. */
+/** That identity for a page row `f` of asOfByName: the walk's (`kn_…`) or, looked up, `k`'s. */
 const KNOWN_COLUMNS = ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map((c) =>
-  `case when p.walked then p.${c} else k.${c} end as k_${c}`
+  `case when f.walked then f.kn_${c} else k.${c} end as k_${c}`
 ).join(', ');
 
 /** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
