@@ -118,7 +118,7 @@ xml('escapeXml and decodeEntities round-trip any text', () => {
   assert.is(escapeXml('<&>"\''), '&lt;&amp;&gt;&quot;&apos;');
 });
 
-xml('a large page parses quickly enough for 10k VMs', () => {
+xml('a large page of 10k VMs is read whole, every object with its properties', () => {
   const obj = (i: number) =>
     `<objects><obj type="VirtualMachine">vm-${i}</obj><propSet><name>name</name><val xsi:type="xsd:string">vm ${i} &amp; co</val></propSet>` +
     `<propSet><name>config.hardware.numCPU</name><val xsi:type="xsd:int">${i % 8}</val></propSet>` +
@@ -126,18 +126,16 @@ xml('a large page parses quickly enough for 10k VMs', () => {
   const doc = `<Envelope><Body><R><returnval><token>t</token>${
     Array.from({ length: 10_000 }, (_, i) => obj(i)).join('')
   }</returnval></R></Body></Envelope>`;
-  const t0 = performance.now();
   const res = readResponse('RetrievePropertiesEx', doc);
   let n = 0;
   const r = readRetrieveResult(res, (o) => {
     n++;
     assert.ok(o.props.size === 3);
   });
-  const ms = performance.now() - t0;
   assert.is(n, 10_000);
   assert.is(r.token, 't');
-  // Generous bound (CI machines vary); locally this is ~30 ms.
-  assert.ok(ms < 2000, `parsed 10k objects in ${ms.toFixed(0)} ms`);
+  // No time bound here (speed targets live in benchmarks, never in timed tests): how fast a
+  // whole vCenter capture is read is `npm run bench -- vcenter_capture`, against govmomi.
 });
 
 xml.run();
