@@ -13,7 +13,7 @@
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newTokenValue } from '../server/auth/tokens.ts';
@@ -21,6 +21,7 @@ import type { Sql } from '../server/db/connect.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { openBenchDatabase } from './bench_db.ts';
+import { cpuSeconds } from './process_cpu.ts';
 import type { BenchReport } from './harness.ts';
 import { warmUp } from './warm_up.ts';
 
@@ -262,16 +263,6 @@ export function* deletedPaths(fewest = 40): Generator<string> {
     yield `/api/v1/vms?state=deleted&q=${
       encodeURIComponent(name.slice(from, from + length))
     }&limit=${fewest + Math.floor(r() * 20)}`;
-  }
-}
-
-/** CPU seconds (user + system) a process has used, from /proc; 0 where there is none. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
   }
 }
 

@@ -22,6 +22,7 @@ import { type ServerProcess, startServerProcess } from '../tests/support/server_
 import { benchCapture } from './bench_capture.ts';
 import { openBenchDatabase } from './bench_db.ts';
 import { type BenchReport, percentile } from './harness.ts';
+import { cpuSeconds } from './process_cpu.ts';
 
 const AGENTS = 20;
 const VMS = 5_000;
@@ -33,17 +34,6 @@ function rssMb(pid: number): number {
   try {
     const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB$/m);
     return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** User + system CPU seconds of a process so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (USER_HZ 100)
   } catch {
     return 0;
   }

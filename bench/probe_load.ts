@@ -6,9 +6,9 @@
  * has pg_stat_statements; planning times with track_planning on).
  */
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
 import type { Sql } from '../server/db/connect.ts';
 import type { ServerProcess } from '../tests/support/server_process.ts';
+import { cpuSeconds } from './process_cpu.ts';
 
 const argv = process.argv.slice(2);
 
@@ -16,15 +16,6 @@ const argv = process.argv.slice(2);
 export function probeOption(name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
-}
-
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 /** `autocannon` asking `path` of the server with the admin token. */

@@ -10,7 +10,7 @@
  *     [--only changes|whoami] [--scoped] [--cpu-prof DIR] [--vms 10000 --days 90: the seed]
  */
 import autocannon from 'autocannon';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createToken, newTokenValue } from '../server/auth/tokens.ts';
@@ -19,6 +19,7 @@ import { migrate } from '../server/db/migrate.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { seedChangesHistory } from './changes.bench.ts';
+import { cpuSeconds } from './process_cpu.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => {
@@ -69,10 +70,7 @@ const server = await startServerProcess({
 });
 const bearer = argv.includes('--scoped') ? scopedToken : token;
 
-const cpuSeconds = () => {
-  const f = readFileSync(`/proc/${server.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks
-};
+const serverCpuSeconds = () => cpuSeconds(server.child.pid);
 const [{ dbid }] = await sql`select oid::int as dbid from pg_database where datname = ${dbName}`;
 const pgMs = async () => {
   const [r] =
@@ -84,14 +82,8 @@ const pgMs = async () => {
 /** CPU seconds of the database's server processes (backends of this database, by /proc). */
 const pgCpuSeconds = async () => {
   const pids = await sql`select pid from pg_stat_activity where datname = ${dbName}`;
-  let total = 0;
-  for (const { pid } of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      total += (Number(f[11]) + Number(f[12])) / 100;
-    } catch { /* ended meanwhile, or another host */ }
-  }
-  return total;
+  // A backend that ended meanwhile (or runs on another host) counts 0.
+  return pids.reduce((total, { pid }) => total + cpuSeconds(pid as number), 0);
 };
 
 const RANGE_DAYS = 30;
@@ -111,7 +103,7 @@ async function run(name: string, pathOf: (i: number) => string) {
     requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: pathOf(7) }) }],
   });
   let i = 0;
-  const c0 = cpuSeconds();
+  const c0 = serverCpuSeconds();
   const p0 = await pgMs();
   const g0 = await pgCpuSeconds();
   const load = await autocannon({
@@ -123,7 +115,7 @@ async function run(name: string, pathOf: (i: number) => string) {
       setupRequest: (req: Record<string, unknown>) => ({ ...req, path: pathOf(i++ * 13) }),
     }],
   });
-  const c1 = cpuSeconds();
+  const c1 = serverCpuSeconds();
   const p1 = await pgMs();
   const g1 = await pgCpuSeconds();
   const reqs = load.requests.total;
