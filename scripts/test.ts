@@ -3,10 +3,10 @@
  * rules (dependency-cruiser, .dependency-cruiser.cjs), every uvu group under Node against a
  * real PostgreSQL (embedded unless DATABASE_URL is set), the unit group again under Deno,
  * and — when VMLEDGER_EXTRA_DATABASE_URL is set (CI sets it to Debian's PostgreSQL) — the
- * integration group once more against that server, but for ONE_SERVER_SUITES. Suites that need a system part
- * (Chromium, LibreOffice, Go + govmomi) install it on first use (scripts/provision.ts) or
- * are skipped, saying why. Prints each step's duration and ends with `N passed, N failed`
- * (`, N skipped` when some were).
+ * integration group once more against that server, but for ONE_SERVER_SUITES. Suites that
+ * need a system part (Chromium, LibreOffice, Go + govmomi) install it on first use
+ * (scripts/provision.ts) or are skipped, saying why. Prints each step's duration and ends
+ * with `N passed, N failed` (`, N skipped` when some were).
  *
  *   npm test                      everything
  *   npm test -- --group unit      one group (unit | integration | system | drills)
@@ -80,16 +80,25 @@ function run(
   });
 }
 
+/** `run`, its output kept and printed under `== name` when it ends (it runs beside others). */
+async function runHeld(name: string, cmd: string, cmdArgs: string[], env: Record<string, string>) {
+  const out: Buffer[] = [];
+  const r = await run(cmd, cmdArgs, env, {
+    stdout: (d) => out.push(d),
+    stderr: (d) => out.push(d),
+  });
+  console.log(`\n== ${name}`);
+  process.stdout.write(Buffer.concat(out));
+  return r;
+}
+
 /**
  * A step that is one check (typecheck, lint, format): passed or failed by its exit code. Its
  * output is held and printed when it ends (the checks run beside the suites).
  */
 async function check(name: string, cmd: string, cmdArgs: string[]) {
   const t0 = performance.now();
-  const out: Buffer[] = [];
-  const r = await run(cmd, cmdArgs, {}, { stdout: (d) => out.push(d), stderr: (d) => out.push(d) });
-  console.log(`\n== ${name}`);
-  process.stdout.write(Buffer.concat(out));
+  const r = await runHeld(name, cmd, cmdArgs, {});
   const ok = r.code === 0;
   steps.push({
     name,
@@ -113,12 +122,8 @@ async function suites(
 ) {
   const t0 = performance.now();
   let r;
-  if (options.held) {
-    const out: Buffer[] = [];
-    r = await run(cmd, cmdArgs, env, { stdout: (d) => out.push(d), stderr: (d) => out.push(d) });
-    console.log(`\n== ${name}`);
-    process.stdout.write(Buffer.concat(out));
-  } else {
+  if (options.held) r = await runHeld(name, cmd, cmdArgs, env);
+  else {
     console.log(`\n== ${name}`);
     r = await run(cmd, cmdArgs, env);
   }
