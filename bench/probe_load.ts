@@ -51,6 +51,7 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
   return async function measure(name: string, paths: Iterator<string>, seconds: number) {
     if (statements) await sql`select pg_stat_statements_reset()`;
     const node0 = cpuSeconds(server.child.pid);
+    const client0 = process.cpuUsage();
     const db0 = await backends();
     const result = await load(server, token, {
       connections: 50,
@@ -58,6 +59,7 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
       path: () => paths.next().value as string,
     });
     const node1 = cpuSeconds(server.child.pid);
+    const client = process.cpuUsage(client0);
     let db = 0;
     for (const [pid, s] of await backends()) db += s - (db0.get(pid) ?? 0);
     const reqs = Math.max(1, result.requests.total);
@@ -69,6 +71,8 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
       failures: result.non2xx + result.errors,
       serverCpuMsPerReq: Number(((node1 - node0) * 1000 / reqs).toFixed(2)),
       databaseCpuMsPerReq: Number((db * 1000 / reqs).toFixed(2)),
+      // autocannon's own, on the same cores.
+      clientCpuMsPerReq: Number(((client.user + client.system) / 1000 / reqs).toFixed(2)),
     }));
     if (!statements) return;
     const [sum] = await sql`
