@@ -9,7 +9,7 @@
  * the server preloads it; track_planning on for planning times).
  *
  *   DATABASE_URL=postgres://… node bench/history_probe.ts [--db NAME] [--seconds 10]
- *     [--only at|deleted|whoami] [--cpu-prof DIR]
+ *     [--only at|deleted|whoami] [--cpu-prof DIR] [--node-options "…"]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,14 +21,13 @@ import { migrate } from '../server/db/migrate.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { atPaths, deletedPaths, seedCaptures, settle } from './history.bench.ts';
-import { createProbe, load, probeOption as opt } from './probe_load.ts';
+import { createProbe, load, probeOption as opt, serverEnv } from './probe_load.ts';
 
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('DATABASE_URL is required');
 const dbName = opt('db') ?? 'history_probe';
 const seconds = Number(opt('seconds') ?? 10);
 const only = opt('only');
-const cpuProf = opt('cpu-prof');
 const HOURS = 90 * 24;
 
 const url = await ensureDatabase(base, dbName);
@@ -56,7 +55,7 @@ const server = await startServerProcess({
   port: await freePort(),
   dataDir: dir,
   adminToken: token,
-  env: cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProf}` } : {},
+  env: serverEnv(),
 });
 
 const measure = await createProbe(sql, server, token);

@@ -6,7 +6,7 @@
  * the server process and of the database's backends (/proc) and the top statements.
  *
  *   DATABASE_URL=postgres://… node bench/list_probe.ts [--db NAME] [--seconds 10]
- *     [--shape N|all|each] [--cpu-prof DIR]
+ *     [--shape N|all|each] [--cpu-prof DIR] [--node-options "…"]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,14 +17,13 @@ import { migrate } from '../server/db/migrate.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { distinctPaths, seed } from './api.bench.ts';
-import { createProbe, load, probeOption as opt } from './probe_load.ts';
+import { createProbe, load, probeOption as opt, serverEnv } from './probe_load.ts';
 
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('DATABASE_URL is required');
 const url = await ensureDatabase(base, opt('db') ?? 'list_probe');
 const seconds = Number(opt('seconds') ?? 10);
 const shape = opt('shape') ?? 'each';
-const cpuProf = opt('cpu-prof');
 const sql = createPool(url, { max: 4 });
 await migrate(sql);
 const [{ vms }] = await sql`select count(*)::int as vms from vm_inventory`;
@@ -37,7 +36,7 @@ const server = await startServerProcess({
   port: await freePort(),
   dataDir: dir,
   adminToken: token,
-  env: cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProf}` } : {},
+  env: serverEnv(),
 });
 
 const measure = await createProbe(sql, server, token);

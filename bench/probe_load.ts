@@ -18,6 +18,19 @@ export function probeOption(name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
+/**
+ * The server process's environment for the probe's options: `--cpu-prof DIR` (a V8 CPU
+ * profile written when it ends) and `--node-options "…"` (e.g. GC settings to compare).
+ */
+export function serverEnv(): Record<string, string> {
+  const cpuProf = probeOption('cpu-prof');
+  const options = [
+    cpuProf ? `--cpu-prof --cpu-prof-dir=${cpuProf}` : '',
+    probeOption('node-options') ?? '',
+  ].filter(Boolean).join(' ');
+  return options ? { NODE_OPTIONS: options } : {};
+}
+
 /** `autocannon` asking `path` of the server with the admin token. */
 export function load(
   server: ServerProcess,
@@ -48,8 +61,23 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
   const ofThisDatabase =
     sql`dbid = (select oid from pg_database where datname = current_database())`;
 
+  /** The server's event-loop delay (ms) since the previous call, and its heap (/metrics). */
+  const eventLoopLag = async () => {
+    const text = await (await fetch(`${server.url}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+    })).text();
+    const gauge = (name: string) =>
+      Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000);
+    return {
+      p99: gauge('vmledger_event_loop_lag_p99_seconds'),
+      max: gauge('vmledger_event_loop_lag_max_seconds'),
+      heapMb: Math.round(gauge('vmledger_process_heap_used_bytes') / 1e9),
+    };
+  };
+
   return async function measure(name: string, paths: Iterator<string>, seconds: number) {
     if (statements) await sql`select pg_stat_statements_reset()`;
+    const heapBefore = (await eventLoopLag()).heapMb; // and starts the lag measure over
     const node0 = cpuSeconds(server.child.pid);
     const client0 = process.cpuUsage();
     const db0 = await backends();
@@ -60,6 +88,7 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
     });
     const node1 = cpuSeconds(server.child.pid);
     const client = process.cpuUsage(client0);
+    const lag = await eventLoopLag();
     let db = 0;
     for (const [pid, s] of await backends()) db += s - (db0.get(pid) ?? 0);
     const reqs = Math.max(1, result.requests.total);
@@ -73,6 +102,10 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
       databaseCpuMsPerReq: Number((db * 1000 / reqs).toFixed(2)),
       // autocannon's own, on the same cores.
       clientCpuMsPerReq: Number(((client.user + client.system) / 1000 / reqs).toFixed(2)),
+      // How long the server's event loop was held (GC pauses, long synchronous work).
+      eventLoopLagP99Ms: lag.p99,
+      eventLoopLagMaxMs: lag.max,
+      heapUsedMb: [heapBefore, lag.heapMb],
     }));
     if (!statements) return;
     const [sum] = await sql`

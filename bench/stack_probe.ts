@@ -7,7 +7,7 @@
  * (pg_stat_statements of that database).
  *
  *   DATABASE_URL=postgres://… node bench/stack_probe.ts [--db NAME] [--seconds 10]
- *     [--only changes|whoami] [--scoped] [--cpu-prof DIR] [--vms 10000 --days 90: the seed]
+ *     [--only changes|whoami] [--scoped] [--cpu-prof DIR] [--node-options "…"] [--vms 10000 --days 90: the seed]
  */
 import autocannon from 'autocannon';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { migrate } from '../server/db/migrate.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { seedChangesHistory } from './changes.bench.ts';
+import { serverEnv } from './probe_load.ts';
 import { cpuSeconds } from './process_cpu.ts';
 
 const argv = process.argv.slice(2);
@@ -31,7 +32,6 @@ if (!base) throw new Error('DATABASE_URL is required');
 const dbName = opt('db') ?? 'stack_probe_changes';
 const seconds = Number(opt('seconds') ?? 10);
 const only = opt('only');
-const cpuProf = opt('cpu-prof');
 
 const url = await ensureDatabase(base, dbName);
 const sql = createPool(url, { max: 4 });
@@ -66,7 +66,7 @@ const server = await startServerProcess({
   port: await freePort(),
   dataDir: dir,
   adminToken: token,
-  env: cpuProf ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProf}` } : {},
+  env: serverEnv(),
 });
 const bearer = argv.includes('--scoped') ? scopedToken : token;
 
