@@ -25,6 +25,20 @@ declare const Deno: {
  */
 export const RUNTIME: 'node' | 'deno' = typeof Deno !== 'undefined' ? 'deno' : 'node';
 
+/**
+ * V8 settings the server is started with: `npm start` (package.json), `deno task server`
+ * (deno.json), the tests' and benchmarks' server processes (tests/support/server_process.ts);
+ * docs/operations.md gives them for a service (a unit test keeps these places in step).
+ *
+ * A young generation of at most 16 MB per semi-space. Node 24's default lets it grow far
+ * larger, and with 50 requests in flight much of it survives each scavenge: the pauses grew
+ * to 40-65 ms (perf_hooks 'gc' entries; the event loop held 55 ms at its 99th percentile) and
+ * were the tail of every list under load. Bounded, the pauses stay under 20 ms: deleted
+ * search at 50 clients, p99 112-123 -> 86-97 ms and event-loop delay p99 54-56 -> 29-34 ms,
+ * the same throughput (bench/history_probe.ts, interleaved runs).
+ */
+export const SERVER_V8_FLAGS = ['--max-semi-space-size=16'] as const;
+
 /** Listens on host:port (port 0 picks a free one) and resolves once listening. */
 export function listen(fetch: FetchHandler, host: string, port: number): Promise<RunningServer> {
   if (typeof Deno !== 'undefined') {

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_V8_FLAGS } from '../../server/runtime.ts';
 
 const DENO = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -30,8 +31,8 @@ export async function startServerProcess(
   },
 ): Promise<ServerProcess> {
   const [cmd, args] = options.runtime === 'deno'
-    ? [DENO, ['run', '-A', 'server/main.ts']]
-    : [process.execPath, ['server/main.ts']];
+    ? [DENO, ['run', `--v8-flags=${SERVER_V8_FLAGS.join(',')}`, '-A', 'server/main.ts']]
+    : [process.execPath, [...SERVER_V8_FLAGS, 'server/main.ts']];
   const child = spawn(cmd, args, {
     env: {
       ...process.env,
