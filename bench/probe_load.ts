@@ -62,22 +62,21 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
     sql`dbid = (select oid from pg_database where datname = current_database())`;
 
   /** The server's event-loop delay (ms) since the previous call, and its heap (/metrics). */
-  const eventLoopLag = async () => {
+  const serverGauges = async () => {
     const text = await (await fetch(`${server.url}/metrics`, {
       headers: { authorization: `Bearer ${token}` },
     })).text();
-    const gauge = (name: string) =>
-      Math.round(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000);
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     return {
-      p99: gauge('vmledger_event_loop_lag_p99_seconds'),
-      max: gauge('vmledger_event_loop_lag_max_seconds'),
-      heapMb: Math.round(gauge('vmledger_process_heap_used_bytes') / 1e9),
+      lagP99Ms: Math.round(gauge('vmledger_event_loop_lag_p99_seconds') * 1000),
+      lagMaxMs: Math.round(gauge('vmledger_event_loop_lag_max_seconds') * 1000),
+      heapMb: Math.round(gauge('vmledger_process_heap_used_bytes') / 1e6),
     };
   };
 
   return async function measure(name: string, paths: Iterator<string>, seconds: number) {
     if (statements) await sql`select pg_stat_statements_reset()`;
-    const heapBefore = (await eventLoopLag()).heapMb; // and starts the lag measure over
+    const heapBefore = (await serverGauges()).heapMb; // and starts the lag measure over
     const node0 = cpuSeconds(server.child.pid);
     const client0 = process.cpuUsage();
     const db0 = await backends();
@@ -88,7 +87,7 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
     });
     const node1 = cpuSeconds(server.child.pid);
     const client = process.cpuUsage(client0);
-    const lag = await eventLoopLag();
+    const gauges = await serverGauges();
     let db = 0;
     for (const [pid, s] of await backends()) db += s - (db0.get(pid) ?? 0);
     const reqs = Math.max(1, result.requests.total);
@@ -103,9 +102,9 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
       // autocannon's own, on the same cores.
       clientCpuMsPerReq: Number(((client.user + client.system) / 1000 / reqs).toFixed(2)),
       // How long the server's event loop was held (GC pauses, long synchronous work).
-      eventLoopLagP99Ms: lag.p99,
-      eventLoopLagMaxMs: lag.max,
-      heapUsedMb: [heapBefore, lag.heapMb],
+      eventLoopLagP99Ms: gauges.lagP99Ms,
+      eventLoopLagMaxMs: gauges.lagMaxMs,
+      heapUsedMb: [heapBefore, gauges.heapMb],
     }));
     if (!statements) return;
     const [sum] = await sql`

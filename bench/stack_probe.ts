@@ -19,14 +19,9 @@ import { migrate } from '../server/db/migrate.ts';
 import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { seedChangesHistory } from './changes.bench.ts';
-import { serverEnv } from './probe_load.ts';
+import { probeOption as opt, serverEnv } from './probe_load.ts';
 import { cpuSeconds } from './process_cpu.ts';
 
-const argv = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-};
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('DATABASE_URL is required');
 const dbName = opt('db') ?? 'stack_probe_changes';
@@ -68,7 +63,7 @@ const server = await startServerProcess({
   adminToken: token,
   env: serverEnv(),
 });
-const bearer = argv.includes('--scoped') ? scopedToken : token;
+const bearer = process.argv.includes('--scoped') ? scopedToken : token;
 
 const serverCpuSeconds = () => cpuSeconds(server.child.pid);
 const [{ dbid }] = await sql`select oid::int as dbid from pg_database where datname = ${dbName}`;

@@ -23,7 +23,7 @@ import {
   type StoreResult,
 } from '../../server/ingest/store_capture.ts';
 import { makeCapture } from '../support/captures.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createTestDatabase, rolledBack, type TestDatabase } from '../support/db.ts';
 
 const test = suite('ingest: the fast way and the general way store the same');
 
@@ -133,23 +133,17 @@ async function rebuilt(
   table: string,
   rows = false,
 ): Promise<string | string[]> {
-  let out: string | string[] = '';
-  await sql.begin(async (tx) => {
+  return await rolledBack(sql, async (tx) => {
     await tx.unsafe(rebuild);
-    out = rows
+    return rows
       ? (await tx.unsafe(TABLES[table])).map((r) => JSON.stringify(r))
       : Object.values((await tx.unsafe(digestOf(TABLES[table])))[0])[0] as string;
-    throw new Rollback();
-  }).catch((err) => {
-    if (!(err instanceof Rollback)) throw err;
   });
-  return out;
 }
 /** vm_changes as vm_changes_rebuild() computes them from the facts (migration 0042). */
 const CHANGES_REBUILD = `select vm_changes_rebuild(id, '-infinity', 'infinity') from sources`;
 /** The lifecycle sizes as vm_lifecycle_sizes_rebuild() reads them from the facts (0047). */
 const SIZES_REBUILD = `select vm_lifecycle_sizes_rebuild(id) from sources`;
-class Rollback extends Error {}
 
 async function storeEverywhere(input: CaptureInput): Promise<Record<string, StoreResult>> {
   const capture = Capture.parse(input);

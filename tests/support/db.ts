@@ -131,3 +131,18 @@ export async function createTestDatabase(
     },
   };
 }
+
+/** Thrown to end a transaction without keeping what it wrote (see rolledBack). */
+class RolledBack extends Error {}
+
+/** What `fn` returns, run in a transaction that is then rolled back: nothing it wrote stays. */
+export async function rolledBack<T>(sql: Sql, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  let out: T | undefined;
+  await sql.begin(async (tx) => {
+    out = await fn(tx as unknown as Sql);
+    throw new RolledBack();
+  }).catch((err) => {
+    if (!(err instanceof RolledBack)) throw err;
+  });
+  return out as T;
+}
