@@ -9,7 +9,7 @@
  * the server preloads it; track_planning on for planning times).
  *
  *   DATABASE_URL=postgres://… node bench/history_probe.ts [--db NAME] [--seconds 10]
- *     [--only at|deleted|whoami] [--cpu-prof DIR] [--node-options "…"]
+ *     [--only at|deleted|whoami] [--seed N] [--cpu-prof DIR] [--node-options "…"]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,7 @@ import { freePort } from '../scripts/free_port.ts';
 import { startServerProcess } from '../tests/support/server_process.ts';
 import { atPaths, deletedPaths, seedCaptures, settle } from './history.bench.ts';
 import { createProbe, load, probeOption as opt, serverEnv } from './probe_load.ts';
+import { warmUp } from './warm_up.ts';
 
 const base = process.env.DATABASE_URL;
 if (!base) throw new Error('DATABASE_URL is required');
@@ -60,9 +61,10 @@ const server = await startServerProcess({
 
 const measure = await createProbe(sql, server, token);
 
-async function run(name: string, paths: Iterator<string>) {
-  // Warm-up: plans cached, JIT-compiled code.
+async function run(name: string, paths: Iterator<string>, warm?: Iterator<string>) {
+  // Warm-up: plans cached, JIT-compiled code; with `warm`, the bench's own (warm_up.ts).
   await load(server, token, { connections: 10, seconds: 2, path: () => '/api/v1/whoami' });
+  if (warm) await warmUp(server.url, token, () => warm.next().value as string);
   await measure(name, paths, seconds);
 }
 
@@ -75,8 +77,12 @@ try {
       })(),
     );
   }
-  if (!only || only === 'at') await run('at', atPaths(startMs, HOURS));
-  if (!only || only === 'deleted') await run('deleted', deletedPaths());
+  // The seeds of the bench's load and warm-up (or others, to read other captures again).
+  const seed = Number(opt('seed') ?? 20);
+  if (!only || only === 'at') {
+    await run('at', atPaths(startMs, HOURS, 50, seed), atPaths(startMs, HOURS, 49, seed - 1));
+  }
+  if (!only || only === 'deleted') await run('deleted', deletedPaths(), deletedPaths(60));
 } finally {
   await server.kill('SIGTERM');
   await sql.end();
