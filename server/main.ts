@@ -71,7 +71,9 @@ export async function startServer(config: ServerConfig) {
     const adminToken = await ensureAdminToken(db.sql, config);
     await installDefaultRules(jobSql);
     // Partitions for this month and the next two exist before the first capture arrives.
-    await runMaintenance(jobSql, { retentionMonths: 0 });
+    // Finished months are rebuilt by the daily job, not here: after an upgrade that would
+    // hold the start for minutes.
+    await runMaintenance(jobSql, { retentionMonths: 0, compact: false });
     if (config.jobs) {
       jobs = await startJobs({
         sql: jobSql,

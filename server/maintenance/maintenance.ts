@@ -1,12 +1,14 @@
 /**
  * Storage maintenance: fact partitions created ahead of time, fact partitions past the
- * retention dropped (rollups, lifecycle and totals are kept), per-capture host and
+ * retention dropped (rollups, lifecycle and totals are kept), those of months that are over
+ * rebuilt once (compact_partitions.ts), per-capture host and
  * datastore facts past the retention deleted, usage tiers pruned to their retention
  * (server/aggregate/usage_retention.ts), expired sessions removed. Idempotent.
  */
 import type { Sql } from '../db/connect.ts';
 import { log } from '../log.ts';
 import { pruneUsage, type UsageRetention } from '../aggregate/usage_retention.ts';
+import { compactFinishedPartitions, type PartitionCompaction } from './compact_partitions.ts';
 
 /** The first instant kept: the start of the month `months` months before `now`'s month (UTC). */
 export function retentionCutoff(now: Date, months: number): Date {
@@ -21,6 +23,8 @@ export async function runMaintenance(
     /** Usage tier retention (server/aggregate/usage_retention.ts); left out: no usage pruning. */
     usage?: UsageRetention;
     aheadMonths?: number;
+    /** Rebuild the fact partitions of months that are over (default true). */
+    compact?: boolean;
     now?: Date;
   },
 ) {
@@ -28,6 +32,7 @@ export async function runMaintenance(
   const r = {
     partitionsEnsured: [] as string[],
     partitionsDropped: [] as string[],
+    partitionsCompacted: [] as PartitionCompaction[],
     hostFactsDeleted: 0,
     datastoreFactsDeleted: 0,
     sessionsDeleted: 0,
@@ -52,6 +57,8 @@ export async function runMaintenance(
       });
     }
   }
+  // After the retention: a partition about to be dropped is not rebuilt first.
+  if (o.compact ?? true) r.partitionsCompacted = await compactFinishedPartitions(sql, now);
   if (o.usage) r.usage = await pruneUsage(sql, o.usage, now);
   // Past the absolute or the idle timeout (auth/sessions.ts); and OIDC logins never finished.
   r.sessionsDeleted = (await sql`

@@ -1,10 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { retentionCutoff, runMaintenance } from '../../server/maintenance/maintenance.ts';
+import { compactFinishedPartitions } from '../../server/maintenance/compact_partitions.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 
-const test = suite('maintenance: partitions ahead, fact retention');
+const test = suite('maintenance: partitions ahead, fact retention, finished months rebuilt');
 let t: TestApp;
 
 test.before(async () => {
@@ -74,6 +75,111 @@ test('partitions are created ahead; old fact partitions dropped; lifecycle and t
     now: new Date('2030-01-01T00:00:00Z'),
   });
   assert.equal(forever.partitionsDropped, []);
+});
+
+test('a finished month is rebuilt once, a day after it ended; its facts unchanged', async () => {
+  const sql = t.db.sql;
+  // A month of 300 VMs, hourly for two days, each capture's keys in an order of their own.
+  await sql`select vm_hourly_stats_ensure_partition('2026-08-01T00:00:00Z')`;
+  await sql`
+    insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name,
+      power_state, is_template, vcpu, ram_mb, provisioned_disk_gb)
+    select s.id, 'k-' || md5(v::text), '2026-08-10T00:00:00Z'::timestamptz + h * interval '1 hour',
+      md5('august ' || h)::uuid, 'id-' || v,
+      'vm-' || v, 'poweredOn', false, 1 + v % 4, 1024, 20
+    from sources s, generate_series(0, 47) h, generate_series(1, 300) v
+    where s.external_id = 'm'
+    order by h, md5(v::text || h)`;
+  const facts = async () =>
+    (await sql`
+      select count(*)::int as n, sum(vcpu)::int as vcpu, md5(string_agg(vm_key || snapshot_time, ','
+        order by vm_key, snapshot_time)) as digest
+      from vm_hourly_stats_2026_08`)[0];
+  const before = await facts();
+  assert.is(before.n, 300 * 48);
+  const compacted = async () =>
+    (await sql`select partition_name from fact_partition_compactions order by 1`).map((r) =>
+      r.partition_name as string
+    );
+  const already = await compacted();
+
+  // The day after the month ended: not yet (late captures of that day land first).
+  const early = await compactFinishedPartitions(sql, new Date('2026-09-01T12:00:00Z'));
+  assert.not.ok(early.some((c) => c.partition === 'vm_hourly_stats_2026_08'));
+  assert.not.ok((await compacted()).includes('vm_hourly_stats_2026_08'));
+
+  const r = await runMaintenance(sql, {
+    retentionMonths: 0,
+    now: new Date('2026-09-02T02:00:00Z'),
+  });
+  const august = r.partitionsCompacted.find((c) => c.partition === 'vm_hourly_stats_2026_08');
+  assert.ok(august, JSON.stringify(r.partitionsCompacted));
+  assert.ok(
+    august.bytesAfter < august.bytesBefore,
+    `index bytes ${august.bytesBefore} -> ${august.bytesAfter}`,
+  );
+  // September and later are not over; every partition is recorded once.
+  assert.not.ok(r.partitionsCompacted.some((c) => c.partition >= 'vm_hourly_stats_2026_09'));
+  const after = await compacted();
+  assert.equal(after, [...new Set(after)].sort());
+  assert.ok(after.length > already.length);
+  assert.equal(await facts(), before, 'the same facts');
+  const [{ valid }] = await sql`
+    select bool_and(i.indisvalid) as valid from pg_index i
+    where i.indrelid = 'vm_hourly_stats_2026_08'::regclass`;
+  assert.ok(valid);
+
+  const again = await runMaintenance(sql, {
+    retentionMonths: 0,
+    now: new Date('2026-09-03T02:00:00Z'),
+  });
+  assert.equal(again.partitionsCompacted, [], 'each month once');
+  // The start of the server ensures partitions only.
+  const start = await runMaintenance(sql, {
+    retentionMonths: 0,
+    compact: false,
+    now: new Date('2027-06-01T00:00:00Z'),
+  });
+  assert.equal(start.partitionsCompacted, []);
+});
+
+test('a rebuild that fails is not recorded, its invalid copy is dropped, and it is tried again', async () => {
+  const sql = t.db.sql;
+  await sql`select vm_hourly_stats_ensure_partition('2026-10-01T00:00:00Z')`;
+  await sql`
+    insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name,
+      power_state, is_template, vcpu, ram_mb, provisioned_disk_gb)
+    select s.id, 'k-' || v, '2026-10-05T00:00:00Z', md5('october')::uuid, 'id-' || v, 'vm-' || v, 'poweredOn', false, 1, 1024, 20
+    from sources s, generate_series(1, 50) v where s.external_id = 'm'`;
+  // A transaction that has read the partition holds REINDEX CONCURRENTLY back (it waits for
+  // every older reader); a lock timeout of the rebuild's own session then cancels it mid-way.
+  const reader = await sql.reserve();
+  const rebuilder = await sql.reserve();
+  try {
+    await reader`begin`;
+    await reader`select count(*) from vm_hourly_stats_2026_10`;
+    await rebuilder`set lock_timeout = '300ms'`;
+    const failed = await compactFinishedPartitions(
+      rebuilder as unknown as typeof sql,
+      new Date('2026-11-03T00:00:00Z'),
+    );
+    assert.not.ok(failed.some((c) => c.partition === 'vm_hourly_stats_2026_10'));
+    await reader`rollback`;
+    const [{ recorded }] = await sql`
+      select count(*)::int as recorded from fact_partition_compactions
+      where partition_name = 'vm_hourly_stats_2026_10'`;
+    assert.is(recorded, 0, 'not recorded: tried again');
+  } finally {
+    reader.release();
+    rebuilder.release();
+  }
+  const retried = await compactFinishedPartitions(sql, new Date('2026-11-03T00:00:00Z'));
+  assert.ok(retried.some((c) => c.partition === 'vm_hourly_stats_2026_10'));
+  const [{ indexes, invalid }] = await sql`
+    select count(*)::int as indexes, count(*) filter (where not i.indisvalid)::int as invalid
+    from pg_index i where i.indrelid = 'vm_hourly_stats_2026_10'::regclass`;
+  assert.is(invalid, 0, 'no invalid copy left');
+  assert.is(indexes, 2, 'primary key and BRIN, as before');
 });
 
 test.run();
