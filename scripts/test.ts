@@ -145,7 +145,9 @@ function secondsSince(t0: number): number {
  * VMLEDGER_EXTRA_DATABASE_URL): their subject is not what PostgreSQL computes. Each runs
  * statements that other suites also run on the extra server: the ingest routine (every
  * ingest suite), pg-boss queues (jobs_*, usage_tiers_jobs), the auth tables (failed_auth,
- * token_cache), the lists and pages (vm_list, site_pages, pages_ui).
+ * token_cache), the lists and pages (vm_list, site_pages, pages_channels, pages_rates), and
+ * what the every-page and costs-page suites read through the same data modules as the API
+ * (query_api, vm_usage, vm_configuration, costs_showback).
  */
 const ONE_SERVER_SUITES = new Set([
   // HTTP: every route's 401/403; body limits, redirects, CSV neutralisation; bad input.
@@ -161,12 +163,18 @@ const ONE_SERVER_SUITES = new Set([
   // Delivery to a webhook receiver and an SMTP server (timers, retries).
   'notifications',
   'notifications_email',
-  // How Node reads and admits a capture: the agent's layout in parts or others whole, the
-  // fast and general staging paths, the admission gate; the demo collector's week of life.
+  // How Node reads and admits a capture: the agent's layout in parts or others whole, large
+  // captures streamed, the fast and general staging paths, the admission gate; the demo
+  // collector's week of life.
   'ingest_layouts',
   'ingest_paths',
   'ingest_busy',
+  'ingest_streamed',
   'demo_site_life',
+  // Every page rendered and its live updates; the Costs page (40 and 17 s on the extra server
+  // in a suite at its 10-minute edge, for statements the API suites run there).
+  'pages_ui',
+  'pages_costs',
 ]);
 
 let stopPg: (() => Promise<void>) | null = null;
