@@ -8,21 +8,11 @@ language plpgsql
 as $$
 declare
   part record;
-  month_end timestamptz;
 begin
-  for part in
-    select c.relname
-    from pg_inherits i
-    join pg_class c on c.oid = i.inhrelid
-    join pg_class p on p.oid = i.inhparent
-    where p.relname = 'vm_hourly_stats' and c.relname ~ '^vm_hourly_stats_[0-9]{4}_[0-9]{2}$'
-    order by c.relname
+  for part in select partition_name from vm_hourly_stats_by_month() where month_end <= cutoff
   loop
-    month_end := (to_date(substr(part.relname, 17), 'YYYY_MM') + interval '1 month')::timestamp at time zone 'UTC';
-    if month_end <= cutoff then
-      execute format('drop table %I', part.relname);
-      return next part.relname;
-    end if;
+    execute format('drop table %I', part.partition_name);
+    return next part.partition_name;
   end loop;
 end;
 $$;

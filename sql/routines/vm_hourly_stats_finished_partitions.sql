@@ -4,14 +4,10 @@ create or replace function vm_hourly_stats_finished_partitions(p_before timestam
 returns table (partition_name text, index_bytes bigint)
 language sql stable
 as $$
-  select c.relname::text, pg_indexes_size(c.oid)
-  from pg_inherits i
-  join pg_class c on c.oid = i.inhrelid
-  join pg_class p on p.oid = i.inhparent
-  where p.relname = 'vm_hourly_stats' and c.relname ~ '^vm_hourly_stats_[0-9]{4}_[0-9]{2}$'
-    and (to_date(substr(c.relname, 17), 'YYYY_MM') + interval '1 month')::timestamp
-      at time zone 'UTC' <= p_before
+  select m.partition_name, pg_indexes_size(m.partition_name::regclass)
+  from vm_hourly_stats_by_month() m
+  where m.month_end <= p_before
     and not exists (
-      select from fact_partition_compactions k where k.partition_name = c.relname)
-  order by c.relname
+      select from fact_partition_compactions k where k.partition_name = m.partition_name)
+  order by m.partition_name
 $$;

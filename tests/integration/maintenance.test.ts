@@ -77,19 +77,23 @@ test('partitions are created ahead; old fact partitions dropped; lifecycle and t
   assert.equal(forever.partitionsDropped, []);
 });
 
+/** `vms` VMs' facts of source m, hourly from `first` for `hours`, each capture in its own key order. */
+async function insertFacts(first: string, hours: number, vms: number) {
+  await t.db.sql`
+    insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name,
+      power_state, is_template, vcpu, ram_mb, provisioned_disk_gb)
+    select s.id, 'k-' || md5(v::text), ${first}::timestamptz + h * interval '1 hour',
+      md5(${first} || h)::uuid, 'id-' || v, 'vm-' || v, 'poweredOn', false, 1 + v % 4, 1024, 20
+    from sources s, generate_series(0, ${hours - 1}::int) h, generate_series(1, ${vms}::int) v
+    where s.external_id = 'm'
+    order by h, md5(v::text || h)`;
+}
+
 test('a finished month is rebuilt once, a day after it ended; its facts unchanged', async () => {
   const sql = t.db.sql;
   // A month of 300 VMs, hourly for two days, each capture's keys in an order of their own.
   await sql`select vm_hourly_stats_ensure_partition('2026-08-01T00:00:00Z')`;
-  await sql`
-    insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name,
-      power_state, is_template, vcpu, ram_mb, provisioned_disk_gb)
-    select s.id, 'k-' || md5(v::text), '2026-08-10T00:00:00Z'::timestamptz + h * interval '1 hour',
-      md5('august ' || h)::uuid, 'id-' || v,
-      'vm-' || v, 'poweredOn', false, 1 + v % 4, 1024, 20
-    from sources s, generate_series(0, 47) h, generate_series(1, 300) v
-    where s.external_id = 'm'
-    order by h, md5(v::text || h)`;
+  await insertFacts('2026-08-10T00:00:00Z', 48, 300);
   const facts = async () =>
     (await sql`
       select count(*)::int as n, sum(vcpu)::int as vcpu, md5(string_agg(vm_key || snapshot_time, ','
@@ -146,11 +150,7 @@ test('a finished month is rebuilt once, a day after it ended; its facts unchange
 test('a rebuild that fails is not recorded, its invalid copy is dropped, and it is tried again', async () => {
   const sql = t.db.sql;
   await sql`select vm_hourly_stats_ensure_partition('2026-10-01T00:00:00Z')`;
-  await sql`
-    insert into vm_hourly_stats (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name,
-      power_state, is_template, vcpu, ram_mb, provisioned_disk_gb)
-    select s.id, 'k-' || v, '2026-10-05T00:00:00Z', md5('october')::uuid, 'id-' || v, 'vm-' || v, 'poweredOn', false, 1, 1024, 20
-    from sources s, generate_series(1, 50) v where s.external_id = 'm'`;
+  await insertFacts('2026-10-05T00:00:00Z', 1, 50);
   // A transaction that has read the partition holds REINDEX CONCURRENTLY back (it waits for
   // every older reader); a lock timeout of the rebuild's own session then cancels it mid-way.
   const reader = await sql.reserve();
