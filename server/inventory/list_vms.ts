@@ -5,298 +5,47 @@
  * handed a `sql`, knows nothing of HTTP.
  */
 import type { Row } from 'postgres';
-import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
-import { constantFragment, type Fragment, noFragment } from '../db/fragments.ts';
+import { constantFragment, noFragment } from '../db/fragments.ts';
 import { plannedWithValues } from '../db/planning.ts';
-import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
-import { isUuid } from '../ids.ts';
+import { encodeCursor } from '../cursor.ts';
 import { GenerationCache, inventoryGeneration } from './list_cache.ts';
+import {
+  asOfByName,
+  asOfByNameQuery,
+  asOfCaptures,
+  asOfTotal,
+  capturesAsOf,
+  factColumns,
+  generationAndCaptures,
+  sourcesAsOf,
+  stateNowCondition,
+  toAsOf,
+} from './as_of.ts';
+import {
+  datastoreCondition,
+  guestFamilyCondition,
+  searchCondition,
+  selectiveSearch,
+  tagCondition,
+} from './list_conditions.ts';
+import {
+  decodeVmCursor,
+  keysetPage,
+  type Page,
+  type SortRow,
+  type VmAsOf,
+  type VmListItem,
+  type VmListQuery,
+  type VmSort,
+} from './list_query.ts';
 import { poolOf } from '../auth/scope.ts';
-
-export const VM_SORTS = [
-  'name',
-  'source',
-  'power',
-  'vcpu',
-  'ram',
-  'disk',
-  'created',
-  'firstSeen',
-] as const;
-export type VmSort = (typeof VM_SORTS)[number];
-
-/** Which VMs: live now, deleted, or both (with `at`: as they are now, of those present then). */
-export const VM_STATES = ['live', 'deleted', 'all'] as const;
-export type VmState = (typeof VM_STATES)[number];
-
-/** Guest OS families, from the guest OS ids of vSphere (`windows9_64Guest`) and Proxmox (`win11`, `l26`). */
-export const GUEST_FAMILIES = ['windows', 'linux', 'other'] as const;
-export type GuestFamily = (typeof GUEST_FAMILIES)[number];
-const WINDOWS_OS = '^(win|w2k|wxp|wvista)|windows';
-const LINUX_OS =
-  'linux|ubuntu|rhel|centos|debian|sles|suse|fedora|oracle|photon|coreos|rocky|alma|amazon|flatcar|^l2[46]$';
-
-export type VmListQuery = {
-  q?: string;
-  /** Default: live, or all when `at` is given. */
-  state?: VmState;
-  /** The estate as each source's newest complete capture at or before this time recorded it. */
-  at?: Date;
-  sourceId?: number;
-  cluster?: string;
-  pool?: string;
-  host?: string;
-  /** A folder path: VMs in it or below it. */
-  folder?: string;
-  /** A tag: `Category:Name` (vSphere tag) or a plain tag / attribute (`Name=value`). */
-  tag?: string;
-  /** A datastore key: VMs with a disk on it. */
-  datastore?: string;
-  guestFamily?: GuestFamily;
-  powerState?: 'poweredOn' | 'poweredOff' | 'suspended';
-  template?: boolean;
-  sort?: VmSort;
-  order?: 'asc' | 'desc';
-  limit: number;
-  cursor?: string | null;
-};
-
-/** A live VM as the list (API, pages, CSV) shows it: declared once, typed from here. */
-export const VmListItem = z.object({
-  key: z.string(),
-  sourceId: z.number().int(),
-  sourceName: z.string(),
-  sourceKind: z.string(),
-  sourceVmId: z.string(),
-  name: z.string(),
-  powerState: z.string(),
-  isTemplate: z.boolean(),
-  vcpu: z.number().int(),
-  memoryMib: z.number().int(),
-  provisionedDiskGib: z.number(),
-  usedDiskGib: z.number().nullable(),
-  /** Deprecated aliases (the same binary values under their v1 names), kept for one version. */
-  ramMb: z.number().int().describe('Deprecated: use memoryMib (same value, MiB).'),
-  provisionedDiskGb: z.number().describe('Deprecated: use provisionedDiskGib (same value, GiB).'),
-  usedDiskGb: z.number().nullable().describe('Deprecated: use usedDiskGib (same value, GiB).'),
-  datacenter: z.string().nullable(),
-  cluster: z.string().nullable(),
-  host: z.string().nullable(),
-  resourcePool: z.string().nullable(),
-  folder: z.string().nullable(),
-  guestOs: z.string().nullable(),
-  ipAddresses: z.array(z.string()),
-  tags: z.array(z.string()),
-  biosUuid: z.string().nullable(),
-  instanceUuid: z.string().nullable(),
-  createdAt: z.string().nullable(),
-  firstSeenAt: z.string(),
-  lastSeenAt: z.string(),
-  /** When the row's values were captured (with `at`: the capture read for its source). */
-  stateAt: z.string(),
-  /** Whether the VM exists now. */
-  state: z.enum(['live', 'deleted']),
-  /** When it was deleted (null while live). */
-  deletedAt: z.string().nullable(),
-  /** How the deletion was known: the source's deletion event, or absence from a complete capture. */
-  deletedFrom: z.enum(['event', 'absence']).nullable(),
-});
-export type VmListItem = z.infer<typeof VmListItem>;
-
-/** With `at`: the capture each source was read from, and the sources with none by then. */
-export const VmAsOf = z.object({
-  at: z.string(),
-  captures: z.array(z.object({
-    sourceId: z.number().int(),
-    sourceName: z.string(),
-    captureId: z.string(),
-    capturedAt: z.string(),
-    complete: z.boolean(),
-  })),
-  sourcesWithoutCapture: z.array(z.object({ sourceId: z.number().int(), sourceName: z.string() })),
-});
-export type VmAsOf = z.infer<typeof VmAsOf>;
-
-export type Page<T> = { items: T[]; total: number; next: string | null };
-
-/**
- * A keyset page from `limit + 1` rows: the first `limit` as items, and the cursor after the
- * last of them when the extra row says more follow.
- */
-export function keysetPage<R, T>(
-  rows: R[],
-  total: number,
-  limit: number,
-  item: (r: R) => T,
-  key: (r: R) => unknown,
-): Page<T> {
-  const page = rows.slice(0, limit);
-  return {
-    items: page.map(item),
-    total,
-    next: rows.length > limit ? encodeCursor(key(page.at(-1)!)) : null,
-  };
-}
-
-/** A page row's sort value: text, an integer, numeric as text, or a time (by the sort). */
-type SortRow = { sort_value: string | number | Date | null };
-
-/** The largest `integer` (vCPUs, RAM in MB). */
-const MAX_INT = 2 ** 31 - 1;
-/** The largest time a Date holds, in ms either side of 1970. */
-const MAX_TIME_MS = 8.64e15;
-const Text = z.string().max(2000).refine((s) => !s.includes('\0'));
-const Int = z.number().int().min(-MAX_INT).max(MAX_INT);
-const Time = z.number().int().min(-MAX_TIME_MS).max(MAX_TIME_MS);
-/** The sort key of a page's last row: value of the sort column, then source and key. */
-const cursorOf = (v: z.ZodType<string | number>) =>
-  z.object({ v: v.nullable(), s: IntKey, k: ColumnText });
-/**
- * A cursor of any sort, and of each sort: every value must fit the column it is compared
- * with, or PostgreSQL refuses the query.
- */
-const VmCursor = cursorOf(Text.or(Time));
-const SORT_CURSOR: Record<VmSort, typeof VmCursor> = {
-  name: cursorOf(Text),
-  source: cursorOf(Text),
-  power: cursorOf(Text),
-  vcpu: cursorOf(Int),
-  ram: cursorOf(Int),
-  disk: cursorOf(z.string().regex(/^-?\d{1,20}(\.\d{1,10})?$/)),
-  created: cursorOf(Time),
-  firstSeen: cursorOf(Time),
-};
-
-/** The cursor in `value`; null when it is not one of ours, or (given `sort`) not one of that sort. */
-export function decodeVmCursor(value: string, sort?: VmSort) {
-  return decodeCursor(sort ? SORT_CURSOR[sort] : VmCursor, value);
-}
-
-/** Escapes LIKE wildcards so a search for "50%" means the characters, not a pattern. */
-function likePattern(q: string): string {
-  return `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-}
-
-const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-f:]+:[0-9a-f:.]*$/i;
-
-/**
- * A condition on the VM's columns as they are known now, `x.…`, as a condition on `i`. The
- * rows of a list as of a past moment are facts, which hold no UUIDs, addresses or tags:
- * those are matched among the live and deleted VMs, whose identity they are.
- */
-function knownNow(sql: Sql, at: Date | undefined, condition: (x: Fragment) => Fragment) {
-  if (!at) return condition(constantFragment(sql, 'i'));
-  const c = condition(constantFragment(sql, 'x'));
-  return sql`(i.source_id, i.vm_key) in (
-    select x.source_id, x.vm_key from vm_inventory x where ${c}
-    union all select x.source_id, x.vm_key from vm_inventory_deleted x where ${c})`;
-}
-
-/**
- * What a search means depends on its shape: an IP address matches addresses, a UUID the
- * BIOS or instance UUID, anything else a name substring or an exact key / vmid / MoRef.
- * Few branches, each with its own index, keep the search an index lookup at any size.
- */
-function searchCondition(sql: Sql, q: string, at: Date | undefined) {
-  if (IP.test(q)) {
-    return sql`and ${knownNow(sql, at, (x) => sql`${x}.ip_addresses @> ${[q]}::text[]`)}`;
-  }
-  if (isUuid(q)) {
-    const u = q.toLowerCase();
-    const uuid = knownNow(
-      sql,
-      at,
-      (x) => sql`(${x}.instance_uuid = ${u} or ${x}.bios_uuid = ${u})`,
-    );
-    return sql`and (${uuid} or i.vm_key = ${q})`;
-  }
-  // A fragment of four or more characters (a selective search, found by its trigrams and
-  // sorted whole, whatever it matches) is handed to the plan as a sub-select's value, which the
-  // planner does not estimate: custom plans then cost it as the generic plan does, and the
-  // prepared statement settles on its generic plan (the same plan) unless a custom one still
-  // looks cheaper (a limit far from a tenth of 0.5 % of the VMs). Its trigram estimate, a row
-  // or two, made every custom plan look cheaper: at 100,000 VMs and pages of 50 the statement
-  // was planned on every call, as long as it ran (tests/integration/vm_list.test.ts).
-  const pattern = !at && q.length >= 4
-    ? sql`(select ${likePattern(q)}::text)`
-    : sql`${likePattern(q)}`;
-  return sql`and (i.name ilike ${pattern} or i.source_vm_id = ${q} or i.vm_key = ${q})`;
-}
-
-/** The configuration documents in force: current ones, or (with `at`) those valid then. */
-function configsIn(sql: Sql, at: Date | undefined) {
-  return at
-    ? sql`h.valid_from <= ${at} and (h.valid_to is null or h.valid_to > ${at})`
-    : sql`h.valid_to is null`;
-}
-
-/** `Category:Name` is a vSphere tag (labels in the configuration); any tag matches a plain tag or attribute. */
-function tagCondition(sql: Sql, tag: string, at: Date | undefined) {
-  const colon = tag.indexOf(':');
-  const label = colon > 0
-    ? sql`(i.source_id, i.vm_key) in (
-        select h.source_id, h.vm_key from vm_config_history h
-        where ${configsIn(sql, at)} and h.config -> 'labels' @> ${
-      sql.json([{ category: tag.slice(0, colon), name: tag.slice(colon + 1) }])
-    })`
-    : sql`false`;
-  return sql`and (${label} or ${knownNow(sql, at, (x) => sql`${x}.tags @> ${[tag]}::text[]`)})`;
-}
-
-function datastoreCondition(sql: Sql, key: string, at: Date | undefined) {
-  return sql`and (i.source_id, i.vm_key) in (
-    select h.source_id, h.vm_key from vm_config_history h
-    where ${configsIn(sql, at)} and h.config -> 'disks' @> ${sql.json([{ datastore: key }])})`;
-}
-
-function guestFamilyCondition(sql: Sql, family: GuestFamily) {
-  const windows = sql`coalesce(i.guest_os ~* ${WINDOWS_OS}, false)`;
-  const linux = sql`coalesce(i.guest_os ~* ${LINUX_OS}, false)`;
-  if (family === 'windows') return sql`and ${windows}`;
-  if (family === 'linux') return sql`and ${linux} and not ${windows}`;
-  return sql`and not ${windows} and not ${linux}`;
-}
 
 /** The columns a list row has, whichever relation it comes from. */
 const ROW_COLUMNS =
   'source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name, power_state, ' +
   'is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, ' +
   'resource_pool, folder, guest_os, ip_addresses, tags, created_at, first_seen_at, state_at';
-
-/**
- * The capture each source is read from as of `at`: its newest complete capture by then (an
- * incomplete one may leave VMs out), or its newest if it has no complete one. One probe of
- * an index per source, whatever the length of the history (a DISTINCT ON over every capture
- * before `at` grew with it).
- */
-function capturesAsOf(sql: Sql, at: Date) {
-  return sql`
-    select s.id as source_id, c.captured_at, c.capture_id, c.complete
-    from sources s
-    cross join lateral (
-      (select c.captured_at, c.capture_id, c.complete from captures c
-       where c.source_id = s.id and c.complete and c.captured_at <= ${at}
-       order by c.captured_at desc limit 1)
-      union all
-      (select c.captured_at, c.capture_id, c.complete from captures c
-       where c.source_id = s.id and c.captured_at <= ${at}
-       order by c.captured_at desc limit 1)
-      limit 1
-    ) c`;
-}
-
-/** A fact `f` as a list row (the columns of ROW_COLUMNS); `l`: its lifecycle, when joined. */
-function factColumns(sql: Sql, lifecycle: boolean) {
-  return sql`f.source_id, f.vm_key, f.source_vm_id, null::text as bios_uuid, null::text as instance_uuid,
-    f.name, f.power_state, f.is_template, f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb,
-    f.datacenter, f.cluster, f.host, f.resource_pool, f.folder, f.guest_os, '{}'::text[] as ip_addresses,
-    '{}'::text[] as tags, ${
-    lifecycle
-      ? sql`l.created_at, l.first_seen_at`
-      : sql`null::timestamptz as created_at, null::timestamptz as first_seen_at`
-  }, f.snapshot_time as state_at`;
-}
 
 /**
  * The rows listed, as `i`: the live inventory, the deleted one, both, or (with `at`) the facts
@@ -325,221 +74,6 @@ function vmRows(sql: Sql, query: VmListQuery) {
   if (state === 'deleted') return sql`vm_inventory_deleted`;
   const columns = constantFragment(sql, ROW_COLUMNS);
   return sql`(select ${columns} from vm_inventory union all select ${columns} from vm_inventory_deleted)`;
-}
-
-/** With `at`, which of the VMs then: those live now, those deleted since, or all. */
-function stateNowCondition(sql: Sql, query: VmListQuery, i: Fragment = constantFragment(sql, 'i')) {
-  if (!query.at || (query.state ?? 'all') === 'all') return noFragment(sql);
-  const table = constantFragment(
-    sql,
-    query.state === 'live' ? 'vm_inventory' : 'vm_inventory_deleted',
-  );
-  return sql`and exists (select 1 from ${table} x where x.source_id = ${i}.source_id and x.vm_key = ${i}.vm_key)`;
-}
-
-/** Whether a search matches few rows: an IP, a UUID, or a name fragment of 4+ characters. */
-function selectiveSearch(q: string | undefined): boolean {
-  return !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
-}
-
-/** Whether a list query has no filter beyond `at`, `state` and the source. */
-function onlyStateAndSource(query: VmListQuery): boolean {
-  return !query.q && !query.cluster && !query.pool && !query.host && !query.folder && !query.tag &&
-    !query.datastore && !query.guestFamily && !query.powerState && query.template === undefined;
-}
-
-/**
- * A page of the estate as of `at` by name, without reading every fact of the captures: the
- * VMs known now (live and deleted), walked in the order of their current names along the name
- * indexes, each looked up in its source's capture then (one probe of the facts' key), until
- * the page is full. A VM's name then is its name now unless it was renamed since (a `renamed`
- * change, kept by ingest for every name change between two observations) or came back since
- * (a reappearance compares nothing with the VM's state before it): those few are placed by
- * their name then, the name before their first rename since (the change holds it), or for a
- * VM back since, its fact's; each is looked up in the facts only once the page reaches it (a
- * probe of every VM renamed since was up to 200 probes a page of 50). Columns as vmRows'
- * `at` rows, plus `sort_value`, at most `limit` rows.
- */
-function asOfByName(
-  sql: Sql,
-  query: VmListQuery,
-  cursor: { v: string | number | null; s: number; k: string } | null,
-  limit: number,
-) {
-  const desc = query.order === 'desc';
-  const direction = constantFragment(sql, desc ? 'desc' : 'asc');
-  const state = query.state ?? 'all';
-  // Each branch's limit is written into the statement, rounded up to one of a few sizes (few
-  // statements to prepare): as a parameter, the generic plan costed the walk for a tenth of
-  // all VMs, cheaper-costed custom plans won, and the statement was planned on every call.
-  const walked = constantFragment(
-    sql,
-    String(WALK_LIMITS.find((n) => n >= limit) ?? limit),
-  );
-  const after = (name: Fragment, source: Fragment, key: Fragment) =>
-    cursor
-      ? sql`and (${name}, ${source}, ${key}) ${
-        constantFragment(sql, desc ? '<' : '>')
-      } (${cursor.v}, ${cursor.s}, ${cursor.k})`
-      : noFragment(sql);
-  // Each VM's sightings bound the captures it can be in (tested on the row the walk reads,
-  // before the probe of the facts): a live VM is in none before its first sighting, a
-  // deleted one in none after its last (vm_inventory_deleted carries it, migration 0071; its
-  // first sighting is not kept current by late captures, its last is).
-  const now = (table: string, seen: string) =>
-    sql`select x.source_id, x.vm_key, x.name, ${constantFragment(sql, KNOWN_NOW)}, ${
-      constantFragment(sql, seen)
-    } from ${constantFragment(sql, table)} x`;
-  const live = now('vm_inventory', 'x.first_seen_at as seen_from, null::timestamptz as seen_to');
-  const gone = now(
-    'vm_inventory_deleted',
-    'null::timestamptz as seen_from, x.last_seen_at as seen_to',
-  );
-  const known = state === 'live'
-    ? live
-    : state === 'deleted'
-    ? gone
-    : sql`${live} union all ${gone}`;
-  return sql`
-    with c as materialized (
-      select c.source_id, c.captured_at from (${capturesAsOf(sql, query.at!)}) c
-      ${query.sourceId ? sql`where c.source_id = ${query.sourceId}` : noFragment(sql)}
-    ), since as materialized (
-      -- The VMs renamed or back since, each with its name then when the changes give it: the
-      -- name before its first rename since (that change compares its observation before with
-      -- the one after), unless it came back since (null: read from the facts).
-      select c.source_id, c.captured_at, x.vm_key, x.name
-      from c cross join lateral (
-        -- One sort of them all (an ordered aggregate sorted each VM's changes by itself): a
-        -- VM back since sorts first with its null name, else its first rename since.
-        select distinct on (k.vm_key) k.vm_key, k.name
-        from (
-          select ch.vm_key, ch.at, ch.before ->> 'name' as name, false as back from vm_changes ch
-          where ch.source_id = c.source_id and ch.kind = 'renamed' and ch.at > c.captured_at
-          union all
-          select e.vm_key, e.at, null, true from vm_events e
-          where e.source_id = c.source_id and e.type = 'reappeared' and e.at > c.captured_at
-        ) k
-        order by k.vm_key, k.back desc, k.at
-      ) x
-    ), page as (
-      -- Each VM walked is read from the facts as it is probed (one probe, not a probe for
-      -- the walk and another for the page's rows).
-      (select ${constantFragment(sql, PAGE_FACTS)}, lower(i.name) as sort_value,
-         i.bios_uuid as kn_bios_uuid, i.instance_uuid as kn_instance_uuid,
-         i.ip_addresses as kn_ip_addresses, i.tags as kn_tags, true as walked
-       from (${known}) i
-       cross join lateral (
-         select f.* from c join vm_hourly_stats f
-           on f.source_id = c.source_id and f.snapshot_time = c.captured_at and f.vm_key = i.vm_key
-         where c.source_id = i.source_id
-           and (i.seen_from is null or i.seen_from <= c.captured_at)
-           and (i.seen_to is null or i.seen_to >= c.captured_at)
-         -- Kept a probe per VM (pulled up into the walk, the join read whole captures).
-         limit 1
-       ) f
-       -- A hashed subplan: a probe per VM walked (as an anti-join the planner scanned all of
-       -- them for each VM walked, since being small but the walk limited).
-       where (i.source_id, i.vm_key) not in (select r.source_id, r.vm_key from since r)
-         -- VMs in none of the captures read (first seen after the newest, last seen before
-         -- the oldest) are dropped as the walk reads them, before the probe's join: deleted
-         -- VMs pile up with history, and a page walked past 90 of them for 51. Written here,
-         -- not in the union's branches: a branch with a WHERE is not flattened into the walk
-         -- and loses the name order (the page then sorted every VM).
-         and (i.seen_from is null or i.seen_from <= (select max(c.captured_at) from c))
-         and (i.seen_to is null or i.seen_to >= (select min(c.captured_at) from c))
-         ${after(sql`lower(i.name)`, sql`i.source_id`, sql`i.vm_key`)}
-       order by lower(i.name) ${direction}, i.source_id ${direction}, i.vm_key ${direction}
-       limit ${walked})
-      union all
-      -- Those renamed or back since, in the order of their names then; each is read from
-      -- the facts only when the page reaches it (offset 0 keeps that read above the sort).
-      (select ${constantFragment(sql, PAGE_FACTS)}, r.sort_value,
-         null::text, null::text, null::text[], null::text[], false
-       from (
-         select r.source_id, r.vm_key, lower(coalesce(r.name, b.name)) as sort_value, r.captured_at
-         from since r
-         left join lateral (
-           select f.name from vm_hourly_stats f
-           where r.name is null and f.source_id = r.source_id and f.snapshot_time = r.captured_at
-             and f.vm_key = r.vm_key
-           limit 1
-         ) b on true
-         where (r.name is not null or b.name is not null)
-           ${after(sql`lower(coalesce(r.name, b.name))`, sql`r.source_id`, sql`r.vm_key`)}
-         order by 3 ${direction}, 1 ${direction}, 2 ${direction}
-         offset 0
-       ) r
-       cross join lateral (
-         select f.* from vm_hourly_stats f
-         where f.source_id = r.source_id and f.snapshot_time = r.captured_at and f.vm_key = r.vm_key
-         limit 1
-       ) f
-       where true ${stateNowCondition(sql, query, constantFragment(sql, 'r'))}
-       order by r.sort_value ${direction}, r.source_id ${direction}, r.vm_key ${direction}
-       limit ${walked})
-      order by sort_value ${direction}, source_id ${direction}, vm_key ${direction}
-      limit ${limit}
-    )
-    select ${factColumns(sql, false)}, f.sort_value,
-      ${constantFragment(sql, KNOWN_COLUMNS)}
-    from page f
-    -- The VM as known now: the walk read it; those renamed or back since are looked up.
-    left join lateral (
-      select ${constantFragment(sql, KNOWN_NOW)} from vm_inventory x
-      where not f.walked and x.source_id = f.source_id and x.vm_key = f.vm_key
-      union all
-      select ${constantFragment(sql, KNOWN_NOW)} from vm_inventory_deleted x
-      where not f.walked and x.source_id = f.source_id and x.vm_key = f.vm_key
-      limit 1
-    ) k on true`;
-}
-
-/** The sizes asOfByName's walks are limited to (a page of 50 or 100 needs 51 or 101 rows). */
-const WALK_LIMITS = [11, 26, 51, 101, 251, 501, 1001];
-
-/** The facts' columns a page row of asOfByName carries (those factColumns reads). */
-const PAGE_FACTS = 'f.source_id, f.vm_key, f.source_vm_id, f.name, f.power_state, f.is_template, ' +
-  'f.vcpu, f.ram_mb, f.provisioned_disk_gb, f.used_disk_gb, f.datacenter, f.cluster, f.host, ' +
-  'f.resource_pool, f.folder, f.guest_os, f.snapshot_time';
-
-/** The identity of a VM as known now (`x`), which the facts do not hold. */
-const KNOWN_NOW = 'x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags';
-
-/** That identity for a page row `f` of asOfByName: the walk's (`kn_…`) or, looked up, `k`'s. */
-const KNOWN_COLUMNS = ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map((c) =>
-  `case when f.walked then f.kn_${c} else k.${c} end as k_${c}`
-).join(', ');
-
-/** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
-function sourcesAsOf(sql: Sql, at: Date) {
-  return sql`
-    select s.id, s.name, c.capture_id, c.captured_at, c.complete
-    from sources s left join (${capturesAsOf(sql, at)}) c on c.source_id = s.id
-    order by s.name, s.id`;
-}
-
-/** Which capture each source was read from as of `at`, and which sources had none by then. */
-export async function asOfCaptures(sql: Sql, at: Date): Promise<VmAsOf> {
-  return toAsOf(at, await sourcesAsOf(sql, at));
-}
-
-/** The rows of sourcesAsOf as the answer's `asOf`. */
-function toAsOf(at: Date, rows: readonly Row[]): VmAsOf {
-  return {
-    at: at.toISOString(),
-    captures: rows.filter((r) => r.capture_id).map((r) => ({
-      sourceId: r.id,
-      sourceName: r.name,
-      captureId: r.capture_id,
-      capturedAt: new Date(r.captured_at).toISOString(),
-      complete: r.complete,
-    })),
-    sourcesWithoutCapture: rows.filter((r) => !r.capture_id).map((r) => ({
-      sourceId: r.id,
-      sourceName: r.name,
-    })),
-  };
 }
 
 /** Sort columns: whitelisted SQL expressions, never user text. */
@@ -734,39 +268,10 @@ function cacheKeys(query: VmListQuery, captures: string | null) {
 }
 
 /**
- * The inventory generation and, in the same snapshot, the capture each source is read from
- * as of `at` (`source:capture` listed by source; null: none by then).
- */
-async function generationAndCaptures(sql: Sql, at: Date) {
-  const [row] = await sql`
-    select (select coalesce(sum(generation), 0)::float8 from sources) as generation,
-      (select string_agg(c.source_id || ':' || c.capture_id, ',' order by c.source_id)
-       from (${capturesAsOf(sql, at)}) c) as captures`;
-  return { generation: row.generation as number, captures: row.captures as string | null };
-}
-
-/**
  * Up to this many matching rows, a page is chosen by finding the matches and sorting them
  * (a top-N sort of 10,000 rows takes a few ms), not by walking the sort index.
  */
 const FENCE_ROWS = 10_000;
-
-/** Whether the list is the estate as of a moment by name with no filter but state and source. */
-function asOfByNameQuery(query: VmListQuery): boolean {
-  return !!query.at && (query.sort ?? 'name') === 'name' && onlyStateAndSource(query);
-}
-
-/** The number of VMs as of `at` (of one source): the captures' VM counts, see readPage. */
-function asOfTotal(sql: Sql, at: Date, sourceId: number | undefined) {
-  return sql`
-    select coalesce(sum(k.vm_count), 0)::int as count
-    from (${capturesAsOf(sql, at)}) c
-    join captures k on k.capture_id = c.capture_id
-    where exists (
-      select 1 from vm_hourly_stats f
-      where f.source_id = c.source_id and f.snapshot_time = c.captured_at)
-    ${sourceId ? sql`and c.source_id = ${sourceId}` : noFragment(sql)}`;
-}
 
 /**
  * A time as the API answers it (Date.toISOString's form: UTC, milliseconds), made by

@@ -12,17 +12,16 @@ import { AppError } from '../errors.ts';
 import { getVm, VmDetail, VmTrace, vmTrace } from '../queries/vm_detail.ts';
 import { vmLastSeen, VmUsage, vmUsage } from '../queries/vm_usage.ts';
 import type { UsageRetention } from '../aggregate/usage_retention.ts';
+import { listVms, listVmsJson } from './list_vms.ts';
 import {
   decodeVmCursor,
   GUEST_FAMILIES,
-  listVms,
-  listVmsJson,
   VM_SORTS,
   VM_STATES,
   VmAsOf,
   VmListItem,
   type VmListQuery,
-} from './list_vms.ts';
+} from './list_query.ts';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 

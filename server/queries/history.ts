@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { iso, type Sql } from '../db/connect.ts';
 import { decodeCursor, IntKey } from '../cursor.ts';
-import { keysetPage, type Page } from '../inventory/list_vms.ts';
+import { keysetPage, type Page } from '../inventory/list_query.ts';
 
 type Range = { sourceId?: number; from?: Date; to?: Date; limit: number; cursor?: string };
 

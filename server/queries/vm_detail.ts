@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { iso, type Sql } from '../db/connect.ts';
-import { toItem, VmListItem } from '../inventory/list_vms.ts';
+import { toItem } from '../inventory/list_vms.ts';
+import { VmListItem } from '../inventory/list_query.ts';
 import { VmDetails, VmDisk, VmNic } from '../../agent/capture/details.ts';
 
 /**

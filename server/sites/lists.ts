@@ -4,7 +4,7 @@
  * Data access only.
  */
 import type { Sql } from '../db/connect.ts';
-import type { Page } from '../inventory/list_vms.ts';
+import type { Page } from '../inventory/list_query.ts';
 import { allClusters, type ClusterItem } from './clusters.ts';
 import { allDatastores, type DatastoreItem } from './datastores.ts';
 import { allHosts, type HostItem } from './hosts.ts';

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { Sql } from '../db/connect.ts';
 import { requestScope } from '../auth/scope.ts';
 import { ColumnText, decodeCursor, encodeCursor, IntKey } from '../cursor.ts';
-import type { Page } from '../inventory/list_vms.ts';
+import type { Page } from '../inventory/list_query.ts';
 
 /** A row of a site list: known by its source and key. */
 export type Keyed = { sourceId: number; key: string };

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createDemoCollector } from '../../agent/collectors/demo/collector.ts';
 import { demoCapture, type DemoFlavor } from '../../agent/collectors/demo/fleet.ts';
-import type { Page } from '../../server/inventory/list_vms.ts';
+import type { Page } from '../../server/inventory/list_query.ts';
 import type { DatastoreItem } from '../../server/sites/datastores.ts';
 import type { HostDetail, HostItem } from '../../server/sites/hosts.ts';
 import { readJson } from '../support/api_bodies.ts';

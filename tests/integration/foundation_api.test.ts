@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
-import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
+import type { Page, VmListItem } from '../../server/inventory/list_query.ts';
 import { type ApiErrorBody, type LooseCapture, readJson } from '../support/api_bodies.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 

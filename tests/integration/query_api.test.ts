@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AuditRow } from '../../server/audit/audit_log.ts';
 import type { TokenListItem } from '../../server/auth/tokens.ts';
-import type { Page, VmListItem } from '../../server/inventory/list_vms.ts';
+import type { Page, VmListItem } from '../../server/inventory/list_query.ts';
 import type { TotalsPoint } from '../../server/queries/history.ts';
 import type { SourceRow } from '../../server/queries/sources.ts';
 import type { TraceChange, TracePoint } from '../../server/queries/vm_detail.ts';

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Page } from '../../server/inventory/list_vms.ts';
+import type { Page } from '../../server/inventory/list_query.ts';
 import type { ClusterDetail, ClusterItem } from '../../server/sites/clusters.ts';
 import type { DatastoreDetail, DatastoreItem } from '../../server/sites/datastores.ts';
 import type { HostDetail, HostItem } from '../../server/sites/hosts.ts';

@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { pageSession } from '../support/jobs.ts';
 import { makeCapture, V2_DATASTORES, v2Vm } from '../support/captures.ts';
-import { listVms, listVmsJson, type VmListQuery } from '../../server/inventory/list_vms.ts';
+import { listVms, listVmsJson } from '../../server/inventory/list_vms.ts';
+import type { VmListQuery } from '../../server/inventory/list_query.ts';
 
 const test = suite('VM list: deleted, as of, filters');
 let t: TestApp;

@@ -9,12 +9,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createPool } from '../../server/db/connect.ts';
-import {
-  fleetSummary,
-  listVmsJson,
-  type Page,
-  type VmListItem,
-} from '../../server/inventory/list_vms.ts';
+import { fleetSummary, listVmsJson } from '../../server/inventory/list_vms.ts';
+import type { Page, VmListItem } from '../../server/inventory/list_query.ts';
 import { listSourcesDetailed } from '../../server/queries/sources.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { rolledBack } from '../support/db.ts';
