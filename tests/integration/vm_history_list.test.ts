@@ -27,7 +27,8 @@ const b = v2Vm('b', 2, { guestOs: 'ubuntu64Guest', folder: '/dc1/vm/prod/web', h
 const c = { key: 'c', folder: '/dc1/vm/test', guestOs: null };
 const d = { key: 'd', vcpu: 8, memoryMib: 16384 };
 const e = { key: 'e', folder: '/dc1/vm/production' };
-const f = { key: 'f' };
+// f: on a host and in a pool no other VM uses (the filters' choices include deleted VMs').
+const f = { key: 'f', host: 'h9', resourcePool: 'Silver' };
 const at = (hhmm: string) => `2026-05-01T${hhmm}:00.000Z`;
 
 const post = (body: unknown) =>
@@ -218,6 +219,61 @@ test('filters: folder subtree, host, tag, vSphere tag, datastore, guest OS famil
   assert.equal(keys(await list('os=linux')), ['b']);
   assert.equal(keys(await list('os=other')), ['c', 'e']);
   assert.equal(keys(await list('state=all&os=other&power=poweredOn')), ['c', 'd', 'e', 'f']);
+});
+
+test('filters combine with `at` and with `state`', async () => {
+  // 00:00: a (prod, Windows, ds-a), b (prod/web, Ubuntu, ds-a, on h2), c (test), d (no folder).
+  const t0 = `at=${at('00:00')}`;
+  assert.equal(keys(await list(`${t0}&folder=/dc1/vm/prod`)), ['a', 'b']);
+  assert.equal(keys(await list(`${t0}&datastore=ds-a`)), ['a', 'b']);
+  assert.equal(keys(await list(`${t0}&os=windows`)), ['a']);
+  assert.equal(keys(await list(`${t0}&os=other`)), ['c', 'd']);
+  assert.equal(keys(await list(`${t0}&power=poweredOn&template=false`)), ['a', 'b', 'c', 'd']);
+  assert.equal(keys(await list(`${t0}&template=true`)), []);
+  assert.equal(keys(await list(`${t0}&host=h1&state=deleted`)), ['d']);
+  // 02:45: the late 02:30 capture (complete): f is there, b still on h2, not yet on h3.
+  const t1 = `at=${at('02:45')}`;
+  assert.equal(keys(await list(t1)), ['a', 'b', 'c', 'f']);
+  assert.equal(keys(await list(`${t1}&state=deleted`)), ['f']);
+  assert.equal(keys(await list(`${t1}&host=h3`)), []);
+  assert.equal(keys(await list(`${t1}&pool=Silver`)), ['f']);
+  // 03:30: b moved to h3 at 03:00; c deleted by absence then, back at 04:00.
+  const t2 = `at=${at('03:30')}`;
+  assert.equal(keys(await list(`${t2}&host=h3`)), ['b']);
+  assert.equal(keys(await list(`${t2}&folder=/dc1/vm/prod`)), ['a', 'b']);
+  assert.equal(keys(await list(`${t2}&folder=/dc1/vm`)), ['a', 'b', 'e']);
+  // Deleted now: d (h1, 8 vCPU) and f (h9, Silver).
+  assert.equal(keys(await list('state=deleted&host=h9')), ['f']);
+  assert.equal(keys(await list('state=deleted&os=other&power=poweredOn')), ['d', 'f']);
+  assert.equal(keys(await list('state=deleted&folder=/dc1/vm/prod')), []);
+  assert.equal(keys(await list('state=all&pool=Silver')), ['f']);
+});
+
+test("the page's selects offer deleted VMs' places, and keep a chosen one no VM is in now", async () => {
+  const session = await pageSession(t.app, t.tokens.admin);
+  const page = async (path: string) => {
+    const res = await t.app.request(path, { headers: { cookie: session.cookie } });
+    assert.is(res.status, 200, path);
+    return await res.text();
+  };
+  const select = (html: string, id: string) =>
+    html.match(new RegExp(`<select id="${id}"[^>]*>([\\s\\S]*?)</select>`))?.[1] ?? '';
+  // h9 and Silver: only the deleted f was there.
+  const deleted = await page('/vms?state=deleted');
+  assert.ok(select(deleted, 'f-host').includes('<option>h9</option>'), select(deleted, 'f-host'));
+  assert.ok(select(deleted, 'f-pool').includes('<option>Silver</option>'));
+  // h2: b was there at 00:00, no VM is now. The link's host stays chosen (a change to another
+  // filter sends the form as it is: with "Any host" it would drop the host unseen).
+  const shared = await page(`/vms?at=2026-05-01T00:00&host=h2`);
+  assert.ok(
+    select(shared, 'f-host').includes('<option selected>h2</option>'),
+    select(shared, 'f-host'),
+  );
+  assert.not.ok(select(shared, 'f-host').includes('<option>h2</option>'));
+  const gone = await page('/vms?datastore=ds-gone');
+  assert.ok(
+    select(gone, 'f-datastore').includes('<option value="ds-gone" selected>ds-gone</option>'),
+  );
 });
 
 test('bad state, at or os → 400 naming the parameter', async () => {

@@ -27,6 +27,15 @@ function localValue(at: string | undefined): string {
 
 const sel = (on: boolean) => (on ? markup` selected` : '');
 
+/**
+ * The values a select offers, with the one chosen (from a shared link, or a place no VM is in
+ * now) among them: otherwise the select would show its "any" option, and the next change to
+ * any filter would send that and drop the chosen filter without a word.
+ */
+function offered(values: string[], chosen: string | undefined): string[] {
+  return chosen && !values.includes(chosen) ? [chosen, ...values] : values;
+}
+
 export function vmsPage(viewer: Viewer, o: {
   state: VmListState;
   sources: { id: number; name: string }[];
@@ -80,28 +89,39 @@ export function vmsPage(viewer: Viewer, o: {
   <label for="f-cluster">Cluster
     <select id="f-cluster" name="cluster">
       <option value="">Any cluster</option>
-      ${o.choices.clusters.map((c) => markup`<option${sel(c === f.cluster)}>${c}</option>`)}
+      ${
+      offered(o.choices.clusters, f.cluster).map((c) =>
+        markup`<option${sel(c === f.cluster)}>${c}</option>`
+      )
+    }
     </select>
   </label>
   <label for="f-pool">Pool
     <select id="f-pool" name="pool">
       <option value="">Any pool</option>
-      ${o.choices.pools.map((c) => markup`<option${sel(c === f.pool)}>${c}</option>`)}
+      ${
+      offered(o.choices.pools, f.pool).map((c) => markup`<option${sel(c === f.pool)}>${c}</option>`)
+    }
     </select>
   </label>
   <label for="f-host">Host
     <select id="f-host" name="host">
       <option value="">Any host</option>
-      ${o.choices.hosts.map((h) => markup`<option${sel(h === f.host)}>${h}</option>`)}
+      ${
+      offered(o.choices.hosts, f.host).map((h) => markup`<option${sel(h === f.host)}>${h}</option>`)
+    }
     </select>
   </label>
   <label for="f-datastore">Datastore
     <select id="f-datastore" name="datastore">
       <option value="">Any datastore</option>
       ${
-      o.choices.datastores.map((d) =>
-        markup`<option value="${d.key}"${sel(d.key === f.datastore)}>${d.name}</option>`
-      )
+      [
+        ...(f.datastore && !o.choices.datastores.some((d) => d.key === f.datastore)
+          ? [{ key: f.datastore, name: f.datastore }]
+          : []),
+        ...o.choices.datastores,
+      ].map((d) => markup`<option value="${d.key}"${sel(d.key === f.datastore)}>${d.name}</option>`)
     }
     </select>
   </label>
