@@ -39,6 +39,13 @@ export async function fleetChange(sql: Sql, at?: Date) {
     select count(id)::int as sources, sum(vm_count) as vms, sum(powered_on_count) as powered_on, sum(vcpu) as vcpu,
            sum(ram_mb) as ram_mb, sum(provisioned_disk_gb) as disk_gb, max(captured_at) as at
     from (values (0), (1)) w(i) left join fleet using (i) group by i order by i`;
+  // As of a moment, the sources with no capture by then are named: their VMs are not counted.
+  const missing = at
+    ? await sql`
+      select s.name from sources s
+      where not exists (select 1 from source_totals t where t.source_id = s.id and t.captured_at <= ${at})
+      order by s.name, s.id`
+    : [];
   const [now, before] = rows.map((r) => ({
     vms: Number(r.vms ?? 0),
     poweredOn: Number(r.powered_on ?? 0),
@@ -52,6 +59,7 @@ export async function fleetChange(sql: Sql, at?: Date) {
   return {
     now,
     dayBefore: before.sources > 0 && before.sources === now.sources ? before : null,
+    sourcesWithoutCapture: missing.map((r) => r.name as string),
   };
 }
 

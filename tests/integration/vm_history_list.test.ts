@@ -318,6 +318,21 @@ test('dashboard cards and totals as of a date', async () => {
   assert.is(card(between, 'vCPU'), '8');
   const before = await page('/?at=2026-04-01');
   assert.ok(before.includes('No capture by 2026-04-01 00:00 UTC'));
+  // A second source whose first capture is at 03:00: at 02:15 it is named, not counted; at
+  // 03:30 it counts (its one VM of 2 vCPU beside hist's a, b, e: 2 + 4 + 2 + 2).
+  const res = await post(
+    makeCapture({ sourceId: 'later-src', at: at('03:00'), vms: [{ key: 'z' }] }),
+  );
+  assert.is(res.status, 201, await res.text());
+  const partly = await page('/?at=2026-05-01T02:15');
+  assert.is(card(partly, 'VMs'), '3');
+  assert.ok(partly.includes('Not counted, no capture by then: later-src.'), 'the source is named');
+  const list = await page('/vms?at=2026-05-01T02:15');
+  assert.ok(list.includes('No capture by then: later-src.'), 'and on the VMs page');
+  const both = await page('/?at=2026-05-01T03:30');
+  assert.is(card(both, 'VMs'), '4');
+  assert.is(card(both, 'vCPU'), '10');
+  assert.not.ok(both.includes('Not counted'));
   // A bad time is ignored: the page shows now.
   assert.ok((await page('/?at=soon')).includes('As of the latest captures'));
   // Totals: the chart's window ends at the date asked for.

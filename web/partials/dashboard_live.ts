@@ -16,7 +16,12 @@ export type FleetTotals = {
   at: string | null;
 };
 /** The totals now and a day before, for the KPIs' deltas. */
-export type FleetChange = { now: FleetTotals; dayBefore: FleetTotals | null };
+export type FleetChange = {
+  now: FleetTotals;
+  dayBefore: FleetTotals | null;
+  /** As of a moment: the sources with no capture by then (their VMs are not in the cards). */
+  sourcesWithoutCapture?: string[];
+};
 
 /** The live inventory's totals (used until any capture has totals). */
 export type FleetSummary = {
@@ -77,6 +82,7 @@ function delta(now: number, before: number | undefined, unit = '') {
 export function dashboardLive(d: DashboardData) {
   const now = d.change.now.sources > 0 ? d.change.now : null;
   const b = d.change.dayBefore;
+  const missing = d.change.sourcesWithoutCapture ?? [];
   // From the latest captures (source_totals); the live inventory when no totals exist yet.
   const v = now || d.asOf
     ? {
@@ -124,7 +130,9 @@ export function dashboardLive(d: DashboardData) {
           asOf.replace('T', ' ')
         } UTC: each source's newest complete capture by then (the latest ${
           now.at.slice(0, 16).replace('T', ' ')
-        }). Templates excluded. The rest of the page is current.`
+        }). Templates excluded. The rest of the page is current.${
+          missing.length ? markup` Not counted, no capture by then: ${missing.join(', ')}.` : ''
+        }`
         : markup`No capture by ${asOf.replace('T', ' ')} UTC.`)
       : now?.at
       ? markup`As of the latest captures (${fmtAge(now.at)}). Templates excluded.`
