@@ -79,6 +79,8 @@ export type ChangeQuery = {
   from: Date;
   to: Date;
   sourceId?: number;
+  /** One VM's changes (of `sourceId`, which it needs): its page's life, an auditor's question. */
+  vmKey?: string;
   kinds: readonly ChangeKind[];
   limit: number;
   cursor?: string;
@@ -96,6 +98,18 @@ type Row = {
   detail: string | null;
 };
 
+/**
+ * The condition on a branch's source column `col` (`x.source_id`): its source, and with a VM,
+ * that VM too (its key column is `col`'s table's `vm_key`; every table read is keyed by
+ * source and VM first, so one VM's changes are an index range, whatever the time range).
+ */
+function sourceAndVm(sql: Sql, q: Pick<ChangeQuery, 'sourceId' | 'vmKey'>, col: string) {
+  if (!q.sourceId) return sql``;
+  const source = sql`and ${sql(col)} = ${q.sourceId}`;
+  if (q.vmKey === undefined) return source;
+  return sql`${source} and ${sql(col.replace(/source_id$/, 'vm_key'))} = ${q.vmKey}`;
+}
+
 /** One page of the changes in [from, to), in (time, source, VM, kind) order. */
 export async function listChanges(
   sql: Sql,
@@ -110,7 +124,7 @@ export async function listChanges(
   // statement's, from its sixth run) read and sort every row in the range for 101.
   const low = c.t.getTime() >= q.from.getTime() ? c : { t: q.from, s: 0, k: '', c: '' };
   const n = q.limit + 1;
-  const src = (col: string) => q.sourceId ? sql`and ${sql(col)} = ${q.sourceId}` : sql``;
+  const src = (col: string) => sourceAndVm(sql, q, col);
   const has = (k: ChangeKind) => q.kinds.includes(k);
   const stored = q.kinds.filter((k) => k !== 'created' && k !== 'reappeared');
   const branches = [];
@@ -252,9 +266,9 @@ function toItem(r: Row): ChangeItem {
 /** Counts per kind in [from, to) (whatever kinds the list shows) and net growth. */
 export async function changeSummary(
   sql: Sql,
-  q: Pick<ChangeQuery, 'from' | 'to' | 'sourceId'>,
+  q: Pick<ChangeQuery, 'from' | 'to' | 'sourceId' | 'vmKey'>,
 ): Promise<ChangeSummary> {
-  const src = (col: string) => q.sourceId ? sql`and ${sql(col)} = ${q.sourceId}` : sql``;
+  const src = (col: string) => sourceAndVm(sql, q, col);
   const [r] = await sql`
     with /* vmledger:changes */ counted as (
       -- Counted from the index (at, source_id, vm_key, kind) alone.

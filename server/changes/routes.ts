@@ -34,6 +34,8 @@ export const ChangeParams = z.object({
   from: Moment.describe('start (inclusive); a date is its UTC midnight'),
   to: Moment.describe('end (exclusive); a date is its UTC midnight'),
   source: IntId.optional(),
+  vm: z.string().max(1000).refine((s) => !s.includes('\0'), 'must not contain NUL').optional()
+    .describe("one VM's changes: its key (needs `source`)"),
   kind: z.string().max(200).refine(
     (v) => v.split(',').every((k) => (CHANGE_KINDS as readonly string[]).includes(k)),
     `each kind must be one of ${CHANGE_KINDS.join(', ')}`,
@@ -55,8 +57,21 @@ export function changeQuery(p: ChangeParams): ChangeQuery {
       issues: [{ path: 'from', message: 'must be before to' }],
     });
   }
+  if (p.vm !== undefined && p.source === undefined) {
+    throw new AppError('invalid_query', 'vm: needs source (a VM key is unique within its source)', {
+      issues: [{ path: 'vm', message: 'needs source' }],
+    });
+  }
   const kinds = p.kind ? [...new Set(p.kind.split(','))] as ChangeKind[] : [...CHANGE_KINDS];
-  return { from, to, sourceId: p.source, kinds, limit: p.limit, cursor: p.cursor };
+  return {
+    from,
+    to,
+    sourceId: p.source,
+    vmKey: p.vm,
+    kinds,
+    limit: p.limit,
+    cursor: p.cursor,
+  };
 }
 
 /** The query from a query string (the page and its CSV export), or 400. */

@@ -20,7 +20,7 @@ function pageState(query: Record<string, string>) {
     : '7d';
   const range = presetRange(preset, new Date(), { from: query.from, to: query.to });
   const params: Record<string, string> = { ...range };
-  for (const k of ['source', 'kind', 'cursor'] as const) if (query[k]) params[k] = query[k];
+  for (const k of ['source', 'vm', 'kind', 'cursor'] as const) if (query[k]) params[k] = query[k];
   return { preset, params };
 }
 

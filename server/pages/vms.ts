@@ -13,6 +13,7 @@ import { listSourcesDetailed } from '../queries/sources.ts';
 import { getVm, vmTrace } from '../queries/vm_detail.ts';
 import { vmCosts } from '../costs/showback.ts';
 import { vmUsage } from '../queries/vm_usage.ts';
+import { CHANGE_KINDS, listChanges } from '../changes/changes.ts';
 import type { UsageRetention } from '../aggregate/usage_retention.ts';
 import { SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
@@ -47,6 +48,9 @@ function filterNames(sources: { id: number; name: string }[], choices: VmFilterC
       ? (choices.datastores.find((d) => d.key === v)?.name ?? v)
       : v;
 }
+
+/** The changes a VM's page lists (its whole life, oldest first); more are on the Changes page. */
+const LIFE_CHANGES = 200;
 
 /** The usage chart's ranges in days (the host page's). */
 const USAGE_DAYS = [1, 7, 30, 90];
@@ -126,7 +130,9 @@ export function vmRoutes(
     // Usage over `days` up to the VM's newest capture, from the tier that covers it.
     const days = USAGE_DAYS.includes(Number(c.req.query('days'))) ? Number(c.req.query('days')) : 7;
     const usageTo = new Date(Date.parse(vm.lifecycle.lastSeenAt!) + 1000);
-    const [trace, usage, costs] = await Promise.all([
+    // Its whole life from the ledger's change list: the Changes page's function, for one VM.
+    const lifeTo = new Date(Date.now() + 1000);
+    const [trace, usage, costs, life] = await Promise.all([
       vmTrace(sql, { sourceId: sourceId!, key, granularity: g, from, to }),
       vmUsage(sql, {
         sourceId: sourceId!,
@@ -139,7 +145,22 @@ export function vmRoutes(
         retention: usageRetention,
       }),
       vmCosts(sql, sourceId!, key, 12),
+      listChanges(sql, {
+        from: new Date(0),
+        to: lifeTo,
+        sourceId: sourceId!,
+        vmKey: key,
+        kinds: CHANGE_KINDS,
+        limit: LIFE_CHANGES,
+      }),
     ]);
+    const allChanges = new URLSearchParams({
+      preset: 'custom',
+      from: (vm.lifecycle.createdAt ?? vm.lifecycle.firstSeenAt!).slice(0, 10),
+      to: new Date(lifeTo.getTime() + 86400_000).toISOString().slice(0, 10),
+      source: String(sourceId),
+      vm: key,
+    });
     return c.html(
       vmDetailPage(viewerOf(c), {
         vm,
@@ -147,6 +168,7 @@ export function vmRoutes(
         usage,
         usageDays: days,
         costs,
+        life: { items: life.items, all: life.next ? `/changes?${allChanges}` : null },
         span,
         base: `/vms/${sourceId}/${encodeURIComponent(key)}`,
       }),

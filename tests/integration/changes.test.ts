@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
 import { makeCapture } from '../support/captures.ts';
 import { csvObjects } from '../support/csv.ts';
+import { pageSession } from '../support/jobs.ts';
 
 const test = suite('changes between two dates');
 let t: TestApp;
@@ -252,6 +253,77 @@ test('kind and source filters; the summary stays whole', async () => {
   assert.equal(other.items, []);
 });
 
+test("one VM's changes: its life in order, its own summary", async () => {
+  const [{ id }] = await t.db.sql`select id from sources where external_id = ${SRC}`;
+  const range = `from=${at('09:00')}&to=${at('15:00')}&source=${id}`;
+  // d: first seen at 10:00, gone at 13:00 (absence), back at 14:00.
+  const d = await (await changes(`${range}&vm=d`)).json();
+  assert.equal(strip(d.items), [
+    {
+      at: at('10:00'),
+      kind: 'created',
+      vmKey: 'd',
+      before: null,
+      after: size(2, 4096, 40),
+      detail: 'firstSeen',
+    },
+    ...EXPECTED.filter((e) => e.vmKey === 'd'),
+  ]);
+  assert.equal(d.summary.counts, {
+    created: 1,
+    deleted: 1,
+    reappeared: 1,
+    resized: 0,
+    moved: 0,
+    renamed: 0,
+    power: 0,
+  });
+  assert.equal(d.summary.net, { vms: 1, vcpu: 2, memoryMib: 4096, provisionedDiskGib: 40 });
+  // a: its three resizes after its first sighting; a VM key of another source has none.
+  const a = await (await changes(`${range}&vm=a&kind=resized`)).json();
+  assert.equal(strip(a.items), EXPECTED.filter((e) => e.vmKey === 'a'));
+  const none = await (await changes(`${range}&vm=nope`)).json();
+  assert.equal([none.items, none.total], [[], 0]);
+});
+
+test("a VM's page lists every change of its life, and how its deletion was known", async () => {
+  const [{ id }] = await t.db.sql`select id from sources where external_id = ${SRC}`;
+  const { cookie } = await pageSession(t.app, t.tokens.admin);
+  const page = async (path: string) => {
+    const res = await t.app.request(path, { headers: { cookie } });
+    assert.is(res.status, 200, path);
+    return await res.text();
+  };
+  const life = (html: string) =>
+    [...(html.match(/<div[^>]*id="life-table"[\s\S]*?<\/table>/)?.[0] ?? '').matchAll(
+      /<tr><td><time datetime="([^"]+)"[\s\S]*?<span class="badge[^"]*">([^<]+)<\/span>[\s\S]*?<\/td><td>([^<]*)<\/td><\/tr>/g,
+    )].map((m) => [m[1].slice(11, 16), m[2], m[3]]);
+  // a: first seen 10:00, then 2 → 4 → 6 → 4 vCPU (the late 11:30 capture between).
+  assert.equal(life(await page(`/vms/${id}/a`)), [
+    ['10:00', 'Created', 'vCPU 2 · RAM 4 GiB · disk 40 GiB'],
+    ['11:00', 'Resized', 'vCPU 2 → 4 · RAM 4 GiB → 8 GiB'],
+    ['11:30', 'Resized', 'vCPU 4 → 6'],
+    ['12:00', 'Resized', 'vCPU 6 → 4'],
+  ]);
+  // f: deleted by its event at 12:30 (deleted now); d: by absence at 13:00, back at 14:00.
+  const f = await page(`/vms/${id}/f`);
+  assert.equal(life(f).map((r) => r.slice(0, 2)), [['10:00', 'Created'], ['12:30', 'Deleted']]);
+  assert.match(
+    f,
+    /<dt>Deleted<\/dt><dd><time datetime="2026-05-01T12:30:00.000Z"[^>]*>[^<]*<\/time> <span class="muted">\(deletion event\)<\/span>/,
+  );
+  const d = await page(`/vms/${id}/d`);
+  assert.equal(life(d).map((r) => r.slice(0, 2)), [
+    ['10:00', 'Created'],
+    ['13:00', 'Deleted'],
+    ['14:00', 'Reappeared'],
+  ]);
+  // The Changes page for one VM keeps it through its presets and says whose changes they are.
+  const one = await page(`/changes?preset=custom&from=2026-05-01&to=2026-05-02&source=${id}&vm=d`);
+  assert.ok(one.includes('3 changes of VM'), 'the count names the VM');
+  assert.ok(one.includes(`name="vm" value="d"`), 'the form keeps the VM');
+});
+
 test('keyset pages of 3 add up to the whole list', async () => {
   const seen: Item[] = [];
   let cursor: string | null = null;
@@ -312,6 +384,7 @@ test('bad from, to or kind → 400 naming the parameter', async () => {
       [`from=${at('10:00')}&to=${at('10:00')}`, 'from'],
       [`from=${at('10:00')}&to=${at('15:00')}&kind=resized,exploded`, 'kind'],
       [`from=${at('10:00')}&to=${at('15:00')}&cursor=nonsense`, 'cursor'],
+      [`from=${at('10:00')}&to=${at('15:00')}&vm=a`, 'vm'],
     ]
   ) {
     const res = await changes(q);

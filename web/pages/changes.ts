@@ -78,8 +78,16 @@ function value(key: string, v: string | number | null | undefined): string {
   return String(v);
 }
 
+/** A change's kind as a badge, with how a creation or deletion is known. */
+export function changeKind(r: ChangeRow) {
+  const [, label, tone] = KINDS.find(([k]) => k === r.kind) ?? [r.kind, r.kind, 'neutral'];
+  return markup`${badge(tone, label)}${
+    r.detail ? markup` <span class="muted small">${DETAIL[r.detail] ?? r.detail}</span>` : ''
+  }`;
+}
+
 /** What changed: "vCPU 2 → 4" for each field that differs; a size for created/deleted. */
-function what(r: ChangeRow) {
+export function changeWhat(r: ChangeRow) {
   const b = r.before ?? {};
   const a = r.after ?? {};
   if (!r.before || !r.after) {
@@ -110,6 +118,7 @@ export function changesPage(viewer: Viewer, o: {
   const presetUrl = (preset: string) => {
     const q = new URLSearchParams({ preset });
     if (p.source) q.set('source', p.source);
+    if (p.vm) q.set('vm', p.vm);
     if (p.kind) q.set('kind', p.kind);
     return `/changes?${q}`;
   };
@@ -143,6 +152,7 @@ export function changesPage(viewer: Viewer, o: {
 </div>
 <form class="toolbar" aria-label="Range and filters" action="/changes" method="get">
   <input type="hidden" name="preset" value="custom">
+  ${p.vm ? markup`<input type="hidden" name="vm" value="${p.vm}">` : ''}
   <label for="c-from">From <input id="c-from" name="from" type="date" required value="${
       day(p.from)
     }"></label>
@@ -189,6 +199,12 @@ export function changesPage(viewer: Viewer, o: {
     }
 </section>
 <p class="muted small" id="change-count">${fmtInt(o.answer.total)} changes${
+      p.vm
+        ? markup` of VM <a href="/vms/${p.source}/${
+          encodeURIComponent(p.vm)
+        }">${p.vm}</a> · <a href="${url('/changes', { vm: null, cursor: null })}">all VMs</a>`
+        : ''
+    }${
       p.kind
         ? markup` of kind ${p.kind} · <a href="${
           url('/changes', { kind: null, cursor: null })
@@ -202,17 +218,13 @@ ${
           'Changes',
           markup`<th scope="col">Time</th><th scope="col">Change</th><th scope="col">VM</th><th scope="col">Source</th><th scope="col">What</th>`,
           markup`${
-            o.answer.items.map((r) => {
-              const [, label, tone] = KINDS.find(([k]) => k === r.kind) ??
-                [r.kind, r.kind, 'neutral'];
-              return markup`<tr><td>${time(r.at)}</td><td>${badge(tone, label)}${
-                r.detail
-                  ? markup` <span class="muted small">${DETAIL[r.detail] ?? r.detail}</span>`
-                  : ''
+            o.answer.items.map((r) =>
+              markup`<tr><td>${time(r.at)}</td><td>${
+                changeKind(r)
               }</td><td><a href="/vms/${r.sourceId}/${
                 encodeURIComponent(r.vmKey)
-              }">${r.vmName}</a></td><td>${r.sourceName}</td><td>${what(r)}</td></tr>`;
-            })
+              }">${r.vmName}</a></td><td>${r.sourceName}</td><td>${changeWhat(r)}</td></tr>`
+            )
           }`,
           { id: 'changes-table' },
         )

@@ -7,6 +7,7 @@ import { fmtGb, fmtInt, fmtNum } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
 import type { VmListItem } from '../partials/vm_table.ts';
 import { type VmConfiguration, vmConfigurationSection } from '../partials/vm_configuration.ts';
+import { changeKind, type ChangeRow, changeWhat } from './changes.ts';
 
 /** One VM: its live state (null once deleted), its last captured state, lifecycle and events. */
 export type Vm = {
@@ -288,11 +289,46 @@ function changeValue(field: string, v: string | number | null) {
   return typeof v === 'number' ? fmtNum(v, 2) : v;
 }
 
+/**
+ * Every change of the VM's life, oldest first (created, resized, moved, renamed, powered,
+ * deleted, back): `all` links to the Changes page for the rest when there are more.
+ */
+function lifeSection(life: { items: ChangeRow[]; all: string | null }) {
+  return markup`<section aria-labelledby="ledger-h">
+  <h2 id="ledger-h">Its whole life</h2>
+  ${
+    life.items.length === 0
+      ? empty('No change recorded.', 'Nothing about it changed between its captures.')
+      : table(
+        'Every change of this VM',
+        markup`<th scope="col">Time</th><th scope="col">Change</th><th scope="col">What</th>`,
+        markup`${
+          life.items.map((r) =>
+            markup`<tr><td>${time(r.at)}</td><td>${changeKind(r)}</td><td>${
+              changeWhat(r)
+            }</td></tr>`
+          )
+        }`,
+        { id: 'life-table', short: true },
+      )
+  }
+  ${
+    life.all
+      ? markup`<p class="small">The first ${
+        fmtInt(life.items.length)
+      } shown. <a href="${life.all}">All its changes</a></p>`
+      : ''
+  }
+</section>`;
+}
+
 export function vmDetailPage(
   viewer: Viewer,
   o: {
     vm: Vm;
     trace: Trace;
+    /** Every change of its life (the ledger's list); `all`: the rest on the Changes page. */
+    life?: { items: ChangeRow[]; all: string | null };
     span: number;
     base: string;
     /** CPU and memory use over `usageDays` (null: not read). */
@@ -412,6 +448,7 @@ export function vmDetailPage(
     }
   </section>
 </div>
+${o.life ? lifeSection(o.life) : ''}
 ${usageSection(o.usage ?? null, days, usageLink)}
 ${vmConfigurationSection(vm.configuration, Date.now(), vm.sourceId)}
 <section aria-labelledby="trace-h">
