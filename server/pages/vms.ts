@@ -185,6 +185,18 @@ export function vmRoutes(
         200,
       );
     }
+    // A browser opening a link with a bad value (a hand-edited `at`, a NUL) gets the page's
+    // answer too, with the same message; other clients keep the JSON error.
+    if (
+      err instanceof AppError && err.status === 400 && c.get('session') &&
+      (c.req.header('accept') ?? '').includes('text/html')
+    ) {
+      return notFound(c, {
+        title: 'Not a valid list',
+        message: err.message,
+        back: { href: '/vms', label: 'Back to VMs' },
+      }, 400);
+    }
     return handleError(err, c);
   });
 

@@ -286,6 +286,24 @@ test('bad state, at or os → 400 naming the parameter', async () => {
   }
 });
 
+test('a bad value in the VMs page link: a page saying what is wrong, not JSON', async () => {
+  const { cookie } = await pageSession(t.app, t.tokens.admin);
+  const res = await t.app.request('/vms?at=yesterday&host=h1', {
+    headers: { cookie, accept: 'text/html,application/xhtml+xml' },
+  });
+  assert.is(res.status, 400);
+  assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+  const html = await res.text();
+  assert.ok(html.includes('Not a valid list'), html.slice(0, 300));
+  assert.match(html, /at: /);
+  // Search as you type (htmx) gets the notice in the table's place, as before.
+  const typed = await t.app.request('/vms?at=yesterday', {
+    headers: { cookie, 'hx-request': 'true' },
+  });
+  assert.is(typed.status, 200);
+  assert.ok((await typed.text()).includes('role="alert"'));
+});
+
 test('CSV of deleted VMs carries the deletion', async () => {
   const res = await t.call('/api/v1/vms?state=deleted', {
     token: t.tokens.viewer,
