@@ -191,17 +191,24 @@ test('failed-authentication limits count across nodes', async () => {
 test('the every-minute schedule runs once per minute, not once per node', async () => {
   // pg-boss claims each cron occurrence in the database; wait for one after all three started.
   const end = Date.now() + 75_000;
-  let rows: { minute: Date; n: number }[] = [];
+  let jobs: Date[] = [];
   while (Date.now() < end) {
-    rows = await db.sql<{ minute: Date; n: number }[]>`
-      select date_trunc('minute', created_on) as minute, count(*)::int as n
-        from pgboss.job where name = ${SWEEP_QUEUE} and created_on >= ${startedAt}
-       group by 1 order by 1`;
-    if (rows.length > 0) break;
+    jobs = (await db.sql<{ created_on: Date }[]>`
+      select created_on from pgboss.job where name = ${SWEEP_QUEUE} and created_on >= ${startedAt}
+       order by 1`).map((r) => r.created_on);
+    if (jobs.length > 0) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
-  assert.ok(rows.length > 0, 'the schedule ran');
-  for (const r of rows) assert.is(r.n, 1, `one run for ${r.minute.toISOString()}`);
+  assert.ok(jobs.length > 0, 'the schedule ran');
+  // At most one job per minute that began since the nodes started (and one for the minute
+  // they started in): three nodes each sending would make about three. Counted, not grouped by
+  // the minute each job was created in: on a loaded machine one occurrence's job is created
+  // late, in the next occurrence's minute (two jobs created at 16:22 for 16:21 and 16:22).
+  const minutes = Math.floor(Date.now() / 60_000) - Math.floor(startedAt.getTime() / 60_000) + 1;
+  assert.ok(
+    jobs.length <= minutes,
+    `${jobs.length} jobs in ${minutes} minutes: ${jobs.map((t) => t.toISOString()).join(', ')}`,
+  );
 });
 
 test.run();
