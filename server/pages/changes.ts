@@ -18,7 +18,11 @@ function pageState(query: Record<string, string>) {
     : query.from || query.to
     ? 'custom'
     : '7d';
-  const range = presetRange(preset, new Date(), { from: query.from, to: query.to });
+  // The form's fields are datetime-local values: UTC times to the minute, written without
+  // their offset; dates (the presets') and times with an offset (links) pass as they are.
+  const utc = (v: string | undefined) =>
+    v && /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v) ? `${v}:00Z` : v;
+  const range = presetRange(preset, new Date(), { from: utc(query.from), to: utc(query.to) });
   const params: Record<string, string> = { ...range };
   for (const k of ['source', 'vm', 'kind', 'cursor'] as const) if (query[k]) params[k] = query[k];
   return { preset, params };

@@ -322,6 +322,11 @@ test("a VM's page lists every change of its life, and how its deletion was known
   const one = await page(`/changes?preset=custom&from=2026-05-01&to=2026-05-02&source=${id}&vm=d`);
   assert.ok(one.includes('3 changes of VM'), 'the count names the VM');
   assert.ok(one.includes(`name="vm" value="d"`), 'the form keeps the VM');
+  // A custom range to the minute (the form's datetime-local values, UTC): 10:45 to 13:30 holds
+  // the changes from 11:00 to 13:00 (8), and the form shows the range back.
+  const timed = await page('/changes?preset=custom&from=2026-05-01T10:45&to=2026-05-01T13:30');
+  assert.ok(timed.includes('>8 changes'), timed.match(/id="change-count">[^<]*/)?.[0]);
+  assert.ok(timed.includes('value="2026-05-01T13:30"'));
 });
 
 test('keyset pages of 3 add up to the whole list', async () => {

@@ -129,13 +129,14 @@ test('presets: last 7 days by default, yesterday, last month, custom; summary be
   await Promise.all([page.waitForURL(/preset=month/), page.click('a:has-text("Last month")')]);
   const now = new Date();
   const first = iso(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).slice(0, 10);
-  assert.is(await page.inputValue('#c-from'), first);
+  assert.is(await page.inputValue('#c-from'), `${first}T00:00`);
 
-  // Custom: yesterday 00:00 to today 00:00 again, through the form.
-  await page.fill('#c-from', iso(today - DAY).slice(0, 10));
-  await page.fill('#c-to', iso(today).slice(0, 10));
+  // Custom: yesterday 00:00 to today 00:00 again, through the form (UTC times to the minute).
+  await page.fill('#c-from', iso(today - DAY).slice(0, 16));
+  await page.fill('#c-to', iso(today).slice(0, 16));
   await Promise.all([page.waitForURL(/preset=custom/), page.click('button:has-text("Show")')]);
   assert.equal(await counts(page), y);
+  assert.is(await page.inputValue('#c-to'), iso(today).slice(0, 16), 'the form keeps the time');
   await page.close();
   // A hand-made range with its end first is a page saying so (a 400: the browser logs it, so
   // this page is not watched for console errors).

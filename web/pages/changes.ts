@@ -124,7 +124,11 @@ export function changesPage(viewer: Viewer, o: {
   };
   const n = o.answer.summary.net;
   const counts = o.answer.summary.counts;
-  const day = (v: string) => v.slice(0, 10);
+  // A range's end as the form's datetime-local value: UTC, to the minute (a date is its midnight).
+  const minute = (v: string) => {
+    const t = Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v);
+    return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 16);
+  };
   return page({
     title: 'Changes',
     current: '/changes',
@@ -153,11 +157,11 @@ export function changesPage(viewer: Viewer, o: {
 <form class="toolbar" aria-label="Range and filters" action="/changes" method="get">
   <input type="hidden" name="preset" value="custom">
   ${p.vm ? markup`<input type="hidden" name="vm" value="${p.vm}">` : ''}
-  <label for="c-from">From <input id="c-from" name="from" type="date" required value="${
-      day(p.from)
+  <label for="c-from">From (UTC) <input id="c-from" name="from" type="datetime-local" required value="${
+      minute(p.from)
     }"></label>
-  <label for="c-to">To (excluded) <input id="c-to" name="to" type="date" required value="${
-      day(p.to)
+  <label for="c-to">To, excluded (UTC) <input id="c-to" name="to" type="datetime-local" required value="${
+      minute(p.to)
     }"></label>
   <label for="c-source">Source
     <select id="c-source" name="source">
