@@ -219,10 +219,16 @@ const KNOWN_COLUMNS = ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map
   `case when f.walked then f.kn_${c} else k.${c} end as k_${c}`
 ).join(', ');
 
-/** Each source with the capture read from it as of `at` (none: nulls), in asOf order. */
+/**
+ * Each source with the capture read from it as of `at` (none: nulls), in asOf order, and the
+ * newest capture by then when that one was passed over (incomplete: read, it may leave VMs out).
+ */
 export function sourcesAsOf(sql: Sql, at: Date) {
   return sql`
-    select s.id, s.name, c.capture_id, c.captured_at, c.complete
+    select s.id, s.name, c.capture_id, c.captured_at, c.complete,
+      (select max(k.captured_at) from captures k
+       where k.source_id = s.id and k.captured_at > c.captured_at and k.captured_at <= ${at}
+      ) as passed_over_at
     from sources s left join (${capturesAsOf(sql, at)}) c on c.source_id = s.id
     order by s.name, s.id`;
 }
@@ -242,6 +248,7 @@ export function toAsOf(at: Date, rows: readonly Row[]): VmAsOf {
       captureId: r.capture_id,
       capturedAt: new Date(r.captured_at).toISOString(),
       complete: r.complete,
+      passedOverAt: r.passed_over_at ? new Date(r.passed_over_at).toISOString() : null,
     })),
     sourcesWithoutCapture: rows.filter((r) => !r.capture_id).map((r) => ({
       sourceId: r.id,
@@ -252,13 +259,20 @@ export function toAsOf(at: Date, rows: readonly Row[]): VmAsOf {
 
 /**
  * The inventory generation and, in the same snapshot, the capture each source is read from
- * as of `at` (`source:capture` listed by source; null: none by then).
+ * as of `at` with the newer one passed over, if any (`source:capture[:passed]` listed by
+ * source; null: none by then): what an answer as of `at` depends on.
  */
 export async function generationAndCaptures(sql: Sql, at: Date) {
   const [row] = await sql`
     select (select coalesce(sum(generation), 0)::float8 from sources) as generation,
-      (select string_agg(c.source_id || ':' || c.capture_id, ',' order by c.source_id)
-       from (${capturesAsOf(sql, at)}) c) as captures`;
+      (select string_agg(c.source_id || ':' || c.capture_id || coalesce(':' || p.capture_id, ''),
+         ',' order by c.source_id)
+       from (${capturesAsOf(sql, at)}) c
+       left join lateral (
+         select k.capture_id from captures k
+         where k.source_id = c.source_id and k.captured_at > c.captured_at and k.captured_at <= ${at}
+         order by k.captured_at desc limit 1
+       ) p on true) as captures`;
   return { generation: row.generation as number, captures: row.captures as string | null };
 }
 

@@ -102,6 +102,9 @@ export const VmAsOf = z.object({
     captureId: z.string(),
     capturedAt: z.string(),
     complete: z.boolean(),
+    passedOverAt: z.string().nullable().describe(
+      'a newer capture at or before `at` that was not read: incomplete, it may leave VMs out',
+    ),
   })),
   sourcesWithoutCapture: z.array(z.object({ sourceId: z.number().int(), sourceName: z.string() })),
 });

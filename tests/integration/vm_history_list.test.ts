@@ -167,6 +167,9 @@ test("as of a capture's exact time, and between two captures", async () => {
   const between = await list(`at=${at('02:15')}`);
   assert.equal(keys(between), ['a', 'b', 'c']);
   assert.is(between.asOf!.captures[0].capturedAt, at('01:00'));
+  // The answer says so: the newer capture by then, passed over.
+  assert.is(between.asOf!.captures[0].passedOverAt, at('02:00'));
+  assert.is(first.asOf!.captures[0].passedOverAt, null);
   assert.is(between.items.find((i) => i.key === 'b')!.vcpu, 4);
 
   // The late capture counts from its own time on.
@@ -186,6 +189,14 @@ test('as of: moments between the same captures share one answer, each with its o
     assert.equal(x.asOf!.captures.map((c) => c.capturedAt), [at('01:00')]);
     assert.equal({ ...x, asOf: undefined }, { ...answers[0], asOf: undefined });
   }
+  // Only 02:15 is after the incomplete 02:00 capture: only its answer names it (an answer
+  // reused across the same captures read must not carry another moment's).
+  assert.equal(answers.map((x) => x.asOf!.captures[0].passedOverAt), [
+    null,
+    null,
+    at('02:00'),
+    null,
+  ]);
   const late = await list(`at=${at('02:45')}`);
   assert.is(late.asOf!.at, at('02:45'));
   assert.equal(late.asOf!.captures.map((c) => c.capturedAt), [at('02:30')]);
@@ -347,6 +358,11 @@ test('dashboard cards and totals as of a date', async () => {
   assert.ok(partly.includes('Not counted, no capture by then: later-src.'), 'the source is named');
   const list = await page('/vms?at=2026-05-01T02:15');
   assert.ok(list.includes('No capture by then: later-src.'), 'and on the VMs page');
+  assert.ok(
+    list.includes(
+      'hist (2026-05-01 01:00; its incomplete capture of 2026-05-01 02:00 passed over)',
+    ),
+  );
   const both = await page('/?at=2026-05-01T03:30');
   assert.is(card(both, 'VMs'), '4');
   assert.is(card(both, 'vCPU'), '10');

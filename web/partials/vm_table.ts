@@ -51,6 +51,7 @@ export type VmAsOf = {
     sourceName: string;
     captureId: string;
     capturedAt: string;
+    passedOverAt?: string | null;
     complete: boolean;
   }[];
   sourcesWithoutCapture: { sourceId: number; sourceName: string }[];
@@ -101,6 +102,12 @@ function asOfNotice(asOf: VmAsOf) {
         asOf.captures.map((c, i) =>
           markup`${i ? ', ' : ''}${c.sourceName} (${c.capturedAt.slice(0, 16).replace('T', ' ')}${
             c.complete ? '' : ', incomplete'
+          }${
+            c.passedOverAt
+              ? `; its incomplete capture of ${
+                c.passedOverAt.slice(0, 16).replace('T', ' ')
+              } passed over`
+              : ''
           })`
         )
       }`
