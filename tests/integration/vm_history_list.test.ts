@@ -73,7 +73,12 @@ type ListBody = {
   next: string | null;
   asOf?: {
     at: string;
-    captures: { sourceName: string; capturedAt: string; complete: boolean }[];
+    captures: {
+      sourceName: string;
+      capturedAt: string;
+      complete: boolean;
+      passedOverAt: string | null;
+    }[];
     sourcesWithoutCapture: { sourceName: string }[];
   };
 };
