@@ -53,3 +53,13 @@ export function fmtMs(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
   return ms < 1000 ? `${two.format(ms)} ms` : `${two.format(ms / 1000)} s`;
 }
+
+/**
+ * A time as a datetime-local field's value: UTC, to the minute (a date is its midnight);
+ * '' for none or no time.
+ */
+export function fmtLocalField(v: string | undefined): string {
+  if (!v) return '';
+  const t = Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v);
+  return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 16);
+}

@@ -99,15 +99,15 @@ type Row = {
 };
 
 /**
- * The condition on a branch's source column `col` (`x.source_id`): its source, and with a VM,
- * that VM too (its key column is `col`'s table's `vm_key`; every table read is keyed by
- * source and VM first, so one VM's changes are an index range, whatever the time range).
+ * The condition on a branch's table `t` (an alias): its source, and with a VM, that VM too
+ * (every table read is keyed by source and VM first, so one VM's changes are an index range,
+ * whatever the time range).
  */
-function sourceAndVm(sql: Sql, q: Pick<ChangeQuery, 'sourceId' | 'vmKey'>, col: string) {
+function sourceAndVm(sql: Sql, q: Pick<ChangeQuery, 'sourceId' | 'vmKey'>, t: string) {
   if (!q.sourceId) return sql``;
-  const source = sql`and ${sql(col)} = ${q.sourceId}`;
+  const source = sql`and ${sql(`${t}.source_id`)} = ${q.sourceId}`;
   if (q.vmKey === undefined) return source;
-  return sql`${source} and ${sql(col.replace(/source_id$/, 'vm_key'))} = ${q.vmKey}`;
+  return sql`${source} and ${sql(`${t}.vm_key`)} = ${q.vmKey}`;
 }
 
 /** One page of the changes in [from, to), in (time, source, VM, kind) order. */
@@ -124,7 +124,7 @@ export async function listChanges(
   // statement's, from its sixth run) read and sort every row in the range for 101.
   const low = c.t.getTime() >= q.from.getTime() ? c : { t: q.from, s: 0, k: '', c: '' };
   const n = q.limit + 1;
-  const src = (col: string) => sourceAndVm(sql, q, col);
+  const src = (t: string) => sourceAndVm(sql, q, t);
   const has = (k: ChangeKind) => q.kinds.includes(k);
   const stored = q.kinds.filter((k) => k !== 'created' && k !== 'reappeared');
   const branches = [];
@@ -132,7 +132,7 @@ export async function listChanges(
     branches.push(
       sql`(select x.at, x.kind, x.source_id, x.vm_key, x.before, x.after, x.detail, false as lc
       from vm_changes x
-      where x.at < ${q.to} ${src('x.source_id')} and x.kind = any(${stored})
+      where x.at < ${q.to} ${src('x')} and x.kind = any(${stored})
         and (x.at, x.source_id, x.vm_key, x.kind) > (${low.t}, ${low.s}, ${low.k}, ${low.c})
       order by x.at, x.source_id, x.vm_key, x.kind limit ${n})`,
     );
@@ -143,7 +143,7 @@ export async function listChanges(
         l.vm_key, null::jsonb as before, null::jsonb as after, null::text as detail, true as lc
       from vm_lifecycle_base l
       where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
-        ${src('l.source_id')}
+        ${src('l')}
         and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
         and (coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key, 'created'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
       order by coalesce(l.created_at, l.first_seen_at), l.source_id, l.vm_key limit ${n})`,
@@ -153,7 +153,7 @@ export async function listChanges(
     branches.push(sql`(select l.deleted_at as at, 'deleted'::text as kind, l.source_id, l.vm_key,
         null::jsonb as before, null::jsonb as after, null::text as detail, true as lc
       from vm_lifecycle_base l
-      where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
+      where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l')}
         and (l.deleted_at, l.source_id, l.vm_key) >= (${c.t}, ${c.s}, ${c.k})
         and (l.deleted_at, l.source_id, l.vm_key, 'deleted'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
       order by l.deleted_at, l.source_id, l.vm_key limit ${n})`);
@@ -166,7 +166,7 @@ export async function listChanges(
         null::text as detail, false as lc
       from vm_events e
       left join vm_hourly_stats f on f.source_id = e.source_id and f.snapshot_time = e.at and f.vm_key = e.vm_key
-      where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e.source_id')}
+      where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e')}
         and (e.at, e.source_id, e.vm_key) >= (${c.t}, ${c.s}, ${c.k})
         and (e.at, e.source_id, e.vm_key, 'reappeared'::text) > (${c.t}, ${c.s}, ${c.k}, ${c.c})
       order by e.at, e.source_id, e.vm_key limit ${n})`,
@@ -268,38 +268,36 @@ export async function changeSummary(
   sql: Sql,
   q: Pick<ChangeQuery, 'from' | 'to' | 'sourceId' | 'vmKey'>,
 ): Promise<ChangeSummary> {
-  const src = (col: string) => sourceAndVm(sql, q, col);
+  const src = (t: string) => sourceAndVm(sql, q, t);
   const [r] = await sql`
     with /* vmledger:changes */ counted as (
       -- Counted from the index (at, source_id, vm_key, kind) alone.
       select x.kind, count(*) as n, null::bigint as vcpu, null::bigint as ram, null::numeric as disk
       from vm_changes x
-      where x.at >= ${q.from} and x.at < ${q.to} ${src('x.source_id')}
+      where x.at >= ${q.from} and x.at < ${q.to} ${src('x')}
       group by x.kind
     ), sized as (
       -- What resizes and ended deletions add (migration 0048), from the partial index alone.
       select 'resized'::text as kind, 0::bigint as n, sum(x.vcpu_delta) as vcpu, sum(x.ram_mb_delta) as ram,
         sum(x.disk_gb_delta) as disk
       from vm_changes x
-      where x.at >= ${q.from} and x.at < ${q.to} ${
-    src('x.source_id')
-  } and x.kind in ('resized', 'deleted')
+      where x.at >= ${q.from} and x.at < ${q.to} ${src('x')} and x.kind in ('resized', 'deleted')
     ), stored as (
       select * from counted union all select * from sized
     ), created as (
       select count(*) as n, sum(l.first_vcpu) as vcpu, sum(l.first_ram_mb) as ram, sum(l.first_disk_gb) as disk
       from vm_lifecycle_base l
       where coalesce(l.created_at, l.first_seen_at) >= ${q.from} and coalesce(l.created_at, l.first_seen_at) < ${q.to}
-        ${src('l.source_id')}
+        ${src('l')}
     ), deleted as (
       select count(*) as n, -sum(l.last_vcpu) as vcpu, -sum(l.last_ram_mb) as ram, -sum(l.last_disk_gb) as disk
       from vm_lifecycle_base l
-      where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l.source_id')}
+      where l.deleted_at >= ${q.from} and l.deleted_at < ${q.to} ${src('l')}
     ), reappeared as (
       select count(*) as n, sum(f.vcpu) as vcpu, sum(f.ram_mb) as ram, sum(f.provisioned_disk_gb) as disk
       from vm_events e
       left join vm_hourly_stats f on f.source_id = e.source_id and f.snapshot_time = e.at and f.vm_key = e.vm_key
-      where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e.source_id')}
+      where e.type = 'reappeared' and e.at >= ${q.from} and e.at < ${q.to} ${src('e')}
     ), kinds as (
       select kind, n, vcpu, ram, disk from stored
       union all select 'created', n, vcpu, ram, disk from created

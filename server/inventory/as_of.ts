@@ -225,12 +225,22 @@ const KNOWN_COLUMNS = ['bios_uuid', 'instance_uuid', 'ip_addresses', 'tags'].map
  */
 export function sourcesAsOf(sql: Sql, at: Date) {
   return sql`
-    select s.id, s.name, c.capture_id, c.captured_at, c.complete,
-      (select max(k.captured_at) from captures k
-       where k.source_id = s.id and k.captured_at > c.captured_at and k.captured_at <= ${at}
-      ) as passed_over_at
+    select s.id, s.name, c.capture_id, c.captured_at, c.complete, p.captured_at as passed_over_at
     from sources s left join (${capturesAsOf(sql, at)}) c on c.source_id = s.id
+    ${passedOver(sql, at)}
     order by s.name, s.id`;
+}
+
+/**
+ * `p`: the newest capture of `c`'s source by `at`, when newer than `c` (the capture read):
+ * an incomplete one passed over. Joined where the answer is described, not in the walk.
+ */
+function passedOver(sql: Sql, at: Date) {
+  return sql`left join lateral (
+      select k.capture_id, k.captured_at from captures k
+      where k.source_id = c.source_id and k.captured_at > c.captured_at and k.captured_at <= ${at}
+      order by k.captured_at desc limit 1
+    ) p on true`;
 }
 
 /** Which capture each source was read from as of `at`, and which sources had none by then. */
@@ -267,12 +277,7 @@ export async function generationAndCaptures(sql: Sql, at: Date) {
     select (select coalesce(sum(generation), 0)::float8 from sources) as generation,
       (select string_agg(c.source_id || ':' || c.capture_id || coalesce(':' || p.capture_id, ''),
          ',' order by c.source_id)
-       from (${capturesAsOf(sql, at)}) c
-       left join lateral (
-         select k.capture_id from captures k
-         where k.source_id = c.source_id and k.captured_at > c.captured_at and k.captured_at <= ${at}
-         order by k.captured_at desc limit 1
-       ) p on true) as captures`;
+       from (${capturesAsOf(sql, at)}) c ${passedOver(sql, at)}) as captures`;
   return { generation: row.generation as number, captures: row.captures as string | null };
 }
 

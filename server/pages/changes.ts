@@ -7,7 +7,7 @@ import { changesCsv, parseChangeParams } from '../changes/routes.ts';
 import { listSourcesDetailed } from '../queries/sources.ts';
 import { changesPage } from '../../web/pages/changes.ts';
 import { AppError } from '../errors.ts';
-import { notFound, type PageEnv, viewerOf } from './guard.ts';
+import { fromLocalField, notFound, type PageEnv, viewerOf } from './guard.ts';
 
 const PAGE_SIZE = 100;
 
@@ -18,11 +18,9 @@ function pageState(query: Record<string, string>) {
     : query.from || query.to
     ? 'custom'
     : '7d';
-  // The form's fields are datetime-local values: UTC times to the minute, written without
-  // their offset; dates (the presets') and times with an offset (links) pass as they are.
-  const utc = (v: string | undefined) =>
-    v && /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v) ? `${v}:00Z` : v;
-  const range = presetRange(preset, new Date(), { from: utc(query.from), to: utc(query.to) });
+  // The form's fields are datetime-local values; dates (the presets') pass as they are.
+  const field = (v: string | undefined) => (v ? fromLocalField(v) : v);
+  const range = presetRange(preset, new Date(), { from: field(query.from), to: field(query.to) });
   const params: Record<string, string> = { ...range };
   for (const k of ['source', 'vm', 'kind', 'cursor'] as const) if (query[k]) params[k] = query[k];
   return { preset, params };

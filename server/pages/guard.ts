@@ -83,9 +83,17 @@ export function positiveInt(v: string | undefined): number | null {
  * A page's "as of" time: a datetime-local value (UTC, to the minute), a date, or an ISO time;
  * null when absent or not a time.
  */
+/**
+ * What a datetime-local field sends (a UTC time to the minute, written without its offset) as
+ * a time with its offset; any other value as it is.
+ */
+export function fromLocalField(v: string): string {
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v) ? `${v}:00Z` : v;
+}
+
 export function asOfParam(v: string | undefined): Date | null {
   if (!v || v.length > 40) return null;
-  const text = /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v) ? `${v}:00Z` : v;
+  const text = fromLocalField(v);
   if (!/^\d{4}-\d\d-\d\d([T ][\d:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(text)) return null;
   const t = Date.parse(text);
   return Number.isNaN(t) ? null : new Date(t);

@@ -18,7 +18,7 @@ import type { UsageRetention } from '../aggregate/usage_retention.ts';
 import { SPANS, vmDetailPage } from '../../web/pages/vm_detail.ts';
 import { vmsPage } from '../../web/pages/vms.ts';
 import { type VmListState, vmsUrl, vmTable } from '../../web/partials/vm_table.ts';
-import { notFound, type PageEnv, positiveInt, viewerOf } from './guard.ts';
+import { fromLocalField, notFound, type PageEnv, positiveInt, viewerOf } from './guard.ts';
 
 /** The list's URL parameters: the API's, but for `limit` (a page holds PAGE_SIZE VMs). */
 const LIST_KEYS = Object.keys(VmListParams.shape).filter((k) => k !== 'limit');
@@ -29,7 +29,7 @@ function listState(query: Record<string, string>): VmListState {
   const params: Record<string, string> = {};
   for (const k of LIST_KEYS) if (query[k]) params[k] = query[k];
   // The page's "as of" field is a datetime-local value: a UTC time to the minute.
-  if (params.at && /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(params.at)) params.at += ':00Z';
+  if (params.at) params.at = fromLocalField(params.at);
   const sort = (VM_SORTS as readonly string[]).includes(params.sort)
     ? (params.sort as VmSort)
     : 'name';

@@ -91,6 +91,17 @@ async function list(query: string): Promise<ListBody> {
 }
 const keys = (body: ListBody) => body.items.map((i) => i.key).sort();
 
+/** An admin's page session, signed in once. */
+let session: ReturnType<typeof pageSession> | undefined;
+
+/** A page's HTML as an admin sees it (200 expected). */
+async function page(path: string): Promise<string> {
+  const { cookie } = await (session ??= pageSession(t.app, t.tokens.admin));
+  const res = await t.app.request(path, { headers: { cookie } });
+  assert.is(res.status, 200, path);
+  return await res.text();
+}
+
 test('live (the default), deleted and all', async () => {
   assert.equal(keys(await list('')), ['a', 'b', 'c', 'e']);
   const deleted = await list('state=deleted');
@@ -266,12 +277,6 @@ test('filters combine with `at` and with `state`', async () => {
 });
 
 test("the page's selects offer deleted VMs' places, and keep a chosen one no VM is in now", async () => {
-  const session = await pageSession(t.app, t.tokens.admin);
-  const page = async (path: string) => {
-    const res = await t.app.request(path, { headers: { cookie: session.cookie } });
-    assert.is(res.status, 200, path);
-    return await res.text();
-  };
   const select = (html: string, id: string) =>
     html.match(new RegExp(`<select id="${id}"[^>]*>([\\s\\S]*?)</select>`))?.[1] ?? '';
   // h9 and Silver: only the deleted f was there.
@@ -334,12 +339,6 @@ test('CSV of deleted VMs carries the deletion', async () => {
 });
 
 test('dashboard cards and totals as of a date', async () => {
-  const session = await pageSession(t.app, t.tokens.admin);
-  const page = async (path: string) => {
-    const res = await t.app.request(path, { headers: { cookie: session.cookie } });
-    assert.is(res.status, 200, path);
-    return await res.text();
-  };
   const card = (html: string, label: string) =>
     html.match(new RegExp(`class="label">${label}</div><div class="value">([^<]+)<`))?.[1];
   // 00:00: a, b, c, d (the VMs card counts non-templates); 02:15: the 01:00 capture, d gone.

@@ -4,7 +4,7 @@
  */
 import { markup } from '../markup.ts';
 import { badge, empty, kpi, pageHead, segmented, table, time, type Tone } from '../components.ts';
-import { fmtGb, fmtInt, fmtNum } from '../format.ts';
+import { fmtGb, fmtInt, fmtLocalField, fmtNum } from '../format.ts';
 import { page, type Viewer } from '../layout.ts';
 
 export type ChangeGroup = Record<string, string | number | null>;
@@ -124,11 +124,6 @@ export function changesPage(viewer: Viewer, o: {
   };
   const n = o.answer.summary.net;
   const counts = o.answer.summary.counts;
-  // A range's end as the form's datetime-local value: UTC, to the minute (a date is its midnight).
-  const minute = (v: string) => {
-    const t = Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v);
-    return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 16);
-  };
   return page({
     title: 'Changes',
     current: '/changes',
@@ -158,10 +153,10 @@ export function changesPage(viewer: Viewer, o: {
   <input type="hidden" name="preset" value="custom">
   ${p.vm ? markup`<input type="hidden" name="vm" value="${p.vm}">` : ''}
   <label for="c-from">From (UTC) <input id="c-from" name="from" type="datetime-local" required value="${
-      minute(p.from)
+      fmtLocalField(p.from)
     }"></label>
   <label for="c-to">To, excluded (UTC) <input id="c-to" name="to" type="datetime-local" required value="${
-      minute(p.to)
+      fmtLocalField(p.to)
     }"></label>
   <label for="c-source">Source
     <select id="c-source" name="source">

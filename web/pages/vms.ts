@@ -1,5 +1,6 @@
 /** The VM list page: debounced search-as-you-type, filters, sortable columns, pages, CSV export. */
 import { markup } from '../markup.ts';
+import { fmtLocalField } from '../format.ts';
 import { pageHead } from '../components.ts';
 import { page, type Viewer } from '../layout.ts';
 import {
@@ -17,13 +18,6 @@ export type VmFilterChoices = {
   hosts: string[];
   datastores: { key: string; name: string }[];
 };
-
-/** The `at` parameter as a datetime-local value (UTC, to the minute). */
-function localValue(at: string | undefined): string {
-  if (!at) return '';
-  const t = Date.parse(at);
-  return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 16);
-}
 
 const sel = (on: boolean) => (on ? markup` selected` : '');
 
@@ -74,7 +68,7 @@ export function vmsPage(viewer: Viewer, o: {
     </select>
   </label>
   <label for="f-at">As of (UTC)
-    <input id="f-at" name="at" type="datetime-local" value="${localValue(f.at)}">
+    <input id="f-at" name="at" type="datetime-local" value="${fmtLocalField(f.at)}">
   </label>
   <label for="f-source">Source
     <select id="f-source" name="source">
