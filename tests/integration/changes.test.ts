@@ -390,6 +390,8 @@ test('bad from, to or kind → 400 naming the parameter', async () => {
       [`from=${at('10:00')}&to=${at('15:00')}&kind=resized,exploded`, 'kind'],
       [`from=${at('10:00')}&to=${at('15:00')}&cursor=nonsense`, 'cursor'],
       [`from=${at('10:00')}&to=${at('15:00')}&vm=a`, 'vm'],
+      [`from=${at('10:00')}&to=${at('15:00')}&source=1&vm=a%00b`, 'vm'],
+      [`from=${at('10:00')}&to=${at('15:00')}&source=1&vm=${'k'.repeat(1001)}`, 'vm'],
     ]
   ) {
     const res = await changes(q);
