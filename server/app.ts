@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Sql } from './db/connect.ts';
+import { setListModelMaxVms } from './inventory/list_vms.ts';
 import { type AuthVariables, bearerAuth, requireRole } from './auth/middleware.ts';
 import { createReads, type Reads } from './db/reads.ts';
 import { createAuthLimiter } from './auth/rate_limit.ts';
@@ -58,6 +59,8 @@ export type AppOptions = {
   /** VMs whose previous capture text ingest keeps (ingest/vm_text_memo.ts); default 100,000. */
   ingestMemoVms?: number;
   ingestMemoMb?: number;
+  /** Up to how many VMs the list keeps its in-memory model (inventory/list_model.ts; default 300,000). */
+  listModelMaxVms?: number;
   /** Captures ingested at once on this node (server/ingest/admission.ts; default 2). */
   ingestConcurrency?: number;
   /** The whole admission of captures (how many wait, for how long); tests narrow it, or pass
@@ -103,6 +106,10 @@ export function createApp(sql: Sql, options: AppOptions) {
   const metrics = options.metrics ?? options.jobs?.metrics ?? createMetrics();
   if (options.ingestMemoVms !== undefined) {
     vmTextMemos(scopedSql(sql)).maxVms = options.ingestMemoVms; // the handle ingest is given
+  }
+  if (options.listModelMaxVms !== undefined) {
+    setListModelMaxVms(sql, options.listModelMaxVms);
+    if (reads.replicaPool) setListModelMaxVms(reads.replicaPool, options.listModelMaxVms);
   }
   if (options.ingestMemoMb !== undefined) {
     vmTextMemos(scopedSql(sql)).maxBytes = options.ingestMemoMb * 1024 * 1024;

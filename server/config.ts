@@ -35,6 +35,7 @@ const Env = z.object({
   VMLEDGER_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   VMLEDGER_INGEST_MEMO_VMS: z.coerce.number().int().min(0).max(100_000_000).default(100_000),
   VMLEDGER_INGEST_MEMO_MB: z.coerce.number().int().min(0).max(1_000_000).default(512),
+  VMLEDGER_LIST_MODEL_MAX_VMS: z.coerce.number().int().min(0).max(10_000_000).default(300_000),
   VMLEDGER_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(2),
   VMLEDGER_SESSION_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(12),
   VMLEDGER_SESSION_IDLE_MINUTES: z.coerce.number().min(0).max(60 * 24 * 90).default(60),
@@ -240,6 +241,11 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     ingestMemoVms: e.VMLEDGER_INGEST_MEMO_VMS,
     /** And at most this many MiB of them (vm_text_memo.ts). */
     ingestMemoMb: e.VMLEDGER_INGEST_MEMO_MB,
+    /**
+     * Live and deleted VMs up to which the VM list keeps an in-memory model of the present
+     * (~1 kB each, rebuilt after each capture when asked; 0: none, the database answers).
+     */
+    listModelMaxVms: e.VMLEDGER_LIST_MODEL_MAX_VMS,
     /** Captures ingested at once on this node; more wait, unread (server/ingest/admission.ts). */
     ingestConcurrency: e.VMLEDGER_INGEST_CONCURRENCY,
     sessionHours: e.VMLEDGER_SESSION_HOURS,

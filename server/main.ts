@@ -96,6 +96,7 @@ export async function startServer(config: ServerConfig) {
       maxBodyBytes: config.maxBodyBytes,
       ingestMemoVms: config.ingestMemoVms,
       ingestMemoMb: config.ingestMemoMb,
+      listModelMaxVms: config.listModelMaxVms,
       ingestConcurrency: config.ingestConcurrency,
       sessionHours: config.sessionHours,
       signIn: config.signIn,

@@ -46,6 +46,8 @@ export function createReads(
 
   return {
     configured: replica !== null,
+    /** The replica's pool, when one is configured (per-pool settings: the list model's size). */
+    replicaPool: replica,
     stats,
     /** The pool a read must use to see at least `minLsn` (null: any committed state). */
     async target(minLsn: string | null): Promise<ReadTarget> {

@@ -17,7 +17,8 @@ function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 }
 
-const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-f:]+:[0-9a-f:.]*$/i;
+/** A search of this shape is an IP address (v4, or v6 by its colons). */
+export const IP_SEARCH = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-f:]+:[0-9a-f:.]*$/i;
 
 /**
  * A condition on the VM's columns as they are known now, `x.…`, as a condition on `i`. The
@@ -38,7 +39,7 @@ function knownNow(sql: Sql, at: Date | undefined, condition: (x: Fragment) => Fr
  * Few branches, each with its own index, keep the search an index lookup at any size.
  */
 export function searchCondition(sql: Sql, q: string, at: Date | undefined) {
-  if (IP.test(q)) {
+  if (IP_SEARCH.test(q)) {
     return sql`and ${knownNow(sql, at, (x) => sql`${x}.ip_addresses @> ${[q]}::text[]`)}`;
   }
   if (isUuid(q)) {
@@ -97,7 +98,16 @@ export function guestFamilyCondition(sql: Sql, family: GuestFamily) {
   return sql`and not ${windows} and not ${linux}`;
 }
 
+/**
+ * A row's guest OS family as SQL text ('windows', 'linux' or 'other'), as guestFamilyCondition
+ * decides it: the list's in-memory model reads it when it is built (list_model.ts).
+ */
+export function guestFamilySql(column: string): string {
+  return `case when coalesce(${column} ~* '${WINDOWS_OS}', false) then 'windows' ` +
+    `when coalesce(${column} ~* '${LINUX_OS}', false) then 'linux' else 'other' end`;
+}
+
 /** Whether a search matches few rows: an IP, a UUID, or a name fragment of 4+ characters. */
 export function selectiveSearch(q: string | undefined): boolean {
-  return !!q && (IP.test(q) || isUuid(q) || q.length >= 4);
+  return !!q && (IP_SEARCH.test(q) || isUuid(q) || q.length >= 4);
 }

@@ -39,13 +39,19 @@ import {
   type VmListQuery,
   type VmSort,
 } from './list_query.ts';
-import { poolOf } from '../auth/scope.ts';
-
-/** The columns a list row has, whichever relation it comes from. */
-const ROW_COLUMNS =
-  'source_id, vm_key, source_vm_id, bios_uuid, instance_uuid, name, power_state, ' +
-  'is_template, vcpu, ram_mb, provisioned_disk_gb, used_disk_gb, datacenter, cluster, host, ' +
-  'resource_pool, folder, guest_os, ip_addresses, tags, created_at, first_seen_at, state_at';
+import { poolOf, requestScope } from '../auth/scope.ts';
+import { ListModelHolder, servable } from './list_model.ts';
+import {
+  AS_OF_BY_NAME_PAGE_COLUMNS,
+  AS_OF_PAGE_COLUMNS,
+  cursorSortValue,
+  DELETED_PAGE_COLUMNS,
+  ITEM_JSON,
+  PAGE_COLUMNS,
+  ROW_COLUMNS,
+  SORT_SQL,
+  type VmJsonPage,
+} from './list_columns.ts';
 
 /**
  * The rows listed, as `i`: the live inventory, the deleted one, both, or (with `at`) the facts
@@ -76,24 +82,6 @@ function vmRows(sql: Sql, query: VmListQuery) {
   return sql`(select ${columns} from vm_inventory union all select ${columns} from vm_inventory_deleted)`;
 }
 
-/** Sort columns: whitelisted SQL expressions, never user text. */
-const SORT_SQL: Record<VmSort, string> = {
-  name: 'lower(i.name)',
-  // The name of the VM's source (joined as `src`, see readPage): sources are few and renamed rarely.
-  source: 'src.name',
-  power: 'i.power_state',
-  vcpu: 'i.vcpu',
-  ram: 'i.ram_mb',
-  disk: 'i.provisioned_disk_gb',
-  created: "coalesce(i.created_at, '-infinity'::timestamptz)",
-  firstSeen: 'i.first_seen_at',
-};
-
-/** A row's sort value as its cursor carries it: as read (numeric as text), times as ms. */
-function cursorSortValue(v: SortRow['sort_value']): string | number | null {
-  return v instanceof Date ? v.getTime() : v;
-}
-
 /** The cursor's sort value as a SQL parameter of the sort column's type. */
 function cursorValue(sql: Sql, sort: VmSort, v: string | number | null) {
   // A VM without a creation time sorts as -infinity, which a Date cannot hold (the cursor
@@ -120,10 +108,51 @@ function cacheFor(sql: Sql): GenerationCache {
   return cache;
 }
 
-/** How often list answers were reused (hits) or read from the database (misses). */
-export function vmListCacheStats(sql: Sql): { hits: number; misses: number } {
+/** The in-memory model of the present's list, one per pool (list_model.ts). */
+const models = new WeakMap<Sql, ListModelHolder>();
+
+function modelFor(sql: Sql): ListModelHolder {
+  let holder = models.get(poolOf(sql));
+  if (!holder) models.set(poolOf(sql), holder = new ListModelHolder());
+  return holder;
+}
+
+/** Up to how many live and deleted VMs `sql`'s pool keeps the model (0: none). */
+export function setListModelMaxVms(sql: Sql, max: number): void {
+  modelFor(sql).maxRows = max;
+}
+
+/**
+ * How often list answers were reused (hits), read from the database (misses) or given by the
+ * in-memory model (memory).
+ */
+export function vmListCacheStats(sql: Sql): { hits: number; misses: number; memory: number } {
   const cache = caches.get(poolOf(sql));
-  return { hits: cache?.hits ?? 0, misses: cache?.misses ?? 0 };
+  return {
+    hits: cache?.hits ?? 0,
+    misses: cache?.misses ?? 0,
+    memory: models.get(poolOf(sql))?.answers ?? 0,
+  };
+}
+
+/**
+ * The answer of the in-memory model of the current generation, or null: the query is not one
+ * it answers (a past moment, a tag or datastore filter, a viewer limited to some sources), its
+ * model is being built, or its cursor names a VM it does not hold. The generation is read
+ * with PostgreSQL's lower() of the search (one round trip), so the answer is the database's.
+ */
+async function modelAnswer(sql: Sql, query: VmListQuery): Promise<VmJsonPage | null> {
+  if (!servable(query) || requestScope()) return null;
+  const holder = modelFor(sql);
+  if (holder.unavailable) return null;
+  const [row] = query.q
+    ? await sql`select coalesce(sum(generation), 0)::float8 as generation,
+        lower(${query.q}::text) as lower_q from sources`
+    : await sql`select coalesce(sum(generation), 0)::float8 as generation from sources`;
+  const model = holder.current(poolOf(sql), row.generation);
+  const page = model?.answer(query, row.lower_q ?? null) ?? null;
+  if (page) holder.answers++;
+  return page;
 }
 
 /** A page of the list; with `at`, which capture each source was read from. */
@@ -156,6 +185,8 @@ function jsonText(page: VmJsonPage): string {
  * another moment between the same captures differs only in `asOf.at`.
  */
 export async function listVmsJson(sql: Sql, query: VmListQuery): Promise<Uint8Array<ArrayBuffer>> {
+  const fromModel = await modelAnswer(sql, query);
+  if (fromModel) return utf8.encode(jsonText(fromModel));
   const result = await sharedPage(sql, query, true);
   if (result.asOf && query.at && result.asOf.at !== query.at.toISOString()) {
     return utf8.encode(
@@ -272,106 +303,6 @@ function cacheKeys(query: VmListQuery, captures: string | null) {
  * (a top-N sort of 10,000 rows takes a few ms), not by walking the sort index.
  */
 const FENCE_ROWS = 10_000;
-
-/**
- * A time as the API answers it (Date.toISOString's form: UTC, milliseconds), made by
- * PostgreSQL: a Date parsed from each timestamp and printed again took most of the node
- * CPU of a page. Like that Date, it drops digits below the millisecond.
- */
-const iso = (column: string) =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
-/**
- * A page row's last sighting, from its lifecycle's base row `l` and its source `s` as the
- * vm_lifecycle view computes it (migration 0006): the page joins the base table, whose rows'
- * source is joined once for the page, not again for each row inside the view (a fifth of the
- * buffers a page of 100 found by a name search read).
- */
-const LAST_SEEN = 'case when l.in_newest_capture then s.last_capture_at else l.last_seen_at end';
-
-/** The columns of a page row that toItem reads (times as iso text), written once. */
-const NOW_COLUMNS = {
-  bios: 'p.bios_uuid',
-  instance: 'p.instance_uuid',
-  ips: 'p.ip_addresses',
-  tags: 'p.tags',
-  created: 'p.created_at',
-  firstSeen: 'p.first_seen_at',
-};
-const PAGE_COLUMNS = pageColumns(NOW_COLUMNS);
-
-/**
- * The deleted VMs now: their rows carry their lifecycle's last sighting and deletion
- * (migration 0071, written by ingest_apply_capture), so the page joins no lifecycle.
- */
-const DELETED_PAGE_COLUMNS = pageColumns(NOW_COLUMNS, 'p');
-
-/**
- * As of a past moment the rows are facts: UUIDs, addresses and tags are the VM's as known now
- * (`k`), and creation and first sighting its lifecycle's (`l`) when it has one. Chosen here,
- * not in toItem, so that a row carries each once.
- */
-const AS_OF_PAGE_COLUMNS = pageColumns({
-  bios: 'coalesce(k.bios_uuid, p.bios_uuid)',
-  instance: 'coalesce(k.instance_uuid, p.instance_uuid)',
-  ips: 'coalesce(k.ip_addresses, p.ip_addresses)',
-  tags: 'coalesce(k.tags, p.tags)',
-  created: 'case when l.first_seen_at is not null then l.created_at else p.created_at end',
-  firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
-});
-
-/** As AS_OF_PAGE_COLUMNS, of asOfByName's rows, which carry the VM as known now (`k_…`). */
-const AS_OF_BY_NAME_PAGE_COLUMNS = pageColumns({
-  bios: 'coalesce(p.k_bios_uuid, p.bios_uuid)',
-  instance: 'coalesce(p.k_instance_uuid, p.instance_uuid)',
-  ips: 'coalesce(p.k_ip_addresses, p.ip_addresses)',
-  tags: 'coalesce(p.k_tags, p.tags)',
-  created: 'case when l.first_seen_at is not null then l.created_at else p.created_at end',
-  firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
-});
-
-/** The page's columns: `c` as chosen above; last sighting and deletion from `lifecycle`'s row. */
-function pageColumns(
-  c: Record<'bios' | 'instance' | 'ips' | 'tags' | 'created' | 'firstSeen', string>,
-  lifecycle = 'l',
-) {
-  return 'p.source_id, p.vm_key, p.source_vm_id, p.name, p.power_state, p.is_template, p.vcpu, ' +
-    'p.ram_mb, p.provisioned_disk_gb, p.used_disk_gb, p.datacenter, p.cluster, p.host, ' +
-    'p.resource_pool, p.folder, p.guest_os, p.sort_value, ' +
-    `${c.bios} as bios_uuid, ${c.instance} as instance_uuid, ${c.ips} as ip_addresses, ` +
-    `${c.tags} as tags, ${iso(c.created)} as created_at, ${iso(c.firstSeen)} as first_seen_at, ` +
-    `${iso('p.state_at')} as state_at, s.name as source_name, s.kind as source_kind, ` +
-    `${iso(lifecycle === 'l' ? LAST_SEEN : `${lifecycle}.last_seen_at`)} as last_seen_at, ` +
-    `${iso(`${lifecycle}.deleted_at`)} as deleted_at, ${lifecycle}.deleted_from`;
-}
-
-/**
- * An item of the list as JSON, built by PostgreSQL from a page row `p` (PAGE_COLUMNS' names):
- * the keys, order and values of toItem's object as JSON.stringify writes it (row_to_json is
- * compact; numeric(16,3) as float8 prints as Number() of its text does).
- */
-const ITEM_JSON = `(select row_to_json(j)::text from (select p.vm_key as "key",
-  p.source_id as "sourceId", p.source_name as "sourceName", p.source_kind as "sourceKind",
-  p.source_vm_id as "sourceVmId", p.name as "name", p.power_state as "powerState",
-  p.is_template as "isTemplate", p.vcpu as "vcpu", p.ram_mb as "memoryMib",
-  p.provisioned_disk_gb::float8 as "provisionedDiskGib", p.used_disk_gb::float8 as "usedDiskGib",
-  p.ram_mb as "ramMb", p.provisioned_disk_gb::float8 as "provisionedDiskGb",
-  p.used_disk_gb::float8 as "usedDiskGb", p.datacenter as "datacenter", p.cluster as "cluster",
-  p.host as "host", p.resource_pool as "resourcePool", p.folder as "folder",
-  p.guest_os as "guestOs", p.ip_addresses as "ipAddresses", p.tags as "tags",
-  p.bios_uuid as "biosUuid", p.instance_uuid as "instanceUuid", p.created_at as "createdAt",
-  p.first_seen_at as "firstSeenAt", p.last_seen_at as "lastSeenAt", p.state_at as "stateAt",
-  case when p.deleted_at is not null then 'deleted' else 'live' end as "state",
-  p.deleted_at as "deletedAt", p.deleted_from as "deletedFrom") j) as item`;
-
-/** A page whose items are JSON text (an array's elements, comma-separated), see ITEM_JSON. */
-export type VmJsonPage = {
-  itemsJson: string;
-  itemCount: number;
-  total: number;
-  next: string | null;
-  asOf?: VmAsOf;
-};
 
 /** Filled by readPage when asked: the inventory generation its page statement read. */
 type GenerationOut = { generation?: number };

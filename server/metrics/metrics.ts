@@ -101,7 +101,7 @@ export function createMetrics() {
     ),
     vmListAnswers: counter(
       'vmledger_vm_list_answers_total',
-      'VM list pages and totals on this node, by whether they were served from the cache (same inventory generation) or the database',
+      'VM list pages and totals on this node, by whether they were served from the cache (same inventory generation), the in-memory model of the list (same generation) or the database',
       ['served_from'],
     ),
     sourceAge: gauge(
@@ -152,6 +152,7 @@ export async function renderMetrics(sql: Sql, m: Metrics): Promise<string> {
   m.vmListAnswers.reset();
   m.vmListAnswers.inc({ served_from: 'cache' }, cache.hits);
   m.vmListAnswers.inc({ served_from: 'database' }, cache.misses);
+  m.vmListAnswers.inc({ served_from: 'memory' }, cache.memory);
   // Gauges of the database: a source or queue that is gone must vanish, so start over.
   m.sourceAge.reset();
   m.inventoryVms.reset();

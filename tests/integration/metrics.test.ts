@@ -255,7 +255,7 @@ test('a scrape after real work shows every family moved, with bounded labels', a
     channel: (v) => ['api', 'login'].includes(v),
     queue: (v) => /^[a-z-]+$/.test(v),
     state: (v) => ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'].includes(v),
-    served_from: (v) => ['cache', 'database'].includes(v),
+    served_from: (v) => ['cache', 'database', 'memory'].includes(v),
     rule: (v) => /^[a-z_]+$/.test(v),
     severity: (v) => ['critical', 'warning', 'info'].includes(v),
     source: (v) => names.has(v),

@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createApp } from '../../server/app.ts';
 import { createPool } from '../../server/db/connect.ts';
-import { fleetSummary, listVmsJson } from '../../server/inventory/list_vms.ts';
+import { fleetSummary, listVmsJson, setListModelMaxVms } from '../../server/inventory/list_vms.ts';
 import type { Page, VmListItem } from '../../server/inventory/list_query.ts';
 import { listSourcesDetailed } from '../../server/queries/sources.ts';
 import { createTestApp, json, type TestApp } from '../support/app.ts';
@@ -39,7 +39,9 @@ function fleet(source: string, n: number) {
 }
 
 test.before(async () => {
-  t = await createTestApp('vm_list');
+  // The database's answers and their cache: the in-memory model is off here (its answers are
+  // compared with these in vm_list_model.test.ts).
+  t = await createTestApp('vm_list', { listModelMaxVms: 0 });
   for (const [i, source] of SOURCES.entries()) {
     const r = await t.call('/api/v1/captures', {
       ...json(
@@ -135,7 +137,7 @@ test('every sort, both directions, with and without filters, pages through exact
 test('a stored capture is visible at once to a node that answered the same question before', async () => {
   // A second server node: its own connection pool, so its own reused answers.
   const otherSql = createPool(t.db.url, { max: 2 });
-  const other = createApp(otherSql, { maxBodyBytes: 1 << 20, sessionHours: 1 });
+  const other = createApp(otherSql, { maxBodyBytes: 1 << 20, sessionHours: 1, listModelMaxVms: 0 });
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.token) headers.set('authorization', `Bearer ${init.token}`);
@@ -186,6 +188,7 @@ test('a stored capture is visible at once to a node that answered the same quest
 test('a short name search is planned with its value on every run; a selective one stays prepared, its generic plan reused', async () => {
   // One connection, so the statements it prepared are the ones pg_prepared_statements shows.
   const one = createPool(t.db.url, { max: 1 });
+  setListModelMaxVms(one, 0);
   try {
     // Each a new answer (its own limit): read from the database, not reused.
     for (let limit = 1; limit <= 7; limit++) {

@@ -29,6 +29,8 @@ export async function createTestApp(
     ingestGate?: AppOptions['ingestGate'];
     /** Starts jobs on the suite's database for the app (stopped by `close`). */
     jobs?: (db: TestDatabase) => Promise<Jobs>;
+    /** The VM list's in-memory model (inventory/list_model.ts): 0 for the database only. */
+    listModelMaxVms?: number;
   } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase(suite);
@@ -42,6 +44,7 @@ export async function createTestApp(
     doc,
     jobs,
     ingestGate: options.ingestGate,
+    listModelMaxVms: options.listModelMaxVms,
   });
   const tokens = {
     admin: (await createToken(db.sql, { name: 'test admin', role: 'admin' })).token,
