@@ -534,43 +534,66 @@ export const MAX_MODEL_ROWS = 300_000;
 
 /**
  * The model of one database (a pool: the primary, or a replica with its own generation), built
- * when a list query asks for a generation it does not have yet, in the background: until it
- * is there, the SQL path answers. One build at a time; a failed build is tried again a minute
- * later, an inventory too large for one only at its next generation.
+ * in the background when a list query asks for a generation it does not have; until it is there,
+ * the SQL path answers. One build at a time, and only for a generation that has lasted as long
+ * as the last build took: where captures arrive faster than a model is built (a busy ingest),
+ * each build would be stale before it was done, and none is started. A model is dropped as soon
+ * as a newer generation is seen (it can never answer again). A failed build is tried again a
+ * minute later; an inventory too large for one, at its next generation.
  */
 export class ListModelHolder {
   /** Answers the model gave. */
   answers = 0;
+  /** Builds started. */
+  builds = 0;
   /** No model above this many live and deleted VMs (0: never one). */
   maxRows = MAX_MODEL_ROWS;
   private model: ListModel | null = null;
   private building = false;
   private skipGeneration = -1;
   private retryAt = 0;
+  private lastBuildMs = 0;
+  private seenGeneration = -1;
+  private seenSince = 0;
+  /** Until then no model can answer: the generation is not checked (no round trip). */
+  private quietUntil = 0;
 
-  /** Whether no generation can be answered now: no model wanted, or the first being built. */
+  /** Whether no generation can be answered now: no model wanted, being built, or waited for. */
   get unavailable(): boolean {
-    return this.maxRows === 0 || (this.model === null && this.building);
+    return this.maxRows === 0 ||
+      (this.model === null && (this.building || Date.now() < this.quietUntil));
   }
 
-  /** The model of `generation`, or null (then a build starts unless one is under way). */
+  /** The model of `generation`, or null (then a build starts when one is due). */
   current(pool: Sql, generation: number): ListModel | null {
     if (this.model?.generation === generation) return this.model;
-    if (!this.building && generation !== this.skipGeneration && Date.now() >= this.retryAt) {
-      this.building = true;
-      buildListModel(pool, this.maxRows).then(
-        (model) => {
-          if (model === null) this.skipGeneration = generation;
-          else if (model.generation > (this.model?.generation ?? -1)) this.model = model;
-        },
-        (err) => {
-          this.retryAt = Date.now() + 60_000;
-          log.warn('vm list model build failed; the database answers the list', {
-            error: String(err),
-          });
-        },
-      ).finally(() => this.building = false);
+    if (this.model && generation > this.model.generation) this.model = null;
+    const now = Date.now();
+    if (generation !== this.seenGeneration) {
+      this.seenGeneration = generation;
+      this.seenSince = now;
     }
+    if (this.building || generation === this.skipGeneration || now < this.retryAt) return null;
+    if (now - this.seenSince < this.lastBuildMs) {
+      this.quietUntil = this.seenSince + this.lastBuildMs;
+      return null;
+    }
+    this.building = true;
+    this.builds++;
+    const t0 = performance.now();
+    buildListModel(pool, this.maxRows).then(
+      (model) => {
+        this.lastBuildMs = performance.now() - t0;
+        if (model === null) this.skipGeneration = generation;
+        else if (model.generation >= this.seenGeneration) this.model = model;
+      },
+      (err) => {
+        this.retryAt = Date.now() + 60_000;
+        log.warn('vm list model build failed; the database answers the list', {
+          error: String(err),
+        });
+      },
+    ).finally(() => this.building = false);
     return null;
   }
 }
@@ -579,4 +602,3 @@ export class ListModelHolder {
 export function servable(query: VmListQuery): boolean {
   return !query.at && query.tag === undefined && query.datastore === undefined;
 }
-export const BUILD_STATEMENT_FOR_PROBE = BUILD_STATEMENT;

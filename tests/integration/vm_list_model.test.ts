@@ -10,6 +10,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPool, type Sql } from '../../server/db/connect.ts';
+import { ListModelHolder } from '../../server/inventory/list_model.ts';
 import {
   listVmsJson,
   setListModelMaxVms,
@@ -265,6 +266,34 @@ test('above its size limit no model is built; the database answers', async () =>
     assert.is(vmListCacheStats(small).memory, 0);
   } finally {
     await small.end();
+  }
+});
+
+test('a generation younger than the last build took gets no build: none is started', async () => {
+  const pool = createPool(t.db.url, { max: 1 });
+  try {
+    const holder = new ListModelHolder();
+    const [{ generation }] =
+      await pool`select coalesce(sum(generation), 0)::float8 as generation from sources`;
+    assert.is(holder.current(pool, generation), null, 'the first build starts at once');
+    assert.is(holder.builds, 1);
+    const t0 = performance.now();
+    while (holder.current(pool, generation) === null) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const took = performance.now() - t0;
+    // A newer generation (as a busy ingest makes them): the model is dropped at once, and no
+    // build starts until the generation has lasted as long as the last build took.
+    assert.is(holder.current(pool, generation + 1), null);
+    assert.ok(holder.unavailable, 'waited for: not even the generation is read');
+    assert.is(holder.builds, 1, 'no build for a generation seen just now');
+    await new Promise((r) => setTimeout(r, took + 20));
+    assert.ok(!holder.unavailable);
+    holder.current(pool, generation + 1);
+    assert.is(holder.builds, 2, 'built once the generation lasted');
+    while (holder.unavailable) await new Promise((r) => setTimeout(r, 5));
+  } finally {
+    await pool.end();
   }
 });
 
