@@ -248,7 +248,8 @@ async function outage() {
     '/healthz ok again',
   );
   const res = await fetch(`${server.url}/api/v1/vms?limit=5`, { headers: auth });
-  assert.is(res.status, 200, 'the API answers again');
+  // The body says why when it does not (a 503 names what PostgreSQL answered).
+  assert.is(res.status, 200, `the API answers again${res.ok ? '' : `: ${await res.text()}`}`);
   assert.is(server.child.pid, pid);
   assert.is(server.child.exitCode, null, 'no restart of the server');
   agent.delivery.nudge();
