@@ -145,24 +145,38 @@ function secondsSince(t0: number): number {
  * VMLEDGER_EXTRA_DATABASE_URL): their subject is not what PostgreSQL computes. Each runs
  * statements that other suites also run on the extra server: the ingest routine (every
  * ingest suite), pg-boss queues (jobs_*, usage_tiers_jobs), the auth tables (failed_auth,
- * token_cache), the lists and pages (vm_list, site_pages, pages_channels, pages_rates), and
- * what the every-page and costs-page suites read through the same data modules as the API
- * (query_api, vm_usage, vm_configuration, costs_showback).
+ * token_cache), alert evaluation (alerts), the lists and pages (query_api, vm_list, rvtools,
+ * reports, site_pages, pages_channels, pages_rates), and what the every-page and costs-page
+ * suites read through the same data modules as the API (query_api, vm_usage,
+ * vm_configuration, costs_showback).
  */
 const ONE_SERVER_SUITES = new Set([
   // HTTP: every route's 401/403; body limits, redirects, CSV neutralisation; bad input.
   'auth_matrix',
   'hardening_http',
   'hardening_input',
-  // Page forms and the API share one action module.
+  // Page forms and the API share one action module (tokens and capture now too: their rows
+  // are written by query_api, token_cache and ingest there).
   'actions_parity',
+  'actions_tokens_capture',
   // Log lines carry no token value; the login form; the token command line.
   'no_secrets_in_logs',
   'pages_login',
   'token_cli',
-  // Delivery to a webhook receiver and an SMTP server (timers, retries).
+  // Delivery to a webhook receiver and an SMTP server (timers, retries); alerts wired into
+  // the server and on to a webhook (the rules are evaluated there by alerts).
   'notifications',
   'notifications_email',
+  'alerts_notify',
+  'alerts_server',
+  // Output formats of data the other suites read there: the lists as CSV against their JSON
+  // (query_api, vm_list, reports, benchmark_start read them), the Proxmox rows of the RVTools
+  // workbook (rvtools reads its data module, as of too), the report writers (a postgres.js
+  // cursor, exceljs styles), the /metrics exposition after an ingest and a pg-boss job.
+  'csv_lists',
+  'rvtools_proxmox',
+  'report_writer',
+  'metrics',
   // How Node reads and admits a capture: the agent's layout in parts or others whole, large
   // captures streamed, the fast and general staging paths, the admission gate; the demo
   // collector's week of life.
