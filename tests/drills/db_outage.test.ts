@@ -247,9 +247,22 @@ async function outage() {
     30_000,
     '/healthz ok again',
   );
-  const res = await fetch(`${server.url}/api/v1/vms?limit=5`, { headers: auth });
-  // The body says why when it does not (a 503 names what PostgreSQL answered).
-  assert.is(res.status, 200, `the API answers again${res.ok ? '' : `: ${await res.text()}`}`);
+  // The API answers again by itself within the time /healthz was given. Its first request may
+  // still meet a pooled connection whose reconnect began in the outage: in two fresh clones'
+  // whole npm test that one answered 503 (CONNECT_TIMEOUT, Retry-After), the designed answer
+  // to a connection problem; a client that retries as told gets its list. The last answer's
+  // body is kept to say why, should it never come.
+  let last = '';
+  await waitFor(
+    async () => {
+      const res = await fetch(`${server.url}/api/v1/vms?limit=5`, { headers: auth });
+      last = `${res.status} ${res.ok ? '' : await res.text()}`;
+      return res.status === 200;
+    },
+    30_000,
+    'the API answering again',
+  ).catch(() => {});
+  assert.ok(last.startsWith('200'), `the API answers again: ${last}`);
   assert.is(server.child.pid, pid);
   assert.is(server.child.exitCode, null, 'no restart of the server');
   agent.delivery.nudge();
