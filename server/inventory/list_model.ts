@@ -425,7 +425,9 @@ export async function buildListModel(
   sql: Sql,
   maxRows = MAX_MODEL_ROWS,
 ): Promise<ListModel | null> {
-  const rows = await sql.begin(async (tx) => {
+  // One snapshot for the rows and the generation they are labelled with, also when there are
+  // none (an empty model read before a capture must not carry that capture's generation).
+  const built = await sql.begin('isolation level repeatable read read only', async (tx) => {
     const [{ count }] = await tx`select ((select count(*) from vm_inventory) +
       (select count(*) from vm_inventory_deleted))::float8 as count`;
     if (count > maxRows) return null;
@@ -435,13 +437,15 @@ export async function buildListModel(
     // The narrow places are hashed and the wide rows (items) stream past them: merged, the
     // wide rows were sorted by their number too, on disk.
     await tx`set local enable_mergejoin = off`;
-    return await tx.unsafe(BUILD_STATEMENT);
+    const rows = await tx.unsafe(BUILD_STATEMENT);
+    const generation = rows.length
+      ? JSON.parse(rows[0].r)[ROW.generation] as number
+      : (await tx`select coalesce(sum(generation), 0)::float8 as generation from sources`)[0]
+        .generation as number;
+    return { rows, generation };
   });
-  if (rows === null) return null;
-  const generation = rows.length
-    ? JSON.parse(rows[0].r)[ROW.generation] as number
-    : (await sql`select coalesce(sum(generation), 0)::float8 as generation from sources`)[0]
-      .generation as number;
+  if (built === null) return null;
+  const { rows, generation } = built;
   return await ListModel.of(generation, rows);
 }
 

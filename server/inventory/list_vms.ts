@@ -148,9 +148,9 @@ async function modelAnswer(sql: Sql, query: VmListQuery): Promise<VmJsonPage | n
   const [row] = query.q
     ? await sql`select coalesce(sum(generation), 0)::float8 as generation,
         lower(${query.q}::text) as lower_q from sources`
-    : await sql`select coalesce(sum(generation), 0)::float8 as generation from sources`;
+    : [{ generation: await inventoryGeneration(sql), lower_q: null }];
   const model = holder.current(poolOf(sql), row.generation);
-  const page = model?.answer(query, row.lower_q ?? null) ?? null;
+  const page = model?.answer(query, row.lower_q) ?? null;
   if (page) holder.answers++;
   return page;
 }
