@@ -110,7 +110,7 @@ export const INT8_AS_NUMBER = {
  */
 export function createPool(
   url: string,
-  options: { max?: number; timeouts?: SessionTimeouts } = {},
+  options: { max?: number; timeouts?: SessionTimeouts; pipeline?: number } = {},
 ): Sql {
   const timeouts = options.timeouts
     ? {
@@ -121,6 +121,10 @@ export function createPool(
   // Each statement names the vmledger module that sends it (tag.ts; the Database page).
   return tagByModule(postgres(url, {
     max: options.max ?? 10,
+    // Statements that may wait on a busy connection behind the one running (see
+    // createRequestPool). An option postgres.js's parser reads (its defaults, index.js) and
+    // its type definitions leave out.
+    ...({ max_pipeline: options.pipeline ?? 100 } as object),
     // `socket` is a documented postgres.js option that its type definitions leave out.
     ...({ socket: connectWithoutDelay } as object),
     onnotice: () => {},
@@ -177,7 +181,7 @@ export async function openDatabase(options: {
     onLog: options.onLog,
   });
   const url = embedded ? await ensureDatabase(embedded.url, 'vmledger') : options.databaseUrl!;
-  const sql = createPool(url, { timeouts: SERVER_TIMEOUTS });
+  const sql = createRequestPool(url, SERVER_TIMEOUTS);
   const jobSql = createPool(url, { max: 4, timeouts: JOB_TIMEOUTS });
   return {
     sql,
@@ -188,6 +192,41 @@ export async function openDatabase(options: {
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * The server's request pool: each statement waits in one queue for the first connection free,
+ * with at most one more sent behind the one a connection runs. postgres.js's default (100)
+ * hands each statement to the next busy connection in turn, so under load a cheap statement
+ * waited behind several slow ones on one connection while others were free: with 50 clients
+ * the `at` list's p99 was 148-164 ms against 117-124 ms so, at the same throughput
+ * (bench/history_probe.ts, runs interleaved).
+ *
+ * postgres.js 3.4's `begin` learns its connection only when its BEGIN leaves room in that
+ * connection's pipeline (porsager/postgres#1189, #1210): with room for one, a BEGIN sent
+ * behind a running statement left the transaction without a connection (a TypeError, or its
+ * statements run outside it). So `begin` runs on a pool of its own with postgres.js's
+ * pipelining, where that takes a BEGIN sent as a connection's hundredth statement: ingest,
+ * alerts, rates and the list model's builds (which then leave the requests' connections too).
+ * `reserve` (a scoped viewer's connection) waits for a free connection and is safe on either.
+ */
+export function createRequestPool(
+  url: string,
+  timeouts: SessionTimeouts,
+  options: { max?: number; transactionsMax?: number } = {},
+): Sql {
+  const statements = createPool(url, { max: options.max ?? 10, timeouts, pipeline: 1 });
+  const transactions = createPool(url, { max: options.transactionsMax ?? 5, timeouts });
+  const end = async (o?: { timeout?: number }) => {
+    await Promise.all([statements.end(o), transactions.end(o)]);
+  };
+  return new Proxy(statements, {
+    get(target, prop, receiver) {
+      if (prop === 'begin') return transactions.begin;
+      if (prop === 'end') return end;
+      return Reflect.get(target, prop, receiver);
+    },
+  });
 }
 
 /** A timestamp column as ISO text (null stays null): how every API answer writes times. */
