@@ -9,7 +9,7 @@
  * the server preloads it; track_planning on for planning times).
  *
  *   DATABASE_URL=postgres://… node bench/history_probe.ts [--db NAME] [--seconds 10]
- *     [--only at|deleted|whoami] [--seed N] [--cpu-prof DIR] [--node-options "…"]
+ *     [--only at|deleted|whoami] [--seed N] [--cpu-prof DIR] [--node-options "…"] [--timeline]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

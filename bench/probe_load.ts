@@ -18,6 +18,11 @@ export function probeOption(name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
+/** Whether `--name` is on the command line. */
+export function probeFlag(name: string): boolean {
+  return argv.includes(`--${name}`);
+}
+
 /**
  * The server process's environment for the probe's options: `--cpu-prof DIR` (a V8 CPU
  * profile written when it ends) and `--node-options "…"` (e.g. GC settings to compare).
@@ -37,7 +42,9 @@ export function load(
   token: string,
   options: { connections: number; seconds: number; path: () => string },
 ) {
-  return autocannon({
+  const began = performance.now();
+  const latencies: [number, number][] = [];
+  const instance = autocannon({
     url: server.url,
     connections: options.connections,
     duration: options.seconds,
@@ -46,6 +53,26 @@ export function load(
       setupRequest: (req: Record<string, unknown>) => ({ ...req, path: options.path() }),
     }],
   });
+  // `--timeline`: the slowest answer of each half second of the load, to tell a stall (a few
+  // seconds' worst) from a wide spread (every one's), and when in the load they came.
+  if (probeFlag('timeline')) {
+    (instance as unknown as { on(e: 'response', f: (...a: unknown[]) => void): void }).on(
+      'response',
+      (_client, _status, _bytes, ms) => latencies.push([performance.now() - began, ms as number]),
+    );
+    instance.then(() => {
+      const worst = new Map<number, number>();
+      for (const [t, ms] of latencies) {
+        const half = Math.floor(t / 500) / 2;
+        worst.set(half, Math.max(worst.get(half) ?? 0, ms));
+      }
+      console.log(
+        '  slowest per 0.5 s:',
+        [...worst].map(([s, ms]) => `${s}s ${Math.round(ms)}`).join(', '),
+      );
+    });
+  }
+  return instance;
 }
 
 /** A measuring function for the probe's server and database. */
@@ -95,7 +122,9 @@ export async function createProbe(sql: Sql, server: ServerProcess, token: string
       name,
       reqPerS: Math.round(result.requests.average),
       p50: result.latency.p50,
+      p90: result.latency.p90,
       p99: result.latency.p99,
+      max: result.latency.max,
       failures: result.non2xx + result.errors,
       serverCpuMsPerReq: Number(((node1 - node0) * 1000 / reqs).toFixed(2)),
       databaseCpuMsPerReq: Number((db * 1000 / reqs).toFixed(2)),

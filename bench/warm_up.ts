@@ -24,4 +24,9 @@ export async function warmUp(
   if (result.non2xx || result.errors) {
     throw new Error(`warm-up: ${result.non2xx} answers not 2xx, ${result.errors} errors`);
   }
+  // autocannon stops with its 50 requests still in the server, which answers them to closed
+  // sockets: a load begun at once began behind them (its first requests' latency up to
+  // ~270 ms where the load's own p99 was ~120 ms, bench/history_probe.ts). A second is ample
+  // for them to finish.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
 }
