@@ -12,7 +12,7 @@
  * A replica that does not answer is left alone for `retryMs` (default 5 s), reads going to
  * the primary meanwhile; /healthz says so.
  */
-import { createPool, SERVER_TIMEOUTS, type Sql } from './connect.ts';
+import { createRequestPool, SERVER_TIMEOUTS, type Sql } from './connect.ts';
 
 export type ReadTarget = { sql: Sql; from: 'replica' | 'primary'; lsn: string };
 
@@ -32,7 +32,11 @@ export function createReads(
 ) {
   const waitMs = options.waitMs ?? 250;
   const retryMs = options.retryMs ?? 5_000;
-  const replica = replicaUrl ? createPool(replicaUrl, { timeouts: SERVER_TIMEOUTS }) : null;
+  // As the primary's request pool (connect.ts): each read waits for the first free connection.
+  // Its transactions are the list model's builds (read only), on two connections of their own.
+  const replica = replicaUrl
+    ? createRequestPool(replicaUrl, SERVER_TIMEOUTS, { transactionsMax: 2 })
+    : null;
   let downUntil = 0;
   let lastError: string | null = null;
   const stats = { replica: 0, primary: 0, waitedForReplay: 0, replayTooSlow: 0, replicaDown: 0 };
