@@ -204,8 +204,9 @@ export async function openDatabase(options: {
  *
  * postgres.js 3.4's `begin` learns its connection only when its BEGIN leaves room in that
  * connection's pipeline (porsager/postgres#1189, #1210): with room for one, a BEGIN sent
- * behind a running statement left the transaction without a connection (a TypeError, or its
- * statements run outside it). So `begin` runs on a pool of its own with postgres.js's
+ * behind a running statement left the transaction without its connection (a TypeError that
+ * ended the process, or UNSAFE_TRANSACTION with the BEGIN left open on a pooled connection).
+ * So `begin` runs on a pool of its own with postgres.js's
  * pipelining, where that takes a BEGIN sent as a connection's hundredth statement: ingest,
  * alerts, rates and the list model's builds (which then leave the requests' connections too).
  * `reserve` (a scoped viewer's connection) waits for a free connection and is safe on either.
