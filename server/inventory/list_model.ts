@@ -570,6 +570,12 @@ export class ListModelHolder {
 
   /** The model of `generation`, or null (then a build starts when one is due). */
   current(pool: Sql, generation: number): ListModel | null {
+    // A transaction's or a reserved connection's handle (no `begin`): a model could neither be
+    // built on it nor outlive it, so it never gets one and the database answers.
+    if (typeof (pool as { begin?: unknown }).begin !== 'function') {
+      this.maxRows = 0;
+      return null;
+    }
     if (this.model?.generation === generation) return this.model;
     if (this.model && generation > this.model.generation) this.model = null;
     const now = Date.now();

@@ -297,6 +297,30 @@ test('a generation younger than the last build took gets no build: none is start
   }
 });
 
+test('a transaction or a reserved connection gets no model: no build is tried on it', async () => {
+  const pool = createPool(t.db.url, { max: 1 });
+  try {
+    const [{ generation }] =
+      await pool`select coalesce(sum(generation), 0)::float8 as generation from sources`;
+    await pool.begin(async (tx) => {
+      const holder = new ListModelHolder();
+      assert.is(holder.current(tx as unknown as Sql, generation), null);
+      assert.is(holder.builds, 0);
+      assert.ok(holder.unavailable, 'not even the generation is read again');
+    });
+    const reserved = await pool.reserve();
+    try {
+      const holder = new ListModelHolder();
+      assert.is(holder.current(reserved, generation), null);
+      assert.is(holder.builds, 0);
+    } finally {
+      reserved.release();
+    }
+  } finally {
+    await pool.end();
+  }
+});
+
 test('the API answers from the model: /metrics counts it', async () => {
   const ask = () => t.call('/api/v1/vms?q=web&sort=vcpu&limit=3', { token: t.tokens.viewer });
   let served = 0;
