@@ -302,7 +302,7 @@ test('a transaction or a reserved connection gets no model: no build is tried on
   try {
     const [{ generation }] =
       await pool`select coalesce(sum(generation), 0)::float8 as generation from sources`;
-    await pool.begin(async (tx) => {
+    await pool.begin((tx) => {
       const holder = new ListModelHolder();
       assert.is(holder.current(tx as unknown as Sql, generation), null);
       assert.is(holder.builds, 0);
