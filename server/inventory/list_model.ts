@@ -30,6 +30,7 @@ import {
   SORT_SQL,
   type VmJsonPage,
 } from './list_columns.ts';
+import { inventoryGeneration } from './list_cache.ts';
 import { guestFamilySql, IP_SEARCH } from './list_conditions.ts';
 import { decodeVmCursor, VM_SORTS, type VmListQuery, type VmSort } from './list_query.ts';
 
@@ -440,8 +441,7 @@ export async function buildListModel(
     const rows = await tx.unsafe(BUILD_STATEMENT);
     const generation = rows.length
       ? JSON.parse(rows[0].r)[ROW.generation] as number
-      : (await tx`select coalesce(sum(generation), 0)::float8 as generation from sources`)[0]
-        .generation as number;
+      : await inventoryGeneration(tx as unknown as Sql);
     return { rows, generation };
   });
   if (built === null) return null;
