@@ -77,6 +77,18 @@ export const AS_OF_PAGE_COLUMNS = pageColumns({
   firstSeen: 'coalesce(l.first_seen_at, p.first_seen_at)',
 });
 
+/**
+ * `k`, for AS_OF_PAGE_COLUMNS: the VM of a page row `p` of a past moment as known now, live
+ * or deleted (by key, a probe each; limit 1 keeps it one).
+ */
+export const KNOWN_NOW_JOIN = `left join lateral (
+    select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
+    where x.source_id = p.source_id and x.vm_key = p.vm_key
+    union all
+    select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory_deleted x
+    where x.source_id = p.source_id and x.vm_key = p.vm_key
+    limit 1) k on true`;
+
 /** As AS_OF_PAGE_COLUMNS, of asOfByName's rows, which carry the VM as known now (`k_…`). */
 export const AS_OF_BY_NAME_PAGE_COLUMNS = pageColumns({
   bios: 'coalesce(p.k_bios_uuid, p.bios_uuid)',

@@ -32,10 +32,20 @@ import {
 } from './list_columns.ts';
 import { inventoryGeneration } from './list_cache.ts';
 import { guestFamilySql, IP_SEARCH } from './list_conditions.ts';
-import { decodeVmCursor, VM_SORTS, type VmListQuery, type VmSort } from './list_query.ts';
+import {
+  decodeVmCursor,
+  VM_SORTS,
+  type VmListQuery,
+  type VmSort,
+  type VmState,
+} from './list_query.ts';
 
 /** The guest OS families as the model numbers them (guestFamilySql's values). */
 const FAMILIES = ['windows', 'linux', 'other'] as const;
+
+/** A row's state now, as bits: a VM of a past moment may be live now, deleted now, or neither. */
+export const STATE_LIVE = 1;
+export const STATE_DELETED = 2;
 
 /** Rows filled between two turns of the event loop (ListModel.of). */
 const FILL_SLICE = 2_000;
@@ -84,8 +94,12 @@ function trigram(s: string, i: number): number {
 export class ListModel {
   readonly generation: number;
   readonly size: number;
-  private readonly live: Uint8Array;
+  /** The state a query without one asks for: live (the present), all (a past moment). */
+  private readonly defaultState: VmState;
+  /** Each row's state now: STATE_LIVE, STATE_DELETED, both or (a past moment) neither. */
+  private readonly state: Uint8Array;
   private liveCount = 0;
+  private deletedCount = 0;
   private readonly sourceId: Int32Array;
   private readonly vmKey: string[];
   /** Each row's lower-cased name: what ILIKE compares (PostgreSQL's lower()). */
@@ -125,10 +139,11 @@ export class ListModel {
   /** A row mark of the model's size, reused (an answer runs start to end: no await inside). */
   private readonly mark: Uint8Array;
 
-  private constructor(generation: number, n: number) {
+  private constructor(generation: number, n: number, defaultState: VmState) {
     this.generation = generation;
     this.size = n;
-    this.live = new Uint8Array(n);
+    this.defaultState = defaultState;
+    this.state = new Uint8Array(n);
     this.sourceId = new Int32Array(n);
     this.vmKey = new Array(n);
     this.lname = new Array(n);
@@ -156,8 +171,12 @@ export class ListModel {
    * The model of `rows` (the build statement's), filled a slice at a time: 100,000 rows are
    * ~0.5 s of work, which in one piece held every other request of the node that long.
    */
-  static async of(generation: number, rows: readonly Row[]): Promise<ListModel> {
-    const model = new ListModel(generation, rows.length);
+  static async of(
+    generation: number,
+    rows: readonly Row[],
+    defaultState: VmState = 'live',
+  ): Promise<ListModel> {
+    const model = new ListModel(generation, rows.length, defaultState);
     for (let from = 0; from < rows.length; from += FILL_SLICE) {
       model.fill(rows, from, Math.min(rows.length, from + FILL_SLICE));
       await new Promise((resolve) => setImmediate(resolve));
@@ -166,11 +185,12 @@ export class ListModel {
   }
 
   private fill(rows: readonly Row[], from: number, to: number) {
-    let live = 0;
     for (let r = from; r < to; r++) {
       const f = JSON.parse(rows[r].r);
       this.item[r] = rows[r].item;
-      live += this.live[r] = f[ROW.live] ? 1 : 0;
+      const state = this.state[r] = f[ROW.state];
+      if (state & STATE_LIVE) this.liveCount++;
+      if (state & STATE_DELETED) this.deletedCount++;
       const sourceId = this.sourceId[r] = f[ROW.sourceId];
       this.sourceNames.set(sourceId, f[ROW.sourceName]);
       const key = this.vmKey[r] = f[ROW.vmKey];
@@ -189,9 +209,9 @@ export class ListModel {
       this.firstSeen[r] = f[ROW.firstSeen] ?? NaN;
       post(this.byId, f[ROW.sourceVmId], r);
       post(this.byId, key, r);
-      for (const ip of f[ROW.ips] ?? []) post(this.byIp, ip, r);
-      post(this.byUuid, f[ROW.bios], r);
-      post(this.byUuid, f[ROW.instance], r);
+      // As of a past moment: the addresses and UUIDs of the VM live now and deleted now.
+      for (const ip of (f[ROW.ips] ?? []).flat()) post(this.byIp, ip, r);
+      for (const uuid of f[ROW.uuids].flat()) post(this.byUuid, uuid, r);
       for (let i = 0; i + 3 <= lname.length; i++) post(this.byTrigram, trigram(lname, i), r);
       post(this.bySource, sourceId, r);
       post(this.byCluster, this.cluster[r], r);
@@ -203,7 +223,6 @@ export class ListModel {
         this.rank[sort][r] = place;
       }
     }
-    this.liveCount += live;
   }
 
   /** A row's sort value as its cursor carries it (list_columns.ts' cursorSortValue). */
@@ -244,7 +263,8 @@ export class ListModel {
       if (at === null) return null;
       start = desc ? at - 1 : at + 1;
     }
-    const state = query.state ?? 'live';
+    const state = query.state ?? this.defaultState;
+    const bit = state === 'live' ? STATE_LIVE : STATE_DELETED;
     const matches = this.matches(query, lowerQ ?? '');
     const want = query.limit + 1;
     const page: number[] = [];
@@ -253,7 +273,7 @@ export class ListModel {
       // Every row of the state: walked along the sort from the cursor.
       for (let i = start; i >= 0 && i < this.size && page.length < want; i += step) {
         const r = order[i];
-        if (state === 'all' || this.live[r] === (state === 'live' ? 1 : 0)) page.push(r);
+        if (state === 'all' || this.state[r] & bit) page.push(r);
       }
     } else if (matches.length <= 4096) {
       // Few matches: their places sorted (a typed array sorts numerically).
@@ -284,7 +304,7 @@ export class ListModel {
       ? this.size
       : state === 'live'
       ? this.liveCount
-      : this.size - this.liveCount;
+      : this.deletedCount;
     const rows = page.slice(0, query.limit);
     const last = rows.at(-1);
     return {
@@ -363,10 +383,11 @@ export class ListModel {
     if (host > 0) lists.push(rowsOf(this.byHost, host));
     const family = query.guestFamily === undefined ? -1 : FAMILIES.indexOf(query.guestFamily);
     const template = query.template === undefined ? -1 : query.template ? 1 : 0;
-    const state = query.state ?? 'live';
-    const live = state === 'all' ? -1 : state === 'live' ? 1 : 0;
+    const state = query.state ?? this.defaultState;
+    const bit = state === 'all' ? 0 : state === 'live' ? STATE_LIVE : STATE_DELETED;
     const folder = query.folder;
     if (lists.length === 0 && !search && power < 0 && family < 0 && template < 0 && !folder) {
+      // Every row of the state (a past moment's rows may be neither live nor deleted now).
       return null;
     }
     // Candidates: the shortest list; every other list is checked by its row's value.
@@ -378,7 +399,7 @@ export class ListModel {
     const sourceId = query.sourceId;
     const inList = q && !search ? new Set(lists[0]) : null;
     const keep = (r: number) =>
-      (live < 0 || this.live[r] === live) &&
+      (bit === 0 || (this.state[r] & bit) !== 0) &&
       (sourceId === undefined || this.sourceId[r] === sourceId) &&
       (cluster < 0 || this.cluster[r] === cluster) &&
       (pool < 0 || this.pool[r] === pool) &&
@@ -432,26 +453,34 @@ export async function buildListModel(
     const [{ count }] = await tx`select ((select count(*) from vm_inventory) +
       (select count(*) from vm_inventory_deleted))::float8 as count`;
     if (count > maxRows) return null;
-    // The sorts' places are eight sorts of the narrow rows (keys and sort values): with the
-    // default work_mem each spilled to disk.
-    await tx`set local work_mem = '64MB'`;
-    // The narrow places are hashed and the wide rows (items) stream past them: merged, the
-    // wide rows were sorted by their number too, on disk.
-    await tx`set local enable_mergejoin = off`;
-    const rows = await tx.unsafe(BUILD_STATEMENT);
-    const generation = rows.length
-      ? JSON.parse(rows[0].r)[ROW.generation] as number
-      : await inventoryGeneration(tx as unknown as Sql);
-    return { rows, generation };
+    return await modelRows(tx as unknown as Sql, () => tx.unsafe(BUILD_STATEMENT));
   });
   if (built === null) return null;
   const { rows, generation } = built;
   return await ListModel.of(generation, rows);
 }
 
+/**
+ * A build statement's rows (`read`, in `tx`'s snapshot) and the inventory generation they
+ * belong to, read in that snapshot too (also when there are none).
+ */
+export async function modelRows(tx: Sql, read: () => Promise<readonly Row[]>) {
+  // The sorts' places are eight sorts of the narrow rows (keys and sort values): with the
+  // default work_mem each spilled to disk.
+  await tx`set local work_mem = '64MB'`;
+  // The narrow places are hashed and the wide rows (items) stream past them: merged, the
+  // wide rows were sorted by their number too, on disk.
+  await tx`set local enable_mergejoin = off`;
+  const rows = await read();
+  const generation = rows.length
+    ? JSON.parse(rows[0].r)[ROW.generation] as number
+    : await inventoryGeneration(tx);
+  return { rows, generation };
+}
+
 /** The columns of a list row as the sorts' expressions read them (`i`), per table. */
-const RAW = ROW_COLUMNS.split(', ').map((c) => `p.${c} as raw_${c}`).join(', ');
-const AS_I = ROW_COLUMNS.split(', ').map((c) => `b.raw_${c} as ${c}`).join(', ');
+export const RAW = ROW_COLUMNS.split(', ').map((c) => `p.${c} as raw_${c}`).join(', ');
+export const AS_I = ROW_COLUMNS.split(', ').map((c) => `b.raw_${c} as ${c}`).join(', ');
 
 /** The columns the sorts read (SORT_SQL, by key): only these are sorted eight times. */
 const SORTED_COLUMNS =
@@ -464,14 +493,13 @@ const ms = (column: string) =>
 
 /** What a model row's array (`r`) holds, in this order. */
 const ROW_FIELDS = [
-  ['live', 'b.live'],
+  ['state', 'b.state'],
   ['sourceId', 'b.source_id'],
   ['vmKey', 'b.vm_key'],
   ['lname', 'lower(b.name)'],
   ['sourceVmId', 'b.source_vm_id'],
-  ['ips', 'b.ip_addresses'],
-  ['bios', 'b.bios_uuid'],
-  ['instance', 'b.instance_uuid'],
+  ['ips', 'b.match_ips'],
+  ['uuids', 'b.match_uuids'],
   ['cluster', 'b.cluster'],
   ['pool', 'b.resource_pool'],
   ['host', 'b.host'],
@@ -495,32 +523,13 @@ const ROW = Object.fromEntries(ROW_FIELDS.map(([name], i) => [name, i])) as Reco
 >;
 
 /**
- * Each branch makes a page row (`p`, the page's own columns) and its item, numbered (`rid`);
- * the places in the sorts are computed on the narrow rows, which see the raw columns under
- * their own names (`i`) and the source (`src`), as SORT_SQL expects.
+ * The end of a build statement that began `with b as materialized (` the rows: numbered
+ * (`rid`), with their state (STATE_LIVE, STATE_DELETED), the addresses and UUIDs a search
+ * finds them by (`match_ips`, `match_uuids`: JSON arrays, nested or not), their item, and the
+ * raw columns under their own names. The places in the sorts are computed on the narrow rows,
+ * which see those columns as `i` and the source as `src`, as SORT_SQL expects.
  */
-const BUILD_STATEMENT = `
-  with b as materialized (
-    select (row_number() over ())::int as rid, b.live, b.item, ${AS_I}
-    from (
-      select true as live, ${ITEM_JSON}, p.*
-      from (
-        select ${PAGE_COLUMNS}, ${RAW}
-        from (select x.*, null::text as sort_value from vm_inventory x) p
-        join sources s on s.id = p.source_id
-        cross join lateral (
-          select l.* from vm_lifecycle_base l where l.source_id = p.source_id and l.vm_key = p.vm_key
-          limit 1
-        ) l
-      ) p
-      union all
-      select false, ${ITEM_JSON}, p.*
-      from (
-        select ${DELETED_PAGE_COLUMNS}, ${RAW}
-        from (select x.*, null::text as sort_value from vm_inventory_deleted x) p
-        join sources s on s.id = p.source_id
-      ) p
-    ) b
+export const RANKED_ROWS = `
   ), r as (
     select i.rid, ${
   VM_SORTS.map((sort) =>
@@ -532,6 +541,35 @@ const BUILD_STATEMENT = `
   )
   select json_build_array(${ROW_FIELDS.map(([, expr]) => expr).join(', ')})::text as r, b.item
   from b join r on r.rid = b.rid join sources src on src.id = b.source_id`;
+
+/**
+ * The present: each branch makes a page row (`p`, the page's own columns) and its item, of
+ * the live VMs and of the deleted ones.
+ */
+const BUILD_STATEMENT = `
+  with b as materialized (
+    select (row_number() over ())::int as rid, b.state, to_json(b.raw_ip_addresses) as match_ips,
+      json_build_array(b.raw_bios_uuid, b.raw_instance_uuid) as match_uuids, b.item, ${AS_I}
+    from (
+      select ${STATE_LIVE} as state, ${ITEM_JSON}, p.*
+      from (
+        select ${PAGE_COLUMNS}, ${RAW}
+        from (select x.*, null::text as sort_value from vm_inventory x) p
+        join sources s on s.id = p.source_id
+        cross join lateral (
+          select l.* from vm_lifecycle_base l where l.source_id = p.source_id and l.vm_key = p.vm_key
+          limit 1
+        ) l
+      ) p
+      union all
+      select ${STATE_DELETED}, ${ITEM_JSON}, p.*
+      from (
+        select ${DELETED_PAGE_COLUMNS}, ${RAW}
+        from (select x.*, null::text as sort_value from vm_inventory_deleted x) p
+        join sources s on s.id = p.source_id
+      ) p
+    ) b
+  ${RANKED_ROWS}`;
 
 /** By default, above this many live and deleted VMs no model is built (~1 kB of memory each). */
 export const MAX_MODEL_ROWS = 300_000;
@@ -561,6 +599,11 @@ export class ListModelHolder {
   private seenSince = 0;
   /** Until then no model can answer: the generation is not checked (no round trip). */
   private quietUntil = 0;
+
+  /** The VMs of the model held (0: none). */
+  get size(): number {
+    return this.model?.size ?? 0;
+  }
 
   /** Whether no generation can be answered now: no model wanted, being built, or waited for. */
   get unavailable(): boolean {

@@ -41,12 +41,14 @@ import {
 } from './list_query.ts';
 import { poolOf, requestScope } from '../auth/scope.ts';
 import { ListModelHolder, servable } from './list_model.ts';
+import { asOfKey, AsOfModelHolder, servableAsOf } from './as_of_model.ts';
 import {
   AS_OF_BY_NAME_PAGE_COLUMNS,
   AS_OF_PAGE_COLUMNS,
   cursorSortValue,
   DELETED_PAGE_COLUMNS,
   ITEM_JSON,
+  KNOWN_NOW_JOIN,
   PAGE_COLUMNS,
   ROW_COLUMNS,
   SORT_SQL,
@@ -117,9 +119,10 @@ function modelFor(sql: Sql): ListModelHolder {
   return holder;
 }
 
-/** Up to how many live and deleted VMs `sql`'s pool keeps the model (0: none). */
+/** Up to how many VMs `sql`'s pool keeps a model: of the present (live and deleted) or a past moment (0: none). */
 export function setListModelMaxVms(sql: Sql, max: number): void {
   modelFor(sql).maxRows = max;
+  asOfModelsFor(sql).maxRows = max;
 }
 
 /**
@@ -131,7 +134,7 @@ export function vmListCacheStats(sql: Sql): { hits: number; misses: number; memo
   return {
     hits: cache?.hits ?? 0,
     misses: cache?.misses ?? 0,
-    memory: models.get(poolOf(sql))?.answers ?? 0,
+    memory: (models.get(poolOf(sql))?.answers ?? 0) + (asOfModels.get(poolOf(sql))?.answers ?? 0),
   };
 }
 
@@ -153,6 +156,36 @@ async function modelAnswer(sql: Sql, query: VmListQuery): Promise<VmJsonPage | n
   const page = model?.answer(query, row.lower_q) ?? null;
   if (page) holder.answers++;
   return page;
+}
+
+/** The in-memory models of past moments, one holder per pool (as_of_model.ts). */
+const asOfModels = new WeakMap<Sql, AsOfModelHolder>();
+
+function asOfModelsFor(sql: Sql): AsOfModelHolder {
+  let holder = asOfModels.get(poolOf(sql));
+  if (!holder) asOfModels.set(poolOf(sql), holder = new AsOfModelHolder());
+  return holder;
+}
+
+/**
+ * The answer of the model of the query's past moment, or null: no model is held, the
+ * moment's captures or the generation are not a model's, or it is not a query a model answers.
+ * The generation, the captures read as of `at` (with those passed over: the answer's asOf) and
+ * lower() of the search are read in one round trip.
+ */
+async function asOfModelAnswer(sql: Sql, query: VmListQuery): Promise<VmJsonPage | null> {
+  if (!servableAsOf(query) || requestScope()) return null;
+  const holder = asOfModelsFor(sql);
+  if (holder.empty) return null;
+  const [row] = await sql`
+    select (select coalesce(sum(generation), 0)::float8 from sources) as generation,
+      (select json_agg(a)::text from (${sourcesAsOf(sql, query.at!)}) a) as as_of,
+      lower(${query.q ?? ''}::text) as lower_q`;
+  const asOf = toAsOf(query.at!, JSON.parse(row.as_of ?? '[]'));
+  const page = holder.model(row.generation, asOfKey(asOf))?.answer(query, row.lower_q) ?? null;
+  if (!page) return null;
+  holder.answers++;
+  return { ...page, asOf };
 }
 
 /** A page of the list; with `at`, which capture each source was read from. */
@@ -185,9 +218,28 @@ function jsonText(page: VmJsonPage): string {
  * another moment between the same captures differs only in `asOf.at`.
  */
 export async function listVmsJson(sql: Sql, query: VmListQuery): Promise<Uint8Array<ArrayBuffer>> {
-  const fromModel = await modelAnswer(sql, query);
+  const fromModel = await modelAnswer(sql, query) ?? await asOfModelAnswer(sql, query);
   if (fromModel) return utf8.encode(jsonText(fromModel));
-  const result = await sharedPage(sql, query, true);
+  const started = performance.now();
+  listsInFlight++;
+  let result: VmJsonPage;
+  try {
+    result = await sharedPage(sql, query, true);
+  } finally {
+    listsInFlight--;
+  }
+  if (query.at && result.asOf && servableAsOf(query) && !requestScope()) {
+    // Its share of the machine while it was answered: the time it took, divided among the
+    // answers in flight beyond the cores (the database's and the server's CPU time).
+    const cost = (performance.now() - started) * Math.min(1, CORES / (listsInFlight + 1));
+    asOfModelsFor(sql).charge(
+      poolOf(sql),
+      asOfKey(result.asOf),
+      query.at,
+      cost,
+      modelFor(sql).size,
+    );
+  }
   if (result.asOf && query.at && result.asOf.at !== query.at.toISOString()) {
     return utf8.encode(
       jsonText({ ...result, asOf: { ...result.asOf, at: query.at.toISOString() } }),
@@ -197,6 +249,12 @@ export async function listVmsJson(sql: Sql, query: VmListQuery): Promise<Uint8Ar
   if (body === undefined) jsonBodies.set(result, body = utf8.encode(jsonText(result)));
   return body;
 }
+
+/** The list queries of this process being answered by the database now. */
+let listsInFlight = 0;
+
+/** The cores an answer's time is shared among (the database's host unknown: this one's). */
+const CORES = navigator.hardwareConcurrency || 1;
 
 /** The answer to `query` as computed (or reused) for every caller: do not modify it. */
 function sharedPage(sql: Sql, query: VmListQuery, json: false): Promise<VmListPage>;
@@ -467,15 +525,7 @@ async function readPage(
       } limit 1
         ) i`;
     }
-    const known = at && !byNameAsOf
-      ? sql`left join lateral (
-          select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory x
-          where x.source_id = p.source_id and x.vm_key = p.vm_key
-          union all
-          select x.bios_uuid, x.instance_uuid, x.ip_addresses, x.tags from vm_inventory_deleted x
-          where x.source_id = p.source_id and x.vm_key = p.vm_key
-          limit 1) k on true`
-      : noFragment(sql);
+    const known = at && !byNameAsOf ? constantFragment(sql, KNOWN_NOW_JOIN) : noFragment(sql);
     // Uncorrelated, each computed once for the statement; as text, which the first row's is
     // parsed from (as json, each row's copy would be parsed).
     const extras = byNameAsOf
