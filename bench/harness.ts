@@ -44,7 +44,6 @@ export const collectGarbage: () => void = (() => {
   return runInNewContext('gc') as () => void;
 })();
 
-/** Median of a list of numbers. */
 /**
  * This process's peak resident set in MB: on Linux VmHWM of /proc/self/status, the peak of
  * this program's own memory (main thread and workers). getrusage's maxrss, which
@@ -62,6 +61,7 @@ export function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
+/** Median of a list of numbers. */
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
