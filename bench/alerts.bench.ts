@@ -41,7 +41,7 @@ import { listen } from '../server/runtime.ts';
 import { startReceiver } from '../tests/support/alert_events.ts';
 import { benchCapture } from './bench_capture.ts';
 import { openBenchDatabase } from './bench_db.ts';
-import { type BenchReport, collectGarbage, median, percentile } from './harness.ts';
+import { type BenchReport, median, percentile, settledHeap } from './harness.ts';
 
 const VMS = 10_000;
 /** Pairs of captures (with, without evaluation) for (a). */
@@ -146,7 +146,7 @@ export default async function benchAlerts(): Promise<BenchReport> {
       for (const evaluate of i % 2 ? [false, true] : [true, false]) {
         const body = gzipSync(captureText(captureAt('site-0', new Date(base + hour++ * 3600_000))));
         hook.evaluate = evaluate;
-        collectGarbage();
+        await settledHeap();
         const seen = evaluations.length;
         const t0 = performance.now();
         await post(body);
@@ -189,7 +189,7 @@ export default async function benchAlerts(): Promise<BenchReport> {
       const kind = i % 2 ? 'fired' : 'resolved';
       const seen = receiver.received.length;
       const evaluated = evaluations.length;
-      collectGarbage();
+      await settledHeap();
       await post(bodies[i]);
       const committed = hook.committedAt;
       const end = Date.now() + 30_000;

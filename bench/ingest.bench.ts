@@ -27,7 +27,7 @@ import { NO_USAGE, usageByKey } from '../server/ingest/vm_lines.ts';
 import { listen } from '../server/runtime.ts';
 import { benchCapture, validated } from './bench_capture.ts';
 import { type BenchDatabase, openBenchDatabase } from './bench_db.ts';
-import { type BenchReport, collectGarbage, median } from './harness.ts';
+import { type BenchReport, median, settledHeap } from './harness.ts';
 
 const VMS = 10_000;
 const REPEAT = 15;
@@ -176,17 +176,6 @@ function switchTo(off: Piece[]): void {
   for (const piece of Object.keys(fastPathOff) as Piece[]) fastPathOff[piece] = off.includes(piece);
 }
 
-/**
- * The heap collected and the collector's work behind it done: a full collection hands the
- * sweeping of what it freed to background threads, which on this 2-core machine would
- * otherwise run during the sample (and the main thread sweeps what they have not reached
- * whenever it allocates), timing the bench's own garbage.
- */
-async function collectedGarbage(): Promise<void> {
-  collectGarbage();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
 export default async function benchIngest(args: string[] = []): Promise<BenchReport> {
   const ways = args.includes('--pieces') ? WAYS : WAYS.slice(0, 1);
   const base = Date.UTC(2026, 5, 1, 0);
@@ -243,7 +232,7 @@ export default async function benchIngest(args: string[] = []): Promise<BenchRep
         const body = requestBody('site-0', at);
         const lines = factLines(captureAt('site-0', at));
 
-        await collectedGarbage();
+        await settledHeap();
         const cpu0 = process.cpuUsage();
         let t0 = performance.now();
         const r = await fetch(`${url}/api/v1/captures`, {
@@ -262,7 +251,7 @@ export default async function benchIngest(args: string[] = []): Promise<BenchRep
         if (r.status !== 201) throw new Error(`ingest answered ${r.status}`);
 
         await db.sql`truncate bench_copy`;
-        await collectedGarbage();
+        await settledHeap();
         t0 = performance.now();
         const wr = await db
           .sql`copy bench_copy (source_id, vm_key, snapshot_time, capture_id, source_vm_id, name, power_state,
