@@ -20,11 +20,16 @@ export type RunningAgent = {
   stop(): Promise<void>;
 };
 
-/** Starts every configured source, delivery and heartbeat; `stop` ends them cleanly. */
+/**
+ * Starts every configured source, delivery and heartbeat; `stop` ends them cleanly. With
+ * `scheduled: false` no source captures on its own (not at start, not at its aligned times):
+ * the caller runs each capture (`scheduler.runSource`), as the drills do, whose counts of
+ * captures an hourly source's run at the top of the hour would otherwise change.
+ */
 export async function startAgent(
   config: AgentConfigFile,
   log: Logger,
-  options: { captureImmediately?: boolean } = {},
+  options: { scheduled?: boolean } = {},
 ): Promise<RunningAgent> {
   const token = (await resolveSecret(config.server as Record<string, unknown>, 'token', 'server'))!;
   const spool = await openSpool(config.spoolDir, { maxBytes: config.spoolMaxBytes, log });
@@ -55,7 +60,7 @@ export async function startAgent(
 
   const stopping = new AbortController();
   const delivering = delivery.run(stopping.signal);
-  scheduler.start({ immediately: options.captureImmediately ?? true });
+  if (options.scheduled ?? true) scheduler.start({ immediately: true });
 
   const beat = async () =>
     sendHeartbeat({

@@ -115,7 +115,7 @@ async function setUp() {
     config,
     createLogger({ level: (process.env.DRILL_AGENT_LOG as 'warn') ?? 'silent' }),
     {
-      captureImmediately: false,
+      scheduled: false,
     },
   );
   // Every capture id the agent spools, to compare with what the server stored.

@@ -52,7 +52,7 @@ test('server down for a while: every capture taken meanwhile arrives exactly onc
   });
   const taken: string[] = [];
   const agent = await startAgent(config, createLogger({ level: 'silent' }), {
-    captureImmediately: false,
+    scheduled: false,
   });
   // Record every capture id the agent spools, to compare with what the server stored.
   const spoolPut = agent.spool.put;

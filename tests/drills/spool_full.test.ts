@@ -78,7 +78,7 @@ async function drill(how: 'disk' | 'cap') {
     ],
   });
   const agent = await startAgent(config, createLogger({ level: 'silent' }), {
-    captureImmediately: false,
+    scheduled: false,
   });
   let server: ServerProcess | undefined;
   try {

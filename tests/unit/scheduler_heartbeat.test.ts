@@ -4,10 +4,14 @@ import type { Heartbeat } from '../../agent/capture/heartbeat.ts';
 import type { CaptureInput } from '../../agent/capture/schema.ts';
 import type { Collector } from '../../agent/collectors/collector.ts';
 import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
+import { startAgent } from '../../agent/agent.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
 import { sendHeartbeat } from '../../agent/delivery/heartbeat.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createScheduler, nextAlignedRun } from '../../agent/scheduler/scheduler.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const test = suite('scheduler and heartbeat');
 const log = createLogger({ level: 'silent' });
@@ -177,6 +181,33 @@ test('a heartbeat the server refuses is reported, never thrown', async () => {
     }),
     false,
   );
+});
+
+test('an agent started unscheduled captures only when asked: no run at start, none at the hour', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vml-unscheduled-'));
+  const config = parseAgentConfig({
+    server: { url: 'http://127.0.0.1:9', token: 't' },
+    spoolDir: path.join(dir, 'spool'),
+    sources: [{ name: 'a', kind: 'demo', vms: 5, intervalSeconds: 3600 }],
+  });
+  const runs = async (scheduled: boolean) => {
+    const agent = await startAgent(config, log, { scheduled });
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      return agent.scheduler.health()[0];
+    } finally {
+      await agent.stop();
+    }
+  };
+  try {
+    const scheduled = await runs(true);
+    assert.ok(scheduled.nextRunAt, 'scheduled: its next aligned run is set');
+    const unscheduled = await runs(false);
+    assert.is(unscheduled.nextRunAt, null, 'unscheduled: no timer');
+    assert.is(unscheduled.lastRunAt, null, 'unscheduled: no capture at start');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
