@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CaptureHead } from '../../agent/capture/schema.ts';
 import type { Sql } from '../db/connect.ts';
 import type { CaptureTotalsSum } from './capture_totals.ts';
@@ -92,6 +93,9 @@ export async function copyFactsPickingChanges(
         out += `${prefix}${vm.facts}\t${usageOf(vm.key)}\n`;
       }
       yield out;
+      // The inflater (read_body.ts) starts its next piece only from the event loop: without
+      // this turn, it waited while part after part went by in promise callbacks alone.
+      await nextTurn();
     }
   }
   await copyInto(tx, partition, FACT_COLUMNS, chunks());
