@@ -83,8 +83,11 @@ export class CaptureComparison {
     const s = this.#state;
     const known = s.live.get(key);
     if (known !== undefined) this.#matchedLive++;
-    const stage = known !== hash || s.leftOut.has(key) || s.creationUnchecked.has(key) ||
-      this.#createdKeys.has(key) || this.#createdSourceVmIds.has(sourceVmId);
+    // The sets are nearly always empty: their sizes are looked at before their hashes.
+    const stage = known !== hash || (s.leftOut.size !== 0 && s.leftOut.has(key)) ||
+      (s.creationUnchecked.size !== 0 && s.creationUnchecked.has(key)) ||
+      (this.#createdKeys.size !== 0 && this.#createdKeys.has(key)) ||
+      (this.#createdSourceVmIds.size !== 0 && this.#createdSourceVmIds.has(sourceVmId));
     if (stage) this.#staged.push({ key, hash });
     return stage;
   }

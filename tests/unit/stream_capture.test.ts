@@ -101,6 +101,20 @@ test('what our agents send is read as it arrives, whatever the chunks', async ()
   );
 });
 
+test('parts run on across chunks: as many as the size of the VM text makes, whatever the chunks', async () => {
+  const c = capture();
+  const text = captureText(c);
+  const vmChars = text.length - text.indexOf('"vms":[');
+  for (const size of [300, 4096]) {
+    const sizes: number[] = [];
+    const incoming = (await captureArriving(new ArrivingBody(inChunks(text, size)), 5000))!;
+    for await (const part of incoming.vms.parts()) sizes.push(part.length);
+    assert.is(sizes.reduce((a, b) => a + b), c.vms.length, `chunks of ${size}`);
+    // Each part but the last holds 5,000 characters of VMs or more: never a window's few.
+    assert.ok(sizes.length <= Math.ceil(vmChars / 5000), `chunks of ${size}: ${sizes.join(' ')}`);
+  }
+});
+
 test('VMs first (older agents), another version or missing head keys: read whole', async () => {
   const c = capture();
   const { vms, hosts: _h, ...noHosts } = c;
