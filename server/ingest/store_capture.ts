@@ -122,8 +122,13 @@ export async function storeCapture(
   const cache = sourceStateCache(sql);
   const memos = vmTextMemos(sql);
   // Partition DDL takes a strong lock on the parent: keep it out of the ingest transaction.
-  const [{ partition }] =
-    await sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`;
+  // It runs on a connection of its own while the transaction claims the source (neither
+  // touches the facts), one round trip fewer before the COPY; awaited (and its error thrown)
+  // before the facts are written.
+  const partitionReady =
+    sql`select vm_hourly_stats_ensure_partition(${capture.capturedAt}) as partition`
+      .then(([row]) => row.partition as string);
+  partitionReady.catch(() => {});
   const kept: { sourceId?: number; state?: SourceState } = {};
   try {
     const result = await sql.begin(async (txn) => {
@@ -152,6 +157,7 @@ export async function storeCapture(
           staged: 0,
         };
       }
+      const partition = await partitionReady;
       const newer = source.lastCaptureAt !== null &&
         new Date(capture.capturedAt) > source.lastCaptureAt;
       const totals = new CaptureTotalsSum();
