@@ -39,7 +39,7 @@ function badGzip(err: unknown): AppError {
 }
 
 /**
- * The body inflated as it arrives, in chunks of up to 1 MiB: each compressed chunk is handed
+ * The body inflated as it arrives, in chunks of up to 4 MiB: each compressed chunk is handed
  * to zlib (on the thread pool) as soon as it is read, so inflating overlaps receiving the rest
  * instead of starting after the last byte, and the caller can use each inflated chunk while
  * the next is inflated. At most `maxBytes` are read and at most `maxBytes` inflated: a gzip
