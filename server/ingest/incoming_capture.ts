@@ -97,7 +97,7 @@ export class IncomingVms {
         const usage = this.#usage.take(vm.key, keys);
         if (usage !== NO_USAGE) this.#usageFields.set(vm.key, usage);
       }
-      if (this.#keys.size > MAX_VMS_PER_CAPTURE) throw new NeedsWholeParse('too many VMs');
+      if (keys.size > MAX_VMS_PER_CAPTURE) throw new NeedsWholeParse('too many VMs');
       yield part;
     }
     this.#usage.end();
@@ -147,8 +147,7 @@ function* readVmText(
 ): Generator<VmDigest[]> {
   const reader = new VmTextReader(partChars, memo, v1);
   yield* reader.read(text, start, end);
-  yield* reader.rest();
-  reader.finish();
+  yield* reader.finish();
 }
 
 /**
@@ -187,7 +186,7 @@ export class VmTextReader {
 
   /**
    * The VMs of text.slice(start, end), whole VMs separated by commas, in parts; the VMs after
-   * the last full part wait for the next window, or for rest().
+   * the last full part wait for the next window, or for finish().
    */
   *read(text: JsonText, start: number, end: number): Generator<VmDigest[]> {
     const previous = this.#previous;
@@ -240,16 +239,16 @@ export class VmTextReader {
     }
   }
 
-  /** The VMs read but not given out yet: the last part, once every window was read. */
-  *rest(): Generator<VmDigest[]> {
-    if (this.#part.length === 0) return;
-    yield this.#part;
-    this.#part = [];
-    this.#partFilled = 0;
-  }
-
-  /** Once every VM was read: this capture's memo replaces the previous one. */
-  finish(): void {
+  /**
+   * Once every window was read: gives out the last part (the VMs read but not given out yet),
+   * then this capture's memo replaces the previous one.
+   */
+  *finish(): Generator<VmDigest[]> {
+    if (this.#part.length > 0) {
+      yield this.#part;
+      this.#part = [];
+      this.#partFilled = 0;
+    }
     if (this.#next) this.#memo!.keep(this.#next);
   }
 }

@@ -157,8 +157,7 @@ export async function captureArriving(
       async function* (memo) {
         const reader = new VmTextReader(partChars, memo, false);
         for await (const w of vmWindows(body, rest)) yield* reader.read(w.text, w.start, w.end);
-        yield* reader.rest();
-        reader.finish();
+        yield* reader.finish();
       },
       rows,
       valid,

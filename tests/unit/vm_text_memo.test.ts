@@ -237,8 +237,7 @@ test('bytes are matched against bytes, text against text; a byte differing anywh
   const readAll = (t: string | Buffer, previous: VmTextMemo | undefined) => {
     let memo: VmTextMemo | undefined;
     const reader = new VmTextReader(4096, { previous, keep: (m) => (memo = m) }, false);
-    const digests = [...reader.read(t, 0, t.length)].flat();
-    reader.finish();
+    const digests = [...reader.read(t, 0, t.length), ...reader.finish()].flat();
     return { digests, memo: memo! };
   };
   const asBytes = readAll(Buffer.from(text), undefined);
