@@ -103,13 +103,16 @@ export async function copyFactsPickingChanges(
 }
 
 /**
- * Fills `capture_stage` with `lines` (see vm_lines.ts). The temp table lives as long as its
- * connection and is emptied at each commit: creating it for every capture wrote some 30
- * catalog rows and made the routine plan every statement again (~3 ms a capture).
+ * Creates, unless this connection has them, the temp tables ingest_apply_capture() reads:
+ * `capture_stage` (filled by stageLines) and `site_stage` (the capture's site objects as
+ * history documents, filled by the routine). They live as long as their connection and are
+ * emptied at each commit: creating them for every capture wrote some 30 catalog rows and
+ * made the routine plan every statement again (~3 ms a capture). Sent without waiting for
+ * the answer (store_capture.ts), so it costs no round trip of its own.
  */
-export async function stageLines(tx: Sql, lines: string[]): Promise<void> {
-  await tx`
-    create temp table if not exists capture_stage (
+export function ensureStageTables(tx: Sql): Promise<unknown> {
+  return tx.unsafe(
+    `create temp table if not exists capture_stage (
       key text not null, source_vm_id text not null, name text not null, power_state text not null,
       is_template boolean not null, vcpu integer not null, ram_mb integer not null,
       provisioned_disk_gb numeric(16, 3) not null, used_disk_gb numeric(16, 3), datacenter text, cluster text,
@@ -117,11 +120,14 @@ export async function stageLines(tx: Sql, lines: string[]): Promise<void> {
       ip_addresses text[] not null, tags text[] not null, annotation text, created_at timestamptz, config jsonb,
       state_hash bigint, cpu_usage_mhz integer, guest_memory_mib integer, host_memory_mib integer,
       guest_disk_free jsonb
-    ) on commit delete rows`;
-  // The capture's site objects as history documents: filled by ingest_apply_capture.
-  await tx`
+    ) on commit delete rows;
     create temp table if not exists site_stage (kind text not null, key text not null, doc jsonb not null)
-    on commit delete rows`;
+    on commit delete rows`,
+  ).simple().execute();
+}
+
+/** Fills `capture_stage` (ensureStageTables) with `lines` (see vm_lines.ts). */
+export async function stageLines(tx: Sql, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   await copyInto(tx, 'capture_stage', STAGE_COLUMNS, inChunks(lines));
 }

@@ -21,7 +21,7 @@ import {
   type SourceState,
   sourceStateCache,
 } from './source_state.ts';
-import { copyFactsPickingChanges, stageLines } from './stage.ts';
+import { copyFactsPickingChanges, ensureStageTables, stageLines } from './stage.ts';
 import { stageLine } from './vm_lines.ts';
 import { vmTextMemos } from './vm_text_memo.ts';
 
@@ -46,6 +46,20 @@ export type StoreOptions = {
 
 type ClaimedSource = { id: number; generation: string; lastCaptureAt: Date | null };
 
+/** 403 unless `token` may post for the capture's source by its list of allowed sources. */
+function checkAllowedSource(capture: CaptureHead, token: TokenInfo): void {
+  const s = capture.source;
+  if (
+    token.role === 'agent' && token.allowedSources &&
+    !token.allowedSources.includes(`${s.kind}:${s.id}`)
+  ) {
+    throw new AppError(
+      'source_not_yours',
+      `this agent token may post only for ${token.allowedSources.join(', ')}`,
+    );
+  }
+}
+
 /**
  * Registers the source if new and checks that `token` may post for it. The row lock
  * taken here also serialises concurrent captures of one source, so lifecycle reasoning
@@ -58,15 +72,6 @@ async function claimSource(
   token: TokenInfo,
 ): Promise<ClaimedSource> {
   const s = capture.source;
-  if (
-    token.role === 'agent' && token.allowedSources &&
-    !token.allowedSources.includes(`${s.kind}:${s.id}`)
-  ) {
-    throw new AppError(
-      'source_not_yours',
-      `this agent token may post only for ${token.allowedSources.join(', ')}`,
-    );
-  }
   const claimant = token.role === 'agent' ? token.id : null;
   const [row] = await tx`
     insert into sources (kind, external_id, name, endpoint, version, owner_token_id)
@@ -74,7 +79,9 @@ async function claimSource(
     on conflict (kind, external_id) do update set
       name = excluded.name, endpoint = excluded.endpoint, version = excluded.version,
       owner_token_id = coalesce(sources.owner_token_id, excluded.owner_token_id)
-    returning id, owner_token_id, generation::text as generation, last_capture_at`;
+    returning id, owner_token_id, generation::text as generation, last_capture_at`
+    // Sent now, not when awaited (a microtask later), so that it goes before insertCaptureRow's.
+    .execute();
   if (token.role === 'agent' && row.owner_token_id !== token.id) {
     throw new AppError(
       'source_not_yours',
@@ -82,6 +89,24 @@ async function claimSource(
     );
   }
   return { id: row.id, generation: row.generation, lastCaptureAt: row.last_capture_at };
+}
+
+/**
+ * The captures row, unless its capture id is there already (then no row is returned). The
+ * source is found by its key, as claimSource wrote it just before in the same transaction:
+ * the two are sent together, one round trip fewer before the COPY. The VM count is set at
+ * the end: the VMs may not all be parsed yet.
+ */
+function insertCaptureRow(tx: Sql, capture: CaptureHead, token: TokenInfo) {
+  return tx`
+    insert into captures (capture_id, source_id, captured_at, complete, errors, vm_count,
+                          host_count, datastore_count, event_count, token_id, schema_version)
+    select ${capture.captureId}, s.id, ${capture.capturedAt}, ${capture.complete},
+           ${tx.json(capture.errors)}, 0, ${capture.hosts.length}, ${capture.datastores.length},
+           ${capture.events.length}, ${token.id}, ${capture.schemaVersion}
+    from sources s where s.kind = ${capture.source.kind} and s.external_id = ${capture.source.id}
+    on conflict (capture_id) do nothing
+    returning capture_id`.execute();
 }
 
 /** The earliest capture time accepted. */
@@ -118,6 +143,7 @@ export async function storeCapture(
   const started = performance.now();
   const { head: capture, vms } = incoming;
   checkCapturedAt(capture.capturedAt);
+  checkAllowedSource(capture, token);
   const base = { captureId: capture.captureId, capturedAt: capture.capturedAt };
   const cache = sourceStateCache(sql);
   const memos = vmTextMemos(sql);
@@ -133,16 +159,16 @@ export async function storeCapture(
   try {
     const result = await sql.begin(async (txn) => {
       const tx = txn as unknown as Sql;
-      const source = await claimSource(tx, capture, token);
-      // The VM count is set at the end: the VMs may not all be parsed yet.
-      const inserted = await tx`
-        insert into captures (capture_id, source_id, captured_at, complete, errors, vm_count,
-                              host_count, datastore_count, event_count, token_id, schema_version)
-        values (${capture.captureId}, ${source.id}, ${capture.capturedAt}, ${capture.complete},
-                ${tx.json(capture.errors)}, 0, ${capture.hosts.length},
-                ${capture.datastores.length}, ${capture.events.length}, ${token.id}, ${capture.schemaVersion})
-        on conflict (capture_id) do nothing
-        returning capture_id`;
+      // Sent at once and answered in order: the claim, the captures row, the stage tables.
+      // A refusal of the claim is the answer; the rest then rolls back unseen.
+      const claimed = claimSource(tx, capture, token);
+      const row = insertCaptureRow(tx, capture, token);
+      const stageReady = ensureStageTables(tx);
+      row.catch(() => {});
+      stageReady.catch(() => {});
+      const source = await claimed;
+      const inserted = await row;
+      await stageReady;
       if (inserted.length === 0) {
         // An invalid capture is refused as such even when its id was seen before.
         if (!(await vms.allValid())) throw new NeedsWholeParse('a VM is invalid');
