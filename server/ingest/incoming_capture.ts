@@ -173,6 +173,8 @@ export class VmTextReader {
    */
   #part: VmDigest[] = [];
   #partFilled = 0;
+  /** How many VMs were parsed and validated so far (the others were found in the memo). */
+  #parsed = 0;
 
   constructor(partChars: number, memo: MemoUse | undefined, v1: boolean) {
     this.#partChars = partChars;
@@ -206,19 +208,20 @@ export class VmTextReader {
         next?.add(text, from, to, digest);
       } else {
         to = pieceEnd(text, from, end);
-        let vms = parsePiece(textOf(text, from, to), v1);
+        let vms = parsePiece(textOf(text, from, to), v1, this.#parsed);
         // A cut inside a VM (an unknown field holding objects that begin with "key") is moved
         // on to the next a few times, then to the part's size, so that a VM with many such
         // objects is not parsed again for each.
         for (let tries = 0; !vms && to < end && tries < 8; tries++) {
           to = pieceEnd(text, to + 1, end);
-          vms = parsePiece(textOf(text, from, to), v1);
+          vms = parsePiece(textOf(text, from, to), v1, this.#parsed);
         }
         if (!vms && to < end) {
           to = pieceEnd(text, Math.max(to + 1, from + partChars), end);
-          vms = parsePiece(textOf(text, from, to), v1);
+          vms = parsePiece(textOf(text, from, to), v1, this.#parsed);
         }
         if (!vms) throw new NeedsWholeParse('a part of the VM array is not JSON on its own');
+        this.#parsed += vms.length;
         for (const vm of vms) part.push(digestVm(vm));
         if (vms.length === 1) next?.add(text, from, to, part[part.length - 1]);
         // The VM expected here, changed: the next one is expected after it.
@@ -267,9 +270,10 @@ function pieceEnd(text: JsonText, from: number, end: number): number {
 /**
  * The VMs of a piece of the VM array's text, or null if it is not JSON on its own; throws
  * NeedsWholeParse when it is but holds no value or an invalid VM. `v1`: the capture's VMs
- * may have v1's names (upgradeV1Capture).
+ * may have v1's names (upgradeV1Capture). `parsed`: how many VMs of the capture were
+ * validated before (validate_capture.ts vmValidation).
  */
-function parsePiece(piece: string, v1: boolean): CaptureVm[] | null {
+function parsePiece(piece: string, v1: boolean, parsed: number): CaptureVm[] | null {
   let values: unknown;
   try {
     values = JSON.parse(`[${piece}]`);
@@ -280,7 +284,7 @@ function parsePiece(piece: string, v1: boolean): CaptureVm[] | null {
     throw new NeedsWholeParse('an empty part of the VM array');
   }
   if (v1) upgradeV1Capture({ schemaVersion: 1, vms: values });
-  const vms = checkCaptureVms(values);
+  const vms = checkCaptureVms(values as unknown[], parsed);
   if (!vms) throw new NeedsWholeParse('a VM is invalid');
   return vms;
 }

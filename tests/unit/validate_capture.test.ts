@@ -7,7 +7,11 @@ import { demoCapture } from '../../agent/collectors/demo/fleet.ts';
 import { captureFromText, NeedsWholeParse } from '../../server/ingest/incoming_capture.ts';
 import { storedHead, wholeStored } from '../support/stored_capture.ts';
 import type { VmTextMemo } from '../../server/ingest/vm_text_memo.ts';
-import { type CaptureIssue, parseCapture } from '../../server/ingest/validate_capture.ts';
+import {
+  type CaptureIssue,
+  parseCapture,
+  vmValidation,
+} from '../../server/ingest/validate_capture.ts';
 
 const test = suite('validate capture (fast path agrees with zod)');
 
@@ -722,9 +726,23 @@ function digested(outcome: Outcome): Outcome {
  * to the whole parse whenever it cannot vouch for them: what it accepts must be exactly
  * what zod accepts of JSON.parse(text), with the same data. Parts of one VM each here.
  * Each case is read twice: alone, and with the memo of the valid base capture's VM texts
- * (server/ingest/vm_text_memo.ts), whose unchanged VMs are then not parsed at all.
+ * (server/ingest/vm_text_memo.ts), whose unchanged VMs are then not parsed at all. A capture's
+ * first VMs are validated by zod's interpreted parse (vmValidation): each reading is made
+ * that way and again with the generated validator from the first VM on.
  */
 test('read in parts from its JSON text, a capture gets exactly the answer of the whole parse', async () => {
+  const plainParseVms = vmValidation.plainParseVms;
+  try {
+    for (const plainFirst of [plainParseVms, 0]) {
+      vmValidation.plainParseVms = plainFirst;
+      await readingsInPartsAgree(plainFirst === 0 ? ' (generated validator)' : '');
+    }
+  } finally {
+    vmValidation.plainParseVms = plainParseVms;
+  }
+});
+
+async function readingsInPartsAgree(way: string): Promise<void> {
   let baseMemo: VmTextMemo | undefined;
   await captureFromText(baseJson, 1)!.vms.all({ previous: undefined, keep: (m) => (baseMemo = m) });
   assert.is(baseMemo?.size, 4, 'every VM of the base capture is remembered');
@@ -766,7 +784,7 @@ test('read in parts from its JSON text, a capture gets exactly the answer of the
       const d = difference(actual, expected());
       if (d) {
         bad.push(
-          `${c.label}${memo ? ' (memo)' : ''}: at ${d.path} the whole parse has ${
+          `${c.label}${memo ? ' (memo)' : ''}${way}: at ${d.path} the whole parse has ${
             JSON.stringify(d.b)?.slice(0, 200)
           }, in parts ${JSON.stringify(d.a)?.slice(0, 200)}`,
         );
@@ -785,7 +803,7 @@ test('read in parts from its JSON text, a capture gets exactly the answer of the
     remembered > 1000,
     `only ${remembered} readings took VMs from the memo: the memo is barely exercised`,
   );
-});
+}
 
 test('the cases catch validators that differ from zod in one way', () => {
   // The real duplicate-key refinement, reused so that only the named difference remains.
